@@ -1,0 +1,55 @@
+/*
+ * Physical frame allocator: one bit per 4 KiB frame of physical memory, built
+ * from the USABLE entries of the boot memory map. Portable (no pc
+ * internals): it reaches its bitmap through a phys-to-virt offset, so host
+ * unit tests run it on an ordinary buffer. Safe on several CPUs.
+ */
+#ifndef MAPLE_FRAME_H
+#define MAPLE_FRAME_H
+
+#include <maple/bootinfo.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRAME_SIZE  4096ULL
+#define FRAME_SHIFT 12
+
+/* Frames below this address are never handed out (BIOS data, SMP trampoline). */
+#define FRAME_LOW_RESERVED 0x100000ULL
+
+struct frame_stats {
+	uint64_t managed;	/* frames the allocator owns (free + allocated) */
+	uint64_t free;		/* frames free right now */
+	uint64_t bitmap_frames; /* frames holding the bitmap itself */
+	uint64_t allocs;	/* successful allocation calls, ever */
+	uint64_t frees;		/* successful free calls, ever */
+	uint64_t failures;	/* allocation calls that found no memory */
+};
+
+/*
+ * Build the allocator from bi->mem. `virt_offset` is added to a physical
+ * address to reach it (the kernel's direct map; a host buffer in tests).
+ * The bitmap itself is placed in the first usable range large enough and is
+ * then counted as allocated. Returns 0, or -1 if there is no usable memory.
+ */
+int frame_init(const struct bootinfo *bi, uintptr_t virt_offset);
+
+/* One frame; returns its physical address, or 0 when memory is exhausted. */
+uint64_t frame_alloc(void);
+
+/* n contiguous frames starting on a multiple of align_frames (a power of
+ * two, >= 1); returns the physical address of the first, or 0. */
+uint64_t frame_alloc_contig(uint64_t n, uint64_t align_frames);
+
+/* Free n frames starting at phys. Returns 0, or -1 (and frees nothing) if
+ * any of them is not managed or not allocated: a double free is caught. */
+int frame_free(uint64_t phys, uint64_t n);
+
+/* Hand a range that was reserved at init (LOADER, ACPI_RECLAIM) to the
+ * allocator once its contents are no longer needed. Partial frames at
+ * either end are skipped. Returns the number of frames added. */
+uint64_t frame_release_range(uint64_t base, uint64_t length);
+
+void frame_get_stats(struct frame_stats *out);
+
+#endif
