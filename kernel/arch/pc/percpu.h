@@ -1,0 +1,42 @@
+/*
+ * Per-CPU data. Each CPU's GS base points at its struct cpu, whose first
+ * field points at itself, so `this_cpu()` is one %gs-relative load.
+ */
+#ifndef ARCH_PC_PERCPU_H
+#define ARCH_PC_PERCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MAX_CPUS 16
+
+struct thread;
+
+struct cpu {
+	struct cpu *self;         /* %gs:0 */
+	uint64_t kernel_rsp;      /* %gs:8, scratch for syscall entry later */
+	uint32_t id;              /* dense index 0..ncpus-1 */
+	uint32_t apic_id;
+	bool online;
+	struct thread *current;
+	struct thread *idle;
+	uint64_t ticks;           /* timer interrupts taken */
+	uint64_t context_switches;
+	int panicking;
+	void *arch;               /* struct cpu_tables: GDT, TSS, IST stacks */
+};
+
+extern struct cpu cpus[MAX_CPUS];
+extern uint32_t ncpus_online;
+
+static inline struct cpu *this_cpu(void)
+{
+	struct cpu *c;
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+	return c;
+}
+
+/* Point GS at cpus[id] (MSR_GS_BASE); first thing each CPU does. */
+void percpu_init(uint32_t id, uint32_t apic_id);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * In-guest kernel tests. A test is a function registered with KTEST(name);
+ * the runner (core/ktest.c) runs the ones the command line selects
+ * (`test=all` or `test=name1,name2`) in a kernel thread, one at a time,
+ * prints `ktest: PASS name` or `ktest: FAIL name: reason` on COM1, then
+ * `ktest: summary N passed, N failed`, and powers the machine off.
+ */
+#ifndef CORE_KTEST_H
+#define CORE_KTEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ktest_ctx {
+	bool failed;
+	char reason[160];
+};
+
+struct ktest {
+	const char *name;
+	void (*fn)(struct ktest_ctx *t);
+};
+
+#define KTEST(tname)                                                                   \
+	static void ktest_fn_##tname(struct ktest_ctx *t);                             \
+	static const struct ktest ktest_##tname                                        \
+		__attribute__((used, section(".ktests"), aligned(8))) = {#tname,       \
+									 ktest_fn_##tname}; \
+	static void ktest_fn_##tname(struct ktest_ctx *t)
+
+void ktest_fail(struct ktest_ctx *t, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* On failure: record file:line and the expression, and leave the test. */
+#define KT_ASSERT(cond)                                                                \
+	do {                                                                           \
+		if (!(cond)) {                                                         \
+			ktest_fail(t, __FILE__, __LINE__, "%s", #cond);                \
+			return;                                                        \
+		}                                                                      \
+	} while (0)
+
+#define KT_ASSERT_EQ(a, b)                                                             \
+	do {                                                                           \
+		uint64_t ka_ = (uint64_t)(a), kb_ = (uint64_t)(b);                     \
+		if (ka_ != kb_) {                                                      \
+			ktest_fail(t, __FILE__, __LINE__, "%s == %s (%#lx != %#lx)", #a, \
+				   #b, ka_, kb_);                                      \
+			return;                                                        \
+		}                                                                      \
+	} while (0)
+
+/* Run the tests the command line asks for; returns false if none was asked for. */
+bool ktest_run_from_cmdline(const char *cmdline);
+
+#endif

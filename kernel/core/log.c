@@ -1,0 +1,69 @@
+/*
+ * Kernel log. Lines go to COM1 with a "[seconds.micros]" prefix from the
+ * monotonic clock (zero until the clock is calibrated). A spinlock keeps
+ * lines from two CPUs from interleaving; panic breaks it so a CPU that dies
+ * holding the lock cannot silence the report.
+ */
+#include <arch/pc/serial.h>
+#include <core/log.h>
+#include <core/time.h>
+#include <maple/fmt.h>
+#include <maple/spinlock.h>
+#include <stdbool.h>
+
+static struct spinlock log_lock = SPINLOCK_INIT("log");
+static volatile bool log_broken;
+
+void log_init(void)
+{
+	serial_init(COM1);
+}
+
+static void log_emit(const char *s, int n)
+{
+	if (log_broken) {
+		serial_write(COM1, s, (unsigned long)n);
+		return;
+	}
+	spin_lock(&log_lock);
+	serial_write(COM1, s, (unsigned long)n);
+	spin_unlock(&log_lock);
+}
+
+void kvlog(const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+	uint64_t ns = time_ns();
+	int n = fmt_snprintf(line, sizeof line, "[%5lu.%06lu] ", (unsigned long)(ns / 1000000000),
+			     (unsigned long)(ns / 1000 % 1000000));
+	n += fmt_vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	if (n > (int)sizeof line - 2)
+		n = (int)sizeof line - 2; /* truncated: still end the line */
+	line[n++] = '\n';
+	log_emit(line, n);
+}
+
+void klog(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	kvlog(fmt, ap);
+	va_end(ap);
+}
+
+void kprintf(const char *fmt, ...)
+{
+	char buf[LOG_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = fmt_vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof buf - 1)
+		n = (int)sizeof buf - 1;
+	log_emit(buf, n);
+}
+
+void log_force_unlock(void)
+{
+	log_broken = true;
+}

@@ -1,0 +1,36 @@
+/*
+ * The kernel's page table (one for everything, DESIGN.md §3) and mappings
+ * into it. Page-table entries are built with explicit masks (pte.h).
+ */
+#ifndef MM_VM_H
+#define MM_VM_H
+
+#include <arch/pc/layout.h>
+#include <stdint.h>
+
+static inline void *phys_to_virt(uint64_t pa)
+{
+	return (void *)(pa + DIRECT_MAP_BASE);
+}
+
+/* Physical address behind a direct-map or kernel-image virtual address. */
+uint64_t virt_to_phys(const void *va);
+
+/* Build the kernel page table (direct map, kernel image W^X) and switch to it. */
+void paging_init(void);
+
+/* Load the kernel page table on an application processor. */
+void paging_load(void);
+
+/* Physical address of the kernel PML4 (for the SMP trampoline's CR3). */
+uint64_t paging_root_phys(void);
+
+/* Map MMIO registers uncached in the MMIO window; returns NULL on failure. */
+void *mmio_map(uint64_t phys, uint64_t size);
+
+/* Map one 4 KiB page at an arbitrary kernel va (e.g. the low SMP trampoline)
+ * and remove it again; flags from pte.h. */
+int vm_map_page(uint64_t va, uint64_t pa, uint64_t flags);
+void vm_unmap_page(uint64_t va);
+
+#endif
