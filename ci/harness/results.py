@@ -1,0 +1,125 @@
+"""Reading test outcomes (cmocka, ktest, backtraces) and reporting them.
+
+Every test anywhere in ci/ reports through a Tally: one `PASS name` or
+`FAIL name: reason` line each, and one closing `N passed, N failed` line,
+which is what CI reads.
+"""
+import re
+import sys
+
+# cmocka's standard output: `[ RUN      ] name` then `[       OK ] name`,
+# `[  FAILED  ] name`, `[  ERROR   ] name` or `[  SKIPPED ] name`.
+CMOCKA_RUN = re.compile(r"^\[ RUN +\] (\S+)")
+CMOCKA_END = re.compile(r"^\[ *(OK|FAILED|ERROR|SKIPPED) *\] (\S+)\s*$")
+KTEST = re.compile(r"ktest: (PASS|FAIL) ([^:\s]+)(?::\s*(.*))?$")
+KTEST_SUMMARY = re.compile(r"ktest: summary (\d+) passed, (\d+) failed")
+# `  #1 0xffffffff8010abcd ctl_cmd_panic_test+0x1c`
+FRAME = re.compile(r"#(\d+)\s+(0x[0-9a-fA-F]+)(?:\s+(\S+))?")
+SYMBOLIZED = re.compile(r"^[A-Za-z_.$][\w.$]*\+0x[0-9a-fA-F]+$")
+
+
+class Tally:
+    """Counts outcomes and prints the lines CI and people read."""
+
+    def __init__(self, out=sys.stdout):
+        self.passed = 0
+        self.failed = 0
+        self.failures = []
+        self.out = out
+
+    def say(self, line):
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    def ok(self, name):
+        self.passed += 1
+        self.say(f"PASS {name}")
+
+    def fail(self, name, reason, detail=""):
+        self.failed += 1
+        reason = " ".join(str(reason).split()) or "failed"
+        self.failures.append(f"{name}: {reason}")
+        self.say(f"FAIL {name}: {reason}")
+        if detail:
+            self.say(detail.rstrip("\n"))
+
+    def record(self, name, passed, reason=""):
+        if passed:
+            self.ok(name)
+        else:
+            self.fail(name, reason)
+
+    def summary_line(self):
+        return f"{self.passed} passed, {self.failed} failed"
+
+
+def parse_cmocka(output):
+    """[(test name, outcome, detail)] from cmocka's standard output, in run order.
+
+    outcome is OK, FAILED, ERROR or SKIPPED; a test that started but never
+    ended (the binary crashed inside it) is reported as CRASHED. detail is the
+    text cmocka printed between the test's RUN and its outcome (the assert).
+    """
+    results = []
+    current, detail = None, []
+    for line in output.splitlines():
+        m = CMOCKA_RUN.match(line)
+        if m:
+            if current is not None:
+                results.append((current, "CRASHED", "\n".join(detail)))
+            current, detail = m.group(1), []
+            continue
+        m = CMOCKA_END.match(line)
+        if m and current is not None and m.group(2) == current:
+            results.append((current, m.group(1), "\n".join(detail)))
+            current, detail = None, []
+            continue
+        if current is not None:
+            detail.append(line)
+    if current is not None:
+        results.append((current, "CRASHED", "\n".join(detail)))
+    return results
+
+
+def first_failure_line(detail):
+    """The most telling line of a cmocka failure: the assert, else the last line."""
+    lines = [s.strip() for s in detail.splitlines() if s.strip()]
+    for s in lines:
+        if "error" in s.lower() or "fail" in s.lower() or "assert" in s.lower():
+            return s
+    return lines[-1] if lines else ""
+
+
+def parse_ktests(lines):
+    """([(name, passed, reason)], (passed, failed) from the summary or None)."""
+    results, summary = [], None
+    for s in lines:
+        m = KTEST_SUMMARY.search(s)
+        if m:
+            summary = (int(m.group(1)), int(m.group(2)))
+            continue
+        m = KTEST.search(s)
+        if m:
+            results.append((m.group(2), m.group(1) == "PASS", (m.group(3) or "").strip()))
+    return results, summary
+
+
+def parse_backtrace(lines):
+    """The frames after the first `backtrace:` line: [(n, address, symbol or None)]."""
+    frames, inside = [], False
+    for s in lines:
+        if not inside:
+            inside = "backtrace:" in s
+            continue
+        m = FRAME.search(s)
+        if not m:
+            if frames:
+                break
+            continue
+        frames.append((int(m.group(1)), m.group(2), m.group(3)))
+    return frames
+
+
+def symbolized(frame):
+    """True for a frame printed as `name+0xoffset`."""
+    return bool(frame[2]) and bool(SYMBOLIZED.match(frame[2]))

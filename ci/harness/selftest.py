@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Tests of the harness itself: its mechanics against a fake guest and real firmware.
+
+The fake guest (fakeqemu.py) checks waiting, the control protocol, exit
+reasons and cleanup in well under a second each; the firmware cases boot the
+real QEMU with OVMF and an ESP that holds only a shell script, so the exact
+command line the boot tests use is exercised even before a kernel exists.
+Run by ci/test (group `harness`), or alone: `python3 ci/harness/selftest.py`.
+"""
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from harness import results  # noqa: E402
+from harness.qemu import (READY, ROOT, Config, Vm, VmExited, VmTimeout,  # noqa: E402
+                          install_signal_handlers)
+
+FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakeqemu.py")
+CTL = os.path.join(ROOT, "ci/ctl")
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, reason):
+    if not cond:
+        raise Failure(reason)
+
+
+@contextlib.contextmanager
+def fake_qemu():
+    old = os.environ.get("MAPLE_QEMU")
+    os.environ["MAPLE_QEMU"] = FAKE
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["MAPLE_QEMU"]
+        else:
+            os.environ["MAPLE_QEMU"] = old
+
+
+def fake_vm(name, words=""):
+    # The fake ignores -kernel; any existing file satisfies the harness's check.
+    return Vm(Config(firmware="bios", smp=2, cmdline=words, kernel=FAKE), name=name,
+              print_tail=False)
+
+
+def gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def t_fake_boot():
+    with fake_vm("fake-boot") as vm:
+        vm.wait_for(READY, 10)
+        check(vm.find(r"smp: 2 CPUs online"), "no `smp: 2 CPUs online` line")
+
+
+def t_fake_ctl():
+    with fake_vm("fake-ctl") as vm:
+        vm.wait_for(READY, 10)
+        r = vm.command("help")
+        check(r.ok and "shutdown" in r.lines, f"help: {r}")
+        for cmd in ("mem", "threads", "uptime"):
+            r = vm.command(cmd)
+            check(r.ok and r.lines, f"{cmd}: {r}")
+        r = vm.command("no-such-command")
+        check(not r.ok and r.reason, f"unknown command: {r}")
+        r = vm.command(b"A" * 4096)
+        check(not r.ok, f"over-long line: {r}")
+        r = vm.command(b"\x00\xff\x1b[2J\x80garbage")
+        check(not r.ok, f"binary garbage: {r}")
+        r = vm.command("uptime")
+        check(r.ok, f"uptime after errors: {r}")
+
+
+def t_fake_shutdown():
+    with fake_vm("fake-shutdown") as vm:
+        vm.wait_for(READY, 10)
+        r = vm.command("shutdown")
+        check(r.ok, f"shutdown: {r}")
+        rc = vm.wait_exit(10)
+        check(rc == 0, f"exit status {rc}")
+        check(vm.shutdown_reason == "guest-shutdown", f"QMP reason {vm.shutdown_reason}")
+
+
+def t_fake_panic():
+    with fake_vm("fake-panic") as vm:
+        vm.wait_for(READY, 10)
+        mark = vm.mark()
+        vm.ctl().send_raw(b"panic-test\n")
+        vm.wait_for(r"backtrace:", 10, since=mark)
+        vm.wait_quiet(0.3)
+        frames = results.parse_backtrace(vm.text(mark))
+        check(len(frames) == 3, f"frames {frames}")
+        check(all(results.symbolized(f) for f in frames), f"unsymbolized: {frames}")
+        check(vm.ctl().pending(0.3) == b"", "a reply came back after panic-test")
+        check(vm.alive, "QEMU stopped instead of halting")
+
+
+def t_fake_ktest():
+    with fake_vm("fake-ktest", "test=all fake=ktestfail") as vm:
+        vm.wait_for(r"ktest: summary", 10)
+        rc = vm.wait_exit(10)
+        got, summary = results.parse_ktests(vm.text())
+        check(summary == (2, 1), f"summary {summary}")
+        check([(n, p) for n, p, _ in got] == [("alpha", True), ("beta", True), ("gamma", False)],
+              f"results {got}")
+        check(got[2][2] == "expected 1, got 2", f"reason {got[2][2]!r}")
+        check(rc == 0 and vm.shutdown_reason == "guest-shutdown",
+              f"exit {rc} {vm.shutdown_reason}")
+
+
+def t_timeout_kills():
+    pid = None
+    try:
+        with fake_vm("fake-hang", "fake=hang") as vm:
+            pid = vm.proc.pid
+            vm.wait_for(READY, 1)
+        raise Failure("wait_for returned on a silent guest")
+    except VmTimeout as e:
+        check("after 1 s" in str(e), f"message: {e}")
+    check(pid and gone(pid), f"QEMU (pid {pid}) still running after the timeout")
+
+
+def t_early_exit():
+    try:
+        with fake_vm("fake-exit", "fake=exit") as vm:
+            vm.wait_for(READY, 10)
+        raise Failure("wait_for returned though QEMU exited")
+    except VmExited as e:
+        check("exit status 3" in str(e) and "exiting as asked" in str(e), f"message: {e}")
+
+
+def t_exception_kills():
+    pid = None
+    try:
+        with fake_vm("fake-exc") as vm:
+            pid = vm.proc.pid
+            vm.wait_for(READY, 10)
+            raise KeyError("boom")
+    except KeyError:
+        pass
+    check(pid and gone(pid), f"QEMU (pid {pid}) survived an exception")
+
+
+def t_ci_ctl():
+    def ctl(sock, *args):
+        return subprocess.run([CTL, "--socket", sock, "--timeout", "5", *args],
+                              capture_output=True, text=True, timeout=30)
+    with fake_vm("fake-ci-ctl") as vm:
+        vm.wait_for(READY, 10)
+        r = ctl(vm.ctl_sock, "help")
+        check(r.returncode == 0 and "OK" in r.stdout.split("\n"), f"help: {r}")
+        r = ctl(vm.ctl_sock, "bogus", "arg")
+        check(r.returncode == 1 and "ERR" in r.stdout, f"bogus: {r}")
+        sock = vm.ctl_sock
+    r = ctl(sock, "help")
+    check(r.returncode == 2 and "no such socket" in r.stderr, f"no VM: {r}")
+
+
+def t_parse_cmocka():
+    out = "\n".join([
+        "[==========] Running 3 test(s).",
+        "[ RUN      ] test_ok", "[       OK ] test_ok",
+        "[ RUN      ] test_bad", "[  ERROR   ] --- 1 != 2",
+        "[   LINE   ] --- kernel/test/x.c:10: error: Failure!", "[  FAILED  ] test_bad",
+        "[ RUN      ] test_crash", "AddressSanitizer: heap-buffer-overflow",
+        "[==========] 3 test(s) run.", "[  PASSED  ] 1 test(s).",
+        "[  FAILED  ] 1 test(s), listed below:", "[  FAILED  ] test_bad",
+    ])
+    got = [(n, o) for n, o, _ in results.parse_cmocka(out)]
+    check(got == [("test_ok", "OK"), ("test_bad", "FAILED"), ("test_crash", "CRASHED")],
+          f"parsed {got}")
+
+
+def blank_esp(path, script=None):
+    subprocess.run(["mformat", "-i", path, "-C", "-T", "65536", "-h", "64", "-s", "32", "::"],
+                   check=True, capture_output=True)
+    if script:
+        nsh = path + ".nsh"
+        with open(nsh, "w") as f:
+            f.write(script)
+        subprocess.run(["mcopy", "-i", path, nsh, "::/startup.nsh"], check=True,
+                       capture_output=True)
+    return path
+
+
+def t_ovmf_shell_poweroff():
+    # OVMF finds no loader, starts its shell, and the shell runs startup.nsh,
+    # which stands in for a kernel: it prints the ready line and powers off.
+    with tempfile.TemporaryDirectory() as d:
+        esp = blank_esp(os.path.join(d, "esp.img"),
+                        "@echo -off\necho \"maple: ready\"\nreset -s\n")
+        with Vm(Config(firmware="uefi", esp=esp), name="ovmf-shell", print_tail=False) as vm:
+            vm.wait_for(r"^maple: ready", 60)
+            rc = vm.wait_exit(30)
+            check(rc == 0 and vm.shutdown_reason == "guest-shutdown",
+                  f"exit {rc} {vm.shutdown_reason}")
+
+
+def t_ovmf_timeout_kills():
+    with tempfile.TemporaryDirectory() as d:
+        esp = blank_esp(os.path.join(d, "esp.img"))
+        pid = None
+        try:
+            with Vm(Config(firmware="uefi", esp=esp), name="ovmf-timeout", print_tail=False) as vm:
+                pid = vm.proc.pid
+                vm.wait_for(r"BdsDxe: ", 30)
+                vm.wait_for(READY, 2)
+            raise Failure("found a ready line in bare firmware")
+        except VmTimeout:
+            pass
+        check(pid and gone(pid), f"QEMU (pid {pid}) still running after the timeout")
+
+
+FAKE_TESTS = [t_fake_boot, t_fake_ctl, t_fake_shutdown, t_fake_panic, t_fake_ktest,
+              t_timeout_kills, t_early_exit, t_exception_kills, t_ci_ctl, t_parse_cmocka]
+FIRMWARE_TESTS = [t_ovmf_shell_poweroff, t_ovmf_timeout_kills]
+
+
+def run(tally, firmware=True):
+    with fake_qemu():
+        for t in FAKE_TESTS:
+            run_one(tally, t)
+    if firmware:
+        for t in FIRMWARE_TESTS:
+            run_one(tally, t)
+
+
+def run_one(tally, t):
+    name = "harness/" + t.__name__[2:].replace("_", "-")
+    try:
+        t()
+    except (Failure, AssertionError) as e:
+        tally.fail(name, e)
+    except Exception as e:  # a harness bug shows up here, named
+        tally.fail(name, f"{type(e).__name__}: {e}", getattr(e, "tail", ""))
+    else:
+        tally.ok(name)
+
+
+if __name__ == "__main__":
+    install_signal_handlers()
+    tally = results.Tally()
+    run(tally, firmware="--no-firmware" not in sys.argv)
+    print(tally.summary_line())
+    sys.exit(1 if tally.failed else 0)
