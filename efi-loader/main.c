@@ -1,0 +1,113 @@
+/*
+ * efi-loader: EFI/BOOT/BOOTX64.EFI. Reads \maple\kernel.elf, the boot
+ * modules in \maple\modules\ and the command line \maple\cmdline from its
+ * own volume, loads the kernel at its physical addresses, describes it all
+ * in a struct bootinfo and jumps to the kernel. Any failure prints one line
+ * naming the file and the reason, undoes every allocation and returns the
+ * error to the firmware, which then tries its next boot option.
+ */
+#include "loader.h"
+
+#include <maple/string.h>
+
+#define KERNEL_PATH  "\\maple\\kernel.elf"
+#define CMDLINE_PATH "\\maple\\cmdline"
+
+EFI_SYSTEM_TABLE *efi_st;
+EFI_BOOT_SERVICES *efi_bs;
+
+/* The file up to any NUL, without trailing line breaks; a missing file means "". */
+static EFI_STATUS read_cmdline(EFI_FILE_HANDLE root, struct bootinfo *bi)
+{
+	struct file_buf f;
+	EFI_STATUS s = file_read(root, CMDLINE_PATH, true, &f);
+	if (s == EFI_NOT_FOUND)
+		return EFI_SUCCESS;
+	if (s != EFI_SUCCESS)
+		return s;
+	const char *text = (const char *)(UINTN)f.base;
+	size_t n = strnlen(text, f.size);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	if (n < BOOTINFO_CMDLINE_MAX) {
+		memcpy(bi->cmdline, text, n);
+		bi->cmdline[n] = '\0';
+	} else {
+		s = con_fail(EFI_BAD_BUFFER_SIZE, CMDLINE_PATH, "longer than %u bytes",
+			     BOOTINFO_CMDLINE_MAX - 1);
+	}
+	pages_free(f.base, f.size);
+	return s;
+}
+
+/* Everything the kernel needs, read and loaded; on failure it has been reported. */
+static EFI_STATUS gather(EFI_FILE_HANDLE root, struct bootinfo **bip, struct elf_info *kinfo,
+			 bool *kernel_loaded)
+{
+	struct file_buf kfile;
+	EFI_PHYSICAL_ADDRESS bi_pa;
+
+	EFI_STATUS s = file_read(root, KERNEL_PATH, false, &kfile);
+	if (s != EFI_SUCCESS)
+		return s;
+	s = kernel_load(KERNEL_PATH, &kfile, kinfo);
+	pages_free(kfile.base, kfile.size);
+	if (s != EFI_SUCCESS)
+		return s;
+	*kernel_loaded = true;
+
+	s = pages_alloc(sizeof(struct bootinfo), EfiLoaderData, &bi_pa);
+	if (s != EFI_SUCCESS)
+		return con_fail(s, "bootinfo", "cannot allocate %zu bytes below 4 GiB (%s)",
+				sizeof(struct bootinfo), text_status(s));
+	struct bootinfo *bi = (struct bootinfo *)(UINTN)bi_pa;
+	*bip = bi;
+	bootinfo_init(bi, BOOTINFO_FW_UEFI);
+	bi->kernel_phys_start = kinfo->paddr_lo;
+	bi->kernel_phys_end = kinfo->paddr_hi;
+	s = read_cmdline(root, bi);
+	if (s == EFI_SUCCESS)
+		s = modules_load(root, bi);
+	if (s != EFI_SUCCESS)
+		return s;
+	bi->rsdp = sysinfo_rsdp();
+	sysinfo_framebuffer(&bi->fb);
+	con_line("efi-loader: kernel 0x%llx-0x%llx entry 0x%llx, %u modules, rsdp 0x%llx, "
+		 "cmdline \"%s\"",
+		 (unsigned long long)bi->kernel_phys_start, (unsigned long long)bi->kernel_phys_end,
+		 (unsigned long long)kinfo->entry_paddr, bi->module_count,
+		 (unsigned long long)bi->rsdp, bi->cmdline);
+	return EFI_SUCCESS;
+}
+
+/* crt0-efi-x86_64.o calls this with the System V ABI after self-relocation. */
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st);
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+{
+	struct bootinfo *bi = NULL;
+	struct elf_info kinfo;
+	bool kernel_loaded = false;
+	EFI_FILE_HANDLE root;
+
+	efi_st = st;
+	efi_bs = st->BootServices;
+	con_line("efi-loader: start");
+
+	EFI_STATUS s = file_open_volume(image, &root);
+	if (s != EFI_SUCCESS)
+		return s;
+	s = gather(root, &bi, &kinfo, &kernel_loaded);
+	root->Close(root);
+	if (s == EFI_SUCCESS)
+		s = handoff(image, bi, kinfo.entry_paddr);
+
+	/* handoff() returned: give back everything before returning to the firmware. */
+	if (bi) {
+		modules_free(bi);
+		pages_free((EFI_PHYSICAL_ADDRESS)(UINTN)bi, sizeof(*bi));
+	}
+	if (kernel_loaded)
+		kernel_unload(&kinfo);
+	return s;
+}
