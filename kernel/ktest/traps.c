@@ -139,14 +139,18 @@ KTEST(traps_ist_stacks)
 	}
 	KT_ASSERT(n >= IST_USED);
 
-	/* This CPU runs on its own tables. */
-	const struct cpu_tables *mine = this_cpu()->arch;
+	/* This CPU runs on its own tables (no migration in between). */
 	struct __attribute__((packed)) {
 		uint16_t limit;
 		uint64_t base;
 	} gdtr;
 	uint16_t tr;
+	bool irq = irq_enabled();
+	irq_disable();
+	const struct cpu_tables *mine = this_cpu()->arch;
 	__asm__ volatile("sgdt %0; str %1" : "=m"(gdtr), "=r"(tr));
+	if (irq)
+		irq_enable();
 	KT_ASSERT_EQ(gdtr.base, (uint64_t)mine->gdt);
 	KT_ASSERT_EQ(tr, GDT_TSS);
 }
