@@ -298,7 +298,7 @@ class Vm:
         return False
 
     def start(self):
-        self.workdir = tempfile.mkdtemp(prefix=f"maple-{self.name}-")
+        self.workdir = tempfile.mkdtemp(prefix="maple-" + re.sub(r"[^\w.-]", "-", self.name) + "-")
         vars_path, esp = prepare(self.cfg, self.workdir)
         self.ctl_sock = os.path.join(self.workdir, "ctl.sock")
         self.qmp_sock = os.path.join(self.workdir, "qmp.sock")
@@ -309,7 +309,7 @@ class Vm:
         self._stderr = open(os.path.join(self.workdir, "qemu.stderr"), "w+b")
         com1 = ["-chardev", "stdio,id=com1,signal=off", "-serial", "chardev:com1"]
         self.argv = build_command(self.cfg, com1, self.ctl_sock, vars_path, esp, self.qmp_sock)
-        self.t0 = time.monotonic()
+        self.t0 = self.last_output = time.monotonic()
         try:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=self._stderr,
@@ -377,6 +377,7 @@ class Vm:
             self._log.write(chunk)
             self._log.flush()
             with self.cond:
+                self.last_output = time.monotonic()
                 if pending_t is None:
                     pending_t = t
                 parts = (pending + chunk).split(b"\n")
@@ -411,16 +412,20 @@ class Vm:
             return [Hit(i, t, s, m) for i, (t, s) in enumerate(self.lines) if i >= since
                     for m in [rx.search(s)] if m]
 
-    def wait_for(self, pattern, timeout, since=0, fail=None, what=None):
+    def wait_for(self, pattern, timeout, since=0, fail=None, what=None, partial=False,
+                 idle=None):
         """Wait for a COM1 line matching pattern and return its Hit.
 
-        Raises VmFailed when a line matches `fail` first, VmExited when QEMU
-        stops first, VmTimeout after timeout seconds (times TIMEOUT_SCALE).
+        Only complete lines count unless `partial` (for prompts that end in no
+        newline). Raises VmFailed when a line matches `fail` first, VmExited
+        when QEMU stops first, VmTimeout after timeout seconds, or once COM1
+        has been silent for `idle` seconds (both times TIMEOUT_SCALE).
         """
         rx = re.compile(pattern)
         frx = re.compile(fail) if fail else None
         what = what or f"/{pattern}/"
         timeout *= TIMEOUT_SCALE
+        idle = idle * TIMEOUT_SCALE if idle else None
         deadline = time.monotonic() + timeout
         pos = since
         with self.cond:
@@ -434,16 +439,19 @@ class Vm:
                     if m:
                         return Hit(pos, t, s, m)
                     pos += 1
-                if self.partial:
+                if partial and self.partial:
                     m = rx.search(self.partial[1])
                     if m:
                         return Hit(pos, self.partial[0], self.partial[1], m)
                 if self.eof:
                     break
-                left = deadline - time.monotonic()
-                if left <= 0:
+                now = time.monotonic()
+                if now >= deadline:
                     raise VmTimeout(f"no {what} on COM1 after {timeout:.0f} s", self.tail())
-                self.cond.wait(min(left, 0.5))
+                if idle and now - self.last_output >= idle:
+                    raise VmTimeout(f"no {what} on COM1: silent for {idle:.0f} s",
+                                    self.tail())
+                self.cond.wait(min(deadline - now, 0.5))
         raise VmExited(f"QEMU stopped before {what}: {self.exit_description()}", self.tail())
 
     def wait_quiet(self, quiet=0.5, timeout=10.0):
