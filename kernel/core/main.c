@@ -1,29 +1,63 @@
 /*
- * kmain: bring the kernel up in dependency order, then hand the boot CPU to
- * the scheduler. The boot stub (arch/pc/boot.S) calls it on the boot page
- * tables with interrupts off.
+ * kmain: bring the kernel up in dependency order, then let the boot CPU's
+ * thread finish. The boot stub (arch/pc/boot.S) calls it on the boot page
+ * tables (low 4 GiB identity-mapped and at DIRECT_MAP_BASE), interrupts off.
  */
+#include <arch/pc/acpi.h>
+#include <arch/pc/cpu.h>
 #include <arch/pc/gdt.h>
+#include <arch/pc/ioapic.h>
+#include <arch/pc/lapic.h>
 #include <arch/pc/percpu.h>
 #include <core/boot.h>
+#include <core/console.h>
+#include <core/ktest.h>
 #include <core/log.h>
+#include <core/panic.h>
+#include <core/sched.h>
+#include <core/smp.h>
 #include <core/time.h>
-#include <maple/bootinfo.h>
+#include <maple/frame.h>
+#include <mm/vm.h>
 
 void kmain(uint64_t kind, uint64_t arg, uint64_t magic);
+
+static void memory_init(void)
+{
+	if (frame_init(&boot_info, DIRECT_MAP_BASE) < 0)
+		panic("mm: the boot memory map has no usable memory");
+	paging_init();
+	/* ACPI tables were copied by acpi_init; their memory is free now. */
+	uint64_t released = 0;
+	for (uint32_t i = 0; i < boot_info.mem_count; i++)
+		if (boot_info.mem[i].type == BOOTINFO_MEM_ACPI_RECLAIM)
+			released += frame_release_range(boot_info.mem[i].base, boot_info.mem[i].length);
+	struct frame_stats fs;
+	frame_get_stats(&fs);
+	klog("mm: %lu MiB managed, %lu MiB free (%lu KiB of ACPI tables reclaimed)",
+	     fs.managed * FRAME_SIZE >> 20, fs.free * FRAME_SIZE >> 20, released * FRAME_SIZE >> 10);
+}
 
 void kmain(uint64_t kind, uint64_t arg, uint64_t magic)
 {
 	percpu_init(0, 0);
 	log_init();
-	/* traps (arch/pc/gdt.c): GDT, TSS, IDT, CPU features; needs the boot identity map */
-	cpu_tables_init(&cpus[0]);
+	cpu_tables_init(&cpus[0]); /* before the boot identity map goes */
 	boot_intake(kind, arg, magic);
 	klog("maple: booting via %s, command line \"%s\"",
 	     boot_info.firmware == BOOTINFO_FW_UEFI ? "UEFI" : "multiboot (BIOS)",
 	     boot_info.cmdline);
 	time_init();
+	acpi_init(); /* reads the tables through the boot map */
+	memory_init();
+	lapic_init();
+	ioapic_init();
+	sched_init();
+	lapic_timer_start();
+	smp_init();
+	irq_enable();
+	console_init();
 	klog("maple: ready");
-	for (;;)
-		__asm__ volatile("hlt");
+	ktest_run_from_cmdline(boot_info.cmdline);
+	thread_exit();
 }

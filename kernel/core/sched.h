@@ -21,8 +21,37 @@ void thread_sleep_ns(uint64_t ns);
 struct thread *thread_current(void);
 const char *thread_name(const struct thread *t);
 
-/* Called from each CPU's timer interrupt, interrupts off. */
+/* Threads blocked until a condition holds; woken by waitq_wake_all. */
+struct waitq {
+	struct thread *head;
+};
+
+/*
+ * Block until ready(arg) is true. ready runs with the scheduler lock held
+ * and interrupts off, so it must only read state (e.g. an atomic); whoever
+ * makes it true calls waitq_wake_all afterwards, and no wake-up is missed.
+ */
+void waitq_wait(struct waitq *wq, bool (*ready)(void *), void *arg);
+void waitq_wake_all(struct waitq *wq);
+
+/* Called from each CPU's timer interrupt, interrupts off: count the tick,
+ * wake sleepers, and ask for a reschedule when the slice is used up. */
 void sched_tick(void);
+/* Called by the interrupt path after EOI: switch threads if asked to. */
+void sched_irq_exit(void);
+
+struct thread_info {
+	uint32_t id;
+	char name[THREAD_NAME_MAX];
+	int state;
+	uint32_t cpu;
+	uint64_t runtime_ns;
+	uint64_t switches;
+};
+
+/* Copy up to max threads' details; returns how many. */
+int sched_snapshot(struct thread_info *out, int max);
+const char *thread_state_name(int state);
 /* Boot CPU: set up the run queue and make kmain's context a thread. */
 void sched_init(void);
 /* Application processor: become this CPU's idle thread and schedule; never returns. */

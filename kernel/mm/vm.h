@@ -33,4 +33,11 @@ void *mmio_map(uint64_t phys, uint64_t size);
 int vm_map_page(uint64_t va, uint64_t pa, uint64_t flags);
 void vm_unmap_page(uint64_t va);
 
+/* Flags of the leaf entry mapping va (0 if unmapped), for tests and reports. */
+uint64_t vm_leaf_flags(uint64_t va);
+
+/* Count present pages that are both writable and executable (W^X check);
+ * *first gets the lowest such address. */
+uint64_t paging_count_wx(uint64_t *first);
+
 #endif

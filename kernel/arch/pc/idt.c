@@ -6,7 +6,7 @@
 #include <arch/pc/gdt.h>
 #include <arch/pc/layout.h>
 #include <arch/pc/traps.h>
-#include <arch/pc/traps_lapic_tmp.h> /* TEMPORARY: <arch/pc/lapic.h> once it lands */
+#include <arch/pc/lapic.h>
 #include <core/log.h>
 #include <core/sched.h>
 #include <maple/spinlock.h>
@@ -93,12 +93,6 @@ void idt_load(void)
 unsigned idt_gate_ist(uint8_t vector)
 {
 	return idt[vector].ist & GATE_IST_MASK;
-}
-
-/* TEMPORARY until lapic.c lands (its lapic_eoi overrides this): no LAPIC
- * driver, nothing to acknowledge. */
-__attribute__((weak)) void lapic_eoi(void)
-{
 }
 
 int irq_alloc_vector(void)

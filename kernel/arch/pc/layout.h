@@ -5,6 +5,7 @@
  *   0x0000000000000000 - 0x00007fffffffffff  domains (user pages, later)
  *   0xffff800000000000 - ...                  direct map of physical memory
  *   0xffffc00000000000 - ...                  MMIO window (uncached)
+ *   0xffffe00000000000 - ...                  kernel thread stacks, guard-page separated
  *   0xffffffff80000000 + phys                  kernel image (top 2 GiB)
  */
 #ifndef ARCH_PC_LAYOUT_H
@@ -21,6 +22,10 @@
 #define DIRECT_MAP_BASE UL(0xffff800000000000)
 #define MMIO_BASE       UL(0xffffc00000000000)
 #define MMIO_SIZE       UL(0x0000004000000000) /* 256 GiB of window */
+#define KSTACK_BASE     UL(0xffffe00000000000)
+#define KSTACK_SLOT     UL(0x8000) /* 32 KiB of address space per stack */
+#define KSTACK_SIZE     UL(0x4000) /* 16 KiB mapped; the rest of the slot is guard */
+#define KSTACK_SLOTS    4096
 
 /* GDT selectors; the order is fixed by SYSCALL/SYSRET (Intel SDM Vol. 2B, SYSRET). */
 #define GDT_KCODE 0x08

@@ -20,6 +20,9 @@ struct cpu {
 	bool online;
 	struct thread *current;
 	struct thread *idle;
+	struct thread *prev;      /* thread switched away from, until finished */
+	bool need_resched;        /* set by the tick, acted on at interrupt exit */
+	uint64_t switch_in_ns;    /* when current started running */
 	uint64_t ticks;           /* timer interrupts taken */
 	uint64_t context_switches;
 	int panicking;

@@ -11,11 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FRAME_SIZE  4096ULL
+#define FRAME_SIZE  4096UL
 #define FRAME_SHIFT 12
 
 /* Frames below this address are never handed out (BIOS data, SMP trampoline). */
-#define FRAME_LOW_RESERVED 0x100000ULL
+#define FRAME_LOW_RESERVED 0x100000UL
 
 struct frame_stats {
 	uint64_t managed;	/* frames the allocator owns (free + allocated) */

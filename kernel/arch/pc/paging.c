@@ -1,0 +1,244 @@
+/*
+ * The kernel page table: one PML4 for the whole system (DESIGN.md §3).
+ * paging_init replaces the boot tables with:
+ *   - a direct map of physical memory in 2 MiB pages, RW and NX;
+ *   - the kernel image in 4 KiB pages with per-section rights, so that no
+ *     mapping is both writable and executable;
+ *   - an MMIO window filled on demand with uncached 4 KiB pages.
+ * The low identity map of the boot tables is gone afterwards.
+ */
+#include <arch/pc/cpu.h>
+#include <arch/pc/pte.h>
+#include <core/boot.h>
+#include <core/log.h>
+#include <core/panic.h>
+#include <maple/frame.h>
+#include <maple/spinlock.h>
+#include <maple/string.h>
+#include <mm/vm.h>
+
+extern const char __kernel_start[], __text_end[], __rodata_end[], __data_end[], __load_end[],
+	__kernel_end[];
+
+static uint64_t *pml4;
+static uint64_t pml4_phys;
+static uint64_t mmio_next = MMIO_BASE;
+static struct spinlock vm_lock = SPINLOCK_INIT("vm");
+
+static uint64_t *table_at(uint64_t entry)
+{
+	return phys_to_virt(entry & PTE_ADDR_MASK);
+}
+
+static uint64_t alloc_table(void)
+{
+	uint64_t pa = frame_alloc();
+	if (!pa)
+		panic("paging: out of memory for page tables");
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	return pa;
+}
+
+/*
+ * The entry for va at `level` (2 for a 2 MiB leaf, 1 for 4 KiB), creating
+ * intermediate tables on the way. Intermediate entries are permissive
+ * (P|W|U); the leaf alone decides the rights (SDM 4.6).
+ */
+static uint64_t *walk_create(uint64_t va, int level)
+{
+	uint64_t *table = pml4;
+	for (int l = 4; l > level; l--) {
+		uint64_t *e = &table[pt_index(va, l)];
+		if (!(*e & PTE_P))
+			*e = alloc_table() | PTE_P | PTE_W | PTE_U;
+		else if (*e & PTE_PS)
+			panic("paging: %#lx already covered by a large page", va);
+		table = table_at(*e);
+	}
+	return &table[pt_index(va, level)];
+}
+
+/* The leaf entry for va, or NULL; *level says whether it is 4K, 2M or 1G. */
+static uint64_t *walk_find(uint64_t va, int *level)
+{
+	uint64_t *table = pml4;
+	for (int l = 4; l >= 1; l--) {
+		uint64_t *e = &table[pt_index(va, l)];
+		if (!(*e & PTE_P))
+			return NULL;
+		if (l == 1 || (*e & PTE_PS)) {
+			*level = l;
+			return e;
+		}
+		table = table_at(*e);
+	}
+	return NULL;
+}
+
+static void map_range_4k(uint64_t va, uint64_t pa, uint64_t size, uint64_t flags)
+{
+	for (uint64_t off = 0; off < size; off += PAGE_SIZE)
+		*walk_create(va + off, 1) = ((pa + off) & PTE_ADDR_MASK) | flags | PTE_P;
+}
+
+static void map_kernel_section(const char *start, const char *end, uint64_t flags)
+{
+	uint64_t va = (uint64_t)start;
+	map_range_4k(va, va - KERNEL_VMA, (uint64_t)end - va, flags | PTE_G);
+}
+
+/* End of RAM (and ACPI/loader/kernel ranges inside it); reserved ranges
+ * beyond it are device memory, reached through mmio_map instead. */
+static uint64_t highest_phys(void)
+{
+	uint64_t top = 0;
+	for (uint32_t i = 0; i < boot_info.mem_count; i++) {
+		const struct bootinfo_mem *m = &boot_info.mem[i];
+		if (m->type == BOOTINFO_MEM_RESERVED || m->type == BOOTINFO_MEM_BAD)
+			continue;
+		if (m->base + m->length > top)
+			top = m->base + m->length;
+	}
+	return (top + PAGE_2M - 1) & ~(PAGE_2M - 1);
+}
+
+void paging_init(void)
+{
+	pml4_phys = alloc_table();
+	pml4 = phys_to_virt(pml4_phys);
+
+	uint64_t top = highest_phys();
+	for (uint64_t pa = 0; pa < top; pa += PAGE_2M)
+		*walk_create(DIRECT_MAP_BASE + pa, 2) = pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
+
+	map_kernel_section(__kernel_start, __text_end, 0);
+	map_kernel_section(__text_end, __rodata_end, PTE_NX);
+	map_kernel_section(__rodata_end, __data_end, PTE_W | PTE_NX);
+	map_kernel_section(__data_end, __load_end, PTE_NX);
+	map_kernel_section(__load_end, __kernel_end, PTE_W | PTE_NX);
+
+	paging_load();
+	klog("paging: direct map of %lu MiB, kernel text %lu KiB RX, data %lu KiB NX",
+	     top >> 20, (uint64_t)(__text_end - __kernel_start) >> 10,
+	     (uint64_t)(__kernel_end - __text_end) >> 10);
+}
+
+void paging_load(void)
+{
+	/* WP makes read-only pages binding on the kernel too; PGE keeps
+	 * global kernel entries across CR3 loads (SDM 4.10.2.4). */
+	write_cr0(read_cr0() | CR0_WP);
+	write_cr4(read_cr4() | CR4_PGE);
+	write_cr3(pml4_phys);
+}
+
+uint64_t paging_root_phys(void)
+{
+	return pml4_phys;
+}
+
+uint64_t virt_to_phys(const void *p)
+{
+	uint64_t va = (uint64_t)p;
+	if (va >= KERNEL_VMA)
+		return va - KERNEL_VMA;
+	if (va >= DIRECT_MAP_BASE && va < MMIO_BASE)
+		return va - DIRECT_MAP_BASE;
+	int level;
+	spin_lock(&vm_lock);
+	uint64_t *e = walk_find(va, &level);
+	uint64_t pa = 0;
+	if (e) {
+		uint64_t span = 1ULL << (12 + 9 * (level - 1));
+		pa = (*e & PTE_ADDR_MASK & ~(span - 1)) | (va & (span - 1));
+	}
+	spin_unlock(&vm_lock);
+	return pa;
+}
+
+void *mmio_map(uint64_t phys, uint64_t size)
+{
+	uint64_t first = phys & ~(PAGE_SIZE - 1);
+	uint64_t len = (phys + size - first + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	spin_lock(&vm_lock);
+	if (!size || len > MMIO_BASE + MMIO_SIZE - mmio_next) {
+		spin_unlock(&vm_lock);
+		return NULL;
+	}
+	uint64_t va = mmio_next;
+	mmio_next += len;
+	map_range_4k(va, first, len, PTE_W | PTE_PCD | PTE_PWT | PTE_G | PTE_NX);
+	spin_unlock(&vm_lock);
+	return (void *)(va + (phys - first));
+}
+
+int vm_map_page(uint64_t va, uint64_t pa, uint64_t flags)
+{
+	spin_lock(&vm_lock);
+	uint64_t *e = walk_create(va, 1);
+	int ret = -1;
+	if (!(*e & PTE_P)) {
+		*e = (pa & PTE_ADDR_MASK) | flags | PTE_P;
+		ret = 0;
+	}
+	spin_unlock(&vm_lock);
+	return ret;
+}
+
+/* Local flush only: callers unmap pages no other CPU has touched. */
+void vm_unmap_page(uint64_t va)
+{
+	int level;
+	spin_lock(&vm_lock);
+	uint64_t *e = walk_find(va, &level);
+	if (e && level == 1) {
+		*e = 0;
+		invlpg(va);
+	}
+	spin_unlock(&vm_lock);
+}
+
+uint64_t vm_leaf_flags(uint64_t va)
+{
+	int level;
+	spin_lock(&vm_lock);
+	uint64_t *e = walk_find(va, &level);
+	uint64_t flags = e ? *e & ~PTE_ADDR_MASK : 0;
+	spin_unlock(&vm_lock);
+	return flags;
+}
+
+/* Effective rights combine every level: writable needs W at each level,
+ * executable needs NX clear at each level (SDM 4.6.1). */
+static uint64_t count_wx(const uint64_t *table, int level, uint64_t va, bool w, bool x,
+			 uint64_t *first)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		uint64_t e = table[i];
+		if (!(e & PTE_P))
+			continue;
+		uint64_t span = 1ULL << (12 + 9 * (level - 1));
+		uint64_t here = va + i * span;
+		if (level == 4 && i >= 256)
+			here |= 0xffff000000000000ULL; /* sign-extend the upper half */
+		bool ew = w && (e & PTE_W), ex = x && !(e & PTE_NX);
+		if (level > 1 && !(e & PTE_PS)) {
+			n += count_wx(table_at(e), level - 1, here, ew, ex, first);
+		} else if (ew && ex) {
+			if (!*first) /* the walk goes in address order */
+				*first = here;
+			n += span / PAGE_SIZE;
+		}
+	}
+	return n;
+}
+
+uint64_t paging_count_wx(uint64_t *first)
+{
+	*first = 0;
+	spin_lock(&vm_lock);
+	uint64_t n = count_wx(pml4, 4, 0, true, true, first);
+	spin_unlock(&vm_lock);
+	return n;
+}

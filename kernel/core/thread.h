@@ -1,0 +1,34 @@
+/* struct thread and the scheduler's internal interfaces (see core/sched.h for the public API). */
+#ifndef CORE_THREAD_H
+#define CORE_THREAD_H
+
+#include <core/sched.h>
+#include <mm/kstack.h>
+
+enum thread_state {
+	THREAD_RUNNABLE,
+	THREAD_RUNNING,
+	THREAD_SLEEPING,
+	THREAD_BLOCKED,
+	THREAD_DEAD,
+};
+
+struct thread {
+	uint64_t rsp; /* saved by context_switch */
+	uint32_t id;
+	enum thread_state state;
+	char name[THREAD_NAME_MAX];
+	struct kstack stack;
+	bool static_stack; /* a boot stack: never freed */
+	void (*fn)(void *);
+	void *arg;
+	uint32_t cpu; /* where it runs or last ran */
+	unsigned slice;
+	uint64_t wake_ns;
+	struct thread *next;     /* run queue, sleep list or wait queue */
+	struct thread *all_next; /* every thread, for `threads` */
+	uint64_t runtime_ns;
+	uint64_t switches;
+};
+
+#endif
