@@ -25,6 +25,10 @@ static void pad(struct out *o, char c, int n)
 		put(o, c);
 }
 
+/* Widths and precisions beyond this are clamped: no caller needs more, and
+ * it keeps the arithmetic far from int overflow. */
+#define FMT_FIELD_MAX 4096
+
 struct spec {
 	bool left, zero, plus, space, alt;
 	int width;
@@ -46,8 +50,9 @@ static void emit_string(struct out *o, const struct spec *sp, const char *s)
 		pad(o, ' ', sp->width - len);
 }
 
-static void emit_number(struct out *o, const struct spec *sp, uint64_t v, bool neg, unsigned base,
-			bool upper, const char *prefix)
+/* `is_signed` selects whether the + and space flags apply (C11 7.21.6.1p6). */
+static void emit_number(struct out *o, const struct spec *sp, uint64_t v, bool neg, bool is_signed,
+			unsigned base, bool upper, const char *prefix)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
@@ -59,11 +64,14 @@ static void emit_number(struct out *o, const struct spec *sp, uint64_t v, bool n
 	if (sp->prec == 0 && n == 1 && tmp[0] == '0')
 		n = 0; /* C: zero with precision 0 prints no digits */
 
-	char sign = neg ? '-' : sp->plus ? '+' : sp->space ? ' ' : 0;
+	char sign = neg ? '-' : !is_signed ? 0 : sp->plus ? '+' : sp->space ? ' ' : 0;
 	int plen = 0;
 	while (prefix[plen])
 		plen++;
 	int zeros = sp->prec > n ? sp->prec - n : 0;
+	/* %#o: the alternate form only makes sure the first digit is a zero. */
+	if (base == 8 && plen && (zeros || (n && tmp[n - 1] == '0')))
+		plen = 0;
 	int total = n + zeros + plen + (sign ? 1 : 0);
 	if (sp->zero && !sp->left && sp->prec < 0 && sp->width > total) {
 		zeros += sp->width - total;
@@ -127,6 +135,18 @@ static int64_t arg_signed(va_list *ap, enum length len)
 	}
 }
 
+/* Decimal digits at *f, advancing it; clamped at FMT_FIELD_MAX. */
+static int parse_count(const char **f)
+{
+	int v = 0;
+	while (**f >= '0' && **f <= '9') {
+		v = v * 10 + (*(*f)++ - '0');
+		if (v > FMT_FIELD_MAX)
+			v = FMT_FIELD_MAX;
+	}
+	return v;
+}
+
 /* Parse flags, width, precision and length at *fmt; advances it. */
 static enum length parse_spec(const char **fmt, struct spec *sp, va_list *ap)
 {
@@ -150,13 +170,14 @@ static enum length parse_spec(const char **fmt, struct spec *sp, va_list *ap)
 		sp->width = va_arg(*ap, int);
 		if (sp->width < 0) {
 			sp->left = true;
-			sp->width = -sp->width;
+			sp->width = sp->width < -FMT_FIELD_MAX ? FMT_FIELD_MAX : -sp->width;
 		}
 		f++;
 	} else {
-		while (*f >= '0' && *f <= '9')
-			sp->width = sp->width * 10 + (*f++ - '0');
+		sp->width = parse_count(&f);
 	}
+	if (sp->width > FMT_FIELD_MAX)
+		sp->width = FMT_FIELD_MAX;
 	if (*f == '.') {
 		f++;
 		sp->prec = 0;
@@ -164,10 +185,11 @@ static enum length parse_spec(const char **fmt, struct spec *sp, va_list *ap)
 			sp->prec = va_arg(*ap, int);
 			if (sp->prec < 0)
 				sp->prec = -1;
+			else if (sp->prec > FMT_FIELD_MAX)
+				sp->prec = FMT_FIELD_MAX;
 			f++;
 		} else {
-			while (*f >= '0' && *f <= '9')
-				sp->prec = sp->prec * 10 + (*f++ - '0');
+			sp->prec = parse_count(&f);
 		}
 	}
 	enum length len = LEN_INT;
@@ -210,25 +232,26 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 		case 'i': {
 			int64_t v = arg_signed(&ap, len);
 			uint64_t mag = v < 0 ? -(uint64_t)v : (uint64_t)v;
-			emit_number(&o, &sp, mag, v < 0, 10, false, "");
+			emit_number(&o, &sp, mag, v < 0, true, 10, false, "");
 			break;
 		}
 		case 'u':
-			emit_number(&o, &sp, arg_unsigned(&ap, len), false, 10, false, "");
+			emit_number(&o, &sp, arg_unsigned(&ap, len), false, false, 10, false, "");
 			break;
 		case 'o':
-			emit_number(&o, &sp, arg_unsigned(&ap, len), false, 8, false,
+			emit_number(&o, &sp, arg_unsigned(&ap, len), false, false, 8, false,
 				    sp.alt ? "0" : "");
 			break;
 		case 'x':
 		case 'X': {
 			uint64_t v = arg_unsigned(&ap, len);
 			const char *prefix = sp.alt && v ? (conv == 'x' ? "0x" : "0X") : "";
-			emit_number(&o, &sp, v, false, 16, conv == 'X', prefix);
+			emit_number(&o, &sp, v, false, false, 16, conv == 'X', prefix);
 			break;
 		}
 		case 'p':
-			emit_number(&o, &sp, (uintptr_t)va_arg(ap, void *), false, 16, false, "0x");
+			emit_number(&o, &sp, (uintptr_t)va_arg(ap, void *), false, false, 16, false,
+				    "0x");
 			break;
 		case 's':
 			emit_string(&o, &sp, va_arg(ap, const char *));

@@ -281,6 +281,23 @@ static void test_ignored_flags(void **state)
 	dyn("   ab", "%05s", "ab");
 }
 
+/* Bugs found in review: sign flags on unsigned conversions, %#o, huge fields. */
+static void test_review_fixes(void **state)
+{
+	(void)state;
+	dyn("42", "%+u", 42u);
+	dyn("2a", "% x", 42u);
+	dyn("0", "%#o", 0u);
+	dyn("010", "%#.3o", 8u);
+	dyn("010", "%#o", 8u);
+	char buf[8];
+	/* Formats the compiler cannot see, as a caller's bad format would be. */
+	const char *volatile star = "%*d", *volatile huge = "%99999999999d";
+	assert_int_equal(fmt_snprintf(buf, sizeof buf, star, -2147483647 - 1, 1), 4096);
+	assert_int_equal(fmt_snprintf(buf, sizeof buf, huge, 1), 4096);
+	assert_string_equal(buf, "       ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_vsnprintf),
 		cmocka_unit_test(test_odd_formats),
 		cmocka_unit_test(test_ignored_flags),
+		cmocka_unit_test(test_review_fixes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

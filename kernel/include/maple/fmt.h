@@ -2,7 +2,8 @@
  * printf-style formatting into a buffer (kernel/lib/fmt.c). Supports the
  * conversions d i u x X o p s c %, the length modifiers hh h l ll z t j,
  * the flags - 0 + space #, a width and a precision (both may be `*`).
- * Returns the length the full output would have had, like C99 snprintf.
+ * Widths and precisions are clamped at 4096. Returns the length the full
+ * output would have had, like C99 snprintf.
  */
 #ifndef MAPLE_FMT_H
 #define MAPLE_FMT_H
