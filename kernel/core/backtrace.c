@@ -9,8 +9,8 @@
 #include <core/log.h>
 
 #define BACKTRACE_MAX_FRAMES 32
-#define FRAME_MAX_STEP       (64 * 1024)
-#define KERNEL_HALF          0xffff800000000000UL
+#define FRAME_MAX_STEP	     (64 * 1024)
+#define KERNEL_HALF	     0xffff800000000000UL
 
 static void print_frame(int n, uint64_t addr)
 {

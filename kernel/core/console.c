@@ -4,10 +4,10 @@
  * (kernel/lib/ctl.c), which runs commands and writes replies back to COM2.
  * Commands run in a thread, not in the interrupt, so they may block.
  */
-#include <arch/pc/traps.h>
 #include <arch/pc/ioapic.h>
 #include <arch/pc/lapic.h>
 #include <arch/pc/serial.h>
+#include <arch/pc/traps.h>
 #include <core/console.h>
 #include <core/log.h>
 #include <core/sched.h>

@@ -43,8 +43,8 @@ static int cmd_threads(struct ctl_reply *r, int argc, char **argv)
 		  "switches");
 	for (int i = n - 1; i >= 0; i--) /* oldest first */
 		ctl_print(r, "%4u %-16s %-9s %3u %12lu %10lu", info[i].id, info[i].name,
-			  thread_state_name(info[i].state), info[i].cpu,
-			  info[i].runtime_ns / 1000, info[i].switches);
+			  thread_state_name(info[i].state), info[i].cpu, info[i].runtime_ns / 1000,
+			  info[i].switches);
 	return 0;
 }
 

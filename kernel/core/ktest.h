@@ -21,33 +21,33 @@ struct ktest {
 	void (*fn)(struct ktest_ctx *t);
 };
 
-#define KTEST(tname)                                                                   \
-	static void ktest_fn_##tname(struct ktest_ctx *t);                             \
-	static const struct ktest ktest_##tname                                        \
-		__attribute__((used, section(".ktests"), aligned(8))) = {#tname,       \
-									 ktest_fn_##tname}; \
+#define KTEST(tname)                                                                               \
+	static void ktest_fn_##tname(struct ktest_ctx *t);                                         \
+	static const struct ktest ktest_##tname                                                    \
+		__attribute__((used, section(".ktests"), aligned(8))) = {#tname,                   \
+									 ktest_fn_##tname};        \
 	static void ktest_fn_##tname(struct ktest_ctx *t)
 
 void ktest_fail(struct ktest_ctx *t, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* On failure: record file:line and the expression, and leave the test. */
-#define KT_ASSERT(cond)                                                                \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			ktest_fail(t, __FILE__, __LINE__, "%s", #cond);                \
-			return;                                                        \
-		}                                                                      \
+#define KT_ASSERT(cond)                                                                            \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			ktest_fail(t, __FILE__, __LINE__, "%s", #cond);                            \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
-#define KT_ASSERT_EQ(a, b)                                                             \
-	do {                                                                           \
-		uint64_t ka_ = (uint64_t)(a), kb_ = (uint64_t)(b);                     \
-		if (ka_ != kb_) {                                                      \
-			ktest_fail(t, __FILE__, __LINE__, "%s == %s (%#lx != %#lx)", #a, \
-				   #b, ka_, kb_);                                      \
-			return;                                                        \
-		}                                                                      \
+#define KT_ASSERT_EQ(a, b)                                                                         \
+	do {                                                                                       \
+		uint64_t ka_ = (uint64_t)(a), kb_ = (uint64_t)(b);                                 \
+		if (ka_ != kb_) {                                                                  \
+			ktest_fail(t, __FILE__, __LINE__, "%s == %s (%#lx != %#lx)", #a, #b, ka_,  \
+				   kb_);                                                           \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 /* Run the tests the command line asks for; returns false if none was asked for. */

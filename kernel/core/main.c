@@ -31,11 +31,13 @@ static void memory_init(void)
 	uint64_t released = 0;
 	for (uint32_t i = 0; i < boot_info.mem_count; i++)
 		if (boot_info.mem[i].type == BOOTINFO_MEM_ACPI_RECLAIM)
-			released += frame_release_range(boot_info.mem[i].base, boot_info.mem[i].length);
+			released +=
+				frame_release_range(boot_info.mem[i].base, boot_info.mem[i].length);
 	struct frame_stats fs;
 	frame_get_stats(&fs);
 	klog("mm: %lu MiB managed, %lu MiB free (%lu KiB of ACPI tables reclaimed)",
-	     fs.managed * FRAME_SIZE >> 20, fs.free * FRAME_SIZE >> 20, released * FRAME_SIZE >> 10);
+	     fs.managed * FRAME_SIZE >> 20, fs.free * FRAME_SIZE >> 20,
+	     released * FRAME_SIZE >> 10);
 }
 
 void kmain(uint64_t kind, uint64_t arg, uint64_t magic)

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define THREAD_NAME_MAX 24
-#define SCHED_HZ        100 /* timer ticks per second on each CPU */
+#define SCHED_HZ	100 /* timer ticks per second on each CPU */
 
 struct thread;
 

@@ -25,7 +25,7 @@ struct thread {
 	uint32_t cpu; /* where it runs or last ran */
 	unsigned slice;
 	uint64_t wake_ns;
-	struct thread *next;     /* run queue, sleep list or wait queue */
+	struct thread *next;	 /* run queue, sleep list or wait queue */
 	struct thread *all_next; /* every thread, for `threads` */
 	uint64_t runtime_ns;
 	uint64_t switches;

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #define WAIT_LIMIT_NS 5000000000ULL /* generous: TCG on a loaded host is slow */
-#define WORKERS       6
+#define WORKERS	      6
 
 struct counter {
 	uint32_t done;
@@ -97,8 +97,9 @@ KTEST(threads_run_on_every_cpu)
 		rounds++;
 	}
 	if ((c.cpu_mask & want) != want)
-		ktest_fail(t, __FILE__, __LINE__, "threads ran on cpu mask %#x, want %#x after %u rounds",
-			   c.cpu_mask, want, rounds);
+		ktest_fail(t, __FILE__, __LINE__,
+			   "threads ran on cpu mask %#x, want %#x after %u rounds", c.cpu_mask,
+			   want, rounds);
 }
 
 struct flag_wait {

@@ -14,11 +14,11 @@
 #include <mm/vm.h>
 
 #define KMALLOC_MIN_SHIFT 4 /* 16 bytes */
-#define KMALLOC_CLASSES   8 /* 16 .. 2048 */
+#define KMALLOC_CLASSES	  8 /* 16 .. 2048 */
 #define KMALLOC_SLAB_MAX  (1UL << (KMALLOC_MIN_SHIFT + KMALLOC_CLASSES - 1))
-#define SLAB_MAGIC        0x534c4142u /* "SLAB" */
-#define LARGE_MAGIC       0x4c415247u /* "LARG" */
-#define FREE_POISON       0xdeadf4eedeadf4eeULL
+#define SLAB_MAGIC	  0x534c4142u /* "SLAB" */
+#define LARGE_MAGIC	  0x4c415247u /* "LARG" */
+#define FREE_POISON	  0xdeadf4eedeadf4eeULL
 
 struct slab_header {
 	uint32_t magic;

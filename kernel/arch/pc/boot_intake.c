@@ -29,7 +29,8 @@ void boot_intake(uint64_t kind, uint64_t arg, uint64_t magic)
 		if (!src)
 			panic("boot: bootinfo at %#lx is above the 4 GiB the boot tables map", arg);
 		if (src->magic != BOOTINFO_MAGIC || src->version != BOOTINFO_VERSION)
-			panic("boot: bootinfo at %#lx has magic %#lx version %u, want %#llx version %u",
+			panic("boot: bootinfo at %#lx has magic %#lx version %u, want %#llx "
+			      "version %u",
 			      arg, src->magic, src->version, BOOTINFO_MAGIC, BOOTINFO_VERSION);
 		memcpy(&boot_info, src, sizeof boot_info);
 		return;

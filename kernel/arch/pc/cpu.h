@@ -5,24 +5,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CR0_WP (1UL << 16)
-#define CR4_PGE  (1UL << 7)
+#define CR0_WP	   (1UL << 16)
+#define CR4_PGE	   (1UL << 7)
 #define CR4_OSFXSR (1UL << 9)
-#define CR4_SMEP (1UL << 20)
-#define CR4_SMAP (1UL << 21)
-#define CR4_PKE  (1UL << 22)
-#define CR4_PKS  (1UL << 24)
+#define CR4_SMEP   (1UL << 20)
+#define CR4_SMAP   (1UL << 21)
+#define CR4_PKE	   (1UL << 22)
+#define CR4_PKS	   (1UL << 24)
 
-#define MSR_APIC_BASE      0x1b
-#define MSR_EFER           0xc0000080
-#define MSR_STAR           0xc0000081
-#define MSR_LSTAR          0xc0000082
-#define MSR_SFMASK         0xc0000084
-#define MSR_FS_BASE        0xc0000100
-#define MSR_GS_BASE        0xc0000101
+#define MSR_APIC_BASE	   0x1b
+#define MSR_EFER	   0xc0000080
+#define MSR_STAR	   0xc0000081
+#define MSR_LSTAR	   0xc0000082
+#define MSR_SFMASK	   0xc0000084
+#define MSR_FS_BASE	   0xc0000100
+#define MSR_GS_BASE	   0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
-#define EFER_SCE (1UL << 0)
-#define EFER_NXE (1UL << 11)
+#define EFER_SCE	   (1UL << 0)
+#define EFER_NXE	   (1UL << 11)
 
 #define RFLAGS_IF (1UL << 9)
 
@@ -51,16 +51,16 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
-#define DEFINE_CR_ACCESSORS(n)                                                 \
-	static inline uint64_t read_cr##n(void)                                \
-	{                                                                      \
-		uint64_t v;                                                    \
-		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));              \
-		return v;                                                      \
-	}                                                                      \
-	static inline void write_cr##n(uint64_t v)                             \
-	{                                                                      \
-		__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory");     \
+#define DEFINE_CR_ACCESSORS(n)                                                                     \
+	static inline uint64_t read_cr##n(void)                                                    \
+	{                                                                                          \
+		uint64_t v;                                                                        \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                                  \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline void write_cr##n(uint64_t v)                                                 \
+	{                                                                                          \
+		__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory");                         \
 	}
 DEFINE_CR_ACCESSORS(0)
 DEFINE_CR_ACCESSORS(2)

@@ -17,22 +17,22 @@
 #define UL(x) x##UL
 #endif
 
-#define KERNEL_VMA      UL(0xffffffff80000000)
-#define KERNEL_PHYS     UL(0x100000)
+#define KERNEL_VMA	UL(0xffffffff80000000)
+#define KERNEL_PHYS	UL(0x100000)
 #define DIRECT_MAP_BASE UL(0xffff800000000000)
-#define MMIO_BASE       UL(0xffffc00000000000)
-#define MMIO_SIZE       UL(0x0000004000000000) /* 256 GiB of window */
-#define KSTACK_BASE     UL(0xffffe00000000000)
-#define KSTACK_SLOT     UL(0x8000) /* 32 KiB of address space per stack */
-#define KSTACK_SIZE     UL(0x4000) /* 16 KiB mapped; the rest of the slot is guard */
-#define KSTACK_SLOTS    4096
+#define MMIO_BASE	UL(0xffffc00000000000)
+#define MMIO_SIZE	UL(0x0000004000000000) /* 256 GiB of window */
+#define KSTACK_BASE	UL(0xffffe00000000000)
+#define KSTACK_SLOT	UL(0x8000) /* 32 KiB of address space per stack */
+#define KSTACK_SIZE	UL(0x4000) /* 16 KiB mapped; the rest of the slot is guard */
+#define KSTACK_SLOTS	4096
 
 /* GDT selectors; the order is fixed by SYSCALL/SYSRET (Intel SDM Vol. 2B, SYSRET). */
 #define GDT_KCODE 0x08
 #define GDT_KDATA 0x10
 #define GDT_UDATA 0x1b /* 0x18 | RPL 3 */
 #define GDT_UCODE 0x23 /* 0x20 | RPL 3 */
-#define GDT_TSS   0x28 /* 16-byte system descriptor */
+#define GDT_TSS	  0x28 /* 16-byte system descriptor */
 
 /* How kmain was entered. */
 #define BOOT_UEFI      1

@@ -109,7 +109,8 @@ void paging_init(void)
 
 	uint64_t top = highest_phys();
 	for (uint64_t pa = 0; pa < top; pa += PAGE_2M)
-		*walk_create(DIRECT_MAP_BASE + pa, 2) = pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
+		*walk_create(DIRECT_MAP_BASE + pa, 2) =
+			pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
 
 	map_kernel_section(__kernel_start, __text_end, 0);
 	map_kernel_section(__text_end, __rodata_end, PTE_NX);
@@ -118,8 +119,8 @@ void paging_init(void)
 	map_kernel_section(__load_end, __kernel_end, PTE_W | PTE_NX);
 
 	paging_load();
-	klog("paging: direct map of %lu MiB, kernel text %lu KiB RX, data %lu KiB NX",
-	     top >> 20, (uint64_t)(__text_end - __kernel_start) >> 10,
+	klog("paging: direct map of %lu MiB, kernel text %lu KiB RX, data %lu KiB NX", top >> 20,
+	     (uint64_t)(__text_end - __kernel_start) >> 10,
 	     (uint64_t)(__kernel_end - __text_end) >> 10);
 }
 

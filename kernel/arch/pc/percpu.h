@@ -13,20 +13,20 @@
 struct thread;
 
 struct cpu {
-	struct cpu *self;         /* %gs:0 */
-	uint64_t kernel_rsp;      /* %gs:8, scratch for syscall entry later */
-	uint32_t id;              /* dense index 0..ncpus-1 */
+	struct cpu *self;    /* %gs:0 */
+	uint64_t kernel_rsp; /* %gs:8, scratch for syscall entry later */
+	uint32_t id;	     /* dense index 0..ncpus-1 */
 	uint32_t apic_id;
 	bool online;
 	struct thread *current;
 	struct thread *idle;
-	struct thread *prev;      /* thread switched away from, until finished */
-	bool need_resched;        /* set by the tick, acted on at interrupt exit */
-	uint64_t switch_in_ns;    /* when current started running */
-	uint64_t ticks;           /* timer interrupts taken */
+	struct thread *prev;   /* thread switched away from, until finished */
+	bool need_resched;     /* set by the tick, acted on at interrupt exit */
+	uint64_t switch_in_ns; /* when current started running */
+	uint64_t ticks;	       /* timer interrupts taken */
 	uint64_t context_switches;
 	int panicking;
-	void *arch;               /* struct cpu_tables: GDT, TSS, IST stacks */
+	void *arch; /* struct cpu_tables: GDT, TSS, IST stacks */
 };
 
 extern struct cpu cpus[MAX_CPUS];

@@ -13,12 +13,12 @@
 #define UART_LSR  5
 
 #define IER_RX_AVAILABLE 0x01
-#define LCR_8N1          0x03
-#define LCR_DLAB         0x80
+#define LCR_8N1		 0x03
+#define LCR_DLAB	 0x80
 #define FCR_ENABLE_CLEAR 0x07 /* FIFO on, clear RX and TX */
 #define MCR_DTR_RTS_OUT2 0x0b /* OUT2 gates the IRQ line on PCs */
-#define LSR_DATA_READY   0x01
-#define LSR_THR_EMPTY    0x20
+#define LSR_DATA_READY	 0x01
+#define LSR_THR_EMPTY	 0x20
 
 #define BAUD_DIVISOR_115200 1 /* 1.8432 MHz / (16 * 115200) */
 

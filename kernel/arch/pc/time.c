@@ -9,15 +9,15 @@
 #include <core/log.h>
 #include <core/time.h>
 
-#define PIT_HZ         1193182
-#define PIT_CH2_DATA   0x42
-#define PIT_COMMAND    0x43
-#define PIT_CH2_GATE   0x61
-#define GATE_ENABLE    0x01
-#define SPEAKER_ENABLE 0x02
-#define CH2_OUTPUT     0x20
+#define PIT_HZ		       1193182
+#define PIT_CH2_DATA	       0x42
+#define PIT_COMMAND	       0x43
+#define PIT_CH2_GATE	       0x61
+#define GATE_ENABLE	       0x01
+#define SPEAKER_ENABLE	       0x02
+#define CH2_OUTPUT	       0x20
 #define PIT_CMD_CH2_MODE0_LOHI 0xb0 /* channel 2, lobyte/hibyte, mode 0, binary */
-#define CALIBRATE_MS   10
+#define CALIBRATE_MS	       10
 
 static uint64_t tsc_hz;
 static uint64_t tsc_start;
