@@ -11,7 +11,9 @@
  * condition under the lock cannot miss the wake-up that follows.
  */
 #include <arch/pc/cpu.h>
+#include <arch/pc/lapic.h>
 #include <arch/pc/percpu.h>
+#include <arch/pc/traps.h>
 #include <core/log.h>
 #include <core/panic.h>
 #include <core/sched.h>
@@ -45,6 +47,30 @@ static void sched_unlock(void)
 	__atomic_store_n(&sched_locked, 0, __ATOMIC_RELEASE);
 }
 
+static uint8_t resched_vector;
+
+/* Wake one idle CPU other than this one, so new work does not wait for its
+ * next tick. The answer may be stale by the time the IPI lands; the cost
+ * of a wrong guess is one spurious reschedule. Lock held. */
+static void kick_idle_cpu(void)
+{
+	struct cpu *me = this_cpu();
+	for (uint32_t i = 0; i < MAX_CPUS && resched_vector; i++) {
+		struct cpu *c = &cpus[i];
+		if (c != me && c->online && c->current == c->idle) {
+			lapic_send_ipi(c->apic_id, resched_vector);
+			return;
+		}
+	}
+}
+
+static void resched_interrupt(struct trap_frame *frame, void *arg)
+{
+	(void)frame;
+	(void)arg;
+	this_cpu()->need_resched = true; /* acted on by sched_irq_exit */
+}
+
 static void enqueue(struct thread *t)
 {
 	t->state = THREAD_RUNNABLE;
@@ -54,6 +80,8 @@ static void enqueue(struct thread *t)
 	else
 		run_head = t;
 	run_tail = t;
+	if (t != this_cpu()->current)
+		kick_idle_cpu();
 }
 
 static struct thread *dequeue(void)
@@ -341,6 +369,11 @@ static struct thread *adopt_current(const char *name)
 void sched_init(void)
 {
 	struct cpu *c = this_cpu();
+	int vector = irq_alloc_vector();
+	if (vector < 0)
+		panic("sched: no interrupt vector left for the reschedule IPI");
+	resched_vector = (uint8_t)vector;
+	irq_set_handler(resched_vector, resched_interrupt, NULL);
 	adopt_current("main");
 	char name[THREAD_NAME_MAX];
 	fmt_snprintf(name, sizeof name, "idle/%u", c->id);
