@@ -3,7 +3,9 @@
  * so the loaders can trust every offset and address afterwards. Each check
  * reports the first problem as one line; "segment N" is the index of the
  * program header (as `readelf -l` lists them). Field meanings are from the
- * System V gABI ("ELF Header", "Program Header") and the x86-64 psABI.
+ * System V gABI ("ELF Header", "Program Header", "Dynamic Section") and the
+ * x86-64 psABI ("Relocation"). Domains get the extra checks that make a
+ * protection-key domain safe to place: see check_domain().
  */
 #include <maple/elf.h>
 #include <maple/fmt.h>
@@ -11,7 +13,6 @@
 
 #include <stdbool.h>
 
-#define PAGE_SIZE	  4096ULL
 #define KERNEL_PHYS_MIN	  0x100000ULL	 /* below 1 MiB: real-mode and firmware areas */
 #define KERNEL_PHYS_LIMIT 0x100000000ULL /* the kernel's early page tables stop at 4 GiB */
 
@@ -41,13 +42,13 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 
 static uint64_t page_down(uint64_t v)
 {
-	return v & ~(PAGE_SIZE - 1);
+	return v & ~(ELF_PAGE_SIZE - 1);
 }
 
-/* Rounds up without wrapping: the callers have checked v <= 2^64 - PAGE_SIZE. */
+/* Rounds up without wrapping: the callers have checked v <= 2^64 - ELF_PAGE_SIZE. */
 static uint64_t page_up(uint64_t v)
 {
-	return (v + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	return (v + ELF_PAGE_SIZE - 1) & ~(ELF_PAGE_SIZE - 1);
 }
 
 static int check_ident(const struct elf64_ehdr *eh, enum elf_kind kind, struct elf_error *err)
@@ -89,13 +90,17 @@ static int check_segment(const struct elf64_phdr *ph, unsigned n, size_t size, e
 	if (ph->p_align > 1 && !is_pow2(ph->p_align))
 		return fail(err, "segment %u: alignment 0x%llx is not a power of two", n,
 			    (unsigned long long)ph->p_align);
+	/* Each page of a domain gets one segment's permissions and key. */
+	if (kind == ELF_KIND_DOMAIN && ph->p_align < ELF_PAGE_SIZE)
+		return fail(err, "segment %u: alignment 0x%llx is smaller than a page (0x%llx)", n,
+			    (unsigned long long)ph->p_align, ELF_PAGE_SIZE);
 	if (ph->p_align > 1 && (ph->p_vaddr - ph->p_offset) % ph->p_align != 0)
 		return fail(err,
 			    "segment %u: address 0x%llx and offset 0x%llx disagree modulo 0x%llx",
 			    n, (unsigned long long)ph->p_vaddr, (unsigned long long)ph->p_offset,
 			    (unsigned long long)ph->p_align);
 	/* Leave a page of headroom so page-rounding the end cannot wrap either. */
-	uint64_t limit = UINT64_MAX - PAGE_SIZE + 1;
+	uint64_t limit = UINT64_MAX - ELF_PAGE_SIZE + 1;
 	if (ph->p_vaddr > limit || ph->p_memsz > limit - ph->p_vaddr)
 		return fail(err, "segment %u: virtual range 0x%llx+0x%llx wraps around", n,
 			    (unsigned long long)ph->p_vaddr, (unsigned long long)ph->p_memsz);
@@ -159,11 +164,302 @@ static int check_entry(const struct elf64_ehdr *eh, struct elf_info *info, struc
 		    (unsigned long long)eh->e_entry);
 }
 
+/* A domain's PT_DYNAMIC, if it has one; `index` is its program header index. */
+struct dynamic {
+	bool present;
+	unsigned index;
+	struct elf64_phdr ph;
+};
+
+/* Program headers other than PT_LOAD that matter to a domain. */
+static int note_domain_phdr(const struct elf64_phdr *ph, unsigned n, struct dynamic *dyn,
+			    struct elf_error *err)
+{
+	if (ph->p_type == PT_INTERP)
+		return fail(err, "segment %u: a domain cannot have an interpreter (PT_INTERP)", n);
+	if (ph->p_type != PT_DYNAMIC)
+		return 0;
+	if (dyn->present)
+		return fail(err, "segment %u: a second dynamic section (PT_DYNAMIC)", n);
+	*dyn = (struct dynamic){.present = true, .index = n, .ph = *ph};
+	return 0;
+}
+
+/* The DT_RELA table as the dynamic section describes it. */
+struct rela_table {
+	bool present;
+	uint64_t addr, size, entsize;
+};
+
+/*
+ * One dynamic entry. The kernel resolves nothing and runs no loader code,
+ * so anything that needs one (a library, symbol or PLT relocations, REL or
+ * RELR tables it would not read) is refused rather than silently ignored.
+ */
+static int check_dyn_entry(const struct elf64_dyn *d, unsigned long long n, struct rela_table *t,
+			   struct elf_error *err)
+{
+	switch (d->d_tag) {
+	case DT_NEEDED:
+		return fail(err, "dynamic entry %llu: needs shared library (DT_NEEDED)", n);
+	case DT_REL:
+		return fail(err, "dynamic entry %llu: REL relocations (DT_REL) are not supported",
+			    n);
+	case DT_RELR:
+		return fail(err,
+			    "dynamic entry %llu: packed relocations (DT_RELR) are not supported",
+			    n);
+	case DT_JMPREL:
+		return fail(err,
+			    "dynamic entry %llu: PLT relocations (DT_JMPREL) are not supported", n);
+	case DT_PLTRELSZ:
+		if (d->d_val != 0)
+			return fail(err,
+				    "dynamic entry %llu: PLT relocations (DT_PLTRELSZ 0x%llx) are "
+				    "not supported",
+				    n, (unsigned long long)d->d_val);
+		break;
+	case DT_TEXTREL:
+		return fail(err, "dynamic entry %llu: relocations against code (DT_TEXTREL)", n);
+	case DT_FLAGS:
+		if (d->d_val & DF_TEXTREL)
+			return fail(err,
+				    "dynamic entry %llu: relocations against code (DF_TEXTREL)", n);
+		break;
+	case DT_RELA:
+		t->present = true;
+		t->addr = d->d_val;
+		break;
+	case DT_RELASZ:
+		t->size = d->d_val;
+		break;
+	case DT_RELAENT:
+		t->entsize = d->d_val;
+		break;
+	}
+	return 0;
+}
+
+/* Finds the relocation table's file bytes: wholly inside one segment's. */
+static int locate_rela(const struct rela_table *t, struct elf_info *info, struct elf_error *err)
+{
+	if (t->size == 0)
+		return 0;
+	if (!t->present)
+		return fail(err,
+			    "relocation table size (DT_RELASZ) given without a table (DT_RELA)");
+	if (t->entsize != sizeof(struct elf64_rela))
+		return fail(err, "relocation entry size (DT_RELAENT) is %llu, expected %zu",
+			    (unsigned long long)t->entsize, sizeof(struct elf64_rela));
+	if (t->size % sizeof(struct elf64_rela) != 0)
+		return fail(err,
+			    "relocation table size (DT_RELASZ) 0x%llx is not a multiple of %zu",
+			    (unsigned long long)t->size, sizeof(struct elf64_rela));
+	for (unsigned i = 0; i < info->nsegs; i++) {
+		const struct elf_segment *s = &info->seg[i];
+		if (t->addr >= s->vaddr && t->addr - s->vaddr <= s->filesz &&
+		    t->size <= s->filesz - (t->addr - s->vaddr)) {
+			info->rela_offset = s->offset + (t->addr - s->vaddr);
+			info->rela_count = t->size / sizeof(struct elf64_rela);
+			return 0;
+		}
+	}
+	return fail(err, "relocation table 0x%llx+0x%llx is not inside a segment's file bytes",
+		    (unsigned long long)t->addr, (unsigned long long)t->size);
+}
+
+/* Walks the dynamic section up to DT_NULL; fills info->rela_offset and rela_count. */
+static int check_dynamic(const uint8_t *image, size_t size, const struct dynamic *dyn,
+			 struct elf_info *info, struct elf_error *err)
+{
+	const struct elf64_phdr *ph = &dyn->ph;
+	struct rela_table table = {0};
+
+	if (!dyn->present)
+		return 0;
+	if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
+		return fail(err,
+			    "segment %u: dynamic section 0x%llx+0x%llx runs past the end of the "
+			    "file (%zu bytes)",
+			    dyn->index, (unsigned long long)ph->p_offset,
+			    (unsigned long long)ph->p_filesz, size);
+	uint64_t count = ph->p_filesz / sizeof(struct elf64_dyn);
+	for (uint64_t n = 0;; n++) {
+		struct elf64_dyn d;
+		if (n == count)
+			return fail(err, "segment %u: dynamic section has no DT_NULL terminator",
+				    dyn->index);
+		memcpy(&d, image + ph->p_offset + n * sizeof(d), sizeof(d));
+		if (d.d_tag == DT_NULL)
+			break;
+		if (check_dyn_entry(&d, n, &table, err))
+			return -1;
+	}
+	return locate_rela(&table, info, err);
+}
+
+struct elf64_rela elf_rela(const void *file, const struct elf_info *info, uint64_t i)
+{
+	struct elf64_rela r;
+	memcpy(&r, (const uint8_t *)file + info->rela_offset + i * sizeof(r), sizeof(r));
+	return r;
+}
+
+/* Whether the 8 bytes at `addr` lie inside one writable segment's memory. */
+static bool in_writable_segment(const struct elf_info *info, uint64_t addr)
+{
+	for (unsigned i = 0; i < info->nsegs; i++) {
+		const struct elf_segment *s = &info->seg[i];
+		if ((s->flags & PF_W) && s->memsz >= 8 && addr >= s->vaddr &&
+		    addr - s->vaddr <= s->memsz - 8)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Only RELATIVE (B + A into 8 bytes) needs no symbols. Its target must be
+ * writable: W^X keeps code out of writable segments, so no relocation can
+ * change an instruction after check_code() has looked at it.
+ */
+static int check_relocations(const void *image, const struct elf_info *info, struct elf_error *err)
+{
+	for (uint64_t i = 0; i < info->rela_count; i++) {
+		struct elf64_rela r = elf_rela(image, info, i);
+		uint32_t type = ELF64_R_TYPE(r.r_info);
+		if (type == R_X86_64_NONE)
+			continue;
+		if (type != R_X86_64_RELATIVE)
+			return fail(err,
+				    "relocation %llu has unsupported type %u (only "
+				    "R_X86_64_RELATIVE and R_X86_64_NONE)",
+				    (unsigned long long)i, type);
+		if (!in_writable_segment(info, r.r_offset))
+			return fail(
+				err,
+				"relocation %llu (R_X86_64_RELATIVE) at 0x%llx does not patch 8 "
+				"bytes of a writable segment",
+				(unsigned long long)i, (unsigned long long)r.r_offset);
+	}
+	return 0;
+}
+
+/*
+ * ERIM's rule (Vahldiek-Oberwagner et al., USENIX Security 2019): code that
+ * runs under a protection key must not be able to write PKRU, and since a
+ * jump may land anywhere, not even in the middle of another instruction or
+ * in data that happens to sit in an executable segment. Given the bytes
+ * after a 0F escape, returns the instruction they start, or NULL:
+ *
+ * - WRPKRU is 0F 01 EF (SDM Vol. 2B, WRPKRU).
+ * - XRSTOR is 0F AE /5 with a memory operand, ModRM.mod != 3 (SDM Vol. 2B,
+ *   XRSTOR); it loads PKRU from a save area the domain writes whenever
+ *   XCR0 enables the PKRU component (bit 9). With mod = 3 the same /5 is
+ *   LFENCE (0F AE E8..EF), which must stay usable.
+ * - XRSTORS is 0F C7 /3 with a memory operand (SDM Vol. 2B, XRSTORS). It
+ *   faults outside ring 0, so a ring-3 domain could not use it today; it
+ *   is refused anyway so the rule does not rest on where domains run.
+ *
+ * Prefixes need no care. XRSTOR64 and XRSTORS64 are REX.W in front of the
+ * same three bytes; REX.R does not extend the reg field of a /digit opcode
+ * (SDM Vol. 2A 2.2.1.2), so no prefix turns another ModRM into /5 or /3,
+ * and whatever precedes the three bytes, a jump can skip it. Refusing the
+ * bare sequence therefore covers every prefixed form, at the cost of also
+ * refusing prefixed encodings that would have meant something harmless.
+ */
+static const char *forbidden_at(uint8_t opcode, uint8_t modrm)
+{
+	bool memory = (modrm >> 6) != 3;
+	unsigned reg = (modrm >> 3) & 7;
+
+	if (opcode == 0x01 && modrm == 0xef)
+		return "WRPKRU";
+	if (opcode == 0xae && memory && reg == 5)
+		return "XRSTOR";
+	if (opcode == 0xc7 && memory && reg == 3)
+		return "XRSTORS";
+	return NULL;
+}
+
+/*
+ * The executable segment that follows segment i directly in memory, or -1.
+ * Zero fill after a segment's file bytes breaks any sequence (no forbidden
+ * byte is 00), so only a segment whose file bytes reach its end can have
+ * an instruction run on into the next.
+ */
+static int exec_successor(const struct elf_info *info, int i)
+{
+	const struct elf_segment *s = &info->seg[i];
+	if (s->filesz != s->memsz)
+		return -1;
+	for (unsigned j = 0; j < info->nsegs; j++) {
+		const struct elf_segment *t = &info->seg[j];
+		if ((t->flags & PF_X) && t->memsz != 0 && t->vaddr == s->vaddr + s->memsz)
+			return (int)j;
+	}
+	return -1;
+}
+
+/* Byte `off` of executable memory from segment i's start on, or -1 where none is. */
+static int exec_byte(const uint8_t *image, const struct elf_info *info, int i, uint64_t off)
+{
+	while (i >= 0 && off >= info->seg[i].filesz) {
+		off -= info->seg[i].filesz;
+		i = exec_successor(info, i);
+	}
+	return i < 0 ? -1 : image[info->seg[i].offset + off];
+}
+
+/* Scans every byte offset of every executable segment; reports the first hit. */
+static int check_code(const uint8_t *image, const struct elf_info *info, const unsigned *index,
+		      struct elf_error *err)
+{
+	for (unsigned i = 0; i < info->nsegs; i++) {
+		const struct elf_segment *s = &info->seg[i];
+		if (!(s->flags & PF_X))
+			continue;
+		for (uint64_t off = 0; off < s->filesz; off++) {
+			if (image[s->offset + off] != 0x0f)
+				continue;
+			int opcode = exec_byte(image, info, (int)i, off + 1);
+			int modrm = exec_byte(image, info, (int)i, off + 2);
+			const char *name =
+				opcode < 0 || modrm < 0 ? NULL : forbidden_at(opcode, modrm);
+			if (name)
+				return fail(
+					err,
+					"forbidden instruction %s (0f %02x %02x) at file offset "
+					"0x%llx (segment %u)",
+					name, opcode, modrm, (unsigned long long)(s->offset + off),
+					index[i]);
+		}
+	}
+	return 0;
+}
+
+/*
+ * What a domain needs beyond the common checks: it shares one address
+ * space with every other domain, the kernel relocates it without looking
+ * up a symbol, and its code must have no way to change its own key rights.
+ */
+static int check_domain(const uint8_t *image, size_t size, const struct dynamic *dyn,
+			struct elf_info *info, const unsigned *index, struct elf_error *err)
+{
+	uint64_t span = info->span_hi - info->span_lo;
+	if (span > ELF_DOMAIN_SPAN_MAX)
+		return fail(err, "image spans 0x%llx bytes, more than a domain's 0x%llx",
+			    (unsigned long long)span, ELF_DOMAIN_SPAN_MAX);
+	if (check_dynamic(image, size, dyn, info, err) || check_relocations(image, info, err))
+		return -1;
+	return check_code(image, info, index, err);
+}
+
 int elf_check(const void *image, size_t size, enum elf_kind kind, struct elf_info *info,
 	      struct elf_error *err)
 {
 	struct elf64_ehdr eh;
 	unsigned index[ELF_MAX_SEGMENTS]; /* program header index of each info->seg */
+	struct dynamic dyn = {0};
 
 	memset(info, 0, sizeof(*info));
 	err->msg[0] = '\0';
@@ -186,6 +482,8 @@ int elf_check(const void *image, size_t size, enum elf_kind kind, struct elf_inf
 	for (unsigned n = 0; n < eh.e_phnum; n++) {
 		struct elf64_phdr ph;
 		memcpy(&ph, (const uint8_t *)image + eh.e_phoff + n * sizeof(ph), sizeof(ph));
+		if (kind == ELF_KIND_DOMAIN && note_domain_phdr(&ph, n, &dyn, err))
+			return -1;
 		if (ph.p_type != PT_LOAD)
 			continue;
 		if (info->nsegs == ELF_MAX_SEGMENTS)
@@ -208,12 +506,21 @@ int elf_check(const void *image, size_t size, enum elf_kind kind, struct elf_inf
 		return -1;
 
 	info->paddr_lo = UINT64_MAX;
+	info->span_lo = UINT64_MAX;
 	for (unsigned i = 0; i < info->nsegs; i++) {
 		const struct elf_segment *s = &info->seg[i];
 		if (s->paddr < info->paddr_lo)
 			info->paddr_lo = s->paddr;
 		if (s->paddr + s->memsz > info->paddr_hi)
 			info->paddr_hi = s->paddr + s->memsz;
+		if (s->memsz == 0) /* occupies no memory, wherever it claims to be */
+			continue;
+		if (page_down(s->vaddr) < info->span_lo)
+			info->span_lo = page_down(s->vaddr);
+		if (page_up(s->vaddr + s->memsz) > info->span_hi)
+			info->span_hi = page_up(s->vaddr + s->memsz);
 	}
+	if (kind == ELF_KIND_DOMAIN)
+		return check_domain(image, size, &dyn, info, index, err);
 	return 0;
 }

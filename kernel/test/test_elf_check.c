@@ -1,9 +1,11 @@
 /*
- * Host tests for kernel/lib/elf_check.c: a well-formed kernel and domain
- * image built in memory, then one test per rejection, each breaking exactly
- * one thing and expecting the exact reason.
+ * Host tests for kernel/lib/elf_check.c's checks common to both kinds: a
+ * well-formed kernel and domain image built in memory, then one test per
+ * rejection, each breaking exactly one thing and expecting the exact
+ * reason. The domain-only checks are in test_elf_domain.c and
+ * test_elf_scan.c.
  */
-#include <maple/elf.h>
+#include "support/elf_image.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,78 +15,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-
-#define KV	 0xffffffff80000000ULL
-#define IMG_SIZE 0x4000
-
-static _Alignas(8) uint8_t img[IMG_SIZE + 1];
-
-static struct elf64_ehdr *ehdr(void)
-{
-	return (struct elf64_ehdr *)img;
-}
-
-static struct elf64_phdr *phdr(unsigned i)
-{
-	return (struct elf64_phdr *)(img + sizeof(struct elf64_ehdr)) + i;
-}
-
-static void set_phdr(unsigned i, uint32_t type, uint32_t flags, uint64_t off, uint64_t vaddr,
-		     uint64_t paddr, uint64_t filesz, uint64_t memsz)
-{
-	*phdr(i) = (struct elf64_phdr){
-		.p_type = type,
-		.p_flags = flags,
-		.p_offset = off,
-		.p_vaddr = vaddr,
-		.p_paddr = paddr,
-		.p_filesz = filesz,
-		.p_memsz = memsz,
-		.p_align = 0x1000,
-	};
-}
-
-static void make_header(uint16_t type, uint64_t entry, uint16_t phnum)
-{
-	memset(img, 0xcc, sizeof(img));
-	*ehdr() = (struct elf64_ehdr){
-		.e_ident = {0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
-		.e_type = type,
-		.e_machine = EM_X86_64,
-		.e_version = EV_CURRENT,
-		.e_entry = entry,
-		.e_phoff = sizeof(struct elf64_ehdr),
-		.e_ehsize = sizeof(struct elf64_ehdr),
-		.e_phentsize = sizeof(struct elf64_phdr),
-		.e_phnum = phnum,
-	};
-}
-
-/* Laid out like kernel/arch/pc/kernel.ld: text, rodata, data+bss, then a non-load header. */
-static void make_kernel(void)
-{
-	make_header(ET_EXEC, KV + 0x100010, 4);
-	set_phdr(0, PT_LOAD, PF_R | PF_X, 0x1000, KV + 0x100000, 0x100000, 0x800, 0x800);
-	set_phdr(1, PT_LOAD, PF_R, 0x2000, KV + 0x101000, 0x101000, 0x400, 0x400);
-	set_phdr(2, PT_LOAD, PF_R | PF_W, 0x3000, KV + 0x102000, 0x102000, 0x100, 0x3000);
-	set_phdr(3, PT_GNU_STACK, PF_R | PF_W, 0, 0, 0, 0, 0);
-}
-
-static void make_domain(void)
-{
-	make_header(ET_DYN, 0x1010, 3);
-	set_phdr(0, PT_LOAD, PF_R | PF_X, 0x1000, 0x1000, 0x1000, 0x800, 0x800);
-	set_phdr(1, PT_LOAD, PF_R | PF_W, 0x2000, 0x2000, 0x2000, 0x100, 0x2000);
-	set_phdr(2, PT_DYNAMIC, PF_R | PF_W, 0x2000, 0x2000, 0x2000, 0x80, 0x80);
-}
-
-static void expect_reject(enum elf_kind kind, size_t size, const char *msg)
-{
-	struct elf_info info;
-	struct elf_error err;
-	assert_int_equal(elf_check(img, size, kind, &info, &err), -1);
-	assert_string_equal(err.msg, msg);
-}
 
 static void expect_kernel_reject(const char *msg)
 {
@@ -109,6 +39,9 @@ static void test_good_kernel(void **state)
 	assert_int_equal(info.seg[2].filesz, 0x100);
 	assert_int_equal(info.seg[2].memsz, 0x3000);
 	assert_int_equal(info.seg[2].flags, PF_R | PF_W);
+	assert_int_equal(info.span_lo, KV + 0x100000);
+	assert_int_equal(info.span_hi, KV + 0x105000);
+	assert_int_equal(info.rela_count, 0);
 }
 
 static void test_good_domain(void **state)
@@ -331,8 +264,7 @@ static void test_overlap(void **state)
 	expect_reject(ELF_KIND_DOMAIN, IMG_SIZE, "segment 1 overlaps segment 0 (virtual)");
 	make_domain();
 	phdr(1)->p_vaddr = 0x1800;
-	phdr(1)->p_offset = 0x1800;
-	phdr(1)->p_align = 0x800;
+	phdr(1)->p_offset = 0x2800;
 	expect_reject(ELF_KIND_DOMAIN, IMG_SIZE, "segment 1 shares a virtual page with segment 0");
 }
 

@@ -34,6 +34,24 @@
 #define SHT_SYMTAB   2
 #define SHT_STRTAB   3
 
+/* Dynamic section tags (gABI "Dynamic Section") and the DT_FLAGS bit. */
+#define DT_NULL	    0
+#define DT_NEEDED   1
+#define DT_PLTRELSZ 2
+#define DT_RELA	    7
+#define DT_RELASZ   8
+#define DT_RELAENT  9
+#define DT_REL	    17
+#define DT_TEXTREL  22
+#define DT_JMPREL   23
+#define DT_FLAGS    30
+#define DT_RELR	    36
+#define DF_TEXTREL  0x4
+
+/* x86-64 psABI relocation types; a domain may carry only these two. */
+#define R_X86_64_NONE	  0
+#define R_X86_64_RELATIVE 8
+
 struct elf64_ehdr {
 	uint8_t e_ident[EI_NIDENT];
 	uint16_t e_type;
@@ -79,7 +97,27 @@ _Static_assert(offsetof(struct elf64_phdr, p_memsz) == 40, "layout");
 _Static_assert(offsetof(struct elf64_phdr, p_align) == 48, "layout");
 _Static_assert(sizeof(struct elf64_phdr) == 56, "layout");
 
-#define ELF_MAX_SEGMENTS 16
+struct elf64_dyn {
+	int64_t d_tag;
+	uint64_t d_val; /* d_un: a value or an address, as the tag says */
+};
+_Static_assert(offsetof(struct elf64_dyn, d_val) == 8, "layout");
+_Static_assert(sizeof(struct elf64_dyn) == 16, "layout");
+
+struct elf64_rela {
+	uint64_t r_offset;
+	uint64_t r_info; /* symbol index << 32 | type */
+	int64_t r_addend;
+};
+_Static_assert(offsetof(struct elf64_rela, r_info) == 8, "layout");
+_Static_assert(offsetof(struct elf64_rela, r_addend) == 16, "layout");
+_Static_assert(sizeof(struct elf64_rela) == 24, "layout");
+
+#define ELF64_R_TYPE(info) ((uint32_t)(info))
+
+#define ELF_MAX_SEGMENTS    16
+#define ELF_PAGE_SIZE	    4096ULL
+#define ELF_DOMAIN_SPAN_MAX (256ULL << 20) /* virtual space one domain image may cover */
 
 /* What the image is for; decides which addresses must be sane. */
 enum elf_kind {
@@ -101,6 +139,10 @@ struct elf_info {
 	uint64_t entry_paddr; /* e_entry translated through its PT_LOAD */
 	uint64_t paddr_lo;    /* lowest p_paddr of any PT_LOAD */
 	uint64_t paddr_hi;    /* highest p_paddr + p_memsz */
+	uint64_t span_lo;     /* lowest p_vaddr of any PT_LOAD, rounded down to a page */
+	uint64_t span_hi;     /* highest p_vaddr + p_memsz, rounded up to a page */
+	uint64_t rela_offset; /* domains: file offset of the DT_RELA table */
+	uint64_t rela_count;  /* domains: entries in it (0 without one) */
 	unsigned nsegs;	      /* PT_LOAD segments, in file order */
 	struct elf_segment seg[ELF_MAX_SEGMENTS];
 };
@@ -116,8 +158,38 @@ struct elf_error {
  * alignment, address overflow, overlap between segments, W+X segments, and
  * that the entry point lies in an executable segment. Returns 0 and fills
  * *info, or returns -1 and writes the first problem found to err->msg.
+ *
+ * A domain must also be self-contained and safe under protection keys:
+ * page-aligned segments within ELF_DOMAIN_SPAN_MAX, no PT_INTERP, a
+ * PT_DYNAMIC (if any) without libraries, REL, RELR, PLT or text
+ * relocations, a DT_RELA table inside a segment's file bytes holding only
+ * R_X86_64_NONE and R_X86_64_RELATIVE, each RELATIVE patching 8 bytes of a
+ * writable segment, and no WRPKRU, XRSTOR or XRSTORS byte sequence at any
+ * offset of its executable bytes (see forbidden_at() in elf_check.c). That
+ * scan holds only for a loader that fills every byte of executable pages
+ * that is not a segment's file bytes with zeros, as elf_copy_image does.
  */
 int elf_check(const void *image, size_t size, enum elf_kind kind, struct elf_info *info,
 	      struct elf_error *err);
+
+/* Entry i < info->rela_count of the relocation table elf_check validated in `file`. */
+struct elf64_rela elf_rela(const void *file, const struct elf_info *info, uint64_t i);
+
+/*
+ * Placing a checked domain (kernel/lib/elf_reloc.c). `file` and `info` are
+ * an image and what elf_check(ELF_KIND_DOMAIN) said of it; `loaded` is
+ * info->span_hi - info->span_lo bytes that will appear at virtual address
+ * `load_base`, so link address v runs at load_base + (v - info->span_lo),
+ * the entry point included.
+ *
+ * elf_copy_image zeroes `loaded` and copies each segment's file bytes in.
+ * elf_apply_relocations then writes every R_X86_64_RELATIVE's B + A, with
+ * B = load_base - span_lo (psABI "Relocation Types"), reading the table
+ * from `file` so that no relocation can rewrite another. It fails only for
+ * a load_base that is not page-aligned or whose span would wrap around.
+ */
+void elf_copy_image(const void *file, const struct elf_info *info, uint8_t *loaded);
+int elf_apply_relocations(const void *file, const struct elf_info *info, uint8_t *loaded,
+			  uint64_t load_base, struct elf_error *err);
 
 #endif
