@@ -1,0 +1,97 @@
+/*
+ * The domain ABI: what a domain image (built against domains/lib) and the
+ * kernel agree on. Syscall numbers and error codes, the fixed addresses of
+ * the kernel-provided gate, and the protection-key plan. Included by the
+ * kernel, the domain SDK and host tests; no pc internals.
+ *
+ * Syscalls: SYSCALL with the number in %rax and arguments in %rdi, %rsi,
+ * %rdx, %r10, %r8, %r9 (System V order, %r10 for %rcx which SYSCALL
+ * clobbers). The result comes back in %rax: >= 0 on success, a negative
+ * MAPLE_E* code on failure. %rcx and %r11 are clobbered.
+ */
+#ifndef MAPLE_ABI_H
+#define MAPLE_ABI_H
+
+#include <stdint.h>
+
+enum maple_syscall {
+	SYS_NULL = 0,          /* () -> 0; the baseline for benchmarks */
+	SYS_LOG = 1,           /* (const char *text, uint64_t len) -> len; one log line */
+	SYS_THREAD_EXIT = 2,   /* () -> does not return */
+	SYS_YIELD = 3,         /* () -> 0 */
+	SYS_SLEEP_NS = 4,      /* (uint64_t ns) -> 0 */
+	SYS_CLOCK_NS = 5,      /* () -> nanoseconds since boot */
+	SYS_HEAP_GROW = 6,     /* (uint64_t bytes) -> address of a fresh private region */
+	SYS_THREAD_CREATE = 7, /* (void (*fn)(void *), void *arg) -> thread id */
+	SYS_PANIC = 8,         /* (const char *msg, uint64_t len) -> the domain fails */
+	SYS_EXPORT = 9,        /* (const uint64_t *entries, uint64_t n) -> 0; the domain's methods */
+	SYS_LOOKUP = 10,       /* (const char *name, uint64_t len) -> domain id */
+	SYS_DOMAIN_ID = 11,    /* () -> the calling domain's id */
+	SYS_COUNT
+};
+
+/* Error codes, returned negated. */
+#define MAPLE_EFAULT    14  /* a pointer argument is not the caller's own memory */
+#define MAPLE_EINVAL    22  /* a bad argument */
+#define MAPLE_ENOMEM    12  /* out of memory (or of heap regions) */
+#define MAPLE_ENOSYS    38  /* no such syscall */
+#define MAPLE_ESRCH     3   /* no such domain, or no such method */
+#define MAPLE_ECALLEE   200 /* the callee domain failed during the call */
+#define MAPLE_EDEAD     201 /* the callee domain is not running (failed or destroyed) */
+#define MAPLE_ETIMEDOUT 110 /* the call exceeded the watchdog deadline */
+
+/*
+ * Cross-domain calls go through the gate, kernel-provided code mapped
+ * user-executable at MAPLE_GATE_VA in the one address space. Its entry is
+ *
+ *     long maple_xcall(uint64_t domain, uint64_t method,
+ *                      long a0, long a1, long a2, long a3);
+ *
+ * at MAPLE_GATE_XCALL_VA: an ordinary System V call. The callee's method
+ * `method` (index into the table it gave SYS_EXPORT) runs on the calling
+ * thread, in the callee domain, as `long fn(long a0, long a1, long a2,
+ * long a3)`. The result is the method's return value, or -MAPLE_ECALLEE /
+ * -MAPLE_EDEAD / -MAPLE_ETIMEDOUT / -MAPLE_ESRCH. Methods should return
+ * values >= 0 or small negative codes of their own.
+ */
+#define MAPLE_GATE_VA       0x0000008000000000ULL
+#define MAPLE_GATE_XCALL_VA MAPLE_GATE_VA
+
+/* Where a domain thread's first function returns to; it ends the thread
+ * (or the kernel's call into the domain) with the function's result. */
+#define MAPLE_GATE_RETURN_VA (MAPLE_GATE_VA + 0x100)
+
+/* TRUSTED data (continuation stacks, per-thread domain state, the domain
+ * table): user pages with PKEY_TRUSTED, reachable only by the gate. */
+#define MAPLE_TRUSTED_VA 0x0000008000200000ULL
+
+/* Domain images: ELF ET_DYN (PIE), entry `_domain_start`, placed by the
+ * kernel in its own slot of this many bytes starting at MAPLE_DOMAIN_BASE. */
+#define MAPLE_DOMAIN_BASE 0x0000010000000000ULL
+#define MAPLE_DOMAIN_SLOT 0x0000000040000000ULL /* 1 GiB */
+#define MAPLE_DOMAIN_NAME_MAX 32
+
+/*
+ * Protection keys (x86 PKU, 16 keys; DESIGN.md §3). Key 0 is the default
+ * key of supervisor pages and no user page uses it; TRUSTED holds the
+ * gate's data (continuation stacks, per-thread domain state, the domain
+ * table); SHARED holds the shared heap; the rest belong to domains.
+ */
+#define PKEY_KERNEL       0
+#define PKEY_TRUSTED      1
+#define PKEY_SHARED       2
+#define PKEY_FIRST_DOMAIN 3
+#define PKEY_COUNT        16
+
+/* PKRU: two bits per key, AD (access disable) at 2k and WD (write disable)
+ * at 2k+1 (Intel SDM Vol. 3A 4.6.2). */
+#define PKRU_AD(key)       (1u << (2 * (key)))
+#define PKRU_WD(key)       (1u << (2 * (key) + 1))
+#define PKRU_ALLOW(key)    (PKRU_AD(key) | PKRU_WD(key))
+#define PKRU_DENY_ALL      0xffffffffu
+/* A running domain: its own key and SHARED, nothing else. */
+#define PKRU_DOMAIN(key)   (PKRU_DENY_ALL & ~PKRU_ALLOW(key) & ~PKRU_ALLOW(PKEY_SHARED))
+/* The gate while it switches: TRUSTED only. */
+#define PKRU_GATE          (PKRU_DENY_ALL & ~PKRU_ALLOW(PKEY_TRUSTED))
+
+#endif
