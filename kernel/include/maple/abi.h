@@ -27,6 +27,8 @@ enum maple_syscall {
 	SYS_EXPORT = 9,        /* (const uint64_t *entries, uint64_t n) -> 0; the domain's methods */
 	SYS_LOOKUP = 10,       /* (const char *name, uint64_t len) -> domain id */
 	SYS_DOMAIN_ID = 11,    /* () -> the calling domain's id */
+	SYS_RETURN = 12,       /* (long value): the gate's end of a thread or kernel call */
+	SYS_GATE_STACK = 13,   /* (uint64_t domain): the gate asks for this thread's stack there */
 	SYS_COUNT
 };
 
@@ -74,13 +76,16 @@ enum maple_syscall {
 /*
  * Protection keys (x86 PKU, 16 keys; DESIGN.md §3). Key 0 is the default
  * key of supervisor pages and no user page uses it; TRUSTED holds the
- * gate's data (continuation stacks, per-thread domain state, the domain
- * table); SHARED holds the shared heap; the rest belong to domains.
+ * gate's data (continuation stacks, the domain table); SHARED holds the
+ * shared heap; GATE_RO holds what every domain may read but only the gate
+ * may write (the gate's code and each thread's expected-PKRU word, which
+ * the gate compares after every WRPKRU); the rest belong to domains.
  */
 #define PKEY_KERNEL       0
 #define PKEY_TRUSTED      1
 #define PKEY_SHARED       2
-#define PKEY_FIRST_DOMAIN 3
+#define PKEY_GATE_RO      3
+#define PKEY_FIRST_DOMAIN 4
 #define PKEY_COUNT        16
 
 /* PKRU: two bits per key, AD (access disable) at 2k and WD (write disable)
@@ -89,9 +94,10 @@ enum maple_syscall {
 #define PKRU_WD(key)       (1u << (2 * (key) + 1))
 #define PKRU_ALLOW(key)    (PKRU_AD(key) | PKRU_WD(key))
 #define PKRU_DENY_ALL      0xffffffffu
-/* A running domain: its own key and SHARED, nothing else. */
-#define PKRU_DOMAIN(key)   (PKRU_DENY_ALL & ~PKRU_ALLOW(key) & ~PKRU_ALLOW(PKEY_SHARED))
-/* The gate while it switches: TRUSTED only. */
-#define PKRU_GATE          (PKRU_DENY_ALL & ~PKRU_ALLOW(PKEY_TRUSTED))
+/* A running domain: its own key and SHARED; GATE_RO read-only. */
+#define PKRU_DOMAIN(key)                                                                   \
+	(PKRU_DENY_ALL & ~PKRU_ALLOW(key) & ~PKRU_ALLOW(PKEY_SHARED) & ~PKRU_AD(PKEY_GATE_RO))
+/* The gate while it switches: TRUSTED and GATE_RO. */
+#define PKRU_GATE (PKRU_DENY_ALL & ~PKRU_ALLOW(PKEY_TRUSTED) & ~PKRU_ALLOW(PKEY_GATE_RO))
 
 #endif
