@@ -107,14 +107,17 @@ class CtlClient:
         except OSError as e:
             raise CtlError(f"{self.path}: write failed: {e.strerror or e}") from None
 
-    def readline(self, deadline):
-        """Return the next line without its line ending; CtlTimeout at the deadline."""
+    def readline(self, deadline, timeout):
+        """Return the next line without its line ending; CtlTimeout at the deadline.
+
+        timeout is the whole wait the deadline stands for, for the message.
+        """
         while b"\n" not in self.buf:
             left = deadline - time.monotonic()
             if left <= 0:
                 partial = self.buf.decode("utf-8", "replace")
-                raise CtlTimeout(f"{self.path}: no complete reply line in time"
-                                 + (f" (partial: {partial!r})" if partial else ""))
+                raise CtlTimeout(f"{self.path}: no complete reply within {timeout:g} s"
+                                 + (f" (got only {partial!r})" if partial else ""))
             self.sock.settimeout(left)
             try:
                 chunk = self.sock.recv(4096)
@@ -133,7 +136,7 @@ class CtlClient:
         deadline = time.monotonic() + timeout
         lines = []
         while True:
-            line = self.readline(deadline)
+            line = self.readline(deadline, timeout)
             if is_final(line):
                 return Reply(lines, line)
             lines.append(line)

@@ -112,6 +112,7 @@ class Fake:
             time.sleep(0.05)
             self.power_off("guest-shutdown")
         elif name == "panic-test":
+            conn.sendall(b"  taking a deliberate #UD\n")
             self.log("exception 14 (#PF) at 0xffffffff8010abcd, cr2 0x0")
             self.log("backtrace:")
             self.log("  #0 0xffffffff8010abcd ctl_cmd_panic_test+0x1c")
@@ -147,8 +148,8 @@ class Fake:
         tests = [w[5:] for w in self.words if w.startswith("test=")]
         if tests:
             fails = 1 if "fake=ktestfail" in self.words else 0
-            self.log("ktest: PASS alpha")
-            self.log("ktest: PASS beta")
+            self.log("ktest: PASS alpha (12 us)")
+            self.log("ktest: PASS beta (3 us)")
             if fails:
                 self.log("ktest: FAIL gamma: expected 1, got 2")
             self.log(f"ktest: summary 2 passed, {fails} failed")

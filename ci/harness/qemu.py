@@ -243,7 +243,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent():
+def die_with_parent():
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
@@ -314,7 +314,7 @@ class Vm:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=self._stderr,
                                          cwd=self.workdir, start_new_session=True,
-                                         preexec_fn=_die_with_parent)
+                                         preexec_fn=die_with_parent)
         except OSError as e:
             raise VmError(f"{self.argv[0]}: cannot start: {e.strerror}") from None
         for fn in (self._read_com1, self._watch_qmp):

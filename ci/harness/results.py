@@ -11,7 +11,8 @@ import sys
 # `[  FAILED  ] name`, `[  ERROR   ] name` or `[  SKIPPED ] name`.
 CMOCKA_RUN = re.compile(r"^\[ RUN +\] (\S+)")
 CMOCKA_END = re.compile(r"^\[ *(OK|FAILED|ERROR|SKIPPED) *\] (\S+)\s*$")
-KTEST = re.compile(r"ktest: (PASS|FAIL) ([^:\s]+)(?::\s*(.*))?$")
+# `ktest: PASS name (12 us)`, `ktest: FAIL name: reason`
+KTEST = re.compile(r"ktest: (PASS|FAIL) ([^:\s]+)(:?)\s*(.*)$")
 KTEST_SUMMARY = re.compile(r"ktest: summary (\d+) passed, (\d+) failed")
 # `  #1 0xffffffff8010abcd ctl_cmd_panic_test+0x1c`
 FRAME = re.compile(r"#(\d+)\s+(0x[0-9a-fA-F]+)(?:\s+(\S+))?")
@@ -100,7 +101,9 @@ def parse_ktests(lines):
             continue
         m = KTEST.search(s)
         if m:
-            results.append((m.group(2), m.group(1) == "PASS", (m.group(3) or "").strip()))
+            passed = m.group(1) == "PASS"
+            reason = "" if passed else m.group(4).strip() if m.group(3) else "failed"
+            results.append((m.group(2), passed, reason))
     return results, summary
 
 

@@ -102,7 +102,8 @@ def t_fake_panic():
         frames = results.parse_backtrace(vm.text(mark))
         check(len(frames) == 3, f"frames {frames}")
         check(all(results.symbolized(f) for f in frames), f"unsymbolized: {frames}")
-        check(vm.ctl().pending(0.3) == b"", "a reply came back after panic-test")
+        extra = vm.ctl().pending(0.3).decode().splitlines()
+        check(extra == ["  taking a deliberate #UD"], f"after panic-test, COM2 said {extra}")
         check(vm.alive, "QEMU stopped instead of halting")
 
 
@@ -115,6 +116,11 @@ def t_fake_ktest():
         check([(n, p) for n, p, _ in got] == [("alpha", True), ("beta", True), ("gamma", False)],
               f"results {got}")
         check(got[2][2] == "expected 1, got 2", f"reason {got[2][2]!r}")
+        real = results.parse_ktests(["[    0.028701] ktest: PASS cpu_pkeys (69 us)",
+                                     "[    0.03] ktest: FAIL a_b: x: y (3 us)",
+                                     "ktest: summary 1 passed, 1 failed"])
+        check(real == ([("cpu_pkeys", True, ""), ("a_b", False, "x: y (3 us)")], (1, 1)),
+              f"kernel-format lines parsed as {real}")
         check(rc == 0 and vm.shutdown_reason == "guest-shutdown",
               f"exit {rc} {vm.shutdown_reason}")
 
