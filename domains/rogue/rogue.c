@@ -1,0 +1,126 @@
+/*
+ * rogue: a domain that misbehaves on request, so the isolation tests can
+ * check that each kind of misbehaviour is contained (cases.h). Every
+ * pointer and divisor that must not be known at compile time comes from a
+ * volatile, so the compiler emits the access rather than a trap of its own.
+ */
+#include <rogue/cases.h>
+
+#include <maple/dom.h>
+
+static const char *const case_names[ROGUE_CASES] = {
+	[ROGUE_READ_KERNEL] = "read kernel",
+	[ROGUE_WRITE_KERNEL] = "write kernel",
+	[ROGUE_READ_DOMAIN] = "read domain",
+	[ROGUE_WRITE_DOMAIN] = "write domain",
+	[ROGUE_WRITE_TRUSTED] = "write trusted",
+	[ROGUE_JUMP_GATE] = "jump into gate",
+	[ROGUE_NULL_DEREF] = "null dereference",
+	[ROGUE_DIV_ZERO] = "divide by zero",
+	[ROGUE_UD2] = "ud2",
+	[ROGUE_RECURSE] = "unbounded recursion",
+	[ROGUE_SPIN] = "spin",
+	[ROGUE_LOG_KERNEL] = "log kernel memory",
+	[ROGUE_LOG_DOMAIN] = "log domain memory",
+	[ROGUE_READ_TRUSTED] = "read trusted",
+};
+
+static volatile uint64_t sink;
+static volatile long zero;
+static volatile uint64_t null_address;
+static volatile long never = -1; /* a recursion depth that is never reached */
+
+static long read_at(uint64_t addr)
+{
+	sink = *(volatile uint64_t *)addr;
+	return ROGUE_NOT_CONTAINED;
+}
+
+static long write_at(uint64_t addr)
+{
+	*(volatile uint64_t *)addr = ROGUE_SCRIBBLE;
+	return ROGUE_NOT_CONTAINED;
+}
+
+/* A call, not a jump: should the gate code return, run() reports it. */
+static long call_with_zero_pkru_operands(uint64_t addr)
+{
+	__asm__ volatile("xorl %%eax, %%eax\n\t"
+			 "xorl %%ecx, %%ecx\n\t"
+			 "xorl %%edx, %%edx\n\t"
+			 "call *%0"
+			 :
+			 : "r"(addr)
+			 : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory",
+			   "cc");
+	return ROGUE_NOT_CONTAINED;
+}
+
+/* The frame is used after the call, so there is neither tail call nor
+ * elided frame; `never` keeps the recursion formally finite. */
+__attribute__((noinline)) static long recurse(long depth)
+{
+	volatile char frame[256];
+	frame[0] = (char)depth;
+	if (depth == never)
+		return 0;
+	return recurse(depth + 1) + frame[0];
+}
+
+static long run_case(long number, uint64_t target)
+{
+	uint64_t kernel = target ? target : ROGUE_KERNEL_VA;
+	uint64_t trusted = target ? target : MAPLE_TRUSTED_VA;
+
+	switch (number) {
+	case ROGUE_READ_KERNEL:
+		return read_at(kernel);
+	case ROGUE_WRITE_KERNEL:
+		return write_at(kernel);
+	case ROGUE_READ_DOMAIN:
+		return target ? read_at(target) : -MAPLE_EINVAL;
+	case ROGUE_WRITE_DOMAIN:
+		return target ? write_at(target) : -MAPLE_EINVAL;
+	case ROGUE_WRITE_TRUSTED:
+		return write_at(trusted);
+	case ROGUE_READ_TRUSTED:
+		return read_at(trusted);
+	case ROGUE_JUMP_GATE:
+		return target ? call_with_zero_pkru_operands(target) : -MAPLE_EINVAL;
+	case ROGUE_NULL_DEREF:
+		return read_at(null_address);
+	case ROGUE_DIV_ZERO:
+		sink = 1000 / zero;
+		return ROGUE_NOT_CONTAINED;
+	case ROGUE_UD2:
+		__asm__ volatile("ud2");
+		return ROGUE_NOT_CONTAINED;
+	case ROGUE_RECURSE:
+		sink = recurse(0);
+		return ROGUE_NOT_CONTAINED;
+	case ROGUE_SPIN:
+		for (;;)
+			__asm__ volatile("pause");
+	case ROGUE_LOG_KERNEL:
+		return maple_log((const char *)kernel, 16);
+	case ROGUE_LOG_DOMAIN:
+		return target ? maple_log((const char *)target, 16) : -MAPLE_EINVAL;
+	}
+	return -MAPLE_EINVAL;
+}
+
+static long run(long number, long target)
+{
+	if (number < 0 || number >= ROGUE_CASES)
+		return -MAPLE_EINVAL;
+	dom_printf("rogue: case %ld (%s), target 0x%lx", number, case_names[number],
+		   (unsigned long)target);
+	return run_case(number, (uint64_t)target);
+}
+
+long domain_main(long arg)
+{
+	(void)arg;
+	const uint64_t methods[] = {[ROGUE_RUN] = MAPLE_METHOD(run)};
+	return maple_export(methods, DOM_ARRAY_LEN(methods));
+}
