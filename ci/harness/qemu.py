@@ -247,6 +247,24 @@ def die_with_parent():
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+STALE_TEMPDIR = re.compile(r"^maple-.+-pid(\d+)-\w+$")
+
+
+def private_tempdir(name):
+    """mkdtemp named after its creator's pid, after removing those of dead creators.
+
+    A process killed outright (SIGKILL, OOM) cannot clean up after itself;
+    the next run does.
+    """
+    tmp = tempfile.gettempdir()
+    for entry in os.listdir(tmp):
+        m = STALE_TEMPDIR.match(entry)
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            shutil.rmtree(os.path.join(tmp, entry), ignore_errors=True)
+    safe = re.sub(r"[^\w.]", "-", name)
+    return tempfile.mkdtemp(prefix=f"maple-{safe}-pid{os.getpid()}-")
+
+
 class Hit:
     """A matched serial line: its index, host time (s since QEMU start), text, match."""
 
@@ -298,7 +316,7 @@ class Vm:
         return False
 
     def start(self):
-        self.workdir = tempfile.mkdtemp(prefix="maple-" + re.sub(r"[^\w.-]", "-", self.name) + "-")
+        self.workdir = private_tempdir(self.name)
         vars_path, esp = prepare(self.cfg, self.workdir)
         self.ctl_sock = os.path.join(self.workdir, "ctl.sock")
         self.qmp_sock = os.path.join(self.workdir, "qmp.sock")
