@@ -292,12 +292,12 @@ class Vm:
         self.eof = False
         self.cond = threading.Condition()
         self.shutdown_reason = None
-        self.events = []
         self.stderr_text = ""
         self.returncode = None
         self._ctl = None
         self._threads = []
         self._log = None
+        self._stderr = None
 
     # --- lifecycle -------------------------------------------------------
 
@@ -358,10 +358,12 @@ class Vm:
             for t in self._threads:
                 t.join(5)
             self.proc.stdout.close()
+            self.proc = None
+        if self._stderr is not None:
             self._stderr.seek(0)
             self.stderr_text = self._stderr.read().decode("utf-8", "replace")
             self._stderr.close()
-            self.proc = None
+            self._stderr = None
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -372,9 +374,6 @@ class Vm:
     @property
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
-
-    def elapsed(self):
-        return time.monotonic() - self.t0
 
     def command_line(self):
         return shlex.join(self.argv)
@@ -537,6 +536,7 @@ class Vm:
         where = "" if self.log_path.startswith(tempfile.gettempdir()) else f" ({self.log_path})"
         out = [f"    --- {self.name}: last {len(lines)} lines of COM1{where} ---"]
         out += ["    | " + s for s in lines] or ["    | (nothing)"]
+        out.append(f"    --- QEMU: {self.command_line()}")
         err = self.stderr_lines()
         if err:
             out.append("    --- QEMU stderr ---")
@@ -567,10 +567,8 @@ class Vm:
                     msg = json.loads(line)
                 except ValueError:
                     continue
-                if "event" in msg:
-                    self.events.append(msg["event"])
-                    if msg["event"] == "SHUTDOWN":
-                        self.shutdown_reason = msg.get("data", {}).get("reason", "unknown")
+                if msg.get("event") == "SHUTDOWN":
+                    self.shutdown_reason = msg.get("data", {}).get("reason", "unknown")
         except OSError:
             pass
         finally:
