@@ -11,12 +11,16 @@
 #include <arch/pc/percpu.h>
 #include <core/boot.h>
 #include <core/console.h>
+#include <core/domain.h>
+#include <core/gate.h>
 #include <core/ktest.h>
 #include <core/log.h>
 #include <core/panic.h>
 #include <core/sched.h>
 #include <core/smp.h>
 #include <core/time.h>
+#include <core/tlb.h>
+#include <core/usermode.h>
 #include <maple/frame.h>
 #include <mm/vm.h>
 
@@ -55,6 +59,10 @@ void kmain(uint64_t kind, uint64_t arg, uint64_t magic)
 	lapic_init();
 	ioapic_init();
 	sched_init();
+	tlb_init();
+	usermode_init_cpu();
+	gate_init();
+	domain_init();
 	lapic_timer_start();
 	smp_init();
 	irq_enable();

@@ -14,6 +14,7 @@
 #include <arch/pc/lapic.h>
 #include <arch/pc/percpu.h>
 #include <arch/pc/traps.h>
+#include <core/gate.h>
 #include <core/log.h>
 #include <core/panic.h>
 #include <core/sched.h>
@@ -138,6 +139,7 @@ static void schedule_locked(void)
 	c->context_switches++;
 	c->prev = prev;
 	c->current = next;
+	arch_thread_switch(prev, next);
 	context_switch(&prev->rsp, next->rsp);
 	finish_switch();
 }
@@ -192,6 +194,7 @@ static struct thread *thread_new(const char *name, void (*fn)(void *), void *arg
 	for (int i = 0; i < 6; i++)
 		*--sp = 0;
 	t->rsp = (uint64_t)sp;
+	t->kentry = t->stack.top;
 	return t;
 }
 
@@ -213,6 +216,8 @@ struct thread *thread_create(const char *name, void (*fn)(void *), void *arg)
 
 void thread_exit(void)
 {
+	/* Needs interrupts and may sleep (TLB shootdown): before the lock. */
+	gate_thread_release(this_cpu()->current);
 	irq_disable();
 	sched_lock();
 	this_cpu()->current->state = THREAD_DEAD;
@@ -303,6 +308,34 @@ static void wake_sleepers(uint64_t now)
 			pp = &t->next;
 		}
 	}
+}
+
+void sched_wake_sleepers_if(bool (*pred)(struct thread *t, void *arg), void *arg)
+{
+	bool irq = irq_enabled();
+	irq_disable();
+	sched_lock();
+	struct thread **pp = &sleepers;
+	while (*pp) {
+		struct thread *t = *pp;
+		if (pred(t, arg)) {
+			*pp = t->next;
+			enqueue(t);
+		} else {
+			pp = &t->next;
+		}
+	}
+	sched_unlock();
+	if (irq)
+		irq_enable();
+}
+
+void sched_kick_all_cpus(void)
+{
+	struct cpu *me = this_cpu();
+	for (uint32_t i = 0; i < MAX_CPUS && resched_vector; i++)
+		if (&cpus[i] != me && cpus[i].online)
+			lapic_send_ipi(cpus[i].apic_id, resched_vector);
 }
 
 void sched_tick(void)

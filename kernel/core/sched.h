@@ -40,6 +40,12 @@ void sched_tick(void);
 /* Called by the interrupt path after EOI: switch threads if asked to. */
 void sched_irq_exit(void);
 
+/* Wake sleeping threads for which pred(t, arg) holds (scheduler lock held:
+ * pred must only read). */
+void sched_wake_sleepers_if(bool (*pred)(struct thread *t, void *arg), void *arg);
+/* Interrupt every other online CPU, so each passes its interrupt-exit path. */
+void sched_kick_all_cpus(void);
+
 struct thread_info {
 	uint32_t id;
 	char name[THREAD_NAME_MAX];

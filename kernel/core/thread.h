@@ -29,6 +29,15 @@ struct thread {
 	struct thread *all_next; /* every thread, for `threads` */
 	uint64_t runtime_ns;
 	uint64_t switches;
+	/* Domains (core/gate.c): the rights and ring-3 state this thread
+	 * carries across switches. */
+	uint32_t pkru;		  /* PKRU while it runs */
+	uint64_t user_gs;	  /* its user GS base (gate page), or 0 */
+	uint64_t kentry;	  /* where entries from ring 3 land on its stack */
+	struct thread_gate *gate; /* NULL until it first enters a domain */
 };
+
+/* Save prev's and load next's per-thread CPU state (arch/pc/usermode.c). */
+void arch_thread_switch(struct thread *prev, struct thread *next);
 
 #endif

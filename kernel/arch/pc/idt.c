@@ -7,6 +7,7 @@
 #include <arch/pc/layout.h>
 #include <arch/pc/traps.h>
 #include <arch/pc/lapic.h>
+#include <core/gate.h>
 #include <core/log.h>
 #include <core/sched.h>
 #include <maple/spinlock.h>
@@ -158,4 +159,6 @@ void trap_dispatch(struct trap_frame *tf)
 	/* Only after the EOI: a thread switch here must not keep this vector's
 	 * in-service bit set (and so lower-priority interrupts blocked). */
 	sched_irq_exit();
+	if (trap_from_user(tf))
+		gate_return_to_user(tf);
 }

@@ -199,6 +199,67 @@ void vm_unmap_page(uint64_t va)
 	spin_unlock(&vm_lock);
 }
 
+/* The 4 KiB entry for va whether present or not, or NULL. Lock held. */
+static uint64_t *walk_pte(uint64_t va)
+{
+	uint64_t *table = pml4;
+	for (int l = 4; l > 1; l--) {
+		uint64_t e = table[pt_index(va, l)];
+		if (!(e & PTE_P) || (e & PTE_PS))
+			return NULL;
+		table = table_at(e);
+	}
+	return &table[pt_index(va, 1)];
+}
+
+static bool table_empty(const uint64_t *table)
+{
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		if (table[i])
+			return false;
+	return true;
+}
+
+/* Free the tables below `table` (level `level`, mapping from `base`) that
+ * [lo, hi) left empty, appending their frames to out. */
+static void prune(uint64_t *table, int level, uint64_t base, uint64_t lo, uint64_t hi,
+		  uint64_t *out, uint64_t *n)
+{
+	uint64_t span = 1ULL << (12 + 9 * (level - 1));
+	for (uint64_t i = (lo - base) / span; i <= (hi - 1 - base) / span; i++) {
+		uint64_t e = table[i];
+		if (level == 1 || !(e & PTE_P) || (e & PTE_PS))
+			continue;
+		uint64_t child_base = base + i * span;
+		uint64_t clo = lo > child_base ? lo : child_base;
+		uint64_t chi = hi < child_base + span ? hi : child_base + span;
+		prune(table_at(e), level - 1, child_base, clo, chi, out, n);
+		if (table_empty(table_at(e))) {
+			out[(*n)++] = e & PTE_ADDR_MASK;
+			table[i] = 0;
+		}
+	}
+}
+
+uint64_t vm_unmap_user_range(uint64_t va, uint64_t pages, uint64_t *out)
+{
+	uint64_t n = 0;
+	if (!pages || va + pages * PAGE_SIZE > DIRECT_MAP_BASE / 2)
+		return 0; /* user half only: kernel tables are never pruned */
+	spin_lock(&vm_lock);
+	for (uint64_t i = 0; i < pages; i++) {
+		uint64_t *e = walk_pte(va + i * PAGE_SIZE);
+		if (e && (*e & PTE_ADDR_MASK)) {
+			out[n++] = *e & PTE_ADDR_MASK;
+			*e = 0;
+			invlpg(va + i * PAGE_SIZE);
+		}
+	}
+	prune(pml4, 4, 0, va, va + pages * PAGE_SIZE, out, &n);
+	spin_unlock(&vm_lock);
+	return n;
+}
+
 uint64_t vm_leaf_flags(uint64_t va)
 {
 	int level;

@@ -5,6 +5,11 @@
 #ifndef ARCH_PC_PERCPU_H
 #define ARCH_PC_PERCPU_H
 
+/* Offsets used by traps.S (checked below). */
+#define CPU_KERNEL_RSP 8
+#define CPU_USER_RSP   16
+
+#ifndef __ASSEMBLY__
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,7 +19,8 @@ struct thread;
 
 struct cpu {
 	struct cpu *self;    /* %gs:0 */
-	uint64_t kernel_rsp; /* %gs:8, scratch for syscall entry later */
+	uint64_t kernel_rsp; /* %gs:8, the stack SYSCALL switches to */
+	uint64_t user_rsp;   /* %gs:16, SYSCALL's scratch for the user stack */
 	uint32_t id;	     /* dense index 0..ncpus-1 */
 	uint32_t apic_id;
 	bool online;
@@ -29,6 +35,9 @@ struct cpu {
 	void *arch; /* struct cpu_tables: GDT, TSS, IST stacks */
 };
 
+_Static_assert(__builtin_offsetof(struct cpu, kernel_rsp) == CPU_KERNEL_RSP, "traps.S");
+_Static_assert(__builtin_offsetof(struct cpu, user_rsp) == CPU_USER_RSP, "traps.S");
+
 extern struct cpu cpus[MAX_CPUS];
 extern uint32_t ncpus_online;
 
@@ -41,5 +50,6 @@ static inline struct cpu *this_cpu(void)
 
 /* Point GS at cpus[id] (MSR_GS_BASE); first thing each CPU does. */
 void percpu_init(uint32_t id, uint32_t apic_id);
+#endif
 
 #endif

@@ -19,6 +19,7 @@
 #include <core/log.h>
 #include <core/sched.h>
 #include <core/smp.h>
+#include <core/usermode.h>
 #include <core/time.h>
 #include <maple/frame.h>
 #include <maple/string.h>
@@ -76,6 +77,7 @@ static __attribute__((noreturn)) void ap_main(void)
 	paging_load();
 	__atomic_store_n(&ap_alive, true, __ATOMIC_RELEASE);
 	lapic_init();
+	usermode_init_cpu();
 	lapic_timer_start();
 	if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 		cpu_stop();

@@ -9,6 +9,8 @@
  * between a swapgs and the iretq or sysret after it, so for them the saved
  * CS says nothing about GS: their entry reads the GS base MSR instead.
  */
+#include <arch/pc/layout.h>
+#include <arch/pc/percpu.h>
 #include <arch/pc/traps.h>
 
 #define MSR_GS_BASE 0xc0000101
@@ -110,6 +112,8 @@ trap_common:
 	cli
 	testb $3, TF_CS(%rsp)
 	jz 3f
+	.globl trap_exit_user
+trap_exit_user:
 	RESTORE_REGS
 	swapgs
 	.globl trap_iret_user
@@ -136,3 +140,32 @@ trap_paranoid:
 	swapgs
 2:	RESTORE_REGS
 	iretq
+
+/*
+ * SYSCALL from a domain (SDM Vol. 3A 5.8.8): %rcx = user rip, %r11 = user
+ * rflags, still on the user stack with the user GS. Build the same trap
+ * frame as an interrupt from ring 3 would, so that unwinding can rewrite it
+ * the same way, and leave through the common iretq path.
+ */
+	.globl syscall_entry
+syscall_entry:
+	swapgs
+	movq %rsp, %gs:CPU_USER_RSP
+	movq %gs:CPU_KERNEL_RSP, %rsp
+	pushq $GDT_UDATA
+	pushq %gs:CPU_USER_RSP
+	pushq %r11
+	pushq $GDT_UCODE
+	pushq %rcx
+	pushq $0			/* error code */
+	pushq $T_SYSCALL		/* "vector" */
+	SAVE_REGS
+	movq %rsp, %rdi
+	pushq TF_RIP(%rdi)
+	pushq %rbp
+	movq %rsp, %rbp
+	sti
+	call syscall_dispatch
+	cli
+	addq $16, %rsp
+	jmp trap_exit_user

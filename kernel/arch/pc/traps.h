@@ -34,6 +34,7 @@
 
 #define T_EXCEPTIONS 32 /* vectors below this are exceptions */
 #define T_VECTORS    256
+#define T_SYSCALL    0x100 /* the "vector" of a frame built by syscall_entry */
 
 /* Device interrupts and IPIs get vectors from irq_alloc_vector, from here up. */
 #define IRQ_VECTOR_FIRST    0x30

@@ -12,34 +12,30 @@
 #ifndef MAPLE_ABI_H
 #define MAPLE_ABI_H
 
-#include <stdint.h>
-
-enum maple_syscall {
-	SYS_NULL = 0,          /* () -> 0; the baseline for benchmarks */
-	SYS_LOG = 1,           /* (const char *text, uint64_t len) -> len; one log line */
-	SYS_THREAD_EXIT = 2,   /* () -> does not return */
-	SYS_YIELD = 3,         /* () -> 0 */
-	SYS_SLEEP_NS = 4,      /* (uint64_t ns) -> 0 */
-	SYS_CLOCK_NS = 5,      /* () -> nanoseconds since boot */
-	SYS_HEAP_GROW = 6,     /* (uint64_t bytes) -> address of a fresh private region */
-	SYS_THREAD_CREATE = 7, /* (void (*fn)(void *), void *arg) -> thread id */
-	SYS_PANIC = 8,         /* (const char *msg, uint64_t len) -> the domain fails */
-	SYS_EXPORT = 9,        /* (const uint64_t *entries, uint64_t n) -> 0; the domain's methods */
-	SYS_LOOKUP = 10,       /* (const char *name, uint64_t len) -> domain id */
-	SYS_DOMAIN_ID = 11,    /* () -> the calling domain's id */
-	SYS_RETURN = 12,       /* (long value): the gate's end of a thread or kernel call */
-	SYS_GATE_STACK = 13,   /* (uint64_t domain): the gate asks for this thread's stack there */
-	SYS_COUNT
-};
+#define SYS_NULL	  0  /* () -> 0; the baseline for benchmarks */
+#define SYS_LOG		  1  /* (const char *text, uint64_t len) -> len; one log line */
+#define SYS_THREAD_EXIT	  2  /* () -> does not return */
+#define SYS_YIELD	  3  /* () -> 0 */
+#define SYS_SLEEP_NS	  4  /* (uint64_t ns) -> 0 */
+#define SYS_CLOCK_NS	  5  /* () -> nanoseconds since boot */
+#define SYS_HEAP_GROW	  6  /* (uint64_t bytes) -> address of a fresh private region */
+#define SYS_THREAD_CREATE 7  /* (void (*fn)(void *), void *arg) -> thread id */
+#define SYS_PANIC	  8  /* (const char *msg, uint64_t len) -> the domain fails */
+#define SYS_EXPORT	  9  /* (const uint64_t *entries, uint64_t n) -> 0; the domain's methods */
+#define SYS_LOOKUP	  10 /* (const char *name, uint64_t len) -> domain id */
+#define SYS_DOMAIN_ID	  11 /* () -> the calling domain's id */
+#define SYS_RETURN	  12 /* (long value): the gate's end of a thread or kernel call */
+#define SYS_GATE_STACK	  13 /* (uint64_t domain): the gate asks for this thread's stack there */
+#define SYS_COUNT	  14
 
 /* Error codes, returned negated. */
-#define MAPLE_EFAULT    14  /* a pointer argument is not the caller's own memory */
-#define MAPLE_EINVAL    22  /* a bad argument */
-#define MAPLE_ENOMEM    12  /* out of memory (or of heap regions) */
-#define MAPLE_ENOSYS    38  /* no such syscall */
-#define MAPLE_ESRCH     3   /* no such domain, or no such method */
-#define MAPLE_ECALLEE   200 /* the callee domain failed during the call */
-#define MAPLE_EDEAD     201 /* the callee domain is not running (failed or destroyed) */
+#define MAPLE_EFAULT	14  /* a pointer argument is not the caller's own memory */
+#define MAPLE_EINVAL	22  /* a bad argument */
+#define MAPLE_ENOMEM	12  /* out of memory (or of heap regions) */
+#define MAPLE_ENOSYS	38  /* no such syscall */
+#define MAPLE_ESRCH	3   /* no such domain, or no such method */
+#define MAPLE_ECALLEE	200 /* the callee domain failed during the call */
+#define MAPLE_EDEAD	201 /* the callee domain is not running (failed or destroyed) */
 #define MAPLE_ETIMEDOUT 110 /* the call exceeded the watchdog deadline */
 
 /*
@@ -56,21 +52,21 @@ enum maple_syscall {
  * -MAPLE_EDEAD / -MAPLE_ETIMEDOUT / -MAPLE_ESRCH. Methods should return
  * values >= 0 or small negative codes of their own.
  */
-#define MAPLE_GATE_VA       0x0000008000000000ULL
+#define MAPLE_GATE_VA	    0x0000008000000000UL
 #define MAPLE_GATE_XCALL_VA MAPLE_GATE_VA
 
 /* Where a domain thread's first function returns to; it ends the thread
  * (or the kernel's call into the domain) with the function's result. */
-#define MAPLE_GATE_RETURN_VA (MAPLE_GATE_VA + 0x100)
+#define MAPLE_GATE_RETURN_VA (MAPLE_GATE_VA + 0x800)
 
 /* TRUSTED data (continuation stacks, per-thread domain state, the domain
  * table): user pages with PKEY_TRUSTED, reachable only by the gate. */
-#define MAPLE_TRUSTED_VA 0x0000008000200000ULL
+#define MAPLE_TRUSTED_VA 0x0000008000200000UL
 
 /* Domain images: ELF ET_DYN (PIE), entry `_domain_start`, placed by the
  * kernel in its own slot of this many bytes starting at MAPLE_DOMAIN_BASE. */
-#define MAPLE_DOMAIN_BASE 0x0000010000000000ULL
-#define MAPLE_DOMAIN_SLOT 0x0000000040000000ULL /* 1 GiB */
+#define MAPLE_DOMAIN_BASE     0x0000010000000000UL
+#define MAPLE_DOMAIN_SLOT     0x0000000040000000UL /* 1 GiB */
 #define MAPLE_DOMAIN_NAME_MAX 32
 
 /*
@@ -81,23 +77,23 @@ enum maple_syscall {
  * may write (the gate's code and each thread's expected-PKRU word, which
  * the gate compares after every WRPKRU); the rest belong to domains.
  */
-#define PKEY_KERNEL       0
-#define PKEY_TRUSTED      1
-#define PKEY_SHARED       2
-#define PKEY_GATE_RO      3
+#define PKEY_KERNEL	  0
+#define PKEY_TRUSTED	  1
+#define PKEY_SHARED	  2
+#define PKEY_GATE_RO	  3
 #define PKEY_FIRST_DOMAIN 4
-#define PKEY_COUNT        16
+#define PKEY_COUNT	  16
 
 /* PKRU: two bits per key, AD (access disable) at 2k and WD (write disable)
  * at 2k+1 (Intel SDM Vol. 3A 4.6.2). */
-#define PKRU_AD(key)       (1u << (2 * (key)))
-#define PKRU_WD(key)       (1u << (2 * (key) + 1))
-#define PKRU_ALLOW(key)    (PKRU_AD(key) | PKRU_WD(key))
-#define PKRU_DENY_ALL      0xffffffffu
+#define PKRU_AD(key)	(1u << (2 * (key)))
+#define PKRU_WD(key)	(1u << (2 * (key) + 1))
+#define PKRU_ALLOW(key) (PKRU_AD(key) | PKRU_WD(key))
+#define PKRU_DENY_ALL	0xffffffffu
 /* A running domain: its own key and SHARED; GATE_RO read-only. */
-#define PKRU_DOMAIN(key)                                                                   \
+#define PKRU_DOMAIN(key)                                                                           \
 	(PKRU_DENY_ALL & ~PKRU_ALLOW(key) & ~PKRU_ALLOW(PKEY_SHARED) & ~PKRU_AD(PKEY_GATE_RO))
-/* The gate while it switches: TRUSTED and GATE_RO. */
-#define PKRU_GATE (PKRU_DENY_ALL & ~PKRU_ALLOW(PKEY_TRUSTED) & ~PKRU_ALLOW(PKEY_GATE_RO))
+/* The gate while it switches: the current rights plus TRUSTED and GATE_RO. */
+#define PKRU_GATE_RAISE (PKRU_DENY_ALL & ~PKRU_ALLOW(PKEY_TRUSTED) & ~PKRU_WD(PKEY_GATE_RO))
 
 #endif

@@ -6,6 +6,7 @@
 #ifndef MAPLE_ELF_H
 #define MAPLE_ELF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,6 +116,39 @@ _Static_assert(sizeof(struct elf64_rela) == 24, "layout");
 
 #define ELF64_R_TYPE(info) ((uint32_t)(info))
 
+struct elf64_shdr {
+	uint32_t sh_name;
+	uint32_t sh_type;
+	uint64_t sh_flags;
+	uint64_t sh_addr;
+	uint64_t sh_offset;
+	uint64_t sh_size;
+	uint32_t sh_link;
+	uint32_t sh_info;
+	uint64_t sh_addralign;
+	uint64_t sh_entsize;
+};
+_Static_assert(offsetof(struct elf64_shdr, sh_type) == 4, "layout");
+_Static_assert(offsetof(struct elf64_shdr, sh_offset) == 24, "layout");
+_Static_assert(offsetof(struct elf64_shdr, sh_size) == 32, "layout");
+_Static_assert(offsetof(struct elf64_shdr, sh_link) == 40, "layout");
+_Static_assert(sizeof(struct elf64_shdr) == 64, "layout");
+
+struct elf64_sym {
+	uint32_t st_name;
+	uint8_t st_info;
+	uint8_t st_other;
+	uint16_t st_shndx;
+	uint64_t st_value;
+	uint64_t st_size;
+};
+_Static_assert(offsetof(struct elf64_sym, st_info) == 4, "layout");
+_Static_assert(offsetof(struct elf64_sym, st_value) == 8, "layout");
+_Static_assert(offsetof(struct elf64_sym, st_size) == 16, "layout");
+_Static_assert(sizeof(struct elf64_sym) == 24, "layout");
+#define STT_FUNC	 2
+#define ELF64_ST_TYPE(i) ((i)&0xf)
+
 #define ELF_MAX_SEGMENTS    16
 #define ELF_PAGE_SIZE	    4096ULL
 #define ELF_DOMAIN_SPAN_MAX (256ULL << 20) /* virtual space one domain image may cover */
@@ -191,5 +225,12 @@ struct elf64_rela elf_rela(const void *file, const struct elf_info *info, uint64
 void elf_copy_image(const void *file, const struct elf_info *info, uint8_t *loaded);
 int elf_apply_relocations(const void *file, const struct elf_info *info, uint8_t *loaded,
 			  uint64_t load_base, struct elf_error *err);
+
+/*
+ * Name the function containing link-time address `addr` from the image's
+ * .symtab, as "name+0x1c", into out. Every offset in the file is checked;
+ * returns false (out = "?") when there is no symbol table or no match.
+ */
+bool elf_symbolize(const void *file, size_t size, uint64_t addr, char *out, size_t outlen);
 
 #endif

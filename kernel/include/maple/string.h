@@ -17,6 +17,7 @@ int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
 char *strrchr(const char *s, int c);
+char *strstr(const char *haystack, const char *needle);
 #endif
 
 /* Copy at most size-1 bytes and always terminate; returns strlen(src). */

@@ -1,0 +1,211 @@
+/*
+ * In-guest tests of isolation domains: loading, calls (nested, across
+ * three domains, back into the first), and the rogue-domain suite: each
+ * case makes `rogue` try one bad thing and checks that it was stopped or
+ * contained, that the victim's data is intact, that the kernel runs on,
+ * and, at the end, that no frame leaked. Needs the domain images as boot
+ * modules (ci/ passes every image in out/domains/).
+ */
+#include <arch/pc/cpu_features.h>
+#include <arch/pc/layout.h>
+#include <core/domain.h>
+#include <core/gate.h>
+#include <core/ktest.h>
+#include <core/sched.h>
+#include <core/time.h>
+#include <maple/frame.h>
+#include <maple/string.h>
+#include <mm/kmalloc.h>
+#include <mm/kstack.h>
+#include <rogue/cases.h>
+#include <stddef.h>
+#include <victim/victim.h>
+
+#define XA_CHAIN      0
+#define XA_EXPECTED   1118 /* xa.chain(1) = (1 + 3) * 2 + 1110 */
+#define KERNEL_CANARY 0x6b65726e656c2121ULL
+
+static volatile uint64_t kernel_canary = KERNEL_CANARY;
+extern const char gate_start[], gate_xcall_checked[];
+
+/* Create a domain or fail the test with the loader's reason. */
+#define CREATE(var, name)                                                                          \
+	struct domain *var;                                                                        \
+	do {                                                                                       \
+		char err_[128];                                                                    \
+		var = domain_create(name, err_, sizeof err_);                                      \
+		if (!var) {                                                                        \
+			ktest_fail(t, __FILE__, __LINE__, "create %s: %s", name, err_);            \
+			return;                                                                    \
+		}                                                                                  \
+	} while (0)
+
+#define DESTROY(var) KT_ASSERT_EQ(destroy(var), 0)
+
+static int destroy(struct domain *d)
+{
+	char err[96];
+	return domain_destroy(domain_handle(d), err, sizeof err);
+}
+
+KTEST(domain_loads_runs_and_is_destroyed_once)
+{
+	KT_ASSERT(cpu_has_pku());
+	CREATE(d, "hello");
+	uint64_t handle = domain_handle(d);
+	KT_ASSERT(d->pkey >= PKEY_FIRST_DOMAIN);
+	char err[96];
+	KT_ASSERT_EQ(domain_destroy(handle, err, sizeof err), 0);
+	KT_ASSERT(domain_destroy(handle, err, sizeof err) < 0); /* twice: a clean refusal */
+}
+
+KTEST(domain_images_with_forbidden_instructions_are_refused)
+{
+	char err[128];
+	KT_ASSERT(domain_create("bad_wrpkru", err, sizeof err) == NULL);
+	KT_ASSERT(strstr(err, "WRPKRU"));
+	KT_ASSERT(domain_create("bad_xrstor", err, sizeof err) == NULL);
+	KT_ASSERT(strstr(err, "XRSTOR"));
+	KT_ASSERT(domain_create("no-such-image", err, sizeof err) == NULL);
+}
+
+KTEST(domain_calls_nest_across_three_domains_and_back)
+{
+	CREATE(xa, "xa");
+	CREATE(xb, "xb");
+	CREATE(xc, "xc");
+	long r = domain_call(xa, XA_CHAIN, 1, 0, 0, 0);
+	long again = domain_call(xa, XA_CHAIN, 1, 0, 0, 0);
+	uint64_t calls_b = gate_domtab(xb->id)->calls;
+	DESTROY(xc);
+	/* xb's call into the destroyed xc fails cleanly, and xa hears of it. */
+	long dead = domain_call(xa, XA_CHAIN, 1, 0, 0, 0);
+	DESTROY(xb);
+	DESTROY(xa);
+	KT_ASSERT_EQ(r, XA_EXPECTED);
+	KT_ASSERT_EQ(again, XA_EXPECTED);
+	KT_ASSERT(calls_b >= 2);
+	KT_ASSERT_EQ(dead, -MAPLE_EDEAD);
+}
+
+static bool victim_intact(struct domain *victim)
+{
+	return domain_call(victim, VICTIM_CHECK, 0, 0, 0, 0) == 1;
+}
+
+/* Run one case against a fresh rogue; returns run()'s result. */
+static long run_case(int number, uint64_t target, struct domain **rogue_out)
+{
+	char err[96];
+	struct domain *rogue = domain_create("rogue", err, sizeof err);
+	if (!rogue)
+		return -1000;
+	long r = domain_call(rogue, ROGUE_RUN, number, (long)target, 0, 0);
+	*rogue_out = rogue;
+	return r;
+}
+
+static void rogue_suite(struct ktest_ctx *t)
+{
+	CREATE(victim, "victim");
+	KT_ASSERT(victim_intact(victim));
+	uint64_t heap = (uint64_t)domain_call(victim, VICTIM_HEAP_ADDR, 0, 0, 0, 0);
+	uint64_t data = (uint64_t)domain_call(victim, VICTIM_DATA_ADDR, 0, 0, 0, 0);
+	uint64_t stack = (uint64_t)domain_call(victim, VICTIM_STACK_ADDR, 0, 0, 0, 0);
+	uint64_t gen_before = gate_domtab(victim->id)->gen;
+	uint64_t jump = MAPLE_GATE_VA + (uint64_t)(gate_xcall_checked - gate_start) - 3;
+	const struct {
+		const char *name;
+		int number;
+		uint64_t target;
+		long expect;
+	} cases[] = {
+		{"read kernel memory", ROGUE_READ_KERNEL, (uint64_t)&kernel_canary, -MAPLE_ECALLEE},
+		{"write kernel memory", ROGUE_WRITE_KERNEL, (uint64_t)&kernel_canary,
+		 -MAPLE_ECALLEE},
+		{"read victim heap", ROGUE_READ_DOMAIN, heap, -MAPLE_ECALLEE},
+		{"write victim heap", ROGUE_WRITE_DOMAIN, heap, -MAPLE_ECALLEE},
+		{"write victim data", ROGUE_WRITE_DOMAIN, data, -MAPLE_ECALLEE},
+		{"read victim stack", ROGUE_READ_DOMAIN, stack, -MAPLE_ECALLEE},
+		{"write victim stack", ROGUE_WRITE_DOMAIN, stack, -MAPLE_ECALLEE},
+		{"write TRUSTED domain table", ROGUE_WRITE_TRUSTED, GATE_DOMTAB_VA, -MAPLE_ECALLEE},
+		{"read TRUSTED domain table", ROGUE_READ_TRUSTED, GATE_DOMTAB_VA, -MAPLE_ECALLEE},
+		{"jump to the gate's WRPKRU", ROGUE_JUMP_GATE, jump, -MAPLE_ECALLEE},
+		{"null dereference", ROGUE_NULL_DEREF, 0, -MAPLE_ECALLEE},
+		{"divide by zero", ROGUE_DIV_ZERO, 0, -MAPLE_ECALLEE},
+		{"ud2", ROGUE_UD2, 0, -MAPLE_ECALLEE},
+		{"unbounded recursion", ROGUE_RECURSE, 0, -MAPLE_ECALLEE},
+		{"endless loop (watchdog)", ROGUE_SPIN, 0, -MAPLE_ETIMEDOUT},
+		{"syscall with a kernel pointer", ROGUE_LOG_KERNEL, (uint64_t)&kernel_canary,
+		 -MAPLE_EFAULT},
+		{"syscall with a victim pointer", ROGUE_LOG_DOMAIN, heap, -MAPLE_EFAULT},
+	};
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct domain *rogue = NULL;
+		long r = run_case(cases[i].number, cases[i].target, &rogue);
+		bool rogue_alive = rogue && rogue->state == DOMAIN_RUNNING;
+		if (rogue)
+			destroy(rogue);
+		if (r != cases[i].expect) {
+			ktest_fail(t, __FILE__, __LINE__,
+				   "rogue '%s': run() returned %ld, want %ld", cases[i].name, r,
+				   cases[i].expect);
+			break;
+		}
+		/* A rejected syscall leaves the caller running; a fault does not. */
+		if (rogue_alive != (cases[i].expect == -MAPLE_EFAULT)) {
+			ktest_fail(t, __FILE__, __LINE__, "rogue '%s': domain %s afterwards",
+				   cases[i].name, rogue_alive ? "still running" : "failed");
+			break;
+		}
+		if (kernel_canary != KERNEL_CANARY || !victim_intact(victim) ||
+		    gate_domtab(victim->id)->gen != gen_before) {
+			ktest_fail(t, __FILE__, __LINE__, "rogue '%s' changed someone's data",
+				   cases[i].name);
+			break;
+		}
+	}
+	DESTROY(victim);
+}
+
+struct suite_run {
+	struct ktest_ctx *t;
+	uint32_t done;
+};
+
+static void rogue_thread(void *p)
+{
+	struct suite_run *run = p;
+	rogue_suite(run->t);
+	__atomic_store_n(&run->done, 1, __ATOMIC_RELEASE);
+}
+
+/* The suite runs in its own thread, which exits (freeing its gate pages)
+ * before the frame counters are compared. */
+KTEST(domain_rogue_suite_is_contained_without_leaks)
+{
+	struct frame_stats before, after;
+	struct kmalloc_stats heap_before, heap_after;
+	uint64_t cached_before = kstack_cached();
+	kmalloc_get_stats(&heap_before);
+	frame_get_stats(&before);
+	static struct suite_run run;
+	run = (struct suite_run){.t = t};
+	KT_ASSERT(thread_create("kt-rogue", rogue_thread, &run) != NULL);
+	uint64_t deadline = time_ns() + 60000000000ULL;
+	while (!__atomic_load_n(&run.done, __ATOMIC_ACQUIRE) && time_ns() < deadline)
+		thread_sleep_ns(5000000);
+	KT_ASSERT(run.done);
+	if (t->failed)
+		return;
+	thread_sleep_ns(20000000); /* let the exited thread be reaped */
+	frame_get_stats(&after);
+	kmalloc_get_stats(&heap_after);
+	/* Frames the kernel heap and the kernel-stack cache keep are theirs, not
+	 * leaks: count only what is left beyond them. */
+	long held = (long)(heap_after.frames - heap_before.frames) +
+		    (long)(kstack_cached() - cached_before) * (long)(KSTACK_SIZE / FRAME_SIZE);
+	long leaked = (long)(before.free - after.free) - held;
+	if (leaked)
+		ktest_fail(t, __FILE__, __LINE__, "%ld frames leaked by the rogue suite", leaked);
+}
