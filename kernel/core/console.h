@@ -12,6 +12,13 @@ void console_init(void);
 /* Bytes lost because the receive ring was full. */
 uint64_t console_rx_dropped(void);
 
+/* Domain commands (core/console_domains.c). */
+int cmd_domains(struct ctl_reply *r, int argc, char **argv);
+int cmd_create(struct ctl_reply *r, int argc, char **argv);
+int cmd_destroy(struct ctl_reply *r, int argc, char **argv);
+int cmd_kill(struct ctl_reply *r, int argc, char **argv);
+int cmd_inject(struct ctl_reply *r, int argc, char **argv);
+
 /* The command table (core/console_cmds.c). */
 extern const struct ctl_cmd console_cmds[];
 extern const size_t console_ncmds;

@@ -87,5 +87,12 @@ const struct ctl_cmd console_cmds[] = {
 	{"panic-test", "", 0, 0, "fault in the kernel on purpose (halts the machine)",
 	 cmd_panic_test},
 	{"shutdown", "", 0, 0, "power the machine off", cmd_shutdown},
+	{"domains", "", 0, 0, "isolation domains: state, key, memory, calls, failures",
+	 cmd_domains},
+	{"create", "IMAGE", 1, 1, "create a domain from a boot module", cmd_create},
+	{"destroy", "DOMAIN", 1, 1, "destroy a domain and reclaim its memory", cmd_destroy},
+	{"kill", "DOMAIN", 1, 1, "fail a domain now; callers inside it get an error", cmd_kill},
+	{"inject", "DOMAIN FAULT", 2, 2, "make a domain take a CPU fault (pf gp ud de pk)",
+	 cmd_inject},
 };
 const size_t console_ncmds = sizeof console_cmds / sizeof console_cmds[0];

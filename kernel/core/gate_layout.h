@@ -33,14 +33,15 @@
 #define GATE_THREADS_VA (MAPLE_TRUSTED_VA + 0x100000)
 
 /* struct gate_domain: one per domain id in the domain table. */
-#define GD_STATE    0 /* GATE_DOMAIN_RUNNING or not */
-#define GD_GEN	    8
-#define GD_PKRU	    16
-#define GD_NMETHODS 24
-#define GD_ACTIVE   32 /* calls in progress into the domain (atomic) */
-#define GD_CALLS    40 /* calls ever made into it (atomic) */
-#define GD_METHODS  64
-#define GD_SIZE	    (GD_METHODS + 8 * GATE_MAX_METHODS)
+#define GD_STATE     0 /* GATE_DOMAIN_RUNNING or not */
+#define GD_GEN	     8
+#define GD_PKRU	     16
+#define GD_NMETHODS  24
+#define GD_ACTIVE    32 /* calls in progress into the domain (atomic) */
+#define GD_CALLS     40 /* calls ever made into it (atomic) */
+#define GD_CALLS_OUT 48 /* calls it made to other domains (atomic) */
+#define GD_METHODS   64
+#define GD_SIZE	     (GD_METHODS + 8 * GATE_MAX_METHODS)
 
 #define GATE_DOMAIN_FREE    0
 #define GATE_DOMAIN_RUNNING 1
@@ -94,7 +95,8 @@ struct gate_domain {
 	uint64_t nmethods;
 	uint64_t active;
 	uint64_t calls;
-	uint64_t reserved[2];
+	uint64_t calls_out;
+	uint64_t reserved;
 	uint64_t methods[GATE_MAX_METHODS];
 };
 
@@ -134,6 +136,7 @@ _Static_assert(offsetof(struct gate_domain, pkru) == GD_PKRU, "layout");
 _Static_assert(offsetof(struct gate_domain, nmethods) == GD_NMETHODS, "layout");
 _Static_assert(offsetof(struct gate_domain, active) == GD_ACTIVE, "layout");
 _Static_assert(offsetof(struct gate_domain, calls) == GD_CALLS, "layout");
+_Static_assert(offsetof(struct gate_domain, calls_out) == GD_CALLS_OUT, "layout");
 _Static_assert(offsetof(struct gate_domain, methods) == GD_METHODS, "layout");
 _Static_assert(sizeof(struct gate_domain) == GD_SIZE, "layout");
 _Static_assert(offsetof(struct gate_thread_ro, expected_pkru) == GT_EXPECTED_PKRU, "layout");

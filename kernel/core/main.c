@@ -21,7 +21,9 @@
 #include <core/time.h>
 #include <core/tlb.h>
 #include <core/usermode.h>
+#include <maple/cmdline.h>
 #include <maple/frame.h>
+#include <maple/string.h>
 #include <mm/vm.h>
 
 void kmain(uint64_t kind, uint64_t arg, uint64_t magic);
@@ -42,6 +44,21 @@ static void memory_init(void)
 	klog("mm: %lu MiB managed, %lu MiB free (%lu KiB of ACPI tables reclaimed)",
 	     fs.managed * FRAME_SIZE >> 20, fs.free * FRAME_SIZE >> 20,
 	     released * FRAME_SIZE >> 10);
+}
+
+/* `domains=a,b` on the command line: the domains init starts at boot. */
+static void start_boot_domains(void)
+{
+	char list[BOOTINFO_CMDLINE_MAX], err[128];
+	if (!cmdline_get(boot_info.cmdline, "domains", list, sizeof list))
+		return;
+	for (char *name = list, *next; name && *name; name = next) {
+		next = strchr(name, ',');
+		if (next)
+			*next++ = '\0';
+		if (!domain_create(name, err, sizeof err))
+			klog("init: domain %s did not start: %s", name, err);
+	}
 }
 
 void kmain(uint64_t kind, uint64_t arg, uint64_t magic)
@@ -67,6 +84,7 @@ void kmain(uint64_t kind, uint64_t arg, uint64_t magic)
 	smp_init();
 	irq_enable();
 	console_init();
+	start_boot_domains();
 	klog("maple: ready");
 	ktest_run_from_cmdline(boot_info.cmdline);
 	thread_exit();

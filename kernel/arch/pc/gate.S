@@ -126,6 +126,9 @@ gate_start:
 	shlq $32, %rdx
 	orq %rdx, %rax
 	movq %rax, CONT_START_TSC(%r14)
+	movabsq $GATE_DOMTAB_VA, %rax
+	imulq $GD_SIZE, %rbx, %r12
+	lock incq GD_CALLS_OUT(%rax, %r12)
 	leaq CONT_SIZE(%r14), %r12
 	movq %r12, GTT_CONT_TOP(%rcx)
 	/* A call back into the caller must start below its live frames. */

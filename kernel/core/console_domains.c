@@ -1,0 +1,101 @@
+/*
+ * Control console commands for isolation domains: list them, create and
+ * destroy them, kill one, or make one take a CPU fault on demand.
+ */
+#include <core/console.h>
+#include <core/domain.h>
+#include <core/gate.h>
+#include <maple/string.h>
+
+struct listing {
+	struct ctl_reply *r;
+	unsigned count;
+};
+
+static const char *state_name(const struct domain *d)
+{
+	return d->state == DOMAIN_RUNNING ? "running" : "failed";
+}
+
+static void list_one(struct domain *d, void *arg)
+{
+	struct listing *l = arg;
+	const struct gate_domain *gd = gate_domtab(d->id);
+	ctl_print(l->r, "%3u %-12s %-8s %3d %8lu %9lu %9lu %6lu %9lu %8lu  %s", d->id, d->name,
+		  state_name(d), d->pkey, d->pages * 4, gd->calls, gd->calls_out, gd->active,
+		  d->syscalls, d->failures, d->state == DOMAIN_RUNNING ? "" : d->fail_reason);
+	l->count++;
+}
+
+int cmd_domains(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct listing l = {.r = r};
+	ctl_print(r, "%3s %-12s %-8s %3s %8s %9s %9s %6s %9s %8s  %s", "id", "name", "state", "key",
+		  "mem_KiB", "calls_in", "calls_out", "active", "syscalls", "failures", "reason");
+	domain_foreach(list_one, &l);
+	if (!l.count)
+		ctl_print(r, "(no domains)");
+	return 0;
+}
+
+static struct domain *find_or_fail(struct ctl_reply *r, const char *name)
+{
+	struct domain *d = domain_find(name);
+	if (!d)
+		ctl_fail(r, "no domain '%s' (see 'domains')", name);
+	return d;
+}
+
+int cmd_create(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	char err[128];
+	struct domain *d = domain_create(argv[1], err, sizeof err);
+	if (!d)
+		return ctl_fail(r, "%s", err);
+	ctl_print(r, "created %s: id %u, key %d", d->name, d->id, d->pkey);
+	return 0;
+}
+
+int cmd_destroy(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	struct domain *d = find_or_fail(r, argv[1]);
+	if (!d)
+		return -1;
+	char err[128];
+	if (domain_destroy(domain_handle(d), err, sizeof err) < 0)
+		return ctl_fail(r, "%s", err);
+	return 0;
+}
+
+int cmd_kill(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	struct domain *d = find_or_fail(r, argv[1]);
+	if (!d)
+		return -1;
+	if (d->state != DOMAIN_RUNNING)
+		return ctl_fail(r, "%s has already failed: %s", d->name, d->fail_reason);
+	domain_fail(d, "killed from the control console");
+	ctl_print(r, "%s failed; threads inside it unwind to their callers", d->name);
+	return 0;
+}
+
+int cmd_inject(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	struct domain *d = find_or_fail(r, argv[1]);
+	if (!d)
+		return -1;
+	enum inject_fault f = inject_parse(argv[2]);
+	if (f == INJECT_NONE)
+		return ctl_fail(r, "unknown fault '%s' (one of: %s)", argv[2], inject_names());
+	if (d->state != DOMAIN_RUNNING)
+		return ctl_fail(r, "%s is not running", d->name);
+	__atomic_store_n(&d->inject, f, __ATOMIC_RELEASE);
+	ctl_print(r, "armed: the next thread to return to %s takes a %s fault", d->name, argv[2]);
+	return 0;
+}
