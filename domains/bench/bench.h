@@ -1,17 +1,31 @@
 /*
  * bench's interface: call targets for the cross-domain call benchmarks and
- * two loops that time calls from inside a domain, free of the driver's own
- * overhead.
+ * a sampler that times single operations from inside a domain (TSC cycles),
+ * so the driver's own overhead stays out of the figures.
  */
 #ifndef DOMAINS_BENCH_H
 #define DOMAINS_BENCH_H
 
 #define BENCH_NULL 0 /* long null(void): 0 */
 #define BENCH_ADD4 1 /* long add4(long a, long b, long c, long d): a + b + c + d */
-/* long loop_xcall(long domain, long n): n calls of domain's method 0 with no
- * arguments; nanoseconds they took, or the first failing call's -error. */
-#define BENCH_LOOP_XCALL 2
-/* long loop_syscall(long n): n SYS_NULL; nanoseconds they took. */
-#define BENCH_LOOP_SYSCALL 3
+/*
+ * long sample(long op, long target, long n): time n runs of `op` one by one
+ * and return the median in cycles (or a -error); BENCH_P99 then gives the
+ * 99th percentile of the same samples. `target` is a domain handle for the
+ * call operations.
+ */
+#define BENCH_SAMPLE 2
+#define BENCH_P99    3 /* long p99(void) */
+
+#define BENCH_SAMPLES_MAX 4096
+
+enum bench_op {
+	BENCH_OP_DIRECT = 0,     /* a direct call of an empty non-inlined function */
+	BENCH_OP_XCALL_NULL = 1, /* target's method 1, no arguments (xb.null) */
+	BENCH_OP_XCALL_ADD4 = 2, /* target's method 2 with 4 integer arguments (xb.add4) */
+	BENCH_OP_SYSCALL = 3,    /* SYS_NULL */
+	BENCH_OP_NESTED = 4,     /* target's method 0 with argument 1 (xa.chain: xa->xb->xc->xa) */
+	BENCH_OP_FAULT = 5,      /* target's method 0 (rogue.run) made to ud2: fault to error */
+};
 
 #endif

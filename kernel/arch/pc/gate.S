@@ -118,10 +118,15 @@ gate_start:
 	movq %r12, CONT_RETURN_RIP(%r14)
 	leaq 8(%rsp), %r12
 	movq %r12, CONT_CALLER_RSP(%r14)
-	movq GTT_DOMAIN_SP(%rcx, %rdi, 8), %r13	/* callee stack */
-	movq %r13, CONT_CALLEE_SP(%r14)
 	movq GTT_DOMAIN_SP(%rcx, %rbx, 8), %r12
 	movq %r12, CONT_CALLER_SP(%r14)
+	/* A call back into the caller (or into itself) must start below its
+	 * live frames; set that before reading the callee's stack. */
+	movq %rsp, %r12
+	andq $-16, %r12
+	movq %r12, GTT_DOMAIN_SP(%rcx, %rbx, 8)
+	movq GTT_DOMAIN_SP(%rcx, %rdi, 8), %r13	/* callee stack */
+	movq %r13, CONT_CALLEE_SP(%r14)
 	rdtsc
 	shlq $32, %rdx
 	orq %rdx, %rax
@@ -131,10 +136,6 @@ gate_start:
 	lock incq GD_CALLS_OUT(%rax, %r12)
 	leaq CONT_SIZE(%r14), %r12
 	movq %r12, GTT_CONT_TOP(%rcx)
-	/* A call back into the caller must start below its live frames. */
-	movq %rsp, %r12
-	andq $-16, %r12
-	movq %r12, GTT_DOMAIN_SP(%rcx, %rbx, 8)
 
 	lock incq GD_ACTIVE(%r15)
 	lock incq GD_CALLS(%r15)
