@@ -114,6 +114,11 @@ static void rogue_suite(struct ktest_ctx *t)
 	uint64_t stack = (uint64_t)domain_call(victim, VICTIM_STACK_ADDR, 0, 0, 0, 0);
 	uint64_t gen_before = gate_domtab(victim->id)->gen;
 	uint64_t jump = MAPLE_GATE_VA + (uint64_t)(gate_xcall_checked - gate_start) - 3;
+	/* This thread's own gate pages: rogue runs on it, so they are live. */
+	struct thread_gate *g = gate_thread(thread_current());
+	KT_ASSERT(g != NULL);
+	uint64_t conts = g->tt_va + GTT_CONTS;
+	uint64_t expected = g->ro_va + GT_EXPECTED_PKRU;
 	const struct {
 		const char *name;
 		int number;
@@ -130,6 +135,8 @@ static void rogue_suite(struct ktest_ctx *t)
 		{"write victim stack", ROGUE_WRITE_DOMAIN, stack, -MAPLE_ECALLEE},
 		{"write TRUSTED domain table", ROGUE_WRITE_TRUSTED, GATE_DOMTAB_VA, -MAPLE_ECALLEE},
 		{"read TRUSTED domain table", ROGUE_READ_TRUSTED, GATE_DOMTAB_VA, -MAPLE_ECALLEE},
+		{"write a continuation stack", ROGUE_WRITE_TRUSTED, conts, -MAPLE_ECALLEE},
+		{"write its expected-PKRU word", ROGUE_WRITE_TRUSTED, expected, -MAPLE_ECALLEE},
 		{"jump to the gate's WRPKRU", ROGUE_JUMP_GATE, jump, -MAPLE_ECALLEE},
 		{"null dereference", ROGUE_NULL_DEREF, 0, -MAPLE_ECALLEE},
 		{"divide by zero", ROGUE_DIV_ZERO, 0, -MAPLE_ECALLEE},
