@@ -145,6 +145,16 @@ def need(path, hint="run ci/build"):
                       f"not found ({hint})")
 
 
+def domain_images(include_bad=True):
+    """Every built domain image in out/domains, for boot modules; the two
+    images the loader must refuse (bad_*) only when include_bad."""
+    d = os.path.join(ROOT, "out/domains")
+    if not os.path.isdir(d):
+        return []
+    return sorted(os.path.join(d, f) for f in os.listdir(d)
+                  if f.endswith(".elf") and (include_bad or not f.startswith("bad_")))
+
+
 def make_esp(out, cmdline, kernel=KERNEL, efi_app=EFI_APP, modules=()):
     """Build an ESP image at `out` with images/mkesp, carrying `cmdline`."""
     need(MKESP, "images/mkesp has not landed yet")
