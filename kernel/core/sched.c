@@ -149,9 +149,11 @@ static void schedule_locked(void)
 void thread_start(void)
 {
 	finish_switch();
+	/* Before interrupts are on: once preemptible, this thread may move to
+	 * another CPU between reading GS and reading `current`. */
+	struct thread *t = this_cpu()->current;
 	sched_unlock();
 	irq_enable();
-	struct thread *t = this_cpu()->current;
 	t->fn(t->arg);
 	thread_exit();
 }
@@ -217,7 +219,7 @@ struct thread *thread_create(const char *name, void (*fn)(void *), void *arg)
 void thread_exit(void)
 {
 	/* Needs interrupts and may sleep (TLB shootdown): before the lock. */
-	gate_thread_release(this_cpu()->current);
+	gate_thread_release(thread_current());
 	irq_disable();
 	sched_lock();
 	this_cpu()->current->state = THREAD_DEAD;
@@ -288,7 +290,7 @@ void waitq_wake_all(struct waitq *wq)
 
 struct thread *thread_current(void)
 {
-	return this_cpu()->current;
+	return this_cpu_current();
 }
 
 const char *thread_name(const struct thread *t)

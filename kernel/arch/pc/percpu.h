@@ -48,6 +48,18 @@ static inline struct cpu *this_cpu(void)
 	return c;
 }
 
+/*
+ * The running thread, in one GS-relative load: safe with interrupts on,
+ * where `this_cpu()->current` is not (the thread may migrate between
+ * reading the CPU pointer and reading through it).
+ */
+static inline struct thread *this_cpu_current(void)
+{
+	struct thread *t;
+	__asm__ volatile("movq %%gs:%c1, %0" : "=r"(t) : "i"(__builtin_offsetof(struct cpu, current)));
+	return t;
+}
+
 /* Point GS at cpus[id] (MSR_GS_BASE); first thing each CPU does. */
 void percpu_init(uint32_t id, uint32_t apic_id);
 #endif

@@ -21,10 +21,10 @@ upcall_enter:
 	movq %rsp, (%rdi)
 	movq %rsi, %r12
 	movl %edx, %r13d
+	cli				/* no migration between here and the iretq */
 	movq %rsp, %rdi
 	andq $-16, %rdi
 	call upcall_set_entry
-	cli
 	movl %r13d, %eax
 	xorl %ecx, %ecx
 	xorl %edx, %edx
