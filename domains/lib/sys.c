@@ -54,6 +54,16 @@ long maple_export(const uint64_t *entries, size_t n)
 	return syscall2(SYS_EXPORT, (long)entries, (long)n);
 }
 
+long maple_domain_create(const char *image)
+{
+	return syscall2(SYS_DOMAIN_CREATE, (long)image, (long)strlen(image));
+}
+
+long maple_domain_destroy(uint64_t handle)
+{
+	return syscall1(SYS_DOMAIN_DESTROY, (long)handle);
+}
+
 long maple_lookup(const char *name)
 {
 	return syscall2(SYS_LOOKUP, (long)name, (long)strlen(name));

@@ -12,6 +12,7 @@
 #include <core/domain.h>
 #include <core/gate.h>
 #include <core/log.h>
+#include <core/rref.h>
 #include <core/sched.h>
 #include <core/time.h>
 #include <maple/cmdline.h>
@@ -334,9 +335,11 @@ int domain_destroy(uint64_t handle, char *err, uint64_t errlen)
 	publish(d, GATE_DOMAIN_FREE);
 	gate_forget_domain_stacks(d->id);
 	uint64_t pages = d->pages;
+	uint64_t rrefs = rref_reclaim(d->id);
 	dmem_free(d, -1, true);
 	release_slot(d);
-	klog("domain: %s (id %u) destroyed, %lu pages returned", d->name, d->id, pages);
+	klog("domain: %s (id %u) destroyed, %lu pages and %lu RRefs returned", d->name, d->id, pages,
+	     rrefs);
 	kfree(d);
 	return 0;
 }

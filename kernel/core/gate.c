@@ -12,6 +12,7 @@
 #include <core/domain.h>
 #include <core/gate.h>
 #include <core/log.h>
+#include <core/rref.h>
 #include <core/panic.h>
 #include <core/thread.h>
 #include <core/time.h>
@@ -27,7 +28,7 @@
 #define WATCHDOG_DEFAULT_MS 1000
 #define SLOT_WORDS	    (GATE_MAX_THREADS / 64)
 
-extern const char gate_start[], gate_end[];
+extern const char __gate_start[], __gate_end[];
 extern const char gate_fault_pf[], gate_fault_gp[], gate_fault_ud[], gate_fault_de[],
 	gate_fault_pk[];
 
@@ -45,12 +46,12 @@ static uint64_t pte_key(int key)
 
 static uint64_t gate_user_va(const char *sym)
 {
-	return MAPLE_GATE_VA + (uint64_t)(sym - gate_start);
+	return MAPLE_GATE_VA + (uint64_t)(sym - __gate_start);
 }
 
 void gate_init(void)
 {
-	for (const char *p = gate_start; p < gate_end; p += PAGE_SIZE)
+	for (const char *p = __gate_start; p < __gate_end; p += PAGE_SIZE)
 		if (vm_map_page(gate_user_va(p), virt_to_phys(p), PTE_U | pte_key(PKEY_GATE_RO)) <
 		    0)
 			panic("gate: cannot map the gate page at %#lx", gate_user_va(p));
@@ -68,7 +69,7 @@ void gate_init(void)
 	cmdline_get_u64(boot_info.cmdline, "watchdog_ms", &watchdog_ms);
 	watchdog_ticks = time_tsc_hz() / 1000 * watchdog_ms;
 	klog("gate: %lu byte gate at %#lx, domain table at %#lx, call watchdog %lu ms",
-	     (uint64_t)(gate_end - gate_start), MAPLE_GATE_VA, GATE_DOMTAB_VA, watchdog_ms);
+	     (uint64_t)(__gate_end - __gate_start), MAPLE_GATE_VA, GATE_DOMTAB_VA, watchdog_ms);
 }
 
 struct gate_domain *gate_domtab(uint32_t id)
@@ -214,6 +215,12 @@ static void pop_one(struct thread_gate *g)
 	uint64_t n = depth(g);
 	struct continuation *c = &g->tt->conts[n - 1];
 	__atomic_sub_fetch(&domtab[c->callee % GATE_MAX_DOMAINS].active, 1, __ATOMIC_RELAXED);
+	/* RRefs lent to the call go back to their owners; moved ones stay
+	 * with the callee and go when it is destroyed. */
+	if (c->kind == CONT_XCALL)
+		for (int i = 0; i < 4; i++)
+			if (c->word & XCALL_BORROW(i))
+				rref_end_borrow(c->args[i]);
 	g->tt->domain_sp[c->callee % GATE_MAX_DOMAINS] = c->callee_sp;
 	g->tt->domain_sp[c->caller % GATE_MAX_DOMAINS] = c->caller_sp;
 	g->ro->domain = c->caller;
@@ -225,6 +232,7 @@ static void pop_one(struct thread_gate *g)
 /* Back in the kernel after an upcall: its rights and its entry stack. */
 static void finish_upcall(struct thread *t, uint64_t kentry, uint32_t pkru)
 {
+	irq_disable(); /* the thread's state and this CPU's must change together */
 	t->kentry = kentry;
 	arch_set_kernel_entry(kentry);
 	t->pkru = pkru;

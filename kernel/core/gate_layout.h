@@ -53,6 +53,7 @@
 #define GT_DOMAIN	 16 /* id of the domain the thread runs in */
 #define GT_TRUSTED	 24 /* VA of this thread's TRUSTED pages */
 #define GT_DEPTH_LIMIT	 32 /* VA one past the last continuation slot */
+#define GT_SCRATCH	 40 /* the gate\'s: the method word between two steps */
 
 /* Per-thread TRUSTED pages. */
 #define GTT_CONT_TOP  0	 /* VA of the next free continuation */
@@ -75,7 +76,9 @@
 #define CONT_CALLEE_SP	 96  /* domain_sp[callee] before the call */
 #define CONT_CALLER_SP	 104 /* domain_sp[caller] before the call */
 #define CONT_START_TSC	 112 /* for the watchdog */
-#define CONT_SIZE	 128
+#define CONT_WORD	 120 /* the method word, with its RRef transfer bits */
+#define CONT_ARGS	 128 /* the four arguments, for RRef transfers on return */
+#define CONT_SIZE	 192
 
 #define CONT_XCALL  1 /* domain to domain, returns through the gate */
 #define CONT_UPCALL 2 /* the kernel called into a domain */
@@ -106,6 +109,7 @@ struct gate_thread_ro {
 	uint64_t domain;
 	uint64_t trusted;
 	uint64_t depth_limit;
+	uint64_t scratch;
 };
 
 struct continuation {
@@ -119,7 +123,9 @@ struct continuation {
 	uint64_t callee_sp;
 	uint64_t caller_sp;
 	uint64_t start_tsc;
-	uint64_t pad;
+	uint64_t word;
+	uint64_t args[4];
+	uint64_t pad[4];
 };
 
 struct gate_thread_trusted {
@@ -143,6 +149,7 @@ _Static_assert(offsetof(struct gate_thread_ro, expected_pkru) == GT_EXPECTED_PKR
 _Static_assert(offsetof(struct gate_thread_ro, domain) == GT_DOMAIN, "layout");
 _Static_assert(offsetof(struct gate_thread_ro, trusted) == GT_TRUSTED, "layout");
 _Static_assert(offsetof(struct gate_thread_ro, depth_limit) == GT_DEPTH_LIMIT, "layout");
+_Static_assert(offsetof(struct gate_thread_ro, scratch) == GT_SCRATCH, "layout");
 _Static_assert(offsetof(struct gate_thread_trusted, domain_sp) == GTT_DOMAIN_SP, "layout");
 _Static_assert(offsetof(struct gate_thread_trusted, conts) == GTT_CONTS, "layout");
 _Static_assert(offsetof(struct continuation, caller) == CONT_CALLER, "layout");
@@ -155,6 +162,8 @@ _Static_assert(offsetof(struct continuation, r15) == CONT_R15, "layout");
 _Static_assert(offsetof(struct continuation, callee_sp) == CONT_CALLEE_SP, "layout");
 _Static_assert(offsetof(struct continuation, caller_sp) == CONT_CALLER_SP, "layout");
 _Static_assert(offsetof(struct continuation, start_tsc) == CONT_START_TSC, "layout");
+_Static_assert(offsetof(struct continuation, word) == CONT_WORD, "layout");
+_Static_assert(offsetof(struct continuation, args) == CONT_ARGS, "layout");
 _Static_assert(sizeof(struct continuation) == CONT_SIZE, "layout");
 _Static_assert(GATE_THREAD_RO_SIZE + GATE_THREAD_TRUSTED_SIZE + 0x1000 <= GATE_THREAD_SLOT,
 	       "a thread's gate pages and a guard fit its slot");

@@ -15,6 +15,7 @@
 #include <core/domain.h>
 #include <core/gate.h>
 #include <core/ktest.h>
+#include <core/rref.h>
 #include <core/log.h>
 #include <core/panic.h>
 #include <core/sched.h>
@@ -80,6 +81,7 @@ void kmain(uint64_t kind, uint64_t arg, uint64_t magic)
 	tlb_init();
 	usermode_init_cpu();
 	gate_init();
+	rref_init();
 	domain_init();
 	lapic_timer_start();
 	smp_init();

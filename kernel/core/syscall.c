@@ -10,6 +10,7 @@
 #include <core/domain.h>
 #include <core/gate.h>
 #include <core/log.h>
+#include <core/rref.h>
 #include <core/sched.h>
 #include <core/thread.h>
 #include <core/time.h>
@@ -113,9 +114,9 @@ static long sys_panic(struct domain *d, uint64_t msg, uint64_t len)
 
 static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_t id)
 {
-	extern const char gate_start[], gate_end[];
+	extern const char __gate_start[], __gate_end[];
 	/* Only the gate asks for stacks, and only for a running domain. */
-	if (tf->rip < MAPLE_GATE_VA || tf->rip >= MAPLE_GATE_VA + (uint64_t)(gate_end - gate_start))
+	if (tf->rip < MAPLE_GATE_VA || tf->rip >= MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
 		return -MAPLE_EINVAL;
 	(void)caller;
 	struct domain *d = domain_by_id((uint32_t)id);
@@ -129,6 +130,29 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
 		return -MAPLE_ENOMEM;
 	g->tt->domain_sp[d->id] = sp;
 	return 0;
+}
+
+/* Shadows restart the drivers behind them (maple/abi.h). */
+static long sys_domain_create(struct domain *d, uint64_t image, uint64_t len)
+{
+	char name[MAPLE_DOMAIN_NAME_MAX], err[128];
+	if (len >= sizeof name)
+		return -MAPLE_EINVAL;
+	if (!dmem_owns(d, image, len) || copy_from_user(name, image, len) < 0)
+		return -MAPLE_EFAULT;
+	name[len] = '\0';
+	struct domain *created = domain_create(name, err, sizeof err);
+	if (!created) {
+		klog("domain: %s could not create %s: %s", d->name, name, err);
+		return -MAPLE_EINVAL;
+	}
+	return (long)domain_handle(created);
+}
+
+static long sys_domain_destroy(uint64_t handle)
+{
+	char err[128];
+	return domain_destroy(handle, err, sizeof err) < 0 ? -MAPLE_ESRCH : 0;
 }
 
 static long dispatch(struct domain *d, struct trap_frame *tf)
@@ -170,6 +194,22 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 		return 0;
 	case SYS_GATE_STACK:
 		return sys_gate_stack(d, tf, a0);
+	case SYS_RREF_ALLOC:
+		return rref_alloc(d->id, (uint32_t)a0, a1);
+	case SYS_RREF_FREE:
+		return rref_free(d->id, a0);
+	case SYS_RREF_NEST:
+		return rref_nest(d->id, a0, a1);
+	case SYS_RREF_UNNEST:
+		return rref_unnest(d->id, a0);
+	case SYS_RREF_BUS:
+		return rref_bus(d->id, a0);
+	case SYS_RREF_INFO:
+		return rref_info(a0);
+	case SYS_DOMAIN_CREATE:
+		return sys_domain_create(d, a0, a1);
+	case SYS_DOMAIN_DESTROY:
+		return sys_domain_destroy(a0);
 	default:
 		return -MAPLE_ENOSYS;
 	}

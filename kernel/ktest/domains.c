@@ -26,7 +26,7 @@
 #define KERNEL_CANARY 0x6b65726e656c2121ULL
 
 static volatile uint64_t kernel_canary = KERNEL_CANARY;
-extern const char gate_start[], gate_xcall_checked[];
+extern const char __gate_start[], gate_xcall_checked[];
 
 /* Create a domain or fail the test with the loader's reason. */
 #define CREATE(var, name)                                                                          \
@@ -113,7 +113,7 @@ static void rogue_suite(struct ktest_ctx *t)
 	uint64_t data = (uint64_t)domain_call(victim, VICTIM_DATA_ADDR, 0, 0, 0, 0);
 	uint64_t stack = (uint64_t)domain_call(victim, VICTIM_STACK_ADDR, 0, 0, 0, 0);
 	uint64_t gen_before = gate_domtab(victim->id)->gen;
-	uint64_t jump = MAPLE_GATE_VA + (uint64_t)(gate_xcall_checked - gate_start) - 3;
+	uint64_t jump = MAPLE_GATE_VA + (uint64_t)(gate_xcall_checked - __gate_start) - 3;
 	/* This thread's own gate pages: rogue runs on it, so they are live. */
 	struct thread_gate *g = gate_thread(thread_current());
 	KT_ASSERT(g != NULL);

@@ -17,6 +17,7 @@
  * Position-independent: only relative branches and absolute constants.
  */
 #include <core/gate_layout.h>
+#include <maple/rref_abi.h>
 
 /*
  * Add TRUSTED (read-write) and GATE_RO (write) to the rights the thread
@@ -39,7 +40,7 @@
 
 	.section .gate, "ax"
 	.balign 4096
-	.globl gate_start, gate_end, gate_xcall_checked
+	.globl gate_start, gate_xcall_checked
 
 /*
  * long maple_xcall(handle %rdi, method %rsi, a0 %rdx, a1 %rcx, a2 %r8, a3 %r9)
@@ -49,6 +50,8 @@ gate_start:
 	movq %rdx, %r10			/* a0, a1: WRPKRU needs %ecx = %edx = 0 */
 	movq %rcx, %r11
 	RAISE_TO_GATE
+	movq %rsi, %gs:GT_SCRATCH	/* the method word, for the continuation */
+	andl $XCALL_METHOD_MASK, %esi
 
 	/* Is the callee a running domain with this method? */
 	movq %rdi, %rax
@@ -131,6 +134,32 @@ gate_start:
 	shlq $32, %rdx
 	orq %rdx, %rax
 	movq %rax, CONT_START_TSC(%r14)
+
+	/* The method word and arguments, for RRef transfers both ways: the
+	 * caller must own what it moves or lends (rref.gate.c). */
+	movq %gs:GT_SCRATCH, %r12
+	movq %r12, CONT_WORD(%r14)
+	movq %r10, CONT_ARGS(%r14)
+	movq %r11, CONT_ARGS+8(%r14)
+	movq %r8, CONT_ARGS+16(%r14)
+	movq %r9, CONT_ARGS+24(%r14)
+	testq $XCALL_RREF_BITS, %r12
+	jz 2f
+	movq %r14, %rdi
+	subq $8, %rsp			/* a 16-byte aligned call */
+	call gate_rref_in
+	addq $8, %rsp
+	testq %rax, %rax
+	jnz rref_refused
+	movq CONT_CALLEE(%r14), %rdi
+	movq CONT_WORD(%r14), %rsi
+	andl $XCALL_METHOD_MASK, %esi
+	movq CONT_ARGS(%r14), %r10
+	movq CONT_ARGS+8(%r14), %r11
+	movq CONT_ARGS+16(%r14), %r8
+	movq CONT_ARGS+24(%r14), %r9
+	movq %gs:GT_TRUSTED, %rcx
+2:
 	movabsq $GATE_DOMTAB_VA, %rax
 	imulq $GD_SIZE, %rbx, %r12
 	lock incq GD_CALLS_OUT(%rax, %r12)
@@ -179,6 +208,15 @@ gate_xcall_checked:
 	imulq $GD_SIZE, %r12, %r8
 	movabsq $GATE_DOMTAB_VA, %r9
 	lock decq GD_ACTIVE(%r8, %r9)
+	testq $XCALL_RREF_BITS, CONT_WORD(%rdx)
+	jz 3f
+	movq %rdx, %rdi
+	movq %r10, %rsi
+	call gate_rref_out		/* the callee's stack is 16-byte aligned here */
+	movq %rax, %r10
+	movq %gs:GT_TRUSTED, %rcx
+	movq GTT_CONT_TOP(%rcx), %rdx
+3:
 	movq CONT_CALLEE_SP(%rdx), %r8
 	movq %r8, GTT_DOMAIN_SP(%rcx, %r12, 8)
 	movq CONT_CALLER(%rdx), %r9
@@ -202,6 +240,20 @@ gate_xcall_checked:
 	jne violation
 	movq %r10, %rax
 	jmp *%r11
+
+/* The caller may not move or lend those RRefs: undo the continuation. */
+rref_refused:
+	movq %rax, %r10
+	movq %gs:GT_TRUSTED, %rcx
+	movq CONT_CALLER_SP(%r14), %r12
+	movq %r12, GTT_DOMAIN_SP(%rcx, %rbx, 8)
+	movq CONT_RBX(%r14), %rbx
+	movq CONT_RBP(%r14), %rbp
+	movq CONT_R12(%r14), %r12
+	movq CONT_R13(%r14), %r13
+	movq CONT_R15(%r14), %r15
+	movq CONT_R14(%r14), %r14
+	jmp fail
 
 /* Failures before anything was pushed: back to the caller's rights. */
 err_srch:
@@ -256,5 +308,3 @@ gate_fault_pk:
 	syscall
 	ud2
 
-	.balign 4096, 0xcc
-gate_end:

@@ -26,7 +26,10 @@
 #define SYS_DOMAIN_ID	  11 /* () -> the calling domain's id */
 #define SYS_RETURN	  12 /* (long value): the gate's end of a thread or kernel call */
 #define SYS_GATE_STACK	  13 /* (uint64_t domain): the gate asks for this thread's stack there */
-#define SYS_COUNT	  14
+/* 14-19: the shared heap, see maple/rref_abi.h */
+#define SYS_DOMAIN_CREATE  20 /* (const char *image, uint64_t len) -> handle of a new domain */
+#define SYS_DOMAIN_DESTROY 21 /* (uint64_t handle) -> 0; fails it first if it runs */
+#define SYS_COUNT	   22
 
 /* Error codes, returned negated. */
 #define MAPLE_EFAULT	14  /* a pointer argument is not the caller's own memory */

@@ -16,7 +16,7 @@
 
 #define RREF_INDEX_SHIFT 48
 #define RREF_ADDR_MASK   0x0000ffffffffffffUL
-#define RREF_MAX         65536 /* headers; index 0 is never used */
+#define RREF_MAX         32768 /* headers; index 0 is never used; handles stay positive */
 #define RREF_NULL        0UL
 
 /* The shared heap: 2 MiB chunks, each holding objects of one power-of-two
@@ -48,11 +48,11 @@
  * and otherwise returns -MAPLE_EPERM without calling; it moves ownership
  * on the way in and out, and ends borrows on return.
  */
-#define XCALL_METHOD_MASK  0xffUL
+#define XCALL_METHOD_MASK  0xff
 #define XCALL_MOVE(i)      (1UL << (8 + (i)))
 #define XCALL_BORROW(i)    (1UL << (12 + (i)))
 #define XCALL_RESULT_RREF  (1UL << 16)
-#define XCALL_RREF_BITS    0x1ff00UL
+#define XCALL_RREF_BITS    0x1ff00
 
 #define MAPLE_EPERM 1 /* an RRef the caller does not own, or one still borrowed */
 

@@ -32,6 +32,9 @@ long maple_heap_grow(uint64_t bytes);	      /* SYS_HEAP_GROW: region address or 
 long maple_thread_create(void (*fn)(void *), void *arg); /* SYS_THREAD_CREATE: thread id */
 __attribute__((noreturn)) void maple_thread_exit(void);	 /* SYS_THREAD_EXIT */
 long maple_export(const uint64_t *entries, size_t n);	 /* SYS_EXPORT: method i = entries[i] */
+/* Create a domain from a boot image, or destroy one (shadows restart drivers). */
+long maple_domain_create(const char *image);
+long maple_domain_destroy(uint64_t handle);
 long maple_lookup(const char *name);			 /* SYS_LOOKUP: a domain's id by name */
 long maple_domain_id(void);				 /* SYS_DOMAIN_ID: the caller's id */
 

@@ -1,0 +1,36 @@
+/*
+ * The exchange heap for domains: owned references (RRefs) to objects on the
+ * shared heap (ABI: maple/rref_abi.h). Allocation and freeing are
+ * syscalls; moving and borrowing happen on cross-domain calls, by the gate,
+ * as the method word says (generated IDL proxies set it). Payloads are
+ * plain memory every domain can reach: ownership decides who may free,
+ * move, lend or nest an RRef, not who can scribble on it.
+ */
+#ifndef MAPLE_RREF_H
+#define MAPLE_RREF_H
+
+#include <maple/rref_abi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t rref_t;
+
+/* A zeroed object of `size` bytes, owned by this domain; RREF_NULL on failure. */
+rref_t rref_alloc(uint32_t type, size_t size);
+/* Free an RRef this domain owns and does not lend out, with its children. */
+long rref_free(rref_t r);
+/* Make child (owned here) a part of parent (owned here, perhaps nested). */
+long rref_nest(rref_t child, rref_t parent);
+/* Take a nested child back out; it is owned by this domain again. */
+long rref_unnest(rref_t child);
+/* The payload's physical address, for DMA. */
+uint64_t rref_bus(rref_t r);
+/* Owner id (bits 15:0) and borrow count (bits 47:16); for tests. */
+long rref_info(rref_t r);
+
+static inline void *rref_ptr(rref_t r)
+{
+	return (void *)(uintptr_t)(r & RREF_ADDR_MASK);
+}
+
+#endif

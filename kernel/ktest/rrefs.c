@@ -1,0 +1,106 @@
+/*
+ * In-guest tests of the exchange heap: ownership moves and borrows on
+ * calls (rref_a drives rref_b with the method words an IDL proxy builds,
+ * domains/rrefs/rrefs.h), refusal of RRefs the caller does not own, nested
+ * RRefs, and reclamation when a domain fails, checked with the heap's
+ * counters.
+ */
+#include <core/domain.h>
+#include <core/ktest.h>
+#include <core/rref.h>
+#include <rrefs/rrefs.h>
+#include <stddef.h>
+
+struct pair {
+	struct domain *a, *b;
+};
+
+static bool pair_create(struct ktest_ctx *t, struct pair *p)
+{
+	char err[128];
+	p->b = domain_create("rref_b", err, sizeof err);
+	p->a = p->b ? domain_create("rref_a", err, sizeof err) : NULL;
+	if (!p->a)
+		ktest_fail(t, __FILE__, __LINE__, "create: %s", err);
+	return p->a != NULL;
+}
+
+static void pair_destroy(struct pair *p)
+{
+	char err[96];
+	if (p->a)
+		domain_destroy(domain_handle(p->a), err, sizeof err);
+	if (p->b)
+		domain_destroy(domain_handle(p->b), err, sizeof err);
+}
+
+static uint64_t live_rrefs(void)
+{
+	struct rref_stats s;
+	rref_get_stats(&s);
+	return s.live;
+}
+
+static void run_case(struct ktest_ctx *t, long which)
+{
+	uint64_t before = live_rrefs();
+	struct pair p = {0};
+	if (!pair_create(t, &p))
+		return;
+	long r = domain_call(p.a, RA_RUN, which, 0, 0, 0);
+	pair_destroy(&p);
+	if (r != 1)
+		ktest_fail(t, __FILE__, __LINE__, "case %ld: rref_a.run returned %ld", which, r);
+	else if (live_rrefs() != before)
+		ktest_fail(t, __FILE__, __LINE__, "case %ld: %ld RRefs left behind", which,
+			   (long)(live_rrefs() - before));
+}
+
+KTEST(rref_move_gives_the_callee_ownership)
+{
+	run_case(t, RCASE_MOVE);
+}
+
+KTEST(rref_gate_refuses_an_rref_the_caller_does_not_own)
+{
+	run_case(t, RCASE_NOT_OWNER);
+}
+
+KTEST(rref_borrow_keeps_ownership_and_ends_with_the_call)
+{
+	run_case(t, RCASE_BORROW);
+}
+
+KTEST(rref_result_moves_to_the_caller)
+{
+	run_case(t, RCASE_RESULT);
+}
+
+KTEST(rref_borrowed_rref_returns_when_the_borrower_crashes)
+{
+	run_case(t, RCASE_CRASH_BORROW);
+}
+
+KTEST(rref_nested_children_move_with_their_parent)
+{
+	run_case(t, RCASE_NESTED);
+}
+
+KTEST(rref_failed_domain_rrefs_are_reclaimed)
+{
+	uint64_t before = live_rrefs();
+	struct pair p = {0};
+	if (!pair_create(t, &p))
+		return;
+	long r = domain_call(p.a, RA_RUN, RCASE_KEEP_SOME, 0, 0, 0);
+	uint64_t held = live_rrefs() - before; /* 1 + a box of 4 + its box + 2, all rref_b's */
+	domain_fail(p.b, "killed by the test");
+	char err[96];
+	KT_ASSERT_EQ(domain_destroy(domain_handle(p.b), err, sizeof err), 0);
+	p.b = NULL;
+	uint64_t after_b = live_rrefs() - before;
+	pair_destroy(&p);
+	KT_ASSERT_EQ(r, 1);
+	KT_ASSERT_EQ(held, 8);
+	KT_ASSERT_EQ(after_b, 0);
+}

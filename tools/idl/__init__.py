@@ -1,0 +1,1 @@
+"""The Maple IDL compiler's modules (tools/idlc is the command; docs/idl.md the language)."""

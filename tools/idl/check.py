@@ -1,0 +1,492 @@
+"""The IDL's checker: resolves spelled types and enforces every rule of
+docs/idl.md that is not grammar. It reports all errors of a file at once
+(IdlErrors), each at the construct that breaks the rule, and on success
+returns a Module with layouts, type ids and method indices filled in, which
+is all the code generators read.
+"""
+from idl.model import (CONTAINERS, PRIMS, RREF_MAX_SIZE, ArrayT, ContainerT, FnPtr, IdlError,
+                       IdlErrors, Named, Prim, Ptr, Ref, RRefT, SizedArray, StructT,
+                       UnboundedArray, Unit, UnitT, align_up, is_rref, spelled, type_id)
+from idl.syntax import parse
+
+MAX_PARAMS = 4  # the gate passes a0..a3
+MAX_METHODS = 32  # SYS_EXPORT takes at most 32 entries
+NAME_MAX = 31  # MAPLE_DOMAIN_NAME_MAX less the terminating NUL
+BUILTIN = set(PRIMS) | set(CONTAINERS) | {"RRef", "Result"}
+C_KEYWORDS = set("""
+    auto break case char const continue default do double else enum extern float for goto if
+    inline int long register restrict return short signed sizeof static struct switch typedef
+    union unsigned void volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic
+    _Imaginary _Noreturn _Static_assert _Thread_local asm typeof bool true false NULL
+""".split())
+
+
+class NotExchangeable(IdlError):
+    """A type no struct may hold; `what` names it for the enclosing structs' errors."""
+
+    def __init__(self, loc, message, what):
+        super().__init__(loc, message)
+        self.what = what
+
+
+class Module:
+    def __init__(self, path, stem, docs, structs, order, containers, interfaces, creates):
+        self.path, self.stem, self.docs = path, stem, docs
+        self.structs = structs  # source order
+        self.struct_order = order  # every struct after the ones it holds by value
+        self.containers = containers  # first use order
+        self.interfaces, self.creates = interfaces, creates
+
+
+class Checker:
+    def __init__(self, path, docs, structs, interfaces, creates):
+        self.path, self.docs = path, docs
+        self.structs, self.interfaces, self.creates = structs, interfaces, creates
+        self.errors = []
+        self.by_name = {}  # struct and interface names share one namespace
+        self.containers = {}  # shape -> (ContainerT, loc of first use)
+        self.broken = {}  # struct name -> "field: what" of its first unexchangeable field
+
+    def error(self, loc, message):
+        self.errors.append(IdlError(loc, message))
+
+    # ---- names ----
+
+    def name_ok(self, name, loc, what):
+        if name in C_KEYWORDS:
+            self.error(loc, f"'{name}' is a C keyword and cannot name {what}")
+            return False
+        return True
+
+    def declare_types(self):
+        for kind, decls in (("struct", self.structs), ("interface", self.interfaces)):
+            for d in decls:
+                article = "an interface" if kind == "interface" else "a struct"
+                if d.name in BUILTIN:
+                    self.error(d.loc, f"'{d.name}' is a built-in type and cannot name {article}")
+                    continue
+                if not self.name_ok(d.name, d.loc, article):
+                    continue
+                prev = self.by_name.get(d.name)
+                if prev is None:
+                    self.by_name[d.name] = (kind, d)
+                elif prev[0] == kind:
+                    self.error(d.loc, f"duplicate {kind} '{d.name}' (first at {prev[1].loc})")
+                else:
+                    other = "an interface" if prev[0] == "interface" else "a struct"
+                    self.error(d.loc, f"'{d.name}' is already defined as {other} at {prev[1].loc}")
+
+    def unique(self, items, kind, owner):
+        seen = {}
+        out = []
+        for it in items:
+            if it.name in seen:
+                self.error(it.loc, f"duplicate {kind} '{it.name}' in {owner} "
+                           f"(first at {seen[it.name].loc})")
+            elif self.name_ok(it.name, it.loc, f"a {kind}"):
+                seen[it.name] = it
+                out.append(it)
+        return out
+
+    # ---- types ----
+
+    def resolve(self, ty, where):
+        """The resolved type of a spelled one; raises IdlError if it has none.
+
+        where: "field", "param", "result", "target" (of RRef<...>) or
+        "element" (of a container or array).
+        """
+        if isinstance(ty, Ptr):
+            raise NotExchangeable(ty.loc, f"raw pointer '{spelled(ty)}': pointers are not "
+                                  "exchangeable; use RRef<T>", "raw pointer")
+        if isinstance(ty, FnPtr):
+            raise NotExchangeable(ty.loc, "function pointer type: code addresses are not "
+                                  "exchangeable", "function pointer")
+        if isinstance(ty, Ref):
+            if rref_spelling(ty.target):
+                raise NotExchangeable(ty.loc, f"a borrowed RRef '{spelled(ty)}' is only a "
+                                      "parameter", "reference")
+            raise NotExchangeable(ty.loc, f"reference '{spelled(ty)}': only RRefs can be "
+                                  "borrowed (borrow RRef<S>)", "reference")
+        if isinstance(ty, UnboundedArray):
+            raise NotExchangeable(ty.loc, f"unbounded array '{spelled(ty)}': arrays need a "
+                                  "fixed length, T[N]", "unbounded array")
+        if isinstance(ty, Unit):
+            if where != "result":
+                raise IdlError(ty.loc, "'()' is only a method's result type, as Result<()>")
+            return UnitT()
+        if isinstance(ty, SizedArray):
+            if ty.length < 1:
+                raise IdlError(ty.loc, "array length must be at least 1")
+            elem = self.resolve(ty.elem, "element")
+            if is_rref(elem):
+                raise IdlError(ty.loc, f"array of RRefs '{spelled(ty)}': use RRefArray<S, N>")
+            return ArrayT(elem, ty.length)
+        return self.resolve_named(ty, where)
+
+    def resolve_named(self, ty, where):
+        name, args = ty.name, ty.args
+        if name in PRIMS:
+            if args:
+                raise IdlError(ty.loc, f"'{name}' takes no type arguments")
+            return Prim(name)
+        if name == "RRef":
+            if len(args) != 1 or isinstance(args[0], tuple):
+                raise IdlError(ty.loc, "RRef takes one type: RRef<S>")
+            target = self.resolve(args[0], "target")
+            if isinstance(target, StructT):
+                return RRefT(target.decl)
+            extra = " (a container is already an RRef)" if isinstance(target, ContainerT) else ""
+            raise IdlError(ty.loc, f"RRef<T> needs a struct T, not '{target.show()}'{extra}")
+        if name in CONTAINERS:
+            return self.container(ty)
+        if name == "Result":
+            raise IdlError(ty.loc, "Result<...> is only a method's result type")
+        known = self.by_name.get(name)
+        if known is None:
+            raise IdlError(ty.loc, f"unknown type '{name}'")
+        kind, decl = known
+        if kind == "interface":
+            raise IdlError(ty.loc, f"'{name}' is an interface, not a data type")
+        if args:
+            raise IdlError(ty.loc, f"struct '{name}' takes no type arguments")
+        return StructT(decl)
+
+    def container(self, ty):
+        name, args = ty.name, ty.args
+        if len(args) != 2 or isinstance(args[0], tuple) or not isinstance(args[1], tuple):
+            raise IdlError(ty.loc, f"{name} takes an element type and a length: {name}<T, N>")
+        length, length_loc = args[1]
+        if length < 1:
+            raise IdlError(length_loc, "length must be at least 1")
+        elem = self.resolve(args[0], "element")
+        if name == "RRefVec":
+            if not isinstance(elem, (Prim, StructT)):
+                raise IdlError(ty.loc, f"RRefVec elements are integers or structs, not "
+                               f"'{elem.show()}'")
+        elif not isinstance(elem, StructT):
+            hint = f"; use RRefVec<{elem.show()}, {length}> for plain values" \
+                if isinstance(elem, Prim) else ""
+            raise IdlError(ty.loc, f"{name} elements are RRefs to structs, not "
+                           f"'{elem.show()}'{hint}")
+        c = ContainerT(name, elem, length)
+        c = self.containers.setdefault(c.shape(), (c, ty.loc))[0]
+        return c
+
+    # ---- structs ----
+
+    def check_structs(self):
+        for s in self.structs:
+            s.fields = self.unique(s.fields, "field", f"struct {s.name}")
+            if not s.fields:
+                self.error(s.loc, f"struct '{s.name}' has no fields")
+            for f in s.fields:
+                try:
+                    f.type = self.resolve(f.spelled, "field")
+                except NotExchangeable as e:
+                    self.errors.append(e)
+                    self.broken.setdefault(s.name, f"{f.name}: {e.what}")
+                except IdlError as e:
+                    self.errors.append(e)
+        ok = [s for s in self.structs if self.by_name.get(s.name, (None, None))[1] is s]
+        self.report_cycles(ok)
+        order, done = [], set()
+        for s in ok:
+            self.lay_out(s, order, done)
+        return order
+
+    def held(self, s):
+        """(field, struct) for each struct s holds by value, directly or in arrays."""
+        for f in s.fields:
+            t = f.type
+            while isinstance(t, ArrayT):
+                t = t.elem
+            if isinstance(t, StructT):
+                yield f, t.decl
+
+    def report_cycles(self, structs):
+        reported = set()
+        self.cyclic = set()
+
+        def walk(root, s, path, seen):
+            for f, inner in self.held(s):
+                if inner is root:
+                    members = frozenset(seen)
+                    self.cyclic |= members
+                    if members not in reported:
+                        reported.add(members)
+                        self.error(root.loc, f"struct '{root.name}' contains itself "
+                                   f"({'.'.join(path + [f.name])})")
+                elif inner.name not in seen:
+                    walk(root, inner, path + [f.name], seen | {inner.name})
+
+        for s in structs:
+            walk(s, s, [s.name], {s.name})
+
+    def lay_out(self, s, order, done):
+        """Layout of s after the structs it holds; False if s is not exchangeable."""
+        if s.name in done:
+            return s.size is not None
+        done.add(s.name)
+        good = (s.name not in self.broken and s.name not in self.cyclic and bool(s.fields)
+                and all(f.type is not None for f in s.fields))
+        for f, inner in self.held(s):
+            if inner.name in self.cyclic:
+                continue
+            if not self.lay_out(inner, order, done):
+                good = False
+                why = self.broken_path(inner)
+                if why:
+                    self.error(f.loc, f"field '{f.name}': struct {inner.name} is not "
+                               f"exchangeable ({why})")
+        if not good:
+            return False
+        offset, align = 0, 1
+        for f in s.fields:
+            offset = align_up(offset, f.type.align)
+            f.offset = offset
+            offset += f.type.size
+            align = max(align, f.type.align)
+        s.size, s.align = align_up(offset, align), align
+        s.rref_path = self.rref_path(s)
+        if s.size > RREF_MAX_SIZE:
+            self.error(s.loc, f"struct '{s.name}' is {s.size} bytes; an RRef payload is at "
+                       f"most {RREF_MAX_SIZE} bytes")
+        order.append(s)
+        return True
+
+    def broken_path(self, s):
+        """`S.f: what` (through by-value structs) for an unexchangeable struct, or None."""
+        if s.name in self.broken:
+            return f"{s.name}.{self.broken[s.name]}"
+        for f, inner in self.held(s):
+            if inner.name not in self.cyclic:
+                inner_why = self.broken_path(inner)
+                if inner_why:
+                    return f"{s.name}.{f.name}.{inner_why.split('.', 1)[1]}"
+        return None
+
+    def rref_path(self, s):
+        for f in s.fields:
+            t = f.type
+            while isinstance(t, ArrayT):
+                t = t.elem
+            if is_rref(t):
+                return f"{s.name}.{f.name}"
+            if isinstance(t, StructT) and t.decl.rref_path:
+                return f"{s.name}.{f.name}.{t.decl.rref_path.split('.', 1)[1]}"
+        return None
+
+    def check_containers(self):
+        for c, loc in self.containers.values():
+            elem = c.elem
+            if isinstance(elem, StructT) and elem.decl.size is None:
+                continue  # the struct's own errors say why
+            if c.kind == "RRefVec" and isinstance(elem, StructT) and elem.decl.rref_path:
+                self.error(loc, f"{c.show()} holds plain data, but {elem.decl.name} has RRefs "
+                           f"({elem.decl.rref_path}); use RRefArray<{elem.decl.name}, {c.length}>")
+                continue
+            size = c.layout()[1]
+            if size > RREF_MAX_SIZE:
+                self.error(loc, f"'{c.show()}' is {size} bytes; an RRef payload is at most "
+                           f"{RREF_MAX_SIZE} bytes")
+
+    # ---- interfaces ----
+
+    def check_interfaces(self):
+        for i in self.interfaces:
+            if self.by_name.get(i.name, (None, None))[1] is not i:
+                continue
+            i.methods = self.unique(i.methods, "method", f"interface {i.name}")
+            if not i.methods:
+                self.error(i.loc, f"interface '{i.name}' has no methods")
+            if len(i.methods) > MAX_METHODS:
+                m = i.methods[MAX_METHODS]
+                self.error(m.loc, f"interface '{i.name}' has {len(i.methods)} methods; a "
+                           f"domain exports at most {MAX_METHODS}")
+            for index, m in enumerate(i.methods):
+                m.index = index
+                self.check_method(m)
+
+    def check_method(self, m):
+        m.params = self.unique(m.params, "parameter", f"method {m.name}")
+        if len(m.params) > MAX_PARAMS:
+            self.error(m.params[MAX_PARAMS].loc, f"method '{m.name}' has {len(m.params)} "
+                       f"parameters; the gate passes at most {MAX_PARAMS}")
+        for p in m.params:
+            try:
+                self.check_param(p)
+            except IdlError as e:
+                self.errors.append(e)
+        try:
+            self.check_result(m)
+        except IdlError as e:
+            self.errors.append(e)
+        for p in m.params:
+            if m.replay and p.transfer:
+                self.error(p.loc, f"@replay method '{m.name}' takes RRef parameter '{p.name}': "
+                           "a shadow cannot replay it after a restart")
+            if m.idempotent and p.transfer == "move":
+                self.error(p.loc, f"@idempotent method '{m.name}' moves RRef parameter "
+                           f"'{p.name}': a shadow cannot retry it after a crash")
+        if m.replay and m.result is not None and is_rref(m.result):
+            self.error(m.spelled_result.loc, f"@replay method '{m.name}' returns an RRef: a "
+                       "shadow cannot replay it after a restart")
+
+    def check_param(self, p):
+        ty, mode = p.spelled, p.mode
+        amp = isinstance(ty, Ref) and rref_spelling(ty.target)
+        if amp:
+            if mode:
+                raise IdlError(mode[1], f"'{mode[0]}' and '&' both given for '{p.name}'; "
+                               "write one of them")
+            ty = ty.target
+        t = self.resolve(ty, "param")
+        if is_rref(t):
+            if amp:
+                p.transfer = "borrow"
+            elif not mode:
+                raise IdlError(p.loc, f"RRef parameter '{p.name}' needs 'move' or 'borrow'")
+            else:
+                p.transfer = mode[0]
+        elif mode:
+            raise IdlError(mode[1], f"'{mode[0]}' needs an RRef parameter; '{p.name}' is "
+                           f"{t.show()}")
+        elif isinstance(t, StructT):
+            raise IdlError(p.loc, f"parameter '{p.name}': struct {t.decl.name} cannot be passed "
+                           f"by value; pass 'move RRef<{t.decl.name}>' or "
+                           f"'borrow RRef<{t.decl.name}>'")
+        elif isinstance(t, ArrayT):
+            raise IdlError(p.loc, f"parameter '{p.name}': an array cannot be passed by value; "
+                           "put it in a struct behind an RRef")
+        p.type = t
+
+    def check_result(self, m):
+        r = m.spelled_result
+        if not (isinstance(r, Named) and r.name == "Result"):
+            returns = f"returns '{spelled(r)}'" if r is not None else "has no result"
+            raise IdlError(r.loc if r is not None else m.loc,
+                           f"method '{m.name}' {returns}: results are Result<T>, since a "
+                           "cross-domain call can always fail")
+        if len(r.args) != 1 or isinstance(r.args[0], tuple):
+            raise IdlError(r.loc, "Result takes one type: Result<T>")
+        t = self.resolve(r.args[0], "result")
+        if isinstance(t, StructT):
+            raise IdlError(r.loc, f"Result<{t.decl.name}>: a struct cannot be returned by "
+                           f"value; return Result<RRef<{t.decl.name}>>")
+        if isinstance(t, ArrayT):
+            raise IdlError(r.loc, f"Result<{t.show()}>: an array cannot be returned; return "
+                           "an RRef to a struct holding it")
+        m.result = t
+
+    # ---- create functions ----
+
+    def check_creates(self):
+        seen = {}
+        out = []
+        for c in self.creates:
+            if c.name in seen:
+                self.error(c.loc, f"duplicate create function '{c.name}' (first at "
+                           f"{seen[c.name].loc})")
+                continue
+            seen[c.name] = c
+            if len(c.name) > NAME_MAX:
+                self.error(c.loc, f"domain name '{c.name}' is longer than {NAME_MAX} characters")
+            known = self.by_name.get(c.iface)
+            if known is None:
+                self.error(c.iface_loc, f"unknown interface '{c.iface}'")
+            elif known[0] != "interface":
+                self.error(c.iface_loc, f"'{c.iface}' is a struct, not an interface")
+            else:
+                c.interface = known[1]
+                out.append(c)
+        return out
+
+    # ---- what the generators will emit ----
+
+    def check_generated_names(self, order, interfaces, creates):
+        """Two declarations must not generate the same C identifier."""
+        owner = {}
+
+        def claim(name, what, loc):
+            prev = owner.get(name)
+            if prev is None:
+                owner[name] = what
+            elif prev != what:
+                self.error(loc, f"'{name}' would be generated for both {prev} and {what}")
+
+        for s in order:
+            what = f"struct {s.name}"
+            for n in (s.name, f"{s.name}_TYPE", f"{s.name}_alloc", f"{s.name}_ptr",
+                      f"{s.name}_free"):
+                claim(n, what, s.loc)
+            for f in s.fields:
+                if is_rref(f.type):
+                    claim(f"{s.name}_set_{f.name}", what, f.loc)
+                    claim(f"{s.name}_take_{f.name}", what, f.loc)
+        for c, loc in self.containers.values():
+            what = c.show()
+            for suffix in ("", "_TYPE", "_CAP", "_alloc", "_ptr", "_free", "_len", "_get",
+                           "_set", "_take", "_push", "_pop"):
+                claim(c.c_name + suffix, what, loc)
+        for i in interfaces:
+            what = f"interface {i.name}"
+            for suffix in ("_ref", "_impl", "_export", "_bind", "_METHODS", "_active",
+                           "_shadow", "_shadow_call", "_shadow_state", "_shadow_crashed", "_shadow_restart_locked",
+                           "_shadow_forward", "_shadow_start", "_shadow_stats",
+                           "_shadow_get_stats", "_SHADOW_LOG_MAX", "_SHADOW_RETRIES",
+                           "_SHADOW_RESTARTS"):
+                claim(i.name + suffix, what, i.loc)
+            for m in i.methods:
+                for name in (f"{i.name}_{m.name}", f"{i.name}_{m.name}_METHOD",
+                             f"{i.name}_{m.name}_WORD", f"{i.name}_{m.name}_entry",
+                             f"{i.name}_shadow_entry_{m.name}"):
+                    claim(name, f"{what} method {m.name}", m.loc)
+        for c in creates:
+            claim(f"create_{c.name}", f"create {c.name}", c.loc)
+
+    def check_type_ids(self, order):
+        ids = {}
+        types = [(StructT(s).shape(), f"struct {s.name}", s.loc) for s in order]
+        types += [(c.shape(), c.show(), loc) for c, loc in self.containers.values()]
+        for shape, what, loc in types:
+            tid = type_id(shape)
+            if tid in ids:
+                self.error(loc, f"type id 0x{tid:08x} of {what} is also the id of {ids[tid]}")
+            ids.setdefault(tid, what)
+
+    def run(self, stem):
+        self.declare_types()
+        order = self.check_structs()
+        self.check_containers()
+        self.check_interfaces()
+        creates = self.check_creates()
+        interfaces = [i for i in self.interfaces if self.by_name.get(i.name, (0, 0))[1] is i]
+        if self.errors:
+            raise IdlErrors(self.errors)
+        self.check_generated_names(order, interfaces, creates)
+        self.check_type_ids(order)
+        if self.errors:
+            raise IdlErrors(self.errors)
+        containers = [c for c, _ in self.containers.values()]
+        return Module(self.path, stem, self.docs, list(self.structs), order, containers, interfaces,
+                      creates)
+
+
+def rref_spelling(ty):
+    return isinstance(ty, Named) and (ty.name == "RRef" or ty.name in CONTAINERS)
+
+
+def check_text(path, text, stem):
+    """Parse and check one file's text; raises IdlError or IdlErrors."""
+    docs, structs, interfaces, creates = parse(path, text)
+    return Checker(path, docs, structs, interfaces, creates).run(stem)
+
+
+def load(path, display=None):
+    """Check the .idl file at path; messages name it as display (default: path)."""
+    import os
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return check_text(display or path, text, stem)
