@@ -64,6 +64,16 @@ long maple_domain_destroy(uint64_t handle)
 	return syscall1(SYS_DOMAIN_DESTROY, (long)handle);
 }
 
+void *maple_device_map(const char *name, uint64_t *size)
+{
+	long bytes = syscall2(SYS_DEVICE_SIZE, (long)name, (long)strlen(name));
+	long va = bytes < 0 ? bytes : syscall2(SYS_DEVICE_MAP, (long)name, (long)strlen(name));
+	if (va < 0)
+		return NULL;
+	*size = (uint64_t)bytes;
+	return (void *)(uintptr_t)va;
+}
+
 long maple_lookup(const char *name)
 {
 	return syscall2(SYS_LOOKUP, (long)name, (long)strlen(name));

@@ -18,6 +18,7 @@ int cmd_create(struct ctl_reply *r, int argc, char **argv);
 int cmd_destroy(struct ctl_reply *r, int argc, char **argv);
 int cmd_kill(struct ctl_reply *r, int argc, char **argv);
 int cmd_inject(struct ctl_reply *r, int argc, char **argv);
+int cmd_call(struct ctl_reply *r, int argc, char **argv);
 
 /* The command table (core/console_cmds.c). */
 extern const struct ctl_cmd console_cmds[];

@@ -94,5 +94,7 @@ const struct ctl_cmd console_cmds[] = {
 	{"kill", "DOMAIN", 1, 1, "fail a domain now; callers inside it get an error", cmd_kill},
 	{"inject", "DOMAIN FAULT", 2, 2, "make a domain take a CPU fault (pf gp ud de pk)",
 	 cmd_inject},
+	{"call", "DOMAIN METHOD [ARG...]", 2, 6, "call a domain's method with integer arguments",
+	 cmd_call},
 };
 const size_t console_ncmds = sizeof console_cmds / sizeof console_cmds[0];

@@ -99,3 +99,42 @@ int cmd_inject(struct ctl_reply *r, int argc, char **argv)
 	ctl_print(r, "armed: the next thread to return to %s takes a %s fault", d->name, argv[2]);
 	return 0;
 }
+
+/* Decimal or 0x-hex, optionally negative; false on anything else. */
+static bool parse_long(const char *s, long *out)
+{
+	bool neg = *s == '-';
+	s += neg;
+	unsigned base = s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10;
+	s += base == 16 ? 2 : 0;
+	if (!*s)
+		return false;
+	uint64_t v = 0;
+	for (; *s; s++) {
+		unsigned digit = *s >= '0' && *s <= '9'	  ? (unsigned)(*s - '0')
+				 : *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10)
+				 : *s >= 'A' && *s <= 'F' ? (unsigned)(*s - 'A' + 10)
+							  : 99;
+		if (digit >= base || v > (UINT64_MAX - digit) / base)
+			return false;
+		v = v * base + digit;
+	}
+	*out = neg ? -(long)v : (long)v;
+	return true;
+}
+
+int cmd_call(struct ctl_reply *r, int argc, char **argv)
+{
+	struct domain *d = find_or_fail(r, argv[1]);
+	if (!d)
+		return -1;
+	long method, args[4] = {0};
+	if (!parse_long(argv[2], &method) || method < 0)
+		return ctl_fail(r, "bad method number '%s'", argv[2]);
+	for (int i = 3; i < argc; i++)
+		if (!parse_long(argv[i], &args[i - 3]))
+			return ctl_fail(r, "bad argument '%s' (a number)", argv[i]);
+	long result = domain_call(d, (uint64_t)method, args[0], args[1], args[2], args[3]);
+	ctl_print(r, "%s.%ld returned %ld", d->name, method, result);
+	return 0;
+}

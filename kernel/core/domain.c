@@ -9,6 +9,7 @@
 #include <arch/pc/percpu.h>
 #include <arch/pc/pte.h>
 #include <core/boot.h>
+#include <core/device.h>
 #include <core/domain.h>
 #include <core/gate.h>
 #include <core/log.h>
@@ -336,10 +337,11 @@ int domain_destroy(uint64_t handle, char *err, uint64_t errlen)
 	gate_forget_domain_stacks(d->id);
 	uint64_t pages = d->pages;
 	uint64_t rrefs = rref_reclaim(d->id);
+	device_release(d);
 	dmem_free(d, -1, true);
 	release_slot(d);
-	klog("domain: %s (id %u) destroyed, %lu pages and %lu RRefs returned", d->name, d->id, pages,
-	     rrefs);
+	klog("domain: %s (id %u) destroyed, %lu pages and %lu RRefs returned", d->name, d->id,
+	     pages, rrefs);
 	kfree(d);
 	return 0;
 }

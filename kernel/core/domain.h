@@ -24,6 +24,7 @@ struct domain_region {
 	uint64_t va;
 	uint64_t pages;
 	int32_t thread_slot; /* a thread's stack: that thread's gate slot; else -1 */
+	bool device;	     /* a device's memory: unmapped, never freed, with the domain */
 	struct domain_region *next;
 };
 
@@ -90,11 +91,15 @@ void domain_symbolize(const struct domain *d, uint64_t addr, char *buf, uint64_t
 uint64_t dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t pte_flags,
 			int32_t thread_slot);
 uint64_t dmem_heap_grow(struct domain *d, uint64_t bytes);
+/* Map frames that are not the domain's (a device's): never freed with it. */
+uint64_t dmem_map_frames(struct domain *d, uint64_t va, const uint64_t *frames, uint64_t pages,
+			 uint64_t pte_flags);
 uint64_t dmem_stack_alloc(struct domain *d, int32_t thread_slot);
 /* Free every region of d (thread_slot < 0) or only that thread's stack. */
 void dmem_free(struct domain *d, int32_t thread_slot, bool all);
-/* Unmap user pages and free their frames and emptied page tables. */
-void unmap_region(uint64_t va, uint64_t pages);
+/* Unmap user pages and free emptied page tables, and the pages' frames
+ * unless they belong to a device. */
+void unmap_region(uint64_t va, uint64_t pages, bool free_pages);
 /* Whether [va, va+len) lies in user memory d may touch (its regions or SHARED). */
 bool dmem_owns(struct domain *d, uint64_t va, uint64_t len);
 

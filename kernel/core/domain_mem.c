@@ -29,16 +29,16 @@ static uint64_t pte_key(int pkey)
 
 #define UNMAP_CHUNK 256 /* pages per shootdown; bounds the stack array */
 
-void unmap_region(uint64_t va, uint64_t pages)
+void unmap_region(uint64_t va, uint64_t pages, bool free_pages)
 {
 	uint64_t frames[UNMAP_CHUNK + VM_UNMAP_SLACK];
 	for (uint64_t done = 0; done < pages; done += UNMAP_CHUNK) {
-		uint64_t chunk = pages - done < UNMAP_CHUNK ? pages - done : UNMAP_CHUNK;
-		uint64_t n = vm_unmap_user_range(va + done * PAGE_SIZE, chunk, frames);
+		uint64_t chunk = pages - done < UNMAP_CHUNK ? pages - done : UNMAP_CHUNK, leaves;
+		uint64_t n = vm_unmap_user_range(va + done * PAGE_SIZE, chunk, frames, &leaves);
 		/* Another CPU may still cache a translation, or a page-table
 		 * entry, that leads to these frames: flush everywhere first. */
 		tlb_flush_all_cpus();
-		for (uint64_t i = 0; i < n; i++)
+		for (uint64_t i = free_pages ? 0 : leaves; i < n; i++)
 			frame_free(frames[i], 1);
 	}
 }
@@ -57,7 +57,7 @@ uint64_t dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t 
 		    vm_map_page(va + i * PAGE_SIZE, pa, pte_flags | PTE_U | pte_key(d->pkey)) < 0) {
 			if (pa)
 				frame_free(pa, 1);
-			unmap_region(va, i);
+			unmap_region(va, i, true);
 			kfree(r);
 			return 0;
 		}
@@ -65,6 +65,29 @@ uint64_t dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t 
 	r->va = va;
 	r->pages = pages;
 	r->thread_slot = thread_slot;
+	spin_lock(&d->lock);
+	r->next = d->regions;
+	d->regions = r;
+	d->pages += pages;
+	spin_unlock(&d->lock);
+	return va;
+}
+
+uint64_t dmem_map_frames(struct domain *d, uint64_t va, const uint64_t *frames, uint64_t pages,
+			 uint64_t pte_flags)
+{
+	struct domain_region *r = kzalloc(sizeof *r);
+	if (!r)
+		return 0;
+	for (uint64_t i = 0; i < pages; i++) {
+		if (vm_map_page(va + i * PAGE_SIZE, frames[i],
+				pte_flags | PTE_U | pte_key(d->pkey)) < 0) {
+			unmap_region(va, i, false);
+			kfree(r);
+			return 0;
+		}
+	}
+	*r = (struct domain_region){.va = va, .pages = pages, .thread_slot = -1, .device = true};
 	spin_lock(&d->lock);
 	r->next = d->regions;
 	d->regions = r;
@@ -119,7 +142,7 @@ void dmem_free(struct domain *d, int32_t thread_slot, bool all)
 	while (gone) {
 		struct domain_region *r = gone;
 		gone = r->next;
-		unmap_region(r->va, r->pages);
+		unmap_region(r->va, r->pages, !r->device);
 		kfree(r);
 	}
 }

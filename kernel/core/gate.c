@@ -12,8 +12,8 @@
 #include <core/domain.h>
 #include <core/gate.h>
 #include <core/log.h>
-#include <core/rref.h>
 #include <core/panic.h>
+#include <core/rref.h>
 #include <core/thread.h>
 #include <core/time.h>
 #include <core/tlb.h>
@@ -166,7 +166,7 @@ void gate_thread_release(struct thread *t)
 			dmem_free(d, g->slot, false);
 	}
 	uint64_t tt_pages = (GATE_THREAD_TRUSTED_SIZE + PAGE_SIZE - 1) / PAGE_SIZE;
-	unmap_region(g->ro_va, 1 + tt_pages); /* the RO page and the TRUSTED pages follow */
+	unmap_region(g->ro_va, 1 + tt_pages, true); /* the RO page and the TRUSTED pages follow */
 	t->gate = NULL;
 	t->user_gs = 0;
 	arch_set_user_gs(0);

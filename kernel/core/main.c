@@ -15,9 +15,9 @@
 #include <core/domain.h>
 #include <core/gate.h>
 #include <core/ktest.h>
-#include <core/rref.h>
 #include <core/log.h>
 #include <core/panic.h>
+#include <core/rref.h>
 #include <core/sched.h>
 #include <core/smp.h>
 #include <core/time.h>

@@ -20,15 +20,15 @@
 #include <maple/string.h>
 #include <mm/vm.h>
 
-#define CLASSES        (21 - RREF_MIN_SHIFT + 1) /* 64 B .. 2 MiB */
+#define CLASSES	       (21 - RREF_MIN_SHIFT + 1) /* 64 B .. 2 MiB */
 #define CHUNK_PAGES    (SHARED_CHUNK / PAGE_SIZE)
 #define MAX_NEST_DEPTH 16
 
 struct chunk {
-	uint64_t pa;      /* 0: not allocated */
-	uint8_t shift;    /* object size = 1 << shift */
-	uint32_t used;    /* live objects */
-	bool empty;       /* emptied: trim_empty_chunks unmaps it */
+	uint64_t pa;   /* 0: not allocated */
+	uint8_t shift; /* object size = 1 << shift */
+	uint32_t used; /* live objects */
+	bool empty;    /* emptied: trim_empty_chunks unmaps it */
 	uint64_t free_map[SHARED_CHUNK >> RREF_MIN_SHIFT >> 6]; /* bit set: slot in use */
 };
 
@@ -76,8 +76,8 @@ void rref_init(void)
 	chunks = table_alloc(sizeof(struct chunk) * SHARED_CHUNKS);
 	for (uint32_t i = RREF_MAX - 1; i >= 1; i--)
 		free_headers[nfree_headers++] = i;
-	klog("rref: shared heap at %#lx (%u chunks of 2 MiB max), %u headers at %#lx", SHARED_HEAP_VA,
-	     SHARED_CHUNKS, RREF_MAX - 1, RREF_TABLE_VA);
+	klog("rref: shared heap at %#lx (%u chunks of 2 MiB max), %u headers at %#lx",
+	     SHARED_HEAP_VA, SHARED_CHUNKS, RREF_MAX - 1, RREF_TABLE_VA);
 }
 
 static unsigned class_shift(uint64_t size)
@@ -224,7 +224,8 @@ static void trim_empty_chunks(void)
 		}
 		spin_unlock(&heap_lock);
 		if (take)
-			unmap_region(SHARED_HEAP_VA + (uint64_t)i * SHARED_CHUNK, CHUNK_PAGES);
+			unmap_region(SHARED_HEAP_VA + (uint64_t)i * SHARED_CHUNK, CHUNK_PAGES,
+				     true);
 	}
 }
 
@@ -253,9 +254,8 @@ long rref_nest(uint32_t caller, uint64_t child, uint64_t parent)
 	long r = -MAPLE_EINVAL;
 	if (c && p && c != p) {
 		bool cycle = false;
-		for (uint32_t up = p; up && !cycle; up = headers[up].owner == RREF_OWNER_NESTED
-								? headers[up].parent
-								: 0)
+		for (uint32_t up = p; up && !cycle;
+		     up = headers[up].owner == RREF_OWNER_NESTED ? headers[up].parent : 0)
 			cycle = up == c;
 		if (headers[c].owner != caller || headers[c].borrows ||
 		    effective_owner(p) != caller || cycle) {
@@ -297,8 +297,8 @@ long rref_bus(uint32_t caller, uint64_t handle)
 	uint32_t idx = index_of(handle);
 	long r = -MAPLE_EINVAL;
 	if (idx && effective_owner(idx) == caller)
-		r = (long)(chunks[meta[idx].chunk].pa + ((uint64_t)meta[idx].slot
-							 << chunks[meta[idx].chunk].shift));
+		r = (long)(chunks[meta[idx].chunk].pa +
+			   ((uint64_t)meta[idx].slot << chunks[meta[idx].chunk].shift));
 	else if (idx)
 		r = -MAPLE_EPERM;
 	spin_unlock(&heap_lock);

@@ -24,11 +24,11 @@ _Static_assert(offsetof(struct rref_header, parent) == RH_PARENT, "layout");
 _Static_assert(sizeof(struct rref_header) == RREF_HDR_SIZE, "layout");
 
 struct rref_stats {
-	uint64_t live;     /* RRefs allocated now */
+	uint64_t live; /* RRefs allocated now */
 	uint64_t allocs;
 	uint64_t frees;
 	uint64_t failures;
-	uint64_t chunks;   /* 2 MiB chunks mapped now */
+	uint64_t chunks; /* 2 MiB chunks mapped now */
 };
 
 /* Map the header table (boot CPU, after gate_init). */

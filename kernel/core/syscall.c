@@ -7,6 +7,7 @@
  */
 #include <arch/pc/cpu.h>
 #include <arch/pc/traps.h>
+#include <core/device.h>
 #include <core/domain.h>
 #include <core/gate.h>
 #include <core/log.h>
@@ -116,7 +117,8 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
 {
 	extern const char __gate_start[], __gate_end[];
 	/* Only the gate asks for stacks, and only for a running domain. */
-	if (tf->rip < MAPLE_GATE_VA || tf->rip >= MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
+	if (tf->rip < MAPLE_GATE_VA ||
+	    tf->rip >= MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
 		return -MAPLE_EINVAL;
 	(void)caller;
 	struct domain *d = domain_by_id((uint32_t)id);
@@ -210,6 +212,16 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 		return sys_domain_create(d, a0, a1);
 	case SYS_DOMAIN_DESTROY:
 		return sys_domain_destroy(a0);
+	case SYS_DEVICE_MAP:
+	case SYS_DEVICE_SIZE: {
+		char name[32];
+		if (a1 >= sizeof name)
+			return -MAPLE_EINVAL;
+		if (!dmem_owns(d, a0, a1) || copy_from_user(name, a0, a1) < 0)
+			return -MAPLE_EFAULT;
+		name[a1] = '\0';
+		return tf->rax == SYS_DEVICE_MAP ? device_map(d, name) : device_size(name);
+	}
 	default:
 		return -MAPLE_ENOSYS;
 	}

@@ -37,11 +37,11 @@ void vm_unmap_page(uint64_t va);
  * Unmap user pages [va, va + pages * 4 KiB) and free the page tables that
  * leaves empty. The frames that backed the pages, then those of the
  * tables, are written to out (room for pages + VM_UNMAP_SLACK entries);
- * returns how many. Flushes only this CPU: shoot down every TLB before
- * reusing any of them.
+ * returns how many, and in *leaves how many of them backed pages. Flushes
+ * only this CPU: shoot down every TLB before reusing any of them.
  */
 #define VM_UNMAP_SLACK 8
-uint64_t vm_unmap_user_range(uint64_t va, uint64_t pages, uint64_t *out);
+uint64_t vm_unmap_user_range(uint64_t va, uint64_t pages, uint64_t *out, uint64_t *leaves);
 
 /* Flags of the leaf entry mapping va (0 if unmapped), for tests and reports. */
 uint64_t vm_leaf_flags(uint64_t va);

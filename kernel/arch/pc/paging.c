@@ -241,9 +241,10 @@ static void prune(uint64_t *table, int level, uint64_t base, uint64_t lo, uint64
 	}
 }
 
-uint64_t vm_unmap_user_range(uint64_t va, uint64_t pages, uint64_t *out)
+uint64_t vm_unmap_user_range(uint64_t va, uint64_t pages, uint64_t *out, uint64_t *leaves)
 {
 	uint64_t n = 0;
+	*leaves = 0;
 	if (!pages || va + pages * PAGE_SIZE > DIRECT_MAP_BASE / 2)
 		return 0; /* user half only: kernel tables are never pruned */
 	spin_lock(&vm_lock);
@@ -255,6 +256,7 @@ uint64_t vm_unmap_user_range(uint64_t va, uint64_t pages, uint64_t *out)
 			invlpg(va + i * PAGE_SIZE);
 		}
 	}
+	*leaves = n;
 	prune(pml4, 4, 0, va, va + pages * PAGE_SIZE, out, &n);
 	spin_unlock(&vm_lock);
 	return n;

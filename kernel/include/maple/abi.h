@@ -29,7 +29,9 @@
 /* 14-19: the shared heap, see maple/rref_abi.h */
 #define SYS_DOMAIN_CREATE  20 /* (const char *image, uint64_t len) -> handle of a new domain */
 #define SYS_DOMAIN_DESTROY 21 /* (uint64_t handle) -> 0; fails it first if it runs */
-#define SYS_COUNT	   22
+#define SYS_DEVICE_MAP	   22 /* (const char *name, uint64_t len) -> address of the device's memory */
+#define SYS_DEVICE_SIZE	   23 /* (const char *name, uint64_t len) -> its size in bytes */
+#define SYS_COUNT	   24
 
 /* Error codes, returned negated. */
 #define MAPLE_EFAULT	14  /* a pointer argument is not the caller's own memory */

@@ -35,6 +35,9 @@ long maple_export(const uint64_t *entries, size_t n);	 /* SYS_EXPORT: method i =
 /* Create a domain from a boot image, or destroy one (shadows restart drivers). */
 long maple_domain_create(const char *image);
 long maple_domain_destroy(uint64_t handle);
+/* Map a software device (e.g. "ramdisk0") for this driver: its address, and
+ * its size in *size; NULL if it does not exist or another driver holds it. */
+void *maple_device_map(const char *name, uint64_t *size);
 long maple_lookup(const char *name);			 /* SYS_LOOKUP: a domain's id by name */
 long maple_domain_id(void);				 /* SYS_DOMAIN_ID: the caller's id */
 
