@@ -7,6 +7,7 @@
 #include <rogue/cases.h>
 
 #include <maple/dom.h>
+#include <maple/rref.h>
 
 static uint64_t samples[BENCH_SAMPLES_MAX];
 static uint64_t last_p99;
@@ -34,6 +35,35 @@ static inline uint64_t tsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+#define BENCH_TYPE 0xbe7c
+#define DEQUE_LEN  32
+#define ECHO       (3 | XCALL_MOVE(0) | XCALL_RESULT_RREF)
+
+static rref_t one, deque; /* what the move benchmarks send back and forth */
+
+/* A deque RRef whose payload lists DEQUE_LEN nested element RRefs. */
+static rref_t make_deque(void)
+{
+	rref_t d = rref_alloc(BENCH_TYPE, DEQUE_LEN * sizeof(rref_t));
+	rref_t *slots = d ? rref_ptr(d) : 0;
+	for (int i = 0; slots && i < DEQUE_LEN; i++) {
+		slots[i] = rref_alloc(BENCH_TYPE, 64);
+		if (!slots[i] || rref_nest(slots[i], d))
+			return RREF_NULL;
+	}
+	return d;
+}
+
+/* Send r to target and take it back; the handle it returns. */
+static long bounce(uint64_t target, rref_t *r)
+{
+	long back = maple_xcall(target, ECHO, (long)*r, 0, 0, 0);
+	if (back <= 0)
+		return back ? back : -MAPLE_EINVAL;
+	*r = (rref_t)back;
+	return 0;
+}
+
 static long run_op(long op, uint64_t target)
 {
 	switch (op) {
@@ -51,6 +81,14 @@ static long run_op(long op, uint64_t target)
 		return maple_xcall(target, ROGUE_RUN, ROGUE_UD2, 0, 0, 0) == -MAPLE_ECALLEE
 			       ? 0
 			       : -MAPLE_EINVAL;
+	case BENCH_OP_MOVE_RREF:
+		return bounce(target, &one);
+	case BENCH_OP_DEQUE32:
+		return bounce(target, &deque);
+	case BENCH_OP_ALLOC_FREE: {
+		rref_t r = rref_alloc(BENCH_TYPE, 64);
+		return r && rref_free(r) == 0 ? 0 : -MAPLE_ENOMEM;
+	}
 	default:
 		return -MAPLE_EINVAL;
 	}
@@ -71,6 +109,8 @@ static long sample(long op, long target, long n)
 {
 	if (n < 1 || n > BENCH_SAMPLES_MAX)
 		return -MAPLE_EINVAL;
+	if ((!one && !(one = rref_alloc(BENCH_TYPE, 64))) || (!deque && !(deque = make_deque())))
+		return -MAPLE_ENOMEM;
 	for (long i = 0; i < n; i++) {
 		uint64_t t0 = tsc();
 		long r = run_op(op, (uint64_t)target);

@@ -26,6 +26,9 @@ enum bench_op {
 	BENCH_OP_SYSCALL = 3,    /* SYS_NULL */
 	BENCH_OP_NESTED = 4,     /* target's method 0 with argument 1 (xa.chain: xa->xb->xc->xa) */
 	BENCH_OP_FAULT = 5,      /* target's method 0 (rogue.run) made to ud2: fault to error */
+	BENCH_OP_MOVE_RREF = 6,  /* target's method 3 (xb.echo): one RRef moved there and back */
+	BENCH_OP_DEQUE32 = 7,    /* xb.echo of a deque holding 32 nested RRefs, there and back */
+	BENCH_OP_ALLOC_FREE = 8, /* rref_alloc + rref_free of a 64-byte object */
 };
 
 #endif

@@ -26,6 +26,11 @@ static long add4(long a, long b, long c, long d)
 	return a + b + c + d;
 }
 
+static long echo(long r)
+{
+	return r;
+}
+
 long domain_main(long arg)
 {
 	(void)arg;
@@ -33,6 +38,7 @@ long domain_main(long arg)
 		[XB_CHAIN] = MAPLE_METHOD(chain),
 		[XB_NULL] = MAPLE_METHOD(null),
 		[XB_ADD4] = MAPLE_METHOD(add4),
+		[XB_ECHO] = MAPLE_METHOD(echo),
 	};
 	maple_peer_id(&xc); /* if xc is not loaded yet, chain() looks again */
 	return maple_export(methods, DOM_ARRAY_LEN(methods));

@@ -32,6 +32,9 @@ static const struct op ops[] = {
 	{"xcall-null", BENCH_OP_XCALL_NULL, "xb"},
 	{"xcall-4-args", BENCH_OP_XCALL_ADD4, "xb"},
 	{"xcall-nested-a-b-c-a", BENCH_OP_NESTED, "xa"},
+	{"xcall-move-rref", BENCH_OP_MOVE_RREF, "xb"},
+	{"xcall-move-deque-32", BENCH_OP_DEQUE32, "xb"},
+	{"rref-alloc-free", BENCH_OP_ALLOC_FREE, NULL},
 };
 
 static struct domain *need(const char *name)
