@@ -43,6 +43,17 @@ void unmap_region(uint64_t va, uint64_t pages, bool free_pages)
 	}
 }
 
+/* Record a mapped region as d's; returns its address. */
+static uint64_t region_add(struct domain *d, struct domain_region *r)
+{
+	spin_lock(&d->lock);
+	r->next = d->regions;
+	d->regions = r;
+	d->pages += r->pages;
+	spin_unlock(&d->lock);
+	return r->va;
+}
+
 uint64_t dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t pte_flags,
 			int32_t thread_slot)
 {
@@ -62,15 +73,8 @@ uint64_t dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t 
 			return 0;
 		}
 	}
-	r->va = va;
-	r->pages = pages;
-	r->thread_slot = thread_slot;
-	spin_lock(&d->lock);
-	r->next = d->regions;
-	d->regions = r;
-	d->pages += pages;
-	spin_unlock(&d->lock);
-	return va;
+	*r = (struct domain_region){.va = va, .pages = pages, .thread_slot = thread_slot};
+	return region_add(d, r);
 }
 
 uint64_t dmem_map_frames(struct domain *d, uint64_t va, const uint64_t *frames, uint64_t pages,
@@ -88,12 +92,7 @@ uint64_t dmem_map_frames(struct domain *d, uint64_t va, const uint64_t *frames, 
 		}
 	}
 	*r = (struct domain_region){.va = va, .pages = pages, .thread_slot = -1, .device = true};
-	spin_lock(&d->lock);
-	r->next = d->regions;
-	d->regions = r;
-	d->pages += pages;
-	spin_unlock(&d->lock);
-	return va;
+	return region_add(d, r);
 }
 
 uint64_t dmem_heap_grow(struct domain *d, uint64_t bytes)

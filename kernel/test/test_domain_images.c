@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "support/read_file.h"
+
 /* Images that exist to prove the loader refuses them, and why it must. */
 static const struct {
 	const char *name;
@@ -34,25 +36,6 @@ static const char *expected_refusal(const char *name)
 		if (strcmp(refused[i].name, name) == 0)
 			return refused[i].instruction;
 	return NULL;
-}
-
-/* Reads the whole file at `path` into a malloc'd buffer. */
-static uint8_t *read_image(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		fail_msg("%s: %s (build with ninja; run from the repository root)", path,
-			 strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	long len = ftell(f);
-	assert_true(len > 0);
-	rewind(f);
-	uint8_t *buf = malloc(len);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, len, f), len);
-	fclose(f);
-	*size = len;
-	return buf;
 }
 
 /*
@@ -90,7 +73,7 @@ static void test_image(void **state)
 	struct elf_error err;
 
 	snprintf(path, sizeof(path), "%s/%s.elf", TEST_DOMAINS, name);
-	uint8_t *file = read_image(path, &size);
+	uint8_t *file = test_read_file(path, &size);
 	int rc = elf_check(file, size, ELF_KIND_DOMAIN, &info, &err);
 	if (!instruction) {
 		if (rc != 0)

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "support/read_file.h"
+
 #define BASE 0x7fff00000000ULL
 
 static uint64_t read64(const uint8_t *p)
@@ -127,20 +129,7 @@ static uint8_t *read_fixture(const char *name, size_t *size)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "%s/%s.elf", TEST_FIXTURES, name);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		fail_msg("%s: %s (build with ninja; run from the repository root)", path,
-			 strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	long len = ftell(f);
-	assert_true(len > 0);
-	rewind(f);
-	uint8_t *buf = malloc(len);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, len, f), len);
-	fclose(f);
-	*size = len;
-	return buf;
+	return test_read_file(path, size);
 }
 
 /* Checks, places, relocates and runs clean.c's entry(), as the kernel will (minus keys). */

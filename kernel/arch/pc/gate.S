@@ -38,6 +38,17 @@
 	jne violation
 .endm
 
+/* The caller's callee-saved registers from the continuation at \cont
+ * (%r14 last, since \cont may be %r14). */
+.macro RESTORE_CALLER_REGS cont
+	movq CONT_RBX(\cont), %rbx
+	movq CONT_RBP(\cont), %rbp
+	movq CONT_R12(\cont), %r12
+	movq CONT_R13(\cont), %r13
+	movq CONT_R15(\cont), %r15
+	movq CONT_R14(\cont), %r14
+.endm
+
 	.section .gate, "ax"
 	.balign 4096
 	.globl gate_start, gate_xcall_checked
@@ -227,12 +238,7 @@ gate_xcall_checked:
 	movq %rax, %gs:GT_EXPECTED_PKRU
 	movq CONT_CALLER_RSP(%rdx), %rsp
 	movq CONT_RETURN_RIP(%rdx), %r11
-	movq CONT_RBX(%rdx), %rbx
-	movq CONT_RBP(%rdx), %rbp
-	movq CONT_R12(%rdx), %r12
-	movq CONT_R13(%rdx), %r13
-	movq CONT_R14(%rdx), %r14
-	movq CONT_R15(%rdx), %r15
+	RESTORE_CALLER_REGS %rdx
 	xorl %ecx, %ecx
 	xorl %edx, %edx
 	wrpkru
@@ -247,12 +253,7 @@ rref_refused:
 	movq %gs:GT_TRUSTED, %rcx
 	movq CONT_CALLER_SP(%r14), %r12
 	movq %r12, GTT_DOMAIN_SP(%rcx, %rbx, 8)
-	movq CONT_RBX(%r14), %rbx
-	movq CONT_RBP(%r14), %rbp
-	movq CONT_R12(%r14), %r12
-	movq CONT_R13(%r14), %r13
-	movq CONT_R15(%r14), %r15
-	movq CONT_R14(%r14), %r14
+	RESTORE_CALLER_REGS %r14
 	jmp fail
 
 /* Failures before anything was pushed: back to the caller's rights. */
