@@ -37,7 +37,7 @@ static inline uint64_t tsc(void)
 
 #define BENCH_TYPE 0xbe7c
 #define DEQUE_LEN  32
-#define ECHO       (3 | XCALL_MOVE(0) | XCALL_RESULT_RREF)
+#define ECHO	   (3 | XCALL_MOVE(0) | XCALL_RESULT_RREF)
 
 static rref_t one, deque; /* what the move benchmarks send back and forth */
 

@@ -20,14 +20,14 @@
 #define BENCH_SAMPLES_MAX 4096
 
 enum bench_op {
-	BENCH_OP_DIRECT = 0,     /* a direct call of an empty non-inlined function */
+	BENCH_OP_DIRECT = 0,	 /* a direct call of an empty non-inlined function */
 	BENCH_OP_XCALL_NULL = 1, /* target's method 1, no arguments (xb.null) */
 	BENCH_OP_XCALL_ADD4 = 2, /* target's method 2 with 4 integer arguments (xb.add4) */
-	BENCH_OP_SYSCALL = 3,    /* SYS_NULL */
-	BENCH_OP_NESTED = 4,     /* target's method 0 with argument 1 (xa.chain: xa->xb->xc->xa) */
-	BENCH_OP_FAULT = 5,      /* target's method 0 (rogue.run) made to ud2: fault to error */
-	BENCH_OP_MOVE_RREF = 6,  /* target's method 3 (xb.echo): one RRef moved there and back */
-	BENCH_OP_DEQUE32 = 7,    /* xb.echo of a deque holding 32 nested RRefs, there and back */
+	BENCH_OP_SYSCALL = 3,	 /* SYS_NULL */
+	BENCH_OP_NESTED = 4,	 /* target's method 0 with argument 1 (xa.chain: xa->xb->xc->xa) */
+	BENCH_OP_FAULT = 5,	 /* target's method 0 (rogue.run) made to ud2: fault to error */
+	BENCH_OP_MOVE_RREF = 6,	 /* target's method 3 (xb.echo): one RRef moved there and back */
+	BENCH_OP_DEQUE32 = 7,	 /* xb.echo of a deque holding 32 nested RRefs, there and back */
 	BENCH_OP_ALLOC_FREE = 8, /* rref_alloc + rref_free of a 64-byte object */
 };
 

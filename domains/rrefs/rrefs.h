@@ -8,22 +8,22 @@
 #define DOMAINS_RREFS_H
 
 /* rref_b */
-#define RB_TAKE     0 /* long take(move r): frees it (it must own it now) -> 1 */
-#define RB_PEEK     1 /* long peek(borrow r): payload word; freeing it must fail */
-#define RB_KEEP     2 /* long keep(move r): keeps it -> 0 */
-#define RB_GIVE     3 /* rref give(): a new RRef, moved to the caller */
+#define RB_TAKE	    0 /* long take(move r): frees it (it must own it now) -> 1 */
+#define RB_PEEK	    1 /* long peek(borrow r): payload word; freeing it must fail */
+#define RB_KEEP	    2 /* long keep(move r): keeps it -> 0 */
+#define RB_GIVE	    3 /* rref give(): a new RRef, moved to the caller */
 #define RB_CRASH    4 /* long crash(borrow r): ud2 */
 #define RB_TAKE_BOX 5 /* long take_box(move box): box with nested children -> children seen */
 
 /* rref_a: long run(long case) */
-#define RA_RUN 0
-#define RCASE_MOVE          1 /* move, then the callee frees it */
-#define RCASE_NOT_OWNER     2 /* moving an RRef moved away already is refused */
-#define RCASE_BORROW        3 /* a borrow leaves ownership and ends with the call */
-#define RCASE_RESULT        4 /* an RRef returned by the callee becomes the caller's */
-#define RCASE_CRASH_BORROW  5 /* a borrowed RRef comes back when the borrower crashes */
-#define RCASE_KEEP_SOME     6 /* move 3 RRefs and a box of 4 to rref_b, which keeps them */
-#define RCASE_NESTED        7 /* a box with nested children moves as one */
+#define RA_RUN		   0
+#define RCASE_MOVE	   1 /* move, then the callee frees it */
+#define RCASE_NOT_OWNER	   2 /* moving an RRef moved away already is refused */
+#define RCASE_BORROW	   3 /* a borrow leaves ownership and ends with the call */
+#define RCASE_RESULT	   4 /* an RRef returned by the callee becomes the caller's */
+#define RCASE_CRASH_BORROW 5 /* a borrowed RRef comes back when the borrower crashes */
+#define RCASE_KEEP_SOME	   6 /* move 3 RRefs and a box of 4 to rref_b, which keeps them */
+#define RCASE_NESTED	   7 /* a box with nested children moves as one */
 
 #define RREF_TEST_TYPE 0x7e57
 #define RREF_MAGIC     0x5a5a1234abcdULL

@@ -10,7 +10,7 @@
 #define XB_CHAIN 0 /* long chain(long x): xc.chain(x + 1) + 100 */
 #define XB_NULL	 1 /* long null(void): 0 */
 #define XB_ADD4	 2 /* long add4(long a, long b, long c, long d): a + b + c + d */
-#define XB_ECHO  3 /* rref echo(move rref r): r, moved back (benchmarks) */
+#define XB_ECHO	 3 /* rref echo(move rref r): r, moved back (benchmarks) */
 
 static inline long xb_chain(uint64_t xb, long x)
 {

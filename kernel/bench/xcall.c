@@ -68,8 +68,8 @@ static void fault_to_error(struct domain *bench)
 			klog("bench: xcall cannot create rogue: %s", err);
 			return;
 		}
-		long r = domain_call(bench, BENCH_SAMPLE, BENCH_OP_FAULT, (long)domain_handle(rogue), 1,
-				     0);
+		long r = domain_call(bench, BENCH_SAMPLE, BENCH_OP_FAULT,
+				     (long)domain_handle(rogue), 1, 0);
 		domain_destroy(domain_handle(rogue), err, sizeof err);
 		if (r < 0) {
 			klog("bench: xcall fault-to-error sample failed: %ld", r);
@@ -89,8 +89,9 @@ static void bench_thread(void *unused)
 	bool ok = bench && need("xa") && need("xb") && need("xc");
 	for (unsigned i = 0; ok && i < sizeof ops / sizeof ops[0]; i++) {
 		struct domain *target = ops[i].target ? domain_find(ops[i].target) : NULL;
-		long median = domain_call(bench, BENCH_SAMPLE, ops[i].op,
-					  target ? (long)domain_handle(target) : 0, CALL_SAMPLES, 0);
+		long median =
+			domain_call(bench, BENCH_SAMPLE, ops[i].op,
+				    target ? (long)domain_handle(target) : 0, CALL_SAMPLES, 0);
 		long p99 = domain_call(bench, BENCH_P99, 0, 0, 0, 0);
 		if (median < 0)
 			klog("bench: xcall %s failed: %ld", ops[i].name, median);

@@ -20,7 +20,7 @@
 
 /* PCI configuration mechanism #1 (PCI Local Bus Specification 3.0, 3.2.2.3.2). */
 #define PCI_CONFIG_ADDRESS 0xcf8
-#define PCI_CONFIG_DATA    0xcfc
+#define PCI_CONFIG_DATA	   0xcfc
 #define PCI_CONFIG_ENABLE  0x80000000u
 /* QEMU q35's host bridge, the Intel 82G33 (Q35) DRAM controller, at 00:00.0. */
 #define Q35_HOST_BRIDGE_ID 0x29c08086u

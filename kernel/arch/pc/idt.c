@@ -4,9 +4,9 @@
  */
 #include <arch/pc/cpu.h>
 #include <arch/pc/gdt.h>
+#include <arch/pc/lapic.h>
 #include <arch/pc/layout.h>
 #include <arch/pc/traps.h>
-#include <arch/pc/lapic.h>
 #include <core/gate.h>
 #include <core/log.h>
 #include <core/sched.h>

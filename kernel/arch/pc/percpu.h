@@ -56,7 +56,9 @@ static inline struct cpu *this_cpu(void)
 static inline struct thread *this_cpu_current(void)
 {
 	struct thread *t;
-	__asm__ volatile("movq %%gs:%c1, %0" : "=r"(t) : "i"(__builtin_offsetof(struct cpu, current)));
+	__asm__ volatile("movq %%gs:%c1, %0"
+			 : "=r"(t)
+			 : "i"(__builtin_offsetof(struct cpu, current)));
 	return t;
 }
 

@@ -34,7 +34,8 @@ long gate_rref_in(struct continuation *c)
 		if (!h || h->owner != c->caller || ((c->word & XCALL_MOVE(i)) && h->borrows))
 			return -MAPLE_EPERM;
 		for (int j = 0; j < i; j++) /* the same RRef twice */
-			if ((c->word & (XCALL_MOVE(j) | XCALL_BORROW(j))) && c->args[j] == c->args[i])
+			if ((c->word & (XCALL_MOVE(j) | XCALL_BORROW(j))) &&
+			    c->args[j] == c->args[i])
 				return -MAPLE_EPERM;
 	}
 	for (int i = 0; i < ARGS; i++) {

@@ -19,8 +19,8 @@
 #include <core/log.h>
 #include <core/sched.h>
 #include <core/smp.h>
-#include <core/usermode.h>
 #include <core/time.h>
+#include <core/usermode.h>
 #include <maple/frame.h>
 #include <maple/string.h>
 #include <mm/kstack.h>

@@ -6,9 +6,9 @@
 #ifndef ARCH_PC_TRAMPOLINE_H
 #define ARCH_PC_TRAMPOLINE_H
 
-#define TRAMP_CR3   0  /* kernel PML4, physical; below 4 GiB (loaded in 32-bit mode) */
-#define TRAMP_STACK 8  /* top of the AP's kernel stack, virtual */
-#define TRAMP_ENTRY 16 /* C entry point, virtual; never returns */
+#define TRAMP_CR3	  0  /* kernel PML4, physical; below 4 GiB (loaded in 32-bit mode) */
+#define TRAMP_STACK	  8  /* top of the AP's kernel stack, virtual */
+#define TRAMP_ENTRY	  16 /* C entry point, virtual; never returns */
 #define TRAMP_PARAMS_SIZE 24
 
 #ifndef __ASSEMBLY__

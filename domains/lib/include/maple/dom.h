@@ -38,8 +38,8 @@ long maple_domain_destroy(uint64_t handle);
 /* Map a software device (e.g. "ramdisk0") for this driver: its address, and
  * its size in *size; NULL if it does not exist or another driver holds it. */
 void *maple_device_map(const char *name, uint64_t *size);
-long maple_lookup(const char *name);			 /* SYS_LOOKUP: a domain's id by name */
-long maple_domain_id(void);				 /* SYS_DOMAIN_ID: the caller's id */
+long maple_lookup(const char *name); /* SYS_LOOKUP: a domain's id by name */
+long maple_domain_id(void);	     /* SYS_DOMAIN_ID: the caller's id */
 
 /*
  * A thread created by maple_thread_create starts in `fn(arg)` on a fresh
