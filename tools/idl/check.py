@@ -83,7 +83,8 @@ class Checker:
             if it.name in seen:
                 self.error(it.loc, f"duplicate {kind} '{it.name}' in {owner} "
                            f"(first at {seen[it.name].loc})")
-            elif self.name_ok(it.name, it.loc, f"a {kind}"):
+            else:
+                self.name_ok(it.name, it.loc, f"a {kind}")
                 seen[it.name] = it
                 out.append(it)
         return out
