@@ -30,9 +30,8 @@ class NotExchangeable(IdlError):
 
 
 class Module:
-    def __init__(self, path, stem, docs, structs, order, containers, interfaces, creates):
+    def __init__(self, path, stem, docs, order, containers, interfaces, creates):
         self.path, self.stem, self.docs = path, stem, docs
-        self.structs = structs  # source order
         self.struct_order = order  # every struct after the ones it holds by value
         self.containers = containers  # first use order
         self.interfaces, self.creates = interfaces, creates
@@ -46,6 +45,7 @@ class Checker:
         self.by_name = {}  # struct and interface names share one namespace
         self.containers = {}  # shape -> (ContainerT, loc of first use)
         self.broken = {}  # struct name -> "field: what" of its first unexchangeable field
+        self.cyclic = set()  # names of structs that hold themselves by value
 
     def error(self, loc, message):
         self.errors.append(IdlError(loc, message))
@@ -91,12 +91,9 @@ class Checker:
 
     # ---- types ----
 
-    def resolve(self, ty, where):
+    def resolve(self, ty, result=False):
         """The resolved type of a spelled one; raises IdlError if it has none.
-
-        where: "field", "param", "result", "target" (of RRef<...>) or
-        "element" (of a container or array).
-        """
+        `()` is a type only as the T of a method's Result<T>."""
         if isinstance(ty, Ptr):
             raise NotExchangeable(ty.loc, f"raw pointer '{spelled(ty)}': pointers are not "
                                   "exchangeable; use RRef<T>", "raw pointer")
@@ -113,19 +110,19 @@ class Checker:
             raise NotExchangeable(ty.loc, f"unbounded array '{spelled(ty)}': arrays need a "
                                   "fixed length, T[N]", "unbounded array")
         if isinstance(ty, Unit):
-            if where != "result":
+            if not result:
                 raise IdlError(ty.loc, "'()' is only a method's result type, as Result<()>")
             return UnitT()
         if isinstance(ty, SizedArray):
             if ty.length < 1:
                 raise IdlError(ty.loc, "array length must be at least 1")
-            elem = self.resolve(ty.elem, "element")
+            elem = self.resolve(ty.elem)
             if is_rref(elem):
                 raise IdlError(ty.loc, f"array of RRefs '{spelled(ty)}': use RRefArray<S, N>")
             return ArrayT(elem, ty.length)
-        return self.resolve_named(ty, where)
+        return self.resolve_named(ty)
 
-    def resolve_named(self, ty, where):
+    def resolve_named(self, ty):
         name, args = ty.name, ty.args
         if name in PRIMS:
             if args:
@@ -134,7 +131,7 @@ class Checker:
         if name == "RRef":
             if len(args) != 1 or isinstance(args[0], tuple):
                 raise IdlError(ty.loc, "RRef takes one type: RRef<S>")
-            target = self.resolve(args[0], "target")
+            target = self.resolve(args[0])
             if isinstance(target, StructT):
                 return RRefT(target.decl)
             extra = " (a container is already an RRef)" if isinstance(target, ContainerT) else ""
@@ -160,7 +157,7 @@ class Checker:
         length, length_loc = args[1]
         if length < 1:
             raise IdlError(length_loc, "length must be at least 1")
-        elem = self.resolve(args[0], "element")
+        elem = self.resolve(args[0])
         if name == "RRefVec":
             if not isinstance(elem, (Prim, StructT)):
                 raise IdlError(ty.loc, f"RRefVec elements are integers or structs, not "
@@ -183,7 +180,7 @@ class Checker:
                 self.error(s.loc, f"struct '{s.name}' has no fields")
             for f in s.fields:
                 try:
-                    f.type = self.resolve(f.spelled, "field")
+                    f.type = self.resolve(f.spelled)
                 except NotExchangeable as e:
                     self.errors.append(e)
                     self.broken.setdefault(s.name, f"{f.name}: {e.what}")
@@ -207,7 +204,6 @@ class Checker:
 
     def report_cycles(self, structs):
         reported = set()
-        self.cyclic = set()
 
         def walk(root, s, path, seen):
             for f, inner in self.held(s):
@@ -342,7 +338,7 @@ class Checker:
                 raise IdlError(mode[1], f"'{mode[0]}' and '&' both given for '{p.name}'; "
                                "write one of them")
             ty = ty.target
-        t = self.resolve(ty, "param")
+        t = self.resolve(ty)
         if is_rref(t):
             if amp:
                 p.transfer = "borrow"
@@ -371,7 +367,7 @@ class Checker:
                            "cross-domain call can always fail")
         if len(r.args) != 1 or isinstance(r.args[0], tuple):
             raise IdlError(r.loc, "Result takes one type: Result<T>")
-        t = self.resolve(r.args[0], "result")
+        t = self.resolve(r.args[0], result=True)
         if isinstance(t, StructT):
             raise IdlError(r.loc, f"Result<{t.decl.name}>: a struct cannot be returned by "
                            f"value; return Result<RRef<{t.decl.name}>>")
@@ -470,8 +466,7 @@ class Checker:
         if self.errors:
             raise IdlErrors(self.errors)
         containers = [c for c, _ in self.containers.values()]
-        return Module(self.path, stem, self.docs, list(self.structs), order, containers, interfaces,
-                      creates)
+        return Module(self.path, stem, self.docs, order, containers, interfaces, creates)
 
 
 def rref_spelling(ty):

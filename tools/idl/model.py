@@ -120,10 +120,6 @@ class Struct:
         self.size = self.align = None  # set by check.py when exchangeable
         self.rref_path = None  # "S.f" of an RRef inside, or None: plain data
 
-    @property
-    def c_name(self):
-        return self.name
-
 
 class Param:
     def __init__(self, name, loc, spelled_type, mode):
@@ -236,10 +232,6 @@ class RRefT:
     def show(self):
         return f"RRef<{self.decl.name}>"
 
-    @property
-    def payload(self):
-        return self.decl.name
-
 
 class ContainerT:
     """RRefArray/RRefDeque/RRefVec<T, N>: a handle to a generated payload."""
@@ -252,8 +244,6 @@ class ContainerT:
     @property
     def c_name(self):
         return f"{self.elem.show()}_{CONTAINERS[self.kind]}{self.length}"
-
-    payload = c_name
 
     def shape(self):
         # Array and deque slots are handles (element by name); a vec holds its
