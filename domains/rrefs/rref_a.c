@@ -73,6 +73,12 @@ static long run(long which)
 		if (owner(r) != self_id() || borrows(r) != 0)
 			return -3;
 		return rref_free(r) == 0 ? 1 : -4;
+	case RCASE_LEND_ON:
+		if (call(RB_LEND_ON | XCALL_BORROW(0), r) != 1)
+			return -2;
+		if (owner(r) != self_id() || borrows(r) != 0)
+			return -3;
+		return rref_free(r) == 0 ? 1 : -4;
 	case RCASE_KEEP_SOME:
 	case RCASE_NESTED: {
 		rref_t box = rref_alloc(RREF_TEST_TYPE, 64);

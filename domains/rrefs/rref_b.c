@@ -62,13 +62,25 @@ static long take_box(rref_t box)
 	return rref_free(box) == 0 ? seen : -50;
 }
 
+/* What a shadow does with its client's requests. */
+static long lend_on(rref_t r)
+{
+	uint64_t self = (uint64_t)maple_domain_id();
+	if (maple_xcall(self, RB_PEEK | XCALL_BORROW(0), (long)r, 0, 0, 0) != (long)RREF_MAGIC)
+		return -60;
+	if (maple_xcall(self, RB_TAKE | XCALL_MOVE(0), (long)r, 0, 0, 0) != -MAPLE_EPERM)
+		return -61;
+	return 1;
+}
+
 long domain_main(long arg)
 {
 	(void)arg;
 	const uint64_t methods[] = {
-		[RB_TAKE] = MAPLE_METHOD(take),	  [RB_PEEK] = MAPLE_METHOD(peek),
-		[RB_KEEP] = MAPLE_METHOD(keep),	  [RB_GIVE] = MAPLE_METHOD(give),
-		[RB_CRASH] = MAPLE_METHOD(crash), [RB_TAKE_BOX] = MAPLE_METHOD(take_box),
+		[RB_TAKE] = MAPLE_METHOD(take),	      [RB_PEEK] = MAPLE_METHOD(peek),
+		[RB_KEEP] = MAPLE_METHOD(keep),	      [RB_GIVE] = MAPLE_METHOD(give),
+		[RB_CRASH] = MAPLE_METHOD(crash),     [RB_TAKE_BOX] = MAPLE_METHOD(take_box),
+		[RB_LEND_ON] = MAPLE_METHOD(lend_on),
 	};
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

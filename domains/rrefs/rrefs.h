@@ -14,6 +14,8 @@
 #define RB_GIVE	    3 /* rref give(): a new RRef, moved to the caller */
 #define RB_CRASH    4 /* long crash(borrow r): ud2 */
 #define RB_TAKE_BOX 5 /* long take_box(move box): box with nested children -> children seen */
+/* long lend_on(borrow r): lends r on to itself (peek) -> 1; moving it on must fail */
+#define RB_LEND_ON 6
 
 /* rref_a: long run(long case) */
 #define RA_RUN		   0
@@ -24,6 +26,7 @@
 #define RCASE_CRASH_BORROW 5 /* a borrowed RRef comes back when the borrower crashes */
 #define RCASE_KEEP_SOME	   6 /* move 3 RRefs and a box of 4 to rref_b, which keeps them */
 #define RCASE_NESTED	   7 /* a box with nested children moves as one */
+#define RCASE_LEND_ON	   8 /* a borrowed RRef may be lent on, never moved on */
 
 #define RREF_TEST_TYPE 0x7e57
 #define RREF_MAGIC     0x5a5a1234abcdULL

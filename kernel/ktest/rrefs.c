@@ -71,6 +71,11 @@ KTEST(rref_borrow_keeps_ownership_and_ends_with_the_call)
 	run_case(t, RCASE_BORROW);
 }
 
+KTEST(rref_borrowed_rref_can_be_lent_on_but_not_moved)
+{
+	run_case(t, RCASE_LEND_ON);
+}
+
 KTEST(rref_result_moves_to_the_caller)
 {
 	run_case(t, RCASE_RESULT);

@@ -21,9 +21,29 @@ static inline struct rref_header *header(uint64_t handle)
 }
 
 /*
+ * Whether the caller holds handle on loan: an enclosing call on this
+ * thread, still in progress, lent it to the caller. Such an RRef may be
+ * lent on (a shadow passes its client's requests to the driver) but never
+ * moved. The thread's continuations below c are the enclosing calls.
+ */
+static int on_loan(const struct continuation *c, uint64_t handle)
+{
+	uint64_t trusted;
+	__asm__("movq %%gs:%c1, %0" : "=r"(trusted) : "i"(GT_TRUSTED));
+	const struct continuation *first = (const struct continuation *)(trusted + GTT_CONTS);
+	for (const struct continuation *e = c - 1; e >= first; e--)
+		if (e->kind == CONT_XCALL && e->callee == c->caller)
+			for (int j = 0; j < ARGS; j++)
+				if ((e->word & XCALL_BORROW(j)) && e->args[j] == handle)
+					return 1;
+	return 0;
+}
+
+/*
  * Before the call: every RRef the word names must be a root the caller
- * owns, and a moved one must not be lent out; then move and borrow them.
- * Nothing changes unless every check passes. Returns 0 or -MAPLE_EPERM.
+ * owns (or, to lend it on, one it holds on loan), and a moved one must not
+ * be lent out; then move and borrow them. Nothing changes unless every
+ * check passes. Returns 0 or -MAPLE_EPERM.
  */
 long gate_rref_in(struct continuation *c)
 {
@@ -31,7 +51,10 @@ long gate_rref_in(struct continuation *c)
 		if (!(c->word & (XCALL_MOVE(i) | XCALL_BORROW(i))))
 			continue;
 		struct rref_header *h = header(c->args[i]);
-		if (!h || h->owner != c->caller || ((c->word & XCALL_MOVE(i)) && h->borrows))
+		int owned = h && h->owner == c->caller;
+		int lendable =
+			owned || (h && (c->word & XCALL_BORROW(i)) && on_loan(c, c->args[i]));
+		if (!lendable || ((c->word & XCALL_MOVE(i)) && h->borrows))
 			return -MAPLE_EPERM;
 		for (int j = 0; j < i; j++) /* the same RRef twice */
 			if ((c->word & (XCALL_MOVE(j) | XCALL_BORROW(j))) &&
