@@ -46,7 +46,8 @@ static uint64_t current; /* the running fake domain's handle */
 static unsigned idx(rref_t r)
 {
 	unsigned i = (unsigned)(r >> RREF_INDEX_SHIFT);
-	if (!i || i >= HEAP_MAX || !heap[i].payload || (uintptr_t)heap[i].payload != (r & RREF_ADDR_MASK))
+	if (!i || i >= HEAP_MAX || !heap[i].payload ||
+	    (uintptr_t)heap[i].payload != (r & RREF_ADDR_MASK))
 		return 0;
 	return i;
 }
@@ -131,7 +132,7 @@ static struct {
 static uint64_t dom_next = 1;
 static const struct image *images;
 static int destroys;
-static int crash_new_at = -1;	   /* crash_at of every domain created from now on */
+static int crash_new_at = -1;	    /* crash_at of every domain created from now on */
 static int crash_next_created = -1; /* crash_at of the next domain created only */
 
 long maple_export(const uint64_t *entries, size_t n)
@@ -594,7 +595,7 @@ static void case_shadow_dead_driver(void)
 {
 	uint64_t driver;
 	struct BlockDevice_ref dev = shadowed(&driver);
-	CHECK(maple_domain_destroy(driver) == 0); /* killed between calls */
+	CHECK(maple_domain_destroy(driver) == 0);	/* killed between calls */
 	CHECK(BlockDevice_stats(&dev) == -MAPLE_EDEAD); /* found dead and restarted */
 	CHECK(BlockDevice_stats(&dev) == 0 && dev_inits == 2);
 	CHECK(maple_domain_destroy((uint64_t)maple_lookup("membdev")) == 0);
