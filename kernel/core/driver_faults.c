@@ -1,0 +1,87 @@
+/*
+ * Crashing a restartable driver on purpose (core/driver_faults.h). The
+ * driver's struct domain is freed by whoever destroys it (its shadow), so
+ * lookups read it only under the domain-list lock (domain_foreach), and a
+ * strike touches only an instance that is still running, which only the
+ * striker makes fail.
+ */
+#include <core/domain.h>
+#include <core/driver_faults.h>
+#include <core/gate.h>
+#include <core/sched.h>
+#include <core/time.h>
+#include <maple/string.h>
+
+#define KILL	(-1)
+#define POLL_NS 2000000 /* between looks for a replacement */
+
+static const int cycle[DRIVER_FAULTS] = {INJECT_PF, INJECT_GP, INJECT_UD,
+					 INJECT_DE, INJECT_PK, KILL};
+static const char *const names[DRIVER_FAULTS] = {"pf", "gp", "ud", "de", "pk", "kill"};
+
+int driver_fault(unsigned i)
+{
+	return cycle[i % DRIVER_FAULTS];
+}
+
+const char *driver_fault_name(int fault)
+{
+	for (int i = 0; i < DRIVER_FAULTS; i++)
+		if (cycle[i] == fault)
+			return names[i];
+	return "?";
+}
+
+struct lookup {
+	const char *name;
+	uint64_t handle;
+};
+
+static void match(struct domain *d, void *arg)
+{
+	struct lookup *l = arg;
+	if (d->state == DOMAIN_RUNNING && !strcmp(d->name, l->name))
+		l->handle = domain_handle(d);
+}
+
+uint64_t driver_current(const char *name)
+{
+	struct lookup l = {.name = name};
+	domain_foreach(match, &l);
+	return l.handle;
+}
+
+bool driver_strike(uint64_t handle, int fault)
+{
+	struct domain *d = domain_by_id((uint32_t)(handle & HANDLE_ID_MASK));
+	if (!d || domain_handle(d) != handle || d->state != DOMAIN_RUNNING)
+		return false;
+	if (fault == KILL)
+		domain_fail(d, "killed to test recovery");
+	else
+		__atomic_store_n(&d->inject, fault, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* The running instance h's progress count, or -1 if it is not one any more.
+ * Only the striker fails it, so it stays valid for the call. */
+static long progress_of(uint64_t h, uint64_t method)
+{
+	struct domain *d = domain_by_id((uint32_t)(h & HANDLE_ID_MASK));
+	if (!d || domain_handle(d) != h)
+		return -1;
+	return domain_call(d, method, 0, 0, 0, 0);
+}
+
+uint64_t driver_wait_serving(const char *name, uint64_t old, uint64_t progress,
+			     uint64_t deadline_ns)
+{
+	for (;;) {
+		uint64_t h = driver_current(name);
+		if (h && h != old && progress_of(h, progress) > 0)
+			return h;
+		if (time_ns() > deadline_ns)
+			return 0;
+		thread_sleep_ns(POLL_NS);
+	}
+}
