@@ -6,6 +6,7 @@
 #include <bench/bench.h>
 #include <rogue/cases.h>
 
+#include <idl/bdev.h>
 #include <maple/dom.h>
 #include <maple/rref.h>
 
@@ -85,6 +86,11 @@ static long run_op(long op, uint64_t target)
 		return bounce(target, &one);
 	case BENCH_OP_DEQUE32:
 		return bounce(target, &deque);
+	case BENCH_OP_PROXY: {
+		struct BlockDevice_ref ref = {.domain = target};
+		long r = BlockDevice_stats(&ref);
+		return r < 0 ? r : 0;
+	}
 	case BENCH_OP_ALLOC_FREE: {
 		rref_t r = rref_alloc(BENCH_TYPE, 64);
 		return r && rref_free(r) == 0 ? 0 : -MAPLE_ENOMEM;

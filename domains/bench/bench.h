@@ -29,6 +29,7 @@ enum bench_op {
 	BENCH_OP_MOVE_RREF = 6,	 /* target's method 3 (xb.echo): one RRef moved there and back */
 	BENCH_OP_DEQUE32 = 7,	 /* xb.echo of a deque holding 32 nested RRefs, there and back */
 	BENCH_OP_ALLOC_FREE = 8, /* rref_alloc + rref_free of a 64-byte object */
+	BENCH_OP_PROXY = 9,	 /* BlockDevice_stats(target) through the generated proxy */
 };
 
 #endif

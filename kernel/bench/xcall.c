@@ -35,6 +35,8 @@ static const struct op ops[] = {
 	{"xcall-move-rref", BENCH_OP_MOVE_RREF, "xb"},
 	{"xcall-move-deque-32", BENCH_OP_DEQUE32, "xb"},
 	{"rref-alloc-free", BENCH_OP_ALLOC_FREE, NULL},
+	{"proxy-call-membdev", BENCH_OP_PROXY, "membdev"},
+	{"proxy-call-via-shadow", BENCH_OP_PROXY, "bdev_shadow"},
 };
 
 static struct domain *need(const char *name)
@@ -86,7 +88,8 @@ static void bench_thread(void *unused)
 {
 	(void)unused;
 	struct domain *bench = need("bench");
-	bool ok = bench && need("xa") && need("xb") && need("xc");
+	/* bdev_shadow creates membdev, the driver behind it. */
+	bool ok = bench && need("xa") && need("xb") && need("xc") && need("bdev_shadow");
 	for (unsigned i = 0; ok && i < sizeof ops / sizeof ops[0]; i++) {
 		struct domain *target = ops[i].target ? domain_find(ops[i].target) : NULL;
 		long median =
