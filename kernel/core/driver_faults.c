@@ -63,14 +63,11 @@ bool driver_strike(uint64_t handle, int fault)
 	return true;
 }
 
-/* The running instance h's progress count, or -1 if it is not one any more.
- * Only the striker fails it, so it stays valid for the call. */
-static long progress_of(uint64_t h, uint64_t method)
+/* Only the striker fails h, so its struct domain stays valid for the call. */
+bool driver_serving(uint64_t h, uint64_t progress)
 {
 	struct domain *d = domain_by_id((uint32_t)(h & HANDLE_ID_MASK));
-	if (!d || domain_handle(d) != h)
-		return -1;
-	return domain_call(d, method, 0, 0, 0, 0);
+	return d && domain_handle(d) == h && domain_call(d, progress, 0, 0, 0, 0) > 0;
 }
 
 uint64_t driver_wait_serving(const char *name, uint64_t old, uint64_t progress,
@@ -78,7 +75,7 @@ uint64_t driver_wait_serving(const char *name, uint64_t old, uint64_t progress,
 {
 	for (;;) {
 		uint64_t h = driver_current(name);
-		if (h && h != old && progress_of(h, progress) > 0)
+		if (h && h != old && driver_serving(h, progress))
 			return h;
 		if (time_ns() > deadline_ns)
 			return 0;

@@ -27,12 +27,16 @@ uint64_t driver_current(const char *name);
  */
 bool driver_strike(uint64_t handle, int fault);
 
+/* Whether the running instance h has done work: its method `progress`,
+ * which must return a count of work done, returns more than 0. */
+bool driver_serving(uint64_t h, uint64_t progress);
+
 /*
- * Wait (sleeping) until a running `name` other than `old` serves: its
- * method `progress`, which must return a count of work done, returns more
- * than 0. Its handle, or 0 once time_ns() passes deadline_ns. Striking
- * only serving drivers keeps crashes out of a driver's start, which no
- * shadow can hide: a crash there fails the shadow's create.
+ * Wait (sleeping) until a running `name` other than `old` serves (as
+ * driver_serving says): its handle, or 0 once time_ns() passes
+ * deadline_ns. Striking only drivers that serve keeps crashes out of a
+ * driver's start (its domain_main), where a crash fails the shadow's
+ * create, which the generated shadow reports instead of retrying.
  */
 uint64_t driver_wait_serving(const char *name, uint64_t old, uint64_t progress,
 			     uint64_t deadline_ns);

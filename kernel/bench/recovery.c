@@ -1,0 +1,135 @@
+/*
+ * The in-guest half of bench/recovery: with `bench=recovery` on the command
+ * line the kernel starts bdev_shadow (which starts membdev) and bdclient,
+ * and measures bdclient's read and write throughput through the shadow with
+ * no crash and with membdev crashed every CRASH_MS (the faults of
+ * core/driver_faults.h in turn), phases interleaved so that drift in the
+ * host's speed hits both alike. It prints one line per phase,
+ *
+ *     bench: recovery read crash_ms=100 ms=3001 ops=61216 errors=0 crashes=30
+ *
+ * then a verified workload under the same crashes (errors, wrong blocks),
+ * and powers off. The host script pairs the kernel's crash lines with
+ * membdev's "serving" lines on COM1 for the time from a crash to serving.
+ */
+#include <bdclient/bdclient.h>
+#include <bench/recovery.h>
+#include <core/domain.h>
+#include <core/driver_faults.h>
+#include <core/log.h>
+#include <core/power.h>
+#include <core/sched.h>
+#include <core/time.h>
+#include <maple/cmdline.h>
+#include <maple/string.h>
+
+#define PHASE_MS   3000
+#define REPEATS	   5
+#define CRASH_MS   100
+#define TICK_NS	   10000000UL /* the bench thread's look at the clock */
+#define BDEV_STATS 2	      /* BlockDevice.stats (domains/idl/bdev.idl) */
+#define MS	   1000000UL
+
+static struct domain *need(const char *name)
+{
+	char err[128];
+	struct domain *d = domain_find(name);
+	if (!d && !(d = domain_create(name, err, sizeof err)))
+		klog("bench: recovery cannot create %s: %s", name, err);
+	return d;
+}
+
+static long stat(struct domain *client, int which)
+{
+	return domain_call(client, BDC_STAT, which, 0, 0, 0);
+}
+
+/*
+ * While the client's workload runs, crash membdev every crash_ms (0: never):
+ * strike the running instance once it serves, never one still starting or
+ * struck already. At stop_ns (0: never) ask the client to stop; crashes go
+ * on until it has. Returns how many strikes took (the instance was gone at
+ * the next look).
+ */
+static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, uint64_t stop_ns)
+{
+	static unsigned fault;
+	uint64_t taken = 0, armed = 0, next = time_ns() + crash_ms * MS;
+	while (stat(client, BDC_RUNNING) == 1) {
+		thread_sleep_ns(TICK_NS);
+		uint64_t now = time_ns(), h = driver_current("membdev");
+		if (stop_ns && now >= stop_ns) {
+			domain_call(client, BDC_STOP, 0, 0, 0, 0);
+			stop_ns = 0;
+		}
+		if (armed && h != armed) {
+			taken++;
+			armed = 0;
+		}
+		if (!crash_ms || armed || now < next || !h || !driver_serving(h, BDEV_STATS))
+			continue;
+		if (driver_strike(h, driver_fault(fault++)))
+			armed = h;
+		next = next + crash_ms * MS > now ? next + crash_ms * MS : now + crash_ms * MS;
+	}
+	return taken + (armed && driver_current("membdev") != armed);
+}
+
+static void throughput(struct domain *client, int op, uint64_t crash_ms)
+{
+	const char *name = op == BDC_OP_READ ? "read" : "write";
+	long r = domain_call(client, BDC_THROUGHPUT, op, PHASE_MS, 0, 0);
+	if (r < 0) {
+		klog("bench: recovery %s failed: bdclient.throughput returned %ld", name, r);
+		return;
+	}
+	uint64_t crashes = crash_while_running(client, crash_ms, 0);
+	klog("bench: recovery %s crash_ms=%lu ms=%lu ops=%ld errors=%ld crashes=%lu", name,
+	     crash_ms, (uint64_t)stat(client, BDC_TPUT_NS) / MS, stat(client, BDC_TPUT_OPS),
+	     stat(client, BDC_ERRORS), crashes);
+}
+
+/* The data contract under the same crashes: half writes, every read checked,
+ * then every block read back. */
+static void verified(struct domain *client)
+{
+	long r = domain_call(client, BDC_START, 1L << 40, 50, 0, 0);
+	if (r < 0) {
+		klog("bench: recovery verify failed: bdclient.start returned %ld", r);
+		return;
+	}
+	uint64_t crashes = crash_while_running(client, CRASH_MS, time_ns() + PHASE_MS * MS);
+	klog("bench: recovery verify crash_ms=%u ops=%ld errors=%ld lost=%ld verified=%ld "
+	     "crashes=%lu",
+	     CRASH_MS, stat(client, BDC_OPS), stat(client, BDC_ERRORS), stat(client, BDC_LOST),
+	     stat(client, BDC_VERIFIED), crashes);
+}
+
+static void bench_thread(void *unused)
+{
+	(void)unused;
+	struct domain *client = need("bdev_shadow") ? need("bdclient") : NULL;
+	if (client) {
+		/* Warm up: size the device, fault in the ramdisk and the caches. */
+		domain_call(client, BDC_THROUGHPUT, BDC_OP_WRITE, PHASE_MS / 4, 0, 0);
+		crash_while_running(client, 0, 0);
+		for (int i = 0; i < REPEATS; i++)
+			for (int op = BDC_OP_READ; op <= BDC_OP_WRITE; op++) {
+				throughput(client, op, 0);
+				throughput(client, op, CRASH_MS);
+			}
+		verified(client);
+	}
+	klog("bench: recovery done");
+	power_off();
+}
+
+bool bench_recovery_from_cmdline(const char *cmdline)
+{
+	char which[16];
+	if (!cmdline_get(cmdline, "bench", which, sizeof which) || strcmp(which, "recovery"))
+		return false;
+	if (!thread_create("bench-recovery", bench_thread, NULL))
+		klog("bench: cannot create the benchmark thread");
+	return true;
+}
