@@ -13,7 +13,7 @@
  * membdev's "serving" lines on COM1 for the time from a crash to serving.
  */
 #include <bdclient/bdclient.h>
-#include <bench/recovery.h>
+#include <core/bench.h>
 #include <core/domain.h>
 #include <core/driver_faults.h>
 #include <core/log.h>
@@ -105,7 +105,7 @@ static void verified(struct domain *client)
 	     stat(client, BDC_VERIFIED), crashes);
 }
 
-static void bench_thread(void *unused)
+void bench_recovery_thread(void *unused)
 {
 	(void)unused;
 	struct domain *client = need("bdev_shadow") ? need("bdclient") : NULL;
@@ -122,14 +122,4 @@ static void bench_thread(void *unused)
 	}
 	klog("bench: recovery done");
 	power_off();
-}
-
-bool bench_recovery_from_cmdline(const char *cmdline)
-{
-	char which[16];
-	if (!cmdline_get(cmdline, "bench", which, sizeof which) || strcmp(which, "recovery"))
-		return false;
-	if (!thread_create("bench-recovery", bench_thread, NULL))
-		klog("bench: cannot create the benchmark thread");
-	return true;
 }

@@ -14,8 +14,6 @@
 #include <core/log.h>
 #include <core/power.h>
 #include <core/sched.h>
-#include <maple/cmdline.h>
-#include <maple/string.h>
 
 #define CALL_SAMPLES  2000
 #define FAULT_SAMPLES 64
@@ -84,7 +82,7 @@ static void fault_to_error(struct domain *bench)
 	     cycles[FAULT_SAMPLES / 2], cycles[FAULT_SAMPLES * 99 / 100]);
 }
 
-static void bench_thread(void *unused)
+void bench_xcall_thread(void *unused)
 {
 	(void)unused;
 	struct domain *bench = need("bench");
@@ -106,18 +104,4 @@ static void bench_thread(void *unused)
 		fault_to_error(bench);
 	klog("bench: xcall done");
 	power_off();
-}
-
-bool bench_run_from_cmdline(const char *cmdline)
-{
-	char which[16];
-	if (!cmdline_get(cmdline, "bench", which, sizeof which))
-		return false;
-	if (strcmp(which, "xcall")) {
-		klog("bench: unknown benchmark '%s' (known: xcall)", which);
-		return false;
-	}
-	if (!thread_create("bench", bench_thread, NULL))
-		klog("bench: cannot create the benchmark thread");
-	return true;
 }

@@ -264,7 +264,7 @@ long gate_upcall(struct domain *d, uint64_t entry, int kind, long a0, long a1, l
 		.kind = (uint64_t)kind,
 		.caller = caller,
 		.callee = d->id,
-		.caller_pkru = t->pkru,
+		.caller_pkru = arch_get_pkru(), /* t->pkru is stale inside a domain */
 		.callee_sp = sp,
 		.caller_sp = g->tt->domain_sp[caller],
 		.start_tsc = rdtsc(),
@@ -284,7 +284,7 @@ long gate_upcall(struct domain *d, uint64_t entry, int kind, long a0, long a1, l
 			       .rsp = sp - 8,
 			       .args = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3}};
 	uint64_t kentry = t->kentry;
-	uint32_t pkru = t->pkru;
+	uint32_t pkru = (uint32_t)c->caller_pkru;
 	t->pkru = d->pkru;
 	long r = upcall_enter(&ctx, &e, d->pkru);
 	finish_upcall(t, kentry, pkru);
@@ -380,7 +380,10 @@ void gate_return_to_user(struct trap_frame *tf)
 	if (!g)
 		return;
 	struct domain *cur = domain_by_id((uint32_t)g->ro->domain);
-	if (cur && cur->state == DOMAIN_RUNNING) {
+	/* Only where the domain's own code runs: a thread stopped inside the
+	 * gate's code holds a transition's state and must finish it. */
+	if (cur && cur->state == DOMAIN_RUNNING && tf->rip >= cur->image_lo &&
+	    tf->rip < cur->image_hi) {
 		enum inject_fault f =
 			__atomic_exchange_n(&cur->inject, INJECT_NONE, __ATOMIC_ACQ_REL);
 		if (f != INJECT_NONE) {

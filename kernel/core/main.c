@@ -9,7 +9,6 @@
 #include <arch/pc/ioapic.h>
 #include <arch/pc/lapic.h>
 #include <arch/pc/percpu.h>
-#include <bench/recovery.h>
 #include <core/bench.h>
 #include <core/boot.h>
 #include <core/console.h>
@@ -92,6 +91,5 @@ void kmain(uint64_t kind, uint64_t arg, uint64_t magic)
 	klog("maple: ready");
 	ktest_run_from_cmdline(boot_info.cmdline);
 	bench_run_from_cmdline(boot_info.cmdline);
-	bench_recovery_from_cmdline(boot_info.cmdline);
 	thread_exit();
 }
