@@ -1,5 +1,5 @@
 /*
- * Software devices (core/device.h). A device's frames are allocated on
+ * Software devices (core/device.h). A device's memory is allocated on
  * first use and never freed; a domain that maps it gets a device region,
  * which its destruction unmaps without freeing. Only one domain holds a
  * device at a time, as with real hardware assigned to one driver.
@@ -18,11 +18,12 @@
 
 #define RAMDISK_DEFAULT_MB 8
 #define DEVICE_OFF	   (DOMAIN_STACK_OFF + 128UL * 1024 * 1024) /* after the stacks */
+#define CHUNK_PAGES	   (PAGE_2M / PAGE_SIZE)
 
 struct swdev {
 	const char *name;
 	uint64_t pages;
-	uint64_t *frames; /* NULL until first mapped */
+	uint64_t *chunks; /* 2 MiB physical chunks; NULL until first mapped */
 	uint32_t holder;  /* domain id, 0 if none */
 	uint32_t holder_gen;
 };
@@ -42,33 +43,34 @@ static uint64_t ramdisk_pages(void)
 {
 	uint64_t mb = RAMDISK_DEFAULT_MB;
 	cmdline_get_u64(boot_info.cmdline, "ramdisk_mb", &mb);
-	if (!mb || mb > 256)
+	if (!mb || mb > 128) /* the slot has 128 MiB for devices */
 		mb = RAMDISK_DEFAULT_MB;
-	return mb << 20 >> 12;
+	return mb << 20 >> 12; /* whole MiB: a multiple of the 2 MiB chunks once rounded */
 }
 
-/* Frames for the device, on first use; false when memory runs out. */
+/* Memory for the device on first use, in 2 MiB chunks so that it maps with
+ * few entries (a restarted driver maps it again); false when it runs out. */
 static bool populate(struct swdev *dev)
 {
-	if (dev->frames)
+	if (dev->chunks)
 		return true;
-	uint64_t pages = ramdisk_pages();
-	uint64_t *frames = kmalloc(pages * sizeof *frames);
-	if (!frames)
+	uint64_t n = (ramdisk_pages() + CHUNK_PAGES - 1) / CHUNK_PAGES;
+	uint64_t *chunks = kmalloc(n * sizeof *chunks);
+	if (!chunks)
 		return false;
-	for (uint64_t i = 0; i < pages; i++) {
-		frames[i] = frame_alloc();
-		if (!frames[i]) {
+	for (uint64_t i = 0; i < n; i++) {
+		chunks[i] = frame_alloc_contig(CHUNK_PAGES, CHUNK_PAGES);
+		if (!chunks[i]) {
 			while (i--)
-				frame_free(frames[i], 1);
-			kfree(frames);
+				frame_free(chunks[i], CHUNK_PAGES);
+			kfree(chunks);
 			return false;
 		}
-		memset(phys_to_virt(frames[i]), 0, PAGE_SIZE);
+		memset(phys_to_virt(chunks[i]), 0, CHUNK_PAGES * PAGE_SIZE);
 	}
-	dev->frames = frames;
-	dev->pages = pages;
-	klog("device: %s: %lu MiB", dev->name, pages >> 8);
+	dev->chunks = chunks;
+	dev->pages = n * CHUNK_PAGES;
+	klog("device: %s: %lu MiB", dev->name, dev->pages >> 8);
 	return true;
 }
 
@@ -77,7 +79,10 @@ long device_size(const char *name)
 	struct swdev *dev = find(name);
 	if (!dev)
 		return -MAPLE_ESRCH;
-	return (long)((dev->frames ? dev->pages : ramdisk_pages()) * PAGE_SIZE);
+	uint64_t pages = dev->chunks
+				 ? dev->pages
+				 : (ramdisk_pages() + CHUNK_PAGES - 1) / CHUNK_PAGES * CHUNK_PAGES;
+	return (long)(pages * PAGE_SIZE);
 }
 
 long device_map(struct domain *d, const char *name)
@@ -95,8 +100,8 @@ long device_map(struct domain *d, const char *name)
 	spin_unlock(&devices_lock);
 	if (busy)
 		return -MAPLE_EPERM;
-	if (!populate(dev) ||
-	    !dmem_map_frames(d, d->base + DEVICE_OFF, dev->frames, dev->pages, PTE_W | PTE_NX)) {
+	if (!populate(dev) || !dmem_map_device(d, d->base + DEVICE_OFF, dev->chunks,
+					       dev->pages / CHUNK_PAGES, PTE_W | PTE_NX)) {
 		dev->holder = 0;
 		return -MAPLE_ENOMEM;
 	}

@@ -91,8 +91,8 @@ void domain_symbolize(const struct domain *d, uint64_t addr, char *buf, uint64_t
 uint64_t dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t pte_flags,
 			int32_t thread_slot);
 uint64_t dmem_heap_grow(struct domain *d, uint64_t bytes);
-/* Map frames that are not the domain's (a device's): never freed with it. */
-uint64_t dmem_map_frames(struct domain *d, uint64_t va, const uint64_t *frames, uint64_t pages,
+/* Map a device's memory, 2 MiB chunks (va aligned): never freed with d. */
+uint64_t dmem_map_device(struct domain *d, uint64_t va, const uint64_t *chunks, uint64_t nchunks,
 			 uint64_t pte_flags);
 uint64_t dmem_stack_alloc(struct domain *d, int32_t thread_slot);
 /* Free every region of d (thread_slot < 0) or only that thread's stack. */

@@ -54,6 +54,37 @@ static uint64_t region_add(struct domain *d, struct domain_region *r)
 	return r->va;
 }
 
+/*
+ * Unmap a list of regions with one TLB shootdown for all of them (a
+ * domain's destruction is on the path of a driver's restart). Falls back
+ * to one region at a time when there is no memory for the frame list.
+ */
+static void unmap_regions(const struct domain_region *list)
+{
+	uint64_t room = 0;
+	for (const struct domain_region *r = list; r; r = r->next)
+		room += r->pages + VM_UNMAP_SLACK;
+	uint64_t *frames = room ? kmalloc(room * sizeof *frames) : NULL;
+	if (!frames) {
+		for (const struct domain_region *r = list; r; r = r->next)
+			unmap_region(r->va, r->pages, !r->device);
+		return;
+	}
+	uint64_t n = 0;
+	for (const struct domain_region *r = list; r; r = r->next) {
+		uint64_t leaves, got = vm_unmap_user_range(r->va, r->pages, frames + n, &leaves);
+		if (r->device) { /* keep the page tables it emptied, not its pages */
+			memmove(frames + n, frames + n + leaves, (got - leaves) * sizeof *frames);
+			got -= leaves;
+		}
+		n += got;
+	}
+	tlb_flush_all_cpus();
+	for (uint64_t i = 0; i < n; i++)
+		frame_free(frames[i], 1);
+	kfree(frames);
+}
+
 uint64_t dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t pte_flags,
 			int32_t thread_slot)
 {
@@ -77,16 +108,17 @@ uint64_t dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t 
 	return region_add(d, r);
 }
 
-uint64_t dmem_map_frames(struct domain *d, uint64_t va, const uint64_t *frames, uint64_t pages,
+uint64_t dmem_map_device(struct domain *d, uint64_t va, const uint64_t *chunks, uint64_t nchunks,
 			 uint64_t pte_flags)
 {
 	struct domain_region *r = kzalloc(sizeof *r);
 	if (!r)
 		return 0;
-	for (uint64_t i = 0; i < pages; i++) {
-		if (vm_map_page(va + i * PAGE_SIZE, frames[i],
-				pte_flags | PTE_U | pte_key(d->pkey)) < 0) {
-			unmap_region(va, i, false);
+	uint64_t pages = nchunks * (PAGE_2M / PAGE_SIZE);
+	for (uint64_t i = 0; i < nchunks; i++) {
+		if (vm_map_user_2m(va + i * PAGE_2M, chunks[i],
+				   pte_flags | PTE_U | pte_key(d->pkey)) < 0) {
+			unmap_region(va, i * (PAGE_2M / PAGE_SIZE), false);
 			kfree(r);
 			return 0;
 		}
@@ -138,10 +170,10 @@ void dmem_free(struct domain *d, int32_t thread_slot, bool all)
 		}
 	}
 	spin_unlock(&d->lock);
+	unmap_regions(gone);
 	while (gone) {
 		struct domain_region *r = gone;
 		gone = r->next;
-		unmap_region(r->va, r->pages, !r->device);
 		kfree(r);
 	}
 }

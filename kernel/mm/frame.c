@@ -239,28 +239,47 @@ uint64_t frame_alloc(void)
 	return f << FRAME_SHIFT;
 }
 
+/* First run of n free frames on an align boundary in [from, to), or to. Lock held. */
+static uint64_t find_run(uint64_t from, uint64_t to, uint64_t n, uint64_t mask)
+{
+	uint64_t c = (from + mask) & ~mask;
+	while (c < to && to - c >= n) {
+		uint64_t used = find_bit(c, c + n, true);
+		if (used == c + n)
+			return c;
+		c = (find_bit(used + 1, to, false) + mask) & ~mask;
+	}
+	return to;
+}
+
 uint64_t frame_alloc_contig(uint64_t n, uint64_t align_frames)
 {
-	uint64_t c = 0, mask = align_frames - 1;
+	uint64_t mask = align_frames - 1;
 
 	if (n == 0 || align_frames == 0 || (align_frames & mask) != 0)
 		return 0;
 	spin_lock(&lock);
-	/* With align_frames <= nframes the rounding below cannot overflow. */
-	while (align_frames <= nframes && c < nframes && nframes - c >= n) {
-		uint64_t used = find_bit(c, c + n, true);
-		if (used == c + n) {
-			set_bits(c, n, true);
-			stats.free -= n;
-			stats.allocs++;
-			spin_unlock(&lock);
-			return c << FRAME_SHIFT;
-		}
-		c = (find_bit(used + 1, nframes, false) + mask) & ~mask;
+	/* Next fit, like single frames: frames freed just now (a destroyed
+	 * domain's code, say) are the last to be handed out again. With
+	 * align_frames <= nframes the rounding in find_run cannot overflow. */
+	uint64_t c = align_frames <= nframes ? find_run(next_fit, nframes, n, mask) : nframes;
+	if (c == nframes && align_frames <= nframes) {
+		uint64_t end = next_fit + n - 1 < nframes ? next_fit + n - 1 : nframes;
+		c = find_run(0, end, n, mask);
+		if (c == end)
+			c = nframes;
 	}
-	stats.failures++;
+	if (c == nframes) {
+		stats.failures++;
+		spin_unlock(&lock);
+		return 0;
+	}
+	set_bits(c, n, true);
+	next_fit = c + n < nframes ? c + n : 0;
+	stats.free -= n;
+	stats.allocs++;
 	spin_unlock(&lock);
-	return 0;
+	return c << FRAME_SHIFT;
 }
 
 int frame_free(uint64_t phys, uint64_t n)

@@ -33,12 +33,16 @@ void *mmio_map(uint64_t phys, uint64_t size);
 int vm_map_page(uint64_t va, uint64_t pa, uint64_t flags);
 void vm_unmap_page(uint64_t va);
 
+/* Map a 2 MiB user page (both addresses 2 MiB aligned): device memory. */
+int vm_map_user_2m(uint64_t va, uint64_t pa, uint64_t flags);
+
 /*
  * Unmap user pages [va, va + pages * 4 KiB) and free the page tables that
  * leaves empty. The frames that backed the pages, then those of the
  * tables, are written to out (room for pages + VM_UNMAP_SLACK entries);
- * returns how many, and in *leaves how many of them backed pages. Flushes
- * only this CPU: shoot down every TLB before reusing any of them.
+ * returns how many, and in *leaves how many of them backed pages. 2 MiB
+ * pages (device memory) are unmapped but not listed. Flushes only this
+ * CPU: shoot down every TLB before reusing any of them.
  */
 #define VM_UNMAP_SLACK 8
 uint64_t vm_unmap_user_range(uint64_t va, uint64_t pages, uint64_t *out, uint64_t *leaves);

@@ -249,10 +249,10 @@ static void test_contig_alignment(void **state)
 		take(q, 1);
 }
 
-static void test_contig_first_fit_and_gaps(void **state)
+static void test_contig_next_fit_and_gaps(void **state)
 {
 	(void)state;
-	/* The first frame after the bitmap starts the first fit. */
+	/* The first frame after the bitmap starts the search. */
 	uint64_t p = frame_alloc_contig(8, 1);
 	assert_int_equal(p, USABLE1_BASE + FRAME_SIZE);
 	/* Aligned to 2 MiB: the bitmap sits at 3 MiB, so 4 MiB. */
@@ -262,11 +262,11 @@ static void test_contig_first_fit_and_gaps(void **state)
 	uint64_t before = stats().failures;
 	assert_int_equal(frame_alloc_contig(USABLE1_FRAMES, 1), 0);
 	assert_int_equal(stats().failures, before + 1);
-	/* The hole between the two is 247 frames: 248 go after 4 MiB, then
-	 * 247 fill the hole exactly. */
+	/* Next fit: runs continue after the last one, leaving the 247-frame
+	 * hole before 4 MiB for when the search wraps around. */
 	assert_int_equal(frame_alloc_contig(248, 1), 4 * MiB + FRAME_SIZE);
-	assert_int_equal(frame_alloc_contig(247, 1), USABLE1_BASE + 9 * FRAME_SIZE);
-	assert_int_equal(frame_alloc(), 4 * MiB + 249 * FRAME_SIZE);
+	assert_int_equal(frame_alloc_contig(247, 1), 4 * MiB + 249 * FRAME_SIZE);
+	assert_int_equal(frame_alloc(), 4 * MiB + 496 * FRAME_SIZE);
 }
 
 static void test_contig_fragmented(void **state)
@@ -281,7 +281,7 @@ static void test_contig_fragmented(void **state)
 	for (uint64_t i = 1; i < 64; i += 2)
 		give_back(base + i * FRAME_SIZE, 1);
 	assert_int_equal(frame_alloc_contig(2, 1), 0);
-	/* free 12: the run 11..13 appears and first fit takes 11 and 12 */
+	/* free 12: the run 11..13 appears and the search takes 11 and 12 */
 	give_back(base + 12 * FRAME_SIZE, 1);
 	assert_int_equal(frame_alloc_contig(2, 1), base + 11 * FRAME_SIZE);
 	/* an aligned pair needs an even start: none until 22 is freed */
@@ -667,7 +667,7 @@ int main(void)
 		cmocka_unit_test_setup(test_next_fit, setup),
 		cmocka_unit_test_setup(test_next_fit_crosses_words, setup),
 		cmocka_unit_test_setup(test_contig_alignment, setup),
-		cmocka_unit_test_setup(test_contig_first_fit_and_gaps, setup),
+		cmocka_unit_test_setup(test_contig_next_fit_and_gaps, setup),
 		cmocka_unit_test_setup(test_contig_fragmented, setup),
 		cmocka_unit_test_setup(test_contig_bad_arguments, setup),
 		cmocka_unit_test_setup(test_double_free, setup),

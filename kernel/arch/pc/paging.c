@@ -187,6 +187,21 @@ int vm_map_page(uint64_t va, uint64_t pa, uint64_t flags)
 }
 
 /* Local flush only: callers unmap pages no other CPU has touched. */
+int vm_map_user_2m(uint64_t va, uint64_t pa, uint64_t flags)
+{
+	if ((va | pa) & (PAGE_2M - 1))
+		return -1;
+	spin_lock(&vm_lock);
+	uint64_t *e = walk_create(va, 2);
+	int ret = -1;
+	if (!(*e & PTE_P)) {
+		*e = (pa & PTE_ADDR_MASK) | flags | PTE_P | PTE_PS;
+		ret = 0;
+	}
+	spin_unlock(&vm_lock);
+	return ret;
+}
+
 void vm_unmap_page(uint64_t va)
 {
 	int level;
@@ -249,11 +264,23 @@ uint64_t vm_unmap_user_range(uint64_t va, uint64_t pages, uint64_t *out, uint64_
 		return 0; /* user half only: kernel tables are never pruned */
 	spin_lock(&vm_lock);
 	for (uint64_t i = 0; i < pages; i++) {
-		uint64_t *e = walk_pte(va + i * PAGE_SIZE);
+		uint64_t here = va + i * PAGE_SIZE;
+		int level;
+		uint64_t *e = walk_find(here, &level);
+		if (e && level == 2 && !(here & (PAGE_2M - 1))) {
+			/* A 2 MiB page starting in the range goes whole (callers
+			 * unmap device regions whole, perhaps in pieces); device
+			 * memory: its frames are not ours to hand back. */
+			*e = 0;
+			invlpg(here);
+			i += PAGE_2M / PAGE_SIZE - 1;
+			continue;
+		}
+		e = walk_pte(here);
 		if (e && (*e & PTE_ADDR_MASK)) {
 			out[n++] = *e & PTE_ADDR_MASK;
 			*e = 0;
-			invlpg(va + i * PAGE_SIZE);
+			invlpg(here);
 		}
 	}
 	*leaves = n;
