@@ -243,14 +243,15 @@ void workload_throughput(struct bdc *c, uint32_t op, long ms)
 			req->status = STATUS_UNSET;
 		}
 		r = timed_submit(c);
-		if (r >= 0)
+		if (r >= 0) {
 			done += (uint64_t)r;
+			add(c, BDC_OPS, (uint64_t)r); /* live, for throughput over time */
+		}
 		if (r != BDC_BATCH)
 			error(c, r < 0 ? r : -MAPLE_EINVAL);
 	}
 	set(c, BDC_TPUT_NS, maple_clock_ns() - t0);
 	set(c, BDC_TPUT_OPS, done);
-	add(c, BDC_OPS, done);
 	if (op == BDC_OP_WRITE) {
 		/* The blocks now hold whatever the buffers held: no pattern. */
 		for (uint32_t b = 0; b < BDC_BLOCKS; b++)

@@ -8,8 +8,13 @@
  *
  *     bench: recovery read crash_ms=100 ms=3001 ops=61216 errors=0 crashes=30
  *
- * then a verified workload under the same crashes (errors, wrong blocks),
- * and powers off. The host script pairs the kernel's crash lines with
+ * then a timeline: a write run under the same crashes with the client's
+ * completed requests sampled every TICK_NS,
+ *
+ *     bench: recovery series t_ms=1230 ops=102400 crash=1
+ *
+ * (crash=1 on the sample where a strike was made), then a verified workload
+ * under the same crashes (errors, wrong blocks), and powers off. The host script pairs the kernel's crash lines with
  * membdev's "serving" lines on COM1 for the time from a crash to serving.
  */
 #include <bdclient/bdclient.h>
@@ -51,13 +56,20 @@ static long stat(struct domain *client, int which)
  * on until it has. Returns how many strikes took (the instance was gone at
  * the next look).
  */
-static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, uint64_t stop_ns)
+static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, uint64_t stop_ns,
+				    bool series)
 {
 	static unsigned fault;
-	uint64_t taken = 0, armed = 0, next = time_ns() + crash_ms * MS;
+	uint64_t taken = 0, armed = 0, start = time_ns(), next = start + crash_ms * MS;
+	bool struck = false;
 	while (stat(client, BDC_RUNNING) == 1) {
 		thread_sleep_ns(TICK_NS);
 		uint64_t now = time_ns(), h = driver_current("membdev");
+		if (series) {
+			klog("bench: recovery series t_ms=%lu ops=%ld crash=%d", (now - start) / MS,
+			     stat(client, BDC_OPS), struck);
+			struck = false;
+		}
 		if (stop_ns && now >= stop_ns) {
 			domain_call(client, BDC_STOP, 0, 0, 0, 0);
 			stop_ns = 0;
@@ -68,8 +80,10 @@ static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, ui
 		}
 		if (!crash_ms || armed || now < next || !h || !driver_serving(h, BDEV_STATS))
 			continue;
-		if (driver_strike(h, driver_fault(fault++)))
+		if (driver_strike(h, driver_fault(fault++))) {
 			armed = h;
+			struck = true;
+		}
 		next = next + crash_ms * MS > now ? next + crash_ms * MS : now + crash_ms * MS;
 	}
 	return taken + (armed && driver_current("membdev") != armed);
@@ -83,10 +97,21 @@ static void throughput(struct domain *client, int op, uint64_t crash_ms)
 		klog("bench: recovery %s failed: bdclient.throughput returned %ld", name, r);
 		return;
 	}
-	uint64_t crashes = crash_while_running(client, crash_ms, 0);
+	uint64_t crashes = crash_while_running(client, crash_ms, 0, false);
 	klog("bench: recovery %s crash_ms=%lu ms=%lu ops=%ld errors=%ld crashes=%lu", name,
 	     crash_ms, (uint64_t)stat(client, BDC_TPUT_NS) / MS, stat(client, BDC_TPUT_OPS),
 	     stat(client, BDC_ERRORS), crashes);
+}
+
+/* Throughput over time across crashes, for the host's plot. */
+static void timeline(struct domain *client)
+{
+	long r = domain_call(client, BDC_THROUGHPUT, BDC_OP_WRITE, PHASE_MS, 0, 0);
+	if (r < 0) {
+		klog("bench: recovery series failed: bdclient.throughput returned %ld", r);
+		return;
+	}
+	crash_while_running(client, CRASH_MS, 0, true);
 }
 
 /* The data contract under the same crashes: half writes, every read checked,
@@ -98,7 +123,7 @@ static void verified(struct domain *client)
 		klog("bench: recovery verify failed: bdclient.start returned %ld", r);
 		return;
 	}
-	uint64_t crashes = crash_while_running(client, CRASH_MS, time_ns() + PHASE_MS * MS);
+	uint64_t crashes = crash_while_running(client, CRASH_MS, time_ns() + PHASE_MS * MS, false);
 	klog("bench: recovery verify crash_ms=%u ops=%ld errors=%ld lost=%ld verified=%ld "
 	     "crashes=%lu",
 	     CRASH_MS, stat(client, BDC_OPS), stat(client, BDC_ERRORS), stat(client, BDC_LOST),
@@ -112,12 +137,13 @@ void bench_recovery_thread(void *unused)
 	if (client) {
 		/* Warm up: size the device, fault in the ramdisk and the caches. */
 		domain_call(client, BDC_THROUGHPUT, BDC_OP_WRITE, PHASE_MS / 4, 0, 0);
-		crash_while_running(client, 0, 0);
+		crash_while_running(client, 0, 0, false);
 		for (int i = 0; i < REPEATS; i++)
 			for (int op = BDC_OP_READ; op <= BDC_OP_WRITE; op++) {
 				throughput(client, op, 0);
 				throughput(client, op, CRASH_MS);
 			}
+		timeline(client);
 		verified(client);
 	}
 	klog("bench: recovery done");
