@@ -14,8 +14,8 @@
  *     bench: recovery series t_ms=1230 ops=102400 crash=1
  *
  * (crash=1 on the sample where a strike was made), then a verified workload
- * under the same crashes (errors, wrong blocks), and powers off. The host script pairs the kernel's crash lines with
- * membdev's "serving" lines on COM1 for the time from a crash to serving.
+ * under the same crashes (errors, wrong blocks), and powers off. The host script pairs the kernel's
+ * crash lines with membdev's "serving" lines on COM1 for the time from a crash to serving.
  */
 #include <bdclient/bdclient.h>
 #include <core/bench.h>

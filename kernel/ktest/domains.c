@@ -13,10 +13,9 @@
 #include <core/ktest.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <ktest/counted.h>
 #include <maple/frame.h>
 #include <maple/string.h>
-#include <mm/kmalloc.h>
-#include <mm/kstack.h>
 #include <rogue/cases.h>
 #include <stddef.h>
 #include <victim/victim.h>
@@ -175,44 +174,7 @@ static void rogue_suite(struct ktest_ctx *t)
 	DESTROY(victim);
 }
 
-struct suite_run {
-	struct ktest_ctx *t;
-	uint32_t done;
-};
-
-static void rogue_thread(void *p)
-{
-	struct suite_run *run = p;
-	rogue_suite(run->t);
-	__atomic_store_n(&run->done, 1, __ATOMIC_RELEASE);
-}
-
-/* The suite runs in its own thread, which exits (freeing its gate pages)
- * before the frame counters are compared. */
 KTEST(domain_rogue_suite_is_contained_without_leaks)
 {
-	struct frame_stats before, after;
-	struct kmalloc_stats heap_before, heap_after;
-	uint64_t cached_before = kstack_cached();
-	kmalloc_get_stats(&heap_before);
-	frame_get_stats(&before);
-	static struct suite_run run;
-	run = (struct suite_run){.t = t};
-	KT_ASSERT(thread_create("kt-rogue", rogue_thread, &run) != NULL);
-	uint64_t deadline = time_ns() + 60000000000ULL;
-	while (!__atomic_load_n(&run.done, __ATOMIC_ACQUIRE) && time_ns() < deadline)
-		thread_sleep_ns(5000000);
-	KT_ASSERT(run.done);
-	if (t->failed)
-		return;
-	thread_sleep_ns(20000000); /* let the exited thread be reaped */
-	frame_get_stats(&after);
-	kmalloc_get_stats(&heap_after);
-	/* Frames the kernel heap and the kernel-stack cache keep are theirs, not
-	 * leaks: count only what is left beyond them. */
-	long held = (long)(heap_after.frames - heap_before.frames) +
-		    (long)(kstack_cached() - cached_before) * (long)(KSTACK_SIZE / FRAME_SIZE);
-	long leaked = (long)(before.free - after.free) - held;
-	if (leaked)
-		ktest_fail(t, __FILE__, __LINE__, "%ld frames leaked by the rogue suite", leaked);
+	ktest_run_counted(t, "kt-rogue", rogue_suite, 60000000000UL);
 }

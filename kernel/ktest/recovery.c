@@ -17,9 +17,8 @@
 #include <core/rref.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <ktest/counted.h>
 #include <maple/frame.h>
-#include <mm/kmalloc.h>
-#include <mm/kstack.h>
 
 #define ROUNDS	      10	/* of every fault: 60 crashes */
 #define UNBOUNDED_OPS 100000000 /* the test stops the workload */
@@ -28,7 +27,6 @@
 #define RUN_WAIT_NS   300000000000ULL /* the verifying read-back; the same */
 #define BDEV_INIT     0		      /* BlockDevice.init (domains/idl/bdev.idl) */
 #define BDEV_STATS    2		      /* BlockDevice.stats: requests done since init */
-#define CHUNK_FRAMES  (SHARED_CHUNK / FRAME_SIZE)
 
 static struct domain *create(struct ktest_ctx *t, const char *name)
 {
@@ -156,56 +154,13 @@ static bool populate_ramdisk(struct ktest_ctx *t)
 	return r >= 0;
 }
 
-struct run {
-	struct ktest_ctx *t;
-	void (*fn)(struct ktest_ctx *t);
-	uint32_t done;
-};
-
-static void run_thread(void *p)
-{
-	struct run *run = p;
-	run->fn(run->t);
-	__atomic_store_n(&run->done, 1, __ATOMIC_RELEASE);
-}
-
-/*
- * Run fn in its own thread, which exits (freeing its gate pages) before the
- * counters are compared; frames the kernel heap, the kernel-stack cache and
- * the shared heap's chunks keep are theirs, not leaks (as in domains.c).
- */
+/* The body in its own thread, checked for leaks (ktest/counted.h), once the
+ * ramdisk exists: its memory is the device's for good, not a leak. */
 static void run_counted(struct ktest_ctx *t, void (*fn)(struct ktest_ctx *t))
 {
-	if (!populate_ramdisk(t))
-		return;
-	struct frame_stats before, after;
-	struct kmalloc_stats heap_before, heap_after;
-	struct rref_stats rrefs_before, rrefs_after;
-	uint64_t cached_before = kstack_cached();
-	rref_get_stats(&rrefs_before);
-	kmalloc_get_stats(&heap_before);
-	frame_get_stats(&before);
-	static struct run run;
-	run = (struct run){.t = t, .fn = fn};
-	KT_ASSERT(thread_create("kt-recovery", run_thread, &run) != NULL);
-	uint64_t deadline = time_ns() + RUN_WAIT_NS + FAULT_WAIT_NS * ROUNDS * DRIVER_FAULTS;
-	while (!__atomic_load_n(&run.done, __ATOMIC_ACQUIRE) && time_ns() < deadline)
-		thread_sleep_ns(10000000);
-	KT_ASSERT(run.done);
-	if (t->failed)
-		return;
-	thread_sleep_ns(20000000); /* let the exited thread be reaped */
-	frame_get_stats(&after);
-	kmalloc_get_stats(&heap_after);
-	rref_get_stats(&rrefs_after);
-	long held = (long)(heap_after.frames - heap_before.frames) +
-		    (long)(kstack_cached() - cached_before) * (long)(KSTACK_SIZE / FRAME_SIZE) +
-		    (long)(rrefs_after.chunks - rrefs_before.chunks) * (long)CHUNK_FRAMES;
-	long leaked = (long)(before.free - after.free) - held;
-	KT_ASSERT_EQ(rrefs_after.live, rrefs_before.live);
-	KT_ASSERT_EQ(heap_after.bytes_in_use, heap_before.bytes_in_use);
-	if (leaked)
-		ktest_fail(t, __FILE__, __LINE__, "%ld frames leaked", leaked);
+	if (populate_ramdisk(t))
+		ktest_run_counted(t, "kt-recovery", fn,
+				  RUN_WAIT_NS + FAULT_WAIT_NS * ROUNDS * DRIVER_FAULTS);
 }
 
 KTEST(recovery_shadow_hides_driver_crashes_without_losing_data)

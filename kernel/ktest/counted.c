@@ -1,0 +1,70 @@
+/* Test bodies run in their own thread, checked for leaks (ktest/counted.h). */
+#include <arch/pc/layout.h>
+#include <core/rref.h>
+#include <core/sched.h>
+#include <core/time.h>
+#include <ktest/counted.h>
+#include <maple/frame.h>
+#include <mm/kmalloc.h>
+#include <mm/kstack.h>
+
+#define POLL_NS 5000000UL
+#define REAP_NS 20000000UL /* time for the exited thread to be reaped */
+
+struct snapshot {
+	struct frame_stats frames;
+	struct kmalloc_stats heap;
+	struct rref_stats rrefs;
+	uint64_t kstacks_cached;
+};
+
+struct counted_run {
+	struct ktest_ctx *t;
+	void (*body)(struct ktest_ctx *t);
+	uint32_t done;
+};
+
+static void take(struct snapshot *s)
+{
+	s->kstacks_cached = kstack_cached();
+	rref_get_stats(&s->rrefs);
+	kmalloc_get_stats(&s->heap);
+	frame_get_stats(&s->frames);
+}
+
+static void counted_thread(void *p)
+{
+	struct counted_run *run = p;
+	run->body(run->t);
+	__atomic_store_n(&run->done, 1, __ATOMIC_RELEASE);
+}
+
+void ktest_run_counted(struct ktest_ctx *t, const char *name, void (*body)(struct ktest_ctx *t),
+		       uint64_t wait_ns)
+{
+	struct snapshot before, after;
+	take(&before);
+	static struct counted_run run; /* one test runs at a time */
+	run = (struct counted_run){.t = t, .body = body};
+	KT_ASSERT(thread_create(name, counted_thread, &run) != NULL);
+	uint64_t deadline = time_ns() + wait_ns;
+	while (!__atomic_load_n(&run.done, __ATOMIC_ACQUIRE) && time_ns() < deadline)
+		thread_sleep_ns(POLL_NS);
+	KT_ASSERT(run.done);
+	if (t->failed)
+		return;
+	thread_sleep_ns(REAP_NS);
+	take(&after);
+	/* Frames the kernel heap, the kernel-stack cache and the shared heap's
+	 * chunks keep are theirs, not leaks: count only what is left beyond. */
+	long held = (long)(after.heap.frames - before.heap.frames) +
+		    (long)(after.kstacks_cached - before.kstacks_cached) *
+			    (long)(KSTACK_SIZE / FRAME_SIZE) +
+		    (long)(after.rrefs.chunks - before.rrefs.chunks) *
+			    (long)(SHARED_CHUNK / FRAME_SIZE);
+	long leaked = (long)(before.frames.free - after.frames.free) - held;
+	KT_ASSERT_EQ(after.rrefs.live, before.rrefs.live);
+	KT_ASSERT_EQ(after.heap.bytes_in_use, before.heap.bytes_in_use);
+	if (leaked)
+		ktest_fail(t, __FILE__, __LINE__, "%ld frames leaked", leaked);
+}

@@ -1,0 +1,21 @@
+/*
+ * Running a test body in its own thread with the memory counters compared
+ * before and after: the leak check of the domain, RRef and recovery tests.
+ */
+#ifndef KTEST_COUNTED_H
+#define KTEST_COUNTED_H
+
+#include <core/ktest.h>
+#include <stdint.h>
+
+/*
+ * Run body(t) in a new thread and wait up to wait_ns for it; the thread
+ * exits (freeing its gate pages) before the counters are read. Fails t if
+ * it does not finish, or if frames are gone beyond what the kernel heap,
+ * the kernel-stack cache and the shared heap's chunks keep, or if kernel
+ * heap bytes or live RRefs differ.
+ */
+void ktest_run_counted(struct ktest_ctx *t, const char *name, void (*body)(struct ktest_ctx *t),
+		       uint64_t wait_ns);
+
+#endif
