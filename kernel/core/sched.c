@@ -298,25 +298,9 @@ const char *thread_name(const struct thread *t)
 	return t->name;
 }
 
-static void wake_sleepers(uint64_t now)
+/* Move the sleepers pred picks to the run queue. Lock held. */
+static void wake_sleepers_locked(bool (*pred)(struct thread *t, void *arg), void *arg)
 {
-	struct thread **pp = &sleepers;
-	while (*pp) {
-		struct thread *t = *pp;
-		if (t->wake_ns <= now) {
-			*pp = t->next;
-			enqueue(t);
-		} else {
-			pp = &t->next;
-		}
-	}
-}
-
-void sched_wake_sleepers_if(bool (*pred)(struct thread *t, void *arg), void *arg)
-{
-	bool irq = irq_enabled();
-	irq_disable();
-	sched_lock();
 	struct thread **pp = &sleepers;
 	while (*pp) {
 		struct thread *t = *pp;
@@ -327,6 +311,19 @@ void sched_wake_sleepers_if(bool (*pred)(struct thread *t, void *arg), void *arg
 			pp = &t->next;
 		}
 	}
+}
+
+static bool sleep_is_over(struct thread *t, void *now)
+{
+	return t->wake_ns <= *(uint64_t *)now;
+}
+
+void sched_wake_sleepers_if(bool (*pred)(struct thread *t, void *arg), void *arg)
+{
+	bool irq = irq_enabled();
+	irq_disable();
+	sched_lock();
+	wake_sleepers_locked(pred, arg);
 	sched_unlock();
 	if (irq)
 		irq_enable();
@@ -347,8 +344,10 @@ void sched_tick(void)
 	if (!c->current)
 		return; /* the timer runs before this CPU has threads */
 	sched_lock();
-	if (sleepers)
-		wake_sleepers(time_ns());
+	if (sleepers) {
+		uint64_t now = time_ns();
+		wake_sleepers_locked(sleep_is_over, &now);
+	}
 	struct thread *cur = c->current;
 	if (run_head && (cur == c->idle || --cur->slice == 0))
 		c->need_resched = true;

@@ -38,6 +38,18 @@
 	jne violation
 .endm
 
+/*
+ * WRPKRU to %eax, which must be the thread's expected PKRU: the check
+ * fails anyone who jumped to this WRPKRU with other rights in %eax.
+ */
+.macro LOWER_TO_EXPECTED
+	xorl %ecx, %ecx
+	xorl %edx, %edx
+	wrpkru
+	cmpl %gs:GT_EXPECTED_PKRU, %eax
+	jne violation
+.endm
+
 /* The caller's callee-saved registers from the continuation at \cont
  * (%r14 last, since \cont may be %r14). */
 .macro RESTORE_CALLER_REGS cont
@@ -239,11 +251,7 @@ gate_xcall_checked:
 	movq CONT_CALLER_RSP(%rdx), %rsp
 	movq CONT_RETURN_RIP(%rdx), %r11
 	RESTORE_CALLER_REGS %rdx
-	xorl %ecx, %ecx
-	xorl %edx, %edx
-	wrpkru
-	cmpl %gs:GT_EXPECTED_PKRU, %eax
-	jne violation
+	LOWER_TO_EXPECTED
 	movq %r10, %rax
 	jmp *%r11
 
@@ -267,11 +275,7 @@ err_nomem:
 	movq $-MAPLE_ENOMEM, %r10
 fail:
 	movq %gs:GT_EXPECTED_PKRU, %rax
-	xorl %ecx, %ecx
-	xorl %edx, %edx
-	wrpkru
-	cmpl %gs:GT_EXPECTED_PKRU, %eax
-	jne violation
+	LOWER_TO_EXPECTED
 	movq %r10, %rax
 	ret
 

@@ -4,6 +4,7 @@
  * the kernel stack; ring-3 entries during the upcall land below it
  * (upcall_set_entry), so the saved frame survives until upcall_resume.
  */
+#include <arch/pc/calleesaved.h>
 #include <arch/pc/layout.h>
 #include <core/usermode.h>
 
@@ -12,12 +13,7 @@
 
 /* long upcall_enter(struct upcall_ctx *ctx, const struct user_entry *e, uint32_t pkru) */
 upcall_enter:
-	pushq %rbp
-	pushq %rbx
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	SAVE_CALLEE_SAVED
 	movq %rsp, (%rdi)
 	movq %rsi, %r12
 	movl %edx, %r13d
@@ -57,10 +53,5 @@ upcall_enter:
 upcall_resume:
 	movq %rsi, %rax
 	movq (%rdi), %rsp
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %rbx
-	popq %rbp
+	RESTORE_CALLEE_SAVED
 	ret
