@@ -42,6 +42,11 @@
 #define MAPLE_ECALLEE	200 /* the callee domain failed during the call */
 #define MAPLE_EDEAD	201 /* the callee domain is not running (failed or destroyed) */
 #define MAPLE_ETIMEDOUT 110 /* the call exceeded the watchdog deadline */
+#define MAPLE_EPERM	1   /* the caller lacks the authority (or RRef ownership) for this */
+#define MAPLE_EAGAIN	11  /* the domain is at its thread limit; retry after one exits */
+#define MAPLE_EBUSY	16  /* the domain is already being destroyed by someone else */
+#define MAPLE_EQUOTA	122 /* the domain is at one of its limits (memory, RRefs, devices) */
+#define MAPLE_EDEPTH	202 /* the thread's chain of calls is at its depth limit */
 
 /*
  * Cross-domain calls go through the gate, kernel-provided code mapped

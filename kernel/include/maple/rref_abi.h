@@ -54,8 +54,6 @@
 #define XCALL_RESULT_RREF (1UL << 16)
 #define XCALL_RREF_BITS	  0x1ff00
 
-#define MAPLE_EPERM 1 /* an RRef the caller does not own, or one still borrowed */
-
 /* Syscalls for the shared heap (numbers continue maple/abi.h's). */
 #define SYS_RREF_ALLOC	14 /* (type, size) -> RRef owned by the caller, payload zeroed */
 #define SYS_RREF_FREE	15 /* (rref) -> 0; frees nested children too */
