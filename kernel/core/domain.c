@@ -325,6 +325,13 @@ int domain_destroy(uint64_t handle, char *err, uint64_t errlen)
 	}
 	domain_fail(d, "destroyed");
 	struct gate_domain *gd = gate_domtab(d->id);
+	/* The gate (and gate_upcall) count a call in `active` with a full
+	 * barrier and then read the state; here the non-running state was
+	 * published (domain_fail) and, after a full barrier, `active` is read.
+	 * So either the entering call sees the state and backs out, or this
+	 * sees its count and waits: no call enters a domain being unmapped
+	 * (arch/pc/gate.S, "Counting a call against destroy"). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	uint64_t deadline = time_ns() + DESTROY_WAIT_NS;
 	while (__atomic_load_n(&gd->active, __ATOMIC_ACQUIRE) && time_ns() < deadline)
 		thread_sleep_ns(1000000);

@@ -30,7 +30,15 @@
 
 extern const char __gate_start[], __gate_end[];
 extern const char gate_fault_pf[], gate_fault_gp[], gate_fault_ud[], gate_fault_de[],
-	gate_fault_pk[];
+	gate_fault_pk[], gate_resume[];
+
+_Static_assert((uint64_t)GATE_MAX_THREADS * DOMAIN_STACK_SLOT <= MAPLE_DOMAIN_SLOT - DOMAIN_STACK_OFF,
+	       "every gate thread slot has its stack slot in each domain (GATE_MAX_THREADS)");
+_Static_assert((GATE_MAX_DOMAINS & (GATE_MAX_DOMAINS - 1)) == 0,
+	       "the gate masks domain ids with GATE_MAX_DOMAINS - 1");
+
+#define THREAD_TRUSTED_PAGES (GATE_THREAD_TRUSTED_SIZE / PAGE_SIZE)
+#define THREAD_STACK_PAGES   (GATE_STACK_SIZE / PAGE_SIZE)
 
 static struct gate_domain *domtab;
 static uint64_t slot_used[SLOT_WORDS];
@@ -92,6 +100,16 @@ static int slot_take(void)
 	return -1;
 }
 
+int gate_threads_free(void)
+{
+	int used = 0;
+	spin_lock(&slot_lock);
+	for (int i = 0; i < GATE_MAX_THREADS; i++)
+		used += (int)(slot_used[i / 64] >> (i % 64) & 1);
+	spin_unlock(&slot_lock);
+	return GATE_MAX_THREADS - used;
+}
+
 static void slot_put(int slot)
 {
 	spin_lock(&slot_lock);
@@ -100,59 +118,100 @@ static void slot_put(int slot)
 	spin_unlock(&slot_lock);
 }
 
-/* Map the thread's GATE_RO page and TRUSTED pages; returns 0 or -1. */
+/*
+ * Map a thread's gate pages in its slot: the GATE_RO page, then (after a
+ * guard) the gate stack and the TRUSTED pages, one contiguous run of
+ * frames at tt_pa. Returns 0, or -1 with nothing left mapped by this call
+ * (a page that was mapped already is someone else's and stays).
+ */
 static int map_thread_pages(struct thread_gate *g, uint64_t ro_pa, uint64_t tt_pa)
 {
-	uint64_t tt_pages = (GATE_THREAD_TRUSTED_SIZE + PAGE_SIZE - 1) / PAGE_SIZE;
+	uint64_t stack_va = g->ro_va + GATE_SLOT_STACK_OFF;
+	uint64_t pages = THREAD_STACK_PAGES + THREAD_TRUSTED_PAGES, i;
 	if (vm_map_page(g->ro_va, ro_pa, PTE_U | PTE_W | PTE_NX | pte_key(PKEY_GATE_RO)) < 0)
 		return -1;
-	for (uint64_t i = 0; i < tt_pages; i++)
-		if (vm_map_page(g->tt_va + i * PAGE_SIZE, tt_pa + i * PAGE_SIZE,
+	for (i = 0; i < pages; i++)
+		if (vm_map_page(stack_va + i * PAGE_SIZE, tt_pa + i * PAGE_SIZE,
 				PTE_U | PTE_W | PTE_NX | pte_key(PKEY_TRUSTED)) < 0)
-			return -1;
-	return 0;
+			break;
+	if (i == pages)
+		return 0;
+	unmap_region(stack_va, i, false);
+	unmap_region(g->ro_va, 1, false);
+	return -1;
+}
+
+struct thread_gate *gate_thread_alloc(uint32_t pkru, long *err)
+{
+	uint64_t pages = THREAD_STACK_PAGES + THREAD_TRUSTED_PAGES;
+	struct thread_gate *g = kzalloc(sizeof *g);
+	int slot = g ? slot_take() : -1;
+	uint64_t ro_pa = slot >= 0 ? frame_alloc() : 0;
+	uint64_t tt_pa = ro_pa ? frame_alloc_contig(pages, 1) : 0;
+	*err = g && slot < 0 ? -MAPLE_EAGAIN : -MAPLE_ENOMEM;
+	if (tt_pa) {
+		g->slot = slot;
+		g->ro_va = GATE_THREADS_VA + (uint64_t)slot * GATE_THREAD_SLOT;
+		g->tt_va = g->ro_va + GATE_SLOT_TRUSTED_OFF;
+		/* Slots are reused only after their pages were revoked everywhere;
+		 * should one still be mapped, this thread is refused, not the kernel. */
+		if (map_thread_pages(g, ro_pa, tt_pa) == 0)
+			goto mapped;
+		klog("gate: thread slot %d at %#lx is still mapped or out of page tables; "
+		     "thread refused",
+		     slot, g->ro_va);
+		frame_free(tt_pa, pages);
+		tt_pa = 0;
+	}
+	if (ro_pa)
+		frame_free(ro_pa, 1);
+	if (slot >= 0)
+		slot_put(slot);
+	kfree(g);
+	return NULL;
+mapped:
+	memset(phys_to_virt(ro_pa), 0, PAGE_SIZE);
+	memset(phys_to_virt(tt_pa), 0, pages * PAGE_SIZE);
+	g->ro = phys_to_virt(ro_pa);
+	g->tt = phys_to_virt(tt_pa + GATE_STACK_SIZE);
+	g->ro->self = g->ro_va;
+	g->ro->expected_pkru = pkru;
+	g->ro->domain = 0;
+	g->ro->trusted = g->tt_va;
+	g->ro->depth_limit = g->tt_va + offsetof(struct gate_thread_trusted, conts[GATE_MAX_DEPTH]);
+	g->ro->gate_stack = g->ro_va + GATE_SLOT_STACK_OFF + GATE_STACK_SIZE;
+	g->tt->cont_top = g->tt_va + offsetof(struct gate_thread_trusted, conts);
+	spin_lock(&slot_lock);
+	slot_owner[slot] = g;
+	spin_unlock(&slot_lock);
+	return g;
+}
+
+void gate_thread_attach(struct thread *t, struct thread_gate *g)
+{
+	t->gate = g;
+	t->user_gs = g->ro_va;
+	if (t == thread_current())
+		arch_set_user_gs(g->ro_va);
 }
 
 struct thread_gate *gate_thread(struct thread *t)
 {
+	long err;
 	if (t->gate)
 		return t->gate;
-	uint64_t tt_pages = (GATE_THREAD_TRUSTED_SIZE + PAGE_SIZE - 1) / PAGE_SIZE;
-	struct thread_gate *g = kzalloc(sizeof *g);
-	int slot = g ? slot_take() : -1;
-	uint64_t ro_pa = slot >= 0 ? frame_alloc() : 0;
-	uint64_t tt_pa = ro_pa ? frame_alloc_contig(tt_pages, 1) : 0;
-	if (!tt_pa) {
-		if (ro_pa)
-			frame_free(ro_pa, 1);
-		if (slot >= 0)
-			slot_put(slot);
-		kfree(g);
-		return NULL;
-	}
-	memset(phys_to_virt(ro_pa), 0, PAGE_SIZE);
-	memset(phys_to_virt(tt_pa), 0, tt_pages * PAGE_SIZE);
-	g->slot = slot;
-	g->ro_va = GATE_THREADS_VA + (uint64_t)slot * GATE_THREAD_SLOT;
-	g->tt_va = g->ro_va + GATE_THREAD_RO_SIZE;
-	g->ro = phys_to_virt(ro_pa);
-	g->tt = phys_to_virt(tt_pa);
-	/* Slots are reused only after their pages were revoked everywhere. */
-	if (map_thread_pages(g, ro_pa, tt_pa) < 0)
-		panic("gate: thread slot %d is still mapped", slot);
-	g->ro->self = g->ro_va;
-	g->ro->expected_pkru = t->pkru;
-	g->ro->domain = 0;
-	g->ro->trusted = g->tt_va;
-	g->ro->depth_limit = g->tt_va + GTT_CONTS + CONT_SIZE * GATE_MAX_DEPTH;
-	g->tt->cont_top = g->tt_va + GTT_CONTS;
-	spin_lock(&slot_lock);
-	slot_owner[slot] = g;
-	spin_unlock(&slot_lock);
-	t->gate = g;
-	t->user_gs = g->ro_va;
-	arch_set_user_gs(g->ro_va);
+	struct thread_gate *g = gate_thread_alloc(t->pkru, &err);
+	if (g)
+		gate_thread_attach(t, g);
 	return g;
+}
+
+void gate_thread_free(struct thread_gate *g)
+{
+	/* The RO page, the guard, the gate stack and the TRUSTED pages. */
+	unmap_region(g->ro_va, GATE_SLOT_TRUSTED_OFF / PAGE_SIZE + THREAD_TRUSTED_PAGES, true);
+	slot_put(g->slot);
+	kfree(g);
 }
 
 void gate_thread_release(struct thread *t)
@@ -165,13 +224,10 @@ void gate_thread_release(struct thread *t)
 		if (d)
 			dmem_free(d, g->slot, false);
 	}
-	uint64_t tt_pages = (GATE_THREAD_TRUSTED_SIZE + PAGE_SIZE - 1) / PAGE_SIZE;
-	unmap_region(g->ro_va, 1 + tt_pages, true); /* the RO page and the TRUSTED pages follow */
 	t->gate = NULL;
 	t->user_gs = 0;
 	arch_set_user_gs(0);
-	slot_put(g->slot);
-	kfree(g);
+	gate_thread_free(g);
 }
 
 void gate_forget_domain_stacks(uint32_t id)
@@ -183,14 +239,27 @@ void gate_forget_domain_stacks(uint32_t id)
 	spin_unlock(&slot_lock);
 }
 
-/* Number of continuations on the thread's stack; panics on a corrupt top,
- * which only the gate or the kernel could have written. */
+/*
+ * Number of continuations on the thread's stack. A top that is not a slot
+ * boundary in range was not written by the gate or the kernel as they
+ * stand; trust none of it: fail the domain the thread runs in (its
+ * callers see the error when the thread unwinds), count nothing, and set
+ * the top back to empty so the gate refuses to return through it.
+ */
 static uint64_t depth(const struct thread_gate *g)
 {
-	uint64_t off = g->tt->cont_top - (g->tt_va + GTT_CONTS);
-	if (off % CONT_SIZE || off / CONT_SIZE > GATE_MAX_DEPTH)
-		panic("gate: thread slot %d has a corrupt continuation stack", g->slot);
-	return off / CONT_SIZE;
+	uint64_t first = g->tt_va + offsetof(struct gate_thread_trusted, conts);
+	uint64_t off = g->tt->cont_top - first;
+	if (g->tt->cont_top >= first && off % sizeof(struct continuation) == 0 &&
+	    off / sizeof(struct continuation) <= GATE_MAX_DEPTH)
+		return off / sizeof(struct continuation);
+	struct domain *d = domain_by_id((uint32_t)(g->ro->domain % GATE_MAX_DOMAINS));
+	klog("gate: thread slot %d has a corrupt continuation top %#lx", g->slot,
+	     g->tt->cont_top);
+	if (d)
+		domain_fail(d, "gate: corrupt continuation stack on thread slot %d", g->slot);
+	g->tt->cont_top = first;
+	return 0;
 }
 
 uint32_t gate_current_domain(struct thread *t)
@@ -225,8 +294,25 @@ static void pop_one(struct thread_gate *g)
 	g->tt->domain_sp[c->caller % GATE_MAX_DOMAINS] = c->caller_sp;
 	g->ro->domain = c->caller;
 	g->ro->expected_pkru = c->caller_pkru;
-	g->tt->cont_top -= CONT_SIZE;
+	g->tt->cont_top -= sizeof(struct continuation);
 	g->ctx[n - 1] = NULL;
+}
+
+/*
+ * Whether sp, a stack pointer the kernel is about to enter d with, lies in
+ * this thread's own stack in d. It may have come from the domain (the gate
+ * records a caller's %rsp as where a call back into it starts), so the
+ * kernel never writes through it unchecked.
+ */
+static bool on_thread_stack(struct domain *d, const struct thread_gate *g, uint64_t sp)
+{
+	bool ok = false;
+	spin_lock(&d->lock);
+	for (struct domain_region *r = d->regions; r && !ok; r = r->next)
+		ok = r->thread_slot == g->slot && !r->device && sp - 8 >= r->va &&
+		     sp <= r->va + r->pages * PAGE_SIZE && sp % 8 == 0;
+	spin_unlock(&d->lock);
+	return ok;
 }
 
 /* Back in the kernel after an upcall: its rights and its entry stack. */
@@ -248,22 +334,37 @@ long gate_upcall(struct domain *d, uint64_t entry, int kind, long a0, long a1, l
 		return -MAPLE_ENOMEM;
 	uint64_t n = depth(g);
 	if (n >= GATE_MAX_DEPTH)
-		return -MAPLE_ENOMEM;
-	if (d->state != DOMAIN_RUNNING)
-		return -MAPLE_EDEAD;
+		return -MAPLE_EDEPTH;
+	/* Counted before the state is read, as in the gate: destroy either
+	 * sees this call or this sees destroy's state (core/domain.c). */
+	struct gate_domain *gd = &domtab[d->id];
+	__atomic_add_fetch(&gd->active, 1, __ATOMIC_SEQ_CST);
+	long err = 0;
 	uint64_t sp = g->tt->domain_sp[d->id];
-	if (!sp) {
+	if (__atomic_load_n(&gd->state, __ATOMIC_SEQ_CST) != GATE_DOMAIN_RUNNING ||
+	    gd->gen != d->gen || d->state != DOMAIN_RUNNING) {
+		err = -MAPLE_EDEAD;
+	} else if (!sp) {
 		sp = dmem_stack_alloc(d, g->slot);
 		if (!sp)
-			return -MAPLE_ENOMEM;
+			err = -MAPLE_ENOMEM;
 		g->tt->domain_sp[d->id] = sp;
+	} else if (!on_thread_stack(d, g, sp)) {
+		domain_fail(d, "gate: thread slot %d would enter it at %#lx, outside its stack there",
+			    g->slot, sp);
+		err = -MAPLE_ECALLEE;
 	}
-	uint32_t caller = (uint32_t)g->ro->domain;
+	if (err) {
+		__atomic_sub_fetch(&gd->active, 1, __ATOMIC_RELEASE);
+		return err;
+	}
+	uint32_t caller = (uint32_t)(g->ro->domain % GATE_MAX_DOMAINS);
 	struct continuation *c = &g->tt->conts[n];
 	*c = (struct continuation){
 		.kind = (uint64_t)kind,
 		.caller = caller,
 		.callee = d->id,
+		.callee_gen = d->gen,
 		.caller_pkru = arch_get_pkru(), /* t->pkru is stale inside a domain */
 		.callee_sp = sp,
 		.caller_sp = g->tt->domain_sp[caller],
@@ -271,9 +372,8 @@ long gate_upcall(struct domain *d, uint64_t entry, int kind, long a0, long a1, l
 	};
 	struct upcall_ctx ctx;
 	g->ctx[n] = &ctx;
-	g->tt->cont_top += CONT_SIZE;
-	__atomic_add_fetch(&domtab[d->id].active, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&domtab[d->id].calls, 1, __ATOMIC_RELAXED);
+	g->tt->cont_top += sizeof(struct continuation);
+	__atomic_add_fetch(&gd->calls, 1, __ATOMIC_RELAXED);
 	g->ro->domain = d->id;
 	g->ro->expected_pkru = d->pkru;
 
@@ -329,10 +429,13 @@ static void unwind_failed(struct thread *t, struct trap_frame *tf)
 	uint64_t n = depth(g), k;
 	struct domain *dead = NULL;
 	for (k = 0; k < n; k++) {
-		dead = domain_by_id((uint32_t)g->tt->conts[k].callee);
-		if (!dead || dead->state != DOMAIN_RUNNING)
+		const struct continuation *c = &g->tt->conts[k];
+		dead = domain_by_id((uint32_t)(c->callee % GATE_MAX_DOMAINS));
+		if (!dead || dead->gen != c->callee_gen || dead->state != DOMAIN_RUNNING)
 			break;
 	}
+	if (dead && k < n && dead->gen != g->tt->conts[k].callee_gen)
+		dead = NULL; /* a successor in the slot: the callee is gone */
 	if (k == n)
 		return;
 	long err = dead && dead->fail_errno ? -dead->fail_errno : -MAPLE_ECALLEE;
@@ -342,14 +445,11 @@ static void unwind_failed(struct thread *t, struct trap_frame *tf)
 		pop_one(g);
 	if (c.kind != CONT_XCALL)
 		upcall_resume(ctx, err);
-	tf->rip = c.return_rip;
+	/* The gate's own ending of a call, with the caller's rights: it pops
+	 * the caller's registers and return address from caller_rsp. The
+	 * kernel reads no domain memory for it. */
+	tf->rip = gate_user_va(gate_resume);
 	tf->rsp = c.caller_rsp;
-	tf->rbx = c.rbx;
-	tf->rbp = c.rbp;
-	tf->r12 = c.r12;
-	tf->r13 = c.r13;
-	tf->r14 = c.r14;
-	tf->r15 = c.r15;
 	tf->rax = (uint64_t)err;
 	t->pkru = (uint32_t)c.caller_pkru;
 	arch_set_pkru(t->pkru);
@@ -401,20 +501,42 @@ void gate_return_to_user(struct trap_frame *tf)
 			domain_fail(callee, "watchdog: a call ran longer than %lu ms", watchdog_ms);
 		}
 	}
+	/* A thread interrupted (or back from a syscall) in the gate's code is
+	 * half-way through a bounded pass that holds counts and a
+	 * continuation in flight: let it finish; it is unwound once it is
+	 * out. Faults in the gate unwind at once (gate_user_fault). */
+	if (tf->rip >= MAPLE_GATE_VA && tf->rip < MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
+		return;
 	unwind_failed(t, tf);
 }
 
 bool gate_user_fault(struct trap_frame *tf, const char *what)
 {
 	struct thread *t = thread_current();
-	struct domain *d = t->gate ? domain_by_id((uint32_t)t->gate->ro->domain) : NULL;
-	if (!d)
+	struct thread_gate *g = t->gate;
+	if (!g)
 		return false;
-	char where[64];
-	domain_symbolize(d, tf->rip, where, sizeof where);
-	domain_fail(d, "%s, rip %#lx (%s)", what, tf->rip, where);
-	gate_return_to_user(tf);
-	return true;
+	uint32_t id = (uint32_t)(g->ro->domain % GATE_MAX_DOMAINS);
+	struct domain *d = domain_by_id(id);
+	uint64_t n = depth(g);
+	const struct continuation *top = n ? &g->tt->conts[n - 1] : NULL;
+	if (d && top && top->callee == id && top->callee_gen != d->gen)
+		d = NULL; /* the slot has a successor: the domain it ran in is gone */
+	if (d) {
+		char where[64];
+		domain_symbolize(d, tf->rip, where, sizeof where);
+		domain_fail(d, "%s, rip %#lx (%s)", what, tf->rip, where);
+	} else if (n) {
+		/* A fault in memory no domain owns: the domain being entered was
+		 * destroyed under the thread. Its caller gets the error. */
+		klog("gate: thread slot %d faulted in domain %u, which is gone: %s, rip %#lx",
+		     g->slot, id, what, tf->rip);
+	} else {
+		return false;
+	}
+	uint64_t rip = tf->rip;
+	unwind_failed(t, tf);
+	return d || tf->rip != rip;
 }
 
 bool trap_user_fault(struct trap_frame *tf)

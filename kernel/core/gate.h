@@ -32,8 +32,19 @@ struct thread_gate {
 void gate_init(void);
 /* The domain table entry for id, through the direct map. */
 struct gate_domain *gate_domtab(uint32_t id);
-/* This thread's gate pages, made the first time; NULL if out of memory. */
+/* This thread's gate pages, made the first time; NULL if out of memory
+ * or of thread slots. */
 struct thread_gate *gate_thread(struct thread *t);
+/* Gate pages for a thread yet to run, in a slot of their own: NULL with
+ * *err = -MAPLE_EAGAIN when all GATE_MAX_THREADS slots are taken, or
+ * -MAPLE_ENOMEM. pkru: its expected PKRU until it enters a domain. */
+struct thread_gate *gate_thread_alloc(uint32_t pkru, long *err);
+/* Give t the pages from gate_thread_alloc. */
+void gate_thread_attach(struct thread *t, struct thread_gate *g);
+/* Free pages from gate_thread_alloc that no thread took. */
+void gate_thread_free(struct thread_gate *g);
+/* Thread slots free right now (tests). */
+int gate_threads_free(void);
 /* Free a thread's gate pages and its stacks in every domain (thread exit). */
 void gate_thread_release(struct thread *t);
 /* Forget every thread's stack in domain id (the domain is going away). */

@@ -73,12 +73,14 @@ struct domain_thread_start {
 	uint64_t gen;
 	uint64_t fn;
 	uint64_t arg;
+	struct thread_gate *gate; /* its gate slot, taken when it was created */
 };
 
 static void domain_thread_main(void *p)
 {
 	struct domain_thread_start s = *(struct domain_thread_start *)p;
 	kfree(p);
+	gate_thread_attach(thread_current(), s.gate);
 	if (s.d->gen == s.gen && domain_by_id(s.d->id) == s.d)
 		gate_upcall(s.d, s.fn, CONT_THREAD, (long)s.arg, 0, 0, 0);
 	thread_exit();
@@ -91,11 +93,21 @@ static long sys_thread_create(struct domain *d, uint64_t fn, uint64_t arg)
 	struct domain_thread_start *s = kmalloc(sizeof *s);
 	if (!s)
 		return -MAPLE_ENOMEM;
-	*s = (struct domain_thread_start){.d = d, .gen = d->gen, .fn = fn, .arg = arg};
+	/* The gate slot first: past GATE_MAX_THREADS the caller hears
+	 * -MAPLE_EAGAIN now, rather than the thread failing later. A new
+	 * kernel thread runs with PKRU 0 until it enters the domain. */
+	long err;
+	struct thread_gate *g = gate_thread_alloc(0, &err);
+	if (!g) {
+		kfree(s);
+		return err;
+	}
+	*s = (struct domain_thread_start){.d = d, .gen = d->gen, .fn = fn, .arg = arg, .gate = g};
 	char name[THREAD_NAME_MAX];
 	fmt_snprintf(name, sizeof name, "%s/thread", d->name);
 	struct thread *t = thread_create(name, domain_thread_main, s);
 	if (!t) {
+		gate_thread_free(g);
 		kfree(s);
 		return -MAPLE_ENOMEM;
 	}

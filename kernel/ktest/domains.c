@@ -117,7 +117,7 @@ static void rogue_suite(struct ktest_ctx *t)
 	struct thread_gate *g = gate_thread(thread_current());
 	KT_ASSERT(g != NULL);
 	uint64_t conts = g->tt_va + GTT_CONTS;
-	uint64_t expected = g->ro_va + GT_EXPECTED_PKRU;
+	uint64_t expected = g->ro_va + offsetof(struct gate_thread_ro, expected_pkru);
 	const struct {
 		const char *name;
 		int number;

@@ -6,36 +6,101 @@
  * thread migrates into the callee; nothing enters the kernel on the fast
  * path.
  *
+ * THE INVARIANT: with raised rights (PKRU_GATE: TRUSTED and GATE_RO
+ * writable), no load or store goes through an address that came from a
+ * register or from memory a domain controls, except after a check that it
+ * lies in that domain's own regions. The gate needs no such check today:
+ * raised, it addresses only
+ *   - %gs:offset, the thread's GATE_RO page (the GS base is the kernel's:
+ *     CR4.FSGSBASE is off, and a %gs load from ring 3 zeroes the base,
+ *     where nothing is mapped);
+ *   - the gate stack, whose top is read from that page (GT_GATE_STACK) by
+ *     the instruction right after the raising WRPKRU and its check;
+ *   - the thread's TRUSTED pages, at addresses read from that page or
+ *     computed from them with bounded indices (domain ids below
+ *     GATE_MAX_DOMAINS, the continuation top checked against the page);
+ *   - the domain table at a constant address with a checked id;
+ *   - and, in rref.gate.c, the RRef header table at a constant address
+ *     with a checked index (it runs on the gate stack).
+ * Everything that touches a domain's memory runs with that domain's own
+ * rights: the caller's callee-saved registers and its return address are
+ * pushed and popped on the caller's stack with the caller's rights (a bad
+ * %rsp faults as the caller), the caller's %rsp is carried through the
+ * gate only as a value, and the callee's return address is pushed by a
+ * `call` made after the WRPKRU to the callee's rights. SHARED and every
+ * domain key are denied to PKRU_GATE, so a slip faults rather than
+ * reaching a domain.
+ *
  * ERIM discipline (Vahldiek-Oberwagner et al., USENIX Security 2019): each
- * WRPKRU is followed by a check of the value written against the thread's
- * expected-PKRU word in its GATE_RO page, which only the gate writes. So
- * jumping straight to any WRPKRU here with a chosen %eax either fails the
- * check (and the ud2 fails the jumping domain) or grants the rights the
- * thread already had, plus TRUSTED for the rest of the gate's own checked
- * path, which then does no more than a proper call would.
+ * WRPKRU is followed by a check of the value written against a constant
+ * (raising) or against the thread's expected-PKRU word in its GATE_RO
+ * page, which only the gate and the kernel write; the value written comes
+ * from the same page or the domain table (TRUSTED). A jump straight to a
+ * WRPKRU with any other %eax fails the check, and the ud2 at
+ * gate_violation fails the jumping domain. A jump to a raising WRPKRU with
+ * %eax = PKRU_GATE passes, and the next instruction loads the gate stack:
+ * from there it is an ordinary pass through the gate (minus the pushes,
+ * so the return pops whatever the jumper's %rsp points at, with the
+ * jumper's rights).
+ *
+ * Every path, and how it keeps the invariant:
+ *   call (gate_start): push callee-saved registers, caller's rights;
+ *     raise; gate stack; check the callee (counted first, see the
+ *     interleavings below); lazy stack (SYS_GATE_STACK, made on the gate
+ *     stack: the kernel checks its RIP lies in this page); continuation in
+ *     TRUSTED; RRef checks (rref.gate.c on the gate stack); WRPKRU to the
+ *     callee's rights (from the domain table, checked against GATE_RO);
+ *     `call` the method on the callee's stack.
+ *   return: raise; gate stack; pop the continuation (it must be an XCALL
+ *     into the current domain); RRef transfers (gate stack); restore; WRPKRU
+ *     to the caller's expected rights (checked); then, with those rights,
+ *     the caller's %rsp, pops and `ret` (gate_resume).
+ *   refusals: the same lowering and gate_resume, with the error in %rax.
+ *   upcalls (core/gate.c gate_upcall): the kernel enters the domain with
+ *     iretq on a stack it checked lies in the thread's stack region of that
+ *     domain; the method returns to MAPLE_GATE_RETURN_VA, whose syscall
+ *     touches no memory.
+ *   unwinding (core/gate.c unwind_failed): the kernel resumes the caller at
+ *     gate_resume with the caller's rights, %rsp = the continuation's
+ *     caller_rsp and %rax = the error; the pops and the `ret` run with the
+ *     caller's rights. The kernel reads no domain memory for it, and does
+ *     not unwind a thread whose RIP is in this page except after a fault,
+ *     so no raised pass is cut in half (every pass is bounded).
+ *   injected faults: stubs below run with the domain's own rights.
+ *   a second thread of the caller: it can rewrite the caller's stack while
+ *     this thread is in the gate, but the gate reads that stack only after
+ *     lowering to the caller's rights, so at worst the caller returns to
+ *     where its other thread chose, with its own rights. The gate stack and
+ *     the TRUSTED pages are per thread and beyond the domain's key.
+ *
+ * Counting a call against destroy (core/domain.c domain_destroy): the gate
+ * increments the callee's `active` (lock inc: a full barrier) and only
+ * then reads its state and generation; destroy publishes the non-running
+ * state and then, after a full barrier, reads `active`. Of the two
+ * interleavings, either the gate's read sees the new state (it refuses
+ * and decrements) or destroy's read sees the count (it waits): destroy
+ * never unmaps a domain a caller is entering.
  *
  * Position-independent: only relative branches and absolute constants.
  */
 #include <core/gate_layout.h>
+#include <kernel/gate_asm.h>
 #include <maple/rref_abi.h>
 
 /*
- * Add TRUSTED (read-write) and GATE_RO (write) to the rights the thread
- * holds now. The gate keeps the current domain's own rights because it
- * must read the caller's return address off the caller's stack. The check
- * recomputes the value from the thread's expected-PKRU word: a jump to the
- * WRPKRU with any other %eax fails it.
+ * Raise to PKRU_GATE, a constant checked after the WRPKRU, and move to the
+ * thread's gate stack before anything else: from here on nothing depends
+ * on the %rsp the domain left. cld: rref.gate.c is C and assumes DF = 0.
  */
 .macro RAISE_TO_GATE
-	movl %gs:GT_EXPECTED_PKRU, %eax
-	andl $PKRU_GATE_RAISE, %eax
+	movl $PKRU_GATE, %eax
 	xorl %ecx, %ecx
 	xorl %edx, %edx
 	wrpkru
-	movl %gs:GT_EXPECTED_PKRU, %ecx
-	andl $PKRU_GATE_RAISE, %ecx
-	cmpl %ecx, %eax
-	jne violation
+	cmpl $PKRU_GATE, %eax
+	jne gate_violation
+	movq %gs:GT_GATE_STACK, %rsp
+	cld
 .endm
 
 /*
@@ -47,60 +112,61 @@
 	xorl %edx, %edx
 	wrpkru
 	cmpl %gs:GT_EXPECTED_PKRU, %eax
-	jne violation
-.endm
-
-/* The caller's callee-saved registers from the continuation at \cont
- * (%r14 last, since \cont may be %r14). */
-.macro RESTORE_CALLER_REGS cont
-	movq CONT_RBX(\cont), %rbx
-	movq CONT_RBP(\cont), %rbp
-	movq CONT_R12(\cont), %r12
-	movq CONT_R13(\cont), %r13
-	movq CONT_R15(\cont), %r15
-	movq CONT_R14(\cont), %r14
+	jne gate_violation
 .endm
 
 	.section .gate, "ax"
 	.balign 4096
-	.globl gate_start, gate_xcall_checked
+	.globl gate_start, gate_entry_pushed, gate_xcall_checked, gate_resume, gate_violation
 
 /*
  * long maple_xcall(handle %rdi, method %rsi, a0 %rdx, a1 %rcx, a2 %r8, a3 %r9)
  * at MAPLE_GATE_XCALL_VA.
  */
 gate_start:
+	/* With the caller's rights, on its stack: a bad %rsp faults here. */
+	pushq %rbx
+	pushq %rbp
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+gate_entry_pushed:
+	movq %rsp, %r12			/* caller_rsp: a value from here on */
 	movq %rdx, %r10			/* a0, a1: WRPKRU needs %ecx = %edx = 0 */
 	movq %rcx, %r11
 	RAISE_TO_GATE
-	movq %rsi, %gs:GT_SCRATCH	/* the method word, for the continuation */
+	movq %rsi, %r13			/* the method word */
 	andl $XCALL_METHOD_MASK, %esi
 
-	/* Is the callee a running domain with this method? */
+	/* The callee's id, in range; its entry in the domain table. */
 	movq %rdi, %rax
 	andl $HANDLE_ID_MASK, %eax
 	jz err_srch
 	cmpq $GATE_MAX_DOMAINS, %rax
 	jae err_srch
-	imulq $GD_SIZE, %rax, %rax
+	imulq $GD_SIZE, %rax, %r15
 	movabsq $GATE_DOMTAB_VA, %rcx
-	addq %rcx, %rax
-	movq %rdi, %rcx
-	shrq $HANDLE_GEN_SHIFT, %rcx
-	cmpq GD_GEN(%rax), %rcx
-	jne err_dead
-	cmpq $GATE_DOMAIN_RUNNING, GD_STATE(%rax)
-	jne err_dead
-	cmpq GD_NMETHODS(%rax), %rsi
-	jae err_srch
+	addq %rcx, %r15
+	/* Count the call, then check the callee (see the interleavings above):
+	 * state first, then generation, so a successor published in the slot
+	 * meanwhile is seen by its generation. */
+	lock incq GD_ACTIVE(%r15)
+	cmpq $GATE_DOMAIN_RUNNING, GD_STATE(%r15)
+	jne err_dead_counted
+	shrq $HANDLE_GEN_SHIFT, %rdi
+	cmpq GD_GEN(%r15), %rdi
+	jne err_dead_counted
+	cmpq GD_NMETHODS(%r15), %rsi
+	jae err_srch_counted
+	movq %rdi, %rbp			/* callee generation */
+	movq %rax, %rdi			/* callee id */
 
 	/* This thread's stack in the callee; the kernel makes one the first time. */
-	andl $HANDLE_ID_MASK, %edi
-	movq %gs:GT_TRUSTED, %rcx
-	cmpq $0, GTT_DOMAIN_SP(%rcx, %rdi, 8)
+	movq %gs:GT_TRUSTED, %rbx
+	cmpq $0, GTT_DOMAIN_SP(%rbx, %rdi, 8)
 	jne 1f
-	pushq %rax
-	pushq %rdi
+	pushq %rdi			/* on the gate stack */
 	pushq %rsi
 	pushq %r8
 	pushq %r9
@@ -115,44 +181,36 @@ gate_start:
 	popq %r8
 	popq %rsi
 	popq %rdi
-	popq %rax
+	movq %rdx, %r10
 	testq %rdx, %rdx
-	js err_nomem
-	movq %gs:GT_TRUSTED, %rcx
+	js refuse_counted		/* the kernel's -MAPLE_ENOMEM or -MAPLE_ESRCH */
 1:
 	/* Room for a continuation? */
-	movq GTT_CONT_TOP(%rcx), %rdx
-	cmpq %gs:GT_DEPTH_LIMIT, %rdx
-	jae err_nomem
+	movq GTT_CONT_TOP(%rbx), %r14
+	cmpq %gs:GT_DEPTH_LIMIT, %r14
+	jae err_depth_counted
 
 	/* Push the continuation: everything needed to return, or to unwind. */
-	movq %rbx, CONT_RBX(%rdx)
-	movq %rbp, CONT_RBP(%rdx)
-	movq %r12, CONT_R12(%rdx)
-	movq %r13, CONT_R13(%rdx)
-	movq %r14, CONT_R14(%rdx)
-	movq %r15, CONT_R15(%rdx)
-	movq %rax, %r15			/* the callee's domain-table entry */
-	movq %rdx, %r14			/* the continuation */
 	movq $CONT_XCALL, CONT_KIND(%r14)
-	movq %gs:GT_DOMAIN, %rbx	/* caller id */
-	movq %rbx, CONT_CALLER(%r14)
+	movq %gs:GT_DOMAIN, %rax	/* caller id */
+	andl $(GATE_MAX_DOMAINS - 1), %eax
+	movq %rax, CONT_CALLER(%r14)
 	movq %rdi, CONT_CALLEE(%r14)
-	movq %gs:GT_EXPECTED_PKRU, %r12
-	movq %r12, CONT_CALLER_PKRU(%r14)
-	movq (%rsp), %r12
-	movq %r12, CONT_RETURN_RIP(%r14)
-	leaq 8(%rsp), %r12
+	movq %rbp, CONT_CALLEE_GEN(%r14)
+	movq %gs:GT_EXPECTED_PKRU, %rcx
+	movq %rcx, CONT_CALLER_PKRU(%r14)
 	movq %r12, CONT_CALLER_RSP(%r14)
-	movq GTT_DOMAIN_SP(%rcx, %rbx, 8), %r12
-	movq %r12, CONT_CALLER_SP(%r14)
+	movq GTT_DOMAIN_SP(%rbx, %rax, 8), %rcx
+	movq %rcx, CONT_CALLER_SP(%r14)
 	/* A call back into the caller (or into itself) must start below its
-	 * live frames; set that before reading the callee's stack. */
-	movq %rsp, %r12
-	andq $-16, %r12
-	movq %r12, GTT_DOMAIN_SP(%rcx, %rbx, 8)
-	movq GTT_DOMAIN_SP(%rcx, %rdi, 8), %r13	/* callee stack */
-	movq %r13, CONT_CALLEE_SP(%r14)
+	 * live frames; set that before reading the callee's stack. Only a
+	 * value: it becomes %rsp after the WRPKRU to that domain's rights,
+	 * and the kernel checks it before it writes there (gate_upcall). */
+	movq %r12, %rcx
+	andq $-16, %rcx
+	movq %rcx, GTT_DOMAIN_SP(%rbx, %rax, 8)
+	movq GTT_DOMAIN_SP(%rbx, %rdi, 8), %rcx
+	movq %rcx, CONT_CALLEE_SP(%r14)
 	rdtsc
 	shlq $32, %rdx
 	orq %rdx, %rax
@@ -160,18 +218,15 @@ gate_start:
 
 	/* The method word and arguments, for RRef transfers both ways: the
 	 * caller must own what it moves or lends (rref.gate.c). */
-	movq %gs:GT_SCRATCH, %r12
-	movq %r12, CONT_WORD(%r14)
+	movq %r13, CONT_WORD(%r14)
 	movq %r10, CONT_ARGS(%r14)
 	movq %r11, CONT_ARGS+8(%r14)
 	movq %r8, CONT_ARGS+16(%r14)
 	movq %r9, CONT_ARGS+24(%r14)
-	testq $XCALL_RREF_BITS, %r12
+	testq $XCALL_RREF_BITS, %r13
 	jz 2f
 	movq %r14, %rdi
-	subq $8, %rsp			/* a 16-byte aligned call */
-	call gate_rref_in
-	addq $8, %rsp
+	call gate_rref_in		/* the gate stack is 16-byte aligned here */
 	testq %rax, %rax
 	jnz rref_refused
 	movq CONT_CALLEE(%r14), %rdi
@@ -181,15 +236,14 @@ gate_start:
 	movq CONT_ARGS+8(%r14), %r11
 	movq CONT_ARGS+16(%r14), %r8
 	movq CONT_ARGS+24(%r14), %r9
-	movq %gs:GT_TRUSTED, %rcx
 2:
-	movabsq $GATE_DOMTAB_VA, %rax
-	imulq $GD_SIZE, %rbx, %r12
-	lock incq GD_CALLS_OUT(%rax, %r12)
-	leaq CONT_SIZE(%r14), %r12
-	movq %r12, GTT_CONT_TOP(%rcx)
+	movq CONT_CALLER(%r14), %rax
+	imulq $GD_SIZE, %rax, %rax
+	movabsq $GATE_DOMTAB_VA, %rcx
+	lock incq GD_CALLS_OUT(%rax, %rcx)
+	leaq CONT_SIZE(%r14), %rax
+	movq %rax, GTT_CONT_TOP(%rbx)
 
-	lock incq GD_ACTIVE(%r15)
 	lock incq GD_CALLS(%r15)
 	movq GD_METHODS(%r15, %rsi, 8), %rbx	/* target */
 	movq GD_PKRU(%r15), %rbp
@@ -197,7 +251,7 @@ gate_start:
 	movq %rbp, %gs:GT_EXPECTED_PKRU
 
 	/* Into the callee: its stack, its rights, its method. */
-	movq %r13, %rsp
+	movq CONT_CALLEE_SP(%r14), %rsp
 	movq %r10, %rdi
 	movq %r11, %rsi
 	movl %ebp, %eax
@@ -206,81 +260,99 @@ gate_start:
 	wrpkru
 gate_xcall_checked:
 	cmpl %gs:GT_EXPECTED_PKRU, %eax
-	jne violation
+	jne gate_violation
 	movq %r8, %rdx
 	movq %r9, %rcx
 	xorl %ebp, %ebp			/* callee backtraces end here */
-	call *%rbx
+	call *%rbx			/* pushes the return address with the callee's rights */
 
 	/* Back from the callee, result in %rax, still with its rights. */
 	movq %rax, %r10
 	RAISE_TO_GATE
-	movq %gs:GT_TRUSTED, %rcx
-	movq GTT_CONT_TOP(%rcx), %rdx
-	subq $CONT_SIZE, %rdx
-	leaq GTT_CONTS(%rcx), %r8
-	cmpq %r8, %rdx
-	jb violation
+	movq %gs:GT_TRUSTED, %rbx
+	movq GTT_CONT_TOP(%rbx), %r14
+	subq $CONT_SIZE, %r14
+	leaq GTT_CONTS(%rbx), %rcx
+	cmpq %rcx, %r14
+	jb gate_violation
 	/* Only the callee's own call may end here. */
-	cmpq $CONT_XCALL, CONT_KIND(%rdx)
-	jne violation
-	movq CONT_CALLEE(%rdx), %r12
+	cmpq $CONT_XCALL, CONT_KIND(%r14)
+	jne gate_violation
+	movq CONT_CALLEE(%r14), %r12
 	cmpq %gs:GT_DOMAIN, %r12
-	jne violation
-	movq %rdx, GTT_CONT_TOP(%rcx)
-	imulq $GD_SIZE, %r12, %r8
-	movabsq $GATE_DOMTAB_VA, %r9
-	lock decq GD_ACTIVE(%r8, %r9)
-	testq $XCALL_RREF_BITS, CONT_WORD(%rdx)
+	jne gate_violation
+	andl $(GATE_MAX_DOMAINS - 1), %r12d
+	imulq $GD_SIZE, %r12, %r15
+	movabsq $GATE_DOMTAB_VA, %rcx
+	addq %rcx, %r15
+	/* The call stays on the continuation stack, and counted, until its
+	 * RRef transfers are done. */
+	testq $XCALL_RREF_BITS, CONT_WORD(%r14)
 	jz 3f
-	movq %rdx, %rdi
+	movq %r14, %rdi
 	movq %r10, %rsi
-	call gate_rref_out		/* the callee's stack is 16-byte aligned here */
+	call gate_rref_out		/* on the gate stack, 16-byte aligned */
 	movq %rax, %r10
-	movq %gs:GT_TRUSTED, %rcx
-	movq GTT_CONT_TOP(%rcx), %rdx
 3:
-	movq CONT_CALLEE_SP(%rdx), %r8
-	movq %r8, GTT_DOMAIN_SP(%rcx, %r12, 8)
-	movq CONT_CALLER(%rdx), %r9
-	movq CONT_CALLER_SP(%rdx), %r8
-	movq %r8, GTT_DOMAIN_SP(%rcx, %r9, 8)
-	movq %r9, %gs:GT_DOMAIN
-	movq CONT_CALLER_PKRU(%rdx), %rax
+	movq CONT_CALLEE_SP(%r14), %rax
+	movq %rax, GTT_DOMAIN_SP(%rbx, %r12, 8)
+	movq CONT_CALLER(%r14), %rcx
+	andl $(GATE_MAX_DOMAINS - 1), %ecx
+	movq CONT_CALLER_SP(%r14), %rax
+	movq %rax, GTT_DOMAIN_SP(%rbx, %rcx, 8)
+	movq %rcx, %gs:GT_DOMAIN
+	movq CONT_CALLER_PKRU(%r14), %rax
 	movq %rax, %gs:GT_EXPECTED_PKRU
-	movq CONT_CALLER_RSP(%rdx), %rsp
-	movq CONT_RETURN_RIP(%rdx), %r11
-	RESTORE_CALLER_REGS %rdx
+	movq CONT_CALLER_RSP(%r14), %r12
+	movq %r14, GTT_CONT_TOP(%rbx)
+	lock decq GD_ACTIVE(%r15)
 	LOWER_TO_EXPECTED
 	movq %r10, %rax
-	jmp *%r11
+	movq %r12, %rsp
+/*
+ * With the caller's rights: its registers and its return address, from its
+ * own stack. The kernel resumes unwound callers here too (core/gate.c).
+ */
+gate_resume:
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbp
+	popq %rbx
+	ret
 
 /* The caller may not move or lend those RRefs: undo the continuation. */
 rref_refused:
 	movq %rax, %r10
-	movq %gs:GT_TRUSTED, %rcx
-	movq CONT_CALLER_SP(%r14), %r12
-	movq %r12, GTT_DOMAIN_SP(%rcx, %rbx, 8)
-	RESTORE_CALLER_REGS %r14
-	jmp fail
+	movq CONT_CALLER(%r14), %rcx
+	movq CONT_CALLER_SP(%r14), %rax
+	movq %rax, GTT_DOMAIN_SP(%rbx, %rcx, 8)
+	jmp refuse_counted
 
-/* Failures before anything was pushed: back to the caller's rights. */
+/* Refusals after the call was counted: uncount it, back to the caller. */
+err_srch_counted:
+	movq $-MAPLE_ESRCH, %r10
+	jmp refuse_counted
+err_depth_counted:
+	movq $-MAPLE_EDEPTH, %r10
+	jmp refuse_counted
+err_dead_counted:
+	movq $-MAPLE_EDEAD, %r10
+refuse_counted:
+	lock decq GD_ACTIVE(%r15)
+	jmp refuse
 err_srch:
 	movq $-MAPLE_ESRCH, %r10
-	jmp fail
-err_dead:
-	movq $-MAPLE_EDEAD, %r10
-	jmp fail
-err_nomem:
-	movq $-MAPLE_ENOMEM, %r10
-fail:
+refuse:
 	movq %gs:GT_EXPECTED_PKRU, %rax
 	LOWER_TO_EXPECTED
 	movq %r10, %rax
-	ret
+	movq %r12, %rsp
+	jmp gate_resume
 
 /* A check failed: someone jumped into the gate. #UD fails the domain. */
-violation:
+gate_violation:
 	ud2
 
 /*
@@ -312,4 +384,3 @@ gate_fault_pk:
 	movl $SYS_RETURN, %eax
 	syscall
 	ud2
-
