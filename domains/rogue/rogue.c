@@ -5,6 +5,7 @@
  * volatile, so the compiler emits the access rather than a trap of its own.
  */
 #include <rogue/cases.h>
+#include <rogue/gate_cases.h>
 
 #include <maple/dom.h>
 
@@ -109,8 +110,12 @@ static long run_case(long number, uint64_t target)
 	return -MAPLE_EINVAL;
 }
 
-static long run(long number, long target)
+long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3); /* gate.c */
+
+static long run(long number, long target, long a2, long a3)
 {
+	if (number >= ROGUE_GATE_JUMP_STACK && number <= ROGUE_GATE_LAST)
+		return rogue_gate_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
 	if (number < 0 || number >= ROGUE_CASES)
 		return -MAPLE_EINVAL;
 	dom_printf("rogue: case %ld (%s), target 0x%lx", number, case_names[number],

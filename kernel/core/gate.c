@@ -32,7 +32,8 @@ extern const char __gate_start[], __gate_end[];
 extern const char gate_fault_pf[], gate_fault_gp[], gate_fault_ud[], gate_fault_de[],
 	gate_fault_pk[], gate_resume[];
 
-_Static_assert((uint64_t)GATE_MAX_THREADS * DOMAIN_STACK_SLOT <= MAPLE_DOMAIN_SLOT - DOMAIN_STACK_OFF,
+_Static_assert((uint64_t)GATE_MAX_THREADS *DOMAIN_STACK_SLOT <=
+		       MAPLE_DOMAIN_SLOT - DOMAIN_STACK_OFF,
 	       "every gate thread slot has its stack slot in each domain (GATE_MAX_THREADS)");
 _Static_assert((GATE_MAX_DOMAINS & (GATE_MAX_DOMAINS - 1)) == 0,
 	       "the gate masks domain ids with GATE_MAX_DOMAINS - 1");
@@ -254,8 +255,7 @@ static uint64_t depth(const struct thread_gate *g)
 	    off / sizeof(struct continuation) <= GATE_MAX_DEPTH)
 		return off / sizeof(struct continuation);
 	struct domain *d = domain_by_id((uint32_t)(g->ro->domain % GATE_MAX_DOMAINS));
-	klog("gate: thread slot %d has a corrupt continuation top %#lx", g->slot,
-	     g->tt->cont_top);
+	klog("gate: thread slot %d has a corrupt continuation top %#lx", g->slot, g->tt->cont_top);
 	if (d)
 		domain_fail(d, "gate: corrupt continuation stack on thread slot %d", g->slot);
 	g->tt->cont_top = first;
@@ -350,7 +350,8 @@ long gate_upcall(struct domain *d, uint64_t entry, int kind, long a0, long a1, l
 			err = -MAPLE_ENOMEM;
 		g->tt->domain_sp[d->id] = sp;
 	} else if (!on_thread_stack(d, g, sp)) {
-		domain_fail(d, "gate: thread slot %d would enter it at %#lx, outside its stack there",
+		domain_fail(d,
+			    "gate: thread slot %d would enter it at %#lx, outside its stack there",
 			    g->slot, sp);
 		err = -MAPLE_ECALLEE;
 	}
@@ -505,7 +506,8 @@ void gate_return_to_user(struct trap_frame *tf)
 	 * half-way through a bounded pass that holds counts and a
 	 * continuation in flight: let it finish; it is unwound once it is
 	 * out. Faults in the gate unwind at once (gate_user_fault). */
-	if (tf->rip >= MAPLE_GATE_VA && tf->rip < MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
+	if (tf->rip >= MAPLE_GATE_VA &&
+	    tf->rip < MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
 		return;
 	unwind_failed(t, tf);
 }

@@ -49,15 +49,15 @@
 #define HANDLE_ID_MASK	 0xffff
 #define HANDLE_GEN_SHIFT 16
 
-#define GATE_PAGE	   0x1000
-#define GATE_CODE_MAX	   (MAPLE_TRUSTED_VA - MAPLE_GATE_VA) /* room for the gate's code */
-#define GATE_DOMTAB_VA	   (MAPLE_TRUSTED_VA)
-#define GATE_THREADS_VA	   (MAPLE_TRUSTED_VA + 0x100000)
-#define GATE_THREAD_SLOT   0x8000 /* one thread's gate pages, guards included */
-#define GATE_THREADS_END   (GATE_THREADS_VA + (unsigned long)GATE_MAX_THREADS * GATE_THREAD_SLOT)
-#define GATE_SLOT_RO_OFF   0x0000
-#define GATE_SLOT_STACK_OFF 0x2000 /* the page at 0x1000 is the stack's guard */
-#define GATE_STACK_SIZE	   0x1000
+#define GATE_PAGE	      0x1000
+#define GATE_CODE_MAX	      (MAPLE_TRUSTED_VA - MAPLE_GATE_VA) /* room for the gate's code */
+#define GATE_DOMTAB_VA	      (MAPLE_TRUSTED_VA)
+#define GATE_THREADS_VA	      (MAPLE_TRUSTED_VA + 0x100000)
+#define GATE_THREAD_SLOT      0x8000 /* one thread's gate pages, guards included */
+#define GATE_THREADS_END      (GATE_THREADS_VA + (unsigned long)GATE_MAX_THREADS * GATE_THREAD_SLOT)
+#define GATE_SLOT_RO_OFF      0x0000
+#define GATE_SLOT_STACK_OFF   0x2000 /* the page at 0x1000 is the stack's guard */
+#define GATE_STACK_SIZE	      0x1000
 #define GATE_SLOT_TRUSTED_OFF (GATE_SLOT_STACK_OFF + GATE_STACK_SIZE)
 
 #define GATE_DOMAIN_FREE    0
