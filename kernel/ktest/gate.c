@@ -25,7 +25,7 @@
 
 #define PF_PK	       0x20 /* page-fault error code: protection-key violation */
 #define DOMTAB_BYTES   (GATE_MAX_DOMAINS * sizeof(struct gate_domain))
-#define RACE_CALLS     300
+#define RACE_CALLS     3000
 #define CHAOS_ROUNDS   300
 #define HAMMER_CALLS   40
 #define THREAD_STEP    16

@@ -181,9 +181,8 @@ gate_entry_pushed:
 	popq %r8
 	popq %rsi
 	popq %rdi
-	movq %rdx, %r10
 	testq %rdx, %rdx
-	js refuse_counted		/* the kernel's -MAPLE_ENOMEM or -MAPLE_ESRCH */
+	js err_stack_counted
 1:
 	/* Room for a continuation? */
 	movq GTT_CONT_TOP(%rbx), %r14
@@ -336,6 +335,9 @@ err_srch_counted:
 	jmp refuse_counted
 err_depth_counted:
 	movq $-MAPLE_EDEPTH, %r10
+	jmp refuse_counted
+err_stack_counted:
+	movq %rdx, %r10			/* the kernel's -MAPLE_ENOMEM or -MAPLE_ESRCH */
 	jmp refuse_counted
 err_dead_counted:
 	movq $-MAPLE_EDEAD, %r10
