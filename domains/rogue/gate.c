@@ -149,15 +149,21 @@ static long end_threads(void)
 
 /* ---- calls into a domain being destroyed and recreated ---- */
 
+static long hammer_bad;
+
 static long hammer(uint64_t times)
 {
+	long reached = 0;
 	for (uint64_t i = 0; i < times; i++) {
 		long h = maple_lookup("victim");
 		long r = h < 0 ? h : maple_xcall((uint64_t)h, VICTIM_CHECK, 0, 0, 0, 0);
-		if (r != 1 && r != -MAPLE_EDEAD && r != -MAPLE_ESRCH && r != -MAPLE_ECALLEE)
-			return r ? r : -1000;
+		reached += r == 1;
+		if (r != 1 && r != -MAPLE_EDEAD && r != -MAPLE_ESRCH && r != -MAPLE_ECALLEE) {
+			hammer_bad = r;
+			return -1;
+		}
 	}
-	return 0;
+	return reached;
 }
 
 long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
@@ -176,6 +182,8 @@ long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
 		return end_threads();
 	case ROGUE_GATE_HAMMER:
 		return hammer(target);
+	case ROGUE_GATE_HAMMER_BAD:
+		return hammer_bad;
 	}
 	return -MAPLE_EINVAL;
 }

@@ -28,11 +28,13 @@ enum rogue_gate_case {
 	ROGUE_GATE_THREADS_ERR = 23,
 	/* Tell those threads to end (they do within a few ms): returns 0. */
 	ROGUE_GATE_THREADS_END = 24,
-	/* target times: look up "victim" and call its check(); returns 0 if
-	 * every result was 1 (the method's value), -MAPLE_EDEAD, -MAPLE_ESRCH
-	 * or -MAPLE_ECALLEE, else the first other result. */
+	/* target times: look up "victim" and call its check(). Every result
+	 * must be 1 (the method's value), -MAPLE_EDEAD, -MAPLE_ESRCH or
+	 * -MAPLE_ECALLEE: returns how many were 1, or -1 at the first other,
+	 * which ROGUE_GATE_HAMMER_BAD then returns. */
 	ROGUE_GATE_HAMMER = 25,
-	ROGUE_GATE_LAST = 25,
+	ROGUE_GATE_HAMMER_BAD = 26,
+	ROGUE_GATE_LAST = 26,
 };
 
 /* What ROGUE_GATE_STACK_RACE's hijack writes: PKRU 0, every key. */

@@ -283,7 +283,6 @@ static void pop_one(struct thread_gate *g)
 {
 	uint64_t n = depth(g);
 	struct continuation *c = &g->tt->conts[n - 1];
-	__atomic_sub_fetch(&domtab[c->callee % GATE_MAX_DOMAINS].active, 1, __ATOMIC_RELAXED);
 	/* RRefs lent to the call go back to their owners; moved ones stay
 	 * with the callee and go when it is destroyed. */
 	if (c->kind == CONT_XCALL)
@@ -296,6 +295,10 @@ static void pop_one(struct thread_gate *g)
 	g->ro->expected_pkru = c->caller_pkru;
 	g->tt->cont_top -= sizeof(struct continuation);
 	g->ctx[n - 1] = NULL;
+	/* Uncounted last, as the gate does: once active may reach 0, destroy
+	 * may forget every thread's stack in the callee (domain_destroy), and
+	 * no stale stack pointer may be written back after that. */
+	__atomic_sub_fetch(&domtab[c->callee % GATE_MAX_DOMAINS].active, 1, __ATOMIC_RELEASE);
 }
 
 /*
