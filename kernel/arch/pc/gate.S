@@ -249,7 +249,10 @@ gate_entry_pushed:
 	movq %rdi, %gs:GT_DOMAIN
 	movq %rbp, %gs:GT_EXPECTED_PKRU
 
-	/* Into the callee: its stack, its rights, its method. */
+	/* Into the callee: its stack, its rights, its method. The stack
+	 * pointer may be one the callee chose (where it called out from), so
+	 * nothing here touches the stack until the WRPKRU has lowered to the
+	 * callee's rights (interrupts from ring 3 switch to the kernel stack). */
 	movq CONT_CALLEE_SP(%r14), %rsp
 	movq %r10, %rdi
 	movq %r11, %rsi
