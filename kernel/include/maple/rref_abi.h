@@ -27,9 +27,9 @@
 #define RREF_MIN_SHIFT 6
 #define RREF_MAX_SIZE  SHARED_CHUNK
 
-/* Header table and chunk table in TRUSTED memory. */
-#define RREF_TABLE_VA 0x0000008001000000UL /* after the gate's thread slots (core/gate_layout.h)   \
-					    */
+/* Header table and chunk table in TRUSTED memory, after the gate's thread
+ * slots (core/gate_layout.h asserts that they do not meet). */
+#define RREF_TABLE_VA	  0x0000008001000000UL
 #define RREF_HDR_SIZE	  32
 #define RH_PAYLOAD	  0  /* uint64_t: payload address (0: free header) */
 #define RH_OWNER	  8  /* uint16_t: owning domain id; RREF_OWNER_NESTED if inside a parent */
