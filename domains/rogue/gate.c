@@ -184,6 +184,9 @@ long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
 		return hammer(target);
 	case ROGUE_GATE_HAMMER_BAD:
 		return hammer_bad;
+	case ROGUE_GATE_DEPTH:
+		return maple_xcall((uint64_t)maple_domain_id(), ROGUE_RUN, ROGUE_GATE_DEPTH, 0, 0,
+				   0);
 	}
 	return -MAPLE_EINVAL;
 }

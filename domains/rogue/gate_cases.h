@@ -34,7 +34,10 @@ enum rogue_gate_case {
 	 * which ROGUE_GATE_HAMMER_BAD then returns. */
 	ROGUE_GATE_HAMMER = 25,
 	ROGUE_GATE_HAMMER_BAD = 26,
-	ROGUE_GATE_LAST = 26,
+	/* Call itself through the gate until the gate refuses: returns the
+	 * refusal, passed back up every level (-MAPLE_EDEPTH). */
+	ROGUE_GATE_DEPTH = 27,
+	ROGUE_GATE_LAST = 27,
 };
 
 /* What ROGUE_GATE_STACK_RACE's hijack writes: PKRU 0, every key. */

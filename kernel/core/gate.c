@@ -442,7 +442,9 @@ static void unwind_failed(struct thread *t, struct trap_frame *tf)
 		dead = NULL; /* a successor in the slot: the callee is gone */
 	if (k == n)
 		return;
-	long err = dead && dead->fail_errno ? -dead->fail_errno : -MAPLE_ECALLEE;
+	/* A callee that is gone (destroyed while the thread was entering it)
+	 * is not running: -MAPLE_EDEAD, as the gate says for it. */
+	long err = !dead ? -MAPLE_EDEAD : dead->fail_errno ? -dead->fail_errno : -MAPLE_ECALLEE;
 	struct continuation c = g->tt->conts[k];
 	struct upcall_ctx *ctx = g->ctx[k];
 	while (depth(g) > k)

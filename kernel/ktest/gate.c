@@ -355,3 +355,24 @@ KTEST(chaos_calls_across_destroy_and_recreate)
 {
 	ktest_run_counted(t, "kt-chaos-calls", calls_across_destroy, 300 * SECOND);
 }
+
+/* A chain of calls past GATE_MAX_DEPTH is refused with -MAPLE_EDEPTH (not
+ * -MAPLE_ENOMEM: nothing is out of memory), and the caller runs on. */
+static void call_depth(struct ktest_ctx *t)
+{
+	struct domain *rogue = create(t, "rogue");
+	if (!rogue)
+		return;
+	long r = rogue_run(rogue, ROGUE_GATE_DEPTH, 0, 0, 0);
+	bool running = rogue->state == DOMAIN_RUNNING;
+	uint64_t calls = gate_domtab(rogue->id)->calls;
+	KT_ASSERT_EQ(destroy(rogue), 0);
+	KT_ASSERT_EQ(r, -MAPLE_EDEPTH);
+	KT_ASSERT(running);
+	KT_ASSERT(calls >= GATE_MAX_DEPTH); /* the kernel's call and the chain */
+}
+
+KTEST(gate_call_depth_past_the_limit_is_edepth)
+{
+	ktest_run_counted(t, "kt-gate-depth", call_depth, 30 * SECOND);
+}
