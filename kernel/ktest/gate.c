@@ -329,7 +329,10 @@ static void calls_across_destroy(struct ktest_ctx *t)
 		victim = create(t, "victim");
 		if (!victim)
 			break;
-		thread_sleep_ns(RUNNING_NS); /* calls reach it, then race its destroy */
+		/* Every other round it runs a while, so calls reach it; the rest
+		 * destroy it at once, while callers are still entering it. */
+		if (rounds % 2)
+			thread_sleep_ns(RUNNING_NS);
 	}
 	h[0].stop = h[1].stop = true;
 	uint64_t deadline = time_ns() + 30 * SECOND;
