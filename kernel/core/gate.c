@@ -196,12 +196,11 @@ void gate_thread_attach(struct thread *t, struct thread_gate *g)
 		arch_set_user_gs(g->ro_va);
 }
 
-struct thread_gate *gate_thread(struct thread *t)
+struct thread_gate *gate_thread(struct thread *t, long *err)
 {
-	long err;
 	if (t->gate)
 		return t->gate;
-	struct thread_gate *g = gate_thread_alloc(t->pkru, &err);
+	struct thread_gate *g = gate_thread_alloc(t->pkru, err);
 	if (g)
 		gate_thread_attach(t, g);
 	return g;
@@ -332,9 +331,10 @@ static void finish_upcall(struct thread *t, uint64_t kentry, uint32_t pkru)
 long gate_upcall(struct domain *d, uint64_t entry, int kind, long a0, long a1, long a2, long a3)
 {
 	struct thread *t = thread_current();
-	struct thread_gate *g = gate_thread(t);
+	long err = 0;
+	struct thread_gate *g = gate_thread(t, &err);
 	if (!g)
-		return -MAPLE_ENOMEM;
+		return err; /* -MAPLE_EAGAIN past GATE_MAX_THREADS, or -MAPLE_ENOMEM */
 	uint64_t n = depth(g);
 	if (n >= GATE_MAX_DEPTH)
 		return -MAPLE_EDEPTH;
@@ -342,7 +342,6 @@ long gate_upcall(struct domain *d, uint64_t entry, int kind, long a0, long a1, l
 	 * sees this call or this sees destroy's state (core/domain.c). */
 	struct gate_domain *gd = &domtab[d->id];
 	__atomic_add_fetch(&gd->active, 1, __ATOMIC_SEQ_CST);
-	long err = 0;
 	uint64_t sp = g->tt->domain_sp[d->id];
 	if (__atomic_load_n(&gd->state, __ATOMIC_SEQ_CST) != GATE_DOMAIN_RUNNING ||
 	    gd->gen != d->gen || d->state != DOMAIN_RUNNING) {
