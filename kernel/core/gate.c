@@ -149,7 +149,6 @@ struct thread_gate *gate_thread_alloc(uint32_t pkru, long *err)
 	int slot = g ? slot_take() : -1;
 	uint64_t ro_pa = slot >= 0 ? frame_alloc() : 0;
 	uint64_t tt_pa = ro_pa ? frame_alloc_contig(pages, 1) : 0;
-	*err = g && slot < 0 ? -MAPLE_EAGAIN : -MAPLE_ENOMEM;
 	if (tt_pa) {
 		g->slot = slot;
 		g->ro_va = GATE_THREADS_VA + (uint64_t)slot * GATE_THREAD_SLOT;
@@ -164,6 +163,7 @@ struct thread_gate *gate_thread_alloc(uint32_t pkru, long *err)
 		frame_free(tt_pa, pages);
 		tt_pa = 0;
 	}
+	*err = g && slot < 0 ? -MAPLE_EAGAIN : -MAPLE_ENOMEM;
 	if (ro_pa)
 		frame_free(ro_pa, 1);
 	if (slot >= 0)
