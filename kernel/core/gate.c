@@ -196,7 +196,9 @@ void gate_thread_attach(struct thread *t, struct thread_gate *g)
 		arch_set_user_gs(g->ro_va);
 }
 
-struct thread_gate *gate_thread(struct thread *t, long *err)
+/* This thread's gate pages, made the first time: NULL with *err set as
+ * gate_thread_alloc does. */
+static struct thread_gate *thread_gate_or_err(struct thread *t, long *err)
 {
 	if (t->gate)
 		return t->gate;
@@ -204,6 +206,12 @@ struct thread_gate *gate_thread(struct thread *t, long *err)
 	if (g)
 		gate_thread_attach(t, g);
 	return g;
+}
+
+struct thread_gate *gate_thread(struct thread *t)
+{
+	long err;
+	return thread_gate_or_err(t, &err);
 }
 
 void gate_thread_free(struct thread_gate *g)
@@ -332,7 +340,7 @@ long gate_upcall(struct domain *d, uint64_t entry, int kind, long a0, long a1, l
 {
 	struct thread *t = thread_current();
 	long err = 0;
-	struct thread_gate *g = gate_thread(t, &err);
+	struct thread_gate *g = thread_gate_or_err(t, &err);
 	if (!g)
 		return err; /* -MAPLE_EAGAIN past GATE_MAX_THREADS, or -MAPLE_ENOMEM */
 	uint64_t n = depth(g);

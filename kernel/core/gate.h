@@ -32,9 +32,9 @@ struct thread_gate {
 void gate_init(void);
 /* The domain table entry for id, through the direct map. */
 struct gate_domain *gate_domtab(uint32_t id);
-/* This thread's gate pages, made the first time; NULL with *err set as
- * gate_thread_alloc does. */
-struct thread_gate *gate_thread(struct thread *t, long *err);
+/* This thread's gate pages, made the first time; NULL if out of memory
+ * or of thread slots. */
+struct thread_gate *gate_thread(struct thread *t);
 /* Gate pages for a thread yet to run, in a slot of their own: NULL with
  * *err = -MAPLE_EAGAIN when all GATE_MAX_THREADS slots are taken, or
  * -MAPLE_ENOMEM. pkru: its expected PKRU until it enters a domain. */

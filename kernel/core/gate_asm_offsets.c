@@ -10,6 +10,7 @@
 /* Generated under the same names; the C spellings would expand here. */
 #undef GT_TRUSTED
 #undef GTT_CONTS
+#undef CONT_SIZE
 
 #define GATE_ASM_OFFSET(name, value)                                                               \
 	__asm__ volatile(".ascii \"\\n@asm-offset " #name " %c0\\n\"" : : "i"(value))

@@ -134,9 +134,11 @@ struct gate_thread_trusted {
 #define GATE_THREAD_TRUSTED_SIZE                                                                   \
 	((sizeof(struct gate_thread_trusted) + GATE_PAGE - 1) & ~(uint64_t)(GATE_PAGE - 1))
 
-/* For C code that reaches these pages through an address (rref.gate.c). */
+/* For C code that reaches these pages through an address (rref.gate.c,
+ * the watchdog): the same names the assembly's generated header uses. */
 #define GT_TRUSTED offsetof(struct gate_thread_ro, trusted)
 #define GTT_CONTS  offsetof(struct gate_thread_trusted, conts)
+#define CONT_SIZE  sizeof(struct continuation)
 
 _Static_assert(sizeof(struct gate_thread_ro) <= GATE_PAGE,
 	       "struct gate_thread_ro fits the thread's GATE_RO page");

@@ -114,8 +114,7 @@ static void rogue_suite(struct ktest_ctx *t)
 	uint64_t gen_before = gate_domtab(victim->id)->gen;
 	uint64_t jump = MAPLE_GATE_VA + (uint64_t)(gate_xcall_checked - __gate_start) - 3;
 	/* This thread's own gate pages: rogue runs on it, so they are live. */
-	long gate_err;
-	struct thread_gate *g = gate_thread(thread_current(), &gate_err);
+	struct thread_gate *g = gate_thread(thread_current());
 	KT_ASSERT(g != NULL);
 	uint64_t conts = g->tt_va + GTT_CONTS;
 	uint64_t expected = g->ro_va + offsetof(struct gate_thread_ro, expected_pkru);
