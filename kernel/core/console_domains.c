@@ -1,10 +1,12 @@
 /*
- * Control console commands for isolation domains: list them, create and
+ * Control console commands for isolation domains: list them (with their
+ * use of each limit), create and
  * destroy them, kill one, or make one take a CPU fault on demand.
  */
 #include <core/console.h>
 #include <core/domain.h>
 #include <core/gate.h>
+#include <maple/fmt.h>
 #include <maple/string.h>
 
 struct listing {
@@ -21,9 +23,15 @@ static void list_one(struct domain *d, void *arg)
 {
 	struct listing *l = arg;
 	const struct gate_domain *gd = gate_domtab(d->id);
-	ctl_print(l->r, "%3u %-12s %-8s %3d %8lu %9lu %9lu %6lu %9lu %8lu  %s", d->id, d->name,
-		  state_name(d), d->pkey, d->pages * 4, gd->calls, gd->calls_out, gd->active,
-		  d->syscalls, d->failures, d->state == DOMAIN_RUNNING ? "" : d->fail_reason);
+	char mem[40], threads[24];
+	/* Use against limit (domain.h, struct domain_limits): memory charged
+	 * (image, heap, stacks, page tables) and threads it created. */
+	fmt_snprintf(mem, sizeof mem, "%lu/%lu", d->mem_charged * 4, d->limits.mem_pages * 4);
+	fmt_snprintf(threads, sizeof threads, "%u/%u", domain_threads(d), d->limits.threads);
+	ctl_print(l->r, "%3u %-12s %-8s %3d %8lu %9lu %9lu %6lu %9lu %8lu %17s %7s  %s", d->id,
+		  d->name, state_name(d), d->pkey, d->pages * 4, gd->calls, gd->calls_out,
+		  gd->active, d->syscalls, d->failures, mem, threads,
+		  d->state == DOMAIN_RUNNING ? "" : d->fail_reason);
 	l->count++;
 }
 
@@ -32,8 +40,9 @@ int cmd_domains(struct ctl_reply *r, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	struct listing l = {.r = r};
-	ctl_print(r, "%3s %-12s %-8s %3s %8s %9s %9s %6s %9s %8s  %s", "id", "name", "state", "key",
-		  "mem_KiB", "calls_in", "calls_out", "active", "syscalls", "failures", "reason");
+	ctl_print(r, "%3s %-12s %-8s %3s %8s %9s %9s %6s %9s %8s %17s %7s  %s", "id", "name",
+		  "state", "key", "mem_KiB", "calls_in", "calls_out", "active", "syscalls",
+		  "failures", "charged/limit_KiB", "threads", "reason");
 	domain_foreach(list_one, &l);
 	if (!l.count)
 		ctl_print(r, "(no domains)");

@@ -147,11 +147,13 @@ static void release_slot(struct domain *d)
 	spin_unlock(&domains_lock);
 }
 
-/* Rights of the image page at link address va: those of its segment. */
-static uint64_t page_rights(const struct elf_info *info, uint64_t va)
+/* Rights of image page i: those of its segment. */
+static uint64_t page_rights(uint64_t i, const void *arg)
 {
-	for (unsigned i = 0; i < info->nsegs; i++) {
-		const struct elf_segment *s = &info->seg[i];
+	const struct elf_info *info = arg;
+	uint64_t va = info->span_lo + i * PAGE_SIZE;
+	for (unsigned k = 0; k < info->nsegs; k++) {
+		const struct elf_segment *s = &info->seg[k];
 		uint64_t lo = s->vaddr & ~(PAGE_SIZE - 1), hi = s->vaddr + s->memsz;
 		if (va >= lo && va < hi)
 			return (s->flags & PF_W ? PTE_W : 0) | (s->flags & PF_X ? 0 : PTE_NX);
@@ -159,12 +161,18 @@ static uint64_t page_rights(const struct elf_info *info, uint64_t va)
 	return PTE_NX; /* a gap between segments: zeros, read-only */
 }
 
-/* Copy, relocate and map the image; returns 0 or -1 with err set. */
+/* Copy, relocate and map the image; returns 0 or -1 with err set. Its
+ * frames and page tables count against d's memory limit. */
 static int load_image(struct domain *d, const struct elf_info *info, char *err, uint64_t errlen)
 {
 	uint64_t span = info->span_hi - info->span_lo;
 	uint64_t pages = span / PAGE_SIZE;
-	uint64_t pa = frame_alloc_contig(pages, 1);
+	if (pages > d->limits.mem_pages) {
+		fmt_snprintf(err, errlen, "a %lu KiB image is over its memory limit of %lu KiB",
+			     span >> 10, d->limits.mem_pages * 4);
+		return -1;
+	}
+	uint64_t pa = frame_alloc_contig_domain(pages, 1);
 	if (!pa) {
 		fmt_snprintf(err, errlen, "no memory for a %lu KiB image", span >> 10);
 		return -1;
@@ -177,22 +185,13 @@ static int load_image(struct domain *d, const struct elf_info *info, char *err, 
 		fmt_snprintf(err, errlen, "%s", e.msg);
 		return -1;
 	}
-	for (uint64_t i = 0; i < pages; i++) {
-		uint64_t flags = page_rights(info, info->span_lo + i * PAGE_SIZE);
-		vm_map_page(d->base + i * PAGE_SIZE, pa + i * PAGE_SIZE,
-			    flags | PTE_U | ((uint64_t)d->pkey << PTE_PKEY_SHIFT));
-	}
-	struct domain_region *r = kzalloc(sizeof *r);
-	if (!r) {
-		for (uint64_t i = 0; i < pages; i++)
-			vm_unmap_page(d->base + i * PAGE_SIZE);
+	long rc = dmem_map_image(d, pa, pages, page_rights, info);
+	if (rc < 0) {
 		frame_free(pa, pages);
-		fmt_snprintf(err, errlen, "out of kernel memory");
+		fmt_snprintf(err, errlen, "cannot map its %lu KiB image: %s", span >> 10,
+			     rc == -MAPLE_EQUOTA ? "over its memory limit" : "out of memory");
 		return -1;
 	}
-	*r = (struct domain_region){.va = d->base, .pages = pages, .thread_slot = -1};
-	d->regions = r;
-	d->pages = pages;
 	d->load_bias = d->base - info->span_lo;
 	d->image_lo = d->base;
 	d->image_hi = d->base + span;
@@ -240,6 +239,7 @@ struct domain *domain_create(const char *module, char *err, uint64_t errlen)
 		return NULL;
 	}
 	d->lock = (struct spinlock)SPINLOCK_INIT("domain");
+	domain_limits_init(d);
 	size_t n = strlen(m->name);
 	if (n > 4 && !strcmp(m->name + n - 4, ".elf"))
 		n -= 4;

@@ -28,6 +28,21 @@ struct domain_region {
 	struct domain_region *next;
 };
 
+/*
+ * What one domain may hold at once (docs/isolation.md, "Limits"). The
+ * creation path fills them with domain_limits_init before anything is
+ * mapped; a domain over one gets -MAPLE_EQUOTA (memory) or -MAPLE_EAGAIN
+ * (threads) and runs on.
+ */
+struct domain_limits {
+	uint64_t mem_pages; /* frames: image, heap, stacks and their page tables */
+	uint32_t threads;   /* threads it made with SYS_THREAD_CREATE, alive at once */
+};
+
+/* Defaults: a quarter of the machine's frames, and 16 threads. */
+#define DOMAIN_MEM_SHARE       4
+#define DOMAIN_THREADS_DEFAULT 16
+
 struct domain {
 	uint32_t id; /* slot in the domain table, 1..GATE_MAX_DOMAINS-1 */
 	uint32_t gen;
@@ -46,8 +61,11 @@ struct domain {
 	uint64_t image_lo, image_hi; /* run-time span of the image */
 	uint64_t failures;
 	uint64_t syscalls;
-	int fail_errno; /* what unwound callers get: ECALLEE or ETIMEDOUT */
-	int inject;	/* enum inject_fault, taken by the next thread inside */
+	struct domain_limits limits;
+	uint64_t mem_charged; /* frames charged against limits.mem_pages (under lock) */
+	uint64_t tables;      /* of which page tables */
+	int fail_errno;	      /* what unwound callers get: ECALLEE or ETIMEDOUT */
+	int inject;	      /* enum inject_fault, taken by the next thread inside */
 	char fail_reason[128];
 	struct spinlock lock;
 };
@@ -87,19 +105,41 @@ static inline uint64_t domain_runtime_addr(const struct domain *d, uint64_t link
 /* "name+0x12" for an address in d's image, from its ELF symbol table. */
 void domain_symbolize(const struct domain *d, uint64_t addr, char *buf, uint64_t len);
 
-/* Memory (core/domain_mem.c). Each returns the mapped VA, or 0. */
-uint64_t dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t pte_flags,
-			int32_t thread_slot);
-uint64_t dmem_heap_grow(struct domain *d, uint64_t bytes);
-/* Map a device's memory, 2 MiB chunks (va aligned): never freed with d. */
+/* Limits (core/domain_limits.c). */
+/* Fill d->limits with the defaults; domain_create calls it first thing. */
+void domain_limits_init(struct domain *d);
+/* Count one more thread of d: 0, or -MAPLE_EAGAIN at d's thread limit. */
+int domain_thread_charge(struct domain *d);
+/* One thread of domain (id, gen) is gone; a no-op once that domain is. */
+void domain_thread_uncharge(uint32_t id, uint32_t gen);
+/* Threads of d alive now that count against its limit. */
+uint32_t domain_threads(const struct domain *d);
+
+/*
+ * Memory (core/domain_mem.c). Each mapping function returns the mapped VA,
+ * or a negative -MAPLE_E* code: -MAPLE_EQUOTA when d's memory limit would
+ * be passed, -MAPLE_ENOMEM when the machine has no frame left beyond the
+ * kernel reserve, -MAPLE_EINVAL for a bad size. A failed map leaves
+ * nothing mapped and nothing charged.
+ */
+long dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t pte_flags,
+		    int32_t thread_slot);
+long dmem_heap_grow(struct domain *d, uint64_t bytes);
+/* Map a device's memory, 2 MiB chunks (va aligned): never freed with d,
+ * nor charged to it (its tables are). Returns va, or 0. */
 uint64_t dmem_map_device(struct domain *d, uint64_t va, const uint64_t *chunks, uint64_t nchunks,
 			 uint64_t pte_flags);
+/* Map the image's frames (contiguous from pa) at d->base, each page with
+ * rights(i, arg); the frames stay the caller's to free on failure. */
+long dmem_map_image(struct domain *d, uint64_t pa, uint64_t pages,
+		    uint64_t (*rights)(uint64_t i, const void *arg), const void *arg);
+/* The stack of thread_slot in d, charged to d: its top, or 0. */
 uint64_t dmem_stack_alloc(struct domain *d, int32_t thread_slot);
 /* Free every region of d (thread_slot < 0) or only that thread's stack. */
 void dmem_free(struct domain *d, int32_t thread_slot, bool all);
 /* Unmap user pages and free emptied page tables, and the pages' frames
- * unless they belong to a device. */
-void unmap_region(uint64_t va, uint64_t pages, bool free_pages);
+ * unless they belong to a device. Returns how many tables were freed. */
+uint64_t unmap_region(uint64_t va, uint64_t pages, bool free_pages);
 /* Whether [va, va+len) lies in user memory d may touch (its regions or SHARED). */
 bool dmem_owns(struct domain *d, uint64_t va, uint64_t len);
 

@@ -69,34 +69,49 @@ static long sys_lookup(struct domain *d, uint64_t name, uint64_t len)
 }
 
 struct domain_thread_start {
-	struct domain *d;
-	uint64_t gen;
+	uint32_t id;
+	uint32_t gen;
 	uint64_t fn;
 	uint64_t arg;
 };
 
+/*
+ * A thread a domain made. It holds one of the domain's thread charges from
+ * sys_thread_create until here, after its call into the domain is over;
+ * the domain is looked up by id and generation, never through a pointer
+ * kept since creation, because it may be destroyed meanwhile.
+ */
 static void domain_thread_main(void *p)
 {
 	struct domain_thread_start s = *(struct domain_thread_start *)p;
 	kfree(p);
-	if (s.d->gen == s.gen && domain_by_id(s.d->id) == s.d)
-		gate_upcall(s.d, s.fn, CONT_THREAD, (long)s.arg, 0, 0, 0);
+	struct domain *d = domain_by_id(s.id);
+	if (d && d->gen == s.gen)
+		gate_upcall(d, s.fn, CONT_THREAD, (long)s.arg, 0, 0, 0);
+	domain_thread_uncharge(s.id, s.gen);
 	thread_exit();
 }
 
+/* The limit is checked and charged before anything is allocated, so a
+ * domain at its limit costs the kernel nothing: -MAPLE_EAGAIN. */
 static long sys_thread_create(struct domain *d, uint64_t fn, uint64_t arg)
 {
 	if (fn < d->image_lo || fn >= d->image_hi)
 		return -MAPLE_EINVAL;
+	long rc = domain_thread_charge(d);
+	if (rc < 0)
+		return rc;
 	struct domain_thread_start *s = kmalloc(sizeof *s);
-	if (!s)
-		return -MAPLE_ENOMEM;
-	*s = (struct domain_thread_start){.d = d, .gen = d->gen, .fn = fn, .arg = arg};
-	char name[THREAD_NAME_MAX];
-	fmt_snprintf(name, sizeof name, "%s/thread", d->name);
-	struct thread *t = thread_create(name, domain_thread_main, s);
+	struct thread *t = NULL;
+	if (s) {
+		*s = (struct domain_thread_start){.id = d->id, .gen = d->gen, .fn = fn, .arg = arg};
+		char name[THREAD_NAME_MAX];
+		fmt_snprintf(name, sizeof name, "%s/thread", d->name);
+		t = thread_create(name, domain_thread_main, s);
+	}
 	if (!t) {
 		kfree(s);
+		domain_thread_uncharge(d->id, d->gen);
 		return -MAPLE_ENOMEM;
 	}
 	return t->id;
@@ -176,10 +191,8 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 		return 0;
 	case SYS_CLOCK_NS:
 		return (long)time_ns();
-	case SYS_HEAP_GROW: {
-		uint64_t va = dmem_heap_grow(d, a0);
-		return va ? (long)va : -MAPLE_ENOMEM;
-	}
+	case SYS_HEAP_GROW:
+		return dmem_heap_grow(d, a0);
 	case SYS_THREAD_CREATE:
 		return sys_thread_create(d, a0, a1);
 	case SYS_PANIC:
