@@ -79,7 +79,9 @@ struct domain_thread_start {
  * A thread a domain made. It holds one of the domain's thread charges from
  * sys_thread_create until here, after its call into the domain is over;
  * the domain is looked up by id and generation, never through a pointer
- * kept since creation, because it may be destroyed meanwhile.
+ * kept since creation, because it may be destroyed meanwhile. Its gate
+ * slot and its stacks go before the charge does, so a domain at its limit
+ * never holds more of them than its limit, even while churning.
  */
 static void domain_thread_main(void *p)
 {
@@ -88,6 +90,7 @@ static void domain_thread_main(void *p)
 	struct domain *d = domain_by_id(s.id);
 	if (d && d->gen == s.gen)
 		gate_upcall(d, s.fn, CONT_THREAD, (long)s.arg, 0, 0, 0);
+	gate_thread_release(thread_current()); /* thread_exit's own call is then a no-op */
 	domain_thread_uncharge(s.id, s.gen);
 	thread_exit();
 }
