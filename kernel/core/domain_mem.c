@@ -165,6 +165,8 @@ static long map_error(struct domain *d, uint64_t va, int vm)
 static long map_charged(struct domain *d, uint64_t va, uint64_t pages, const struct map_src *src,
 			int32_t thread_slot)
 {
+	if (!pages)
+		return -MAPLE_EINVAL; /* and tables_worst needs a non-empty range */
 	uint64_t reserved = pages + tables_worst(va, pages * PAGE_SIZE, 1), tables = 0;
 	long rc = charge(d, reserved);
 	if (rc < 0)
@@ -216,6 +218,8 @@ long dmem_map_image(struct domain *d, uint64_t pa, uint64_t pages,
 uint64_t dmem_map_device(struct domain *d, uint64_t va, const uint64_t *chunks, uint64_t nchunks,
 			 uint64_t pte_flags)
 {
+	if (!nchunks)
+		return 0;
 	uint64_t reserved = tables_worst(va, nchunks * PAGE_2M, 2), tables = 0;
 	if (charge(d, reserved) < 0)
 		return 0;
