@@ -1,10 +1,11 @@
 /*
- * In-guest tests of the call watchdog with rogue's watch cases
- * (rogue/watch_cases.h): a callee asleep in the kernel or asleep forever
- * times out within a bound, a callee that finishes in time keeps its
- * result, a domain thread's call into a spinning or sleeping domain times
- * out, and a loop inside the gate page is caught. Each runs counted (no
- * leaks).
+ * In-guest tests of the call watchdog and of debug traps in domains, with
+ * rogue's watch cases (rogue/watch_cases.h): a callee asleep in the kernel
+ * or asleep forever times out within a bound, a callee that finishes in
+ * time keeps its result, a domain thread's call into a spinning or
+ * sleeping domain times out, a loop inside the gate page is caught, and a
+ * domain that single-steps or loops on int3 fails with one log line. Each
+ * runs counted (no leaks).
  */
 #include <core/domain.h>
 #include <core/gate.h>
@@ -14,6 +15,7 @@
 #include <core/time.h>
 #include <core/watchdog.h>
 #include <ktest/counted.h>
+#include <maple/fmt.h>
 #include <maple/string.h>
 #include <rogue/cases.h>
 #include <rogue/watch_cases.h>
@@ -27,6 +29,9 @@
 #define IN_TIME_NS	 40000000UL /* a fifth of the budget */
 #define POLL_NS		 10000000UL
 #define WAIT_NS		 30000000000UL /* for each counted body */
+/* Lines a trapping case may log: its own "watch case" line and the
+ * failure, one spare. The old kernel logged one per trap, without end. */
+#define TRAP_LINES_MAX 3
 
 extern const char __gate_start[], __gate_end[];
 
@@ -216,4 +221,37 @@ static void spin_in_gate(struct ktest_ctx *t)
 KTEST(watchdog_catches_a_loop_inside_the_gate)
 {
 	ktest_run_counted(t, "kt-wd-gate", spin_in_gate, WAIT_NS);
+}
+
+static void debug_traps(struct ktest_ctx *t)
+{
+	static const struct {
+		long number;
+		const char *trap;
+	} cases[] = {{ROGUE_W_SINGLE_STEP, "#DB"}, {ROGUE_W_INT3, "#BP"}};
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct domain *r = rogue(t);
+		if (!r)
+			return;
+		long rip = domain_call(r, ROGUE_RUN, ROGUE_W_TRAP_RIP, cases[i].number, 0, 0);
+		struct outcome o = call(r, cases[i].number, 0);
+		destroy(r);
+		char where[48];
+		fmt_snprintf(where, sizeof where, "rip %#lx (", (uint64_t)rip);
+		KT_ASSERT(rip > 0);
+		KT_ASSERT_EQ(o.result, -MAPLE_ECALLEE);
+		KT_ASSERT_EQ(o.state, DOMAIN_FAILED);
+		KT_ASSERT(!strncmp(o.reason, cases[i].trap, 3)); /* the trap, first */
+		if (!strstr(o.reason, where)) {
+			ktest_fail(t, __FILE__, __LINE__, "fail reason '%s' lacks '%s'", o.reason,
+				   where);
+			return;
+		}
+		KT_ASSERT(o.lines <= TRAP_LINES_MAX);
+	}
+}
+
+KTEST(domain_debug_traps_fail_it_with_one_log_line)
+{
+	ktest_run_counted(t, "kt-wd-traps", debug_traps, WAIT_NS);
 }
