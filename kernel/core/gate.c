@@ -344,6 +344,10 @@ static void unwind_failed(struct thread *t, struct trap_frame *tf)
 	tf->r14 = c.r14;
 	tf->r15 = c.r15;
 	tf->rax = (uint64_t)err;
+	/* The flags a return hands back, not the failed callee's: its trap
+	 * flag would single-step the caller into a #DB of its own (and DF
+	 * would run its string copies backwards). Bit 1 is always set. */
+	tf->rflags = RFLAGS_IF | 0x2;
 	t->pkru = (uint32_t)c.caller_pkru;
 	arch_set_pkru(t->pkru);
 }

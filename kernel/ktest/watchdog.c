@@ -4,8 +4,8 @@
  * or asleep forever times out within a bound, a callee that finishes in
  * time keeps its result, a domain thread's call into a spinning or
  * sleeping domain times out, a loop inside the gate page is caught, and a
- * domain that single-steps or loops on int3 fails with one log line. Each
- * runs counted (no leaks).
+ * domain that single-steps or loops on int3 fails with one log line, and
+ * leaves no trap flag to its caller. Each runs counted (no leaks).
  */
 #include <core/domain.h>
 #include <core/gate.h>
@@ -254,4 +254,30 @@ static void debug_traps(struct ktest_ctx *t)
 KTEST(domain_debug_traps_fail_it_with_one_log_line)
 {
 	ktest_run_counted(t, "kt-wd-traps", debug_traps, WAIT_NS);
+}
+
+static void trap_flag_to_caller(struct ktest_ctx *t)
+{
+	struct domain *caller = rogue(t), *callee = caller ? rogue(t) : NULL;
+	if (!callee) {
+		destroy(caller);
+		return;
+	}
+	struct outcome o = call(caller, ROGUE_W_CALL_TF_FAULT, domain_handle(callee));
+	enum domain_state callee_state = callee->state;
+	char reason[sizeof callee->fail_reason];
+	strlcpy(reason, callee->fail_reason, sizeof reason);
+	destroy(callee);
+	destroy(caller);
+	KT_ASSERT_EQ(o.result, ROGUE_W_SURVIVED);
+	KT_ASSERT_EQ(o.state, DOMAIN_RUNNING);
+	KT_ASSERT_EQ(callee_state, DOMAIN_FAILED);
+	KT_ASSERT(strstr(reason, "#UD"));
+	/* Two "watch case" lines and the callee's failure, one spare. */
+	KT_ASSERT(o.lines <= TRAP_LINES_MAX + 1);
+}
+
+KTEST(domain_unwinding_leaves_no_trap_flag_to_the_caller)
+{
+	ktest_run_counted(t, "kt-wd-tf", trap_flag_to_caller, WAIT_NS);
 }
