@@ -5,6 +5,7 @@
  * volatile, so the compiler emits the access rather than a trap of its own.
  */
 #include <rogue/cases.h>
+#include <rogue/watch_cases.h>
 
 #include <maple/dom.h>
 
@@ -111,6 +112,8 @@ static long run_case(long number, uint64_t target)
 
 static long run(long number, long target)
 {
+	if (number >= ROGUE_W_FIRST && number < ROGUE_W_END)
+		return rogue_watch_case(number, (unsigned long)target);
 	if (number < 0 || number >= ROGUE_CASES)
 		return -MAPLE_EINVAL;
 	dom_printf("rogue: case %ld (%s), target 0x%lx", number, case_names[number],

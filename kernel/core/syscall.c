@@ -16,6 +16,7 @@
 #include <core/thread.h>
 #include <core/time.h>
 #include <core/usermode.h>
+#include <core/watchdog.h>
 #include <maple/fmt.h>
 #include <maple/string.h>
 #include <mm/kmalloc.h>
@@ -190,7 +191,9 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 		thread_yield();
 		return 0;
 	case SYS_SLEEP_NS:
-		thread_sleep_ns(a0);
+		/* Inside a call, no longer than its deadline: then the tick
+		 * fails the callee and the thread unwinds (core/watchdog.h). */
+		thread_sleep_ns(watchdog_bound_sleep_ns(thread_current(), a0));
 		return 0;
 	case SYS_CLOCK_NS:
 		return (long)time_ns();
