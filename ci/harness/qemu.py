@@ -260,6 +260,15 @@ def die_with_parent():
 STALE_TEMPDIR = re.compile(r"^maple-.+-pid(\d+)-\w+$")
 
 
+def process_alive(pid):
+    """True while pid runs; a zombie (killed, not yet reaped) counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def private_tempdir(name):
     """mkdtemp named after its creator's pid, after removing those of dead creators.
 
@@ -269,7 +278,7 @@ def private_tempdir(name):
     tmp = tempfile.gettempdir()
     for entry in os.listdir(tmp):
         m = STALE_TEMPDIR.match(entry)
-        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+        if m and not process_alive(m.group(1)):
             shutil.rmtree(os.path.join(tmp, entry), ignore_errors=True)
     safe = re.sub(r"[^\w.]", "-", name)
     return tempfile.mkdtemp(prefix=f"maple-{safe}-pid{os.getpid()}-")

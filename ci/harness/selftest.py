@@ -15,8 +15,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from harness import results  # noqa: E402
-from harness.qemu import (READY, ROOT, Config, Vm, VmExited, VmTimeout,  # noqa: E402
-                          install_signal_handlers)
+from harness.qemu import (READY, ROOT, TIMEOUT_SCALE, Config, Vm, VmExited,  # noqa: E402
+                          VmTimeout, install_signal_handlers)
 
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakeqemu.py")
 CTL = os.path.join(ROOT, "ci/ctl")
@@ -133,7 +133,8 @@ def t_timeout_kills():
             vm.wait_for(READY, 1)
         raise Failure("wait_for returned on a silent guest")
     except VmTimeout as e:
-        check("after 1 s" in str(e), f"message: {e}")
+        # wait_for scales its timeout (MAPLE_TIMEOUT_SCALE) and says so.
+        check(f"after {TIMEOUT_SCALE:.0f} s" in str(e), f"message: {e}")
     check(pid and gone(pid), f"QEMU (pid {pid}) still running after the timeout")
 
 
