@@ -145,14 +145,38 @@ def need(path, hint="run ci/build"):
                       f"not found ({hint})")
 
 
-def domain_images(include_bad=True):
-    """Every built domain image in out/domains, for boot modules; the two
-    images the loader must refuse (bad_*) only when include_bad."""
-    d = os.path.join(ROOT, "out/domains")
-    if not os.path.isdir(d):
-        return []
-    return sorted(os.path.join(d, f) for f in os.listdir(d)
-                  if f.endswith(".elf") and (include_bad or not f.startswith("bad_")))
+def phony_inputs(target, root=ROOT):
+    """The files ninja's phony `target` stands for, as paths under root.
+
+    The build graph, not a directory listing: a file an older build left in
+    out/ is not in it, and the `sources` lists are read by tools/configure only.
+    """
+    try:
+        r = subprocess.run(["ninja", "-t", "query", target], cwd=root, capture_output=True,
+                           text=True, timeout=60)
+    except OSError as e:
+        raise VmError(f"ninja: cannot run: {e.strerror} (run ci/setup)") from None
+    if r.returncode != 0:
+        raise VmError(f"ninja -t query {target}: {r.stderr.strip() or r.stdout.strip()}")
+    files, inputs = [], False
+    for line in r.stdout.splitlines():
+        if line.strip() == "input: phony":
+            inputs = True
+        elif line.strip() == "outputs:":
+            inputs = False
+        elif inputs:
+            files.append(os.path.join(root, line.strip()))
+    return files
+
+
+def domain_images(include_bad=True, root=ROOT):
+    """The domain images domains/sources names (ninja's `domains`), for boot
+    modules; the images the loader must refuse (bad_*) only when include_bad."""
+    images = sorted(f for f in phony_inputs("domains", root)
+                    if include_bad or not os.path.basename(f).startswith("bad_"))
+    for f in images:
+        need(f)
+    return images
 
 
 def make_esp(out, cmdline, kernel=KERNEL, efi_app=EFI_APP, modules=()):
