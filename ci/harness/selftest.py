@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import results  # noqa: E402
+from harness import bench, results  # noqa: E402
 from harness.qemu import (READY, ROOT, TIMEOUT_SCALE, Config, Vm, VmExited,  # noqa: E402
                           VmTimeout, domain_images, install_signal_handlers)
 
@@ -170,6 +170,20 @@ def t_tally_lines():
           f"relayed {relayed.summary_line()}")
 
 
+def t_bench_verdicts():
+    """A benchmark target is met only when the whole interquartile range clears it."""
+    iv = bench.interval([5, 1, 4, 2, 3])
+    check((iv.median, iv.q1, iv.q3, iv.n) == (3, 2, 4, 5), f"interval {iv}")
+    cases = [([0.96, 0.97, 0.99], 0.95, True, "met"),
+             ([0.90, 0.96, 0.99, 1.0], 0.95, True, "undecided"),  # median clears, IQR not
+             ([0.80, 0.85, 0.90], 0.95, True, "missed"),
+             ([0.20, 0.25, 0.28], 0.3, False, "met"),
+             ([0.20, 0.29, 0.35, 0.40], 0.3, False, "undecided")]
+    for values, target, higher, want in cases:
+        got = bench.verdict(bench.interval(values), target, higher_is_better=higher)
+        check(got == want, f"{values} against {target}: {got}, expected {want}")
+
+
 def t_domain_images_from_graph():
     """Boot modules are the images the build graph names, not whatever lies in out/domains."""
     with tempfile.TemporaryDirectory() as d:
@@ -290,7 +304,7 @@ def t_ovmf_timeout_kills():
 
 FAKE_TESTS = [t_fake_boot, t_fake_ctl, t_fake_shutdown, t_fake_panic, t_fake_ktest,
               t_timeout_kills, t_early_exit, t_exception_kills, t_ci_ctl, t_parse_cmocka,
-              t_parse_ktests, t_tally_lines, t_domain_images_from_graph]
+              t_parse_ktests, t_tally_lines, t_bench_verdicts, t_domain_images_from_graph]
 FIRMWARE_TESTS = [t_ovmf_shell_poweroff, t_ovmf_timeout_kills]
 
 
