@@ -1,9 +1,10 @@
 /*
  * In-guest kernel tests. A test is a function registered with KTEST(name);
  * the runner (core/ktest.c) runs the ones the command line selects
- * (`test=all` or `test=name1,name2`) in a kernel thread, one at a time,
- * prints `ktest: PASS name` or `ktest: FAIL name: reason` on COM1, then
- * `ktest: summary N passed, N failed`, and powers the machine off.
+ * (`test=all`, `test=name1,name2`, or a group: `test=chaos` runs chaos_*)
+ * in a kernel thread, one at a time, prints `ktest: PASS name` or
+ * `ktest: FAIL name: reason` on COM1, then `ktest: summary N passed, N
+ * failed`, and powers the machine off (unless the flag `test_stay` is set).
  */
 #ifndef CORE_KTEST_H
 #define CORE_KTEST_H
