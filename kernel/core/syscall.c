@@ -62,10 +62,11 @@ static long sys_lookup(struct domain *d, uint64_t name, uint64_t len)
 	if (!dmem_owns(d, name, len) || copy_from_user(buf, name, len) < 0)
 		return -MAPLE_EFAULT;
 	buf[len] = '\0';
-	struct domain *target = domain_find(buf);
-	if (!target || target->state != DOMAIN_RUNNING)
-		return -MAPLE_ESRCH;
-	return (long)domain_handle(target);
+	struct domain *target = domain_get_by_name(buf);
+	long h = target && target->state == DOMAIN_RUNNING ? (long)domain_handle(target)
+							   : -MAPLE_ESRCH;
+	domain_put(target);
+	return h;
 }
 
 struct domain_thread_start {
@@ -134,7 +135,8 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
 	return 0;
 }
 
-/* Shadows restart the drivers behind them (maple/abi.h). */
+/* Shadows restart the drivers behind them (maple/abi.h), within what the
+ * manifest allows (docs/isolation.md, "Authority"). */
 static long sys_domain_create(struct domain *d, uint64_t image, uint64_t len)
 {
 	char name[MAPLE_DOMAIN_NAME_MAX], err[128];
@@ -143,18 +145,10 @@ static long sys_domain_create(struct domain *d, uint64_t image, uint64_t len)
 	if (!dmem_owns(d, image, len) || copy_from_user(name, image, len) < 0)
 		return -MAPLE_EFAULT;
 	name[len] = '\0';
-	struct domain *created = domain_create(name, err, sizeof err);
-	if (!created) {
+	long h = domain_create_by(d, name, err, sizeof err);
+	if (h == -MAPLE_EINVAL)
 		klog("domain: %s could not create %s: %s", d->name, name, err);
-		return -MAPLE_EINVAL;
-	}
-	return (long)domain_handle(created);
-}
-
-static long sys_domain_destroy(uint64_t handle)
-{
-	char err[128];
-	return domain_destroy(handle, err, sizeof err) < 0 ? -MAPLE_ESRCH : 0;
+	return h;
 }
 
 static long dispatch(struct domain *d, struct trap_frame *tf)
@@ -211,7 +205,7 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 	case SYS_DOMAIN_CREATE:
 		return sys_domain_create(d, a0, a1);
 	case SYS_DOMAIN_DESTROY:
-		return sys_domain_destroy(a0);
+		return domain_destroy_by(d, a0);
 	case SYS_DEVICE_MAP:
 	case SYS_DEVICE_SIZE: {
 		char name[32];
