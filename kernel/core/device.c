@@ -164,8 +164,9 @@ long device_map(struct domain *d, const char *name)
 		char holder[MAPLE_DOMAIN_NAME_MAX + 16];
 		describe_holder(dev, holder, sizeof holder);
 		spin_unlock(&devices_lock);
-		klog("device: %s (id %u) may not map %s: it is granted to %s", d->name, d->id,
-		     dev->name, holder);
+		if (domain_log_refusal(d))
+			klog("device: %s (id %u) may not map %s: it is granted to %s", d->name,
+			     d->id, dev->name, holder);
 		return -MAPLE_EPERM;
 	}
 	bool ready = populate(dev); /* under the lock: two threads of d may race here */

@@ -105,6 +105,15 @@ void domain_put(struct domain *d)
 		kfree(d);
 }
 
+bool domain_log_refusal(struct domain *d)
+{
+	uint64_t n = __atomic_fetch_add(&d->refusals, 1, __ATOMIC_RELAXED);
+	if (n == DOMAIN_REFUSALS_LOGGED)
+		klog("domain: %s (id %u): %d requests refused; further refusals are not logged",
+		     d->name, d->id, DOMAIN_REFUSALS_LOGGED);
+	return n < DOMAIN_REFUSALS_LOGGED;
+}
+
 enum domain_state domain_state_of(uint64_t handle)
 {
 	uint32_t id = (uint32_t)(handle & HANDLE_ID_MASK);
@@ -265,8 +274,9 @@ static void set_state(struct domain *d, enum domain_state s)
 }
 
 /*
- * A new domain's init (its `_domain_start`) runs on a kernel thread of its
- * own, which the creating thread waits for, sleeping in the kernel. Were it
+ * A new domain's init (its `_domain_start`) that a domain asked for runs on
+ * a kernel thread of its own, which the creating thread waits for, sleeping
+ * in the kernel. Were it
  * an upcall on the creating thread, a creator that is itself a domain (a
  * shadow in SYS_DOMAIN_CREATE) and fails meanwhile would unwind that thread
  * past this kernel frame to its own caller, and the frame, with the
@@ -298,6 +308,10 @@ static bool init_done(void *p)
 
 static long run_init(struct domain *d, uint64_t entry)
 {
+	/* A kernel thread in no domain (the console, tests) has no outer call
+	 * to be unwound to: the init can run right on it. */
+	if (!gate_current_domain(thread_current()))
+		return gate_upcall(d, entry, CONT_UPCALL, 0, 0, 0, 0);
 	struct init_run run = {.d = d, .entry = entry};
 	char name[THREAD_NAME_MAX];
 	fmt_snprintf(name, sizeof name, "%s/init", d->name);
@@ -416,9 +430,11 @@ long domain_create_by(struct domain *creator, const char *module, char *err, uin
 	 * each image's instances may create; a domain's own name is its boot
 	 * module's, so no domain can claim another's rights. */
 	if (!manifest_may_create(creator->name, module)) {
-		klog("domain: %s (id %u) may not create %s: the manifest does not let %s create "
-		     "it",
-		     creator->name, creator->id, module, creator->name);
+		if (domain_log_refusal(creator))
+			klog("domain: %s (id %u) may not create %s: the manifest does not let %s "
+			     "create "
+			     "it",
+			     creator->name, creator->id, module, creator->name);
 		fmt_snprintf(err, errlen, "not allowed by the manifest");
 		return -MAPLE_EPERM;
 	}
@@ -566,7 +582,7 @@ int domain_destroy_by(struct domain *caller, uint64_t handle)
 	 * handles never), may destroy a domain; the kernel and the console
 	 * call domain_destroy directly. */
 	bool creator = d->creator == domain_handle(caller);
-	if (!creator)
+	if (!creator && domain_log_refusal(caller))
 		klog("domain: %s (id %u) may not destroy %s (id %u): not its creator (%s%s)",
 		     caller->name, caller->id, d->name, d->id, d->creator ? "created by " : "",
 		     d->creator ? d->creator_name : "the kernel's");
@@ -575,7 +591,7 @@ int domain_destroy_by(struct domain *caller, uint64_t handle)
 		return -MAPLE_EPERM;
 	char err[160];
 	int r = domain_destroy(handle, err, sizeof err);
-	if (r < 0 && r != -MAPLE_ESRCH)
+	if (r < 0 && r != -MAPLE_ESRCH && domain_log_refusal(caller))
 		klog("domain: %s (id %u) could not destroy %#lx: %s", caller->name, caller->id,
 		     handle, err);
 	return r;

@@ -72,6 +72,7 @@ struct domain {
 	/* The table's reference while it is in the table, plus one per holder
 	 * of domain_get/domain_get_by_name; freed when the last is put. */
 	uint32_t refs;
+	uint64_t refusals; /* requests refused (authority, create, destroy) */
 	struct spinlock lock;
 };
 
@@ -118,6 +119,11 @@ void domain_put(struct domain *d);
 /* Without a reference: only for a thread whose call into the domain counts
  * in its `active` (destroy waits for those), e.g. the domain's own syscalls. */
 struct domain *domain_by_id(uint32_t id);
+/* Whether to log one more of d's refused requests: the first
+ * DOMAIN_REFUSALS_LOGGED, then one line saying the rest are not, so that a
+ * domain cannot flood the log by asking again and again. */
+#define DOMAIN_REFUSALS_LOGGED 8
+bool domain_log_refusal(struct domain *d);
 /* The state of the domain a handle names; DOMAIN_GONE once the handle
  * names nothing (destroyed, or a later domain in the same slot). */
 enum domain_state domain_state_of(uint64_t handle);

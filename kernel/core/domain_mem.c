@@ -43,15 +43,27 @@ void unmap_region(uint64_t va, uint64_t pages, bool free_pages)
 	}
 }
 
-/* Record a mapped region as d's; returns its address. */
+/*
+ * Record a mapped region as d's; returns its address. Once a destroyer has
+ * claimed d (under the same lock), its teardown may already have freed the
+ * regions it knew of: a region mapped after that is unmapped and freed here
+ * instead (a thread asking for its stack in d as d goes), so none outlives d.
+ */
 static uint64_t region_add(struct domain *d, struct domain_region *r)
 {
 	spin_lock(&d->lock);
-	r->next = d->regions;
-	d->regions = r;
-	d->pages += r->pages;
+	bool live = d->state != DOMAIN_DESTROYING && d->state != DOMAIN_GONE;
+	if (live) {
+		r->next = d->regions;
+		d->regions = r;
+		d->pages += r->pages;
+	}
 	spin_unlock(&d->lock);
-	return r->va;
+	if (live)
+		return r->va;
+	unmap_region(r->va, r->pages, !r->device);
+	kfree(r);
+	return 0;
 }
 
 /*

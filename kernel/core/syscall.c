@@ -122,17 +122,21 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
 	    tf->rip >= MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
 		return -MAPLE_EINVAL;
 	(void)caller;
-	struct domain *d = domain_by_id((uint32_t)id);
+	/* A reference: the thread is entering d, not yet inside it. */
+	struct domain *d = domain_get((uint32_t)id);
 	struct thread_gate *g = thread_current()->gate;
+	long r = 0;
 	if (!d || d->state != DOMAIN_RUNNING || !g)
-		return -MAPLE_ESRCH;
-	if (g->tt->domain_sp[d->id])
-		return 0;
-	uint64_t sp = dmem_stack_alloc(d, g->slot);
-	if (!sp)
-		return -MAPLE_ENOMEM;
-	g->tt->domain_sp[d->id] = sp;
-	return 0;
+		r = -MAPLE_ESRCH;
+	else if (!g->tt->domain_sp[d->id]) {
+		uint64_t sp = dmem_stack_alloc(d, g->slot);
+		if (sp)
+			g->tt->domain_sp[d->id] = sp;
+		else
+			r = -MAPLE_ENOMEM;
+	}
+	domain_put(d);
+	return r;
 }
 
 /* Shadows restart the drivers behind them (maple/abi.h), within what the
@@ -146,7 +150,7 @@ static long sys_domain_create(struct domain *d, uint64_t image, uint64_t len)
 		return -MAPLE_EFAULT;
 	name[len] = '\0';
 	long h = domain_create_by(d, name, err, sizeof err);
-	if (h == -MAPLE_EINVAL)
+	if (h == -MAPLE_EINVAL && domain_log_refusal(d))
 		klog("domain: %s could not create %s: %s", d->name, name, err);
 	return h;
 }

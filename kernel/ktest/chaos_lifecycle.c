@@ -24,7 +24,8 @@
 #define MAX_DESTROYERS 3
 #define ROUND_WAIT_NS  20000000000ULL /* one round; only stops a hang */
 #define RUN_WAIT_NS    300000000000ULL
-#define BDEV_INIT      0 /* BlockDevice.init (domains/idl/bdev.idl) */
+#define REAP_NS	       20000000 /* for exited threads to be reaped (ktest/counted.c) */
+#define BDEV_INIT      0	/* BlockDevice.init (domains/idl/bdev.idl) */
 #define BDEV_STATS     2
 
 static struct race {
@@ -272,9 +273,11 @@ static void kill_shadow_while_driver_restarts(struct ktest_ctx *t)
 	}
 }
 
-/* The first round, outside the count, maps ramdisk0, whose frames stay. */
+/* The first round, outside the count, maps ramdisk0, whose frames stay;
+ * its threads are given the time to be reaped before the count starts. */
 KTEST(chaos_kill_shadow_while_driver_restarts)
 {
 	KT_ASSERT(shadow_round(t, 1));
+	thread_sleep_ns(REAP_NS);
 	ktest_run_counted(t, "kt-chaos", kill_shadow_while_driver_restarts, RUN_WAIT_NS);
 }
