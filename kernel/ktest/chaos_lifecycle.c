@@ -1,12 +1,13 @@
 /*
- * Chaos tests of the domain lifecycle (docs/isolation.md, "Lifecycle"):
- * several kernel threads destroying one domain at once while a call is
- * inside it, and a shadow destroyed while it restarts its driver, or its
+ * Tests of the domain lifecycle (docs/isolation.md, "Lifecycle"), chaos
+ * first: several kernel threads destroying one domain at once while a call
+ * is inside it, and a shadow destroyed while it restarts its driver, or its
  * driver destroyed from outside while the shadow does the same. Exactly
  * one destroyer may tear a domain down; the others are refused with
  * -MAPLE_EBUSY (or find it gone, -MAPLE_ESRCH, if they arrive after the
  * winner finished). No panic, and domains, frames, kernel heap and RRefs
- * back to where they started.
+ * back to where they started. Then a destroy that times out: the domain
+ * stays whole and failed, and a later destroy succeeds.
  */
 #include <core/domain.h>
 #include <core/driver_faults.h>
@@ -280,4 +281,60 @@ KTEST(chaos_kill_shadow_while_driver_restarts)
 	KT_ASSERT(shadow_round(t, 1));
 	thread_sleep_ns(REAP_NS);
 	ktest_run_counted(t, "kt-chaos", kill_shadow_while_driver_restarts, RUN_WAIT_NS);
+}
+
+static void destroy_once(void *arg)
+{
+	(void)arg;
+	race.results[0] = destroy_handle(race.handle);
+	finished();
+}
+
+static bool destroying(void)
+{
+	return domain_state_of(race.handle) == DOMAIN_DESTROYING;
+}
+
+/* A call that never leaves is stood in for by counting one in `active`
+ * by hand (the gate's counter); the destroy must give up after its 2 s.
+ * hello has no threads of its own, whose exit would free their stacks. */
+static void timed_out_destroy(struct ktest_ctx *t)
+{
+	char err[128];
+	struct domain *d = domain_create("hello", err, sizeof err);
+	if (!d) {
+		ktest_fail(t, __FILE__, __LINE__, "create hello: %s", err);
+		return;
+	}
+	uint64_t h = domain_handle(d), pages = d->pages;
+	uint64_t *active = &gate_domtab(d->id)->active;
+	__atomic_add_fetch(active, 1, __ATOMIC_SEQ_CST);
+	race = (struct race){.handle = h};
+	want_done = 1;
+	long second = 0;
+	if (!thread_create("kt-destroyer", destroy_once, NULL))
+		ktest_fail(t, __FILE__, __LINE__, "no memory for a thread");
+	else if (!wait_until(destroying))
+		ktest_fail(t, __FILE__, __LINE__, "the destroy never claimed hello");
+	else
+		second = destroy_handle(h); /* while the first one waits */
+	bool done = wait_until(all_done);
+	enum domain_state after = domain_state_of(h);
+	uint64_t pages_after = d->pages;
+	__atomic_sub_fetch(active, 1, __ATOMIC_SEQ_CST);
+	long retry = destroy_handle(h);
+	if (t->failed)
+		return;
+	KT_ASSERT(done);
+	KT_ASSERT_EQ(second, -MAPLE_EBUSY);
+	KT_ASSERT_EQ(race.results[0], -MAPLE_ETIMEDOUT);
+	KT_ASSERT_EQ(after, DOMAIN_FAILING); /* still in the table, whole */
+	KT_ASSERT_EQ(pages_after, pages);    /* nothing freed */
+	KT_ASSERT_EQ(retry, 0);
+	KT_ASSERT_EQ(domain_state_of(h), DOMAIN_GONE);
+}
+
+KTEST(lifecycle_destroy_that_times_out_stays_failed_and_can_be_retried)
+{
+	ktest_run_counted(t, "kt-lifecycle", timed_out_destroy, RUN_WAIT_NS);
 }
