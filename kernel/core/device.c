@@ -95,12 +95,16 @@ long device_size(const char *name)
 	return (long)(pages * PAGE_SIZE);
 }
 
-/* "membdev (id 4)", or "nobody" (devices_lock held). */
+/* "membdev (id 4)", or whom it is kept for, or "nobody" (devices_lock held). */
 static void describe_holder(const struct swdev *dev, char *buf, uint64_t len)
 {
 	if (dev->holder)
 		fmt_snprintf(buf, len, "%s (id %lu)", dev->holder_name,
 			     dev->holder & HANDLE_ID_MASK);
+	else if (dev->lineage)
+		fmt_snprintf(buf, len,
+			     "nobody: it is kept for the next instance %s (id %lu) creates",
+			     dev->lineage_name, dev->lineage & HANDLE_ID_MASK);
 	else
 		fmt_snprintf(buf, len, "nobody");
 }
@@ -135,7 +139,7 @@ void device_grant(struct domain *d)
 			continue;
 		spin_lock(&devices_lock);
 		const char *why = grant_refusal(dev, d);
-		char held_by[MAPLE_DOMAIN_NAME_MAX + 16];
+		char held_by[96];
 		describe_holder(dev, held_by, sizeof held_by);
 		if (!why) {
 			dev->holder = domain_handle(d);
@@ -146,8 +150,8 @@ void device_grant(struct domain *d)
 		}
 		spin_unlock(&devices_lock);
 		if (why)
-			klog("device: %s not granted to %s (id %u): held by %s, %s", dev->name,
-			     d->name, d->id, held_by, why);
+			klog("device: %s not granted to %s (id %u): %s (granted to %s)", dev->name,
+			     d->name, d->id, why, held_by);
 		else
 			klog("device: %s granted to %s (id %u), created by %s", dev->name, d->name,
 			     d->id, d->creator_name);
@@ -161,7 +165,7 @@ long device_map(struct domain *d, const char *name)
 		return -MAPLE_ESRCH;
 	spin_lock(&devices_lock);
 	if (dev->holder != domain_handle(d)) {
-		char holder[MAPLE_DOMAIN_NAME_MAX + 16];
+		char holder[96];
 		describe_holder(dev, holder, sizeof holder);
 		spin_unlock(&devices_lock);
 		if (domain_log_refusal(d))
@@ -197,20 +201,10 @@ void device_release(struct domain *d)
 void device_foreach(void (*fn)(const char *line, void *arg), void *arg)
 {
 	for (unsigned i = 0; i < sizeof devices / sizeof devices[0]; i++) {
-		char line[128];
+		char holder[96], line[128];
 		spin_lock(&devices_lock);
-		const struct swdev *dev = &devices[i];
-		if (dev->holder)
-			fmt_snprintf(line, sizeof line, "%s: granted to %s (id %lu), created by %s",
-				     dev->name, dev->holder_name, dev->holder & HANDLE_ID_MASK,
-				     dev->lineage_name);
-		else if (dev->lineage)
-			fmt_snprintf(
-				line, sizeof line,
-				"%s: no holder; kept for the next instance %s (id %lu) creates",
-				dev->name, dev->lineage_name, dev->lineage & HANDLE_ID_MASK);
-		else
-			fmt_snprintf(line, sizeof line, "%s: not granted", dev->name);
+		describe_holder(&devices[i], holder, sizeof holder);
+		fmt_snprintf(line, sizeof line, "%s: granted to %s", devices[i].name, holder);
 		spin_unlock(&devices_lock);
 		fn(line, arg);
 	}

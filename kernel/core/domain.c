@@ -3,7 +3,8 @@
  * completely before mapping anything (kernel/lib/elf_check.c), gives it a
  * protection key and a 1 GiB slot, maps each page with its segment's
  * rights (code is never writable), applies its relocations, and runs its
- * `_domain_start` on the creating thread, where it exports its methods.
+ * `_domain_start` (on the creating kernel thread, or on a thread of its own
+ * when a domain creates it: run_init), where it exports its methods.
  * Destroying one is a claimed, single teardown (docs/isolation.md,
  * "Lifecycle"); who may create and destroy which is the authority model
  * ("Authority", core/manifest.h).

@@ -82,6 +82,12 @@ static void destroy_not_created(struct ktest_ctx *t)
 	else if (rogue->state != DOMAIN_RUNNING)
 		ktest_fail(t, __FILE__, __LINE__, "a refused destroy failed rogue: %s",
 			   rogue->fail_reason);
+	/* Nor itself (nobody created itself), nor a handle that names nothing. */
+	else if ((r = rogue_run(rogue, ROGUE_DESTROY, domain_handle(rogue))) != -MAPLE_EPERM)
+		ktest_fail(t, __FILE__, __LINE__, "rogue destroying itself: %ld", r);
+	else if ((r = rogue_run(rogue, ROGUE_DESTROY, vh + (1ULL << HANDLE_GEN_SHIFT))) !=
+		 -MAPLE_ESRCH)
+		ktest_fail(t, __FILE__, __LINE__, "rogue destroying a stale handle: %ld", r);
 out:
 	destroy(rogue);
 	destroy_handle(vh);
@@ -151,6 +157,12 @@ static void map_while_driver_down(struct ktest_ctx *t)
 	uint64_t driver = driver_current("membdev");
 	if (!rogue || !driver || !workload(t, client))
 		goto out;
+	/* The shadow created membdev; rogue may not destroy it either. */
+	long r = rogue_run(rogue, ROGUE_DESTROY, driver);
+	if (r != -MAPLE_EPERM || driver_current("membdev") != driver) {
+		ktest_fail(t, __FILE__, __LINE__, "rogue destroying the shadow's membdev: %ld", r);
+		goto out;
+	}
 	/* Crashed, not yet replaced: the shadow restarts it on its next call. */
 	if (!driver_strike(driver, driver_fault(DRIVER_FAULTS - 1))) {
 		ktest_fail(t, __FILE__, __LINE__, "membdev was not running to be killed");
