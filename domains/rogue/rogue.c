@@ -4,6 +4,7 @@
  * pointer and divisor that must not be known at compile time comes from a
  * volatile, so the compiler emits the access rather than a trap of its own.
  */
+#include <rogue/auth.h>
 #include <rogue/cases.h>
 #include <rogue/watch_cases.h>
 
@@ -114,6 +115,11 @@ static long run(long number, long target)
 {
 	if (number >= ROGUE_W_FIRST && number < ROGUE_W_END)
 		return rogue_watch_case(number, (unsigned long)target);
+	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {
+		dom_printf("rogue: authority case %ld, target 0x%lx", number,
+			   (unsigned long)target);
+		return rogue_auth_run(number, (uint64_t)target);
+	}
 	if (number < 0 || number >= ROGUE_CASES)
 		return -MAPLE_EINVAL;
 	dom_printf("rogue: case %ld (%s), target 0x%lx", number, case_names[number],

@@ -91,20 +91,35 @@ static void uncharge(struct domain *d, uint64_t frames, uint64_t tables)
 	spin_unlock(&d->lock);
 }
 
-/* Record a mapped region as d's, and settle its charge: `reserved` was
- * taken up front, `tables` were made. Returns its address. */
-static uint64_t region_add(struct domain *d, struct domain_region *r, uint64_t reserved,
-			   uint64_t tables)
+/*
+ * Record a mapped region as d's, and settle its charge: `reserved` was
+ * taken up front, `tables` were made. Returns its address. Once a destroyer
+ * has claimed d (under the same lock), its teardown may already have freed
+ * the regions it knew of: a region mapped after that is unmapped and freed
+ * here instead (a thread asking for its stack in d as d goes), so none
+ * outlives d, and the map fails with -MAPLE_EDEAD.
+ */
+static long region_add(struct domain *d, struct domain_region *r, uint64_t reserved,
+		       uint64_t tables)
 {
 	uint64_t used = (r->device ? 0 : r->pages) + tables;
 	spin_lock(&d->lock);
-	r->next = d->regions;
-	d->regions = r;
-	d->pages += r->pages;
-	d->tables += tables;
-	d->mem_charged -= reserved - used; /* used <= reserved: tables_worst */
+	bool live = d->state != DOMAIN_DESTROYING && d->state != DOMAIN_GONE;
+	if (live) {
+		r->next = d->regions;
+		d->regions = r;
+		d->pages += r->pages;
+		d->tables += tables;
+		d->mem_charged -= reserved - used; /* used <= reserved: tables_worst */
+	} else {
+		d->mem_charged -= reserved < d->mem_charged ? reserved : d->mem_charged;
+	}
 	spin_unlock(&d->lock);
-	return r->va;
+	if (live)
+		return (long)r->va;
+	unmap_region(r->va, r->pages, !r->device);
+	kfree(r);
+	return -MAPLE_EDEAD;
 }
 
 /*
@@ -198,7 +213,7 @@ static long map_charged(struct domain *d, uint64_t va, uint64_t pages, const str
 		}
 	}
 	*r = (struct domain_region){.va = va, .pages = pages, .thread_slot = thread_slot};
-	return (long)region_add(d, r, reserved, tables);
+	return region_add(d, r, reserved, tables);
 }
 
 long dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t pte_flags,
@@ -239,7 +254,8 @@ uint64_t dmem_map_device(struct domain *d, uint64_t va, const uint64_t *chunks, 
 		}
 	}
 	*r = (struct domain_region){.va = va, .pages = pages, .thread_slot = -1, .device = true};
-	return region_add(d, r, reserved, tables);
+	long mapped = region_add(d, r, reserved, tables);
+	return mapped < 0 ? 0 : (uint64_t)mapped;
 }
 
 long dmem_heap_grow(struct domain *d, uint64_t bytes)

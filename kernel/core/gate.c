@@ -153,10 +153,13 @@ void gate_thread_release(struct thread *t)
 	struct thread_gate *g = t->gate;
 	if (!g)
 		return;
+	/* A reference: this thread is in none of them, so a destroy may be
+	 * tearing one down meanwhile (dmem_free unlinks under its lock). */
 	for (uint32_t id = 1; id < GATE_MAX_DOMAINS; id++) {
-		struct domain *d = g->tt->domain_sp[id] ? domain_by_id(id) : NULL;
+		struct domain *d = g->tt->domain_sp[id] ? domain_get(id) : NULL;
 		if (d)
 			dmem_free(d, g->slot, false);
+		domain_put(d);
 	}
 	uint64_t tt_pages = (GATE_THREAD_TRUSTED_SIZE + PAGE_SIZE - 1) / PAGE_SIZE;
 	unmap_region(g->ro_va, 1 + tt_pages, true); /* the RO page and the TRUSTED pages follow */

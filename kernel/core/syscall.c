@@ -63,10 +63,11 @@ static long sys_lookup(struct domain *d, uint64_t name, uint64_t len)
 	if (!dmem_owns(d, name, len) || copy_from_user(buf, name, len) < 0)
 		return -MAPLE_EFAULT;
 	buf[len] = '\0';
-	struct domain *target = domain_find(buf);
-	if (!target || target->state != DOMAIN_RUNNING)
-		return -MAPLE_ESRCH;
-	return (long)domain_handle(target);
+	struct domain *target = domain_get_by_name(buf);
+	long h = target && target->state == DOMAIN_RUNNING ? (long)domain_handle(target)
+							   : -MAPLE_ESRCH;
+	domain_put(target);
+	return h;
 }
 
 struct domain_thread_start {
@@ -88,9 +89,11 @@ static void domain_thread_main(void *p)
 {
 	struct domain_thread_start s = *(struct domain_thread_start *)p;
 	kfree(p);
-	struct domain *d = domain_by_id(s.id);
+	struct domain *d = domain_get(s.id); /* not inside d yet: hold it */
 	if (d && d->gen == s.gen)
 		gate_upcall(d, s.fn, CONT_THREAD, (long)s.arg, 0, 0, 0);
+	if (d)
+		domain_put(d);
 	gate_thread_release(thread_current()); /* thread_exit's own call is then a no-op */
 	domain_thread_uncharge(s.id, s.gen);
 	thread_exit();
@@ -140,20 +143,25 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
 	    tf->rip >= MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
 		return -MAPLE_EINVAL;
 	(void)caller;
-	struct domain *d = domain_by_id((uint32_t)id);
+	/* A reference: the thread is entering d, not yet inside it. */
+	struct domain *d = domain_get((uint32_t)id);
 	struct thread_gate *g = thread_current()->gate;
+	long r = 0;
 	if (!d || d->state != DOMAIN_RUNNING || !g)
-		return -MAPLE_ESRCH;
-	if (g->tt->domain_sp[d->id])
-		return 0;
-	uint64_t sp = dmem_stack_alloc(d, g->slot);
-	if (!sp)
-		return -MAPLE_ENOMEM;
-	g->tt->domain_sp[d->id] = sp;
-	return 0;
+		r = -MAPLE_ESRCH;
+	else if (!g->tt->domain_sp[d->id]) {
+		uint64_t sp = dmem_stack_alloc(d, g->slot);
+		if (sp)
+			g->tt->domain_sp[d->id] = sp;
+		else
+			r = -MAPLE_ENOMEM;
+	}
+	domain_put(d);
+	return r;
 }
 
-/* Shadows restart the drivers behind them (maple/abi.h). */
+/* Shadows restart the drivers behind them (maple/abi.h), within what the
+ * manifest allows (docs/isolation.md, "Authority"). */
 static long sys_domain_create(struct domain *d, uint64_t image, uint64_t len)
 {
 	char name[MAPLE_DOMAIN_NAME_MAX], err[128];
@@ -162,18 +170,10 @@ static long sys_domain_create(struct domain *d, uint64_t image, uint64_t len)
 	if (!dmem_owns(d, image, len) || copy_from_user(name, image, len) < 0)
 		return -MAPLE_EFAULT;
 	name[len] = '\0';
-	struct domain *created = domain_create(name, err, sizeof err);
-	if (!created) {
+	long h = domain_create_by(d, name, err, sizeof err);
+	if (h == -MAPLE_EINVAL && domain_log_refusal(d))
 		klog("domain: %s could not create %s: %s", d->name, name, err);
-		return -MAPLE_EINVAL;
-	}
-	return (long)domain_handle(created);
-}
-
-static long sys_domain_destroy(uint64_t handle)
-{
-	char err[128];
-	return domain_destroy(handle, err, sizeof err) < 0 ? -MAPLE_ESRCH : 0;
+	return h;
 }
 
 static long dispatch(struct domain *d, struct trap_frame *tf)
@@ -230,7 +230,7 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 	case SYS_DOMAIN_CREATE:
 		return sys_domain_create(d, a0, a1);
 	case SYS_DOMAIN_DESTROY:
-		return sys_domain_destroy(a0);
+		return domain_destroy_by(d, a0);
 	case SYS_DEVICE_MAP:
 	case SYS_DEVICE_SIZE: {
 		char name[32];

@@ -76,7 +76,7 @@ static struct outcome call(struct domain *d, long number, uint64_t target)
 #define KT_ASSERT_TIMED_OUT(o)                                                                     \
 	do {                                                                                       \
 		KT_ASSERT_EQ((o).result, -MAPLE_ETIMEDOUT);                                        \
-		KT_ASSERT_EQ((o).state, DOMAIN_FAILED);                                            \
+		KT_ASSERT_EQ((o).state, DOMAIN_FAILING);                                            \
 		KT_ASSERT(strstr((o).reason, "watchdog: a call ran longer than 200 ms"));          \
 		KT_ASSERT((o).ns >= BUDGET_NS);                                                    \
 		KT_ASSERT((o).ns < TIMEOUT_BOUND_NS);                                              \
@@ -240,7 +240,7 @@ static void debug_traps(struct ktest_ctx *t)
 		fmt_snprintf(where, sizeof where, "rip %#lx (", (uint64_t)rip);
 		KT_ASSERT(rip > 0);
 		KT_ASSERT_EQ(o.result, -MAPLE_ECALLEE);
-		KT_ASSERT_EQ(o.state, DOMAIN_FAILED);
+		KT_ASSERT_EQ(o.state, DOMAIN_FAILING);
 		KT_ASSERT(!strncmp(o.reason, cases[i].trap, 3)); /* the trap, first */
 		if (!strstr(o.reason, where)) {
 			ktest_fail(t, __FILE__, __LINE__, "fail reason '%s' lacks '%s'", o.reason,
@@ -271,7 +271,7 @@ static void trap_flag_to_caller(struct ktest_ctx *t)
 	destroy(caller);
 	KT_ASSERT_EQ(o.result, ROGUE_W_SURVIVED);
 	KT_ASSERT_EQ(o.state, DOMAIN_RUNNING);
-	KT_ASSERT_EQ(callee_state, DOMAIN_FAILED);
+	KT_ASSERT_EQ(callee_state, DOMAIN_FAILING);
 	KT_ASSERT(strstr(reason, "#UD"));
 	/* Two "watch case" lines and the callee's failure, one spare. */
 	KT_ASSERT(o.lines <= TRAP_LINES_MAX + 1);
