@@ -59,8 +59,8 @@ int cmd_domains(struct ctl_reply *r, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	struct listing l = {.r = r};
-	ctl_print(r, "%3s %-12s %-10s %3s %8s %9s %9s %6s %9s %8s %17s %7s %-12s  %s", "id",
-		  "name", "state", "key", "mem_KiB", "calls_in", "calls_out", "active", "syscalls",
+	ctl_print(r, "%3s %-12s %-10s %3s %8s %9s %9s %6s %9s %8s %17s %7s %-12s  %s", "id", "name",
+		  "state", "key", "mem_KiB", "calls_in", "calls_out", "active", "syscalls",
 		  "failures", "charged/limit_KiB", "threads", "created_by", "reason");
 	domain_foreach(list_one, &l);
 	if (!l.count)

@@ -76,7 +76,7 @@ static struct outcome call(struct domain *d, long number, uint64_t target)
 #define KT_ASSERT_TIMED_OUT(o)                                                                     \
 	do {                                                                                       \
 		KT_ASSERT_EQ((o).result, -MAPLE_ETIMEDOUT);                                        \
-		KT_ASSERT_EQ((o).state, DOMAIN_FAILING);                                            \
+		KT_ASSERT_EQ((o).state, DOMAIN_FAILING);                                           \
 		KT_ASSERT(strstr((o).reason, "watchdog: a call ran longer than 200 ms"));          \
 		KT_ASSERT((o).ns >= BUDGET_NS);                                                    \
 		KT_ASSERT((o).ns < TIMEOUT_BOUND_NS);                                              \
