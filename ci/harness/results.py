@@ -15,8 +15,8 @@ from dataclasses import dataclass
 CMOCKA_RUN = re.compile(r"^\[ RUN +\] (\S+)")
 CMOCKA_END = re.compile(r"^\[ *(OK|FAILED|ERROR|SKIPPED) *\] (\S+)\s*$")
 # `ktest: PASS name (12 us)`, `ktest: FAIL name: reason`
-KTEST = re.compile(r"ktest: (PASS|FAIL) ([^:\s]+)(:?)\s*(.*)$")
-KTEST_SUMMARY = re.compile(r"ktest: summary (\d+) passed, (\d+) failed")
+KTEST = re.compile(r"ktest: (PASS|FAIL|SKIP) ([^:\s]+)(:?)\s*(.*)$")
+KTEST_SUMMARY = re.compile(r"ktest: summary (\d+) passed, (\d+) failed(?:, (\d+) skipped)?")
 # `ktest: running "all" (44 tests built in, 44 selected)`
 KTEST_RUNNING = re.compile(r'ktest: running "([^"]*)" \((\d+) tests built in, (\d+) selected\)')
 # The kernel's answer to a selection entry that names no test and no group.
@@ -59,9 +59,12 @@ class Tally:
         self.skipped += 1
         self.say(f"SKIP {name}: {' '.join(str(reason).split()) or 'skipped'}")
 
-    def record(self, name, passed, reason=""):
-        if passed:
+    def record(self, name, outcome, reason=""):
+        """Count one test by its outcome: PASS, FAIL or SKIP."""
+        if outcome == "PASS":
             self.ok(name)
+        elif outcome == "SKIP":
+            self.skip(name, reason)
         else:
             self.fail(name, reason)
 
@@ -122,9 +125,9 @@ def first_failure_line(detail):
 
 @dataclass
 class KtestRun:
-    """What one ktest run printed. tests: [(name, passed, reason)] in order,
-    the selection's unknown names included; summary: (passed, failed) or
-    None; built_in and selected: the runner's counts, None if it printed none."""
+    """What one ktest run printed. tests: [(name, outcome, reason)] in order
+    (outcome PASS, FAIL or SKIP), the selection's unknown names included;
+    summary: (passed, failed, skipped) or None; built_in and selected: the runner's counts, None if it printed none."""
     tests: list
     summary: tuple = None
     built_in: int = None
@@ -132,7 +135,7 @@ class KtestRun:
 
     def unknown(self):
         """The selection entries the kernel knew no test or group for."""
-        return [n for n, passed, why in self.tests if not passed and why == KTEST_UNKNOWN]
+        return [n for n, outcome, why in self.tests if outcome == "FAIL" and why == KTEST_UNKNOWN]
 
     def count_problem(self):
         """Why the tests that reported are not the ones selected, or None."""
@@ -157,13 +160,14 @@ def parse_ktests(lines):
             continue
         m = KTEST_SUMMARY.search(s)
         if m:
-            run.summary = (int(m.group(1)), int(m.group(2)))
+            run.summary = (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
             continue
         m = KTEST.search(s)
         if m:
-            passed = m.group(1) == "PASS"
-            reason = "" if passed else m.group(4).strip() if m.group(3) else "failed"
-            run.tests.append((m.group(2), passed, reason))
+            outcome = m.group(1)
+            reason = ("" if outcome == "PASS" else m.group(4).strip() if m.group(3)
+                      else outcome.lower())
+            run.tests.append((m.group(2), outcome, reason))
     return run
 
 

@@ -114,8 +114,9 @@ def t_fake_ktest():
         rc = vm.wait_exit(10)
         run = results.parse_ktests(vm.text())
         got = run.tests
-        check(run.summary == (2, 1), f"summary {run.summary}")
-        check([(n, p) for n, p, _ in got] == [("alpha", True), ("beta", True), ("gamma", False)],
+        check(run.summary == (2, 1, 0), f"summary {run.summary}")
+        check([(n, o) for n, o, _ in got] == [("alpha", "PASS"), ("beta", "PASS"),
+                                              ("gamma", "FAIL")],
               f"results {got}")
         check(got[2][2] == "expected 1, got 2", f"reason {got[2][2]!r}")
         check((run.built_in, run.selected, run.count_problem()) == (3, 3, None),
@@ -131,9 +132,11 @@ def t_parse_ktests():
     real = results.parse_ktests([running.format("all", 2),
                                  "[    0.028701] ktest: PASS cpu_pkeys (69 us)",
                                  "[    0.03] ktest: FAIL a_b: x: y (3 us)",
-                                 "ktest: summary 1 passed, 1 failed"])
-    check(real == results.KtestRun([("cpu_pkeys", True, ""), ("a_b", False, "x: y (3 us)")],
-                                   (1, 1), 44, 2), f"kernel-format lines parsed as {real}")
+                                 "[    0.04] ktest: SKIP c_d: no q35 (host bridge 0x1)",
+                                 "ktest: summary 1 passed, 1 failed, 1 skipped"])
+    check(real == results.KtestRun([("cpu_pkeys", "PASS", ""), ("a_b", "FAIL", "x: y (3 us)"),
+                                    ("c_d", "SKIP", "no q35 (host bridge 0x1)")],
+                                   (1, 1, 1), 44, 3), f"kernel-format lines parsed as {real}")
     check(real.count_problem() is None, f"count problem {real.count_problem()}")
     cases = [
         ([running.format("all", 3), "ktest: PASS a (1 us)", "ktest: PASS b (1 us)"],

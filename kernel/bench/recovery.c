@@ -52,8 +52,9 @@ static long stat(struct domain *client, int which)
 
 /*
  * While the client's workload runs, crash membdev every crash_ms (0: never):
- * strike the running instance once it serves, never one still starting or
- * struck already. At stop_ns (0: never) ask the client to stop; crashes go
+ * strike the running instance once it has served (driver_served: a request
+ * done after the one it was retrying), never one still starting or struck
+ * already. At stop_ns (0: never) ask the client to stop; crashes go
  * on until it has. Returns how many strikes took (the instance was gone at
  * the next look).
  */
@@ -63,6 +64,7 @@ static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, ui
 	static unsigned fault;
 	uint64_t taken = 0, armed = 0, start = time_ns(), next = start + crash_ms * MS;
 	bool struck = false;
+	struct driver_watch watch = {0};
 	while (stat(client, BDC_RUNNING) == 1) {
 		thread_sleep_ns(TICK_NS);
 		uint64_t now = time_ns(), h = driver_current("membdev");
@@ -79,7 +81,7 @@ static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, ui
 			taken++;
 			armed = 0;
 		}
-		if (!crash_ms || armed || now < next || !h || !driver_serving(h, BDEV_STATS))
+		if (!crash_ms || armed || now < next || !h || !driver_served(&watch, h, BDEV_STATS))
 			continue;
 		if (driver_strike(h, driver_fault(fault++))) {
 			armed = h;

@@ -61,20 +61,36 @@ bool driver_strike(uint64_t handle, int fault)
 	return running;
 }
 
-bool driver_serving(uint64_t h, uint64_t progress)
+/* A reference is held for the call: a console destroy may race the striker. */
+static long progress_of(uint64_t h, uint64_t progress)
 {
 	struct domain *d = domain_get((uint32_t)(h & HANDLE_ID_MASK));
-	bool serving = d && domain_handle(d) == h && domain_call(d, progress, 0, 0, 0, 0) > 0;
+	long n = d && domain_handle(d) == h ? domain_call(d, progress, 0, 0, 0, 0) : -MAPLE_ESRCH;
 	domain_put(d);
-	return serving;
+	return n;
+}
+
+bool driver_served(struct driver_watch *w, uint64_t h, uint64_t progress)
+{
+	if (w->h != h)
+		*w = (struct driver_watch){.h = h};
+	long n = progress_of(h, progress);
+	if (n <= 0)
+		return false;
+	if (!w->first) {
+		w->first = n;
+		return false;
+	}
+	return n > w->first;
 }
 
 uint64_t driver_wait_serving(const char *name, uint64_t old, uint64_t progress,
 			     uint64_t deadline_ns)
 {
+	struct driver_watch w = {0};
 	for (;;) {
 		uint64_t h = driver_current(name);
-		if (h && h != old && driver_serving(h, progress))
+		if (h && h != old && driver_served(&w, h, progress))
 			return h;
 		if (time_ns() > deadline_ns)
 			return 0;

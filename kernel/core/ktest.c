@@ -38,6 +38,15 @@ void ktest_fail(struct ktest_ctx *t, const char *file, int line, const char *fmt
 	t->failed = true;
 }
 
+void ktest_skip(struct ktest_ctx *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fmt_vsnprintf(t->reason, sizeof t->reason, fmt, ap);
+	va_end(ap);
+	t->skipped = true;
+}
+
 /* Whether the selection entry entry[0..len) names a group holding the test
  * `name`: the entry and '_' start the name (`chaos` holds chaos_*). */
 static bool group_holds(const char *entry, size_t len, const char *name)
@@ -96,7 +105,7 @@ static unsigned report_unknown(void)
 static void ktest_thread(void *unused)
 {
 	(void)unused;
-	unsigned passed = 0, failed = report_unknown();
+	unsigned passed = 0, skipped = 0, failed = report_unknown();
 	for (const struct ktest *k = __ktests_start; k < __ktests_end; k++) {
 		if (!selected(k->name))
 			continue;
@@ -107,12 +116,15 @@ static void ktest_thread(void *unused)
 		if (ctx.failed) {
 			klog("ktest: FAIL %s: %s", k->name, ctx.reason);
 			failed++;
+		} else if (ctx.skipped) {
+			klog("ktest: SKIP %s: %s", k->name, ctx.reason);
+			skipped++;
 		} else {
 			klog("ktest: PASS %s (%lu us)", k->name, us);
 			passed++;
 		}
 	}
-	klog("ktest: summary %u passed, %u failed", passed, failed);
+	klog("ktest: summary %u passed, %u failed, %u skipped", passed, failed, skipped);
 	if (!stay)
 		power_off();
 }
