@@ -129,7 +129,7 @@ def t_parse_ktests():
     """The kernel's own line formats, and every way the reported tests can
     differ from the selected ones."""
     running = '[    0.02] ktest: running "{}" (44 tests built in, {} selected)'
-    real = results.parse_ktests([running.format("all", 2),
+    real = results.parse_ktests([running.format("all", 3),
                                  "[    0.028701] ktest: PASS cpu_pkeys (69 us)",
                                  "[    0.03] ktest: FAIL a_b: x: y (3 us)",
                                  "[    0.04] ktest: SKIP c_d: no q35 (host bridge 0x1)",
