@@ -13,6 +13,10 @@ static const struct manifest_entry manifest[] = {
 	{.image = "bdev_shadow", .may_create = {"membdev"}},
 	/* The block driver owns the RAM disk, one instance at a time. */
 	{.image = "membdev", .devices = {"ramdisk0"}},
+	/* Test images (docs/recovery.md "Striking a driver"): the same pair,
+	 * with a driver that lingers inside its first request. */
+	{.image = "bdev_shadow_linger", .may_create = {"membdev_linger"}},
+	{.image = "membdev_linger", .devices = {"ramdisk0"}},
 };
 
 static const struct manifest_entry *entry(const char *image)

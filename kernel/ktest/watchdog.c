@@ -181,7 +181,10 @@ static void domain_thread_calls(struct ktest_ctx *t)
 	destroy(a);
 	KT_ASSERT_TIMED_OUT(spin);
 	KT_ASSERT_TIMED_OUT(sleep);
-	KT_ASSERT(strstr(sleep.reason, "asleep in the kernel"));
+	/* The tick may catch the sleeper, or the sleep (bounded by the
+	 * deadline) may end first and the thread catch itself on its way
+	 * out: either way the watchdog, within the bound. */
+	KT_ASSERT(strstr(sleep.reason, "watchdog"));
 	KT_ASSERT(caller_runs);
 }
 
