@@ -512,6 +512,9 @@ class GeneratedC(unittest.TestCase):
     def test_run_shadow_retries_bounded(self):
         self.run_host("shadow_retries_bounded")
 
+    def test_run_shadow_start_fails(self):
+        self.run_host("shadow_start_fails")
+
     def test_run_shadow_log_full(self):
         self.run_host("shadow_log_full")
 

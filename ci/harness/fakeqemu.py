@@ -148,6 +148,7 @@ class Fake:
         tests = [w[5:] for w in self.words if w.startswith("test=")]
         if tests:
             fails = 1 if "fake=ktestfail" in self.words else 0
+            self.log(f'ktest: running "{tests[0]}" (3 tests built in, {2 + fails} selected)')
             self.log("ktest: PASS alpha (12 us)")
             self.log("ktest: PASS beta (3 us)")
             if fails:

@@ -1,4 +1,6 @@
-"""The machine a benchmark ran on, for bench/results: CPU, cores, OS, accelerator, QEMU, commit."""
+"""The machine a benchmark ran on, for bench/results: CPU, cores, OS, accelerator, QEMU, commit.
+
+`stamp` (UTC date and time, to the second) names a run's result files."""
 import datetime
 import os
 import platform
@@ -24,8 +26,10 @@ def machine():
         qemu = "unknown"
     commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
                             capture_output=True, text=True).stdout.strip() or "unknown"
+    now = datetime.datetime.now(datetime.timezone.utc)
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": now.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "stamp": now.strftime("%Y-%m-%d-%H%M%S"),
         "cpu": model,
         "cores": str(os.cpu_count()),
         "host os": f"{platform.system()} {platform.release()}",

@@ -145,14 +145,38 @@ def need(path, hint="run ci/build"):
                       f"not found ({hint})")
 
 
-def domain_images(include_bad=True):
-    """Every built domain image in out/domains, for boot modules; the two
-    images the loader must refuse (bad_*) only when include_bad."""
-    d = os.path.join(ROOT, "out/domains")
-    if not os.path.isdir(d):
-        return []
-    return sorted(os.path.join(d, f) for f in os.listdir(d)
-                  if f.endswith(".elf") and (include_bad or not f.startswith("bad_")))
+def phony_inputs(target, root=ROOT):
+    """The files ninja's phony `target` stands for, as paths under root.
+
+    The build graph, not a directory listing: a file an older build left in
+    out/ is not in it, and the `sources` lists are read by tools/configure only.
+    """
+    try:
+        r = subprocess.run(["ninja", "-t", "query", target], cwd=root, capture_output=True,
+                           text=True, timeout=60)
+    except OSError as e:
+        raise VmError(f"ninja: cannot run: {e.strerror} (run ci/setup)") from None
+    if r.returncode != 0:
+        raise VmError(f"ninja -t query {target}: {r.stderr.strip() or r.stdout.strip()}")
+    files, inputs = [], False
+    for line in r.stdout.splitlines():
+        if line.strip() == "input: phony":
+            inputs = True
+        elif line.strip() == "outputs:":
+            inputs = False
+        elif inputs:
+            files.append(os.path.join(root, line.strip()))
+    return files
+
+
+def domain_images(include_bad=True, root=ROOT):
+    """The domain images domains/sources names (ninja's `domains`), for boot
+    modules; the images the loader must refuse (bad_*) only when include_bad."""
+    images = sorted(f for f in phony_inputs("domains", root)
+                    if include_bad or not os.path.basename(f).startswith("bad_"))
+    for f in images:
+        need(f)
+    return images
 
 
 def make_esp(out, cmdline, kernel=KERNEL, efi_app=EFI_APP, modules=()):
@@ -260,6 +284,15 @@ def die_with_parent():
 STALE_TEMPDIR = re.compile(r"^maple-.+-pid(\d+)-\w+$")
 
 
+def process_alive(pid):
+    """True while pid runs; a zombie (killed, not yet reaped) counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def private_tempdir(name):
     """mkdtemp named after its creator's pid, after removing those of dead creators.
 
@@ -269,7 +302,7 @@ def private_tempdir(name):
     tmp = tempfile.gettempdir()
     for entry in os.listdir(tmp):
         m = STALE_TEMPDIR.match(entry)
-        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+        if m and not process_alive(m.group(1)):
             shutil.rmtree(os.path.join(tmp, entry), ignore_errors=True)
     safe = re.sub(r"[^\w.]", "-", name)
     return tempfile.mkdtemp(prefix=f"maple-{safe}-pid{os.getpid()}-")

@@ -8,15 +8,16 @@ command line the boot tests use is exercised even before a kernel exists.
 Run by ci/test (group `harness`), or alone: `python3 ci/harness/selftest.py`.
 """
 import contextlib
+import io
 import os
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import results  # noqa: E402
-from harness.qemu import (READY, ROOT, Config, Vm, VmExited, VmTimeout,  # noqa: E402
-                          install_signal_handlers)
+from harness import bench, results  # noqa: E402
+from harness.qemu import (READY, ROOT, TIMEOUT_SCALE, Config, Vm, VmExited,  # noqa: E402
+                          VmTimeout, domain_images, install_signal_handlers)
 
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakeqemu.py")
 CTL = os.path.join(ROOT, "ci/ctl")
@@ -111,18 +112,93 @@ def t_fake_ktest():
     with fake_vm("fake-ktest", "test=all fake=ktestfail") as vm:
         vm.wait_for(r"ktest: summary", 10)
         rc = vm.wait_exit(10)
-        got, summary = results.parse_ktests(vm.text())
-        check(summary == (2, 1), f"summary {summary}")
-        check([(n, p) for n, p, _ in got] == [("alpha", True), ("beta", True), ("gamma", False)],
+        run = results.parse_ktests(vm.text())
+        got = run.tests
+        check(run.summary == (2, 1, 0), f"summary {run.summary}")
+        check([(n, o) for n, o, _ in got] == [("alpha", "PASS"), ("beta", "PASS"),
+                                              ("gamma", "FAIL")],
               f"results {got}")
         check(got[2][2] == "expected 1, got 2", f"reason {got[2][2]!r}")
-        real = results.parse_ktests(["[    0.028701] ktest: PASS cpu_pkeys (69 us)",
-                                     "[    0.03] ktest: FAIL a_b: x: y (3 us)",
-                                     "ktest: summary 1 passed, 1 failed"])
-        check(real == ([("cpu_pkeys", True, ""), ("a_b", False, "x: y (3 us)")], (1, 1)),
-              f"kernel-format lines parsed as {real}")
+        check((run.built_in, run.selected, run.count_problem()) == (3, 3, None),
+              f"counts {run}")
         check(rc == 0 and vm.shutdown_reason == "guest-shutdown",
               f"exit {rc} {vm.shutdown_reason}")
+
+
+def t_parse_ktests():
+    """The kernel's own line formats, and every way the reported tests can
+    differ from the selected ones."""
+    running = '[    0.02] ktest: running "{}" (44 tests built in, {} selected)'
+    real = results.parse_ktests([running.format("all", 3),
+                                 "[    0.028701] ktest: PASS cpu_pkeys (69 us)",
+                                 "[    0.03] ktest: FAIL a_b: x: y (3 us)",
+                                 "[    0.04] ktest: SKIP c_d: no q35 (host bridge 0x1)",
+                                 "ktest: summary 1 passed, 1 failed, 1 skipped"])
+    check(real == results.KtestRun([("cpu_pkeys", "PASS", ""), ("a_b", "FAIL", "x: y (3 us)"),
+                                    ("c_d", "SKIP", "no q35 (host bridge 0x1)")],
+                                   (1, 1, 1), 44, 3), f"kernel-format lines parsed as {real}")
+    check(real.count_problem() is None, f"count problem {real.count_problem()}")
+    cases = [
+        ([running.format("all", 3), "ktest: PASS a (1 us)", "ktest: PASS b (1 us)"],
+         "2 tests reported but the kernel selected 3"),
+        ([running.format("all", 2), "ktest: PASS a (1 us)", "ktest: PASS a (1 us)"],
+         "reported more than once: a"),
+        (["ktest: PASS a (1 us)"], "no `ktest: running"),
+        # An empty group: the kernel names the entry unknown and selects nothing.
+        ([running.format("chaos", 0), f"ktest: FAIL chaos: {results.KTEST_UNKNOWN}"], None),
+    ]
+    for lines, problem in cases:
+        got = results.parse_ktests(lines).count_problem()
+        check(got == problem if problem is None else (got or "").startswith(problem),
+              f"{lines}: count problem {got!r}, expected {problem!r}")
+
+
+def t_tally_lines():
+    """PASS/FAIL/SKIP lines, the summary's stable prefix, and relaying them."""
+    out = io.StringIO()
+    t = results.Tally(out)
+    t.ok("a/one")
+    t.fail("a/two", "broke\n badly")
+    t.skip("a/three", "no device")
+    check(out.getvalue().splitlines() == ["PASS a/one", "FAIL a/two: broke badly",
+                                          "SKIP a/three: no device"], f"lines {out.getvalue()!r}")
+    line = t.summary_line()
+    check(line == "1 passed, 1 failed, 1 skipped" and results.SUMMARY.match(line),
+          f"summary {line!r}")
+    check(results.SUMMARY.match("3 passed, 0 failed"), "old summary no longer parses")
+    relayed = results.Tally(io.StringIO())
+    for s in out.getvalue().splitlines() + ["  a progress line"]:
+        relayed.relay(s)
+    check((relayed.passed, relayed.failed, relayed.skipped) == (1, 1, 1),
+          f"relayed {relayed.summary_line()}")
+
+
+def t_bench_verdicts():
+    """A benchmark target is met only when the whole interquartile range clears it."""
+    iv = bench.interval([5, 1, 4, 2, 3])
+    check((iv.median, iv.q1, iv.q3, iv.n) == (3, 2, 4, 5), f"interval {iv}")
+    cases = [([0.96, 0.97, 0.99], 0.95, True, "met"),
+             ([0.90, 0.96, 0.99, 1.0], 0.95, True, "undecided"),  # median clears, IQR not
+             ([0.80, 0.85, 0.90], 0.95, True, "missed"),
+             ([0.20, 0.25, 0.28], 0.3, False, "met"),
+             ([0.20, 0.29, 0.35, 0.40], 0.3, False, "undecided")]
+    for values, target, higher, want in cases:
+        got = bench.verdict(bench.interval(values), target, higher_is_better=higher)
+        check(got == want, f"{values} against {target}: {got}, expected {want}")
+
+
+def t_domain_images_from_graph():
+    """Boot modules are the images the build graph names, not whatever lies in out/domains."""
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "out/domains"))
+        for f in ("a.elf", "bad_b.elf", "stale.elf"):
+            open(os.path.join(d, "out/domains", f), "w").close()
+        with open(os.path.join(d, "build.ninja"), "w") as f:
+            f.write("build domains: phony out/domains/a.elf out/domains/bad_b.elf\n")
+        names = [os.path.basename(p) for p in domain_images(root=d)]
+        check(names == ["a.elf", "bad_b.elf"], f"all images: {names}")
+        names = [os.path.basename(p) for p in domain_images(include_bad=False, root=d)]
+        check(names == ["a.elf"], f"without bad_*: {names}")
 
 
 def t_timeout_kills():
@@ -133,7 +209,8 @@ def t_timeout_kills():
             vm.wait_for(READY, 1)
         raise Failure("wait_for returned on a silent guest")
     except VmTimeout as e:
-        check("after 1 s" in str(e), f"message: {e}")
+        # wait_for scales its timeout (MAPLE_TIMEOUT_SCALE) and says so.
+        check(f"after {TIMEOUT_SCALE:.0f} s" in str(e), f"message: {e}")
     check(pid and gone(pid), f"QEMU (pid {pid}) still running after the timeout")
 
 
@@ -229,7 +306,8 @@ def t_ovmf_timeout_kills():
 
 
 FAKE_TESTS = [t_fake_boot, t_fake_ctl, t_fake_shutdown, t_fake_panic, t_fake_ktest,
-              t_timeout_kills, t_early_exit, t_exception_kills, t_ci_ctl, t_parse_cmocka]
+              t_timeout_kills, t_early_exit, t_exception_kills, t_ci_ctl, t_parse_cmocka,
+              t_parse_ktests, t_tally_lines, t_bench_verdicts, t_domain_images_from_graph]
 FIRMWARE_TESTS = [t_ovmf_shell_poweroff, t_ovmf_timeout_kills]
 
 

@@ -1,13 +1,21 @@
 /*
- * hello: the smallest domain. It says which domain it runs in and returns
- * 42, which proves the image was loaded, entered in ring 3 and could make
- * syscalls and return through the gate.
+ * hello: the smallest domain. Its domain_main says which domain it runs in
+ * and exports one method (hello/hello.h), whose exact answer tells a test
+ * that the image was loaded, entered in ring 3, could make syscalls and
+ * return through the gate.
  */
+#include <hello/hello.h>
 #include <maple/dom.h>
+
+static long greet(long x)
+{
+	return x + maple_domain_id();
+}
 
 long domain_main(long arg)
 {
 	(void)arg;
 	dom_printf("hello: running in domain %ld\n", maple_domain_id());
-	return 42;
+	const uint64_t methods[] = {[HELLO_GREET] = MAPLE_METHOD(greet)};
+	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

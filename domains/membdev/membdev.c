@@ -90,9 +90,16 @@ static long submit(rref_t reqs)
 	__atomic_add_fetch(&completed, (uint64_t)done, __ATOMIC_RELAXED);
 	/* One line per driver instance: with the kernel's line for a crash it
 	 * times a restart, crash to serving again (bench/recovery). */
-	if (done && !__atomic_exchange_n(&served, 1, __ATOMIC_RELAXED))
+	if (done && !__atomic_exchange_n(&served, 1, __ATOMIC_RELAXED)) {
 		dom_printf("membdev: serving, %lu us after start",
 			   (unsigned long)((maple_clock_ns() - started_ns) / 1000));
+#ifdef MEMBDEV_LINGER_NS
+		/* The membdev_linger test image: stay inside the first request
+		 * (after a restart, the one the shadow retries) with its work
+		 * done and counted, the window docs/recovery.md describes. */
+		maple_sleep_ns(MEMBDEV_LINGER_NS);
+#endif
+	}
 	return done;
 }
 

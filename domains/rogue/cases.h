@@ -40,4 +40,17 @@ enum rogue_case {
 	ROGUE_CASES
 };
 
+/*
+ * Authority (docs/isolation.md, "Authority"), cases 40-59, in
+ * domains/rogue/auth.c. Each returns the syscall's result unchanged: the
+ * kernel should refuse every one with -MAPLE_EPERM and leave rogue running.
+ */
+enum rogue_auth_case {
+	ROGUE_AUTH_FIRST = 40,
+	ROGUE_DESTROY = ROGUE_AUTH_FIRST, /* SYS_DOMAIN_DESTROY(target) (0: the domain "victim") */
+	ROGUE_CREATE_MEMBDEV = 41,	  /* SYS_DOMAIN_CREATE("membdev"): only its shadow may */
+	ROGUE_MAP_RAMDISK = 42,		  /* SYS_DEVICE_MAP("ramdisk0"): granted to membdev only */
+	ROGUE_AUTH_END
+};
+
 #endif

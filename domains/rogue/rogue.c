@@ -4,8 +4,10 @@
  * pointer and divisor that must not be known at compile time comes from a
  * volatile, so the compiler emits the access rather than a trap of its own.
  */
+#include <rogue/auth.h>
 #include <rogue/cases.h>
 #include <rogue/gate_cases.h>
+#include <rogue/watch_cases.h>
 
 #include <maple/dom.h>
 
@@ -116,6 +118,13 @@ static long run(long number, long target, long a2, long a3)
 {
 	if (number >= ROGUE_GATE_JUMP_STACK && number <= ROGUE_GATE_LAST)
 		return rogue_gate_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
+	if (number >= ROGUE_W_FIRST && number < ROGUE_W_END)
+		return rogue_watch_case(number, (unsigned long)target);
+	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {
+		dom_printf("rogue: authority case %ld, target 0x%lx", number,
+			   (unsigned long)target);
+		return rogue_auth_run(number, (uint64_t)target);
+	}
 	if (number < 0 || number >= ROGUE_CASES)
 		return -MAPLE_EINVAL;
 	dom_printf("rogue: case %ld (%s), target 0x%lx", number, case_names[number],

@@ -74,11 +74,18 @@ static long run(long which)
 			return -3;
 		return rref_free(r) == 0 ? 1 : -4;
 	case RCASE_LEND_ON:
-		if (call(RB_LEND_ON | XCALL_BORROW(0), r) != 1)
-			return -2;
+	case RCASE_LEND_ON_3: {
+		uint64_t word =
+			(which == RCASE_LEND_ON ? RB_LEND_ON : RB_LEND_TO_C) | XCALL_BORROW(0);
+		long got = call(word, r);
+		if (got != 1)
+			return got < 0 ? got : -2; /* rref_b's code names its failed check */
 		if (owner(r) != self_id() || borrows(r) != 0)
 			return -3;
+		if (which == RCASE_LEND_ON_3 && *(uint64_t *)rref_ptr(r) != RREF_MAGIC_C)
+			return -5; /* rref_c wrote the payload it was lent */
 		return rref_free(r) == 0 ? 1 : -4;
+	}
 	case RCASE_KEEP_SOME:
 	case RCASE_NESTED: {
 		rref_t box = rref_alloc(RREF_TEST_TYPE, 64);

@@ -1,5 +1,6 @@
 /*
- * The RRef test pair: `rref_a` drives, `rref_b` receives. Method numbers
+ * The RRef test domains: `rref_a` drives, `rref_b` receives, and `rref_c`
+ * is the third domain a loan is passed on to. Method numbers
  * and the cases rref_a.run() knows; plain numbers, so kernel tests can
  * include it. Each case returns 1 when everything it checked held, or a
  * negative code naming the first check that failed.
@@ -16,6 +17,12 @@
 #define RB_TAKE_BOX 5 /* long take_box(move box): box with nested children -> children seen */
 /* long lend_on(borrow r): lends r on to itself (peek) -> 1; moving it on must fail */
 #define RB_LEND_ON 6
+/* long lend_to_c(borrow r): lends r on to rref_c (touch) -> 1; moving it to rref_c must fail */
+#define RB_LEND_TO_C 7
+
+/* rref_c: the third domain, for lending on across three domains */
+#define RC_TOUCH 0 /* long touch(borrow r): checks the loan, rewrites the payload -> 1 */
+#define RC_TAKE	 1 /* long take(move r): must never run for a borrowed RRef -> 1 */
 
 /* rref_a: long run(long case) */
 #define RA_RUN		   0
@@ -27,8 +34,10 @@
 #define RCASE_KEEP_SOME	   6 /* move 3 RRefs and a box of 4 to rref_b, which keeps them */
 #define RCASE_NESTED	   7 /* a box with nested children moves as one */
 #define RCASE_LEND_ON	   8 /* a borrowed RRef may be lent on, never moved on */
+#define RCASE_LEND_ON_3	   9 /* the same across three domains: a -> b -> c */
 
 #define RREF_TEST_TYPE 0x7e57
 #define RREF_MAGIC     0x5a5a1234abcdULL
+#define RREF_MAGIC_C   0xc0c0c0c0ULL /* what rref_c writes over RREF_MAGIC */
 
 #endif

@@ -38,7 +38,8 @@
 static struct domain *need(const char *name)
 {
 	char err[128];
-	struct domain *d = domain_find(name);
+	struct domain *d = domain_get_by_name(name);
+	domain_put(d); /* it stays: nothing but the bench destroys its domains */
 	if (!d && !(d = domain_create(name, err, sizeof err)))
 		klog("bench: recovery cannot create %s: %s", name, err);
 	return d;
@@ -51,8 +52,9 @@ static long stat(struct domain *client, int which)
 
 /*
  * While the client's workload runs, crash membdev every crash_ms (0: never):
- * strike the running instance once it serves, never one still starting or
- * struck already. At stop_ns (0: never) ask the client to stop; crashes go
+ * strike the running instance once it has served (driver_served: a request
+ * done after the one it was retrying), never one still starting or struck
+ * already. At stop_ns (0: never) ask the client to stop; crashes go
  * on until it has. Returns how many strikes took (the instance was gone at
  * the next look).
  */
@@ -62,6 +64,7 @@ static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, ui
 	static unsigned fault;
 	uint64_t taken = 0, armed = 0, start = time_ns(), next = start + crash_ms * MS;
 	bool struck = false;
+	struct driver_watch watch = {0};
 	while (stat(client, BDC_RUNNING) == 1) {
 		thread_sleep_ns(TICK_NS);
 		uint64_t now = time_ns(), h = driver_current("membdev");
@@ -78,7 +81,7 @@ static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, ui
 			taken++;
 			armed = 0;
 		}
-		if (!crash_ms || armed || now < next || !h || !driver_serving(h, BDEV_STATS))
+		if (!crash_ms || armed || now < next || !h || !driver_served(&watch, h, BDEV_STATS))
 			continue;
 		if (driver_strike(h, driver_fault(fault++))) {
 			armed = h;

@@ -40,7 +40,8 @@ static const struct op ops[] = {
 static struct domain *need(const char *name)
 {
 	char err[128];
-	struct domain *d = domain_find(name);
+	struct domain *d = domain_get_by_name(name);
+	domain_put(d); /* it stays: nothing but the bench destroys its domains */
 	if (!d && !(d = domain_create(name, err, sizeof err)))
 		klog("bench: xcall cannot create %s: %s", name, err);
 	return d;
@@ -89,10 +90,10 @@ void bench_xcall_thread(void *unused)
 	/* bdev_shadow creates membdev, the driver behind it. */
 	bool ok = bench && need("xa") && need("xb") && need("xc") && need("bdev_shadow");
 	for (unsigned i = 0; ok && i < sizeof ops / sizeof ops[0]; i++) {
-		struct domain *target = ops[i].target ? domain_find(ops[i].target) : NULL;
-		long median =
-			domain_call(bench, BENCH_SAMPLE, ops[i].op,
-				    target ? (long)domain_handle(target) : 0, CALL_SAMPLES, 0);
+		struct domain *target = ops[i].target ? domain_get_by_name(ops[i].target) : NULL;
+		long handle = target ? (long)domain_handle(target) : 0;
+		domain_put(target);
+		long median = domain_call(bench, BENCH_SAMPLE, ops[i].op, handle, CALL_SAMPLES, 0);
 		long p99 = domain_call(bench, BENCH_P99, 0, 0, 0, 0);
 		if (median < 0)
 			klog("bench: xcall %s failed: %ld", ops[i].name, median);

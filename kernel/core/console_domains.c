@@ -1,10 +1,15 @@
 /*
- * Control console commands for isolation domains: list them, create and
- * destroy them, kill one, or make one take a CPU fault on demand.
+ * Control console commands for isolation domains: list them (with their
+ * use of each limit, who created each, and which devices are granted to
+ * whom), create and destroy them, kill one, or make one take a CPU fault on
+ * demand. The console is the operator: it may create any image and destroy
+ * any domain.
  */
 #include <core/console.h>
+#include <core/device.h>
 #include <core/domain.h>
 #include <core/gate.h>
+#include <maple/fmt.h>
 #include <maple/string.h>
 
 struct listing {
@@ -14,17 +19,39 @@ struct listing {
 
 static const char *state_name(const struct domain *d)
 {
-	return d->state == DOMAIN_RUNNING ? "running" : "failed";
+	switch (d->state) {
+	case DOMAIN_CREATING:
+		return "creating";
+	case DOMAIN_RUNNING:
+		return "running";
+	case DOMAIN_FAILING:
+		return "failed";
+	case DOMAIN_DESTROYING:
+		return "destroying";
+	default:
+		return "gone";
+	}
 }
 
 static void list_one(struct domain *d, void *arg)
 {
 	struct listing *l = arg;
 	const struct gate_domain *gd = gate_domtab(d->id);
-	ctl_print(l->r, "%3u %-12s %-8s %3d %8lu %9lu %9lu %6lu %9lu %8lu  %s", d->id, d->name,
-		  state_name(d), d->pkey, d->pages * 4, gd->calls, gd->calls_out, gd->active,
-		  d->syscalls, d->failures, d->state == DOMAIN_RUNNING ? "" : d->fail_reason);
+	char mem[40], threads[24];
+	/* Use against limit (domain.h, struct domain_limits): memory charged
+	 * (image, heap, stacks, page tables) and threads it created. */
+	fmt_snprintf(mem, sizeof mem, "%lu/%lu", d->mem_charged * 4, d->limits.mem_pages * 4);
+	fmt_snprintf(threads, sizeof threads, "%u/%u", domain_threads(d), d->limits.threads);
+	ctl_print(l->r, "%3u %-12s %-10s %3d %8lu %9lu %9lu %6lu %9lu %8lu %17s %7s %-12s  %s",
+		  d->id, d->name, state_name(d), d->pkey, d->pages * 4, gd->calls, gd->calls_out,
+		  gd->active, d->syscalls, d->failures, mem, threads, d->creator_name,
+		  d->state == DOMAIN_RUNNING ? "" : d->fail_reason);
 	l->count++;
+}
+
+static void list_device(const char *line, void *arg)
+{
+	ctl_print(arg, "device %s", line);
 }
 
 int cmd_domains(struct ctl_reply *r, int argc, char **argv)
@@ -32,17 +59,20 @@ int cmd_domains(struct ctl_reply *r, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	struct listing l = {.r = r};
-	ctl_print(r, "%3s %-12s %-8s %3s %8s %9s %9s %6s %9s %8s  %s", "id", "name", "state", "key",
-		  "mem_KiB", "calls_in", "calls_out", "active", "syscalls", "failures", "reason");
+	ctl_print(r, "%3s %-12s %-10s %3s %8s %9s %9s %6s %9s %8s %17s %7s %-12s  %s", "id", "name",
+		  "state", "key", "mem_KiB", "calls_in", "calls_out", "active", "syscalls",
+		  "failures", "charged/limit_KiB", "threads", "created_by", "reason");
 	domain_foreach(list_one, &l);
 	if (!l.count)
 		ctl_print(r, "(no domains)");
+	device_foreach(list_device, r);
 	return 0;
 }
 
+/* With a reference the command puts (domain_put) when it is done. */
 static struct domain *find_or_fail(struct ctl_reply *r, const char *name)
 {
-	struct domain *d = domain_find(name);
+	struct domain *d = domain_get_by_name(name);
 	if (!d)
 		ctl_fail(r, "no domain '%s' (see 'domains')", name);
 	return d;
@@ -65,10 +95,10 @@ int cmd_destroy(struct ctl_reply *r, int argc, char **argv)
 	struct domain *d = find_or_fail(r, argv[1]);
 	if (!d)
 		return -1;
-	char err[128];
-	if (domain_destroy(domain_handle(d), err, sizeof err) < 0)
-		return ctl_fail(r, "%s", err);
-	return 0;
+	char err[160];
+	int rc = domain_destroy(domain_handle(d), err, sizeof err);
+	domain_put(d);
+	return rc < 0 ? ctl_fail(r, "%s", err) : 0;
 }
 
 int cmd_kill(struct ctl_reply *r, int argc, char **argv)
@@ -77,11 +107,16 @@ int cmd_kill(struct ctl_reply *r, int argc, char **argv)
 	struct domain *d = find_or_fail(r, argv[1]);
 	if (!d)
 		return -1;
+	int rc = 0;
 	if (d->state != DOMAIN_RUNNING)
-		return ctl_fail(r, "%s has already failed: %s", d->name, d->fail_reason);
-	domain_fail(d, "killed from the control console");
-	ctl_print(r, "%s failed; threads inside it unwind to their callers", d->name);
-	return 0;
+		rc = ctl_fail(r, "%s is not running (%s): %s", d->name, state_name(d),
+			      d->fail_reason);
+	else {
+		domain_fail(d, "killed from the control console");
+		ctl_print(r, "%s failed; threads inside it unwind to their callers", d->name);
+	}
+	domain_put(d);
+	return rc;
 }
 
 int cmd_inject(struct ctl_reply *r, int argc, char **argv)
@@ -91,13 +126,18 @@ int cmd_inject(struct ctl_reply *r, int argc, char **argv)
 	if (!d)
 		return -1;
 	enum inject_fault f = inject_parse(argv[2]);
+	int rc = 0;
 	if (f == INJECT_NONE)
-		return ctl_fail(r, "unknown fault '%s' (one of: %s)", argv[2], inject_names());
-	if (d->state != DOMAIN_RUNNING)
-		return ctl_fail(r, "%s is not running", d->name);
-	__atomic_store_n(&d->inject, f, __ATOMIC_RELEASE);
-	ctl_print(r, "armed: the next thread to return to %s takes a %s fault", d->name, argv[2]);
-	return 0;
+		rc = ctl_fail(r, "unknown fault '%s' (one of: %s)", argv[2], inject_names());
+	else if (d->state != DOMAIN_RUNNING)
+		rc = ctl_fail(r, "%s is not running", d->name);
+	else {
+		__atomic_store_n(&d->inject, f, __ATOMIC_RELEASE);
+		ctl_print(r, "armed: the next thread to return to %s takes a %s fault", d->name,
+			  argv[2]);
+	}
+	domain_put(d);
+	return rc;
 }
 
 /* Decimal or 0x-hex, optionally negative; false on anything else. */
@@ -129,12 +169,16 @@ int cmd_call(struct ctl_reply *r, int argc, char **argv)
 	if (!d)
 		return -1;
 	long method, args[4] = {0};
+	int rc = 0;
 	if (!parse_long(argv[2], &method) || method < 0)
-		return ctl_fail(r, "bad method number '%s'", argv[2]);
-	for (int i = 3; i < argc; i++)
+		rc = ctl_fail(r, "bad method number '%s'", argv[2]);
+	for (int i = 3; i < argc && !rc; i++)
 		if (!parse_long(argv[i], &args[i - 3]))
-			return ctl_fail(r, "bad argument '%s' (a number)", argv[i]);
-	long result = domain_call(d, (uint64_t)method, args[0], args[1], args[2], args[3]);
-	ctl_print(r, "%s.%ld returned %ld", d->name, method, result);
-	return 0;
+			rc = ctl_fail(r, "bad argument '%s' (a number)", argv[i]);
+	if (!rc) {
+		long result = domain_call(d, (uint64_t)method, args[0], args[1], args[2], args[3]);
+		ctl_print(r, "%s.%ld returned %ld", d->name, method, result);
+	}
+	domain_put(d);
+	return rc;
 }

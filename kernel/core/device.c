@@ -1,15 +1,19 @@
 /*
  * Software devices (core/device.h). A device's memory is allocated on
  * first use and never freed; a domain that maps it gets a device region,
- * which its destruction unmaps without freeing. Only one domain holds a
- * device at a time, as with real hardware assigned to one driver.
+ * which its destruction unmaps without freeing. The kernel grants each
+ * device to one domain at a time, when it creates a domain whose image the
+ * manifest grants it to (core/manifest.h, docs/isolation.md "Authority"),
+ * as with real hardware assigned to one driver; only that domain may map it.
  */
 #include <arch/pc/pte.h>
 #include <core/boot.h>
 #include <core/device.h>
 #include <core/domain.h>
 #include <core/log.h>
+#include <core/manifest.h>
 #include <maple/cmdline.h>
+#include <maple/fmt.h>
 #include <maple/frame.h>
 #include <maple/rref_abi.h>
 #include <maple/string.h>
@@ -24,8 +28,14 @@ struct swdev {
 	const char *name;
 	uint64_t pages;
 	uint64_t *chunks; /* 2 MiB physical chunks; NULL until first mapped */
-	uint32_t holder;  /* domain id, 0 if none */
-	uint32_t holder_gen;
+	/* Granted to the domain with handle `holder` (0: nobody). `lineage` is
+	 * the handle of the holder's creator (0: the kernel or console): while
+	 * it lives, the device waits for that creator's next instance of the
+	 * image (a shadow restarting its driver), and no other may have it. */
+	uint64_t holder;
+	uint64_t lineage;
+	char holder_name[MAPLE_DOMAIN_NAME_MAX];
+	char lineage_name[MAPLE_DOMAIN_NAME_MAX];
 };
 
 static struct swdev devices[] = {{.name = "ramdisk0"}};
@@ -85,35 +95,117 @@ long device_size(const char *name)
 	return (long)(pages * PAGE_SIZE);
 }
 
+/* "membdev (id 4)", or whom it is kept for, or "nobody" (devices_lock held). */
+static void describe_holder(const struct swdev *dev, char *buf, uint64_t len)
+{
+	if (dev->holder)
+		fmt_snprintf(buf, len, "%s (id %lu)", dev->holder_name,
+			     dev->holder & HANDLE_ID_MASK);
+	else if (dev->lineage)
+		fmt_snprintf(buf, len,
+			     "nobody: it is kept for the next instance %s (id %lu) creates",
+			     dev->lineage_name, dev->lineage & HANDLE_ID_MASK);
+	else
+		fmt_snprintf(buf, len, "nobody");
+}
+
+/*
+ * Why d may not be granted dev, or NULL if it may (devices_lock held). The
+ * invariant: at most one running domain holds a device, and a holder that
+ * failed or went away is succeeded only by an instance its own creator
+ * makes, so no other domain can slip in between a driver's crash and its
+ * shadow's restart.
+ */
+static const char *grant_refusal(const struct swdev *dev, const struct domain *d)
+{
+	enum domain_state holder = dev->holder ? domain_state_of(dev->holder) : DOMAIN_GONE;
+	if (holder == DOMAIN_RUNNING || holder == DOMAIN_CREATING)
+		return "its holder runs";
+	if (dev->lineage == d->creator)
+		return NULL; /* the holder's creator replaces it */
+	if (holder != DOMAIN_GONE)
+		return "its failed holder is for its own creator to replace";
+	if (dev->lineage && domain_state_of(dev->lineage) != DOMAIN_GONE)
+		return "it is kept for its last holder's creator";
+	return NULL;
+}
+
+void device_grant(struct domain *d)
+{
+	const char *const *names = manifest_devices(d->name);
+	for (int i = 0; names && i < MANIFEST_MAX && names[i]; i++) {
+		struct swdev *dev = find(names[i]);
+		if (!dev)
+			continue;
+		spin_lock(&devices_lock);
+		const char *why = grant_refusal(dev, d);
+		char held_by[96];
+		describe_holder(dev, held_by, sizeof held_by);
+		if (!why) {
+			dev->holder = domain_handle(d);
+			dev->lineage = d->creator;
+			fmt_snprintf(dev->holder_name, sizeof dev->holder_name, "%s", d->name);
+			fmt_snprintf(dev->lineage_name, sizeof dev->lineage_name, "%s",
+				     d->creator_name);
+		}
+		spin_unlock(&devices_lock);
+		if (why)
+			klog("device: %s not granted to %s (id %u): %s (granted to %s)", dev->name,
+			     d->name, d->id, why, held_by);
+		else
+			klog("device: %s granted to %s (id %u), created by %s", dev->name, d->name,
+			     d->id, d->creator_name);
+	}
+}
+
 long device_map(struct domain *d, const char *name)
 {
 	struct swdev *dev = find(name);
 	if (!dev)
 		return -MAPLE_ESRCH;
 	spin_lock(&devices_lock);
-	struct domain *holder = dev->holder ? domain_by_id(dev->holder) : NULL;
-	bool busy = holder && holder->gen == dev->holder_gen;
-	if (!busy) {
-		dev->holder = d->id;
-		dev->holder_gen = d->gen;
-	}
-	spin_unlock(&devices_lock);
-	if (busy)
+	if (dev->holder != domain_handle(d)) {
+		char holder[96];
+		describe_holder(dev, holder, sizeof holder);
+		spin_unlock(&devices_lock);
+		if (domain_log_refusal(d))
+			klog("device: %s (id %u) may not map %s: it is granted to %s", d->name,
+			     d->id, dev->name, holder);
 		return -MAPLE_EPERM;
-	if (!populate(dev) || !dmem_map_device(d, d->base + DEVICE_OFF, dev->chunks,
-					       dev->pages / CHUNK_PAGES, PTE_W | PTE_NX)) {
-		dev->holder = 0;
-		return -MAPLE_ENOMEM;
 	}
-	klog("device: %s assigned to %s", dev->name, d->name);
+	bool ready = populate(dev); /* under the lock: two threads of d may race here */
+	spin_unlock(&devices_lock);
+	/*
+	 * Mapped outside the lock (a failing map shoots down TLBs, which needs
+	 * other CPUs' interrupts). Should the grant move on meanwhile, it moves
+	 * only from a holder that failed, whose threads all unwind and whose
+	 * destruction unmaps it (docs/isolation.md, "Authority").
+	 */
+	if (!ready || !dmem_map_device(d, d->base + DEVICE_OFF, dev->chunks,
+				       dev->pages / CHUNK_PAGES, PTE_W | PTE_NX))
+		return -MAPLE_ENOMEM;
+	klog("device: %s mapped by %s", dev->name, d->name);
 	return (long)(d->base + DEVICE_OFF);
 }
 
 void device_release(struct domain *d)
 {
+	uint64_t h = domain_handle(d);
 	spin_lock(&devices_lock);
 	for (unsigned i = 0; i < sizeof devices / sizeof devices[0]; i++)
-		if (devices[i].holder == d->id && devices[i].holder_gen == d->gen)
+		if (devices[i].holder == h)
 			devices[i].holder = 0; /* a RAM disk has no controller state to reset */
 	spin_unlock(&devices_lock);
+}
+
+void device_foreach(void (*fn)(const char *line, void *arg), void *arg)
+{
+	for (unsigned i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+		char holder[96], line[128];
+		spin_lock(&devices_lock);
+		describe_holder(&devices[i], holder, sizeof holder);
+		fmt_snprintf(line, sizeof line, "%s: granted to %s", devices[i].name, holder);
+		spin_unlock(&devices_lock);
+		fn(line, arg);
+	}
 }

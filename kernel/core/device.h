@@ -10,11 +10,18 @@
 
 struct domain;
 
-/* Map device `name` into d (one holder at a time); its address, or -MAPLE_E*. */
+/* d is being created: grant it the devices the manifest names for its
+ * image, each unless another domain has the better claim (logged). */
+void device_grant(struct domain *d);
+/* Map device `name` into d, which must hold its grant; its address, or
+ * -MAPLE_EPERM (logged, naming both), -MAPLE_ESRCH, -MAPLE_ENOMEM. */
 long device_map(struct domain *d, const char *name);
 /* Its size in bytes, or -MAPLE_ESRCH. */
 long device_size(const char *name);
-/* d is going away: its devices are free for the next driver (and reset). */
+/* d is going away: its grants end (and the devices reset); each stays kept
+ * for the next instance d's creator makes. */
 void device_release(struct domain *d);
+/* One line per device, its grant (for the console), outside any domain lock. */
+void device_foreach(void (*fn)(const char *line, void *arg), void *arg);
 
 #endif

@@ -1,9 +1,7 @@
 /*
  * Crashing a restartable driver on purpose (core/driver_faults.h). The
- * driver's struct domain is freed by whoever destroys it (its shadow), so
- * lookups read it only under the domain-list lock (domain_foreach), and a
- * strike touches only an instance that is still running, which only the
- * striker makes fail.
+ * driver is destroyed by its shadow at any moment, so lookups read it under
+ * the domain-list lock (domain_foreach) or hold a reference (domain_get).
  */
 #include <core/domain.h>
 #include <core/driver_faults.h>
@@ -53,29 +51,46 @@ uint64_t driver_current(const char *name)
 
 bool driver_strike(uint64_t handle, int fault)
 {
-	struct domain *d = domain_by_id((uint32_t)(handle & HANDLE_ID_MASK));
-	if (!d || domain_handle(d) != handle || d->state != DOMAIN_RUNNING)
-		return false;
-	if (fault == KILL)
+	struct domain *d = domain_get((uint32_t)(handle & HANDLE_ID_MASK));
+	bool running = d && domain_handle(d) == handle && d->state == DOMAIN_RUNNING;
+	if (running && fault == KILL)
 		domain_fail(d, "killed to test recovery");
-	else
+	else if (running)
 		__atomic_store_n(&d->inject, fault, __ATOMIC_RELEASE);
-	return true;
+	domain_put(d);
+	return running;
 }
 
-/* Only the striker fails h, so its struct domain stays valid for the call. */
-bool driver_serving(uint64_t h, uint64_t progress)
+/* A reference is held for the call: a console destroy may race the striker. */
+static long progress_of(uint64_t h, uint64_t progress)
 {
-	struct domain *d = domain_by_id((uint32_t)(h & HANDLE_ID_MASK));
-	return d && domain_handle(d) == h && domain_call(d, progress, 0, 0, 0, 0) > 0;
+	struct domain *d = domain_get((uint32_t)(h & HANDLE_ID_MASK));
+	long n = d && domain_handle(d) == h ? domain_call(d, progress, 0, 0, 0, 0) : -MAPLE_ESRCH;
+	domain_put(d);
+	return n;
+}
+
+bool driver_served(struct driver_watch *w, uint64_t h, uint64_t progress)
+{
+	if (w->h != h)
+		*w = (struct driver_watch){.h = h};
+	long n = progress_of(h, progress);
+	if (n <= 0)
+		return false;
+	if (!w->first) {
+		w->first = n;
+		return false;
+	}
+	return n > w->first;
 }
 
 uint64_t driver_wait_serving(const char *name, uint64_t old, uint64_t progress,
 			     uint64_t deadline_ns)
 {
+	struct driver_watch w = {0};
 	for (;;) {
 		uint64_t h = driver_current(name);
-		if (h && h != old && driver_serving(h, progress))
+		if (h && h != old && driver_served(&w, h, progress))
 			return h;
 		if (time_ns() > deadline_ns)
 			return 0;

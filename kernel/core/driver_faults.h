@@ -27,16 +27,30 @@ uint64_t driver_current(const char *name);
  */
 bool driver_strike(uint64_t handle, int fault);
 
-/* Whether the running instance h has done work: its method `progress`,
- * which must return a count of work done, returns more than 0. */
-bool driver_serving(uint64_t h, uint64_t progress);
+/*
+ * When a new instance may be struck. Its progress count (its method
+ * `progress`, a count of requests done) rises when a request's work is
+ * done, while that request may still be inside the driver: if that is the
+ * request a shadow is retrying after the last crash, a strike now crashes
+ * the same request again, and a run of such strikes uses up the shadow's
+ * retries and reaches the client (docs/recovery.md, "Striking a driver").
+ * So an instance counts as served only once its count has risen again
+ * after it was first seen above 0: with one client thread, the request
+ * that did the first work has then returned.
+ */
+struct driver_watch {
+	uint64_t h; /* the instance watched */
+	long first; /* its progress count when first seen above 0, or 0 */
+};
+
+/* Whether h has served, as above; w carries what was seen across looks. */
+bool driver_served(struct driver_watch *w, uint64_t h, uint64_t progress);
 
 /*
- * Wait (sleeping) until a running `name` other than `old` serves (as
- * driver_serving says): its handle, or 0 once time_ns() passes
- * deadline_ns. Striking only drivers that serve keeps crashes out of a
- * driver's start (its domain_main), where a crash fails the shadow's
- * create, which the generated shadow reports instead of retrying.
+ * Wait (sleeping) until a running `name` other than `old` has served (as
+ * driver_served says): its handle, or 0 once time_ns() passes deadline_ns.
+ * Striking only drivers that serve also keeps crashes out of a driver's
+ * start (its domain_main).
  */
 uint64_t driver_wait_serving(const char *name, uint64_t old, uint64_t progress,
 			     uint64_t deadline_ns);

@@ -8,25 +8,22 @@
 #include <arch/pc/cpu.h>
 #include <arch/pc/pte.h>
 #include <arch/pc/traps.h>
-#include <core/boot.h>
 #include <core/domain.h>
 #include <core/gate.h>
 #include <core/log.h>
 #include <core/panic.h>
 #include <core/rref.h>
 #include <core/thread.h>
-#include <core/time.h>
 #include <core/tlb.h>
 #include <core/usermode.h>
-#include <maple/cmdline.h>
+#include <core/watchdog.h>
 #include <maple/fmt.h>
 #include <maple/frame.h>
 #include <maple/string.h>
 #include <mm/kmalloc.h>
 #include <mm/vm.h>
 
-#define WATCHDOG_DEFAULT_MS 1000
-#define SLOT_WORDS	    (GATE_MAX_THREADS / 64)
+#define SLOT_WORDS (GATE_MAX_THREADS / 64)
 
 extern const char __gate_start[], __gate_end[];
 extern const char gate_fault_pf[], gate_fault_gp[], gate_fault_ud[], gate_fault_de[],
@@ -45,8 +42,6 @@ static struct gate_domain *domtab;
 static uint64_t slot_used[SLOT_WORDS];
 static struct thread_gate *slot_owner[GATE_MAX_THREADS];
 static struct spinlock slot_lock = SPINLOCK_INIT("gate-slots");
-static uint64_t watchdog_ticks;
-static uint64_t watchdog_ms = WATCHDOG_DEFAULT_MS;
 
 static uint64_t pte_key(int key)
 {
@@ -75,10 +70,8 @@ void gate_init(void)
 				PTE_U | PTE_W | PTE_NX | pte_key(PKEY_TRUSTED)) < 0)
 			panic("gate: cannot map the domain table");
 	domtab = phys_to_virt(pa);
-	cmdline_get_u64(boot_info.cmdline, "watchdog_ms", &watchdog_ms);
-	watchdog_ticks = time_tsc_hz() / 1000 * watchdog_ms;
-	klog("gate: %lu byte gate at %#lx, domain table at %#lx, call watchdog %lu ms",
-	     (uint64_t)(__gate_end - __gate_start), MAPLE_GATE_VA, GATE_DOMTAB_VA, watchdog_ms);
+	klog("gate: %lu byte gate at %#lx, domain table at %#lx",
+	     (uint64_t)(__gate_end - __gate_start), MAPLE_GATE_VA, GATE_DOMTAB_VA);
 }
 
 struct gate_domain *gate_domtab(uint32_t id)
@@ -227,10 +220,13 @@ void gate_thread_release(struct thread *t)
 	struct thread_gate *g = t->gate;
 	if (!g)
 		return;
+	/* A reference: this thread is in none of them, so a destroy may be
+	 * tearing one down meanwhile (dmem_free unlinks under its lock). */
 	for (uint32_t id = 1; id < GATE_MAX_DOMAINS; id++) {
-		struct domain *d = g->tt->domain_sp[id] ? domain_by_id(id) : NULL;
+		struct domain *d = g->tt->domain_sp[id] ? domain_get(id) : NULL;
 		if (d)
 			dmem_free(d, g->slot, false);
+		domain_put(d);
 	}
 	t->gate = NULL;
 	t->user_gs = 0;
@@ -464,6 +460,10 @@ static void unwind_failed(struct thread *t, struct trap_frame *tf)
 	tf->rip = gate_user_va(gate_resume);
 	tf->rsp = c.caller_rsp;
 	tf->rax = (uint64_t)err;
+	/* The flags a return hands back, not the failed callee's: its trap
+	 * flag would single-step the caller into a #DB of its own (and DF
+	 * would run its string copies backwards). Bit 1 is always set. */
+	tf->rflags = RFLAGS_IF | 0x2;
 	t->pkru = (uint32_t)c.caller_pkru;
 	arch_set_pkru(t->pkru);
 }
@@ -504,16 +504,7 @@ void gate_return_to_user(struct trap_frame *tf)
 			return; /* it faults there, in the domain, with its rights */
 		}
 	}
-	uint64_t n = depth(g);
-	if (n) {
-		struct continuation *top = &g->tt->conts[n - 1];
-		struct domain *callee = domain_by_id((uint32_t)top->callee);
-		if (top->kind != CONT_THREAD && callee && callee->state == DOMAIN_RUNNING &&
-		    rdtsc() - top->start_tsc > watchdog_ticks) {
-			callee->fail_errno = MAPLE_ETIMEDOUT;
-			domain_fail(callee, "watchdog: a call ran longer than %lu ms", watchdog_ms);
-		}
-	}
+	watchdog_check_current(t, tf->rip);
 	/* A thread interrupted (or back from a syscall) in the gate's code is
 	 * half-way through a bounded pass that holds counts and a
 	 * continuation in flight: let it finish; it is unwound once it is

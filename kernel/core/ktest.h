@@ -1,9 +1,12 @@
 /*
  * In-guest kernel tests. A test is a function registered with KTEST(name);
  * the runner (core/ktest.c) runs the ones the command line selects
- * (`test=all` or `test=name1,name2`) in a kernel thread, one at a time,
- * prints `ktest: PASS name` or `ktest: FAIL name: reason` on COM1, then
- * `ktest: summary N passed, N failed`, and powers the machine off.
+ * (`test=all`, `test=name1,name2`, or a group: `test=chaos` runs chaos_*)
+ * in a kernel thread, one at a time, prints `ktest: PASS name`, `ktest:
+ * FAIL name: reason` or, for a test whose subject this machine lacks,
+ * `ktest: SKIP name: reason` on COM1, then `ktest: summary N passed, N
+ * failed, N skipped`, and powers the machine off (unless the flag
+ * `test_stay` is set).
  */
 #ifndef CORE_KTEST_H
 #define CORE_KTEST_H
@@ -13,6 +16,7 @@
 
 struct ktest_ctx {
 	bool failed;
+	bool skipped;
 	char reason[160];
 };
 
@@ -30,6 +34,13 @@ struct ktest {
 
 void ktest_fail(struct ktest_ctx *t, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*
+ * The machine lacks what the test checks (a CPU feature, a chipset): record
+ * why; the test must return right after. A skip is neither a pass nor a
+ * failure, so a test that cannot run here never reports that it passed.
+ */
+void ktest_skip(struct ktest_ctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* On failure: record file:line and the expression, and leave the test. */
 #define KT_ASSERT(cond)                                                                            \

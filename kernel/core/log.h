@@ -3,6 +3,7 @@
 #define CORE_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 #define LOG_LINE_MAX 256
 
@@ -12,6 +13,8 @@ void klog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kvlog(const char *fmt, va_list ap);
 /* Raw text, no prefix: for multi-line reports that klog would split up. */
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Lines written so far (klog lines and kprintf newlines). */
+uint64_t log_lines(void);
 /* Take the console for good (panic): later output bypasses the lock. */
 void log_force_unlock(void);
 

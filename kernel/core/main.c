@@ -23,6 +23,7 @@
 #include <core/time.h>
 #include <core/tlb.h>
 #include <core/usermode.h>
+#include <core/watchdog.h>
 #include <maple/cmdline.h>
 #include <maple/frame.h>
 #include <maple/string.h>
@@ -81,6 +82,7 @@ void kmain(uint64_t kind, uint64_t arg, uint64_t magic)
 	tlb_init();
 	usermode_init_cpu();
 	gate_init();
+	watchdog_init();
 	rref_init();
 	domain_init();
 	lapic_timer_start();

@@ -20,6 +20,7 @@
 #include <core/sched.h>
 #include <core/thread.h>
 #include <core/time.h>
+#include <core/watchdog.h>
 #include <maple/fmt.h>
 #include <maple/string.h>
 #include <mm/kmalloc.h>
@@ -343,7 +344,13 @@ void sched_tick(void)
 	c->ticks++;
 	if (!c->current)
 		return; /* the timer runs before this CPU has threads */
+	struct watchdog_catch overdue = {0};
 	sched_lock();
+	/* Before waking sleepers: a SYS_SLEEP_NS cut short at its call's
+	 * deadline is still parked here, and is judged as such. */
+	for (struct thread *t = all_threads; t; t = t->all_next)
+		if (t->state == THREAD_SLEEPING || t->state == THREAD_BLOCKED)
+			watchdog_judge_parked(t, &overdue);
 	if (sleepers) {
 		uint64_t now = time_ns();
 		wake_sleepers_locked(sleep_is_over, &now);
@@ -352,6 +359,7 @@ void sched_tick(void)
 	if (run_head && (cur == c->idle || --cur->slice == 0))
 		c->need_resched = true;
 	sched_unlock();
+	watchdog_fail_caught(&overdue); /* wakes the threads inside what it fails */
 }
 
 void sched_irq_exit(void)

@@ -16,6 +16,7 @@
 #include <core/thread.h>
 #include <core/time.h>
 #include <core/usermode.h>
+#include <core/watchdog.h>
 #include <maple/fmt.h>
 #include <maple/string.h>
 #include <mm/kmalloc.h>
@@ -62,53 +63,75 @@ static long sys_lookup(struct domain *d, uint64_t name, uint64_t len)
 	if (!dmem_owns(d, name, len) || copy_from_user(buf, name, len) < 0)
 		return -MAPLE_EFAULT;
 	buf[len] = '\0';
-	struct domain *target = domain_find(buf);
-	if (!target || target->state != DOMAIN_RUNNING)
-		return -MAPLE_ESRCH;
-	return (long)domain_handle(target);
+	struct domain *target = domain_get_by_name(buf);
+	long h = target && target->state == DOMAIN_RUNNING ? (long)domain_handle(target)
+							   : -MAPLE_ESRCH;
+	domain_put(target);
+	return h;
 }
 
 struct domain_thread_start {
-	struct domain *d;
-	uint64_t gen;
+	uint32_t id;
+	uint32_t gen;
 	uint64_t fn;
 	uint64_t arg;
 	struct thread_gate *gate; /* its gate slot, taken when it was created */
 };
 
+/*
+ * A thread a domain made. It holds one of the domain's thread charges from
+ * sys_thread_create until here, after its call into the domain is over;
+ * the domain is looked up by id and generation, never through a pointer
+ * kept since creation, because it may be destroyed meanwhile. Its gate
+ * slot and its stacks go before the charge does, so a domain at its limit
+ * never holds more of them than its limit, even while churning.
+ */
 static void domain_thread_main(void *p)
 {
 	struct domain_thread_start s = *(struct domain_thread_start *)p;
 	kfree(p);
 	gate_thread_attach(thread_current(), s.gate);
-	if (s.d->gen == s.gen && domain_by_id(s.d->id) == s.d)
-		gate_upcall(s.d, s.fn, CONT_THREAD, (long)s.arg, 0, 0, 0);
+	struct domain *d = domain_get(s.id); /* not inside d yet: hold it */
+	if (d && d->gen == s.gen)
+		gate_upcall(d, s.fn, CONT_THREAD, (long)s.arg, 0, 0, 0);
+	if (d)
+		domain_put(d);
+	gate_thread_release(thread_current()); /* thread_exit's own call is then a no-op */
+	domain_thread_uncharge(s.id, s.gen);
 	thread_exit();
 }
 
+/* The limit is checked and charged before anything is allocated, so a
+ * domain at its limit costs the kernel nothing: -MAPLE_EAGAIN. */
 static long sys_thread_create(struct domain *d, uint64_t fn, uint64_t arg)
 {
 	if (fn < d->image_lo || fn >= d->image_hi)
 		return -MAPLE_EINVAL;
-	struct domain_thread_start *s = kmalloc(sizeof *s);
-	if (!s)
-		return -MAPLE_ENOMEM;
+	long rc = domain_thread_charge(d);
+	if (rc < 0)
+		return rc;
 	/* The gate slot first: past GATE_MAX_THREADS the caller hears
 	 * -MAPLE_EAGAIN now, rather than the thread failing later. A new
 	 * kernel thread runs with PKRU 0 until it enters the domain. */
 	long err;
 	struct thread_gate *g = gate_thread_alloc(0, &err);
 	if (!g) {
-		kfree(s);
+		domain_thread_uncharge(d->id, d->gen);
 		return err;
 	}
-	*s = (struct domain_thread_start){.d = d, .gen = d->gen, .fn = fn, .arg = arg, .gate = g};
-	char name[THREAD_NAME_MAX];
-	fmt_snprintf(name, sizeof name, "%s/thread", d->name);
-	struct thread *t = thread_create(name, domain_thread_main, s);
+	struct domain_thread_start *s = kmalloc(sizeof *s);
+	struct thread *t = NULL;
+	if (s) {
+		*s = (struct domain_thread_start){
+			.id = d->id, .gen = d->gen, .fn = fn, .arg = arg, .gate = g};
+		char name[THREAD_NAME_MAX];
+		fmt_snprintf(name, sizeof name, "%s/thread", d->name);
+		t = thread_create(name, domain_thread_main, s);
+	}
 	if (!t) {
 		gate_thread_free(g);
 		kfree(s);
+		domain_thread_uncharge(d->id, d->gen);
 		return -MAPLE_ENOMEM;
 	}
 	return t->id;
@@ -133,20 +156,25 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
 	    tf->rip >= MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
 		return -MAPLE_EINVAL;
 	(void)caller;
-	struct domain *d = domain_by_id((uint32_t)id);
+	/* A reference: the thread is entering d, not yet inside it. */
+	struct domain *d = domain_get((uint32_t)id);
 	struct thread_gate *g = thread_current()->gate;
+	long r = 0;
 	if (!d || d->state != DOMAIN_RUNNING || !g)
-		return -MAPLE_ESRCH;
-	if (g->tt->domain_sp[d->id])
-		return 0;
-	uint64_t sp = dmem_stack_alloc(d, g->slot);
-	if (!sp)
-		return -MAPLE_ENOMEM;
-	g->tt->domain_sp[d->id] = sp;
-	return 0;
+		r = -MAPLE_ESRCH;
+	else if (!g->tt->domain_sp[d->id]) {
+		uint64_t sp = dmem_stack_alloc(d, g->slot);
+		if (sp)
+			g->tt->domain_sp[d->id] = sp;
+		else
+			r = -MAPLE_ENOMEM;
+	}
+	domain_put(d);
+	return r;
 }
 
-/* Shadows restart the drivers behind them (maple/abi.h). */
+/* Shadows restart the drivers behind them (maple/abi.h), within what the
+ * manifest allows (docs/isolation.md, "Authority"). */
 static long sys_domain_create(struct domain *d, uint64_t image, uint64_t len)
 {
 	char name[MAPLE_DOMAIN_NAME_MAX], err[128];
@@ -155,18 +183,10 @@ static long sys_domain_create(struct domain *d, uint64_t image, uint64_t len)
 	if (!dmem_owns(d, image, len) || copy_from_user(name, image, len) < 0)
 		return -MAPLE_EFAULT;
 	name[len] = '\0';
-	struct domain *created = domain_create(name, err, sizeof err);
-	if (!created) {
+	long h = domain_create_by(d, name, err, sizeof err);
+	if (h == -MAPLE_EINVAL && domain_log_refusal(d))
 		klog("domain: %s could not create %s: %s", d->name, name, err);
-		return -MAPLE_EINVAL;
-	}
-	return (long)domain_handle(created);
-}
-
-static long sys_domain_destroy(uint64_t handle)
-{
-	char err[128];
-	return domain_destroy(handle, err, sizeof err) < 0 ? -MAPLE_ESRCH : 0;
+	return h;
 }
 
 static long dispatch(struct domain *d, struct trap_frame *tf)
@@ -184,14 +204,14 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 		thread_yield();
 		return 0;
 	case SYS_SLEEP_NS:
-		thread_sleep_ns(a0);
+		/* Inside a call, no longer than its deadline: then the tick
+		 * fails the callee and the thread unwinds (core/watchdog.h). */
+		thread_sleep_ns(watchdog_bound_sleep_ns(thread_current(), a0));
 		return 0;
 	case SYS_CLOCK_NS:
 		return (long)time_ns();
-	case SYS_HEAP_GROW: {
-		uint64_t va = dmem_heap_grow(d, a0);
-		return va ? (long)va : -MAPLE_ENOMEM;
-	}
+	case SYS_HEAP_GROW:
+		return dmem_heap_grow(d, a0);
 	case SYS_THREAD_CREATE:
 		return sys_thread_create(d, a0, a1);
 	case SYS_PANIC:
@@ -223,7 +243,7 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 	case SYS_DOMAIN_CREATE:
 		return sys_domain_create(d, a0, a1);
 	case SYS_DOMAIN_DESTROY:
-		return sys_domain_destroy(a0);
+		return domain_destroy_by(d, a0);
 	case SYS_DEVICE_MAP:
 	case SYS_DEVICE_SIZE: {
 		char name[32];

@@ -13,6 +13,7 @@
 #include <core/ktest.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <hello/hello.h>
 #include <ktest/counted.h>
 #include <maple/frame.h>
 #include <maple/string.h>
@@ -47,15 +48,28 @@ static int destroy(struct domain *d)
 	return domain_destroy(domain_handle(d), err, sizeof err);
 }
 
+#define HELLO_GREET_ARG 1000
+
+/* hello.greet(x) = x + its handle: the call ran in hello, which knew its own handle. */
 KTEST(domain_loads_runs_and_is_destroyed_once)
 {
 	KT_ASSERT(cpu_has_pku());
 	CREATE(d, "hello");
 	uint64_t handle = domain_handle(d);
+	uint32_t id = d->id;
 	KT_ASSERT(d->pkey >= PKEY_FIRST_DOMAIN);
+	uint64_t calls_before = gate_domtab(id)->calls;
+	long greeting = domain_call(d, HELLO_GREET, HELLO_GREET_ARG, 0, 0, 0);
+	uint64_t calls = gate_domtab(id)->calls - calls_before;
 	char err[96];
-	KT_ASSERT_EQ(domain_destroy(handle, err, sizeof err), 0);
-	KT_ASSERT(domain_destroy(handle, err, sizeof err) < 0); /* twice: a clean refusal */
+	int first = domain_destroy(handle, err, sizeof err);
+	int second = domain_destroy(handle, err, sizeof err); /* twice: a clean refusal */
+	KT_ASSERT_EQ(greeting, HELLO_GREET_ARG + handle);
+	KT_ASSERT_EQ(calls, 1);
+	KT_ASSERT_EQ(first, 0);
+	KT_ASSERT_EQ(gate_domtab(id)->state, GATE_DOMAIN_FREE);
+	KT_ASSERT_EQ(second, -MAPLE_ESRCH);
+	KT_ASSERT(strstr(err, "no such domain"));
 }
 
 KTEST(domain_images_with_forbidden_instructions_are_refused)

@@ -1,11 +1,12 @@
 /*
  * In-guest tests of the exchange heap: ownership moves and borrows on
- * calls (rref_a drives rref_b with the method words an IDL proxy builds,
- * domains/rrefs/rrefs.h), refusal of RRefs the caller does not own, nested
- * RRefs, and reclamation when a domain fails, checked with the heap's
- * counters.
+ * calls (rref_a drives rref_b, and through it rref_c, with the method
+ * words an IDL proxy builds, domains/rrefs/rrefs.h), refusal of RRefs the
+ * caller does not own, nested RRefs, and reclamation when a domain fails,
+ * checked with the heap's counters.
  */
 #include <core/domain.h>
+#include <core/gate.h>
 #include <core/ktest.h>
 #include <core/rref.h>
 #include <rrefs/rrefs.h>
@@ -74,6 +75,42 @@ KTEST(rref_borrow_keeps_ownership_and_ends_with_the_call)
 KTEST(rref_borrowed_rref_can_be_lent_on_but_not_moved)
 {
 	run_case(t, RCASE_LEND_ON);
+}
+
+/*
+ * rref_a lends an RRef to rref_b, which lends it on to rref_c; rref_c reads
+ * and rewrites the payload (rref_a sees rref_c's value afterwards) but cannot
+ * free it, rref_b's attempt to move it to rref_c is refused with
+ * -MAPLE_EPERM before rref_c runs, and owner and borrow counts are checked
+ * at every step (domains/rrefs/). rref_c is entered exactly once: by the
+ * loan, never by the refused move.
+ */
+KTEST(rref_borrowed_rref_is_lent_on_across_three_domains)
+{
+	uint64_t before = live_rrefs();
+	char err[128];
+	struct domain *c = domain_create("rref_c", err, sizeof err);
+	if (!c) {
+		ktest_fail(t, __FILE__, __LINE__, "create rref_c: %s", err);
+		return;
+	}
+	struct pair p = {0};
+	if (!pair_create(t, &p)) {
+		domain_destroy(domain_handle(c), err, sizeof err);
+		return;
+	}
+	uint64_t calls_before = gate_domtab(c->id)->calls;
+	long r = domain_call(p.a, RA_RUN, RCASE_LEND_ON_3, 0, 0, 0);
+	uint64_t calls_c = gate_domtab(c->id)->calls - calls_before;
+	pair_destroy(&p);
+	KT_ASSERT_EQ(domain_destroy(domain_handle(c), err, sizeof err), 0);
+	if (r != 1) {
+		ktest_fail(t, __FILE__, __LINE__,
+			   "rref_a.run returned %ld (domains/rrefs/ name it)", r);
+		return;
+	}
+	KT_ASSERT_EQ(calls_c, 1);
+	KT_ASSERT_EQ(live_rrefs(), before);
 }
 
 KTEST(rref_result_moves_to_the_caller)

@@ -6,6 +6,9 @@
 #include <core/ktest.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <maple/string.h>
+#include <mm/kmalloc.h>
+#include <mm/kstack.h>
 #include <stddef.h>
 
 #define WAIT_LIMIT_NS 5000000000ULL /* generous: TCG on a loaded host is slow */
@@ -40,13 +43,52 @@ static void count_and_exit(void *arg)
 	__atomic_add_fetch(&c->done, 1, __ATOMIC_RELEASE);
 }
 
+#define REAPED_NAME "kt-reaped"
+#define THREADS_MAX 256
+
+/* Threads that exist now, and how many of them are called name. */
+static int threads_alive(const char *name, int *named)
+{
+	static struct thread_info seen[THREADS_MAX]; /* one test runs at a time */
+	int n = sched_snapshot(seen, THREADS_MAX);
+	*named = 0;
+	for (int i = 0; i < n; i++)
+		*named += !strcmp(seen[i].name, name);
+	return n;
+}
+
+/*
+ * Threads run, exit, and are reaped: once they are gone from the thread
+ * list, the number of threads, of kernel stacks in use and of kernel heap
+ * bytes in use (their structs) are back where they were. `done` counts the
+ * workers' last statement, so each still has to switch away and be reaped:
+ * poll (bounded) for that.
+ */
 KTEST(threads_run_and_exit)
 {
 	static struct counter c;
 	c = (struct counter){0};
+	int named;
+	int threads_before = threads_alive(REAPED_NAME, &named);
+	KT_ASSERT_EQ(named, 0);
+	KT_ASSERT(threads_before < THREADS_MAX);
+	uint64_t stacks_before = kstack_in_use();
+	struct kmalloc_stats heap_before, heap_after;
+	kmalloc_get_stats(&heap_before);
 	for (int i = 0; i < WORKERS; i++)
-		KT_ASSERT(thread_create("kt-worker", count_and_exit, &c) != NULL);
+		KT_ASSERT(thread_create(REAPED_NAME, count_and_exit, &c) != NULL);
 	KT_ASSERT(wait_for(&c.done, WORKERS));
+	uint64_t deadline = time_ns() + WAIT_LIMIT_NS;
+	int threads_after;
+	while (((threads_after = threads_alive(REAPED_NAME, &named)) != threads_before || named ||
+		kstack_in_use() != stacks_before) &&
+	       time_ns() < deadline)
+		thread_sleep_ns(1000000);
+	kmalloc_get_stats(&heap_after);
+	KT_ASSERT_EQ(named, 0);
+	KT_ASSERT_EQ(threads_after, threads_before);
+	KT_ASSERT_EQ(kstack_in_use(), stacks_before);
+	KT_ASSERT_EQ(heap_after.bytes_in_use, heap_before.bytes_in_use);
 }
 
 KTEST(sleep_lasts_at_least_as_asked)

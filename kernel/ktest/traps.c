@@ -1,7 +1,8 @@
 /*
  * In-guest tests of the CPU tables and trap paths: int3 returns, kernel
  * faults resume at exception-table fixups with the right vector, error code
- * and CR2, every CPU has its own IST stacks, and device-interrupt handlers run.
+ * and CR2, every CPU has its own IST stacks, device-interrupt handlers run,
+ * and protection keys are on and enforced.
  */
 #include <arch/pc/cpu.h>
 #include <arch/pc/cpu_features.h>
@@ -9,6 +10,7 @@
 #include <arch/pc/layout.h>
 #include <arch/pc/percpu.h>
 #include <arch/pc/traps.h>
+#include <core/domain.h>
 #include <core/ktest.h>
 
 /* Canonical, kernel half, and far beyond any direct-mapped RAM: never mapped. */
@@ -192,14 +194,65 @@ KTEST(traps_irq_handler)
 	irq_free_vector((uint8_t)again);
 }
 
+static uint32_t rdpkru(void)
+{
+	uint32_t pkru, edx;
+	/* RDPKRU needs ECX = 0 (SDM Vol. 2B, RDPKRU). */
+	__asm__ volatile("rdpkru" : "=a"(pkru), "=d"(edx) : "c"(0));
+	return pkru;
+}
+
+static void wrpkru(uint32_t pkru)
+{
+	/* WRPKRU needs ECX = EDX = 0 (SDM Vol. 2B, WRPKRU). */
+	__asm__ volatile("wrpkru" : : "a"(pkru), "c"(0), "d"(0) : "memory");
+}
+
+/*
+ * Protection keys are on and enforced: CR4.PKE is set, RDPKRU reads what
+ * WRPKRU wrote, and a read of a domain's page with its key's access denied
+ * in PKRU takes a #PF with the PK bit, even from ring 0 (SDM 4.6.2: PKRU
+ * governs every data access to a user-mode address). Denying another key,
+ * or none, lets the same read through, so it is the page's key that
+ * PKRU checks. Without PKU there is nothing to check: a skip, not a pass.
+ */
 KTEST(cpu_pkeys_enabled)
 {
-	bool pke = read_cr4() & CR4_PKE;
-	KT_ASSERT_EQ(pke, cpu_has_pku());
-	if (pke) {
-		uint32_t pkru, edx;
-		/* RDPKRU needs ECX = 0 (SDM Vol. 2B, RDPKRU). */
-		__asm__ volatile("rdpkru" : "=a"(pkru), "=d"(edx) : "c"(0));
-		KT_ASSERT_EQ(pkru, 0);
+	if (!cpu_has_pku()) {
+		ktest_skip(t, "this CPU has no PKU (CPUID.(EAX=7,ECX=0):ECX bit 3 clear)");
+		return;
 	}
+	KT_ASSERT(read_cr4() & CR4_PKE);
+	KT_ASSERT_EQ(rdpkru(), 0); /* kernel threads hold every key */
+	char err[128];
+	struct domain *d = domain_create("hello", err, sizeof err);
+	if (!d) {
+		ktest_fail(t, __FILE__, __LINE__, "create hello: %s", err);
+		return;
+	}
+	uint64_t va = d->image_lo; /* its first page, mapped with its key */
+	uint32_t deny = PKRU_AD(d->pkey), deny_other = PKRU_AD(d->pkey == 15 ? 14 : d->pkey + 1);
+	struct fault denied, other, open;
+	/* PKRU is this thread's state (saved on switches): keep the probes on
+	 * this CPU with interrupts off, and reopen every key before enabling them. */
+	bool irq = irq_enabled();
+	irq_disable();
+	wrpkru(deny);
+	uint32_t seen = rdpkru();
+	PROBE(denied, "movq (%[va]), %%rdx", [va] "r"(va));
+	wrpkru(deny_other);
+	PROBE(other, "movq (%[va]), %%rdx", [va] "r"(va));
+	wrpkru(0);
+	PROBE(open, "movq (%[va]), %%rdx", [va] "r"(va));
+	if (irq)
+		irq_enable();
+	KT_ASSERT_EQ(domain_destroy(domain_handle(d), err, sizeof err), 0);
+	KT_ASSERT_EQ(seen, deny);
+	KT_ASSERT_EQ(denied.vector, T_PF);
+	KT_ASSERT_EQ(denied.cr2, va);
+	/* A supervisor read of a present page, refused by its key (SDM 4.7). */
+	KT_ASSERT_EQ(denied.error & (PF_ERR_P | PF_ERR_W | PF_ERR_U | PF_ERR_PK),
+		     PF_ERR_P | PF_ERR_PK);
+	KT_ASSERT_EQ(other.vector, EXTABLE_NO_FAULT);
+	KT_ASSERT_EQ(open.vector, EXTABLE_NO_FAULT);
 }

@@ -9,6 +9,10 @@
  * calls are checked against them) and which reserved ranges may later be
  * released (LOADER, ACPI_RECLAIM). Both come from the boot memory map,
  * which is gone by the time frames are freed.
+ *
+ * Allocations on a domain's behalf keep out of the last stats.reserve free
+ * frames (maple/frame.h): those are the kernel's for unwinding, destroying
+ * and logging when a domain has taken everything else.
  */
 #include <maple/frame.h>
 #include <maple/spinlock.h>
@@ -211,15 +215,32 @@ int frame_init(const struct bootinfo *bi, uintptr_t virt_offset)
 	stats.managed = ranges_frames(&managed);
 	stats.bitmap_frames = need;
 	stats.free = stats.managed - need;
+	stats.reserve = FRAME_RESERVE_DEFAULT < stats.managed / 8 ? FRAME_RESERVE_DEFAULT
+								  : stats.managed / 8;
 	spin_unlock(&lock);
 	return 0;
 }
 
-uint64_t frame_alloc(void)
+/* Whether n more frames may go, leaving `keep` free. Lock held. */
+static bool may_take(uint64_t n, uint64_t keep)
+{
+	if (stats.free >= n && stats.free - n >= keep)
+		return true;
+	if (keep && stats.free >= n)
+		stats.reserve_refusals++;
+	stats.failures++;
+	return false;
+}
+
+static uint64_t alloc_one(bool domain)
 {
 	uint64_t f;
 
 	spin_lock(&lock);
+	if (!may_take(1, domain ? stats.reserve : 0)) {
+		spin_unlock(&lock);
+		return 0;
+	}
 	f = find_bit(next_fit, nframes, false);
 	if (f == nframes) {
 		f = find_bit(0, next_fit, false);
@@ -239,6 +260,16 @@ uint64_t frame_alloc(void)
 	return f << FRAME_SHIFT;
 }
 
+uint64_t frame_alloc(void)
+{
+	return alloc_one(false);
+}
+
+uint64_t frame_alloc_domain(void)
+{
+	return alloc_one(true);
+}
+
 /* First run of n free frames on an align boundary in [from, to), or to. Lock held. */
 static uint64_t find_run(uint64_t from, uint64_t to, uint64_t n, uint64_t mask)
 {
@@ -252,13 +283,17 @@ static uint64_t find_run(uint64_t from, uint64_t to, uint64_t n, uint64_t mask)
 	return to;
 }
 
-uint64_t frame_alloc_contig(uint64_t n, uint64_t align_frames)
+static uint64_t alloc_contig(uint64_t n, uint64_t align_frames, bool domain)
 {
 	uint64_t mask = align_frames - 1;
 
 	if (n == 0 || align_frames == 0 || (align_frames & mask) != 0)
 		return 0;
 	spin_lock(&lock);
+	if (!may_take(n, domain ? stats.reserve : 0)) {
+		spin_unlock(&lock);
+		return 0;
+	}
 	/* Next fit, like single frames: frames freed just now (a destroyed
 	 * domain's code, say) are the last to be handed out again. With
 	 * align_frames <= nframes the rounding in find_run cannot overflow. */
@@ -280,6 +315,16 @@ uint64_t frame_alloc_contig(uint64_t n, uint64_t align_frames)
 	stats.allocs++;
 	spin_unlock(&lock);
 	return c << FRAME_SHIFT;
+}
+
+uint64_t frame_alloc_contig(uint64_t n, uint64_t align_frames)
+{
+	return alloc_contig(n, align_frames, false);
+}
+
+uint64_t frame_alloc_contig_domain(uint64_t n, uint64_t align_frames)
+{
+	return alloc_contig(n, align_frames, true);
 }
 
 int frame_free(uint64_t phys, uint64_t n)

@@ -5,6 +5,10 @@
  * header. kfree finds the header by rounding down to the frame, so objects
  * carry no per-object header; a freed object is poisoned so a second free
  * is caught. Empty slabs go back to the frame allocator.
+ *
+ * kfree's panics stay: only kernel code holds kernel-heap pointers (no
+ * syscall takes one from a domain), so a bad free is a kernel bug, and
+ * running on with a corrupt heap would be worse than stopping.
  */
 #include <core/panic.h>
 #include <maple/frame.h>

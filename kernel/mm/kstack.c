@@ -110,6 +110,17 @@ uint64_t kstack_cached(void)
 	return n;
 }
 
+uint64_t kstack_in_use(void)
+{
+	uint64_t n = 0;
+	spin_lock(&slot_lock);
+	for (int w = 0; w < WORDS; w++)
+		for (uint64_t bits = in_use[w]; bits; bits &= bits - 1)
+			n++;
+	spin_unlock(&slot_lock);
+	return n;
+}
+
 bool kstack_guard_hit(uint64_t va)
 {
 	if (va < KSTACK_BASE || va >= KSTACK_BASE + KSTACK_SLOTS * KSTACK_SLOT)

@@ -17,6 +17,8 @@ int kstack_alloc(struct kstack *ks);
 void kstack_free(struct kstack *ks);
 /* Freed stacks kept mapped for reuse. */
 uint64_t kstack_cached(void);
+/* Stacks allocated and not freed (a thread's until it is reaped). */
+uint64_t kstack_in_use(void);
 /* Whether va lies in the guard space of any stack (for fault reports). */
 bool kstack_guard_hit(uint64_t va);
 

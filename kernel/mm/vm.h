@@ -28,13 +28,29 @@ uint64_t paging_root_phys(void);
 /* Map MMIO registers uncached in the MMIO window; returns NULL on failure. */
 void *mmio_map(uint64_t phys, uint64_t size);
 
+/*
+ * Mapping returns 0, VM_EMAPPED (something is mapped at va already, or a
+ * large page covers it) or VM_ENOMEM (no frame for a page table). A map
+ * that fails leaves the page table exactly as it was (all the tables a
+ * walk needs are allocated before any is linked in), and never panics.
+ */
+#define VM_EMAPPED (-1)
+#define VM_ENOMEM  (-2)
+
 /* Map one 4 KiB page at an arbitrary kernel va (e.g. the low SMP trampoline)
- * and remove it again; flags from pte.h. */
+ * and remove it again; flags from pte.h. Its tables may use the kernel
+ * reserve. */
 int vm_map_page(uint64_t va, uint64_t pa, uint64_t flags);
 void vm_unmap_page(uint64_t va);
 
-/* Map a 2 MiB user page (both addresses 2 MiB aligned): device memory. */
-int vm_map_user_2m(uint64_t va, uint64_t pa, uint64_t flags);
+/* Map one 4 KiB page of a domain: the page tables it needs come from beyond
+ * the kernel reserve (frame_alloc_domain), and *tables grows by the number
+ * made, for the domain's memory charge. */
+int vm_map_domain_page(uint64_t va, uint64_t pa, uint64_t flags, uint64_t *tables);
+
+/* Map a 2 MiB user page (both addresses 2 MiB aligned): device memory for
+ * a domain; its tables as for vm_map_domain_page. */
+int vm_map_user_2m(uint64_t va, uint64_t pa, uint64_t flags, uint64_t *tables);
 
 /*
  * Unmap user pages [va, va + pages * 4 KiB) and free the page tables that

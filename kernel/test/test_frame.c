@@ -195,6 +195,46 @@ static void test_exhaustion(void **state)
 	assert_int_equal(n, MANAGED - 1);
 }
 
+/* Allocations on a domain's behalf stop at the kernel reserve; the
+ * kernel's own go on into it. */
+static void test_domain_reserve(void **state)
+{
+	(void)state;
+	const uint64_t reserve = MANAGED / 8; /* below FRAME_RESERVE_DEFAULT here */
+	uint64_t n = 0, p;
+
+	assert_true(reserve < FRAME_RESERVE_DEFAULT);
+	assert_int_equal(stats().reserve, reserve);
+	assert_int_equal(frame_alloc_contig_domain(MANAGED - reserve, 1), 0);
+	while ((p = frame_alloc_domain()) != 0) {
+		take(p, 1);
+		n++;
+	}
+	assert_int_equal(n, MANAGED - 1 - reserve);
+	struct frame_stats s = stats();
+	assert_int_equal(s.free, reserve);
+	assert_int_equal(s.reserve_refusals, 2);
+	assert_int_equal(frame_alloc_contig_domain(1, 1), 0);
+	assert_int_equal(stats().reserve_refusals, 3);
+
+	p = frame_alloc();
+	take(p, 1);
+	p = frame_alloc_contig(4, 1);
+	take(p, 4);
+	assert_int_equal(stats().free, reserve - 5);
+	assert_int_equal(frame_alloc_domain(), 0);
+
+	/* Freed frames refill the reserve before domains see any. */
+	give_back(p, 4);
+	assert_int_equal(frame_alloc_domain(), 0);
+	for (uint64_t f = 0; f < NFRAMES && stats().free < reserve + 1; f++)
+		if (owned[f])
+			give_back(f * FRAME_SIZE, 1);
+	p = frame_alloc_domain();
+	take(p, 1);
+	assert_int_equal(stats().free, reserve);
+}
+
 static void test_next_fit(void **state)
 {
 	(void)state;
@@ -664,6 +704,7 @@ int main(void)
 		cmocka_unit_test_setup(test_init_counters, setup),
 		cmocka_unit_test_setup(test_bitmap_placement, setup),
 		cmocka_unit_test_setup(test_exhaustion, setup),
+		cmocka_unit_test_setup(test_domain_reserve, setup),
 		cmocka_unit_test_setup(test_next_fit, setup),
 		cmocka_unit_test_setup(test_next_fit_crosses_words, setup),
 		cmocka_unit_test_setup(test_contig_alignment, setup),

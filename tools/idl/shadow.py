@@ -85,8 +85,12 @@ static long ${I}_shadow_restart_locked(uint64_t called)
 		maple_domain_destroy(old);
 		long h = maple_domain_create(s->image);
 		if (h < 0) {
+			/* The new driver may have crashed in its own domain_main (or
+			 * been stopped there by the watchdog): the kernel reports any
+			 * failed start the same way, so try again, within the bound. */
 			dom_printf("shadow ${I}: cannot restart %s: error %ld", s->image, h);
-			return h;
+			r = h;
+			continue;
 		}
 		__atomic_store_n(&s->driver, (uint64_t)h, __ATOMIC_RELEASE);
 		s->stats.restarts++;

@@ -203,12 +203,17 @@ void trap_exception(struct trap_frame *tf)
 		return;
 	case T_BP:
 	case T_DB: {
+		/* A domain's own: it fails like on any other exception (below),
+		 * with one log line. Continuing would let it single-step or loop
+		 * on int3 and write a kernel log line per instruction; a domain
+		 * has no debugger to serve. The kernel's own (gdb) continue. */
+		if (trap_from_user(tf))
+			break;
 		uint64_t off = 0;
 		const char *name = ksyms_lookup(tf->rip, &off);
-		klog("trap: %s %s at %#lx (%s+%#lx) in %s mode on cpu %u (continuing)",
+		klog("trap: %s %s at %#lx (%s+%#lx) in kernel mode on cpu %u (continuing)",
 		     trap_name(tf->vector), trap_description(tf->vector), tf->rip,
-		     name ? name : "?", off, trap_from_user(tf) ? "user" : "kernel",
-		     ((const struct cpu_tables *)this_cpu()->arch)->cpu_id);
+		     name ? name : "?", off, ((const struct cpu_tables *)this_cpu()->arch)->cpu_id);
 		return;
 	}
 	case T_DF:

@@ -30,31 +30,58 @@ static uint64_t *table_at(uint64_t entry)
 	return phys_to_virt(entry & PTE_ADDR_MASK);
 }
 
-static uint64_t alloc_table(void)
+/* A zeroed table, or 0. Tables for a domain's pages keep out of the kernel
+ * reserve (maple/frame.h), like the pages themselves. */
+static uint64_t alloc_table(bool domain)
 {
-	uint64_t pa = frame_alloc();
-	if (!pa)
-		panic("paging: out of memory for page tables");
-	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	uint64_t pa = domain ? frame_alloc_domain() : frame_alloc();
+	if (pa)
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	return pa;
 }
 
 /*
  * The entry for va at `level` (2 for a 2 MiB leaf, 1 for 4 KiB), creating
- * intermediate tables on the way. Intermediate entries are permissive
- * (P|W|U); the leaf alone decides the rights (SDM 4.6).
+ * intermediate tables on the way; *made grows by their number.
+ * Intermediate entries are permissive (P|W|U); the leaf alone decides the
+ * rights (SDM 4.6). Lock held.
+ *
+ * All or nothing: the missing tables are all allocated before the first is
+ * linked in, so a walk that fails (VM_ENOMEM in *err: no frame; VM_EMAPPED:
+ * a large page covers va) changes nothing. A table that was never linked
+ * was never seen by any CPU's paging-structure cache, so freeing it needs
+ * no TLB shootdown, which callers holding spinlocks could not wait for.
  */
-static uint64_t *walk_create(uint64_t va, int level)
+static uint64_t *walk_create(uint64_t va, int level, bool domain, uint64_t *made, int *err)
 {
-	uint64_t *table = pml4;
-	for (int l = 4; l > level; l--) {
+	uint64_t *table = pml4, fresh[3];
+	int l = 4;
+	for (; l > level; l--) {
+		uint64_t e = table[pt_index(va, l)];
+		if (!(e & PTE_P))
+			break;
+		if (e & PTE_PS) {
+			*err = VM_EMAPPED;
+			return NULL;
+		}
+		table = table_at(e);
+	}
+	unsigned need = (unsigned)(l - level);
+	for (unsigned i = 0; i < need; i++) {
+		fresh[i] = alloc_table(domain);
+		if (!fresh[i]) {
+			while (i-- > 0)
+				frame_free(fresh[i], 1);
+			*err = VM_ENOMEM;
+			return NULL;
+		}
+	}
+	for (unsigned i = 0; l > level; l--, i++) {
 		uint64_t *e = &table[pt_index(va, l)];
-		if (!(*e & PTE_P))
-			*e = alloc_table() | PTE_P | PTE_W | PTE_U;
-		else if (*e & PTE_PS)
-			panic("paging: %#lx already covered by a large page", va);
+		*e = fresh[i] | PTE_P | PTE_W | PTE_U;
 		table = table_at(*e);
 	}
+	*made += need;
 	return &table[pt_index(va, level)];
 }
 
@@ -75,16 +102,24 @@ static uint64_t *walk_find(uint64_t va, int *level)
 	return NULL;
 }
 
-static void map_range_4k(uint64_t va, uint64_t pa, uint64_t size, uint64_t flags)
+/* Boot only: the kernel cannot run without its own page table. */
+static uint64_t *walk_create_boot(uint64_t va, int level)
 {
-	for (uint64_t off = 0; off < size; off += PAGE_SIZE)
-		*walk_create(va + off, 1) = ((pa + off) & PTE_ADDR_MASK) | flags | PTE_P;
+	uint64_t made = 0;
+	int err;
+	uint64_t *e = walk_create(va, level, false, &made, &err);
+	if (!e)
+		panic("paging: cannot map the kernel at %#lx (boot: %s)", va,
+		      err == VM_ENOMEM ? "no memory for a table" : "a large page is there");
+	return e;
 }
 
 static void map_kernel_section(const char *start, const char *end, uint64_t flags)
 {
 	uint64_t va = (uint64_t)start;
-	map_range_4k(va, va - KERNEL_VMA, (uint64_t)end - va, flags | PTE_G);
+	for (uint64_t off = 0; off < (uint64_t)end - va; off += PAGE_SIZE)
+		*walk_create_boot(va + off, 1) =
+			((va - KERNEL_VMA + off) & PTE_ADDR_MASK) | flags | PTE_G | PTE_P;
 }
 
 /* End of RAM (and ACPI/loader/kernel ranges inside it); reserved ranges
@@ -104,12 +139,14 @@ static uint64_t highest_phys(void)
 
 void paging_init(void)
 {
-	pml4_phys = alloc_table();
+	pml4_phys = alloc_table(false);
+	if (!pml4_phys)
+		panic("paging: no memory for the kernel's PML4 (boot)");
 	pml4 = phys_to_virt(pml4_phys);
 
 	uint64_t top = highest_phys();
 	for (uint64_t pa = 0; pa < top; pa += PAGE_2M)
-		*walk_create(DIRECT_MAP_BASE + pa, 2) =
+		*walk_create_boot(DIRECT_MAP_BASE + pa, 2) =
 			pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
 
 	map_kernel_section(__kernel_start, __text_end, 0);
@@ -157,6 +194,26 @@ uint64_t virt_to_phys(const void *p)
 	return pa;
 }
 
+/*
+ * Map one leaf (level 1: 4 KiB, level 2: 2 MiB) with the entry `leaf`.
+ * *tables, if given, grows by the tables made.
+ */
+static int map_leaf(uint64_t va, int level, uint64_t leaf, bool domain, uint64_t *tables)
+{
+	uint64_t made = 0;
+	int ret = VM_EMAPPED;
+	spin_lock(&vm_lock);
+	uint64_t *e = walk_create(va, level, domain, &made, &ret);
+	if (e && !(*e & PTE_P)) {
+		*e = leaf;
+		ret = 0;
+	}
+	spin_unlock(&vm_lock);
+	if (tables) /* a present leaf had its whole path already: made is 0 */
+		*tables += made;
+	return ret;
+}
+
 void *mmio_map(uint64_t phys, uint64_t size)
 {
 	uint64_t first = phys & ~(PAGE_SIZE - 1);
@@ -168,38 +225,36 @@ void *mmio_map(uint64_t phys, uint64_t size)
 	}
 	uint64_t va = mmio_next;
 	mmio_next += len;
-	map_range_4k(va, first, len, PTE_W | PTE_PCD | PTE_PWT | PTE_G | PTE_NX);
 	spin_unlock(&vm_lock);
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+		uint64_t leaf = ((first + off) & PTE_ADDR_MASK) | PTE_W | PTE_PCD | PTE_PWT |
+				PTE_G | PTE_NX | PTE_P;
+		if (map_leaf(va + off, 1, leaf, false, NULL) < 0) {
+			/* The window's addresses are not handed out again:
+			 * only the pages go; their (kernel) tables stay. */
+			for (uint64_t undo = 0; undo < off; undo += PAGE_SIZE)
+				vm_unmap_page(va + undo);
+			return NULL;
+		}
+	}
 	return (void *)(va + (phys - first));
 }
 
 int vm_map_page(uint64_t va, uint64_t pa, uint64_t flags)
 {
-	spin_lock(&vm_lock);
-	uint64_t *e = walk_create(va, 1);
-	int ret = -1;
-	if (!(*e & PTE_P)) {
-		*e = (pa & PTE_ADDR_MASK) | flags | PTE_P;
-		ret = 0;
-	}
-	spin_unlock(&vm_lock);
-	return ret;
+	return map_leaf(va, 1, (pa & PTE_ADDR_MASK) | flags | PTE_P, false, NULL);
 }
 
-/* Local flush only: callers unmap pages no other CPU has touched. */
-int vm_map_user_2m(uint64_t va, uint64_t pa, uint64_t flags)
+int vm_map_domain_page(uint64_t va, uint64_t pa, uint64_t flags, uint64_t *tables)
+{
+	return map_leaf(va, 1, (pa & PTE_ADDR_MASK) | flags | PTE_P, true, tables);
+}
+
+int vm_map_user_2m(uint64_t va, uint64_t pa, uint64_t flags, uint64_t *tables)
 {
 	if ((va | pa) & (PAGE_2M - 1))
-		return -1;
-	spin_lock(&vm_lock);
-	uint64_t *e = walk_create(va, 2);
-	int ret = -1;
-	if (!(*e & PTE_P)) {
-		*e = (pa & PTE_ADDR_MASK) | flags | PTE_P | PTE_PS;
-		ret = 0;
-	}
-	spin_unlock(&vm_lock);
-	return ret;
+		return VM_EMAPPED;
+	return map_leaf(va, 2, (pa & PTE_ADDR_MASK) | flags | PTE_P | PTE_PS, true, tables);
 }
 
 void vm_unmap_page(uint64_t va)

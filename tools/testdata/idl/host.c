@@ -134,6 +134,7 @@ static const struct image *images;
 static int destroys;
 static int crash_new_at = -1;	    /* crash_at of every domain created from now on */
 static int crash_next_created = -1; /* crash_at of the next domain created only */
+static int starts_to_fail;	    /* creates that fail as a crash in domain_main does */
 
 long maple_export(const uint64_t *entries, size_t n)
 {
@@ -149,6 +150,10 @@ long maple_domain_create(const char *image)
 	for (const struct image *im = images; im->name; im++) {
 		if (strcmp(im->name, image))
 			continue;
+		if (starts_to_fail > 0) {
+			starts_to_fail--;
+			return -MAPLE_EINVAL; /* what the kernel returns for a failed start */
+		}
 		CHECK(dom_next < DOMAINS);
 		uint64_t h = dom_next++, caller = current;
 		doms[h].name = im->name;
@@ -629,6 +634,29 @@ static void case_shadow_retries_bounded(void)
 	CHECK(BlockDevice_stats(&dev) == -MAPLE_EDEAD);	      /* and still none */
 }
 
+/* A new driver that fails during its own start is started again, within
+ * the bound; the client's retried request never notices. */
+static void case_shadow_start_fails(void)
+{
+	uint64_t driver;
+	struct BlockDevice_ref dev = shadowed(&driver);
+	doms[driver].crash_at = BlockDevice_submit_METHOD;
+	starts_to_fail = BlockDevice_SHADOW_RESTARTS - 1;
+	rref_t q = requests(2, 1);
+	CHECK(BlockDevice_submit(&dev, q) == 2);
+	CHECK(starts_to_fail == 0 && dev_inits == 2);
+	struct BlockDevice_shadow_stats st;
+	BlockDevice_shadow_get_stats(&st);
+	CHECK(st.restarts == 1 && st.retries == 1);
+
+	uint64_t now = (uint64_t)maple_lookup("membdev");
+	doms[now].crash_at = BlockDevice_submit_METHOD;
+	starts_to_fail = BlockDevice_SHADOW_RESTARTS; /* every attempt fails: give up */
+	CHECK(BlockDevice_submit(&dev, q) == -MAPLE_ECALLEE);
+	CHECK(starts_to_fail == 0);
+	CHECK(BlockDevice_submit(&dev, q) == 2); /* the next call starts one again */
+}
+
 static void case_shadow_log_full(void)
 {
 	uint64_t driver;
@@ -651,6 +679,7 @@ static const struct {
 	{"shadow_restart", case_shadow_restart},
 	{"shadow_dead_driver", case_shadow_dead_driver},
 	{"shadow_retries_bounded", case_shadow_retries_bounded},
+	{"shadow_start_fails", case_shadow_start_fails},
 	{"shadow_log_full", case_shadow_log_full},
 };
 

@@ -32,11 +32,16 @@ long maple_heap_grow(uint64_t bytes);	      /* SYS_HEAP_GROW: region address or 
 long maple_thread_create(void (*fn)(void *), void *arg); /* SYS_THREAD_CREATE: thread id */
 __attribute__((noreturn)) void maple_thread_exit(void);	 /* SYS_THREAD_EXIT */
 long maple_export(const uint64_t *entries, size_t n);	 /* SYS_EXPORT: method i = entries[i] */
-/* Create a domain from a boot image, or destroy one (shadows restart drivers). */
+/* Create a domain from a boot image, if the kernel's manifest lets this
+ * domain's image create it; destroy one this domain created (shadows restart
+ * drivers). -MAPLE_EPERM otherwise; destroy also -MAPLE_EBUSY (another
+ * destroyer has it), -MAPLE_ESRCH (gone), -MAPLE_ETIMEDOUT (calls did not
+ * leave in time: it stays failed, try again). docs/isolation.md, "Authority". */
 long maple_domain_create(const char *image);
 long maple_domain_destroy(uint64_t handle);
 /* Map a software device (e.g. "ramdisk0") for this driver: its address, and
- * its size in *size; NULL if it does not exist or another driver holds it. */
+ * its size in *size; NULL if it does not exist or the kernel did not grant
+ * it to this domain (the manifest names which image gets which device). */
 void *maple_device_map(const char *name, uint64_t *size);
 long maple_lookup(const char *name); /* SYS_LOOKUP: a domain's id by name */
 long maple_domain_id(void);	     /* SYS_DOMAIN_ID: the caller's id */

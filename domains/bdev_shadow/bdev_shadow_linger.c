@@ -1,0 +1,12 @@
+/*
+ * bdev_shadow_linger: the generated BlockDevice shadow (bdev_shadow.c)
+ * driving membdev_linger instead of membdev, for the recovery ktest that
+ * holds the retried request inside each new driver instance.
+ */
+#include <idl/bdev.h>
+
+long domain_main(long arg)
+{
+	(void)arg;
+	return BlockDevice_shadow_start("membdev_linger");
+}

@@ -1,0 +1,286 @@
+/*
+ * In-guest tests of the call watchdog and of debug traps in domains, with
+ * rogue's watch cases (rogue/watch_cases.h): a callee asleep in the kernel
+ * or asleep forever times out within a bound, a callee that finishes in
+ * time keeps its result, a domain thread's call into a spinning or
+ * sleeping domain times out, a loop inside the gate page is caught, and a
+ * domain that single-steps or loops on int3 fails with one log line, and
+ * leaves no trap flag to its caller. Each runs counted (no leaks).
+ */
+#include <core/domain.h>
+#include <core/gate.h>
+#include <core/ktest.h>
+#include <core/log.h>
+#include <core/sched.h>
+#include <core/time.h>
+#include <core/watchdog.h>
+#include <ktest/counted.h>
+#include <maple/fmt.h>
+#include <maple/string.h>
+#include <rogue/cases.h>
+#include <rogue/watch_cases.h>
+
+#define BUDGET_MS 200
+#define BUDGET_NS (BUDGET_MS * 1000000UL)
+/* Generous for TCG on a loaded host, yet far below the 5 s the old
+ * watchdog took for a 5 s sleep, and it never caught an endless one. */
+#define TIMEOUT_BOUND_NS 2000000000UL
+#define SLEEP_NS	 5000000000UL
+#define IN_TIME_NS	 40000000UL /* a fifth of the budget */
+#define POLL_NS		 10000000UL
+#define WAIT_NS		 30000000000UL /* for each counted body */
+/* Lines a trapping case may log: its own "watch case" line and the
+ * failure, one spare. The old kernel logged one per trap, without end. */
+#define TRAP_LINES_MAX 3
+
+extern const char __gate_start[], __gate_end[];
+
+/* What a finished call left behind, read before its domain is destroyed. */
+struct outcome {
+	long result;
+	uint64_t ns;
+	enum domain_state state;
+	char reason[sizeof((struct domain *)0)->fail_reason];
+	uint64_t lines;
+};
+
+static struct domain *rogue(struct ktest_ctx *t)
+{
+	char err[128];
+	struct domain *d = domain_create("rogue", err, sizeof err);
+	if (!d)
+		ktest_fail(t, __FILE__, __LINE__, "create rogue: %s", err);
+	return d;
+}
+
+static void destroy(struct domain *d)
+{
+	char err[96];
+	if (d)
+		domain_destroy(domain_handle(d), err, sizeof err);
+}
+
+/* run(number, target) of d, timed, with the lines it made the kernel log. */
+static struct outcome call(struct domain *d, long number, uint64_t target)
+{
+	struct outcome o;
+	uint64_t lines = log_lines(), start = time_ns();
+	o.result = domain_call(d, ROGUE_RUN, number, (long)target, 0, 0);
+	o.ns = time_ns() - start;
+	o.lines = log_lines() - lines;
+	o.state = d->state;
+	strlcpy(o.reason, d->fail_reason, sizeof o.reason);
+	return o;
+}
+
+#define KT_ASSERT_TIMED_OUT(o)                                                                     \
+	do {                                                                                       \
+		KT_ASSERT_EQ((o).result, -MAPLE_ETIMEDOUT);                                        \
+		KT_ASSERT_EQ((o).state, DOMAIN_FAILING);                                           \
+		KT_ASSERT(strstr((o).reason, "watchdog: a call ran longer than 200 ms"));          \
+		KT_ASSERT((o).ns >= BUDGET_NS);                                                    \
+		KT_ASSERT((o).ns < TIMEOUT_BOUND_NS);                                              \
+	} while (0)
+
+static void callee_asleep_in_the_kernel(struct ktest_ctx *t)
+{
+	struct domain *r = rogue(t);
+	if (!r)
+		return;
+	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
+	struct outcome o = call(r, ROGUE_W_SLEEP, SLEEP_NS);
+	watchdog_set_budget_ms(old);
+	destroy(r);
+	KT_ASSERT_TIMED_OUT(o);
+	/* Failed by the tick while parked, not when the sleep ran out. */
+	KT_ASSERT(strstr(o.reason, "asleep in the kernel"));
+}
+
+KTEST(watchdog_fails_a_callee_asleep_in_the_kernel)
+{
+	ktest_run_counted(t, "kt-wd-sleep", callee_asleep_in_the_kernel, WAIT_NS);
+}
+
+static void callee_asleep_forever(struct ktest_ctx *t)
+{
+	struct domain *r = rogue(t);
+	if (!r)
+		return;
+	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
+	struct outcome o = call(r, ROGUE_W_SLEEP_FOREVER, 0);
+	watchdog_set_budget_ms(old);
+	destroy(r);
+	KT_ASSERT_TIMED_OUT(o);
+	KT_ASSERT(strstr(o.reason, "asleep in the kernel"));
+}
+
+KTEST(watchdog_fails_a_callee_asleep_forever)
+{
+	ktest_run_counted(t, "kt-wd-forever", callee_asleep_forever, WAIT_NS);
+}
+
+static void callee_in_time(struct ktest_ctx *t)
+{
+	struct domain *r = rogue(t);
+	if (!r)
+		return;
+	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
+	struct outcome o[6];
+	for (int i = 0; i < 6; i += 2) {
+		o[i] = call(r, ROGUE_W_SLEEP, IN_TIME_NS);
+		o[i + 1] = call(r, ROGUE_W_BUSY, IN_TIME_NS);
+	}
+	watchdog_set_budget_ms(old);
+	destroy(r);
+	for (int i = 0; i < 6; i++) {
+		KT_ASSERT_EQ(o[i].result, ROGUE_W_DONE);
+		KT_ASSERT_EQ(o[i].state, DOMAIN_RUNNING);
+		KT_ASSERT(o[i].ns >= IN_TIME_NS);
+	}
+}
+
+KTEST(watchdog_keeps_the_result_of_a_callee_in_time)
+{
+	ktest_run_counted(t, "kt-wd-intime", callee_in_time, WAIT_NS);
+}
+
+/* A domain thread of `caller` calls `callee` (case start_case); wait for
+ * what the call returned. */
+static struct outcome thread_call(struct domain *caller, struct domain *callee, long start_case)
+{
+	struct outcome o = call(caller, start_case, domain_handle(callee));
+	uint64_t start = time_ns();
+	if (o.result > 0) {
+		do {
+			thread_sleep_ns(POLL_NS);
+			o.result = domain_call(caller, ROGUE_RUN, ROGUE_W_THREAD_RESULT, 0, 0, 0);
+		} while (o.result == ROGUE_W_PENDING && time_ns() - start < 2 * TIMEOUT_BOUND_NS);
+	}
+	o.ns = time_ns() - start;
+	o.state = callee->state;
+	strlcpy(o.reason, callee->fail_reason, sizeof o.reason);
+	return o;
+}
+
+static void domain_thread_calls(struct ktest_ctx *t)
+{
+	struct domain *a = rogue(t), *spinner = a ? rogue(t) : NULL;
+	struct domain *sleeper = spinner ? rogue(t) : NULL;
+	if (!sleeper) {
+		destroy(spinner);
+		destroy(a);
+		return;
+	}
+	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
+	struct outcome spin = thread_call(a, spinner, ROGUE_W_THREAD_CALL_SPIN);
+	struct outcome sleep = thread_call(a, sleeper, ROGUE_W_THREAD_CALL_SLEEPER);
+	watchdog_set_budget_ms(old);
+	bool caller_runs = a->state == DOMAIN_RUNNING;
+	destroy(sleeper);
+	destroy(spinner);
+	destroy(a);
+	KT_ASSERT_TIMED_OUT(spin);
+	KT_ASSERT_TIMED_OUT(sleep);
+	/* The tick may catch the sleeper, or the sleep (bounded by the
+	 * deadline) may end first and the thread catch itself on its way
+	 * out: either way the watchdog, within the bound. */
+	KT_ASSERT(strstr(sleep.reason, "watchdog"));
+	KT_ASSERT(caller_runs);
+}
+
+KTEST(watchdog_times_out_a_domain_threads_calls)
+{
+	ktest_run_counted(t, "kt-wd-thread", domain_thread_calls, WAIT_NS);
+}
+
+/* Some `jmp *%reg` (not %rsp or %rbp) in the gate page, as bytes: any
+ * such pair, even inside a longer instruction, decodes as one from there. */
+static uint64_t gate_indirect_jump(void)
+{
+	for (const char *p = __gate_start; p + 1 < __gate_end; p++) {
+		uint8_t op = (uint8_t)p[0], modrm = (uint8_t)p[1];
+		if (op == 0xff && (modrm & 0xf8) == 0xe0 && modrm != 0xe4 && modrm != 0xe5)
+			return MAPLE_GATE_VA + (uint64_t)(p - __gate_start);
+	}
+	return 0;
+}
+
+static void spin_in_gate(struct ktest_ctx *t)
+{
+	uint64_t jump = gate_indirect_jump();
+	KT_ASSERT(jump);
+	struct domain *r = rogue(t);
+	if (!r)
+		return;
+	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
+	struct outcome o = call(r, ROGUE_W_GATE_SPIN, jump);
+	watchdog_set_budget_ms(old);
+	destroy(r);
+	KT_ASSERT_TIMED_OUT(o);
+	/* In the gate's code a thread gets one more budget, no more. */
+	KT_ASSERT(o.ns >= 2 * BUDGET_NS);
+}
+
+KTEST(watchdog_catches_a_loop_inside_the_gate)
+{
+	ktest_run_counted(t, "kt-wd-gate", spin_in_gate, WAIT_NS);
+}
+
+static void debug_traps(struct ktest_ctx *t)
+{
+	static const struct {
+		long number;
+		const char *trap;
+	} cases[] = {{ROGUE_W_SINGLE_STEP, "#DB"}, {ROGUE_W_INT3, "#BP"}};
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct domain *r = rogue(t);
+		if (!r)
+			return;
+		long rip = domain_call(r, ROGUE_RUN, ROGUE_W_TRAP_RIP, cases[i].number, 0, 0);
+		struct outcome o = call(r, cases[i].number, 0);
+		destroy(r);
+		char where[48];
+		fmt_snprintf(where, sizeof where, "rip %#lx (", (uint64_t)rip);
+		KT_ASSERT(rip > 0);
+		KT_ASSERT_EQ(o.result, -MAPLE_ECALLEE);
+		KT_ASSERT_EQ(o.state, DOMAIN_FAILING);
+		KT_ASSERT(!strncmp(o.reason, cases[i].trap, 3)); /* the trap, first */
+		if (!strstr(o.reason, where)) {
+			ktest_fail(t, __FILE__, __LINE__, "fail reason '%s' lacks '%s'", o.reason,
+				   where);
+			return;
+		}
+		KT_ASSERT(o.lines <= TRAP_LINES_MAX);
+	}
+}
+
+KTEST(domain_debug_traps_fail_it_with_one_log_line)
+{
+	ktest_run_counted(t, "kt-wd-traps", debug_traps, WAIT_NS);
+}
+
+static void trap_flag_to_caller(struct ktest_ctx *t)
+{
+	struct domain *caller = rogue(t), *callee = caller ? rogue(t) : NULL;
+	if (!callee) {
+		destroy(caller);
+		return;
+	}
+	struct outcome o = call(caller, ROGUE_W_CALL_TF_FAULT, domain_handle(callee));
+	enum domain_state callee_state = callee->state;
+	char reason[sizeof callee->fail_reason];
+	strlcpy(reason, callee->fail_reason, sizeof reason);
+	destroy(callee);
+	destroy(caller);
+	KT_ASSERT_EQ(o.result, ROGUE_W_SURVIVED);
+	KT_ASSERT_EQ(o.state, DOMAIN_RUNNING);
+	KT_ASSERT_EQ(callee_state, DOMAIN_FAILING);
+	KT_ASSERT(strstr(reason, "#UD"));
+	/* Two "watch case" lines and the callee's failure, one spare. */
+	KT_ASSERT(o.lines <= TRAP_LINES_MAX + 1);
+}
+
+KTEST(domain_unwinding_leaves_no_trap_flag_to_the_caller)
+{
+	ktest_run_counted(t, "kt-wd-tf", trap_flag_to_caller, WAIT_NS);
+}
