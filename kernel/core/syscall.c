@@ -135,13 +135,17 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
 	(void)caller;
 	struct domain *d = domain_by_id((uint32_t)id);
 	struct thread_gate *g = thread_current()->gate;
-	if (!d || d->state != DOMAIN_RUNNING || !g)
+	if (!d || !g)
 		return -MAPLE_ESRCH;
+	/* The gate counted the call and saw d running; if d failed since, the
+	 * caller hears what the gate would have said, not "out of memory". */
+	if (d->state != DOMAIN_RUNNING)
+		return -MAPLE_EDEAD;
 	if (g->tt->domain_sp[d->id])
 		return 0;
 	uint64_t sp = dmem_stack_alloc(d, g->slot);
 	if (!sp)
-		return -MAPLE_ENOMEM;
+		return d->state == DOMAIN_RUNNING ? -MAPLE_ENOMEM : -MAPLE_EDEAD;
 	g->tt->domain_sp[d->id] = sp;
 	return 0;
 }
