@@ -31,6 +31,22 @@ __attribute__((noreturn)) static void jump_with_stack(uint64_t rsp, uint64_t ent
 	__builtin_unreachable();
 }
 
+/* What gate_resume pops, in order, and the return address after them. */
+enum { POP_R15, POP_R14, POP_R13, POP_R12, POP_RBP, POP_RBX, POP_RET, POP_WORDS };
+static uint64_t loop_frame[POP_WORDS];
+
+__attribute__((noreturn)) static void loop_through_gate(uint64_t raise, uint64_t resume)
+{
+	loop_frame[POP_R12] = (uint64_t)(uintptr_t)loop_frame;
+	loop_frame[POP_RET] = raise;
+	__asm__ volatile("movq %0, %%rsp\n\t"
+			 "jmp *%1"
+			 :
+			 : "r"(loop_frame), "r"(resume), "D"(0UL)
+			 : "memory");
+	__builtin_unreachable();
+}
+
 /* ---- a second thread rewrites the caller's stack during its calls ---- */
 
 static volatile uint64_t race_sp;    /* the first thread's %rsp at the gate */
@@ -184,6 +200,8 @@ long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
 		return hammer(target);
 	case ROGUE_GATE_HAMMER_BAD:
 		return hammer_bad;
+	case ROGUE_GATE_LOOP:
+		loop_through_gate(target, a2);
 	case ROGUE_GATE_DEPTH:
 		return maple_xcall((uint64_t)maple_domain_id(), ROGUE_RUN, ROGUE_GATE_DEPTH, 0, 0,
 				   0);

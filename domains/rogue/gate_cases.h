@@ -37,7 +37,12 @@ enum rogue_gate_case {
 	/* Call itself through the gate until the gate refuses: returns the
 	 * refusal, passed back up every level (-MAPLE_EDEPTH). */
 	ROGUE_GATE_DEPTH = 27,
-	ROGUE_GATE_LAST = 27,
+	/* Loop through the gate for ever: return into it at target (the raise
+	 * of its entry) from a2 (gate_resume) on a frame whose saved %r12
+	 * points back at the frame itself, with a handle the gate refuses, so
+	 * every refusal returns into the next pass. Never returns. */
+	ROGUE_GATE_LOOP = 28,
+	ROGUE_GATE_LAST = 28,
 };
 
 /* What ROGUE_GATE_STACK_RACE's hijack writes: PKRU 0, every key. */

@@ -505,11 +505,16 @@ void gate_return_to_user(struct trap_frame *tf)
 		}
 	}
 	watchdog_check_current(t, tf->rip);
-	/* A thread interrupted (or back from a syscall) in the gate's code is
-	 * half-way through a bounded pass that holds counts and a
-	 * continuation in flight: let it finish; it is unwound once it is
-	 * out. Faults in the gate unwind at once (gate_user_fault). */
-	if (tf->rip >= MAPLE_GATE_VA &&
+	/* A thread interrupted (or back from a syscall) in the gate's code
+	 * with the gate's rights is half-way through a raised pass, which
+	 * holds a count or a continuation in flight: let it finish; it is
+	 * unwound once it has lowered. A raised pass is straight-line code
+	 * (plus rref.gate.c's bounded loops and SYS_GATE_STACK), so this waits
+	 * a bounded time; with any other rights the thread's gate state is
+	 * whole, wherever its RIP, and a domain that loops through the gate
+	 * (it can, by returning into it) is unwound like one that loops in its
+	 * own code. Faults in the gate unwind at once (gate_user_fault). */
+	if (arch_get_pkru() == PKRU_GATE && tf->rip >= MAPLE_GATE_VA &&
 	    tf->rip < MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
 		return;
 	unwind_failed(t, tf);

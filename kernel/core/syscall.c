@@ -160,14 +160,18 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
 	struct domain *d = domain_get((uint32_t)id);
 	struct thread_gate *g = thread_current()->gate;
 	long r = 0;
-	if (!d || d->state != DOMAIN_RUNNING || !g)
+	if (!d || !g)
 		r = -MAPLE_ESRCH;
+	else if (d->state != DOMAIN_RUNNING)
+		/* The gate counted the call and saw d running; d failed since:
+		 * the caller hears what the gate would have said. */
+		r = -MAPLE_EDEAD;
 	else if (!g->tt->domain_sp[d->id]) {
 		uint64_t sp = dmem_stack_alloc(d, g->slot);
 		if (sp)
 			g->tt->domain_sp[d->id] = sp;
-		else
-			r = -MAPLE_ENOMEM;
+		else /* a domain failing meanwhile maps nothing more */
+			r = d->state == DOMAIN_RUNNING ? -MAPLE_ENOMEM : -MAPLE_EDEAD;
 	}
 	domain_put(d);
 	return r;

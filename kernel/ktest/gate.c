@@ -33,7 +33,8 @@
 #define SECOND	       1000000000UL
 #define WAIT_GATE_SLOT (10 * SECOND)
 
-extern const char __gate_start[], __gate_end[], gate_entry_pushed[], gate_violation[];
+extern const char __gate_start[], __gate_end[], gate_entry_pushed[], gate_entry_raise[],
+	gate_resume[], gate_violation[];
 
 static uint64_t gate_va(const char *sym)
 {
@@ -381,4 +382,29 @@ static void call_depth(struct ktest_ctx *t)
 KTEST(gate_call_depth_past_the_limit_is_edepth)
 {
 	ktest_run_counted(t, "kt-gate-depth", call_depth, 30 * SECOND);
+}
+
+/*
+ * rogue loops through the gate for ever, returning into its entry from
+ * gate_resume on a frame that leads back to itself. Half of each pass runs
+ * with the gate's rights, half with rogue's: the watchdog fails it and the
+ * thread unwinds at a tick that finds it with its own rights, so the call
+ * times out and rogue can be destroyed (nothing stays counted in it).
+ */
+static void loop_in_gate(struct ktest_ctx *t)
+{
+	struct domain *rogue = create(t, "rogue");
+	if (!rogue)
+		return;
+	long r = rogue_run(rogue, ROGUE_GATE_LOOP, gate_va(gate_entry_raise), gate_va(gate_resume),
+			   0);
+	bool failed = rogue->state == DOMAIN_FAILING && strstr(rogue->fail_reason, "watchdog");
+	KT_ASSERT_EQ(destroy(rogue), 0);
+	KT_ASSERT_EQ(r, -MAPLE_ETIMEDOUT);
+	KT_ASSERT(failed);
+}
+
+KTEST(gate_a_loop_through_the_gate_is_unwound_by_the_watchdog)
+{
+	ktest_run_counted(t, "kt-gate-loop", loop_in_gate, 30 * SECOND);
 }

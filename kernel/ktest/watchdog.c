@@ -18,6 +18,7 @@
 #include <maple/fmt.h>
 #include <maple/string.h>
 #include <rogue/cases.h>
+#include <rogue/gate_cases.h>
 #include <rogue/watch_cases.h>
 
 #define BUDGET_MS 200
@@ -33,7 +34,12 @@
  * failure, one spare. The old kernel logged one per trap, without end. */
 #define TRAP_LINES_MAX 3
 
-extern const char __gate_start[], __gate_end[];
+extern const char __gate_start[], gate_entry_raise[], gate_resume[];
+
+static uint64_t gate_va(const char *sym)
+{
+	return MAPLE_GATE_VA + (uint64_t)(sym - __gate_start);
+}
 
 /* What a finished call left behind, read before its domain is destroyed. */
 struct outcome {
@@ -61,16 +67,21 @@ static void destroy(struct domain *d)
 }
 
 /* run(number, target) of d, timed, with the lines it made the kernel log. */
-static struct outcome call(struct domain *d, long number, uint64_t target)
+static struct outcome call2(struct domain *d, long number, uint64_t target, uint64_t a2)
 {
 	struct outcome o;
 	uint64_t lines = log_lines(), start = time_ns();
-	o.result = domain_call(d, ROGUE_RUN, number, (long)target, 0, 0);
+	o.result = domain_call(d, ROGUE_RUN, number, (long)target, (long)a2, 0);
 	o.ns = time_ns() - start;
 	o.lines = log_lines() - lines;
 	o.state = d->state;
 	strlcpy(o.reason, d->fail_reason, sizeof o.reason);
 	return o;
+}
+
+static struct outcome call(struct domain *d, long number, uint64_t target)
+{
+	return call2(d, number, target, 0);
 }
 
 #define KT_ASSERT_TIMED_OUT(o)                                                                     \
@@ -193,27 +204,16 @@ KTEST(watchdog_times_out_a_domain_threads_calls)
 	ktest_run_counted(t, "kt-wd-thread", domain_thread_calls, WAIT_NS);
 }
 
-/* Some `jmp *%reg` (not %rsp or %rbp) in the gate page, as bytes: any
- * such pair, even inside a longer instruction, decodes as one from there. */
-static uint64_t gate_indirect_jump(void)
-{
-	for (const char *p = __gate_start; p + 1 < __gate_end; p++) {
-		uint8_t op = (uint8_t)p[0], modrm = (uint8_t)p[1];
-		if (op == 0xff && (modrm & 0xf8) == 0xe0 && modrm != 0xe4 && modrm != 0xe5)
-			return MAPLE_GATE_VA + (uint64_t)(p - __gate_start);
-	}
-	return 0;
-}
-
+/* A loop through the gate page: rogue returns into the gate's entry from
+ * gate_resume on a frame that leads back to itself (rogue/gate_cases.h). */
 static void spin_in_gate(struct ktest_ctx *t)
 {
-	uint64_t jump = gate_indirect_jump();
-	KT_ASSERT(jump);
 	struct domain *r = rogue(t);
 	if (!r)
 		return;
 	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
-	struct outcome o = call(r, ROGUE_W_GATE_SPIN, jump);
+	struct outcome o =
+		call2(r, ROGUE_GATE_LOOP, gate_va(gate_entry_raise), gate_va(gate_resume));
 	watchdog_set_budget_ms(old);
 	destroy(r);
 	KT_ASSERT_TIMED_OUT(o);

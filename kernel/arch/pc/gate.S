@@ -117,7 +117,8 @@
 
 	.section .gate, "ax"
 	.balign 4096
-	.globl gate_start, gate_entry_pushed, gate_xcall_checked, gate_resume, gate_violation
+	.globl gate_start, gate_entry_pushed, gate_entry_raise, gate_xcall_checked, gate_resume
+	.globl gate_violation
 
 /*
  * long maple_xcall(handle %rdi, method %rsi, a0 %rdx, a1 %rcx, a2 %r8, a3 %r9)
@@ -135,6 +136,7 @@ gate_entry_pushed:
 	movq %rsp, %r12			/* caller_rsp: a value from here on */
 	movq %rdx, %r10			/* a0, a1: WRPKRU needs %ecx = %edx = 0 */
 	movq %rcx, %r11
+gate_entry_raise:
 	RAISE_TO_GATE
 	movq %rsi, %r13			/* the method word */
 	andl $XCALL_METHOD_MASK, %esi
