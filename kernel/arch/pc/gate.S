@@ -64,8 +64,12 @@
  *     gate_resume with the caller's rights, %rsp = the continuation's
  *     caller_rsp and %rax = the error; the pops and the `ret` run with the
  *     caller's rights. The kernel reads no domain memory for it, and does
- *     not unwind a thread whose RIP is in this page except after a fault,
- *     so no raised pass is cut in half (every pass is bounded).
+ *     not unwind a thread that holds PKRU_GATE in this page except after a
+ *     fault, so no raised pass is cut in half; a raised pass is straight
+ *     line (plus rref.gate.c's bounded loops and one syscall), so that
+ *     wait is bounded. A domain can loop THROUGH the gate (return into its
+ *     entry from gate_resume), but half of each round holds its own
+ *     rights, where it is unwound like a loop in its own code.
  *   injected faults: stubs below run with the domain's own rights.
  *   a second thread of the caller: it can rewrite the caller's stack while
  *     this thread is in the gate, but the gate reads that stack only after
