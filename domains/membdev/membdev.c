@@ -8,6 +8,9 @@
  */
 #include <idl/bdev.h>
 #include <maple/string.h>
+#ifdef MEMBDEV_INITFAIL
+#include <membdev/initfail.h>
+#endif
 
 #define DEVICE "ramdisk0"
 
@@ -32,20 +35,31 @@ static bool in_shared_heap(uint64_t va, uint64_t len)
 	return va >= SHARED_HEAP_VA && va < end && len <= end - va;
 }
 
+/* Map the device once: false if it cannot be. */
+static bool map_device(void)
+{
+	if (disk)
+		return true;
+	uint64_t size;
+	uint8_t *va = maple_device_map(DEVICE, &size);
+	if (!va) {
+		dom_printf("membdev: cannot map %s", DEVICE);
+		return false;
+	}
+#ifdef MEMBDEV_INITFAIL
+	size -= MEMBDEV_INITFAIL_RESERVED; /* the schedule's page: no block reaches it */
+#endif
+	disk = va;
+	disk_bytes = size;
+	return true;
+}
+
 static long init(uint64_t blocks, uint64_t bsize)
 {
 	if (!blocks || !bsize || bsize > sizeof(((struct BlockReq *)0)->data))
 		return -MAPLE_EINVAL;
-	if (!disk) {
-		uint64_t size;
-		uint8_t *va = maple_device_map(DEVICE, &size);
-		if (!va) {
-			dom_printf("membdev: cannot map %s", DEVICE);
-			return -MAPLE_ENOMEM;
-		}
-		disk = va;
-		disk_bytes = size;
-	}
+	if (!map_device())
+		return -MAPLE_ENOMEM;
 	if (blocks > disk_bytes / bsize)
 		return -MAPLE_EINVAL; /* larger than the device */
 	nblocks = blocks;
@@ -103,6 +117,16 @@ static long submit(rref_t reqs)
 	return done;
 }
 
+#ifdef MEMBDEV_INITFAIL
+/* What a careless driver might follow: NULL (volatile, so the compiler
+ * cannot tell), with `field` at MEMBDEV_INITFAIL_FAULT_VA. */
+struct initfail_struct {
+	uint64_t before[MEMBDEV_INITFAIL_FAULT_VA / 8];
+	uint64_t field;
+};
+static struct initfail_struct *volatile initfail_nothing;
+#endif
+
 static long stats(void)
 {
 	return (long)__atomic_load_n(&completed, __ATOMIC_RELAXED);
@@ -112,6 +136,17 @@ long domain_main(long arg)
 {
 	(void)arg;
 	started_ns = maple_clock_ns();
+#ifdef MEMBDEV_INITFAIL
+	/* The membdev_initfail test image: count this run in the reserved
+	 * page, and crash with a real #PF unless the schedule says serve. */
+	if (!map_device())
+		return -MAPLE_ENOMEM;
+	uint64_t *words = (uint64_t *)(disk + disk_bytes);
+	uint64_t run = __atomic_fetch_add(&words[MEMBDEV_INITFAIL_RUNS], 1, __ATOMIC_RELAXED);
+	uint64_t period = __atomic_load_n(&words[MEMBDEV_INITFAIL_PERIOD], __ATOMIC_RELAXED);
+	if (period ? run % period : run)
+		initfail_nothing->field = run; /* a null pointer's field: #PF */
+#endif
 	const struct BlockDevice_impl impl = {
 		.init = init,
 		.submit = submit,

@@ -188,6 +188,20 @@ long device_map(struct domain *d, const char *name)
 	return (long)(d->base + DEVICE_OFF);
 }
 
+uint64_t *device_word(const char *name, uint64_t off)
+{
+	struct swdev *dev = find(name);
+	if (!dev || off % sizeof(uint64_t))
+		return NULL;
+	spin_lock(&devices_lock);
+	bool ready = populate(dev);
+	spin_unlock(&devices_lock);
+	if (!ready || off >= dev->pages * PAGE_SIZE)
+		return NULL;
+	uint64_t chunk = off / PAGE_2M; /* chunks are contiguous each, not with each other */
+	return (uint64_t *)((uint8_t *)phys_to_virt(dev->chunks[chunk]) + off % PAGE_2M);
+}
+
 void device_release(struct domain *d)
 {
 	uint64_t h = domain_handle(d);

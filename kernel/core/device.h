@@ -18,6 +18,11 @@ void device_grant(struct domain *d);
 long device_map(struct domain *d, const char *name);
 /* Its size in bytes, or -MAPLE_ESRCH. */
 long device_size(const char *name);
+/* The kernel's own view (direct map) of the 8-byte word at byte offset off
+ * of device `name`, its memory made on first use: NULL if there is no such
+ * device, off is outside it or unaligned, or memory ran out. For tests that
+ * share a word the test driver image reserves (domains/membdev/initfail.h). */
+uint64_t *device_word(const char *name, uint64_t off);
 /* d is going away: its grants end (and the devices reset); each stays kept
  * for the next instance d's creator makes. */
 void device_release(struct domain *d);

@@ -15,6 +15,7 @@
 #include <core/boot.h>
 #include <core/device.h>
 #include <core/domain.h>
+#include <core/failures.h>
 #include <core/gate.h>
 #include <core/log.h>
 #include <core/manifest.h>
@@ -474,6 +475,7 @@ void domain_fail(struct domain *d, const char *fmt, ...)
 	publish(d, GATE_DOMAIN_FAILED);
 	spin_unlock(&d->lock);
 	klog("domain: %s (id %u) failed: %s", d->name, d->id, d->fail_reason);
+	failures_record(d);
 	sched_wake_sleepers_if(sleeps_inside, d);
 	sched_kick_all_cpus();
 }

@@ -17,6 +17,10 @@ static const struct manifest_entry manifest[] = {
 	 * with a driver that lingers inside its first request. */
 	{.image = "bdev_shadow_linger", .may_create = {"membdev_linger"}},
 	{.image = "membdev_linger", .devices = {"ramdisk0"}},
+	/* ... and with a driver that crashes inside its own domain_main on a
+	 * schedule the chaos test sets (kernel/ktest/chaos_initfail.c). */
+	{.image = "bdev_shadow_initfail", .may_create = {"membdev_initfail"}},
+	{.image = "membdev_initfail", .devices = {"ramdisk0"}},
 };
 
 static const struct manifest_entry *entry(const char *image)

@@ -45,19 +45,6 @@ static long destroy_handle(uint64_t h)
 	return domain_destroy(h, err, sizeof err);
 }
 
-static void count_one(struct domain *d, void *arg)
-{
-	(void)d;
-	++*(unsigned *)arg;
-}
-
-static unsigned domains_alive(void)
-{
-	unsigned n = 0;
-	domain_foreach(count_one, &n);
-	return n;
-}
-
 struct named {
 	const char *name;
 	uint64_t handles[GATE_MAX_DOMAINS];
@@ -140,7 +127,7 @@ static bool start_call(struct ktest_ctx *t)
 
 static void concurrent_destroys(struct ktest_ctx *t)
 {
-	unsigned start = domains_alive(), busy = 0, late = 0;
+	unsigned start = ktest_domains_alive(), busy = 0, late = 0;
 	for (unsigned round = 0; round < DESTROY_ROUNDS; round++) {
 		unsigned n = 2 + round % 2;
 		char err[128];
@@ -182,11 +169,12 @@ static void concurrent_destroys(struct ktest_ctx *t)
 				return;
 			}
 		}
-		if (won != 1 || race.call_result != -MAPLE_ECALLEE || domains_alive() != start) {
+		if (won != 1 || race.call_result != -MAPLE_ECALLEE ||
+		    ktest_domains_alive() != start) {
 			ktest_fail(t, __FILE__, __LINE__,
 				   "round %u, %u destroyers: %u returned 0, the call inside "
 				   "returned %ld, %u domains (%u before)",
-				   round, n, won, race.call_result, domains_alive(), start);
+				   round, n, won, race.call_result, ktest_domains_alive(), start);
 			return;
 		}
 	}
@@ -262,13 +250,13 @@ static bool shadow_round(struct ktest_ctx *t, unsigned round)
 
 static void kill_shadow_while_driver_restarts(struct ktest_ctx *t)
 {
-	unsigned start = domains_alive();
+	unsigned start = ktest_domains_alive();
 	for (unsigned round = 0; round < SHADOW_ROUNDS; round++) {
 		if (!shadow_round(t, round))
 			return;
-		if (domains_alive() != start) {
+		if (ktest_domains_alive() != start) {
 			ktest_fail(t, __FILE__, __LINE__, "round %u: %u domains, %u before", round,
-				   domains_alive(), start);
+				   ktest_domains_alive(), start);
 			return;
 		}
 	}

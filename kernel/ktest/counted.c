@@ -1,5 +1,6 @@
 /* Test bodies run in their own thread, checked for leaks (ktest/counted.h). */
 #include <arch/pc/layout.h>
+#include <core/domain.h>
 #include <core/rref.h>
 #include <core/sched.h>
 #include <core/time.h>
@@ -8,8 +9,9 @@
 #include <mm/kmalloc.h>
 #include <mm/kstack.h>
 
-#define POLL_NS 5000000UL
-#define REAP_NS 20000000UL /* time for the exited thread to be reaped */
+#define POLL_NS	    5000000UL
+#define REAP_NS	    20000000UL /* time for the exited thread to be reaped */
+#define THREADS_MAX 256
 
 struct snapshot {
 	struct frame_stats frames;
@@ -67,4 +69,23 @@ void ktest_run_counted(struct ktest_ctx *t, const char *name, void (*body)(struc
 	KT_ASSERT_EQ(after.heap.bytes_in_use, before.heap.bytes_in_use);
 	if (leaked)
 		ktest_fail(t, __FILE__, __LINE__, "%ld frames leaked", leaked);
+}
+
+static void count_one(struct domain *d, void *arg)
+{
+	(void)d;
+	++*(unsigned *)arg;
+}
+
+unsigned ktest_domains_alive(void)
+{
+	unsigned n = 0;
+	domain_foreach(count_one, &n);
+	return n;
+}
+
+int ktest_threads_alive(void)
+{
+	static struct thread_info seen[THREADS_MAX]; /* one test runs at a time */
+	return sched_snapshot(seen, THREADS_MAX);
 }

@@ -18,4 +18,10 @@
 void ktest_run_counted(struct ktest_ctx *t, const char *name, void (*body)(struct ktest_ctx *t),
 		       uint64_t wait_ns);
 
+/* Domains in the table now, and kernel threads that exist now (an exited
+ * thread counts until it is reaped): what a test compares at its start and
+ * its end, after the memory counters above. */
+unsigned ktest_domains_alive(void);
+int ktest_threads_alive(void);
+
 #endif

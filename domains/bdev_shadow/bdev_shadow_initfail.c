@@ -1,0 +1,12 @@
+/*
+ * bdev_shadow_initfail: the generated BlockDevice shadow (bdev_shadow.c)
+ * driving membdev_initfail, which crashes inside its own domain_main on the
+ * schedule the chaos ktest sets (kernel/ktest/chaos_initfail.c).
+ */
+#include <idl/bdev.h>
+
+long domain_main(long arg)
+{
+	(void)arg;
+	return BlockDevice_shadow_start("membdev_initfail");
+}
