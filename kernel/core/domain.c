@@ -36,29 +36,31 @@ static struct domain *domains[GATE_MAX_DOMAINS];
 static uint32_t generation[GATE_MAX_DOMAINS];
 static uint16_t keys_used; /* bit k: protection key k belongs to a domain */
 static struct spinlock domains_lock = SPINLOCK_INIT("domains");
-static bool isolation_off;
 
 void domain_init(void)
 {
+	/*
+	 * No key, no domain. The gate and every entry into a domain change
+	 * rights with WRPKRU, which faults (#UD) where CR4.PKE cannot be set,
+	 * and running domains unisolated would make every claim of this
+	 * kernel false; so `isolation=off`, once an escape hatch for CPUs
+	 * without PKU, is refused by name and never turns keys off.
+	 */
 	char v[8];
-	isolation_off =
-		cmdline_get(boot_info.cmdline, "isolation", v, sizeof v) && !strcmp(v, "off");
+	bool off = cmdline_get(boot_info.cmdline, "isolation", v, sizeof v) && !strcmp(v, "off");
 	if (cpu_has_pku())
 		klog("domain: PKU enforces isolation: keys %d-%d for domains, %d TRUSTED, %d "
-		     "SHARED, "
-		     "%d GATE_RO",
+		     "SHARED, %d GATE_RO",
 		     PKEY_FIRST_DOMAIN, PKEY_COUNT - 1, PKEY_TRUSTED, PKEY_SHARED, PKEY_GATE_RO);
-	else if (isolation_off)
-		klog("domain: WARNING: no PKU and isolation=off: domains run WITHOUT isolation; "
-		     "any domain can read and write any other");
 	else
-		klog("domain: no PKU on this CPU: domains will not start (isolation=off overrides, "
-		     "unsafely)");
+		klog("domain: no PKU on this CPU: domains will not start");
+	if (off)
+		klog("domain: isolation=off refused: domains always run under protection keys");
 }
 
 bool domain_isolation_ready(void)
 {
-	return cpu_has_pku() || isolation_off;
+	return cpu_has_pku();
 }
 
 struct domain *domain_by_id(uint32_t id)
@@ -331,8 +333,7 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 		       struct domain **out, char *err, uint64_t errlen)
 {
 	if (!domain_isolation_ready()) {
-		fmt_snprintf(err, errlen,
-			     "no PKU on this CPU (isolation=off would run it unisolated)");
+		fmt_snprintf(err, errlen, "no PKU on this CPU: domains need protection keys");
 		return 0;
 	}
 	const struct bootinfo_module *m = find_module(module);
@@ -373,7 +374,7 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 		kfree(d);
 		return 0;
 	}
-	d->pkru = isolation_off && !cpu_has_pku() ? 0 : PKRU_DOMAIN(d->pkey);
+	d->pkru = PKRU_DOMAIN(d->pkey);
 	d->base = MAPLE_DOMAIN_BASE + (uint64_t)d->id * MAPLE_DOMAIN_SLOT;
 	d->heap_next = d->base + DOMAIN_HEAP_OFF;
 	if (load_image(d, &info, err, errlen) < 0) {

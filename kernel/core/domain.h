@@ -110,7 +110,7 @@ struct domain *domain_create(const char *module, char *err, uint64_t errlen);
 long domain_create_by(struct domain *creator, const char *module, char *err, uint64_t errlen);
 /* Set up domain support (boot CPU, after paging and the scheduler). */
 void domain_init(void);
-/* Whether domains may start here (PKU present, or isolation=off given). */
+/* Whether domains may start here: only where PKU isolates them. */
 bool domain_isolation_ready(void);
 /* Fail the domain if it runs, claim it for this destroyer, wait (bounded)
  * until no call is inside it, then unmap and free everything of it and
