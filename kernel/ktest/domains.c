@@ -192,3 +192,51 @@ KTEST(domain_rogue_suite_is_contained_without_leaks)
 {
 	ktest_run_counted(t, "kt-rogue", rogue_suite, 60000000000UL);
 }
+
+/*
+ * Twelve protection keys are left for domains (PKEY_FIRST_DOMAIN..15): the
+ * thirteenth domain alive at once is refused with the reason, not given a
+ * shared or a kernel key, and a key comes back when its domain goes.
+ */
+static void keys_run_out(struct ktest_ctx *t)
+{
+	enum { KEYS = PKEY_COUNT - PKEY_FIRST_DOMAIN };
+	struct domain *held[KEYS] = {0};
+	uint16_t keys = 0;
+	int alive = ktest_domains_alive(), n = 0;
+	char err[128] = "";
+	/* Domains other tests left alive would hold keys: there are none. */
+	KT_ASSERT_EQ(alive, 0);
+	for (; n < KEYS; n++) {
+		held[n] = domain_create("hello", err, sizeof err);
+		if (!held[n])
+			break;
+		keys |= (uint16_t)(1u << held[n]->pkey);
+	}
+	char why[128] = "";
+	struct domain *extra = n == KEYS ? domain_create("hello", why, sizeof why) : NULL;
+	struct domain *again = NULL;
+	if (n == KEYS && !extra && destroy(held[0]) == 0) {
+		held[0] = NULL;
+		again = domain_create("hello", err, sizeof err);
+	}
+	for (int i = 0; i < n; i++)
+		if (held[i])
+			destroy(held[i]);
+	if (extra)
+		destroy(extra);
+	if (again)
+		destroy(again);
+	KT_ASSERT_EQ(n, KEYS);
+	KT_ASSERT(extra == NULL);
+	KT_ASSERT(strstr(why, "no protection key left (12 domains hold the 12 domain keys)"));
+	KT_ASSERT(again != NULL);
+	/* Every domain key handed out once, none below PKEY_FIRST_DOMAIN. */
+	KT_ASSERT_EQ(keys, (uint16_t)(0xffffu << PKEY_FIRST_DOMAIN));
+	KT_ASSERT_EQ(ktest_domains_alive(), alive);
+}
+
+KTEST(domain_thirteenth_is_refused_with_no_key_left)
+{
+	ktest_run_counted(t, "kt-keys", keys_run_out, 30000000000UL);
+}
