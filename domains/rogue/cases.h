@@ -36,6 +36,7 @@ enum rogue_case {
 	ROGUE_LOG_KERNEL = 11,	 /* SYS_LOG of 16 bytes at target (0: ROGUE_KERNEL_VA) */
 	ROGUE_LOG_DOMAIN = 12,	 /* SYS_LOG of 16 bytes at target, another domain's memory */
 	ROGUE_READ_TRUSTED = 13, /* load 8 bytes at target (0: MAPLE_TRUSTED_VA) */
+	ROGUE_VECTOR = 14,	 /* an SSE instruction: vector state is off (#UD) */
 	/* 20-39: attacks on the gate, gate_cases.h (run(case, target, a2, a3)) */
 	ROGUE_CASES
 };

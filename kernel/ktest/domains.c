@@ -15,6 +15,7 @@
 #include <core/time.h>
 #include <hello/hello.h>
 #include <ktest/counted.h>
+#include <maple/fmt.h>
 #include <maple/frame.h>
 #include <maple/string.h>
 #include <rogue/cases.h>
@@ -26,7 +27,19 @@
 #define KERNEL_CANARY 0x6b65726e656c2121ULL
 
 static volatile uint64_t kernel_canary = KERNEL_CANARY;
-extern const char __gate_start[], gate_xcall_checked[];
+extern const char __gate_start[], gate_xcall_checked[], gate_violation[];
+
+/*
+ * What a rogue's failure reason must say (core/gate.c trap_user_fault): the
+ * exception, and for a page fault its address (the case's `at`) and error
+ * code: P 0x1, W 0x2, U 0x4, PK 0x20. Supervisor pages refuse a user access
+ * by the U bit; another key's pages by PK.
+ */
+#define READ_SUPERVISOR	 "#PF at %#lx (error 0x5)"
+#define WRITE_SUPERVISOR "#PF at %#lx (error 0x7)"
+#define READ_OTHER_KEY	 "#PF at %#lx (error 0x25)"
+#define WRITE_OTHER_KEY	 "#PF at %#lx (error 0x27)"
+#define GATE_CHECK	 "#UD (error 0), rip %#lx (gate+"
 
 /* Create a domain or fail the test with the loader's reason. */
 #define CREATE(var, name)                                                                          \
@@ -132,44 +145,71 @@ static void rogue_suite(struct ktest_ctx *t)
 	KT_ASSERT(g != NULL);
 	uint64_t conts = g->tt_va + GTT_CONTS;
 	uint64_t expected = g->ro_va + offsetof(struct gate_thread_ro, expected_pkru);
+	uint64_t canary = (uint64_t)&kernel_canary;
+	uint64_t violation = MAPLE_GATE_VA + (uint64_t)(gate_violation - __gate_start);
 	const struct {
 		const char *name;
 		int number;
 		uint64_t target;
 		long expect;
+		const char *fault; /* in the failure reason, formatted with `at` */
+		uint64_t at;
 	} cases[] = {
-		{"read kernel memory", ROGUE_READ_KERNEL, (uint64_t)&kernel_canary, -MAPLE_ECALLEE},
-		{"write kernel memory", ROGUE_WRITE_KERNEL, (uint64_t)&kernel_canary,
-		 -MAPLE_ECALLEE},
-		{"read victim heap", ROGUE_READ_DOMAIN, heap, -MAPLE_ECALLEE},
-		{"write victim heap", ROGUE_WRITE_DOMAIN, heap, -MAPLE_ECALLEE},
-		{"write victim data", ROGUE_WRITE_DOMAIN, data, -MAPLE_ECALLEE},
-		{"read victim stack", ROGUE_READ_DOMAIN, stack, -MAPLE_ECALLEE},
-		{"write victim stack", ROGUE_WRITE_DOMAIN, stack, -MAPLE_ECALLEE},
-		{"write TRUSTED domain table", ROGUE_WRITE_TRUSTED, GATE_DOMTAB_VA, -MAPLE_ECALLEE},
-		{"read TRUSTED domain table", ROGUE_READ_TRUSTED, GATE_DOMTAB_VA, -MAPLE_ECALLEE},
-		{"write a continuation stack", ROGUE_WRITE_TRUSTED, conts, -MAPLE_ECALLEE},
-		{"write its expected-PKRU word", ROGUE_WRITE_TRUSTED, expected, -MAPLE_ECALLEE},
-		{"jump to the gate's WRPKRU", ROGUE_JUMP_GATE, jump, -MAPLE_ECALLEE},
-		{"null dereference", ROGUE_NULL_DEREF, 0, -MAPLE_ECALLEE},
-		{"divide by zero", ROGUE_DIV_ZERO, 0, -MAPLE_ECALLEE},
-		{"ud2", ROGUE_UD2, 0, -MAPLE_ECALLEE},
-		{"unbounded recursion", ROGUE_RECURSE, 0, -MAPLE_ECALLEE},
-		{"endless loop (watchdog)", ROGUE_SPIN, 0, -MAPLE_ETIMEDOUT},
-		{"syscall with a kernel pointer", ROGUE_LOG_KERNEL, (uint64_t)&kernel_canary,
-		 -MAPLE_EFAULT},
-		{"syscall with a victim pointer", ROGUE_LOG_DOMAIN, heap, -MAPLE_EFAULT},
+		{"read kernel memory", ROGUE_READ_KERNEL, canary, -MAPLE_ECALLEE, READ_SUPERVISOR,
+		 canary},
+		{"write kernel memory", ROGUE_WRITE_KERNEL, canary, -MAPLE_ECALLEE,
+		 WRITE_SUPERVISOR, canary},
+		{"read victim heap", ROGUE_READ_DOMAIN, heap, -MAPLE_ECALLEE, READ_OTHER_KEY, heap},
+		{"write victim heap", ROGUE_WRITE_DOMAIN, heap, -MAPLE_ECALLEE, WRITE_OTHER_KEY,
+		 heap},
+		{"write victim data", ROGUE_WRITE_DOMAIN, data, -MAPLE_ECALLEE, WRITE_OTHER_KEY,
+		 data},
+		{"read victim stack", ROGUE_READ_DOMAIN, stack, -MAPLE_ECALLEE, READ_OTHER_KEY,
+		 stack},
+		{"write victim stack", ROGUE_WRITE_DOMAIN, stack, -MAPLE_ECALLEE, WRITE_OTHER_KEY,
+		 stack},
+		{"write TRUSTED domain table", ROGUE_WRITE_TRUSTED, GATE_DOMTAB_VA, -MAPLE_ECALLEE,
+		 WRITE_OTHER_KEY, GATE_DOMTAB_VA},
+		{"read TRUSTED domain table", ROGUE_READ_TRUSTED, GATE_DOMTAB_VA, -MAPLE_ECALLEE,
+		 READ_OTHER_KEY, GATE_DOMTAB_VA},
+		{"write a continuation stack", ROGUE_WRITE_TRUSTED, conts, -MAPLE_ECALLEE,
+		 WRITE_OTHER_KEY, conts},
+		{"write its expected-PKRU word", ROGUE_WRITE_TRUSTED, expected, -MAPLE_ECALLEE,
+		 WRITE_OTHER_KEY, expected},
+		{"jump to the gate's WRPKRU", ROGUE_JUMP_GATE, jump, -MAPLE_ECALLEE, GATE_CHECK,
+		 violation},
+		{"null dereference", ROGUE_NULL_DEREF, 0, -MAPLE_ECALLEE, "#PF at 0 (error 0x4)",
+		 0},
+		{"divide by zero", ROGUE_DIV_ZERO, 0, -MAPLE_ECALLEE, "#DE (error 0)", 0},
+		{"ud2", ROGUE_UD2, 0, -MAPLE_ECALLEE, "#UD (error 0)", 0},
+		{"vector instruction", ROGUE_VECTOR, 0, -MAPLE_ECALLEE, "#UD (error 0)", 0},
+		/* A write into the unmapped guard below the stack: W|U. */
+		{"unbounded recursion", ROGUE_RECURSE, 0, -MAPLE_ECALLEE, "(error 0x6)", 0},
+		{"endless loop (watchdog)", ROGUE_SPIN, 0, -MAPLE_ETIMEDOUT,
+		 "watchdog: a call ran longer than", 0},
+		{"syscall with a kernel pointer", ROGUE_LOG_KERNEL, canary, -MAPLE_EFAULT, NULL, 0},
+		{"syscall with a victim pointer", ROGUE_LOG_DOMAIN, heap, -MAPLE_EFAULT, NULL, 0},
 	};
 	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct domain *rogue = NULL;
 		long r = run_case(cases[i].number, cases[i].target, &rogue);
 		bool rogue_alive = rogue && rogue->state == DOMAIN_RUNNING;
+		char reason[sizeof rogue->fail_reason] = "", want[96] = "";
+		if (rogue)
+			memcpy(reason, rogue->fail_reason, sizeof reason);
+		if (cases[i].fault)
+			fmt_snprintf(want, sizeof want, cases[i].fault, cases[i].at);
 		if (rogue)
 			destroy(rogue);
 		if (r != cases[i].expect) {
 			ktest_fail(t, __FILE__, __LINE__,
 				   "rogue '%s': run() returned %ld, want %ld", cases[i].name, r,
 				   cases[i].expect);
+			break;
+		}
+		if (!strstr(reason, want)) {
+			ktest_fail(t, __FILE__, __LINE__, "rogue '%s' failed with '%s', want '%s'",
+				   cases[i].name, reason, want);
 			break;
 		}
 		/* A rejected syscall leaves the caller running; a fault does not. */

@@ -149,6 +149,14 @@ void cpu_features_init(struct cpu *c)
 	 * read and write until domains set their own. */
 	if (has[F_PKU])
 		cr4 |= CR4_PKE;
+	/* No SSE, AVX or XSAVE, on either boot path (SDM 2.5, 13.1): OVMF
+	 * hands over with CR4.OSFXSR (and often OSXSAVE) set, SeaBIOS without.
+	 * The kernel and every domain are built with general-purpose registers
+	 * only and the kernel saves no vector state on a switch, so with them
+	 * enabled a domain could pass data to another thread's domain in
+	 * vector registers. Cleared, any vector instruction is #UD: in a
+	 * domain, a failure like any other. */
+	cr4 &= ~(CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE);
 	write_cr4(cr4);
 	if (has[F_PKU]) {
 		wrpkru(0);
