@@ -246,6 +246,7 @@ struct domain *domain_create(const char *module, char *err, uint64_t errlen)
 	fmt_snprintf(d->name, sizeof d->name, "%.*s", (int)n, m->name);
 	d->image = image;
 	d->image_size = m->size;
+	d->rref_limits = (struct rref_limits)RREF_LIMITS_DEFAULT;
 	if (!reserve_slot(d, err, errlen)) {
 		kfree(d);
 		return NULL;

@@ -8,6 +8,7 @@
 #define CORE_DOMAIN_H
 
 #include <core/gate_layout.h>
+#include <core/rref.h>
 #include <maple/elf.h>
 #include <maple/spinlock.h>
 #include <stdbool.h>
@@ -49,6 +50,7 @@ struct domain {
 	int fail_errno; /* what unwound callers get: ECALLEE or ETIMEDOUT */
 	int inject;	/* enum inject_fault, taken by the next thread inside */
 	char fail_reason[128];
+	struct rref_limits rref_limits; /* set at creation (defaults for now) */
 	struct spinlock lock;
 };
 
