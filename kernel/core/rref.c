@@ -27,9 +27,10 @@
 #include <maple/string.h>
 #include <mm/vm.h>
 
-#define CLASSES	    (21 - RREF_MIN_SHIFT + 1) /* 64 B .. 2 MiB */
+#define SHIFTS	    (21 + 1) /* size classes are shifts 6 (64 B) .. 21 (2 MiB) */
 #define CHUNK_PAGES (SHARED_CHUNK / PAGE_SIZE)
 #define NO_CLASS    0 /* the shift of a chunk that holds no class (a failed map) */
+_Static_assert(RREF_MAX_SIZE == 1UL << (SHIFTS - 1), "the largest class is a whole chunk");
 
 struct chunk {
 	uint64_t pa;	 /* 0: not allocated */
@@ -65,6 +66,7 @@ static struct chunk *chunks;
 static uint32_t free_ring[RREF_MAX];
 static uint32_t ring_head, ring_tail; /* free headers: ring_tail - ring_head */
 static struct usage usage[GATE_MAX_DOMAINS];
+static uint32_t empties[SHIFTS]; /* empty chunks mapped, per shift */
 static struct rref_stats stats;
 static struct spinlock heap_lock = SPINLOCK_INIT("rref");
 
@@ -147,6 +149,8 @@ static int chunk_for(unsigned shift, bool *trim)
 	for (int i = 0; i < SHARED_CHUNKS; i++) {
 		struct chunk *c = &chunks[i];
 		if (c->pa && c->shift == shift && c->used < (SHARED_CHUNK >> shift)) {
+			if (c->empty)
+				empties[shift]--;
 			c->empty = false;
 			return i;
 		}
@@ -168,6 +172,7 @@ static int chunk_for(unsigned shift, bool *trim)
 				PTE_U | PTE_W | PTE_NX | pte_key(PKEY_SHARED)) < 0) {
 			c->shift = NO_CLASS;
 			c->empty = true;
+			empties[NO_CLASS]++;
 			*trim = true;
 			return -1;
 		}
@@ -282,9 +287,7 @@ static bool release(uint32_t idx)
 	bool trim = false;
 	if (--c->used == 0) {
 		c->empty = true;
-		for (int i = 0; i < SHARED_CHUNKS && !trim; i++)
-			trim = i != m->chunk && chunks[i].pa && chunks[i].empty &&
-			       chunks[i].shift == c->shift;
+		trim = ++empties[c->shift] > 1;
 	}
 	/* The next generation: every handle to this RRef is stale from here. */
 	set_state(idx, RS_STATE(RS_OWNER_FREE, (rs_gen(load_state(idx)) + 1) & RREF_GEN_MASK));
@@ -330,7 +333,7 @@ static bool free_tree(uint32_t root)
  */
 static void trim_empty_chunks(bool keep_one)
 {
-	bool kept[22] = {false};
+	bool kept[SHIFTS] = {false};
 	for (int i = 0; i < SHARED_CHUNKS; i++) {
 		spin_lock(&heap_lock);
 		struct chunk *c = &chunks[i];
@@ -341,6 +344,7 @@ static void trim_empty_chunks(bool keep_one)
 		if (take) {
 			c->pa = 0;
 			c->empty = false;
+			empties[c->shift]--;
 			stats.chunks--;
 		}
 		spin_unlock(&heap_lock);
