@@ -342,10 +342,12 @@ static void trim_empty_chunks(bool keep_one)
 			take = !(kept[c->shift] = true);
 		uint64_t pa = c->pa, mapped = c->mapped;
 		if (take) {
-			c->pa = 0;
-			c->empty = false;
+			/* Neither used nor reused (pa stays set, no class) until
+			 * its pages are gone: a new chunk mapped in this slot now
+			 * would be unmapped with it. */
 			empties[c->shift]--;
-			stats.chunks--;
+			c->empty = false;
+			c->shift = NO_CLASS;
 		}
 		spin_unlock(&heap_lock);
 		if (!take)
@@ -353,6 +355,10 @@ static void trim_empty_chunks(bool keep_one)
 		unmap_region(SHARED_HEAP_VA + (uint64_t)i * SHARED_CHUNK, mapped, true);
 		if (mapped < CHUNK_PAGES)
 			frame_free(pa + mapped * PAGE_SIZE, CHUNK_PAGES - mapped);
+		spin_lock(&heap_lock);
+		c->pa = 0;
+		stats.chunks--;
+		spin_unlock(&heap_lock);
 	}
 }
 
