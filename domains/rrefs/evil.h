@@ -24,6 +24,8 @@
 /* peek(borrow r, child nested in r): r and child may be asked about while
  * lent to us -> 1 */
 #define EV_PEEK_INFO 6
+/* race_result(): EV_FREE_VS_MOVE's verdict, 0 while it runs */
+#define EV_RACE_RESULT 7
 
 #define EV_PASSED 1
 
@@ -39,8 +41,10 @@
 	64 /* rref_info on the peer's RRef is -MAPLE_EPERM; on a borrowed one it answers */
 #define EV_QUOTA                                                                                   \
 	65 /* a RRefs of 64 B, then -MAPLE_EQUOTA; b bytes of 1 MiB ones, then -MAPLE_EQUOTA */
-#define EV_FREE_VS_MOVE                                                                            \
-	66 /* a rounds: one thread moves an RRef to the peer while another frees it */
+/* Start a race of a rounds (b ns at most) in two threads of this domain:
+ * one moves or lends an RRef to the peer while the other frees it and
+ * allocates again. Returns 0; race_result() gives the verdict. */
+#define EV_FREE_VS_MOVE 66
 
 #define EV_TYPE	 0xe71
 #define EV_MAGIC 0x5ca1ab1e0ddba11ULL

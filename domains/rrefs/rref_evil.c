@@ -258,9 +258,12 @@ static long quota(long headers, long bytes)
 /* ---- free versus move: two threads of this domain ---- */
 
 static struct {
+	uint64_t peer;
+	long rounds, max_ns;
 	rref_t r;
 	long round, done, stop, exited;
 	long freed, again_info, again_freed;
+	long result; /* the driver's verdict; 0 while it runs */
 } race;
 
 /* Wait for cond, yielding now and then in case both threads share a CPU. */
@@ -280,6 +283,10 @@ static void racer(void *arg)
 		if (round == seen)
 			break;
 		seen = round;
+		/* A different delay each round sweeps the free across the
+		 * other thread's call, from before the gate to after it. */
+		for (long k = (round * 37) % 256; k > 0; k--)
+			__asm__ volatile("pause");
 		race.freed = rref_free(race.r);
 		/* Before generations this was the same handle again. */
 		rref_t again = fresh();
@@ -290,43 +297,85 @@ static void racer(void *arg)
 	__atomic_store_n(&race.exited, 1, __ATOMIC_RELEASE);
 }
 
-static long free_vs_move(uint64_t peer, long rounds, long max_ns)
+/* Whether one round's outcome is one that some order of the two threads'
+ * steps gives. Moved: the free finds the peer's RRef, or nothing once the
+ * peer freed it. Lent: the peer saw it ours and lent once, and the free
+ * came during the loan (refused; the RRef is still ours) or after it. Either
+ * way refused by the gate: the free came first. */
+static bool consistent(bool lend, long m, long freed, long lent_info)
 {
-	race = (typeof(race)){0};
-	CHECK(1, maple_thread_create(racer, 0) >= 0);
-	long moved = 0, freed = 0, bad = 0;
+	if (m == -MAPLE_EPERM)
+		return freed == 0;
+	if (!lend)
+		return m == 1 && (freed == -MAPLE_EPERM || freed == -MAPLE_EINVAL);
+	return m == lent_info && (freed == -MAPLE_EPERM || freed == 0);
+}
+
+/* Odd rounds move the RRef to the peer, even rounds lend it. */
+static long drive(uint64_t peer, long rounds, long max_ns)
+{
+	long lent_info = (long)self_id() | 1L << 16;
+	long won = 0, freed = 0, bad = 0;
 	uint64_t end = maple_clock_ns() + (uint64_t)max_ns;
 	long round;
 	for (round = 1; round <= rounds && maple_clock_ns() < end && !bad; round++) {
+		bool lend = round % 2 == 0;
 		rref_t r = fresh();
 		CHECK(2, r);
 		race.r = r;
 		__atomic_store_n(&race.round, round, __ATOMIC_RELEASE);
-		long m = maple_xcall(peer, EV_TAKE | XCALL_MOVE(0), (long)r, 0, 0, 0);
+		long m = lend ? maple_xcall(peer, EV_INFO | XCALL_BORROW(0), (long)r, 0, 0, 0)
+			      : maple_xcall(peer, EV_TAKE | XCALL_MOVE(0), (long)r, 0, 0, 0);
 		WAIT_FOR(__atomic_load_n(&race.done, __ATOMIC_ACQUIRE) == round);
-		/* Exactly one of them had it: moved (then the free finds the
-		 * peer's RRef, or nothing once the peer freed it) or freed (then
-		 * the gate refuses the move). The reallocation is ours alone. */
-		if (m == 1)
-			moved++;
+		if (!consistent(lend, m, race.freed, lent_info))
+			bad = lend ? -7 : -6;
 		else if (m == -MAPLE_EPERM)
 			freed++;
 		else
-			bad = -5;
-		if ((m == 1 && race.freed != -MAPLE_EPERM && race.freed != -MAPLE_EINVAL) ||
-		    (m == -MAPLE_EPERM && race.freed != 0))
-			bad = bad ? bad : -6;
+			won++;
+		/* The reallocation is ours alone, and not lent to anyone. */
 		if (race.again_info != (long)self_id() || race.again_freed != 0)
 			bad = bad ? bad : -3;
+		if (lend && m == lent_info && race.freed == -MAPLE_EPERM && rref_free(r) != 0)
+			bad = bad ? bad : -8;
 	}
 	__atomic_store_n(&race.stop, 1, __ATOMIC_RELEASE);
 	WAIT_FOR(__atomic_load_n(&race.exited, __ATOMIC_ACQUIRE));
-	dom_printf("rref_evil: free versus move: %ld rounds, %ld moved, %ld freed", round - 1,
-		   moved, freed);
+	dom_printf("rref_evil: free versus move and lend: %ld rounds, %ld moved or lent first, "
+		   "%ld freed first",
+		   round - 1, won, freed);
 	if (bad)
 		return bad;
 	CHECK(4, round > 1);
 	return EV_PASSED;
+}
+
+static void driver(void *arg)
+{
+	(void)arg;
+	long r = drive(race.peer, race.rounds, race.max_ns);
+	__atomic_store_n(&race.result, r, __ATOMIC_RELEASE);
+}
+
+/* Both sides run in threads of their own, so a host that stalls one of
+ * the guest's CPUs slows the race down but cannot make a kernel call into
+ * this domain outlive its watchdog; the kernel asks race_result. */
+static long free_vs_move(uint64_t peer, long rounds, long max_ns)
+{
+	if (__atomic_load_n(&race.round, __ATOMIC_ACQUIRE) && !race.result)
+		return -1; /* one race at a time */
+	race = (typeof(race)){.peer = peer, .rounds = rounds, .max_ns = max_ns};
+	CHECK(2, maple_thread_create(racer, 0) >= 0);
+	if (maple_thread_create(driver, 0) < 0) {
+		__atomic_store_n(&race.stop, 1, __ATOMIC_RELEASE);
+		return -3;
+	}
+	return 0;
+}
+
+static long race_result(void)
+{
+	return __atomic_load_n(&race.result, __ATOMIC_ACQUIRE);
 }
 
 static long run(long which, long peer, long a, long b)
@@ -361,6 +410,7 @@ long domain_main(long arg)
 		[EV_CHECK_MINE] = MAPLE_METHOD(check_mine),
 		[EV_INFO] = MAPLE_METHOD(info),
 		[EV_PEEK_INFO] = MAPLE_METHOD(peek_info),
+		[EV_RACE_RESULT] = MAPLE_METHOD(race_result),
 	};
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -10,12 +10,16 @@
 #include <core/domain.h>
 #include <core/ktest.h>
 #include <core/rref.h>
+#include <core/sched.h>
+#include <core/time.h>
 #include <ktest/counted.h>
 #include <rrefs/evil.h>
 
 #define TEST_WAIT_NS 60000000000UL /* only stops a hang */
 #define RACE_ROUNDS  5000
-#define RACE_NS	     700000000L /* inside the 1 s call watchdog */
+#define RACE_NS	     2000000000L
+#define RACE_WAIT_NS 30000000000UL /* a host stalling one guest CPU slows the race */
+#define RACE_POLL_NS 10000000UL
 #define WIDE_LEAVES  500
 #define NESTED_HELD  (RREF_MAX_LEVELS + 1 + 2 * WIDE_LEAVES)
 
@@ -176,11 +180,23 @@ KTEST(rref_reused_header_has_a_new_generation_and_running_out_is_enomem)
 
 static void free_versus_move(struct ktest_ctx *t)
 {
-	run_case(t, EV_FREE_VS_MOVE, RACE_ROUNDS, RACE_NS);
+	struct evil e = {0};
+	if (!evil_create(t, &e))
+		return;
+	long started = run(&e, EV_FREE_VS_MOVE, RACE_ROUNDS, RACE_NS), r = 0;
+	uint64_t deadline = time_ns() + RACE_WAIT_NS;
+	while (started == 0 && !(r = domain_call(e.one, EV_RACE_RESULT, 0, 0, 0, 0)) &&
+	       time_ns() < deadline)
+		thread_sleep_ns(RACE_POLL_NS);
+	bool running = e.one->state == DOMAIN_RUNNING;
+	evil_destroy(t, &e);
+	KT_ASSERT_EQ(started, 0);
+	KT_ASSERT_EQ(r, EV_PASSED);
+	KT_ASSERT(running);
 }
 
 /* Two threads of one domain: one moves an RRef to the peer while the other
- * frees it and allocates again, for 5000 rounds or 0.7 s. Every round exactly
+ * frees it and allocates again, for 5000 rounds or 2 s. Every round exactly
  * one of them wins (moved and refused, or freed and refused), the
  * reallocation is the domain's own, and nothing faults in the gate (before:
  * #PF at 0x8 inside the gate, or the owner written onto the new RRef). */
