@@ -225,7 +225,7 @@ long rref_alloc(uint32_t owner, const struct rref_limits *limits, uint32_t type,
 	if (!size || size > RREF_MAX_SIZE)
 		return -MAPLE_EINVAL;
 	if (!owner || owner >= GATE_MAX_DOMAINS)
-		panic("rref: allocation for domain id %u", owner);
+		return -MAPLE_EINVAL; /* not a domain id: callers pass the caller's own */
 	unsigned shift = class_shift(size);
 	uint64_t bytes = 1UL << shift;
 	bool trim = false;
