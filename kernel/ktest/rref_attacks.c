@@ -244,3 +244,39 @@ KTEST(rref_quota_is_equota_and_the_domain_runs_on)
 {
 	ktest_run_counted(t, "kt-rref-quota", quota, TEST_WAIT_NS);
 }
+
+static void charge_moves(struct ktest_ctx *t)
+{
+	struct evil e = {0};
+	if (!evil_create(t, &e))
+		return;
+	/* The case leaves one 128-byte RRef that one allocated with two. */
+	long r = run(&e, EV_INFO_PERM, 0, 0);
+	uint32_t one = e.one->id, two = e.two->id;
+	uint64_t one_count, one_bytes, two_count, two_bytes;
+	rref_domain_usage(one, &one_count, &one_bytes);
+	rref_domain_usage(two, &two_count, &two_bytes);
+	char err[96];
+	KT_ASSERT_EQ(domain_destroy(domain_handle(e.one), err, sizeof err), 0);
+	e.one = NULL;
+	uint64_t gone_count, gone_bytes, held_count, held_bytes;
+	rref_domain_usage(one, &gone_count, &gone_bytes);
+	rref_domain_usage(two, &held_count, &held_bytes);
+	evil_destroy(t, &e);
+	KT_ASSERT_EQ(r, EV_PASSED);
+	KT_ASSERT_EQ(one_count, 1);
+	KT_ASSERT_EQ(one_bytes, 128);
+	KT_ASSERT_EQ(two_count, 0);
+	KT_ASSERT_EQ(gone_count, 0);
+	KT_ASSERT_EQ(gone_bytes, 0);
+	KT_ASSERT_EQ(held_count, 1);
+	KT_ASSERT_EQ(held_bytes, 128);
+}
+
+/* An RRef is charged to the domain that allocated it wherever it moves;
+ * when that domain is destroyed, what others hold is charged to them, so
+ * a reused domain id starts at zero and nothing goes uncounted. */
+KTEST(rref_charge_passes_to_the_holder_when_the_allocator_is_destroyed)
+{
+	ktest_run_counted(t, "kt-rref-charge", charge_moves, TEST_WAIT_NS);
+}
