@@ -16,22 +16,27 @@
  *   Invariant: the gate changes a header only by a compare-and-swap from
  *   a state it has just checked: of the handle's generation, owned by a
  *   domain (never free or nested), and (to move or lend) owned by the
- *   caller or lent to it by a call still in progress on this thread. BUSY
- *   is set by one party at a time, a gate call moving the RRef or the
- *   kernel freeing it, and while it is set no one else moves, lends, frees
- *   or nests it. A borrow pins the RRef the same way against moves, frees
- *   and nesting, though not against more borrows.
+ *   caller or lent to it by a call still in progress on this thread. The
+ *   kernel changes a live root only by the same kind of CAS (free, nest,
+ *   reclaim), and uses plain stores only on headers the gate never
+ *   changes: free ones, nested ones, and ones it pinned BUSY itself. BUSY
+ *   is held by one party at a time, a gate call moving the RRef or the
+ *   kernel freeing it; while it is set no one else moves, lends, frees or
+ *   nests it (only the reclaim of a destroyed owner overrides it). A borrow
+ *   pins owner and generation the same way; other borrows only add and
+ *   remove their own.
  *
  * So a free and reallocation racing with a call changes the generation
  * and the gate's CAS fails: the call is refused (-MAPLE_EPERM) and nothing
  * is written onto the new RRef. A transfer of several RRefs first takes
  * each one (BUSY for a move, one more borrow for a lend), undoing the
  * ones already taken if a later one is refused, and only then gives moved
- * ones to the callee; taken RRefs can be changed by no one else, so the
- * undo and the commit cannot fail and no RRef is ever seen half-moved.
- * Nothing here dereferences more than the header's two words, which stay
- * mapped whatever the RRef's fate, so a race can make the gate refuse but
- * never fault.
+ * ones to the callee; what a call has taken changes owner or generation
+ * for no one else, so the undo and the commit cannot fail and no RRef is
+ * ever seen half-moved. The gate reads and writes nothing but the
+ * header's two words and this thread's continuations, all of which stay
+ * mapped whatever an RRef's fate, so a race can make it refuse but never
+ * fault.
  */
 #include <core/gate_layout.h>
 #include <core/rref.h>
