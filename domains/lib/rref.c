@@ -3,9 +3,14 @@
 
 #include <maple/rref.h>
 
+long rref_try_alloc(uint32_t type, size_t size)
+{
+	return syscall2(SYS_RREF_ALLOC, (long)type, (long)size);
+}
+
 rref_t rref_alloc(uint32_t type, size_t size)
 {
-	long r = syscall2(SYS_RREF_ALLOC, (long)type, (long)size);
+	long r = rref_try_alloc(type, size);
 	return r < 0 ? RREF_NULL : (rref_t)r;
 }
 

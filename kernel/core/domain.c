@@ -368,6 +368,7 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 	d->image_size = m->size;
 	d->creator = creator;
 	fmt_snprintf(d->creator_name, sizeof d->creator_name, "%s", creator_name);
+	d->rref_limits = (struct rref_limits)RREF_LIMITS_DEFAULT;
 	/* In the table from here on, as creating: destroy refuses it (EBUSY)
 	 * until it runs, so only this thread touches its memory. */
 	if (!reserve_slot(d, err, errlen)) {

@@ -8,6 +8,7 @@
 #define CORE_DOMAIN_H
 
 #include <core/gate_layout.h>
+#include <core/rref.h>
 #include <maple/elf.h>
 #include <maple/spinlock.h>
 #include <stdbool.h>
@@ -91,6 +92,7 @@ struct domain {
 	 * of domain_get/domain_get_by_name; freed when the last is put. */
 	uint32_t refs;
 	uint64_t refusals; /* requests refused (authority, create, destroy) */
+	struct rref_limits rref_limits; /* set at creation (defaults for now) */
 	struct spinlock lock;
 };
 

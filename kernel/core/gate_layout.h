@@ -155,8 +155,8 @@ _Static_assert((uint64_t)GATE_DOMTAB_VA + GATE_MAX_DOMAINS * sizeof(struct gate_
 	       "the domain table (GATE_MAX_DOMAINS entries) ends before GATE_THREADS_VA");
 _Static_assert(GATE_THREADS_END <= RREF_TABLE_VA,
 	       "GATE_MAX_THREADS thread slots end before the RRef table (RREF_TABLE_VA)");
-_Static_assert(RREF_TABLE_VA + (uint64_t)RREF_MAX * RREF_HDR_SIZE <= SHARED_HEAP_VA,
-	       "the RRef header table (RREF_MAX headers) ends before the shared heap");
+/* core/rref.h, beside the header's definition, asserts that the RRef
+ * header table ends before the shared heap. */
 _Static_assert(MAPLE_GATE_RETURN_VA - MAPLE_GATE_VA < GATE_CODE_MAX,
 	       "MAPLE_GATE_RETURN_VA lies in the gate's code region");
 _Static_assert(GATE_MAX_THREADS % 64 == 0, "the slot bitmap has whole words (GATE_MAX_THREADS)");

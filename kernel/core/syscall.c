@@ -233,7 +233,7 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 	case SYS_GATE_STACK:
 		return sys_gate_stack(d, tf, a0);
 	case SYS_RREF_ALLOC:
-		return rref_alloc(d->id, (uint32_t)a0, a1);
+		return rref_alloc(d->id, &d->rref_limits, (uint32_t)a0, a1);
 	case SYS_RREF_FREE:
 		return rref_free(d->id, a0);
 	case SYS_RREF_NEST:
@@ -243,7 +243,7 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 	case SYS_RREF_BUS:
 		return rref_bus(d->id, a0);
 	case SYS_RREF_INFO:
-		return rref_info(a0);
+		return rref_info(d->id, a0);
 	case SYS_DOMAIN_CREATE:
 		return sys_domain_create(d, a0, a1);
 	case SYS_DOMAIN_DESTROY:

@@ -4,7 +4,8 @@
  *
  * The SDK is faked here: domains are entries in a table, each with the
  * methods its "domain_main" exported; the shared heap is calloc with
- * handles built as the real ones are (index << 48 | address). maple_xcall
+ * handles built as the real ones are (RREF_HANDLE: index, generation 0,
+ * payload slot), payloads bumped from an arena mapped at SHARED_HEAP_VA. maple_xcall
  * stays the SDK's own inline function: it calls the gate's fixed address,
  * where main() maps a jump to fake_gate, which does what the real gate
  * does for these tests: refuses dead domains, checks the caller's RRefs,
@@ -31,7 +32,8 @@
 
 /* ---- the shared heap ---- */
 
-#define HEAP_MAX 256
+#define HEAP_MAX    256
+#define ARENA_BYTES (16UL << 20)
 
 static struct {
 	void *payload;
@@ -41,27 +43,30 @@ static struct {
 	uint32_t borrows;
 } heap[HEAP_MAX];
 static unsigned heap_next = 1;
+static uint64_t arena_next = SHARED_HEAP_VA;
 static uint64_t current; /* the running fake domain's handle */
 
 static unsigned idx(rref_t r)
 {
 	unsigned i = (unsigned)(r >> RREF_INDEX_SHIFT);
 	if (!i || i >= HEAP_MAX || !heap[i].payload ||
-	    (uintptr_t)heap[i].payload != (r & RREF_ADDR_MASK))
+	    (uintptr_t)heap[i].payload != RREF_HANDLE_PTR(r))
 		return 0;
 	return i;
 }
 
 rref_t rref_alloc(uint32_t type, size_t size)
 {
-	if (heap_next == HEAP_MAX)
+	uint64_t bytes = (size + 63) & ~63UL;
+	if (heap_next == HEAP_MAX || arena_next + bytes > SHARED_HEAP_VA + ARENA_BYTES)
 		return RREF_NULL;
 	unsigned i = heap_next++;
-	heap[i].payload = calloc(1, size);
+	heap[i].payload = (void *)(uintptr_t)arena_next;
+	arena_next += bytes;
 	heap[i].type = type;
 	heap[i].size = (uint32_t)size;
 	heap[i].owner = current;
-	return (uint64_t)i << RREF_INDEX_SHIFT | (uintptr_t)heap[i].payload;
+	return RREF_HANDLE(i, 0, (uintptr_t)heap[i].payload);
 }
 
 long rref_free(rref_t r)
@@ -72,10 +77,9 @@ long rref_free(rref_t r)
 	for (unsigned k = 1; k < heap_next; k++)
 		if (heap[k].payload && !heap[k].owner && heap[k].parent == r) {
 			heap[k].owner = current; /* children go with their parent */
-			rref_free((uint64_t)k << RREF_INDEX_SHIFT | (uintptr_t)heap[k].payload);
+			rref_free(RREF_HANDLE(k, 0, (uintptr_t)heap[k].payload));
 		}
-	free(heap[i].payload);
-	heap[i].payload = NULL;
+	heap[i].payload = NULL; /* the arena is not reused: a stale handle stays stale */
 	return 0;
 }
 
@@ -101,7 +105,7 @@ long rref_unnest(rref_t child)
 
 uint64_t rref_bus(rref_t r)
 {
-	return r & RREF_ADDR_MASK;
+	return RREF_HANDLE_PTR(r);
 }
 
 long rref_info(rref_t r)
@@ -267,6 +271,10 @@ static long fake_gate(uint64_t domain, uint64_t word, long a0, long a1, long a2,
 
 static void map_gate(void)
 {
+	void *arena =
+		mmap((void *)SHARED_HEAP_VA, ARENA_BYTES, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0);
+	CHECK(arena == (void *)SHARED_HEAP_VA);
 	void *page = mmap((void *)MAPLE_GATE_XCALL_VA, 4096, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	CHECK(page == (void *)MAPLE_GATE_XCALL_VA);

@@ -17,6 +17,9 @@ typedef uint64_t rref_t;
 
 /* A zeroed object of `size` bytes, owned by this domain; RREF_NULL on failure. */
 rref_t rref_alloc(uint32_t type, size_t size);
+/* The same, or the reason it failed: -MAPLE_EQUOTA at this domain's RRef
+ * limits, -MAPLE_ENOMEM when the machine is out, -MAPLE_EINVAL for a bad size. */
+long rref_try_alloc(uint32_t type, size_t size);
 /* Free an RRef this domain owns and does not lend out, with its children. */
 long rref_free(rref_t r);
 /* Make child (owned here) a part of parent (owned here, perhaps nested). */
@@ -25,12 +28,13 @@ long rref_nest(rref_t child, rref_t parent);
 long rref_unnest(rref_t child);
 /* The payload's physical address, for DMA. */
 uint64_t rref_bus(rref_t r);
-/* Owner id (bits 15:0) and borrow count (bits 47:16); for tests. */
+/* Owner id (bits 15:0) and borrow count (bits 47:16), for an RRef this
+ * domain owns or borrows; -MAPLE_EPERM for anyone else's. For tests. */
 long rref_info(rref_t r);
 
 static inline void *rref_ptr(rref_t r)
 {
-	return (void *)(uintptr_t)(r & RREF_ADDR_MASK);
+	return (void *)(uintptr_t)RREF_HANDLE_PTR(r);
 }
 
 #endif
