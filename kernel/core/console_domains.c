@@ -9,6 +9,7 @@
 #include <core/device.h>
 #include <core/domain.h>
 #include <core/gate.h>
+#include <core/rref.h>
 #include <maple/fmt.h>
 #include <maple/string.h>
 
@@ -37,14 +38,18 @@ static void list_one(struct domain *d, void *arg)
 {
 	struct listing *l = arg;
 	const struct gate_domain *gd = gate_domtab(d->id);
-	char mem[40], threads[24];
-	/* Use against limit (domain.h, struct domain_limits): memory charged
-	 * (image, heap, stacks, page tables) and threads it created. */
+	char mem[40], threads[24], rrefs[24];
+	uint64_t rref_count, rref_bytes;
+	/* Use against limit (domain.h, struct domain_limits; core/rref.h,
+	 * struct rref_limits): memory charged (image, heap, stacks, page
+	 * tables), threads it created, and RRefs charged to it. */
+	rref_domain_usage(d->id, &rref_count, &rref_bytes);
 	fmt_snprintf(mem, sizeof mem, "%lu/%lu", d->mem_charged * 4, d->limits.mem_pages * 4);
 	fmt_snprintf(threads, sizeof threads, "%u/%u", domain_threads(d), d->limits.threads);
-	ctl_print(l->r, "%3u %-12s %-10s %3d %8lu %9lu %9lu %6lu %9lu %8lu %17s %7s %-12s  %s",
+	fmt_snprintf(rrefs, sizeof rrefs, "%lu/%lu", rref_count, d->rref_limits.headers);
+	ctl_print(l->r, "%3u %-12s %-10s %3d %8lu %9lu %9lu %6lu %9lu %8lu %17s %7s %11s %-12s  %s",
 		  d->id, d->name, state_name(d), d->pkey, d->pages * 4, gd->calls, gd->calls_out,
-		  gd->active, d->syscalls, d->failures, mem, threads, d->creator_name,
+		  gd->active, d->syscalls, d->failures, mem, threads, rrefs, d->creator_name,
 		  d->state == DOMAIN_RUNNING ? "" : d->fail_reason);
 	l->count++;
 }
@@ -59,9 +64,9 @@ int cmd_domains(struct ctl_reply *r, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	struct listing l = {.r = r};
-	ctl_print(r, "%3s %-12s %-10s %3s %8s %9s %9s %6s %9s %8s %17s %7s %-12s  %s", "id", "name",
-		  "state", "key", "mem_KiB", "calls_in", "calls_out", "active", "syscalls",
-		  "failures", "charged/limit_KiB", "threads", "created_by", "reason");
+	ctl_print(r, "%3s %-12s %-10s %3s %8s %9s %9s %6s %9s %8s %17s %7s %11s %-12s  %s", "id",
+		  "name", "state", "key", "mem_KiB", "calls_in", "calls_out", "active", "syscalls",
+		  "failures", "charged/limit_KiB", "threads", "rrefs", "created_by", "reason");
 	domain_foreach(list_one, &l);
 	if (!l.count)
 		ctl_print(r, "(no domains)");

@@ -91,7 +91,7 @@ struct domain {
 	/* The table's reference while it is in the table, plus one per holder
 	 * of domain_get/domain_get_by_name; freed when the last is put. */
 	uint32_t refs;
-	uint64_t refusals; /* requests refused (authority, create, destroy) */
+	uint64_t refusals;		/* requests refused (authority, create, destroy) */
 	struct rref_limits rref_limits; /* set at creation (defaults for now) */
 	struct spinlock lock;
 };
