@@ -1,0 +1,24 @@
+/*
+ * rogue's cases from the outside attack review (domains/rogue/attack.c),
+ * numbers 140-159 of its run(case, target, a2, a3) method (cases.h).
+ * Plain numbers, so kernel tests (kernel/ktest/attack.c) can include them.
+ */
+#ifndef DOMAINS_ROGUE_ATTACK_CASES_H
+#define DOMAINS_ROGUE_ATTACK_CASES_H
+
+enum rogue_attack_case {
+	ROGUE_A_FIRST = 140,
+	/* Call run(ROGUE_A_EXIT_CALLERS_THREAD) of the domain whose handle
+	 * is target and return what that call returned. */
+	ROGUE_A_CALL_EXITER = 140,
+	/* SYS_THREAD_EXIT from inside a call made by another domain: the
+	 * thread is the caller's, not this domain's to end. Returns what
+	 * the syscall returned, if it returns. */
+	ROGUE_A_EXIT_CALLERS_THREAD = 141,
+	ROGUE_A_END
+};
+
+/* rogue's own (domains/rogue/attack.c): run() hands it these cases. */
+long rogue_attack_case(long number, unsigned long target);
+
+#endif
