@@ -201,9 +201,14 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 		return 0;
 	case SYS_LOG:
 		return sys_log(d, a0, a1);
-	case SYS_THREAD_EXIT:
-		gate_exit_thread();
-		return -MAPLE_EINVAL; /* not inside any thread or upcall */
+	case SYS_THREAD_EXIT: {
+		long r = gate_exit_thread(); /* returns only when refused */
+		if (r == -MAPLE_EPERM && domain_log_refusal(d))
+			klog("domain: %s may not end its thread: another domain's call is "
+			     "in progress on it",
+			     d->name);
+		return r;
+	}
 	case SYS_YIELD:
 		thread_yield();
 		return 0;
