@@ -1,11 +1,44 @@
 /*
  * rogue's cases from the outside attack review (attack_cases.h): a callee
- * that ends the thread its caller called it on.
+ * that ends the thread its caller called it on; an honest callee's CPU
+ * work, and domain threads that hog the CPUs while it runs.
  */
 #include <lib/syscall.h>
 #include <maple/dom.h>
 #include <rogue/attack_cases.h>
 #include <rogue/cases.h>
+
+static volatile uint64_t work_sink;
+static volatile int spinners_stop;
+
+/* Fixed work, so its duration depends only on the CPU it gets. */
+static long work(uint64_t rounds)
+{
+	uint64_t x = work_sink;
+	for (uint64_t i = 0; i < rounds; i++)
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+	work_sink = x;
+	return ROGUE_A_WORK_DONE;
+}
+
+/* A domain thread's own frame has no deadline: nothing ever stops this
+ * but ROGUE_A_SPINNERS_END. */
+static void spin(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&spinners_stop, __ATOMIC_ACQUIRE))
+		__asm__ volatile("pause");
+}
+
+static long start_spinners(uint64_t n)
+{
+	long started = 0;
+	__atomic_store_n(&spinners_stop, 0, __ATOMIC_RELEASE);
+	for (uint64_t i = 0; i < n; i++, started++)
+		if (maple_thread_create(spin, NULL) < 0)
+			break;
+	return started;
+}
 
 long rogue_attack_case(long number, unsigned long target)
 {
@@ -19,6 +52,13 @@ long rogue_attack_case(long number, unsigned long target)
 		/* By hand: maple_thread_exit traps should the kernel return,
 		 * and this case wants the kernel's answer. */
 		return syscall0(SYS_THREAD_EXIT);
+	case ROGUE_A_WORK:
+		return work(target);
+	case ROGUE_A_SPINNERS:
+		return start_spinners(target);
+	case ROGUE_A_SPINNERS_END:
+		__atomic_store_n(&spinners_stop, 1, __ATOMIC_RELEASE);
+		return 0;
 	}
 	return -MAPLE_EINVAL;
 }

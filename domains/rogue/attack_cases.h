@@ -6,6 +6,8 @@
 #ifndef DOMAINS_ROGUE_ATTACK_CASES_H
 #define DOMAINS_ROGUE_ATTACK_CASES_H
 
+#define ROGUE_A_WORK_DONE 0x30b
+
 enum rogue_attack_case {
 	ROGUE_A_FIRST = 140,
 	/* Call run(ROGUE_A_EXIT_CALLERS_THREAD) of the domain whose handle
@@ -15,6 +17,13 @@ enum rogue_attack_case {
 	 * thread is the caller's, not this domain's to end. Returns what
 	 * the syscall returned, if it returns. */
 	ROGUE_A_EXIT_CALLERS_THREAD = 141,
+	/* An honest callee's work: target rounds of arithmetic on the CPU,
+	 * then ROGUE_A_WORK_DONE. */
+	ROGUE_A_WORK = 142,
+	/* Start target domain threads that spin in ring 3, never calling
+	 * anything, until ROGUE_A_SPINNERS_END; returns how many started. */
+	ROGUE_A_SPINNERS = 143,
+	ROGUE_A_SPINNERS_END = 144, /* they return within a slice: 0 */
 	ROGUE_A_END
 };
 

@@ -5,11 +5,20 @@
  */
 #include <core/domain.h>
 #include <core/ktest.h>
+#include <core/log.h>
+#include <core/sched.h>
+#include <core/time.h>
+#include <core/watchdog.h>
 #include <ktest/counted.h>
 #include <rogue/attack_cases.h>
 #include <rogue/cases.h>
 
-#define WAIT_NS 30000000000ULL /* only stops a hang */
+#define WAIT_NS	    60000000000ULL /* only stops a hang */
+#define BUDGET_MS   200
+#define WORK_NS	    (BUDGET_MS * 1000000ULL / 5) /* the honest call: a fifth of its budget */
+#define SPINNERS    DOMAIN_THREADS_DEFAULT	 /* all one attacker may have */
+#define HOGS	    2				 /* attacking domains */
+#define SPIN_END_NS 100000000ULL		 /* for the spinners to return */
 
 static struct domain *rogue(struct ktest_ctx *t)
 {
@@ -59,4 +68,73 @@ static void callee_ends_callers_thread(struct ktest_ctx *t)
 KTEST(attack_callee_cannot_end_its_callers_thread)
 {
 	ktest_run_counted(t, "kt-atk-exit", callee_ends_callers_thread, WAIT_NS);
+}
+
+/* Rounds of ROGUE_A_WORK that take about WORK_NS on an idle machine. */
+static uint64_t calibrate(struct domain *d, uint64_t *ns)
+{
+	uint64_t rounds = 1 << 16;
+	for (;;) {
+		uint64_t start = time_ns();
+		domain_call(d, ROGUE_RUN, ROGUE_A_WORK, (long)rounds, 0, 0);
+		*ns = time_ns() - start;
+		if (*ns >= WORK_NS / 4 || rounds >= 1ULL << 40)
+			break;
+		rounds *= 2;
+	}
+	rounds = rounds * WORK_NS / (*ns ? *ns : 1);
+	uint64_t start = time_ns();
+	domain_call(d, ROGUE_RUN, ROGUE_A_WORK, (long)rounds, 0, 0);
+	*ns = time_ns() - start;
+	return rounds;
+}
+
+/*
+ * The watchdog judges a call by wall-clock time, and a domain thread's own
+ * frame has no deadline, so a domain may spin on every CPU for ever while
+ * an honest callee elsewhere gets a sliver of them. A call that needs a
+ * fifth of its budget on an idle machine must still not be failed for
+ * time it spent waiting for a CPU the attacker held: the honest callee
+ * returns its result and keeps running.
+ */
+static void hogged_callee(struct ktest_ctx *t)
+{
+	struct domain *honest = rogue(t), *hog[HOGS] = {NULL};
+	bool made = honest;
+	for (int i = 0; i < HOGS && made; i++)
+		made = (hog[i] = rogue(t));
+	if (!made) {
+		for (int i = 0; i < HOGS; i++)
+			destroy(hog[i]);
+		destroy(honest);
+		return;
+	}
+	uint64_t idle_ns, hogged_ns;
+	uint64_t rounds = calibrate(honest, &idle_ns);
+	long started = 0;
+	for (int i = 0; i < HOGS; i++)
+		started += domain_call(hog[i], ROGUE_RUN, ROGUE_A_SPINNERS, SPINNERS, 0, 0);
+	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
+	uint64_t start = time_ns();
+	long r = domain_call(honest, ROGUE_RUN, ROGUE_A_WORK, (long)rounds, 0, 0);
+	hogged_ns = time_ns() - start;
+	watchdog_set_budget_ms(old);
+	for (int i = 0; i < HOGS; i++)
+		domain_call(hog[i], ROGUE_RUN, ROGUE_A_SPINNERS_END, 0, 0, 0);
+	thread_sleep_ns(SPIN_END_NS);
+	enum domain_state state = honest->state;
+	klog("ktest: %lu rounds of work took %lu us idle, %lu us beside %ld spinning threads",
+	     rounds, idle_ns / 1000, hogged_ns / 1000, started);
+	for (int i = 0; i < HOGS; i++)
+		destroy(hog[i]);
+	destroy(honest);
+	KT_ASSERT_EQ(started, HOGS * SPINNERS);
+	KT_ASSERT(idle_ns < BUDGET_MS * 1000000ULL / 2);
+	KT_ASSERT_EQ(r, ROGUE_A_WORK_DONE);
+	KT_ASSERT_EQ(state, DOMAIN_RUNNING);
+}
+
+KTEST(attack_spinning_threads_cannot_time_out_an_honest_callee)
+{
+	ktest_run_counted(t, "kt-atk-hog", hogged_callee, WAIT_NS);
 }
