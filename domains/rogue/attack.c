@@ -1,7 +1,8 @@
 /*
  * rogue's cases from the outside attack review (attack_cases.h): a callee
  * that ends the thread its caller called it on; an honest callee's CPU
- * work, and domain threads that hog the CPUs while it runs.
+ * work, and domain threads that hog the CPUs while it runs; x87 registers
+ * carried from a caller into its callee.
  */
 #include <lib/syscall.h>
 #include <maple/dom.h>
@@ -40,6 +41,20 @@ static long start_spinners(uint64_t n)
 	return started;
 }
 
+static long fpu_leave(uint64_t callee)
+{
+	static volatile int64_t secret = ROGUE_A_FPU_SECRET;
+	__asm__ volatile("fildq %0" : : "m"(secret));
+	return maple_xcall(callee, ROGUE_RUN, ROGUE_A_FPU_PEEK, 0, 0, 0);
+}
+
+static long fpu_peek(void)
+{
+	int64_t seen = 0;
+	__asm__ volatile("fistpq %0" : "=m"(seen));
+	return seen;
+}
+
 long rogue_attack_case(long number, unsigned long target)
 {
 	dom_printf("rogue: attack case %ld, target 0x%lx", number, (unsigned long)target);
@@ -59,6 +74,10 @@ long rogue_attack_case(long number, unsigned long target)
 	case ROGUE_A_SPINNERS_END:
 		__atomic_store_n(&spinners_stop, 1, __ATOMIC_RELEASE);
 		return 0;
+	case ROGUE_A_FPU_LEAVE:
+		return target ? fpu_leave(target) : -MAPLE_EINVAL;
+	case ROGUE_A_FPU_PEEK:
+		return fpu_peek();
 	}
 	return -MAPLE_EINVAL;
 }

@@ -6,7 +6,8 @@
 #ifndef DOMAINS_ROGUE_ATTACK_CASES_H
 #define DOMAINS_ROGUE_ATTACK_CASES_H
 
-#define ROGUE_A_WORK_DONE 0x30b
+#define ROGUE_A_WORK_DONE  0x30b
+#define ROGUE_A_FPU_SECRET 0x5ec2e7
 
 enum rogue_attack_case {
 	ROGUE_A_FIRST = 140,
@@ -24,6 +25,13 @@ enum rogue_attack_case {
 	 * anything, until ROGUE_A_SPINNERS_END; returns how many started. */
 	ROGUE_A_SPINNERS = 143,
 	ROGUE_A_SPINNERS_END = 144, /* they return within a slice: 0 */
+	/* Load ROGUE_A_FPU_SECRET into the x87 register stack, then call
+	 * run(ROGUE_A_FPU_PEEK) of the domain whose handle is target and
+	 * return what it returned. */
+	ROGUE_A_FPU_LEAVE = 145,
+	/* Pop the x87 stack's top into memory and return it as an integer:
+	 * what the caller (or whoever last ran x87 code on this CPU) left. */
+	ROGUE_A_FPU_PEEK = 146,
 	ROGUE_A_END
 };
 

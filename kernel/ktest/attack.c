@@ -10,6 +10,7 @@
 #include <core/time.h>
 #include <core/watchdog.h>
 #include <ktest/counted.h>
+#include <maple/string.h>
 #include <rogue/attack_cases.h>
 #include <rogue/cases.h>
 
@@ -137,4 +138,38 @@ static void hogged_callee(struct ktest_ctx *t)
 KTEST(attack_spinning_threads_cannot_time_out_an_honest_callee)
 {
 	ktest_run_counted(t, "kt-atk-hog", hogged_callee, WAIT_NS);
+}
+
+/*
+ * The kernel never saves, restores or clears x87/MMX/SSE state, so those
+ * registers would carry values from one domain to the next: from a caller
+ * into its callee through the gate, and between threads of different
+ * domains on one CPU. No domain is built to use them (-mgeneral-regs-only),
+ * so the kernel turns them off in ring 3 (cpu_features.c): the first x87
+ * instruction faults (#NM) and fails its domain, and the value never
+ * reaches the callee.
+ */
+static void fpu_across_a_call(struct ktest_ctx *t)
+{
+	struct domain *caller = rogue(t), *callee = caller ? rogue(t) : NULL;
+	if (!callee) {
+		destroy(caller);
+		return;
+	}
+	long r = domain_call(caller, ROGUE_RUN, ROGUE_A_FPU_LEAVE, (long)domain_handle(callee), 0,
+			     0);
+	enum domain_state caller_state = caller->state, callee_state = callee->state;
+	bool nm = strstr(caller->fail_reason, "#NM (error 0), rip") != NULL;
+	destroy(callee);
+	destroy(caller);
+	KT_ASSERT(r != ROGUE_A_FPU_SECRET);
+	KT_ASSERT_EQ(r, -MAPLE_ECALLEE);
+	KT_ASSERT_EQ(caller_state, DOMAIN_FAILING);
+	KT_ASSERT(nm);
+	KT_ASSERT_EQ(callee_state, DOMAIN_RUNNING);
+}
+
+KTEST(attack_x87_registers_do_not_cross_the_gate)
+{
+	ktest_run_counted(t, "kt-atk-fpu", fpu_across_a_call, WAIT_NS);
 }
