@@ -5,13 +5,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CR0_WP	   (1UL << 16)
-#define CR4_PGE	   (1UL << 7)
-#define CR4_OSFXSR (1UL << 9)
-#define CR4_SMEP   (1UL << 20)
-#define CR4_SMAP   (1UL << 21)
-#define CR4_PKE	   (1UL << 22)
-#define CR4_PKS	   (1UL << 24)
+#define CR0_EM	       (1UL << 2)
+#define CR0_WP	       (1UL << 16)
+#define CR4_PGE	       (1UL << 7)
+#define CR4_OSFXSR     (1UL << 9)
+#define CR4_OSXMMEXCPT (1UL << 10)
+#define CR4_OSXSAVE    (1UL << 18)
+#define CR4_SMEP       (1UL << 20)
+#define CR4_SMAP       (1UL << 21)
+#define CR4_PKE	       (1UL << 22)
+#define CR4_PKS	       (1UL << 24)
 
 #define MSR_APIC_BASE	   0x1b
 #define MSR_EFER	   0xc0000080
