@@ -2,7 +2,7 @@
  * rogue's cases from the outside attack review (attack_cases.h): a callee
  * that ends the thread its caller called it on; an honest callee's CPU
  * work, and domain threads that hog the CPUs while it runs; x87 registers
- * carried from a caller into its callee.
+ * carried from a caller into its callee; a flood of log lines.
  */
 #include <lib/syscall.h>
 #include <maple/dom.h>
@@ -55,6 +55,15 @@ static long fpu_peek(void)
 	return seen;
 }
 
+static long log_flood(uint64_t n)
+{
+	static const char line[] = "rogue: flood";
+	long accepted = 0;
+	for (uint64_t i = 0; i < n; i++)
+		accepted += maple_log(line, sizeof line - 1) == (long)sizeof line - 1;
+	return accepted;
+}
+
 long rogue_attack_case(long number, unsigned long target)
 {
 	dom_printf("rogue: attack case %ld, target 0x%lx", number, (unsigned long)target);
@@ -78,6 +87,8 @@ long rogue_attack_case(long number, unsigned long target)
 		return target ? fpu_leave(target) : -MAPLE_EINVAL;
 	case ROGUE_A_FPU_PEEK:
 		return fpu_peek();
+	case ROGUE_A_LOG_FLOOD:
+		return log_flood(target);
 	}
 	return -MAPLE_EINVAL;
 }

@@ -32,6 +32,9 @@ enum rogue_attack_case {
 	/* Pop the x87 stack's top into memory and return it as an integer:
 	 * what the caller (or whoever last ran x87 code on this CPU) left. */
 	ROGUE_A_FPU_PEEK = 146,
+	/* SYS_LOG a short line target times, as fast as it can; returns how
+	 * many calls the kernel accepted (returned the length). */
+	ROGUE_A_LOG_FLOOD = 147,
 	ROGUE_A_END
 };
 

@@ -142,6 +142,11 @@ struct domain *domain_by_id(uint32_t id);
  * domain cannot flood the log by asking again and again. */
 #define DOMAIN_REFUSALS_LOGGED 8
 bool domain_log_refusal(struct domain *d);
+/* SYS_LOG's share of the one kernel log (a serial line, written under a
+ * lock): a burst of DOMAIN_LOG_BURST lines, then DOMAIN_LOG_PER_S a
+ * second; lines past that are dropped, counted, and reported in one line. */
+#define DOMAIN_LOG_BURST 64
+#define DOMAIN_LOG_PER_S 32
 /* The state of the domain a handle names; DOMAIN_GONE once the handle
  * names nothing (destroyed, or a later domain in the same slot). */
 enum domain_state domain_state_of(uint64_t handle);

@@ -173,3 +173,40 @@ KTEST(attack_x87_registers_do_not_cross_the_gate)
 {
 	ktest_run_counted(t, "kt-atk-fpu", fpu_across_a_call, WAIT_NS);
 }
+
+/*
+ * SYS_LOG writes a kernel log line, synchronously to COM1 under the log
+ * lock, for every call: one domain looping on it floods the log every
+ * other domain and the kernel share, and on a real UART holds its lock
+ * for most of the time. Each domain gets a burst, then a steady rate
+ * (core/domain.h, DOMAIN_LOG_*): 5000 calls in a loop put no more than
+ * the burst, the rate over the loop's time and the note saying how many
+ * were dropped into the log.
+ */
+#define FLOOD_CALLS 5000
+
+static void log_flood(struct ktest_ctx *t)
+{
+	struct domain *r = rogue(t);
+	if (!r)
+		return;
+	uint64_t lines = log_lines(), start = time_ns();
+	long accepted = domain_call(r, ROGUE_RUN, ROGUE_A_LOG_FLOOD, FLOOD_CALLS, 0, 0);
+	uint64_t ns = time_ns() - start;
+	lines = log_lines() - lines;
+	enum domain_state state = r->state;
+	destroy(r);
+	uint64_t allowed = DOMAIN_LOG_BURST + DOMAIN_LOG_PER_S * (ns / 1000000000ULL + 1);
+	klog("ktest: %d SYS_LOG calls in %lu us: %ld accepted, %lu lines logged (at most %lu)",
+	     FLOOD_CALLS, ns / 1000, accepted, lines, allowed);
+	KT_ASSERT_EQ(state, DOMAIN_RUNNING);
+	KT_ASSERT(accepted >= DOMAIN_LOG_BURST - 1); /* the case's own line took one */
+	KT_ASSERT((uint64_t)accepted <= allowed);
+	/* The flood's lines, the case's own line and one "dropped" note. */
+	KT_ASSERT(lines <= allowed + 2);
+}
+
+KTEST(attack_a_domain_cannot_flood_the_log)
+{
+	ktest_run_counted(t, "kt-atk-log", log_flood, WAIT_NS);
+}
