@@ -91,6 +91,11 @@ struct domain {
 	 * of domain_get/domain_get_by_name; freed when the last is put. */
 	uint32_t refs;
 	uint64_t refusals; /* requests refused (authority, create, destroy) */
+	/* SYS_LOG's budget (DOMAIN_LOG_*), under lock: lines it may still
+	 * write, when it last earned one, and whether it has been told. */
+	uint64_t log_tokens;
+	uint64_t log_earned_ns;
+	bool log_over_noted;
 	struct spinlock lock;
 };
 

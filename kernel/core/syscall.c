@@ -23,12 +23,46 @@
 
 #define LOG_TEXT_MAX 200
 
+/*
+ * Whether d may write one more log line: a token bucket of DOMAIN_LOG_BURST
+ * lines refilled at DOMAIN_LOG_PER_S. The log is one serial line every
+ * CPU writes under one lock; without a share, one domain looping on
+ * SYS_LOG would fill it and keep every other writer waiting.
+ */
+static bool log_share(struct domain *d)
+{
+	const uint64_t per_line_ns = 1000000000ULL / DOMAIN_LOG_PER_S;
+	uint64_t now = time_ns();
+	spin_lock(&d->lock);
+	if (!d->log_earned_ns) { /* its first line */
+		d->log_tokens = DOMAIN_LOG_BURST;
+		d->log_earned_ns = now;
+	}
+	uint64_t earned = (now - d->log_earned_ns) / per_line_ns;
+	d->log_earned_ns += earned * per_line_ns;
+	d->log_tokens = d->log_tokens + earned > DOMAIN_LOG_BURST ? DOMAIN_LOG_BURST
+								  : d->log_tokens + earned;
+	bool ok = d->log_tokens > 0, note = !ok && !d->log_over_noted;
+	if (ok)
+		d->log_tokens--;
+	if (note)
+		d->log_over_noted = true;
+	spin_unlock(&d->lock);
+	if (note)
+		klog("domain: %s (id %u) logs more than %d lines at once or %d a second: "
+		     "the excess is dropped",
+		     d->name, d->id, DOMAIN_LOG_BURST, DOMAIN_LOG_PER_S);
+	return ok;
+}
+
 static long sys_log(struct domain *d, uint64_t text, uint64_t len)
 {
 	char buf[LOG_TEXT_MAX];
 	uint64_t n = len < sizeof buf ? len : sizeof buf;
 	if (!dmem_owns(d, text, n) || copy_from_user(buf, text, n) < 0)
 		return -MAPLE_EFAULT;
+	if (!log_share(d))
+		return -MAPLE_EQUOTA;
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
 	for (uint64_t i = 0; i < n; i++)
