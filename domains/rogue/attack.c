@@ -2,7 +2,8 @@
  * rogue's cases from the outside attack review (attack_cases.h): a callee
  * that ends the thread its caller called it on; an honest callee's CPU
  * work, and domain threads that hog the CPUs while it runs; x87 registers
- * carried from a caller into its callee; a flood of log lines.
+ * carried from a caller into its callee; a flood of log lines; the gate's
+ * lazy-stack syscall reached by a jump.
  */
 #include <lib/syscall.h>
 #include <maple/dom.h>
@@ -64,7 +65,62 @@ static long log_flood(uint64_t n)
 	return accepted;
 }
 
-long rogue_attack_case(long number, unsigned long target)
+static uint64_t full_cont_top = ~0ULL; /* where the gate reads a cont_top */
+static uint64_t active_scratch[512];   /* where it decrements an `active` */
+
+/*
+ * The gate's code after its syscall pops six words, checks the result,
+ * reads cont_top through %rbx (here ~0: "too deep"), decrements an active
+ * count through %r15 (here scratch), lowers to rogue's own rights and
+ * leaves through gate_resume on the frame at %r12: rogue's own callee-saved
+ * registers and a return to the label. All of it with rogue's rights.
+ */
+static long gate_stack_by_jump(uint64_t id, uint64_t syscall_va)
+{
+	long r;
+	__asm__ volatile("leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "pushq %%rbx\n\t"
+			 "pushq %%rbp\n\t"
+			 "pushq %%r12\n\t"
+			 "pushq %%r13\n\t"
+			 "pushq %%r14\n\t"
+			 "pushq %%r15\n\t"
+			 "movq %%rsp, %%r12\n\t"
+			 "subq $48, %%rsp\n\t"
+			 "movq %%rdx, %%rbx\n\t"
+			 "movq %%rcx, %%r15\n\t"
+			 "movl %[nr], %%eax\n\t"
+			 "jmp *%%rsi\n"
+			 "1:"
+			 : "=a"(r), "+D"(id), "+S"(syscall_va)
+			 : "d"(&full_cont_top), "c"(active_scratch), [nr] "i"(SYS_GATE_STACK)
+			 : "rbx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "memory",
+			   "cc");
+	return r;
+}
+
+static struct {
+	uint64_t id, syscall_va;
+	long result;
+} jump = {.result = ROGUE_A_PENDING};
+
+static void gate_stack_jump_thread(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&jump.result, gate_stack_by_jump(jump.id, jump.syscall_va),
+			 __ATOMIC_RELEASE);
+}
+
+static long start_gate_stack_jump(uint64_t id, uint64_t syscall_va)
+{
+	jump.id = id;
+	jump.syscall_va = syscall_va;
+	__atomic_store_n(&jump.result, ROGUE_A_PENDING, __ATOMIC_RELEASE);
+	return maple_thread_create(gate_stack_jump_thread, NULL);
+}
+
+long rogue_attack_case(long number, unsigned long target, unsigned long a2)
 {
 	dom_printf("rogue: attack case %ld, target 0x%lx", number, (unsigned long)target);
 	switch (number) {
@@ -89,6 +145,10 @@ long rogue_attack_case(long number, unsigned long target)
 		return fpu_peek();
 	case ROGUE_A_LOG_FLOOD:
 		return log_flood(target);
+	case ROGUE_A_GATE_STACK_JUMP:
+		return target && a2 ? start_gate_stack_jump(target, a2) : -MAPLE_EINVAL;
+	case ROGUE_A_GATE_STACK_RESULT:
+		return __atomic_load_n(&jump.result, __ATOMIC_ACQUIRE);
 	}
 	return -MAPLE_EINVAL;
 }

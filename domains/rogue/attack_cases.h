@@ -8,6 +8,7 @@
 
 #define ROGUE_A_WORK_DONE  0x30b
 #define ROGUE_A_FPU_SECRET 0x5ec2e7
+#define ROGUE_A_PENDING	   0x9e4d
 
 enum rogue_attack_case {
 	ROGUE_A_FIRST = 140,
@@ -35,10 +36,21 @@ enum rogue_attack_case {
 	/* SYS_LOG a short line target times, as fast as it can; returns how
 	 * many calls the kernel accepted (returned the length). */
 	ROGUE_A_LOG_FLOOD = 147,
+	/* From a new domain thread (whose gate slot has entered no domain
+	 * yet), jump with rogue's own rights straight to the gate's
+	 * lazy-stack syscall at a2 (SYS_GATE_STACK) for domain id target,
+	 * with registers that lead the gate's code after it back out through
+	 * its refusal path. Returns the thread's id; ROGUE_A_GATE_STACK_RESULT
+	 * then returns ROGUE_A_PENDING until the thread has the syscall's
+	 * error if it failed, else -MAPLE_EDEPTH (the gate's refusal on the
+	 * way out): the kernel made a stack in that domain for a call that
+	 * was never counted. */
+	ROGUE_A_GATE_STACK_JUMP = 148,
+	ROGUE_A_GATE_STACK_RESULT = 149,
 	ROGUE_A_END
 };
 
 /* rogue's own (domains/rogue/attack.c): run() hands it these cases. */
-long rogue_attack_case(long number, unsigned long target);
+long rogue_attack_case(long number, unsigned long target, unsigned long a2);
 
 #endif

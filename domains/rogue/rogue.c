@@ -120,7 +120,7 @@ static long run(long number, long target, long a2, long a3)
 	if (number >= ROGUE_GATE_JUMP_STACK && number <= ROGUE_GATE_LAST)
 		return rogue_gate_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
 	if (number >= ROGUE_A_FIRST && number < ROGUE_A_END)
-		return rogue_attack_case(number, (unsigned long)target);
+		return rogue_attack_case(number, (unsigned long)target, (unsigned long)a2);
 	if (number >= ROGUE_W_FIRST && number < ROGUE_W_END)
 		return rogue_watch_case(number, (unsigned long)target);
 	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {

@@ -210,3 +210,65 @@ KTEST(attack_a_domain_cannot_flood_the_log)
 {
 	ktest_run_counted(t, "kt-atk-log", log_flood, WAIT_NS);
 }
+
+/*
+ * The gate's lazy-stack syscall (SYS_GATE_STACK) is made from inside a
+ * raised pass, after the gate counted the call in the callee's `active`,
+ * which is what keeps destroy from tearing the callee down under it. The
+ * kernel checked only that the syscall's RIP lies in the gate page, so a
+ * domain could jump to that syscall with its own rights and have a stack
+ * made (and charged) in any running domain, uncounted: racing a destroy,
+ * the stack pointer lands in the thread's table after destroy forgot that
+ * domain's stacks, and the next domain in the slot is entered on a stack
+ * it never mapped (it faults, and fails). Refused now unless the thread
+ * holds the gate's rights: -MAPLE_EPERM, and the target's memory is
+ * untouched.
+ */
+extern const char __gate_start[], __gate_end[];
+
+#define JUMP_WAIT_NS 5000000000ULL
+#define JUMP_POLL_NS 1000000ULL
+
+/* The gate's SYS_GATE_STACK syscall: `movl $SYS_GATE_STACK, %eax; syscall`. */
+static uint64_t gate_stack_syscall_va(void)
+{
+	const uint8_t want[] = {0xb8, SYS_GATE_STACK, 0, 0, 0, 0x0f, 0x05};
+	for (const char *p = __gate_start; p + sizeof want <= __gate_end; p++)
+		if (!memcmp(p, want, sizeof want))
+			return MAPLE_GATE_VA + (uint64_t)(p - __gate_start) + 5;
+	return 0;
+}
+
+static void gate_stack_jump(struct ktest_ctx *t)
+{
+	struct domain *jumper = rogue(t), *target = jumper ? rogue(t) : NULL;
+	if (!target) {
+		destroy(jumper);
+		return;
+	}
+	uint64_t va = gate_stack_syscall_va(), pages = target->pages, start = time_ns();
+	long tid = domain_call(jumper, ROGUE_RUN, ROGUE_A_GATE_STACK_JUMP, (long)target->id,
+			       (long)va, 0);
+	long r = ROGUE_A_PENDING;
+	while (tid > 0 && r == ROGUE_A_PENDING && time_ns() - start < JUMP_WAIT_NS) {
+		thread_sleep_ns(JUMP_POLL_NS);
+		r = domain_call(jumper, ROGUE_RUN, ROGUE_A_GATE_STACK_RESULT, 0, 0, 0);
+	}
+	/* The thread is ending now; its exit frees its stacks everywhere. */
+	uint64_t grown = target->pages - pages;
+	enum domain_state state = jumper->state;
+	destroy(target);
+	destroy(jumper);
+	klog("ktest: SYS_GATE_STACK by a jump to %#lx: %ld, the target grew %lu pages", va, r,
+	     grown);
+	KT_ASSERT(va);
+	KT_ASSERT(tid > 0);
+	KT_ASSERT_EQ(r, -MAPLE_EPERM);
+	KT_ASSERT_EQ(grown, 0);
+	KT_ASSERT_EQ(state, DOMAIN_RUNNING);
+}
+
+KTEST(attack_gate_stack_syscall_needs_the_gates_rights)
+{
+	ktest_run_counted(t, "kt-atk-gstack", gate_stack_jump, WAIT_NS);
+}
