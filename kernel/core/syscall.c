@@ -6,6 +6,7 @@
  * costs the caller -MAPLE_EFAULT and nothing else.
  */
 #include <arch/pc/cpu.h>
+#include <arch/pc/cpu_features.h>
 #include <arch/pc/traps.h>
 #include <core/device.h>
 #include <core/domain.h>
@@ -189,7 +190,19 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
 	if (tf->rip < MAPLE_GATE_VA ||
 	    tf->rip >= MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
 		return -MAPLE_EINVAL;
-	(void)caller;
+	/* And only from its raised pass, which counted the call in the
+	 * callee's `active` first: that count is what makes destroy wait
+	 * before it forgets the domain's stacks. A domain that jumps to this
+	 * syscall holds its own rights (it cannot raise without running the
+	 * gate's straight line through the count), and would otherwise get an
+	 * uncounted stack, charged to the target, stored after a racing
+	 * destroy has forgotten them. SYSCALL leaves PKRU as ring 3 had it. */
+	if (cpu_has_pku() && arch_get_pkru() != PKRU_GATE) {
+		if (domain_log_refusal(caller))
+			klog("gate: %s asked for a stack in domain %lu outside the gate's pass",
+			     caller->name, id);
+		return -MAPLE_EPERM;
+	}
 	/* A reference: the thread is entering d, not yet inside it. */
 	struct domain *d = domain_get((uint32_t)id);
 	struct thread_gate *g = thread_current()->gate;
