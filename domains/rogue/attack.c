@@ -3,7 +3,8 @@
  * that ends the thread its caller called it on; an honest callee's CPU
  * work, and domain threads that hog the CPUs while it runs; x87 registers
  * carried from a caller into its callee; a flood of log lines; the gate's
- * lazy-stack syscall reached by a jump.
+ * lazy-stack syscall reached by a jump; a callee's scratch registers
+ * handed back to its caller.
  */
 #include <lib/syscall.h>
 #include <maple/dom.h>
@@ -120,6 +121,42 @@ static long start_gate_stack_jump(uint64_t id, uint64_t syscall_va)
 	return maple_thread_create(gate_stack_jump_thread, NULL);
 }
 
+#define STR_(x) #x
+#define STR(x)	STR_(x)
+
+/* ROGUE_A_LEAVE_REGS: loads the registers last; only epilogues (pops and
+ * returns) run between here and the gate. */
+__asm__(".pushsection .text\n"
+	"rogue_leave_regs:\n\t"
+	"movabsq $" STR(ROGUE_A_REG_SECRET) ", %rdi\n\t"
+					    "movq %rdi, %rsi\n\t"
+					    "movq %rdi, %r8\n\t"
+					    "movq %rdi, %r9\n\t"
+					    "movq %rdi, %r11\n\t"
+					    "xorl %eax, %eax\n\t"
+					    "ret\n"
+					    ".popsection");
+
+long rogue_leave_regs(void);
+
+/* The call made by hand, to see the registers the gate returns with. */
+static long peek_regs(uint64_t callee)
+{
+	uint64_t seen;
+	__asm__ volatile("movabsq %[gate], %%rax\n\t"
+			 "call *%%rax\n\t"
+			 "movq %%rdi, %%rax\n\t"
+			 "orq %%rsi, %%rax\n\t"
+			 "orq %%r8, %%rax\n\t"
+			 "orq %%r9, %%rax\n\t"
+			 "orq %%r11, %%rax"
+			 : "=a"(seen), "+D"(callee)
+			 : "S"((uint64_t)ROGUE_RUN), "d"((long)ROGUE_A_LEAVE_REGS),
+			   "c"(0L), [gate] "i"(MAPLE_GATE_XCALL_VA)
+			 : "r8", "r9", "r10", "r11", "memory", "cc");
+	return (long)seen;
+}
+
 long rogue_attack_case(long number, unsigned long target, unsigned long a2)
 {
 	dom_printf("rogue: attack case %ld, target 0x%lx", number, (unsigned long)target);
@@ -147,6 +184,10 @@ long rogue_attack_case(long number, unsigned long target, unsigned long a2)
 		return log_flood(target);
 	case ROGUE_A_GATE_STACK_JUMP:
 		return target && a2 ? start_gate_stack_jump(target, a2) : -MAPLE_EINVAL;
+	case ROGUE_A_PEEK_REGS:
+		return target ? peek_regs(target) : -MAPLE_EINVAL;
+	case ROGUE_A_LEAVE_REGS:
+		return rogue_leave_regs();
 	case ROGUE_A_GATE_STACK_RESULT:
 		return __atomic_load_n(&jump.result, __ATOMIC_ACQUIRE);
 	}

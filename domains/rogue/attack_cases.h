@@ -9,6 +9,7 @@
 #define ROGUE_A_WORK_DONE  0x30b
 #define ROGUE_A_FPU_SECRET 0x5ec2e7
 #define ROGUE_A_PENDING	   0x9e4d
+#define ROGUE_A_REG_SECRET 0x5ec2e70000 /* no suffix: attack.c spells it in assembly too */
 
 enum rogue_attack_case {
 	ROGUE_A_FIRST = 140,
@@ -47,6 +48,13 @@ enum rogue_attack_case {
 	 * was never counted. */
 	ROGUE_A_GATE_STACK_JUMP = 148,
 	ROGUE_A_GATE_STACK_RESULT = 149,
+	/* Call run(ROGUE_A_LEAVE_REGS) of the domain whose handle is target
+	 * and return the OR of %rdi, %rsi, %r8, %r9 and %r11 as the gate
+	 * handed them back: what the callee left there reaches the caller. */
+	ROGUE_A_PEEK_REGS = 150,
+	/* Put ROGUE_A_REG_SECRET in %rdi, %rsi, %r8, %r9 and %r11 and return
+	 * 0 straight to the gate. */
+	ROGUE_A_LEAVE_REGS = 151,
 	ROGUE_A_END
 };
 
