@@ -470,6 +470,11 @@ static void unwind_failed(struct thread *t, struct trap_frame *tf)
 	tf->rip = gate_user_va(gate_resume);
 	tf->rsp = c.caller_rsp;
 	tf->rax = (uint64_t)err;
+	/* The failed callee's scratch registers are not the caller's to see
+	 * (gate_resume restores the callee-saved ones from the caller's own
+	 * frame), as on the gate's normal return. */
+	tf->rdi = tf->rsi = tf->rdx = tf->rcx = 0;
+	tf->r8 = tf->r9 = tf->r10 = tf->r11 = 0;
 	/* The flags a return hands back, not the failed callee's: its trap
 	 * flag would single-step the caller into a #DB of its own (and DF
 	 * would run its string copies backwards). Bit 1 is always set. */
