@@ -4,6 +4,7 @@
  * pointer and divisor that must not be known at compile time comes from a
  * volatile, so the compiler emits the access rather than a trap of its own.
  */
+#include <rogue/attack_cases.h>
 #include <rogue/auth.h>
 #include <rogue/cases.h>
 #include <rogue/gate_cases.h>
@@ -124,6 +125,8 @@ static long run(long number, long target, long a2, long a3)
 {
 	if (number >= ROGUE_GATE_JUMP_STACK && number <= ROGUE_GATE_LAST)
 		return rogue_gate_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
+	if (number >= ROGUE_A_FIRST && number < ROGUE_A_END)
+		return rogue_attack_case(number, (unsigned long)target, (unsigned long)a2);
 	if (number >= ROGUE_W_FIRST && number < ROGUE_W_END)
 		return rogue_watch_case(number, (unsigned long)target);
 	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {

@@ -91,7 +91,12 @@ struct domain {
 	/* The table's reference while it is in the table, plus one per holder
 	 * of domain_get/domain_get_by_name; freed when the last is put. */
 	uint32_t refs;
-	uint64_t refusals;		/* requests refused (authority, create, destroy) */
+	uint64_t refusals; /* requests refused (authority, create, destroy) */
+	/* SYS_LOG's budget (DOMAIN_LOG_*), under lock: lines it may still
+	 * write, when it last earned one, and whether it has been told. */
+	uint64_t log_tokens;
+	uint64_t log_earned_ns;
+	bool log_over_noted;
 	struct rref_limits rref_limits; /* set at creation (defaults for now) */
 	struct spinlock lock;
 };
@@ -144,6 +149,11 @@ struct domain *domain_by_id(uint32_t id);
  * domain cannot flood the log by asking again and again. */
 #define DOMAIN_REFUSALS_LOGGED 8
 bool domain_log_refusal(struct domain *d);
+/* SYS_LOG's share of the one kernel log (a serial line, written under a
+ * lock): a burst of DOMAIN_LOG_BURST lines, then DOMAIN_LOG_PER_S a
+ * second; lines past that are dropped, counted, and reported in one line. */
+#define DOMAIN_LOG_BURST 64
+#define DOMAIN_LOG_PER_S 32
 /* The state of the domain a handle names; DOMAIN_GONE once the handle
  * names nothing (destroyed, or a later domain in the same slot). */
 enum domain_state domain_state_of(uint64_t handle);

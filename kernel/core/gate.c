@@ -413,7 +413,7 @@ void gate_return(long value)
 	upcall_resume(ctx, value);
 }
 
-void gate_exit_thread(void)
+long gate_exit_thread(void)
 {
 	struct thread_gate *g = thread_current()->gate;
 	uint64_t n = g ? depth(g) : 0;
@@ -421,7 +421,17 @@ void gate_exit_thread(void)
 	while (k < n && !g->ctx[k])
 		k++;
 	if (k == n)
-		return;
+		return -MAPLE_EINVAL;
+	/* Ending the thread abandons every frame above the upcall. They must
+	 * all be the exiting domain's own: a callee that could end the thread
+	 * its caller called it on would cut the caller's call short (its locks
+	 * held, its kernel caller handed a 0 it never returned) without
+	 * failing, where the watchdog or a fault would have unwound the
+	 * caller with an error. */
+	uint64_t self = g->ro->domain;
+	for (uint64_t i = k; i < n; i++)
+		if (g->tt->conts[i].callee != self || (i > k && g->tt->conts[i].caller != self))
+			return -MAPLE_EPERM;
 	struct upcall_ctx *ctx = g->ctx[k];
 	while (depth(g) > k)
 		pop_one(g);
@@ -460,6 +470,11 @@ static void unwind_failed(struct thread *t, struct trap_frame *tf)
 	tf->rip = gate_user_va(gate_resume);
 	tf->rsp = c.caller_rsp;
 	tf->rax = (uint64_t)err;
+	/* The failed callee's scratch registers are not the caller's to see
+	 * (gate_resume restores the callee-saved ones from the caller's own
+	 * frame), as on the gate's normal return. */
+	tf->rdi = tf->rsi = tf->rdx = tf->rcx = 0;
+	tf->r8 = tf->r9 = tf->r10 = tf->r11 = 0;
 	/* The flags a return hands back, not the failed callee's: its trap
 	 * flag would single-step the caller into a #DB of its own (and DF
 	 * would run its string copies backwards). Bit 1 is always set. */

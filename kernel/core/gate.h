@@ -62,8 +62,10 @@ long gate_upcall(struct domain *d, uint64_t entry, int kind, long a0, long a1, l
 /* SYS_RETURN: end the innermost upcall with `value`; returns only if the
  * thread has no upcall to end (then the caller fails the domain). */
 void gate_return(long value);
-/* SYS_THREAD_EXIT: end the outermost upcall with 0. */
-void gate_exit_thread(void);
+/* SYS_THREAD_EXIT: end the outermost upcall with 0. Returns only when it
+ * may not: -MAPLE_EINVAL outside any upcall, -MAPLE_EPERM when another
+ * domain's call is in progress on the thread. */
+long gate_exit_thread(void);
 
 /*
  * On every way back to ring 3: deliver an injected fault, enforce the call

@@ -76,6 +76,7 @@ static void resched_interrupt(struct trap_frame *frame, void *arg)
 static void enqueue(struct thread *t)
 {
 	t->state = THREAD_RUNNABLE;
+	t->ready_tsc = rdtsc();
 	t->next = NULL;
 	if (run_tail)
 		run_tail->next = t;
@@ -133,6 +134,11 @@ static void schedule_locked(void)
 	next->state = THREAD_RUNNING;
 	next->cpu = c->id;
 	next->slice = SCHED_SLICE_TICKS;
+	if (next->ready_tsc) {
+		uint64_t now = rdtsc(); /* enqueued on another CPU: skew is no wait */
+		watchdog_discount_wait(next, now > next->ready_tsc ? now - next->ready_tsc : 0);
+		next->ready_tsc = 0;
+	}
 	if (next == prev)
 		return;
 	prev->runtime_ns += time_ns() - c->switch_in_ns;

@@ -6,6 +6,7 @@
  * costs the caller -MAPLE_EFAULT and nothing else.
  */
 #include <arch/pc/cpu.h>
+#include <arch/pc/cpu_features.h>
 #include <arch/pc/traps.h>
 #include <core/device.h>
 #include <core/domain.h>
@@ -23,12 +24,46 @@
 
 #define LOG_TEXT_MAX 200
 
+/*
+ * Whether d may write one more log line: a token bucket of DOMAIN_LOG_BURST
+ * lines refilled at DOMAIN_LOG_PER_S. The log is one serial line every
+ * CPU writes under one lock; without a share, one domain looping on
+ * SYS_LOG would fill it and keep every other writer waiting.
+ */
+static bool log_share(struct domain *d)
+{
+	const uint64_t per_line_ns = 1000000000ULL / DOMAIN_LOG_PER_S;
+	uint64_t now = time_ns();
+	spin_lock(&d->lock);
+	if (!d->log_earned_ns) { /* its first line */
+		d->log_tokens = DOMAIN_LOG_BURST;
+		d->log_earned_ns = now;
+	}
+	uint64_t earned = (now - d->log_earned_ns) / per_line_ns;
+	d->log_earned_ns += earned * per_line_ns;
+	d->log_tokens = d->log_tokens + earned > DOMAIN_LOG_BURST ? DOMAIN_LOG_BURST
+								  : d->log_tokens + earned;
+	bool ok = d->log_tokens > 0, note = !ok && !d->log_over_noted;
+	if (ok)
+		d->log_tokens--;
+	if (note)
+		d->log_over_noted = true;
+	spin_unlock(&d->lock);
+	if (note)
+		klog("domain: %s (id %u) logs more than %d lines at once or %d a second: "
+		     "the excess is dropped",
+		     d->name, d->id, DOMAIN_LOG_BURST, DOMAIN_LOG_PER_S);
+	return ok;
+}
+
 static long sys_log(struct domain *d, uint64_t text, uint64_t len)
 {
 	char buf[LOG_TEXT_MAX];
 	uint64_t n = len < sizeof buf ? len : sizeof buf;
 	if (!dmem_owns(d, text, n) || copy_from_user(buf, text, n) < 0)
 		return -MAPLE_EFAULT;
+	if (!log_share(d))
+		return -MAPLE_EQUOTA;
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
 	for (uint64_t i = 0; i < n; i++)
@@ -155,7 +190,19 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
 	if (tf->rip < MAPLE_GATE_VA ||
 	    tf->rip >= MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
 		return -MAPLE_EINVAL;
-	(void)caller;
+	/* And only from its raised pass, which counted the call in the
+	 * callee's `active` first: that count is what makes destroy wait
+	 * before it forgets the domain's stacks. A domain that jumps to this
+	 * syscall holds its own rights (it cannot raise without running the
+	 * gate's straight line through the count), and would otherwise get an
+	 * uncounted stack, charged to the target, stored after a racing
+	 * destroy has forgotten them. SYSCALL leaves PKRU as ring 3 had it. */
+	if (cpu_has_pku() && arch_get_pkru() != PKRU_GATE) {
+		if (domain_log_refusal(caller))
+			klog("gate: %s asked for a stack in domain %lu outside the gate's pass",
+			     caller->name, id);
+		return -MAPLE_EPERM;
+	}
 	/* A reference: the thread is entering d, not yet inside it. */
 	struct domain *d = domain_get((uint32_t)id);
 	struct thread_gate *g = thread_current()->gate;
@@ -201,9 +248,14 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 		return 0;
 	case SYS_LOG:
 		return sys_log(d, a0, a1);
-	case SYS_THREAD_EXIT:
-		gate_exit_thread();
-		return -MAPLE_EINVAL; /* not inside any thread or upcall */
+	case SYS_THREAD_EXIT: {
+		long r = gate_exit_thread(); /* returns only when refused */
+		if (r == -MAPLE_EPERM && domain_log_refusal(d))
+			klog("domain: %s may not end its thread: another domain's call is "
+			     "in progress on it",
+			     d->name);
+		return r;
+	}
 	case SYS_YIELD:
 		thread_yield();
 		return 0;

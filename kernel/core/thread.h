@@ -28,6 +28,9 @@ struct thread {
 	struct thread *next;	 /* run queue, sleep list or wait queue */
 	struct thread *all_next; /* every thread, for `threads` */
 	uint64_t runtime_ns;
+	/* TSC when it last became runnable (sched.c enqueue), 0 while it
+	 * runs: the wait for a CPU is not its calls' time (watchdog.h). */
+	uint64_t ready_tsc;
 	uint64_t switches;
 	/* Domains (core/gate.c): the rights and ring-3 state this thread
 	 * carries across switches. */

@@ -73,6 +73,21 @@ static bool innermost_call(const struct thread_gate *g, struct call *out)
 	return true;
 }
 
+void watchdog_discount_wait(struct thread *t, uint64_t tsc)
+{
+	const struct thread_gate *g = t->gate;
+	if (!g || !tsc)
+		return;
+	/* t is not running: only the kernel writes its continuations now.
+	 * Act on whole slots in range only, as innermost_call does. */
+	uint64_t base = g->tt_va + GTT_CONTS, top = g->tt->cont_top;
+	if (top <= base || top > base + (uint64_t)CONT_SIZE * GATE_MAX_DEPTH ||
+	    (top - base) % CONT_SIZE)
+		return;
+	for (uint64_t i = 0; i < (top - base) / CONT_SIZE; i++)
+		__atomic_add_fetch(&g->tt->conts[i].start_tsc, tsc, __ATOMIC_RELAXED);
+}
+
 /* A start after now (TSCs of two CPUs a hair apart) is not overdue. */
 static bool overdue(const struct call *c, uint64_t now, uint64_t budget)
 {

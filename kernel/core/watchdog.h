@@ -58,5 +58,14 @@ void watchdog_judge_parked(struct thread *t, struct watchdog_catch *c);
 /* Scheduler lock dropped (interrupt context is fine): fail what c holds;
  * failing a domain wakes the threads asleep inside it, and they unwind. */
 void watchdog_fail_caught(const struct watchdog_catch *c);
+/*
+ * t waited tsc ticks for a CPU while runnable (the scheduler, as it
+ * switches t in): move the deadline of every call on t's stack on by as
+ * much. A call is judged by the time it ran or slept, never by the time
+ * other threads held the CPUs; else any domain could spin on every CPU
+ * from threads of its own (whose frames have no deadline) and have an
+ * honest callee elsewhere failed.
+ */
+void watchdog_discount_wait(struct thread *t, uint64_t tsc);
 
 #endif

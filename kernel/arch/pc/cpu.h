@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define CR0_EM	       (1UL << 2)
 #define CR0_WP	       (1UL << 16)
 #define CR4_PGE	       (1UL << 7)
 #define CR4_OSFXSR     (1UL << 9)

@@ -141,7 +141,19 @@ void cpu_features_init(struct cpu *c)
 	if (!has[F_NX] || !(rdmsr(MSR_EFER) & EFER_NXE))
 		panic("cpu %u: no execute-disable (NX): W^X mappings impossible", c->id);
 
-	uint64_t cr4 = read_cr4();
+	/*
+	 * No x87, MMX, SSE or XSAVE state, in any ring: the kernel saves and
+	 * clears none of it on a thread switch or at the gate, so those
+	 * registers would carry one domain's values into the next (a caller's
+	 * into its callee, a thread's into whatever runs after it on this
+	 * CPU). Nothing is built to use them (-mgeneral-regs-only); with
+	 * CR0.EM an x87 instruction raises #NM and an MMX one #UD, and without
+	 * CR4.OSFXSR/OSXSAVE every SSE/AVX instruction and XSAVE/XRSTOR (the
+	 * other way to load PKRU) raises #UD: the domain that tries fails. A
+	 * UEFI boot hands over CR4.OSFXSR set, so clear it, not just leave it.
+	 */
+	write_cr0(read_cr0() | CR0_EM);
+	uint64_t cr4 = read_cr4() & ~(CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE);
 	/* SMEP: a supervisor fetch from a user page faults (SDM 4.6.1). */
 	if (has[F_SMEP])
 		cr4 |= CR4_SMEP;
@@ -149,14 +161,6 @@ void cpu_features_init(struct cpu *c)
 	 * read and write until domains set their own. */
 	if (has[F_PKU])
 		cr4 |= CR4_PKE;
-	/* No SSE, AVX or XSAVE, on either boot path (SDM 2.5, 13.1): OVMF
-	 * hands over with CR4.OSFXSR (and often OSXSAVE) set, SeaBIOS without.
-	 * The kernel and every domain are built with general-purpose registers
-	 * only and the kernel saves no vector state on a switch, so with them
-	 * enabled a domain could pass data to another thread's domain in
-	 * vector registers. Cleared, any vector instruction is #UD: in a
-	 * domain, a failure like any other. */
-	cr4 &= ~(CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE);
 	write_cr4(cr4);
 	if (has[F_PKU]) {
 		wrpkru(0);

@@ -272,6 +272,14 @@ gate_xcall_checked:
 	movq %r8, %rdx
 	movq %r9, %rcx
 	xorl %ebp, %ebp			/* callee backtraces end here */
+	/* The gate's own values, not the callee's business: the caller's
+	 * %rsp, the continuation's and the domain table's addresses. */
+	xorl %r10d, %r10d
+	xorl %r11d, %r11d
+	xorl %r12d, %r12d
+	xorl %r13d, %r13d
+	xorl %r14d, %r14d
+	xorl %r15d, %r15d
 	call *%rbx			/* pushes the return address with the callee's rights */
 
 	/* Back from the callee, result in %rax, still with its rights. */
@@ -314,6 +322,14 @@ gate_xcall_checked:
 	movq CONT_CALLER_RSP(%r14), %r12
 	movq %r14, GTT_CONT_TOP(%rbx)
 	lock decq GD_ACTIVE(%r15)
+	/* The callee's scratch registers stay its own: the caller gets its
+	 * result, its own callee-saved registers (gate_resume) and zeros
+	 * (LOWER_TO_EXPECTED zeroes %ecx and %edx). */
+	xorl %edi, %edi
+	xorl %esi, %esi
+	xorl %r8d, %r8d
+	xorl %r9d, %r9d
+	xorl %r11d, %r11d
 	LOWER_TO_EXPECTED
 	movq %r10, %rax
 	movq %r12, %rsp

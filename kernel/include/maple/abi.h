@@ -12,8 +12,10 @@
 #ifndef MAPLE_ABI_H
 #define MAPLE_ABI_H
 
-#define SYS_NULL	  0  /* () -> 0; the baseline for benchmarks */
-#define SYS_LOG		  1  /* (const char *text, uint64_t len) -> len; one log line */
+#define SYS_NULL 0 /* () -> 0; the baseline for benchmarks */
+#define SYS_LOG                                                                                    \
+	1		     /* (const char *text, uint64_t len) -> len; one log line, or          \
+			      * -MAPLE_EQUOTA past the domain's share of the log */
 #define SYS_THREAD_EXIT	  2  /* () -> does not return */
 #define SYS_YIELD	  3  /* () -> 0 */
 #define SYS_SLEEP_NS	  4  /* (uint64_t ns) -> 0 */
