@@ -37,6 +37,7 @@ enum rogue_case {
 	ROGUE_LOG_DOMAIN = 12,	 /* SYS_LOG of 16 bytes at target, another domain's memory */
 	ROGUE_READ_TRUSTED = 13, /* load 8 bytes at target (0: MAPLE_TRUSTED_VA) */
 	ROGUE_VECTOR = 14,	 /* an SSE instruction: vector state is off (#UD) */
+	ROGUE_SGDT = 15,	 /* SGDT: where the kernel's GDT is (UMIP: #GP) */
 	/* 20-39: attacks on the gate, gate_cases.h (run(case, target, a2, a3)) */
 	ROGUE_CASES
 };

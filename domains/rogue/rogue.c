@@ -28,6 +28,7 @@ static const char *const case_names[ROGUE_CASES] = {
 	[ROGUE_LOG_DOMAIN] = "log domain memory",
 	[ROGUE_READ_TRUSTED] = "read trusted",
 	[ROGUE_VECTOR] = "vector instruction",
+	[ROGUE_SGDT] = "sgdt",
 };
 
 static volatile uint64_t sink;
@@ -111,6 +112,14 @@ static long run_case(long number, uint64_t target)
 		 * kernel left vector state enabled (it saves none on a switch). */
 		__asm__ volatile("pxor %%xmm0, %%xmm0" ::: "memory");
 		return ROGUE_NOT_CONTAINED;
+	case ROGUE_SGDT: {
+		struct __attribute__((packed)) {
+			uint16_t limit;
+			uint64_t base;
+		} gdtr;
+		__asm__ volatile("sgdt %0" : "=m"(gdtr));
+		return (long)gdtr.base; /* the kernel's address: a leak */
+	}
 	case ROGUE_LOG_KERNEL:
 		return maple_log((const char *)kernel, 16);
 	case ROGUE_LOG_DOMAIN:

@@ -157,6 +157,11 @@ void cpu_features_init(struct cpu *c)
 	/* SMEP: a supervisor fetch from a user page faults (SDM 4.6.1). */
 	if (has[F_SMEP])
 		cr4 |= CR4_SMEP;
+	/* UMIP: SGDT, SIDT, SLDT, SMSW and STR from ring 3 raise #GP (SDM
+	 * 2.5), so a domain cannot read where the kernel keeps its
+	 * descriptor tables. */
+	if (has[F_UMIP])
+		cr4 |= CR4_UMIP;
 	/* Protection keys for user pages (SDM 4.6.2); PKRU = 0 lets every key
 	 * read and write until domains set their own. */
 	if (has[F_PKU])
@@ -180,6 +185,11 @@ bool cpu_has_pku(void)
 bool cpu_has_pks(void)
 {
 	return boot_has[F_PKS];
+}
+
+bool cpu_has_umip(void)
+{
+	return boot_has[F_UMIP];
 }
 
 bool cpu_has_x2apic(void)
