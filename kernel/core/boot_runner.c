@@ -29,9 +29,13 @@ void boot_runners_start(const char *cmdline)
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof test_image_keys / sizeof test_image_keys[0]; i++) {
 		const char *key = test_image_keys[i];
-		if (cmdline_get(cmdline, key, value, sizeof value) && !runner_for(key))
-			n += (size_t)fmt_snprintf(unserved + n, sizeof unserved - n,
-						  "%s%s=", n ? ", " : "", key);
+		if (!cmdline_get(cmdline, key, value, sizeof value) || runner_for(key))
+			continue;
+		/* fmt_snprintf returns the length it wanted: never step past the end. */
+		n += (size_t)fmt_snprintf(unserved + n, sizeof unserved - n, "%s%s=", n ? ", " : "",
+					  key);
+		if (n >= sizeof unserved)
+			n = sizeof unserved - 1;
 	}
 	if (n)
 		klog("maple: %s ignored: this kernel image has no in-kernel tests or benchmarks "
