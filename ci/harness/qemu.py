@@ -32,7 +32,12 @@ from .ctl import CtlClient
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+# The production kernel, and the test kernel: the same plus ktests, in-kernel
+# benchmarks and the console's `call` and `panic-test` (kernel/test-sources).
 KERNEL = os.path.join(ROOT, "out/kernel/kernel.elf")
+TEST_KERNEL = os.path.join(ROOT, "out/kernel/kernel-test.elf")
+# Command-line keys only the test kernel acts on (kernel/core/boot_runner.c).
+TEST_KEYS = ("test", "bench")
 EFI_APP = os.path.join(ROOT, "out/efi-loader/BOOTX64.EFI")
 ESP = os.path.join(ROOT, "out/images/esp.img")
 MKESP = os.path.join(ROOT, "images/mkesp")
@@ -145,8 +150,9 @@ def need(path, hint="run ci/build"):
                       f"not found ({hint})")
 
 
-def phony_inputs(target, root=ROOT):
-    """The files ninja's phony `target` stands for, as paths under root.
+def ninja_inputs(target, root=ROOT):
+    """The explicit inputs of ninja's `target` (a phony's files, a link's
+    objects), as paths under root.
 
     The build graph, not a directory listing: a file an older build left in
     out/ is not in it, and the `sources` lists are read by tools/configure only.
@@ -160,23 +166,29 @@ def phony_inputs(target, root=ROOT):
         raise VmError(f"ninja -t query {target}: {r.stderr.strip() or r.stdout.strip()}")
     files, inputs = [], False
     for line in r.stdout.splitlines():
-        if line.strip() == "input: phony":
+        line = line.strip()
+        if line.startswith("input: "):
             inputs = True
-        elif line.strip() == "outputs:":
+        elif line == "outputs:" or line.startswith("|"):  # implicit and order-only follow
             inputs = False
         elif inputs:
-            files.append(os.path.join(root, line.strip()))
+            files.append(os.path.join(root, line))
     return files
 
 
 def domain_images(include_bad=True, root=ROOT):
     """The domain images domains/sources names (ninja's `domains`), for boot
     modules; the images the loader must refuse (bad_*) only when include_bad."""
-    images = sorted(f for f in phony_inputs("domains", root)
+    images = sorted(f for f in ninja_inputs("domains", root)
                     if include_bad or not os.path.basename(f).startswith("bad_"))
     for f in images:
         need(f)
     return images
+
+
+def wants_test_kernel(cmdline):
+    """Whether cmdline holds a key only the test kernel acts on (test=, bench=)."""
+    return any(w.split("=", 1)[0] in TEST_KEYS for w in (cmdline or "").split() if "=" in w)
 
 
 def make_esp(out, cmdline, kernel=KERNEL, efi_app=EFI_APP, modules=()):
@@ -206,7 +218,7 @@ class Config:
     memory: str = "512M"
     cmdline: str = None
     esp: str = None          # UEFI: an ESP image; default out/images/esp.img
-    kernel: str = None       # BIOS: default out/kernel/kernel.elf
+    kernel: str = None       # default out/kernel/kernel.elf (on UEFI, in a private ESP)
     modules: list = field(default_factory=list)
     extra: list = field(default_factory=list)
 
@@ -233,7 +245,7 @@ def prepare(cfg, workdir):
     vars_path = os.path.join(workdir, "OVMF_VARS.fd")
     shutil.copyfile(OVMF_VARS, vars_path)
     esp = cfg.esp
-    if esp is None and (cfg.cmdline is not None or cfg.modules):
+    if esp is None and (cfg.cmdline is not None or cfg.modules or cfg.kernel):
         cmdline = default_cmdline() if cfg.cmdline is None else cfg.cmdline
         esp = make_esp(os.path.join(workdir, "esp.img"), cmdline,
                        kernel=cfg.kernel or KERNEL, modules=cfg.modules)

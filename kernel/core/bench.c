@@ -1,8 +1,10 @@
 /*
  * Picking the in-guest benchmark from the command line (`bench=xcall`,
  * `bench=recovery`); each runs in its own thread and powers off when done.
+ * Test image only (kernel/test-sources).
  */
 #include <core/bench.h>
+#include <core/boot_runner.h>
 #include <core/log.h>
 #include <core/sched.h>
 #include <maple/cmdline.h>
@@ -17,18 +19,21 @@ static const struct {
 	{"recovery", bench_recovery_thread},
 };
 
-bool bench_run_from_cmdline(const char *cmdline)
+/* `bench=NAME` on the command line (a boot runner: only the test image has it). */
+static void bench_start(const char *cmdline)
 {
 	char which[16];
-	if (!cmdline_get(cmdline, "bench", which, sizeof which))
-		return false;
+	if (!cmdline_get(cmdline, "bench", which, sizeof which)) {
+		klog("bench: benchmark name too long (known: xcall, recovery)");
+		return;
+	}
 	for (unsigned i = 0; i < sizeof benchmarks / sizeof benchmarks[0]; i++) {
 		if (strcmp(which, benchmarks[i].name))
 			continue;
 		if (!thread_create("bench", benchmarks[i].thread, NULL))
 			klog("bench: cannot create the benchmark thread");
-		return true;
+		return;
 	}
 	klog("bench: unknown benchmark '%s' (known: xcall, recovery)", which);
-	return false;
 }
+BOOT_RUNNER(bench, "bench", bench_start);

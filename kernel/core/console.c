@@ -22,6 +22,9 @@ static uint64_t rx_dropped;
 static struct waitq rx_wait;
 static struct ctl_session session;
 
+/* Every command table in the image (CONSOLE_COMMANDS in core/console.h). */
+extern const struct ctl_cmd __console_cmds_start[], __console_cmds_end[];
+
 static void com2_interrupt(struct trap_frame *frame, void *arg)
 {
 	(void)frame;
@@ -74,7 +77,8 @@ uint64_t console_rx_dropped(void)
 void console_init(void)
 {
 	serial_init(COM2);
-	ctl_session_init(&session, console_cmds, console_ncmds, com2_write, NULL);
+	ctl_session_init(&session, __console_cmds_start,
+			 (size_t)(__console_cmds_end - __console_cmds_start), com2_write, NULL);
 	int vector = irq_alloc_vector();
 	if (vector < 0 || ioapic_route_isa_irq(COM2_ISA_IRQ, (uint8_t)vector, lapic_id()) < 0) {
 		klog("console: cannot route COM2 (IRQ %d): control console disabled", COM2_ISA_IRQ);

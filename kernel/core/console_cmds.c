@@ -1,9 +1,10 @@
 /*
- * Control console commands. Each writes data lines with ctl_print and
- * returns 0 (OK) or ctl_fail(...) (ERR); `help` is built into ctl.c.
+ * The production kernel's control console commands. Each writes data lines
+ * with ctl_print and returns 0 (OK) or ctl_fail(...) (ERR); `help` is built
+ * into ctl.c. The test image adds `call` and `panic-test`
+ * (core/console_test.c).
  */
 #include <arch/pc/percpu.h>
-#include <arch/pc/traps.h>
 #include <core/console.h>
 #include <core/power.h>
 #include <core/sched.h>
@@ -62,15 +63,6 @@ static int cmd_uptime(struct ctl_reply *r, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_panic_test(struct ctl_reply *r, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	ctl_print(r, "taking a deliberate #UD in the kernel; see COM1 for the report");
-	trap_selftest_panic();
-	return ctl_fail(r, "the deliberate fault did not happen");
-}
-
 static int cmd_shutdown(struct ctl_reply *r, int argc, char **argv)
 {
 	(void)argc;
@@ -80,12 +72,10 @@ static int cmd_shutdown(struct ctl_reply *r, int argc, char **argv)
 	power_off();
 }
 
-const struct ctl_cmd console_cmds[] = {
+CONSOLE_COMMANDS(console_cmds) = {
 	{"mem", "", 0, 0, "physical frames and kernel heap usage", cmd_mem},
 	{"threads", "", 0, 0, "kernel threads with state, CPU and run time", cmd_threads},
 	{"uptime", "", 0, 0, "time since boot and per-CPU tick counts", cmd_uptime},
-	{"panic-test", "", 0, 0, "fault in the kernel on purpose (halts the machine)",
-	 cmd_panic_test},
 	{"shutdown", "", 0, 0, "power the machine off", cmd_shutdown},
 	{"domains", "", 0, 0, "isolation domains: state, key, memory, calls, failures",
 	 cmd_domains},
@@ -94,7 +84,4 @@ const struct ctl_cmd console_cmds[] = {
 	{"kill", "DOMAIN", 1, 1, "fail a domain now; callers inside it get an error", cmd_kill},
 	{"inject", "DOMAIN FAULT", 2, 2, "make a domain take a CPU fault (pf gp ud de pk)",
 	 cmd_inject},
-	{"call", "DOMAIN METHOD [ARG...]", 2, 6, "call a domain's method with integer arguments",
-	 cmd_call},
 };
-const size_t console_ncmds = sizeof console_cmds / sizeof console_cmds[0];

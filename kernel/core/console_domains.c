@@ -74,8 +74,8 @@ int cmd_domains(struct ctl_reply *r, int argc, char **argv)
 	return 0;
 }
 
-/* With a reference the command puts (domain_put) when it is done. */
-static struct domain *find_or_fail(struct ctl_reply *r, const char *name)
+/* The domain called name for a command (core/console.h). */
+struct domain *console_find_domain(struct ctl_reply *r, const char *name)
 {
 	struct domain *d = domain_get_by_name(name);
 	if (!d)
@@ -97,7 +97,7 @@ int cmd_create(struct ctl_reply *r, int argc, char **argv)
 int cmd_destroy(struct ctl_reply *r, int argc, char **argv)
 {
 	(void)argc;
-	struct domain *d = find_or_fail(r, argv[1]);
+	struct domain *d = console_find_domain(r, argv[1]);
 	if (!d)
 		return -1;
 	char err[160];
@@ -109,7 +109,7 @@ int cmd_destroy(struct ctl_reply *r, int argc, char **argv)
 int cmd_kill(struct ctl_reply *r, int argc, char **argv)
 {
 	(void)argc;
-	struct domain *d = find_or_fail(r, argv[1]);
+	struct domain *d = console_find_domain(r, argv[1]);
 	if (!d)
 		return -1;
 	int rc = 0;
@@ -127,7 +127,7 @@ int cmd_kill(struct ctl_reply *r, int argc, char **argv)
 int cmd_inject(struct ctl_reply *r, int argc, char **argv)
 {
 	(void)argc;
-	struct domain *d = find_or_fail(r, argv[1]);
+	struct domain *d = console_find_domain(r, argv[1]);
 	if (!d)
 		return -1;
 	enum inject_fault f = inject_parse(argv[2]);
@@ -140,49 +140,6 @@ int cmd_inject(struct ctl_reply *r, int argc, char **argv)
 		__atomic_store_n(&d->inject, f, __ATOMIC_RELEASE);
 		ctl_print(r, "armed: the next thread to return to %s takes a %s fault", d->name,
 			  argv[2]);
-	}
-	domain_put(d);
-	return rc;
-}
-
-/* Decimal or 0x-hex, optionally negative; false on anything else. */
-static bool parse_long(const char *s, long *out)
-{
-	bool neg = *s == '-';
-	s += neg;
-	unsigned base = s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10;
-	s += base == 16 ? 2 : 0;
-	if (!*s)
-		return false;
-	uint64_t v = 0;
-	for (; *s; s++) {
-		unsigned digit = *s >= '0' && *s <= '9'	  ? (unsigned)(*s - '0')
-				 : *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10)
-				 : *s >= 'A' && *s <= 'F' ? (unsigned)(*s - 'A' + 10)
-							  : 99;
-		if (digit >= base || v > (UINT64_MAX - digit) / base)
-			return false;
-		v = v * base + digit;
-	}
-	*out = neg ? -(long)v : (long)v;
-	return true;
-}
-
-int cmd_call(struct ctl_reply *r, int argc, char **argv)
-{
-	struct domain *d = find_or_fail(r, argv[1]);
-	if (!d)
-		return -1;
-	long method, args[4] = {0};
-	int rc = 0;
-	if (!parse_long(argv[2], &method) || method < 0)
-		rc = ctl_fail(r, "bad method number '%s'", argv[2]);
-	for (int i = 3; i < argc && !rc; i++)
-		if (!parse_long(argv[i], &args[i - 3]))
-			rc = ctl_fail(r, "bad argument '%s' (a number)", argv[i]);
-	if (!rc) {
-		long result = domain_call(d, (uint64_t)method, args[0], args[1], args[2], args[3]);
-		ctl_print(r, "%s.%ld returned %ld", d->name, method, result);
 	}
 	domain_put(d);
 	return rc;

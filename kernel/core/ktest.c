@@ -10,6 +10,7 @@
  * can check that each selected test reported. A name that matches no test
  * and no group is reported as a failure, so a typo cannot pass silently.
  */
+#include <core/boot_runner.h>
 #include <core/ktest.h>
 #include <core/log.h>
 #include <core/power.h>
@@ -129,10 +130,11 @@ static void ktest_thread(void *unused)
 		power_off();
 }
 
-bool ktest_run_from_cmdline(const char *cmdline)
+/* `test=...` on the command line (a boot runner: only the test image has it). */
+static void ktest_start(const char *cmdline)
 {
 	if (!cmdline_get(cmdline, "test", selection, sizeof selection))
-		return false;
+		return;
 	stay = cmdline_flag(cmdline, "test_stay");
 	unsigned total = (unsigned)(__ktests_end - __ktests_start), chosen = 0;
 	for (const struct ktest *k = __ktests_start; k < __ktests_end; k++)
@@ -140,5 +142,5 @@ bool ktest_run_from_cmdline(const char *cmdline)
 	klog("ktest: running \"%s\" (%u tests built in, %u selected)", selection, total, chosen);
 	if (!thread_create("ktest", ktest_thread, NULL))
 		klog("ktest: FAIL runner: cannot create the ktest thread");
-	return true;
 }
+BOOT_RUNNER(ktest, "test", ktest_start);

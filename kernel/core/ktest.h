@@ -6,7 +6,8 @@
  * FAIL name: reason` or, for a test whose subject this machine lacks,
  * `ktest: SKIP name: reason` on COM1, then `ktest: summary N passed, N
  * failed, N skipped`, and powers the machine off (unless the flag
- * `test_stay` is set).
+ * `test_stay` is set). Built only into the test kernel image
+ * (kernel/test-sources), which registers the runner for `test=`.
  */
 #ifndef CORE_KTEST_H
 #define CORE_KTEST_H
@@ -60,8 +61,5 @@ void ktest_skip(struct ktest_ctx *t, const char *fmt, ...) __attribute__((format
 			return;                                                                    \
 		}                                                                                  \
 	} while (0)
-
-/* Run the tests the command line asks for; returns false if none was asked for. */
-bool ktest_run_from_cmdline(const char *cmdline);
 
 #endif

@@ -9,12 +9,11 @@
 #include <arch/pc/ioapic.h>
 #include <arch/pc/lapic.h>
 #include <arch/pc/percpu.h>
-#include <core/bench.h>
 #include <core/boot.h>
+#include <core/boot_runner.h>
 #include <core/console.h>
 #include <core/domain.h>
 #include <core/gate.h>
-#include <core/ktest.h>
 #include <core/log.h>
 #include <core/panic.h>
 #include <core/rref.h>
@@ -91,7 +90,6 @@ void kmain(uint64_t kind, uint64_t arg, uint64_t magic)
 	console_init();
 	start_boot_domains();
 	klog("maple: ready");
-	ktest_run_from_cmdline(boot_info.cmdline);
-	bench_run_from_cmdline(boot_info.cmdline);
+	boot_runners_start(boot_info.cmdline); /* test=, bench=: the test image's */
 	thread_exit();
 }

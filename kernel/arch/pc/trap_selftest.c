@@ -1,5 +1,6 @@
 /*
- * trap_selftest_panic, behind the control console's `panic-test`: a #UD two
+ * trap_selftest_panic, behind the test image's console command `panic-test`
+ * (core/console_test.c; listed in kernel/test-sources): a #UD two
  * calls deep, so the report shows a backtrace of several symbolized frames.
  * Every function keeps a frame record of its own: none is inlined, none is
  * noreturn (GCC gives those no frame), and no call is a tail call.

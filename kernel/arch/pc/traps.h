@@ -197,7 +197,8 @@ unsigned idt_gate_ist(uint8_t vector);
 const char *trap_name(uint64_t vector);
 const char *trap_description(uint64_t vector);
 
-/* The control console's panic-test: a #UD from two calls deep; never returns. */
+/* The test image's console command panic-test (arch/pc/trap_selftest.c, in
+ * kernel/test-sources only): a #UD from two calls deep; never returns. */
 __attribute__((noreturn)) void trap_selftest_panic(void);
 
 /* exceptions.c: an exception (vector < 32); returns if execution may go on. */
