@@ -195,8 +195,10 @@ uint64_t dmem_map_device(struct domain *d, uint64_t va, const uint64_t *chunks, 
  * rights(i, arg); the frames stay the caller's to free on failure. */
 long dmem_map_image(struct domain *d, uint64_t pa, uint64_t pages,
 		    uint64_t (*rights)(uint64_t i, const void *arg), const void *arg);
-/* The stack of thread_slot in d, charged to d: its top, or 0. */
-uint64_t dmem_stack_alloc(struct domain *d, int32_t thread_slot);
+/* A stack for the thread in gate slot thread_slot in d: its top, or
+ * -MAPLE_EQUOTA (d's memory limit), -MAPLE_ENOMEM (the machine's), or
+ * -MAPLE_EDEAD (d is being destroyed: it maps nothing more). */
+long dmem_stack_alloc(struct domain *d, int32_t thread_slot);
 /* Free every region of d (thread_slot < 0) or only that thread's stack. */
 void dmem_free(struct domain *d, int32_t thread_slot, bool all);
 /* Unmap user pages and free emptied page tables, and the pages' frames

@@ -285,13 +285,13 @@ long dmem_heap_grow(struct domain *d, uint64_t bytes)
 	return rc;
 }
 
-uint64_t dmem_stack_alloc(struct domain *d, int32_t thread_slot)
+long dmem_stack_alloc(struct domain *d, int32_t thread_slot)
 {
 	uint64_t slot = d->base + DOMAIN_STACK_OFF + (uint64_t)thread_slot * DOMAIN_STACK_SLOT;
 	uint64_t base = slot + DOMAIN_STACK_SLOT - DOMAIN_STACK_SIZE;
-	if (dmem_map_fresh(d, base, DOMAIN_STACK_SIZE / PAGE_SIZE, PTE_W | PTE_NX, thread_slot) < 0)
-		return 0;
-	return base + DOMAIN_STACK_SIZE;
+	long rc =
+		dmem_map_fresh(d, base, DOMAIN_STACK_SIZE / PAGE_SIZE, PTE_W | PTE_NX, thread_slot);
+	return rc < 0 ? rc : (long)(base + DOMAIN_STACK_SIZE);
 }
 
 void dmem_free(struct domain *d, int32_t thread_slot, bool all)

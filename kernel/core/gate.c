@@ -351,9 +351,11 @@ long gate_upcall(struct domain *d, uint64_t entry, int kind, long a0, long a1, l
 	    gd->gen != d->gen || d->state != DOMAIN_RUNNING) {
 		err = -MAPLE_EDEAD;
 	} else if (!sp) {
-		sp = dmem_stack_alloc(d, g->slot);
-		if (!sp)
-			err = -MAPLE_ENOMEM;
+		long top = dmem_stack_alloc(d, g->slot);
+		if (top < 0)
+			err = top; /* EDEAD if d is going: not a memory shortage */
+		else
+			sp = (uint64_t)top;
 		g->tt->domain_sp[d->id] = sp;
 	} else if (!on_thread_stack(d, g, sp)) {
 		domain_fail(d,

@@ -214,11 +214,11 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
 		 * the caller hears what the gate would have said. */
 		r = -MAPLE_EDEAD;
 	else if (!g->tt->domain_sp[d->id]) {
-		uint64_t sp = dmem_stack_alloc(d, g->slot);
-		if (sp)
-			g->tt->domain_sp[d->id] = sp;
-		else /* a domain failing meanwhile maps nothing more */
-			r = d->state == DOMAIN_RUNNING ? -MAPLE_ENOMEM : -MAPLE_EDEAD;
+		long top = dmem_stack_alloc(d, g->slot);
+		if (top > 0)
+			g->tt->domain_sp[d->id] = (uint64_t)top;
+		else /* a domain failing meanwhile maps nothing more: EDEAD */
+			r = top;
 	}
 	domain_put(d);
 	return r;

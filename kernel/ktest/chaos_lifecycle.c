@@ -37,6 +37,7 @@ static struct race {
 	uint32_t done; /* threads finished */
 	long call_result;
 	long results[MAX_DESTROYERS];
+	uint64_t calls_before; /* the domain's calls before the race's call */
 } race;
 
 static long destroy_handle(uint64_t h)
@@ -100,10 +101,13 @@ static bool wait_until(bool (*cond)(void))
 	return cond();
 }
 
+/* The call has pushed its continuation and is entering or running in the
+ * domain: `calls` counts it only then. (`active` counts it earlier, before
+ * its state check and its stack: a destroy there refuses it with EDEAD.) */
 static bool call_inside(void)
 {
-	return __atomic_load_n(&gate_domtab(race.handle & HANDLE_ID_MASK)->active,
-			       __ATOMIC_ACQUIRE) > 0;
+	return __atomic_load_n(&gate_domtab(race.handle & HANDLE_ID_MASK)->calls,
+			       __ATOMIC_ACQUIRE) > race.calls_before;
 }
 
 static unsigned want_done;
@@ -136,8 +140,10 @@ static void concurrent_destroys(struct ktest_ctx *t)
 			ktest_fail(t, __FILE__, __LINE__, "round %u: create rogue: %s", round, err);
 			return;
 		}
-		race = (struct race){
-			.handle = domain_handle(rogue), .method = ROGUE_RUN, .a0 = ROGUE_SPIN};
+		race = (struct race){.handle = domain_handle(rogue),
+				     .method = ROGUE_RUN,
+				     .a0 = ROGUE_SPIN,
+				     .calls_before = gate_domtab(rogue->id)->calls};
 		want_done = n + 1;
 		if (!start_call(t))
 			return;
