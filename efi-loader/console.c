@@ -9,9 +9,9 @@
  */
 #include "loader.h"
 
-#include <arch/pc/serial.h>
-#include <maple/fmt.h>
-#include <maple/string.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
+#include <platform/pc/serial.h>
 
 #define LINE_MAX     256
 #define MAX_CONSOLES 8

@@ -5,7 +5,7 @@
  */
 #include "loader.h"
 
-#include <maple/string.h>
+#include <lib/string.h>
 
 #define PATH_MAX 128
 

@@ -5,7 +5,7 @@
  */
 #include "loader.h"
 
-#include <maple/string.h>
+#include <lib/string.h>
 
 static EFI_PHYSICAL_ADDRESS seg_start(const struct elf_segment *s)
 {

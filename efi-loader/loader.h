@@ -7,8 +7,8 @@
 #define EFI_LOADER_LOADER_H
 
 #include <efi.h>
+#include <lib/elf.h>
 #include <maple/bootinfo.h>
-#include <maple/elf.h>
 #include <stdbool.h>
 
 #define PAGE_SIZE 4096ULL

@@ -8,7 +8,7 @@
  */
 #include "loader.h"
 
-#include <maple/string.h>
+#include <lib/string.h>
 
 #define KERNEL_PATH  "\\maple\\kernel.elf"
 #define CMDLINE_PATH "\\maple\\cmdline"

@@ -7,7 +7,7 @@
  */
 #include "memmap.h"
 
-#include <maple/string.h>
+#include <lib/string.h>
 
 uint32_t memmap_type(uint32_t efi_type)
 {

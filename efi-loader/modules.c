@@ -6,8 +6,8 @@
  */
 #include "loader.h"
 
-#include <maple/fmt.h>
-#include <maple/string.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
 
 #define MODULES_DIR "\\maple\\modules"
 

@@ -5,7 +5,7 @@
  */
 #include "loader.h"
 
-#include <maple/string.h>
+#include <lib/string.h>
 
 uint64_t sysinfo_rsdp(void)
 {

@@ -424,7 +424,7 @@ class GeneratedC(unittest.TestCase):
         host = os.path.join(cls.tmp, "host")
         r = subprocess.run(["gcc", "-std=gnu11", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
                             "-fsanitize=undefined", "-fno-sanitize-recover",
-                            "-Idomains/lib/include", "-Ikernel/include", f"-I{cls.tmp}", HOST,
+                            "-Idomains", "-Ikernel/include", f"-I{cls.tmp}", HOST,
                             os.path.join(cls.tmp, "bdev.c"), os.path.join(cls.tmp, "every.c"),
                             "-o", host], cwd=ROOT, capture_output=True, text=True)
         if r.returncode == 0:

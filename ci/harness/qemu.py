@@ -177,8 +177,9 @@ def ninja_inputs(target, root=ROOT):
 
 
 def domain_images(include_bad=True, root=ROOT):
-    """The domain images domains/sources names (ninja's `domains`), for boot
-    modules; the images the loader must refuse (bad_*) only when include_bad."""
+    """The domain images domains/sources and drivers/sources name (ninja's
+    `domains`), for boot modules; the images the loader must refuse (bad_*)
+    only when include_bad."""
     images = sorted(f for f in ninja_inputs("domains", root)
                     if include_bad or not os.path.basename(f).startswith("bad_"))
     for f in images:

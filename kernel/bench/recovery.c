@@ -3,7 +3,7 @@
  * line the kernel starts bdev_shadow (which starts membdev) and bdclient,
  * and measures bdclient's read and write throughput through the shadow with
  * no crash and with membdev crashed every CRASH_MS (the faults of
- * core/driver_faults.h in turn), phases interleaved so that drift in the
+ * ktest/driver_faults.h in turn), phases interleaved so that drift in the
  * host's speed hits both alike. It prints one line per phase,
  *
  *     bench: recovery read crash_ms=100 ms=3001 ops=61216 errors=0 crashes=30
@@ -17,16 +17,16 @@
  * under the same crashes (errors, wrong blocks), and powers off. The host script pairs the kernel's
  * crash lines with membdev's "serving" lines on COM1 for the time from a crash to serving.
  */
-#include <bdclient/bdclient.h>
-#include <core/bench.h>
-#include <core/domain.h>
-#include <core/driver_faults.h>
+#include <bench/bench.h>
 #include <core/log.h>
-#include <core/power.h>
 #include <core/sched.h>
 #include <core/time.h>
-#include <maple/cmdline.h>
-#include <maple/string.h>
+#include <domain/domain.h>
+#include <ktest/driver_faults.h>
+#include <lib/cmdline.h>
+#include <lib/string.h>
+#include <platform/pc/power.h>
+#include <test/bdclient/bdclient.h>
 
 #define PHASE_MS   3000
 #define REPEATS	   5

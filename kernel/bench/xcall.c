@@ -9,11 +9,11 @@
  * ratios to the null syscall measured in the same run.
  */
 #include <bench/bench.h>
-#include <core/bench.h>
-#include <core/domain.h>
 #include <core/log.h>
-#include <core/power.h>
 #include <core/sched.h>
+#include <domain/domain.h>
+#include <platform/pc/power.h>
+#include <test/bench/bench.h>
 
 #define CALL_SAMPLES  2000
 #define FAULT_SAMPLES 64

@@ -4,15 +4,15 @@
  */
 #include <core/boot_runner.h>
 #include <core/log.h>
+#include <lib/cmdline.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
 #include <maple/bootinfo.h>
-#include <maple/cmdline.h>
-#include <maple/fmt.h>
-#include <maple/string.h>
 #include <stddef.h>
 
 extern const struct boot_runner __boot_runners_start[], __boot_runners_end[];
 
-/* The keys the test image's runners take (core/ktest.c, core/bench.c). */
+/* The keys the test image's runners take (ktest/ktest.c, bench/bench.c). */
 static const char *const test_image_keys[] = {"test", "bench"};
 
 static const struct boot_runner *runner_for(const char *key)

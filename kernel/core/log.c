@@ -4,11 +4,11 @@
  * lines from two CPUs from interleaving; panic breaks it so a CPU that dies
  * holding the lock cannot silence the report.
  */
-#include <arch/pc/serial.h>
 #include <core/log.h>
+#include <core/spinlock.h>
 #include <core/time.h>
-#include <maple/fmt.h>
-#include <maple/spinlock.h>
+#include <lib/fmt.h>
+#include <platform/pc/serial.h>
 #include <stdbool.h>
 
 static struct spinlock log_lock = SPINLOCK_INIT("log");

@@ -1,32 +1,32 @@
 /*
  * kmain: bring the kernel up in dependency order, then let the boot CPU's
- * thread finish. The boot stub (arch/pc/boot.S) calls it on the boot page
+ * thread finish. The boot stub (arch/x86/boot.S) calls it on the boot page
  * tables (low 4 GiB identity-mapped and at DIRECT_MAP_BASE), interrupts off.
  */
-#include <arch/pc/acpi.h>
-#include <arch/pc/cpu.h>
-#include <arch/pc/gdt.h>
-#include <arch/pc/ioapic.h>
-#include <arch/pc/lapic.h>
-#include <arch/pc/percpu.h>
+#include <arch/x86/cpu.h>
+#include <arch/x86/gdt.h>
+#include <arch/x86/lapic.h>
+#include <arch/x86/percpu.h>
+#include <arch/x86/tlb.h>
+#include <arch/x86/usermode.h>
+#include <console/console.h>
 #include <core/boot.h>
 #include <core/boot_runner.h>
-#include <core/console.h>
-#include <core/domain.h>
-#include <core/gate.h>
 #include <core/log.h>
 #include <core/panic.h>
-#include <core/rref.h>
 #include <core/sched.h>
 #include <core/smp.h>
 #include <core/time.h>
-#include <core/tlb.h>
-#include <core/usermode.h>
-#include <core/watchdog.h>
-#include <maple/cmdline.h>
-#include <maple/frame.h>
-#include <maple/string.h>
+#include <domain/domain.h>
+#include <domain/gate.h>
+#include <domain/watchdog.h>
+#include <lib/cmdline.h>
+#include <lib/string.h>
+#include <mm/frame.h>
 #include <mm/vm.h>
+#include <platform/pc/acpi.h>
+#include <platform/pc/ioapic.h>
+#include <xheap/rref.h>
 
 void kmain(uint64_t kind, uint64_t arg, uint64_t magic);
 

@@ -2,13 +2,13 @@
  * panic(): the kernel cannot go on. Report on COM1 (breaking the log lock,
  * which the dying CPU may hold), stop the other CPUs, and halt.
  */
-#include <arch/pc/cpu.h>
-#include <arch/pc/percpu.h>
+#include <arch/x86/cpu.h>
+#include <arch/x86/percpu.h>
 #include <core/backtrace.h>
 #include <core/log.h>
 #include <core/panic.h>
 #include <core/smp.h>
-#include <maple/fmt.h>
+#include <lib/fmt.h>
 #include <stdarg.h>
 
 void panic(const char *fmt, ...)

@@ -10,19 +10,19 @@
  * another CPU before its registers are saved, and a waiter that checked its
  * condition under the lock cannot miss the wake-up that follows.
  */
-#include <arch/pc/cpu.h>
-#include <arch/pc/lapic.h>
-#include <arch/pc/percpu.h>
-#include <arch/pc/traps.h>
-#include <core/gate.h>
+#include <arch/x86/cpu.h>
+#include <arch/x86/lapic.h>
+#include <arch/x86/percpu.h>
+#include <arch/x86/traps.h>
 #include <core/log.h>
 #include <core/panic.h>
 #include <core/sched.h>
 #include <core/thread.h>
 #include <core/time.h>
-#include <core/watchdog.h>
-#include <maple/fmt.h>
-#include <maple/string.h>
+#include <domain/gate.h>
+#include <domain/watchdog.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
 #include <mm/kmalloc.h>
 
 #define SCHED_SLICE_TICKS 2

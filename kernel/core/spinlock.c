@@ -1,8 +1,8 @@
-/* Kernel spinlocks (see maple/spinlock.h): test-and-set with interrupts off. */
-#include <arch/pc/cpu.h>
-#include <arch/pc/percpu.h>
+/* Kernel spinlocks (see core/spinlock.h): test-and-set with interrupts off. */
+#include <arch/x86/cpu.h>
+#include <arch/x86/percpu.h>
 #include <core/panic.h>
-#include <maple/spinlock.h>
+#include <core/spinlock.h>
 
 void spin_lock(struct spinlock *l)
 {

@@ -32,7 +32,7 @@ struct thread {
 	 * runs: the wait for a CPU is not its calls' time (watchdog.h). */
 	uint64_t ready_tsc;
 	uint64_t switches;
-	/* Domains (core/gate.c): the rights and ring-3 state this thread
+	/* Domains (domain/gate.c): the rights and ring-3 state this thread
 	 * carries across switches. */
 	uint32_t pkru;		  /* PKRU while it runs */
 	uint64_t user_gs;	  /* its user GS base (gate page), or 0 */
@@ -40,7 +40,7 @@ struct thread {
 	struct thread_gate *gate; /* NULL until it first enters a domain */
 };
 
-/* Save prev's and load next's per-thread CPU state (arch/pc/usermode.c). */
+/* Save prev's and load next's per-thread CPU state (arch/x86/usermode.c). */
 void arch_thread_switch(struct thread *prev, struct thread *next);
 
 #endif

@@ -1,18 +1,18 @@
 /*
- * In-guest tests from the outside attack review (rogue/attack_cases.h):
+ * In-guest tests from the outside attack review (test/rogue/attack_cases.h):
  * each reproduces a hole a hostile domain could use against another and
  * asserts the safe outcome, exactly, with no leaks (ktest_run_counted).
  */
-#include <core/domain.h>
-#include <core/ktest.h>
 #include <core/log.h>
 #include <core/sched.h>
 #include <core/time.h>
-#include <core/watchdog.h>
+#include <domain/domain.h>
+#include <domain/watchdog.h>
 #include <ktest/counted.h>
-#include <maple/string.h>
-#include <rogue/attack_cases.h>
-#include <rogue/cases.h>
+#include <ktest/ktest.h>
+#include <lib/string.h>
+#include <test/rogue/attack_cases.h>
+#include <test/rogue/cases.h>
 
 #define WAIT_NS	    60000000000ULL /* only stops a hang */
 #define BUDGET_MS   200
@@ -179,7 +179,7 @@ KTEST(attack_x87_registers_do_not_cross_the_gate)
  * lock, for every call: one domain looping on it floods the log every
  * other domain and the kernel share, and on a real UART holds its lock
  * for most of the time. Each domain gets a burst, then a steady rate
- * (core/domain.h, DOMAIN_LOG_*): 5000 calls in a loop put no more than
+ * (domain/domain.h, DOMAIN_LOG_*): 5000 calls in a loop put no more than
  * the burst, the rate over the loop's time and the note saying how many
  * were dropped into the log.
  */

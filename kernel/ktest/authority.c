@@ -7,16 +7,16 @@
  * running (a refusal is not a fault), leave the target intact, and leak
  * nothing.
  */
-#include <bdclient/bdclient.h>
-#include <core/domain.h>
-#include <core/driver_faults.h>
-#include <core/gate.h>
-#include <core/ktest.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <domain/domain.h>
+#include <domain/gate.h>
 #include <ktest/counted.h>
-#include <rogue/cases.h>
-#include <victim/victim.h>
+#include <ktest/driver_faults.h>
+#include <ktest/ktest.h>
+#include <test/bdclient/bdclient.h>
+#include <test/rogue/cases.h>
+#include <test/victim/victim.h>
 
 #define RUN_WAIT_NS  120000000000ULL /* a workload; only stops a hang */
 #define WORKLOAD_OPS 64		     /* random requests after the first full write */

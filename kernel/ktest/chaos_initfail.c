@@ -3,26 +3,26 @@
  * bdclient runs its verified workload through bdev_shadow_initfail while
  * the test strikes the serving membdev_initfail again and again; that image
  * crashes with a #PF in domain_main on the schedule the test writes into
- * the page of ramdisk0 it reserves (domains/membdev/initfail.h), which
+ * the page of ramdisk0 it reserves (drivers/block/membdev/initfail.h), which
  * outlives every instance. With period 2 each restart's first start crashes
  * and its second serves: the client must see nothing, and each restart
  * must show exactly the strike and one domain_main #PF at the expected
- * address in the kernel's failure record (core/failures.h). With period 0
+ * address in the kernel's failure record (domain/failures.h). With period 0
  * every start after the first crashes: the client must get the shadow's
  * error after its 3 attempts, every time, with no hang and no panic. Both
  * end with frames, kernel heap, RRefs, domains and threads where they began.
  */
-#include <bdclient/bdclient.h>
-#include <core/device.h>
-#include <core/driver_faults.h>
-#include <core/failures.h>
+#include <block/membdev/initfail.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <dev/device.h>
+#include <domain/failures.h>
 #include <ktest/counted.h>
+#include <ktest/driver_faults.h>
 #include <ktest/shadowed.h>
-#include <maple/fmt.h>
-#include <maple/string.h>
-#include <membdev/initfail.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
+#include <test/bdclient/bdclient.h>
 
 #define SHADOW	    "bdev_shadow_initfail"
 #define DRIVER	    "membdev_initfail"

@@ -9,16 +9,16 @@
  * back to where they started. Then a destroy that times out: the domain
  * stays whole and failed, and a later destroy succeeds.
  */
-#include <core/domain.h>
-#include <core/driver_faults.h>
-#include <core/gate.h>
-#include <core/ktest.h>
 #include <core/log.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <domain/domain.h>
+#include <domain/gate.h>
 #include <ktest/counted.h>
-#include <maple/string.h>
-#include <rogue/cases.h>
+#include <ktest/driver_faults.h>
+#include <ktest/ktest.h>
+#include <lib/string.h>
+#include <test/rogue/cases.h>
 
 #define DESTROY_ROUNDS 40 /* half with two destroyers, half with three */
 #define SHADOW_ROUNDS  12 /* half destroy the shadow, half its driver */

@@ -1,13 +1,13 @@
 /* Test bodies run in their own thread, checked for leaks (ktest/counted.h). */
-#include <arch/pc/layout.h>
-#include <core/domain.h>
-#include <core/rref.h>
+#include <arch/x86/layout.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <domain/domain.h>
 #include <ktest/counted.h>
-#include <maple/frame.h>
+#include <mm/frame.h>
 #include <mm/kmalloc.h>
 #include <mm/kstack.h>
+#include <xheap/rref.h>
 
 #define POLL_NS 5000000UL
 /* How long the counts may take to settle after the body: its threads (and

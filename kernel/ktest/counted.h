@@ -5,7 +5,7 @@
 #ifndef KTEST_COUNTED_H
 #define KTEST_COUNTED_H
 
-#include <core/ktest.h>
+#include <ktest/ktest.h>
 #include <stdint.h>
 
 /*

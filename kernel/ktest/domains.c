@@ -6,22 +6,22 @@
  * and, at the end, that no frame leaked. Needs the domain images as boot
  * modules (ci/ passes every image in out/domains/).
  */
-#include <arch/pc/cpu_features.h>
-#include <arch/pc/layout.h>
-#include <core/domain.h>
-#include <core/gate.h>
-#include <core/ktest.h>
+#include <arch/x86/cpu_features.h>
+#include <arch/x86/layout.h>
 #include <core/log.h>
 #include <core/sched.h>
 #include <core/time.h>
-#include <hello/hello.h>
+#include <domain/domain.h>
+#include <domain/gate.h>
 #include <ktest/counted.h>
-#include <maple/fmt.h>
-#include <maple/frame.h>
-#include <maple/string.h>
-#include <rogue/cases.h>
+#include <ktest/ktest.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
+#include <mm/frame.h>
 #include <stddef.h>
-#include <victim/victim.h>
+#include <test/hello/hello.h>
+#include <test/rogue/cases.h>
+#include <test/victim/victim.h>
 
 #define XA_CHAIN      0
 #define XA_EXPECTED   1118 /* xa.chain(1) = (1 + 3) * 2 + 1110 */
@@ -31,7 +31,7 @@ static volatile uint64_t kernel_canary = KERNEL_CANARY;
 extern const char __gate_start[], gate_xcall_checked[], gate_violation[];
 
 /*
- * What a rogue's failure reason must say (core/gate.c trap_user_fault): the
+ * What a rogue's failure reason must say (domain/gate.c trap_user_fault): the
  * exception, and for a page fault its address (the case's `at`) and error
  * code: P 0x1, W 0x2, U 0x4, PK 0x20. Supervisor pages refuse a user access
  * by the U bit; another key's pages by PK.

@@ -1,5 +1,5 @@
 /*
- * In-guest tests of the cross-domain gate under attack (arch/pc/gate.S):
+ * In-guest tests of the cross-domain gate under attack (domain/arch/x86/gate.S):
  * `rogue` enters it by a jump with its stack aimed at the TRUSTED domain
  * table, jumps to every WRPKRU, races it from a second thread, runs the
  * thread slots out, and calls a domain that is destroyed and recreated
@@ -7,21 +7,21 @@
  * domain stack pointer that left the thread's stack. Each case asserts
  * the exact outcome, and runs counted (ktest/counted.h) so nothing leaks.
  */
-#include <core/domain.h>
-#include <core/gate.h>
-#include <core/ktest.h>
 #include <core/log.h>
 #include <core/sched.h>
 #include <core/thread.h>
 #include <core/time.h>
+#include <domain/domain.h>
+#include <domain/gate.h>
 #include <ktest/counted.h>
-#include <maple/fmt.h>
-#include <maple/string.h>
+#include <ktest/ktest.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
 #include <mm/vm.h>
-#include <rogue/cases.h>
-#include <rogue/gate_cases.h>
 #include <stddef.h>
-#include <victim/victim.h>
+#include <test/rogue/cases.h>
+#include <test/rogue/gate_cases.h>
+#include <test/victim/victim.h>
 
 #define PF_PK	       0x20 /* page-fault error code: protection-key violation */
 #define DOMTAB_BYTES   (GATE_MAX_DOMAINS * sizeof(struct gate_domain))
@@ -251,7 +251,7 @@ static void thread_slots(struct ktest_ctx *t)
 	if (!rogue)
 		return;
 	/* The gate's limit is under test, not the domain's own thread limit
-	 * (core/domain_limits.c): lift that one above it. */
+	 * (domain/domain_limits.c): lift that one above it. */
 	rogue->limits.threads = 2 * GATE_MAX_THREADS;
 	int free_before = gate_threads_free();
 	long made = 0, step, err = 0;

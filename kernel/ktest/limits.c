@@ -7,19 +7,19 @@
  * offender runs on, and that every frame, thread and page table is back
  * at its starting count afterwards (ktest/counted.h).
  */
-#include <arch/pc/layout.h>
-#include <arch/pc/pte.h>
-#include <core/domain.h>
-#include <core/ktest.h>
+#include <arch/x86/layout.h>
+#include <arch/x86/pte.h>
 #include <core/log.h>
 #include <core/sched.h>
 #include <core/time.h>
-#include <core/watchdog.h>
-#include <hog/hog.h>
+#include <domain/domain.h>
+#include <domain/watchdog.h>
 #include <ktest/counted.h>
-#include <maple/frame.h>
+#include <ktest/ktest.h>
+#include <mm/frame.h>
 #include <mm/kmalloc.h>
 #include <mm/vm.h>
+#include <test/hog/hog.h>
 
 #define RUN_WAIT_NS    120000000000ULL /* only stops a hang */
 #define SETTLE_WAIT_NS 10000000000ULL  /* threads ending, after release */

@@ -1,8 +1,8 @@
 /* In-guest tests of the frame allocator, kernel heap, kernel stacks and page table. */
-#include <arch/pc/pte.h>
-#include <core/ktest.h>
-#include <maple/frame.h>
-#include <maple/string.h>
+#include <arch/x86/pte.h>
+#include <ktest/ktest.h>
+#include <lib/string.h>
+#include <mm/frame.h>
 #include <mm/kmalloc.h>
 #include <mm/kstack.h>
 #include <mm/vm.h>

@@ -5,15 +5,15 @@
  * agrees across CPUs.
  * Waits are bounded by WAIT_LIMIT_NS and never judge speed.
  */
-#include <arch/pc/acpi.h>
-#include <arch/pc/io.h>
-#include <arch/pc/ioapic.h>
-#include <arch/pc/lapic.h>
-#include <arch/pc/percpu.h>
-#include <arch/pc/traps.h>
-#include <core/ktest.h>
+#include <arch/x86/io.h>
+#include <arch/x86/lapic.h>
+#include <arch/x86/percpu.h>
+#include <arch/x86/traps.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <ktest/ktest.h>
+#include <platform/pc/acpi.h>
+#include <platform/pc/ioapic.h>
 
 #define WAIT_LIMIT_NS  5000000000ULL /* generous: TCG on a loaded host is slow */
 #define TICK_WINDOW_NS 50000000ULL

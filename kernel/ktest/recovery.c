@@ -11,14 +11,14 @@
  * with no shadow and requires that it does see the crash: the faults reach
  * the client unless the shadow hides them.
  */
-#include <bdclient/bdclient.h>
-#include <core/domain.h>
-#include <core/driver_faults.h>
-#include <core/ktest.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <domain/domain.h>
 #include <ktest/counted.h>
+#include <ktest/driver_faults.h>
+#include <ktest/ktest.h>
 #include <ktest/shadowed.h>
+#include <test/bdclient/bdclient.h>
 
 #define ROUNDS 10 /* of every fault: 60 crashes */
 

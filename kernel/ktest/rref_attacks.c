@@ -1,5 +1,5 @@
 /*
- * In-guest tests of the exchange heap under attack (domains/rrefs/evil.h):
+ * In-guest tests of the exchange heap under attack (domains/test/rrefs/evil.h):
  * nesting past the depth bound, reclaim of deep and wide trees, stale
  * handles after free and reallocation, a free racing a move between two
  * threads of one domain, rref_info on others' RRefs, and the per-domain
@@ -7,13 +7,13 @@
  * its own thread with frames, kernel heap and live RRefs checked back to
  * their starting counts (ktest/counted.h).
  */
-#include <core/domain.h>
-#include <core/ktest.h>
-#include <core/rref.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <domain/domain.h>
 #include <ktest/counted.h>
-#include <rrefs/evil.h>
+#include <ktest/ktest.h>
+#include <test/rrefs/evil.h>
+#include <xheap/rref.h>
 
 #define TEST_WAIT_NS 60000000000UL /* only stops a hang */
 #define RACE_ROUNDS  5000

@@ -1,16 +1,16 @@
 /*
  * In-guest tests of the exchange heap: ownership moves and borrows on
  * calls (rref_a drives rref_b, and through it rref_c, with the method
- * words an IDL proxy builds, domains/rrefs/rrefs.h), refusal of RRefs the
+ * words an IDL proxy builds, domains/test/rrefs/rrefs.h), refusal of RRefs the
  * caller does not own, nested RRefs, and reclamation when a domain fails,
  * checked with the heap's counters.
  */
-#include <core/domain.h>
-#include <core/gate.h>
-#include <core/ktest.h>
-#include <core/rref.h>
-#include <rrefs/rrefs.h>
+#include <domain/domain.h>
+#include <domain/gate.h>
+#include <ktest/ktest.h>
 #include <stddef.h>
+#include <test/rrefs/rrefs.h>
+#include <xheap/rref.h>
 
 struct pair {
 	struct domain *a, *b;
@@ -82,7 +82,7 @@ KTEST(rref_borrowed_rref_can_be_lent_on_but_not_moved)
  * and rewrites the payload (rref_a sees rref_c's value afterwards) but cannot
  * free it, rref_b's attempt to move it to rref_c is refused with
  * -MAPLE_EPERM before rref_c runs, and owner and borrow counts are checked
- * at every step (domains/rrefs/). rref_c is entered exactly once: by the
+ * at every step (domains/test/rrefs/). rref_c is entered exactly once: by the
  * loan, never by the refused move.
  */
 KTEST(rref_borrowed_rref_is_lent_on_across_three_domains)
@@ -106,7 +106,7 @@ KTEST(rref_borrowed_rref_is_lent_on_across_three_domains)
 	KT_ASSERT_EQ(domain_destroy(domain_handle(c), err, sizeof err), 0);
 	if (r != 1) {
 		ktest_fail(t, __FILE__, __LINE__,
-			   "rref_a.run returned %ld (domains/rrefs/ name it)", r);
+			   "rref_a.run returned %ld (domains/test/rrefs/ name it)", r);
 		return;
 	}
 	KT_ASSERT_EQ(calls_c, 1);

@@ -2,11 +2,11 @@
  * In-guest tests of kernel threads and the scheduler. Waits are bounded:
  * a test that would hang fails after WAIT_LIMIT_NS instead.
  */
-#include <arch/pc/percpu.h>
-#include <core/ktest.h>
+#include <arch/x86/percpu.h>
 #include <core/sched.h>
 #include <core/time.h>
-#include <maple/string.h>
+#include <ktest/ktest.h>
+#include <lib/string.h>
 #include <mm/kmalloc.h>
 #include <mm/kstack.h>
 #include <stddef.h>

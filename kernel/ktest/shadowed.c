@@ -1,9 +1,9 @@
 /* bdclient through a BlockDevice shadow while its driver is crashed (ktest/shadowed.h). */
-#include <bdclient/bdclient.h>
-#include <core/driver_faults.h>
 #include <core/sched.h>
 #include <core/time.h>
+#include <ktest/driver_faults.h>
 #include <ktest/shadowed.h>
+#include <test/bdclient/bdclient.h>
 
 struct domain *shadowed_create(struct ktest_ctx *t, const char *name)
 {

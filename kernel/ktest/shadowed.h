@@ -7,8 +7,8 @@
 #ifndef KTEST_SHADOWED_H
 #define KTEST_SHADOWED_H
 
-#include <core/domain.h>
-#include <core/ktest.h>
+#include <domain/domain.h>
+#include <ktest/ktest.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,7 +24,7 @@ struct domain *shadowed_create(struct ktest_ctx *t, const char *name);
 /* Destroy a domain (NULL: nothing) or a handle (0: nothing), whatever the outcome. */
 void shadowed_destroy(struct domain *d);
 void shadowed_destroy_handle(uint64_t h);
-/* One of bdclient's counters (bdclient/bdclient.h). */
+/* One of bdclient's counters (test/bdclient/bdclient.h). */
 long shadowed_stat(struct domain *client, int which);
 /* Stop the workload and wait for its read-back; false if it never ends. */
 bool shadowed_finish(struct domain *client);

@@ -4,14 +4,14 @@
  * and CR2, every CPU has its own IST stacks, device-interrupt handlers run,
  * and protection keys are on and enforced.
  */
-#include <arch/pc/cpu.h>
-#include <arch/pc/cpu_features.h>
-#include <arch/pc/gdt.h>
-#include <arch/pc/layout.h>
-#include <arch/pc/percpu.h>
-#include <arch/pc/traps.h>
-#include <core/domain.h>
-#include <core/ktest.h>
+#include <arch/x86/cpu.h>
+#include <arch/x86/cpu_features.h>
+#include <arch/x86/gdt.h>
+#include <arch/x86/layout.h>
+#include <arch/x86/percpu.h>
+#include <arch/x86/traps.h>
+#include <domain/domain.h>
+#include <ktest/ktest.h>
 
 /* Canonical, kernel half, and far beyond any direct-mapped RAM: never mapped. */
 #define UNMAPPED_KERNEL_VA (DIRECT_MAP_BASE + (1UL << 45))

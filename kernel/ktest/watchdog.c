@@ -1,25 +1,25 @@
 /*
  * In-guest tests of the call watchdog and of debug traps in domains, with
- * rogue's watch cases (rogue/watch_cases.h): a callee asleep in the kernel
+ * rogue's watch cases (test/rogue/watch_cases.h): a callee asleep in the kernel
  * or asleep forever times out within a bound, a callee that finishes in
  * time keeps its result, a domain thread's call into a spinning or
  * sleeping domain times out, a loop inside the gate page is caught, and a
  * domain that single-steps or loops on int3 fails with one log line, and
  * leaves no trap flag to its caller. Each runs counted (no leaks).
  */
-#include <core/domain.h>
-#include <core/gate.h>
-#include <core/ktest.h>
 #include <core/log.h>
 #include <core/sched.h>
 #include <core/time.h>
-#include <core/watchdog.h>
+#include <domain/domain.h>
+#include <domain/gate.h>
+#include <domain/watchdog.h>
 #include <ktest/counted.h>
-#include <maple/fmt.h>
-#include <maple/string.h>
-#include <rogue/cases.h>
-#include <rogue/gate_cases.h>
-#include <rogue/watch_cases.h>
+#include <ktest/ktest.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
+#include <test/rogue/cases.h>
+#include <test/rogue/gate_cases.h>
+#include <test/rogue/watch_cases.h>
 
 #define BUDGET_MS 200
 #define BUDGET_NS (BUDGET_MS * 1000000UL)
@@ -202,7 +202,7 @@ KTEST(watchdog_times_out_a_domain_threads_calls)
 }
 
 /* A loop through the gate page: rogue returns into the gate's entry from
- * gate_resume on a frame that leads back to itself (rogue/gate_cases.h). */
+ * gate_resume on a frame that leads back to itself (test/rogue/gate_cases.h). */
 static void spin_in_gate(struct ktest_ctx *t)
 {
 	struct domain *r = rogue(t);

@@ -14,8 +14,8 @@
  * would not fit leaves the map untouched. The one case the phases cannot
  * express, a lower entry strictly containing [b, e), is a plain split.
  */
+#include <lib/string.h>
 #include <maple/bootinfo.h>
-#include <maple/string.h>
 
 #include <stdbool.h>
 

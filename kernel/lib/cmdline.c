@@ -1,10 +1,10 @@
 /*
  * Kernel command-line options: find `key=value` words and bare flags in the
  * boot command line, and match names against comma lists such as
- * `test=a,b`. See maple/cmdline.h for the syntax.
+ * `test=a,b`. See lib/cmdline.h for the syntax.
  */
-#include <maple/cmdline.h>
-#include <maple/string.h>
+#include <lib/cmdline.h>
+#include <lib/string.h>
 
 enum match { MATCH_NONE, MATCH_BARE, MATCH_VALUE };
 

@@ -1,12 +1,12 @@
 /*
  * The control console's line protocol: assemble request lines from raw
  * bytes, split them into words, find and run the command, and frame the
- * reply. The framing is specified in maple/ctl.h; everything a host can
+ * reply. The framing is specified in lib/ctl.h; everything a host can
  * send, however malformed, ends in exactly one reply or none (blank lines).
  */
-#include <maple/ctl.h>
-#include <maple/fmt.h>
-#include <maple/string.h>
+#include <lib/ctl.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
 
 #define CTL_PRINT_MAX 256
 

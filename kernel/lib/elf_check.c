@@ -7,9 +7,9 @@
  * x86-64 psABI ("Relocation"). Domains get the extra checks that make a
  * protection-key domain safe to place: see check_domain().
  */
-#include <maple/elf.h>
-#include <maple/fmt.h>
-#include <maple/string.h>
+#include <lib/elf.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
 
 #include <stdbool.h>
 

@@ -4,9 +4,9 @@
  * its R_X86_64_RELATIVE relocations. Portable; the kernel maps the result
  * and host tests run it directly.
  */
-#include <maple/elf.h>
-#include <maple/fmt.h>
-#include <maple/string.h>
+#include <lib/elf.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
 
 void elf_copy_image(const void *file, const struct elf_info *info, uint8_t *loaded)
 {

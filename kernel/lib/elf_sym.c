@@ -3,9 +3,9 @@
  * reports. The image is untrusted: every table and string is bounds-checked
  * against the file before it is read.
  */
-#include <maple/elf.h>
-#include <maple/fmt.h>
-#include <maple/string.h>
+#include <lib/elf.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
 
 static bool in_file(uint64_t off, uint64_t len, size_t size)
 {

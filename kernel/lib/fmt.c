@@ -2,7 +2,7 @@
  * printf-style formatting for the kernel, the loader and domains. No
  * floating point (the kernel is built without SSE).
  */
-#include <maple/fmt.h>
+#include <lib/fmt.h>
 #include <stdbool.h>
 #include <stdint.h>
 

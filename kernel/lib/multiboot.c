@@ -5,9 +5,9 @@
  * wrote is read through the caller's phys mapper and checked for bounds
  * first; nothing here trusts a length or a count.
  */
-#include <maple/fmt.h>
-#include <maple/multiboot.h>
-#include <maple/string.h>
+#include <lib/fmt.h>
+#include <lib/multiboot.h>
+#include <lib/string.h>
 #include <stdarg.h>
 
 #define PAGE_SIZE      4096ULL

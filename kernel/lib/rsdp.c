@@ -3,8 +3,8 @@
  * to zero modulo 256) is the same for every ACPI table, so acpi_checksum()
  * lives here for the table parser too.
  */
-#include <maple/rsdp.h>
-#include <maple/string.h>
+#include <lib/rsdp.h>
+#include <lib/string.h>
 
 #define BDA_EBDA_SEGMENT 0x40E	 /* BIOS data area: EBDA segment (ACPI 6.5, 5.2.5.1) */
 #define EBDA_SCAN_LENGTH 1024	 /* only its first KiB is searched */

@@ -3,7 +3,7 @@
  * memcpy/memset/memmove/memcmp on its own, so the kernel and the loader
  * must provide them. Host tests use libc's and only take strlcpy from here.
  */
-#include <maple/string.h>
+#include <lib/string.h>
 #include <stdint.h>
 
 #ifndef HOST_TEST

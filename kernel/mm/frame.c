@@ -1,5 +1,5 @@
 /*
- * Physical frame allocator (maple/frame.h). One bitmap bit per 4 KiB frame
+ * Physical frame allocator (mm/frame.h). One bitmap bit per 4 KiB frame
  * from address 0 up: set means allocated or not ours, clear means free. The
  * bitmap lives in the first usable range that fits it and is reached through
  * the caller's phys-to-virt offset.
@@ -11,12 +11,12 @@
  * which is gone by the time frames are freed.
  *
  * Allocations on a domain's behalf keep out of the last stats.reserve free
- * frames (maple/frame.h): those are the kernel's for unwinding, destroying
+ * frames (mm/frame.h): those are the kernel's for unwinding, destroying
  * and logging when a domain has taken everything else.
  */
-#include <maple/frame.h>
-#include <maple/spinlock.h>
-#include <maple/string.h>
+#include <core/spinlock.h>
+#include <lib/string.h>
+#include <mm/frame.h>
 
 /* Generous: each map entry yields at most one range, and releasing part of
  * an entry can split a gap once more. */

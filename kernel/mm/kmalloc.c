@@ -11,9 +11,9 @@
  * running on with a corrupt heap would be worse than stopping.
  */
 #include <core/panic.h>
-#include <maple/frame.h>
-#include <maple/spinlock.h>
-#include <maple/string.h>
+#include <core/spinlock.h>
+#include <lib/string.h>
+#include <mm/frame.h>
 #include <mm/kmalloc.h>
 #include <mm/vm.h>
 

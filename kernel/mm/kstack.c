@@ -8,9 +8,9 @@
  * allocation: unmapping would need a TLB shootdown on every CPU the thread
  * ran on, and thread churn is low. kstack_cached() counts such stacks.
  */
-#include <arch/pc/pte.h>
-#include <maple/frame.h>
-#include <maple/spinlock.h>
+#include <arch/x86/pte.h>
+#include <core/spinlock.h>
+#include <mm/frame.h>
 #include <mm/kstack.h>
 #include <mm/vm.h>
 

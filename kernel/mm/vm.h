@@ -5,7 +5,7 @@
 #ifndef MM_VM_H
 #define MM_VM_H
 
-#include <arch/pc/layout.h>
+#include <arch/x86/layout.h>
 #include <stdint.h>
 
 static inline void *phys_to_virt(uint64_t pa)

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include <maple/cmdline.h>
+#include <lib/cmdline.h>
 
 static const char *const LINE = "console=com1 test=all smp=2 isolation=off quiet";
 

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include <maple/ctl.h>
+#include <lib/ctl.h>
 
 /* Everything the session wrote, as one growing string. */
 struct sink {

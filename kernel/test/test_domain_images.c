@@ -1,12 +1,12 @@
 /*
- * Host test of every domain image the build makes (domains/sources, built
- * into TEST_DOMAINS; the names arrive in DOMAIN_IMAGES from
- * tools/configure): the kernel loader's elf_check must accept each one, so
+ * Host test of every domain image the build makes (domains/sources and
+ * drivers/sources, built into TEST_DOMAINS; the names arrive in
+ * DOMAIN_IMAGES from tools/configure): the kernel loader's elf_check must accept each one, so
  * the SDK and its flags can never quietly produce an image the kernel would
  * refuse. The images built to be refused must be refused, for the
  * forbidden instruction they carry. One cmocka test per image.
  */
-#include <maple/elf.h>
+#include <lib/elf.h>
 
 #include <errno.h>
 #include <setjmp.h>

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include <maple/fmt.h>
+#include <lib/fmt.h>
 
 /* fmt_snprintf must print `want` and return its length, like snprintf. */
 #define EQ(want, ...)                                                                              \

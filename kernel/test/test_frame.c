@@ -15,7 +15,7 @@
 
 #include <pthread.h>
 
-#include <maple/frame.h>
+#include <mm/frame.h>
 
 #define MiB	  0x100000ULL
 #define PHYS_SIZE (16 * MiB)

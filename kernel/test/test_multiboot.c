@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include <maple/multiboot.h>
-#include <maple/rsdp.h>
+#include <lib/multiboot.h>
+#include <lib/rsdp.h>
 
 #define PHYS_SIZE 0x200000ULL /* 2 MiB: low memory, BIOS area, the kernel */
 

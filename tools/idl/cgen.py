@@ -429,7 +429,7 @@ class Header:
             for k, ln in enumerate(wrap(entry.lstrip(), 100 - 3 - len(indent))):
                 top.append(f" * {indent}{'    ' if k else ''}{ln.strip()}")
         top += [" */", f"#ifndef {guard}", f"#define {guard}", "",
-                "#include <maple/dom.h>", "#include <maple/rref.h>", "",
+                "#include <sdk/dom.h>", "#include <sdk/rref.h>", "",
                 "#include <stdbool.h>", "#include <stddef.h>", "#include <stdint.h>", ""]
         return "\n".join(top + body + [f"#endif /* {guard} */", ""])
 

@@ -1,5 +1,5 @@
 /*
- * The domain ABI: what a domain image (built against domains/lib) and the
+ * The domain ABI: what a domain image (built against domains/sdk) and the
  * kernel agree on. Syscall numbers and error codes, the fixed addresses of
  * the kernel-provided gate, and the protection-key plan. Included by the
  * kernel, the domain SDK and host tests; no pc internals.

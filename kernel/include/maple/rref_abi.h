@@ -6,7 +6,7 @@
  *
  * Payloads live in SHARED-key pages, which every domain may read and write;
  * headers (owner, borrow count, generation) live in TRUSTED memory, which
- * only the gate and the kernel change (core/rref.h).
+ * only the gate and the kernel change (xheap/rref.h).
  */
 #ifndef MAPLE_RREF_ABI_H
 #define MAPLE_RREF_ABI_H
@@ -65,8 +65,8 @@
  */
 #define RREF_MAX_LEVELS 16
 
-/* The TRUSTED header table (core/rref.h); only the gate and kernel see it.
- * After the gate's thread slots (core/gate_layout.h asserts that they do
+/* The TRUSTED header table (xheap/rref.h); only the gate and kernel see it.
+ * After the gate's thread slots (domain/gate_layout.h asserts that they do
  * not meet). */
 #define RREF_TABLE_VA 0x0000008001000000UL
 

@@ -1,6 +1,6 @@
 /*
  * In-memory ELF images for the ELF host tests; see elf_image.h for the
- * layouts. The kernel one is laid out like kernel/arch/pc/kernel.ld.
+ * layouts. The kernel one is laid out like kernel/arch/x86/kernel.ld.
  */
 #include "elf_image.h"
 

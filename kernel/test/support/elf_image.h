@@ -6,7 +6,7 @@
 #ifndef TEST_ELF_IMAGE_H
 #define TEST_ELF_IMAGE_H
 
-#include <maple/elf.h>
+#include <lib/elf.h>
 
 #define KV	 0xffffffff80000000ULL /* the kernel image's link base */
 #define IMG_SIZE 0x4000

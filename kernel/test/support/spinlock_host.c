@@ -1,9 +1,9 @@
 /*
- * Spinlocks for host unit tests (see maple/spinlock.h). Each host thread
+ * Spinlocks for host unit tests (see core/spinlock.h). Each host thread
  * plays one CPU. There are no interrupts to mask, but the misuse the kernel
  * panics on (taking a lock twice, releasing one not held) aborts the test.
  */
-#include <maple/spinlock.h>
+#include <core/spinlock.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,148 @@
+/*
+ * bench: the callee and the sampler of the cross-domain call benchmarks
+ * (bench.h). Each sample is one operation between two serialized TSC reads;
+ * the sorted samples give the median and the 99th percentile.
+ */
+#include <test/bench/bench.h>
+#include <test/rogue/cases.h>
+
+#include <idl/bdev.h>
+#include <sdk/dom.h>
+#include <sdk/rref.h>
+
+static uint64_t samples[BENCH_SAMPLES_MAX];
+static uint64_t last_p99;
+
+static long null(void)
+{
+	return 0;
+}
+
+static long add4(long a, long b, long c, long d)
+{
+	return a + b + c + d;
+}
+
+static __attribute__((noinline)) long direct_null(void)
+{
+	__asm__ volatile("");
+	return 0;
+}
+
+static inline uint64_t tsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi)::"memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+#define BENCH_TYPE 0xbe7c
+#define DEQUE_LEN  32
+#define ECHO	   (3 | XCALL_MOVE(0) | XCALL_RESULT_RREF)
+
+static rref_t one, deque; /* what the move benchmarks send back and forth */
+
+/* A deque RRef whose payload lists DEQUE_LEN nested element RRefs. */
+static rref_t make_deque(void)
+{
+	rref_t d = rref_alloc(BENCH_TYPE, DEQUE_LEN * sizeof(rref_t));
+	rref_t *slots = d ? rref_ptr(d) : 0;
+	for (int i = 0; slots && i < DEQUE_LEN; i++) {
+		slots[i] = rref_alloc(BENCH_TYPE, 64);
+		if (!slots[i] || rref_nest(slots[i], d))
+			return RREF_NULL;
+	}
+	return d;
+}
+
+/* Send r to target and take it back; the handle it returns. */
+static long bounce(uint64_t target, rref_t *r)
+{
+	long back = maple_xcall(target, ECHO, (long)*r, 0, 0, 0);
+	if (back <= 0)
+		return back ? back : -MAPLE_EINVAL;
+	*r = (rref_t)back;
+	return 0;
+}
+
+static long run_op(long op, uint64_t target)
+{
+	switch (op) {
+	case BENCH_OP_DIRECT:
+		return direct_null();
+	case BENCH_OP_XCALL_NULL:
+		return maple_xcall(target, 1, 0, 0, 0, 0);
+	case BENCH_OP_XCALL_ADD4:
+		return maple_xcall(target, 2, 1, 2, 3, 4) == 10 ? 0 : -MAPLE_EINVAL;
+	case BENCH_OP_SYSCALL:
+		return maple_null();
+	case BENCH_OP_NESTED:
+		return maple_xcall(target, 0, 1, 0, 0, 0) > 0 ? 0 : -MAPLE_EINVAL;
+	case BENCH_OP_FAULT:
+		return maple_xcall(target, ROGUE_RUN, ROGUE_UD2, 0, 0, 0) == -MAPLE_ECALLEE
+			       ? 0
+			       : -MAPLE_EINVAL;
+	case BENCH_OP_MOVE_RREF:
+		return bounce(target, &one);
+	case BENCH_OP_DEQUE32:
+		return bounce(target, &deque);
+	case BENCH_OP_PROXY: {
+		struct BlockDevice_ref ref = {.domain = target};
+		long r = BlockDevice_stats(&ref);
+		return r < 0 ? r : 0;
+	}
+	case BENCH_OP_ALLOC_FREE: {
+		rref_t r = rref_alloc(BENCH_TYPE, 64);
+		return r && rref_free(r) == 0 ? 0 : -MAPLE_ENOMEM;
+	}
+	default:
+		return -MAPLE_EINVAL;
+	}
+}
+
+static void sort(uint64_t *a, long n)
+{
+	for (long gap = n / 2; gap > 0; gap /= 2) /* Shell sort: small, no recursion */
+		for (long i = gap; i < n; i++)
+			for (long j = i; j >= gap && a[j - gap] > a[j]; j -= gap) {
+				uint64_t t = a[j];
+				a[j] = a[j - gap];
+				a[j - gap] = t;
+			}
+}
+
+static long sample(long op, long target, long n)
+{
+	if (n < 1 || n > BENCH_SAMPLES_MAX)
+		return -MAPLE_EINVAL;
+	if ((!one && !(one = rref_alloc(BENCH_TYPE, 64))) || (!deque && !(deque = make_deque())))
+		return -MAPLE_ENOMEM;
+	for (long i = 0; i < n; i++) {
+		uint64_t t0 = tsc();
+		long r = run_op(op, (uint64_t)target);
+		uint64_t t1 = tsc();
+		if (r < 0)
+			return r;
+		samples[i] = t1 - t0;
+	}
+	sort(samples, n);
+	last_p99 = samples[n * 99 / 100];
+	return (long)samples[n / 2];
+}
+
+static long p99(void)
+{
+	return (long)last_p99;
+}
+
+long domain_main(long arg)
+{
+	(void)arg;
+	const uint64_t methods[] = {
+		[BENCH_NULL] = MAPLE_METHOD(null),
+		[BENCH_ADD4] = MAPLE_METHOD(add4),
+		[BENCH_SAMPLE] = MAPLE_METHOD(sample),
+		[BENCH_P99] = MAPLE_METHOD(p99),
+	};
+	return maple_export(methods, DOM_ARRAY_LEN(methods));
+}

@@ -1,0 +1,158 @@
+/*
+ * rogue: a domain that misbehaves on request, so the isolation tests can
+ * check that each kind of misbehaviour is contained (cases.h). Every
+ * pointer and divisor that must not be known at compile time comes from a
+ * volatile, so the compiler emits the access rather than a trap of its own.
+ */
+#include <test/rogue/attack_cases.h>
+#include <test/rogue/auth.h>
+#include <test/rogue/cases.h>
+#include <test/rogue/gate_cases.h>
+#include <test/rogue/watch_cases.h>
+
+#include <sdk/dom.h>
+
+static const char *const case_names[ROGUE_CASES] = {
+	[ROGUE_READ_KERNEL] = "read kernel",
+	[ROGUE_WRITE_KERNEL] = "write kernel",
+	[ROGUE_READ_DOMAIN] = "read domain",
+	[ROGUE_WRITE_DOMAIN] = "write domain",
+	[ROGUE_WRITE_TRUSTED] = "write trusted",
+	[ROGUE_JUMP_GATE] = "jump into gate",
+	[ROGUE_NULL_DEREF] = "null dereference",
+	[ROGUE_DIV_ZERO] = "divide by zero",
+	[ROGUE_UD2] = "ud2",
+	[ROGUE_RECURSE] = "unbounded recursion",
+	[ROGUE_SPIN] = "spin",
+	[ROGUE_LOG_KERNEL] = "log kernel memory",
+	[ROGUE_LOG_DOMAIN] = "log domain memory",
+	[ROGUE_READ_TRUSTED] = "read trusted",
+	[ROGUE_VECTOR] = "vector instruction",
+	[ROGUE_SGDT] = "sgdt",
+};
+
+static volatile uint64_t sink;
+static volatile long zero;
+static volatile uint64_t null_address;
+static volatile long never = -1; /* a recursion depth that is never reached */
+
+static long read_at(uint64_t addr)
+{
+	sink = *(volatile uint64_t *)addr;
+	return ROGUE_NOT_CONTAINED;
+}
+
+static long write_at(uint64_t addr)
+{
+	*(volatile uint64_t *)addr = ROGUE_SCRIBBLE;
+	return ROGUE_NOT_CONTAINED;
+}
+
+/* A call, not a jump: should the gate code return, run() reports it. */
+static long call_with_zero_pkru_operands(uint64_t addr)
+{
+	__asm__ volatile("xorl %%eax, %%eax\n\t"
+			 "xorl %%ecx, %%ecx\n\t"
+			 "xorl %%edx, %%edx\n\t"
+			 "call *%0"
+			 :
+			 : "r"(addr)
+			 : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory",
+			   "cc");
+	return ROGUE_NOT_CONTAINED;
+}
+
+/* The frame is used after the call, so there is neither tail call nor
+ * elided frame; `never` keeps the recursion formally finite. */
+__attribute__((noinline)) static long recurse(long depth)
+{
+	volatile char frame[256];
+	frame[0] = (char)depth;
+	if (depth == never)
+		return 0;
+	return recurse(depth + 1) + frame[0];
+}
+
+static long run_case(long number, uint64_t target)
+{
+	uint64_t kernel = target ? target : ROGUE_KERNEL_VA;
+	uint64_t trusted = target ? target : MAPLE_TRUSTED_VA;
+
+	switch (number) {
+	case ROGUE_READ_KERNEL:
+		return read_at(kernel);
+	case ROGUE_WRITE_KERNEL:
+		return write_at(kernel);
+	case ROGUE_READ_DOMAIN:
+		return target ? read_at(target) : -MAPLE_EINVAL;
+	case ROGUE_WRITE_DOMAIN:
+		return target ? write_at(target) : -MAPLE_EINVAL;
+	case ROGUE_WRITE_TRUSTED:
+		return write_at(trusted);
+	case ROGUE_READ_TRUSTED:
+		return read_at(trusted);
+	case ROGUE_JUMP_GATE:
+		return target ? call_with_zero_pkru_operands(target) : -MAPLE_EINVAL;
+	case ROGUE_NULL_DEREF:
+		return read_at(null_address);
+	case ROGUE_DIV_ZERO:
+		sink = 1000 / zero;
+		return ROGUE_NOT_CONTAINED;
+	case ROGUE_UD2:
+		__asm__ volatile("ud2");
+		return ROGUE_NOT_CONTAINED;
+	case ROGUE_RECURSE:
+		sink = recurse(0);
+		return ROGUE_NOT_CONTAINED;
+	case ROGUE_SPIN:
+		for (;;)
+			__asm__ volatile("pause");
+	case ROGUE_VECTOR:
+		/* Would carry data to the next thread's domain in %xmm0 if the
+		 * kernel left vector state enabled (it saves none on a switch). */
+		__asm__ volatile("pxor %%xmm0, %%xmm0" ::: "memory");
+		return ROGUE_NOT_CONTAINED;
+	case ROGUE_SGDT: {
+		struct __attribute__((packed)) {
+			uint16_t limit;
+			uint64_t base;
+		} gdtr;
+		__asm__ volatile("sgdt %0" : "=m"(gdtr));
+		return (long)gdtr.base; /* the kernel's address: a leak */
+	}
+	case ROGUE_LOG_KERNEL:
+		return maple_log((const char *)kernel, 16);
+	case ROGUE_LOG_DOMAIN:
+		return target ? maple_log((const char *)target, 16) : -MAPLE_EINVAL;
+	}
+	return -MAPLE_EINVAL;
+}
+
+long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3); /* gate.c */
+
+static long run(long number, long target, long a2, long a3)
+{
+	if (number >= ROGUE_GATE_JUMP_STACK && number <= ROGUE_GATE_LAST)
+		return rogue_gate_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
+	if (number >= ROGUE_A_FIRST && number < ROGUE_A_END)
+		return rogue_attack_case(number, (unsigned long)target, (unsigned long)a2);
+	if (number >= ROGUE_W_FIRST && number < ROGUE_W_END)
+		return rogue_watch_case(number, (unsigned long)target);
+	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {
+		dom_printf("rogue: authority case %ld, target 0x%lx", number,
+			   (unsigned long)target);
+		return rogue_auth_run(number, (uint64_t)target);
+	}
+	if (number < 0 || number >= ROGUE_CASES)
+		return -MAPLE_EINVAL;
+	dom_printf("rogue: case %ld (%s), target 0x%lx", number, case_names[number],
+		   (unsigned long)target);
+	return run_case(number, (uint64_t)target);
+}
+
+long domain_main(long arg)
+{
+	(void)arg;
+	const uint64_t methods[] = {[ROGUE_RUN] = MAPLE_METHOD(run)};
+	return maple_export(methods, DOM_ARRAY_LEN(methods));
+}

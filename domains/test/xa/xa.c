@@ -1,0 +1,33 @@
+/*
+ * xa: where the nested-call chain of test/xa/xa.h starts and ends. chain() calls
+ * into xb; xc calls back into leaf(), so one thread runs through xa twice.
+ */
+#include <test/xa/xa.h>
+#include <test/xb/xb.h>
+
+static struct maple_peer xb = MAPLE_PEER("xb");
+
+static long chain(long x)
+{
+	long id = maple_peer_id(&xb);
+	if (id < 0)
+		return id;
+	long r = xb_chain((uint64_t)id, x + 1);
+	return r < 0 ? r : r + 1000;
+}
+
+static long leaf(long x)
+{
+	return x * 2;
+}
+
+long domain_main(long arg)
+{
+	(void)arg;
+	const uint64_t methods[] = {
+		[XA_CHAIN] = MAPLE_METHOD(chain),
+		[XA_LEAF] = MAPLE_METHOD(leaf),
+	};
+	maple_peer_id(&xb); /* if xb is not loaded yet, chain() looks again */
+	return maple_export(methods, DOM_ARRAY_LEN(methods));
+}

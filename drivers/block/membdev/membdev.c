@@ -1,0 +1,156 @@
+/*
+ * membdev: the in-memory block device driver (BlockDevice, domains/idl/
+ * bdev.idl). Its medium is the software device "ramdisk0", whose memory
+ * outlives the driver, so a membdev that a shadow re-creates after a crash
+ * finds every block its predecessor wrote. Requests arrive in a borrowed
+ * deque and are served in place: the driver keeps no request state, which is
+ * what makes submit() safe to repeat after a crash.
+ */
+#include <idl/bdev.h>
+#include <lib/string.h>
+#ifdef MEMBDEV_INITFAIL
+#include <block/membdev/initfail.h>
+#endif
+
+#define DEVICE "ramdisk0"
+
+static uint8_t *disk;	    /* the mapped device; NULL until init */
+static uint64_t disk_bytes; /* its size */
+static uint64_t nblocks;    /* the geometry init chose */
+static uint64_t block_size;
+static uint64_t completed;  /* requests done since init */
+static uint64_t started_ns; /* when this instance started */
+static uint32_t served;	    /* its first request is done */
+
+/*
+ * Whether [va, va + len) lies in the shared heap. The gate has checked the
+ * deque's handle when it was lent with the borrow bit; the RRefs nested in
+ * it are plain numbers in shared memory, so the driver checks that they
+ * point where RRef payloads live before it touches them: a bad one makes
+ * the request fail, not the driver.
+ */
+static bool in_shared_heap(uint64_t va, uint64_t len)
+{
+	const uint64_t end = SHARED_HEAP_VA + (uint64_t)SHARED_CHUNKS * SHARED_CHUNK;
+	return va >= SHARED_HEAP_VA && va < end && len <= end - va;
+}
+
+/* Map the device once: false if it cannot be. */
+static bool map_device(void)
+{
+	if (disk)
+		return true;
+	uint64_t size;
+	uint8_t *va = maple_device_map(DEVICE, &size);
+	if (!va) {
+		dom_printf("membdev: cannot map %s", DEVICE);
+		return false;
+	}
+#ifdef MEMBDEV_INITFAIL
+	size -= MEMBDEV_INITFAIL_RESERVED; /* the schedule's page: no block reaches it */
+#endif
+	disk = va;
+	disk_bytes = size;
+	return true;
+}
+
+static long init(uint64_t blocks, uint64_t bsize)
+{
+	if (!blocks || !bsize || bsize > sizeof(((struct BlockReq *)0)->data))
+		return -MAPLE_EINVAL;
+	if (!map_device())
+		return -MAPLE_ENOMEM;
+	if (blocks > disk_bytes / bsize)
+		return -MAPLE_EINVAL; /* larger than the device */
+	nblocks = blocks;
+	block_size = bsize;
+	completed = 0;
+	return (long)(blocks * bsize);
+}
+
+/* One request, in place: its status, 0 or -MAPLE_EINVAL. */
+static int32_t serve(struct BlockReq *req)
+{
+	/* Read each field once: the client may scribble on shared memory. */
+	uint64_t block = __atomic_load_n(&req->block, __ATOMIC_RELAXED);
+	uint32_t op = __atomic_load_n(&req->op, __ATOMIC_RELAXED);
+	if (block >= nblocks || op > 1)
+		return -MAPLE_EINVAL;
+	uint8_t *where = disk + block * block_size;
+	if (op == 0)
+		memcpy(req->data, where, block_size);
+	else
+		memcpy(where, req->data, block_size);
+	return 0;
+}
+
+static long submit(rref_t reqs)
+{
+	if (!disk || !nblocks)
+		return -MAPLE_EINVAL; /* init first */
+	if (!in_shared_heap((uint64_t)rref_ptr(reqs), sizeof(struct BlockReq_deque32)))
+		return -MAPLE_EINVAL;
+	uint32_t n = BlockReq_deque32_len(reqs);
+	long done = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		rref_t r = BlockReq_deque32_get(reqs, i);
+		if (!in_shared_heap((uint64_t)rref_ptr(r), sizeof(struct BlockReq)))
+			continue; /* no request to set a status in */
+		struct BlockReq *req = BlockReq_ptr(r);
+		int32_t status = serve(req);
+		__atomic_store_n(&req->status, status, __ATOMIC_RELAXED);
+		done += status == 0;
+	}
+	__atomic_add_fetch(&completed, (uint64_t)done, __ATOMIC_RELAXED);
+	/* One line per driver instance: with the kernel's line for a crash it
+	 * times a restart, crash to serving again (bench/recovery). */
+	if (done && !__atomic_exchange_n(&served, 1, __ATOMIC_RELAXED)) {
+		dom_printf("membdev: serving, %lu us after start",
+			   (unsigned long)((maple_clock_ns() - started_ns) / 1000));
+#ifdef MEMBDEV_LINGER_NS
+		/* The membdev_linger test image: stay inside the first request
+		 * (after a restart, the one the shadow retries) with its work
+		 * done and counted, the window docs/recovery.md describes. */
+		maple_sleep_ns(MEMBDEV_LINGER_NS);
+#endif
+	}
+	return done;
+}
+
+#ifdef MEMBDEV_INITFAIL
+/* What a careless driver might follow: NULL (volatile, so the compiler
+ * cannot tell), with `field` at MEMBDEV_INITFAIL_FAULT_VA. */
+struct initfail_struct {
+	uint64_t before[MEMBDEV_INITFAIL_FAULT_VA / 8];
+	uint64_t field;
+};
+static struct initfail_struct *volatile initfail_nothing;
+#endif
+
+static long stats(void)
+{
+	return (long)__atomic_load_n(&completed, __ATOMIC_RELAXED);
+}
+
+long domain_main(long arg)
+{
+	(void)arg;
+	started_ns = maple_clock_ns();
+#ifdef MEMBDEV_INITFAIL
+	/* The membdev_initfail test image: count this run in the reserved
+	 * page, and crash with a real #PF unless the schedule says serve. */
+	if (!map_device())
+		return -MAPLE_ENOMEM;
+	uint64_t *words = (uint64_t *)(disk + disk_bytes);
+	uint64_t run = __atomic_fetch_add(&words[MEMBDEV_INITFAIL_RUNS], 1, __ATOMIC_RELAXED);
+	uint64_t period = __atomic_load_n(&words[MEMBDEV_INITFAIL_PERIOD], __ATOMIC_RELAXED);
+	if (period ? run % period : run)
+		initfail_nothing->field = run; /* a null pointer's field: #PF */
+#endif
+	const struct BlockDevice_impl impl = {
+		.init = init,
+		.submit = submit,
+		.stats = stats,
+	};
+	return BlockDevice_export(&impl);
+}

@@ -1,0 +1,43 @@
+/*
+ * Copy what the boot path handed over into the kernel's own struct bootinfo
+ * while the boot page tables still map the low 4 GiB at DIRECT_MAP_BASE.
+ * UEFI: efi-loader built the bootinfo. Multiboot: build it here.
+ */
+#include <arch/x86/layout.h>
+#include <core/boot.h>
+#include <core/panic.h>
+#include <lib/multiboot.h>
+#include <lib/string.h>
+
+#define BOOT_MAPPED_LIMIT 0x100000000ULL /* the boot tables map 4 GiB */
+
+struct bootinfo boot_info;
+
+extern const char __kernel_start[], __kernel_end[];
+
+static const void *boot_phys(uint64_t addr, uint64_t len)
+{
+	if (addr >= BOOT_MAPPED_LIMIT || len > BOOT_MAPPED_LIMIT - addr)
+		return NULL;
+	return (const void *)(DIRECT_MAP_BASE + addr);
+}
+
+void boot_intake(uint64_t kind, uint64_t arg, uint64_t magic)
+{
+	if (kind == BOOT_UEFI) {
+		const struct bootinfo *src = boot_phys(arg, sizeof *src);
+		if (!src)
+			panic("boot: bootinfo at %#lx is above the 4 GiB the boot tables map", arg);
+		if (src->magic != BOOTINFO_MAGIC || src->version != BOOTINFO_VERSION)
+			panic("boot: bootinfo at %#lx has magic %#lx version %u, want %#llx "
+			      "version %u",
+			      arg, src->magic, src->version, BOOTINFO_MAGIC, BOOTINFO_VERSION);
+		memcpy(&boot_info, src, sizeof boot_info);
+		return;
+	}
+	struct elf_error err;
+	if (bootinfo_from_multiboot(&boot_info, (uint32_t)magic, arg, boot_phys,
+				    (uint64_t)__kernel_start - KERNEL_VMA,
+				    (uint64_t)__kernel_end - KERNEL_VMA, &err) < 0)
+		panic("boot: multiboot information unusable: %s", err.msg);
+}

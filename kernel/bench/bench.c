@@ -1,0 +1,39 @@
+/*
+ * Picking the in-guest benchmark from the command line (`bench=xcall`,
+ * `bench=recovery`); each runs in its own thread and powers off when done.
+ * Test image only (kernel/test-sources).
+ */
+#include <bench/bench.h>
+#include <core/boot_runner.h>
+#include <core/log.h>
+#include <core/sched.h>
+#include <lib/cmdline.h>
+#include <lib/string.h>
+#include <stddef.h>
+
+static const struct {
+	const char *name;
+	void (*thread)(void *);
+} benchmarks[] = {
+	{"xcall", bench_xcall_thread},
+	{"recovery", bench_recovery_thread},
+};
+
+/* `bench=NAME` on the command line (a boot runner: only the test image has it). */
+static void bench_start(const char *cmdline)
+{
+	char which[16];
+	if (!cmdline_get(cmdline, "bench", which, sizeof which)) {
+		klog("bench: benchmark name too long (known: xcall, recovery)");
+		return;
+	}
+	for (unsigned i = 0; i < sizeof benchmarks / sizeof benchmarks[0]; i++) {
+		if (strcmp(which, benchmarks[i].name))
+			continue;
+		if (!thread_create("bench", benchmarks[i].thread, NULL))
+			klog("bench: cannot create the benchmark thread");
+		return;
+	}
+	klog("bench: unknown benchmark '%s' (known: xcall, recovery)", which);
+}
+BOOT_RUNNER(bench, "bench", bench_start);

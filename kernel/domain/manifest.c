@@ -1,0 +1,47 @@
+/*
+ * The manifest table (domain/manifest.h). An image that is not listed may
+ * create nothing and is granted nothing; a domain can only ever be created
+ * from an image the kernel has (a boot module), by the kernel, the console,
+ * or an instance of an image listed here as allowed to.
+ */
+#include <domain/manifest.h>
+#include <lib/string.h>
+#include <stddef.h>
+
+static const struct manifest_entry manifest[] = {
+	/* The shadow restarts its driver (docs/recovery.md). */
+	{.image = "bdev_shadow", .may_create = {"membdev"}},
+	/* The block driver owns the RAM disk, one instance at a time. */
+	{.image = "membdev", .devices = {"ramdisk0"}},
+	/* Test images (docs/recovery.md "Striking a driver"): the same pair,
+	 * with a driver that lingers inside its first request. */
+	{.image = "bdev_shadow_linger", .may_create = {"membdev_linger"}},
+	{.image = "membdev_linger", .devices = {"ramdisk0"}},
+	/* ... and with a driver that crashes inside its own domain_main on a
+	 * schedule the chaos test sets (kernel/ktest/chaos_initfail.c). */
+	{.image = "bdev_shadow_initfail", .may_create = {"membdev_initfail"}},
+	{.image = "membdev_initfail", .devices = {"ramdisk0"}},
+};
+
+static const struct manifest_entry *entry(const char *image)
+{
+	for (size_t i = 0; i < sizeof manifest / sizeof manifest[0]; i++)
+		if (!strcmp(manifest[i].image, image))
+			return &manifest[i];
+	return NULL;
+}
+
+bool manifest_may_create(const char *creator_image, const char *image)
+{
+	const struct manifest_entry *e = entry(creator_image);
+	for (int i = 0; e && i < MANIFEST_MAX && e->may_create[i]; i++)
+		if (!strcmp(e->may_create[i], image))
+			return true;
+	return false;
+}
+
+const char *const *manifest_devices(const char *image)
+{
+	const struct manifest_entry *e = entry(image);
+	return e && e->devices[0] ? e->devices : NULL;
+}
