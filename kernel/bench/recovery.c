@@ -14,8 +14,10 @@
  *     bench: recovery series t_ms=1230 ops=102400 crash=1
  *
  * (crash=1 on the sample where a strike was made), then a verified workload
- * under the same crashes (errors, wrong blocks), and powers off. The host script pairs the kernel's
- * crash lines with membdev's "serving" lines on COM1 for the time from a crash to serving.
+ * under the same crashes (errors, wrong blocks), then what one COM1 line
+ * costs (serial_cost), and powers off. The host script pairs the kernel's
+ * crash lines with membdev's "serving" lines on COM1 for the time from a
+ * crash to serving.
  */
 #include <bench/bench.h>
 #include <core/log.h>
@@ -133,6 +135,31 @@ static void verified(struct domain *client)
 	     stat(client, BDC_VERIFIED), crashes);
 }
 
+/*
+ * What one COM1 line costs. The restart stages are the stamps of log lines
+ * that the restart path writes to COM1 synchronously (domain failed,
+ * destroyed, created, ramdisk0 mapped, the shadow's restart, membdev's
+ * serving), so each stage includes writing the lines before it. Timed
+ * after the measured phases: SERIAL_LINES lines of a restart line's
+ * length, SERIAL_PAYLOAD characters after the stamp, their mean reported.
+ */
+#define SERIAL_LINES   16
+#define SERIAL_PAYLOAD 64
+
+static void serial_cost(void)
+{
+	static const char payload[] =
+		"bench: recovery serial-probe ...................................";
+	_Static_assert(sizeof payload == SERIAL_PAYLOAD + 1,
+		       "the probe line is SERIAL_PAYLOAD long");
+	uint64_t t0 = time_ns();
+	for (int i = 0; i < SERIAL_LINES; i++)
+		klog("%s", payload);
+	uint64_t ns = time_ns() - t0;
+	klog("bench: recovery serial-line lines=%d chars=%d mean_ns=%lu", SERIAL_LINES,
+	     SERIAL_PAYLOAD, ns / SERIAL_LINES);
+}
+
 void bench_recovery_thread(void *unused)
 {
 	(void)unused;
@@ -148,6 +175,7 @@ void bench_recovery_thread(void *unused)
 			}
 		timeline(client);
 		verified(client);
+		serial_cost();
 	}
 	klog("bench: recovery done");
 	power_off();
