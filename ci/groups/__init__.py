@@ -1,0 +1,18 @@
+"""ci/test's test groups, one module each, in the order they run.
+
+A group is a module here with a docstring that opens `name: what it checks`
+and a `run()` that reports each of its tests through common.tally (usually by
+common.test). Add one by writing ci/groups/<name>.py and putting its name in
+ORDER; `--only` and `--skip` take these names.
+"""
+import importlib
+
+ORDER = ["format", "harness", "unit", "boot", "image", "ktest", "loader", "ctl", "domains",
+         "recovery", "chaos", "panic", "libvirt"]
+GROUPS = {name: importlib.import_module(f"{__name__}.{name}") for name in ORDER}
+
+
+def describe():
+    """Each group's docstring, for ci/test --help."""
+    return "\n".join("  " + GROUPS[name].__doc__.strip().replace("\n", "\n    ")
+                     for name in ORDER)

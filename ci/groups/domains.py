@@ -1,0 +1,142 @@
+"""domains: `domains`, `inject`, `kill`, `destroy`, `create` through the console
+(production kernel); the authority case drives rogue with `call` (test
+kernel); the isolation modes without PKU or with isolation=off.
+"""
+import re
+
+from harness.ctl import CtlError
+from harness.qemu import TEST_KERNEL, Config, VmError, default_cmdline, domain_images
+
+from .common import (INJECTED, Failure, boot_ready, expect_reply, expect_state, tally, test,
+                     vm)
+
+
+def dom_listed(v):
+    for name in ("victim", "xa", "xb", "xc"):
+        expect_state(v, name, "running")
+
+
+def dom_inject(v):
+    expect_reply(v, "inject victim pf", True)
+    expect_state(v, "victim", "failed", "#PF")
+    v.wait_for(r"domain: victim \(id \d+\) failed: " + INJECTED["pf"], 10,
+               what="the failure log line")
+
+
+def dom_kill(v):
+    expect_reply(v, "kill xb", True)
+    expect_state(v, "xb", "failed", "killed from the control console")
+
+
+def dom_recreate(v):
+    expect_reply(v, "destroy xb", True)
+    expect_reply(v, "destroy xb", False)
+    expect_reply(v, "create xb", True)
+    expect_state(v, "xb", "running")
+
+
+def dom_bad_input(v):
+    expect_reply(v, "inject xc bogus", False)
+    expect_reply(v, "kill no-such-domain", False)
+    expect_reply(v, "create bad_wrpkru", False)
+    expect_state(v, "xc", "running")
+
+
+def dom_authority():
+    """rogue (created by the console) may not destroy victim: -MAPLE_EPERM, one
+    log line naming both, victim still there (domains/test/rogue/cases.h, case 40).
+    The test kernel: rogue's case runs through the console's `call`."""
+    cfg = Config(firmware="bios", smp=2, cmdline="domains=victim", kernel=TEST_KERNEL,
+                 modules=domain_images())
+    with vm("domains/authority", cfg) as v:
+        boot_ready(v, "bios")
+        expect_state(v, "victim", "running")
+        expect_reply(v, "create rogue", True)
+        mark = v.mark()
+        r = v.command("call rogue 0 40 0")
+        if not r.ok or not re.search(r"returned -1$", " ".join(r.lines)):
+            raise Failure(f"rogue destroying victim answered {r.status} {r.lines}", v.tail())
+        v.wait_for(r"domain: rogue \(id \d+\) may not destroy victim \(id \d+\): not its creator",
+                   10, since=mark, what="the refusal's log line")
+        expect_state(v, "victim", "running")
+        expect_state(v, "rogue", "running")
+        # Asking again and again: DOMAIN_REFUSALS_LOGGED (8) lines, then one saying so.
+        for _ in range(11):
+            expect_reply(v, "call rogue 0 40 0", True)
+        v.wait_for(r"domain: rogue \(id \d+\): 8 requests refused; further refusals are not "
+                   r"logged", 10, since=mark, what="the line that ends the refusal lines")
+        refusals = len(v.find(r"rogue \(id \d+\) may not destroy victim", since=mark))
+        if refusals != 8:
+            raise Failure(f"{refusals} refusal lines for 12 refusals, want 8", v.tail())
+        expect_reply(v, "destroy rogue", True)
+
+
+def isolation_mode(name, cpu, cmdline, check):
+    """Boot the BIOS path with `-cpu cpu` and cmdline, then run check(v)."""
+    cfg = Config(firmware="bios", smp=2, cmdline=f"{default_cmdline()} {cmdline}".strip(),
+                 modules=domain_images(), extra=["-cpu", cpu])
+    with vm(f"domains/{name}", cfg) as v:
+        boot_ready(v, "bios")
+        check(v)
+
+
+def no_pku_refuses(v):
+    """No PKU and no isolation=off: domains do not start, and say why."""
+    v.wait_for(r"domain: no PKU on this CPU: domains will not start", 10, what="the PKU line")
+    r = v.command("create victim")
+    if r.ok or "no PKU on this CPU" not in " ".join(r.lines + [r.status]):
+        raise Failure(f"`create victim` without PKU answered {r.status} {r.lines}", v.tail())
+
+
+def no_pku_isolation_off_refused(v):
+    """No PKU and isolation=off: refused by name (the gate needs WRPKRU), and
+    domains still do not start."""
+    v.wait_for(r"domain: isolation=off refused: domains always run under protection keys", 10,
+               what="the refusal of isolation=off")
+    no_pku_refuses(v)
+
+
+def pku_isolation_off_still_isolates(v):
+    """PKU and isolation=off: refused, and a protection-key fault still fails
+    the domain (inject pk reads TRUSTED memory with the domain's rights)."""
+    v.wait_for(r"domain: isolation=off refused: domains always run under protection keys", 10,
+               what="the refusal of isolation=off")
+    expect_reply(v, "create victim", True)
+    expect_reply(v, "inject victim pk", True)
+    expect_state(v, "victim", "failed")
+    v.wait_for(r"domain: victim \(id \d+\) failed: " + INJECTED["pk"], 10,
+               what="the protection-key fault")
+
+
+ISOLATION_MODES = [("no-pku", "max,pku=off", "", no_pku_refuses),
+                   ("no-pku-isolation-off", "max,pku=off", "isolation=off",
+                    no_pku_isolation_off_refused),
+                   ("pku-isolation-off", "max", "isolation=off", pku_isolation_off_still_isolates)]
+
+
+DOMAIN_TESTS = [("listed", dom_listed), ("inject", dom_inject), ("kill", dom_kill),
+                ("destroy-recreate", dom_recreate), ("bad-input", dom_bad_input)]
+
+
+def run():
+    done = 0
+    try:
+        cfg = Config(firmware="bios", smp=2, cmdline="domains=victim,xa,xb,xc",
+                     modules=domain_images())
+        with vm("domains/bios", cfg) as v:
+            boot_ready(v, "bios")
+            for name, fn in DOMAIN_TESTS:
+                done += 1
+                try:
+                    fn(v)
+                except (Failure, VmError, CtlError) as e:
+                    tally.fail(f"domains/{name}", e, getattr(e, "tail", ""))
+                else:
+                    tally.ok(f"domains/{name}")
+    except VmError as e:
+        for name, _ in DOMAIN_TESTS[done:]:
+            tally.fail(f"domains/{name}", f"not run: {e}")
+        tally.say(e.tail)
+    test("domains/authority", dom_authority)
+    for name, cpu, cmdline, check in ISOLATION_MODES:
+        test(f"domains/{name}", isolation_mode, name, cpu, cmdline, check)

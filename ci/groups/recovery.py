@@ -1,0 +1,115 @@
+"""recovery: bdclient's verified workload through bdev_shadow while the console
+crashes membdev again and again (test kernel, `call`): no client error, no
+lost block, one restart per crash.
+"""
+import re
+import time
+
+from harness.ctl import CtlError
+from harness.qemu import TEST_KERNEL, Config, VmError, domain_images
+
+from .common import (INJECTED, Failure, boot_ready, expect_reply, expect_state, progress,
+                     tally, vm)
+
+
+# bdclient's methods and counters (domains/test/bdclient/bdclient.h).
+BDC_START, BDC_STAT, BDC_STOP = 0, 1, 3
+BDC_RUNNING, BDC_OPS, BDC_ERRORS, BDC_LOST = 0, 1, 2, 3
+BDC_VERIFIED, BDC_UNVERIFIED, BDC_LAST_ERROR = 5, 6, 8
+RECOVERY_FAULTS = [(f, INJECTED[f]) for f in ("pf", "gp", "ud", "de", "pk")] + [
+    ("kill", r"killed from the control console")]
+RECOVERY_ROUNDS = 3
+RECOVERY_WAIT = 60  # one crash and restart, or the final read-back; only stops a hang
+SERVING = r"\[membdev\] membdev: serving"
+
+
+def bdc_call(v, method, *args):
+    """bdclient's method through the console's `call`: its result."""
+    cmd = " ".join(["call bdclient", str(method)] + [str(a) for a in args])
+    r = v.command(cmd, timeout=30)
+    m = re.search(r"returned (-?\d+)", " ".join(r.lines)) if r.ok else None
+    if not m:
+        raise Failure(f"`{cmd}` answered {r.status} {r.lines}", v.tail())
+    return int(m.group(1))
+
+
+def bdc_wait(v, which, done, what):
+    deadline = time.monotonic() + RECOVERY_WAIT
+    while not done(bdc_call(v, BDC_STAT, which)):
+        if time.monotonic() > deadline:
+            raise Failure(f"bdclient: {what} after {RECOVERY_WAIT} s", v.tail())
+        time.sleep(0.2)
+
+
+def rec_start(v, state):
+    for name in ("bdev_shadow", "membdev", "bdclient"):
+        expect_state(v, name, "running")
+    r = bdc_call(v, BDC_START, 100000000, 50)  # more requests than it will get to do
+    if r != 0:
+        raise Failure(f"bdclient.start returned {r}", v.tail())
+    v.wait_for(SERVING, RECOVERY_WAIT, what="membdev serving")
+    bdc_wait(v, BDC_OPS, lambda n: n > 0, "no request done")
+    state["started"] = True
+
+
+def rec_crashes(v, state):
+    """Crash the current membdev with each fault in turn, each time waiting for
+    the shadow's new one to serve (a crash while it starts is another matter)."""
+    if not state.get("started"):
+        raise Failure("the workload did not start")
+    for i in range(RECOVERY_ROUNDS * len(RECOVERY_FAULTS)):
+        fault, reason = RECOVERY_FAULTS[i % len(RECOVERY_FAULTS)]
+        mark = v.mark()
+        expect_reply(v, "kill membdev" if fault == "kill" else f"inject membdev {fault}", True)
+        v.wait_for(r"domain: membdev \(id \d+\) failed: " + reason, RECOVERY_WAIT, since=mark,
+                   what=f"membdev failing with {fault}")
+        v.wait_for(r"shadow BlockDevice: restarted membdev", RECOVERY_WAIT, since=mark,
+                   what=f"the shadow's restart after {fault}")
+        v.wait_for(SERVING, RECOVERY_WAIT, since=mark, what=f"a new membdev serving after {fault}")
+        if bdc_call(v, BDC_STAT, BDC_RUNNING) != 1:
+            raise Failure(f"the workload ended by crash {i} ({fault})", v.tail())
+        state["crashes"] = i + 1
+
+
+def rec_no_loss(v, state):
+    if not state.get("crashes"):
+        raise Failure("no crash was made")
+    bdc_call(v, BDC_STOP)
+    bdc_wait(v, BDC_RUNNING, lambda r: r == 0, "the verifying read-back did not end")
+    got = {name: bdc_call(v, BDC_STAT, which) for name, which in (
+        ("errors", BDC_ERRORS), ("lost", BDC_LOST), ("verified", BDC_VERIFIED),
+        ("unverified", BDC_UNVERIFIED), ("ops", BDC_OPS), ("last error", BDC_LAST_ERROR))}
+    restarts = len([s for s in v.text() if "restarted membdev" in s])
+    progress(f"recovery: {got['ops']} requests, {got['verified']} reads verified, "
+             f"{state['crashes']} crashes, {restarts} restarts")
+    if got["errors"] or got["lost"] or got["unverified"]:
+        raise Failure("the client saw " + ", ".join(f"{k} {n}" for k, n in got.items()), v.tail())
+    if got["verified"] < 1024:
+        raise Failure(f"only {got['verified']} reads verified", v.tail())
+    if restarts != state["crashes"]:
+        raise Failure(f"{state['crashes']} crashes but {restarts} restarts", v.tail())
+
+
+RECOVERY_TESTS = [("start", rec_start), ("crashes", rec_crashes), ("no-errors-no-loss", rec_no_loss)]
+
+
+def run():
+    state, done = {}, 0
+    try:
+        # The test kernel: the workload is driven with `call`.
+        cfg = Config(firmware="bios", smp=2, cmdline="domains=bdev_shadow,bdclient",
+                     kernel=TEST_KERNEL, modules=domain_images(include_bad=False))
+        with vm("recovery/bios", cfg) as v:
+            boot_ready(v, "bios")
+            for name, fn in RECOVERY_TESTS:
+                done += 1
+                try:
+                    fn(v, state)
+                except (Failure, VmError, CtlError) as e:
+                    tally.fail(f"recovery/{name}", e, getattr(e, "tail", ""))
+                else:
+                    tally.ok(f"recovery/{name}")
+    except VmError as e:
+        for name, _ in RECOVERY_TESTS[done:]:
+            tally.fail(f"recovery/{name}", f"not run: {e}")
+        tally.say(e.tail)
