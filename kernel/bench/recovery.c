@@ -49,7 +49,7 @@ static struct domain *need(const char *name)
 
 static long stat(struct domain *client, int which)
 {
-	return domain_call(client, BDC_STAT, which, 0, 0, 0);
+	return domain_call(client, BdClient_stat_METHOD, which, 0, 0, 0);
 }
 
 /*
@@ -76,7 +76,7 @@ static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, ui
 			struck = false;
 		}
 		if (stop_ns && now >= stop_ns) {
-			domain_call(client, BDC_STOP, 0, 0, 0, 0);
+			domain_call(client, BdClient_stop_METHOD, 0, 0, 0, 0);
 			stop_ns = 0;
 		}
 		if (armed && h != armed) {
@@ -97,7 +97,7 @@ static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, ui
 static void throughput(struct domain *client, int op, uint64_t crash_ms)
 {
 	const char *name = op == BDC_OP_READ ? "read" : "write";
-	long r = domain_call(client, BDC_THROUGHPUT, op, PHASE_MS, 0, 0);
+	long r = domain_call(client, BdClient_throughput_METHOD, op, PHASE_MS, 0, 0);
 	if (r < 0) {
 		klog("bench: recovery %s failed: bdclient.throughput returned %ld", name, r);
 		return;
@@ -111,7 +111,7 @@ static void throughput(struct domain *client, int op, uint64_t crash_ms)
 /* Throughput over time across crashes, for the host's plot. */
 static void timeline(struct domain *client)
 {
-	long r = domain_call(client, BDC_THROUGHPUT, BDC_OP_WRITE, PHASE_MS, 0, 0);
+	long r = domain_call(client, BdClient_throughput_METHOD, BDC_OP_WRITE, PHASE_MS, 0, 0);
 	if (r < 0) {
 		klog("bench: recovery series failed: bdclient.throughput returned %ld", r);
 		return;
@@ -123,7 +123,7 @@ static void timeline(struct domain *client)
  * then every block read back. */
 static void verified(struct domain *client)
 {
-	long r = domain_call(client, BDC_START, 1L << 40, 50, 0, 0);
+	long r = domain_call(client, BdClient_start_METHOD, 1L << 40, 50, 0, 0);
 	if (r < 0) {
 		klog("bench: recovery verify failed: bdclient.start returned %ld", r);
 		return;
@@ -166,7 +166,7 @@ void bench_recovery_thread(void *unused)
 	struct domain *client = need("bdev_shadow") ? need("bdclient") : NULL;
 	if (client) {
 		/* Warm up: size the device, fault in the ramdisk and the caches. */
-		domain_call(client, BDC_THROUGHPUT, BDC_OP_WRITE, PHASE_MS / 4, 0, 0);
+		domain_call(client, BdClient_throughput_METHOD, BDC_OP_WRITE, PHASE_MS / 4, 0, 0);
 		crash_while_running(client, 0, 0, false);
 		for (int i = 0; i < REPEATS; i++)
 			for (int op = BDC_OP_READ; op <= BDC_OP_WRITE; op++) {

@@ -100,7 +100,7 @@ static struct {
 
 static long warm_call(struct domain *rogue)
 {
-	return domain_call(rogue, ROGUE_RUN, ROGUE_READ_DOMAIN, 0, 0, 0);
+	return domain_call(rogue, Rogue_run_METHOD, ROGUE_READ_DOMAIN, 0, 0, 0);
 }
 
 static void warm_thread(void *unused)

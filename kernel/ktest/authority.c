@@ -60,7 +60,7 @@ static unsigned domains_alive(void)
 
 static long rogue_run(struct domain *rogue, int number, uint64_t target)
 {
-	return domain_call(rogue, ROGUE_RUN, number, (long)target, 0, 0);
+	return domain_call(rogue, Rogue_run_METHOD, number, (long)target, 0, 0);
 }
 
 static void destroy_not_created(struct ktest_ctx *t)
@@ -122,13 +122,13 @@ KTEST(auth_rogue_may_not_create_an_image_the_manifest_does_not_allow)
 
 static long stat(struct domain *client, int which)
 {
-	return domain_call(client, BDC_STAT, which, 0, 0, 0);
+	return domain_call(client, BdClient_stat_METHOD, which, 0, 0, 0);
 }
 
 /* One bounded workload through the shadow, to its verifying read-back. */
 static bool workload(struct ktest_ctx *t, struct domain *client)
 {
-	long r = domain_call(client, BDC_START, WORKLOAD_OPS, 50, 0, 0);
+	long r = domain_call(client, BdClient_start_METHOD, WORKLOAD_OPS, 50, 0, 0);
 	if (r != 0) {
 		ktest_fail(t, __FILE__, __LINE__, "bdclient.start: %ld", r);
 		return false;

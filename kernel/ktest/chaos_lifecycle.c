@@ -141,7 +141,7 @@ static void concurrent_destroys(struct ktest_ctx *t)
 			return;
 		}
 		race = (struct race){.handle = domain_handle(rogue),
-				     .method = ROGUE_RUN,
+				     .method = Rogue_run_METHOD,
 				     .a0 = ROGUE_SPIN,
 				     .calls_before = gate_domtab(rogue->id)->calls};
 		want_done = n + 1;

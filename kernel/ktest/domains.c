@@ -13,13 +13,13 @@
 #include <core/time.h>
 #include <domain/domain.h>
 #include <domain/gate.h>
+#include <idl/hello_methods.h>
 #include <ktest/counted.h>
 #include <ktest/ktest.h>
 #include <lib/fmt.h>
 #include <lib/string.h>
 #include <mm/frame.h>
 #include <stddef.h>
-#include <test/hello/hello.h>
 #include <test/rogue/cases.h>
 #include <test/victim/victim.h>
 
@@ -73,7 +73,7 @@ KTEST(domain_loads_runs_and_is_destroyed_once)
 	uint32_t id = d->id;
 	KT_ASSERT(d->pkey >= PKEY_FIRST_DOMAIN);
 	uint64_t calls_before = gate_domtab(id)->calls;
-	long greeting = domain_call(d, HELLO_GREET, HELLO_GREET_ARG, 0, 0, 0);
+	long greeting = domain_call(d, Hello_greet_METHOD, HELLO_GREET_ARG, 0, 0, 0);
 	uint64_t calls = gate_domtab(id)->calls - calls_before;
 	char err[96];
 	int first = domain_destroy(handle, err, sizeof err);
@@ -127,7 +127,7 @@ static long run_case(int number, uint64_t target, struct domain **rogue_out)
 	struct domain *rogue = domain_create("rogue", err, sizeof err);
 	if (!rogue)
 		return -1000;
-	long r = domain_call(rogue, ROGUE_RUN, number, (long)target, 0, 0);
+	long r = domain_call(rogue, Rogue_run_METHOD, number, (long)target, 0, 0);
 	*rogue_out = rogue;
 	return r;
 }

@@ -58,7 +58,7 @@ static int destroy(struct domain *d)
 
 static long rogue_run(struct domain *rogue, long number, uint64_t target, uint64_t a2, uint64_t a3)
 {
-	return domain_call(rogue, ROGUE_RUN, number, (long)target, (long)a2, (long)a3);
+	return domain_call(rogue, Rogue_run_METHOD, number, (long)target, (long)a2, (long)a3);
 }
 
 /* The hex number after `key` in s; 0 if there is none. */

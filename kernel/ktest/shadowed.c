@@ -29,12 +29,12 @@ void shadowed_destroy_handle(uint64_t h)
 
 long shadowed_stat(struct domain *client, int which)
 {
-	return domain_call(client, BDC_STAT, which, 0, 0, 0);
+	return domain_call(client, BdClient_stat_METHOD, which, 0, 0, 0);
 }
 
 bool shadowed_finish(struct domain *client)
 {
-	domain_call(client, BDC_STOP, 0, 0, 0, 0);
+	domain_call(client, BdClient_stop_METHOD, 0, 0, 0, 0);
 	uint64_t deadline = time_ns() + SHADOWED_RUN_WAIT_NS;
 	while (shadowed_stat(client, BDC_RUNNING) == 1 && time_ns() < deadline)
 		thread_sleep_ns(10000000);
@@ -58,8 +58,8 @@ void shadowed_crash_driver(struct ktest_ctx *t, const struct shadowed_run *run)
 	struct domain *client = shadow ? shadowed_create(t, "bdclient") : NULL;
 	if (!client)
 		goto out;
-	long r = domain_call(client, BDC_START, SHADOWED_UNBOUNDED_OPS, SHADOWED_WRITE_PERCENT,
-			     (long)domain_handle(shadow), 0);
+	long r = domain_call(client, BdClient_start_METHOD, SHADOWED_UNBOUNDED_OPS,
+			     SHADOWED_WRITE_PERCENT, (long)domain_handle(shadow), 0);
 	if (r != 0) {
 		ktest_fail(t, __FILE__, __LINE__, "bdclient.start: %ld", r);
 		goto out;

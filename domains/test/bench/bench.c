@@ -79,7 +79,7 @@ static long run_op(long op, uint64_t target)
 	case BENCH_OP_NESTED:
 		return maple_xcall(target, 0, 1, 0, 0, 0) > 0 ? 0 : -MAPLE_EINVAL;
 	case BENCH_OP_FAULT:
-		return maple_xcall(target, ROGUE_RUN, ROGUE_UD2, 0, 0, 0) == -MAPLE_ECALLEE
+		return maple_xcall(target, Rogue_run_METHOD, ROGUE_UD2, 0, 0, 0) == -MAPLE_ECALLEE
 			       ? 0
 			       : -MAPLE_EINVAL;
 	case BENCH_OP_MOVE_RREF:

@@ -203,8 +203,8 @@ long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
 	case ROGUE_GATE_LOOP:
 		loop_through_gate(target, a2);
 	case ROGUE_GATE_DEPTH:
-		return maple_xcall((uint64_t)maple_domain_id(), ROGUE_RUN, ROGUE_GATE_DEPTH, 0, 0,
-				   0);
+		return maple_xcall((uint64_t)maple_domain_id(), Rogue_run_METHOD, ROGUE_GATE_DEPTH,
+				   0, 0, 0);
 	}
 	return -MAPLE_EINVAL;
 }
