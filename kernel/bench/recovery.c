@@ -24,18 +24,18 @@
 #include <core/sched.h>
 #include <core/time.h>
 #include <domain/domain.h>
+#include <idl/bdev_methods.h>
 #include <ktest/driver_faults.h>
 #include <lib/cmdline.h>
 #include <lib/string.h>
 #include <platform/pc/power.h>
 #include <test/bdclient/bdclient.h>
 
-#define PHASE_MS   3000
-#define REPEATS	   5
-#define CRASH_MS   100
-#define TICK_NS	   10000000UL /* the bench thread's look at the clock */
-#define BDEV_STATS 2	      /* BlockDevice.stats (domains/idl/bdev.idl) */
-#define MS	   1000000UL
+#define PHASE_MS 3000
+#define REPEATS	 5
+#define CRASH_MS 100
+#define TICK_NS	 10000000UL /* the bench thread's look at the clock */
+#define MS	 1000000UL
 
 static struct domain *need(const char *name)
 {
@@ -83,7 +83,8 @@ static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, ui
 			taken++;
 			armed = 0;
 		}
-		if (!crash_ms || armed || now < next || !h || !driver_served(&watch, h, BDEV_STATS))
+		if (!crash_ms || armed || now < next || !h ||
+		    !driver_served(&watch, h, BlockDevice_stats_METHOD))
 			continue;
 		if (driver_strike(h, driver_fault(fault++))) {
 			armed = h;

@@ -44,7 +44,7 @@ bool shadowed_finish(struct domain *client)
 bool shadowed_populate_ramdisk(struct ktest_ctx *t)
 {
 	struct domain *d = shadowed_create(t, "membdev");
-	long r = d ? domain_call(d, BDEV_INIT, 1, BDC_BLOCK_SIZE, 0, 0) : -1;
+	long r = d ? domain_call(d, BlockDevice_init_METHOD, 1, BDC_BLOCK_SIZE, 0, 0) : -1;
 	shadowed_destroy(d);
 	if (d && r < 0)
 		ktest_fail(t, __FILE__, __LINE__, "membdev.init: %ld", r);
@@ -64,7 +64,8 @@ void shadowed_crash_driver(struct ktest_ctx *t, const struct shadowed_run *run)
 		ktest_fail(t, __FILE__, __LINE__, "bdclient.start: %ld", r);
 		goto out;
 	}
-	uint64_t h = driver_wait_serving(driver, 0, BDEV_STATS, time_ns() + SHADOWED_FAULT_WAIT_NS);
+	uint64_t h = driver_wait_serving(driver, 0, BlockDevice_stats_METHOD,
+					 time_ns() + SHADOWED_FAULT_WAIT_NS);
 	if (!h) {
 		ktest_fail(t, __FILE__, __LINE__, "%s never served before the first crash", driver);
 		goto out;
@@ -81,7 +82,8 @@ void shadowed_crash_driver(struct ktest_ctx *t, const struct shadowed_run *run)
 			goto out;
 		}
 		uint64_t struck = h;
-		h = driver_wait_serving(driver, h, BDEV_STATS, time_ns() + SHADOWED_FAULT_WAIT_NS);
+		h = driver_wait_serving(driver, h, BlockDevice_stats_METHOD,
+					time_ns() + SHADOWED_FAULT_WAIT_NS);
 		if (!h) {
 			ktest_fail(t, __FILE__, __LINE__,
 				   "crash %u (%s): no new %s served within %llu s", i,
