@@ -22,6 +22,7 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
 sys.path.insert(0, TOOLS)
 from idl.cgen import generate, word  # noqa: E402
+from idl.consts import consts_header, consts_python  # noqa: E402
 from idl.check import check_text, load  # noqa: E402
 from idl.model import IdlError, IdlErrors, StructT, fnv1a32, type_id  # noqa: E402
 
@@ -350,9 +351,54 @@ class MethodWords(unittest.TestCase):
         self.assertEqual(word(None, g)[0], 0x8001)
 
     def test_header_spells_them(self):
-        header, _ = generate(load(BDEV), "domains/idl/bdev.idl")
+        header = consts_header(load(BDEV), "domains/idl/bdev.idl")
         self.assertIn("#define BlockDevice_submit_WORD 0x1001UL /* 1 | XCALL_BORROW(0) */", header)
         self.assertIn("_Static_assert(BlockDevice_submit_WORD == (1 | XCALL_BORROW(0)),", header)
+
+
+class MethodConstants(unittest.TestCase):
+    """<stem>_methods.h and <stem>.py: the numbers kernel tests and host scripts use."""
+
+    TWO = "interface I {{\n fn {}(i64 x) -> Result<i64>;\n fn {}() -> Result<()>;\n}}"
+
+    def python(self, mod):
+        values = {}
+        exec(consts_python(mod, "t.idl"), values)
+        return {k: v for k, v in values.items() if not k.startswith("__")}
+
+    def test_bdev_python(self):
+        self.assertEqual(self.python(load(BDEV)), {
+            "BlockDevice_METHODS": 3,
+            "BlockDevice_init_METHOD": 0, "BlockDevice_init_WORD": 0x0,
+            "BlockDevice_submit_METHOD": 1, "BlockDevice_submit_WORD": 0x1001,
+            "BlockDevice_stats_METHOD": 2, "BlockDevice_stats_WORD": 0x2,
+        })
+
+    def test_reordering_renumbers(self):
+        before = self.python(check_text("t.idl", self.TWO.format("a", "b"), "t"))
+        after = self.python(check_text("t.idl", self.TWO.format("b", "a"), "t"))
+        self.assertEqual((before["I_a_METHOD"], before["I_b_METHOD"]), (0, 1))
+        self.assertEqual((after["I_a_METHOD"], after["I_b_METHOD"]), (1, 0))
+        header = consts_header(check_text("t.idl", self.TWO.format("b", "a"), "t"), "t.idl")
+        self.assertIn("#define I_b_METHOD 0\n", header)
+        self.assertIn("#define I_a_METHOD 1\n", header)
+
+    def test_header_is_kernel_safe(self):
+        """Only maple/rref_abi.h: the kernel includes it, and it has no SDK root."""
+        header = consts_header(load(EVERY), "every.idl")
+        includes = [ln for ln in header.splitlines() if ln.startswith("#include")]
+        self.assertEqual(includes, ["#include <maple/rref_abi.h>"])
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "every_methods.h"), "w") as f:
+                f.write(header)
+            src = os.path.join(d, "k.c")
+            with open(src, "w") as f:
+                f.write('#include "every_methods.h"\n#include "every_methods.h"\n'
+                        "int n = Everything_METHODS;\n")
+            r = subprocess.run(["gcc", "-std=gnu11", "-Wall", "-Wextra", "-Werror",
+                                "-Ikernel/include", "-fsyntax-only", src],
+                               cwd=ROOT, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
 
 
 class TypeIds(unittest.TestCase):
@@ -413,8 +459,10 @@ class GeneratedC(unittest.TestCase):
         cls.text = {}
         for path in (BDEV, EVERY):
             mod = load(path)
-            header, source = generate(mod, os.path.relpath(path, ROOT))
-            for ext, text in ((".h", header), (".c", source)):
+            name = os.path.relpath(path, ROOT)
+            header, source = generate(mod, name)
+            methods = consts_header(mod, name)
+            for ext, text in ((".h", header), (".c", source), ("_methods.h", methods)):
                 name = mod.stem + ext
                 cls.text[name] = text
                 with open(os.path.join(cls.tmp, name), "w") as f:
@@ -545,7 +593,8 @@ class Command(unittest.TestCase):
     def test_writes_only_changes(self):
         with tempfile.TemporaryDirectory() as d:
             self.assertEqual(self.run_idlc("-o", d, BDEV).returncode, 0)
-            self.assertEqual(sorted(os.listdir(d)), ["bdev.c", "bdev.h"])
+            self.assertEqual(sorted(os.listdir(d)),
+                             ["bdev.c", "bdev.h", "bdev.py", "bdev_methods.h"])
             header = os.path.join(d, "bdev.h")
             os.utime(header, (1, 1))
             self.assertEqual(self.run_idlc("-o", d, BDEV).returncode, 0)

@@ -3,6 +3,7 @@ exception, booting a VM with its serial log kept (vm), running one check as a
 test (test), waiting for a boot (boot_ready), checking a ktest run, and the
 console helpers more than one group uses.
 """
+import importlib.util
 import os
 import time
 
@@ -142,3 +143,13 @@ def expect_reply(v, cmd, ok):
 # ud2, a bug docs/recovery.md records as fixed.
 INJECTED = {"pf": r"#PF at 0 \(error 0x4\)", "gp": r"#GP \(error 0\)", "ud": r"#UD \(error 0\)",
             "de": r"#DE \(error 0\)", "pk": r"#PF at 0x[0-9a-f]+ \(error 0x25\)"}
+
+
+def idl_method(stem, interface, method):
+    """A method's number, from the module tools/idlc generates from domains/idl/<stem>.idl
+    (out/gen/idl/<stem>.py): never written here, so reordering the .idl cannot break a test."""
+    path = os.path.join(ROOT, "out/gen/idl", f"{stem}.py")
+    spec = importlib.util.spec_from_file_location(f"idl_{stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, f"{interface}_{method}_METHOD")

@@ -7,8 +7,8 @@ import re
 from harness.ctl import CtlError
 from harness.qemu import TEST_KERNEL, Config, VmError, default_cmdline, domain_images
 
-from .common import (INJECTED, Failure, boot_ready, expect_reply, expect_state, tally, test,
-                     vm)
+from .common import (INJECTED, Failure, boot_ready, expect_reply, expect_state, idl_method, tally,
+                     test, vm)
 
 
 def dom_listed(v):
@@ -53,7 +53,8 @@ def dom_authority():
         expect_state(v, "victim", "running")
         expect_reply(v, "create rogue", True)
         mark = v.mark()
-        r = v.command("call rogue 0 40 0")
+        rogue_run = f"call rogue {idl_method('rogue', 'Rogue', 'run')} 40 0"
+        r = v.command(rogue_run)
         if not r.ok or not re.search(r"returned -1$", " ".join(r.lines)):
             raise Failure(f"rogue destroying victim answered {r.status} {r.lines}", v.tail())
         v.wait_for(r"domain: rogue \(id \d+\) may not destroy victim \(id \d+\): not its creator",
@@ -62,7 +63,7 @@ def dom_authority():
         expect_state(v, "rogue", "running")
         # Asking again and again: DOMAIN_REFUSALS_LOGGED (8) lines, then one saying so.
         for _ in range(11):
-            expect_reply(v, "call rogue 0 40 0", True)
+            expect_reply(v, rogue_run, True)
         v.wait_for(r"domain: rogue \(id \d+\): 8 requests refused; further refusals are not "
                    r"logged", 10, since=mark, what="the line that ends the refusal lines")
         refusals = len(v.find(r"rogue \(id \d+\) may not destroy victim", since=mark))

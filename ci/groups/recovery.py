@@ -8,12 +8,11 @@ import time
 from harness.ctl import CtlError
 from harness.qemu import TEST_KERNEL, Config, VmError, domain_images
 
-from .common import (INJECTED, Failure, boot_ready, expect_reply, expect_state, progress,
-                     tally, vm)
+from .common import (INJECTED, Failure, boot_ready, expect_reply, expect_state, idl_method,
+                     progress, tally, vm)
 
 
-# bdclient's methods and counters (domains/test/bdclient/bdclient.h).
-BDC_START, BDC_STAT, BDC_STOP = 0, 1, 3
+# bdclient's counters, stat()'s argument (enum bdc_stat in domains/test/bdclient/bdclient.h).
 BDC_RUNNING, BDC_OPS, BDC_ERRORS, BDC_LOST = 0, 1, 2, 3
 BDC_VERIFIED, BDC_UNVERIFIED, BDC_LAST_ERROR = 5, 6, 8
 RECOVERY_FAULTS = [(f, INJECTED[f]) for f in ("pf", "gp", "ud", "de", "pk")] + [
@@ -24,8 +23,10 @@ SERVING = r"\[membdev\] membdev: serving"
 
 
 def bdc_call(v, method, *args):
-    """bdclient's method through the console's `call`: its result."""
-    cmd = " ".join(["call bdclient", str(method)] + [str(a) for a in args])
+    """bdclient's method (its name in domains/idl/bdclient.idl) through the console's `call`:
+    its result."""
+    number = idl_method("bdclient", "BdClient", method)
+    cmd = " ".join(["call bdclient", str(number)] + [str(a) for a in args])
     r = v.command(cmd, timeout=30)
     m = re.search(r"returned (-?\d+)", " ".join(r.lines)) if r.ok else None
     if not m:
@@ -35,7 +36,7 @@ def bdc_call(v, method, *args):
 
 def bdc_wait(v, which, done, what):
     deadline = time.monotonic() + RECOVERY_WAIT
-    while not done(bdc_call(v, BDC_STAT, which)):
+    while not done(bdc_call(v, "stat", which)):
         if time.monotonic() > deadline:
             raise Failure(f"bdclient: {what} after {RECOVERY_WAIT} s", v.tail())
         time.sleep(0.2)
@@ -44,7 +45,7 @@ def bdc_wait(v, which, done, what):
 def rec_start(v, state):
     for name in ("bdev_shadow", "membdev", "bdclient"):
         expect_state(v, name, "running")
-    r = bdc_call(v, BDC_START, 100000000, 50)  # more requests than it will get to do
+    r = bdc_call(v, "start", 100000000, 50)  # more requests than it will get to do
     if r != 0:
         raise Failure(f"bdclient.start returned {r}", v.tail())
     v.wait_for(SERVING, RECOVERY_WAIT, what="membdev serving")
@@ -66,7 +67,7 @@ def rec_crashes(v, state):
         v.wait_for(r"shadow BlockDevice: restarted membdev", RECOVERY_WAIT, since=mark,
                    what=f"the shadow's restart after {fault}")
         v.wait_for(SERVING, RECOVERY_WAIT, since=mark, what=f"a new membdev serving after {fault}")
-        if bdc_call(v, BDC_STAT, BDC_RUNNING) != 1:
+        if bdc_call(v, "stat", BDC_RUNNING) != 1:
             raise Failure(f"the workload ended by crash {i} ({fault})", v.tail())
         state["crashes"] = i + 1
 
@@ -74,9 +75,9 @@ def rec_crashes(v, state):
 def rec_no_loss(v, state):
     if not state.get("crashes"):
         raise Failure("no crash was made")
-    bdc_call(v, BDC_STOP)
+    bdc_call(v, "stop")
     bdc_wait(v, BDC_RUNNING, lambda r: r == 0, "the verifying read-back did not end")
-    got = {name: bdc_call(v, BDC_STAT, which) for name, which in (
+    got = {name: bdc_call(v, "stat", which) for name, which in (
         ("errors", BDC_ERRORS), ("lost", BDC_LOST), ("verified", BDC_VERIFIED),
         ("unverified", BDC_UNVERIFIED), ("ops", BDC_OPS), ("last error", BDC_LAST_ERROR))}
     restarts = len([s for s in v.text() if "restarted membdev" in s])

@@ -24,18 +24,18 @@
 #include <core/sched.h>
 #include <core/time.h>
 #include <domain/domain.h>
+#include <idl/bdev_methods.h>
 #include <ktest/driver_faults.h>
 #include <lib/cmdline.h>
 #include <lib/string.h>
 #include <platform/pc/power.h>
 #include <test/bdclient/bdclient.h>
 
-#define PHASE_MS   3000
-#define REPEATS	   5
-#define CRASH_MS   100
-#define TICK_NS	   10000000UL /* the bench thread's look at the clock */
-#define BDEV_STATS 2	      /* BlockDevice.stats (domains/idl/bdev.idl) */
-#define MS	   1000000UL
+#define PHASE_MS 3000
+#define REPEATS	 5
+#define CRASH_MS 100
+#define TICK_NS	 10000000UL /* the bench thread's look at the clock */
+#define MS	 1000000UL
 
 static struct domain *need(const char *name)
 {
@@ -49,7 +49,7 @@ static struct domain *need(const char *name)
 
 static long stat(struct domain *client, int which)
 {
-	return domain_call(client, BDC_STAT, which, 0, 0, 0);
+	return domain_call(client, BdClient_stat_METHOD, which, 0, 0, 0);
 }
 
 /*
@@ -76,14 +76,15 @@ static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, ui
 			struck = false;
 		}
 		if (stop_ns && now >= stop_ns) {
-			domain_call(client, BDC_STOP, 0, 0, 0, 0);
+			domain_call(client, BdClient_stop_METHOD, 0, 0, 0, 0);
 			stop_ns = 0;
 		}
 		if (armed && h != armed) {
 			taken++;
 			armed = 0;
 		}
-		if (!crash_ms || armed || now < next || !h || !driver_served(&watch, h, BDEV_STATS))
+		if (!crash_ms || armed || now < next || !h ||
+		    !driver_served(&watch, h, BlockDevice_stats_METHOD))
 			continue;
 		if (driver_strike(h, driver_fault(fault++))) {
 			armed = h;
@@ -97,7 +98,7 @@ static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, ui
 static void throughput(struct domain *client, int op, uint64_t crash_ms)
 {
 	const char *name = op == BDC_OP_READ ? "read" : "write";
-	long r = domain_call(client, BDC_THROUGHPUT, op, PHASE_MS, 0, 0);
+	long r = domain_call(client, BdClient_throughput_METHOD, op, PHASE_MS, 0, 0);
 	if (r < 0) {
 		klog("bench: recovery %s failed: bdclient.throughput returned %ld", name, r);
 		return;
@@ -111,7 +112,7 @@ static void throughput(struct domain *client, int op, uint64_t crash_ms)
 /* Throughput over time across crashes, for the host's plot. */
 static void timeline(struct domain *client)
 {
-	long r = domain_call(client, BDC_THROUGHPUT, BDC_OP_WRITE, PHASE_MS, 0, 0);
+	long r = domain_call(client, BdClient_throughput_METHOD, BDC_OP_WRITE, PHASE_MS, 0, 0);
 	if (r < 0) {
 		klog("bench: recovery series failed: bdclient.throughput returned %ld", r);
 		return;
@@ -123,7 +124,7 @@ static void timeline(struct domain *client)
  * then every block read back. */
 static void verified(struct domain *client)
 {
-	long r = domain_call(client, BDC_START, 1L << 40, 50, 0, 0);
+	long r = domain_call(client, BdClient_start_METHOD, 1L << 40, 50, 0, 0);
 	if (r < 0) {
 		klog("bench: recovery verify failed: bdclient.start returned %ld", r);
 		return;
@@ -166,7 +167,7 @@ void bench_recovery_thread(void *unused)
 	struct domain *client = need("bdev_shadow") ? need("bdclient") : NULL;
 	if (client) {
 		/* Warm up: size the device, fault in the ramdisk and the caches. */
-		domain_call(client, BDC_THROUGHPUT, BDC_OP_WRITE, PHASE_MS / 4, 0, 0);
+		domain_call(client, BdClient_throughput_METHOD, BDC_OP_WRITE, PHASE_MS / 4, 0, 0);
 		crash_while_running(client, 0, 0, false);
 		for (int i = 0; i < REPEATS; i++)
 			for (int op = BDC_OP_READ; op <= BDC_OP_WRITE; op++) {

@@ -100,7 +100,7 @@ static struct {
 
 static long warm_call(struct domain *rogue)
 {
-	return domain_call(rogue, ROGUE_RUN, ROGUE_READ_DOMAIN, 0, 0, 0);
+	return domain_call(rogue, Rogue_run_METHOD, ROGUE_READ_DOMAIN, 0, 0, 0);
 }
 
 static void warm_thread(void *unused)
@@ -162,9 +162,10 @@ static void fault_to_error(struct domain *bench)
 		long w = kind == WARM	      ? warm_call(rogue)
 			 : kind == FIRST_CALL ? warm_elsewhere(rogue)
 					      : -MAPLE_EINVAL;
-		long r = w == -MAPLE_EINVAL ? domain_call(bench, BENCH_SAMPLE, BENCH_OP_FAULT,
-							  (long)domain_handle(rogue), 1, 0)
-					    : -1;
+		long r = w == -MAPLE_EINVAL
+				 ? domain_call(bench, Bench_sample_METHOD, BENCH_OP_FAULT,
+					       (long)domain_handle(rogue), 1, 0)
+				 : -1;
 		domain_destroy(domain_handle(rogue), err, sizeof err);
 		if (w != -MAPLE_EINVAL) {
 			klog("bench: xcall %s warm-up call failed: %ld, not %d", names[kind], w,
@@ -194,8 +195,9 @@ void bench_xcall_thread(void *unused)
 		struct domain *target = ops[i].target ? domain_get_by_name(ops[i].target) : NULL;
 		long handle = target ? (long)domain_handle(target) : 0;
 		domain_put(target);
-		long median = domain_call(bench, BENCH_SAMPLE, ops[i].op, handle, CALL_SAMPLES, 0);
-		long p99 = domain_call(bench, BENCH_P99, 0, 0, 0, 0);
+		long median =
+			domain_call(bench, Bench_sample_METHOD, ops[i].op, handle, CALL_SAMPLES, 0);
+		long p99 = domain_call(bench, Bench_p99_METHOD, 0, 0, 0, 0);
 		if (median < 0)
 			klog("bench: xcall %s failed: %ld", ops[i].name, median);
 		else

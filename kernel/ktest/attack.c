@@ -54,9 +54,9 @@ static void callee_ends_callers_thread(struct ktest_ctx *t)
 		destroy(caller);
 		return;
 	}
-	long nested = domain_call(caller, ROGUE_RUN, ROGUE_A_CALL_EXITER,
+	long nested = domain_call(caller, Rogue_run_METHOD, ROGUE_A_CALL_EXITER,
 				  (long)domain_handle(callee), 0, 0);
-	long own = domain_call(callee, ROGUE_RUN, ROGUE_A_EXIT_CALLERS_THREAD, 0, 0, 0);
+	long own = domain_call(callee, Rogue_run_METHOD, ROGUE_A_EXIT_CALLERS_THREAD, 0, 0, 0);
 	enum domain_state caller_state = caller->state, callee_state = callee->state;
 	destroy(callee);
 	destroy(caller);
@@ -77,7 +77,7 @@ static uint64_t calibrate(struct domain *d, uint64_t *ns)
 	uint64_t rounds = 1 << 16;
 	for (;;) {
 		uint64_t start = time_ns();
-		domain_call(d, ROGUE_RUN, ROGUE_A_WORK, (long)rounds, 0, 0);
+		domain_call(d, Rogue_run_METHOD, ROGUE_A_WORK, (long)rounds, 0, 0);
 		*ns = time_ns() - start;
 		if (*ns >= WORK_NS / 4 || rounds >= 1ULL << 40)
 			break;
@@ -85,7 +85,7 @@ static uint64_t calibrate(struct domain *d, uint64_t *ns)
 	}
 	rounds = rounds * WORK_NS / (*ns ? *ns : 1);
 	uint64_t start = time_ns();
-	domain_call(d, ROGUE_RUN, ROGUE_A_WORK, (long)rounds, 0, 0);
+	domain_call(d, Rogue_run_METHOD, ROGUE_A_WORK, (long)rounds, 0, 0);
 	*ns = time_ns() - start;
 	return rounds;
 }
@@ -114,14 +114,14 @@ static void hogged_callee(struct ktest_ctx *t)
 	uint64_t rounds = calibrate(honest, &idle_ns);
 	long started = 0;
 	for (int i = 0; i < HOGS; i++)
-		started += domain_call(hog[i], ROGUE_RUN, ROGUE_A_SPINNERS, SPINNERS, 0, 0);
+		started += domain_call(hog[i], Rogue_run_METHOD, ROGUE_A_SPINNERS, SPINNERS, 0, 0);
 	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
 	uint64_t start = time_ns();
-	long r = domain_call(honest, ROGUE_RUN, ROGUE_A_WORK, (long)rounds, 0, 0);
+	long r = domain_call(honest, Rogue_run_METHOD, ROGUE_A_WORK, (long)rounds, 0, 0);
 	hogged_ns = time_ns() - start;
 	watchdog_set_budget_ms(old);
 	for (int i = 0; i < HOGS; i++)
-		domain_call(hog[i], ROGUE_RUN, ROGUE_A_SPINNERS_END, 0, 0, 0);
+		domain_call(hog[i], Rogue_run_METHOD, ROGUE_A_SPINNERS_END, 0, 0, 0);
 	thread_sleep_ns(SPIN_END_NS);
 	enum domain_state state = honest->state;
 	klog("ktest: %lu rounds of work took %lu us idle, %lu us beside %ld spinning threads",
@@ -156,8 +156,8 @@ static void fpu_across_a_call(struct ktest_ctx *t)
 		destroy(caller);
 		return;
 	}
-	long r = domain_call(caller, ROGUE_RUN, ROGUE_A_FPU_LEAVE, (long)domain_handle(callee), 0,
-			     0);
+	long r = domain_call(caller, Rogue_run_METHOD, ROGUE_A_FPU_LEAVE,
+			     (long)domain_handle(callee), 0, 0);
 	enum domain_state caller_state = caller->state, callee_state = callee->state;
 	bool nm = strstr(caller->fail_reason, "#NM (error 0), rip") != NULL;
 	destroy(callee);
@@ -191,7 +191,7 @@ static void log_flood(struct ktest_ctx *t)
 	if (!r)
 		return;
 	uint64_t lines = log_lines(), start = time_ns();
-	long accepted = domain_call(r, ROGUE_RUN, ROGUE_A_LOG_FLOOD, FLOOD_CALLS, 0, 0);
+	long accepted = domain_call(r, Rogue_run_METHOD, ROGUE_A_LOG_FLOOD, FLOOD_CALLS, 0, 0);
 	uint64_t ns = time_ns() - start;
 	lines = log_lines() - lines;
 	enum domain_state state = r->state;
@@ -247,12 +247,12 @@ static void gate_stack_jump(struct ktest_ctx *t)
 		return;
 	}
 	uint64_t va = gate_stack_syscall_va(), pages = target->pages, start = time_ns();
-	long tid = domain_call(jumper, ROGUE_RUN, ROGUE_A_GATE_STACK_JUMP, (long)target->id,
+	long tid = domain_call(jumper, Rogue_run_METHOD, ROGUE_A_GATE_STACK_JUMP, (long)target->id,
 			       (long)va, 0);
 	long r = ROGUE_A_PENDING;
 	while (tid > 0 && r == ROGUE_A_PENDING && time_ns() - start < JUMP_WAIT_NS) {
 		thread_sleep_ns(JUMP_POLL_NS);
-		r = domain_call(jumper, ROGUE_RUN, ROGUE_A_GATE_STACK_RESULT, 0, 0, 0);
+		r = domain_call(jumper, Rogue_run_METHOD, ROGUE_A_GATE_STACK_RESULT, 0, 0, 0);
 	}
 	/* The thread is ending now; its exit frees its stacks everywhere. */
 	uint64_t grown = target->pages - pages;
@@ -288,8 +288,8 @@ static void regs_back_to_caller(struct ktest_ctx *t)
 		destroy(caller);
 		return;
 	}
-	long seen = domain_call(caller, ROGUE_RUN, ROGUE_A_PEEK_REGS, (long)domain_handle(callee),
-				0, 0);
+	long seen = domain_call(caller, Rogue_run_METHOD, ROGUE_A_PEEK_REGS,
+				(long)domain_handle(callee), 0, 0);
 	enum domain_state caller_state = caller->state, callee_state = callee->state;
 	destroy(callee);
 	destroy(caller);

@@ -11,6 +11,7 @@
 #include <core/time.h>
 #include <domain/domain.h>
 #include <domain/gate.h>
+#include <idl/bdev_methods.h>
 #include <ktest/counted.h>
 #include <ktest/driver_faults.h>
 #include <ktest/ktest.h>
@@ -20,8 +21,6 @@
 
 #define RUN_WAIT_NS  120000000000ULL /* a workload; only stops a hang */
 #define WORKLOAD_OPS 64		     /* random requests after the first full write */
-#define BDEV_INIT    0		     /* BlockDevice.init (domains/idl/bdev.idl) */
-#define BDEV_STATS   2
 
 static struct domain *create(struct ktest_ctx *t, const char *name)
 {
@@ -60,7 +59,7 @@ static unsigned domains_alive(void)
 
 static long rogue_run(struct domain *rogue, int number, uint64_t target)
 {
-	return domain_call(rogue, ROGUE_RUN, number, (long)target, 0, 0);
+	return domain_call(rogue, Rogue_run_METHOD, number, (long)target, 0, 0);
 }
 
 static void destroy_not_created(struct ktest_ctx *t)
@@ -77,7 +76,7 @@ static void destroy_not_created(struct ktest_ctx *t)
 			   -MAPLE_EPERM);
 	else if (domain_by_id(vh & HANDLE_ID_MASK) != victim || domain_handle(victim) != vh ||
 		 victim->state != DOMAIN_RUNNING ||
-		 domain_call(victim, VICTIM_CHECK, 0, 0, 0, 0) != 1)
+		 domain_call(victim, Victim_check_METHOD, 0, 0, 0, 0) != 1)
 		ktest_fail(t, __FILE__, __LINE__, "the victim did not survive intact");
 	else if (rogue->state != DOMAIN_RUNNING)
 		ktest_fail(t, __FILE__, __LINE__, "a refused destroy failed rogue: %s",
@@ -122,13 +121,13 @@ KTEST(auth_rogue_may_not_create_an_image_the_manifest_does_not_allow)
 
 static long stat(struct domain *client, int which)
 {
-	return domain_call(client, BDC_STAT, which, 0, 0, 0);
+	return domain_call(client, BdClient_stat_METHOD, which, 0, 0, 0);
 }
 
 /* One bounded workload through the shadow, to its verifying read-back. */
 static bool workload(struct ktest_ctx *t, struct domain *client)
 {
-	long r = domain_call(client, BDC_START, WORKLOAD_OPS, 50, 0, 0);
+	long r = domain_call(client, BdClient_start_METHOD, WORKLOAD_OPS, 50, 0, 0);
 	if (r != 0) {
 		ktest_fail(t, __FILE__, __LINE__, "bdclient.start: %ld", r);
 		return false;
@@ -200,7 +199,7 @@ out:
 KTEST(auth_rogue_may_not_map_ramdisk0_while_membdev_is_down)
 {
 	struct domain *d = create(t, "membdev");
-	long r = d ? domain_call(d, BDEV_INIT, 1, BDC_BLOCK_SIZE, 0, 0) : -1;
+	long r = d ? domain_call(d, BlockDevice_init_METHOD, 1, BDC_BLOCK_SIZE, 0, 0) : -1;
 	destroy(d);
 	KT_ASSERT(r > 0);
 	ktest_run_counted(t, "kt-auth", map_while_driver_down, RUN_WAIT_NS);

@@ -192,11 +192,11 @@ static void always_crashes(struct ktest_ctx *t)
 	struct domain *client = shadow ? shadowed_create(t, "bdclient") : NULL;
 	if (!client)
 		goto out;
-	long r = domain_call(client, BDC_START, SHADOWED_UNBOUNDED_OPS, SHADOWED_WRITE_PERCENT,
-			     (long)domain_handle(shadow), 0);
-	uint64_t h =
-		r ? 0
-		  : driver_wait_serving(DRIVER, 0, BDEV_STATS, time_ns() + SHADOWED_FAULT_WAIT_NS);
+	long r = domain_call(client, BdClient_start_METHOD, SHADOWED_UNBOUNDED_OPS,
+			     SHADOWED_WRITE_PERCENT, (long)domain_handle(shadow), 0);
+	uint64_t h = r ? 0
+		       : driver_wait_serving(DRIVER, 0, BlockDevice_stats_METHOD,
+					     time_ns() + SHADOWED_FAULT_WAIT_NS);
 	if (!h || !driver_strike(h, driver_fault(0))) {
 		ktest_fail(t, __FILE__, __LINE__, "bdclient.start %ld; no %s to strike", r, DRIVER);
 		goto out;

@@ -14,6 +14,7 @@
 #include <core/time.h>
 #include <domain/domain.h>
 #include <domain/gate.h>
+#include <idl/bdev_methods.h>
 #include <ktest/counted.h>
 #include <ktest/driver_faults.h>
 #include <ktest/ktest.h>
@@ -26,8 +27,6 @@
 #define ROUND_WAIT_NS  20000000000ULL /* one round; only stops a hang */
 #define RUN_WAIT_NS    300000000000ULL
 #define REAP_NS	       20000000 /* for exited threads to be reaped (ktest/counted.c) */
-#define BDEV_INIT      0	/* BlockDevice.init (domains/idl/bdev.idl) */
-#define BDEV_STATS     2
 
 static struct race {
 	struct domain *d; /* what the caller calls into: a reference it puts */
@@ -141,7 +140,7 @@ static void concurrent_destroys(struct ktest_ctx *t)
 			return;
 		}
 		race = (struct race){.handle = domain_handle(rogue),
-				     .method = ROGUE_RUN,
+				     .method = Rogue_run_METHOD,
 				     .a0 = ROGUE_SPIN,
 				     .calls_before = gate_domtab(rogue->id)->calls};
 		want_done = n + 1;
@@ -217,13 +216,13 @@ static bool shadow_round(struct ktest_ctx *t, unsigned round)
 		return false;
 	}
 	uint64_t sh = domain_handle(shadow), driver = driver_current("membdev");
-	long init = domain_call(shadow, BDEV_INIT, 1, 4096, 0, 0);
+	long init = domain_call(shadow, BlockDevice_init_METHOD, 1, 4096, 0, 0);
 	if (init <= 0 || !driver || !driver_strike(driver, driver_fault(DRIVER_FAULTS - 1))) {
 		ktest_fail(t, __FILE__, __LINE__, "round %u: init %ld, membdev %#lx", round, init,
 			   driver);
 		return false;
 	}
-	race = (struct race){.handle = sh, .method = BDEV_STATS};
+	race = (struct race){.handle = sh, .method = BlockDevice_stats_METHOD};
 	want_done = 1;
 	if (!start_call(t))
 		return false;
@@ -235,7 +234,7 @@ static bool shadow_round(struct ktest_ctx *t, unsigned round)
 		return false;
 	}
 	long call = race.call_result;
-	long after = kill_shadow ? 0 : domain_call(shadow, BDEV_STATS, 0, 0, 0, 0);
+	long after = kill_shadow ? 0 : domain_call(shadow, BlockDevice_stats_METHOD, 0, 0, 0, 0);
 	long gone = kill_shadow ? 0 : destroy_handle(sh);
 	if (kill_shadow ? r != 0 || (call != -MAPLE_ECALLEE && call != -MAPLE_EDEAD)
 			: (r != 0 && r != -MAPLE_EBUSY && r != -MAPLE_ESRCH) ||

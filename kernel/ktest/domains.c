@@ -13,17 +13,17 @@
 #include <core/time.h>
 #include <domain/domain.h>
 #include <domain/gate.h>
+#include <idl/hello_methods.h>
+#include <idl/xa_methods.h>
 #include <ktest/counted.h>
 #include <ktest/ktest.h>
 #include <lib/fmt.h>
 #include <lib/string.h>
 #include <mm/frame.h>
 #include <stddef.h>
-#include <test/hello/hello.h>
 #include <test/rogue/cases.h>
 #include <test/victim/victim.h>
 
-#define XA_CHAIN      0
 #define XA_EXPECTED   1118 /* xa.chain(1) = (1 + 3) * 2 + 1110 */
 #define KERNEL_CANARY 0x6b65726e656c2121ULL
 
@@ -73,7 +73,7 @@ KTEST(domain_loads_runs_and_is_destroyed_once)
 	uint32_t id = d->id;
 	KT_ASSERT(d->pkey >= PKEY_FIRST_DOMAIN);
 	uint64_t calls_before = gate_domtab(id)->calls;
-	long greeting = domain_call(d, HELLO_GREET, HELLO_GREET_ARG, 0, 0, 0);
+	long greeting = domain_call(d, Hello_greet_METHOD, HELLO_GREET_ARG, 0, 0, 0);
 	uint64_t calls = gate_domtab(id)->calls - calls_before;
 	char err[96];
 	int first = domain_destroy(handle, err, sizeof err);
@@ -101,12 +101,12 @@ KTEST(domain_calls_nest_across_three_domains_and_back)
 	CREATE(xa, "xa");
 	CREATE(xb, "xb");
 	CREATE(xc, "xc");
-	long r = domain_call(xa, XA_CHAIN, 1, 0, 0, 0);
-	long again = domain_call(xa, XA_CHAIN, 1, 0, 0, 0);
+	long r = domain_call(xa, Xa_chain_METHOD, 1, 0, 0, 0);
+	long again = domain_call(xa, Xa_chain_METHOD, 1, 0, 0, 0);
 	uint64_t calls_b = gate_domtab(xb->id)->calls;
 	DESTROY(xc);
 	/* xb's call into the destroyed xc fails cleanly, and xa hears of it. */
-	long dead = domain_call(xa, XA_CHAIN, 1, 0, 0, 0);
+	long dead = domain_call(xa, Xa_chain_METHOD, 1, 0, 0, 0);
 	DESTROY(xb);
 	DESTROY(xa);
 	KT_ASSERT_EQ(r, XA_EXPECTED);
@@ -117,7 +117,7 @@ KTEST(domain_calls_nest_across_three_domains_and_back)
 
 static bool victim_intact(struct domain *victim)
 {
-	return domain_call(victim, VICTIM_CHECK, 0, 0, 0, 0) == 1;
+	return domain_call(victim, Victim_check_METHOD, 0, 0, 0, 0) == 1;
 }
 
 /* Run one case against a fresh rogue; returns run()'s result. */
@@ -127,7 +127,7 @@ static long run_case(int number, uint64_t target, struct domain **rogue_out)
 	struct domain *rogue = domain_create("rogue", err, sizeof err);
 	if (!rogue)
 		return -1000;
-	long r = domain_call(rogue, ROGUE_RUN, number, (long)target, 0, 0);
+	long r = domain_call(rogue, Rogue_run_METHOD, number, (long)target, 0, 0);
 	*rogue_out = rogue;
 	return r;
 }
@@ -136,9 +136,9 @@ static void rogue_suite(struct ktest_ctx *t)
 {
 	CREATE(victim, "victim");
 	KT_ASSERT(victim_intact(victim));
-	uint64_t heap = (uint64_t)domain_call(victim, VICTIM_HEAP_ADDR, 0, 0, 0, 0);
-	uint64_t data = (uint64_t)domain_call(victim, VICTIM_DATA_ADDR, 0, 0, 0, 0);
-	uint64_t stack = (uint64_t)domain_call(victim, VICTIM_STACK_ADDR, 0, 0, 0, 0);
+	uint64_t heap = (uint64_t)domain_call(victim, Victim_heap_addr_METHOD, 0, 0, 0, 0);
+	uint64_t data = (uint64_t)domain_call(victim, Victim_data_addr_METHOD, 0, 0, 0, 0);
+	uint64_t stack = (uint64_t)domain_call(victim, Victim_stack_addr_METHOD, 0, 0, 0, 0);
 	uint64_t gen_before = gate_domtab(victim->id)->gen;
 	uint64_t jump = MAPLE_GATE_VA + (uint64_t)(gate_xcall_checked - __gate_start) - 3;
 	/* This thread's own gate pages: rogue runs on it, so they are live. */

@@ -58,7 +58,7 @@ static int destroy(struct domain *d)
 
 static long rogue_run(struct domain *rogue, long number, uint64_t target, uint64_t a2, uint64_t a3)
 {
-	return domain_call(rogue, ROGUE_RUN, number, (long)target, (long)a2, (long)a3);
+	return domain_call(rogue, Rogue_run_METHOD, number, (long)target, (long)a2, (long)a3);
 }
 
 /* The hex number after `key` in s; 0 if there is none. */
@@ -115,7 +115,7 @@ static void jump_with_stack_on_the_domain_table(struct ktest_ctx *t)
 	char reason[sizeof rogue->fail_reason];
 	memcpy(reason, rogue->fail_reason, sizeof reason);
 	bool rogue_failed = rogue->state == DOMAIN_FAILING;
-	bool intact = domain_call(victim, VICTIM_CHECK, 0, 0, 0, 0) == 1;
+	bool intact = domain_call(victim, Victim_check_METHOD, 0, 0, 0, 0) == 1;
 	KT_ASSERT_EQ(destroy(rogue), 0);
 	KT_ASSERT_EQ(destroy(victim), 0);
 	KT_ASSERT(same_entry(before, after));
@@ -191,7 +191,7 @@ static void stack_race(struct ktest_ctx *t)
 	klog("ktest: stack race: run() %ld, rogue %s %s", r,
 	     rogue->state == DOMAIN_RUNNING ? "running" : "failed:", rogue->fail_reason);
 	struct entry_words after = entry_of(victim);
-	bool intact = domain_call(victim, VICTIM_CHECK, 0, 0, 0, 0) == 1;
+	bool intact = domain_call(victim, Victim_check_METHOD, 0, 0, 0, 0) == 1;
 	KT_ASSERT_EQ(destroy(rogue), 0);
 	KT_ASSERT_EQ(destroy(xb), 0);
 	KT_ASSERT_EQ(destroy(victim), 0);
@@ -218,13 +218,13 @@ static void upcall_stack_outside(struct ktest_ctx *t)
 	struct domain *victim = create(t, "victim");
 	if (!victim)
 		return;
-	uint64_t heap = (uint64_t)domain_call(victim, VICTIM_HEAP_ADDR, 0, 0, 0, 0);
+	uint64_t heap = (uint64_t)domain_call(victim, Victim_heap_addr_METHOD, 0, 0, 0, 0);
 	struct thread_gate *g = thread_current()->gate;
 	KT_ASSERT(g != NULL);
 	uint64_t *word = phys_to_virt(virt_to_phys((void *)heap));
 	uint64_t saved_sp = g->tt->domain_sp[victim->id], value = *word;
 	g->tt->domain_sp[victim->id] = heap + 8; /* the return slot would be the first word */
-	long r = domain_call(victim, VICTIM_CHECK, 0, 0, 0, 0);
+	long r = domain_call(victim, Victim_check_METHOD, 0, 0, 0, 0);
 	g->tt->domain_sp[victim->id] = saved_sp;
 	bool failed = victim->state == DOMAIN_FAILING &&
 		      strstr(victim->fail_reason, "outside its stack") != NULL;

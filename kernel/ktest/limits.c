@@ -74,7 +74,7 @@ static long grow_until_refused(struct domain *d, uint64_t bytes)
 {
 	long r;
 	do
-		r = domain_call(d, HOG_GROW, (long)bytes, GROWS_PER_CALL, 0, 0);
+		r = domain_call(d, Hog_grow_METHOD, (long)bytes, GROWS_PER_CALL, 0, 0);
 	while (r == 0);
 	return r;
 }
@@ -102,10 +102,10 @@ static void memory_exhaustion(struct ktest_ctx *t)
 		return;
 	}
 	/* Bad arguments are bad arguments, not limits. */
-	KT_ASSERT_EQ(domain_call(hog, HOG_GROW, 0, 1, 0, 0), -MAPLE_EINVAL);
-	KT_ASSERT_EQ(domain_call(hog, HOG_GROW, (long)(DOMAIN_HEAP_MAX + 1), 1, 0, 0),
+	KT_ASSERT_EQ(domain_call(hog, Hog_grow_METHOD, 0, 1, 0, 0), -MAPLE_EINVAL);
+	KT_ASSERT_EQ(domain_call(hog, Hog_grow_METHOD, (long)(DOMAIN_HEAP_MAX + 1), 1, 0, 0),
 		     -MAPLE_EINVAL);
-	KT_ASSERT_EQ(domain_call(hog, HOG_GROW, -1, 1, 0, 0), -MAPLE_EINVAL);
+	KT_ASSERT_EQ(domain_call(hog, Hog_grow_METHOD, -1, 1, 0, 0), -MAPLE_EINVAL);
 
 	/* Its own limit: -MAPLE_EQUOTA once the next region (64 pages and
 	 * at most 3 tables) no longer fits, and it runs on. */
@@ -114,13 +114,13 @@ static void memory_exhaustion(struct ktest_ctx *t)
 	KT_ASSERT(hog->mem_charged <= hog->limits.mem_pages);
 	KT_ASSERT(hog->limits.mem_pages - hog->mem_charged < QUOTA_BYTES / PAGE_SIZE + 3);
 	KT_ASSERT(charge_exact(hog));
-	KT_ASSERT(domain_call(hog, HOG_GROWN, 0, 0, 0, 0) >= 10);
+	KT_ASSERT(domain_call(hog, Hog_grown_METHOD, 0, 0, 0, 0) >= 10);
 	KT_ASSERT_EQ(hog->state, DOMAIN_RUNNING);
 
 	/* The bystander warms its heap and keeps allocating from it on a
 	 * thread of its own throughout. */
-	KT_ASSERT_EQ(domain_call(other, HOG_MIX, 20, 0, 0, 0), 20);
-	KT_ASSERT_EQ(domain_call(other, HOG_WORKER, 1, 0, 0, 0), 0);
+	KT_ASSERT_EQ(domain_call(other, Hog_mix_METHOD, 20, 0, 0, 0), 20);
+	KT_ASSERT_EQ(domain_call(other, Hog_worker_METHOD, 1, 0, 0, 0), 0);
 
 	/* A limit above the machine's free memory: the machine runs out
 	 * first, -MAPLE_ENOMEM, with the kernel reserve left untouched. */
@@ -144,21 +144,21 @@ static void memory_exhaustion(struct ktest_ctx *t)
 	uint64_t crumbs = hold_frames(frame_alloc_domain);
 	frame_get_stats(&fs);
 	KT_ASSERT_EQ(fs.free, fs.reserve);
-	long mixed = domain_call(other, HOG_MIX, 50, 0, 0, 0);
-	long fresh = domain_call(other, HOG_GROW, 64 << 10, 1, 0, 0);
+	long mixed = domain_call(other, Hog_mix_METHOD, 50, 0, 0, 0);
+	long fresh = domain_call(other, Hog_grow_METHOD, 64 << 10, 1, 0, 0);
 	void *k = kmalloc(PAGE_SIZE);
 	kfree(k);
 	release_until(crumbs, UINT64_MAX);
 	KT_ASSERT_EQ(mixed, 50);
 	KT_ASSERT_EQ(fresh, -MAPLE_ENOMEM);
 	KT_ASSERT(k != NULL);
-	KT_ASSERT(domain_call(hog, HOG_GROWN, 0, 0, 0, 0) > 100);
-	long rounds = domain_call(other, HOG_WORKER, 0, 0, 0, 0);
+	KT_ASSERT(domain_call(hog, Hog_grown_METHOD, 0, 0, 0, 0) > 100);
+	long rounds = domain_call(other, Hog_worker_METHOD, 0, 0, 0, 0);
 	KT_ASSERT(rounds > 0);
 
 	/* The hog goes, and its memory with it: the bystander grows again. */
 	KT_ASSERT_EQ(destroy(hog), 0);
-	KT_ASSERT_EQ(domain_call(other, HOG_GROW, 64 << 10, 1, 0, 0), 0);
+	KT_ASSERT_EQ(domain_call(other, Hog_grow_METHOD, 64 << 10, 1, 0, 0), 0);
 	KT_ASSERT_EQ(other->state, DOMAIN_RUNNING);
 	KT_ASSERT_EQ(destroy(other), 0);
 }
@@ -203,7 +203,7 @@ static long churn(struct domain *hog)
 {
 	long refused = 0;
 	for (int made = 0; made < CHURN_THREADS; made += CHURN_BATCH) {
-		long r = domain_call(hog, HOG_CHURN, CHURN_BATCH, 0, 0, 0);
+		long r = domain_call(hog, Hog_churn_METHOD, CHURN_BATCH, 0, 0, 0);
 		if (r < 0)
 			return r;
 		if (domain_threads(hog) > hog->limits.threads)
@@ -236,17 +236,17 @@ static void thread_churn(struct ktest_ctx *t)
 	KT_ASSERT_EQ(limit, DOMAIN_THREADS_DEFAULT);
 
 	/* To the limit with threads that stay, then one past it. */
-	KT_ASSERT_EQ(domain_call(hog, HOG_SPAWN, limit, HOG_WAIT, 0, 0), limit);
+	KT_ASSERT_EQ(domain_call(hog, Hog_spawn_METHOD, limit, HOG_WAIT, 0, 0), limit);
 	KT_ASSERT_EQ(domain_threads(hog), limit);
-	KT_ASSERT_EQ(domain_call(hog, HOG_SPAWN, 1, HOG_WAIT, 0, 0), -MAPLE_EAGAIN);
-	KT_ASSERT_EQ(domain_call(hog, HOG_SPAWN, 1, HOG_EXIT, 0, 0), -MAPLE_EAGAIN);
+	KT_ASSERT_EQ(domain_call(hog, Hog_spawn_METHOD, 1, HOG_WAIT, 0, 0), -MAPLE_EAGAIN);
+	KT_ASSERT_EQ(domain_call(hog, Hog_spawn_METHOD, 1, HOG_EXIT, 0, 0), -MAPLE_EAGAIN);
 	KT_ASSERT_EQ(domain_threads(hog), limit);
 	KT_ASSERT_EQ(hog->state, DOMAIN_RUNNING);
 	uint64_t deadline = time_ns() + SETTLE_WAIT_NS;
-	while (domain_call(hog, HOG_ALIVE, 0, 0, 0, 0) != limit && time_ns() < deadline)
+	while (domain_call(hog, Hog_alive_METHOD, 0, 0, 0, 0) != limit && time_ns() < deadline)
 		thread_sleep_ns(5000000);
-	KT_ASSERT_EQ(domain_call(hog, HOG_ALIVE, 0, 0, 0, 0), limit);
-	KT_ASSERT_EQ(domain_call(hog, HOG_RELEASE, 0, 0, 0, 0), limit);
+	KT_ASSERT_EQ(domain_call(hog, Hog_alive_METHOD, 0, 0, 0, 0), limit);
+	KT_ASSERT_EQ(domain_call(hog, Hog_release_METHOD, 0, 0, 0, 0), limit);
 	KT_ASSERT(settled(hog, threads));
 
 	/* Churn from two callers at once (both CPUs): threads that exit at

@@ -50,8 +50,8 @@ static void without_shadow(struct ktest_ctx *t)
 	if (!client)
 		goto out;
 	uint64_t h = domain_handle(driver);
-	long r = domain_call(client, BDC_START, SHADOWED_UNBOUNDED_OPS, SHADOWED_WRITE_PERCENT,
-			     (long)h, 0);
+	long r = domain_call(client, BdClient_start_METHOD, SHADOWED_UNBOUNDED_OPS,
+			     SHADOWED_WRITE_PERCENT, (long)h, 0);
 	if (r != 0) {
 		ktest_fail(t, __FILE__, __LINE__, "bdclient.start: %ld", r);
 		goto out;

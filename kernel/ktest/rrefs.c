@@ -48,7 +48,7 @@ static void run_case(struct ktest_ctx *t, long which)
 	struct pair p = {0};
 	if (!pair_create(t, &p))
 		return;
-	long r = domain_call(p.a, RA_RUN, which, 0, 0, 0);
+	long r = domain_call(p.a, RrefA_run_METHOD, which, 0, 0, 0);
 	pair_destroy(&p);
 	if (r != 1)
 		ktest_fail(t, __FILE__, __LINE__, "case %ld: rref_a.run returned %ld", which, r);
@@ -100,7 +100,7 @@ KTEST(rref_borrowed_rref_is_lent_on_across_three_domains)
 		return;
 	}
 	uint64_t calls_before = gate_domtab(c->id)->calls;
-	long r = domain_call(p.a, RA_RUN, RCASE_LEND_ON_3, 0, 0, 0);
+	long r = domain_call(p.a, RrefA_run_METHOD, RCASE_LEND_ON_3, 0, 0, 0);
 	uint64_t calls_c = gate_domtab(c->id)->calls - calls_before;
 	pair_destroy(&p);
 	KT_ASSERT_EQ(domain_destroy(domain_handle(c), err, sizeof err), 0);
@@ -134,7 +134,7 @@ KTEST(rref_failed_domain_rrefs_are_reclaimed)
 	struct pair p = {0};
 	if (!pair_create(t, &p))
 		return;
-	long r = domain_call(p.a, RA_RUN, RCASE_KEEP_SOME, 0, 0, 0);
+	long r = domain_call(p.a, RrefA_run_METHOD, RCASE_KEEP_SOME, 0, 0, 0);
 	uint64_t held = live_rrefs() - before; /* 1 + a box of 4 + its box + 2, all rref_b's */
 	domain_fail(p.b, "killed by the test");
 	char err[96];

@@ -29,12 +29,12 @@ void shadowed_destroy_handle(uint64_t h)
 
 long shadowed_stat(struct domain *client, int which)
 {
-	return domain_call(client, BDC_STAT, which, 0, 0, 0);
+	return domain_call(client, BdClient_stat_METHOD, which, 0, 0, 0);
 }
 
 bool shadowed_finish(struct domain *client)
 {
-	domain_call(client, BDC_STOP, 0, 0, 0, 0);
+	domain_call(client, BdClient_stop_METHOD, 0, 0, 0, 0);
 	uint64_t deadline = time_ns() + SHADOWED_RUN_WAIT_NS;
 	while (shadowed_stat(client, BDC_RUNNING) == 1 && time_ns() < deadline)
 		thread_sleep_ns(10000000);
@@ -44,7 +44,7 @@ bool shadowed_finish(struct domain *client)
 bool shadowed_populate_ramdisk(struct ktest_ctx *t)
 {
 	struct domain *d = shadowed_create(t, "membdev");
-	long r = d ? domain_call(d, BDEV_INIT, 1, BDC_BLOCK_SIZE, 0, 0) : -1;
+	long r = d ? domain_call(d, BlockDevice_init_METHOD, 1, BDC_BLOCK_SIZE, 0, 0) : -1;
 	shadowed_destroy(d);
 	if (d && r < 0)
 		ktest_fail(t, __FILE__, __LINE__, "membdev.init: %ld", r);
@@ -58,13 +58,14 @@ void shadowed_crash_driver(struct ktest_ctx *t, const struct shadowed_run *run)
 	struct domain *client = shadow ? shadowed_create(t, "bdclient") : NULL;
 	if (!client)
 		goto out;
-	long r = domain_call(client, BDC_START, SHADOWED_UNBOUNDED_OPS, SHADOWED_WRITE_PERCENT,
-			     (long)domain_handle(shadow), 0);
+	long r = domain_call(client, BdClient_start_METHOD, SHADOWED_UNBOUNDED_OPS,
+			     SHADOWED_WRITE_PERCENT, (long)domain_handle(shadow), 0);
 	if (r != 0) {
 		ktest_fail(t, __FILE__, __LINE__, "bdclient.start: %ld", r);
 		goto out;
 	}
-	uint64_t h = driver_wait_serving(driver, 0, BDEV_STATS, time_ns() + SHADOWED_FAULT_WAIT_NS);
+	uint64_t h = driver_wait_serving(driver, 0, BlockDevice_stats_METHOD,
+					 time_ns() + SHADOWED_FAULT_WAIT_NS);
 	if (!h) {
 		ktest_fail(t, __FILE__, __LINE__, "%s never served before the first crash", driver);
 		goto out;
@@ -81,7 +82,8 @@ void shadowed_crash_driver(struct ktest_ctx *t, const struct shadowed_run *run)
 			goto out;
 		}
 		uint64_t struck = h;
-		h = driver_wait_serving(driver, h, BDEV_STATS, time_ns() + SHADOWED_FAULT_WAIT_NS);
+		h = driver_wait_serving(driver, h, BlockDevice_stats_METHOD,
+					time_ns() + SHADOWED_FAULT_WAIT_NS);
 		if (!h) {
 			ktest_fail(t, __FILE__, __LINE__,
 				   "crash %u (%s): no new %s served within %llu s", i,

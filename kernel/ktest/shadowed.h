@@ -8,6 +8,7 @@
 #define KTEST_SHADOWED_H
 
 #include <domain/domain.h>
+#include <idl/bdev_methods.h>
 #include <ktest/ktest.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,8 +17,6 @@
 #define SHADOWED_WRITE_PERCENT 50
 #define SHADOWED_FAULT_WAIT_NS 20000000000ULL  /* a crash and restart; only stops a hang */
 #define SHADOWED_RUN_WAIT_NS   300000000000ULL /* the verifying read-back; the same */
-#define BDEV_INIT	       0	       /* BlockDevice.init (domains/idl/bdev.idl) */
-#define BDEV_STATS	       2	       /* BlockDevice.stats: requests done since init */
 
 /* Create image `name` as the kernel, failing t (with the reason) if it cannot be. */
 struct domain *shadowed_create(struct ktest_ctx *t, const char *name);

@@ -71,7 +71,7 @@ static struct outcome call2(struct domain *d, long number, uint64_t target, uint
 {
 	struct outcome o;
 	uint64_t lines = log_lines(), start = time_ns();
-	o.result = domain_call(d, ROGUE_RUN, number, (long)target, (long)a2, 0);
+	o.result = domain_call(d, Rogue_run_METHOD, number, (long)target, (long)a2, 0);
 	o.ns = time_ns() - start;
 	o.lines = log_lines() - lines;
 	o.state = d->state;
@@ -165,7 +165,8 @@ static struct outcome thread_call(struct domain *caller, struct domain *callee, 
 	if (o.result > 0) {
 		do {
 			thread_sleep_ns(POLL_NS);
-			o.result = domain_call(caller, ROGUE_RUN, ROGUE_W_THREAD_RESULT, 0, 0, 0);
+			o.result = domain_call(caller, Rogue_run_METHOD, ROGUE_W_THREAD_RESULT, 0,
+					       0, 0);
 		} while (o.result == ROGUE_W_PENDING && time_ns() - start < 2 * TIMEOUT_BOUND_NS);
 	}
 	o.ns = time_ns() - start;
@@ -233,7 +234,8 @@ static void debug_traps(struct ktest_ctx *t)
 		struct domain *r = rogue(t);
 		if (!r)
 			return;
-		long rip = domain_call(r, ROGUE_RUN, ROGUE_W_TRAP_RIP, cases[i].number, 0, 0);
+		long rip =
+			domain_call(r, Rogue_run_METHOD, ROGUE_W_TRAP_RIP, cases[i].number, 0, 0);
 		struct outcome o = call(r, cases[i].number, 0);
 		destroy(r);
 		char where[48];

@@ -342,14 +342,6 @@ class Header:
         self.api(f"  interface {i.name} (caller side)")
         self.api(f"    struct {i.name}_ref {{ uint64_t domain; }};")
         self.api(f"    long {i.name}_bind(struct {i.name}_ref *ref, const char *domain_name);")
-        self.emit(f"#define {i.name}_METHODS {len(i.methods)}")
-        for m in i.methods:
-            value, spelling = word(i, m)
-            self.emit(f"#define {i.name}_{m.name}_METHOD {m.index}",
-                      f"#define {i.name}_{m.name}_WORD 0x{value:x}UL /* {spelling} */",
-                      f'_Static_assert({i.name}_{m.name}_WORD == ({spelling}), '
-                      f'"{i.name}.{m.name}: method word");')
-        self.emit("")
         self.emit(*comment([f"Binds ref to the running domain called domain_name (maple_lookup):",
                             "0 or its -error."]))
         self.emit(f"long {i.name}_bind(struct {i.name}_ref *ref, const char *domain_name);", "")
@@ -430,6 +422,8 @@ class Header:
                 top.append(f" * {indent}{'    ' if k else ''}{ln.strip()}")
         top += [" */", f"#ifndef {guard}", f"#define {guard}", "",
                 "#include <sdk/dom.h>", "#include <sdk/rref.h>", "",
+                f'#include "{mod.stem}_methods.h" /* {{I}}_METHODS, {{I}}_{{m}}_METHOD, _WORD */',
+                "",
                 "#include <stdbool.h>", "#include <stddef.h>", "#include <stdint.h>", ""]
         return "\n".join(top + body + [f"#endif /* {guard} */", ""])
 

@@ -10,7 +10,7 @@ static struct bdc bdc;
 static uint32_t busy; /* a worker runs, or is being started */
 
 static struct job {
-	long method; /* BDC_START or BDC_THROUGHPUT */
+	long method; /* BdClient_start_METHOD or BdClient_throughput_METHOD */
 	long a, b;
 } job;
 
@@ -64,7 +64,7 @@ static long bind(long device)
 static void worker(void *arg)
 {
 	struct job *j = arg;
-	if (j->method == BDC_START)
+	if (j->method == BdClient_start_METHOD)
 		workload_verify(&bdc, j->a, j->b);
 	else
 		workload_throughput(&bdc, (uint32_t)j->a, j->b);
@@ -98,14 +98,14 @@ static long start(long ops, long write_percent, long device)
 {
 	if (ops < 0 || write_percent < 0 || write_percent > 100 || device < 0)
 		return -MAPLE_EINVAL;
-	return begin(BDC_START, ops, write_percent, device);
+	return begin(BdClient_start_METHOD, ops, write_percent, device);
 }
 
 static long throughput(long op, long ms, long device)
 {
 	if ((op != BDC_OP_READ && op != BDC_OP_WRITE) || ms <= 0 || device < 0)
 		return -MAPLE_EINVAL;
-	return begin(BDC_THROUGHPUT, op, ms, device);
+	return begin(BdClient_throughput_METHOD, op, ms, device);
 }
 
 static long stat(long which)
@@ -125,10 +125,13 @@ long domain_main(long arg)
 {
 	(void)arg;
 	const uint64_t methods[] = {
-		[BDC_START] = MAPLE_METHOD(start),
-		[BDC_STAT] = MAPLE_METHOD(stat),
-		[BDC_THROUGHPUT] = MAPLE_METHOD(throughput),
-		[BDC_STOP] = MAPLE_METHOD(stop),
+		[BdClient_start_METHOD] = MAPLE_METHOD(start),
+		[BdClient_stat_METHOD] = MAPLE_METHOD(stat),
+		[BdClient_throughput_METHOD] = MAPLE_METHOD(throughput),
+		[BdClient_stop_METHOD] = MAPLE_METHOD(stop),
 	};
+	/* Indexed by the numbers idlc generated: a method missing here fails the build. */
+	_Static_assert(DOM_ARRAY_LEN(methods) == BdClient_METHODS,
+		       "BdClient: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -9,29 +9,10 @@
 #define DOMAINS_BDCLIENT_H
 
 /*
- * long start(long ops, long write_percent, long device): size the device
- * (BDC_BLOCKS blocks of 4 KiB) if this device is new to the client, write
- * every block once if their contents are not known yet, then run `ops`
- * requests on random blocks, write_percent of them writes, and read every
- * block back at the end. Every read is checked against the last write the
- * driver acknowledged. device is a BlockDevice's handle; 0 means the domain
- * called bdev_shadow. Returns 0 once the worker thread runs, or an error:
- * -MAPLE_EINVAL if a workload runs already or an argument is bad, or why
- * the device could not be sized.
+ * Its methods (start, stat, throughput, stop) and their numbers are in
+ * domains/idl/bdclient.idl; the constants below are their arguments.
  */
-#define BDC_START 0
-/* long stat(long which): one of the counters below, of the latest workload. */
-#define BDC_STAT 1
-/*
- * long throughput(long op, long ms, long device): for ms milliseconds,
- * submit batches of BDC_BATCH consecutive blocks from a random start, all
- * reads (op 0) or all writes (op 1), nothing checked but the statuses;
- * results in BDC_TPUT_OPS and BDC_TPUT_NS. Same rules as start().
- */
-#define BDC_THROUGHPUT 2
-/* long stop(void): end the random requests (or the throughput loop) early;
- * the verifying read-back still runs. 0. */
-#define BDC_STOP 3
+#include <idl/bdclient_methods.h>
 
 #define BDC_OP_READ  0 /* as BlockReq.op */
 #define BDC_OP_WRITE 1

@@ -5,6 +5,8 @@
  */
 #include <test/bench/bench.h>
 #include <test/rogue/cases.h>
+#include <test/xa/xa.h>
+#include <test/xb/xb.h>
 
 #include <idl/bdev.h>
 #include <sdk/dom.h>
@@ -38,7 +40,7 @@ static inline uint64_t tsc(void)
 
 #define BENCH_TYPE 0xbe7c
 #define DEQUE_LEN  32
-#define ECHO	   (3 | XCALL_MOVE(0) | XCALL_RESULT_RREF)
+#define ECHO	   (XB_ECHO | XCALL_MOVE(0) | XCALL_RESULT_RREF)
 
 static rref_t one, deque; /* what the move benchmarks send back and forth */
 
@@ -71,15 +73,15 @@ static long run_op(long op, uint64_t target)
 	case BENCH_OP_DIRECT:
 		return direct_null();
 	case BENCH_OP_XCALL_NULL:
-		return maple_xcall(target, 1, 0, 0, 0, 0);
+		return maple_xcall(target, XB_NULL, 0, 0, 0, 0);
 	case BENCH_OP_XCALL_ADD4:
-		return maple_xcall(target, 2, 1, 2, 3, 4) == 10 ? 0 : -MAPLE_EINVAL;
+		return maple_xcall(target, XB_ADD4, 1, 2, 3, 4) == 10 ? 0 : -MAPLE_EINVAL;
 	case BENCH_OP_SYSCALL:
 		return maple_null();
 	case BENCH_OP_NESTED:
-		return maple_xcall(target, 0, 1, 0, 0, 0) > 0 ? 0 : -MAPLE_EINVAL;
+		return maple_xcall(target, Xa_chain_METHOD, 1, 0, 0, 0) > 0 ? 0 : -MAPLE_EINVAL;
 	case BENCH_OP_FAULT:
-		return maple_xcall(target, ROGUE_RUN, ROGUE_UD2, 0, 0, 0) == -MAPLE_ECALLEE
+		return maple_xcall(target, Rogue_run_METHOD, ROGUE_UD2, 0, 0, 0) == -MAPLE_ECALLEE
 			       ? 0
 			       : -MAPLE_EINVAL;
 	case BENCH_OP_MOVE_RREF:
@@ -139,10 +141,12 @@ long domain_main(long arg)
 {
 	(void)arg;
 	const uint64_t methods[] = {
-		[BENCH_NULL] = MAPLE_METHOD(null),
-		[BENCH_ADD4] = MAPLE_METHOD(add4),
-		[BENCH_SAMPLE] = MAPLE_METHOD(sample),
-		[BENCH_P99] = MAPLE_METHOD(p99),
+		[Bench_null_METHOD] = MAPLE_METHOD(null),
+		[Bench_add4_METHOD] = MAPLE_METHOD(add4),
+		[Bench_sample_METHOD] = MAPLE_METHOD(sample),
+		[Bench_p99_METHOD] = MAPLE_METHOD(p99),
 	};
+	/* Indexed by the numbers idlc generated: a method missing here fails the build. */
+	_Static_assert(DOM_ARRAY_LEN(methods) == Bench_METHODS, "Bench: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -6,16 +6,8 @@
 #ifndef DOMAINS_BENCH_H
 #define DOMAINS_BENCH_H
 
-#define BENCH_NULL 0 /* long null(void): 0 */
-#define BENCH_ADD4 1 /* long add4(long a, long b, long c, long d): a + b + c + d */
-/*
- * long sample(long op, long target, long n): time n runs of `op` one by one
- * and return the median in cycles (or a -error); BENCH_P99 then gives the
- * 99th percentile of the same samples. `target` is a domain handle for the
- * call operations.
- */
-#define BENCH_SAMPLE 2
-#define BENCH_P99    3 /* long p99(void) */
+/* Its methods (null, add4, sample, p99): domains/idl/bench.idl. */
+#include <idl/bench_methods.h>
 
 #define BENCH_SAMPLES_MAX 4096
 

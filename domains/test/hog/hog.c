@@ -147,10 +147,14 @@ long domain_main(long arg)
 {
 	(void)arg;
 	const uint64_t methods[] = {
-		[HOG_GROW] = MAPLE_METHOD(grow),       [HOG_GROWN] = MAPLE_METHOD(grown),
-		[HOG_SPAWN] = MAPLE_METHOD(spawn),     [HOG_CHURN] = MAPLE_METHOD(churn),
-		[HOG_RELEASE] = MAPLE_METHOD(release), [HOG_ALIVE] = MAPLE_METHOD(alive),
-		[HOG_MIX] = MAPLE_METHOD(mix),	       [HOG_WORKER] = MAPLE_METHOD(worker),
+		[Hog_grow_METHOD] = MAPLE_METHOD(grow),
+		[Hog_grown_METHOD] = MAPLE_METHOD(grown),
+		[Hog_spawn_METHOD] = MAPLE_METHOD(spawn),
+		[Hog_churn_METHOD] = MAPLE_METHOD(churn),
+		[Hog_release_METHOD] = MAPLE_METHOD(release),
+		[Hog_alive_METHOD] = MAPLE_METHOD(alive),
+		[Hog_mix_METHOD] = MAPLE_METHOD(mix),
+		[Hog_worker_METHOD] = MAPLE_METHOD(worker),
 	};
 	/* The arena mix works in, grown now: while another domain has
 	 * exhausted the machine, this one allocates from what it has. */
@@ -158,5 +162,7 @@ long domain_main(long arg)
 	if (!arena)
 		return -MAPLE_ENOMEM;
 	free(arena);
+	/* Indexed by the numbers idlc generated: a method missing here fails the build. */
+	_Static_assert(DOM_ARRAY_LEN(methods) == Hog_METHODS, "Hog: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -47,7 +47,7 @@ static long fpu_leave(uint64_t callee)
 {
 	static volatile int64_t secret = ROGUE_A_FPU_SECRET;
 	__asm__ volatile("fildq %0" : : "m"(secret));
-	return maple_xcall(callee, ROGUE_RUN, ROGUE_A_FPU_PEEK, 0, 0, 0);
+	return maple_xcall(callee, Rogue_run_METHOD, ROGUE_A_FPU_PEEK, 0, 0, 0);
 }
 
 static long fpu_peek(void)
@@ -151,7 +151,7 @@ static long peek_regs(uint64_t callee)
 			 "orq %%r9, %%rax\n\t"
 			 "orq %%r11, %%rax"
 			 : "=a"(seen), "+D"(callee)
-			 : "S"((uint64_t)ROGUE_RUN), "d"((long)ROGUE_A_LEAVE_REGS),
+			 : "S"((uint64_t)Rogue_run_METHOD), "d"((long)ROGUE_A_LEAVE_REGS),
 			   "c"(0L), [gate] "i"(MAPLE_GATE_XCALL_VA)
 			 : "r8", "r9", "r10", "r11", "memory", "cc");
 	return (long)seen;
@@ -164,7 +164,7 @@ long rogue_attack_case(long number, unsigned long target, unsigned long a2)
 	case ROGUE_A_CALL_EXITER:
 		if (!target)
 			return -MAPLE_EINVAL;
-		return maple_xcall(target, ROGUE_RUN, ROGUE_A_EXIT_CALLERS_THREAD, 0, 0, 0);
+		return maple_xcall(target, Rogue_run_METHOD, ROGUE_A_EXIT_CALLERS_THREAD, 0, 0, 0);
 	case ROGUE_A_EXIT_CALLERS_THREAD:
 		/* By hand: maple_thread_exit traps should the kernel return,
 		 * and this case wants the kernel's answer. */

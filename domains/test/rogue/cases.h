@@ -7,12 +7,13 @@
  * and does not comes back with ROGUE_NOT_CONTAINED; the two SYS_LOG cases
  * return what the syscall returned (the kernel should say -MAPLE_EFAULT).
  * An unknown case, or a case that needs a target given 0, returns
- * -MAPLE_EINVAL. Plain numbers, so kernel tests can include it too.
+ * -MAPLE_EINVAL. Plain numbers, so kernel tests can include it too; the
+ * method's number is generated from domains/idl/rogue.idl.
  */
 #ifndef DOMAINS_ROGUE_CASES_H
 #define DOMAINS_ROGUE_CASES_H
 
-#define ROGUE_RUN 0 /* the method number of run() */
+#include <idl/rogue_methods.h> /* Rogue_run_METHOD, from domains/idl/rogue.idl */
 
 #define ROGUE_NOT_CONTAINED 0x600d
 #define ROGUE_SCRIBBLE	    0xbadbadbadbadbad0ULL /* what the write cases store */

@@ -172,7 +172,7 @@ static long hammer(uint64_t times)
 	long reached = 0;
 	for (uint64_t i = 0; i < times; i++) {
 		long h = maple_lookup("victim");
-		long r = h < 0 ? h : maple_xcall((uint64_t)h, VICTIM_CHECK, 0, 0, 0, 0);
+		long r = h < 0 ? h : maple_xcall((uint64_t)h, Victim_check_METHOD, 0, 0, 0, 0);
 		reached += r == 1;
 		if (r != 1 && r != -MAPLE_EDEAD && r != -MAPLE_ESRCH && r != -MAPLE_ECALLEE) {
 			hammer_bad = r;
@@ -203,8 +203,8 @@ long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
 	case ROGUE_GATE_LOOP:
 		loop_through_gate(target, a2);
 	case ROGUE_GATE_DEPTH:
-		return maple_xcall((uint64_t)maple_domain_id(), ROGUE_RUN, ROGUE_GATE_DEPTH, 0, 0,
-				   0);
+		return maple_xcall((uint64_t)maple_domain_id(), Rogue_run_METHOD, ROGUE_GATE_DEPTH,
+				   0, 0, 0);
 	}
 	return -MAPLE_EINVAL;
 }

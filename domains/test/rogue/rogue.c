@@ -153,6 +153,8 @@ static long run(long number, long target, long a2, long a3)
 long domain_main(long arg)
 {
 	(void)arg;
-	const uint64_t methods[] = {[ROGUE_RUN] = MAPLE_METHOD(run)};
+	const uint64_t methods[] = {[Rogue_run_METHOD] = MAPLE_METHOD(run)};
+	/* Indexed by the numbers idlc generated: a method missing here fails the build. */
+	_Static_assert(DOM_ARRAY_LEN(methods) == Rogue_METHODS, "Rogue: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

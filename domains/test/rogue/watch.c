@@ -44,7 +44,7 @@ static struct thread_call thread_call;
 static void call_from_thread(void *arg)
 {
 	const struct thread_call *c = arg;
-	long r = maple_xcall(c->callee, ROGUE_RUN, c->callee_case, 0, 0, 0);
+	long r = maple_xcall(c->callee, Rogue_run_METHOD, c->callee_case, 0, 0, 0);
 	__atomic_store_n(&thread_result, r, __ATOMIC_RELEASE);
 }
 
@@ -128,7 +128,7 @@ long rogue_watch_case(long number, unsigned long target)
 	case ROGUE_W_CALL_TF_FAULT: {
 		if (!target)
 			return -MAPLE_EINVAL;
-		long r = maple_xcall(target, ROGUE_RUN, ROGUE_W_TF_FAULT, 0, 0, 0);
+		long r = maple_xcall(target, Rogue_run_METHOD, ROGUE_W_TF_FAULT, 0, 0, 0);
 		/* Still here and not single-stepped to death: unharmed. */
 		return r == -MAPLE_ECALLEE ? ROGUE_W_SURVIVED : r;
 	}

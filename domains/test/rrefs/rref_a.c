@@ -115,6 +115,8 @@ static long run(long which)
 long domain_main(long arg)
 {
 	(void)arg;
-	const uint64_t methods[] = {[RA_RUN] = MAPLE_METHOD(run)};
+	const uint64_t methods[] = {[RrefA_run_METHOD] = MAPLE_METHOD(run)};
+	/* Indexed by the numbers idlc generated: a method missing here fails the build. */
+	_Static_assert(DOM_ARRAY_LEN(methods) == RrefA_METHODS, "RrefA: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -24,8 +24,8 @@
 #define RC_TOUCH 0 /* long touch(borrow r): checks the loan, rewrites the payload -> 1 */
 #define RC_TAKE	 1 /* long take(move r): must never run for a borrowed RRef -> 1 */
 
-/* rref_a: long run(long case) */
-#define RA_RUN		   0
+/* rref_a: long run(long case), domains/idl/rref_a.idl; its cases */
+#include <idl/rref_a_methods.h>
 #define RCASE_MOVE	   1 /* move, then the callee frees it */
 #define RCASE_NOT_OWNER	   2 /* moving an RRef moved away already is refused */
 #define RCASE_BORROW	   3 /* a borrow leaves ownership and ends with the call */

@@ -72,10 +72,10 @@ long domain_main(long arg)
 {
 	(void)arg;
 	const uint64_t methods[] = {
-		[VICTIM_HEAP_ADDR] = MAPLE_METHOD(heap_addr),
-		[VICTIM_DATA_ADDR] = MAPLE_METHOD(data_addr),
-		[VICTIM_CHECK] = MAPLE_METHOD(check),
-		[VICTIM_STACK_ADDR] = MAPLE_METHOD(stack_addr),
+		[Victim_heap_addr_METHOD] = MAPLE_METHOD(heap_addr),
+		[Victim_data_addr_METHOD] = MAPLE_METHOD(data_addr),
+		[Victim_check_METHOD] = MAPLE_METHOD(check),
+		[Victim_stack_addr_METHOD] = MAPLE_METHOD(stack_addr),
 	};
 	heap_secret = malloc(VICTIM_WORDS * sizeof(uint64_t));
 	if (!heap_secret)
@@ -84,5 +84,7 @@ long domain_main(long arg)
 	long tid = maple_thread_create(keeper, NULL);
 	if (tid < 0)
 		return tid;
+	/* Indexed by the numbers idlc generated: a method missing here fails the build. */
+	_Static_assert(DOM_ARRAY_LEN(methods) == Victim_METHODS, "Victim: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

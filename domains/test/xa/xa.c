@@ -25,9 +25,11 @@ long domain_main(long arg)
 {
 	(void)arg;
 	const uint64_t methods[] = {
-		[XA_CHAIN] = MAPLE_METHOD(chain),
-		[XA_LEAF] = MAPLE_METHOD(leaf),
+		[Xa_chain_METHOD] = MAPLE_METHOD(chain),
+		[Xa_leaf_METHOD] = MAPLE_METHOD(leaf),
 	};
 	maple_peer_id(&xb); /* if xb is not loaded yet, chain() looks again */
+	/* Indexed by the numbers idlc generated: a method missing here fails the build. */
+	_Static_assert(DOM_ARRAY_LEN(methods) == Xa_METHODS, "Xa: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

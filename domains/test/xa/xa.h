@@ -15,17 +15,16 @@
 
 #include <sdk/dom.h>
 
-#define XA_CHAIN 0 /* long chain(long x) */
-#define XA_LEAF	 1 /* long leaf(long x) */
+#include <idl/xa_methods.h> /* domains/idl/xa.idl */
 
 static inline long xa_chain(uint64_t xa, long x)
 {
-	return maple_xcall(xa, XA_CHAIN, x, 0, 0, 0);
+	return maple_xcall(xa, Xa_chain_METHOD, x, 0, 0, 0);
 }
 
 static inline long xa_leaf(uint64_t xa, long x)
 {
-	return maple_xcall(xa, XA_LEAF, x, 0, 0, 0);
+	return maple_xcall(xa, Xa_leaf_METHOD, x, 0, 0, 0);
 }
 
 #endif

@@ -19,7 +19,9 @@ static long chain(long x)
 long domain_main(long arg)
 {
 	(void)arg;
-	const uint64_t methods[] = {[XC_CHAIN] = MAPLE_METHOD(chain)};
+	const uint64_t methods[] = {[Xc_chain_METHOD] = MAPLE_METHOD(chain)};
 	maple_peer_id(&xa); /* if xa is not loaded yet, chain() looks again */
+	/* Indexed by the numbers idlc generated: a method missing here fails the build. */
+	_Static_assert(DOM_ARRAY_LEN(methods) == Xc_METHODS, "Xc: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -4,11 +4,11 @@
 
 #include <sdk/dom.h>
 
-#define XC_CHAIN 0 /* long chain(long x): xa.leaf(x + 1) + 10 */
+#include <idl/xc_methods.h> /* domains/idl/xc.idl: chain(x) = xa.leaf(x + 1) + 10 */
 
 static inline long xc_chain(uint64_t xc, long x)
 {
-	return maple_xcall(xc, XC_CHAIN, x, 0, 0, 0);
+	return maple_xcall(xc, Xc_chain_METHOD, x, 0, 0, 0);
 }
 
 #endif
