@@ -26,11 +26,6 @@
 
 #define HEAP_REGION_MIN (64UL << 10)
 
-static uint64_t pte_key(int pkey)
-{
-	return (uint64_t)pkey << PTE_PKEY_SHIFT;
-}
-
 #define UNMAP_CHUNK 256 /* pages per shootdown; bounds the stack array */
 
 uint64_t unmap_region(uint64_t va, uint64_t pages, bool free_pages)

@@ -43,11 +43,6 @@ static uint64_t slot_used[SLOT_WORDS];
 static struct thread_gate *slot_owner[GATE_MAX_THREADS];
 static struct spinlock slot_lock = SPINLOCK_INIT("gate-slots");
 
-static uint64_t pte_key(int key)
-{
-	return (uint64_t)key << PTE_PKEY_SHIFT;
-}
-
 static uint64_t gate_user_va(const char *sym)
 {
 	return MAPLE_GATE_VA + (uint64_t)(sym - __gate_start);
