@@ -14,6 +14,7 @@
 #include <core/log.h>
 #include <core/sched.h>
 #include <domain/domain.h>
+#include <lib/sort.h>
 #include <platform/pc/power.h>
 #include <test/bench/bench.h>
 #include <test/rogue/cases.h>
@@ -50,16 +51,6 @@ static struct domain *need(const char *name)
 	return d;
 }
 
-static void sort(uint64_t *a, int n)
-{
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && a[j - 1] > a[j]; j--) {
-			uint64_t t = a[j];
-			a[j] = a[j - 1];
-			a[j - 1] = t;
-		}
-}
-
 /*
  * The timer's own cost: CALL_SAMPLES empty pairs of the bench domain's
  * timing reads (the same `lfence; rdtsc; lfence` as tsc() in
@@ -79,7 +70,7 @@ static void timer_overhead(void)
 		__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo1), "=d"(hi1)::"memory");
 		cycles[i] = (((uint64_t)hi1 << 32) | lo1) - (((uint64_t)hi0 << 32) | lo0);
 	}
-	sort(cycles, CALL_SAMPLES);
+	sort_u64(cycles, CALL_SAMPLES);
 	klog("bench: xcall timer-overhead n=%d median=%lu p99=%lu", CALL_SAMPLES,
 	     cycles[CALL_SAMPLES / 2], cycles[CALL_SAMPLES * 99 / 100]);
 }
@@ -178,7 +169,7 @@ static void fault_to_error(struct domain *bench)
 		cycles[kind][i / KINDS] = (uint64_t)r;
 	}
 	for (int k = 0; k < KINDS; k++) {
-		sort(cycles[k], FAULT_SAMPLES);
+		sort_u64(cycles[k], FAULT_SAMPLES);
 		klog("bench: xcall %s n=%d median=%lu p99=%lu", names[k], FAULT_SAMPLES,
 		     cycles[k][FAULT_SAMPLES / 2], cycles[k][FAULT_SAMPLES * 99 / 100]);
 	}
