@@ -41,16 +41,6 @@ static const struct op ops[] = {
 	{"proxy-call-via-shadow", BENCH_OP_PROXY, "bdev_shadow"},
 };
 
-static struct domain *need(const char *name)
-{
-	char err[128];
-	struct domain *d = domain_get_by_name(name);
-	domain_put(d); /* it stays: nothing but the bench destroys its domains */
-	if (!d && !(d = domain_create(name, err, sizeof err)))
-		klog("bench: xcall cannot create %s: %s", name, err);
-	return d;
-}
-
 /*
  * The timer's own cost: CALL_SAMPLES empty pairs of the bench domain's
  * timing reads (the same `lfence; rdtsc; lfence` as tsc() in
@@ -178,9 +168,10 @@ static void fault_to_error(struct domain *bench)
 void bench_xcall_thread(void *unused)
 {
 	(void)unused;
-	struct domain *bench = need("bench");
+	struct domain *bench = bench_need("xcall", "bench");
 	/* bdev_shadow creates membdev, the driver behind it. */
-	bool ok = bench && need("xa") && need("xb") && need("xc") && need("bdev_shadow");
+	bool ok = bench && bench_need("xcall", "xa") && bench_need("xcall", "xb") &&
+		  bench_need("xcall", "xc") && bench_need("xcall", "bdev_shadow");
 	for (unsigned i = 0; ok && i < sizeof ops / sizeof ops[0]; i++) {
 		struct domain *target = ops[i].target ? domain_get_by_name(ops[i].target) : NULL;
 		long handle = target ? (long)domain_handle(target) : 0;
