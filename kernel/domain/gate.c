@@ -532,7 +532,8 @@ void gate_return_to_user(struct trap_frame *tf)
 	unwind_failed(t, tf);
 }
 
-bool gate_user_fault(struct trap_frame *tf, const char *what)
+/* A CPU exception in ring 3: fail the current domain and unwind. */
+static bool gate_user_fault(struct trap_frame *tf, const char *what)
 {
 	struct thread *t = thread_current();
 	struct thread_gate *g = t->gate;
