@@ -1,12 +1,14 @@
 /*
  * Picking the in-guest benchmark from the command line (`bench=xcall`,
  * `bench=recovery`); each runs in its own thread and powers off when done.
+ * Also what the benchmarks share: finding or creating their domains.
  * Test image only (kernel/test-sources).
  */
 #include <bench/bench.h>
 #include <core/boot_runner.h>
 #include <core/log.h>
 #include <core/sched.h>
+#include <domain/domain.h>
 #include <lib/cmdline.h>
 #include <lib/string.h>
 #include <stddef.h>
@@ -18,6 +20,16 @@ static const struct {
 	{"xcall", bench_xcall_thread},
 	{"recovery", bench_recovery_thread},
 };
+
+struct domain *bench_need(const char *bench, const char *name)
+{
+	char err[128];
+	struct domain *d = domain_get_by_name(name);
+	domain_put(d); /* it stays: nothing but the bench destroys its domains */
+	if (!d && !(d = domain_create(name, err, sizeof err)))
+		klog("bench: %s cannot create %s: %s", bench, name, err);
+	return d;
+}
 
 /* `bench=NAME` on the command line (a boot runner: only the test image has it). */
 static void bench_start(const char *cmdline)

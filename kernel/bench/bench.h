@@ -5,8 +5,14 @@
 #ifndef CORE_BENCH_H
 #define CORE_BENCH_H
 
+struct domain;
+
 /* The benchmarks' threads (kernel/bench/). */
 void bench_xcall_thread(void *unused);
 void bench_recovery_thread(void *unused);
+
+/* The running domain of image `name`, created if there is none; NULL (and
+ * a log line naming benchmark `bench` and the reason) if it cannot be. */
+struct domain *bench_need(const char *bench, const char *name);
 
 #endif

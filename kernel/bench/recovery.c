@@ -26,6 +26,7 @@
 #include <domain/domain.h>
 #include <idl/bdev_methods.h>
 #include <ktest/driver_faults.h>
+#include <ktest/shadowed.h>
 #include <lib/cmdline.h>
 #include <lib/string.h>
 #include <platform/pc/power.h>
@@ -36,21 +37,6 @@
 #define CRASH_MS 100
 #define TICK_NS	 10000000UL /* the bench thread's look at the clock */
 #define MS	 1000000UL
-
-static struct domain *need(const char *name)
-{
-	char err[128];
-	struct domain *d = domain_get_by_name(name);
-	domain_put(d); /* it stays: nothing but the bench destroys its domains */
-	if (!d && !(d = domain_create(name, err, sizeof err)))
-		klog("bench: recovery cannot create %s: %s", name, err);
-	return d;
-}
-
-static long stat(struct domain *client, int which)
-{
-	return domain_call(client, BdClient_stat_METHOD, which, 0, 0, 0);
-}
 
 /*
  * While the client's workload runs, crash membdev every crash_ms (0: never):
@@ -67,12 +53,12 @@ static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, ui
 	uint64_t taken = 0, armed = 0, start = time_ns(), next = start + crash_ms * MS;
 	bool struck = false;
 	struct driver_watch watch = {0};
-	while (stat(client, BDC_RUNNING) == 1) {
+	while (shadowed_stat(client, BDC_RUNNING) == 1) {
 		thread_sleep_ns(TICK_NS);
 		uint64_t now = time_ns(), h = driver_current("membdev");
 		if (series) {
 			klog("bench: recovery series t_ms=%lu ops=%ld crash=%d", (now - start) / MS,
-			     stat(client, BDC_OPS), struck);
+			     shadowed_stat(client, BDC_OPS), struck);
 			struck = false;
 		}
 		if (stop_ns && now >= stop_ns) {
@@ -105,8 +91,8 @@ static void throughput(struct domain *client, int op, uint64_t crash_ms)
 	}
 	uint64_t crashes = crash_while_running(client, crash_ms, 0, false);
 	klog("bench: recovery %s crash_ms=%lu ms=%lu ops=%ld errors=%ld crashes=%lu", name,
-	     crash_ms, (uint64_t)stat(client, BDC_TPUT_NS) / MS, stat(client, BDC_TPUT_OPS),
-	     stat(client, BDC_ERRORS), crashes);
+	     crash_ms, (uint64_t)shadowed_stat(client, BDC_TPUT_NS) / MS,
+	     shadowed_stat(client, BDC_TPUT_OPS), shadowed_stat(client, BDC_ERRORS), crashes);
 }
 
 /* Throughput over time across crashes, for the host's plot. */
@@ -132,8 +118,8 @@ static void verified(struct domain *client)
 	uint64_t crashes = crash_while_running(client, CRASH_MS, time_ns() + PHASE_MS * MS, false);
 	klog("bench: recovery verify crash_ms=%u ops=%ld errors=%ld lost=%ld verified=%ld "
 	     "crashes=%lu",
-	     CRASH_MS, stat(client, BDC_OPS), stat(client, BDC_ERRORS), stat(client, BDC_LOST),
-	     stat(client, BDC_VERIFIED), crashes);
+	     CRASH_MS, shadowed_stat(client, BDC_OPS), shadowed_stat(client, BDC_ERRORS),
+	     shadowed_stat(client, BDC_LOST), shadowed_stat(client, BDC_VERIFIED), crashes);
 }
 
 /*
@@ -164,7 +150,8 @@ static void serial_cost(void)
 void bench_recovery_thread(void *unused)
 {
 	(void)unused;
-	struct domain *client = need("bdev_shadow") ? need("bdclient") : NULL;
+	struct domain *client =
+		bench_need("recovery", "bdev_shadow") ? bench_need("recovery", "bdclient") : NULL;
 	if (client) {
 		/* Warm up: size the device, fault in the ramdisk and the caches. */
 		domain_call(client, BdClient_throughput_METHOD, BDC_OP_WRITE, PHASE_MS / 4, 0, 0);

@@ -14,6 +14,7 @@
 #include <core/log.h>
 #include <core/sched.h>
 #include <domain/domain.h>
+#include <lib/sort.h>
 #include <platform/pc/power.h>
 #include <test/bench/bench.h>
 #include <test/rogue/cases.h>
@@ -40,26 +41,6 @@ static const struct op ops[] = {
 	{"proxy-call-via-shadow", BENCH_OP_PROXY, "bdev_shadow"},
 };
 
-static struct domain *need(const char *name)
-{
-	char err[128];
-	struct domain *d = domain_get_by_name(name);
-	domain_put(d); /* it stays: nothing but the bench destroys its domains */
-	if (!d && !(d = domain_create(name, err, sizeof err)))
-		klog("bench: xcall cannot create %s: %s", name, err);
-	return d;
-}
-
-static void sort(uint64_t *a, int n)
-{
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && a[j - 1] > a[j]; j--) {
-			uint64_t t = a[j];
-			a[j] = a[j - 1];
-			a[j - 1] = t;
-		}
-}
-
 /*
  * The timer's own cost: CALL_SAMPLES empty pairs of the bench domain's
  * timing reads (the same `lfence; rdtsc; lfence` as tsc() in
@@ -79,7 +60,7 @@ static void timer_overhead(void)
 		__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo1), "=d"(hi1)::"memory");
 		cycles[i] = (((uint64_t)hi1 << 32) | lo1) - (((uint64_t)hi0 << 32) | lo0);
 	}
-	sort(cycles, CALL_SAMPLES);
+	sort_u64(cycles, CALL_SAMPLES);
 	klog("bench: xcall timer-overhead n=%d median=%lu p99=%lu", CALL_SAMPLES,
 	     cycles[CALL_SAMPLES / 2], cycles[CALL_SAMPLES * 99 / 100]);
 }
@@ -179,7 +160,7 @@ static void fault_to_error(struct domain *bench)
 		cycles[kind][i / KINDS] = (uint64_t)r;
 	}
 	for (int k = 0; k < KINDS; k++) {
-		sort(cycles[k], FAULT_SAMPLES);
+		sort_u64(cycles[k], FAULT_SAMPLES);
 		klog("bench: xcall %s n=%d median=%lu p99=%lu", names[k], FAULT_SAMPLES,
 		     cycles[k][FAULT_SAMPLES / 2], cycles[k][FAULT_SAMPLES * 99 / 100]);
 	}
@@ -188,9 +169,10 @@ static void fault_to_error(struct domain *bench)
 void bench_xcall_thread(void *unused)
 {
 	(void)unused;
-	struct domain *bench = need("bench");
+	struct domain *bench = bench_need("xcall", "bench");
 	/* bdev_shadow creates membdev, the driver behind it. */
-	bool ok = bench && need("xa") && need("xb") && need("xc") && need("bdev_shadow");
+	bool ok = bench && bench_need("xcall", "xa") && bench_need("xcall", "xb") &&
+		  bench_need("xcall", "xc") && bench_need("xcall", "bdev_shadow");
 	for (unsigned i = 0; ok && i < sizeof ops / sizeof ops[0]; i++) {
 		struct domain *target = ops[i].target ? domain_get_by_name(ops[i].target) : NULL;
 		long handle = target ? (long)domain_handle(target) : 0;

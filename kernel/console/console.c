@@ -18,7 +18,6 @@
 static uint8_t rx_ring[RX_RING_SIZE];
 static uint32_t rx_head; /* written by the interrupt handler */
 static uint32_t rx_tail; /* written by the console thread */
-static uint64_t rx_dropped;
 static struct waitq rx_wait;
 static struct ctl_session session;
 
@@ -33,8 +32,7 @@ static void com2_interrupt(struct trap_frame *frame, void *arg)
 	while ((c = serial_getc(COM2)) >= 0) {
 		uint32_t head = rx_head;
 		if (head - __atomic_load_n(&rx_tail, __ATOMIC_ACQUIRE) == RX_RING_SIZE) {
-			rx_dropped++;
-			continue;
+			continue; /* ring full: the byte is lost */
 		}
 		rx_ring[head % RX_RING_SIZE] = (uint8_t)c;
 		__atomic_store_n(&rx_head, head + 1, __ATOMIC_RELEASE);
@@ -67,11 +65,6 @@ static void console_thread(void *unused)
 			ctl_session_byte(&session, byte);
 		}
 	}
-}
-
-uint64_t console_rx_dropped(void)
-{
-	return __atomic_load_n(&rx_dropped, __ATOMIC_RELAXED);
 }
 
 void console_init(void)

@@ -9,9 +9,6 @@
 /* Route COM2's interrupt and start the console thread. */
 void console_init(void);
 
-/* Bytes lost because the receive ring was full. */
-uint64_t console_rx_dropped(void);
-
 struct domain;
 
 /* The domain called name, with a reference the command puts (domain_put)

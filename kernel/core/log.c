@@ -35,7 +35,7 @@ static void log_emit(const char *s, int n)
 	spin_unlock(&log_lock);
 }
 
-void kvlog(const char *fmt, va_list ap)
+static void kvlog(const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	uint64_t ns = time_ns();

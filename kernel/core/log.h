@@ -10,7 +10,6 @@
 void log_init(void);
 /* One line, prefixed with the monotonic time; a trailing newline is added. */
 void klog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void kvlog(const char *fmt, va_list ap);
 /* Raw text, no prefix: for multi-line reports that klog would split up. */
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Lines written so far (klog lines and kprintf newlines). */

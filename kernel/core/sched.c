@@ -300,11 +300,6 @@ struct thread *thread_current(void)
 	return this_cpu_current();
 }
 
-const char *thread_name(const struct thread *t)
-{
-	return t->name;
-}
-
 /* Move the sleepers pred picks to the run queue. Lock held. */
 static void wake_sleepers_locked(bool (*pred)(struct thread *t, void *arg), void *arg)
 {

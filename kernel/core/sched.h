@@ -19,7 +19,6 @@ __attribute__((noreturn)) void thread_exit(void);
 void thread_yield(void);
 void thread_sleep_ns(uint64_t ns);
 struct thread *thread_current(void);
-const char *thread_name(const struct thread *t);
 
 /* Threads blocked until a condition holds; woken by waitq_wake_all. */
 struct waitq {

@@ -58,7 +58,8 @@ void domain_init(void)
 		klog("domain: isolation=off refused: domains always run under protection keys");
 }
 
-bool domain_isolation_ready(void)
+/* Whether domains may start here: only where PKU isolates them. */
+static bool domain_isolation_ready(void)
 {
 	return cpu_has_pku();
 }

@@ -117,8 +117,6 @@ struct domain *domain_create(const char *module, char *err, uint64_t errlen);
 long domain_create_by(struct domain *creator, const char *module, char *err, uint64_t errlen);
 /* Set up domain support (boot CPU, after paging and the scheduler). */
 void domain_init(void);
-/* Whether domains may start here: only where PKU isolates them. */
-bool domain_isolation_ready(void);
 /* Fail the domain if it runs, claim it for this destroyer, wait (bounded)
  * until no call is inside it, then unmap and free everything of it and
  * release its key. No authority check: the kernel's and console's. Returns
@@ -184,8 +182,6 @@ uint32_t domain_threads(const struct domain *d);
  * kernel reserve, -MAPLE_EINVAL for a bad size. A failed map leaves
  * nothing mapped and nothing charged.
  */
-long dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t pte_flags,
-		    int32_t thread_slot);
 long dmem_heap_grow(struct domain *d, uint64_t bytes);
 /* Map a device's memory, 2 MiB chunks (va aligned): never freed with d,
  * nor charged to it (its tables are). Returns va, or 0. */

@@ -26,11 +26,6 @@
 
 #define HEAP_REGION_MIN (64UL << 10)
 
-static uint64_t pte_key(int pkey)
-{
-	return (uint64_t)pkey << PTE_PKEY_SHIFT;
-}
-
 #define UNMAP_CHUNK 256 /* pages per shootdown; bounds the stack array */
 
 uint64_t unmap_region(uint64_t va, uint64_t pages, bool free_pages)
@@ -216,8 +211,8 @@ static long map_charged(struct domain *d, uint64_t va, uint64_t pages, const str
 	return region_add(d, r, reserved, tables);
 }
 
-long dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t pte_flags,
-		    int32_t thread_slot)
+static long dmem_map_fresh(struct domain *d, uint64_t va, uint64_t pages, uint64_t pte_flags,
+			   int32_t thread_slot)
 {
 	struct map_src src = {.flags = pte_flags};
 	return map_charged(d, va, pages, &src, thread_slot);

@@ -43,11 +43,6 @@ static uint64_t slot_used[SLOT_WORDS];
 static struct thread_gate *slot_owner[GATE_MAX_THREADS];
 static struct spinlock slot_lock = SPINLOCK_INIT("gate-slots");
 
-static uint64_t pte_key(int key)
-{
-	return (uint64_t)key << PTE_PKEY_SHIFT;
-}
-
 static uint64_t gate_user_va(const char *sym)
 {
 	return MAPLE_GATE_VA + (uint64_t)(sym - __gate_start);
@@ -537,7 +532,8 @@ void gate_return_to_user(struct trap_frame *tf)
 	unwind_failed(t, tf);
 }
 
-bool gate_user_fault(struct trap_frame *tf, const char *what)
+/* A CPU exception in ring 3: fail the current domain and unwind. */
+static bool gate_user_fault(struct trap_frame *tf, const char *what)
 {
 	struct thread *t = thread_current();
 	struct thread_gate *g = t->gate;

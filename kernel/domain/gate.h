@@ -73,8 +73,6 @@ long gate_exit_thread(void);
  * May not return (when unwinding ends an upcall).
  */
 void gate_return_to_user(struct trap_frame *tf);
-/* A CPU exception in ring 3: fail the current domain and unwind. */
-bool gate_user_fault(struct trap_frame *tf, const char *what);
 
 /* Faults `inject` can make a domain take, at stubs in the gate page. */
 enum inject_fault {

@@ -35,7 +35,8 @@ void watchdog_init(void)
 	klog("watchdog: a call into a domain may take %lu ms%s", ms, ms ? "" : " (watchdog off)");
 }
 
-uint64_t watchdog_budget_ms(void)
+/* The budget of a call in ms (0: off). */
+static uint64_t watchdog_budget_ms(void)
 {
 	return __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
 }

@@ -24,8 +24,7 @@ struct thread;
 
 /* Read `watchdog_ms=` (boot CPU, after the TSC is calibrated). */
 void watchdog_init(void);
-/* The budget of a call in ms (0: off); the setter returns the old one. */
-uint64_t watchdog_budget_ms(void);
+/* Set the budget of a call in ms (0: off); returns the old one. */
 uint64_t watchdog_set_budget_ms(uint64_t ms);
 
 /*

@@ -21,22 +21,6 @@
 #define HOGS	    2				 /* attacking domains */
 #define SPIN_END_NS 100000000ULL		 /* for the spinners to return */
 
-static struct domain *rogue(struct ktest_ctx *t)
-{
-	char err[128];
-	struct domain *d = domain_create("rogue", err, sizeof err);
-	if (!d)
-		ktest_fail(t, __FILE__, __LINE__, "create rogue: %s", err);
-	return d;
-}
-
-static void destroy(struct domain *d)
-{
-	char err[96];
-	if (d)
-		domain_destroy(domain_handle(d), err, sizeof err);
-}
-
 /*
  * A callee may not end the thread its caller called it on: SYS_THREAD_EXIT
  * from inside another domain's call is refused with -MAPLE_EPERM, which the
@@ -49,17 +33,18 @@ static void destroy(struct domain *d)
  */
 static void callee_ends_callers_thread(struct ktest_ctx *t)
 {
-	struct domain *caller = rogue(t), *callee = caller ? rogue(t) : NULL;
+	struct domain *caller = ktest_create(t, "rogue"),
+		      *callee = caller ? ktest_create(t, "rogue") : NULL;
 	if (!callee) {
-		destroy(caller);
+		ktest_destroy(caller);
 		return;
 	}
 	long nested = domain_call(caller, Rogue_run_METHOD, ROGUE_A_CALL_EXITER,
 				  (long)domain_handle(callee), 0, 0);
 	long own = domain_call(callee, Rogue_run_METHOD, ROGUE_A_EXIT_CALLERS_THREAD, 0, 0, 0);
 	enum domain_state caller_state = caller->state, callee_state = callee->state;
-	destroy(callee);
-	destroy(caller);
+	ktest_destroy(callee);
+	ktest_destroy(caller);
 	KT_ASSERT_EQ(nested, -MAPLE_EPERM);
 	KT_ASSERT_EQ(own, 0);
 	KT_ASSERT_EQ(caller_state, DOMAIN_RUNNING);
@@ -100,14 +85,14 @@ static uint64_t calibrate(struct domain *d, uint64_t *ns)
  */
 static void hogged_callee(struct ktest_ctx *t)
 {
-	struct domain *honest = rogue(t), *hog[HOGS] = {NULL};
+	struct domain *honest = ktest_create(t, "rogue"), *hog[HOGS] = {NULL};
 	bool made = honest;
 	for (int i = 0; i < HOGS && made; i++)
-		made = (hog[i] = rogue(t));
+		made = (hog[i] = ktest_create(t, "rogue"));
 	if (!made) {
 		for (int i = 0; i < HOGS; i++)
-			destroy(hog[i]);
-		destroy(honest);
+			ktest_destroy(hog[i]);
+		ktest_destroy(honest);
 		return;
 	}
 	uint64_t idle_ns, hogged_ns;
@@ -127,8 +112,8 @@ static void hogged_callee(struct ktest_ctx *t)
 	klog("ktest: %lu rounds of work took %lu us idle, %lu us beside %ld spinning threads",
 	     rounds, idle_ns / 1000, hogged_ns / 1000, started);
 	for (int i = 0; i < HOGS; i++)
-		destroy(hog[i]);
-	destroy(honest);
+		ktest_destroy(hog[i]);
+	ktest_destroy(honest);
 	KT_ASSERT_EQ(started, HOGS * SPINNERS);
 	KT_ASSERT(idle_ns < BUDGET_MS * 1000000ULL / 2);
 	KT_ASSERT_EQ(r, ROGUE_A_WORK_DONE);
@@ -151,17 +136,18 @@ KTEST(attack_spinning_threads_cannot_time_out_an_honest_callee)
  */
 static void fpu_across_a_call(struct ktest_ctx *t)
 {
-	struct domain *caller = rogue(t), *callee = caller ? rogue(t) : NULL;
+	struct domain *caller = ktest_create(t, "rogue"),
+		      *callee = caller ? ktest_create(t, "rogue") : NULL;
 	if (!callee) {
-		destroy(caller);
+		ktest_destroy(caller);
 		return;
 	}
 	long r = domain_call(caller, Rogue_run_METHOD, ROGUE_A_FPU_LEAVE,
 			     (long)domain_handle(callee), 0, 0);
 	enum domain_state caller_state = caller->state, callee_state = callee->state;
 	bool nm = strstr(caller->fail_reason, "#NM (error 0), rip") != NULL;
-	destroy(callee);
-	destroy(caller);
+	ktest_destroy(callee);
+	ktest_destroy(caller);
 	KT_ASSERT(r != ROGUE_A_FPU_SECRET);
 	KT_ASSERT_EQ(r, -MAPLE_ECALLEE);
 	KT_ASSERT_EQ(caller_state, DOMAIN_FAILING);
@@ -187,7 +173,7 @@ KTEST(attack_x87_registers_do_not_cross_the_gate)
 
 static void log_flood(struct ktest_ctx *t)
 {
-	struct domain *r = rogue(t);
+	struct domain *r = ktest_create(t, "rogue");
 	if (!r)
 		return;
 	uint64_t lines = log_lines(), start = time_ns();
@@ -195,7 +181,7 @@ static void log_flood(struct ktest_ctx *t)
 	uint64_t ns = time_ns() - start;
 	lines = log_lines() - lines;
 	enum domain_state state = r->state;
-	destroy(r);
+	ktest_destroy(r);
 	uint64_t allowed = DOMAIN_LOG_BURST + DOMAIN_LOG_PER_S * (ns / 1000000000ULL + 1);
 	klog("ktest: %d SYS_LOG calls in %lu us: %ld accepted, %lu lines logged (at most %lu)",
 	     FLOOD_CALLS, ns / 1000, accepted, lines, allowed);
@@ -241,9 +227,10 @@ static uint64_t gate_stack_syscall_va(void)
 
 static void gate_stack_jump(struct ktest_ctx *t)
 {
-	struct domain *jumper = rogue(t), *target = jumper ? rogue(t) : NULL;
+	struct domain *jumper = ktest_create(t, "rogue"),
+		      *target = jumper ? ktest_create(t, "rogue") : NULL;
 	if (!target) {
-		destroy(jumper);
+		ktest_destroy(jumper);
 		return;
 	}
 	uint64_t va = gate_stack_syscall_va(), pages = target->pages, start = time_ns();
@@ -257,8 +244,8 @@ static void gate_stack_jump(struct ktest_ctx *t)
 	/* The thread is ending now; its exit frees its stacks everywhere. */
 	uint64_t grown = target->pages - pages;
 	enum domain_state state = jumper->state;
-	destroy(target);
-	destroy(jumper);
+	ktest_destroy(target);
+	ktest_destroy(jumper);
 	klog("ktest: SYS_GATE_STACK by a jump to %#lx: %ld, the target grew %lu pages", va, r,
 	     grown);
 	KT_ASSERT(va);
@@ -283,16 +270,17 @@ KTEST(attack_gate_stack_syscall_needs_the_gates_rights)
  */
 static void regs_back_to_caller(struct ktest_ctx *t)
 {
-	struct domain *caller = rogue(t), *callee = caller ? rogue(t) : NULL;
+	struct domain *caller = ktest_create(t, "rogue"),
+		      *callee = caller ? ktest_create(t, "rogue") : NULL;
 	if (!callee) {
-		destroy(caller);
+		ktest_destroy(caller);
 		return;
 	}
 	long seen = domain_call(caller, Rogue_run_METHOD, ROGUE_A_PEEK_REGS,
 				(long)domain_handle(callee), 0, 0);
 	enum domain_state caller_state = caller->state, callee_state = callee->state;
-	destroy(callee);
-	destroy(caller);
+	ktest_destroy(callee);
+	ktest_destroy(caller);
 	klog("ktest: the caller saw %#lx in the callee's scratch registers", seen);
 	KT_ASSERT_EQ((uint64_t)seen & ROGUE_A_REG_SECRET, 0);
 	KT_ASSERT_EQ(caller_state, DOMAIN_RUNNING);

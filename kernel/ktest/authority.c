@@ -22,28 +22,6 @@
 #define RUN_WAIT_NS  120000000000ULL /* a workload; only stops a hang */
 #define WORKLOAD_OPS 64		     /* random requests after the first full write */
 
-static struct domain *create(struct ktest_ctx *t, const char *name)
-{
-	char err[128];
-	struct domain *d = domain_create(name, err, sizeof err);
-	if (!d)
-		ktest_fail(t, __FILE__, __LINE__, "create %s: %s", name, err);
-	return d;
-}
-
-static void destroy_handle(uint64_t h)
-{
-	char err[96];
-	if (h)
-		domain_destroy(h, err, sizeof err);
-}
-
-static void destroy(struct domain *d)
-{
-	if (d)
-		destroy_handle(domain_handle(d));
-}
-
 static void count_one(struct domain *d, void *arg)
 {
 	(void)d;
@@ -64,8 +42,8 @@ static long rogue_run(struct domain *rogue, int number, uint64_t target)
 
 static void destroy_not_created(struct ktest_ctx *t)
 {
-	struct domain *victim = create(t, "victim");
-	struct domain *rogue = victim ? create(t, "rogue") : NULL;
+	struct domain *victim = ktest_create(t, "victim");
+	struct domain *rogue = victim ? ktest_create(t, "rogue") : NULL;
 	uint64_t vh = victim ? domain_handle(victim) : 0;
 	if (!rogue)
 		goto out;
@@ -88,8 +66,8 @@ static void destroy_not_created(struct ktest_ctx *t)
 		 -MAPLE_ESRCH)
 		ktest_fail(t, __FILE__, __LINE__, "rogue destroying a stale handle: %ld", r);
 out:
-	destroy(rogue);
-	destroy_handle(vh);
+	ktest_destroy(rogue);
+	ktest_destroy_handle(vh);
 }
 
 KTEST(auth_rogue_may_not_destroy_a_domain_it_did_not_create)
@@ -99,16 +77,16 @@ KTEST(auth_rogue_may_not_destroy_a_domain_it_did_not_create)
 
 static void create_not_allowed(struct ktest_ctx *t)
 {
-	struct domain *rogue = create(t, "rogue");
+	struct domain *rogue = ktest_create(t, "rogue");
 	if (!rogue)
 		return;
 	unsigned before = domains_alive();
 	long r = rogue_run(rogue, ROGUE_CREATE_MEMBDEV, 0);
 	unsigned after = domains_alive();
 	if (r >= 0)
-		destroy_handle((uint64_t)r); /* the hole is open: leave nothing behind */
+		ktest_destroy_handle((uint64_t)r); /* the hole is open: leave nothing behind */
 	bool running = rogue->state == DOMAIN_RUNNING;
-	destroy(rogue);
+	ktest_destroy(rogue);
 	KT_ASSERT_EQ(r, -MAPLE_EPERM);
 	KT_ASSERT_EQ(after, before);
 	KT_ASSERT(running);
@@ -150,9 +128,9 @@ static bool workload(struct ktest_ctx *t, struct domain *client)
 
 static void map_while_driver_down(struct ktest_ctx *t)
 {
-	struct domain *shadow = create(t, "bdev_shadow");
-	struct domain *client = shadow ? create(t, "bdclient") : NULL;
-	struct domain *rogue = client ? create(t, "rogue") : NULL;
+	struct domain *shadow = ktest_create(t, "bdev_shadow");
+	struct domain *client = shadow ? ktest_create(t, "bdclient") : NULL;
+	struct domain *rogue = client ? ktest_create(t, "rogue") : NULL;
 	uint64_t driver = driver_current("membdev");
 	if (!rogue || !driver || !workload(t, client))
 		goto out;
@@ -169,7 +147,7 @@ static void map_while_driver_down(struct ktest_ctx *t)
 	}
 	long crashed = rogue_run(rogue, ROGUE_MAP_RAMDISK, 0);
 	/* Gone, as after a console `destroy`: the device has no live holder. */
-	destroy_handle(driver);
+	ktest_destroy_handle(driver);
 	long gone = rogue_run(rogue, ROGUE_MAP_RAMDISK, 0);
 	if (crashed != -MAPLE_EPERM || gone != -MAPLE_EPERM) {
 		ktest_fail(t, __FILE__, __LINE__,
@@ -188,19 +166,19 @@ static void map_while_driver_down(struct ktest_ctx *t)
 		ktest_fail(t, __FILE__, __LINE__, "a refused map failed rogue: %s",
 			   rogue->fail_reason);
 out:
-	destroy(rogue);
-	destroy(client);
-	destroy(shadow);
-	destroy_handle(driver_current("membdev"));
+	ktest_destroy(rogue);
+	ktest_destroy(client);
+	ktest_destroy(shadow);
+	ktest_destroy_handle(driver_current("membdev"));
 }
 
 /* ramdisk0's frames come on its first mapping and stay (ktest/recovery.c):
  * one membdev maps it before the counting starts. */
 KTEST(auth_rogue_may_not_map_ramdisk0_while_membdev_is_down)
 {
-	struct domain *d = create(t, "membdev");
+	struct domain *d = ktest_create(t, "membdev");
 	long r = d ? domain_call(d, BlockDevice_init_METHOD, 1, BDC_BLOCK_SIZE, 0, 0) : -1;
-	destroy(d);
+	ktest_destroy(d);
 	KT_ASSERT(r > 0);
 	ktest_run_counted(t, "kt-auth", map_while_driver_down, RUN_WAIT_NS);
 }

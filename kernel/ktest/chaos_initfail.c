@@ -188,8 +188,8 @@ static void always_crashes(struct ktest_ctx *t)
 	int threads = ktest_threads_alive();
 	if (!schedule(t, 0))
 		return;
-	struct domain *shadow = shadowed_create(t, SHADOW);
-	struct domain *client = shadow ? shadowed_create(t, "bdclient") : NULL;
+	struct domain *shadow = ktest_create(t, SHADOW);
+	struct domain *client = shadow ? ktest_create(t, "bdclient") : NULL;
 	if (!client)
 		goto out;
 	long r = domain_call(client, BdClient_start_METHOD, SHADOWED_UNBOUNDED_OPS,
@@ -230,9 +230,9 @@ static void always_crashes(struct ktest_ctx *t)
 		ktest_fail(t, __FILE__, __LINE__, "the shadow or the client failed: %s / %s",
 			   shadow->fail_reason, client->fail_reason);
 out:
-	shadowed_destroy(client);
-	shadowed_destroy(shadow);
-	shadowed_destroy_handle(driver_current(DRIVER));
+	ktest_destroy(client);
+	ktest_destroy(shadow);
+	ktest_destroy_handle(driver_current(DRIVER));
 	if (!t->failed)
 		settled(t, domains, threads);
 }

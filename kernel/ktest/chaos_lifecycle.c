@@ -39,12 +39,6 @@ static struct race {
 	uint64_t calls_before; /* the domain's calls before the race's call */
 } race;
 
-static long destroy_handle(uint64_t h)
-{
-	char err[96];
-	return domain_destroy(h, err, sizeof err);
-}
-
 struct named {
 	const char *name;
 	uint64_t handles[GATE_MAX_DOMAINS];
@@ -65,7 +59,7 @@ static bool destroy_all(const char *name)
 	domain_foreach(collect, &l);
 	bool ok = true;
 	for (unsigned i = 0; i < l.n; i++)
-		ok &= destroy_handle(l.handles[i]) == 0;
+		ok &= ktest_destroy_handle(l.handles[i]) == 0;
 	return ok;
 }
 
@@ -88,7 +82,7 @@ static void destroyer_thread(void *arg)
 	unsigned i = (unsigned)(uintptr_t)arg;
 	while (!__atomic_load_n(&race.go, __ATOMIC_ACQUIRE))
 		thread_yield();
-	race.results[i] = destroy_handle(race.handle);
+	race.results[i] = ktest_destroy_handle(race.handle);
 	finished();
 }
 
@@ -227,7 +221,7 @@ static bool shadow_round(struct ktest_ctx *t, unsigned round)
 	if (!start_call(t))
 		return false;
 	delay_ns((round / 2 % 6) * 1000000);
-	long r = destroy_handle(kill_shadow ? sh : driver);
+	long r = ktest_destroy_handle(kill_shadow ? sh : driver);
 	if (!wait_until(all_done)) {
 		ktest_fail(t, __FILE__, __LINE__, "round %u: the call into the shadow hangs",
 			   round);
@@ -235,7 +229,7 @@ static bool shadow_round(struct ktest_ctx *t, unsigned round)
 	}
 	long call = race.call_result;
 	long after = kill_shadow ? 0 : domain_call(shadow, BlockDevice_stats_METHOD, 0, 0, 0, 0);
-	long gone = kill_shadow ? 0 : destroy_handle(sh);
+	long gone = kill_shadow ? 0 : ktest_destroy_handle(sh);
 	if (kill_shadow ? r != 0 || (call != -MAPLE_ECALLEE && call != -MAPLE_EDEAD)
 			: (r != 0 && r != -MAPLE_EBUSY && r != -MAPLE_ESRCH) ||
 				  call != -MAPLE_EDEAD || after < 0 || gone != 0) {
@@ -279,7 +273,7 @@ KTEST(chaos_kill_shadow_while_driver_restarts)
 static void destroy_once(void *arg)
 {
 	(void)arg;
-	race.results[0] = destroy_handle(race.handle);
+	race.results[0] = ktest_destroy_handle(race.handle);
 	finished();
 }
 
@@ -293,12 +287,9 @@ static bool destroying(void)
  * hello has no threads of its own, whose exit would free their stacks. */
 static void timed_out_destroy(struct ktest_ctx *t)
 {
-	char err[128];
-	struct domain *d = domain_create("hello", err, sizeof err);
-	if (!d) {
-		ktest_fail(t, __FILE__, __LINE__, "create hello: %s", err);
+	struct domain *d = ktest_create(t, "hello");
+	if (!d)
 		return;
-	}
 	uint64_t h = domain_handle(d), pages = d->pages;
 	uint64_t *active = &gate_domtab(d->id)->active;
 	__atomic_add_fetch(active, 1, __ATOMIC_SEQ_CST);
@@ -310,12 +301,12 @@ static void timed_out_destroy(struct ktest_ctx *t)
 	else if (!wait_until(destroying))
 		ktest_fail(t, __FILE__, __LINE__, "the destroy never claimed hello");
 	else
-		second = destroy_handle(h); /* while the first one waits */
+		second = ktest_destroy_handle(h); /* while the first one waits */
 	bool done = wait_until(all_done);
 	enum domain_state after = domain_state_of(h);
 	uint64_t pages_after = d->pages;
 	__atomic_sub_fetch(active, 1, __ATOMIC_SEQ_CST);
-	long retry = destroy_handle(h);
+	long retry = ktest_destroy_handle(h);
 	if (t->failed)
 		return;
 	KT_ASSERT(done);

@@ -119,3 +119,23 @@ int ktest_threads_alive(void)
 	static struct thread_info seen[THREADS_MAX]; /* one test runs at a time */
 	return sched_snapshot(seen, THREADS_MAX);
 }
+
+struct domain *ktest_create(struct ktest_ctx *t, const char *name)
+{
+	char err[128];
+	struct domain *d = domain_create(name, err, sizeof err);
+	if (!d)
+		ktest_fail(t, __FILE__, __LINE__, "create %s: %s", name, err);
+	return d;
+}
+
+int ktest_destroy_handle(uint64_t h)
+{
+	char err[96];
+	return h ? domain_destroy(h, err, sizeof err) : 0;
+}
+
+int ktest_destroy(struct domain *d)
+{
+	return d ? ktest_destroy_handle(domain_handle(d)) : 0;
+}

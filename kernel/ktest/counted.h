@@ -1,10 +1,12 @@
 /*
  * Running a test body in its own thread with the memory counters compared
- * before and after: the leak check of the domain, RRef and recovery tests.
+ * before and after: the leak check of the domain, RRef and recovery tests;
+ * and the creating and destroying of domains every such body does.
  */
 #ifndef KTEST_COUNTED_H
 #define KTEST_COUNTED_H
 
+#include <domain/domain.h>
 #include <ktest/ktest.h>
 #include <stdint.h>
 
@@ -23,5 +25,13 @@ void ktest_run_counted(struct ktest_ctx *t, const char *name, void (*body)(struc
  * its end, after the memory counters above. */
 unsigned ktest_domains_alive(void);
 int ktest_threads_alive(void);
+
+/* Create image `name`; NULL, with t failed naming the image and the
+ * loader's reason, if it cannot be. */
+struct domain *ktest_create(struct ktest_ctx *t, const char *name);
+/* Destroy d (NULL: nothing) or the domain of handle h (0: nothing);
+ * domain_destroy's result, 0 for nothing. */
+int ktest_destroy(struct domain *d);
+int ktest_destroy_handle(uint64_t h);
 
 #endif

@@ -42,25 +42,13 @@ extern const char __gate_start[], gate_xcall_checked[], gate_violation[];
 #define WRITE_OTHER_KEY	 "#PF at %#lx (error 0x27)"
 #define GATE_CHECK	 "#UD (error 0), rip %#lx (gate+"
 
-/* Create a domain or fail the test with the loader's reason. */
+/* Create a domain or end the test (ktest_create has failed it, naming why). */
 #define CREATE(var, name)                                                                          \
-	struct domain *var;                                                                        \
-	do {                                                                                       \
-		char err_[128];                                                                    \
-		var = domain_create(name, err_, sizeof err_);                                      \
-		if (!var) {                                                                        \
-			ktest_fail(t, __FILE__, __LINE__, "create %s: %s", name, err_);            \
-			return;                                                                    \
-		}                                                                                  \
-	} while (0)
+	struct domain *var = ktest_create(t, name);                                                \
+	if (!var)                                                                                  \
+	return
 
-#define DESTROY(var) KT_ASSERT_EQ(destroy(var), 0)
-
-static int destroy(struct domain *d)
-{
-	char err[96];
-	return domain_destroy(domain_handle(d), err, sizeof err);
-}
+#define DESTROY(var) KT_ASSERT_EQ(ktest_destroy(var), 0)
 
 #define HELLO_GREET_ARG 1000
 
@@ -207,7 +195,7 @@ static void rogue_suite(struct ktest_ctx *t)
 		if (cases[i].fault)
 			fmt_snprintf(want, sizeof want, cases[i].fault, cases[i].at);
 		if (rogue)
-			destroy(rogue);
+			ktest_destroy(rogue);
 		if (r != cases[i].expect) {
 			ktest_fail(t, __FILE__, __LINE__,
 				   "rogue '%s': run() returned %ld, want %ld", cases[i].name, r,
@@ -263,17 +251,17 @@ static void keys_run_out(struct ktest_ctx *t)
 	char why[128] = "";
 	struct domain *extra = n == KEYS ? domain_create("hello", why, sizeof why) : NULL;
 	struct domain *again = NULL;
-	if (n == KEYS && !extra && destroy(held[0]) == 0) {
+	if (n == KEYS && !extra && ktest_destroy(held[0]) == 0) {
 		held[0] = NULL;
 		again = domain_create("hello", err, sizeof err);
 	}
 	for (int i = 0; i < n; i++)
 		if (held[i])
-			destroy(held[i]);
+			ktest_destroy(held[i]);
 	if (extra)
-		destroy(extra);
+		ktest_destroy(extra);
 	if (again)
-		destroy(again);
+		ktest_destroy(again);
 	KT_ASSERT_EQ(n, KEYS);
 	KT_ASSERT(extra == NULL);
 	KT_ASSERT(strstr(why, "no protection key left (12 domains hold the 12 domain keys)"));

@@ -41,21 +41,6 @@ static uint64_t gate_va(const char *sym)
 	return MAPLE_GATE_VA + (uint64_t)(sym - __gate_start);
 }
 
-static struct domain *create(struct ktest_ctx *t, const char *name)
-{
-	char err[128];
-	struct domain *d = domain_create(name, err, sizeof err);
-	if (!d)
-		ktest_fail(t, __FILE__, __LINE__, "create %s: %s", name, err);
-	return d;
-}
-
-static int destroy(struct domain *d)
-{
-	char err[96];
-	return domain_destroy(domain_handle(d), err, sizeof err);
-}
-
 static long rogue_run(struct domain *rogue, long number, uint64_t target, uint64_t a2, uint64_t a3)
 {
 	return domain_call(rogue, Rogue_run_METHOD, number, (long)target, (long)a2, (long)a3);
@@ -103,7 +88,7 @@ static bool same_entry(struct entry_words a, struct entry_words b)
  */
 static void jump_with_stack_on_the_domain_table(struct ktest_ctx *t)
 {
-	struct domain *victim = create(t, "victim"), *rogue = create(t, "rogue");
+	struct domain *victim = ktest_create(t, "victim"), *rogue = ktest_create(t, "rogue");
 	if (!victim || !rogue)
 		return;
 	uint64_t entry = GATE_DOMTAB_VA + victim->id * sizeof(struct gate_domain);
@@ -116,8 +101,8 @@ static void jump_with_stack_on_the_domain_table(struct ktest_ctx *t)
 	memcpy(reason, rogue->fail_reason, sizeof reason);
 	bool rogue_failed = rogue->state == DOMAIN_FAILING;
 	bool intact = domain_call(victim, Victim_check_METHOD, 0, 0, 0, 0) == 1;
-	KT_ASSERT_EQ(destroy(rogue), 0);
-	KT_ASSERT_EQ(destroy(victim), 0);
+	KT_ASSERT_EQ(ktest_destroy(rogue), 0);
+	KT_ASSERT_EQ(ktest_destroy(victim), 0);
 	KT_ASSERT(same_entry(before, after));
 	KT_ASSERT(intact);
 	KT_ASSERT_EQ(r, -MAPLE_ECALLEE);
@@ -146,7 +131,7 @@ static void every_wrpkru(struct ktest_ctx *t)
 		if (p[off] != 0x0f || p[off + 1] != 0x01 || p[off + 2] != 0xef)
 			continue;
 		sites++;
-		struct domain *rogue = create(t, "rogue");
+		struct domain *rogue = ktest_create(t, "rogue");
 		if (!rogue)
 			return;
 		long r = rogue_run(rogue, ROGUE_JUMP_GATE, MAPLE_GATE_VA + off, 0, 0);
@@ -158,7 +143,7 @@ static void every_wrpkru(struct ktest_ctx *t)
 				   "WRPKRU at gate+%#lx: run() %ld, rogue %s: %s (want #UD, %s)",
 				   off, r, rogue->state == DOMAIN_FAILING ? "failed" : "running",
 				   rogue->fail_reason, want);
-		KT_ASSERT_EQ(destroy(rogue), 0);
+		KT_ASSERT_EQ(ktest_destroy(rogue), 0);
 		if (!ok)
 			return;
 	}
@@ -179,8 +164,8 @@ KTEST(gate_every_wrpkru_jumped_to_with_zero_rights_faults_at_the_violation_site)
  */
 static void stack_race(struct ktest_ctx *t)
 {
-	struct domain *victim = create(t, "victim"), *xb = create(t, "xb"),
-		      *rogue = create(t, "rogue");
+	struct domain *victim = ktest_create(t, "victim"), *xb = ktest_create(t, "xb"),
+		      *rogue = ktest_create(t, "rogue");
 	if (!victim || !xb || !rogue)
 		return;
 	uint64_t pkru_word = GATE_DOMTAB_VA + victim->id * sizeof(struct gate_domain) +
@@ -192,9 +177,9 @@ static void stack_race(struct ktest_ctx *t)
 	     rogue->state == DOMAIN_RUNNING ? "running" : "failed:", rogue->fail_reason);
 	struct entry_words after = entry_of(victim);
 	bool intact = domain_call(victim, Victim_check_METHOD, 0, 0, 0, 0) == 1;
-	KT_ASSERT_EQ(destroy(rogue), 0);
-	KT_ASSERT_EQ(destroy(xb), 0);
-	KT_ASSERT_EQ(destroy(victim), 0);
+	KT_ASSERT_EQ(ktest_destroy(rogue), 0);
+	KT_ASSERT_EQ(ktest_destroy(xb), 0);
+	KT_ASSERT_EQ(ktest_destroy(victim), 0);
 	KT_ASSERT(same_entry(before, after));
 	KT_ASSERT(intact);
 	KT_ASSERT(!hijacked);
@@ -215,7 +200,7 @@ KTEST(gate_second_thread_rewriting_the_callers_stack_gains_nothing)
  */
 static void upcall_stack_outside(struct ktest_ctx *t)
 {
-	struct domain *victim = create(t, "victim");
+	struct domain *victim = ktest_create(t, "victim");
 	if (!victim)
 		return;
 	uint64_t heap = (uint64_t)domain_call(victim, Victim_heap_addr_METHOD, 0, 0, 0, 0);
@@ -229,7 +214,7 @@ static void upcall_stack_outside(struct ktest_ctx *t)
 	bool failed = victim->state == DOMAIN_FAILING &&
 		      strstr(victim->fail_reason, "outside its stack") != NULL;
 	uint64_t after = *word;
-	KT_ASSERT_EQ(destroy(victim), 0);
+	KT_ASSERT_EQ(ktest_destroy(victim), 0);
 	KT_ASSERT_EQ(after, value);
 	KT_ASSERT_EQ(r, -MAPLE_ECALLEE);
 	KT_ASSERT(failed);
@@ -247,7 +232,7 @@ KTEST(gate_upcall_refuses_a_domain_stack_pointer_outside_the_thread_stack)
  */
 static void thread_slots(struct ktest_ctx *t)
 {
-	struct domain *rogue = create(t, "rogue");
+	struct domain *rogue = ktest_create(t, "rogue");
 	if (!rogue)
 		return;
 	/* The gate's limit is under test, not the domain's own thread limit
@@ -267,7 +252,7 @@ static void thread_slots(struct ktest_ctx *t)
 		thread_sleep_ns(10000000);
 	klog("ktest: thread slots: %d free, rogue made %ld threads, then %ld", free_before, made,
 	     err);
-	KT_ASSERT_EQ(destroy(rogue), 0);
+	KT_ASSERT_EQ(ktest_destroy(rogue), 0);
 	KT_ASSERT(free_before > GATE_MAX_THREADS - 16);
 	KT_ASSERT_EQ(made, free_before);
 	KT_ASSERT_EQ(err, -MAPLE_EAGAIN);
@@ -314,7 +299,7 @@ static void hammer_thread(void *arg)
 
 static void calls_across_destroy(struct ktest_ctx *t)
 {
-	struct domain *rogue = create(t, "rogue"), *victim = create(t, "victim");
+	struct domain *rogue = ktest_create(t, "rogue"), *victim = ktest_create(t, "victim");
 	if (!rogue || !victim)
 		return;
 	struct hammer h[2] = {{.rogue = rogue}, {.rogue = rogue}};
@@ -324,13 +309,13 @@ static void calls_across_destroy(struct ktest_ctx *t)
 	int rounds = 0, refused = 0;
 	for (; rounds < CHAOS_ROUNDS && !h[0].bad && !h[1].bad; rounds++) {
 		char err[96];
-		if (domain_destroy(domain_handle(victim), err, sizeof err) < 0) {
+		if (ktest_destroy(victim) < 0) {
 			ktest_fail(t, __FILE__, __LINE__, "destroy victim, round %d: %s", rounds,
 				   err);
 			refused++;
 			break;
 		}
-		victim = create(t, "victim");
+		victim = ktest_create(t, "victim");
 		if (!victim)
 			break;
 		/* Every other round it runs a while, so calls reach it; the rest
@@ -349,8 +334,8 @@ static void calls_across_destroy(struct ktest_ctx *t)
 	     rounds, h[0].rounds, h[1].rounds, HAMMER_CALLS, h[0].reached, h[1].reached);
 	KT_ASSERT(h[0].done && h[1].done);
 	if (victim)
-		KT_ASSERT_EQ(destroy(victim), 0);
-	KT_ASSERT_EQ(destroy(rogue), 0);
+		KT_ASSERT_EQ(ktest_destroy(victim), 0);
+	KT_ASSERT_EQ(ktest_destroy(rogue), 0);
 	KT_ASSERT_EQ(h[0].bad, 0);
 	KT_ASSERT_EQ(h[1].bad, 0);
 	KT_ASSERT_EQ(refused, 0);
@@ -367,13 +352,13 @@ KTEST(chaos_calls_across_destroy_and_recreate)
  * -MAPLE_ENOMEM: nothing is out of memory), and the caller runs on. */
 static void call_depth(struct ktest_ctx *t)
 {
-	struct domain *rogue = create(t, "rogue");
+	struct domain *rogue = ktest_create(t, "rogue");
 	if (!rogue)
 		return;
 	long r = rogue_run(rogue, ROGUE_GATE_DEPTH, 0, 0, 0);
 	bool running = rogue->state == DOMAIN_RUNNING;
 	uint64_t calls = gate_domtab(rogue->id)->calls;
-	KT_ASSERT_EQ(destroy(rogue), 0);
+	KT_ASSERT_EQ(ktest_destroy(rogue), 0);
 	KT_ASSERT_EQ(r, -MAPLE_EDEPTH);
 	KT_ASSERT(running);
 	KT_ASSERT(calls >= GATE_MAX_DEPTH); /* the kernel's call and the chain */
@@ -393,13 +378,13 @@ KTEST(gate_call_depth_past_the_limit_is_edepth)
  */
 static void loop_in_gate(struct ktest_ctx *t)
 {
-	struct domain *rogue = create(t, "rogue");
+	struct domain *rogue = ktest_create(t, "rogue");
 	if (!rogue)
 		return;
 	long r = rogue_run(rogue, ROGUE_GATE_LOOP, gate_va(gate_entry_raise), gate_va(gate_resume),
 			   0);
 	bool failed = rogue->state == DOMAIN_FAILING && strstr(rogue->fail_reason, "watchdog");
-	KT_ASSERT_EQ(destroy(rogue), 0);
+	KT_ASSERT_EQ(ktest_destroy(rogue), 0);
 	KT_ASSERT_EQ(r, -MAPLE_ETIMEDOUT);
 	KT_ASSERT(failed);
 }

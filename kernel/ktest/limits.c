@@ -29,21 +29,6 @@
 #define CHURN_THREADS  240
 #define CHURN_BATCH    24
 
-static struct domain *create(struct ktest_ctx *t, const char *name)
-{
-	char err[128];
-	struct domain *d = domain_create(name, err, sizeof err);
-	if (!d)
-		ktest_fail(t, __FILE__, __LINE__, "create %s: %s", name, err);
-	return d;
-}
-
-static int destroy(struct domain *d)
-{
-	char err[96];
-	return domain_destroy(domain_handle(d), err, sizeof err);
-}
-
 /* Take every free frame the allocator gives `take`, chained through their
  * own first words; returns the chain. */
 static uint64_t hold_frames(uint64_t (*take)(void))
@@ -93,12 +78,12 @@ static void memory_exhaustion(struct ktest_ctx *t)
 	/* One domain's heap window must be able to outgrow free memory. */
 	KT_ASSERT(fs.free * FRAME_SIZE < DOMAIN_HEAP_MAX);
 
-	struct domain *hog = create(t, "hog");
+	struct domain *hog = ktest_create(t, "hog");
 	if (!hog)
 		return;
-	struct domain *other = create(t, "hog");
+	struct domain *other = ktest_create(t, "hog");
 	if (!other) {
-		destroy(hog);
+		ktest_destroy(hog);
 		return;
 	}
 	/* Bad arguments are bad arguments, not limits. */
@@ -157,10 +142,10 @@ static void memory_exhaustion(struct ktest_ctx *t)
 	KT_ASSERT(rounds > 0);
 
 	/* The hog goes, and its memory with it: the bystander grows again. */
-	KT_ASSERT_EQ(destroy(hog), 0);
+	KT_ASSERT_EQ(ktest_destroy(hog), 0);
 	KT_ASSERT_EQ(domain_call(other, Hog_grow_METHOD, 64 << 10, 1, 0, 0), 0);
 	KT_ASSERT_EQ(other->state, DOMAIN_RUNNING);
-	KT_ASSERT_EQ(destroy(other), 0);
+	KT_ASSERT_EQ(ktest_destroy(other), 0);
 }
 
 /* Calls in these tests map and zero hundreds of MiB, or make and reap
@@ -228,7 +213,7 @@ static void churn_thread(void *p)
 
 static void thread_churn(struct ktest_ctx *t)
 {
-	struct domain *hog = create(t, "hog");
+	struct domain *hog = ktest_create(t, "hog");
 	if (!hog)
 		return;
 	int threads = thread_count();
@@ -267,7 +252,7 @@ static void thread_churn(struct ktest_ctx *t)
 	klog("ktest: %d domain threads made by two callers, %ld refused with -MAPLE_EAGAIN",
 	     2 * CHURN_THREADS, refused + second.refused);
 	KT_ASSERT_EQ(hog->state, DOMAIN_RUNNING);
-	KT_ASSERT_EQ(destroy(hog), 0);
+	KT_ASSERT_EQ(ktest_destroy(hog), 0);
 }
 
 KTEST(chaos_thread_churn)

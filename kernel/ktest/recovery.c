@@ -45,8 +45,8 @@ static void with_lingering_driver(struct ktest_ctx *t)
 /* The control: no shadow, so the same crash must reach the client. */
 static void without_shadow(struct ktest_ctx *t)
 {
-	struct domain *driver = shadowed_create(t, "membdev");
-	struct domain *client = driver ? shadowed_create(t, "bdclient") : NULL;
+	struct domain *driver = ktest_create(t, "membdev");
+	struct domain *client = driver ? ktest_create(t, "bdclient") : NULL;
 	if (!client)
 		goto out;
 	uint64_t h = domain_handle(driver);
@@ -74,8 +74,8 @@ static void without_shadow(struct ktest_ctx *t)
 	else if (client->state != DOMAIN_RUNNING || shadowed_stat(client, BDC_LOST))
 		ktest_fail(t, __FILE__, __LINE__, "the client failed or misread blocks");
 out:
-	shadowed_destroy(client);
-	shadowed_destroy(driver);
+	ktest_destroy(client);
+	ktest_destroy(driver);
 }
 
 /* The body in its own thread, checked for leaks (ktest/counted.h), once the

@@ -29,21 +29,15 @@ struct evil {
 
 static bool evil_create(struct ktest_ctx *t, struct evil *e)
 {
-	char err[128];
-	e->one = domain_create("rref_evil", err, sizeof err);
-	e->two = e->one ? domain_create("rref_evil", err, sizeof err) : NULL;
-	if (!e->two)
-		ktest_fail(t, __FILE__, __LINE__, "create rref_evil: %s", err);
+	e->one = ktest_create(t, "rref_evil");
+	e->two = e->one ? ktest_create(t, "rref_evil") : NULL;
 	return e->two != NULL;
 }
 
 static void evil_destroy(struct ktest_ctx *t, struct evil *e)
 {
-	char err[96];
-	if (e->one)
-		KT_ASSERT_EQ(domain_destroy(domain_handle(e->one), err, sizeof err), 0);
-	if (e->two)
-		KT_ASSERT_EQ(domain_destroy(domain_handle(e->two), err, sizeof err), 0);
+	KT_ASSERT_EQ(ktest_destroy(e->one), 0);
+	KT_ASSERT_EQ(ktest_destroy(e->two), 0);
 }
 
 static long run(struct evil *e, long which, long a, long b)
@@ -97,8 +91,7 @@ static void reclaim_trees(struct ktest_ctx *t)
 	uint64_t held = live_rrefs() - before, count, bytes;
 	rref_domain_usage(e.one->id, &count, &bytes);
 	uint32_t id = e.one->id;
-	char err[96];
-	KT_ASSERT_EQ(domain_destroy(domain_handle(e.one), err, sizeof err), 0);
+	KT_ASSERT_EQ(ktest_destroy(e.one), 0);
 	e.one = NULL;
 	uint64_t after = live_rrefs() - before, count_after, bytes_after;
 	rref_domain_usage(id, &count_after, &bytes_after);
@@ -256,8 +249,7 @@ static void charge_moves(struct ktest_ctx *t)
 	uint64_t one_count, one_bytes, two_count, two_bytes;
 	rref_domain_usage(one, &one_count, &one_bytes);
 	rref_domain_usage(two, &two_count, &two_bytes);
-	char err[96];
-	KT_ASSERT_EQ(domain_destroy(domain_handle(e.one), err, sizeof err), 0);
+	KT_ASSERT_EQ(ktest_destroy(e.one), 0);
 	e.one = NULL;
 	uint64_t gone_count, gone_bytes, held_count, held_bytes;
 	rref_domain_usage(one, &gone_count, &gone_bytes);

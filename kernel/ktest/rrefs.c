@@ -7,6 +7,7 @@
  */
 #include <domain/domain.h>
 #include <domain/gate.h>
+#include <ktest/counted.h>
 #include <ktest/ktest.h>
 #include <stddef.h>
 #include <test/rrefs/rrefs.h>
@@ -18,21 +19,15 @@ struct pair {
 
 static bool pair_create(struct ktest_ctx *t, struct pair *p)
 {
-	char err[128];
-	p->b = domain_create("rref_b", err, sizeof err);
-	p->a = p->b ? domain_create("rref_a", err, sizeof err) : NULL;
-	if (!p->a)
-		ktest_fail(t, __FILE__, __LINE__, "create: %s", err);
+	p->b = ktest_create(t, "rref_b");
+	p->a = p->b ? ktest_create(t, "rref_a") : NULL;
 	return p->a != NULL;
 }
 
 static void pair_destroy(struct pair *p)
 {
-	char err[96];
-	if (p->a)
-		domain_destroy(domain_handle(p->a), err, sizeof err);
-	if (p->b)
-		domain_destroy(domain_handle(p->b), err, sizeof err);
+	ktest_destroy(p->a);
+	ktest_destroy(p->b);
 }
 
 static uint64_t live_rrefs(void)
@@ -88,22 +83,19 @@ KTEST(rref_borrowed_rref_can_be_lent_on_but_not_moved)
 KTEST(rref_borrowed_rref_is_lent_on_across_three_domains)
 {
 	uint64_t before = live_rrefs();
-	char err[128];
-	struct domain *c = domain_create("rref_c", err, sizeof err);
-	if (!c) {
-		ktest_fail(t, __FILE__, __LINE__, "create rref_c: %s", err);
+	struct domain *c = ktest_create(t, "rref_c");
+	if (!c)
 		return;
-	}
 	struct pair p = {0};
 	if (!pair_create(t, &p)) {
-		domain_destroy(domain_handle(c), err, sizeof err);
+		ktest_destroy(c);
 		return;
 	}
 	uint64_t calls_before = gate_domtab(c->id)->calls;
 	long r = domain_call(p.a, RrefA_run_METHOD, RCASE_LEND_ON_3, 0, 0, 0);
 	uint64_t calls_c = gate_domtab(c->id)->calls - calls_before;
 	pair_destroy(&p);
-	KT_ASSERT_EQ(domain_destroy(domain_handle(c), err, sizeof err), 0);
+	KT_ASSERT_EQ(ktest_destroy(c), 0);
 	if (r != 1) {
 		ktest_fail(t, __FILE__, __LINE__,
 			   "rref_a.run returned %ld (domains/test/rrefs/ name it)", r);
@@ -137,8 +129,7 @@ KTEST(rref_failed_domain_rrefs_are_reclaimed)
 	long r = domain_call(p.a, RrefA_run_METHOD, RCASE_KEEP_SOME, 0, 0, 0);
 	uint64_t held = live_rrefs() - before; /* 1 + a box of 4 + its box + 2, all rref_b's */
 	domain_fail(p.b, "killed by the test");
-	char err[96];
-	KT_ASSERT_EQ(domain_destroy(domain_handle(p.b), err, sizeof err), 0);
+	KT_ASSERT_EQ(ktest_destroy(p.b), 0);
 	p.b = NULL;
 	uint64_t after_b = live_rrefs() - before;
 	pair_destroy(&p);

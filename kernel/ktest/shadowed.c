@@ -1,31 +1,10 @@
 /* bdclient through a BlockDevice shadow while its driver is crashed (ktest/shadowed.h). */
 #include <core/sched.h>
 #include <core/time.h>
+#include <ktest/counted.h>
 #include <ktest/driver_faults.h>
 #include <ktest/shadowed.h>
 #include <test/bdclient/bdclient.h>
-
-struct domain *shadowed_create(struct ktest_ctx *t, const char *name)
-{
-	char err[128];
-	struct domain *d = domain_create(name, err, sizeof err);
-	if (!d)
-		ktest_fail(t, __FILE__, __LINE__, "create %s: %s", name, err);
-	return d;
-}
-
-void shadowed_destroy(struct domain *d)
-{
-	if (d)
-		shadowed_destroy_handle(domain_handle(d));
-}
-
-void shadowed_destroy_handle(uint64_t h)
-{
-	char err[96];
-	if (h)
-		domain_destroy(h, err, sizeof err);
-}
 
 long shadowed_stat(struct domain *client, int which)
 {
@@ -43,9 +22,9 @@ bool shadowed_finish(struct domain *client)
 
 bool shadowed_populate_ramdisk(struct ktest_ctx *t)
 {
-	struct domain *d = shadowed_create(t, "membdev");
+	struct domain *d = ktest_create(t, "membdev");
 	long r = d ? domain_call(d, BlockDevice_init_METHOD, 1, BDC_BLOCK_SIZE, 0, 0) : -1;
-	shadowed_destroy(d);
+	ktest_destroy(d);
 	if (d && r < 0)
 		ktest_fail(t, __FILE__, __LINE__, "membdev.init: %ld", r);
 	return r >= 0;
@@ -54,8 +33,8 @@ bool shadowed_populate_ramdisk(struct ktest_ctx *t)
 void shadowed_crash_driver(struct ktest_ctx *t, const struct shadowed_run *run)
 {
 	const char *driver = run->driver_image;
-	struct domain *shadow = shadowed_create(t, run->shadow_image);
-	struct domain *client = shadow ? shadowed_create(t, "bdclient") : NULL;
+	struct domain *shadow = ktest_create(t, run->shadow_image);
+	struct domain *client = shadow ? ktest_create(t, "bdclient") : NULL;
 	if (!client)
 		goto out;
 	long r = domain_call(client, BdClient_start_METHOD, SHADOWED_UNBOUNDED_OPS,
@@ -113,7 +92,7 @@ void shadowed_crash_driver(struct ktest_ctx *t, const struct shadowed_run *run)
 	else if (run->ended)
 		run->ended(t, shadow);
 out:
-	shadowed_destroy(client);
-	shadowed_destroy(shadow);
-	shadowed_destroy_handle(driver_current(driver));
+	ktest_destroy(client);
+	ktest_destroy(shadow);
+	ktest_destroy_handle(driver_current(driver));
 }

@@ -18,11 +18,6 @@
 #define SHADOWED_FAULT_WAIT_NS 20000000000ULL  /* a crash and restart; only stops a hang */
 #define SHADOWED_RUN_WAIT_NS   300000000000ULL /* the verifying read-back; the same */
 
-/* Create image `name` as the kernel, failing t (with the reason) if it cannot be. */
-struct domain *shadowed_create(struct ktest_ctx *t, const char *name);
-/* Destroy a domain (NULL: nothing) or a handle (0: nothing), whatever the outcome. */
-void shadowed_destroy(struct domain *d);
-void shadowed_destroy_handle(uint64_t h);
 /* One of bdclient's counters (test/bdclient/bdclient.h). */
 long shadowed_stat(struct domain *client, int which);
 /* Stop the workload and wait for its read-back; false if it never ends. */

@@ -11,6 +11,7 @@
 #include <arch/x86/percpu.h>
 #include <arch/x86/traps.h>
 #include <domain/domain.h>
+#include <ktest/counted.h>
 #include <ktest/ktest.h>
 
 /* Canonical, kernel half, and far beyond any direct-mapped RAM: never mapped. */
@@ -224,12 +225,9 @@ KTEST(cpu_pkeys_enabled)
 	}
 	KT_ASSERT(read_cr4() & CR4_PKE);
 	KT_ASSERT_EQ(rdpkru(), 0); /* kernel threads hold every key */
-	char err[128];
-	struct domain *d = domain_create("hello", err, sizeof err);
-	if (!d) {
-		ktest_fail(t, __FILE__, __LINE__, "create hello: %s", err);
+	struct domain *d = ktest_create(t, "hello");
+	if (!d)
 		return;
-	}
 	uint64_t va = d->image_lo; /* its first page, mapped with its key */
 	uint32_t deny = PKRU_AD(d->pkey), deny_other = PKRU_AD(d->pkey == 15 ? 14 : d->pkey + 1);
 	struct fault denied, other, open;
@@ -246,7 +244,7 @@ KTEST(cpu_pkeys_enabled)
 	PROBE(open, "movq (%[va]), %%rdx", [va] "r"(va));
 	if (irq)
 		irq_enable();
-	KT_ASSERT_EQ(domain_destroy(domain_handle(d), err, sizeof err), 0);
+	KT_ASSERT_EQ(ktest_destroy(d), 0);
 	KT_ASSERT_EQ(seen, deny);
 	KT_ASSERT_EQ(denied.vector, T_PF);
 	KT_ASSERT_EQ(denied.cr2, va);

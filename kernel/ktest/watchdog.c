@@ -50,22 +50,6 @@ struct outcome {
 	uint64_t lines;
 };
 
-static struct domain *rogue(struct ktest_ctx *t)
-{
-	char err[128];
-	struct domain *d = domain_create("rogue", err, sizeof err);
-	if (!d)
-		ktest_fail(t, __FILE__, __LINE__, "create rogue: %s", err);
-	return d;
-}
-
-static void destroy(struct domain *d)
-{
-	char err[96];
-	if (d)
-		domain_destroy(domain_handle(d), err, sizeof err);
-}
-
 /* run(number, target) of d, timed, with the lines it made the kernel log. */
 static struct outcome call2(struct domain *d, long number, uint64_t target, uint64_t a2)
 {
@@ -95,13 +79,13 @@ static struct outcome call(struct domain *d, long number, uint64_t target)
 
 static void callee_asleep_in_the_kernel(struct ktest_ctx *t)
 {
-	struct domain *r = rogue(t);
+	struct domain *r = ktest_create(t, "rogue");
 	if (!r)
 		return;
 	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
 	struct outcome o = call(r, ROGUE_W_SLEEP, SLEEP_NS);
 	watchdog_set_budget_ms(old);
-	destroy(r);
+	ktest_destroy(r);
 	/* Failed long before the 5 s sleep ran out (KT_ASSERT_TIMED_OUT's
 	 * bound): by the tick while parked ("asleep in the kernel"), or, on a
 	 * loaded host where the sleep, bounded by the deadline, ends first, by
@@ -116,13 +100,13 @@ KTEST(watchdog_fails_a_callee_asleep_in_the_kernel)
 
 static void callee_asleep_forever(struct ktest_ctx *t)
 {
-	struct domain *r = rogue(t);
+	struct domain *r = ktest_create(t, "rogue");
 	if (!r)
 		return;
 	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
 	struct outcome o = call(r, ROGUE_W_SLEEP_FOREVER, 0);
 	watchdog_set_budget_ms(old);
-	destroy(r);
+	ktest_destroy(r);
 	KT_ASSERT_TIMED_OUT(o);
 }
 
@@ -133,7 +117,7 @@ KTEST(watchdog_fails_a_callee_asleep_forever)
 
 static void callee_in_time(struct ktest_ctx *t)
 {
-	struct domain *r = rogue(t);
+	struct domain *r = ktest_create(t, "rogue");
 	if (!r)
 		return;
 	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
@@ -143,7 +127,7 @@ static void callee_in_time(struct ktest_ctx *t)
 		o[i + 1] = call(r, ROGUE_W_BUSY, IN_TIME_NS);
 	}
 	watchdog_set_budget_ms(old);
-	destroy(r);
+	ktest_destroy(r);
 	for (int i = 0; i < 6; i++) {
 		KT_ASSERT_EQ(o[i].result, ROGUE_W_DONE);
 		KT_ASSERT_EQ(o[i].state, DOMAIN_RUNNING);
@@ -177,11 +161,11 @@ static struct outcome thread_call(struct domain *caller, struct domain *callee, 
 
 static void domain_thread_calls(struct ktest_ctx *t)
 {
-	struct domain *a = rogue(t), *spinner = a ? rogue(t) : NULL;
-	struct domain *sleeper = spinner ? rogue(t) : NULL;
+	struct domain *a = ktest_create(t, "rogue"), *spinner = a ? ktest_create(t, "rogue") : NULL;
+	struct domain *sleeper = spinner ? ktest_create(t, "rogue") : NULL;
 	if (!sleeper) {
-		destroy(spinner);
-		destroy(a);
+		ktest_destroy(spinner);
+		ktest_destroy(a);
 		return;
 	}
 	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
@@ -189,9 +173,9 @@ static void domain_thread_calls(struct ktest_ctx *t)
 	struct outcome sleep = thread_call(a, sleeper, ROGUE_W_THREAD_CALL_SLEEPER);
 	watchdog_set_budget_ms(old);
 	bool caller_runs = a->state == DOMAIN_RUNNING;
-	destroy(sleeper);
-	destroy(spinner);
-	destroy(a);
+	ktest_destroy(sleeper);
+	ktest_destroy(spinner);
+	ktest_destroy(a);
 	KT_ASSERT_TIMED_OUT(spin);
 	KT_ASSERT_TIMED_OUT(sleep);
 	KT_ASSERT(caller_runs);
@@ -206,14 +190,14 @@ KTEST(watchdog_times_out_a_domain_threads_calls)
  * gate_resume on a frame that leads back to itself (test/rogue/gate_cases.h). */
 static void spin_in_gate(struct ktest_ctx *t)
 {
-	struct domain *r = rogue(t);
+	struct domain *r = ktest_create(t, "rogue");
 	if (!r)
 		return;
 	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
 	struct outcome o =
 		call2(r, ROGUE_GATE_LOOP, gate_va(gate_entry_raise), gate_va(gate_resume));
 	watchdog_set_budget_ms(old);
-	destroy(r);
+	ktest_destroy(r);
 	KT_ASSERT_TIMED_OUT(o);
 	/* In the gate's code a thread gets one more budget, no more. */
 	KT_ASSERT(o.ns >= 2 * BUDGET_NS);
@@ -231,13 +215,13 @@ static void debug_traps(struct ktest_ctx *t)
 		const char *trap;
 	} cases[] = {{ROGUE_W_SINGLE_STEP, "#DB"}, {ROGUE_W_INT3, "#BP"}};
 	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct domain *r = rogue(t);
+		struct domain *r = ktest_create(t, "rogue");
 		if (!r)
 			return;
 		long rip =
 			domain_call(r, Rogue_run_METHOD, ROGUE_W_TRAP_RIP, cases[i].number, 0, 0);
 		struct outcome o = call(r, cases[i].number, 0);
-		destroy(r);
+		ktest_destroy(r);
 		char where[48];
 		fmt_snprintf(where, sizeof where, "rip %#lx (", (uint64_t)rip);
 		KT_ASSERT(rip > 0);
@@ -260,17 +244,18 @@ KTEST(domain_debug_traps_fail_it_with_one_log_line)
 
 static void trap_flag_to_caller(struct ktest_ctx *t)
 {
-	struct domain *caller = rogue(t), *callee = caller ? rogue(t) : NULL;
+	struct domain *caller = ktest_create(t, "rogue"),
+		      *callee = caller ? ktest_create(t, "rogue") : NULL;
 	if (!callee) {
-		destroy(caller);
+		ktest_destroy(caller);
 		return;
 	}
 	struct outcome o = call(caller, ROGUE_W_CALL_TF_FAULT, domain_handle(callee));
 	enum domain_state callee_state = callee->state;
 	char reason[sizeof callee->fail_reason];
 	strlcpy(reason, callee->fail_reason, sizeof reason);
-	destroy(callee);
-	destroy(caller);
+	ktest_destroy(callee);
+	ktest_destroy(caller);
 	KT_ASSERT_EQ(o.result, ROGUE_W_SURVIVED);
 	KT_ASSERT_EQ(o.state, DOMAIN_RUNNING);
 	KT_ASSERT_EQ(callee_state, DOMAIN_FAILING);

@@ -95,16 +95,6 @@ char *strstr(const char *haystack, const char *needle)
 	return n ? NULL : (char *)haystack;
 }
 
-char *strrchr(const char *s, int c)
-{
-	const char *last = NULL;
-	for (;; s++) {
-		if (*s == (char)c)
-			last = s;
-		if (!*s)
-			return (char *)last;
-	}
-}
 #endif
 
 size_t maple_strlcpy(char *dst, const char *src, size_t size)

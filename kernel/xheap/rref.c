@@ -70,11 +70,6 @@ static uint32_t empties[SHIFTS]; /* empty chunks mapped, per shift */
 static struct rref_stats stats;
 static struct spinlock heap_lock = SPINLOCK_INIT("rref");
 
-static uint64_t pte_key(int key)
-{
-	return (uint64_t)key << PTE_PKEY_SHIFT;
-}
-
 /* Contiguous frames for a kernel-private table, zeroed. */
 static void *table_alloc(uint64_t bytes)
 {

@@ -9,6 +9,7 @@
 #include <test/xb/xb.h>
 
 #include <idl/bdev.h>
+#include <lib/sort.h>
 #include <sdk/dom.h>
 #include <sdk/rref.h>
 
@@ -102,17 +103,6 @@ static long run_op(long op, uint64_t target)
 	}
 }
 
-static void sort(uint64_t *a, long n)
-{
-	for (long gap = n / 2; gap > 0; gap /= 2) /* Shell sort: small, no recursion */
-		for (long i = gap; i < n; i++)
-			for (long j = i; j >= gap && a[j - gap] > a[j]; j -= gap) {
-				uint64_t t = a[j];
-				a[j] = a[j - gap];
-				a[j - gap] = t;
-			}
-}
-
 static long sample(long op, long target, long n)
 {
 	if (n < 1 || n > BENCH_SAMPLES_MAX)
@@ -127,7 +117,7 @@ static long sample(long op, long target, long n)
 			return r;
 		samples[i] = t1 - t0;
 	}
-	sort(samples, n);
+	sort_u64(samples, n);
 	last_p99 = samples[n * 99 / 100];
 	return (long)samples[n / 2];
 }

@@ -182,11 +182,6 @@ bool cpu_has_pku(void)
 	return boot_has[F_PKU];
 }
 
-bool cpu_has_pks(void)
-{
-	return boot_has[F_PKS];
-}
-
 bool cpu_has_umip(void)
 {
 	return boot_has[F_UMIP];

@@ -15,8 +15,6 @@ void cpu_features_init(struct cpu *c);
 
 /* Protection keys for user pages (CPUID.(7,0):ECX.PKU): isolation domains need it. */
 bool cpu_has_pku(void);
-/* Protection keys for supervisor pages (CPUID.(7,0):ECX.PKS); detected, not enabled. */
-bool cpu_has_pks(void);
 /* User-mode instruction prevention (CPUID.(7,0):ECX.UMIP): enabled when present. */
 bool cpu_has_umip(void);
 /* x2APIC mode (CPUID.1:ECX.x2APIC). */

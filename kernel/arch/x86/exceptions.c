@@ -50,7 +50,8 @@ const char *trap_name(uint64_t vector)
 	return "IRQ";
 }
 
-const char *trap_description(uint64_t vector)
+/* A vector's description ("page fault"). */
+static const char *trap_description(uint64_t vector)
 {
 	if (vector < T_EXCEPTIONS)
 		return names[vector][1] ? names[vector][1] : "reserved exception";

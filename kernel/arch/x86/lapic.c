@@ -105,11 +105,6 @@ bool lapic_ready(void)
 	return __atomic_load_n(&ready, __ATOMIC_ACQUIRE);
 }
 
-bool lapic_x2apic(void)
-{
-	return x2apic;
-}
-
 uint32_t lapic_id(void)
 {
 	uint32_t id = lapic_read(LAPIC_ID);
@@ -239,11 +234,6 @@ void lapic_init(void)
 	klog("lapic: %s mode, id %u, timer %lu.%03lu MHz (/16), vector %#x, tick %d Hz",
 	     x2apic ? "x2APIC" : "xAPIC", lapic_id(), timer_hz / 1000000, timer_hz / 1000 % 1000,
 	     timer_vector, SCHED_HZ);
-}
-
-uint64_t lapic_timer_hz(void)
-{
-	return timer_hz;
 }
 
 void lapic_timer_start(void)

@@ -18,7 +18,6 @@
 void lapic_init(void);
 /* Whether lapic_init has run on the boot CPU (IPIs and EOIs work). */
 bool lapic_ready(void);
-bool lapic_x2apic(void);
 
 /* This CPU's APIC ID (the x2APIC ID in x2APIC mode). */
 uint32_t lapic_id(void);
@@ -27,8 +26,6 @@ void lapic_eoi(void);
 
 /* Start this CPU's timer: periodic, SCHED_HZ, each tick calls sched_tick(). */
 void lapic_timer_start(void);
-/* The timer's input clock after its divider, in Hz (0 before calibration). */
-uint64_t lapic_timer_hz(void);
 
 /*
  * IPIs to one CPU by APIC ID. They return false if the APIC did not accept

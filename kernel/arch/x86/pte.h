@@ -26,6 +26,12 @@
 #define PAGE_SIZE  4096ULL
 #define PAGE_2M	   (2ULL << 20)
 
+/* The protection-key field of a leaf entry holding key `pkey` (SDM 4.6.2). */
+static inline uint64_t pte_key(int pkey)
+{
+	return (uint64_t)pkey << PTE_PKEY_SHIFT;
+}
+
 /* Index of va in the table at `level` (4 = PML4 ... 1 = PT). */
 static inline unsigned pt_index(uint64_t va, int level)
 {

@@ -193,9 +193,8 @@ uint64_t trap_count(uint8_t vector);
 /* The IST index (0: none) the IDT gate for vector v switches to. */
 unsigned idt_gate_ist(uint8_t vector);
 
-/* "#PF" etc., "NMI", "#21"; and a description ("page fault"). */
+/* "#PF" etc., "NMI", "#21". */
 const char *trap_name(uint64_t vector);
-const char *trap_description(uint64_t vector);
 
 /* The test image's console command panic-test (ktest/trap_selftest.c, in
  * kernel/test-sources only): a #UD from two calls deep; never returns. */

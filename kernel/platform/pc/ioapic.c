@@ -211,8 +211,3 @@ void ioapic_mask(uint32_t gsi)
 {
 	set_mask(gsi, true);
 }
-
-void ioapic_unmask(uint32_t gsi)
-{
-	set_mask(gsi, false);
-}

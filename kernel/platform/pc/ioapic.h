@@ -19,8 +19,7 @@ void ioapic_init(void);
  */
 int ioapic_route_isa_irq(unsigned isa_irq, uint8_t vector, uint32_t dest_apic_id);
 
-/* Mask or unmask a routed GSI; unknown GSIs are ignored. */
+/* Mask a routed GSI; unknown GSIs are ignored. */
 void ioapic_mask(uint32_t gsi);
-void ioapic_unmask(uint32_t gsi);
 
 #endif
