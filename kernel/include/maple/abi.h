@@ -38,17 +38,17 @@
 /* Error codes, returned negated. */
 #define MAPLE_EFAULT	14  /* a pointer argument is not the caller's own memory */
 #define MAPLE_EINVAL	22  /* a bad argument */
-#define MAPLE_ENOMEM	12  /* out of memory (or of heap regions) */
+#define MAPLE_ENOMEM	12  /* the machine is out of memory (a domain's own limit: EQUOTA) */
 #define MAPLE_ENOSYS	38  /* no such syscall */
 #define MAPLE_ESRCH	3   /* no such domain, or no such method */
 #define MAPLE_ECALLEE	200 /* the callee domain failed during the call */
 #define MAPLE_EDEAD	201 /* the callee domain is not running (failed or destroyed) */
 #define MAPLE_ETIMEDOUT 110 /* the call exceeded the watchdog deadline */
 #define MAPLE_EPERM	1   /* the caller lacks the authority (or RRef ownership) for this */
-#define MAPLE_EAGAIN	11  /* the domain is at its thread limit; retry after one exits */
+#define MAPLE_EAGAIN	11  /* a thread limit (the domain's, or the gate's slots); retry later */
 #define MAPLE_EBUSY	16  /* the domain is already being destroyed by someone else */
-#define MAPLE_EQUOTA	122 /* the domain is at one of its limits (memory, RRefs, devices) */
-#define MAPLE_EDEPTH	202 /* the thread's chain of calls is at its depth limit */
+#define MAPLE_EQUOTA	122 /* the domain is at one of its limits (memory, RRefs, log lines) */
+#define MAPLE_EDEPTH	202 /* call chain or RRef nesting at its depth limit */
 
 /*
  * Cross-domain calls go through the gate, kernel-provided code mapped
