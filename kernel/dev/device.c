@@ -12,6 +12,7 @@
 #include <dev/device.h>
 #include <domain/domain.h>
 #include <domain/manifest.h>
+#include <domain/observer.h>
 #include <lib/cmdline.h>
 #include <lib/fmt.h>
 #include <lib/string.h>
@@ -184,6 +185,7 @@ long device_map(struct domain *d, const char *name)
 	if (!ready || !dmem_map_device(d, d->base + DEVICE_OFF, dev->chunks,
 				       dev->pages / CHUNK_PAGES, PTE_W | PTE_NX))
 		return -MAPLE_ENOMEM;
+	domain_observe(DOMAIN_EV_MAPPED, d);
 	klog("device: %s mapped by %s", dev->name, d->name);
 	return (long)(d->base + DEVICE_OFF);
 }

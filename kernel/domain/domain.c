@@ -21,6 +21,7 @@
 #include <domain/failures.h>
 #include <domain/gate.h>
 #include <domain/manifest.h>
+#include <domain/observer.h>
 #include <lib/cmdline.h>
 #include <lib/fmt.h>
 #include <lib/string.h>
@@ -413,6 +414,7 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 		domain_put(d);
 		return 0;
 	}
+	domain_observe(DOMAIN_EV_CREATED, d);
 	klog("domain: %s created by %s: id %u, key %d, %lu KiB image at %#lx, %lu methods", d->name,
 	     d->creator_name, d->id, d->pkey, (d->image_hi - d->image_lo) >> 10, d->base,
 	     gate_domtab(d->id)->nmethods);
@@ -477,6 +479,7 @@ void domain_fail(struct domain *d, const char *fmt, ...)
 	 * free its slot for a new domain before this store lands there. */
 	publish(d, GATE_DOMAIN_FAILED);
 	spin_unlock(&d->lock);
+	domain_observe(DOMAIN_EV_FAILED, d);
 	klog("domain: %s (id %u) failed: %s", d->name, d->id, d->fail_reason);
 	failures_record(d);
 	sched_wake_sleepers_if(sleeps_inside, d);
@@ -527,6 +530,7 @@ static void teardown(struct domain *d)
 	dmem_free(d, -1, true);
 	set_state(d, DOMAIN_GONE);
 	release_slot(d);
+	domain_observe(DOMAIN_EV_DESTROYED, d);
 	klog("domain: %s (id %u) destroyed, %lu pages and %lu RRefs returned", d->name, d->id,
 	     pages, rrefs);
 	domain_put(d); /* the table's */
