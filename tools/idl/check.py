@@ -4,7 +4,8 @@ docs/idl.md that is not grammar. It reports all errors of a file at once
 returns a Module with layouts, type ids and method indices filled in, which
 is all the code generators read.
 """
-from idl.model import (CONTAINERS, PRIMS, RREF_MAX_SIZE, ArrayT, ContainerT, FnPtr, IdlError,
+from idl.model import (CONTAINERS, PRIMS, RREF_MAX_SIZE, AnyRRefT, ArrayT, ContainerT, FnPtr,
+                       IdlError,
                        IdlErrors, Named, Prim, Ptr, Ref, RRefT, SizedArray, StructT,
                        UnboundedArray, Unit, UnitT, align_up, is_rref, spelled, type_id)
 from idl.syntax import parse
@@ -12,7 +13,7 @@ from idl.syntax import parse
 MAX_PARAMS = 4  # the gate passes a0..a3
 MAX_METHODS = 32  # SYS_EXPORT takes at most 32 entries
 NAME_MAX = 31  # MAPLE_DOMAIN_NAME_MAX less the terminating NUL
-BUILTIN = set(PRIMS) | set(CONTAINERS) | {"RRef", "Result"}
+BUILTIN = set(PRIMS) | set(CONTAINERS) | {"RRef", "Result", "any"}
 C_KEYWORDS = set("""
     auto break case char const continue default do double else enum extern float for goto if
     inline int long register restrict return short signed sizeof static struct switch typedef
@@ -91,9 +92,10 @@ class Checker:
 
     # ---- types ----
 
-    def resolve(self, ty, result=False):
+    def resolve(self, ty, result=False, method=False):
         """The resolved type of a spelled one; raises IdlError if it has none.
-        `()` is a type only as the T of a method's Result<T>."""
+        `()` is a type only as the T of a method's Result<T>; `RRef<any>` only
+        as a method's parameter or result (method)."""
         if isinstance(ty, Ptr):
             raise NotExchangeable(ty.loc, f"raw pointer '{spelled(ty)}': pointers are not "
                                   "exchangeable; use RRef<T>", "raw pointer")
@@ -120,9 +122,9 @@ class Checker:
             if is_rref(elem):
                 raise IdlError(ty.loc, f"array of RRefs '{spelled(ty)}': use RRefArray<S, N>")
             return ArrayT(elem, ty.length)
-        return self.resolve_named(ty)
+        return self.resolve_named(ty, method)
 
-    def resolve_named(self, ty):
+    def resolve_named(self, ty, method=False):
         name, args = ty.name, ty.args
         if name in PRIMS:
             if args:
@@ -131,6 +133,14 @@ class Checker:
         if name == "RRef":
             if len(args) != 1 or isinstance(args[0], tuple):
                 raise IdlError(ty.loc, "RRef takes one type: RRef<S>")
+            if isinstance(args[0], Named) and args[0].name == "any" and not args[0].args:
+                # Untyped: the gate moves and lends any RRef alike, so a method
+                # word needs no type; a struct field does (its set/take helpers
+                # and the type id of its parent name the child's struct).
+                if not method:
+                    raise IdlError(ty.loc, "RRef<any> is only a method's parameter or result; "
+                                   "a field names its struct, RRef<S>")
+                return AnyRRefT()
             target = self.resolve(args[0])
             if isinstance(target, StructT):
                 return RRefT(target.decl)
@@ -338,7 +348,7 @@ class Checker:
                 raise IdlError(mode[1], f"'{mode[0]}' and '&' both given for '{p.name}'; "
                                "write one of them")
             ty = ty.target
-        t = self.resolve(ty)
+        t = self.resolve(ty, method=True)
         if is_rref(t):
             if amp:
                 p.transfer = "borrow"
@@ -367,7 +377,7 @@ class Checker:
                            "cross-domain call can always fail")
         if len(r.args) != 1 or isinstance(r.args[0], tuple):
             raise IdlError(r.loc, "Result takes one type: Result<T>")
-        t = self.resolve(r.args[0], result=True)
+        t = self.resolve(r.args[0], result=True, method=True)
         if isinstance(t, StructT):
             raise IdlError(r.loc, f"Result<{t.decl.name}>: a struct cannot be returned by "
                            f"value; return Result<RRef<{t.decl.name}>>")

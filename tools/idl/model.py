@@ -233,6 +233,20 @@ class RRefT:
         return f"RRef<{self.decl.name}>"
 
 
+class AnyRRefT:
+    """RRef<any>: a handle to an RRef of any payload, as a method's parameter or
+    result only. It has no type id: the method word carries its transfer bits
+    (move, borrow, result) and the gate checks ownership, never payload types."""
+    size = align = 8
+    c = "rref_t"
+
+    def shape(self):
+        return "RRef<any>"
+
+    def show(self):
+        return "RRef<any>"
+
+
 class ContainerT:
     """RRefArray/RRefDeque/RRefVec<T, N>: a handle to a generated payload."""
     size = align = 8
@@ -288,7 +302,7 @@ class UnitT:
 
 
 def is_rref(ty):
-    return isinstance(ty, (RRefT, ContainerT))
+    return isinstance(ty, (RRefT, AnyRRefT, ContainerT))
 
 
 def align_up(n, a):

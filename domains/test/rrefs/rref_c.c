@@ -37,6 +37,6 @@ long domain_main(long arg)
 {
 	(void)arg;
 	const uint64_t methods[] = {
-		[RC_TOUCH] = MAPLE_METHOD(touch), [RC_TAKE] = MAPLE_METHOD(take)};
+		[RrefC_touch_METHOD] = MAPLE_METHOD(touch), [RrefC_take_METHOD] = MAPLE_METHOD(take)};
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }
