@@ -150,6 +150,8 @@ class Checker:
             return self.container(ty)
         if name == "Result":
             raise IdlError(ty.loc, "Result<...> is only a method's result type")
+        if name == "any":
+            raise IdlError(ty.loc, "'any' is only the type of an untyped RRef, RRef<any>")
         known = self.by_name.get(name)
         if known is None:
             raise IdlError(ty.loc, f"unknown type '{name}'")
