@@ -145,6 +145,23 @@ REJECTS = [
      ["t.idl:1:35: error: 'any' is only the type of an untyped RRef, RRef<any>"]),
     ("any_is_builtin", "struct any { u8 a; }",
      ["t.idl:1:8: error: 'any' is a built-in type and cannot name a struct"]),
+    ("enum_empty", "enum E { }", ["t.idl:1:6: error: enum 'E' has no members"]),
+    ("enum_duplicate", "enum E { A } enum E { B }",
+     ["t.idl:1:19: error: duplicate enum 'E' (first at t.idl:1:6)"]),
+    ("enum_duplicate_member", "enum E { A, A }",
+     ["t.idl:1:13: error: duplicate enum member 'A' in enum E (first at t.idl:1:10)"]),
+    ("enum_c_keyword_member", "enum E { int }",
+     ["t.idl:1:10: error: 'int' is a C keyword and cannot name an enum member"]),
+    ("enum_member_clash", "enum E { A }\nenum F { A }",
+     ["t.idl:2:10: error: 'A' would be generated for both enum E member A and enum F member A"]),
+    ("enum_tag_clash", "struct E { u8 a; }\nenum E { A }",
+     ["t.idl:2:6: error: 'E' would be generated for both struct E and enum E"]),
+    ("enum_as_type", "enum E { A }\ninterface I { fn f(E e) -> Result<()>; }",
+     ["t.idl:2:20: error: 'E' is an enum, not a type: pass its values as an integer (u32)"]),
+    ("enum_annotated", "@replay enum E { A }",
+     ["t.idl:1:1: error: @replay applies to interface methods, not to an enum"]),
+    ("syntax_enum_comma", "enum E { A B }",
+     ["t.idl:1:12: error: expected ',' or '}', found identifier 'B'"]),
     ("container_arity", "struct T { u8 a; }\nstruct S { RRefDeque<T> q; }",
      ["t.idl:2:12: error: RRefDeque takes an element type and a length: RRefDeque<T, N>"]),
     ("container_of_integers", "struct S { RRefArray<u8, 4> v; }",
@@ -243,7 +260,7 @@ REJECTS = [
     ("syntax_parameter_list", "interface I { fn f(u8 a u8 b) -> Result<()>; }",
      ["t.idl:1:25: error: expected ',' or ')', found identifier 'u8'"]),
     ("syntax_declaration", "strct S {}",
-     ["t.idl:1:1: error: expected 'struct', 'interface' or 'create', found identifier 'strct'"]),
+     ["t.idl:1:1: error: expected 'struct', 'interface', 'enum' or 'create', found identifier 'strct'"]),
     ("syntax_keyword_as_name", "struct fn { u8 a; }",
      ["t.idl:1:8: error: expected struct name, found keyword 'fn'"]),
     ("syntax_method_without_fn", "interface I { f() -> Result<()>; }",
@@ -417,6 +434,24 @@ class MethodConstants(unittest.TestCase):
         self.assertIn("#define I_b_METHOD 0\n", header)
         self.assertIn("#define I_a_METHOD 1\n", header)
 
+    ENUM = "// counters\nenum E {{\n    {}, // first\n    {},\n}}\n"
+
+    def test_enum_python_and_c(self):
+        mod = check_text("t.idl", self.ENUM.format("A", "B"), "t")
+        self.assertEqual(self.python(mod), {"A": 0, "B": 1, "E_COUNT": 2})
+        header = consts_header(mod, "t.idl")
+        self.assertIn("/* counters */\nenum E {\n\tA = 0, /* first */\n\tB = 1,\n};\n"
+                      "#define E_COUNT 2\n", header)
+        after = self.python(check_text("t.idl", self.ENUM.format("B", "A"), "t"))
+        self.assertEqual((after["A"], after["B"]), (1, 0))  # reordering renumbers
+
+    def test_bdclient_counters(self):
+        """recovery.py reads these by name; bdclient.c sizes its table with the count."""
+        values = self.python(load(os.path.join(ROOT, "domains/idl/bdclient.idl")))
+        self.assertEqual({k: values[k] for k in ("BDC_RUNNING", "BDC_OPS", "BDC_LAST_ERROR",
+                                                 "BdcStat_COUNT")},
+                         {"BDC_RUNNING": 0, "BDC_OPS": 1, "BDC_LAST_ERROR": 8, "BdcStat_COUNT": 12})
+
     def test_header_is_kernel_safe(self):
         """Only maple/rref_abi.h: the kernel includes it, and it has no SDK root."""
         header = consts_header(load(EVERY), "every.idl")
@@ -428,7 +463,8 @@ class MethodConstants(unittest.TestCase):
             src = os.path.join(d, "k.c")
             with open(src, "w") as f:
                 f.write('#include "every_methods.h"\n#include "every_methods.h"\n'
-                        "int n = Everything_METHODS;\n")
+                        "int n = Everything_METHODS;\n"
+                        "_Static_assert(EVERY_GREEN == 1 && EveryColor_COUNT == 2, \"enum\");\n")
             r = subprocess.run(["gcc", "-std=gnu11", "-Wall", "-Wextra", "-Werror",
                                 "-Ikernel/include", "-fsyntax-only", src],
                                cwd=ROOT, capture_output=True, text=True)

@@ -31,16 +31,18 @@ class NotExchangeable(IdlError):
 
 
 class Module:
-    def __init__(self, path, stem, docs, order, containers, interfaces, creates):
+    def __init__(self, path, stem, docs, order, containers, interfaces, creates, enums):
         self.path, self.stem, self.docs = path, stem, docs
+        self.enums = enums
         self.struct_order = order  # every struct after the ones it holds by value
         self.containers = containers  # first use order
         self.interfaces, self.creates = interfaces, creates
 
 
 class Checker:
-    def __init__(self, path, docs, structs, interfaces, creates):
+    def __init__(self, path, docs, structs, interfaces, creates, enums):
         self.path, self.docs = path, docs
+        self.enums = enums
         self.structs, self.interfaces, self.creates = structs, interfaces, creates
         self.errors = []
         self.by_name = {}  # struct and interface names share one namespace
@@ -85,7 +87,8 @@ class Checker:
                 self.error(it.loc, f"duplicate {kind} '{it.name}' in {owner} "
                            f"(first at {seen[it.name].loc})")
             else:
-                self.name_ok(it.name, it.loc, f"a {kind}")
+                article = "an" if kind[0] in "aeiou" else "a"
+                self.name_ok(it.name, it.loc, f"{article} {kind}")
                 seen[it.name] = it
                 out.append(it)
         return out
@@ -153,6 +156,9 @@ class Checker:
         if name == "any":
             raise IdlError(ty.loc, "'any' is only the type of an untyped RRef, RRef<any>")
         known = self.by_name.get(name)
+        if known is None and any(e.name == name for e in self.enums):
+            raise IdlError(ty.loc, f"'{name}' is an enum, not a type: pass its values as "
+                           "an integer (u32)")
         if known is None:
             raise IdlError(ty.loc, f"unknown type '{name}'")
         kind, decl = known
@@ -413,7 +419,29 @@ class Checker:
 
     # ---- what the generators will emit ----
 
-    def check_generated_names(self, order, interfaces, creates):
+    # ---- enums ----
+
+    def check_enums(self):
+        """Unique names; values are positions, so reordering members renumbers
+        the C and Python alike."""
+        out, seen = [], {}
+        for e in self.enums:
+            if e.name in seen:
+                self.error(e.loc, f"duplicate enum '{e.name}' (first at {seen[e.name].loc})")
+                continue
+            seen[e.name] = e
+            if not self.name_ok(e.name, e.loc, "an enum"):
+                continue
+            if not e.members:
+                self.error(e.loc, f"enum '{e.name}' has no members")
+                continue
+            e.members = self.unique(e.members, "enum member", f"enum {e.name}")
+            for n, m in enumerate(e.members):
+                m.value = n
+            out.append(e)
+        return out
+
+    def check_generated_names(self, order, interfaces, creates, enums):
         """Two declarations must not generate the same C identifier."""
         owner = {}
 
@@ -453,6 +481,12 @@ class Checker:
                     claim(name, f"{what} method {m.name}", m.loc)
         for c in creates:
             claim(f"create_{c.name}", f"create {c.name}", c.loc)
+        for e in enums:
+            what = f"enum {e.name}"
+            claim(e.name, what, e.loc)  # C's enum and struct tags share a namespace
+            claim(f"{e.name}_COUNT", what, e.loc)
+            for m in e.members:
+                claim(m.name, f"{what} member {m.name}", m.loc)
 
     def check_type_ids(self, order):
         ids = {}
@@ -470,15 +504,16 @@ class Checker:
         self.check_containers()
         self.check_interfaces()
         creates = self.check_creates()
+        enums = self.check_enums()
         interfaces = [i for i in self.interfaces if self.by_name.get(i.name, (0, 0))[1] is i]
         if self.errors:
             raise IdlErrors(self.errors)
-        self.check_generated_names(order, interfaces, creates)
+        self.check_generated_names(order, interfaces, creates, enums)
         self.check_type_ids(order)
         if self.errors:
             raise IdlErrors(self.errors)
         containers = [c for c, _ in self.containers.values()]
-        return Module(self.path, stem, self.docs, order, containers, interfaces, creates)
+        return Module(self.path, stem, self.docs, order, containers, interfaces, creates, enums)
 
 
 def rref_spelling(ty):
@@ -487,8 +522,8 @@ def rref_spelling(ty):
 
 def check_text(path, text, stem):
     """Parse and check one file's text; raises IdlError or IdlErrors."""
-    docs, structs, interfaces, creates = parse(path, text)
-    return Checker(path, docs, structs, interfaces, creates).run(stem)
+    docs, structs, interfaces, creates, enums = parse(path, text)
+    return Checker(path, docs, structs, interfaces, creates, enums).run(stem)
 
 
 def load(path, display=None):

@@ -152,6 +152,19 @@ class Interface:
         self.name, self.loc, self.methods, self.docs = name, loc, methods, docs
 
 
+class Enum:
+    """Named numbers for C and Python alike (a method's arguments, counters):
+    members numbered from 0 in declaration order, like methods."""
+    def __init__(self, name, loc, members, docs):
+        self.name, self.loc, self.members, self.docs = name, loc, members, docs
+
+
+class EnumMember:
+    def __init__(self, name, loc, docs):
+        self.name, self.loc, self.docs = name, loc, docs
+        self.value = None  # set by the checker
+
+
 class Create:
     def __init__(self, name, loc, iface, iface_loc, docs):
         self.name, self.loc, self.iface, self.iface_loc, self.docs = name, loc, iface, iface_loc, docs
