@@ -75,8 +75,7 @@ static long run(long which)
 		return rref_free(r) == 0 ? 1 : -4;
 	case RCASE_LEND_ON:
 	case RCASE_LEND_ON_3: {
-		uint64_t word =
-			which == RCASE_LEND_ON ? RrefB_lend_on_WORD : RrefB_lend_to_c_WORD;
+		uint64_t word = which == RCASE_LEND_ON ? RrefB_lend_on_WORD : RrefB_lend_to_c_WORD;
 		long got = call(word, r);
 		if (got != 1)
 			return got < 0 ? got : -2; /* rref_b's code names its failed check */

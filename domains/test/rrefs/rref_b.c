@@ -109,10 +109,14 @@ long domain_main(long arg)
 {
 	(void)arg;
 	const uint64_t methods[] = {
-		[RrefB_take_METHOD] = MAPLE_METHOD(take),	      [RrefB_peek_METHOD] = MAPLE_METHOD(peek),
-		[RrefB_keep_METHOD] = MAPLE_METHOD(keep),	      [RrefB_give_METHOD] = MAPLE_METHOD(give),
-		[RrefB_crash_METHOD] = MAPLE_METHOD(crash),     [RrefB_take_box_METHOD] = MAPLE_METHOD(take_box),
-		[RrefB_lend_on_METHOD] = MAPLE_METHOD(lend_on), [RrefB_lend_to_c_METHOD] = MAPLE_METHOD(lend_to_c),
+		[RrefB_take_METHOD] = MAPLE_METHOD(take),
+		[RrefB_peek_METHOD] = MAPLE_METHOD(peek),
+		[RrefB_keep_METHOD] = MAPLE_METHOD(keep),
+		[RrefB_give_METHOD] = MAPLE_METHOD(give),
+		[RrefB_crash_METHOD] = MAPLE_METHOD(crash),
+		[RrefB_take_box_METHOD] = MAPLE_METHOD(take_box),
+		[RrefB_lend_on_METHOD] = MAPLE_METHOD(lend_on),
+		[RrefB_lend_to_c_METHOD] = MAPLE_METHOD(lend_to_c),
 	};
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -36,7 +36,7 @@ static long take(rref_t r)
 long domain_main(long arg)
 {
 	(void)arg;
-	const uint64_t methods[] = {
-		[RrefC_touch_METHOD] = MAPLE_METHOD(touch), [RrefC_take_METHOD] = MAPLE_METHOD(take)};
+	const uint64_t methods[] = {[RrefC_touch_METHOD] = MAPLE_METHOD(touch),
+				    [RrefC_take_METHOD] = MAPLE_METHOD(take)};
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

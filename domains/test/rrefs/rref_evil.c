@@ -216,8 +216,8 @@ static long info_perm(uint64_t peer)
 	 * the call only. */
 	rref_t box = fresh(), child = fresh();
 	CHECK(6, box && child && rref_nest(child, box) == 0);
-	CHECK(7, maple_xcall(peer, RrefEvil_peek_info_WORD, (long)box, (long)child,
-			     (long)self_id(), 0) == 1);
+	CHECK(7, maple_xcall(peer, RrefEvil_peek_info_WORD, (long)box, (long)child, (long)self_id(),
+			     0) == 1);
 	/* Not lent (the method number without info's borrow bit): a handle
 	 * passed as a plain number gives the peer no right to ask. */
 	CHECK(8, maple_xcall(peer, RrefEvil_info_METHOD, (long)box, 0, 0, 0) == -MAPLE_EPERM);
