@@ -118,5 +118,6 @@ long domain_main(long arg)
 		[RrefB_lend_on_METHOD] = MAPLE_METHOD(lend_on),
 		[RrefB_lend_to_c_METHOD] = MAPLE_METHOD(lend_to_c),
 	};
+	_Static_assert(DOM_ARRAY_LEN(methods) == RrefB_METHODS, "RrefB: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -414,5 +414,7 @@ long domain_main(long arg)
 		[RrefEvil_peek_info_METHOD] = MAPLE_METHOD(peek_info),
 		[RrefEvil_race_result_METHOD] = MAPLE_METHOD(race_result),
 	};
+	_Static_assert(DOM_ARRAY_LEN(methods) == RrefEvil_METHODS,
+		       "RrefEvil: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -41,5 +41,6 @@ long domain_main(long arg)
 		[Xb_echo_METHOD] = MAPLE_METHOD(echo),
 	};
 	maple_peer_id(&xc); /* if xc is not loaded yet, chain() looks again */
+	_Static_assert(DOM_ARRAY_LEN(methods) == Xb_METHODS, "Xb: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }
