@@ -162,6 +162,9 @@ REJECTS = [
      ["t.idl:1:1: error: @replay applies to interface methods, not to an enum"]),
     ("syntax_enum_comma", "enum E { A B }",
      ["t.idl:1:12: error: expected ',' or '}', found identifier 'B'"]),
+    ("param_proxy_name", "interface I { fn f(u64 out) -> Result<()>; }",
+     ["t.idl:1:24: error: parameter 'out' would clash with the proxy's own 'out'; the proxy "
+      "uses ref, out, got"]),
     ("container_arity", "struct T { u8 a; }\nstruct S { RRefDeque<T> q; }",
      ["t.idl:2:12: error: RRefDeque takes an element type and a length: RRefDeque<T, N>"]),
     ("container_of_integers", "struct S { RRefArray<u8, 4> v; }",

@@ -11,6 +11,9 @@ from idl.model import (CONTAINERS, PRIMS, RREF_MAX_SIZE, AnyRRefT, ArrayT, Conta
 from idl.syntax import parse
 
 MAX_PARAMS = 4  # the gate passes a0..a3
+# Names the generated proxy declares beside the parameters (cgen.py's proxy:
+# the callee's handle, the RRef result and the call's result).
+PROXY_NAMES = ("ref", "out", "got")
 MAX_METHODS = 32  # SYS_EXPORT takes at most 32 entries
 NAME_MAX = 31  # MAPLE_DOMAIN_NAME_MAX less the terminating NUL
 BUILTIN = set(PRIMS) | set(CONTAINERS) | {"RRef", "Result", "any"}
@@ -329,6 +332,10 @@ class Checker:
             self.error(m.params[MAX_PARAMS].loc, f"method '{m.name}' has {len(m.params)} "
                        f"parameters; the gate passes at most {MAX_PARAMS}")
         for p in m.params:
+            if p.name in PROXY_NAMES:
+                self.error(p.loc, f"parameter '{p.name}' would clash with the proxy's own "
+                           f"'{p.name}'; the proxy uses {', '.join(PROXY_NAMES)}")
+                continue
             try:
                 self.check_param(p)
             except IdlError as e:
