@@ -134,6 +134,37 @@ REJECTS = [
     ("rref_to_container", "struct T { u8 a; }\nstruct S { RRef<RRefVec<u8, 4>> r; }",
      ["t.idl:2:12: error: RRef<T> needs a struct T, not 'RRefVec<u8, 4>' (a container is "
       "already an RRef)"]),
+    ("rref_any_field", "struct S { RRef<any> r; }",
+     ["t.idl:1:12: error: RRef<any> is only a method's parameter or result; a field names its "
+      "struct, RRef<S>"]),
+    ("rref_any_needs_transfer", "interface I { fn f(RRef<any> x) -> Result<()>; }",
+     ["t.idl:1:30: error: RRef parameter 'x' needs 'move' or 'borrow'"]),
+    ("any_alone", "interface I { fn f(u64 a) -> Result<any>; }",
+     ["t.idl:1:37: error: 'any' is only the type of an untyped RRef, RRef<any>"]),
+    ("any_container_element", "interface I { fn f(move RRefDeque<any, 4> x) -> Result<()>; }",
+     ["t.idl:1:35: error: 'any' is only the type of an untyped RRef, RRef<any>"]),
+    ("any_is_builtin", "struct any { u8 a; }",
+     ["t.idl:1:8: error: 'any' is a built-in type and cannot name a struct"]),
+    ("enum_empty", "enum E { }", ["t.idl:1:6: error: enum 'E' has no members"]),
+    ("enum_duplicate", "enum E { A } enum E { B }",
+     ["t.idl:1:19: error: duplicate enum 'E' (first at t.idl:1:6)"]),
+    ("enum_duplicate_member", "enum E { A, A }",
+     ["t.idl:1:13: error: duplicate enum member 'A' in enum E (first at t.idl:1:10)"]),
+    ("enum_c_keyword_member", "enum E { int }",
+     ["t.idl:1:10: error: 'int' is a C keyword and cannot name an enum member"]),
+    ("enum_member_clash", "enum E { A }\nenum F { A }",
+     ["t.idl:2:10: error: 'A' would be generated for both enum E member A and enum F member A"]),
+    ("enum_tag_clash", "struct E { u8 a; }\nenum E { A }",
+     ["t.idl:2:6: error: 'E' would be generated for both struct E and enum E"]),
+    ("enum_as_type", "enum E { A }\ninterface I { fn f(E e) -> Result<()>; }",
+     ["t.idl:2:20: error: 'E' is an enum, not a type: pass its values as an integer (u32)"]),
+    ("enum_annotated", "@replay enum E { A }",
+     ["t.idl:1:1: error: @replay applies to interface methods, not to an enum"]),
+    ("syntax_enum_comma", "enum E { A B }",
+     ["t.idl:1:12: error: expected ',' or '}', found identifier 'B'"]),
+    ("param_proxy_name", "interface I { fn f(u64 out) -> Result<()>; }",
+     ["t.idl:1:24: error: parameter 'out' would clash with the proxy's own 'out'; the proxy "
+      "uses ref, out, got"]),
     ("container_arity", "struct T { u8 a; }\nstruct S { RRefDeque<T> q; }",
      ["t.idl:2:12: error: RRefDeque takes an element type and a length: RRefDeque<T, N>"]),
     ("container_of_integers", "struct S { RRefArray<u8, 4> v; }",
@@ -232,7 +263,7 @@ REJECTS = [
     ("syntax_parameter_list", "interface I { fn f(u8 a u8 b) -> Result<()>; }",
      ["t.idl:1:25: error: expected ',' or ')', found identifier 'u8'"]),
     ("syntax_declaration", "strct S {}",
-     ["t.idl:1:1: error: expected 'struct', 'interface' or 'create', found identifier 'strct'"]),
+     ["t.idl:1:1: error: expected 'struct', 'interface', 'enum' or 'create', found identifier 'strct'"]),
     ("syntax_keyword_as_name", "struct fn { u8 a; }",
      ["t.idl:1:8: error: expected struct name, found keyword 'fn'"]),
     ("syntax_method_without_fn", "interface I { f() -> Result<()>; }",
@@ -350,6 +381,29 @@ class MethodWords(unittest.TestCase):
         self.assertEqual(word(None, f)[0], 0x800)
         self.assertEqual(word(None, g)[0], 0x8001)
 
+    def test_any_rref(self):
+        # RRef<any> sets the same transfer bits as a typed RRef and adds no type.
+        mod = check_text("t.idl", "interface I {\n fn f(move RRef<any> a, borrow RRef<any> b) "
+                         "-> Result<RRef<any>>;\n fn g(u64 a, &RRef<any> b) -> Result<()>;\n}", "t")
+        f, g = mod.interfaces[0].methods
+        self.assertEqual(word(None, f), (0x12100, "0 | XCALL_MOVE(0) | XCALL_BORROW(1) | "
+                                         "XCALL_RESULT_RREF"))
+        self.assertEqual(word(None, g), (0x2001, "1 | XCALL_BORROW(1)"))
+        self.assertEqual((mod.struct_order, mod.containers), ([], []))
+
+    def test_converted_test_domains(self):
+        # The words the test domains' callers used to spell by hand.
+        words = {}
+        for stem in ("xb", "rref_b", "rref_c", "rref_evil"):
+            words.update({f"{stem}.{m}": w[0] for m, w in
+                          self.words(os.path.join(ROOT, "domains/idl", stem + ".idl")).items()})
+        self.assertEqual(words["xb.echo"], 3 | 0x100 | 0x10000)
+        self.assertEqual(words["rref_b.give"], 3 | 0x10000)
+        self.assertEqual(words["rref_b.lend_to_c"], 7 | 0x1000)
+        self.assertEqual(words["rref_c.touch"], 0 | 0x1000)
+        self.assertEqual(words["rref_evil.check_mine"], 4)
+        self.assertEqual(words["rref_evil.peek_info"], 6 | 0x1000)
+
     def test_header_spells_them(self):
         header = consts_header(load(BDEV), "domains/idl/bdev.idl")
         self.assertIn("#define BlockDevice_submit_WORD 0x1001UL /* 1 | XCALL_BORROW(0) */", header)
@@ -383,6 +437,24 @@ class MethodConstants(unittest.TestCase):
         self.assertIn("#define I_b_METHOD 0\n", header)
         self.assertIn("#define I_a_METHOD 1\n", header)
 
+    ENUM = "// counters\nenum E {{\n    {}, // first\n    {},\n}}\n"
+
+    def test_enum_python_and_c(self):
+        mod = check_text("t.idl", self.ENUM.format("A", "B"), "t")
+        self.assertEqual(self.python(mod), {"A": 0, "B": 1, "E_COUNT": 2})
+        header = consts_header(mod, "t.idl")
+        self.assertIn("/* counters */\nenum E {\n\tA = 0, /* first */\n\tB = 1,\n};\n"
+                      "#define E_COUNT 2\n", header)
+        after = self.python(check_text("t.idl", self.ENUM.format("B", "A"), "t"))
+        self.assertEqual((after["A"], after["B"]), (1, 0))  # reordering renumbers
+
+    def test_bdclient_counters(self):
+        """recovery.py reads these by name; bdclient.c sizes its table with the count."""
+        values = self.python(load(os.path.join(ROOT, "domains/idl/bdclient.idl")))
+        self.assertEqual({k: values[k] for k in ("BDC_RUNNING", "BDC_OPS", "BDC_LAST_ERROR",
+                                                 "BdcStat_COUNT")},
+                         {"BDC_RUNNING": 0, "BDC_OPS": 1, "BDC_LAST_ERROR": 8, "BdcStat_COUNT": 12})
+
     def test_header_is_kernel_safe(self):
         """Only maple/rref_abi.h: the kernel includes it, and it has no SDK root."""
         header = consts_header(load(EVERY), "every.idl")
@@ -394,7 +466,8 @@ class MethodConstants(unittest.TestCase):
             src = os.path.join(d, "k.c")
             with open(src, "w") as f:
                 f.write('#include "every_methods.h"\n#include "every_methods.h"\n'
-                        "int n = Everything_METHODS;\n")
+                        "int n = Everything_METHODS;\n"
+                        "_Static_assert(EVERY_GREEN == 1 && EveryColor_COUNT == 2, \"enum\");\n")
             r = subprocess.run(["gcc", "-std=gnu11", "-Wall", "-Wextra", "-Werror",
                                 "-Ikernel/include", "-fsyntax-only", src],
                                cwd=ROOT, capture_output=True, text=True)
@@ -495,6 +568,16 @@ class GeneratedC(unittest.TestCase):
 
     def test_every_source_compiles(self):
         self.compile("every.c")
+
+    def test_any_rref_source_compiles(self):
+        # RRef<any> through proxies, trampolines and a shadow: plain rref_t.
+        mod = load(os.path.join(ROOT, "domains/idl/xb.idl"))
+        header, source = generate(mod, "domains/idl/xb.idl")
+        methods = consts_header(mod, "domains/idl/xb.idl")
+        for name, text in (("xb.h", header), ("xb.c", source), ("xb_methods.h", methods)):
+            with open(os.path.join(self.tmp, name), "w") as f:
+                f.write(text)
+        self.compile("xb.c")
 
     def test_headers_compile_alone(self):
         for name in ("bdev.h", "every.h"):

@@ -145,11 +145,17 @@ INJECTED = {"pf": r"#PF at 0 \(error 0x4\)", "gp": r"#GP \(error 0\)", "ud": r"#
             "de": r"#DE \(error 0\)", "pk": r"#PF at 0x[0-9a-f]+ \(error 0x25\)"}
 
 
-def idl_method(stem, interface, method):
-    """A method's number, from the module tools/idlc generates from domains/idl/<stem>.idl
-    (out/gen/idl/<stem>.py): never written here, so reordering the .idl cannot break a test."""
+def idl_module(stem):
+    """The module tools/idlc generates from domains/idl/<stem>.idl (out/gen/idl/<stem>.py):
+    its method numbers and enum members, never written here, so reordering the .idl cannot
+    break a test."""
     path = os.path.join(ROOT, "out/gen/idl", f"{stem}.py")
     spec = importlib.util.spec_from_file_location(f"idl_{stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return getattr(module, f"{interface}_{method}_METHOD")
+    return module
+
+
+def idl_method(stem, interface, method):
+    """A method's number, from idl_module(stem)."""
+    return getattr(idl_module(stem), f"{interface}_{method}_METHOD")

@@ -9,12 +9,8 @@ from harness.ctl import CtlError
 from harness.qemu import TEST_KERNEL, Config, VmError, domain_images
 
 from .common import (INJECTED, Failure, boot_ready, expect_reply, expect_state, idl_method,
-                     progress, tally, vm)
+                     idl_module, progress, tally, vm)
 
-
-# bdclient's counters, stat()'s argument (enum bdc_stat in domains/test/bdclient/bdclient.h).
-BDC_RUNNING, BDC_OPS, BDC_ERRORS, BDC_LOST = 0, 1, 2, 3
-BDC_VERIFIED, BDC_UNVERIFIED, BDC_LAST_ERROR = 5, 6, 8
 RECOVERY_FAULTS = [(f, INJECTED[f]) for f in ("pf", "gp", "ud", "de", "pk")] + [
     ("kill", r"killed from the control console")]
 RECOVERY_ROUNDS = 3
@@ -34,9 +30,15 @@ def bdc_call(v, method, *args):
     return int(m.group(1))
 
 
-def bdc_wait(v, which, done, what):
+def bdc_stat(v, counter):
+    """bdclient's counter by its name in enum BdcStat (domains/idl/bdclient.idl), whose
+    number comes from the generated module like the methods'."""
+    return bdc_call(v, "stat", getattr(idl_module("bdclient"), counter))
+
+
+def bdc_wait(v, counter, done, what):
     deadline = time.monotonic() + RECOVERY_WAIT
-    while not done(bdc_call(v, "stat", which)):
+    while not done(bdc_stat(v, counter)):
         if time.monotonic() > deadline:
             raise Failure(f"bdclient: {what} after {RECOVERY_WAIT} s", v.tail())
         time.sleep(0.2)
@@ -49,7 +51,7 @@ def rec_start(v, state):
     if r != 0:
         raise Failure(f"bdclient.start returned {r}", v.tail())
     v.wait_for(SERVING, RECOVERY_WAIT, what="membdev serving")
-    bdc_wait(v, BDC_OPS, lambda n: n > 0, "no request done")
+    bdc_wait(v, "BDC_OPS", lambda n: n > 0, "no request done")
     state["started"] = True
 
 
@@ -67,7 +69,7 @@ def rec_crashes(v, state):
         v.wait_for(r"shadow BlockDevice: restarted membdev", RECOVERY_WAIT, since=mark,
                    what=f"the shadow's restart after {fault}")
         v.wait_for(SERVING, RECOVERY_WAIT, since=mark, what=f"a new membdev serving after {fault}")
-        if bdc_call(v, "stat", BDC_RUNNING) != 1:
+        if bdc_stat(v, "BDC_RUNNING") != 1:
             raise Failure(f"the workload ended by crash {i} ({fault})", v.tail())
         state["crashes"] = i + 1
 
@@ -76,10 +78,10 @@ def rec_no_loss(v, state):
     if not state.get("crashes"):
         raise Failure("no crash was made")
     bdc_call(v, "stop")
-    bdc_wait(v, BDC_RUNNING, lambda r: r == 0, "the verifying read-back did not end")
-    got = {name: bdc_call(v, "stat", which) for name, which in (
-        ("errors", BDC_ERRORS), ("lost", BDC_LOST), ("verified", BDC_VERIFIED),
-        ("unverified", BDC_UNVERIFIED), ("ops", BDC_OPS), ("last error", BDC_LAST_ERROR))}
+    bdc_wait(v, "BDC_RUNNING", lambda r: r == 0, "the verifying read-back did not end")
+    got = {name: bdc_stat(v, counter) for name, counter in (
+        ("errors", "BDC_ERRORS"), ("lost", "BDC_LOST"), ("verified", "BDC_VERIFIED"),
+        ("unverified", "BDC_UNVERIFIED"), ("ops", "BDC_OPS"), ("last error", "BDC_LAST_ERROR"))}
     restarts = len([s for s in v.text() if "restarted membdev" in s])
     progress(f"recovery: {got['ops']} requests, {got['verified']} reads verified, "
              f"{state['crashes']} crashes, {restarts} restarts")

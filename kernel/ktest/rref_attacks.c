@@ -42,7 +42,7 @@ static void evil_destroy(struct ktest_ctx *t, struct evil *e)
 
 static long run(struct evil *e, long which, long a, long b)
 {
-	return domain_call(e->one, EV_RUN, which, (long)domain_handle(e->two), a, b);
+	return domain_call(e->one, RrefEvil_run_WORD, which, (long)domain_handle(e->two), a, b);
 }
 
 static uint64_t live_rrefs(void)
@@ -178,7 +178,7 @@ static void free_versus_move(struct ktest_ctx *t)
 		return;
 	long started = run(&e, EV_FREE_VS_MOVE, RACE_ROUNDS, RACE_NS), r = 0;
 	uint64_t deadline = time_ns() + RACE_WAIT_NS;
-	while (started == 0 && !(r = domain_call(e.one, EV_RACE_RESULT, 0, 0, 0, 0)) &&
+	while (started == 0 && !(r = domain_call(e.one, RrefEvil_race_result_WORD, 0, 0, 0, 0)) &&
 	       time_ns() < deadline)
 		thread_sleep_ns(RACE_POLL_NS);
 	bool running = e.one->state == DOMAIN_RUNNING;

@@ -363,8 +363,8 @@ class Header:
         annots = " ".join("@" + a.name for a in m.annots)
         if is_rref(m.result):
             notes.append("On success *out is the result, owned by this domain; returns 0.")
-            body = [f"long r = {call};", "if (r < 0)", "\treturn r;", "*out = (rref_t)r;",
-                    "return 0;"]
+            body = [f"long got = {call};", "if (got < 0)", "\treturn got;",
+                    "*out = (rref_t)got;", "return 0;"]
         else:
             body = [f"return {call};"]
         if annots:

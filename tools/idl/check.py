@@ -4,15 +4,19 @@ docs/idl.md that is not grammar. It reports all errors of a file at once
 returns a Module with layouts, type ids and method indices filled in, which
 is all the code generators read.
 """
-from idl.model import (CONTAINERS, PRIMS, RREF_MAX_SIZE, ArrayT, ContainerT, FnPtr, IdlError,
+from idl.model import (CONTAINERS, PRIMS, RREF_MAX_SIZE, AnyRRefT, ArrayT, ContainerT, FnPtr,
+                       IdlError,
                        IdlErrors, Named, Prim, Ptr, Ref, RRefT, SizedArray, StructT,
                        UnboundedArray, Unit, UnitT, align_up, is_rref, spelled, type_id)
 from idl.syntax import parse
 
 MAX_PARAMS = 4  # the gate passes a0..a3
+# Names the generated proxy declares beside the parameters (cgen.py's proxy:
+# the callee's handle, the RRef result and the call's result).
+PROXY_NAMES = ("ref", "out", "got")
 MAX_METHODS = 32  # SYS_EXPORT takes at most 32 entries
 NAME_MAX = 31  # MAPLE_DOMAIN_NAME_MAX less the terminating NUL
-BUILTIN = set(PRIMS) | set(CONTAINERS) | {"RRef", "Result"}
+BUILTIN = set(PRIMS) | set(CONTAINERS) | {"RRef", "Result", "any"}
 C_KEYWORDS = set("""
     auto break case char const continue default do double else enum extern float for goto if
     inline int long register restrict return short signed sizeof static struct switch typedef
@@ -30,16 +34,18 @@ class NotExchangeable(IdlError):
 
 
 class Module:
-    def __init__(self, path, stem, docs, order, containers, interfaces, creates):
+    def __init__(self, path, stem, docs, order, containers, interfaces, creates, enums):
         self.path, self.stem, self.docs = path, stem, docs
+        self.enums = enums
         self.struct_order = order  # every struct after the ones it holds by value
         self.containers = containers  # first use order
         self.interfaces, self.creates = interfaces, creates
 
 
 class Checker:
-    def __init__(self, path, docs, structs, interfaces, creates):
+    def __init__(self, path, docs, structs, interfaces, creates, enums):
         self.path, self.docs = path, docs
+        self.enums = enums
         self.structs, self.interfaces, self.creates = structs, interfaces, creates
         self.errors = []
         self.by_name = {}  # struct and interface names share one namespace
@@ -84,16 +90,18 @@ class Checker:
                 self.error(it.loc, f"duplicate {kind} '{it.name}' in {owner} "
                            f"(first at {seen[it.name].loc})")
             else:
-                self.name_ok(it.name, it.loc, f"a {kind}")
+                article = "an" if kind[0] in "aeiou" else "a"
+                self.name_ok(it.name, it.loc, f"{article} {kind}")
                 seen[it.name] = it
                 out.append(it)
         return out
 
     # ---- types ----
 
-    def resolve(self, ty, result=False):
+    def resolve(self, ty, result=False, method=False):
         """The resolved type of a spelled one; raises IdlError if it has none.
-        `()` is a type only as the T of a method's Result<T>."""
+        `()` is a type only as the T of a method's Result<T>; `RRef<any>` only
+        as a method's parameter or result (method)."""
         if isinstance(ty, Ptr):
             raise NotExchangeable(ty.loc, f"raw pointer '{spelled(ty)}': pointers are not "
                                   "exchangeable; use RRef<T>", "raw pointer")
@@ -120,9 +128,9 @@ class Checker:
             if is_rref(elem):
                 raise IdlError(ty.loc, f"array of RRefs '{spelled(ty)}': use RRefArray<S, N>")
             return ArrayT(elem, ty.length)
-        return self.resolve_named(ty)
+        return self.resolve_named(ty, method)
 
-    def resolve_named(self, ty):
+    def resolve_named(self, ty, method=False):
         name, args = ty.name, ty.args
         if name in PRIMS:
             if args:
@@ -131,6 +139,14 @@ class Checker:
         if name == "RRef":
             if len(args) != 1 or isinstance(args[0], tuple):
                 raise IdlError(ty.loc, "RRef takes one type: RRef<S>")
+            if isinstance(args[0], Named) and args[0].name == "any" and not args[0].args:
+                # Untyped: the gate moves and lends any RRef alike, so a method
+                # word needs no type; a struct field does (its set/take helpers
+                # and the type id of its parent name the child's struct).
+                if not method:
+                    raise IdlError(ty.loc, "RRef<any> is only a method's parameter or result; "
+                                   "a field names its struct, RRef<S>")
+                return AnyRRefT()
             target = self.resolve(args[0])
             if isinstance(target, StructT):
                 return RRefT(target.decl)
@@ -140,7 +156,12 @@ class Checker:
             return self.container(ty)
         if name == "Result":
             raise IdlError(ty.loc, "Result<...> is only a method's result type")
+        if name == "any":
+            raise IdlError(ty.loc, "'any' is only the type of an untyped RRef, RRef<any>")
         known = self.by_name.get(name)
+        if known is None and any(e.name == name for e in self.enums):
+            raise IdlError(ty.loc, f"'{name}' is an enum, not a type: pass its values as "
+                           "an integer (u32)")
         if known is None:
             raise IdlError(ty.loc, f"unknown type '{name}'")
         kind, decl = known
@@ -311,6 +332,10 @@ class Checker:
             self.error(m.params[MAX_PARAMS].loc, f"method '{m.name}' has {len(m.params)} "
                        f"parameters; the gate passes at most {MAX_PARAMS}")
         for p in m.params:
+            if p.name in PROXY_NAMES:
+                self.error(p.loc, f"parameter '{p.name}' would clash with the proxy's own "
+                           f"'{p.name}'; the proxy uses {', '.join(PROXY_NAMES)}")
+                continue
             try:
                 self.check_param(p)
             except IdlError as e:
@@ -338,7 +363,7 @@ class Checker:
                 raise IdlError(mode[1], f"'{mode[0]}' and '&' both given for '{p.name}'; "
                                "write one of them")
             ty = ty.target
-        t = self.resolve(ty)
+        t = self.resolve(ty, method=True)
         if is_rref(t):
             if amp:
                 p.transfer = "borrow"
@@ -367,7 +392,7 @@ class Checker:
                            "cross-domain call can always fail")
         if len(r.args) != 1 or isinstance(r.args[0], tuple):
             raise IdlError(r.loc, "Result takes one type: Result<T>")
-        t = self.resolve(r.args[0], result=True)
+        t = self.resolve(r.args[0], result=True, method=True)
         if isinstance(t, StructT):
             raise IdlError(r.loc, f"Result<{t.decl.name}>: a struct cannot be returned by "
                            f"value; return Result<RRef<{t.decl.name}>>")
@@ -401,7 +426,29 @@ class Checker:
 
     # ---- what the generators will emit ----
 
-    def check_generated_names(self, order, interfaces, creates):
+    # ---- enums ----
+
+    def check_enums(self):
+        """Unique names; values are positions, so reordering members renumbers
+        the C and Python alike."""
+        out, seen = [], {}
+        for e in self.enums:
+            if e.name in seen:
+                self.error(e.loc, f"duplicate enum '{e.name}' (first at {seen[e.name].loc})")
+                continue
+            seen[e.name] = e
+            if not self.name_ok(e.name, e.loc, "an enum"):
+                continue
+            if not e.members:
+                self.error(e.loc, f"enum '{e.name}' has no members")
+                continue
+            e.members = self.unique(e.members, "enum member", f"enum {e.name}")
+            for n, m in enumerate(e.members):
+                m.value = n
+            out.append(e)
+        return out
+
+    def check_generated_names(self, order, interfaces, creates, enums):
         """Two declarations must not generate the same C identifier."""
         owner = {}
 
@@ -441,6 +488,12 @@ class Checker:
                     claim(name, f"{what} method {m.name}", m.loc)
         for c in creates:
             claim(f"create_{c.name}", f"create {c.name}", c.loc)
+        for e in enums:
+            what = f"enum {e.name}"
+            claim(e.name, what, e.loc)  # C's enum and struct tags share a namespace
+            claim(f"{e.name}_COUNT", what, e.loc)
+            for m in e.members:
+                claim(m.name, f"{what} member {m.name}", m.loc)
 
     def check_type_ids(self, order):
         ids = {}
@@ -458,15 +511,16 @@ class Checker:
         self.check_containers()
         self.check_interfaces()
         creates = self.check_creates()
+        enums = self.check_enums()
         interfaces = [i for i in self.interfaces if self.by_name.get(i.name, (0, 0))[1] is i]
         if self.errors:
             raise IdlErrors(self.errors)
-        self.check_generated_names(order, interfaces, creates)
+        self.check_generated_names(order, interfaces, creates, enums)
         self.check_type_ids(order)
         if self.errors:
             raise IdlErrors(self.errors)
         containers = [c for c, _ in self.containers.values()]
-        return Module(self.path, stem, self.docs, order, containers, interfaces, creates)
+        return Module(self.path, stem, self.docs, order, containers, interfaces, creates, enums)
 
 
 def rref_spelling(ty):
@@ -475,8 +529,8 @@ def rref_spelling(ty):
 
 def check_text(path, text, stem):
     """Parse and check one file's text; raises IdlError or IdlErrors."""
-    docs, structs, interfaces, creates = parse(path, text)
-    return Checker(path, docs, structs, interfaces, creates).run(stem)
+    docs, structs, interfaces, creates, enums = parse(path, text)
+    return Checker(path, docs, structs, interfaces, creates, enums).run(stem)
 
 
 def load(path, display=None):

@@ -152,6 +152,19 @@ class Interface:
         self.name, self.loc, self.methods, self.docs = name, loc, methods, docs
 
 
+class Enum:
+    """Named numbers for C and Python alike (a method's arguments, counters):
+    members numbered from 0 in declaration order, like methods."""
+    def __init__(self, name, loc, members, docs):
+        self.name, self.loc, self.members, self.docs = name, loc, members, docs
+
+
+class EnumMember:
+    def __init__(self, name, loc, docs):
+        self.name, self.loc, self.docs = name, loc, docs
+        self.value = None  # set by the checker
+
+
 class Create:
     def __init__(self, name, loc, iface, iface_loc, docs):
         self.name, self.loc, self.iface, self.iface_loc, self.docs = name, loc, iface, iface_loc, docs
@@ -233,6 +246,20 @@ class RRefT:
         return f"RRef<{self.decl.name}>"
 
 
+class AnyRRefT:
+    """RRef<any>: a handle to an RRef of any payload, as a method's parameter or
+    result only. It has no type id: the method word carries its transfer bits
+    (move, borrow, result) and the gate checks ownership, never payload types."""
+    size = align = 8
+    c = "rref_t"
+
+    def shape(self):
+        return "RRef<any>"
+
+    def show(self):
+        return "RRef<any>"
+
+
 class ContainerT:
     """RRefArray/RRefDeque/RRefVec<T, N>: a handle to a generated payload."""
     size = align = 8
@@ -288,7 +315,7 @@ class UnitT:
 
 
 def is_rref(ty):
-    return isinstance(ty, (RRefT, ContainerT))
+    return isinstance(ty, (RRefT, AnyRRefT, ContainerT))
 
 
 def align_up(n, a):

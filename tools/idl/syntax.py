@@ -10,11 +10,11 @@ or at the end of its last line, become its doc text.
 """
 import re
 
-from idl.model import (Annot, Create, Field, FnPtr, IdlError, Interface, Loc, Method, Named,
+from idl.model import (Annot, Create, Enum, EnumMember, Field, FnPtr, IdlError, Interface, Loc, Method, Named,
                        Param, Ptr, Ref, SizedArray, Struct, Unit, UnboundedArray)
 
 ANNOTATIONS = ("replay", "idempotent")
-KEYWORDS = {"struct", "interface", "create", "fn", "move", "borrow"}
+KEYWORDS = {"struct", "interface", "enum", "create", "fn", "move", "borrow"}
 PUNCT = ["->", "{", "}", "(", ")", "<", ">", "[", "]", ",", ";", "*", "&", "@"]
 NUMBER_MAX = 0xffffffff
 
@@ -187,7 +187,7 @@ class Parser:
         return [c.text for c in block]
 
     def parse(self):
-        structs, interfaces, creates = [], [], []
+        structs, interfaces, creates, enums = [], [], [], []
         while self.peek().kind != "eof":
             annots = self.annotations()
             if self.at("struct"):
@@ -196,6 +196,9 @@ class Parser:
             elif self.at("interface"):
                 self.refuse_annotations(annots, "an interface")
                 interfaces.append(self.interface())
+            elif self.at("enum"):
+                self.refuse_annotations(annots, "an enum")
+                enums.append(self.enum())
             elif self.at("create"):
                 self.refuse_annotations(annots, "a create function")
                 creates.append(self.create())
@@ -204,8 +207,8 @@ class Parser:
                                f"@{annots[0].name} applies to interface methods, "
                                "not to a function outside an interface")
             else:
-                self.fail("'struct', 'interface' or 'create'")
-        return self.file_docs(), structs, interfaces, creates
+                self.fail("'struct', 'interface', 'enum' or 'create'")
+        return self.file_docs(), structs, interfaces, creates, enums
 
     def struct(self):
         kw = self.expect("struct")
@@ -246,6 +249,23 @@ class Parser:
             length = self.number().value
         self.expect("]", "']'" if length is not None else "number or ']'")
         return lb.loc, length
+
+    def enum(self):
+        kw = self.expect("enum")
+        name = self.ident("enum name")
+        self.expect("{")
+        members = []
+        while not self.at("}"):
+            first = self.ident("enum member name")
+            if not self.accept(","):
+                members.append(EnumMember(first.text, first.loc,
+                                          self.docs(first.loc.line, self.last_line())))
+                break
+            members.append(EnumMember(first.text, first.loc,
+                                      self.docs(first.loc.line, self.last_line())))
+        self.expect("}", "',' or '}'" if members else "'}'")
+        self.accept(";")
+        return Enum(name.text, name.loc, members, self.docs(kw.loc.line, kw.loc.line))
 
     def interface(self):
         kw = self.expect("interface")

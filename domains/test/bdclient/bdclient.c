@@ -80,7 +80,7 @@ static long begin(long method, long a, long b, long device)
 	if (r >= 0)
 		r = bind(device);
 	if (r >= 0) {
-		for (int i = 0; i < BDC_NSTATS; i++)
+		for (int i = 0; i < BdcStat_COUNT; i++)
 			__atomic_store_n(&bdc.stat[i], 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&bdc.stop, false, __ATOMIC_RELAXED);
 		__atomic_store_n(&bdc.stat[BDC_RUNNING], 1, __ATOMIC_RELEASE);
@@ -110,7 +110,7 @@ static long throughput(long op, long ms, long device)
 
 static long stat(long which)
 {
-	if (which < 0 || which >= BDC_NSTATS)
+	if (which < 0 || which >= BdcStat_COUNT)
 		return -MAPLE_EINVAL;
 	return (long)__atomic_load_n(&bdc.stat[which], __ATOMIC_ACQUIRE);
 }

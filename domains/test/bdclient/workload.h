@@ -26,7 +26,7 @@ struct bdc {
 	bool formatted; /* every block has a known generation */
 	uint64_t salt;	/* per client: old contents never look right by chance */
 	uint64_t rng;	/* xorshift64 state */
-	uint64_t stat[BDC_NSTATS];
+	uint64_t stat[BdcStat_COUNT];
 };
 
 /* Format (first time), `ops` random requests, then read every block back. */

@@ -41,7 +41,6 @@ static inline uint64_t tsc(void)
 
 #define BENCH_TYPE 0xbe7c
 #define DEQUE_LEN  32
-#define ECHO	   (XB_ECHO | XCALL_MOVE(0) | XCALL_RESULT_RREF)
 
 static rref_t one, deque; /* what the move benchmarks send back and forth */
 
@@ -61,7 +60,7 @@ static rref_t make_deque(void)
 /* Send r to target and take it back; the handle it returns. */
 static long bounce(uint64_t target, rref_t *r)
 {
-	long back = maple_xcall(target, ECHO, (long)*r, 0, 0, 0);
+	long back = maple_xcall(target, Xb_echo_WORD, (long)*r, 0, 0, 0);
 	if (back <= 0)
 		return back ? back : -MAPLE_EINVAL;
 	*r = (rref_t)back;
@@ -74,9 +73,9 @@ static long run_op(long op, uint64_t target)
 	case BENCH_OP_DIRECT:
 		return direct_null();
 	case BENCH_OP_XCALL_NULL:
-		return maple_xcall(target, XB_NULL, 0, 0, 0, 0);
+		return maple_xcall(target, Xb_null_WORD, 0, 0, 0, 0);
 	case BENCH_OP_XCALL_ADD4:
-		return maple_xcall(target, XB_ADD4, 1, 2, 3, 4) == 10 ? 0 : -MAPLE_EINVAL;
+		return maple_xcall(target, Xb_add4_WORD, 1, 2, 3, 4) == 10 ? 0 : -MAPLE_EINVAL;
 	case BENCH_OP_SYSCALL:
 		return maple_null();
 	case BENCH_OP_NESTED:

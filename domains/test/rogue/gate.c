@@ -87,7 +87,7 @@ static long echo_call(uint64_t handle, rref_t r)
 {
 	long result;
 	register long a0 __asm__("rdx") = (long)r;
-	uint64_t word = XB_ECHO | XCALL_MOVE(0) | XCALL_RESULT_RREF;
+	uint64_t word = Xb_echo_WORD;
 	__asm__ volatile("movq %%rbp, %[rbp]\n\t"
 			 "leaq -8(%%rsp), %%rax\n\t"
 			 "movq %%rax, %[sp]\n\t"

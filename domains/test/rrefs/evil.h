@@ -14,18 +14,8 @@
 #ifndef DOMAINS_RREFS_EVIL_H
 #define DOMAINS_RREFS_EVIL_H
 
-/* Methods */
-#define EV_RUN	       0 /* run(case, peer, a, b) */
-#define EV_TAKE	       1 /* take(move r): it must be ours now; frees it -> 1 */
-#define EV_KEEP	       2 /* keep(move r) -> 0 */
-#define EV_ALLOC_PLAIN 3 /* a new RRef of ours, its handle returned as a number (not moved) */
-#define EV_CHECK_MINE  4 /* check(r): ours, not lent, payload intact -> 1 */
-#define EV_INFO	       5 /* info(r): rref_info(r) as is */
-/* peek(borrow r, child nested in r): r and child may be asked about while
- * lent to us -> 1 */
-#define EV_PEEK_INFO 6
-/* race_result(): EV_FREE_VS_MOVE's verdict, 0 while it runs */
-#define EV_RACE_RESULT 7
+/* Methods: domains/idl/rref_evil.idl */
+#include <idl/rref_evil_methods.h>
 
 #define EV_PASSED 1
 

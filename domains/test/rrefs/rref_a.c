@@ -45,22 +45,22 @@ static long run(long which)
 		return -1;
 	switch (which) {
 	case RCASE_MOVE:
-		return call(RB_TAKE | XCALL_MOVE(0), r);
+		return call(RrefB_take_WORD, r);
 	case RCASE_NOT_OWNER:
-		if (call(RB_KEEP | XCALL_MOVE(0), r) != 0)
+		if (call(RrefB_keep_WORD, r) != 0)
 			return -2;
-		if (call(RB_TAKE | XCALL_MOVE(0), r) != -MAPLE_EPERM)
+		if (call(RrefB_take_WORD, r) != -MAPLE_EPERM)
 			return -3; /* the gate must refuse an RRef we gave away */
 		return rref_free(r) == -MAPLE_EPERM ? 1 : -4;
 	case RCASE_BORROW:
-		if (call(RB_PEEK | XCALL_BORROW(0), r) != (long)RREF_MAGIC)
+		if (call(RrefB_peek_WORD, r) != (long)RREF_MAGIC)
 			return -2;
 		if (owner(r) != self_id() || borrows(r) != 0)
 			return -3;
 		return rref_free(r) == 0 ? 1 : -4;
 	case RCASE_RESULT: {
 		rref_free(r);
-		long got = call(RB_GIVE | XCALL_RESULT_RREF, 0);
+		long got = call(RrefB_give_WORD, 0);
 		if (got <= 0 || owner((rref_t)got) != self_id())
 			return -2;
 		if (*(uint64_t *)rref_ptr((rref_t)got) != RREF_MAGIC)
@@ -68,15 +68,14 @@ static long run(long which)
 		return rref_free((rref_t)got) == 0 ? 1 : -4;
 	}
 	case RCASE_CRASH_BORROW:
-		if (call(RB_CRASH | XCALL_BORROW(0), r) != -MAPLE_ECALLEE)
+		if (call(RrefB_crash_WORD, r) != -MAPLE_ECALLEE)
 			return -2;
 		if (owner(r) != self_id() || borrows(r) != 0)
 			return -3;
 		return rref_free(r) == 0 ? 1 : -4;
 	case RCASE_LEND_ON:
 	case RCASE_LEND_ON_3: {
-		uint64_t word =
-			(which == RCASE_LEND_ON ? RB_LEND_ON : RB_LEND_TO_C) | XCALL_BORROW(0);
+		uint64_t word = which == RCASE_LEND_ON ? RrefB_lend_on_WORD : RrefB_lend_to_c_WORD;
 		long got = call(word, r);
 		if (got != 1)
 			return got < 0 ? got : -2; /* rref_b's code names its failed check */
@@ -97,12 +96,12 @@ static long run(long which)
 		}
 		if (which == RCASE_NESTED) {
 			rref_free(r);
-			return call(RB_TAKE_BOX | XCALL_MOVE(0), box) == 4 ? 1 : -3;
+			return call(RrefB_take_box_WORD, box) == 4 ? 1 : -3;
 		}
-		if (call(RB_KEEP | XCALL_MOVE(0), r) || call(RB_KEEP | XCALL_MOVE(0), box))
+		if (call(RrefB_keep_WORD, r) || call(RrefB_keep_WORD, box))
 			return -4;
 		for (int i = 0; i < 2; i++)
-			if (call(RB_KEEP | XCALL_MOVE(0), fresh()))
+			if (call(RrefB_keep_WORD, fresh()))
 				return -5;
 		return 1;
 	}

@@ -71,9 +71,9 @@ static long take_box(rref_t box)
 static long lend_on(rref_t r)
 {
 	uint64_t self = (uint64_t)maple_domain_id();
-	if (maple_xcall(self, RB_PEEK | XCALL_BORROW(0), (long)r, 0, 0, 0) != (long)RREF_MAGIC)
+	if (maple_xcall(self, RrefB_peek_WORD, (long)r, 0, 0, 0) != (long)RREF_MAGIC)
 		return -60;
-	if (maple_xcall(self, RB_TAKE | XCALL_MOVE(0), (long)r, 0, 0, 0) != -MAPLE_EPERM)
+	if (maple_xcall(self, RrefB_take_WORD, (long)r, 0, 0, 0) != -MAPLE_EPERM)
 		return -61;
 	return 1;
 }
@@ -94,11 +94,11 @@ static long lend_to_c(rref_t r)
 	uint32_t lender = (uint32_t)(rref_info(r) & 0xffff);
 	if (lender == self_id() || borrows(r) != 1)
 		return -70;
-	if (maple_xcall((uint64_t)id, RC_TOUCH | XCALL_BORROW(0), (long)r, (long)lender, 0, 0) != 1)
+	if (maple_xcall((uint64_t)id, RrefC_touch_WORD, (long)r, (long)lender, 0, 0) != 1)
 		return -71;
 	if (*(uint64_t *)rref_ptr(r) != RREF_MAGIC_C)
 		return -72;
-	if (maple_xcall((uint64_t)id, RC_TAKE | XCALL_MOVE(0), (long)r, 0, 0, 0) != -MAPLE_EPERM)
+	if (maple_xcall((uint64_t)id, RrefC_take_WORD, (long)r, 0, 0, 0) != -MAPLE_EPERM)
 		return -73;
 	if ((rref_info(r) & 0xffff) != lender || borrows(r) != 1)
 		return -74;
@@ -109,10 +109,15 @@ long domain_main(long arg)
 {
 	(void)arg;
 	const uint64_t methods[] = {
-		[RB_TAKE] = MAPLE_METHOD(take),	      [RB_PEEK] = MAPLE_METHOD(peek),
-		[RB_KEEP] = MAPLE_METHOD(keep),	      [RB_GIVE] = MAPLE_METHOD(give),
-		[RB_CRASH] = MAPLE_METHOD(crash),     [RB_TAKE_BOX] = MAPLE_METHOD(take_box),
-		[RB_LEND_ON] = MAPLE_METHOD(lend_on), [RB_LEND_TO_C] = MAPLE_METHOD(lend_to_c),
+		[RrefB_take_METHOD] = MAPLE_METHOD(take),
+		[RrefB_peek_METHOD] = MAPLE_METHOD(peek),
+		[RrefB_keep_METHOD] = MAPLE_METHOD(keep),
+		[RrefB_give_METHOD] = MAPLE_METHOD(give),
+		[RrefB_crash_METHOD] = MAPLE_METHOD(crash),
+		[RrefB_take_box_METHOD] = MAPLE_METHOD(take_box),
+		[RrefB_lend_on_METHOD] = MAPLE_METHOD(lend_on),
+		[RrefB_lend_to_c_METHOD] = MAPLE_METHOD(lend_to_c),
 	};
+	_Static_assert(DOM_ARRAY_LEN(methods) == RrefB_METHODS, "RrefB: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -36,7 +36,8 @@ static long take(rref_t r)
 long domain_main(long arg)
 {
 	(void)arg;
-	const uint64_t methods[] = {
-		[RC_TOUCH] = MAPLE_METHOD(touch), [RC_TAKE] = MAPLE_METHOD(take)};
+	const uint64_t methods[] = {[RrefC_touch_METHOD] = MAPLE_METHOD(touch),
+				    [RrefC_take_METHOD] = MAPLE_METHOD(take)};
+	_Static_assert(DOM_ARRAY_LEN(methods) == RrefC_METHODS, "RrefC: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

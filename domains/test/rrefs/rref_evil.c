@@ -193,33 +193,35 @@ static long stale(uint64_t peer)
 	/* Across domains: the peer allocates right after our free. */
 	old = fresh();
 	CHECK(8, old && rref_free(old) == 0);
-	long theirs = maple_xcall(peer, EV_ALLOC_PLAIN, 0, 0, 0, 0);
+	long theirs = maple_xcall(peer, RrefEvil_alloc_plain_WORD, 0, 0, 0, 0);
 	CHECK(9, theirs > 0 && (rref_t)theirs != old);
 	CHECK(10, rref_free(old) == -MAPLE_EINVAL);
 	CHECK(11, rref_info(old) == -MAPLE_EINVAL);
-	CHECK(12, maple_xcall(peer, EV_TAKE | XCALL_MOVE(0), (long)old, 0, 0, 0) == -MAPLE_EPERM);
-	CHECK(13, maple_xcall(peer, EV_INFO | XCALL_BORROW(0), (long)old, 0, 0, 0) == -MAPLE_EPERM);
-	CHECK(14, maple_xcall(peer, EV_CHECK_MINE, theirs, 0, 0, 0) == 1);
+	CHECK(12, maple_xcall(peer, RrefEvil_take_WORD, (long)old, 0, 0, 0) == -MAPLE_EPERM);
+	CHECK(13, maple_xcall(peer, RrefEvil_info_WORD, (long)old, 0, 0, 0) == -MAPLE_EPERM);
+	CHECK(14, maple_xcall(peer, RrefEvil_check_mine_WORD, theirs, 0, 0, 0) == 1);
 	return EV_PASSED;
 }
 
 static long info_perm(uint64_t peer)
 {
 	rref_t r = fresh();
-	CHECK(1, r && maple_xcall(peer, EV_KEEP | XCALL_MOVE(0), (long)r, 0, 0, 0) == 0);
+	CHECK(1, r && maple_xcall(peer, RrefEvil_keep_WORD, (long)r, 0, 0, 0) == 0);
 	CHECK(2, rref_info(r) == -MAPLE_EPERM); /* the peer's now */
-	long theirs = maple_xcall(peer, EV_ALLOC_PLAIN, 0, 0, 0, 0);
+	long theirs = maple_xcall(peer, RrefEvil_alloc_plain_WORD, 0, 0, 0, 0);
 	CHECK(3, theirs > 0 && rref_info((rref_t)theirs) == -MAPLE_EPERM);
 	CHECK(4, rref_bus((rref_t)theirs) == (uint64_t)-MAPLE_EPERM);
-	CHECK(5, maple_xcall(peer, EV_CHECK_MINE, theirs, 0, 0, 0) == 1);
+	CHECK(5, maple_xcall(peer, RrefEvil_check_mine_WORD, theirs, 0, 0, 0) == 1);
 	/* Lent: the peer may ask about it and what is nested in it, during
 	 * the call only. */
 	rref_t box = fresh(), child = fresh();
 	CHECK(6, box && child && rref_nest(child, box) == 0);
-	CHECK(7, maple_xcall(peer, EV_PEEK_INFO | XCALL_BORROW(0), (long)box, (long)child,
-			     (long)self_id(), 0) == 1);
-	CHECK(8, maple_xcall(peer, EV_INFO, (long)box, 0, 0, 0) == -MAPLE_EPERM);
-	CHECK(9, maple_xcall(peer, EV_INFO, (long)child, 0, 0, 0) == -MAPLE_EPERM);
+	CHECK(7, maple_xcall(peer, RrefEvil_peek_info_WORD, (long)box, (long)child, (long)self_id(),
+			     0) == 1);
+	/* Not lent (the method number without info's borrow bit): a handle
+	 * passed as a plain number gives the peer no right to ask. */
+	CHECK(8, maple_xcall(peer, RrefEvil_info_METHOD, (long)box, 0, 0, 0) == -MAPLE_EPERM);
+	CHECK(9, maple_xcall(peer, RrefEvil_info_METHOD, (long)child, 0, 0, 0) == -MAPLE_EPERM);
 	CHECK(10, rref_info(child) == (long)self_id());
 	CHECK(11, rref_free(box) == 0);
 	return EV_PASSED;
@@ -324,8 +326,8 @@ static long drive(uint64_t peer, long rounds, long max_ns)
 		CHECK(2, r);
 		race.r = r;
 		__atomic_store_n(&race.round, round, __ATOMIC_RELEASE);
-		long m = lend ? maple_xcall(peer, EV_INFO | XCALL_BORROW(0), (long)r, 0, 0, 0)
-			      : maple_xcall(peer, EV_TAKE | XCALL_MOVE(0), (long)r, 0, 0, 0);
+		long m = lend ? maple_xcall(peer, RrefEvil_info_WORD, (long)r, 0, 0, 0)
+			      : maple_xcall(peer, RrefEvil_take_WORD, (long)r, 0, 0, 0);
 		WAIT_FOR(__atomic_load_n(&race.done, __ATOMIC_ACQUIRE) == round);
 		if (!consistent(lend, m, race.freed, lent_info))
 			bad = lend ? -7 : -6;
@@ -403,14 +405,16 @@ long domain_main(long arg)
 {
 	(void)arg;
 	const uint64_t methods[] = {
-		[EV_RUN] = MAPLE_METHOD(run),
-		[EV_TAKE] = MAPLE_METHOD(take),
-		[EV_KEEP] = MAPLE_METHOD(keep),
-		[EV_ALLOC_PLAIN] = MAPLE_METHOD(alloc_plain),
-		[EV_CHECK_MINE] = MAPLE_METHOD(check_mine),
-		[EV_INFO] = MAPLE_METHOD(info),
-		[EV_PEEK_INFO] = MAPLE_METHOD(peek_info),
-		[EV_RACE_RESULT] = MAPLE_METHOD(race_result),
+		[RrefEvil_run_METHOD] = MAPLE_METHOD(run),
+		[RrefEvil_take_METHOD] = MAPLE_METHOD(take),
+		[RrefEvil_keep_METHOD] = MAPLE_METHOD(keep),
+		[RrefEvil_alloc_plain_METHOD] = MAPLE_METHOD(alloc_plain),
+		[RrefEvil_check_mine_METHOD] = MAPLE_METHOD(check_mine),
+		[RrefEvil_info_METHOD] = MAPLE_METHOD(info),
+		[RrefEvil_peek_info_METHOD] = MAPLE_METHOD(peek_info),
+		[RrefEvil_race_result_METHOD] = MAPLE_METHOD(race_result),
 	};
+	_Static_assert(DOM_ARRAY_LEN(methods) == RrefEvil_METHODS,
+		       "RrefEvil: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

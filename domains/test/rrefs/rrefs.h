@@ -1,28 +1,17 @@
 /*
  * The RRef test domains: `rref_a` drives, `rref_b` receives, and `rref_c`
- * is the third domain a loan is passed on to. Method numbers
- * and the cases rref_a.run() knows; plain numbers, so kernel tests can
- * include it. Each case returns 1 when everything it checked held, or a
+ * is the third domain a loan is passed on to. Their method numbers (from
+ * domains/idl/) and the cases rref_a.run() knows; plain numbers, so kernel
+ * tests can include it. Each case returns 1 when everything it checked held, or a
  * negative code naming the first check that failed.
  */
 #ifndef DOMAINS_RREFS_H
 #define DOMAINS_RREFS_H
 
-/* rref_b */
-#define RB_TAKE	    0 /* long take(move r): frees it (it must own it now) -> 1 */
-#define RB_PEEK	    1 /* long peek(borrow r): payload word; freeing it must fail */
-#define RB_KEEP	    2 /* long keep(move r): keeps it -> 0 */
-#define RB_GIVE	    3 /* rref give(): a new RRef, moved to the caller */
-#define RB_CRASH    4 /* long crash(borrow r): ud2 */
-#define RB_TAKE_BOX 5 /* long take_box(move box): box with nested children -> children seen */
-/* long lend_on(borrow r): lends r on to itself (peek) -> 1; moving it on must fail */
-#define RB_LEND_ON 6
-/* long lend_to_c(borrow r): lends r on to rref_c (touch) -> 1; moving it to rref_c must fail */
-#define RB_LEND_TO_C 7
-
-/* rref_c: the third domain, for lending on across three domains */
-#define RC_TOUCH 0 /* long touch(borrow r): checks the loan, rewrites the payload -> 1 */
-#define RC_TAKE	 1 /* long take(move r): must never run for a borrowed RRef -> 1 */
+/* rref_b and rref_c, the third domain for lending on across three domains:
+ * domains/idl/rref_b.idl and rref_c.idl */
+#include <idl/rref_b_methods.h>
+#include <idl/rref_c_methods.h>
 
 /* rref_a: long run(long case), domains/idl/rref_a.idl; its cases */
 #include <idl/rref_a_methods.h>

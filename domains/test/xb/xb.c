@@ -35,11 +35,12 @@ long domain_main(long arg)
 {
 	(void)arg;
 	const uint64_t methods[] = {
-		[XB_CHAIN] = MAPLE_METHOD(chain),
-		[XB_NULL] = MAPLE_METHOD(null),
-		[XB_ADD4] = MAPLE_METHOD(add4),
-		[XB_ECHO] = MAPLE_METHOD(echo),
+		[Xb_chain_METHOD] = MAPLE_METHOD(chain),
+		[Xb_null_METHOD] = MAPLE_METHOD(null),
+		[Xb_add4_METHOD] = MAPLE_METHOD(add4),
+		[Xb_echo_METHOD] = MAPLE_METHOD(echo),
 	};
 	maple_peer_id(&xc); /* if xc is not loaded yet, chain() looks again */
+	_Static_assert(DOM_ARRAY_LEN(methods) == Xb_METHODS, "Xb: every method exported");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }
