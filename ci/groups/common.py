@@ -70,6 +70,28 @@ def boot_ready(v, fw):
     return v.wait_for(READY, BOOT_TIMEOUT, fail=fail, what="`maple: ready`")
 
 
+def checks_on_one_boot(group, cfg, checks, *args):
+    """Boot cfg on BIOS and run each (name, fn) of checks on that one machine in
+    order, fn(v, *args), one PASS/FAIL line each as group/name; if the machine
+    itself fails, the checks it did not reach fail as not run."""
+    done = 0
+    try:
+        with vm(f"{group}/bios", cfg) as v:
+            boot_ready(v, "bios")
+            for name, fn in checks:
+                done += 1
+                try:
+                    fn(v, *args)
+                except (Failure, VmError, CtlError) as e:
+                    tally.fail(f"{group}/{name}", e, getattr(e, "tail", ""))
+                else:
+                    tally.ok(f"{group}/{name}")
+    except VmError as e:
+        for name, _ in checks[done:]:
+            tally.fail(f"{group}/{name}", f"not run: {e}")
+        tally.say(e.tail)
+
+
 def check_ktest_run(name, v):
     """Record each ktest's line as name/test, then check the run as a whole:
     the kernel's summary matches its lines, and every test it selected (by its

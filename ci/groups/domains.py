@@ -4,11 +4,10 @@ kernel); the isolation modes without PKU or with isolation=off.
 """
 import re
 
-from harness.ctl import CtlError
-from harness.qemu import TEST_KERNEL, Config, VmError, default_cmdline, domain_images
+from harness.qemu import TEST_KERNEL, Config, default_cmdline, domain_images
 
-from .common import (INJECTED, Failure, boot_ready, expect_reply, expect_state, idl_method, tally,
-                     test, vm)
+from .common import (INJECTED, Failure, boot_ready, checks_on_one_boot, expect_reply, expect_state,
+                     idl_method, test, vm)
 
 
 def dom_listed(v):
@@ -120,24 +119,9 @@ DOMAIN_TESTS = [("listed", dom_listed), ("inject", dom_inject), ("kill", dom_kil
 
 
 def run():
-    done = 0
-    try:
-        cfg = Config(firmware="bios", smp=2, cmdline="domains=victim,xa,xb,xc",
-                     modules=domain_images())
-        with vm("domains/bios", cfg) as v:
-            boot_ready(v, "bios")
-            for name, fn in DOMAIN_TESTS:
-                done += 1
-                try:
-                    fn(v)
-                except (Failure, VmError, CtlError) as e:
-                    tally.fail(f"domains/{name}", e, getattr(e, "tail", ""))
-                else:
-                    tally.ok(f"domains/{name}")
-    except VmError as e:
-        for name, _ in DOMAIN_TESTS[done:]:
-            tally.fail(f"domains/{name}", f"not run: {e}")
-        tally.say(e.tail)
+    cfg = Config(firmware="bios", smp=2, cmdline="domains=victim,xa,xb,xc",
+                 modules=domain_images())
+    checks_on_one_boot("domains", cfg, DOMAIN_TESTS)
     test("domains/authority", dom_authority)
     for name, cpu, cmdline, check in ISOLATION_MODES:
         test(f"domains/{name}", isolation_mode, name, cpu, cmdline, check)

@@ -5,11 +5,10 @@ lost block, one restart per crash.
 import re
 import time
 
-from harness.ctl import CtlError
-from harness.qemu import TEST_KERNEL, Config, VmError, domain_images
+from harness.qemu import TEST_KERNEL, Config, domain_images
 
-from .common import (INJECTED, Failure, boot_ready, expect_reply, expect_state, idl_method,
-                     idl_module, progress, tally, vm)
+from .common import (INJECTED, Failure, checks_on_one_boot, expect_reply, expect_state, idl_method,
+                     idl_module, progress)
 
 RECOVERY_FAULTS = [(f, INJECTED[f]) for f in ("pf", "gp", "ud", "de", "pk")] + [
     ("kill", r"killed from the control console")]
@@ -97,22 +96,7 @@ RECOVERY_TESTS = [("start", rec_start), ("crashes", rec_crashes), ("no-errors-no
 
 
 def run():
-    state, done = {}, 0
-    try:
-        # The test kernel: the workload is driven with `call`.
-        cfg = Config(firmware="bios", smp=2, cmdline="domains=bdev_shadow,bdclient",
-                     kernel=TEST_KERNEL, modules=domain_images(include_bad=False))
-        with vm("recovery/bios", cfg) as v:
-            boot_ready(v, "bios")
-            for name, fn in RECOVERY_TESTS:
-                done += 1
-                try:
-                    fn(v, state)
-                except (Failure, VmError, CtlError) as e:
-                    tally.fail(f"recovery/{name}", e, getattr(e, "tail", ""))
-                else:
-                    tally.ok(f"recovery/{name}")
-    except VmError as e:
-        for name, _ in RECOVERY_TESTS[done:]:
-            tally.fail(f"recovery/{name}", f"not run: {e}")
-        tally.say(e.tail)
+    # The test kernel: the workload is driven with `call`.
+    cfg = Config(firmware="bios", smp=2, cmdline="domains=bdev_shadow,bdclient",
+                 kernel=TEST_KERNEL, modules=domain_images(include_bad=False))
+    checks_on_one_boot("recovery", cfg, RECOVERY_TESTS, {})
