@@ -1,4 +1,4 @@
-/* The control console on COM2 (protocol: kernel/lib/ctl.h). */
+/* The control console on COM2 (protocol: docs/console.md, kernel/lib/ctl.h). */
 #ifndef CORE_CONSOLE_H
 #define CORE_CONSOLE_H
 
@@ -8,6 +8,11 @@
 
 /* Route COM2's interrupt and start the console thread. */
 void console_init(void);
+
+/* Receive flow control is on from boot. Only the test image turns it off
+ * (the `flow` command), to make the receive ring overflow for real and test
+ * that every damaged line is answered `ERR overrun` and never run. */
+void console_rx_flow_control(bool on);
 
 struct domain;
 

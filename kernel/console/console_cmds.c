@@ -68,7 +68,7 @@ static int cmd_shutdown(struct ctl_reply *r, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	/* The reply must reach the host before the machine goes away. */
-	r->write(r->ctx, "OK\n", 3);
+	ctl_reply_ok(r);
 	power_off();
 }
 

@@ -2,14 +2,17 @@
  * The console commands only the test kernel image has (kernel/test-sources):
  * `call` runs any method of any domain with the console's authority (the
  * host-side tests drive workloads with it), and `panic-test` faults in the
- * kernel on purpose. Neither belongs in an appliance: `call` bypasses every
- * interface a domain publishes, and `panic-test` stops the machine. The
+ * kernel on purpose, and `flow off` lets the console's receive ring overflow
+ * (the overrun tests in ci/groups/console.py). None belongs in an
+ * appliance: `call` bypasses every interface a domain publishes,
+ * `panic-test` stops the machine, and `flow off` loses input. The
  * operator's commands (inject, kill, destroy, create) stay in the
  * production kernel (console/console_domains.c).
  */
 #include <arch/x86/traps.h>
 #include <console/console.h>
 #include <domain/domain.h>
+#include <lib/string.h>
 
 static int cmd_panic_test(struct ctl_reply *r, int argc, char **argv)
 {
@@ -63,9 +66,20 @@ static int cmd_call(struct ctl_reply *r, int argc, char **argv)
 	return rc;
 }
 
+static int cmd_flow(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	bool on = strcmp(argv[1], "on") == 0;
+	if (!on && strcmp(argv[1], "off") != 0)
+		return ctl_fail(r, "usage: flow on|off");
+	console_rx_flow_control(on);
+	return 0;
+}
+
 CONSOLE_COMMANDS(console_test_cmds) = {
 	{"panic-test", "", 0, 0, "fault in the kernel on purpose (halts the machine)",
 	 cmd_panic_test},
 	{"call", "DOMAIN METHOD [ARG...]", 2, 6, "call a domain's method with integer arguments",
 	 cmd_call},
+	{"flow", "on|off", 1, 1, "receive flow control (off: a full ring loses bytes)", cmd_flow},
 };

@@ -18,6 +18,7 @@
 #define FCR_ENABLE_CLEAR 0x07 /* FIFO on, clear RX and TX */
 #define MCR_DTR_RTS_OUT2 0x0b /* OUT2 gates the IRQ line on PCs */
 #define LSR_DATA_READY	 0x01
+#define LSR_OVERRUN	 0x02 /* a received byte was lost (8.6.3); reading LSR clears it */
 #define LSR_THR_EMPTY	 0x20
 
 #define BAUD_DIVISOR_115200 1 /* 1.8432 MHz / (16 * 115200) */
@@ -49,14 +50,18 @@ void serial_write(uint16_t port, const char *s, unsigned long n)
 	}
 }
 
-int serial_getc(uint16_t port)
+int serial_getc(uint16_t port, bool *overrun)
 {
-	if (!(inb(port + UART_LSR) & LSR_DATA_READY))
+	uint8_t lsr = inb(port + UART_LSR);
+
+	if (lsr & LSR_OVERRUN)
+		*overrun = true;
+	if (!(lsr & LSR_DATA_READY))
 		return -1;
 	return inb(port + UART_DATA);
 }
 
-void serial_enable_rx_irq(uint16_t port)
+void serial_rx_irq(uint16_t port, bool on)
 {
-	outb(port + UART_IER, IER_RX_AVAILABLE);
+	outb(port + UART_IER, on ? IER_RX_AVAILABLE : 0);
 }

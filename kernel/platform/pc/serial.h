@@ -11,9 +11,11 @@
 void serial_init(uint16_t port);
 void serial_putc(uint16_t port, char c);
 void serial_write(uint16_t port, const char *s, unsigned long n);
-/* Returns the next received byte, or -1 if none is waiting. */
-int serial_getc(uint16_t port);
-/* Raise an interrupt when a byte arrives (the IRQ is routed elsewhere). */
-void serial_enable_rx_irq(uint16_t port);
+/* Returns the next received byte, or -1 if none is waiting. Sets *overrun
+ * (never clears it) when the UART reports that it lost a received byte. */
+int serial_getc(uint16_t port, bool *overrun);
+/* Raise an interrupt when a byte arrives, or stop (the IRQ is routed
+ * elsewhere). Unreceived bytes wait in the UART meanwhile. */
+void serial_rx_irq(uint16_t port, bool on);
 
 #endif
