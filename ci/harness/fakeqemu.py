@@ -76,7 +76,7 @@ class Fake:
         srv = listen(path)
         while True:
             conn, _ = srv.accept()
-            buf, skipping = b"", False
+            buf = b""
             while True:
                 data = conn.recv(4096)
                 if not data:
@@ -84,13 +84,16 @@ class Fake:
                 buf += data
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
-                    if skipping or len(line) > MAX_LINE:
-                        skipping = False
-                        conn.sendall(b"ERR line too long\r\n")
+                    # framed: SOH, id, space (docs/console.md); SOH drops what came before
+                    line = line[max(line.rfind(b"\x01"), 0):]
+                    tag = b""
+                    if line.startswith(b"\x01"):
+                        rid, _, line = line[1:].partition(b" ")
+                        tag = b"#" + rid + b" "
+                    if len(line) > MAX_LINE:
+                        conn.sendall(tag + b"ERR line too long\r\n")
                         continue
-                    self.answer(conn, line.rstrip(b"\r"))
-                if len(buf) > MAX_LINE:
-                    buf, skipping = b"", True
+                    self.answer(TaggedConn(conn, tag), line.rstrip(b"\r"))
             conn.close()
 
     def answer(self, conn, line):
@@ -157,6 +160,17 @@ class Fake:
             time.sleep(0.05)
             self.power_off("guest-shutdown")
         time.sleep(3600)
+
+
+class TaggedConn:
+    """Puts a request's tag before every line of its reply."""
+
+    def __init__(self, conn, tag):
+        self.conn, self.tag = conn, tag
+
+    def sendall(self, data):
+        lines = data.split(b"\n")
+        self.conn.sendall(b"\n".join(self.tag + s if s else s for s in lines))
 
 
 def listen(path):

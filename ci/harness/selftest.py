@@ -250,6 +250,30 @@ def t_ci_ctl():
     check(r.returncode == 2 and "no such socket" in r.stderr, f"no VM: {r}")
 
 
+def t_ci_ctl_usage():
+    """Issue 9: `--timeout -1` was accepted and `--bogus` was reported as missing
+    arguments. Usage errors name the problem, print the usage line, exit 2."""
+    usage = "usage: ci/ctl [--socket PATH] [--timeout SECONDS] COMMAND [ARG...]\n"
+    cases = [
+        (["--bogus"], "unknown option '--bogus'"),
+        (["--bogus", "uptime"], "unknown option '--bogus'"),
+        (["--timeout", "-1", "uptime"], "--timeout must be a positive number of seconds, got '-1'"),
+        (["--timeout=0", "uptime"], "--timeout must be a positive number of seconds, got '0'"),
+        (["--timeout", "nan", "uptime"],
+         "--timeout must be a positive number of seconds, got 'nan'"),
+        (["--timeout", "1e9", "uptime"], "--timeout must be at most 86400 s, got '1e9'"),
+        (["--timeout", "soon", "uptime"], "--timeout takes seconds, got 'soon'"),
+        (["--timeout"], "--timeout needs a value"),
+        (["--socket", "", "uptime"], "--socket needs a path, got ''"),
+        ([], "no command given (try 'ci/ctl help')"),
+    ]
+    for args, why in cases:
+        r = subprocess.run([CTL, *args], capture_output=True, text=True, timeout=30)
+        want = f"ci/ctl: {why}\n{usage}"
+        check(r.returncode == 2 and r.stderr == want and not r.stdout,
+              f"ci/ctl {args}: exit {r.returncode}, stderr {r.stderr!r}; expected 2, {want!r}")
+
+
 def t_parse_cmocka():
     out = "\n".join([
         "[==========] Running 3 test(s).",
@@ -306,8 +330,9 @@ def t_ovmf_timeout_kills():
 
 
 FAKE_TESTS = [t_fake_boot, t_fake_ctl, t_fake_shutdown, t_fake_panic, t_fake_ktest,
-              t_timeout_kills, t_early_exit, t_exception_kills, t_ci_ctl, t_parse_cmocka,
-              t_parse_ktests, t_tally_lines, t_bench_verdicts, t_domain_images_from_graph]
+              t_timeout_kills, t_early_exit, t_exception_kills, t_ci_ctl, t_ci_ctl_usage,
+              t_parse_cmocka, t_parse_ktests, t_tally_lines, t_bench_verdicts,
+              t_domain_images_from_graph]
 FIRMWARE_TESTS = [t_ovmf_shell_poweroff, t_ovmf_timeout_kills]
 
 
