@@ -213,8 +213,8 @@ class CtlClient:
             if left <= 0:
                 partial = self.buf.decode("utf-8", "replace")
                 hint = ("" if self.heard else
-                        " (nothing at all came back: is another client, e.g. socat "
-                        "without the lock, connected?)")
+                        " (nothing came back at all: the guest may be busy, or a client "
+                        "that does not take the lock, such as socat, holds the console)")
                 raise CtlTimeout(f"{self.path}: {what}"
                                  + (f" (got only {partial!r})" if partial else "") + hint)
             self.sock.settimeout(left)

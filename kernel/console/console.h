@@ -31,7 +31,7 @@ int cmd_inject(struct ctl_reply *r, int argc, char **argv);
  * A table of console commands. The linker gathers every such table into
  * one (kernel.ld, .console_cmds), in link order: the production kernel's
  * (console/console_cmds.c) first, then those only the test image adds
- * (console/console_test.c: `call`, `panic-test`). No #ifdef: an image has the
+ * (console/console_test.c: `call`, `panic-test`, `sleep`, `flow`). No #ifdef: an image has the
  * commands its source list compiles in. Explicitly aligned so that no
  * padding falls between two files' tables.
  */

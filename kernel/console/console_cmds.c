@@ -1,7 +1,7 @@
 /*
  * The production kernel's control console commands. Each writes data lines
  * with ctl_print and returns 0 (OK) or ctl_fail(...) (ERR); `help` is built
- * into ctl.c. The test image adds `call` and `panic-test`
+ * into ctl.c. The test image adds `call`, `panic-test`, `sleep` and `flow`
  * (console/console_test.c).
  */
 #include <arch/x86/percpu.h>

@@ -2,15 +2,17 @@
  * The console commands only the test kernel image has (kernel/test-sources):
  * `call` runs any method of any domain with the console's authority (the
  * host-side tests drive workloads with it), and `panic-test` faults in the
- * kernel on purpose, and `flow off` lets the console's receive ring overflow
- * (the overrun tests in ci/groups/console.py). None belongs in an
- * appliance: `call` bypasses every interface a domain publishes,
- * `panic-test` stops the machine, and `flow off` loses input. The
+ * kernel on purpose, `flow off` lets the console's receive ring overflow
+ * and `sleep` keeps the console busy (the overrun and late-reply tests in
+ * ci/groups/console.py). None belongs in an appliance: `call` bypasses
+ * every interface a domain publishes, `panic-test` stops the machine,
+ * `flow off` loses input, and `sleep` stalls the operator's console. The
  * operator's commands (inject, kill, destroy, create) stay in the
  * production kernel (console/console_domains.c).
  */
 #include <arch/x86/traps.h>
 #include <console/console.h>
+#include <core/sched.h>
 #include <domain/domain.h>
 #include <lib/string.h>
 
@@ -76,10 +78,23 @@ static int cmd_flow(struct ctl_reply *r, int argc, char **argv)
 	return 0;
 }
 
+#define MAX_SLEEP_MS 60000
+
+static int cmd_sleep(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	long ms;
+	if (!parse_long(argv[1], &ms) || ms < 0 || ms > MAX_SLEEP_MS)
+		return ctl_fail(r, "bad time '%.20s' (0 to %d ms)", argv[1], MAX_SLEEP_MS);
+	thread_sleep_ns((uint64_t)ms * 1000000);
+	return 0;
+}
+
 CONSOLE_COMMANDS(console_test_cmds) = {
 	{"panic-test", "", 0, 0, "fault in the kernel on purpose (halts the machine)",
 	 cmd_panic_test},
 	{"call", "DOMAIN METHOD [ARG...]", 2, 6, "call a domain's method with integer arguments",
 	 cmd_call},
+	{"sleep", "MS", 1, 1, "answer after MS milliseconds (a slow command)", cmd_sleep},
 	{"flow", "on|off", 1, 1, "receive flow control (off: a full ring loses bytes)", cmd_flow},
 };
