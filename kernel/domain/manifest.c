@@ -24,6 +24,9 @@ static const struct manifest_entry manifest[] = {
 	/* The NVMe driver (drivers/block/nvme) owns the first NVMe controller,
 	 * class 01:08:02 (dev/pci.c names it). */
 	{.image = "nvme", .devices = {"nvme0"}},
+	/* Test image: the PCI ktests' minimal driver (kernel/ktest/pci.c);
+	 * ahci0 for a function with an I/O BAR. */
+	{.image = "pcitest", .devices = {"nvme0", "ahci0"}},
 };
 
 static const struct manifest_entry *entry(const char *image)
