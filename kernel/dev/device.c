@@ -150,6 +150,7 @@ static const char *stop_for_grant(struct pci_func *pci, char *why, uint64_t len)
 	bool stopped = pci_wait_stopped(pci, why, len);
 	spin_lock(&devices_lock);
 	pci->stuck = !stopped;
+	pci->stopping = false;
 	spin_unlock(&devices_lock);
 	return stopped ? NULL : why;
 }
@@ -165,6 +166,12 @@ void device_grant(struct domain *d)
 		char held_by[96], stop[96];
 		spin_lock(&devices_lock);
 		const char *why = grant_refusal(dev, d);
+		/* One stop at a time: a second domain's stop must not clear
+		 * bus mastering under a holder the first one just made. */
+		if (!why && pci && pci->stopping)
+			why = "it is being stopped for another domain's grant";
+		else if (!why && pci)
+			pci->stopping = true;
 		spin_unlock(&devices_lock);
 		if (!why && pci)
 			why = stop_for_grant(pci, stop, sizeof stop); /* sleeps: no lock */
