@@ -42,11 +42,12 @@ static void cfg_problem(void *ctx, const char *what)
 }
 
 /* Names by class (PCI Code and ID Assignment Spec 1.11, 1.2 and 1.3). */
+#define CLASS_NVME 0x010802 /* mass storage, non-volatile memory, NVM Express */
 static const struct {
 	uint32_t class; /* class << 16 | subclass << 8 | prog_if */
 	const char *prefix;
 } class_names[] = {
-	{0x010802, "nvme"},
+	{CLASS_NVME, "nvme"},
 	{0x010601, "ahci"},
 	{0x020000, "eth"},
 };
@@ -62,7 +63,7 @@ static void name_func(struct pci_func *f)
 			n += !memcmp(funcs[j].name, class_names[i].prefix,
 				     strlen(class_names[i].prefix));
 		fmt_snprintf(f->name, sizeof f->name, "%s%u", class_names[i].prefix, n);
-		f->nvme = cls == 0x010802;
+		f->nvme = cls == CLASS_NVME;
 	}
 }
 
