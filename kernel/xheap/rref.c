@@ -473,6 +473,14 @@ long rref_unnest(uint32_t caller, uint64_t child)
 	return r;
 }
 
+/*
+ * One bus address stands for the whole payload, up to its size class: a
+ * chunk is one run of 2 MiB contiguous frames (chunk_for) holding slots of
+ * a single class of at most 2 MiB, each slot aligned to its size, so no
+ * payload crosses a chunk and its frames follow each other. A driver DMAs
+ * straight into it (docs/drivers.md "DMA memory"); ktest
+ * pci_rref_payload_contiguous checks the page tables agree.
+ */
 long rref_bus(uint32_t caller, uint64_t handle)
 {
 	spin_lock(&heap_lock);
