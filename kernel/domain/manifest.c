@@ -24,6 +24,11 @@ static const struct manifest_entry manifest[] = {
 	/* The NVMe driver (drivers/block/nvme) owns the first NVMe controller,
 	 * class 01:08:02 (dev/pci.c names it). */
 	{.image = "nvme", .devices = {"nvme0"}},
+	/* The NVMe driver's shadow restarts it (docs/drivers.md, "NVMe recovery"). */
+	{.image = "nvme_shadow", .may_create = {"nvme"}},
+	/* Test image: the NVMe driver that floods its controller with reads
+	 * (kernel/ktest/nvme_quiesce.c). */
+	{.image = "nvme_quiesce", .devices = {"nvme0"}},
 };
 
 static const struct manifest_entry *entry(const char *image)
