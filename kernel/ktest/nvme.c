@@ -71,8 +71,8 @@ static const struct {
 	{NVT_MISALIGNED, MAPLE_EINVAL, "a buffer offset that is not a multiple of 4"},
 	{NVT_SMALL_BUF, MAPLE_EINVAL, "a 64-byte RRef as a 128 KiB buffer"},
 	{NVT_BAD_OP, MAPLE_EINVAL, "op 7"},
-	{NVT_LARGE, 0, "128 KiB from offset 4, read back from offset 12"},
-	{NVT_FLUSH, 0, "128 KiB, then flush"},
+	{NVT_LARGE, 0, "124 KiB from offset 4, read back from offset 12"},
+	{NVT_FLUSH, 0, "124 KiB, then flush"},
 };
 
 static void bad_requests(struct ktest_ctx *t)
@@ -82,6 +82,7 @@ static void bad_requests(struct ktest_ctx *t)
 	for (unsigned i = 0; client && i < sizeof cases / sizeof cases[0]; i++) {
 		long got = domain_call(client, NvmeTest_probe_METHOD, (long)domain_handle(driver),
 				       cases[i].which, 0, 0);
+		klog("ktest: nvme probe %s: %ld", cases[i].what, got);
 		if (got != cases[i].want)
 			ktest_fail(t, __FILE__, __LINE__, "%s: probe returned %ld, want %ld%s",
 				   cases[i].what, got, cases[i].want,

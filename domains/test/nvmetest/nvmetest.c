@@ -67,7 +67,9 @@ static long set_case(rref_t r, long which, uint64_t s)
 		return 0;
 	case NVT_LARGE:
 	case NVT_FLUSH:
-		req->nblocks = NVT_LARGE_BLOCKS;
+		/* From offset 4, 31 blocks still fit the 128 KiB buffer and
+		 * span 32 pages: PRP1 and a PRP list of 31. */
+		req->nblocks = NVT_LARGE_BLOCKS - 1;
 		req->offset = 4;
 		break;
 	default:
@@ -76,7 +78,7 @@ static long set_case(rref_t r, long which, uint64_t s)
 	rref_t buf = BlockBuf_alloc();
 	long e = buf ? BlockReq_set_buf(r, buf) : -MAPLE_ENOMEM;
 	if (e >= 0)
-		fill(BlockBuf_ptr(buf)->data + req->offset, (uint64_t)NVT_LARGE_BLOCKS * 4096, s);
+		fill(BlockBuf_ptr(buf)->data + req->offset, (uint64_t)req->nblocks * 4096, s);
 	return e;
 }
 
@@ -91,7 +93,7 @@ static bool large_reads_back(const struct BlockDevice_ref *dev, rref_t q, rref_t
 	BlockReq_ptr(BlockReq_deque32_get(q, 0))->op = 0;
 	long n = submit(dev, q);
 	return n == 2 && req->status == 0 &&
-	       same(BlockBuf_ptr(req->buf)->data + 12, (uint64_t)NVT_LARGE_BLOCKS * 4096, s);
+	       same(BlockBuf_ptr(req->buf)->data + 12, (uint64_t)req->nblocks * 4096, s);
 }
 
 static long probe(long device, long which)

@@ -83,8 +83,10 @@ struct nvme_queue *nvme_queue_claim(struct nvme_queue *qs, uint32_t n);
 void nvme_queue_release(struct nvme_queue *q);
 long nvme_queue_init(struct nvme_queue *q, uint16_t id, uint16_t entries);
 /* Put cmd (cid and PRPs filled in here) in q's SQ for request tag req;
- * data/len describe a physically contiguous buffer at bus address data
- * (len 0: none). Rings no doorbell; waits for a free slot if there is none. */
+ * data/len describe a physically contiguous buffer at bus address data,
+ * which becomes PRP1 whatever len is (len 0: PRP1 alone, as for a queue's
+ * base or no data at all). Rings no doorbell; waits for a free slot if
+ * there is none. */
 long nvme_queue_put(struct nvme_queue *q, struct nvme_sqe *cmd, uint64_t data, uint64_t len,
 		    uint16_t req, void (*done)(void *ctx, uint16_t req, struct nvme_done d),
 		    void *ctx);

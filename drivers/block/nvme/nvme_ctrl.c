@@ -225,18 +225,17 @@ static long io_queues(void)
 		long r = nvme_queue_init(q, qid, entries);
 		if (r < 0)
 			return r;
+		/* PC = 1: PRP1 is the whole queue's base (5.3, 5.4). */
 		cmd = (struct nvme_sqe){.cdw0 = NVME_ADMIN_CREATE_CQ,
-					.prp1 = q->cq_bus,
 					.cdw10 = NVME_CREATE_Q_CDW10(qid, entries),
 					.cdw11 = NVME_CREATE_Q_PC}; /* IEN = 0: polled */
-		d = nvme_admin(&cmd, 0, 0);
+		d = nvme_admin(&cmd, q->cq_bus, 0);
 		if (!d.status) {
 			cmd = (struct nvme_sqe){.cdw0 = NVME_ADMIN_CREATE_SQ,
-						.prp1 = q->sq_bus,
 						.cdw10 = NVME_CREATE_Q_CDW10(qid, entries),
 						.cdw11 = NVME_CREATE_SQ_CQID(qid) |
 							 NVME_CREATE_Q_PC};
-			d = nvme_admin(&cmd, 0, 0);
+			d = nvme_admin(&cmd, q->sq_bus, 0);
 		}
 		if (d.status) {
 			dom_printf("nvme: %s: creating I/O queue %u failed: status %#x",

@@ -143,13 +143,19 @@ static void wait_below(struct nvme_queue *q, uint16_t most,
 			continue;
 		}
 		if (++idle % 64 == 0) {
-			if (maple_clock_ns() - start > NVME_CMD_TIMEOUT_NS)
-				/* Failing is the safe way out: the kernel quiesces the
-				 * controller (BME off, CC.EN = 0) before the memory
-				 * its commands point at goes back to anyone. */
+			/* Failing is the safe way out: the kernel quiesces the
+			 * controller (BME off, CC.EN = 0) before the memory its
+			 * commands point at goes back to anyone. */
+			if (maple_clock_ns() - start > NVME_CMD_TIMEOUT_NS) {
+				dom_printf("nvme: queue %u: SQ tail %u, CQ head %u, CSTS %#x",
+					   q->id, q->sq_tail, q->cq_head,
+					   __atomic_load_n(
+						   (volatile uint32_t *)(nvme.bar + NVME_REG_CSTS),
+						   __ATOMIC_ACQUIRE));
 				maple_panic(
 					"nvme: queue %u: %u commands not completed after %llu ms",
 					q->id, q->inflight, NVME_CMD_TIMEOUT_NS / 1000000);
+			}
 			maple_yield();
 		}
 	}
