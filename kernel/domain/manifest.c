@@ -29,6 +29,8 @@ static const struct manifest_entry manifest[] = {
 	/* Test image: the NVMe driver that floods its controller with reads
 	 * (kernel/ktest/nvme_quiesce.c). */
 	{.image = "nvme_quiesce", .devices = {"nvme0"}},
+	/* ... and the one with the benchmark's client inside (kernel/bench/nvme.c). */
+	{.image = "nvme_bench", .devices = {"nvme0"}},
 };
 
 static const struct manifest_entry *entry(const char *image)

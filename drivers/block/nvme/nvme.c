@@ -1,7 +1,7 @@
 /*
- * nvme: the NVMe driver domain (BlockDevice, domains/idl/bdev.idl) for the
- * controller the kernel grants it as nvme0. domain_main brings the
- * controller up (nvme_ctrl.c); submit() turns a borrowed batch of requests
+ * nvme: the NVMe driver's BlockDevice methods (domains/idl/bdev.idl) for
+ * the controller the kernel grants it as nvme0, exported by nvme_main.c
+ * once the controller is up (nvme_ctrl.c). submit() turns a borrowed batch of requests
  * into NVMe Read and Write commands that DMA straight into and out of the
  * client's request RRefs (zero copy), on one I/O queue pair with one
  * doorbell write, and waits for all of them. Like membdev, it keeps no
@@ -15,7 +15,7 @@
 
 static uint64_t nblocks, block_size; /* the geometry init chose */
 static uint64_t completed;	     /* requests done since init */
-static uint64_t started_ns;	     /* when this instance started */
+uint64_t nvme_started_ns;	     /* when this instance started */
 static uint32_t served;		     /* its first request is done */
 
 /* One batch's requests while their commands are in flight. */
@@ -150,7 +150,7 @@ static long submit(rref_t reqs)
 	/* One line per instance: with the kernel's crash line it times a restart. */
 	if (done && !__atomic_exchange_n(&served, 1, __ATOMIC_RELAXED))
 		dom_printf("nvme: serving, %lu us after start",
-			   (unsigned long)((maple_clock_ns() - started_ns) / 1000));
+			   (unsigned long)((maple_clock_ns() - nvme_started_ns) / 1000));
 	return done;
 }
 
@@ -223,20 +223,11 @@ static long lba_size(void)
 	return 1l << nvme.lba_shift;
 }
 
-long domain_main(long arg)
-{
-	(void)arg;
-	started_ns = maple_clock_ns();
-	long r = nvme_ctrl_start();
-	if (r < 0)
-		return r;
-	const struct BlockDevice_impl impl = {
-		.init = init,
-		.submit = submit,
-		.stats = STATS_METHOD,
-		.flush = flush,
-		.capacity = capacity,
-		.block_size = lba_size,
-	};
-	return BlockDevice_export(&impl);
-}
+const struct BlockDevice_impl nvme_impl = {
+	.init = init,
+	.submit = submit,
+	.stats = STATS_METHOD,
+	.flush = flush,
+	.capacity = capacity,
+	.block_size = lba_size,
+};

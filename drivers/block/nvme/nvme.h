@@ -1,13 +1,15 @@
 /*
  * The NVMe driver's own interfaces between its files: the controller
  * (nvme_ctrl.c: reset, enable, Identify, queue creation), the queue pairs
- * (nvme_queue.c: commands, PRPs, doorbells, completions) and the BlockDevice
- * methods (nvme.c). One controller per domain: the device granted as nvme0.
+ * (nvme_queue.c: commands, PRPs, doorbells, completions), the BlockDevice
+ * methods (nvme.c) and domain_main (nvme_main.c). One controller per domain: the device granted as
+ * nvme0.
  */
 #ifndef DRIVERS_NVME_H
 #define DRIVERS_NVME_H
 
 #include <block/nvme/nvme_spec.h>
+#include <idl/bdev.h>
 #include <sdk/dom.h>
 
 #define NVME_DEVICE	   "nvme0"
@@ -70,6 +72,11 @@ struct nvme_ctrl {
 };
 
 extern struct nvme_ctrl nvme;
+
+/* nvme.c: the BlockDevice methods, and when this instance started (for its
+ * one "serving" line, which times a restart). */
+extern const struct BlockDevice_impl nvme_impl;
+extern uint64_t nvme_started_ns;
 
 /* nvme_ctrl.c: bring the controller up; 0, or a negative error after a
  * log line naming the reason (the domain then fails cleanly). */
