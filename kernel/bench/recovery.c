@@ -56,7 +56,7 @@
  */
 #define EVENTS 8192
 
-enum { EV_SEEN = DOMAIN_EV_MAPPED + 1, EV_SERVING };
+enum { EV_SEEN = DOMAIN_EV_RECLAIM + 1, EV_SERVING };
 static const char *const event_names[] = {
 	[DOMAIN_EV_FAILED] = "failed",
 	[DOMAIN_EV_DESTROYED] = "destroyed",
@@ -89,7 +89,8 @@ static void stamp(uint32_t kind, uint32_t id, uint32_t gen, uint64_t ns)
  * ktests create and crash domains of their own. */
 static void observe(enum domain_event ev, const struct domain *d, uint64_t ns)
 {
-	if (__atomic_load_n(&recording, __ATOMIC_ACQUIRE) && !strcmp(d->name, "membdev"))
+	if (ev != DOMAIN_EV_RECLAIM && __atomic_load_n(&recording, __ATOMIC_ACQUIRE) &&
+	    !strcmp(d->name, "membdev"))
 		stamp(ev, d->id, d->gen, ns);
 }
 DOMAIN_OBSERVER(recovery, observe);

@@ -46,6 +46,7 @@ static const struct {
 	const char *prefix;
 } class_names[] = {
 	{0x010802, "nvme"},
+	{0x010601, "ahci"},
 	{0x020000, "eth"},
 };
 

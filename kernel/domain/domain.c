@@ -530,6 +530,7 @@ static void teardown(struct domain *d)
 	publish(d, GATE_DOMAIN_FREE);
 	gate_forget_domain_stacks(d->id);
 	uint64_t pages = d->pages;
+	domain_observe(DOMAIN_EV_RECLAIM, d);
 	uint64_t rrefs = rref_reclaim(d->id);
 	dmem_free(d, -1, true);
 	set_state(d, DOMAIN_GONE);

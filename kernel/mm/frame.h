@@ -67,6 +67,11 @@ int frame_free(uint64_t phys, uint64_t n);
  * dead domain left (kernel/ktest/nvme_quiesce.c); frame_free gives them back. */
 int frame_claim(uint64_t phys, uint64_t n);
 
+/* Take n frames from phys on, all free and managed, as frame_alloc would:
+ * 0, or -1 (and takes nothing). For tests that must reuse exactly the
+ * frames something just freed (a crashed driver's DMA memory), at once. */
+int frame_claim(uint64_t phys, uint64_t n);
+
 /* Hand a range that was reserved at init (LOADER, ACPI_RECLAIM) to the
  * allocator once its contents are no longer needed. Partial frames at
  * either end are skipped. Returns the number of frames added. */

@@ -503,6 +503,12 @@ static bool borrowed_here(uint32_t caller, uint32_t idx)
 }
 
 /*
+ * One bus address stands for the whole payload, up to its size class: a
+ * chunk is one run of 2 MiB contiguous frames (chunk_for) holding slots of
+ * a single class of at most 2 MiB, each slot aligned to its size, so no
+ * payload crosses a chunk and its frames follow each other (ktest
+ * pci_rref_payload_contiguous checks the page tables agree).
+ *
  * A DMA address: for the payload's owner, or for a driver the RRef is lent
  * to by a call in progress on this thread (how a block driver gets the bus
  * address of a client's buffer: zero copy). The device writes len bytes
