@@ -62,10 +62,6 @@ uint64_t frame_alloc_contig_domain(uint64_t n, uint64_t align_frames);
 /* Free n frames starting at phys. Returns 0, or -1 (and frees nothing) if
  * any of them is not managed or not allocated: a double free is caught. */
 int frame_free(uint64_t phys, uint64_t n);
-/* Allocate exactly the n frames at phys if every one is managed and free:
- * 0, or -1 (nothing taken). For a test that must reuse the very frames a
- * dead domain left (kernel/ktest/nvme_quiesce.c); frame_free gives them back. */
-int frame_claim(uint64_t phys, uint64_t n);
 
 /* Take n frames from phys on, all free and managed, as frame_alloc would:
  * 0, or -1 (and takes nothing). For tests that must reuse exactly the

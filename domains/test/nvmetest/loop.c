@@ -56,6 +56,16 @@ static long alloc_requests(void)
 static void worker(void *arg)
 {
 	(void)arg;
+	/* Here, not in bench(): zeroing 4 MiB of buffers the first time can
+	 * outlast the call watchdog under TCG. */
+	long e = alloc_requests();
+	if (e < 0) {
+		dom_printf("nvmetest: no memory for the benchmark's requests: error %ld", e);
+		run.stat[NVB_ERRORS] = 1;
+		__atomic_store_n(&run.stat[NVB_RUNNING], 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&run.busy, 0, __ATOMIC_RELEASE);
+		return;
+	}
 	bool large = run.mix == NVM_SEQREAD128K || run.mix == NVM_SEQWRITE128K;
 	uint32_t op = run.mix == NVM_RANDWRITE4K || run.mix == NVM_SEQWRITE128K;
 	uint32_t per = large ? NVT_LARGE_BLOCKS : 1, qd = (uint32_t)run.qd;
@@ -98,9 +108,7 @@ long nvt_bench_start(const struct nvt_target *target, long mix, long qd, long ms
 		return -MAPLE_EINVAL;
 	if (__atomic_exchange_n(&run.busy, 1, __ATOMIC_ACQUIRE))
 		return -MAPLE_EINVAL;
-	long r = alloc_requests();
-	if (r >= 0)
-		r = target->init(target->device, NVT_BLOCKS, NVT_BLOCK_SIZE);
+	long r = target->init(target->device, NVT_BLOCKS, NVT_BLOCK_SIZE);
 	if (r >= 0) {
 		run.target = *target;
 		run.mix = mix;

@@ -17,7 +17,7 @@ struct nvt_target {
 };
 
 /* bench(): validate, size the device, then run mix at qd for ms on a
- * thread of its own. */
+ * thread of its own (which allocates the requests first, untimed). */
 long nvt_bench_start(const struct nvt_target *target, long mix, long qd, long ms);
 /* result(): one counter of the latest run. */
 long nvt_bench_result(long which);
