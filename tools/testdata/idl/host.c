@@ -103,9 +103,10 @@ long rref_unnest(rref_t child)
 	return 0;
 }
 
-uint64_t rref_bus(rref_t r)
+long rref_bus(rref_t r, uint64_t len)
 {
-	return RREF_HANDLE_PTR(r);
+	(void)len;
+	return (long)RREF_HANDLE_PTR(r);
 }
 
 long rref_info(rref_t r)
