@@ -248,6 +248,32 @@ static long io_queues(void)
 	return 0;
 }
 
+#ifdef NVME_FAKE_CSTS
+/*
+ * The test images nvme_cfs and nvme_notready (kernel/ktest/nvme.c): the
+ * driver works on a copy of the registers in its own memory whose CSTS
+ * stays NVME_FAKE_CSTS whatever is written to CC, with CAP.TO one unit
+ * (500 ms, inside the call watchdog), so that its refusals of a controller
+ * in fatal status and of one that never becomes ready can be checked on
+ * QEMU's well-behaved controller.
+ */
+static volatile uint8_t *fake_registers(volatile uint8_t *real)
+{
+	uint64_t bus;
+	uint8_t *copy = nvme_dma(NVME_REG_DBS + NVME_PAGE, &bus);
+	if (!copy)
+		return NULL;
+	for (uint32_t off = 0; off < sizeof(struct nvme_regs); off += 4)
+		*(uint32_t *)(copy + off) = *(volatile uint32_t *)(real + off);
+	uint64_t cap = *(uint64_t *)(copy + NVME_REG_CAP);
+	cap = (cap & ~(0xffull << 24)) | (1ull << 24); /* CAP.TO = 1 */
+	*(uint64_t *)(copy + NVME_REG_CAP) = cap;
+	*(uint32_t *)(copy + NVME_REG_CSTS) = NVME_FAKE_CSTS;
+	*(uint32_t *)(copy + NVME_REG_CC) = 0;
+	return copy;
+}
+#endif
+
 long nvme_ctrl_start(void)
 {
 	long size = maple_device_bar_size(NVME_DEVICE, 0);
@@ -258,6 +284,11 @@ long nvme_ctrl_start(void)
 	}
 	nvme.bar = (volatile uint8_t *)va;
 	nvme.bar_size = (uint64_t)size;
+#ifdef NVME_FAKE_CSTS
+	nvme.bar = fake_registers(nvme.bar);
+	if (!nvme.bar)
+		return -MAPLE_ENOMEM;
+#endif
 	long r = enable();
 	if (r >= 0)
 		r = identify();
