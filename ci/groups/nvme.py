@@ -1,9 +1,10 @@
 """nvme: the NVMe driver's ktests (`test=nvme`, the test kernel, 2 CPUs) on both
 firmware paths with QEMU's emulated nvme disk: the kernel enumerates nvme0, the
 driver brings the controller up (its Identify line, exactly), serves the verified
-workload, refuses a controller in fatal status or never ready (exact lines),
+workload, logs and ignores completions of a command id not in flight, refuses a
+controller in fatal status or never ready (exact lines),
 fails bad requests alone, recovers from 60 crashes through nvme_shadow,
-and keeps in-flight DMA out of reused frames; all five pass and none is missing.
+and keeps in-flight DMA out of reused frames; all six pass and none is missing.
 """
 import re
 
@@ -13,7 +14,7 @@ from harness.qemu import TEST_KERNEL, Config, domain_images
 from .common import KTEST_IDLE, KTEST_TIMEOUT, Failure, check_ktest_run, test, vm
 
 TESTS = ["nvme_driver_serves_a_verified_workload", "nvme_bad_requests_fail_alone",
-         "nvme_refuses_a_fatal_or_never_ready_controller",
+         "nvme_refuses_a_fatal_or_never_ready_controller", "nvme_unknown_command_ids_are_ignored",
          "nvme_recovery_shadow_hides_driver_crashes_without_losing_data",
          "nvme_quiesce_keeps_inflight_dma_out_of_reused_frames"]
 # The harness's disk: 64 MiB of 512-byte blocks (ci/harness/qemu.py, NVME_DISK_SIZE).
@@ -26,6 +27,10 @@ REFUSED_CFS = (r"\[nvme_cfs\] nvme: nvme0: controller fatal status \(CSTS 0x3\);
                r"left alone")
 REFUSED_NOT_READY = (r"\[nvme_notready\] nvme: nvme0: not ready after 500 ms \(CAP.TO\), "
                      r"CSTS 0; left alone")
+
+# nvme_unknown_command_ids_are_ignored: the first completion of the stray id.
+STRAY = (r"\[nvme_stray\] nvme: queue 1: completion for unknown command id 0xfffe ignored "
+         r"\(1 so far\)")
 
 
 def run_nvme(fw):
@@ -41,7 +46,8 @@ def run_nvme(fw):
             raise Failure(f"test=nvme ran {ran}, want {sorted(TESTS)}", v.tail())
         text = "\n".join(v.text())
         for what, pattern in (("enumeration", ENUMERATED), ("Identify", IDENTIFIED),
-                              ("fatal status", REFUSED_CFS), ("never ready", REFUSED_NOT_READY)):
+                              ("fatal status", REFUSED_CFS), ("never ready", REFUSED_NOT_READY),
+                              ("unknown command id", STRAY)):
             if not re.search(pattern, text):
                 raise Failure(f"no {what} line matching {pattern!r}", v.tail())
 

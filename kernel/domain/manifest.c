@@ -31,9 +31,11 @@ static const struct manifest_entry manifest[] = {
 	{.image = "nvme_quiesce", .devices = {"nvme0"}},
 	/* ... and the one with the benchmark's client inside (kernel/bench/nvme.c). */
 	{.image = "nvme_bench", .devices = {"nvme0"}},
-	/* ... and the ones seeing a failed or never-ready controller (kernel/ktest/nvme.c). */
+	/* ... and the ones seeing a failed or never-ready controller, and
+	 * completions of a command id not in flight (kernel/ktest/nvme.c). */
 	{.image = "nvme_cfs", .devices = {"nvme0"}},
 	{.image = "nvme_notready", .devices = {"nvme0"}},
+	{.image = "nvme_stray", .devices = {"nvme0"}},
 	/* Test image: the PCI ktests' minimal driver (kernel/ktest/pci.c);
 	 * ahci0 for a function with an I/O BAR. */
 	{.image = "pcitest", .devices = {"nvme0", "ahci0"}},

@@ -51,6 +51,7 @@ struct nvme_queue {
 	uint8_t phase;	   /* the phase tag a new completion carries (4.6.2) */
 	uint8_t gen;	   /* advances per command, into the cid */
 	uint16_t inflight; /* commands submitted and not yet completed */
+	uint32_t unknown;  /* completions for command ids not in flight */
 	uint64_t *prp;	   /* NVME_PRP_ENTRIES per slot, DMA memory */
 	uint64_t prp_bus;
 	struct nvme_slot *slots; /* entries - 1 of them: a full SQ keeps one gap */

@@ -118,8 +118,12 @@ static uint32_t reap(struct nvme_queue *q, void (*done)(void *, uint16_t, struct
 		n++;
 		uint16_t slot = cid & ((1u << SLOT_BITS) - 1);
 		if (slot + 1 >= q->entries || q->slots[slot].cid != cid) {
-			dom_printf("nvme: queue %u: completion for unknown command id %#x ignored",
-				   q->id, cid);
+			/* The first few, then one in 1000: a controller that
+			 * keeps doing it must not use up the log. */
+			if (q->unknown++ < 8 || q->unknown % 1000 == 0)
+				dom_printf("nvme: queue %u: completion for unknown command id %#x "
+					   "ignored (%u so far)",
+					   q->id, cid, q->unknown);
 			continue;
 		}
 		q->slots[slot].cid = NVME_CID_FREE;
