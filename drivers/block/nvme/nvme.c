@@ -19,10 +19,10 @@ static uint64_t completed;	     /* requests done since init */
 uint64_t nvme_started_ns;	     /* when this instance started */
 static uint32_t served;		     /* its first request is done */
 
-/* One batch's requests while their commands are in flight. */
+/* One batch's requests and their statuses while their commands are in flight
+ * (a request may take several commands: the first error is its status). */
 struct batch {
 	struct BlockReq *req[BlockReq_deque32_CAP];
-	uint16_t pending[BlockReq_deque32_CAP]; /* commands not yet completed */
 	int32_t status[BlockReq_deque32_CAP];
 };
 
@@ -57,7 +57,6 @@ static void request_done(void *ctx, uint16_t i, struct nvme_done d)
 			   (unsigned long)b->req[i]->block, (unsigned)NVME_STATUS_SCT(d.status),
 			   (unsigned)NVME_STATUS_SC(d.status));
 	}
-	b->pending[i]--;
 }
 
 /*
@@ -107,7 +106,6 @@ static long issue(struct nvme_queue *q, struct batch *b, uint16_t i, rref_t r)
 			.cdw11 = (uint32_t)(lba >> 32),
 			.cdw12 = NVME_RW_NLB(len >> nvme.lba_shift),
 		};
-		b->pending[i]++;
 		nvme_queue_put(q, &cmd, (uint64_t)bus + done, len, i, request_done, b);
 		done += len;
 		lba += len >> nvme.lba_shift;
@@ -145,7 +143,6 @@ static long submit(rref_t reqs)
 #endif
 	for (uint16_t i = 0; i < n; i++) {
 		handle[i] = BlockReq_deque32_get(reqs, i);
-		b.pending[i] = 0;
 		b.status[i] = 0;
 		/* Only a request lent to this call gets a status written. */
 		if (!in_shared_heap((uint64_t)rref_ptr(handle[i]), sizeof(struct BlockReq)) ||
