@@ -36,7 +36,10 @@ struct swdev {
 };
 
 static struct swdev devices[] = {{.name = "ramdisk0"}};
-/* Every grant (software and PCI), and the PCI functions' command registers. */
+/* Every grant (software and PCI), and the PCI functions' command registers.
+ * Lock order: domain_fail takes it (device_stop) with the domain-list lock
+ * possibly held (the watchdog's), so nothing takes that lock, nor a domain's
+ * lock, while holding this one. */
 static struct spinlock devices_lock = SPINLOCK_INIT("devices");
 
 static struct swdev *find(const char *name)
@@ -116,24 +119,47 @@ static void describe_holder(const struct device_grant *dev, char *buf, uint64_t 
 }
 
 /*
- * Why d may not be granted dev, or NULL if it may (devices_lock held). The
- * invariant: at most one running domain holds a device, and a holder that
- * failed or went away is succeeded only by an instance its own creator
- * makes, so no other domain can slip in between a driver's crash and its
- * shadow's restart.
+ * Why d may not be granted dev, or NULL if it may (devices_lock held), given
+ * the states of dev's holder and lineage. The invariant: at most one running
+ * domain holds a device, and a holder that failed or went away is succeeded
+ * only by an instance its own creator makes, so no other domain can slip in
+ * between a driver's crash and its shadow's restart.
  */
-static const char *grant_refusal(const struct device_grant *dev, const struct domain *d)
+static const char *grant_refusal(const struct device_grant *dev, enum domain_state holder,
+				 enum domain_state lineage, const struct domain *d)
 {
-	enum domain_state holder = dev->holder ? domain_state_of(dev->holder) : DOMAIN_GONE;
 	if (holder == DOMAIN_RUNNING || holder == DOMAIN_CREATING)
 		return "its holder runs";
 	if (dev->lineage == d->creator)
 		return NULL; /* the holder's creator replaces it */
 	if (holder != DOMAIN_GONE)
 		return "its failed holder is for its own creator to replace";
-	if (dev->lineage && domain_state_of(dev->lineage) != DOMAIN_GONE)
+	if (dev->lineage && lineage != DOMAIN_GONE)
 		return "it is kept for its last holder's creator";
 	return NULL;
+}
+
+/*
+ * grant_refusal for dev and d now; returns with devices_lock HELD. The
+ * states are read without the lock, because domain_state_of takes the
+ * domain-list lock, under which domain_fail (the watchdog's) may take
+ * devices_lock to stop a device; the holder and lineage they belong to are
+ * then checked unchanged under it. A state read early is safe: a domain
+ * never goes back to running, nor comes back once gone.
+ */
+static const char *refusal_locked(const struct device_grant *dev, const struct domain *d)
+{
+	for (;;) {
+		spin_lock(&devices_lock);
+		uint64_t holder = dev->holder, lineage = dev->lineage;
+		spin_unlock(&devices_lock);
+		enum domain_state hs = holder ? domain_state_of(holder) : DOMAIN_GONE;
+		enum domain_state ls = lineage ? domain_state_of(lineage) : DOMAIN_GONE;
+		spin_lock(&devices_lock);
+		if (dev->holder == holder && dev->lineage == lineage)
+			return grant_refusal(dev, hs, ls, d);
+		spin_unlock(&devices_lock);
+	}
 }
 
 /*
@@ -150,6 +176,7 @@ static const char *stop_for_grant(struct pci_func *pci, char *why, uint64_t len)
 	bool stopped = pci_wait_stopped(pci, why, len);
 	spin_lock(&devices_lock);
 	pci->stuck = !stopped;
+	pci->stopping = false;
 	spin_unlock(&devices_lock);
 	return stopped ? NULL : why;
 }
@@ -163,14 +190,20 @@ void device_grant(struct domain *d)
 		if (!dev)
 			continue;
 		char held_by[96], stop[96];
-		spin_lock(&devices_lock);
-		const char *why = grant_refusal(dev, d);
+		const char *why = refusal_locked(dev, d);
+		/* One stop at a time: a second domain's stop must not clear
+		 * bus mastering under a holder the first one just made. */
+		if (!why && pci && pci->stopping)
+			why = "it is being stopped for another domain's grant";
+		else if (!why && pci)
+			pci->stopping = true;
 		spin_unlock(&devices_lock);
 		if (!why && pci)
 			why = stop_for_grant(pci, stop, sizeof stop); /* sleeps: no lock */
-		spin_lock(&devices_lock);
 		if (!why) /* again: the holder may have changed while it slept */
-			why = grant_refusal(dev, d);
+			why = refusal_locked(dev, d);
+		else
+			spin_lock(&devices_lock);
 		describe_holder(dev, held_by, sizeof held_by);
 		if (!why) {
 			dev->holder = domain_handle(d);

@@ -6,6 +6,7 @@
  * a bridge that names a bus already seen (or itself) cannot make a loop.
  * Only the buses reached are mapped, 1 MiB each.
  */
+#include <core/boot.h>
 #include <core/log.h>
 #include <dev/pci.h>
 #include <lib/fmt.h>
@@ -110,6 +111,33 @@ void pci_describe(const struct pci_func *f, char *buf, uint64_t len)
 	}
 }
 
+/*
+ * A memory BAR that overlaps memory the boot map calls anything but
+ * reserved (RAM, ACPI tables, the kernel, modules) would hand whoever maps
+ * it that memory: firmware bug or not, it is marked unusable.
+ */
+static void check_bars_against_ram(struct pci_func *f)
+{
+	struct pci_func_cfg *c = &f->info;
+	for (int i = 0; i < MAPLE_PCI_BARS; i++) {
+		if ((c->bar_flags[i] & (MAPLE_BAR_MEM | MAPLE_BAR_BAD)) != MAPLE_BAR_MEM)
+			continue;
+		for (uint32_t j = 0; j < boot_info.mem_count; j++) {
+			const struct bootinfo_mem *m = &boot_info.mem[j];
+			if (m->type == BOOTINFO_MEM_RESERVED ||
+			    m->base >= c->bar_base[i] + c->bar_size[i] ||
+			    c->bar_base[i] >= m->base + m->length)
+				continue;
+			c->bar_flags[i] |= MAPLE_BAR_BAD;
+			klog("pci: %02x:%02x.%u: BAR %d (%#lx, %#lx bytes) overlaps memory at "
+			     "%#lx; "
+			     "skipped",
+			     f->bus, f->dev, f->fn, i, c->bar_base[i], c->bar_size[i], m->base);
+			break;
+		}
+	}
+}
+
 /* The NVMe registers the kernel itself touches to stop the controller. */
 static void map_nvme_regs(struct pci_func *f)
 {
@@ -154,6 +182,7 @@ static void scan_func(const struct acpi_ecam *seg, volatile uint32_t *cfg, uint8
 			       .cfg = cfg,
 			       .info = info};
 	name_func(f);
+	check_bars_against_ram(f);
 	nfuncs++;
 	char line[256];
 	pci_describe(f, line, sizeof line);

@@ -26,7 +26,8 @@ struct pci_func {
 	/* Under devices_lock (dev/device.c): */
 	struct device_grant grant;
 	uint64_t bar_va[MAPLE_PCI_BARS]; /* where the holder has each BAR mapped; 0: not */
-	bool stuck; /* it did not stop when told: granted to nobody until it does */
+	bool stuck;    /* it did not stop when told: granted to nobody until it does */
+	bool stopping; /* a grant is waiting for it to stop (dev/device.c) */
 };
 
 /* Enumerate every segment MCFG lists, logging one line per function. */
