@@ -21,9 +21,13 @@
 /* PRP list entries per command slot: a 128 KiB transfer at any dword offset
  * spans 33 pages, the first in PRP1 and 32 in the list (4.3). */
 #define NVME_PRP_ENTRIES 64
-/* A command not completed by then: the driver fails itself, so the kernel
- * quiesces the controller before the buffers it was given go back. */
-#define NVME_CMD_TIMEOUT_NS 900000000ull
+/* No completion for this long with commands in flight: the driver fails
+ * itself, so the kernel quiesces the controller before the buffers it was
+ * given go back. Well inside the 1 s call watchdog, so that a shadow's
+ * restart and retry still fit in its client's call: a stalled device then
+ * costs a restart, not the shadow (a 900 ms limit once had the watchdog
+ * kill nvme_shadow under an overloaded host). */
+#define NVME_STALL_NS 300000000ull
 
 /* What a command completed with: the CQE's DW0 and status field. */
 struct nvme_done {

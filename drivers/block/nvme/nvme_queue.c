@@ -135,7 +135,8 @@ static uint32_t reap(struct nvme_queue *q, void (*done)(void *, uint16_t, struct
 	return n;
 }
 
-/* Poll until fewer than `most` commands are in flight, within the timeout. */
+/* Poll until fewer than `most` commands are in flight; the controller must
+ * complete something every NVME_STALL_NS meanwhile. */
 static void wait_below(struct nvme_queue *q, uint16_t most,
 		       void (*done)(void *, uint16_t, struct nvme_done), void *ctx)
 {
@@ -144,21 +145,22 @@ static void wait_below(struct nvme_queue *q, uint16_t most,
 	while (q->inflight >= most) {
 		if (reap(q, done, ctx)) {
 			idle = 0;
+			start = maple_clock_ns();
 			continue;
 		}
 		if (++idle % 64 == 0) {
 			/* Failing is the safe way out: the kernel quiesces the
 			 * controller (BME off, CC.EN = 0) before the memory its
 			 * commands point at goes back to anyone. */
-			if (maple_clock_ns() - start > NVME_CMD_TIMEOUT_NS) {
+			if (maple_clock_ns() - start > NVME_STALL_NS) {
 				dom_printf("nvme: queue %u: SQ tail %u, CQ head %u, CSTS %#x",
 					   q->id, q->sq_tail, q->cq_head,
 					   __atomic_load_n(
 						   (volatile uint32_t *)(nvme.bar + NVME_REG_CSTS),
 						   __ATOMIC_ACQUIRE));
 				maple_panic(
-					"nvme: queue %u: %u commands not completed after %llu ms",
-					q->id, q->inflight, NVME_CMD_TIMEOUT_NS / 1000000);
+					"nvme: queue %u: %u commands, none completed in %llu ms",
+					q->id, q->inflight, NVME_STALL_NS / 1000000);
 			}
 			maple_yield();
 		}
