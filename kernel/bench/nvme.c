@@ -14,7 +14,8 @@
  *     bench: nvme path=P mix=M qd=Q ops=N ns=T iops=I mbps=B
  *
  * `nvme_ms=N` on the command line sets each measurement's length (default
- * NVME_MS_DEFAULT).
+ * NVME_MS_DEFAULT). A measurement that went wrong says so on a line of its
+ * own, `bench: nvme failure path=P mix=M qd=Q: why`.
  *
  * bench=nvme_crash: bdclient's verified workload (half writes, every read
  * checked) through nvme_shadow for CRASH_PHASE_MS without crashes (calm_ops),
@@ -100,7 +101,7 @@ static void measure(enum path p, long mix, long qd, uint64_t ms)
 				      device ? (long)domain_handle(device) : 0, mix, qd, (long)ms)
 			: -MAPLE_ESRCH;
 	if (r < 0) {
-		klog("bench: nvme path=%s mix=%s qd=%ld failed: bench returned %ld", path_names[p],
+		klog("bench: nvme failure path=%s mix=%s qd=%ld: bench returned %ld", path_names[p],
 		     mix_names[mix], qd, r);
 	} else {
 		uint64_t deadline = time_ns() + ms * MS + WAIT_SLACK_NS;
@@ -117,8 +118,9 @@ static void measure(enum path p, long mix, long qd, uint64_t ms)
 		hundredths(iops, sizeof iops, ns ? ops * 100 * 1000000000ull / ns : 0);
 		hundredths(mbps, sizeof mbps, ns ? ops * mix_bytes[mix] * 100 * 1000 / ns : 0);
 		if (errors)
-			klog("bench: nvme path=%s mix=%s qd=%ld errors=%ld", path_names[p],
-			     mix_names[mix], qd, errors);
+			klog("bench: nvme failure path=%s mix=%s qd=%ld: %ld submits did not "
+			     "fully succeed",
+			     path_names[p], mix_names[mix], qd, errors);
 		klog("bench: nvme path=%s mix=%s qd=%ld ops=%lu ns=%lu iops=%s mbps=%s",
 		     path_names[p], mix_names[mix], qd, ops, ns, iops, mbps);
 	}
