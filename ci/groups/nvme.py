@@ -3,8 +3,8 @@ firmware paths with QEMU's emulated nvme disk: the kernel enumerates nvme0, the
 driver brings the controller up (its Identify line, exactly), serves the verified
 workload, logs and ignores completions of a command id not in flight, refuses a
 controller in fatal status or never ready (exact lines),
-fails bad requests alone, recovers from 60 crashes through nvme_shadow,
-and keeps in-flight DMA out of reused frames; all six pass and none is missing.
+fails bad requests and device errors alone, recovers from 60 crashes through nvme_shadow,
+and keeps in-flight DMA out of reused frames; all seven pass and none is missing.
 """
 import re
 
@@ -14,6 +14,7 @@ from harness.qemu import TEST_KERNEL, Config, domain_images
 from .common import KTEST_IDLE, KTEST_TIMEOUT, Failure, check_ktest_run, test, vm
 
 TESTS = ["nvme_driver_serves_a_verified_workload", "nvme_bad_requests_fail_alone",
+         "nvme_device_errors_fail_their_request_alone",
          "nvme_refuses_a_fatal_or_never_ready_controller", "nvme_unknown_command_ids_are_ignored",
          "nvme_recovery_shadow_hides_driver_crashes_without_losing_data",
          "nvme_quiesce_keeps_inflight_dma_out_of_reused_frames"]
@@ -32,6 +33,9 @@ REFUSED_NOT_READY = (r"\[nvme_notready\] nvme: nvme0: not ready after 500 ms \(C
 STRAY = (r"\[nvme_stray\] nvme: queue 1: completion for unknown command id 0xfffe ignored "
          r"\(1 so far\)")
 
+# nvme_device_errors_fail_their_request_alone: the refused request, named by its status.
+DEVICE_ERROR = r"\[nvme_badns\] nvme: request 1: block 100 failed: status type 0 code 0xb"
+
 
 def run_nvme(fw):
     name = f"nvme/{fw}"
@@ -47,7 +51,7 @@ def run_nvme(fw):
         text = "\n".join(v.text())
         for what, pattern in (("enumeration", ENUMERATED), ("Identify", IDENTIFIED),
                               ("fatal status", REFUSED_CFS), ("never ready", REFUSED_NOT_READY),
-                              ("unknown command id", STRAY)):
+                              ("unknown command id", STRAY), ("device error", DEVICE_ERROR)):
             if not re.search(pattern, text):
                 raise Failure(f"no {what} line matching {pattern!r}", v.tail())
 

@@ -36,6 +36,7 @@ static const struct manifest_entry manifest[] = {
 	{.image = "nvme_cfs", .devices = {"nvme0"}},
 	{.image = "nvme_notready", .devices = {"nvme0"}},
 	{.image = "nvme_stray", .devices = {"nvme0"}},
+	{.image = "nvme_badns", .devices = {"nvme0"}},
 	/* Test image: the PCI ktests' minimal driver (kernel/ktest/pci.c);
 	 * ahci0 for a function with an I/O BAR. */
 	{.image = "pcitest", .devices = {"nvme0", "ahci0"}},

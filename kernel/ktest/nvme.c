@@ -117,6 +117,28 @@ KTEST(nvme_bad_requests_fail_alone)
 	ktest_run_counted(t, "kt-nvme-bad", bad_requests, SHADOWED_RUN_WAIT_NS);
 }
 
+/* A status error from the controller reaches its request only: nvme_badns
+ * sends block 100's commands (the probe's large request) to a namespace the
+ * controller refuses. */
+static void device_error(struct ktest_ctx *t)
+{
+	struct domain *driver = ktest_create(t, "nvme_badns");
+	struct domain *client = driver ? ktest_create(t, "nvmetest") : NULL;
+	long got = client ? domain_call(client, NvmeTest_probe_METHOD, (long)domain_handle(driver),
+					NVT_LARGE, 0, 0)
+			  : 0;
+	if (client && got != MAPLE_EIO)
+		ktest_fail(t, __FILE__, __LINE__, "probe returned %ld, want %d%s", got, MAPLE_EIO,
+			   got == NVT_NEIGHBOUR_HURT ? " (the good request was hurt)" : "");
+	ktest_destroy(client);
+	ktest_destroy(driver);
+}
+
+KTEST(nvme_device_errors_fail_their_request_alone)
+{
+	ktest_run_counted(t, "kt-nvme-eio", device_error, SHADOWED_RUN_WAIT_NS);
+}
+
 /* A controller in fatal status, or one never ready, is refused by
  * domain_main (one log line each, checked by ci/groups/nvme.py): the
  * create fails with domain_main's exact error and nothing is left. */

@@ -101,7 +101,13 @@ static long issue(struct nvme_queue *q, struct batch *b, uint16_t i, rref_t r)
 		/* 6.9/6.15: SLBA in CDW10-11, NLB (0's based) in CDW12. */
 		struct nvme_sqe cmd = {
 			.cdw0 = op ? NVME_CMD_WRITE : NVME_CMD_READ,
+#ifdef NVME_BAD_NSID_BLOCK
+			/* nvme_badns: this block's commands name a namespace id the
+			 * controller refuses (Invalid Namespace or Format, 4.6.1.2.1). */
+			.nsid = block == NVME_BAD_NSID_BLOCK ? 0xfffffffeu : NVME_NSID,
+#else
 			.nsid = NVME_NSID,
+#endif
 			.cdw10 = (uint32_t)lba,
 			.cdw11 = (uint32_t)(lba >> 32),
 			.cdw12 = NVME_RW_NLB(len >> nvme.lba_shift),
