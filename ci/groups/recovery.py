@@ -1,6 +1,7 @@
-"""recovery: bdclient's verified workload through bdev_shadow while the console
-crashes membdev again and again (test kernel, `call`): no client error, no
-lost block, one restart per crash.
+"""recovery: bdclient's verified workload through the generated BlockDevice shadow
+while the console crashes its driver again and again (test kernel, `call`): no
+client error, no lost block, one restart per crash; once for membdev (bdev_shadow)
+and once, the same checks unchanged, for the NVMe driver (nvme_shadow).
 """
 import re
 import time
@@ -14,7 +15,9 @@ RECOVERY_FAULTS = [(f, INJECTED[f]) for f in ("pf", "gp", "ud", "de", "pk")] + [
     ("kill", r"killed from the control console")]
 RECOVERY_ROUNDS = 3
 RECOVERY_WAIT = 60  # one crash and restart, or the final read-back; only stops a hang
-SERVING = r"\[membdev\] membdev: serving"
+# (group, shadow, driver, the driver's line once an instance has served)
+SETUPS = [("recovery", "bdev_shadow", "membdev", r"\[membdev\] membdev: serving"),
+          ("recovery-nvme", "nvme_shadow", "nvme", r"\[nvme\] nvme: serving")]
 
 
 def bdc_call(v, method, *args):
@@ -44,30 +47,32 @@ def bdc_wait(v, counter, done, what):
 
 
 def rec_start(v, state):
-    for name in ("bdev_shadow", "membdev", "bdclient"):
+    for name in (state["shadow"], state["driver"], "bdclient"):
         expect_state(v, name, "running")
     r = bdc_call(v, "start", 100000000, 50)  # more requests than it will get to do
     if r != 0:
         raise Failure(f"bdclient.start returned {r}", v.tail())
-    v.wait_for(SERVING, RECOVERY_WAIT, what="membdev serving")
+    v.wait_for(state["serving"], RECOVERY_WAIT, what=f"{state['driver']} serving")
     bdc_wait(v, "BDC_OPS", lambda n: n > 0, "no request done")
     state["started"] = True
 
 
 def rec_crashes(v, state):
-    """Crash the current membdev with each fault in turn, each time waiting for
+    """Crash the current driver with each fault in turn, each time waiting for
     the shadow's new one to serve (a crash while it starts is another matter)."""
     if not state.get("started"):
         raise Failure("the workload did not start")
+    driver = state["driver"]
     for i in range(RECOVERY_ROUNDS * len(RECOVERY_FAULTS)):
         fault, reason = RECOVERY_FAULTS[i % len(RECOVERY_FAULTS)]
         mark = v.mark()
-        expect_reply(v, "kill membdev" if fault == "kill" else f"inject membdev {fault}", True)
-        v.wait_for(r"domain: membdev \(id \d+\) failed: " + reason, RECOVERY_WAIT, since=mark,
-                   what=f"membdev failing with {fault}")
-        v.wait_for(r"shadow BlockDevice: restarted membdev", RECOVERY_WAIT, since=mark,
+        expect_reply(v, f"kill {driver}" if fault == "kill" else f"inject {driver} {fault}", True)
+        v.wait_for(rf"domain: {driver} \(id \d+\) failed: " + reason, RECOVERY_WAIT,
+                   since=mark, what=f"{driver} failing with {fault}")
+        v.wait_for(rf"shadow BlockDevice: restarted {driver}", RECOVERY_WAIT, since=mark,
                    what=f"the shadow's restart after {fault}")
-        v.wait_for(SERVING, RECOVERY_WAIT, since=mark, what=f"a new membdev serving after {fault}")
+        v.wait_for(state["serving"], RECOVERY_WAIT, since=mark,
+                   what=f"a new {driver} serving after {fault}")
         if bdc_stat(v, "BDC_RUNNING") != 1:
             raise Failure(f"the workload ended by crash {i} ({fault})", v.tail())
         state["crashes"] = i + 1
@@ -81,7 +86,7 @@ def rec_no_loss(v, state):
     got = {name: bdc_stat(v, counter) for name, counter in (
         ("errors", "BDC_ERRORS"), ("lost", "BDC_LOST"), ("verified", "BDC_VERIFIED"),
         ("unverified", "BDC_UNVERIFIED"), ("ops", "BDC_OPS"), ("last error", "BDC_LAST_ERROR"))}
-    restarts = len([s for s in v.text() if "restarted membdev" in s])
+    restarts = len([s for s in v.text() if f"restarted {state['driver']}" in s])
     progress(f"recovery: {got['ops']} requests, {got['verified']} reads verified, "
              f"{state['crashes']} crashes, {restarts} restarts")
     if got["errors"] or got["lost"] or got["unverified"]:
@@ -96,7 +101,10 @@ RECOVERY_TESTS = [("start", rec_start), ("crashes", rec_crashes), ("no-errors-no
 
 
 def run():
-    # The test kernel: the workload is driven with `call`.
-    cfg = Config(firmware="bios", smp=2, cmdline="domains=bdev_shadow,bdclient",
-                 kernel=TEST_KERNEL, modules=domain_images(include_bad=False))
-    checks_on_one_boot("recovery", cfg, RECOVERY_TESTS, {})
+    # The test kernel: the workload is driven with `call`. bdclient's device 0
+    # is whichever of bdev_shadow and nvme_shadow runs (domains/idl/bdclient.idl).
+    for group, shadow, driver, serving in SETUPS:
+        cfg = Config(firmware="bios", smp=2, cmdline=f"domains={shadow},bdclient",
+                     kernel=TEST_KERNEL, modules=domain_images(include_bad=False))
+        checks_on_one_boot(group, cfg, RECOVERY_TESTS,
+                           {"shadow": shadow, "driver": driver, "serving": serving})

@@ -24,6 +24,19 @@ static const struct manifest_entry manifest[] = {
 	/* The NVMe driver (drivers/block/nvme) owns the first NVMe controller,
 	 * class 01:08:02 (dev/pci.c names it). */
 	{.image = "nvme", .devices = {"nvme0"}},
+	/* The NVMe driver's shadow restarts it (docs/drivers.md, "NVMe recovery"). */
+	{.image = "nvme_shadow", .may_create = {"nvme"}},
+	/* Test image: the NVMe driver that floods its controller with reads
+	 * (kernel/ktest/nvme_quiesce.c). */
+	{.image = "nvme_quiesce", .devices = {"nvme0"}},
+	/* ... and the one with the benchmark's client inside (kernel/bench/nvme.c). */
+	{.image = "nvme_bench", .devices = {"nvme0"}},
+	/* ... and the ones seeing a failed or never-ready controller, and
+	 * completions of a command id not in flight (kernel/ktest/nvme.c). */
+	{.image = "nvme_cfs", .devices = {"nvme0"}},
+	{.image = "nvme_notready", .devices = {"nvme0"}},
+	{.image = "nvme_stray", .devices = {"nvme0"}},
+	{.image = "nvme_badns", .devices = {"nvme0"}},
 	/* Test image: the PCI ktests' minimal driver (kernel/ktest/pci.c);
 	 * ahci0 for a function with an I/O BAR. */
 	{.image = "pcitest", .devices = {"nvme0", "ahci0"}},

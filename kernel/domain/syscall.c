@@ -327,7 +327,7 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 	case SYS_RREF_UNNEST:
 		return rref_unnest(d->id, a0);
 	case SYS_RREF_BUS:
-		return rref_bus(d->id, a0);
+		return rref_bus(d->id, a0, a1);
 	case SYS_RREF_INFO:
 		return rref_info(d->id, a0);
 	case SYS_DOMAIN_CREATE:

@@ -310,7 +310,7 @@ static void contiguous(struct ktest_ctx *t)
 				   1UL << shift, h);
 			break;
 		}
-		long bus = rref_bus(d->id, (uint64_t)h);
+		long bus = rref_bus(d->id, (uint64_t)h, 1UL << shift);
 		uint64_t va = RREF_HANDLE_PTR((uint64_t)h);
 		for (uint64_t off = 0; bus > 0 && off < 1UL << shift; off += PAGE_SIZE)
 			if (virt_to_phys((void *)(va + off)) != (uint64_t)bus + off) {

@@ -39,13 +39,16 @@ static long alloc_requests(void)
 	return 0;
 }
 
-/* Use device (0: the shadow, by name), sizing it if it is new to us. The
- * blocks' known contents stay valid: every device here is ramdisk0. */
+/* Use device (0: the shadow by name, membdev's or else the NVMe driver's),
+ * sizing it if it is new to us. The blocks' known contents stay valid while
+ * the device's medium does (ramdisk0, or the NVMe namespace). */
 static long bind(long device)
 {
 	struct BlockDevice_ref ref = {.domain = (uint64_t)device};
 	if (!device) {
 		long r = BlockDevice_bind(&ref, "bdev_shadow");
+		if (r < 0)
+			r = BlockDevice_bind(&ref, "nvme_shadow");
 		if (r < 0)
 			return r;
 	}

@@ -76,6 +76,7 @@
 #define MAPLE_EAGAIN	11  /* a thread limit (the domain's, or the gate's slots); retry later */
 #define MAPLE_EBUSY	16  /* the domain is already being destroyed by someone else */
 #define MAPLE_EQUOTA	122 /* the domain is at one of its limits (memory, RRefs, log lines) */
+#define MAPLE_EIO	5   /* the device reported an error for this request */
 #define MAPLE_EDEPTH	202 /* call chain or RRef nesting at its depth limit */
 
 /*

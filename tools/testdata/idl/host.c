@@ -103,9 +103,10 @@ long rref_unnest(rref_t child)
 	return 0;
 }
 
-uint64_t rref_bus(rref_t r)
+long rref_bus(rref_t r, uint64_t len)
 {
-	return RREF_HANDLE_PTR(r);
+	(void)len;
+	return (long)RREF_HANDLE_PTR(r);
 }
 
 long rref_info(rref_t r)
@@ -332,11 +333,30 @@ static long dev_stats(void)
 	return (long)dev_done;
 }
 
+static long dev_flush(void)
+{
+	return 0; /* memory: every write is durable when it is done */
+}
+
+static long dev_capacity(void)
+{
+	return (long)sizeof(dev_data);
+}
+
+static long dev_min_block(void)
+{
+	return 1;
+}
+
 static long membdev_main(void)
 {
 	dev_blocks = 0; /* a new driver starts with no state */
-	static const struct BlockDevice_impl impl = {
-		.init = dev_init, .submit = dev_submit, .stats = dev_stats};
+	static const struct BlockDevice_impl impl = {.init = dev_init,
+						     .submit = dev_submit,
+						     .stats = dev_stats,
+						     .flush = dev_flush,
+						     .capacity = dev_capacity,
+						     .block_size = dev_min_block};
 	return BlockDevice_export(&impl);
 }
 
