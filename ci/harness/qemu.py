@@ -45,6 +45,19 @@ CMDLINE_FILE = os.path.join(ROOT, "images/cmdline")
 # ci/run-vm's fixed places, so that ci/ctl finds the VM without being told.
 RUN_DIR = os.path.join(ROOT, "out/run")
 RUN_CTL_SOCK = os.path.join(RUN_DIR, "ctl.sock")
+# The emulated NVMe disk every boot gets (QEMU's `nvme` device, the one the
+# NVMe driver domain drives): a sparse raw image created on first use. One
+# image for ci/run-vm, the tests and the benchmarks, so the Linux baseline of
+# bench/nvme reads the very file Maple does. QEMU locks an image it has open
+# for writing, so a second VM on the same image stops at once with QEMU's
+# "Failed to get "write" lock" on stderr (shown in the failure report).
+NVME_DISK = os.path.join(ROOT, "out/disks/nvme0.img")
+NVME_DISK_SIZE = 64 << 20
+NVME_SERIAL = "maple-nvme0"
+# cache=writeback (QEMU's default, spelled out): writes land in the host page
+# cache and a guest Flush becomes fdatasync. Anything that compares against
+# this disk (bench/nvme's Linux guest) must pass the same mode.
+NVME_CACHE = "writeback"
 
 # Every timeout below is sized for TCG on a slow 2-core machine; a slower
 # machine sets MAPLE_TIMEOUT_SCALE=2 instead of editing them.
@@ -222,6 +235,7 @@ class Config:
     kernel: str = None       # default out/kernel/kernel.elf (on UEFI, in a private ESP)
     modules: list = field(default_factory=list)
     extra: list = field(default_factory=list)
+    nvme: str = NVME_DISK    # the NVMe disk image; None attaches no NVMe controller
 
     def __post_init__(self):
         if self.firmware not in ("uefi", "bios"):
@@ -234,8 +248,38 @@ class Config:
         return s
 
 
+def nvme_disk(path, size=NVME_DISK_SIZE):
+    """Create the sparse NVMe disk image at path if it is missing; return path.
+
+    An existing image is kept as it is (its contents are the disk's), whatever
+    its size: the controller reports the size it finds.
+    """
+    if os.path.exists(path):
+        if not os.path.isfile(path):
+            raise VmError(f"{path}: not a regular file (the NVMe disk image)")
+        return path
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "xb") as f:
+            f.truncate(size)
+    except FileExistsError:
+        pass  # another run created it first
+    except OSError as e:
+        raise VmError(f"{path}: cannot create the NVMe disk image: {e.strerror}") from None
+    return path
+
+
+def nvme_args(path):
+    """QEMU arguments attaching an NVMe controller (serial maple-nvme0) with path as its disk."""
+    return ["-drive", f"file={qemu_path(path)},if=none,id=nvme0,format=raw,cache={NVME_CACHE}",
+            "-device", f"nvme,serial={NVME_SERIAL},drive=nvme0"]
+
+
 def prepare(cfg, workdir):
-    """Make per-run files in workdir (VARS copy, custom ESP); return (vars, esp)."""
+    """Make per-run files in workdir (VARS copy, custom ESP) and the NVMe disk
+    image if it is missing; return (vars, esp)."""
+    if cfg.nvme:
+        nvme_disk(cfg.nvme)
     if cfg.firmware == "bios":
         need(cfg.kernel or KERNEL)
         for m in cfg.modules:
@@ -278,6 +322,8 @@ def build_command(cfg, com1, ctl_sock, vars_path=None, esp=None, qmp_sock=None):
             "-serial", "chardev:ctl"]
     if qmp_sock:
         cmd += ["-qmp", f"unix:{qemu_path(qmp_sock)},server=on,wait=off"]
+    if cfg.nvme:
+        cmd += nvme_args(cfg.nvme)
     return cmd + list(cfg.extra)
 
 
