@@ -12,8 +12,9 @@ out/linux-guest/<kernel>_<busybox>_<fio>-<hash>/ holds one build: vmlinuz,
 initrd.img and manifest.json (every package and version that went in). The
 directory is named by the three packages' versions and a hash of those
 versions, the init script and this file, so a new package version or a changed
-recipe builds a new directory and an unchanged one is reused at once. A build
-is made in a temporary directory and renamed into place whole.
+recipe builds a new directory and an unchanged one is reused at once; older
+builds are then removed (the .debs are kept). A build is made in a temporary
+directory and renamed into place whole.
 
 fio's libraries are found the way the dynamic loader would find them: read
 fio's DT_NEEDED, DT_RUNPATH and PT_INTERP (readelf, binutils), look for each
@@ -40,7 +41,7 @@ import stat
 import subprocess
 import tempfile
 
-from .qemu import ROOT, VmError
+from .qemu import ROOT, VmError, process_alive
 
 CACHE = os.path.join(ROOT, "out/linux-guest")
 INIT = os.path.join(ROOT, "bench/linux-guest/init")
@@ -377,7 +378,11 @@ def build(cache=CACHE, progress=print):
     log(progress, "building " + ", ".join(f"{p} {v}" for p, v in versions))
     debs = os.path.join(cache, "debs")
     os.makedirs(cache, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="build-", dir=cache)
+    for old in os.listdir(cache):  # left by a build that was killed
+        m = re.match(r"build-(\d+)-", old)
+        if m and not process_alive(m[1]):
+            shutil.rmtree(os.path.join(cache, old), ignore_errors=True)
+    work = tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=cache)
     try:
         packages = fetch([p for p, _ in versions], debs, progress)
         kernel_pkg = versions[0][0]
@@ -433,6 +438,10 @@ def build(cache=CACHE, progress=print):
         with open(os.path.join(stage, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=1)
         os.rename(stage, out)
+        # Builds of older versions or recipes are not used again; the .debs stay.
+        for old in os.listdir(cache):
+            if old not in ("debs", os.path.basename(out)) and not old.startswith("build-"):
+                shutil.rmtree(os.path.join(cache, old), ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     log(progress, f"built {os.path.relpath(out, ROOT)}: vmlinuz "
@@ -448,9 +457,10 @@ def manifest(guest):
 
 # --- running it ----------------------------------------------------------------
 
-def cmdline(jobs, ms):
-    """The kernel command line running fio for each (mix, qd) in jobs, ms each."""
-    return (f"console=ttyS0 quiet panic=-1 fio_ms={ms} "
+def cmdline(jobs, ms, ramp_ms=500):
+    """The kernel command line running fio for each (mix, qd) in jobs, ms each after
+    ramp_ms not measured."""
+    return (f"console=ttyS0 quiet panic=-1 fio_ms={ms} fio_ramp_ms={ramp_ms} "
             f"fio_jobs={','.join(f'{m}:{q}' for m, q in jobs)}")
 
 
