@@ -319,6 +319,8 @@ class Cpio:
         self.f.write(data + b"\0" * (-len(data) % 4))
 
     def mkdir(self, name):
+        if not name:  # the archive's root is the kernel's rootfs itself
+            return
         parent = os.path.dirname(name)
         if parent and parent not in self.dirs:
             self.mkdir(parent)
