@@ -1,15 +1,17 @@
-"""linuxguest: bench/nvme's Linux baseline guest: the recipe's pieces (apt's Depends, paths
-through a package's symlinks, the initramfs writer, the COM1 parser) and one boot of the
-guest (built on demand from Debian packages) running fio on a QEMU NVMe disk.
+"""nvmebench: bench/nvme's pieces: the Linux baseline guest's recipe (apt's Depends, paths
+through a package's symlinks, the initramfs writer, its COM1 parser), the parser of Maple's
+`bench: nvme` lines and the targets' verdicts, and one boot of the Linux guest (built on
+demand from Debian packages) running fio on a QEMU NVMe disk.
 """
 import gzip
 import os
 import shutil
 import stat
 import tempfile
+from importlib.machinery import SourceFileLoader
 
 from harness import linuxguest as lg
-from harness.qemu import Config, private_tempdir
+from harness.qemu import ROOT, Config, private_tempdir
 
 from .common import Failure, progress, test, vm
 
@@ -117,7 +119,7 @@ def check_boot():
                      kernel=os.path.join(guest, "vmlinuz"),
                      modules=[os.path.join(guest, "initrd.img")],
                      nvme=os.path.join(work, "nvme.img"))
-        with vm("linuxguest/boot", cfg) as v:
+        with vm("nvmebench/linux-boot", cfg) as v:
             v.wait_for(lg.DONE, 180, what="`bench: linux done`", idle=90)
             got = lg.parse(v.text())
             v.wait_exit(30)
@@ -133,9 +135,60 @@ def check_boot():
              f"{got['results'][0][3] / 1e9:.3f} s (a check, not a measurement)")
 
 
+def bench_nvme():
+    return SourceFileLoader("bench_nvme", os.path.join(ROOT, "bench/nvme")).load_module()
+
+
+def check_maple_parse():
+    """Maple's lines as the contract gives them; anything else under `bench: nvme` is an error."""
+    b = bench_nvme()
+    got = b.parse_perf([
+        "bench: nvme path=indomain mix=randread4k qd=32 ops=30000 ns=2000000000 iops=15000 "
+        "mbps=61",
+        "bench: nvme path=shadow mix=seqwrite128k qd=1 ops=100 ns=1000000000 iops=100 mbps=13",
+        "bench: nvme path=elsewhere mix=randread4k qd=1 ops=1 ns=1 iops=1 mbps=1",
+        "bench: nvme cannot grant the device: busy",
+        "bench: nvme done",
+    ])
+    want = {"results": {("indomain", "randread4k", 32): (30000, 2000000000, "15000", "61"),
+                        ("shadow", "seqwrite128k", 1): (100, 1000000000, "100", "13")},
+            "errors": ["unexpected line: bench: nvme path=elsewhere mix=randread4k qd=1 ops=1 "
+                       "ns=1 iops=1 mbps=1", "nvme cannot grant the device: busy"]}
+    check(got == want, f"parsed {got}")
+    got = b.parse_crash([
+        "bench: nvme series t_ms=0 ops=0 crash=0", "bench: nvme series t_ms=10 ops=50 crash=1",
+        "bench: nvme series t_ms=20 ops=70 crash=0",
+        "bench: nvme crash ops=900 crashes=30 errors=0 lost=0 calm_ops=1000"])
+    check((got["ops"], got["crashes"], got["errors"], got["lost"], got["calm_ops"]) ==
+          (900, 30, 0, 0, 1000) and got["guest"] == [], f"crash line {got}")
+    check(b.timeline(got["series"]) == [(0.01, 5000.0, True), (0.02, 7000.0, False)],
+          f"timeline {b.timeline(got['series'])}")
+
+
+def check_verdicts():
+    """Ratios pair each Maple boot with the Linux boot of the same index; the targets are met
+    only on the whole IQR of three or more; a lost write misses the crash target."""
+    b = bench_nvme()
+    key = ("indomain", "randread4k", 32)
+    linux = [{"boot": i, "results": {("randread4k", 32): (1000 * i, 10**9)}} for i in (1, 2, 3)]
+    maple = [{"boot": i, "results": {key: (2000 * i, 10**9)}} for i in (3, 1, 2)]
+    rows = b.maple_rows([(linux[m["boot"] - 1], m) for m in maple])
+    check(len(rows) == 1 and rows[0]["ratio"].median == 2.0 and rows[0]["ratio"].n == 3
+          and b.judged(rows[0]["ratio"], rows[0]["target"], 3) == ">= 1.5x: met",
+          f"rows {rows}")
+    check(b.judged(rows[0]["ratio"], 1.5, 2) == ">= 1.5x: not judged (fewer than 3 boots)",
+          "two boots judged")
+    calm = {"ops": 95, "calm_ops": 100, "crashes": 10, "errors": 0, "lost": 0}
+    check(b.crash_row([calm] * 3)["verdict"] == "met", "95% kept, nothing lost: not met")
+    got = b.crash_row([calm, calm, dict(calm, lost=1)])["verdict"]
+    check(got == "missed (1 lost writes, 0 client errors)", f"a lost write: {got}")
+
+
 def run():
-    test("linuxguest/depends", check_depends)
-    test("linuxguest/inside", check_inside)
-    test("linuxguest/cpio", check_cpio)
-    test("linuxguest/parse", check_parse)
-    test("linuxguest/boot", check_boot)
+    test("nvmebench/linux-depends", check_depends)
+    test("nvmebench/linux-inside", check_inside)
+    test("nvmebench/linux-cpio", check_cpio)
+    test("nvmebench/linux-parse", check_parse)
+    test("nvmebench/maple-parse", check_maple_parse)
+    test("nvmebench/verdicts", check_verdicts)
+    test("nvmebench/linux-boot", check_boot)
