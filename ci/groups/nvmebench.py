@@ -148,21 +148,26 @@ def check_maple_parse():
         "bench: nvme path=shadow mix=seqwrite128k qd=1 ops=100 ns=1000000000 iops=100 mbps=13",
         "bench: nvme path=elsewhere mix=randread4k qd=1 ops=1 ns=1 iops=1 mbps=1",
         "bench: nvme cannot grant the device: busy",
+        "bench: nvme path=crossing mix=randread4k qd=1 failed: bench returned -3",
         "bench: nvme done",
     ])
     want = {"results": {("indomain", "randread4k", 32): (30000, 2000000000, "15000", "61"),
                         ("shadow", "seqwrite128k", 1): (100, 1000000000, "100", "13")},
             "errors": ["unexpected line: bench: nvme path=elsewhere mix=randread4k qd=1 ops=1 "
-                       "ns=1 iops=1 mbps=1", "nvme cannot grant the device: busy"]}
+                       "ns=1 iops=1 mbps=1", "nvme cannot grant the device: busy",
+                       "nvme path=crossing mix=randread4k qd=1 failed: bench returned -3"]}
     check(got == want, f"parsed {got}")
     got = b.parse_crash([
         "bench: nvme series t_ms=0 ops=0 crash=0", "bench: nvme series t_ms=10 ops=50 crash=1",
         "bench: nvme series t_ms=20 ops=70 crash=0",
-        "bench: nvme crash ops=900 crashes=30 errors=0 lost=0 calm_ops=1000"])
+        "bench: nvme crash ops=900 crashes=30 errors=0 lost=0 calm_ops=1000",
+        "bench: nvme done"])
     check((got["ops"], got["crashes"], got["errors"], got["lost"], got["calm_ops"]) ==
           (900, 30, 0, 0, 1000) and got["guest"] == [], f"crash line {got}")
     check(b.timeline(got["series"]) == [(0.01, 5000.0, True), (0.02, 7000.0, False)],
           f"timeline {b.timeline(got['series'])}")
+    check(b.parse_crash(["bench: nvme crash failed: bdclient.start returned -1",
+                         "bench: nvme done"]) is None, "a crash boot without its summary parsed")
 
 
 def check_verdicts():
