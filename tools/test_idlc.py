@@ -300,15 +300,18 @@ for _name, _source, _expected in REJECTS:
 class Accepts(unittest.TestCase):
     def test_bdev(self):
         mod = load(BDEV, "domains/idl/bdev.idl")
-        (req,) = mod.struct_order
+        buf, req = mod.struct_order
+        self.assertEqual((buf.name, buf.size), ("BlockBuf", 131072))
         self.assertEqual([(f.name, f.offset) for f in req.fields],
-                         [("block", 0), ("op", 8), ("status", 12), ("data", 16)])
-        self.assertEqual((req.size, req.align), (4112, 8))
+                         [("data", 0), ("block", 4096), ("op", 4104), ("status", 4108),
+                          ("nblocks", 4112), ("offset", 4116), ("buf", 4120)])
+        self.assertEqual((req.size, req.align), (4128, 8))
         (dq,) = mod.containers
         self.assertEqual((dq.c_name, dq.layout()),
                          ("BlockReq_deque32", ([("head", 0), ("len", 4), ("slots", 8)], 264, 8)))
-        self.assertEqual([m.name for m in mod.interfaces[0].methods], ["init", "submit", "stats"])
-        self.assertEqual(mod.creates[0].name, "membdev")
+        self.assertEqual([m.name for m in mod.interfaces[0].methods],
+                         ["init", "submit", "stats", "flush", "capacity", "block_size"])
+        self.assertEqual([c.name for c in mod.creates], ["membdev", "nvme"])
 
     def test_every(self):
         with open(EVERY) as f:
@@ -361,6 +364,9 @@ class MethodWords(unittest.TestCase):
             "init": (0x0, "0"),
             "submit": (0x1001, "1 | XCALL_BORROW(0)"),
             "stats": (0x2, "2"),
+            "flush": (0x3, "3"),
+            "capacity": (0x4, "4"),
+            "block_size": (0x5, "5"),
         })
 
     def test_every(self):
@@ -422,10 +428,13 @@ class MethodConstants(unittest.TestCase):
 
     def test_bdev_python(self):
         self.assertEqual(self.python(load(BDEV)), {
-            "BlockDevice_METHODS": 3,
+            "BlockDevice_METHODS": 6,
             "BlockDevice_init_METHOD": 0, "BlockDevice_init_WORD": 0x0,
             "BlockDevice_submit_METHOD": 1, "BlockDevice_submit_WORD": 0x1001,
             "BlockDevice_stats_METHOD": 2, "BlockDevice_stats_WORD": 0x2,
+            "BlockDevice_flush_METHOD": 3, "BlockDevice_flush_WORD": 0x3,
+            "BlockDevice_capacity_METHOD": 4, "BlockDevice_capacity_WORD": 0x4,
+            "BlockDevice_block_size_METHOD": 5, "BlockDevice_block_size_WORD": 0x5,
         })
 
     def test_reordering_renumbers(self):
@@ -490,7 +499,7 @@ class TypeIds(unittest.TestCase):
         # Drivers and clients built at different times must agree: these
         # change only if BlockReq or the deque really change.
         header, _ = generate(load(BDEV), "domains/idl/bdev.idl")
-        self.assertIn("#define BlockReq_TYPE 0xaf876b76u", header)
+        self.assertIn("#define BlockReq_TYPE 0xd75763d4u", header)
         self.assertIn("#define BlockReq_deque32_TYPE 0x70507248u", header)
 
     def test_shapes(self):
@@ -590,7 +599,7 @@ class GeneratedC(unittest.TestCase):
         """The signatures the block-device driver, client and shadow are written against."""
         header = self.text["bdev.h"]
         for decl in [
-            "struct BlockReq {\n\tuint64_t block;",
+            "struct BlockReq {\n\tuint8_t data[4096];",
             "static inline rref_t BlockReq_alloc(void)",
             "static inline struct BlockReq *BlockReq_ptr(rref_t r)",
             "static inline long BlockReq_free(rref_t r)",
@@ -606,7 +615,8 @@ class GeneratedC(unittest.TestCase):
             "static inline long BlockDevice_submit(const struct BlockDevice_ref *ref, rref_t reqs)",
             "static inline long BlockDevice_stats(const struct BlockDevice_ref *ref)",
             "struct BlockDevice_impl {\n\tlong (*init)(uint64_t nblocks, uint64_t block_size);\n"
-            "\tlong (*submit)(rref_t reqs);\n\tlong (*stats)(void);\n};",
+            "\tlong (*submit)(rref_t reqs);\n\tlong (*stats)(void);\n\tlong (*flush)(void);\n"
+            "\tlong (*capacity)(void);\n\tlong (*block_size)(void);\n};",
             "long BlockDevice_export(const struct BlockDevice_impl *impl);",
             "long BlockDevice_shadow_start(const char *driver_image);",
             "void BlockDevice_shadow_get_stats(struct BlockDevice_shadow_stats *out);",

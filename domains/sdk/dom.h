@@ -12,6 +12,7 @@
 #define MAPLE_DOM_H
 
 #include <maple/abi.h>
+#include <maple/pci_abi.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -43,6 +44,21 @@ long maple_domain_destroy(uint64_t handle);
  * its size in *size; NULL if it does not exist or the kernel did not grant
  * it to this domain (the manifest names which image gets which device). */
 void *maple_device_map(const char *name, uint64_t *size);
+/*
+ * PCI functions granted to this driver (maple/abi.h 24-29, docs/drivers.md):
+ * the address of memory BAR `bar` mapped uncached, its size, Bus Master
+ * Enable on or off, the function's ids and BARs; each -MAPLE_ESRCH (no such
+ * function), -MAPLE_EPERM (not granted to this domain) or -MAPLE_EINVAL.
+ * DMA memory: physically contiguous, zeroed, page aligned, charged to this
+ * domain; maple_dma_bus gives a byte's bus address for the device
+ * (-MAPLE_EFAULT outside DMA memory; for RRef payloads use rref_bus, <sdk/rref.h>).
+ */
+long maple_device_bar(const char *name, uint64_t bar);
+long maple_device_bar_size(const char *name, uint64_t bar);
+long maple_device_busmaster(const char *name, uint64_t on);
+long maple_device_info(const char *name, struct maple_pci_info *out);
+long maple_dma_alloc(uint64_t bytes);
+long maple_dma_bus(const void *addr);
 long maple_lookup(const char *name); /* SYS_LOOKUP: a domain's id by name */
 long maple_domain_id(void);	     /* SYS_DOMAIN_ID: the caller's id */
 

@@ -29,9 +29,9 @@ long rref_unnest(rref_t child)
 	return syscall1(SYS_RREF_UNNEST, (long)child);
 }
 
-uint64_t rref_bus(rref_t r)
+long rref_bus(rref_t r, uint64_t len)
 {
-	return (uint64_t)syscall1(SYS_RREF_BUS, (long)r);
+	return syscall2(SYS_RREF_BUS, (long)r, (long)len);
 }
 
 long rref_info(rref_t r)

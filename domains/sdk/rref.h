@@ -26,8 +26,10 @@ long rref_free(rref_t r);
 long rref_nest(rref_t child, rref_t parent);
 /* Take a nested child back out; it is owned by this domain again. */
 long rref_unnest(rref_t child);
-/* The payload's physical address, for DMA. */
-uint64_t rref_bus(rref_t r);
+/* The payload's physical address, for DMA of its first len bytes: for an
+ * RRef this domain owns, or one lent to it by the call it is serving;
+ * -MAPLE_EINVAL if len is past the payload, -MAPLE_EPERM if not ours. */
+long rref_bus(rref_t r, uint64_t len);
 /* Owner id (bits 15:0) and borrow count (bits 47:16), for an RRef this
  * domain owns or borrows; -MAPLE_EPERM for anyone else's. For tests. */
 long rref_info(rref_t r);

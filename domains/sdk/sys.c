@@ -74,6 +74,36 @@ void *maple_device_map(const char *name, uint64_t *size)
 	return (void *)(uintptr_t)va;
 }
 
+long maple_device_bar(const char *name, uint64_t bar)
+{
+	return syscall3(SYS_DEVICE_BAR, (long)name, (long)strlen(name), (long)bar);
+}
+
+long maple_device_bar_size(const char *name, uint64_t bar)
+{
+	return syscall3(SYS_DEVICE_BAR_SIZE, (long)name, (long)strlen(name), (long)bar);
+}
+
+long maple_dma_alloc(uint64_t bytes)
+{
+	return syscall1(SYS_DMA_ALLOC, (long)bytes);
+}
+
+long maple_dma_bus(const void *addr)
+{
+	return syscall1(SYS_DMA_BUS, (long)(uintptr_t)addr);
+}
+
+long maple_device_busmaster(const char *name, uint64_t on)
+{
+	return syscall3(SYS_DEVICE_BUSMASTER, (long)name, (long)strlen(name), (long)on);
+}
+
+long maple_device_info(const char *name, struct maple_pci_info *out)
+{
+	return syscall3(SYS_DEVICE_INFO, (long)name, (long)strlen(name), (long)(uintptr_t)out);
+}
+
 long maple_lookup(const char *name)
 {
 	return syscall2(SYS_LOOKUP, (long)name, (long)strlen(name));

@@ -6,7 +6,7 @@
 #define DOM_SYSCALL_H
 
 /*
- * abi.h's convention: number in %rax, arguments in %rdi, %rsi, result in
+ * abi.h's convention: number in %rax, arguments in %rdi, %rsi, %rdx, result in
  * %rax; SYSCALL itself clobbers %rcx (return address) and %r11 (RFLAGS).
  * "memory": the kernel reads and writes buffers the arguments point to.
  */
@@ -30,6 +30,16 @@ static inline long syscall2(long nr, long a0, long a1)
 	__asm__ volatile("syscall"
 			 : "=a"(ret)
 			 : "a"(nr), "D"(a0), "S"(a1)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline long syscall3(long nr, long a0, long a1, long a2)
+{
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a0), "S"(a1), "d"(a2)
 			 : "rcx", "r11", "memory");
 	return ret;
 }

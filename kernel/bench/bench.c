@@ -19,6 +19,8 @@ static const struct {
 } benchmarks[] = {
 	{"xcall", bench_xcall_thread},
 	{"recovery", bench_recovery_thread},
+	{"nvme", bench_nvme_thread},
+	{"nvme_crash", bench_nvme_crash_thread},
 };
 
 struct domain *bench_need(const char *bench, const char *name)
@@ -36,16 +38,18 @@ static void bench_start(const char *cmdline)
 {
 	char which[16];
 	if (!cmdline_get(cmdline, "bench", which, sizeof which)) {
-		klog("bench: benchmark name too long (known: xcall, recovery)");
+		klog("bench: benchmark name too long (known: xcall, recovery, nvme, nvme_crash)");
 		return;
 	}
 	for (unsigned i = 0; i < sizeof benchmarks / sizeof benchmarks[0]; i++) {
 		if (strcmp(which, benchmarks[i].name))
 			continue;
-		if (!thread_create("bench", benchmarks[i].thread, NULL))
+		/* The boot command line lives as long as the kernel: a benchmark
+		 * reads its own keys from it (nvme_ms=). */
+		if (!thread_create("bench", benchmarks[i].thread, (void *)cmdline))
 			klog("bench: cannot create the benchmark thread");
 		return;
 	}
-	klog("bench: unknown benchmark '%s' (known: xcall, recovery)", which);
+	klog("bench: unknown benchmark '%s' (known: xcall, recovery, nvme, nvme_crash)", which);
 }
 BOOT_RUNNER(bench, "bench", bench_start);

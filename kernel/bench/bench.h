@@ -10,6 +10,9 @@ struct domain;
 /* The benchmarks' threads (kernel/bench/). */
 void bench_xcall_thread(void *unused);
 void bench_recovery_thread(void *unused);
+/* bench=nvme and bench=nvme_crash (kernel/bench/nvme.c); arg: the command line. */
+void bench_nvme_thread(void *cmdline);
+void bench_nvme_crash_thread(void *cmdline);
 
 /* The running domain of image `name`, created if there is none; NULL (and
  * a log line naming benchmark `bench` and the reason) if it cannot be. */

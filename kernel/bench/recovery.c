@@ -9,7 +9,7 @@
  *     bench: recovery read crash_ms=100 ms=3001 ops=61216 errors=0 crashes=30
  *
  * then a timeline: a write run under the same crashes with the client's
- * completed requests sampled every TICK_NS,
+ * completed requests sampled every BENCH_TICK_NS,
  *
  *     bench: recovery series t_ms=1230 ops=102400 crash=1
  *
@@ -27,6 +27,7 @@
  * during a restart decides its figures.
  */
 #include <bench/bench.h>
+#include <bench/crasher.h>
 #include <core/log.h>
 #include <core/sched.h>
 #include <core/time.h>
@@ -34,7 +35,6 @@
 #include <domain/gate_layout.h>
 #include <domain/observer.h>
 #include <idl/bdev_methods.h>
-#include <ktest/driver_faults.h>
 #include <ktest/shadowed.h>
 #include <lib/cmdline.h>
 #include <lib/string.h>
@@ -44,7 +44,6 @@
 #define PHASE_MS 3000
 #define REPEATS	 5
 #define CRASH_MS 100
-#define TICK_NS	 10000000UL /* the bench thread's look at the clock */
 #define MS	 1000000UL
 
 /*
@@ -57,7 +56,7 @@
  */
 #define EVENTS 8192
 
-enum { EV_SEEN = DOMAIN_EV_MAPPED + 1, EV_SERVING };
+enum { EV_SEEN = DOMAIN_EV_RECLAIM + 1, EV_SERVING };
 static const char *const event_names[] = {
 	[DOMAIN_EV_FAILED] = "failed",
 	[DOMAIN_EV_DESTROYED] = "destroyed",
@@ -90,7 +89,8 @@ static void stamp(uint32_t kind, uint32_t id, uint32_t gen, uint64_t ns)
  * ktests create and crash domains of their own. */
 static void observe(enum domain_event ev, const struct domain *d, uint64_t ns)
 {
-	if (__atomic_load_n(&recording, __ATOMIC_ACQUIRE) && !strcmp(d->name, "membdev"))
+	if (ev != DOMAIN_EV_RECLAIM && __atomic_load_n(&recording, __ATOMIC_ACQUIRE) &&
+	    !strcmp(d->name, "membdev"))
 		stamp(ev, d->id, d->gen, ns);
 }
 DOMAIN_OBSERVER(recovery, observe);
@@ -115,57 +115,39 @@ static void print_events(void)
 	     (n > EVENTS ? n - EVENTS : 0) + unready);
 }
 
+static void stamp_seen(uint64_t h)
+{
+	stamp_handle(EV_SEEN, h);
+}
+
+static void stamp_serving(uint64_t h)
+{
+	stamp_handle(EV_SERVING, h);
+}
+
+static void print_sample(void *ctx, uint64_t t_ms, long ops, bool struck)
+{
+	(void)ctx;
+	klog("bench: recovery series t_ms=%lu ops=%ld crash=%d", t_ms, ops, struck);
+}
+
 /*
- * While the client's workload runs, crash membdev every crash_ms (0: never):
- * strike the running instance once it has served (driver_served: a request
- * done after the one it was retrying), never one still starting or struck
- * already. Every look stamps a new instance seen running, and asks a new
- * instance whether it has served until it has (stamped too): so those two
- * stamps are late by up to one look (TICK_NS). At stop_ns (0: never) ask
- * the client to stop; crashes go on until it has. Returns how many strikes
- * took (the instance was gone at the next look).
+ * While the client's workload runs, crash membdev every crash_ms (0: never;
+ * bench/crasher.h). Every look stamps a new instance seen running, and asks
+ * a new instance whether it has served until it has (stamped too): so those
+ * two stamps are late by up to one look. At stop_ns (0: never) ask the
+ * client to stop; crashes go on until it has. Returns how many strikes took.
  */
 static uint64_t crash_while_running(struct domain *client, uint64_t crash_ms, uint64_t stop_ns,
 				    bool series)
 {
-	static unsigned fault;
-	static uint64_t seen, served; /* the last instances seen, and seen serving */
-	uint64_t taken = 0, armed = 0, start = time_ns(), next = start + crash_ms * MS;
-	bool struck = false;
-	struct driver_watch watch = {0};
-	while (shadowed_stat(client, BDC_RUNNING) == 1) {
-		thread_sleep_ns(TICK_NS);
-		uint64_t now = time_ns(), h = driver_current("membdev");
-		if (h && h != seen) {
-			seen = h;
-			stamp_handle(EV_SEEN, h);
-		}
-		if (h && h != served && driver_served(&watch, h, BlockDevice_stats_METHOD)) {
-			served = h;
-			stamp_handle(EV_SERVING, h);
-		}
-		if (series) {
-			klog("bench: recovery series t_ms=%lu ops=%ld crash=%d", (now - start) / MS,
-			     shadowed_stat(client, BDC_OPS), struck);
-			struck = false;
-		}
-		if (stop_ns && now >= stop_ns) {
-			domain_call(client, BdClient_stop_METHOD, 0, 0, 0, 0);
-			stop_ns = 0;
-		}
-		if (armed && h != armed) {
-			taken++;
-			armed = 0;
-		}
-		if (!crash_ms || armed || now < next || !h || h != served)
-			continue;
-		if (driver_strike(h, driver_fault(fault++))) {
-			armed = h;
-			struck = true;
-		}
-		next = next + crash_ms * MS > now ? next + crash_ms * MS : now + crash_ms * MS;
-	}
-	return taken + (armed && driver_current("membdev") != armed);
+	const struct bench_crasher c = {.driver = "membdev",
+					.crash_ms = crash_ms,
+					.stop_ns = stop_ns,
+					.seen = stamp_seen,
+					.served = stamp_serving,
+					.tick = series ? print_sample : NULL};
+	return bench_crash_while_running(client, &c);
 }
 
 static void throughput(struct domain *client, int op, uint64_t crash_ms)

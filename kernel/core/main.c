@@ -17,6 +17,7 @@
 #include <core/sched.h>
 #include <core/smp.h>
 #include <core/time.h>
+#include <dev/pci.h>
 #include <domain/domain.h>
 #include <domain/gate.h>
 #include <domain/watchdog.h>
@@ -77,6 +78,7 @@ void kmain(uint64_t kind, uint64_t arg, uint64_t magic)
 	memory_init();
 	lapic_init();
 	ioapic_init();
+	pci_init();
 	sched_init();
 	tlb_init();
 	usermode_init_cpu();

@@ -1,14 +1,31 @@
 /*
- * Software devices that driver domains map, like a BAR: their memory is the
- * medium, not driver state, so it outlives the driver. `ramdisk0` backs the
- * membdev driver (size: `ramdisk_mb=`, default 8).
+ * Devices the kernel grants to driver domains (docs/drivers.md "Device
+ * grants"): software devices that driver domains map, like a BAR, whose
+ * memory is the medium, not driver state, so it outlives the driver
+ * (`ramdisk0` backs the membdev driver; size: `ramdisk_mb=`, default 8); and
+ * the PCI functions dev/pci.c found, named by class (`nvme0`).
  */
 #ifndef CORE_DEVICE_H
 #define CORE_DEVICE_H
 
+#include <maple/abi.h>
+#include <maple/pci_abi.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct domain;
+
+/* Who holds a device. Granted to the domain with handle `holder` (0:
+ * nobody). `lineage` is the handle of the holder's creator (0: the kernel or
+ * console): while it lives, the device waits for that creator's next
+ * instance of the image (a shadow restarting its driver), and no other may
+ * have it. Under dev/device.c's lock. */
+struct device_grant {
+	uint64_t holder;
+	uint64_t lineage;
+	char holder_name[MAPLE_DOMAIN_NAME_MAX];
+	char lineage_name[MAPLE_DOMAIN_NAME_MAX];
+};
 
 /* d is being created: grant it the devices the manifest names for its
  * image, each unless another domain has the better claim (logged). */
@@ -23,9 +40,27 @@ long device_size(const char *name);
  * device, off is outside it or unaligned, or memory ran out. For tests that
  * share a word the test driver image reserves (drivers/block/membdev/initfail.h). */
 uint64_t *device_word(const char *name, uint64_t off);
-/* d is going away: its grants end (and the devices reset); each stays kept
- * for the next instance d's creator makes. */
-void device_release(struct domain *d);
+/*
+ * PCI functions, for their holder only (syscalls 24-29, maple/abi.h); each
+ * returns -MAPLE_ESRCH for no such function and -MAPLE_EPERM (logged,
+ * naming both) unless d runs and holds it.
+ * device_bar: map memory BAR `bar` uncached into d under its key; its
+ * address, or -MAPLE_EINVAL (not a whole-page memory BAR that sized).
+ * device_busmaster: Bus Master Enable on (1) or off (0); -MAPLE_EINVAL else.
+ * device_bar_size and device_info: facts anyone may read (no addresses).
+ */
+long device_bar(struct domain *d, const char *name, uint64_t bar);
+long device_bar_size(const char *name, uint64_t bar);
+long device_busmaster(struct domain *d, const char *name, uint64_t on);
+long device_info(const char *name, struct maple_pci_info *out);
+/* d has just failed: stop its PCI functions' DMA (dev/pci.h pci_stop).
+ * Any context; no waiting. */
+void device_stop(struct domain *d);
+/* d is about to be torn down: confirm its PCI functions stopped, then end
+ * its grants; each device stays kept for the next instance d's creator
+ * makes. false, with err set and every grant left as it was, when a
+ * function does not stop: nothing of d may be freed then. */
+bool device_release(struct domain *d, char *err, uint64_t errlen);
 /* One line per device, its grant (for the console), outside any domain lock. */
 void device_foreach(void (*fn)(const char *line, void *arg), void *arg);
 

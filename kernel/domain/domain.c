@@ -479,6 +479,11 @@ void domain_fail(struct domain *d, const char *fmt, ...)
 	 * free its slot for a new domain before this store lands there. */
 	publish(d, GATE_DOMAIN_FAILED);
 	spin_unlock(&d->lock);
+	/* Its PCI functions stop mastering the bus now, before its threads
+	 * are woken and kicked to unwind and hand lent RRefs back to their
+	 * callers; and after the failure is published, so that a racing
+	 * SYS_DEVICE_BUSMASTER of d sees it and cannot start them again. */
+	device_stop(d);
 	domain_observe(DOMAIN_EV_FAILED, d);
 	klog("domain: %s (id %u) failed: %s", d->name, d->id, d->fail_reason);
 	failures_record(d);
@@ -525,8 +530,8 @@ static void teardown(struct domain *d)
 	publish(d, GATE_DOMAIN_FREE);
 	gate_forget_domain_stacks(d->id);
 	uint64_t pages = d->pages;
+	domain_observe(DOMAIN_EV_RECLAIM, d);
 	uint64_t rrefs = rref_reclaim(d->id);
-	device_release(d);
 	dmem_free(d, -1, true);
 	set_state(d, DOMAIN_GONE);
 	release_slot(d);
@@ -573,6 +578,13 @@ int domain_destroy(uint64_t handle, char *err, uint64_t errlen)
 			     "%s still has %lu calls in progress after %lu ms; it stays failed, "
 			     "destroy it again",
 			     d->name, active, DESTROY_WAIT_NS / 1000000);
+		domain_put(d);
+		return -MAPLE_ETIMEDOUT;
+	}
+	/* Before anything of d is freed: its PCI functions must have stopped
+	 * writing into its memory (dev/device.c, device_release). */
+	if (!device_release(d, err, errlen)) {
+		set_state(d, DOMAIN_FAILING);
 		domain_put(d);
 		return -MAPLE_ETIMEDOUT;
 	}

@@ -42,6 +42,7 @@ struct domain_region {
 	uint64_t pages;
 	int32_t thread_slot; /* a thread's stack: that thread's gate slot; else -1 */
 	bool device;	     /* a device's memory: unmapped, never freed, with the domain */
+	uint64_t dma_pa;     /* DMA memory: the bus address of va (contiguous); else 0 */
 	struct domain_region *next;
 };
 
@@ -122,7 +123,8 @@ void domain_init(void);
  * release its key. No authority check: the kernel's and console's. Returns
  * 0, or with err set: -MAPLE_ESRCH (no such handle: already gone),
  * -MAPLE_EBUSY (another destroyer has it, or it is still being created),
- * -MAPLE_ETIMEDOUT (calls did not leave: it stays failed, destroy again). */
+ * -MAPLE_ETIMEDOUT (calls did not leave, or one of its PCI functions did not
+ * stop: it stays failed with all its memory, destroy again). */
 int domain_destroy(uint64_t handle, char *err, uint64_t errlen);
 /* SYS_DOMAIN_DESTROY: only the domain's creator may (-MAPLE_EPERM, logged,
  * naming both); then as domain_destroy. */
@@ -183,6 +185,17 @@ uint32_t domain_threads(const struct domain *d);
  * nothing mapped and nothing charged.
  */
 long dmem_heap_grow(struct domain *d, uint64_t bytes);
+/* SYS_DMA_ALLOC: physically contiguous, zeroed, page-aligned memory in the
+ * heap window, charged to d and freed with it; at most DMEM_DMA_MAX bytes
+ * (-MAPLE_EINVAL beyond, or for 0). */
+#define DMEM_DMA_MAX (4UL << 20)
+long dmem_dma_alloc(struct domain *d, uint64_t bytes);
+/* SYS_DMA_BUS: the bus address of byte va of d's DMA memory, or
+ * -MAPLE_EFAULT if va is not in it. */
+long dmem_dma_bus(struct domain *d, uint64_t va);
+/* Map device registers (pages from pa, not RAM) uncached in the heap
+ * window: a device region, never freed, its tables charged. */
+long dmem_map_mmio(struct domain *d, uint64_t pa, uint64_t pages);
 /* Map a device's memory, 2 MiB chunks (va aligned): never freed with d,
  * nor charged to it (its tables are). Returns va, or 0. */
 uint64_t dmem_map_device(struct domain *d, uint64_t va, const uint64_t *chunks, uint64_t nchunks,

@@ -159,6 +159,8 @@ struct map_src {
 	uint64_t (*rights)(uint64_t i, const void *arg); /* NULL: flags for every page */
 	const void *arg;
 	uint64_t flags;
+	bool device;	 /* pa is device memory: neither charged nor ever freed */
+	uint64_t dma_pa; /* the region is DMA memory at this bus address */
 };
 
 static long map_error(struct domain *d, uint64_t va, int vm)
@@ -177,7 +179,8 @@ static long map_charged(struct domain *d, uint64_t va, uint64_t pages, const str
 {
 	if (!pages)
 		return -MAPLE_EINVAL; /* and tables_worst needs a non-empty range */
-	uint64_t reserved = pages + tables_worst(va, pages * PAGE_SIZE, 1), tables = 0;
+	uint64_t reserved = (src->device ? 0 : pages) + tables_worst(va, pages * PAGE_SIZE, 1);
+	uint64_t tables = 0;
 	long rc = charge(d, reserved);
 	if (rc < 0)
 		return rc;
@@ -207,7 +210,11 @@ static long map_charged(struct domain *d, uint64_t va, uint64_t pages, const str
 			return map_error(d, va + i * PAGE_SIZE, vm);
 		}
 	}
-	*r = (struct domain_region){.va = va, .pages = pages, .thread_slot = thread_slot};
+	*r = (struct domain_region){.va = va,
+				    .pages = pages,
+				    .thread_slot = thread_slot,
+				    .device = src->device,
+				    .dma_pa = src->dma_pa};
 	return region_add(d, r, reserved, tables);
 }
 
@@ -253,6 +260,29 @@ uint64_t dmem_map_device(struct domain *d, uint64_t va, const uint64_t *chunks, 
 	return mapped < 0 ? 0 : (uint64_t)mapped;
 }
 
+/* Addresses for len bytes in d's heap window (heap regions, DMA memory,
+ * BARs share it): the first, or -MAPLE_EQUOTA when the window is full. */
+static long window_take(struct domain *d, uint64_t len)
+{
+	spin_lock(&d->lock);
+	uint64_t va = d->heap_next;
+	bool fits =
+		len <= DOMAIN_HEAP_MAX && va + len <= d->base + DOMAIN_HEAP_OFF + DOMAIN_HEAP_MAX;
+	if (fits)
+		d->heap_next += len;
+	spin_unlock(&d->lock);
+	return fits ? (long)va : -MAPLE_EQUOTA; /* a full window is a limit too */
+}
+
+/* A failed map gives its addresses back, unless a later region took the next. */
+static void window_give_back(struct domain *d, uint64_t va, uint64_t len)
+{
+	spin_lock(&d->lock);
+	if (d->heap_next == va + len)
+		d->heap_next = va;
+	spin_unlock(&d->lock);
+}
+
 long dmem_heap_grow(struct domain *d, uint64_t bytes)
 {
 	/* Zero, or more than the whole heap window could ever hold, is a bad
@@ -261,22 +291,64 @@ long dmem_heap_grow(struct domain *d, uint64_t bytes)
 		return -MAPLE_EINVAL;
 	uint64_t len = bytes < HEAP_REGION_MIN ? HEAP_REGION_MIN
 					       : (bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	spin_lock(&d->lock);
-	uint64_t va = d->heap_next;
-	bool fits = va + len <= d->base + DOMAIN_HEAP_OFF + DOMAIN_HEAP_MAX;
-	if (fits)
-		d->heap_next += len;
-	spin_unlock(&d->lock);
-	if (!fits)
-		return -MAPLE_EQUOTA; /* its heap window is full: a limit too */
-	long rc = dmem_map_fresh(d, va, len / PAGE_SIZE, PTE_W | PTE_NX, -1);
-	if (rc < 0) {
-		/* Give the addresses back unless a later region took the next. */
-		spin_lock(&d->lock);
-		if (d->heap_next == va + len)
-			d->heap_next = va;
-		spin_unlock(&d->lock);
+	long va = window_take(d, len);
+	if (va < 0)
+		return va;
+	long rc = dmem_map_fresh(d, (uint64_t)va, len / PAGE_SIZE, PTE_W | PTE_NX, -1);
+	if (rc < 0)
+		window_give_back(d, (uint64_t)va, len);
+	return rc;
+}
+
+long dmem_dma_alloc(struct domain *d, uint64_t bytes)
+{
+	if (!bytes || bytes > DMEM_DMA_MAX)
+		return -MAPLE_EINVAL;
+	uint64_t pages = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+	long va = window_take(d, pages * PAGE_SIZE);
+	if (va < 0)
+		return va;
+	/* Contiguous, so that one bus address and a length describe any
+	 * run of it to a device (no IOMMU: bus address = physical). */
+	uint64_t pa = frame_alloc_contig_domain(pages, 1);
+	if (!pa) {
+		window_give_back(d, (uint64_t)va, pages * PAGE_SIZE);
+		return -MAPLE_ENOMEM;
 	}
+	memset(phys_to_virt(pa), 0, pages * PAGE_SIZE);
+	struct map_src src = {.pa = pa, .flags = PTE_W | PTE_NX, .dma_pa = pa};
+	long rc = map_charged(d, (uint64_t)va, pages, &src, -1);
+	if (rc < 0) { /* nothing mapped: the frames are still ours */
+		frame_free(pa, pages);
+		window_give_back(d, (uint64_t)va, pages * PAGE_SIZE);
+	}
+	return rc;
+}
+
+long dmem_dma_bus(struct domain *d, uint64_t va)
+{
+	long bus = -MAPLE_EFAULT;
+	spin_lock(&d->lock);
+	for (struct domain_region *r = d->regions; r; r = r->next)
+		if (r->dma_pa && va >= r->va && va - r->va < r->pages * PAGE_SIZE)
+			bus = (long)(r->dma_pa + (va - r->va));
+	spin_unlock(&d->lock);
+	return bus;
+}
+
+long dmem_map_mmio(struct domain *d, uint64_t pa, uint64_t pages)
+{
+	long va = window_take(d, pages * PAGE_SIZE);
+	if (va < 0)
+		return va;
+	/* PCD | PWT: uncached whatever the memory-type ranges say, as long as
+	 * PAT keeps its reset value, which the kernel never changes (Intel SDM
+	 * Vol. 3A 12.12.3, table 12-11: PAT entry 3 is UC). */
+	struct map_src src = {
+		.pa = pa, .flags = PTE_W | PTE_NX | PTE_PCD | PTE_PWT, .device = true};
+	long rc = map_charged(d, (uint64_t)va, pages, &src, -1);
+	if (rc < 0)
+		window_give_back(d, (uint64_t)va, pages * PAGE_SIZE);
 	return rc;
 }
 

@@ -21,6 +21,19 @@ static const struct manifest_entry manifest[] = {
 	 * schedule the chaos test sets (kernel/ktest/chaos_initfail.c). */
 	{.image = "bdev_shadow_initfail", .may_create = {"membdev_initfail"}},
 	{.image = "membdev_initfail", .devices = {"ramdisk0"}},
+	/* The NVMe driver (drivers/block/nvme) owns the first NVMe controller,
+	 * class 01:08:02 (dev/pci.c names it). */
+	{.image = "nvme", .devices = {"nvme0"}},
+	/* The NVMe driver's shadow restarts it (docs/drivers.md, "NVMe recovery"). */
+	{.image = "nvme_shadow", .may_create = {"nvme"}},
+	/* Test image: the NVMe driver that floods its controller with reads
+	 * (kernel/ktest/nvme_quiesce.c). */
+	{.image = "nvme_quiesce", .devices = {"nvme0"}},
+	/* ... and the one with the benchmark's client inside (kernel/bench/nvme.c). */
+	{.image = "nvme_bench", .devices = {"nvme0"}},
+	/* Test image: the PCI ktests' minimal driver (kernel/ktest/pci.c);
+	 * ahci0 for a function with an I/O BAR. */
+	{.image = "pcitest", .devices = {"nvme0", "ahci0"}},
 };
 
 static const struct manifest_entry *entry(const char *image)

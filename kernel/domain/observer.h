@@ -9,8 +9,9 @@
  * observer code, only this loop over an empty table.
  *
  * An observer runs in the context of the event: domain_fail's (any
- * thread, possibly a fault handler, with d's lock released), teardown's,
- * domain_create's, device_map's. It must not sleep, allocate or take a
+ * thread, possibly a fault handler, with d's lock released), teardown's
+ * (destroyed, reclaim: a thread that may sleep), domain_create's,
+ * device_map's. It must not sleep, allocate or take a
  * lock that any of those paths may hold.
  */
 #ifndef DOMAIN_OBSERVER_H
@@ -26,6 +27,7 @@ enum domain_event {
 	DOMAIN_EV_DESTROYED, /* its teardown finished, its slot freed */
 	DOMAIN_EV_CREATED,   /* domain_create done: its init returned, it runs */
 	DOMAIN_EV_MAPPED,    /* device_map mapped a granted device into it */
+	DOMAIN_EV_RECLAIM,   /* teardown: its devices stopped, its memory is about to be freed */
 };
 
 struct domain_observer {

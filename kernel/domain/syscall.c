@@ -240,6 +240,40 @@ static long sys_domain_create(struct domain *d, uint64_t image, uint64_t len)
 	return h;
 }
 
+/* The syscalls that name a device: (name, len, ...), the name checked and
+ * copied like every pointer argument. */
+static long sys_device(struct domain *d, struct trap_frame *tf)
+{
+	char name[32];
+	uint64_t a0 = tf->rdi, a1 = tf->rsi, a2 = tf->rdx;
+	if (a1 >= sizeof name)
+		return -MAPLE_EINVAL;
+	if (!dmem_owns(d, a0, a1) || copy_from_user(name, a0, a1) < 0)
+		return -MAPLE_EFAULT;
+	name[a1] = '\0';
+	switch (tf->rax) {
+	case SYS_DEVICE_MAP:
+		return device_map(d, name);
+	case SYS_DEVICE_SIZE:
+		return device_size(name);
+	case SYS_DEVICE_BAR:
+		return device_bar(d, name, a2);
+	case SYS_DEVICE_BAR_SIZE:
+		return device_bar_size(name, a2);
+	case SYS_DEVICE_BUSMASTER:
+		return device_busmaster(d, name, a2);
+	default: { /* SYS_DEVICE_INFO */
+		struct maple_pci_info info;
+		long rc = device_info(name, &info);
+		if (rc < 0)
+			return rc;
+		if (!dmem_owns(d, a2, sizeof info) || copy_to_user(a2, &info, sizeof info) < 0)
+			return -MAPLE_EFAULT;
+		return 0;
+	}
+	}
+}
+
 static long dispatch(struct domain *d, struct trap_frame *tf)
 {
 	uint64_t a0 = tf->rdi, a1 = tf->rsi;
@@ -293,7 +327,7 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 	case SYS_RREF_UNNEST:
 		return rref_unnest(d->id, a0);
 	case SYS_RREF_BUS:
-		return rref_bus(d->id, a0);
+		return rref_bus(d->id, a0, a1);
 	case SYS_RREF_INFO:
 		return rref_info(d->id, a0);
 	case SYS_DOMAIN_CREATE:
@@ -301,15 +335,16 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 	case SYS_DOMAIN_DESTROY:
 		return domain_destroy_by(d, a0);
 	case SYS_DEVICE_MAP:
-	case SYS_DEVICE_SIZE: {
-		char name[32];
-		if (a1 >= sizeof name)
-			return -MAPLE_EINVAL;
-		if (!dmem_owns(d, a0, a1) || copy_from_user(name, a0, a1) < 0)
-			return -MAPLE_EFAULT;
-		name[a1] = '\0';
-		return tf->rax == SYS_DEVICE_MAP ? device_map(d, name) : device_size(name);
-	}
+	case SYS_DEVICE_SIZE:
+	case SYS_DEVICE_BAR:
+	case SYS_DEVICE_BAR_SIZE:
+	case SYS_DEVICE_BUSMASTER:
+	case SYS_DEVICE_INFO:
+		return sys_device(d, tf);
+	case SYS_DMA_ALLOC:
+		return dmem_dma_alloc(d, a0);
+	case SYS_DMA_BUS:
+		return dmem_dma_bus(d, a0);
 	default:
 		return -MAPLE_ENOSYS;
 	}

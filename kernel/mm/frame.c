@@ -356,6 +356,25 @@ int frame_free(uint64_t phys, uint64_t n)
 	return rc;
 }
 
+int frame_claim(uint64_t phys, uint64_t n)
+{
+	uint64_t f = phys >> FRAME_SHIFT;
+	int rc = -1;
+
+	if ((phys & (FRAME_SIZE - 1)) != 0 || n == 0)
+		return -1;
+	spin_lock(&lock);
+	if (f < nframes && n <= nframes - f && ranges_cover(&managed, f, f + n) &&
+	    find_bit(f, f + n, true) == f + n) {
+		set_bits(f, n, true);
+		stats.free -= n;
+		stats.allocs++;
+		rc = 0;
+	}
+	spin_unlock(&lock);
+	return rc;
+}
+
 uint64_t frame_release_range(uint64_t base, uint64_t length)
 {
 	uint64_t s, e, added = 0;

@@ -63,6 +63,11 @@ uint64_t frame_alloc_contig_domain(uint64_t n, uint64_t align_frames);
  * any of them is not managed or not allocated: a double free is caught. */
 int frame_free(uint64_t phys, uint64_t n);
 
+/* Take n frames from phys on, all free and managed, as frame_alloc would:
+ * 0, or -1 (and takes nothing). For tests that must reuse exactly the
+ * frames something just freed (a crashed driver's DMA memory), at once. */
+int frame_claim(uint64_t phys, uint64_t n);
+
 /* Hand a range that was reserved at init (LOADER, ACPI_RECLAIM) to the
  * allocator once its contents are no longer needed. Partial frames at
  * either end are skipped. Returns the number of frames added. */

@@ -254,6 +254,30 @@ static void test_next_fit(void **state)
 	assert_int_equal(frame_alloc(), 0);
 }
 
+/* frame_claim takes exactly the frames asked for, only when every one is
+ * free and managed, and counts them like an allocation. */
+static void test_claim(void **state)
+{
+	(void)state;
+	uint64_t a = frame_alloc_contig(4, 1);
+	assert_true(a != 0);
+	assert_int_equal(frame_claim(a, 1), -1); /* allocated */
+	assert_int_equal(frame_free(a, 4), 0);
+	struct frame_stats before, after;
+	frame_get_stats(&before);
+	assert_int_equal(frame_claim(a + FRAME_SIZE, 2), 0);
+	frame_get_stats(&after);
+	assert_int_equal(after.free, before.free - 2);
+	assert_int_equal(frame_claim(a, 2), -1);	 /* its second frame is taken */
+	assert_int_equal(frame_claim(a + 1, 1), -1);	 /* unaligned */
+	assert_int_equal(frame_claim(a, 0), -1);	 /* nothing */
+	assert_int_equal(frame_claim(PHYS_SIZE, 1), -1); /* not managed */
+	assert_int_equal(frame_claim(0, 1), -1);	 /* below the managed ranges */
+	assert_int_equal(frame_free(a + FRAME_SIZE, 2), 0);
+	frame_get_stats(&after);
+	assert_int_equal(after.free, before.free);
+}
+
 static void test_next_fit_crosses_words(void **state)
 {
 	(void)state;
@@ -706,6 +730,7 @@ int main(void)
 		cmocka_unit_test_setup(test_exhaustion, setup),
 		cmocka_unit_test_setup(test_domain_reserve, setup),
 		cmocka_unit_test_setup(test_next_fit, setup),
+		cmocka_unit_test_setup(test_claim, setup),
 		cmocka_unit_test_setup(test_next_fit_crosses_words, setup),
 		cmocka_unit_test_setup(test_contig_alignment, setup),
 		cmocka_unit_test_setup(test_contig_next_fit_and_gaps, setup),

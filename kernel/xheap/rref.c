@@ -473,20 +473,6 @@ long rref_unnest(uint32_t caller, uint64_t child)
 	return r;
 }
 
-long rref_bus(uint32_t caller, uint64_t handle)
-{
-	spin_lock(&heap_lock);
-	uint32_t idx = index_of(handle);
-	long r = -MAPLE_EINVAL;
-	if (idx && effective_owner(idx) == caller)
-		r = (long)(chunks[meta[idx].chunk].pa +
-			   ((uint64_t)meta[idx].slot << chunks[meta[idx].chunk].shift));
-	else if (idx)
-		r = -MAPLE_EPERM;
-	spin_unlock(&heap_lock);
-	return r;
-}
-
 /*
  * Whether a call in progress on this thread lends idx, or a tree idx is
  * nested in, to domain `caller`. The continuations are TRUSTED (only the
@@ -514,6 +500,39 @@ static bool borrowed_here(uint32_t caller, uint32_t idx)
 		idx = meta[idx].parent;
 	}
 	return false;
+}
+
+/*
+ * One bus address stands for the whole payload, up to its size class: a
+ * chunk is one run of 2 MiB contiguous frames (chunk_for) holding slots of
+ * a single class of at most 2 MiB, each slot aligned to its size, so no
+ * payload crosses a chunk and its frames follow each other (ktest
+ * pci_rref_payload_contiguous checks the page tables agree).
+ *
+ * A DMA address: for the payload's owner, or for a driver the RRef is lent
+ * to by a call in progress on this thread (how a block driver gets the bus
+ * address of a client's buffer: zero copy). The device writes len bytes
+ * there without any further check, so len must lie inside this RRef's own
+ * payload: a driver handed a small RRef where it expects a large one (the
+ * handles nested in a request are plain numbers in shared memory) gets
+ * -MAPLE_EINVAL instead of an address the device would write past, into
+ * whatever RRef follows. What the device does after the borrow ends is the
+ * driver's responsibility (docs/drivers.md, "NVMe recovery").
+ */
+long rref_bus(uint32_t caller, uint64_t handle, uint64_t len)
+{
+	spin_lock(&heap_lock);
+	uint32_t idx = index_of(handle);
+	long r = -MAPLE_EINVAL;
+	if (idx && (effective_owner(idx) == caller || borrowed_here(caller, idx))) {
+		if (len <= meta[idx].size)
+			r = (long)(chunks[meta[idx].chunk].pa +
+				   ((uint64_t)meta[idx].slot << chunks[meta[idx].chunk].shift));
+	} else if (idx) {
+		r = -MAPLE_EPERM;
+	}
+	spin_unlock(&heap_lock);
+	return r;
 }
 
 long rref_info(uint32_t caller, uint64_t handle)

@@ -112,7 +112,7 @@ long rref_alloc(uint32_t owner, const struct rref_limits *limits, uint32_t type,
 long rref_free(uint32_t caller, uint64_t handle);
 long rref_nest(uint32_t caller, uint64_t child, uint64_t parent);
 long rref_unnest(uint32_t caller, uint64_t child);
-long rref_bus(uint32_t caller, uint64_t handle);
+long rref_bus(uint32_t caller, uint64_t handle, uint64_t len);
 long rref_info(uint32_t caller, uint64_t handle);
 /* A call that borrowed handle was unwound: end the borrow. */
 void rref_end_borrow(uint64_t handle);

@@ -39,7 +39,8 @@ enum rogue_case {
 	ROGUE_READ_TRUSTED = 13, /* load 8 bytes at target (0: MAPLE_TRUSTED_VA) */
 	ROGUE_VECTOR = 14,	 /* an SSE instruction: vector state is off (#UD) */
 	ROGUE_SGDT = 15,	 /* SGDT: where the kernel's GDT is (UMIP: #GP) */
-	/* 20-39: attacks on the gate, gate_cases.h (run(case, target, a2, a3)) */
+	/* 20-39: attacks on the gate, gate_cases.h (run(case, target, a2, a3));
+	 * 120-139: PCI functions and DMA memory, pci_cases.h */
 	ROGUE_CASES
 };
 

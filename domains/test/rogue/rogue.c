@@ -8,6 +8,7 @@
 #include <test/rogue/auth.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/gate_cases.h>
+#include <test/rogue/pci_cases.h>
 #include <test/rogue/watch_cases.h>
 
 #include <sdk/dom.h>
@@ -138,6 +139,8 @@ static long run(long number, long target, long a2, long a3)
 		return rogue_attack_case(number, (unsigned long)target, (unsigned long)a2);
 	if (number >= ROGUE_W_FIRST && number < ROGUE_W_END)
 		return rogue_watch_case(number, (unsigned long)target);
+	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
+		return rogue_pci_case(number, (unsigned long)target);
 	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {
 		dom_printf("rogue: authority case %ld, target 0x%lx", number,
 			   (unsigned long)target);

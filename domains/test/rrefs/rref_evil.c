@@ -210,7 +210,7 @@ static long info_perm(uint64_t peer)
 	CHECK(2, rref_info(r) == -MAPLE_EPERM); /* the peer's now */
 	long theirs = maple_xcall(peer, RrefEvil_alloc_plain_WORD, 0, 0, 0, 0);
 	CHECK(3, theirs > 0 && rref_info((rref_t)theirs) == -MAPLE_EPERM);
-	CHECK(4, rref_bus((rref_t)theirs) == (uint64_t)-MAPLE_EPERM);
+	CHECK(4, rref_bus((rref_t)theirs, 0) == -MAPLE_EPERM);
 	CHECK(5, maple_xcall(peer, RrefEvil_check_mine_WORD, theirs, 0, 0, 0) == 1);
 	/* Lent: the peer may ask about it and what is nested in it, during
 	 * the call only. */

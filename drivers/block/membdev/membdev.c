@@ -6,6 +6,7 @@
  * deque and are served in place: the driver keeps no request state, which is
  * what makes submit() safe to repeat after a crash.
  */
+#include <block/block.h>
 #include <idl/bdev.h>
 #include <lib/string.h>
 #ifdef MEMBDEV_INITFAIL
@@ -68,19 +69,43 @@ static long init(uint64_t blocks, uint64_t bsize)
 	return (long)(blocks * bsize);
 }
 
+/*
+ * Where a request's bytes are: data for one block, else buf from offset.
+ * buf is a plain number in shared memory: the kernel confirms (rref_bus)
+ * that it is an RRef lent to this call with at least offset + bytes of
+ * payload, so a small or foreign RRef fails the request, not the memcpy.
+ */
+static uint8_t *request_bytes(struct BlockReq *req, uint32_t count, uint32_t offset)
+{
+	if (count <= 1)
+		return req->data;
+	rref_t buf = __atomic_load_n(&req->buf, __ATOMIC_RELAXED);
+	uint64_t bytes = (uint64_t)count * block_size;
+	if (offset % BLOCK_BUF_ALIGN || !buf || rref_bus(buf, offset + bytes) < 0)
+		return NULL;
+	return (uint8_t *)rref_ptr(buf) + offset;
+}
+
 /* One request, in place: its status, 0 or -MAPLE_EINVAL. */
 static int32_t serve(struct BlockReq *req)
 {
 	/* Read each field once: the client may scribble on shared memory. */
 	uint64_t block = __atomic_load_n(&req->block, __ATOMIC_RELAXED);
 	uint32_t op = __atomic_load_n(&req->op, __ATOMIC_RELAXED);
-	if (block >= nblocks || op > 1)
+	uint32_t count = __atomic_load_n(&req->nblocks, __ATOMIC_RELAXED);
+	uint32_t offset = __atomic_load_n(&req->offset, __ATOMIC_RELAXED);
+	uint32_t n = count ? count : 1;
+	if (op > 1 || n > BLOCK_REQ_MAX_BYTES / block_size || block >= nblocks ||
+	    n > nblocks - block)
+		return -MAPLE_EINVAL;
+	uint8_t *bytes = request_bytes(req, count, offset);
+	if (!bytes)
 		return -MAPLE_EINVAL;
 	uint8_t *where = disk + block * block_size;
 	if (op == 0)
-		memcpy(req->data, where, block_size);
+		memcpy(bytes, where, n * block_size);
 	else
-		memcpy(where, req->data, block_size);
+		memcpy(where, bytes, n * block_size);
 	return 0;
 }
 
@@ -132,6 +157,23 @@ static long stats(void)
 	return (long)__atomic_load_n(&completed, __ATOMIC_RELAXED);
 }
 
+/* A write is in ramdisk0 before submit returns: nothing is left to flush. */
+static long flush(void)
+{
+	return disk ? 0 : -MAPLE_EINVAL;
+}
+
+static long capacity(void)
+{
+	return map_device() ? (long)disk_bytes : -MAPLE_ENOMEM;
+}
+
+/* Memory has no sector: init takes any block size up to a page. */
+static long min_block(void)
+{
+	return 1;
+}
+
 long domain_main(long arg)
 {
 	(void)arg;
@@ -151,6 +193,9 @@ long domain_main(long arg)
 		.init = init,
 		.submit = submit,
 		.stats = stats,
+		.flush = flush,
+		.capacity = capacity,
+		.block_size = min_block,
 	};
 	return BlockDevice_export(&impl);
 }

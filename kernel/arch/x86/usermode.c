@@ -74,15 +74,25 @@ void arch_thread_switch(struct thread *prev, struct thread *next)
 		arch_set_kernel_entry(next->kentry);
 }
 
-int copy_from_user(void *dst, uint64_t src, uint64_t len)
+/* rep movsb under the exception table: either side may be the user's. */
+static int user_copy(void *dst, const void *src, uint64_t len)
 {
 	uint64_t vector;
-	void *d = dst;
 	__asm__ volatile("movq %[nf], %%rax\n"
 			 "1:\trep movsb\n"
 			 "2:\n\t" EXTABLE(1b, 2b)
-			 : "=&a"(vector), "+D"(d), "+S"(src), "+c"(len)
+			 : "=&a"(vector), "+D"(dst), "+S"(src), "+c"(len)
 			 : [nf] "i"(EXTABLE_NO_FAULT)
 			 : "rdx", "memory");
 	return vector == EXTABLE_NO_FAULT ? 0 : -1;
+}
+
+int copy_from_user(void *dst, uint64_t src, uint64_t len)
+{
+	return user_copy(dst, (const void *)src, len);
+}
+
+int copy_to_user(uint64_t dst, const void *src, uint64_t len)
+{
+	return user_copy((void *)dst, src, len);
 }

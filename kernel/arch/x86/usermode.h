@@ -39,6 +39,9 @@ void usermode_init_cpu(void);
 /* Copy from a user address with the thread's own rights in force; a fault
  * returns -1 instead of crashing. The caller checks ownership first. */
 int copy_from_user(void *dst, uint64_t src, uint64_t len);
+/* The same towards the user (SYS_DEVICE_INFO's result): PKRU still the
+ * caller's, so it can write only what the caller itself may. */
+int copy_to_user(uint64_t dst, const void *src, uint64_t len);
 
 /* Called by trap_dispatch / syscall entry for every return to ring 3. */
 void syscall_dispatch(struct trap_frame *tf);

@@ -33,7 +33,35 @@
 #define SYS_DOMAIN_DESTROY 21 /* (uint64_t handle) -> 0; fails it first if it runs */
 #define SYS_DEVICE_MAP	   22 /* (const char *name, uint64_t len) -> address of the device's memory */
 #define SYS_DEVICE_SIZE	   23 /* (const char *name, uint64_t len) -> its size in bytes */
-#define SYS_COUNT	   24
+/*
+ * 24-29: PCI functions and DMA (docs/drivers.md). `name` is a granted
+ * function's name (e.g. "nvme0"); every one of them answers -MAPLE_ESRCH for
+ * no such function, and those that act on it -MAPLE_EPERM (logged, naming
+ * both) unless the caller runs and holds its grant.
+ */
+/* (name, len, bar) -> address of memory BAR `bar` mapped uncached into the
+ * caller only, under its key (the same address again on a second call);
+ * -MAPLE_EINVAL if bar is not a whole-page memory BAR that sized (an I/O
+ * BAR, bar >= 6, the upper half of a 64-bit BAR) */
+#define SYS_DEVICE_BAR 24
+/* (name, len, bar) -> its size in bytes, memory or I/O; -MAPLE_EINVAL if not
+ * implemented or unusable; no grant needed */
+#define SYS_DEVICE_BAR_SIZE 25
+/* (bytes) -> address of physically contiguous, zeroed, page-aligned memory
+ * in the caller's heap window, charged to its memory limit (-MAPLE_EQUOTA)
+ * and freed with it, after its devices stopped; -MAPLE_EINVAL for 0 or more
+ * than 4 MiB, -MAPLE_ENOMEM if no contiguous run is free */
+#define SYS_DMA_ALLOC 26
+/* (addr) -> the bus address of that byte of the caller's DMA memory;
+ * -MAPLE_EFAULT for any other address. RRef payloads: SYS_RREF_BUS. */
+#define SYS_DMA_BUS 27
+/* (name, len, on) -> 0: Bus Master Enable set (1) or cleared (0);
+ * -MAPLE_EINVAL for other values */
+#define SYS_DEVICE_BUSMASTER 28
+/* (name, len, struct maple_pci_info *out) -> 0 (maple/pci_abi.h); no grant
+ * needed; -MAPLE_EFAULT if out is not the caller's */
+#define SYS_DEVICE_INFO 29
+#define SYS_COUNT	30
 
 /* Error codes, returned negated. */
 #define MAPLE_EFAULT	14  /* a pointer argument is not the caller's own memory */
@@ -48,6 +76,7 @@
 #define MAPLE_EAGAIN	11  /* a thread limit (the domain's, or the gate's slots); retry later */
 #define MAPLE_EBUSY	16  /* the domain is already being destroyed by someone else */
 #define MAPLE_EQUOTA	122 /* the domain is at one of its limits (memory, RRefs, log lines) */
+#define MAPLE_EIO	5   /* the device reported an error for this request */
 #define MAPLE_EDEPTH	202 /* call chain or RRef nesting at its depth limit */
 
 /*

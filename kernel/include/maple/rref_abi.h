@@ -100,7 +100,12 @@
 #define SYS_RREF_FREE	15 /* (rref) -> 0; frees nested children too */
 #define SYS_RREF_NEST	16 /* (child, parent) -> 0: child now belongs to parent */
 #define SYS_RREF_UNNEST 17 /* (child) -> 0: back to the parent's owner */
-#define SYS_RREF_BUS	18 /* (rref) -> physical address of the payload, for DMA */
+/* (rref, len) -> physical (bus) address of the payload, for DMA of its first
+ * len bytes (-MAPLE_EINVAL past its size); the payload is physically
+ * contiguous up to its size class (a power of two, at most 2 MiB). For an
+ * RRef the caller owns or holds nested in one it owns, or borrows in a call
+ * in progress on this thread (a driver DMAs into its client's request). */
+#define SYS_RREF_BUS 18
 /* (rref) -> owner id in bits 15:0, borrows in 47:16 (tests); only for an
  * RRef the caller owns (or holds nested in one it owns) or borrows in a
  * call in progress on this thread; otherwise -MAPLE_EPERM */

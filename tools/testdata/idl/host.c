@@ -332,11 +332,30 @@ static long dev_stats(void)
 	return (long)dev_done;
 }
 
+static long dev_flush(void)
+{
+	return 0; /* memory: every write is durable when it is done */
+}
+
+static long dev_capacity(void)
+{
+	return (long)sizeof(dev_data);
+}
+
+static long dev_min_block(void)
+{
+	return 1;
+}
+
 static long membdev_main(void)
 {
 	dev_blocks = 0; /* a new driver starts with no state */
-	static const struct BlockDevice_impl impl = {
-		.init = dev_init, .submit = dev_submit, .stats = dev_stats};
+	static const struct BlockDevice_impl impl = {.init = dev_init,
+						     .submit = dev_submit,
+						     .stats = dev_stats,
+						     .flush = dev_flush,
+						     .capacity = dev_capacity,
+						     .block_size = dev_min_block};
 	return BlockDevice_export(&impl);
 }
 

@@ -1,0 +1,231 @@
+/*
+ * PCI enumeration through ECAM (PCI Express Base Spec 4.0, 7.2.2: bus << 20 |
+ * device << 15 | function << 12 within a segment's window, as MCFG gives
+ * it). Buses are found the way firmware numbered them: bus_start of each
+ * segment, then the secondary bus of every bridge found, each bus once, so
+ * a bridge that names a bus already seen (or itself) cannot make a loop.
+ * Only the buses reached are mapped, 1 MiB each.
+ */
+#include <core/log.h>
+#include <dev/pci.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
+#include <mm/vm.h>
+#include <platform/pc/acpi.h>
+
+#define ECAM_BUS_SIZE (1UL << 20)
+#define NVME_REGS     0x1000 /* the registers quiescing needs: CAP, CC, CSTS (NVMe 2.0, 3.1.4) */
+
+static struct pci_func funcs[PCI_MAX_FUNCS];
+static uint32_t nfuncs;
+
+struct where {
+	volatile uint32_t *cfg;
+	uint8_t bus, dev, fn;
+};
+
+static uint32_t ecam_read(void *ctx, uint16_t off)
+{
+	return ((struct where *)ctx)->cfg[off / 4];
+}
+
+static void ecam_write(void *ctx, uint16_t off, uint32_t v)
+{
+	((struct where *)ctx)->cfg[off / 4] = v;
+}
+
+static void cfg_problem(void *ctx, const char *what)
+{
+	const struct where *w = ctx;
+	klog("pci: %02x:%02x.%u: %s; skipped", w->bus, w->dev, w->fn, what);
+}
+
+/* Names by class (PCI Code and ID Assignment Spec 1.11, 1.2 and 1.3). */
+static const struct {
+	uint32_t class; /* class << 16 | subclass << 8 | prog_if */
+	const char *prefix;
+} class_names[] = {
+	{0x010802, "nvme"},
+	{0x010601, "ahci"},
+	{0x020000, "eth"},
+};
+
+static void name_func(struct pci_func *f)
+{
+	uint32_t cls = (uint32_t)f->info.class_code << 16 | f->info.subclass << 8 | f->info.prog_if;
+	for (unsigned i = 0; i < sizeof class_names / sizeof class_names[0]; i++) {
+		if (class_names[i].class != cls)
+			continue;
+		unsigned n = 0;
+		for (uint32_t j = 0; j < nfuncs; j++)
+			n += !memcmp(funcs[j].name, class_names[i].prefix,
+				     strlen(class_names[i].prefix));
+		fmt_snprintf(f->name, sizeof f->name, "%s%u", class_names[i].prefix, n);
+		f->nvme = cls == 0x010802;
+	}
+}
+
+static void size_text(uint64_t bytes, char *buf, uint64_t len)
+{
+	if (bytes >= (1UL << 30) && !(bytes & ((1UL << 30) - 1)))
+		fmt_snprintf(buf, len, "%lu GiB", bytes >> 30);
+	else if (bytes >= (1UL << 20) && !(bytes & ((1UL << 20) - 1)))
+		fmt_snprintf(buf, len, "%lu MiB", bytes >> 20);
+	else if (bytes >= 1024 && !(bytes & 1023))
+		fmt_snprintf(buf, len, "%lu KiB", bytes >> 10);
+	else
+		fmt_snprintf(buf, len, "%lu B", bytes);
+}
+
+void pci_describe(const struct pci_func *f, char *buf, uint64_t len)
+{
+	const struct pci_func_cfg *c = &f->info;
+	uint64_t n = (uint64_t)fmt_snprintf(
+		buf, len, "%02x:%02x.%u %04x:%04x class %02x:%02x:%02x rev %02x%s%s:", f->bus,
+		f->dev, f->fn, c->vendor, c->device, c->class_code, c->subclass, c->prog_if,
+		c->revision, f->name[0] ? " " : "", f->name);
+	bool any = false;
+	for (int i = 0; i < MAPLE_PCI_BARS && n < len; i++) {
+		uint32_t fl = c->bar_flags[i];
+		if (!fl || (fl & MAPLE_BAR_UPPER))
+			continue;
+		char sz[16];
+		size_text(c->bar_size[i], sz, sizeof sz);
+		n += (uint64_t)fmt_snprintf(
+			buf + n, len - n, " bar%d %s%s%s %#lx %s%s", i,
+			fl & MAPLE_BAR_IO ? "io" : "mem", fl & MAPLE_BAR_64 ? "64" : "",
+			fl & MAPLE_BAR_PREFETCH ? " prefetch" : "", c->bar_base[i], sz,
+			fl & MAPLE_BAR_BAD ? " (unusable)" : "");
+		any = true;
+	}
+	if (!any && n < len)
+		n += (uint64_t)fmt_snprintf(buf + n, len - n, " no BARs");
+	if (n < len)
+		n += (uint64_t)fmt_snprintf(buf + n, len - n, ";%s",
+					    c->ncaps ? " caps" : " no caps");
+	for (int i = 0; i < c->ncaps && n < len; i++) {
+		const char *cap = pci_cap_name(c->caps[i].id);
+		n += cap ? (uint64_t)fmt_snprintf(buf + n, len - n, " %s", cap)
+			 : (uint64_t)fmt_snprintf(buf + n, len - n, " %#x", c->caps[i].id);
+	}
+}
+
+/* The NVMe registers the kernel itself touches to stop the controller. */
+static void map_nvme_regs(struct pci_func *f)
+{
+	const struct pci_func_cfg *c = &f->info;
+	if ((c->bar_flags[0] & (MAPLE_BAR_MEM | MAPLE_BAR_BAD)) != MAPLE_BAR_MEM ||
+	    c->bar_size[0] < NVME_REGS) {
+		klog("pci: %s: BAR 0 is not a usable memory BAR: it cannot be stopped but by "
+		     "Bus Master Enable",
+		     f->name);
+		return;
+	}
+	f->regs = mmio_map(c->bar_base[0], NVME_REGS);
+	if (!f->regs)
+		klog("pci: %s: no room to map its registers: it cannot be stopped but by Bus "
+		     "Master Enable",
+		     f->name);
+}
+
+static void scan_bus(const struct acpi_ecam *seg, uint8_t bus, uint64_t *seen);
+
+static void scan_func(const struct acpi_ecam *seg, volatile uint32_t *cfg, uint8_t bus, uint8_t dev,
+		      uint8_t fn, uint64_t *seen, bool *multi)
+{
+	struct where w = {cfg, bus, dev, fn};
+	struct pci_cfg c = {ecam_read, ecam_write, cfg_problem, &w};
+	struct pci_func_cfg info;
+	/* The problems land in the log before the function's own line. */
+	if (!pci_cfg_parse(&c, &info))
+		return;
+	if (fn == 0)
+		*multi = info.multifunction;
+	if (nfuncs == PCI_MAX_FUNCS) {
+		klog("pci: %02x:%02x.%u: more than %d functions; the rest are not listed", bus, dev,
+		     fn, PCI_MAX_FUNCS);
+		return;
+	}
+	struct pci_func *f = &funcs[nfuncs];
+	*f = (struct pci_func){.segment = seg->segment,
+			       .bus = bus,
+			       .dev = dev,
+			       .fn = fn,
+			       .cfg = cfg,
+			       .info = info};
+	name_func(f);
+	nfuncs++;
+	char line[256];
+	pci_describe(f, line, sizeof line);
+	klog("pci: %s", line);
+	if (f->nvme)
+		map_nvme_regs(f);
+	if (info.header_type == 1 && info.secondary_bus > bus)
+		scan_bus(seg, info.secondary_bus, seen);
+	else if (info.header_type == 1)
+		klog("pci: %02x:%02x.%u: bridge to bus %u, not below its own: not followed", bus,
+		     dev, fn, info.secondary_bus);
+}
+
+static void scan_bus(const struct acpi_ecam *seg, uint8_t bus, uint64_t *seen)
+{
+	if (bus < seg->bus_start || bus > seg->bus_end || (seen[bus / 64] & (1ULL << (bus % 64))))
+		return;
+	seen[bus / 64] |= 1ULL << (bus % 64);
+	uint8_t *win = mmio_map(seg->base + (uint64_t)bus * ECAM_BUS_SIZE, ECAM_BUS_SIZE);
+	if (!win) {
+		klog("pci: segment %u bus %u: no room to map its ECAM window; skipped",
+		     seg->segment, bus);
+		return;
+	}
+	for (uint8_t dev = 0; dev < 32; dev++) {
+		bool multi = false;
+		for (uint8_t fn = 0; fn < (multi ? 8 : 1); fn++)
+			scan_func(seg,
+				  (volatile uint32_t *)(win + ((uint64_t)dev << 15 | fn << 12)),
+				  bus, dev, fn, seen, &multi);
+	}
+}
+
+void pci_init(void)
+{
+	if (!acpi_info.necam) {
+		klog("pci: no MCFG table: no PCI devices");
+		return;
+	}
+	for (uint32_t i = 0; i < acpi_info.necam; i++) {
+		uint64_t seen[4] = {0};
+		scan_bus(&acpi_info.ecam[i], acpi_info.ecam[i].bus_start, seen);
+	}
+	klog("pci: %u functions", nfuncs);
+}
+
+struct pci_func *pci_find(const char *name)
+{
+	for (uint32_t i = 0; i < nfuncs && name[0]; i++)
+		if (!strcmp(funcs[i].name, name))
+			return &funcs[i];
+	return NULL;
+}
+
+uint32_t pci_count(void)
+{
+	return nfuncs;
+}
+
+struct pci_func *pci_get(uint32_t i)
+{
+	return i < nfuncs ? &funcs[i] : NULL;
+}
+
+void pci_set_master(struct pci_func *f, bool on)
+{
+	uint32_t cmd = f->cfg[PCI_COMMAND / 4] & 0xffff;
+	cmd = on ? cmd | PCI_CMD_MASTER : cmd & ~PCI_CMD_MASTER;
+	f->cfg[PCI_COMMAND / 4] = cmd; /* status (upper half) is write-one-to-clear: 0 */
+}
+
+bool pci_master(const struct pci_func *f)
+{
+	return f->cfg[PCI_COMMAND / 4] & PCI_CMD_MASTER;
+}

@@ -1,0 +1,70 @@
+/*
+ * Stopping a PCI function's DMA before the memory it may write is reused
+ * (docs/drivers.md "Quiescing"). Two steps, because the first must be
+ * possible anywhere (domain_fail runs in trap handlers and under locks) and
+ * the second may take seconds:
+ *
+ *   pci_stop          Bus Master Enable = 0 (PCI 3.0, 6.2.2: the function
+ *                     may issue no memory request), and for NVMe CC.EN = 0
+ *                     (NVMe 2.0, 3.1.4.5 and 3.7.2: a controller reset,
+ *                     which ends every command in flight).
+ *   pci_wait_stopped  NVMe: CSTS.RDY reads 0 (3.1.4.6) within CAP.TO
+ *                     (3.1.4.1, in 500 ms units); every function: BME reads
+ *                     back 0.
+ */
+#include <core/log.h>
+#include <core/sched.h>
+#include <core/time.h>
+#include <dev/pci.h>
+#include <lib/fmt.h>
+
+/* NVMe controller registers (NVMe Base Spec 2.0, 3.1.4, figure 33). */
+#define NVME_CAP_LO    0x00
+#define NVME_CC	       0x14
+#define NVME_CSTS      0x1c
+#define NVME_CC_EN     (1u << 0)
+#define NVME_CSTS_RDY  (1u << 0)
+#define NVME_CAP_TO(x) (((x) >> 24) & 0xff) /* CAP bits 31:24 */
+#define NVME_TO_UNIT   500000000UL	    /* ns */
+#define POLL_NS	       1000000UL
+
+void pci_stop(struct pci_func *f)
+{
+	pci_set_master(f, false);
+	if (f->regs) {
+		uint32_t cc = f->regs[NVME_CC / 4];
+		if (cc != 0xffffffffu && (cc & NVME_CC_EN))
+			f->regs[NVME_CC / 4] = cc & ~NVME_CC_EN;
+	}
+}
+
+bool pci_wait_stopped(struct pci_func *f, char *why, uint64_t len)
+{
+	pci_stop(f); /* again: the holder may have raced the first one */
+	if (pci_master(f)) {
+		fmt_snprintf(why, len, "Bus Master Enable reads 1 after it was cleared");
+		return false;
+	}
+	if (!f->regs)
+		return true;
+	uint32_t cap = f->regs[NVME_CAP_LO / 4];
+	/* At least one unit: a CAP.TO of 0 is a broken controller, not an
+	 * instant one. */
+	uint64_t to = NVME_CAP_TO(cap) ? NVME_CAP_TO(cap) : 1;
+	uint64_t deadline = time_ns() + to * NVME_TO_UNIT;
+	for (;;) {
+		uint32_t csts = f->regs[NVME_CSTS / 4];
+		if (csts == 0xffffffffu) {
+			fmt_snprintf(why, len, "CSTS reads all ones (the controller is gone?)");
+			return false;
+		}
+		if (!(csts & NVME_CSTS_RDY))
+			return true;
+		if (time_ns() >= deadline) {
+			fmt_snprintf(why, len, "CSTS.RDY still 1 %lu ms after CC.EN = 0 (CAP.TO)",
+				     to * NVME_TO_UNIT / 1000000);
+			return false;
+		}
+		thread_sleep_ns(POLL_NS);
+	}
+}
