@@ -83,10 +83,10 @@ def log(progress, text):
         progress(text)
 
 
-def run(argv, what, cwd=None, stdout=subprocess.PIPE):
+def run(argv, what, cwd=None):
     """Run argv; its stdout as text, or BuildError naming `what` and apt's/dpkg's last words."""
     try:
-        r = subprocess.run(argv, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, text=True)
+        r = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
     except OSError as e:
         raise BuildError(f"{what}: cannot run {argv[0]}: {e.strerror}") from None
     if r.returncode != 0:
