@@ -74,3 +74,40 @@ def verdict(iv, target, higher_is_better=True):
     if hi < goal:
         return "missed"
     return "undecided"
+
+
+def sample_ms(points):
+    """The median time between two samples of a series of (t in s, ...), in ms."""
+    return statistics.median((b[0] - a[0]) * 1000 for a, b in zip(points, points[1:]))
+
+
+def plot(points, base, title, ylabel):
+    """A throughput timeline across crashes: points are (t in s, rate, crash at this sample).
+    Writes base-series.csv, and base.png when gnuplot is there (crashes marked at the foot);
+    returns the files written."""
+    with open(base + "-series.csv", "w") as f:
+        f.write("t_s,per_s,crash\n")
+        for t, r, crash in points:
+            f.write(f"{t:.3f},{r:.0f},{int(crash)}\n")
+    written = [base + "-series.csv"]
+    try:
+        cairo = subprocess.run(["gnuplot", "-e", "set terminal pngcairo"],
+                               capture_output=True).returncode == 0
+        script = "\n".join([
+            "set terminal pngcairo size 1000,420 noenhanced" if cairo
+            else "set terminal png size 1000,420",
+            f"set output '{base}.png'",
+            "set datafile separator ','",
+            f"set title '{title}'",
+            "set xlabel 'seconds'",
+            f"set ylabel '{ylabel} (samples every {sample_ms(points):.0f} ms)'",
+            "set key top right", "set yrange [0:*]",
+            f"plot '{base}-series.csv' every ::1 using 1:2 with lines title 'throughput', "
+            f"'' every ::1 using 1:($3 > 0 ? 0 : 1/0) with points pt 9 ps 1.2 title 'crash'",
+        ])
+        r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+        if r.returncode == 0:
+            written.append(base + ".png")
+    except OSError:
+        pass
+    return written
