@@ -1,8 +1,10 @@
-"""loader: broken boot volumes on the UEFI path. Broken kernels (bad magic,
-truncated, overlapping segments, missing) and a boot manifest that does not
-match (a flipped bit in the kernel, a module, the command line or the manifest
-itself; a missing manifest; a module added or removed): the loader names the
-file and the exact defect before it loads anything, and no kernel starts.
+"""loader: broken boot images. UEFI: broken kernels (bad magic, truncated,
+overlapping segments, missing) and a boot manifest that does not match (a
+flipped bit in the kernel, a module, the command line or the manifest itself;
+a missing manifest; a module added or removed): the loader names the file and
+the exact defect before it loads anything, and no kernel starts. Multiboot: a
+kernel whose ELF header names another machine, class or type stops with one
+panic line naming it before the kernel reads its boot information.
 """
 import hashlib
 import os
@@ -178,8 +180,42 @@ def check_refused(case, build, *args):
                 raise Failure(f"the boot went on: `{later[0].text.strip()}`", v.tail())
 
 
+# The multiboot path: what boot_intake says of each kernel header QEMU loads
+# without reading it (kernel/arch/x86/boot_intake.c, kernel/lib/elf_check.c).
+MULTIBOOT_CASES = [
+    ("machine-aarch64", "not an x86-64 image (machine 183)"),
+    ("class-32", "not a 64-bit ELF file (class 1)"),
+    ("type-dyn", "not an executable (ET_EXEC) image (type 3)"),
+]
+# The first line the kernel logs after boot_intake (kernel/core/main.c).
+BOOTING = r"maple: booting via"
+
+
+def check_multiboot_refused(case, reason):
+    with open(KERNEL, "rb") as f:
+        data = corrupt.MUTATIONS[case](f.read())
+    with tempfile.TemporaryDirectory(prefix="maple-loader-") as workdir:
+        bad = os.path.join(workdir, f"{case}.elf")
+        with open(bad, "wb") as f:
+            f.write(data)
+        cfg = Config(firmware="bios", smp=1, kernel=bad)
+        with vm(f"loader/multiboot-{case}", cfg) as v:
+            want = re.escape(f"kernel panic on cpu 0: boot: kernel image at 0x100000: {reason}")
+            hit = v.wait_for(r"kernel panic on cpu \d+: .*", BOOT_TIMEOUT, fail=BOOTING,
+                             what="the kernel's panic line")
+            progress(f"loader multiboot-{case}: {hit.text.strip()}")
+            if not re.fullmatch(want, hit.text.strip()):
+                raise Failure(f"`{hit.text.strip()}` is not /{want}/", v.tail())
+            v.wait_for(r"maple: halted", 30, what="`maple: halted`")
+            later = v.find(BOOTING)
+            if later:
+                raise Failure(f"the boot went on: `{later[0].text.strip()}`", v.tail())
+
+
 def run():
     for case, expect in KERNEL_CASES:
         test(f"loader/{case}", check_refused, case, broken_kernel, case, expect)
     for case, change in MANIFEST_CASES:
         test(f"loader/{case}", check_refused, case, broken_volume, case, change)
+    for case, reason in MULTIBOOT_CASES:
+        test(f"loader/multiboot-{case}", check_multiboot_refused, case, reason)

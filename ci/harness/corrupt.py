@@ -79,8 +79,23 @@ def overlapping(data):
     return bytes(d)
 
 
+def header_field(offset, fmt, value):
+    """A mutation that writes one ELF header field: e_ident[EI_CLASS] at 4,
+    e_type at 0x10, e_machine at 0x12 (gABI "ELF Header")."""
+    def mutate(data):
+        d = bytearray(data)
+        struct.pack_into(fmt, d, offset, value)
+        return bytes(d)
+    return mutate
+
+
+EM_AARCH64, ELFCLASS32, ET_DYN = 183, 1, 3
+
 MUTATIONS = {"bad-magic": bad_magic, "truncated": truncated,
-             "overlapping-segments": overlapping}
+             "overlapping-segments": overlapping,
+             "machine-aarch64": header_field(0x12, "<H", EM_AARCH64),
+             "class-32": header_field(4, "<B", ELFCLASS32),
+             "type-dyn": header_field(0x10, "<H", ET_DYN)}
 
 
 def fat_offset(image):

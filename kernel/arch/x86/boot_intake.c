@@ -1,7 +1,9 @@
 /*
  * Copy what the boot path handed over into the kernel's own struct bootinfo
  * while the boot page tables still map the low 4 GiB at DIRECT_MAP_BASE.
- * UEFI: efi-loader built the bootinfo. Multiboot: build it here.
+ * UEFI: efi-loader built the bootinfo (and checked the kernel ELF before
+ * loading it). Multiboot: check the kernel's own ELF header and build the
+ * bootinfo here.
  */
 #include <arch/x86/layout.h>
 #include <core/boot.h>
@@ -13,7 +15,7 @@
 
 struct bootinfo boot_info;
 
-extern const char __kernel_start[], __kernel_end[];
+extern const char __kernel_start[], __load_end[], __kernel_end[];
 
 static const void *boot_phys(uint64_t addr, uint64_t len)
 {
@@ -35,7 +37,19 @@ void boot_intake(uint64_t kind, uint64_t arg, uint64_t magic)
 		memcpy(&boot_info, src, sizeof boot_info);
 		return;
 	}
+	/*
+	 * The multiboot loader copies the file from its ELF header on without
+	 * reading it (the a.out kludge, boot.S), so a kernel linked for another
+	 * machine or as another kind of image would run anyway. The same
+	 * elf_check efi-loader applies, over the bytes the loader copied,
+	 * refuses it here instead; kernel.ld keeps the headers in that copy.
+	 */
+	static struct elf_info info;
 	struct elf_error err;
+	if (elf_check(__kernel_start, (size_t)(__load_end - __kernel_start), ELF_KIND_KERNEL, &info,
+		      &err) < 0)
+		panic("boot: kernel image at %#lx: %s", (uint64_t)__kernel_start - KERNEL_VMA,
+		      err.msg);
 	if (bootinfo_from_multiboot(&boot_info, (uint32_t)magic, arg, boot_phys,
 				    (uint64_t)__kernel_start - KERNEL_VMA,
 				    (uint64_t)__kernel_end - KERNEL_VMA, &err) < 0)
