@@ -9,6 +9,7 @@
  */
 #include "loader.h"
 
+#include <lib/cmdline.h>
 #include <lib/string.h>
 
 #define KERNEL_PATH  "\\maple\\kernel.elf"
@@ -17,12 +18,21 @@
 EFI_SYSTEM_TABLE *efi_st;
 EFI_BOOT_SERVICES *efi_bs;
 
-/* The file up to any NUL, without trailing line breaks. */
+/*
+ * The file without its trailing line breaks, printable ASCII only: the
+ * line is printed below and logged by the kernel, so an ESC or a line break
+ * in it could drive the terminal or fake a log line (lib/cmdline.h).
+ */
 static EFI_STATUS copy_cmdline(struct bootinfo *bi, const char *text, size_t size)
 {
-	size_t n = strnlen(text, size);
+	size_t n = size;
 	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
 		n--;
+	size_t bad = cmdline_bad_byte(text, n);
+	if (bad < n)
+		return con_fail(EFI_INVALID_PARAMETER, CMDLINE_PATH,
+				"byte 0x%02x at column %zu is not printable ASCII",
+				(unsigned char)text[bad], bad + 1);
 	if (n >= BOOTINFO_CMDLINE_MAX)
 		return con_fail(EFI_BAD_BUFFER_SIZE, CMDLINE_PATH, "longer than %u bytes",
 				BOOTINFO_CMDLINE_MAX - 1);
