@@ -7,9 +7,8 @@ ORDER; `--only` and `--skip` take these names.
 """
 import importlib
 
-ORDER = ["format", "harness", "unit", "boot", "image", "ktest", "loader", "cmdline", "ctl",
-         "domains",
-         "recovery", "chaos", "panic", "libvirt"]
+ORDER = ["format", "harness", "unit", "fuzz", "boot", "image", "ktest", "loader", "cmdline",
+         "ctl", "domains", "recovery", "chaos", "panic", "libvirt"]
 GROUPS = {name: importlib.import_module(f"{__name__}.{name}") for name in ORDER}
 
 
