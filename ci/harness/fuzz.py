@@ -1,9 +1,9 @@
 """Running the libFuzzer targets (kernel/test/fuzz/sources, built into
 out/fuzz/<target>) for ci/groups/fuzz.py and tools/fuzz-elf.
 
-Two things per target: every committed regression input
-(kernel/test/fuzz/corpus/<target>/, one file per crash ever found) run once,
-and a seeded, time-bounded fuzzing run that starts from the real images (the
+Two things per target: every committed input (kernel/test/fuzz/corpus/<target>/:
+each crash ever found, and seeds no built file provides) run once, and a
+seeded, time-bounded fuzzing run that starts from the real images (the
 kernel, every domain, the ELF test fixtures) plus those inputs. A crash is
 reported by its first sanitizer line and the file libFuzzer saved it to.
 """
