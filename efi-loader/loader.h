@@ -45,6 +45,15 @@ EFI_STATUS file_open_volume(EFI_HANDLE image, EFI_FILE_HANDLE *root);
 /* EFI_NOT_FOUND is returned silently when `optional`; other errors are reported. */
 EFI_STATUS file_read(EFI_FILE_HANDLE root, const char *path, bool optional, struct file_buf *out);
 
+/*
+ * verify.c: the boot manifest. verify_read_manifest comes first; each file
+ * read afterwards passes verify_file before it is used; verify_all_read
+ * then refuses a manifest entry no file matched. Each reports its failure.
+ */
+EFI_STATUS verify_read_manifest(EFI_FILE_HANDLE root);
+EFI_STATUS verify_file(const char *path, const struct file_buf *f);
+EFI_STATUS verify_all_read(void);
+
 /* modules.c */
 EFI_STATUS modules_load(EFI_FILE_HANDLE root, struct bootinfo *bi);
 void modules_free(struct bootinfo *bi);

@@ -1,8 +1,9 @@
 /*
  * Boot modules: every regular file in \maple\modules\, each read into its
- * own page-aligned EfiLoaderData buffer and recorded in the bootinfo under
- * its file name. Directory entries come from EFI_FILE_PROTOCOL.Read on the
- * directory handle, one EFI_FILE_INFO per call (UEFI 2.10 13.5.8).
+ * own page-aligned EfiLoaderData buffer and, once it matches the boot
+ * manifest, recorded in the bootinfo under its file name. Directory entries
+ * come from EFI_FILE_PROTOCOL.Read on the directory handle, one
+ * EFI_FILE_INFO per call (UEFI 2.10 13.5.8).
  */
 #include "loader.h"
 
@@ -28,6 +29,11 @@ static EFI_STATUS load_one(EFI_FILE_HANDLE root, struct bootinfo *bi, const EFI_
 	EFI_STATUS s = file_read(root, path, false, &buf);
 	if (s != EFI_SUCCESS)
 		return s;
+	s = verify_file(path, &buf);
+	if (s != EFI_SUCCESS) {
+		pages_free(buf.base, buf.size);
+		return s;
+	}
 	bootinfo_add_module(bi, name, buf.base, buf.size);
 	return EFI_SUCCESS;
 }

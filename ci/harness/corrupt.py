@@ -1,5 +1,9 @@
 """Broken kernels and ESPs for the loader's error-path tests.
 
+The ESP helpers (esp_read, esp_write, esp_delete) change one file of a built
+image in place, the way a bad disk or a careless copy would, leaving the boot
+manifest that images/mkesp wrote as it was.
+
 Each mutation takes the bytes of a good kernel.elf and returns a copy with
 exactly one defect, keeping the rest valid so that the loader's report has to
 name that defect. ELF64 layouts: System V gABI, "ELF Header" and "Program
@@ -75,8 +79,23 @@ def overlapping(data):
     return bytes(d)
 
 
+def header_field(offset, fmt, value):
+    """A mutation that writes one ELF header field: e_ident[EI_CLASS] at 4,
+    e_type at 0x10, e_machine at 0x12 (gABI "ELF Header")."""
+    def mutate(data):
+        d = bytearray(data)
+        struct.pack_into(fmt, d, offset, value)
+        return bytes(d)
+    return mutate
+
+
+EM_AARCH64, ELFCLASS32, ET_DYN = 183, 1, 3
+
 MUTATIONS = {"bad-magic": bad_magic, "truncated": truncated,
-             "overlapping-segments": overlapping}
+             "overlapping-segments": overlapping,
+             "machine-aarch64": header_field(0x12, "<H", EM_AARCH64),
+             "class-32": header_field(4, "<B", ELFCLASS32),
+             "type-dyn": header_field(0x10, "<H", ET_DYN)}
 
 
 def fat_offset(image):
@@ -102,12 +121,7 @@ def fat_offset(image):
 
 def esp_delete(image, path):
     """Delete a file (like `maple/kernel.elf`) from an ESP image with mtools."""
-    target = f"{image}@@{fat_offset(image)}"
-    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
-    r = subprocess.run(["mdel", "-i", target, "::/" + path], capture_output=True, text=True,
-                       env=env, timeout=30)
-    if r.returncode != 0:
-        raise CorruptError(f"mdel {path} in {image}: {r.stderr.strip() or r.returncode}")
+    _mtools(image, ["mdel", "::/" + path], f"mdel {path}")
 
 
 def esp_list(image):
@@ -121,3 +135,35 @@ def esp_list(image):
     if r.returncode != 0:
         raise CorruptError(f"mdir {image}: {r.stderr.strip() or r.returncode}")
     return [s.strip()[3:] for s in r.stdout.splitlines() if s.strip().startswith("::/")]
+
+
+def _mtools(image, argv, what):
+    target = f"{image}@@{fat_offset(image)}"
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1", MTOOLSRC="/dev/null")
+    r = subprocess.run([argv[0], "-i", target, *argv[1:]], capture_output=True, text=True,
+                       env=env, timeout=30)
+    if r.returncode != 0:
+        raise CorruptError(f"{what} in {image}: {r.stderr.strip() or r.returncode}")
+
+
+def esp_read(image, path, workdir):
+    """The bytes of a file (like `maple/kernel.elf`) in an ESP image."""
+    out = os.path.join(workdir, "esp-read.bin")
+    _mtools(image, ["mcopy", "-n", "::/" + path, out], f"mcopy {path} out")
+    with open(out, "rb") as f:
+        return f.read()
+
+
+def esp_write(image, path, data, workdir):
+    """Put `data` in the ESP image as `path`, replacing any file there."""
+    src = os.path.join(workdir, "esp-write.bin")
+    with open(src, "wb") as f:
+        f.write(data)
+    _mtools(image, ["mcopy", "-o", src, "::/" + path], f"mcopy {path} in")
+
+
+def flip_bit(data, offset, bit):
+    """data with bit `bit` of byte `offset` inverted."""
+    d = bytearray(data)
+    d[offset] ^= 1 << bit
+    return bytes(d)

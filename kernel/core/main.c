@@ -49,13 +49,23 @@ static void memory_init(void)
 	     released * FRAME_SIZE >> 10);
 }
 
-/* `domains=a,b` on the command line: the domains init starts at boot. */
+/*
+ * `domains=a,b` on the command line: the domains init starts at boot. A
+ * list with an empty item (`domains=,`, `a,,b`) is a typo whose intent is
+ * unknown, so it starts none of them rather than a guess.
+ */
 static void start_boot_domains(void)
 {
 	char list[BOOTINFO_CMDLINE_MAX], err[128];
 	if (!cmdline_get(boot_info.cmdline, "domains", list, sizeof list))
 		return;
-	for (char *name = list, *next; name && *name; name = next) {
+	unsigned empty = cmdline_list_empty_item(list);
+	if (empty) {
+		klog("init: domains=%s: item %u is an empty module name; no domain started", list,
+		     empty);
+		return;
+	}
+	for (char *name = list, *next; name; name = next) {
 		next = strchr(name, ',');
 		if (next)
 			*next++ = '\0';

@@ -1,7 +1,8 @@
 /*
  * Kernel command-line options: find `key=value` words and bare flags in the
- * boot command line, and match names against comma lists such as
- * `test=a,b`. See lib/cmdline.h for the syntax.
+ * boot command line, match names against comma lists such as `test=a,b`,
+ * and find the bytes and list items the boot paths refuse. See
+ * lib/cmdline.h for the syntax.
  */
 #include <lib/cmdline.h>
 #include <lib/string.h>
@@ -136,4 +137,25 @@ bool cmdline_list_contains(const char *list, const char *name)
 			p++;
 	}
 	return false;
+}
+
+size_t cmdline_bad_byte(const char *cmdline, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)cmdline[i] < 0x20 || (unsigned char)cmdline[i] > 0x7e)
+			return i;
+	return len;
+}
+
+unsigned cmdline_list_empty_item(const char *list)
+{
+	unsigned item = 1;
+	for (const char *p = list;; p++, item++) {
+		if (*p == ',' || *p == '\0')
+			return item;
+		while (*p && *p != ',')
+			p++;
+		if (*p == '\0')
+			return 0;
+	}
 }

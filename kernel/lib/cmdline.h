@@ -5,6 +5,12 @@
  * contain blanks; there is no quoting. When a key appears more than once the
  * last occurrence wins, so options appended later override earlier ones.
  * Keys are case-sensitive. Nothing here allocates or modifies the input.
+ *
+ * Both boot paths refuse a command line with any byte outside printable
+ * ASCII (cmdline_bad_byte): efi-loader before it prints the line, the
+ * kernel in boot_intake before it logs it. A booted kernel's command line
+ * therefore has only spaces between words, and nothing in it can drive the
+ * terminal on COM1 (an ESC sequence, a line break faking a log line).
  */
 #ifndef MAPLE_CMDLINE_H
 #define MAPLE_CMDLINE_H
@@ -40,5 +46,19 @@ bool cmdline_get_u64(const char *cmdline, const char *key, uint64_t *out);
  * `name`. The item `all` matches every name; empty items are ignored.
  */
 bool cmdline_list_contains(const char *list, const char *name);
+
+/*
+ * The offset of the first of the len bytes at cmdline that is not
+ * printable ASCII (0x20-0x7e), or len when there is none: C0 controls
+ * (ESC, CR, LF, tab, NUL), DEL and every byte from 0x80 on are refused.
+ */
+size_t cmdline_bad_byte(const char *cmdline, size_t len);
+
+/*
+ * For a list that names things one by one (`domains=a,b`): the position
+ * (from 1) of the first empty item, or 0 when every item has a name. An
+ * empty list is one empty item; `a,` ends in one.
+ */
+unsigned cmdline_list_empty_item(const char *list);
 
 #endif

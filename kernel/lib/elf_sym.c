@@ -1,7 +1,10 @@
 /*
  * Symbolizing addresses in a domain image from its own .symtab, for fault
  * reports. The image is untrusted: every table and string is bounds-checked
- * against the file before it is read.
+ * against the file before it is read, every header and symbol is copied out
+ * rather than read through a cast pointer (its offset may be odd, as the
+ * loader's rule in elf_check.c also assumes), and the name printed is
+ * printable ASCII only, since it goes to COM1.
  */
 #include <lib/elf.h>
 #include <lib/fmt.h>
@@ -12,44 +15,70 @@ static bool in_file(uint64_t off, uint64_t len, size_t size)
 	return off <= size && len <= size - off;
 }
 
+/* Section header i of a table elf_symbolize has bounds-checked. */
+static struct elf64_shdr shdr_at(const uint8_t *f, uint64_t shoff, unsigned i)
+{
+	struct elf64_shdr sh;
+	memcpy(&sh, f + shoff + (uint64_t)i * sizeof sh, sizeof sh);
+	return sh;
+}
+
+/*
+ * The function in symtab whose extent holds addr; failing that, the
+ * nearest one below it. Names must start inside strtab.
+ */
+static bool best_symbol(const uint8_t *f, const struct elf64_shdr *symtab,
+			const struct elf64_shdr *strtab, uint64_t addr, struct elf64_sym *best)
+{
+	bool found = false;
+	for (uint64_t k = 0; k < symtab->sh_size / sizeof *best; k++) {
+		struct elf64_sym s;
+		memcpy(&s, f + symtab->sh_offset + k * sizeof s, sizeof s);
+		if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_value > addr ||
+		    s.st_name >= strtab->sh_size)
+			continue;
+		if (s.st_size && addr - s.st_value < s.st_size) {
+			*best = s;
+			return true;
+		}
+		if (!found || s.st_value > best->st_value)
+			*best = s;
+		found = true;
+	}
+	return found;
+}
+
 bool elf_symbolize(const void *file, size_t size, uint64_t addr, char *out, size_t outlen)
 {
 	const uint8_t *f = file;
-	const struct elf64_ehdr *eh = file;
+	struct elf64_ehdr eh;
+
 	fmt_snprintf(out, outlen, "?");
-	if (size < sizeof *eh || eh->e_shentsize != sizeof(struct elf64_shdr) ||
-	    !in_file(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(struct elf64_shdr), size))
+	if (size < sizeof eh)
 		return false;
-	const struct elf64_shdr *sh = (const void *)(f + eh->e_shoff);
-	for (unsigned i = 0; i < eh->e_shnum; i++) {
-		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum ||
-		    !in_file(sh[i].sh_offset, sh[i].sh_size, size))
+	memcpy(&eh, f, sizeof eh);
+	if (eh.e_shentsize != sizeof(struct elf64_shdr) ||
+	    !in_file(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(struct elf64_shdr), size))
+		return false;
+	for (unsigned i = 0; i < eh.e_shnum; i++) {
+		struct elf64_shdr symtab = shdr_at(f, eh.e_shoff, i);
+		if (symtab.sh_type != SHT_SYMTAB || symtab.sh_link >= eh.e_shnum ||
+		    !in_file(symtab.sh_offset, symtab.sh_size, size))
 			continue;
-		const struct elf64_shdr *strtab = &sh[sh[i].sh_link];
-		if (!in_file(strtab->sh_offset, strtab->sh_size, size))
+		struct elf64_shdr strtab = shdr_at(f, eh.e_shoff, symtab.sh_link);
+		if (!in_file(strtab.sh_offset, strtab.sh_size, size))
 			continue;
-		const struct elf64_sym *syms = (const void *)(f + sh[i].sh_offset);
-		/* The function whose extent holds addr; failing that, the
-		 * nearest one below it. */
-		const struct elf64_sym *best = NULL;
-		for (uint64_t k = 0; k < sh[i].sh_size / sizeof *syms; k++) {
-			const struct elf64_sym *s = &syms[k];
-			if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_value > addr ||
-			    s->st_name >= strtab->sh_size)
-				continue;
-			if (s->st_size && addr - s->st_value < s->st_size) {
-				best = s;
-				break;
-			}
-			if (!best || s->st_value > best->st_value)
-				best = s;
-		}
-		if (!best)
+		struct elf64_sym best;
+		if (!best_symbol(f, &symtab, &strtab, addr, &best))
 			return false;
-		const char *name = (const char *)(f + strtab->sh_offset + best->st_name);
-		size_t maxlen = strtab->sh_size - best->st_name;
-		fmt_snprintf(out, outlen, "%.*s+0x%lx", (int)strnlen(name, maxlen), name,
-			     (unsigned long)(addr - best->st_value));
+		const char *name = (const char *)(f + strtab.sh_offset + best.st_name);
+		size_t len = strnlen(name, strtab.sh_size - best.st_name);
+		fmt_snprintf(out, outlen, "%.*s+0x%lx", (int)(len < outlen ? len : outlen), name,
+			     (unsigned long)(addr - best.st_value));
+		/* The name is the image's bytes: nothing in it may drive the terminal. */
+		for (size_t c = 0; c < len && c < outlen && out[c]; c++)
+			if (out[c] < 0x20 || out[c] > 0x7e)
+				out[c] = '?';
 		return true;
 	}
 	return false;

@@ -5,6 +5,7 @@
  * wrote is read through the caller's phys mapper and checked for bounds
  * first; nothing here trusts a length or a count.
  */
+#include <lib/cmdline.h>
 #include <lib/fmt.h>
 #include <lib/multiboot.h>
 #include <lib/string.h>
@@ -182,6 +183,11 @@ static int module_name(const char *s, unsigned index, char *name, struct elf_err
 		fmt_snprintf(name, BOOTINFO_NAME_MAX, "module%u", index);
 		return 0;
 	}
+	/* The name is logged and matched against domains=: no control bytes (lib/cmdline.h). */
+	size_t bad = cmdline_bad_byte(base, n);
+	if (bad < n)
+		return fail(err, "module %u: name byte 0x%02x at column %zu is not printable ASCII",
+			    index, (unsigned char)base[bad], bad + 1);
 	if (n >= BOOTINFO_NAME_MAX)
 		return fail(err, "module %u: name '%.*s' longer than %d bytes", index, (int)n, base,
 			    BOOTINFO_NAME_MAX - 1);

@@ -210,6 +210,38 @@ static void test_long_line(void **state)
 	free(line);
 }
 
+/* Printable ASCII passes; every other byte class is found at its offset. */
+static void test_bad_byte(void **state)
+{
+	(void)state;
+	const char *ok = "console=com1 domains=xa,xb test=all !~";
+	assert_int_equal(cmdline_bad_byte(ok, strlen(ok)), strlen(ok));
+	assert_int_equal(cmdline_bad_byte("", 0), 0);
+
+	static const char refused[] = {'\x1b', '\n',   '\r',   '\t',   '\0',  '\x01',
+				       '\x1f', '\x7f', '\x80', '\x9b', '\xff'};
+	for (unsigned i = 0; i < sizeof(refused); i++) {
+		char line[] = "quiet a=b";
+		line[6] = refused[i];
+		assert_int_equal(cmdline_bad_byte(line, sizeof(line) - 1), 6);
+	}
+	/* Only the first len bytes are looked at. */
+	assert_int_equal(cmdline_bad_byte("ab\x1b", 2), 2);
+}
+
+static void test_list_empty_item(void **state)
+{
+	(void)state;
+	assert_int_equal(cmdline_list_empty_item("xa"), 0);
+	assert_int_equal(cmdline_list_empty_item("xa,xb,xc"), 0);
+	assert_int_equal(cmdline_list_empty_item(""), 1);
+	assert_int_equal(cmdline_list_empty_item(","), 1);
+	assert_int_equal(cmdline_list_empty_item(",xa"), 1);
+	assert_int_equal(cmdline_list_empty_item("xa,"), 2);
+	assert_int_equal(cmdline_list_empty_item("xa,,xb"), 2);
+	assert_int_equal(cmdline_list_empty_item("xa,xb,"), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +257,8 @@ int main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_list_from_cmdline),
 		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_bad_byte),
+		cmocka_unit_test(test_list_empty_item),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

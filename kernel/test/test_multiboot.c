@@ -507,6 +507,22 @@ static void test_module_name_too_long(void **state)
 	assert_non_null(strstr(err.msg, "' longer than 63 bytes"));
 }
 
+/* A control byte in a module's name (from -initrd or GRUB's module line) is refused. */
+static void test_module_name_control_byte(void **state)
+{
+	(void)state;
+	qemu_map();
+	add_module(0x140000, 0x141000, put_string("/a/x\x1b[2Jb.elf arg"));
+	assert_int_equal(convert(), -1);
+	assert_string_equal(
+		err.msg, "multiboot: module 0: name byte 0x1b at column 2 is not printable ASCII");
+	mbi->mods_count = 0;
+	add_module(0x140000, 0x141000, put_string("ok\x7f"));
+	assert_int_equal(convert(), -1);
+	assert_string_equal(
+		err.msg, "multiboot: module 0: name byte 0x7f at column 3 is not printable ASCII");
+}
+
 static void test_module_errors(void **state)
 {
 	(void)state;
@@ -762,6 +778,7 @@ int main(void)
 		cmocka_unit_test_setup(test_cmdline_limits, setup),
 		cmocka_unit_test_setup(test_module_names, setup),
 		cmocka_unit_test_setup(test_module_name_too_long, setup),
+		cmocka_unit_test_setup(test_module_name_control_byte, setup),
 		cmocka_unit_test_setup(test_module_errors, setup),
 		cmocka_unit_test_setup(test_modules_flag_off, setup),
 		cmocka_unit_test_setup(test_max_modules, setup),
