@@ -49,6 +49,7 @@
 #define MAPLE_EBUSY	16  /* the domain is already being destroyed by someone else */
 #define MAPLE_EQUOTA	122 /* the domain is at one of its limits (memory, RRefs, log lines) */
 #define MAPLE_EDEPTH	202 /* call chain or RRef nesting at its depth limit */
+#define MAPLE_ENOTUNIQ	76  /* a name that several domains share: address one by its id */
 
 /*
  * Cross-domain calls go through the gate, kernel-provided code mapped
