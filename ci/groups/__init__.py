@@ -8,7 +8,7 @@ ORDER; `--only` and `--skip` take these names.
 import importlib
 
 ORDER = ["format", "tools", "harness", "unit", "boot", "image", "ktest", "loader", "ctl", "domains",
-         "recovery", "chaos", "panic", "libvirt"]
+         "recovery", "chaos", "panic", "libvirt", "byhand"]
 GROUPS = {name: importlib.import_module(f"{__name__}.{name}") for name in ORDER}
 
 

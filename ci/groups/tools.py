@@ -73,6 +73,11 @@ REFUSALS = [
      "images/mkesp: error: unknown option --bogus"),
     (["images/mkesp", "a", "b", "c"], "images/mkesp: error: expected at least 4 arguments, got 3"),
     (["images/mkesp", "", "b", "c", "d"], "images/mkesp: error: OUT.img must not be empty"),
+    (["images/libvirt-define", "--name", ""],
+     "images/libvirt-define: error: argument --name: must not be empty"),
+    (["images/libvirt-define", "--name", "a/b"], "images/libvirt-define: error: argument --name: "
+     "'a/b': use letters, digits, '-', '_' and '.' only"),
+    (["images/libvirt-define", "--bogus"], "images/libvirt-define: error: unknown option --bogus"),
     (["tools/configure", "--bogus"], "tools/configure: error: unknown option --bogus"),
     (["tools/idlc", "-o", "", "domains/idl/bdev.idl"],
      "idlc: error: argument -o: must not be empty"),
