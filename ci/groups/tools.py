@@ -49,6 +49,7 @@ REFUSALS = [
     (["ci/test", "--only", "boot", "--skip", "boot"],
      "ci/test: error: --skip leaves none of --only's groups (boot) to run"),
     (["ci/test", "--bogus"], "ci/test: error: unknown option --bogus"),
+    (["ci/setup", "--bogus"], "ci/setup: error: unknown option --bogus"),
     (["ci/build", "--bogus"], "ci/build: error: unknown option --bogus"),
     (["ci/build", "kernel"], "ci/build: error: unexpected argument 'kernel'"),
     (["ci/libvirt-test", "--esp", ""], "ci/libvirt-test: error: argument --esp: must not be empty"),
