@@ -38,7 +38,7 @@ static int console_run(int (*cmd)(struct ctl_reply *, int, char **), const char 
 	return rc;
 }
 
-/* Whether the name alone finds d (and nothing else); *why as domain_get_by_name left it. */
+/* Whether name (or id) finds exactly d, NULL meaning nothing; *why as domain_get_by_name set it. */
 static bool finds(const char *name, const struct domain *d, long *why)
 {
 	struct domain *got = domain_get_by_name(name, why);
