@@ -170,7 +170,8 @@ def run():
     if not shutil.which("virsh"):
         tally.skip("byhand/system-run", "virsh is not installed (run ci/setup)")
     elif not os.path.exists(SYSTEM_SOCKET):
-        tally.skip("byhand/system-run", f"no libvirt daemon ({SYSTEM_SOCKET} is absent; by hand: "
+        tally.skip("byhand/system-run", f"no libvirt daemon ({SYSTEM_SOCKET} is absent; it needs "
+                   "libvirt-daemon-system, which ci/setup does not install, and without systemd "
                    "`virtlogd -d; libvirtd -d` as root)")
     elif os.path.exists(os.path.join(OUT, "ctl.sock")):
         tally.skip("byhand/system-run", "out/libvirt/ctl.sock exists: a domain defined by hand "
