@@ -7,9 +7,9 @@ ORDER; `--only` and `--skip` take these names.
 """
 import importlib
 
-ORDER = ["format", "harness", "unit", "fuzz", "boot", "image", "ktest", "loader", "cmdline",
-         "ctl", "console", "pci", "domains", "recovery", "nvme", "chaos", "panic", "nvmebench",
-         "libvirt"]
+ORDER = ["format", "tools", "harness", "unit", "fuzz", "boot", "image", "ktest", "loader",
+         "cmdline", "ctl", "console", "pci", "domains", "recovery", "nvme", "chaos", "panic",
+         "nvmebench", "libvirt", "byhand"]
 GROUPS = {name: importlib.import_module(f"{__name__}.{name}") for name in ORDER}
 
 

@@ -41,6 +41,23 @@ def dom_bad_input(v):
     expect_state(v, "xc", "running")
 
 
+def dom_names(v):
+    """Two domains named xb: the name addresses neither (docs/isolation.md, "Names"), each
+    id its own; before, `kill xb` failed whichever came first in the table."""
+    expect_reply(v, "create xb", True)
+    r = v.command("domains")
+    ids = [line.split()[0] for line in r.lines if line.split()[1:2] == ["xb"]]
+    if len(ids) != 2:
+        raise Failure(f"`domains` lists {len(ids)} xb, expected 2: {r.lines}")
+    r = v.command("kill xb")
+    want = "'xb' names 2 domains: give an id (see 'domains')"
+    if r.ok or r.reason != want:
+        raise Failure(f"`kill xb` with two xb answered {r.status!r}; expected ERR {want}")
+    expect_reply(v, f"kill {ids[1]}", True)
+    expect_reply(v, f"destroy {ids[1]}", True)
+    expect_state(v, "xb", "running")
+
+
 def dom_authority():
     """rogue (created by the console) may not destroy victim: -MAPLE_EPERM, one
     log line naming both, victim still there (domains/test/rogue/cases.h, case 40).
@@ -115,7 +132,8 @@ ISOLATION_MODES = [("no-pku", "max,pku=off", "", no_pku_refuses),
 
 
 DOMAIN_TESTS = [("listed", dom_listed), ("inject", dom_inject), ("kill", dom_kill),
-                ("destroy-recreate", dom_recreate), ("bad-input", dom_bad_input)]
+                ("destroy-recreate", dom_recreate), ("bad-input", dom_bad_input),
+                ("names", dom_names)]
 
 
 def run():

@@ -27,6 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from .args import env_scale
 from .ctl import CtlClient
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -61,7 +62,7 @@ NVME_CACHE = "writeback"
 
 # Every timeout below is sized for TCG on a slow 2-core machine; a slower
 # machine sets MAPLE_TIMEOUT_SCALE=2 instead of editing them.
-TIMEOUT_SCALE = float(os.environ.get("MAPLE_TIMEOUT_SCALE", "1") or 1)
+TIMEOUT_SCALE = env_scale("MAPLE_TIMEOUT_SCALE")
 
 READY = r"maple: ready"
 # The loader's one-line failure report: `efi-loader: <path>: <reason>`; paths are
@@ -222,6 +223,16 @@ def make_esp(out, cmdline, kernel=KERNEL, efi_app=EFI_APP, modules=()):
         err = (r.stderr or r.stdout).strip().splitlines()[-5:]
         raise VmError(f"images/mkesp failed (status {r.returncode}): " + " / ".join(err))
     return out
+
+
+# The least guest memory, in MiB, in which each path boots to `maple: ready`
+# with every domain image as a boot module (what ci/run-vm passes), found by
+# booting (2026-12-02, QEMU 7.2, TCG, OVMF 2022.11): SeaBIOS boots in 10M,
+# and in 8M the kernel panics (`rref: no memory for a 4120 KiB table`);
+# OVMF boots in 56M, and in 48M it holds the kernel's load address
+# (`efi-loader: \maple\kernel.elf: cannot claim physical memory ...`).
+# Below them QEMU may even exit 0 at once without a line of output.
+MIN_MEMORY_MIB = {"uefi": 56, "bios": 10}
 
 
 @dataclass

@@ -16,6 +16,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from harness import bench, results  # noqa: E402
+from harness.args import Parser  # noqa: E402
 from harness.qemu import (READY, ROOT, TIMEOUT_SCALE, Config, Vm, VmExited,  # noqa: E402
                           VmTimeout, domain_images, install_signal_handlers)
 
@@ -358,8 +359,11 @@ def run_one(tally, t):
 
 
 if __name__ == "__main__":
+    p = Parser("ci/harness/selftest.py", __doc__)
+    p.add_argument("--no-firmware", action="store_true", help="leave out the checks with OVMF")
+    a = p.parse_args()
     install_signal_handlers()
     tally = results.Tally()
-    run(tally, firmware="--no-firmware" not in sys.argv)
+    run(tally, firmware=not a.no_firmware)
     print(tally.summary_line())
     sys.exit(1 if tally.failed else 0)

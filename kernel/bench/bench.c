@@ -26,7 +26,7 @@ static const struct {
 struct domain *bench_need(const char *bench, const char *name)
 {
 	char err[128];
-	struct domain *d = domain_get_by_name(name);
+	struct domain *d = domain_get_by_name(name, NULL);
 	domain_put(d); /* it stays: nothing but the bench destroys its domains */
 	if (!d && !(d = domain_create(name, err, sizeof err)))
 		klog("bench: %s cannot create %s: %s", bench, name, err);

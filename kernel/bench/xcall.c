@@ -174,7 +174,8 @@ void bench_xcall_thread(void *unused)
 	bool ok = bench && bench_need("xcall", "xa") && bench_need("xcall", "xb") &&
 		  bench_need("xcall", "xc") && bench_need("xcall", "bdev_shadow");
 	for (unsigned i = 0; ok && i < sizeof ops / sizeof ops[0]; i++) {
-		struct domain *target = ops[i].target ? domain_get_by_name(ops[i].target) : NULL;
+		struct domain *target =
+			ops[i].target ? domain_get_by_name(ops[i].target, NULL) : NULL;
 		long handle = target ? (long)domain_handle(target) : 0;
 		domain_put(target);
 		long median =

@@ -16,8 +16,9 @@ void console_rx_flow_control(bool on);
 
 struct domain;
 
-/* The domain called name, with a reference the command puts (domain_put)
- * when it is done; or NULL with the reply's error set. */
+/* The domain a name or decimal id addresses (domain_get_by_name), with a
+ * reference the command puts (domain_put) when it is done; or NULL with the
+ * reply's error set (no such domain, or a name several domains share). */
 struct domain *console_find_domain(struct ctl_reply *r, const char *name);
 
 /* Domain commands (console/console_domains.c). */

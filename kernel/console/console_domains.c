@@ -74,13 +74,33 @@ int cmd_domains(struct ctl_reply *r, int argc, char **argv)
 	return 0;
 }
 
-/* The domain called name for a command (console/console.h). */
+struct same_name {
+	const char *name;
+	unsigned count;
+};
+
+static void count_named(struct domain *d, void *arg)
+{
+	struct same_name *s = arg;
+	s->count += !strcmp(d->name, s->name);
+}
+
+/* The domain a name or id addresses, for a command (console/console.h). A
+ * name several domains share is refused rather than taken to mean the first
+ * of them: `kill xb` must not fail some other `xb` than the operator meant. */
 struct domain *console_find_domain(struct ctl_reply *r, const char *name)
 {
-	struct domain *d = domain_get_by_name(name);
-	if (!d)
+	long why;
+	struct domain *d = domain_get_by_name(name, &why);
+	if (d)
+		return d;
+	if (why == -MAPLE_ENOTUNIQ) {
+		struct same_name s = {.name = name};
+		domain_foreach(count_named, &s);
+		ctl_fail(r, "'%s' names %u domains: give an id (see 'domains')", name, s.count);
+	} else
 		ctl_fail(r, "no domain '%s' (see 'domains')", name);
-	return d;
+	return NULL;
 }
 
 int cmd_create(struct ctl_reply *r, int argc, char **argv)

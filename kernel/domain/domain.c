@@ -86,22 +86,54 @@ struct domain *domain_get(uint32_t id)
 	return d;
 }
 
-struct domain *domain_get_by_name(const char *name_or_id)
+static bool addressable(const struct domain *d)
+{
+	enum domain_state s = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
+	return s == DOMAIN_CREATING || s == DOMAIN_RUNNING;
+}
+
+/*
+ * Names repeat: a domain's name is its image's, an image may run as several
+ * domains at once (a test makes eight `xb`s), and a shadow's new driver
+ * starts while the old one may still be failed or being torn down. So a
+ * name addresses a domain only where that is unambiguous (docs/isolation.md,
+ * "Names"): the one instance of that name that is creating or running; or,
+ * when none is, the only instance there is at all (a failed domain awaiting
+ * `destroy`). Anything else is -MAPLE_ENOTUNIQ, and the caller must give an
+ * id: a command must never reach whichever instance happens to come first.
+ */
+struct domain *domain_get_by_name(const char *name_or_id, long *why)
 {
 	uint64_t id = 0;
 	const char *p = name_or_id;
 	while (*p >= '0' && *p <= '9' && id < GATE_MAX_DOMAINS)
 		id = id * 10 + (uint64_t)(*p++ - '0');
-	if (p != name_or_id && !*p)
-		return domain_get((uint32_t)id);
-	struct domain *found = NULL;
+	if (p != name_or_id && !*p) {
+		struct domain *d = domain_get((uint32_t)id);
+		if (why)
+			*why = d ? 0 : -MAPLE_ESRCH;
+		return d;
+	}
+	struct domain *live = NULL, *any = NULL;
+	unsigned nlive = 0, nany = 0;
 	spin_lock(&domains_lock);
-	for (uint32_t i = 1; i < GATE_MAX_DOMAINS && !found; i++)
-		if (domains[i] && !strcmp(domains[i]->name, name_or_id))
-			found = domains[i];
+	for (uint32_t i = 1; i < GATE_MAX_DOMAINS; i++) {
+		struct domain *d = domains[i];
+		if (!d || strcmp(d->name, name_or_id))
+			continue;
+		any = any ? any : d;
+		nany++;
+		if (addressable(d)) {
+			live = live ? live : d;
+			nlive++;
+		}
+	}
+	struct domain *found = nlive == 1 ? live : !nlive && nany == 1 ? any : NULL;
 	if (found)
 		__atomic_add_fetch(&found->refs, 1, __ATOMIC_RELAXED);
 	spin_unlock(&domains_lock);
+	if (why)
+		*why = found ? 0 : nany ? -MAPLE_ENOTUNIQ : -MAPLE_ESRCH;
 	return found;
 }
 

@@ -136,10 +136,13 @@ void domain_fail(struct domain *d, const char *fmt, ...) __attribute__((format(p
  * method's result, or -MAPLE_ECALLEE / -MAPLE_EDEAD / -MAPLE_ESRCH. */
 long domain_call(struct domain *d, uint64_t method, long a0, long a1, long a2, long a3);
 
-/* The domain with this id or name (decimal id, or name), with a reference
- * the caller must domain_put; NULL if none. Safe from any thread. */
+/* The domain with this id, or the one a decimal id or a name addresses,
+ * with a reference the caller must domain_put; NULL if none. A name that
+ * several domains have addresses the one creating or running, else none:
+ * NULL with *why (if given) -MAPLE_ENOTUNIQ; -MAPLE_ESRCH for no such
+ * domain. Safe from any thread. */
 struct domain *domain_get(uint32_t id);
-struct domain *domain_get_by_name(const char *name_or_id);
+struct domain *domain_get_by_name(const char *name_or_id, long *why);
 void domain_put(struct domain *d);
 /* Without a reference: only for a thread whose call into the domain counts
  * in its `active` (destroy waits for those), e.g. the domain's own syscalls. */

@@ -98,9 +98,11 @@ static long sys_lookup(struct domain *d, uint64_t name, uint64_t len)
 	if (!dmem_owns(d, name, len) || copy_from_user(buf, name, len) < 0)
 		return -MAPLE_EFAULT;
 	buf[len] = '\0';
-	struct domain *target = domain_get_by_name(buf);
-	long h = target && target->state == DOMAIN_RUNNING ? (long)domain_handle(target)
-							   : -MAPLE_ESRCH;
+	long why;
+	struct domain *target = domain_get_by_name(buf, &why);
+	long h = !target			   ? why
+		 : target->state == DOMAIN_RUNNING ? (long)domain_handle(target)
+						   : -MAPLE_ESRCH;
 	domain_put(target);
 	return h;
 }

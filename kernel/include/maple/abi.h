@@ -78,6 +78,7 @@
 #define MAPLE_EQUOTA	122 /* the domain is at one of its limits (memory, RRefs, log lines) */
 #define MAPLE_EIO	5   /* the device reported an error for this request */
 #define MAPLE_EDEPTH	202 /* call chain or RRef nesting at its depth limit */
+#define MAPLE_ENOTUNIQ	76  /* a name that several domains share: address one by its id */
 
 /*
  * Cross-domain calls go through the gate, kernel-provided code mapped

@@ -1,0 +1,164 @@
+"""tools: every host tool refuses a bad invocation with a usage error (exit 2,
+the exact message, nothing else done), and a benchmark whose boots fail
+writes no results file. No VM boots: each bad invocation must stop before
+setup, build or QEMU; one that does not is killed and fails its test.
+"""
+import os
+import signal
+import subprocess
+
+from harness.qemu import MIN_MEMORY_MIB, ROOT
+
+from . import ORDER
+from .common import Failure, test
+
+# How long a refusal may take: it parses its arguments and exits. A tool that
+# accepts the invocation goes on to build or boot and is stopped here.
+REFUSAL_TIMEOUT = 30
+BENCH_TIMEOUT = 120
+# The tools that run ci/setup and ci/build first unless told not to.
+SETS_UP = ("ci/run-vm", "ci/test", "bench/boot", "bench/xcall", "bench/recovery")
+SIZE_HINT = "is not a size (a whole number with an optional K, M, G or T; no suffix means MiB)"
+GROUPS = ", ".join(ORDER)
+
+# (tool and arguments, its last line on stderr); the environment's extra
+# variables, if any, are a third element.
+REFUSALS = [
+    (["ci/run-vm", "--memory", "1K"], "ci/run-vm: error: argument --memory: 1K is less than "
+     f"the {MIN_MEMORY_MIB['uefi']}M Maple needs on the uefi path"),
+    (["ci/run-vm", "--firmware", "bios", "--memory", f"{MIN_MEMORY_MIB['bios'] // 2}M"],
+     f"ci/run-vm: error: argument --memory: {MIN_MEMORY_MIB['bios'] // 2}M is less than the "
+     f"{MIN_MEMORY_MIB['bios']}M Maple needs on the bios path"),
+    (["ci/run-vm", "--memory", "lots"], f"ci/run-vm: error: argument --memory: 'lots' {SIZE_HINT}"),
+    (["ci/run-vm", "--memory", "1.5G"], f"ci/run-vm: error: argument --memory: '1.5G' {SIZE_HINT}"),
+    (["ci/run-vm", "--smp", "0"], "ci/run-vm: error: argument --smp: 0 is less than 1"),
+    (["ci/run-vm", "--smp", "-2"], "ci/run-vm: error: argument --smp: -2 is less than 1"),
+    (["ci/run-vm", "--smp", "two"],
+     "ci/run-vm: error: argument --smp: 'two' is not a whole number"),
+    (["ci/run-vm", "--bogus"], "ci/run-vm: error: unknown option --bogus"),
+    (["ci/run-vm", "--mem", "1G"], "ci/run-vm: error: unknown option --mem"),
+    (["ci/run-vm", "stray"], "ci/run-vm: error: unexpected argument 'stray'"),
+    (["ci/run-vm"], "ci/run-vm: error: MAPLE_TIMEOUT_SCALE='-1': must be a number above 0 "
+     "(it multiplies every timeout)", {"MAPLE_TIMEOUT_SCALE": "-1"}),
+    (["ci/run-vm"], "ci/run-vm: error: MAPLE_TIMEOUT_SCALE='fast': must be a number above 0 "
+     "(it multiplies every timeout)", {"MAPLE_TIMEOUT_SCALE": "fast"}),
+    (["ci/test", "--only", ""], "ci/test: error: argument --only: '' has an empty entry; give "
+     f"one or more of {GROUPS}, separated by commas"),
+    (["ci/test", "--only", "bogus"], "ci/test: error: argument --only: unknown entry 'bogus'; "
+     f"choose from {GROUPS}"),
+    (["ci/test", "--only", "boot", "--skip", "boot"],
+     "ci/test: error: --skip leaves none of --only's groups (boot) to run"),
+    (["ci/test", "--bogus"], "ci/test: error: unknown option --bogus"),
+    (["ci/setup", "--bogus"], "ci/setup: error: unknown option --bogus"),
+    (["ci/build", "--bogus"], "ci/build: error: unknown option --bogus"),
+    (["ci/build", "kernel"], "ci/build: error: unexpected argument 'kernel'"),
+    (["ci/libvirt-test", "--esp", ""], "ci/libvirt-test: error: argument --esp: must not be empty"),
+    (["ci/libvirt-test", "--bogus"], "ci/libvirt-test: error: unknown option --bogus"),
+    (["ci/harness/selftest.py", "--bogus"],
+     "ci/harness/selftest.py: error: unknown option --bogus"),
+    (["bench/boot", "--firmware", ""], "bench/boot: error: argument --firmware: '' has an empty "
+     "entry; give one or more of bios, uefi, separated by commas"),
+    (["bench/boot", "--firmware", "bios,,uefi"], "bench/boot: error: argument --firmware: "
+     "'bios,,uefi' has an empty entry; give one or more of bios, uefi, separated by commas"),
+    (["bench/boot", "--firmware", "bios,bios"],
+     "bench/boot: error: argument --firmware: bios given twice"),
+    (["bench/boot", "--runs", "0"], "bench/boot: error: argument --runs: 0 is less than 1"),
+    (["bench/boot", "--runs", "-1"], "bench/boot: error: argument --runs: -1 is less than 1"),
+    (["bench/xcall", "--runs", "0"], "bench/xcall: error: argument --runs: 0 is less than 1"),
+    (["bench/xcall", "--baseline", ""],
+     "bench/xcall: error: argument --baseline: must not be empty"),
+    (["bench/recovery", "--runs", "-3"],
+     "bench/recovery: error: argument --runs: -3 is less than 1"),
+    (["bench/recovery", "--bogus"], "bench/recovery: error: unknown option --bogus"),
+    (["images/mkesp", "--bogus", "a", "b", "c", "d"],
+     "images/mkesp: error: unknown option --bogus"),
+    (["images/mkesp", "a", "b", "c"], "images/mkesp: error: expected at least 4 arguments, got 3"),
+    (["images/mkesp", "", "b", "c", "d"], "images/mkesp: error: OUT.img must not be empty"),
+    (["images/libvirt-define", "--name", ""],
+     "images/libvirt-define: error: argument --name: must not be empty"),
+    (["images/libvirt-define", "--name", "a/b"], "images/libvirt-define: error: argument --name: "
+     "'a/b': use letters, digits, '-', '_' and '.' only"),
+    (["images/libvirt-define", "--bogus"], "images/libvirt-define: error: unknown option --bogus"),
+    (["tools/configure", "--bogus"], "tools/configure: error: unknown option --bogus"),
+    (["tools/idlc", "-o", "", "domains/idl/bdev.idl"],
+     "idlc: error: argument -o: must not be empty"),
+    (["tools/idlc", "--bogus", "domains/idl/bdev.idl"], "idlc: error: unknown option --bogus"),
+    (["tools/check-gate-object"],
+     "tools/check-gate-object: error: the following arguments are required: object"),
+    (["tools/check-kernel-image"],
+     "tools/check-kernel-image: error: the following arguments are required: kernel"),
+    (["tools/asm-offsets", "in.s"],
+     "tools/asm-offsets: error: the following arguments are required: dst"),
+    (["tools/ksyms"], "tools/ksyms: error: expected one ELF file"),
+]
+
+
+def run_tool(argv, env=None, timeout=REFUSAL_TIMEOUT):
+    """(status, stdout, stderr) of argv run from the checkout; Failure if it is
+    still running after timeout (it was stopped, with everything it started)."""
+    full = dict(os.environ)
+    full.pop("MAPLE_TIMEOUT_SCALE", None)
+    full.update(env or {})
+    p = subprocess.Popen([os.path.join(ROOT, argv[0])] + argv[1:], cwd=ROOT, env=full,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        raise Failure(f"still running after {timeout} s: it accepted the invocation") from None
+    return p.returncode, out, err
+
+
+def refused(argv, expected, env=None):
+    # Were the invocation accepted, the tool would not install or build first.
+    rc, out, err = run_tool(argv + (["--no-setup", "--no-build"] if argv[0] in SETS_UP else []),
+                            env)
+    lines = err.strip().splitlines()
+    last = lines[-1] if lines else ""
+    if rc != 2 or last != expected:
+        raise Failure(f"exit {rc}, last stderr line {last!r}; expected exit 2 and {expected!r}")
+    if out:
+        raise Failure(f"wrote to stdout before refusing: {out.strip().splitlines()[0]!r}")
+
+
+def results_files():
+    d = os.path.join(ROOT, "bench/results")
+    return set(os.listdir(d)) if os.path.isdir(d) else set()
+
+
+def failed_boot_writes_nothing(tool, args, expected):
+    """The tool, with QEMU replaced by /bin/false so that every boot fails at
+    once, exits 1 with `expected` as its last line and adds no results file."""
+    before = results_files()
+    try:
+        rc, _, err = run_tool([tool, "--no-setup", "--no-build", "--runs", "1", *args],
+                              {"MAPLE_QEMU": "/bin/false"}, BENCH_TIMEOUT)
+    finally:
+        new = sorted(results_files() - before)
+        for f in new:  # written by a tool that should not have: do not keep it
+            os.unlink(os.path.join(ROOT, "bench/results", f))
+    lines = err.strip().splitlines()
+    last = lines[-1] if lines else ""
+    if new:
+        raise Failure(f"wrote {', '.join(new)} from a run whose boots all failed (exit {rc})")
+    if rc != 1 or last != expected:
+        raise Failure(f"exit {rc}, last stderr line {last!r}; expected exit 1 and {expected!r}")
+
+
+def run():
+    for case in REFUSALS:
+        argv, expected = case[0], case[1]
+        env = case[2] if len(case) > 2 else None
+        # One word per test name: tools/refuse:TOOL[ARG,ARG] with '' for an empty one.
+        label = f"{argv[0]}[{','.join(a or repr(a) for a in argv[1:])}]"
+        if env:
+            label = ",".join(f"{k}={v}" for k, v in env.items()) + ":" + label
+        test(f"tools/refuse:{label}", refused, argv, expected, env)
+    test("tools/bench-boot-failed-run-writes-no-results", failed_boot_writes_nothing,
+         "bench/boot", ["--firmware", "bios"],
+         "bench/boot: 1 of 1 boots failed; no results file written")
+    test("tools/bench-xcall-failed-run-writes-no-results", failed_boot_writes_nothing,
+         "bench/xcall", [], "bench/xcall: a benchmark boot failed: QEMU stopped before "
+         "`bench: xcall done`: exit status 1")
