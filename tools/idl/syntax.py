@@ -21,7 +21,6 @@ from idl.model import (Annot, Create, Enum, EnumMember, Field, FnPtr, IdlError, 
 
 ANNOTATIONS = ("replay", "idempotent")
 KEYWORDS = {"struct", "interface", "enum", "create", "fn", "move", "borrow"}
-PUNCT = ["->", "{", "}", "(", ")", "<", ">", "[", "]", ",", ";", "*", "&", "@"]
 NUMBER_MAX = 0xffffffff
 # Levels of one type expression: each RRef<...> (any <...>), &, *, [N] and []
 # is one. The real files use at most 3; 64 keeps every recursive walk of a
