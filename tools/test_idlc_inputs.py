@@ -67,6 +67,22 @@ class Crashes(unittest.TestCase):
                          ["t.idl:1:17: error: number 99999999999999999999... is out of range "
                           "(at most 4294967295)"])
 
+    def test_value_error_size_of_12000_digits(self):
+        # Found by hand after the fuzzer: str() of the size in the message.
+        text = "struct A0 { u8 x" + "[4294967295]" * 63 + "; }\n" + "".join(
+            f"struct A{i} {{ A{i - 1} a" + "[4294967295]" * 63 + "; }\n" for i in range(1, 20))
+        self.assertEqual(diagnostics(text)[-2:],
+                         ["t.idl:19:8: error: struct 'A18' is more than 2**38303 bytes; an RRef "
+                          "payload is at most 2097152 bytes",
+                          "t.idl:20:8: error: struct 'A19' is more than 2**40319 bytes; an RRef "
+                          "payload is at most 2097152 bytes"])
+        self.assertEqual(diagnostics("struct S { u8 x[4294967295][4294967295][2]; }"),
+                         ["t.idl:1:8: error: struct 'S' is more than 2**64 bytes; an RRef "
+                          "payload is at most 2097152 bytes"])
+        self.assertEqual(diagnostics("struct S { u8 x[4294967295][4294967295]; }"),
+                         ["t.idl:1:8: error: struct 'S' is 18446744065119617025 bytes; an RRef "
+                          "payload is at most 2097152 bytes"])
+
     def test_unicode_decode_error(self):
         with tempfile.TemporaryDirectory() as d:
             bad = os.path.join(d, "bad.idl")

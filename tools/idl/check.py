@@ -371,7 +371,7 @@ class Checker:
         s.size, s.align = align_up(offset, align), align
         s.rref_path = self.rref_path(s)
         if s.size > RREF_MAX_SIZE:
-            self.error(s.loc, f"struct '{s.name}' is {s.size} bytes; an RRef payload is at "
+            self.error(s.loc, f"struct '{s.name}' is {byte_count(s.size)}; an RRef payload is at "
                        f"most {RREF_MAX_SIZE} bytes")
         order.append(s)
 
@@ -397,7 +397,7 @@ class Checker:
                 continue
             size = c.layout()[1]
             if size > RREF_MAX_SIZE:
-                self.error(loc, f"'{c.show()}' is {size} bytes; an RRef payload is at most "
+                self.error(loc, f"'{c.show()}' is {byte_count(size)}; an RRef payload is at most "
                            f"{RREF_MAX_SIZE} bytes")
 
     # ---- interfaces ----
@@ -635,6 +635,15 @@ class Checker:
             raise IdlErrors(self.errors)
         containers = [c for c, _ in self.containers.values()]
         return Module(self.path, stem, self.docs, order, containers, interfaces, creates, enums)
+
+
+def byte_count(n):
+    """A size for a message. Arrays of arrays of structs of arrays multiply
+    lengths of up to 2**32 into integers of tens of thousands of digits, which
+    str() refuses (int_max_str_digits): past 2**64, the power of two below."""
+    if n < 2 ** 64:
+        return f"{n} bytes"
+    return f"more than 2**{n.bit_length() - 1} bytes"
 
 
 def rref_spelling(ty):
