@@ -228,6 +228,29 @@ class FileNames(unittest.TestCase):
                 self.assertIn("#ifndef IDL_X_Y2_H\n#define IDL_X_Y2_H\n", f.read())
 
 
+    def test_path_cannot_break_the_outputs(self):
+        # The path is quoted in a C comment and a Python docstring: `*/`
+        # ended the comment, `"""` and a backslash broke the module, and an
+        # undecodable byte raised UnicodeEncodeError writing them.
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "a*", 'b"""\\c\udcff')
+            os.makedirs(src)
+            path = os.path.join(src, "ok.idl")
+            with open(path, "w") as f:
+                f.write("struct S { u8 x; }\n")
+            r = run_idlc(d, path)
+            self.assertEqual((r.returncode, r.stderr), (0, b""))
+            suffix = "a*?b????c?/ok.idl; do not edit."
+            with open(os.path.join(d, "ok.h")) as f:
+                self.assertTrue(f.read().splitlines()[1].endswith(suffix))
+            with open(os.path.join(d, "ok_methods.h")) as f:
+                self.assertTrue(f.read().splitlines()[1].endswith(suffix))
+            with open(os.path.join(d, "ok.py")) as f:
+                module = f.read()
+            self.assertTrue(module.splitlines()[0].endswith(suffix))
+            compile(module, "ok.py", "exec")
+
+
 class InternalError(unittest.TestCase):
     def test_a_bug_is_one_line_and_status_3(self):
         """No input reaches this; a load() that raises stands in for a bug."""
