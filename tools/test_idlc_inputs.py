@@ -21,7 +21,8 @@ from contextlib import redirect_stderr
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
-from idl.check import MAX_SHAPE_BYTES, MAX_STRUCT_NESTING, check_text  # noqa: E402
+from idl.check import (MAX_FILE_BYTES, MAX_SHAPE_BYTES, MAX_STRUCT_NESTING,  # noqa: E402
+                       check_text)
 from idl.model import IdlError, IdlErrors  # noqa: E402
 from idl.syntax import MAX_TYPE_NESTING  # noqa: E402
 
@@ -204,6 +205,14 @@ class Size(unittest.TestCase):
 
 
 class FileNames(unittest.TestCase):
+    def test_endless_file(self):
+        # /dev/zero was read until memory ran out.
+        r = subprocess.run([sys.executable, IDLC, "-o", "/nonexistent", "/dev/zero"],
+                           capture_output=True, timeout=60)
+        self.assertEqual((r.returncode, r.stderr.decode()),
+                         (1, f"/dev/zero:1:1: error: file is larger than {MAX_FILE_BYTES} bytes; "
+                          "an .idl file is at most that\n"))
+
     def test_stem_that_is_not_an_identifier_is_refused(self):
         # x-y.idl produced `#ifndef IDL_X-Y_H`.
         with tempfile.TemporaryDirectory() as d:
