@@ -32,21 +32,36 @@ DICTIONARY = [w.encode() for w in """
 """.split()] + [b"\n", b"\t", b"\r", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x00", b"\xef\xbb\xbf"]
 NESTERS = [b"RRef<", b"&", b"*", b"[]", b"[1]", b"<", b"(", b"{", b"Result<", b"RRefVec<",
            b"fn(", b"// c\n", b"struct S { ", b"u8 "]
+BUILTIN_TYPES = [w.encode() for w in "u8 u16 u32 u64 i8 i16 i32 i64 bool any Result RRef".split()]
+TEMPLATES = [b"struct $A { $B a; }", b"struct $A { $B a; $C b; }", b"struct $A { $A a; }",
+             b"struct $A { RRef<$B> r; }", b"struct $A { RRefVec<$B, 4> v; }",
+             b"struct $A { RRefArray<$B, 2> a; RRefDeque<$C, 3> d; }", b"struct $A { $B a[2][3]; }",
+             b"interface $A { fn $B(move RRef<$C> x) -> Result<()>; }",
+             b"interface $A { fn $B(borrow RRef<$C> x, u64 n) -> Result<RRef<$C>>; }",
+             b"interface $A { @replay fn $B(u32 $C) -> Result<u64>; }",
+             b"create $A() -> $B;", b"enum $A { $B, $C }"]
 TOKEN = re.compile(rb"//[^\n]*|[A-Za-z_][A-Za-z0-9_]*|0[xX][0-9a-fA-F]+|[0-9]+|->|\s+|.", re.S)
 IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*\Z")
+KEYWORDS = {b"struct", b"interface", b"enum", b"create", b"fn", b"move", b"borrow"}
 
 
 class Mutator:
     def __init__(self, seeds, seed):
         self.seeds = seeds
         self.rng = random.Random(seed)
-        self.names = sorted({t for s in seeds for t in TOKEN.findall(s) if IDENT.match(t)})
+        # The files' names (keywords aside): renaming one keeps the grammar.
+        self.names = sorted({t for s in seeds for t in TOKEN.findall(s)
+                             if IDENT.match(t) and t not in KEYWORDS})
 
     def input(self):
         """The next input: a seed file changed by 1 to 4 mutations."""
         data = self.rng.choice(self.seeds)
+        # A third of the inputs keep to mutations that mostly leave the
+        # grammar intact, so that they get past the parser to the checker
+        # and the generators (most byte-level mutations stop at the lexer).
+        pool = DECLARATIVE if self.rng.random() < 1 / 3 else MUTATIONS
         for _ in range(self.rng.randint(1, 4)):
-            data = self.rng.choice(MUTATIONS)(self, data)[:MAX_INPUT]
+            data = self.rng.choice(pool)(self, data)[:MAX_INPUT]
         return data
 
     def pos(self, data):
@@ -73,8 +88,11 @@ class Mutator:
         return data[:i] + bytes([b]) + data[i + 1:]
 
     def insert_bytes(self, data):
+        """Mostly printable ASCII, so that most inputs still reach the parser
+        and the checker past the UTF-8 check."""
         i = self.pos(data)
-        junk = bytes(self.rng.randrange(256) for _ in range(self.rng.randint(1, 8)))
+        top = 256 if self.rng.random() < 0.25 else 127
+        junk = bytes(self.rng.randrange(32, top) for _ in range(self.rng.randint(1, 8)))
         return data[:i] + junk + data[i:]
 
     def delete_bytes(self, data):
@@ -133,9 +151,9 @@ class Mutator:
         """Every use of one name becomes another: declarations stay
         consistent, so this reaches the checker's rules (duplicates, clashes)."""
         toks = self.tokens(data)
-        names = sorted({t for t in toks if IDENT.match(t)})
+        names = sorted({t for t in toks if IDENT.match(t) and t not in KEYWORDS})
         if names:
-            old, new = self.rng.choice(names), self.word()
+            old, new = self.rng.choice(names), self.rng.choice(self.names + BUILTIN_TYPES)
             toks = [new if t == old else t for t in toks]
         return b"".join(toks)
 
@@ -150,6 +168,17 @@ class Mutator:
         i = self.rng.randint(0, len(toks))
         middle = opener * n + (b"u8" + closer * n if self.rng.random() < 0.5 else b"")
         return b"".join(toks[:i]) + middle + b"".join(toks[i:])
+
+    def declaration(self, data):
+        """A new declaration at a line start, from a template filled with the
+        files' own names and the built-in types: reaches the checker's rules
+        (unknown and duplicate names, containers, cycles, results)."""
+        t = self.rng.choice(TEMPLATES)
+        words = [self.rng.choice(self.names + BUILTIN_TYPES) for _ in range(3)]
+        decl = t.replace(b"$A", words[0]).replace(b"$B", words[1]).replace(b"$C", words[2])
+        lines = data.split(b"\n")
+        lines.insert(self.rng.randint(0, len(lines)), decl)
+        return b"\n".join(lines)
 
     def splice(self, data):
         other = self.tokens(self.rng.choice(self.seeds))
@@ -175,7 +204,9 @@ class Mutator:
 MUTATIONS = [Mutator.flip_bit, Mutator.set_byte, Mutator.insert_bytes, Mutator.delete_bytes,
              Mutator.duplicate_bytes, Mutator.truncate, Mutator.delete_token,
              Mutator.duplicate_tokens, Mutator.swap_tokens, Mutator.replace_token,
-             Mutator.insert_token, Mutator.rename, Mutator.nest, Mutator.splice, Mutator.lines]
+             Mutator.insert_token, Mutator.rename, Mutator.nest, Mutator.declaration,
+             Mutator.splice, Mutator.lines]
+DECLARATIVE = [Mutator.rename, Mutator.declaration, Mutator.lines]
 
 
 def verdict(status, stderr, path):
