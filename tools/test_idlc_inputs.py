@@ -204,6 +204,30 @@ class Size(unittest.TestCase):
         self.assertLess(time.monotonic() - start, 30)
 
 
+class DocComments(unittest.TestCase):
+    """What made the comment table linear: a comment documents at most one
+    declaration (docs/idl.md, Lexical)."""
+
+    def test_declarations_sharing_a_line(self):
+        mod = check_text("t.idl", "// about S\nstruct S { u8 a; u8 b; } // after S\n"
+                         "struct T {\n    // above a and b\n    u8 a; u8 b; // after b\n"
+                         "    u8 c;\n}\n", "t")
+        s, t = mod.struct_order
+        self.assertEqual([s.docs, [f.docs for f in s.fields]],
+                         [["about S", "after S"], [[], []]])
+        self.assertEqual([t.docs, [f.docs for f in t.fields]],
+                         [[], [["above a and b"], ["after b"], []]])
+
+    def test_enum_members_and_methods(self):
+        mod = check_text("t.idl", "enum E {\n    A, B, // after B\n    // above C\n    C\n}\n"
+                         "interface I {\n    // above f\n    @replay fn f() -> Result<()>; "
+                         "fn g() -> Result<()>; // after g\n}\n", "t")
+        (e,) = mod.enums
+        self.assertEqual([m.docs for m in e.members], [[], ["after B"], ["above C"]])
+        (i,) = mod.interfaces
+        self.assertEqual([m.docs for m in i.methods], [["above f"], ["after g"]])
+
+
 class FileNames(unittest.TestCase):
     def test_endless_file(self):
         # /dev/zero was read until memory ran out.
