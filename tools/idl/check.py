@@ -29,8 +29,9 @@ MAX_STRUCT_NESTING = 64
 # hashing and the generated headers, which quote each shape.
 MAX_SHAPE_BYTES = 16 * 1024 * 1024
 # The bytes of one .idl file (the real files: 6 KiB at most). Compiling is
-# linear, about 1.1 s of CPU per MiB, so this bounds a run to about a minute.
-MAX_FILE_BYTES = 64 * 1024 * 1024
+# linear, about 1.1 s of CPU and 47 MB of memory per MiB of input, so this
+# bounds a run to about 20 s and 800 MB.
+MAX_FILE_BYTES = 16 * 1024 * 1024
 BUILTIN = set(PRIMS) | set(CONTAINERS) | {"RRef", "Result", "any"}
 C_KEYWORDS = set("""
     auto break case char const continue default do double else enum extern float for goto if
