@@ -4,10 +4,14 @@ docs/idl.md that is not grammar. It reports all errors of a file at once
 returns a Module with layouts, type ids and method indices filled in, which
 is all the code generators read.
 """
+import os
+import re
+
 from idl.model import (CONTAINERS, PRIMS, RREF_MAX_SIZE, AnyRRefT, ArrayT, ContainerT, FnPtr,
                        IdlError,
-                       IdlErrors, Named, Prim, Ptr, Ref, RRefT, SizedArray, StructT,
-                       UnboundedArray, Unit, UnitT, align_up, is_rref, spelled, type_id)
+                       IdlErrors, Loc, Named, Prim, Ptr, Ref, RRefT, SizedArray, StructT,
+                       UnboundedArray, Unit, UnitT, align_up, is_rref, spelled, struct_shape,
+                       type_id)
 from idl.syntax import parse
 
 MAX_PARAMS = 4  # the gate passes a0..a3
@@ -16,6 +20,18 @@ MAX_PARAMS = 4  # the gate passes a0..a3
 PROXY_NAMES = ("ref", "out", "got")
 MAX_METHODS = 32  # SYS_EXPORT takes at most 32 entries
 NAME_MAX = 31  # MAPLE_DOMAIN_NAME_MAX less the terminating NUL
+# Structs held by value inside structs (the real files: 2). Bounds the paths
+# in messages and the walks that build a struct's shape and its RRef path.
+MAX_STRUCT_NESTING = 64
+# The bytes of shape text the type ids of one file hash (the real files: a
+# few KiB). A struct's shape holds the shapes of the structs it holds by
+# value, so shapes can grow much faster than the file; this bounds the
+# hashing and the generated headers, which quote each shape.
+MAX_SHAPE_BYTES = 16 * 1024 * 1024
+# The bytes of one .idl file (the real files: 6 KiB at most). Compiling is
+# linear, about 1.1 s of CPU and 47 MB of memory per MiB of input, so this
+# bounds a run to about 20 s and 800 MB.
+MAX_FILE_BYTES = 16 * 1024 * 1024
 BUILTIN = set(PRIMS) | set(CONTAINERS) | {"RRef", "Result", "any"}
 C_KEYWORDS = set("""
     auto break case char const continue default do double else enum extern float for goto if
@@ -52,6 +68,8 @@ class Checker:
         self.containers = {}  # shape -> (ContainerT, loc of first use)
         self.broken = {}  # struct name -> "field: what" of its first unexchangeable field
         self.cyclic = set()  # names of structs that hold themselves by value
+        self.depth = {}  # struct name -> levels of structs by value, itself included
+        self.why = {}  # struct name -> "S.f.g: what" of an unexchangeable field inside, or None
 
     def error(self, loc, message):
         self.errors.append(IdlError(loc, message))
@@ -189,7 +207,10 @@ class Checker:
             raise IdlError(ty.loc, f"{name} elements are RRefs to structs, not "
                            f"'{elem.show()}'{hint}")
         c = ContainerT(name, elem, length)
-        c = self.containers.setdefault(c.shape(), (c, ty.loc))[0]
+        # Keyed by name, not shape: a struct's shape is known only once every
+        # struct is resolved and found acyclic (check_type_ids); the name is
+        # as unique, since struct names are.
+        c = self.containers.setdefault(c.show(), (c, ty.loc))[0]
         return c
 
     # ---- structs ----
@@ -209,9 +230,9 @@ class Checker:
                     self.errors.append(e)
         ok = [s for s in self.structs if self.by_name.get(s.name, (None, None))[1] is s]
         self.report_cycles(ok)
-        order, done = [], set()
-        for s in ok:
-            self.lay_out(s, order, done)
+        order = []
+        for s in self.postorder(ok):
+            self.lay_out(s, order)
         return order
 
     def held(self, s):
@@ -223,42 +244,128 @@ class Checker:
             if isinstance(t, StructT):
                 yield f, t.decl
 
-    def report_cycles(self, structs):
-        reported = set()
+    # The walks over structs below are iterative and visit each struct and
+    # field once: a file may chain any number of structs, and a recursive walk
+    # would hit Python's recursion limit, a walk over paths take exponential time.
 
-        def walk(root, s, path, seen):
+    def report_cycles(self, structs):
+        """Structs that hold each other by value are the strongly connected
+        components (Tarjan's algorithm) with more than one struct, or one that
+        holds itself. One error per component, at its first struct, with a
+        shortest path back to it."""
+        index, low, stack, on_stack, components, work = {}, {}, [], set(), [], []
+
+        def visit(s):
+            index[s.name] = low[s.name] = len(index)
+            stack.append(s)
+            on_stack.add(s.name)
+            work.append((s, self.held(s)))
+
+        for root in structs:
+            if root.name in index:
+                continue
+            visit(root)
+            while work:
+                s, edges = work[-1]
+                for _, inner in edges:
+                    if inner.name not in index:
+                        visit(inner)
+                        break
+                    if inner.name in on_stack:
+                        low[s.name] = min(low[s.name], index[inner.name])
+                else:
+                    work.pop()
+                    if work:
+                        parent = work[-1][0].name
+                        low[parent] = min(low[parent], low[s.name])
+                    if low[s.name] == index[s.name]:
+                        component = []
+                        while True:
+                            member = stack.pop()
+                            on_stack.discard(member.name)
+                            component.append(member)
+                            if member is s:
+                                break
+                        components.append(component)
+        position = {s.name: n for n, s in enumerate(structs)}
+        for component in components:
+            names = {s.name for s in component}
+            first = min(component, key=lambda s: position[s.name])
+            path = self.path_back(first, names)
+            if path is None:
+                continue  # one struct that does not hold itself
+            self.cyclic |= names
+            self.error(first.loc, f"struct '{first.name}' contains itself "
+                       f"({'.'.join([first.name] + path)})")
+
+    def path_back(self, root, names):
+        """The field names of a shortest by-value path from root back to
+        itself through the structs `names`, or None if there is none."""
+        came = {}  # struct name -> (previous struct name, field name)
+        queue, head = [root], 0
+        while head < len(queue):
+            s = queue[head]
+            head += 1
             for f, inner in self.held(s):
                 if inner is root:
-                    members = frozenset(seen)
-                    self.cyclic |= members
-                    if members not in reported:
-                        reported.add(members)
-                        self.error(root.loc, f"struct '{root.name}' contains itself "
-                                   f"({'.'.join(path + [f.name])})")
-                elif inner.name not in seen:
-                    walk(root, inner, path + [f.name], seen | {inner.name})
+                    path, name = [f.name], s.name
+                    while name != root.name:
+                        name, field = came[name]
+                        path.append(field)
+                    return path[::-1]
+                if inner.name in names and inner.name not in came:
+                    came[inner.name] = (s.name, f.name)
+                    queue.append(inner)
+        return None
 
-        for s in structs:
-            walk(s, s, [s.name], {s.name})
+    def postorder(self, structs):
+        """Every struct after the ones it holds by value (cycles cut), in the
+        order a depth-first walk from each struct in source order finishes."""
+        done, order = set(), []
+        for root in structs:
+            if root.name in done:
+                continue
+            done.add(root.name)
+            work = [(root, self.held(root))]
+            while work:
+                s, edges = work[-1]
+                for _, inner in edges:
+                    if inner.name not in self.cyclic and inner.name not in done:
+                        done.add(inner.name)
+                        work.append((inner, self.held(inner)))
+                        break
+                else:
+                    work.pop()
+                    order.append(s)
+        return order
 
-    def lay_out(self, s, order, done):
-        """Layout of s after the structs it holds; False if s is not exchangeable."""
-        if s.name in done:
-            return s.size is not None
-        done.add(s.name)
+    def lay_out(self, s, order):
+        """Layout of s, whose held structs are already laid out or not
+        exchangeable (postorder)."""
+        inners = [(f, inner) for f, inner in self.held(s) if inner.name not in self.cyclic]
+        depth = 1 + max((self.depth[inner.name] for _, inner in inners), default=0)
+        self.depth[s.name] = depth
         good = (s.name not in self.broken and s.name not in self.cyclic and bool(s.fields)
                 and all(f.type is not None for f in s.fields))
-        for f, inner in self.held(s):
-            if inner.name in self.cyclic:
-                continue
-            if not self.lay_out(inner, order, done):
+        if depth > MAX_STRUCT_NESTING:
+            # Said once, at the struct that crosses the limit; the ones
+            # holding it are not exchangeable without a message of their own.
+            if depth == MAX_STRUCT_NESTING + 1:
+                self.error(s.loc, f"struct '{s.name}' holds structs by value more than "
+                           f"{MAX_STRUCT_NESTING} levels deep")
+            return
+        self.why[s.name] = f"{s.name}.{self.broken[s.name]}" if s.name in self.broken else None
+        for f, inner in inners:
+            why = self.why.get(inner.name)
+            if why and self.why[s.name] is None:
+                self.why[s.name] = f"{s.name}.{f.name}.{why.split('.', 1)[1]}"
+            if inner.size is None:
                 good = False
-                why = self.broken_path(inner)
                 if why:
                     self.error(f.loc, f"field '{f.name}': struct {inner.name} is not "
                                f"exchangeable ({why})")
         if not good:
-            return False
+            return
         offset, align = 0, 1
         for f in s.fields:
             offset = align_up(offset, f.type.align)
@@ -268,21 +375,9 @@ class Checker:
         s.size, s.align = align_up(offset, align), align
         s.rref_path = self.rref_path(s)
         if s.size > RREF_MAX_SIZE:
-            self.error(s.loc, f"struct '{s.name}' is {s.size} bytes; an RRef payload is at "
+            self.error(s.loc, f"struct '{s.name}' is {byte_count(s.size)}; an RRef payload is at "
                        f"most {RREF_MAX_SIZE} bytes")
         order.append(s)
-        return True
-
-    def broken_path(self, s):
-        """`S.f: what` (through by-value structs) for an unexchangeable struct, or None."""
-        if s.name in self.broken:
-            return f"{s.name}.{self.broken[s.name]}"
-        for f, inner in self.held(s):
-            if inner.name not in self.cyclic:
-                inner_why = self.broken_path(inner)
-                if inner_why:
-                    return f"{s.name}.{f.name}.{inner_why.split('.', 1)[1]}"
-        return None
 
     def rref_path(self, s):
         for f in s.fields:
@@ -306,7 +401,7 @@ class Checker:
                 continue
             size = c.layout()[1]
             if size > RREF_MAX_SIZE:
-                self.error(loc, f"'{c.show()}' is {size} bytes; an RRef payload is at most "
+                self.error(loc, f"'{c.show()}' is {byte_count(size)}; an RRef payload is at most "
                            f"{RREF_MAX_SIZE} bytes")
 
     # ---- interfaces ----
@@ -496,9 +591,29 @@ class Checker:
                 claim(m.name, f"{what} member {m.name}", m.loc)
 
     def check_type_ids(self, order):
+        """Distinct ids, from shapes of at most MAX_SHAPE_BYTES in all. `order`
+        has held structs first, so each shape is built from the cached
+        shapes of those it holds, and the budget is checked field by field
+        before anything larger is built."""
+        total = 0
+
+        def spend(nbytes, what, loc):
+            nonlocal total
+            total += nbytes
+            if total > MAX_SHAPE_BYTES:
+                raise IdlError(loc, f"{what}: the type ids of this file would hash more than "
+                               f"{MAX_SHAPE_BYTES} bytes of shapes (a struct's shape holds the "
+                               "shapes of the structs it holds by value)")
+
+        types = []
+        for s in order:
+            shape = struct_shape(s, lambda n, s=s: spend(n, f"struct '{s.name}'", s.loc))
+            types.append((shape, f"struct {s.name}", s.loc))
+        for c, loc in self.containers.values():
+            shape = c.shape()
+            spend(len(shape), f"'{c.show()}'", loc)
+            types.append((shape, c.show(), loc))
         ids = {}
-        types = [(StructT(s).shape(), f"struct {s.name}", s.loc) for s in order]
-        types += [(c.shape(), c.show(), loc) for c, loc in self.containers.values()]
         for shape, what, loc in types:
             tid = type_id(shape)
             if tid in ids:
@@ -516,27 +631,65 @@ class Checker:
         if self.errors:
             raise IdlErrors(self.errors)
         self.check_generated_names(order, interfaces, creates, enums)
-        self.check_type_ids(order)
+        try:
+            self.check_type_ids(order)
+        except IdlError as e:
+            self.errors.append(e)
         if self.errors:
             raise IdlErrors(self.errors)
         containers = [c for c, _ in self.containers.values()]
         return Module(self.path, stem, self.docs, order, containers, interfaces, creates, enums)
 
 
+def byte_count(n):
+    """A size for a message. Arrays of arrays of structs of arrays multiply
+    lengths of up to 2**32 into integers of tens of thousands of digits, which
+    str() refuses (int_max_str_digits): past 2**64, the power of two below."""
+    if n < 2 ** 64:
+        return f"{n} bytes"
+    return f"more than 2**{n.bit_length() - 1} bytes"
+
+
 def rref_spelling(ty):
     return isinstance(ty, Named) and (ty.name == "RRef" or ty.name in CONTAINERS)
 
 
+STEM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
 def check_text(path, text, stem):
     """Parse and check one file's text; raises IdlError or IdlErrors."""
+    if not STEM.match(stem):
+        # The stem names the outputs (stem.h, stem_methods.h, stem.py), their
+        # include guards (IDL_STEM_H) and the Python module ci imports; it is
+        # refused rather than mangled, so two files never share a guard.
+        raise IdlError(Loc(path, 1, 1), f"file name '{stem}' is not an identifier "
+                       "([A-Za-z_][A-Za-z0-9_]*): it names the generated files, their include "
+                       "guards and the Python module")
     docs, structs, interfaces, creates, enums = parse(path, text)
     return Checker(path, docs, structs, interfaces, creates, enums).run(stem)
 
 
+def decode(path, data):
+    """The text of a file's bytes, which must be UTF-8 (docs/idl.md, Lexical)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line_start = data.rfind(b"\n", 0, e.start) + 1
+        line = data.count(b"\n", 0, e.start) + 1
+        col = len(data[line_start:e.start].decode("utf-8")) + 1
+        raise IdlError(Loc(path, line, col), f"invalid UTF-8 (byte 0x{data[e.start]:02x}); "
+                       ".idl files are UTF-8") from None
+
+
 def load(path, display=None):
     """Check the .idl file at path; messages name it as display (default: path)."""
-    import os
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    shown = display or path
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        # Read no further: /dev/zero would otherwise fill memory.
+        raise IdlError(Loc(shown, 1, 1), f"file is larger than {MAX_FILE_BYTES} bytes; an .idl "
+                       "file is at most that")
     stem = os.path.splitext(os.path.basename(path))[0]
-    return check_text(display or path, text, stem)
+    return check_text(shown, decode(shown, data), stem)

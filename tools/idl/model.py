@@ -119,6 +119,7 @@ class Struct:
         self.name, self.loc, self.fields, self.docs = name, loc, fields, docs
         self.size = self.align = None  # set by check.py when exchangeable
         self.rref_path = None  # "S.f" of an RRef inside, or None: plain data
+        self.shape_text = None  # set by struct_shape()
 
 
 class Param:
@@ -322,9 +323,19 @@ def align_up(n, a):
     return (n + a - 1) // a * a
 
 
-def struct_shape(decl):
-    fields = "".join(f"{f.type.shape()} {f.name};" for f in decl.fields)
-    return f"struct {decl.name}{{{fields}}}"
+def struct_shape(decl, spend=None):
+    """The struct's shape, built once and kept: a shape holds the shapes of the
+    structs held by value, so building it afresh would walk (and recurse
+    through) every struct below. spend(n), if given, is told each field's
+    length before the next is built, and may raise to stop a shape too big."""
+    if decl.shape_text is None:
+        parts = []
+        for f in decl.fields:
+            parts.append(f"{f.type.shape()} {f.name};")
+            if spend:
+                spend(len(parts[-1]))
+        decl.shape_text = f"struct {decl.name}{{{''.join(parts)}}}"
+    return decl.shape_text
 
 
 def fnv1a32(text):

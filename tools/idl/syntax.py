@@ -5,8 +5,14 @@ accepts any type expression the grammar can spell, including ones the
 checker rejects (`u8 *`, `&T`, `T[]`, `fn(...)`), so that those errors name
 the construct instead of a token. Annotations are collected wherever a
 declaration may start and judged here, since only the parser knows what
-they are attached to. Comments on their own lines right above a declaration,
-or at the end of its last line, become its doc text.
+they are attached to. Comments on their own lines right above a declaration
+that starts its line, or at the end of a declaration's last line when nothing
+follows it there, become its doc text.
+
+Every input gets a located error or a parse, never a Python exception: type
+expressions nest at most MAX_TYPE_NESTING levels (the parser and the checker
+recurse once per level), and the work is linear in the input (each token is
+looked at a bounded number of times; each comment block is walked once).
 """
 import re
 
@@ -15,24 +21,39 @@ from idl.model import (Annot, Create, Enum, EnumMember, Field, FnPtr, IdlError, 
 
 ANNOTATIONS = ("replay", "idempotent")
 KEYWORDS = {"struct", "interface", "enum", "create", "fn", "move", "borrow"}
-PUNCT = ["->", "{", "}", "(", ")", "<", ">", "[", "]", ",", ";", "*", "&", "@"]
 NUMBER_MAX = 0xffffffff
+# Levels of one type expression: each RRef<...> (any <...>), &, *, [N] and []
+# is one. The real files use at most 3; 64 keeps every recursive walk of a
+# type (parser, checker, messages) far below Python's recursion limit.
+MAX_TYPE_NESTING = 64
 
+# One token after optional blanks, matched within one line. `bad` is any other
+# character; a line's trailing blanks match with no group at all.
 TOKEN = re.compile(r"""
-    (?P<space>[ \t\r]+)
-  | (?P<newline>\n)
-  | (?P<comment>//[^\n]*)
-  | (?P<number>0[xX][0-9a-fA-F]+|[0-9]+)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<punct>->|[{}()<>\[\],;*&@])
-""", re.VERBOSE)
+    [ \t\r]*
+    (?:
+        (?P<comment>//.*)
+      | (?P<number>0[xX][0-9a-fA-F]+|[0-9]+)
+      | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<punct>->|[{}()<>\[\],;*&@])
+      | (?P<bad>.)
+    )?
+""", re.VERBOSE | re.DOTALL)
 
 
 class Token:
-    __slots__ = ("kind", "text", "loc", "value")
+    """One token; its Loc is made only when asked for (most never are)."""
+    __slots__ = ("kind", "text", "file", "line", "col", "value", "first", "last")
 
-    def __init__(self, kind, text, loc, value=None):
-        self.kind, self.text, self.loc, self.value = kind, text, loc, value
+    def __init__(self, kind, text, file, line, col, value, first):
+        self.kind, self.text, self.value = kind, text, value
+        self.file, self.line, self.col = file, line, col
+        self.first = first  # the first token of its line
+        self.last = False  # the last token of its line (set once all are lexed)
+
+    @property
+    def loc(self):
+        return Loc(self.file, self.line, self.col)
 
     def describe(self):
         if self.kind == "eof":
@@ -53,38 +74,53 @@ class Comment:
         self.line, self.text, self.own_line = line, text, own_line
 
 
+def number_value(word, loc):
+    """The value of a number token, refused above NUMBER_MAX before it is
+    converted: int() of thousands of decimal digits raises (Python's
+    int_max_str_digits) or takes quadratic time."""
+    hexa = word[:2].lower() == "0x"
+    digits = (word[2:] if hexa else word).lstrip("0")
+    if len(digits) > (8 if hexa else 10) or int(digits or "0", 16 if hexa else 10) > NUMBER_MAX:
+        shown = word if len(word) <= 24 else word[:20] + "..."
+        raise IdlError(loc, f"number {shown} is out of range (at most {NUMBER_MAX})")
+    return int(digits or "0", 16 if hexa else 10)
+
+
 def lex(path, text):
-    """Return (tokens ending with an eof token, comments)."""
+    """Return (tokens ending with an eof token, comments).
+
+    Line by line, one regular-expression match per token: linear in the
+    text, with no per-character Python work."""
     tokens, comments = [], []
-    line, line_start, pos = 1, 0, 0
-    line_has_token = False
-    while pos < len(text):
-        m = TOKEN.match(text, pos)
-        col = pos - line_start + 1
-        if not m:
-            ch = text[pos]
-            shown = ch if ch.isprintable() else repr(ch)[1:-1]
-            raise IdlError(Loc(path, line, col), f"unexpected character '{shown}'")
-        kind = m.lastgroup
-        word = m.group(kind)
-        if kind == "newline":
-            line, line_start, line_has_token = line + 1, m.end(), False
-        elif kind == "comment":
-            comments.append(Comment(line, word[2:].strip(), not line_has_token))
-        elif kind != "space":
-            loc = Loc(path, line, col)
-            if kind == "number":
-                value = int(word, 16) if word[:2].lower() == "0x" else int(word, 10)
-                if value > NUMBER_MAX:
-                    raise IdlError(loc, f"number {word} is out of range (at most {NUMBER_MAX})")
-                tokens.append(Token("number", word, loc, value))
-            elif kind == "ident":
-                tokens.append(Token("keyword" if word in KEYWORDS else "ident", word, loc))
+    append = tokens.append
+    line = 0
+    for line_text in text.split("\n"):
+        line += 1
+        first = True
+        for m in TOKEN.finditer(line_text):
+            kind = m.lastgroup
+            if kind is None:
+                continue  # trailing blanks
+            word = m.group(kind)
+            col = m.start(kind) + 1
+            if kind == "ident":
+                append(Token("keyword" if word in KEYWORDS else "ident", word, path, line, col,
+                             None, first))
+            elif kind == "punct":
+                append(Token("punct", word, path, line, col, None, first))
+            elif kind == "comment":
+                comments.append(Comment(line, word[2:].strip(), first))
+                continue
+            elif kind == "number":
+                value = number_value(word, Loc(path, line, col))
+                append(Token("number", word, path, line, col, value, first))
             else:
-                tokens.append(Token("punct", word, loc))
-            line_has_token = True
-        pos = m.end()
-    tokens.append(Token("eof", "", Loc(path, line, pos - line_start + 1)))
+                shown = word if word.isprintable() else repr(word)[1:-1]
+                raise IdlError(Loc(path, line, col), f"unexpected character '{shown}'")
+            first = False
+    tokens.append(Token("eof", "", path, line, len(line_text) + 1, None, False))
+    for tok, after in zip(tokens, tokens[1:]):
+        tok.last = after.line != tok.line
     return tokens, comments
 
 
@@ -93,11 +129,15 @@ class Parser:
         self.path = path
         self.tokens, self.comments = lex(path, text)
         self.pos = 0
+        self.by_line = {c.line: c for c in self.comments}  # built once: docs() is per declaration
 
     # ---- tokens ----
 
     def peek(self, ahead=0):
-        return self.tokens[min(self.pos + ahead, len(self.tokens) - 1)]
+        try:
+            return self.tokens[self.pos + ahead]
+        except IndexError:  # past the end (after a failed eof check): stay on eof
+            return self.tokens[-1]
 
     def next(self):
         tok = self.peek()
@@ -106,7 +146,7 @@ class Parser:
 
     def at(self, text):
         tok = self.peek()
-        return tok.kind in ("punct", "keyword") and tok.text == text
+        return tok.text == text and tok.kind in ("punct", "keyword")
 
     def accept(self, text):
         if self.at(text):
@@ -136,20 +176,34 @@ class Parser:
 
     # ---- doc comments ----
 
-    def docs(self, first_line, last_line):
-        """Own-line comments right above first_line, then one trailing last_line."""
-        above, line = [], first_line - 1
-        by_line = {c.line: c for c in self.comments}
-        while line in by_line and by_line[line].own_line:
-            above.insert(0, by_line[line].text)
-            line -= 1
-        trail = by_line.get(last_line)
-        if trail is not None and not trail.own_line:
+    def docs(self, first, end):
+        """Own-line comments right above the declaration's first token, if it
+        starts its line, then the comment after its token `end`, if that
+        token ends its line.
+
+        A line has one first and one last token and each belongs to one
+        declaration, so each comment is walked once and documents at most
+        one declaration: parsing stays linear however many declarations
+        share a line."""
+        above, line = [], first.line - 1
+        if first.first:
+            while line in self.by_line and self.by_line[line].own_line:
+                above.append(self.by_line[line].text)
+                line -= 1
+            above.reverse()
+        trail = self.by_line.get(end.line)
+        if end.last and trail is not None and not trail.own_line:
             above.append(trail.text)
         return [t for t in above if t]
 
-    def last_line(self):
-        return self.tokens[self.pos - 1].loc.line
+    def header_end(self, brace):
+        """The token a struct's, interface's or enum's trailing comment follows:
+        its `{` when that ends the line, else its own last token."""
+        return brace if brace.last else self.tokens[self.pos - 1]
+
+    def prev(self):
+        """The token just consumed: the last one of a declaration parsed."""
+        return self.tokens[self.pos - 1]
 
     # ---- annotations ----
 
@@ -181,7 +235,7 @@ class Parser:
             if not c.own_line or (block and c.line != block[-1].line + 1):
                 break
             block.append(c)
-        first = self.tokens[0].loc.line
+        first = self.tokens[0].line
         if not block or block[0].line > first or block[-1].line + 1 == first:
             return []
         return [c.text for c in block]
@@ -213,7 +267,7 @@ class Parser:
     def struct(self):
         kw = self.expect("struct")
         name = self.ident("struct name")
-        self.expect("{")
+        brace = self.expect("{")
         fields = []
         while not self.at("}"):
             if self.peek().kind == "eof":
@@ -223,20 +277,22 @@ class Parser:
             fields.append(self.field())
         self.expect("}")
         self.accept(";")
-        return Struct(name.text, name.loc, fields, self.docs(kw.loc.line, kw.loc.line))
+        return Struct(name.text, name.loc, fields, self.docs(kw, self.header_end(brace)))
 
     def field(self):
         first = self.peek()
-        ty = self.type()
+        ty, depth = self.type_nested(False, 0)
         name = self.ident("field name")
-        ty = self.name_suffix(ty)
+        ty = self.name_suffix(ty, depth)
         self.expect(";")
-        return Field(name.text, name.loc, ty, self.docs(first.loc.line, self.last_line()))
+        return Field(name.text, name.loc, ty, self.docs(first, self.prev()))
 
-    def name_suffix(self, ty):
-        """C-style dimensions after a name: `u8 data[2][4]` is 2 arrays of 4."""
+    def name_suffix(self, ty, depth):
+        """C-style dimensions after a name: `u8 data[2][4]` is 2 arrays of 4.
+        Each is a level of nesting on top of the type's own `depth`."""
         dims = []
         while self.at("["):
+            self.check_nesting(depth + len(dims) + 1, self.peek().loc)
             dims.append(self.dimension())
         for loc, length in reversed(dims):
             ty = SizedArray(ty, length, loc) if length is not None else UnboundedArray(ty, loc)
@@ -253,39 +309,38 @@ class Parser:
     def enum(self):
         kw = self.expect("enum")
         name = self.ident("enum name")
-        self.expect("{")
+        brace = self.expect("{")
         members = []
         while not self.at("}"):
             first = self.ident("enum member name")
-            if not self.accept(","):
-                members.append(EnumMember(first.text, first.loc,
-                                          self.docs(first.loc.line, self.last_line())))
+            more = self.accept(",")
+            members.append(EnumMember(first.text, first.loc, self.docs(first, self.prev())))
+            if not more:
                 break
-            members.append(EnumMember(first.text, first.loc,
-                                      self.docs(first.loc.line, self.last_line())))
         self.expect("}", "',' or '}'" if members else "'}'")
         self.accept(";")
-        return Enum(name.text, name.loc, members, self.docs(kw.loc.line, kw.loc.line))
+        return Enum(name.text, name.loc, members, self.docs(kw, self.header_end(brace)))
 
     def interface(self):
         kw = self.expect("interface")
         name = self.ident("interface name")
-        self.expect("{")
+        brace = self.expect("{")
         methods = []
         while not self.at("}"):
             if self.peek().kind == "eof":
                 self.fail("'}'")
+            first = self.peek()
             annots = self.annotations()
             if not self.at("fn"):
                 self.fail("'fn'")
-            methods.append(self.method(annots))
+            methods.append(self.method(first, annots))
         self.expect("}")
         self.accept(";")
-        return Interface(name.text, name.loc, methods, self.docs(kw.loc.line, kw.loc.line))
+        return Interface(name.text, name.loc, methods, self.docs(kw, self.header_end(brace)))
 
-    def method(self, annots):
-        kw = self.expect("fn")
-        first_line = annots[0].loc.line if annots else kw.loc.line
+    def method(self, first, annots):
+        """`first` is the method's first token: its first annotation or `fn`."""
+        self.expect("fn")
         name = self.ident("method name")
         self.expect("(")
         params = []
@@ -298,8 +353,7 @@ class Parser:
         if self.accept("->"):
             result = self.type(in_result=True)
         self.expect(";", "'->' or ';'" if result is None else "';'")
-        return Method(name.text, name.loc, params, result, annots,
-                      self.docs(first_line, self.last_line()))
+        return Method(name.text, name.loc, params, result, annots, self.docs(first, self.prev()))
 
     def param(self):
         annots = self.annotations()
@@ -308,9 +362,9 @@ class Parser:
         if self.at("move") or self.at("borrow"):
             tok = self.next()
             mode = (tok.text, tok.loc)
-        ty = self.type()
+        ty, depth = self.type_nested(False, 0)
         name = self.ident("parameter name")
-        ty = self.name_suffix(ty)
+        ty = self.name_suffix(ty, depth)
         return Param(name.text, name.loc, ty, mode)
 
     def create(self):
@@ -323,55 +377,75 @@ class Parser:
         iface = self.ident("interface name")
         self.expect(";")
         return Create(name.text, name.loc, iface.text, iface.loc,
-                      self.docs(kw.loc.line, self.last_line()))
+                      self.docs(kw, self.prev()))
 
     # ---- types ----
 
     def type(self, in_result=False):
-        """A type expression, with its postfix `*` and `[N]` (any number)."""
+        return self.type_nested(in_result, 0)[0]
+
+    @staticmethod
+    def check_nesting(depth, loc):
+        if depth > MAX_TYPE_NESTING:
+            raise IdlError(loc, f"type nested more than {MAX_TYPE_NESTING} levels deep (each "
+                           "<...>, &, *, [N] and [] is a level)")
+
+    def type_nested(self, in_result, outer):
+        """A type expression, with its postfix `*` and `[N]` (any number), as
+        (type, its depth). `outer` levels enclose it; the whole must stay
+        within MAX_TYPE_NESTING, checked before each recursion so that a
+        hostile nesting fails here instead of in Python's stack."""
         tok = self.peek()
+        self.check_nesting(outer + 1, tok.loc)
         if self.accept("&"):
-            ty = Ref(self.type(in_result), tok.loc)
+            inner, depth = self.type_nested(in_result, outer + 1)
+            ty = Ref(inner, tok.loc)
         elif self.at("*"):
             # Rust spelling: `*const T`, `*mut T`.
             self.next()
             if self.peek().kind == "ident" and self.peek().text in ("const", "mut"):
                 self.next()
-            ty = Ptr(self.type(in_result), tok.loc, prefix=True)
+            inner, depth = self.type_nested(in_result, outer + 1)
+            ty = Ptr(inner, tok.loc, prefix=True)
         elif self.at("fn"):
             self.next()
             self.skip_parens()
+            depth = 0
             if self.accept("->"):
-                self.type(in_result)
+                depth = self.type_nested(in_result, outer + 1)[1]
             ty = FnPtr(tok.loc)
         elif in_result and self.at("("):
             self.next()
             self.expect(")", "')' (the empty result is '()')")
-            ty = Unit(tok.loc)
+            ty, depth = Unit(tok.loc), 0
         elif tok.kind == "ident":
             self.next()
-            args = []
+            args, depth = [], 0
             if self.accept("<"):
-                args.append(self.type_arg(in_result))
-                while self.accept(","):
-                    args.append(self.type_arg(in_result))
+                while True:
+                    if self.peek().kind == "number":
+                        arg = self.next()
+                        args.append((arg.value, arg.loc))
+                    else:
+                        arg, arg_depth = self.type_nested(True, outer + 1)
+                        args.append(arg)
+                        depth = max(depth, arg_depth)
+                    if not self.accept(","):
+                        break
                 self.expect(">", "',' or '>'")
             ty = Named(tok.text, tok.loc, args)
         else:
             self.fail("type")
+        depth += 1
         while self.at("*") or self.at("["):
+            self.check_nesting(outer + depth + 1, self.peek().loc)
+            depth += 1
             if self.at("*"):
                 ty = Ptr(ty, self.next().loc)
             else:
                 loc, length = self.dimension()
                 ty = SizedArray(ty, length, loc) if length is not None else UnboundedArray(ty, loc)
-        return ty
-
-    def type_arg(self, in_result):
-        if self.peek().kind == "number":
-            tok = self.next()
-            return (tok.value, tok.loc)
-        return self.type(in_result=True)
+        return ty, depth
 
     def skip_parens(self):
         self.expect("(")
