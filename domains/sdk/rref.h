@@ -28,6 +28,10 @@ long rref_nest(rref_t child, rref_t parent);
 long rref_unnest(rref_t child);
 /* The payload's physical address, for DMA. */
 uint64_t rref_bus(rref_t r);
+/* The payload's size class in bytes, for an RRef this domain owns: how
+ * much a device may write into it. A domain can allocate any type id with
+ * any size, so a driver checks this before trusting sizeof its struct. */
+long rref_size(rref_t r);
 /* Owner id (bits 15:0) and borrow count (bits 47:16), for an RRef this
  * domain owns or borrows; -MAPLE_EPERM for anyone else's. For tests. */
 long rref_info(rref_t r);

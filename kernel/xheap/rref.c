@@ -495,6 +495,19 @@ long rref_bus(uint32_t caller, uint64_t handle)
 	return r;
 }
 
+long rref_size(uint32_t caller, uint64_t handle)
+{
+	spin_lock(&heap_lock);
+	uint32_t idx = index_of(handle);
+	long r = -MAPLE_EINVAL;
+	if (idx && effective_owner(idx) == caller)
+		r = (long)(1UL << chunks[meta[idx].chunk].shift);
+	else if (idx)
+		r = -MAPLE_EPERM;
+	spin_unlock(&heap_lock);
+	return r;
+}
+
 /*
  * Whether a call in progress on this thread lends idx, or a tree idx is
  * nested in, to domain `caller`. The continuations are TRUSTED (only the

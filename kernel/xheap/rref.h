@@ -113,6 +113,8 @@ long rref_free(uint32_t caller, uint64_t handle);
 long rref_nest(uint32_t caller, uint64_t child, uint64_t parent);
 long rref_unnest(uint32_t caller, uint64_t child);
 long rref_bus(uint32_t caller, uint64_t handle);
+/* SYS_RREF_SIZE: the payload's size class in bytes, for its owner. */
+long rref_size(uint32_t caller, uint64_t handle);
 long rref_info(uint32_t caller, uint64_t handle);
 /* A call that borrowed handle was unwound: end the borrow. */
 void rref_end_borrow(uint64_t handle);
