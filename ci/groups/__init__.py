@@ -7,7 +7,7 @@ ORDER; `--only` and `--skip` take these names.
 """
 import importlib
 
-ORDER = ["format", "harness", "unit", "boot", "image", "ktest", "loader", "ctl", "pci", "domains",
+ORDER = ["format", "harness", "unit", "boot", "image", "ktest", "loader", "ctl", "pci", "net", "domains",
          "recovery", "chaos", "panic", "libvirt"]
 GROUPS = {name: importlib.import_module(f"{__name__}.{name}") for name in ORDER}
 
