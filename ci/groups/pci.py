@@ -18,7 +18,7 @@ NVME0 = re.compile(r"^" + FUNC.replace("[0-9a-f]{4}:[0-9a-f]{4}", "1b36:0010") +
                    r"01:08:02 rev [0-9a-f]{2} nvme0: bar0 mem64 0x[0-9a-f]+ 16 KiB; "
                    r"caps msix pcie pm; bus master (on|off)$")
 NEED_NVME = ("pci_nvme0_enumerated", "pci_grant_dma_and_quiesce",
-             "pci_quiesce_timeout_keeps_memory")
+             "pci_quiesce_timeout_keeps_memory", "pci_quiesce_with_memory_decode_off")
 SKIP_REASON = "no NVMe controller (booted with ci/run-vm --no-nvme?)"
 
 

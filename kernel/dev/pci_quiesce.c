@@ -10,10 +10,11 @@
  *                     which ends every command in flight); for virtio,
  *                     device_status = 0 (virtio 1.1, 2.1.2 and 4.1.4.3.1: a
  *                     device reset, after which it uses no queue).
- *   pci_wait_stopped  NVMe: CSTS.RDY reads 0 (3.1.4.6) within CAP.TO
- *                     (3.1.4.1, in 500 ms units); virtio: device_status
- *                     reads 0 (4.1.4.3.2: the reset is done), within
- *                     VIRTIO_RESET_NS; every function: BME reads back 0.
+ *   pci_wait_stopped  NVMe: CC.EN reads back 0, then CSTS.RDY reads 0
+ *                     (3.1.4.6) within CAP.TO (3.1.4.1, in 500 ms units);
+ *                     virtio: device_status reads 0 (4.1.4.3.2: the reset
+ *                     is done) within VIRTIO_RESET_NS; every function: BME
+ *                     reads back 0.
  */
 #include <core/log.h>
 #include <core/sched.h>
@@ -35,7 +36,12 @@
 
 void pci_stop(struct pci_func *f)
 {
-	pci_set_master(f, false);
+	/* One write: bus mastering off and, for a function whose registers
+	 * the kernel must reach to stop it, memory decode on (firmware leaves
+	 * it on; without it the CC or device_status write below would go
+	 * nowhere). The status half is write-one-to-clear: written as 0. */
+	uint32_t cmd = (f->cfg[PCI_COMMAND / 4] & 0xffff) & ~PCI_CMD_MASTER;
+	f->cfg[PCI_COMMAND / 4] = f->regs || f->virtio_common ? cmd | PCI_CMD_MEM : cmd;
 	if (f->virtio_common)
 		f->virtio_common[VIRTIO_STATUS] = 0;
 	if (f->regs) {
@@ -67,6 +73,10 @@ bool pci_wait_stopped(struct pci_func *f, char *why, uint64_t len)
 	}
 	if (!f->regs)
 		return true;
+	if (f->regs[NVME_CC / 4] & NVME_CC_EN) { /* all ones included: gone */
+		fmt_snprintf(why, len, "CC.EN reads 1 after it was cleared");
+		return false;
+	}
 	uint32_t cap = f->regs[NVME_CAP_LO / 4];
 	/* At least one unit: a CAP.TO of 0 is a broken controller, not an
 	 * instant one. */

@@ -331,3 +331,46 @@ KTEST(pci_rref_payload_contiguous)
 {
 	ktest_run_counted(t, "kt-pci", contiguous, RUN_WAIT_NS);
 }
+
+/*
+ * Memory decode off when the driver goes (as firmware or a broken driver
+ * could leave it): the kernel must still reach CC and CSTS to stop the
+ * controller, so pci_stop turns decode on with the same write that turns
+ * bus mastering off. Before, the CC.EN = 0 write went nowhere, CSTS read 0
+ * (QEMU answers 0 outside any decode), and the destroy freed the memory of a
+ * controller still enabled.
+ */
+static void decode_off(struct ktest_ctx *t)
+{
+	struct pci_func *f = pci_find("nvme0");
+	struct domain *d = ktest_create(t, "pcitest");
+	if (!d)
+		return;
+	long bus = domain_call(d, PciTest_start_METHOD, 0, 0, 0, 0);
+	if (bus <= 0) {
+		ktest_fail(t, __FILE__, __LINE__, "pcitest.start: %ld", bus);
+		ktest_destroy(d);
+		return;
+	}
+	f->cfg[PCI_COMMAND / 4] = f->cfg[PCI_COMMAND / 4] & 0xffff & ~PCI_CMD_MEM;
+	char err[160] = "";
+	int rc = domain_destroy(domain_handle(d), err, sizeof err);
+	if (rc)
+		ktest_destroy_handle(domain_handle(d)); /* frees nothing while it is stuck */
+	/* The controller itself, read with decode on whatever the kernel did:
+	 * disabled and not ready (with decode off, QEMU reads 0 here, which
+	 * looks ready to be freed and is not). */
+	uint32_t cmd = f->cfg[PCI_COMMAND / 4] & 0xffff;
+	f->cfg[PCI_COMMAND / 4] = cmd | PCI_CMD_MEM;
+	KT_ASSERT_EQ(rc, 0);
+	KT_ASSERT_EQ(f->regs[NVME_CC / 4] & NVME_CC_EN, 0);
+	KT_ASSERT_EQ(f->regs[NVME_CSTS / 4] & NVME_RDY, 0);
+	KT_ASSERT(!pci_master(f));
+	KT_ASSERT(cmd & PCI_CMD_MEM);
+}
+
+KTEST(pci_quiesce_with_memory_decode_off)
+{
+	if (nvme0(t))
+		ktest_run_counted(t, "kt-pci", decode_off, RUN_WAIT_NS);
+}
