@@ -302,6 +302,8 @@ static long bad(long which)
 			if (r == 0)
 				r = submit(0, 0);
 		}
+	} else if (r == 0 && which == NETC_BAD_EMPTY) {
+		r = submit(0, 0);
 	} else if (r == 0) {
 		r = -MAPLE_EINVAL;
 	}
