@@ -17,6 +17,7 @@
 #define ETHERTYPE   0x88b5 /* IEEE local experimental */
 #define PAYLOAD	    22	   /* after dst, src, type, run, seq */
 #define BAD_BUFFERS 192
+#define WAIT_NS	    200000000ULL
 
 static struct Net_ref dev;
 static bool started, shadowed, nullnet;
@@ -235,10 +236,16 @@ static long traffic(long frames, long len, long ms, long background)
 	return t < 0 ? t : 0;
 }
 
+/* At most WAIT_NS per call: a call that sleeps longer would trip the
+ * kernel's watchdog (1 s), so a caller calls again on -MAPLE_EAGAIN. */
 static long wait(void)
 {
-	while (__atomic_load_n(&job.busy, __ATOMIC_ACQUIRE))
+	uint64_t deadline = maple_clock_ns() + WAIT_NS;
+	while (__atomic_load_n(&job.busy, __ATOMIC_ACQUIRE)) {
+		if (maple_clock_ns() >= deadline)
+			return -MAPLE_EAGAIN;
 		maple_sleep_ns(1000000);
+	}
 	return __atomic_load_n(&job.result, __ATOMIC_ACQUIRE);
 }
 

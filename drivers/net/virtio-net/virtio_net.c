@@ -7,8 +7,8 @@
  * (virtio_pci.c), reset, negotiate VIRTIO_F_VERSION_1 (needed), MAC and
  * STATUS (used if offered) but not MRG_RXBUF (each receive buffer holds a
  * whole frame, so every frame is one buffer and num_buffers is 1), set up
- * receiveq1 and transmitq1 in DMA memory, enable bus mastering, DRIVER_OK,
- * then wait up to LINK_WAIT_NS for the link.
+ * receiveq1 and transmitq1 in DMA memory, enable bus mastering, DRIVER_OK;
+ * a thread then gives the link LINK_WAIT_NS to come up, and logs if not.
  *
  * Buffers: each frame is a chain of two descriptors (2.6.5), pair p being
  * descriptors 2p and 2p+1: this driver's 12-byte virtio_net_hdr (5.1.6) in
@@ -271,13 +271,6 @@ static long start(void)
 		dom_printf("virtio_net: %s: the device gives no MAC address; reporting 0", DEVICE);
 	for (int i = 0; i < 6; i++)
 		mac_addr |= (uint64_t)m[i] << (8 * i);
-	uint64_t deadline = maple_clock_ns() + LINK_WAIT_NS;
-	while (!link_up() && maple_clock_ns() < deadline)
-		maple_sleep_ns(10000000);
-	if (!link_up())
-		dom_printf("virtio_net: %s: link is down (VIRTIO_NET_S_LINK_UP clear %llu ms "
-			   "after start); reporting link down until it comes up",
-			   DEVICE, LINK_WAIT_NS / 1000000);
 	dom_printf("virtio_net: %s: up, mac %02x:%02x:%02x:%02x:%02x:%02x, features %#lx, "
 		   "queues %u/%u, link %s",
 		   DEVICE, m[0], m[1], m[2], m[3], m[4], m[5], (unsigned long)got, rxq.size,
@@ -286,10 +279,29 @@ static long start(void)
 	return 0;
 }
 
+/* A thread of its own, so that domain_main (which its creator waits for)
+ * does not: give the link LINK_WAIT_NS to come up, and say so if it does
+ * not. The driver serves meanwhile; link() reads the live status. */
+static void watch_link(void *arg)
+{
+	(void)arg;
+	uint64_t deadline = maple_clock_ns() + LINK_WAIT_NS;
+	while (!link_up() && maple_clock_ns() < deadline)
+		maple_sleep_ns(10000000);
+	if (!link_up())
+		dom_printf("virtio_net: %s: link is down (VIRTIO_NET_S_LINK_UP clear %llu ms "
+			   "after start); reporting link down until it comes up",
+			   DEVICE, LINK_WAIT_NS / 1000000);
+	maple_thread_exit();
+}
+
 long domain_main(long arg)
 {
 	(void)arg;
 	long rc = start();
+	if (rc < 0)
+		return rc;
+	rc = maple_thread_create(watch_link, NULL);
 	if (rc < 0)
 		return rc;
 	static const struct Net_impl impl = {
