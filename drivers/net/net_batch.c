@@ -14,6 +14,11 @@ static bool whole(rref_t r, uint64_t bytes)
 	return size >= 0 && (uint64_t)size >= bytes;
 }
 
+bool net_packet_ok(rref_t r)
+{
+	return whole(r, sizeof(struct NetPacket));
+}
+
 long net_batch_open(rref_t batch, uint32_t tx_room, uint32_t rx_room, struct net_batch *b)
 {
 	if (!whole(batch, sizeof(struct NetBatch)))

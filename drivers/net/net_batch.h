@@ -30,6 +30,15 @@ struct net_batch {
  */
 long net_batch_open(rref_t batch, uint32_t tx_room, uint32_t rx_room, struct net_batch *b);
 
+/*
+ * Whether r, just popped from a batch's deque, may be posted: at least a
+ * whole NetPacket. net_batch_open checked the buffers the deque showed
+ * then, but the client can still rewrite the deque's head, length and
+ * slots, so a pop may bring out another RRef nested in the batch (a small
+ * one, or the other deque): a driver checks each one it hands a device.
+ */
+bool net_packet_ok(rref_t r);
+
 /* Give back a batch net_batch_open refused, with status err written in it
  * if it is big enough to hold one (else unchanged): 0, *out set. */
 long net_batch_refuse(rref_t batch, long err, rref_t *out);

@@ -166,8 +166,10 @@ static void virtio_traffic_checks(struct ktest_ctx *t, struct domain *c)
 	KT_ASSERT_EQ(client(c, NetClient_traffic_METHOD, FRAMES, 1514, TRAFFIC_MS, 0), FRAMES);
 	KT_ASSERT_EQ(stat(c, NETC_BAD), 0);
 	KT_ASSERT_EQ(stat(c, NETC_STALE), 0);
+	KT_ASSERT_EQ(stat(c, NETC_RESENT), 0); /* 64 in flight at most: nothing lost */
 	KT_ASSERT_EQ(client(c, NetClient_traffic_METHOD, FRAMES, 60, TRAFFIC_MS, 0), FRAMES);
 	KT_ASSERT_EQ(stat(c, NETC_BAD), 0);
+	KT_ASSERT_EQ(stat(c, NETC_RESENT), 0);
 	KT_ASSERT_EQ(driver_counter(c, NET_RX_PACKETS), 2 * FRAMES);
 	KT_ASSERT_EQ(driver_counter(c, NET_RX_BYTES), FRAMES * (1514 + 60));
 	KT_ASSERT_EQ(driver_counter(c, NET_RX_DROPS), 0);

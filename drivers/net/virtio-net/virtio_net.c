@@ -39,6 +39,7 @@ struct vq {
 	volatile uint16_t *notify;
 	uint16_t avail_idx, used_idx; /* next to publish, next to consume */
 	rref_t held[PAIRS];	      /* the NetPacket each posted pair carries */
+	uint32_t posted_len[PAIRS];   /* and the length each was posted with */
 	uint16_t free[PAIRS], nfree;  /* pairs not posted */
 	bool kick;		      /* buffers added since the last notify */
 };
@@ -46,7 +47,6 @@ struct vq {
 
 static struct virtio_pci dev;
 static struct vq rxq, txq;
-static bool ready;
 static bool link_status; /* VIRTIO_NET_F_STATUS negotiated */
 static uint64_t mac_addr;
 static uint64_t counters[NetCounter_COUNT];
@@ -100,6 +100,7 @@ static void vq_post(struct vq *q, rref_t r, uint32_t len, bool write)
 	uint16_t p = q->free[--q->nfree];
 	uint16_t flags = write ? VIRTQ_DESC_F_WRITE : 0;
 	q->held[p] = r;
+	q->posted_len[p] = len;
 	__builtin_memset(&q->hdr[p], 0, HDR);
 	q->desc[2 * p].flags = (uint16_t)(flags | VIRTQ_DESC_F_NEXT);
 	q->desc[2 * p + 1].addr = rref_bus(r) + offsetof(struct NetPacket, data);
@@ -124,11 +125,11 @@ static void vq_kick(struct vq *q, uint16_t index)
 }
 
 /*
- * The next used element (2.6.8): its pair's packet and the length the
- * device wrote, or RREF_NULL when there is none. An element naming no
+ * The next used element (2.6.8): its pair's packet, the length the device
+ * wrote and the length it was posted with, or RREF_NULL when there is none. An element naming no
  * posted chain head is malformed: counted (NET_RX_ERRORS) and skipped.
  */
-static rref_t vq_next_used(struct vq *q, uint32_t *len)
+static rref_t vq_next_used(struct vq *q, uint32_t *len, uint32_t *posted)
 {
 	for (;;) {
 		uint16_t idx = __atomic_load_n((volatile uint16_t *)(q->used + VIRTQ_USED_IDX),
@@ -146,10 +147,22 @@ static rref_t vq_next_used(struct vq *q, uint32_t *len)
 			continue;
 		}
 		rref_t r = q->held[id / 2];
+		*posted = q->posted_len[id / 2];
 		q->held[id / 2] = RREF_NULL;
 		q->free[q->nfree++] = (uint16_t)(id / 2);
 		return r;
 	}
+}
+
+/* An RRef a pop brought out that may not be posted (net_packet_ok): back
+ * at the end of its deque, unwritten (it may be anything nested in the
+ * batch). If even that fails (the client made a deque hold itself), it is
+ * freed: the driver keeps nothing it does not post. */
+static void refuse(rref_t deque, rref_t r)
+{
+	count(NET_TX_ERRORS, 1);
+	if (NetPacket_deque32_push(deque, r) < 0)
+		rref_free(r);
 }
 
 static uint32_t in_flight(void)
@@ -159,8 +172,6 @@ static uint32_t in_flight(void)
 
 static long submit_and_poll(rref_t batch, rref_t *out)
 {
-	if (!ready)
-		return net_batch_refuse(batch, -MAPLE_EAGAIN, out);
 	dom_lock(&lock);
 	struct net_batch b;
 	long rc = net_batch_open(batch, txq.nfree, rxq.nfree, &b);
@@ -169,33 +180,49 @@ static long submit_and_poll(rref_t batch, rref_t *out)
 		dom_unlock(&lock);
 		return net_batch_refuse(batch, rc, out);
 	}
+	uint32_t tx_posted = 0, rx_posted = 0;
 	for (uint32_t i = 0; i < b.ntx; i++) {
 		rref_t r = NetPacket_deque32_pop(b.tx);
+		if (r && !net_packet_ok(r)) {
+			refuse(b.tx, r);
+			continue;
+		}
+		if (!r)
+			continue; /* the client emptied a slot after the check */
 		/* Read once, clamped: the client may still write the payload. */
 		uint32_t len = __atomic_load_n(&NetPacket_ptr(r)->len, __ATOMIC_RELAXED);
 		vq_post(&txq, r, len < NET_MTU_FRAME ? len : NET_MTU_FRAME, false);
+		tx_posted++;
 	}
-	for (uint32_t i = 0; i < b.nrx; i++)
-		vq_post(&rxq, NetPacket_deque32_pop(b.rx), sizeof(((struct NetPacket *)0)->data),
-			true);
+	for (uint32_t i = 0; i < b.nrx; i++) {
+		rref_t r = NetPacket_deque32_pop(b.rx);
+		if (r && !net_packet_ok(r)) {
+			refuse(b.rx, r);
+			continue;
+		}
+		if (!r)
+			continue;
+		vq_post(&rxq, r, sizeof(((struct NetPacket *)0)->data), true);
+		rx_posted++;
+	}
 	vq_kick(&txq, VIRTIO_NET_TXQ);
 	vq_kick(&rxq, VIRTIO_NET_RXQ);
 
 	/* Completions, as many as the deques take; the rest wait for the
 	 * next batch in the used rings. */
-	uint32_t len;
+	uint32_t len, posted;
 	while (NetPacket_deque32_len(b.tx) < NetPacket_deque32_CAP) {
-		rref_t r = vq_next_used(&txq, &len);
+		rref_t r = vq_next_used(&txq, &len, &posted);
 		if (!r)
 			break;
 		struct NetPacket *p = NetPacket_ptr(r);
 		p->status = 0;
 		count(NET_TX_PACKETS, 1);
-		count(NET_TX_BYTES, __atomic_load_n(&p->len, __ATOMIC_RELAXED));
+		count(NET_TX_BYTES, posted); /* not p->len: the client may write it */
 		NetPacket_deque32_push(b.tx, r);
 	}
 	while (NetPacket_deque32_len(b.rx) < NetPacket_deque32_CAP) {
-		rref_t r = vq_next_used(&rxq, &len);
+		rref_t r = vq_next_used(&rxq, &len, &posted);
 		if (!r)
 			break;
 		/* 5.1.6.4: len counts the header; a frame shorter than an
@@ -216,7 +243,7 @@ static long submit_and_poll(rref_t batch, rref_t *out)
 	vq_kick(&rxq, VIRTIO_NET_RXQ); /* buffers reposted after a drop */
 	__atomic_store_n(&counters[NET_IN_FLIGHT], in_flight(), __ATOMIC_RELAXED);
 	dom_unlock(&lock);
-	return net_batch_close(&b, 0, b.ntx, b.nrx, out);
+	return net_batch_close(&b, 0, tx_posted, rx_posted, out);
 }
 
 static bool link_up(void)
@@ -230,12 +257,12 @@ static bool link_up(void)
 
 static long link(void)
 {
-	return ready && link_up();
+	return link_up();
 }
 
 static long mac(void)
 {
-	return ready ? (long)mac_addr : -MAPLE_EAGAIN;
+	return (long)mac_addr;
 }
 
 static long counter(uint32_t which)
@@ -275,7 +302,6 @@ static long start(void)
 		   "queues %u/%u, link %s",
 		   DEVICE, m[0], m[1], m[2], m[3], m[4], m[5], (unsigned long)got, rxq.size,
 		   txq.size, link_up() ? "up" : "down");
-	ready = true;
 	return 0;
 }
 
