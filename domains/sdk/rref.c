@@ -34,6 +34,11 @@ uint64_t rref_bus(rref_t r)
 	return (uint64_t)syscall1(SYS_RREF_BUS, (long)r);
 }
 
+long rref_recall(rref_t r)
+{
+	return syscall1(SYS_RREF_RECALL, (long)r);
+}
+
 long rref_size(rref_t r)
 {
 	return syscall1(SYS_RREF_SIZE, (long)r);

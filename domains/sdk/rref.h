@@ -28,6 +28,10 @@ long rref_nest(rref_t child, rref_t parent);
 long rref_unnest(rref_t child);
 /* The payload's physical address, for DMA. */
 uint64_t rref_bus(rref_t r);
+/* Have r (owned and allocated here) come back here, with what is nested in
+ * it, if a domain it was moved to dies holding it, instead of being freed
+ * with that domain: a client gets its buffers back from a crashed driver. */
+long rref_recall(rref_t r);
 /* The payload's size class in bytes, for an RRef this domain owns: how
  * much a device may write into it. A domain can allocate any type id with
  * any size, so a driver checks this before trusting sizeof its struct. */

@@ -332,6 +332,8 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 		return rref_bus(d->id, a0);
 	case SYS_RREF_SIZE:
 		return rref_size(d->id, a0);
+	case SYS_RREF_RECALL:
+		return rref_recall(d->id, a0);
 	case SYS_RREF_INFO:
 		return rref_info(d->id, a0);
 	case SYS_DOMAIN_CREATE:

@@ -4,9 +4,9 @@
  * through its shadow; virtio-net on net0 sending frames that the netdev
  * (a UDP socket looped back to itself, ci/groups/net.py) returns, every
  * byte checked; exact errors for bad batches; the driver crashed under
- * traffic and replaced by its shadow, with every buffer accounted for and
- * the memory counters back; and rogue refused net0's BAR and config space.
- * Each body runs counted (frames, kernel heap, live RRefs back to start).
+ * traffic and replaced by its shadow, every buffer it held given back to
+ * the client (SYS_RREF_RECALL) and the memory counters back; and rogue refused net0's BAR and
+ * config space. Each body runs counted (frames, kernel heap, live RRefs back to start).
  */
 #include <core/sched.h>
 #include <core/time.h>
@@ -20,6 +20,7 @@
 #include <mm/vm.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/pci_cases.h>
+#include <xheap/rref.h>
 
 #define RUN_WAIT_NS  120000000000ULL /* only stops a hang */
 #define TRAFFIC_MS   30000
@@ -221,6 +222,9 @@ static void virtio_crash_checks(struct ktest_ctx *t, struct domain *c)
 	uint64_t deadline = time_ns() + (uint64_t)TRAFFIC_MS * 1000000;
 	while (stat(c, NETC_VERIFIED) < 64 && time_ns() < deadline)
 		thread_sleep_ns(2000000);
+	struct rref_stats before;
+	rref_get_stats(&before);
+	uint64_t recalled_before = before.recalled;
 	uint64_t old = driver_current("virtio_net");
 	KT_ASSERT(old && driver_strike(old, driver_fault(0)));
 	/* The run that the crash cut short starts over with the new driver and
@@ -235,11 +239,16 @@ static void virtio_crash_checks(struct ktest_ctx *t, struct domain *c)
 	KT_ASSERT_EQ(stat(c, NETC_BAD), 0);
 	uint64_t now = driver_current("virtio_net");
 	KT_ASSERT(now && now != old);
-	/* Every buffer: in the client's hands, in the new driver, or lost with
-	 * the old one (freed by the kernel after net0 was stopped). */
-	KT_ASSERT(stat(c, NETC_DROPPED) > 0);
-	KT_ASSERT_EQ(stat(c, NETC_ALLOCATED), stat(c, NETC_DROPPED) + stat(c, NETC_OWNED) +
-						      driver_counter(c, NET_IN_FLIGHT));
+	/* Every buffer the old driver held came back to the client (the
+	 * kernel gave the recalled RRefs back after net0 stopped): none
+	 * dropped, each one now in the client's hands or in the new driver. */
+	struct rref_stats after;
+	rref_get_stats(&after);
+	KT_ASSERT_EQ(stat(c, NETC_DROPPED), 0);
+	KT_ASSERT(after.recalled > recalled_before);
+	KT_ASSERT(stat(c, NETC_RETURNED) > 0);
+	KT_ASSERT_EQ(stat(c, NETC_ALLOCATED),
+		     stat(c, NETC_OWNED) + driver_counter(c, NET_IN_FLIGHT));
 }
 
 static void virtio_crash(struct ktest_ctx *t)

@@ -4,7 +4,9 @@
  * in its hands (free[]), lent to the driver (given: moved in a batch and
  * not back yet), or dropped (lost with a crashed driver, which the kernel
  * freed with it), so a test can check that a crash neither leaks a buffer
- * nor leaves one owned twice.
+ * nor leaves one owned twice. Every buffer and batch is recalled
+ * (rref_recall), so what a crashed driver held comes back to it: after a
+ * crash it takes stock of which of its buffers it owns again.
  */
 #include <idl/net.h>
 #include <idl/netclient_methods.h>
@@ -24,6 +26,8 @@ static struct Net_ref dev;
 static bool started, shadowed, nullnet;
 static rref_t free_bufs[POOL + BAD_BUFFERS];
 static uint32_t nfree;
+static rref_t all[POOL + BAD_BUFFERS]; /* every buffer allocated and not known gone */
+static uint32_t nall;
 static int64_t stats[NETC_DRIVER];
 static uint32_t given; /* buffers in the driver's hands */
 static rref_t batch;   /* ours between calls; RREF_NULL before the first */
@@ -39,8 +43,11 @@ static long stock(uint32_t want)
 {
 	while ((uint64_t)(stats[NETC_ALLOCATED] - stats[NETC_DROPPED]) < want) {
 		rref_t r = NetPacket_alloc();
-		if (!r)
+		if (!r || nall == DOM_ARRAY_LEN(all))
 			return -MAPLE_ENOMEM;
+		if (rref_recall(r) < 0)
+			return -MAPLE_EPERM;
+		all[nall++] = r;
 		free_bufs[nfree++] = r;
 		stats[NETC_ALLOCATED]++;
 	}
@@ -51,7 +58,8 @@ static long stock(uint32_t want)
 static long new_batch(void)
 {
 	rref_t b = NetBatch_alloc(), tx = NetPacket_deque32_alloc(), rx = NetPacket_deque32_alloc();
-	if (!b || !tx || !rx || NetBatch_set_tx(b, tx) < 0 || NetBatch_set_rx(b, rx) < 0)
+	if (!b || !tx || !rx || NetBatch_set_tx(b, tx) < 0 || NetBatch_set_rx(b, rx) < 0 ||
+	    rref_recall(b) < 0)
 		return -MAPLE_ENOMEM; /* what was allocated goes with the domain */
 	batch = b;
 	return 0;
@@ -99,6 +107,36 @@ static void check(const struct NetPacket *p, long frames, uint32_t len)
 	stats[ok ? NETC_VERIFIED : NETC_BAD]++;
 }
 
+/*
+ * After a call that did not give the batch back: which of the buffers out
+ * (`out` of them: given to the driver, or in the batch) are ours again.
+ * The kernel gives a dead driver's recalled RRefs back to their payer,
+ * this domain, whole; anything else the driver held was freed with it.
+ * The batch first, emptied, so that every buffer is a root again.
+ */
+static void take_stock(uint32_t out)
+{
+	if (batch && rref_info(batch) >= 0) {
+		struct NetBatch *b = NetBatch_ptr(batch);
+		while (NetPacket_deque32_pop(b->tx) != RREF_NULL)
+			;
+		while (NetPacket_deque32_pop(b->rx) != RREF_NULL)
+			;
+	} else {
+		batch = RREF_NULL;
+	}
+	uint32_t before = nfree, kept = 0;
+	nfree = 0;
+	for (uint32_t i = 0; i < nall; i++)
+		if (rref_info(all[i]) >= 0)
+			all[kept++] = free_bufs[nfree++] = all[i];
+	nall = kept;
+	stats[NETC_RETURNED] += nfree - before;
+	stats[NETC_DROPPED] += out - (nfree - before);
+	stats[NETC_OWNED] = nfree;
+	given = 0;
+}
+
 static bool crash_error(long r)
 {
 	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
@@ -113,13 +151,10 @@ static long submit(long frames, uint32_t len)
 			  NetPacket_deque32_len(NetBatch_ptr(batch)->rx);
 	long r = Net_submit_and_poll(&dev, batch, &back);
 	if (r < 0 || !back) {
-		/* The batch and every buffer the driver held went with it. */
 		stats[NETC_LAST_ERROR] = r < 0 ? r : -MAPLE_EINVAL;
 		if (crash_error(r))
 			stats[NETC_CRASHES]++;
-		stats[NETC_DROPPED] += given + pushed;
-		given = 0;
-		batch = RREF_NULL;
+		take_stock(given + pushed);
 		return r < 0 ? r : -MAPLE_EINVAL;
 	}
 	batch = back;

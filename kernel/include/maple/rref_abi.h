@@ -113,6 +113,12 @@
  * may allocate any type id with any size, so a driver cannot trust sizeof
  * its struct. (Numbered with issue 11's syscalls, maple/abi.h.) */
 #define SYS_RREF_SIZE 33
+/* (rref) -> 0: mark an RRef the caller owns and pays for (allocated it, or
+ * inherited the charge) as recalled: if a domain that holds it as a root
+ * dies, the kernel gives it back to its payer, with whatever is nested in
+ * it, instead of freeing it (after the dead domain's devices stopped).
+ * -MAPLE_EPERM for anyone else's. The mark lasts until the RRef is freed. */
+#define SYS_RREF_RECALL 34
 
 #ifndef __ASSEMBLY__
 _Static_assert(RREF_SLOT_BITS + RREF_GEN_BITS + RREF_INDEX_BITS == 63,
