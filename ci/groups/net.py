@@ -21,7 +21,7 @@ from harness.qemu import TEST_KERNEL, Config, domain_images
 from .common import KTEST_IDLE, KTEST_TIMEOUT, Failure, check_ktest_run, test, vm
 
 TESTS = ("net_nullnet_one_crossing", "net_nullnet_through_shadow",
-         "net_virtio_verified_traffic", "net_virtio_crash_under_traffic")
+         "net_virtio_verified_traffic", "net_virtio_crash_under_traffic", "net_rref_recall_rules")
 MAC = "52:54:00:12:34:56"  # kernel/ktest/net.c expects it
 
 

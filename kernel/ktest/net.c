@@ -288,3 +288,35 @@ KTEST(net_virtio_link_down)
 	if (have_net0(t))
 		ktest_run_counted(t, "kt-net", virtio_link_down, RUN_WAIT_NS);
 }
+
+/*
+ * SYS_RREF_RECALL's rules, exactly: only the RRef's owner may mark it, a
+ * handle that names nothing is -MAPLE_EINVAL, and marking changes nothing
+ * while no holder dies (the RRef still frees).
+ */
+static void recall_rules(struct ktest_ctx *t)
+{
+	struct domain *a = ktest_create(t, "hello");
+	struct domain *b = a ? ktest_create(t, "hello") : NULL;
+	if (b) {
+		long r = rref_alloc(a->id, &a->rref_limits, 1, 64);
+		KT_ASSERT(r > 0);
+		long other = rref_recall(b->id, (uint64_t)r);
+		long stale = rref_recall(a->id, (uint64_t)r ^ (1UL << RREF_GEN_SHIFT));
+		long mine = rref_recall(a->id, (uint64_t)r);
+		long freed = rref_free(a->id, (uint64_t)r);
+		long after = rref_recall(a->id, (uint64_t)r);
+		KT_ASSERT_EQ(other, -MAPLE_EPERM);
+		KT_ASSERT_EQ(stale, -MAPLE_EINVAL);
+		KT_ASSERT_EQ(mine, 0);
+		KT_ASSERT_EQ(freed, 0);
+		KT_ASSERT_EQ(after, -MAPLE_EINVAL);
+	}
+	ktest_destroy(b);
+	ktest_destroy(a);
+}
+
+KTEST(net_rref_recall_rules)
+{
+	ktest_run_counted(t, "kt-net", recall_rules, RUN_WAIT_NS);
+}

@@ -112,24 +112,31 @@ static void check(const struct NetPacket *p, long frames, uint32_t len)
  * (`out` of them: given to the driver, or in the batch) are ours again.
  * The kernel gives a dead driver's recalled RRefs back to their payer,
  * this domain, whole; anything else the driver held was freed with it.
- * The batch first, emptied, so that every buffer is a root again.
  */
 static void take_stock(uint32_t out)
 {
+	/* A driver that died inside a push may have nested a buffer in a
+	 * deque without writing its slot: empty what the deques show, unnest
+	 * every buffer of ours that is still nested anywhere, and drop the old
+	 * batch (its deques' words may be half-written). */
 	if (batch && rref_info(batch) >= 0) {
 		struct NetBatch *b = NetBatch_ptr(batch);
 		while (NetPacket_deque32_pop(b->tx) != RREF_NULL)
 			;
 		while (NetPacket_deque32_pop(b->rx) != RREF_NULL)
 			;
-	} else {
-		batch = RREF_NULL;
 	}
 	uint32_t before = nfree, kept = 0;
 	nfree = 0;
-	for (uint32_t i = 0; i < nall; i++)
-		if (rref_info(all[i]) >= 0)
-			all[kept++] = free_bufs[nfree++] = all[i];
+	for (uint32_t i = 0; i < nall; i++) {
+		if (rref_info(all[i]) < 0)
+			continue;    /* freed with the driver */
+		rref_unnest(all[i]); /* fails, harmlessly, for a root */
+		all[kept++] = free_bufs[nfree++] = all[i];
+	}
+	if (batch && rref_info(batch) >= 0)
+		rref_free(batch);
+	batch = RREF_NULL;
 	nall = kept;
 	stats[NETC_RETURNED] += nfree - before;
 	stats[NETC_DROPPED] += out - (nfree - before);
@@ -207,21 +214,30 @@ static long traffic_run(long frames, long len, long ms)
 		while (next < frames && nfree && NetPacket_deque32_len(b->tx) < 32 &&
 		       (nullnet || next < stats[NETC_VERIFIED] + RX_TARGET)) {
 			rref_t p = free_bufs[--nfree];
-			build(NetPacket_ptr(p), next++, (uint32_t)len);
-			NetPacket_deque32_push(b->tx, p);
+			build(NetPacket_ptr(p), next, (uint32_t)len);
+			if (NetPacket_deque32_push(b->tx, p) < 0) {
+				free_bufs[nfree++] = p;
+				break;
+			}
+			next++;
 		}
 		while (resend < frames && nfree && NetPacket_deque32_len(b->tx) < 32) {
 			if (!(seen[resend / 8] & (1u << (resend % 8)))) {
 				rref_t p = free_bufs[--nfree];
 				build(NetPacket_ptr(p), resend, (uint32_t)len);
-				NetPacket_deque32_push(b->tx, p);
+				if (NetPacket_deque32_push(b->tx, p) < 0) {
+					free_bufs[nfree++] = p;
+					break;
+				}
 				stats[NETC_RESENT]++;
 			}
 			resend++;
 		}
 		rx_out = nullnet ? 0 : given; /* receive buffers posted, roughly */
 		while (nfree && rx_out < RX_TARGET && NetPacket_deque32_len(b->rx) < 32) {
-			NetPacket_deque32_push(b->rx, free_bufs[--nfree]);
+			if (NetPacket_deque32_push(b->rx, free_bufs[nfree - 1]) < 0)
+				break;
+			nfree--;
 			rx_out++;
 		}
 		long r = submit(frames, (uint32_t)len);
