@@ -57,6 +57,9 @@ long maple_device_bar(const char *name, uint64_t bar);
 long maple_device_bar_size(const char *name, uint64_t bar);
 long maple_device_busmaster(const char *name, uint64_t on);
 long maple_device_info(const char *name, struct maple_pci_info *out);
+/* The 32-bit configuration-space word at off (aligned, < 4096), for the
+ * function's holder: a non-negative value, or -error (maple/abi.h). */
+long maple_device_config(const char *name, uint64_t off);
 long maple_dma_alloc(uint64_t bytes);
 long maple_dma_bus(const void *addr);
 long maple_lookup(const char *name); /* SYS_LOOKUP: a domain's id by name */

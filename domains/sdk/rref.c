@@ -34,6 +34,16 @@ long rref_bus(rref_t r, uint64_t len)
 	return syscall2(SYS_RREF_BUS, (long)r, (long)len);
 }
 
+long rref_recall(rref_t r)
+{
+	return syscall1(SYS_RREF_RECALL, (long)r);
+}
+
+long rref_size(rref_t r)
+{
+	return syscall1(SYS_RREF_SIZE, (long)r);
+}
+
 long rref_info(rref_t r)
 {
 	return syscall1(SYS_RREF_INFO, (long)r);

@@ -30,6 +30,14 @@ long rref_unnest(rref_t child);
  * RRef this domain owns, or one lent to it by the call it is serving;
  * -MAPLE_EINVAL if len is past the payload, -MAPLE_EPERM if not ours. */
 long rref_bus(rref_t r, uint64_t len);
+/* Have r (owned and allocated here) come back here, with what is nested in
+ * it, if a domain it was moved to dies holding it, instead of being freed
+ * with that domain: a client gets its buffers back from a crashed driver. */
+long rref_recall(rref_t r);
+/* The payload's size class in bytes, for an RRef this domain owns: how
+ * much a device may write into it. A domain can allocate any type id with
+ * any size, so a driver checks this before trusting sizeof its struct. */
+long rref_size(rref_t r);
 /* Owner id (bits 15:0) and borrow count (bits 47:16), for an RRef this
  * domain owns or borrows; -MAPLE_EPERM for anyone else's. For tests. */
 long rref_info(rref_t r);

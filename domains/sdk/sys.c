@@ -104,6 +104,11 @@ long maple_device_info(const char *name, struct maple_pci_info *out)
 	return syscall3(SYS_DEVICE_INFO, (long)name, (long)strlen(name), (long)(uintptr_t)out);
 }
 
+long maple_device_config(const char *name, uint64_t off)
+{
+	return syscall3(SYS_DEVICE_CONFIG, (long)name, (long)strlen(name), (long)off);
+}
+
 long maple_lookup(const char *name)
 {
 	return syscall2(SYS_LOOKUP, (long)name, (long)strlen(name));

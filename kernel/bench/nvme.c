@@ -126,7 +126,7 @@ static void measure(enum path p, long mix, long qd, uint64_t ms)
 	}
 	destroy(client);
 	if (p == SHADOW)
-		driver = domain_get_by_name("nvme"); /* the shadow's driver */
+		driver = domain_get_by_name("nvme", NULL); /* the shadow's driver */
 	destroy(device);
 	if (driver) {
 		uint64_t h = domain_handle(driver);

@@ -363,6 +363,20 @@ long device_busmaster(struct domain *d, const char *name, uint64_t on)
 	return 0;
 }
 
+long device_config(struct domain *d, const char *name, uint64_t off)
+{
+	struct pci_func *f;
+	long rc = hold_pci(d, name, "read the configuration space of", &f);
+	if (rc < 0)
+		return rc;
+	/* Reading only: the command register, the BARs and the capabilities'
+	 * control words stay the kernel's to write (Bus Master Enable through
+	 * device_busmaster), so reading cannot change what the grant allows. */
+	uint32_t v = off < PCI_CFG_SPACE_SIZE && off % 4 == 0 ? f->cfg[off / 4] : 0;
+	spin_unlock(&devices_lock);
+	return off < PCI_CFG_SPACE_SIZE && off % 4 == 0 ? (long)v : -MAPLE_EINVAL;
+}
+
 long device_info(const char *name, struct maple_pci_info *out)
 {
 	struct pci_func *f = pci_find(name);

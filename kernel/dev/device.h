@@ -53,6 +53,9 @@ long device_bar(struct domain *d, const char *name, uint64_t bar);
 long device_bar_size(const char *name, uint64_t bar);
 long device_busmaster(struct domain *d, const char *name, uint64_t on);
 long device_info(const char *name, struct maple_pci_info *out);
+/* SYS_DEVICE_CONFIG: the config-space word at off, for its holder only
+ * (-MAPLE_EPERM, logged); -MAPLE_EINVAL unless off is aligned and < 4096. */
+long device_config(struct domain *d, const char *name, uint64_t off);
 /* d has just failed: stop its PCI functions' DMA (dev/pci.h pci_stop).
  * Any context; no waiting. */
 void device_stop(struct domain *d);

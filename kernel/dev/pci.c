@@ -17,6 +17,21 @@
 #define ECAM_BUS_SIZE (1UL << 20)
 #define NVME_REGS     0x1000 /* the registers quiescing needs: CAP, CC, CSTS (NVMe 2.0, 3.1.4) */
 
+/* Virtio over PCI (virtio 1.1): a modern network function is 1af4:1041
+ * (4.1.2.1: 0x1040 + device type 1, 5.1.1); its register blocks are found
+ * through vendor-specific capabilities (4.1.4: cap_vndr 0x09) whose
+ * cfg_type (byte 3) 1 is the common configuration, bar (byte 4) and
+ * offset (bytes 8-11) place it. The kernel maps only that block: its
+ * device_status byte (4.1.4.3, offset 0x14) resets the device. */
+#define VIRTIO_VENDOR	    0x1af4
+#define VIRTIO_NET_MODERN   0x1041
+#define PCI_CAP_VENDOR	    0x09
+#define VIRTIO_CAP_CFG_TYPE 3
+#define VIRTIO_CAP_BAR	    4
+#define VIRTIO_CAP_OFFSET   8
+#define VIRTIO_CAP_COMMON   1
+#define VIRTIO_COMMON_SIZE  0x38 /* struct virtio_pci_common_cfg */
+
 static struct pci_func funcs[PCI_MAX_FUNCS];
 static uint32_t nfuncs;
 
@@ -64,6 +79,14 @@ static void name_func(struct pci_func *f)
 				     strlen(class_names[i].prefix));
 		fmt_snprintf(f->name, sizeof f->name, "%s%u", class_names[i].prefix, n);
 		f->nvme = cls == CLASS_NVME;
+	}
+	/* Virtio network functions get their own prefix: the driver image
+	 * that takes `net0` speaks virtio, not any Ethernet controller. */
+	if (f->info.vendor == VIRTIO_VENDOR && f->info.device == VIRTIO_NET_MODERN) {
+		unsigned n = 0;
+		for (uint32_t j = 0; j < nfuncs; j++)
+			n += !memcmp(funcs[j].name, "net", 3);
+		fmt_snprintf(f->name, sizeof f->name, "net%u", n);
 	}
 }
 
@@ -157,6 +180,36 @@ static void map_nvme_regs(struct pci_func *f)
 		     f->name);
 }
 
+/* A virtio function's common configuration, for quiescing: the first
+ * vendor capability of cfg_type 1 that lies inside a usable memory BAR. */
+static void map_virtio_common(struct pci_func *f)
+{
+	const struct pci_func_cfg *c = &f->info;
+	for (int i = 0; i < c->ncaps; i++) {
+		if (c->caps[i].id != PCI_CAP_VENDOR)
+			continue;
+		uint16_t at = c->caps[i].off;
+		uint32_t w0 = f->cfg[at / 4], w1 = f->cfg[at / 4 + 1];
+		uint32_t off = f->cfg[(at + VIRTIO_CAP_OFFSET) / 4];
+		_Static_assert(VIRTIO_CAP_CFG_TYPE == 3 && VIRTIO_CAP_BAR == 4,
+			       "cfg_type is the top byte of word 0, bar the low byte of word 1");
+		uint8_t type = (uint8_t)(w0 >> 24), bar = (uint8_t)w1;
+		if (type != VIRTIO_CAP_COMMON)
+			continue;
+		if (bar >= MAPLE_PCI_BARS ||
+		    (c->bar_flags[bar] & (MAPLE_BAR_MEM | MAPLE_BAR_BAD)) != MAPLE_BAR_MEM ||
+		    off > c->bar_size[bar] || c->bar_size[bar] - off < VIRTIO_COMMON_SIZE)
+			break;
+		f->virtio_common = mmio_map(c->bar_base[bar] + off, VIRTIO_COMMON_SIZE);
+		if (f->virtio_common)
+			return;
+		break;
+	}
+	klog("pci: %s: no usable virtio common configuration: it cannot be stopped but by Bus "
+	     "Master Enable",
+	     f->name);
+}
+
 static void scan_bus(const struct acpi_ecam *seg, uint8_t bus, uint64_t *seen);
 
 static void scan_func(const struct acpi_ecam *seg, volatile uint32_t *cfg, uint8_t bus, uint8_t dev,
@@ -190,6 +243,8 @@ static void scan_func(const struct acpi_ecam *seg, volatile uint32_t *cfg, uint8
 	klog("pci: %s", line);
 	if (f->nvme)
 		map_nvme_regs(f);
+	else if (!memcmp(f->name, "net", 3))
+		map_virtio_common(f);
 	if (info.header_type == 1 && info.secondary_bus > bus)
 		scan_bus(seg, info.secondary_bus, seen);
 	else if (info.header_type == 1)

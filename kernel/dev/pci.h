@@ -1,7 +1,8 @@
 /*
  * PCI functions found through ECAM at boot (docs/drivers.md "PCI"): their
  * parsed configuration (dev/pci_cfg.h), a name by class for the manifest
- * (`nvme0` is the first NVMe controller, class 01:08:02), and the grant that
+ * (`nvme0` is the first NVMe controller, class 01:08:02; `net0` the first
+ * modern virtio network function, 1af4:1041), and the grant that
  * says which driver domain holds each (dev/device.h).
  */
 #ifndef DEV_PCI_H
@@ -23,6 +24,10 @@ struct pci_func {
 	char name[PCI_NAME_MAX]; /* "nvme0"; "" for a class no driver names */
 	bool nvme;
 	volatile uint32_t *regs; /* NVMe: its BAR 0 registers, for quiescing; else NULL */
+	/* A modern virtio function (`net0`): its common configuration
+	 * structure (virtio 1.1, 4.1.4.3), for the reset that quiesces it;
+	 * else NULL. */
+	volatile uint8_t *virtio_common;
 	/* Under devices_lock (dev/device.c): */
 	struct device_grant grant;
 	uint64_t bar_va[MAPLE_PCI_BARS]; /* where the holder has each BAR mapped; 0: not */
@@ -46,10 +51,11 @@ bool pci_master(const struct pci_func *f);
 
 /*
  * Quiescing (dev/pci_quiesce.c). pci_stop clears Bus Master Enable and, for
- * an NVMe controller, writes CC.EN = 0: two posted writes, no waiting, safe
- * under any lock. pci_wait_stopped then waits, sleeping, for the function to
- * say it stopped (NVMe: CSTS.RDY = 0, at most CAP.TO): true, or false with
- * why set.
+ * an NVMe controller, writes CC.EN = 0 (for virtio, device_status = 0): two
+ * posted writes, no waiting, safe under any lock. pci_wait_stopped then
+ * waits, sleeping, for the function to say it stopped (NVMe: CSTS.RDY = 0,
+ * at most CAP.TO; virtio: device_status reads 0): true, or false with why
+ * set.
  */
 void pci_stop(struct pci_func *f);
 bool pci_wait_stopped(struct pci_func *f, char *why, uint64_t len);

@@ -37,6 +37,16 @@ static const struct manifest_entry manifest[] = {
 	{.image = "nvme_notready", .devices = {"nvme0"}},
 	{.image = "nvme_stray", .devices = {"nvme0"}},
 	{.image = "nvme_badns", .devices = {"nvme0"}},
+	/* Network drivers (drivers/net, docs/drivers.md "Network"): virtio-net
+	 * owns the first virtio network function (dev/pci.c names it net0);
+	 * each shadow restarts its driver; nullnet is software and holds none. */
+	{.image = "virtio_net", .devices = {"net0"}},
+	{.image = "net_shadow", .may_create = {"virtio_net"}},
+	{.image = "nullnet_shadow", .may_create = {"nullnet"}},
+	/* Test image: the network ktests' client (kernel/ktest/net.c) starts
+	 * each driver, or its shadow, itself. */
+	{.image = "netclient",
+	 .may_create = {"virtio_net", "net_shadow", "nullnet", "nullnet_shadow"}},
 	/* Test image: the PCI ktests' minimal driver (kernel/ktest/pci.c);
 	 * ahci0 for a function with an I/O BAR. */
 	{.image = "pcitest", .devices = {"nvme0", "ahci0"}},

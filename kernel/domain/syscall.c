@@ -264,6 +264,8 @@ static long sys_device(struct domain *d, struct trap_frame *tf)
 		return device_bar_size(name, a2);
 	case SYS_DEVICE_BUSMASTER:
 		return device_busmaster(d, name, a2);
+	case SYS_DEVICE_CONFIG:
+		return device_config(d, name, a2);
 	default: { /* SYS_DEVICE_INFO */
 		struct maple_pci_info info;
 		long rc = device_info(name, &info);
@@ -330,6 +332,10 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 		return rref_unnest(d->id, a0);
 	case SYS_RREF_BUS:
 		return rref_bus(d->id, a0, a1);
+	case SYS_RREF_SIZE:
+		return rref_size(d->id, a0);
+	case SYS_RREF_RECALL:
+		return rref_recall(d->id, a0);
 	case SYS_RREF_INFO:
 		return rref_info(d->id, a0);
 	case SYS_DOMAIN_CREATE:
@@ -342,6 +348,7 @@ static long dispatch(struct domain *d, struct trap_frame *tf)
 	case SYS_DEVICE_BAR_SIZE:
 	case SYS_DEVICE_BUSMASTER:
 	case SYS_DEVICE_INFO:
+	case SYS_DEVICE_CONFIG:
 		return sys_device(d, tf);
 	case SYS_DMA_ALLOC:
 		return dmem_dma_alloc(d, a0);

@@ -52,6 +52,7 @@ struct rref_meta {
 	uint16_t chunk;
 	uint8_t height; /* levels of nesting below it: 0 for a leaf */
 	uint8_t payer;	/* the domain charged for it */
+	bool recall;	/* SYS_RREF_RECALL: back to the payer if a holder dies */
 };
 
 struct usage {
@@ -473,6 +474,34 @@ long rref_unnest(uint32_t caller, uint64_t child)
 	return r;
 }
 
+long rref_recall(uint32_t caller, uint64_t handle)
+{
+	spin_lock(&heap_lock);
+	uint32_t idx = index_of(handle);
+	long r = -MAPLE_EINVAL;
+	if (idx && effective_owner(idx) == caller && meta[idx].payer == caller) {
+		meta[idx].recall = true;
+		r = 0;
+	} else if (idx) {
+		r = -MAPLE_EPERM;
+	}
+	spin_unlock(&heap_lock);
+	return r;
+}
+
+long rref_size(uint32_t caller, uint64_t handle)
+{
+	spin_lock(&heap_lock);
+	uint32_t idx = index_of(handle);
+	long r = -MAPLE_EINVAL;
+	if (idx && effective_owner(idx) == caller)
+		r = (long)(1UL << chunks[meta[idx].chunk].shift);
+	else if (idx)
+		r = -MAPLE_EPERM;
+	spin_unlock(&heap_lock);
+	return r;
+}
+
 /*
  * Whether a call in progress on this thread lends idx, or a tree idx is
  * nested in, to domain `caller`. The continuations are TRUSTED (only the
@@ -573,7 +602,16 @@ uint64_t rref_reclaim(uint32_t owner)
 		uint64_t s = load_state(idx);
 		while (rs_owner(s) == owner && !cas_state(idx, &s, s | RS_BUSY))
 			;
-		if (rs_owner(s) == owner) {
+		/* A recalled root the dead domain did not pay for goes back
+		 * to its payer (alive: a dying payer's charges move to the
+		 * holders below, so payer never names a domain that is gone),
+		 * lent to no one, with its subtree. Safe now: this runs after
+		 * the domain's devices were confirmed stopped (device_release),
+		 * so no DMA into it is still in flight. */
+		if (rs_owner(s) == owner && meta[idx].recall && meta[idx].payer != owner) {
+			set_state(idx, RS_STATE(meta[idx].payer, rs_gen(s)));
+			stats.recalled++;
+		} else if (rs_owner(s) == owner) {
 			uint64_t live = stats.live;
 			free_tree(idx);
 			n += live - stats.live;

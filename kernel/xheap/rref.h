@@ -102,7 +102,8 @@ struct rref_stats {
 	uint64_t allocs;
 	uint64_t frees;
 	uint64_t failures;
-	uint64_t chunks; /* 2 MiB chunks mapped now */
+	uint64_t chunks;   /* 2 MiB chunks mapped now */
+	uint64_t recalled; /* roots given back to their payer when their holder died */
 };
 
 /* Map the header table (boot CPU, after gate_init). */
@@ -113,6 +114,11 @@ long rref_free(uint32_t caller, uint64_t handle);
 long rref_nest(uint32_t caller, uint64_t child, uint64_t parent);
 long rref_unnest(uint32_t caller, uint64_t child);
 long rref_bus(uint32_t caller, uint64_t handle, uint64_t len);
+/* SYS_RREF_RECALL: mark an RRef the caller owns and pays for as going back
+ * to it when a holder dies (rref_reclaim). */
+long rref_recall(uint32_t caller, uint64_t handle);
+/* SYS_RREF_SIZE: the payload's size class in bytes, for its owner. */
+long rref_size(uint32_t caller, uint64_t handle);
 long rref_info(uint32_t caller, uint64_t handle);
 /* A call that borrowed handle was unwound: end the borrow. */
 void rref_end_borrow(uint64_t handle);

@@ -34,6 +34,10 @@ long rogue_pci_case(long number, unsigned long target)
 		return on_function(SYS_DEVICE_BAR, "nvme0", 6);
 	case ROGUE_PCI_NO_SUCH:
 		return on_function(SYS_DEVICE_BAR, "nvme9", 0);
+	case ROGUE_PCI_NET_BAR:
+		return on_function(SYS_DEVICE_BAR, "net0", 4);
+	case ROGUE_PCI_NET_CONFIG:
+		return on_function(SYS_DEVICE_CONFIG, "net0", 0);
 	}
 	return -MAPLE_EINVAL;
 }

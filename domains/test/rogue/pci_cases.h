@@ -19,6 +19,10 @@ enum rogue_pci_case {
 		123,		  /* SYS_DMA_BUS of its own heap, not DMA memory: -MAPLE_EFAULT */
 	ROGUE_PCI_MAP_BAR6 = 124, /* SYS_DEVICE_BAR("nvme0", 6): -MAPLE_EPERM before EINVAL */
 	ROGUE_PCI_NO_SUCH = 125,  /* SYS_DEVICE_BAR("nvme9", 0): -MAPLE_ESRCH */
+	/* SYS_DEVICE_BAR("net0", 4) and SYS_DEVICE_CONFIG("net0", 0) while
+	 * virtio_net holds net0 (kernel/ktest/net.c): -MAPLE_EPERM each */
+	ROGUE_PCI_NET_BAR = 126,
+	ROGUE_PCI_NET_CONFIG = 127,
 	ROGUE_PCI_END
 };
 

@@ -61,7 +61,13 @@
 /* (name, len, struct maple_pci_info *out) -> 0 (maple/pci_abi.h); no grant
  * needed; -MAPLE_EFAULT if out is not the caller's */
 #define SYS_DEVICE_INFO 29
-#define SYS_COUNT	30
+/* 32-34 (issue 11, network drivers). (name, len, off) -> the 32-bit word at
+ * byte offset off of the function's configuration space, read-only, for its
+ * holder (virtio finds its register blocks through vendor capabilities
+ * there); -MAPLE_EINVAL unless off is 4-byte aligned and below 4096 */
+#define SYS_DEVICE_CONFIG 32
+/* 33-34: SYS_RREF_SIZE, SYS_RREF_RECALL, in maple/rref_abi.h */
+#define SYS_COUNT 35
 
 /* Error codes, returned negated. */
 #define MAPLE_EFAULT	14  /* a pointer argument is not the caller's own memory */

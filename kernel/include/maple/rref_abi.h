@@ -110,6 +110,18 @@
  * RRef the caller owns (or holds nested in one it owns) or borrows in a
  * call in progress on this thread; otherwise -MAPLE_EPERM */
 #define SYS_RREF_INFO 19
+/* (rref) -> the payload's size class in bytes (a power of two >= the size
+ * it was allocated with), for an RRef the caller owns: what a driver may
+ * let a device write into it; -MAPLE_EPERM for anyone else's. Any domain
+ * may allocate any type id with any size, so a driver cannot trust sizeof
+ * its struct. (Numbered with issue 11's syscalls, maple/abi.h.) */
+#define SYS_RREF_SIZE 33
+/* (rref) -> 0: mark an RRef the caller owns and pays for (allocated it, or
+ * inherited the charge) as recalled: if a domain that holds it as a root
+ * dies, the kernel gives it back to its payer, with whatever is nested in
+ * it, instead of freeing it (after the dead domain's devices stopped).
+ * -MAPLE_EPERM for anyone else's. The mark lasts until the RRef is freed. */
+#define SYS_RREF_RECALL 34
 
 #ifndef __ASSEMBLY__
 _Static_assert(RREF_SLOT_BITS + RREF_GEN_BITS + RREF_INDEX_BITS == 63,

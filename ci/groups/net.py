@@ -1,0 +1,116 @@
+"""net: the network drivers (kernel/ktest/net.c) on the distro's QEMU (7.2):
+nullnet through one crossing and through its shadow; virtio-net on net0
+sending frames that come back through the netdev with every byte checked,
+bad batches, rogue refused net0; and the driver crashed under traffic,
+replaced by its shadow, every buffer accounted for. The NIC's netdev is a
+UDP socket sending to its own address, so each frame the guest sends is
+received again by the same NIC. A second boot sets the link down (QMP
+`set_link`) before the guest runs: the driver says so and serves on.
+"""
+import json
+import re
+import os
+import shutil
+import socket
+import tempfile
+import time
+
+from harness import results
+from harness.qemu import TEST_KERNEL, Config, domain_images
+
+from .common import KTEST_IDLE, KTEST_TIMEOUT, Failure, check_ktest_run, test, vm
+
+TESTS = ("net_nullnet_one_crossing", "net_nullnet_through_shadow",
+         "net_virtio_verified_traffic", "net_virtio_crash_under_traffic", "net_rref_recall_rules")
+MAC = "52:54:00:12:34:56"  # kernel/ktest/net.c expects it
+
+
+def free_udp_port():
+    """A UDP port on 127.0.0.1 nothing holds now, for the loopback netdev."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def net_args(port):
+    """A modern virtio-net function (1af4:1041, `net0`) whose frames go to
+    127.0.0.1:port, which is where it listens: a loopback."""
+    return ["-netdev", f"socket,id=n0,udp=127.0.0.1:{port},localaddr=127.0.0.1:{port}",
+            "-device", f"virtio-net-pci,netdev=n0,disable-legacy=on,mac={MAC}"]
+
+
+def check_ktests():
+    cfg = Config(firmware="bios", smp=2, cmdline="test=" + ",".join(TESTS),
+                 kernel=TEST_KERNEL, modules=domain_images(), extra=net_args(free_udp_port()))
+    with vm("net/ktests", cfg) as v:
+        v.wait_for(results.KTEST_SUMMARY.pattern, KTEST_TIMEOUT, what="`ktest: summary`",
+                   idle=KTEST_IDLE)
+        run = check_ktest_run("net/ktests", v)
+        got = {name: outcome for name, outcome, _ in run.tests}
+        want = {name: "PASS" for name in TESTS}
+        if got != want:
+            raise Failure(f"network ktests: {got}, want {want}", v.tail())
+        if not v.find(r"virtio_net: net0: up, mac 52:54:00:12:34:56, features 0x100010020, "
+                      r"queues 256/256, link up"):
+            raise Failure("no `virtio_net: net0: up` line with the features and link", v.tail())
+
+
+LINK_DOWN = ("virtio_net: net0: link is down (VIRTIO_NET_S_LINK_UP clear 1000 ms after start); "
+             "reporting link down until it comes up")
+
+
+def qmp(path, commands, timeout=60):
+    """Connect to QEMU's QMP socket at path (retrying until it exists) and run
+    each command in turn; a command that returns no `return` is a Failure."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            break
+        except OSError:
+            s.close()
+            if time.monotonic() > deadline:
+                raise Failure(f"QMP socket {path} never answered") from None
+            time.sleep(0.1)
+    with s, s.makefile("rwb") as f:
+        f.readline()  # the greeting
+        for cmd in [{"execute": "qmp_capabilities"}] + commands:
+            f.write(json.dumps(cmd).encode() + b"\n")
+            f.flush()
+            while True:
+                line = f.readline()
+                if not line:
+                    raise Failure(f"QMP closed during {cmd}")
+                reply = json.loads(line)
+                if "return" in reply:
+                    break
+                if "error" in reply:
+                    raise Failure(f"QMP {cmd} answered {reply['error']}")
+
+
+def check_link_down():
+    tmp = tempfile.mkdtemp(prefix="maple-net-")
+    try:
+        sock = os.path.join(tmp, "qmp.sock")
+        extra = net_args(free_udp_port()) + ["-qmp", f"unix:{sock},server=on,wait=off", "-S"]
+        cfg = Config(firmware="bios", smp=2, cmdline="test=net_virtio_link_down",
+                     kernel=TEST_KERNEL, modules=domain_images(), extra=extra)
+        with vm("net/link-down", cfg) as v:
+            qmp(sock, [{"execute": "set_link", "arguments": {"name": "n0", "up": False}},
+                       {"execute": "cont"}])
+            v.wait_for(results.KTEST_SUMMARY.pattern, KTEST_TIMEOUT, what="`ktest: summary`",
+                       idle=KTEST_IDLE)
+            run = check_ktest_run("net/link-down", v)
+            got = {name: outcome for name, outcome, _ in run.tests}
+            if got != {"net_virtio_link_down": "PASS"}:
+                raise Failure(f"link-down ktest: {got}", v.tail())
+            if not v.find(r"\[virtio_net\] " + re.escape(LINK_DOWN) + "$"):
+                raise Failure(f"no line `{LINK_DOWN}`", v.tail())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run():
+    test("net/ktests", check_ktests)
+    test("net/link-down", check_link_down)
