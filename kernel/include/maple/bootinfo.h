@@ -18,10 +18,10 @@
 #include <stdint.h>
 
 #define BOOTINFO_MAGIC	 0x544f4f42454c504dULL /* "MPLEBOOT" little-endian */
-#define BOOTINFO_VERSION 1
+#define BOOTINFO_VERSION 2
 
 #define BOOTINFO_MAX_MEM     256
-#define BOOTINFO_MAX_MODULES 32
+#define BOOTINFO_MAX_MODULES 64
 #define BOOTINFO_CMDLINE_MAX 512
 #define BOOTINFO_NAME_MAX    64
 
