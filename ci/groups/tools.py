@@ -17,7 +17,7 @@ from .common import Failure, test
 REFUSAL_TIMEOUT = 30
 BENCH_TIMEOUT = 120
 # The tools that run ci/setup and ci/build first unless told not to.
-SETS_UP = ("ci/run-vm", "ci/test", "bench/boot", "bench/xcall", "bench/recovery")
+SETS_UP = ("ci/run-vm", "ci/test", "bench/boot", "bench/xcall", "bench/recovery", "bench/nvme")
 SIZE_HINT = "is not a size (a whole number with an optional K, M, G or T; no suffix means MiB)"
 GROUPS = ", ".join(ORDER)
 
@@ -70,6 +70,10 @@ REFUSALS = [
     (["bench/recovery", "--runs", "-3"],
      "bench/recovery: error: argument --runs: -3 is less than 1"),
     (["bench/recovery", "--bogus"], "bench/recovery: error: unknown option --bogus"),
+    (["bench/nvme", "--runs", "0"], "bench/nvme: error: argument --runs: 0 is less than 1"),
+    (["bench/nvme", "--ru", "2"], "bench/nvme: error: unknown option --ru"),
+    (["bench/nvme", "--ms", "5"], "bench/nvme: error: --ms 5: must be from 100 to 60000"),
+    (["bench/nvme", "--note", ""], "bench/nvme: error: --note: must be one non-empty line"),
     (["images/mkesp", "--bogus", "a", "b", "c", "d"],
      "images/mkesp: error: unknown option --bogus"),
     (["images/mkesp", "a", "b", "c"], "images/mkesp: error: expected at least 4 arguments, got 3"),
