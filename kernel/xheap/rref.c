@@ -591,6 +591,43 @@ void rref_end_borrow(uint64_t handle)
 	spin_unlock(&heap_lock);
 }
 
+/*
+ * Before recalled root goes back to its payer: free every subtree nested in
+ * it whose top the dead domain `owner` paid for, unlinked first. The payer
+ * gets back what it paid for and what third parties pay for; the dead
+ * holder's own RRefs die with it, as they would anywhere else. Otherwise a
+ * holder could nest its whole quota into a recalled RRef and die, moving
+ * its charges onto the payer past the payer's limits, again after every
+ * restart, until the heap is out of headers for everyone. Lock held; root
+ * is pinned busy by the reclaim, and nested headers are the kernel's alone.
+ * Iterative, like free_tree: the walk goes down first children, on to next
+ * siblings, and back up through parents, never above root.
+ */
+static void strip_paid_by(uint32_t root, uint32_t owner)
+{
+	uint32_t idx = meta[root].first_child;
+	while (idx) {
+		uint32_t next = meta[idx].next_sibling, up = meta[idx].parent;
+		if (meta[idx].payer == owner) {
+			uint32_t *pp = &meta[up].first_child;
+			while (*pp != idx)
+				pp = &meta[*pp].next_sibling;
+			*pp = next;
+			meta[idx].parent = meta[idx].next_sibling = 0;
+			free_tree(idx); /* the reclaim trims every emptied chunk after */
+			lower_heights(up);
+		} else if (meta[idx].first_child) {
+			idx = meta[idx].first_child;
+			continue;
+		}
+		while (!next && up != root) {
+			next = meta[up].next_sibling;
+			up = meta[up].parent;
+		}
+		idx = next;
+	}
+}
+
 uint64_t rref_reclaim(uint32_t owner)
 {
 	uint64_t n = 0;
@@ -605,10 +642,14 @@ uint64_t rref_reclaim(uint32_t owner)
 		/* A recalled root the dead domain did not pay for goes back
 		 * to its payer (alive: a dying payer's charges move to the
 		 * holders below, so payer never names a domain that is gone),
-		 * lent to no one, with its subtree. Safe now: this runs after
+		 * lent to no one, with its subtree less what the dead domain
+		 * paid for (strip_paid_by). Safe now: this runs after
 		 * the domain's devices were confirmed stopped (device_release),
 		 * so no DMA into it is still in flight. */
 		if (rs_owner(s) == owner && meta[idx].recall && meta[idx].payer != owner) {
+			uint64_t live = stats.live;
+			strip_paid_by(idx, owner);
+			n += live - stats.live;
 			set_state(idx, RS_STATE(meta[idx].payer, rs_gen(s)));
 			stats.recalled++;
 		} else if (rs_owner(s) == owner) {

@@ -35,6 +35,10 @@
  * one moves or lends an RRef to the peer while the other frees it and
  * allocates again. Returns 0; race_result() gives the verdict. */
 #define EV_FREE_VS_MOVE 66
+/* Allocate an RRef, recall it (SYS_RREF_RECALL) unless a is 1, and move it
+ * to the peer, which keeps it; returns its handle (positive) for the kernel
+ * test to act as the peer on (kernel/ktest/attack2_recall.c). */
+#define EV_RECALL_LEND 140
 
 #define EV_TYPE	 0xe71
 #define EV_MAGIC 0x5ca1ab1e0ddba11ULL

@@ -380,6 +380,15 @@ static long race_result(void)
 	return __atomic_load_n(&race.result, __ATOMIC_ACQUIRE);
 }
 
+static long recall_lend(uint64_t peer, long plain)
+{
+	rref_t r = fresh();
+	CHECK(140, r);
+	CHECK(141, plain == 1 || rref_recall(r) == 0);
+	CHECK(142, maple_xcall(peer, RrefEvil_keep_WORD, (long)r, 0, 0, 0) == 0);
+	return (long)r;
+}
+
 static long run(long which, long peer, long a, long b)
 {
 	switch (which) {
@@ -397,6 +406,8 @@ static long run(long which, long peer, long a, long b)
 		return quota(a, b);
 	case EV_FREE_VS_MOVE:
 		return free_vs_move((uint64_t)peer, a, b);
+	case EV_RECALL_LEND:
+		return recall_lend((uint64_t)peer, a);
 	}
 	return -MAPLE_EINVAL;
 }
