@@ -14,7 +14,11 @@
  * the test thread) exit and are reaped, domains' last references drop.
  * Under TCG on a loaded host that is not bounded by any small constant, so
  * poll until they are back; a real leak never comes back and fails. */
-#define SETTLE_NS   3000000000UL
+#define SETTLE_NS 3000000000UL
+/* Before the body, the counts must hold still this long: one quiet poll
+ * was not enough, as a boot's last frees (seen: 256 bytes of heap) came
+ * after it, inside the first test's window, and failed it. */
+#define QUIET_POLLS 20
 #define THREADS_MAX 256
 
 struct snapshot {
@@ -67,14 +71,17 @@ void ktest_run_counted(struct ktest_ctx *t, const char *name, void (*body)(struc
 	 * is not taken for this body's leak, or for a gain, when it goes. */
 	uint64_t quiet = time_ns() + SETTLE_NS;
 	take(&before);
-	do {
+	for (int still = 0; still < QUIET_POLLS && time_ns() < quiet;) {
 		thread_sleep_ns(POLL_NS);
 		take(&after);
 		if (!leaked_frames(&before, &after) && after.rrefs.live == before.rrefs.live &&
-		    after.heap.bytes_in_use == before.heap.bytes_in_use)
-			break;
-		before = after;
-	} while (time_ns() < quiet);
+		    after.heap.bytes_in_use == before.heap.bytes_in_use) {
+			still++;
+		} else {
+			still = 0;
+			before = after;
+		}
+	}
 	static struct counted_run run; /* one test runs at a time */
 	run = (struct counted_run){.t = t, .body = body};
 	KT_ASSERT(thread_create(name, counted_thread, &run) != NULL);
