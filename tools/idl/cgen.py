@@ -261,10 +261,14 @@ class Header:
     def rrefdeque(self, c, n):
         self.fn(self.sig(f"uint32_t {n}_len(rref_t q)"), [
             f"struct {n} *p = {n}_ptr(q);",
-            f"if (p->head >= {n}_CAP || p->len > {n}_CAP)",
+            "uint32_t head = __atomic_load_n(&p->head, __ATOMIC_RELAXED);",
+            "uint32_t len = __atomic_load_n(&p->len, __ATOMIC_RELAXED);",
+            f"if (head >= {n}_CAP || len > {n}_CAP)",
             "\treturn 0;",
-            "return p->len;",
-        ], ["How many RRefs it holds (0 if its head or length is out of range)."])
+            "return len;",
+        ], ["How many RRefs it holds (0 if its head or length is out of range). Each",
+            "word is read once: the deque is in shared memory, where another thread of the",
+            "lender may be rewriting it, so the value checked is the value returned."])
         self.fn(self.sig(f"rref_t {n}_get(rref_t q, uint32_t i)"), [
             f"struct {n} *p = {n}_ptr(q);",
             f"if (i >= {n}_len(q))",
@@ -288,8 +292,9 @@ class Header:
             f"rref_t item = {n}_get(q, 0);",
             "if (item == RREF_NULL || rref_unnest(item) < 0)",
             "\treturn RREF_NULL;",
-            "p->slots[p->head] = RREF_NULL;",
-            f"p->head = (p->head + 1) % {n}_CAP;",
+            f"uint32_t head = __atomic_load_n(&p->head, __ATOMIC_RELAXED) % {n}_CAP;",
+            "p->slots[head] = RREF_NULL;",
+            f"p->head = (head + 1) % {n}_CAP;",
             "p->len--;",
             "return item;",
         ], ["Takes the front RRef out, owned by this domain again; RREF_NULL if empty."])
