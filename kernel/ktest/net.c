@@ -110,6 +110,36 @@ KTEST(net_nullnet_through_shadow)
 	ktest_run_counted(t, "kt-net", nullnet_shadowed, RUN_WAIT_NS);
 }
 
+/* The driver killed between two calls (the `kill` fault, no call inside
+ * it): the next submit_and_poll finds it dead (-MAPLE_EDEAD) with the batch
+ * already moved to the shadow. No part of the call ran, so the shadow
+ * sends it to the new driver; before it did, the call failed and the batch
+ * stayed with the shadow: 32 buffers lost to the client (bench/net). */
+static void killed_between_calls_checks(struct ktest_ctx *t, struct domain *c)
+{
+	KT_ASSERT_EQ(client(c, NetClient_start_METHOD, NETC_NULLNET_SHADOW, 0, 0, 0), 0);
+	KT_ASSERT_EQ(client(c, NetClient_traffic_METHOD, FRAMES, 60, TRAFFIC_MS, 0), FRAMES);
+	uint64_t old = driver_current("nullnet");
+	KT_ASSERT(old && driver_strike(old, driver_fault(DRIVER_FAULTS - 1)));
+	KT_ASSERT_EQ(client(c, NetClient_traffic_METHOD, FRAMES, 60, TRAFFIC_MS, 0), FRAMES);
+	uint64_t now = driver_current("nullnet");
+	KT_ASSERT(now && now != old);
+	KT_ASSERT_EQ(stat(c, NETC_CRASHES), 0);
+	KT_ASSERT_EQ(stat(c, NETC_DROPPED), 0);
+	KT_ASSERT_EQ(stat(c, NETC_ALLOCATED),
+		     stat(c, NETC_OWNED) + driver_counter(c, NET_IN_FLIGHT));
+}
+
+static void killed_between_calls(struct ktest_ctx *t)
+{
+	with_client(t, killed_between_calls_checks, "nullnet_shadow", "nullnet");
+}
+
+KTEST(net_shadow_resends_a_batch_the_dead_driver_never_saw)
+{
+	ktest_run_counted(t, "kt-net", killed_between_calls, RUN_WAIT_NS);
+}
+
 static bool have_net0(struct ktest_ctx *t)
 {
 	if (pci_find("net0"))

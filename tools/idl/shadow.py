@@ -30,7 +30,11 @@ DECLS = Template("""\
  * driver fails during a call (-MAPLE_ECALLEE, -MAPLE_EDEAD, -MAPLE_ETIMEDOUT)
  * it destroys it, creates a new one from the image, replays the successful
  * @replay calls in order and retries @idempotent calls (up to
- * ${I}_SHADOW_RETRIES times); other calls return the error. The replay log
+ * ${I}_SHADOW_RETRIES times); other calls return the error, except
+ * -MAPLE_EDEAD: the driver was not running when the call reached it, so
+ * no part of the call ran and the shadow still holds what it moves; it is
+ * sent to the new driver like an idempotent call (else a batch moved to the
+ * shadow would stay with it). The replay log
  * holds ${I}_SHADOW_LOG_MAX calls; a @replay call that finds it full fails
  * with -MAPLE_ENOMEM without reaching the driver.
  */
@@ -42,7 +46,7 @@ struct ${I}_shadow_stats {
 	uint64_t driver;   /* the current driver's handle */
 	uint64_t restarts; /* drivers created after the first */
 	uint64_t replayed; /* calls replayed into them */
-	uint64_t retries;  /* @idempotent calls sent again */
+	uint64_t retries;  /* calls sent again: @idempotent ones, and any that found the driver dead */
 	uint32_t log_len;  /* @replay calls recorded */
 };
 
@@ -138,7 +142,7 @@ static long ${I}_shadow_forward(uint64_t word, bool replay, bool idempotent, lon
 		long e = ${I}_shadow_restart_locked(called);
 		if (!replay)
 			dom_unlock(&s->lock);
-		if (e < 0 || !idempotent || tries == ${I}_SHADOW_RETRIES)
+		if (e < 0 || (!idempotent && r != -MAPLE_EDEAD) || tries == ${I}_SHADOW_RETRIES)
 			break;
 		__atomic_add_fetch(&s->stats.retries, 1, __ATOMIC_RELAXED);
 	}
