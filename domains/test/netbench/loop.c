@@ -6,15 +6,16 @@
  * building of frames, as pktgen's clone_skb does on Linux.
  *
  * A call posts up to `batch` TX frames (NBD_TX, NBD_ECHO) and up to `batch`
- * empty RX buffers (NBD_RX, NBD_ECHO), with at most RX_HELD posted for
- * receiving at a time (virtio-net's receive ring holds 128). What comes back
+ * empty RX buffers (NBD_RX, NBD_ECHO), with at most TX_HELD and RX_HELD in
+ * the driver's hands at a time. What comes back
  * is counted: TX buffers the driver returns as sent, RX buffers it returns
  * filled, with status 0 both. Only the window of `ms` is timed.
  */
 #include <test/netbench/loop.h>
 
 #define POOL	  160
-#define RX_HELD	  64
+#define RX_HELD	  64 /* under virtio-net's 128-buffer rings: a batch over */
+#define TX_HELD	  96 /* the free room would be refused (-MAPLE_ENOMEM) */
 #define MIN_FRAME 60
 #define MAX_FRAME 1514
 #define ETHERTYPE 0x88b5
@@ -77,16 +78,17 @@ static void worker(void *arg)
 		return;
 	}
 	bool tx = run.dir != NBD_RX, rx = run.dir != NBD_TX;
-	uint32_t per = (uint32_t)run.batch, rx_out = 0;
+	uint32_t per = (uint32_t)run.batch, rx_out = 0, tx_out = 0;
 	uint64_t pkts = 0, errors = 0;
 	uint64_t t0 = maple_clock_ns(), end = t0 + (uint64_t)run.ms * 1000000;
 	while (maple_clock_ns() < end) {
 		struct NetBatch *b = NetBatch_ptr(batch);
-		for (uint32_t i = 0; tx && i < per && nfree; i++) {
+		for (uint32_t i = 0; tx && i < per && nfree && tx_out < TX_HELD; i++) {
 			NetPacket_ptr(pool[nfree - 1])->len = frame_len;
 			if (NetPacket_deque32_push(b->tx, pool[nfree - 1]) < 0)
 				break;
 			nfree--;
+			tx_out++;
 		}
 		for (uint32_t i = 0; rx && i < per && nfree && rx_out < RX_HELD; i++) {
 			if (NetPacket_deque32_push(b->rx, pool[nfree - 1]) < 0)
@@ -103,13 +105,14 @@ static void worker(void *arg)
 		}
 		batch = back;
 		b = NetBatch_ptr(batch);
-		/* A refused batch comes back whole (nothing posted): its RX
-		 * buffers are ours again. Else every RX buffer that comes back is
-		 * a received frame the driver held. */
+		/* A refused batch comes back whole (nothing posted): its buffers
+		 * are ours again. Else every buffer that comes back is one the
+		 * driver held: a sent frame, or a received one. */
 		if (b->status)
 			errors++;
 		rref_t p;
 		while ((p = NetPacket_deque32_pop(b->tx)) != RREF_NULL) {
+			tx_out--;
 			if (!b->status && !NetPacket_ptr(p)->status && !rx)
 				pkts++;
 			pool[nfree++] = p;
