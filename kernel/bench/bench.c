@@ -19,7 +19,7 @@ static const struct {
 } benchmarks[] = {
 	{"xcall", bench_xcall_thread}, {"recovery", bench_recovery_thread},
 	{"nvme", bench_nvme_thread},   {"nvme_crash", bench_nvme_crash_thread},
-	{"net", bench_net_thread},
+	{"net", bench_net_thread},     {"net_crash", bench_net_crash_thread},
 };
 
 struct domain *bench_need(const char *bench, const char *name)
@@ -50,7 +50,8 @@ static void bench_start(const char *cmdline)
 			klog("bench: cannot create the benchmark thread");
 		return;
 	}
-	klog("bench: unknown benchmark '%s' (known: xcall, recovery, nvme, nvme_crash, net)",
+	klog("bench: unknown benchmark '%s' (known: xcall, recovery, nvme, nvme_crash, net, "
+	     "net_crash)",
 	     which);
 }
 BOOT_RUNNER(bench, "bench", bench_start);

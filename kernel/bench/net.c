@@ -26,12 +26,26 @@
  * (pps in hundredths, "N.NN"). `net_ms=N` sets each measurement's length
  * (default NET_MS_DEFAULT). A measurement that went wrong says so on a line
  * of its own: `bench: net failure driver=D path=P dir=R size=S batch=B: why`.
+ *
+ * bench=net_crash: 64-byte TX at batch 32 from netbench through net_shadow
+ * to virtio-net, CRASH_PHASE_MS without crashes, then as long again while
+ * the driver is struck every CRASH_MS with the injection bench=recovery and
+ * bench=nvme_crash use (bench/crasher.h), printing the frames sent in each
+ * 10 ms bin of the crashed phase and a summary:
+ *
+ *     bench: net series t_ms=T pkts=N crash=0|1
+ *     bench: net crash pkts=N ns=T strikes=S crashes=C lost=L errors=E calm_pkts=N calm_ns=T
+ *
+ * (strikes: crashes the kernel made; crashes: calls the client saw end in
+ * one; lost: buffers that did not come back to the client after a crash).
  */
 #include <bench/bench.h>
+#include <bench/crasher.h>
 #include <core/log.h>
 #include <core/sched.h>
 #include <core/time.h>
 #include <domain/domain.h>
+#include <idl/net_methods.h>
 #include <idl/netbench_methods.h>
 #include <lib/cmdline.h>
 #include <lib/fmt.h>
@@ -43,6 +57,8 @@
 #define NET_JOBS_DEFAULT "virtio_net:tx,nullnet:tx,nullnet:rx"
 #define MS		 1000000UL
 #define WAIT_SLACK_NS	 (30 * 1000 * MS) /* past a run's length: only stops a hang */
+#define CRASH_PHASE_MS	 3000
+#define CRASH_MS	 100
 
 enum path { INDOMAIN, CROSSING, SHADOW, PATHS };
 static const char *const path_names[PATHS] = {"indomain", "crossing", "shadow"};
@@ -191,6 +207,81 @@ void bench_net_thread(void *arg)
 		size_t len = comma ? (size_t)(comma - j) : strlen(j);
 		job(j, len, ms);
 		j += len + (comma != NULL);
+	}
+	klog("bench: net done");
+	power_off();
+}
+
+static long nb_stat(struct domain *client, int which)
+{
+	return domain_call(client, NetBench_result_METHOD, which, 0, 0, 0);
+}
+
+static long nb_running(struct domain *client)
+{
+	return nb_stat(client, NBS_RUNNING);
+}
+
+static long nb_pkts(struct domain *client)
+{
+	return nb_stat(client, NBS_PKTS);
+}
+
+/* The run ends by itself after its ms; the crasher never asks it to stop. */
+static void nb_stop(struct domain *client)
+{
+	(void)client;
+}
+
+static void sample(void *ctx, uint64_t t_ms, long pkts, bool struck)
+{
+	long *last = ctx;
+	klog("bench: net series t_ms=%lu pkts=%ld crash=%d", t_ms, pkts - *last, struck);
+	*last = pkts;
+}
+
+/* One phase: TX through the shadow for CRASH_PHASE_MS, struck every
+ * crash_ms (0: never); strikes taken are added to *strikes. */
+static bool crash_phase(struct domain *client, struct domain *shadow, uint64_t crash_ms,
+			uint64_t *strikes)
+{
+	long r = domain_call(client, NetBench_frame_METHOD, 60, 0, 0, 0);
+	if (r >= 0)
+		r = domain_call(client, NetBench_bench_METHOD, (long)domain_handle(shadow), NBD_TX,
+				32, CRASH_PHASE_MS);
+	if (r < 0) {
+		klog("bench: net_crash failed: netbench.bench returned %ld", r);
+		return false;
+	}
+	long last = 0;
+	const struct bench_crasher c = {.driver = "virtio_net",
+					.crash_ms = crash_ms,
+					.tick = crash_ms ? sample : NULL,
+					.ctx = &last,
+					.running = nb_running,
+					.ops = nb_pkts,
+					.stop = nb_stop,
+					.progress =
+						Net_counter_METHOD}; /* counter(0): frames sent */
+	*strikes += bench_crash_while_running(client, &c);
+	return true;
+}
+
+void bench_net_crash_thread(void *arg)
+{
+	(void)arg;
+	struct domain *shadow = bench_need("net_crash", "net_shadow");
+	struct domain *client = shadow ? bench_need("net_crash", "netbench") : NULL;
+	uint64_t strikes = 0;
+	if (client && crash_phase(client, shadow, 0, &strikes)) {
+		long calm = nb_stat(client, NBS_PKTS), calm_ns = nb_stat(client, NBS_NS);
+		long errors = nb_stat(client, NBS_ERRORS), lost = nb_stat(client, NBS_LOST);
+		if (crash_phase(client, shadow, CRASH_MS, &strikes))
+			klog("bench: net crash pkts=%ld ns=%ld strikes=%lu crashes=%ld lost=%ld "
+			     "errors=%ld calm_pkts=%ld calm_ns=%ld",
+			     nb_stat(client, NBS_PKTS), nb_stat(client, NBS_NS), strikes,
+			     nb_stat(client, NBS_CRASHES), lost + nb_stat(client, NBS_LOST),
+			     errors + nb_stat(client, NBS_ERRORS), calm, calm_ns);
 	}
 	klog("bench: net done");
 	power_off();

@@ -10,6 +10,13 @@
  * the driver's hands at a time. What comes back
  * is counted: TX buffers the driver returns as sent, RX buffers it returns
  * filled, with status 0 both. Only the window of `ms` is timed.
+ *
+ * A driver may crash under the loop (bench=net_crash strikes it behind its
+ * shadow): the call then fails with -MAPLE_ECALLEE (or kin) and the batch
+ * went with the driver. Every buffer and the batch are recalled
+ * (rref_recall), so the kernel gives what the dead driver held back to this
+ * domain after the device stopped; the loop takes stock (recover()), counts
+ * any buffer not back as lost, and goes on with a new batch.
  */
 #include <test/netbench/loop.h>
 
@@ -29,20 +36,75 @@ static struct run {
 
 static uint32_t frame_len = MIN_FRAME;
 static rref_t pool[POOL], batch;
-static uint32_t nfree, built_len;
+static uint32_t nfree, npool, built_len;
+/* Buffers in the driver's hands, across runs: a run that ends leaves its
+ * frames in flight with the driver (the next run of the same domain,
+ * bench=net_crash's second phase, must not post past the rings). */
+static uint32_t rx_out, tx_out;
+
+static rref_t all[POOL]; /* every buffer allocated and not lost */
+
+static long new_batch(void)
+{
+	rref_t b = NetBatch_alloc(), tx = NetPacket_deque32_alloc(), rx = NetPacket_deque32_alloc();
+	if (!b || !tx || !rx || NetBatch_set_tx(b, tx) < 0 || NetBatch_set_rx(b, rx) < 0 ||
+	    rref_recall(b) < 0)
+		return -MAPLE_ENOMEM; /* what was allocated goes with the domain */
+	batch = b;
+	return 0;
+}
+
+/*
+ * After a crash: every buffer still alive is ours again (recalled), nested
+ * in the old batch or a root; unnest them all and drop the old batch (a
+ * driver dying inside a deque push may have left its words half-written,
+ * as netclient found). A buffer that is gone was freed with the driver:
+ * lost. Returns how many were lost.
+ */
+static uint32_t recover(void)
+{
+	if (batch && rref_info(batch) >= 0) {
+		struct NetBatch *b = NetBatch_ptr(batch);
+		while (NetPacket_deque32_pop(b->tx) != RREF_NULL)
+			;
+		while (NetPacket_deque32_pop(b->rx) != RREF_NULL)
+			;
+	}
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < npool; i++) {
+		if (rref_info(all[i]) < 0)
+			continue;
+		rref_unnest(all[i]); /* fails, harmlessly, for a root */
+		all[kept] = pool[kept] = all[i];
+		kept++;
+	}
+	if (batch && rref_info(batch) >= 0)
+		rref_free(batch);
+	batch = RREF_NULL;
+	uint32_t lost = npool - kept;
+	npool = nfree = kept;
+	rx_out = tx_out = 0;
+	return lost;
+}
+
+static bool crash_error(long r)
+{
+	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
+}
 
 /* The pool and the batch, once; every buffer built as a frame of len. */
 static long alloc_buffers(uint32_t len)
 {
 	if (!batch) {
-		rref_t b = NetBatch_alloc(), tx = NetPacket_deque32_alloc(),
-		       rx = NetPacket_deque32_alloc();
-		if (!b || !tx || !rx || NetBatch_set_tx(b, tx) < 0 || NetBatch_set_rx(b, rx) < 0)
-			return -MAPLE_ENOMEM; /* what was allocated goes with the domain */
-		batch = b;
-		for (nfree = 0; nfree < POOL; nfree++)
-			if (!(pool[nfree] = NetPacket_alloc()))
+		long e = new_batch();
+		if (e < 0)
+			return e;
+		for (nfree = 0; nfree < POOL; nfree++) {
+			if (!(pool[nfree] = NetPacket_alloc()) || rref_recall(pool[nfree]) < 0)
 				return -MAPLE_ENOMEM;
+			all[nfree] = pool[nfree];
+		}
+		npool = POOL;
 	}
 	if (built_len != len) {
 		for (uint32_t i = 0; i < nfree; i++) {
@@ -78,8 +140,8 @@ static void worker(void *arg)
 		return;
 	}
 	bool tx = run.dir != NBD_RX, rx = run.dir != NBD_TX;
-	uint32_t per = (uint32_t)run.batch, rx_out = 0, tx_out = 0;
-	uint64_t pkts = 0, errors = 0;
+	uint32_t per = (uint32_t)run.batch;
+	uint64_t pkts = 0, errors = 0, crashes = 0, lost = 0;
 	uint64_t t0 = maple_clock_ns(), end = t0 + (uint64_t)run.ms * 1000000;
 	while (maple_clock_ns() < end) {
 		struct NetBatch *b = NetBatch_ptr(batch);
@@ -98,6 +160,18 @@ static void worker(void *arg)
 		}
 		rref_t back = RREF_NULL;
 		long r = run.target.submit(run.target.device, batch, &back);
+		if (crash_error(r)) {
+			crashes++;
+			lost += recover();
+			__atomic_store_n(&run.stat[NBS_CRASHES], crashes, __ATOMIC_RELAXED);
+			__atomic_store_n(&run.stat[NBS_LOST], lost, __ATOMIC_RELAXED);
+			if (new_batch() < 0) {
+				dom_printf("netbench: no memory for a new batch after a crash");
+				errors++;
+				break;
+			}
+			continue;
+		}
 		if (r < 0 || !back) {
 			dom_printf("netbench: submit_and_poll returned %ld; run ended", r);
 			errors++;
