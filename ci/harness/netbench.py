@@ -31,8 +31,13 @@ CROSSING = 0.7   # nullnet one crossing at batch 32 over indomain, same boot
 
 RESULT = re.compile(r"bench: net driver=(\w+) path=(\w+) dir=(\w+) size=(\d+) batch=(\d+) "
                     r"pkts=(\d+) ns=(\d+) pps=([\d.]+)")
+SERIES = re.compile(r"bench: net series t_ms=(\d+) pkts=(\d+) crash=([01])")
+CRASH = re.compile(r"bench: net crash pkts=(\d+) ns=(\d+) strikes=(\d+) crashes=(\d+) "
+                   r"lost=(\d+) errors=(\d+) calm_pkts=(\d+) calm_ns=(\d+)")
+CRASH_KEPT = 0.9  # crashed-phase pps over calm-phase pps, no buffer lost
+CRASH_MS = 100
 # Any other `bench: net` line but the end (a failed measurement, a domain not created).
-OTHER = re.compile(r"bench: (net (?!done$).*)")
+OTHER = re.compile(r"bench: (net\S* (?!done$|series |crash pkts=).*)")
 
 
 def rate(pkts, ns):
@@ -114,3 +119,43 @@ def crossing_rows(maple):
                         goal = CROSSING if d == "nullnet" and batch == 32 else None
                         rows.append(((d, dr, size, batch), interval(rs), goal))
     return rows
+
+
+def parse_crash(lines):
+    """A `bench=net_crash` boot's lines; None without its final `crash` line."""
+    final = next((m for m in map(CRASH.search, lines) if m), None)
+    if final is None:
+        return None
+    v = [int(final[i]) for i in range(1, 9)]
+    return {
+        "pkts": v[0], "ns": v[1], "strikes": v[2], "crashes": v[3], "lost": v[4],
+        "errors": v[5], "calm_pkts": v[6], "calm_ns": v[7],
+        "series": [(int(m[1]), int(m[2]), m[3] == "1") for m in map(SERIES.search, lines) if m],
+        "guest": [m[1] for m in map(OTHER.search, lines) if m],
+    }
+
+
+def crash_row(crashes):
+    """The crashed phase's pps over the calm phase's, over the crash boots, and the verdict:
+    missed whenever a buffer was lost or a call failed but for a crash."""
+    kept = [rate(c["pkts"], c["ns"]) / rate(c["calm_pkts"], c["calm_ns"]) for c in crashes
+            if c["calm_pkts"] > 0 and c["ns"] > 0 and c["calm_ns"] > 0]
+    if not kept:
+        return None
+    iv = interval(kept)
+    lost = sum(c["lost"] for c in crashes)
+    errors = sum(c["errors"] for c in crashes)
+    if len(kept) < 3:
+        v = "not judged (fewer than 3 boots)"
+    elif lost or errors:
+        v = f"missed ({lost} buffers lost, {errors} failed calls)"
+    else:
+        v = verdict(iv, CRASH_KEPT)
+    return {"kept": iv, "lost": lost, "errors": errors, "verdict": v,
+            "strikes": sum(c["strikes"] for c in crashes)}
+
+
+def timeline(series):
+    """(t in s, packets/s in that bin, crash) from the per-bin counts."""
+    return [(t1 / 1000, p1 * 1000 / (t1 - t0), crash)
+            for (t0, _, _), (t1, p1, crash) in zip(series, series[1:]) if t1 > t0]
