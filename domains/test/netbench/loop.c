@@ -20,12 +20,13 @@
  */
 #include <test/netbench/loop.h>
 
-#define POOL	  160
-#define RX_HELD	  64 /* under virtio-net's 128-buffer rings: a batch over */
-#define TX_HELD	  96 /* the free room would be refused (-MAPLE_ENOMEM) */
-#define MIN_FRAME 60
-#define MAX_FRAME 1514
-#define ETHERTYPE 0x88b5
+#define POOL	       160
+#define RX_HELD	       64 /* under virtio-net's 128-buffer rings: a batch over */
+#define TX_HELD	       96 /* the free room would be refused (-MAPLE_ENOMEM) */
+#define MIN_FRAME      60
+#define MAX_FRAME      1514
+#define ETHERTYPE      0x88b5
+#define RECALL_WAIT_NS 100000000ULL
 
 static struct run {
 	struct nb_target target;
@@ -41,6 +42,7 @@ static uint32_t nfree, npool, built_len;
  * frames in flight with the driver (the next run of the same domain,
  * bench=net_crash's second phase, must not post past the rings). */
 static uint32_t rx_out, tx_out;
+static bool batch_back; /* the last recover() found the old batch ours again */
 
 static rref_t all[POOL]; /* every buffer allocated and not lost */
 
@@ -58,11 +60,23 @@ static long new_batch(void)
  * After a crash: every buffer still alive is ours again (recalled), nested
  * in the old batch or a root; unnest them all and drop the old batch (a
  * driver dying inside a deque push may have left its words half-written,
- * as netclient found). A buffer that is gone was freed with the driver:
- * lost. Returns how many were lost.
+ * as netclient found). The call fails as soon as the driver does, but the
+ * kernel gives recalled RRefs back only once it has confirmed the device
+ * stopped: until then they are someone else's (rref_info -MAPLE_EPERM), so
+ * wait up to RECALL_WAIT_NS for them (short: it is taken from the window). A buffer that is gone
+ * (freed with the driver) or never came back is lost. Returns how many were lost.
  */
 static uint32_t recover(void)
 {
+	uint64_t deadline = maple_clock_ns() + RECALL_WAIT_NS;
+	for (;;) {
+		bool away = batch && rref_info(batch) == -MAPLE_EPERM;
+		for (uint32_t i = 0; i < npool && !away; i++)
+			away = rref_info(all[i]) == -MAPLE_EPERM;
+		if (!away || maple_clock_ns() > deadline)
+			break;
+		maple_sleep_ns(1000000);
+	}
 	if (batch && rref_info(batch) >= 0) {
 		struct NetBatch *b = NetBatch_ptr(batch);
 		while (NetPacket_deque32_pop(b->tx) != RREF_NULL)
@@ -78,7 +92,8 @@ static uint32_t recover(void)
 		all[kept] = pool[kept] = all[i];
 		kept++;
 	}
-	if (batch && rref_info(batch) >= 0)
+	batch_back = batch && rref_info(batch) >= 0;
+	if (batch_back)
 		rref_free(batch);
 	batch = RREF_NULL;
 	uint32_t lost = npool - kept;
@@ -162,7 +177,12 @@ static void worker(void *arg)
 		long r = run.target.submit(run.target.device, batch, &back);
 		if (crash_error(r)) {
 			crashes++;
-			lost += recover();
+			uint32_t gone = recover();
+			if (gone)
+				dom_printf("netbench: crash %lu: %u buffers did not come back (%s)",
+					   crashes, gone,
+					   batch_back ? "the batch did" : "nor did the batch");
+			lost += gone;
 			__atomic_store_n(&run.stat[NBS_CRASHES], crashes, __ATOMIC_RELAXED);
 			__atomic_store_n(&run.stat[NBS_LOST], lost, __ATOMIC_RELAXED);
 			if (new_batch() < 0) {
