@@ -1,9 +1,10 @@
-"""The Linux baseline guest: built from Debian packages, booted beside Maple by bench/nvme.
+"""The Linux baseline guest: built from Debian packages, booted beside Maple by bench/nvme
+(fio) and bench/net (pktgen).
 
 The guest is a Debian cloud kernel (it boots fastest under TCG: an LZ4 image with
 NVMe built in, where the generic one is XZ and decompressing it costs seconds)
-and one initramfs holding busybox-static, fio, the shared objects fio loads and
-bench/linux-guest/init. Every file comes from a .deb fetched with
+and one initramfs holding busybox-static, fio, the shared objects fio loads, the
+kernel's virtio-net and pktgen modules (NET_MODULES) and bench/linux-guest/init. Every file comes from a .deb fetched with
 `apt-get download`; nothing else is downloaded and no host binary goes in.
 
 Where it lives: out/linux-guest/debs/ caches the .debs (named by package and
@@ -52,7 +53,7 @@ KERNEL_META = "linux-image-cloud-amd64"
 BUSYBOX = "busybox-static"
 FIO = "fio"
 # What the guest cannot run without, from the kernel's own config: NVMe and the
-# block layer's AIO built in (no modules in the initramfs), the serial console,
+# block layer's AIO built in (fio needs no module), the serial console,
 # and a gzip initramfs.
 KERNEL_CONFIG = ("CONFIG_BLK_DEV_NVME=y", "CONFIG_AIO=y", "CONFIG_SERIAL_8250_CONSOLE=y",
                  "CONFIG_BLK_DEV_INITRD=y", "CONFIG_RD_GZIP=y", "CONFIG_DEVTMPFS=y")

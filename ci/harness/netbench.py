@@ -38,6 +38,8 @@ CRASH_KEPT = 0.9  # crashed-phase pps over calm-phase pps, no buffer lost
 CRASH_MS = 100
 # Any other `bench: net` line but the end (a failed measurement, a domain not created).
 OTHER = re.compile(r"bench: (net\S* (?!done$|series |crash pkts=).*)")
+# What netbench says of a crash that lost buffers (domains/test/netbench/loop.c).
+NETBENCH = re.compile(r"(netbench: .*)")
 
 
 def rate(pkts, ns):
@@ -131,7 +133,8 @@ def parse_crash(lines):
         "pkts": v[0], "ns": v[1], "strikes": v[2], "crashes": v[3], "lost": v[4],
         "errors": v[5], "calm_pkts": v[6], "calm_ns": v[7],
         "series": [(int(m[1]), int(m[2]), m[3] == "1") for m in map(SERIES.search, lines) if m],
-        "guest": [m[1] for m in map(OTHER.search, lines) if m],
+        "guest": [m[1] for m in map(lambda s: OTHER.search(s) or NETBENCH.search(s), lines)
+                  if m],
     }
 
 
