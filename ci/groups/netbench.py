@@ -47,7 +47,7 @@ def check_crash_parse():
     lines = ["bench: net series t_ms=10 pkts=320 crash=0",
              "bench: net series t_ms=20 pkts=0 crash=1",
              "bench: net_crash failed: netbench.bench returned -22",
-             "[    4.1] netbench: crash 3: 32 buffers did not come back (the batch did)",
+             "[    4.1] netbench: crash 3: 32 buffers did not come back (the batch: rref_info -1)",
              "bench: net crash pkts=900 ns=3000000000 strikes=30 crashes=29 lost=2 errors=1 "
              "calm_pkts=1000 calm_ns=3000000000",
              "bench: net done"]
@@ -56,7 +56,7 @@ def check_crash_parse():
             "errors": 1, "calm_pkts": 1000, "calm_ns": 3000000000,
             "series": [(10, 320, False), (20, 0, True)],
             "guest": ["net_crash failed: netbench.bench returned -22",
-                      "netbench: crash 3: 32 buffers did not come back (the batch did)"]}
+                      "netbench: crash 3: 32 buffers did not come back (the batch: rref_info -1)"]}
     check(got == want, f"parsed {got}")
     check(nb.parse_crash(lines[:2] + ["bench: net done"]) is None,
           "a crash boot without its summary parsed")

@@ -42,7 +42,7 @@ static uint32_t nfree, npool, built_len;
  * frames in flight with the driver (the next run of the same domain,
  * bench=net_crash's second phase, must not post past the rings). */
 static uint32_t rx_out, tx_out;
-static bool batch_back; /* the last recover() found the old batch ours again */
+static long batch_info; /* rref_info of the old batch at the last recover() */
 
 static rref_t all[POOL]; /* every buffer allocated and not lost */
 
@@ -92,8 +92,8 @@ static uint32_t recover(void)
 		all[kept] = pool[kept] = all[i];
 		kept++;
 	}
-	batch_back = batch && rref_info(batch) >= 0;
-	if (batch_back)
+	batch_info = batch ? rref_info(batch) : -MAPLE_EINVAL;
+	if (batch_info >= 0)
 		rref_free(batch);
 	batch = RREF_NULL;
 	uint32_t lost = npool - kept;
@@ -179,9 +179,9 @@ static void worker(void *arg)
 			crashes++;
 			uint32_t gone = recover();
 			if (gone)
-				dom_printf("netbench: crash %lu: %u buffers did not come back (%s)",
-					   crashes, gone,
-					   batch_back ? "the batch did" : "nor did the batch");
+				dom_printf("netbench: crash %lu: %u buffers did not come back (the "
+					   "batch: rref_info %ld)",
+					   crashes, gone, batch_info);
 			lost += gone;
 			__atomic_store_n(&run.stat[NBS_CRASHES], crashes, __ATOMIC_RELAXED);
 			__atomic_store_n(&run.stat[NBS_LOST], lost, __ATOMIC_RELAXED);
