@@ -1,16 +1,17 @@
-"""netbench: bench/net's pieces without a boot: the exact parse of Maple's `bench: net` lines
-(measurements, failures, the crash series and summary) and of the Linux guest's pktgen lines,
-the pairing of Maple boots with Linux ones, the targets' verdicts (met only on a whole IQR
-of 3 or more; a lost buffer misses the crash target), and bench/net's option refusals.
+"""netbench: bench/net's pieces: the exact parse of Maple's `bench: net` lines (measurements,
+failures, the crash series and summary) and of the Linux guest's pktgen lines, the pairing of
+Maple boots with Linux ones, the targets' verdicts (met only on a whole IQR of 3 or more; a
+lost buffer misses the crash target), bench/net's option refusals, and one boot of the Linux
+guest running pktgen on the virtio-net NIC behind the two-port hub.
 """
 import os
 import subprocess
 
 from harness import linuxguest as lg
 from harness import netbench as nb
-from harness.qemu import ROOT
+from harness.qemu import ROOT, Config
 
-from .common import Failure, test
+from .common import Failure, progress, test, vm
 
 
 def check(cond, reason):
@@ -69,6 +70,7 @@ def check_pktgen_parse():
              "bench: linux pktgen size=60 clone=1000 pkts=377340 usec=2000012",
              "bench: linux pktgen size=60 clone=0 pkts=5 usec=0",
              "bench: linux pktgen size=60 clone=7 failed: pktgen refused 'clone_skb 7'",
+             "bench: linux pktgen size=60 clone=x pkts=6414 usec=307461",
              "bench: linux failed: no eth0 after 10 s (is a virtio-net-pci device attached?)",
              "bench: linux done"]
     got = lg.parse_pktgen(lines)
@@ -76,6 +78,8 @@ def check_pktgen_parse():
             "results": [(60, 1000, 377340, 2000012000)],
             "errors": ["pktgen size=60 clone=0: ran 0 us",
                        "size=60 clone=7 pktgen refused 'clone_skb 7'",
+                       "unexpected line: bench: linux pktgen size=60 clone=x pkts=6414 "
+                       "usec=307461",
                        "no eth0 after 10 s (is a virtio-net-pci device attached?)"],
             "done": True}
     check(got == want, f"parsed {got}")
@@ -125,9 +129,34 @@ def check_refusals():
               f"bench/net {' '.join(argv)}: status {r.returncode}, said {last!r}")
 
 
+def check_pktgen_boot():
+    """The guest loads virtio-net and pktgen, sends with clone_skb 1000 into the hub's sink,
+    and refuses a clone_skb that is not a number (pktgen itself takes it as 0)."""
+    guest = lg.build(progress=lambda s: progress(f"linux guest: {s}"))
+    release = lg.manifest(guest)["kernel"]["release"]
+    cfg = Config(firmware="bios", smp=2, extra=nb.TX_NET,
+                 cmdline=lg.pktgen_cmdline([(60, 1000), (60, "x")], 300),
+                 kernel=os.path.join(guest, "vmlinuz"),
+                 modules=[os.path.join(guest, "initrd.img")])
+    with vm("netbench/linux-pktgen", cfg) as v:
+        v.wait_for(lg.DONE, 180, what="`bench: linux done`", idle=90)
+        got = lg.parse_pktgen(v.text())
+        v.wait_exit(30)
+    check(got["ready"] and got["ready"][0] == release,
+          f"ready line {got['ready']}, expected kernel {release}")
+    check(len(got["results"]) == 1 and got["results"][0][:2] == (60, 1000)
+          and got["results"][0][2] > 0 and got["results"][0][3] >= 250_000_000,
+          f"results {got['results']}: expected one pkt_size 60 clone_skb 1000 run of ~300 ms")
+    check(got["errors"] == ["size=60 clone=x not numbers"],
+          f"errors {got['errors']}")
+    progress(f"linux guest: pktgen {got['results'][0][2]} packets in "
+             f"{got['results'][0][3] / 1e9:.3f} s (a check, not a measurement)")
+
+
 def run():
     test("netbench/maple-parse", check_maple_parse)
     test("netbench/crash-parse", check_crash_parse)
     test("netbench/pktgen-parse", check_pktgen_parse)
     test("netbench/verdicts", check_verdicts)
     test("netbench/refusals", check_refusals)
+    test("netbench/linux-pktgen", check_pktgen_boot)

@@ -523,6 +523,9 @@ def parse_pktgen(lines):
         if m:
             out["errors"].append(" ".join(g for g in m.groups() if g))
             continue
+        if "bench: linux pktgen " in line:
+            out["errors"].append(f"unexpected line: {line.strip()}")
+            continue
         if re.search(DONE, line):
             out["done"] = True
     return out
