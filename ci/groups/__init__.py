@@ -9,7 +9,7 @@ import importlib
 
 ORDER = ["format", "tools", "harness", "unit", "fuzz", "boot", "image", "ktest", "loader",
          "cmdline", "ctl", "console", "pci", "net", "domains", "recovery", "nvme", "chaos", "panic",
-         "nvmebench", "libvirt", "byhand"]
+         "nvmebench", "netbench", "libvirt", "byhand"]
 GROUPS = {name: importlib.import_module(f"{__name__}.{name}") for name in ORDER}
 
 

@@ -1,9 +1,10 @@
-"""The Linux baseline guest: built from Debian packages, booted beside Maple by bench/nvme.
+"""The Linux baseline guest: built from Debian packages, booted beside Maple by bench/nvme
+(fio) and bench/net (pktgen).
 
 The guest is a Debian cloud kernel (it boots fastest under TCG: an LZ4 image with
 NVMe built in, where the generic one is XZ and decompressing it costs seconds)
-and one initramfs holding busybox-static, fio, the shared objects fio loads and
-bench/linux-guest/init. Every file comes from a .deb fetched with
+and one initramfs holding busybox-static, fio, the shared objects fio loads, the
+kernel's virtio-net and pktgen modules (NET_MODULES) and bench/linux-guest/init. Every file comes from a .deb fetched with
 `apt-get download`; nothing else is downloaded and no host binary goes in.
 
 Where it lives: out/linux-guest/debs/ caches the .debs (named by package and
@@ -28,6 +29,8 @@ What the guest prints on COM1 (ttyS0) is parsed by parse_line():
     bench: linux ready kernel=RELEASE uptime=SECONDS
     bench: linux fio mix=M qd=Q error=E kib=K ms=T iops=I
     bench: linux fio mix=M qd=Q failed: REASON
+    bench: linux pktgen size=N clone=C pkts=P usec=U   (parse_pktgen(); bench/net)
+    bench: linux pktgen size=N clone=C failed: REASON
     bench: linux failed: REASON
     bench: linux done
 """
@@ -50,10 +53,22 @@ KERNEL_META = "linux-image-cloud-amd64"
 BUSYBOX = "busybox-static"
 FIO = "fio"
 # What the guest cannot run without, from the kernel's own config: NVMe and the
-# block layer's AIO built in (no modules in the initramfs), the serial console,
+# block layer's AIO built in (fio needs no module), the serial console,
 # and a gzip initramfs.
 KERNEL_CONFIG = ("CONFIG_BLK_DEV_NVME=y", "CONFIG_AIO=y", "CONFIG_SERIAL_8250_CONSOLE=y",
                  "CONFIG_BLK_DEV_INITRD=y", "CONFIG_RD_GZIP=y", "CONFIG_DEVTMPFS=y")
+# The modules bench/net's pktgen needs, in load order: the cloud kernel has
+# virtio-net and pktgen as modules (linux-image-cloud-amd64 6.1: each .ko's
+# .modinfo depends= and softdep=pre: give this order: virtio_pci needs
+# virtio, virtio_ring and both pci_*_dev; virtio_net needs net_failover,
+# which needs failover). They go into the initramfs under
+# /lib/modules/RELEASE/; /init loads them only when pktgen is asked for, so
+# fio's boots are as they were.
+NET_MODULES = ("drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
+               "drivers/virtio/virtio_pci_modern_dev.ko",
+               "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci.ko",
+               "net/core/failover.ko", "drivers/net/net_failover.ko",
+               "drivers/net/virtio_net.ko", "net/core/pktgen.ko")
 # Where glibc's loader looks when no ld.so.cache exists (the guest has none).
 LIB_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib", "usr/lib")
 
@@ -72,6 +87,8 @@ RESULT = re.compile(r"bench: linux fio mix=(\w+) qd=(\d+) error=(\d+) kib=(\d+) 
                     r"iops=(\d+)")
 FAILED = re.compile(r"bench: linux (?:fio mix=(\w+) qd=(\d+) )?failed: (.*)")
 DONE = r"bench: linux done"
+PKTGEN = re.compile(r"bench: linux pktgen size=(\d+) clone=(\d+) pkts=(\d+) usec=(\d+)")
+PKTGEN_FAILED = re.compile(r"bench: linux pktgen (size=\S+ clone=\S+) failed: (.*)")
 
 
 class BuildError(VmError):
@@ -400,6 +417,14 @@ def build(cache=CACHE, progress=print):
         stage = os.path.join(work, "guest")
         os.makedirs(stage)
         shutil.copyfile(vmlinuz, os.path.join(stage, "vmlinuz"))
+        modules = {}
+        for m in NET_MODULES:
+            f = os.path.join(kroot, "lib", "modules", release, "kernel", m)
+            if not os.path.isfile(f):
+                raise BuildError(f"{kernel_pkg}: no module {m} in it (bench/net's pktgen "
+                                 "needs it)")
+            with open(f, "rb") as fh:
+                modules[os.path.basename(m)] = fh.read()
         shutil.rmtree(kroot)
 
         sysroot = Sysroot(os.path.join(work, "sysroot"))
@@ -426,6 +451,9 @@ def build(cache=CACHE, progress=print):
         for guest, host in sorted(files.items()):
             with open(host, "rb") as f:
                 cpio.file(guest.lstrip("/"), f.read())
+        for name, data in modules.items():
+            cpio.file(f"lib/modules/{release}/{name}", data, mode=0o644)
+        cpio.file("etc/net-modules", "".join(f"{n}\n" for n in modules).encode(), mode=0o644)
         cpio.close()
 
         manifest = {
@@ -434,6 +462,7 @@ def build(cache=CACHE, progress=print):
             "fio": {"package": FIO, "version": versions[2][1]},
             "packages": {p: fields["Version"] for p, (_, fields) in sorted(packages.items())},
             "shared objects": sorted(g for g in files if g != "/usr/bin/fio"),
+            "modules": list(modules),
             "sizes": {n: os.path.getsize(os.path.join(stage, n))
                       for n in ("vmlinuz", "initrd.img")},
         }
@@ -464,6 +493,42 @@ def cmdline(jobs, ms, ramp_ms=500):
     ramp_ms not measured."""
     return (f"console=ttyS0 quiet panic=-1 fio_ms={ms} fio_ramp_ms={ramp_ms} "
             f"fio_jobs={','.join(f'{m}:{q}' for m, q in jobs)}")
+
+
+def pktgen_cmdline(jobs, ms, extra=""):
+    """The kernel command line running pktgen on eth0 for each (frame bytes without FCS,
+    clone_skb) in jobs, ms each."""
+    return (f"console=ttyS0 quiet panic=-1 pktgen_ms={ms} "
+            f"pktgen_jobs={','.join(f'{n}:{c}' for n, c in jobs)}" + (f" {extra}" if extra else ""))
+
+
+def parse_pktgen(lines):
+    """A pktgen boot's lines: {'ready': ..., 'results': [(frame bytes, clone_skb, packets,
+    ns)], 'errors': [text], 'done': bool}; packets and ns from pktgen's own Result line."""
+    out = {"ready": None, "results": [], "errors": [], "done": False}
+    for line in lines:
+        m = READY.search(line)
+        if m:
+            out["ready"] = (m[1], float(m[2]))
+            continue
+        m = PKTGEN.search(line)
+        if m:
+            size, clone, pkts, usec = (int(m[i]) for i in range(1, 5))
+            if usec == 0:
+                out["errors"].append(f"pktgen size={size} clone={clone}: ran 0 us")
+            else:
+                out["results"].append((size, clone, pkts, usec * 1000))
+            continue
+        m = PKTGEN_FAILED.search(line) or FAILED.search(line)
+        if m:
+            out["errors"].append(" ".join(g for g in m.groups() if g))
+            continue
+        if "bench: linux pktgen " in line:
+            out["errors"].append(f"unexpected line: {line.strip()}")
+            continue
+        if re.search(DONE, line):
+            out["done"] = True
+    return out
 
 
 def parse(lines):

@@ -14,6 +14,10 @@ void bench_recovery_thread(void *unused);
 void bench_nvme_thread(void *cmdline);
 void bench_nvme_crash_thread(void *cmdline);
 
+/* bench=net and bench=net_crash (kernel/bench/net.c); arg: the command line. */
+void bench_net_thread(void *cmdline);
+void bench_net_crash_thread(void *cmdline);
+
 /* The running domain of image `name`, created if there is none; NULL (and
  * a log line naming benchmark `bench` and the reason) if it cannot be. */
 struct domain *bench_need(const char *bench, const char *name);

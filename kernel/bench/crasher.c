@@ -1,7 +1,8 @@
 /*
  * Crashing a driver under a running client (bench/crasher.h). Moved out of
  * kernel/bench/recovery.c so that bench=nvme_crash strikes the NVMe driver
- * with the very same injection as bench=recovery strikes membdev.
+ * with the very same injection as bench=recovery strikes membdev, and
+ * bench=net_crash strikes virtio-net behind netbench (its own counters).
  */
 #include <bench/crasher.h>
 #include <core/sched.h>
@@ -14,6 +15,21 @@
 
 #define MS 1000000UL
 
+static long bdc_running(struct domain *client)
+{
+	return shadowed_stat(client, BDC_RUNNING);
+}
+
+static long bdc_ops(struct domain *client)
+{
+	return shadowed_stat(client, BDC_OPS);
+}
+
+static void bdc_stop(struct domain *client)
+{
+	domain_call(client, BdClient_stop_METHOD, 0, 0, 0, 0);
+}
+
 uint64_t bench_crash_while_running(struct domain *client, const struct bench_crasher *c)
 {
 	/* Across calls, as one benchmark's phases follow each other: an
@@ -24,7 +40,11 @@ uint64_t bench_crash_while_running(struct domain *client, const struct bench_cra
 	uint64_t stop_ns = c->stop_ns;
 	bool struck = false;
 	struct driver_watch watch = {0};
-	while (shadowed_stat(client, BDC_RUNNING) == 1) {
+	long (*running)(struct domain *) = c->running ? c->running : bdc_running;
+	long (*ops)(struct domain *) = c->ops ? c->ops : bdc_ops;
+	void (*stop)(struct domain *) = c->stop ? c->stop : bdc_stop;
+	uint64_t progress = c->progress ? c->progress : BlockDevice_stats_METHOD;
+	while (running(client) == 1) {
 		thread_sleep_ns(BENCH_TICK_NS);
 		uint64_t now = time_ns(), h = driver_current(c->driver);
 		if (h && h != seen) {
@@ -32,17 +52,17 @@ uint64_t bench_crash_while_running(struct domain *client, const struct bench_cra
 			if (c->seen)
 				c->seen(h);
 		}
-		if (h && h != served && driver_served(&watch, h, BlockDevice_stats_METHOD)) {
+		if (h && h != served && driver_served(&watch, h, progress)) {
 			served = h;
 			if (c->served)
 				c->served(h);
 		}
 		if (c->tick) {
-			c->tick(c->ctx, (now - start) / MS, shadowed_stat(client, BDC_OPS), struck);
+			c->tick(c->ctx, (now - start) / MS, ops(client), struck);
 			struck = false;
 		}
 		if (stop_ns && now >= stop_ns) {
-			domain_call(client, BdClient_stop_METHOD, 0, 0, 0, 0);
+			stop(client);
 			stop_ns = 0;
 		}
 		if (armed && h != armed) {

@@ -24,12 +24,20 @@ struct bench_crasher {
 	void (*served)(uint64_t handle);
 	void (*tick)(void *ctx, uint64_t t_ms, long ops, bool struck);
 	void *ctx;
+	/* The client, when it is not bdclient (NULL: bdclient's): whether its
+	 * workload runs, its completed requests, and asking it to stop; and
+	 * the driver's method counting requests done (0: BlockDevice.stats),
+	 * for driver_served. */
+	long (*running)(struct domain *client);
+	long (*ops)(struct domain *client);
+	void (*stop)(struct domain *client);
+	uint64_t progress;
 };
 
 #define BENCH_TICK_NS 10000000UL /* between looks */
 
 /*
- * While bdclient `client` runs a workload, strike c->driver every
+ * While `client` (bdclient unless c says otherwise) runs a workload, strike c->driver every
  * c->crash_ms, each time on an instance that has served (driver_served: a
  * request done after the one it was retrying), never one still starting or
  * struck already. Returns when the workload has ended: how many strikes

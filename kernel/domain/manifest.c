@@ -47,6 +47,9 @@ static const struct manifest_entry manifest[] = {
 	 * each driver, or its shadow, itself. */
 	{.image = "netclient",
 	 .may_create = {"virtio_net", "net_shadow", "nullnet", "nullnet_shadow"}},
+	/* Test image: virtio-net with bench=net's client inside
+	 * (kernel/bench/net.c); netbench and nullnet_bench hold nothing. */
+	{.image = "virtio_net_bench", .devices = {"net0"}},
 	/* Test image: the PCI ktests' minimal driver (kernel/ktest/pci.c);
 	 * ahci0 for a function with an I/O BAR. */
 	{.image = "pcitest", .devices = {"nvme0", "ahci0"}},

@@ -7,6 +7,7 @@
  * the batch goes straight back.
  */
 #include <net/net_batch.h>
+#include <net/nullnet/nullnet.h>
 
 #define NULLNET_FRAME 60		 /* the shortest Ethernet frame without FCS */
 #define NULLNET_MAC   0x0000563412005aUL /* 5a:00:12:34:56:00, locally administered */
@@ -62,14 +63,9 @@ static long counter(uint32_t which)
 	return (long)__atomic_load_n(&counters[which], __ATOMIC_RELAXED);
 }
 
-long domain_main(long arg)
-{
-	(void)arg;
-	static const struct Net_impl impl = {
-		.submit_and_poll = submit_and_poll,
-		.link = link,
-		.mac = mac,
-		.counter = counter,
-	};
-	return Net_export(&impl);
-}
+const struct Net_impl nullnet_impl = {
+	.submit_and_poll = submit_and_poll,
+	.link = link,
+	.mac = mac,
+	.counter = counter,
+};

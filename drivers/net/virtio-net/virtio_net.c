@@ -18,6 +18,7 @@
  * device (Bus Master off, device_status = 0) before it frees them.
  */
 #include <net/net_batch.h>
+#include <net/virtio-net/virtio_net.h>
 #include <net/virtio-net/virtio_pci.h>
 
 #define DEVICE	     "net0"
@@ -328,20 +329,15 @@ static void watch_link(void *arg)
 	maple_thread_exit();
 }
 
-long domain_main(long arg)
+long virtio_net_start(void)
 {
-	(void)arg;
 	long rc = start();
-	if (rc < 0)
-		return rc;
-	rc = maple_thread_create(watch_link, NULL);
-	if (rc < 0)
-		return rc;
-	static const struct Net_impl impl = {
-		.submit_and_poll = submit_and_poll,
-		.link = link,
-		.mac = mac,
-		.counter = counter,
-	};
-	return Net_export(&impl);
+	return rc < 0 ? rc : maple_thread_create(watch_link, NULL);
 }
+
+const struct Net_impl virtio_net_impl = {
+	.submit_and_poll = submit_and_poll,
+	.link = link,
+	.mac = mac,
+	.counter = counter,
+};

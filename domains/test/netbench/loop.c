@@ -1,0 +1,260 @@
+/*
+ * bench=net's client loop (loop.h). POOL buffers and one batch are
+ * allocated once per domain and reused; each TX frame is built once (a
+ * broadcast frame of the IEEE local experimental ethertype) and sent again
+ * as it comes back, so the loop measures the path to the device, not the
+ * building of frames, as pktgen's clone_skb does on Linux.
+ *
+ * A call posts up to `batch` TX frames (NBD_TX, NBD_ECHO) and up to `batch`
+ * empty RX buffers (NBD_RX, NBD_ECHO), with at most TX_HELD and RX_HELD in
+ * the driver's hands at a time. What comes back
+ * is counted: TX buffers the driver returns as sent, RX buffers it returns
+ * filled, with status 0 both. Only the window of `ms` is timed.
+ *
+ * A driver may crash under the loop (bench=net_crash strikes it behind its
+ * shadow): the call then fails with -MAPLE_ECALLEE (or kin) and the batch
+ * went with the driver. Every buffer and the batch are recalled
+ * (rref_recall), so the kernel gives what the dead driver held back to this
+ * domain after the device stopped; the loop takes stock (recover()), counts
+ * any buffer not back as lost, and goes on with a new batch.
+ */
+#include <test/netbench/loop.h>
+
+#define POOL	       160
+#define RX_HELD	       64 /* under virtio-net's 128-buffer rings: a batch over */
+#define TX_HELD	       96 /* the free room would be refused (-MAPLE_ENOMEM) */
+#define MIN_FRAME      60
+#define MAX_FRAME      1514
+#define ETHERTYPE      0x88b5
+#define RECALL_WAIT_NS 100000000ULL
+
+static struct run {
+	struct nb_target target;
+	long dir, batch, ms;
+	uint64_t stat[NetBenchStat_COUNT];
+	uint32_t busy;
+} run;
+
+static uint32_t frame_len = MIN_FRAME;
+static rref_t pool[POOL], batch;
+static uint32_t nfree, npool, built_len;
+/* Buffers in the driver's hands, across runs: a run that ends leaves its
+ * frames in flight with the driver (the next run of the same domain,
+ * bench=net_crash's second phase, must not post past the rings). */
+static uint32_t rx_out, tx_out;
+static long batch_info; /* rref_info of the old batch at the last recover() */
+
+static rref_t all[POOL]; /* every buffer allocated and not lost */
+
+static long new_batch(void)
+{
+	rref_t b = NetBatch_alloc(), tx = NetPacket_deque32_alloc(), rx = NetPacket_deque32_alloc();
+	if (!b || !tx || !rx || NetBatch_set_tx(b, tx) < 0 || NetBatch_set_rx(b, rx) < 0 ||
+	    rref_recall(b) < 0)
+		return -MAPLE_ENOMEM; /* what was allocated goes with the domain */
+	batch = b;
+	return 0;
+}
+
+/*
+ * After a crash: every buffer still alive is ours again (recalled), nested
+ * in the old batch or a root; unnest them all and drop the old batch (a
+ * driver dying inside a deque push may have left its words half-written,
+ * as netclient found). The call fails as soon as the driver does, but the
+ * kernel gives recalled RRefs back only once it has confirmed the device
+ * stopped: until then they are someone else's (rref_info -MAPLE_EPERM), so
+ * wait up to RECALL_WAIT_NS for them (short: it is taken from the window). A buffer that is gone
+ * (freed with the driver) or never came back is lost. Returns how many were lost.
+ */
+static uint32_t recover(void)
+{
+	uint64_t deadline = maple_clock_ns() + RECALL_WAIT_NS;
+	for (;;) {
+		bool away = batch && rref_info(batch) == -MAPLE_EPERM;
+		for (uint32_t i = 0; i < npool && !away; i++)
+			away = rref_info(all[i]) == -MAPLE_EPERM;
+		if (!away || maple_clock_ns() > deadline)
+			break;
+		maple_sleep_ns(1000000);
+	}
+	if (batch && rref_info(batch) >= 0) {
+		struct NetBatch *b = NetBatch_ptr(batch);
+		while (NetPacket_deque32_pop(b->tx) != RREF_NULL)
+			;
+		while (NetPacket_deque32_pop(b->rx) != RREF_NULL)
+			;
+	}
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < npool; i++) {
+		if (rref_info(all[i]) < 0)
+			continue;
+		rref_unnest(all[i]); /* fails, harmlessly, for a root */
+		all[kept] = pool[kept] = all[i];
+		kept++;
+	}
+	batch_info = batch ? rref_info(batch) : -MAPLE_EINVAL;
+	if (batch_info >= 0)
+		rref_free(batch);
+	batch = RREF_NULL;
+	uint32_t lost = npool - kept;
+	npool = nfree = kept;
+	rx_out = tx_out = 0;
+	return lost;
+}
+
+static bool crash_error(long r)
+{
+	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
+}
+
+/* The pool and the batch, once; every buffer built as a frame of len. */
+static long alloc_buffers(uint32_t len)
+{
+	if (!batch) {
+		long e = new_batch();
+		if (e < 0)
+			return e;
+		for (nfree = 0; nfree < POOL; nfree++) {
+			if (!(pool[nfree] = NetPacket_alloc()) || rref_recall(pool[nfree]) < 0)
+				return -MAPLE_ENOMEM;
+			all[nfree] = pool[nfree];
+		}
+		npool = POOL;
+	}
+	if (built_len != len) {
+		for (uint32_t i = 0; i < nfree; i++) {
+			struct NetPacket *p = NetPacket_ptr(pool[i]);
+			__builtin_memset(p->data, 0xff, 6);	/* broadcast */
+			__builtin_memset(p->data + 6, 0x02, 6); /* locally administered */
+			p->data[12] = ETHERTYPE >> 8;
+			p->data[13] = ETHERTYPE & 0xff;
+			for (uint32_t j = 14; j < len; j++)
+				p->data[j] = (uint8_t)j;
+		}
+		built_len = len;
+	}
+	return 0;
+}
+
+static void finish(uint64_t errors)
+{
+	run.stat[NBS_ERRORS] = errors;
+	__atomic_store_n(&run.stat[NBS_RUNNING], 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&run.busy, 0, __ATOMIC_RELEASE);
+}
+
+static void worker(void *arg)
+{
+	(void)arg;
+	/* Here, not in bench(): building 160 frames can outlast the call
+	 * watchdog under TCG. Every buffer must be back (in the pool) to be
+	 * rebuilt: a run always starts on a fresh domain (kernel/bench/net.c). */
+	if (alloc_buffers(frame_len) < 0) {
+		dom_printf("netbench: no memory for the benchmark's buffers");
+		finish(1);
+		return;
+	}
+	bool tx = run.dir != NBD_RX, rx = run.dir != NBD_TX;
+	uint32_t per = (uint32_t)run.batch;
+	uint64_t pkts = 0, errors = 0, crashes = 0, lost = 0;
+	uint64_t t0 = maple_clock_ns(), end = t0 + (uint64_t)run.ms * 1000000;
+	while (maple_clock_ns() < end) {
+		struct NetBatch *b = NetBatch_ptr(batch);
+		for (uint32_t i = 0; tx && i < per && nfree && tx_out < TX_HELD; i++) {
+			NetPacket_ptr(pool[nfree - 1])->len = frame_len;
+			if (NetPacket_deque32_push(b->tx, pool[nfree - 1]) < 0)
+				break;
+			nfree--;
+			tx_out++;
+		}
+		for (uint32_t i = 0; rx && i < per && nfree && rx_out < RX_HELD; i++) {
+			if (NetPacket_deque32_push(b->rx, pool[nfree - 1]) < 0)
+				break;
+			nfree--;
+			rx_out++;
+		}
+		rref_t back = RREF_NULL;
+		long r = run.target.submit(run.target.device, batch, &back);
+		if (crash_error(r)) {
+			crashes++;
+			uint32_t gone = recover();
+			if (gone)
+				dom_printf("netbench: crash %lu: %u buffers did not come back (the "
+					   "batch: rref_info %ld)",
+					   crashes, gone, batch_info);
+			lost += gone;
+			__atomic_store_n(&run.stat[NBS_CRASHES], crashes, __ATOMIC_RELAXED);
+			__atomic_store_n(&run.stat[NBS_LOST], lost, __ATOMIC_RELAXED);
+			if (new_batch() < 0) {
+				dom_printf("netbench: no memory for a new batch after a crash");
+				errors++;
+				break;
+			}
+			continue;
+		}
+		if (r < 0 || !back) {
+			dom_printf("netbench: submit_and_poll returned %ld; run ended", r);
+			errors++;
+			break; /* the batch went with the driver */
+		}
+		batch = back;
+		b = NetBatch_ptr(batch);
+		/* A refused batch comes back whole (nothing posted): its buffers
+		 * are ours again. Else every buffer that comes back is one the
+		 * driver held: a sent frame, or a received one. */
+		if (b->status)
+			errors++;
+		rref_t p;
+		while ((p = NetPacket_deque32_pop(b->tx)) != RREF_NULL) {
+			tx_out--;
+			if (!b->status && !NetPacket_ptr(p)->status && !rx)
+				pkts++;
+			pool[nfree++] = p;
+		}
+		while ((p = NetPacket_deque32_pop(b->rx)) != RREF_NULL) {
+			rx_out--;
+			if (!b->status && !NetPacket_ptr(p)->status)
+				pkts++;
+			pool[nfree++] = p;
+		}
+		__atomic_store_n(&run.stat[NBS_PKTS], pkts, __ATOMIC_RELAXED);
+	}
+	run.stat[NBS_NS] = maple_clock_ns() - t0;
+	finish(errors);
+}
+
+long nb_frame(long len)
+{
+	if (len < MIN_FRAME || len > MAX_FRAME || __atomic_load_n(&run.busy, __ATOMIC_ACQUIRE))
+		return -MAPLE_EINVAL;
+	frame_len = (uint32_t)len;
+	return 0;
+}
+
+long nb_bench_start(const struct nb_target *target, long dir, long batch_len, long ms)
+{
+	if (dir < 0 || dir >= NetDir_COUNT || (batch_len != 1 && batch_len != 32) || ms <= 0)
+		return -MAPLE_EINVAL;
+	if (__atomic_exchange_n(&run.busy, 1, __ATOMIC_ACQUIRE))
+		return -MAPLE_EINVAL;
+	run.target = *target;
+	run.dir = dir;
+	run.batch = batch_len;
+	run.ms = ms;
+	for (int i = 0; i < NetBenchStat_COUNT; i++)
+		run.stat[i] = 0;
+	run.stat[NBS_RUNNING] = 1;
+	long r = maple_thread_create(worker, NULL);
+	if (r >= 0)
+		return 0;
+	run.stat[NBS_RUNNING] = 0;
+	__atomic_store_n(&run.busy, 0, __ATOMIC_RELEASE);
+	return r;
+}
+
+long nb_bench_result(long which)
+{
+	if (which < 0 || which >= NetBenchStat_COUNT)
+		return -MAPLE_EINVAL;
+	return (long)__atomic_load_n(&run.stat[which], __ATOMIC_ACQUIRE);
+}
