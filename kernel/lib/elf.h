@@ -223,6 +223,14 @@ struct elf64_rela elf_rela(const void *file, const struct elf_info *info, uint64
  * a load_base that is not page-aligned or whose span would wrap around.
  */
 void elf_copy_image(const void *file, const struct elf_info *info, uint8_t *loaded);
+
+/*
+ * The rights (PF_W, PF_X; every page is readable) of the loaded page at
+ * link address `va`: those of the segment covering it, or none for a gap
+ * between segments (zeros, read-only). One answer for every platform's
+ * mapping code, so the VM and the hosted process place an image alike.
+ */
+uint32_t elf_page_flags(const struct elf_info *info, uint64_t va);
 int elf_apply_relocations(const void *file, const struct elf_info *info, uint8_t *loaded,
 			  uint64_t load_base, struct elf_error *err);
 
