@@ -26,7 +26,7 @@
 /* kernel/domain/domain.h's DOMAIN_IMAGE_MAX, which the VM applies too. */
 #define HOSTED_IMAGE_MAX (256UL << 20)
 
-static uint8_t *read_image(const char *path, size_t *size, char *err, size_t errlen)
+uint8_t *hosted_read(const char *path, size_t *size, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
@@ -80,7 +80,7 @@ int hosted_load(const char *path, unsigned id, int use_keys, struct hosted_domai
 		size_t errlen)
 {
 	size_t size;
-	uint8_t *file = read_image(path, &size, err, errlen);
+	uint8_t *file = hosted_read(path, &size, err, errlen);
 	if (!file)
 		return -1;
 	char module[64];

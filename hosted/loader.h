@@ -11,13 +11,18 @@
 #include <stdint.h>
 
 struct hosted_domain {
-	char name[32];	/* MAPLE_DOMAIN_NAME_MAX: the file name without ".elf" */
-	unsigned id;	/* slot: base = MAPLE_DOMAIN_BASE + id * MAPLE_DOMAIN_SLOT */
-	uint64_t base;	/* where the image's span_lo runs */
-	uint64_t span;	/* bytes mapped */
-	uint64_t entry; /* run-time entry address */
-	int pkey;	/* its protection key, or -1 where there are none */
+	char name[32];	      /* MAPLE_DOMAIN_NAME_MAX: the file name without ".elf" */
+	unsigned id;	      /* slot: base = MAPLE_DOMAIN_BASE + id * MAPLE_DOMAIN_SLOT */
+	uint64_t base;	      /* where the image's span_lo runs */
+	uint64_t span;	      /* bytes mapped */
+	uint64_t entry;	      /* run-time entry address */
+	int pkey;	      /* its protection key, or -1 where there are none */
+	unsigned nmethods;    /* how many it gave SYS_EXPORT */
+	uint64_t methods[32]; /* their addresses (GATE_MAX_METHODS) */
 };
+
+/* A whole file, malloc'd (at most 256 MiB), or NULL with err filled. */
+uint8_t *hosted_read(const char *path, size_t *size, char *err, size_t errlen);
 
 /*
  * Load `path` as domain `id`, with a key from pkeys_domain() if use_keys.

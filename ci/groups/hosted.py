@@ -1,7 +1,9 @@
 """hosted: maple-hosted, the Linux-hosted platform (docs/platform.md): the
 protection-key probe agrees with /proc/cpuinfo, every built domain image is
-placed at the VM's slot address with the VM's key layout, and the images
-built to be refused are refused with the VM loader's exact message. No VM
+placed at the VM's slot address with the VM's key layout, the images built to
+be refused are refused with the VM loader's exact message, hello runs and
+answers a call through the gate page's return, and rogue's raw Linux system
+call, 32-bit system call and faults are contained and fail rogue alone. No VM
 boots; the group takes about a second.
 """
 import glob
@@ -11,24 +13,32 @@ import subprocess
 
 from harness.qemu import ROOT
 
-from .common import Failure, tally, test
+from .common import Failure, idl_method, tally, test
 
 HOSTED = os.path.join(ROOT, "out/hosted/maple-hosted")
 DOMAINS = os.path.join(ROOT, "out/domains")
 TIMEOUT = 30
 ABI_H = os.path.join(ROOT, "kernel/include/maple/abi.h")
+ROGUE_H = os.path.join(ROOT, "domains/test/rogue/cases.h")
+RUN_NO_KEYS = "hosted: placing without protection keys: run does not switch rights yet"
 # Images that exist to be refused, the instruction each carries and its bytes.
-REFUSED = {"bad_wrpkru": ("WRPKRU", b"\x0f\x01\xef"), "bad_xrstor": ("XRSTOR", b"\x0f\xae\x2f")}
+REFUSED = {"bad_wrpkru": ("WRPKRU", b"\x0f\x01\xef"), "bad_xrstor": ("XRSTOR", b"\x0f\xae\x2f"),
+           "bad_wrgsbase": ("WRGSBASE", b"\x0f\xae\xd8")}
 NO_PKU = "hosted: pku: no: the CPU lacks PKU (CPUID.7.0:ECX bit 3 clear)"
 
 
-def abi(name):
-    """A constant's value as kernel/include/maple/abi.h defines it (read, never copied)."""
-    with open(ABI_H) as f:
-        m = re.search(rf"^#define\s+{name}\s+(0x[0-9a-fA-F]+|\d+)U?L?\b", f.read(), re.M)
+def c_constant(path, name):
+    """A #define or enum constant's value as the C header defines it (read, never copied)."""
+    with open(path) as f:
+        m = re.search(rf"^(?:#define\s+|\s+){name}\s+=?\s*(0x[0-9a-fA-F]+|\d+)U?L?\b",
+                      f.read(), re.M)
     if not m:
-        raise Failure(f"{ABI_H} defines no {name}")
+        raise Failure(f"{path} defines no {name}")
     return int(m[1], 0)
+
+
+def abi(name):
+    return c_constant(ABI_H, name)
 
 
 def cpu_has_pku():
@@ -43,8 +53,8 @@ def cpu_has_pku():
 
 def hosted(*args):
     try:
-        r = subprocess.run([HOSTED, *args], capture_output=True, text=True, errors="replace",
-                           timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        r = subprocess.run([HOSTED, *args], cwd=ROOT, capture_output=True, text=True,
+                           errors="replace", timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise Failure(f"maple-hosted {' '.join(args)} did not finish in {TIMEOUT} s")
     except OSError as e:
@@ -104,8 +114,43 @@ def check_refuses(name, pku):
         raise Failure(f"exit {rc}, said {out} {err.strip()!r}; want exit 1 and [{want!r}]")
 
 
+def run_image(name, *args):
+    return hosted("run", os.path.join(DOMAINS, name + ".elf"), *map(str, args))
+
+
+def check_runs_hello():
+    method = idl_method("hello", "Hello", "greet")
+    rc, out, err = run_image("hello", method, 5)
+    m = re.fullmatch(r"\[hello\] hello: running in domain (\d+)", out[1] if len(out) > 1 else "")
+    want = [RUN_NO_KEYS, "[hello] hello: running in domain 1",
+            "hosted: hello initialised: 0, 1 methods",
+            f"hosted: hello method {method} returned {5 + int(m[1]) if m else '?'}"]
+    if rc != 0 or out != want:
+        raise Failure(f"exit {rc}, said {out} {err.strip()!r}; want exit 0 and {want}")
+
+
+def rogue(case, outcome, exit_code):
+    """Run rogue's case; its last line must match `outcome` (a regex) and the process
+    must exit with exit_code: a Linux exit_group that escaped would exit with another."""
+    method = idl_method("rogue", "Rogue", "run")
+    number = c_constant(ROGUE_H, case)
+    rc, out, err = run_image("rogue", method, number)
+    if rc != exit_code or not out or not re.fullmatch(outcome, out[-1]):
+        raise Failure(f"case {case} ({number}): exit {rc}, said {out} {err.strip()!r}; want "
+                      f"exit {exit_code} and a last line matching /{outcome}/")
+
+
+def check_raw_syscall():
+    rogue("ROGUE_RAW_SYSCALL", rf"hosted: rogue method \d+ returned -{abi('MAPLE_ENOSYS')}", 0)
+
+
+def check_fails(case, what):
+    rogue(case, rf"hosted: rogue failed in method \d+: {what}", 1)
+
+
 def check_usage():
-    for args in ([], ["load"], ["bench", "12"], ["bench", "x"], ["frob"]):
+    for args in ([], ["load"], ["bench", "12"], ["bench", "x"], ["frob"], ["run"],
+                 ["run", "x.elf", "zero"], ["run", "x.elf", "0", "1", "2", "3", "4", "5"]):
         rc, out, err = hosted(*args)
         if rc != 2 or out or not err:
             raise Failure(f"maple-hosted {' '.join(args)}: exit {rc}, stdout {out}; want exit 2 "
@@ -121,4 +166,15 @@ def run():
     test("hosted/places-every-image", check_places_every_image, pku)
     for name in REFUSED:
         test(f"hosted/refuses-{name}", check_refuses, name, pku)
+    test("hosted/runs-hello", check_runs_hello)
+    test("hosted/rogue-raw-linux-syscall-is-contained", check_raw_syscall)
+    at = r"at rogue\+0x[0-9a-f]+"
+    for case, what in (("ROGUE_INT80", rf"a 32-bit system call \(1\) {at}"),
+                       ("ROGUE_NULL_DEREF", rf"SIGSEGV \(SEGV_MAPERR\) {at}, address 0"),
+                       ("ROGUE_DIV_ZERO", f"SIGFPE {at}"),
+                       ("ROGUE_UD2", f"SIGILL {at}"),
+                       # the unmapped page below its stack
+                       ("ROGUE_RECURSE", rf"SIGSEGV \(SEGV_MAPERR\) {at}, address 0x[0-9a-f]+")):
+        name = case[len("ROGUE_"):].lower().replace("_", "-")
+        test(f"hosted/rogue-{name}-fails-rogue", check_fails, case, what)
     test("hosted/usage", check_usage)

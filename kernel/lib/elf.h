@@ -241,4 +241,8 @@ int elf_apply_relocations(const void *file, const struct elf_info *info, uint8_t
  */
 bool elf_symbolize(const void *file, size_t size, uint64_t addr, char *out, size_t outlen);
 
+/* The value of the symbol called `name` in the file's .symtab, with the
+ * same bounds checks; false if there is none. */
+bool elf_symbol_value(const void *file, size_t size, const char *name, uint64_t *value);
+
 #endif
