@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include "entry.h"
 
+#include <lib/log_text.h>
 #include <maple/abi.h>
 
 #include <errno.h>
@@ -134,11 +135,7 @@ static long sys_log(struct upcall *u, uint64_t text, uint64_t len)
 	if (!owns(u, text, n))
 		return -MAPLE_EFAULT;
 	memcpy(buf, (const void *)text, n);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	for (uint64_t i = 0; i < n; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
+	n = log_text_clean(buf, n);
 	char line[LOG_MAX + 64];
 	int k = snprintf(line, sizeof line, "[%s] %.*s\n", u->d->name, (int)n, buf);
 	if (write(STDOUT_FILENO, line, k) < 0)

@@ -141,3 +141,20 @@ out:
 	free(file);
 	return rc;
 }
+
+int hosted_slot_extra(const struct hosted_domain *d)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	char line[512];
+	int n = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && lo < d->base + MAPLE_DOMAIN_SLOT &&
+		    hi > d->base && (lo < d->base || hi > d->base + d->span))
+			n++;
+	}
+	fclose(f);
+	return n;
+}

@@ -115,6 +115,33 @@ static int number(const char *s, long *out)
 	return *s && !*end && !errno;
 }
 
+/* The image's initialisation (with argument 0, as the VM's), then the method. */
+static int upcalls(struct hosted_domain *d, long method, const long a[4])
+{
+	static const long none[4];
+	char why[256];
+	long r;
+	fflush(stdout);
+	if (entry_upcall(d, d->entry, none, &r, why, sizeof why) < 0) {
+		printf("hosted: %s failed in its initialisation: %s\n", d->name, why);
+		return 1;
+	}
+	printf("hosted: %s initialised: %ld, %u methods\n", d->name, r, d->nmethods);
+	if (method < 0)
+		return 0;
+	if ((unsigned long)method >= d->nmethods) {
+		printf("hosted: %s has no method %ld\n", d->name, method);
+		return 1;
+	}
+	fflush(stdout);
+	if (entry_upcall(d, d->methods[method], a, &r, why, sizeof why) < 0) {
+		printf("hosted: %s failed in method %ld: %s\n", d->name, method, why);
+		return 1;
+	}
+	printf("hosted: %s method %ld returned %ld\n", d->name, method, r);
+	return 0;
+}
+
 static int cmd_run(int n, char **args)
 {
 	long method = -1, a[4] = {0, 0, 0, 0};
@@ -143,26 +170,14 @@ static int cmd_run(int n, char **args)
 		printf("hosted: refused %s\n", why);
 		return 1;
 	}
-	fflush(stdout);
-	long r;
-	if (entry_upcall(&d, d.entry, a, &r, why, sizeof why) < 0) {
-		printf("hosted: %s failed in its initialisation: %s\n", d.name, why);
-		return 1;
-	}
-	printf("hosted: %s initialised: %ld, %u methods\n", d.name, r, d.nmethods);
-	if (method < 0)
-		return 0;
-	if ((unsigned long)method >= d.nmethods) {
-		printf("hosted: %s has no method %ld\n", d.name, method);
-		return 1;
-	}
-	fflush(stdout);
-	if (entry_upcall(&d, d.methods[method], a, &r, why, sizeof why) < 0) {
-		printf("hosted: %s failed in method %ld: %s\n", d.name, method, why);
-		return 1;
-	}
-	printf("hosted: %s method %ld returned %ld\n", d.name, method, r);
-	return 0;
+	int status = upcalls(&d, method, a);
+	/* The leak check: every upcall's stack is gone again. */
+	int extra = hosted_slot_extra(&d);
+	if (extra)
+		printf("hosted: leak: %d mappings in %s's slot besides its image\n", extra, d.name);
+	else
+		printf("hosted: %s's slot holds its image only\n", d.name);
+	return extra ? 1 : status;
 }
 
 int main(int argc, char **argv)

@@ -124,20 +124,23 @@ def check_runs_hello():
     m = re.fullmatch(r"\[hello\] hello: running in domain (\d+)", out[1] if len(out) > 1 else "")
     want = [RUN_NO_KEYS, "[hello] hello: running in domain 1",
             "hosted: hello initialised: 0, 1 methods",
-            f"hosted: hello method {method} returned {5 + int(m[1]) if m else '?'}"]
+            f"hosted: hello method {method} returned {5 + int(m[1]) if m else '?'}",
+            "hosted: hello's slot holds its image only"]
     if rc != 0 or out != want:
         raise Failure(f"exit {rc}, said {out} {err.strip()!r}; want exit 0 and {want}")
 
 
 def rogue(case, outcome, exit_code):
-    """Run rogue's case; its last line must match `outcome` (a regex) and the process
-    must exit with exit_code: a Linux exit_group that escaped would exit with another."""
+    """Run rogue's case; the outcome line must match `outcome` (a regex), the process
+    must exit with exit_code (a Linux exit_group that escaped would exit with another),
+    and nothing may be left in rogue's slot but its image."""
     method = idl_method("rogue", "Rogue", "run")
     number = c_constant(ROGUE_H, case)
     rc, out, err = run_image("rogue", method, number)
-    if rc != exit_code or not out or not re.fullmatch(outcome, out[-1]):
+    if (rc != exit_code or len(out) < 2 or not re.fullmatch(outcome, out[-2])
+            or out[-1] != "hosted: rogue's slot holds its image only"):
         raise Failure(f"case {case} ({number}): exit {rc}, said {out} {err.strip()!r}; want "
-                      f"exit {exit_code} and a last line matching /{outcome}/")
+                      f"exit {exit_code}, a line matching /{outcome}/ and no leak")
 
 
 def check_raw_syscall():
