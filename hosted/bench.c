@@ -52,8 +52,8 @@ static void op_wrpkru_pair(void)
 }
 
 /* An upcall into hello's greet and back through the gate page's return:
- * the trusted entry's round trip (a SIGSYS), plus mapping and unmapping the
- * upcall's stack. */
+ * the trusted entry's round trip (a SIGSYS, and the signal mask saved and
+ * restored by sigsetjmp/siglongjmp). */
 static struct hosted_domain hello;
 
 static void op_upcall(void)

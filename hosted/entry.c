@@ -288,9 +288,12 @@ fail:
 	return -1;
 }
 
-int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,
-		 size_t whylen)
+/* d's upcall stack, mapped at its first upcall and kept until
+ * entry_release: a thread's stack in a domain outlives one call, as in the VM. */
+static int upcall_stack(struct hosted_domain *d, char *why, size_t whylen)
 {
+	if (d->stack)
+		return 0;
 	uint64_t lo = d->base + STACK_OFFSET;
 	void *at = mmap((void *)lo, STACK_SIZE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -302,8 +305,27 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 			munmap(at, STACK_SIZE);
 		return -1;
 	}
-	struct upcall u = {
-		.d = d, .stack_lo = lo, .stack_hi = lo + STACK_SIZE, .why = why, .whylen = whylen};
+	d->stack = lo;
+	return 0;
+}
+
+void entry_release(struct hosted_domain *d)
+{
+	if (d->stack)
+		munmap((void *)d->stack, STACK_SIZE);
+	d->stack = 0;
+}
+
+int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,
+		 size_t whylen)
+{
+	if (upcall_stack(d, why, whylen) < 0)
+		return -1;
+	struct upcall u = {.d = d,
+			   .stack_lo = d->stack,
+			   .stack_hi = d->stack + STACK_SIZE,
+			   .why = why,
+			   .whylen = whylen};
 	/* The return address, as gate_upcall pushes it; 16-byte alignment at
 	 * the function's entry means %rsp + 8 is aligned (psABI 3.2.2). */
 	uint64_t rsp = u.stack_hi - 16 - 8;
@@ -314,7 +336,6 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		hosted_enter(a[0], a[1], a[2], a[3], fn, rsp);
 	}
 	current = NULL;
-	munmap(at, STACK_SIZE);
 	if (how == 2)
 		*result = u.result;
 	return how == 2 ? 0 : -1;

@@ -128,8 +128,8 @@ int hosted_load(const char *path, unsigned id, int use_keys, struct hosted_domai
 	size_t n = strlen(module);
 	if (n > 4 && !strcmp(module + n - 4, ".elf"))
 		n -= 4;
+	*out = (struct hosted_domain){.id = id};
 	snprintf(out->name, sizeof out->name, "%.*s", (int)n, module);
-	out->id = id;
 	out->base = base;
 	out->span = span;
 	out->entry = base + (info.entry - info.span_lo);

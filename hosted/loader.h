@@ -19,6 +19,7 @@ struct hosted_domain {
 	int pkey;	      /* its protection key, or -1 where there are none */
 	unsigned nmethods;    /* how many it gave SYS_EXPORT */
 	uint64_t methods[32]; /* their addresses (GATE_MAX_METHODS) */
+	uint64_t stack;	      /* its upcall stack (entry.c), 0 while it has none */
 };
 
 /* A whole file, malloc'd (at most 256 MiB), or NULL with err filled. */

@@ -171,6 +171,7 @@ static int cmd_run(int n, char **args)
 		return 1;
 	}
 	int status = upcalls(&d, method, a);
+	entry_release(&d);
 	/* The leak check: every upcall's stack is gone again. */
 	int extra = hosted_slot_extra(&d);
 	if (extra)
