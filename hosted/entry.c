@@ -122,10 +122,9 @@ static int fail_now(struct upcall *u, const char *fmt, ...)
 static int owns(const struct upcall *u, uint64_t p, uint64_t n)
 {
 	const struct hosted_domain *d = u->d;
-	if (n > d->span + STACK_SIZE)
-		return 0;
-	return (p >= d->base && p - d->base <= d->span - n) ||
-	       (p >= u->stack_lo && n <= STACK_SIZE && p - u->stack_lo <= STACK_SIZE - n);
+	/* Each length is compared before it is subtracted, so nothing wraps. */
+	return (n <= d->span && p >= d->base && p - d->base <= d->span - n) ||
+	       (n <= STACK_SIZE && p >= u->stack_lo && p - u->stack_lo <= STACK_SIZE - n);
 }
 
 static long sys_log(struct upcall *u, uint64_t text, uint64_t len)

@@ -130,13 +130,13 @@ def check_runs_hello():
         raise Failure(f"exit {rc}, said {out} {err.strip()!r}; want exit 0 and {want}")
 
 
-def rogue(case, outcome, exit_code):
+def rogue(case, outcome, exit_code, target=0):
     """Run rogue's case; the outcome line must match `outcome` (a regex), the process
     must exit with exit_code (a Linux exit_group that escaped would exit with another),
     and nothing may be left in rogue's slot but its image."""
     method = idl_method("rogue", "Rogue", "run")
     number = c_constant(ROGUE_H, case)
-    rc, out, err = run_image("rogue", method, number)
+    rc, out, err = run_image("rogue", method, number, target)
     if (rc != exit_code or len(out) < 2 or not re.fullmatch(outcome, out[-2])
             or out[-1] != "hosted: rogue's slot holds its image only"):
         raise Failure(f"case {case} ({number}): exit {rc}, said {out} {err.strip()!r}; want "
@@ -145,6 +145,11 @@ def rogue(case, outcome, exit_code):
 
 def check_raw_syscall():
     rogue("ROGUE_RAW_SYSCALL", rf"hosted: rogue method \d+ returned -{abi('MAPLE_ENOSYS')}", 0)
+
+
+def check_log_pointer(case, target):
+    """SYS_LOG of memory that is not rogue's own: -MAPLE_EFAULT, and rogue runs on."""
+    rogue(case, rf"hosted: rogue method \d+ returned -{abi('MAPLE_EFAULT')}", 0, target)
 
 
 def check_fails(case, what):
@@ -171,6 +176,11 @@ def run():
         test(f"hosted/refuses-{name}", check_refuses, name, pku)
     test("hosted/runs-hello", check_runs_hello)
     test("hosted/rogue-raw-linux-syscall-is-contained", check_raw_syscall)
+    test("hosted/rogue-log-of-kernel-address-is-efault", check_log_pointer, "ROGUE_LOG_KERNEL", 0)
+    # The gate page is mapped and readable in this process: the trusted entry must still
+    # refuse to read it on rogue's behalf.
+    test("hosted/rogue-log-of-the-gate-page-is-efault", check_log_pointer, "ROGUE_LOG_DOMAIN",
+         abi("MAPLE_GATE_VA"))
     at = r"at rogue\+0x[0-9a-f]+"
     for case, what in (("ROGUE_INT80", rf"a 32-bit system call \(1\) {at}"),
                        ("ROGUE_NULL_DEREF", rf"SIGSEGV \(SEGV_MAPERR\) {at}, address 0"),
