@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 
+/* The kernel image whose gate pages run here: the one ninja builds,
+ * relative to the repository root (where ci/test and bench/ run us). */
+#define GATEPAGE_KERNEL_ELF "out/kernel/kernel.elf"
+
 /*
  * Map the gate page of `kernel_elf` (the bytes from __gate_start to
  * __gate_end: gate.S and the gate-side C, the very code the VM maps for

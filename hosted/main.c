@@ -1,19 +1,21 @@
 /*
  * maple-hosted: the Linux-hosted platform (docs/platform.md, "The linux
  * platform"). What exists so far: the VM's loader checks and placement with
- * the VM's key layout, and the hosted benchmark's native rows. Running
- * domains through the gate is not built yet (docs/platform.md says what is
- * missing).
+ * the VM's key layout, upcalls into a domain that return through the same
+ * gate page, the seccomp trusted entry and faults that fail the domain, and
+ * the hosted benchmark's rows. Cross-domain calls, threads, RRefs and
+ * switching rights are not built yet (docs/platform.md says what is missing).
  *
  *   maple-hosted probe                 does this process get protection keys?
  *   maple-hosted load IMAGE...         check and place each image as the VM would
- *   maple-hosted bench [SAMPLES]       the native rows of bench/xcall --hosted
+ *   maple-hosted bench [SAMPLES]       the rows of bench/xcall --hosted
  *   maple-hosted run IMAGE [METHOD [A0 [A1 [A2 [A3]]]]]
  *                                      place IMAGE, run its initialisation and
  *                                      then one of its methods, as the VM's
  *                                      kernel calls into a domain (an upcall)
  *
- * Exit status: 0 done, 1 an image was refused, 2 bad usage or a host error.
+ * Exit status: 0 done, 1 an image was refused, a domain failed or a leak was
+ * found, 2 bad usage or a host error.
  */
 #include "bench.h"
 #include "entry.h"
@@ -104,9 +106,6 @@ static int cmd_bench(int n, char **args)
 	return hosted_bench(samples);
 }
 
-/* The kernel image whose gate pages run here: the one ninja builds. */
-#define KERNEL_ELF "out/kernel/kernel.elf"
-
 static int number(const char *s, long *out)
 {
 	char *end;
@@ -162,7 +161,8 @@ static int cmd_run(int n, char **args)
 	char why[256];
 	printf("hosted: placing without protection keys: run does not switch rights yet\n");
 	struct hosted_domain d = {0};
-	if (gatepage_map(KERNEL_ELF, 0, why, sizeof why) < 0 || entry_init(why, sizeof why) < 0) {
+	if (gatepage_map(GATEPAGE_KERNEL_ELF, 0, why, sizeof why) < 0 ||
+	    entry_init(why, sizeof why) < 0) {
 		fprintf(stderr, "maple-hosted: %s\n", why);
 		return 2;
 	}
