@@ -67,6 +67,9 @@ REFUSALS = [
     (["bench/xcall", "--runs", "0"], "bench/xcall: error: argument --runs: 0 is less than 1"),
     (["bench/xcall", "--baseline", ""],
      "bench/xcall: error: argument --baseline: must not be empty"),
+    (["bench/xcall", "--hosted", "--firmware", "uefi"],
+     "bench/xcall: error: --hosted runs no VM and compares no baseline: drop --baseline and "
+     "--firmware"),
     (["bench/recovery", "--runs", "-3"],
      "bench/recovery: error: argument --runs: -3 is less than 1"),
     (["bench/recovery", "--bogus"], "bench/recovery: error: unknown option --bogus"),

@@ -235,18 +235,12 @@ static void release_slot(struct domain *d)
 	spin_unlock(&domains_lock);
 }
 
-/* Rights of image page i: those of its segment. */
+/* Rights of image page i: those of its segment (elf_page_flags). */
 static uint64_t page_rights(uint64_t i, const void *arg)
 {
 	const struct elf_info *info = arg;
-	uint64_t va = info->span_lo + i * PAGE_SIZE;
-	for (unsigned k = 0; k < info->nsegs; k++) {
-		const struct elf_segment *s = &info->seg[k];
-		uint64_t lo = s->vaddr & ~(PAGE_SIZE - 1), hi = s->vaddr + s->memsz;
-		if (va >= lo && va < hi)
-			return (s->flags & PF_W ? PTE_W : 0) | (s->flags & PF_X ? 0 : PTE_NX);
-	}
-	return PTE_NX; /* a gap between segments: zeros, read-only */
+	uint32_t f = elf_page_flags(info, info->span_lo + i * PAGE_SIZE);
+	return (f & PF_W ? PTE_W : 0) | (f & PF_X ? 0 : PTE_NX);
 }
 
 /* Copy, relocate and map the image; returns 0 or -1 with err set. Its

@@ -18,6 +18,7 @@
 #include <domain/gate.h>
 #include <domain/watchdog.h>
 #include <lib/fmt.h>
+#include <lib/log_text.h>
 #include <lib/string.h>
 #include <mm/kmalloc.h>
 #include <xheap/rref.h>
@@ -64,11 +65,7 @@ static long sys_log(struct domain *d, uint64_t text, uint64_t len)
 		return -MAPLE_EFAULT;
 	if (!log_share(d))
 		return -MAPLE_EQUOTA;
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	for (uint64_t i = 0; i < n; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
+	n = log_text_clean(buf, n);
 	klog("[%s] %.*s", d->name, (int)n, buf);
 	return (long)len;
 }

@@ -223,6 +223,14 @@ struct elf64_rela elf_rela(const void *file, const struct elf_info *info, uint64
  * a load_base that is not page-aligned or whose span would wrap around.
  */
 void elf_copy_image(const void *file, const struct elf_info *info, uint8_t *loaded);
+
+/*
+ * The rights (PF_W, PF_X; every page is readable) of the loaded page at
+ * link address `va`: those of the segment covering it, or none for a gap
+ * between segments (zeros, read-only). One answer for every platform's
+ * mapping code, so the VM and the hosted process place an image alike.
+ */
+uint32_t elf_page_flags(const struct elf_info *info, uint64_t va);
 int elf_apply_relocations(const void *file, const struct elf_info *info, uint8_t *loaded,
 			  uint64_t load_base, struct elf_error *err);
 
@@ -232,5 +240,9 @@ int elf_apply_relocations(const void *file, const struct elf_info *info, uint8_t
  * returns false (out = "?") when there is no symbol table or no match.
  */
 bool elf_symbolize(const void *file, size_t size, uint64_t addr, char *out, size_t outlen);
+
+/* The value of the symbol called `name` in the file's .symtab, with the
+ * same bounds checks; false if there is none. */
+bool elf_symbol_value(const void *file, size_t size, const char *name, uint64_t *value);
 
 #endif

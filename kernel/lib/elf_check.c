@@ -359,6 +359,16 @@ static int check_relocations(const void *image, const struct elf_info *info, str
  * - XRSTORS is 0F C7 /3 with a memory operand (SDM Vol. 2B, XRSTORS). It
  *   faults outside ring 0, so a ring-3 domain could not use it today; it
  *   is refused anyway so the rule does not rest on where domains run.
+ * - WRFSBASE and WRGSBASE are F3 (REX.W) 0F AE /2 and /3 with mod = 3 (SDM
+ *   Vol. 2B, WRFSBASE/WRGSBASE). The gate finds the thread's GATE_RO page,
+ *   and so the expected-PKRU word it checks after each WRPKRU, through %gs
+ *   (gate.S, "THE INVARIANT"): a domain that set its own GS base could make
+ *   that check pass for rights it chose. On the pc platform CR4.FSGSBASE is
+ *   off and both fault; Linux turns FSGSBASE on for every process
+ *   (AT_HWCAP2 bit 1), so under maple-hosted they would run, and FS there
+ *   is the runtime's thread pointer, which its signal handlers trust. The
+ *   same prefix argument as below holds: the bare three bytes are refused.
+ *   0F AE with mod = 3 and reg 2 or 3 is nothing else without the prefix.
  *
  * Prefixes need no care. XRSTOR64 and XRSTORS64 are REX.W in front of the
  * same three bytes; REX.R does not extend the reg field of a /digit opcode
@@ -376,6 +386,10 @@ static const char *forbidden_at(uint8_t opcode, uint8_t modrm)
 		return "WRPKRU";
 	if (opcode == 0xae && memory && reg == 5)
 		return "XRSTOR";
+	if (opcode == 0xae && !memory && reg == 2)
+		return "WRFSBASE";
+	if (opcode == 0xae && !memory && reg == 3)
+		return "WRGSBASE";
 	if (opcode == 0xc7 && memory && reg == 3)
 		return "XRSTORS";
 	return NULL;

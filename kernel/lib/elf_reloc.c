@@ -23,6 +23,17 @@ void elf_copy_image(const void *file, const struct elf_info *info, uint8_t *load
 	}
 }
 
+uint32_t elf_page_flags(const struct elf_info *info, uint64_t va)
+{
+	for (unsigned k = 0; k < info->nsegs; k++) {
+		const struct elf_segment *s = &info->seg[k];
+		uint64_t lo = s->vaddr & ~(ELF_PAGE_SIZE - 1), hi = s->vaddr + s->memsz;
+		if (va >= lo && va < hi)
+			return s->flags & (PF_W | PF_X);
+	}
+	return 0;
+}
+
 int elf_apply_relocations(const void *file, const struct elf_info *info, uint8_t *loaded,
 			  uint64_t load_base, struct elf_error *err)
 {

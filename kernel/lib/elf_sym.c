@@ -4,7 +4,8 @@
  * against the file before it is read, every header and symbol is copied out
  * rather than read through a cast pointer (its offset may be odd, as the
  * loader's rule in elf_check.c also assumes), and the name printed is
- * printable ASCII only, since it goes to COM1.
+ * printable ASCII only, since it goes to COM1. Also the reverse, a named
+ * symbol's value, by which maple-hosted finds the gate page in kernel.elf.
  */
 #include <lib/elf.h>
 #include <lib/fmt.h>
@@ -80,6 +81,42 @@ bool elf_symbolize(const void *file, size_t size, uint64_t addr, char *out, size
 			if (out[c] < 0x20 || out[c] > 0x7e)
 				out[c] = '?';
 		return true;
+	}
+	return false;
+}
+
+bool elf_symbol_value(const void *file, size_t size, const char *name, uint64_t *value)
+{
+	const uint8_t *f = file;
+	struct elf64_ehdr eh;
+	size_t want = strlen(name);
+
+	if (size < sizeof eh)
+		return false;
+	memcpy(&eh, f, sizeof eh);
+	if (eh.e_shentsize != sizeof(struct elf64_shdr) ||
+	    !in_file(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(struct elf64_shdr), size))
+		return false;
+	for (unsigned i = 0; i < eh.e_shnum; i++) {
+		struct elf64_shdr symtab = shdr_at(f, eh.e_shoff, i);
+		if (symtab.sh_type != SHT_SYMTAB || symtab.sh_link >= eh.e_shnum ||
+		    !in_file(symtab.sh_offset, symtab.sh_size, size))
+			continue;
+		struct elf64_shdr strtab = shdr_at(f, eh.e_shoff, symtab.sh_link);
+		if (!in_file(strtab.sh_offset, strtab.sh_size, size))
+			continue;
+		for (uint64_t k = 0; k < symtab.sh_size / sizeof(struct elf64_sym); k++) {
+			struct elf64_sym s;
+			memcpy(&s, f + symtab.sh_offset + k * sizeof s, sizeof s);
+			/* The name and its NUL must lie inside strtab. */
+			if (s.st_name >= strtab.sh_size || strtab.sh_size - s.st_name <= want)
+				continue;
+			const char *n = (const char *)(f + strtab.sh_offset + s.st_name);
+			if (!memcmp(n, name, want + 1)) {
+				*value = s.st_value;
+				return true;
+			}
+		}
 	}
 	return false;
 }

@@ -28,6 +28,7 @@ static const struct {
 } refused[] = {
 	{"bad_wrpkru", "WRPKRU"},
 	{"bad_xrstor", "XRSTOR"},
+	{"bad_wrgsbase", "WRGSBASE"},
 };
 
 static const char *expected_refusal(const char *name)

@@ -1,6 +1,6 @@
 /*
  * Host tests for elf_check's scan of a domain's executable bytes for
- * WRPKRU, XRSTOR and XRSTORS at every byte offset: each encoding and its
+ * WRPKRU, XRSTOR, XRSTORS, WRFSBASE and WRGSBASE at every byte offset: each encoding and its
  * harmless look-alikes, sequences hidden inside other instructions, and
  * sequences split between segments that do or do not meet in memory.
  */
@@ -53,6 +53,23 @@ static void test_wrpkru(void **state)
 	make_domain();
 	PUT(0x1100, 0x0f, 0x0f, 0x01, 0xef); /* a 0F that starts nothing, then the real one */
 	expect_forbidden("WRPKRU", 0x01, 0xef, 0x1101, 0);
+}
+
+/* WRGSBASE would let a domain choose where the gate reads its GATE_RO page
+ * on the linux platform; WRFSBASE, the runtime's thread pointer. */
+static void test_fsgsbase(void **state)
+{
+	(void)state;
+	make_domain();
+	PUT(0x1100, 0xf3, 0x48, 0x0f, 0xae, 0xd8); /* wrgsbase %rax */
+	expect_forbidden("WRGSBASE", 0xae, 0xd8, 0x1102, 0);
+	make_domain();
+	PUT(0x1100, 0xf3, 0x0f, 0xae, 0xd7); /* wrfsbase %edi */
+	expect_forbidden("WRFSBASE", 0xae, 0xd7, 0x1101, 0);
+	make_domain();
+	PUT(0x1100, 0xf3, 0x48, 0x0f, 0xae, 0xc0); /* rdfsbase %rax: reading is harmless */
+	PUT(0x1105, 0xf3, 0x48, 0x0f, 0xae, 0xc8); /* rdgsbase %rax */
+	expect_clean();
 }
 
 static void test_xrstor(void **state)
@@ -122,12 +139,17 @@ static void test_every_modrm(void **state)
 			    (m >= 0xa8 && m <= 0xaf);
 		bool reg3 = (m >= 0x18 && m <= 0x1f) || (m >= 0x58 && m <= 0x5f) ||
 			    (m >= 0x98 && m <= 0x9f);
+		/* 0F AE: XRSTOR with memory, WRFSBASE (/2) and WRGSBASE (/3) without. */
+		const char *ae = reg5			  ? "XRSTOR"
+				 : m >= 0xd0 && m <= 0xd7 ? "WRFSBASE"
+				 : m >= 0xd8 && m <= 0xdf ? "WRGSBASE"
+							  : NULL;
 		const struct {
 			uint8_t opcode;
 			const char *name;
 			bool bad;
 		} ops[] = {{0x01, "WRPKRU", m == 0xef},
-			   {0xae, "XRSTOR", reg5},
+			   {0xae, ae ? ae : "", ae != NULL},
 			   {0xc7, "XRSTORS", reg3}};
 		for (unsigned i = 0; i < 3; i++) {
 			make_domain();
@@ -235,6 +257,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wrpkru),
+		cmocka_unit_test(test_fsgsbase),
 		cmocka_unit_test(test_xrstor),
 		cmocka_unit_test(test_xrstors),
 		cmocka_unit_test(test_lookalikes),

@@ -100,6 +100,23 @@ static void test_names_and_offsets(void **state)
 	expect(image, image_size, symbol("square"), "square+0x0");
 }
 
+/* The reverse lookup maple-hosted uses to find the gate pages in kernel.elf. */
+static void test_symbol_value(void **state)
+{
+	(void)state;
+	uint64_t v = 0;
+	assert_true(elf_symbol_value(image, image_size, "cube", &v));
+	assert_int_equal(v, symbol("cube"));
+	assert_true(elf_symbol_value(image, image_size, "square", &v));
+	assert_int_equal(v, symbol("square"));
+	v = 7;
+	assert_false(elf_symbol_value(image, image_size, "squar", &v)); /* a prefix is not a name */
+	assert_false(elf_symbol_value(image, image_size, "squares", &v));
+	assert_false(elf_symbol_value(image, image_size, "nothing", &v));
+	assert_false(elf_symbol_value(image, 63, "cube", &v)); /* shorter than its header */
+	assert_int_equal(v, 7);
+}
+
 /*
  * Finding 8 of issue 9: the section header table at an odd file offset
  * (the file is the same, one byte longer, with the table moved to its end).
@@ -175,6 +192,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_and_offsets),
+		cmocka_unit_test(test_symbol_value),
 		cmocka_unit_test(test_odd_shoff),
 		cmocka_unit_test(test_odd_address),
 		cmocka_unit_test(test_control_bytes_in_name),

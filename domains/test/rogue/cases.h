@@ -20,6 +20,9 @@
 /* Where the kernel cases aim when target is 0: the kernel image's first page. */
 #define ROGUE_KERNEL_VA 0xffffffff80100000ULL
 
+#define ROGUE_LINUX_EXIT_GROUP 231 /* x86-64 Linux's exit_group */
+#define ROGUE_EXIT_CODE	       77
+
 enum rogue_case {
 	ROGUE_READ_KERNEL = 0,	 /* load 8 bytes at target (0: ROGUE_KERNEL_VA) */
 	ROGUE_WRITE_KERNEL = 1,	 /* store 8 bytes at target (0: ROGUE_KERNEL_VA) */
@@ -39,6 +42,11 @@ enum rogue_case {
 	ROGUE_READ_TRUSTED = 13, /* load 8 bytes at target (0: MAPLE_TRUSTED_VA) */
 	ROGUE_VECTOR = 14,	 /* an SSE instruction: vector state is off (#UD) */
 	ROGUE_SGDT = 15,	 /* SGDT: where the kernel's GDT is (UMIP: #GP) */
+	/* A raw Linux exit_group(ROGUE_EXIT_CODE): on the linux platform it must
+	 * not reach Linux (the host process would exit with that code); it is
+	 * Maple syscall 231, which does not exist: -MAPLE_ENOSYS on both. */
+	ROGUE_RAW_SYSCALL = 16,
+	ROGUE_INT80 = 17, /* int $0x80, a 32-bit system call: fails the domain */
 	/* 20-39: attacks on the gate, gate_cases.h (run(case, target, a2, a3));
 	 * 120-139: PCI functions and DMA memory, pci_cases.h */
 	ROGUE_CASES

@@ -30,6 +30,8 @@ static const char *const case_names[ROGUE_CASES] = {
 	[ROGUE_READ_TRUSTED] = "read trusted",
 	[ROGUE_VECTOR] = "vector instruction",
 	[ROGUE_SGDT] = "sgdt",
+	[ROGUE_RAW_SYSCALL] = "raw linux syscall",
+	[ROGUE_INT80] = "int 0x80",
 };
 
 static volatile uint64_t sink;
@@ -121,6 +123,17 @@ static long run_case(long number, uint64_t target)
 		__asm__ volatile("sgdt %0" : "=m"(gdtr));
 		return (long)gdtr.base; /* the kernel's address: a leak */
 	}
+	case ROGUE_RAW_SYSCALL: {
+		long r;
+		__asm__ volatile("syscall"
+				 : "=a"(r)
+				 : "a"(ROGUE_LINUX_EXIT_GROUP), "D"(ROGUE_EXIT_CODE)
+				 : "rcx", "r11", "memory");
+		return r;
+	}
+	case ROGUE_INT80:
+		__asm__ volatile("int $0x80" : : "a"(1), "b"(ROGUE_EXIT_CODE) : "memory");
+		return ROGUE_NOT_CONTAINED;
 	case ROGUE_LOG_KERNEL:
 		return maple_log((const char *)kernel, 16);
 	case ROGUE_LOG_DOMAIN:

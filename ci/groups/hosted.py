@@ -1,0 +1,193 @@
+"""hosted: maple-hosted, the Linux-hosted platform (docs/platform.md): the
+protection-key probe agrees with /proc/cpuinfo, every built domain image is
+placed at the VM's slot address with the VM's key layout, the images built to
+be refused are refused with the VM loader's exact message, hello runs and
+answers a call through the gate page's return, and rogue's raw Linux system
+call, 32-bit system call and faults are contained and fail rogue alone. No VM
+boots; the group takes about a second.
+"""
+import glob
+import os
+import re
+import subprocess
+
+from harness.qemu import ROOT
+
+from .common import Failure, idl_method, tally, test
+
+HOSTED = os.path.join(ROOT, "out/hosted/maple-hosted")
+DOMAINS = os.path.join(ROOT, "out/domains")
+TIMEOUT = 30
+ABI_H = os.path.join(ROOT, "kernel/include/maple/abi.h")
+ROGUE_H = os.path.join(ROOT, "domains/test/rogue/cases.h")
+RUN_NO_KEYS = "hosted: placing without protection keys: run does not switch rights yet"
+# Images that exist to be refused, the instruction each carries and its bytes.
+REFUSED = {"bad_wrpkru": ("WRPKRU", b"\x0f\x01\xef"), "bad_xrstor": ("XRSTOR", b"\x0f\xae\x2f"),
+           "bad_wrgsbase": ("WRGSBASE", b"\x0f\xae\xd8")}
+NO_PKU = "hosted: pku: no: the CPU lacks PKU (CPUID.7.0:ECX bit 3 clear)"
+
+
+def c_constant(path, name):
+    """A #define or enum constant's value as the C header defines it (read, never copied)."""
+    with open(path) as f:
+        m = re.search(rf"^(?:#define\s+|\s+){name}\s+=?\s*(0x[0-9a-fA-F]+|\d+)U?L?\b",
+                      f.read(), re.M)
+    if not m:
+        raise Failure(f"{path} defines no {name}")
+    return int(m[1], 0)
+
+
+def abi(name):
+    return c_constant(ABI_H, name)
+
+
+def cpu_has_pku():
+    """What /proc/cpuinfo says, independently of maple-hosted's own CPUID probe."""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                flags = line.split(":", 1)[1].split()
+                return "pku" in flags and "ospke" in flags
+    return False
+
+
+def hosted(*args):
+    try:
+        r = subprocess.run([HOSTED, *args], cwd=ROOT, capture_output=True, text=True,
+                           errors="replace", timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise Failure(f"maple-hosted {' '.join(args)} did not finish in {TIMEOUT} s")
+    except OSError as e:
+        raise Failure(f"{HOSTED}: cannot run: {e.strerror} (build it with ninja)")
+    return r.returncode, r.stdout.splitlines(), r.stderr
+
+
+def check_probe(pku):
+    rc, out, err = hosted("probe")
+    want = (f"hosted: pku: yes: TRUSTED {abi('PKEY_TRUSTED')} SHARED {abi('PKEY_SHARED')} "
+            f"GATE_RO {abi('PKEY_GATE_RO')}, domains from {abi('PKEY_FIRST_DOMAIN')}"
+            if pku else NO_PKU)
+    if rc != 0 or out != [want]:
+        raise Failure(f"probe: exit {rc}, said {out} {err.strip()!r}; want [{want!r}]")
+
+
+def images():
+    names = sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(DOMAINS, "*.elf")))
+    if not names:
+        raise Failure(f"no domain images in {DOMAINS} (build them with ninja)")
+    return [n for n in names if n not in REFUSED]
+
+
+def check_places_every_image(pku):
+    """Each process holds at most one image per domain key, as the VM does."""
+    names = images()
+    first, base, slot = abi("PKEY_FIRST_DOMAIN"), abi("MAPLE_DOMAIN_BASE"), abi("MAPLE_DOMAIN_SLOT")
+    keys = abi("PKEY_COUNT") - first
+    for start in range(0, len(names), keys):
+        batch = names[start:start + keys]
+        rc, out, err = hosted("load", *(os.path.join(DOMAINS, n + ".elf") for n in batch))
+        loaded = [line for line in out if line.startswith("hosted: loaded ")]
+        if rc != 0 or len(loaded) != len(batch):
+            raise Failure(f"load {' '.join(batch)}: exit {rc}: {out} {err.strip()!r}")
+        for i, (name, line) in enumerate(zip(batch, loaded)):
+            dom_id = i + 1
+            key = first + i if pku else -1
+            want = (rf"hosted: loaded {re.escape(name)} id {dom_id} at "
+                    rf"{base + dom_id * slot:#x}, \d+ KiB, entry \+0x[0-9a-f]+, "
+                    rf"key {key} \(smaps {key}\)")
+            if not re.fullmatch(want, line):
+                raise Failure(f"{name}: said {line!r}, want /{want}/")
+
+
+def check_refuses(name, pku):
+    instruction, pattern = REFUSED[name]
+    path = os.path.join(DOMAINS, name + ".elf")
+    with open(path, "rb") as f:
+        offset = f.read().find(pattern)
+    if offset < 0:
+        raise Failure(f"{path} does not hold {instruction} ({pattern.hex(' ')})")
+    rc, out, err = hosted("load", path)
+    want = (f"hosted: refused {name}.elf: forbidden instruction {instruction} "
+            f"({pattern.hex(' ')}) at file offset {offset:#x} (segment 1)")
+    lines = out[1:] if not pku else out  # without keys, the first line says so
+    if rc != 1 or lines != [want]:
+        raise Failure(f"exit {rc}, said {out} {err.strip()!r}; want exit 1 and [{want!r}]")
+
+
+def run_image(name, *args):
+    return hosted("run", os.path.join(DOMAINS, name + ".elf"), *map(str, args))
+
+
+def check_runs_hello():
+    method = idl_method("hello", "Hello", "greet")
+    rc, out, err = run_image("hello", method, 5)
+    m = re.fullmatch(r"\[hello\] hello: running in domain (\d+)", out[1] if len(out) > 1 else "")
+    want = [RUN_NO_KEYS, "[hello] hello: running in domain 1",
+            "hosted: hello initialised: 0, 1 methods",
+            f"hosted: hello method {method} returned {5 + int(m[1]) if m else '?'}",
+            "hosted: hello's slot holds its image only"]
+    if rc != 0 or out != want:
+        raise Failure(f"exit {rc}, said {out} {err.strip()!r}; want exit 0 and {want}")
+
+
+def rogue(case, outcome, exit_code, target=0):
+    """Run rogue's case; the outcome line must match `outcome` (a regex), the process
+    must exit with exit_code (a Linux exit_group that escaped would exit with another),
+    and nothing may be left in rogue's slot but its image."""
+    method = idl_method("rogue", "Rogue", "run")
+    number = c_constant(ROGUE_H, case)
+    rc, out, err = run_image("rogue", method, number, target)
+    if (rc != exit_code or len(out) < 2 or not re.fullmatch(outcome, out[-2])
+            or out[-1] != "hosted: rogue's slot holds its image only"):
+        raise Failure(f"case {case} ({number}): exit {rc}, said {out} {err.strip()!r}; want "
+                      f"exit {exit_code}, a line matching /{outcome}/ and no leak")
+
+
+def check_raw_syscall():
+    rogue("ROGUE_RAW_SYSCALL", rf"hosted: rogue method \d+ returned -{abi('MAPLE_ENOSYS')}", 0)
+
+
+def check_log_pointer(case, target):
+    """SYS_LOG of memory that is not rogue's own: -MAPLE_EFAULT, and rogue runs on."""
+    rogue(case, rf"hosted: rogue method \d+ returned -{abi('MAPLE_EFAULT')}", 0, target)
+
+
+def check_fails(case, what):
+    rogue(case, rf"hosted: rogue failed in method \d+: {what}", 1)
+
+
+def check_usage():
+    for args in ([], ["load"], ["bench", "12"], ["bench", "x"], ["frob"], ["run"],
+                 ["run", "x.elf", "zero"], ["run", "x.elf", "0", "1", "2", "3", "4", "5"]):
+        rc, out, err = hosted(*args)
+        if rc != 2 or out or not err:
+            raise Failure(f"maple-hosted {' '.join(args)}: exit {rc}, stdout {out}; want exit 2 "
+                          "and a message on stderr only")
+
+
+def run():
+    pku = cpu_has_pku()
+    if not pku:
+        tally.skip("hosted/keys", "this CPU lacks PKU (no pku/ospke in /proc/cpuinfo): images "
+                   "are placed without keys, and places-every-image checks key -1")
+    test("hosted/probe", check_probe, pku)
+    test("hosted/places-every-image", check_places_every_image, pku)
+    for name in REFUSED:
+        test(f"hosted/refuses-{name}", check_refuses, name, pku)
+    test("hosted/runs-hello", check_runs_hello)
+    test("hosted/rogue-raw-linux-syscall-is-contained", check_raw_syscall)
+    test("hosted/rogue-log-of-kernel-address-is-efault", check_log_pointer, "ROGUE_LOG_KERNEL", 0)
+    # The gate page is mapped and readable in this process: the trusted entry must still
+    # refuse to read it on rogue's behalf.
+    test("hosted/rogue-log-of-the-gate-page-is-efault", check_log_pointer, "ROGUE_LOG_DOMAIN",
+         abi("MAPLE_GATE_VA"))
+    at = r"at rogue\+0x[0-9a-f]+"
+    for case, what in (("ROGUE_INT80", rf"a 32-bit system call \(1\) {at}"),
+                       ("ROGUE_NULL_DEREF", rf"SIGSEGV \(SEGV_MAPERR\) {at}, address 0"),
+                       ("ROGUE_DIV_ZERO", f"SIGFPE {at}"),
+                       ("ROGUE_UD2", f"SIGILL {at}"),
+                       # the unmapped page below its stack
+                       ("ROGUE_RECURSE", rf"SIGSEGV \(SEGV_MAPERR\) {at}, address 0x[0-9a-f]+")):
+        name = case[len("ROGUE_"):].lower().replace("_", "-")
+        test(f"hosted/rogue-{name}-fails-rogue", check_fails, case, what)
+    test("hosted/usage", check_usage)

@@ -1,0 +1,29 @@
+/*
+ * The hosted runtime's trusted entry (entry.c): the seccomp filter that
+ * turns every system call made from a domain or the gate page into a
+ * SIGSYS, the handlers that serve those as Maple syscalls, and the faults
+ * that fail a domain, and the upcall that runs a domain function.
+ */
+#ifndef HOSTED_ENTRY_H
+#define HOSTED_ENTRY_H
+
+#include "loader.h"
+
+#include <stddef.h>
+
+/* Install the signal handlers and then the seccomp filter, for the whole
+ * process (every later thread inherits both). 0, or -1 with err filled. */
+int entry_init(char *err, size_t errlen);
+
+/*
+ * Run fn(a[0], .., a[3]) in domain d on a stack in d's slot, returning through the
+ * gate page's MAPLE_GATE_RETURN_VA. 0 with *result, or -1 when d failed,
+ * with why saying how (the signal, the address, the offset in d).
+ */
+int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,
+		 size_t whylen);
+
+/* Unmap d's upcall stack (the first upcall maps it in d's slot). */
+void entry_release(struct hosted_domain *d);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * gatepage: the same gate code in the hosted process. The kernel links
+ * gate.S and the gate-side C into whole pages between __gate_start and
+ * __gate_end and maps them again at MAPLE_GATE_VA for ring 3; they are
+ * position-independent (tools/check-gate-object), so copying those bytes
+ * from out/kernel/kernel.elf to the same address here runs them unchanged.
+ * The kernel image is checked (elf_check, ELF_KIND_KERNEL) before any
+ * offset in it is used.
+ */
+#define _GNU_SOURCE
+#include "gatepage.h"
+
+#include "loader.h"
+
+#include <lib/elf.h>
+#include <maple/abi.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* The file offset of link address va inside a segment's file bytes, or -1. */
+static long long file_offset(const struct elf_info *info, uint64_t va, uint64_t len)
+{
+	for (unsigned i = 0; i < info->nsegs; i++) {
+		const struct elf_segment *s = &info->seg[i];
+		if (va >= s->vaddr && len <= s->filesz && va - s->vaddr <= s->filesz - len)
+			return (long long)(s->offset + (va - s->vaddr));
+	}
+	return -1;
+}
+
+int gatepage_map(const char *kernel_elf, int use_keys, char *err, size_t errlen)
+{
+	size_t size;
+	uint8_t *file = hosted_read(kernel_elf, &size, err, errlen);
+	if (!file)
+		return -1;
+	struct elf_info info;
+	struct elf_error e;
+	uint64_t lo, hi;
+	long long off = -1;
+	int rc = -1;
+	if (elf_check(file, size, ELF_KIND_KERNEL, &info, &e) < 0) {
+		snprintf(err, errlen, "%s: %s", kernel_elf, e.msg);
+		goto out;
+	}
+	if (!elf_symbol_value(file, size, "__gate_start", &lo) ||
+	    !elf_symbol_value(file, size, "__gate_end", &hi) || hi <= lo ||
+	    (lo | hi) % ELF_PAGE_SIZE || hi - lo > (1u << 20) ||
+	    (off = file_offset(&info, lo, hi - lo)) < 0) {
+		snprintf(err, errlen,
+			 "%s: no gate pages (__gate_start/__gate_end) in its file bytes",
+			 kernel_elf);
+		goto out;
+	}
+	void *at = mmap((void *)MAPLE_GATE_VA, hi - lo, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (at != (void *)MAPLE_GATE_VA) {
+		snprintf(err, errlen, "cannot map the gate at %#lx: %s", MAPLE_GATE_VA,
+			 at == MAP_FAILED ? strerror(errno) : "placed elsewhere");
+		if (at != MAP_FAILED)
+			munmap(at, hi - lo);
+		goto out;
+	}
+	memcpy(at, file + off, hi - lo);
+	if ((use_keys ? pkey_mprotect(at, hi - lo, PROT_READ | PROT_EXEC, PKEY_GATE_RO)
+		      : mprotect(at, hi - lo, PROT_READ | PROT_EXEC)) < 0) {
+		snprintf(err, errlen, "cannot protect the gate: %s", strerror(errno));
+		munmap(at, hi - lo);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(file);
+	return rc;
+}

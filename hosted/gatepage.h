@@ -1,0 +1,19 @@
+/* The gate page of the linux platform (gatepage.c). */
+#ifndef HOSTED_GATEPAGE_H
+#define HOSTED_GATEPAGE_H
+
+#include <stddef.h>
+
+/* The kernel image whose gate pages run here: the one ninja builds,
+ * relative to the repository root (where ci/test and bench/ run us). */
+#define GATEPAGE_KERNEL_ELF "out/kernel/kernel.elf"
+
+/*
+ * Map the gate page of `kernel_elf` (the bytes from __gate_start to
+ * __gate_end: gate.S and the gate-side C, the very code the VM maps for
+ * ring 3) at MAPLE_GATE_VA, read and execute only, with key GATE_RO if
+ * use_keys. 0, or -1 with err filled.
+ */
+int gatepage_map(const char *kernel_elf, int use_keys, char *err, size_t errlen);
+
+#endif

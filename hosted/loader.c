@@ -1,0 +1,160 @@
+/*
+ * loader: place a domain image in this process the way the VM's domain.c
+ * does: elf_check(ELF_KIND_DOMAIN) over the whole file before anything is
+ * mapped, the same span limit, a zeroed copy relocated for its slot, then
+ * per-page rights from elf_page_flags and the domain's key on every page.
+ *
+ * Invariant (as in the VM): no byte of an image is executable unless
+ * elf_check scanned it, because the copy is made from the checked file and
+ * the span is zeroed first; the pages become executable only after the
+ * copy, and never writable and executable at once.
+ */
+#define _GNU_SOURCE
+#include "loader.h"
+
+#include "pkeys.h"
+
+#include <lib/elf.h>
+#include <maple/abi.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* kernel/domain/domain.h's DOMAIN_IMAGE_MAX, which the VM applies too. */
+#define HOSTED_IMAGE_MAX (256UL << 20)
+
+uint8_t *hosted_read(const char *path, size_t *size, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	uint8_t *buf = NULL;
+	long len = -1;
+	if (fseek(f, 0, SEEK_END) == 0)
+		len = ftell(f);
+	if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	} else if ((unsigned long)len > HOSTED_IMAGE_MAX) {
+		snprintf(err, errlen, "%s: larger than %lu MiB", path, HOSTED_IMAGE_MAX >> 20);
+	} else if (!(buf = malloc(len ? len : 1))) {
+		snprintf(err, errlen, "%s: no memory for %ld bytes", path, len);
+	} else if (fread(buf, 1, len, f) != (size_t)len) {
+		snprintf(err, errlen, "%s: short read", path);
+		free(buf);
+		buf = NULL;
+	} else {
+		*size = len;
+	}
+	fclose(f);
+	return buf;
+}
+
+static void module_name(const char *path, char *out, size_t outlen)
+{
+	const char *slash = strrchr(path, '/');
+	snprintf(out, outlen, "%s", slash ? slash + 1 : path);
+}
+
+static int protect(const struct elf_info *info, uint8_t *at, int pkey, char *err, size_t errlen)
+{
+	for (uint64_t off = 0; off < info->span_hi - info->span_lo; off += ELF_PAGE_SIZE) {
+		uint32_t f = elf_page_flags(info, info->span_lo + off);
+		int prot = PROT_READ | (f & PF_W ? PROT_WRITE : 0) | (f & PF_X ? PROT_EXEC : 0);
+		int rc = pkey >= 0 ? pkey_mprotect(at + off, ELF_PAGE_SIZE, prot, pkey)
+				   : mprotect(at + off, ELF_PAGE_SIZE, prot);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot set the rights of page %#lx: %s",
+				 (unsigned long)off, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int hosted_load(const char *path, unsigned id, int use_keys, struct hosted_domain *out, char *err,
+		size_t errlen)
+{
+	size_t size;
+	uint8_t *file = hosted_read(path, &size, err, errlen);
+	if (!file)
+		return -1;
+	char module[64];
+	module_name(path, module, sizeof module);
+	struct elf_info info;
+	struct elf_error e;
+	int rc = -1;
+	uint8_t *at = MAP_FAILED;
+	uint64_t span = 0;
+	if (elf_check(file, size, ELF_KIND_DOMAIN, &info, &e) < 0) {
+		snprintf(err, errlen, "%s: %s", module, e.msg);
+		goto out;
+	}
+	span = info.span_hi - info.span_lo;
+	if (span > HOSTED_IMAGE_MAX) {
+		snprintf(err, errlen, "%s: image spans more than %lu MiB", module,
+			 HOSTED_IMAGE_MAX >> 20);
+		goto out;
+	}
+	uint64_t base = MAPLE_DOMAIN_BASE + (uint64_t)id * MAPLE_DOMAIN_SLOT;
+	at = mmap((void *)base, span, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (at == MAP_FAILED || (uint64_t)at != base) {
+		snprintf(err, errlen, "%s: cannot map its slot at %#lx: %s", module,
+			 (unsigned long)base,
+			 at == MAP_FAILED ? strerror(errno) : "placed elsewhere");
+		if (at != MAP_FAILED)
+			munmap(at, span);
+		at = MAP_FAILED;
+		goto out;
+	}
+	elf_copy_image(file, &info, at);
+	if (elf_apply_relocations(file, &info, at, base, &e) < 0) {
+		snprintf(err, errlen, "%s: %s", module, e.msg);
+		goto out;
+	}
+	int pkey = -1;
+	if (use_keys && (pkey = pkeys_domain(err, errlen)) < 0)
+		goto out;
+	if (protect(&info, at, pkey, err, errlen) < 0) {
+		if (pkey >= 0)
+			pkey_free(pkey);
+		goto out;
+	}
+	size_t n = strlen(module);
+	if (n > 4 && !strcmp(module + n - 4, ".elf"))
+		n -= 4;
+	*out = (struct hosted_domain){.id = id};
+	snprintf(out->name, sizeof out->name, "%.*s", (int)n, module);
+	out->base = base;
+	out->span = span;
+	out->entry = base + (info.entry - info.span_lo);
+	out->pkey = pkey;
+	rc = 0;
+out:
+	if (rc < 0 && at != MAP_FAILED)
+		munmap(at, span);
+	free(file);
+	return rc;
+}
+
+int hosted_slot_extra(const struct hosted_domain *d)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	char line[512];
+	int n = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && lo < d->base + MAPLE_DOMAIN_SLOT &&
+		    hi > d->base && (lo < d->base || hi > d->base + d->span))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
