@@ -8,7 +8,7 @@ ORDER; `--only` and `--skip` take these names.
 import importlib
 
 ORDER = ["format", "tools", "harness", "unit", "fuzz", "boot", "image", "ktest", "loader",
-         "cmdline", "ctl", "console", "pci", "net", "domains", "recovery", "nvme", "chaos", "panic",
+         "cmdline", "ctl", "console", "pci", "net", "igb", "domains", "recovery", "nvme", "chaos", "panic",
          "nvmebench", "libvirt", "byhand"]
 GROUPS = {name: importlib.import_module(f"{__name__}.{name}") for name in ORDER}
 
