@@ -10,7 +10,6 @@
  * frame without EOP or with an error bit is dropped whole.
  */
 #include <net/intel/intel_ring.h>
-#include <net/net_batch.h>
 
 #define BUF_BYTES sizeof(((struct NetPacket *)0)->data)
 #define ETH_MIN	  14 /* a frame has at least its Ethernet header */
@@ -127,20 +126,20 @@ void intel_ring_flush(struct intel_ring *r)
 	r->moved = false;
 }
 
-enum intel_reaped intel_ring_reap(struct intel_ring *r, rref_t *p, uint32_t *len)
+enum net_reaped intel_ring_reap(struct intel_ring *r, rref_t *p, uint32_t *len)
 {
 	uint16_t h = r->head;
 	if (h == r->tail)
-		return INTEL_NONE;
+		return NET_REAPED_NONE;
 	volatile uint32_t *words = (volatile uint32_t *)((volatile uint8_t *)r->desc + 16 * h);
 	uint32_t status = __atomic_load_n(&words[INTEL_RXD_STATUS_OFF / 4], __ATOMIC_ACQUIRE);
 	_Static_assert(offsetof(struct intel_tx_desc, olinfo_status) == INTEL_RXD_STATUS_OFF + 4,
 		       "TX STA is one dword after the RX status");
 	if (!r->rx) {
 		if (!(__atomic_load_n(&words[3], __ATOMIC_ACQUIRE) & INTEL_TXD_STA_DD))
-			return INTEL_NONE;
+			return NET_REAPED_NONE;
 	} else if (!(status & INTEL_RXD_STAT_DD)) {
-		return INTEL_NONE;
+		return NET_REAPED_NONE;
 	}
 	*p = r->held[h];
 	uint32_t posted = r->posted_len[h];
@@ -148,7 +147,7 @@ enum intel_reaped intel_ring_reap(struct intel_ring *r, rref_t *p, uint32_t *len
 	r->head = (uint16_t)((h + 1) % INTEL_RING_SIZE);
 	if (!r->rx) {
 		*len = posted;
-		return INTEL_DONE;
+		return NET_REAPED_DONE;
 	}
 	/* 7.1.5.2: read once; the writer may still be at it. */
 	uint32_t n = words[INTEL_RXD_LEN_OFF / 4] & 0xffff;
@@ -157,7 +156,7 @@ enum intel_reaped intel_ring_reap(struct intel_ring *r, rref_t *p, uint32_t *len
 	r->discard = !eop; /* the rest of a frame without EOP is dropped too */
 	if (was_discarding || !eop || (status & INTEL_RXD_ERR_FRAME) || n < ETH_MIN ||
 	    n > NET_MTU_FRAME)
-		return INTEL_MALFORMED;
+		return NET_REAPED_MALFORMED;
 	*len = n;
-	return INTEL_DONE;
+	return NET_REAPED_DONE;
 }

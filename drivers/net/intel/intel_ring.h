@@ -11,7 +11,7 @@
 #ifndef DRIVERS_NET_INTEL_RING_H
 #define DRIVERS_NET_INTEL_RING_H
 
-#include <idl/net.h>
+#include <net/net_serve.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -144,13 +144,10 @@ void intel_ring_post(struct intel_ring *r, rref_t p, uint32_t len);
 /* One tail write for everything posted since the last (7.1.4, 7.2.1.2). */
 void intel_ring_flush(struct intel_ring *r);
 
-/* What intel_ring_reap found. */
-enum intel_reaped {
-	INTEL_NONE,	 /* no completed descriptor */
-	INTEL_DONE,	 /* a sent or received frame (RX: *len set) */
-	INTEL_MALFORMED, /* RX: length 0 or over the MTU, an error bit, or no EOP */
-};
-/* The oldest completed descriptor's buffer in *p, handed back to software. */
-enum intel_reaped intel_ring_reap(struct intel_ring *r, rref_t *p, uint32_t *len);
+/* The oldest completed descriptor's buffer in *p, handed back to
+ * software: NET_REAPED_DONE (RX: *len the frame's length; TX: the posted
+ * one), NET_REAPED_MALFORMED (RX: length under 14 or over the MTU, an
+ * error bit, or no EOP) or NET_REAPED_NONE. */
+enum net_reaped intel_ring_reap(struct intel_ring *r, rref_t *p, uint32_t *len);
 
 #endif
