@@ -305,6 +305,8 @@ def prepare(cfg, workdir):
     image if it is missing; return (vars, esp)."""
     if cfg.nvme:
         nvme_disk(cfg.nvme)
+    if cfg.qemu == QEMU_10 and "MAPLE_QEMU" not in os.environ:
+        need(QEMU10, "QEMU 10.0 is fetched by ci/setup (ci/qemu10)")
     if cfg.firmware == "bios":
         need(cfg.kernel or KERNEL)
         for m in cfg.modules:
@@ -330,8 +332,7 @@ def build_command(cfg, com1, ctl_sock, vars_path=None, esp=None, qmp_sock=None):
     # MAPLE_QEMU swaps in another binary: the harness's self-test uses a fake guest.
     qemu = os.environ.get("MAPLE_QEMU")
     if qemu is None and cfg.qemu == QEMU_10:
-        need(QEMU10, "QEMU 10.0 is fetched by ci/setup (ci/qemu10)")
-        qemu = QEMU10
+        qemu = QEMU10  # prepare() checked that it is there
     qemu = qemu or "qemu-system-x86_64"
     cmd = [qemu, "-machine", "q35", "-nodefaults", "-display", "none", "-no-reboot",
            *accel.args, "-smp", str(cfg.smp), "-m", cfg.memory]
