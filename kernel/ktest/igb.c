@@ -42,23 +42,30 @@ static uint32_t reg(uint32_t off)
 
 /*
  * Play a broken device on queue 0 while no frame is in flight: write back
- * the next three posted descriptors (from RDH) as a frame without EOP, a
- * frame of length 0, and one with the RX error bit set. The driver must
- * drop all three (NET_RX_DROPS 3; an RX ring names no buffer by index, so
- * none is an RX error) and post their buffers again. False if fewer than
- * three are posted.
+ * the next six posted descriptors (from RDH) as, in order, a frame of
+ * length 0, one with the RX error bit set, one of 1515 bytes (over the
+ * MTU), one of 13 (shorter than an Ethernet header), and a frame of two
+ * buffers whose first lacks EOP and whose second is otherwise well formed.
+ * The driver must drop all six (NET_RX_DROPS 6, the continuation with its
+ * frame; an RX ring names no buffer by index, so none is an RX error) and
+ * post their buffers again. False if fewer than six are posted.
  */
+#define FAKES 6
 static bool igb_fake_bad_completions(void)
 {
 	uint64_t base = (uint64_t)reg(RDBAH0) << 32 | reg(RDBAL0);
 	uint32_t head = reg(RDH0), tail = reg(RDT0);
-	if ((tail - head) % RING < 3)
+	if ((tail - head) % RING < FAKES)
 		return false;
 	volatile uint32_t *desc = phys_to_virt(base);
-	static const uint32_t status[3] = {STAT_DD, STAT_DD | STAT_EOP,
-					   STAT_DD | STAT_EOP | ERR_RXE};
-	static const uint32_t len[3] = {100, 0, 100};
-	for (uint32_t i = 0; i < 3; i++) {
+	static const uint32_t status[FAKES] = {STAT_DD | STAT_EOP,
+					       STAT_DD | STAT_EOP | ERR_RXE,
+					       STAT_DD | STAT_EOP,
+					       STAT_DD | STAT_EOP,
+					       STAT_DD,
+					       STAT_DD | STAT_EOP};
+	static const uint32_t len[FAKES] = {0, 100, 1515, 13, 100, 100};
+	for (uint32_t i = 0; i < FAKES; i++) {
 		volatile uint32_t *d = desc + 4 * ((head + i) % RING);
 		d[3] = len[i];
 		__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -82,7 +89,7 @@ static const struct net_nic igb_nic = {
 	.which_shadow = NETC_IGB_SHADOW,
 	.fake_bad_completions = igb_fake_bad_completions,
 	.fake_errors = 0,
-	.fake_drops = 3,
+	.fake_drops = FAKES,
 	.was_reset = igb_was_reset,
 };
 
