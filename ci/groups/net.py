@@ -1,4 +1,5 @@
-"""net: the network drivers (kernel/ktest/net.c) on the distro's QEMU (7.2):
+"""net: the network drivers (kernel/ktest/net.c) on the distro's QEMU (7.2), and
+the same ktests again on QEMU 10.0 (README "Which QEMU"):
 nullnet through one crossing and through its shadow; virtio-net on net0
 sending frames that come back through the netdev with every byte checked,
 bad batches, rogue refused net0; and the driver crashed under traffic,
@@ -16,7 +17,7 @@ import tempfile
 import time
 
 from harness import results
-from harness.qemu import TEST_KERNEL, Config, domain_images
+from harness.qemu import QEMU_10, QEMU_DISTRO, TEST_KERNEL, Config, domain_images
 
 from .common import KTEST_IDLE, KTEST_TIMEOUT, Failure, check_ktest_run, test, vm
 
@@ -39,15 +40,17 @@ def net_args(port):
             "-device", f"virtio-net-pci,netdev=n0,disable-legacy=on,mac={MAC}"]
 
 
-def check_ktests():
+def check_ktests(qemu=QEMU_DISTRO):
     cfg = Config(firmware="bios", smp=2, cmdline="test=" + ",".join(TESTS),
-                 kernel=TEST_KERNEL, modules=domain_images(), extra=net_args(free_udp_port()))
-    with vm("net/ktests", cfg) as v:
+                 kernel=TEST_KERNEL, modules=domain_images(), extra=net_args(free_udp_port()),
+                 qemu=qemu)
+    name = "net/ktests" if qemu == QEMU_DISTRO else f"net/ktests-qemu{qemu}"
+    with vm(name, cfg) as v:
         v.wait_for(results.KTEST_SUMMARY.pattern, KTEST_TIMEOUT, what="`ktest: summary`",
                    idle=KTEST_IDLE)
-        run = check_ktest_run("net/ktests", v)
-        got = {name: outcome for name, outcome, _ in run.tests}
-        want = {name: "PASS" for name in TESTS}
+        run = check_ktest_run(name, v)
+        got = {n: outcome for n, outcome, _ in run.tests}
+        want = {n: "PASS" for n in TESTS}
         if got != want:
             raise Failure(f"network ktests: {got}, want {want}", v.tail())
         if not v.find(r"virtio_net: net0: up, mac 52:54:00:12:34:56, features 0x100010020, "
@@ -113,4 +116,5 @@ def check_link_down():
 
 def run():
     test("net/ktests", check_ktests)
+    test(f"net/ktests-qemu{QEMU_10}", check_ktests, QEMU_10)
     test("net/link-down", check_link_down)

@@ -59,6 +59,15 @@ NVME_SERIAL = "maple-nvme0"
 # cache and a guest Flush becomes fdatasync. Anything that compares against
 # this disk (bench/nvme's Linux guest) must pass the same mode.
 NVME_CACHE = "writeback"
+# Which QEMU a boot runs (Config.qemu; README "Which QEMU"): the distro's
+# 7.2 for every test, and 10.0.2 from bookworm-backports, unpacked by
+# ci/qemu10 into a cache with a wrapper setting its firmware and modules,
+# for the tests of devices 7.2 lacks (igb, the 82576).
+QEMU_DISTRO = "distro"
+QEMU_10 = "10.0"
+QEMU10_DIR = os.environ.get("MAPLE_QEMU10_DIR") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "maple/qemu-10.0.2")
+QEMU10 = os.path.join(QEMU10_DIR, "bin/qemu-system-x86_64")
 
 # Every timeout below is sized for TCG on a slow 2-core machine; a slower
 # machine sets MAPLE_TIMEOUT_SCALE=2 instead of editing them.
@@ -247,13 +256,18 @@ class Config:
     modules: list = field(default_factory=list)
     extra: list = field(default_factory=list)
     nvme: str = NVME_DISK    # the NVMe disk image; None attaches no NVMe controller
+    qemu: str = QEMU_DISTRO  # QEMU_DISTRO (7.2) or QEMU_10
 
     def __post_init__(self):
         if self.firmware not in ("uefi", "bios"):
             raise VmError(f"firmware {self.firmware!r}: must be uefi or bios")
+        if self.qemu not in (QEMU_DISTRO, QEMU_10):
+            raise VmError(f"qemu {self.qemu!r}: must be {QEMU_DISTRO} or {QEMU_10}")
 
     def describe(self):
         s = f"{self.firmware}, smp {self.smp}, {self.memory}"
+        if self.qemu != QEMU_DISTRO:
+            s += f", QEMU {self.qemu}"
         if self.cmdline is not None:
             s += f", cmdline {self.cmdline!r}"
         return s
@@ -291,6 +305,8 @@ def prepare(cfg, workdir):
     image if it is missing; return (vars, esp)."""
     if cfg.nvme:
         nvme_disk(cfg.nvme)
+    if cfg.qemu == QEMU_10 and "MAPLE_QEMU" not in os.environ:
+        need(QEMU10, "QEMU 10.0 is fetched by ci/setup (ci/qemu10)")
     if cfg.firmware == "bios":
         need(cfg.kernel or KERNEL)
         for m in cfg.modules:
@@ -314,7 +330,10 @@ def build_command(cfg, com1, ctl_sock, vars_path=None, esp=None, qmp_sock=None):
     """The QEMU argv for cfg. com1 is the argument list that attaches COM1."""
     accel = pick_accel()
     # MAPLE_QEMU swaps in another binary: the harness's self-test uses a fake guest.
-    qemu = os.environ.get("MAPLE_QEMU", "qemu-system-x86_64")
+    qemu = os.environ.get("MAPLE_QEMU")
+    if qemu is None and cfg.qemu == QEMU_10:
+        qemu = QEMU10  # prepare() checked that it is there
+    qemu = qemu or "qemu-system-x86_64"
     cmd = [qemu, "-machine", "q35", "-nodefaults", "-display", "none", "-no-reboot",
            *accel.args, "-smp", str(cfg.smp), "-m", cfg.memory]
     if cfg.firmware == "uefi":

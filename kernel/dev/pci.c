@@ -23,6 +23,13 @@
  * cfg_type (byte 3) 1 is the common configuration, bar (byte 4) and
  * offset (bytes 8-11) place it. The kernel maps only that block: its
  * device_status byte (4.1.4.3, offset 0x14) resets the device. */
+/* The Intel 82576 (82576 datasheet, 1.5 device ids; QEMU's `igb`) is
+ * `igbN`, for its driver image. The kernel maps the first 64 KiB of BAR 0:
+ * CTRL (8.2.1), whose RST bit resets it when its driver dies, and the
+ * queue registers up to the transmit blocks at 0xE000 (8.12). */
+#define INTEL_VENDOR	    0x8086
+#define I82576		    0x10c9
+#define IGB_REGS	    0x10000
 #define VIRTIO_VENDOR	    0x1af4
 #define VIRTIO_NET_MODERN   0x1041
 #define PCI_CAP_VENDOR	    0x09
@@ -87,6 +94,14 @@ static void name_func(struct pci_func *f)
 		for (uint32_t j = 0; j < nfuncs; j++)
 			n += !memcmp(funcs[j].name, "net", 3);
 		fmt_snprintf(f->name, sizeof f->name, "net%u", n);
+	}
+	/* ... and so does the 82576: `igb0` is for the igb image. */
+	if (f->info.vendor == INTEL_VENDOR && f->info.device == I82576) {
+		unsigned n = 0;
+		for (uint32_t j = 0; j < nfuncs; j++)
+			n += !memcmp(funcs[j].name, "igb", 3);
+		fmt_snprintf(f->name, sizeof f->name, "igb%u", n);
+		f->igb = true;
 	}
 }
 
@@ -163,21 +178,23 @@ static void check_bars_against_ram(struct pci_func *f)
 }
 
 /* The NVMe registers the kernel itself touches to stop the controller. */
-static void map_nvme_regs(struct pci_func *f)
+/* The first `size` bytes of BAR 0, for quiescing, or NULL (logged). */
+static volatile uint32_t *map_bar0(struct pci_func *f, uint64_t size)
 {
 	const struct pci_func_cfg *c = &f->info;
 	if ((c->bar_flags[0] & (MAPLE_BAR_MEM | MAPLE_BAR_BAD)) != MAPLE_BAR_MEM ||
-	    c->bar_size[0] < NVME_REGS) {
+	    c->bar_size[0] < size) {
 		klog("pci: %s: BAR 0 is not a usable memory BAR: it cannot be stopped but by "
 		     "Bus Master Enable",
 		     f->name);
-		return;
+		return NULL;
 	}
-	f->regs = mmio_map(c->bar_base[0], NVME_REGS);
-	if (!f->regs)
+	volatile uint32_t *regs = mmio_map(c->bar_base[0], size);
+	if (!regs)
 		klog("pci: %s: no room to map its registers: it cannot be stopped but by Bus "
 		     "Master Enable",
 		     f->name);
+	return regs;
 }
 
 /* A virtio function's common configuration, for quiescing: the first
@@ -242,7 +259,9 @@ static void scan_func(const struct acpi_ecam *seg, volatile uint32_t *cfg, uint8
 	pci_describe(f, line, sizeof line);
 	klog("pci: %s", line);
 	if (f->nvme)
-		map_nvme_regs(f);
+		f->regs = map_bar0(f, NVME_REGS);
+	else if (f->igb)
+		f->igb_regs = map_bar0(f, IGB_REGS);
 	else if (!memcmp(f->name, "net", 3))
 		map_virtio_common(f);
 	if (info.header_type == 1 && info.secondary_bus > bus)

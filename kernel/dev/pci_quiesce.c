@@ -9,11 +9,15 @@
  *                     (NVMe 2.0, 3.1.4.5 and 3.7.2: a controller reset,
  *                     which ends every command in flight); for virtio,
  *                     device_status = 0 (virtio 1.1, 2.1.2 and 4.1.4.3.1: a
- *                     device reset, after which it uses no queue).
+ *                     device reset, after which it uses no queue); for the
+ *                     82576 (igb), CTRL.RST = 1 (82576 datasheet 8.2.1: a
+ *                     global reset, which disables every queue).
  *   pci_wait_stopped  NVMe: CC.EN reads back 0, then CSTS.RDY reads 0
  *                     (3.1.4.6) within CAP.TO (3.1.4.1, in 500 ms units);
  *                     virtio: device_status reads 0 (4.1.4.3.2: the reset
- *                     is done) within VIRTIO_RESET_NS; every function: BME
+ *                     is done) within VIRTIO_RESET_NS; 82576: CTRL.RST
+ *                     reads 0 (it self-clears when the reset is done)
+ *                     within IGB_RESET_NS; every function: BME
  *                     reads back 0.
  */
 #include <core/log.h>
@@ -33,6 +37,9 @@
 #define POLL_NS		1000000UL
 #define VIRTIO_STATUS	0x14	     /* device_status in the common configuration */
 #define VIRTIO_RESET_NS 1000000000UL /* a reset QEMU finishes at once; a second is broken */
+#define IGB_CTRL	0x00	     /* 82576 datasheet 8.2.1, Device Control */
+#define IGB_CTRL_RST	(1u << 26)
+#define IGB_RESET_NS	100000000UL /* RST clears within microseconds; 100 ms is broken */
 
 void pci_stop(struct pci_func *f)
 {
@@ -41,9 +48,15 @@ void pci_stop(struct pci_func *f)
 	 * it on; without it the CC or device_status write below would go
 	 * nowhere). The status half is write-one-to-clear: written as 0. */
 	uint32_t cmd = (f->cfg[PCI_COMMAND / 4] & 0xffff) & ~PCI_CMD_MASTER;
-	f->cfg[PCI_COMMAND / 4] = f->regs || f->virtio_common ? cmd | PCI_CMD_MEM : cmd;
+	f->cfg[PCI_COMMAND / 4] =
+		f->regs || f->virtio_common || f->igb_regs ? cmd | PCI_CMD_MEM : cmd;
 	if (f->virtio_common)
 		f->virtio_common[VIRTIO_STATUS] = 0;
+	if (f->igb_regs) {
+		uint32_t ctrl = f->igb_regs[IGB_CTRL / 4];
+		if (ctrl != 0xffffffffu)
+			f->igb_regs[IGB_CTRL / 4] = ctrl | IGB_CTRL_RST;
+	}
 	if (f->regs) {
 		uint32_t cc = f->regs[NVME_CC / 4];
 		if (cc != 0xffffffffu && (cc & NVME_CC_EN))
@@ -65,6 +78,23 @@ bool pci_wait_stopped(struct pci_func *f, char *why, uint64_t len)
 				fmt_snprintf(why, len,
 					     "virtio device_status still %#x 1 s after a reset",
 					     f->virtio_common[VIRTIO_STATUS]);
+				return false;
+			}
+			thread_sleep_ns(POLL_NS);
+		}
+		return true;
+	}
+	if (f->igb_regs) {
+		uint64_t deadline = time_ns() + IGB_RESET_NS;
+		uint32_t ctrl;
+		while ((ctrl = f->igb_regs[IGB_CTRL / 4]) & IGB_CTRL_RST) {
+			if (ctrl == 0xffffffffu) {
+				fmt_snprintf(why, len, "CTRL reads all ones (the device is gone?)");
+				return false;
+			}
+			if (time_ns() >= deadline) {
+				fmt_snprintf(why, len, "CTRL.RST still 1 %lu ms after a reset",
+					     IGB_RESET_NS / 1000000);
 				return false;
 			}
 			thread_sleep_ns(POLL_NS);

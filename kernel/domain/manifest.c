@@ -43,10 +43,15 @@ static const struct manifest_entry manifest[] = {
 	{.image = "virtio_net", .devices = {"net0"}},
 	{.image = "net_shadow", .may_create = {"virtio_net"}},
 	{.image = "nullnet_shadow", .may_create = {"nullnet"}},
+	/* igb (drivers/net/igb) owns the first Intel 82576 (dev/pci.c names
+	 * it igb0); its shadow restarts it. */
+	{.image = "igb", .devices = {"igb0"}},
+	{.image = "igb_shadow", .may_create = {"igb"}},
 	/* Test image: the network ktests' client (kernel/ktest/net.c) starts
 	 * each driver, or its shadow, itself. */
 	{.image = "netclient",
-	 .may_create = {"virtio_net", "net_shadow", "nullnet", "nullnet_shadow"}},
+	 .may_create = {"virtio_net", "net_shadow", "nullnet", "nullnet_shadow", "igb",
+			"igb_shadow"}},
 	/* Test image: virtio-net with bench=net's client inside
 	 * (kernel/bench/net.c); netbench and nullnet_bench hold nothing. */
 	{.image = "virtio_net_bench", .devices = {"net0"}},

@@ -8,7 +8,7 @@
  * STATUS (used if offered) but not MRG_RXBUF (each receive buffer holds a
  * whole frame, so every frame is one buffer and num_buffers is 1), set up
  * receiveq1 and transmitq1 in DMA memory, enable bus mastering, DRIVER_OK;
- * a thread then gives the link LINK_WAIT_NS to come up, and logs if not.
+ * net_watch_link then gives the link a second to come up, and logs if not.
  *
  * Buffers: each frame is a chain of two descriptors (2.6.5), pair p being
  * descriptors 2p and 2p+1: this driver's 12-byte virtio_net_hdr (5.1.6) in
@@ -17,16 +17,15 @@
  * moved in with the batch), so if the driver dies the kernel stops the
  * device (Bus Master off, device_status = 0) before it frees them.
  */
-#include <net/net_batch.h>
+#include <net/net_serve.h>
 #include <net/virtio-net/virtio_net.h>
 #include <net/virtio-net/virtio_pci.h>
 
-#define DEVICE	     "net0"
-#define VQ_MAX	     256 /* entries per queue this driver lays out memory for */
-#define PAIRS	     (VQ_MAX / 2)
-#define LINK_WAIT_NS 1000000000ULL
-#define HDR	     sizeof(struct virtio_net_hdr)
-#define ETH_HEADER   14
+#define DEVICE	   "net0"
+#define VQ_MAX	   256 /* entries per queue this driver lays out memory for */
+#define PAIRS	   (VQ_MAX / 2)
+#define HDR	   sizeof(struct virtio_net_hdr)
+#define ETH_HEADER 14
 
 /* One split virtqueue (2.6) in one DMA region: descriptor table, available
  * ring, used ring, and one net header per pair, a page each. */
@@ -50,13 +49,6 @@ static struct virtio_pci dev;
 static struct vq rxq, txq;
 static bool link_status; /* VIRTIO_NET_F_STATUS negotiated */
 static uint64_t mac_addr;
-static uint64_t counters[NetCounter_COUNT];
-static struct dom_lock lock; /* one batch at a time */
-
-static void count(enum NetCounter c, uint64_t n)
-{
-	__atomic_add_fetch(&counters[c], n, __ATOMIC_RELAXED);
-}
 
 static long vq_init(struct vq *q, uint16_t index)
 {
@@ -151,7 +143,7 @@ static rref_t vq_next_used(struct vq *q, uint32_t *len, uint32_t *posted)
 		*len = e->len;
 		q->used_idx++;
 		if (id % 2 || id / 2 >= q->pairs || !q->held[id / 2]) {
-			count(NET_RX_ERRORS, 1);
+			net_count(NET_RX_ERRORS, 1);
 			continue;
 		}
 		rref_t r = q->held[id / 2];
@@ -162,96 +154,57 @@ static rref_t vq_next_used(struct vq *q, uint32_t *len, uint32_t *posted)
 	}
 }
 
-/* An RRef a pop brought out that may not be posted (net_packet_ok): back
- * at the end of its deque, unwritten (it may be anything nested in the
- * batch). If even that fails (the client made a deque hold itself), it is
- * freed: the driver keeps nothing it does not post. */
-static void refuse(rref_t deque, rref_t r)
+/* The rings for net_serve: receiveq1 and transmitq1. */
+static struct vq *queue(bool rx)
 {
-	count(NET_TX_ERRORS, 1);
-	if (NetPacket_deque32_push(deque, r) < 0)
-		rref_free(r);
+	return rx ? &rxq : &txq;
 }
 
-static uint32_t in_flight(void)
+static uint32_t room(bool rx)
 {
-	return (uint32_t)(rxq.pairs - rxq.nfree) + (uint32_t)(txq.pairs - txq.nfree);
+	return queue(rx)->nfree;
 }
+
+static uint32_t held(bool rx)
+{
+	return (uint32_t)(queue(rx)->pairs - queue(rx)->nfree);
+}
+
+static void post(bool rx, rref_t r, uint32_t len)
+{
+	vq_post(queue(rx), r, rx ? (uint32_t)sizeof(((struct NetPacket *)0)->data) : len, rx);
+}
+
+static void flush(bool rx)
+{
+	vq_kick(queue(rx), rx ? VIRTIO_NET_RXQ : VIRTIO_NET_TXQ);
+}
+
+static enum net_reaped reap(bool rx, rref_t *p, uint32_t *len)
+{
+	uint32_t used, posted;
+	rref_t r = vq_next_used(queue(rx), &used, &posted);
+	if (!r)
+		return NET_REAPED_NONE;
+	*p = r;
+	if (!rx) {
+		*len = posted;
+		return NET_REAPED_DONE;
+	}
+	/* 5.1.6.4: the used length counts the header; a frame shorter than
+	 * an Ethernet header or longer than the buffer is malformed. */
+	if (used < HDR + ETH_HEADER || used > HDR + NET_MTU_FRAME)
+		return NET_REAPED_MALFORMED;
+	*len = used - (uint32_t)HDR;
+	return NET_REAPED_DONE;
+}
+
+static const struct net_rings rings = {
+	.room = room, .held = held, .post = post, .flush = flush, .reap = reap};
 
 static long submit_and_poll(rref_t batch, rref_t *out)
 {
-	dom_lock(&lock);
-	struct net_batch b;
-	long rc = net_batch_open(batch, txq.nfree, rxq.nfree, &b);
-	if (rc < 0) {
-		count(NET_TX_ERRORS, 1);
-		dom_unlock(&lock);
-		return net_batch_refuse(batch, rc, out);
-	}
-	uint32_t tx_posted = 0, rx_posted = 0;
-	for (uint32_t i = 0; i < b.ntx; i++) {
-		rref_t r = NetPacket_deque32_pop(b.tx);
-		if (r && !net_packet_ok(r)) {
-			refuse(b.tx, r);
-			continue;
-		}
-		if (!r)
-			continue; /* the client emptied a slot after the check */
-		/* Read once, clamped: the client may still write the payload. */
-		uint32_t len = __atomic_load_n(&NetPacket_ptr(r)->len, __ATOMIC_RELAXED);
-		vq_post(&txq, r, len < NET_MTU_FRAME ? len : NET_MTU_FRAME, false);
-		tx_posted++;
-	}
-	for (uint32_t i = 0; i < b.nrx; i++) {
-		rref_t r = NetPacket_deque32_pop(b.rx);
-		if (r && !net_packet_ok(r)) {
-			refuse(b.rx, r);
-			continue;
-		}
-		if (!r)
-			continue;
-		vq_post(&rxq, r, sizeof(((struct NetPacket *)0)->data), true);
-		rx_posted++;
-	}
-	vq_kick(&txq, VIRTIO_NET_TXQ);
-	vq_kick(&rxq, VIRTIO_NET_RXQ);
-
-	/* Completions, as many as the deques take; the rest wait for the
-	 * next batch in the used rings. */
-	uint32_t len, posted;
-	while (NetPacket_deque32_len(b.tx) < NetPacket_deque32_CAP) {
-		rref_t r = vq_next_used(&txq, &len, &posted);
-		if (!r)
-			break;
-		struct NetPacket *p = NetPacket_ptr(r);
-		p->status = 0;
-		count(NET_TX_PACKETS, 1);
-		count(NET_TX_BYTES, posted); /* not p->len: the client may write it */
-		NetPacket_deque32_push(b.tx, r);
-	}
-	while (NetPacket_deque32_len(b.rx) < NetPacket_deque32_CAP) {
-		rref_t r = vq_next_used(&rxq, &len, &posted);
-		if (!r)
-			break;
-		/* 5.1.6.4: len counts the header; a frame shorter than an
-		 * Ethernet header or longer than the buffer is malformed:
-		 * counted, and the buffer goes straight back to the device. */
-		if (len < HDR + ETH_HEADER || len > HDR + NET_MTU_FRAME) {
-			count(NET_RX_DROPS, 1);
-			vq_post(&rxq, r, sizeof(((struct NetPacket *)0)->data), true);
-			continue;
-		}
-		struct NetPacket *p = NetPacket_ptr(r);
-		p->len = len - (uint32_t)HDR;
-		p->status = 0;
-		count(NET_RX_PACKETS, 1);
-		count(NET_RX_BYTES, len - HDR);
-		NetPacket_deque32_push(b.rx, r);
-	}
-	vq_kick(&rxq, VIRTIO_NET_RXQ); /* buffers reposted after a drop */
-	__atomic_store_n(&counters[NET_IN_FLIGHT], in_flight(), __ATOMIC_RELAXED);
-	dom_unlock(&lock);
-	return net_batch_close(&b, 0, tx_posted, rx_posted, out);
+	return net_serve(&rings, batch, out);
 }
 
 static bool link_up(void)
@@ -271,13 +224,6 @@ static long link(void)
 static long mac(void)
 {
 	return (long)mac_addr;
-}
-
-static long counter(uint32_t which)
-{
-	if (which >= NetCounter_COUNT)
-		return -MAPLE_EINVAL;
-	return (long)__atomic_load_n(&counters[which], __ATOMIC_RELAXED);
 }
 
 /* Bring the device up (5.1.5 Device Initialization); 0 or -error, logged. */
@@ -313,31 +259,15 @@ static long start(void)
 	return 0;
 }
 
-/* A thread of its own, so that domain_main (which its creator waits for)
- * does not: give the link LINK_WAIT_NS to come up, and say so if it does
- * not. The driver serves meanwhile; link() reads the live status. */
-static void watch_link(void *arg)
-{
-	(void)arg;
-	uint64_t deadline = maple_clock_ns() + LINK_WAIT_NS;
-	while (!link_up() && maple_clock_ns() < deadline)
-		maple_sleep_ns(10000000);
-	if (!link_up())
-		dom_printf("virtio_net: %s: link is down (VIRTIO_NET_S_LINK_UP clear %llu ms "
-			   "after start); reporting link down until it comes up",
-			   DEVICE, LINK_WAIT_NS / 1000000);
-	maple_thread_exit();
-}
-
 long virtio_net_start(void)
 {
 	long rc = start();
-	return rc < 0 ? rc : maple_thread_create(watch_link, NULL);
+	return rc < 0 ? rc : net_watch_link("virtio_net", DEVICE, "VIRTIO_NET_S_LINK_UP", link_up);
 }
 
 const struct Net_impl virtio_net_impl = {
 	.submit_and_poll = submit_and_poll,
 	.link = link,
 	.mac = mac,
-	.counter = counter,
+	.counter = net_counter,
 };
