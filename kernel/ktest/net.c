@@ -302,8 +302,15 @@ static void nic_crash_checks(struct ktest_ctx *t, struct domain *c)
 	while ((r = client(c, NetClient_wait_METHOD, 0, 0, 0, 0)) == -MAPLE_EAGAIN)
 		;
 	KT_ASSERT_EQ(r, CRASH_FRAMES);
-	KT_ASSERT_EQ(stat(c, NETC_CRASHES), 1);
-	KT_ASSERT_EQ(stat(c, NETC_LAST_ERROR), -MAPLE_ECALLEE);
+	/* The fault strikes the next thread that returns to the driver: inside
+	 * a call, the client sees that call's -MAPLE_ECALLEE; if the call had
+	 * already handed back its result, the driver dies between calls and the
+	 * shadow sends the next one to the new driver (it found the old one
+	 * dead, -MAPLE_EDEAD, so none of it ran) and the client sees nothing. */
+	long crashes = stat(c, NETC_CRASHES);
+	KT_ASSERT(crashes == 0 || crashes == 1);
+	if (crashes)
+		KT_ASSERT_EQ(stat(c, NETC_LAST_ERROR), -MAPLE_ECALLEE);
 	KT_ASSERT_EQ(stat(c, NETC_BAD), 0);
 	uint64_t now = driver_current(nic->driver);
 	KT_ASSERT(now && now != old);
