@@ -1,15 +1,16 @@
 """netbench: bench/net's pieces: the exact parse of Maple's `bench: net` lines (measurements,
 failures, the crash series and summary) and of the Linux guest's pktgen lines, the pairing of
 Maple boots with Linux ones, the targets' verdicts (met only on a whole IQR of 3 or more; a
-lost buffer misses the crash target), bench/net's option refusals, and one boot of the Linux
-guest running pktgen on the virtio-net NIC behind the two-port hub.
+lost buffer misses the crash target; igb judged against pktgen on igb), bench/net's option
+refusals, and two boots of the Linux guest running pktgen behind the two-port hub: the cloud
+kernel on virtio-net, and the generic kernel on QEMU 10.0's igb.
 """
 import os
 import subprocess
 
 from harness import linuxguest as lg
 from harness import netbench as nb
-from harness.qemu import ROOT, Config
+from harness.qemu import QEMU_10, ROOT, Config
 
 from .common import Failure, progress, test, vm
 
@@ -27,18 +28,21 @@ def check_maple_parse():
         "pps=500000000.00",
         "[    0.45] bench: net failure driver=nullnet path=crossing dir=tx size=64 batch=1: "
         "bench returned -22",
-        "[    0.46] bench: net driver=igb path=indomain dir=tx size=64 batch=1 pkts=1 ns=1 pps=1",
+        "[    0.46] bench: net driver=e1000 path=indomain dir=tx size=64 batch=1 pkts=1 ns=1 pps=1",
+        "[    0.465] bench: net driver=igb path=shadow dir=tx size=1514 batch=32 pkts=7 ns=10 "
+        "pps=700000000.00",
         "[    0.47] bench: net driver=nullnet path=indomain dir=tx size=64 batch=1 pkts=1 ns=0 "
         "pps=0.00",
         "[    0.48] bench: net done",
     ]
     got = nb.parse_maple(lines)
     want = {"results": {("virtio_net", "indomain", "tx", 64, 32): (38464, 300107913, "128167.23"),
-                        ("nullnet", "shadow", "rx", 64, 1): (5, 10, "500000000.00")},
+                        ("nullnet", "shadow", "rx", 64, 1): (5, 10, "500000000.00"),
+                        ("igb", "shadow", "tx", 1514, 32): (7, 10, "700000000.00")},
             "errors": ["net failure driver=nullnet path=crossing dir=tx size=64 batch=1: "
                        "bench returned -22",
-                       "unexpected line: [    0.46] bench: net driver=igb path=indomain dir=tx "
-                       "size=64 batch=1 pkts=1 ns=1 pps=1",
+                       "unexpected line: [    0.46] bench: net driver=e1000 path=indomain "
+                       "dir=tx size=64 batch=1 pkts=1 ns=1 pps=1",
                        "unexpected line: [    0.47] bench: net driver=nullnet path=indomain "
                        "dir=tx size=64 batch=1 pkts=1 ns=0 pps=0.00"]}
     check(got == want, f"parsed {got}")
@@ -69,18 +73,22 @@ def check_pktgen_parse():
     lines = ["bench: linux ready kernel=6.1.0-57-cloud-amd64 uptime=3.95",
              "bench: linux pktgen size=60 clone=1000 pkts=377340 usec=2000012",
              "bench: linux pktgen size=60 clone=0 pkts=5 usec=0",
+             "bench: linux pktgen size=60 clone=1000 pkts=0 usec=146",
              "bench: linux pktgen size=60 clone=7 failed: pktgen refused 'clone_skb 7'",
              "bench: linux pktgen size=60 clone=x pkts=6414 usec=307461",
-             "bench: linux failed: no eth0 after 10 s (is a virtio-net-pci device attached?)",
+             "bench: linux failed: no eth0 after 10 s (is the NIC attached, and its driver in "
+             "/etc/net-modules?)",
              "bench: linux done"]
     got = lg.parse_pktgen(lines)
     want = {"ready": ("6.1.0-57-cloud-amd64", 3.95),
             "results": [(60, 1000, 377340, 2000012000)],
             "errors": ["pktgen size=60 clone=0: ran 0 us",
+                       "pktgen size=60 clone=1000: sent 0 packets in 146 us",
                        "size=60 clone=7 pktgen refused 'clone_skb 7'",
                        "unexpected line: bench: linux pktgen size=60 clone=x pkts=6414 "
                        "usec=307461",
-                       "no eth0 after 10 s (is a virtio-net-pci device attached?)"],
+                       "no eth0 after 10 s (is the NIC attached, and its driver in "
+                       "/etc/net-modules?)"],
             "done": True}
     check(got == want, f"parsed {got}")
     check(lg.pktgen_cmdline([(60, 1000), (60, 0)], 500) ==
@@ -102,6 +110,15 @@ def check_verdicts():
           f"rows {rows}")
     check(nb.judged(r["ratio"][1000], 1.5, 2) == ">= 1.5x: not judged (fewer than 3 boots)",
           "two boots judged")
+    # igb against pktgen on igb: at least 1x, and only igb's rows when asked for igb's.
+    igb = ("igb", "crossing", "tx", 64, 32)
+    maple_igb = [{"boot": i, "results": {igb: (95 * i, 10**9, "-"), key: (1, 10**9, "-")}}
+                 for i in (1, 2, 3)]
+    rows = nb.maple_rows([(linux[m["boot"] - 1], m) for m in maple_igb], drivers=("igb",))
+    r = rows[0]
+    check(len(rows) == 1 and r["key"] == igb and r["target"] == nb.IGB_TARGET == 1.0
+          and nb.judged(r["ratio"][1000], r["target"], 3) == ">= 1x: missed",
+          f"igb rows {rows}")
     check(nb.linux_rows(linux)[1000].median == 200.0, f"linux {nb.linux_rows(linux)}")
     m = {"results": {("nullnet", "indomain", "tx", 64, 32): (100, 10**9, "-"),
                      ("nullnet", "crossing", "tx", 64, 32): (69, 10**9, "-"),
@@ -129,16 +146,20 @@ def check_refusals():
               f"bench/net {' '.join(argv)}: status {r.returncode}, said {last!r}")
 
 
-def check_pktgen_boot():
-    """The guest loads virtio-net and pktgen, sends with clone_skb 1000 into the hub's sink,
-    and refuses a clone_skb that is not a number (pktgen itself takes it as 0)."""
-    guest = lg.build(progress=lambda s: progress(f"linux guest: {s}"))
+def check_pktgen_boot(flavour=lg.CLOUD):
+    """The guest loads its NIC's driver and pktgen, sends with clone_skb 1000 into the hub's
+    sink, and refuses a clone_skb that is not a number (pktgen itself takes it as 0).
+    cloud: virtio-net on the distro's QEMU; generic: igb on QEMU 10.0, whose carrier comes
+    only after autonegotiation (without /init's wait pktgen sent 0 packets)."""
+    guest = lg.build(progress=lambda s: progress(f"linux guest: {s}"), flavour=flavour)
     release = lg.manifest(guest)["kernel"]["release"]
-    cfg = Config(firmware="bios", smp=2, extra=nb.TX_NET,
+    igb = flavour is lg.GENERIC
+    cfg = Config(firmware="bios", smp=2, extra=nb.IGB_TX_NET if igb else nb.TX_NET,
                  cmdline=lg.pktgen_cmdline([(60, 1000), (60, "x")], 300),
                  kernel=os.path.join(guest, "vmlinuz"),
-                 modules=[os.path.join(guest, "initrd.img")])
-    with vm("netbench/linux-pktgen", cfg) as v:
+                 modules=[os.path.join(guest, "initrd.img")],
+                 **({"qemu": QEMU_10, "nvme": None} if igb else {}))
+    with vm(f"netbench/linux-pktgen-{flavour.nic}", cfg) as v:
         v.wait_for(lg.DONE, 180, what="`bench: linux done`", idle=90)
         got = lg.parse_pktgen(v.text())
         v.wait_exit(30)
@@ -149,7 +170,7 @@ def check_pktgen_boot():
           f"results {got['results']}: expected one pkt_size 60 clone_skb 1000 run of ~300 ms")
     check(got["errors"] == ["size=60 clone=x not numbers"],
           f"errors {got['errors']}")
-    progress(f"linux guest: pktgen {got['results'][0][2]} packets in "
+    progress(f"linux guest: pktgen on {flavour.nic}: {got['results'][0][2]} packets in "
              f"{got['results'][0][3] / 1e9:.3f} s (a check, not a measurement)")
 
 
@@ -160,3 +181,4 @@ def run():
     test("netbench/verdicts", check_verdicts)
     test("netbench/refusals", check_refusals)
     test("netbench/linux-pktgen", check_pktgen_boot)
+    test("netbench/linux-pktgen-igb", check_pktgen_boot, lg.GENERIC)

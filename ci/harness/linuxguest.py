@@ -4,12 +4,16 @@
 The guest is a Debian cloud kernel (it boots fastest under TCG: an LZ4 image with
 NVMe built in, where the generic one is XZ and decompressing it costs seconds)
 and one initramfs holding busybox-static, fio, the shared objects fio loads, the
-kernel's virtio-net and pktgen modules (NET_MODULES) and bench/linux-guest/init. Every file comes from a .deb fetched with
-`apt-get download`; nothing else is downloaded and no host binary goes in.
+kernel's virtio-net and pktgen modules (NET_MODULES) and bench/linux-guest/init.
+The cloud kernel has no igb driver, so bench/net's igb boots build the same
+guest around the generic kernel (the GENERIC flavour, with IGB_MODULES; fio is
+in it but cannot reach the NVMe disk, whose driver is a module there). Every
+file comes from a .deb fetched with `apt-get download`; nothing else is
+downloaded and no host binary goes in.
 
 Where it lives: out/linux-guest/debs/ caches the .debs (named by package and
 version, so a newer version is fetched beside an older one), and
-out/linux-guest/<kernel>_<busybox>_<fio>-<hash>/ holds one build: vmlinuz,
+out/linux-guest/<flavour>-<kernel>_<busybox>_<fio>-<hash>/ holds one build: vmlinuz,
 initrd.img and manifest.json (every package and version that went in). The
 directory is named by the three packages' versions and a hash of those
 versions, the init script and this file, so a new package version or a changed
@@ -48,15 +52,12 @@ from .qemu import ROOT, VmError, process_alive
 
 CACHE = os.path.join(ROOT, "out/linux-guest")
 INIT = os.path.join(ROOT, "bench/linux-guest/init")
-# The metapackage whose Depends names the current cloud kernel image.
-KERNEL_META = "linux-image-cloud-amd64"
 BUSYBOX = "busybox-static"
 FIO = "fio"
-# What the guest cannot run without, from the kernel's own config: NVMe and the
-# block layer's AIO built in (fio needs no module), the serial console,
-# and a gzip initramfs.
-KERNEL_CONFIG = ("CONFIG_BLK_DEV_NVME=y", "CONFIG_AIO=y", "CONFIG_SERIAL_8250_CONSOLE=y",
-                 "CONFIG_BLK_DEV_INITRD=y", "CONFIG_RD_GZIP=y", "CONFIG_DEVTMPFS=y")
+# What every guest cannot run without, from the kernel's own config: the
+# serial console, a gzip initramfs, devtmpfs and the block layer's AIO (fio).
+KERNEL_CONFIG = ("CONFIG_AIO=y", "CONFIG_SERIAL_8250_CONSOLE=y", "CONFIG_BLK_DEV_INITRD=y",
+                 "CONFIG_RD_GZIP=y", "CONFIG_DEVTMPFS=y")
 # The modules bench/net's pktgen needs, in load order: the cloud kernel has
 # virtio-net and pktgen as modules (linux-image-cloud-amd64 6.1: each .ko's
 # .modinfo depends= and softdep=pre: give this order: virtio_pci needs
@@ -69,6 +70,31 @@ NET_MODULES = ("drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
                "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci.ko",
                "net/core/failover.ko", "drivers/net/net_failover.ko",
                "drivers/net/virtio_net.ko", "net/core/pktgen.ko")
+# The igb modules, in load order: Debian's cloud kernel has no Intel NIC
+# driver but ixgbevf (linux-image-6.1.0-57-cloud-amd64 ships no igb.ko), so
+# bench/net's igb boots use the generic kernel, whose igb.ko .modinfo says
+# depends=dca,i2c-algo-bit (PTP, PPS, I2C and HWMON are built in there).
+IGB_MODULES = ("drivers/dca/dca.ko", "drivers/i2c/algos/i2c-algo-bit.ko",
+               "drivers/net/ethernet/intel/igb/igb.ko", "net/core/pktgen.ko")
+
+
+class Flavour:
+    """One kernel flavour of the guest: the metapackage whose Depends names the
+    current image, what its config must have built in beyond KERNEL_CONFIG, and
+    the NIC's modules (plus pktgen) that go into the initramfs."""
+
+    def __init__(self, name, meta, config, modules, nic):
+        self.name, self.meta, self.config, self.modules, self.nic = (name, meta, config,
+                                                                      modules, nic)
+
+
+# cloud: fio (NVMe built in) and pktgen on virtio-net; generic: pktgen on igb
+# only (its NVMe is a module the initramfs does not carry, so no fio there).
+CLOUD = Flavour("cloud", "linux-image-cloud-amd64", ("CONFIG_BLK_DEV_NVME=y",), NET_MODULES,
+                "virtio-net")
+GENERIC = Flavour("generic", "linux-image-amd64", (), IGB_MODULES, "igb")
+FLAVOURS = {f.name: f for f in (CLOUD, GENERIC)}
+
 # Where glibc's loader looks when no ld.so.cache exists (the guest has none).
 LIB_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib", "usr/lib")
 
@@ -153,12 +179,12 @@ def show(packages):
     return found
 
 
-def resolve():
+def resolve(flavour=CLOUD):
     """(kernel, busybox, fio) as (package, version) from apt's candidates."""
-    meta = show([KERNEL_META])[KERNEL_META]
+    meta = show([flavour.meta])[flavour.meta]
     images = [d for d in depends(meta) if d.startswith("linux-image-")]
     if not images:
-        raise BuildError(f"{KERNEL_META}: its Depends names no linux-image package")
+        raise BuildError(f"{flavour.meta}: its Depends names no linux-image package")
     got = show([images[0], BUSYBOX, FIO])
     return tuple((p, got[p]["Version"]) for p in (images[0], BUSYBOX, FIO))
 
@@ -370,27 +396,27 @@ def recipe_hash(versions):
     return h.hexdigest()[:10]
 
 
-def guest_dir(versions, cache=CACHE):
+def guest_dir(versions, cache=CACHE, flavour=CLOUD):
     (_, kv), (_, bv), (_, fv) = versions
     kernel = versions[0][0][len("linux-image-"):]
     safe = re.sub(r"[^\w.+-]", "_", f"{kernel}-{kv}_busybox-{bv}_fio-{fv}")
-    return os.path.join(cache, f"{safe}-{recipe_hash(versions)}")
+    return os.path.join(cache, f"{flavour.name}-{safe}-{recipe_hash(versions)}")
 
 
-def check_config(config_path):
+def check_config(config_path, flavour=CLOUD):
     with open(config_path) as f:
         have = set(line.strip() for line in f)
-    missing = [c for c in KERNEL_CONFIG if c not in have]
+    missing = [c for c in KERNEL_CONFIG + flavour.config if c not in have]
     if missing:
         raise BuildError(f"{os.path.basename(config_path)}: the guest needs "
                          f"{', '.join(missing)} (built in, not a module)")
 
 
-def build(cache=CACHE, progress=print):
-    """Build the guest if its directory is missing; return the directory."""
-    log(progress, "resolving package versions with apt-cache")
-    versions = resolve()
-    out = guest_dir(versions, cache)
+def build(cache=CACHE, progress=print, flavour=CLOUD):
+    """Build the guest of a flavour if its directory is missing; return the directory."""
+    log(progress, f"resolving package versions with apt-cache ({flavour.name} kernel)")
+    versions = resolve(flavour)
+    out = guest_dir(versions, cache, flavour)
     if os.path.exists(os.path.join(out, "manifest.json")):
         log(progress, f"up to date: {os.path.relpath(out, ROOT)}")
         return out
@@ -413,16 +439,16 @@ def build(cache=CACHE, progress=print):
         for f in (config, vmlinuz):
             if not os.path.isfile(f):
                 raise BuildError(f"{kernel_pkg}: no /boot/{os.path.basename(f)} in it")
-        check_config(config)
+        check_config(config, flavour)
         stage = os.path.join(work, "guest")
         os.makedirs(stage)
         shutil.copyfile(vmlinuz, os.path.join(stage, "vmlinuz"))
         modules = {}
-        for m in NET_MODULES:
+        for m in flavour.modules:
             f = os.path.join(kroot, "lib", "modules", release, "kernel", m)
             if not os.path.isfile(f):
                 raise BuildError(f"{kernel_pkg}: no module {m} in it (bench/net's pktgen "
-                                 "needs it)")
+                                 f"on {flavour.nic} needs it)")
             with open(f, "rb") as fh:
                 modules[os.path.basename(m)] = fh.read()
         shutil.rmtree(kroot)
@@ -457,6 +483,7 @@ def build(cache=CACHE, progress=print):
         cpio.close()
 
         manifest = {
+            "flavour": flavour.name,
             "kernel": {"package": kernel_pkg, "version": versions[0][1], "release": release},
             "busybox": {"package": BUSYBOX, "version": versions[1][1]},
             "fio": {"package": FIO, "version": versions[2][1]},
@@ -469,9 +496,13 @@ def build(cache=CACHE, progress=print):
         with open(os.path.join(stage, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=1)
         os.rename(stage, out)
-        # Builds of older versions or recipes are not used again; the .debs stay.
+        # This flavour's builds of older versions or recipes (and builds from
+        # before flavours) are not used again; the .debs and the other
+        # flavours' builds stay.
+        others = tuple(f"{f}-" for f in FLAVOURS if f != flavour.name)
         for old in os.listdir(cache):
-            if old not in ("debs", os.path.basename(out)) and not old.startswith("build-"):
+            if (old not in ("debs", os.path.basename(out)) and not old.startswith("build-")
+                    and not old.startswith(others)):
                 shutil.rmtree(os.path.join(cache, old), ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -516,6 +547,9 @@ def parse_pktgen(lines):
             size, clone, pkts, usec = (int(m[i]) for i in range(1, 5))
             if usec == 0:
                 out["errors"].append(f"pktgen size={size} clone={clone}: ran 0 us")
+            elif pkts == 0:  # pktgen stops at once on a device that has lost its carrier
+                out["errors"].append(f"pktgen size={size} clone={clone}: sent 0 packets in "
+                                     f"{usec} us")
             else:
                 out["results"].append((size, clone, pkts, usec * 1000))
             continue

@@ -2,18 +2,19 @@
  * The in-guest half of bench/net (helper script: bench/net).
  *
  * bench=net: packets per second through a Net driver, for each job of
- * `net_jobs=DRIVER:DIR,...` (default NET_JOBS_DEFAULT; DRIVER virtio_net or
- * nullnet, DIR tx or rx), with frames of 64 bytes on the wire (60 without
+ * `net_jobs=DRIVER:DIR,...` (default NET_JOBS_DEFAULT; DRIVER virtio_net,
+ * nullnet or igb, DIR tx or rx), with frames of 64 bytes on the wire (60 without
  * FCS, as pktgen's pkt_size 60) and 1514 (the MTU frame without FCS), in
  * batches of 1 and 32, each through three paths interleaved per
  * measurement so that drift in the host's speed hits all three alike: the
- * client inside the driver's domain (virtio_net_bench, nullnet_bench), one
- * crossing (netbench calling the driver) and through the shadow (netbench
- * calling net_shadow or nullnet_shadow). net0 is granted to one domain at a
- * time, so each measurement creates its domains and destroys them after.
+ * client inside the driver's domain (virtio_net_bench, nullnet_bench,
+ * igb_bench), one crossing (netbench calling the driver) and through the
+ * shadow (netbench calling net_shadow, nullnet_shadow or igb_shadow). A
+ * NIC (net0, igb0) is granted to one domain at a time, so each measurement
+ * creates its domains and destroys them after.
  *
- * RX on virtio-net needs a source: the host script gives the NIC a netdev
- * that loops every frame back (a UDP socket sending to its own address,
+ * RX on a NIC (virtio-net, igb) needs a source: the host script gives the
+ * NIC a netdev that loops every frame back (a UDP socket sending to its own address,
  * as the net test group does) and the loop sends a batch of frames with
  * each batch of empty buffers (NBD_ECHO); what is counted is frames
  * received. nullnet fills every RX buffer at once with a 60-byte frame,
@@ -63,12 +64,17 @@
 enum path { INDOMAIN, CROSSING, SHADOW, PATHS };
 static const char *const path_names[PATHS] = {"indomain", "crossing", "shadow"};
 
-/* Each driver's images: with the client inside, the driver, its shadow. */
+/* Each driver's images (with the client inside, the driver, its shadow)
+ * and how its RX is fed: NBD_ECHO for a NIC, whose netdev the host script
+ * makes loop every frame back; NBD_RX for nullnet, which fills every RX
+ * buffer at once with a 60-byte frame (so its RX is measured at 64 only). */
 static const struct net_driver {
 	const char *name, *images[PATHS];
+	long rx;
 } drivers[] = {
-	{"virtio_net", {"virtio_net_bench", "virtio_net", "net_shadow"}},
-	{"nullnet", {"nullnet_bench", "nullnet", "nullnet_shadow"}},
+	{"virtio_net", {"virtio_net_bench", "virtio_net", "net_shadow"}, NBD_ECHO},
+	{"nullnet", {"nullnet_bench", "nullnet", "nullnet_shadow"}, NBD_RX},
+	{"igb", {"igb_bench", "igb", "igb_shadow"}, NBD_ECHO},
 };
 
 /* One measurement's coordinates, for its lines. */
@@ -117,8 +123,7 @@ static void measure(const struct point *pt, uint64_t ms)
 		device = need(pt->drv->images[pt->path]);
 		client = device ? need("netbench") : NULL;
 	}
-	/* virtio-net RX is fed by its own frames, looped back by the netdev. */
-	long dir = !pt->rx ? NBD_TX : pt->drv == &drivers[0] ? NBD_ECHO : NBD_RX;
+	long dir = pt->rx ? pt->drv->rx : NBD_TX;
 	long r = client ? domain_call(client, NetBench_frame_METHOD, frame_len(pt->size), 0, 0, 0)
 			: -MAPLE_ESRCH;
 	if (r >= 0)
@@ -173,13 +178,13 @@ static void job(const char *spec, size_t len, uint64_t ms)
 			drv = &drivers[i];
 	if (!drv || (!rx && !(dlen == 2 && !memcmp(dir, "tx", 2)))) {
 		klog("bench: net failure job '%.*s': want DRIVER:tx or DRIVER:rx, DRIVER "
-		     "virtio_net or nullnet",
+		     "virtio_net, nullnet or igb",
 		     (int)len, spec);
 		return;
 	}
 	static const long sizes[] = {64, 1514}, batches[] = {1, 32};
 	for (unsigned s = 0; s < 2; s++) {
-		if (rx && drv != &drivers[0] && sizes[s] != 64)
+		if (rx && drv->rx == NBD_RX && sizes[s] != 64)
 			continue; /* nullnet's RX frames are 60 bytes whatever the buffer */
 		for (unsigned b = 0; b < 2; b++)
 			for (int p = 0; p < PATHS; p++) {

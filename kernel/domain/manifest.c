@@ -55,6 +55,8 @@ static const struct manifest_entry manifest[] = {
 	/* Test image: virtio-net with bench=net's client inside
 	 * (kernel/bench/net.c); netbench and nullnet_bench hold nothing. */
 	{.image = "virtio_net_bench", .devices = {"net0"}},
+	/* Test image: igb with bench=net's client inside. */
+	{.image = "igb_bench", .devices = {"igb0"}},
 	/* Test image: the PCI ktests' minimal driver (kernel/ktest/pci.c);
 	 * ahci0 for a function with an I/O BAR. */
 	{.image = "pcitest", .devices = {"nvme0", "ahci0"}},

@@ -12,9 +12,9 @@
  * read the MAC address the reset loaded into RAL0/RAH0 (or from the
  * EEPROM), clear the multicast table, set up receive (4.5.9) and transmit
  * (4.5.10) control; the core then programs queue 0's rings and enable()
- * turns RCTL.EN and TCTL.EN on.
+ * turns RCTL.EN and TCTL.EN on. domain_main is igb_main.c's (igb.h).
  */
-#include <net/intel/intel_net.h>
+#include <net/igb/igb.h>
 
 /* Register map (8.1.3, table 8-2); offsets into BAR 0. */
 #define CTRL	  0x00000 /* 8.2.1 Device Control */
@@ -177,17 +177,17 @@ static bool link_up(volatile uint8_t *regs)
 	return rd(regs, STATUS) & STATUS_LU;
 }
 
-long domain_main(long arg)
+static const struct intel_chip igb = {
+	.name = "igb",
+	.device = "igb0",
+	.link_bit = "STATUS.LU",
+	.queues = {.rx_base = RX_QUEUES, .tx_base = TX_QUEUES, .srrctl = SRRCTL},
+	.reset = reset,
+	.enable = enable,
+	.link_up = link_up,
+};
+
+long igb_start(void)
 {
-	(void)arg;
-	static const struct intel_chip igb = {
-		.name = "igb",
-		.device = "igb0",
-		.link_bit = "STATUS.LU",
-		.queues = {.rx_base = RX_QUEUES, .tx_base = TX_QUEUES, .srrctl = SRRCTL},
-		.reset = reset,
-		.enable = enable,
-		.link_up = link_up,
-	};
-	return intel_net_main(&igb);
+	return intel_net_start(&igb);
 }

@@ -103,19 +103,16 @@ static long start(void)
 	return 0;
 }
 
-long intel_net_main(const struct intel_chip *c)
+long intel_net_start(const struct intel_chip *c)
 {
 	chip = c;
 	long rc = start();
-	if (rc == 0)
-		rc = net_watch_link(chip->name, chip->device, chip->link_bit, link_up);
-	if (rc < 0)
-		return rc;
-	static const struct Net_impl impl = {
-		.submit_and_poll = submit_and_poll,
-		.link = link,
-		.mac = mac,
-		.counter = net_counter,
-	};
-	return Net_export(&impl);
+	return rc < 0 ? rc : net_watch_link(chip->name, chip->device, chip->link_bit, link_up);
 }
+
+const struct Net_impl intel_net_impl = {
+	.submit_and_poll = submit_and_poll,
+	.link = link,
+	.mac = mac,
+	.counter = net_counter,
+};

@@ -24,9 +24,13 @@ struct intel_chip {
 	bool (*link_up)(volatile uint8_t *regs);
 };
 
-/* domain_main of a chip's driver: map BAR 0, reset, lay out queue 0's
- * rings, enable bus mastering, serve Net; a thread gives the link a second
- * and logs if it stays down. Returns only on an error. */
-long intel_net_main(const struct intel_chip *chip);
+/* Start a chip's driver: map BAR 0, reset, lay out queue 0's rings,
+ * enable bus mastering; a thread gives the link a second and logs if it
+ * stays down. 0 or -error (logged). One chip per domain. */
+long intel_net_start(const struct intel_chip *chip);
+
+/* The Net methods on the started chip's rings, for Net_export or a direct
+ * call (bench=net's in-domain image, domains/test/netbench/igb_bench.c). */
+extern const struct Net_impl intel_net_impl;
 
 #endif
