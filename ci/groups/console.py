@@ -179,15 +179,19 @@ def overrun(v):
     falls behind the input) overflows the guest's 1 KiB ring for real: every
     damaged request is answered `ERR overrun` or swallowed, never run as
     something else; every other request gets the exact reply `help` gives
-    alone, each id at most once."""
+    alone, each id at most once. A `sleep 1000` heads the burst and holds the
+    console thread while the rest arrives, so the ring overflows on any host:
+    without it an idle host's guest kept up with the 300 `help` and nothing
+    overran (seen once in a fresh-clone run)."""
     with client(v) as c:
         alone = c.command("help")
         r = c.command("flow off")
         if not alone.ok or not r.ok:
             raise Failure(f"`help` answered {alone.status}, `flow off` {r.status}")
         want = alone.lines + ["OK"]
-        reqs = ["help"] * OVERRUN_BURST
+        reqs = ["sleep 1000"] + ["help"] * OVERRUN_BURST
         burst = Burst(c, reqs)
+        held = next(iter(burst.ids))  # the sleep's id: the first one
         # quiet can be short: a reply later than that still comes before
         # flow on's (one console thread, in order) and is filed below
         got, other = burst.run(quiet=2, limit=300 * TIMEOUT_SCALE)
@@ -198,6 +202,10 @@ def overrun(v):
         # received, flow on's: that reply was set aside by command()
         for line in c.discarded:
             burst.take(line)
+    slept = got.pop(held, None)
+    if slept != ["OK"]:
+        raise Failure(f"`sleep 1000` at the head of the burst answered {slept}")
+    reqs = reqs[1:]
     bad = {rid: lines for rid, lines in got.items() if lines not in (want, ["ERR overrun"])}
     stray = [s for s in other if s != "ERR overrun"]
     refused = sum(1 for lines in got.values() if lines == ["ERR overrun"])
