@@ -22,14 +22,27 @@ static const struct {
 	{"net", bench_net_thread},     {"net_crash", bench_net_crash_thread},
 };
 
-struct domain *bench_need(const char *bench, const char *name)
+struct domain *bench_create(const char *bench, const char *name)
 {
 	char err[128];
-	struct domain *d = domain_get_by_name(name, NULL);
-	domain_put(d); /* it stays: nothing but the bench destroys its domains */
-	if (!d && !(d = domain_create(name, err, sizeof err)))
+	struct domain *d = domain_create(name, err, sizeof err);
+	if (!d)
 		klog("bench: %s cannot create %s: %s", bench, name, err);
 	return d;
+}
+
+struct domain *bench_need(const char *bench, const char *name)
+{
+	struct domain *d = domain_get_by_name(name, NULL);
+	domain_put(d); /* it stays: nothing but the bench destroys its domains */
+	return d ? d : bench_create(bench, name);
+}
+
+void bench_destroy(const char *bench, struct domain *d)
+{
+	char err[128];
+	if (d && domain_destroy(domain_handle(d), err, sizeof err) < 0)
+		klog("bench: %s cannot destroy %s: %s", bench, d->name, err);
 }
 
 /* `bench=NAME` on the command line (a boot runner: only the test image has it). */

@@ -21,5 +21,9 @@ void bench_net_crash_thread(void *cmdline);
 /* The running domain of image `name`, created if there is none; NULL (and
  * a log line naming benchmark `bench` and the reason) if it cannot be. */
 struct domain *bench_need(const char *bench, const char *name);
+/* A new domain of image `name`, or NULL with a log line as above. */
+struct domain *bench_create(const char *bench, const char *name);
+/* Destroy d (if not NULL), logging why it could not be. */
+void bench_destroy(const char *bench, struct domain *d);
 
 #endif

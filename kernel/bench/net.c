@@ -85,22 +85,6 @@ struct point {
 	long size, batch;
 };
 
-static struct domain *need(const char *name)
-{
-	char err[128];
-	struct domain *d = domain_create(name, err, sizeof err);
-	if (!d)
-		klog("bench: net cannot create %s: %s", name, err);
-	return d;
-}
-
-static void destroy(struct domain *d)
-{
-	char err[128];
-	if (d && domain_destroy(domain_handle(d), err, sizeof err) < 0)
-		klog("bench: net cannot destroy %s: %s", d->name, err);
-}
-
 static void failure(const struct point *pt, const char *why, long r)
 {
 	klog("bench: net failure driver=%s path=%s dir=%s size=%ld batch=%ld: %s %ld",
@@ -118,10 +102,10 @@ static void measure(const struct point *pt, uint64_t ms)
 {
 	struct domain *client = NULL, *device = NULL;
 	if (pt->path == INDOMAIN) {
-		client = need(pt->drv->images[INDOMAIN]);
+		client = bench_create("net", pt->drv->images[INDOMAIN]);
 	} else {
-		device = need(pt->drv->images[pt->path]);
-		client = device ? need("netbench") : NULL;
+		device = bench_create("net", pt->drv->images[pt->path]);
+		client = device ? bench_create("net", "netbench") : NULL;
 	}
 	long dir = pt->rx ? pt->drv->rx : NBD_TX;
 	long r = client ? domain_call(client, NetBench_frame_METHOD, frame_len(pt->size), 0, 0, 0)
@@ -150,10 +134,10 @@ static void measure(const struct point *pt, uint64_t ms)
 		     pkts, ns, pps / 100, pps % 100);
 	}
 	struct domain *driver = NULL;
-	destroy(client);
+	bench_destroy("net", client);
 	if (pt->path == SHADOW) /* the shadow's driver */
 		driver = domain_get_by_name(pt->drv->images[CROSSING], NULL);
-	destroy(device);
+	bench_destroy("net", device);
 	if (driver) {
 		uint64_t h = domain_handle(driver);
 		domain_put(driver);

@@ -65,22 +65,6 @@ static const uint64_t mix_bytes[NvmeMix_COUNT] = {
 enum path { INDOMAIN, CROSSING, SHADOW, PATHS };
 static const char *const path_names[PATHS] = {"indomain", "crossing", "shadow"};
 
-static struct domain *need(const char *name)
-{
-	char err[128];
-	struct domain *d = domain_create(name, err, sizeof err);
-	if (!d)
-		klog("bench: nvme cannot create %s: %s", name, err);
-	return d;
-}
-
-static void destroy(struct domain *d)
-{
-	char err[128];
-	if (d && domain_destroy(domain_handle(d), err, sizeof err) < 0)
-		klog("bench: nvme cannot destroy %s: %s", d->name, err);
-}
-
 /* A value in hundredths as "N.NN": the kernel's printf has no %f. */
 static void hundredths(char *out, size_t len, uint64_t v)
 {
@@ -92,10 +76,10 @@ static void measure(enum path p, long mix, long qd, uint64_t ms)
 	/* client runs the loop; device is what it submits to (0: itself). */
 	struct domain *client = NULL, *device = NULL, *driver = NULL;
 	if (p == INDOMAIN) {
-		client = need("nvme_bench");
+		client = bench_create("nvme", "nvme_bench");
 	} else {
-		device = need(p == SHADOW ? "nvme_shadow" : "nvme");
-		client = device ? need("nvmetest") : NULL;
+		device = bench_create("nvme", p == SHADOW ? "nvme_shadow" : "nvme");
+		client = device ? bench_create("nvme", "nvmetest") : NULL;
 	}
 	long r = client ? domain_call(client, NvmeTest_bench_METHOD,
 				      device ? (long)domain_handle(device) : 0, mix, qd, (long)ms)
@@ -124,10 +108,10 @@ static void measure(enum path p, long mix, long qd, uint64_t ms)
 		klog("bench: nvme path=%s mix=%s qd=%ld ops=%lu ns=%lu iops=%s mbps=%s",
 		     path_names[p], mix_names[mix], qd, ops, ns, iops, mbps);
 	}
-	destroy(client);
+	bench_destroy("nvme", client);
 	if (p == SHADOW)
 		driver = domain_get_by_name("nvme", NULL); /* the shadow's driver */
-	destroy(device);
+	bench_destroy("nvme", device);
 	if (driver) {
 		uint64_t h = domain_handle(driver);
 		domain_put(driver);
