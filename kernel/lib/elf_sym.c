@@ -16,12 +16,40 @@ static bool in_file(uint64_t off, uint64_t len, size_t size)
 	return off <= size && len <= size - off;
 }
 
-/* Section header i of a table elf_symbolize has bounds-checked. */
+/* Section header i of a table symtab_next has bounds-checked. */
 static struct elf64_shdr shdr_at(const uint8_t *f, uint64_t shoff, unsigned i)
 {
 	struct elf64_shdr sh;
 	memcpy(&sh, f + shoff + (uint64_t)i * sizeof sh, sizeof sh);
 	return sh;
+}
+
+/*
+ * The next symbol table from section *i on (*i starts at 0 and advances
+ * past it) whose symbols and linked strings both lie inside the file, into
+ * *symtab and *strtab; false when there is none left, or the file's header
+ * or section table is not whole.
+ */
+static bool symtab_next(const uint8_t *f, size_t size, unsigned *i, struct elf64_shdr *symtab,
+			struct elf64_shdr *strtab)
+{
+	struct elf64_ehdr eh;
+	if (size < sizeof eh)
+		return false;
+	memcpy(&eh, f, sizeof eh);
+	if (eh.e_shentsize != sizeof(struct elf64_shdr) ||
+	    !in_file(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(struct elf64_shdr), size))
+		return false;
+	while (*i < eh.e_shnum) {
+		*symtab = shdr_at(f, eh.e_shoff, (*i)++);
+		if (symtab->sh_type != SHT_SYMTAB || symtab->sh_link >= eh.e_shnum ||
+		    !in_file(symtab->sh_offset, symtab->sh_size, size))
+			continue;
+		*strtab = shdr_at(f, eh.e_shoff, symtab->sh_link);
+		if (in_file(strtab->sh_offset, strtab->sh_size, size))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -52,59 +80,34 @@ static bool best_symbol(const uint8_t *f, const struct elf64_shdr *symtab,
 bool elf_symbolize(const void *file, size_t size, uint64_t addr, char *out, size_t outlen)
 {
 	const uint8_t *f = file;
-	struct elf64_ehdr eh;
+	struct elf64_shdr symtab, strtab;
+	unsigned i = 0;
 
 	fmt_snprintf(out, outlen, "?");
-	if (size < sizeof eh)
+	/* The first whole symbol table decides: no symbol below addr there is no answer. */
+	if (!symtab_next(f, size, &i, &symtab, &strtab))
 		return false;
-	memcpy(&eh, f, sizeof eh);
-	if (eh.e_shentsize != sizeof(struct elf64_shdr) ||
-	    !in_file(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(struct elf64_shdr), size))
+	struct elf64_sym best;
+	if (!best_symbol(f, &symtab, &strtab, addr, &best))
 		return false;
-	for (unsigned i = 0; i < eh.e_shnum; i++) {
-		struct elf64_shdr symtab = shdr_at(f, eh.e_shoff, i);
-		if (symtab.sh_type != SHT_SYMTAB || symtab.sh_link >= eh.e_shnum ||
-		    !in_file(symtab.sh_offset, symtab.sh_size, size))
-			continue;
-		struct elf64_shdr strtab = shdr_at(f, eh.e_shoff, symtab.sh_link);
-		if (!in_file(strtab.sh_offset, strtab.sh_size, size))
-			continue;
-		struct elf64_sym best;
-		if (!best_symbol(f, &symtab, &strtab, addr, &best))
-			return false;
-		const char *name = (const char *)(f + strtab.sh_offset + best.st_name);
-		size_t len = strnlen(name, strtab.sh_size - best.st_name);
-		fmt_snprintf(out, outlen, "%.*s+0x%lx", (int)(len < outlen ? len : outlen), name,
-			     (unsigned long)(addr - best.st_value));
-		/* The name is the image's bytes: nothing in it may drive the terminal. */
-		for (size_t c = 0; c < len && c < outlen && out[c]; c++)
-			if (out[c] < 0x20 || out[c] > 0x7e)
-				out[c] = '?';
-		return true;
-	}
-	return false;
+	const char *name = (const char *)(f + strtab.sh_offset + best.st_name);
+	size_t len = strnlen(name, strtab.sh_size - best.st_name);
+	fmt_snprintf(out, outlen, "%.*s+0x%lx", (int)(len < outlen ? len : outlen), name,
+		     (unsigned long)(addr - best.st_value));
+	/* The name is the image's bytes: nothing in it may drive the terminal. */
+	for (size_t c = 0; c < len && c < outlen && out[c]; c++)
+		if (out[c] < 0x20 || out[c] > 0x7e)
+			out[c] = '?';
+	return true;
 }
 
 bool elf_symbol_value(const void *file, size_t size, const char *name, uint64_t *value)
 {
 	const uint8_t *f = file;
-	struct elf64_ehdr eh;
+	struct elf64_shdr symtab, strtab;
 	size_t want = strlen(name);
 
-	if (size < sizeof eh)
-		return false;
-	memcpy(&eh, f, sizeof eh);
-	if (eh.e_shentsize != sizeof(struct elf64_shdr) ||
-	    !in_file(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(struct elf64_shdr), size))
-		return false;
-	for (unsigned i = 0; i < eh.e_shnum; i++) {
-		struct elf64_shdr symtab = shdr_at(f, eh.e_shoff, i);
-		if (symtab.sh_type != SHT_SYMTAB || symtab.sh_link >= eh.e_shnum ||
-		    !in_file(symtab.sh_offset, symtab.sh_size, size))
-			continue;
-		struct elf64_shdr strtab = shdr_at(f, eh.e_shoff, symtab.sh_link);
-		if (!in_file(strtab.sh_offset, strtab.sh_size, size))
-			continue;
+	for (unsigned i = 0; symtab_next(f, size, &i, &symtab, &strtab);) {
 		for (uint64_t k = 0; k < symtab.sh_size / sizeof(struct elf64_sym); k++) {
 			struct elf64_sym s;
 			memcpy(&s, f + symtab.sh_offset + k * sizeof s, sizeof s);
