@@ -474,34 +474,6 @@ long rref_unnest(uint32_t caller, uint64_t child)
 	return r;
 }
 
-long rref_recall(uint32_t caller, uint64_t handle)
-{
-	spin_lock(&heap_lock);
-	uint32_t idx = index_of(handle);
-	long r = -MAPLE_EINVAL;
-	if (idx && effective_owner(idx) == caller && meta[idx].payer == caller) {
-		meta[idx].recall = true;
-		r = 0;
-	} else if (idx) {
-		r = -MAPLE_EPERM;
-	}
-	spin_unlock(&heap_lock);
-	return r;
-}
-
-long rref_size(uint32_t caller, uint64_t handle)
-{
-	spin_lock(&heap_lock);
-	uint32_t idx = index_of(handle);
-	long r = -MAPLE_EINVAL;
-	if (idx && effective_owner(idx) == caller)
-		r = (long)(1UL << chunks[meta[idx].chunk].shift);
-	else if (idx)
-		r = -MAPLE_EPERM;
-	spin_unlock(&heap_lock);
-	return r;
-}
-
 /*
  * Whether a call in progress on this thread lends idx, or a tree idx is
  * nested in, to domain `caller`. The continuations are TRUSTED (only the
@@ -532,6 +504,48 @@ static bool borrowed_here(uint32_t caller, uint32_t idx)
 }
 
 /*
+ * The check every query call makes first, under heap_lock: the slot handle
+ * names if caller holds it (with may_borrow, also if a call in progress on
+ * this thread lends it to caller); otherwise -MAPLE_EINVAL for a stale or
+ * forged handle and -MAPLE_EPERM for someone else's, so a domain learns
+ * nothing about RRefs that are not its own.
+ */
+static long held_by(uint32_t caller, uint64_t handle, bool may_borrow)
+{
+	uint32_t idx = index_of(handle);
+	if (!idx)
+		return -MAPLE_EINVAL;
+	if (effective_owner(idx) == caller || (may_borrow && borrowed_here(caller, idx)))
+		return idx;
+	return -MAPLE_EPERM;
+}
+
+/* Only the holder who also paid for an RRef may ask for it back. */
+long rref_recall(uint32_t caller, uint64_t handle)
+{
+	spin_lock(&heap_lock);
+	long r = held_by(caller, handle, false);
+	if (r > 0 && meta[r].payer != caller)
+		r = -MAPLE_EPERM;
+	if (r > 0) {
+		meta[r].recall = true;
+		r = 0;
+	}
+	spin_unlock(&heap_lock);
+	return r;
+}
+
+long rref_size(uint32_t caller, uint64_t handle)
+{
+	spin_lock(&heap_lock);
+	long r = held_by(caller, handle, false);
+	if (r > 0)
+		r = (long)(1UL << chunks[meta[r].chunk].shift);
+	spin_unlock(&heap_lock);
+	return r;
+}
+
+/*
  * One bus address stands for the whole payload, up to its size class: a
  * chunk is one run of 2 MiB contiguous frames (chunk_for) holding slots of
  * a single class of at most 2 MiB, each slot aligned to its size, so no
@@ -551,31 +565,26 @@ static bool borrowed_here(uint32_t caller, uint32_t idx)
 long rref_bus(uint32_t caller, uint64_t handle, uint64_t len)
 {
 	spin_lock(&heap_lock);
-	uint32_t idx = index_of(handle);
-	long r = -MAPLE_EINVAL;
-	if (idx && (effective_owner(idx) == caller || borrowed_here(caller, idx))) {
-		if (len <= meta[idx].size)
-			r = (long)(chunks[meta[idx].chunk].pa +
-				   ((uint64_t)meta[idx].slot << chunks[meta[idx].chunk].shift));
-	} else if (idx) {
-		r = -MAPLE_EPERM;
+	long r = held_by(caller, handle, true);
+	if (r > 0) {
+		uint32_t idx = (uint32_t)r;
+		r = len <= meta[idx].size
+			    ? (long)(chunks[meta[idx].chunk].pa +
+				     ((uint64_t)meta[idx].slot << chunks[meta[idx].chunk].shift))
+			    : -MAPLE_EINVAL;
 	}
 	spin_unlock(&heap_lock);
 	return r;
 }
 
+/* Who owns what is no one else's business: the holder or a borrower only. */
 long rref_info(uint32_t caller, uint64_t handle)
 {
 	spin_lock(&heap_lock);
-	uint32_t idx = index_of(handle);
-	long r = -MAPLE_EINVAL;
-	if (idx) {
-		uint32_t owner = effective_owner(idx);
-		/* Who owns what is no one else's business. */
-		if (owner == caller || borrowed_here(caller, idx))
-			r = (long)(owner | rs_borrows(load_state(idx)) << 16);
-		else
-			r = -MAPLE_EPERM;
+	long r = held_by(caller, handle, true);
+	if (r > 0) {
+		uint32_t idx = (uint32_t)r;
+		r = (long)(effective_owner(idx) | rs_borrows(load_state(idx)) << 16);
 	}
 	spin_unlock(&heap_lock);
 	return r;
