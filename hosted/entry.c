@@ -46,6 +46,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -312,6 +313,28 @@ static int altstack(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Under keys, this thread gives up restartable sequences. glibc registers
+ * a struct rseq in the thread's TLS (runtime memory, key 0) and Linux
+ * writes it on every signal delivery and on returning to user mode after a
+ * preemption, with the thread's PKRU at that moment: in a domain, which
+ * denies key 0, the write fails and Linux kills the process with SIGSEGV
+ * (seen in the PKU guest: every test died so until this was added).
+ */
+static int rseq_off(char *err, size_t errlen)
+{
+	if (!__rseq_size)
+		return 0; /* glibc registered none (GLIBC_TUNABLES=glibc.pthread.rseq=0) */
+	/* glibc registers at least 32 bytes, the kernel's original size. */
+	unsigned len = __rseq_size < 32 ? 32 : __rseq_size;
+	if (syscall(SYS_rseq, (char *)__builtin_thread_pointer() + __rseq_offset, len,
+		    RSEQ_FLAG_UNREGISTER, RSEQ_SIG) < 0) {
+		snprintf(err, errlen, "cannot unregister glibc's rseq area: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int entry_init(int use_keys, char *err, size_t errlen)
 {
 	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS};
@@ -329,7 +352,7 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	sa.sa_sigaction = keys ? entry_keyed_sigsys : entry_on_sigsys;
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		goto fail;
-	if (altstack(err, errlen) < 0)
+	if (altstack(err, errlen) < 0 || (keys && rseq_off(err, errlen) < 0))
 		return -1;
 	return install_filter(err, errlen);
 fail:
