@@ -27,12 +27,14 @@
 #define _GNU_SOURCE
 #include "entry.h"
 
+#include "gate.h"
 #include "jump.h"
 #include "pkeys.h"
 
 #include <lib/log_text.h>
 #include <maple/abi.h>
 
+#include <cpuid.h>
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -60,17 +62,16 @@ _Static_assert(offsetof(struct hosted_jump, fn) == JUMP_FN &&
 		       offsetof(struct hosted_jump, keys) == JUMP_KEYS,
 	       "jump.h's offsets are struct hosted_jump's");
 
-#define STACK_SIZE   (64u << 10)
-#define STACK_OFFSET (MAPLE_DOMAIN_SLOT / 2) /* a domain's stack in its slot */
-#define GATE_SPAN    (1u << 20)		     /* gatepage.c's limit on the gate's size */
-#define ALTSTACK     (64u << 10)
-#define LOG_MAX	     256
+#define GATE_SPAN (1u << 20) /* gatepage.c's limit on the gate's size */
+#define ALTSTACK  (64u << 10)
+#define LOG_MAX	  256
 
-/* The thread's current upcall; NULL while it runs runtime code. */
+/* The thread's current upcall; NULL while it runs runtime code. The
+ * domain a system call or fault comes from is the gate's current domain
+ * (hgate_current): a call through the gate moves the thread on. */
 struct upcall {
-	struct hosted_domain *d;
-	uint32_t runtime_pkru; /* the rights the runtime entered d with, restored after */
-	uint64_t stack_lo, stack_hi;
+	struct hosted_domain *d; /* where the runtime entered */
+	uint32_t runtime_pkru;	 /* the rights the runtime entered d with, restored after */
 	sigjmp_buf back;
 	long result;
 	char *why;
@@ -133,71 +134,136 @@ static int fail_now(struct upcall *u, const char *fmt, ...)
 	return 1;
 }
 
-/* Whether [p, p + n) is u's domain's own memory (its image or this stack),
- * as the VM's dmem_owns decides before a syscall reads a domain pointer. */
-static int owns(const struct upcall *u, uint64_t p, uint64_t n)
+/* The rights rt_sigreturn will give the interrupted code: the PKRU
+ * component (XSAVE component 9) of the XSAVE area in the signal frame. Its
+ * offset is CPUID.(EAX=0DH,ECX=9):EBX (Intel SDM Vol. 1, 13.2); the frame
+ * is in XSAVE format when its software bytes (offset 464 of the legacy
+ * area, Linux's struct _fpx_sw_bytes) hold FP_XSTATE_MAGIC1 and name the
+ * component; XSTATE_BV (offset 512, SDM 13.4.2) must then have bit 9 set,
+ * or XRSTOR would put PKRU in its init state (0: every key) instead. */
+#define XFEATURE_PKRU 9
+static int frame_set_pkru(ucontext_t *uc, uint32_t pkru)
 {
-	const struct hosted_domain *d = u->d;
-	/* Each length is compared before it is subtracted, so nothing wraps. */
-	return (n <= d->span && p >= d->base && p - d->base <= d->span - n) ||
-	       (n <= STACK_SIZE && p >= u->stack_lo && p - u->stack_lo <= STACK_SIZE - n);
+	uint8_t *x = (uint8_t *)uc->uc_mcontext.fpregs;
+	uint32_t magic, a, off, c, d;
+	uint64_t features;
+	if (!x)
+		return -1;
+	memcpy(&magic, x + 464, 4);
+	memcpy(&features, x + 464 + 8, 8);
+	if (magic != FP_XSTATE_MAGIC1 || !(features >> XFEATURE_PKRU & 1) ||
+	    !__get_cpuid_count(0xd, XFEATURE_PKRU, &a, &off, &c, &d) || !off)
+		return -1;
+	memcpy(x + off, &pkru, 4);
+	uint64_t bv;
+	memcpy(&bv, x + 512, 8);
+	bv |= 1ull << XFEATURE_PKRU;
+	memcpy(x + 512, &bv, 8);
+	return 0;
 }
 
-static long sys_log(struct upcall *u, uint64_t text, uint64_t len)
+/*
+ * The current domain failed (u->why says how): unwind as the VM does. To
+ * the runtime (siglongjmp) when the call it made is the one that failed;
+ * otherwise the caller of the outermost failed call resumes at the gate's
+ * gate_resume with -MAPLE_ECALLEE, its own %rsp and rights, and none of
+ * the failed callee's scratch registers, as unwind_failed sets them.
+ */
+static void fail_domain(struct upcall *u, ucontext_t *uc)
+{
+	struct hosted_domain *d = hgate_current();
+	uint64_t rip, rsp;
+	uint32_t pkru;
+	long err;
+	if (hgate_unwind(&rip, &rsp, &pkru, &err)) {
+		if (d && d != u->d) { /* say who failed: it is not the domain entered */
+			char why[256];
+			snprintf(why, sizeof why, "%s", u->why);
+			snprintf(u->why, u->whylen, "in %s: %s", d->name, why);
+		}
+		siglongjmp(u->back, 1);
+	}
+	printf("hosted: %s failed: %s\n", d ? d->name : "?", u->why);
+	fflush(stdout);
+	if (keys && frame_set_pkru(uc, pkru) < 0)
+		abort(); /* cannot resume the caller with its rights: stop, not guess */
+	greg_t *g = uc->uc_mcontext.gregs;
+	g[REG_RIP] = (greg_t)rip;
+	g[REG_RSP] = (greg_t)rsp;
+	g[REG_RAX] = err;
+	g[REG_RDI] = g[REG_RSI] = g[REG_RDX] = g[REG_RCX] = 0;
+	g[REG_R8] = g[REG_R9] = g[REG_R10] = g[REG_R11] = 0;
+	g[REG_EFL] = 0x202; /* IF and the always-set bit: not the callee's TF or DF */
+}
+
+/* The pointers a syscall reads must lie in the calling domain's image or
+ * its stack, as the VM's dmem_owns decides (hgate_owns). */
+static long sys_log(struct hosted_domain *d, uint64_t text, uint64_t len)
 {
 	char buf[LOG_MAX];
 	uint64_t n = len < sizeof buf ? len : sizeof buf;
-	if (!owns(u, text, n))
+	if (!hgate_owns(d, text, n))
 		return -MAPLE_EFAULT;
 	memcpy(buf, (const void *)text, n);
 	n = log_text_clean(buf, n);
 	char line[LOG_MAX + 64];
-	int k = snprintf(line, sizeof line, "[%s] %.*s\n", u->d->name, (int)n, buf);
+	int k = snprintf(line, sizeof line, "[%s] %.*s\n", d->name, (int)n, buf);
 	if (write(STDOUT_FILENO, line, k) < 0)
 		return -MAPLE_EIO;
 	return (long)len;
 }
 
-static long sys_export(struct upcall *u, uint64_t entries, uint64_t n)
+static long sys_export(struct hosted_domain *d, uint64_t entries, uint64_t n)
 {
-	struct hosted_domain *d = u->d;
 	uint64_t table[sizeof d->methods / sizeof d->methods[0]];
 	if (n > sizeof table / sizeof table[0])
 		return -MAPLE_EINVAL;
-	if (!owns(u, entries, n * 8))
+	if (!hgate_owns(d, entries, n * 8))
 		return -MAPLE_EFAULT;
 	memcpy(table, (const void *)entries, n * 8);
 	for (uint64_t i = 0; i < n; i++)
 		if (table[i] < d->base || table[i] >= d->base + d->span)
 			return -MAPLE_EINVAL; /* a method must be the domain's own code */
-	memcpy(d->methods, table, n * 8);
-	d->nmethods = n;
+	hgate_export(d, table, (unsigned)n);
 	return 0;
+}
+
+static long sys_lookup(struct hosted_domain *d, uint64_t name, uint64_t len)
+{
+	char buf[MAPLE_DOMAIN_NAME_MAX];
+	if (len >= sizeof buf)
+		return -MAPLE_EINVAL;
+	if (!hgate_owns(d, name, len))
+		return -MAPLE_EFAULT;
+	memcpy(buf, (const void *)name, len);
+	buf[len] = 0;
+	return hgate_lookup(buf);
 }
 
 /* The Maple syscalls the hosted runtime serves so far; the rest are the
  * VM's alone for now (docs/platform.md) and get -MAPLE_ENOSYS. */
-static long maple_syscall(struct upcall *u, long nr, const greg_t *g)
+static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 {
 	switch (nr) {
 	case SYS_NULL:
 		return 0;
 	case SYS_LOG:
-		return sys_log(u, g[REG_RDI], g[REG_RSI]);
+		return sys_log(d, g[REG_RDI], g[REG_RSI]);
 	case SYS_EXPORT:
-		return sys_export(u, g[REG_RDI], g[REG_RSI]);
+		return sys_export(d, g[REG_RDI], g[REG_RSI]);
+	case SYS_LOOKUP:
+		return sys_lookup(d, g[REG_RDI], g[REG_RSI]);
 	case SYS_DOMAIN_ID:
-		return (long)u->d->id;
+		return (long)d->id; /* its handle: generation 0 (gate.c) */
 	default:
 		return -MAPLE_ENOSYS;
 	}
 }
 
 /* Where ip is, for a failure line: "rogue+0x124f", "gate+0x40" or the address. */
-static void where(const struct upcall *u, uint64_t ip, char *out, size_t outlen)
+static void where(const struct hosted_domain *d, uint64_t ip, char *out, size_t outlen)
 {
-	const struct hosted_domain *d = u->d;
-	if (ip - d->base < d->span)
+	if (d && ip - d->base < d->span)
 		snprintf(out, outlen, "%s+%#lx", d->name, (unsigned long)(ip - d->base));
 	else if (ip - MAPLE_GATE_VA < GATE_SPAN)
 		snprintf(out, outlen, "gate+%#lx", (unsigned long)(ip - MAPLE_GATE_VA));
@@ -214,32 +280,31 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
 	if (!u)
 		abort(); /* the filter traps only domain and gate addresses */
+	struct hosted_domain *d = hgate_current();
 	uint64_t ip = (uint64_t)si->si_call_addr;
 	int from_gate = ip - MAPLE_GATE_VA < GATE_SPAN;
+	char at[64];
+	where(d, ip, at, sizeof at);
 	if (si->si_arch != AUDIT_ARCH_X86_64) {
-		char at[64];
-		where(u, ip, at, sizeof at);
 		fail_now(u, "a 32-bit system call (%d) at %s", si->si_syscall, at);
-		siglongjmp(u->back, 1);
-	}
-	if (si->si_syscall == SYS_RETURN && from_gate) {
+		fail_domain(u, ctx);
+	} else if (si->si_syscall == SYS_RETURN && from_gate && hgate_upcall_pop()) {
 		u->result = g[REG_RDI];
 		siglongjmp(u->back, 2);
-	}
-	if (si->si_syscall == SYS_RETURN) {
+	} else if (si->si_syscall == SYS_RETURN) {
 		fail_now(u, "returned through the gate without a call to return from");
-		siglongjmp(u->back, 1);
-	}
-	if (si->si_syscall == SYS_PANIC) {
+		fail_domain(u, ctx);
+	} else if (si->si_syscall == SYS_PANIC) {
 		char msg[LOG_MAX] = "";
 		uint64_t len = (uint64_t)g[REG_RSI];
 		uint64_t n = len < sizeof msg - 1 ? len : sizeof msg - 1;
-		if (owns(u, g[REG_RDI], n))
+		if (hgate_owns(d, g[REG_RDI], n))
 			memcpy(msg, (const void *)g[REG_RDI], n);
 		fail_now(u, "panicked: %.*s", (int)n, msg);
-		siglongjmp(u->back, 1);
+		fail_domain(u, ctx);
+	} else {
+		g[REG_RAX] = maple_syscall(d, si->si_syscall, g);
 	}
-	g[REG_RAX] = maple_syscall(u, si->si_syscall, g);
 }
 
 static const char *code_name(int sig, int code)
@@ -263,7 +328,7 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 		return;
 	}
 	char at[64];
-	where(u, ((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP], at, sizeof at);
+	where(hgate_current(), ((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP], at, sizeof at);
 	if (sig == SIGSEGV && si->si_code == SEGV_PKUERR)
 		fail_now(u, "SIGSEGV (SEGV_PKUERR, key %u) at %s, address %#lx", si->si_pkey, at,
 			 (unsigned long)si->si_addr);
@@ -272,7 +337,7 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 			 code_name(sig, si->si_code), at, (unsigned long)si->si_addr);
 	else
 		fail_now(u, "SIG%s at %s", sigabbrev_np(sig), at);
-	siglongjmp(u->back, 1);
+	fail_domain(u, ctx);
 }
 
 void entry_keyed_fault(int sig, siginfo_t *si, void *ctx);
@@ -360,51 +425,23 @@ fail:
 	return -1;
 }
 
-/* d's upcall stack, mapped at its first upcall and kept until
- * entry_release: a thread's stack in a domain outlives one call, as in the VM. */
-static int upcall_stack(struct hosted_domain *d, char *why, size_t whylen)
-{
-	if (d->stack)
-		return 0;
-	uint64_t lo = d->base + STACK_OFFSET;
-	void *at = mmap((void *)lo, STACK_SIZE, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (at != (void *)lo ||
-	    (d->pkey >= 0 && pkey_mprotect(at, STACK_SIZE, PROT_READ | PROT_WRITE, d->pkey) < 0)) {
-		snprintf(why, whylen, "cannot map a stack in %s's slot: %s", d->name,
-			 strerror(errno));
-		if (at != MAP_FAILED)
-			munmap(at, STACK_SIZE);
-		return -1;
-	}
-	d->stack = lo;
-	return 0;
-}
-
-void entry_release(struct hosted_domain *d)
-{
-	if (d->stack)
-		munmap((void *)d->stack, STACK_SIZE);
-	d->stack = 0;
-}
-
 int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,
 		 size_t whylen)
 {
-	if (upcall_stack(d, why, whylen) < 0)
+	long err;
+	uint64_t sp = hgate_upcall_push(d, &err);
+	if (!sp) {
+		snprintf(why, whylen, "cannot enter %s: %s", d->name,
+			 err == -MAPLE_EDEAD ? "it does not run" : "too deep");
 		return -1;
-	struct upcall u = {.d = d,
-			   .runtime_pkru = keys ? rdpkru() : 0,
-			   .stack_lo = d->stack,
-			   .stack_hi = d->stack + STACK_SIZE,
-			   .why = why,
-			   .whylen = whylen};
-	/* The return address, as gate_upcall pushes it; 16-byte alignment at
-	 * the function's entry means %rsp + 8 is aligned (psABI 3.2.2). */
-	uint64_t rsp = u.stack_hi - 16 - 8;
-	*(uint64_t *)rsp = MAPLE_GATE_RETURN_VA;
+	}
+	struct upcall u = {
+		.d = d, .runtime_pkru = keys ? rdpkru() : 0, .why = why, .whylen = whylen};
+	/* The return address, as gate_upcall pushes it; sp is 16-byte aligned,
+	 * so %rsp + 8 is at the function's entry (psABI 3.2.2). */
+	*(uint64_t *)(sp - 8) = MAPLE_GATE_RETURN_VA;
 	struct hosted_jump j = {.fn = fn,
-				.rsp = rsp,
+				.rsp = sp - 8,
 				.pkru = d->pkey >= 0 ? PKRU_DOMAIN(d->pkey) : 0,
 				.keys = keys && d->pkey >= 0};
 	volatile int how = sigsetjmp(u.back, 1);

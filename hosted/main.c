@@ -20,6 +20,7 @@
  */
 #include "bench.h"
 #include "entry.h"
+#include "gate.h"
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
@@ -170,12 +171,13 @@ static int cmd_run(int n, char **args)
 		fprintf(stderr, "maple-hosted: %s\n", why);
 		return 2;
 	}
-	if (hosted_load(args[0], FIRST_DOMAIN_ID, keys, &d, why, sizeof why) < 0) {
+	if (hosted_load(args[0], FIRST_DOMAIN_ID, keys, &d, why, sizeof why) < 0 ||
+	    hgate_add(&d, why, sizeof why) < 0) {
 		printf("hosted: refused %s\n", why);
 		return 1;
 	}
 	int status = upcalls(&d, method, a);
-	entry_release(&d);
+	hgate_remove(&d);
 	/* The leak check: every upcall's stack is gone again. */
 	int extra = hosted_slot_extra(&d);
 	if (extra)

@@ -1,6 +1,6 @@
 /*
  * One maple-hosted process's runtime (runtime.c): the key layout, the gate
- * page, the gate's domain table in TRUSTED memory and the trusted entry,
+ * page, the gate's TRUSTED data (gate.c) and the trusted entry,
  * set up in that order, once, before any domain is loaded.
  */
 #ifndef HOSTED_RUNTIME_H

@@ -17,13 +17,17 @@
 #include "tests.h"
 
 #include "entry.h"
+#include "gate.h"
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
 
+#include <domain/gate_layout.h>
 #include <idl/hello_methods.h>
+#include <idl/xa_methods.h>
 #include <maple/abi.h>
 #include <test/rogue/cases.h>
+#include <test/rogue/watch_cases.h>
 
 #include <regex.h>
 #include <signal.h>
@@ -120,7 +124,7 @@ static int start(const char *name, unsigned id, struct hosted_domain *d, char *w
 	char path[128], got[WHY];
 	static const long none[4];
 	snprintf(path, sizeof path, DOMAINS "%s.elf", name);
-	if (hosted_load(path, id, keys, d, why, len) < 0)
+	if (hosted_load(path, id, keys, d, why, len) < 0 || hgate_add(d, why, len) < 0)
 		return -1;
 	outcome(d, d->entry, none, got, sizeof got);
 	char want[64];
@@ -152,6 +156,23 @@ static int hello_answers(struct hosted_domain *hello, char *why, size_t len)
 	snprintf(want, sizeof want, "hello returned %u", 5 + hello->id);
 	if (strcmp(got, want)) {
 		snprintf(why, len, "then hello.greet(5): %.300s, want '%.60s'", got, want);
+		return -1;
+	}
+	return 0;
+}
+
+/* The runtime's own state after a test's upcalls: no continuation left
+ * on the thread, and its own rights (PKRU 0) again. */
+static int runtime_clean(char *why, size_t len)
+{
+	uint32_t pkru = 0;
+	if (keys)
+		__asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+	if (pkru || hgate_depth()) {
+		snprintf(why, len,
+			 "after the upcalls the runtime holds PKRU %#x and %u continuations, "
+			 "want 0 and 0",
+			 pkru, hgate_depth());
 		return -1;
 	}
 	return 0;
@@ -206,15 +227,10 @@ static int run_rogue(const struct rogue_test *t, char *why, size_t len)
 			 (unsigned long)target);
 		return -1;
 	}
-	uint32_t pkru = 0;
-	if (keys)
-		__asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
-	if (pkru) {
-		snprintf(why, len, "the runtime holds PKRU %#x after the upcall, want 0", pkru);
+	if (runtime_clean(why, len) < 0)
 		return -1;
-	}
-	entry_release(&rogue);
-	entry_release(&hello);
+	hgate_remove(&rogue);
+	hgate_remove(&hello);
 	int extra = hosted_slot_extra(&rogue);
 	if (extra) {
 		snprintf(why, len, "leak: %d mappings in rogue's slot besides its image", extra);
@@ -236,15 +252,96 @@ static int run_hello(char *why, size_t len)
 	return hello_answers(&hello, why, len);
 }
 
+/* The VM's nested chain through the real gate: xa -> xb -> xc -> back into
+ * xa (xa/xa.h): xa.chain(1) = 1118, the thread in xa twice. */
+static int run_chain(char *why, size_t len)
+{
+	struct hosted_domain xa, xb, xc;
+	if (start("xa", 1, &xa, why, len) < 0 || start("xb", 2, &xb, why, len) < 0 ||
+	    start("xc", 3, &xc, why, len) < 0)
+		return -1;
+	const long a[4] = {1, 0, 0, 0};
+	char got[WHY];
+	outcome(&xa, xa.methods[Xa_chain_METHOD], a, got, sizeof got);
+	if (strcmp(got, "xa returned 1118")) {
+		snprintf(why, len, "xa.chain(1): %.300s, want 'xa returned 1118'", got);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/*
+ * A callee that fails mid-call (rogue 2 takes #UD with the trap flag set,
+ * ROGUE_W_TF_FAULT) is unwound to its caller (rogue 1), which gets
+ * -MAPLE_ECALLEE at gate_resume with its own rights and without the
+ * callee's trap flag, and runs on (ROGUE_W_SURVIVED); the callee stays
+ * failed (a new call gets -MAPLE_EDEAD from the gate) and the caller still
+ * answers.
+ */
+static int run_unwind(char *why, size_t len)
+{
+	struct hosted_domain caller, callee;
+	if (start("rogue", 1, &caller, why, len) < 0 || start("rogue", 2, &callee, why, len) < 0)
+		return -1;
+	char got[WHY], want[64];
+	const long call[4] = {ROGUE_W_CALL_TF_FAULT, (long)callee.id, 0, 0};
+	uint64_t run = caller.methods[Rogue_run_METHOD];
+	outcome(&caller, run, call, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_SURVIVED);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "rogue 1 calling rogue 2's #UD: %.300s, want '%s'", got, want);
+		return -1;
+	}
+	if (hgate_state(&callee) != GATE_DOMAIN_FAILED ||
+	    hgate_state(&caller) != GATE_DOMAIN_RUNNING) {
+		snprintf(why, len, "states after the fault: caller %lu, callee %lu; want %d and %d",
+			 (unsigned long)hgate_state(&caller), (unsigned long)hgate_state(&callee),
+			 GATE_DOMAIN_RUNNING, GATE_DOMAIN_FAILED);
+		return -1;
+	}
+	outcome(&caller, run, call, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned -%d", MAPLE_EDEAD);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "calling the failed rogue 2 again: %.300s, want '%s'", got,
+			 want);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/* Every test: hello, the rogue cases, the cross-domain calls. */
+struct test {
+	const char *name;
+	const char *needs; /* NULL, or what it needs keys for (its SKIP says so) */
+	int (*run)(char *why, size_t len);
+	const struct rogue_test *rogue;
+};
+
+#define GATE_NEEDS "the gate's WRPKRU"
+static struct test tests[1 + sizeof rogue_tests / sizeof rogue_tests[0] + 2];
+static int ntests;
+
+static void list_tests(void)
+{
+	tests[ntests++] = (struct test){"hello-answers", NULL, run_hello, NULL};
+	for (size_t i = 0; i < sizeof rogue_tests / sizeof rogue_tests[0]; i++)
+		tests[ntests++] = (struct test){rogue_tests[i].name,
+						rogue_tests[i].keyed ? "isolation" : NULL, NULL,
+						&rogue_tests[i]};
+	tests[ntests++] =
+		(struct test){"xcall-chain-through-the-gate", GATE_NEEDS, run_chain, NULL};
+	tests[ntests++] =
+		(struct test){"xcall-callee-fault-unwinds-to-caller", GATE_NEEDS, run_unwind, NULL};
+}
+
 /* The child: set the runtime up, run one test, report on the pipe. */
-static void child(int fd, int which)
+static void child(int fd, const struct test *t)
 {
 	char why[WHY] = "";
 	alarm(TEST_SECONDS);
 	int rc = runtime_start(keys, why, sizeof why);
 	if (rc == 0)
-		rc = which < 0 ? run_hello(why, sizeof why)
-			       : run_rogue(&rogue_tests[which], why, sizeof why);
+		rc = t->rogue ? run_rogue(t->rogue, why, sizeof why) : t->run(why, sizeof why);
 	if (rc == 0)
 		why[0] = 0;
 	else if (!why[0])
@@ -258,10 +355,12 @@ struct tally {
 	int passed, failed, skipped;
 };
 
-static void one(const char *name, int keyed, int which, struct tally *t)
+static void one(const struct test *test, struct tally *t)
 {
-	if (keyed && !keys) {
-		printf("hosted-test: %s SKIP no protection keys: %s\n", name, no_keys);
+	const char *name = test->name;
+	if (test->needs && !keys) {
+		printf("hosted-test: %s SKIP %s needs protection keys: %s\n", name, test->needs,
+		       no_keys);
 		t->skipped++;
 		return;
 	}
@@ -275,7 +374,7 @@ static void one(const char *name, int keyed, int which, struct tally *t)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		child(p[1], which);
+		child(p[1], test);
 	}
 	close(p[1]);
 	char why[WHY] = "";
@@ -307,26 +406,18 @@ static void one(const char *name, int keyed, int which, struct tally *t)
 	}
 }
 
-#define NTESTS ((int)(sizeof rogue_tests / sizeof rogue_tests[0]) + 1)
-
-static const char *test_name(int i, int *keyed)
-{
-	*keyed = i > 0 && rogue_tests[i - 1].keyed;
-	return i == 0 ? "hello-answers" : rogue_tests[i - 1].name;
-}
-
 int hosted_tests(int n, char **names)
 {
-	int keyed;
+	list_tests();
 	for (int k = 0; k < n; k++) {
 		int i = 0;
-		while (i < NTESTS && strcmp(names[k], test_name(i, &keyed)))
+		while (i < ntests && strcmp(names[k], tests[i].name))
 			i++;
-		if (i == NTESTS) {
+		if (i == ntests) {
 			fprintf(stderr,
 				"maple-hosted: test: no test named '%s'; there are:", names[k]);
-			for (i = 0; i < NTESTS; i++)
-				fprintf(stderr, " %s", test_name(i, &keyed));
+			for (i = 0; i < ntests; i++)
+				fprintf(stderr, " %s", tests[i].name);
 			fputc('\n', stderr);
 			return 2;
 		}
@@ -334,13 +425,12 @@ int hosted_tests(int n, char **names)
 	keys = pkeys_available(no_keys, sizeof no_keys);
 	printf("hosted-test: protection keys: %s\n", keys ? "yes" : no_keys);
 	struct tally t = {0, 0, 0};
-	for (int i = 0; i < NTESTS; i++) {
-		const char *name = test_name(i, &keyed);
+	for (int i = 0; i < ntests; i++) {
 		int wanted = n == 0;
 		for (int k = 0; k < n && !wanted; k++)
-			wanted = !strcmp(names[k], name);
+			wanted = !strcmp(names[k], tests[i].name);
 		if (wanted)
-			one(name, keyed, i - 1, &t);
+			one(&tests[i], &t);
 	}
 	printf("hosted-test: %d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped);
 	return t.failed ? 1 : 0;
