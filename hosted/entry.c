@@ -33,6 +33,8 @@
 
 #include <lib/log_text.h>
 #include <maple/abi.h>
+#include <maple/rref_abi.h>
+#include <xheap/rref.h>
 
 #include <cpuid.h>
 #include <errno.h>
@@ -240,10 +242,13 @@ static long sys_lookup(struct hosted_domain *d, uint64_t name, uint64_t len)
 	return hgate_lookup(buf);
 }
 
-/* The Maple syscalls the hosted runtime serves so far; the rest are the
- * VM's alone for now (docs/platform.md) and get -MAPLE_ENOSYS. */
+/* The Maple syscalls the hosted runtime serves so far, the exchange heap's
+ * by the VM's own xheap/rref.c (SYS_RREF_BUS excepted: no devices); the
+ * rest are the VM's alone for now (docs/platform.md) and get
+ * -MAPLE_ENOSYS. */
 static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 {
+	static const struct rref_limits limits = RREF_LIMITS_DEFAULT;
 	switch (nr) {
 	case SYS_NULL:
 		return 0;
@@ -255,6 +260,20 @@ static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 		return sys_lookup(d, g[REG_RDI], g[REG_RSI]);
 	case SYS_DOMAIN_ID:
 		return (long)d->id; /* its handle: generation 0 (gate.c) */
+	case SYS_RREF_ALLOC:
+		return rref_alloc(d->id, &limits, (uint32_t)g[REG_RDI], g[REG_RSI]);
+	case SYS_RREF_FREE:
+		return rref_free(d->id, g[REG_RDI]);
+	case SYS_RREF_NEST:
+		return rref_nest(d->id, g[REG_RDI], g[REG_RSI]);
+	case SYS_RREF_UNNEST:
+		return rref_unnest(d->id, g[REG_RDI]);
+	case SYS_RREF_SIZE:
+		return rref_size(d->id, g[REG_RDI]);
+	case SYS_RREF_RECALL:
+		return rref_recall(d->id, g[REG_RDI]);
+	case SYS_RREF_INFO:
+		return rref_info(d->id, g[REG_RDI]);
 	default:
 		return -MAPLE_ENOSYS;
 	}

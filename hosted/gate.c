@@ -5,8 +5,9 @@
  * pages at %gs exactly as in the VM, so a cross-domain call from a domain
  * runs gate.S unchanged, with no help from the runtime.
  *
- * THE INVARIANT, as in the VM: the gate's data (the domain table, the RRef
- * header table, the gate stack and continuations) carries key TRUSTED and
+ * THE INVARIANT, as in the VM: the gate's data (the domain table, the gate
+ * stack and continuations; the RRef header table is the exchange heap's,
+ * hosted/heap.c) carries key TRUSTED and
  * the thread's GATE_RO page key GATE_RO, so no domain's rights can write
  * them (PKRU_DOMAIN denies TRUSTED and write-disables GATE_RO). The runtime
  * writes them with PKRU 0, only between upcalls or from a signal handler
@@ -38,13 +39,12 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#define PAGE	       4096ul
-#define STACK_SIZE     (64ul << 10)
-#define STACK_OFFSET   (MAPLE_DOMAIN_SLOT / 2) /* the thread's stack in a domain's slot */
-#define DOMTAB_BYTES   ((sizeof(struct gate_domain) * GATE_MAX_DOMAINS + PAGE - 1) & ~(PAGE - 1))
-#define RREF_TAB_BYTES ((uint64_t)RREF_MAX * RREF_HDR_SIZE)
-#define SLOT_VA	       GATE_THREADS_VA				    /* thread slot 0 */
-#define SLOT_TT_BYTES  (GATE_STACK_SIZE + GATE_THREAD_TRUSTED_SIZE) /* gate stack + TRUSTED */
+#define PAGE	      4096ul
+#define STACK_SIZE    (64ul << 10)
+#define STACK_OFFSET  (MAPLE_DOMAIN_SLOT / 2) /* the thread's stack in a domain's slot */
+#define DOMTAB_BYTES  ((sizeof(struct gate_domain) * GATE_MAX_DOMAINS + PAGE - 1) & ~(PAGE - 1))
+#define SLOT_VA	      GATE_THREADS_VA				   /* thread slot 0 */
+#define SLOT_TT_BYTES (GATE_STACK_SIZE + GATE_THREAD_TRUSTED_SIZE) /* gate stack + TRUSTED */
 
 static struct gate_domain *domtab;
 static struct gate_thread_ro *ro;
@@ -78,12 +78,8 @@ int hgate_init(int use_keys, uint64_t gate_resume, char *why, size_t whylen)
 {
 	keys = use_keys;
 	resume_va = gate_resume;
-	/* The RRef header table stays all zero: no header has an owner, so
-	 * the gate's RRef checks (rref.gate.c) refuse every transfer. */
 	if (!(domtab = map_at(GATE_DOMTAB_VA, DOMTAB_BYTES, PKEY_TRUSTED, "the domain table", why,
 			      whylen)) ||
-	    !map_at(RREF_TABLE_VA, RREF_TAB_BYTES, PKEY_TRUSTED, "the RRef header table", why,
-		    whylen) ||
 	    !(ro = map_at(SLOT_VA + GATE_SLOT_RO_OFF, PAGE, PKEY_GATE_RO, "the GATE_RO page", why,
 			  whylen)))
 		return -1;
@@ -136,6 +132,7 @@ void hgate_remove(struct hosted_domain *d)
 		return;
 	__atomic_store_n(&domtab[d->id].state, GATE_DOMAIN_FREE, __ATOMIC_RELEASE);
 	tt->domain_sp[d->id] = 0;
+	rref_reclaim(d->id); /* what it owns goes with it, as at the VM's destroy */
 	domains[d->id] = NULL;
 	munmap((void *)d->stack, STACK_SIZE);
 	d->stack = 0;
@@ -185,6 +182,17 @@ static uint64_t depth(void)
 	       sizeof(struct continuation);
 }
 
+int hgate_keys(void)
+{
+	return keys;
+}
+
+const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va)
+{
+	*tt_va = ro->trusted;
+	return tt;
+}
+
 unsigned hgate_depth(void)
 {
 	return (unsigned)depth();
@@ -194,6 +202,12 @@ unsigned hgate_depth(void)
 static void pop_one(void)
 {
 	struct continuation *c = &tt->conts[depth() - 1];
+	/* RRefs lent to the call go back to their owners; moved ones stay
+	 * with the callee. */
+	if (c->kind == CONT_XCALL)
+		for (int i = 0; i < 4; i++)
+			if (c->word & XCALL_BORROW(i))
+				rref_end_borrow(c->args[i]);
 	tt->domain_sp[c->callee % GATE_MAX_DOMAINS] = c->callee_sp;
 	tt->domain_sp[c->caller % GATE_MAX_DOMAINS] = c->caller_sp;
 	ro->domain = c->caller;

@@ -1,8 +1,8 @@
 /*
  * The hosted runtime's side of the gate (gate.c), as kernel/domain/gate.c is
  * the VM kernel's: the gate's TRUSTED data in this process (the domain
- * table, the RRef header table, the thread's GATE_RO page, gate stack and
- * continuation stack at %gs), the continuations of upcalls, and unwinding a
+ * table, the thread's GATE_RO page, gate stack and continuation stack at
+ * %gs), the continuations of upcalls, and unwinding a
  * thread out of a failed domain. One thread enters domains for now
  * (thread slot 0).
  */
@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Map the domain table and the RRef header table (key TRUSTED with keys)
- * and this thread's gate pages, and point its GS base at its GATE_RO
+/* Map the domain table (key TRUSTED with keys) and this thread's gate
+ * pages, and point its GS base at its GATE_RO
  * page; resume_va is where the gate page's gate_resume runs (gatepage.c),
  * for unwinding. 0, or -1 with why filled. */
 int hgate_init(int use_keys, uint64_t resume_va, char *why, size_t whylen);
@@ -24,7 +24,8 @@ int hgate_init(int use_keys, uint64_t resume_va, char *why, size_t whylen);
  * in the domain table and this thread's stack in it. 0, or -1 with why. */
 int hgate_add(struct hosted_domain *d, char *why, size_t whylen);
 
-/* Unmap this thread's stack in d and forget d's entry (nothing may run in it). */
+/* Unmap this thread's stack in d, forget d's entry (nothing may run in it)
+ * and reclaim the RRefs it owns. */
 void hgate_remove(struct hosted_domain *d);
 
 /* The domain the thread runs in (the gate's GT_DOMAIN), or NULL. */
@@ -64,6 +65,12 @@ int hgate_unwind(uint64_t *rip, uint64_t *rsp, uint32_t *pkru, long *err);
 
 /* Continuations on the thread's stack (0 between upcalls). */
 unsigned hgate_depth(void);
+
+/* Whether domains run under their keys (hgate_init's use_keys). */
+int hgate_keys(void);
+
+/* This thread's TRUSTED gate pages and their address (*tt_va). */
+const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va);
 
 /* The state of domain d in the gate's table (GATE_DOMAIN_RUNNING, ...). */
 uint64_t hgate_state(const struct hosted_domain *d);

@@ -28,6 +28,8 @@
 #include <maple/abi.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/watch_cases.h>
+#include <test/rrefs/rrefs.h>
+#include <xheap/rref.h>
 
 #include <regex.h>
 #include <signal.h>
@@ -309,29 +311,96 @@ static int run_unwind(char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
-/* Every test: hello, the rogue cases, the cross-domain calls. */
+static uint64_t live_rrefs(void)
+{
+	struct rref_stats s;
+	rref_get_stats(&s);
+	return s.live;
+}
+
+/*
+ * rref_a.run(rcase) with rref_b and rref_c loaded returns 1 (every check
+ * it made held), and removing rref_b reclaims whatever it kept (for
+ * RCASE_KEEP_SOME exactly 8: 1, a box of 4 and its box, 2 more), as at the
+ * VM's destroy; once the three are gone no RRef is left.
+ */
+static int run_rref(long rcase, char *why, size_t len)
+{
+	struct hosted_domain a, b, c;
+	if (start("rref_b", 1, &b, why, len) < 0 || start("rref_a", 2, &a, why, len) < 0 ||
+	    start("rref_c", 3, &c, why, len) < 0)
+		return -1;
+	const long arg[4] = {rcase, 0, 0, 0};
+	char got[WHY];
+	outcome(&a, a.methods[RrefA_run_METHOD], arg, got, sizeof got);
+	if (strcmp(got, "rref_a returned 1")) {
+		snprintf(why, len, "rref_a.run(%ld): %.300s, want 'rref_a returned 1'", rcase, got);
+		return -1;
+	}
+	uint64_t held = live_rrefs();
+	hgate_remove(&b);
+	uint64_t after_b = live_rrefs();
+	hgate_remove(&a);
+	hgate_remove(&c);
+	/* Only rref_b keeps RRefs past a case (RCASE_NOT_OWNER's, the kept 8). */
+	if ((rcase == RCASE_KEEP_SOME && held != 8) || after_b || live_rrefs()) {
+		snprintf(
+			why, len,
+			"live RRefs: %lu after the case%s, %lu once rref_b is gone, %lu at the end "
+			"(want 0 and 0)",
+			(unsigned long)held, rcase == RCASE_KEEP_SOME ? " (want 8)" : "",
+			(unsigned long)after_b, (unsigned long)live_rrefs());
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/* Every test: hello, the rogue cases, the cross-domain calls, the RRefs. */
 struct test {
 	const char *name;
 	const char *needs; /* NULL, or what it needs keys for (its SKIP says so) */
 	int (*run)(char *why, size_t len);
 	const struct rogue_test *rogue;
+	long rcase; /* an rref_a case: run by run_rref */
+};
+
+/* The RRef cases of the VM's kernel/ktest/rrefs.c, named as its ktests,
+ * through the same domains: rref_a drives rref_b (and through it rref_c). */
+static const struct {
+	const char *name;
+	long rcase;
+} rref_tests[] = {
+	{"rref-move-gives-the-callee-ownership", RCASE_MOVE},
+	{"rref-gate-refuses-an-rref-the-caller-does-not-own", RCASE_NOT_OWNER},
+	{"rref-borrow-keeps-ownership-and-ends-with-the-call", RCASE_BORROW},
+	{"rref-result-moves-to-the-caller", RCASE_RESULT},
+	{"rref-borrowed-rref-returns-when-the-borrower-crashes", RCASE_CRASH_BORROW},
+	{"rref-nested-children-move-with-their-parent", RCASE_NESTED},
+	{"rref-borrowed-rref-can-be-lent-on-but-not-moved", RCASE_LEND_ON},
+	{"rref-borrowed-rref-is-lent-on-across-three-domains", RCASE_LEND_ON_3},
+	{"rref-failed-domain-rrefs-are-reclaimed", RCASE_KEEP_SOME},
 };
 
 #define GATE_NEEDS "the gate's WRPKRU"
-static struct test tests[1 + sizeof rogue_tests / sizeof rogue_tests[0] + 2];
+#define NROGUE	   (sizeof rogue_tests / sizeof rogue_tests[0])
+#define NRREF	   (sizeof rref_tests / sizeof rref_tests[0])
+static struct test tests[1 + NROGUE + 2 + NRREF];
 static int ntests;
 
 static void list_tests(void)
 {
-	tests[ntests++] = (struct test){"hello-answers", NULL, run_hello, NULL};
-	for (size_t i = 0; i < sizeof rogue_tests / sizeof rogue_tests[0]; i++)
+	tests[ntests++] = (struct test){"hello-answers", NULL, run_hello, NULL, 0};
+	for (size_t i = 0; i < NROGUE; i++)
 		tests[ntests++] = (struct test){rogue_tests[i].name,
 						rogue_tests[i].keyed ? "isolation" : NULL, NULL,
-						&rogue_tests[i]};
+						&rogue_tests[i], 0};
 	tests[ntests++] =
-		(struct test){"xcall-chain-through-the-gate", GATE_NEEDS, run_chain, NULL};
-	tests[ntests++] =
-		(struct test){"xcall-callee-fault-unwinds-to-caller", GATE_NEEDS, run_unwind, NULL};
+		(struct test){"xcall-chain-through-the-gate", GATE_NEEDS, run_chain, NULL, 0};
+	tests[ntests++] = (struct test){"xcall-callee-fault-unwinds-to-caller", GATE_NEEDS,
+					run_unwind, NULL, 0};
+	for (size_t i = 0; i < NRREF; i++)
+		tests[ntests++] = (struct test){rref_tests[i].name, GATE_NEEDS, NULL, NULL,
+						rref_tests[i].rcase};
 }
 
 /* The child: set the runtime up, run one test, report on the pipe. */
@@ -341,7 +410,9 @@ static void child(int fd, const struct test *t)
 	alarm(TEST_SECONDS);
 	int rc = runtime_start(keys, why, sizeof why);
 	if (rc == 0)
-		rc = t->rogue ? run_rogue(t->rogue, why, sizeof why) : t->run(why, sizeof why);
+		rc = t->rogue ? run_rogue(t->rogue, why, sizeof why)
+		     : t->run ? t->run(why, sizeof why)
+			      : run_rref(t->rcase, why, sizeof why);
 	if (rc == 0)
 		why[0] = 0;
 	else if (!why[0])

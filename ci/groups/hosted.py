@@ -6,7 +6,8 @@ answers a call through the gate page's return, and `maple-hosted test`
 (hosted/tests.c: rogue's raw Linux system call, 32-bit system call, faults and
 bad log pointers contained and failing rogue alone; under protection keys,
 rogue's reads and writes of another domain, TRUSTED and the runtime failing
-with SEGV_PKUERR) reports one test each, a SKIP naming the missing PKU where
+with SEGV_PKUERR, cross-domain calls through the gate and unwinding, and the
+RRef cases of kernel/ktest/rrefs.c) reports one test each, a SKIP naming the missing PKU where
 the machine has none. No VM boots; the group takes about a second.
 """
 import glob

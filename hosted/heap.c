@@ -1,0 +1,80 @@
+/*
+ * The exchange heap's platform services in maple-hosted
+ * (xheap/heap_platform.h): anonymous mappings at the layout's addresses,
+ * with the layout's keys where the process has them. The runtime holds PKRU
+ * 0, so it writes payloads and headers at their own addresses. There are
+ * no devices, so a chunk's platform address is its address.
+ */
+#define _GNU_SOURCE
+#include "gate.h"
+
+#include <core/panic.h>
+#include <maple/abi.h>
+#include <maple/rref_abi.h>
+#include <xheap/heap_platform.h>
+#include <xheap/rref.h>
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define CHUNK_PAGES (SHARED_CHUNK / HEAP_PAGE)
+
+/* A fixed mapping at va with `key` under keys; NULL if it cannot be made. */
+static void *map_keyed(uint64_t va, uint64_t bytes, int key)
+{
+	void *at = mmap((void *)va, bytes, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (at != (void *)va) {
+		if (at != MAP_FAILED)
+			munmap(at, bytes);
+		return NULL;
+	}
+	if (hgate_keys() && pkey_mprotect(at, bytes, PROT_READ | PROT_WRITE, key) < 0) {
+		munmap(at, bytes);
+		return NULL;
+	}
+	return at;
+}
+
+void *heap_private_alloc(uint64_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		panic("rref: no memory for a %lu KiB table: %s", (unsigned long)(bytes >> 10),
+		      strerror(errno));
+	return p;
+}
+
+void *heap_header_table(void)
+{
+	void *t = map_keyed(RREF_TABLE_VA, (uint64_t)RREF_MAX * RREF_HDR_SIZE, PKEY_TRUSTED);
+	if (!t)
+		panic("rref: cannot map the header table at %#lx: %s", (unsigned long)RREF_TABLE_VA,
+		      strerror(errno));
+	return t;
+}
+
+uint64_t heap_chunk_map(uint64_t va, uint64_t *addr)
+{
+	if (!map_keyed(va, SHARED_CHUNK, PKEY_SHARED))
+		return 0;
+	*addr = va;
+	return CHUNK_PAGES;
+}
+
+void heap_chunk_unmap(uint64_t va, uint64_t addr, uint64_t mapped)
+{
+	(void)addr;
+	munmap((void *)va, mapped * HEAP_PAGE);
+}
+
+void *heap_chunk_bytes(uint64_t addr, uint64_t off)
+{
+	return (void *)(addr + off);
+}
+
+const struct gate_thread_trusted *heap_thread_conts(uint64_t *tt_va)
+{
+	return hgate_thread_conts(tt_va);
+}
