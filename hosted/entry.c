@@ -243,9 +243,9 @@ static long sys_lookup(struct hosted_domain *d, uint64_t name, uint64_t len)
 }
 
 /* The Maple syscalls the hosted runtime serves so far, the exchange heap's
- * by the VM's own xheap/rref.c (SYS_RREF_BUS excepted: no devices); the
- * rest are the VM's alone for now (docs/platform.md) and get
- * -MAPLE_ENOSYS. */
+ * by the VM's own xheap/rref.c (SYS_RREF_BUS too: no devices here, but the
+ * same rule on who may ask); the rest are the VM's alone for now
+ * (docs/platform.md) and get -MAPLE_ENOSYS. */
 static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 {
 	static const struct rref_limits limits = RREF_LIMITS_DEFAULT;
@@ -274,6 +274,8 @@ static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 		return rref_recall(d->id, g[REG_RDI]);
 	case SYS_RREF_INFO:
 		return rref_info(d->id, g[REG_RDI]);
+	case SYS_RREF_BUS: /* the same authority; the answer is the payload's address */
+		return rref_bus(d->id, g[REG_RDI], g[REG_RSI]);
 	default:
 		return -MAPLE_ENOSYS;
 	}

@@ -28,6 +28,7 @@
 #include <maple/abi.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/watch_cases.h>
+#include <test/rrefs/evil.h>
 #include <test/rrefs/rrefs.h>
 #include <xheap/rref.h>
 
@@ -311,6 +312,20 @@ static int run_unwind(char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
+/* The cases of kernel/ktest/rref_attacks.c that need neither threads nor
+ * a heap of the domain's own (SYS_HEAP_GROW, which EV_QUOTA's malloc
+ * needs, is the VM's alone), on two rref_evil instances. */
+struct evil_test {
+	const char *name;
+	long ev, a, b;
+};
+static const struct evil_test evil_tests[] = {
+	{"rref-nesting-past-the-bound-is-edepth", EV_NEST_CHAIN, 0, 0},
+	{"rref-nesting-counts-the-childs-whole-subtree", EV_NEST_WHOLE, 0, 0},
+	{"rref-stale-handle-after-free-and-realloc-is-refused", EV_STALE, 0, 0},
+	{"rref-info-on-another-domains-rref-is-eperm", EV_INFO_PERM, 0, 0},
+};
+
 static uint64_t live_rrefs(void)
 {
 	struct rref_stats s;
@@ -355,6 +370,37 @@ static int run_rref(long rcase, char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
+/*
+ * rref_evil one's run(case, two's handle, a, b) returns EV_PASSED (every
+ * exact outcome it checked held), one still runs, and when both are gone
+ * no RRef is left.
+ */
+static int run_evil(const struct evil_test *t, char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (start("rref_evil", 1, &one, why, len) < 0 || start("rref_evil", 2, &two, why, len) < 0)
+		return -1;
+	const long arg[4] = {t->ev, (long)two.id, t->a, t->b};
+	char got[WHY], want[64];
+	outcome(&one, one.methods[RrefEvil_run_METHOD], arg, got, sizeof got);
+	snprintf(want, sizeof want, "rref_evil returned %d", EV_PASSED);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "rref_evil.run(%ld): %.300s, want '%s'", t->ev, got, want);
+		return -1;
+	}
+	uint64_t state = hgate_state(&one);
+	hgate_remove(&one);
+	hgate_remove(&two);
+	if (state != GATE_DOMAIN_RUNNING || live_rrefs()) {
+		snprintf(why, len,
+			 "after the case: state %lu (want %d), %lu RRefs left once both are gone "
+			 "(want 0)",
+			 (unsigned long)state, GATE_DOMAIN_RUNNING, (unsigned long)live_rrefs());
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
 /* Every test: hello, the rogue cases, the cross-domain calls, the RRefs. */
 struct test {
 	const char *name;
@@ -362,6 +408,7 @@ struct test {
 	int (*run)(char *why, size_t len);
 	const struct rogue_test *rogue;
 	long rcase; /* an rref_a case: run by run_rref */
+	int evil;   /* 1 + an index in evil_tests: run by run_evil */
 };
 
 /* The RRef cases of the VM's kernel/ktest/rrefs.c, named as its ktests,
@@ -384,23 +431,28 @@ static const struct {
 #define GATE_NEEDS "the gate's WRPKRU"
 #define NROGUE	   (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF	   (sizeof rref_tests / sizeof rref_tests[0])
-static struct test tests[1 + NROGUE + 2 + NRREF];
+#define NEVIL	   (sizeof evil_tests / sizeof evil_tests[0])
+static struct test tests[1 + NROGUE + 2 + NRREF + NEVIL];
 static int ntests;
 
 static void list_tests(void)
 {
-	tests[ntests++] = (struct test){"hello-answers", NULL, run_hello, NULL, 0};
+	tests[ntests++] = (struct test){.name = "hello-answers", .run = run_hello};
 	for (size_t i = 0; i < NROGUE; i++)
-		tests[ntests++] = (struct test){rogue_tests[i].name,
-						rogue_tests[i].keyed ? "isolation" : NULL, NULL,
-						&rogue_tests[i], 0};
-	tests[ntests++] =
-		(struct test){"xcall-chain-through-the-gate", GATE_NEEDS, run_chain, NULL, 0};
-	tests[ntests++] = (struct test){"xcall-callee-fault-unwinds-to-caller", GATE_NEEDS,
-					run_unwind, NULL, 0};
+		tests[ntests++] = (struct test){.name = rogue_tests[i].name,
+						.needs = rogue_tests[i].keyed ? "isolation" : NULL,
+						.rogue = &rogue_tests[i]};
+	tests[ntests++] = (struct test){
+		.name = "xcall-chain-through-the-gate", .needs = GATE_NEEDS, .run = run_chain};
+	tests[ntests++] = (struct test){.name = "xcall-callee-fault-unwinds-to-caller",
+					.needs = GATE_NEEDS,
+					.run = run_unwind};
 	for (size_t i = 0; i < NRREF; i++)
-		tests[ntests++] = (struct test){rref_tests[i].name, GATE_NEEDS, NULL, NULL,
-						rref_tests[i].rcase};
+		tests[ntests++] = (struct test){rref_tests[i].name,  GATE_NEEDS, NULL, NULL,
+						rref_tests[i].rcase, 0};
+	for (size_t i = 0; i < NEVIL; i++)
+		tests[ntests++] =
+			(struct test){evil_tests[i].name, GATE_NEEDS, NULL, NULL, 0, (int)i + 1};
 }
 
 /* The child: set the runtime up, run one test, report on the pipe. */
@@ -410,9 +462,10 @@ static void child(int fd, const struct test *t)
 	alarm(TEST_SECONDS);
 	int rc = runtime_start(keys, why, sizeof why);
 	if (rc == 0)
-		rc = t->rogue ? run_rogue(t->rogue, why, sizeof why)
-		     : t->run ? t->run(why, sizeof why)
-			      : run_rref(t->rcase, why, sizeof why);
+		rc = t->rogue  ? run_rogue(t->rogue, why, sizeof why)
+		     : t->run  ? t->run(why, sizeof why)
+		     : t->evil ? run_evil(&evil_tests[t->evil - 1], why, sizeof why)
+			       : run_rref(t->rcase, why, sizeof why);
 	if (rc == 0)
 		why[0] = 0;
 	else if (!why[0])
