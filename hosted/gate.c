@@ -169,6 +169,11 @@ int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n)
 	       (d->stack && n <= STACK_SIZE && p >= d->stack && p - d->stack <= STACK_SIZE - n);
 }
 
+uint64_t hgate_calls(const struct hosted_domain *d)
+{
+	return __atomic_load_n(&domtab[d->id].calls, __ATOMIC_ACQUIRE);
+}
+
 uint64_t hgate_state(const struct hosted_domain *d)
 {
 	return __atomic_load_n(&domtab[d->id].state, __ATOMIC_ACQUIRE);

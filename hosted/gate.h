@@ -72,6 +72,9 @@ int hgate_keys(void);
 /* This thread's TRUSTED gate pages and their address (*tt_va). */
 const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va);
 
+/* Calls ever made into d (the gate's count and the runtime's upcalls). */
+uint64_t hgate_calls(const struct hosted_domain *d);
+
 /* The state of domain d in the gate's table (GATE_DOMAIN_RUNNING, ...). */
 uint64_t hgate_state(const struct hosted_domain *d);
 

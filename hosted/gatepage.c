@@ -32,7 +32,7 @@ static long long file_offset(const struct elf_info *info, uint64_t va, uint64_t 
 	return -1;
 }
 
-int gatepage_map(const char *kernel_elf, int use_keys, uint64_t *resume_va, char *err,
+int gatepage_map(const char *kernel_elf, int use_keys, struct gatepage *out, char *err,
 		 size_t errlen)
 {
 	size_t size;
@@ -41,7 +41,7 @@ int gatepage_map(const char *kernel_elf, int use_keys, uint64_t *resume_va, char
 		return -1;
 	struct elf_info info;
 	struct elf_error e;
-	uint64_t lo, hi, resume;
+	uint64_t lo, hi, resume, violation;
 	long long off = -1;
 	int rc = -1;
 	if (elf_check(file, size, ELF_KIND_KERNEL, &info, &e) < 0) {
@@ -51,11 +51,12 @@ int gatepage_map(const char *kernel_elf, int use_keys, uint64_t *resume_va, char
 	if (!elf_symbol_value(file, size, "__gate_start", &lo) ||
 	    !elf_symbol_value(file, size, "__gate_end", &hi) || hi <= lo ||
 	    !elf_symbol_value(file, size, "gate_resume", &resume) || resume - lo >= hi - lo ||
-	    (lo | hi) % ELF_PAGE_SIZE || hi - lo > (1u << 20) ||
+	    !elf_symbol_value(file, size, "gate_violation", &violation) ||
+	    violation - lo >= hi - lo || (lo | hi) % ELF_PAGE_SIZE || hi - lo > (1u << 20) ||
 	    (off = file_offset(&info, lo, hi - lo)) < 0) {
 		snprintf(err, errlen,
-			 "%s: no gate pages (__gate_start, gate_resume, __gate_end) in its "
-			 "file bytes",
+			 "%s: no gate pages (__gate_start, gate_resume, gate_violation, "
+			 "__gate_end) in its file bytes",
 			 kernel_elf);
 		goto out;
 	}
@@ -75,7 +76,9 @@ int gatepage_map(const char *kernel_elf, int use_keys, uint64_t *resume_va, char
 		munmap(at, hi - lo);
 		goto out;
 	}
-	*resume_va = MAPLE_GATE_VA + (resume - lo);
+	*out = (struct gatepage){.resume = MAPLE_GATE_VA + (resume - lo),
+				 .violation = MAPLE_GATE_VA + (violation - lo),
+				 .size = hi - lo};
 	rc = 0;
 out:
 	free(file);

@@ -19,13 +19,19 @@
 
 #include <xheap/rref.h>
 
+static struct gatepage gate;
+
+const struct gatepage *runtime_gatepage(void)
+{
+	return &gate;
+}
+
 int runtime_start(int use_keys, char *why, size_t whylen)
 {
 	if (use_keys && pkeys_layout(why, whylen) < 0)
 		return -1;
-	uint64_t resume;
-	if (gatepage_map(GATEPAGE_KERNEL_ELF, use_keys, &resume, why, whylen) < 0 ||
-	    hgate_init(use_keys, resume, why, whylen) < 0)
+	if (gatepage_map(GATEPAGE_KERNEL_ELF, use_keys, &gate, why, whylen) < 0 ||
+	    hgate_init(use_keys, gate.resume, why, whylen) < 0)
 		return -1;
 	rref_init();
 	return entry_init(use_keys, why, whylen);

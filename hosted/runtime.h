@@ -6,10 +6,15 @@
 #ifndef HOSTED_RUNTIME_H
 #define HOSTED_RUNTIME_H
 
+#include "gatepage.h"
+
 #include <stddef.h>
 
 /* With use_keys, the VM's key layout first (pkeys_layout). 0, or -1 with
  * why filled (the step and its reason). */
 int runtime_start(int use_keys, char *why, size_t whylen);
+
+/* Where the gate page lies and its symbols the runtime uses (gatepage.h). */
+const struct gatepage *runtime_gatepage(void);
 
 #endif

@@ -27,6 +27,7 @@
 #include <idl/xa_methods.h>
 #include <maple/abi.h>
 #include <test/rogue/cases.h>
+#include <test/rogue/gate_cases.h>
 #include <test/rogue/watch_cases.h>
 #include <test/rrefs/evil.h>
 #include <test/rrefs/rrefs.h>
@@ -401,6 +402,65 @@ static int run_evil(const struct evil_test *t, char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
+/*
+ * Every WRPKRU in the gate page, reached by a call with %eax = %ecx = %edx
+ * = 0 (ROGUE_JUMP_GATE: a WRPKRU that granted every key and went on), ends
+ * at gate_violation's ud2: rogue fails with SIGILL there, and nothing runs
+ * on. A fresh rogue for each site (ids 1, 2, ...: one key each).
+ */
+static int run_every_wrpkru(char *why, size_t len)
+{
+	const struct gatepage *gp = runtime_gatepage();
+	const uint8_t *p = (const uint8_t *)MAPLE_GATE_VA;
+	unsigned sites = 0;
+	char want[64];
+	snprintf(want, sizeof want, "rogue failed: SIGILL at gate+%#lx",
+		 (unsigned long)(gp->violation - MAPLE_GATE_VA));
+	for (uint64_t off = 0; off + 3 <= gp->size; off++) {
+		if (p[off] != 0x0f || p[off + 1] != 0x01 || p[off + 2] != 0xef)
+			continue;
+		struct hosted_domain rogue;
+		if (start("rogue", ++sites, &rogue, why, len) < 0)
+			return -1;
+		const long a[4] = {ROGUE_JUMP_GATE, (long)(MAPLE_GATE_VA + off), 0, 0};
+		char got[WHY];
+		outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_FAILED) {
+			snprintf(why, len, "WRPKRU at gate+%#lx: %.300s, want '%s'",
+				 (unsigned long)off, got, want);
+			return -1;
+		}
+	}
+	if (sites < 4) { /* raise twice, into the callee, lower */
+		snprintf(why, len, "%u WRPKRUs in the gate page, want at least 4", sites);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/* A chain of calls of rogue into itself past GATE_MAX_DEPTH is refused with
+ * -MAPLE_EDEPTH, passed back up every level, and rogue runs on. */
+static int run_depth(char *why, size_t len)
+{
+	struct hosted_domain rogue;
+	if (start("rogue", 1, &rogue, why, len) < 0)
+		return -1;
+	const long a[4] = {ROGUE_GATE_DEPTH, 0, 0, 0};
+	char got[WHY], want[64];
+	outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned -%d", MAPLE_EDEPTH);
+	if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_RUNNING ||
+	    hgate_calls(&rogue) < GATE_MAX_DEPTH) {
+		snprintf(why, len,
+			 "%.300s after %lu calls into rogue, state %lu; want '%s', at least %d "
+			 "calls, running",
+			 got, (unsigned long)hgate_calls(&rogue),
+			 (unsigned long)hgate_state(&rogue), want, GATE_MAX_DEPTH);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
 /* Every test: hello, the rogue cases, the cross-domain calls, the RRefs. */
 struct test {
 	const char *name;
@@ -432,7 +492,7 @@ static const struct {
 #define NROGUE	   (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF	   (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL	   (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 2 + NRREF + NEVIL];
+static struct test tests[1 + NROGUE + 4 + NRREF + NEVIL];
 static int ntests;
 
 static void list_tests(void)
@@ -447,6 +507,13 @@ static void list_tests(void)
 	tests[ntests++] = (struct test){.name = "xcall-callee-fault-unwinds-to-caller",
 					.needs = GATE_NEEDS,
 					.run = run_unwind};
+	tests[ntests++] = (struct test){.name = "gate-call-depth-past-the-limit-is-edepth",
+					.needs = GATE_NEEDS,
+					.run = run_depth};
+	tests[ntests++] = (struct test){
+		.name = "gate-every-wrpkru-jumped-to-with-zero-rights-faults-at-the-violation-site",
+		.needs = GATE_NEEDS,
+		.run = run_every_wrpkru};
 	for (size_t i = 0; i < NRREF; i++)
 		tests[ntests++] = (struct test){rref_tests[i].name,  GATE_NEEDS, NULL, NULL,
 						rref_tests[i].rcase, 0};
