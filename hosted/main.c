@@ -10,6 +10,7 @@
  *   maple-hosted load IMAGE...         check and place each image as the VM would
  *   maple-hosted bench [SAMPLES]       the rows of bench/xcall --hosted
  *   maple-hosted test [NAME...]        the hosted tests (tests.c), each in a child
+ *   maple-hosted serve SOCKET IMAGE... the control console on SOCKET (console.c)
  *   maple-hosted run IMAGE [METHOD [A0 [A1 [A2 [A3]]]]]
  *                                      place IMAGE, run its initialisation and
  *                                      then one of its methods, as the VM's
@@ -19,6 +20,7 @@
  * found, 2 bad usage or a host error.
  */
 #include "bench.h"
+#include "console.h"
 #include "entry.h"
 #include "gate.h"
 #include "loader.h"
@@ -36,7 +38,7 @@
 #define USAGE                                                                                      \
 	"usage: maple-hosted probe | load IMAGE... | bench [SAMPLES] | run IMAGE [METHOD "         \
 	"[A0..A3]] "                                                                               \
-	"| test [NAME...]\n"
+	"| test [NAME...] | serve SOCKET IMAGE...\n"
 
 /* The VM's domain ids start at 1 (slot 0 is never a domain). */
 #define FIRST_DOMAIN_ID 1
@@ -195,6 +197,8 @@ int main(int argc, char **argv)
 		return cmd_load(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "serve"))
+		return hosted_serve(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "test"))
 		return hosted_tests(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "bench"))

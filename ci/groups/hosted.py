@@ -14,6 +14,7 @@ import glob
 import os
 import re
 import subprocess
+import tempfile
 
 from harness.qemu import ROOT
 
@@ -164,10 +165,70 @@ def run_tests():
                       f"{err.strip()!r}")
 
 
+CTL = os.path.join(ROOT, "ci/ctl")
+
+
+def ctl(sock, *args):
+    """ci/ctl itself, unchanged, against maple-hosted's console."""
+    r = subprocess.run([CTL, "--socket", sock, "--timeout", "10", *args], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    return r.returncode, r.stdout.splitlines()
+
+
+def check_console(pku):
+    """`maple-hosted serve` speaks the VM's console protocol: ci/ctl lists the domains, calls
+    hello (greet(5) = 5 + its id 1), sees rogue's fault as an ERR and rogue failed after it,
+    and shuts the process down (exit 0, socket gone)."""
+    with tempfile.TemporaryDirectory(prefix="maple-hosted-ctl-") as tmp:
+        sock = os.path.join(tmp, "ctl.sock")
+        p = subprocess.Popen([HOSTED, "serve", sock, os.path.join(DOMAINS, "hello.elf"),
+                              os.path.join(DOMAINS, "rogue.elf")], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             stdin=subprocess.DEVNULL)
+        try:
+            lines = []
+            for line in p.stdout:
+                lines.append(line.rstrip("\n"))
+                if line.startswith("hosted: console at "):
+                    break
+            if lines[-1:] != [f"hosted: console at {sock}"]:
+                raise Failure(f"serve said {lines}, never 'hosted: console at {sock}'")
+            k1, k2 = (abi("PKEY_FIRST_DOMAIN"), abi("PKEY_FIRST_DOMAIN") + 1) if pku else (-1, -1)
+            rogue_run = idl_method("rogue", "Rogue", "run")
+            null_deref = c_constant(os.path.join(ROOT, "domains/test/rogue/cases.h"),
+                                    "ROGUE_NULL_DEREF")
+            steps = [
+                (("domains",), 0, [f"  1 hello running key {k1} calls 1",
+                                   f"  2 rogue running key {k2} calls 1", "OK"]),
+                (("call", "hello", str(idl_method("hello", "Hello", "greet")), "5"), 0,
+                 ["  6", "OK"]),
+                (("call", "rogue", str(rogue_run), str(null_deref)), 1,
+                 [r"ERR rogue failed: SIGSEGV \(SEGV_MAPERR\) at rogue\+0x[0-9a-f]+, address 0"]),
+                (("domains",), 0, [f"  1 hello running key {k1} calls 2",
+                                   f"  2 rogue failed key {k2} calls 2", "OK"]),
+                (("call", "nope", "0"), 1, ["ERR no domain 'nope'"]),
+                (("shutdown",), 0, ["OK"]),
+            ]
+            for args, want_rc, want in steps:
+                rc, out = ctl(sock, *args)
+                if rc != want_rc or len(out) != len(want) or not all(
+                        re.fullmatch(w if w.startswith("ERR rogue") else re.escape(w), o)
+                        for w, o in zip(want, out)):
+                    raise Failure(f"ci/ctl {' '.join(args)}: exit {rc}, said {out}; want exit "
+                                  f"{want_rc} and {want}")
+            rc = p.wait(timeout=TIMEOUT)
+            if rc != 0 or os.path.exists(sock):
+                raise Failure(f"after shutdown: exit {rc}, socket left: {os.path.exists(sock)}")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
 def check_usage():
     for args in ([], ["load"], ["bench", "12"], ["test", "no-such-test"], ["bench", "x"],
                  ["frob"], ["run"], ["run", "x.elf", "zero"],
-                 ["run", "x.elf", "0", "1", "2", "3", "4", "5"]):
+                 ["run", "x.elf", "0", "1", "2", "3", "4", "5"], ["serve"], ["serve", "x.sock"]):
         rc, out, err = hosted(*args)
         if rc != 2 or out or not err:
             raise Failure(f"maple-hosted {' '.join(args)}: exit {rc}, stdout {out}; want exit 2 "
@@ -185,4 +246,5 @@ def run():
         test(f"hosted/refuses-{name}", check_refuses, name, pku)
     test("hosted/runs-hello", check_runs_hello, pku)
     test("hosted/test", run_tests, report_pass=False)
+    test("hosted/console-speaks-ci-ctl", check_console, pku)
     test("hosted/usage", check_usage)

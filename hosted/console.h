@@ -1,0 +1,10 @@
+/* maple-hosted's control console on a unix socket (console.c). */
+#ifndef HOSTED_CONSOLE_H
+#define HOSTED_CONSOLE_H
+
+/* serve SOCKET IMAGE...: load and initialise the images, then answer the
+ * control console protocol on SOCKET until `shutdown`. Exit status as
+ * main's. */
+int hosted_serve(int n, char **args);
+
+#endif
