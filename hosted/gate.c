@@ -270,6 +270,8 @@ int hgate_unwind(uint64_t *rip, uint64_t *rsp, uint32_t *pkru, long *err)
 	/* The outermost call into a domain that no longer runs: everything
 	 * above it ran on its behalf and goes with it (unwind_failed). */
 	uint64_t n = depth(), k = 0;
+	if (!n)
+		return 1; /* no call to unwind: back to the runtime */
 	while (k < n && domtab[tt->conts[k].callee % GATE_MAX_DOMAINS].state == GATE_DOMAIN_RUNNING)
 		k++;
 	if (k == n)
