@@ -30,6 +30,7 @@
 #include "gate.h"
 #include "jump.h"
 #include "pkeys.h"
+#include "runtime.h"
 
 #include <lib/log_text.h>
 #include <maple/abi.h>
@@ -339,6 +340,23 @@ static const char *code_name(int sig, int code)
 	return "";
 }
 
+/*
+ * Without keys (a CPU without PKU) the gate's WRPKRU is #UD. So that the
+ * gate's code still runs, for the tests of calls, RRefs and unwinding that
+ * do not depend on keys, a WRPKRU in the gate page is skipped as if it had
+ * written rights that nothing enforces here anyway: every check the gate
+ * makes after it compares %eax, which the instruction does not change, so
+ * the gate decides exactly as with keys. Only the gate page's WRPKRUs, and
+ * only in this mode (with keys the instruction never faults); the tests
+ * that need enforced rights SKIP without keys (tests.c).
+ */
+static int emulate_wrpkru(uint64_t ip)
+{
+	const uint8_t *p = (const uint8_t *)ip;
+	return ip - MAPLE_GATE_VA + 3 <= runtime_gatepage()->size && p[0] == 0x0f && p[1] == 0x01 &&
+	       p[2] == 0xef;
+}
+
 /* Reached from entry_keyed_fault (sigentry.S) under keys, else directly. */
 void entry_on_fault(int sig, siginfo_t *si, void *ctx);
 void entry_on_fault(int sig, siginfo_t *si, void *ctx)
@@ -346,6 +364,11 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 	struct upcall *u = current;
 	if (!u) { /* the runtime's own fault: die of it as if unhandled */
 		signal(sig, SIG_DFL);
+		return;
+	}
+	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
+	if (!keys && sig == SIGILL && emulate_wrpkru((uint64_t)g[REG_RIP])) {
+		g[REG_RIP] += 3;
 		return;
 	}
 	char at[64];
