@@ -46,7 +46,7 @@ static const char *state_name(uint64_t s)
 	return s == GATE_DOMAIN_RUNNING ? "running" : s == GATE_DOMAIN_FAILED ? "failed" : "free";
 }
 
-static int number(const char *s, long *out)
+int hosted_number(const char *s, long *out)
 {
 	char *end;
 	errno = 0;
@@ -58,7 +58,7 @@ static struct hosted_domain *find(const char *what)
 {
 	long id;
 	for (int i = 0; i < ndoms; i++)
-		if (!strcmp(doms[i].name, what) || (number(what, &id) && id == doms[i].id))
+		if (!strcmp(doms[i].name, what) || (hosted_number(what, &id) && id == doms[i].id))
 			return &doms[i];
 	return NULL;
 }
@@ -80,11 +80,11 @@ static int cmd_call(struct ctl_reply *r, int argc, char **argv)
 	long method, a[4] = {0, 0, 0, 0}, result;
 	if (!d)
 		return ctl_fail(r, "no domain '%s'", argv[1]);
-	if (!number(argv[2], &method) || method < 0 || (unsigned long)method >= d->nmethods)
+	if (!hosted_number(argv[2], &method) || method < 0 || (unsigned long)method >= d->nmethods)
 		return ctl_fail(r, "%s has no method '%s' (%u methods)", d->name, argv[2],
 				d->nmethods);
 	for (int i = 3; i < argc; i++)
-		if (!number(argv[i], &a[i - 3]))
+		if (!hosted_number(argv[i], &a[i - 3]))
 			return ctl_fail(r, "argument '%s' is not a number", argv[i]);
 	char why[160];
 	fflush(stdout);

@@ -7,4 +7,8 @@
  * main's. */
 int hosted_serve(int n, char **args);
 
+/* Whether s is a whole number in C syntax (strtol, base 0), into *out: the
+ * syntax of the console's arguments and of main's. */
+int hosted_number(const char *s, long *out);
+
 #endif

@@ -11,7 +11,8 @@
  * one gets -MAPLE_ENOSYS. A domain's `int 0x80` (a 32-bit system call) is
  * sent to SIGSYS the same way and fails the domain. Faults of domain code
  * (SIGSEGV, including SEGV_PKUERR; SIGILL, SIGFPE, SIGBUS) fail the
- * domain, and the runtime resumes where it entered the domain.
+ * domain, and the thread is unwound as in the VM (gate.c, hgate_unwind):
+ * to the runtime where it entered, or to the failed callee's caller.
  *
  * What the filter cannot see (docs/platform.md): protection keys do not
  * govern instruction fetch, so a domain can jump to a `syscall` instruction
@@ -19,10 +20,12 @@
  * needs a per-process secret in an argument register that the filter
  * compares; not built yet.
  *
- * Handlers run on an alternate stack in runtime memory (a domain's stack
- * is its own memory, and on a PKU machine Linux writes the signal frame
- * with its default PKRU). They are entered synchronously from domain code,
- * never from runtime code, so the runtime holds no lock when they run.
+ * Handlers run on an alternate stack (a domain's stack is its own memory),
+ * with known rights (sigentry.S writes PKRU 0 first) and restore the
+ * interrupted ones exactly (altstack(), entry_upcall, frame_set_pkru).
+ * They are entered synchronously from domain or gate code, never from
+ * runtime code, so the runtime holds no lock and is inside no stdio call
+ * when they run.
  */
 #define _GNU_SOURCE
 #include "entry.h"
@@ -315,6 +318,9 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		siglongjmp(u->back, 2);
 	} else if (si->si_syscall == SYS_RETURN) {
 		fail_now(u, "returned through the gate without a call to return from");
+		fail_domain(u, ctx);
+	} else if (!d) { /* the gate names no domain: nothing to serve it for */
+		fail_now(u, "a system call outside any domain at %s", at);
 		fail_domain(u, ctx);
 	} else if (si->si_syscall == SYS_PANIC) {
 		char msg[LOG_MAX] = "";

@@ -53,9 +53,7 @@ static struct hosted_domain *domains[GATE_MAX_DOMAINS];
 static uint64_t resume_va;
 static int keys;
 
-/* A fixed mapping of the layout, with `key` under keys; NULL with why. */
-static void *map_at(uint64_t va, uint64_t bytes, int key, const char *what, char *why,
-		    size_t whylen)
+void *hgate_map(uint64_t va, uint64_t bytes, int key, const char *what, char *why, size_t whylen)
 {
 	void *at = mmap((void *)va, bytes, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
@@ -78,13 +76,13 @@ int hgate_init(int use_keys, uint64_t gate_resume, char *why, size_t whylen)
 {
 	keys = use_keys;
 	resume_va = gate_resume;
-	if (!(domtab = map_at(GATE_DOMTAB_VA, DOMTAB_BYTES, PKEY_TRUSTED, "the domain table", why,
-			      whylen)) ||
-	    !(ro = map_at(SLOT_VA + GATE_SLOT_RO_OFF, PAGE, PKEY_GATE_RO, "the GATE_RO page", why,
-			  whylen)))
+	if (!(domtab = hgate_map(GATE_DOMTAB_VA, DOMTAB_BYTES, PKEY_TRUSTED, "the domain table",
+				 why, whylen)) ||
+	    !(ro = hgate_map(SLOT_VA + GATE_SLOT_RO_OFF, PAGE, PKEY_GATE_RO, "the GATE_RO page",
+			     why, whylen)))
 		return -1;
-	uint8_t *stack = map_at(SLOT_VA + GATE_SLOT_STACK_OFF, SLOT_TT_BYTES, PKEY_TRUSTED,
-				"the gate stack", why, whylen);
+	uint8_t *stack = hgate_map(SLOT_VA + GATE_SLOT_STACK_OFF, SLOT_TT_BYTES, PKEY_TRUSTED,
+				   "the gate stack", why, whylen);
 	if (!stack)
 		return -1;
 	tt = (struct gate_thread_trusted *)(stack + GATE_STACK_SIZE);
@@ -113,7 +111,7 @@ int hgate_add(struct hosted_domain *d, char *why, size_t whylen)
 		return -1;
 	}
 	uint64_t lo = d->base + STACK_OFFSET;
-	if (!map_at(lo, STACK_SIZE, d->pkey, "a stack in the domain's slot", why, whylen))
+	if (!hgate_map(lo, STACK_SIZE, d->pkey, "a stack in the domain's slot", why, whylen))
 		return -1;
 	d->stack = lo;
 	domains[d->id] = d;

@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A fixed, zeroed, read-write mapping of the layout at va, with `key`
+ * under keys; NULL with why naming `what` and the reason. */
+void *hgate_map(uint64_t va, uint64_t bytes, int key, const char *what, char *why, size_t whylen);
+
 /* Map the domain table (key TRUSTED with keys) and this thread's gate
  * pages, and point its GS base at its GATE_RO
  * page; resume_va is where the gate page's gate_resume runs (gatepage.c),

@@ -20,23 +20,6 @@
 
 #define CHUNK_PAGES (SHARED_CHUNK / HEAP_PAGE)
 
-/* A fixed mapping at va with `key` under keys; NULL if it cannot be made. */
-static void *map_keyed(uint64_t va, uint64_t bytes, int key)
-{
-	void *at = mmap((void *)va, bytes, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-	if (at != (void *)va) {
-		if (at != MAP_FAILED)
-			munmap(at, bytes);
-		return NULL;
-	}
-	if (hgate_keys() && pkey_mprotect(at, bytes, PROT_READ | PROT_WRITE, key) < 0) {
-		munmap(at, bytes);
-		return NULL;
-	}
-	return at;
-}
-
 void *heap_private_alloc(uint64_t bytes)
 {
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -48,17 +31,19 @@ void *heap_private_alloc(uint64_t bytes)
 
 void *heap_header_table(void)
 {
-	void *t = map_keyed(RREF_TABLE_VA, (uint64_t)RREF_MAX * RREF_HDR_SIZE, PKEY_TRUSTED);
+	char why[128];
+	void *t = hgate_map(RREF_TABLE_VA, (uint64_t)RREF_MAX * RREF_HDR_SIZE, PKEY_TRUSTED,
+			    "the RRef header table", why, sizeof why);
 	if (!t)
-		panic("rref: cannot map the header table at %#lx: %s", (unsigned long)RREF_TABLE_VA,
-		      strerror(errno));
+		panic("rref: %s", why);
 	return t;
 }
 
 uint64_t heap_chunk_map(uint64_t va, uint64_t *addr)
 {
-	if (!map_keyed(va, SHARED_CHUNK, PKEY_SHARED))
-		return 0;
+	char why[128];
+	if (!hgate_map(va, SHARED_CHUNK, PKEY_SHARED, "a heap chunk", why, sizeof why))
+		return 0; /* out of memory for it: rref_alloc answers -MAPLE_ENOMEM */
 	*addr = va;
 	return CHUNK_PAGES;
 }

@@ -114,14 +114,6 @@ static int cmd_bench(int n, char **args)
 	return hosted_bench(samples);
 }
 
-static int number(const char *s, long *out)
-{
-	char *end;
-	errno = 0;
-	*out = strtol(s, &end, 0);
-	return *s && !*end && !errno;
-}
-
 /* The image's initialisation (with argument 0, as the VM's), then the method. */
 static int upcalls(struct hosted_domain *d, long method, const long a[4])
 {
@@ -152,12 +144,12 @@ static int upcalls(struct hosted_domain *d, long method, const long a[4])
 static int cmd_run(int n, char **args)
 {
 	long method = -1, a[4] = {0, 0, 0, 0};
-	if (n < 1 || n > 6 || (n >= 2 && !number(args[1], &method)) || method < -1) {
+	if (n < 1 || n > 6 || (n >= 2 && !hosted_number(args[1], &method)) || method < -1) {
 		fputs(USAGE, stderr);
 		return 2;
 	}
 	for (int i = 2; i < n; i++)
-		if (!number(args[i], &a[i - 2])) {
+		if (!hosted_number(args[i], &a[i - 2])) {
 			fprintf(stderr, "maple-hosted: run: argument '%s' is not a number\n",
 				args[i]);
 			return 2;
