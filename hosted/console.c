@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -142,7 +143,9 @@ static int listen_on(const char *path, char *why, size_t whylen)
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
-	unlink(path); /* a stale socket of an earlier run */
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path); /* a stale socket of an earlier run; nothing else is removed */
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0) {
 		snprintf(why, whylen, "%s: cannot listen: %s", path, strerror(errno));
