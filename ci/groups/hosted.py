@@ -225,6 +225,21 @@ def check_console(pku):
                 p.wait()
 
 
+def check_serve_keeps_a_file():
+    """A path that is not a socket is not removed: serve refuses it (exit 2) and the file
+    keeps its bytes."""
+    with tempfile.TemporaryDirectory(prefix="maple-hosted-ctl-") as tmp:
+        path = os.path.join(tmp, "notes.txt")
+        with open(path, "w") as f:
+            f.write("keep\n")
+        rc, out, err = hosted("serve", path, os.path.join(DOMAINS, "hello.elf"))
+        with open(path) as f:
+            kept = f.read() if os.path.isfile(path) else None
+        if rc != 2 or kept != "keep\n" or f"{path}: cannot listen" not in err:
+            raise Failure(f"serve on a file: exit {rc}, file now {kept!r}, stderr {err.strip()!r};"
+                          " want exit 2, the file unchanged, 'cannot listen'")
+
+
 def check_usage():
     for args in ([], ["load"], ["bench", "12"], ["test", "no-such-test"], ["bench", "x"],
                  ["frob"], ["run"], ["run", "x.elf", "zero"],
@@ -247,4 +262,5 @@ def run():
     test("hosted/runs-hello", check_runs_hello, pku)
     test("hosted/test", run_tests, report_pass=False)
     test("hosted/console-speaks-ci-ctl", check_console, pku)
+    test("hosted/serve-keeps-a-file-at-its-socket-path", check_serve_keeps_a_file)
     test("hosted/usage", check_usage)
