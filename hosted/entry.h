@@ -12,8 +12,10 @@
 #include <stddef.h>
 
 /* Install the signal handlers and then the seccomp filter, for the whole
- * process (every later thread inherits both). 0, or -1 with err filled. */
-int entry_init(char *err, size_t errlen);
+ * process (every later thread inherits both); with use_keys, domains are
+ * entered with their own rights (PKRU_DOMAIN of their key) and the runtime
+ * holds PKRU 0. 0, or -1 with err filled. */
+int entry_init(int use_keys, char *err, size_t errlen);
 
 /*
  * Run fn(a[0], .., a[3]) in domain d on a stack in d's slot, returning through the
@@ -22,8 +24,5 @@ int entry_init(char *err, size_t errlen);
  */
 int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,
 		 size_t whylen);
-
-/* Unmap d's upcall stack (the first upcall maps it in d's slot). */
-void entry_release(struct hosted_domain *d);
 
 #endif

@@ -2,14 +2,19 @@
 protection-key probe agrees with /proc/cpuinfo, every built domain image is
 placed at the VM's slot address with the VM's key layout, the images built to
 be refused are refused with the VM loader's exact message, hello runs and
-answers a call through the gate page's return, and rogue's raw Linux system
-call, 32-bit system call and faults are contained and fail rogue alone. No VM
-boots; the group takes about a second.
+answers a call through the gate page's return, and `maple-hosted test`
+(hosted/tests.c: rogue's raw Linux system call, 32-bit system call, faults and
+bad log pointers contained and failing rogue alone; under protection keys,
+rogue's reads and writes of another domain, TRUSTED and the runtime failing
+with SEGV_PKUERR, cross-domain calls through the gate and unwinding, and the
+RRef cases of kernel/ktest/rrefs.c) reports one test each, a SKIP naming the missing PKU where
+the machine has none. No VM boots; the group takes about a second.
 """
 import glob
 import os
 import re
 import subprocess
+import tempfile
 
 from harness.qemu import ROOT
 
@@ -19,8 +24,6 @@ HOSTED = os.path.join(ROOT, "out/hosted/maple-hosted")
 DOMAINS = os.path.join(ROOT, "out/domains")
 TIMEOUT = 30
 ABI_H = os.path.join(ROOT, "kernel/include/maple/abi.h")
-ROGUE_H = os.path.join(ROOT, "domains/test/rogue/cases.h")
-RUN_NO_KEYS = "hosted: placing without protection keys: run does not switch rights yet"
 # Images that exist to be refused, the instruction each carries and its bytes.
 REFUSED = {"bad_wrpkru": ("WRPKRU", b"\x0f\x01\xef"), "bad_xrstor": ("XRSTOR", b"\x0f\xae\x2f"),
            "bad_wrgsbase": ("WRGSBASE", b"\x0f\xae\xd8")}
@@ -118,11 +121,15 @@ def run_image(name, *args):
     return hosted("run", os.path.join(DOMAINS, name + ".elf"), *map(str, args))
 
 
-def check_runs_hello():
+def check_runs_hello(pku):
     method = idl_method("hello", "Hello", "greet")
     rc, out, err = run_image("hello", method, 5)
-    m = re.fullmatch(r"\[hello\] hello: running in domain (\d+)", out[1] if len(out) > 1 else "")
-    want = [RUN_NO_KEYS, "[hello] hello: running in domain 1",
+    # Without keys the first line says so (the probe's reason).
+    reason = NO_PKU[len("hosted: pku: no: "):]
+    head = [] if pku else [f"hosted: placing without protection keys: {reason}"]
+    line = out[len(head)] if len(out) > len(head) else ""
+    m = re.fullmatch(r"\[hello\] hello: running in domain (\d+)", line)
+    want = [*head, "[hello] hello: running in domain 1",
             "hosted: hello initialised: 0, 1 methods",
             f"hosted: hello method {method} returned {5 + int(m[1]) if m else '?'}",
             "hosted: hello's slot holds its image only"]
@@ -130,35 +137,113 @@ def check_runs_hello():
         raise Failure(f"exit {rc}, said {out} {err.strip()!r}; want exit 0 and {want}")
 
 
-def rogue(case, outcome, exit_code, target=0):
-    """Run rogue's case; the outcome line must match `outcome` (a regex), the process
-    must exit with exit_code (a Linux exit_group that escaped would exit with another),
-    and nothing may be left in rogue's slot but its image."""
-    method = idl_method("rogue", "Rogue", "run")
-    number = c_constant(ROGUE_H, case)
-    rc, out, err = run_image("rogue", method, number, target)
-    if (rc != exit_code or len(out) < 2 or not re.fullmatch(outcome, out[-2])
-            or out[-1] != "hosted: rogue's slot holds its image only"):
-        raise Failure(f"case {case} ({number}): exit {rc}, said {out} {err.strip()!r}; want "
-                      f"exit {exit_code}, a line matching /{outcome}/ and no leak")
+TEST_LINE = re.compile(r"hosted-test: (\S+) (ok|FAIL|SKIP)(?: (.*))?")
+SUMMARY = re.compile(r"hosted-test: (\d+) passed, (\d+) failed, (\d+) skipped")
 
 
-def check_raw_syscall():
-    rogue("ROGUE_RAW_SYSCALL", rf"hosted: rogue method \d+ returned -{abi('MAPLE_ENOSYS')}", 0)
+def run_tests():
+    """`maple-hosted test`: every line becomes a test of this group (hosted/test/NAME),
+    a SKIP stays a skip with its reason, and the summary must agree with the lines."""
+    rc, out, err = hosted("test")
+    seen = {"ok": 0, "FAIL": 0, "SKIP": 0}
+    summary = None
+    for line in out:
+        m = TEST_LINE.fullmatch(line)
+        if m and not SUMMARY.fullmatch(line):
+            name, verdict, reason = f"hosted/test/{m[1]}", m[2], m[3] or ""
+            seen[verdict] += 1
+            if verdict == "ok":
+                tally.ok(name)
+            elif verdict == "SKIP":
+                tally.skip(name, reason)
+            else:
+                tally.fail(name, reason)
+        elif SUMMARY.fullmatch(line):
+            summary = tuple(map(int, SUMMARY.fullmatch(line).groups()))
+    if summary != (seen["ok"], seen["FAIL"], seen["SKIP"]) or rc != (1 if seen["FAIL"] else 0):
+        raise Failure(f"maple-hosted test: exit {rc}, summary {summary}, lines {seen}: "
+                      f"{err.strip()!r}")
 
 
-def check_log_pointer(case, target):
-    """SYS_LOG of memory that is not rogue's own: -MAPLE_EFAULT, and rogue runs on."""
-    rogue(case, rf"hosted: rogue method \d+ returned -{abi('MAPLE_EFAULT')}", 0, target)
+CTL = os.path.join(ROOT, "ci/ctl")
 
 
-def check_fails(case, what):
-    rogue(case, rf"hosted: rogue failed in method \d+: {what}", 1)
+def ctl(sock, *args):
+    """ci/ctl itself, unchanged, against maple-hosted's console."""
+    r = subprocess.run([CTL, "--socket", sock, "--timeout", "10", *args], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    return r.returncode, r.stdout.splitlines()
+
+
+def check_console(pku):
+    """`maple-hosted serve` speaks the VM's console protocol: ci/ctl lists the domains, calls
+    hello (greet(5) = 5 + its id 1), sees rogue's fault as an ERR and rogue failed after it,
+    and shuts the process down (exit 0, socket gone)."""
+    with tempfile.TemporaryDirectory(prefix="maple-hosted-ctl-") as tmp:
+        sock = os.path.join(tmp, "ctl.sock")
+        p = subprocess.Popen([HOSTED, "serve", sock, os.path.join(DOMAINS, "hello.elf"),
+                              os.path.join(DOMAINS, "rogue.elf")], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             stdin=subprocess.DEVNULL)
+        try:
+            lines = []
+            for line in p.stdout:
+                lines.append(line.rstrip("\n"))
+                if line.startswith("hosted: console at "):
+                    break
+            if lines[-1:] != [f"hosted: console at {sock}"]:
+                raise Failure(f"serve said {lines}, never 'hosted: console at {sock}'")
+            k1, k2 = (abi("PKEY_FIRST_DOMAIN"), abi("PKEY_FIRST_DOMAIN") + 1) if pku else (-1, -1)
+            rogue_run = idl_method("rogue", "Rogue", "run")
+            null_deref = c_constant(os.path.join(ROOT, "domains/test/rogue/cases.h"),
+                                    "ROGUE_NULL_DEREF")
+            steps = [
+                (("domains",), 0, [f"  1 hello running key {k1} calls 1",
+                                   f"  2 rogue running key {k2} calls 1", "OK"]),
+                (("call", "hello", str(idl_method("hello", "Hello", "greet")), "5"), 0,
+                 ["  6", "OK"]),
+                (("call", "rogue", str(rogue_run), str(null_deref)), 1,
+                 [r"ERR rogue failed: SIGSEGV \(SEGV_MAPERR\) at rogue\+0x[0-9a-f]+, address 0"]),
+                (("domains",), 0, [f"  1 hello running key {k1} calls 2",
+                                   f"  2 rogue failed key {k2} calls 2", "OK"]),
+                (("call", "nope", "0"), 1, ["ERR no domain 'nope'"]),
+                (("shutdown",), 0, ["OK"]),
+            ]
+            for args, want_rc, want in steps:
+                rc, out = ctl(sock, *args)
+                if rc != want_rc or len(out) != len(want) or not all(
+                        re.fullmatch(w if w.startswith("ERR rogue") else re.escape(w), o)
+                        for w, o in zip(want, out)):
+                    raise Failure(f"ci/ctl {' '.join(args)}: exit {rc}, said {out}; want exit "
+                                  f"{want_rc} and {want}")
+            rc = p.wait(timeout=TIMEOUT)
+            if rc != 0 or os.path.exists(sock):
+                raise Failure(f"after shutdown: exit {rc}, socket left: {os.path.exists(sock)}")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def check_serve_keeps_a_file():
+    """A path that is not a socket is not removed: serve refuses it (exit 2) and the file
+    keeps its bytes."""
+    with tempfile.TemporaryDirectory(prefix="maple-hosted-ctl-") as tmp:
+        path = os.path.join(tmp, "notes.txt")
+        with open(path, "w") as f:
+            f.write("keep\n")
+        rc, out, err = hosted("serve", path, os.path.join(DOMAINS, "hello.elf"))
+        with open(path) as f:
+            kept = f.read() if os.path.isfile(path) else None
+        if rc != 2 or kept != "keep\n" or f"{path}: cannot listen" not in err:
+            raise Failure(f"serve on a file: exit {rc}, file now {kept!r}, stderr {err.strip()!r};"
+                          " want exit 2, the file unchanged, 'cannot listen'")
 
 
 def check_usage():
-    for args in ([], ["load"], ["bench", "12"], ["bench", "x"], ["frob"], ["run"],
-                 ["run", "x.elf", "zero"], ["run", "x.elf", "0", "1", "2", "3", "4", "5"]):
+    for args in ([], ["load"], ["bench", "12"], ["test", "no-such-test"], ["bench", "x"],
+                 ["frob"], ["run"], ["run", "x.elf", "zero"],
+                 ["run", "x.elf", "0", "1", "2", "3", "4", "5"], ["serve"], ["serve", "x.sock"]):
         rc, out, err = hosted(*args)
         if rc != 2 or out or not err:
             raise Failure(f"maple-hosted {' '.join(args)}: exit {rc}, stdout {out}; want exit 2 "
@@ -174,20 +259,8 @@ def run():
     test("hosted/places-every-image", check_places_every_image, pku)
     for name in REFUSED:
         test(f"hosted/refuses-{name}", check_refuses, name, pku)
-    test("hosted/runs-hello", check_runs_hello)
-    test("hosted/rogue-raw-linux-syscall-is-contained", check_raw_syscall)
-    test("hosted/rogue-log-of-kernel-address-is-efault", check_log_pointer, "ROGUE_LOG_KERNEL", 0)
-    # The gate page is mapped and readable in this process: the trusted entry must still
-    # refuse to read it on rogue's behalf.
-    test("hosted/rogue-log-of-the-gate-page-is-efault", check_log_pointer, "ROGUE_LOG_DOMAIN",
-         abi("MAPLE_GATE_VA"))
-    at = r"at rogue\+0x[0-9a-f]+"
-    for case, what in (("ROGUE_INT80", rf"a 32-bit system call \(1\) {at}"),
-                       ("ROGUE_NULL_DEREF", rf"SIGSEGV \(SEGV_MAPERR\) {at}, address 0"),
-                       ("ROGUE_DIV_ZERO", f"SIGFPE {at}"),
-                       ("ROGUE_UD2", f"SIGILL {at}"),
-                       # the unmapped page below its stack
-                       ("ROGUE_RECURSE", rf"SIGSEGV \(SEGV_MAPERR\) {at}, address 0x[0-9a-f]+")):
-        name = case[len("ROGUE_"):].lower().replace("_", "-")
-        test(f"hosted/rogue-{name}-fails-rogue", check_fails, case, what)
+    test("hosted/runs-hello", check_runs_hello, pku)
+    test("hosted/test", run_tests, report_pass=False)
+    test("hosted/console-speaks-ci-ctl", check_console, pku)
+    test("hosted/serve-keeps-a-file-at-its-socket-path", check_serve_keeps_a_file)
     test("hosted/usage", check_usage)

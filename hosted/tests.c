@@ -1,0 +1,625 @@
+/*
+ * maple-hosted test [NAME...]: the hosted platform's own tests, the same
+ * on a machine with protection keys (a PKU CPU, or the Linux guest under
+ * QEMU's `-cpu max`) and without. Each test runs in a child process of its
+ * own (a fresh key layout, its own seccomp filter, and a crash of the
+ * runtime is a FAIL naming the signal, never a lost line). A test that
+ * needs enforced keys to mean anything is a SKIP naming why keys are
+ * missing on a machine without them: there a rogue read of another domain
+ * would succeed, and must not be reported as a pass. The others run there
+ * too, the gate's WRPKRU emulated as an instruction that enforces nothing
+ * (entry.c). Output, one line each:
+ *
+ *   hosted-test: NAME ok
+ *   hosted-test: NAME FAIL <what happened, and what was expected>
+ *   hosted-test: NAME SKIP <reason>
+ *   hosted-test: N passed, N failed, N skipped
+ */
+#define _GNU_SOURCE
+#include "tests.h"
+
+#include "entry.h"
+#include "gate.h"
+#include "loader.h"
+#include "pkeys.h"
+#include "runtime.h"
+
+#include <domain/gate_layout.h>
+#include <idl/hello_methods.h>
+#include <idl/xa_methods.h>
+#include <maple/abi.h>
+#include <test/rogue/cases.h>
+#include <test/rogue/gate_cases.h>
+#include <test/rogue/watch_cases.h>
+#include <test/rrefs/evil.h>
+#include <test/rrefs/rrefs.h>
+#include <xheap/rref.h>
+
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TEST_SECONDS 10 /* a test that takes longer has hung */
+#define WHY	     512
+#define DOMAINS	     "out/domains/"
+
+/* Where a rogue case aims (its `target` argument). */
+enum target {
+	T_NONE,	   /* 0: the case's own default (the kernel's VA, MAPLE_TRUSTED_VA) */
+	T_OTHER,   /* hello's first page: another domain's memory */
+	T_RUNTIME, /* a word of the runtime's own data (key 0) */
+	T_GATE,	   /* the gate page */
+};
+
+struct rogue_test {
+	const char *name;
+	int keyed; /* meaningful only under protection keys */
+	long number;
+	enum target target;
+	/* The outcome line the upcall must give: a regular expression in
+	 * which {ADDR} stands for the target address and {KEY} for hello's
+	 * protection key. */
+	const char *expect;
+};
+
+#define STR(x)		  #x
+#define XSTR(x)		  STR(x)
+#define AT		  "at rogue\\+0x[0-9a-f]+"
+#define FAILED		  "rogue failed: "
+#define RETURNED	  "rogue returned "
+#define PKUERR(key, addr) FAILED "SIGSEGV \\(SEGV_PKUERR, key " key "\\) " AT ", address " addr
+
+static const struct rogue_test rogue_tests[] = {
+	{"rogue-raw-linux-syscall-is-enosys", 0, ROGUE_RAW_SYSCALL, T_NONE,
+	 RETURNED "-" XSTR(MAPLE_ENOSYS)},
+	{"rogue-int80-fails-rogue", 0, ROGUE_INT80, T_NONE,
+	 FAILED "a 32-bit system call \\(1\\) " AT},
+	{"rogue-null-deref-fails-rogue", 0, ROGUE_NULL_DEREF, T_NONE,
+	 FAILED "SIGSEGV \\(SEGV_MAPERR\\) " AT ", address 0"},
+	{"rogue-div-zero-fails-rogue", 0, ROGUE_DIV_ZERO, T_NONE, FAILED "SIGFPE " AT},
+	{"rogue-ud2-fails-rogue", 0, ROGUE_UD2, T_NONE, FAILED "SIGILL " AT},
+	{"rogue-recurse-fails-rogue", 0, ROGUE_RECURSE, T_NONE,
+	 FAILED "SIGSEGV \\(SEGV_MAPERR\\) " AT ", address 0x[0-9a-f]+"},
+	{"rogue-log-of-a-kernel-address-is-efault", 0, ROGUE_LOG_KERNEL, T_NONE,
+	 RETURNED "-" XSTR(MAPLE_EFAULT)},
+	{"rogue-log-of-another-domain-is-efault", 0, ROGUE_LOG_DOMAIN, T_OTHER,
+	 RETURNED "-" XSTR(MAPLE_EFAULT)},
+	{"rogue-log-of-the-gate-page-is-efault", 0, ROGUE_LOG_DOMAIN, T_GATE,
+	 RETURNED "-" XSTR(MAPLE_EFAULT)},
+	{"rogue-log-of-the-runtime-is-efault", 0, ROGUE_LOG_DOMAIN, T_RUNTIME,
+	 RETURNED "-" XSTR(MAPLE_EFAULT)},
+	{"rogue-read-another-domain-is-pkuerr", 1, ROGUE_READ_DOMAIN, T_OTHER,
+	 PKUERR("{KEY}", "{ADDR}")},
+	{"rogue-write-another-domain-is-pkuerr", 1, ROGUE_WRITE_DOMAIN, T_OTHER,
+	 PKUERR("{KEY}", "{ADDR}")},
+	{"rogue-read-trusted-is-pkuerr", 1, ROGUE_READ_TRUSTED, T_NONE,
+	 PKUERR(XSTR(PKEY_TRUSTED), "{ADDR}")},
+	{"rogue-write-trusted-is-pkuerr", 1, ROGUE_WRITE_TRUSTED, T_NONE,
+	 PKUERR(XSTR(PKEY_TRUSTED), "{ADDR}")},
+	{"rogue-read-the-runtime-is-pkuerr", 1, ROGUE_READ_KERNEL, T_RUNTIME,
+	 PKUERR(XSTR(PKEY_KERNEL), "{ADDR}")},
+	{"rogue-write-the-runtime-is-pkuerr", 1, ROGUE_WRITE_KERNEL, T_RUNTIME,
+	 PKUERR(XSTR(PKEY_KERNEL), "{ADDR}")},
+};
+
+/* The runtime word the T_RUNTIME cases aim at; it must stay as it is. */
+static volatile uint64_t runtime_word = 0x52554e54494d45; /* "RUNTIME" */
+
+static int keys;
+static char no_keys[160];
+
+/* Run fn (already initialised domain d) and describe the outcome as
+ * "NAME returned R" or "NAME failed: WHY". */
+static void outcome(struct hosted_domain *d, uint64_t fn, const long a[4], char *out, size_t len)
+{
+	char why[WHY];
+	long r;
+	fflush(stdout);
+	if (entry_upcall(d, fn, a, &r, why, sizeof why) < 0)
+		snprintf(out, len, "%s failed: %.400s", d->name, why);
+	else
+		snprintf(out, len, "%s returned %ld", d->name, r);
+}
+
+/* Load and initialise image `name` as domain id; 0, or -1 with why. */
+static int start(const char *name, unsigned id, struct hosted_domain *d, char *why, size_t len)
+{
+	char path[128], got[WHY];
+	static const long none[4];
+	snprintf(path, sizeof path, DOMAINS "%s.elf", name);
+	if (hosted_load(path, id, keys, d, why, len) < 0 || hgate_add(d, why, len) < 0)
+		return -1;
+	outcome(d, d->entry, none, got, sizeof got);
+	char want[64];
+	snprintf(want, sizeof want, "%s returned 0", d->name);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "initialising %s: %.300s, want '%.60s'", name, got, want);
+		return -1;
+	}
+	return 0;
+}
+
+static int matches(const char *pattern, const char *s)
+{
+	regex_t re;
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB))
+		return 0;
+	int ok = !regexec(&re, s, 0, NULL, 0);
+	regfree(&re);
+	return ok;
+}
+
+/* Hello answers greet(a) with a + its id, with its own rights again after
+ * whatever the previous upcall did; 0, or -1 with why. */
+static int hello_answers(struct hosted_domain *hello, char *why, size_t len)
+{
+	const long a[4] = {5, 0, 0, 0};
+	char got[WHY], want[64];
+	outcome(hello, hello->methods[Hello_greet_METHOD], a, got, sizeof got);
+	snprintf(want, sizeof want, "hello returned %u", 5 + hello->id);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "then hello.greet(5): %.300s, want '%.60s'", got, want);
+		return -1;
+	}
+	return 0;
+}
+
+/* The runtime's own state after a test's upcalls: no continuation left
+ * on the thread, and its own rights (PKRU 0) again. */
+static int runtime_clean(char *why, size_t len)
+{
+	uint32_t pkru = 0;
+	if (keys)
+		__asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+	if (pkru || hgate_depth()) {
+		snprintf(why, len,
+			 "after the upcalls the runtime holds PKRU %#x and %u continuations, "
+			 "want 0 and 0",
+			 pkru, hgate_depth());
+		return -1;
+	}
+	return 0;
+}
+
+/* t's pattern with {ADDR} and {KEY} filled in. */
+static void expand(const char *from, uint64_t addr, int key, char *out, size_t len)
+{
+	size_t n = 0;
+	while (*from && n + 24 < len) {
+		if (!strncmp(from, "{ADDR}", 6)) {
+			n += (size_t)snprintf(out + n, len - n, "%#lx", (unsigned long)addr);
+			from += 6;
+		} else if (!strncmp(from, "{KEY}", 5)) {
+			n += (size_t)snprintf(out + n, len - n, "%d", key);
+			from += 5;
+		} else {
+			out[n++] = *from++;
+		}
+	}
+	out[n] = 0;
+}
+
+/* Rogue as domain 1 and hello as domain 2 (its target); the case's
+ * outcome, then: hello still answers, the words aimed at are unchanged,
+ * the runtime holds its own rights again, and rogue's slot holds nothing
+ * but its image. */
+static int run_rogue(const struct rogue_test *t, char *why, size_t len)
+{
+	struct hosted_domain rogue, hello;
+	if (start("rogue", 1, &rogue, why, len) < 0 || start("hello", 2, &hello, why, len) < 0)
+		return -1;
+	uint64_t target = t->target == T_OTHER	   ? hello.base
+			  : t->target == T_RUNTIME ? (uint64_t)&runtime_word
+			  : t->target == T_GATE	   ? MAPLE_GATE_VA
+						   : 0;
+	uint64_t hello_word = *(volatile uint64_t *)hello.base;
+	const long a[4] = {t->number, (long)target, 0, 0};
+	char got[WHY], pattern[WHY];
+	outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+	expand(t->expect, target ? target : MAPLE_TRUSTED_VA, hello.pkey, pattern, sizeof pattern);
+	char full[WHY + 4];
+	snprintf(full, sizeof full, "^%s$", pattern);
+	if (!matches(full, got)) {
+		snprintf(why, len, "'%.300s', want /%.180s/", got, pattern);
+		return -1;
+	}
+	if (hello_answers(&hello, why, len) < 0)
+		return -1;
+	if (*(volatile uint64_t *)hello.base != hello_word || runtime_word != 0x52554e54494d45) {
+		snprintf(why, len, "rogue's write landed: the word at %#lx changed",
+			 (unsigned long)target);
+		return -1;
+	}
+	if (runtime_clean(why, len) < 0)
+		return -1;
+	hgate_remove(&rogue);
+	hgate_remove(&hello);
+	int extra = hosted_slot_extra(&rogue);
+	if (extra) {
+		snprintf(why, len, "leak: %d mappings in rogue's slot besides its image", extra);
+		return -1;
+	}
+	return 0;
+}
+
+/* hello alone: initialised with one method, greet(5) returns 5 + its id. */
+static int run_hello(char *why, size_t len)
+{
+	struct hosted_domain hello;
+	if (start("hello", 1, &hello, why, len) < 0)
+		return -1;
+	if (hello.nmethods != 1) {
+		snprintf(why, len, "hello exported %u methods, want 1", hello.nmethods);
+		return -1;
+	}
+	return hello_answers(&hello, why, len);
+}
+
+/* The VM's nested chain through the real gate: xa -> xb -> xc -> back into
+ * xa (xa/xa.h): xa.chain(1) = 1118, the thread in xa twice. */
+static int run_chain(char *why, size_t len)
+{
+	struct hosted_domain xa, xb, xc;
+	if (start("xa", 1, &xa, why, len) < 0 || start("xb", 2, &xb, why, len) < 0 ||
+	    start("xc", 3, &xc, why, len) < 0)
+		return -1;
+	const long a[4] = {1, 0, 0, 0};
+	char got[WHY];
+	outcome(&xa, xa.methods[Xa_chain_METHOD], a, got, sizeof got);
+	if (strcmp(got, "xa returned 1118")) {
+		snprintf(why, len, "xa.chain(1): %.300s, want 'xa returned 1118'", got);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/*
+ * A callee that fails mid-call (rogue 2 takes #UD with the trap flag set,
+ * ROGUE_W_TF_FAULT) is unwound to its caller (rogue 1), which gets
+ * -MAPLE_ECALLEE at gate_resume with its own rights and without the
+ * callee's trap flag, and runs on (ROGUE_W_SURVIVED); the callee stays
+ * failed (a new call gets -MAPLE_EDEAD from the gate) and the caller still
+ * answers.
+ */
+static int run_unwind(char *why, size_t len)
+{
+	struct hosted_domain caller, callee;
+	if (start("rogue", 1, &caller, why, len) < 0 || start("rogue", 2, &callee, why, len) < 0)
+		return -1;
+	char got[WHY], want[64];
+	const long call[4] = {ROGUE_W_CALL_TF_FAULT, (long)callee.id, 0, 0};
+	uint64_t run = caller.methods[Rogue_run_METHOD];
+	outcome(&caller, run, call, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_SURVIVED);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "rogue 1 calling rogue 2's #UD: %.300s, want '%s'", got, want);
+		return -1;
+	}
+	if (hgate_state(&callee) != GATE_DOMAIN_FAILED ||
+	    hgate_state(&caller) != GATE_DOMAIN_RUNNING) {
+		snprintf(why, len, "states after the fault: caller %lu, callee %lu; want %d and %d",
+			 (unsigned long)hgate_state(&caller), (unsigned long)hgate_state(&callee),
+			 GATE_DOMAIN_RUNNING, GATE_DOMAIN_FAILED);
+		return -1;
+	}
+	outcome(&caller, run, call, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned -%d", MAPLE_EDEAD);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "calling the failed rogue 2 again: %.300s, want '%s'", got,
+			 want);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/* The cases of kernel/ktest/rref_attacks.c that need neither threads nor
+ * a heap of the domain's own (SYS_HEAP_GROW, which EV_QUOTA's malloc
+ * needs, is the VM's alone), on two rref_evil instances. */
+struct evil_test {
+	const char *name;
+	long ev, a, b;
+};
+static const struct evil_test evil_tests[] = {
+	{"rref-nesting-past-the-bound-is-edepth", EV_NEST_CHAIN, 0, 0},
+	{"rref-nesting-counts-the-childs-whole-subtree", EV_NEST_WHOLE, 0, 0},
+	{"rref-stale-handle-after-free-and-realloc-is-refused", EV_STALE, 0, 0},
+	{"rref-info-on-another-domains-rref-is-eperm", EV_INFO_PERM, 0, 0},
+};
+
+static uint64_t live_rrefs(void)
+{
+	struct rref_stats s;
+	rref_get_stats(&s);
+	return s.live;
+}
+
+/*
+ * rref_a.run(rcase) with rref_b and rref_c loaded returns 1 (every check
+ * it made held), and removing rref_b reclaims whatever it kept (for
+ * RCASE_KEEP_SOME exactly 8: 1, a box of 4 and its box, 2 more), as at the
+ * VM's destroy; once the three are gone no RRef is left.
+ */
+static int run_rref(long rcase, char *why, size_t len)
+{
+	struct hosted_domain a, b, c;
+	if (start("rref_b", 1, &b, why, len) < 0 || start("rref_a", 2, &a, why, len) < 0 ||
+	    start("rref_c", 3, &c, why, len) < 0)
+		return -1;
+	const long arg[4] = {rcase, 0, 0, 0};
+	char got[WHY];
+	outcome(&a, a.methods[RrefA_run_METHOD], arg, got, sizeof got);
+	if (strcmp(got, "rref_a returned 1")) {
+		snprintf(why, len, "rref_a.run(%ld): %.300s, want 'rref_a returned 1'", rcase, got);
+		return -1;
+	}
+	uint64_t held = live_rrefs();
+	hgate_remove(&b);
+	uint64_t after_b = live_rrefs();
+	hgate_remove(&a);
+	hgate_remove(&c);
+	/* Only rref_b keeps RRefs past a case (RCASE_NOT_OWNER's, the kept 8). */
+	if ((rcase == RCASE_KEEP_SOME && held != 8) || after_b || live_rrefs()) {
+		snprintf(
+			why, len,
+			"live RRefs: %lu after the case%s, %lu once rref_b is gone, %lu at the end "
+			"(want 0 and 0)",
+			(unsigned long)held, rcase == RCASE_KEEP_SOME ? " (want 8)" : "",
+			(unsigned long)after_b, (unsigned long)live_rrefs());
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/*
+ * rref_evil one's run(case, two's handle, a, b) returns EV_PASSED (every
+ * exact outcome it checked held), one still runs, and when both are gone
+ * no RRef is left.
+ */
+static int run_evil(const struct evil_test *t, char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (start("rref_evil", 1, &one, why, len) < 0 || start("rref_evil", 2, &two, why, len) < 0)
+		return -1;
+	const long arg[4] = {t->ev, (long)two.id, t->a, t->b};
+	char got[WHY], want[64];
+	outcome(&one, one.methods[RrefEvil_run_METHOD], arg, got, sizeof got);
+	snprintf(want, sizeof want, "rref_evil returned %d", EV_PASSED);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "rref_evil.run(%ld): %.300s, want '%s'", t->ev, got, want);
+		return -1;
+	}
+	uint64_t state = hgate_state(&one);
+	hgate_remove(&one);
+	hgate_remove(&two);
+	if (state != GATE_DOMAIN_RUNNING || live_rrefs()) {
+		snprintf(why, len,
+			 "after the case: state %lu (want %d), %lu RRefs left once both are gone "
+			 "(want 0)",
+			 (unsigned long)state, GATE_DOMAIN_RUNNING, (unsigned long)live_rrefs());
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/*
+ * Every WRPKRU in the gate page, reached by a call with %eax = %ecx = %edx
+ * = 0 (ROGUE_JUMP_GATE: a WRPKRU that granted every key and went on), ends
+ * at gate_violation's ud2: rogue fails with SIGILL there, and nothing runs
+ * on. A fresh rogue for each site (ids 1, 2, ...: one key each).
+ */
+static int run_every_wrpkru(char *why, size_t len)
+{
+	const struct gatepage *gp = runtime_gatepage();
+	const uint8_t *p = (const uint8_t *)MAPLE_GATE_VA;
+	unsigned sites = 0;
+	char want[64];
+	snprintf(want, sizeof want, "rogue failed: SIGILL at gate+%#lx",
+		 (unsigned long)(gp->violation - MAPLE_GATE_VA));
+	for (uint64_t off = 0; off + 3 <= gp->size; off++) {
+		if (p[off] != 0x0f || p[off + 1] != 0x01 || p[off + 2] != 0xef)
+			continue;
+		struct hosted_domain rogue;
+		if (start("rogue", ++sites, &rogue, why, len) < 0)
+			return -1;
+		const long a[4] = {ROGUE_JUMP_GATE, (long)(MAPLE_GATE_VA + off), 0, 0};
+		char got[WHY];
+		outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_FAILED) {
+			snprintf(why, len, "WRPKRU at gate+%#lx: %.300s, want '%s'",
+				 (unsigned long)off, got, want);
+			return -1;
+		}
+	}
+	if (sites < 4) { /* raise twice, into the callee, lower */
+		snprintf(why, len, "%u WRPKRUs in the gate page, want at least 4", sites);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/* A chain of calls of rogue into itself past GATE_MAX_DEPTH is refused with
+ * -MAPLE_EDEPTH, passed back up every level, and rogue runs on. */
+static int run_depth(char *why, size_t len)
+{
+	struct hosted_domain rogue;
+	if (start("rogue", 1, &rogue, why, len) < 0)
+		return -1;
+	const long a[4] = {ROGUE_GATE_DEPTH, 0, 0, 0};
+	char got[WHY], want[64];
+	outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned -%d", MAPLE_EDEPTH);
+	if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_RUNNING ||
+	    hgate_calls(&rogue) < GATE_MAX_DEPTH) {
+		snprintf(why, len,
+			 "%.300s after %lu calls into rogue, state %lu; want '%s', at least %d "
+			 "calls, running",
+			 got, (unsigned long)hgate_calls(&rogue),
+			 (unsigned long)hgate_state(&rogue), want, GATE_MAX_DEPTH);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/* Every test: hello, the rogue cases, the cross-domain calls, the RRefs. */
+struct test {
+	const char *name;
+	const char *needs; /* NULL, or what it needs keys for (its SKIP says so) */
+	int (*run)(char *why, size_t len);
+	const struct rogue_test *rogue;
+	long rcase; /* an rref_a case: run by run_rref */
+	int evil;   /* 1 + an index in evil_tests: run by run_evil */
+};
+
+/* The RRef cases of the VM's kernel/ktest/rrefs.c, named as its ktests,
+ * through the same domains: rref_a drives rref_b (and through it rref_c). */
+static const struct {
+	const char *name;
+	long rcase;
+} rref_tests[] = {
+	{"rref-move-gives-the-callee-ownership", RCASE_MOVE},
+	{"rref-gate-refuses-an-rref-the-caller-does-not-own", RCASE_NOT_OWNER},
+	{"rref-borrow-keeps-ownership-and-ends-with-the-call", RCASE_BORROW},
+	{"rref-result-moves-to-the-caller", RCASE_RESULT},
+	{"rref-borrowed-rref-returns-when-the-borrower-crashes", RCASE_CRASH_BORROW},
+	{"rref-nested-children-move-with-their-parent", RCASE_NESTED},
+	{"rref-borrowed-rref-can-be-lent-on-but-not-moved", RCASE_LEND_ON},
+	{"rref-borrowed-rref-is-lent-on-across-three-domains", RCASE_LEND_ON_3},
+	{"rref-failed-domain-rrefs-are-reclaimed", RCASE_KEEP_SOME},
+};
+
+#define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
+#define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
+#define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
+static struct test tests[1 + NROGUE + 4 + NRREF + NEVIL];
+static int ntests;
+
+static void list_tests(void)
+{
+	tests[ntests++] = (struct test){.name = "hello-answers", .run = run_hello};
+	for (size_t i = 0; i < NROGUE; i++)
+		tests[ntests++] = (struct test){.name = rogue_tests[i].name,
+						.needs = rogue_tests[i].keyed ? "isolation" : NULL,
+						.rogue = &rogue_tests[i]};
+	tests[ntests++] = (struct test){.name = "xcall-chain-through-the-gate", .run = run_chain};
+	tests[ntests++] =
+		(struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = run_unwind};
+	tests[ntests++] =
+		(struct test){.name = "gate-call-depth-past-the-limit-is-edepth", .run = run_depth};
+	tests[ntests++] = (struct test){
+		.name = "gate-every-wrpkru-jumped-to-with-zero-rights-faults-at-the-violation-site",
+		.needs = "isolation", /* without keys every domain's rights are 0 too */
+		.run = run_every_wrpkru};
+	for (size_t i = 0; i < NRREF; i++)
+		tests[ntests++] =
+			(struct test){.name = rref_tests[i].name, .rcase = rref_tests[i].rcase};
+	for (size_t i = 0; i < NEVIL; i++)
+		tests[ntests++] = (struct test){.name = evil_tests[i].name, .evil = (int)i + 1};
+}
+
+/* The child: set the runtime up, run one test, report on the pipe. */
+static void child(int fd, const struct test *t)
+{
+	char why[WHY] = "";
+	alarm(TEST_SECONDS);
+	int rc = runtime_start(keys, why, sizeof why);
+	if (rc == 0)
+		rc = t->rogue  ? run_rogue(t->rogue, why, sizeof why)
+		     : t->run  ? t->run(why, sizeof why)
+		     : t->evil ? run_evil(&evil_tests[t->evil - 1], why, sizeof why)
+			       : run_rref(t->rcase, why, sizeof why);
+	if (rc == 0)
+		why[0] = 0;
+	else if (!why[0])
+		snprintf(why, sizeof why, "failed without a reason");
+	if (write(fd, why, strlen(why)) < 0)
+		_exit(3);
+	_exit(rc == 0 ? 0 : 1);
+}
+
+struct tally {
+	int passed, failed, skipped;
+};
+
+static void one(const struct test *test, struct tally *t)
+{
+	const char *name = test->name;
+	if (test->needs && !keys) {
+		printf("hosted-test: %s SKIP %s needs protection keys: %s\n", name, test->needs,
+		       no_keys);
+		t->skipped++;
+		return;
+	}
+	int p[2];
+	fflush(stdout);
+	if (pipe(p) < 0) {
+		printf("hosted-test: %s FAIL cannot make a pipe\n", name);
+		t->failed++;
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		child(p[1], test);
+	}
+	close(p[1]);
+	char why[WHY] = "";
+	size_t got = 0;
+	ssize_t k;
+	while (pid > 0 && got < sizeof why - 1 &&
+	       (k = read(p[0], why + got, sizeof why - 1 - got)) > 0)
+		got += (size_t)k;
+	why[got] = 0;
+	close(p[0]);
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+		printf("hosted-test: %s FAIL cannot run a child process\n", name);
+		t->failed++;
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+		printf("hosted-test: %s FAIL did not finish in %d s\n", name, TEST_SECONDS);
+		t->failed++;
+	} else if (WIFSIGNALED(status)) {
+		/* Containment failed: the host process itself died. */
+		printf("hosted-test: %s FAIL the runtime died of SIG%s\n", name,
+		       sigabbrev_np(WTERMSIG(status)));
+		t->failed++;
+	} else if (WEXITSTATUS(status) != 0) {
+		printf("hosted-test: %s FAIL %s\n", name, why);
+		t->failed++;
+	} else {
+		printf("hosted-test: %s ok\n", name);
+		t->passed++;
+	}
+}
+
+int hosted_tests(int n, char **names)
+{
+	list_tests();
+	for (int k = 0; k < n; k++) {
+		int i = 0;
+		while (i < ntests && strcmp(names[k], tests[i].name))
+			i++;
+		if (i == ntests) {
+			fprintf(stderr,
+				"maple-hosted: test: no test named '%s'; there are:", names[k]);
+			for (i = 0; i < ntests; i++)
+				fprintf(stderr, " %s", tests[i].name);
+			fputc('\n', stderr);
+			return 2;
+		}
+	}
+	keys = pkeys_available(no_keys, sizeof no_keys);
+	printf("hosted-test: protection keys: %s\n", keys ? "yes" : no_keys);
+	struct tally t = {0, 0, 0};
+	for (int i = 0; i < ntests; i++) {
+		int wanted = n == 0;
+		for (int k = 0; k < n && !wanted; k++)
+			wanted = !strcmp(names[k], tests[i].name);
+		if (wanted)
+			one(&tests[i], &t);
+	}
+	printf("hosted-test: %d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped);
+	return t.failed ? 1 : 0;
+}
