@@ -1,0 +1,64 @@
+/*
+ * rogue's cases from the attack3 review (attack3_cases.h): a server whose
+ * method holds its own lock for a while, and a client that calls it and
+ * fails (another of its threads panics) while its thread is inside the
+ * server, holding the server's lock.
+ */
+#include <sdk/dom.h>
+#include <test/rogue/attack3_cases.h>
+#include <test/rogue/cases.h>
+
+static struct dom_lock server_lock = DOM_LOCK_INIT;
+static long locked_result = ROGUE_X_PENDING;
+
+/* Honest server work: the lock is held only here, and always released. */
+static long locked_work(uint64_t ns)
+{
+	dom_lock(&server_lock);
+	uint64_t end = maple_clock_ns() + ns;
+	while (maple_clock_ns() < end)
+		__asm__ volatile("pause");
+	__atomic_store_n(&locked_result, ROGUE_X_DONE, __ATOMIC_RELEASE);
+	dom_unlock(&server_lock);
+	return ROGUE_X_DONE;
+}
+
+static uint64_t die_after_ns;
+
+static void die_later(void *arg)
+{
+	(void)arg;
+	maple_sleep_ns(die_after_ns);
+	maple_panic("attack3: failing while a call of ours runs in the server");
+}
+
+/* A client that keeps using the server for as long as it is served. */
+static long call_and_die(uint64_t server, uint64_t ns)
+{
+	die_after_ns = ns / 2;
+	long tid = maple_thread_create(die_later, NULL);
+	if (tid < 0)
+		return tid;
+	long r;
+	do
+		r = maple_xcall(server, Rogue_run_METHOD, ROGUE_X_LOCKED_WORK, (long)ns, 0, 0);
+	while (r == ROGUE_X_DONE);
+	return r;
+}
+
+long rogue_attack3_case(long number, unsigned long target, unsigned long a2, unsigned long a3)
+{
+	switch (number) {
+	case ROGUE_X_RELAY:
+		return maple_xcall(target, Rogue_run_METHOD, ROGUE_X_CALL_AND_DIE, (long)a2,
+				   (long)a3, 0);
+	case ROGUE_X_LOCKED_WORK:
+		return locked_work(target);
+	case ROGUE_X_CALL_AND_DIE:
+		return call_and_die(target, a2);
+	case ROGUE_X_LOCKED_RESULT:
+		return __atomic_load_n(&locked_result, __ATOMIC_ACQUIRE);
+	default:
+		return -MAPLE_EINVAL;
+	}
+}
