@@ -2,14 +2,18 @@
  * In-guest tests from the attack3 review (test/rogue/attack3_cases.h): a
  * domain that fails while its thread runs inside a domain it does not own
  * must neither take that domain down with it, nor go on calling it, nor
- * hand its own caller a result. Each asserts the exact outcome, with no
+ * hand its own caller a result; and instructions ring 3 may not run fail
+ * only the domain that runs them. Each asserts the exact outcome, with no
  * leaks (ktest_run_counted).
  */
+#include <arch/x86/cpu.h>
+#include <core/log.h>
 #include <domain/domain.h>
 #include <domain/gate.h>
 #include <domain/watchdog.h>
 #include <ktest/counted.h>
 #include <ktest/ktest.h>
+#include <lib/string.h>
 #include <test/rogue/attack3_cases.h>
 #include <test/rogue/cases.h>
 
@@ -100,4 +104,72 @@ KTEST(attack3_a_caller_failing_inside_a_callee_leaves_the_callee_whole)
 KTEST(attack3_a_failed_middle_domain_returns_its_caller_an_error)
 {
 	ktest_run_counted(t, "kt-atk3-mid", domain_calls_client, WAIT_NS);
+}
+
+/* CPUID leaf 0's vendor string starts "Genu" (GenuineIntel) on Intel;
+ * QEMU's TCG names itself "TCGTCGTCGTCG" at the hypervisor leaf when
+ * CPUID.1:ECX bit 31 (hypervisor present) is set. */
+#define CPUID_VENDOR_INTEL_EBX 0x756e6547
+#define CPUID_HYPERVISOR_LEAF  0x40000000
+#define CPUID_HYPERVISOR_BIT   (1u << 31)
+#define CPUID_TCG_EBX	       0x54474354 /* "TCGT" */
+
+static bool under_tcg(void)
+{
+	return (cpuid(1, 0).ecx & CPUID_HYPERVISOR_BIT) &&
+	       cpuid(CPUID_HYPERVISOR_LEAF, 0).ebx == CPUID_TCG_EBX;
+}
+
+/*
+ * Instructions a domain may not run, each in a fresh rogue: the domain
+ * fails with exactly the CPU's exception and the machine runs on. INT1
+ * (icebp) raises #DB whatever the IDT gate's DPL (SDM Vol. 3A 6.4.2),
+ * except under QEMU's TCG, which decodes it as #UD; SYSENTER in 64-bit mode
+ * is #UD on AMD (APM Vol. 3, SYSENTER) and #GP(0) on Intel while
+ * IA32_SYSENTER_CS is 0, which the kernel never sets (SDM Vol. 2B,
+ * SYSENTER); port I/O is #GP(0) because the TSS's I/O bitmap offset lies
+ * beyond its limit and IOPL is 0 in every RFLAGS the kernel enters ring 3
+ * with (else writing 0xfe to port 0x64 resets the machine); HLT and CLI
+ * are privileged (IOPL 0 for CLI).
+ */
+static void odd_instructions(struct ktest_ctx *t)
+{
+	bool intel = cpuid(0, 0).ebx == CPUID_VENDOR_INTEL_EBX;
+	const char *icebp = under_tcg() ? "#UD (error 0), rip" : "#DB (error 0), rip";
+	const char *sysenter = intel ? "#GP (error 0), rip" : "#UD (error 0), rip";
+	const struct {
+		const char *name;
+		unsigned long which;
+		const char *fault;
+	} cases[] = {
+		{"icebp", ROGUE_X_ICEBP, icebp},
+		{"sysenter", ROGUE_X_SYSENTER, sysenter},
+		{"outb to port 0x64", ROGUE_X_OUT_RESET, "#GP (error 0), rip"},
+		{"hlt", ROGUE_X_HLT, "#GP (error 0), rip"},
+		{"cli", ROGUE_X_CLI, "#GP (error 0), rip"},
+	};
+	_Static_assert(sizeof cases / sizeof cases[0] == ROGUE_X_INSNS, "every instruction");
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *want = cases[i].fault;
+		struct domain *rogue = ktest_create(t, "rogue");
+		if (!rogue)
+			return;
+		long r = domain_call(rogue, Rogue_run_METHOD, ROGUE_X_INSN, (long)cases[i].which, 0,
+				     0);
+		enum domain_state state = rogue->state;
+		bool named = strstr(rogue->fail_reason, want) != NULL;
+		if (!named)
+			klog("ktest: rogue '%s' failed with '%s', want '%s'", cases[i].name,
+			     rogue->fail_reason, want);
+		int gone = ktest_destroy(rogue);
+		KT_ASSERT_EQ(r, -MAPLE_ECALLEE);
+		KT_ASSERT_EQ(state, DOMAIN_FAILING);
+		KT_ASSERT(named);
+		KT_ASSERT_EQ(gone, 0);
+	}
+}
+
+KTEST(attack3_privileged_and_odd_instructions_fail_only_their_domain)
+{
+	ktest_run_counted(t, "kt-atk3-insn", odd_instructions, WAIT_NS);
 }

@@ -2,7 +2,8 @@
  * rogue's cases from the attack3 review (attack3_cases.h): a server whose
  * method holds its own lock for a while, and a client that calls it and
  * fails (another of its threads panics) while its thread is inside the
- * server, holding the server's lock.
+ * server, holding the server's lock; and privileged or odd instructions
+ * that must fault in ring 3.
  */
 #include <sdk/dom.h>
 #include <test/rogue/attack3_cases.h>
@@ -46,6 +47,31 @@ static long call_and_die(uint64_t server, uint64_t ns)
 	return r;
 }
 
+/* Each instruction that must fault in ring 3; reaching the end means it ran. */
+static long odd_insn(unsigned long which)
+{
+	switch (which) {
+	case ROGUE_X_ICEBP:
+		__asm__ volatile(".byte 0xf1");
+		break;
+	case ROGUE_X_SYSENTER:
+		__asm__ volatile("sysenter" : : : "rcx", "r11", "memory");
+		break;
+	case ROGUE_X_OUT_RESET:
+		__asm__ volatile("outb %%al, $0x64" : : "a"(0xfe));
+		break;
+	case ROGUE_X_HLT:
+		__asm__ volatile("hlt");
+		break;
+	case ROGUE_X_CLI:
+		__asm__ volatile("cli");
+		break;
+	default:
+		return -MAPLE_EINVAL;
+	}
+	return ROGUE_NOT_CONTAINED;
+}
+
 long rogue_attack3_case(long number, unsigned long target, unsigned long a2, unsigned long a3)
 {
 	switch (number) {
@@ -56,6 +82,8 @@ long rogue_attack3_case(long number, unsigned long target, unsigned long a2, uns
 		return locked_work(target);
 	case ROGUE_X_CALL_AND_DIE:
 		return call_and_die(target, a2);
+	case ROGUE_X_INSN:
+		return odd_insn(target);
 	case ROGUE_X_LOCKED_RESULT:
 		return __atomic_load_n(&locked_result, __ATOMIC_ACQUIRE);
 	default:

@@ -1,7 +1,7 @@
 /*
  * rogue's cases from the attack3 review (domains/test/rogue/attack3.c,
  * kernel/ktest/attack3.c): a caller that fails while its thread runs inside
- * a callee it does not own.
+ * a callee it does not own, and instructions ring 3 may not run.
  */
 #ifndef DOMAINS_ROGUE_ATTACK3_CASES_H
 #define DOMAINS_ROGUE_ATTACK3_CASES_H
@@ -25,7 +25,19 @@ enum rogue_attack3_case {
 	/* Call run(ROGUE_X_CALL_AND_DIE, a2, a3) of the domain whose handle
 	 * is target and return what that call returned. */
 	ROGUE_X_RELAY = 163,
+	/* Run the privileged or odd instruction target names (enum
+	 * rogue_x_insn); ROGUE_NOT_CONTAINED if it ran. */
+	ROGUE_X_INSN = 164,
 	ROGUE_X_END
+};
+
+enum rogue_x_insn {
+	ROGUE_X_ICEBP,	   /* 0xf1, INT1: #DB whatever the IDT gate's DPL */
+	ROGUE_X_SYSENTER,  /* SYSENTER in 64-bit mode: #UD on AMD, #GP(0) on Intel (no CS MSR) */
+	ROGUE_X_OUT_RESET, /* outb 0xfe to port 0x64 (the keyboard controller's reset) */
+	ROGUE_X_HLT,
+	ROGUE_X_CLI,
+	ROGUE_X_INSNS
 };
 
 /* rogue's own (domains/test/rogue/attack3.c): run() hands it these cases. */
