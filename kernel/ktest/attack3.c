@@ -2,18 +2,22 @@
  * In-guest tests from the attack3 review (test/rogue/attack3_cases.h): a
  * domain that fails while its thread runs inside a domain it does not own
  * must neither take that domain down with it, nor go on calling it, nor
- * hand its own caller a result; and instructions ring 3 may not run fail
- * only the domain that runs them. Each asserts the exact outcome, with no
+ * hand its own caller a result; instructions ring 3 may not run fail only
+ * the domain that runs them; and no syscall takes a pointer that is not
+ * the caller's. Each asserts the exact outcome, with no
  * leaks (ktest_run_counted).
  */
 #include <arch/x86/cpu.h>
 #include <core/log.h>
+#include <dev/pci.h>
 #include <domain/domain.h>
 #include <domain/gate.h>
+#include <domain/gate_layout.h>
 #include <domain/watchdog.h>
 #include <ktest/counted.h>
 #include <ktest/ktest.h>
 #include <lib/string.h>
+#include <maple/rref_abi.h>
 #include <test/rogue/attack3_cases.h>
 #include <test/rogue/cases.h>
 
@@ -172,4 +176,70 @@ static void odd_instructions(struct ktest_ctx *t)
 KTEST(attack3_privileged_and_odd_instructions_fail_only_their_domain)
 {
 	ktest_run_counted(t, "kt-atk3-insn", odd_instructions, WAIT_NS);
+}
+
+/*
+ * Every syscall that takes a pointer, handed one that is not the caller's:
+ * the kernel's image, a non-canonical address, one whose range wraps past
+ * the top of the address space, the TRUSTED pages, the gate page, the
+ * shared heap (no region of any domain), null, and a range that starts in
+ * the caller's own image and runs past its end. Each gets exactly
+ * -MAPLE_EFAULT and the caller runs on: dmem_owns checks the whole range
+ * against the caller's regions, overflow included, before anything is
+ * read or written.
+ */
+static void bad_pointers(struct ktest_ctx *t)
+{
+	struct domain *rogue = ktest_create(t, "rogue");
+	if (!rogue)
+		return;
+	const uint64_t ptrs[] = {
+		ROGUE_KERNEL_VA,
+		0x8000000000000000ULL,
+		0xfffffffffffffff8ULL,
+		MAPLE_TRUSTED_VA,
+		MAPLE_GATE_VA,
+		SHARED_HEAP_VA,
+		0,
+		rogue->image_hi - 8,
+	};
+	/* The syscalls that read a (pointer, length) pair first. */
+	const uint64_t nrs[] = {SYS_LOG,	   SYS_EXPORT,		SYS_LOOKUP,
+				SYS_DOMAIN_CREATE, SYS_DEVICE_MAP,	SYS_DEVICE_SIZE,
+				SYS_DEVICE_BAR,	   SYS_DEVICE_BAR_SIZE, SYS_DEVICE_BUSMASTER,
+				SYS_DEVICE_INFO,   SYS_DEVICE_CONFIG};
+	/* SYS_DEVICE_INFO's out pointer is written only for a function that
+	 * exists: without nvme0 the name is refused first. */
+	long info_want = pci_find("nvme0") ? -MAPLE_EFAULT : -MAPLE_ESRCH;
+	long bad = 0;
+	for (unsigned p = 0; p < sizeof ptrs / sizeof ptrs[0] && !bad; p++) {
+		for (unsigned n = 0; n < sizeof nrs / sizeof nrs[0] && !bad; n++) {
+			long r = domain_call(rogue, Rogue_run_METHOD, ROGUE_X_SYSCALL, (long)nrs[n],
+					     (long)ptrs[p], 16);
+			if (r != -MAPLE_EFAULT) {
+				klog("ktest: syscall %lu with pointer %#lx returned %ld", nrs[n],
+				     ptrs[p], r);
+				bad = r ? r : -1;
+			}
+		}
+		long r = domain_call(rogue, Rogue_run_METHOD, ROGUE_X_SYSCALL, SYS_DMA_BUS,
+				     (long)ptrs[p], 0);
+		long info = domain_call(rogue, Rogue_run_METHOD, ROGUE_X_INFO_INTO, (long)ptrs[p],
+					0, 0);
+		if (r != -MAPLE_EFAULT || info != info_want) {
+			klog("ktest: pointer %#lx: SYS_DMA_BUS returned %ld, SYS_DEVICE_INFO %ld",
+			     ptrs[p], r, info);
+			bad = -1;
+		}
+	}
+	enum domain_state state = rogue->state;
+	int gone = ktest_destroy(rogue);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_EQ(state, DOMAIN_RUNNING);
+	KT_ASSERT_EQ(gone, 0);
+}
+
+KTEST(attack3_every_pointer_syscall_refuses_memory_not_the_callers)
+{
+	ktest_run_counted(t, "kt-atk3-ptr", bad_pointers, WAIT_NS);
 }

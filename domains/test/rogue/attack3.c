@@ -2,10 +2,11 @@
  * rogue's cases from the attack3 review (attack3_cases.h): a server whose
  * method holds its own lock for a while, and a client that calls it and
  * fails (another of its threads panics) while its thread is inside the
- * server, holding the server's lock; and privileged or odd instructions
- * that must fault in ring 3.
+ * server, holding the server's lock; privileged or odd instructions that
+ * must fault in ring 3; and raw syscalls with pointers chosen by the test.
  */
 #include <sdk/dom.h>
+#include <sdk/syscall.h>
 #include <test/rogue/attack3_cases.h>
 #include <test/rogue/cases.h>
 
@@ -84,6 +85,12 @@ long rogue_attack3_case(long number, unsigned long target, unsigned long a2, uns
 		return call_and_die(target, a2);
 	case ROGUE_X_INSN:
 		return odd_insn(target);
+	case ROGUE_X_SYSCALL:
+		return syscall3((long)target, (long)a2, (long)a3, 0);
+	case ROGUE_X_INFO_INTO: {
+		static const char name[] = "nvme0";
+		return syscall3(SYS_DEVICE_INFO, (long)name, sizeof name - 1, (long)target);
+	}
 	case ROGUE_X_LOCKED_RESULT:
 		return __atomic_load_n(&locked_result, __ATOMIC_ACQUIRE);
 	default:

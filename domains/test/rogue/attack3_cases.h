@@ -1,7 +1,8 @@
 /*
  * rogue's cases from the attack3 review (domains/test/rogue/attack3.c,
  * kernel/ktest/attack3.c): a caller that fails while its thread runs inside
- * a callee it does not own, and instructions ring 3 may not run.
+ * a callee it does not own, instructions ring 3 may not run, and syscalls
+ * handed pointers that are not the caller's.
  */
 #ifndef DOMAINS_ROGUE_ATTACK3_CASES_H
 #define DOMAINS_ROGUE_ATTACK3_CASES_H
@@ -28,6 +29,11 @@ enum rogue_attack3_case {
 	/* Run the privileged or odd instruction target names (enum
 	 * rogue_x_insn); ROGUE_NOT_CONTAINED if it ran. */
 	ROGUE_X_INSN = 164,
+	/* The raw syscall number target with arguments (a2, a3, 0): what it
+	 * returned. For pointer arguments the kernel must refuse. */
+	ROGUE_X_SYSCALL = 165,
+	/* SYS_DEVICE_INFO("nvme0") into target: what it returned. */
+	ROGUE_X_INFO_INTO = 166,
 	ROGUE_X_END
 };
 
