@@ -16,6 +16,7 @@
 #include <domain/watchdog.h>
 #include <ktest/counted.h>
 #include <ktest/ktest.h>
+#include <lib/fmt.h>
 #include <lib/string.h>
 #include <maple/rref_abi.h>
 #include <test/rogue/attack3_cases.h>
@@ -242,4 +243,48 @@ static void bad_pointers(struct ktest_ctx *t)
 KTEST(attack3_every_pointer_syscall_refuses_memory_not_the_callers)
 {
 	ktest_run_counted(t, "kt-atk3-ptr", bad_pointers, WAIT_NS);
+}
+
+extern const char __gate_start[], gate_entry_raise[], gate_resume[];
+
+/*
+ * A caller that enters the gate past its pushes chooses the %rsp the gate
+ * records for it (CONT_CALLER_RSP), and when its callee fails the kernel
+ * resumes it at gate_resume on that %rsp with an iretq. A non-canonical
+ * one must not fault the iretq in kernel mode (no exception-table entry
+ * there: a panic); IRET checks the new RIP, not the new RSP (SDM Vol. 2A,
+ * IRET, and AMD APM Vol. 3), so the caller's first pop faults in ring 3,
+ * as the caller, at gate_resume (#SS on hardware, #GP under TCG, hence
+ * only the rip is pinned): it fails, its own caller (the kernel) gets
+ * -MAPLE_ECALLEE, and the callee failed on its own null dereference.
+ */
+static void noncanonical_caller_rsp(struct ktest_ctx *t)
+{
+	struct domain *caller = ktest_create(t, "rogue"),
+		      *callee = caller ? ktest_create(t, "rogue") : NULL;
+	if (!callee) {
+		ktest_destroy(caller);
+		return;
+	}
+	uint64_t raise = MAPLE_GATE_VA + (uint64_t)(gate_entry_raise - __gate_start);
+	uint64_t resume = MAPLE_GATE_VA + (uint64_t)(gate_resume - __gate_start);
+	long r = domain_call(caller, Rogue_run_METHOD, ROGUE_X_RAISE_WITH_RSP,
+			     (long)domain_handle(callee), (long)raise, (long)0x8000000000000000ULL);
+	char want[64];
+	fmt_snprintf(want, sizeof want, "rip %#lx (gate", resume);
+	bool at_resume = strstr(caller->fail_reason, want) != NULL;
+	bool null = strstr(callee->fail_reason, "#PF at 0 (error 0x4)") != NULL;
+	klog("ktest: caller failed with '%s'; callee with '%s'", caller->fail_reason,
+	     callee->fail_reason);
+	int callee_gone = ktest_destroy(callee), caller_gone = ktest_destroy(caller);
+	KT_ASSERT_EQ(r, -MAPLE_ECALLEE);
+	KT_ASSERT(at_resume);
+	KT_ASSERT(null);
+	KT_ASSERT_EQ(callee_gone, 0);
+	KT_ASSERT_EQ(caller_gone, 0);
+}
+
+KTEST(attack3_unwinding_to_a_noncanonical_caller_stack_faults_only_the_caller)
+{
+	ktest_run_counted(t, "kt-atk3-rsp", noncanonical_caller_rsp, WAIT_NS);
 }

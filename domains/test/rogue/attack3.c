@@ -73,6 +73,24 @@ static long odd_insn(unsigned long which)
 	return ROGUE_NOT_CONTAINED;
 }
 
+/* The gate's entry past its pushes, with a caller's %rsp of our choice. */
+static long raise_with_rsp(uint64_t callee, uint64_t raise_va, uint64_t rsp)
+{
+	__asm__ volatile("movq %[rsp], %%r12\n\t"
+			 "movq %[callee], %%rdi\n\t"
+			 "movl %[method], %%esi\n\t"
+			 "movl %[number], %%r10d\n\t"
+			 "xorl %%r11d, %%r11d\n\t"
+			 "xorl %%r8d, %%r8d\n\t"
+			 "xorl %%r9d, %%r9d\n\t"
+			 "jmp *%[va]"
+			 :
+			 : [rsp] "r"(rsp), [callee] "r"(callee), [method] "i"(Rogue_run_METHOD),
+			   [number] "i"(ROGUE_NULL_DEREF), [va] "a"(raise_va)
+			 : "rdi", "rsi", "r8", "r9", "r10", "r11", "r12", "memory");
+	__builtin_unreachable();
+}
+
 long rogue_attack3_case(long number, unsigned long target, unsigned long a2, unsigned long a3)
 {
 	switch (number) {
@@ -85,6 +103,8 @@ long rogue_attack3_case(long number, unsigned long target, unsigned long a2, uns
 		return call_and_die(target, a2);
 	case ROGUE_X_INSN:
 		return odd_insn(target);
+	case ROGUE_X_RAISE_WITH_RSP:
+		return raise_with_rsp(target, a2, a3);
 	case ROGUE_X_SYSCALL:
 		return syscall3((long)target, (long)a2, (long)a3, 0);
 	case ROGUE_X_INFO_INTO: {

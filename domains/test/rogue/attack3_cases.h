@@ -34,6 +34,12 @@ enum rogue_attack3_case {
 	ROGUE_X_SYSCALL = 165,
 	/* SYS_DEVICE_INFO("nvme0") into target: what it returned. */
 	ROGUE_X_INFO_INTO = 166,
+	/* Jump to the gate's raise (gate_entry_raise, at a2) as a call of
+	 * run(ROGUE_NULL_DEREF) in the domain whose handle is target, with
+	 * %r12, the caller's %rsp the gate records, set to a3. The callee
+	 * faults, and the kernel unwinds the thread back here with that %rsp.
+	 * Never returns by itself. */
+	ROGUE_X_RAISE_WITH_RSP = 167,
 	ROGUE_X_END
 };
 
