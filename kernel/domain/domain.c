@@ -479,11 +479,14 @@ long domain_create_by(struct domain *creator, const char *module, char *err, uin
 	return (long)h;
 }
 
-/* Wake threads asleep inside d, and interrupt every CPU, so that each
- * thread inside it reaches its way back to ring 3 and unwinds. */
+/* Wake threads asleep in d's own calls, and interrupt every CPU, so that
+ * each thread running in d reaches its way back to ring 3 and unwinds. A
+ * thread whose innermost call is into another, running domain is that
+ * domain's until it returns (gate.c, unwind_failed): its sleep is not cut
+ * short. */
 static bool sleeps_inside(struct thread *t, void *arg)
 {
-	return gate_thread_inside(t, ((struct domain *)arg)->id);
+	return gate_current_domain(t) == ((struct domain *)arg)->id;
 }
 
 void domain_fail(struct domain *d, const char *fmt, ...)

@@ -265,15 +265,11 @@ uint32_t gate_current_domain(struct thread *t)
 	return t->gate ? (uint32_t)t->gate->ro->domain : 0;
 }
 
-bool gate_thread_inside(struct thread *t, uint32_t id)
+/* Whether c's callee is still the running domain the call entered. */
+static bool callee_running(const struct continuation *c)
 {
-	struct thread_gate *g = t->gate;
-	if (!g)
-		return false;
-	for (uint64_t i = 0, n = depth(g); i < n; i++)
-		if (g->tt->conts[i].callee == id)
-			return true;
-	return false;
+	struct domain *d = domain_by_id((uint32_t)(c->callee % GATE_MAX_DOMAINS));
+	return d && d->gen == c->callee_gen && d->state == DOMAIN_RUNNING;
 }
 
 /* Undo the innermost continuation's effects on the thread's gate state. */
@@ -405,6 +401,10 @@ void gate_return(long value)
 	struct continuation *c = &g->tt->conts[n - 1];
 	if (c->kind == CONT_XCALL || c->callee != g->ro->domain || !g->ctx[n - 1])
 		return;
+	/* A callee that failed has no result to give: the way back to ring 3
+	 * unwinds it, and the kernel's caller hears the failure's error. */
+	if (!callee_running(c))
+		return;
 	struct upcall_ctx *ctx = g->ctx[n - 1];
 	pop_one(g);
 	upcall_resume(ctx, value);
@@ -435,9 +435,24 @@ long gate_exit_thread(void)
 	upcall_resume(ctx, 0);
 }
 
-/* Unwind to the outermost continuation into a domain that is no longer
- * running: everything above it ran on that domain's behalf. */
-static void unwind_failed(struct thread *t, struct trap_frame *tf)
+/*
+ * Unwind to the outermost continuation into a domain that is no longer
+ * running: everything above it ran on that domain's behalf.
+ *
+ * THE INVARIANT (a caller's failure is not its callee's): a thread whose
+ * innermost call is into a domain still running is not unwound, whoever
+ * failed below it, unless it faulted there (`fault`: the callee failed,
+ * or a raised gate pass did). The callee finishes its method, with its
+ * locks and data whole, and the thread is unwound once it is back in a
+ * failed domain: the gate returns it there, and refuses every further
+ * call a failed domain makes (gate.S), so the failed domain's code runs
+ * only until the thread next enters the kernel. Before, a client that
+ * failed (another of its threads panicked) while its call ran in a server
+ * cut the server's method short, holding its lock for ever: the server's
+ * next caller spun on it until the watchdog failed the server
+ * (attack3_a_caller_failing_inside_a_callee_leaves_the_callee_whole).
+ */
+static void unwind_failed(struct thread *t, struct trap_frame *tf, bool fault)
 {
 	struct thread_gate *g = t->gate;
 	uint64_t n = depth(g), k;
@@ -450,7 +465,7 @@ static void unwind_failed(struct thread *t, struct trap_frame *tf)
 	}
 	if (dead && k < n && dead->gen != g->tt->conts[k].callee_gen)
 		dead = NULL; /* a successor in the slot: the callee is gone */
-	if (k == n)
+	if (k == n || (!fault && callee_running(&g->tt->conts[n - 1])))
 		return;
 	/* A callee that is gone (destroyed while the thread was entering it)
 	 * is not running: -MAPLE_EDEAD, as the gate says for it. */
@@ -529,7 +544,7 @@ void gate_return_to_user(struct trap_frame *tf)
 	if (arch_get_pkru() == PKRU_GATE && tf->rip >= MAPLE_GATE_VA &&
 	    tf->rip < MAPLE_GATE_VA + (uint64_t)(__gate_end - __gate_start))
 		return;
-	unwind_failed(t, tf);
+	unwind_failed(t, tf, false);
 }
 
 /* A CPU exception in ring 3: fail the current domain and unwind. */
@@ -558,7 +573,7 @@ static bool gate_user_fault(struct trap_frame *tf, const char *what)
 		return false;
 	}
 	uint64_t rip = tf->rip;
-	unwind_failed(t, tf);
+	unwind_failed(t, tf, true);
 	return d || tf->rip != rip;
 }
 

@@ -51,8 +51,6 @@ void gate_thread_release(struct thread *t);
 void gate_forget_domain_stacks(uint32_t id);
 /* The domain a thread runs in now (0: the kernel). */
 uint32_t gate_current_domain(struct thread *t);
-/* Whether the thread has a call in progress into domain id. */
-bool gate_thread_inside(struct thread *t, uint32_t id);
 
 /* Enter d at `entry` with the argument registers set, on this thread, and
  * return what it returns (or the error it was unwound with). kind is

@@ -48,7 +48,8 @@ enum rogue_case {
 	ROGUE_RAW_SYSCALL = 16,
 	ROGUE_INT80 = 17, /* int $0x80, a 32-bit system call: fails the domain */
 	/* 20-39: attacks on the gate, gate_cases.h (run(case, target, a2, a3));
-	 * 120-139: PCI functions and DMA memory, pci_cases.h */
+	 * 120-139: PCI functions and DMA memory, pci_cases.h; 140-151:
+	 * attack_cases.h; 160-169: attack3_cases.h */
 	ROGUE_CASES
 };
 

@@ -4,6 +4,7 @@
  * pointer and divisor that must not be known at compile time comes from a
  * volatile, so the compiler emits the access rather than a trap of its own.
  */
+#include <test/rogue/attack3_cases.h>
 #include <test/rogue/attack_cases.h>
 #include <test/rogue/auth.h>
 #include <test/rogue/cases.h>
@@ -152,6 +153,9 @@ static long run(long number, long target, long a2, long a3)
 		return rogue_attack_case(number, (unsigned long)target, (unsigned long)a2);
 	if (number >= ROGUE_W_FIRST && number < ROGUE_W_END)
 		return rogue_watch_case(number, (unsigned long)target);
+	if (number >= ROGUE_X_FIRST && number < ROGUE_X_END)
+		return rogue_attack3_case(number, (unsigned long)target, (unsigned long)a2,
+					  (unsigned long)a3);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
 		return rogue_pci_case(number, (unsigned long)target);
 	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {

@@ -45,13 +45,16 @@
  *
  * Every path, and how it keeps the invariant:
  *   call (gate_start): push callee-saved registers, caller's rights;
- *     raise; gate stack; check the callee (counted first, see the
+ *     raise; gate stack; the caller still running (a constant-address
+ *     table entry, its id masked); check the callee (counted first, see the
  *     interleavings below); lazy stack (SYS_GATE_STACK, made on the gate
  *     stack: the kernel checks its RIP lies in this page); continuation in
  *     TRUSTED; RRef checks (rref.gate.c on the gate stack); WRPKRU to the
  *     callee's rights (from the domain table, checked against GATE_RO);
  *     `call` the method on the callee's stack.
- *   return: raise; gate stack; pop the continuation (it must be an XCALL
+ *   return: raise; gate stack; a callee that failed goes no further
+ *     (callee_failed: it lowers to its own rights and enters the kernel,
+ *     which unwinds it); pop the continuation (it must be an XCALL
  *     into the current domain); RRef transfers (gate stack); restore; WRPKRU
  *     to the caller's expected rights (checked); then, with those rights,
  *     the caller's %rsp, pops and `ret` (gate_resume).
@@ -142,6 +145,18 @@ gate_entry_pushed:
 	movq %rcx, %r11
 gate_entry_raise:
 	RAISE_TO_GATE
+	/* A failed caller makes no more calls: the kernel leaves a thread in
+	 * a running callee until it returns into its failed caller
+	 * (domain/gate.c unwind_failed), whose code then runs only until the
+	 * thread next enters the kernel and unwinds; calling on would keep it
+	 * out of its own code for ever. The caller's slot is its own while
+	 * it runs here: its call on this thread counts in its `active`. */
+	movq %gs:GT_DOMAIN, %rax
+	andl $(GATE_MAX_DOMAINS - 1), %eax
+	imulq $GD_SIZE, %rax, %rax
+	movabsq $GATE_DOMTAB_VA, %rcx
+	cmpq $GATE_DOMAIN_RUNNING, GD_STATE(%rax, %rcx)
+	jne err_dead
 	movq %rsi, %r13			/* the method word */
 	andl $XCALL_METHOD_MASK, %esi
 
@@ -285,6 +300,14 @@ gate_xcall_checked:
 	/* Back from the callee, result in %rax, still with its rights. */
 	movq %rax, %r10
 	RAISE_TO_GATE
+	/* A callee that failed has no result to give: its caller hears the
+	 * failure, from the kernel's unwinding (callee_failed). */
+	movq %gs:GT_DOMAIN, %rcx
+	andl $(GATE_MAX_DOMAINS - 1), %ecx
+	imulq $GD_SIZE, %rcx, %rcx
+	movabsq $GATE_DOMTAB_VA, %rdx
+	cmpq $GATE_DOMAIN_RUNNING, GD_STATE(%rcx, %rdx)
+	jne callee_failed
 	movq %gs:GT_TRUSTED, %rbx
 	movq GTT_CONT_TOP(%rbx), %r14
 	subq $CONT_SIZE, %r14
@@ -369,6 +392,9 @@ err_dead_counted:
 refuse_counted:
 	lock decq GD_ACTIVE(%r15)
 	jmp refuse
+err_dead:
+	movq $-MAPLE_EDEAD, %r10
+	jmp refuse
 err_srch:
 	movq $-MAPLE_ESRCH, %r10
 refuse:
@@ -377,6 +403,21 @@ refuse:
 	movq %r10, %rax
 	movq %r12, %rsp
 	jmp gate_resume
+
+/*
+ * The callee returned after it failed (a thread of its own panicked, say,
+ * or it was killed while its call was out in another domain): back to its
+ * own rights, and into the kernel, whose way back to ring 3 unwinds the
+ * thread to the caller with the failure's error (domain/gate.c
+ * unwind_failed). Nothing here touches memory: the stack pointer is still
+ * the gate stack's, which the callee's rights cannot reach.
+ */
+callee_failed:
+	movq %gs:GT_EXPECTED_PKRU, %rax
+	LOWER_TO_EXPECTED
+1:	movl $SYS_NULL, %eax
+	syscall
+	jmp 1b
 
 /* A check failed: someone jumped into the gate. #UD fails the domain. */
 gate_violation:
