@@ -106,16 +106,28 @@ static void vq_post(struct vq *q, rref_t r, uint64_t bus, uint32_t len, bool wri
 	q->kick = true;
 }
 
-/* 2.6.13.3-4: publish the new avail idx, then one notify for the batch. */
+/*
+ * 2.6.13.3-4: publish the new avail idx, then one notify for the batch,
+ * unless the device set VIRTQ_USED_F_NO_NOTIFY (2.6.10.1: the driver
+ * SHOULD NOT notify then; QEMU sets it while its transmit handler is
+ * already scheduled, and rereads the available ring after clearing it).
+ * A notify is an MMIO write, one exit to the device model under TCG.
+ * The flag is read after the idx is published (the full fence), so a
+ * device that clears it and then checks the ring sees this batch either
+ * way; the flag only ever costs a notify the device did not need.
+ */
 static void vq_kick(struct vq *q, uint16_t index)
 {
 	if (!q->kick)
 		return;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	q->avail[VIRTQ_AVAIL_IDX / 2] = q->avail_idx;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the idx before the notify */
-	*q->notify = index;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the idx before the flag and the notify */
 	q->kick = false;
+	uint16_t flags = *(volatile uint16_t *)(q->used + VIRTQ_USED_FLAGS);
+	if (flags & VIRTQ_USED_F_NO_NOTIFY)
+		return;
+	*q->notify = index;
 }
 
 /*
