@@ -85,14 +85,16 @@ long net_serve(const struct net_rings *rings, rref_t batch, rref_t *out)
 	rings->flush(true);
 
 	/* Completions, as many as the deques take; the rest wait in the
-	 * rings for the next batch. */
+	 * rings for the next batch. Counted here, added once a batch: each
+	 * add is an atomic another thread's counter() may race with. */
 	rref_t r;
 	uint32_t len;
+	uint64_t n[NetCounter_COUNT] = {0};
 	while (NetPacket_deque32_len(b.tx) < NetPacket_deque32_CAP &&
 	       rings->reap(false, &r, &len) == NET_REAPED_DONE) {
 		NetPacket_ptr(r)->status = 0;
-		net_count(NET_TX_PACKETS, 1);
-		net_count(NET_TX_BYTES, len); /* the posted length: the client may write p->len */
+		n[NET_TX_PACKETS]++;
+		n[NET_TX_BYTES] += len; /* the posted length: the client may write p->len */
 		NetPacket_deque32_push(b.tx, r);
 	}
 	enum net_reaped what;
@@ -100,17 +102,20 @@ long net_serve(const struct net_rings *rings, rref_t batch, rref_t *out)
 	       (what = rings->reap(true, &r, &len)) != NET_REAPED_NONE) {
 		if (what == NET_REAPED_MALFORMED) {
 			/* Counted, and the buffer goes straight back to the device. */
-			net_count(NET_RX_DROPS, 1);
+			n[NET_RX_DROPS]++;
 			post_again(rings, r);
 			continue;
 		}
 		struct NetPacket *p = NetPacket_ptr(r);
 		p->len = len;
 		p->status = 0;
-		net_count(NET_RX_PACKETS, 1);
-		net_count(NET_RX_BYTES, len);
+		n[NET_RX_PACKETS]++;
+		n[NET_RX_BYTES] += len;
 		NetPacket_deque32_push(b.rx, r);
 	}
+	for (int c = 0; c < NetCounter_COUNT; c++)
+		if (n[c])
+			net_count((enum NetCounter)c, n[c]);
 	rings->flush(true); /* buffers posted again after a drop */
 	__atomic_store_n(&counters[NET_IN_FLIGHT], rings->held(false) + rings->held(true),
 			 __ATOMIC_RELAXED);
