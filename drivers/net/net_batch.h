@@ -14,30 +14,41 @@
 _Static_assert(sizeof(((struct NetPacket *)0)->data) >= NET_MTU_FRAME,
 	       "a NetPacket holds a whole frame");
 
+/* One deque of a batch as net_batch_open found it: buffer i (from the
+ * front) was handle seen[i], whose whole NetPacket starts at bus[i]. */
+struct net_deque_seen {
+	uint32_t n;
+	rref_t seen[NetPacket_deque32_CAP];
+	uint64_t bus[NetPacket_deque32_CAP];
+};
+
 struct net_batch {
 	rref_t batch, tx, rx; /* the batch and the deques nested in it */
 	uint32_t ntx, nrx;    /* buffers in each */
+	struct net_deque_seen tx_seen, rx_seen;
 };
 
 /*
  * Check a batch this driver owns now: the batch and both deques are RRefs
  * it owns, at least their structs' size, two different ones; every buffer
- * in them is at least a whole NetPacket (rref_size: a client can allocate
- * NetPacket's type id with any size, and a device writes what it is told);
- * every TX length is at most NET_MTU_FRAME; and ntx <= tx_room, nrx <=
- * rx_room. 0 with *b set, or -MAPLE_EINVAL (a bad buffer or length) or
- * -MAPLE_ENOMEM (more than the rings hold), with nothing changed.
+ * in them is at least a whole NetPacket (rref_bus of the whole struct: a
+ * client can allocate NetPacket's type id with any size, and a device
+ * writes what it is told), the bus address kept in b; every TX length is
+ * at most NET_MTU_FRAME; and ntx <= tx_room, nrx <= rx_room. 0 with *b
+ * set, or -MAPLE_EINVAL (a bad buffer or length) or -MAPLE_ENOMEM (more
+ * than the rings hold), with nothing changed.
  */
 long net_batch_open(rref_t batch, uint32_t tx_room, uint32_t rx_room, struct net_batch *b);
 
 /*
- * Whether r, just popped from a batch's deque, may be posted: at least a
- * whole NetPacket. net_batch_open checked the buffers the deque showed
- * then, but the client can still rewrite the deque's head, length and
- * slots, so a pop may bring out another RRef nested in the batch (a small
- * one, or the other deque): a driver checks each one it hands a device.
+ * The bus address of the whole NetPacket r, just popped (unnested) as the
+ * i-th buffer of a deque net_batch_open saw as s, or a negative error if
+ * it may not be posted. The client can still rewrite the deque's head,
+ * length and slots, so a pop may bring out another RRef nested in the
+ * batch (a small one, or the other deque): what open checked is reused
+ * only for the very handle it checked, else r is checked now (rref_bus).
  */
-bool net_packet_ok(rref_t r);
+long net_packet_bus(const struct net_deque_seen *s, uint32_t i, rref_t r);
 
 /* Give back a batch net_batch_open refused, with status err written in it
  * if it is big enough to hold one (else unchanged): 0, *out set. */

@@ -21,8 +21,9 @@ enum net_reaped {
 struct net_rings {
 	uint32_t (*room)(bool rx); /* buffers the ring can still take */
 	uint32_t (*held)(bool rx); /* buffers the device holds */
-	/* Post checked NetPacket p (owned here): TX len bytes, RX its whole data. */
-	void (*post)(bool rx, rref_t p, uint32_t len);
+	/* Post checked NetPacket p (owned here), whose whole struct starts at
+	 * bus address `bus`: TX len bytes, RX its whole data. */
+	void (*post)(bool rx, rref_t p, uint64_t bus, uint32_t len);
 	void (*flush)(bool rx); /* one notify or tail write for what was posted */
 	/* The oldest completion's buffer in *p; TX *len the posted length. */
 	enum net_reaped (*reap)(bool rx, rref_t *p, uint32_t *len);

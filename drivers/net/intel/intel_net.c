@@ -31,9 +31,9 @@ static uint32_t held(bool rx)
 	return intel_ring_held(ring(rx));
 }
 
-static void post(bool rx, rref_t p, uint32_t len)
+static void post(bool rx, rref_t p, uint64_t bus, uint32_t len)
 {
-	intel_ring_post(ring(rx), p, len);
+	intel_ring_post(ring(rx), p, bus, len);
 }
 
 static void flush(bool rx)

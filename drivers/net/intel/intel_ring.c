@@ -85,18 +85,11 @@ uint32_t intel_ring_room(const struct intel_ring *r)
 	return INTEL_RING_SIZE - 1 - intel_ring_held(r);
 }
 
-void intel_ring_post(struct intel_ring *r, rref_t p, uint32_t len)
+void intel_ring_post(struct intel_ring *r, rref_t p, uint64_t bus, uint32_t len)
 {
 	if (r->rx)
 		len = BUF_BYTES;
-	/* The bus address of exactly the bytes the device may touch: the
-	 * kernel refuses one past the payload, so a buffer that passed
-	 * net_packet_ok cannot fail here; if it ever did, the device must not
-	 * get an address, and failing the driver lets the shadow recover. */
-	long bus = rref_bus(p, offsetof(struct NetPacket, data) + len);
-	if (bus < 0)
-		maple_panic("intel ring: no bus address for a checked buffer: %ld", bus);
-	uint64_t data = (uint64_t)bus + offsetof(struct NetPacket, data);
+	uint64_t data = bus + offsetof(struct NetPacket, data);
 	uint16_t t = r->tail;
 	if (r->rx) {
 		volatile struct intel_rx_desc *d = (volatile struct intel_rx_desc *)r->desc + t;

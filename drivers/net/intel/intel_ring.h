@@ -138,9 +138,10 @@ long intel_ring_init(struct intel_ring *r, const char *who, volatile uint8_t *re
 uint32_t intel_ring_room(const struct intel_ring *r);
 /* Buffers the device holds. */
 uint32_t intel_ring_held(const struct intel_ring *r);
-/* Post NetPacket p (owned here, checked whole): RX, its whole data; TX,
- * len bytes of it. The tail register is written by intel_ring_flush. */
-void intel_ring_post(struct intel_ring *r, rref_t p, uint32_t len);
+/* Post NetPacket p (owned here, checked whole; the struct at bus address
+ * `bus`): RX, its whole data; TX, len bytes of it. The tail register is
+ * written by intel_ring_flush. */
+void intel_ring_post(struct intel_ring *r, rref_t p, uint64_t bus, uint32_t len);
 /* One tail write for everything posted since the last (7.1.4, 7.2.1.2). */
 void intel_ring_flush(struct intel_ring *r);
 

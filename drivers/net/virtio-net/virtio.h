@@ -141,7 +141,11 @@ struct virtq_used_elem {
 _Static_assert(offsetof(struct virtq_used_elem, id) == 0, "2.6.8");
 _Static_assert(offsetof(struct virtq_used_elem, len) == 4, "2.6.8");
 _Static_assert(sizeof(struct virtq_used_elem) == 8, "2.6.8");
-#define VIRTQ_USED_IDX	2
-#define VIRTQ_USED_RING 4
+#define VIRTQ_USED_FLAGS 0
+#define VIRTQ_USED_IDX	 2
+#define VIRTQ_USED_RING	 4
+/* 2.6.10: the device asks not to be notified (it will look at the
+ * available ring anyway); 2.6.10.1: the driver SHOULD NOT notify then. */
+#define VIRTQ_USED_F_NO_NOTIFY 1u
 
 #endif

@@ -86,24 +86,18 @@ static long vq_init(struct vq *q, uint16_t index)
 				(uint64_t)bus + 2 * 4096, &q->notify);
 }
 
-/* Post packet r (owned here) as a chain: header, then len bytes of its
- * data; `write` for receive buffers (2.6.5: VIRTQ_DESC_F_WRITE). */
-static void vq_post(struct vq *q, rref_t r, uint32_t len, bool write)
+/* Post packet r (owned here; its whole NetPacket at bus address `bus`,
+ * checked by net_serve) as a chain: header, then len bytes of its data;
+ * `write` for receive buffers (2.6.5: VIRTQ_DESC_F_WRITE). */
+static void vq_post(struct vq *q, rref_t r, uint64_t bus, uint32_t len, bool write)
 {
-	/* The bus address of exactly the bytes the device may touch: the
-	 * kernel refuses one past the payload, so a buffer that passed
-	 * net_packet_ok cannot fail here; if it ever did, the device must not
-	 * get an address, and failing the driver lets the shadow recover. */
-	long bus = rref_bus(r, offsetof(struct NetPacket, data) + len);
-	if (bus < 0)
-		maple_panic("virtio-net: no bus address for a checked buffer: %ld", bus);
 	uint16_t p = q->free[--q->nfree];
 	uint16_t flags = write ? VIRTQ_DESC_F_WRITE : 0;
 	q->held[p] = r;
 	q->posted_len[p] = len;
 	__builtin_memset(&q->hdr[p], 0, HDR);
 	q->desc[2 * p].flags = (uint16_t)(flags | VIRTQ_DESC_F_NEXT);
-	q->desc[2 * p + 1].addr = (uint64_t)bus + offsetof(struct NetPacket, data);
+	q->desc[2 * p + 1].addr = bus + offsetof(struct NetPacket, data);
 	q->desc[2 * p + 1].len = len;
 	q->desc[2 * p + 1].flags = flags;
 	/* 2.6.13.2: the ring entry, then (after a barrier) the index. */
@@ -112,16 +106,28 @@ static void vq_post(struct vq *q, rref_t r, uint32_t len, bool write)
 	q->kick = true;
 }
 
-/* 2.6.13.3-4: publish the new avail idx, then one notify for the batch. */
+/*
+ * 2.6.13.3-4: publish the new avail idx, then one notify for the batch,
+ * unless the device set VIRTQ_USED_F_NO_NOTIFY (2.6.10.1: the driver
+ * SHOULD NOT notify then; QEMU sets it while its transmit handler is
+ * already scheduled, and rereads the available ring after clearing it).
+ * A notify is an MMIO write, one exit to the device model under TCG.
+ * The flag is read after the idx is published (the full fence), so a
+ * device that clears it and then checks the ring sees this batch either
+ * way; the flag only ever costs a notify the device did not need.
+ */
 static void vq_kick(struct vq *q, uint16_t index)
 {
 	if (!q->kick)
 		return;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	q->avail[VIRTQ_AVAIL_IDX / 2] = q->avail_idx;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the idx before the notify */
-	*q->notify = index;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the idx before the flag and the notify */
 	q->kick = false;
+	uint16_t flags = *(volatile uint16_t *)(q->used + VIRTQ_USED_FLAGS);
+	if (flags & VIRTQ_USED_F_NO_NOTIFY)
+		return;
+	*q->notify = index;
 }
 
 /*
@@ -170,9 +176,9 @@ static uint32_t held(bool rx)
 	return (uint32_t)(queue(rx)->pairs - queue(rx)->nfree);
 }
 
-static void post(bool rx, rref_t r, uint32_t len)
+static void post(bool rx, rref_t r, uint64_t bus, uint32_t len)
 {
-	vq_post(queue(rx), r, rx ? (uint32_t)sizeof(((struct NetPacket *)0)->data) : len, rx);
+	vq_post(queue(rx), r, bus, rx ? (uint32_t)sizeof(((struct NetPacket *)0)->data) : len, rx);
 }
 
 static void flush(bool rx)
