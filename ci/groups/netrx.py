@@ -122,7 +122,32 @@ def check_pair(name, qemu, nics):
                      f"verified {m[1] if lossy else FRAMES}")
 
 
+def check_send_parse():
+    """The exact parse of the Linux guest's pktgen_send lines and the command line asking
+    for them (ci/harness/linuxguest.py)."""
+    lines = ["bench: linux ready kernel=6.1.0-57-cloud-amd64 uptime=3.95",
+             "bench: linux pktgen send dev=eth0 count=1000 pkts=1000 usec=70312 errors=0",
+             "bench: linux pktgen send dev=eth1 failed: pktgen refused 'dst_mac x'",
+             "bench: linux pktgen send dev= failed: want DEV:COUNT:MIN:MAX[:DELAY], not 9",
+             "bench: linux failed: eth2 has no carrier 10 s after link up",
+             "bench: linux done"]
+    got = lg.parse_send(lines)
+    want = {"ready": ("6.1.0-57-cloud-amd64", 3.95), "sent": {"eth0": (1000, 1000, 70312, 0)},
+            "errors": ["pktgen send on eth1: pktgen refused 'dst_mac x'",
+                       "pktgen send on ?: want DEV:COUNT:MIN:MAX[:DELAY], not 9",
+                       "eth2 has no carrier 10 s after link up"],
+            "done": True}
+    if got != want:
+        raise Failure(f"parsed {got}, want {want}")
+    cmd = lg.send_cmdline([("eth0", 1000, 60, 1514, 0), ("eth1", 5, 60, 60, 500000)],
+                          "52:54:00:12:34:56", "ipv6.disable=1")
+    if cmd != ("console=ttyS0 quiet panic=-1 pktgen_dst_mac=52:54:00:12:34:56 "
+               "pktgen_send=eth0:1000:60:1514:0,eth1:5:60:60:500000 ipv6.disable=1"):
+        raise Failure(f"command line {cmd!r}")
+
+
 def run():
+    test("netrx/send-parse", check_send_parse)
     test("netrx/virtio-net", check_pair, "netrx/virtio-net", QEMU_DISTRO, [VIRTIO])
     test(f"netrx/virtio-net+igb-qemu{QEMU_10}", check_pair, f"netrx/virtio-net+igb-qemu{QEMU_10}",
          QEMU_10, [VIRTIO, IGB])
