@@ -15,8 +15,8 @@
 #define PG_DADDR 0x0a000002u /* dst 10.0.0.2 */
 #define PG_PORT	 9	     /* pktgen's udp_src_min/udp_dst_min default (discard) */
 #define PG_MAGIC 0xbe9be955u /* PKTGEN_MAGIC, big-endian at the payload's start */
-#define PG_MIN	 60	     /* frame bytes without FCS: pktgen_send's MIN and MAX */
-#define PG_MAX	 1514	     /* range is within this */
+#define PG_MIN	 60	     /* the shortest and longest frame accepted (bytes without */
+#define PG_MAX	 1514	     /* FCS): ci/groups/netrx.py's pktgen_send MIN and MAX */
 
 /* Why a frame is not one of pktgen's. */
 enum pg_verdict {
