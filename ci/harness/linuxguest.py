@@ -35,6 +35,8 @@ What the guest prints on COM1 (ttyS0) is parsed by parse_line():
     bench: linux fio mix=M qd=Q failed: REASON
     bench: linux pktgen size=N clone=C pkts=P usec=U   (parse_pktgen(); bench/net)
     bench: linux pktgen size=N clone=C failed: REASON
+    bench: linux pktgen send dev=D count=N pkts=P usec=U errors=E   (parse_send(); ci netrx)
+    bench: linux pktgen send dev=D failed: REASON
     bench: linux failed: REASON
     bench: linux done
 """
@@ -115,6 +117,9 @@ FAILED = re.compile(r"bench: linux (?:fio mix=(\w+) qd=(\d+) )?failed: (.*)")
 DONE = r"bench: linux done"
 PKTGEN = re.compile(r"bench: linux pktgen size=(\d+) clone=(\d+) pkts=(\d+) usec=(\d+)")
 PKTGEN_FAILED = re.compile(r"bench: linux pktgen (size=\S+ clone=\S+) failed: (.*)")
+SEND = re.compile(r"bench: linux pktgen send dev=(\S+) count=(\d+) pkts=(\d+) usec=(\d+) "
+                  r"errors=(\d+)")
+SEND_FAILED = re.compile(r"bench: linux pktgen send dev=(\S*) failed: (.*)")
 
 
 class BuildError(VmError):
@@ -531,6 +536,41 @@ def pktgen_cmdline(jobs, ms, extra=""):
     clone_skb) in jobs, ms each."""
     return (f"console=ttyS0 quiet panic=-1 pktgen_ms={ms} "
             f"pktgen_jobs={','.join(f'{n}:{c}' for n, c in jobs)}" + (f" {extra}" if extra else ""))
+
+
+def send_cmdline(jobs, dst_mac, extra=""):
+    """The kernel command line making pktgen a packet source: for each (device, count,
+    min, max, delay) in jobs, exactly count frames of min to max bytes (without FCS) to
+    dst_mac, delay ns apart (bench/linux-guest/init's pktgen_send)."""
+    return (f"console=ttyS0 quiet panic=-1 pktgen_dst_mac={dst_mac} pktgen_send=" +
+            ",".join(":".join(map(str, job)) for job in jobs) +
+            (f" {extra}" if extra else ""))
+
+
+def parse_send(lines):
+    """A pktgen_send boot's lines: {'ready': ..., 'sent': {device: (count asked, packets
+    pktgen sent, us, pktgen's errors)}, 'errors': [text], 'done': bool}."""
+    out = {"ready": None, "sent": {}, "errors": [], "done": False}
+    for line in lines:
+        m = READY.search(line)
+        if m:
+            out["ready"] = (m[1], float(m[2]))
+            continue
+        m = SEND.search(line)
+        if m:
+            out["sent"][m[1]] = tuple(int(m[i]) for i in range(2, 6))
+            continue
+        m = SEND_FAILED.search(line)
+        if m:
+            out["errors"].append(f"pktgen send on {m[1] or '?'}: {m[2]}")
+            continue
+        m = FAILED.search(line)
+        if m:
+            out["errors"].append(m[3])
+            continue
+        if re.search(DONE, line):
+            out["done"] = True
+    return out
 
 
 def parse_pktgen(lines):

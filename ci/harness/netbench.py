@@ -19,6 +19,8 @@ RX_NET = ["-netdev", f"socket,id=n0,udp=127.0.0.1:{RX_PORT},localaddr=127.0.0.1:
 # igb: QEMU 10.0's 82576 model (the distro's 7.2 has none) on the same two-port hub, for
 # Maple's igb and Linux's igb.ko (the Linux guest's generic flavour) alike.
 IGB_TX_NET = TX_NET[:4] + ["-device", "igb,netdev=n0"]
+# igb RX: the UDP loopback of RX_NET with QEMU 10.0's igb.
+IGB_RX_NET = RX_NET[:2] + ["-device", "igb,netdev=n0"]
 
 DRIVERS = ("virtio_net", "nullnet", "igb")
 PATHS = ("indomain", "crossing", "shadow")

@@ -31,7 +31,8 @@ static bool have_igb0(struct ktest_ctx *t)
 {
 	if (pci_find("igb0"))
 		return true;
-	ktest_skip(t, "no 82576 function (igb0); ci/groups/igb.py attaches one on QEMU 10");
+	ktest_skip(t, "no 82576 function (igb0); the igb and netrx groups (ci/groups) attach one "
+		      "on QEMU 10");
 	return false;
 }
 
@@ -91,6 +92,7 @@ static const struct net_nic igb_nic = {
 	.fake_errors = 0,
 	.fake_drops = FAKES,
 	.was_reset = igb_was_reset,
+	.rx_drops_when_full = true,
 };
 
 KTEST(igb_verified_traffic)
@@ -103,6 +105,14 @@ KTEST(igb_crash_under_traffic)
 {
 	if (have_igb0(t))
 		net_nic_crash(t, &igb_nic);
+}
+
+/* Run only in ci/groups/netrx.py's boot on QEMU 10 (the frames of Linux's
+ * pktgen through a TCP socket netdev). */
+KTEST(igb_rx_from_pktgen)
+{
+	if (have_igb0(t))
+		net_nic_rx_pktgen(t, &igb_nic);
 }
 
 /* Run only in ci/groups/igb.py's link-down boot (QMP `set_link` off

@@ -25,6 +25,10 @@ struct net_nic {
 	/* Whether the function reads as reset (after its driver died). */
 	bool (*was_reset)(struct pci_func *f);
 	long rogue_bar, rogue_config; /* rogue's cases refused on it, or 0 */
+	/* Whether its QEMU model drops a frame that finds no free receive
+	 * buffer (igb: the RXO cause, hw/net/igb_core.c) rather than holding
+	 * it as virtio-net does: then a frame from outside can be lost. */
+	bool rx_drops_when_full;
 };
 
 /* ktest bodies, each run counted (frames, heap, RRefs back to start). The
@@ -33,5 +37,13 @@ struct net_nic {
 void net_nic_traffic(struct ktest_ctx *t, const struct net_nic *n);
 void net_nic_crash(struct ktest_ctx *t, const struct net_nic *n);
 void net_nic_link_down(struct ktest_ctx *t, const struct net_nic *n);
+/* Receive the NET_RX_PKTGEN_FRAMES frames Linux's pktgen sends on a NIC
+ * whose netdev is a TCP socket to the Linux guest (ci/groups/netrx.py; its
+ * NIC's MAC NET_RX_PKTGEN_SRC_MAC is 52:54:00:12:34:57, first byte in bits
+ * 7:0), each verified, in order, none lost unless rx_drops_when_full. */
+#define NET_RX_PKTGEN_FRAMES  1000
+#define NET_RX_PKTGEN_SRC_MAC 0x573412005452L
+#define NET_RX_PKTGEN_MS      240000
+void net_nic_rx_pktgen(struct ktest_ctx *t, const struct net_nic *n);
 
 #endif

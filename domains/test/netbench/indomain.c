@@ -13,11 +13,17 @@ static long direct_submit(uint64_t device, rref_t batch, rref_t *out)
 	return driver->submit_and_poll(batch, out);
 }
 
+static long direct_link(uint64_t device)
+{
+	(void)device;
+	return driver->link();
+}
+
 static long bench(long device, long dir, long batch, long ms)
 {
 	if (device != 0)
 		return -MAPLE_EINVAL;
-	const struct nb_target t = {.submit = direct_submit};
+	const struct nb_target t = {.submit = direct_submit, .link = direct_link};
 	return nb_bench_start(&t, dir, batch, ms);
 }
 

@@ -10,9 +10,11 @@
 #include <idl/net.h>
 #include <idl/netbench_methods.h>
 
-/* How batches reach the driver: a proxy call, or the driver's function. */
+/* How batches reach the driver, and its link() (1 up): a proxy call, or
+ * the driver's function. */
 struct nb_target {
 	long (*submit)(uint64_t device, rref_t batch, rref_t *out);
+	long (*link)(uint64_t device);
 	uint64_t device;
 };
 

@@ -11,11 +11,18 @@ static long proxy_submit(uint64_t device, rref_t batch, rref_t *out)
 	return Net_submit_and_poll(&ref, batch, out);
 }
 
+static long proxy_link(uint64_t device)
+{
+	const struct Net_ref ref = {.domain = device};
+	return Net_link(&ref);
+}
+
 static long bench(long device, long dir, long batch, long ms)
 {
 	if (device <= 0)
 		return -MAPLE_EINVAL; /* 0 is the in-domain path: the *_bench images only */
-	const struct nb_target t = {.submit = proxy_submit, .device = (uint64_t)device};
+	const struct nb_target t = {
+		.submit = proxy_submit, .link = proxy_link, .device = (uint64_t)device};
 	return nb_bench_start(&t, dir, batch, ms);
 }
 

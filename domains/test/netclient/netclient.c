@@ -7,12 +7,18 @@
  * nor leaves one owned twice. Every buffer and batch is recalled
  * (rref_recall), so what a crashed driver held comes back to it: after a
  * crash it takes stock of which of its buffers it owns again.
+ *
+ * receive() only receives, from a source outside (Linux's pktgen,
+ * ci/groups/netrx.py), and checks each frame against pktgen's recipe
+ * (pktgen.c) and its sequence numbers.
  */
 #include <idl/net.h>
 #include <idl/netclient_methods.h>
+#include <test/netclient/pktgen.h>
 
 #define POOL	    96 /* buffers the client keeps: 64 receiving, 32 sending */
 #define RX_TARGET   64
+#define RECV_TARGET 120 /* receive(): nearly the whole ring (128) posted, as a burst may come */
 #define MAX_FRAMES  8192
 #define MIN_FRAME   60
 #define MAX_FRAME   1514
@@ -21,6 +27,9 @@
 #define BAD_BUFFERS 192
 #define RESEND_NS   1000000000ULL
 #define WAIT_NS	    200000000ULL
+#define IDLE_NS	    1000000ULL	   /* receive(): a pause when nothing came, not to spin */
+#define QUIET_NS    20000000000ULL /* receive(): the source is done (its last frames lost) */
+#define BAD_LOGGED  8		   /* receive(): frames refused that get a line each */
 
 static struct Net_ref dev;
 static bool started, shadowed, nullnet;
@@ -36,8 +45,15 @@ static uint32_t run_id;
 static uint8_t seen[MAX_FRAMES / 8];
 static struct {
 	long frames, len, ms, result;
+	bool receive; /* receive() rather than traffic() */
 	uint32_t busy;
 } job;
+/* receive(): the sender's MAC while a run goes on (else frames are ours,
+ * check()), and the last frame verified, for flips_missed(). */
+static bool receiving;
+static uint8_t pg_src[6];
+static uint8_t last_frame[MAX_FRAME];
+static uint32_t last_len;
 
 static long stock(uint32_t want)
 {
@@ -105,6 +121,32 @@ static void check(const struct NetPacket *p, long frames, uint32_t len)
 	if (ok)
 		seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
 	stats[ok ? NETC_VERIFIED : NETC_BAD]++;
+}
+
+/* A frame from pktgen: verified (in order, or not), or refused, with a
+ * line for the first few saying why. */
+static void check_pktgen(const struct NetPacket *p)
+{
+	stats[NETC_RECEIVED]++;
+	uint32_t seq = 0, len = p->len;
+	enum pg_verdict v =
+		len <= MAX_FRAME ? pktgen_check(p->data, len, mac, pg_src, &seq) : PG_LENGTH;
+	if (p->status || v != PG_OK) {
+		if (stats[NETC_BAD]++ < BAD_LOGGED)
+			dom_printf("netclient: frame %ld (%u bytes, status %d) is not pktgen's: %s",
+				   (long)stats[NETC_RECEIVED], len, p->status,
+				   p->status ? "the driver's error" : pktgen_verdict_name(v));
+		return;
+	}
+	stats[NETC_VERIFIED]++;
+	if (seq <= (uint64_t)stats[NETC_LAST_SEQ]) {
+		stats[NETC_REORDERED]++;
+	} else {
+		stats[NETC_LOST] += seq - stats[NETC_LAST_SEQ] - 1;
+		stats[NETC_LAST_SEQ] = seq;
+	}
+	__builtin_memcpy(last_frame, p->data, len);
+	last_len = len;
 }
 
 /*
@@ -179,7 +221,9 @@ static long submit(long frames, uint32_t len)
 	while ((r2 = NetPacket_deque32_pop(b->rx)) != RREF_NULL) {
 		if (b->status == 0) {
 			given--;
-			if (frames)
+			if (receiving)
+				check_pktgen(NetPacket_ptr(r2));
+			else if (frames)
 				check(NetPacket_ptr(r2), frames, len);
 		}
 		free_bufs[nfree++] = r2;
@@ -258,6 +302,50 @@ static long traffic_run(long frames, long len, long ms)
 	return stats[NETC_VERIFIED];
 }
 
+/* receive()'s run: receive buffers only, RECV_TARGET of them posted. */
+static long receive_run(long frames, long ms)
+{
+	if (!started || nullnet || frames < 1 || ms <= 0)
+		return -MAPLE_EINVAL;
+	stats[NETC_VERIFIED] = stats[NETC_BAD] = stats[NETC_RECEIVED] = stats[NETC_LOST] =
+		stats[NETC_REORDERED] = stats[NETC_LAST_SEQ] = 0;
+	last_len = 0;
+	uint64_t now = maple_clock_ns(), deadline = now + (uint64_t)ms * 1000000, last = 0;
+	long r = 0;
+	receiving = true;
+	/* Until every frame came, or the last one did (those before it that are
+	 * missing are lost), or none came for QUIET_NS since the last that did
+	 * (those after it are lost). */
+	while (stats[NETC_VERIFIED] < frames && stats[NETC_LAST_SEQ] < frames && now < deadline &&
+	       !(last && now - last > QUIET_NS)) {
+		if (stock(RECV_TARGET + 32) < 0 || (!batch && new_batch() < 0)) {
+			r = -MAPLE_ENOMEM;
+			break;
+		}
+		struct NetBatch *b = NetBatch_ptr(batch);
+		for (uint32_t out = given;
+		     nfree && out < RECV_TARGET && NetPacket_deque32_len(b->rx) < 32; out++) {
+			if (NetPacket_deque32_push(b->rx, free_bufs[nfree - 1]) < 0)
+				break;
+			nfree--;
+		}
+		int64_t before = stats[NETC_RECEIVED];
+		if ((r = submit(0, 0)) < 0)
+			break;
+		/* Nothing came: the source has not started, or is blocked
+		 * (the netdev holds its frames), or is done. */
+		now = maple_clock_ns();
+		if (stats[NETC_RECEIVED] != before)
+			last = now;
+		else
+			maple_sleep_ns(IDLE_NS);
+	}
+	receiving = false;
+	if (stats[NETC_LAST_SEQ] < frames) /* the frames after the last that came */
+		stats[NETC_LOST] += frames - stats[NETC_LAST_SEQ];
+	return r < 0 ? r : stats[NETC_VERIFIED];
+}
+
 static long start(long which)
 {
 	if (started)
@@ -286,7 +374,8 @@ static long start(long which)
 static void worker(void *arg)
 {
 	(void)arg;
-	long r = traffic_run(job.frames, job.len, job.ms);
+	long r = job.receive ? receive_run(job.frames, job.ms)
+			     : traffic_run(job.frames, job.len, job.ms);
 	__atomic_store_n(&job.result, r, __ATOMIC_RELEASE);
 	__atomic_store_n(&job.busy, 0, __ATOMIC_RELEASE);
 	maple_thread_exit();
@@ -304,10 +393,46 @@ static long traffic(long frames, long len, long ms, long background)
 	job.frames = frames;
 	job.len = len;
 	job.ms = ms;
+	job.receive = false;
 	long t = maple_thread_create(worker, NULL);
 	if (t < 0)
 		__atomic_store_n(&job.busy, 0, __ATOMIC_RELEASE);
 	return t < 0 ? t : 0;
+}
+
+static long receive(long frames, long src_mac, long ms)
+{
+	if (!started || nullnet || frames < 1 || ms <= 0)
+		return -MAPLE_EINVAL;
+	if (__atomic_exchange_n(&job.busy, 1, __ATOMIC_ACQ_REL))
+		return -MAPLE_EBUSY;
+	for (int i = 0; i < 6; i++)
+		pg_src[i] = (uint8_t)((uint64_t)src_mac >> (8 * i));
+	job.frames = frames;
+	job.ms = ms;
+	job.receive = true;
+	long t = maple_thread_create(worker, NULL);
+	if (t < 0)
+		__atomic_store_n(&job.busy, 0, __ATOMIC_RELEASE);
+	return t < 0 ? t : 0;
+}
+
+/* That the check is not blind: the last verified frame, each byte flipped
+ * in turn, must be refused every time (the Ethernet and IP fields by value,
+ * the IP id by the header checksum, the payload by value and the UDP sum). */
+static long flips_missed(void)
+{
+	uint32_t seq;
+	if (__atomic_load_n(&job.busy, __ATOMIC_ACQUIRE) || !last_len ||
+	    pktgen_check(last_frame, last_len, mac, pg_src, &seq) != PG_OK)
+		return -MAPLE_EINVAL;
+	long missed = 0;
+	for (uint32_t i = 0; i < last_len; i++) {
+		last_frame[i] ^= 0xff;
+		missed += pktgen_check(last_frame, last_len, mac, pg_src, &seq) == PG_OK;
+		last_frame[i] ^= 0xff;
+	}
+	return missed;
 }
 
 /* At most WAIT_NS per call: a call that sleeps longer would trip the
@@ -401,6 +526,8 @@ long domain_main(long arg)
 		[NetClient_wait_METHOD] = MAPLE_METHOD(wait),
 		[NetClient_stat_METHOD] = MAPLE_METHOD(stat),
 		[NetClient_bad_METHOD] = MAPLE_METHOD(bad),
+		[NetClient_receive_METHOD] = MAPLE_METHOD(receive),
+		[NetClient_flips_missed_METHOD] = MAPLE_METHOD(flips_missed),
 	};
 	_Static_assert(DOM_ARRAY_LEN(methods) == NetClient_METHODS, "one entry per method");
 	return maple_export(methods, DOM_ARRAY_LEN(methods));
