@@ -60,6 +60,8 @@ static const struct manifest_entry manifest[] = {
 	{.image = "virtio_net_bench", .devices = {"net0"}},
 	/* Test image: igb with bench=net's client inside. */
 	{.image = "igb_bench", .devices = {"igb0"}},
+	/* Test image: ixgbe with bench=net's client inside. */
+	{.image = "ixgbe_bench", .devices = {"ixgbe0"}},
 	/* Test image: the PCI ktests' minimal driver (kernel/ktest/pci.c);
 	 * ahci0 for a function with an I/O BAR. */
 	{.image = "pcitest", .devices = {"nvme0", "ahci0"}},
