@@ -32,14 +32,14 @@
 #define HLREG0	  0x04240 /* 8.2.3.22.8 MAC Core Control 0 */
 #define AUTOC	  0x042a0 /* 8.2.3.22.19 Auto-Negotiation Control */
 #define LINKS	  0x042a4 /* 8.2.3.22.20 Link Status */
-#define DMATXCTL  0x04a80 /* 8.2.3.9.10 DMA Tx Control */
+#define DMATXCTL  0x04a80 /* 8.2.3.9.2 DMA Tx Control */
 #define FCTRL	  0x05080 /* 8.2.3.7.1 Filter Control */
 #define MTA	  0x05200 /* 8.2.3.7.7 Multicast Table Array, 128 dwords */
-#define RAL0	  0x0a200 /* 8.2.3.7.9 Receive Address Low */
-#define RAH0	  0x0a204 /* 8.2.3.7.10 Receive Address High */
+#define RAL0	  0x0a200 /* 8.2.3.7.8 Receive Address Low */
+#define RAH0	  0x0a204 /* 8.2.3.7.9 Receive Address High */
 #define EEC	  0x10010 /* 8.2.3.2.1 EEPROM/Flash Control */
 #define MTA_WORDS 128
-_Static_assert(RAH0 == RAL0 + 4, "8.2.3.7.10: RAH follows RAL");
+_Static_assert(RAH0 == RAL0 + 4, "8.2.3.7.9: RAH follows RAL");
 _Static_assert(MTA + 4 * MTA_WORDS <= RAL0, "8.2.3.7.7: the table ends before RAL0");
 
 #define CTRL_RST	     (1u << 26)	   /* 8.2.3.1.1: device reset, self-clearing */
@@ -62,11 +62,11 @@ _Static_assert(MTA + 4 * MTA_WORDS <= RAL0, "8.2.3.7.7: the table ends before RA
 #define AUTOC_LMS_MASK	     (7u << AUTOC_LMS_SHIFT)
 #define AUTOC_LMS_10G_SERIAL (3u << AUTOC_LMS_SHIFT) /* 011b: 10 GbE serial (SFI) */
 #define LINKS_UP	     (1u << 30)		     /* 8.2.3.22.20 */
-#define DMATXCTL_TE	     (1u << 0)		     /* 8.2.3.9.10: transmit enable */
+#define DMATXCTL_TE	     (1u << 0)		     /* 8.2.3.9.2: transmit enable */
 #define FCTRL_MPE	     (1u << 8)		     /* 8.2.3.7.1: multicast promiscuous */
 #define FCTRL_UPE	     (1u << 9)		     /* unicast promiscuous */
 #define FCTRL_BAM	     (1u << 10)		     /* broadcast accept */
-#define RAH_AV		     (1u << 31)		     /* 8.2.3.7.10: address valid */
+#define RAH_AV		     (1u << 31)		     /* 8.2.3.7.9: address valid */
 
 /* 8.2.3.8 and 8.2.3.9: queue n (< 64) has its RX block at 0x1000 + 0x40*n
  * (SRRCTL at +0x14, 8.2.3.8.7, Drop_En its bit 28), TX at 0x6000 + 0x40*n. */
