@@ -19,8 +19,11 @@ RX_NET = ["-netdev", f"socket,id=n0,udp=127.0.0.1:{RX_PORT},localaddr=127.0.0.1:
 # igb: QEMU 10.0's 82576 model (the distro's 7.2 has none) on the same two-port hub, for
 # Maple's igb and Linux's igb.ko (the Linux guest's generic flavour) alike.
 IGB_TX_NET = TX_NET[:4] + ["-device", "igb,netdev=n0"]
+# ixgbe: the project's 82599 model (tools/qemu-82599, a QEMU built by ci/qemu82599) on the
+# same hub, for Maple's ixgbe and Linux's ixgbe.ko alike.
+IXGBE_TX_NET = TX_NET[:4] + ["-device", "ixgbe82599,netdev=n0"]
 
-DRIVERS = ("virtio_net", "nullnet", "igb")
+DRIVERS = ("virtio_net", "nullnet", "igb", "ixgbe")
 PATHS = ("indomain", "crossing", "shadow")
 DIRS = ("tx", "rx")
 SIZES = (64, 1514)
