@@ -24,7 +24,7 @@
  * offset (bytes 8-11) place it. The kernel maps only that block: its
  * device_status byte (4.1.4.3, offset 0x14) resets the device. */
 /* The Intel 82576 (82576 datasheet, 1.5 device ids; QEMU's `igb`) is
- * `igbN`, the 82599 SFP+ part (82599 datasheet, table 9-1 device ids) is
+ * `igbN`, the 82599 SFP+ part (82599 datasheet 9.3.3.2, Device ID) is
  * `ixgbeN`, each for its driver image. The kernel maps the first 64 KiB of
  * BAR 0: CTRL (82576 8.2.1, 82599 8.2.3.1.1), whose RST bit resets the
  * chip when its driver dies, and the queue registers (the 82576's up to
