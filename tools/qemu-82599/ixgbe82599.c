@@ -17,6 +17,9 @@
  * GPL, version 2 or later, like the QEMU it is built into.
  */
 
+/* QEMU's rule: osdep.h comes first, alone in its block. */
+#include "qemu/osdep.h"
+
 #include "hw/pci/msix.h"
 #include "hw/pci/pci_device.h"
 #include "hw/pci/pcie.h"
@@ -29,7 +32,6 @@
 #include "qemu/bitmap.h"
 #include "qemu/log.h"
 #include "qemu/module.h"
-#include "qemu/osdep.h"
 #include <zlib.h>
 
 #define TYPE_IXGBE82599 "ixgbe82599"
@@ -88,6 +90,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(Ixgbe82599State, IXGBE82599)
 #define AUTOC		 0x042a0 /* 8.2.3.22.19 */
 #define LINKS		 0x042a4 /* 8.2.3.22.20 */
 #define AUTOC2		 0x042a8 /* 8.2.3.22.21 */
+#define MSCA		 0x0425c /* 8.2.3.22.11 */
+#define MSRWD		 0x04260 /* 8.2.3.22.12 */
 #define ANLP1		 0x042b0 /* 8.2.3.22.22 */
 #define DMATXCTL	 0x04a80 /* 8.2.3.9.2 */
 #define FCTRL		 0x05080 /* 8.2.3.7.1 */
@@ -167,6 +171,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(Ixgbe82599State, IXGBE82599)
 #define ANLP1_AN_STATE	     (0xfu << 16)
 /* LINKS (8.2.3.22.20): KX/KX4/KR AN complete, link up, speed 10 Gb/s, link status. */
 #define LINKS_UP_10G	   ((1u << 31) | (1u << 30) | (3u << 28) | (1u << 7))
+#define MSCA_MDI_COMMAND   (1u << 30) /* 8.2.3.22.11 */
 #define FDIRCTRL_INIT_DONE (1u << 3)
 #define FDIRCMD_CMD	   3u
 
@@ -287,7 +292,6 @@ static const struct {
 	{0x03d00, 0x03d04},	     /* FCCFG */
 	{0x04294, 0x04298},	     /* MFLCN */
 	{0x04268, 0x0426c},	     /* MAXFRS */
-	{0x0425c, 0x04264},	     /* MSCA, MSRWD */
 	{0x04290, 0x04294},	     /* MACA? ANLP2 */
 	{0x04324, 0x04328},	     /* LINKS2 */
 	{0x04330, 0x04334},	     /* MACC */
@@ -311,7 +315,7 @@ static const struct {
 	{0x06000, 0x08000},	     /* TX queue blocks (behaviour below) */
 	{0x08100, 0x08104},	     /* DTXMXSZRQ */
 	{0x08110, 0x08118},	     /* VFTE */
-	{0x08120, 0x08124},	     /* QDE? */
+	{0x08120, 0x08124},	     /* MTQC */
 	{0x08220, 0x08224},	     /* PFDTXGSWC */
 	{0x08600, 0x08640},	     /* TQSM */
 	{0x08800, 0x08804},	     /* SECTXCTRL */
@@ -970,6 +974,8 @@ static uint64_t ixgbe_read(void *opaque, hwaddr addr, unsigned size)
 	}
 	case FWSM:
 		return 0; /* no manageability firmware */
+	case MSCA:
+	case MSRWD:
 	case SW_FW_SYNC:
 	case AUTOC:
 	case AUTOC2:
@@ -1143,6 +1149,18 @@ static void ixgbe_write(void *opaque, hwaddr addr, uint64_t val64, unsigned size
 	}
 	case SWSM:
 		swsm_write(s, val);
+		return;
+	case MSCA:
+		/*
+		 * No PHY sits on the MDIO bus (the 82599 SFI port has none): a
+		 * command completes at once and a read returns all ones, as an
+		 * MDIO bus with nobody driving it does (8.2.3.22.11-12).
+		 */
+		set_reg(s, MSCA, val & ~MSCA_MDI_COMMAND);
+		set_reg(s, MSRWD, 0xffff0000u | (reg(s, MSRWD) & 0xffff));
+		return;
+	case MSRWD:
+		set_reg(s, MSRWD, (reg(s, MSRWD) & 0xffff0000u) | (val & 0xffff));
 		return;
 	case SW_FW_SYNC:
 	case AUTOC:
