@@ -3,7 +3,9 @@ driven by a driver nobody here wrote: the Linux guest's ixgbe.ko probes two
 model NICs on one QEMU hub, reports 10 Gb/s link up on both, and pktgen sends a
 fixed count of frames out of eth0 that eth1 receives, every count equal (pktgen's,
 eth0's TX and eth1's RX). A second boot checks that the model logs a register it
-does not model once per offset under `-d unimp`. Neither boot attaches NVMe.
+does not model once per offset under `-d unimp`; a third sets eth1's netdev link down
+(QMP `set_link`) before the guest runs, and the driver sees no carrier on it (LINKS
+follows the netdev). No boot attaches NVMe.
 """
 import os
 import re
@@ -14,6 +16,7 @@ from harness import linuxguest as lg
 from harness.qemu import QEMU_82599, Config
 
 from .common import Failure, progress, test, vm
+from .net import qmp
 
 MACS = ("02:00:00:00:00:01", "02:00:00:00:00:02")  # eth1's is the pktgen dst_mac of the init
 COUNT = 2000
@@ -96,6 +99,30 @@ def check_unimp_log():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_link_down():
+    tmp = tempfile.mkdtemp(prefix="maple-ixgbe-model-")
+    try:
+        sock = os.path.join(tmp, "qmp.sock")
+        _, cfg = boot(["-qmp", f"unix:{sock},server=on,wait=off", "-S"], lg.pktgen_cmdline(
+            [(60, 0)], 100, "pktgen_count=10 pktgen_rx=eth1 loglevel=7"))
+        with vm("ixgbe_model/link-down", cfg) as v:
+            qmp(sock, [{"execute": "set_link", "arguments": {"name": "n1", "up": False}},
+                       {"execute": "cont"}])
+            v.wait_for(lg.DONE, 240, what="`bench: linux done`", idle=120)
+            v.wait_exit(30)
+            lines, tail = v.text(), v.tail(40)
+        want = "bench: linux failed: eth1 has no carrier 10 s after link up"
+        if want not in lines:
+            raise Failure(f"no line `{want}`", tail)
+        if not any(re.search(r"ixgbe \S+ eth0: NIC Link is Up 10 Gbps", ln) for ln in lines):
+            raise Failure("eth0 (link up) did not report its link", tail)
+        if any(re.search(r"ixgbe \S+ eth1: NIC Link is Up", ln) for ln in lines):
+            raise Failure("eth1 reported link up with its netdev's link down", tail)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run():
     test("ixgbe_model/linux-traffic", check_linux_traffic)
     test("ixgbe_model/unimp-log", check_unimp_log)
+    test("ixgbe_model/link-down", check_link_down)

@@ -216,8 +216,6 @@ struct Ixgbe82599State {
 	uint64_t gorc, gotc, tor;
 	uint32_t gorch_latch, gotch_latch, torh_latch;
 	uint32_t gprc, gptc, bprc, mprc, bptc, mptc, tpr, tpt, mpc;
-	/* TX context descriptors (7.2.3.2.3): two slots, IDX selects. */
-	uint32_t ctx_vlan_macip[2];
 	uint8_t *txbuf;
 	uint8_t *rxbuf; /* a received frame, padded and with its FCS if kept */
 	uint32_t txlen;
@@ -571,7 +569,6 @@ static void device_reset_regs(Ixgbe82599State *s)
 	s->tpr = s->tpt = s->mpc = 0;
 	s->txlen = 0;
 	s->txdrop = false;
-	memset(s->ctx_vlan_macip, 0, sizeof(s->ctx_vlan_macip));
 
 	/* Defaults after the EEPROM auto-read (8.2.3, "Initial value"). */
 	set_reg(s, EEC, EEC_PRES | EEC_ARD | (4u << EEC_SIZE_SHIFT));
@@ -614,7 +611,7 @@ static void tx_send(Ixgbe82599State *s, uint32_t olinfo, uint32_t cmd)
 {
 	uint32_t len = s->txlen;
 
-	if (cmd & TXD_TSE) {
+	if ((cmd & TXD_DEXT) && (cmd & TXD_TSE)) { /* legacy bit 31 is IDE */
 		if (!s->logged_tso) {
 			s->logged_tso = true;
 			qemu_log_mask(LOG_UNIMP, "ixgbe82599: TCP segmentation (TSE) is not "
@@ -691,11 +688,12 @@ static void tx_queue(Ixgbe82599State *s, unsigned q)
 		uint32_t olinfo = ldl_le_p(desc + 12);
 		bool ctxt = (cmd & TXD_DEXT) && TXD_DTYP(cmd) == TXD_DTYP_CTXT;
 
-		if (ctxt) {
-			/* Context descriptor: only its slot's VLAN/MACLEN/IPLEN word is
-			 * kept; checksums are recomputed from the frame itself. */
-			s->ctx_vlan_macip[(ldl_le_p(desc + 12) >> 4) & 1] = ldl_le_p(desc);
-		} else {
+		/*
+		 * A context descriptor (7.2.3.2.3) carries nothing the model uses:
+		 * checksums are computed from the frame's own headers and TSO and
+		 * VLAN insertion are not modelled. Only data descriptors add bytes.
+		 */
+		if (!ctxt) {
 			uint32_t len = cmd & TXD_DTALEN; /* same field in legacy (7.2.3.2.2) */
 			if (s->txlen + len > MAX_FRAME) {
 				s->txdrop = true;
