@@ -54,7 +54,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(Ixgbe82599State, IXGBE82599)
 #define EEC		 0x10010 /* 8.2.3.2.1 */
 #define EERD		 0x10014 /* 8.2.3.2.2 */
 #define EEWR		 0x10018 /* 8.2.3.2.4 */
-#define SWSM		 0x10140 /* 8.2.3.2.14? "Software Semaphore" */
+#define SWSM		 0x10140 /* software semaphore (SMBI, SWESMBI) */
 #define FWSM		 0x10148 /* Firmware Semaphore */
 #define SW_FW_SYNC	 0x10160 /* GSSR: software/firmware synchronization */
 #define EICR		 0x00800 /* 8.2.3.5.1 */
@@ -85,6 +85,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(Ixgbe82599State, IXGBE82599)
 #define SRRCTL_ALIAS	 0x02100 /* SRRCTL of RX queues 0-15 (8.2.3.8.7) */
 #define DCA_RXCTRL_ALIAS 0x02200
 #define RDRXCTL		 0x02f00 /* 8.2.3.8.8 */
+#define RXPBSIZE0	 0x03c00 /* 8.2.3.8.9 */
+#define TXPBSIZE0	 0x0cc00 /* 8.2.3.9.13 */
 #define RXCTRL		 0x03000 /* 8.2.3.8.10 */
 #define HLREG0		 0x04240 /* 8.2.3.22.8 */
 #define AUTOC		 0x042a0 /* 8.2.3.22.19 */
@@ -99,6 +101,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(Ixgbe82599State, IXGBE82599)
 #define MTA0		 0x05200 /* 8.2.3.7.7, 128 entries */
 #define RAL0		 0x0a200 /* 8.2.3.7.8, 128 pairs 8 apart */
 #define RAH0		 0x0a204
+#define RAR_ALIAS	 0x05400 /* RAL/RAH 0-15 at their 82598 place (8.2.3.7.8) */
 #define SECTXSTAT	 0x08804 /* 8.2.3.12.2 */
 #define SECRXSTAT	 0x08d04 /* 8.2.3.12.6 */
 #define FDIRCTRL	 0x0ee00 /* 8.2.3.21.1 */
@@ -172,6 +175,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(Ixgbe82599State, IXGBE82599)
 /* LINKS (8.2.3.22.20): KX/KX4/KR AN complete, link up, speed 10 Gb/s, link status. */
 #define LINKS_UP_10G	   ((1u << 31) | (1u << 30) | (3u << 28) | (1u << 7))
 #define MSCA_MDI_COMMAND   (1u << 30) /* 8.2.3.22.11 */
+#define FWSM_FW_VAL	   (1u << 15) /* 8.2.3.4.10 */
 #define FDIRCTRL_INIT_DONE (1u << 3)
 #define FDIRCMD_CMD	   3u
 
@@ -212,8 +216,6 @@ struct Ixgbe82599State {
 	uint64_t gorc, gotc, tor;
 	uint32_t gorch_latch, gotch_latch, torh_latch;
 	uint32_t gprc, gptc, bprc, mprc, bptc, mptc, tpr, tpt, mpc;
-	/* TX context descriptors (7.2.3.2.3): two slots, IDX selects. */
-	uint32_t ctx_vlan_macip[2];
 	uint8_t *txbuf;
 	uint8_t *rxbuf; /* a received frame, padded and with its FCS if kept */
 	uint32_t txlen;
@@ -244,12 +246,16 @@ static hwaddr txq_base(unsigned q)
 }
 
 /*
- * The legacy aliases the datasheet gives for RX queues 0-15 (SRRCTL at
- * 0x2100, DCA_RXCTRL at 0x2200; 8.2.3.8) name the same registers as the
- * per-queue block: store both in the block.
+ * Aliases (8.2.3.7.8, 8.2.3.8): RAL/RAH 0-15 also sit at 0x5400 (the
+ * 82598's place, which Linux's ixgbe uses), and SRRCTL and DCA_RXCTRL of RX
+ * queues 0-15 at 0x2100 and 0x2200. Each alias names the same register as
+ * the 82599 place: store it there.
  */
 static hwaddr canonical(hwaddr off)
 {
+	if (off >= RAR_ALIAS && off < RAR_ALIAS + 16 * 8) {
+		return RAL0 + (off - RAR_ALIAS);
+	}
 	if (off >= SRRCTL_ALIAS && off < SRRCTL_ALIAS + 16 * 4) {
 		return rxq_base((off - SRRCTL_ALIAS) / 4) + Q_SRRCTL;
 	}
@@ -277,7 +283,6 @@ static const struct {
 	{GPIE, GPIE + 4},
 	{IVAR0, IVAR0 + 64 * 4},
 	{IVAR_MISC, IVAR_MISC + 4},
-	{0x00e00, 0x00e04},	     /* VTIVAR_MISC? PBACL */
 	{0x02f04, 0x02f08},	     /* PFQDE */
 	{0x02300, 0x02300 + 32 * 4}, /* RQSMR */
 	{0x02140, 0x02180},	     /* RTRPT4C, RTRPT4S */
@@ -292,7 +297,6 @@ static const struct {
 	{0x03d00, 0x03d04},	     /* FCCFG */
 	{0x04294, 0x04298},	     /* MFLCN */
 	{0x04268, 0x0426c},	     /* MAXFRS */
-	{0x04290, 0x04294},	     /* MACA? ANLP2 */
 	{0x04324, 0x04328},	     /* LINKS2 */
 	{0x04330, 0x04334},	     /* MACC */
 	{0x04900, 0x04920},	     /* RTTDCS, RTTDQSEL, RTTDT1C, RTTDT2C */
@@ -305,13 +309,13 @@ static const struct {
 	{0x05088, 0x0508c},	     /* VLNCTRL */
 	{0x05090, 0x05094},	     /* MCSTCTRL */
 	{0x05128, 0x05148},	     /* ETQF */
+	{0x05480, 0x054c0},	     /* PSRTYPE 0-15 at the 82598's place */
+	{0x05800, 0x05814},	     /* WUC, WUFC, WUS */
 	{0x05818, 0x0581c},	     /* MRQC (82598 place) */
+	{0x05c00, 0x05ca8},	     /* RETA and RSSRK at the 82598's place */
 	{0x05820, 0x05824},	     /* MANC */
-	{0x05cb0, 0x05cb4},	     /* MNGTXMAP? */
-	{0x05ac0, 0x05ac4},	     /* PFVTCTL? */
 	{0x051b0, 0x051b4},	     /* PFVTCTL */
 	{0x051e0, 0x051e8},	     /* VFRE */
-	{0x05d80, 0x05d84},	     /* PFDTXGSWC? */
 	{0x06000, 0x08000},	     /* TX queue blocks (behaviour below) */
 	{0x08100, 0x08104},	     /* DTXMXSZRQ */
 	{0x08110, 0x08118},	     /* VFTE */
@@ -319,9 +323,11 @@ static const struct {
 	{0x08220, 0x08224},	     /* PFDTXGSWC */
 	{0x08600, 0x08640},	     /* TQSM */
 	{0x08800, 0x08804},	     /* SECTXCTRL */
-	{0x08810, 0x08814},	     /* SECTXBUFFAF */
-	{0x08820, 0x08824},	     /* SECTXMINIFG */
+	{0x08808, 0x0880c},	     /* SECTXBUFFAF */
+	{0x08810, 0x08814},	     /* SECTXMINIFG */
+	{0x08900, 0x08918},	     /* IPsec TX SA table access (storage only) */
 	{0x08d00, 0x08d04},	     /* SECRXCTRL */
+	{0x08e00, 0x08e34},	     /* IPsec RX SA table access (storage only) */
 	{0x0a000, 0x0a200},	     /* VFTA */
 	{0x0a200, 0x0a600},	     /* RAL/RAH */
 	{0x0a600, 0x0aa00},	     /* MPSAR */
@@ -334,20 +340,18 @@ static const struct {
 	{0x0eb00, 0x0eb80},	     /* RETA */
 	{0x0eb80, 0x0ebb0},	     /* RSSRK */
 	{0x0ec00, 0x0ec40},	     /* ETQS */
-	{0x0ec60, 0x0ec64},	     /* RXFECCERR0? */
 	{0x0ec70, 0x0ec74},	     /* SYNQF */
 	{0x0ec80, 0x0ec84},	     /* MRQC */
 	{0x0ee00, 0x0ee80},	     /* Flow Director */
-	{0x0f000, 0x0f200},	     /* VMOLR, PFVML2FLT */
-	{0x0f400, 0x0f600},	     /* VLVF, VLVFB */
-	{0x10000, 0x10004},	     /* EEPROM/flash: PAP? */
+	{0x0f000, 0x0f100},	     /* PFVML2FLT (VMOLR) */
+	{0x0f100, 0x0f200},	     /* PFVLVF */
+	{0x0f200, 0x0f400},	     /* PFVLVFB */
 	{0x1001c, 0x10020},	     /* FLA */
 	{0x10110, 0x10120},	     /* EEMNGCTL, EEMNGDATA, FLMNGCTL, FLMNGDATA */
 	{0x10150, 0x10154},	     /* FACTPS */
 	{0x10200, 0x10204},	     /* GRC */
 	{0x11000, 0x11004},	     /* GCR */
 	{0x11050, 0x11054},	     /* GCR_EXT */
-	{0x11064, 0x11068},	     /* PCIEPIPEADR? GSCL */
 	{0x110b0, 0x110c0},	     /* PCIE ... */
 };
 
@@ -365,13 +369,11 @@ static const struct {
 	{0x04100, 0x04200},			/* XEC, FCCRC, LXONRXCNT, PXONRXCNT ... */
 	{0x05118, 0x0511c},			/* FCCRC */
 	{0x08680, 0x08780},			/* QPTC, QBTC */
-	{0x08780, 0x087a0},			/* QBRC old? */
 	{0x087a0, 0x087a4},			/* SSVPC */
 	{0x08a00, 0x08a80},			/* LINKSEC stats */
 	{0x08f00, 0x08f80},			/* IPsec stats */
 	{0x02f50, 0x02f60},			/* FCOE stats */
 	{0x0241c, 0x02424},			/* FCOE */
-	{0x08784, 0x08788},
 };
 
 static bool in_ranges(hwaddr off, const void *table, size_t n)
@@ -522,15 +524,27 @@ static uint32_t read_eicr_view(Ixgbe82599State *s)
 /* --- reset (4.2) ----------------------------------------------------------- */
 
 /*
- * EEPROM image (6.2): all words 0 but the checksum word 0x3F, which makes
- * words 0x00-0x3F sum to 0xBABA (6.3.2); the section pointers 0x03-0x0E are
- * 0, so no other section is summed. The MAC address is loaded into RAL0/RAH0
- * at reset as the EEPROM auto-read would (6.3.1).
+ * EEPROM image (6.2), 0 but for:
+ * - 0x0F, the firmware module pointer, to a block at 0x40 whose word 4
+ *   points to the pass-through patch configuration at 0x50, whose word 7
+ *   is the firmware patch version, 0x0006: drivers call a missing block or
+ *   a version of 5 or less a pre-production part (6.2);
+ * - 0x2C, the device capabilities, with bit 7 set: no SFP+ crosstalk
+ *   workaround (without it Linux's ixgbe trusts LINKS only while ESDP.SDP2
+ *   says a module sits in the cage, and the model has no module);
+ * - 0x3F, the checksum, which makes words 0x00-0x3F sum to 0xBABA (6.3.2);
+ *   the section pointers 0x03-0x0E are 0, so no other section is summed.
+ * The MAC address is loaded into RAL0/RAH0 at reset as the EEPROM auto-read
+ * would (6.3.1).
  */
 static void eeprom_init(Ixgbe82599State *s)
 {
 	uint16_t sum = 0;
 	memset(s->eeprom, 0, sizeof(s->eeprom));
+	s->eeprom[0x0f] = 0x40;
+	s->eeprom[0x40 + 4] = 0x50;
+	s->eeprom[0x50 + 7] = 0x0006;
+	s->eeprom[0x2c] = 1u << 7;
 	for (int i = 0; i < 0x3f; i++) {
 		sum += s->eeprom[i];
 	}
@@ -555,7 +569,6 @@ static void device_reset_regs(Ixgbe82599State *s)
 	s->tpr = s->tpt = s->mpc = 0;
 	s->txlen = 0;
 	s->txdrop = false;
-	memset(s->ctx_vlan_macip, 0, sizeof(s->ctx_vlan_macip));
 
 	/* Defaults after the EEPROM auto-read (8.2.3, "Initial value"). */
 	set_reg(s, EEC, EEC_PRES | EEC_ARD | (4u << EEC_SIZE_SHIFT));
@@ -563,6 +576,9 @@ static void device_reset_regs(Ixgbe82599State *s)
 	set_reg(s, HLREG0, HLREG0_TXCRCEN | HLREG0_RXCRCSTRP | HLREG0_TXPADEN);
 	set_reg(s, AUTOC, AUTOC_LMS_10G_SERIAL);
 	set_reg(s, AUTOC2, AUTOC2_10G_SFI);
+	/* Packet buffers: all 512 KiB RX and 160 KiB TX to TC 0 (8.2.3.8.9, 8.2.3.9.13). */
+	set_reg(s, RXPBSIZE0, 0x80000);
+	set_reg(s, TXPBSIZE0, 0x28000);
 	set_reg(s, RAL0, mac[0] | mac[1] << 8 | mac[2] << 16 | (uint32_t)mac[3] << 24);
 	set_reg(s, RAH0, mac[4] | mac[5] << 8 | RAH_AV);
 	/* RXDCTL/TXDCTL defaults: queue disabled. */
@@ -595,7 +611,7 @@ static void tx_send(Ixgbe82599State *s, uint32_t olinfo, uint32_t cmd)
 {
 	uint32_t len = s->txlen;
 
-	if (cmd & TXD_TSE) {
+	if ((cmd & TXD_DEXT) && (cmd & TXD_TSE)) { /* legacy bit 31 is IDE */
 		if (!s->logged_tso) {
 			s->logged_tso = true;
 			qemu_log_mask(LOG_UNIMP, "ixgbe82599: TCP segmentation (TSE) is not "
@@ -672,11 +688,12 @@ static void tx_queue(Ixgbe82599State *s, unsigned q)
 		uint32_t olinfo = ldl_le_p(desc + 12);
 		bool ctxt = (cmd & TXD_DEXT) && TXD_DTYP(cmd) == TXD_DTYP_CTXT;
 
-		if (ctxt) {
-			/* Context descriptor: only its slot's VLAN/MACLEN/IPLEN word is
-			 * kept; checksums are recomputed from the frame itself. */
-			s->ctx_vlan_macip[(ldl_le_p(desc + 12) >> 4) & 1] = ldl_le_p(desc);
-		} else {
+		/*
+		 * A context descriptor (7.2.3.2.3) carries nothing the model uses:
+		 * checksums are computed from the frame's own headers and TSO and
+		 * VLAN insertion are not modelled. Only data descriptors add bytes.
+		 */
+		if (!ctxt) {
 			uint32_t len = cmd & TXD_DTALEN; /* same field in legacy (7.2.3.2.2) */
 			if (s->txlen + len > MAX_FRAME) {
 				s->txdrop = true;
@@ -973,7 +990,7 @@ static uint64_t ixgbe_read(void *opaque, hwaddr addr, unsigned size)
 		       ((v & I2C_DATA_OUT) ? I2C_DATA_IN : 0);
 	}
 	case FWSM:
-		return 0; /* no manageability firmware */
+		return FWSM_FW_VAL; /* firmware valid, no manageability mode */
 	case MSCA:
 	case MSRWD:
 	case SW_FW_SYNC:
