@@ -52,8 +52,10 @@ REFUSALS = [
     (["ci/setup", "--bogus"], "ci/setup: error: unknown option --bogus"),
     (["ci/qemu10", "--bogus"], "ci/qemu10: error: unknown option --bogus"),
     (["ci/qemu10", "now"], "ci/qemu10: error: unexpected argument 'now'"),
-    (["ci/run-vm", "--qemu", "9.0"],
-     "ci/run-vm: error: argument --qemu: invalid choice: '9.0' (choose from 'distro', '10.0')"),
+    (["ci/qemu82599", "--bogus"], "ci/qemu82599: error: unknown option --bogus"),
+    (["ci/qemu82599", "now"], "ci/qemu82599: error: unexpected argument 'now'"),
+    (["ci/run-vm", "--qemu", "9.0"], "ci/run-vm: error: argument --qemu: invalid choice: '9.0' "
+     "(choose from 'distro', '10.0', '82599')"),
     (["ci/build", "--bogus"], "ci/build: error: unknown option --bogus"),
     (["ci/build", "kernel"], "ci/build: error: unexpected argument 'kernel'"),
     (["ci/libvirt-test", "--esp", ""], "ci/libvirt-test: error: argument --esp: must not be empty"),

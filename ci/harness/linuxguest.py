@@ -79,6 +79,13 @@ NET_MODULES = ("drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
 IGB_MODULES = ("drivers/dca/dca.ko", "drivers/i2c/algos/i2c-algo-bit.ko",
                "drivers/net/ethernet/intel/igb/igb.ko", "net/core/pktgen.ko")
 
+# The ixgbe modules, in load order, for the 82599 model (tools/qemu-82599):
+# the generic kernel's ixgbe.ko .modinfo says depends=dca,xfrm_algo,libphy,
+# mdio_devres,mdio, and mdio_devres.ko's says depends=libphy (6.1.0-57).
+IXGBE_MODULES = ("drivers/dca/dca.ko", "net/xfrm/xfrm_algo.ko", "drivers/net/phy/libphy.ko",
+                 "drivers/net/phy/mdio_devres.ko", "drivers/net/mdio.ko",
+                 "drivers/net/ethernet/intel/ixgbe/ixgbe.ko", "net/core/pktgen.ko")
+
 
 class Flavour:
     """One kernel flavour of the guest: the metapackage whose Depends names the
@@ -95,7 +102,9 @@ class Flavour:
 CLOUD = Flavour("cloud", "linux-image-cloud-amd64", ("CONFIG_BLK_DEV_NVME=y",), NET_MODULES,
                 "virtio-net")
 GENERIC = Flavour("generic", "linux-image-amd64", (), IGB_MODULES, "igb")
-FLAVOURS = {f.name: f for f in (CLOUD, GENERIC)}
+# ixgbe: the generic kernel with Linux's 82599 driver, for the model's tests.
+IXGBE = Flavour("ixgbe", "linux-image-amd64", (), IXGBE_MODULES, "ixgbe82599")
+FLAVOURS = {f.name: f for f in (CLOUD, GENERIC, IXGBE)}
 
 # Where glibc's loader looks when no ld.so.cache exists (the guest has none).
 LIB_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib", "usr/lib")

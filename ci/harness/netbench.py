@@ -21,8 +21,11 @@ RX_NET = ["-netdev", f"socket,id=n0,udp=127.0.0.1:{RX_PORT},localaddr=127.0.0.1:
 IGB_TX_NET = TX_NET[:4] + ["-device", "igb,netdev=n0"]
 # igb RX: the UDP loopback of RX_NET with QEMU 10.0's igb.
 IGB_RX_NET = RX_NET[:2] + ["-device", "igb,netdev=n0"]
+# ixgbe: the project's 82599 model (tools/qemu-82599, a QEMU built by ci/qemu82599) on the
+# same hub, for Maple's ixgbe and Linux's ixgbe.ko alike.
+IXGBE_TX_NET = TX_NET[:4] + ["-device", "ixgbe82599,netdev=n0"]
 
-DRIVERS = ("virtio_net", "nullnet", "igb")
+DRIVERS = ("virtio_net", "nullnet", "igb", "ixgbe")
 PATHS = ("indomain", "crossing", "shadow")
 DIRS = ("tx", "rx")
 SIZES = (64, 1514)

@@ -68,6 +68,12 @@ QEMU_10 = "10.0"
 QEMU10_DIR = os.environ.get("MAPLE_QEMU10_DIR") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "maple/qemu-10.0.2")
 QEMU10 = os.path.join(QEMU10_DIR, "bin/qemu-system-x86_64")
+# 10.0.2 built from Debian's source with Maple's 82599 model (tools/qemu-82599)
+# by ci/qemu82599, cached under a key of its inputs: the cache directory's
+# name is found by asking the script (`ci/qemu82599 --print-dir`), which
+# computes the key without building.
+QEMU_82599 = "82599"
+QEMUS = (QEMU_DISTRO, QEMU_10, QEMU_82599)
 
 # Every timeout below is sized for TCG on a slow 2-core machine; a slower
 # machine sets MAPLE_TIMEOUT_SCALE=2 instead of editing them.
@@ -256,13 +262,13 @@ class Config:
     modules: list = field(default_factory=list)
     extra: list = field(default_factory=list)
     nvme: str = NVME_DISK    # the NVMe disk image; None attaches no NVMe controller
-    qemu: str = QEMU_DISTRO  # QEMU_DISTRO (7.2) or QEMU_10
+    qemu: str = QEMU_DISTRO  # QEMU_DISTRO (7.2), QEMU_10 or QEMU_82599
 
     def __post_init__(self):
         if self.firmware not in ("uefi", "bios"):
             raise VmError(f"firmware {self.firmware!r}: must be uefi or bios")
-        if self.qemu not in (QEMU_DISTRO, QEMU_10):
-            raise VmError(f"qemu {self.qemu!r}: must be {QEMU_DISTRO} or {QEMU_10}")
+        if self.qemu not in QEMUS:
+            raise VmError(f"qemu {self.qemu!r}: must be one of {', '.join(QEMUS)}")
 
     def describe(self):
         s = f"{self.firmware}, smp {self.smp}, {self.memory}"
@@ -300,6 +306,18 @@ def nvme_args(path):
             "-device", f"nvme,serial={NVME_SERIAL},drive=nvme0"]
 
 
+def qemu82599():
+    """The wrapper ci/qemu82599 installs for the current model and patch (it may not exist)."""
+    try:
+        r = subprocess.run([os.path.join(ROOT, "ci/qemu82599"), "--print-dir"],
+                           capture_output=True, text=True)
+    except OSError as e:
+        raise VmError(f"ci/qemu82599: cannot run it: {e.strerror}") from None
+    if r.returncode != 0:
+        raise VmError(f"ci/qemu82599 --print-dir: {r.stderr.strip() or 'failed'}")
+    return os.path.join(r.stdout.strip(), "bin/qemu-system-x86_64")
+
+
 def prepare(cfg, workdir):
     """Make per-run files in workdir (VARS copy, custom ESP) and the NVMe disk
     image if it is missing; return (vars, esp)."""
@@ -307,6 +325,8 @@ def prepare(cfg, workdir):
         nvme_disk(cfg.nvme)
     if cfg.qemu == QEMU_10 and "MAPLE_QEMU" not in os.environ:
         need(QEMU10, "QEMU 10.0 is fetched by ci/setup (ci/qemu10)")
+    if cfg.qemu == QEMU_82599 and "MAPLE_QEMU" not in os.environ:
+        need(qemu82599(), "QEMU with the 82599 model is built by ci/setup (ci/qemu82599)")
     if cfg.firmware == "bios":
         need(cfg.kernel or KERNEL)
         for m in cfg.modules:
@@ -333,6 +353,8 @@ def build_command(cfg, com1, ctl_sock, vars_path=None, esp=None, qmp_sock=None):
     qemu = os.environ.get("MAPLE_QEMU")
     if qemu is None and cfg.qemu == QEMU_10:
         qemu = QEMU10  # prepare() checked that it is there
+    elif qemu is None and cfg.qemu == QEMU_82599:
+        qemu = qemu82599()
     qemu = qemu or "qemu-system-x86_64"
     cmd = [qemu, "-machine", "q35", "-nodefaults", "-display", "none", "-no-reboot",
            *accel.args, "-smp", str(cfg.smp), "-m", cfg.memory]

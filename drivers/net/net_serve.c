@@ -81,8 +81,11 @@ long net_serve(const struct net_rings *rings, rref_t batch, rref_t *out)
 	}
 	uint32_t tx_posted = post_all(rings, false, b.tx, &b.tx_seen, b.ntx);
 	uint32_t rx_posted = post_all(rings, true, b.rx, &b.rx_seen, b.nrx);
-	rings->flush(false);
+	/* Receive buffers first: a frame the transmit tail write sends may come
+	 * straight back (a loopback), and a device that drops a frame finding
+	 * no buffer (SRRCTL.Drop_En, the 82599 model) would lose it. */
 	rings->flush(true);
+	rings->flush(false);
 
 	/* Completions, as many as the deques take; the rest wait in the
 	 * rings for the next batch. Counted here, added once a batch: each

@@ -3,17 +3,17 @@
  *
  * bench=net: packets per second through a Net driver, for each job of
  * `net_jobs=DRIVER:DIR,...` (default NET_JOBS_DEFAULT; DRIVER virtio_net,
- * nullnet or igb, DIR tx or rx), with frames of 64 bytes on the wire (60 without
+ * nullnet, igb or ixgbe, DIR tx or rx), with frames of 64 bytes on the wire (60 without
  * FCS, as pktgen's pkt_size 60) and 1514 (the MTU frame without FCS), in
  * batches of 1 and 32, each through three paths interleaved per
  * measurement so that drift in the host's speed hits all three alike: the
  * client inside the driver's domain (virtio_net_bench, nullnet_bench,
- * igb_bench), one crossing (netbench calling the driver) and through the
- * shadow (netbench calling net_shadow, nullnet_shadow or igb_shadow). A
- * NIC (net0, igb0) is granted to one domain at a time, so each measurement
- * creates its domains and destroys them after.
+ * igb_bench, ixgbe_bench), one crossing (netbench calling the driver) and
+ * through the shadow (netbench calling net_shadow, nullnet_shadow,
+ * igb_shadow or ixgbe_shadow). A NIC (net0, igb0, ixgbe0) is granted to one domain at a time, so
+ * each measurement creates its domains and destroys them after.
  *
- * RX on a NIC (virtio-net, igb) needs a source: the host script gives the
+ * RX on a NIC (virtio-net, igb, ixgbe) needs a source: the host script gives the
  * NIC a netdev that loops every frame back (a UDP socket sending to its own address,
  * as the net test group does) and the loop sends a batch of frames with
  * each batch of empty buffers (NBD_ECHO); what is counted is frames
@@ -75,6 +75,7 @@ static const struct net_driver {
 	{"virtio_net", {"virtio_net_bench", "virtio_net", "net_shadow"}, NBD_ECHO},
 	{"nullnet", {"nullnet_bench", "nullnet", "nullnet_shadow"}, NBD_RX},
 	{"igb", {"igb_bench", "igb", "igb_shadow"}, NBD_ECHO},
+	{"ixgbe", {"ixgbe_bench", "ixgbe", "ixgbe_shadow"}, NBD_ECHO},
 };
 
 /* One measurement's coordinates, for its lines. */
@@ -162,7 +163,7 @@ static void job(const char *spec, size_t len, uint64_t ms)
 			drv = &drivers[i];
 	if (!drv || (!rx && !(dlen == 2 && !memcmp(dir, "tx", 2)))) {
 		klog("bench: net failure job '%.*s': want DRIVER:tx or DRIVER:rx, DRIVER "
-		     "virtio_net, nullnet or igb",
+		     "virtio_net, nullnet, igb or ixgbe",
 		     (int)len, spec);
 		return;
 	}

@@ -24,12 +24,16 @@
  * offset (bytes 8-11) place it. The kernel maps only that block: its
  * device_status byte (4.1.4.3, offset 0x14) resets the device. */
 /* The Intel 82576 (82576 datasheet, 1.5 device ids; QEMU's `igb`) is
- * `igbN`, for its driver image. The kernel maps the first 64 KiB of BAR 0:
- * CTRL (8.2.1), whose RST bit resets it when its driver dies, and the
- * queue registers up to the transmit blocks at 0xE000 (8.12). */
+ * `igbN`, the 82599 SFP+ part (82599 datasheet 9.3.3.2, Device ID) is
+ * `ixgbeN`, each for its driver image. The kernel maps the first 64 KiB of
+ * BAR 0: CTRL (82576 8.2.1, 82599 8.2.3.1.1), whose RST bit resets the
+ * chip when its driver dies, and the queue registers (the 82576's up to
+ * its transmit blocks at 0xE000, 8.12; the 82599's queue 0 at 0x1000 and
+ * 0x6000, 8.2.3.8 and 8.2.3.9) the ktests play a broken device on. */
 #define INTEL_VENDOR	    0x8086
 #define I82576		    0x10c9
-#define IGB_REGS	    0x10000
+#define I82599_SFP	    0x10fb
+#define INTEL_REGS	    0x10000
 #define VIRTIO_VENDOR	    0x1af4
 #define VIRTIO_NET_MODERN   0x1041
 #define PCI_CAP_VENDOR	    0x09
@@ -95,13 +99,18 @@ static void name_func(struct pci_func *f)
 			n += !memcmp(funcs[j].name, "net", 3);
 		fmt_snprintf(f->name, sizeof f->name, "net%u", n);
 	}
-	/* ... and so does the 82576: `igb0` is for the igb image. */
-	if (f->info.vendor == INTEL_VENDOR && f->info.device == I82576) {
+	/* ... and so do the Intel chips: `igb0` is for the igb image,
+	 * `ixgbe0` for ixgbe. */
+	const char *intel = f->info.vendor != INTEL_VENDOR ? NULL
+			    : f->info.device == I82576	   ? "igb"
+			    : f->info.device == I82599_SFP ? "ixgbe"
+							   : NULL;
+	if (intel) {
 		unsigned n = 0;
 		for (uint32_t j = 0; j < nfuncs; j++)
-			n += !memcmp(funcs[j].name, "igb", 3);
-		fmt_snprintf(f->name, sizeof f->name, "igb%u", n);
-		f->igb = true;
+			n += !memcmp(funcs[j].name, intel, strlen(intel));
+		fmt_snprintf(f->name, sizeof f->name, "%s%u", intel, n);
+		f->intel = true;
 	}
 }
 
@@ -260,8 +269,8 @@ static void scan_func(const struct acpi_ecam *seg, volatile uint32_t *cfg, uint8
 	klog("pci: %s", line);
 	if (f->nvme)
 		f->regs = map_bar0(f, NVME_REGS);
-	else if (f->igb)
-		f->igb_regs = map_bar0(f, IGB_REGS);
+	else if (f->intel)
+		f->intel_regs = map_bar0(f, INTEL_REGS);
 	else if (!memcmp(f->name, "net", 3))
 		map_virtio_common(f);
 	if (info.header_type == 1 && info.secondary_bus > bus)

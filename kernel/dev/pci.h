@@ -3,7 +3,7 @@
  * parsed configuration (dev/pci_cfg.h), a name by class for the manifest
  * (`nvme0` is the first NVMe controller, class 01:08:02; `net0` the first
  * modern virtio network function, 1af4:1041; `igb0` the first Intel
- * 82576, 8086:10c9), and the grant that
+ * 82576, 8086:10c9; `ixgbe0` the first Intel 82599, 8086:10fb), and the grant that
  * says which driver domain holds each (dev/device.h).
  */
 #ifndef DEV_PCI_H
@@ -29,10 +29,12 @@ struct pci_func {
 	 * structure (virtio 1.1, 4.1.4.3), for the reset that quiesces it;
 	 * else NULL. */
 	volatile uint8_t *virtio_common;
-	/* An Intel 82576 (`igb0`): the first 64 KiB of its BAR 0 registers,
-	 * for the CTRL.RST that quiesces it (82576 datasheet 8.2.1); else NULL. */
-	bool igb;
-	volatile uint32_t *igb_regs;
+	/* An Intel NIC on the Intel ring core, an 82576 (`igb0`) or an 82599
+	 * (`ixgbe0`): the first 64 KiB of its BAR 0 registers, for the
+	 * CTRL.RST that quiesces it (82576 datasheet 8.2.1, 82599 datasheet
+	 * 8.2.3.1.1: the same register and bit); else NULL. */
+	bool intel;
+	volatile uint32_t *intel_regs;
 	/* Under devices_lock (dev/device.c): */
 	struct device_grant grant;
 	uint64_t bar_va[MAPLE_PCI_BARS]; /* where the holder has each BAR mapped; 0: not */

@@ -10,14 +10,15 @@
  *                     which ends every command in flight); for virtio,
  *                     device_status = 0 (virtio 1.1, 2.1.2 and 4.1.4.3.1: a
  *                     device reset, after which it uses no queue); for the
- *                     82576 (igb), CTRL.RST = 1 (82576 datasheet 8.2.1: a
- *                     global reset, which disables every queue).
+ *                     82576 (igb) and the 82599 (ixgbe), CTRL.RST = 1
+ *                     (82576 datasheet 8.2.1, 82599 8.2.3.1.1: a global
+ *                     reset, which disables every queue).
  *   pci_wait_stopped  NVMe: CC.EN reads back 0, then CSTS.RDY reads 0
  *                     (3.1.4.6) within CAP.TO (3.1.4.1, in 500 ms units);
  *                     virtio: device_status reads 0 (4.1.4.3.2: the reset
- *                     is done) within VIRTIO_RESET_NS; 82576: CTRL.RST
+ *                     is done) within VIRTIO_RESET_NS; Intel: CTRL.RST
  *                     reads 0 (it self-clears when the reset is done)
- *                     within IGB_RESET_NS; every function: BME
+ *                     within INTEL_RESET_NS; every function: BME
  *                     reads back 0.
  */
 #include <core/log.h>
@@ -37,9 +38,9 @@
 #define POLL_NS		1000000UL
 #define VIRTIO_STATUS	0x14	     /* device_status in the common configuration */
 #define VIRTIO_RESET_NS 1000000000UL /* a reset QEMU finishes at once; a second is broken */
-#define IGB_CTRL	0x00	     /* 82576 datasheet 8.2.1, Device Control */
-#define IGB_CTRL_RST	(1u << 26)
-#define IGB_RESET_NS	100000000UL /* RST clears within microseconds; 100 ms is broken */
+#define INTEL_CTRL	0x00	     /* Device Control: 82576 datasheet 8.2.1, 82599 8.2.3.1.1 */
+#define INTEL_CTRL_RST	(1u << 26)
+#define INTEL_RESET_NS	100000000UL /* RST clears within microseconds; 100 ms is broken */
 
 void pci_stop(struct pci_func *f)
 {
@@ -49,13 +50,13 @@ void pci_stop(struct pci_func *f)
 	 * nowhere). The status half is write-one-to-clear: written as 0. */
 	uint32_t cmd = (f->cfg[PCI_COMMAND / 4] & 0xffff) & ~PCI_CMD_MASTER;
 	f->cfg[PCI_COMMAND / 4] =
-		f->regs || f->virtio_common || f->igb_regs ? cmd | PCI_CMD_MEM : cmd;
+		f->regs || f->virtio_common || f->intel_regs ? cmd | PCI_CMD_MEM : cmd;
 	if (f->virtio_common)
 		f->virtio_common[VIRTIO_STATUS] = 0;
-	if (f->igb_regs) {
-		uint32_t ctrl = f->igb_regs[IGB_CTRL / 4];
+	if (f->intel_regs) {
+		uint32_t ctrl = f->intel_regs[INTEL_CTRL / 4];
 		if (ctrl != 0xffffffffu)
-			f->igb_regs[IGB_CTRL / 4] = ctrl | IGB_CTRL_RST;
+			f->intel_regs[INTEL_CTRL / 4] = ctrl | INTEL_CTRL_RST;
 	}
 	if (f->regs) {
 		uint32_t cc = f->regs[NVME_CC / 4];
@@ -84,17 +85,17 @@ bool pci_wait_stopped(struct pci_func *f, char *why, uint64_t len)
 		}
 		return true;
 	}
-	if (f->igb_regs) {
-		uint64_t deadline = time_ns() + IGB_RESET_NS;
+	if (f->intel_regs) {
+		uint64_t deadline = time_ns() + INTEL_RESET_NS;
 		uint32_t ctrl;
-		while ((ctrl = f->igb_regs[IGB_CTRL / 4]) & IGB_CTRL_RST) {
+		while ((ctrl = f->intel_regs[INTEL_CTRL / 4]) & INTEL_CTRL_RST) {
 			if (ctrl == 0xffffffffu) {
 				fmt_snprintf(why, len, "CTRL reads all ones (the device is gone?)");
 				return false;
 			}
 			if (time_ns() >= deadline) {
 				fmt_snprintf(why, len, "CTRL.RST still 1 %lu ms after a reset",
-					     IGB_RESET_NS / 1000000);
+					     INTEL_RESET_NS / 1000000);
 				return false;
 			}
 			thread_sleep_ns(POLL_NS);

@@ -47,16 +47,21 @@ static const struct manifest_entry manifest[] = {
 	 * it igb0); its shadow restarts it. */
 	{.image = "igb", .devices = {"igb0"}},
 	{.image = "igb_shadow", .may_create = {"igb"}},
+	/* ixgbe (drivers/net/ixgbe) owns the first Intel 82599 (ixgbe0). */
+	{.image = "ixgbe", .devices = {"ixgbe0"}},
+	{.image = "ixgbe_shadow", .may_create = {"ixgbe"}},
 	/* Test image: the network ktests' client (kernel/ktest/net.c) starts
 	 * each driver, or its shadow, itself. */
 	{.image = "netclient",
 	 .may_create = {"virtio_net", "net_shadow", "nullnet", "nullnet_shadow", "igb",
-			"igb_shadow"}},
+			"igb_shadow", "ixgbe", "ixgbe_shadow"}},
 	/* Test image: virtio-net with bench=net's client inside
 	 * (kernel/bench/net.c); netbench and nullnet_bench hold nothing. */
 	{.image = "virtio_net_bench", .devices = {"net0"}},
 	/* Test image: igb with bench=net's client inside. */
 	{.image = "igb_bench", .devices = {"igb0"}},
+	/* Test image: ixgbe with bench=net's client inside. */
+	{.image = "ixgbe_bench", .devices = {"ixgbe0"}},
 	/* Test image: the PCI ktests' minimal driver (kernel/ktest/pci.c);
 	 * ahci0 for a function with an I/O BAR. */
 	{.image = "pcitest", .devices = {"nvme0", "ahci0"}},

@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#define MANIFEST_MAX 6 /* images one image may create; devices one is granted */
+#define MANIFEST_MAX 8 /* images one image may create; devices one is granted */
 
 struct manifest_entry {
 	const char *image;

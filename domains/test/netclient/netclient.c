@@ -351,7 +351,8 @@ static long start(long which)
 	if (started)
 		return -MAPLE_EINVAL;
 	static const char *const images[] = {
-		"nullnet", "nullnet_shadow", "virtio_net", "net_shadow", "igb", "igb_shadow"};
+		"nullnet", "nullnet_shadow", "virtio_net", "net_shadow",
+		"igb",	   "igb_shadow",     "ixgbe",	   "ixgbe_shadow"};
 	_Static_assert(sizeof images / sizeof images[0] == NetcDriver_COUNT, "one per driver");
 	if (which < 0 || which >= NetcDriver_COUNT)
 		return -MAPLE_EINVAL;
@@ -360,7 +361,7 @@ static long start(long which)
 		return h;
 	dev.domain = (uint64_t)h;
 	shadowed = which == NETC_NULLNET_SHADOW || which == NETC_VIRTIO_SHADOW ||
-		   which == NETC_IGB_SHADOW;
+		   which == NETC_IGB_SHADOW || which == NETC_IXGBE_SHADOW;
 	nullnet = which == NETC_NULLNET || which == NETC_NULLNET_SHADOW;
 	long m = Net_mac(&dev);
 	if (m < 0)

@@ -62,9 +62,10 @@ _Static_assert(MTA + 4 * MTA_WORDS == RAL0, "8.10.15: the table ends where RAL0 
 
 /* 8.10 and 8.12: queue n's RX block at 0xC000 + 0x40*n (SRRCTL at +0x0C,
  * 8.10.2), TX at 0xE000 + 0x40*n. */
-#define RX_QUEUES 0xc000
-#define TX_QUEUES 0xe000
-#define SRRCTL	  0x0c
+#define RX_QUEUES      0xc000
+#define TX_QUEUES      0xe000
+#define SRRCTL	       0x0c
+#define SRRCTL_DROP_EN (1u << 31) /* 8.10.2 */
 _Static_assert(RX_QUEUES + 16 * INTEL_QUEUE_STRIDE <= TX_QUEUES,
 	       "the 16 RX queue blocks end before the TX blocks");
 
@@ -181,7 +182,11 @@ static const struct intel_chip igb = {
 	.name = "igb",
 	.device = "igb0",
 	.link_bit = "STATUS.LU",
-	.queues = {.rx_base = RX_QUEUES, .tx_base = TX_QUEUES, .srrctl = SRRCTL},
+	.queues = {.rx_base = RX_QUEUES,
+		   .tx_base = TX_QUEUES,
+		   .srrctl = SRRCTL,
+		   .srrctl_drop_en = SRRCTL_DROP_EN},
+	.regs_end = TX_QUEUES + INTEL_QUEUE_STRIDE,
 	.reset = reset,
 	.enable = enable,
 	.link_up = link_up,

@@ -78,9 +78,9 @@ static long start(void)
 			   va < 0 ? va : size);
 		return va < 0 ? va : size;
 	}
-	if ((uint64_t)size < chip->queues.tx_base + INTEL_QUEUE_STRIDE) {
-		dom_printf("%s: %s: BAR 0 is %ld bytes; its queue registers end at %#x", chip->name,
-			   chip->device, size, chip->queues.tx_base + INTEL_QUEUE_STRIDE);
+	if ((uint64_t)size < chip->regs_end) {
+		dom_printf("%s: %s: BAR 0 is %ld bytes; its registers end at %#x", chip->name,
+			   chip->device, size, chip->regs_end);
 		return -MAPLE_EINVAL;
 	}
 	regs = (volatile uint8_t *)va;

@@ -15,6 +15,7 @@ struct intel_chip {
 	const char *device;   /* the PCI function the kernel grants, "igb0" */
 	const char *link_bit; /* the register bit link() reads, for the log: "STATUS.LU" */
 	struct intel_queue_map queues;
+	uint32_t regs_end; /* one past the last BAR 0 byte the driver touches */
 	/* Reset the device and set up everything but the rings (interrupts
 	 * masked, link, MAC filter, receive/transmit control but not yet
 	 * enabled); *mac set, its first byte in bits 7:0. 0 or -error, logged. */

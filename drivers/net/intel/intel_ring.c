@@ -55,7 +55,7 @@ long intel_ring_init(struct intel_ring *r, const char *who, volatile uint8_t *re
 		*(volatile uint32_t *)(regs + map->rx_base + queue * INTEL_QUEUE_STRIDE +
 				       map->srrctl) =
 			(INTEL_SRRCTL_DESCTYPE_ADV1 << INTEL_SRRCTL_DESCTYPE_SHIFT) |
-			(INTEL_RX_BUF_KIB << INTEL_SRRCTL_BSIZEPKT_SHIFT) | INTEL_SRRCTL_DROP_EN;
+			(INTEL_RX_BUF_KIB << INTEL_SRRCTL_BSIZEPKT_SHIFT) | map->srrctl_drop_en;
 	_Static_assert(INTEL_RX_BUF_KIB * 1024 >= NET_MTU_FRAME &&
 			       INTEL_MAX_FRAME_NO_LPE <= BUF_BYTES,
 		       "a 2 KiB buffer holds a frame; the longest frame fits NetPacket.data");

@@ -42,10 +42,9 @@ _Static_assert(INTEL_RDBAH == INTEL_RDBAL + 4 && INTEL_TDBAH == INTEL_TDBAL + 4,
  * so the queue map gives it): receive buffer size and descriptor type. */
 #define INTEL_SRRCTL_BSIZEPKT_SHIFT 0 /* bits 6:0, in 1 KiB units */
 #define INTEL_SRRCTL_BSIZEPKT_MASK  0x7fu
-#define INTEL_SRRCTL_DESCTYPE_SHIFT 25	       /* bits 27:25 */
-#define INTEL_SRRCTL_DESCTYPE_ADV1  1u	       /* advanced, one buffer */
-#define INTEL_SRRCTL_DROP_EN	    (1u << 31) /* drop, not stall, when the ring is empty */
-#define INTEL_RX_BUF_KIB	    2u	       /* receive buffer size programmed */
+#define INTEL_SRRCTL_DESCTYPE_SHIFT 25 /* bits 27:25 */
+#define INTEL_SRRCTL_DESCTYPE_ADV1  1u /* advanced, one buffer */
+#define INTEL_RX_BUF_KIB	    2u /* receive buffer size programmed */
 /* The longest frame the device stores with long packets off (82576 8.10.1
  * RCTL.LPE = 0; 82599 MAXFRS): 1518 bytes plus a VLAN tag. */
 #define INTEL_MAX_FRAME_NO_LPE 1522
@@ -97,11 +96,13 @@ _Static_assert(offsetof(struct intel_tx_desc, cmd_type_len) == 8 &&
 #define INTEL_TXD_PAYLEN_SHIFT 14
 #define INTEL_TXD_STA_DD       (1u << 0)
 
-/* Where a chip's queue register blocks are (the only per-chip part of the
- * rings): 82576 0xC000 / 0xE000 / SRRCTL at 0x0C; 82599 0x1000 / 0x6000 /
- * SRRCTL at 0x14. */
+/* Where a chip's queue register blocks are and SRRCTL's drop-enable bit
+ * (the only per-chip parts of the rings): 82576 0xC000 / 0xE000 / SRRCTL at
+ * 0x0C, Drop_En bit 31 (8.10.2); 82599 0x1000 / 0x6000 / SRRCTL at 0x14,
+ * Drop_En bit 28 (82599 8.2.3.8.7). Drop_En: a frame for an empty ring is
+ * dropped, not held in the packet buffer stalling the port. */
 struct intel_queue_map {
-	uint32_t rx_base, tx_base, srrctl;
+	uint32_t rx_base, tx_base, srrctl, srrctl_drop_en;
 };
 
 /* Descriptors per ring: 2 KiB of them in a 4 KiB DMA page. 128, like
