@@ -1,0 +1,284 @@
+/*
+ * The in-guest half of bench/faults (docs/bench-faults.md): a software
+ * fault-injection campaign in the spirit of Nooks' SWIFI against membdev,
+ * behind bdev_shadow, while bdclient runs its verified workload (every
+ * acknowledged write is checked on read and in a full read-back at the end).
+ *
+ *   bench=faults faults_n=N faults_seed=S faults_window_ms=W
+ *
+ * Fault i is of kind i mod KINDS, so every kind gets its share; where a bit
+ * flip lands comes from a PRNG seeded with S, so a campaign is reproducible
+ * (up to the timing of the workload, which TCG does not repeat). Kinds: the
+ * clean redirects of `inject` (pf gp ud de pk, and kill: ktest/driver_faults.h)
+ * and one flipped bit in a random byte of membdev's code (its executable image
+ * pages), of its data (its writable image pages) or of its live stack (the top
+ * STACK_LIVE bytes of a thread stack it has: where the frames of a call are).
+ * After a fault the campaign waits W ms for the instance to fail. If it
+ * fails, the fault "crashed" it; if not, the fault was "latent" (no effect
+ * seen), and the instance is killed so that the next fault starts from a fresh
+ * image (Nooks likewise reloaded between runs). Either way the shadow must
+ * restart membdev, and the time from the failure (the kernel's failed event,
+ * domain/observer.h) to the new instance serving is measured. Containment: the
+ * shadow and the client must still be the same running domains afterwards,
+ * and the kernel must live (a panic ends the boot without `done`). One line a
+ * fault:
+ *
+ *   bench: faults n=7 kind=flip-code outcome=crashed at=+0x1234 bit=3
+ *     serving_us=5123 errors=0 lost=0
+ *
+ * (at= and bit= only for flips; errors and lost are the client's counters'
+ * growth from this fault to the next: lost blocks are found only when read,
+ * so a loss may show under a later fault or only in the final read-back),
+ * then the totals and the leak check (frames, kernel heap, RRefs back where
+ * they were: ktest/counted.h):
+ *
+ *   bench: faults end faults=N errors=E lost=L verified=V unverified=U
+ *   bench: faults leaks none | bench: faults leaks: REASON
+ *   bench: faults done
+ */
+#include <arch/x86/pte.h>
+#include <bench/bench.h>
+#include <core/log.h>
+#include <core/sched.h>
+#include <core/time.h>
+#include <domain/domain.h>
+#include <domain/gate_layout.h>
+#include <domain/observer.h>
+#include <idl/bdev_methods.h>
+#include <ktest/counted.h>
+#include <ktest/driver_faults.h>
+#include <ktest/shadowed.h>
+#include <lib/cmdline.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
+#include <mm/vm.h>
+#include <platform/pc/power.h>
+#include <test/bdclient/bdclient.h>
+
+#define MS		  1000000UL
+#define STACK_LIVE	  512 /* bytes below a stack's top that hold a call's frames */
+#define DEFAULT_N	  600
+#define MAX_N		  100000
+#define DEFAULT_WINDOW_MS 200
+
+enum kind { K_PF, K_GP, K_UD, K_DE, K_PK, K_KILL, K_FLIP_CODE, K_FLIP_DATA, K_FLIP_STACK, KINDS };
+static const char *const kind_names[KINDS] = {
+	"pf", "gp", "ud", "de", "pk", "kill", "flip-code", "flip-data", "flip-stack",
+};
+
+/* The last membdev failure the kernel reported: which instance, and when. */
+static uint64_t failed_handle, failed_ns;
+static bool recording;
+
+static void observe(enum domain_event ev, const struct domain *d, uint64_t ns)
+{
+	if (ev != DOMAIN_EV_FAILED || !__atomic_load_n(&recording, __ATOMIC_ACQUIRE) ||
+	    strcmp(d->name, "membdev"))
+		return;
+	__atomic_store_n(&failed_ns, ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&failed_handle, domain_handle(d), __ATOMIC_RELEASE);
+}
+DOMAIN_OBSERVER(faults, observe);
+
+/* xorshift64* (Vigna, "An experimental exploration of Marsaglia's xorshift
+ * generators", 2016): small, and the same sequence from the same seed. */
+static uint64_t rng;
+
+static uint64_t next_random(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* Whether the image page at va is of the flip's kind (code: executable;
+ * data: writable). */
+static bool page_of_kind(uint64_t va, int kind)
+{
+	uint64_t f = vm_leaf_flags(va);
+	if (!(f & PTE_P))
+		return false;
+	return kind == K_FLIP_CODE ? !(f & PTE_NX) : (f & PTE_W) != 0;
+}
+
+/* A random byte of d of the flip's kind: its address, or 0 if it has none. */
+static uint64_t pick_byte(struct domain *d, int kind)
+{
+	if (kind == K_FLIP_STACK) {
+		uint64_t tops[GATE_MAX_THREADS], n = 0;
+		spin_lock(&d->lock);
+		for (struct domain_region *r = d->regions; r && n < GATE_MAX_THREADS; r = r->next)
+			if (r->thread_slot >= 0 && !r->device)
+				tops[n++] = r->va + r->pages * PAGE_SIZE;
+		spin_unlock(&d->lock);
+		return n ? tops[next_random() % n] - 1 - next_random() % STACK_LIVE : 0;
+	}
+	uint64_t pages = 0;
+	for (uint64_t va = d->image_lo; va < d->image_hi; va += PAGE_SIZE)
+		pages += page_of_kind(va, kind);
+	if (!pages)
+		return 0;
+	uint64_t pick = next_random() % pages;
+	for (uint64_t va = d->image_lo; va < d->image_hi; va += PAGE_SIZE)
+		if (page_of_kind(va, kind) && !pick--)
+			return va + next_random() % PAGE_SIZE;
+	return 0;
+}
+
+/*
+ * Flip one bit of instance h's memory through the direct map (its pages may
+ * be read-only or execute-only to the domain; the kernel writes the frame).
+ * Safe against the frame's reuse because only this campaign fails membdev,
+ * and it flips only an instance that runs and serves: nothing destroys it
+ * between the lookup and the write. Returns false if h is gone.
+ */
+static bool flip(uint64_t h, int kind, uint64_t *off, unsigned *bit)
+{
+	struct domain *d = domain_get((uint32_t)(h & HANDLE_ID_MASK));
+	bool ok = d && domain_handle(d) == h && d->state == DOMAIN_RUNNING;
+	uint64_t va = ok ? pick_byte(d, kind) : 0;
+	uint64_t pa = va ? vm_leaf_phys(va) : 0;
+	if (pa) {
+		*bit = (unsigned)(next_random() % 8);
+		*off = va - d->base;
+		__atomic_xor_fetch((uint8_t *)phys_to_virt(pa), (uint8_t)(1u << *bit),
+				   __ATOMIC_SEQ_CST);
+	}
+	domain_put(d);
+	return pa != 0;
+}
+
+static bool still(const char *name, uint64_t h)
+{
+	return driver_current(name) == h;
+}
+
+struct campaign {
+	uint64_t n, window_ms;
+	bool ok; /* every fault contained and recovered: the leak check is meaningful */
+};
+static struct campaign run;
+
+static bool one_fault(uint64_t i, uint64_t *h, struct domain *client, uint64_t shadow_h,
+		      uint64_t client_h)
+{
+	int kind = (int)(i % KINDS);
+	long errors0 = shadowed_stat(client, BDC_ERRORS), lost0 = shadowed_stat(client, BDC_LOST);
+	uint64_t off = 0;
+	unsigned bit = 0;
+	bool fired = kind < K_FLIP_CODE ? driver_strike(*h, driver_fault((unsigned)kind))
+					: flip(*h, kind, &off, &bit);
+	if (!fired) {
+		klog("bench: faults n=%lu kind=%s failed: membdev (handle %#lx) was not there to "
+		     "strike",
+		     i, kind_names[kind], *h);
+		return false;
+	}
+	uint64_t end = time_ns() + run.window_ms * MS;
+	while (__atomic_load_n(&failed_handle, __ATOMIC_ACQUIRE) != *h && time_ns() < end)
+		thread_sleep_ns(MS);
+	bool crashed = __atomic_load_n(&failed_handle, __ATOMIC_ACQUIRE) == *h;
+	if (!crashed)
+		driver_strike(*h,
+			      driver_fault(K_KILL)); /* latent: start the next from a fresh image */
+	uint64_t old = *h;
+	*h = driver_wait_serving("membdev", old, BlockDevice_stats_METHOD,
+				 time_ns() + SHADOWED_FAULT_WAIT_NS);
+	uint64_t serving = time_ns();
+	const char *outcome = crashed ? "crashed" : "latent";
+	char where[48] = "";
+	if (kind >= K_FLIP_CODE)
+		fmt_snprintf(where, sizeof where, " at=+%#lx bit=%u", off, bit);
+	if (!*h) {
+		klog("bench: faults n=%lu kind=%s outcome=%s%s failed: no new membdev served "
+		     "within "
+		     "%llu s",
+		     i, kind_names[kind], outcome, where, SHADOWED_FAULT_WAIT_NS / 1000000000ULL);
+		return false;
+	}
+	if (!still("bdev_shadow", shadow_h) || !still("bdclient", client_h)) {
+		klog("bench: faults n=%lu kind=%s outcome=%s%s failed: escaped: the shadow or the "
+		     "client is not the same running domain",
+		     i, kind_names[kind], outcome, where);
+		return false;
+	}
+	uint64_t failed = __atomic_load_n(&failed_ns, __ATOMIC_RELAXED);
+	klog("bench: faults n=%lu kind=%s outcome=%s%s serving_us=%lu errors=%ld lost=%ld", i,
+	     kind_names[kind], outcome, where, (serving - failed) / 1000,
+	     shadowed_stat(client, BDC_ERRORS) - errors0, shadowed_stat(client, BDC_LOST) - lost0);
+	return true;
+}
+
+static void campaign(struct ktest_ctx *t)
+{
+	struct domain *shadow = ktest_create(t, "bdev_shadow");
+	struct domain *client = shadow ? ktest_create(t, "bdclient") : NULL;
+	uint64_t h = 0, i = 0;
+	if (!client)
+		goto out;
+	long r = domain_call(client, BdClient_start_METHOD, SHADOWED_UNBOUNDED_OPS,
+			     SHADOWED_WRITE_PERCENT, (long)domain_handle(shadow), 0);
+	h = r ? 0
+	      : driver_wait_serving("membdev", 0, BlockDevice_stats_METHOD,
+				    time_ns() + SHADOWED_FAULT_WAIT_NS);
+	if (!h) {
+		klog("bench: faults failed: the workload did not start (bdclient.start %ld) or "
+		     "membdev never served",
+		     r);
+		goto out;
+	}
+	__atomic_store_n(&recording, true, __ATOMIC_RELEASE);
+	for (; i < run.n; i++)
+		if (!one_fault(i, &h, client, domain_handle(shadow), domain_handle(client)))
+			break;
+	__atomic_store_n(&recording, false, __ATOMIC_RELEASE);
+	if (!shadowed_finish(client)) {
+		klog("bench: faults failed: the workload's read-back did not end");
+		goto out;
+	}
+	klog("bench: faults end faults=%lu errors=%ld lost=%ld verified=%ld unverified=%ld", i,
+	     shadowed_stat(client, BDC_ERRORS), shadowed_stat(client, BDC_LOST),
+	     shadowed_stat(client, BDC_VERIFIED), shadowed_stat(client, BDC_UNVERIFIED));
+	run.ok = i == run.n;
+out:
+	ktest_destroy(client);
+	ktest_destroy(shadow);
+	ktest_destroy_handle(driver_current("membdev"));
+}
+
+static uint64_t param(const char *cmdline, const char *key, uint64_t dflt, uint64_t max)
+{
+	uint64_t v = dflt;
+	if (cmdline_get_u64(cmdline, key, &v) && (v == 0 || v > max)) {
+		klog("bench: faults: %s=%lu is not from 1 to %lu; using %lu", key, v, max, dflt);
+		v = dflt;
+	}
+	return v;
+}
+
+void bench_faults_thread(void *cmdline)
+{
+	run = (struct campaign){
+		.n = param(cmdline, "faults_n", DEFAULT_N, MAX_N),
+		.window_ms = param(cmdline, "faults_window_ms", DEFAULT_WINDOW_MS, 60000),
+	};
+	rng = param(cmdline, "faults_seed", 1, ~0ULL);
+	klog("bench: faults start n=%lu seed=%lu window_ms=%lu kinds=%d", run.n, rng, run.window_ms,
+	     KINDS);
+	struct ktest_ctx t = {0};
+	/* The leak check counts from after ramdisk0 exists: its frames are the
+	 * device's for good (ktest/shadowed.h). */
+	if (shadowed_populate_ramdisk(&t))
+		ktest_run_counted(&t, "faults", campaign,
+				  SHADOWED_RUN_WAIT_NS + run.n * SHADOWED_FAULT_WAIT_NS);
+	if (!run.ok)
+		klog("bench: faults leaks not checked: the campaign did not finish%s%s",
+		     t.failed ? ": " : "", t.failed ? t.reason : "");
+	else if (t.failed)
+		klog("bench: faults leaks: %s", t.reason);
+	else
+		klog("bench: faults leaks none");
+	klog("bench: faults done");
+	power_off();
+}
