@@ -70,7 +70,8 @@ static int upcall_setup(char *why, size_t whylen)
 {
 	static const long none[4];
 	long r;
-	if (gatepage_map(GATEPAGE_KERNEL_ELF, 0, why, whylen) < 0 || entry_init(why, whylen) < 0 ||
+	if (gatepage_map(GATEPAGE_KERNEL_ELF, 0, why, whylen) < 0 ||
+	    entry_init(0, why, whylen) < 0 ||
 	    hosted_load("out/domains/hello.elf", 1, 0, &hello, why, whylen) < 0)
 		return -1;
 	if (entry_upcall(&hello, hello.entry, none, &r, why, whylen) < 0 ||

@@ -1,17 +1,36 @@
 /*
- * hosted_enter(a0, a1, a2, a3, fn, rsp): start fn(a0..a3) on its own stack,
- * whose top already holds the return address MAPLE_GATE_RETURN_VA, as the
- * VM's gate_upcall does with iretq. Every other register is cleared so
- * that no runtime address reaches the domain. It never returns: the gate's
- * SYS_RETURN, or a fault, comes back to the runtime through a signal
- * (entry.c), which resumes the runtime with siglongjmp.
+ * hosted_enter(a0, a1, a2, a3, const struct hosted_jump *j): start j->fn(a0..a3)
+ * on the stack j->rsp, whose top already holds the return address
+ * MAPLE_GATE_RETURN_VA, as the VM's gate_upcall does with iretq. With keys
+ * (j->keys), it first writes j->pkru, the domain's own rights, so the
+ * domain's first instruction runs with them; every load of runtime memory
+ * (key 0, which those rights deny) comes before that WRPKRU. Every other
+ * register is cleared so that no runtime address reaches the domain. It
+ * never returns: the gate's SYS_RETURN, or a fault, comes back to the
+ * runtime through a signal (entry.c), which resumes the runtime with
+ * siglongjmp.
  */
+#include "jump.h"
+
 	.text
 	.globl hosted_enter
 	.type hosted_enter, @function
 hosted_enter:
+	movq JUMP_RSP(%r8), %r9
+	movq JUMP_FN(%r8), %r11
+	movl JUMP_PKRU(%r8), %eax
+	movq JUMP_KEYS(%r8), %r10
 	movq %r9, %rsp
-	movq %r8, %r11
+	movq %rdx, %r8			/* a2, a3: WRPKRU needs %ecx = %edx = 0 */
+	movq %rcx, %r9
+	testq %r10, %r10
+	jz 1f
+	xorl %ecx, %ecx
+	xorl %edx, %edx
+	wrpkru
+1:
+	movq %r8, %rdx
+	movq %r9, %rcx
 	xorl %eax, %eax
 	xorl %ebx, %ebx
 	xorl %ebp, %ebp

@@ -27,6 +27,9 @@
 #define _GNU_SOURCE
 #include "entry.h"
 
+#include "jump.h"
+#include "pkeys.h"
+
 #include <lib/log_text.h>
 #include <maple/abi.h>
 
@@ -47,8 +50,14 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-void hosted_enter(long a0, long a1, long a2, long a3, uint64_t fn, uint64_t rsp)
+void hosted_enter(long a0, long a1, long a2, long a3, const struct hosted_jump *j)
 	__attribute__((noreturn));
+
+_Static_assert(offsetof(struct hosted_jump, fn) == JUMP_FN &&
+		       offsetof(struct hosted_jump, rsp) == JUMP_RSP &&
+		       offsetof(struct hosted_jump, pkru) == JUMP_PKRU &&
+		       offsetof(struct hosted_jump, keys) == JUMP_KEYS,
+	       "jump.h's offsets are struct hosted_jump's");
 
 #define STACK_SIZE   (64u << 10)
 #define STACK_OFFSET (MAPLE_DOMAIN_SLOT / 2) /* a domain's stack in its slot */
@@ -59,6 +68,7 @@ void hosted_enter(long a0, long a1, long a2, long a3, uint64_t fn, uint64_t rsp)
 /* The thread's current upcall; NULL while it runs runtime code. */
 struct upcall {
 	struct hosted_domain *d;
+	uint32_t runtime_pkru; /* the rights the runtime entered d with, restored after */
 	uint64_t stack_lo, stack_hi;
 	sigjmp_buf back;
 	long result;
@@ -66,6 +76,11 @@ struct upcall {
 	size_t whylen;
 };
 static __thread struct upcall *current;
+
+/* Whether domains run under their keys (entry_init); set once, before any
+ * handler can run, and read by the handlers under Linux's PKRU, which
+ * allows key 0 (this variable's). */
+static int keys;
 
 /* The high 32 bits of the addresses whose system calls are trapped:
  * MAPLE_GATE_VA's 4 GiB, and every domain slot (one per key). */
@@ -189,7 +204,9 @@ static void where(const struct upcall *u, uint64_t ip, char *out, size_t outlen)
 		snprintf(out, outlen, "%#lx", (unsigned long)ip);
 }
 
-static void on_sigsys(int sig, siginfo_t *si, void *ctx)
+/* Reached from entry_keyed_sigsys (sigentry.S) under keys, else directly. */
+void entry_on_sigsys(int sig, siginfo_t *si, void *ctx);
+void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 {
 	(void)sig;
 	struct upcall *u = current;
@@ -235,7 +252,9 @@ static const char *code_name(int sig, int code)
 	return "";
 }
 
-static void on_fault(int sig, siginfo_t *si, void *ctx)
+/* Reached from entry_keyed_fault (sigentry.S) under keys, else directly. */
+void entry_on_fault(int sig, siginfo_t *si, void *ctx);
+void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 {
 	struct upcall *u = current;
 	if (!u) { /* the runtime's own fault: die of it as if unhandled */
@@ -255,28 +274,59 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 	siglongjmp(u->back, 1);
 }
 
-/* Every thread that enters domains needs its own alternate stack. */
+void entry_keyed_fault(int sig, siginfo_t *si, void *ctx);
+void entry_keyed_sigsys(int sig, siginfo_t *si, void *ctx);
+
+static uint32_t rdpkru(void)
+{
+	uint32_t eax, edx;
+	__asm__ volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
+	return eax;
+}
+
+static void wrpkru(uint32_t pkru)
+{
+	__asm__ volatile("wrpkru" : : "a"(pkru), "c"(0), "d"(0) : "memory");
+}
+
+/*
+ * Every thread that enters domains needs its own alternate stack. Under
+ * keys it carries the SHARED key: kernels before 6.12 write the signal
+ * frame with the interrupted code's PKRU, and a domain's rights allow
+ * its own key, SHARED and (read-only) GATE_RO, so a frame on runtime
+ * memory (key 0) could not be written and Linux would kill the process
+ * instead of delivering. The price (docs/platform.md): while a handler
+ * runs, another thread in any domain could write this thread's frame;
+ * maple-hosted runs one domain thread per process for now.
+ */
 static int altstack(char *err, size_t errlen)
 {
 	stack_t ss = {.ss_size = ALTSTACK};
 	ss.ss_sp = mmap(NULL, ALTSTACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ss.ss_sp == MAP_FAILED || sigaltstack(&ss, NULL) < 0) {
+	if (ss.ss_sp == MAP_FAILED ||
+	    (keys && pkey_mprotect(ss.ss_sp, ALTSTACK, PROT_READ | PROT_WRITE, PKEY_SHARED) < 0) ||
+	    sigaltstack(&ss, NULL) < 0) {
 		snprintf(err, errlen, "cannot set up a signal stack: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-int entry_init(char *err, size_t errlen)
+int entry_init(int use_keys, char *err, size_t errlen)
 {
 	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS};
 	struct sigaction sa = {.sa_flags = SA_SIGINFO | SA_ONSTACK};
+	keys = use_keys;
+	/* The runtime's own rights: every key (PKRU 0), so it reads and
+	 * writes every domain's memory and its own, as the VM's kernel does. */
+	if (keys)
+		wrpkru(0);
 	sigemptyset(&sa.sa_mask);
-	sa.sa_sigaction = on_fault;
+	sa.sa_sigaction = keys ? entry_keyed_fault : entry_on_fault;
 	for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
 		if (sigaction(faults[i], &sa, NULL) < 0)
 			goto fail;
-	sa.sa_sigaction = on_sigsys;
+	sa.sa_sigaction = keys ? entry_keyed_sigsys : entry_on_sigsys;
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		goto fail;
 	if (altstack(err, errlen) < 0)
@@ -321,6 +371,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	if (upcall_stack(d, why, whylen) < 0)
 		return -1;
 	struct upcall u = {.d = d,
+			   .runtime_pkru = keys ? rdpkru() : 0,
 			   .stack_lo = d->stack,
 			   .stack_hi = d->stack + STACK_SIZE,
 			   .why = why,
@@ -329,11 +380,19 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	 * the function's entry means %rsp + 8 is aligned (psABI 3.2.2). */
 	uint64_t rsp = u.stack_hi - 16 - 8;
 	*(uint64_t *)rsp = MAPLE_GATE_RETURN_VA;
+	struct hosted_jump j = {.fn = fn,
+				.rsp = rsp,
+				.pkru = d->pkey >= 0 ? PKRU_DOMAIN(d->pkey) : 0,
+				.keys = keys && d->pkey >= 0};
 	volatile int how = sigsetjmp(u.back, 1);
 	if (how == 0) {
 		current = &u;
-		hosted_enter(a[0], a[1], a[2], a[3], fn, rsp);
+		hosted_enter(a[0], a[1], a[2], a[3], &j);
 	}
+	/* Back through a handler (PKRU 0, sigentry.S): the runtime's own
+	 * rights again, exactly as they were. */
+	if (keys)
+		wrpkru(u.runtime_pkru);
 	current = NULL;
 	if (how == 2)
 		*result = u.result;

@@ -12,8 +12,10 @@
 #include <stddef.h>
 
 /* Install the signal handlers and then the seccomp filter, for the whole
- * process (every later thread inherits both). 0, or -1 with err filled. */
-int entry_init(char *err, size_t errlen);
+ * process (every later thread inherits both); with use_keys, domains are
+ * entered with their own rights (PKRU_DOMAIN of their key) and the runtime
+ * holds PKRU 0. 0, or -1 with err filled. */
+int entry_init(int use_keys, char *err, size_t errlen);
 
 /*
  * Run fn(a[0], .., a[3]) in domain d on a stack in d's slot, returning through the

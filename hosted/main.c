@@ -9,6 +9,7 @@
  *   maple-hosted probe                 does this process get protection keys?
  *   maple-hosted load IMAGE...         check and place each image as the VM would
  *   maple-hosted bench [SAMPLES]       the rows of bench/xcall --hosted
+ *   maple-hosted test [NAME...]        the hosted tests (tests.c), each in a child
  *   maple-hosted run IMAGE [METHOD [A0 [A1 [A2 [A3]]]]]
  *                                      place IMAGE, run its initialisation and
  *                                      then one of its methods, as the VM's
@@ -19,9 +20,10 @@
  */
 #include "bench.h"
 #include "entry.h"
-#include "gatepage.h"
 #include "loader.h"
 #include "pkeys.h"
+#include "runtime.h"
+#include "tests.h"
 
 #include <maple/abi.h>
 
@@ -30,7 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USAGE "usage: maple-hosted probe | load IMAGE... | bench [SAMPLES]\n"
+#define USAGE                                                                                      \
+	"usage: maple-hosted probe | load IMAGE... | bench [SAMPLES] | run IMAGE [METHOD "         \
+	"[A0..A3]] "                                                                               \
+	"| test [NAME...]\n"
 
 /* The VM's domain ids start at 1 (slot 0 is never a domain). */
 #define FIRST_DOMAIN_ID 1
@@ -154,19 +159,18 @@ static int cmd_run(int n, char **args)
 				args[i]);
 			return 2;
 		}
-	/* Entering a domain with its own rights, and the handlers' PKRU
-	 * (Linux delivers signals with its default PKRU, which denies keys
-	 * 1-15), are not written yet: run places images without keys on every
-	 * machine, and says so, rather than run half an isolation. */
+	/* Under keys where the machine has them: the domain runs with its
+	 * own rights (PKRU_DOMAIN), the runtime with every key. */
 	char why[256];
-	printf("hosted: placing without protection keys: run does not switch rights yet\n");
+	int keys = pkeys_available(why, sizeof why);
+	if (!keys)
+		printf("hosted: placing without protection keys: %s\n", why);
 	struct hosted_domain d = {0};
-	if (gatepage_map(GATEPAGE_KERNEL_ELF, 0, why, sizeof why) < 0 ||
-	    entry_init(why, sizeof why) < 0) {
+	if (runtime_start(keys, why, sizeof why) < 0) {
 		fprintf(stderr, "maple-hosted: %s\n", why);
 		return 2;
 	}
-	if (hosted_load(args[0], FIRST_DOMAIN_ID, 0, &d, why, sizeof why) < 0) {
+	if (hosted_load(args[0], FIRST_DOMAIN_ID, keys, &d, why, sizeof why) < 0) {
 		printf("hosted: refused %s\n", why);
 		return 1;
 	}
@@ -189,6 +193,8 @@ int main(int argc, char **argv)
 		return cmd_load(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "test"))
+		return hosted_tests(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "bench"))
 		return cmd_bench(argc - 2, argv + 2);
 	fputs(USAGE, stderr);

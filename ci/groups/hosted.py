@@ -2,13 +2,18 @@
 protection-key probe agrees with /proc/cpuinfo, every built domain image is
 placed at the VM's slot address with the VM's key layout, the images built to
 be refused are refused with the VM loader's exact message, hello runs and
-answers a call through the gate page's return, and rogue's raw Linux system
-call, 32-bit system call and faults are contained and fail rogue alone.
+answers a call through the gate page's return, and `maple-hosted test`
+(hosted/tests.c: rogue's raw Linux system call, 32-bit system call, faults and
+bad log pointers contained and failing rogue alone; under protection keys,
+rogue's reads and writes of another domain, TRUSTED and the runtime failing
+with SEGV_PKUERR) reports one test each, a SKIP naming the missing PKU where
+the machine has none.
 
-The key-dependent cases (hosted/keys/...: the probe finds keys, every image is
-placed under its own key, the refused images are refused with keys on) need a
-CPU with PKU. On such a host they run here; on one without (this machine), the
-group boots the Linux baseline guest under TCG `-cpu max`, which emulates PKU
+The key-dependent cases (the probe finds keys, every image is placed under its
+own key, the refused images are refused with keys on, hello runs under its key,
+and `maple-hosted test` with its keyed tests) need a CPU with PKU. On such a
+host the cases above are those; on one without (this machine), they run again
+as hosted/keys/... with keys expected: the group boots the Linux baseline guest under TCG `-cpu max`, which emulates PKU
 (ci/harness/hostedguest.py), once for all of them, and says which it did. The
 host-only cases take about a second; the guest boot 15-40 s under TCG.
 
@@ -30,8 +35,6 @@ HOSTED = os.path.join(ROOT, "out/hosted/maple-hosted")
 DOMAINS = os.path.join(ROOT, "out/domains")
 TIMEOUT = 30
 ABI_H = os.path.join(ROOT, "kernel/include/maple/abi.h")
-ROGUE_H = os.path.join(ROOT, "domains/test/rogue/cases.h")
-RUN_NO_KEYS = "hosted: placing without protection keys: run does not switch rights yet"
 # Images that exist to be refused, the instruction each carries and its bytes.
 REFUSED = {"bad_wrpkru": ("WRPKRU", b"\x0f\x01\xef"), "bad_xrstor": ("XRSTOR", b"\x0f\xae\x2f"),
            "bad_wrgsbase": ("WRGSBASE", b"\x0f\xae\xd8")}
@@ -76,9 +79,8 @@ class Recorder:
 class Replay:
     """The guest path's second pass: the guest's answers, in the order recorded."""
 
-    def __init__(self, commands, answers, where):
+    def __init__(self, commands, answers):
         self.pending = list(zip(commands, answers))
-        self.where = where
 
     def __call__(self, args):
         if not self.pending or self.pending[0][0] != list(args):
@@ -161,11 +163,15 @@ def run_image(name, *args):
     return hosted("run", os.path.join(DOMAINS, name + ".elf"), *map(str, args))
 
 
-def check_runs_hello():
+def check_runs_hello(pku):
     method = idl_method("hello", "Hello", "greet")
     rc, out, err = run_image("hello", method, 5)
-    m = re.fullmatch(r"\[hello\] hello: running in domain (\d+)", out[1] if len(out) > 1 else "")
-    want = [RUN_NO_KEYS, "[hello] hello: running in domain 1",
+    # Without keys the first line says so (the probe's reason).
+    reason = NO_PKU[len("hosted: pku: no: "):]
+    head = [] if pku else [f"hosted: placing without protection keys: {reason}"]
+    line = out[len(head)] if len(out) > len(head) else ""
+    m = re.fullmatch(r"\[hello\] hello: running in domain (\d+)", line)
+    want = [*head, "[hello] hello: running in domain 1",
             "hosted: hello initialised: 0, 1 methods",
             f"hosted: hello method {method} returned {5 + int(m[1]) if m else '?'}",
             "hosted: hello's slot holds its image only"]
@@ -173,35 +179,38 @@ def check_runs_hello():
         raise Failure(f"exit {rc}, said {out} {err.strip()!r}; want exit 0 and {want}")
 
 
-def rogue(case, outcome, exit_code, target=0):
-    """Run rogue's case; the outcome line must match `outcome` (a regex), the process
-    must exit with exit_code (a Linux exit_group that escaped would exit with another),
-    and nothing may be left in rogue's slot but its image."""
-    method = idl_method("rogue", "Rogue", "run")
-    number = c_constant(ROGUE_H, case)
-    rc, out, err = run_image("rogue", method, number, target)
-    if (rc != exit_code or len(out) < 2 or not re.fullmatch(outcome, out[-2])
-            or out[-1] != "hosted: rogue's slot holds its image only"):
-        raise Failure(f"case {case} ({number}): exit {rc}, said {out} {err.strip()!r}; want "
-                      f"exit {exit_code}, a line matching /{outcome}/ and no leak")
+TEST_LINE = re.compile(r"hosted-test: (\S+) (ok|FAIL|SKIP)(?: (.*))?")
+SUMMARY = re.compile(r"hosted-test: (\d+) passed, (\d+) failed, (\d+) skipped")
 
 
-def check_raw_syscall():
-    rogue("ROGUE_RAW_SYSCALL", rf"hosted: rogue method \d+ returned -{abi('MAPLE_ENOSYS')}", 0)
-
-
-def check_log_pointer(case, target):
-    """SYS_LOG of memory that is not rogue's own: -MAPLE_EFAULT, and rogue runs on."""
-    rogue(case, rf"hosted: rogue method \d+ returned -{abi('MAPLE_EFAULT')}", 0, target)
-
-
-def check_fails(case, what):
-    rogue(case, rf"hosted: rogue failed in method \d+: {what}", 1)
+def run_tests(prefix="hosted/test"):
+    """`maple-hosted test`: every line becomes a test of this group (PREFIX/NAME),
+    a SKIP stays a skip with its reason, and the summary must agree with the lines."""
+    rc, out, err = hosted("test")
+    seen = {"ok": 0, "FAIL": 0, "SKIP": 0}
+    summary = None
+    for line in out:
+        m = TEST_LINE.fullmatch(line)
+        if m and not SUMMARY.fullmatch(line):
+            name, verdict, reason = f"{prefix}/{m[1]}", m[2], m[3] or ""
+            seen[verdict] += 1
+            if verdict == "ok":
+                tally.ok(name)
+            elif verdict == "SKIP":
+                tally.skip(name, reason)
+            else:
+                tally.fail(name, reason)
+        elif SUMMARY.fullmatch(line):
+            summary = tuple(map(int, SUMMARY.fullmatch(line).groups()))
+    if summary != (seen["ok"], seen["FAIL"], seen["SKIP"]) or rc != (1 if seen["FAIL"] else 0):
+        raise Failure(f"maple-hosted test: exit {rc}, summary {summary}, lines {seen}: "
+                      f"{err.strip()!r}")
 
 
 def check_usage():
-    argvs = ([], ["load"], ["bench", "12"], ["bench", "x"], ["frob"], ["run"],
-             ["run", "x.elf", "zero"], ["run", "x.elf", "0", "1", "2", "3", "4", "5"])
+    argvs = ([], ["load"], ["bench", "12"], ["test", "no-such-test"], ["bench", "x"],
+             ["frob"], ["run"], ["run", "x.elf", "zero"],
+             ["run", "x.elf", "0", "1", "2", "3", "4", "5"])
     for args, (rc, out, err) in zip(argvs, [hosted(*args) for args in argvs]):
         if rc != 2 or out or not err:
             raise Failure(f"maple-hosted {' '.join(args)}: exit {rc}, stdout {out}; want exit 2 "
@@ -211,7 +220,8 @@ def check_usage():
 def key_cases():
     """(name, check, args) of the cases that need protection keys, checked with keys on."""
     return ([("probe", check_probe, True), ("places-every-image", check_places_every_image, True)]
-            + [(f"refuses-{name}", check_refuses, name, True) for name in REFUSED])
+            + [(f"refuses-{name}", check_refuses, name, True) for name in REFUSED]
+            + [("runs-hello", check_runs_hello, True), ("test", run_tests, "hosted/keys/test")])
 
 
 def run_key_cases_in_guest(cases):
@@ -250,9 +260,10 @@ def run_key_cases_in_guest(cases):
     progress(f"hosted/keys: in the Linux guest ({release}) under TCG -cpu max, whose PKU QEMU "
              f"emulates: {len(recorder.commands)} commands in one boot")
     for (name, fn, *args), (start, end) in zip(cases, spans):
-        runner = Replay(recorder.commands[start:end], answers[start:end], release)
+        runner = Replay(recorder.commands[start:end], answers[start:end])
         try:
-            test(f"hosted/keys/{name}", fn, *args)
+            # run_tests reports each of its lines itself.
+            test(f"hosted/keys/{name}", fn, *args, report_pass=fn is not run_tests)
         finally:
             runner = None
 
@@ -263,29 +274,12 @@ def run():
     test("hosted/places-every-image", check_places_every_image, pku)
     for name in REFUSED:
         test(f"hosted/refuses-{name}", check_refuses, name, pku)
-    test("hosted/runs-hello", check_runs_hello)
-    test("hosted/rogue-raw-linux-syscall-is-contained", check_raw_syscall)
-    test("hosted/rogue-log-of-kernel-address-is-efault", check_log_pointer, "ROGUE_LOG_KERNEL", 0)
-    # The gate page is mapped and readable in this process: the trusted entry must still
-    # refuse to read it on rogue's behalf.
-    test("hosted/rogue-log-of-the-gate-page-is-efault", check_log_pointer, "ROGUE_LOG_DOMAIN",
-         abi("MAPLE_GATE_VA"))
-    at = r"at rogue\+0x[0-9a-f]+"
-    for case, what in (("ROGUE_INT80", rf"a 32-bit system call \(1\) {at}"),
-                       ("ROGUE_NULL_DEREF", rf"SIGSEGV \(SEGV_MAPERR\) {at}, address 0"),
-                       ("ROGUE_DIV_ZERO", f"SIGFPE {at}"),
-                       ("ROGUE_UD2", f"SIGILL {at}"),
-                       # the unmapped page below its stack
-                       ("ROGUE_RECURSE", rf"SIGSEGV \(SEGV_MAPERR\) {at}, address 0x[0-9a-f]+")):
-        name = case[len("ROGUE_"):].lower().replace("_", "-")
-        test(f"hosted/rogue-{name}-fails-rogue", check_fails, case, what)
+    test("hosted/runs-hello", check_runs_hello, pku)
+    test("hosted/test", run_tests, report_pass=False)
     test("hosted/usage", check_usage)
-    cases = key_cases()
     if pku:
-        progress("hosted/keys: on this host, whose CPU has PKU")
-        for name, fn, *args in cases:
-            test(f"hosted/keys/{name}", fn, *args)
+        progress("hosted/keys: the cases above ran with keys: this CPU has PKU")
     else:
         progress("hosted/keys: this CPU lacks PKU (no pku/ospke in /proc/cpuinfo): running the "
                  "key cases in the Linux guest")
-        run_key_cases_in_guest(cases)
+        run_key_cases_in_guest(key_cases())

@@ -34,7 +34,7 @@ KERNEL_ELF = os.path.join(ROOT, "out/kernel/kernel.elf")
 GUEST_ROOT = "/maple"   # the worktree's place in the guest
 MEMORY = "512M"
 BOOT_S = 180            # the boot and the initramfs, under a loaded TCG host
-LINE = re.compile(r"bench: linux hosted (\d+) (out|err|status) ?(.*)$")
+LINE = re.compile(r"bench: linux hosted (\d+) (out|err|kernel|status) ?(.*)$")
 # What a command line may hold: the init splits it on spaces and expands nothing else.
 WORD = re.compile(r"[\w./+,:=@%-]+")
 
@@ -102,18 +102,23 @@ def parse(lines, count):
         if not m:
             continue
         n = int(m[1])
-        rc, out, err = got.get(n, (None, [], []))
+        rc, out, err, kernel = got.get(n, (None, [], [], []))
         if m[2] == "out":
             out.append(m[3])
         elif m[2] == "err":
             err.append(m[3])
+        elif m[2] == "kernel":
+            kernel.append(f"guest kernel: {m[3]}")
         else:
             rc = int(m[3])
-        got[n] = (rc, out, err)
+        got[n] = (rc, out, err, kernel)
     for n in range(1, count + 1):
         if n not in got or got[n][0] is None:
             raise GuestError(f"command {n} of {count} printed no status line")
-    return {n: (rc, out, "\n".join(err)) for n, (rc, out, err) in got.items()}
+    # The kernel's lines (a process killed by a signal: print-fatal-signals) join stderr
+    # only for a command that failed, so a passing command's stderr is its own.
+    return {n: (rc, out, "\n".join(err + (kernel if rc else [])))
+            for n, (rc, out, err, kernel) in got.items()}
 
 
 def run(commands, progress=print, per_command_s=60, name="hosted-guest", log_path=None):
@@ -132,7 +137,7 @@ def run(commands, progress=print, per_command_s=60, name="hosted-guest", log_pat
                 with open(part, "rb") as f:
                     out.write(f.read())
         cfg = Config(firmware="bios", smp=1, memory=MEMORY, nvme=None,
-                     cmdline="console=ttyS0 quiet panic=-1 hosted=1",
+                     cmdline="console=ttyS0 quiet panic=-1 print-fatal-signals=1 hosted=1",
                      kernel=os.path.join(guest, "vmlinuz"), modules=[initrd])
         progress(f"booting the guest ({release}) for {len(commands)} maple-hosted commands")
         with Vm(cfg, name=name, log_path=log_path, print_tail=False) as v:
