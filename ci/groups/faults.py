@@ -1,9 +1,10 @@
 """faults: bench=faults, the fault campaign against membdev (kernel/bench/faults.c), in
-small: two boots of 18 faults with the same seed (every kind twice). Each inject
+small: two boots of 20 faults with the same seed (every kind twice). Each inject
 redirect and kill must crash membdev; every fault must be contained and recovered;
 the client must see no error and no wrong block, the final read-back too; frames,
 kernel heap and RRefs must be back where they were; and the two boots must flip the
-same bits of membdev's code and data (a campaign is reproducible from its seed). About
+same bits of membdev's code, method entries and data (a campaign is reproducible from
+its seed). About
 10-20 s under TCG.
 """
 from harness import faultbench as fb
@@ -16,7 +17,7 @@ REDIRECTS = ("pf", "gp", "ud", "de", "pk", "kill")
 
 
 def campaign(i):
-    got, took = fb.run_campaign(FAULTS, SEED, 200, progress=progress,
+    got, took = fb.run_campaign(FAULTS, SEED, 200, progress=lambda s: progress(f"faults: {s}"),
                                 name=f"faults-{i}", log_path=log_path(f"faults/boot-{i}"))
     if got["panic"]:
         raise Failure(f"boot {i}: a fault escaped into the kernel: {got['panic']}")
@@ -48,8 +49,8 @@ def check_campaign():
     first, second = campaign(1), campaign(2)
     # Code and data flips draw from the PRNG in a fixed order; a stack flip's pick
     # depends on how many thread stacks membdev has, which timing decides.
-    places = [[(f[1], f[3], f[4]) for f in got["faults"] if f[1] in ("flip-code", "flip-data")]
-              for got in (first, second)]
+    places = [[(f[1], f[3], f[4]) for f in got["faults"]
+               if f[1] in ("flip-code", "flip-entry", "flip-data")] for got in (first, second)]
     if places[0] != places[1] or not places[0]:
         raise Failure(f"seed {SEED} flipped {places[0]} in boot 1 and {places[1]} in boot 2")
 

@@ -10,7 +10,8 @@ import time
 
 from .qemu import TEST_KERNEL, Config, Vm, domain_images
 
-KINDS = ("pf", "gp", "ud", "de", "pk", "kill", "flip-code", "flip-data", "flip-stack")
+KINDS = ("pf", "gp", "ud", "de", "pk", "kill", "flip-code", "flip-entry", "flip-data",
+         "flip-stack")
 FAULT = re.compile(r"bench: faults n=(\d+) kind=([\w-]+) outcome=(crashed|latent)"
                    r"(?: at=\+(0x[0-9a-f]+|0) bit=(\d))? serving_us=(\d+) errors=(-?\d+) "
                    r"lost=(-?\d+)$")

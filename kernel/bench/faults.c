@@ -11,8 +11,10 @@
  * (up to the timing of the workload, which TCG does not repeat). Kinds: the
  * clean redirects of `inject` (pf gp ud de pk, and kill: ktest/driver_faults.h)
  * and one flipped bit in a random byte of membdev's code (its executable image
- * pages), of its data (its writable image pages) or of its live stack (the top
- * STACK_LIVE bytes of a thread stack it has: where the frames of a call are).
+ * pages), of the code every call runs (the first ENTRY_HOT bytes from one of
+ * its exported methods' entries), of its data (its writable image pages) or of
+ * its live stack (the top STACK_LIVE bytes of a thread stack it has: where the
+ * frames of a call are).
  * After a fault the campaign waits W ms for the instance to fail. If it
  * fails, the fault "crashed" it; if not, the fault was "latent" (no effect
  * seen), and the instance is killed so that the next fault starts from a fresh
@@ -42,6 +44,7 @@
 #include <core/sched.h>
 #include <core/time.h>
 #include <domain/domain.h>
+#include <domain/gate.h>
 #include <domain/gate_layout.h>
 #include <domain/observer.h>
 #include <idl/bdev_methods.h>
@@ -57,13 +60,26 @@
 
 #define MS		  1000000UL
 #define STACK_LIVE	  512 /* bytes below a stack's top that hold a call's frames */
+#define ENTRY_HOT	  128 /* bytes from an exported method's entry: run on every call */
 #define DEFAULT_N	  600
 #define MAX_N		  100000
 #define DEFAULT_WINDOW_MS 200
 
-enum kind { K_PF, K_GP, K_UD, K_DE, K_PK, K_KILL, K_FLIP_CODE, K_FLIP_DATA, K_FLIP_STACK, KINDS };
+enum kind {
+	K_PF,
+	K_GP,
+	K_UD,
+	K_DE,
+	K_PK,
+	K_KILL,
+	K_FLIP_CODE,
+	K_FLIP_ENTRY,
+	K_FLIP_DATA,
+	K_FLIP_STACK,
+	KINDS
+};
 static const char *const kind_names[KINDS] = {
-	"pf", "gp", "ud", "de", "pk", "kill", "flip-code", "flip-data", "flip-stack",
+	"pf", "gp", "ud", "de", "pk", "kill", "flip-code", "flip-entry", "flip-data", "flip-stack",
 };
 
 /* The last membdev failure the kernel reported: which instance, and when. */
@@ -105,6 +121,16 @@ static bool page_of_kind(uint64_t va, int kind)
 /* A random byte of d of the flip's kind: its address, or 0 if it has none. */
 static uint64_t pick_byte(struct domain *d, int kind)
 {
+	if (kind == K_FLIP_ENTRY) {
+		/* The gate's table of d's exported methods: SYS_EXPORT checked that
+		 * each lies in d's image. A byte past the image's end is not one. */
+		const struct gate_domain *gd = gate_domtab(d->id);
+		uint64_t n = __atomic_load_n(&gd->nmethods, __ATOMIC_ACQUIRE);
+		if (!n)
+			return 0;
+		uint64_t va = gd->methods[next_random() % n] + next_random() % ENTRY_HOT;
+		return va < d->image_hi && page_of_kind(va, K_FLIP_CODE) ? va : 0;
+	}
 	if (kind == K_FLIP_STACK) {
 		uint64_t tops[GATE_MAX_THREADS], n = 0;
 		spin_lock(&d->lock);
