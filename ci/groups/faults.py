@@ -21,23 +21,27 @@ def campaign(i):
                                 name=f"faults-{i}", log_path=log_path(f"faults/boot-{i}"))
     if got["panic"]:
         raise Failure(f"boot {i}: a fault escaped into the kernel: {got['panic']}")
-    if got["failed"]:
-        raise Failure(f"boot {i}: {got['failed'][0]}")
+    if got["failed"] or got["workloads"]:
+        raise Failure(f"boot {i}: {(got['failed'] + got['workloads'])[0]}")
     kinds = [f[1] for f in got["faults"]]
     want = [fb.KINDS[n % len(fb.KINDS)] for n in range(FAULTS)]
     if kinds != want or [f[0] for f in got["faults"]] != list(range(FAULTS)):
         raise Failure(f"boot {i}: faults of kinds {kinds}, want {want}")
-    for n, kind, outcome, *_ in got["faults"]:
+    for n, kind, outcome, _, _, result, *_ in got["faults"]:
         if kind in REDIRECTS and outcome != "crashed":
             raise Failure(f"boot {i}: fault {n} ({kind}) was {outcome}: a redirect must crash "
                           "membdev within the window")
-    bad = [f for f in got["faults"] if f[6] or f[7]]
+        if result != "recovered":
+            raise Failure(f"boot {i}: fault {n} ({kind}, {outcome}): {result}")
+    if got["wrong_logged"]:
+        raise Failure(f"boot {i}: bdclient logged wrong blocks at faults {got['wrong_logged']}")
+    bad = [f for f in got["faults"] if f[7] or f[8]]
     if bad:
         raise Failure(f"boot {i}: the client saw errors or wrong blocks at faults {bad}")
     end = got["end"]
-    if not end or end[:3] != (FAULTS, 0, 0) or end[4] != 0 or end[3] == 0:
-        raise Failure(f"boot {i}: final read-back {end}: want {FAULTS} faults, 0 errors, 0 "
-                      "wrong blocks, reads verified and none unverifiable")
+    if not end or end[:4] != (FAULTS, 1, 0, 0) or end[5] != 0 or end[4] == 0:
+        raise Failure(f"boot {i}: final read-back {end}: want {FAULTS} faults, 1 workload, 0 "
+                      "errors, 0 wrong blocks, reads verified and none unverifiable")
     if got["leaks"] != "none":
         raise Failure(f"boot {i}: leaks: {got['leaks']}")
     progress(f"faults: boot {i}: {FAULTS} faults contained and recovered in {took:.1f} s, "

@@ -13,28 +13,39 @@ from .qemu import TEST_KERNEL, Config, Vm, domain_images
 KINDS = ("pf", "gp", "ud", "de", "pk", "kill", "flip-code", "flip-entry", "flip-data",
          "flip-stack")
 FAULT = re.compile(r"bench: faults n=(\d+) kind=([\w-]+) outcome=(crashed|latent)"
-                   r"(?: at=\+(0x[0-9a-f]+|0) bit=(\d))? serving_us=(\d+) errors=(-?\d+) "
-                   r"lost=(-?\d+)$")
-FAILED = re.compile(r"bench: faults (?:n=(\d+) kind=([\w-]+) .*)?failed: (.*)$")
-END = re.compile(r"bench: faults end faults=(\d+) errors=(-?\d+) lost=(-?\d+) "
-                 r"verified=(\d+) unverified=(\d+)$")
+                   r"(?: at=\+(0x[0-9a-f]+|0) bit=(\d))? result=(recovered|escaped|unrecovered) "
+                   r"serving_us=(\d+) errors=(-?\d+) lost=(-?\d+)$")
+FAILED = re.compile(r"bench: faults (?:n=(\d+) kind=([\w-]+) )?failed: (.*)$")
+START = re.compile(r"bench: faults start ")
+WORKLOAD = re.compile(r"bench: faults workload (\d+) ended by fault (\d+): errors=(-?\d+) "
+                      r"lost=(-?\d+)$")
+END = re.compile(r"bench: faults end faults=(\d+) workloads=(\d+) errors=(-?\d+) "
+                 r"lost=(-?\d+) verified=(\d+) unverified=(\d+)$")
 LEAKS = re.compile(r"bench: faults leaks(?: (none)|: (.*)| not checked: (.*))$")
 DONE = r"bench: faults done"
 PANIC = r"kernel panic on cpu"
-ANY = rf"bench: faults (n=|end |leaks|done|failed)|{PANIC}"
+# bdclient's own line for each wrong block it reads (domains/test/bdclient): the only count
+# left of a client that failed before it could be asked for its counters.
+WRONG = re.compile(r"\[bdclient\] bdclient: block \d+ reads wrong")
+ANY = (rf"bench: faults (start |n=|workload |end |leaks|done|failed)|{PANIC}|"
+       rf"{WRONG.pattern}")
 PROGRESS_EVERY = 50
 
 
 def run_campaign(n, seed, window_ms, progress=print, name="bench-faults", log_path=None):
-    """Boot once; ({'faults': [(n, kind, outcome, at, bit, serving us, errors, lost)],
-    'failed': [line], 'end': (faults, errors, lost, verified, unverified) or None, 'leaks':
-    text or None, 'panic': line or None}, seconds the faults took)."""
+    """Boot once; ({'faults': [(n, kind, outcome, at, bit, result, serving us, errors,
+    lost)], 'workloads': [(workload, ended by fault, errors, lost)], 'failed': [line],
+    'end': (faults, workloads, errors, lost, verified, unverified) or None, 'leaks': text
+    or None, 'panic': line or None, 'wrong_logged': {fault: wrong-block lines bdclient
+    logged while it ran}}, seconds from the campaign's start line to its last fault)."""
     cfg = Config(firmware="bios", smp=2, kernel=TEST_KERNEL,
                  modules=domain_images(include_bad=False),
                  cmdline=f"bench=faults faults_n={n} faults_seed={seed} "
                          f"faults_window_ms={window_ms}")
-    out = {"faults": [], "failed": [], "end": None, "leaks": None, "panic": None}
-    t0 = None
+    out = {"faults": [], "workloads": [], "failed": [], "end": None, "leaks": None,
+           "panic": None, "wrong_logged": {}}
+    wrong = 0  # bdclient's wrong-block lines since the last fault's line
+    t0 = t1 = None
     with Vm(cfg, name=name, log_path=log_path, print_tail=False) as v:
         pos = 0
         while True:
@@ -46,17 +57,25 @@ def run_campaign(n, seed, window_ms, progress=print, name="bench-faults", log_pa
             if re.search(PANIC, line):
                 out["panic"] = line
                 break
-            if m := FAULT.search(line):
-                out["faults"].append((int(m[1]), m[2], m[3], m[4], m[5], int(m[6]), int(m[7]),
-                                      int(m[8])))
-                t0 = t0 or time.monotonic()
+            if START.search(line):
+                t0 = time.monotonic()
+            elif WRONG.search(line):
+                wrong += 1
+            elif m := FAULT.search(line):
+                if wrong:
+                    out["wrong_logged"][int(m[1])], wrong = wrong, 0
+                out["faults"].append((int(m[1]), m[2], m[3], m[4], m[5], m[6], int(m[7]),
+                                      int(m[8]), int(m[9])))
+                t1 = time.monotonic()
                 k = len(out["faults"])
-                if k % PROGRESS_EVERY == 0 or k == n:
-                    rate = k / max(time.monotonic() - t0, 1e-3)
+                if t0 and (k % PROGRESS_EVERY == 0 or k == n):
+                    rate = k / max(t1 - t0, 1e-3)
                     progress(f"{k}/{n} faults, {rate:.1f} faults/s (10,000 would take "
                              f"{10000 / rate / 60:.0f} min)")
+            elif m := WORKLOAD.search(line):
+                out["workloads"].append(tuple(int(m[i]) for i in range(1, 5)))
             elif m := END.search(line):
-                out["end"] = tuple(int(m[i]) for i in range(1, 6))
+                out["end"] = tuple(int(m[i]) for i in range(1, 7))
             elif m := LEAKS.search(line):
                 out["leaks"] = "none" if m[1] else (m[2] or f"not checked: {m[3]}")
             elif m := FAILED.search(line):
@@ -65,7 +84,7 @@ def run_campaign(n, seed, window_ms, progress=print, name="bench-faults", log_pa
                 break
         if out["panic"]:
             out["panic"] += " / " + " / ".join(s.strip() for s in v.text()[pos:pos + 6])
-    took = time.monotonic() - t0 if t0 else 0.0
+    took = t1 - t0 if t0 and t1 else 0.0
     return out, took
 
 
@@ -77,32 +96,23 @@ def pct(values, q):
     return s[min(len(s) - 1, max(0, -(-len(s) * q // 100) - 1))]
 
 
-def unfinished(got):
-    """The fault that ended the campaign, if one did: (kind, contained). A panic or a lost
-    shadow or client is not contained; no new membdev within 20 s is contained but not
-    recovered. The guest names the fault on its line; a panic is the fault after the last
-    one printed (kinds go in turn)."""
-    for line in got["failed"]:
-        m = FAILED.search(line)
-        if m and m[2]:
-            return m[2], "escaped:" not in m[3]
-    if got["panic"]:
-        return KINDS[len(got["faults"]) % len(KINDS)], False
-    return None
-
-
 def table(got):
-    """One row per kind: (kind, injected, contained, crashed, latent, recovered, median ms,
-    p90, p99, errors, lost). Recovered: a line printed, which the guest prints only after a
-    new membdev served and the shadow and client were found the same running domains."""
-    faults, last = got["faults"], unfinished(got)
+    """One row per kind and one for all: (kind, injected, contained, crashed, latent,
+    recovered, median ms, p90, p99, errors, lost, unknown). Contained: the shadow and the
+    client came through (result not escaped), and a kernel panic counts against the fault
+    after the last one printed (kinds go in turn). Times over the faults that crashed
+    membdev and recovered. errors and lost sum what the client could still be asked;
+    unknown counts faults after which it could not (it had failed)."""
+    faults = got["faults"]
+    panic_kind = KINDS[len(faults) % len(KINDS)] if got["panic"] else None
     rows = []
     for kind in KINDS + ("all",):
         fs = [f for f in faults if kind in ("all", f[1])]
-        crashed = [f for f in fs if f[2] == "crashed"]
-        ms = [f[5] / 1000 for f in crashed]
-        extra = last is not None and kind in ("all", last[0])
-        rows.append((kind, len(fs) + extra, len(fs) + (extra and last[1]), len(crashed),
-                     len(fs) - len(crashed), len(fs), pct(ms, 50), pct(ms, 90), pct(ms, 99),
-                     sum(f[6] for f in fs), sum(f[7] for f in fs)))
+        panicked = panic_kind is not None and kind in ("all", panic_kind)
+        ms = [f[6] / 1000 for f in fs if f[2] == "crashed" and f[5] == "recovered"]
+        rows.append((kind, len(fs) + panicked, sum(f[5] != "escaped" for f in fs),
+                     sum(f[2] == "crashed" for f in fs), sum(f[2] == "latent" for f in fs),
+                     sum(f[5] == "recovered" for f in fs), pct(ms, 50), pct(ms, 90),
+                     pct(ms, 99), sum(max(f[7], 0) for f in fs), sum(max(f[8], 0) for f in fs),
+                     sum(f[8] < 0 for f in fs)))
     return rows

@@ -26,15 +26,19 @@
  * fault:
  *
  *   bench: faults n=7 kind=flip-code outcome=crashed at=+0x1234 bit=3
- *     serving_us=5123 errors=0 lost=0
+ *     result=recovered serving_us=5123 errors=0 lost=0
  *
- * (at= and bit= only for flips; errors and lost are the client's counters'
- * growth from this fault to the next: lost blocks are found only when read,
- * so a loss may show under a later fault or only in the final read-back),
- * then the totals and the leak check (frames, kernel heap, RRefs back where
- * they were: ktest/counted.h):
+ * (at= and bit= only for flips; result recovered, escaped (the shadow or the
+ * client failed or went) or unrecovered (no new membdev served within 20 s);
+ * errors and lost are the client's counters' growth over this fault, -1 once
+ * the client cannot be asked: lost blocks are found only when read, so a loss
+ * may show under a later fault or only in the final read-back). A fault that
+ * did not recover ends its workload (its counters are printed) and a fresh
+ * one goes on. Then the last workload's totals and the leak check (frames,
+ * kernel heap, RRefs back where they were: ktest/counted.h):
  *
- *   bench: faults end faults=N errors=E lost=L verified=V unverified=U
+ *   bench: faults workload K ended by fault N: errors=E lost=L
+ *   bench: faults end faults=N workloads=K errors=E lost=L verified=V unverified=U
  *   bench: faults leaks none | bench: faults leaks: REASON
  *   bench: faults done
  */
@@ -182,95 +186,148 @@ static bool still(const char *name, uint64_t h)
 
 struct campaign {
 	uint64_t n, window_ms;
-	bool ok; /* every fault contained and recovered: the leak check is meaningful */
+	bool ok; /* every fault injected: the leak check is meaningful */
 };
 static struct campaign run;
 
-static bool one_fault(uint64_t i, uint64_t *h, struct domain *client, uint64_t shadow_h,
-		      uint64_t client_h)
+/* The shadow and the client a fault must leave as they were, and membdev's
+ * current instance. */
+struct workload {
+	struct domain *shadow, *client;
+	uint64_t shadow_h, client_h, driver_h;
+};
+
+enum result { RECOVERED, UNRECOVERED, ESCAPED };
+static const char *const result_names[] = {"recovered", "unrecovered", "escaped"};
+
+/* Wait for a new membdev (not old) to serve; ESCAPED as soon as the shadow or
+ * the client is no longer the same running domain (the fault reached beyond
+ * membdev), UNRECOVERED if none serves within SHADOWED_FAULT_WAIT_NS. */
+static enum result wait_serving(struct workload *w, uint64_t old)
+{
+	struct driver_watch watch = {0};
+	uint64_t deadline = time_ns() + SHADOWED_FAULT_WAIT_NS;
+	while (time_ns() < deadline) {
+		if (!still("bdev_shadow", w->shadow_h) || !still("bdclient", w->client_h))
+			return ESCAPED;
+		uint64_t h = driver_current("membdev");
+		if (h && h != old && driver_served(&watch, h, BlockDevice_stats_METHOD)) {
+			w->driver_h = h;
+			return RECOVERED;
+		}
+		thread_sleep_ns(2 * MS);
+	}
+	return UNRECOVERED;
+}
+
+/* A client counter, or -1 once the client can no longer be asked (it failed). */
+static long counter(struct workload *w, int which)
+{
+	return still("bdclient", w->client_h) ? shadowed_stat(w->client, which) : -1;
+}
+
+static long grown(long before, long after)
+{
+	return before < 0 || after < 0 ? -1 : after - before;
+}
+
+/* Inject fault i into the current membdev and see where it ends; one line. */
+static enum result one_fault(uint64_t i, struct workload *w)
 {
 	int kind = (int)(i % KINDS);
-	long errors0 = shadowed_stat(client, BDC_ERRORS), lost0 = shadowed_stat(client, BDC_LOST);
+	uint64_t h = w->driver_h;
+	long errors0 = counter(w, BDC_ERRORS), lost0 = counter(w, BDC_LOST);
 	uint64_t off = 0;
 	unsigned bit = 0;
-	bool fired = kind < K_FLIP_CODE ? driver_strike(*h, driver_fault((unsigned)kind))
-					: flip(*h, kind, &off, &bit);
-	if (!fired) {
-		klog("bench: faults n=%lu kind=%s failed: membdev (handle %#lx) was not there to "
-		     "strike",
-		     i, kind_names[kind], *h);
-		return false;
-	}
-	uint64_t end = time_ns() + run.window_ms * MS;
-	while (__atomic_load_n(&failed_handle, __ATOMIC_ACQUIRE) != *h && time_ns() < end)
-		thread_sleep_ns(MS);
-	bool crashed = __atomic_load_n(&failed_handle, __ATOMIC_ACQUIRE) == *h;
-	if (!crashed)
-		driver_strike(*h,
-			      driver_fault(K_KILL)); /* latent: start the next from a fresh image */
-	uint64_t old = *h;
-	*h = driver_wait_serving("membdev", old, BlockDevice_stats_METHOD,
-				 time_ns() + SHADOWED_FAULT_WAIT_NS);
-	uint64_t serving = time_ns();
-	const char *outcome = crashed ? "crashed" : "latent";
+	bool fired = kind < K_FLIP_CODE ? driver_strike(h, driver_fault((unsigned)kind))
+					: flip(h, kind, &off, &bit);
 	char where[48] = "";
 	if (kind >= K_FLIP_CODE)
 		fmt_snprintf(where, sizeof where, " at=+%#lx bit=%u", off, bit);
-	if (!*h) {
-		klog("bench: faults n=%lu kind=%s outcome=%s%s failed: no new membdev served "
-		     "within "
-		     "%llu s",
-		     i, kind_names[kind], outcome, where, SHADOWED_FAULT_WAIT_NS / 1000000000ULL);
-		return false;
+	if (!fired) {
+		klog("bench: faults n=%lu kind=%s failed: membdev (handle %#lx) was not there to "
+		     "strike",
+		     i, kind_names[kind], h);
+		return UNRECOVERED;
 	}
-	if (!still("bdev_shadow", shadow_h) || !still("bdclient", client_h)) {
-		klog("bench: faults n=%lu kind=%s outcome=%s%s failed: escaped: the shadow or the "
-		     "client is not the same running domain",
-		     i, kind_names[kind], outcome, where);
-		return false;
-	}
-	uint64_t failed = __atomic_load_n(&failed_ns, __ATOMIC_RELAXED);
-	klog("bench: faults n=%lu kind=%s outcome=%s%s serving_us=%lu errors=%ld lost=%ld", i,
-	     kind_names[kind], outcome, where, (serving - failed) / 1000,
-	     shadowed_stat(client, BDC_ERRORS) - errors0, shadowed_stat(client, BDC_LOST) - lost0);
-	return true;
+	uint64_t end = time_ns() + run.window_ms * MS;
+	while (__atomic_load_n(&failed_handle, __ATOMIC_ACQUIRE) != h && time_ns() < end)
+		thread_sleep_ns(MS);
+	bool crashed = __atomic_load_n(&failed_handle, __ATOMIC_ACQUIRE) == h;
+	if (!crashed) /* latent: the next fault starts from a fresh image */
+		driver_strike(h, driver_fault(K_KILL));
+	enum result r = wait_serving(w, h);
+	uint64_t us = r == RECOVERED
+			      ? (time_ns() - __atomic_load_n(&failed_ns, __ATOMIC_RELAXED)) / 1000
+			      : 0;
+	klog("bench: faults n=%lu kind=%s outcome=%s%s result=%s serving_us=%lu errors=%ld "
+	     "lost=%ld",
+	     i, kind_names[kind], crashed ? "crashed" : "latent", where, result_names[r], us,
+	     grown(errors0, counter(w, BDC_ERRORS)), grown(lost0, counter(w, BDC_LOST)));
+	return r;
 }
 
-static void campaign(struct ktest_ctx *t)
+/* Create the shadow and the client and start the verified workload; false
+ * (with a line) if it does not start serving. */
+static bool workload_start(struct ktest_ctx *t, struct workload *w)
 {
-	struct domain *shadow = ktest_create(t, "bdev_shadow");
-	struct domain *client = shadow ? ktest_create(t, "bdclient") : NULL;
-	uint64_t h = 0, i = 0;
-	if (!client)
-		goto out;
-	long r = domain_call(client, BdClient_start_METHOD, SHADOWED_UNBOUNDED_OPS,
-			     SHADOWED_WRITE_PERCENT, (long)domain_handle(shadow), 0);
-	h = r ? 0
-	      : driver_wait_serving("membdev", 0, BlockDevice_stats_METHOD,
-				    time_ns() + SHADOWED_FAULT_WAIT_NS);
-	if (!h) {
+	*w = (struct workload){.shadow = ktest_create(t, "bdev_shadow")};
+	w->client = w->shadow ? ktest_create(t, "bdclient") : NULL;
+	if (!w->client)
+		return false;
+	w->shadow_h = domain_handle(w->shadow);
+	w->client_h = domain_handle(w->client);
+	long r = domain_call(w->client, BdClient_start_METHOD, SHADOWED_UNBOUNDED_OPS,
+			     SHADOWED_WRITE_PERCENT, (long)w->shadow_h, 0);
+	if (r || wait_serving(w, 0) != RECOVERED) {
 		klog("bench: faults failed: the workload did not start (bdclient.start %ld) or "
 		     "membdev never served",
 		     r);
-		goto out;
+		return false;
 	}
-	__atomic_store_n(&recording, true, __ATOMIC_RELEASE);
-	for (; i < run.n; i++)
-		if (!one_fault(i, &h, client, domain_handle(shadow), domain_handle(client)))
-			break;
-	__atomic_store_n(&recording, false, __ATOMIC_RELEASE);
-	if (!shadowed_finish(client)) {
-		klog("bench: faults failed: the workload's read-back did not end");
-		goto out;
-	}
-	klog("bench: faults end faults=%lu errors=%ld lost=%ld verified=%ld unverified=%ld", i,
-	     shadowed_stat(client, BDC_ERRORS), shadowed_stat(client, BDC_LOST),
-	     shadowed_stat(client, BDC_VERIFIED), shadowed_stat(client, BDC_UNVERIFIED));
-	run.ok = i == run.n;
-out:
-	ktest_destroy(client);
-	ktest_destroy(shadow);
+	return true;
+}
+
+/* Destroy what the workload made, whatever state a fault left it in. */
+static void workload_stop(struct workload *w)
+{
+	ktest_destroy_handle(w->client_h);
+	ktest_destroy_handle(w->shadow_h);
 	ktest_destroy_handle(driver_current("membdev"));
+}
+
+/*
+ * The campaign. A fault that escaped (or left no membdev serving) ends that
+ * workload: its counters are printed as far as they can be read, everything
+ * is destroyed and a fresh shadow, client and workload go on with the next
+ * fault, so one escape does not end the campaign.
+ */
+static void campaign(struct ktest_ctx *t)
+{
+	struct workload w;
+	uint64_t i = 0, workloads = 1;
+	bool started = workload_start(t, &w);
+	__atomic_store_n(&recording, true, __ATOMIC_RELEASE);
+	for (; started && i < run.n; i++) {
+		if (one_fault(i, &w) == RECOVERED)
+			continue;
+		klog("bench: faults workload %lu ended by fault %lu: errors=%ld lost=%ld",
+		     workloads, i, counter(&w, BDC_ERRORS), counter(&w, BDC_LOST));
+		workload_stop(&w);
+		workloads++;
+		started = workload_start(t, &w);
+	}
+	__atomic_store_n(&recording, false, __ATOMIC_RELEASE);
+	if (started && !shadowed_finish(w.client))
+		klog("bench: faults failed: the workload's read-back did not end");
+	else if (started)
+		klog("bench: faults end faults=%lu workloads=%lu errors=%ld lost=%ld verified=%ld "
+		     "unverified=%ld",
+		     i, workloads, shadowed_stat(w.client, BDC_ERRORS),
+		     shadowed_stat(w.client, BDC_LOST), shadowed_stat(w.client, BDC_VERIFIED),
+		     shadowed_stat(w.client, BDC_UNVERIFIED));
+	run.ok = i == run.n;
+	workload_stop(&w);
 }
 
 static uint64_t param(const char *cmdline, const char *key, uint64_t dflt, uint64_t max)
