@@ -6,6 +6,7 @@ follows the boot line by line (so it can print progress) and stops at `done`, at
 panic (the headline: a fault escaped into the kernel) or when the guest falls silent.
 """
 import re
+import subprocess
 import time
 
 from .qemu import TEST_KERNEL, Config, Vm, domain_images
@@ -32,17 +33,21 @@ ANY = (rf"bench: faults (start |n=|workload |end |leaks|done|failed)|{PANIC}|"
 PROGRESS_EVERY = 50
 
 
-def run_campaign(n, seed, window_ms, progress=print, name="bench-faults", log_path=None):
+def run_campaign(n, seed, window_ms, progress=print, name="bench-faults", log_path=None,
+                 flip_at=None):
     """Boot once; ({'faults': [(n, kind, outcome, at, bit, result, serving us, errors,
     lost)], 'workloads': [(workload, ended by fault, errors, lost)], 'failed': [line],
     'end': (faults, workloads, errors, lost, verified, unverified) or None, 'leaks': text
     or None, 'panic': line or None, 'wrong_logged': {fault: wrong-block lines bdclient
-    logged while it ran}}, seconds from the campaign's start line to its last fault)."""
+    logged while it ran}}, seconds from the campaign's start line to its last fault).
+    flip_at, (offset in membdev, bit): every flip-code fault flips that bit there instead
+    of a random one, to replay a finding."""
+    directed = f" faults_flip_at={flip_at[0]:#x} faults_flip_bit={flip_at[1]}" if flip_at else ""
     # No NVMe disk: membdev's ramdisk is all it uses, and two runs may then boot at once.
     cfg = Config(firmware="bios", smp=2, kernel=TEST_KERNEL, nvme=None,
                  modules=domain_images(include_bad=False),
                  cmdline=f"bench=faults faults_n={n} faults_seed={seed} "
-                         f"faults_window_ms={window_ms}")
+                         f"faults_window_ms={window_ms}{directed}")
     out = {"faults": [], "workloads": [], "failed": [], "end": None, "leaks": None,
            "panic": None, "wrong_logged": {}}
     wrong = 0  # bdclient's wrong-block lines since the last fault's line
@@ -119,3 +124,24 @@ def table(got):
                      sum(f[8] if f[8] >= 0 else got["wrong_logged"].get(f[0], 0) for f in fs),
                      sum(f[8] < 0 for f in fs)))
     return rows
+
+
+def membdev_loop_step(elf):
+    """(offset, bit) of the byte that, flipped, makes membdev's request loop in submit step
+    by 17 instead of 1: the immediate of its `add $0x1,%rNNd` that a `cmp ...,%rNNd`
+    follows, the last such pair: gcc may give the loop a second increment on the path that
+    skips a missing request, before the serving one (the build of finding 1 of
+    docs/bench-faults.md had both; the flip was in the last). Read from the build with
+    objdump, so a new build still hits the same instruction. None if it is not there."""
+    try:
+        text = subprocess.run(["objdump", "-d", "--disassemble=submit", elf],
+                              capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    insns = re.findall(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{2} )+)\s*(\S.*)$", text, re.M)
+    found = None
+    for (addr, raw, asm), (_, _, following) in zip(insns, insns[1:]):
+        m = re.fullmatch(r"add\s+\$0x1,%(r\w+d)", asm.strip())
+        if m and re.fullmatch(rf"cmp\s+%\w+,%{m[1]}", following.strip()):
+            found = int(addr, 16) + len(raw.split()) - 1, 4
+    return found

@@ -5,6 +5,7 @@
  * acknowledged write is checked on read and in a full read-back at the end).
  *
  *   bench=faults faults_n=N faults_seed=S faults_window_ms=W
+ *                [faults_flip_at=OFF faults_flip_bit=B]
  *
  * Fault i is of kind i mod KINDS, so every kind gets its share; where a bit
  * flip lands comes from a PRNG seeded with S, so a campaign is reproducible
@@ -85,6 +86,16 @@ enum kind {
 static const char *const kind_names[KINDS] = {
 	"pf", "gp", "ud", "de", "pk", "kill", "flip-code", "flip-entry", "flip-data", "flip-stack",
 };
+
+struct campaign {
+	uint64_t n, window_ms;
+	/* faults_flip_at=OFF faults_flip_bit=B: every flip-code fault flips bit
+	 * B of the byte at membdev+OFF instead of a random one (to replay a
+	 * finding; 0: random). */
+	uint64_t flip_at, flip_bit;
+	bool ok; /* every fault injected: the leak check is meaningful */
+};
+static struct campaign run;
 
 /* The last membdev failure the kernel reported: which instance, and when. */
 static uint64_t failed_handle, failed_ns;
@@ -167,10 +178,13 @@ static bool flip(uint64_t h, int kind, uint64_t *off, unsigned *bit)
 {
 	struct domain *d = domain_get((uint32_t)(h & HANDLE_ID_MASK));
 	bool ok = d && domain_handle(d) == h && d->state == DOMAIN_RUNNING;
-	uint64_t va = ok ? pick_byte(d, kind) : 0;
+	bool directed = kind == K_FLIP_CODE && run.flip_at;
+	uint64_t va = !ok ? 0 : directed ? d->base + run.flip_at : pick_byte(d, kind);
+	if (directed && (va >= d->image_hi || !page_of_kind(va, K_FLIP_CODE)))
+		va = 0; /* not membdev's code: the fault is not made, and says so */
 	uint64_t pa = va ? vm_leaf_phys(va) : 0;
 	if (pa) {
-		*bit = (unsigned)(next_random() % 8);
+		*bit = directed ? (unsigned)run.flip_bit : (unsigned)(next_random() % 8);
 		*off = va - d->base;
 		__atomic_xor_fetch((uint8_t *)phys_to_virt(pa), (uint8_t)(1u << *bit),
 				   __ATOMIC_SEQ_CST);
@@ -183,12 +197,6 @@ static bool still(const char *name, uint64_t h)
 {
 	return driver_current(name) == h;
 }
-
-struct campaign {
-	uint64_t n, window_ms;
-	bool ok; /* every fault injected: the leak check is meaningful */
-};
-static struct campaign run;
 
 /* The shadow and the client a fault must leave as they were, and membdev's
  * current instance. */
@@ -330,11 +338,13 @@ static void campaign(struct ktest_ctx *t)
 	workload_stop(&w);
 }
 
-static uint64_t param(const char *cmdline, const char *key, uint64_t dflt, uint64_t max)
+static uint64_t param(const char *cmdline, const char *key, uint64_t dflt, uint64_t min,
+		      uint64_t max)
 {
 	uint64_t v = dflt;
-	if (cmdline_get_u64(cmdline, key, &v) && (v == 0 || v > max)) {
-		klog("bench: faults: %s=%lu is not from 1 to %lu; using %lu", key, v, max, dflt);
+	if (cmdline_get_u64(cmdline, key, &v) && (v < min || v > max)) {
+		klog("bench: faults: %s=%lu is not from %lu to %lu; using %lu", key, v, min, max,
+		     dflt);
 		v = dflt;
 	}
 	return v;
@@ -343,10 +353,12 @@ static uint64_t param(const char *cmdline, const char *key, uint64_t dflt, uint6
 void bench_faults_thread(void *cmdline)
 {
 	run = (struct campaign){
-		.n = param(cmdline, "faults_n", DEFAULT_N, MAX_N),
-		.window_ms = param(cmdline, "faults_window_ms", DEFAULT_WINDOW_MS, 60000),
+		.n = param(cmdline, "faults_n", DEFAULT_N, 1, MAX_N),
+		.window_ms = param(cmdline, "faults_window_ms", DEFAULT_WINDOW_MS, 1, 60000),
+		.flip_at = param(cmdline, "faults_flip_at", 0, 1, MAPLE_DOMAIN_SLOT - 1),
+		.flip_bit = param(cmdline, "faults_flip_bit", 0, 0, 7),
 	};
-	rng = param(cmdline, "faults_seed", 1, ~0ULL);
+	rng = param(cmdline, "faults_seed", 1, 1, ~0ULL);
 	klog("bench: faults start n=%lu seed=%lu window_ms=%lu kinds=%d", run.n, rng, run.window_ms,
 	     KINDS);
 	struct ktest_ctx t = {0};
