@@ -12,9 +12,10 @@
 #include "bench.h"
 
 #include "entry.h"
-#include "gatepage.h"
+#include "gate.h"
 #include "loader.h"
 #include "pkeys.h"
+#include "runtime.h"
 
 #include <idl/hello_methods.h>
 #include <lib/sort.h>
@@ -70,9 +71,9 @@ static int upcall_setup(char *why, size_t whylen)
 {
 	static const long none[4];
 	long r;
-	if (gatepage_map(GATEPAGE_KERNEL_ELF, 0, why, whylen) < 0 ||
-	    entry_init(0, why, whylen) < 0 ||
-	    hosted_load("out/domains/hello.elf", 1, 0, &hello, why, whylen) < 0)
+	if (runtime_start(0, why, whylen) < 0 ||
+	    hosted_load("out/domains/hello.elf", 1, 0, &hello, why, whylen) < 0 ||
+	    hgate_add(&hello, why, whylen) < 0)
 		return -1;
 	if (entry_upcall(&hello, hello.entry, none, &r, why, whylen) < 0 ||
 	    entry_upcall(&hello, hello.methods[Hello_greet_METHOD], none, &r, why, whylen) < 0)

@@ -11,7 +11,8 @@
  * one gets -MAPLE_ENOSYS. A domain's `int 0x80` (a 32-bit system call) is
  * sent to SIGSYS the same way and fails the domain. Faults of domain code
  * (SIGSEGV, including SEGV_PKUERR; SIGILL, SIGFPE, SIGBUS) fail the
- * domain, and the runtime resumes where it entered the domain.
+ * domain, and the thread is unwound as in the VM (gate.c, hgate_unwind):
+ * to the runtime where it entered, or to the failed callee's caller.
  *
  * What the filter cannot see (docs/platform.md): protection keys do not
  * govern instruction fetch, so a domain can jump to a `syscall` instruction
@@ -19,20 +20,27 @@
  * needs a per-process secret in an argument register that the filter
  * compares; not built yet.
  *
- * Handlers run on an alternate stack in runtime memory (a domain's stack
- * is its own memory, and on a PKU machine Linux writes the signal frame
- * with its default PKRU). They are entered synchronously from domain code,
- * never from runtime code, so the runtime holds no lock when they run.
+ * Handlers run on an alternate stack (a domain's stack is its own memory),
+ * with known rights (sigentry.S writes PKRU 0 first) and restore the
+ * interrupted ones exactly (altstack(), entry_upcall, frame_set_pkru).
+ * They are entered synchronously from domain or gate code, never from
+ * runtime code, so the runtime holds no lock and is inside no stdio call
+ * when they run.
  */
 #define _GNU_SOURCE
 #include "entry.h"
 
+#include "gate.h"
 #include "jump.h"
 #include "pkeys.h"
+#include "runtime.h"
 
 #include <lib/log_text.h>
 #include <maple/abi.h>
+#include <maple/rref_abi.h>
+#include <xheap/rref.h>
 
+#include <cpuid.h>
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -46,6 +54,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -59,17 +68,16 @@ _Static_assert(offsetof(struct hosted_jump, fn) == JUMP_FN &&
 		       offsetof(struct hosted_jump, keys) == JUMP_KEYS,
 	       "jump.h's offsets are struct hosted_jump's");
 
-#define STACK_SIZE   (64u << 10)
-#define STACK_OFFSET (MAPLE_DOMAIN_SLOT / 2) /* a domain's stack in its slot */
-#define GATE_SPAN    (1u << 20)		     /* gatepage.c's limit on the gate's size */
-#define ALTSTACK     (64u << 10)
-#define LOG_MAX	     256
+#define GATE_SPAN (1u << 20) /* gatepage.c's limit on the gate's size */
+#define ALTSTACK  (64u << 10)
+#define LOG_MAX	  256
 
-/* The thread's current upcall; NULL while it runs runtime code. */
+/* The thread's current upcall; NULL while it runs runtime code. The
+ * domain a system call or fault comes from is the gate's current domain
+ * (hgate_current): a call through the gate moves the thread on. */
 struct upcall {
-	struct hosted_domain *d;
-	uint32_t runtime_pkru; /* the rights the runtime entered d with, restored after */
-	uint64_t stack_lo, stack_hi;
+	struct hosted_domain *d; /* where the runtime entered */
+	uint32_t runtime_pkru;	 /* the rights the runtime entered d with, restored after */
 	sigjmp_buf back;
 	long result;
 	char *why;
@@ -132,71 +140,155 @@ static int fail_now(struct upcall *u, const char *fmt, ...)
 	return 1;
 }
 
-/* Whether [p, p + n) is u's domain's own memory (its image or this stack),
- * as the VM's dmem_owns decides before a syscall reads a domain pointer. */
-static int owns(const struct upcall *u, uint64_t p, uint64_t n)
+/* The rights rt_sigreturn will give the interrupted code: the PKRU
+ * component (XSAVE component 9) of the XSAVE area in the signal frame. Its
+ * offset is CPUID.(EAX=0DH,ECX=9):EBX (Intel SDM Vol. 1, 13.2); the frame
+ * is in XSAVE format when its software bytes (offset 464 of the legacy
+ * area, Linux's struct _fpx_sw_bytes) hold FP_XSTATE_MAGIC1 and name the
+ * component; XSTATE_BV (offset 512, SDM 13.4.2) must then have bit 9 set,
+ * or XRSTOR would put PKRU in its init state (0: every key) instead. */
+#define XFEATURE_PKRU 9
+static int frame_set_pkru(ucontext_t *uc, uint32_t pkru)
 {
-	const struct hosted_domain *d = u->d;
-	/* Each length is compared before it is subtracted, so nothing wraps. */
-	return (n <= d->span && p >= d->base && p - d->base <= d->span - n) ||
-	       (n <= STACK_SIZE && p >= u->stack_lo && p - u->stack_lo <= STACK_SIZE - n);
+	uint8_t *x = (uint8_t *)uc->uc_mcontext.fpregs;
+	uint32_t magic, a, off, c, d;
+	uint64_t features;
+	if (!x)
+		return -1;
+	memcpy(&magic, x + 464, 4);
+	memcpy(&features, x + 464 + 8, 8);
+	if (magic != FP_XSTATE_MAGIC1 || !(features >> XFEATURE_PKRU & 1) ||
+	    !__get_cpuid_count(0xd, XFEATURE_PKRU, &a, &off, &c, &d) || !off)
+		return -1;
+	memcpy(x + off, &pkru, 4);
+	uint64_t bv;
+	memcpy(&bv, x + 512, 8);
+	bv |= 1ull << XFEATURE_PKRU;
+	memcpy(x + 512, &bv, 8);
+	return 0;
 }
 
-static long sys_log(struct upcall *u, uint64_t text, uint64_t len)
+/*
+ * The current domain failed (u->why says how): unwind as the VM does. To
+ * the runtime (siglongjmp) when the call it made is the one that failed;
+ * otherwise the caller of the outermost failed call resumes at the gate's
+ * gate_resume with -MAPLE_ECALLEE, its own %rsp and rights, and none of
+ * the failed callee's scratch registers, as unwind_failed sets them.
+ */
+static void fail_domain(struct upcall *u, ucontext_t *uc)
+{
+	struct hosted_domain *d = hgate_current();
+	uint64_t rip, rsp;
+	uint32_t pkru;
+	long err;
+	if (hgate_unwind(&rip, &rsp, &pkru, &err)) {
+		if (d && d != u->d) { /* say who failed: it is not the domain entered */
+			char why[256];
+			snprintf(why, sizeof why, "%s", u->why);
+			snprintf(u->why, u->whylen, "in %s: %s", d->name, why);
+		}
+		siglongjmp(u->back, 1);
+	}
+	printf("hosted: %s failed: %s\n", d ? d->name : "?", u->why);
+	fflush(stdout);
+	if (keys && frame_set_pkru(uc, pkru) < 0)
+		abort(); /* cannot resume the caller with its rights: stop, not guess */
+	greg_t *g = uc->uc_mcontext.gregs;
+	g[REG_RIP] = (greg_t)rip;
+	g[REG_RSP] = (greg_t)rsp;
+	g[REG_RAX] = err;
+	g[REG_RDI] = g[REG_RSI] = g[REG_RDX] = g[REG_RCX] = 0;
+	g[REG_R8] = g[REG_R9] = g[REG_R10] = g[REG_R11] = 0;
+	g[REG_EFL] = 0x202; /* IF and the always-set bit: not the callee's TF or DF */
+}
+
+/* The pointers a syscall reads must lie in the calling domain's image or
+ * its stack, as the VM's dmem_owns decides (hgate_owns). */
+static long sys_log(struct hosted_domain *d, uint64_t text, uint64_t len)
 {
 	char buf[LOG_MAX];
 	uint64_t n = len < sizeof buf ? len : sizeof buf;
-	if (!owns(u, text, n))
+	if (!hgate_owns(d, text, n))
 		return -MAPLE_EFAULT;
 	memcpy(buf, (const void *)text, n);
 	n = log_text_clean(buf, n);
 	char line[LOG_MAX + 64];
-	int k = snprintf(line, sizeof line, "[%s] %.*s\n", u->d->name, (int)n, buf);
+	int k = snprintf(line, sizeof line, "[%s] %.*s\n", d->name, (int)n, buf);
 	if (write(STDOUT_FILENO, line, k) < 0)
 		return -MAPLE_EIO;
 	return (long)len;
 }
 
-static long sys_export(struct upcall *u, uint64_t entries, uint64_t n)
+static long sys_export(struct hosted_domain *d, uint64_t entries, uint64_t n)
 {
-	struct hosted_domain *d = u->d;
 	uint64_t table[sizeof d->methods / sizeof d->methods[0]];
 	if (n > sizeof table / sizeof table[0])
 		return -MAPLE_EINVAL;
-	if (!owns(u, entries, n * 8))
+	if (!hgate_owns(d, entries, n * 8))
 		return -MAPLE_EFAULT;
 	memcpy(table, (const void *)entries, n * 8);
 	for (uint64_t i = 0; i < n; i++)
 		if (table[i] < d->base || table[i] >= d->base + d->span)
 			return -MAPLE_EINVAL; /* a method must be the domain's own code */
-	memcpy(d->methods, table, n * 8);
-	d->nmethods = n;
+	hgate_export(d, table, (unsigned)n);
 	return 0;
 }
 
-/* The Maple syscalls the hosted runtime serves so far; the rest are the
- * VM's alone for now (docs/platform.md) and get -MAPLE_ENOSYS. */
-static long maple_syscall(struct upcall *u, long nr, const greg_t *g)
+static long sys_lookup(struct hosted_domain *d, uint64_t name, uint64_t len)
 {
+	char buf[MAPLE_DOMAIN_NAME_MAX];
+	if (len >= sizeof buf)
+		return -MAPLE_EINVAL;
+	if (!hgate_owns(d, name, len))
+		return -MAPLE_EFAULT;
+	memcpy(buf, (const void *)name, len);
+	buf[len] = 0;
+	return hgate_lookup(buf);
+}
+
+/* The Maple syscalls the hosted runtime serves so far, the exchange heap's
+ * by the VM's own xheap/rref.c (SYS_RREF_BUS too: no devices here, but the
+ * same rule on who may ask); the rest are the VM's alone for now
+ * (docs/platform.md) and get -MAPLE_ENOSYS. */
+static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
+{
+	static const struct rref_limits limits = RREF_LIMITS_DEFAULT;
 	switch (nr) {
 	case SYS_NULL:
 		return 0;
 	case SYS_LOG:
-		return sys_log(u, g[REG_RDI], g[REG_RSI]);
+		return sys_log(d, g[REG_RDI], g[REG_RSI]);
 	case SYS_EXPORT:
-		return sys_export(u, g[REG_RDI], g[REG_RSI]);
+		return sys_export(d, g[REG_RDI], g[REG_RSI]);
+	case SYS_LOOKUP:
+		return sys_lookup(d, g[REG_RDI], g[REG_RSI]);
 	case SYS_DOMAIN_ID:
-		return (long)u->d->id;
+		return (long)d->id; /* its handle: generation 0 (gate.c) */
+	case SYS_RREF_ALLOC:
+		return rref_alloc(d->id, &limits, (uint32_t)g[REG_RDI], g[REG_RSI]);
+	case SYS_RREF_FREE:
+		return rref_free(d->id, g[REG_RDI]);
+	case SYS_RREF_NEST:
+		return rref_nest(d->id, g[REG_RDI], g[REG_RSI]);
+	case SYS_RREF_UNNEST:
+		return rref_unnest(d->id, g[REG_RDI]);
+	case SYS_RREF_SIZE:
+		return rref_size(d->id, g[REG_RDI]);
+	case SYS_RREF_RECALL:
+		return rref_recall(d->id, g[REG_RDI]);
+	case SYS_RREF_INFO:
+		return rref_info(d->id, g[REG_RDI]);
+	case SYS_RREF_BUS: /* the same authority; the answer is the payload's address */
+		return rref_bus(d->id, g[REG_RDI], g[REG_RSI]);
 	default:
 		return -MAPLE_ENOSYS;
 	}
 }
 
 /* Where ip is, for a failure line: "rogue+0x124f", "gate+0x40" or the address. */
-static void where(const struct upcall *u, uint64_t ip, char *out, size_t outlen)
+static void where(const struct hosted_domain *d, uint64_t ip, char *out, size_t outlen)
 {
-	const struct hosted_domain *d = u->d;
-	if (ip - d->base < d->span)
+	if (d && ip - d->base < d->span)
 		snprintf(out, outlen, "%s+%#lx", d->name, (unsigned long)(ip - d->base));
 	else if (ip - MAPLE_GATE_VA < GATE_SPAN)
 		snprintf(out, outlen, "gate+%#lx", (unsigned long)(ip - MAPLE_GATE_VA));
@@ -213,32 +305,34 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
 	if (!u)
 		abort(); /* the filter traps only domain and gate addresses */
+	struct hosted_domain *d = hgate_current();
 	uint64_t ip = (uint64_t)si->si_call_addr;
 	int from_gate = ip - MAPLE_GATE_VA < GATE_SPAN;
+	char at[64];
+	where(d, ip, at, sizeof at);
 	if (si->si_arch != AUDIT_ARCH_X86_64) {
-		char at[64];
-		where(u, ip, at, sizeof at);
 		fail_now(u, "a 32-bit system call (%d) at %s", si->si_syscall, at);
-		siglongjmp(u->back, 1);
-	}
-	if (si->si_syscall == SYS_RETURN && from_gate) {
+		fail_domain(u, ctx);
+	} else if (si->si_syscall == SYS_RETURN && from_gate && hgate_upcall_pop()) {
 		u->result = g[REG_RDI];
 		siglongjmp(u->back, 2);
-	}
-	if (si->si_syscall == SYS_RETURN) {
+	} else if (si->si_syscall == SYS_RETURN) {
 		fail_now(u, "returned through the gate without a call to return from");
-		siglongjmp(u->back, 1);
-	}
-	if (si->si_syscall == SYS_PANIC) {
+		fail_domain(u, ctx);
+	} else if (!d) { /* the gate names no domain: nothing to serve it for */
+		fail_now(u, "a system call outside any domain at %s", at);
+		fail_domain(u, ctx);
+	} else if (si->si_syscall == SYS_PANIC) {
 		char msg[LOG_MAX] = "";
 		uint64_t len = (uint64_t)g[REG_RSI];
 		uint64_t n = len < sizeof msg - 1 ? len : sizeof msg - 1;
-		if (owns(u, g[REG_RDI], n))
+		if (hgate_owns(d, g[REG_RDI], n))
 			memcpy(msg, (const void *)g[REG_RDI], n);
 		fail_now(u, "panicked: %.*s", (int)n, msg);
-		siglongjmp(u->back, 1);
+		fail_domain(u, ctx);
+	} else {
+		g[REG_RAX] = maple_syscall(d, si->si_syscall, g);
 	}
-	g[REG_RAX] = maple_syscall(u, si->si_syscall, g);
 }
 
 static const char *code_name(int sig, int code)
@@ -252,6 +346,23 @@ static const char *code_name(int sig, int code)
 	return "";
 }
 
+/*
+ * Without keys (a CPU without PKU) the gate's WRPKRU is #UD. So that the
+ * gate's code still runs, for the tests of calls, RRefs and unwinding that
+ * do not depend on keys, a WRPKRU in the gate page is skipped as if it had
+ * written rights that nothing enforces here anyway: every check the gate
+ * makes after it compares %eax, which the instruction does not change, so
+ * the gate decides exactly as with keys. Only the gate page's WRPKRUs, and
+ * only in this mode (with keys the instruction never faults); the tests
+ * that need enforced rights SKIP without keys (tests.c).
+ */
+static int emulate_wrpkru(uint64_t ip)
+{
+	const uint8_t *p = (const uint8_t *)ip;
+	return ip - MAPLE_GATE_VA + 3 <= runtime_gatepage()->size && p[0] == 0x0f && p[1] == 0x01 &&
+	       p[2] == 0xef;
+}
+
 /* Reached from entry_keyed_fault (sigentry.S) under keys, else directly. */
 void entry_on_fault(int sig, siginfo_t *si, void *ctx);
 void entry_on_fault(int sig, siginfo_t *si, void *ctx)
@@ -261,8 +372,13 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 		signal(sig, SIG_DFL);
 		return;
 	}
+	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
+	if (!keys && sig == SIGILL && emulate_wrpkru((uint64_t)g[REG_RIP])) {
+		g[REG_RIP] += 3;
+		return;
+	}
 	char at[64];
-	where(u, ((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP], at, sizeof at);
+	where(hgate_current(), ((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP], at, sizeof at);
 	if (sig == SIGSEGV && si->si_code == SEGV_PKUERR)
 		fail_now(u, "SIGSEGV (SEGV_PKUERR, key %u) at %s, address %#lx", si->si_pkey, at,
 			 (unsigned long)si->si_addr);
@@ -271,7 +387,7 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 			 code_name(sig, si->si_code), at, (unsigned long)si->si_addr);
 	else
 		fail_now(u, "SIG%s at %s", sigabbrev_np(sig), at);
-	siglongjmp(u->back, 1);
+	fail_domain(u, ctx);
 }
 
 void entry_keyed_fault(int sig, siginfo_t *si, void *ctx);
@@ -312,6 +428,28 @@ static int altstack(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Under keys, this thread gives up restartable sequences. glibc registers
+ * a struct rseq in the thread's TLS (runtime memory, key 0) and Linux
+ * writes it on every signal delivery and on returning to user mode after a
+ * preemption, with the thread's PKRU at that moment: in a domain, which
+ * denies key 0, the write fails and Linux kills the process with SIGSEGV
+ * (seen in the PKU guest: every test died so until this was added).
+ */
+static int rseq_off(char *err, size_t errlen)
+{
+	if (!__rseq_size)
+		return 0; /* glibc registered none (GLIBC_TUNABLES=glibc.pthread.rseq=0) */
+	/* glibc registers at least 32 bytes, the kernel's original size. */
+	unsigned len = __rseq_size < 32 ? 32 : __rseq_size;
+	if (syscall(SYS_rseq, (char *)__builtin_thread_pointer() + __rseq_offset, len,
+		    RSEQ_FLAG_UNREGISTER, RSEQ_SIG) < 0) {
+		snprintf(err, errlen, "cannot unregister glibc's rseq area: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int entry_init(int use_keys, char *err, size_t errlen)
 {
 	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS};
@@ -329,7 +467,7 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	sa.sa_sigaction = keys ? entry_keyed_sigsys : entry_on_sigsys;
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		goto fail;
-	if (altstack(err, errlen) < 0)
+	if (altstack(err, errlen) < 0 || (keys && rseq_off(err, errlen) < 0))
 		return -1;
 	return install_filter(err, errlen);
 fail:
@@ -337,51 +475,23 @@ fail:
 	return -1;
 }
 
-/* d's upcall stack, mapped at its first upcall and kept until
- * entry_release: a thread's stack in a domain outlives one call, as in the VM. */
-static int upcall_stack(struct hosted_domain *d, char *why, size_t whylen)
-{
-	if (d->stack)
-		return 0;
-	uint64_t lo = d->base + STACK_OFFSET;
-	void *at = mmap((void *)lo, STACK_SIZE, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (at != (void *)lo ||
-	    (d->pkey >= 0 && pkey_mprotect(at, STACK_SIZE, PROT_READ | PROT_WRITE, d->pkey) < 0)) {
-		snprintf(why, whylen, "cannot map a stack in %s's slot: %s", d->name,
-			 strerror(errno));
-		if (at != MAP_FAILED)
-			munmap(at, STACK_SIZE);
-		return -1;
-	}
-	d->stack = lo;
-	return 0;
-}
-
-void entry_release(struct hosted_domain *d)
-{
-	if (d->stack)
-		munmap((void *)d->stack, STACK_SIZE);
-	d->stack = 0;
-}
-
 int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,
 		 size_t whylen)
 {
-	if (upcall_stack(d, why, whylen) < 0)
+	long err;
+	uint64_t sp = hgate_upcall_push(d, &err);
+	if (!sp) {
+		snprintf(why, whylen, "cannot enter %s: %s", d->name,
+			 err == -MAPLE_EDEAD ? "it does not run" : "too deep");
 		return -1;
-	struct upcall u = {.d = d,
-			   .runtime_pkru = keys ? rdpkru() : 0,
-			   .stack_lo = d->stack,
-			   .stack_hi = d->stack + STACK_SIZE,
-			   .why = why,
-			   .whylen = whylen};
-	/* The return address, as gate_upcall pushes it; 16-byte alignment at
-	 * the function's entry means %rsp + 8 is aligned (psABI 3.2.2). */
-	uint64_t rsp = u.stack_hi - 16 - 8;
-	*(uint64_t *)rsp = MAPLE_GATE_RETURN_VA;
+	}
+	struct upcall u = {
+		.d = d, .runtime_pkru = keys ? rdpkru() : 0, .why = why, .whylen = whylen};
+	/* The return address, as gate_upcall pushes it; sp is 16-byte aligned,
+	 * so %rsp + 8 is at the function's entry (psABI 3.2.2). */
+	*(uint64_t *)(sp - 8) = MAPLE_GATE_RETURN_VA;
 	struct hosted_jump j = {.fn = fn,
-				.rsp = rsp,
+				.rsp = sp - 8,
 				.pkru = d->pkey >= 0 ? PKRU_DOMAIN(d->pkey) : 0,
 				.keys = keys && d->pkey >= 0};
 	volatile int how = sigsetjmp(u.back, 1);

@@ -25,7 +25,4 @@ int entry_init(int use_keys, char *err, size_t errlen);
 int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,
 		 size_t whylen);
 
-/* Unmap d's upcall stack (the first upcall maps it in d's slot). */
-void entry_release(struct hosted_domain *d);
-
 #endif

@@ -32,7 +32,8 @@ static long long file_offset(const struct elf_info *info, uint64_t va, uint64_t 
 	return -1;
 }
 
-int gatepage_map(const char *kernel_elf, int use_keys, char *err, size_t errlen)
+int gatepage_map(const char *kernel_elf, int use_keys, struct gatepage *out, char *err,
+		 size_t errlen)
 {
 	size_t size;
 	uint8_t *file = hosted_read(kernel_elf, &size, err, errlen);
@@ -40,7 +41,7 @@ int gatepage_map(const char *kernel_elf, int use_keys, char *err, size_t errlen)
 		return -1;
 	struct elf_info info;
 	struct elf_error e;
-	uint64_t lo, hi;
+	uint64_t lo, hi, resume, violation;
 	long long off = -1;
 	int rc = -1;
 	if (elf_check(file, size, ELF_KIND_KERNEL, &info, &e) < 0) {
@@ -49,10 +50,13 @@ int gatepage_map(const char *kernel_elf, int use_keys, char *err, size_t errlen)
 	}
 	if (!elf_symbol_value(file, size, "__gate_start", &lo) ||
 	    !elf_symbol_value(file, size, "__gate_end", &hi) || hi <= lo ||
-	    (lo | hi) % ELF_PAGE_SIZE || hi - lo > (1u << 20) ||
+	    !elf_symbol_value(file, size, "gate_resume", &resume) || resume - lo >= hi - lo ||
+	    !elf_symbol_value(file, size, "gate_violation", &violation) ||
+	    violation - lo >= hi - lo || (lo | hi) % ELF_PAGE_SIZE || hi - lo > (1u << 20) ||
 	    (off = file_offset(&info, lo, hi - lo)) < 0) {
 		snprintf(err, errlen,
-			 "%s: no gate pages (__gate_start/__gate_end) in its file bytes",
+			 "%s: no gate pages (__gate_start, gate_resume, gate_violation, "
+			 "__gate_end) in its file bytes",
 			 kernel_elf);
 		goto out;
 	}
@@ -72,6 +76,9 @@ int gatepage_map(const char *kernel_elf, int use_keys, char *err, size_t errlen)
 		munmap(at, hi - lo);
 		goto out;
 	}
+	*out = (struct gatepage){.resume = MAPLE_GATE_VA + (resume - lo),
+				 .violation = MAPLE_GATE_VA + (violation - lo),
+				 .size = hi - lo};
 	rc = 0;
 out:
 	free(file);

@@ -3,6 +3,7 @@
 #define HOSTED_GATEPAGE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The kernel image whose gate pages run here: the one ninja builds,
  * relative to the repository root (where ci/test and bench/ run us). */
@@ -12,8 +13,15 @@
  * Map the gate page of `kernel_elf` (the bytes from __gate_start to
  * __gate_end: gate.S and the gate-side C, the very code the VM maps for
  * ring 3) at MAPLE_GATE_VA, read and execute only, with key GATE_RO if
- * use_keys. 0, or -1 with err filled.
+ * use_keys, and say where its symbols the runtime needs run (*out). 0, or
+ * -1 with err filled.
  */
-int gatepage_map(const char *kernel_elf, int use_keys, char *err, size_t errlen);
+struct gatepage {
+	uint64_t resume;    /* gate_resume: where unwinding resumes a failed callee's caller */
+	uint64_t violation; /* gate_violation: the ud2 every failed check jumps to */
+	uint64_t size;	    /* bytes mapped at MAPLE_GATE_VA */
+};
+int gatepage_map(const char *kernel_elf, int use_keys, struct gatepage *out, char *err,
+		 size_t errlen);
 
 #endif

@@ -10,6 +10,7 @@
  *   maple-hosted load IMAGE...         check and place each image as the VM would
  *   maple-hosted bench [SAMPLES]       the rows of bench/xcall --hosted
  *   maple-hosted test [NAME...]        the hosted tests (tests.c), each in a child
+ *   maple-hosted serve SOCKET IMAGE... the control console on SOCKET (console.c)
  *   maple-hosted run IMAGE [METHOD [A0 [A1 [A2 [A3]]]]]
  *                                      place IMAGE, run its initialisation and
  *                                      then one of its methods, as the VM's
@@ -19,7 +20,9 @@
  * found, 2 bad usage or a host error.
  */
 #include "bench.h"
+#include "console.h"
 #include "entry.h"
+#include "gate.h"
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
@@ -35,7 +38,7 @@
 #define USAGE                                                                                      \
 	"usage: maple-hosted probe | load IMAGE... | bench [SAMPLES] | run IMAGE [METHOD "         \
 	"[A0..A3]] "                                                                               \
-	"| test [NAME...]\n"
+	"| test [NAME...] | serve SOCKET IMAGE...\n"
 
 /* The VM's domain ids start at 1 (slot 0 is never a domain). */
 #define FIRST_DOMAIN_ID 1
@@ -111,14 +114,6 @@ static int cmd_bench(int n, char **args)
 	return hosted_bench(samples);
 }
 
-static int number(const char *s, long *out)
-{
-	char *end;
-	errno = 0;
-	*out = strtol(s, &end, 0);
-	return *s && !*end && !errno;
-}
-
 /* The image's initialisation (with argument 0, as the VM's), then the method. */
 static int upcalls(struct hosted_domain *d, long method, const long a[4])
 {
@@ -149,12 +144,12 @@ static int upcalls(struct hosted_domain *d, long method, const long a[4])
 static int cmd_run(int n, char **args)
 {
 	long method = -1, a[4] = {0, 0, 0, 0};
-	if (n < 1 || n > 6 || (n >= 2 && !number(args[1], &method)) || method < -1) {
+	if (n < 1 || n > 6 || (n >= 2 && !hosted_number(args[1], &method)) || method < -1) {
 		fputs(USAGE, stderr);
 		return 2;
 	}
 	for (int i = 2; i < n; i++)
-		if (!number(args[i], &a[i - 2])) {
+		if (!hosted_number(args[i], &a[i - 2])) {
 			fprintf(stderr, "maple-hosted: run: argument '%s' is not a number\n",
 				args[i]);
 			return 2;
@@ -170,12 +165,13 @@ static int cmd_run(int n, char **args)
 		fprintf(stderr, "maple-hosted: %s\n", why);
 		return 2;
 	}
-	if (hosted_load(args[0], FIRST_DOMAIN_ID, keys, &d, why, sizeof why) < 0) {
+	if (hosted_load(args[0], FIRST_DOMAIN_ID, keys, &d, why, sizeof why) < 0 ||
+	    hgate_add(&d, why, sizeof why) < 0) {
 		printf("hosted: refused %s\n", why);
 		return 1;
 	}
 	int status = upcalls(&d, method, a);
-	entry_release(&d);
+	hgate_remove(&d);
 	/* The leak check: every upcall's stack is gone again. */
 	int extra = hosted_slot_extra(&d);
 	if (extra)
@@ -193,6 +189,8 @@ int main(int argc, char **argv)
 		return cmd_load(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "serve"))
+		return hosted_serve(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "test"))
 		return hosted_tests(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "bench"))

@@ -1,15 +1,20 @@
 /*
  * One maple-hosted process's runtime (runtime.c): the key layout, the gate
- * page, the gate's domain table in TRUSTED memory and the trusted entry,
+ * page, the gate's TRUSTED data (gate.c) and the trusted entry,
  * set up in that order, once, before any domain is loaded.
  */
 #ifndef HOSTED_RUNTIME_H
 #define HOSTED_RUNTIME_H
+
+#include "gatepage.h"
 
 #include <stddef.h>
 
 /* With use_keys, the VM's key layout first (pkeys_layout). 0, or -1 with
  * why filled (the step and its reason). */
 int runtime_start(int use_keys, char *why, size_t whylen);
+
+/* Where the gate page lies and its symbols the runtime uses (gatepage.h). */
+const struct gatepage *runtime_gatepage(void);
 
 #endif

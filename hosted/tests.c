@@ -4,9 +4,11 @@
  * QEMU's `-cpu max`) and without. Each test runs in a child process of its
  * own (a fresh key layout, its own seccomp filter, and a crash of the
  * runtime is a FAIL naming the signal, never a lost line). A test that
- * needs keys to mean anything is a SKIP naming why keys are missing on a
- * machine without them: there a rogue read of another domain would
- * succeed, and must not be reported as a pass. Output, one line each:
+ * needs enforced keys to mean anything is a SKIP naming why keys are
+ * missing on a machine without them: there a rogue read of another domain
+ * would succeed, and must not be reported as a pass. The others run there
+ * too, the gate's WRPKRU emulated as an instruction that enforces nothing
+ * (entry.c). Output, one line each:
  *
  *   hosted-test: NAME ok
  *   hosted-test: NAME FAIL <what happened, and what was expected>
@@ -17,13 +19,21 @@
 #include "tests.h"
 
 #include "entry.h"
+#include "gate.h"
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
 
+#include <domain/gate_layout.h>
 #include <idl/hello_methods.h>
+#include <idl/xa_methods.h>
 #include <maple/abi.h>
 #include <test/rogue/cases.h>
+#include <test/rogue/gate_cases.h>
+#include <test/rogue/watch_cases.h>
+#include <test/rrefs/evil.h>
+#include <test/rrefs/rrefs.h>
+#include <xheap/rref.h>
 
 #include <regex.h>
 #include <signal.h>
@@ -120,7 +130,7 @@ static int start(const char *name, unsigned id, struct hosted_domain *d, char *w
 	char path[128], got[WHY];
 	static const long none[4];
 	snprintf(path, sizeof path, DOMAINS "%s.elf", name);
-	if (hosted_load(path, id, keys, d, why, len) < 0)
+	if (hosted_load(path, id, keys, d, why, len) < 0 || hgate_add(d, why, len) < 0)
 		return -1;
 	outcome(d, d->entry, none, got, sizeof got);
 	char want[64];
@@ -152,6 +162,23 @@ static int hello_answers(struct hosted_domain *hello, char *why, size_t len)
 	snprintf(want, sizeof want, "hello returned %u", 5 + hello->id);
 	if (strcmp(got, want)) {
 		snprintf(why, len, "then hello.greet(5): %.300s, want '%.60s'", got, want);
+		return -1;
+	}
+	return 0;
+}
+
+/* The runtime's own state after a test's upcalls: no continuation left
+ * on the thread, and its own rights (PKRU 0) again. */
+static int runtime_clean(char *why, size_t len)
+{
+	uint32_t pkru = 0;
+	if (keys)
+		__asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+	if (pkru || hgate_depth()) {
+		snprintf(why, len,
+			 "after the upcalls the runtime holds PKRU %#x and %u continuations, "
+			 "want 0 and 0",
+			 pkru, hgate_depth());
 		return -1;
 	}
 	return 0;
@@ -206,15 +233,10 @@ static int run_rogue(const struct rogue_test *t, char *why, size_t len)
 			 (unsigned long)target);
 		return -1;
 	}
-	uint32_t pkru = 0;
-	if (keys)
-		__asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
-	if (pkru) {
-		snprintf(why, len, "the runtime holds PKRU %#x after the upcall, want 0", pkru);
+	if (runtime_clean(why, len) < 0)
 		return -1;
-	}
-	entry_release(&rogue);
-	entry_release(&hello);
+	hgate_remove(&rogue);
+	hgate_remove(&hello);
 	int extra = hosted_slot_extra(&rogue);
 	if (extra) {
 		snprintf(why, len, "leak: %d mappings in rogue's slot besides its image", extra);
@@ -236,15 +258,278 @@ static int run_hello(char *why, size_t len)
 	return hello_answers(&hello, why, len);
 }
 
+/* The VM's nested chain through the real gate: xa -> xb -> xc -> back into
+ * xa (xa/xa.h): xa.chain(1) = 1118, the thread in xa twice. */
+static int run_chain(char *why, size_t len)
+{
+	struct hosted_domain xa, xb, xc;
+	if (start("xa", 1, &xa, why, len) < 0 || start("xb", 2, &xb, why, len) < 0 ||
+	    start("xc", 3, &xc, why, len) < 0)
+		return -1;
+	const long a[4] = {1, 0, 0, 0};
+	char got[WHY];
+	outcome(&xa, xa.methods[Xa_chain_METHOD], a, got, sizeof got);
+	if (strcmp(got, "xa returned 1118")) {
+		snprintf(why, len, "xa.chain(1): %.300s, want 'xa returned 1118'", got);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/*
+ * A callee that fails mid-call (rogue 2 takes #UD with the trap flag set,
+ * ROGUE_W_TF_FAULT) is unwound to its caller (rogue 1), which gets
+ * -MAPLE_ECALLEE at gate_resume with its own rights and without the
+ * callee's trap flag, and runs on (ROGUE_W_SURVIVED); the callee stays
+ * failed (a new call gets -MAPLE_EDEAD from the gate) and the caller still
+ * answers.
+ */
+static int run_unwind(char *why, size_t len)
+{
+	struct hosted_domain caller, callee;
+	if (start("rogue", 1, &caller, why, len) < 0 || start("rogue", 2, &callee, why, len) < 0)
+		return -1;
+	char got[WHY], want[64];
+	const long call[4] = {ROGUE_W_CALL_TF_FAULT, (long)callee.id, 0, 0};
+	uint64_t run = caller.methods[Rogue_run_METHOD];
+	outcome(&caller, run, call, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_SURVIVED);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "rogue 1 calling rogue 2's #UD: %.300s, want '%s'", got, want);
+		return -1;
+	}
+	if (hgate_state(&callee) != GATE_DOMAIN_FAILED ||
+	    hgate_state(&caller) != GATE_DOMAIN_RUNNING) {
+		snprintf(why, len, "states after the fault: caller %lu, callee %lu; want %d and %d",
+			 (unsigned long)hgate_state(&caller), (unsigned long)hgate_state(&callee),
+			 GATE_DOMAIN_RUNNING, GATE_DOMAIN_FAILED);
+		return -1;
+	}
+	outcome(&caller, run, call, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned -%d", MAPLE_EDEAD);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "calling the failed rogue 2 again: %.300s, want '%s'", got,
+			 want);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/* The cases of kernel/ktest/rref_attacks.c that need neither threads nor
+ * a heap of the domain's own (SYS_HEAP_GROW, which EV_QUOTA's malloc
+ * needs, is the VM's alone), on two rref_evil instances. */
+struct evil_test {
+	const char *name;
+	long ev, a, b;
+};
+static const struct evil_test evil_tests[] = {
+	{"rref-nesting-past-the-bound-is-edepth", EV_NEST_CHAIN, 0, 0},
+	{"rref-nesting-counts-the-childs-whole-subtree", EV_NEST_WHOLE, 0, 0},
+	{"rref-stale-handle-after-free-and-realloc-is-refused", EV_STALE, 0, 0},
+	{"rref-info-on-another-domains-rref-is-eperm", EV_INFO_PERM, 0, 0},
+};
+
+static uint64_t live_rrefs(void)
+{
+	struct rref_stats s;
+	rref_get_stats(&s);
+	return s.live;
+}
+
+/*
+ * rref_a.run(rcase) with rref_b and rref_c loaded returns 1 (every check
+ * it made held), and removing rref_b reclaims whatever it kept (for
+ * RCASE_KEEP_SOME exactly 8: 1, a box of 4 and its box, 2 more), as at the
+ * VM's destroy; once the three are gone no RRef is left.
+ */
+static int run_rref(long rcase, char *why, size_t len)
+{
+	struct hosted_domain a, b, c;
+	if (start("rref_b", 1, &b, why, len) < 0 || start("rref_a", 2, &a, why, len) < 0 ||
+	    start("rref_c", 3, &c, why, len) < 0)
+		return -1;
+	const long arg[4] = {rcase, 0, 0, 0};
+	char got[WHY];
+	outcome(&a, a.methods[RrefA_run_METHOD], arg, got, sizeof got);
+	if (strcmp(got, "rref_a returned 1")) {
+		snprintf(why, len, "rref_a.run(%ld): %.300s, want 'rref_a returned 1'", rcase, got);
+		return -1;
+	}
+	uint64_t held = live_rrefs();
+	hgate_remove(&b);
+	uint64_t after_b = live_rrefs();
+	hgate_remove(&a);
+	hgate_remove(&c);
+	/* Only rref_b keeps RRefs past a case (RCASE_NOT_OWNER's, the kept 8). */
+	if ((rcase == RCASE_KEEP_SOME && held != 8) || after_b || live_rrefs()) {
+		snprintf(
+			why, len,
+			"live RRefs: %lu after the case%s, %lu once rref_b is gone, %lu at the end "
+			"(want 0 and 0)",
+			(unsigned long)held, rcase == RCASE_KEEP_SOME ? " (want 8)" : "",
+			(unsigned long)after_b, (unsigned long)live_rrefs());
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/*
+ * rref_evil one's run(case, two's handle, a, b) returns EV_PASSED (every
+ * exact outcome it checked held), one still runs, and when both are gone
+ * no RRef is left.
+ */
+static int run_evil(const struct evil_test *t, char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (start("rref_evil", 1, &one, why, len) < 0 || start("rref_evil", 2, &two, why, len) < 0)
+		return -1;
+	const long arg[4] = {t->ev, (long)two.id, t->a, t->b};
+	char got[WHY], want[64];
+	outcome(&one, one.methods[RrefEvil_run_METHOD], arg, got, sizeof got);
+	snprintf(want, sizeof want, "rref_evil returned %d", EV_PASSED);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "rref_evil.run(%ld): %.300s, want '%s'", t->ev, got, want);
+		return -1;
+	}
+	uint64_t state = hgate_state(&one);
+	hgate_remove(&one);
+	hgate_remove(&two);
+	if (state != GATE_DOMAIN_RUNNING || live_rrefs()) {
+		snprintf(why, len,
+			 "after the case: state %lu (want %d), %lu RRefs left once both are gone "
+			 "(want 0)",
+			 (unsigned long)state, GATE_DOMAIN_RUNNING, (unsigned long)live_rrefs());
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/*
+ * Every WRPKRU in the gate page, reached by a call with %eax = %ecx = %edx
+ * = 0 (ROGUE_JUMP_GATE: a WRPKRU that granted every key and went on), ends
+ * at gate_violation's ud2: rogue fails with SIGILL there, and nothing runs
+ * on. A fresh rogue for each site (ids 1, 2, ...: one key each).
+ */
+static int run_every_wrpkru(char *why, size_t len)
+{
+	const struct gatepage *gp = runtime_gatepage();
+	const uint8_t *p = (const uint8_t *)MAPLE_GATE_VA;
+	unsigned sites = 0;
+	char want[64];
+	snprintf(want, sizeof want, "rogue failed: SIGILL at gate+%#lx",
+		 (unsigned long)(gp->violation - MAPLE_GATE_VA));
+	for (uint64_t off = 0; off + 3 <= gp->size; off++) {
+		if (p[off] != 0x0f || p[off + 1] != 0x01 || p[off + 2] != 0xef)
+			continue;
+		struct hosted_domain rogue;
+		if (start("rogue", ++sites, &rogue, why, len) < 0)
+			return -1;
+		const long a[4] = {ROGUE_JUMP_GATE, (long)(MAPLE_GATE_VA + off), 0, 0};
+		char got[WHY];
+		outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_FAILED) {
+			snprintf(why, len, "WRPKRU at gate+%#lx: %.300s, want '%s'",
+				 (unsigned long)off, got, want);
+			return -1;
+		}
+	}
+	if (sites < 4) { /* raise twice, into the callee, lower */
+		snprintf(why, len, "%u WRPKRUs in the gate page, want at least 4", sites);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/* A chain of calls of rogue into itself past GATE_MAX_DEPTH is refused with
+ * -MAPLE_EDEPTH, passed back up every level, and rogue runs on. */
+static int run_depth(char *why, size_t len)
+{
+	struct hosted_domain rogue;
+	if (start("rogue", 1, &rogue, why, len) < 0)
+		return -1;
+	const long a[4] = {ROGUE_GATE_DEPTH, 0, 0, 0};
+	char got[WHY], want[64];
+	outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned -%d", MAPLE_EDEPTH);
+	if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_RUNNING ||
+	    hgate_calls(&rogue) < GATE_MAX_DEPTH) {
+		snprintf(why, len,
+			 "%.300s after %lu calls into rogue, state %lu; want '%s', at least %d "
+			 "calls, running",
+			 got, (unsigned long)hgate_calls(&rogue),
+			 (unsigned long)hgate_state(&rogue), want, GATE_MAX_DEPTH);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/* Every test: hello, the rogue cases, the cross-domain calls, the RRefs. */
+struct test {
+	const char *name;
+	const char *needs; /* NULL, or what it needs keys for (its SKIP says so) */
+	int (*run)(char *why, size_t len);
+	const struct rogue_test *rogue;
+	long rcase; /* an rref_a case: run by run_rref */
+	int evil;   /* 1 + an index in evil_tests: run by run_evil */
+};
+
+/* The RRef cases of the VM's kernel/ktest/rrefs.c, named as its ktests,
+ * through the same domains: rref_a drives rref_b (and through it rref_c). */
+static const struct {
+	const char *name;
+	long rcase;
+} rref_tests[] = {
+	{"rref-move-gives-the-callee-ownership", RCASE_MOVE},
+	{"rref-gate-refuses-an-rref-the-caller-does-not-own", RCASE_NOT_OWNER},
+	{"rref-borrow-keeps-ownership-and-ends-with-the-call", RCASE_BORROW},
+	{"rref-result-moves-to-the-caller", RCASE_RESULT},
+	{"rref-borrowed-rref-returns-when-the-borrower-crashes", RCASE_CRASH_BORROW},
+	{"rref-nested-children-move-with-their-parent", RCASE_NESTED},
+	{"rref-borrowed-rref-can-be-lent-on-but-not-moved", RCASE_LEND_ON},
+	{"rref-borrowed-rref-is-lent-on-across-three-domains", RCASE_LEND_ON_3},
+	{"rref-failed-domain-rrefs-are-reclaimed", RCASE_KEEP_SOME},
+};
+
+#define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
+#define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
+#define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
+static struct test tests[1 + NROGUE + 4 + NRREF + NEVIL];
+static int ntests;
+
+static void list_tests(void)
+{
+	tests[ntests++] = (struct test){.name = "hello-answers", .run = run_hello};
+	for (size_t i = 0; i < NROGUE; i++)
+		tests[ntests++] = (struct test){.name = rogue_tests[i].name,
+						.needs = rogue_tests[i].keyed ? "isolation" : NULL,
+						.rogue = &rogue_tests[i]};
+	tests[ntests++] = (struct test){.name = "xcall-chain-through-the-gate", .run = run_chain};
+	tests[ntests++] =
+		(struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = run_unwind};
+	tests[ntests++] =
+		(struct test){.name = "gate-call-depth-past-the-limit-is-edepth", .run = run_depth};
+	tests[ntests++] = (struct test){
+		.name = "gate-every-wrpkru-jumped-to-with-zero-rights-faults-at-the-violation-site",
+		.needs = "isolation", /* without keys every domain's rights are 0 too */
+		.run = run_every_wrpkru};
+	for (size_t i = 0; i < NRREF; i++)
+		tests[ntests++] =
+			(struct test){.name = rref_tests[i].name, .rcase = rref_tests[i].rcase};
+	for (size_t i = 0; i < NEVIL; i++)
+		tests[ntests++] = (struct test){.name = evil_tests[i].name, .evil = (int)i + 1};
+}
+
 /* The child: set the runtime up, run one test, report on the pipe. */
-static void child(int fd, int which)
+static void child(int fd, const struct test *t)
 {
 	char why[WHY] = "";
 	alarm(TEST_SECONDS);
 	int rc = runtime_start(keys, why, sizeof why);
 	if (rc == 0)
-		rc = which < 0 ? run_hello(why, sizeof why)
-			       : run_rogue(&rogue_tests[which], why, sizeof why);
+		rc = t->rogue  ? run_rogue(t->rogue, why, sizeof why)
+		     : t->run  ? t->run(why, sizeof why)
+		     : t->evil ? run_evil(&evil_tests[t->evil - 1], why, sizeof why)
+			       : run_rref(t->rcase, why, sizeof why);
 	if (rc == 0)
 		why[0] = 0;
 	else if (!why[0])
@@ -258,10 +543,12 @@ struct tally {
 	int passed, failed, skipped;
 };
 
-static void one(const char *name, int keyed, int which, struct tally *t)
+static void one(const struct test *test, struct tally *t)
 {
-	if (keyed && !keys) {
-		printf("hosted-test: %s SKIP no protection keys: %s\n", name, no_keys);
+	const char *name = test->name;
+	if (test->needs && !keys) {
+		printf("hosted-test: %s SKIP %s needs protection keys: %s\n", name, test->needs,
+		       no_keys);
 		t->skipped++;
 		return;
 	}
@@ -275,7 +562,7 @@ static void one(const char *name, int keyed, int which, struct tally *t)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		child(p[1], which);
+		child(p[1], test);
 	}
 	close(p[1]);
 	char why[WHY] = "";
@@ -307,26 +594,18 @@ static void one(const char *name, int keyed, int which, struct tally *t)
 	}
 }
 
-#define NTESTS ((int)(sizeof rogue_tests / sizeof rogue_tests[0]) + 1)
-
-static const char *test_name(int i, int *keyed)
-{
-	*keyed = i > 0 && rogue_tests[i - 1].keyed;
-	return i == 0 ? "hello-answers" : rogue_tests[i - 1].name;
-}
-
 int hosted_tests(int n, char **names)
 {
-	int keyed;
+	list_tests();
 	for (int k = 0; k < n; k++) {
 		int i = 0;
-		while (i < NTESTS && strcmp(names[k], test_name(i, &keyed)))
+		while (i < ntests && strcmp(names[k], tests[i].name))
 			i++;
-		if (i == NTESTS) {
+		if (i == ntests) {
 			fprintf(stderr,
 				"maple-hosted: test: no test named '%s'; there are:", names[k]);
-			for (i = 0; i < NTESTS; i++)
-				fprintf(stderr, " %s", test_name(i, &keyed));
+			for (i = 0; i < ntests; i++)
+				fprintf(stderr, " %s", tests[i].name);
 			fputc('\n', stderr);
 			return 2;
 		}
@@ -334,13 +613,12 @@ int hosted_tests(int n, char **names)
 	keys = pkeys_available(no_keys, sizeof no_keys);
 	printf("hosted-test: protection keys: %s\n", keys ? "yes" : no_keys);
 	struct tally t = {0, 0, 0};
-	for (int i = 0; i < NTESTS; i++) {
-		const char *name = test_name(i, &keyed);
+	for (int i = 0; i < ntests; i++) {
 		int wanted = n == 0;
 		for (int k = 0; k < n && !wanted; k++)
-			wanted = !strcmp(names[k], name);
+			wanted = !strcmp(names[k], tests[i].name);
 		if (wanted)
-			one(name, keyed, i - 1, &t);
+			one(&tests[i], &t);
 	}
 	printf("hosted-test: %d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped);
 	return t.failed ? 1 : 0;

@@ -6,16 +6,18 @@ answers a call through the gate page's return, and `maple-hosted test`
 (hosted/tests.c: rogue's raw Linux system call, 32-bit system call, faults and
 bad log pointers contained and failing rogue alone; under protection keys,
 rogue's reads and writes of another domain, TRUSTED and the runtime failing
-with SEGV_PKUERR) reports one test each, a SKIP naming the missing PKU where
-the machine has none.
+with SEGV_PKUERR, cross-domain calls through the gate and unwinding, and the
+RRef cases of kernel/ktest/rrefs.c) reports one test each, a SKIP naming the
+missing PKU where the machine has none.
 
 The key-dependent cases (the probe finds keys, every image is placed under its
 own key, the refused images are refused with keys on, hello runs under its key,
 and `maple-hosted test` with its keyed tests) need a CPU with PKU. On such a
 host the cases above are those; on one without (this machine), they run again
-as hosted/keys/... with keys expected: the group boots the Linux baseline guest under TCG `-cpu max`, which emulates PKU
-(ci/harness/hostedguest.py), once for all of them, and says which it did. The
-host-only cases take about a second; the guest boot 15-40 s under TCG.
+as hosted/keys/... with keys expected: the group boots the Linux baseline guest
+under TCG `-cpu max`, which emulates PKU (ci/harness/hostedguest.py), once for
+all of them, and says which it did. The host-only cases take about a second;
+the guest boot 15-40 s under TCG.
 
 A check runs all its maple-hosted commands before it judges any output, so the
 guest path can list a check's commands first (record), run them all in one
@@ -25,6 +27,7 @@ import glob
 import os
 import re
 import subprocess
+import tempfile
 
 from harness import hostedguest, linuxguest
 from harness.qemu import ROOT, VmError
@@ -207,10 +210,85 @@ def run_tests(prefix="hosted/test"):
                       f"{err.strip()!r}")
 
 
+CTL = os.path.join(ROOT, "ci/ctl")
+
+
+def ctl(sock, *args):
+    """ci/ctl itself, unchanged, against maple-hosted's console."""
+    r = subprocess.run([CTL, "--socket", sock, "--timeout", "10", *args], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    return r.returncode, r.stdout.splitlines()
+
+
+def check_console(pku):
+    """`maple-hosted serve` speaks the VM's console protocol: ci/ctl lists the domains, calls
+    hello (greet(5) = 5 + its id 1), sees rogue's fault as an ERR and rogue failed after it,
+    and shuts the process down (exit 0, socket gone)."""
+    with tempfile.TemporaryDirectory(prefix="maple-hosted-ctl-") as tmp:
+        sock = os.path.join(tmp, "ctl.sock")
+        p = subprocess.Popen([HOSTED, "serve", sock, os.path.join(DOMAINS, "hello.elf"),
+                              os.path.join(DOMAINS, "rogue.elf")], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             stdin=subprocess.DEVNULL)
+        try:
+            lines = []
+            for line in p.stdout:
+                lines.append(line.rstrip("\n"))
+                if line.startswith("hosted: console at "):
+                    break
+            if lines[-1:] != [f"hosted: console at {sock}"]:
+                raise Failure(f"serve said {lines}, never 'hosted: console at {sock}'")
+            k1, k2 = (abi("PKEY_FIRST_DOMAIN"), abi("PKEY_FIRST_DOMAIN") + 1) if pku else (-1, -1)
+            rogue_run = idl_method("rogue", "Rogue", "run")
+            null_deref = c_constant(os.path.join(ROOT, "domains/test/rogue/cases.h"),
+                                    "ROGUE_NULL_DEREF")
+            steps = [
+                (("domains",), 0, [f"  1 hello running key {k1} calls 1",
+                                   f"  2 rogue running key {k2} calls 1", "OK"]),
+                (("call", "hello", str(idl_method("hello", "Hello", "greet")), "5"), 0,
+                 ["  6", "OK"]),
+                (("call", "rogue", str(rogue_run), str(null_deref)), 1,
+                 [r"ERR rogue failed: SIGSEGV \(SEGV_MAPERR\) at rogue\+0x[0-9a-f]+, address 0"]),
+                (("domains",), 0, [f"  1 hello running key {k1} calls 2",
+                                   f"  2 rogue failed key {k2} calls 2", "OK"]),
+                (("call", "nope", "0"), 1, ["ERR no domain 'nope'"]),
+                (("shutdown",), 0, ["OK"]),
+            ]
+            for args, want_rc, want in steps:
+                rc, out = ctl(sock, *args)
+                if rc != want_rc or len(out) != len(want) or not all(
+                        re.fullmatch(w if w.startswith("ERR rogue") else re.escape(w), o)
+                        for w, o in zip(want, out)):
+                    raise Failure(f"ci/ctl {' '.join(args)}: exit {rc}, said {out}; want exit "
+                                  f"{want_rc} and {want}")
+            rc = p.wait(timeout=TIMEOUT)
+            if rc != 0 or os.path.exists(sock):
+                raise Failure(f"after shutdown: exit {rc}, socket left: {os.path.exists(sock)}")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def check_serve_keeps_a_file():
+    """A path that is not a socket is not removed: serve refuses it (exit 2) and the file
+    keeps its bytes."""
+    with tempfile.TemporaryDirectory(prefix="maple-hosted-ctl-") as tmp:
+        path = os.path.join(tmp, "notes.txt")
+        with open(path, "w") as f:
+            f.write("keep\n")
+        rc, out, err = hosted("serve", path, os.path.join(DOMAINS, "hello.elf"))
+        with open(path) as f:
+            kept = f.read() if os.path.isfile(path) else None
+        if rc != 2 or kept != "keep\n" or f"{path}: cannot listen" not in err:
+            raise Failure(f"serve on a file: exit {rc}, file now {kept!r}, stderr {err.strip()!r};"
+                          " want exit 2, the file unchanged, 'cannot listen'")
+
+
 def check_usage():
     argvs = ([], ["load"], ["bench", "12"], ["test", "no-such-test"], ["bench", "x"],
              ["frob"], ["run"], ["run", "x.elf", "zero"],
-             ["run", "x.elf", "0", "1", "2", "3", "4", "5"])
+             ["run", "x.elf", "0", "1", "2", "3", "4", "5"], ["serve"], ["serve", "x.sock"])
     for args, (rc, out, err) in zip(argvs, [hosted(*args) for args in argvs]):
         if rc != 2 or out or not err:
             raise Failure(f"maple-hosted {' '.join(args)}: exit {rc}, stdout {out}; want exit 2 "
@@ -276,6 +354,8 @@ def run():
         test(f"hosted/refuses-{name}", check_refuses, name, pku)
     test("hosted/runs-hello", check_runs_hello, pku)
     test("hosted/test", run_tests, report_pass=False)
+    test("hosted/console-speaks-ci-ctl", check_console, pku)
+    test("hosted/serve-keeps-a-file-at-its-socket-path", check_serve_keeps_a_file)
     test("hosted/usage", check_usage)
     if pku:
         progress("hosted/keys: the cases above ran with keys: this CPU has PKU")

@@ -13,27 +13,23 @@
  * tree is freed by walking its links, and trees are at most
  * RREF_MAX_LEVELS deep anyway.
  */
-#include <arch/x86/pte.h>
 #include <core/log.h>
-#include <core/panic.h>
-#include <core/sched.h>
 #include <core/spinlock.h>
-#include <core/thread.h>
-#include <domain/domain.h>
-#include <domain/gate.h>
 #include <lib/string.h>
+#include <maple/abi.h>
 #include <maple/rref_abi.h>
-#include <mm/frame.h>
-#include <mm/vm.h>
+#include <xheap/heap_platform.h>
 #include <xheap/rref.h>
 
+#include <stdbool.h>
+
 #define SHIFTS	    (21 + 1) /* size classes are shifts 6 (64 B) .. 21 (2 MiB) */
-#define CHUNK_PAGES (SHARED_CHUNK / PAGE_SIZE)
+#define CHUNK_PAGES (SHARED_CHUNK / HEAP_PAGE)
 #define NO_CLASS    0 /* the shift of a chunk that holds no class (a failed map) */
 _Static_assert(RREF_MAX_SIZE == 1UL << (SHIFTS - 1), "the largest class is a whole chunk");
 
 struct chunk {
-	uint64_t pa;	 /* 0: not allocated */
+	uint64_t pa;	 /* 0: not allocated; its platform address (heap_chunk_map) */
 	uint8_t shift;	 /* object size = 1 << shift */
 	uint32_t used;	 /* live objects */
 	uint32_t mapped; /* pages mapped (CHUNK_PAGES unless a map failed) */
@@ -71,17 +67,6 @@ static uint32_t empties[SHIFTS]; /* empty chunks mapped, per shift */
 static struct rref_stats stats;
 static struct spinlock heap_lock = SPINLOCK_INIT("rref");
 
-/* Contiguous frames for a kernel-private table, zeroed. */
-static void *table_alloc(uint64_t bytes)
-{
-	uint64_t pages = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
-	uint64_t pa = frame_alloc_contig(pages, 1);
-	if (!pa)
-		panic("rref: no memory for a %lu KiB table", bytes >> 10);
-	memset(phys_to_virt(pa), 0, pages * PAGE_SIZE);
-	return phys_to_virt(pa);
-}
-
 static void ring_put(uint32_t idx)
 {
 	free_ring[ring_tail++ % RREF_MAX] = idx;
@@ -89,14 +74,9 @@ static void ring_put(uint32_t idx)
 
 void rref_init(void)
 {
-	uint64_t bytes = (uint64_t)RREF_MAX * RREF_HDR_SIZE;
-	headers = table_alloc(bytes);
-	for (uint64_t off = 0; off < bytes; off += PAGE_SIZE)
-		if (vm_map_page(RREF_TABLE_VA + off, virt_to_phys((char *)headers + off),
-				PTE_U | PTE_W | PTE_NX | pte_key(PKEY_TRUSTED)) < 0)
-			panic("rref: cannot map the header table");
-	meta = table_alloc(sizeof(struct rref_meta) * RREF_MAX);
-	chunks = table_alloc(sizeof(struct chunk) * SHARED_CHUNKS);
+	headers = heap_header_table();
+	meta = heap_private_alloc(sizeof(struct rref_meta) * RREF_MAX);
+	chunks = heap_private_alloc(sizeof(struct chunk) * SHARED_CHUNKS);
 	for (uint32_t i = 1; i < RREF_MAX; i++)
 		ring_put(i);
 	klog("rref: shared heap at %#lx (%u chunks of 2 MiB max), %u headers at %#lx, "
@@ -155,23 +135,22 @@ static int chunk_for(unsigned shift, bool *trim)
 	}
 	if (empty < 0)
 		return -1;
-	uint64_t pa = frame_alloc_contig(CHUNK_PAGES, CHUNK_PAGES);
-	if (!pa)
+	uint64_t pa = 0;
+	uint64_t mapped = heap_chunk_map(SHARED_HEAP_VA + (uint64_t)empty * SHARED_CHUNK, &pa);
+	if (!mapped)
 		return -1;
 	struct chunk *c = &chunks[empty];
 	memset(c, 0, sizeof *c);
 	c->pa = pa;
+	c->mapped = (uint32_t)mapped;
 	stats.chunks++;
-	uint64_t va = SHARED_HEAP_VA + (uint64_t)empty * SHARED_CHUNK;
-	for (; c->mapped < CHUNK_PAGES; c->mapped++)
-		if (vm_map_page(va + c->mapped * PAGE_SIZE, pa + c->mapped * PAGE_SIZE,
-				PTE_U | PTE_W | PTE_NX | pte_key(PKEY_SHARED)) < 0) {
-			c->shift = NO_CLASS;
-			c->empty = true;
-			empties[NO_CLASS]++;
-			*trim = true;
-			return -1;
-		}
+	if (mapped < CHUNK_PAGES) {
+		c->shift = NO_CLASS;
+		c->empty = true;
+		empties[NO_CLASS]++;
+		*trim = true;
+		return -1;
+	}
 	c->shift = (uint8_t)shift;
 	return empty;
 }
@@ -248,7 +227,7 @@ long rref_alloc(uint32_t owner, const struct rref_limits *limits, uint32_t type,
 	c->used++;
 	uint32_t idx = free_ring[ring_head++ % RREF_MAX];
 	uint64_t off = (uint64_t)slot << shift;
-	memset(phys_to_virt(c->pa + off), 0, size);
+	memset(heap_chunk_bytes(c->pa, off), 0, size);
 	meta[idx] = (struct rref_meta){
 		.type = type,
 		.size = (uint32_t)size,
@@ -324,8 +303,8 @@ static bool free_tree(uint32_t root)
  * domain is reclaimed, else all but one per size class (a plain free keeps
  * one for the next allocation of its class, so an alloc+free loop does
  * not map and unmap 2 MiB each time, and a domain cannot keep more than
- * one empty chunk per class mapped). unmap_region flushes every TLB before
- * the frames go, so it runs outside the lock.
+ * one empty chunk per class mapped). heap_chunk_unmap flushes every TLB
+ * before the memory goes, so it runs outside the lock.
  */
 static void trim_empty_chunks(bool keep_one)
 {
@@ -348,9 +327,7 @@ static void trim_empty_chunks(bool keep_one)
 		spin_unlock(&heap_lock);
 		if (!take)
 			continue;
-		unmap_region(SHARED_HEAP_VA + (uint64_t)i * SHARED_CHUNK, mapped, true);
-		if (mapped < CHUNK_PAGES)
-			frame_free(pa + mapped * PAGE_SIZE, CHUNK_PAGES - mapped);
+		heap_chunk_unmap(SHARED_HEAP_VA + (uint64_t)i * SHARED_CHUNK, pa, mapped);
 		spin_lock(&heap_lock);
 		c->pa = 0;
 		stats.chunks--;
@@ -509,16 +486,17 @@ long rref_size(uint32_t caller, uint64_t handle)
  */
 static bool borrowed_here(uint32_t caller, uint32_t idx)
 {
-	struct thread_gate *g = thread_current()->gate;
-	if (!g)
+	uint64_t tt_va;
+	const struct gate_thread_trusted *tt = heap_thread_conts(&tt_va);
+	if (!tt)
 		return false;
-	uint64_t off = g->tt->cont_top - (g->tt_va + GTT_CONTS);
+	uint64_t off = tt->cont_top - (tt_va + GTT_CONTS);
 	if (off % CONT_SIZE || off / CONT_SIZE > GATE_MAX_DEPTH)
 		return false;
 	for (int level = 0; level < RREF_MAX_LEVELS; level++) {
 		uint64_t h = handle_of(idx);
 		for (uint64_t k = 0; k < off / CONT_SIZE; k++) {
-			const struct continuation *e = &g->tt->conts[k];
+			const struct continuation *e = &tt->conts[k];
 			for (int i = 0; i < 4; i++)
 				if (e->kind == CONT_XCALL && e->callee == caller &&
 				    (e->word & XCALL_BORROW(i)) && e->args[i] == h)

@@ -1,5 +1,5 @@
 /*
- * Spinlocks for host unit tests (see core/spinlock.h). Each host thread
+ * Spinlocks for host unit tests and maple-hosted (see core/spinlock.h). Each host thread
  * plays one CPU. There are no interrupts to mask, but the misuse the kernel
  * panics on (taking a lock twice, releasing one not held) aborts the test.
  */

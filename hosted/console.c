@@ -1,0 +1,217 @@
+/*
+ * maple-hosted serve SOCKET IMAGE...: the VM's control console protocol
+ * (kernel/lib/ctl.c, docs/console.md: framing, ids, OK/ERR) on a unix
+ * socket, so ci/ctl talks to a hosted process as to a VM
+ * (`ci/ctl --socket SOCKET domains`). One client at a time, as QEMU's
+ * serial socket; the commands are the hosted runtime's own:
+ *
+ *   domains                    every loaded domain: id, name, state, key, calls
+ *   call DOMAIN METHOD [A0..A3] an upcall into DOMAIN (a name or an id)
+ *   rrefs                      the exchange heap's counts
+ *   shutdown                   reply OK and exit 0
+ *
+ * THE INVARIANT: what a client sends is parsed only by ctl.c (bounded
+ * lines, at most CTL_MAX_ARGS words) and the number parsing below; a
+ * client can make the runtime call into a domain, never run anything else.
+ */
+#define _GNU_SOURCE
+#include "console.h"
+
+#include "entry.h"
+#include "gate.h"
+#include "loader.h"
+#include "pkeys.h"
+#include "runtime.h"
+
+#include <domain/gate_layout.h>
+#include <lib/ctl.h>
+#include <xheap/rref.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define MAX_DOMAINS (PKEY_COUNT - PKEY_FIRST_DOMAIN)
+
+static struct hosted_domain doms[MAX_DOMAINS];
+static int ndoms;
+static int done;
+
+static const char *state_name(uint64_t s)
+{
+	return s == GATE_DOMAIN_RUNNING ? "running" : s == GATE_DOMAIN_FAILED ? "failed" : "free";
+}
+
+int hosted_number(const char *s, long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtol(s, &end, 0);
+	return *s && !*end && !errno;
+}
+
+static struct hosted_domain *find(const char *what)
+{
+	long id;
+	for (int i = 0; i < ndoms; i++)
+		if (!strcmp(doms[i].name, what) || (hosted_number(what, &id) && id == doms[i].id))
+			return &doms[i];
+	return NULL;
+}
+
+static int cmd_domains(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	for (int i = 0; i < ndoms; i++)
+		ctl_print(r, "%u %s %s key %d calls %lu", doms[i].id, doms[i].name,
+			  state_name(hgate_state(&doms[i])), doms[i].pkey,
+			  (unsigned long)hgate_calls(&doms[i]));
+	return 0;
+}
+
+static int cmd_call(struct ctl_reply *r, int argc, char **argv)
+{
+	struct hosted_domain *d = find(argv[1]);
+	long method, a[4] = {0, 0, 0, 0}, result;
+	if (!d)
+		return ctl_fail(r, "no domain '%s'", argv[1]);
+	if (!hosted_number(argv[2], &method) || method < 0 || (unsigned long)method >= d->nmethods)
+		return ctl_fail(r, "%s has no method '%s' (%u methods)", d->name, argv[2],
+				d->nmethods);
+	for (int i = 3; i < argc; i++)
+		if (!hosted_number(argv[i], &a[i - 3]))
+			return ctl_fail(r, "argument '%s' is not a number", argv[i]);
+	char why[160];
+	fflush(stdout);
+	if (entry_upcall(d, d->methods[method], a, &result, why, sizeof why) < 0)
+		return ctl_fail(r, "%s failed: %s", d->name, why);
+	ctl_print(r, "%ld", result);
+	return 0;
+}
+
+static int cmd_rrefs(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct rref_stats s;
+	rref_get_stats(&s);
+	ctl_print(r, "live %lu allocs %lu frees %lu chunks %lu", (unsigned long)s.live,
+		  (unsigned long)s.allocs, (unsigned long)s.frees, (unsigned long)s.chunks);
+	return 0;
+}
+
+static int cmd_shutdown(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)r;
+	(void)argc;
+	(void)argv;
+	done = 1;
+	return 0;
+}
+
+static const struct ctl_cmd cmds[] = {
+	{"domains", "", 0, 0, "list the loaded domains", cmd_domains},
+	{"call", "DOMAIN METHOD [A0..A3]", 2, 6, "call a domain's method", cmd_call},
+	{"rrefs", "", 0, 0, "the exchange heap's counts", cmd_rrefs},
+	{"shutdown", "", 0, 0, "stop maple-hosted", cmd_shutdown},
+};
+
+static void reply(void *ctx, const char *s, size_t len)
+{
+	int fd = *(int *)ctx;
+	while (len) { /* a client that left loses its reply, nothing else */
+		ssize_t k = send(fd, s, len, MSG_NOSIGNAL);
+		if (k <= 0)
+			return;
+		s += k;
+		len -= (size_t)k;
+	}
+}
+
+static int listen_on(const char *path, char *why, size_t whylen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path) {
+		snprintf(why, whylen, "%s: a socket path has at most %zu bytes", path,
+			 sizeof sa.sun_path - 1);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path); /* a stale socket of an earlier run; nothing else is removed */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0) {
+		snprintf(why, whylen, "%s: cannot listen: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int hosted_serve(int n, char **args)
+{
+	if (n < 2 || n - 1 > MAX_DOMAINS) {
+		fprintf(stderr, "usage: maple-hosted serve SOCKET IMAGE... (1 to %d images)\n",
+			MAX_DOMAINS);
+		return 2;
+	}
+	char why[256];
+	int keys = pkeys_available(why, sizeof why);
+	if (!keys)
+		printf("hosted: placing without protection keys: %s\n", why);
+	if (runtime_start(keys, why, sizeof why) < 0) {
+		fprintf(stderr, "maple-hosted: %s\n", why);
+		return 2;
+	}
+	for (int i = 1; i < n; i++) {
+		struct hosted_domain *d = &doms[ndoms];
+		long r;
+		static const long none[4];
+		if (hosted_load(args[i], (unsigned)ndoms + 1, keys, d, why, sizeof why) < 0 ||
+		    hgate_add(d, why, sizeof why) < 0) {
+			printf("hosted: refused %s\n", why);
+			return 1;
+		}
+		ndoms++;
+		fflush(stdout);
+		if (entry_upcall(d, d->entry, none, &r, why, sizeof why) < 0) {
+			printf("hosted: %s failed in its initialisation: %s\n", d->name, why);
+			return 1;
+		}
+	}
+	int lfd = listen_on(args[0], why, sizeof why);
+	if (lfd < 0) {
+		fprintf(stderr, "maple-hosted: %s\n", why);
+		return 2;
+	}
+	printf("hosted: console at %s\n", args[0]);
+	fflush(stdout);
+	while (!done) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "maple-hosted: %s: accept: %s\n", args[0], strerror(errno));
+			return 2;
+		}
+		static struct ctl_session s;
+		ctl_session_init(&s, cmds, sizeof cmds / sizeof cmds[0], reply, &fd);
+		uint8_t buf[256];
+		ssize_t k;
+		while (!done && (k = read(fd, buf, sizeof buf)) > 0)
+			for (ssize_t i = 0; i < k && !done; i++)
+				ctl_session_byte(&s, buf[i]);
+		close(fd);
+	}
+	close(lfd);
+	unlink(args[0]);
+	return 0;
+}

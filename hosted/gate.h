@@ -1,0 +1,85 @@
+/*
+ * The hosted runtime's side of the gate (gate.c), as kernel/domain/gate.c is
+ * the VM kernel's: the gate's TRUSTED data in this process (the domain
+ * table, the thread's GATE_RO page, gate stack and continuation stack at
+ * %gs), the continuations of upcalls, and unwinding a
+ * thread out of a failed domain. One thread enters domains for now
+ * (thread slot 0).
+ */
+#ifndef HOSTED_GATE_H
+#define HOSTED_GATE_H
+
+#include "loader.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A fixed, zeroed, read-write mapping of the layout at va, with `key`
+ * under keys; NULL with why naming `what` and the reason. */
+void *hgate_map(uint64_t va, uint64_t bytes, int key, const char *what, char *why, size_t whylen);
+
+/* Map the domain table (key TRUSTED with keys) and this thread's gate
+ * pages, and point its GS base at its GATE_RO
+ * page; resume_va is where the gate page's gate_resume runs (gatepage.c),
+ * for unwinding. 0, or -1 with why filled. */
+int hgate_init(int use_keys, uint64_t resume_va, char *why, size_t whylen);
+
+/* Publish d (loaded, not yet initialised) as a running domain: its rights
+ * in the domain table and this thread's stack in it. 0, or -1 with why. */
+int hgate_add(struct hosted_domain *d, char *why, size_t whylen);
+
+/* Unmap this thread's stack in d, forget d's entry (nothing may run in it)
+ * and reclaim the RRefs it owns. */
+void hgate_remove(struct hosted_domain *d);
+
+/* The domain the thread runs in (the gate's GT_DOMAIN), or NULL. */
+struct hosted_domain *hgate_current(void);
+
+/* SYS_EXPORT's effect: d's methods, in its domain table entry too. */
+void hgate_export(struct hosted_domain *d, const uint64_t *methods, unsigned n);
+
+/* SYS_LOOKUP: the running domain named name, as a handle (id and
+ * generation, HANDLE_GEN_SHIFT), or -MAPLE_ESRCH. */
+long hgate_lookup(const char *name);
+
+/* Whether [p, p + n) lies in d's image or this thread's stack in d. */
+int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n);
+
+/*
+ * An upcall into d as gate_upcall pushes it: a CONT_UPCALL continuation,
+ * the thread now in d with d's rights expected. The stack pointer to
+ * enter on (its return address goes at sp - 8), or 0 if the continuation
+ * stack is full (-MAPLE_EDEPTH) or d does not run (-MAPLE_EDEAD): *err.
+ */
+uint64_t hgate_upcall_push(struct hosted_domain *d, long *err);
+
+/* SYS_RETURN from the gate page: if the innermost continuation is an
+ * upcall into the current domain, pop it (1), else 0. */
+int hgate_upcall_pop(void);
+
+/*
+ * The current domain failed (why): mark it failed and unwind as the VM's
+ * unwind_failed does, to the outermost continuation into a failed domain.
+ * Returns 1 when that was an upcall (the runtime resumes where it
+ * entered: siglongjmp), or 0 with where the caller resumes: at
+ * gate_resume, *rsp = its continuation's caller_rsp, *pkru its rights,
+ * *err the error (-MAPLE_ECALLEE).
+ */
+int hgate_unwind(uint64_t *rip, uint64_t *rsp, uint32_t *pkru, long *err);
+
+/* Continuations on the thread's stack (0 between upcalls). */
+unsigned hgate_depth(void);
+
+/* Whether domains run under their keys (hgate_init's use_keys). */
+int hgate_keys(void);
+
+/* This thread's TRUSTED gate pages and their address (*tt_va). */
+const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va);
+
+/* Calls ever made into d (the gate's count and the runtime's upcalls). */
+uint64_t hgate_calls(const struct hosted_domain *d);
+
+/* The state of domain d in the gate's table (GATE_DOMAIN_RUNNING, ...). */
+uint64_t hgate_state(const struct hosted_domain *d);
+
+#endif
