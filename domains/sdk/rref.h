@@ -42,9 +42,23 @@ long rref_size(rref_t r);
  * domain owns or borrows; -MAPLE_EPERM for anyone else's. For tests. */
 long rref_info(rref_t r);
 
+/*
+ * The payload's address; NULL for RREF_NULL. The handle's payload bits are 0
+ * there, and payload offset 0 is SHARED_HEAP_VA: the first object on the
+ * shared heap, live and someone else's. A driver following RREF_NULL (a
+ * deque's get past its length returns it) must fault on page 0, a clean
+ * crash its shadow recovers from, not serve that object: bench/faults found
+ * membdev, its loop's step flipped, writing a block's bytes over it and that
+ * object's bytes to blocks (docs/bench-faults.md, finding 1).
+ */
 static inline void *rref_ptr(rref_t r)
 {
-	return (void *)(uintptr_t)RREF_HANDLE_PTR(r);
+	uintptr_t p = r == RREF_NULL ? 0 : (uintptr_t)RREF_HANDLE_PTR(r);
+	/* Opaque to the optimiser: code that has already tested the handle
+	 * must not get "may be NULL" warnings on every use, and no check of
+	 * the pointer (membdev's in_shared_heap) may be folded away. */
+	__asm__("" : "+r"(p));
+	return (void *)p;
 }
 
 #endif

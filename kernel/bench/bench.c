@@ -17,9 +17,10 @@ static const struct {
 	const char *name;
 	void (*thread)(void *);
 } benchmarks[] = {
-	{"xcall", bench_xcall_thread}, {"recovery", bench_recovery_thread},
-	{"nvme", bench_nvme_thread},   {"nvme_crash", bench_nvme_crash_thread},
-	{"net", bench_net_thread},     {"net_crash", bench_net_crash_thread},
+	{"xcall", bench_xcall_thread},	 {"recovery", bench_recovery_thread},
+	{"nvme", bench_nvme_thread},	 {"nvme_crash", bench_nvme_crash_thread},
+	{"net", bench_net_thread},	 {"net_crash", bench_net_crash_thread},
+	{"faults", bench_faults_thread},
 };
 
 struct domain *bench_create(const char *bench, const char *name)
@@ -51,7 +52,7 @@ static void bench_start(const char *cmdline)
 	char which[16];
 	if (!cmdline_get(cmdline, "bench", which, sizeof which)) {
 		klog("bench: benchmark name too long (known: xcall, recovery, nvme, nvme_crash, "
-		     "net)");
+		     "net, net_crash, faults)");
 		return;
 	}
 	for (unsigned i = 0; i < sizeof benchmarks / sizeof benchmarks[0]; i++) {
@@ -64,7 +65,7 @@ static void bench_start(const char *cmdline)
 		return;
 	}
 	klog("bench: unknown benchmark '%s' (known: xcall, recovery, nvme, nvme_crash, net, "
-	     "net_crash)",
+	     "net_crash, faults)",
 	     which);
 }
 BOOT_RUNNER(bench, "bench", bench_start);

@@ -18,6 +18,9 @@ void bench_nvme_crash_thread(void *cmdline);
 void bench_net_thread(void *cmdline);
 void bench_net_crash_thread(void *cmdline);
 
+/* bench=faults (kernel/bench/faults.c); arg: the command line. */
+void bench_faults_thread(void *cmdline);
+
 /* The running domain of image `name`, created if there is none; NULL (and
  * a log line naming benchmark `bench` and the reason) if it cannot be. */
 struct domain *bench_need(const char *bench, const char *name);

@@ -474,6 +474,8 @@ static void unwind_failed(struct thread *t, struct trap_frame *tf, bool fault)
 	struct upcall_ctx *ctx = g->ctx[k];
 	while (depth(g) > k)
 		pop_one(g);
+	/* The time the failed call took is not its callers' (watchdog.h). */
+	watchdog_credit_failed_call(t, c.start_tsc);
 	if (c.kind != CONT_XCALL)
 		upcall_resume(ctx, err);
 	/* The gate's own ending of a call, with the caller's rights: it pops

@@ -89,6 +89,12 @@ void watchdog_discount_wait(struct thread *t, uint64_t tsc)
 		__atomic_add_fetch(&g->tt->conts[i].start_tsc, tsc, __ATOMIC_RELAXED);
 }
 
+void watchdog_credit_failed_call(struct thread *t, uint64_t start_tsc)
+{
+	uint64_t now = rdtsc();
+	watchdog_discount_wait(t, now > start_tsc ? now - start_tsc : 0);
+}
+
 /* A start after now (TSCs of two CPUs a hair apart) is not overdue. */
 static bool overdue(const struct call *c, uint64_t now, uint64_t budget)
 {

@@ -66,5 +66,15 @@ void watchdog_fail_caught(const struct watchdog_catch *c);
  * honest callee elsewhere failed.
  */
 void watchdog_discount_wait(struct thread *t, uint64_t tsc);
+/*
+ * t's thread is being unwound out of a failed call that started at
+ * start_tsc (gate.c, unwind_failed, after popping it): the callers below it
+ * did not run that long themselves, so move their deadlines on by the
+ * failed call's length. Else a callee the watchdog failed for running too
+ * long leaves its caller (a shadow) overdue too, and the watchdog fails the
+ * caller while it restarts the callee: bench/faults found every hang of
+ * membdev taking bdev_shadow down with it (docs/bench-faults.md, finding 3).
+ */
+void watchdog_credit_failed_call(struct thread *t, uint64_t start_tsc);
 
 #endif

@@ -66,6 +66,10 @@ uint64_t vm_unmap_user_range(uint64_t va, uint64_t pages, uint64_t *out, uint64_
 /* Flags of the leaf entry mapping va (0 if unmapped), for tests and reports. */
 uint64_t vm_leaf_flags(uint64_t va);
 
+/* The physical address va maps to (0 if unmapped), for tests and benchmarks
+ * that reach a domain's page through the direct map (bench=faults). */
+uint64_t vm_leaf_phys(uint64_t va);
+
 /* Count present pages that are both writable and executable (W^X check);
  * *first gets the lowest such address. */
 uint64_t paging_count_wx(uint64_t *first);

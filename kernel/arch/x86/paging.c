@@ -354,6 +354,18 @@ uint64_t vm_leaf_flags(uint64_t va)
 	return flags;
 }
 
+uint64_t vm_leaf_phys(uint64_t va)
+{
+	int level;
+	spin_lock(&vm_lock);
+	uint64_t *e = walk_find(va, &level);
+	/* A level-l leaf maps 4 KiB << 9 * (l - 1): the low bits are va's. */
+	uint64_t span = PAGE_SIZE << (9 * (e ? level - 1 : 0));
+	uint64_t pa = e ? (*e & PTE_ADDR_MASK & ~(span - 1)) | (va & (span - 1)) : 0;
+	spin_unlock(&vm_lock);
+	return pa;
+}
+
 /* Effective rights combine every level: writable needs W at each level,
  * executable needs NX clear at each level (SDM 4.6.1). */
 static uint64_t count_wx(const uint64_t *table, int level, uint64_t va, bool w, bool x,

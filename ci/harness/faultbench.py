@@ -1,0 +1,147 @@
+"""The fault campaign against membdev (bench=faults, kernel/bench/faults.c): one boot, its
+lines parsed, and the per-kind table; shared by bench/faults and ci/groups/faults.py.
+
+What the guest prints is documented at the top of kernel/bench/faults.c. run_campaign()
+follows the boot line by line (so it can print progress) and stops at `done`, at a kernel
+panic (the headline: a fault escaped into the kernel) or when the guest falls silent.
+"""
+import re
+import subprocess
+import time
+
+from .qemu import TEST_KERNEL, Config, Vm, domain_images
+
+KINDS = ("pf", "gp", "ud", "de", "pk", "kill", "flip-code", "flip-entry", "flip-data",
+         "flip-stack")
+FAULT = re.compile(r"bench: faults n=(\d+) kind=([\w-]+) outcome=(crashed|latent)"
+                   r"(?: at=\+(0x[0-9a-f]+|0) bit=(\d))? result=(recovered|escaped|unrecovered) "
+                   r"serving_us=(\d+) errors=(-?\d+) lost=(-?\d+)$")
+FAILED = re.compile(r"bench: faults (?:n=(\d+) kind=([\w-]+) )?failed: (.*)$")
+START = re.compile(r"bench: faults start ")
+WORKLOAD = re.compile(r"bench: faults workload (\d+) ended by fault (\d+): errors=(-?\d+) "
+                      r"lost=(-?\d+)$")
+END = re.compile(r"bench: faults end faults=(\d+) workloads=(\d+) errors=(-?\d+) "
+                 r"lost=(-?\d+) verified=(\d+) unverified=(\d+)$")
+LEAKS = re.compile(r"bench: faults leaks(?: (none)|: (.*)| not checked: (.*))$")
+DONE = r"bench: faults done"
+PANIC = r"kernel panic on cpu"
+# bdclient's own line for each wrong block it reads (domains/test/bdclient): the only count
+# left of a client that failed before it could be asked for its counters.
+WRONG = re.compile(r"\[bdclient\] bdclient: block \d+ reads wrong")
+ANY = (rf"bench: faults (start |n=|workload |end |leaks|done|failed)|{PANIC}|"
+       rf"{WRONG.pattern}")
+PROGRESS_EVERY = 50
+
+
+def run_campaign(n, seed, window_ms, progress=print, name="bench-faults", log_path=None,
+                 flip_at=None):
+    """Boot once; ({'faults': [(n, kind, outcome, at, bit, result, serving us, errors,
+    lost)], 'workloads': [(workload, ended by fault, errors, lost)], 'failed': [line],
+    'end': (faults, workloads, errors, lost, verified, unverified) or None, 'leaks': text
+    or None, 'panic': line or None, 'wrong_logged': {fault: wrong-block lines bdclient
+    logged while it ran}}, seconds from the campaign's start line to its last fault).
+    flip_at, (offset in membdev, bit): every flip-code fault flips that bit there instead
+    of a random one, to replay a finding."""
+    directed = f" faults_flip_at={flip_at[0]:#x} faults_flip_bit={flip_at[1]}" if flip_at else ""
+    # No NVMe disk: membdev's ramdisk is all it uses, and two runs may then boot at once.
+    cfg = Config(firmware="bios", smp=2, kernel=TEST_KERNEL, nvme=None,
+                 modules=domain_images(include_bad=False),
+                 cmdline=f"bench=faults faults_n={n} faults_seed={seed} "
+                         f"faults_window_ms={window_ms}{directed}")
+    out = {"faults": [], "workloads": [], "failed": [], "end": None, "leaks": None,
+           "panic": None, "wrong_logged": {}}
+    wrong = 0  # bdclient's wrong-block lines since the last fault's line
+    t0 = t1 = None
+    with Vm(cfg, name=name, log_path=log_path, print_tail=False) as v:
+        pos = 0
+        while True:
+            # Each fault prints a line; two minutes of silence is a hang, not slow TCG.
+            hit = v.wait_for(ANY, 300 + n * 30, since=pos, what="the campaign's next line",
+                             idle=120)
+            pos = hit.index + 1
+            line = hit.text.strip()
+            if re.search(PANIC, line):
+                out["panic"] = line
+                break
+            if START.search(line):
+                t0 = time.monotonic()
+            elif WRONG.search(line):
+                wrong += 1
+            elif m := FAULT.search(line):
+                if wrong:
+                    out["wrong_logged"][int(m[1])], wrong = wrong, 0
+                out["faults"].append((int(m[1]), m[2], m[3], m[4], m[5], m[6], int(m[7]),
+                                      int(m[8]), int(m[9])))
+                t1 = time.monotonic()
+                k = len(out["faults"])
+                if t0 and (k % PROGRESS_EVERY == 0 or k == n):
+                    rate = k / max(t1 - t0, 1e-3)
+                    progress(f"{k}/{n} faults, {rate:.1f} faults/s (10,000 would take "
+                             f"{10000 / rate / 60:.0f} min)")
+            elif m := WORKLOAD.search(line):
+                out["workloads"].append(tuple(int(m[i]) for i in range(1, 5)))
+            elif m := END.search(line):
+                out["end"] = tuple(int(m[i]) for i in range(1, 7))
+            elif m := LEAKS.search(line):
+                out["leaks"] = "none" if m[1] else (m[2] or f"not checked: {m[3]}")
+            elif m := FAILED.search(line):
+                out["failed"].append(line[line.index("bench: faults"):])
+            elif re.search(DONE, line):
+                break
+        if out["panic"]:
+            out["panic"] += " / " + " / ".join(s.strip() for s in v.text()[pos:pos + 6])
+    took = t1 - t0 if t0 and t1 else 0.0
+    return out, took
+
+
+def pct(values, q):
+    """The q-th percentile (nearest rank) of values, or None."""
+    if not values:
+        return None
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, -(-len(s) * q // 100) - 1))]
+
+
+def table(got):
+    """One row per kind and one for all: (kind, injected, contained, crashed, latent,
+    recovered, median ms, p90, p99, errors, lost, unknown). Contained: the shadow and the
+    client came through (result not escaped), and a kernel panic counts against the fault
+    after the last one printed (kinds go in turn). Times over the faults that crashed
+    membdev and recovered. errors and lost sum what the client could still be asked, and
+    for a fault after which it could not (it had failed: counted in unknown), lost takes
+    the wrong-block lines it logged before it failed (a lower bound)."""
+    faults = got["faults"]
+    panic_kind = KINDS[len(faults) % len(KINDS)] if got["panic"] else None
+    rows = []
+    for kind in KINDS + ("all",):
+        fs = [f for f in faults if kind in ("all", f[1])]
+        panicked = panic_kind is not None and kind in ("all", panic_kind)
+        ms = [f[6] / 1000 for f in fs if f[2] == "crashed" and f[5] == "recovered"]
+        rows.append((kind, len(fs) + panicked, sum(f[5] != "escaped" for f in fs),
+                     sum(f[2] == "crashed" for f in fs), sum(f[2] == "latent" for f in fs),
+                     sum(f[5] == "recovered" for f in fs), pct(ms, 50), pct(ms, 90),
+                     pct(ms, 99), sum(max(f[7], 0) for f in fs),
+                     sum(f[8] if f[8] >= 0 else got["wrong_logged"].get(f[0], 0) for f in fs),
+                     sum(f[8] < 0 for f in fs)))
+    return rows
+
+
+def membdev_loop_step(elf):
+    """(offset, bit) of the byte that, flipped, makes membdev's request loop in submit step
+    by 17 instead of 1: the immediate of its `add $0x1,%rNNd` that a `cmp ...,%rNNd`
+    follows, the last such pair: gcc may give the loop a second increment on the path that
+    skips a missing request, before the serving one (the build of finding 1 of
+    docs/bench-faults.md had both; the flip was in the last). Read from the build with
+    objdump, so a new build still hits the same instruction. None if it is not there."""
+    try:
+        text = subprocess.run(["objdump", "-d", "--disassemble=submit", elf],
+                              capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    insns = re.findall(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{2} )+)\s*(\S.*)$", text, re.M)
+    found = None
+    for (addr, raw, asm), (_, _, following) in zip(insns, insns[1:]):
+        m = re.fullmatch(r"add\s+\$0x1,%(r\w+d)", asm.strip())
+        if m and re.fullmatch(rf"cmp\s+%\w+,%{m[1]}", following.strip()):
+            found = int(addr, 16) + len(raw.split()) - 1, 4
+    return found
