@@ -111,6 +111,19 @@ def check_ktest_run(name, v):
     return run
 
 
+def ktest_outcomes(name, v, want):
+    """Wait for the kernel's `ktest: summary`, record the run as check_ktest_run
+    does, and require exactly the outcomes want ({test: "PASS", ...}): a test
+    that did not run, or ran but should not have, fails the check too."""
+    v.wait_for(results.KTEST_SUMMARY.pattern, KTEST_TIMEOUT, what="`ktest: summary`",
+               idle=KTEST_IDLE)
+    run = check_ktest_run(name, v)
+    got = {n: outcome for n, outcome, _ in run.tests}
+    if got != want:
+        raise Failure(f"{name}: {got}, want {want}", v.tail())
+    return run
+
+
 # --- the control console ----------------------------------------------------
 
 def ctl_ok(v, cmd):

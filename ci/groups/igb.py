@@ -12,10 +12,9 @@ import re
 import shutil
 import tempfile
 
-from harness import results
 from harness.qemu import QEMU_10, TEST_KERNEL, Config, domain_images
 
-from .common import KTEST_IDLE, KTEST_TIMEOUT, Failure, check_ktest_run, test, vm
+from .common import Failure, ktest_outcomes, test, vm
 from .net import MAC, free_udp_port, qmp
 
 TESTS = ("igb_verified_traffic", "igb_crash_under_traffic")
@@ -28,15 +27,6 @@ def igb_args(port):
     """An 82576 (8086:10c9, `igb0`) whose frames go to 127.0.0.1:port, where it listens."""
     return ["-netdev", f"socket,id=n0,udp=127.0.0.1:{port},localaddr=127.0.0.1:{port}",
             "-device", f"igb,netdev=n0,mac={MAC}"]
-
-
-def ktest_outcomes(name, v, want):
-    v.wait_for(results.KTEST_SUMMARY.pattern, KTEST_TIMEOUT, what="`ktest: summary`",
-               idle=KTEST_IDLE)
-    run = check_ktest_run(name, v)
-    got = {n: outcome for n, outcome, _ in run.tests}
-    if got != want:
-        raise Failure(f"igb ktests: {got}, want {want}", v.tail())
 
 
 def check_ktests():

@@ -13,10 +13,9 @@ import re
 import shutil
 import tempfile
 
-from harness import results
 from harness.qemu import QEMU_82599, TEST_KERNEL, Config, VmError, domain_images, qemu82599
 
-from .common import KTEST_IDLE, KTEST_TIMEOUT, Failure, check_ktest_run, tally, test, vm
+from .common import Failure, ktest_outcomes, tally, test, vm
 from .net import MAC, free_udp_port, qmp
 
 TESTS = ("ixgbe_verified_traffic", "ixgbe_crash_under_traffic")
@@ -54,15 +53,6 @@ def check_model_log(log, v):
     if lines:
         raise Failure("the 82599 model logged the driver's accesses: " + "; ".join(lines[:5]),
                       v.tail())
-
-
-def ktest_outcomes(name, v, want):
-    v.wait_for(results.KTEST_SUMMARY.pattern, KTEST_TIMEOUT, what="`ktest: summary`",
-               idle=KTEST_IDLE)
-    run = check_ktest_run(name, v)
-    got = {n: outcome for n, outcome, _ in run.tests}
-    if got != want:
-        raise Failure(f"ixgbe ktests: {got}, want {want}", v.tail())
 
 
 def config(cmdline, extra):

@@ -16,10 +16,9 @@ import socket
 import tempfile
 import time
 
-from harness import results
 from harness.qemu import QEMU_10, QEMU_DISTRO, TEST_KERNEL, Config, domain_images
 
-from .common import KTEST_IDLE, KTEST_TIMEOUT, Failure, check_ktest_run, test, vm
+from .common import Failure, ktest_outcomes, test, vm
 
 TESTS = ("net_nullnet_one_crossing", "net_nullnet_through_shadow",
          "net_virtio_verified_traffic", "net_virtio_crash_under_traffic", "net_rref_recall_rules")
@@ -46,13 +45,7 @@ def check_ktests(qemu=QEMU_DISTRO):
                  qemu=qemu)
     name = "net/ktests" if qemu == QEMU_DISTRO else f"net/ktests-qemu{qemu}"
     with vm(name, cfg) as v:
-        v.wait_for(results.KTEST_SUMMARY.pattern, KTEST_TIMEOUT, what="`ktest: summary`",
-                   idle=KTEST_IDLE)
-        run = check_ktest_run(name, v)
-        got = {n: outcome for n, outcome, _ in run.tests}
-        want = {n: "PASS" for n in TESTS}
-        if got != want:
-            raise Failure(f"network ktests: {got}, want {want}", v.tail())
+        ktest_outcomes(name, v, {n: "PASS" for n in TESTS})
         if not v.find(r"virtio_net: net0: up, mac 52:54:00:12:34:56, features 0x100010020, "
                       r"queues 256/256, link up"):
             raise Failure("no `virtio_net: net0: up` line with the features and link", v.tail())
@@ -102,12 +95,7 @@ def check_link_down():
         with vm("net/link-down", cfg) as v:
             qmp(sock, [{"execute": "set_link", "arguments": {"name": "n0", "up": False}},
                        {"execute": "cont"}])
-            v.wait_for(results.KTEST_SUMMARY.pattern, KTEST_TIMEOUT, what="`ktest: summary`",
-                       idle=KTEST_IDLE)
-            run = check_ktest_run("net/link-down", v)
-            got = {name: outcome for name, outcome, _ in run.tests}
-            if got != {"net_virtio_link_down": "PASS"}:
-                raise Failure(f"link-down ktest: {got}", v.tail())
+            ktest_outcomes("net/link-down", v, {"net_virtio_link_down": "PASS"})
             if not v.find(r"\[virtio_net\] " + re.escape(LINK_DOWN) + "$"):
                 raise Failure(f"no line `{LINK_DOWN}`", v.tail())
     finally:
