@@ -18,7 +18,7 @@ FUZZ = "tools/qemu-82599/fuzz.py"
 CASES = ["ring_len_zero", "ring_len_huge", "ring_len_unaligned", "head_tail_beyond",
          "buffer_anywhere", "lengths", "no_eop_ever", "srrctl_zero", "rx_ring_in_bar0",
          "queue_indices", "msix_table", "checksum_headers", "system_reset_mid_ring",
-         "every_offset", "every_ring_full"]
+         "every_offset", "every_ring_full", "frames_whole_across_budget"]
 SEED, SECONDS = 1, 20
 FUZZ_DONE = re.compile(rf"^fuzz: seed {SEED}: (\d+) batches, (\d+) operations in \d+ s "
                        r"\((\d+) frames sent, (\d+) received\); QEMU answered after every batch$")

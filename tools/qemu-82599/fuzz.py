@@ -43,6 +43,7 @@ BAR3 = 0xE0020000
 ECAM = 0xB0000000 + (DEVFN << 12)  # q35's MMCONFIG window, this device's config
 RAM = 128 << 20
 TXRING, RXRING, TXBUF, RXBUF = 0x100000, 0x200000, 0x300000, 0x1000000
+TXRING2 = 0x400000  # a second TX ring
 
 # Registers (datasheet 8.2.3; the model's names).
 CTRL, STATUS, EICR, EICS, EIMS, GPIE = 0x0, 0x8, 0x800, 0x808, 0x880, 0x898
@@ -292,6 +293,29 @@ def case_every_ring_full(q, log):
     expect("GPTC after reset", q.reg(GPTC), 0)
 
 
+def case_frames_whole_across_budget(q, log):
+    """2000 frames of three 20-byte descriptors on queue 0 (more than one kick's
+    budget of descriptors), then one on queue 1 at once: every frame leaves whole,
+    60 bytes each (GOTC counts 64 with the FCS), none spliced with another queue's."""
+    frames = 2000
+    ring0 = (desc(TXBUF, 20, 0) * 2 + desc(TXBUF, 20, EOP)) * frames
+    q.many([f"write 0x{TXRING + i:x} 0x{min(0x8000, len(ring0) - i):x} "
+            f"0x{ring0[i:i + 0x8000].hex()}" for i in range(0, len(ring0), 0x8000)])
+    q.mem(TXBUF, bytes([0x02] * 6) + bytes(14))
+    q.mem(TXRING2, desc(TXBUF, 20, 0) * 2 + desc(TXBUF, 20, EOP))
+    tx_ring(q, 8192)
+    tx_ring(q, 8, qn=1, base=TXRING2)
+    q.many([f"writel 0x{BAR0 + txq(0) + TAIL:x} 0x{3 * frames:x}",
+            f"writel 0x{BAR0 + txq(1) + TAIL:x} 0x3"])
+    t0 = time.monotonic()
+    while q.reg(txq(0) + HEAD) != 3 * frames:
+        if time.monotonic() - t0 > 30 * SCALE:
+            raise CaseFailed(f"TDH(0) {q.reg(txq(0) + HEAD)} after 30 s, want {3 * frames}")
+    expect("TDH(1)", q.reg(txq(1) + HEAD), 3)
+    expect("GPTC", q.reg(GPTC), frames + 1)
+    expect("GOTCL", q.reg(0x4090), (frames + 1) * 64)
+
+
 def case_head_tail_beyond(q, log):
     """TDH written beyond an 8-descriptor ring is logged; the kick then stops the queue."""
     tx_ring(q, 8)
@@ -499,7 +523,8 @@ def case_checksum_headers(q, log):
 CASES = [case_ring_len_zero, case_ring_len_huge, case_ring_len_unaligned, case_head_tail_beyond,
          case_buffer_anywhere, case_lengths, case_no_eop_ever, case_srrctl_zero,
          case_rx_ring_in_bar0, case_queue_indices, case_msix_table, case_checksum_headers,
-         case_system_reset_mid_ring, case_every_offset, case_every_ring_full]
+         case_system_reset_mid_ring, case_every_offset, case_every_ring_full,
+         case_frames_whole_across_budget]
 
 
 def run_cases(qemu, tmp):

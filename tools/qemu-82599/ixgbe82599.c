@@ -716,15 +716,21 @@ static bool tx_queue(Ixgbe82599State *s, unsigned q, unsigned *budget)
 	 * worst. A full ring of 64 KiB frames on each of 128 queues is hundreds
 	 * of GiB of copying; what is left goes on in a bottom half, between
 	 * which the main loop runs, as a real device works beside the CPU.
+	 * The engine stops only between frames: the frame being assembled
+	 * (txbuf) is shared by the queues, so another queue's kick must not
+	 * find half of one. A frame is at most a ring long and copies at most
+	 * MAX_FRAME bytes, so finishing it stays bounded.
 	 */
 	while (head != tail) {
-		if (*budget == 0) {
+		if (*budget == 0 && s->txlen == 0 && !s->txdrop) {
 			if (wrote) {
 				queue_event(s, q, true);
 			}
 			return true;
 		}
-		(*budget)--;
+		if (*budget) {
+			(*budget)--;
+		}
 		uint8_t desc[16];
 		dma_addr_t at = base + head * 16ull;
 		if (pci_dma_read(d, at, desc, sizeof(desc)) != MEMTX_OK) {
