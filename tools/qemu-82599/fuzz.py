@@ -10,16 +10,19 @@ and bus master on, RX and TX rings, loopback) and then attacks it.
 --cases runs the deterministic cases, one fresh QEMU each, every case asserting
 its exact outcome (counters, ring heads, the exact guest-error or unimp log
 lines, and that QEMU still answers). Without --cases (or with --seconds or
---iterations as well) a seeded fuzzer mixes valid and hostile operations in
-batches; after each batch QEMU must answer a read of STATUS within TIMEOUT
-seconds. On a crash, an abort or a hang it prints the seed, the batch and the
-operation log (also written to out/model-fuzz-SEED.log) and exits 1; the same
-seed replays the same operations. Exit 0: every case passed / no failure.
+--iterations as well) a seeded fuzzer (30 s unless told) mixes valid and hostile
+operations in batches of 50; after each batch QEMU must answer a read of STATUS
+within TIMEOUT seconds. On a crash, an abort or a hang it prints the seed, the
+batch, what QEMU said and the replay command, writes the fuzz operations of the
+last 40 or so batches, up to the failure, as qtest lines to out/model-fuzz-SEED.log
+and exits 1; the same seed replays every operation. Exit 0: every case passed and no failure.
 """
+import json
 import os
 import random
 import select
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -73,13 +76,16 @@ class QTest:
 
     def __init__(self, qemu, log):
         self.log = log
+        self.qmp_sock = log + ".qmp"
+        self.stderr = open(log + ".stderr", "w+")
         self.proc = subprocess.Popen(
             [qemu, "-accel", "qtest", "-qtest", "stdio", "-qtest-log", "/dev/null",
              "-display", "none", "-nodefaults", "-machine", "q35", "-m", str(RAM >> 20),
              "-netdev", "hubport,id=n0,hubid=0",
              "-device", f"ixgbe82599,netdev=n0,addr={DEVFN >> 3:02x}.0",
-             "-d", "guest_errors,unimp", "-D", log],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             "-d", "guest_errors,unimp", "-D", log,
+             "-qmp", f"unix:{self.qmp_sock},server=on,wait=off"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr)
         self.buf = b""
 
     def cmd(self, line, timeout=TIMEOUT):
@@ -116,8 +122,13 @@ class QTest:
         return [self.cmd_answer(ln) for ln in lines]
 
     def why(self, what):
-        rc = self.proc.wait(5)
-        err = self.proc.stderr.read().decode(errors="replace").strip()[-600:]
+        try:
+            rc = self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.stderr.seek(0)
+        err = self.stderr.read().strip()[-600:]
         sig = f" (signal {signal.Signals(-rc).name})" if rc < 0 else f" (exit status {rc})"
         return f"{what}{sig}: {err or 'nothing on stderr'}"
 
@@ -125,6 +136,26 @@ class QTest:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self.stderr.close()
+
+    def qmp(self, command, **arguments):
+        """One QMP command on the monitor socket; its `return`, or Dead."""
+        with socket.socket(socket.AF_UNIX) as c:
+            c.settimeout(TIMEOUT)
+            c.connect(self.qmp_sock)
+            f = c.makefile("rw")
+            f.readline()  # the greeting
+            for msg in ({"execute": "qmp_capabilities"},
+                        {"execute": command, "arguments": arguments}):
+                f.write(json.dumps(msg) + "\n")
+                f.flush()
+                while True:
+                    ans = json.loads(f.readline() or "{}")
+                    if "event" not in ans:
+                        break
+                if "return" not in ans:
+                    raise Dead(f"QMP {msg['execute']}: {ans or 'no answer'}")
+            return ans["return"]
 
     # qtest's commands.
     def r32(self, addr):
@@ -414,6 +445,32 @@ def case_rx_ring_in_bar0(q, log):
     expect("GPTC", q.reg(GPTC), 1)
 
 
+def case_msix_into_own_registers(q, log):
+    """MSI-X vector 0 aimed at the device's own TDT(0) and raised by a link change
+    (QMP set_link), which no MMIO access surrounds: the message's write reaches the
+    register and sends a frame, and that frame's completion, on the same vector,
+    writes TDT again from inside the first write, which QEMU refuses (one level
+    deep, no recursion)."""
+    q.mem(TXRING, desc(TXBUF, 60, EOP | RS) * 2)
+    tx_ring(q, 8)
+    q.cfg_w32(0x70, q.cfg_r32(0x70) | (1 << 31))
+    q.w32(BAR3 + 0, BAR0 + txq(0) + TAIL)
+    q.w32(BAR3 + 4, 0)
+    q.w32(BAR3 + 8, 1)  # the message: TDT(0) = 1
+    q.w32(BAR3 + 12, 0)
+    q.set(GPIE, 1 << 4)
+    q.set(0xA00, 0x80 << 8)  # IVAR_MISC: other causes to vector 0
+    q.set(IVAR0, 0x80 << 8)  # TX queue 0 to vector 0
+    q.set(EIMS, (1 << 20) | 1)  # LSC and vector 0
+    q.qmp("set_link", name="n0", up=False)
+    expect("TDH after the message", q.reg(txq(0) + HEAD), 1)
+    expect("GPTC (counted, link down)", q.reg(GPTC), 1)
+    with open(log + ".stderr") as f:
+        expect("QEMU's stderr", f.read(), "warning: Blocked re-entrant IO on MemoryRegion: "
+               f"ixgbe82599-mmio at addr: 0x{txq(0) + TAIL:x}\n")
+    q.qmp("set_link", name="n0", up=True)
+
+
 def case_queue_indices(q, log):
     """Queue 127 (the last, TX and RX blocks), IVAR 63, vector 63: all in range."""
     q.mem(TXRING, desc(TXBUF, 60, EOP | RS))
@@ -522,7 +579,8 @@ def case_checksum_headers(q, log):
 
 CASES = [case_ring_len_zero, case_ring_len_huge, case_ring_len_unaligned, case_head_tail_beyond,
          case_buffer_anywhere, case_lengths, case_no_eop_ever, case_srrctl_zero,
-         case_rx_ring_in_bar0, case_queue_indices, case_msix_table, case_checksum_headers,
+         case_rx_ring_in_bar0, case_msix_into_own_registers, case_queue_indices,
+         case_msix_table, case_checksum_headers,
          case_system_reset_mid_ring, case_every_offset, case_every_ring_full,
          case_frames_whole_across_budget]
 
@@ -633,13 +691,14 @@ def driver_setup(q):
 def fuzz(qemu, seed, seconds, iterations, tmp):
     rng = random.Random(seed)
     log = os.path.join(tmp, "fuzz.log")
-    q = start(qemu, log)
-    driver_setup(q)
     t0 = time.monotonic()
     batches = ops = sent = received = 0
     history = []
     shown = t0
+    q = None
     try:
+        q = start(qemu, log)
+        driver_setup(q)
         while (seconds is None or time.monotonic() - t0 < seconds) and \
                 (iterations is None or batches < iterations):
             batch = []
@@ -665,9 +724,10 @@ def fuzz(qemu, seed, seconds, iterations, tmp):
         with open(path, "w") as f:
             f.write("\n".join(history) + "\n")
         print(f"fuzz: seed {seed}: FAILED in batch {batches}: {e}\n"
-              f"fuzz: the operations up to it (qtest lines): {path}\n"
+              f"fuzz: the last batches' operations (qtest lines): {path}\n"
               f"fuzz: replay: {PROG} --seed {seed} --iterations {batches + 1}", flush=True)
-        q.close()
+        if q:
+            q.close()
         return False
     q.close()
     print(f"fuzz: seed {seed}: {batches} batches, {ops} operations in "
