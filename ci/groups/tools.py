@@ -103,6 +103,14 @@ REFUSALS = [
     (["tools/asm-offsets", "in.s"],
      "tools/asm-offsets: error: the following arguments are required: dst"),
     (["tools/ksyms"], "tools/ksyms: error: expected one ELF file"),
+    (["tools/qemu-82599/fuzz.py", "--seconds", "0"],
+     "tools/qemu-82599/fuzz.py: error: argument --seconds: 0 is not above 0 seconds"),
+    (["tools/qemu-82599/fuzz.py", "--iterations", "0"],
+     "tools/qemu-82599/fuzz.py: error: argument --iterations: 0 is less than 1"),
+    (["tools/qemu-82599/fuzz.py", "--seed", "x"],
+     "tools/qemu-82599/fuzz.py: error: argument --seed: invalid int value: 'x'"),
+    (["tools/qemu-82599/fuzz.py", "--qemu", "/nonexistent"], "tools/qemu-82599/fuzz.py: "
+     "error: no QEMU with the model at /nonexistent (run ci/qemu82599)"),
 ]
 
 

@@ -196,7 +196,13 @@ OBJECT_DECLARE_SIMPLE_TYPE(Ixgbe82599State, IXGBE82599)
 #define RXD_STAT_EOP 2u
 
 #define MAX_FRAME 0x10000 /* TX assembles at most this many bytes per packet */
-#define MIN_FRAME 60	  /* without FCS */
+/* RDLEN/TDLEN: the length is bits 19:7, bits 6:0 are 0 and 31:20 reserved
+ * (8.2.3.8.3, 8.2.3.9.7), so a ring has at most 65528 descriptors. */
+#define Q_LEN_MASK 0x000fff80u
+/* Descriptors the TX engine handles in one go before it yields to the main
+ * loop (the rest in a bottom half): the most a guest's kick costs at once. */
+#define TX_BUDGET 1024
+#define MIN_FRAME 60 /* without FCS */
 
 struct Ixgbe82599State {
 	PCIDevice parent_obj;
@@ -220,6 +226,7 @@ struct Ixgbe82599State {
 	uint8_t *rxbuf; /* a received frame, padded and with its FCS if kept */
 	uint32_t txlen;
 	bool txdrop;
+	QEMUBH *tx_bh; /* the TX work a kick's budget left over */
 	DECLARE_BITMAP(logged_read, MMIO_SIZE / 4);
 	DECLARE_BITMAP(logged_write, MMIO_SIZE / 4);
 	bool logged_tso, logged_vle;
@@ -607,6 +614,35 @@ static void count_tx(Ixgbe82599State *s, const uint8_t *frame, uint32_t len)
 	}
 }
 
+/*
+ * Whether the frame's IPv4 header, as the guest wrote it, lies inside the
+ * frame: QEMU's net_checksum_calculate() trusts the header's IHL (it sums
+ * IHL * 4 bytes) and its total length (a total below the header length
+ * makes the TCP/UDP length negative, which it reads as almost 64 KiB), so
+ * both are checked against the frame's own length before it runs, and a
+ * checksum is inserted only into a frame whose headers fit. The headers
+ * are found as that function finds them: after one or two VLAN tags.
+ */
+static bool ipv4_in_frame(const uint8_t *f, uint32_t len)
+{
+	uint32_t l2 = 14;
+	if (len < 18) {
+		return false;
+	}
+	uint16_t proto = lduw_be_p(f + 12);
+	if (proto == ETH_P_VLAN) {
+		l2 = 18;
+	} else if (proto == ETH_P_DVLAN) {
+		l2 = lduw_be_p(f + 16) == ETH_P_VLAN ? 22 : 18;
+	}
+	if (len < l2 + 20 || (f[l2] >> 4) != 4) {
+		return false;
+	}
+	uint32_t ihl = (f[l2] & 0xf) * 4;
+	uint32_t total = lduw_be_p(f + l2 + 2);
+	return ihl >= 20 && total >= ihl && l2 + total <= len;
+}
+
 static void tx_send(Ixgbe82599State *s, uint32_t olinfo, uint32_t cmd)
 {
 	uint32_t len = s->txlen;
@@ -625,7 +661,7 @@ static void tx_send(Ixgbe82599State *s, uint32_t olinfo, uint32_t cmd)
 						 "modelled; the packet is sent untagged\n");
 		}
 	}
-	if (olinfo & (TXD_POPTS_IXSM | TXD_POPTS_TXSM)) {
+	if ((olinfo & (TXD_POPTS_IXSM | TXD_POPTS_TXSM)) && ipv4_in_frame(s->txbuf, len)) {
 		int flags = 0;
 		if (olinfo & TXD_POPTS_IXSM) {
 			flags |= CSUM_IP;
@@ -648,12 +684,13 @@ static void tx_send(Ixgbe82599State *s, uint32_t olinfo, uint32_t cmd)
 }
 
 /*
- * Fetch and send what lies between TDH and TDT of queue q. The ring's
- * registers come from the guest: a ring length that is not a whole number
- * of descriptors, or a tail beyond it, stops the queue with a guest-error
- * log instead of reading outside the ring.
+ * Fetch and send what lies between TDH and TDT of queue q, at most *budget
+ * descriptors (counted down). The ring's registers come from the guest: an
+ * empty ring, or a head or tail beyond it, stops the queue with a
+ * guest-error log instead of reading outside the ring. Returns true when
+ * the budget ran out with descriptors left.
  */
-static void tx_queue(Ixgbe82599State *s, unsigned q)
+static bool tx_queue(Ixgbe82599State *s, unsigned q, unsigned *budget)
 {
 	PCIDevice *d = PCI_DEVICE(s);
 	hwaddr b = txq_base(q);
@@ -664,16 +701,36 @@ static void tx_queue(Ixgbe82599State *s, unsigned q)
 	bool wrote = false;
 
 	if (!(reg(s, DMATXCTL) & DMATXCTL_TE) || !(dctl & XDCTL_ENABLE)) {
-		return;
+		return false;
 	}
 	if (n == 0 || head >= n || tail >= n) {
 		qemu_log_mask(LOG_GUEST_ERROR,
 			      "ixgbe82599: TX queue %u: head %u or tail %u "
 			      "outside a ring of %u descriptors; queue stopped\n",
 			      q, head, tail, n);
-		return;
+		return false;
 	}
+	/*
+	 * A guest's kick costs a bounded amount of work while the vCPU (and
+	 * QEMU's big lock) waits: at most TX_BUDGET descriptors, 64 KiB each at
+	 * worst. A full ring of 64 KiB frames on each of 128 queues is hundreds
+	 * of GiB of copying; what is left goes on in a bottom half, between
+	 * which the main loop runs, as a real device works beside the CPU.
+	 * The engine stops only between frames: the frame being assembled
+	 * (txbuf) is shared by the queues, so another queue's kick must not
+	 * find half of one. A frame is at most a ring long and copies at most
+	 * MAX_FRAME bytes, so finishing it stays bounded.
+	 */
 	while (head != tail) {
+		if (*budget == 0 && s->txlen == 0 && !s->txdrop) {
+			if (wrote) {
+				queue_event(s, q, true);
+			}
+			return true;
+		}
+		if (*budget) {
+			(*budget)--;
+		}
 		uint8_t desc[16];
 		dma_addr_t at = base + head * 16ull;
 		if (pci_dma_read(d, at, desc, sizeof(desc)) != MEMTX_OK) {
@@ -732,13 +789,29 @@ static void tx_queue(Ixgbe82599State *s, unsigned q)
 	if (wrote) {
 		queue_event(s, q, true);
 	}
+	return false;
 }
 
-static void tx_all(Ixgbe82599State *s)
+/* Run TX queue q (or every queue when q is NUM_QUEUES) within one budget;
+ * the rest is left to the bottom half. */
+static void tx_kick(Ixgbe82599State *s, unsigned q)
 {
-	for (unsigned q = 0; q < NUM_QUEUES; q++) {
-		tx_queue(s, q);
+	unsigned budget = TX_BUDGET;
+	bool left = false;
+	for (unsigned i = q == NUM_QUEUES ? 0 : q; i < NUM_QUEUES; i++) {
+		left |= tx_queue(s, i, &budget);
+		if (q != NUM_QUEUES) {
+			break;
+		}
 	}
+	if (left) {
+		qemu_bh_schedule(s->tx_bh);
+	}
+}
+
+static void tx_bh(void *opaque)
+{
+	tx_kick(opaque, NUM_QUEUES);
 }
 
 /* --- RX (7.1) ------------------------------------------------------------- */
@@ -1099,7 +1172,15 @@ static void ixgbe_write(void *opaque, hwaddr addr, uint64_t val64, unsigned size
 	bool txq = off >= TXQ && off < TXQ + NUM_QUEUES * 0x40;
 	if (rxq || txq) {
 		unsigned r = off & 0x3f;
-		if (r == Q_DCTL) {
+		if (r == Q_LEN) {
+			/*
+			 * The ring length a guest writes is bounded here, before it
+			 * sizes any access: only bits 19:7 exist (8.2.3.8.3, 8.2.3.9.7),
+			 * so a ring is at most 65528 descriptors and a whole number
+			 * of them, whatever the guest wrote.
+			 */
+			set_reg(s, off, val & Q_LEN_MASK);
+		} else if (r == Q_DCTL) {
 			/* ENABLE reads back as written once the queue is (de)activated,
 			 * which here is at once; SWFLSH self-clears (8.2.3.8.6, 8.2.3.9.10). */
 			set_reg(s, off, val & ~XDCTL_SWFLSH);
@@ -1114,7 +1195,7 @@ static void ixgbe_write(void *opaque, hwaddr addr, uint64_t val64, unsigned size
 			set_reg(s, off, val);
 		}
 		if (txq && (r == Q_TAIL || r == Q_DCTL)) {
-			tx_queue(s, (off - TXQ) / 0x40);
+			tx_kick(s, (off - TXQ) / 0x40);
 		}
 		if (rxq && (r == Q_TAIL || r == Q_DCTL) && (off & ~0x3full) == rxq_base(0)) {
 			/* New descriptors: frames QEMU held back may fit now. */
@@ -1199,7 +1280,7 @@ static void ixgbe_write(void *opaque, hwaddr addr, uint64_t val64, unsigned size
 		return;
 	case DMATXCTL:
 		set_reg(s, off, val);
-		tx_all(s);
+		tx_kick(s, NUM_QUEUES);
 		return;
 	case EICR: /* write 1 to clear */
 		s->eicr_other &= ~(val & EICR_OTHER_CAUSES);
@@ -1302,12 +1383,15 @@ static void ixgbe_realize(PCIDevice *d, Error **errp)
 		msix_vector_use(d, i);
 	}
 
-	s->txbuf = g_malloc(MAX_FRAME + MIN_FRAME);
+	s->txbuf = g_malloc0(MAX_FRAME + MIN_FRAME);
 	s->rxbuf = g_malloc(MAX_FRAME + MIN_FRAME + 4);
 	qemu_macaddr_default_if_unset(&s->conf.macaddr);
 	eeprom_init(s);
 	s->nic = qemu_new_nic(&net_ixgbe_info, &s->conf, object_get_typename(OBJECT(s)),
 			      DEVICE(d)->id, &DEVICE(d)->mem_reentrancy_guard, s);
+	/* Guarded like MMIO: TX work in the bottom half cannot DMA into this
+	 * device's own registers either. */
+	s->tx_bh = qemu_bh_new_guarded(tx_bh, s, &DEVICE(d)->mem_reentrancy_guard);
 	qemu_format_nic_info_str(qemu_get_queue(s->nic), s->conf.macaddr.a);
 	device_reset_regs(s);
 }
@@ -1317,6 +1401,7 @@ static void ixgbe_exit(PCIDevice *d)
 	Ixgbe82599State *s = IXGBE82599(d);
 	msix_unuse_all_vectors(d);
 	msix_uninit(d, &s->msix, &s->msix);
+	qemu_bh_delete(s->tx_bh);
 	qemu_del_nic(s->nic);
 	g_free(s->txbuf);
 	g_free(s->rxbuf);
