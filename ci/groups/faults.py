@@ -24,7 +24,7 @@ REDIRECTS = ("pf", "gp", "ud", "de", "pk", "kill")
 WINDOW_MS = 1000
 
 
-def campaign(i, n=FAULTS, flip_at=None, window_ms=WINDOW_MS):
+def campaign(i, n=FAULTS, flip_at=None, window_ms=WINDOW_MS, errors_ok_at=None):
     got, took = fb.run_campaign(n, SEED, window_ms,
                                 progress=lambda s: progress(f"faults: {s}"), name=f"faults-{i}",
                                 log_path=log_path(f"faults/boot-{i}"), flip_at=flip_at)
@@ -51,13 +51,18 @@ def campaign(i, n=FAULTS, flip_at=None, window_ms=WINDOW_MS):
             raise Failure(f"boot {i}: fault {k} ({kind}, {outcome}): {result}")
     if got["wrong_logged"]:
         raise Failure(f"boot {i}: bdclient logged wrong blocks at faults {got['wrong_logged']}")
-    bad = [f for f in got["faults"] if f[7] or f[8]]
+    bad = [f for f in got["faults"] if f[8] or (f[7] and f[0] != errors_ok_at)]
     if bad:
         raise Failure(f"boot {i}: the client saw errors or wrong blocks at faults {bad}")
     end = got["end"]
-    if not end or end[:4] != (n, 1, 0, 0) or end[5] != 0 or end[4] == 0:
-        raise Failure(f"boot {i}: final read-back {end}: want {n} faults, 1 workload, 0 "
-                      "errors, 0 wrong blocks, reads verified and none unverifiable")
+    errors_ok = sum(f[7] for f in got["faults"] if f[0] == errors_ok_at)
+    # A block whose write failed has no known contents: unverifiable, allowed only with
+    # the allowed errors.
+    if (not end or end[:4] != (n, 1, errors_ok, 0) or (end[5] != 0 and not errors_ok)
+            or end[4] == 0):
+        raise Failure(f"boot {i}: final read-back {end}: want {n} faults, 1 workload, "
+                      f"{errors_ok} errors, 0 wrong blocks, reads verified and none "
+                      "unverifiable unless errors are allowed")
     if got["leaks"] != "none":
         raise Failure(f"boot {i}: leaks: {got['leaks']}")
     progress(f"faults: boot {i}: {n} faults contained and recovered in {took:.1f} s, "
@@ -90,7 +95,13 @@ def check_loop_step_flip(boot, window_ms, outcome):
         raise Failure(f"{elf}: no `add $0x1,%rNNd; cmp ...,%rNNd` in submit: the loop this "
                       "case flips is not there (see membdev_loop_step)")
     flip = fb.KINDS.index("flip-code")
-    got = campaign(boot, n=flip + 1, flip_at=step, window_ms=window_ms)
+    # The flipped loop steps 0, 17, 34, ... and stops only where that meets the batch's
+    # length: a batch of 17 requests ends it after its first one, and membdev answers a
+    # short count without faulting (seen in a fresh-clone run: `a submit did not succeed:
+    # 1`). That is a wrong answer the client counts as an error, not a lost write, and how
+    # long the batch in flight is depends on timing; so at the flip errors are allowed,
+    # lost or wrong blocks never.
+    got = campaign(boot, n=flip + 1, flip_at=step, window_ms=window_ms, errors_ok_at=flip)
     last = got["faults"][flip]
     if (last[3], last[4], last[2]) != (f"{step[0]:#x}", str(step[1]), outcome):
         raise Failure(f"fault {flip} flipped {last[3]} bit {last[4]} and was {last[2]}; want "

@@ -39,6 +39,7 @@ static rref_t all[POOL + BAD_BUFFERS]; /* every buffer allocated and not known g
 static uint32_t nall;
 static int64_t stats[NETC_DRIVER];
 static uint32_t given; /* buffers in the driver's hands */
+static rref_t probe;   /* one of them, RREF_NULL when none is known (recalled()) */
 static rref_t batch;   /* ours between calls; RREF_NULL before the first */
 static uint8_t mac[6];
 static uint32_t run_id;
@@ -186,6 +187,37 @@ static void take_stock(uint32_t out)
 	given = 0;
 }
 
+/*
+ * A driver that dies between two calls is restarted by the shadow, which
+ * sends the next call to the new driver: the client sees no error. The
+ * buffers the old driver held in its rings still come back to us (recalled),
+ * so `given` overstates what the driver holds. One given buffer is watched:
+ * while the driver has it, rref_info is -MAPLE_EPERM for us; once it is ours
+ * again without having come back in a batch, every buffer of ours that is
+ * not in hand is taken back (counted returned). One syscall a call; a walk
+ * only after a restart.
+ */
+static void recalled(void)
+{
+	if (!probe || rref_info(probe) < 0)
+		return;
+	uint32_t back = 0;
+	for (uint32_t i = 0; i < nall; i++) {
+		bool in_hand = false;
+		for (uint32_t k = 0; k < nfree && !in_hand; k++)
+			in_hand = free_bufs[k] == all[i];
+		if (in_hand || rref_info(all[i]) < 0)
+			continue;    /* in hand, or with the new driver */
+		rref_unnest(all[i]); /* fails, harmlessly, for a root */
+		free_bufs[nfree++] = all[i];
+		back++;
+	}
+	given -= back < given ? back : given;
+	stats[NETC_RETURNED] += back;
+	stats[NETC_OWNED] = nfree;
+	probe = RREF_NULL;
+}
+
 static bool crash_error(long r)
 {
 	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
@@ -196,19 +228,25 @@ static bool crash_error(long r)
 static long submit(long frames, uint32_t len)
 {
 	rref_t back = RREF_NULL;
-	uint32_t pushed = NetPacket_deque32_len(NetBatch_ptr(batch)->tx) +
-			  NetPacket_deque32_len(NetBatch_ptr(batch)->rx);
+	struct NetBatch *in = NetBatch_ptr(batch);
+	uint32_t pushed = NetPacket_deque32_len(in->tx) + NetPacket_deque32_len(in->rx);
+	/* A receive buffer posted now stays with the driver until a frame
+	 * fills it: the one to watch if none is watched yet. */
+	rref_t watch = NetPacket_deque32_len(in->rx) ? NetPacket_deque32_get(in->rx, 0) : RREF_NULL;
 	long r = Net_submit_and_poll(&dev, batch, &back);
 	if (r < 0 || !back) {
 		stats[NETC_LAST_ERROR] = r < 0 ? r : -MAPLE_EINVAL;
 		if (crash_error(r))
 			stats[NETC_CRASHES]++;
 		take_stock(given + pushed);
+		probe = RREF_NULL;
 		return r < 0 ? r : -MAPLE_EINVAL;
 	}
 	batch = back;
 	struct NetBatch *b = NetBatch_ptr(batch);
 	given += b->tx_posted + b->rx_posted;
+	if (!probe && b->status == 0 && b->rx_posted)
+		probe = watch;
 	rref_t r2;
 	/* A refused batch comes back whole, none of it given. */
 	while ((r2 = NetPacket_deque32_pop(b->tx)) != RREF_NULL) {
@@ -216,6 +254,7 @@ static long submit(long frames, uint32_t len)
 			given--;
 			stats[NETC_SENT]++;
 		}
+		probe = r2 == probe ? RREF_NULL : probe;
 		free_bufs[nfree++] = r2;
 	}
 	while ((r2 = NetPacket_deque32_pop(b->rx)) != RREF_NULL) {
@@ -226,9 +265,11 @@ static long submit(long frames, uint32_t len)
 			else if (frames)
 				check(NetPacket_ptr(r2), frames, len);
 		}
+		probe = r2 == probe ? RREF_NULL : probe;
 		free_bufs[nfree++] = r2;
 	}
 	stats[NETC_OWNED] = nfree;
+	recalled();
 	return b->status;
 }
 
