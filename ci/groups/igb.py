@@ -7,15 +7,11 @@ boot sets the link down (QMP `set_link`) before the guest runs: the driver
 logs it and reports link down. Neither boot attaches the NVMe disk: igb needs
 none, and so the group never waits for another run's lock on it.
 """
-import os
-import re
-import shutil
-import tempfile
 
 from harness.qemu import QEMU_10, TEST_KERNEL, Config, domain_images
 
 from .common import Failure, ktest_outcomes, test, vm
-from .net import MAC, free_udp_port, qmp
+from .net import MAC, free_udp_port, link_down_boot
 
 TESTS = ("igb_verified_traffic", "igb_crash_under_traffic")
 UP = r"\[igb\] igb: igb0: up, mac 52:54:00:12:34:56, rings 128/128, link (up|down)$"
@@ -42,20 +38,11 @@ def check_ktests():
 
 
 def check_link_down():
-    tmp = tempfile.mkdtemp(prefix="maple-igb-")
-    try:
-        sock = os.path.join(tmp, "qmp.sock")
-        extra = igb_args(free_udp_port()) + ["-qmp", f"unix:{sock},server=on,wait=off", "-S"]
-        cfg = Config(firmware="bios", smp=2, cmdline="test=igb_link_down", kernel=TEST_KERNEL,
-                     modules=domain_images(), extra=extra, qemu=QEMU_10, nvme=None)
-        with vm("igb/link-down", cfg) as v:
-            qmp(sock, [{"execute": "set_link", "arguments": {"name": "n0", "up": False}},
-                       {"execute": "cont"}])
-            ktest_outcomes("igb/link-down", v, {"igb_link_down": "PASS"})
-            if not v.find(r"\[igb\] " + re.escape(LINK_DOWN) + "$"):
-                raise Failure(f"no line `{LINK_DOWN}`", v.tail())
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    link_down_boot("igb/link-down", "igb_link_down", "igb", LINK_DOWN,
+                   lambda cmdline, extra: Config(firmware="bios", smp=2, cmdline=cmdline,
+                                                 kernel=TEST_KERNEL, modules=domain_images(),
+                                                 extra=igb_args(free_udp_port()) + extra,
+                                                 qemu=QEMU_10, nvme=None))
 
 
 def run():

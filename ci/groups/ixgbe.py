@@ -16,7 +16,7 @@ import tempfile
 from harness.qemu import QEMU_82599, TEST_KERNEL, Config, VmError, domain_images, qemu82599
 
 from .common import Failure, ktest_outcomes, tally, test, vm
-from .net import MAC, free_udp_port, qmp
+from .net import MAC, free_udp_port, link_down_boot
 
 TESTS = ("ixgbe_verified_traffic", "ixgbe_crash_under_traffic")
 PCI = r"pci: .* 8086:10fb class 02:00:00 rev [0-9a-f]{2} ixgbe0: "
@@ -84,14 +84,10 @@ def check_ktests(tmp):
 
 
 def check_link_down(tmp):
-    sock, log = os.path.join(tmp, "qmp.sock"), os.path.join(tmp, "model-link-down.log")
-    extra = ixgbe_args(free_udp_port(), log) + ["-qmp", f"unix:{sock},server=on,wait=off", "-S"]
-    with vm("ixgbe/link-down", config("test=ixgbe_link_down", extra)) as v:
-        qmp(sock, [{"execute": "set_link", "arguments": {"name": "n0", "up": False}},
-                   {"execute": "cont"}])
-        ktest_outcomes("ixgbe/link-down", v, {"ixgbe_link_down": "PASS"})
-        if not v.find(r"\[ixgbe\] " + re.escape(LINK_DOWN) + "$"):
-            raise Failure(f"no line `{LINK_DOWN}`", v.tail())
+    log = os.path.join(tmp, "model-link-down.log")
+    v = link_down_boot("ixgbe/link-down", "ixgbe_link_down", "ixgbe", LINK_DOWN,
+                       lambda cmdline, extra: config(cmdline,
+                                                     ixgbe_args(free_udp_port(), log) + extra))
     check_model_log(log, v)
 
 

@@ -85,21 +85,31 @@ def qmp(path, commands, timeout=60):
                     raise Failure(f"QMP {cmd} answered {reply['error']}")
 
 
-def check_link_down():
-    tmp = tempfile.mkdtemp(prefix="maple-net-")
+def link_down_boot(name, test_name, driver, line, config):
+    """One boot that starts paused, has QMP take the NIC's netdev n0 down before the guest
+    runs, and then runs ktest test_name, which must pass; the driver must log `line`.
+    config(cmdline, extra) makes the boot's Config with the QMP arguments in extra. Returns
+    the finished Vm."""
+    tmp = tempfile.mkdtemp(prefix="maple-link-down-")
     try:
         sock = os.path.join(tmp, "qmp.sock")
-        extra = net_args(free_udp_port()) + ["-qmp", f"unix:{sock},server=on,wait=off", "-S"]
-        cfg = Config(firmware="bios", smp=2, cmdline="test=net_virtio_link_down",
-                     kernel=TEST_KERNEL, modules=domain_images(), extra=extra)
-        with vm("net/link-down", cfg) as v:
+        cfg = config(f"test={test_name}", ["-qmp", f"unix:{sock},server=on,wait=off", "-S"])
+        with vm(name, cfg) as v:
             qmp(sock, [{"execute": "set_link", "arguments": {"name": "n0", "up": False}},
                        {"execute": "cont"}])
-            ktest_outcomes("net/link-down", v, {"net_virtio_link_down": "PASS"})
-            if not v.find(r"\[virtio_net\] " + re.escape(LINK_DOWN) + "$"):
-                raise Failure(f"no line `{LINK_DOWN}`", v.tail())
+            ktest_outcomes(name, v, {test_name: "PASS"})
+            if not v.find(rf"\[{driver}\] " + re.escape(line) + "$"):
+                raise Failure(f"no line `{line}`", v.tail())
+        return v
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_link_down():
+    link_down_boot("net/link-down", "net_virtio_link_down", "virtio_net", LINK_DOWN,
+                   lambda cmdline, extra: Config(firmware="bios", smp=2, cmdline=cmdline,
+                                                 kernel=TEST_KERNEL, modules=domain_images(),
+                                                 extra=net_args(free_udp_port()) + extra))
 
 
 def run():
