@@ -423,6 +423,16 @@ static void worker(void *arg)
 	maple_thread_exit();
 }
 
+/* Runs job (set, with job.busy taken) on a thread of its own; job.busy is
+ * given back if none can be made. */
+static long start_worker(void)
+{
+	long t = maple_thread_create(worker, NULL);
+	if (t < 0)
+		__atomic_store_n(&job.busy, 0, __ATOMIC_RELEASE);
+	return t < 0 ? t : 0;
+}
+
 static long traffic(long frames, long len, long ms, long background)
 {
 	if (__atomic_exchange_n(&job.busy, 1, __ATOMIC_ACQ_REL))
@@ -436,10 +446,7 @@ static long traffic(long frames, long len, long ms, long background)
 	job.len = len;
 	job.ms = ms;
 	job.receive = false;
-	long t = maple_thread_create(worker, NULL);
-	if (t < 0)
-		__atomic_store_n(&job.busy, 0, __ATOMIC_RELEASE);
-	return t < 0 ? t : 0;
+	return start_worker();
 }
 
 static long receive(long frames, long src_mac, long ms)
@@ -453,10 +460,7 @@ static long receive(long frames, long src_mac, long ms)
 	job.frames = frames;
 	job.ms = ms;
 	job.receive = true;
-	long t = maple_thread_create(worker, NULL);
-	if (t < 0)
-		__atomic_store_n(&job.busy, 0, __ATOMIC_RELEASE);
-	return t < 0 ? t : 0;
+	return start_worker();
 }
 
 /* That the check is not blind: the last verified frame, each byte flipped
