@@ -8,6 +8,7 @@
 #include <core/boot_runner.h>
 #include <core/log.h>
 #include <core/sched.h>
+#include <core/time.h>
 #include <domain/domain.h>
 #include <lib/cmdline.h>
 #include <lib/string.h>
@@ -69,3 +70,11 @@ static void bench_start(const char *cmdline)
 	     which);
 }
 BOOT_RUNNER(bench, "bench", bench_start);
+
+void bench_wait_run(struct domain *client, uint64_t result_method, long running, uint64_t ms)
+{
+	const uint64_t ms_ns = 1000000;
+	uint64_t deadline = time_ns() + (ms + 30 * 1000) * ms_ns;
+	while (domain_call(client, result_method, running, 0, 0, 0) == 1 && time_ns() < deadline)
+		thread_sleep_ns(10 * ms_ns);
+}

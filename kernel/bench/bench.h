@@ -5,6 +5,8 @@
 #ifndef CORE_BENCH_H
 #define CORE_BENCH_H
 
+#include <stdint.h>
+
 struct domain;
 
 /* The benchmarks' threads (kernel/bench/). */
@@ -28,5 +30,9 @@ struct domain *bench_need(const char *bench, const char *name);
 struct domain *bench_create(const char *bench, const char *name);
 /* Destroy d (if not NULL), logging why it could not be. */
 void bench_destroy(const char *bench, struct domain *d);
+/* Wait while client's result method answers 1 for index `running` (a run
+ * of ms it was asked for goes on), sleeping 10 ms between asks; give up ms
+ * plus 30 s after the start, which only stops a hang. */
+void bench_wait_run(struct domain *client, uint64_t result_method, long running, uint64_t ms);
 
 #endif

@@ -57,7 +57,6 @@
 #define NET_MS_MAX	 60000
 #define NET_JOBS_DEFAULT "virtio_net:tx,nullnet:tx,nullnet:rx"
 #define MS		 1000000UL
-#define WAIT_SLACK_NS	 (30 * 1000 * MS) /* past a run's length: only stops a hang */
 #define CRASH_PHASE_MS	 3000
 #define CRASH_MS	 100
 
@@ -117,10 +116,7 @@ static void measure(const struct point *pt, uint64_t ms)
 	if (r < 0) {
 		failure(pt, "bench returned", r);
 	} else {
-		uint64_t deadline = time_ns() + ms * MS + WAIT_SLACK_NS;
-		while (domain_call(client, NetBench_result_METHOD, NBS_RUNNING, 0, 0, 0) == 1 &&
-		       time_ns() < deadline)
-			thread_sleep_ns(10 * MS);
+		bench_wait_run(client, NetBench_result_METHOD, NBS_RUNNING, ms);
 		uint64_t pkts =
 			(uint64_t)domain_call(client, NetBench_result_METHOD, NBS_PKTS, 0, 0, 0);
 		uint64_t ns =

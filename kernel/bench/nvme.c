@@ -88,10 +88,7 @@ static void measure(enum path p, long mix, long qd, uint64_t ms)
 		klog("bench: nvme failure path=%s mix=%s qd=%ld: bench returned %ld", path_names[p],
 		     mix_names[mix], qd, r);
 	} else {
-		uint64_t deadline = time_ns() + ms * MS + WAIT_SLACK_NS;
-		while (domain_call(client, NvmeTest_result_METHOD, NVB_RUNNING, 0, 0, 0) == 1 &&
-		       time_ns() < deadline)
-			thread_sleep_ns(10 * MS);
+		bench_wait_run(client, NvmeTest_result_METHOD, NVB_RUNNING, ms);
 		uint64_t ops =
 			(uint64_t)domain_call(client, NvmeTest_result_METHOD, NVB_OPS, 0, 0, 0);
 		uint64_t ns =
