@@ -1,10 +1,13 @@
 /*
  * hosted_enter(a0, a1, a2, a3, const struct hosted_jump *j): start j->fn(a0..a3)
  * on the stack j->rsp, whose top already holds the return address
- * MAPLE_GATE_RETURN_VA, as the VM's gate_upcall does with iretq. With keys
- * (j->keys), it first writes j->pkru, the domain's own rights, so the
- * domain's first instruction runs with them; every load of runtime memory
- * (key 0, which those rights deny) comes before that WRPKRU. Every other
+ * MAPLE_GATE_RETURN_VA, as the VM's gate_upcall does with iretq. It first
+ * sets the thread's syscall user dispatch selector to BLOCK (entry.c: from
+ * here on every system call but the runtime's signal return is a SIGSYS),
+ * then, with keys (j->keys), writes j->pkru, the domain's own rights, so
+ * the domain's first instruction runs with them; every load of runtime
+ * memory (key 0, which those rights deny) and the selector's store (its
+ * page has key GATE_RO, which they make read-only) come before that WRPKRU. Every other
  * register is cleared so that no runtime address reaches the domain. It
  * never returns: the gate's SYS_RETURN, or a fault, comes back to the
  * runtime through a signal (entry.c), which resumes the runtime with
@@ -20,6 +23,8 @@ hosted_enter:
 	movq JUMP_FN(%r8), %r11
 	movl JUMP_PKRU(%r8), %eax
 	movq JUMP_KEYS(%r8), %r10
+	movq JUMP_SELECTOR(%r8), %rbx
+	movb $SUD_BLOCK, (%rbx)
 	movq %r9, %rsp
 	movq %rdx, %r8			/* a2, a3: WRPKRU needs %ecx = %edx = 0 */
 	movq %rcx, %r9

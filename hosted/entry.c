@@ -1,37 +1,71 @@
 /*
  * entry: how a domain reaches the hosted runtime, and how it fails.
  *
- * THE INVARIANT: no system call made from a domain's slot or from the gate
- * page reaches Linux. A seccomp filter (installed for the whole process,
- * inherited by every thread) sends each such call to SIGSYS by its
- * instruction pointer (seccomp_data.instruction_pointer), and the SIGSYS
- * handler, the runtime's trusted entry, serves it as the Maple syscall of
- * that number, exactly as the VM's SYSCALL entry would: a "raw Linux
- * syscall" from a domain is simply a Maple syscall number, and an unknown
- * one gets -MAPLE_ENOSYS. A domain's `int 0x80` (a 32-bit system call) is
- * sent to SIGSYS the same way and fails the domain. Faults of domain code
+ * THE INVARIANT: no system call made by domain or gate code reaches Linux,
+ * wherever the instruction lies; only the runtime's own code makes Linux
+ * system calls. Two layers hold it:
+ *
+ * - Syscall user dispatch (Linux 5.11 and later; Documentation/admin-
+ *   guide/syscall-user-dispatch.rst), turned on for every thread that
+ *   enters domains (confine_thread). Its selector byte says BLOCK whenever
+ *   domain or gate code runs (hosted_enter sets it before the jump into a
+ *   domain, entry_sigreturn before each rt_sigreturn into one) and ALLOW
+ *   while the runtime runs (each handler's first statement). With BLOCK,
+ *   Linux turns every system call into a SIGSYS (si_code SYS_USER_DISPATCH)
+ *   before seccomp or the call itself runs, whatever the address of the
+ *   `syscall`, except the one in entry_sigreturn (sigentry.S). So a domain
+ *   that jumps to a `syscall` of the runtime's code (glibc's getpid, say),
+ *   to make a Linux system call with registers of its choosing or an
+ *   rt_sigreturn through a frame it forged (whose XSAVE area would give it
+ *   PKRU 0), gets a SIGSYS from an address outside the domains and the
+ *   gate, and fails. The selector lies on a page of key GATE_RO: every
+ *   PKRU a domain or the gate holds may read it (Linux reads it with the
+ *   caller's rights at each system call and kills the process with SIGSEGV
+ *   if it cannot: PKRU_DOMAIN allows reading GATE_RO, PKRU_GATE writing it
+ *   too, and the gate checks every other value a WRPKRU of its gives
+ *   against GATE_RO memory before it goes on), and only the runtime's
+ *   (PKRU 0) and the gate's may write it; the gate never does.
+ * - The seccomp filter (install_filter, for the whole process), the layer
+ *   under it: a system call whose instruction pointer
+ *   (seccomp_data.instruction_pointer) lies in a domain slot or the gate's
+ *   block is a SIGSYS (SYS_SECCOMP); one from entry_sigreturn must be an
+ *   rt_sigreturn carrying the per-process secret entry_sigreturn_token in
+ *   %rdi, or it is a SIGSYS too; the rest must be x86-64 calls.
+ *
+ * The SIGSYS handler, the runtime's trusted entry, serves a system call
+ * from a domain or the gate as the Maple syscall of that number, exactly as
+ * the VM's SYSCALL entry would: a "raw Linux syscall" from a domain is
+ * simply a Maple syscall number, and an unknown one gets -MAPLE_ENOSYS. A
+ * domain's `int 0x80` (a 32-bit system call) fails the domain, and so does
+ * any system call from elsewhere while a domain runs. Faults of domain code
  * (SIGSEGV, including SEGV_PKUERR; SIGILL, SIGFPE, SIGBUS) fail the
  * domain, and the thread is unwound as in the VM (gate.c, hgate_unwind):
  * to the runtime where it entered, or to the failed callee's caller.
  *
- * What the filter cannot see (docs/platform.md): protection keys do not
- * govern instruction fetch, so a domain can jump to a `syscall` instruction
- * in the runtime's own code, whose address the filter allows. Closing that
- * needs a per-process secret in an argument register that the filter
- * compares; not built yet.
+ * Both rest on a domain never holding PKRU 0, or PKRU_GATE outside the
+ * gate's code: a jump to a WRPKRU or XRSTOR in the runtime's own code
+ * (glibc's pkey_set) still gives it that, which is open (docs/platform.md).
+ * Without protection keys nothing here isolates anything (a domain can
+ * write the selector and read the secret); the same code runs so that the
+ * mechanism is tested on such machines too.
  *
  * Handlers run on an alternate stack (a domain's stack is its own memory),
  * with known rights (sigentry.S writes PKRU 0 first) and restore the
  * interrupted ones exactly (altstack(), entry_upcall, frame_set_pkru).
  * They are entered synchronously from domain or gate code, never from
  * runtime code, so the runtime holds no lock and is inside no stdio call
- * when they run.
+ * when they run. They run with every signal blocked (their sa_mask): no
+ * signal frame is written while one runs, so none can catch the secret in
+ * entry_sigreturn's %rdi, and a fault of the runtime's own inside one
+ * kills the process (Linux's answer to a blocked synchronous signal)
+ * rather than passing for a domain's.
  */
 #define _GNU_SOURCE
 #include "entry.h"
 
 #include "gate.h"
 #include "jump.h"
+#include "ksigaction.h"
 #include "pkeys.h"
 #include "runtime.h"
 
@@ -54,6 +88,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -65,8 +100,24 @@ void hosted_enter(long a0, long a1, long a2, long a3, const struct hosted_jump *
 _Static_assert(offsetof(struct hosted_jump, fn) == JUMP_FN &&
 		       offsetof(struct hosted_jump, rsp) == JUMP_RSP &&
 		       offsetof(struct hosted_jump, pkru) == JUMP_PKRU &&
-		       offsetof(struct hosted_jump, keys) == JUMP_KEYS,
+		       offsetof(struct hosted_jump, keys) == JUMP_KEYS &&
+		       offsetof(struct hosted_jump, selector) == JUMP_SELECTOR,
 	       "jump.h's offsets are struct hosted_jump's");
+_Static_assert(SUD_ALLOW == SYSCALL_DISPATCH_FILTER_ALLOW &&
+		       SUD_BLOCK == SYSCALL_DISPATCH_FILTER_BLOCK,
+	       "jump.h's selector values are linux/prctl.h's");
+
+#define SYSCALL_LEN 2 /* `syscall` and `int 0x80`: si_call_addr is the address after */
+
+/* This thread's syscall user dispatch selector (THE INVARIANT above), on a
+ * page of its own with key GATE_RO; enter.S and sigentry.S store to it. */
+__thread volatile uint8_t *entry_selector;
+
+/* The secret entry_sigreturn's rt_sigreturn carries in %rdi, which the
+ * seccomp filter compares (THE INVARIANT above): random, never 0, set once
+ * before the filter is installed. In key-0 memory, which no domain's
+ * rights, raised by the gate or not, can read. */
+uint64_t entry_sigreturn_token;
 
 #define GATE_SPAN (1u << 20) /* gatepage.c's limit on the gate's size */
 #define ALTSTACK  (64u << 10)
@@ -102,30 +153,66 @@ _Static_assert(MAPLE_GATE_VA % (1ull << 32) == 0 &&
 		       MAPLE_GATE_VA + GATE_SPAN <= MAPLE_GATE_VA + (1ull << 32),
 	       "the gate lies in one 4 GiB block");
 
-#define IP_HI (offsetof(struct seccomp_data, instruction_pointer) + 4)
+#define IP_LO	  offsetof(struct seccomp_data, instruction_pointer)
+#define IP_HI	  (IP_LO + 4)
+#define ARG0_LO	  offsetof(struct seccomp_data, args[0])
+#define ARG0_HI	  (ARG0_LO + 4)
+#define NR	  offsetof(struct seccomp_data, nr)
+#define ARCH	  offsetof(struct seccomp_data, arch)
+#define LOAD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
+/* Jump offsets count the instructions skipped: to index `to` from `at`. */
+#define TO(at, to)	      ((to) - (at)-1)
+#define IF_EQ(at, k, yes, no) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), TO(at, yes), TO(at, no))
+#define IF_GE(at, k, yes, no) BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), TO(at, yes), TO(at, no))
+
+/* Whether the filter traps every system call at ip whatever it is: a domain
+ * slot or the gate's block, compared as the filter compares them. */
+static int trapped_at(uint64_t ip)
+{
+	uint32_t hi = (uint32_t)(ip >> 32);
+	return hi == GATE_HI || (hi >= DOMAIN_LO && hi < DOMAIN_END);
+}
 
 static int install_filter(char *err, size_t errlen)
 {
+	enum { RUNTIME = 4, SIGRETURN = 7, ARCH_CHECK = 15, TRAP = 17, ALLOW = 18, KILL = 19 };
+	uint64_t ret = (uint64_t)entry_sigreturn_end, token = entry_sigreturn_token;
 	struct sock_filter prog[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, IP_HI),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, GATE_HI, 4, 0),    /* -> trap */
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, DOMAIN_LO, 0, 1),  /* below: -> arch */
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, DOMAIN_END, 0, 2), /* inside: -> trap */
-		/* arch: the runtime's own calls must be x86-64 ones. */
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 2),
-		/* trap */
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		/* 0 */ LOAD(IP_HI),
+		/* 1 */ IF_EQ(1, GATE_HI, TRAP, 2),
+		/* 2 */ IF_GE(2, DOMAIN_LO, 3, RUNTIME),
+		/* 3 */ IF_GE(3, DOMAIN_END, RUNTIME, TRAP),
+		/* RUNTIME: anywhere else; the signal return is checked apart */
+		/* 4 */ IF_EQ(4, (uint32_t)(ret >> 32), 5, ARCH_CHECK),
+		/* 5 */ LOAD(IP_LO),
+		/* 6 */ IF_EQ(6, (uint32_t)ret, SIGRETURN, ARCH_CHECK),
+		/* SIGRETURN: only an rt_sigreturn with the secret in %rdi */
+		/* 7 */ LOAD(ARCH),
+		/* 8 */ IF_EQ(8, AUDIT_ARCH_X86_64, 9, KILL),
+		/* 9 */ LOAD(NR),
+		/* 10 */ IF_EQ(10, __NR_rt_sigreturn, 11, TRAP),
+		/* 11 */ LOAD(ARG0_LO),
+		/* 12 */ IF_EQ(12, (uint32_t)token, 13, TRAP),
+		/* 13 */ LOAD(ARG0_HI),
+		/* 14 */ IF_EQ(14, (uint32_t)(token >> 32), ALLOW, TRAP),
+		/* ARCH_CHECK: the runtime's own calls must be x86-64 ones */
+		/* 15 */ LOAD(ARCH),
+		/* 16 */ IF_EQ(16, AUDIT_ARCH_X86_64, ALLOW, KILL),
+		/* 17 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		/* 18 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 19 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 	};
+	_Static_assert(sizeof prog / sizeof prog[0] == KILL + 1, "the labels are the indices");
 	struct sock_fprog fprog = {.len = sizeof prog / sizeof prog[0], .filter = prog};
+	int rc = 0;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog) != 0) {
 		snprintf(err, errlen, "cannot install the seccomp filter: %s", strerror(errno));
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	explicit_bzero(prog, sizeof prog); /* the secret stays in one place */
+	explicit_bzero(&token, sizeof token);
+	return rc;
 }
 
 static int fail_now(struct upcall *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -300,17 +387,32 @@ static void where(const struct hosted_domain *d, uint64_t ip, char *out, size_t 
 void entry_on_sigsys(int sig, siginfo_t *si, void *ctx);
 void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 {
+	*entry_selector = SUD_ALLOW; /* the runtime runs: before any system call */
 	(void)sig;
 	struct upcall *u = current;
 	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
 	if (!u)
-		abort(); /* the filter traps only domain and gate addresses */
+		abort(); /* the runtime's own call was trapped: the selector is wrong */
 	struct hosted_domain *d = hgate_current();
 	uint64_t ip = (uint64_t)si->si_call_addr;
 	int from_gate = ip - MAPLE_GATE_VA < GATE_SPAN;
 	char at[64];
 	where(d, ip, at, sizeof at);
-	if (si->si_arch != AUDIT_ARCH_X86_64) {
+	if (ip == (uint64_t)entry_sigreturn_end) {
+		/* The filter refused it: a jump to the runtime's own signal
+		 * return, which only the runtime can make with the secret. */
+		fail_now(u,
+			 "a system call (%d) at %#lx, the runtime's signal return, without its "
+			 "token",
+			 si->si_syscall, (unsigned long)(ip - SYSCALL_LEN));
+		fail_domain(u, ctx);
+	} else if (!trapped_at(ip)) {
+		/* Dispatch blocked a `syscall` of the runtime's own code while
+		 * domain or gate code ran: a domain jumped there. */
+		fail_now(u, "a system call (%d) at %#lx outside the domains and the gate",
+			 si->si_syscall, (unsigned long)(ip - SYSCALL_LEN));
+		fail_domain(u, ctx);
+	} else if (si->si_arch != AUDIT_ARCH_X86_64) {
 		fail_now(u, "a 32-bit system call (%d) at %s", si->si_syscall, at);
 		fail_domain(u, ctx);
 	} else if (si->si_syscall == SYS_RETURN && from_gate && hgate_upcall_pop()) {
@@ -367,6 +469,7 @@ static int emulate_wrpkru(uint64_t ip)
 void entry_on_fault(int sig, siginfo_t *si, void *ctx);
 void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 {
+	*entry_selector = SUD_ALLOW; /* the runtime runs: before any system call */
 	struct upcall *u = current;
 	if (!u) { /* the runtime's own fault: die of it as if unhandled */
 		signal(sig, SIG_DFL);
@@ -450,28 +553,73 @@ static int rseq_off(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * This thread's syscall user dispatch (THE INVARIANT above): its selector
+ * on a fresh page of key GATE_RO (under keys), ALLOW for now, and Linux's
+ * allowed region exactly the address after entry_sigreturn's `syscall`
+ * (Linux compares the instruction pointer after the instruction: an
+ * allowed region of one byte there admits that `syscall` and nothing
+ * else). Each thread that enters domains needs its own.
+ */
+static int confine_thread(char *err, size_t errlen)
+{
+	uint8_t *page =
+		mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED ||
+	    (keys && pkey_mprotect(page, 4096, PROT_READ | PROT_WRITE, PKEY_GATE_RO) < 0)) {
+		snprintf(err, errlen, "cannot map the dispatch selector: %s", strerror(errno));
+		return -1;
+	}
+	entry_selector = page;
+	*entry_selector = SUD_ALLOW;
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
+		  (unsigned long)entry_sigreturn_end, 1ul, page) < 0) {
+		snprintf(err, errlen,
+			 "cannot turn on syscall user dispatch (Linux 5.11 or later): %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Install handler for sig with the runtime's own restorer (glibc's
+ * sigaction would put its own there: ksigaction.h) and every signal
+ * blocked while it runs (see the handlers' comment above). */
+static int handle(int sig, void (*handler)(int, siginfo_t *, void *))
+{
+	struct ksigaction sa = {.handler = (void *)handler,
+				.flags = SA_SIGINFO | SA_ONSTACK | KSA_RESTORER,
+				.restorer = entry_sigreturn,
+				.mask = ~0ull};
+	return (int)syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof sa.mask);
+}
+
 int entry_init(int use_keys, char *err, size_t errlen)
 {
 	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS};
-	struct sigaction sa = {.sa_flags = SA_SIGINFO | SA_ONSTACK};
 	keys = use_keys;
 	/* The runtime's own rights: every key (PKRU 0), so it reads and
 	 * writes every domain's memory and its own, as the VM's kernel does. */
 	if (keys)
 		wrpkru(0);
-	sigemptyset(&sa.sa_mask);
-	sa.sa_sigaction = keys ? entry_keyed_fault : entry_on_fault;
+	while (!entry_sigreturn_token)
+		if (getrandom(&entry_sigreturn_token, sizeof entry_sigreturn_token, 0) !=
+		    sizeof entry_sigreturn_token) {
+			snprintf(err, errlen, "cannot draw the signal return's secret: %s",
+				 strerror(errno));
+			return -1;
+		}
 	for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
-		if (sigaction(faults[i], &sa, NULL) < 0)
+		if (handle(faults[i], keys ? entry_keyed_fault : entry_on_fault) < 0)
 			goto fail;
-	sa.sa_sigaction = keys ? entry_keyed_sigsys : entry_on_sigsys;
-	if (sigaction(SIGSYS, &sa, NULL) < 0)
+	if (handle(SIGSYS, keys ? entry_keyed_sigsys : entry_on_sigsys) < 0)
 		goto fail;
-	if (altstack(err, errlen) < 0 || (keys && rseq_off(err, errlen) < 0))
+	if (altstack(err, errlen) < 0 || (keys && rseq_off(err, errlen) < 0) ||
+	    confine_thread(err, errlen) < 0)
 		return -1;
 	return install_filter(err, errlen);
 fail:
-	snprintf(err, errlen, "sigaction: %s", strerror(errno));
+	snprintf(err, errlen, "rt_sigaction: %s", strerror(errno));
 	return -1;
 }
 
@@ -493,7 +641,8 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	struct hosted_jump j = {.fn = fn,
 				.rsp = sp - 8,
 				.pkru = d->pkey >= 0 ? PKRU_DOMAIN(d->pkey) : 0,
-				.keys = keys && d->pkey >= 0};
+				.keys = keys && d->pkey >= 0,
+				.selector = entry_selector};
 	volatile int how = sigsetjmp(u.back, 1);
 	if (how == 0) {
 		current = &u;

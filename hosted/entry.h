@@ -10,6 +10,16 @@
 #include "loader.h"
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* The signal handlers' restorer (sigentry.S), and the address after its
+ * `syscall`: the one system call Linux lets through while domain or gate
+ * code runs, and only as an rt_sigreturn carrying the runtime's secret
+ * (THE INVARIANT in entry.c). */
+void entry_sigreturn(void);
+extern const char entry_sigreturn_end[];
+/* Where that secret lies: entry_sigreturn's first instruction loads it. */
+extern uint64_t entry_sigreturn_token;
 
 /* Install the signal handlers and then the seccomp filter, for the whole
  * process (every later thread inherits both); with use_keys, domains are

@@ -20,6 +20,7 @@
 
 #include "entry.h"
 #include "gate.h"
+#include "ksigaction.h"
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
@@ -29,6 +30,7 @@
 #include <idl/xa_methods.h>
 #include <maple/abi.h>
 #include <test/rogue/cases.h>
+#include <test/rogue/escape_cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/watch_cases.h>
 #include <test/rrefs/evil.h>
@@ -39,6 +41,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +55,14 @@ enum target {
 	T_OTHER,   /* hello's first page: another domain's memory */
 	T_RUNTIME, /* a word of the runtime's own data (key 0) */
 	T_GATE,	   /* the gate page */
+	/* The `syscall` instruction of glibc's getpid, which the runtime's
+	 * own system calls may use. */
+	T_RUNTIME_SYSCALL,
+	/* The `syscall` instruction of entry_sigreturn, where the runtime's
+	 * handlers return to domains; Linux must hold it as the SIGSYS
+	 * handler's restorer. */
+	T_SIGRETURN_SYSCALL,
+	T_SIGRETURN, /* entry_sigreturn's first instruction */
 };
 
 struct rogue_test {
@@ -60,16 +71,21 @@ struct rogue_test {
 	long number;
 	enum target target;
 	/* The outcome line the upcall must give: a regular expression in
-	 * which {ADDR} stands for the target address and {KEY} for hello's
-	 * protection key. */
+	 * which {ADDR} stands for the target address, {KEY} for hello's
+	 * protection key and {SECRET} for where the runtime's signal return
+	 * keeps its secret. */
 	const char *expect;
 };
 
-#define STR(x)		  #x
-#define XSTR(x)		  STR(x)
-#define AT		  "at rogue\\+0x[0-9a-f]+"
-#define FAILED		  "rogue failed: "
-#define RETURNED	  "rogue returned "
+#define STR(x)	 #x
+#define XSTR(x)	 STR(x)
+#define AT	 "at rogue\\+0x[0-9a-f]+"
+#define FAILED	 "rogue failed: "
+#define RETURNED "rogue returned "
+/* A Linux system call (nr) that a domain made from the runtime's code. */
+#define ESCAPED(nr, how)  FAILED "a system call \\(" XSTR(nr) "\\) at {ADDR}" how
+#define OUTSIDE		  " outside the domains and the gate"
+#define NO_TOKEN	  ", the runtime's signal return, without its token"
 #define PKUERR(key, addr) FAILED "SIGSEGV \\(SEGV_PKUERR, key " key "\\) " AT ", address " addr
 
 static const struct rogue_test rogue_tests[] = {
@@ -103,6 +119,19 @@ static const struct rogue_test rogue_tests[] = {
 	 PKUERR(XSTR(PKEY_KERNEL), "{ADDR}")},
 	{"rogue-write-the-runtime-is-pkuerr", 1, ROGUE_WRITE_KERNEL, T_RUNTIME,
 	 PKUERR(XSTR(PKEY_KERNEL), "{ADDR}")},
+	/* A domain that jumps into the runtime's code to make a Linux system
+	 * call from there, or to have Linux obey a signal frame it forged. */
+	{"rogue-linux-syscall-in-runtime-code-fails-rogue", 0, ROGUE_E_CALL_SYSCALL,
+	 T_RUNTIME_SYSCALL, ESCAPED(SYS_getpid, OUTSIDE)},
+	{"rogue-forged-sigreturn-in-runtime-code-fails-rogue", 1, ROGUE_E_FORGED_SIGRETURN,
+	 T_RUNTIME_SYSCALL, ESCAPED(ROGUE_LINUX_RT_SIGRETURN, OUTSIDE)},
+	{"rogue-forged-sigreturn-without-the-token-fails-rogue", 0, ROGUE_E_FORGED_SIGRETURN,
+	 T_SIGRETURN_SYSCALL, ESCAPED(ROGUE_LINUX_RT_SIGRETURN, NO_TOKEN)},
+	/* The whole restorer would load the secret: that load, its first
+	 * instruction, faults (runtime memory, key 0). */
+	{"rogue-forged-sigreturn-through-the-whole-restorer-is-pkuerr", 1, ROGUE_E_FORGED_SIGRETURN,
+	 T_SIGRETURN,
+	 FAILED "SIGSEGV \\(SEGV_PKUERR, key " XSTR(PKEY_KERNEL) "\\) at {ADDR}, address {SECRET}"},
 };
 
 /* The runtime word the T_RUNTIME cases aim at; it must stay as it is. */
@@ -110,6 +139,27 @@ static volatile uint64_t runtime_word = 0x52554e54494d45; /* "RUNTIME" */
 
 static int keys;
 static char no_keys[160];
+
+/* The `syscall` instruction of glibc's getpid (its first 0f 05), or 0. */
+static uint64_t getpid_syscall(void)
+{
+	const uint8_t *p = (const uint8_t *)getpid;
+	for (unsigned i = 0; i + 1 < 16; i++)
+		if (p[i] == 0x0f && p[i + 1] == 0x05)
+			return (uint64_t)getpid + i;
+	return 0;
+}
+
+/* The `syscall` of the restorer Linux returns SIGSYS handlers through,
+ * which must be the runtime's entry_sigreturn; else 0. */
+static uint64_t sigreturn_syscall(void)
+{
+	struct ksigaction old;
+	if (syscall(SYS_rt_sigaction, SIGSYS, NULL, &old, sizeof old.mask) < 0 ||
+	    old.restorer != entry_sigreturn)
+		return 0;
+	return (uint64_t)entry_sigreturn_end - 2; /* `syscall` is 0f 05 */
+}
 
 /* Run fn (already initialised domain d) and describe the outcome as
  * "NAME returned R" or "NAME failed: WHY". */
@@ -184,7 +234,7 @@ static int runtime_clean(char *why, size_t len)
 	return 0;
 }
 
-/* t's pattern with {ADDR} and {KEY} filled in. */
+/* t's pattern with {ADDR}, {KEY} and {SECRET} filled in. */
 static void expand(const char *from, uint64_t addr, int key, char *out, size_t len)
 {
 	size_t n = 0;
@@ -192,6 +242,10 @@ static void expand(const char *from, uint64_t addr, int key, char *out, size_t l
 		if (!strncmp(from, "{ADDR}", 6)) {
 			n += (size_t)snprintf(out + n, len - n, "%#lx", (unsigned long)addr);
 			from += 6;
+		} else if (!strncmp(from, "{SECRET}", 8)) {
+			n += (size_t)snprintf(out + n, len - n, "%#lx",
+					      (unsigned long)&entry_sigreturn_token);
+			from += 8;
 		} else if (!strncmp(from, "{KEY}", 5)) {
 			n += (size_t)snprintf(out + n, len - n, "%d", key);
 			from += 5;
@@ -211,12 +265,27 @@ static int run_rogue(const struct rogue_test *t, char *why, size_t len)
 	struct hosted_domain rogue, hello;
 	if (start("rogue", 1, &rogue, why, len) < 0 || start("hello", 2, &hello, why, len) < 0)
 		return -1;
-	uint64_t target = t->target == T_OTHER	   ? hello.base
-			  : t->target == T_RUNTIME ? (uint64_t)&runtime_word
-			  : t->target == T_GATE	   ? MAPLE_GATE_VA
-						   : 0;
+	uint64_t target = t->target == T_OTHER		     ? hello.base
+			  : t->target == T_RUNTIME	     ? (uint64_t)&runtime_word
+			  : t->target == T_GATE		     ? MAPLE_GATE_VA
+			  : t->target == T_RUNTIME_SYSCALL   ? getpid_syscall()
+			  : t->target == T_SIGRETURN_SYSCALL ? sigreturn_syscall()
+			  : t->target == T_SIGRETURN	     ? (uint64_t)entry_sigreturn
+							     : 0;
+	if (t->target >= T_RUNTIME_SYSCALL && !target) {
+		snprintf(why, len,
+			 "no `syscall` to aim at (the SIGSYS handler's restorer must be "
+			 "entry_sigreturn)");
+		return -1;
+	}
 	uint64_t hello_word = *(volatile uint64_t *)hello.base;
-	const long a[4] = {t->number, (long)target, 0, 0};
+	uint64_t trusted_word = *(volatile uint64_t *)MAPLE_TRUSTED_VA;
+	/* The escape cases' third argument: the Linux system call to make, or
+	 * the TRUSTED word a forged frame's PKRU 0 would let rogue write. */
+	long a2 = t->number == ROGUE_E_CALL_SYSCALL	  ? SYS_getpid
+		  : t->number == ROGUE_E_FORGED_SIGRETURN ? (long)MAPLE_TRUSTED_VA
+							  : 0;
+	const long a[4] = {t->number, (long)target, a2, 0};
 	char got[WHY], pattern[WHY];
 	outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
 	expand(t->expect, target ? target : MAPLE_TRUSTED_VA, hello.pkey, pattern, sizeof pattern);
@@ -228,9 +297,14 @@ static int run_rogue(const struct rogue_test *t, char *why, size_t len)
 	}
 	if (hello_answers(&hello, why, len) < 0)
 		return -1;
-	if (*(volatile uint64_t *)hello.base != hello_word || runtime_word != 0x52554e54494d45) {
+	uint64_t changed = *(volatile uint64_t *)hello.base != hello_word ? hello.base
+			   : runtime_word != 0x52554e54494d45		  ? (uint64_t)&runtime_word
+			   : *(volatile uint64_t *)MAPLE_TRUSTED_VA != trusted_word
+				   ? MAPLE_TRUSTED_VA
+				   : 0;
+	if (changed) {
 		snprintf(why, len, "rogue's write landed: the word at %#lx changed",
-			 (unsigned long)target);
+			 (unsigned long)changed);
 		return -1;
 	}
 	if (runtime_clean(why, len) < 0)

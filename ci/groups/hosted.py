@@ -3,8 +3,10 @@ protection-key probe agrees with /proc/cpuinfo, every built domain image is
 placed at the VM's slot address with the VM's key layout, the images built to
 be refused are refused with the VM loader's exact message, hello runs and
 answers a call through the gate page's return, and `maple-hosted test`
-(hosted/tests.c: rogue's raw Linux system call, 32-bit system call, faults and
-bad log pointers contained and failing rogue alone; under protection keys,
+(hosted/tests.c: rogue's raw Linux system call, 32-bit system call, Linux system
+call from the runtime's code, forged rt_sigreturn without the runtime's secret,
+faults and bad log pointers contained and failing rogue alone; under protection
+keys, forged rt_sigreturns that would give PKRU 0,
 rogue's reads and writes of another domain, TRUSTED and the runtime failing
 with SEGV_PKUERR, cross-domain calls through the gate and unwinding, and the
 RRef cases of kernel/ktest/rrefs.c) reports one test each, a SKIP naming the

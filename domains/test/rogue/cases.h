@@ -49,7 +49,8 @@ enum rogue_case {
 	ROGUE_INT80 = 17, /* int $0x80, a 32-bit system call: fails the domain */
 	/* 20-39: attacks on the gate, gate_cases.h (run(case, target, a2, a3));
 	 * 120-139: PCI functions and DMA memory, pci_cases.h; 140-151:
-	 * attack_cases.h; 160-169: attack3_cases.h */
+	 * attack_cases.h; 160-169: attack3_cases.h; 180-189: escape_cases.h
+	 * (maple-hosted's trusted entry) */
 	ROGUE_CASES
 };
 

@@ -8,6 +8,7 @@
 #include <test/rogue/attack_cases.h>
 #include <test/rogue/auth.h>
 #include <test/rogue/cases.h>
+#include <test/rogue/escape_cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/pci_cases.h>
 #include <test/rogue/watch_cases.h>
@@ -156,6 +157,8 @@ static long run(long number, long target, long a2, long a3)
 	if (number >= ROGUE_X_FIRST && number < ROGUE_X_END)
 		return rogue_attack3_case(number, (unsigned long)target, (unsigned long)a2,
 					  (unsigned long)a3);
+	if (number >= ROGUE_E_FIRST && number < ROGUE_E_END)
+		return rogue_escape_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
 		return rogue_pci_case(number, (unsigned long)target);
 	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {

@@ -1,0 +1,177 @@
+/*
+ * rogue's cases against maple-hosted's trusted entry (escape_cases.h): a
+ * call to a `syscall` instruction of the runtime's own code, and an
+ * rt_sigreturn through a signal frame rogue forged, whose XSAVE area gives
+ * it PKRU 0. The frame's layout is Linux's x86-64 user ABI (uapi
+ * asm/ucontext.h, asm/sigcontext.h: struct ucontext and struct sigcontext;
+ * rt_sigreturn reads the frame at %rsp - 8, past the return address a
+ * handler's `ret` popped); the XSAVE area's is the Intel SDM's (Vol. 1,
+ * 13.4: the legacy area, the header at 512, each component at
+ * CPUID.(EAX=0DH,ECX=i):EBX) with Linux's software bytes at 464 (uapi
+ * asm/sigcontext.h, struct _fpx_sw_bytes) and FP_XSTATE_MAGIC2 after it.
+ */
+#include <test/rogue/cases.h>
+#include <test/rogue/escape_cases.h>
+
+#include <lib/string.h>
+#include <sdk/dom.h>
+
+struct sigcontext64 {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2, fpstate, reserved[8];
+};
+
+struct ucontext64 {
+	uint64_t flags, link;
+	uint64_t ss_sp;
+	uint32_t ss_flags, pad;
+	uint64_t ss_size;
+	struct sigcontext64 mc;
+	uint64_t sigmask;
+};
+
+struct sigframe64 {
+	uint64_t pretcode; /* what the handler's `ret` popped: %rsp points past it */
+	struct ucontext64 uc;
+	uint8_t info[128]; /* siginfo: rt_sigreturn only checks it lies in user memory */
+};
+
+_Static_assert(offsetof(struct ucontext64, mc) == 40 && sizeof(struct sigcontext64) == 256 &&
+		       offsetof(struct ucontext64, sigmask) == 296,
+	       "Linux's x86-64 struct ucontext and struct sigcontext");
+
+#define FP_XSTATE_MAGIC1 0x46505853u
+#define FP_XSTATE_MAGIC2 0x46505845u
+#define XFEATURE_PKRU	 9
+#define XSAVE_SW_BYTES	 464
+#define XSAVE_HEADER	 512
+
+static struct sigframe64 frame __attribute__((aligned(64)));
+static uint8_t xsave[4096] __attribute__((aligned(64))); /* XRSTOR needs 64-byte alignment */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+/* The offset of the PKRU component in a standard-format XSAVE area, or 0
+ * where XCR0 does not enable it (no PKU, or an OS that does not use it). */
+static uint32_t pkru_offset(void)
+{
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if (!(c >> 27 & 1)) /* OSXSAVE: XGETBV is usable */
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+	if (!(a >> XFEATURE_PKRU & 1))
+		return 0;
+	__asm__ volatile("cpuid"
+			 : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			 : "a"(0xd), "c"(XFEATURE_PKRU));
+	return b;
+}
+
+/* An XSAVE area that XRSTOR turns into PKRU 0 and the init state of every
+ * other component; its address, or 0 where there is no PKRU to forge. */
+static uint64_t forged_xsave(void)
+{
+	uint32_t off = pkru_offset();
+	if (!off || off + 8 + 4 > sizeof xsave)
+		return 0;
+	memset(xsave, 0, sizeof xsave);
+	put32(xsave + 0, 0x037f);  /* FCW's init value */
+	put32(xsave + 24, 0x1f80); /* MXCSR's init value: any other may #GP */
+	uint32_t size = off + 8;   /* the area ends with the PKRU component */
+	put32(xsave + XSAVE_SW_BYTES, FP_XSTATE_MAGIC1);
+	put32(xsave + XSAVE_SW_BYTES + 4, size + 4); /* extended_size: magic2 included */
+	put64(xsave + XSAVE_SW_BYTES + 8, 1ull << XFEATURE_PKRU);
+	put32(xsave + XSAVE_SW_BYTES + 16, size);
+	put64(xsave + XSAVE_HEADER, 1ull << XFEATURE_PKRU); /* XSTATE_BV */
+	put32(xsave + off, 0);				    /* PKRU 0: every key */
+	put32(xsave + size, FP_XSTATE_MAGIC2);
+	return (uint64_t)xsave;
+}
+
+/*
+ * Jump to `site` with %eax = rt_sigreturn, %rdi = token and %rsp at the
+ * forged frame's ucontext. The frame resumes at label 1 with its own
+ * registers: %rsp where the callee-saved ones were pushed, %rdi the
+ * address to scribble, and (if Linux obeyed) every key.
+ */
+__attribute__((noinline)) static long sigreturn_via(uint64_t site, uint64_t token)
+{
+	register uint64_t r11 __asm__("r11") = site;
+	struct sigframe64 *f = &frame;
+	long r;
+	__asm__ volatile(
+		"pushq %%rbx\n\t"
+		"pushq %%rbp\n\t"
+		"pushq %%r12\n\t"
+		"pushq %%r13\n\t"
+		"pushq %%r14\n\t"
+		"pushq %%r15\n\t"
+		"movq %%rsp, %c[rsp](%[f])\n\t"
+		"leaq 1f(%%rip), %%rax\n\t"
+		"movq %%rax, %c[rip](%[f])\n\t"
+		"leaq %c[uc](%[f]), %%rsp\n\t"
+		"movl %[nr], %%eax\n\t"
+		"jmp *%%r11\n"
+		"1:\n\t"
+		"movabsq %[scribble], %%rax\n\t"
+		"movq %%rax, (%%rdi)\n\t"
+		"popq %%r15\n\t"
+		"popq %%r14\n\t"
+		"popq %%r13\n\t"
+		"popq %%r12\n\t"
+		"popq %%rbp\n\t"
+		"popq %%rbx\n\t"
+		"movl %[nc], %%eax"
+		: "=a"(r), "+r"(r11), [f] "+S"(f), "+D"(token)
+		: [rsp] "i"(offsetof(struct sigframe64, uc.mc.rsp)),
+		  [rip] "i"(offsetof(struct sigframe64, uc.mc.rip)),
+		  [uc] "i"(offsetof(struct sigframe64, uc)), [nr] "i"(ROGUE_LINUX_RT_SIGRETURN),
+		  [scribble] "i"(ROGUE_SCRIBBLE), [nc] "i"(ROGUE_NOT_CONTAINED)
+		: "rcx", "rdx", "r8", "r9", "r10", "memory", "cc");
+	return r;
+}
+
+static long forged_sigreturn(uint64_t site, uint64_t scribble_at, uint64_t token)
+{
+	uint16_t cs, ss;
+	__asm__ volatile("movw %%cs, %0\n\tmovw %%ss, %1" : "=r"(cs), "=r"(ss));
+	memset(&frame, 0, sizeof frame);
+	frame.uc.mc.rdi = scribble_at;
+	frame.uc.mc.eflags = 0x202; /* IF and the always-set bit */
+	frame.uc.mc.cs = cs;
+	frame.uc.mc.ss = ss;
+	frame.uc.mc.fpstate = forged_xsave();
+	return sigreturn_via(site, token);
+}
+
+long rogue_escape_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
+{
+	if (!target)
+		return -MAPLE_EINVAL;
+	switch (number) {
+	case ROGUE_E_CALL_SYSCALL: {
+		long r;
+		__asm__ volatile("call *%[site]"
+				 : "=a"(r)
+				 : "a"(a2), [site] "r"(target)
+				 : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory",
+				   "cc");
+		return r;
+	}
+	case ROGUE_E_FORGED_SIGRETURN:
+		return a2 ? forged_sigreturn(target, a2, a3) : -MAPLE_EINVAL;
+	default:
+		return -MAPLE_EINVAL;
+	}
+}
