@@ -12,6 +12,20 @@
  * never returns: the gate's SYS_RETURN, or a fault, comes back to the
  * runtime through a signal (entry.c), which resumes the runtime with
  * siglongjmp.
+ *
+ * THE INVARIANT (ERIM's rule for a WRPKRU outside the gate): protection
+ * keys do not govern instruction fetch, so a domain can jump straight to
+ * the WRPKRU below with %eax of its choosing (0: every key) and then on to
+ * the `jmp *%r11` of its choosing. So after it, as the gate's
+ * LOWER_TO_EXPECTED does, the value written must be the rights the gate
+ * expects of this thread (%gs:GATE_RO_EXPECTED_PKRU, on the thread's
+ * GATE_RO page, which no domain can write and whose address no domain can
+ * move: WRGSBASE is refused in every image and in the whole process,
+ * hosted/audit.c, and arch_prctl never reaches Linux from a domain),
+ * which hgate_upcall_push set to the entered domain's, and must deny key 0
+ * (the runtime's) and TRUSTED as every domain's rights do; otherwise it
+ * traps at hosted_pkru_violation (a real SIGILL, which fails the domain).
+ * A domain that jumps here thus gets its own rights, no more.
  */
 #include "jump.h"
 
@@ -32,7 +46,14 @@ hosted_enter:
 	jz 1f
 	xorl %ecx, %ecx
 	xorl %edx, %edx
+	.globl hosted_enter_wrpkru
+hosted_enter_wrpkru:
 	wrpkru
+	cmpl %gs:GATE_RO_EXPECTED_PKRU, %eax
+	jne hosted_pkru_violation
+	andl $PKRU_DOMAIN_DENIES, %eax
+	cmpl $PKRU_DOMAIN_DENIES, %eax
+	jne hosted_pkru_violation
 1:
 	movq %r8, %rdx
 	movq %r9, %rcx
@@ -48,4 +69,16 @@ hosted_enter:
 	xorl %r15d, %r15d
 	jmpq *%r11
 	.size hosted_enter, . - hosted_enter
+
+/*
+ * Where each of the runtime's PKRU writes goes when the check after it
+ * fails (here, sigentry.S, wrpkru_pair.S): a domain jumped to it. The #UD
+ * is an ordinary SIGILL, handled with the handler's own rights, and fails
+ * the domain: `<domain> failed: SIGILL at <this address>`.
+ */
+	.globl hosted_pkru_violation
+	.type hosted_pkru_violation, @function
+hosted_pkru_violation:
+	ud2
+	.size hosted_pkru_violation, . - hosted_pkru_violation
 	.section .note.GNU-stack, "", @progbits

@@ -43,8 +43,14 @@
  * to the runtime where it entered, or to the failed callee's caller.
  *
  * Both rest on a domain never holding PKRU 0, or PKRU_GATE outside the
- * gate's code: a jump to a WRPKRU or XRSTOR in the runtime's own code
- * (glibc's pkey_set) still gives it that, which is open (docs/platform.md).
+ * gate's code. Protection keys do not govern instruction fetch, so a
+ * domain can jump to any PKRU-writing instruction of the process: there
+ * are none but the gate's and the runtime's audited few (hosted/audit.c
+ * scans the whole process at start-up, and maple-hosted is linked
+ * statically so that neither glibc's pkey_set nor ld.so's XRSTOR is in
+ * it), and each of those checks after its WRPKRU that it gave only what
+ * it may (enter.S, sigentry.S, wrpkru_pair.S). The runtime itself holds
+ * PKRU 0 without a WRPKRU of its own (pkeys.c: pkey_alloc's rights).
  * Without protection keys nothing here isolates anything (a domain can
  * write the selector and read the secret); the same code runs so that the
  * mechanism is tested on such machines too.
@@ -69,6 +75,7 @@
 #include "pkeys.h"
 #include "runtime.h"
 
+#include <domain/gate_layout.h>
 #include <lib/log_text.h>
 #include <maple/abi.h>
 #include <maple/rref_abi.h>
@@ -94,15 +101,19 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-void hosted_enter(long a0, long a1, long a2, long a3, const struct hosted_jump *j)
-	__attribute__((noreturn));
-
 _Static_assert(offsetof(struct hosted_jump, fn) == JUMP_FN &&
 		       offsetof(struct hosted_jump, rsp) == JUMP_RSP &&
 		       offsetof(struct hosted_jump, pkru) == JUMP_PKRU &&
 		       offsetof(struct hosted_jump, keys) == JUMP_KEYS &&
 		       offsetof(struct hosted_jump, selector) == JUMP_SELECTOR,
 	       "jump.h's offsets are struct hosted_jump's");
+_Static_assert(GATE_RO_EXPECTED_PKRU == offsetof(struct gate_thread_ro, expected_pkru) &&
+		       PKRU_DOMAIN_DENIES == (PKRU_AD(PKEY_KERNEL) | PKRU_AD(PKEY_TRUSTED)) &&
+		       (PKRU_DOMAIN(PKEY_FIRST_DOMAIN) & PKRU_DOMAIN_DENIES) == PKRU_DOMAIN_DENIES,
+	       "jump.h's constants for enter.S's check");
+_Static_assert(SIGSTACK_LO == offsetof(struct entry_sigstack, lo) &&
+		       SIGSTACK_HI == offsetof(struct entry_sigstack, hi),
+	       "jump.h's offsets are struct entry_sigstack's");
 _Static_assert(SUD_ALLOW == SYSCALL_DISPATCH_FILTER_ALLOW &&
 		       SUD_BLOCK == SYSCALL_DISPATCH_FILTER_BLOCK,
 	       "jump.h's selector values are linux/prctl.h's");
@@ -119,16 +130,21 @@ __thread volatile uint8_t *entry_selector;
  * rights, raised by the gate or not, can read. */
 uint64_t entry_sigreturn_token;
 
+/* This thread's signal stack (altstack()); the keyed entries (sigentry.S)
+ * and frame_set_pkru accept only frames that lie in it. */
+__thread struct entry_sigstack entry_sigstack;
+
 #define GATE_SPAN (1u << 20) /* gatepage.c's limit on the gate's size */
 #define ALTSTACK  (64u << 10)
+#define PAGE	  4096u
 #define LOG_MAX	  256
+_Static_assert(ALTSTACK >= 3 * SIGSTACK_HEADROOM, "the signal stack holds the entries' headroom");
 
 /* The thread's current upcall; NULL while it runs runtime code. The
  * domain a system call or fault comes from is the gate's current domain
  * (hgate_current): a call through the gate moves the thread on. */
 struct upcall {
 	struct hosted_domain *d; /* where the runtime entered */
-	uint32_t runtime_pkru;	 /* the rights the runtime entered d with, restored after */
 	sigjmp_buf back;
 	long result;
 	char *why;
@@ -233,19 +249,34 @@ static int fail_now(struct upcall *u, const char *fmt, ...)
  * is in XSAVE format when its software bytes (offset 464 of the legacy
  * area, Linux's struct _fpx_sw_bytes) hold FP_XSTATE_MAGIC1 and name the
  * component; XSTATE_BV (offset 512, SDM 13.4.2) must then have bit 9 set,
- * or XRSTOR would put PKRU in its init state (0: every key) instead. */
+ * or XRSTOR would put PKRU in its init state (0: every key) instead.
+ *
+ * The frame may be a domain's forgery (sigentry.S: a domain that jumps to
+ * a handler's entry with a frame it wrote on the SHARED signal stack), so
+ * the area's pointer is trusted no further than the signal stack: every
+ * byte read or written here must lie in it, or this writes nothing and
+ * fails (-1). The PKRU written comes from the caller, out of the gate's
+ * TRUSTED state, never from the frame. */
 #define XFEATURE_PKRU 9
+#define XSAVE_HEADER  512 /* XSTATE_BV, then XCOMP_BV */
+static int in_sigstack(const uint8_t *p, uint64_t n)
+{
+	uint64_t lo = entry_sigstack.lo, hi = entry_sigstack.hi;
+	return (uint64_t)p >= lo && n <= hi - lo && (uint64_t)p - lo <= hi - lo - n;
+}
+
 static int frame_set_pkru(ucontext_t *uc, uint32_t pkru)
 {
 	uint8_t *x = (uint8_t *)uc->uc_mcontext.fpregs;
 	uint32_t magic, a, off, c, d;
 	uint64_t features;
-	if (!x)
+	if (!x || !in_sigstack(x, XSAVE_HEADER + 8))
 		return -1;
 	memcpy(&magic, x + 464, 4);
 	memcpy(&features, x + 464 + 8, 8);
 	if (magic != FP_XSTATE_MAGIC1 || !(features >> XFEATURE_PKRU & 1) ||
-	    !__get_cpuid_count(0xd, XFEATURE_PKRU, &a, &off, &c, &d) || !off)
+	    !__get_cpuid_count(0xd, XFEATURE_PKRU, &a, &off, &c, &d) || !off ||
+	    !in_sigstack(x, (uint64_t)off + 4))
 		return -1;
 	memcpy(x + off, &pkru, 4);
 	uint64_t bv;
@@ -279,7 +310,8 @@ static void fail_domain(struct upcall *u, ucontext_t *uc)
 	printf("hosted: %s failed: %s\n", d ? d->name : "?", u->why);
 	fflush(stdout);
 	if (keys && frame_set_pkru(uc, pkru) < 0)
-		abort(); /* cannot resume the caller with its rights: stop, not guess */
+		abort(); /* cannot resume the caller with its rights (a frame a domain
+			  * forged: sigentry.S): stop, not guess */
 	greg_t *g = uc->uc_mcontext.gregs;
 	g[REG_RIP] = (greg_t)rip;
 	g[REG_RSP] = (greg_t)rsp;
@@ -434,6 +466,17 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_domain(u, ctx);
 	} else {
 		g[REG_RAX] = maple_syscall(d, si->si_syscall, g);
+		/* Back to the caller through rt_sigreturn, with the rights the
+		 * gate holds for this thread (the caller's own: a domain's
+		 * system call interrupts nothing else), whatever PKRU the frame
+		 * says: the frame may be a forgery (sigentry.S). */
+		if (keys && frame_set_pkru(ctx, hgate_expected_pkru()) < 0) {
+			fail_now(u,
+				 "a system call (%d) at %s with a signal frame not of Linux's "
+				 "making",
+				 si->si_syscall, at);
+			fail_domain(u, ctx);
+		}
 	}
 }
 
@@ -493,19 +536,11 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 	fail_domain(u, ctx);
 }
 
-void entry_keyed_fault(int sig, siginfo_t *si, void *ctx);
-void entry_keyed_sigsys(int sig, siginfo_t *si, void *ctx);
-
 static uint32_t rdpkru(void)
 {
 	uint32_t eax, edx;
 	__asm__ volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
 	return eax;
-}
-
-static void wrpkru(uint32_t pkru)
-{
-	__asm__ volatile("wrpkru" : : "a"(pkru), "c"(0), "d"(0) : "memory");
 }
 
 /*
@@ -516,18 +551,25 @@ static void wrpkru(uint32_t pkru)
  * memory (key 0) could not be written and Linux would kill the process
  * instead of delivering. The price (docs/platform.md): while a handler
  * runs, another thread in any domain could write this thread's frame;
- * maple-hosted runs one domain thread per process for now.
+ * maple-hosted runs one domain thread per process for now. A page below
+ * it is mapped with no access, so a handler that ran out of stack faults
+ * rather than writing the runtime's memory with PKRU 0 (the keyed entries
+ * also start a handler only SIGSTACK_HEADROOM above the bottom).
  */
 static int altstack(char *err, size_t errlen)
 {
 	stack_t ss = {.ss_size = ALTSTACK};
-	ss.ss_sp = mmap(NULL, ALTSTACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ss.ss_sp == MAP_FAILED ||
-	    (keys && pkey_mprotect(ss.ss_sp, ALTSTACK, PROT_READ | PROT_WRITE, PKEY_SHARED) < 0) ||
+	uint8_t *at = mmap(NULL, PAGE + ALTSTACK, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ss.ss_sp = at + PAGE;
+	if (at == MAP_FAILED ||
+	    (keys ? pkey_mprotect(ss.ss_sp, ALTSTACK, PROT_READ | PROT_WRITE, PKEY_SHARED)
+		  : mprotect(ss.ss_sp, ALTSTACK, PROT_READ | PROT_WRITE)) < 0 ||
 	    sigaltstack(&ss, NULL) < 0) {
 		snprintf(err, errlen, "cannot set up a signal stack: %s", strerror(errno));
 		return -1;
 	}
+	entry_sigstack = (struct entry_sigstack){.lo = (uint64_t)ss.ss_sp,
+						 .hi = (uint64_t)ss.ss_sp + ALTSTACK};
 	return 0;
 }
 
@@ -599,9 +641,17 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS};
 	keys = use_keys;
 	/* The runtime's own rights: every key (PKRU 0), so it reads and
-	 * writes every domain's memory and its own, as the VM's kernel does. */
-	if (keys)
-		wrpkru(0);
+	 * writes every domain's memory and its own, as the VM's kernel does.
+	 * It has them without a WRPKRU of its own (pkeys_layout), and keeps
+	 * them: the keyed handler entries write 0 too. */
+	if (keys && rdpkru() != 0) {
+		snprintf(err, errlen, "the runtime's rights are PKRU %#x, not 0 (every key)",
+			 rdpkru());
+		return -1;
+	}
+	/* The signal stack first: the keyed entries accept no frame outside it. */
+	if (altstack(err, errlen) < 0)
+		return -1;
 	while (!entry_sigreturn_token)
 		if (getrandom(&entry_sigreturn_token, sizeof entry_sigreturn_token, 0) !=
 		    sizeof entry_sigreturn_token) {
@@ -614,8 +664,7 @@ int entry_init(int use_keys, char *err, size_t errlen)
 			goto fail;
 	if (handle(SIGSYS, keys ? entry_keyed_sigsys : entry_on_sigsys) < 0)
 		goto fail;
-	if (altstack(err, errlen) < 0 || (keys && rseq_off(err, errlen) < 0) ||
-	    confine_thread(err, errlen) < 0)
+	if ((keys && rseq_off(err, errlen) < 0) || confine_thread(err, errlen) < 0)
 		return -1;
 	return install_filter(err, errlen);
 fail:
@@ -633,8 +682,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 			 err == -MAPLE_EDEAD ? "it does not run" : "too deep");
 		return -1;
 	}
-	struct upcall u = {
-		.d = d, .runtime_pkru = keys ? rdpkru() : 0, .why = why, .whylen = whylen};
+	struct upcall u = {.d = d, .why = why, .whylen = whylen};
 	/* The return address, as gate_upcall pushes it; sp is 16-byte aligned,
 	 * so %rsp + 8 is at the function's entry (psABI 3.2.2). */
 	*(uint64_t *)(sp - 8) = MAPLE_GATE_RETURN_VA;
@@ -648,10 +696,8 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		current = &u;
 		hosted_enter(a[0], a[1], a[2], a[3], &j);
 	}
-	/* Back through a handler (PKRU 0, sigentry.S): the runtime's own
-	 * rights again, exactly as they were. */
-	if (keys)
-		wrpkru(u.runtime_pkru);
+	/* Back through a handler, whose entry (sigentry.S) wrote PKRU 0: the
+	 * runtime's own rights, as before the upcall. */
 	current = NULL;
 	if (how == 2)
 		*result = u.result;

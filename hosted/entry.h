@@ -9,8 +9,24 @@
 
 #include "loader.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct hosted_jump;
+
+/* Start a domain function (enter.S); never returns. */
+void hosted_enter(long a0, long a1, long a2, long a3, const struct hosted_jump *j)
+	__attribute__((noreturn));
+
+/* The signal handlers' entries under keys (sigentry.S), which write PKRU 0
+ * and go on to entry.c's handlers. */
+void entry_keyed_fault(int sig, siginfo_t *si, void *ctx);
+void entry_keyed_sigsys(int sig, siginfo_t *si, void *ctx);
+
+/* The ud2 where each of the runtime's PKRU writes traps when its check
+ * fails (enter.S): a domain jumped to it. */
+extern const char hosted_pkru_violation[];
 
 /* The signal handlers' restorer (sigentry.S), and the address after its
  * `syscall`: the one system call Linux lets through while domain or gate
@@ -20,6 +36,12 @@ void entry_sigreturn(void);
 extern const char entry_sigreturn_end[];
 /* Where that secret lies: entry_sigreturn's first instruction loads it. */
 extern uint64_t entry_sigreturn_token;
+
+/* This thread's alternate signal stack, [lo, hi); zero before entry_init. */
+struct entry_sigstack {
+	uint64_t lo, hi;
+};
+extern __thread struct entry_sigstack entry_sigstack;
 
 /* Install the signal handlers and then the seccomp filter, for the whole
  * process (every later thread inherits both); with use_keys, domains are

@@ -141,6 +141,11 @@ struct hosted_domain *hgate_current(void)
 	return domains[ro->domain % GATE_MAX_DOMAINS];
 }
 
+uint32_t hgate_expected_pkru(void)
+{
+	return (uint32_t)ro->expected_pkru;
+}
+
 void hgate_export(struct hosted_domain *d, const uint64_t *methods, unsigned n)
 {
 	struct gate_domain *gd = &domtab[d->id];

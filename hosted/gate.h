@@ -35,6 +35,10 @@ void hgate_remove(struct hosted_domain *d);
 /* The domain the thread runs in (the gate's GT_DOMAIN), or NULL. */
 struct hosted_domain *hgate_current(void);
 
+/* The rights the gate holds for this thread outside the gate (its
+ * GATE_RO page's expected_pkru): the current domain's, 0 in the runtime. */
+uint32_t hgate_expected_pkru(void);
+
 /* SYS_EXPORT's effect: d's methods, in its domain table entry too. */
 void hgate_export(struct hosted_domain *d, const uint64_t *methods, unsigned n);
 

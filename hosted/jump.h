@@ -18,6 +18,25 @@
 #define SUD_ALLOW 0 /* the runtime runs: its system calls go to Linux */
 #define SUD_BLOCK 1 /* a domain or the gate runs: every system call is a SIGSYS */
 
+/* The checks after the runtime's own WRPKRUs (enter.S, sigentry.S,
+ * wrpkru_pair.S), asserted against their C sources in entry.c: */
+/* struct gate_thread_ro's expected_pkru, at %gs (domain/gate_layout.h). */
+#define GATE_RO_EXPECTED_PKRU 8
+/* PKRU_AD(0) | PKRU_AD(PKEY_TRUSTED): rights a domain never holds. */
+#define PKRU_DOMAIN_DENIES 0x5
+/* The thread's signal stack, struct entry_sigstack (entry.h): lo, hi. */
+#define SIGSTACK_LO 0
+#define SIGSTACK_HI 8
+/* Linux's x86-64 struct rt_sigframe above a handler's %rsp: pretcode (8),
+ * struct ucontext (304: uapi asm/ucontext.h), siginfo (128). */
+#define SIGFRAME_UC    8
+#define SIGFRAME_INFO  (8 + 304)
+#define SIGFRAME_BYTES (8 + 304 + 128)
+/* The stack a handler may need below its frame, itself and the frames of
+ * signals it takes in turn (an upcall from a handler): ALTSTACK (entry.c)
+ * holds it above the lowest %rsp the entries accept. */
+#define SIGSTACK_HEADROOM (16 << 10)
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 

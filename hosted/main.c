@@ -7,6 +7,8 @@
  * switching rights are not built yet (docs/platform.md says what is missing).
  *
  *   maple-hosted probe                 does this process get protection keys?
+ *   maple-hosted audit                 every PKRU-writing instruction in this
+ *                                      process: the audited sites, nothing else
  *   maple-hosted load IMAGE...         check and place each image as the VM would
  *   maple-hosted bench [SAMPLES]       the rows of bench/xcall --hosted
  *   maple-hosted test [NAME...]        the hosted tests (tests.c), each in a child
@@ -16,9 +18,11 @@
  *                                      then one of its methods, as the VM's
  *                                      kernel calls into a domain (an upcall)
  *
- * Exit status: 0 done, 1 an image was refused, a domain failed or a leak was
+ * Exit status: 0 done, 1 an image was refused (or the audit found an
+ * unaudited site), a domain failed or a leak was
  * found, 2 bad usage or a host error.
  */
+#include "audit.h"
 #include "bench.h"
 #include "console.h"
 #include "entry.h"
@@ -36,7 +40,7 @@
 #include <string.h>
 
 #define USAGE                                                                                      \
-	"usage: maple-hosted probe | load IMAGE... | bench [SAMPLES] | run IMAGE [METHOD "         \
+	"usage: maple-hosted probe | audit | load IMAGE... | bench [SAMPLES] | run IMAGE [METHOD " \
 	"[A0..A3]] "                                                                               \
 	"| test [NAME...] | serve SOCKET IMAGE...\n"
 
@@ -56,6 +60,17 @@ static int cmd_probe(void)
 	}
 	printf("hosted: pku: yes: TRUSTED %d SHARED %d GATE_RO %d, domains from %d\n", PKEY_TRUSTED,
 	       PKEY_SHARED, PKEY_GATE_RO, PKEY_FIRST_DOMAIN);
+	return 0;
+}
+
+/* The start-up scan (audit.c) with a line for every site it finds. */
+static int cmd_audit(void)
+{
+	char why[512];
+	if (audit_process(1, why, sizeof why) < 0) {
+		printf("hosted: audit: refused: %s\n", why);
+		return 1;
+	}
 	return 0;
 }
 
@@ -185,6 +200,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "probe") && argc == 2)
 		return cmd_probe();
+	if (argc == 2 && !strcmp(argv[1], "audit"))
+		return cmd_audit();
 	if (argc >= 3 && !strcmp(argv[1], "load"))
 		return cmd_load(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "run"))

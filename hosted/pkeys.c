@@ -56,13 +56,27 @@ static int alloc_expect(int want, const char *name, char *why, size_t whylen)
 	return k;
 }
 
+/*
+ * TRUSTED, SHARED and GATE_RO, and, for a moment, every domain key too:
+ * pkey_alloc sets the new key's rights in the calling thread's PKRU to its
+ * init value (mm/mprotect.c, arch_set_user_pkey_access), here 0 (allowed),
+ * and pkey_free leaves PKRU alone. So the thread ends with PKRU 0 (every
+ * key), the runtime's rights, without a WRPKRU of the runtime's own: the
+ * process holds no unchecked one (hosted/audit.c). The domain keys are
+ * free again for pkeys_domain, in the same order.
+ */
 int pkeys_layout(char *why, size_t whylen)
 {
 	if (alloc_expect(PKEY_TRUSTED, "TRUSTED", why, whylen) < 0 ||
 	    alloc_expect(PKEY_SHARED, "SHARED", why, whylen) < 0 ||
 	    alloc_expect(PKEY_GATE_RO, "GATE_RO", why, whylen) < 0)
 		return -1;
-	return 0;
+	int k = PKEY_FIRST_DOMAIN;
+	while (k < PKEY_COUNT && alloc_expect(k, "a domain", why, whylen) == k)
+		k++;
+	for (int i = PKEY_FIRST_DOMAIN; i < k; i++)
+		pkey_free(i);
+	return k == PKEY_COUNT ? 0 : -1;
 }
 
 int pkeys_domain(char *why, size_t whylen)

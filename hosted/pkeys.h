@@ -14,7 +14,8 @@
 bool pkeys_available(char *why, size_t whylen);
 
 /* Allocate TRUSTED, SHARED and GATE_RO, which must come out as the VM's
- * numbers; 0, or -1 with why filled. */
+ * numbers, leaving the calling thread with PKRU 0 (every key: each key's
+ * rights set by pkey_alloc, none by a WRPKRU); 0, or -1 with why filled. */
 int pkeys_layout(char *why, size_t whylen);
 
 /* The next domain key (PKEY_FIRST_DOMAIN and up, in order), or -1 with why. */

@@ -1,6 +1,8 @@
 /*
  * runtime: the order in which a maple-hosted process becomes the VM's
- * address space. The key layout comes first, because pkey_alloc hands out
+ * address space. First the audit (audit.c): the process must hold no
+ * PKRU-writing instruction but the runtime's audited sites before any
+ * domain can jump to one. The key layout comes next, because pkey_alloc hands out
  * the lowest free key and the gate's PKRU values are built from TRUSTED 1,
  * SHARED 2 and GATE_RO 3 (pkeys.c). Then the gate page (GATE_RO), the
  * gate's TRUSTED data (gate.c: the domain table at MAPLE_TRUSTED_VA, this
@@ -12,6 +14,7 @@
 #define _GNU_SOURCE
 #include "runtime.h"
 
+#include "audit.h"
 #include "entry.h"
 #include "gate.h"
 #include "gatepage.h"
@@ -28,7 +31,7 @@ const struct gatepage *runtime_gatepage(void)
 
 int runtime_start(int use_keys, char *why, size_t whylen)
 {
-	if (use_keys && pkeys_layout(why, whylen) < 0)
+	if (audit_process(0, why, whylen) < 0 || (use_keys && pkeys_layout(why, whylen) < 0))
 		return -1;
 	if (gatepage_map(GATEPAGE_KERNEL_ELF, use_keys, &gate, why, whylen) < 0 ||
 	    hgate_init(use_keys, gate.resume, why, whylen) < 0)

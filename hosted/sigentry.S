@@ -1,20 +1,43 @@
 /*
  * The first instructions of the runtime's signal handlers when domains run
- * under their keys (entry.c). Linux enters a handler with its default PKRU
- * (init_pkru_value: every key but 0 access-disabled), whatever the
- * interrupted code held. The handlers run on an alternate stack that the
- * interrupted domain's rights can write (SHARED, see entry.c: kernels
- * before 6.12 write the signal frame with the interrupted PKRU), which
- * that default denies: so before anything touches the stack, these stubs
- * write the handlers' known rights, PKRU 0 (every key), and then jump to
- * the C handler with its three arguments untouched. The interrupted
- * rights are not lost: they are in the signal frame's XSAVE area, and
- * rt_sigreturn restores them from there exactly (a SIGSYS served for the
- * domain returns that way); a handler that leaves with siglongjmp instead
- * restores the runtime's own (entry_upcall).
+ * under their keys (entry.c), and the handlers' one way back into a domain
+ * or the gate: the restorer entry_sigreturn, below.
  *
- * Also the handlers' one way back into a domain or the gate: the restorer
- * entry_sigreturn, below.
+ * Linux enters a handler with its default PKRU (init_pkru_value: every key
+ * but 0 access-disabled), whatever the interrupted code held. The handlers
+ * run on an alternate stack that the interrupted domain's rights can write
+ * (SHARED, see entry.c: kernels before 6.12 write the signal frame with the
+ * interrupted PKRU), which that default denies: so before anything touches
+ * the stack, these entries write the handlers' known rights, PKRU 0 (every
+ * key). The interrupted rights are not lost: they are in the signal frame's
+ * XSAVE area, which the handler rewrites from the gate's state before
+ * rt_sigreturn restores them (entry.c, frame_set_pkru); a handler that
+ * leaves with siglongjmp goes on in the runtime, whose rights are PKRU 0.
+ *
+ * THE INVARIANT (ERIM's rule for a WRPKRU outside the gate): protection
+ * keys do not govern instruction fetch, so a domain can jump straight to
+ * the WRPKRU below with %eax = 0 and every other register of its choosing.
+ * What it can then get is only what a real signal gives it. After the
+ * WRPKRU, before any store and before any C code, the entry checks:
+ *   - %eax is 0, the one value this site writes;
+ *   - %rsp lies in this thread's signal stack (entry_sigstack, in the
+ *     thread's key-0 TLS, which no domain can write; %fs is the runtime's
+ *     thread pointer: no domain can run WRFSBASE, hosted/audit.c and the
+ *     loader's scan, nor arch_prctl, entry.c), at least
+ *     SIGSTACK_HEADROOM above its bottom, with a whole frame below its top,
+ *     and 8 past a 16-byte boundary, as Linux enters a handler;
+ *   - %rdx (the ucontext) and %rsi (the siginfo) are exactly where Linux
+ *     puts them in that frame (arch/x86/kernel/signal.c: struct
+ *     rt_sigframe at %rsp);
+ * and otherwise traps at hosted_pkru_violation (a real SIGILL, which fails
+ * the domain). It then sets RFLAGS (no DF, TF or AC of the jumper's) and
+ * CALLS the C handler, and, should it return, goes to entry_sigreturn
+ * itself: the frame's return address is never used, so a forged frame
+ * cannot make a handler `ret` into a domain with PKRU 0. A frame forged on
+ * the signal stack itself passes the checks; the handler treats it as a
+ * domain's system call or fault (what the domain could have made anyway)
+ * and writes the rights rt_sigreturn restores from the gate's state,
+ * never from the frame (entry.c, frame_set_pkru and its callers).
  */
 #include "jump.h"
 
@@ -29,9 +52,43 @@
 	xorl %eax, %eax
 	xorl %ecx, %ecx
 	xorl %edx, %edx
+	.globl \name\()_wrpkru
+\name\()_wrpkru:
 	wrpkru
+	testl %eax, %eax
+	jnz hosted_pkru_violation
+	cld
+	movq entry_sigstack@gottpoff(%rip), %rax
+	movq %fs:SIGSTACK_LO(%rax), %rcx
+	movq %fs:SIGSTACK_HI(%rax), %r9
+	cmpq %r9, %rsp			/* below the top */
+	jae hosted_pkru_violation
+	movq %rsp, %r10			/* SIGSTACK_HEADROOM above the bottom */
+	subq %rcx, %r10
+	jb hosted_pkru_violation
+	cmpq $SIGSTACK_HEADROOM, %r10
+	jb hosted_pkru_violation
+	movq %r9, %r10			/* a whole frame below the top */
+	subq %rsp, %r10
+	cmpq $SIGFRAME_BYTES, %r10
+	jb hosted_pkru_violation
+	testq $15, %rsp			/* 8 past a 16-byte boundary */
+	jz hosted_pkru_violation
+	testq $7, %rsp
+	jnz hosted_pkru_violation
+	leaq SIGFRAME_UC(%rsp), %rax
+	cmpq %rax, %r8
+	jne hosted_pkru_violation
+	leaq SIGFRAME_INFO(%rsp), %rax
+	cmpq %rax, %rsi
+	jne hosted_pkru_violation
 	movq %r8, %rdx
-	jmp \target
+	pushq $0x202			/* IF and the always-set bit */
+	popfq
+	subq $8, %rsp			/* the C handler's call frame, aligned */
+	call \target
+	addq $16, %rsp			/* that, and the frame's return address */
+	jmp entry_sigreturn
 	.size \name, . - \name
 .endm
 
@@ -40,12 +97,12 @@
 
 /*
  * entry_sigreturn: the restorer of every handler of entry.c (installed
- * with SA_RESTORER): a handler's `ret` lands here, still with the
- * handler's rights (PKRU 0) and every signal blocked (the handlers'
- * sa_mask). The handlers are entered from domain or gate code only, so
- * this always returns to such code: it sets the thread's syscall user
- * dispatch selector to BLOCK and makes the rt_sigreturn, with the runtime's
- * secret in %rdi.
+ * with SA_RESTORER; under keys the entries above come here themselves):
+ * reached still with the handler's rights (PKRU 0) and every signal
+ * blocked (the handlers' sa_mask). The handlers are entered from domain or
+ * gate code only, so this always returns to such code: it sets the
+ * thread's syscall user dispatch selector to BLOCK and makes the
+ * rt_sigreturn, with the runtime's secret in %rdi.
  *
  * THE INVARIANT (entry.c): the `syscall` below is the only one Linux lets
  * through while the selector says BLOCK (its address, entry_sigreturn_end,

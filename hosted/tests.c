@@ -31,6 +31,7 @@
 #include <maple/abi.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/escape_cases.h>
+#include <test/rogue/gadget_cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/watch_cases.h>
 #include <test/rrefs/evil.h>
@@ -63,6 +64,13 @@ enum target {
 	 * handler's restorer. */
 	T_SIGRETURN_SYSCALL,
 	T_SIGRETURN, /* entry_sigreturn's first instruction */
+	/* The WRPKRU of hosted_enter, the runtime's domain entry. */
+	T_ENTER_WRPKRU,
+	/* The WRPKRU of entry_keyed_sigsys, the SIGSYS handler's entry; the
+	 * frame forged in rogue's own memory, or (T_SIGSYS_WRPKRU_ON_SIGSTACK)
+	 * at the top of the thread's signal stack. */
+	T_SIGSYS_WRPKRU,
+	T_SIGSYS_WRPKRU_ON_SIGSTACK,
 };
 
 struct rogue_test {
@@ -72,8 +80,9 @@ struct rogue_test {
 	enum target target;
 	/* The outcome line the upcall must give: a regular expression in
 	 * which {ADDR} stands for the target address, {KEY} for hello's
-	 * protection key and {SECRET} for where the runtime's signal return
-	 * keeps its secret. */
+	 * protection key, {SECRET} for where the runtime's signal return
+	 * keeps its secret, {TRAP} for the runtime's PKRU check's ud2
+	 * (hosted_pkru_violation) and {TRUSTED} for MAPLE_TRUSTED_VA. */
 	const char *expect;
 };
 
@@ -132,6 +141,19 @@ static const struct rogue_test rogue_tests[] = {
 	{"rogue-forged-sigreturn-through-the-whole-restorer-is-pkuerr", 1, ROGUE_E_FORGED_SIGRETURN,
 	 T_SIGRETURN,
 	 FAILED "SIGSEGV \\(SEGV_PKUERR, key " XSTR(PKEY_KERNEL) "\\) at {ADDR}, address {SECRET}"},
+	/* A domain that jumps to one of the runtime's own WRPKRUs with zero
+	 * rights in %eax: each checks what it wrote (or where it was entered
+	 * from) and traps at hosted_pkru_violation. */
+	{"rogue-jump-to-the-domain-entrys-wrpkru-with-zero-rights-traps", 1, ROGUE_G_ENTER_WRPKRU,
+	 T_ENTER_WRPKRU, FAILED "SIGILL at {TRAP}"},
+	{"rogue-jump-to-the-sigsys-entrys-wrpkru-with-a-frame-of-its-own-traps", 1,
+	 ROGUE_G_SIGSYS_ENTRY, T_SIGSYS_WRPKRU, FAILED "SIGILL at {TRAP}"},
+	/* A frame forged where Linux would put it passes the entry's checks:
+	 * the handler serves it (a SYS_NULL) and returns through the frame,
+	 * but with rogue's own rights, not the frame's PKRU 0. */
+	{"rogue-jump-to-the-sigsys-entry-with-a-frame-on-the-signal-stack-keeps-its-rights", 1,
+	 ROGUE_G_SIGSYS_ENTRY, T_SIGSYS_WRPKRU_ON_SIGSTACK,
+	 PKUERR(XSTR(PKEY_TRUSTED), "{TRUSTED}")},
 };
 
 /* The runtime word the T_RUNTIME cases aim at; it must stay as it is. */
@@ -148,6 +170,25 @@ static uint64_t getpid_syscall(void)
 		if (p[i] == 0x0f && p[i + 1] == 0x05)
 			return (uint64_t)getpid + i;
 	return 0;
+}
+
+/* The first WRPKRU (0f 01 ef) in the first 128 bytes of fn, or 0. */
+static uint64_t wrpkru_in(const void *fn)
+{
+	const uint8_t *p = fn;
+	for (unsigned i = 0; i + 2 < 128; i++)
+		if (p[i] == 0x0f && p[i + 1] == 0x01 && p[i + 2] == 0xef)
+			return (uint64_t)fn + i;
+	return 0;
+}
+
+/* The top of this thread's signal stack, or 0. */
+static uint64_t sigstack_top(void)
+{
+	stack_t ss;
+	if (sigaltstack(NULL, &ss) < 0 || (ss.ss_flags & SS_DISABLE))
+		return 0;
+	return (uint64_t)ss.ss_sp + ss.ss_size;
 }
 
 /* The `syscall` of the restorer Linux returns SIGSYS handlers through,
@@ -246,6 +287,14 @@ static void expand(const char *from, uint64_t addr, int key, char *out, size_t l
 			n += (size_t)snprintf(out + n, len - n, "%#lx",
 					      (unsigned long)&entry_sigreturn_token);
 			from += 8;
+		} else if (!strncmp(from, "{TRAP}", 6)) {
+			n += (size_t)snprintf(out + n, len - n, "%#lx",
+					      (unsigned long)hosted_pkru_violation);
+			from += 6;
+		} else if (!strncmp(from, "{TRUSTED}", 9)) {
+			n += (size_t)snprintf(out + n, len - n, "%#lx",
+					      (unsigned long)MAPLE_TRUSTED_VA);
+			from += 9;
 		} else if (!strncmp(from, "{KEY}", 5)) {
 			n += (size_t)snprintf(out + n, len - n, "%d", key);
 			from += 5;
@@ -271,21 +320,27 @@ static int run_rogue(const struct rogue_test *t, char *why, size_t len)
 			  : t->target == T_RUNTIME_SYSCALL   ? getpid_syscall()
 			  : t->target == T_SIGRETURN_SYSCALL ? sigreturn_syscall()
 			  : t->target == T_SIGRETURN	     ? (uint64_t)entry_sigreturn
+			  : t->target == T_ENTER_WRPKRU	     ? wrpkru_in(hosted_enter)
+			  : t->target >= T_SIGSYS_WRPKRU     ? wrpkru_in(entry_keyed_sigsys)
 							     : 0;
 	if (t->target >= T_RUNTIME_SYSCALL && !target) {
 		snprintf(why, len,
-			 "no `syscall` to aim at (the SIGSYS handler's restorer must be "
-			 "entry_sigreturn)");
+			 "nothing to aim at (a `syscall` of the SIGSYS handler's restorer, which "
+			 "must be entry_sigreturn, or a WRPKRU of the runtime's entries)");
 		return -1;
 	}
 	uint64_t hello_word = *(volatile uint64_t *)hello.base;
 	uint64_t trusted_word = *(volatile uint64_t *)MAPLE_TRUSTED_VA;
-	/* The escape cases' third argument: the Linux system call to make, or
-	 * the TRUSTED word a forged frame's PKRU 0 would let rogue write. */
-	long a2 = t->number == ROGUE_E_CALL_SYSCALL	  ? SYS_getpid
-		  : t->number == ROGUE_E_FORGED_SIGRETURN ? (long)MAPLE_TRUSTED_VA
-							  : 0;
-	const long a[4] = {t->number, (long)target, a2, 0};
+	/* The escape and gadget cases' third argument: the Linux system call
+	 * to make, or the TRUSTED word that PKRU 0 would let rogue write. */
+	long a2 = t->number == ROGUE_E_CALL_SYSCALL ? SYS_getpid
+		  : t->number == ROGUE_E_FORGED_SIGRETURN ||
+				  (t->number >= ROGUE_G_FIRST && t->number < ROGUE_G_END)
+			  ? (long)MAPLE_TRUSTED_VA
+			  : 0;
+	/* The gadget cases' fourth: where to forge the frame (0: in rogue). */
+	long a3 = t->target == T_SIGSYS_WRPKRU_ON_SIGSTACK ? (long)sigstack_top() : 0;
+	const long a[4] = {t->number, (long)target, a2, a3};
 	char got[WHY], pattern[WHY];
 	outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
 	expand(t->expect, target ? target : MAPLE_TRUSTED_VA, hello.pkey, pattern, sizeof pattern);

@@ -1,7 +1,9 @@
 """hosted: maple-hosted, the Linux-hosted platform (docs/platform.md): the
 protection-key probe agrees with /proc/cpuinfo, every built domain image is
 placed at the VM's slot address with the VM's key layout, the images built to
-be refused are refused with the VM loader's exact message, hello runs and
+be refused are refused with the VM loader's exact message, the process holds no
+PKRU-writing instruction but the runtime's audited sites (`maple-hosted audit`),
+hello runs and
 answers a call through the gate page's return, and `maple-hosted test`
 (hosted/tests.c: rogue's raw Linux system call, 32-bit system call, Linux system
 call from the runtime's code, forged rt_sigreturn without the runtime's secret,
@@ -118,6 +120,25 @@ def check_probe(pku):
             if pku else NO_PKU)
     if rc != 0 or out != [want]:
         raise Failure(f"probe: exit {rc}, said {out} {err.strip()!r}; want [{want!r}]")
+
+
+# The runtime's audited PKRU writes (hosted/audit.c), each checked after its WRPKRU.
+AUDITED = ["hosted_enter_wrpkru", "entry_keyed_fault_wrpkru", "entry_keyed_sigsys_wrpkru",
+           "hosted_wrpkru_pair_first", "hosted_wrpkru_pair_second"]
+
+
+def check_audit():
+    """`maple-hosted audit`: the process's executable memory (the static binary, the vDSO)
+    holds a WRPKRU at each audited site and no other WRPKRU, XRSTOR, XRSTORS, WRFSBASE or
+    WRGSBASE anywhere: no glibc pkey_set, no ld.so XRSTOR, no unchecked runtime WRPKRU."""
+    rc, out, err = hosted("audit")
+    want = [f"hosted: audit: WRPKRU (0f 01 ef) at {name}, audited" for name in AUDITED]
+    summary = (rf"hosted: audit: {len(AUDITED)} of {len(AUDITED)} audited sites and 0 other "
+               r"forbidden instructions in \d+ executable mappings \(\d+ KiB\)")
+    if rc != 0 or out[:-1] != want or len(out) != len(want) + 1 or not re.fullmatch(summary,
+                                                                                    out[-1]):
+        raise Failure(f"audit: exit {rc}, said {out} {err.strip()!r}; want exit 0, {want} "
+                      f"and /{summary}/")
 
 
 def images():
@@ -299,7 +320,8 @@ def check_usage():
 
 def key_cases():
     """(name, check, args) of the cases that need protection keys, checked with keys on."""
-    return ([("probe", check_probe, True), ("places-every-image", check_places_every_image, True)]
+    return ([("probe", check_probe, True), ("audit", check_audit),
+             ("places-every-image", check_places_every_image, True)]
             + [(f"refuses-{name}", check_refuses, name, True) for name in REFUSED]
             + [("runs-hello", check_runs_hello, True), ("test", run_tests, "hosted/keys/test")])
 
@@ -351,6 +373,7 @@ def run_key_cases_in_guest(cases):
 def run():
     pku = cpu_has_pku()
     test("hosted/probe", check_probe, pku)
+    test("hosted/audit", check_audit)
     test("hosted/places-every-image", check_places_every_image, pku)
     for name in REFUSED:
         test(f"hosted/refuses-{name}", check_refuses, name, pku)

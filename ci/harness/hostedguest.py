@@ -14,11 +14,10 @@ concatenated (the kernel unpacks each in turn: buffer-format.rst). The init's
 `hosted=1` switch runs the commands from /maple, so an argument naming a file
 under the worktree becomes that path relative to /maple.
 
-maple-hosted is the host's build, dynamically linked: its shared objects come
-from the guest's own libc6 (the packages fio's closure already put in: glibc's
-loader and libc.so.6); pack() checks that every DT_NEEDED and the interpreter
-are among them and refuses otherwise, naming what is missing. Both are Debian
-12's glibc, so the symbol versions the host's linker chose exist in the guest.
+maple-hosted is the host's build, linked statically (a static PIE: no libc.so or
+ld.so in the process, docs/platform.md), so it runs in the guest as it is: pack()
+checks that it needs no shared object and no interpreter, and refuses otherwise,
+naming what it needs; the guest's own glibc is not involved.
 """
 import os
 import re
@@ -50,20 +49,15 @@ def guest_path(arg):
     return arg
 
 
-def check_libraries(guest):
-    """GuestError unless the guest's initramfs holds what maple-hosted loads."""
-    have = set(lg.manifest(guest)["shared objects"])
+def check_static():
+    """GuestError unless maple-hosted is static: the process the guest runs must be the one
+    whose whole executable memory its start-up audit scanned (hosted/audit.c), with no
+    shared object of the guest's in it."""
     needed, runpath, interp = lg.elf_needs(HOSTED)
-    if runpath:
-        raise GuestError(f"{HOSTED}: has a RUNPATH ({':'.join(runpath)}); the guest has no such "
-                         "directory")
-    missing = [n for n in needed
-               if not any(os.path.basename(p) == n for p in have)]
-    if interp and interp not in have:
-        missing.append(interp)
-    if missing:
-        raise GuestError(f"{HOSTED} needs {', '.join(missing)}, which the guest's initramfs "
-                         "does not carry (it holds fio's shared objects only)")
+    wants = needed + runpath + ([interp] if interp else [])
+    if wants:
+        raise GuestError(f"{HOSTED} is not static: it needs {', '.join(wants)} (build it with "
+                         "tools/configure's HOSTED_LDFLAGS, -static-pie)")
 
 
 def pack(commands, path):
@@ -126,7 +120,7 @@ def run(commands, progress=print, per_command_s=60, name="hosted-guest", log_pat
     console kept in log_path if given); a list of (status, stdout lines, stderr
     text), one per command, and the guest's kernel release."""
     guest = lg.build(progress=progress)
-    check_libraries(guest)
+    check_static()
     release = lg.manifest(guest)["kernel"]["release"]
     with tempfile.TemporaryDirectory(prefix="maple-hosted-guest-") as tmp:
         extra = os.path.join(tmp, "hosted.cpio.gz")

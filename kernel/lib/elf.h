@@ -199,12 +199,18 @@ struct elf_error {
  * relocations, a DT_RELA table inside a segment's file bytes holding only
  * R_X86_64_NONE and R_X86_64_RELATIVE, each RELATIVE patching 8 bytes of a
  * writable segment, and no WRPKRU, XRSTOR or XRSTORS byte sequence at any
- * offset of its executable bytes (see forbidden_at() in elf_check.c). That
+ * offset of its executable bytes (see elf_forbidden_at() in elf_check.c). That
  * scan holds only for a loader that fills every byte of executable pages
  * that is not a segment's file bytes with zeros, as elf_copy_image does.
  */
 int elf_check(const void *image, size_t size, enum elf_kind kind, struct elf_info *info,
 	      struct elf_error *err);
+
+/* ERIM's rule at one byte offset: given the two bytes after a 0F escape,
+ * the forbidden instruction they start ("WRPKRU", "XRSTOR", "XRSTORS",
+ * "WRFSBASE", "WRGSBASE"), or NULL. The loader's scan of a domain image and
+ * maple-hosted's scan of its own process (hosted/audit.c) both use it. */
+const char *elf_forbidden_at(uint8_t opcode, uint8_t modrm);
 
 /* Entry i < info->rela_count of the relocation table elf_check validated in `file`. */
 struct elf64_rela elf_rela(const void *file, const struct elf_info *info, uint64_t i);

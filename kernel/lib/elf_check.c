@@ -377,7 +377,7 @@ static int check_relocations(const void *image, const struct elf_info *info, str
  * bare sequence therefore covers every prefixed form, at the cost of also
  * refusing prefixed encodings that would have meant something harmless.
  */
-static const char *forbidden_at(uint8_t opcode, uint8_t modrm)
+const char *elf_forbidden_at(uint8_t opcode, uint8_t modrm)
 {
 	bool memory = (modrm >> 6) != 3;
 	unsigned reg = (modrm >> 3) & 7;
@@ -438,7 +438,7 @@ static int check_code(const uint8_t *image, const struct elf_info *info, const u
 			int opcode = exec_byte(image, info, (int)i, off + 1);
 			int modrm = exec_byte(image, info, (int)i, off + 2);
 			const char *name =
-				opcode < 0 || modrm < 0 ? NULL : forbidden_at(opcode, modrm);
+				opcode < 0 || modrm < 0 ? NULL : elf_forbidden_at(opcode, modrm);
 			if (name)
 				return fail(
 					err,

@@ -50,7 +50,8 @@ enum rogue_case {
 	/* 20-39: attacks on the gate, gate_cases.h (run(case, target, a2, a3));
 	 * 120-139: PCI functions and DMA memory, pci_cases.h; 140-151:
 	 * attack_cases.h; 160-169: attack3_cases.h; 180-189: escape_cases.h
-	 * (maple-hosted's trusted entry) */
+	 * (maple-hosted's trusted entry); 190-199: gadget_cases.h (its PKRU
+	 * writes) */
 	ROGUE_CASES
 };
 

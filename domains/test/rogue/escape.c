@@ -12,35 +12,10 @@
  */
 #include <test/rogue/cases.h>
 #include <test/rogue/escape_cases.h>
+#include <test/rogue/sigframe.h>
 
 #include <lib/string.h>
 #include <sdk/dom.h>
-
-struct sigcontext64 {
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
-	uint16_t cs, gs, fs, ss;
-	uint64_t err, trapno, oldmask, cr2, fpstate, reserved[8];
-};
-
-struct ucontext64 {
-	uint64_t flags, link;
-	uint64_t ss_sp;
-	uint32_t ss_flags, pad;
-	uint64_t ss_size;
-	struct sigcontext64 mc;
-	uint64_t sigmask;
-};
-
-struct sigframe64 {
-	uint64_t pretcode; /* what the handler's `ret` popped: %rsp points past it */
-	struct ucontext64 uc;
-	uint8_t info[128]; /* siginfo: rt_sigreturn only checks it lies in user memory */
-};
-
-_Static_assert(offsetof(struct ucontext64, mc) == 40 && sizeof(struct sigcontext64) == 256 &&
-		       offsetof(struct ucontext64, sigmask) == 296,
-	       "Linux's x86-64 struct ucontext and struct sigcontext");
 
 #define FP_XSTATE_MAGIC1 0x46505853u
 #define FP_XSTATE_MAGIC2 0x46505845u
@@ -78,25 +53,41 @@ static uint32_t pkru_offset(void)
 	return b;
 }
 
-/* An XSAVE area that XRSTOR turns into PKRU 0 and the init state of every
- * other component; its address, or 0 where there is no PKRU to forge. */
-static uint64_t forged_xsave(void)
+/* An XSAVE area at x (len bytes) that XRSTOR turns into PKRU 0 and the init
+ * state of every other component; 0, or -1 where there is no PKRU to forge. */
+static int forge_xsave(uint8_t *x, size_t len)
 {
 	uint32_t off = pkru_offset();
-	if (!off || off + 8 + 4 > sizeof xsave)
-		return 0;
-	memset(xsave, 0, sizeof xsave);
-	put32(xsave + 0, 0x037f);  /* FCW's init value */
-	put32(xsave + 24, 0x1f80); /* MXCSR's init value: any other may #GP */
-	uint32_t size = off + 8;   /* the area ends with the PKRU component */
-	put32(xsave + XSAVE_SW_BYTES, FP_XSTATE_MAGIC1);
-	put32(xsave + XSAVE_SW_BYTES + 4, size + 4); /* extended_size: magic2 included */
-	put64(xsave + XSAVE_SW_BYTES + 8, 1ull << XFEATURE_PKRU);
-	put32(xsave + XSAVE_SW_BYTES + 16, size);
-	put64(xsave + XSAVE_HEADER, 1ull << XFEATURE_PKRU); /* XSTATE_BV */
-	put32(xsave + off, 0);				    /* PKRU 0: every key */
-	put32(xsave + size, FP_XSTATE_MAGIC2);
-	return (uint64_t)xsave;
+	if (!off || off + 8 + 4 > len)
+		return -1;
+	memset(x, 0, len);
+	put32(x + 0, 0x037f);	 /* FCW's init value */
+	put32(x + 24, 0x1f80);	 /* MXCSR's init value: any other may #GP */
+	uint32_t size = off + 8; /* the area ends with the PKRU component */
+	put32(x + XSAVE_SW_BYTES, FP_XSTATE_MAGIC1);
+	put32(x + XSAVE_SW_BYTES + 4, size + 4); /* extended_size: magic2 included */
+	put64(x + XSAVE_SW_BYTES + 8, 1ull << XFEATURE_PKRU);
+	put32(x + XSAVE_SW_BYTES + 16, size);
+	put64(x + XSAVE_HEADER, 1ull << XFEATURE_PKRU); /* XSTATE_BV */
+	put32(x + off, 0);				/* PKRU 0: every key */
+	put32(x + size, FP_XSTATE_MAGIC2);
+	return 0;
+}
+
+int rogue_forge_frame(struct sigframe64 *f, uint8_t *x, size_t len, uint64_t rip, uint64_t rsp,
+		      uint64_t rdi)
+{
+	uint16_t cs, ss;
+	__asm__ volatile("movw %%cs, %0\n\tmovw %%ss, %1" : "=r"(cs), "=r"(ss));
+	memset(f, 0, sizeof *f);
+	f->uc.mc.rip = rip;
+	f->uc.mc.rsp = rsp;
+	f->uc.mc.rdi = rdi;
+	f->uc.mc.eflags = 0x202; /* IF and the always-set bit */
+	f->uc.mc.cs = cs;
+	f->uc.mc.ss = ss;
+	f->uc.mc.fpstate = forge_xsave(x, len) < 0 ? 0 : (uint64_t)x;
+	return f->uc.mc.fpstate ? 0 : -1;
 }
 
 /*
@@ -144,14 +135,9 @@ __attribute__((noinline)) static long sigreturn_via(uint64_t site, uint64_t toke
 
 static long forged_sigreturn(uint64_t site, uint64_t scribble_at, uint64_t token)
 {
-	uint16_t cs, ss;
-	__asm__ volatile("movw %%cs, %0\n\tmovw %%ss, %1" : "=r"(cs), "=r"(ss));
-	memset(&frame, 0, sizeof frame);
-	frame.uc.mc.rdi = scribble_at;
-	frame.uc.mc.eflags = 0x202; /* IF and the always-set bit */
-	frame.uc.mc.cs = cs;
-	frame.uc.mc.ss = ss;
-	frame.uc.mc.fpstate = forged_xsave();
+	/* %rip and %rsp are sigreturn_via's to fill; without PKU there is no
+	 * PKRU to forge, and the frame goes without an XSAVE area. */
+	rogue_forge_frame(&frame, xsave, sizeof xsave, 0, 0, scribble_at);
 	return sigreturn_via(site, token);
 }
 

@@ -9,6 +9,7 @@
 #include <test/rogue/auth.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/escape_cases.h>
+#include <test/rogue/gadget_cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/pci_cases.h>
 #include <test/rogue/watch_cases.h>
@@ -159,6 +160,8 @@ static long run(long number, long target, long a2, long a3)
 					  (unsigned long)a3);
 	if (number >= ROGUE_E_FIRST && number < ROGUE_E_END)
 		return rogue_escape_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
+	if (number >= ROGUE_G_FIRST && number < ROGUE_G_END)
+		return rogue_gadget_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
 		return rogue_pci_case(number, (unsigned long)target);
 	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {

@@ -1,0 +1,118 @@
+/*
+ * rogue's jumps to the runtime's own PKRU writes (gadget_cases.h). Every
+ * case ends, if the runtime lets it get that far, at one label that
+ * reloads rogue's stack, stores ROGUE_SCRIBBLE at the word chosen and
+ * returns ROGUE_NOT_CONTAINED: reached with PKRU 0 that store lands (a
+ * TRUSTED word), reached with rogue's own rights it faults (SEGV_PKUERR).
+ */
+#include <test/rogue/cases.h>
+#include <test/rogue/gadget_cases.h>
+#include <test/rogue/sigframe.h>
+
+#include <lib/string.h>
+#include <sdk/dom.h>
+
+#define FRAME_ROOM 8192 /* the forged frame and its XSAVE area */
+
+/* What the label needs, in rogue's memory: rogue's stack pointer with
+ * its callee-saved registers pushed, and where to store. */
+static uint64_t saved_rsp, scribble_at;
+static uint8_t own_room[FRAME_ROOM] __attribute__((aligned(64)));
+
+/*
+ * Jump to site with %eax = %ecx = %edx = 0, %r11 = the label, %edi = sig,
+ * %rsi = info, %r8 = uc and, if rsp is not 0, %rsp = rsp. A frame's uc
+ * (not 0) gets the label as its return address and its resumed %rip.
+ */
+__attribute__((noinline)) static long jump_to(uint64_t site, uint64_t rsp, uint64_t info,
+					      uint64_t uc, uint64_t sig)
+{
+	register uint64_t r10 __asm__("r10") = site;
+	register uint64_t r9 __asm__("r9") = rsp;
+	register uint64_t r8 __asm__("r8") = uc;
+	long r;
+	__asm__ volatile(
+		"pushq %%rbx\n\t"
+		"pushq %%rbp\n\t"
+		"pushq %%r12\n\t"
+		"pushq %%r13\n\t"
+		"pushq %%r14\n\t"
+		"pushq %%r15\n\t"
+		"movq %%rsp, %[saved]\n\t"
+		"leaq 1f(%%rip), %%r11\n\t"
+		"testq %%r8, %%r8\n\t"
+		"jz 3f\n\t"
+		"movq %%r11, -8(%%r8)\n\t"
+		"movq %%r11, %c[rip](%%r8)\n"
+		"3:\n\t"
+		"testq %%r9, %%r9\n\t"
+		"jz 2f\n\t"
+		"movq %%r9, %%rsp\n"
+		"2:\n\t"
+		"xorl %%eax, %%eax\n\t"
+		"xorl %%ecx, %%ecx\n\t"
+		"xorl %%edx, %%edx\n\t"
+		"jmp *%%r10\n"
+		"1:\n\t"
+		"movq %[saved], %%rsp\n\t"
+		"movq %[at], %%rdi\n\t"
+		"movabsq %[scribble], %%rax\n\t"
+		"movq %%rax, (%%rdi)\n\t"
+		"popq %%r15\n\t"
+		"popq %%r14\n\t"
+		"popq %%r13\n\t"
+		"popq %%r12\n\t"
+		"popq %%rbp\n\t"
+		"popq %%rbx\n\t"
+		"movl %[nc], %%eax"
+		: "=a"(r), "+r"(r10), "+r"(r9), "+r"(r8), "+S"(info),
+		  "+D"(sig), [saved] "=m"(saved_rsp)
+		: [at] "m"(scribble_at), [scribble] "i"(ROGUE_SCRIBBLE),
+		  [rip] "i"(offsetof(struct ucontext64, mc.rip)), [nc] "i"(ROGUE_NOT_CONTAINED)
+		: "rcx", "rdx", "r11", "memory", "cc");
+	return r;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+/*
+ * A SIGSYS frame laid out as Linux lays out a handler's: its XSAVE area at
+ * the top of [top - FRAME_ROOM, top), 64-byte aligned, and below it the
+ * frame at an %rsp that is 8 past a 16-byte boundary (a call's, as a
+ * handler is entered), so %rdx = %rsp + 8 and %rsi = %rsp + 8 + 304.
+ */
+static long sigsys_entry(uint64_t site, uint64_t top)
+{
+	uint8_t *xsave = (uint8_t *)((top - FRAME_ROOM / 2) & ~63ull);
+	uint64_t rsp = ((uint64_t)(xsave - sizeof(struct sigframe64) - 16) & ~15ull) + 8;
+	struct sigframe64 *f = (struct sigframe64 *)rsp;
+	if (rogue_forge_frame(f, xsave, FRAME_ROOM / 2, 0, 0, scribble_at) < 0)
+		return -MAPLE_EINVAL; /* no PKRU to forge: keys are off */
+	uint8_t *info = f->info;
+	put32(info + 0, ROGUE_LINUX_SIGSYS);		/* si_signo */
+	put32(info + 8, ROGUE_LINUX_SYS_USER_DISPATCH); /* si_code */
+	/* si_call_addr (16), where the system call came from: rogue's own code. */
+	uint64_t ip = (uint64_t)&sigsys_entry;
+	memcpy(info + 16, &ip, 8);
+	put32(info + 24, SYS_NULL);		   /* si_syscall */
+	put32(info + 28, ROGUE_AUDIT_ARCH_X86_64); /* si_arch */
+	return jump_to(site, rsp, (uint64_t)info, (uint64_t)&f->uc, ROGUE_LINUX_SIGSYS);
+}
+
+long rogue_gadget_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
+{
+	if (!target || !a2)
+		return -MAPLE_EINVAL;
+	scribble_at = a2;
+	switch (number) {
+	case ROGUE_G_ENTER_WRPKRU:
+		return jump_to(target, 0, 0, 0, 0);
+	case ROGUE_G_SIGSYS_ENTRY:
+		return sigsys_entry(target, a3 ? a3 : (uint64_t)own_room + sizeof own_room);
+	default:
+		return -MAPLE_EINVAL;
+	}
+}
