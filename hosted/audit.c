@@ -111,6 +111,14 @@ static const char *audited_name(uint64_t at)
 	return NULL;
 }
 
+const void *audit_site(unsigned i, const char **name)
+{
+	if (i >= NAUDITED)
+		return NULL;
+	*name = audited[i].name;
+	return (const void *)audited[i].at;
+}
+
 int audit_process(int verbose, char *why, size_t whylen)
 {
 	struct mapping m[MAX_MAPS];

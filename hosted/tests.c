@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "tests.h"
 
+#include "audit.h"
 #include "entry.h"
 #include "gate.h"
 #include "ksigaction.h"
@@ -569,6 +570,40 @@ static int run_every_wrpkru(char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
+/*
+ * Every audited WRPKRU of the runtime (audit.c), reached by a call with
+ * %eax = %ecx = %edx = 0 (ROGUE_JUMP_GATE: a WRPKRU that granted every key
+ * and went on would come back ROGUE_NOT_CONTAINED), ends at
+ * hosted_pkru_violation's ud2: rogue fails with SIGILL there. A fresh
+ * rogue for each site.
+ */
+static int run_every_runtime_wrpkru(char *why, size_t len)
+{
+	char want[64];
+	snprintf(want, sizeof want, "rogue failed: SIGILL at %#lx",
+		 (unsigned long)hosted_pkru_violation);
+	const char *name;
+	const void *site;
+	unsigned i = 0;
+	for (; (site = audit_site(i, &name)); i++) {
+		struct hosted_domain rogue;
+		if (start("rogue", i + 1, &rogue, why, len) < 0)
+			return -1;
+		const long a[4] = {ROGUE_JUMP_GATE, (long)site, 0, 0};
+		char got[WHY];
+		outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_FAILED) {
+			snprintf(why, len, "WRPKRU at %s: %.300s, want '%s'", name, got, want);
+			return -1;
+		}
+	}
+	if (i < 5) {
+		snprintf(why, len, "%u audited WRPKRUs, want 5", i);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
 /* A chain of calls of rogue into itself past GATE_MAX_DEPTH is refused with
  * -MAPLE_EDEPTH, passed back up every level, and rogue runs on. */
 static int run_depth(char *why, size_t len)
@@ -622,7 +657,7 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 4 + NRREF + NEVIL];
+static struct test tests[1 + NROGUE + 5 + NRREF + NEVIL];
 static int ntests;
 
 static void list_tests(void)
@@ -641,6 +676,10 @@ static void list_tests(void)
 		.name = "gate-every-wrpkru-jumped-to-with-zero-rights-faults-at-the-violation-site",
 		.needs = "isolation", /* without keys every domain's rights are 0 too */
 		.run = run_every_wrpkru};
+	tests[ntests++] = (struct test){
+		.name = "runtime-every-wrpkru-jumped-to-with-zero-rights-traps",
+		.needs = "isolation", /* without keys a WRPKRU is #UD where it stands */
+		.run = run_every_runtime_wrpkru};
 	for (size_t i = 0; i < NRREF; i++)
 		tests[ntests++] =
 			(struct test){.name = rref_tests[i].name, .rcase = rref_tests[i].rcase};
