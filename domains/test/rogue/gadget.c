@@ -9,7 +9,6 @@
 #include <test/rogue/gadget_cases.h>
 #include <test/rogue/sigframe.h>
 
-#include <lib/string.h>
 #include <sdk/dom.h>
 
 #define FRAME_ROOM 8192 /* the forged frame and its XSAVE area */
@@ -73,10 +72,16 @@ __attribute__((noinline)) static long jump_to(uint64_t site, uint64_t rsp, uint6
 	return r;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
+/* The head of a SIGSYS siginfo_t (uapi asm-generic/siginfo.h: si_signo,
+ * si_errno, si_code, then the union's _sigsys at offset 16). */
+struct sigsys_info {
+	int32_t signo, err, code, pad;
+	uint64_t call_addr; /* where the system call came from */
+	int32_t syscall;
+	uint32_t arch;
+};
+_Static_assert(sizeof(struct sigsys_info) <= sizeof((struct sigframe64 *)0)->info,
+	       "the siginfo's place in the frame");
 
 /*
  * A SIGSYS frame laid out as Linux lays out a handler's: its XSAVE area at
@@ -91,14 +96,12 @@ static long sigsys_entry(uint64_t site, uint64_t top)
 	struct sigframe64 *f = (struct sigframe64 *)rsp;
 	if (rogue_forge_frame(f, xsave, FRAME_ROOM / 2, 0, 0, scribble_at) < 0)
 		return -MAPLE_EINVAL; /* no PKRU to forge: keys are off */
-	uint8_t *info = f->info;
-	put32(info + 0, ROGUE_LINUX_SIGSYS);		/* si_signo */
-	put32(info + 8, ROGUE_LINUX_SYS_USER_DISPATCH); /* si_code */
-	/* si_call_addr (16), where the system call came from: rogue's own code. */
-	uint64_t ip = (uint64_t)&sigsys_entry;
-	memcpy(info + 16, &ip, 8);
-	put32(info + 24, SYS_NULL);		   /* si_syscall */
-	put32(info + 28, ROGUE_AUDIT_ARCH_X86_64); /* si_arch */
+	struct sigsys_info *info = (struct sigsys_info *)f->info;
+	*info = (struct sigsys_info){.signo = ROGUE_LINUX_SIGSYS,
+				     .code = ROGUE_LINUX_SYS_USER_DISPATCH,
+				     .call_addr = (uint64_t)&sigsys_entry, /* rogue's own code */
+				     .syscall = SYS_NULL,
+				     .arch = ROGUE_AUDIT_ARCH_X86_64};
 	return jump_to(site, rsp, (uint64_t)info, (uint64_t)&f->uc, ROGUE_LINUX_SIGSYS);
 }
 
