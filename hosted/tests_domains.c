@@ -410,7 +410,9 @@ static int run_heap_limit(char *why, size_t len)
 		return -1;
 	const long region = 16l << 20;
 	long zero = 0, grew = 0, first = 0, count = 0;
-	uint64_t heap = hog->heap_next;
+	/* Its regions lie one after another from the window's start (hog's
+	 * init took one already): one mapping to Linux, under its key. */
+	uint64_t heap = hog->base + DOMAIN_HEAP_OFF;
 	if (call(hog, Hog_grow_METHOD, 0, 1, 0, &zero, why, len) < 0 ||
 	    call(hog, Hog_grow_METHOD, region, 1, 0, &first, why, len) < 0)
 		return -1;
@@ -420,15 +422,15 @@ static int run_heap_limit(char *why, size_t len)
 		return -1;
 	int key = hgate_keys() ? pkeys_of_mapping(heap) : hog->pkey;
 	if (zero != -MAPLE_EINVAL || first != 0 || grew != -MAPLE_EQUOTA ||
-	    count != 1 + (long)room || heap < hog->base + DOMAIN_HEAP_OFF ||
-	    heap >= hog->base + MAPLE_DOMAIN_SLOT || key != hog->pkey)
-		return fail(why, len,
-			    "grow(0): %ld, grow(16 MiB): %ld, then %ld after %ld regions in all, "
-			    "the first at slot offset %#lx with key %d; want %d, 0, %d after %ld, "
-			    "at %#lx with key %d",
-			    zero, first, grew, count, (unsigned long)(heap - hog->base), key,
-			    -MAPLE_EINVAL, -MAPLE_EQUOTA, 1 + (long)room, DOMAIN_HEAP_OFF,
-			    hog->pkey);
+	    count != 1 + (long)room || hog->heap_next <= heap + (uint64_t)region ||
+	    key != hog->pkey)
+		return fail(
+			why, len,
+			"grow(0): %ld, grow(16 MiB): %ld, then %ld after %ld regions in all, "
+			"the heap up to slot offset %#lx with key %d; want %d, 0, %d after %ld, "
+			"from %#lx with key %d",
+			zero, first, grew, count, (unsigned long)(hog->heap_next - hog->base), key,
+			-MAPLE_EINVAL, -MAPLE_EQUOTA, 1 + (long)room, DOMAIN_HEAP_OFF, hog->pkey);
 	return leak_check(why, len);
 }
 
