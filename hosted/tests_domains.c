@@ -566,6 +566,70 @@ static int run_no_shadow(char *why, size_t len)
 	return leak_check(why, len);
 }
 
+/* kernel/ktest/authority.c's third case: rogue may not destroy the
+ * shadow's membdev, nor map ramdisk0 while membdev is down, crashed
+ * (failed, as the VM's `kill`) or destroyed; the shadow's next membdev
+ * maps it and finds every acknowledged block. */
+static int run_map_while_down(char *why, size_t len)
+{
+	struct hosted_domain *shadow = create("bdev_shadow", why, len);
+	struct hosted_domain *client = shadow ? create("bdclient", why, len) : NULL;
+	struct hosted_domain *rogue = client ? create("rogue", why, len) : NULL;
+	struct hosted_domain *driver = by_name("membdev");
+	if (!rogue || !driver)
+		return driver ? -1 : fail(why, len, "bdev_shadow made no membdev");
+	uint64_t dh = hgate_handle(driver);
+	if (workload(client, 0, why, len) < 0 || capture_begin(why, len) < 0)
+		return -1;
+	int bad = 0;
+	long destroy = rogue_run(rogue, ROGUE_DESTROY, dh, why, len, &bad);
+	hgate_fail(driver);
+	long crashed = rogue_run(rogue, ROGUE_MAP_RAMDISK, 0, why, len, &bad);
+	char err[160];
+	int gone_rc = hdom_destroy(dh, err, sizeof err);
+	long gone = rogue_run(rogue, ROGUE_MAP_RAMDISK, 0, why, len, &bad);
+	capture_end();
+	if (bad)
+		return -1;
+	if (destroy != -MAPLE_EPERM || crashed != -MAPLE_EPERM || gone_rc || gone != -MAPLE_EPERM)
+		return fail(why, len,
+			    "rogue destroying membdev: %ld, mapping ramdisk0 with membdev crashed: "
+			    "%ld, gone (destroy %d): %ld; want %d each",
+			    destroy, crashed, gone_rc, gone, -MAPLE_EPERM);
+	char line[3][200];
+	snprintf(line[0], sizeof line[0],
+		 "domain: rogue \\(id %u\\) may not destroy membdev \\(id %u\\): not its "
+		 "creator \\(created by bdev_shadow\\)",
+		 rogue->id, driver->id);
+	snprintf(line[1], sizeof line[1],
+		 "device: rogue \\(id %u\\) may not map ramdisk0: it is granted to membdev "
+		 "\\(id %u\\)",
+		 rogue->id, (unsigned)(dh & HANDLE_ID_MASK));
+	snprintf(line[2], sizeof line[2],
+		 "device: rogue \\(id %u\\) may not map ramdisk0: it is granted to nobody: it is "
+		 "kept for the next instance bdev_shadow \\(id %u\\) creates",
+		 rogue->id, shadow->id);
+	for (int i = 0; i < 3; i++)
+		if (!has_line(line[i]))
+			return fail(why, len, "no line /%s/ in: %.300s", line[i], captured);
+	char c[256];
+	if (workload(client, 0, why, len) < 0)
+		return -1;
+	struct hosted_domain *next = by_name("membdev");
+	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
+	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
+		counters(client, c, sizeof c);
+		return fail(why, len, "the workload after the restart: %s", c);
+	}
+	if (!next || hgate_handle(next) == dh || hgate_state(rogue) != GATE_DOMAIN_RUNNING)
+		return fail(why, len, "after the restart: membdev %s, rogue %s",
+			    !next		       ? "missing"
+			    : hgate_handle(next) == dh ? "not replaced"
+						       : "new",
+			    hgate_state(rogue) == GATE_DOMAIN_RUNNING ? "running" : "failed");
+	return leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-shadow-creates-its-driver-in-its-init", run_shadow_creates},
 	{"auth-rogue-may-not-destroy-a-domain-it-did-not-create", run_destroy_not_created},
@@ -573,6 +637,7 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-stale-handle-never-reaches-the-slots-next-domain", run_stale_handle},
 	{"domain-failing-in-its-init-fails-alone-and-its-creator-hears-einval", run_init_fails},
 	{"heap-grow-stops-at-the-memory-limit-with-equota", run_heap_limit},
+	{"auth-rogue-may-not-map-ramdisk0-while-membdev-is-down", run_map_while_down},
 	{"recovery-shadow-hides-driver-crashes-without-losing-data", run_recovery},
 	{"recovery-without-a-shadow-the-client-sees-the-crash", run_no_shadow},
 };
