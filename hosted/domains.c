@@ -117,8 +117,6 @@ uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
 	d->owned = 1;
 	d->creator = creator ? hgate_handle(creator) : 0;
 	snprintf(d->creator_name, sizeof d->creator_name, "%s", creator ? creator->name : "kernel");
-	d->heap_next = d->base + DOMAIN_HEAP_OFF;
-	d->pages = d->span / PAGE + DOMAIN_STACK_SIZE / PAGE;
 	if (hgate_add(d, err, errlen) < 0) {
 		munmap((void *)d->base, d->span);
 		if (d->pkey >= 0)
