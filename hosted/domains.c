@@ -77,6 +77,7 @@ int hdom_fail(struct hosted_domain *d, const char *why)
 {
 	if (!hgate_fail(d))
 		return 0;
+	snprintf(d->fail_reason, sizeof d->fail_reason, "%s", why);
 	klog("domain: %s (id %u) failed: %s", d->name, d->id, why);
 	return 1;
 }

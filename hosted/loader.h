@@ -29,6 +29,7 @@ struct hosted_domain {
 	uint64_t device_va;    /* where its granted device is mapped; 0: nowhere */
 	uint64_t device_bytes; /* and how many bytes */
 	uint64_t refusals;     /* requests refused (the VM logs the first few) */
+	char fail_reason[96];  /* why hdom_fail failed it (a kill, a destroy) */
 	int owned;	       /* allocated by domains.c, which frees it at destroy */
 };
 

@@ -443,7 +443,8 @@ static int run_heap_limit(char *why, size_t len)
  * so no request sees two crashes and the shadow's retries suffice. */
 struct strikes {
 	unsigned done, want;
-	uint64_t last;		    /* the handle struck last */
+	int inside;    /* 1: only kills, each inside its call (at a syscall it makes) */
+	uint64_t last; /* the handle struck last */
 	struct hosted_domain *only; /* strike this one only (no shadow), or NULL */
 };
 
@@ -451,11 +452,14 @@ static void strike(void *arg)
 {
 	struct strikes *s = arg;
 	struct hosted_domain *d = s->only ? s->only : by_name("membdev");
+	/* Between its calls (none of its calls in progress), or with
+	 * `inside` during one, at a syscall of its own. */
 	if (s->done == s->want || !d || hgate_handle(d) == s->last ||
-	    hgate_state(d) != GATE_DOMAIN_RUNNING || hgate_calls(d) < 3)
+	    hgate_state(d) != GATE_DOMAIN_RUNNING || hgate_calls(d) < 3 ||
+	    (hgate_active(d) != 0) != s->inside || (s->inside && hgate_current() != d))
 		return;
 	s->last = hgate_handle(d);
-	if (s->done % KINDS < KINDS - 1)
+	if (s->done % KINDS < KINDS - 1 && !s->inside)
 		hgate_inject(d, runtime_gatepage()->fault[s->done % KINDS]);
 	else /* the VM's `kill`: failed between calls, the next one is -MAPLE_EDEAD */
 		hdom_fail(d, "killed to test recovery");
@@ -534,13 +538,54 @@ static int run_recovery(char *why, size_t len)
 		if (!has_line(line))
 			return fail(why, len, "no restart line /%s/", line);
 	}
-	unsigned faults = count_lines("hosted: membdev failed: ");
+	unsigned faults = count_lines("hosted: membdev failed: SIG");
 	unsigned kills = count_lines("domain: membdev (id 2) failed: killed to test recovery");
 	unsigned restarts = count_lines("[bdev_shadow] shadow BlockDevice: restarted");
 	if (faults != STRIKES - STRIKES / KINDS || kills != STRIKES / KINDS || restarts != STRIKES)
 		return fail(why, len, "%u faults, %u kills and %u restarts logged, want %d, %d, %d",
 			    faults, kills, restarts, STRIKES - STRIKES / KINDS, STRIKES / KINDS,
 			    STRIKES);
+	return leak_check(why, len);
+}
+
+/* membdev killed inside its own call (at the clock syscall it makes for
+ * its `serving` line), as the VM's `kill` of a domain a thread is in: it
+ * unwinds at that syscall's return, the shadow hears -MAPLE_ECALLEE and
+ * restarts it, and the client sees nothing. Before the runtime unwound a
+ * domain failed under its own syscall, the gate's callee_failed looped on
+ * SYS_NULL for ever (the test hung). */
+static int run_kill_inside(char *why, size_t len)
+{
+	struct hosted_domain *shadow = create("bdev_shadow", why, len);
+	struct hosted_domain *client = shadow ? create("bdclient", why, len) : NULL;
+	struct hosted_domain *driver = by_name("membdev");
+	if (!client || !driver || capture_begin(why, len) < 0)
+		return -1;
+	struct strikes s = {.want = 1, .inside = 1, .only = driver};
+	hsys_set_tick(strike, &s);
+	int bad = workload(client, 0, why, len) < 0;
+	hsys_set_tick(NULL, NULL);
+	capture_end();
+	char c[256];
+	if (bad)
+		return -1;
+	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
+	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
+		counters(client, c, sizeof c);
+		return fail(why, len, "workload: %s", c);
+	}
+	const char *lines[] = {
+		"domain: membdev \\(id 2\\) failed: killed to test recovery",
+		"hosted: membdev failed: killed to test recovery",
+		"\\[bdev_shadow\\] shadow BlockDevice: restarted membdev \\(restart 1\\), replayed "
+		"1 "
+		"calls",
+	};
+	if (s.done != 1)
+		return fail(why, len, "%u kills landed, want 1", s.done);
+	for (unsigned i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		if (!has_line(lines[i]))
+			return fail(why, len, "no line /%s/ in: %.300s", lines[i], captured);
 	return leak_check(why, len);
 }
 
@@ -646,5 +691,6 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"heap-grow-stops-at-the-memory-limit-with-equota", run_heap_limit},
 	{"auth-rogue-may-not-map-ramdisk0-while-membdev-is-down", run_map_while_down},
 	{"recovery-shadow-hides-driver-crashes-without-losing-data", run_recovery},
+	{"recovery-killed-inside-its-call-unwinds-to-the-shadow", run_kill_inside},
 	{"recovery-without-a-shadow-the-client-sees-the-crash", run_no_shadow},
 };
