@@ -25,7 +25,11 @@
  * interrupted ones exactly (arm_altstack(), entry_upcall, frame_set_pkru).
  * They are entered synchronously from domain or gate code, never from
  * runtime code, so the runtime holds no lock and is inside no stdio call
- * when they run.
+ * when they run. That holds for an upcall nested in a SIGSYS handler too
+ * (a domain's SYS_DOMAIN_CREATE runs the new domain's init there): the
+ * handler below it waits in entry_upcall, having flushed stdout and
+ * freed what it read, and each nesting level has its own signal stack
+ * (arm_altstack) so the frame below stays whole.
  */
 #define _GNU_SOURCE
 #include "entry.h"
