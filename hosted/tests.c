@@ -24,6 +24,7 @@
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
+#include "tests_domains.h"
 
 #include <domain/gate_layout.h>
 #include <idl/hello_methods.h>
@@ -401,6 +402,9 @@ static const struct evil_test evil_tests[] = {
 	{"rref-nesting-counts-the-childs-whole-subtree", EV_NEST_WHOLE, 0, 0},
 	{"rref-stale-handle-after-free-and-realloc-is-refused", EV_STALE, 0, 0},
 	{"rref-info-on-another-domains-rref-is-eperm", EV_INFO_PERM, 0, 0},
+	/* rref_quota_is_equota_and_the_domain_runs_on: it needs malloc (SYS_HEAP_GROW). */
+	{"rref-quota-is-equota-and-the-domain-runs-on", EV_QUOTA, RREF_DEFAULT_HEADERS,
+	 RREF_DEFAULT_BYTES},
 };
 
 static uint64_t live_rrefs(void)
@@ -567,7 +571,7 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 4 + NRREF + NEVIL];
+static struct test tests[1 + NROGUE + 4 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -591,6 +595,9 @@ static void list_tests(void)
 			(struct test){.name = rref_tests[i].name, .rcase = rref_tests[i].rcase};
 	for (size_t i = 0; i < NEVIL; i++)
 		tests[ntests++] = (struct test){.name = evil_tests[i].name, .evil = (int)i + 1};
+	for (size_t i = 0; i < HOSTED_DOMAIN_TESTS; i++)
+		tests[ntests++] = (struct test){.name = hosted_domain_tests[i].name,
+						.run = hosted_domain_tests[i].run};
 }
 
 /* The child: set the runtime up, run one test, report on the pipe. */
