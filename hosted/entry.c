@@ -74,6 +74,7 @@
 #include "ksigaction.h"
 #include "pkeys.h"
 #include "runtime.h"
+#include "syscalls.h"
 
 #include <domain/gate_layout.h>
 #include <lib/log_text.h>
@@ -130,20 +131,28 @@ __thread volatile uint8_t *entry_selector;
  * rights, raised by the gate or not, can read. */
 uint64_t entry_sigreturn_token;
 
-/* This thread's signal stack (altstack()); the keyed entries (sigentry.S)
- * and frame_set_pkru accept only frames that lie in it. */
+/* The signal stack of the level whose domain code this thread runs
+ * (use_sigstack); the keyed entries (sigentry.S) and frame_set_pkru accept
+ * only frames that lie in it. */
 __thread struct entry_sigstack entry_sigstack;
 
 #define GATE_SPAN (1u << 20) /* gatepage.c's limit on the gate's size */
-#define ALTSTACK  (64u << 10)
+#define ALTSTACK  (128u << 10)
 #define PAGE	  4096u
-#define LOG_MAX	  256
+/* Upcalls nested in SIGSYS handlers (a domain's SYS_DOMAIN_CREATE runs the
+ * new domain's init there, whose own init may create another): one
+ * signal stack each, so at most the gate's depth. */
+#define ALT_LEVELS GATE_MAX_DEPTH
+#define LOG_MAX	   256
 _Static_assert(ALTSTACK >= 3 * SIGSTACK_HEADROOM, "the signal stack holds the entries' headroom");
 
 /* The thread's current upcall; NULL while it runs runtime code. The
  * domain a system call or fault comes from is the gate's current domain
  * (hgate_current): a call through the gate moves the thread on. */
 struct upcall {
+	struct upcall *outer;	 /* the upcall whose SIGSYS handler made this one, or NULL */
+	unsigned level;		 /* how many enclose it: its signal stack's index */
+	unsigned floor;		 /* its continuation's index on the thread's stack */
 	struct hosted_domain *d; /* where the runtime entered */
 	sigjmp_buf back;
 	long result;
@@ -299,7 +308,7 @@ static void fail_domain(struct upcall *u, ucontext_t *uc)
 	uint64_t rip, rsp;
 	uint32_t pkru;
 	long err;
-	if (hgate_unwind(&rip, &rsp, &pkru, &err)) {
+	if (hgate_unwind(u->floor, &rip, &rsp, &pkru, &err)) {
 		if (d && d != u->d) { /* say who failed: it is not the domain entered */
 			char why[256];
 			snprintf(why, sizeof why, "%s", u->why);
@@ -365,10 +374,10 @@ static long sys_lookup(struct hosted_domain *d, uint64_t name, uint64_t len)
 	return hgate_lookup(buf);
 }
 
-/* The Maple syscalls the hosted runtime serves so far, the exchange heap's
- * by the VM's own xheap/rref.c (SYS_RREF_BUS too: no devices here, but the
- * same rule on who may ask); the rest are the VM's alone for now
- * (docs/platform.md) and get -MAPLE_ENOSYS. */
+/* The Maple syscalls of the gate and the exchange heap, the latter by the
+ * VM's own xheap/rref.c (SYS_RREF_BUS too: no DMA here, but the same rule
+ * on who may ask); syscalls.c serves the lifecycle, memory, devices, time
+ * and threads, and every other number gets -MAPLE_ENOSYS. */
 static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 {
 	static const struct rref_limits limits = RREF_LIMITS_DEFAULT;
@@ -382,7 +391,7 @@ static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 	case SYS_LOOKUP:
 		return sys_lookup(d, g[REG_RDI], g[REG_RSI]);
 	case SYS_DOMAIN_ID:
-		return (long)d->id; /* its handle: generation 0 (gate.c) */
+		return (long)hgate_handle(d);
 	case SYS_RREF_ALLOC:
 		return rref_alloc(d->id, &limits, (uint32_t)g[REG_RDI], g[REG_RSI]);
 	case SYS_RREF_FREE:
@@ -400,7 +409,7 @@ static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 	case SYS_RREF_BUS: /* the same authority; the answer is the payload's address */
 		return rref_bus(d->id, g[REG_RDI], g[REG_RSI]);
 	default:
-		return -MAPLE_ENOSYS;
+		return hsys_serve(d, nr, g[REG_RDI], g[REG_RSI], g[REG_RDX]);
 	}
 }
 
@@ -466,6 +475,15 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_domain(u, ctx);
 	} else {
 		g[REG_RAX] = maple_syscall(d, si->si_syscall, g);
+		/* As the VM's way back to ring 3 (gate_return_to_user): a domain
+		 * failed while it ran (killed, or destroyed with its call in
+		 * progress) unwinds now rather than running on; the gate's
+		 * callee_failed loops on SYS_NULL waiting for exactly this. */
+		if (hgate_state(d) != GATE_DOMAIN_RUNNING) {
+			fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+			fail_domain(u, ctx);
+			return;
+		}
 		/* Back to the caller through rt_sigreturn, with the rights the
 		 * gate holds for this thread (the caller's own: a domain's
 		 * system call interrupts nothing else), whatever PKRU the frame
@@ -544,33 +562,77 @@ static uint32_t rdpkru(void)
 }
 
 /*
- * Every thread that enters domains needs its own alternate stack. Under
- * keys it carries the SHARED key: kernels before 6.12 write the signal
- * frame with the interrupted code's PKRU, and a domain's rights allow
- * its own key, SHARED and (read-only) GATE_RO, so a frame on runtime
- * memory (key 0) could not be written and Linux would kill the process
- * instead of delivering. The price (docs/platform.md): while a handler
- * runs, another thread in any domain could write this thread's frame;
- * maple-hosted runs one domain thread per process for now. A page below
- * it is mapped with no access, so a handler that ran out of stack faults
- * rather than writing the runtime's memory with PKRU 0 (the keyed entries
- * also start a handler only SIGSTACK_HEADROOM above the bottom).
+ * Every upcall needs a signal stack of its own. Under keys it carries the
+ * SHARED key: kernels before 6.12 write the signal frame with the
+ * interrupted code's PKRU, and a domain's rights allow its own key, SHARED
+ * and (read-only) GATE_RO, so a frame on runtime memory (key 0) could not
+ * be written and Linux would kill the process instead of delivering. The
+ * price (docs/platform.md): while a handler runs, another thread in any
+ * domain could write this thread's frame; maple-hosted runs one domain
+ * thread per process for now. A page below each is mapped with no access,
+ * so a handler that ran out of stack faults rather than writing the
+ * runtime's memory with PKRU 0 (the keyed entries also start a handler
+ * only SIGSTACK_HEADROOM above the bottom).
+ *
+ * Why one per upcall level: an upcall made from inside a SIGSYS handler
+ * (the init of a domain another domain creates) runs domain code while
+ * that handler's frame is live on its signal stack, and Linux delivers a
+ * signal interrupting code that is not on the armed signal stack at that
+ * stack's top: a single stack would be overwritten under the live frame.
+ * So each upcall arms the stack of its own level before it enters the
+ * domain, with SS_AUTODISARM: delivery disarms it (saving it in the
+ * frame's uc_stack, which rt_sigreturn restores), so the handler may arm
+ * the next level's for a nested upcall, below which nothing is live.
+ * entry_sigstack always names the level whose domain code runs, the one
+ * stack a signal can arrive on (use_sigstack): the upcall sets it, and
+ * the return from a nested one sets the enclosing level's again.
  */
-static int altstack(char *err, size_t errlen)
+static char *alt[ALT_LEVELS];
+#define AUTODISARM (1u << 31) /* Linux's SS_AUTODISARM (uapi linux/signal.h, 4.7 on) */
+
+/* The keyed entries and frame_set_pkru accept frames on level's stack only. */
+static void use_sigstack(unsigned level)
 {
-	stack_t ss = {.ss_size = ALTSTACK};
-	uint8_t *at = mmap(NULL, PAGE + ALTSTACK, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ss.ss_sp = at + PAGE;
-	if (at == MAP_FAILED ||
-	    (keys ? pkey_mprotect(ss.ss_sp, ALTSTACK, PROT_READ | PROT_WRITE, PKEY_SHARED)
-		  : mprotect(ss.ss_sp, ALTSTACK, PROT_READ | PROT_WRITE)) < 0 ||
-	    sigaltstack(&ss, NULL) < 0) {
-		snprintf(err, errlen, "cannot set up a signal stack: %s", strerror(errno));
+	entry_sigstack = (struct entry_sigstack){.lo = (uint64_t)alt[level],
+						 .hi = (uint64_t)alt[level] + ALTSTACK};
+}
+
+static int arm_altstack(unsigned level, char *err, size_t errlen)
+{
+	if (level >= ALT_LEVELS) {
+		snprintf(err, errlen, "upcalls nested %u deep", level);
 		return -1;
 	}
-	entry_sigstack = (struct entry_sigstack){.lo = (uint64_t)ss.ss_sp,
-						 .hi = (uint64_t)ss.ss_sp + ALTSTACK};
+	if (!alt[level]) {
+		uint8_t *at =
+			mmap(NULL, PAGE + ALTSTACK, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (at == MAP_FAILED ||
+		    (keys ? pkey_mprotect(at + PAGE, ALTSTACK, PROT_READ | PROT_WRITE, PKEY_SHARED)
+			  : mprotect(at + PAGE, ALTSTACK, PROT_READ | PROT_WRITE)) < 0) {
+			snprintf(err, errlen, "cannot set up a signal stack: %s", strerror(errno));
+			if (at != MAP_FAILED)
+				munmap(at, PAGE + ALTSTACK);
+			return -1;
+		}
+		alt[level] = (char *)at + PAGE;
+	}
+	stack_t ss = {.ss_sp = alt[level], .ss_size = ALTSTACK, .ss_flags = (int)AUTODISARM};
+	if (sigaltstack(&ss, NULL) < 0) {
+		snprintf(err, errlen, "cannot arm a signal stack: %s", strerror(errno));
+		return -1;
+	}
+	use_sigstack(level);
 	return 0;
+}
+
+/* The thread's first signal stack (level 0), and the signal mask domains
+ * run with (nested_unblock). */
+static sigset_t domain_mask;
+
+static int altstack(char *err, size_t errlen)
+{
+	sigprocmask(SIG_SETMASK, NULL, &domain_mask);
+	return arm_altstack(0, err, errlen);
 }
 
 /*
@@ -676,13 +738,24 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		 size_t whylen)
 {
 	long err;
+	/* Nested when made from a SIGSYS handler of the current upcall
+	 * (hdom_create for a domain's SYS_DOMAIN_CREATE). */
+	struct upcall u = {.outer = current,
+			   .level = current ? current->level + 1 : 0,
+			   .floor = hgate_depth(),
+			   .d = d,
+			   .why = why,
+			   .whylen = whylen};
+	if (arm_altstack(u.level, why, whylen) < 0)
+		return -1;
 	uint64_t sp = hgate_upcall_push(d, &err);
 	if (!sp) {
 		snprintf(why, whylen, "cannot enter %s: %s", d->name,
 			 err == -MAPLE_EDEAD ? "it does not run" : "too deep");
+		if (u.outer) /* the handler goes on: on its own level's stack */
+			use_sigstack(u.outer->level);
 		return -1;
 	}
-	struct upcall u = {.d = d, .why = why, .whylen = whylen};
 	/* The return address, as gate_upcall pushes it; sp is 16-byte aligned,
 	 * so %rsp + 8 is at the function's entry (psABI 3.2.2). */
 	*(uint64_t *)(sp - 8) = MAPLE_GATE_RETURN_VA;
@@ -694,11 +767,27 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	volatile int how = sigsetjmp(u.back, 1);
 	if (how == 0) {
 		current = &u;
+		/* Nested in a handler: the handler's own code runs with its
+		 * signal blocked (and whatever else its sa_mask blocks), but the
+		 * new domain traps and faults like any other, and Linux forces a
+		 * blocked seccomp SIGSYS or fault signal to its default action, a
+		 * kill of the whole process: it runs with the mask every domain
+		 * runs with, and the handler's comes back with siglongjmp
+		 * (sigsetjmp saved it). The handler's frame stays whole below:
+		 * this level has its own signal stack. */
+		if (u.outer)
+			sigprocmask(SIG_SETMASK, &domain_mask, NULL);
 		hosted_enter(a[0], a[1], a[2], a[3], &j);
 	}
 	/* Back through a handler, whose entry (sigentry.S) wrote PKRU 0: the
-	 * runtime's own rights, as before the upcall. */
-	current = NULL;
+	 * runtime's own rights, as before the upcall (0, in the runtime and in
+	 * a handler alike; siglongjmp leaves PKRU alone), and the enclosing
+	 * upcall current again, with its signal stack the keyed entries accept.
+	 * That stack is armed again by the rt_sigreturn that ends the handler
+	 * this ran in (the frame's uc_stack), or by the next upcall. */
+	if (u.outer)
+		use_sigstack(u.outer->level);
+	current = u.outer;
 	if (how == 2)
 		*result = u.result;
 	return how == 2 ? 0 : -1;

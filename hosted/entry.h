@@ -37,7 +37,8 @@ extern const char entry_sigreturn_end[];
 /* Where that secret lies: entry_sigreturn's first instruction loads it. */
 extern uint64_t entry_sigreturn_token;
 
-/* This thread's alternate signal stack, [lo, hi); zero before entry_init. */
+/* The signal stack, [lo, hi), of the upcall level whose domain code this
+ * thread runs (entry.c: one per level); zero before entry_init. */
 struct entry_sigstack {
 	uint64_t lo, hi;
 };

@@ -32,8 +32,8 @@
 #define SIGFRAME_UC    8
 #define SIGFRAME_INFO  (8 + 304)
 #define SIGFRAME_BYTES (8 + 304 + 128)
-/* The stack a handler may need below its frame, itself and the frames of
- * signals it takes in turn (an upcall from a handler): ALTSTACK (entry.c)
+/* The stack a handler may need below its frame (an upcall it makes takes
+ * its signals on the next level's stack, entry.c): ALTSTACK (entry.c)
  * holds it above the lowest %rsp the entries accept. */
 #define SIGSTACK_HEADROOM (16 << 10)
 

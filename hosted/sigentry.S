@@ -20,7 +20,8 @@
  * What it can then get is only what a real signal gives it. After the
  * WRPKRU, before any store and before any C code, the entry checks:
  *   - %eax is 0, the one value this site writes;
- *   - %rsp lies in this thread's signal stack (entry_sigstack, in the
+ *   - %rsp lies in this thread's signal stack of the upcall level that
+ *     runs (entry_sigstack, set by entry.c's use_sigstack, in the
  *     thread's key-0 TLS, which no domain can write; %fs is the runtime's
  *     thread pointer: no domain can run WRFSBASE, hosted/audit.c and the
  *     loader's scan, nor arch_prctl, entry.c), at least

@@ -25,6 +25,7 @@
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
+#include "tests_domains.h"
 
 #include <domain/gate_layout.h>
 #include <idl/hello_methods.h>
@@ -183,13 +184,12 @@ static uint64_t wrpkru_in(const void *fn)
 	return 0;
 }
 
-/* The top of this thread's signal stack, or 0. */
+/* The top of the signal stack an upcall at level 0 (the test's into rogue)
+ * takes its signals on: entry.c arms it with SS_AUTODISARM at each upcall,
+ * so between upcalls sigaltstack reports it disarmed. */
 static uint64_t sigstack_top(void)
 {
-	stack_t ss;
-	if (sigaltstack(NULL, &ss) < 0 || (ss.ss_flags & SS_DISABLE))
-		return 0;
-	return (uint64_t)ss.ss_sp + ss.ss_size;
+	return entry_sigstack.hi;
 }
 
 /* The `syscall` of the restorer Linux returns SIGSYS handlers through,
@@ -457,6 +457,9 @@ static const struct evil_test evil_tests[] = {
 	{"rref-nesting-counts-the-childs-whole-subtree", EV_NEST_WHOLE, 0, 0},
 	{"rref-stale-handle-after-free-and-realloc-is-refused", EV_STALE, 0, 0},
 	{"rref-info-on-another-domains-rref-is-eperm", EV_INFO_PERM, 0, 0},
+	/* rref_quota_is_equota_and_the_domain_runs_on: it needs malloc (SYS_HEAP_GROW). */
+	{"rref-quota-is-equota-and-the-domain-runs-on", EV_QUOTA, RREF_DEFAULT_HEADERS,
+	 RREF_DEFAULT_BYTES},
 };
 
 static uint64_t live_rrefs(void)
@@ -657,7 +660,7 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 5 + NRREF + NEVIL];
+static struct test tests[1 + NROGUE + 5 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -685,6 +688,9 @@ static void list_tests(void)
 			(struct test){.name = rref_tests[i].name, .rcase = rref_tests[i].rcase};
 	for (size_t i = 0; i < NEVIL; i++)
 		tests[ntests++] = (struct test){.name = evil_tests[i].name, .evil = (int)i + 1};
+	for (size_t i = 0; i < HOSTED_DOMAIN_TESTS; i++)
+		tests[ntests++] = (struct test){.name = hosted_domain_tests[i].name,
+						.run = hosted_domain_tests[i].run};
 }
 
 /* The child: set the runtime up, run one test, report on the pipe. */
