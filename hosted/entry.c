@@ -586,9 +586,38 @@ static uint32_t rdpkru(void)
  * entry_sigstack always names the level whose domain code runs, the one
  * stack a signal can arrive on (use_sigstack): the upcall sets it, and
  * the return from a nested one sets the enclosing level's again.
+ * And while a nested upcall runs, the enclosing levels' stacks are the
+ * runtime's own (key_sigstack).
  */
 static char *alt[ALT_LEVELS];
 #define AUTODISARM (1u << 31) /* Linux's SS_AUTODISARM (uapi linux/signal.h, 4.7 on) */
+
+uint64_t entry_level_stack(unsigned level)
+{
+	return level < ALT_LEVELS ? (uint64_t)alt[level] : 0;
+}
+
+/*
+ * Under keys, level's signal stack with key pkey: the runtime's (0) while
+ * an upcall nested above it runs, SHARED otherwise. THE INVARIANT: no
+ * domain can write the state of a handler that is still live. A handler
+ * that makes a nested upcall (a domain's SYS_DOMAIN_CREATE running the new
+ * domain's init) is suspended on its level's stack with the runtime's C
+ * frames, their return addresses (followed later with PKRU 0), the nested
+ * upcall's sigjmp_buf and the frame rt_sigreturn resumes its domain from;
+ * SHARED, the nested domain (or any domain it calls) could rewrite them.
+ * No signal needs that stack meanwhile: the nested domain's arrive on the
+ * next level's, armed with SS_AUTODISARM. A stack that cannot be keyed
+ * either way is a process that cannot go on safely: stop, not guess.
+ */
+static void key_sigstack(unsigned level, int pkey)
+{
+	if (keys && pkey_mprotect(alt[level], ALTSTACK, PROT_READ | PROT_WRITE, pkey) < 0) {
+		fprintf(stderr, "hosted: cannot give signal stack %u key %d: %s\n", level, pkey,
+			strerror(errno));
+		abort();
+	}
+}
 
 /* The keyed entries and frame_set_pkru accept frames on level's stack only. */
 static void use_sigstack(unsigned level)
@@ -775,8 +804,10 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		 * runs with, and the handler's comes back with siglongjmp
 		 * (sigsetjmp saved it). The handler's frame stays whole below:
 		 * this level has its own signal stack. */
-		if (u.outer)
+		if (u.outer) {
 			sigprocmask(SIG_SETMASK, &domain_mask, NULL);
+			key_sigstack(u.outer->level, 0);
+		}
 		hosted_enter(a[0], a[1], a[2], a[3], &j);
 	}
 	/* Back through a handler, whose entry (sigentry.S) wrote PKRU 0: the
@@ -785,8 +816,10 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	 * upcall current again, with its signal stack the keyed entries accept.
 	 * That stack is armed again by the rt_sigreturn that ends the handler
 	 * this ran in (the frame's uc_stack), or by the next upcall. */
-	if (u.outer)
+	if (u.outer) {
+		key_sigstack(u.outer->level, PKEY_SHARED);
 		use_sigstack(u.outer->level);
+	}
 	current = u.outer;
 	if (how == 2)
 		*result = u.result;

@@ -44,6 +44,11 @@ struct entry_sigstack {
 };
 extern __thread struct entry_sigstack entry_sigstack;
 
+/* The lowest address of the signal stack of upcall nesting level `level`
+ * (0: an upcall the runtime makes; n + 1: one made from a handler of level
+ * n), or 0 if that level has none yet. */
+uint64_t entry_level_stack(unsigned level);
+
 /* Install the signal handlers and then the seccomp filter, for the whole
  * process (every later thread inherits both); with use_keys, domains are
  * entered with their own rights (PKRU_DOMAIN of their key) and the runtime

@@ -690,6 +690,7 @@ static void list_tests(void)
 		tests[ntests++] = (struct test){.name = evil_tests[i].name, .evil = (int)i + 1};
 	for (size_t i = 0; i < HOSTED_DOMAIN_TESTS; i++)
 		tests[ntests++] = (struct test){.name = hosted_domain_tests[i].name,
+						.needs = hosted_domain_tests[i].needs,
 						.run = hosted_domain_tests[i].run};
 }
 

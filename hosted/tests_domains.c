@@ -1,7 +1,8 @@
 /*
  * maple-hosted's tests of domains that create and destroy domains
  * (tests_domains.h), run by tests.c like every hosted test: the VM's
- * authority cases (kernel/ktest/authority.c) on the same rogue image, a
+ * authority cases (kernel/ktest/authority.c) on the same rogue image, the
+ * creator's signal stack closed to the domain whose init it runs, a
  * slot's generation, a domain failing inside its own init, the heap's
  * memory limit, and the membdev recovery test of kernel/ktest/recovery.c:
  * bdclient through the generated bdev_shadow to membdev, membdev crashed
@@ -254,6 +255,71 @@ static int run_shadow_creates(char *why, size_t len)
 	for (int i = 0; i < 3; i++)
 		if (!has_line(line[i]))
 			return fail(why, len, "no line /%s/ in: %.200s", line[i], captured);
+	return leak_check(why, len);
+}
+
+/*
+ * A created domain's init runs inside its creator's SIGSYS handler, whose
+ * state is live on the creator's level's signal stack meanwhile: the
+ * runtime's C frames (return addresses it follows with PKRU 0), the
+ * sigjmp_buf of the nested upcall and the frame rt_sigreturn resumes the
+ * creator from. That stack has the SHARED key so Linux can write frames
+ * there with the creator's rights; while the nested domain runs it must be
+ * the runtime's (key 0), or the new domain could rewrite them and run the
+ * runtime's code of its choosing with every key. Looked at from membdev's
+ * syscalls inside its init (SYS_CLOCK_NS, SYS_DEVICE_MAP), nested in
+ * bdev_shadow's create: level 0's stack (the shadow's) and level 1's
+ * (membdev's own, SHARED).
+ */
+struct stack_keys {
+	unsigned seen;
+	int outer, own;
+};
+
+static void look_at_stacks(void *arg)
+{
+	struct stack_keys *k = arg;
+	uint64_t outer = entry_level_stack(0);
+	if (!outer || entry_sigstack.lo == outer || k->seen++)
+		return; /* not nested, or looked already */
+	k->outer = pkeys_of_mapping(outer);
+	k->own = pkeys_of_mapping(entry_sigstack.lo);
+}
+
+static int run_nested_seals_creator_stack(char *why, size_t len)
+{
+	struct stack_keys k = {0, -1, -1};
+	if (capture_begin(why, len) < 0)
+		return -1;
+	hsys_set_tick(look_at_stacks, &k);
+	struct hosted_domain *shadow = create("bdev_shadow", why, len);
+	hsys_set_tick(NULL, NULL);
+	capture_end();
+	if (!shadow)
+		return -1;
+	if (!k.seen)
+		return fail(why, len,
+			    "no syscall served while membdev's init ran inside bdev_shadow's "
+			    "create; want at least one");
+	if (k.outer != 0 || k.own != PKEY_SHARED)
+		return fail(why, len,
+			    "while membdev's init ran inside bdev_shadow's create, bdev_shadow's "
+			    "signal stack had key %d and membdev's %d; want 0 (the runtime's) and "
+			    "%d (SHARED)",
+			    k.outer, k.own, PKEY_SHARED);
+	/* Open again for the shadow's own signals: its calls run as before. */
+	int again = pkeys_of_mapping(entry_level_stack(0));
+	if (again != PKEY_SHARED)
+		return fail(why, len,
+			    "after membdev's init, bdev_shadow's signal stack has key %d; want %d "
+			    "(SHARED)",
+			    again, PKEY_SHARED);
+	long r = 0;
+	if (call(shadow, BlockDevice_init_METHOD, BDC_BLOCKS, BDC_BLOCK_SIZE, 0, &r, why, len) < 0)
+		return -1;
+	if (r != (long)BDC_BLOCKS * BDC_BLOCK_SIZE)
+		return fail(why, len, "bdev_shadow.init(%d, %d) returned %ld, want %ld", BDC_BLOCKS,
+			    BDC_BLOCK_SIZE, r, (long)BDC_BLOCKS * BDC_BLOCK_SIZE);
 	return leak_check(why, len);
 }
 
@@ -719,15 +785,19 @@ static int run_map_while_down(char *why, size_t len)
 }
 
 const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
-	{"domain-shadow-creates-its-driver-in-its-init", run_shadow_creates},
-	{"auth-rogue-may-not-destroy-a-domain-it-did-not-create", run_destroy_not_created},
-	{"auth-rogue-may-not-create-an-image-the-manifest-does-not-allow", run_create_not_allowed},
-	{"domain-stale-handle-never-reaches-the-slots-next-domain", run_stale_handle},
-	{"domain-failing-in-its-init-fails-alone-and-its-creator-hears-einval", run_init_fails},
-	{"heap-grow-stops-at-the-memory-limit-with-equota", run_heap_limit},
-	{"device-ramdisk0-has-one-running-holder", run_one_holder},
-	{"auth-rogue-may-not-map-ramdisk0-while-membdev-is-down", run_map_while_down},
-	{"recovery-shadow-hides-driver-crashes-without-losing-data", run_recovery},
-	{"recovery-killed-inside-its-call-unwinds-to-the-shadow", run_kill_inside},
-	{"recovery-without-a-shadow-the-client-sees-the-crash", run_no_shadow},
+	{"domain-shadow-creates-its-driver-in-its-init", run_shadow_creates, NULL},
+	{"domain-nested-init-cannot-write-its-creators-signal-stack",
+	 run_nested_seals_creator_stack, "isolation"},
+	{"auth-rogue-may-not-destroy-a-domain-it-did-not-create", run_destroy_not_created, NULL},
+	{"auth-rogue-may-not-create-an-image-the-manifest-does-not-allow", run_create_not_allowed,
+	 NULL},
+	{"domain-stale-handle-never-reaches-the-slots-next-domain", run_stale_handle, NULL},
+	{"domain-failing-in-its-init-fails-alone-and-its-creator-hears-einval", run_init_fails,
+	 NULL},
+	{"heap-grow-stops-at-the-memory-limit-with-equota", run_heap_limit, NULL},
+	{"device-ramdisk0-has-one-running-holder", run_one_holder, NULL},
+	{"auth-rogue-may-not-map-ramdisk0-while-membdev-is-down", run_map_while_down, NULL},
+	{"recovery-shadow-hides-driver-crashes-without-losing-data", run_recovery, NULL},
+	{"recovery-killed-inside-its-call-unwinds-to-the-shadow", run_kill_inside, NULL},
+	{"recovery-without-a-shadow-the-client-sees-the-crash", run_no_shadow, NULL},
 };

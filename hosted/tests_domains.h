@@ -9,9 +9,10 @@
 struct hosted_named_test {
 	const char *name;
 	int (*run)(char *why, size_t len); /* 0, or -1 with why: what happened, what was wanted */
+	const char *needs; /* NULL, or what it needs protection keys for (its SKIP says so) */
 };
 
-#define HOSTED_DOMAIN_TESTS 11
+#define HOSTED_DOMAIN_TESTS 12
 extern const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS];
 
 #endif
