@@ -263,7 +263,7 @@ static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 	case SYS_LOOKUP:
 		return sys_lookup(d, g[REG_RDI], g[REG_RSI]);
 	case SYS_DOMAIN_ID:
-		return (long)d->id; /* its handle: generation 0 (gate.c) */
+		return hgate_handle(d);
 	case SYS_RREF_ALLOC:
 		return rref_alloc(d->id, &limits, (uint32_t)g[REG_RDI], g[REG_RSI]);
 	case SYS_RREF_FREE:

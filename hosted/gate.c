@@ -116,7 +116,8 @@ int hgate_add(struct hosted_domain *d, char *why, size_t whylen)
 	d->stack = lo;
 	domains[d->id] = d;
 	struct gate_domain *gd = &domtab[d->id];
-	gd->gen = 0; /* slots are never reused in one process: handle = id */
+	/* gd->gen stays as hgate_remove left it: a slot used again gets a
+	 * new generation, so a handle to its last domain stays dead. */
 	gd->pkru = d->pkey >= 0 ? PKRU_DOMAIN(d->pkey) : 0;
 	gd->nmethods = 0;
 	tt->domain_sp[d->id] = lo + STACK_SIZE;
@@ -128,7 +129,12 @@ void hgate_remove(struct hosted_domain *d)
 {
 	if (d->id >= GATE_MAX_DOMAINS || domains[d->id] != d)
 		return;
+	/* The generation advances while the slot is free, before hgate_add
+	 * can publish it running again; gate.S reads the state and then the
+	 * generation, so a call with a handle to d fails with -MAPLE_EDEAD
+	 * from now on, whatever runs in the slot later. */
 	__atomic_store_n(&domtab[d->id].state, GATE_DOMAIN_FREE, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&domtab[d->id].gen, 1, __ATOMIC_RELEASE);
 	tt->domain_sp[d->id] = 0;
 	rref_reclaim(d->id); /* what it owns goes with it, as at the VM's destroy */
 	domains[d->id] = NULL;
@@ -165,6 +171,11 @@ int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n)
 	/* Each length is compared before it is subtracted, so nothing wraps. */
 	return (n <= d->span && p >= d->base && p - d->base <= d->span - n) ||
 	       (d->stack && n <= STACK_SIZE && p >= d->stack && p - d->stack <= STACK_SIZE - n);
+}
+
+long hgate_handle(const struct hosted_domain *d)
+{
+	return (long)(d->id | domtab[d->id].gen << HANDLE_GEN_SHIFT);
 }
 
 uint64_t hgate_calls(const struct hosted_domain *d)

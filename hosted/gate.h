@@ -42,6 +42,10 @@ void hgate_export(struct hosted_domain *d, const uint64_t *methods, unsigned n);
  * generation, HANDLE_GEN_SHIFT), or -MAPLE_ESRCH. */
 long hgate_lookup(const char *name);
 
+/* d's handle: its id and its slot's generation, which hgate_remove
+ * advances so a slot's next domain is not reached by an old handle. */
+long hgate_handle(const struct hosted_domain *d);
+
 /* Whether [p, p + n) lies in d's image or this thread's stack in d. */
 int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n);
 

@@ -33,6 +33,10 @@ uint8_t *hosted_read(const char *path, size_t *size, char *err, size_t errlen);
 int hosted_load(const char *path, unsigned id, int use_keys, struct hosted_domain *out, char *err,
 		size_t errlen);
 
+/* Unmap d's image and give its key back, so a later load may take both:
+ * only after hgate_remove(d), when nothing can run in d any more. */
+void hosted_unload(struct hosted_domain *d);
+
 /* Mappings in d's slot other than its image (what a leak would leave), from
  * /proc/self/maps; -1 if that cannot be read. */
 int hosted_slot_extra(const struct hosted_domain *d);

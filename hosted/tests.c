@@ -28,6 +28,7 @@
 #include <idl/hello_methods.h>
 #include <idl/xa_methods.h>
 #include <maple/abi.h>
+#include <test/bench/bench.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/watch_cases.h>
@@ -463,6 +464,42 @@ static int run_depth(char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
+/*
+ * A slot used again gets a new generation: xb removed and loaded again in
+ * the same slot is not reached by a handle to the first xb. bench calls
+ * xb.null with the old handle (-MAPLE_EDEAD from the gate) and with the new
+ * one (0); with the generation left at 0 the old handle reached the new xb.
+ */
+static int run_reused_slot(char *why, size_t len)
+{
+	struct hosted_domain bench, xb;
+	if (start("bench", 1, &bench, why, len) < 0 || start("xb", 2, &xb, why, len) < 0)
+		return -1;
+	long old = hgate_handle(&xb);
+	hgate_remove(&xb);
+	hosted_unload(&xb);
+	if (start("xb", 2, &xb, why, len) < 0)
+		return -1;
+	char got[WHY], want[64];
+	const long with_old[4] = {BENCH_OP_XCALL_NULL, old, 1, 0};
+	const long with_new[4] = {BENCH_OP_XCALL_NULL, hgate_handle(&xb), 1, 0};
+	uint64_t sample = bench.methods[Bench_sample_METHOD];
+	outcome(&bench, sample, with_old, got, sizeof got);
+	snprintf(want, sizeof want, "bench returned -%d", MAPLE_EDEAD);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "xb.null with the first xb's handle %#lx: %.300s, want '%s'",
+			 (unsigned long)old, got, want);
+		return -1;
+	}
+	outcome(&bench, sample, with_new, got, sizeof got);
+	if (!matches("^bench returned [0-9]+$", got)) {
+		snprintf(why, len, "xb.null with the new handle %#lx: %.300s, want cycles",
+			 (unsigned long)with_new[1], got);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
 /* Every test: hello, the rogue cases, the cross-domain calls, the RRefs. */
 struct test {
 	const char *name;
@@ -493,7 +530,7 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 4 + NRREF + NEVIL];
+static struct test tests[1 + NROGUE + 5 + NRREF + NEVIL];
 static int ntests;
 
 static void list_tests(void)
@@ -508,6 +545,8 @@ static void list_tests(void)
 		(struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = run_unwind};
 	tests[ntests++] =
 		(struct test){.name = "gate-call-depth-past-the-limit-is-edepth", .run = run_depth};
+	tests[ntests++] = (struct test){.name = "gate-slot-used-again-refuses-the-old-handle",
+					.run = run_reused_slot};
 	tests[ntests++] = (struct test){
 		.name = "gate-every-wrpkru-jumped-to-with-zero-rights-faults-at-the-violation-site",
 		.needs = "isolation", /* without keys every domain's rights are 0 too */
