@@ -15,8 +15,9 @@ missing PKU where the machine has none.
 The key-dependent cases (the probe finds keys, every image is placed under its
 own key, the refused images are refused with keys on, hello runs under its key,
 the bench's rows with the WRPKRU pair and the gate's real WRPKRUs, and
-`maple-hosted test` with its keyed tests) need a CPU with PKU. On such a host the cases above are those; on one without (this machine), they run again
-as hosted/keys/... with keys expected: the group boots the Linux baseline guest
+`maple-hosted test` with its keyed tests) need a CPU with PKU. On such a host
+the cases above are those; on one without (this machine), they run again as
+hosted/keys/... with keys expected: the group boots the Linux baseline guest
 under TCG `-cpu max`, which emulates PKU (ci/harness/hostedguest.py), once for
 all of them, and says which it did. The host-only cases take about a second;
 the guest boot 15-40 s under TCG.
