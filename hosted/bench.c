@@ -9,7 +9,8 @@
  *    its seccomp filter is not in getppid's path.
  *  - The rows the VM measures (BENCH_XCALL_ROWS) are timed by the very
  *    same bench domain the VM uses (domains/test/bench), called as an
- *    upcall with xa, xb and xc beside it: its sampler times each operation
+ *    upcall with xa, xb, xc and bdev_shadow (which creates membdev) beside
+ *    it, all created as the VM's kernel creates them (domains.c): its sampler times each operation
  *    from inside the domain and returns the median and p99 of raw samples.
  * The bracket's median (the empty pair of reads, the same instructions the
  * domain's sampler uses) is subtracted from every row's median and p99;
@@ -20,6 +21,7 @@
 #define _GNU_SOURCE
 #include "bench.h"
 
+#include "domains.h"
 #include "entry.h"
 #include "gate.h"
 #include "loader.h"
@@ -39,18 +41,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DOMAINS "out/domains/"
-/* Fault to error needs a fresh rogue per sample (a faulted domain stays
- * failed): each is loaded as domain ROGUE_ID, after bench, xa, xb and xc,
- * and removed after its sample, so the slot's generation advances. */
-#define ROGUE_ID      5
+/* Fault to error needs a fresh rogue per sample: a faulted domain stays
+ * failed. Each is created and destroyed as the VM's fault row does. */
 #define FAULT_SAMPLES 64
-
-/* Why the proxy rows are not measured hosted: their targets come from a
- * domain creating another. */
-#define NO_MEMBDEV                                                                                 \
-	"needs membdev and its bdev_shadow, which the shadow creates with SYS_DOMAIN_CREATE; "     \
-	"maple-hosted does not serve that yet"
 
 static inline uint64_t tsc(void)
 {
@@ -121,7 +114,7 @@ static void op_wrpkru_pair(void)
 	__asm__ volatile("wrpkru" : : "a"(pkru), "c"(0), "d"(0) : "memory");
 }
 
-static struct hosted_domain dom_bench, dom_xa, dom_xb, dom_xc;
+static struct hosted_domain *bench_domain;
 
 /* The runtime's call into bench's null method and back through the gate
  * page's SYS_RETURN: the trusted entry's round trip (a SIGSYS, and the
@@ -131,7 +124,7 @@ static void op_upcall(void)
 	static const long none[4];
 	char why[128];
 	long r;
-	if (entry_upcall(&dom_bench, dom_bench.methods[Bench_null_METHOD], none, &r, why,
+	if (entry_upcall(bench_domain, bench_domain->methods[Bench_null_METHOD], none, &r, why,
 			 sizeof why) < 0)
 		abort(); /* tried once before timing: cannot fail */
 }
@@ -193,28 +186,6 @@ static void cpuinfo(const char *field, char *out, size_t len)
 		fclose(f);
 }
 
-/* Load image `name` as domain id and run its initialisation, which must
- * answer 0; 0, or -1 with why. */
-static int start(const char *name, unsigned id, int keys, struct hosted_domain *d, char *why,
-		 size_t len)
-{
-	static const long none[4];
-	char path[64], err[160];
-	long r;
-	snprintf(path, sizeof path, DOMAINS "%s.elf", name);
-	if (hosted_load(path, id, keys, d, why, len) < 0 || hgate_add(d, why, len) < 0)
-		return -1;
-	if (entry_upcall(d, d->entry, none, &r, err, sizeof err) < 0) {
-		snprintf(why, len, "initialising %s: %s", name, err);
-		return -1;
-	}
-	if (r) {
-		snprintf(why, len, "initialising %s: it answered %ld, not 0", name, r);
-		return -1;
-	}
-	return 0;
-}
-
 /* bench.sample(op, target, n) then bench.p99(): 0 with the raw median and
  * p99, or -1 with why. */
 static int bench_sample(long op, long target, long n, uint64_t *median, uint64_t *p99, char *why,
@@ -222,8 +193,10 @@ static int bench_sample(long op, long target, long n, uint64_t *median, uint64_t
 {
 	const long a[4] = {op, target, n, 0}, none[4] = {0};
 	long m, p;
-	if (entry_upcall(&dom_bench, dom_bench.methods[Bench_sample_METHOD], a, &m, why, len) < 0 ||
-	    entry_upcall(&dom_bench, dom_bench.methods[Bench_p99_METHOD], none, &p, why, len) < 0)
+	if (entry_upcall(bench_domain, bench_domain->methods[Bench_sample_METHOD], a, &m, why,
+			 len) < 0 ||
+	    entry_upcall(bench_domain, bench_domain->methods[Bench_p99_METHOD], none, &p, why,
+			 len) < 0)
 		return -1;
 	if (m < 0) {
 		snprintf(why, len, "bench.sample(%ld, %ld, %ld) answered %ld", op, target, n, m);
@@ -234,9 +207,10 @@ static int bench_sample(long op, long target, long n, uint64_t *median, uint64_t
 	return 0;
 }
 
-/* The rows of BENCH_XCALL_ROWS, each timed inside bench. 0, or -1 after a
- * failed row's line. */
-static int domain_rows(unsigned samples)
+/* The rows of BENCH_XCALL_ROWS, each timed inside bench; a row whose
+ * target does not run says why (no_proxy: why bdev_shadow, and so membdev,
+ * could not be created). 0, or -1 after a failed row's line. */
+static int domain_rows(unsigned samples, const char *no_proxy)
 {
 	static const struct {
 		const char *name;
@@ -252,7 +226,10 @@ static int domain_rows(unsigned samples)
 	for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		long target = 0;
 		if (rows[i].target && (target = hgate_lookup(rows[i].target)) < 0) {
-			not_measured(rows[i].name, NO_MEMBDEV);
+			char missing[400];
+			snprintf(missing, sizeof missing, "no domain %s runs: %s", rows[i].target,
+				 no_proxy);
+			not_measured(rows[i].name, missing);
 			continue;
 		}
 		uint64_t median, p99;
@@ -274,35 +251,35 @@ static int domain_rows(unsigned samples)
  * rogue each sample, a call that does not fault first (rogue's read-domain
  * case with no target: -MAPLE_EINVAL, so its code has run), then bench
  * times one call that takes #UD in rogue and comes back to bench as
- * -MAPLE_ECALLEE. The rogue is removed and unloaded after each, so its key
- * is free for the next. 0, or -1 after the row's failure line.
+ * -MAPLE_ECALLEE. Then rogue is destroyed (its slot's generation moves
+ * on, its key is free for the next). 0, or -1 after the row's failure line.
  */
-static int fault_row(int keys)
+static int fault_row(void)
 {
 	static const long warm[4] = {ROGUE_READ_DOMAIN, 0, 0, 0};
 	uint64_t cycles[FAULT_SAMPLES], p99;
-	char why[256];
+	char why[256], ignored[160];
 	for (unsigned i = 0; i < FAULT_SAMPLES; i++) {
-		struct hosted_domain rogue = {0};
+		struct hosted_domain *rogue = NULL;
 		long r;
-		int ok = start("rogue", ROGUE_ID, keys, &rogue, why, sizeof why) == 0 &&
-			 entry_upcall(&rogue, rogue.methods[Rogue_run_METHOD], warm, &r, why,
-				      sizeof why) == 0;
+		uint64_t h = hdom_create(NULL, "rogue", &rogue, why, sizeof why);
+		int ok = h && entry_upcall(rogue, rogue->methods[Rogue_run_METHOD], warm, &r, why,
+					   sizeof why) == 0;
 		if (ok && r != -MAPLE_EINVAL) {
 			snprintf(why, sizeof why, "rogue's warm-up call answered %ld, not %d", r,
 				 -MAPLE_EINVAL);
 			ok = 0;
 		}
-		ok = ok && bench_sample(BENCH_OP_FAULT, hgate_handle(&rogue), 1, &cycles[i], &p99,
-					why, sizeof why) == 0;
-		if (ok && hgate_state(&rogue) != GATE_DOMAIN_FAILED) {
+		ok = ok && bench_sample(BENCH_OP_FAULT, (long)h, 1, &cycles[i], &p99, why,
+					sizeof why) == 0;
+		if (ok && hgate_state(rogue) != GATE_DOMAIN_FAILED) {
 			snprintf(why, sizeof why, "rogue is in state %lu after its #UD, not failed",
-				 (unsigned long)hgate_state(&rogue));
+				 (unsigned long)hgate_state(rogue));
 			ok = 0;
 		}
-		if (rogue.base) {
-			hgate_remove(&rogue);
-			hosted_unload(&rogue);
+		if (h && hdom_destroy(h, ignored, sizeof ignored) < 0 && ok) {
+			snprintf(why, sizeof why, "cannot destroy rogue: %s", ignored);
+			ok = 0;
 		}
 		if (!ok) {
 			printf("hosted-bench: fault-to-caller-error failed: %s\n", why);
@@ -335,14 +312,23 @@ static void derived(void)
 		       x ? "no wrpkru-pair row" : "no xcall-null row");
 }
 
+/* The runtime, then bench, xa, xb and xc, created as the VM's kernel
+ * creates them for bench=xcall. 0, or -1 with why. */
 static int start_domains(int keys, char *why, size_t len)
 {
-	if (runtime_start(keys, why, len) < 0 ||
-	    start("bench", 1, keys, &dom_bench, why, len) < 0 ||
-	    start("xa", 2, keys, &dom_xa, why, len) < 0 ||
-	    start("xb", 3, keys, &dom_xb, why, len) < 0 ||
-	    start("xc", 4, keys, &dom_xc, why, len) < 0)
+	static const char *const names[] = {"bench", "xa", "xb", "xc"};
+	char err[200];
+	if (runtime_start(keys, why, len) < 0)
 		return -1;
+	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
+		struct hosted_domain *d;
+		if (!hdom_create(NULL, names[i], &d, err, sizeof err)) {
+			snprintf(why, len, "cannot create %s: %s", names[i], err);
+			return -1;
+		}
+		if (i == 0)
+			bench_domain = d;
+	}
 	return 0;
 }
 
@@ -378,11 +364,15 @@ int hosted_bench(unsigned samples)
 		not_measured("wrpkru-pair", why);
 	int status = 1;
 	if (start_domains(keys, why, sizeof why) < 0) {
-		printf("hosted-bench: cannot start bench, xa, xb and xc: %s\n", why);
+		printf("hosted-bench: cannot start the domains: %s\n", why);
 		goto out;
 	}
 	runtime_row("upcall-null", op_upcall, buf, samples);
-	if (domain_rows(samples) < 0 || fault_row(keys) < 0)
+	/* bdev_shadow creates membdev, the driver behind it, as in the VM. */
+	char no_proxy[256] = "";
+	if (!hdom_create(NULL, "bdev_shadow", NULL, no_proxy, sizeof no_proxy))
+		fflush(stdout);
+	if (domain_rows(samples, no_proxy) < 0 || fault_row() < 0)
 		goto out;
 	derived();
 	status = 0;

@@ -142,17 +142,6 @@ out:
 	return rc;
 }
 
-void hosted_unload(struct hosted_domain *d)
-{
-	/* The pages go before the key: a key freed while pages still carry it
-	 * would hand those pages to whichever domain pkey_alloc gives it next. */
-	munmap((void *)d->base, d->span);
-	if (d->pkey >= 0)
-		pkey_free(d->pkey);
-	d->span = 0;
-	d->pkey = -1;
-}
-
 int hosted_slot_extra(const struct hosted_domain *d)
 {
 	FILE *f = fopen("/proc/self/maps", "r");

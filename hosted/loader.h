@@ -20,6 +20,16 @@ struct hosted_domain {
 	unsigned nmethods;    /* how many it gave SYS_EXPORT */
 	uint64_t methods[32]; /* their addresses (GATE_MAX_METHODS) */
 	uint64_t stack;	      /* its upcall stack (entry.c), 0 while it has none */
+	/* Set by the gate (gate.c) and the lifecycle (domains.c): */
+	uint32_t gen;	       /* the slot's generation: handle = id | gen << 16 */
+	uint64_t creator;      /* its creator's handle; 0: the runtime ("kernel") */
+	char creator_name[32]; /* its creator's name, for the log */
+	uint64_t heap_next;    /* the next free address of its heap window */
+	uint64_t pages;	       /* pages charged: image, stack, heap (domains.c) */
+	uint64_t device_va;    /* where its granted device is mapped; 0: nowhere */
+	uint64_t device_bytes; /* and how many bytes */
+	uint64_t refusals;     /* requests refused (the VM logs the first few) */
+	int owned;	       /* allocated by domains.c, which frees it at destroy */
 };
 
 /* A whole file, malloc'd (at most 256 MiB), or NULL with err filled. */
@@ -32,10 +42,6 @@ uint8_t *hosted_read(const char *path, size_t *size, char *err, size_t errlen);
  */
 int hosted_load(const char *path, unsigned id, int use_keys, struct hosted_domain *out, char *err,
 		size_t errlen);
-
-/* Unmap d's image and give its key back, so a later load may take both:
- * only after hgate_remove(d), when nothing can run in d any more. */
-void hosted_unload(struct hosted_domain *d);
 
 /* Mappings in d's slot other than its image (what a leak would leave), from
  * /proc/self/maps; -1 if that cannot be read. */

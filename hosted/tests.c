@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "tests.h"
 
+#include "domains.h"
 #include "entry.h"
 #include "gate.h"
 #include "loader.h"
@@ -465,36 +466,45 @@ static int run_depth(char *why, size_t len)
 }
 
 /*
- * A slot used again gets a new generation: xb removed and loaded again in
- * the same slot is not reached by a handle to the first xb. bench calls
+ * A slot used again gets a new generation: xb destroyed and created again
+ * in the same slot is not reached by a handle to the first xb. bench calls
  * xb.null with the old handle (-MAPLE_EDEAD from the gate) and with the new
- * one (0); with the generation left at 0 the old handle reached the new xb.
+ * one (cycles); with the generation left at 0 the old handle reached the
+ * new xb.
  */
 static int run_reused_slot(char *why, size_t len)
 {
-	struct hosted_domain bench, xb;
-	if (start("bench", 1, &bench, why, len) < 0 || start("xb", 2, &xb, why, len) < 0)
+	struct hosted_domain *bench;
+	char err[160];
+	uint64_t old, now;
+	if (!hdom_create(NULL, "bench", &bench, err, sizeof err) ||
+	    !(old = hdom_create(NULL, "xb", NULL, err, sizeof err)) ||
+	    hdom_destroy(old, err, sizeof err) < 0 ||
+	    !(now = hdom_create(NULL, "xb", NULL, err, sizeof err))) {
+		snprintf(why, len, "setting up: %s", err);
 		return -1;
-	long old = hgate_handle(&xb);
-	hgate_remove(&xb);
-	hosted_unload(&xb);
-	if (start("xb", 2, &xb, why, len) < 0)
+	}
+	if ((now & HANDLE_ID_MASK) != (old & HANDLE_ID_MASK)) {
+		snprintf(why, len, "the second xb went to slot %lu, not the first's %lu",
+			 (unsigned long)(now & HANDLE_ID_MASK),
+			 (unsigned long)(old & HANDLE_ID_MASK));
 		return -1;
+	}
 	char got[WHY], want[64];
-	const long with_old[4] = {BENCH_OP_XCALL_NULL, old, 1, 0};
-	const long with_new[4] = {BENCH_OP_XCALL_NULL, hgate_handle(&xb), 1, 0};
-	uint64_t sample = bench.methods[Bench_sample_METHOD];
-	outcome(&bench, sample, with_old, got, sizeof got);
+	const long with_old[4] = {BENCH_OP_XCALL_NULL, (long)old, 1, 0};
+	const long with_new[4] = {BENCH_OP_XCALL_NULL, (long)now, 1, 0};
+	uint64_t sample = bench->methods[Bench_sample_METHOD];
+	outcome(bench, sample, with_old, got, sizeof got);
 	snprintf(want, sizeof want, "bench returned -%d", MAPLE_EDEAD);
 	if (strcmp(got, want)) {
 		snprintf(why, len, "xb.null with the first xb's handle %#lx: %.300s, want '%s'",
 			 (unsigned long)old, got, want);
 		return -1;
 	}
-	outcome(&bench, sample, with_new, got, sizeof got);
+	outcome(bench, sample, with_new, got, sizeof got);
 	if (!matches("^bench returned [0-9]+$", got)) {
 		snprintf(why, len, "xb.null with the new handle %#lx: %.300s, want cycles",
-			 (unsigned long)with_new[1], got);
+			 (unsigned long)now, got);
 		return -1;
 	}
 	return runtime_clean(why, len);
