@@ -10,8 +10,9 @@
  *  - The rows the VM measures (BENCH_XCALL_ROWS) are timed by the very
  *    same bench domain the VM uses (domains/test/bench), called as an
  *    upcall with xa, xb, xc and bdev_shadow (which creates membdev) beside
- *    it, all created as the VM's kernel creates them (domains.c): its sampler times each operation
- *    from inside the domain and returns the median and p99 of raw samples.
+ *    it, all created as the VM's kernel creates them (domains.c): its
+ *    sampler times each operation from inside the domain and returns the
+ *    median and p99 of raw samples.
  * The bracket's median (the empty pair of reads, the same instructions the
  * domain's sampler uses) is subtracted from every row's median and p99;
  * subtracting one constant commutes with taking order statistics, so this
@@ -126,7 +127,7 @@ static void op_upcall(void)
 	long r;
 	if (entry_upcall(bench_domain, bench_domain->methods[Bench_null_METHOD], none, &r, why,
 			 sizeof why) < 0)
-		abort(); /* tried once before timing: cannot fail */
+		abort(); /* made once before timing (hosted_bench): cannot fail */
 }
 
 /* Sorted raw samples of op (of nothing when op is NULL: the bracket). */
@@ -304,6 +305,9 @@ static void derived(void)
 	if (x && g && minus_bracket(g->median))
 		printf("hosted-bench: derived xcall-null-over-getppid %.3f\n",
 		       (double)minus_bracket(x->median) / (double)minus_bracket(g->median));
+	else
+		printf("hosted-bench: derived xcall-null-over-getppid not measured: %s\n",
+		       !x ? "no xcall-null row" : "getppid's median is within the bracket");
 	if (x && w)
 		printf("hosted-bench: derived xcall-null-minus-4-wrpkru %ld\n",
 		       (long)minus_bracket(x->median) - 2 * (long)minus_bracket(w->median));
@@ -347,9 +351,9 @@ int hosted_bench(unsigned samples)
 	if (keys)
 		printf("hosted-bench: protection keys: yes\n");
 	else
-		printf("hosted-bench: protection keys: no: %s; the gate's WRPKRUs are skipped by "
-		       "the "
-		       "SIGILL handler, so the cross-domain rows time signals, not the gate\n",
+		printf("hosted-bench: protection keys: no: %s; the gate's WRPKRUs are skipped "
+		       "by the SIGILL handler, so the cross-domain rows time signals, not the "
+		       "gate\n",
 		       why);
 	sample(NULL, buf, samples);
 	bracket = buf[samples / 2];
@@ -367,11 +371,19 @@ int hosted_bench(unsigned samples)
 		printf("hosted-bench: cannot start the domains: %s\n", why);
 		goto out;
 	}
+	/* Once before timing, so op_upcall cannot meet a failure. */
+	static const long none[4];
+	long r;
+	if (entry_upcall(bench_domain, bench_domain->methods[Bench_null_METHOD], none, &r, why,
+			 sizeof why) < 0) {
+		printf("hosted-bench: upcall-null failed: %s\n", why);
+		goto out;
+	}
 	runtime_row("upcall-null", op_upcall, buf, samples);
-	/* bdev_shadow creates membdev, the driver behind it, as in the VM. */
-	char no_proxy[256] = "";
-	if (!hdom_create(NULL, "bdev_shadow", NULL, no_proxy, sizeof no_proxy))
-		fflush(stdout);
+	/* bdev_shadow creates membdev, the driver behind it, as in the VM;
+	 * where it cannot, the proxy rows say why (domain_rows). */
+	char no_proxy[256] = "bdev_shadow started without it";
+	hdom_create(NULL, "bdev_shadow", NULL, no_proxy, sizeof no_proxy);
 	if (domain_rows(samples, no_proxy) < 0 || fault_row() < 0)
 		goto out;
 	derived();
