@@ -25,7 +25,11 @@
  * interrupted ones exactly (arm_altstack(), entry_upcall, frame_set_pkru).
  * They are entered synchronously from domain or gate code, never from
  * runtime code, so the runtime holds no lock and is inside no stdio call
- * when they run.
+ * when they run. That holds for an upcall nested in a SIGSYS handler too
+ * (a domain's SYS_DOMAIN_CREATE runs the new domain's init there): the
+ * handler below it waits in entry_upcall, having flushed stdout and
+ * freed what it read, and each nesting level has its own signal stack
+ * (arm_altstack) so the frame below stays whole.
  */
 #define _GNU_SOURCE
 #include "entry.h"
@@ -340,6 +344,14 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_domain(u, ctx);
 	} else {
 		g[REG_RAX] = maple_syscall(d, si->si_syscall, g);
+		/* As the VM's way back to ring 3 (gate_return_to_user): a domain
+		 * failed while it ran (killed, or destroyed with its call in
+		 * progress) unwinds now rather than running on; the gate's
+		 * callee_failed loops on SYS_NULL waiting for exactly this. */
+		if (hgate_state(d) != GATE_DOMAIN_RUNNING) {
+			fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+			fail_domain(u, ctx);
+		}
 	}
 }
 

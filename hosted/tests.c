@@ -18,18 +18,17 @@
 #define _GNU_SOURCE
 #include "tests.h"
 
-#include "domains.h"
 #include "entry.h"
 #include "gate.h"
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
+#include "tests_domains.h"
 
 #include <domain/gate_layout.h>
 #include <idl/hello_methods.h>
 #include <idl/xa_methods.h>
 #include <maple/abi.h>
-#include <test/bench/bench.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/watch_cases.h>
@@ -329,6 +328,9 @@ static const struct evil_test evil_tests[] = {
 	{"rref-nesting-counts-the-childs-whole-subtree", EV_NEST_WHOLE, 0, 0},
 	{"rref-stale-handle-after-free-and-realloc-is-refused", EV_STALE, 0, 0},
 	{"rref-info-on-another-domains-rref-is-eperm", EV_INFO_PERM, 0, 0},
+	/* rref_quota_is_equota_and_the_domain_runs_on: it needs malloc (SYS_HEAP_GROW). */
+	{"rref-quota-is-equota-and-the-domain-runs-on", EV_QUOTA, RREF_DEFAULT_HEADERS,
+	 RREF_DEFAULT_BYTES},
 };
 
 static uint64_t live_rrefs(void)
@@ -465,51 +467,6 @@ static int run_depth(char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
-/*
- * A slot used again gets a new generation: xb destroyed and created again
- * in the same slot is not reached by a handle to the first xb. bench calls
- * xb.null with the old handle (-MAPLE_EDEAD from the gate) and with the new
- * one (cycles); with the generation left at 0 the old handle reached the
- * new xb.
- */
-static int run_reused_slot(char *why, size_t len)
-{
-	struct hosted_domain *bench;
-	char err[160];
-	uint64_t old, now;
-	if (!hdom_create(NULL, "bench", &bench, err, sizeof err) ||
-	    !(old = hdom_create(NULL, "xb", NULL, err, sizeof err)) ||
-	    hdom_destroy(old, err, sizeof err) < 0 ||
-	    !(now = hdom_create(NULL, "xb", NULL, err, sizeof err))) {
-		snprintf(why, len, "setting up: %s", err);
-		return -1;
-	}
-	if ((now & HANDLE_ID_MASK) != (old & HANDLE_ID_MASK)) {
-		snprintf(why, len, "the second xb went to slot %lu, not the first's %lu",
-			 (unsigned long)(now & HANDLE_ID_MASK),
-			 (unsigned long)(old & HANDLE_ID_MASK));
-		return -1;
-	}
-	char got[WHY], want[64];
-	const long with_old[4] = {BENCH_OP_XCALL_NULL, (long)old, 1, 0};
-	const long with_new[4] = {BENCH_OP_XCALL_NULL, (long)now, 1, 0};
-	uint64_t sample = bench->methods[Bench_sample_METHOD];
-	outcome(bench, sample, with_old, got, sizeof got);
-	snprintf(want, sizeof want, "bench returned -%d", MAPLE_EDEAD);
-	if (strcmp(got, want)) {
-		snprintf(why, len, "xb.null with the first xb's handle %#lx: %.300s, want '%s'",
-			 (unsigned long)old, got, want);
-		return -1;
-	}
-	outcome(bench, sample, with_new, got, sizeof got);
-	if (!matches("^bench returned [0-9]+$", got)) {
-		snprintf(why, len, "xb.null with the new handle %#lx: %.300s, want cycles",
-			 (unsigned long)now, got);
-		return -1;
-	}
-	return runtime_clean(why, len);
-}
-
 /* Every test: hello, the rogue cases, the cross-domain calls, the RRefs. */
 struct test {
 	const char *name;
@@ -540,7 +497,7 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 5 + NRREF + NEVIL];
+static struct test tests[1 + NROGUE + 4 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -555,8 +512,6 @@ static void list_tests(void)
 		(struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = run_unwind};
 	tests[ntests++] =
 		(struct test){.name = "gate-call-depth-past-the-limit-is-edepth", .run = run_depth};
-	tests[ntests++] = (struct test){.name = "gate-slot-used-again-refuses-the-old-handle",
-					.run = run_reused_slot};
 	tests[ntests++] = (struct test){
 		.name = "gate-every-wrpkru-jumped-to-with-zero-rights-faults-at-the-violation-site",
 		.needs = "isolation", /* without keys every domain's rights are 0 too */
@@ -566,6 +521,9 @@ static void list_tests(void)
 			(struct test){.name = rref_tests[i].name, .rcase = rref_tests[i].rcase};
 	for (size_t i = 0; i < NEVIL; i++)
 		tests[ntests++] = (struct test){.name = evil_tests[i].name, .evil = (int)i + 1};
+	for (size_t i = 0; i < HOSTED_DOMAIN_TESTS; i++)
+		tests[ntests++] = (struct test){.name = hosted_domain_tests[i].name,
+						.run = hosted_domain_tests[i].run};
 }
 
 /* The child: set the runtime up, run one test, report on the pipe. */
