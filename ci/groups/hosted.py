@@ -3,8 +3,9 @@ protection-key probe agrees with /proc/cpuinfo, every built domain image is
 placed at the VM's slot address with the VM's key layout, the images built to
 be refused are refused with the VM loader's exact message, the process holds no
 PKRU-writing instruction but the runtime's audited sites (`maple-hosted audit`),
-hello runs and
-answers a call through the gate page's return, and `maple-hosted test`
+hello runs and answers a call through the gate page's return, `maple-hosted bench`
+prints every row of bench/xcall --hosted with numbers (not a performance check; the
+WRPKRU pair without PKU gives the reason it cannot), and `maple-hosted test`
 (hosted/tests.c: rogue's raw Linux system call, 32-bit system call, Linux system
 call from the runtime's code, forged rt_sigreturn without the runtime's secret,
 faults and bad log pointers contained and failing rogue alone; under protection
@@ -16,9 +17,10 @@ missing PKU where the machine has none.
 
 The key-dependent cases (the probe finds keys, every image is placed under its
 own key, the refused images are refused with keys on, hello runs under its key,
-and `maple-hosted test` with its keyed tests) need a CPU with PKU. On such a
-host the cases above are those; on one without (this machine), they run again
-as hosted/keys/... with keys expected: the group boots the Linux baseline guest
+the bench's rows with the WRPKRU pair and the gate's real WRPKRUs, and
+`maple-hosted test` with its keyed tests) need a CPU with PKU. On such a host
+the cases above are those; on one without (this machine), they run again as
+hosted/keys/... with keys expected: the group boots the Linux baseline guest
 under TCG `-cpu max`, which emulates PKU (ci/harness/hostedguest.py), once for
 all of them, and says which it did. The host-only cases take about a second;
 the guest boot 15-40 s under TCG.
@@ -362,12 +364,58 @@ def check_usage():
                           "and a message on stderr only")
 
 
+# `maple-hosted bench`'s rows: issue 12's list and the hosted runtime's own (bench/xcall
+# --hosted), each of which must print numbers or, where it cannot be measured, exactly why.
+BENCH_ROWS = ["getppid", "wrpkru-pair", "upcall-null", "direct-call", "null-syscall",
+              "xcall-null", "xcall-4-args", "xcall-nested-a-b-c-a", "xcall-move-rref",
+              "xcall-move-deque-32", "rref-alloc-free", "proxy-call-membdev",
+              "proxy-call-via-shadow", "fault-to-caller-error"]
+BENCH_SAMPLES = 100
+FAULT_SAMPLES = 64  # hosted/bench.c: a fresh rogue each
+
+
+def check_bench_rows(pku):
+    """`maple-hosted bench` prints every row, in order, with numbers (median and p99 with the
+    bracket subtracted, and raw), but for the WRPKRU pair without PKU, which must give the
+    probe's exact reason; the proxy rows through bdev_shadow and the membdev it creates too;
+    then the CPU it ran on and the derived lines. Not a performance check: any number
+    passes."""
+    rc, out, err = hosted("bench", str(BENCH_SAMPLES))
+    lines = [line for line in out if line.startswith("hosted-bench: ")]
+    reason = NO_PKU[len("hosted: pku: no: "):]
+    rows = [line.split()[1] for line in lines
+            if re.fullmatch(r"hosted-bench: \S+ (median \d+ .*|not measured: .*)", line)]
+    if rc != 0 or rows != BENCH_ROWS:
+        raise Failure(f"bench {BENCH_SAMPLES}: exit {rc}, rows {rows}; want exit 0 and rows "
+                      f"{BENCH_ROWS}: {err.strip()[-300:]!r}")
+    if not any(re.fullmatch(r"hosted-bench: cpu .+; microcode \S+", line) for line in lines) or \
+            not any(re.fullmatch(rf"hosted-bench: bracket raw-median \d+ raw-p99 \d+ samples "
+                                 rf"{BENCH_SAMPLES} .*", line) for line in lines):
+        raise Failure(f"bench: no cpu line or no bracket line in {lines}")
+    absent = {} if pku else {"wrpkru-pair": reason}
+    for row in BENCH_ROWS:
+        n = FAULT_SAMPLES if row == "fault-to-caller-error" else BENCH_SAMPLES
+        want = (re.escape(f"hosted-bench: {row} not measured: {absent[row]}") if row in absent
+                else rf"hosted-bench: {row} median \d+ p99 \d+ raw-median \d+ raw-p99 \d+ "
+                     rf"samples {n}")
+        if not any(re.fullmatch(want, line) for line in lines):
+            got = [line for line in lines if line.startswith(f"hosted-bench: {row} ")]
+            raise Failure(f"bench: {row}: said {got}; want /{want}/")
+    derived = [r"hosted-bench: derived xcall-null-over-getppid \d+\.\d{3}",
+               r"hosted-bench: derived xcall-null-minus-4-wrpkru -?\d+" if pku else
+               "hosted-bench: derived xcall-null-minus-4-wrpkru not measured: no wrpkru-pair row"]
+    for want in derived:
+        if not any(re.fullmatch(want, line) for line in lines):
+            raise Failure(f"bench: no line /{want}/ in {lines[-3:]}")
+
+
 def key_cases():
     """(name, check, args) of the cases that need protection keys, checked with keys on."""
     return ([("probe", check_probe, True), ("audit", check_audit),
              ("places-every-image", check_places_every_image, True)]
             + [(f"refuses-{name}", check_refuses, name, True) for name in REFUSED]
-            + [("runs-hello", check_runs_hello, True), ("test", run_tests, "hosted/keys/test")])
+            + [("runs-hello", check_runs_hello, True), ("bench-rows", check_bench_rows, True),
+               ("test", run_tests, "hosted/keys/test")])
 
 
 def run_key_cases_in_guest(cases):
@@ -422,6 +470,7 @@ def run():
     for name in REFUSED:
         test(f"hosted/refuses-{name}", check_refuses, name, pku)
     test("hosted/runs-hello", check_runs_hello, pku)
+    test("hosted/bench-rows", check_bench_rows, pku)
     test("hosted/test", run_tests, report_pass=False)
     test("hosted/console-speaks-ci-ctl", check_console, pku)
     test("hosted/console-lists-created-domains-and-recovers-membdev", check_console_recovery, pku)

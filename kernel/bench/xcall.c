@@ -28,18 +28,9 @@ struct op {
 	const char *target;
 };
 
-static const struct op ops[] = {
-	{"direct-call", BENCH_OP_DIRECT, NULL},
-	{"null-syscall", BENCH_OP_SYSCALL, NULL},
-	{"xcall-null", BENCH_OP_XCALL_NULL, "xb"},
-	{"xcall-4-args", BENCH_OP_XCALL_ADD4, "xb"},
-	{"xcall-nested-a-b-c-a", BENCH_OP_NESTED, "xa"},
-	{"xcall-move-rref", BENCH_OP_MOVE_RREF, "xb"},
-	{"xcall-move-deque-32", BENCH_OP_DEQUE32, "xb"},
-	{"rref-alloc-free", BENCH_OP_ALLOC_FREE, NULL},
-	{"proxy-call-membdev", BENCH_OP_PROXY, "membdev"},
-	{"proxy-call-via-shadow", BENCH_OP_PROXY, "bdev_shadow"},
-};
+#define BENCH_ROW(name, op, target) {name, op, target},
+static const struct op ops[] = {BENCH_XCALL_ROWS(BENCH_ROW)};
+#undef BENCH_ROW
 
 /*
  * The timer's own cost: CALL_SAMPLES empty pairs of the bench domain's

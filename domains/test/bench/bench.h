@@ -24,4 +24,22 @@ enum bench_op {
 	BENCH_OP_PROXY = 9,	 /* BlockDevice_stats(target) through the generated proxy */
 };
 
+/*
+ * The rows both platforms time with sample() (kernel/bench/xcall.c in the
+ * VM, hosted/bench.c in maple-hosted), in the order they print them:
+ * X(row name, operation, target domain's name or NULL). One list, so the
+ * two platforms' tables name and measure the same operations.
+ */
+#define BENCH_XCALL_ROWS(X)                                                                        \
+	X("direct-call", BENCH_OP_DIRECT, NULL)                                                    \
+	X("null-syscall", BENCH_OP_SYSCALL, NULL)                                                  \
+	X("xcall-null", BENCH_OP_XCALL_NULL, "xb")                                                 \
+	X("xcall-4-args", BENCH_OP_XCALL_ADD4, "xb")                                               \
+	X("xcall-nested-a-b-c-a", BENCH_OP_NESTED, "xa")                                           \
+	X("xcall-move-rref", BENCH_OP_MOVE_RREF, "xb")                                             \
+	X("xcall-move-deque-32", BENCH_OP_DEQUE32, "xb")                                           \
+	X("rref-alloc-free", BENCH_OP_ALLOC_FREE, NULL)                                            \
+	X("proxy-call-membdev", BENCH_OP_PROXY, "membdev")                                         \
+	X("proxy-call-via-shadow", BENCH_OP_PROXY, "bdev_shadow")
+
 #endif
