@@ -25,8 +25,10 @@
 #include "gate.h"
 
 #include <core/log.h>
-#include <domain/domain.h>
-#include <domain/manifest.h>
+#include <domain/authority.h>
+#include <domain/handle.h>
+#include <domain/quota.h>
+#include <domain/slot_layout.h>
 #include <maple/abi.h>
 
 #include <stdio.h>
@@ -35,15 +37,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define PAGE 4096ul
-
-int hdom_log_refusal(struct hosted_domain *d)
+struct authority_domain hdom_authority(struct hosted_domain *d)
 {
-	uint64_t n = d->refusals++;
-	if (n == DOMAIN_REFUSALS_LOGGED)
-		klog("domain: %s (id %u): %d requests refused; further refusals are not logged",
-		     d->name, d->id, DOMAIN_REFUSALS_LOGGED);
-	return n < DOMAIN_REFUSALS_LOGGED;
+	return (struct authority_domain){.name = d->name,
+					 .id = d->id,
+					 .handle = hgate_handle(d),
+					 .creator = d->creator,
+					 .creator_name = d->creator_name,
+					 .refusals = &d->refusals};
 }
 
 static unsigned free_slot(void)
@@ -183,66 +184,45 @@ uint64_t hdom_create(struct hosted_domain *creator, const char *module, struct h
 	return hdom_create_path(creator, path, out, err, errlen);
 }
 
+/* authority_create_by's create: hdom_create for `creator`. */
+static uint64_t create_for(void *creator, const char *module, char *err, size_t errlen)
+{
+	return hdom_create(creator, module, NULL, err, errlen);
+}
+
 long hdom_create_by(struct hosted_domain *d, const char *module)
 {
-	if (!manifest_may_create(d->name, module)) {
-		if (hdom_log_refusal(d))
-			klog("domain: %s (id %u) may not create %s: the manifest does not let %s "
-			     "create it",
-			     d->name, d->id, module, d->name);
-		return -MAPLE_EPERM;
-	}
-	char err[256];
-	uint64_t h = hdom_create(d, module, NULL, err, sizeof err);
-	if (!h) {
-		if (hdom_log_refusal(d))
-			klog("domain: %s could not create %s: %s", d->name, module, err);
-		return -MAPLE_EINVAL;
-	}
-	return (long)h;
+	struct authority_domain who = hdom_authority(d);
+	return authority_create_by(&who, module, create_for, d);
 }
 
 long hdom_destroy_by(struct hosted_domain *caller, uint64_t handle)
 {
 	struct hosted_domain *d = hgate_domain(handle);
-	if (!d)
-		return -MAPLE_ESRCH;
-	/* Only the creator, named by its handle (slots are reused, handles
-	 * never): not the domain itself, nor anyone else. */
-	if (d->creator != hgate_handle(caller)) {
-		if (hdom_log_refusal(caller))
-			klog("domain: %s (id %u) may not destroy %s (id %u): not its creator "
-			     "(%s%s)",
-			     caller->name, caller->id, d->name, d->id,
-			     d->creator ? "created by " : "",
-			     d->creator ? d->creator_name : "the kernel's");
-		return -MAPLE_EPERM;
-	}
-	char err[160];
-	int r = hdom_destroy(handle, err, sizeof err);
-	if (r < 0 && r != -MAPLE_ESRCH && hdom_log_refusal(caller))
-		klog("domain: %s (id %u) could not destroy %#lx: %s", caller->name, caller->id,
-		     (unsigned long)handle, err);
-	return r;
+	struct authority_domain who = hdom_authority(caller), target;
+	if (d)
+		target = hdom_authority(d);
+	return authority_destroy_by(&who, d ? &target : NULL, handle, hdom_destroy);
 }
 
 long hdom_heap_grow(struct hosted_domain *d, uint64_t bytes)
 {
-	/* Zero, or more than the whole window could ever hold, is a bad
-	 * argument, not a limit reached (dmem_heap_grow). */
-	if (!bytes || bytes > DOMAIN_HEAP_MAX)
-		return -MAPLE_EINVAL;
-	uint64_t len = bytes < DOMAIN_HEAP_REGION_MIN ? DOMAIN_HEAP_REGION_MIN
-						      : (bytes + PAGE - 1) & ~(PAGE - 1);
-	uint64_t va = d->heap_next, end = d->base + DOMAIN_HEAP_OFF + DOMAIN_HEAP_MAX;
-	/* A full window is a limit too; so is the memory limit. */
-	if (len > end - va || d->pages + len / PAGE > HDOM_MEM_PAGES)
-		return -MAPLE_EQUOTA;
+	/* The VM's rules (domain/quota.h): the region's size, the window,
+	 * then the memory limit, each checked before anything is mapped. */
+	long len = quota_heap_region(bytes);
+	if (len < 0)
+		return len;
+	uint64_t va = d->heap_next, pages = (uint64_t)len / QUOTA_PAGE;
+	long rc = quota_window(d->base, va, (uint64_t)len);
+	if (!rc)
+		rc = quota_charge(d->pages, HDOM_MEM_PAGES, pages);
+	if (rc < 0)
+		return rc;
 	char why[128];
-	if (!hgate_map(va, len, d->pkey, "a heap region", why, sizeof why))
+	if (!hgate_map(va, (uint64_t)len, d->pkey, "a heap region", why, sizeof why))
 		return -MAPLE_ENOMEM;
-	d->heap_next += len;
-	d->pages += len / PAGE;
+	d->heap_next += (uint64_t)len;
+	d->pages += pages;
 	return (long)va;
 }
 

@@ -10,6 +10,9 @@
 
 #include "loader.h"
 
+#include <domain/authority.h>
+#include <domain/quota.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,11 +22,12 @@
 #define HDOM_MODULES "out/domains/"
 
 /*
- * The VM's default memory limit of a domain (domain_limits.c: a quarter of
- * the machine's frames), for the VM's default 512 MiB machine: 128 MiB of
- * image, stack and heap pages. Past it, SYS_HEAP_GROW is -MAPLE_EQUOTA.
+ * The VM's default memory limit of a domain (quota_default_mem_pages, as
+ * the VM's domain_limits.c takes it), for the VM's default 512 MiB
+ * machine: 128 MiB of image, stack and heap pages. Past it, SYS_HEAP_GROW
+ * is -MAPLE_EQUOTA.
  */
-#define HDOM_MEM_PAGES ((512ul << 20) / 4 / 4096)
+#define HDOM_MEM_PAGES quota_default_mem_pages((512ul << 20) / QUOTA_PAGE)
 
 /*
  * Create a domain from `path` (an image file: the runtime's own loads) on
@@ -61,10 +65,9 @@ long hdom_destroy_by(struct hosted_domain *d, uint64_t handle);
  * window, under its key; as the VM's dmem_heap_grow. */
 long hdom_heap_grow(struct hosted_domain *d, uint64_t bytes);
 
-/* Whether to log one more of d's refused requests: the first
- * DOMAIN_REFUSALS_LOGGED, then one line saying the rest are not (the VM's
- * domain_log_refusal). */
-int hdom_log_refusal(struct hosted_domain *d);
+/* d as the shared authority rules see it (kernel/domain/authority.h,
+ * kernel/dev/grant.h): its refusals count and are logged as the VM's. */
+struct authority_domain hdom_authority(struct hosted_domain *d);
 
 /* Domains in the gate's table (running or failed). */
 unsigned hdom_count(void);

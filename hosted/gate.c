@@ -144,7 +144,7 @@ uint64_t hgate_remove(struct hosted_domain *d)
 	tt->domain_sp[d->id] = 0;
 	uint64_t n = rref_reclaim(d->id); /* what it owns goes with it, as at the VM's destroy */
 	domains[d->id] = NULL;
-	generation[d->id] = (generation[d->id] + 1) & (uint32_t)(UINT64_MAX >> HANDLE_GEN_SHIFT);
+	generation[d->id] = handle_next_gen(generation[d->id]);
 	munmap((void *)d->stack, STACK_SIZE);
 	d->stack = 0;
 	return n;
@@ -152,14 +152,13 @@ uint64_t hgate_remove(struct hosted_domain *d)
 
 uint64_t hgate_handle(const struct hosted_domain *d)
 {
-	return d->id | (uint64_t)d->gen << HANDLE_GEN_SHIFT;
+	return handle_make(d->id, d->gen);
 }
 
 struct hosted_domain *hgate_domain(uint64_t handle)
 {
-	uint64_t id = handle & HANDLE_ID_MASK;
-	struct hosted_domain *d = id < GATE_MAX_DOMAINS ? domains[id] : NULL;
-	return d && hgate_handle(d) == handle ? d : NULL;
+	struct hosted_domain *d = domains[handle_slot(handle)];
+	return d && handle_names(handle, d->id, d->gen) ? d : NULL;
 }
 
 struct hosted_domain *hgate_slot(unsigned id)
@@ -208,7 +207,7 @@ long hgate_lookup(const char *name)
 	for (unsigned id = 1; id < GATE_MAX_DOMAINS; id++)
 		if (domains[id] && !strcmp(domains[id]->name, name) &&
 		    domtab[id].state == GATE_DOMAIN_RUNNING)
-			return (long)(id | domtab[id].gen << HANDLE_GEN_SHIFT);
+			return (long)handle_make(id, (uint32_t)domtab[id].gen);
 	return -MAPLE_ESRCH;
 }
 

@@ -13,7 +13,8 @@
 #include "entry.h"
 #include "gate.h"
 
-#include <domain/domain.h>
+#include <domain/gate_layout.h>
+#include <domain/quota.h>
 #include <maple/abi.h>
 
 #include <stdio.h>
@@ -38,8 +39,8 @@ void hsys_set_tick(void (*fn)(void *), void *arg)
 	tick_arg = arg;
 }
 
-/* The limit is the VM's (DOMAIN_THREADS_DEFAULT alive at once): here the
- * threads that have not run yet. */
+/* The limit is the VM's rule (quota_thread, DOMAIN_THREADS_DEFAULT alive at
+ * once): here it counts the threads that have not run yet. */
 static long thread_create(struct hosted_domain *d, uint64_t fn, uint64_t arg)
 {
 	if (fn < d->base || fn >= d->base + d->span)
@@ -48,8 +49,10 @@ static long thread_create(struct hosted_domain *d, uint64_t fn, uint64_t arg)
 	unsigned mine = 0;
 	for (unsigned i = 0; i < nthreads; i++)
 		mine += threads[i].domain == h;
-	if (mine >= DOMAIN_THREADS_DEFAULT || nthreads == GATE_MAX_THREADS)
-		return -MAPLE_EAGAIN;
+	long rc = nthreads == GATE_MAX_THREADS ? -MAPLE_EAGAIN
+					       : quota_thread(mine, DOMAIN_THREADS_DEFAULT);
+	if (rc < 0)
+		return rc;
 	threads[nthreads++] = (struct pending){.domain = h, .fn = fn, .arg = arg};
 	return ++thread_ids;
 }

@@ -145,22 +145,18 @@ void domain_put(struct domain *d)
 
 bool domain_log_refusal(struct domain *d)
 {
-	uint64_t n = __atomic_fetch_add(&d->refusals, 1, __ATOMIC_RELAXED);
-	if (n == DOMAIN_REFUSALS_LOGGED)
-		klog("domain: %s (id %u): %d requests refused; further refusals are not logged",
-		     d->name, d->id, DOMAIN_REFUSALS_LOGGED);
-	return n < DOMAIN_REFUSALS_LOGGED;
+	return authority_log_refusal(d->name, d->id, &d->refusals);
 }
 
 enum domain_state domain_state_of(uint64_t handle)
 {
-	uint32_t id = (uint32_t)(handle & HANDLE_ID_MASK);
+	uint32_t id = handle_slot(handle);
 	enum domain_state s = DOMAIN_GONE;
-	if (!id || id >= GATE_MAX_DOMAINS)
+	if (!id)
 		return s;
 	spin_lock(&domains_lock);
 	struct domain *d = domains[id];
-	if (d && domain_handle(d) == handle)
+	if (d && handle_names(handle, d->id, d->gen))
 		s = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
 	spin_unlock(&domains_lock);
 	return s;
@@ -214,7 +210,7 @@ static uint32_t reserve_slot(struct domain *d, char *err, uint64_t errlen)
 		domains[id] = d;
 		keys_used |= (uint16_t)(1u << key);
 		d->id = id;
-		d->gen = ++generation[id];
+		d->gen = generation[id] = handle_next_gen(generation[id]);
 		d->pkey = key;
 	}
 	spin_unlock(&domains_lock);
@@ -457,26 +453,20 @@ struct domain *domain_create(const char *module, char *err, uint64_t errlen)
 	return d;
 }
 
-long domain_create_by(struct domain *creator, const char *module, char *err, uint64_t errlen)
+/* authority_create_by's create: the kernel's create() for `creator`. */
+static uint64_t create_for(void *creator, const char *module, char *err, size_t errlen)
 {
-	/* Authority: the manifest, compiled into the kernel, names the images
-	 * each image's instances may create; a domain's own name is its boot
-	 * module's, so no domain can claim another's rights. */
-	if (!manifest_may_create(creator->name, module)) {
-		if (domain_log_refusal(creator))
-			klog("domain: %s (id %u) may not create %s: the manifest does not let %s "
-			     "create "
-			     "it",
-			     creator->name, creator->id, module, creator->name);
-		fmt_snprintf(err, errlen, "not allowed by the manifest");
-		return -MAPLE_EPERM;
-	}
-	struct domain *d = NULL;
-	uint64_t h = create(domain_handle(creator), creator->name, module, &d, err, errlen);
-	if (!h)
-		return -MAPLE_EINVAL;
-	domain_put(d);
-	return (long)h;
+	struct domain *c = creator, *d = NULL;
+	uint64_t h = create(domain_handle(c), c->name, module, &d, err, errlen);
+	if (h)
+		domain_put(d);
+	return h;
+}
+
+long domain_create_by(struct domain *creator, const char *module)
+{
+	struct authority_domain who = domain_authority(creator);
+	return authority_create_by(&who, module, create_for, creator);
 }
 
 /* Wake threads asleep in d's own calls, and interrupt every CPU, so that
@@ -573,8 +563,8 @@ static void teardown(struct domain *d)
 int domain_destroy(uint64_t handle, char *err, uint64_t errlen)
 {
 	/* A reference, so that d outlives a racing destroyer's teardown. */
-	struct domain *d = domain_get((uint32_t)(handle & HANDLE_ID_MASK));
-	if (!d || domain_handle(d) != handle) {
+	struct domain *d = domain_get(handle_slot(handle));
+	if (!d || !handle_names(handle, d->id, d->gen)) {
 		domain_put(d);
 		fmt_snprintf(err, errlen, "no such domain (already destroyed?)");
 		return -MAPLE_ESRCH;
@@ -624,26 +614,17 @@ int domain_destroy(uint64_t handle, char *err, uint64_t errlen)
 
 int domain_destroy_by(struct domain *caller, uint64_t handle)
 {
-	struct domain *d = domain_get((uint32_t)(handle & HANDLE_ID_MASK));
-	if (!d || domain_handle(d) != handle) {
+	/* A reference, so that the target's name outlives a racing destroyer;
+	 * domain_destroy takes its own. */
+	struct domain *d = domain_get(handle_slot(handle));
+	if (d && !handle_names(handle, d->id, d->gen)) {
 		domain_put(d);
-		return -MAPLE_ESRCH;
+		d = NULL;
 	}
-	/* Authority: only the creator, named by its handle (ids are reused,
-	 * handles never), may destroy a domain; the kernel and the console
-	 * call domain_destroy directly. */
-	bool creator = d->creator == domain_handle(caller);
-	if (!creator && domain_log_refusal(caller))
-		klog("domain: %s (id %u) may not destroy %s (id %u): not its creator (%s%s)",
-		     caller->name, caller->id, d->name, d->id, d->creator ? "created by " : "",
-		     d->creator ? d->creator_name : "the kernel's");
+	struct authority_domain who = domain_authority(caller), target;
+	if (d)
+		target = domain_authority(d);
+	int r = authority_destroy_by(&who, d ? &target : NULL, handle, domain_destroy);
 	domain_put(d);
-	if (!creator)
-		return -MAPLE_EPERM;
-	char err[160];
-	int r = domain_destroy(handle, err, sizeof err);
-	if (r < 0 && r != -MAPLE_ESRCH && domain_log_refusal(caller))
-		klog("domain: %s (id %u) could not destroy %#lx: %s", caller->name, caller->id,
-		     handle, err);
 	return r;
 }

@@ -227,16 +227,13 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
  * manifest allows (docs/isolation.md, "Authority"). */
 static long sys_domain_create(struct domain *d, uint64_t image, uint64_t len)
 {
-	char name[MAPLE_DOMAIN_NAME_MAX], err[128];
+	char name[MAPLE_DOMAIN_NAME_MAX];
 	if (len >= sizeof name)
 		return -MAPLE_EINVAL;
 	if (!dmem_owns(d, image, len) || copy_from_user(name, image, len) < 0)
 		return -MAPLE_EFAULT;
 	name[len] = '\0';
-	long h = domain_create_by(d, name, err, sizeof err);
-	if (h == -MAPLE_EINVAL && domain_log_refusal(d))
-		klog("domain: %s could not create %s: %s", d->name, name, err);
-	return h;
+	return domain_create_by(d, name);
 }
 
 /* The syscalls that name a device: (name, len, ...), the name checked and
