@@ -24,9 +24,9 @@
 #include "entry.h"
 #include "gate.h"
 
-#include <core/log.h>
 #include <domain/authority.h>
 #include <domain/handle.h>
+#include <domain/lifecycle_lines.h>
 #include <domain/quota.h>
 #include <domain/slot_layout.h>
 #include <maple/abi.h>
@@ -68,8 +68,7 @@ static void teardown(struct hosted_domain *d)
 	munmap((void *)d->base, d->span);
 	if (d->pkey >= 0)
 		pkey_free(d->pkey);
-	klog("domain: %s (id %u) destroyed, %lu pages and %lu RRefs returned", d->name, d->id,
-	     (unsigned long)pages, (unsigned long)rrefs);
+	lifecycle_log_destroyed(d->name, d->id, pages, rrefs);
 	if (d->owned)
 		free(d);
 }
@@ -79,7 +78,7 @@ int hdom_fail(struct hosted_domain *d, const char *why)
 	if (!hgate_fail(d))
 		return 0;
 	snprintf(d->fail_reason, sizeof d->fail_reason, "%s", why);
-	klog("domain: %s (id %u) failed: %s", d->name, d->id, why);
+	lifecycle_log_failed(d->name, d->id, why);
 	return 1;
 }
 
@@ -87,7 +86,7 @@ int hdom_destroy(uint64_t handle, char *err, size_t errlen)
 {
 	struct hosted_domain *d = hgate_domain(handle);
 	if (!d) {
-		snprintf(err, errlen, "no such domain (already destroyed?)");
+		lifecycle_no_such_domain(err, errlen);
 		return -MAPLE_ESRCH;
 	}
 	hdom_fail(d, "destroyed");
@@ -111,7 +110,7 @@ uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
 {
 	unsigned id = free_slot();
 	if (!id) {
-		snprintf(err, errlen, "all %d domain slots are in use", GATE_MAX_DOMAINS - 1);
+		lifecycle_no_slot(err, errlen);
 		return 0;
 	}
 	struct hosted_domain *d = calloc(1, sizeof *d);
@@ -137,22 +136,21 @@ uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
 	hdev_grant(d);
 	static const long none[4];
 	char why[256];
-	long r;
+	long r = 0;
 	fflush(stdout);
-	if (entry_upcall(d, d->entry, none, &r, why, sizeof why) < 0) {
-		klog("domain: %s (id %u) failed: %s", d->name, d->id, why);
-		snprintf(err, errlen, "%s: init failed: %s", d->name, why);
-	} else if (r < 0) {
-		snprintf(err, errlen, "%s: domain_main returned %ld", d->name, r);
-		hdom_fail(d, "init failed");
-	} else {
-		klog("domain: %s created by %s: id %u, key %d, %lu KiB image at %#lx, %u methods",
-		     d->name, d->creator_name, d->id, d->pkey, (unsigned long)(d->span >> 10),
-		     (unsigned long)d->base, d->nmethods);
+	/* A fault unwinds the upcall (entry.c) with d failed in the gate; its
+	 * line is logged here, where the VM's domain_fail logs it. */
+	int failed = entry_upcall(d, d->entry, none, &r, why, sizeof why) < 0;
+	if (failed)
+		lifecycle_log_failed(d->name, d->id, why);
+	if (!lifecycle_init_failed(d->name, r, failed, why, err, errlen)) {
+		lifecycle_log_created(d->name, d->creator_name, d->id, d->pkey, d->span, d->base,
+				      d->nmethods);
 		if (out)
 			*out = d;
 		return h;
 	}
+	hdom_fail(d, "init failed"); /* a negative result: it was running */
 	char ignored[160];
 	hdom_destroy(h, ignored, sizeof ignored);
 	return 0;
@@ -178,7 +176,7 @@ uint64_t hdom_create(struct hosted_domain *creator, const char *module, struct h
 		snprintf(path, sizeof path, HDOM_MODULES "%s.elf", module);
 	if (strlen(module) >= MAPLE_DOMAIN_NAME_MAX || !module_name_ok(module) ||
 	    access(path, R_OK) < 0) {
-		snprintf(err, errlen, "no boot module named '%s'", module);
+		lifecycle_no_module(module, err, errlen);
 		return 0;
 	}
 	return hdom_create_path(creator, path, out, err, errlen);

@@ -20,6 +20,7 @@
 #include <domain/domain.h>
 #include <domain/failures.h>
 #include <domain/gate.h>
+#include <domain/lifecycle_lines.h>
 #include <domain/manifest.h>
 #include <domain/observer.h>
 #include <lib/cmdline.h>
@@ -215,7 +216,7 @@ static uint32_t reserve_slot(struct domain *d, char *err, uint64_t errlen)
 	}
 	spin_unlock(&domains_lock);
 	if (!id)
-		fmt_snprintf(err, errlen, "all %d domain slots are in use", GATE_MAX_DOMAINS - 1);
+		lifecycle_no_slot(err, errlen);
 	else if (key < 0)
 		fmt_snprintf(err, errlen,
 			     "no protection key left (%d domains hold the %d domain keys)",
@@ -362,7 +363,7 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 	}
 	const struct bootinfo_module *m = find_module(module);
 	if (!m) {
-		fmt_snprintf(err, errlen, "no boot module named '%s'", module);
+		lifecycle_no_module(module, err, errlen);
 		return 0;
 	}
 	struct elf_info info;
@@ -372,11 +373,8 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 		fmt_snprintf(err, errlen, "%s: %s", m->name, e.msg);
 		return 0;
 	}
-	if (info.span_hi - info.span_lo > DOMAIN_IMAGE_MAX) {
-		fmt_snprintf(err, errlen, "%s: image spans more than %lu MiB", m->name,
-			     DOMAIN_IMAGE_MAX >> 20);
+	if (!lifecycle_image_fits(m->name, info.span_hi - info.span_lo, err, errlen))
 		return 0;
-	}
 	struct domain *d = kzalloc(sizeof *d);
 	if (!d) {
 		fmt_snprintf(err, errlen, "out of kernel memory");
@@ -425,11 +423,8 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 		domain_put(d);
 		return 0;
 	}
-	if (r < 0 || d->state != DOMAIN_RUNNING) {
-		if (d->state == DOMAIN_RUNNING)
-			fmt_snprintf(err, errlen, "%s: domain_main returned %ld", d->name, r);
-		else
-			fmt_snprintf(err, errlen, "%s: init failed: %s", d->name, d->fail_reason);
+	if (lifecycle_init_failed(d->name, r, d->state != DOMAIN_RUNNING, d->fail_reason, err,
+				  errlen)) {
 		char ignored[8];
 		domain_fail(d, "init failed");
 		domain_destroy(h, ignored, sizeof ignored); /* or another destroyer has it */
@@ -437,9 +432,8 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 		return 0;
 	}
 	domain_observe(DOMAIN_EV_CREATED, d);
-	klog("domain: %s created by %s: id %u, key %d, %lu KiB image at %#lx, %lu methods", d->name,
-	     d->creator_name, d->id, d->pkey, (d->image_hi - d->image_lo) >> 10, d->base,
-	     gate_domtab(d->id)->nmethods);
+	lifecycle_log_created(d->name, d->creator_name, d->id, d->pkey, d->image_hi - d->image_lo,
+			      d->base, gate_domtab(d->id)->nmethods);
 	*out = d;
 	return h;
 }
@@ -504,7 +498,7 @@ void domain_fail(struct domain *d, const char *fmt, ...)
 	 * SYS_DEVICE_BUSMASTER of d sees it and cannot start them again. */
 	device_stop(d);
 	domain_observe(DOMAIN_EV_FAILED, d);
-	klog("domain: %s (id %u) failed: %s", d->name, d->id, d->fail_reason);
+	lifecycle_log_failed(d->name, d->id, d->fail_reason);
 	failures_record(d);
 	sched_wake_sleepers_if(sleeps_inside, d);
 	sched_kick_all_cpus();
@@ -538,7 +532,7 @@ static int claim(struct domain *d, char *err, uint64_t errlen)
 		fmt_snprintf(err, errlen, "%s is already being destroyed", d->name);
 		return -MAPLE_EBUSY;
 	default: /* gone; running cannot be, domain_fail came first */
-		fmt_snprintf(err, errlen, "no such domain (already destroyed?)");
+		lifecycle_no_such_domain(err, errlen);
 		return -MAPLE_ESRCH;
 	}
 }
@@ -555,8 +549,7 @@ static void teardown(struct domain *d)
 	set_state(d, DOMAIN_GONE);
 	release_slot(d);
 	domain_observe(DOMAIN_EV_DESTROYED, d);
-	klog("domain: %s (id %u) destroyed, %lu pages and %lu RRefs returned", d->name, d->id,
-	     pages, rrefs);
+	lifecycle_log_destroyed(d->name, d->id, pages, rrefs);
 	domain_put(d); /* the table's */
 }
 
@@ -566,7 +559,7 @@ int domain_destroy(uint64_t handle, char *err, uint64_t errlen)
 	struct domain *d = domain_get(handle_slot(handle));
 	if (!d || !handle_names(handle, d->id, d->gen)) {
 		domain_put(d);
-		fmt_snprintf(err, errlen, "no such domain (already destroyed?)");
+		lifecycle_no_such_domain(err, errlen);
 		return -MAPLE_ESRCH;
 	}
 	domain_fail(d, "destroyed");
