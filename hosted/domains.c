@@ -3,13 +3,15 @@
  * kernel/domain/domain.c over the hosted loader (loader.c), gate (gate.c)
  * and entry (entry.c), with the VM's authority and its log lines.
  *
- * AUTHORITY, as in the VM (docs/isolation.md, "Authority"): a domain
- * creates only the images the compiled-in manifest lets its image create
- * (kernel/domain/manifest.c, the VM's very table); its name is its image's,
- * so it cannot claim another's rights; and it destroys only the domains it
- * created, named by handle (id and generation), so a destroyed slot's next
- * domain is out of reach of the old handle. The runtime (the VM's kernel
- * and console) may create and destroy anything.
+ * AUTHORITY, the VM's, decided by the same code (kernel/domain/authority.c,
+ * docs/isolation.md "Authority"): a domain creates only the images the
+ * compiled-in manifest lets its image create (kernel/domain/manifest.c);
+ * its name is its image's, so it cannot claim another's rights; and it
+ * destroys only the domains it created, named by handle (id and
+ * generation), so a destroyed slot's next domain is out of reach of the
+ * old handle. The runtime (the VM's kernel and console) may create and
+ * destroy anything. The heap's limits are kernel/domain/quota.c's, the
+ * lines kernel/domain/lifecycle_lines.c's.
  *
  * A created domain's _domain_start runs as an upcall of its own. When a
  * domain asked for it, that is from inside the SIGSYS handler of the

@@ -55,14 +55,14 @@ int hdom_fail(struct hosted_domain *d, const char *why);
  * thread, below the caller: it stays failed) with err. */
 int hdom_destroy(uint64_t handle, char *err, size_t errlen);
 
-/* SYS_DOMAIN_CREATE and SYS_DOMAIN_DESTROY of domain d, with the VM's
- * authority rules, refusals and log lines (domain_create_by,
- * domain_destroy_by, sys_domain_create). */
+/* SYS_DOMAIN_CREATE and SYS_DOMAIN_DESTROY of domain d: the shared
+ * authority_create_by and authority_destroy_by (kernel/domain/authority.h)
+ * over hdom_create and hdom_destroy. */
 long hdom_create_by(struct hosted_domain *d, const char *module);
 long hdom_destroy_by(struct hosted_domain *d, uint64_t handle);
 
 /* SYS_HEAP_GROW: a fresh zeroed region of at least `bytes` in d's heap
- * window, under its key; as the VM's dmem_heap_grow. */
+ * window, under its key, within kernel/domain/quota.h's limits. */
 long hdom_heap_grow(struct hosted_domain *d, uint64_t bytes);
 
 /* d as the shared authority rules see it (kernel/domain/authority.h,

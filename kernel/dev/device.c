@@ -7,6 +7,8 @@
  * domain whose image the manifest grants it to (domain/manifest.h,
  * docs/isolation.md "Authority"), as with real hardware assigned to one
  * driver; only that domain may map it, or let a PCI function master the bus.
+ * Who gets a device is dev/grant.c's rule, the one maple-hosted runs too;
+ * this file adds the VM's mechanism: memory, locks, PCI functions stopped.
  */
 #include <arch/x86/pte.h>
 #include <core/boot.h>
