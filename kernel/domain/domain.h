@@ -12,6 +12,7 @@
 #include <domain/domain_state.h>
 #include <domain/gate_layout.h>
 #include <domain/handle.h>
+#include <domain/log_share.h>
 #include <domain/slot_layout.h>
 #include <lib/elf.h>
 #include <stdbool.h>
@@ -71,11 +72,8 @@ struct domain {
 	 * of domain_get/domain_get_by_name; freed when the last is put. */
 	uint32_t refs;
 	uint64_t refusals; /* requests refused (authority, create, destroy) */
-	/* SYS_LOG's budget (DOMAIN_LOG_*), under lock: lines it may still
-	 * write, when it last earned one, and whether it has been told. */
-	uint64_t log_tokens;
-	uint64_t log_earned_ns;
-	bool log_over_noted;
+	/* SYS_LOG's share (domain/log_share.h), under lock. */
+	struct log_share log_share;
 	struct rref_limits rref_limits; /* set at creation (defaults for now) */
 	struct spinlock lock;
 };
@@ -139,11 +137,6 @@ struct domain *domain_by_id(uint32_t id);
 /* Whether to log one more of d's refused requests: authority_log_refusal
  * (the first DOMAIN_REFUSALS_LOGGED, then one line saying the rest are not). */
 bool domain_log_refusal(struct domain *d);
-/* SYS_LOG's share of the one kernel log (a serial line, written under a
- * lock): a burst of DOMAIN_LOG_BURST lines, then DOMAIN_LOG_PER_S a
- * second; lines past that are dropped, counted, and reported in one line. */
-#define DOMAIN_LOG_BURST 64
-#define DOMAIN_LOG_PER_S 32
 /* The state of the domain a handle names; DOMAIN_GONE once the handle
  * names nothing (destroyed, or a later domain in the same slot). */
 enum domain_state domain_state_of(uint64_t handle);
