@@ -27,6 +27,7 @@
 
 #include <domain/domain.h>
 #include <domain/gate_layout.h>
+#include <domain/names.h>
 #include <maple/abi.h>
 #include <maple/rref_abi.h>
 #include <xheap/rref.h>
@@ -202,13 +203,29 @@ void hgate_export(struct hosted_domain *d, const uint64_t *methods, unsigned n)
 	__atomic_store_n(&gd->nmethods, n, __ATOMIC_RELEASE);
 }
 
+/* names_resolve's view of the table: a domain in it runs or has failed. */
+static const char *slot_name(void *ctx, uint32_t id, enum domain_state *state)
+{
+	(void)ctx;
+	if (!domains[id])
+		return NULL;
+	*state = domtab[id].state == GATE_DOMAIN_RUNNING ? DOMAIN_RUNNING : DOMAIN_FAILING;
+	return domains[id]->name;
+}
+
+struct hosted_domain *hgate_find(const char *name_or_id, long *why, unsigned *count)
+{
+	uint32_t id = names_resolve(name_or_id, slot_name, NULL, why, count);
+	return id ? domains[id] : NULL;
+}
+
 long hgate_lookup(const char *name)
 {
-	for (unsigned id = 1; id < GATE_MAX_DOMAINS; id++)
-		if (domains[id] && !strcmp(domains[id]->name, name) &&
-		    domtab[id].state == GATE_DOMAIN_RUNNING)
-			return (long)handle_make(id, (uint32_t)domtab[id].gen);
-	return -MAPLE_ESRCH;
+	long why;
+	struct hosted_domain *d = hgate_find(name, &why, NULL);
+	if (!d)
+		return why;
+	return hgate_state(d) == GATE_DOMAIN_RUNNING ? (long)hgate_handle(d) : -MAPLE_ESRCH;
 }
 
 int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n)

@@ -760,6 +760,41 @@ static int run_log_flood(char *why, size_t len)
 	return leak_check(why, len);
 }
 
+/* kernel/ktest/names.c's rule through SYS_LOOKUP (rogue's destroy of
+ * "victim" looks it up first): two running victims, the name addresses
+ * neither (-MAPLE_ENOTUNIQ, both untouched); with the first failed, it
+ * addresses the running one, which rogue may then not destroy. */
+static int run_shared_name(char *why, size_t len)
+{
+	struct hosted_domain *v1 = create("victim", why, len);
+	struct hosted_domain *v2 = v1 ? create("victim", why, len) : NULL;
+	struct hosted_domain *rogue = v2 ? create("rogue", why, len) : NULL;
+	if (!rogue || capture_begin(why, len) < 0)
+		return -1;
+	int bad = 0;
+	long both = rogue_run(rogue, ROGUE_DESTROY, 0, why, len, &bad);
+	hdom_fail(v1, "failed to test names");
+	long one = rogue_run(rogue, ROGUE_DESTROY, 0, why, len, &bad);
+	capture_end();
+	if (bad)
+		return -1;
+	if (both != -MAPLE_ENOTUNIQ || one != -MAPLE_EPERM ||
+	    hgate_state(v2) != GATE_DOMAIN_RUNNING)
+		return fail(
+			why, len,
+			"rogue destroying \"victim\" with two running: %ld, with one: %ld; want "
+			"%d, %d and the running one untouched",
+			both, one, -MAPLE_ENOTUNIQ, -MAPLE_EPERM);
+	char line[200];
+	snprintf(line, sizeof line,
+		 "domain: rogue \\(id %u\\) may not destroy victim \\(id %u\\): not its creator "
+		 "\\(the kernel's\\)",
+		 rogue->id, v2->id);
+	if (!has_line(line) || count_lines("domain: rogue (id ") != 1)
+		return fail(why, len, "want the one line /%s/, in: %.200s", line, captured);
+	return leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-shadow-creates-its-driver-in-its-init", run_shadow_creates},
 	{"auth-rogue-may-not-destroy-a-domain-it-did-not-create", run_destroy_not_created},
@@ -773,4 +808,5 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"recovery-killed-inside-its-call-unwinds-to-the-shadow", run_kill_inside},
 	{"recovery-without-a-shadow-the-client-sees-the-crash", run_no_shadow},
 	{"attack-a-domain-cannot-flood-the-log", run_log_flood},
+	{"domain-name-shared-by-running-domains-addresses-none", run_shared_name},
 };

@@ -22,6 +22,7 @@
 #include <domain/gate.h>
 #include <domain/lifecycle_lines.h>
 #include <domain/manifest.h>
+#include <domain/names.h>
 #include <domain/observer.h>
 #include <lib/cmdline.h>
 #include <lib/fmt.h>
@@ -87,54 +88,30 @@ struct domain *domain_get(uint32_t id)
 	return d;
 }
 
-static bool addressable(const struct domain *d)
+/* names_resolve's view of the table (domains_lock held). */
+static const char *slot_name(void *ctx, uint32_t id, enum domain_state *state)
 {
-	enum domain_state s = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
-	return s == DOMAIN_CREATING || s == DOMAIN_RUNNING;
+	(void)ctx;
+	struct domain *d = domains[id];
+	if (!d)
+		return NULL;
+	*state = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
+	return d->name;
 }
 
-/*
- * Names repeat: a domain's name is its image's, an image may run as several
- * domains at once (a test makes eight `xb`s), and a shadow's new driver
- * starts while the old one may still be failed or being torn down. So a
- * name addresses a domain only where that is unambiguous (docs/isolation.md,
- * "Names"): the one instance of that name that is creating or running; or,
- * when none is, the only instance there is at all (a failed domain awaiting
- * `destroy`). Anything else is -MAPLE_ENOTUNIQ, and the caller must give an
- * id: a command must never reach whichever instance happens to come first.
- */
+/* The rule is domain/names.h's (docs/isolation.md, "Names"), applied under
+ * the list lock so that the domain it picks is referenced before it can go. */
 struct domain *domain_get_by_name(const char *name_or_id, long *why)
 {
-	uint64_t id = 0;
-	const char *p = name_or_id;
-	while (*p >= '0' && *p <= '9' && id < GATE_MAX_DOMAINS)
-		id = id * 10 + (uint64_t)(*p++ - '0');
-	if (p != name_or_id && !*p) {
-		struct domain *d = domain_get((uint32_t)id);
-		if (why)
-			*why = d ? 0 : -MAPLE_ESRCH;
-		return d;
-	}
-	struct domain *live = NULL, *any = NULL;
-	unsigned nlive = 0, nany = 0;
+	long w;
 	spin_lock(&domains_lock);
-	for (uint32_t i = 1; i < GATE_MAX_DOMAINS; i++) {
-		struct domain *d = domains[i];
-		if (!d || strcmp(d->name, name_or_id))
-			continue;
-		any = any ? any : d;
-		nany++;
-		if (addressable(d)) {
-			live = live ? live : d;
-			nlive++;
-		}
-	}
-	struct domain *found = nlive == 1 ? live : !nlive && nany == 1 ? any : NULL;
+	uint32_t id = names_resolve(name_or_id, slot_name, NULL, &w, NULL);
+	struct domain *found = id ? domains[id] : NULL;
 	if (found)
 		__atomic_add_fetch(&found->refs, 1, __ATOMIC_RELAXED);
 	spin_unlock(&domains_lock);
 	if (why)
-		*why = found ? 0 : nany ? -MAPLE_ENOTUNIQ : -MAPLE_ESRCH;
+		*why = w;
 	return found;
 }
 
