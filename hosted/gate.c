@@ -43,10 +43,9 @@
 
 #define PAGE 4096ul
 /* The thread's stack in a domain's slot: where the VM puts thread slot 0's
- * (the upper half of the first DOMAIN_STACK_SLOT; the lower half is guard),
- * clear of the heap window SYS_HEAP_GROW takes from (domains.c). */
+ * (slot_stack_lo: the upper half of the first DOMAIN_STACK_SLOT; the lower
+ * half is guard), clear of the heap window SYS_HEAP_GROW takes from. */
 #define STACK_SIZE    DOMAIN_STACK_SIZE
-#define STACK_OFFSET  (DOMAIN_STACK_OFF + DOMAIN_STACK_SLOT - DOMAIN_STACK_SIZE)
 #define DOMTAB_BYTES  ((sizeof(struct gate_domain) * GATE_MAX_DOMAINS + PAGE - 1) & ~(PAGE - 1))
 #define SLOT_VA	      GATE_THREADS_VA				   /* thread slot 0 */
 #define SLOT_TT_BYTES (GATE_STACK_SIZE + GATE_THREAD_TRUSTED_SIZE) /* gate stack + TRUSTED */
@@ -119,7 +118,7 @@ int hgate_add(struct hosted_domain *d, char *why, size_t whylen)
 		snprintf(why, whylen, "%s: domain id %u is not free", d->name, d->id);
 		return -1;
 	}
-	uint64_t lo = d->base + STACK_OFFSET;
+	uint64_t lo = slot_stack_lo(d->base, 0); /* thread slot 0: the one that enters */
 	if (!hgate_map(lo, STACK_SIZE, d->pkey, "a stack in the domain's slot", why, whylen))
 		return -1;
 	d->stack = lo;

@@ -98,7 +98,7 @@ int hosted_load(const char *path, unsigned id, int use_keys, struct hosted_domai
 	span = info.span_hi - info.span_lo;
 	if (!lifecycle_image_fits(module, span, err, errlen))
 		goto out;
-	uint64_t base = MAPLE_DOMAIN_BASE + (uint64_t)id * MAPLE_DOMAIN_SLOT;
+	uint64_t base = slot_base(id);
 	at = mmap((void *)base, span, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (at == MAP_FAILED || (uint64_t)at != base) {

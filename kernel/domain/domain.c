@@ -375,7 +375,7 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 		return 0;
 	}
 	d->pkru = PKRU_DOMAIN(d->pkey);
-	d->base = MAPLE_DOMAIN_BASE + (uint64_t)d->id * MAPLE_DOMAIN_SLOT;
+	d->base = slot_base(d->id);
 	d->heap_next = d->base + DOMAIN_HEAP_OFF;
 	if (load_image(d, &info, err, errlen) < 0) {
 		set_state(d, DOMAIN_GONE);

@@ -348,8 +348,7 @@ long dmem_map_mmio(struct domain *d, uint64_t pa, uint64_t pages)
 
 long dmem_stack_alloc(struct domain *d, int32_t thread_slot)
 {
-	uint64_t slot = d->base + DOMAIN_STACK_OFF + (uint64_t)thread_slot * DOMAIN_STACK_SLOT;
-	uint64_t base = slot + DOMAIN_STACK_SLOT - DOMAIN_STACK_SIZE;
+	uint64_t base = slot_stack_lo(d->base, (uint32_t)thread_slot);
 	long rc =
 		dmem_map_fresh(d, base, DOMAIN_STACK_SIZE / PAGE_SIZE, PTE_W | PTE_NX, thread_slot);
 	return rc < 0 ? rc : (long)(base + DOMAIN_STACK_SIZE);

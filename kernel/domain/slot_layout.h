@@ -8,6 +8,9 @@
 #ifndef DOMAIN_SLOT_LAYOUT_H
 #define DOMAIN_SLOT_LAYOUT_H
 
+#include <maple/abi.h>
+#include <stdint.h>
+
 #define DOMAIN_IMAGE_MAX  (256UL << 20)
 #define DOMAIN_HEAP_OFF	  DOMAIN_IMAGE_MAX
 #define DOMAIN_HEAP_MAX	  (512UL << 20)
@@ -18,6 +21,21 @@
 #define DOMAIN_HEAP_REGION_MIN (64UL << 10)
 /* Where a granted software device (ramdisk0) is mapped: after the stacks. */
 #define DOMAIN_DEVICE_OFF (DOMAIN_STACK_OFF + 128UL * 1024 * 1024)
+
+/* The base of domain id's slot. */
+static inline uint64_t slot_base(uint32_t id)
+{
+	return MAPLE_DOMAIN_BASE + (uint64_t)id * MAPLE_DOMAIN_SLOT;
+}
+
+/* The lowest address of the stack of the thread in gate slot thread_slot,
+ * in the slot at base: the upper half of its DOMAIN_STACK_SLOT, so that an
+ * overflow runs into the unmapped lower half, never another's stack. */
+static inline uint64_t slot_stack_lo(uint64_t base, uint32_t thread_slot)
+{
+	return base + DOMAIN_STACK_OFF + (uint64_t)thread_slot * DOMAIN_STACK_SLOT +
+	       DOMAIN_STACK_SLOT - DOMAIN_STACK_SIZE;
+}
 
 /* Defaults: a quarter of the machine's frames, and 16 threads. */
 #define DOMAIN_MEM_SHARE       4
