@@ -21,7 +21,6 @@
 #include <domain/failures.h>
 #include <domain/gate.h>
 #include <domain/lifecycle_lines.h>
-#include <domain/manifest.h>
 #include <domain/names.h>
 #include <domain/observer.h>
 #include <lib/cmdline.h>
