@@ -19,6 +19,7 @@
 #include "gate.h"
 
 #include <core/log.h>
+#include <dev/device.h>
 #include <dev/grant.h>
 #include <domain/gate_layout.h>
 #include <domain/manifest.h>
@@ -30,9 +31,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* kernel/dev/device.c's RAMDISK_DEFAULT_MB, the VM's size without
- * `ramdisk_mb=`: 8 MiB, already a whole number of its 2 MiB chunks. */
-#define RAMDISK_BYTES (8ul << 20)
+/* The VM's size without `ramdisk_mb=` (dev/device.h). */
+#define RAMDISK_BYTES ((uint64_t)RAMDISK_DEFAULT_MB << 20)
 
 static struct ramdisk {
 	const char *name;

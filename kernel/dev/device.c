@@ -27,8 +27,7 @@
 #include <mm/kmalloc.h>
 #include <mm/vm.h>
 
-#define RAMDISK_DEFAULT_MB 8
-#define CHUNK_PAGES	   (PAGE_2M / PAGE_SIZE)
+#define CHUNK_PAGES (PAGE_2M / PAGE_SIZE)
 
 struct swdev {
 	const char *name;

@@ -16,6 +16,10 @@
 
 struct domain;
 
+/* ramdisk0's size without `ramdisk_mb=` (the VM's boot option), and
+ * maple-hosted's (hosted/device.c): a whole number of 2 MiB chunks. */
+#define RAMDISK_DEFAULT_MB 8
+
 /* d is being created: grant it the devices the manifest names for its
  * image, each unless another domain has the better claim (logged). */
 void device_grant(struct domain *d);
