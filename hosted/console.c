@@ -33,6 +33,7 @@
 #include "syscalls.h"
 
 #include <domain/gate_layout.h>
+#include <domain/names.h>
 #include <lib/ctl.h>
 #include <xheap/rref.h>
 
@@ -62,16 +63,21 @@ int hosted_number(const char *s, long *out)
 	return *s && !*end && !errno;
 }
 
-/* By id, or by name: the first in id order of that name. */
-static struct hosted_domain *find(const char *what)
+/* The domain a name or decimal id addresses, by the VM's rule (hgate_find,
+ * kernel/domain/names.h: a name several domains share is refused, not
+ * taken to mean the first of them), or NULL with the VM console's refusal
+ * in r. */
+static struct hosted_domain *find(struct ctl_reply *r, const char *what)
 {
-	long id;
-	if (hosted_number(what, &id))
-		return id > 0 && id < GATE_MAX_DOMAINS ? hgate_slot((unsigned)id) : NULL;
-	for (unsigned i = 1; i < GATE_MAX_DOMAINS; i++)
-		if (hgate_slot(i) && !strcmp(hgate_slot(i)->name, what))
-			return hgate_slot(i);
-	return NULL;
+	long why;
+	unsigned count;
+	struct hosted_domain *d = hgate_find(what, &why, &count);
+	if (!d) {
+		char msg[160];
+		names_console_refusal(what, why, count, msg, sizeof msg);
+		ctl_fail(r, "%s", msg);
+	}
+	return d;
 }
 
 static int cmd_domains(struct ctl_reply *r, int argc, char **argv)
@@ -90,10 +96,10 @@ static int cmd_domains(struct ctl_reply *r, int argc, char **argv)
 
 static int cmd_call(struct ctl_reply *r, int argc, char **argv)
 {
-	struct hosted_domain *d = find(argv[1]);
+	struct hosted_domain *d = find(r, argv[1]);
 	long method, a[4] = {0, 0, 0, 0}, result;
 	if (!d)
-		return ctl_fail(r, "no domain '%s'", argv[1]);
+		return -1;
 	if (!hosted_number(argv[2], &method) || method < 0 || (unsigned long)method >= d->nmethods)
 		return ctl_fail(r, "%s has no method '%s' (%u methods)", d->name, argv[2],
 				d->nmethods);
@@ -116,10 +122,10 @@ static int cmd_call(struct ctl_reply *r, int argc, char **argv)
 static int cmd_inject(struct ctl_reply *r, int argc, char **argv)
 {
 	(void)argc;
-	struct hosted_domain *d = find(argv[1]);
+	struct hosted_domain *d = find(r, argv[1]);
 	int f = runtime_fault(argv[2]);
 	if (!d)
-		return ctl_fail(r, "no domain '%s'", argv[1]);
+		return -1;
 	if (f < 0)
 		return ctl_fail(r, "unknown fault '%s' (one of: %s)", argv[2], GATEPAGE_FAULTS);
 	if (hgate_state(d) != GATE_DOMAIN_RUNNING)
@@ -154,9 +160,9 @@ static int cmd_shutdown(struct ctl_reply *r, int argc, char **argv)
 static int cmd_kill(struct ctl_reply *r, int argc, char **argv)
 {
 	(void)argc;
-	struct hosted_domain *d = find(argv[1]);
+	struct hosted_domain *d = find(r, argv[1]);
 	if (!d)
-		return ctl_fail(r, "no domain '%s'", argv[1]);
+		return -1;
 	if (!hdom_fail(d, "killed from the control console"))
 		return ctl_fail(r, "%s is not running", d->name);
 	ctl_print(r, "%s failed; its next caller gets an error", d->name);
@@ -180,10 +186,10 @@ static int cmd_create(struct ctl_reply *r, int argc, char **argv)
 static int cmd_destroy(struct ctl_reply *r, int argc, char **argv)
 {
 	(void)argc;
-	struct hosted_domain *d = find(argv[1]);
+	struct hosted_domain *d = find(r, argv[1]);
 	char err[160];
 	if (!d)
-		return ctl_fail(r, "no domain '%s'", argv[1]);
+		return -1;
 	return hdom_destroy(hgate_handle(d), err, sizeof err) < 0 ? ctl_fail(r, "%s", err) : 0;
 }
 

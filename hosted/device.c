@@ -4,12 +4,13 @@
  * size, made on the first map and kept for the process, so a driver that a
  * shadow re-creates after a crash finds every block its predecessor wrote.
  *
- * THE INVARIANT, the VM's (device.c, grant_refusal): at most one running
- * domain holds the device, granted by the manifest at creation; a holder
- * that failed or is gone is succeeded only by an instance its own creator
- * makes, so no other domain can slip in between a driver's crash and its
- * shadow's restart. Only the holder maps it (-MAPLE_EPERM for anyone
- * else, logged as in the VM), at its slot's device offset under its key.
+ * THE INVARIANT is the VM's, decided by the same code (kernel/dev/grant.c):
+ * at most one running domain holds the device, granted by the manifest at
+ * creation; a holder that failed or is gone is succeeded only by an
+ * instance its own creator makes, so no other domain can slip in between a
+ * driver's crash and its shadow's restart. Only the holder maps it
+ * (-MAPLE_EPERM for anyone else, logged by grant_refuse), at its slot's
+ * device offset under its key.
  */
 #define _GNU_SOURCE
 #include "device.h"
@@ -18,8 +19,11 @@
 #include "gate.h"
 
 #include <core/log.h>
-#include <domain/domain.h>
+#include <dev/device.h>
+#include <dev/grant.h>
+#include <domain/gate_layout.h>
 #include <domain/manifest.h>
+#include <domain/slot_layout.h>
 #include <maple/abi.h>
 
 #include <stdio.h>
@@ -27,20 +31,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* kernel/dev/device.c's RAMDISK_DEFAULT_MB, the VM's size without
- * `ramdisk_mb=`: 8 MiB, already a whole number of its 2 MiB chunks. */
-#define RAMDISK_BYTES (8ul << 20)
-
-enum { GONE, RUNNING, FAILED };
+/* The VM's size without `ramdisk_mb=` (dev/device.h). */
+#define RAMDISK_BYTES ((uint64_t)RAMDISK_DEFAULT_MB << 20)
 
 static struct ramdisk {
 	const char *name;
-	int fd;		  /* the memory file; -1 until first mapped */
-	uint64_t *view;	  /* the runtime's own mapping of it */
-	uint64_t holder;  /* handle of the domain granted it; 0: nobody */
-	uint64_t lineage; /* the holder's creator, who may replace it */
-	char holder_name[MAPLE_DOMAIN_NAME_MAX];
-	char lineage_name[MAPLE_DOMAIN_NAME_MAX];
+	int fd;		/* the memory file; -1 until first mapped */
+	uint64_t *view; /* the runtime's own mapping of it */
+	struct device_grant grant;
 } ramdisk = {.name = "ramdisk0", .fd = -1};
 
 static struct ramdisk *find(const char *name)
@@ -48,62 +46,29 @@ static struct ramdisk *find(const char *name)
 	return !strcmp(name, ramdisk.name) ? &ramdisk : NULL;
 }
 
-static int state_of(uint64_t handle)
+/* The state grant_refusal needs of the domain a handle names: running, or
+ * failed (its gate entry says so until destroy removes it), or gone. */
+static enum domain_state state_of(uint64_t handle)
 {
 	struct hosted_domain *d = handle ? hgate_domain(handle) : NULL;
 	if (!d)
-		return GONE;
-	return hgate_state(d) == GATE_DOMAIN_RUNNING ? RUNNING : FAILED;
-}
-
-static void describe_holder(const struct ramdisk *dev, char *buf, size_t len)
-{
-	if (dev->holder)
-		snprintf(buf, len, "%s (id %lu)", dev->holder_name,
-			 (unsigned long)(dev->holder & HANDLE_ID_MASK));
-	else if (dev->lineage)
-		snprintf(buf, len, "nobody: it is kept for the next instance %s (id %lu) creates",
-			 dev->lineage_name, (unsigned long)(dev->lineage & HANDLE_ID_MASK));
-	else
-		snprintf(buf, len, "nobody");
-}
-
-/* Why d may not be granted dev, or NULL (the VM's grant_refusal). */
-static const char *refusal(const struct ramdisk *dev, const struct hosted_domain *d)
-{
-	int holder = state_of(dev->holder), lineage = state_of(dev->lineage);
-	if (holder == RUNNING)
-		return "its holder runs";
-	if (dev->lineage == d->creator)
-		return NULL; /* the holder's creator replaces it */
-	if (holder != GONE)
-		return "its failed holder is for its own creator to replace";
-	if (dev->lineage && lineage != GONE)
-		return "it is kept for its last holder's creator";
-	return NULL;
+		return DOMAIN_GONE;
+	return hgate_state(d) == GATE_DOMAIN_RUNNING ? DOMAIN_RUNNING : DOMAIN_FAILING;
 }
 
 void hdev_grant(struct hosted_domain *d)
 {
+	const struct authority_domain who = hdom_authority(d);
 	const char *const *names = manifest_devices(d->name);
 	for (int i = 0; names && i < MANIFEST_MAX && names[i]; i++) {
 		struct ramdisk *dev = find(names[i]);
 		if (!dev)
 			continue; /* a PCI function: none exists hosted */
 		char held_by[96];
-		const char *why = refusal(dev, d);
-		describe_holder(dev, held_by, sizeof held_by);
-		if (why) {
-			klog("device: %s not granted to %s (id %u): %s (granted to %s)", names[i],
-			     d->name, d->id, why, held_by);
-			continue;
-		}
-		dev->holder = hgate_handle(d);
-		dev->lineage = d->creator;
-		snprintf(dev->holder_name, sizeof dev->holder_name, "%s", d->name);
-		snprintf(dev->lineage_name, sizeof dev->lineage_name, "%s", d->creator_name);
-		klog("device: %s granted to %s (id %u), created by %s", names[i], d->name, d->id,
-		     d->creator_name);
+		const char *why =
+			grant_decide(&dev->grant, &who, NULL, state_of(dev->grant.holder),
+				     state_of(dev->grant.lineage), held_by, sizeof held_by);
+		grant_log(names[i], &who, why, held_by);
 	}
 }
 
@@ -132,13 +97,11 @@ long hdev_map(struct hosted_domain *d, const char *name)
 	struct ramdisk *dev = find(name);
 	if (!dev)
 		return -MAPLE_ESRCH;
-	if (dev->holder != hgate_handle(d)) {
+	if (dev->grant.holder != hgate_handle(d)) {
 		char holder[96];
-		describe_holder(dev, holder, sizeof holder);
-		if (hdom_log_refusal(d))
-			klog("device: %s (id %u) may not map %s: it is granted to %s", d->name,
-			     d->id, dev->name, holder);
-		return -MAPLE_EPERM;
+		grant_describe_holder(&dev->grant, holder, sizeof holder);
+		const struct authority_domain who = hdom_authority(d);
+		return grant_refuse(&who, "map", dev->name, holder);
 	}
 	if (d->device_va)
 		return (long)d->device_va;
@@ -171,8 +134,7 @@ void hdev_release(struct hosted_domain *d)
 {
 	/* Held by nobody now, kept for the holder's creator (the lineage), as
 	 * the VM's device_release leaves a RAM disk. */
-	if (ramdisk.holder == hgate_handle(d))
-		ramdisk.holder = 0;
+	grant_end(&ramdisk.grant, hgate_handle(d));
 	if (d->device_va)
 		munmap((void *)d->device_va, d->device_bytes);
 	d->device_va = d->device_bytes = 0;

@@ -3,13 +3,15 @@
  * kernel/domain/domain.c over the hosted loader (loader.c), gate (gate.c)
  * and entry (entry.c), with the VM's authority and its log lines.
  *
- * AUTHORITY, as in the VM (docs/isolation.md, "Authority"): a domain
- * creates only the images the compiled-in manifest lets its image create
- * (kernel/domain/manifest.c, the VM's very table); its name is its image's,
- * so it cannot claim another's rights; and it destroys only the domains it
- * created, named by handle (id and generation), so a destroyed slot's next
- * domain is out of reach of the old handle. The runtime (the VM's kernel
- * and console) may create and destroy anything.
+ * AUTHORITY, the VM's, decided by the same code (kernel/domain/authority.c,
+ * docs/isolation.md "Authority"): a domain creates only the images the
+ * compiled-in manifest lets its image create (kernel/domain/manifest.c);
+ * its name is its image's, so it cannot claim another's rights; and it
+ * destroys only the domains it created, named by handle (id and
+ * generation), so a destroyed slot's next domain is out of reach of the
+ * old handle. The runtime (the VM's kernel and console) may create and
+ * destroy anything. The heap's limits are kernel/domain/quota.c's, the
+ * lines kernel/domain/lifecycle_lines.c's.
  *
  * A created domain's _domain_start runs as an upcall of its own. When a
  * domain asked for it, that is from inside the SIGSYS handler of the
@@ -24,9 +26,11 @@
 #include "entry.h"
 #include "gate.h"
 
-#include <core/log.h>
-#include <domain/domain.h>
-#include <domain/manifest.h>
+#include <domain/authority.h>
+#include <domain/handle.h>
+#include <domain/lifecycle_lines.h>
+#include <domain/quota.h>
+#include <domain/slot_layout.h>
 #include <maple/abi.h>
 
 #include <stdio.h>
@@ -35,15 +39,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define PAGE 4096ul
-
-int hdom_log_refusal(struct hosted_domain *d)
+struct authority_domain hdom_authority(struct hosted_domain *d)
 {
-	uint64_t n = d->refusals++;
-	if (n == DOMAIN_REFUSALS_LOGGED)
-		klog("domain: %s (id %u): %d requests refused; further refusals are not logged",
-		     d->name, d->id, DOMAIN_REFUSALS_LOGGED);
-	return n < DOMAIN_REFUSALS_LOGGED;
+	return (struct authority_domain){.name = d->name,
+					 .id = d->id,
+					 .handle = hgate_handle(d),
+					 .creator = d->creator,
+					 .creator_name = d->creator_name,
+					 .refusals = &d->refusals};
 }
 
 static unsigned free_slot(void)
@@ -67,8 +70,7 @@ static void teardown(struct hosted_domain *d)
 	munmap((void *)d->base, d->span);
 	if (d->pkey >= 0)
 		pkey_free(d->pkey);
-	klog("domain: %s (id %u) destroyed, %lu pages and %lu RRefs returned", d->name, d->id,
-	     (unsigned long)pages, (unsigned long)rrefs);
+	lifecycle_log_destroyed(d->name, d->id, pages, rrefs);
 	if (d->owned)
 		free(d);
 }
@@ -78,7 +80,7 @@ int hdom_fail(struct hosted_domain *d, const char *why)
 	if (!hgate_fail(d))
 		return 0;
 	snprintf(d->fail_reason, sizeof d->fail_reason, "%s", why);
-	klog("domain: %s (id %u) failed: %s", d->name, d->id, why);
+	lifecycle_log_failed(d->name, d->id, why);
 	return 1;
 }
 
@@ -86,7 +88,7 @@ int hdom_destroy(uint64_t handle, char *err, size_t errlen)
 {
 	struct hosted_domain *d = hgate_domain(handle);
 	if (!d) {
-		snprintf(err, errlen, "no such domain (already destroyed?)");
+		lifecycle_no_such_domain(err, errlen);
 		return -MAPLE_ESRCH;
 	}
 	hdom_fail(d, "destroyed");
@@ -110,7 +112,7 @@ uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
 {
 	unsigned id = free_slot();
 	if (!id) {
-		snprintf(err, errlen, "all %d domain slots are in use", GATE_MAX_DOMAINS - 1);
+		lifecycle_no_slot(err, errlen);
 		return 0;
 	}
 	struct hosted_domain *d = calloc(1, sizeof *d);
@@ -136,22 +138,21 @@ uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
 	hdev_grant(d);
 	static const long none[4];
 	char why[256];
-	long r;
+	long r = 0;
 	fflush(stdout);
-	if (entry_upcall(d, d->entry, none, &r, why, sizeof why) < 0) {
-		klog("domain: %s (id %u) failed: %s", d->name, d->id, why);
-		snprintf(err, errlen, "%s: init failed: %s", d->name, why);
-	} else if (r < 0) {
-		snprintf(err, errlen, "%s: domain_main returned %ld", d->name, r);
-		hdom_fail(d, "init failed");
-	} else {
-		klog("domain: %s created by %s: id %u, key %d, %lu KiB image at %#lx, %u methods",
-		     d->name, d->creator_name, d->id, d->pkey, (unsigned long)(d->span >> 10),
-		     (unsigned long)d->base, d->nmethods);
+	/* A fault unwinds the upcall (entry.c) with d failed in the gate; its
+	 * line is logged here, where the VM's domain_fail logs it. */
+	int failed = entry_upcall(d, d->entry, none, &r, why, sizeof why) < 0;
+	if (failed)
+		lifecycle_log_failed(d->name, d->id, why);
+	if (!lifecycle_init_failed(d->name, r, failed, why, err, errlen)) {
+		lifecycle_log_created(d->name, d->creator_name, d->id, d->pkey, d->span, d->base,
+				      d->nmethods);
 		if (out)
 			*out = d;
 		return h;
 	}
+	hdom_fail(d, "init failed"); /* a negative result: it was running */
 	char ignored[160];
 	hdom_destroy(h, ignored, sizeof ignored);
 	return 0;
@@ -177,72 +178,51 @@ uint64_t hdom_create(struct hosted_domain *creator, const char *module, struct h
 		snprintf(path, sizeof path, HDOM_MODULES "%s.elf", module);
 	if (strlen(module) >= MAPLE_DOMAIN_NAME_MAX || !module_name_ok(module) ||
 	    access(path, R_OK) < 0) {
-		snprintf(err, errlen, "no boot module named '%s'", module);
+		lifecycle_no_module(module, err, errlen);
 		return 0;
 	}
 	return hdom_create_path(creator, path, out, err, errlen);
 }
 
+/* authority_create_by's create: hdom_create for `creator`. */
+static uint64_t create_for(void *creator, const char *module, char *err, size_t errlen)
+{
+	return hdom_create(creator, module, NULL, err, errlen);
+}
+
 long hdom_create_by(struct hosted_domain *d, const char *module)
 {
-	if (!manifest_may_create(d->name, module)) {
-		if (hdom_log_refusal(d))
-			klog("domain: %s (id %u) may not create %s: the manifest does not let %s "
-			     "create it",
-			     d->name, d->id, module, d->name);
-		return -MAPLE_EPERM;
-	}
-	char err[256];
-	uint64_t h = hdom_create(d, module, NULL, err, sizeof err);
-	if (!h) {
-		if (hdom_log_refusal(d))
-			klog("domain: %s could not create %s: %s", d->name, module, err);
-		return -MAPLE_EINVAL;
-	}
-	return (long)h;
+	struct authority_domain who = hdom_authority(d);
+	return authority_create_by(&who, module, create_for, d);
 }
 
 long hdom_destroy_by(struct hosted_domain *caller, uint64_t handle)
 {
 	struct hosted_domain *d = hgate_domain(handle);
-	if (!d)
-		return -MAPLE_ESRCH;
-	/* Only the creator, named by its handle (slots are reused, handles
-	 * never): not the domain itself, nor anyone else. */
-	if (d->creator != hgate_handle(caller)) {
-		if (hdom_log_refusal(caller))
-			klog("domain: %s (id %u) may not destroy %s (id %u): not its creator "
-			     "(%s%s)",
-			     caller->name, caller->id, d->name, d->id,
-			     d->creator ? "created by " : "",
-			     d->creator ? d->creator_name : "the kernel's");
-		return -MAPLE_EPERM;
-	}
-	char err[160];
-	int r = hdom_destroy(handle, err, sizeof err);
-	if (r < 0 && r != -MAPLE_ESRCH && hdom_log_refusal(caller))
-		klog("domain: %s (id %u) could not destroy %#lx: %s", caller->name, caller->id,
-		     (unsigned long)handle, err);
-	return r;
+	struct authority_domain who = hdom_authority(caller), target;
+	if (d)
+		target = hdom_authority(d);
+	return authority_destroy_by(&who, d ? &target : NULL, handle, hdom_destroy);
 }
 
 long hdom_heap_grow(struct hosted_domain *d, uint64_t bytes)
 {
-	/* Zero, or more than the whole window could ever hold, is a bad
-	 * argument, not a limit reached (dmem_heap_grow). */
-	if (!bytes || bytes > DOMAIN_HEAP_MAX)
-		return -MAPLE_EINVAL;
-	uint64_t len = bytes < DOMAIN_HEAP_REGION_MIN ? DOMAIN_HEAP_REGION_MIN
-						      : (bytes + PAGE - 1) & ~(PAGE - 1);
-	uint64_t va = d->heap_next, end = d->base + DOMAIN_HEAP_OFF + DOMAIN_HEAP_MAX;
-	/* A full window is a limit too; so is the memory limit. */
-	if (len > end - va || d->pages + len / PAGE > HDOM_MEM_PAGES)
-		return -MAPLE_EQUOTA;
+	/* The VM's rules (domain/quota.h): the region's size, the window,
+	 * then the memory limit, each checked before anything is mapped. */
+	long len = quota_heap_region(bytes);
+	if (len < 0)
+		return len;
+	uint64_t va = d->heap_next, pages = (uint64_t)len / QUOTA_PAGE;
+	long rc = quota_window(d->base, va, (uint64_t)len);
+	if (!rc)
+		rc = quota_charge(d->pages, HDOM_MEM_PAGES, pages);
+	if (rc < 0)
+		return rc;
 	char why[128];
-	if (!hgate_map(va, len, d->pkey, "a heap region", why, sizeof why))
+	if (!hgate_map(va, (uint64_t)len, d->pkey, "a heap region", why, sizeof why))
 		return -MAPLE_ENOMEM;
-	d->heap_next += len;
-	d->pages += len / PAGE;
+	d->heap_next += (uint64_t)len;
+	d->pages += pages;
 	return (long)va;
 }
 

@@ -10,6 +10,9 @@
 
 #include "loader.h"
 
+#include <domain/authority.h>
+#include <domain/quota.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,11 +22,12 @@
 #define HDOM_MODULES "out/domains/"
 
 /*
- * The VM's default memory limit of a domain (domain_limits.c: a quarter of
- * the machine's frames), for the VM's default 512 MiB machine: 128 MiB of
- * image, stack and heap pages. Past it, SYS_HEAP_GROW is -MAPLE_EQUOTA.
+ * The VM's default memory limit of a domain (quota_default_mem_pages, as
+ * the VM's domain_limits.c takes it), for the VM's default 512 MiB
+ * machine: 128 MiB of image, stack and heap pages. Past it, SYS_HEAP_GROW
+ * is -MAPLE_EQUOTA.
  */
-#define HDOM_MEM_PAGES ((512ul << 20) / 4 / 4096)
+#define HDOM_MEM_PAGES quota_default_mem_pages((512ul << 20) / QUOTA_PAGE)
 
 /*
  * Create a domain from `path` (an image file: the runtime's own loads) on
@@ -51,20 +55,19 @@ int hdom_fail(struct hosted_domain *d, const char *why);
  * thread, below the caller: it stays failed) with err. */
 int hdom_destroy(uint64_t handle, char *err, size_t errlen);
 
-/* SYS_DOMAIN_CREATE and SYS_DOMAIN_DESTROY of domain d, with the VM's
- * authority rules, refusals and log lines (domain_create_by,
- * domain_destroy_by, sys_domain_create). */
+/* SYS_DOMAIN_CREATE and SYS_DOMAIN_DESTROY of domain d: the shared
+ * authority_create_by and authority_destroy_by (kernel/domain/authority.h)
+ * over hdom_create and hdom_destroy. */
 long hdom_create_by(struct hosted_domain *d, const char *module);
 long hdom_destroy_by(struct hosted_domain *d, uint64_t handle);
 
 /* SYS_HEAP_GROW: a fresh zeroed region of at least `bytes` in d's heap
- * window, under its key; as the VM's dmem_heap_grow. */
+ * window, under its key, within kernel/domain/quota.h's limits. */
 long hdom_heap_grow(struct hosted_domain *d, uint64_t bytes);
 
-/* Whether to log one more of d's refused requests: the first
- * DOMAIN_REFUSALS_LOGGED, then one line saying the rest are not (the VM's
- * domain_log_refusal). */
-int hdom_log_refusal(struct hosted_domain *d);
+/* d as the shared authority rules see it (kernel/domain/authority.h,
+ * kernel/dev/grant.h): its refusals count and are logged as the VM's. */
+struct authority_domain hdom_authority(struct hosted_domain *d);
 
 /* Domains in the gate's table (running or failed). */
 unsigned hdom_count(void);

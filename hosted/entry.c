@@ -338,6 +338,8 @@ static long sys_log(struct hosted_domain *d, uint64_t text, uint64_t len)
 	uint64_t n = len < sizeof buf ? len : sizeof buf;
 	if (!hgate_owns(d, text, n))
 		return -MAPLE_EFAULT;
+	if (!hsys_may_log(d))
+		return -MAPLE_EQUOTA;
 	memcpy(buf, (const void *)text, n);
 	n = log_text_clean(buf, n);
 	char line[LOG_MAX + 64];

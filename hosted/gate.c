@@ -27,6 +27,7 @@
 
 #include <domain/domain.h>
 #include <domain/gate_layout.h>
+#include <domain/names.h>
 #include <maple/abi.h>
 #include <maple/rref_abi.h>
 #include <xheap/rref.h>
@@ -42,10 +43,9 @@
 
 #define PAGE 4096ul
 /* The thread's stack in a domain's slot: where the VM puts thread slot 0's
- * (the upper half of the first DOMAIN_STACK_SLOT; the lower half is guard),
- * clear of the heap window SYS_HEAP_GROW takes from (domains.c). */
+ * (slot_stack_lo: the upper half of the first DOMAIN_STACK_SLOT; the lower
+ * half is guard), clear of the heap window SYS_HEAP_GROW takes from. */
 #define STACK_SIZE    DOMAIN_STACK_SIZE
-#define STACK_OFFSET  (DOMAIN_STACK_OFF + DOMAIN_STACK_SLOT - DOMAIN_STACK_SIZE)
 #define DOMTAB_BYTES  ((sizeof(struct gate_domain) * GATE_MAX_DOMAINS + PAGE - 1) & ~(PAGE - 1))
 #define SLOT_VA	      GATE_THREADS_VA				   /* thread slot 0 */
 #define SLOT_TT_BYTES (GATE_STACK_SIZE + GATE_THREAD_TRUSTED_SIZE) /* gate stack + TRUSTED */
@@ -118,7 +118,7 @@ int hgate_add(struct hosted_domain *d, char *why, size_t whylen)
 		snprintf(why, whylen, "%s: domain id %u is not free", d->name, d->id);
 		return -1;
 	}
-	uint64_t lo = d->base + STACK_OFFSET;
+	uint64_t lo = slot_stack_lo(d->base, 0); /* thread slot 0: the one that enters */
 	if (!hgate_map(lo, STACK_SIZE, d->pkey, "a stack in the domain's slot", why, whylen))
 		return -1;
 	d->stack = lo;
@@ -144,7 +144,7 @@ uint64_t hgate_remove(struct hosted_domain *d)
 	tt->domain_sp[d->id] = 0;
 	uint64_t n = rref_reclaim(d->id); /* what it owns goes with it, as at the VM's destroy */
 	domains[d->id] = NULL;
-	generation[d->id] = (generation[d->id] + 1) & (uint32_t)(UINT64_MAX >> HANDLE_GEN_SHIFT);
+	generation[d->id] = handle_next_gen(generation[d->id]);
 	munmap((void *)d->stack, STACK_SIZE);
 	d->stack = 0;
 	return n;
@@ -152,14 +152,13 @@ uint64_t hgate_remove(struct hosted_domain *d)
 
 uint64_t hgate_handle(const struct hosted_domain *d)
 {
-	return d->id | (uint64_t)d->gen << HANDLE_GEN_SHIFT;
+	return handle_make(d->id, d->gen);
 }
 
 struct hosted_domain *hgate_domain(uint64_t handle)
 {
-	uint64_t id = handle & HANDLE_ID_MASK;
-	struct hosted_domain *d = id < GATE_MAX_DOMAINS ? domains[id] : NULL;
-	return d && hgate_handle(d) == handle ? d : NULL;
+	struct hosted_domain *d = domains[handle_slot(handle)];
+	return d && handle_names(handle, d->id, d->gen) ? d : NULL;
 }
 
 struct hosted_domain *hgate_slot(unsigned id)
@@ -208,13 +207,29 @@ void hgate_export(struct hosted_domain *d, const uint64_t *methods, unsigned n)
 	__atomic_store_n(&gd->nmethods, n, __ATOMIC_RELEASE);
 }
 
+/* names_resolve's view of the table: a domain in it runs or has failed. */
+static const char *slot_name(void *ctx, uint32_t id, enum domain_state *state)
+{
+	(void)ctx;
+	if (!domains[id])
+		return NULL;
+	*state = domtab[id].state == GATE_DOMAIN_RUNNING ? DOMAIN_RUNNING : DOMAIN_FAILING;
+	return domains[id]->name;
+}
+
+struct hosted_domain *hgate_find(const char *name_or_id, long *why, unsigned *count)
+{
+	uint32_t id = names_resolve(name_or_id, slot_name, NULL, why, count);
+	return id ? domains[id] : NULL;
+}
+
 long hgate_lookup(const char *name)
 {
-	for (unsigned id = 1; id < GATE_MAX_DOMAINS; id++)
-		if (domains[id] && !strcmp(domains[id]->name, name) &&
-		    domtab[id].state == GATE_DOMAIN_RUNNING)
-			return (long)(id | domtab[id].gen << HANDLE_GEN_SHIFT);
-	return -MAPLE_ESRCH;
+	long why;
+	struct hosted_domain *d = hgate_find(name, &why, NULL);
+	if (!d)
+		return why;
+	return hgate_state(d) == GATE_DOMAIN_RUNNING ? (long)hgate_handle(d) : -MAPLE_ESRCH;
 }
 
 int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n)

@@ -64,8 +64,14 @@ uint32_t hgate_expected_pkru(void);
 /* SYS_EXPORT's effect: d's methods, in its domain table entry too. */
 void hgate_export(struct hosted_domain *d, const uint64_t *methods, unsigned n);
 
-/* SYS_LOOKUP: the running domain named name, as a handle (id and
- * generation, HANDLE_GEN_SHIFT), or -MAPLE_ESRCH. */
+/* The domain a name or decimal id addresses by the VM's rule
+ * (kernel/domain/names.h), or NULL with *why -MAPLE_ESRCH or
+ * -MAPLE_ENOTUNIQ; *count (if given): how many have that name. */
+struct hosted_domain *hgate_find(const char *name_or_id, long *why, unsigned *count);
+
+/* SYS_LOOKUP: the handle (id and generation, HANDLE_GEN_SHIFT) of the
+ * running domain name addresses (hgate_find), or -MAPLE_ESRCH or
+ * -MAPLE_ENOTUNIQ, as the VM's. */
 long hgate_lookup(const char *name);
 
 /* Whether [p, p + n) lies in d's image, this thread's stack in d, the heap

@@ -14,7 +14,8 @@
 
 #include "pkeys.h"
 
-#include <domain/domain.h>
+#include <domain/lifecycle_lines.h>
+#include <domain/slot_layout.h>
 #include <lib/elf.h>
 #include <maple/abi.h>
 
@@ -95,12 +96,9 @@ int hosted_load(const char *path, unsigned id, int use_keys, struct hosted_domai
 		goto out;
 	}
 	span = info.span_hi - info.span_lo;
-	if (span > HOSTED_IMAGE_MAX) {
-		snprintf(err, errlen, "%s: image spans more than %lu MiB", module,
-			 HOSTED_IMAGE_MAX >> 20);
+	if (!lifecycle_image_fits(module, span, err, errlen))
 		goto out;
-	}
-	uint64_t base = MAPLE_DOMAIN_BASE + (uint64_t)id * MAPLE_DOMAIN_SLOT;
+	uint64_t base = slot_base(id);
 	at = mmap((void *)base, span, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (at == MAP_FAILED || (uint64_t)at != base) {

@@ -1,6 +1,7 @@
 /*
  * The Maple syscalls entry.c hands on (syscalls.h): the lifecycle
- * (domains.c), the heap, the device (device.c), the clock, and threads.
+ * (domains.c), the heap, the device (device.c), the clock, threads, and
+ * SYS_LOG's share.
  * Every pointer argument is checked against the calling domain's own
  * memory first (hgate_owns, the VM's dmem_owns), so a bad one costs the
  * caller -MAPLE_EFAULT and nothing else.
@@ -13,7 +14,8 @@
 #include "entry.h"
 #include "gate.h"
 
-#include <domain/domain.h>
+#include <domain/gate_layout.h>
+#include <domain/quota.h>
 #include <maple/abi.h>
 
 #include <stdio.h>
@@ -38,8 +40,8 @@ void hsys_set_tick(void (*fn)(void *), void *arg)
 	tick_arg = arg;
 }
 
-/* The limit is the VM's (DOMAIN_THREADS_DEFAULT alive at once): here the
- * threads that have not run yet. */
+/* The limit is the VM's rule (quota_thread, DOMAIN_THREADS_DEFAULT alive at
+ * once): here it counts the threads that have not run yet. */
 static long thread_create(struct hosted_domain *d, uint64_t fn, uint64_t arg)
 {
 	if (fn < d->base || fn >= d->base + d->span)
@@ -48,8 +50,10 @@ static long thread_create(struct hosted_domain *d, uint64_t fn, uint64_t arg)
 	unsigned mine = 0;
 	for (unsigned i = 0; i < nthreads; i++)
 		mine += threads[i].domain == h;
-	if (mine >= DOMAIN_THREADS_DEFAULT || nthreads == GATE_MAX_THREADS)
-		return -MAPLE_EAGAIN;
+	long rc = nthreads == GATE_MAX_THREADS ? -MAPLE_EAGAIN
+					       : quota_thread(mine, DOMAIN_THREADS_DEFAULT);
+	if (rc < 0)
+		return rc;
 	threads[nthreads++] = (struct pending){.domain = h, .fn = fn, .arg = arg};
 	return ++thread_ids;
 }
@@ -89,6 +93,23 @@ static long copy_name(struct hosted_domain *d, uint64_t p, uint64_t len, char *o
 	return 0;
 }
 
+/* The monotonic clock, as SYS_CLOCK_NS gives it (the VM's time_ns). */
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int hsys_may_log(struct hosted_domain *d)
+{
+	bool note; /* one thread enters domains: no lock to take */
+	bool ok = log_share_take(&d->log_share, clock_ns(), &note);
+	if (note)
+		log_share_note(d->name, d->id);
+	return ok;
+}
+
 long hsys_serve(struct hosted_domain *d, long nr, uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	(void)a2;
@@ -99,11 +120,8 @@ long hsys_serve(struct hosted_domain *d, long nr, uint64_t a0, uint64_t a1, uint
 	switch (nr) {
 	case SYS_YIELD: /* no other thread enters domains to yield to */
 		return 0;
-	case SYS_CLOCK_NS: {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		return (long)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
-	}
+	case SYS_CLOCK_NS:
+		return (long)clock_ns();
 	case SYS_HEAP_GROW:
 		return hdom_heap_grow(d, a0);
 	case SYS_THREAD_CREATE:

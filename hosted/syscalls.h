@@ -23,6 +23,10 @@ long hsys_serve(struct hosted_domain *d, long nr, uint64_t a0, uint64_t a1, uint
  */
 unsigned hsys_run_threads(void);
 
+/* SYS_LOG: whether d may write one more line, by the VM's rule
+ * (kernel/domain/log_share.h); its first dropped line is logged. */
+int hsys_may_log(struct hosted_domain *d);
+
 /* Test-only: fn(arg) runs at the start of every syscall served here, in
  * the SIGSYS handler (a strike plan: tests_domains.c); NULL: nothing. */
 void hsys_set_tick(void (*fn)(void *), void *arg);

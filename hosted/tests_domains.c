@@ -8,7 +8,8 @@
  * bdclient through the generated bdev_shadow to membdev, membdev crashed
  * during the verified workload, each time after its new instance served,
  * with the VM's outcome (no error, no lost or unverifiable block, one
- * restart line each) and nothing left behind.
+ * restart line each) and nothing left behind; and kernel/ktest/attack.c's
+ * log flood, cut to the VM's share.
  */
 #define _GNU_SOURCE
 #include "tests_domains.h"
@@ -40,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define OUT_MAX	      (256u << 10) /* what a test's captured output may hold */
@@ -784,6 +786,81 @@ static int run_map_while_down(char *why, size_t len)
 	return leak_check(why, len);
 }
 
+/* kernel/ktest/attack.c's log flood: 5000 SYS_LOG calls in a loop put the
+ * burst and the rate over the loop's time on stdout, no more, plus one
+ * line saying the rest are dropped (kernel/domain/log_share.c, the VM's
+ * rule); rogue runs on. */
+#define FLOOD_CALLS 5000
+
+static int run_log_flood(char *why, size_t len)
+{
+	struct hosted_domain *rogue = create("rogue", why, len);
+	if (!rogue || capture_begin(why, len) < 0)
+		return -1;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int bad = 0;
+	long accepted = rogue_run(rogue, ROGUE_A_LOG_FLOOD, FLOOD_CALLS, why, len, &bad);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	capture_end();
+	if (bad)
+		return -1;
+	long s = t1.tv_sec - t0.tv_sec + 1;
+	long allowed = DOMAIN_LOG_BURST + DOMAIN_LOG_PER_S * s;
+	unsigned lines = count_lines("[rogue] rogue: flood");
+	/* rogue's init logged one line of its burst already, as in the VM. */
+	if (accepted < DOMAIN_LOG_BURST - 1 || accepted > allowed || lines != (unsigned)accepted)
+		return fail(why, len,
+			    "%d SYS_LOG calls: %ld accepted, %u lines; want %d to %ld, one line "
+			    "each",
+			    FLOOD_CALLS, accepted, lines, DOMAIN_LOG_BURST - 1, allowed);
+	char line[200];
+	snprintf(line, sizeof line,
+		 "domain: rogue \\(id %u\\) logs more than %d lines at once or %d a second: the "
+		 "excess is dropped",
+		 rogue->id, DOMAIN_LOG_BURST, DOMAIN_LOG_PER_S);
+	if (!has_line(line) || count_lines("domain: rogue (id ") != 1)
+		return fail(why, len, "want the one line /%s/, in: %.200s", line, captured);
+	if (hgate_state(rogue) != GATE_DOMAIN_RUNNING)
+		return fail(why, len, "rogue failed; want it running on");
+	return leak_check(why, len);
+}
+
+/* kernel/ktest/names.c's rule through SYS_LOOKUP (rogue's destroy of
+ * "victim" looks it up first): two running victims, the name addresses
+ * neither (-MAPLE_ENOTUNIQ, both untouched); with the first failed, it
+ * addresses the running one, which rogue may then not destroy. */
+static int run_shared_name(char *why, size_t len)
+{
+	struct hosted_domain *v1 = create("victim", why, len);
+	struct hosted_domain *v2 = v1 ? create("victim", why, len) : NULL;
+	struct hosted_domain *rogue = v2 ? create("rogue", why, len) : NULL;
+	if (!rogue || capture_begin(why, len) < 0)
+		return -1;
+	int bad = 0;
+	long both = rogue_run(rogue, ROGUE_DESTROY, 0, why, len, &bad);
+	hdom_fail(v1, "failed to test names");
+	long one = rogue_run(rogue, ROGUE_DESTROY, 0, why, len, &bad);
+	capture_end();
+	if (bad)
+		return -1;
+	if (both != -MAPLE_ENOTUNIQ || one != -MAPLE_EPERM ||
+	    hgate_state(v2) != GATE_DOMAIN_RUNNING)
+		return fail(
+			why, len,
+			"rogue destroying \"victim\" with two running: %ld, with one: %ld; want "
+			"%d, %d and the running one untouched",
+			both, one, -MAPLE_ENOTUNIQ, -MAPLE_EPERM);
+	char line[200];
+	snprintf(line, sizeof line,
+		 "domain: rogue \\(id %u\\) may not destroy victim \\(id %u\\): not its creator "
+		 "\\(the kernel's\\)",
+		 rogue->id, v2->id);
+	if (!has_line(line) || count_lines("domain: rogue (id ") != 1)
+		return fail(why, len, "want the one line /%s/, in: %.200s", line, captured);
+	return leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-shadow-creates-its-driver-in-its-init", run_shadow_creates, NULL},
 	{"domain-nested-init-cannot-write-its-creators-signal-stack",
@@ -800,4 +877,6 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"recovery-shadow-hides-driver-crashes-without-losing-data", run_recovery, NULL},
 	{"recovery-killed-inside-its-call-unwinds-to-the-shadow", run_kill_inside, NULL},
 	{"recovery-without-a-shadow-the-client-sees-the-crash", run_no_shadow, NULL},
+	{"attack-a-domain-cannot-flood-the-log", run_log_flood, NULL},
+	{"domain-name-shared-by-running-domains-addresses-none", run_shared_name, NULL},
 };

@@ -295,7 +295,22 @@ def check_console(pku):
                      r"address 0")]),
         (("domains",), 0, [f"  1 hello running key {k1} calls 2",
                            f"  2 rogue failed key {k2} calls 2", "OK"]),
-        (("call", "nope", "0"), 1, ["ERR no domain 'nope'"]),
+        (("call", "nope", "0"), 1, ["ERR no domain 'nope' (see 'domains')"]),
+        (("shutdown",), 0, ["OK"]),
+    ])
+
+
+def check_console_shared_name(pku):
+    """A name two running domains share addresses neither, as on the VM's console
+    (kernel/domain/names.c: `kill hello` must not fail whichever hello comes first); with the
+    first killed, the name addresses the one still running (greet(5) = 5 + its handle 2)."""
+    greet = str(idl_method("hello", "Hello", "greet"))
+    console_session(("hello", "hello"), [
+        (("call", "hello", greet, "5"), 1,
+         ["ERR 'hello' names 2 domains: give an id (see 'domains')"]),
+        (("kill", "hello"), 1, ["ERR 'hello' names 2 domains: give an id (see 'domains')"]),
+        (("kill", "1"), 0, ["  hello failed; its next caller gets an error", "OK"]),
+        (("call", "hello", greet, "5"), 0, ["  7", "OK"]),
         (("shutdown",), 0, ["OK"]),
     ])
 
@@ -474,6 +489,8 @@ def run():
     test("hosted/test", run_tests, report_pass=False)
     test("hosted/console-speaks-ci-ctl", check_console, pku)
     test("hosted/console-lists-created-domains-and-recovers-membdev", check_console_recovery, pku)
+    test("hosted/console-name-shared-by-running-domains-addresses-none",
+         check_console_shared_name, pku)
     test("hosted/serve-keeps-a-file-at-its-socket-path", check_serve_keeps_a_file)
     test("hosted/usage", check_usage)
     if pku:

@@ -9,6 +9,7 @@
 #include <dev/device.h>
 #include <domain/domain.h>
 #include <domain/gate.h>
+#include <domain/names.h>
 #include <lib/fmt.h>
 #include <lib/string.h>
 #include <xheap/rref.h>
@@ -87,19 +88,20 @@ static void count_named(struct domain *d, void *arg)
 
 /* The domain a name or id addresses, for a command (console/console.h). A
  * name several domains share is refused rather than taken to mean the first
- * of them: `kill xb` must not fail some other `xb` than the operator meant. */
+ * of them: `kill xb` must not fail some other `xb` than the operator meant
+ * (domain/names.h). */
 struct domain *console_find_domain(struct ctl_reply *r, const char *name)
 {
 	long why;
 	struct domain *d = domain_get_by_name(name, &why);
 	if (d)
 		return d;
-	if (why == -MAPLE_ENOTUNIQ) {
-		struct same_name s = {.name = name};
+	struct same_name s = {.name = name};
+	if (why == -MAPLE_ENOTUNIQ)
 		domain_foreach(count_named, &s);
-		ctl_fail(r, "'%s' names %u domains: give an id (see 'domains')", name, s.count);
-	} else
-		ctl_fail(r, "no domain '%s' (see 'domains')", name);
+	char msg[160];
+	names_console_refusal(name, why, s.count, msg, sizeof msg);
+	ctl_fail(r, "%s", msg);
 	return NULL;
 }
 

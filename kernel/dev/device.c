@@ -7,11 +7,14 @@
  * domain whose image the manifest grants it to (domain/manifest.h,
  * docs/isolation.md "Authority"), as with real hardware assigned to one
  * driver; only that domain may map it, or let a PCI function master the bus.
+ * Who gets a device is dev/grant.c's rule, the one maple-hosted runs too;
+ * this file adds the VM's mechanism: memory, locks, PCI functions stopped.
  */
 #include <arch/x86/pte.h>
 #include <core/boot.h>
 #include <core/log.h>
 #include <dev/device.h>
+#include <dev/grant.h>
 #include <dev/pci.h>
 #include <domain/domain.h>
 #include <domain/manifest.h>
@@ -24,8 +27,7 @@
 #include <mm/kmalloc.h>
 #include <mm/vm.h>
 
-#define RAMDISK_DEFAULT_MB 8
-#define CHUNK_PAGES	   (PAGE_2M / PAGE_SIZE)
+#define CHUNK_PAGES (PAGE_2M / PAGE_SIZE)
 
 struct swdev {
 	const char *name;
@@ -103,60 +105,27 @@ long device_size(const char *name)
 	return (long)(pages * PAGE_SIZE);
 }
 
-/* "membdev (id 4)", or whom it is kept for, or "nobody" (devices_lock held). */
-static void describe_holder(const struct device_grant *dev, char *buf, uint64_t len)
-{
-	if (dev->holder)
-		fmt_snprintf(buf, len, "%s (id %lu)", dev->holder_name,
-			     dev->holder & HANDLE_ID_MASK);
-	else if (dev->lineage)
-		fmt_snprintf(buf, len,
-			     "nobody: it is kept for the next instance %s (id %lu) creates",
-			     dev->lineage_name, dev->lineage & HANDLE_ID_MASK);
-	else
-		fmt_snprintf(buf, len, "nobody");
-}
-
 /*
- * Why d may not be granted dev, or NULL if it may (devices_lock held), given
- * the states of dev's holder and lineage. The invariant: at most one running
- * domain holds a device, and a holder that failed or went away is succeeded
- * only by an instance its own creator makes, so no other domain can slip in
- * between a driver's crash and its shadow's restart.
+ * The states of dev's holder and lineage now, for grant_refusal and
+ * grant_decide (dev/grant.h); returns with devices_lock HELD. The states
+ * are read without the lock, because domain_state_of takes the domain-list
+ * lock, under which domain_fail (the watchdog's) may take devices_lock to
+ * stop a device; the holder and lineage they belong to are then checked
+ * unchanged under it. A state read early is safe: a domain never goes back
+ * to running, nor comes back once gone.
  */
-static const char *grant_refusal(const struct device_grant *dev, enum domain_state holder,
-				 enum domain_state lineage, const struct domain *d)
-{
-	if (holder == DOMAIN_RUNNING || holder == DOMAIN_CREATING)
-		return "its holder runs";
-	if (dev->lineage == d->creator)
-		return NULL; /* the holder's creator replaces it */
-	if (holder != DOMAIN_GONE)
-		return "its failed holder is for its own creator to replace";
-	if (dev->lineage && lineage != DOMAIN_GONE)
-		return "it is kept for its last holder's creator";
-	return NULL;
-}
-
-/*
- * grant_refusal for dev and d now; returns with devices_lock HELD. The
- * states are read without the lock, because domain_state_of takes the
- * domain-list lock, under which domain_fail (the watchdog's) may take
- * devices_lock to stop a device; the holder and lineage they belong to are
- * then checked unchanged under it. A state read early is safe: a domain
- * never goes back to running, nor comes back once gone.
- */
-static const char *refusal_locked(const struct device_grant *dev, const struct domain *d)
+static void states_locked(const struct device_grant *dev, enum domain_state *hs,
+			  enum domain_state *ls)
 {
 	for (;;) {
 		spin_lock(&devices_lock);
 		uint64_t holder = dev->holder, lineage = dev->lineage;
 		spin_unlock(&devices_lock);
-		enum domain_state hs = holder ? domain_state_of(holder) : DOMAIN_GONE;
-		enum domain_state ls = lineage ? domain_state_of(lineage) : DOMAIN_GONE;
+		*hs = holder ? domain_state_of(holder) : DOMAIN_GONE;
+		*ls = lineage ? domain_state_of(lineage) : DOMAIN_GONE;
 		spin_lock(&devices_lock);
 		if (dev->holder == holder && dev->lineage == lineage)
-			return grant_refusal(dev, hs, ls, d);
+			return;
 		spin_unlock(&devices_lock);
 	}
 }
@@ -182,6 +151,7 @@ static const char *stop_for_grant(struct pci_func *pci, char *why, uint64_t len)
 
 void device_grant(struct domain *d)
 {
+	const struct authority_domain who = domain_authority(d);
 	const char *const *names = manifest_devices(d->name);
 	for (int i = 0; names && i < MANIFEST_MAX && names[i]; i++) {
 		struct pci_func *pci;
@@ -189,7 +159,9 @@ void device_grant(struct domain *d)
 		if (!dev)
 			continue;
 		char held_by[96], stop[96];
-		const char *why = refusal_locked(dev, d);
+		enum domain_state hs, ls;
+		states_locked(dev, &hs, &ls);
+		const char *why = grant_refusal(dev, hs, ls, d->creator);
 		/* One stop at a time: a second domain's stop must not clear
 		 * bus mastering under a holder the first one just made. */
 		if (!why && pci && pci->stopping)
@@ -199,27 +171,13 @@ void device_grant(struct domain *d)
 		spin_unlock(&devices_lock);
 		if (!why && pci)
 			why = stop_for_grant(pci, stop, sizeof stop); /* sleeps: no lock */
-		if (!why) /* again: the holder may have changed while it slept */
-			why = refusal_locked(dev, d);
-		else
-			spin_lock(&devices_lock);
-		describe_holder(dev, held_by, sizeof held_by);
-		if (!why) {
-			dev->holder = domain_handle(d);
-			dev->lineage = d->creator;
-			fmt_snprintf(dev->holder_name, sizeof dev->holder_name, "%s", d->name);
-			fmt_snprintf(dev->lineage_name, sizeof dev->lineage_name, "%s",
-				     d->creator_name);
-			if (pci)
-				memset(pci->bar_va, 0, sizeof pci->bar_va);
-		}
+		/* Decided again: the holder may have changed while it slept. */
+		states_locked(dev, &hs, &ls);
+		why = grant_decide(dev, &who, why, hs, ls, held_by, sizeof held_by);
+		if (!why && pci)
+			memset(pci->bar_va, 0, sizeof pci->bar_va);
 		spin_unlock(&devices_lock);
-		if (why)
-			klog("device: %s not granted to %s (id %u): %s (granted to %s)", names[i],
-			     d->name, d->id, why, held_by);
-		else
-			klog("device: %s granted to %s (id %u), created by %s", names[i], d->name,
-			     d->id, d->creator_name);
+		grant_log(names[i], &who, why, held_by);
 	}
 }
 
@@ -231,12 +189,10 @@ long device_map(struct domain *d, const char *name)
 	spin_lock(&devices_lock);
 	if (dev->grant.holder != domain_handle(d)) {
 		char holder[96];
-		describe_holder(&dev->grant, holder, sizeof holder);
+		grant_describe_holder(&dev->grant, holder, sizeof holder);
 		spin_unlock(&devices_lock);
-		if (domain_log_refusal(d))
-			klog("device: %s (id %u) may not map %s: it is granted to %s", d->name,
-			     d->id, dev->name, holder);
-		return -MAPLE_EPERM;
+		const struct authority_domain who = domain_authority(d);
+		return grant_refuse(&who, "map", dev->name, holder);
 	}
 	bool ready = populate(dev); /* under the lock: two threads of d may race here */
 	spin_unlock(&devices_lock);
@@ -288,12 +244,10 @@ static long hold_pci(struct domain *d, const char *name, const char *what, struc
 		return 0;
 	}
 	char holder[96];
-	describe_holder(&f->grant, holder, sizeof holder);
+	grant_describe_holder(&f->grant, holder, sizeof holder);
 	spin_unlock(&devices_lock);
-	if (domain_log_refusal(d))
-		klog("device: %s (id %u) may not %s %s: it is granted to %s", d->name, d->id, what,
-		     name, holder);
-	return -MAPLE_EPERM;
+	const struct authority_domain who = domain_authority(d);
+	return grant_refuse(&who, what, name, holder);
 }
 
 long device_bar(struct domain *d, const char *name, uint64_t bar)
@@ -450,12 +404,10 @@ bool device_release(struct domain *d, char *err, uint64_t errlen)
 	}
 	spin_lock(&devices_lock);
 	for (unsigned i = 0; i < sizeof devices / sizeof devices[0]; i++)
-		if (devices[i].grant.holder == h)
-			devices[i].grant.holder = 0; /* a RAM disk has no controller state */
+		grant_end(&devices[i].grant, h); /* a RAM disk has no controller state */
 	for (uint32_t i = 0; i < pci_count(); i++) {
 		struct pci_func *f = pci_get(i);
-		if (f->grant.holder == h) {
-			f->grant.holder = 0;
+		if (grant_end(&f->grant, h)) {
 			f->stuck = false;
 			memset(f->bar_va, 0, sizeof f->bar_va);
 		}
@@ -469,7 +421,7 @@ static void foreach_line(const char *name, const struct device_grant *g, bool st
 {
 	char holder[96], line[160];
 	spin_lock(&devices_lock);
-	describe_holder(g, holder, sizeof holder);
+	grant_describe_holder(g, holder, sizeof holder);
 	fmt_snprintf(line, sizeof line, "%s: granted to %s%s", name, holder,
 		     stuck ? " (it did not stop when told: granted to no one else)" : "");
 	spin_unlock(&devices_lock);

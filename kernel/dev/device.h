@@ -8,6 +8,7 @@
 #ifndef CORE_DEVICE_H
 #define CORE_DEVICE_H
 
+#include <dev/grant.h>
 #include <maple/abi.h>
 #include <maple/pci_abi.h>
 #include <stdbool.h>
@@ -15,17 +16,9 @@
 
 struct domain;
 
-/* Who holds a device. Granted to the domain with handle `holder` (0:
- * nobody). `lineage` is the handle of the holder's creator (0: the kernel or
- * console): while it lives, the device waits for that creator's next
- * instance of the image (a shadow restarting its driver), and no other may
- * have it. Under dev/device.c's lock. */
-struct device_grant {
-	uint64_t holder;
-	uint64_t lineage;
-	char holder_name[MAPLE_DOMAIN_NAME_MAX];
-	char lineage_name[MAPLE_DOMAIN_NAME_MAX];
-};
+/* ramdisk0's size without `ramdisk_mb=` (the VM's boot option), and
+ * maple-hosted's (hosted/device.c): a whole number of 2 MiB chunks. */
+#define RAMDISK_DEFAULT_MB 8
 
 /* d is being created: grant it the devices the manifest names for its
  * image, each unless another domain has the better claim (logged). */

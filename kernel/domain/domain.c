@@ -20,7 +20,8 @@
 #include <domain/domain.h>
 #include <domain/failures.h>
 #include <domain/gate.h>
-#include <domain/manifest.h>
+#include <domain/lifecycle_lines.h>
+#include <domain/names.h>
 #include <domain/observer.h>
 #include <lib/cmdline.h>
 #include <lib/fmt.h>
@@ -86,54 +87,30 @@ struct domain *domain_get(uint32_t id)
 	return d;
 }
 
-static bool addressable(const struct domain *d)
+/* names_resolve's view of the table (domains_lock held). */
+static const char *slot_name(void *ctx, uint32_t id, enum domain_state *state)
 {
-	enum domain_state s = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
-	return s == DOMAIN_CREATING || s == DOMAIN_RUNNING;
+	(void)ctx;
+	struct domain *d = domains[id];
+	if (!d)
+		return NULL;
+	*state = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
+	return d->name;
 }
 
-/*
- * Names repeat: a domain's name is its image's, an image may run as several
- * domains at once (a test makes eight `xb`s), and a shadow's new driver
- * starts while the old one may still be failed or being torn down. So a
- * name addresses a domain only where that is unambiguous (docs/isolation.md,
- * "Names"): the one instance of that name that is creating or running; or,
- * when none is, the only instance there is at all (a failed domain awaiting
- * `destroy`). Anything else is -MAPLE_ENOTUNIQ, and the caller must give an
- * id: a command must never reach whichever instance happens to come first.
- */
+/* The rule is domain/names.h's (docs/isolation.md, "Names"), applied under
+ * the list lock so that the domain it picks is referenced before it can go. */
 struct domain *domain_get_by_name(const char *name_or_id, long *why)
 {
-	uint64_t id = 0;
-	const char *p = name_or_id;
-	while (*p >= '0' && *p <= '9' && id < GATE_MAX_DOMAINS)
-		id = id * 10 + (uint64_t)(*p++ - '0');
-	if (p != name_or_id && !*p) {
-		struct domain *d = domain_get((uint32_t)id);
-		if (why)
-			*why = d ? 0 : -MAPLE_ESRCH;
-		return d;
-	}
-	struct domain *live = NULL, *any = NULL;
-	unsigned nlive = 0, nany = 0;
+	long w;
 	spin_lock(&domains_lock);
-	for (uint32_t i = 1; i < GATE_MAX_DOMAINS; i++) {
-		struct domain *d = domains[i];
-		if (!d || strcmp(d->name, name_or_id))
-			continue;
-		any = any ? any : d;
-		nany++;
-		if (addressable(d)) {
-			live = live ? live : d;
-			nlive++;
-		}
-	}
-	struct domain *found = nlive == 1 ? live : !nlive && nany == 1 ? any : NULL;
+	uint32_t id = names_resolve(name_or_id, slot_name, NULL, &w, NULL);
+	struct domain *found = id ? domains[id] : NULL;
 	if (found)
 		__atomic_add_fetch(&found->refs, 1, __ATOMIC_RELAXED);
 	spin_unlock(&domains_lock);
 	if (why)
-		*why = found ? 0 : nany ? -MAPLE_ENOTUNIQ : -MAPLE_ESRCH;
+		*why = w;
 	return found;
 }
 
@@ -145,22 +122,18 @@ void domain_put(struct domain *d)
 
 bool domain_log_refusal(struct domain *d)
 {
-	uint64_t n = __atomic_fetch_add(&d->refusals, 1, __ATOMIC_RELAXED);
-	if (n == DOMAIN_REFUSALS_LOGGED)
-		klog("domain: %s (id %u): %d requests refused; further refusals are not logged",
-		     d->name, d->id, DOMAIN_REFUSALS_LOGGED);
-	return n < DOMAIN_REFUSALS_LOGGED;
+	return authority_log_refusal(d->name, d->id, &d->refusals);
 }
 
 enum domain_state domain_state_of(uint64_t handle)
 {
-	uint32_t id = (uint32_t)(handle & HANDLE_ID_MASK);
+	uint32_t id = handle_slot(handle);
 	enum domain_state s = DOMAIN_GONE;
-	if (!id || id >= GATE_MAX_DOMAINS)
+	if (!id)
 		return s;
 	spin_lock(&domains_lock);
 	struct domain *d = domains[id];
-	if (d && domain_handle(d) == handle)
+	if (d && handle_names(handle, d->id, d->gen))
 		s = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
 	spin_unlock(&domains_lock);
 	return s;
@@ -214,12 +187,12 @@ static uint32_t reserve_slot(struct domain *d, char *err, uint64_t errlen)
 		domains[id] = d;
 		keys_used |= (uint16_t)(1u << key);
 		d->id = id;
-		d->gen = ++generation[id];
+		d->gen = generation[id] = handle_next_gen(generation[id]);
 		d->pkey = key;
 	}
 	spin_unlock(&domains_lock);
 	if (!id)
-		fmt_snprintf(err, errlen, "all %d domain slots are in use", GATE_MAX_DOMAINS - 1);
+		lifecycle_no_slot(err, errlen);
 	else if (key < 0)
 		fmt_snprintf(err, errlen,
 			     "no protection key left (%d domains hold the %d domain keys)",
@@ -366,7 +339,7 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 	}
 	const struct bootinfo_module *m = find_module(module);
 	if (!m) {
-		fmt_snprintf(err, errlen, "no boot module named '%s'", module);
+		lifecycle_no_module(module, err, errlen);
 		return 0;
 	}
 	struct elf_info info;
@@ -376,11 +349,8 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 		fmt_snprintf(err, errlen, "%s: %s", m->name, e.msg);
 		return 0;
 	}
-	if (info.span_hi - info.span_lo > DOMAIN_IMAGE_MAX) {
-		fmt_snprintf(err, errlen, "%s: image spans more than %lu MiB", m->name,
-			     DOMAIN_IMAGE_MAX >> 20);
+	if (!lifecycle_image_fits(m->name, info.span_hi - info.span_lo, err, errlen))
 		return 0;
-	}
 	struct domain *d = kzalloc(sizeof *d);
 	if (!d) {
 		fmt_snprintf(err, errlen, "out of kernel memory");
@@ -404,7 +374,7 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 		return 0;
 	}
 	d->pkru = PKRU_DOMAIN(d->pkey);
-	d->base = MAPLE_DOMAIN_BASE + (uint64_t)d->id * MAPLE_DOMAIN_SLOT;
+	d->base = slot_base(d->id);
 	d->heap_next = d->base + DOMAIN_HEAP_OFF;
 	if (load_image(d, &info, err, errlen) < 0) {
 		set_state(d, DOMAIN_GONE);
@@ -429,11 +399,8 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 		domain_put(d);
 		return 0;
 	}
-	if (r < 0 || d->state != DOMAIN_RUNNING) {
-		if (d->state == DOMAIN_RUNNING)
-			fmt_snprintf(err, errlen, "%s: domain_main returned %ld", d->name, r);
-		else
-			fmt_snprintf(err, errlen, "%s: init failed: %s", d->name, d->fail_reason);
+	if (lifecycle_init_failed(d->name, r, d->state != DOMAIN_RUNNING, d->fail_reason, err,
+				  errlen)) {
 		char ignored[8];
 		domain_fail(d, "init failed");
 		domain_destroy(h, ignored, sizeof ignored); /* or another destroyer has it */
@@ -441,9 +408,8 @@ static uint64_t create(uint64_t creator, const char *creator_name, const char *m
 		return 0;
 	}
 	domain_observe(DOMAIN_EV_CREATED, d);
-	klog("domain: %s created by %s: id %u, key %d, %lu KiB image at %#lx, %lu methods", d->name,
-	     d->creator_name, d->id, d->pkey, (d->image_hi - d->image_lo) >> 10, d->base,
-	     gate_domtab(d->id)->nmethods);
+	lifecycle_log_created(d->name, d->creator_name, d->id, d->pkey, d->image_hi - d->image_lo,
+			      d->base, gate_domtab(d->id)->nmethods);
 	*out = d;
 	return h;
 }
@@ -457,26 +423,20 @@ struct domain *domain_create(const char *module, char *err, uint64_t errlen)
 	return d;
 }
 
-long domain_create_by(struct domain *creator, const char *module, char *err, uint64_t errlen)
+/* authority_create_by's create: the kernel's create() for `creator`. */
+static uint64_t create_for(void *creator, const char *module, char *err, size_t errlen)
 {
-	/* Authority: the manifest, compiled into the kernel, names the images
-	 * each image's instances may create; a domain's own name is its boot
-	 * module's, so no domain can claim another's rights. */
-	if (!manifest_may_create(creator->name, module)) {
-		if (domain_log_refusal(creator))
-			klog("domain: %s (id %u) may not create %s: the manifest does not let %s "
-			     "create "
-			     "it",
-			     creator->name, creator->id, module, creator->name);
-		fmt_snprintf(err, errlen, "not allowed by the manifest");
-		return -MAPLE_EPERM;
-	}
-	struct domain *d = NULL;
-	uint64_t h = create(domain_handle(creator), creator->name, module, &d, err, errlen);
-	if (!h)
-		return -MAPLE_EINVAL;
-	domain_put(d);
-	return (long)h;
+	struct domain *c = creator, *d = NULL;
+	uint64_t h = create(domain_handle(c), c->name, module, &d, err, errlen);
+	if (h)
+		domain_put(d);
+	return h;
+}
+
+long domain_create_by(struct domain *creator, const char *module)
+{
+	struct authority_domain who = domain_authority(creator);
+	return authority_create_by(&who, module, create_for, creator);
 }
 
 /* Wake threads asleep in d's own calls, and interrupt every CPU, so that
@@ -514,7 +474,7 @@ void domain_fail(struct domain *d, const char *fmt, ...)
 	 * SYS_DEVICE_BUSMASTER of d sees it and cannot start them again. */
 	device_stop(d);
 	domain_observe(DOMAIN_EV_FAILED, d);
-	klog("domain: %s (id %u) failed: %s", d->name, d->id, d->fail_reason);
+	lifecycle_log_failed(d->name, d->id, d->fail_reason);
 	failures_record(d);
 	sched_wake_sleepers_if(sleeps_inside, d);
 	sched_kick_all_cpus();
@@ -548,7 +508,7 @@ static int claim(struct domain *d, char *err, uint64_t errlen)
 		fmt_snprintf(err, errlen, "%s is already being destroyed", d->name);
 		return -MAPLE_EBUSY;
 	default: /* gone; running cannot be, domain_fail came first */
-		fmt_snprintf(err, errlen, "no such domain (already destroyed?)");
+		lifecycle_no_such_domain(err, errlen);
 		return -MAPLE_ESRCH;
 	}
 }
@@ -565,18 +525,17 @@ static void teardown(struct domain *d)
 	set_state(d, DOMAIN_GONE);
 	release_slot(d);
 	domain_observe(DOMAIN_EV_DESTROYED, d);
-	klog("domain: %s (id %u) destroyed, %lu pages and %lu RRefs returned", d->name, d->id,
-	     pages, rrefs);
+	lifecycle_log_destroyed(d->name, d->id, pages, rrefs);
 	domain_put(d); /* the table's */
 }
 
 int domain_destroy(uint64_t handle, char *err, uint64_t errlen)
 {
 	/* A reference, so that d outlives a racing destroyer's teardown. */
-	struct domain *d = domain_get((uint32_t)(handle & HANDLE_ID_MASK));
-	if (!d || domain_handle(d) != handle) {
+	struct domain *d = domain_get(handle_slot(handle));
+	if (!d || !handle_names(handle, d->id, d->gen)) {
 		domain_put(d);
-		fmt_snprintf(err, errlen, "no such domain (already destroyed?)");
+		lifecycle_no_such_domain(err, errlen);
 		return -MAPLE_ESRCH;
 	}
 	domain_fail(d, "destroyed");
@@ -624,26 +583,17 @@ int domain_destroy(uint64_t handle, char *err, uint64_t errlen)
 
 int domain_destroy_by(struct domain *caller, uint64_t handle)
 {
-	struct domain *d = domain_get((uint32_t)(handle & HANDLE_ID_MASK));
-	if (!d || domain_handle(d) != handle) {
+	/* A reference, so that the target's name outlives a racing destroyer;
+	 * domain_destroy takes its own. */
+	struct domain *d = domain_get(handle_slot(handle));
+	if (d && !handle_names(handle, d->id, d->gen)) {
 		domain_put(d);
-		return -MAPLE_ESRCH;
+		d = NULL;
 	}
-	/* Authority: only the creator, named by its handle (ids are reused,
-	 * handles never), may destroy a domain; the kernel and the console
-	 * call domain_destroy directly. */
-	bool creator = d->creator == domain_handle(caller);
-	if (!creator && domain_log_refusal(caller))
-		klog("domain: %s (id %u) may not destroy %s (id %u): not its creator (%s%s)",
-		     caller->name, caller->id, d->name, d->id, d->creator ? "created by " : "",
-		     d->creator ? d->creator_name : "the kernel's");
+	struct authority_domain who = domain_authority(caller), target;
+	if (d)
+		target = domain_authority(d);
+	int r = authority_destroy_by(&who, d ? &target : NULL, handle, domain_destroy);
 	domain_put(d);
-	if (!creator)
-		return -MAPLE_EPERM;
-	char err[160];
-	int r = domain_destroy(handle, err, sizeof err);
-	if (r < 0 && r != -MAPLE_ESRCH && domain_log_refusal(caller))
-		klog("domain: %s (id %u) could not destroy %#lx: %s", caller->name, caller->id,
-		     handle, err);
 	return r;
 }

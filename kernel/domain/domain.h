@@ -8,33 +8,16 @@
 #define CORE_DOMAIN_H
 
 #include <core/spinlock.h>
+#include <domain/authority.h>
+#include <domain/domain_state.h>
 #include <domain/gate_layout.h>
+#include <domain/handle.h>
+#include <domain/log_share.h>
+#include <domain/slot_layout.h>
 #include <lib/elf.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <xheap/rref.h>
-
-/*
- * Every transition happens under the domain's lock (docs/isolation.md,
- * "Lifecycle"):
- *   creating -> running     its creator, once the image is mapped
- *   creating -> gone        its creator, when loading fails
- *   running -> failing      domain_fail: a fault, panic, watchdog, kill, or
- *                           the first step of a destroy
- *   failing -> destroying   domain_destroy: exactly one destroyer claims it;
- *                           any other gets -MAPLE_EBUSY
- *   destroying -> failing   the claimed destroy timed out waiting for calls
- *                           to leave: nothing was freed, destroy it again
- *   destroying -> gone      teardown done, out of the table; the struct
- *                           lives until its last reference is put
- */
-enum domain_state {
-	DOMAIN_CREATING = 0,
-	DOMAIN_RUNNING,
-	DOMAIN_FAILING,
-	DOMAIN_DESTROYING,
-	DOMAIN_GONE,
-};
 
 /* One mapped range of a domain's memory; every frame in it is the domain's. */
 struct domain_region {
@@ -56,10 +39,6 @@ struct domain_limits {
 	uint64_t mem_pages; /* frames: image, heap, stacks and their page tables */
 	uint32_t threads;   /* threads it made with SYS_THREAD_CREATE, alive at once */
 };
-
-/* Defaults: a quarter of the machine's frames, and 16 threads. */
-#define DOMAIN_MEM_SHARE       4
-#define DOMAIN_THREADS_DEFAULT 16
 
 struct domain {
 	uint32_t id; /* slot in the domain table, 1..GATE_MAX_DOMAINS-1 */
@@ -93,18 +72,26 @@ struct domain {
 	 * of domain_get/domain_get_by_name; freed when the last is put. */
 	uint32_t refs;
 	uint64_t refusals; /* requests refused (authority, create, destroy) */
-	/* SYS_LOG's budget (DOMAIN_LOG_*), under lock: lines it may still
-	 * write, when it last earned one, and whether it has been told. */
-	uint64_t log_tokens;
-	uint64_t log_earned_ns;
-	bool log_over_noted;
+	/* SYS_LOG's share (domain/log_share.h), under lock. */
+	struct log_share log_share;
 	struct rref_limits rref_limits; /* set at creation (defaults for now) */
 	struct spinlock lock;
 };
 
 static inline uint64_t domain_handle(const struct domain *d)
 {
-	return d->id | ((uint64_t)d->gen << HANDLE_GEN_SHIFT);
+	return handle_make(d->id, d->gen);
+}
+
+/* d as the portable authority rules see it (domain/authority.h, dev/grant.h). */
+static inline struct authority_domain domain_authority(struct domain *d)
+{
+	return (struct authority_domain){.name = d->name,
+					 .id = d->id,
+					 .handle = domain_handle(d),
+					 .creator = d->creator,
+					 .creator_name = d->creator_name,
+					 .refusals = &d->refusals};
 }
 
 /* Load the boot module `module` and run its init, as the kernel (or the
@@ -113,9 +100,9 @@ static inline uint64_t domain_handle(const struct domain *d)
  * the console may do to a domain the kernel created. */
 struct domain *domain_create(const char *module, char *err, uint64_t errlen);
 /* SYS_DOMAIN_CREATE: `creator` creates `module`, if the manifest lets its
- * image (domain/manifest.h). The new domain's handle, or -MAPLE_EPERM (logged,
- * naming both) or -MAPLE_EINVAL (err says why). */
-long domain_create_by(struct domain *creator, const char *module, char *err, uint64_t errlen);
+ * image (domain/authority.h, authority_create_by). The new domain's handle,
+ * or -MAPLE_EPERM or -MAPLE_EINVAL, each logged within its share. */
+long domain_create_by(struct domain *creator, const char *module);
 /* Set up domain support (boot CPU, after paging and the scheduler). */
 void domain_init(void);
 /* Fail the domain if it runs, claim it for this destroyer, wait (bounded)
@@ -127,7 +114,7 @@ void domain_init(void);
  * stop: it stays failed with all its memory, destroy again). */
 int domain_destroy(uint64_t handle, char *err, uint64_t errlen);
 /* SYS_DOMAIN_DESTROY: only the domain's creator may (-MAPLE_EPERM, logged,
- * naming both); then as domain_destroy. */
+ * naming both: authority_destroy_by); then as domain_destroy. */
 int domain_destroy_by(struct domain *caller, uint64_t handle);
 /* Mark d failed (if it runs) with a reason; every thread inside it unwinds
  * to its caller on its next way back to ring 3. */
@@ -147,16 +134,9 @@ void domain_put(struct domain *d);
 /* Without a reference: only for a thread whose call into the domain counts
  * in its `active` (destroy waits for those), e.g. the domain's own syscalls. */
 struct domain *domain_by_id(uint32_t id);
-/* Whether to log one more of d's refused requests: the first
- * DOMAIN_REFUSALS_LOGGED, then one line saying the rest are not, so that a
- * domain cannot flood the log by asking again and again. */
-#define DOMAIN_REFUSALS_LOGGED 8
+/* Whether to log one more of d's refused requests: authority_log_refusal
+ * (the first DOMAIN_REFUSALS_LOGGED, then one line saying the rest are not). */
 bool domain_log_refusal(struct domain *d);
-/* SYS_LOG's share of the one kernel log (a serial line, written under a
- * lock): a burst of DOMAIN_LOG_BURST lines, then DOMAIN_LOG_PER_S a
- * second; lines past that are dropped, counted, and reported in one line. */
-#define DOMAIN_LOG_BURST 64
-#define DOMAIN_LOG_PER_S 32
 /* The state of the domain a handle names; DOMAIN_GONE once the handle
  * names nothing (destroyed, or a later domain in the same slot). */
 enum domain_state domain_state_of(uint64_t handle);
@@ -218,16 +198,5 @@ void dmem_free(struct domain *d, int32_t thread_slot, bool all);
 uint64_t unmap_region(uint64_t va, uint64_t pages, bool free_pages);
 /* Whether [va, va+len) lies in user memory d may touch (its regions or SHARED). */
 bool dmem_owns(struct domain *d, uint64_t va, uint64_t len);
-
-#define DOMAIN_IMAGE_MAX  (256UL << 20)
-#define DOMAIN_HEAP_OFF	  DOMAIN_IMAGE_MAX
-#define DOMAIN_HEAP_MAX	  (512UL << 20)
-#define DOMAIN_STACK_OFF  (DOMAIN_HEAP_OFF + DOMAIN_HEAP_MAX)
-#define DOMAIN_STACK_SIZE (64UL << 10)
-#define DOMAIN_STACK_SLOT (128UL << 10) /* the lower half is guard */
-/* SYS_HEAP_GROW's smallest region (a domain's malloc grows by 64 KiB). */
-#define DOMAIN_HEAP_REGION_MIN (64UL << 10)
-/* Where a granted software device (ramdisk0) is mapped: after the stacks. */
-#define DOMAIN_DEVICE_OFF (DOMAIN_STACK_OFF + 128UL * 1024 * 1024)
 
 #endif

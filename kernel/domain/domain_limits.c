@@ -10,6 +10,7 @@
  * is simply never read again.
  */
 #include <domain/domain.h>
+#include <domain/quota.h>
 #include <mm/frame.h>
 
 struct thread_count {
@@ -34,7 +35,7 @@ void domain_limits_init(struct domain *d)
 	struct frame_stats s;
 	frame_get_stats(&s);
 	d->limits = (struct domain_limits){
-		.mem_pages = s.managed / DOMAIN_MEM_SHARE,
+		.mem_pages = quota_default_mem_pages(s.managed),
 		.threads = DOMAIN_THREADS_DEFAULT,
 	};
 }
@@ -50,12 +51,10 @@ static struct thread_count *count_of(const struct domain *d)
 
 int domain_thread_charge(struct domain *d)
 {
-	int rc = 0;
 	spin_lock(&counts_lock);
 	struct thread_count *c = count_of(d);
-	if (c->threads >= d->limits.threads)
-		rc = -MAPLE_EAGAIN;
-	else
+	int rc = (int)quota_thread(c->threads, d->limits.threads);
+	if (!rc)
 		c->threads++;
 	spin_unlock(&counts_lock);
 	return rc;

@@ -19,6 +19,7 @@
 #include <arch/x86/tlb.h>
 #include <core/log.h>
 #include <domain/domain.h>
+#include <domain/quota.h>
 #include <lib/string.h>
 #include <mm/frame.h>
 #include <mm/kmalloc.h>
@@ -65,9 +66,8 @@ static long charge(struct domain *d, uint64_t frames)
 {
 	long rc = 0;
 	spin_lock(&d->lock);
-	if (frames > d->limits.mem_pages || d->mem_charged > d->limits.mem_pages - frames)
-		rc = -MAPLE_EQUOTA;
-	else
+	rc = quota_charge(d->mem_charged, d->limits.mem_pages, frames);
+	if (!rc)
 		d->mem_charged += frames;
 	spin_unlock(&d->lock);
 	return rc;
@@ -264,12 +264,11 @@ static long window_take(struct domain *d, uint64_t len)
 {
 	spin_lock(&d->lock);
 	uint64_t va = d->heap_next;
-	bool fits =
-		len <= DOMAIN_HEAP_MAX && va + len <= d->base + DOMAIN_HEAP_OFF + DOMAIN_HEAP_MAX;
-	if (fits)
+	long rc = quota_window(d->base, va, len);
+	if (!rc)
 		d->heap_next += len;
 	spin_unlock(&d->lock);
-	return fits ? (long)va : -MAPLE_EQUOTA; /* a full window is a limit too */
+	return rc < 0 ? rc : (long)va;
 }
 
 /* A failed map gives its addresses back, unless a later region took the next. */
@@ -283,18 +282,15 @@ static void window_give_back(struct domain *d, uint64_t va, uint64_t len)
 
 long dmem_heap_grow(struct domain *d, uint64_t bytes)
 {
-	/* Zero, or more than the whole heap window could ever hold, is a bad
-	 * argument, not a limit reached. */
-	if (!bytes || bytes > DOMAIN_HEAP_MAX)
-		return -MAPLE_EINVAL;
-	uint64_t len = bytes < DOMAIN_HEAP_REGION_MIN ? DOMAIN_HEAP_REGION_MIN
-						      : (bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	long va = window_take(d, len);
+	long len = quota_heap_region(bytes);
+	if (len < 0)
+		return len;
+	long va = window_take(d, (uint64_t)len);
 	if (va < 0)
 		return va;
-	long rc = dmem_map_fresh(d, (uint64_t)va, len / PAGE_SIZE, PTE_W | PTE_NX, -1);
+	long rc = dmem_map_fresh(d, (uint64_t)va, (uint64_t)len / PAGE_SIZE, PTE_W | PTE_NX, -1);
 	if (rc < 0)
-		window_give_back(d, (uint64_t)va, len);
+		window_give_back(d, (uint64_t)va, (uint64_t)len);
 	return rc;
 }
 
@@ -352,8 +348,7 @@ long dmem_map_mmio(struct domain *d, uint64_t pa, uint64_t pages)
 
 long dmem_stack_alloc(struct domain *d, int32_t thread_slot)
 {
-	uint64_t slot = d->base + DOMAIN_STACK_OFF + (uint64_t)thread_slot * DOMAIN_STACK_SLOT;
-	uint64_t base = slot + DOMAIN_STACK_SLOT - DOMAIN_STACK_SIZE;
+	uint64_t base = slot_stack_lo(d->base, (uint32_t)thread_slot);
 	long rc =
 		dmem_map_fresh(d, base, DOMAIN_STACK_SIZE / PAGE_SIZE, PTE_W | PTE_NX, thread_slot);
 	return rc < 0 ? rc : (long)(base + DOMAIN_STACK_SIZE);

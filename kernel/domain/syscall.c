@@ -16,6 +16,7 @@
 #include <dev/device.h>
 #include <domain/domain.h>
 #include <domain/gate.h>
+#include <domain/log_share.h>
 #include <domain/watchdog.h>
 #include <lib/fmt.h>
 #include <lib/log_text.h>
@@ -25,35 +26,16 @@
 
 #define LOG_TEXT_MAX 200
 
-/*
- * Whether d may write one more log line: a token bucket of DOMAIN_LOG_BURST
- * lines refilled at DOMAIN_LOG_PER_S. The log is one serial line every
- * CPU writes under one lock; without a share, one domain looping on
- * SYS_LOG would fill it and keep every other writer waiting.
- */
+/* Whether d may write one more log line: its share (domain/log_share.h),
+ * taken under its lock, since its threads may log at once. */
 static bool log_share(struct domain *d)
 {
-	const uint64_t per_line_ns = 1000000000ULL / DOMAIN_LOG_PER_S;
-	uint64_t now = time_ns();
+	bool note;
 	spin_lock(&d->lock);
-	if (!d->log_earned_ns) { /* its first line */
-		d->log_tokens = DOMAIN_LOG_BURST;
-		d->log_earned_ns = now;
-	}
-	uint64_t earned = (now - d->log_earned_ns) / per_line_ns;
-	d->log_earned_ns += earned * per_line_ns;
-	d->log_tokens = d->log_tokens + earned > DOMAIN_LOG_BURST ? DOMAIN_LOG_BURST
-								  : d->log_tokens + earned;
-	bool ok = d->log_tokens > 0, note = !ok && !d->log_over_noted;
-	if (ok)
-		d->log_tokens--;
-	if (note)
-		d->log_over_noted = true;
+	bool ok = log_share_take(&d->log_share, time_ns(), &note);
 	spin_unlock(&d->lock);
 	if (note)
-		klog("domain: %s (id %u) logs more than %d lines at once or %d a second: "
-		     "the excess is dropped",
-		     d->name, d->id, DOMAIN_LOG_BURST, DOMAIN_LOG_PER_S);
+		log_share_note(d->name, d->id);
 	return ok;
 }
 
@@ -227,16 +209,13 @@ static long sys_gate_stack(struct domain *caller, struct trap_frame *tf, uint64_
  * manifest allows (docs/isolation.md, "Authority"). */
 static long sys_domain_create(struct domain *d, uint64_t image, uint64_t len)
 {
-	char name[MAPLE_DOMAIN_NAME_MAX], err[128];
+	char name[MAPLE_DOMAIN_NAME_MAX];
 	if (len >= sizeof name)
 		return -MAPLE_EINVAL;
 	if (!dmem_owns(d, image, len) || copy_from_user(name, image, len) < 0)
 		return -MAPLE_EFAULT;
 	name[len] = '\0';
-	long h = domain_create_by(d, name, err, sizeof err);
-	if (h == -MAPLE_EINVAL && domain_log_refusal(d))
-		klog("domain: %s could not create %s: %s", d->name, name, err);
-	return h;
+	return domain_create_by(d, name);
 }
 
 /* The syscalls that name a device: (name, len, ...), the name checked and
