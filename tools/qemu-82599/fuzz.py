@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hostile-guest attack on the 82599 model (ixgbe82599.c) over QEMU's qtest protocol.
+"""Hostile-guest attack on the 82599 model (ixgbe82599*.c) over QEMU's qtest protocol.
 
     tools/qemu-82599/fuzz.py [--cases] [--seconds S] [--iterations N] [--seed N] [--qemu PATH]
 
