@@ -41,6 +41,7 @@ void i82599_reset_regs(Ixgbe82599State *s)
 	s->tpr = s->tpt = s->mpc = 0;
 	s->txlen = 0;
 	s->txdrop = false;
+	s->tx_next = 0;
 
 	/* Defaults after the EEPROM auto-read (8.2.3, "Initial value"). */
 	set_reg(s, EEC, EEC_PRES | EEC_ARD | (4u << EEC_SIZE_SHIFT));

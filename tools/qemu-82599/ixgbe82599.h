@@ -221,7 +221,8 @@ struct Ixgbe82599State {
 	uint8_t *rxbuf; /* a received frame, padded and with its FCS if kept */
 	uint32_t txlen;
 	bool txdrop;
-	QEMUBH *tx_bh; /* the TX work a kick's budget left over */
+	QEMUBH *tx_bh;	  /* the TX work a kick's budget left over */
+	unsigned tx_next; /* the queue the bottom half's next pass begins at */
 	DECLARE_BITMAP(logged_read, MMIO_SIZE / 4);
 	DECLARE_BITMAP(logged_write, MMIO_SIZE / 4);
 	bool logged_tso, logged_vle;

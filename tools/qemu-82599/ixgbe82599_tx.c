@@ -4,7 +4,7 @@
  * a frame's buffers into txbuf, inserts the checksums asked for, pads, and
  * sends the frame to the netdev or, under MAC loopback, into the RX path.
  * A guest's kick is served within a budget of descriptors; the rest goes on
- * in a bottom half.
+ * in a bottom half that takes the queues in turn.
  *
  * This file is part of the Maple OS project; it is licensed under the GNU
  * GPL, version 2 or later, like the QEMU it is built into.
@@ -210,16 +210,30 @@ static bool tx_queue(Ixgbe82599State *s, unsigned q, unsigned *budget)
 	return false;
 }
 
-/* Run TX queue q (or every queue when q is NUM_QUEUES) within one budget;
- * the rest is left to the bottom half. */
+/*
+ * Run TX queue q within one budget, or (q == NUM_QUEUES: the bottom half
+ * and DMATXCTL) every queue in turn from s->tx_next. What the budget leaves
+ * goes to the bottom half. Round robin keeps the queues fair: a pass that
+ * leaves work begins the next one after the first queue still holding
+ * some, if that queue had a share of this budget, so a guest keeping queue
+ * 0 full cannot hold the other queues' frames back for ever.
+ */
 void i82599_tx_kick(Ixgbe82599State *s, unsigned q)
 {
 	unsigned budget = TX_BUDGET;
 	bool left = false;
-	for (unsigned i = q == NUM_QUEUES ? 0 : q; i < NUM_QUEUES; i++) {
-		left |= tx_queue(s, i, &budget);
-		if (q != NUM_QUEUES) {
-			break;
+
+	if (q != NUM_QUEUES) {
+		left = tx_queue(s, q, &budget);
+	} else {
+		unsigned start = s->tx_next;
+		for (unsigned i = 0; i < NUM_QUEUES; i++) {
+			unsigned qi = (start + i) % NUM_QUEUES;
+			bool had_share = budget != 0;
+			if (tx_queue(s, qi, &budget) && !left) {
+				left = true;
+				s->tx_next = had_share ? (qi + 1) % NUM_QUEUES : qi;
+			}
 		}
 	}
 	if (left) {
