@@ -20,6 +20,7 @@
  * domain after the device stopped; the loop takes stock (recover()), counts
  * any buffer not back as lost, and goes on with a new batch.
  */
+#include <test/lib/net_client.h>
 #include <test/netbench/loop.h>
 
 #define POOL	       160
@@ -48,16 +49,6 @@ static uint32_t rx_out, tx_out;
 static long batch_info; /* rref_info of the old batch at the last recover() */
 
 static rref_t all[POOL]; /* every buffer allocated and not lost */
-
-static long new_batch(void)
-{
-	rref_t b = NetBatch_alloc(), tx = NetPacket_deque32_alloc(), rx = NetPacket_deque32_alloc();
-	if (!b || !tx || !rx || NetBatch_set_tx(b, tx) < 0 || NetBatch_set_rx(b, rx) < 0 ||
-	    rref_recall(b) < 0)
-		return -MAPLE_ENOMEM; /* what was allocated goes with the domain */
-	batch = b;
-	return 0;
-}
 
 /*
  * After a crash: every buffer still alive is ours again (recalled), nested
@@ -114,7 +105,7 @@ static bool crash_error(long r)
 static long alloc_buffers(uint32_t len)
 {
 	if (!batch) {
-		long e = new_batch();
+		long e = net_client_batch(&batch);
 		if (e < 0)
 			return e;
 		for (nfree = 0; nfree < POOL; nfree++) {
@@ -201,7 +192,7 @@ static void worker(void *arg)
 			lost += gone;
 			__atomic_store_n(&run.stat[NBS_CRASHES], crashes, __ATOMIC_RELAXED);
 			__atomic_store_n(&run.stat[NBS_LOST], lost, __ATOMIC_RELAXED);
-			if (new_batch() < 0) {
+			if (net_client_batch(&batch) < 0) {
 				dom_printf("netbench: no memory for a new batch after a crash");
 				errors++;
 				break;
