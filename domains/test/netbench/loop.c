@@ -20,6 +20,7 @@
  * domain after the device stopped; the loop takes stock (recover()), counts
  * any buffer not back as lost, and goes on with a new batch.
  */
+#include <test/lib/bench_run.h>
 #include <test/lib/net_client.h>
 #include <test/netbench/loop.h>
 
@@ -32,12 +33,12 @@
 #define RECALL_WAIT_NS 100000000ULL
 #define LINK_WAIT_NS   3000000000ULL /* igb: autonegotiation, about 500 ms on QEMU's model */
 
-static struct run {
+static struct {
 	struct nb_target target;
 	long dir, batch, ms;
-	uint64_t stat[NetBenchStat_COUNT];
-	uint32_t busy;
 } run;
+static uint64_t stat[NetBenchStat_COUNT];
+static struct bench_run bench = BENCH_RUN(stat, NBS_RUNNING, NBS_NS, NBS_ERRORS);
 
 static uint32_t frame_len = MIN_FRAME;
 static rref_t pool[POOL], batch;
@@ -130,13 +131,6 @@ static long alloc_buffers(uint32_t len)
 	return 0;
 }
 
-static void finish(uint64_t errors)
-{
-	run.stat[NBS_ERRORS] = errors;
-	__atomic_store_n(&run.stat[NBS_RUNNING], 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&run.busy, 0, __ATOMIC_RELEASE);
-}
-
 static void worker(void *arg)
 {
 	(void)arg;
@@ -145,7 +139,7 @@ static void worker(void *arg)
 	 * rebuilt: a run always starts on a fresh domain (kernel/bench/net.c). */
 	if (alloc_buffers(frame_len) < 0) {
 		dom_printf("netbench: no memory for the benchmark's buffers");
-		finish(1);
+		bench_run_end(&bench, 1);
 		return;
 	}
 	/* Untimed too: a NIC started for this measurement may not have its
@@ -157,7 +151,7 @@ static void worker(void *arg)
 	bool tx = run.dir != NBD_RX, rx = run.dir != NBD_TX;
 	uint32_t per = (uint32_t)run.batch;
 	uint64_t pkts = 0, errors = 0, crashes = 0, lost = 0;
-	uint64_t t0 = maple_clock_ns(), end = t0 + (uint64_t)run.ms * 1000000;
+	uint64_t end = bench_run_window(&bench, run.ms);
 	while (maple_clock_ns() < end) {
 		struct NetBatch *b = NetBatch_ptr(batch);
 		/* The TX buffers the last call gave back are still in the
@@ -190,8 +184,8 @@ static void worker(void *arg)
 					   "batch: rref_info %ld)",
 					   crashes, gone, batch_info);
 			lost += gone;
-			__atomic_store_n(&run.stat[NBS_CRASHES], crashes, __ATOMIC_RELAXED);
-			__atomic_store_n(&run.stat[NBS_LOST], lost, __ATOMIC_RELAXED);
+			__atomic_store_n(&stat[NBS_CRASHES], crashes, __ATOMIC_RELAXED);
+			__atomic_store_n(&stat[NBS_LOST], lost, __ATOMIC_RELAXED);
 			if (net_client_batch(&batch) < 0) {
 				dom_printf("netbench: no memory for a new batch after a crash");
 				errors++;
@@ -223,20 +217,20 @@ static void worker(void *arg)
 				pkts++;
 			pool[nfree++] = p;
 		}
-		__atomic_store_n(&run.stat[NBS_PKTS], pkts, __ATOMIC_RELAXED);
+		__atomic_store_n(&stat[NBS_PKTS], pkts, __ATOMIC_RELAXED);
 	}
-	run.stat[NBS_NS] = maple_clock_ns() - t0;
+	bench_run_window_end(&bench);
 	/* Untimed: what the batch still holds goes back to the pool, where
 	 * the next run of this domain (rebuilding frames) expects it. */
 	rref_t p;
 	while (batch && (p = NetPacket_deque32_pop(NetBatch_ptr(batch)->tx)) != RREF_NULL)
 		pool[nfree++] = p;
-	finish(errors);
+	bench_run_end(&bench, errors);
 }
 
 long nb_frame(long len)
 {
-	if (len < MIN_FRAME || len > MAX_FRAME || __atomic_load_n(&run.busy, __ATOMIC_ACQUIRE))
+	if (len < MIN_FRAME || len > MAX_FRAME || bench_run_busy(&bench))
 		return -MAPLE_EINVAL;
 	frame_len = (uint32_t)len;
 	return 0;
@@ -246,26 +240,17 @@ long nb_bench_start(const struct nb_target *target, long dir, long batch_len, lo
 {
 	if (dir < 0 || dir >= NetDir_COUNT || (batch_len != 1 && batch_len != 32) || ms <= 0)
 		return -MAPLE_EINVAL;
-	if (__atomic_exchange_n(&run.busy, 1, __ATOMIC_ACQUIRE))
-		return -MAPLE_EINVAL;
+	long r = bench_run_claim(&bench);
+	if (r < 0)
+		return r;
 	run.target = *target;
 	run.dir = dir;
 	run.batch = batch_len;
 	run.ms = ms;
-	for (int i = 0; i < NetBenchStat_COUNT; i++)
-		run.stat[i] = 0;
-	run.stat[NBS_RUNNING] = 1;
-	long r = maple_thread_create(worker, NULL);
-	if (r >= 0)
-		return 0;
-	run.stat[NBS_RUNNING] = 0;
-	__atomic_store_n(&run.busy, 0, __ATOMIC_RELEASE);
-	return r;
+	return bench_run_start(&bench, worker);
 }
 
 long nb_bench_result(long which)
 {
-	if (which < 0 || which >= NetBenchStat_COUNT)
-		return -MAPLE_EINVAL;
-	return (long)__atomic_load_n(&run.stat[which], __ATOMIC_ACQUIRE);
+	return bench_run_result(&bench, which);
 }
