@@ -228,7 +228,8 @@ static void worker(void *arg)
 	bench_run_end(&bench, errors);
 }
 
-long nb_frame(long len)
+/* NetBench.frame(): the length of the frames the next run sends. */
+static long nb_frame(long len)
 {
 	if (len < MIN_FRAME || len > MAX_FRAME || bench_run_busy(&bench))
 		return -MAPLE_EINVAL;
@@ -250,7 +251,19 @@ long nb_bench_start(const struct nb_target *target, long dir, long batch_len, lo
 	return bench_run_start(&bench, worker);
 }
 
-long nb_bench_result(long which)
+/* NetBench.result(): one counter of the latest run. */
+static long nb_bench_result(long which)
 {
 	return bench_run_result(&bench, which);
+}
+
+long nb_export(long (*bench_fn)(long device, long dir, long batch, long ms))
+{
+	const uint64_t methods[] = {
+		[NetBench_frame_METHOD] = MAPLE_METHOD(nb_frame),
+		[NetBench_bench_METHOD] = MAPLE_METHOD(bench_fn),
+		[NetBench_result_METHOD] = MAPLE_METHOD(nb_bench_result),
+	};
+	_Static_assert(DOM_ARRAY_LEN(methods) == NetBench_METHODS, "NetBench: every method");
+	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -118,7 +118,20 @@ long nvt_bench_start(const struct nvt_target *target, long mix, long qd, long ms
 	return bench_run_start(&bench, worker);
 }
 
-long nvt_bench_result(long which)
+/* NvmeTest.result(): one counter of the latest run. */
+static long nvt_bench_result(long which)
 {
 	return bench_run_result(&bench, which);
+}
+
+long nvt_export(long (*probe)(long device, long which),
+		long (*bench_fn)(long device, long mix, long qd, long ms))
+{
+	const uint64_t methods[] = {
+		[NvmeTest_probe_METHOD] = MAPLE_METHOD(probe),
+		[NvmeTest_bench_METHOD] = MAPLE_METHOD(bench_fn),
+		[NvmeTest_result_METHOD] = MAPLE_METHOD(nvt_bench_result),
+	};
+	_Static_assert(DOM_ARRAY_LEN(methods) == NvmeTest_METHODS, "NvmeTest: every method");
+	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }
