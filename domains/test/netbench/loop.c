@@ -18,7 +18,8 @@
  * went with the driver. Every buffer and the batch are recalled
  * (rref_recall), so the kernel gives what the dead driver held back to this
  * domain after the device stopped; the loop takes stock (recover()), counts
- * any buffer not back as lost, and goes on with a new batch.
+ * any buffer not back as lost, and goes on with a new batch. A driver that
+ * dies between calls fails no call: take_back() finds what it held.
  */
 #include <test/lib/bench_run.h>
 #include <test/lib/net_client.h>
@@ -31,6 +32,7 @@
 #define MAX_FRAME      1514
 #define ETHERTYPE      0x88b5
 #define RECALL_WAIT_NS 100000000ULL
+#define STALL_NS       10000000ULL   /* nothing posted nor back this long: take_back() */
 #define LINK_WAIT_NS   3000000000ULL /* igb: autonegotiation, about 500 ms on QEMU's model */
 
 static struct {
@@ -97,6 +99,48 @@ static uint32_t recover(void)
 	return lost;
 }
 
+/*
+ * A driver that dies between two calls is restarted by its shadow, which
+ * sends the next call to the new instance: no call fails, but the buffers
+ * the old one held come back to this domain recalled, not in a batch. Then
+ * tx_out and rx_out count buffers the driver no longer holds, and the loop,
+ * believing its rings full, would post nothing again (bench=net_crash saw
+ * it: 0 frames a bin to the end of the run, the strikes stopping as the new
+ * instance never served). Called once calls have posted nothing and brought
+ * nothing back for STALL_NS, which a serving driver seldom allows (so the
+ * walk, a syscall a buffer, costs the measurement nothing), with both
+ * deques empty: every buffer of ours not in the pool is taken back into
+ * it, and one that is gone (freed with the old driver) is lost. tx_out and
+ * rx_out become what the driver still holds: exactly for a run one way;
+ * for an echo run, each at most what is away, so never below what the
+ * driver holds. Returns how many were lost.
+ */
+static uint32_t take_back(bool tx, bool rx)
+{
+	uint32_t kept = 0, away = 0;
+	for (uint32_t i = 0; i < npool; i++) {
+		rref_t r = all[i];
+		bool in_pool = false;
+		for (uint32_t k = 0; k < nfree && !in_pool; k++)
+			in_pool = pool[k] == r;
+		long info = in_pool ? 0 : rref_info(r);
+		if (info == -MAPLE_EPERM) {
+			away++; /* the driver's */
+		} else if (info < 0) {
+			continue; /* gone with the old driver */
+		} else if (!in_pool) {
+			rref_unnest(r); /* fails, harmlessly, for a root */
+			pool[nfree++] = r;
+		}
+		all[kept++] = r;
+	}
+	uint32_t lost = npool - kept;
+	npool = kept;
+	tx_out = !tx ? 0 : !rx ? away : tx_out < away ? tx_out : away;
+	rx_out = !rx ? 0 : !tx ? away : rx_out < away ? rx_out : away;
+	return lost;
+}
+
 static bool crash_error(long r)
 {
 	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
@@ -151,8 +195,8 @@ static void worker(void *arg)
 	bool tx = run.dir != NBD_RX, rx = run.dir != NBD_TX;
 	uint32_t per = (uint32_t)run.batch;
 	uint64_t pkts = 0, errors = 0, crashes = 0, lost = 0;
-	uint64_t end = bench_run_window(&bench, run.ms);
-	while (maple_clock_ns() < end) {
+	uint64_t end = bench_run_window(&bench, run.ms), now, quiet_since = bench.t0;
+	while ((now = maple_clock_ns()) < end) {
 		struct NetBatch *b = NetBatch_ptr(batch);
 		/* The TX buffers the last call gave back are still in the
 		 * deque and go out again as they are (no pop and push: two
@@ -168,11 +212,13 @@ static void worker(void *arg)
 			nfree--;
 		}
 		tx_out += queued;
+		uint32_t posted = queued;
 		for (uint32_t i = 0; rx && i < per && nfree && rx_out < RX_HELD; i++) {
 			if (NetPacket_deque32_push(b->rx, pool[nfree - 1]) < 0)
 				break;
 			nfree--;
 			rx_out++;
+			posted++;
 		}
 		rref_t back = RREF_NULL;
 		long r = run.target.submit(run.target.device, batch, &back);
@@ -211,13 +257,22 @@ static void worker(void *arg)
 			if (!NetPacket_ptr(NetPacket_deque32_get(b->tx, i))->status)
 				pkts++;
 		rref_t p;
+		uint32_t received = 0;
 		while ((p = NetPacket_deque32_pop(b->rx)) != RREF_NULL) {
 			rx_out--;
+			received++;
 			if (!b->status && !NetPacket_ptr(p)->status)
 				pkts++;
 			pool[nfree++] = p;
 		}
 		__atomic_store_n(&stat[NBS_PKTS], pkts, __ATOMIC_RELAXED);
+		if (posted || sent || received) {
+			quiet_since = now;
+		} else if (tx_out + rx_out && now - quiet_since > STALL_NS) {
+			lost += take_back(tx, rx);
+			__atomic_store_n(&stat[NBS_LOST], lost, __ATOMIC_RELAXED);
+			quiet_since = now;
+		}
 	}
 	bench_run_window_end(&bench);
 	/* Untimed: what the batch still holds goes back to the pool, where
