@@ -248,6 +248,29 @@ static inline hwaddr txq_base(unsigned q)
 	return TXQ + q * 0x40;
 }
 
+/* A queue's descriptor ring as the guest programmed it (RDBAL, RDBAH, RDLEN,
+ * RDH, RDT: 8.2.3.8.1-5; TDBAL ... TDT: 8.2.3.9.5-9). */
+struct ring {
+	uint64_t base; /* bits 6:0 of BAL are 0: 128-byte aligned */
+	uint32_t n;    /* descriptors of 16 bytes */
+	uint32_t head, tail;
+};
+
+/*
+ * Queue block b's ring. Its registers are the guest's, so the model uses a
+ * ring only when this says true: at least one descriptor, and head and tail
+ * inside it. Every descriptor the model then reads or writes is base + i *
+ * 16 for an i below n (head moves modulo n), never outside the ring.
+ */
+static inline bool ring_read(Ixgbe82599State *s, hwaddr b, struct ring *r)
+{
+	r->base = ((uint64_t)reg(s, b + Q_BAH) << 32) | (reg(s, b + Q_BAL) & ~0x7fu);
+	r->n = reg(s, b + Q_LEN) / 16;
+	r->head = reg(s, b + Q_HEAD);
+	r->tail = reg(s, b + Q_TAIL);
+	return r->n != 0 && r->head < r->n && r->tail < r->n;
+}
+
 /*
  * A register read or write the file owning the register handles: true when
  * off is one of its registers (*v then holds what a read returns), false to

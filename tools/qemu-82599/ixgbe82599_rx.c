@@ -22,13 +22,8 @@
  * ring registers are inconsistent. */
 static uint32_t rx_free(Ixgbe82599State *s, unsigned q)
 {
-	hwaddr b = rxq_base(q);
-	uint32_t n = reg(s, b + Q_LEN) / 16;
-	uint32_t head = reg(s, b + Q_HEAD), tail = reg(s, b + Q_TAIL);
-	if (n == 0 || head >= n || tail >= n) {
-		return 0;
-	}
-	return (tail + n - head) % n;
+	struct ring r;
+	return ring_read(s, rxq_base(q), &r) ? (r.tail + r.n - r.head) % r.n : 0;
 }
 
 static uint32_t rx_bufsize(Ixgbe82599State *s, unsigned q)
@@ -104,7 +99,6 @@ static bool rx_put(Ixgbe82599State *s, const uint8_t *buf, size_t size)
 	hwaddr b = rxq_base(q);
 	uint32_t srrctl = reg(s, b + Q_SRRCTL);
 	uint32_t bufsize = rx_bufsize(s, q);
-	uint32_t n = reg(s, b + Q_LEN) / 16;
 	uint8_t *frame = s->rxbuf;
 	size_t len = MIN(size, (size_t)MAX_FRAME);
 
@@ -129,14 +123,15 @@ static bool rx_put(Ixgbe82599State *s, const uint8_t *buf, size_t size)
 		}
 		return false;
 	}
-	uint64_t base = ((uint64_t)reg(s, b + Q_BAH) << 32) | (reg(s, b + Q_BAL) & ~0x7fu);
-	uint32_t head = reg(s, b + Q_HEAD);
+	struct ring ring;
+	ring_read(s, b, &ring); /* usable: rx_free() found room in it */
+	uint32_t head = ring.head;
 	bool advanced = SRRCTL_DESCTYPE(srrctl) != 0;
 	size_t done = 0;
 
 	count_rx(s, frame, len);
 	while (done < len) {
-		dma_addr_t at = base + head * 16ull;
+		dma_addr_t at = ring.base + head * 16ull;
 		uint8_t desc[16];
 		if (pci_dma_read(d, at, desc, sizeof(desc)) != MEMTX_OK) {
 			qemu_log_mask(LOG_GUEST_ERROR,
@@ -162,7 +157,7 @@ static bool rx_put(Ixgbe82599State *s, const uint8_t *buf, size_t size)
 			desc[12] = status;
 		}
 		pci_dma_write(d, at, desc, sizeof(desc));
-		head = (head + 1) % n;
+		head = (head + 1) % ring.n;
 		set_reg(s, b + Q_HEAD, head);
 	}
 	i82599_queue_event(s, q, false);

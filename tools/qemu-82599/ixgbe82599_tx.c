@@ -113,19 +113,19 @@ static bool tx_queue(Ixgbe82599State *s, unsigned q, unsigned *budget)
 	PCIDevice *d = PCI_DEVICE(s);
 	hwaddr b = txq_base(q);
 	uint32_t dctl = reg(s, b + Q_DCTL);
-	uint64_t base = ((uint64_t)reg(s, b + Q_BAH) << 32) | (reg(s, b + Q_BAL) & ~0x7fu);
-	uint32_t n = reg(s, b + Q_LEN) / 16;
-	uint32_t head = reg(s, b + Q_HEAD), tail = reg(s, b + Q_TAIL);
+	struct ring ring;
+	bool usable = ring_read(s, b, &ring);
+	uint32_t head = ring.head;
 	bool wrote = false;
 
 	if (!(reg(s, DMATXCTL) & DMATXCTL_TE) || !(dctl & XDCTL_ENABLE)) {
 		return false;
 	}
-	if (n == 0 || head >= n || tail >= n) {
+	if (!usable) {
 		qemu_log_mask(LOG_GUEST_ERROR,
 			      "ixgbe82599: TX queue %u: head %u or tail %u "
 			      "outside a ring of %u descriptors; queue stopped\n",
-			      q, head, tail, n);
+			      q, ring.head, ring.tail, ring.n);
 		return false;
 	}
 	/*
@@ -139,7 +139,7 @@ static bool tx_queue(Ixgbe82599State *s, unsigned q, unsigned *budget)
 	 * find half of one. A frame is at most a ring long and copies at most
 	 * MAX_FRAME bytes, so finishing it stays bounded.
 	 */
-	while (head != tail) {
+	while (head != ring.tail) {
 		if (*budget == 0 && s->txlen == 0 && !s->txdrop) {
 			if (wrote) {
 				i82599_queue_event(s, q, true);
@@ -150,7 +150,7 @@ static bool tx_queue(Ixgbe82599State *s, unsigned q, unsigned *budget)
 			(*budget)--;
 		}
 		uint8_t desc[16];
-		dma_addr_t at = base + head * 16ull;
+		dma_addr_t at = ring.base + head * 16ull;
 		if (pci_dma_read(d, at, desc, sizeof(desc)) != MEMTX_OK) {
 			qemu_log_mask(LOG_GUEST_ERROR,
 				      "ixgbe82599: TX queue %u: descriptor "
@@ -201,7 +201,7 @@ static bool tx_queue(Ixgbe82599State *s, unsigned q, unsigned *budget)
 			pci_dma_write(d, at + 12, wb, sizeof(wb));
 			wrote = true;
 		}
-		head = (head + 1) % n;
+		head = (head + 1) % ring.n;
 		set_reg(s, b + Q_HEAD, head);
 	}
 	if (wrote) {
