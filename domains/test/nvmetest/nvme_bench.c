@@ -39,7 +39,6 @@ static long probe(long device, long which)
 long domain_main(long arg)
 {
 	(void)arg;
-	nvme_started_ns = maple_clock_ns();
 	long r = nvme_ctrl_start();
 	if (r < 0)
 		return r;
