@@ -4,7 +4,8 @@ deterministic cases (ring lengths 0, unaligned and huge, head and tail beyond th
 ring, buffers anywhere, lengths 0 and 64 KiB, no EOP, SRRCTL 0, the last queue and
 vector, the MSI-X table, every BAR0 offset at every size, checksum insertion on
 lying IPv4 headers, 128 full rings, machine reset with frames in flight, an
-MSI-X message into the device's own TDT raised by a QMP link change) each
+MSI-X message into the device's own TDT raised by a QMP link change, queue 1's
+frame leaving while queue 0 is kept full) each
 assert their exact outcome; then the seeded fuzzer (seed 1, 20 s) must leave QEMU
 answering after every batch and must have sent and received frames. About 45 s.
 """
@@ -21,7 +22,7 @@ CASES = ["ring_len_zero", "ring_len_huge", "ring_len_unaligned", "head_tail_beyo
          "buffer_anywhere", "lengths", "no_eop_ever", "srrctl_zero", "rx_ring_in_bar0",
          "msix_into_own_registers", "queue_indices", "msix_table", "checksum_headers",
          "system_reset_mid_ring", "every_offset", "every_ring_full",
-         "frames_whole_across_budget"]
+         "frames_whole_across_budget", "tx_round_robin"]
 SEED, SECONDS = 1, 20
 FUZZ_DONE = re.compile(rf"^fuzz: seed {SEED}: (\d+) batches, (\d+) operations in \d+ s "
                        r"\((\d+) frames sent, (\d+) received\); QEMU answered after every batch$")

@@ -129,6 +129,7 @@ PKTGEN_FAILED = re.compile(r"bench: linux pktgen (size=\S+ clone=\S+) failed: (.
 SEND = re.compile(r"bench: linux pktgen send dev=(\S+) count=(\d+) pkts=(\d+) usec=(\d+) "
                   r"errors=(\d+)")
 SEND_FAILED = re.compile(r"bench: linux pktgen send dev=(\S*) failed: (.*)")
+PKTGEN_OTHER = re.compile(r"bench: linux pktgen ")  # any other pktgen line: unexpected
 
 
 class BuildError(VmError):
@@ -556,88 +557,79 @@ def send_cmdline(jobs, dst_mac, extra=""):
             (f" {extra}" if extra else ""))
 
 
-def parse_send(lines):
-    """A pktgen_send boot's lines: {'ready': ..., 'sent': {device: (count asked, packets
-    pktgen sent, us, pktgen's errors)}, 'errors': [text], 'done': bool}."""
-    out = {"ready": None, "sent": {}, "errors": [], "done": False}
+def read_boot(lines, results, rules):
+    """What every parser of a guest boot's lines shares: {'ready': (release, uptime) or
+    None, the results entry (its key and empty value from `results`), 'errors': [text],
+    'done': bool}. A line that is not READY goes to the first of rules, (pattern,
+    take(match, out)), whose pattern it matches; one that matches none may be DONE."""
+    out = {"ready": None, **results, "errors": [], "done": False}
     for line in lines:
         m = READY.search(line)
         if m:
             out["ready"] = (m[1], float(m[2]))
             continue
-        m = SEND.search(line)
-        if m:
-            out["sent"][m[1]] = tuple(int(m[i]) for i in range(2, 6))
-            continue
-        m = SEND_FAILED.search(line)
-        if m:
-            out["errors"].append(f"pktgen send on {m[1] or '?'}: {m[2]}")
-            continue
-        m = FAILED.search(line)
-        if m:
-            out["errors"].append(m[3])
-            continue
-        if re.search(DONE, line):
-            out["done"] = True
+        for pattern, take in rules:
+            m = pattern.search(line)
+            if m:
+                take(m, out)
+                break
+        else:
+            if re.search(DONE, line):
+                out["done"] = True
     return out
+
+
+def parse_send(lines):
+    """A pktgen_send boot's lines: {'ready': ..., 'sent': {device: (count asked, packets
+    pktgen sent, us, pktgen's errors)}, 'errors': [text], 'done': bool}."""
+    def sent(m, out):
+        out["sent"][m[1]] = tuple(int(m[i]) for i in range(2, 6))
+
+    def send_failed(m, out):
+        out["errors"].append(f"pktgen send on {m[1] or '?'}: {m[2]}")
+
+    return read_boot(lines, {"sent": {}}, [
+        (SEND, sent), (SEND_FAILED, send_failed),
+        (FAILED, lambda m, out: out["errors"].append(m[3]))])
 
 
 def parse_pktgen(lines):
     """A pktgen boot's lines: {'ready': ..., 'results': [(frame bytes, clone_skb, packets,
     ns)], 'errors': [text], 'done': bool}; packets and ns from pktgen's own Result line."""
-    out = {"ready": None, "results": [], "errors": [], "done": False}
-    for line in lines:
-        m = READY.search(line)
-        if m:
-            out["ready"] = (m[1], float(m[2]))
-            continue
-        m = PKTGEN.search(line)
-        if m:
-            size, clone, pkts, usec = (int(m[i]) for i in range(1, 5))
-            if usec == 0:
-                out["errors"].append(f"pktgen size={size} clone={clone}: ran 0 us")
-            elif pkts == 0:  # pktgen stops at once on a device that has lost its carrier
-                out["errors"].append(f"pktgen size={size} clone={clone}: sent 0 packets in "
-                                     f"{usec} us")
-            else:
-                out["results"].append((size, clone, pkts, usec * 1000))
-            continue
-        m = PKTGEN_FAILED.search(line) or FAILED.search(line)
-        if m:
-            out["errors"].append(" ".join(g for g in m.groups() if g))
-            continue
-        if "bench: linux pktgen " in line:
-            out["errors"].append(f"unexpected line: {line.strip()}")
-            continue
-        if re.search(DONE, line):
-            out["done"] = True
-    return out
+    def result(m, out):
+        size, clone, pkts, usec = (int(m[i]) for i in range(1, 5))
+        if usec == 0:
+            out["errors"].append(f"pktgen size={size} clone={clone}: ran 0 us")
+        elif pkts == 0:  # pktgen stops at once on a device that has lost its carrier
+            out["errors"].append(f"pktgen size={size} clone={clone}: sent 0 packets in "
+                                 f"{usec} us")
+        else:
+            out["results"].append((size, clone, pkts, usec * 1000))
+
+    def failed(m, out):
+        out["errors"].append(" ".join(g for g in m.groups() if g))
+
+    def unexpected(m, out):
+        out["errors"].append(f"unexpected line: {m.string.strip()}")
+
+    return read_boot(lines, {"results": []}, [
+        (PKTGEN, result), (PKTGEN_FAILED, failed), (FAILED, failed), (PKTGEN_OTHER, unexpected)])
 
 
 def parse(lines):
-    """What one boot printed: {'ready': (release, uptime) or None, 'results': [(mix, qd, ops,
-    ns)], 'errors': [text], 'done': bool}. ops comes from the KiB fio moved and the mix's
-    block size; ns from fio's runtime (ms resolution)."""
-    out = {"ready": None, "results": [], "errors": [], "done": False}
-    for line in lines:
-        m = READY.search(line)
-        if m:
-            out["ready"] = (m[1], float(m[2]))
-            continue
-        m = RESULT.search(line)
-        if m:
-            mix, qd, err, kib, ms = m[1], int(m[2]), int(m[3]), int(m[4]), int(m[5])
-            if mix not in MIXES:
-                out["errors"].append(f"unknown mix {mix!r} in: {line.strip()}")
-            elif err or ms == 0:
-                out["errors"].append(f"fio {mix} qd={qd}: error {err}, {ms} ms")
-            else:
-                out["results"].append((mix, qd, kib * 1024 // MIXES[mix][1], ms * 1_000_000))
-            continue
-        m = FAILED.search(line)
-        if m:
-            out["errors"].append(f"fio {m[1]} qd={m[2]}: {m[3]}" if m[1] else m[3])
-            continue
-        if re.search(DONE, line):
-            out["done"] = True
-    return out
+    """What one fio boot printed: {'ready': (release, uptime) or None, 'results': [(mix, qd,
+    ops, ns)], 'errors': [text], 'done': bool}. ops comes from the KiB fio moved and the
+    mix's block size; ns from fio's runtime (ms resolution)."""
+    def result(m, out):
+        mix, qd, err, kib, ms = m[1], int(m[2]), int(m[3]), int(m[4]), int(m[5])
+        if mix not in MIXES:
+            out["errors"].append(f"unknown mix {mix!r} in: {m.string.strip()}")
+        elif err or ms == 0:
+            out["errors"].append(f"fio {mix} qd={qd}: error {err}, {ms} ms")
+        else:
+            out["results"].append((mix, qd, kib * 1024 // MIXES[mix][1], ms * 1_000_000))
+
+    def failed(m, out):
+        out["errors"].append(f"fio {m[1]} qd={m[2]}: {m[3]}" if m[1] else m[3])
+
+    return read_boot(lines, {"results": []}, [(RESULT, result), (FAILED, failed)])

@@ -336,15 +336,26 @@ uint64_t frame_alloc_contig_domain(uint64_t n, uint64_t align_frames)
 	return alloc_contig(n, align_frames, true);
 }
 
+/*
+ * Whether phys is frame-aligned and [phys, phys + n frames) is a run of
+ * frames this allocator manages (n not 0): what a caller must name before a
+ * free or a claim looks at its bits, so that neither strays outside the
+ * bitmap. Called with the lock held.
+ */
+static bool managed_run(uint64_t phys, uint64_t n)
+{
+	uint64_t f = phys >> FRAME_SHIFT;
+	return (phys & (FRAME_SIZE - 1)) == 0 && n != 0 && f < nframes && n <= nframes - f &&
+	       ranges_cover(&managed, f, f + n);
+}
+
 int frame_free(uint64_t phys, uint64_t n)
 {
 	uint64_t f = phys >> FRAME_SHIFT;
 	int rc = -1;
 
-	if ((phys & (FRAME_SIZE - 1)) != 0 || n == 0)
-		return -1;
 	spin_lock(&lock);
-	if (f < nframes && n <= nframes - f && ranges_cover(&managed, f, f + n) &&
+	if (managed_run(phys, n) &&
 	    (f + n <= bitmap_start || f >= bitmap_start + stats.bitmap_frames) &&
 	    find_bit(f, f + n, false) == f + n) {
 		set_bits(f, n, false);
@@ -361,11 +372,8 @@ int frame_claim(uint64_t phys, uint64_t n)
 	uint64_t f = phys >> FRAME_SHIFT;
 	int rc = -1;
 
-	if ((phys & (FRAME_SIZE - 1)) != 0 || n == 0)
-		return -1;
 	spin_lock(&lock);
-	if (f < nframes && n <= nframes - f && ranges_cover(&managed, f, f + n) &&
-	    find_bit(f, f + n, true) == f + n) {
+	if (managed_run(phys, n) && find_bit(f, f + n, true) == f + n) {
 		set_bits(f, n, true);
 		stats.free -= n;
 		stats.allocs++;

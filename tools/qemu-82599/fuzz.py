@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hostile-guest attack on the 82599 model (ixgbe82599.c) over QEMU's qtest protocol.
+"""Hostile-guest attack on the 82599 model (ixgbe82599*.c) over QEMU's qtest protocol.
 
     tools/qemu-82599/fuzz.py [--cases] [--seconds S] [--iterations N] [--seed N] [--qemu PATH]
 
@@ -347,6 +347,34 @@ def case_frames_whole_across_budget(q, log):
     expect("GOTCL", q.reg(0x4090), (frames + 1) * 64)
 
 
+def case_tx_round_robin(q, log):
+    """Queue 0 kept full (65528 one-descriptor frames, its tail moved up behind its
+    head after every look) and one frame on queue 1, both waiting when DMATXCTL.TE
+    starts them: the bottom half must take the queues in turn, so queue 1's frame
+    leaves (TDH(1) 1, its DD written) while queue 0 never empties. A model whose
+    every pass restarted at queue 0 spent each budget there and left it at TDH(1) 0."""
+    n = Q_LEN_MAX // 16
+    q.mem(TXBUF, bytes([0x02] * 6) + bytes(54))
+    ring = desc(TXBUF, 60, EOP) * 4096
+    q.many([f"write 0x{TXRING + i * 16:x} 0x{min(4096, n - i) * 16:x} "
+            f"0x{ring[:min(4096, n - i) * 16].hex()}" for i in range(0, n, 4096)])
+    q.mem(TXRING2, desc(TXBUF, 60, EOP | RS))
+    for qn, base, length, tail in ((0, TXRING, n, n - 1), (1, TXRING2, 8, 1)):
+        b = txq(qn)
+        q.many([f"writel 0x{BAR0 + b + r:x} 0x{v:x}" for r, v in
+                ((BAL, base), (LEN, length * 16), (TAIL, tail), (DCTL, ENABLE))])
+    q.set(DMATXCTL, TE)
+    for _ in range(30):
+        head = q.reg(txq(0) + HEAD)
+        q.set(txq(0) + TAIL, (head - 1) % n)
+    expect("TDH(1)", q.reg(txq(1) + HEAD), 1)
+    expect("DD of queue 1's descriptor", q.memread(TXRING2 + 12, 4), b"\x01\x00\x00\x00")
+    head, tail = q.reg(txq(0) + HEAD), q.reg(txq(0) + TAIL)
+    if (tail - head) % n < n // 2:
+        raise CaseFailed(f"queue 0 drained to {(tail - head) % n} descriptors: "
+                         "the case did not keep it full")
+
+
 def case_head_tail_beyond(q, log):
     """TDH written beyond an 8-descriptor ring is logged; the kick then stops the queue."""
     tx_ring(q, 8)
@@ -581,7 +609,7 @@ CASES = [case_ring_len_zero, case_ring_len_huge, case_ring_len_unaligned, case_h
          case_rx_ring_in_bar0, case_msix_into_own_registers, case_queue_indices,
          case_msix_table, case_checksum_headers,
          case_system_reset_mid_ring, case_every_offset, case_every_ring_full,
-         case_frames_whole_across_budget]
+         case_frames_whole_across_budget, case_tx_round_robin]
 
 
 def run_cases(qemu, tmp):

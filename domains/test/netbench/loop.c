@@ -18,8 +18,11 @@
  * went with the driver. Every buffer and the batch are recalled
  * (rref_recall), so the kernel gives what the dead driver held back to this
  * domain after the device stopped; the loop takes stock (recover()), counts
- * any buffer not back as lost, and goes on with a new batch.
+ * any buffer not back as lost, and goes on with a new batch. A driver that
+ * dies between calls fails no call: take_back() finds what it held.
  */
+#include <test/lib/bench_run.h>
+#include <test/lib/net_client.h>
 #include <test/netbench/loop.h>
 
 #define POOL	       160
@@ -29,14 +32,15 @@
 #define MAX_FRAME      1514
 #define ETHERTYPE      0x88b5
 #define RECALL_WAIT_NS 100000000ULL
+#define STALL_NS       10000000ULL   /* nothing posted nor back this long: take_back() */
 #define LINK_WAIT_NS   3000000000ULL /* igb: autonegotiation, about 500 ms on QEMU's model */
 
-static struct run {
+static struct {
 	struct nb_target target;
 	long dir, batch, ms;
-	uint64_t stat[NetBenchStat_COUNT];
-	uint32_t busy;
 } run;
+static uint64_t stat[NetBenchStat_COUNT];
+static struct bench_run bench = BENCH_RUN(stat, NBS_RUNNING, NBS_NS, NBS_ERRORS);
 
 static uint32_t frame_len = MIN_FRAME;
 static rref_t pool[POOL], batch;
@@ -48,16 +52,6 @@ static uint32_t rx_out, tx_out;
 static long batch_info; /* rref_info of the old batch at the last recover() */
 
 static rref_t all[POOL]; /* every buffer allocated and not lost */
-
-static long new_batch(void)
-{
-	rref_t b = NetBatch_alloc(), tx = NetPacket_deque32_alloc(), rx = NetPacket_deque32_alloc();
-	if (!b || !tx || !rx || NetBatch_set_tx(b, tx) < 0 || NetBatch_set_rx(b, rx) < 0 ||
-	    rref_recall(b) < 0)
-		return -MAPLE_ENOMEM; /* what was allocated goes with the domain */
-	batch = b;
-	return 0;
-}
 
 /*
  * After a crash: every buffer still alive is ours again (recalled), nested
@@ -105,6 +99,48 @@ static uint32_t recover(void)
 	return lost;
 }
 
+/*
+ * A driver that dies between two calls is restarted by its shadow, which
+ * sends the next call to the new instance: no call fails, but the buffers
+ * the old one held come back to this domain recalled, not in a batch. Then
+ * tx_out and rx_out count buffers the driver no longer holds, and the loop,
+ * believing its rings full, would post nothing again (bench=net_crash saw
+ * it: 0 frames a bin to the end of the run, the strikes stopping as the new
+ * instance never served). Called once calls have posted nothing and brought
+ * nothing back for STALL_NS, which a serving driver seldom allows (so the
+ * walk, a syscall a buffer, costs the measurement nothing), with both
+ * deques empty: every buffer of ours not in the pool is taken back into
+ * it, and one that is gone (freed with the old driver) is lost. tx_out and
+ * rx_out become what the driver still holds: exactly for a run one way;
+ * for an echo run, each at most what is away, so never below what the
+ * driver holds. Returns how many were lost.
+ */
+static uint32_t take_back(bool tx, bool rx)
+{
+	uint32_t kept = 0, away = 0;
+	for (uint32_t i = 0; i < npool; i++) {
+		rref_t r = all[i];
+		bool in_pool = false;
+		for (uint32_t k = 0; k < nfree && !in_pool; k++)
+			in_pool = pool[k] == r;
+		long info = in_pool ? 0 : rref_info(r);
+		if (info == -MAPLE_EPERM) {
+			away++; /* the driver's */
+		} else if (info < 0) {
+			continue; /* gone with the old driver */
+		} else if (!in_pool) {
+			rref_unnest(r); /* fails, harmlessly, for a root */
+			pool[nfree++] = r;
+		}
+		all[kept++] = r;
+	}
+	uint32_t lost = npool - kept;
+	npool = kept;
+	tx_out = !tx ? 0 : !rx ? away : tx_out < away ? tx_out : away;
+	rx_out = !rx ? 0 : !tx ? away : rx_out < away ? rx_out : away;
+	return lost;
+}
+
 static bool crash_error(long r)
 {
 	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
@@ -114,7 +150,7 @@ static bool crash_error(long r)
 static long alloc_buffers(uint32_t len)
 {
 	if (!batch) {
-		long e = new_batch();
+		long e = net_client_batch(&batch);
 		if (e < 0)
 			return e;
 		for (nfree = 0; nfree < POOL; nfree++) {
@@ -139,13 +175,6 @@ static long alloc_buffers(uint32_t len)
 	return 0;
 }
 
-static void finish(uint64_t errors)
-{
-	run.stat[NBS_ERRORS] = errors;
-	__atomic_store_n(&run.stat[NBS_RUNNING], 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&run.busy, 0, __ATOMIC_RELEASE);
-}
-
 static void worker(void *arg)
 {
 	(void)arg;
@@ -154,7 +183,7 @@ static void worker(void *arg)
 	 * rebuilt: a run always starts on a fresh domain (kernel/bench/net.c). */
 	if (alloc_buffers(frame_len) < 0) {
 		dom_printf("netbench: no memory for the benchmark's buffers");
-		finish(1);
+		bench_run_end(&bench, 1);
 		return;
 	}
 	/* Untimed too: a NIC started for this measurement may not have its
@@ -166,8 +195,8 @@ static void worker(void *arg)
 	bool tx = run.dir != NBD_RX, rx = run.dir != NBD_TX;
 	uint32_t per = (uint32_t)run.batch;
 	uint64_t pkts = 0, errors = 0, crashes = 0, lost = 0;
-	uint64_t t0 = maple_clock_ns(), end = t0 + (uint64_t)run.ms * 1000000;
-	while (maple_clock_ns() < end) {
+	uint64_t end = bench_run_window(&bench, run.ms), now, quiet_since = bench.t0;
+	while ((now = maple_clock_ns()) < end) {
 		struct NetBatch *b = NetBatch_ptr(batch);
 		/* The TX buffers the last call gave back are still in the
 		 * deque and go out again as they are (no pop and push: two
@@ -183,11 +212,13 @@ static void worker(void *arg)
 			nfree--;
 		}
 		tx_out += queued;
+		uint32_t posted = queued;
 		for (uint32_t i = 0; rx && i < per && nfree && rx_out < RX_HELD; i++) {
 			if (NetPacket_deque32_push(b->rx, pool[nfree - 1]) < 0)
 				break;
 			nfree--;
 			rx_out++;
+			posted++;
 		}
 		rref_t back = RREF_NULL;
 		long r = run.target.submit(run.target.device, batch, &back);
@@ -199,9 +230,9 @@ static void worker(void *arg)
 					   "batch: rref_info %ld)",
 					   crashes, gone, batch_info);
 			lost += gone;
-			__atomic_store_n(&run.stat[NBS_CRASHES], crashes, __ATOMIC_RELAXED);
-			__atomic_store_n(&run.stat[NBS_LOST], lost, __ATOMIC_RELAXED);
-			if (new_batch() < 0) {
+			__atomic_store_n(&stat[NBS_CRASHES], crashes, __ATOMIC_RELAXED);
+			__atomic_store_n(&stat[NBS_LOST], lost, __ATOMIC_RELAXED);
+			if (net_client_batch(&batch) < 0) {
 				dom_printf("netbench: no memory for a new batch after a crash");
 				errors++;
 				break;
@@ -226,26 +257,36 @@ static void worker(void *arg)
 			if (!NetPacket_ptr(NetPacket_deque32_get(b->tx, i))->status)
 				pkts++;
 		rref_t p;
+		uint32_t received = 0;
 		while ((p = NetPacket_deque32_pop(b->rx)) != RREF_NULL) {
 			rx_out--;
+			received++;
 			if (!b->status && !NetPacket_ptr(p)->status)
 				pkts++;
 			pool[nfree++] = p;
 		}
-		__atomic_store_n(&run.stat[NBS_PKTS], pkts, __ATOMIC_RELAXED);
+		__atomic_store_n(&stat[NBS_PKTS], pkts, __ATOMIC_RELAXED);
+		if (posted || sent || received) {
+			quiet_since = now;
+		} else if (tx_out + rx_out && now - quiet_since > STALL_NS) {
+			lost += take_back(tx, rx);
+			__atomic_store_n(&stat[NBS_LOST], lost, __ATOMIC_RELAXED);
+			quiet_since = now;
+		}
 	}
-	run.stat[NBS_NS] = maple_clock_ns() - t0;
+	bench_run_window_end(&bench);
 	/* Untimed: what the batch still holds goes back to the pool, where
 	 * the next run of this domain (rebuilding frames) expects it. */
 	rref_t p;
 	while (batch && (p = NetPacket_deque32_pop(NetBatch_ptr(batch)->tx)) != RREF_NULL)
 		pool[nfree++] = p;
-	finish(errors);
+	bench_run_end(&bench, errors);
 }
 
-long nb_frame(long len)
+/* NetBench.frame(): the length of the frames the next run sends. */
+static long nb_frame(long len)
 {
-	if (len < MIN_FRAME || len > MAX_FRAME || __atomic_load_n(&run.busy, __ATOMIC_ACQUIRE))
+	if (len < MIN_FRAME || len > MAX_FRAME || bench_run_busy(&bench))
 		return -MAPLE_EINVAL;
 	frame_len = (uint32_t)len;
 	return 0;
@@ -255,26 +296,29 @@ long nb_bench_start(const struct nb_target *target, long dir, long batch_len, lo
 {
 	if (dir < 0 || dir >= NetDir_COUNT || (batch_len != 1 && batch_len != 32) || ms <= 0)
 		return -MAPLE_EINVAL;
-	if (__atomic_exchange_n(&run.busy, 1, __ATOMIC_ACQUIRE))
-		return -MAPLE_EINVAL;
+	long r = bench_run_claim(&bench);
+	if (r < 0)
+		return r;
 	run.target = *target;
 	run.dir = dir;
 	run.batch = batch_len;
 	run.ms = ms;
-	for (int i = 0; i < NetBenchStat_COUNT; i++)
-		run.stat[i] = 0;
-	run.stat[NBS_RUNNING] = 1;
-	long r = maple_thread_create(worker, NULL);
-	if (r >= 0)
-		return 0;
-	run.stat[NBS_RUNNING] = 0;
-	__atomic_store_n(&run.busy, 0, __ATOMIC_RELEASE);
-	return r;
+	return bench_run_start(&bench, worker);
 }
 
-long nb_bench_result(long which)
+/* NetBench.result(): one counter of the latest run. */
+static long nb_bench_result(long which)
 {
-	if (which < 0 || which >= NetBenchStat_COUNT)
-		return -MAPLE_EINVAL;
-	return (long)__atomic_load_n(&run.stat[which], __ATOMIC_ACQUIRE);
+	return bench_run_result(&bench, which);
+}
+
+long nb_export(long (*bench_fn)(long device, long dir, long batch, long ms))
+{
+	const uint64_t methods[] = {
+		[NetBench_frame_METHOD] = MAPLE_METHOD(nb_frame),
+		[NetBench_bench_METHOD] = MAPLE_METHOD(bench_fn),
+		[NetBench_result_METHOD] = MAPLE_METHOD(nb_bench_result),
+	};
+	_Static_assert(DOM_ARRAY_LEN(methods) == NetBench_METHODS, "NetBench: every method");
+	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

@@ -18,10 +18,13 @@ struct nb_target {
 	uint64_t device;
 };
 
-/* NetBench.frame(), .bench() (validate, then run on a thread of its own,
- * which allocates its buffers first, untimed) and .result(). */
-long nb_frame(long len);
+/* NetBench.bench() for an image's bench method: validate, then run on a
+ * thread of its own (which allocates its buffers first, untimed). */
 long nb_bench_start(const struct nb_target *target, long dir, long batch, long ms);
-long nb_bench_result(long which);
+
+/* Export NetBench (domains/idl/netbench.idl): the loop's frame() and
+ * result(), and the image's bench_fn(device, dir, batch, ms), which picks its
+ * target and calls nb_bench_start. maple_export's result. */
+long nb_export(long (*bench_fn)(long device, long dir, long batch, long ms));
 
 #endif

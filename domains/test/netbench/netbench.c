@@ -29,11 +29,5 @@ static long bench(long device, long dir, long batch, long ms)
 long domain_main(long arg)
 {
 	(void)arg;
-	const uint64_t methods[] = {
-		[NetBench_frame_METHOD] = MAPLE_METHOD(nb_frame),
-		[NetBench_bench_METHOD] = MAPLE_METHOD(bench),
-		[NetBench_result_METHOD] = MAPLE_METHOD(nb_bench_result),
-	};
-	_Static_assert(DOM_ARRAY_LEN(methods) == NetBench_METHODS, "NetBench: every method");
-	return maple_export(methods, DOM_ARRAY_LEN(methods));
+	return nb_export(bench);
 }

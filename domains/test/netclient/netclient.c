@@ -14,6 +14,7 @@
  */
 #include <idl/net.h>
 #include <idl/netclient_methods.h>
+#include <test/lib/net_client.h>
 #include <test/netclient/pktgen.h>
 
 #define POOL	    96 /* buffers the client keeps: 64 receiving, 32 sending */
@@ -69,16 +70,6 @@ static long stock(uint32_t want)
 		stats[NETC_ALLOCATED]++;
 	}
 	stats[NETC_OWNED] = nfree;
-	return 0;
-}
-
-static long new_batch(void)
-{
-	rref_t b = NetBatch_alloc(), tx = NetPacket_deque32_alloc(), rx = NetPacket_deque32_alloc();
-	if (!b || !tx || !rx || NetBatch_set_tx(b, tx) < 0 || NetBatch_set_rx(b, rx) < 0 ||
-	    rref_recall(b) < 0)
-		return -MAPLE_ENOMEM; /* what was allocated goes with the domain */
-	batch = b;
 	return 0;
 }
 
@@ -286,7 +277,7 @@ static long traffic_run(long frames, long len, long ms)
 	int64_t progress = 0;
 	uint32_t next = 0, rx_out = 0, resend = (uint32_t)frames;
 	while (stats[NETC_VERIFIED] < frames && (now = maple_clock_ns()) < deadline) {
-		if (stock(POOL) < 0 || (!batch && new_batch() < 0))
+		if (stock(POOL) < 0 || (!batch && net_client_batch(&batch) < 0))
 			return -MAPLE_ENOMEM;
 		struct NetBatch *b = NetBatch_ptr(batch);
 		if (stats[NETC_VERIFIED] != progress) {
@@ -359,7 +350,7 @@ static long receive_run(long frames, long ms)
 	 * (those after it are lost). */
 	while (stats[NETC_VERIFIED] < frames && stats[NETC_LAST_SEQ] < frames && now < deadline &&
 	       !(last && now - last > QUIET_NS)) {
-		if (stock(RECV_TARGET + 32) < 0 || (!batch && new_batch() < 0)) {
+		if (stock(RECV_TARGET + 32) < 0 || (!batch && net_client_batch(&batch) < 0)) {
 			r = -MAPLE_ENOMEM;
 			break;
 		}
@@ -519,7 +510,7 @@ static long bad(long which)
 		return -MAPLE_EBUSY;
 	long r = stock(POOL);
 	if (r == 0 && !batch)
-		r = new_batch();
+		r = net_client_batch(&batch);
 	struct NetBatch *b = batch ? NetBatch_ptr(batch) : NULL;
 	if (r == 0 && which == NETC_BAD_SMALL) {
 		rref_t small = rref_alloc(NetPacket_TYPE, 64);

@@ -5,17 +5,18 @@
  * NVT_BLOCKS; sequential 128 KiB ones walk them in order, wrapping. A batch
  * is qd requests and one submit call.
  */
+#include <test/lib/bench_run.h>
 #include <test/nvmetest/loop.h>
 
 #define BATCH BlockReq_deque32_CAP
 
-static struct run {
+static struct {
 	struct nvt_target target;
 	long mix, qd, ms;
 	rref_t queue;
-	uint64_t stat[NvmeBenchStat_COUNT];
-	uint32_t busy;
 } run;
+static uint64_t stat[NvmeBenchStat_COUNT];
+static struct bench_run bench = BENCH_RUN(stat, NVB_RUNNING, NVB_NS, NVB_ERRORS);
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -61,9 +62,7 @@ static void worker(void *arg)
 	long e = alloc_requests();
 	if (e < 0) {
 		dom_printf("nvmetest: no memory for the benchmark's requests: error %ld", e);
-		run.stat[NVB_ERRORS] = 1;
-		__atomic_store_n(&run.stat[NVB_RUNNING], 0, __ATOMIC_RELEASE);
-		__atomic_store_n(&run.busy, 0, __ATOMIC_RELEASE);
+		bench_run_end(&bench, 1);
 		return;
 	}
 	bool large = run.mix == NVM_SEQREAD128K || run.mix == NVM_SEQWRITE128K;
@@ -73,7 +72,7 @@ static void worker(void *arg)
 	/* The deque holds BATCH requests; a qd-1 batch lends it with len 1. */
 	dq->len = qd;
 	uint64_t next = 0, ops = 0, errors = 0;
-	uint64_t t0 = maple_clock_ns(), end = t0 + (uint64_t)run.ms * 1000000;
+	uint64_t end = bench_run_window(&bench, run.ms);
 	while (maple_clock_ns() < end) {
 		for (uint32_t i = 0; i < qd; i++) {
 			struct BlockReq *r = BlockReq_ptr(BlockReq_deque32_get(run.queue, i));
@@ -93,42 +92,46 @@ static void worker(void *arg)
 			ops += (uint64_t)n;
 		if (n != (long)qd)
 			errors++;
-		__atomic_store_n(&run.stat[NVB_OPS], ops, __ATOMIC_RELAXED);
+		__atomic_store_n(&stat[NVB_OPS], ops, __ATOMIC_RELAXED);
 	}
 	dq->len = BATCH;
-	run.stat[NVB_NS] = maple_clock_ns() - t0;
-	run.stat[NVB_ERRORS] = errors;
-	__atomic_store_n(&run.stat[NVB_RUNNING], 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&run.busy, 0, __ATOMIC_RELEASE);
+	bench_run_window_end(&bench);
+	bench_run_end(&bench, errors);
 }
 
 long nvt_bench_start(const struct nvt_target *target, long mix, long qd, long ms)
 {
 	if (mix < 0 || mix >= NvmeMix_COUNT || (qd != 1 && qd != BATCH) || ms <= 0)
 		return -MAPLE_EINVAL;
-	if (__atomic_exchange_n(&run.busy, 1, __ATOMIC_ACQUIRE))
-		return -MAPLE_EINVAL;
-	long r = target->init(target->device, NVT_BLOCKS, NVT_BLOCK_SIZE);
-	if (r >= 0) {
-		run.target = *target;
-		run.mix = mix;
-		run.qd = qd;
-		run.ms = ms;
-		for (int i = 0; i < NvmeBenchStat_COUNT; i++)
-			run.stat[i] = 0;
-		run.stat[NVB_RUNNING] = 1;
-		r = maple_thread_create(worker, NULL);
-		if (r >= 0)
-			return 0;
-		run.stat[NVB_RUNNING] = 0;
+	long r = bench_run_claim(&bench);
+	if (r < 0)
+		return r;
+	r = target->init(target->device, NVT_BLOCKS, NVT_BLOCK_SIZE);
+	if (r < 0) {
+		bench_run_release(&bench);
+		return r;
 	}
-	__atomic_store_n(&run.busy, 0, __ATOMIC_RELEASE);
-	return r;
+	run.target = *target;
+	run.mix = mix;
+	run.qd = qd;
+	run.ms = ms;
+	return bench_run_start(&bench, worker);
 }
 
-long nvt_bench_result(long which)
+/* NvmeTest.result(): one counter of the latest run. */
+static long nvt_bench_result(long which)
 {
-	if (which < 0 || which >= NvmeBenchStat_COUNT)
-		return -MAPLE_EINVAL;
-	return (long)__atomic_load_n(&run.stat[which], __ATOMIC_ACQUIRE);
+	return bench_run_result(&bench, which);
+}
+
+long nvt_export(long (*probe)(long device, long which),
+		long (*bench_fn)(long device, long mix, long qd, long ms))
+{
+	const uint64_t methods[] = {
+		[NvmeTest_probe_METHOD] = MAPLE_METHOD(probe),
+		[NvmeTest_bench_METHOD] = MAPLE_METHOD(bench_fn),
+		[NvmeTest_result_METHOD] = MAPLE_METHOD(nvt_bench_result),
+	};
+	_Static_assert(DOM_ARRAY_LEN(methods) == NvmeTest_METHODS, "NvmeTest: every method");
+	return maple_export(methods, DOM_ARRAY_LEN(methods));
 }

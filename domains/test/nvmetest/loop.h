@@ -19,7 +19,11 @@ struct nvt_target {
 /* bench(): validate, size the device, then run mix at qd for ms on a
  * thread of its own (which allocates the requests first, untimed). */
 long nvt_bench_start(const struct nvt_target *target, long mix, long qd, long ms);
-/* result(): one counter of the latest run. */
-long nvt_bench_result(long which);
+
+/* Export NvmeTest (domains/idl/nvmetest.idl): the loop's result(), and the
+ * image's probe and bench_fn(device, mix, qd, ms), which picks its target
+ * and calls nvt_bench_start. maple_export's result. */
+long nvt_export(long (*probe)(long device, long which),
+		long (*bench_fn)(long device, long mix, long qd, long ms));
 
 #endif

@@ -39,15 +39,8 @@ static long probe(long device, long which)
 long domain_main(long arg)
 {
 	(void)arg;
-	nvme_started_ns = maple_clock_ns();
 	long r = nvme_ctrl_start();
 	if (r < 0)
 		return r;
-	const uint64_t methods[] = {
-		[NvmeTest_probe_METHOD] = MAPLE_METHOD(probe),
-		[NvmeTest_bench_METHOD] = MAPLE_METHOD(bench),
-		[NvmeTest_result_METHOD] = MAPLE_METHOD(nvt_bench_result),
-	};
-	_Static_assert(DOM_ARRAY_LEN(methods) == NvmeTest_METHODS, "NvmeTest: every method");
-	return maple_export(methods, DOM_ARRAY_LEN(methods));
+	return nvt_export(probe, bench);
 }

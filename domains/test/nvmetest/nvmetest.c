@@ -178,11 +178,5 @@ static long bench(long device, long mix, long qd, long ms)
 long domain_main(long arg)
 {
 	(void)arg;
-	const uint64_t methods[] = {
-		[NvmeTest_probe_METHOD] = MAPLE_METHOD(probe),
-		[NvmeTest_bench_METHOD] = MAPLE_METHOD(bench),
-		[NvmeTest_result_METHOD] = MAPLE_METHOD(nvt_bench_result),
-	};
-	_Static_assert(DOM_ARRAY_LEN(methods) == NvmeTest_METHODS, "NvmeTest: every method");
-	return maple_export(methods, DOM_ARRAY_LEN(methods));
+	return nvt_export(probe, bench);
 }

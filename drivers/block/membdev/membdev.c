@@ -89,23 +89,17 @@ static uint8_t *request_bytes(struct BlockReq *req, uint32_t count, uint32_t off
 /* One request, in place: its status, 0 or -MAPLE_EINVAL. */
 static int32_t serve(struct BlockReq *req)
 {
-	/* Read each field once: the client may scribble on shared memory. */
-	uint64_t block = __atomic_load_n(&req->block, __ATOMIC_RELAXED);
-	uint32_t op = __atomic_load_n(&req->op, __ATOMIC_RELAXED);
-	uint32_t count = __atomic_load_n(&req->nblocks, __ATOMIC_RELAXED);
-	uint32_t offset = __atomic_load_n(&req->offset, __ATOMIC_RELAXED);
-	uint32_t n = count ? count : 1;
-	if (op > 1 || n > BLOCK_REQ_MAX_BYTES / block_size || block >= nblocks ||
-	    n > nblocks - block)
+	struct block_req q;
+	if (block_req_read(req, nblocks, block_size, &q) < 0)
 		return -MAPLE_EINVAL;
-	uint8_t *bytes = request_bytes(req, count, offset);
+	uint8_t *bytes = request_bytes(req, q.count, q.offset);
 	if (!bytes)
 		return -MAPLE_EINVAL;
-	uint8_t *where = disk + block * block_size;
-	if (op == 0)
-		memcpy(bytes, where, n * block_size);
+	uint8_t *where = disk + q.block * block_size;
+	if (q.op == 0)
+		memcpy(bytes, where, q.n * block_size);
 	else
-		memcpy(where, bytes, n * block_size);
+		memcpy(where, bytes, q.n * block_size);
 	return 0;
 }
 

@@ -82,29 +82,23 @@ static long data_bus(rref_t r, struct BlockReq *req, uint32_t count, uint32_t of
 static long issue(struct nvme_queue *q, struct batch *b, uint16_t i, rref_t r)
 {
 	struct BlockReq *req = b->req[i];
-	/* Read each field once: the client may scribble on shared memory. */
-	uint64_t block = __atomic_load_n(&req->block, __ATOMIC_RELAXED);
-	uint32_t op = __atomic_load_n(&req->op, __ATOMIC_RELAXED);
-	uint32_t count = __atomic_load_n(&req->nblocks, __ATOMIC_RELAXED);
-	uint32_t offset = __atomic_load_n(&req->offset, __ATOMIC_RELAXED);
-	uint64_t n = count ? count : 1;
-	if (op > 1 || n > BLOCK_REQ_MAX_BYTES / block_size || block >= nblocks ||
-	    n > nblocks - block)
+	struct block_req rq;
+	if (block_req_read(req, nblocks, block_size, &rq) < 0)
 		return -MAPLE_EINVAL; /* beyond the device, or too large */
-	uint64_t bytes = n * block_size;
-	long bus = data_bus(r, req, count, offset, bytes);
+	uint64_t bytes = rq.n * block_size;
+	long bus = data_bus(r, req, rq.count, rq.offset, bytes);
 	if (bus < 0)
 		return bus;
-	uint64_t lba = block * block_size >> nvme.lba_shift;
+	uint64_t lba = rq.block * block_size >> nvme.lba_shift;
 	for (uint64_t done = 0; done < bytes;) {
 		uint64_t len = bytes - done < nvme.max_xfer ? bytes - done : nvme.max_xfer;
 		/* 6.9/6.15: SLBA in CDW10-11, NLB (0's based) in CDW12. */
 		struct nvme_sqe cmd = {
-			.cdw0 = op ? NVME_CMD_WRITE : NVME_CMD_READ,
+			.cdw0 = rq.op ? NVME_CMD_WRITE : NVME_CMD_READ,
 #ifdef NVME_BAD_NSID_BLOCK
 			/* nvme_badns: this block's commands name a namespace id the
 			 * controller refuses (Invalid Namespace or Format, 4.6.1.2.1). */
-			.nsid = block == NVME_BAD_NSID_BLOCK ? 0xfffffffeu : NVME_NSID,
+			.nsid = rq.block == NVME_BAD_NSID_BLOCK ? 0xfffffffeu : NVME_NSID,
 #else
 			.nsid = NVME_NSID,
 #endif

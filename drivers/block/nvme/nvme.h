@@ -83,8 +83,9 @@ extern struct nvme_ctrl nvme;
 extern const struct BlockDevice_impl nvme_impl;
 extern uint64_t nvme_started_ns;
 
-/* nvme_ctrl.c: bring the controller up; 0, or a negative error after a
- * log line naming the reason (the domain then fails cleanly). */
+/* nvme_ctrl.c: bring the controller up, the instance's start (setting
+ * nvme_started_ns); 0, or a negative error after a log line naming the
+ * reason (the domain then fails cleanly). */
 long nvme_ctrl_start(void);
 /* DMA memory: zeroed, physically contiguous; its bus address in *bus. */
 void *nvme_dma(uint64_t bytes, uint64_t *bus);

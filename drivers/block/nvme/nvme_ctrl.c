@@ -276,6 +276,7 @@ static volatile uint8_t *fake_registers(volatile uint8_t *real)
 
 long nvme_ctrl_start(void)
 {
+	nvme_started_ns = maple_clock_ns();
 	long size = maple_device_bar_size(NVME_DEVICE, 0);
 	long va = size < 0 ? size : maple_device_bar(NVME_DEVICE, 0);
 	if (va < 0) {

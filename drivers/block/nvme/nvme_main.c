@@ -9,7 +9,6 @@
 long domain_main(long arg)
 {
 	(void)arg;
-	nvme_started_ns = maple_clock_ns();
 	long r = nvme_ctrl_start();
 	if (r < 0)
 		return r;

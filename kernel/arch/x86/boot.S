@@ -96,13 +96,7 @@ no_long_mode:
 
 	.code64
 multiboot64:
-	movw $GDT_KDATA, %ax
-	movw %ax, %ds
-	movw %ax, %es
-	movw %ax, %ss
-	xorl %eax, %eax
-	movw %ax, %fs
-	movw %ax, %gs
+	load_kernel_data_segments
 	movl %edi, %edx		/* magic; 32-bit moves zero the upper halves */
 	movl %esi, %esi		/* multiboot information */
 	movl $BOOT_MULTIBOOT, %edi
@@ -127,13 +121,7 @@ _start_uefi:
 	leaq 1f(%rip), %rax
 	pushq %rax
 	lretq
-1:	movw $GDT_KDATA, %ax
-	movw %ax, %ds
-	movw %ax, %es
-	movw %ax, %ss
-	xorl %eax, %eax
-	movw %ax, %fs
-	movw %ax, %gs
+1:	load_kernel_data_segments
 	movl $BOOT_UEFI, %edi
 	xorl %edx, %edx
 	movabsq $start64_high, %rax

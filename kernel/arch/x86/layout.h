@@ -34,6 +34,25 @@
 #define GDT_UCODE 0x23 /* 0x20 | RPL 3 */
 #define GDT_TSS	  0x28 /* 16-byte system descriptor */
 
+#ifdef __ASSEMBLY__
+/* After the far jump into a code segment of the kernel's GDT (the BSP's
+ * entries, the APs' trampoline): DS, ES and SS take the kernel's flat data
+ * selector, FS and GS the null one (in long mode their bases do not count;
+ * GS's is set later through its MSR, Intel SDM Vol. 3A 3.4.4). Clobbers
+ * EAX. Assembly, so clang-format leaves it alone. */
+/* clang-format off */
+.macro load_kernel_data_segments
+	movw $GDT_KDATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	xorl %eax, %eax
+	movw %ax, %fs
+	movw %ax, %gs
+.endm
+/* clang-format on */
+#endif
+
 /* How kmain was entered. */
 #define BOOT_UEFI      1
 #define BOOT_MULTIBOOT 2

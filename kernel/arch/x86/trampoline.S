@@ -54,13 +54,7 @@ smp_trampoline_start:
 
 	.code32
 tramp32:
-	movw $GDT_KDATA, %ax
-	movw %ax, %ds
-	movw %ax, %es
-	movw %ax, %ss
-	xorl %eax, %eax
-	movw %ax, %fs
-	movw %ax, %gs
+	load_kernel_data_segments
 	/* IA-32e mode (SDM Vol. 3A 9.8.5): PAE, CR3, EFER.LME, then paging.
 	 * NXE first, because the kernel's entries set bit 63. */
 	movl $CR4_PAE, %eax

@@ -10,6 +10,7 @@
 #include <lib/elf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <test/fuzz/check_line.h>
 
 /* Domains spanning more are checked but not placed: the allocation would dominate each run. */
 #define PLACE_LIMIT (16ULL << 20)
@@ -17,22 +18,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* What the callers print must be one NUL-terminated line of printable ASCII. */
-static void check_line(const char *s, size_t n)
-{
-	size_t len = strnlen(s, n);
-	if (len == n)
-		abort();
-	for (size_t i = 0; i < len; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
-			abort();
-}
-
 static void symbolize(const uint8_t *f, size_t size, uint64_t addr)
 {
 	char out[64];
 	elf_symbolize(f, size, addr, out, sizeof(out));
-	check_line(out, sizeof(out));
+	fuzz_check_line(out, sizeof(out));
 }
 
 static void place_domain(const uint8_t *f, const struct elf_info *info)
@@ -68,12 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (elf_check(f, size, ELF_KIND_KERNEL, &info, &err) == 0)
 		symbolize(f, size, info.entry);
 	else
-		check_line(err.msg, sizeof(err.msg));
+		fuzz_check_line(err.msg, sizeof(err.msg));
 	if (elf_check(f, size, ELF_KIND_DOMAIN, &info, &err) == 0) {
 		place_domain(f, &info);
 		symbolize(f, size, info.entry + 1);
 	} else {
-		check_line(err.msg, sizeof(err.msg));
+		fuzz_check_line(err.msg, sizeof(err.msg));
 	}
 	/* The symbolizer also gets images neither check accepts (fault reports do not). */
 	uint64_t entry = 0;
