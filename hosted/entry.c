@@ -38,7 +38,7 @@
  * simply a Maple syscall number, and an unknown one gets -MAPLE_ENOSYS. A
  * domain's `int 0x80` (a 32-bit system call) fails the domain, and so does
  * any system call from elsewhere while a domain runs. Faults of domain code
- * (SIGSEGV, including SEGV_PKUERR; SIGILL, SIGFPE, SIGBUS) fail the
+ * (SIGSEGV, including SEGV_PKUERR; SIGILL, SIGFPE, SIGBUS, SIGTRAP) fail the
  * domain, and the thread is unwound as in the VM (gate.c, hgate_unwind):
  * to the runtime where it entered, or to the failed callee's caller.
  *
@@ -508,6 +508,10 @@ static const char *code_name(int sig, int code)
 		return "SEGV_MAPERR";
 	if (sig == SIGSEGV && code == SEGV_ACCERR)
 		return "SEGV_ACCERR";
+	/* Linux's #GP in user mode (a privileged instruction, port I/O): the
+	 * VM's "#GP (error 0)". */
+	if (sig == SIGSEGV && code == SI_KERNEL)
+		return "SI_KERNEL";
 	return "";
 }
 
@@ -731,7 +735,10 @@ static int handle(int sig, void (*handler)(int, siginfo_t *, void *))
 
 int entry_init(int use_keys, char *err, size_t errlen)
 {
-	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS};
+	/* SIGTRAP too: a domain's int3, icebp or trap flag (#BP, #DB) fails
+	 * that domain as in the VM; unhandled, its default action killed the
+	 * whole process. */
+	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGTRAP};
 	keys = use_keys;
 	/* The runtime's own rights: every key (PKRU 0), so it reads and
 	 * writes every domain's memory and its own, as the VM's kernel does.
