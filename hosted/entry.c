@@ -508,9 +508,10 @@ static const char *code_name(int sig, int code)
 		return "SEGV_MAPERR";
 	if (sig == SIGSEGV && code == SEGV_ACCERR)
 		return "SEGV_ACCERR";
-	/* Linux's #GP in user mode (a privileged instruction, port I/O): the
-	 * VM's "#GP (error 0)". */
-	if (sig == SIGSEGV && code == SI_KERNEL)
+	/* Linux's #GP (SIGSEGV) or #SS (SIGBUS) in user mode: a privileged
+	 * instruction, port I/O, a non-canonical stack; the VM's "#GP (error
+	 * 0)" or "#SS". */
+	if ((sig == SIGSEGV || sig == SIGBUS) && code == SI_KERNEL)
 		return "SI_KERNEL";
 	return "";
 }

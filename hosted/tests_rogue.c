@@ -17,26 +17,36 @@
 #include "domains.h"
 #include "entry.h"
 #include "gate.h"
+#include "gatepage.h"
+#include "loader.h"
+#include "runtime.h"
 #include "tests_domains.h"
 
 #include <cpuid.h>
 #include <domain/gate_layout.h>
 #include <idl/rogue_methods.h>
+#include <idl/rref_evil_methods.h>
 #include <idl/victim_methods.h>
+#include <lib/elf.h>
 #include <maple/abi.h>
 #include <test/rogue/attack3_cases.h>
 #include <test/rogue/attack_cases.h>
 #include <test/rogue/cases.h>
+#include <test/rogue/gate_cases.h>
 #include <test/rogue/watch_cases.h>
+#include <test/rrefs/evil.h>
 #include <test/victim/victim.h>
 #include <xheap/rref.h>
 
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define WHY 512
+#define WHY	    512
+#define WIDE_LEAVES 500 /* kernel/ktest/rref_attacks.c's tree */
+#define NESTED_HELD (RREF_MAX_LEVELS + 1 + 2 * WIDE_LEAVES)
 
 /* What a case's `target` argument is. */
 enum aim {
@@ -399,7 +409,307 @@ static int run_thirteenth(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/* ---- kernel/ktest/gate.c and attack3.c: jumps into the gate past its
+ * entry ---- */
+
+/* Where the gate's symbol `name` runs here: the gate page is the kernel
+ * image's gate pages copied to MAPLE_GATE_VA (gatepage.c); 0 with why. */
+static uint64_t gate_sym(const char *name, char *why, size_t len)
+{
+	size_t size;
+	uint64_t lo = 0, va = 0;
+	uint8_t *file = hosted_read(GATEPAGE_KERNEL_ELF, &size, why, len);
+	if (!file)
+		return 0;
+	if (!elf_symbol_value(file, size, "__gate_start", &lo) ||
+	    !elf_symbol_value(file, size, name, &va) || va < lo)
+		fail(why, len, "%s: no %s", GATEPAGE_KERNEL_ELF, name);
+	free(file);
+	return va >= lo && lo ? MAPLE_GATE_VA + (va - lo) : 0;
+}
+
+/* The address a "..., address 0x..." failure line names, or 0. */
+static uint64_t address_in(const char *line)
+{
+	const char *p = strstr(line, ", address 0x");
+	return p ? strtoull(p + 11, NULL, 16) : 0;
+}
+
+/*
+ * gate_jump_with_stack_on_the_domain_table_faults_as_the_caller: rogue
+ * jumps past the gate's pushes (gate_entry_pushed) with %rsp on victim's
+ * domain-table entry and a call the gate refuses. The gate must not write
+ * there: rogue fails with a protection-key fault on TRUSTED inside the
+ * domain table, with its own rights; victim's entry is unchanged. Keyed:
+ * without keys the table is ordinary memory.
+ */
+static int run_jump_stack(char *why, size_t len)
+{
+	struct hosted_domain *victim = htest_create("victim", why, len);
+	struct hosted_domain *rogue = victim ? htest_create("rogue", why, len) : NULL;
+	uint64_t pushed = rogue ? gate_sym("gate_entry_pushed", why, len) : 0;
+	if (!pushed)
+		return -1;
+	uint64_t rsp = GATE_DOMTAB_VA + victim->id * sizeof(struct gate_domain) +
+		       offsetof(struct gate_domain, active) + 8;
+	struct gate_domain before = entry_of(victim->id);
+	const long a[4] = {ROGUE_GATE_JUMP_STACK, (long)rsp, (long)pushed,
+			   (long)hgate_handle(victim)};
+	char got[WHY];
+	outcome(rogue, Rogue_run_METHOD, a, got, sizeof got);
+	struct gate_domain after = entry_of(victim->id);
+	uint64_t at = address_in(got);
+	const char *want = FAILED "SIGSEGV \\(SEGV_PKUERR, key " XSTR(
+		PKEY_TRUSTED) "\\) at gate\\+0x[0-9a-f]+, address 0x[0-9a-f]+";
+	if (!matches(want, got) || at < GATE_DOMTAB_VA ||
+	    at >= GATE_DOMTAB_VA + GATE_MAX_DOMAINS * sizeof(struct gate_domain))
+		return fail(why, len, "'%.300s', want /%s/ with an address in the domain table",
+			    got, want);
+	if (memcmp(&before, &after, sizeof before) || hgate_state(rogue) != GATE_DOMAIN_FAILED)
+		return fail(why, len, "victim's domain-table entry changed, or rogue runs on");
+	return htest_leak_check(why, len);
+}
+
+/*
+ * attack3_unwinding_to_a_noncanonical_caller_stack_faults_only_the_caller:
+ * the caller enters the gate at its raise (gate_entry_raise) as a call of
+ * the callee's null dereference, with the %rsp the gate records set to a
+ * non-canonical address. The callee fails on its null dereference; the
+ * unwinding resumes the caller at gate_resume on that %rsp, and its first
+ * pop faults there, as the caller: it fails, the runtime lives on. The
+ * fault is #SS on hardware (SIGBUS) and #GP under TCG (SIGSEGV), both
+ * SI_KERNEL: as the VM's test, only where it happened is pinned.
+ */
+static int run_noncanonical_rsp(char *why, size_t len)
+{
+	struct hosted_domain *caller = htest_create("rogue", why, len);
+	struct hosted_domain *callee = caller ? htest_create("rogue", why, len) : NULL;
+	uint64_t raise = callee ? gate_sym("gate_entry_raise", why, len) : 0;
+	if (!raise)
+		return -1;
+	const long a[4] = {ROGUE_X_RAISE_WITH_RSP, (long)hgate_handle(callee), (long)raise,
+			   (long)0x8000000000000000ULL};
+	char got[WHY], want[160];
+	outcome(caller, Rogue_run_METHOD, a, got, sizeof got);
+	snprintf(want, sizeof want,
+		 FAILED "SIG(SEGV|BUS) \\(SI_KERNEL\\) at gate\\+%#lx, address 0",
+		 (unsigned long)(runtime_gatepage()->resume - MAPLE_GATE_VA));
+	if (!matches(want, got))
+		return fail(why, len, "'%.300s', want /%s/", got, want);
+	if (hgate_state(caller) != GATE_DOMAIN_FAILED || hgate_state(callee) != GATE_DOMAIN_FAILED)
+		return fail(why, len, "caller %lu, callee %lu after; want both failed (%d)",
+			    (unsigned long)hgate_state(caller), (unsigned long)hgate_state(callee),
+			    GATE_DOMAIN_FAILED);
+	return htest_leak_check(why, len);
+}
+
+/* ---- kernel/ktest/rref_attacks.c and attack2_recall.c: the exchange
+ * heap (the VM's own rref.c) under rref_evil, checked from the runtime ---- */
+
+static uint64_t live_rrefs(void)
+{
+	struct rref_stats s;
+	rref_get_stats(&s);
+	return s.live;
+}
+
+/* Two rref_evil instances: 0 with *one and *two, or -1 with why. */
+static int evil_pair(struct hosted_domain **one, struct hosted_domain **two, char *why, size_t len)
+{
+	*one = htest_create("rref_evil", why, len);
+	*two = *one ? htest_create("rref_evil", why, len) : NULL;
+	return *two ? 0 : -1;
+}
+
+/* one.run(which, two's handle, a, b): 0 with *r, or -1 with why. */
+static int evil_run(struct hosted_domain *one, struct hosted_domain *two, long which, long a,
+		    long b, long *r, char *why, size_t len)
+{
+	const long arg[4] = {which, (long)hgate_handle(two), a, b};
+	return answer(one, RrefEvil_run_METHOD, arg, r, why, len);
+}
+
+static int destroy(struct hosted_domain *d, char *why, size_t len)
+{
+	char err[256];
+	if (hdom_destroy(hgate_handle(d), err, sizeof err) < 0)
+		return fail(why, len, "destroying %s: %.200s", d->name, err);
+	return 0;
+}
+
+/*
+ * rref_destroying_the_owner_of_deep_and_wide_trees_reclaims_them: one
+ * keeps a chain as deep as nesting allows and a tree of 2 * 500 below one
+ * root, all charged to it (128 bytes each); destroying it frees every one
+ * and its charge (the VM's #DF before its fix was a recursive free).
+ */
+static int run_reclaim_trees(char *why, size_t len)
+{
+	struct hosted_domain *one, *two;
+	if (evil_pair(&one, &two, why, len) < 0)
+		return -1;
+	uint64_t before = live_rrefs(), count, bytes, count_after, bytes_after;
+	long r;
+	if (evil_run(one, two, EV_KEEP_TREES, EV_CHAIN, WIDE_LEAVES, &r, why, len) < 0)
+		return -1;
+	uint64_t held = live_rrefs() - before;
+	uint32_t id = one->id;
+	rref_domain_usage(id, &count, &bytes);
+	if (destroy(one, why, len) < 0)
+		return -1;
+	rref_domain_usage(id, &count_after, &bytes_after);
+	if (r != EV_PASSED || held != NESTED_HELD || count != NESTED_HELD ||
+	    bytes != NESTED_HELD * 128 || live_rrefs() != before || count_after || bytes_after)
+		return fail(why, len,
+			    "run %ld, held %lu (charged %lu, %lu bytes), after the destroy %lu "
+			    "more live (charged %lu, %lu bytes); want %d, %d (%d, %d), 0 (0, 0)",
+			    r, (unsigned long)held, (unsigned long)count, (unsigned long)bytes,
+			    (unsigned long)(live_rrefs() - before), (unsigned long)count_after,
+			    (unsigned long)bytes_after, EV_PASSED, NESTED_HELD, NESTED_HELD,
+			    NESTED_HELD * 128);
+	return htest_leak_check(why, len);
+}
+
+/*
+ * rref_charge_passes_to_the_holder_when_the_allocator_is_destroyed:
+ * EV_INFO_PERM leaves one 128-byte RRef that one allocated with two; when
+ * one is destroyed, two is charged for it and one's id for nothing.
+ */
+static int run_charge_moves(char *why, size_t len)
+{
+	struct hosted_domain *one, *two;
+	if (evil_pair(&one, &two, why, len) < 0)
+		return -1;
+	long r;
+	if (evil_run(one, two, EV_INFO_PERM, 0, 0, &r, why, len) < 0)
+		return -1;
+	uint32_t a = one->id, b = two->id;
+	uint64_t c1, b1, c2, b2, gone_c, gone_b, held_c, held_b;
+	rref_domain_usage(a, &c1, &b1);
+	rref_domain_usage(b, &c2, &b2);
+	if (destroy(one, why, len) < 0)
+		return -1;
+	rref_domain_usage(a, &gone_c, &gone_b);
+	rref_domain_usage(b, &held_c, &held_b);
+	if (r != EV_PASSED || c1 != 1 || b1 != 128 || c2 || gone_c || gone_b || held_c != 1 ||
+	    held_b != 128)
+		return fail(why, len,
+			    "run %ld; charged: one %lu (%lu bytes), two %lu; once one is gone: "
+			    "one %lu (%lu), two %lu (%lu); want %d; 1 (128), 0; 0 (0), 1 (128)",
+			    r, (unsigned long)c1, (unsigned long)b1, (unsigned long)c2,
+			    (unsigned long)gone_c, (unsigned long)gone_b, (unsigned long)held_c,
+			    (unsigned long)held_b, EV_PASSED);
+	return htest_leak_check(why, len);
+}
+
+static long held_rrefs[RREF_MAX];
+
+/*
+ * rref_reused_header_has_a_new_generation_and_running_out_is_enomem: a
+ * freed header comes back (FIFO) with the next generation, so the old
+ * handle names nothing (-MAPLE_EINVAL); with every header taken the
+ * allocation is -MAPLE_ENOMEM, not a quota error.
+ */
+static int run_reused_header(char *why, size_t len)
+{
+	struct hosted_domain *one, *two;
+	if (evil_pair(&one, &two, why, len) < 0)
+		return -1;
+	uint32_t id = one->id;
+	const struct rref_limits unlimited = {.headers = RREF_MAX, .bytes = 1UL << 40};
+	long old = rref_alloc(id, &unlimited, EV_TYPE, 64);
+	if (old <= 0 || rref_free(id, (uint64_t)old) != 0)
+		return fail(why, len, "the first alloc and free: %ld", old);
+	long n = 0, r = 0, again = 0;
+	while (n < RREF_MAX && (r = rref_alloc(id, &unlimited, EV_TYPE, 64)) > 0) {
+		held_rrefs[n++] = r;
+		if (RREF_HANDLE_INDEX((uint64_t)r) == RREF_HANDLE_INDEX((uint64_t)old))
+			again = r;
+	}
+	long stale_free = rref_free(id, (uint64_t)old), stale_info = rref_info(id, (uint64_t)old);
+	long new_info = again ? rref_info(id, (uint64_t)again) : 0;
+	for (long i = 0; i < n; i++)
+		if (rref_free(id, (uint64_t)held_rrefs[i]) != 0)
+			return fail(why, len, "freeing RRef %ld of %ld failed", i, n);
+	if (r != -MAPLE_ENOMEM || again <= 0 || again == old ||
+	    RREF_HANDLE_GEN((uint64_t)again) !=
+		    ((RREF_HANDLE_GEN((uint64_t)old) + 1) & RREF_GEN_MASK) ||
+	    stale_free != -MAPLE_EINVAL || stale_info != -MAPLE_EINVAL || new_info != (long)id)
+		return fail(why, len,
+			    "after %ld: %ld; header reused as %#lx (old %#lx); stale free %ld, "
+			    "info %ld; new info %ld; want %d, the next generation, %d, %d, %u",
+			    n, r, (unsigned long)again, (unsigned long)old, stale_free, stale_info,
+			    new_info, -MAPLE_ENOMEM, -MAPLE_EINVAL, -MAPLE_EINVAL, id);
+	return htest_leak_check(why, len);
+}
+
+/* A new RRef the holder pays for, nested in parent: 1, or 0 if refused. */
+static uint64_t junk_into(uint32_t holder, const struct rref_limits *l, long parent)
+{
+	long j = rref_alloc(holder, l, EV_TYPE, 64);
+	return j > 0 && parent > 0 && rref_nest(holder, (uint64_t)j, (uint64_t)parent) == 0;
+}
+
+/*
+ * attack2_recall_does_not_return_the_holders_rrefs: a payer moves k and r
+ * (r to be recalled) to a holder, which nests k in r and fills r with as
+ * many RRefs of its own as its limit allows; destroying the holder gives
+ * the payer back r with k in it, charged for those two alone (before the
+ * VM's fix: 2050 RRefs, past its limit of 2048).
+ */
+static int run_recall_with_junk(char *why, size_t len)
+{
+	struct hosted_domain *payer, *holder;
+	if (evil_pair(&payer, &holder, why, len) < 0)
+		return -1;
+	const struct rref_limits limits = RREF_LIMITS_DEFAULT; /* the runtime's, entry.c */
+	uint64_t live_before = live_rrefs();
+	uint32_t pid = payer->id, hid = holder->id;
+	long k, r;
+	if (evil_run(payer, holder, EV_RECALL_LEND, 1, 0, &k, why, len) < 0 ||
+	    evil_run(payer, holder, EV_RECALL_LEND, 0, 0, &r, why, len) < 0)
+		return -1;
+	long j1 = rref_alloc(hid, &limits, EV_TYPE, 64);
+	uint64_t nested = j1 > 0 && k > 0 && rref_nest(hid, (uint64_t)j1, (uint64_t)k) == 0;
+	nested += junk_into(hid, &limits, j1);
+	nested += k > 0 && r > 0 && rref_nest(hid, (uint64_t)k, (uint64_t)r) == 0;
+	uint64_t junk = limits.headers - 2;
+	for (uint64_t i = 0; i < junk; i++)
+		nested += junk_into(hid, &limits, r);
+	uint64_t count_before, bytes_before, count_after, bytes_after;
+	rref_domain_usage(pid, &count_before, &bytes_before);
+	if (destroy(holder, why, len) < 0)
+		return -1;
+	long info_r = r > 0 ? rref_info(pid, (uint64_t)r) : 0;
+	long info_k = k > 0 ? rref_info(pid, (uint64_t)k) : 0;
+	rref_domain_usage(pid, &count_after, &bytes_after);
+	uint64_t live_after = live_rrefs() - live_before;
+	long unnest_k = k > 0 ? rref_unnest(pid, (uint64_t)k) : 0;
+	if (k <= 0 || r <= 0 || nested != junk + 3 || count_before != 2 || bytes_before != 256 ||
+	    info_r != (long)pid || info_k != (long)pid || unnest_k || count_after != 2 ||
+	    bytes_after != 256 || live_after != 2)
+		return fail(why, len,
+			    "k %ld r %ld, %lu nested (want %lu); payer charged %lu (%lu bytes) "
+			    "before, %lu (%lu) after; info r %ld k %ld, unnest k %ld, %lu more "
+			    "live; want 2 (256) both times, %u, %u, 0, 2",
+			    k, r, (unsigned long)nested, (unsigned long)(junk + 3),
+			    (unsigned long)count_before, (unsigned long)bytes_before,
+			    (unsigned long)count_after, (unsigned long)bytes_after, info_r, info_k,
+			    unnest_k, (unsigned long)live_after, pid, pid);
+	return htest_leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_rogue_tests[HOSTED_ROGUE_TESTS] = {
+	{"rref-destroying-the-owner-of-deep-and-wide-trees-reclaims-them", run_reclaim_trees, NULL},
+	{"rref-charge-passes-to-the-holder-when-the-allocator-is-destroyed", run_charge_moves,
+	 NULL},
+	{"rref-reused-header-has-a-new-generation-and-running-out-is-enomem", run_reused_header,
+	 NULL},
+	{"attack2-recall-does-not-return-the-holders-rrefs", run_recall_with_junk, NULL},
+	{"gate-jump-with-stack-on-the-domain-table-faults-as-the-caller", run_jump_stack,
+	 "isolation"},
+	{"attack3-unwinding-to-a-noncanonical-caller-stack-faults-only-the-caller",
+	 run_noncanonical_rsp, NULL},
 	{"attack3-every-pointer-syscall-refuses-memory-not-the-callers", run_pointers, NULL},
 	{"domain-thirteenth-is-refused-with-no-key-left", run_thirteenth, "isolation"},
 };
