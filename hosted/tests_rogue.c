@@ -432,7 +432,7 @@ static uint64_t gate_sym(const char *name, char *why, size_t len)
 static uint64_t address_in(const char *line)
 {
 	const char *p = strstr(line, ", address 0x");
-	return p ? strtoull(p + 11, NULL, 16) : 0;
+	return p ? strtoull(p + 10, NULL, 16) : 0; /* at its "0x" */
 }
 
 /*
@@ -500,6 +500,41 @@ static int run_noncanonical_rsp(char *why, size_t len)
 		return fail(why, len, "caller %lu, callee %lu after; want both failed (%d)",
 			    (unsigned long)hgate_state(caller), (unsigned long)hgate_state(callee),
 			    GATE_DOMAIN_FAILED);
+	return htest_leak_check(why, len);
+}
+
+/*
+ * gate_upcall_refuses_a_domain_stack_pointer_outside_the_thread_stack:
+ * the stack pointer the runtime enters a domain with (the thread's
+ * domain_sp in TRUSTED, which the gate sets from a caller's %rsp) aimed at
+ * victim's heap must not make the runtime write the return slot there with
+ * its own rights: victim fails with the VM's reason, the heap is untouched.
+ */
+static int run_upcall_sp_outside(char *why, size_t len)
+{
+	struct hosted_domain *victim = htest_create("victim", why, len);
+	long heap = 0;
+	const long none[4] = {0};
+	if (!victim || answer(victim, Victim_heap_addr_METHOD, none, &heap, why, len) < 0)
+		return -1;
+	uint64_t tt_va;
+	hgate_thread_conts(&tt_va);
+	volatile uint64_t *sp = (volatile uint64_t *)(tt_va + offsetof(struct gate_thread_trusted,
+								       domain_sp[victim->id]));
+	uint64_t saved = *sp;
+	*sp = (uint64_t)heap + 8; /* the return slot would be the heap's first word */
+	char got[WHY], want[200];
+	outcome(victim, Victim_heap_addr_METHOD, none, got, sizeof got);
+	*sp = saved;
+	snprintf(want, sizeof want,
+		 "victim failed: gate: thread slot 0 would enter it at %#lx, outside its stack "
+		 "there",
+		 (unsigned long)heap + 8);
+	if (strcmp(got, want) || !intact((uint64_t)heap) ||
+	    hgate_state(victim) != GATE_DOMAIN_FAILED)
+		return fail(why, len, "'%.200s' (heap %s, state %lu); want '%s', intact, failed",
+			    got, intact((uint64_t)heap) ? "intact" : "written",
+			    (unsigned long)hgate_state(victim), want);
 	return htest_leak_check(why, len);
 }
 
@@ -708,6 +743,8 @@ const struct hosted_named_test hosted_rogue_tests[HOSTED_ROGUE_TESTS] = {
 	{"attack2-recall-does-not-return-the-holders-rrefs", run_recall_with_junk, NULL},
 	{"gate-jump-with-stack-on-the-domain-table-faults-as-the-caller", run_jump_stack,
 	 "isolation"},
+	{"gate-upcall-refuses-a-domain-stack-pointer-outside-the-thread-stack",
+	 run_upcall_sp_outside, NULL},
 	{"attack3-unwinding-to-a-noncanonical-caller-stack-faults-only-the-caller",
 	 run_noncanonical_rsp, NULL},
 	{"attack3-every-pointer-syscall-refuses-memory-not-the-callers", run_pointers, NULL},

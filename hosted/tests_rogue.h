@@ -14,7 +14,7 @@ const char *hosted_rogue_case_name(unsigned i, const char **needs);
 /* Run case i: 0, or -1 with why (what happened, what was wanted). */
 int hosted_rogue_case(unsigned i, char *why, size_t len);
 
-#define HOSTED_ROGUE_TESTS 8
+#define HOSTED_ROGUE_TESTS 9
 extern const struct hosted_named_test hosted_rogue_tests[HOSTED_ROGUE_TESTS];
 
 #endif
