@@ -1,14 +1,17 @@
 /*
  * maple-hosted's ports of the VM's rogue ktests that tests.c's own rogue
  * table did not cover (tests_rogue.h; the inventory of every case, hosted or
- * not and why, is docs/platform.md "The rogue suite, hosted"): the rest of
- * kernel/ktest/domains.c's rogue suite (another domain's heap and data, the
- * thread's continuation stack and expected-PKRU word), kernel/ktest/
- * watchdog.c's debug traps, kernel/ktest/attack3.c's odd instructions and
- * pointer syscalls, kernel/ktest/attack.c's scratch registers back to the
- * caller and kernel/ktest/domains.c's thirteenth domain. Each asserts the
- * VM's outcome in the hosted runtime's words (the same fault kind, address
- * and faulting offset, the same error code), and ends with the leak check of
+ * not and why, is docs/platform.md "The rogue suite, hosted"). A table of
+ * rogue.run cases: the rest of kernel/ktest/domains.c's rogue suite
+ * (another domain's heap and data, the thread's continuation stack and
+ * expected-PKRU word), watchdog.c's debug traps, attack3.c's odd
+ * instructions and attack.c's scratch registers back to the caller. Then
+ * tests of their own shape: attack3.c's pointer syscalls and non-canonical
+ * caller stack, gate.c's jump onto the domain table and its upcall stack
+ * pointer check, domains.c's thirteenth domain, and rref_attacks.c's and
+ * attack2_recall.c's exchange-heap cases. Each asserts the VM's outcome in
+ * the hosted runtime's words (the same fault kind, address and faulting
+ * offset, the same error code or reason), and ends with the leak check of
  * tests_domains.c. tests.c runs each in a child of its own.
  */
 #define _GNU_SOURCE
@@ -20,6 +23,7 @@
 #include "gatepage.h"
 #include "loader.h"
 #include "runtime.h"
+#include "tests.h"
 #include "tests_domains.h"
 
 #include <cpuid.h>
@@ -135,19 +139,6 @@ static int fail(char *why, size_t len, const char *fmt, ...)
 	return -1;
 }
 
-/* d.run(a): "NAME returned R" or "NAME failed: WHY" into out. */
-static void outcome(struct hosted_domain *d, unsigned method, const long a[4], char *out,
-		    size_t len)
-{
-	char why[WHY];
-	long r = 0;
-	fflush(stdout);
-	if (entry_upcall(d, d->methods[method], a, &r, why, sizeof why) < 0)
-		snprintf(out, len, "%s failed: %.400s", d->name, why);
-	else
-		snprintf(out, len, "%s returned %ld", d->name, r);
-}
-
 /* A method's plain result (it must return): 0 with *r, or -1 with why. */
 static int answer(struct hosted_domain *d, unsigned method, const long a[4], long *r, char *why,
 		  size_t len)
@@ -212,16 +203,12 @@ static void expand(const char *from, uint64_t addr, int key, uint64_t trap, char
 	out[n] = 0;
 }
 
+/* s is the whole of what pattern matches. */
 static int matches(const char *pattern, const char *s)
 {
 	char full[WHY + 4];
 	snprintf(full, sizeof full, "^%s$", pattern);
-	regex_t re;
-	if (regcomp(&re, full, REG_EXTENDED | REG_NOSUB))
-		return 0;
-	int ok = !regexec(&re, s, 0, NULL, 0);
-	regfree(&re);
-	return ok;
+	return htest_matches(full, s);
 }
 
 /* victim's VICTIM_WORDS words at p all hold VICTIM_SECRET. */
@@ -284,7 +271,7 @@ static int run_case(const struct vm_case *c, char *why, size_t len)
 	uint64_t watched_word = watched ? *(volatile uint64_t *)watched : 0;
 	const long a[4] = {c->number, (long)target, 0, 0};
 	char got[WHY], pattern[WHY];
-	outcome(rogue, Rogue_run_METHOD, a, got, sizeof got);
+	htest_outcome(rogue, rogue->methods[Rogue_run_METHOD], a, got, sizeof got);
 	expand(c->expect, target, peer->pkey, trap, pattern, sizeof pattern);
 	if (!matches(pattern, got))
 		return fail(why, len, "'%.300s', want /%.180s/", got, pattern);
@@ -456,7 +443,7 @@ static int run_jump_stack(char *why, size_t len)
 	const long a[4] = {ROGUE_GATE_JUMP_STACK, (long)rsp, (long)pushed,
 			   (long)hgate_handle(victim)};
 	char got[WHY];
-	outcome(rogue, Rogue_run_METHOD, a, got, sizeof got);
+	htest_outcome(rogue, rogue->methods[Rogue_run_METHOD], a, got, sizeof got);
 	struct gate_domain after = entry_of(victim->id);
 	uint64_t at = address_in(got);
 	const char *want = FAILED "SIGSEGV \\(SEGV_PKUERR, key " XSTR(
@@ -490,7 +477,7 @@ static int run_noncanonical_rsp(char *why, size_t len)
 	const long a[4] = {ROGUE_X_RAISE_WITH_RSP, (long)hgate_handle(callee), (long)raise,
 			   (long)0x8000000000000000ULL};
 	char got[WHY], want[160];
-	outcome(caller, Rogue_run_METHOD, a, got, sizeof got);
+	htest_outcome(caller, caller->methods[Rogue_run_METHOD], a, got, sizeof got);
 	snprintf(want, sizeof want,
 		 FAILED "SIG(SEGV|BUS) \\(SI_KERNEL\\) at gate\\+%#lx, address 0",
 		 (unsigned long)(runtime_gatepage()->resume - MAPLE_GATE_VA));
@@ -524,7 +511,7 @@ static int run_upcall_sp_outside(char *why, size_t len)
 	uint64_t saved = *sp;
 	*sp = (uint64_t)heap + 8; /* the return slot would be the heap's first word */
 	char got[WHY], want[200];
-	outcome(victim, Victim_heap_addr_METHOD, none, got, sizeof got);
+	htest_outcome(victim, victim->methods[Victim_heap_addr_METHOD], none, got, sizeof got);
 	*sp = saved;
 	snprintf(want, sizeof want,
 		 "victim failed: gate: thread slot 0 would enter it at %#lx, outside its stack "
