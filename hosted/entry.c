@@ -38,7 +38,7 @@
  * simply a Maple syscall number, and an unknown one gets -MAPLE_ENOSYS. A
  * domain's `int 0x80` (a 32-bit system call) fails the domain, and so does
  * any system call from elsewhere while a domain runs. Faults of domain code
- * (SIGSEGV, including SEGV_PKUERR; SIGILL, SIGFPE, SIGBUS) fail the
+ * (SIGSEGV, including SEGV_PKUERR; SIGILL, SIGFPE, SIGBUS, SIGTRAP) fail the
  * domain, and the thread is unwound as in the VM (gate.c, hgate_unwind):
  * to the runtime where it entered, or to the failed callee's caller.
  *
@@ -69,6 +69,7 @@
 #define _GNU_SOURCE
 #include "entry.h"
 
+#include "domains.h"
 #include "gate.h"
 #include "jump.h"
 #include "ksigaction.h"
@@ -508,6 +509,11 @@ static const char *code_name(int sig, int code)
 		return "SEGV_MAPERR";
 	if (sig == SIGSEGV && code == SEGV_ACCERR)
 		return "SEGV_ACCERR";
+	/* Linux's #GP (SIGSEGV) or #SS (SIGBUS) in user mode: a privileged
+	 * instruction, port I/O, a non-canonical stack; the VM's "#GP (error
+	 * 0)" or "#SS". */
+	if ((sig == SIGSEGV || sig == SIGBUS) && code == SI_KERNEL)
+		return "SI_KERNEL";
 	return "";
 }
 
@@ -731,7 +737,10 @@ static int handle(int sig, void (*handler)(int, siginfo_t *, void *))
 
 int entry_init(int use_keys, char *err, size_t errlen)
 {
-	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS};
+	/* SIGTRAP too: a domain's int3, icebp or trap flag (#BP, #DB) fails
+	 * that domain as in the VM; unhandled, its default action killed the
+	 * whole process. */
+	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGTRAP};
 	keys = use_keys;
 	/* The runtime's own rights: every key (PKRU 0), so it reads and
 	 * writes every domain's memory and its own, as the VM's kernel does.
@@ -779,10 +788,19 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 			   .whylen = whylen};
 	if (arm_altstack(u.level, why, whylen) < 0)
 		return -1;
-	uint64_t sp = hgate_upcall_push(d, &err);
+	uint64_t refused = 0;
+	uint64_t sp = hgate_upcall_push(d, &err, &refused);
 	if (!sp) {
-		snprintf(why, whylen, "cannot enter %s: %s", d->name,
-			 err == -MAPLE_EDEAD ? "it does not run" : "too deep");
+		if (err == -MAPLE_ECALLEE) { /* the VM's reason and line (domain_fail) */
+			snprintf(why, whylen,
+				 "gate: thread slot 0 would enter it at %#lx, outside its stack "
+				 "there",
+				 (unsigned long)refused);
+			hdom_fail(d, why);
+		} else {
+			snprintf(why, whylen, "cannot enter %s: %s", d->name,
+				 err == -MAPLE_EDEAD ? "it does not run" : "too deep");
+		}
 		if (u.outer) /* the handler goes on: on its own level's stack */
 			use_sigstack(u.outer->level);
 		return -1;

@@ -26,6 +26,7 @@
 #include "pkeys.h"
 #include "runtime.h"
 #include "tests_domains.h"
+#include "tests_rogue.h"
 
 #include <domain/gate_layout.h>
 #include <idl/hello_methods.h>
@@ -630,6 +631,18 @@ static int run_depth(char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
+/* For the other hosted test files (tests_rogue.c), the same outcome line
+ * and the same matching as here. */
+void htest_outcome(struct hosted_domain *d, uint64_t fn, const long a[4], char *out, size_t len)
+{
+	outcome(d, fn, a, out, len);
+}
+
+int htest_matches(const char *pattern, const char *s)
+{
+	return matches(pattern, s);
+}
+
 /* Every test: hello, the rogue cases, the cross-domain calls, the RRefs. */
 struct test {
 	const char *name;
@@ -638,6 +651,7 @@ struct test {
 	const struct rogue_test *rogue;
 	long rcase; /* an rref_a case: run by run_rref */
 	int evil;   /* 1 + an index in evil_tests: run by run_evil */
+	int vm;	    /* 1 + a case of tests_rogue.c's table */
 };
 
 /* The RRef cases of the VM's kernel/ktest/rrefs.c, named as its ktests,
@@ -660,7 +674,8 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 5 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
+static struct test tests[1 + NROGUE + 5 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS + HOSTED_ROGUE_CASES +
+			 HOSTED_ROGUE_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -692,6 +707,15 @@ static void list_tests(void)
 		tests[ntests++] = (struct test){.name = hosted_domain_tests[i].name,
 						.needs = hosted_domain_tests[i].needs,
 						.run = hosted_domain_tests[i].run};
+	for (unsigned i = 0; i < HOSTED_ROGUE_CASES; i++) {
+		const char *needs;
+		const char *name = hosted_rogue_case_name(i, &needs);
+		tests[ntests++] = (struct test){.name = name, .needs = needs, .vm = (int)i + 1};
+	}
+	for (size_t i = 0; i < HOSTED_ROGUE_TESTS; i++)
+		tests[ntests++] = (struct test){.name = hosted_rogue_tests[i].name,
+						.needs = hosted_rogue_tests[i].needs,
+						.run = hosted_rogue_tests[i].run};
 }
 
 /* The child: set the runtime up, run one test, report on the pipe. */
@@ -704,6 +728,7 @@ static void child(int fd, const struct test *t)
 		rc = t->rogue  ? run_rogue(t->rogue, why, sizeof why)
 		     : t->run  ? t->run(why, sizeof why)
 		     : t->evil ? run_evil(&evil_tests[t->evil - 1], why, sizeof why)
+		     : t->vm   ? hosted_rogue_case((unsigned)t->vm - 1, why, sizeof why)
 			       : run_rref(t->rcase, why, sizeof why);
 	if (rc == 0)
 		why[0] = 0;
