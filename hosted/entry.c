@@ -22,7 +22,7 @@
  *
  * Handlers run on an alternate stack (a domain's stack is its own memory),
  * with known rights (sigentry.S writes PKRU 0 first) and restore the
- * interrupted ones exactly (altstack(), entry_upcall, frame_set_pkru).
+ * interrupted ones exactly (arm_altstack(), entry_upcall, frame_set_pkru).
  * They are entered synchronously from domain or gate code, never from
  * runtime code, so the runtime holds no lock and is inside no stdio call
  * when they run.
@@ -34,6 +34,7 @@
 #include "jump.h"
 #include "pkeys.h"
 #include "runtime.h"
+#include "syscalls.h"
 
 #include <lib/log_text.h>
 #include <maple/abi.h>
@@ -69,13 +70,20 @@ _Static_assert(offsetof(struct hosted_jump, fn) == JUMP_FN &&
 	       "jump.h's offsets are struct hosted_jump's");
 
 #define GATE_SPAN (1u << 20) /* gatepage.c's limit on the gate's size */
-#define ALTSTACK  (64u << 10)
-#define LOG_MAX	  256
+#define ALTSTACK  (128u << 10)
+/* Upcalls nested in SIGSYS handlers (a domain's SYS_DOMAIN_CREATE runs the
+ * new domain's init there, whose own init may create another): one
+ * signal stack each, so at most the gate's depth. */
+#define ALT_LEVELS GATE_MAX_DEPTH
+#define LOG_MAX	   256
 
 /* The thread's current upcall; NULL while it runs runtime code. The
  * domain a system call or fault comes from is the gate's current domain
  * (hgate_current): a call through the gate moves the thread on. */
 struct upcall {
+	struct upcall *outer;	 /* the upcall whose SIGSYS handler made this one, or NULL */
+	unsigned level;		 /* how many enclose it: its signal stack's index */
+	unsigned floor;		 /* its continuation's index on the thread's stack */
 	struct hosted_domain *d; /* where the runtime entered */
 	uint32_t runtime_pkru;	 /* the rights the runtime entered d with, restored after */
 	sigjmp_buf back;
@@ -181,7 +189,7 @@ static void fail_domain(struct upcall *u, ucontext_t *uc)
 	uint64_t rip, rsp;
 	uint32_t pkru;
 	long err;
-	if (hgate_unwind(&rip, &rsp, &pkru, &err)) {
+	if (hgate_unwind(u->floor, &rip, &rsp, &pkru, &err)) {
 		if (d && d != u->d) { /* say who failed: it is not the domain entered */
 			char why[256];
 			snprintf(why, sizeof why, "%s", u->why);
@@ -246,10 +254,10 @@ static long sys_lookup(struct hosted_domain *d, uint64_t name, uint64_t len)
 	return hgate_lookup(buf);
 }
 
-/* The Maple syscalls the hosted runtime serves so far, the exchange heap's
- * by the VM's own xheap/rref.c (SYS_RREF_BUS too: no devices here, but the
- * same rule on who may ask); the rest are the VM's alone for now
- * (docs/platform.md) and get -MAPLE_ENOSYS. */
+/* The Maple syscalls of the gate and the exchange heap, the latter by the
+ * VM's own xheap/rref.c (SYS_RREF_BUS too: no DMA here, but the same rule
+ * on who may ask); syscalls.c serves the lifecycle, memory, devices, time
+ * and threads, and every other number gets -MAPLE_ENOSYS. */
 static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 {
 	static const struct rref_limits limits = RREF_LIMITS_DEFAULT;
@@ -263,7 +271,7 @@ static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 	case SYS_LOOKUP:
 		return sys_lookup(d, g[REG_RDI], g[REG_RSI]);
 	case SYS_DOMAIN_ID:
-		return (long)d->id; /* its handle: generation 0 (gate.c) */
+		return (long)hgate_handle(d);
 	case SYS_RREF_ALLOC:
 		return rref_alloc(d->id, &limits, (uint32_t)g[REG_RDI], g[REG_RSI]);
 	case SYS_RREF_FREE:
@@ -281,7 +289,7 @@ static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
 	case SYS_RREF_BUS: /* the same authority; the answer is the payload's address */
 		return rref_bus(d->id, g[REG_RDI], g[REG_RSI]);
 	default:
-		return -MAPLE_ENOSYS;
+		return hsys_serve(d, nr, g[REG_RDI], g[REG_RSI], g[REG_RDX]);
 	}
 }
 
@@ -406,23 +414,49 @@ static void wrpkru(uint32_t pkru)
 }
 
 /*
- * Every thread that enters domains needs its own alternate stack. Under
- * keys it carries the SHARED key: kernels before 6.12 write the signal
- * frame with the interrupted code's PKRU, and a domain's rights allow
- * its own key, SHARED and (read-only) GATE_RO, so a frame on runtime
- * memory (key 0) could not be written and Linux would kill the process
- * instead of delivering. The price (docs/platform.md): while a handler
- * runs, another thread in any domain could write this thread's frame;
- * maple-hosted runs one domain thread per process for now.
+ * Every upcall needs a signal stack of its own. Under keys it carries the
+ * SHARED key: kernels before 6.12 write the signal frame with the
+ * interrupted code's PKRU, and a domain's rights allow its own key, SHARED
+ * and (read-only) GATE_RO, so a frame on runtime memory (key 0) could not
+ * be written and Linux would kill the process instead of delivering. The
+ * price (docs/platform.md): while a handler runs, another thread in any
+ * domain could write this thread's frame; maple-hosted runs one domain
+ * thread per process for now.
+ *
+ * Why one per upcall level: an upcall made from inside a SIGSYS handler
+ * (the init of a domain another domain creates) runs domain code while
+ * that handler's frame is live on its signal stack, and Linux delivers a
+ * signal interrupting code that is not on the armed signal stack at that
+ * stack's top: a single stack would be overwritten under the live frame.
+ * So each upcall arms the stack of its own level before it enters the
+ * domain, with SS_AUTODISARM: delivery disarms it (saving it in the
+ * frame's uc_stack, which rt_sigreturn restores), so the handler may arm
+ * the next level's for a nested upcall, below which nothing is live.
  */
-static int altstack(char *err, size_t errlen)
+static char *alt[ALT_LEVELS];
+#define AUTODISARM (1u << 31) /* Linux's SS_AUTODISARM (uapi linux/signal.h, 4.7 on) */
+
+static int arm_altstack(unsigned level, char *err, size_t errlen)
 {
-	stack_t ss = {.ss_size = ALTSTACK};
-	ss.ss_sp = mmap(NULL, ALTSTACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ss.ss_sp == MAP_FAILED ||
-	    (keys && pkey_mprotect(ss.ss_sp, ALTSTACK, PROT_READ | PROT_WRITE, PKEY_SHARED) < 0) ||
-	    sigaltstack(&ss, NULL) < 0) {
-		snprintf(err, errlen, "cannot set up a signal stack: %s", strerror(errno));
+	if (level >= ALT_LEVELS) {
+		snprintf(err, errlen, "upcalls nested %u deep", level);
+		return -1;
+	}
+	if (!alt[level]) {
+		void *p = mmap(NULL, ALTSTACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+		if (p == MAP_FAILED ||
+		    (keys && pkey_mprotect(p, ALTSTACK, PROT_READ | PROT_WRITE, PKEY_SHARED) < 0)) {
+			snprintf(err, errlen, "cannot set up a signal stack: %s", strerror(errno));
+			if (p != MAP_FAILED)
+				munmap(p, ALTSTACK);
+			return -1;
+		}
+		alt[level] = p;
+	}
+	stack_t ss = {.ss_sp = alt[level], .ss_size = ALTSTACK, .ss_flags = (int)AUTODISARM};
+	if (sigaltstack(&ss, NULL) < 0) {
+		snprintf(err, errlen, "cannot arm a signal stack: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -453,7 +487,11 @@ static int rseq_off(char *err, size_t errlen)
 int entry_init(int use_keys, char *err, size_t errlen)
 {
 	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS};
-	struct sigaction sa = {.sa_flags = SA_SIGINFO | SA_ONSTACK};
+	/* SA_NODEFER: a nested upcall's domain traps and faults while the
+	 * handler of its creator's SIGSYS runs; a blocked SIGSYS (seccomp's
+	 * trap) or fault signal would be forced to its default action, a kill
+	 * of the whole process. */
+	struct sigaction sa = {.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER};
 	keys = use_keys;
 	/* The runtime's own rights: every key (PKRU 0), so it reads and
 	 * writes every domain's memory and its own, as the VM's kernel does. */
@@ -467,7 +505,7 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	sa.sa_sigaction = keys ? entry_keyed_sigsys : entry_on_sigsys;
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		goto fail;
-	if (altstack(err, errlen) < 0 || (keys && rseq_off(err, errlen) < 0))
+	if (arm_altstack(0, err, errlen) < 0 || (keys && rseq_off(err, errlen) < 0))
 		return -1;
 	return install_filter(err, errlen);
 fail:
@@ -479,14 +517,23 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		 size_t whylen)
 {
 	long err;
+	/* Nested when made from a SIGSYS handler of the current upcall
+	 * (hdom_create for a domain's SYS_DOMAIN_CREATE). */
+	struct upcall u = {.outer = current,
+			   .level = current ? current->level + 1 : 0,
+			   .floor = hgate_depth(),
+			   .d = d,
+			   .runtime_pkru = keys ? rdpkru() : 0,
+			   .why = why,
+			   .whylen = whylen};
+	if (arm_altstack(u.level, why, whylen) < 0)
+		return -1;
 	uint64_t sp = hgate_upcall_push(d, &err);
 	if (!sp) {
 		snprintf(why, whylen, "cannot enter %s: %s", d->name,
 			 err == -MAPLE_EDEAD ? "it does not run" : "too deep");
 		return -1;
 	}
-	struct upcall u = {
-		.d = d, .runtime_pkru = keys ? rdpkru() : 0, .why = why, .whylen = whylen};
 	/* The return address, as gate_upcall pushes it; sp is 16-byte aligned,
 	 * so %rsp + 8 is at the function's entry (psABI 3.2.2). */
 	*(uint64_t *)(sp - 8) = MAPLE_GATE_RETURN_VA;
@@ -500,10 +547,13 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		hosted_enter(a[0], a[1], a[2], a[3], &j);
 	}
 	/* Back through a handler (PKRU 0, sigentry.S): the runtime's own
-	 * rights again, exactly as they were. */
+	 * rights again, exactly as they were (0, in the runtime and in a
+	 * handler alike), and the enclosing upcall current again. Its own
+	 * signal stack is armed again by the rt_sigreturn that ends the
+	 * handler this ran in (the frame's uc_stack), or by its next upcall. */
 	if (keys)
 		wrpkru(u.runtime_pkru);
-	current = NULL;
+	current = u.outer;
 	if (how == 2)
 		*result = u.result;
 	return how == 2 ? 0 : -1;

@@ -25,6 +25,7 @@
 
 #include "pkeys.h"
 
+#include <domain/domain.h>
 #include <domain/gate_layout.h>
 #include <maple/abi.h>
 #include <maple/rref_abi.h>
@@ -39,9 +40,12 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#define PAGE	      4096ul
-#define STACK_SIZE    (64ul << 10)
-#define STACK_OFFSET  (MAPLE_DOMAIN_SLOT / 2) /* the thread's stack in a domain's slot */
+#define PAGE 4096ul
+/* The thread's stack in a domain's slot: where the VM puts thread slot 0's
+ * (the upper half of the first DOMAIN_STACK_SLOT; the lower half is guard),
+ * clear of the heap window SYS_HEAP_GROW takes from (domains.c). */
+#define STACK_SIZE    DOMAIN_STACK_SIZE
+#define STACK_OFFSET  (DOMAIN_STACK_OFF + DOMAIN_STACK_SLOT - DOMAIN_STACK_SIZE)
 #define DOMTAB_BYTES  ((sizeof(struct gate_domain) * GATE_MAX_DOMAINS + PAGE - 1) & ~(PAGE - 1))
 #define SLOT_VA	      GATE_THREADS_VA				   /* thread slot 0 */
 #define SLOT_TT_BYTES (GATE_STACK_SIZE + GATE_THREAD_TRUSTED_SIZE) /* gate stack + TRUSTED */
@@ -50,6 +54,10 @@ static struct gate_domain *domtab;
 static struct gate_thread_ro *ro;
 static struct gate_thread_trusted *tt;
 static struct hosted_domain *domains[GATE_MAX_DOMAINS];
+/* Each slot's generation: a slot's first domain has 0 (its handle is its
+ * id), and every removal moves it on, so a handle of a destroyed domain
+ * never names the next one in its slot (the gate compares GD_GEN). */
+static uint32_t generation[GATE_MAX_DOMAINS];
 static uint64_t resume_va;
 static int keys;
 
@@ -114,9 +122,10 @@ int hgate_add(struct hosted_domain *d, char *why, size_t whylen)
 	if (!hgate_map(lo, STACK_SIZE, d->pkey, "a stack in the domain's slot", why, whylen))
 		return -1;
 	d->stack = lo;
+	d->gen = generation[d->id];
 	domains[d->id] = d;
 	struct gate_domain *gd = &domtab[d->id];
-	gd->gen = 0; /* slots are never reused in one process: handle = id */
+	gd->gen = d->gen;
 	gd->pkru = d->pkey >= 0 ? PKRU_DOMAIN(d->pkey) : 0;
 	gd->nmethods = 0;
 	tt->domain_sp[d->id] = lo + STACK_SIZE;
@@ -124,16 +133,56 @@ int hgate_add(struct hosted_domain *d, char *why, size_t whylen)
 	return 0;
 }
 
-void hgate_remove(struct hosted_domain *d)
+uint64_t hgate_remove(struct hosted_domain *d)
 {
 	if (d->id >= GATE_MAX_DOMAINS || domains[d->id] != d)
-		return;
+		return 0;
 	__atomic_store_n(&domtab[d->id].state, GATE_DOMAIN_FREE, __ATOMIC_RELEASE);
 	tt->domain_sp[d->id] = 0;
-	rref_reclaim(d->id); /* what it owns goes with it, as at the VM's destroy */
+	uint64_t n = rref_reclaim(d->id); /* what it owns goes with it, as at the VM's destroy */
 	domains[d->id] = NULL;
+	generation[d->id] = (generation[d->id] + 1) & (uint32_t)(UINT64_MAX >> HANDLE_GEN_SHIFT);
 	munmap((void *)d->stack, STACK_SIZE);
 	d->stack = 0;
+	return n;
+}
+
+uint64_t hgate_handle(const struct hosted_domain *d)
+{
+	return d->id | (uint64_t)d->gen << HANDLE_GEN_SHIFT;
+}
+
+struct hosted_domain *hgate_domain(uint64_t handle)
+{
+	uint64_t id = handle & HANDLE_ID_MASK;
+	struct hosted_domain *d = id < GATE_MAX_DOMAINS ? domains[id] : NULL;
+	return d && hgate_handle(d) == handle ? d : NULL;
+}
+
+struct hosted_domain *hgate_slot(unsigned id)
+{
+	return id < GATE_MAX_DOMAINS ? domains[id] : NULL;
+}
+
+int hgate_fail(struct hosted_domain *d)
+{
+	struct gate_domain *gd = &domtab[d->id];
+	if (__atomic_load_n(&gd->state, __ATOMIC_SEQ_CST) != GATE_DOMAIN_RUNNING)
+		return 0;
+	__atomic_store_n(&gd->state, GATE_DOMAIN_FAILED, __ATOMIC_SEQ_CST);
+	return 1;
+}
+
+uint64_t hgate_active(const struct hosted_domain *d)
+{
+	return __atomic_load_n(&domtab[d->id].active, __ATOMIC_SEQ_CST);
+}
+
+void hgate_inject(struct hosted_domain *d, uint64_t at)
+{
+	struct gate_domain *gd = &domtab[d->id];
+	for (uint64_t i = 0; i < gd->nmethods; i++)
+		gd->methods[i] = at;
 }
 
 struct hosted_domain *hgate_current(void)
@@ -163,8 +212,13 @@ long hgate_lookup(const char *name)
 int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n)
 {
 	/* Each length is compared before it is subtracted, so nothing wraps. */
+	uint64_t heap = d->base + DOMAIN_HEAP_OFF,
+		 heap_len = d->heap_next ? d->heap_next - heap : 0;
 	return (n <= d->span && p >= d->base && p - d->base <= d->span - n) ||
-	       (d->stack && n <= STACK_SIZE && p >= d->stack && p - d->stack <= STACK_SIZE - n);
+	       (d->stack && n <= STACK_SIZE && p >= d->stack && p - d->stack <= STACK_SIZE - n) ||
+	       (n <= heap_len && p >= heap && p - heap <= heap_len - n) ||
+	       (d->device_va && n <= d->device_bytes && p >= d->device_va &&
+		p - d->device_va <= d->device_bytes - n);
 }
 
 uint64_t hgate_calls(const struct hosted_domain *d)
@@ -260,15 +314,15 @@ int hgate_upcall_pop(void)
 	return 1;
 }
 
-int hgate_unwind(uint64_t *rip, uint64_t *rsp, uint32_t *pkru, long *err)
+int hgate_unwind(unsigned floor, uint64_t *rip, uint64_t *rsp, uint32_t *pkru, long *err)
 {
 	uint64_t id = ro->domain % GATE_MAX_DOMAINS;
 	if (id)
 		__atomic_store_n(&domtab[id].state, GATE_DOMAIN_FAILED, __ATOMIC_SEQ_CST);
 	/* The outermost call into a domain that no longer runs: everything
 	 * above it ran on its behalf and goes with it (unwind_failed). */
-	uint64_t n = depth(), k = 0;
-	if (!n)
+	uint64_t n = depth(), k = floor;
+	if (n <= floor)
 		return 1; /* no call to unwind: back to the runtime */
 	while (k < n && domtab[tt->conts[k].callee % GATE_MAX_DOMAINS].state == GATE_DOMAIN_RUNNING)
 		k++;

@@ -28,9 +28,31 @@ int hgate_init(int use_keys, uint64_t resume_va, char *why, size_t whylen);
  * in the domain table and this thread's stack in it. 0, or -1 with why. */
 int hgate_add(struct hosted_domain *d, char *why, size_t whylen);
 
-/* Unmap this thread's stack in d, forget d's entry (nothing may run in it)
- * and reclaim the RRefs it owns. */
-void hgate_remove(struct hosted_domain *d);
+/* Unmap this thread's stack in d, forget d's entry (nothing may run in it),
+ * reclaim the RRefs it owns (how many: the return value) and move its
+ * slot's generation on, so no handle of d names a later domain there. */
+uint64_t hgate_remove(struct hosted_domain *d);
+
+/* d's handle: its id and its slot's generation (HANDLE_GEN_SHIFT). */
+uint64_t hgate_handle(const struct hosted_domain *d);
+
+/* The domain a handle names (its generation too), or NULL. */
+struct hosted_domain *hgate_domain(uint64_t handle);
+
+/* Whatever domain is in slot id, or NULL. */
+struct hosted_domain *hgate_slot(unsigned id);
+
+/* Mark d failed in the gate's table, as the VM's domain_fail publishes it;
+ * 1 if it was running, 0 if it had failed already. */
+int hgate_fail(struct hosted_domain *d);
+
+/* Calls in progress into d (the gate's count). */
+uint64_t hgate_active(const struct hosted_domain *d);
+
+/* Test-only fault injection (tests_domains.c): point every method of d in
+ * the gate's table at `at`, a fault stub of the gate page, so the next call
+ * into d takes a real fault there, in d, with d's rights. */
+void hgate_inject(struct hosted_domain *d, uint64_t at);
 
 /* The domain the thread runs in (the gate's GT_DOMAIN), or NULL. */
 struct hosted_domain *hgate_current(void);
@@ -42,7 +64,8 @@ void hgate_export(struct hosted_domain *d, const uint64_t *methods, unsigned n);
  * generation, HANDLE_GEN_SHIFT), or -MAPLE_ESRCH. */
 long hgate_lookup(const char *name);
 
-/* Whether [p, p + n) lies in d's image or this thread's stack in d. */
+/* Whether [p, p + n) lies in d's image, this thread's stack in d, the heap
+ * it grew (SYS_HEAP_GROW) or its mapped device: dmem_owns's regions. */
 int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n);
 
 /*
@@ -59,13 +82,15 @@ int hgate_upcall_pop(void);
 
 /*
  * The current domain failed (why): mark it failed and unwind as the VM's
- * unwind_failed does, to the outermost continuation into a failed domain.
+ * unwind_failed does, to the outermost continuation into a failed domain
+ * at or above index floor (the current upcall's own: an upcall nested in a
+ * SIGSYS handler never unwinds the calls of the upcall around it).
  * Returns 1 when that was an upcall (the runtime resumes where it
  * entered: siglongjmp), or 0 with where the caller resumes: at
  * gate_resume, *rsp = its continuation's caller_rsp, *pkru its rights,
  * *err the error (-MAPLE_ECALLEE).
  */
-int hgate_unwind(uint64_t *rip, uint64_t *rsp, uint32_t *pkru, long *err);
+int hgate_unwind(unsigned floor, uint64_t *rip, uint64_t *rsp, uint32_t *pkru, long *err);
 
 /* Continuations on the thread's stack (0 between upcalls). */
 unsigned hgate_depth(void);

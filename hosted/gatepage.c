@@ -79,6 +79,19 @@ int gatepage_map(const char *kernel_elf, int use_keys, struct gatepage *out, cha
 	*out = (struct gatepage){.resume = MAPLE_GATE_VA + (resume - lo),
 				 .violation = MAPLE_GATE_VA + (violation - lo),
 				 .size = hi - lo};
+	static const char *const stubs[] = {"gate_fault_pf", "gate_fault_gp", "gate_fault_ud",
+					    "gate_fault_de", "gate_fault_pk"};
+	_Static_assert(sizeof stubs / sizeof stubs[0] == sizeof out->fault / sizeof out->fault[0],
+		       "one address per fault stub");
+	for (unsigned i = 0; i < sizeof stubs / sizeof stubs[0]; i++) {
+		uint64_t va;
+		if (!elf_symbol_value(file, size, stubs[i], &va) || va - lo >= hi - lo) {
+			snprintf(err, errlen, "%s: no %s in its gate pages", kernel_elf, stubs[i]);
+			munmap(at, hi - lo);
+			goto out;
+		}
+		out->fault[i] = MAPLE_GATE_VA + (va - lo);
+	}
 	rc = 0;
 out:
 	free(file);

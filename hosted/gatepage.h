@@ -20,7 +20,13 @@ struct gatepage {
 	uint64_t resume;    /* gate_resume: where unwinding resumes a failed callee's caller */
 	uint64_t violation; /* gate_violation: the ud2 every failed check jumps to */
 	uint64_t size;	    /* bytes mapped at MAPLE_GATE_VA */
+	/* The fault stubs the VM's `inject` points a domain's thread at
+	 * (gate_fault_pf, _gp, _ud, _de, _pk, in GATEPAGE_FAULTS order): a
+	 * real fault taken in the domain with its own rights. */
+	uint64_t fault[5];
 };
+#define GATEPAGE_FAULTS "pf gp ud de pk"
+
 int gatepage_map(const char *kernel_elf, int use_keys, struct gatepage *out, char *err,
 		 size_t errlen);
 

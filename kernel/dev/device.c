@@ -25,7 +25,6 @@
 #include <mm/vm.h>
 
 #define RAMDISK_DEFAULT_MB 8
-#define DEVICE_OFF	   (DOMAIN_STACK_OFF + 128UL * 1024 * 1024) /* after the stacks */
 #define CHUNK_PAGES	   (PAGE_2M / PAGE_SIZE)
 
 struct swdev {
@@ -247,12 +246,12 @@ long device_map(struct domain *d, const char *name)
 	 * only from a holder that failed, whose threads all unwind and whose
 	 * destruction unmaps it (docs/isolation.md, "Authority").
 	 */
-	if (!ready || !dmem_map_device(d, d->base + DEVICE_OFF, dev->chunks,
+	if (!ready || !dmem_map_device(d, d->base + DOMAIN_DEVICE_OFF, dev->chunks,
 				       dev->pages / CHUNK_PAGES, PTE_W | PTE_NX))
 		return -MAPLE_ENOMEM;
 	domain_observe(DOMAIN_EV_MAPPED, d);
 	klog("device: %s mapped by %s", dev->name, d->name);
-	return (long)(d->base + DEVICE_OFF);
+	return (long)(d->base + DOMAIN_DEVICE_OFF);
 }
 
 uint64_t *device_word(const char *name, uint64_t off)

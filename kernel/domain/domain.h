@@ -225,5 +225,9 @@ bool dmem_owns(struct domain *d, uint64_t va, uint64_t len);
 #define DOMAIN_STACK_OFF  (DOMAIN_HEAP_OFF + DOMAIN_HEAP_MAX)
 #define DOMAIN_STACK_SIZE (64UL << 10)
 #define DOMAIN_STACK_SLOT (128UL << 10) /* the lower half is guard */
+/* SYS_HEAP_GROW's smallest region (a domain's malloc grows by 64 KiB). */
+#define DOMAIN_HEAP_REGION_MIN (64UL << 10)
+/* Where a granted software device (ramdisk0) is mapped: after the stacks. */
+#define DOMAIN_DEVICE_OFF (DOMAIN_STACK_OFF + 128UL * 1024 * 1024)
 
 #endif

@@ -24,8 +24,6 @@
 #include <mm/kmalloc.h>
 #include <mm/vm.h>
 
-#define HEAP_REGION_MIN (64UL << 10)
-
 #define UNMAP_CHUNK 256 /* pages per shootdown; bounds the stack array */
 
 uint64_t unmap_region(uint64_t va, uint64_t pages, bool free_pages)
@@ -289,8 +287,8 @@ long dmem_heap_grow(struct domain *d, uint64_t bytes)
 	 * argument, not a limit reached. */
 	if (!bytes || bytes > DOMAIN_HEAP_MAX)
 		return -MAPLE_EINVAL;
-	uint64_t len = bytes < HEAP_REGION_MIN ? HEAP_REGION_MIN
-					       : (bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	uint64_t len = bytes < DOMAIN_HEAP_REGION_MIN ? DOMAIN_HEAP_REGION_MIN
+						      : (bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	long va = window_take(d, len);
 	if (va < 0)
 		return va;

@@ -1,0 +1,67 @@
+/*
+ * The hosted domain lifecycle (domains.c), the counterpart of the VM's
+ * kernel/domain/domain.c: creating a domain from an image by name (by the
+ * runtime, or by a domain within the VM's manifest, kernel/domain/manifest.c
+ * itself), destroying it (only by its creator, for a domain), and each
+ * domain's own heap (SYS_HEAP_GROW) under the VM's default memory limit.
+ */
+#ifndef HOSTED_DOMAINS_H
+#define HOSTED_DOMAINS_H
+
+#include "loader.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where images are found by name: the boot modules of the hosted platform,
+ * relative to the repository root where ci/test and bench/ run us (as
+ * GATEPAGE_KERNEL_ELF). */
+#define HDOM_MODULES "out/domains/"
+
+/*
+ * The VM's default memory limit of a domain (domain_limits.c: a quarter of
+ * the machine's frames), for the VM's default 512 MiB machine: 128 MiB of
+ * image, stack and heap pages. Past it, SYS_HEAP_GROW is -MAPLE_EQUOTA.
+ */
+#define HDOM_MEM_PAGES ((512ul << 20) / 4 / 4096)
+
+/*
+ * Create a domain from `path` (an image file: the runtime's own loads) on
+ * behalf of creator (NULL: the runtime, named "kernel" as in the VM), run
+ * its _domain_start and publish it. Its handle, or 0 with err the VM's
+ * reason ("membdev: init failed: ..."). Runs from the runtime, or from
+ * inside the SIGSYS handler of the creator's SYS_DOMAIN_CREATE (entry.c
+ * nests the new domain's upcall there).
+ */
+uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
+			  struct hosted_domain **out, char *err, size_t errlen);
+
+/* The same for a boot module by name (HDOM_MODULES/<module>.elf). */
+uint64_t hdom_create(struct hosted_domain *creator, const char *module, struct hosted_domain **out,
+		     char *err, size_t errlen);
+
+/* Destroy a domain by handle with the runtime's authority: fail it if it
+ * runs, then unmap and free everything of it. 0, or -MAPLE_ESRCH (no such
+ * domain) / -MAPLE_ETIMEDOUT (calls into it are still in progress on this
+ * thread, below the caller: it stays failed) with err. */
+int hdom_destroy(uint64_t handle, char *err, size_t errlen);
+
+/* SYS_DOMAIN_CREATE and SYS_DOMAIN_DESTROY of domain d, with the VM's
+ * authority rules, refusals and log lines (domain_create_by,
+ * domain_destroy_by, sys_domain_create). */
+long hdom_create_by(struct hosted_domain *d, const char *module);
+long hdom_destroy_by(struct hosted_domain *d, uint64_t handle);
+
+/* SYS_HEAP_GROW: a fresh zeroed region of at least `bytes` in d's heap
+ * window, under its key; as the VM's dmem_heap_grow. */
+long hdom_heap_grow(struct hosted_domain *d, uint64_t bytes);
+
+/* Whether to log one more of d's refused requests: the first
+ * DOMAIN_REFUSALS_LOGGED, then one line saying the rest are not (the VM's
+ * domain_log_refusal). */
+int hdom_log_refusal(struct hosted_domain *d);
+
+/* Domains in the gate's table (running or failed). */
+unsigned hdom_count(void);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * The Maple syscalls of the domain lifecycle, memory, devices, time and
+ * threads in maple-hosted (syscalls.c): what entry.c's dispatch hands on
+ * for every number it does not serve itself.
+ */
+#ifndef HOSTED_SYSCALLS_H
+#define HOSTED_SYSCALLS_H
+
+#include "loader.h"
+
+#include <stdint.h>
+
+/* Serve syscall nr of domain d with arguments a0..a2, from the SIGSYS
+ * handler; its result, -MAPLE_ENOSYS for a number no one serves. */
+long hsys_serve(struct hosted_domain *d, long nr, uint64_t a0, uint64_t a1, uint64_t a2);
+
+/*
+ * Domain threads (SYS_THREAD_CREATE). One thread enters domains in
+ * maple-hosted, so a domain's thread runs later, on it, to completion:
+ * hsys_run_threads runs every thread made so far (and those they make),
+ * each as an upcall of its own, when the runtime has no upcall in
+ * progress. How many ran.
+ */
+unsigned hsys_run_threads(void);
+
+/* Test-only: fn(arg) runs at the start of every syscall served here, in
+ * the SIGSYS handler (a strike plan: tests_domains.c); NULL: nothing. */
+void hsys_set_tick(void (*fn)(void *), void *arg);
+
+#endif
