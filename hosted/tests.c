@@ -493,7 +493,7 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 4 + NRREF + NEVIL];
+static struct test tests[1 + NROGUE + 4 + NRREF + NEVIL + 16];
 static int ntests;
 
 static void list_tests(void)
@@ -517,6 +517,31 @@ static void list_tests(void)
 			(struct test){.name = rref_tests[i].name, .rcase = rref_tests[i].rcase};
 	for (size_t i = 0; i < NEVIL; i++)
 		tests[ntests++] = (struct test){.name = evil_tests[i].name, .evil = (int)i + 1};
+	for (unsigned i = 0; i < inject_ntests && ntests < (int)(sizeof tests / sizeof tests[0]);
+	     i++)
+		tests[ntests++] = (struct test){.name = inject_tests[i].name,
+						.needs = inject_tests[i].needs,
+						.run = inject_tests[i].run};
+}
+
+int htest_start(const char *name, unsigned id, struct hosted_domain *d, char *why, size_t len)
+{
+	return start(name, id, d, why, len);
+}
+
+void htest_outcome(struct hosted_domain *d, uint64_t fn, const long a[4], char *out, size_t len)
+{
+	outcome(d, fn, a, out, len);
+}
+
+int htest_runtime_clean(char *why, size_t len)
+{
+	return runtime_clean(why, len);
+}
+
+int htest_keys(void)
+{
+	return keys;
 }
 
 /* The child: set the runtime up, run one test, report on the pipe. */

@@ -7,4 +7,27 @@
  * and a summary. 0 if none failed, 1 if one did, 2 for an unknown name. */
 int hosted_tests(int n, char **names);
 
+/* For the tests in other files (tests_inject.c), the harness's helpers. */
+#include "loader.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct htest {
+	const char *name;
+	const char *needs; /* NULL, or what it needs keys for (its SKIP says so) */
+	int (*run)(char *why, size_t len);
+};
+extern const struct htest inject_tests[];
+extern const unsigned inject_ntests;
+
+/* Load and initialise image `name` as domain id; 0, or -1 with why. */
+int htest_start(const char *name, unsigned id, struct hosted_domain *d, char *why, size_t len);
+/* Run fn in d: "NAME returned R" or "NAME failed: WHY" into out. */
+void htest_outcome(struct hosted_domain *d, uint64_t fn, const long a[4], char *out, size_t len);
+/* No continuation left and the runtime's own rights; 0, or -1 with why. */
+int htest_runtime_clean(char *why, size_t len);
+/* Whether the tests run under protection keys. */
+int htest_keys(void);
+
 #endif
