@@ -22,8 +22,11 @@
 #define FAULTS_MAX_N	      100000
 #define FAULTS_DEFAULT_WINDOW 200 /* ms a fault has to crash the instance */
 #define FAULTS_MAX_WINDOW     60000
-#define FAULTS_SERVE_WAIT_NS  20000000000ULL /* a crash and restart; only stops a hang */
-#define FAULTS_MAX_STACKS     256	     /* GATE_MAX_THREADS */
+#define FAULTS_SERVE_WAIT_NS  20000000000ULL  /* a crash and restart; only stops a hang */
+#define FAULTS_RUN_WAIT_NS    300000000000ULL /* the verifying read-back; the same */
+#define FAULTS_WORKLOAD_OPS   100000000	      /* bdclient's ops: unbounded, the campaign stops it */
+#define FAULTS_WRITE_PERCENT  50
+#define FAULTS_MAX_STACKS     256 /* GATE_MAX_THREADS */
 
 /* Fault i is of kind i mod FAULT_KINDS. The first six are `inject`'s
  * redirects and kill, in the order of ktest/driver_faults.h's cycle. */

@@ -35,7 +35,11 @@
 #include <test/bdclient/bdclient.h>
 
 _Static_assert(FAULTS_MAX_STACKS >= GATE_MAX_THREADS, "a stack flip can pick any thread's stack");
-_Static_assert(FAULTS_SERVE_WAIT_NS == SHADOWED_FAULT_WAIT_NS, "the recovery tests' wait");
+_Static_assert(FAULTS_SERVE_WAIT_NS == SHADOWED_FAULT_WAIT_NS &&
+		       FAULTS_RUN_WAIT_NS == SHADOWED_RUN_WAIT_NS &&
+		       FAULTS_WORKLOAD_OPS == SHADOWED_UNBOUNDED_OPS &&
+		       FAULTS_WRITE_PERCENT == SHADOWED_WRITE_PERCENT,
+	       "the recovery tests' workload and waits");
 
 static struct fault_params run;
 static struct ktest_ctx *ctx; /* the campaign's, for the domains it creates */
