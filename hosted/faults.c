@@ -116,10 +116,8 @@ static int image_of(const struct hosted_domain *d, struct fault_image *img)
 	return 0;
 }
 
-/* Flip one bit of instance h where fault_place says (domain thread: the
- * instance cannot go away under the write). */
-static long flip_now(uint64_t h, int kind, const struct fault_params *p, uint64_t *off,
-		     unsigned *bit)
+long faults_flip_here(uint64_t h, int kind, const struct fault_params *p, uint64_t *off,
+		      unsigned *bit)
 {
 	struct hosted_domain *d = running(h);
 	struct fault_image img;
@@ -198,7 +196,7 @@ static void answer(struct ask *q)
 		break;
 	}
 	case ASK_FLIP:
-		q->r = flip_now(q->h, q->kind, q->p, &q->off, &q->bit);
+		q->r = faults_flip_here(q->h, q->kind, q->p, &q->off, &q->bit);
 		break;
 	}
 }

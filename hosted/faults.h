@@ -6,6 +6,16 @@
  * TCG's time, in which a native run serves many times the batches. */
 #define FAULTS_HOSTED_WINDOW 20
 
+#include <bench/fault_campaign.h>
+
+#include <stdint.h>
+
+/* Flip one bit of instance h where fault_place says (what faults_flip
+ * asks of the domain thread, which must be the caller: the instance
+ * cannot go away under the write); 1 with *off and *bit, or 0. */
+long faults_flip_here(uint64_t h, int kind, const struct fault_params *p, uint64_t *off,
+		      unsigned *bit);
+
 /* maple-hosted faults [N [SEED [WINDOW_MS [FLIP_AT BIT]]]]: the campaign,
  * its lines on stderr (bench/fault_campaign.h); 0 if every fault was
  * injected and nothing leaked, 1 if not, 2 bad usage or a host error. */

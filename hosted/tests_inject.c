@@ -7,6 +7,7 @@
  * On xa -> xb -> xc (test/xa/xa.h), the domains that run hosted today.
  */
 #define _GNU_SOURCE
+#include "faults.h"
 #include "gate.h"
 #include "gatepage.h"
 #include "inject.h"
@@ -154,15 +155,16 @@ struct flip {
 	unsigned bit;
 };
 
-/* One pass of flips of every kind in turn from seed SEED (faults_flip,
- * as the campaign makes them), recorded in out. */
+/* One pass of flips of every kind in turn from seed SEED (as the
+ * campaign's domain thread makes them), recorded in out. */
 static int flip_pass(struct hosted_domain *xb, struct flip *out, char *why, size_t len)
 {
 	const struct fault_params p = {.n = FLIPS, .seed = SEED};
 	fault_seed(SEED);
 	for (int i = 0; i < FLIPS; i++) {
 		out[i].kind = FAULT_FLIP_CODE + i % 4;
-		if (!faults_flip(hgate_handle(xb), out[i].kind, &p, &out[i].off, &out[i].bit)) {
+		if (!faults_flip_here(hgate_handle(xb), out[i].kind, &p, &out[i].off,
+				      &out[i].bit)) {
 			snprintf(why, len, "flip %d (%s): nothing flipped", i,
 				 fault_kind_names[out[i].kind]);
 			return -1;
