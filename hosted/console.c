@@ -5,8 +5,12 @@
  * (`ci/ctl --socket SOCKET domains`). One client at a time, as QEMU's
  * serial socket; the commands are the hosted runtime's own:
  *
- *   domains                    every loaded domain: id, name, state, key, calls
+ *   domains                    every domain, those domains created too: id, name,
+ *                              state, key, calls
  *   call DOMAIN METHOD [A0..A3] an upcall into DOMAIN (a name or an id)
+ *                              (then the domain threads it made run, to completion:
+ *                              syscalls.h)
+ *   inject DOMAIN FAULT        its next method call takes FAULT (pf gp ud de pk)
  *   rrefs                      the exchange heap's counts
  *   shutdown                   reply OK and exit 0
  *
@@ -17,11 +21,13 @@
 #define _GNU_SOURCE
 #include "console.h"
 
+#include "domains.h"
 #include "entry.h"
 #include "gate.h"
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
+#include "syscalls.h"
 
 #include <domain/gate_layout.h>
 #include <lib/ctl.h>
@@ -38,8 +44,6 @@
 
 #define MAX_DOMAINS (PKEY_COUNT - PKEY_FIRST_DOMAIN)
 
-static struct hosted_domain doms[MAX_DOMAINS];
-static int ndoms;
 static int done;
 
 static const char *state_name(uint64_t s)
@@ -55,12 +59,15 @@ int hosted_number(const char *s, long *out)
 	return *s && !*end && !errno;
 }
 
+/* By id, or by name: the first in id order of that name. */
 static struct hosted_domain *find(const char *what)
 {
 	long id;
-	for (int i = 0; i < ndoms; i++)
-		if (!strcmp(doms[i].name, what) || (hosted_number(what, &id) && id == doms[i].id))
-			return &doms[i];
+	if (hosted_number(what, &id))
+		return id > 0 && id < GATE_MAX_DOMAINS ? hgate_slot((unsigned)id) : NULL;
+	for (unsigned i = 1; i < GATE_MAX_DOMAINS; i++)
+		if (hgate_slot(i) && !strcmp(hgate_slot(i)->name, what))
+			return hgate_slot(i);
 	return NULL;
 }
 
@@ -68,10 +75,13 @@ static int cmd_domains(struct ctl_reply *r, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	for (int i = 0; i < ndoms; i++)
-		ctl_print(r, "%u %s %s key %d calls %lu", doms[i].id, doms[i].name,
-			  state_name(hgate_state(&doms[i])), doms[i].pkey,
-			  (unsigned long)hgate_calls(&doms[i]));
+	for (unsigned i = 1; i < GATE_MAX_DOMAINS; i++) {
+		struct hosted_domain *d = hgate_slot(i);
+		if (d)
+			ctl_print(r, "%u %s %s key %d calls %lu", d->id, d->name,
+				  state_name(hgate_state(d)), d->pkey,
+				  (unsigned long)hgate_calls(d));
+	}
 	return 0;
 }
 
@@ -89,9 +99,30 @@ static int cmd_call(struct ctl_reply *r, int argc, char **argv)
 			return ctl_fail(r, "argument '%s' is not a number", argv[i]);
 	char why[160];
 	fflush(stdout);
-	if (entry_upcall(d, d->methods[method], a, &result, why, sizeof why) < 0)
+	int failed = entry_upcall(d, d->methods[method], a, &result, why, sizeof why) < 0;
+	hsys_run_threads();
+	if (failed)
 		return ctl_fail(r, "%s failed: %s", d->name, why);
 	ctl_print(r, "%ld", result);
+	return 0;
+}
+
+/* The VM's `inject DOMAIN FAULT`, hosted: the gate's table sends d's next
+ * method call to the gate page's stub for FAULT (gatepage.h), which faults
+ * in d with d's rights, as the VM's redirected thread does. */
+static int cmd_inject(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	struct hosted_domain *d = find(argv[1]);
+	int f = runtime_fault(argv[2]);
+	if (!d)
+		return ctl_fail(r, "no domain '%s'", argv[1]);
+	if (f < 0)
+		return ctl_fail(r, "unknown fault '%s' (one of: %s)", argv[2], GATEPAGE_FAULTS);
+	if (hgate_state(d) != GATE_DOMAIN_RUNNING)
+		return ctl_fail(r, "%s is not running", d->name);
+	hgate_inject(d, runtime_gatepage()->fault[f]);
+	ctl_print(r, "armed: the next call into %s takes a %s fault", d->name, argv[2]);
 	return 0;
 }
 
@@ -118,6 +149,7 @@ static int cmd_shutdown(struct ctl_reply *r, int argc, char **argv)
 static const struct ctl_cmd cmds[] = {
 	{"domains", "", 0, 0, "list the loaded domains", cmd_domains},
 	{"call", "DOMAIN METHOD [A0..A3]", 2, 6, "call a domain's method", cmd_call},
+	{"inject", "DOMAIN FAULT", 2, 2, "make a domain's next method call fault", cmd_inject},
 	{"rrefs", "", 0, 0, "the exchange heap's counts", cmd_rrefs},
 	{"shutdown", "", 0, 0, "stop maple-hosted", cmd_shutdown},
 };
@@ -171,22 +203,13 @@ int hosted_serve(int n, char **args)
 		fprintf(stderr, "maple-hosted: %s\n", why);
 		return 2;
 	}
-	for (int i = 1; i < n; i++) {
-		struct hosted_domain *d = &doms[ndoms];
-		long r;
-		static const long none[4];
-		if (hosted_load(args[i], (unsigned)ndoms + 1, keys, d, why, sizeof why) < 0 ||
-		    hgate_add(d, why, sizeof why) < 0) {
+	/* Created by the runtime (the VM's kernel), in order: ids 1, 2, ...,
+	 * and whatever their inits create in between. */
+	for (int i = 1; i < n; i++)
+		if (!hdom_create_path(NULL, args[i], NULL, why, sizeof why)) {
 			printf("hosted: refused %s\n", why);
 			return 1;
 		}
-		ndoms++;
-		fflush(stdout);
-		if (entry_upcall(d, d->entry, none, &r, why, sizeof why) < 0) {
-			printf("hosted: %s failed in its initialisation: %s\n", d->name, why);
-			return 1;
-		}
-	}
 	int lfd = listen_on(args[0], why, sizeof why);
 	if (lfd < 0) {
 		fprintf(stderr, "maple-hosted: %s\n", why);

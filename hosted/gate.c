@@ -126,6 +126,9 @@ int hgate_add(struct hosted_domain *d, char *why, size_t whylen)
 	domains[d->id] = d;
 	struct gate_domain *gd = &domtab[d->id];
 	gd->gen = d->gen;
+	/* A new domain has made and taken no calls, whatever its slot's last
+	 * domain did (the console's `domains` and the strike plans count them). */
+	gd->calls = gd->calls_out = 0;
 	gd->pkru = d->pkey >= 0 ? PKRU_DOMAIN(d->pkey) : 0;
 	gd->nmethods = 0;
 	tt->domain_sp[d->id] = lo + STACK_SIZE;

@@ -19,11 +19,24 @@
 
 #include <xheap/rref.h>
 
+#include <string.h>
+
 static struct gatepage gate;
 
 const struct gatepage *runtime_gatepage(void)
 {
 	return &gate;
+}
+
+int runtime_fault(const char *name)
+{
+	static const char *const names[] = {"pf", "gp", "ud", "de", "pk"};
+	_Static_assert(sizeof names / sizeof names[0] == sizeof gate.fault / sizeof gate.fault[0],
+		       "a name per fault stub, in GATEPAGE_FAULTS order");
+	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	return -1;
 }
 
 int runtime_start(int use_keys, char *why, size_t whylen)

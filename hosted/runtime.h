@@ -17,4 +17,8 @@ int runtime_start(int use_keys, char *why, size_t whylen);
 /* Where the gate page lies and its symbols the runtime uses (gatepage.h). */
 const struct gatepage *runtime_gatepage(void);
 
+/* The index in runtime_gatepage()->fault of the fault named `name` (one of
+ * GATEPAGE_FAULTS, the VM's `inject` names), or -1. */
+int runtime_fault(const char *name);
+
 #endif

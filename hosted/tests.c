@@ -23,6 +23,7 @@
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
+#include "tests_domains.h"
 
 #include <domain/gate_layout.h>
 #include <idl/hello_methods.h>
@@ -493,7 +494,8 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 4 + NRREF + NEVIL + 16];
+static struct test
+	tests[1 + NROGUE + 4 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS + HOSTED_INJECT_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -517,11 +519,12 @@ static void list_tests(void)
 			(struct test){.name = rref_tests[i].name, .rcase = rref_tests[i].rcase};
 	for (size_t i = 0; i < NEVIL; i++)
 		tests[ntests++] = (struct test){.name = evil_tests[i].name, .evil = (int)i + 1};
-	for (unsigned i = 0; i < inject_ntests && ntests < (int)(sizeof tests / sizeof tests[0]);
-	     i++)
-		tests[ntests++] = (struct test){.name = inject_tests[i].name,
-						.needs = inject_tests[i].needs,
-						.run = inject_tests[i].run};
+	for (size_t i = 0; i < HOSTED_DOMAIN_TESTS; i++)
+		tests[ntests++] = (struct test){.name = hosted_domain_tests[i].name,
+						.run = hosted_domain_tests[i].run};
+	for (size_t i = 0; i < HOSTED_INJECT_TESTS; i++)
+		tests[ntests++] =
+			(struct test){.name = inject_tests[i].name, .run = inject_tests[i].run};
 }
 
 int htest_start(const char *name, unsigned id, struct hosted_domain *d, char *why, size_t len)

@@ -9,17 +9,13 @@ int hosted_tests(int n, char **names);
 
 /* For the tests in other files (tests_inject.c), the harness's helpers. */
 #include "loader.h"
+#include "tests_domains.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct htest {
-	const char *name;
-	const char *needs; /* NULL, or what it needs keys for (its SKIP says so) */
-	int (*run)(char *why, size_t len);
-};
-extern const struct htest inject_tests[];
-extern const unsigned inject_ntests;
+#define HOSTED_INJECT_TESTS 7
+extern const struct hosted_named_test inject_tests[HOSTED_INJECT_TESTS];
 
 /* Load and initialise image `name` as domain id; 0, or -1 with why. */
 int htest_start(const char *name, unsigned id, struct hosted_domain *d, char *why, size_t len);

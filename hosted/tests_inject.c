@@ -242,13 +242,12 @@ static int run_flips(char *why, size_t len)
 	return htest_runtime_clean(why, len);
 }
 
-const struct htest inject_tests[] = {
-	{"inject-pf-fails-the-struck-callee-and-its-caller-gets-ecallee", NULL, strike_pf},
-	{"inject-gp-fails-the-struck-callee-and-its-caller-gets-ecallee", NULL, strike_gp},
-	{"inject-ud-fails-the-struck-callee-and-its-caller-gets-ecallee", NULL, strike_ud},
-	{"inject-de-fails-the-struck-callee-and-its-caller-gets-ecallee", NULL, strike_de},
-	{"inject-pk-fails-the-struck-callee-and-its-caller-gets-ecallee", NULL, strike_pk},
-	{"inject-kill-fails-the-struck-callee-and-its-caller-gets-ecallee", NULL, strike_kill},
-	{"inject-flips-land-where-the-seed-says-one-bit-each", NULL, run_flips},
+const struct hosted_named_test inject_tests[HOSTED_INJECT_TESTS] = {
+	{"inject-pf-fails-the-struck-callee-and-its-caller-gets-ecallee", strike_pf},
+	{"inject-gp-fails-the-struck-callee-and-its-caller-gets-ecallee", strike_gp},
+	{"inject-ud-fails-the-struck-callee-and-its-caller-gets-ecallee", strike_ud},
+	{"inject-de-fails-the-struck-callee-and-its-caller-gets-ecallee", strike_de},
+	{"inject-pk-fails-the-struck-callee-and-its-caller-gets-ecallee", strike_pk},
+	{"inject-kill-fails-the-struck-callee-and-its-caller-gets-ecallee", strike_kill},
+	{"inject-flips-land-where-the-seed-says-one-bit-each", run_flips},
 };
-const unsigned inject_ntests = sizeof inject_tests / sizeof inject_tests[0];

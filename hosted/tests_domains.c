@@ -1,0 +1,578 @@
+/*
+ * maple-hosted's tests of domains that create and destroy domains
+ * (tests_domains.h), run by tests.c like every hosted test: the VM's
+ * authority cases (kernel/ktest/authority.c) on the same rogue image, a
+ * slot's generation, a domain failing inside its own init, the heap's
+ * memory limit, and the membdev recovery test of kernel/ktest/recovery.c:
+ * bdclient through the generated bdev_shadow to membdev, membdev crashed
+ * during the verified workload, each time after its new instance served,
+ * with the VM's outcome (no error, no lost or unverifiable block, one
+ * restart line each) and nothing left behind.
+ */
+#define _GNU_SOURCE
+#include "tests_domains.h"
+
+#include "device.h"
+#include "domains.h"
+#include "entry.h"
+#include "gate.h"
+#include "pkeys.h"
+#include "runtime.h"
+#include "syscalls.h"
+
+#include <block/membdev/initfail.h>
+#include <domain/domain.h>
+#include <domain/gate_layout.h>
+#include <idl/bdev_methods.h>
+#include <idl/hello_methods.h>
+#include <idl/hog_methods.h>
+#include <idl/rogue_methods.h>
+#include <maple/abi.h>
+#include <test/bdclient/bdclient.h>
+#include <test/rogue/attack_cases.h>
+#include <test/rogue/cases.h>
+#include <xheap/rref.h>
+
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define OUT_MAX	      (256u << 10) /* what a test's captured output may hold */
+#define STRIKES	      30	   /* membdev crashes in the recovery test */
+#define WORKLOAD_OPS  4096	   /* random requests after the first full write */
+#define WORKLOAD_RUNS 3		   /* as many workloads; strikes land in each */
+
+/* ---- what the runtime and its domains print, captured ---- */
+
+static struct {
+	int fd, out, err;
+} cap = {-1, -1, -1};
+static char captured[OUT_MAX];
+
+/* From here on stdout (domains' lines) and stderr (the runtime's klog) go
+ * to one memory file, in the order they are written. */
+static int capture_begin(char *why, size_t len)
+{
+	fflush(stdout);
+	fflush(stderr);
+	cap.fd = memfd_create("hosted-test-output", MFD_CLOEXEC);
+	cap.out = dup(STDOUT_FILENO);
+	cap.err = dup(STDERR_FILENO);
+	if (cap.fd < 0 || cap.out < 0 || cap.err < 0 || dup2(cap.fd, STDOUT_FILENO) < 0 ||
+	    dup2(cap.fd, STDERR_FILENO) < 0) {
+		snprintf(why, len, "cannot capture the output");
+		return -1;
+	}
+	return 0;
+}
+
+/* Back to the real stdout and stderr; what was written meanwhile is in
+ * `captured`, NUL-terminated. */
+static void capture_end(void)
+{
+	fflush(stdout);
+	fflush(stderr);
+	dup2(cap.out, STDOUT_FILENO);
+	dup2(cap.err, STDERR_FILENO);
+	ssize_t n = pread(cap.fd, captured, sizeof captured - 1, 0);
+	captured[n > 0 ? n : 0] = 0;
+	close(cap.fd);
+	close(cap.out);
+	close(cap.err);
+}
+
+/* Whether a whole line of `captured` matches the extended regex pattern
+ * (anchored at both ends). */
+static int has_line(const char *pattern)
+{
+	char full[512];
+	snprintf(full, sizeof full, "^%s$", pattern);
+	regex_t re;
+	if (regcomp(&re, full, REG_EXTENDED | REG_NOSUB | REG_NEWLINE))
+		return 0;
+	int ok = !regexec(&re, captured, 0, NULL, 0);
+	regfree(&re);
+	return ok;
+}
+
+static unsigned count_lines(const char *prefix)
+{
+	unsigned n = 0;
+	size_t k = strlen(prefix);
+	for (const char *p = captured; *p;) {
+		n += !strncmp(p, prefix, k);
+		const char *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	return n;
+}
+
+/* ---- domains ---- */
+
+static int fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Create module as the runtime (the VM's kernel); NULL with why. */
+static struct hosted_domain *create(const char *module, char *why, size_t len)
+{
+	struct hosted_domain *d = NULL;
+	char err[256];
+	if (!hdom_create(NULL, module, &d, err, sizeof err))
+		fail(why, len, "creating %s: %.200s", module, err);
+	return d;
+}
+
+static struct hosted_domain *by_name(const char *name)
+{
+	for (unsigned id = 1; id < GATE_MAX_DOMAINS; id++) {
+		struct hosted_domain *d = hgate_slot(id);
+		if (d && !strcmp(d->name, name) && hgate_state(d) == GATE_DOMAIN_RUNNING)
+			return d;
+	}
+	return NULL;
+}
+
+/* Call method m of d: 0 with *r, or -1 with why. */
+static int call(struct hosted_domain *d, unsigned m, long a0, long a1, long a2, long *r, char *why,
+		size_t len)
+{
+	const long a[4] = {a0, a1, a2, 0};
+	char failed[256];
+	if (m >= d->nmethods)
+		return fail(why, len, "%s has no method %u", d->name, m);
+	fflush(stdout);
+	if (entry_upcall(d, d->methods[m], a, r, failed, sizeof failed) < 0)
+		return fail(why, len, "%s.%u failed: %.200s", d->name, m, failed);
+	return 0;
+}
+
+static long rogue_run(struct hosted_domain *rogue, long number, uint64_t target, char *why,
+		      size_t len, int *bad)
+{
+	long r = 0;
+	if (call(rogue, Rogue_run_METHOD, number, (long)target, 0, &r, why, len) < 0)
+		*bad = 1;
+	return r;
+}
+
+static void destroy_all(void)
+{
+	char err[160];
+	for (unsigned id = 1; id < GATE_MAX_DOMAINS; id++)
+		if (hgate_slot(id))
+			hdom_destroy(hgate_handle(hgate_slot(id)), err, sizeof err);
+}
+
+/* Mappings left in any domain slot, from /proc/self/maps; -1 unreadable. */
+static int slot_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	const uint64_t lo = MAPLE_DOMAIN_BASE, hi = lo + GATE_MAX_DOMAINS * MAPLE_DOMAIN_SLOT;
+	char line[512];
+	int n = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long a, b;
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && a < hi && b > lo)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static uint64_t live_rrefs(void)
+{
+	struct rref_stats s;
+	rref_get_stats(&s);
+	return s.live;
+}
+
+/* Everything destroyed: no domain, no RRef, no mapping in any slot, no
+ * thread waiting to run. */
+static int leak_check(char *why, size_t len)
+{
+	destroy_all();
+	unsigned doms = hdom_count();
+	uint64_t rrefs = live_rrefs();
+	int maps = slot_mappings();
+	unsigned threads = hsys_run_threads();
+	if (doms || rrefs || maps || threads || hgate_depth())
+		return fail(why, len,
+			    "after destroying everything: %u domains, %lu live RRefs, %d mappings "
+			    "in domain slots, %u threads ran, %u continuations; want all 0",
+			    doms, (unsigned long)rrefs, maps, threads, hgate_depth());
+	return 0;
+}
+
+/* ---- the tests ---- */
+
+/* bdev_shadow's init creates membdev (a domain's _domain_start run from
+ * inside its creator's SIGSYS handler), which the manifest grants
+ * ramdisk0; the shadow forwards init to it; the VM's lines say so. */
+static int run_shadow_creates(char *why, size_t len)
+{
+	if (capture_begin(why, len) < 0)
+		return -1;
+	struct hosted_domain *shadow = create("bdev_shadow", why, len);
+	long r = 0;
+	int bad = !shadow || call(shadow, BlockDevice_init_METHOD, BDC_BLOCKS, BDC_BLOCK_SIZE, 0,
+				  &r, why, len) < 0;
+	struct hosted_domain *driver = by_name("membdev");
+	capture_end();
+	if (bad)
+		return -1;
+	if (!driver || driver->creator != hgate_handle(shadow) || hdom_count() != 2)
+		return fail(why, len,
+			    "after creating bdev_shadow: membdev %s, %u domains; want "
+			    "membdev created by bdev_shadow and 2 domains",
+			    driver ? "created by another" : "missing", hdom_count());
+	if (r != (long)BDC_BLOCKS * BDC_BLOCK_SIZE)
+		return fail(why, len, "bdev_shadow.init(%d, %d) returned %ld, want %ld", BDC_BLOCKS,
+			    BDC_BLOCK_SIZE, r, (long)BDC_BLOCKS * BDC_BLOCK_SIZE);
+	char line[3][200];
+	snprintf(line[0], sizeof line[0],
+		 "device: ramdisk0 granted to membdev \\(id %u\\), created by bdev_shadow",
+		 driver->id);
+	snprintf(line[1], sizeof line[1],
+		 "domain: membdev created by bdev_shadow: id %u, key %d, [0-9]+ KiB image at "
+		 "%#lx, 6 methods",
+		 driver->id, driver->pkey, (unsigned long)driver->base);
+	snprintf(line[2], sizeof line[2], "device: ramdisk0 mapped by membdev");
+	for (int i = 0; i < 3; i++)
+		if (!has_line(line[i]))
+			return fail(why, len, "no line /%s/ in: %.200s", line[i], captured);
+	return leak_check(why, len);
+}
+
+/* kernel/ktest/authority.c's first case: rogue may not destroy hello,
+ * which the runtime created, nor itself, and a stale handle names
+ * nothing; hello is untouched and rogue runs on. */
+static int run_destroy_not_created(char *why, size_t len)
+{
+	struct hosted_domain *hello = create("hello", why, len);
+	struct hosted_domain *rogue = hello ? create("rogue", why, len) : NULL;
+	if (!rogue || capture_begin(why, len) < 0)
+		return -1;
+	uint64_t hh = hgate_handle(hello);
+	int bad = 0;
+	long other = rogue_run(rogue, ROGUE_DESTROY, hh, why, len, &bad);
+	long self = rogue_run(rogue, ROGUE_DESTROY, hgate_handle(rogue), why, len, &bad);
+	long stale =
+		rogue_run(rogue, ROGUE_DESTROY, hh + (1ull << HANDLE_GEN_SHIFT), why, len, &bad);
+	long greet = 0;
+	bad = bad || call(hello, Hello_greet_METHOD, 5, 0, 0, &greet, why, len) < 0;
+	capture_end();
+	if (bad)
+		return -1;
+	if (other != -MAPLE_EPERM || self != -MAPLE_EPERM || stale != -MAPLE_ESRCH)
+		return fail(
+			why, len,
+			"rogue destroying hello: %ld, itself: %ld, a stale handle: %ld; want %d, "
+			"%d, %d",
+			other, self, stale, -MAPLE_EPERM, -MAPLE_EPERM, -MAPLE_ESRCH);
+	if (hgate_domain(hh) != hello || greet != 5 + (long)hh ||
+	    hgate_state(rogue) != GATE_DOMAIN_RUNNING)
+		return fail(why, len, "hello or rogue did not survive the refusals intact");
+	char line[200];
+	snprintf(line, sizeof line,
+		 "domain: rogue \\(id %u\\) may not destroy hello \\(id %u\\): not its creator "
+		 "\\(the kernel's\\)",
+		 rogue->id, hello->id);
+	if (!has_line(line))
+		return fail(why, len, "no line /%s/ in: %.200s", line, captured);
+	return leak_check(why, len);
+}
+
+/* The second: rogue may not create membdev (only its shadow may). */
+static int run_create_not_allowed(char *why, size_t len)
+{
+	struct hosted_domain *rogue = create("rogue", why, len);
+	if (!rogue || capture_begin(why, len) < 0)
+		return -1;
+	int bad = 0;
+	long r = rogue_run(rogue, ROGUE_CREATE_MEMBDEV, 0, why, len, &bad);
+	capture_end();
+	if (bad)
+		return -1;
+	if (r != -MAPLE_EPERM || hdom_count() != 1 || hgate_state(rogue) != GATE_DOMAIN_RUNNING)
+		return fail(why, len, "rogue creating membdev: %ld, %u domains after; want %d, 1",
+			    r, hdom_count(), -MAPLE_EPERM);
+	char line[200];
+	snprintf(line, sizeof line,
+		 "domain: rogue \\(id %u\\) may not create membdev: the manifest does not let "
+		 "rogue create it",
+		 rogue->id);
+	if (!has_line(line))
+		return fail(why, len, "no line /%s/ in: %.200s", line, captured);
+	return leak_check(why, len);
+}
+
+/* A destroyed slot's next domain has the next generation: the old handle
+ * reaches it neither through the gate (-MAPLE_EDEAD) nor through
+ * SYS_DOMAIN_DESTROY (-MAPLE_ESRCH), the new one does. */
+static int run_stale_handle(char *why, size_t len)
+{
+	char err[160];
+	struct hosted_domain *caller = create("rogue", why, len);
+	struct hosted_domain *first = caller ? create("rogue", why, len) : NULL;
+	if (!first)
+		return -1;
+	uint64_t old = hgate_handle(first);
+	if (hdom_destroy(old, err, sizeof err) < 0)
+		return fail(why, len, "destroying the first: %s", err);
+	struct hosted_domain *next = create("rogue", why, len);
+	if (!next)
+		return -1;
+	uint64_t now = hgate_handle(next);
+	if ((now & HANDLE_ID_MASK) != (old & HANDLE_ID_MASK) || now == old)
+		return fail(why, len,
+			    "the next domain has handle %#lx after %#lx: want the same "
+			    "slot, another generation",
+			    (unsigned long)now, (unsigned long)old);
+	int bad = 0;
+	uint64_t calls = hgate_calls(next);
+	long via_gate = rogue_run(caller, ROGUE_A_CALL_EXITER, old, why, len, &bad);
+	long destroy = rogue_run(caller, ROGUE_DESTROY, old, why, len, &bad);
+	uint64_t calls_after = hgate_calls(next);
+	rogue_run(caller, ROGUE_A_CALL_EXITER, now, why, len, &bad); /* the control */
+	if (bad)
+		return -1;
+	if (via_gate != -MAPLE_EDEAD || destroy != -MAPLE_ESRCH || calls_after != calls ||
+	    hgate_calls(next) != calls + 1)
+		return fail(why, len,
+			    "the old handle: a call %ld, a destroy %ld, %lu calls reached the next "
+			    "domain (then %lu with its own handle); want %d, %d, 0 (1)",
+			    via_gate, destroy, (unsigned long)(calls_after - calls),
+			    (unsigned long)(hgate_calls(next) - calls_after), -MAPLE_EDEAD,
+			    -MAPLE_ESRCH);
+	return leak_check(why, len);
+}
+
+/* membdev_initfail's second run crashes in its domain_main (a write to
+ * the field at 0x18 of a null pointer): only it fails; its creator,
+ * bdev_shadow_initfail, hears -MAPLE_EINVAL inside its own init and
+ * returns it; the VM's lines name the fault; nothing is left. */
+static int run_init_fails(char *why, size_t len)
+{
+	long size = hdev_size("ramdisk0");
+	uint64_t page = (uint64_t)size - MEMBDEV_INITFAIL_RESERVED;
+	uint64_t *runs = hdev_word("ramdisk0", page + 8 * MEMBDEV_INITFAIL_RUNS);
+	uint64_t *period = hdev_word("ramdisk0", page + 8 * MEMBDEV_INITFAIL_PERIOD);
+	if (!runs || !period)
+		return fail(why, len, "no ramdisk0 to set the schedule in");
+	*runs = 1;   /* the next run is the second */
+	*period = 0; /* only run 0 serves */
+	if (capture_begin(why, len) < 0)
+		return -1;
+	char err[256];
+	uint64_t h = hdom_create(NULL, "bdev_shadow_initfail", NULL, err, sizeof err);
+	capture_end();
+	char want[] = "bdev_shadow_initfail: domain_main returned -22";
+	if (h || strcmp(err, want) || *runs != 2)
+		return fail(why, len,
+			    "creating bdev_shadow_initfail: %s, %lu runs of the driver; "
+			    "want '%s', 2",
+			    h ? "created" : err, (unsigned long)*runs, want);
+	const char *lines[] = {
+		"domain: membdev_initfail \\(id 2\\) failed: SIGSEGV \\(SEGV_MAPERR\\) at "
+		"membdev_initfail\\+0x[0-9a-f]+, address 0x18",
+		"domain: bdev_shadow_initfail could not create membdev_initfail: membdev_initfail: "
+		"init failed: SIGSEGV \\(SEGV_MAPERR\\) at membdev_initfail\\+0x[0-9a-f]+, address "
+		"0x18",
+		"domain: membdev_initfail \\(id 2\\) destroyed, [0-9]+ pages and 0 RRefs returned",
+		"domain: bdev_shadow_initfail \\(id 1\\) failed: init failed",
+	};
+	for (unsigned i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		if (!has_line(lines[i]))
+			return fail(why, len, "no line /%s/ in: %.300s", lines[i], captured);
+	return leak_check(why, len);
+}
+
+/* hog's heap grows in its own slot under its key; 0 bytes is -EINVAL,
+ * and the VM's default memory limit stops it with -MAPLE_EQUOTA at the
+ * region that would pass it, hog running on. */
+static int run_heap_limit(char *why, size_t len)
+{
+	struct hosted_domain *hog = create("hog", why, len);
+	if (!hog)
+		return -1;
+	const long region = 16l << 20;
+	long zero = 0, grew = 0, first = 0, count = 0;
+	/* Its regions lie one after another from the window's start (hog's
+	 * init took one already): one mapping to Linux, under its key. */
+	uint64_t heap = hog->base + DOMAIN_HEAP_OFF;
+	if (call(hog, Hog_grow_METHOD, 0, 1, 0, &zero, why, len) < 0 ||
+	    call(hog, Hog_grow_METHOD, region, 1, 0, &first, why, len) < 0)
+		return -1;
+	uint64_t room = (HDOM_MEM_PAGES - hog->pages) * 4096ul / (uint64_t)region;
+	if (call(hog, Hog_grow_METHOD, region, 1000, 0, &grew, why, len) < 0 ||
+	    call(hog, Hog_grown_METHOD, 0, 0, 0, &count, why, len) < 0)
+		return -1;
+	int key = hgate_keys() ? pkeys_of_mapping(heap) : hog->pkey;
+	if (zero != -MAPLE_EINVAL || first != 0 || grew != -MAPLE_EQUOTA ||
+	    count != 1 + (long)room || hog->heap_next <= heap + (uint64_t)region ||
+	    key != hog->pkey)
+		return fail(
+			why, len,
+			"grow(0): %ld, grow(16 MiB): %ld, then %ld after %ld regions in all, "
+			"the heap up to slot offset %#lx with key %d; want %d, 0, %d after %ld, "
+			"from %#lx with key %d",
+			zero, first, grew, count, (unsigned long)(hog->heap_next - hog->base), key,
+			-MAPLE_EINVAL, -MAPLE_EQUOTA, 1 + (long)room, DOMAIN_HEAP_OFF, hog->pkey);
+	return leak_check(why, len);
+}
+
+/* A strike plan (hsys_set_tick): at each syscall the runtime serves,
+ * crash the current membdev by injection unless it has been struck
+ * already, and only once it has served since it started: its calls count
+ * has risen past the shadow's replayed init and the retried request
+ * (kernel/ktest/driver_faults.c's driver_served, for one client thread),
+ * so no request sees two crashes and the shadow's retries suffice. */
+struct strikes {
+	unsigned done, want;
+	uint64_t last;		    /* the handle struck last */
+	struct hosted_domain *only; /* strike this one only (no shadow), or NULL */
+};
+
+static void strike(void *arg)
+{
+	struct strikes *s = arg;
+	struct hosted_domain *d = s->only ? s->only : by_name("membdev");
+	if (s->done == s->want || !d || hgate_handle(d) == s->last ||
+	    hgate_state(d) != GATE_DOMAIN_RUNNING || hgate_calls(d) < 3)
+		return;
+	s->last = hgate_handle(d);
+	hgate_inject(d, runtime_gatepage()->fault[s->done % 5]);
+	s->done++;
+}
+
+static long bd_stat(struct hosted_domain *client, int which)
+{
+	char why[160];
+	long r = -1;
+	call(client, BdClient_stat_METHOD, which, 0, 0, &r, why, sizeof why);
+	return r;
+}
+
+/* One workload (bdclient.start, then its thread runs to its verifying
+ * read-back); 0, or -1 with why naming every counter. */
+static int workload(struct hosted_domain *client, long device, char *why, size_t len)
+{
+	long r = 0;
+	if (call(client, BdClient_start_METHOD, WORKLOAD_OPS, 50, device, &r, why, len) < 0)
+		return -1;
+	if (r != 0)
+		return fail(why, len, "bdclient.start: %ld", r);
+	hsys_run_threads();
+	return 0;
+}
+
+static int counters(struct hosted_domain *client, char *out, size_t len)
+{
+	return snprintf(out, len,
+			"%ld errors (last %ld), %ld wrong blocks, %ld unverifiable, %ld verified, "
+			"running %ld",
+			bd_stat(client, BDC_ERRORS), bd_stat(client, BDC_LAST_ERROR),
+			bd_stat(client, BDC_LOST), bd_stat(client, BDC_UNVERIFIED),
+			bd_stat(client, BDC_VERIFIED), bd_stat(client, BDC_RUNNING));
+}
+
+/* kernel/ktest/recovery.c's recovery_shadow_hides_driver_crashes_without_
+ * losing_data, hosted: STRIKES crashes (pf gp ud de pk in turn) of the
+ * current membdev across WORKLOAD_RUNS verified workloads. */
+static int run_recovery(char *why, size_t len)
+{
+	struct hosted_domain *shadow = create("bdev_shadow", why, len);
+	struct hosted_domain *client = shadow ? create("bdclient", why, len) : NULL;
+	if (!client || capture_begin(why, len) < 0)
+		return -1;
+	struct strikes s = {.want = STRIKES};
+	hsys_set_tick(strike, &s);
+	int bad = 0;
+	char c[256] = "";
+	for (int i = 0; i < WORKLOAD_RUNS && !bad; i++) {
+		bad = workload(client, 0, why, len) < 0;
+		if (!bad && (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
+			     bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_RUNNING) ||
+			     bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS)) {
+			counters(client, c, sizeof c);
+			bad = 1;
+		}
+	}
+	hsys_set_tick(NULL, NULL);
+	capture_end();
+	if (bad)
+		return c[0] ? fail(why, len, "workload: %s", c) : -1;
+	if (s.done != STRIKES)
+		return fail(why, len, "%u strikes landed in %d workloads, want %d", s.done,
+			    WORKLOAD_RUNS, STRIKES);
+	/* One crash and one restart line per strike, numbered in turn. */
+	for (unsigned k = 1; k <= STRIKES; k++) {
+		char line[160];
+		snprintf(
+			line, sizeof line,
+			"\\[bdev_shadow\\] shadow BlockDevice: restarted membdev \\(restart %u\\), "
+			"replayed 1 calls",
+			k);
+		if (!has_line(line))
+			return fail(why, len, "no restart line /%s/", line);
+	}
+	unsigned crashes = count_lines("hosted: membdev failed: ");
+	unsigned restarts = count_lines("[bdev_shadow] shadow BlockDevice: restarted");
+	if (crashes != STRIKES || restarts != STRIKES)
+		return fail(why, len, "%u crashes and %u restarts logged, want %d each", crashes,
+			    restarts, STRIKES);
+	return leak_check(why, len);
+}
+
+/* The control (recovery_without_a_shadow_the_client_sees_the_crash):
+ * bdclient on membdev itself; one crash reaches it, as -MAPLE_ECALLEE for
+ * the submit it hit and -MAPLE_EDEAD for every one after. */
+static int run_no_shadow(char *why, size_t len)
+{
+	struct hosted_domain *driver = create("membdev", why, len);
+	struct hosted_domain *client = driver ? create("bdclient", why, len) : NULL;
+	if (!client || capture_begin(why, len) < 0)
+		return -1;
+	struct strikes s = {.want = 1, .only = driver};
+	hsys_set_tick(strike, &s);
+	int bad = workload(client, (long)hgate_handle(driver), why, len) < 0;
+	hsys_set_tick(NULL, NULL);
+	capture_end();
+	if (bad)
+		return -1;
+	long errors = bd_stat(client, BDC_ERRORS), last = bd_stat(client, BDC_LAST_ERROR);
+	char first[80];
+	snprintf(first, sizeof first, "\\[bdclient\\] bdclient: a submit did not succeed: %d",
+		 -MAPLE_ECALLEE);
+	if (s.done != 1 || errors < 2 || last != -MAPLE_EDEAD || !has_line(first))
+		return fail(
+			why, len,
+			"%u strikes; the client saw %ld errors, the last %ld; want 1 strike, the "
+			"first error %d and the last %d",
+			s.done, errors, last, -MAPLE_ECALLEE, -MAPLE_EDEAD);
+	return leak_check(why, len);
+}
+
+const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
+	{"domain-shadow-creates-its-driver-in-its-init", run_shadow_creates},
+	{"auth-rogue-may-not-destroy-a-domain-it-did-not-create", run_destroy_not_created},
+	{"auth-rogue-may-not-create-an-image-the-manifest-does-not-allow", run_create_not_allowed},
+	{"domain-stale-handle-never-reaches-the-slots-next-domain", run_stale_handle},
+	{"domain-failing-in-its-init-fails-alone-and-its-creator-hears-einval", run_init_fails},
+	{"heap-grow-stops-at-the-memory-limit-with-equota", run_heap_limit},
+	{"recovery-shadow-hides-driver-crashes-without-losing-data", run_recovery},
+	{"recovery-without-a-shadow-the-client-sees-the-crash", run_no_shadow},
+};
