@@ -9,14 +9,15 @@
  * occupies it for the whole campaign. The campaign's own loop, which waits
  * and sleeps, runs on a second thread that never enters a domain. Whatever
  * touches a domain (looking one up, calling its methods, creating,
- * destroying, flipping its bits) is asked of the domain thread through a
+ * destroying) is asked of the domain thread through a
  * one-slot mailbox, which it serves between requests in its main loop or
  * at the tick of a syscall of bdclient's (hsys_set_tick: then bdclient is
  * between two batches and no other call is in progress), so no domain's
- * state is read while the domain thread changes it. A strike alone is made
- * from the campaign thread (inject_strike on a copy of the instance taken
- * by the domain thread): a flipped membdev may spin in its own code and
- * never reach a tick, and a strike is what ends that.
+ * state is read while the domain thread changes it. Strikes and flips are
+ * made from the campaign thread, on a copy of the instance the domain
+ * thread took when it was found serving: a flipped membdev may spin in its
+ * own code and never reach a tick, and a strike is what ends that; and a
+ * flip must be able to land while membdev runs, as in the VM.
  *
  * Lines as in the VM (fault_campaign.c), on stderr with the runtime's log;
  * the leak check after: domains, live RRefs and mappings in the domain
@@ -52,17 +53,14 @@
 
 /* ---- The mailbox: the campaign thread asks, the domain thread answers ---- */
 
-enum op { ASK_CURRENT, ASK_PROGRESS, ASK_STAT, ASK_CREATE, ASK_STOP, ASK_DESTROY, ASK_FLIP };
+enum op { ASK_CURRENT, ASK_PROGRESS, ASK_STAT, ASK_CREATE, ASK_STOP, ASK_DESTROY };
 
 struct ask {
 	enum op op;
 	const char *name;
 	uint64_t h, h2;
-	int which, kind;
-	const struct fault_params *p;
+	int which;
 	long r;
-	uint64_t off;
-	unsigned bit;
 	struct hosted_domain copy; /* ASK_CURRENT: the instance, for a strike */
 	int done;
 };
@@ -116,13 +114,12 @@ static int image_of(const struct hosted_domain *d, struct fault_image *img)
 	return 0;
 }
 
-long faults_flip_here(uint64_t h, int kind, const struct fault_params *p, uint64_t *off,
-		      unsigned *bit)
+long faults_flip_in(const struct hosted_domain *d, int kind, const struct fault_params *p,
+		    uint64_t *off, unsigned *bit)
 {
-	struct hosted_domain *d = running(h);
 	struct fault_image img;
 	char why[160];
-	if (!d || image_of(d, &img) < 0)
+	if (image_of(d, &img) < 0)
 		return 0;
 	uint64_t va = fault_place(&img, kind, p, bit);
 	if (!va)
@@ -195,9 +192,6 @@ static void answer(struct ask *q)
 		pthread_mutex_unlock(&mu);
 		break;
 	}
-	case ASK_FLIP:
-		q->r = faults_flip_here(q->h, q->kind, q->p, &q->off, &q->bit);
-		break;
 	}
 }
 
@@ -315,14 +309,16 @@ bool faults_strike(uint64_t h, int kind)
 	return true;
 }
 
+/* From this thread too, like the VM's, which flips while membdev may be
+ * inside a call: a code flip can land in the loop it runs, a stack flip in
+ * a frame in use. Safe as a strike is: the instance served and nothing
+ * else fails it, so its pages are there (inject_flip makes a code page
+ * writable for the write; a fetch from it meanwhile runs again). */
 bool faults_flip(uint64_t h, int kind, const struct fault_params *p, uint64_t *off, unsigned *bit)
 {
-	struct ask q = {.op = ASK_FLIP, .h = h, .kind = kind, .p = p};
-	if (!ask(&q))
-		return false;
-	*off = q.off;
-	*bit = q.bit;
-	return true;
+	uint64_t ns;
+	return hgate_handle(&membdev) == h && !inject_failed(h, &ns, NULL, 0) &&
+	       faults_flip_in(&membdev, kind, p, off, bit);
 }
 
 void faults_record(bool on)

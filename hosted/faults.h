@@ -10,11 +10,13 @@
 
 #include <stdint.h>
 
-/* Flip one bit of instance h where fault_place says (what faults_flip
- * asks of the domain thread, which must be the caller: the instance
- * cannot go away under the write); 1 with *off and *bit, or 0. */
-long faults_flip_here(uint64_t h, int kind, const struct fault_params *p, uint64_t *off,
-		      unsigned *bit);
+#include "loader.h"
+
+/* Flip one bit of d where fault_place says (faults_flip's work, on the
+ * campaign's copy of membdev or on a test's domain, which must not go away
+ * meanwhile); 1 with *off and *bit, or 0. */
+long faults_flip_in(const struct hosted_domain *d, int kind, const struct fault_params *p,
+		    uint64_t *off, unsigned *bit);
 
 /* maple-hosted faults [N [SEED [WINDOW_MS [FLIP_AT BIT]]]]: the campaign,
  * its lines on stderr (bench/fault_campaign.h); 0 if every fault was

@@ -156,15 +156,14 @@ struct flip {
 };
 
 /* One pass of flips of every kind in turn from seed SEED (as the
- * campaign's domain thread makes them), recorded in out. */
+ * campaign makes them), recorded in out. */
 static int flip_pass(struct hosted_domain *xb, struct flip *out, char *why, size_t len)
 {
 	const struct fault_params p = {.n = FLIPS, .seed = SEED};
 	fault_seed(SEED);
 	for (int i = 0; i < FLIPS; i++) {
 		out[i].kind = FAULT_FLIP_CODE + i % 4;
-		if (!faults_flip_here(hgate_handle(xb), out[i].kind, &p, &out[i].off,
-				      &out[i].bit)) {
+		if (!faults_flip_in(xb, out[i].kind, &p, &out[i].off, &out[i].bit)) {
 			snprintf(why, len, "flip %d (%s): nothing flipped", i,
 				 fault_kind_names[out[i].kind]);
 			return -1;
