@@ -67,8 +67,12 @@ static struct {
 	unsigned ncode;
 } strike;
 
-/* The page a flip is changing, or 0. */
-static uint64_t flipping;
+/* The page a flip is changing, or 0; the last page a flip changed, and
+ * whether it is executable (its rights when they are not changing). */
+static uint64_t flipping, flipped;
+static int flipped_exec;
+/* The instruction last run again after a refused fetch (inject_fault). */
+static __thread uint64_t retried;
 
 /* The rights of one domain's image pages, as /proc/self/maps showed them. */
 static struct range snap[MAX_RANGES];
@@ -235,35 +239,47 @@ enum inject_take inject_fault(ucontext_t *uc, const siginfo_t *si)
 	/* Only an instruction fetch refused by the page's rights. */
 	if (si->si_code != SEGV_ACCERR || addr != rip)
 		return INJECT_NOT_OURS;
-	uint64_t f = __atomic_load_n(&flipping, __ATOMIC_ACQUIRE);
-	if (f && rip - f < PAGE) {
-		while (__atomic_load_n(&flipping, __ATOMIC_ACQUIRE) == f)
-			;
+	/* Rights being changed come back first: a flip's page, struck pages
+	 * being armed or given back. */
+	uint64_t f;
+	while ((f = __atomic_load_n(&flipping, __ATOMIC_ACQUIRE)) && rip - f < PAGE)
+		;
+	int s;
+	while ((s = __atomic_load_n(&strike.state, __ATOMIC_ACQUIRE)) == ARMING || s == TAKEN)
+		;
+	if (s == ARMED && in_code(rip) &&
+	    __atomic_compare_exchange_n(&strike.state, &s, TAKEN, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		int kind = strike.kind;
+		struct hosted_domain *cur = hgate_current();
+		restore_code();
+		__atomic_store_n(&strike.state, IDLE, __ATOMIC_RELEASE);
+		retried = 0;
+		/* As the VM's inject: only where the struck domain's own code
+		 * runs as itself. A domain that jumped into another's code (fetch
+		 * is not governed by keys) is not the one struck; the strike is
+		 * spent. */
+		if (!cur || cur->id != strike.id)
+			return INJECT_RETRY;
+		if (kind == FAULT_KILL)
+			return INJECT_KILL;
+		g[REG_RIP] = (greg_t)stub(kind);
+		return INJECT_REDIRECTED;
+	}
+	/*
+	 * Not (or no longer) a strike: a fetch refused by rights the runtime
+	 * was changing when it was made and has given back since (a flip's
+	 * code page, struck pages given back by inject_cancel): run it again.
+	 * Once: a page that really is not executable refuses the same fetch
+	 * again, and that is the domain's own fault.
+	 */
+	uint64_t last = __atomic_load_n(&flipped, __ATOMIC_ACQUIRE);
+	if (((last && rip - last < PAGE && flipped_exec) || in_code(rip)) && retried != rip) {
+		retried = rip;
 		return INJECT_RETRY;
 	}
-	int s = __atomic_load_n(&strike.state, __ATOMIC_ACQUIRE);
-	if (s == IDLE || !in_code(rip))
-		return INJECT_NOT_OURS;
-	if (s != ARMED || !__atomic_compare_exchange_n(&strike.state, &s, TAKEN, 0,
-						       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		/* Being armed, or another thread took it: the pages come back. */
-		while ((s = __atomic_load_n(&strike.state, __ATOMIC_ACQUIRE)) != IDLE && s != ARMED)
-			;
-		return INJECT_RETRY;
-	}
-	int kind = strike.kind;
-	struct hosted_domain *cur = hgate_current();
-	restore_code();
-	__atomic_store_n(&strike.state, IDLE, __ATOMIC_RELEASE);
-	/* As the VM's inject: only where the struck domain's own code runs as
-	 * itself. A domain that jumped into another's code (fetch is not
-	 * governed by keys) is not the one struck; the strike is spent. */
-	if (!cur || cur->id != strike.id)
-		return INJECT_RETRY;
-	if (kind == FAULT_KILL)
-		return INJECT_KILL;
-	g[REG_RIP] = (greg_t)stub(kind);
-	return INJECT_REDIRECTED;
+	retried = 0;
+	return INJECT_NOT_OURS;
 }
 
 int inject_flip(const struct hosted_domain *d, uint64_t va, unsigned bit, char *why, size_t whylen)
@@ -278,6 +294,8 @@ int inject_flip(const struct hosted_domain *d, uint64_t va, unsigned bit, char *
 	int writable = r.prot & PROT_WRITE;
 	if (!writable) {
 		__atomic_store_n(&flipping, page, __ATOMIC_RELEASE);
+		flipped_exec = (r.prot & PROT_EXEC) != 0;
+		__atomic_store_n(&flipped, page, __ATOMIC_RELEASE);
 		if (protect(page, PAGE, PROT_READ | PROT_WRITE, d->pkey) < 0) {
 			__atomic_store_n(&flipping, 0, __ATOMIC_RELEASE);
 			snprintf(why, whylen, "cannot make %#lx writable: %s", (unsigned long)page,

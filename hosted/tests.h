@@ -14,7 +14,7 @@ int hosted_tests(int n, char **names);
 #include <stddef.h>
 #include <stdint.h>
 
-#define HOSTED_INJECT_TESTS 7
+#define HOSTED_INJECT_TESTS 8
 extern const struct hosted_named_test inject_tests[HOSTED_INJECT_TESTS];
 
 /* Load and initialise image `name` as domain id; 0, or -1 with why. */

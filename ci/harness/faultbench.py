@@ -50,7 +50,7 @@ class Lines:
     def __init__(self, n, progress):
         self.n, self.progress = n, progress
         self.out = {"faults": [], "workloads": [], "failed": [], "end": None, "leaks": None,
-                    "panic": None, "wrong_logged": {}}
+                    "panic": None, "wrong_logged": {}, "done": False, "at": []}
         self.wrong = 0  # bdclient's wrong-block lines since the last fault's line
         self.t0 = self.t1 = None
 
@@ -67,6 +67,7 @@ class Lines:
             out["faults"].append((int(m[1]), m[2], m[3], m[4], m[5], m[6], int(m[7]),
                                   int(m[8]), int(m[9])))
             self.t1 = time.monotonic()
+            out["at"].append(self.t1)  # when each fault's line came
             k = len(out["faults"])
             if self.t0 and (k % PROGRESS_EVERY == 0 or k == self.n):
                 rate = k / max(self.t1 - self.t0, 1e-3)
@@ -81,6 +82,7 @@ class Lines:
         elif m := FAILED.search(line):
             out["failed"].append(line[line.index("bench: faults"):])
         elif re.search(DONE, line):
+            out["done"] = True
             return True
         return False
 
