@@ -11,6 +11,7 @@
  *                              (then the domain threads it made run, to completion:
  *                              syscalls.h)
  *   inject DOMAIN FAULT        its next method call takes FAULT (pf gp ud de pk)
+ *   kill DOMAIN                fail it now: its next caller gets -MAPLE_EDEAD
  *   rrefs                      the exchange heap's counts
  *   shutdown                   reply OK and exit 0
  *
@@ -146,10 +147,25 @@ static int cmd_shutdown(struct ctl_reply *r, int argc, char **argv)
 	return 0;
 }
 
+/* The VM's `kill`: between console commands no call is inside the domain
+ * (one thread enters domains), so it fails, and its callers find it so. */
+static int cmd_kill(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	struct hosted_domain *d = find(argv[1]);
+	if (!d)
+		return ctl_fail(r, "no domain '%s'", argv[1]);
+	if (!hdom_fail(d, "killed from the control console"))
+		return ctl_fail(r, "%s is not running", d->name);
+	ctl_print(r, "%s failed; its next caller gets an error", d->name);
+	return 0;
+}
+
 static const struct ctl_cmd cmds[] = {
 	{"domains", "", 0, 0, "list the loaded domains", cmd_domains},
 	{"call", "DOMAIN METHOD [A0..A3]", 2, 6, "call a domain's method", cmd_call},
 	{"inject", "DOMAIN FAULT", 2, 2, "make a domain's next method call fault", cmd_inject},
+	{"kill", "DOMAIN", 1, 1, "fail a domain now; its callers get an error", cmd_kill},
 	{"rrefs", "", 0, 0, "the exchange heap's counts", cmd_rrefs},
 	{"shutdown", "", 0, 0, "stop maple-hosted", cmd_shutdown},
 };

@@ -169,6 +169,10 @@ long hdev_size(const char *name)
 
 void hdev_release(struct hosted_domain *d)
 {
+	/* Held by nobody now, kept for the holder's creator (the lineage), as
+	 * the VM's device_release leaves a RAM disk. */
+	if (ramdisk.holder == hgate_handle(d))
+		ramdisk.holder = 0;
 	if (d->device_va)
 		munmap((void *)d->device_va, d->device_bytes);
 	d->device_va = d->device_bytes = 0;

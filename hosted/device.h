@@ -24,7 +24,8 @@ long hdev_map(struct hosted_domain *d, const char *name);
 /* SYS_DEVICE_SIZE: its size in bytes, or -MAPLE_ESRCH. */
 long hdev_size(const char *name);
 
-/* Unmap d's device (its memory stays the device's). */
+/* d goes: unmap its device (the memory stays the device's) and hold it
+ * for nobody, kept for d's creator. */
 void hdev_release(struct hosted_domain *d);
 
 /* The runtime's view of word `off` of device `name` (tests set the

@@ -73,6 +73,15 @@ static void teardown(struct hosted_domain *d)
 		free(d);
 }
 
+int hdom_fail(struct hosted_domain *d, const char *why)
+{
+	if (!hgate_fail(d))
+		return 0;
+	snprintf(d->fail_reason, sizeof d->fail_reason, "%s", why);
+	klog("domain: %s (id %u) failed: %s", d->name, d->id, why);
+	return 1;
+}
+
 int hdom_destroy(uint64_t handle, char *err, size_t errlen)
 {
 	struct hosted_domain *d = hgate_domain(handle);
@@ -80,8 +89,7 @@ int hdom_destroy(uint64_t handle, char *err, size_t errlen)
 		snprintf(err, errlen, "no such domain (already destroyed?)");
 		return -MAPLE_ESRCH;
 	}
-	if (hgate_fail(d))
-		klog("domain: %s (id %u) failed: destroyed", d->name, d->id);
+	hdom_fail(d, "destroyed");
 	/* One thread enters domains: a call still in d is on this very
 	 * thread, below whoever destroys, and cannot leave before it returns.
 	 * The VM waits 2 s for such calls and then answers this; here no wait
@@ -117,8 +125,6 @@ uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
 	d->owned = 1;
 	d->creator = creator ? hgate_handle(creator) : 0;
 	snprintf(d->creator_name, sizeof d->creator_name, "%s", creator ? creator->name : "kernel");
-	d->heap_next = d->base + DOMAIN_HEAP_OFF;
-	d->pages = d->span / PAGE + DOMAIN_STACK_SIZE / PAGE;
 	if (hgate_add(d, err, errlen) < 0) {
 		munmap((void *)d->base, d->span);
 		if (d->pkey >= 0)
@@ -137,8 +143,7 @@ uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
 		snprintf(err, errlen, "%s: init failed: %s", d->name, why);
 	} else if (r < 0) {
 		snprintf(err, errlen, "%s: domain_main returned %ld", d->name, r);
-		if (hgate_fail(d))
-			klog("domain: %s (id %u) failed: init failed", d->name, d->id);
+		hdom_fail(d, "init failed");
 	} else {
 		klog("domain: %s created by %s: id %u, key %d, %lu KiB image at %#lx, %u methods",
 		     d->name, d->creator_name, d->id, d->pkey, (unsigned long)(d->span >> 10),

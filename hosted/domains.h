@@ -40,6 +40,11 @@ uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
 uint64_t hdom_create(struct hosted_domain *creator, const char *module, struct hosted_domain **out,
 		     char *err, size_t errlen);
 
+/* Fail d now, as the VM's domain_fail (a kill, a destroy's first step):
+ * the gate refuses calls into it from here on, and the VM's line says why.
+ * 1, or 0 if it was not running. */
+int hdom_fail(struct hosted_domain *d, const char *why);
+
 /* Destroy a domain by handle with the runtime's authority: fail it if it
  * runs, then unmap and free everything of it. 0, or -MAPLE_ESRCH (no such
  * domain) / -MAPLE_ETIMEDOUT (calls into it are still in progress on this

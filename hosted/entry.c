@@ -342,6 +342,14 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_domain(u, ctx);
 	} else {
 		g[REG_RAX] = maple_syscall(d, si->si_syscall, g);
+		/* As the VM's way back to ring 3 (gate_return_to_user): a domain
+		 * failed while it ran (killed, or destroyed with its call in
+		 * progress) unwinds now rather than running on; the gate's
+		 * callee_failed loops on SYS_NULL waiting for exactly this. */
+		if (hgate_state(d) != GATE_DOMAIN_RUNNING) {
+			fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+			fail_domain(u, ctx);
+		}
 	}
 }
 

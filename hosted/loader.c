@@ -14,6 +14,7 @@
 
 #include "pkeys.h"
 
+#include <domain/domain.h>
 #include <lib/elf.h>
 #include <maple/abi.h>
 
@@ -23,8 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-/* kernel/domain/domain.h's DOMAIN_IMAGE_MAX, which the VM applies too. */
-#define HOSTED_IMAGE_MAX (256UL << 20)
+#define HOSTED_IMAGE_MAX DOMAIN_IMAGE_MAX /* the VM's limit too */
 
 uint8_t *hosted_read(const char *path, size_t *size, char *err, size_t errlen)
 {
@@ -134,6 +134,10 @@ int hosted_load(const char *path, unsigned id, int use_keys, struct hosted_domai
 	out->span = span;
 	out->entry = base + (info.entry - info.span_lo);
 	out->pkey = pkey;
+	/* Its memory as the VM's charge counts it: the image and the stack
+	 * (gate.c); the heap window starts empty (domains.c). */
+	out->heap_next = base + DOMAIN_HEAP_OFF;
+	out->pages = (span + DOMAIN_STACK_SIZE) / ELF_PAGE_SIZE;
 	rc = 0;
 out:
 	if (rc < 0 && at != MAP_FAILED)

@@ -20,7 +20,7 @@ struct hosted_domain {
 	unsigned nmethods;    /* how many it gave SYS_EXPORT */
 	uint64_t methods[32]; /* their addresses (GATE_MAX_METHODS) */
 	uint64_t stack;	      /* its upcall stack (entry.c), 0 while it has none */
-	/* Set by the gate (gate.c) and the lifecycle (domains.c): */
+	/* Set by the loader, the gate (gate.c) and the lifecycle (domains.c): */
 	uint32_t gen;	       /* the slot's generation: handle = id | gen << 16 */
 	uint64_t creator;      /* its creator's handle; 0: the runtime ("kernel") */
 	char creator_name[32]; /* its creator's name, for the log */
@@ -29,6 +29,7 @@ struct hosted_domain {
 	uint64_t device_va;    /* where its granted device is mapped; 0: nowhere */
 	uint64_t device_bytes; /* and how many bytes */
 	uint64_t refusals;     /* requests refused (the VM logs the first few) */
+	char fail_reason[96];  /* why hdom_fail failed it (a kill, a destroy) */
 	int owned;	       /* allocated by domains.c, which frees it at destroy */
 };
 

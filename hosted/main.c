@@ -1,10 +1,10 @@
 /*
  * maple-hosted: the Linux-hosted platform (docs/platform.md, "The linux
- * platform"). What exists so far: the VM's loader checks and placement with
- * the VM's key layout, upcalls into a domain that return through the same
- * gate page, the seccomp trusted entry and faults that fail the domain, and
- * the hosted benchmark's rows. Cross-domain calls, threads, RRefs and
- * switching rights are not built yet (docs/platform.md says what is missing).
+ * platform"): the VM's loader checks and placement with the VM's key
+ * layout, upcalls and cross-domain calls through the same gate page, the
+ * exchange heap, the seccomp trusted entry and faults that fail the domain,
+ * domains that create and destroy domains (shadows restarting drivers), the
+ * hosted benchmark's rows; docs/platform.md says what is missing.
  *
  *   maple-hosted probe                 does this process get protection keys?
  *   maple-hosted load IMAGE...         check and place each image as the VM would

@@ -328,6 +328,9 @@ static const struct evil_test evil_tests[] = {
 	{"rref-nesting-counts-the-childs-whole-subtree", EV_NEST_WHOLE, 0, 0},
 	{"rref-stale-handle-after-free-and-realloc-is-refused", EV_STALE, 0, 0},
 	{"rref-info-on-another-domains-rref-is-eperm", EV_INFO_PERM, 0, 0},
+	/* rref_quota_is_equota_and_the_domain_runs_on: it needs malloc (SYS_HEAP_GROW). */
+	{"rref-quota-is-equota-and-the-domain-runs-on", EV_QUOTA, RREF_DEFAULT_HEADERS,
+	 RREF_DEFAULT_BYTES},
 };
 
 static uint64_t live_rrefs(void)

@@ -43,6 +43,7 @@
 
 #define OUT_MAX	      (256u << 10) /* what a test's captured output may hold */
 #define STRIKES	      30	   /* membdev crashes in the recovery test */
+#define KINDS	      6		   /* pf gp ud de pk (the gate's stubs), then kill */
 #define WORKLOAD_OPS  4096	   /* random requests after the first full write */
 #define WORKLOAD_RUNS 3		   /* as many workloads; strikes land in each */
 
@@ -442,7 +443,8 @@ static int run_heap_limit(char *why, size_t len)
  * so no request sees two crashes and the shadow's retries suffice. */
 struct strikes {
 	unsigned done, want;
-	uint64_t last;		    /* the handle struck last */
+	int inside;    /* 1: only kills, each inside its call (at a syscall it makes) */
+	uint64_t last; /* the handle struck last */
 	struct hosted_domain *only; /* strike this one only (no shadow), or NULL */
 };
 
@@ -450,11 +452,17 @@ static void strike(void *arg)
 {
 	struct strikes *s = arg;
 	struct hosted_domain *d = s->only ? s->only : by_name("membdev");
+	/* Between its calls (none of its calls in progress), or with
+	 * `inside` during one, at a syscall of its own. */
 	if (s->done == s->want || !d || hgate_handle(d) == s->last ||
-	    hgate_state(d) != GATE_DOMAIN_RUNNING || hgate_calls(d) < 3)
+	    hgate_state(d) != GATE_DOMAIN_RUNNING || hgate_calls(d) < 3 ||
+	    (hgate_active(d) != 0) != s->inside || (s->inside && hgate_current() != d))
 		return;
 	s->last = hgate_handle(d);
-	hgate_inject(d, runtime_gatepage()->fault[s->done % 5]);
+	if (s->done % KINDS < KINDS - 1 && !s->inside)
+		hgate_inject(d, runtime_gatepage()->fault[s->done % KINDS]);
+	else /* the VM's `kill`: failed between calls, the next one is -MAPLE_EDEAD */
+		hdom_fail(d, "killed to test recovery");
 	s->done++;
 }
 
@@ -490,8 +498,9 @@ static int counters(struct hosted_domain *client, char *out, size_t len)
 }
 
 /* kernel/ktest/recovery.c's recovery_shadow_hides_driver_crashes_without_
- * losing_data, hosted: STRIKES crashes (pf gp ud de pk in turn) of the
- * current membdev across WORKLOAD_RUNS verified workloads. */
+ * losing_data, hosted: STRIKES crashes (pf gp ud de pk kill in turn, as
+ * driver_faults.c cycles them) of the current membdev across
+ * WORKLOAD_RUNS verified workloads. */
 static int run_recovery(char *why, size_t len)
 {
 	struct hosted_domain *shadow = create("bdev_shadow", why, len);
@@ -529,11 +538,54 @@ static int run_recovery(char *why, size_t len)
 		if (!has_line(line))
 			return fail(why, len, "no restart line /%s/", line);
 	}
-	unsigned crashes = count_lines("hosted: membdev failed: ");
+	unsigned faults = count_lines("hosted: membdev failed: SIG");
+	unsigned kills = count_lines("domain: membdev (id 2) failed: killed to test recovery");
 	unsigned restarts = count_lines("[bdev_shadow] shadow BlockDevice: restarted");
-	if (crashes != STRIKES || restarts != STRIKES)
-		return fail(why, len, "%u crashes and %u restarts logged, want %d each", crashes,
-			    restarts, STRIKES);
+	if (faults != STRIKES - STRIKES / KINDS || kills != STRIKES / KINDS || restarts != STRIKES)
+		return fail(why, len, "%u faults, %u kills and %u restarts logged, want %d, %d, %d",
+			    faults, kills, restarts, STRIKES - STRIKES / KINDS, STRIKES / KINDS,
+			    STRIKES);
+	return leak_check(why, len);
+}
+
+/* membdev killed inside its own call (at the clock syscall it makes for
+ * its `serving` line), as the VM's `kill` of a domain a thread is in: it
+ * unwinds at that syscall's return, the shadow hears -MAPLE_ECALLEE and
+ * restarts it, and the client sees nothing. Before the runtime unwound a
+ * domain failed under its own syscall, the gate's callee_failed looped on
+ * SYS_NULL for ever (the test hung). */
+static int run_kill_inside(char *why, size_t len)
+{
+	struct hosted_domain *shadow = create("bdev_shadow", why, len);
+	struct hosted_domain *client = shadow ? create("bdclient", why, len) : NULL;
+	struct hosted_domain *driver = by_name("membdev");
+	if (!client || !driver || capture_begin(why, len) < 0)
+		return -1;
+	struct strikes s = {.want = 1, .inside = 1, .only = driver};
+	hsys_set_tick(strike, &s);
+	int bad = workload(client, 0, why, len) < 0;
+	hsys_set_tick(NULL, NULL);
+	capture_end();
+	char c[256];
+	if (bad)
+		return -1;
+	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
+	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
+		counters(client, c, sizeof c);
+		return fail(why, len, "workload: %s", c);
+	}
+	const char *lines[] = {
+		"domain: membdev \\(id 2\\) failed: killed to test recovery",
+		"hosted: membdev failed: killed to test recovery",
+		"\\[bdev_shadow\\] shadow BlockDevice: restarted membdev \\(restart 1\\), replayed "
+		"1 "
+		"calls",
+	};
+	if (s.done != 1)
+		return fail(why, len, "%u kills landed, want 1", s.done);
+	for (unsigned i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		if (!has_line(lines[i]))
+			return fail(why, len, "no line /%s/ in: %.300s", lines[i], captured);
 	return leak_check(why, len);
 }
 
@@ -566,6 +618,70 @@ static int run_no_shadow(char *why, size_t len)
 	return leak_check(why, len);
 }
 
+/* kernel/ktest/authority.c's third case: rogue may not destroy the
+ * shadow's membdev, nor map ramdisk0 while membdev is down, crashed
+ * (failed, as the VM's `kill`) or destroyed; the shadow's next membdev
+ * maps it and finds every acknowledged block. */
+static int run_map_while_down(char *why, size_t len)
+{
+	struct hosted_domain *shadow = create("bdev_shadow", why, len);
+	struct hosted_domain *client = shadow ? create("bdclient", why, len) : NULL;
+	struct hosted_domain *rogue = client ? create("rogue", why, len) : NULL;
+	struct hosted_domain *driver = by_name("membdev");
+	if (!rogue || !driver)
+		return driver ? -1 : fail(why, len, "bdev_shadow made no membdev");
+	uint64_t dh = hgate_handle(driver);
+	if (workload(client, 0, why, len) < 0 || capture_begin(why, len) < 0)
+		return -1;
+	int bad = 0;
+	long destroy = rogue_run(rogue, ROGUE_DESTROY, dh, why, len, &bad);
+	hgate_fail(driver);
+	long crashed = rogue_run(rogue, ROGUE_MAP_RAMDISK, 0, why, len, &bad);
+	char err[160];
+	int gone_rc = hdom_destroy(dh, err, sizeof err);
+	long gone = rogue_run(rogue, ROGUE_MAP_RAMDISK, 0, why, len, &bad);
+	capture_end();
+	if (bad)
+		return -1;
+	if (destroy != -MAPLE_EPERM || crashed != -MAPLE_EPERM || gone_rc || gone != -MAPLE_EPERM)
+		return fail(why, len,
+			    "rogue destroying membdev: %ld, mapping ramdisk0 with membdev crashed: "
+			    "%ld, gone (destroy %d): %ld; want %d each",
+			    destroy, crashed, gone_rc, gone, -MAPLE_EPERM);
+	char line[3][200];
+	snprintf(line[0], sizeof line[0],
+		 "domain: rogue \\(id %u\\) may not destroy membdev \\(id %u\\): not its "
+		 "creator \\(created by bdev_shadow\\)",
+		 rogue->id, driver->id);
+	snprintf(line[1], sizeof line[1],
+		 "device: rogue \\(id %u\\) may not map ramdisk0: it is granted to membdev "
+		 "\\(id %u\\)",
+		 rogue->id, (unsigned)(dh & HANDLE_ID_MASK));
+	snprintf(line[2], sizeof line[2],
+		 "device: rogue \\(id %u\\) may not map ramdisk0: it is granted to nobody: it is "
+		 "kept for the next instance bdev_shadow \\(id %u\\) creates",
+		 rogue->id, shadow->id);
+	for (int i = 0; i < 3; i++)
+		if (!has_line(line[i]))
+			return fail(why, len, "no line /%s/ in: %.300s", line[i], captured);
+	char c[256];
+	if (workload(client, 0, why, len) < 0)
+		return -1;
+	struct hosted_domain *next = by_name("membdev");
+	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
+	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
+		counters(client, c, sizeof c);
+		return fail(why, len, "the workload after the restart: %s", c);
+	}
+	if (!next || hgate_handle(next) == dh || hgate_state(rogue) != GATE_DOMAIN_RUNNING)
+		return fail(why, len, "after the restart: membdev %s, rogue %s",
+			    !next		       ? "missing"
+			    : hgate_handle(next) == dh ? "not replaced"
+						       : "new",
+			    hgate_state(rogue) == GATE_DOMAIN_RUNNING ? "running" : "failed");
+	return leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-shadow-creates-its-driver-in-its-init", run_shadow_creates},
 	{"auth-rogue-may-not-destroy-a-domain-it-did-not-create", run_destroy_not_created},
@@ -573,6 +689,8 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-stale-handle-never-reaches-the-slots-next-domain", run_stale_handle},
 	{"domain-failing-in-its-init-fails-alone-and-its-creator-hears-einval", run_init_fails},
 	{"heap-grow-stops-at-the-memory-limit-with-equota", run_heap_limit},
+	{"auth-rogue-may-not-map-ramdisk0-while-membdev-is-down", run_map_while_down},
 	{"recovery-shadow-hides-driver-crashes-without-losing-data", run_recovery},
+	{"recovery-killed-inside-its-call-unwinds-to-the-shadow", run_kill_inside},
 	{"recovery-without-a-shadow-the-client-sees-the-crash", run_no_shadow},
 };

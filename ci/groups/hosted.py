@@ -220,14 +220,14 @@ def ctl(sock, *args):
     return r.returncode, r.stdout.splitlines()
 
 
-def check_console(pku):
-    """`maple-hosted serve` speaks the VM's console protocol: ci/ctl lists the domains, calls
-    hello (greet(5) = 5 + its id 1), sees rogue's fault as an ERR and rogue failed after it,
-    and shuts the process down (exit 0, socket gone)."""
+def console_session(images, steps):
+    """`maple-hosted serve` on IMAGES (under out/domains), then ci/ctl for each step (args,
+    wanted exit, wanted lines: a str literally, a compiled pattern in full), then the process
+    must have exited 0 with its socket gone (the last step being `shutdown`)."""
     with tempfile.TemporaryDirectory(prefix="maple-hosted-ctl-") as tmp:
         sock = os.path.join(tmp, "ctl.sock")
-        p = subprocess.Popen([HOSTED, "serve", sock, os.path.join(DOMAINS, "hello.elf"),
-                              os.path.join(DOMAINS, "rogue.elf")], cwd=ROOT,
+        p = subprocess.Popen([HOSTED, "serve", sock] +
+                             [os.path.join(DOMAINS, f"{i}.elf") for i in images], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                              stdin=subprocess.DEVNULL)
         try:
@@ -238,26 +238,10 @@ def check_console(pku):
                     break
             if lines[-1:] != [f"hosted: console at {sock}"]:
                 raise Failure(f"serve said {lines}, never 'hosted: console at {sock}'")
-            k1, k2 = (abi("PKEY_FIRST_DOMAIN"), abi("PKEY_FIRST_DOMAIN") + 1) if pku else (-1, -1)
-            rogue_run = idl_method("rogue", "Rogue", "run")
-            null_deref = c_constant(os.path.join(ROOT, "domains/test/rogue/cases.h"),
-                                    "ROGUE_NULL_DEREF")
-            steps = [
-                (("domains",), 0, [f"  1 hello running key {k1} calls 1",
-                                   f"  2 rogue running key {k2} calls 1", "OK"]),
-                (("call", "hello", str(idl_method("hello", "Hello", "greet")), "5"), 0,
-                 ["  6", "OK"]),
-                (("call", "rogue", str(rogue_run), str(null_deref)), 1,
-                 [r"ERR rogue failed: SIGSEGV \(SEGV_MAPERR\) at rogue\+0x[0-9a-f]+, address 0"]),
-                (("domains",), 0, [f"  1 hello running key {k1} calls 2",
-                                   f"  2 rogue failed key {k2} calls 2", "OK"]),
-                (("call", "nope", "0"), 1, ["ERR no domain 'nope'"]),
-                (("shutdown",), 0, ["OK"]),
-            ]
             for args, want_rc, want in steps:
                 rc, out = ctl(sock, *args)
                 if rc != want_rc or len(out) != len(want) or not all(
-                        re.fullmatch(w if w.startswith("ERR rogue") else re.escape(w), o)
+                        (w.fullmatch(o) if isinstance(w, re.Pattern) else w == o)
                         for w, o in zip(want, out)):
                     raise Failure(f"ci/ctl {' '.join(args)}: exit {rc}, said {out}; want exit "
                                   f"{want_rc} and {want}")
@@ -268,6 +252,57 @@ def check_console(pku):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def check_console(pku):
+    """`maple-hosted serve` speaks the VM's console protocol: ci/ctl lists the domains, calls
+    hello (greet(5) = 5 + its id 1), sees rogue's fault as an ERR and rogue failed after it,
+    and shuts the process down (exit 0, socket gone)."""
+    k1, k2 = (abi("PKEY_FIRST_DOMAIN"), abi("PKEY_FIRST_DOMAIN") + 1) if pku else (-1, -1)
+    rogue_run = idl_method("rogue", "Rogue", "run")
+    null_deref = c_constant(os.path.join(ROOT, "domains/test/rogue/cases.h"), "ROGUE_NULL_DEREF")
+    console_session(("hello", "rogue"), [
+        (("domains",), 0, [f"  1 hello running key {k1} calls 1",
+                           f"  2 rogue running key {k2} calls 1", "OK"]),
+        (("call", "hello", str(idl_method("hello", "Hello", "greet")), "5"), 0, ["  6", "OK"]),
+        (("call", "rogue", str(rogue_run), str(null_deref)), 1,
+         [re.compile(r"ERR rogue failed: SIGSEGV \(SEGV_MAPERR\) at rogue\+0x[0-9a-f]+, "
+                     r"address 0")]),
+        (("domains",), 0, [f"  1 hello running key {k1} calls 2",
+                           f"  2 rogue failed key {k2} calls 2", "OK"]),
+        (("call", "nope", "0"), 1, ["ERR no domain 'nope'"]),
+        (("shutdown",), 0, ["OK"]),
+    ])
+
+
+def check_console_recovery(pku):
+    """The membdev recovery by hand, as the VM's `recovery` group drives it: `domains` lists
+    the membdev bdev_shadow created in its init; a bdclient workload (its thread runs before
+    the call answers), `inject membdev pf`, another workload through the restarted driver:
+    no error, no wrong or unverifiable block, and membdev's slot's next generation serving."""
+    k = abi("PKEY_FIRST_DOMAIN") if pku else None
+    key = (lambda n: k + n) if pku else (lambda n: -1)
+    bdc = lambda m: str(idl_method("bdclient", "BdClient", m))
+    stat = lambda n: ("call", "bdclient", bdc("stat"), str(n))
+    counters = os.path.join(ROOT, "out/gen/idl/bdclient_methods.h")
+    errors, lost, unverified = (c_constant(counters, n)
+                                for n in ("BDC_ERRORS", "BDC_LOST", "BDC_UNVERIFIED"))
+    console_session(("bdev_shadow", "bdclient"), [
+        (("domains",), 0, [f"  1 bdev_shadow running key {key(0)} calls 1",
+                           f"  2 membdev running key {key(1)} calls 1",
+                           f"  3 bdclient running key {key(2)} calls 1", "OK"]),
+        (("call", "bdclient", bdc("start"), "256", "50"), 0, ["  0", "OK"]),
+        (("inject", "membdev", "pf"), 0,
+         ["  armed: the next call into membdev takes a pf fault", "OK"]),
+        (("call", "bdclient", bdc("start"), "256", "50"), 0, ["  0", "OK"]),
+        (stat(errors), 0, ["  0", "OK"]),
+        (stat(lost), 0, ["  0", "OK"]),
+        (stat(unverified), 0, ["  0", "OK"]),
+        (("domains",), 0, [re.compile(rf"  1 bdev_shadow running key {key(0)} calls \d+"),
+                           re.compile(rf"  2 membdev running key {key(1)} calls \d+"),
+                           re.compile(rf"  3 bdclient running key {key(2)} calls \d+"), "OK"]),
+        (("shutdown",), 0, ["OK"]),
+    ])
 
 
 def check_serve_keeps_a_file():
@@ -355,6 +390,7 @@ def run():
     test("hosted/runs-hello", check_runs_hello, pku)
     test("hosted/test", run_tests, report_pass=False)
     test("hosted/console-speaks-ci-ctl", check_console, pku)
+    test("hosted/console-lists-created-domains-and-recovers-membdev", check_console_recovery, pku)
     test("hosted/serve-keeps-a-file-at-its-socket-path", check_serve_keeps_a_file)
     test("hosted/usage", check_usage)
     if pku:
