@@ -274,7 +274,9 @@ enum inject_take inject_fault(ucontext_t *uc, const siginfo_t *si)
 	 * again, and that is the domain's own fault.
 	 */
 	uint64_t last = __atomic_load_n(&flipped, __ATOMIC_ACQUIRE);
-	if (((last && rip - last < PAGE && flipped_exec) || in_code(rip)) && retried != rip) {
+	int ours = (last && rip - last < PAGE && flipped_exec) || in_code(rip);
+	/* A strike armed meanwhile rewrote what in_code read: ask again. */
+	if ((ours || __atomic_load_n(&strike.state, __ATOMIC_ACQUIRE) != s) && retried != rip) {
 		retried = rip;
 		return INJECT_RETRY;
 	}
