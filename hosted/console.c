@@ -12,6 +12,8 @@
  *                              syscalls.h)
  *   inject DOMAIN FAULT        its next method call takes FAULT (pf gp ud de pk)
  *   kill DOMAIN                fail it now: its next caller gets -MAPLE_EDEAD
+ *   create IMAGE               create a domain from out/domains/IMAGE.elf
+ *   destroy DOMAIN             destroy it and reclaim everything of it
  *   rrefs                      the exchange heap's counts
  *   shutdown                   reply OK and exit 0
  *
@@ -161,11 +163,37 @@ static int cmd_kill(struct ctl_reply *r, int argc, char **argv)
 	return 0;
 }
 
+/* The VM's `create` and `destroy`, with the runtime's authority (the
+ * VM's kernel and console may create any boot module, destroy any
+ * domain); a domain that creates is named in the log as its creator. */
+static int cmd_create(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	char err[256];
+	struct hosted_domain *d = NULL;
+	if (!hdom_create(NULL, argv[1], &d, err, sizeof err))
+		return ctl_fail(r, "%s", err);
+	ctl_print(r, "created %s: id %u, key %d", d->name, d->id, d->pkey);
+	return 0;
+}
+
+static int cmd_destroy(struct ctl_reply *r, int argc, char **argv)
+{
+	(void)argc;
+	struct hosted_domain *d = find(argv[1]);
+	char err[160];
+	if (!d)
+		return ctl_fail(r, "no domain '%s'", argv[1]);
+	return hdom_destroy(hgate_handle(d), err, sizeof err) < 0 ? ctl_fail(r, "%s", err) : 0;
+}
+
 static const struct ctl_cmd cmds[] = {
 	{"domains", "", 0, 0, "list the loaded domains", cmd_domains},
 	{"call", "DOMAIN METHOD [A0..A3]", 2, 6, "call a domain's method", cmd_call},
 	{"inject", "DOMAIN FAULT", 2, 2, "make a domain's next method call fault", cmd_inject},
 	{"kill", "DOMAIN", 1, 1, "fail a domain now; its callers get an error", cmd_kill},
+	{"create", "IMAGE", 1, 1, "create a domain from a boot module", cmd_create},
+	{"destroy", "DOMAIN", 1, 1, "destroy a domain and reclaim its memory", cmd_destroy},
 	{"rrefs", "", 0, 0, "the exchange heap's counts", cmd_rrefs},
 	{"shutdown", "", 0, 0, "stop maple-hosted", cmd_shutdown},
 };

@@ -22,7 +22,7 @@
  *
  * Handlers run on an alternate stack (a domain's stack is its own memory),
  * with known rights (sigentry.S writes PKRU 0 first) and restore the
- * interrupted ones exactly (arm_altstack(), entry_upcall, frame_set_pkru).
+ * interrupted ones exactly (altstack(), entry_upcall, frame_set_pkru).
  * They are entered synchronously from domain or gate code, never from
  * runtime code, so the runtime holds no lock and is inside no stdio call
  * when they run.
@@ -478,6 +478,16 @@ static int arm_altstack(unsigned level, char *err, size_t errlen)
 	return 0;
 }
 
+/* The thread's first signal stack (level 0), and the signal mask domains
+ * run with (nested_unblock). */
+static sigset_t domain_mask;
+
+static int altstack(char *err, size_t errlen)
+{
+	sigprocmask(SIG_SETMASK, NULL, &domain_mask);
+	return arm_altstack(0, err, errlen);
+}
+
 /*
  * Under keys, this thread gives up restartable sequences. glibc registers
  * a struct rseq in the thread's TLS (runtime memory, key 0) and Linux
@@ -503,11 +513,7 @@ static int rseq_off(char *err, size_t errlen)
 int entry_init(int use_keys, char *err, size_t errlen)
 {
 	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS};
-	/* SA_NODEFER: a nested upcall's domain traps and faults while the
-	 * handler of its creator's SIGSYS runs; a blocked SIGSYS (seccomp's
-	 * trap) or fault signal would be forced to its default action, a kill
-	 * of the whole process. */
-	struct sigaction sa = {.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER};
+	struct sigaction sa = {.sa_flags = SA_SIGINFO | SA_ONSTACK};
 	keys = use_keys;
 	/* The runtime's own rights: every key (PKRU 0), so it reads and
 	 * writes every domain's memory and its own, as the VM's kernel does. */
@@ -521,7 +527,7 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	sa.sa_sigaction = keys ? entry_keyed_sigsys : entry_on_sigsys;
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		goto fail;
-	if (arm_altstack(0, err, errlen) < 0 || (keys && rseq_off(err, errlen) < 0))
+	if (altstack(err, errlen) < 0 || (keys && rseq_off(err, errlen) < 0))
 		return -1;
 	return install_filter(err, errlen);
 fail:
@@ -560,6 +566,16 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	volatile int how = sigsetjmp(u.back, 1);
 	if (how == 0) {
 		current = &u;
+		/* Nested in a handler: the handler's own code runs with its
+		 * signal blocked (and whatever else its sa_mask blocks), but the
+		 * new domain traps and faults like any other, and Linux forces a
+		 * blocked seccomp SIGSYS or fault signal to its default action, a
+		 * kill of the whole process: it runs with the mask every domain
+		 * runs with, and the handler's comes back with siglongjmp
+		 * (sigsetjmp saved it). The handler's frame stays whole below:
+		 * this level has its own signal stack. */
+		if (u.outer)
+			sigprocmask(SIG_SETMASK, &domain_mask, NULL);
 		hosted_enter(a[0], a[1], a[2], a[3], &j);
 	}
 	/* Back through a handler (PKRU 0, sigentry.S): the runtime's own

@@ -618,6 +618,42 @@ static int run_no_shadow(char *why, size_t len)
 	return leak_check(why, len);
 }
 
+/* ramdisk0 has one running holder: a second membdev is not granted it
+ * (the VM's line says why and who holds it), cannot map it (-MAPLE_EPERM
+ * inside, so its capacity() answers -MAPLE_ENOMEM), while the first maps
+ * it and answers its size. */
+static int run_one_holder(char *why, size_t len)
+{
+	if (capture_begin(why, len) < 0)
+		return -1;
+	struct hosted_domain *first = create("membdev", why, len);
+	struct hosted_domain *second = first ? create("membdev", why, len) : NULL;
+	long cap1 = 0, cap2 = 0;
+	int bad = !second ||
+		  call(first, BlockDevice_capacity_METHOD, 0, 0, 0, &cap1, why, len) < 0 ||
+		  call(second, BlockDevice_capacity_METHOD, 0, 0, 0, &cap2, why, len) < 0;
+	capture_end();
+	if (bad)
+		return -1;
+	if (cap1 != hdev_size("ramdisk0") || cap2 != -MAPLE_ENOMEM)
+		return fail(why, len, "capacity: the holder %ld, the second %ld; want %ld, %d",
+			    cap1, cap2, hdev_size("ramdisk0"), -MAPLE_ENOMEM);
+	char line[3][200];
+	snprintf(line[0], sizeof line[0],
+		 "device: ramdisk0 not granted to membdev \\(id %u\\): its holder runs \\(granted "
+		 "to membdev \\(id %u\\)\\)",
+		 second->id, first->id);
+	snprintf(line[1], sizeof line[1],
+		 "device: membdev \\(id %u\\) may not map ramdisk0: it is granted to membdev "
+		 "\\(id %u\\)",
+		 second->id, first->id);
+	snprintf(line[2], sizeof line[2], "\\[membdev\\] membdev: cannot map ramdisk0");
+	for (int i = 0; i < 3; i++)
+		if (!has_line(line[i]))
+			return fail(why, len, "no line /%s/ in: %.300s", line[i], captured);
+	return leak_check(why, len);
+}
+
 /* kernel/ktest/authority.c's third case: rogue may not destroy the
  * shadow's membdev, nor map ramdisk0 while membdev is down, crashed
  * (failed, as the VM's `kill`) or destroyed; the shadow's next membdev
@@ -689,6 +725,7 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-stale-handle-never-reaches-the-slots-next-domain", run_stale_handle},
 	{"domain-failing-in-its-init-fails-alone-and-its-creator-hears-einval", run_init_fails},
 	{"heap-grow-stops-at-the-memory-limit-with-equota", run_heap_limit},
+	{"device-ramdisk0-has-one-running-holder", run_one_holder},
 	{"auth-rogue-may-not-map-ramdisk0-while-membdev-is-down", run_map_while_down},
 	{"recovery-shadow-hides-driver-crashes-without-losing-data", run_recovery},
 	{"recovery-killed-inside-its-call-unwinds-to-the-shadow", run_kill_inside},

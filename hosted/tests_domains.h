@@ -11,7 +11,7 @@ struct hosted_named_test {
 	int (*run)(char *why, size_t len); /* 0, or -1 with why: what happened, what was wanted */
 };
 
-#define HOSTED_DOMAIN_TESTS 10
+#define HOSTED_DOMAIN_TESTS 11
 extern const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS];
 
 #endif

@@ -278,8 +278,10 @@ def check_console(pku):
 def check_console_recovery(pku):
     """The membdev recovery by hand, as the VM's `recovery` group drives it: `domains` lists
     the membdev bdev_shadow created in its init; a bdclient workload (its thread runs before
-    the call answers), `inject membdev pf`, another workload through the restarted driver:
-    no error, no wrong or unverifiable block, and membdev's slot's next generation serving."""
+    the call answers), `inject membdev pf`, a workload through the restarted driver, `kill
+    membdev`, `destroy` it, `create` one and destroy it (the runtime's authority; no path
+    names a module), another workload: no error, no wrong or unverifiable block, membdev
+    serving again, made by the shadow."""
     k = abi("PKEY_FIRST_DOMAIN") if pku else None
     key = (lambda n: k + n) if pku else (lambda n: -1)
     bdc = lambda m: str(idl_method("bdclient", "BdClient", m))
@@ -294,6 +296,13 @@ def check_console_recovery(pku):
         (("call", "bdclient", bdc("start"), "256", "50"), 0, ["  0", "OK"]),
         (("inject", "membdev", "pf"), 0,
          ["  armed: the next call into membdev takes a pf fault", "OK"]),
+        (("call", "bdclient", bdc("start"), "256", "50"), 0, ["  0", "OK"]),
+        (("kill", "membdev"), 0, ["  membdev failed; its next caller gets an error", "OK"]),
+        (("kill", "membdev"), 1, ["ERR membdev is not running"]),
+        (("destroy", "membdev"), 0, ["OK"]),
+        (("create", "membdev"), 0, [f"  created membdev: id 2, key {key(1)}", "OK"]),
+        (("destroy", "2"), 0, ["OK"]),
+        (("create", "../membdev"), 1, ["ERR no boot module named '../membdev'"]),
         (("call", "bdclient", bdc("start"), "256", "50"), 0, ["  0", "OK"]),
         (stat(errors), 0, ["  0", "OK"]),
         (stat(lost), 0, ["  0", "OK"]),
