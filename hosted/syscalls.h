@@ -23,7 +23,8 @@ long hsys_serve(struct hosted_domain *d, long nr, uint64_t a0, uint64_t a1, uint
  */
 unsigned hsys_run_threads(void);
 
-/* Test-only: fn(arg) runs at the start of every syscall served here, in
+/* Tests and the fault campaign only (faults.c answers its mailbox there):
+ * fn(arg) runs at the start of every syscall served here, in
  * the SIGSYS handler (a strike plan: tests_domains.c); NULL: nothing. */
 void hsys_set_tick(void (*fn)(void *), void *arg);
 
