@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ANSWER_WAIT_S 30 /* a domain thread that answers nothing for this long is stuck */
 
@@ -232,6 +233,40 @@ static struct timespec after_s(int s)
 	return ts;
 }
 
+static pid_t domain_tid; /* the domain thread's, for stuck_where */
+
+/*
+ * Where the domain thread is, for the line that ends a run it stopped
+ * answering: the gate's current domain (its pages are the thread's, and
+ * this only reads them, on the way out) and what Linux says of the thread
+ * (/proc/self/task/TID/syscall: a system call's number and arguments, or
+ * `-1 SP PC` when it runs outside one), the PC as DOMAIN+OFFSET when it is
+ * in a domain's slot.
+ */
+static void stuck_where(char *out, size_t len)
+{
+	struct hosted_domain *cur = hgate_current();
+	char path[64], line[256] = "";
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)domain_tid);
+	FILE *f = fopen(path, "r");
+	if (!f || !fgets(line, sizeof line, f))
+		snprintf(line, sizeof line, "unreadable");
+	if (f)
+		fclose(f);
+	line[strcspn(line, "\n")] = 0;
+	unsigned long sp, pc;
+	char at[64] = "";
+	if (sscanf(line, "-1 %lx %lx", &sp, &pc) == 2 && pc >= MAPLE_DOMAIN_BASE) {
+		uint64_t id = (pc - MAPLE_DOMAIN_BASE) / MAPLE_DOMAIN_SLOT;
+		struct hosted_domain *in = id < GATE_MAX_DOMAINS ? hgate_slot((unsigned)id) : NULL;
+		if (in)
+			snprintf(at, sizeof at, ", at %s+%#lx", in->name,
+				 (unsigned long)(pc - in->base));
+	}
+	snprintf(out, len, "the gate's current domain %s; the thread: %s%s",
+		 cur ? cur->name : "none", line, at);
+}
+
 /* Ask the domain thread; a domain thread stuck for ANSWER_WAIT_S ends the
  * process with the campaign's failure line (there is no one to go on
  * with). */
@@ -249,9 +284,10 @@ static long ask(struct ask *q)
 		rc = pthread_cond_timedwait(&cv, &mu, &until);
 	pthread_mutex_unlock(&mu);
 	if (!q->done) {
-		klog("bench: faults failed: the domain thread answered nothing for %d s (stuck "
-		     "in a domain)",
-		     ANSWER_WAIT_S);
+		char where[160];
+		stuck_where(where, sizeof where);
+		klog("bench: faults failed: the domain thread answered nothing for %d s (%s)",
+		     ANSWER_WAIT_S, where);
 		fflush(NULL);
 		_exit(1);
 	}
@@ -507,6 +543,7 @@ int hosted_faults(int n, char **args)
 		return 1;
 	}
 	struct counts before = count();
+	domain_tid = gettid();
 	hsys_set_tick(tick, NULL);
 	pthread_t t;
 	if (pthread_create(&t, NULL, campaign_thread, NULL)) {
