@@ -71,6 +71,7 @@
 
 #include "domains.h"
 #include "gate.h"
+#include "inject.h"
 #include "jump.h"
 #include "ksigaction.h"
 #include "pkeys.h"
@@ -309,6 +310,7 @@ static void fail_domain(struct upcall *u, ucontext_t *uc)
 	uint64_t rip, rsp;
 	uint32_t pkru;
 	long err;
+	inject_note_failed(d, u->why); /* when and why, for the fault campaign */
 	if (hgate_unwind(u->floor, &rip, &rsp, &pkru, &err)) {
 		if (d && d != u->d) { /* say who failed: it is not the domain entered */
 			char why[256];
@@ -549,9 +551,15 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 		g[REG_RIP] += 3;
 		return;
 	}
+	/* The fault campaign's strikes (inject.c) arrive as refused fetches. */
+	enum inject_take take = sig == SIGSEGV ? inject_fault(ctx, si) : INJECT_NOT_OURS;
+	if (take == INJECT_RETRY || take == INJECT_REDIRECTED)
+		return;
 	char at[64];
 	where(hgate_current(), ((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP], at, sizeof at);
-	if (sig == SIGSEGV && si->si_code == SEGV_PKUERR)
+	if (take == INJECT_KILL)
+		fail_now(u, "killed to test recovery"); /* the VM's domain_fail reason */
+	else if (sig == SIGSEGV && si->si_code == SEGV_PKUERR)
 		fail_now(u, "SIGSEGV (SEGV_PKUERR, key %u) at %s, address %#lx", si->si_pkey, at,
 			 (unsigned long)si->si_addr);
 	else if (sig == SIGSEGV || sig == SIGBUS)

@@ -13,6 +13,8 @@
  *   maple-hosted bench [SAMPLES]       the rows of bench/xcall --hosted
  *   maple-hosted test [NAME...]        the hosted tests (tests.c), each in a child
  *   maple-hosted serve SOCKET IMAGE... the control console on SOCKET (console.c)
+ *   maple-hosted faults [N [SEED [WINDOW_MS [FLIP_AT BIT]]]]
+ *                                      the fault campaign against membdev (faults.c)
  *   maple-hosted run IMAGE [METHOD [A0 [A1 [A2 [A3]]]]]
  *                                      place IMAGE, run its initialisation and
  *                                      then one of its methods, as the VM's
@@ -26,6 +28,7 @@
 #include "bench.h"
 #include "console.h"
 #include "entry.h"
+#include "faults.h"
 #include "gate.h"
 #include "loader.h"
 #include "pkeys.h"
@@ -42,7 +45,8 @@
 #define USAGE                                                                                      \
 	"usage: maple-hosted probe | audit | load IMAGE... | bench [SAMPLES] | run IMAGE [METHOD " \
 	"[A0..A3]] "                                                                               \
-	"| test [NAME...] | serve SOCKET IMAGE...\n"
+	"| test [NAME...] | serve SOCKET IMAGE... | faults [N [SEED [WINDOW_MS [FLIP_AT "          \
+	"BIT]]]]\n"
 
 /* The VM's domain ids start at 1 (slot 0 is never a domain). */
 #define FIRST_DOMAIN_ID 1
@@ -210,6 +214,8 @@ int main(int argc, char **argv)
 		return hosted_serve(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "test"))
 		return hosted_tests(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "faults"))
+		return hosted_faults(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "bench"))
 		return cmd_bench(argc - 2, argv + 2);
 	fputs(USAGE, stderr);

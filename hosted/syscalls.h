@@ -27,7 +27,8 @@ unsigned hsys_run_threads(void);
  * (kernel/domain/log_share.h); its first dropped line is logged. */
 int hsys_may_log(struct hosted_domain *d);
 
-/* Test-only: fn(arg) runs at the start of every syscall served here, in
+/* Tests and the fault campaign only (faults.c answers its mailbox there):
+ * fn(arg) runs at the start of every syscall served here, in
  * the SIGSYS handler (a strike plan: tests_domains.c); NULL: nothing. */
 void hsys_set_tick(void (*fn)(void *), void *arg);
 

@@ -675,7 +675,7 @@ static const struct {
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
 static struct test tests[1 + NROGUE + 5 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS + HOSTED_ROGUE_CASES +
-			 HOSTED_ROGUE_TESTS];
+			 HOSTED_ROGUE_TESTS + HOSTED_INJECT_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -716,6 +716,25 @@ static void list_tests(void)
 		tests[ntests++] = (struct test){.name = hosted_rogue_tests[i].name,
 						.needs = hosted_rogue_tests[i].needs,
 						.run = hosted_rogue_tests[i].run};
+	for (size_t i = 0; i < HOSTED_INJECT_TESTS; i++)
+		tests[ntests++] = (struct test){.name = inject_tests[i].name,
+						.needs = inject_tests[i].needs,
+						.run = inject_tests[i].run};
+}
+
+int htest_start(const char *name, unsigned id, struct hosted_domain *d, char *why, size_t len)
+{
+	return start(name, id, d, why, len);
+}
+
+int htest_runtime_clean(char *why, size_t len)
+{
+	return runtime_clean(why, len);
+}
+
+int htest_keys(void)
+{
+	return keys;
 }
 
 /* The child: set the runtime up, run one test, report on the pipe. */

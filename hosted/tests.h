@@ -17,5 +17,18 @@ int hosted_tests(int n, char **names);
 void htest_outcome(struct hosted_domain *d, uint64_t fn, const long a[4], char *out, size_t len);
 /* Whether s matches the extended regular expression pattern (unanchored). */
 int htest_matches(const char *pattern, const char *s);
+/* For the tests in other files (tests_inject.c), the harness's helpers. */
+#include "loader.h"
+#include "tests_domains.h"
+
+#define HOSTED_INJECT_TESTS 8
+extern const struct hosted_named_test inject_tests[HOSTED_INJECT_TESTS];
+
+/* Load and initialise image `name` as domain id; 0, or -1 with why. */
+int htest_start(const char *name, unsigned id, struct hosted_domain *d, char *why, size_t len);
+/* No continuation left and the runtime's own rights; 0, or -1 with why. */
+int htest_runtime_clean(char *why, size_t len);
+/* Whether the tests run under protection keys. */
+int htest_keys(void);
 
 #endif

@@ -9,7 +9,7 @@ import importlib
 
 ORDER = ["format", "tools", "harness", "unit", "fuzz", "boot", "image", "ktest", "loader",
          "hosted", "cmdline", "ctl", "console", "pci", "net", "igb", "netrx", "ixgbe_model",
-         "model_fuzz", "ixgbe", "domains", "recovery", "faults", "nvme", "chaos", "panic",
+         "model_fuzz", "ixgbe", "domains", "recovery", "faults", "hostedfaults", "nvme", "chaos", "panic",
          "nvmebench", "netbench", "libvirt", "byhand"]
 GROUPS = {name: importlib.import_module(f"{__name__}.{name}") for name in ORDER}
 

@@ -1,15 +1,25 @@
-"""The fault campaign against membdev (bench=faults, kernel/bench/faults.c): one boot, its
-lines parsed, and the per-kind table; shared by bench/faults and ci/groups/faults.py.
+"""The fault campaign against membdev: one boot of bench=faults (kernel/bench/faults.c) or
+one run of `maple-hosted faults` (hosted/faults.c), its lines parsed, and the per-kind table;
+shared by bench/faults, ci/groups/faults.py and ci/groups/hostedfaults.py.
 
-What the guest prints is documented at the top of kernel/bench/faults.c. run_campaign()
+What both print is documented at the top of kernel/bench/fault_campaign.c. run_campaign()
 follows the boot line by line (so it can print progress) and stops at `done`, at a kernel
-panic (the headline: a fault escaped into the kernel) or when the guest falls silent.
+panic (the headline: a fault escaped into the kernel) or when the guest falls silent;
+run_hosted() follows the process's output the same way, and a process that dies of a
+signal is its panic.
 """
+import os
 import re
+import signal
 import subprocess
+import threading
 import time
 
-from .qemu import TEST_KERNEL, Config, Vm, domain_images
+from .qemu import ROOT, TEST_KERNEL, Config, Vm, VmError, domain_images
+
+HOSTED = os.path.join(ROOT, "out/hosted/maple-hosted")
+# maple-hosted's first line: whether domains run under protection keys (hosted/faults.c).
+KEYS = re.compile(r"hosted: faults (under protection keys|without protection keys: .*)$")
 
 KINDS = ("pf", "gp", "ud", "de", "pk", "kill", "flip-code", "flip-entry", "flip-data",
          "flip-stack")
@@ -33,6 +43,53 @@ ANY = (rf"bench: faults (start |n=|workload |end |leaks|done|failed)|{PANIC}|"
 PROGRESS_EVERY = 50
 
 
+class Lines:
+    """What a campaign printed, line by line, in the dict run_campaign returns (the same
+    lines in the VM and in maple-hosted: kernel/bench/fault_campaign.c)."""
+
+    def __init__(self, n, progress):
+        self.n, self.progress = n, progress
+        self.out = {"faults": [], "workloads": [], "failed": [], "end": None, "leaks": None,
+                    "panic": None, "wrong_logged": {}, "done": False, "at": []}
+        self.wrong = 0  # bdclient's wrong-block lines since the last fault's line
+        self.t0 = self.t1 = None
+
+    def feed(self, line):
+        """Take one line; True once the campaign said `done`."""
+        out = self.out
+        if START.search(line):
+            self.t0 = time.monotonic()
+        elif WRONG.search(line):
+            self.wrong += 1
+        elif m := FAULT.search(line):
+            if self.wrong:
+                out["wrong_logged"][int(m[1])], self.wrong = self.wrong, 0
+            out["faults"].append((int(m[1]), m[2], m[3], m[4], m[5], m[6], int(m[7]),
+                                  int(m[8]), int(m[9])))
+            self.t1 = time.monotonic()
+            out["at"].append(self.t1)  # when each fault's line came
+            k = len(out["faults"])
+            if self.t0 and (k % PROGRESS_EVERY == 0 or k == self.n):
+                rate = k / max(self.t1 - self.t0, 1e-3)
+                self.progress(f"{k}/{self.n} faults, {rate:.1f} faults/s (10,000 would take "
+                              f"{10000 / rate / 60:.1f} min)")
+        elif m := WORKLOAD.search(line):
+            out["workloads"].append(tuple(int(m[i]) for i in range(1, 5)))
+        elif m := END.search(line):
+            out["end"] = tuple(int(m[i]) for i in range(1, 7))
+        elif m := LEAKS.search(line):
+            out["leaks"] = "none" if m[1] else (m[2] or f"not checked: {m[3]}")
+        elif m := FAILED.search(line):
+            out["failed"].append(line[line.index("bench: faults"):])
+        elif re.search(DONE, line):
+            out["done"] = True
+            return True
+        return False
+
+    def took(self):
+        return self.t1 - self.t0 if self.t0 and self.t1 else 0.0
+
+
 def run_campaign(n, seed, window_ms, progress=print, name="bench-faults", log_path=None,
                  flip_at=None):
     """Boot once; ({'faults': [(n, kind, outcome, at, bit, result, serving us, errors,
@@ -48,10 +105,7 @@ def run_campaign(n, seed, window_ms, progress=print, name="bench-faults", log_pa
                  modules=domain_images(include_bad=False),
                  cmdline=f"bench=faults faults_n={n} faults_seed={seed} "
                          f"faults_window_ms={window_ms}{directed}")
-    out = {"faults": [], "workloads": [], "failed": [], "end": None, "leaks": None,
-           "panic": None, "wrong_logged": {}}
-    wrong = 0  # bdclient's wrong-block lines since the last fault's line
-    t0 = t1 = None
+    lines = Lines(n, progress)
     with Vm(cfg, name=name, log_path=log_path, print_tail=False) as v:
         pos = 0
         while True:
@@ -61,37 +115,61 @@ def run_campaign(n, seed, window_ms, progress=print, name="bench-faults", log_pa
             pos = hit.index + 1
             line = hit.text.strip()
             if re.search(PANIC, line):
-                out["panic"] = line
+                lines.out["panic"] = line
                 break
-            if START.search(line):
-                t0 = time.monotonic()
-            elif WRONG.search(line):
-                wrong += 1
-            elif m := FAULT.search(line):
-                if wrong:
-                    out["wrong_logged"][int(m[1])], wrong = wrong, 0
-                out["faults"].append((int(m[1]), m[2], m[3], m[4], m[5], m[6], int(m[7]),
-                                      int(m[8]), int(m[9])))
-                t1 = time.monotonic()
-                k = len(out["faults"])
-                if t0 and (k % PROGRESS_EVERY == 0 or k == n):
-                    rate = k / max(t1 - t0, 1e-3)
-                    progress(f"{k}/{n} faults, {rate:.1f} faults/s (10,000 would take "
-                             f"{10000 / rate / 60:.0f} min)")
-            elif m := WORKLOAD.search(line):
-                out["workloads"].append(tuple(int(m[i]) for i in range(1, 5)))
-            elif m := END.search(line):
-                out["end"] = tuple(int(m[i]) for i in range(1, 7))
-            elif m := LEAKS.search(line):
-                out["leaks"] = "none" if m[1] else (m[2] or f"not checked: {m[3]}")
-            elif m := FAILED.search(line):
-                out["failed"].append(line[line.index("bench: faults"):])
-            elif re.search(DONE, line):
+            if lines.feed(line):
                 break
-        if out["panic"]:
-            out["panic"] += " / " + " / ".join(s.strip() for s in v.text()[pos:pos + 6])
-    took = t1 - t0 if t0 and t1 else 0.0
-    return out, took
+        if lines.out["panic"]:
+            lines.out["panic"] += " / " + " / ".join(s.strip() for s in v.text()[pos:pos + 6])
+    return lines.out, lines.took()
+
+
+def run_hosted(n, seed, window_ms, progress=print, log_path=None, flip_at=None, timeout=None):
+    """The same campaign in maple-hosted on this machine (`maple-hosted faults`): the same
+    dict and seconds as run_campaign, plus 'keys' (the runtime's line saying whether
+    domains ran under protection keys); a runtime that dies of a signal or hangs is the
+    'panic' (the host process, not a kernel), counted against the fault after the last
+    one printed."""
+    argv = [HOSTED, "faults", str(n), str(seed), str(window_ms)]
+    if flip_at:
+        argv += [f"{flip_at[0]:#x}", str(flip_at[1])]
+    lines = Lines(n, progress)
+    lines.out["keys"] = None
+    log = open(log_path, "w") if log_path else None
+    try:
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace")
+    except OSError as e:
+        raise VmError(f"{HOSTED}: cannot run it: {e.strerror} (build it with ninja)") from e
+    hung = []
+
+    def kill():
+        hung.append(True)
+        proc.kill()
+
+    # A fault takes milliseconds; this long is a hang.
+    killer = threading.Timer(timeout or 120 + n * 2, kill)
+    killer.start()
+    try:
+        for line in proc.stdout:
+            if log:
+                log.write(line)
+            line = line.rstrip("\n")
+            if m := KEYS.search(line):
+                lines.out["keys"] = m[0]
+            lines.feed(line)
+        rc = proc.wait()
+    finally:
+        killer.cancel()
+        if log:
+            log.close()
+    if hung:
+        lines.out["panic"] = "the maple-hosted process hung (killed after the time allowed)"
+    elif rc < 0:
+        lines.out["panic"] = f"the maple-hosted process died of {signal.Signals(-rc).name}"
+    elif rc == 2:
+        lines.out["failed"].append("maple-hosted faults exited 2 (a usage or host error)")
+    return lines.out, lines.took()
 
 
 def pct(values, q):

@@ -1,0 +1,69 @@
+/*
+ * inject: making a hosted domain fail on purpose, for the fault campaign
+ * (hosted/faults.c, docs/bench-faults.md) and its tests: the counterpart of
+ * the VM's `inject` redirects and kill (ktest/driver_faults.h), bit flips
+ * in a domain's memory, and when the runtime saw a domain fail.
+ */
+#ifndef HOSTED_INJECT_H
+#define HOSTED_INJECT_H
+
+#include "loader.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+/*
+ * Arm a strike on d: kind FAULT_PF..FAULT_PK (bench/fault_campaign.h) makes
+ * the next thread that runs d's own code take that CPU fault, at the gate
+ * page's stub for it, with d's rights; FAULT_KILL fails d there ("killed to
+ * test recovery"). Replaces a strike not yet taken. 0, or -1 with why.
+ */
+int inject_strike(const struct hosted_domain *d, int kind, char *why, size_t whylen);
+
+/* Drop a strike not yet taken, giving the code pages their rights back;
+ * before the struck domain is destroyed (its slot may be reused). */
+void inject_cancel(void);
+
+/* What a SIGSEGV means to the strike (inject_fault's answer). */
+enum inject_take {
+	INJECT_NOT_OURS,   /* a fault of the domain's own: fail it as usual */
+	INJECT_RETRY,	   /* the page's rights were changing: run the instruction again */
+	INJECT_REDIRECTED, /* the context now runs the stub: return to it */
+	INJECT_KILL,	   /* fail the current domain, killed to test recovery */
+};
+
+/* From the fault handler (entry.c), for a SIGSEGV: whether it is the armed
+ * strike's trap, and if so, take it (uc is rewritten for a redirect). */
+enum inject_take inject_fault(ucontext_t *uc, const siginfo_t *si);
+
+/*
+ * Flip bit `bit` of the byte at va, which lies in d's image or its stack;
+ * a page that is not writable is made writable (and not executable) for
+ * the write alone. 0, or -1 with why.
+ */
+int inject_flip(const struct hosted_domain *d, uint64_t va, unsigned bit, char *why, size_t whylen);
+
+/* Take a snapshot of the rights of d's image pages (/proc/self/maps) for
+ * inject_page_is; 0, or -1 with why. */
+int inject_snapshot(const struct hosted_domain *d, char *why, size_t whylen);
+/* In the snapshot: whether the page at va is executable (kind
+ * FAULT_FLIP_CODE) or writable (FAULT_FLIP_DATA). */
+int inject_page_is(uint64_t va, int kind);
+
+/* The end of the mapping that holds va (a stack's top), or 0. */
+uint64_t inject_mapping_end(uint64_t va);
+
+/* The fault handler says d failed, why: the time (CLOCK_MONOTONIC) and
+ * the reason are kept for inject_failed. Async-signal-safe. */
+void inject_note_failed(const struct hosted_domain *d, const char *why);
+/* Whether the instance with handle h failed, and when (*ns) and why
+ * (copied into why, if not NULL): its first failure, kept until another
+ * instance in its slot fails. */
+int inject_failed(uint64_t h, uint64_t *ns, char *why, size_t whylen);
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t inject_now_ns(void);
+
+#endif
