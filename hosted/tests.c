@@ -31,6 +31,7 @@
 #include <idl/hello_methods.h>
 #include <idl/xa_methods.h>
 #include <maple/abi.h>
+#include <test/rogue/attack4_cases.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/escape_cases.h>
 #include <test/rogue/gadget_cases.h>
@@ -538,12 +539,16 @@ static int run_evil(const struct evil_test *t, char *why, size_t len)
 }
 
 /*
- * Every WRPKRU in the gate page, reached by a call with %eax = %ecx = %edx
- * = 0 (ROGUE_JUMP_GATE: a WRPKRU that granted every key and went on), ends
- * at gate_violation's ud2: rogue fails with SIGILL there, and nothing runs
- * on. A fresh rogue for each site (ids 1, 2, ...: one key each).
+ * Every WRPKRU in the gate page, reached by a call with %ecx = %edx = 0
+ * and %eax = pkru (ROGUE_H_JUMP_PKRU), ends at gate_violation's ud2:
+ * rogue fails with SIGILL there, and nothing runs on. With pkru 0 (a
+ * WRPKRU that granted every key and went on) and with pkru 0xfffffffc,
+ * rights that deny SHARED and GATE_RO, under which Linux before 6.12
+ * could not deliver the gate's check faulting (gate.S, CHECK_LOWERED:
+ * the process died). A fresh rogue for each site (ids 1, 2, ...: one key
+ * each).
  */
-static int run_every_wrpkru(char *why, size_t len)
+static int every_wrpkru(uint32_t pkru, char *why, size_t len)
 {
 	const struct gatepage *gp = runtime_gatepage();
 	const uint8_t *p = (const uint8_t *)MAPLE_GATE_VA;
@@ -557,20 +562,30 @@ static int run_every_wrpkru(char *why, size_t len)
 		struct hosted_domain rogue;
 		if (start("rogue", ++sites, &rogue, why, len) < 0)
 			return -1;
-		const long a[4] = {ROGUE_JUMP_GATE, (long)(MAPLE_GATE_VA + off), 0, 0};
+		const long a[4] = {ROGUE_H_JUMP_PKRU, (long)(MAPLE_GATE_VA + off), pkru, 0};
 		char got[WHY];
 		outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
 		if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_FAILED) {
-			snprintf(why, len, "WRPKRU at gate+%#lx: %.300s, want '%s'",
-				 (unsigned long)off, got, want);
+			snprintf(why, len, "WRPKRU at gate+%#lx with %%eax %#x: %.300s, want '%s'",
+				 (unsigned long)off, pkru, got, want);
 			return -1;
 		}
 	}
-	if (sites < 4) { /* raise twice, into the callee, lower */
-		snprintf(why, len, "%u WRPKRUs in the gate page, want at least 4", sites);
+	if (sites < 5) { /* raise twice, into the callee, lower, the violation's */
+		snprintf(why, len, "%u WRPKRUs in the gate page, want at least 5", sites);
 		return -1;
 	}
 	return runtime_clean(why, len);
+}
+
+static int run_every_wrpkru(char *why, size_t len)
+{
+	return every_wrpkru(0, why, len);
+}
+
+static int run_every_wrpkru_denying_shared(char *why, size_t len)
+{
+	return every_wrpkru(0xfffffffc, why, len);
 }
 
 /*
@@ -660,7 +675,7 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 5 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
+static struct test tests[1 + NROGUE + 6 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -679,6 +694,10 @@ static void list_tests(void)
 		.name = "gate-every-wrpkru-jumped-to-with-zero-rights-faults-at-the-violation-site",
 		.needs = "isolation", /* without keys every domain's rights are 0 too */
 		.run = run_every_wrpkru};
+	tests[ntests++] = (struct test){
+		.name = "gate-every-wrpkru-jumped-to-denying-shared-faults-at-the-violation-site",
+		.needs = "isolation",
+		.run = run_every_wrpkru_denying_shared};
 	tests[ntests++] = (struct test){
 		.name = "runtime-every-wrpkru-jumped-to-with-zero-rights-traps",
 		.needs = "isolation", /* without keys a WRPKRU is #UD where it stands */
