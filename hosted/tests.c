@@ -41,10 +41,13 @@
 #include <test/rrefs/rrefs.h>
 #include <xheap/rref.h>
 
+#include <cpuid.h>
+#include <errno.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,6 +55,7 @@
 #define TEST_SECONDS 10 /* a test that takes longer has hung */
 #define WHY	     512
 #define DOMAINS	     "out/domains/"
+#define LOW_PAGE     0x10000000ul /* below 4 GiB, where the runtime maps nothing */
 
 /* Where a rogue case aims (its `target` argument). */
 enum target {
@@ -59,6 +63,7 @@ enum target {
 	T_OTHER,   /* hello's first page: another domain's memory */
 	T_RUNTIME, /* a word of the runtime's own data (key 0) */
 	T_GATE,	   /* the gate page */
+	T_LOW,	   /* an address in LOW_PAGE, below 4 GiB (run_sysenter maps it) */
 	/* The `syscall` instruction of glibc's getpid, which the runtime's
 	 * own system calls may use. */
 	T_RUNTIME_SYSCALL,
@@ -157,6 +162,10 @@ static const struct rogue_test rogue_tests[] = {
 	{"rogue-jump-to-the-sigsys-entry-with-a-frame-on-the-signal-stack-keeps-its-rights", 1,
 	 ROGUE_G_SIGSYS_ENTRY, T_SIGSYS_WRPKRU_ON_SIGSTACK,
 	 PKUERR(XSTR(PKEY_TRUSTED), "{TRUSTED}")},
+	/* Debug traps fail the domain, as in the VM (docs/isolation.md, "Debug
+	 * traps"): SIGTRAP killed the whole process before. */
+	{"rogue-int3-fails-rogue", 0, ROGUE_W_INT3, T_NONE, FAILED "SIGTRAP " AT},
+	{"rogue-trap-flag-fails-rogue", 0, ROGUE_W_SINGLE_STEP, T_NONE, FAILED "SIGTRAP " AT},
 };
 
 /* The runtime word the T_RUNTIME cases aim at; it must stay as it is. */
@@ -319,6 +328,7 @@ static int run_rogue(const struct rogue_test *t, char *why, size_t len)
 	uint64_t target = t->target == T_OTHER		     ? hello.base
 			  : t->target == T_RUNTIME	     ? (uint64_t)&runtime_word
 			  : t->target == T_GATE		     ? MAPLE_GATE_VA
+			  : t->target == T_LOW		     ? LOW_PAGE + 4096 - 16
 			  : t->target == T_RUNTIME_SYSCALL   ? getpid_syscall()
 			  : t->target == T_SIGRETURN_SYSCALL ? sigreturn_syscall()
 			  : t->target == T_SIGRETURN	     ? (uint64_t)entry_sigreturn
@@ -645,6 +655,98 @@ static int run_depth(char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
+/*
+ * A call to Linux's vsyscall page reaches Linux as a system call at that
+ * address (seccomp sees it) where the kernel emulates the page, and the
+ * filter traps it like every other system call of a domain (entry.c):
+ * Maple syscall 96, -MAPLE_ENOSYS. Where the kernel has none
+ * (vsyscall=none: no [vsyscall] line in /proc/self/maps, as in the PKU
+ * guest), the call faults there and fails rogue.
+ */
+static int run_vsyscall(char *why, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[256];
+	int emulated = 0;
+	while (f && fgets(line, sizeof line, f))
+		emulated |= strstr(line, "[vsyscall]") != NULL;
+	if (f)
+		fclose(f);
+	const struct rogue_test t = {
+		.name = "rogue-vsyscall-gettimeofday",
+		.number = ROGUE_H_VSYSCALL,
+		.target = T_NONE,
+		.expect = emulated ? RETURNED "-" XSTR(MAPLE_ENOSYS)
+				   : FAILED "SIGSEGV \\(SEGV_MAPERR\\) at 0xffffffffff600000, "
+					    "address 0xffffffffff600000",
+	};
+	return run_rogue(&t, why, len);
+}
+
+/*
+ * SYSENTER from a domain, with %rbp below 4 GiB: on an Intel CPU Linux's
+ * 32-bit entry reads the sixth argument there and makes an i386 call at
+ * its vDSO landing pad, outside every slot, which the filter traps (the
+ * runtime makes none: entry.c) and which fails rogue; the filter killed
+ * the process before. An AMD CPU (and QEMU's TCG) has no SYSENTER in
+ * 64-bit mode: #UD. The page is SHARED under keys: Linux reads it with
+ * rogue's rights.
+ */
+static int run_sysenter(char *why, size_t len)
+{
+	unsigned a, b, c, d;
+	char vendor[13] = "";
+	if (__get_cpuid(0, &a, &b, &c, &d)) {
+		memcpy(vendor, &b, 4);
+		memcpy(vendor + 4, &d, 4);
+		memcpy(vendor + 8, &c, 4);
+	}
+	void *low = mmap((void *)LOW_PAGE, 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (low != (void *)LOW_PAGE ||
+	    (keys && pkey_mprotect(low, 4096, PROT_READ | PROT_WRITE, PKEY_SHARED) < 0)) {
+		snprintf(why, len, "cannot map a SHARED page at %#lx: %s", LOW_PAGE,
+			 low == MAP_FAILED ? strerror(errno) : "placed elsewhere or no key");
+		return -1;
+	}
+	const struct rogue_test t = {
+		.name = "rogue-sysenter",
+		.number = ROGUE_H_SYSENTER,
+		.target = T_LOW,
+		.expect = strcmp(vendor, "GenuineIntel") ? FAILED "SIGILL " AT
+							 : FAILED
+				  "a 32-bit system call \\(20\\) at 0x[0-9a-f]+",
+	};
+	int rc = run_rogue(&t, why, len);
+	munmap(low, 4096);
+	return rc;
+}
+
+/*
+ * A callee that fails in 32-bit mode (a far jump to Linux's __USER32_CS,
+ * then a fault at address 0) is unwound to its caller in the caller's own
+ * 64-bit mode: rogue 1 gets -MAPLE_ECALLEE (it ran on to its SYS_RETURN),
+ * rogue 2 stays failed.
+ */
+static int run_compat(char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (start("rogue", 1, &one, why, len) < 0 || start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	char got[WHY], want[64];
+	const long call[4] = {ROGUE_H_CALL, (long)two.id, ROGUE_H_COMPAT, 0};
+	outcome(&one, one.methods[Rogue_run_METHOD], call, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned -%d", MAPLE_ECALLEE);
+	if (strcmp(got, want) || hgate_state(&two) != GATE_DOMAIN_FAILED) {
+		snprintf(why, len,
+			 "rogue 1 calling rogue 2's jump to 32-bit mode: '%.300s', rogue 2 state "
+			 "%lu; want '%s', %d",
+			 got, (unsigned long)hgate_state(&two), want, GATE_DOMAIN_FAILED);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
 /* Every test: hello, the rogue cases, the cross-domain calls, the RRefs. */
 struct test {
 	const char *name;
@@ -675,7 +777,7 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 6 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
+static struct test tests[1 + NROGUE + 9 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -685,7 +787,12 @@ static void list_tests(void)
 		tests[ntests++] = (struct test){.name = rogue_tests[i].name,
 						.needs = rogue_tests[i].keyed ? "isolation" : NULL,
 						.rogue = &rogue_tests[i]};
+	tests[ntests++] = (struct test){.name = "rogue-vsyscall-gettimeofday-is-enosys-or-faults",
+					.run = run_vsyscall};
+	tests[ntests++] = (struct test){.name = "rogue-sysenter-fails-rogue", .run = run_sysenter};
 	tests[ntests++] = (struct test){.name = "xcall-chain-through-the-gate", .run = run_chain};
+	tests[ntests++] = (struct test){
+		.name = "xcall-callee-failing-in-32-bit-mode-unwinds-to-64-bit", .run = run_compat};
 	tests[ntests++] =
 		(struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = run_unwind};
 	tests[ntests++] =
