@@ -84,6 +84,8 @@
 #include <maple/rref_abi.h>
 #include <xheap/rref.h>
 
+#include <asm/hwcap2.h>
+#include <asm/prctl.h>
 #include <cpuid.h>
 #include <errno.h>
 #include <linux/audit.h>
@@ -96,6 +98,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -751,6 +754,35 @@ static int confine_thread(char *err, size_t errlen)
 /* Install handler for sig with the runtime's own restorer (glibc's
  * sigaction would put its own there: ksigaction.h) and every signal
  * blocked while it runs (see the handlers' comment above). */
+uint64_t entry_fs_base, entry_gs_base;
+
+/* The bases the handler entries write back: this thread's, the one that
+ * enters domains (hgate_init pointed its GS base at its GATE_RO page).
+ * WRFSBASE and WRGSBASE need Linux to have turned FSGSBASE on. */
+static int record_bases(char *err, size_t errlen)
+{
+	uint64_t gs = 0;
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE)) {
+		snprintf(err, errlen,
+			 "the handlers need WRFSBASE and WRGSBASE, which this kernel has not "
+			 "enabled (AT_HWCAP2 lacks FSGSBASE: Linux 5.9 or later on a CPU with it)");
+		return -1;
+	}
+	if (syscall(SYS_arch_prctl, ARCH_GET_GS, &gs) < 0 || !gs) {
+		snprintf(err, errlen, "cannot read the GS base the gate uses: %s",
+			 gs ? strerror(errno) : "0 (hgate_init has not run)");
+		return -1;
+	}
+	uint64_t fs = (uint64_t)__builtin_thread_pointer();
+	if (entry_fs_base && (entry_fs_base != fs || entry_gs_base != gs)) {
+		snprintf(err, errlen, "domains are entered from one thread per process");
+		return -1;
+	}
+	entry_fs_base = fs;
+	entry_gs_base = gs;
+	return 0;
+}
+
 static int handle(int sig, void (*handler)(int, siginfo_t *, void *))
 {
 	struct ksigaction sa = {.handler = (void *)handler,
@@ -777,8 +809,9 @@ int entry_init(int use_keys, char *err, size_t errlen)
 			 rdpkru());
 		return -1;
 	}
-	/* The signal stack first: the keyed entries accept no frame outside it. */
-	if (altstack(err, errlen) < 0)
+	/* The signal stack first: the keyed entries accept no frame outside it;
+	 * and the bases every entry writes back. */
+	if (altstack(err, errlen) < 0 || record_bases(err, errlen) < 0)
 		return -1;
 	while (!entry_sigreturn_token)
 		if (getrandom(&entry_sigreturn_token, sizeof entry_sigreturn_token, 0) !=
@@ -788,9 +821,9 @@ int entry_init(int use_keys, char *err, size_t errlen)
 			return -1;
 		}
 	for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
-		if (handle(faults[i], keys ? entry_keyed_fault : entry_on_fault) < 0)
+		if (handle(faults[i], keys ? entry_keyed_fault : entry_plain_fault) < 0)
 			goto fail;
-	if (handle(SIGSYS, keys ? entry_keyed_sigsys : entry_on_sigsys) < 0)
+	if (handle(SIGSYS, keys ? entry_keyed_sigsys : entry_plain_sigsys) < 0)
 		goto fail;
 	if ((keys && rseq_off(err, errlen) < 0) || confine_thread(err, errlen) < 0)
 		return -1;

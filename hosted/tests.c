@@ -41,6 +41,7 @@
 #include <test/rrefs/rrefs.h>
 #include <xheap/rref.h>
 
+#include <asm/prctl.h>
 #include <cpuid.h>
 #include <errno.h>
 #include <regex.h>
@@ -55,6 +56,7 @@
 #define TEST_SECONDS 10 /* a test that takes longer has hung */
 #define WHY	     512
 #define DOMAINS	     "out/domains/"
+#define RFLAGS_AC    (1u << 18)
 #define LOW_PAGE     0x10000000ul /* below 4 GiB, where the runtime maps nothing */
 
 /* Where a rogue case aims (its `target` argument). */
@@ -164,6 +166,22 @@ static const struct rogue_test rogue_tests[] = {
 	 PKUERR(XSTR(PKEY_TRUSTED), "{TRUSTED}")},
 	/* Debug traps fail the domain, as in the VM (docs/isolation.md, "Debug
 	 * traps"): SIGTRAP killed the whole process before. */
+	/* A domain's %fs (base 0 once loaded with a selector) is not the
+	 * handlers' thread pointer: they take the runtime's back first
+	 * (sigentry.S, entry_restore_bases), and serve the syscall. */
+	{"rogue-fs-loaded-then-a-syscall-is-served", 0, ROGUE_H_FS_SYSCALL, T_NONE, RETURNED "0"},
+	/* A domain's %gs (base 0 once loaded with a selector) is not the
+	 * gate's: the gate's first read of %gs faults with rogue's rights
+	 * (GT_DOMAIN, at offset 16 from base 0), not raised, where Linux
+	 * before 6.12 could not deliver the fault. */
+	{"rogue-gs-loaded-then-a-call-faults-at-the-gate-entry", 0, ROGUE_H_GS_XCALL, T_NONE,
+	 FAILED "SIGSEGV \\(SEGV_MAPERR\\) at gate\\+0, address 0x10"},
+
+	/* RFLAGS.AC, which Linux leaves set for a handler, is the domain's
+	 * alone: the handlers clear it (sigentry.S), so neither they nor the
+	 * runtime after them take alignment faults (runtime_clean checks). */
+	{"rogue-ac-set-at-a-syscall-is-served", 0, ROGUE_H_AC_LOG, T_NONE, RETURNED "41"},
+	{"rogue-ac-set-at-its-return-stays-in-rogue", 0, ROGUE_H_AC_RETURN, T_NONE, RETURNED "0"},
 	{"rogue-int3-fails-rogue", 0, ROGUE_W_INT3, T_NONE, FAILED "SIGTRAP " AT},
 	{"rogue-trap-flag-fails-rogue", 0, ROGUE_W_SINGLE_STEP, T_NONE, FAILED "SIGTRAP " AT},
 };
@@ -270,17 +288,23 @@ static int hello_answers(struct hosted_domain *hello, char *why, size_t len)
 }
 
 /* The runtime's own state after a test's upcalls: no continuation left
- * on the thread, and its own rights (PKRU 0) again. */
+ * on the thread, its own rights (PKRU 0) again, RFLAGS.AC clear (a
+ * domain's alignment checks are not the runtime's) and its own GS base
+ * (the gate's GATE_RO page; a domain's selector load gives base 0). */
 static int runtime_clean(char *why, size_t len)
 {
 	uint32_t pkru = 0;
+	uint64_t flags, gs = 0;
 	if (keys)
 		__asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
-	if (pkru || hgate_depth()) {
+	__asm__ volatile("pushfq\n\tpopq %0" : "=r"(flags));
+	syscall(SYS_arch_prctl, ARCH_GET_GS, &gs);
+	if (pkru || hgate_depth() || flags & RFLAGS_AC || gs != entry_gs_base) {
 		snprintf(why, len,
-			 "after the upcalls the runtime holds PKRU %#x and %u continuations, "
-			 "want 0 and 0",
-			 pkru, hgate_depth());
+			 "after the upcalls the runtime holds PKRU %#x, %u continuations, RFLAGS "
+			 "%#lx and GS base %#lx, want 0, 0, AC (%#x) clear and %#lx",
+			 pkru, hgate_depth(), (unsigned long)flags, (unsigned long)gs, RFLAGS_AC,
+			 (unsigned long)entry_gs_base);
 		return -1;
 	}
 	return 0;
@@ -632,6 +656,49 @@ static int run_every_runtime_wrpkru(char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
+/*
+ * The runtime's WRFSBASE and WRGSBASE (sigentry.S, entry_restore_bases),
+ * reached by a call with %rax = 0 (ROGUE_H_JUMP_PKRU): each compares what
+ * it wrote with the runtime's value in key-0 memory next, and that read
+ * faults under rogue's rights; the fault's own entry writes the runtime's
+ * bases back (runtime_clean checks GS, and hello answers through the gate
+ * after). A fresh rogue for each site.
+ */
+static int run_every_base_write(char *why, size_t len)
+{
+	static const struct {
+		const char *name;
+		const char *site;
+		const uint64_t *value;
+	} sites[] = {{"entry_restore_fsbase", entry_restore_fsbase, &entry_fs_base},
+		     {"entry_restore_gsbase", entry_restore_gsbase, &entry_gs_base}};
+	struct hosted_domain hello;
+	if (start("hello", 3, &hello, why, len) < 0)
+		return -1;
+	for (unsigned i = 0; i < sizeof sites / sizeof sites[0]; i++) {
+		struct hosted_domain rogue;
+		if (start("rogue", i + 1, &rogue, why, len) < 0)
+			return -1;
+		char got[WHY], want[128];
+		/* The compare after the 5-byte WRFSBASE/WRGSBASE (F3 REX.W 0F AE /r). */
+		snprintf(want, sizeof want,
+			 "rogue failed: SIGSEGV (SEGV_PKUERR, key %d) at %#lx, "
+			 "address %#lx",
+			 PKEY_KERNEL, (unsigned long)sites[i].site + 5,
+			 (unsigned long)sites[i].value);
+		const long a[4] = {ROGUE_H_JUMP_PKRU, (long)sites[i].site, 0, 0};
+		outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_FAILED) {
+			snprintf(why, len, "%s jumped to: '%.200s', want '%s'", sites[i].name, got,
+				 want);
+			return -1;
+		}
+		if (hello_answers(&hello, why, len) < 0)
+			return -1;
+	}
+	return runtime_clean(why, len);
+}
+
 /* A chain of calls of rogue into itself past GATE_MAX_DEPTH is refused with
  * -MAPLE_EDEPTH, passed back up every level, and rogue runs on. */
 static int run_depth(char *why, size_t len)
@@ -777,7 +844,7 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 9 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
+static struct test tests[1 + NROGUE + 10 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -805,6 +872,10 @@ static void list_tests(void)
 		.name = "gate-every-wrpkru-jumped-to-denying-shared-faults-at-the-violation-site",
 		.needs = "isolation",
 		.run = run_every_wrpkru_denying_shared};
+	tests[ntests++] =
+		(struct test){.name = "runtime-every-base-write-jumped-to-faults-at-its-check",
+			      .needs = "isolation", /* without keys the check's read succeeds */
+			      .run = run_every_base_write};
 	tests[ntests++] = (struct test){
 		.name = "runtime-every-wrpkru-jumped-to-with-zero-rights-traps",
 		.needs = "isolation", /* without keys a WRPKRU is #UD where it stands */
