@@ -114,6 +114,7 @@ _Static_assert(offsetof(struct hosted_jump, fn) == JUMP_FN &&
 		       offsetof(struct hosted_jump, selector) == JUMP_SELECTOR,
 	       "jump.h's offsets are struct hosted_jump's");
 _Static_assert(GATE_RO_EXPECTED_PKRU == offsetof(struct gate_thread_ro, expected_pkru) &&
+		       GATE_RO_CLEAR_VECTORS == offsetof(struct gate_thread_ro, clear_vectors) &&
 		       PKRU_DOMAIN_DENIES == (PKRU_AD(PKEY_KERNEL) | PKRU_AD(PKEY_TRUSTED)) &&
 		       (PKRU_DOMAIN(PKEY_FIRST_DOMAIN) & PKRU_DOMAIN_DENIES) == PKRU_DOMAIN_DENIES,
 	       "jump.h's constants for enter.S's check");

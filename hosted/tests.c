@@ -166,6 +166,9 @@ static const struct rogue_test rogue_tests[] = {
 	 PKUERR(XSTR(PKEY_TRUSTED), "{TRUSTED}")},
 	/* Debug traps fail the domain, as in the VM (docs/isolation.md, "Debug
 	 * traps"): SIGTRAP killed the whole process before. */
+	/* The runtime's vector and x87 registers do not reach a domain
+	 * (enter.S, ZERO_VECTORS). */
+	{"rogue-finds-no-vector-state-at-entry", 0, ROGUE_H_VECTORS, T_NONE, RETURNED "0"},
 	/* A domain's %fs (base 0 once loaded with a selector) is not the
 	 * handlers' thread pointer: they take the runtime's back first
 	 * (sigentry.S, entry_restore_bases), and serve the syscall. */
@@ -202,11 +205,12 @@ static uint64_t getpid_syscall(void)
 	return 0;
 }
 
-/* The first WRPKRU (0f 01 ef) in the first 128 bytes of fn, or 0. */
+/* The first WRPKRU (0f 01 ef) in the first 512 bytes of fn, or 0
+ * (hosted_enter's comes after ZERO_VECTORS, some 300 bytes). */
 static uint64_t wrpkru_in(const void *fn)
 {
 	const uint8_t *p = fn;
-	for (unsigned i = 0; i + 2 < 128; i++)
+	for (unsigned i = 0; i + 2 < 512; i++)
 		if (p[i] == 0x0f && p[i + 1] == 0x01 && p[i + 2] == 0xef)
 			return (uint64_t)fn + i;
 	return 0;
@@ -790,6 +794,44 @@ static int run_sysenter(char *why, size_t len)
 }
 
 /*
+ * Vector state crosses the gate in neither direction (gate.S's
+ * ZERO_VECTORS at the callee's entry and at gate_resume, which the hosted
+ * runtime turns on): rogue 1's %xmm and x87 registers are zero (and the
+ * x87 ones empty) in rogue 2's method, and rogue 2's when rogue 1 is back,
+ * whether rogue 2 returned or failed after loading them.
+ */
+static int run_vectors(char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (start("rogue", 1, &one, why, len) < 0 || start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	static const struct {
+		long number, a2;
+		const char *want;
+	} steps[] = {
+		{ROGUE_H_VECTORS_LEAVE, 0, "rogue returned 0"},
+		{ROGUE_H_VECTORS_CALLBACK, ROGUE_H_VECTORS_SET, "rogue returned 0"},
+		{ROGUE_H_VECTORS_CALLBACK, ROGUE_H_VECTORS_SET_FAIL, "rogue returned 0"},
+	};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		const long a[4] = {steps[i].number, (long)two.id, steps[i].a2, 0};
+		char got[WHY];
+		outcome(&one, one.methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, steps[i].want)) {
+			snprintf(why, len, "rogue 1 run(%ld, rogue 2, %ld): '%.300s', want '%s'",
+				 steps[i].number, steps[i].a2, got, steps[i].want);
+			return -1;
+		}
+	}
+	if (hgate_state(&two) != GATE_DOMAIN_FAILED) {
+		snprintf(why, len, "rogue 2 state %lu after its ud2, want %d",
+			 (unsigned long)hgate_state(&two), GATE_DOMAIN_FAILED);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/*
  * A callee that fails in 32-bit mode (a far jump to Linux's __USER32_CS,
  * then a fault at address 0) is unwound to its caller in the caller's own
  * 64-bit mode: rogue 1 gets -MAPLE_ECALLEE (it ran on to its SYS_RETURN),
@@ -844,7 +886,7 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 10 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
+static struct test tests[1 + NROGUE + 11 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -860,6 +902,8 @@ static void list_tests(void)
 	tests[ntests++] = (struct test){.name = "xcall-chain-through-the-gate", .run = run_chain};
 	tests[ntests++] = (struct test){
 		.name = "xcall-callee-failing-in-32-bit-mode-unwinds-to-64-bit", .run = run_compat};
+	tests[ntests++] =
+		(struct test){.name = "gate-vector-state-crosses-no-call", .run = run_vectors};
 	tests[ntests++] =
 		(struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = run_unwind};
 	tests[ntests++] =

@@ -160,9 +160,15 @@ long rogue_attack4_case(long number, unsigned long target, unsigned long a2, uns
 		vectors_set();
 		return maple_xcall(target, Rogue_run_METHOD, ROGUE_H_VECTORS, 0, 0, 0);
 	case ROGUE_H_VECTORS_CALLBACK: {
-		long r = maple_xcall(target, Rogue_run_METHOD, ROGUE_H_VECTORS_SET, 0, 0, 0);
-		return r ? r : vectors_or();
+		if (a2 != ROGUE_H_VECTORS_SET && a2 != ROGUE_H_VECTORS_SET_FAIL)
+			return -MAPLE_EINVAL;
+		long r = maple_xcall(target, Rogue_run_METHOD, (long)a2, 0, 0, 0);
+		return r && r != -MAPLE_ECALLEE ? r : vectors_or();
 	}
+	case ROGUE_H_VECTORS_SET_FAIL:
+		vectors_set();
+		__asm__ volatile("ud2");
+		return ROGUE_NOT_CONTAINED;
 	case ROGUE_H_VECTORS_SET:
 		vectors_set();
 		return 0;

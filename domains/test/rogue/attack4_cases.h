@@ -31,8 +31,11 @@ enum rogue_attack4_case {
 	 * run(ROGUE_H_VECTORS) of the domain whose handle is target and
 	 * return what it returned. */
 	ROGUE_H_VECTORS_LEAVE = 202,
-	/* Call run(ROGUE_H_VECTORS_SET) of the domain whose handle is target,
-	 * then return the OR of %xmm0-%xmm15 as the gate handed them back. */
+	/* Call run(a2) of the domain whose handle is target (a2 is
+	 * ROGUE_H_VECTORS_SET or ROGUE_H_VECTORS_SET_FAIL), then return the
+	 * OR of the vector registers as the gate handed them back (what
+	 * ROGUE_H_VECTORS returns) if that call returned 0 or failed
+	 * (-MAPLE_ECALLEE), else what it returned. */
 	ROGUE_H_VECTORS_CALLBACK = 203,
 	ROGUE_H_VECTORS_SET = 204, /* load ROGUE_H_SECRET into %xmm0-%xmm15 and ST0, return 0 */
 	/* With ROGUE_H_SECRET in %rbx, %rbp and %r12-%r15, SYS_LOG a line
@@ -74,6 +77,8 @@ enum rogue_attack4_case {
 	 * sixth argument there and then makes a 32-bit system call at its
 	 * vDSO landing pad. */
 	ROGUE_H_SYSENTER = 215,
+	/* Load ROGUE_H_SECRET into %xmm0-%xmm15 and ST0, then fail (ud2). */
+	ROGUE_H_VECTORS_SET_FAIL = 216,
 	ROGUE_H_END
 };
 

@@ -292,6 +292,9 @@ gate_entry_raise:
 	movq %rdi, %gs:GT_DOMAIN
 	movq %rbp, %gs:GT_EXPECTED_PKRU
 
+	/* None of the caller's vector registers for the callee (on the
+	 * gate stack: ZERO_VECTORS loads MXCSR through it). */
+	ZERO_VECTORS %gs:GT_CLEAR_VECTORS
 	/* Into the callee: its stack, its rights, its method. The stack
 	 * pointer may be one the callee chose (where it called out from), so
 	 * nothing here touches the stack until the WRPKRU has lowered to the
@@ -379,15 +382,18 @@ gate_xcall_checked:
 	movq %r12, %rsp
 /*
  * With the caller's rights: its registers and its return address, from its
- * own stack. The kernel resumes unwound callers here too (domain/gate.c).
+ * own stack. The kernel resumes unwound callers here too (domain/gate.c),
+ * and every refusal ends here: so here the caller gets none of the
+ * callee's vector registers (on its own stack, which its rights write).
  */
 gate_resume:
-	popq %r15
+	popq %r15			/* first: a bad %rsp faults the caller here */
 	popq %r14
 	popq %r13
 	popq %r12
 	popq %rbp
 	popq %rbx
+	ZERO_VECTORS %gs:GT_CLEAR_VECTORS
 	ret
 
 /* The caller may not move or lend those RRefs: undo the continuation. */
