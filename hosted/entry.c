@@ -71,6 +71,7 @@
 #define _GNU_SOURCE
 #include "entry.h"
 
+#include "domains.h"
 #include "gate.h"
 #include "jump.h"
 #include "ksigaction.h"
@@ -543,6 +544,11 @@ static const char *code_name(int sig, int code)
 		return "SEGV_MAPERR";
 	if (sig == SIGSEGV && code == SEGV_ACCERR)
 		return "SEGV_ACCERR";
+	/* Linux's #GP (SIGSEGV) or #SS (SIGBUS) in user mode: a privileged
+	 * instruction, port I/O, a non-canonical stack; the VM's "#GP (error
+	 * 0)" or "#SS". */
+	if ((sig == SIGSEGV || sig == SIGBUS) && code == SI_KERNEL)
+		return "SI_KERNEL";
 	return "";
 }
 
@@ -848,10 +854,19 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 			   .whylen = whylen};
 	if (arm_altstack(u.level, why, whylen) < 0)
 		return -1;
-	uint64_t sp = hgate_upcall_push(d, &err);
+	uint64_t refused = 0;
+	uint64_t sp = hgate_upcall_push(d, &err, &refused);
 	if (!sp) {
-		snprintf(why, whylen, "cannot enter %s: %s", d->name,
-			 err == -MAPLE_EDEAD ? "it does not run" : "too deep");
+		if (err == -MAPLE_ECALLEE) { /* the VM's reason and line (domain_fail) */
+			snprintf(why, whylen,
+				 "gate: thread slot 0 would enter it at %#lx, outside its stack "
+				 "there",
+				 (unsigned long)refused);
+			hdom_fail(d, why);
+		} else {
+			snprintf(why, whylen, "cannot enter %s: %s", d->name,
+				 err == -MAPLE_EDEAD ? "it does not run" : "too deep");
+		}
 		if (u.outer) /* the handler goes on: on its own level's stack */
 			use_sigstack(u.outer->level);
 		return -1;

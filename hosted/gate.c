@@ -318,7 +318,7 @@ static void pop_one(void)
 	__atomic_sub_fetch(&domtab[c->callee % GATE_MAX_DOMAINS].active, 1, __ATOMIC_RELEASE);
 }
 
-uint64_t hgate_upcall_push(struct hosted_domain *d, long *err)
+uint64_t hgate_upcall_push(struct hosted_domain *d, long *err, uint64_t *refused)
 {
 	uint64_t n = depth();
 	struct gate_domain *gd = &domtab[d->id];
@@ -333,6 +333,19 @@ uint64_t hgate_upcall_push(struct hosted_domain *d, long *err)
 		return 0;
 	}
 	uint64_t caller = ro->domain % GATE_MAX_DOMAINS, sp = tt->domain_sp[d->id];
+	/* The runtime writes the return slot at sp - 8 with its own rights
+	 * (entry_upcall), and sp came from TRUSTED memory that the gate fills
+	 * from a caller's %rsp: it must lie on d's own thread stack, as the
+	 * VM's gate_upcall checks (kernel/domain/gate.c, on_thread_stack), or
+	 * a domain that called with %rsp aimed elsewhere has the runtime write
+	 * there (another domain's heap: seen in
+	 * gate-upcall-refuses-a-domain-stack-pointer-outside-the-thread-stack). */
+	if (sp - 8 < d->stack || sp > d->stack + STACK_SIZE || sp % 8) {
+		__atomic_sub_fetch(&gd->active, 1, __ATOMIC_RELEASE);
+		*err = -MAPLE_ECALLEE;
+		*refused = sp;
+		return 0;
+	}
 	tt->conts[n] = (struct continuation){
 		.kind = CONT_UPCALL,
 		.caller = caller,

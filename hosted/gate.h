@@ -82,9 +82,11 @@ int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n);
  * An upcall into d as gate_upcall pushes it: a CONT_UPCALL continuation,
  * the thread now in d with d's rights expected. The stack pointer to
  * enter on (its return address goes at sp - 8), or 0 if the continuation
- * stack is full (-MAPLE_EDEPTH) or d does not run (-MAPLE_EDEAD): *err.
+ * stack is full (-MAPLE_EDEPTH), d does not run (-MAPLE_EDEAD) or the
+ * stack pointer recorded for d lies outside d's thread stack
+ * (-MAPLE_ECALLEE, that pointer in *refused): *err.
  */
-uint64_t hgate_upcall_push(struct hosted_domain *d, long *err);
+uint64_t hgate_upcall_push(struct hosted_domain *d, long *err, uint64_t *refused);
 
 /* SYS_RETURN from the gate page: if the innermost continuation is an
  * upcall into the current domain, pop it (1), else 0. */

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "pkeys.h"
 
+#include <domain/lifecycle_lines.h>
 #include <maple/abi.h>
 
 #include <cpuid.h>
@@ -82,8 +83,12 @@ int pkeys_layout(char *why, size_t whylen)
 int pkeys_domain(char *why, size_t whylen)
 {
 	int k = pkey_alloc(0, 0);
+	if (k < 0 && errno == ENOSPC) { /* every domain key held: the VM's reason */
+		lifecycle_no_key(why, whylen);
+		return -1;
+	}
 	if (k < 0) {
-		snprintf(why, whylen, "no protection key left: %s", strerror(errno));
+		snprintf(why, whylen, "cannot allocate a protection key: %s", strerror(errno));
 		return -1;
 	}
 	if (k < PKEY_FIRST_DOMAIN) {

@@ -26,6 +26,7 @@
 #include "pkeys.h"
 #include "runtime.h"
 #include "tests_domains.h"
+#include "tests_rogue.h"
 
 #include <domain/gate_layout.h>
 #include <idl/hello_methods.h>
@@ -164,8 +165,6 @@ static const struct rogue_test rogue_tests[] = {
 	{"rogue-jump-to-the-sigsys-entry-with-a-frame-on-the-signal-stack-keeps-its-rights", 1,
 	 ROGUE_G_SIGSYS_ENTRY, T_SIGSYS_WRPKRU_ON_SIGSTACK,
 	 PKUERR(XSTR(PKEY_TRUSTED), "{TRUSTED}")},
-	/* Debug traps fail the domain, as in the VM (docs/isolation.md, "Debug
-	 * traps"): SIGTRAP killed the whole process before. */
 	/* The runtime's vector and x87 registers do not reach a domain
 	 * (enter.S, ZERO_VECTORS). */
 	{"rogue-finds-no-vector-state-at-entry", 0, ROGUE_H_VECTORS, T_NONE, RETURNED "0"},
@@ -179,7 +178,6 @@ static const struct rogue_test rogue_tests[] = {
 	 * before 6.12 could not deliver the fault. */
 	{"rogue-gs-loaded-then-a-call-faults-at-the-gate-entry", 0, ROGUE_H_GS_XCALL, T_NONE,
 	 FAILED "SIGSEGV \\(SEGV_MAPERR\\) at gate\\+0, address 0x10"},
-
 	/* RFLAGS.AC, which Linux leaves set for a handler, is the domain's
 	 * alone: the handlers clear it (sigentry.S), so neither they nor the
 	 * runtime after them take alignment faults (runtime_clean checks). */
@@ -190,8 +188,6 @@ static const struct rogue_test rogue_tests[] = {
 	 * (attack4's case 214, tried and held). */
 	{"rogue-fault-with-rsp-on-trusted-fails-rogue", 0, ROGUE_H_UD2_ON_STACK, T_NONE,
 	 FAILED "SIGILL " AT},
-	{"rogue-int3-fails-rogue", 0, ROGUE_W_INT3, T_NONE, FAILED "SIGTRAP " AT},
-	{"rogue-trap-flag-fails-rogue", 0, ROGUE_W_SINGLE_STEP, T_NONE, FAILED "SIGTRAP " AT},
 };
 
 /* The runtime word the T_RUNTIME cases aim at; it must stay as it is. */
@@ -760,7 +756,8 @@ static int run_vsyscall(char *why, size_t len)
 }
 
 /*
- * SYSENTER from a domain, with %rbp below 4 GiB: on an Intel CPU Linux's
+ * SYSENTER from a domain, with %rbp below 4 GiB (tests_rogue.c's
+ * rogue-sysenter-fails-rogue leaves %rbp as it is): on an Intel CPU Linux's
  * 32-bit entry reads the sixth argument there and makes an i386 call at
  * its vDSO landing pad, outside every slot, which the filter traps (the
  * runtime makes none: entry.c) and which fails rogue; the filter killed
@@ -861,6 +858,18 @@ static int run_compat(char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
+/* For the other hosted test files (tests_rogue.c), the same outcome line
+ * and the same matching as here. */
+void htest_outcome(struct hosted_domain *d, uint64_t fn, const long a[4], char *out, size_t len)
+{
+	outcome(d, fn, a, out, len);
+}
+
+int htest_matches(const char *pattern, const char *s)
+{
+	return matches(pattern, s);
+}
+
 /* Every test: hello, the rogue cases, the cross-domain calls, the RRefs. */
 struct test {
 	const char *name;
@@ -869,6 +878,7 @@ struct test {
 	const struct rogue_test *rogue;
 	long rcase; /* an rref_a case: run by run_rref */
 	int evil;   /* 1 + an index in evil_tests: run by run_evil */
+	int vm;	    /* 1 + a case of tests_rogue.c's table */
 };
 
 /* The RRef cases of the VM's kernel/ktest/rrefs.c, named as its ktests,
@@ -891,7 +901,8 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 11 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS];
+static struct test tests[1 + NROGUE + 11 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS +
+			 HOSTED_ROGUE_CASES + HOSTED_ROGUE_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -903,7 +914,8 @@ static void list_tests(void)
 						.rogue = &rogue_tests[i]};
 	tests[ntests++] = (struct test){.name = "rogue-vsyscall-gettimeofday-is-enosys-or-faults",
 					.run = run_vsyscall};
-	tests[ntests++] = (struct test){.name = "rogue-sysenter-fails-rogue", .run = run_sysenter};
+	tests[ntests++] = (struct test){
+		.name = "rogue-sysenter-with-a-stack-below-4-gib-fails-rogue", .run = run_sysenter};
 	tests[ntests++] = (struct test){.name = "xcall-chain-through-the-gate", .run = run_chain};
 	tests[ntests++] = (struct test){
 		.name = "xcall-callee-failing-in-32-bit-mode-unwinds-to-64-bit", .run = run_compat};
@@ -938,6 +950,15 @@ static void list_tests(void)
 		tests[ntests++] = (struct test){.name = hosted_domain_tests[i].name,
 						.needs = hosted_domain_tests[i].needs,
 						.run = hosted_domain_tests[i].run};
+	for (unsigned i = 0; i < HOSTED_ROGUE_CASES; i++) {
+		const char *needs;
+		const char *name = hosted_rogue_case_name(i, &needs);
+		tests[ntests++] = (struct test){.name = name, .needs = needs, .vm = (int)i + 1};
+	}
+	for (size_t i = 0; i < HOSTED_ROGUE_TESTS; i++)
+		tests[ntests++] = (struct test){.name = hosted_rogue_tests[i].name,
+						.needs = hosted_rogue_tests[i].needs,
+						.run = hosted_rogue_tests[i].run};
 }
 
 /* The child: set the runtime up, run one test, report on the pipe. */
@@ -950,6 +971,7 @@ static void child(int fd, const struct test *t)
 		rc = t->rogue  ? run_rogue(t->rogue, why, sizeof why)
 		     : t->run  ? t->run(why, sizeof why)
 		     : t->evil ? run_evil(&evil_tests[t->evil - 1], why, sizeof why)
+		     : t->vm   ? hosted_rogue_case((unsigned)t->vm - 1, why, sizeof why)
 			       : run_rref(t->rcase, why, sizeof why);
 	if (rc == 0)
 		why[0] = 0;

@@ -880,3 +880,15 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"attack-a-domain-cannot-flood-the-log", run_log_flood, NULL},
 	{"domain-name-shared-by-running-domains-addresses-none", run_shared_name, NULL},
 };
+
+/* For the other hosted test files (tests_rogue.c): the same creation as
+ * the runtime and the same leak check as every test here. */
+struct hosted_domain *htest_create(const char *module, char *why, size_t len)
+{
+	return create(module, why, len);
+}
+
+int htest_leak_check(char *why, size_t len)
+{
+	return leak_check(why, len);
+}

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+struct hosted_domain;
+
 struct hosted_named_test {
 	const char *name;
 	int (*run)(char *why, size_t len); /* 0, or -1 with why: what happened, what was wanted */
@@ -14,5 +16,12 @@ struct hosted_named_test {
 
 #define HOSTED_DOMAIN_TESTS 14
 extern const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS];
+
+/* Create `module` as the runtime does (the VM's kernel): the domain, or NULL
+ * with why. */
+struct hosted_domain *htest_create(const char *module, char *why, size_t len);
+/* Destroy every domain, then: no domain, RRef, mapping in a domain slot,
+ * waiting thread or continuation left; 0, or -1 with why. */
+int htest_leak_check(char *why, size_t len);
 
 #endif

@@ -194,9 +194,7 @@ static uint32_t reserve_slot(struct domain *d, char *err, uint64_t errlen)
 	if (!id)
 		lifecycle_no_slot(err, errlen);
 	else if (key < 0)
-		fmt_snprintf(err, errlen,
-			     "no protection key left (%d domains hold the %d domain keys)",
-			     PKEY_COUNT - PKEY_FIRST_DOMAIN, PKEY_COUNT - PKEY_FIRST_DOMAIN);
+		lifecycle_no_key(err, errlen);
 	return id && key >= 0 ? id : 0;
 }
 

@@ -52,6 +52,12 @@ void lifecycle_no_slot(char *err, size_t errlen)
 	fmt_snprintf(err, errlen, "all %d domain slots are in use", GATE_MAX_DOMAINS - 1);
 }
 
+void lifecycle_no_key(char *err, size_t errlen)
+{
+	fmt_snprintf(err, errlen, "no protection key left (%d domains hold the %d domain keys)",
+		     PKEY_COUNT - PKEY_FIRST_DOMAIN, PKEY_COUNT - PKEY_FIRST_DOMAIN);
+}
+
 void lifecycle_no_module(const char *module, char *err, size_t errlen)
 {
 	fmt_snprintf(err, errlen, "no boot module named '%s'", module);

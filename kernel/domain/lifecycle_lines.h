@@ -36,8 +36,10 @@ bool lifecycle_init_failed(const char *name, long r, bool failed, const char *fa
 bool lifecycle_image_fits(const char *file, uint64_t span, char *err, size_t errlen);
 
 /* The reasons a create or destroy is refused for lack of a thing, in err:
- * no free slot, no boot module by that name, no domain by that handle. */
+ * no free slot, no protection key left for a domain (every domain key
+ * held), no boot module by that name, no domain by that handle. */
 void lifecycle_no_slot(char *err, size_t errlen);
+void lifecycle_no_key(char *err, size_t errlen);
 void lifecycle_no_module(const char *module, char *err, size_t errlen);
 void lifecycle_no_such_domain(char *err, size_t errlen);
 

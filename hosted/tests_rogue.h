@@ -1,0 +1,20 @@
+/* maple-hosted's ports of the VM's rogue ktests (tests_rogue.c), which
+ * tests.c runs each in a child of its own like every hosted test: a table
+ * of rogue cases, by index, and two tests of their own. */
+#ifndef HOSTED_TESTS_ROGUE_H
+#define HOSTED_TESTS_ROGUE_H
+
+#include "tests_domains.h"
+
+#include <stddef.h>
+
+#define HOSTED_ROGUE_CASES 13
+/* Case i's test name; *needs: NULL, or what it needs protection keys for. */
+const char *hosted_rogue_case_name(unsigned i, const char **needs);
+/* Run case i: 0, or -1 with why (what happened, what was wanted). */
+int hosted_rogue_case(unsigned i, char *why, size_t len);
+
+#define HOSTED_ROGUE_TESTS 9
+extern const struct hosted_named_test hosted_rogue_tests[HOSTED_ROGUE_TESTS];
+
+#endif
