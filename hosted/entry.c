@@ -901,7 +901,20 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	 * a handler alike; siglongjmp leaves PKRU alone), and the enclosing
 	 * upcall current again, with its signal stack the keyed entries accept.
 	 * That stack is armed again by the rt_sigreturn that ends the handler
-	 * this ran in (the frame's uc_stack), or by the next upcall. */
+	 * this ran in (the frame's uc_stack), or by the next upcall.
+	 *
+	 * This level's signal stack is dead now (the handler that came back
+	 * ran on it), and it is SHARED: the frames and C handler frames left
+	 * there (the domains' registers and vector state, runtime addresses,
+	 * a SYS_LOG line a handler copied) would be there for the next
+	 * upcall's domains to read. Its pages go back to zero fill. What a
+	 * handler leaves there while its upcall still runs stays
+	 * (docs/platform.md, "What it cannot enforce"). */
+	if (madvise(alt[u.level], ALTSTACK, MADV_DONTNEED) < 0) {
+		fprintf(stderr, "hosted: cannot clear signal stack %u: %s\n", u.level,
+			strerror(errno));
+		abort(); /* a stack that keeps another domain's state: stop, not go on */
+	}
 	if (u.outer) {
 		key_sigstack(u.outer->level, PKEY_SHARED);
 		use_sigstack(u.outer->level);

@@ -858,6 +858,41 @@ static int run_compat(char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
+/*
+ * Nothing a finished upcall's handlers left stays on the SHARED signal
+ * stack for the next upcall's domain (entry_upcall clears it): rogue 2
+ * makes a SYS_LOG of a line holding ROGUE_H_SECRET, with the secret in its
+ * callee-saved registers too, and returns; rogue 1, in the next upcall,
+ * reads that whole stack (level 0) and does not find those 8 bytes (-1).
+ */
+static int run_sigstack(char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (start("rogue", 1, &one, why, len) < 0 || start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	char got[WHY], want[64];
+	const long log[4] = {ROGUE_H_LOG_SECRET, 0, 0, 0};
+	outcome(&two, two.methods[Rogue_run_METHOD], log, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %zu",
+		 sizeof "attack4: S3CR3T!! in a log line" - 1);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "rogue 2's SYS_LOG of its secret: '%.300s', want '%s'", got,
+			 want);
+		return -1;
+	}
+	uint64_t lo = entry_level_stack(0), hi = entry_sigstack.hi;
+	const long scan[4] = {ROGUE_H_SCAN, (long)lo, (long)(hi - lo), 0};
+	outcome(&one, one.methods[Rogue_run_METHOD], scan, got, sizeof got);
+	if (strcmp(got, "rogue returned -1")) {
+		snprintf(why, len,
+			 "rogue 1 scanning the signal stack (%#lx, %lu bytes) for rogue 2's "
+			 "secret: '%.300s', want 'rogue returned -1'",
+			 (unsigned long)lo, (unsigned long)(hi - lo), got);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
 /* For the other hosted test files (tests_rogue.c), the same outcome line
  * and the same matching as here. */
 void htest_outcome(struct hosted_domain *d, uint64_t fn, const long a[4], char *out, size_t len)
@@ -901,7 +936,7 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 11 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS +
+static struct test tests[1 + NROGUE + 12 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS +
 			 HOSTED_ROGUE_CASES + HOSTED_ROGUE_TESTS];
 static int ntests;
 
@@ -921,6 +956,8 @@ static void list_tests(void)
 		.name = "xcall-callee-failing-in-32-bit-mode-unwinds-to-64-bit", .run = run_compat};
 	tests[ntests++] =
 		(struct test){.name = "gate-vector-state-crosses-no-call", .run = run_vectors};
+	tests[ntests++] = (struct test){.name = "signal-stack-keeps-nothing-of-an-earlier-upcall",
+					.run = run_sigstack};
 	tests[ntests++] =
 		(struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = run_unwind};
 	tests[ntests++] =
