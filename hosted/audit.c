@@ -3,7 +3,10 @@
  * handlers and the gate trust) lies anywhere in this process's executable
  * memory but at the runtime's audited sites, each of which checks after
  * its WRPKRU what it wrote or who runs (enter.S, sigentry.S,
- * wrpkru_pair.S). It is the loader's rule for a domain image
+ * wrpkru_pair.S), and the handler entries' WRFSBASE and WRGSBASE, each of
+ * which checks what it wrote against the runtime's value in key-0 memory
+ * (sigentry.S, entry_restore_bases: a base grants no rights, and a domain
+ * that jumps there faults at that check). It is the loader's rule for a domain image
  * (kernel/lib/elf_check.c, elf_forbidden_at: at every byte offset, since a
  * jump may land inside another instruction) applied to the process itself,
  * as ERIM does at start-up.
@@ -36,16 +39,23 @@ void hosted_enter_wrpkru(void);
 void entry_keyed_fault_wrpkru(void);
 void entry_keyed_sigsys_wrpkru(void);
 
-/* The audited sites: every WRPKRU of the runtime's code, each checked. */
+/* The audited sites: every WRPKRU of the runtime's code, and its WRFSBASE
+ * and WRGSBASE, each checked. A site's 0f byte, where the scan finds it,
+ * is `prefix` bytes into its instruction (F3 REX.W before WRFSBASE's and
+ * WRGSBASE's: Intel SDM Vol. 2D, WRFSBASE/WRGSBASE). */
 static const struct {
 	const char *name;
-	void (*at)(void);
+	const char *insn; /* what elf_forbidden_at must call it there */
+	const void *at;
+	unsigned prefix;
 } audited[] = {
-	{"hosted_enter_wrpkru", hosted_enter_wrpkru},
-	{"entry_keyed_fault_wrpkru", entry_keyed_fault_wrpkru},
-	{"entry_keyed_sigsys_wrpkru", entry_keyed_sigsys_wrpkru},
-	{"hosted_wrpkru_pair_first", hosted_wrpkru_pair_first},
-	{"hosted_wrpkru_pair_second", hosted_wrpkru_pair_second},
+	{"hosted_enter_wrpkru", "WRPKRU", (const void *)hosted_enter_wrpkru, 0},
+	{"entry_keyed_fault_wrpkru", "WRPKRU", (const void *)entry_keyed_fault_wrpkru, 0},
+	{"entry_keyed_sigsys_wrpkru", "WRPKRU", (const void *)entry_keyed_sigsys_wrpkru, 0},
+	{"entry_restore_fsbase", "WRFSBASE", entry_restore_fsbase, 2},
+	{"entry_restore_gsbase", "WRGSBASE", entry_restore_gsbase, 2},
+	{"hosted_wrpkru_pair_first", "WRPKRU", (const void *)hosted_wrpkru_pair_first, 0},
+	{"hosted_wrpkru_pair_second", "WRPKRU", (const void *)hosted_wrpkru_pair_second, 0},
 };
 #define NAUDITED (sizeof audited / sizeof audited[0])
 
@@ -103,20 +113,23 @@ static int exec_byte(const struct mapping *m, int n, int i, uint64_t at)
 	return i < n ? *(const volatile uint8_t *)at : -1;
 }
 
-static const char *audited_name(uint64_t at)
+static const char *audited_name(uint64_t at, const char *insn)
 {
 	for (unsigned k = 0; k < NAUDITED; k++)
-		if ((uint64_t)audited[k].at == at)
+		if ((uint64_t)audited[k].at + audited[k].prefix == at &&
+		    !strcmp(audited[k].insn, insn))
 			return audited[k].name;
 	return NULL;
 }
 
 const void *audit_site(unsigned i, const char **name)
 {
-	if (i >= NAUDITED)
-		return NULL;
-	*name = audited[i].name;
-	return (const void *)audited[i].at;
+	for (unsigned k = 0; k < NAUDITED; k++)
+		if (!strcmp(audited[k].insn, "WRPKRU") && !i--) {
+			*name = audited[k].name;
+			return audited[k].at;
+		}
+	return NULL;
 }
 
 int audit_process(int verbose, char *why, size_t whylen)
@@ -150,7 +163,7 @@ int audit_process(int verbose, char *why, size_t whylen)
 					: elf_forbidden_at((uint8_t)opcode, (uint8_t)modrm);
 			if (!insn)
 				continue;
-			const char *name = audited_name(p);
+			const char *name = audited_name(p, insn);
 			if (name) {
 				found++;
 				if (verbose)

@@ -17,8 +17,8 @@
  * With verbose, prints one `hosted: audit:` line per hit and a summary. */
 int audit_process(int verbose, char *why, size_t whylen);
 
-/* Audited site i (0, 1, ...): its address, and its name in *name; NULL
- * past the last. */
+/* Audited WRPKRU site i (0, 1, ...): its address, and its name in *name;
+ * NULL past the last. */
 const void *audit_site(unsigned i, const char **name);
 
 #endif

@@ -8,8 +8,10 @@
  * the domain's first instruction runs with them; every load of runtime
  * memory (key 0, which those rights deny) and the selector's store (its
  * page has key GATE_RO, which they make read-only) come before that WRPKRU. Every other
- * register is cleared so that no runtime address reaches the domain. It
- * never returns: the gate's SYS_RETURN, or a fault, comes back to the
+ * register is cleared so that no runtime address reaches the domain, and
+ * so is the vector state (ZERO_VECTORS, domain/gate_layout.h, as much as
+ * the thread's GATE_RO clear_vectors says: glibc's string functions leave
+ * runtime data in %xmm and %ymm). It never returns: the gate's SYS_RETURN, or a fault, comes back to the
  * runtime through a signal (entry.c), which resumes the runtime with
  * siglongjmp.
  *
@@ -27,12 +29,16 @@
  * traps at hosted_pkru_violation (a real SIGILL, which fails the domain).
  * A domain that jumps here thus gets its own rights, no more.
  */
+#define __ASSEMBLY__ 1 /* what domain/gate_layout.h tests; the kernel's flags define it */
 #include "jump.h"
+
+#include <domain/gate_layout.h>
 
 	.text
 	.globl hosted_enter
 	.type hosted_enter, @function
 hosted_enter:
+	ZERO_VECTORS %gs:GATE_RO_CLEAR_VECTORS	/* on the runtime's stack */
 	movq JUMP_RSP(%r8), %r9
 	movq JUMP_FN(%r8), %r11
 	movl JUMP_PKRU(%r8), %eax

@@ -30,7 +30,9 @@
  *   (seccomp_data.instruction_pointer) lies in a domain slot or the gate's
  *   block is a SIGSYS (SYS_SECCOMP); one from entry_sigreturn must be an
  *   rt_sigreturn carrying the per-process secret entry_sigreturn_token in
- *   %rdi, or it is a SIGSYS too; the rest must be x86-64 calls.
+ *   %rdi, or it is a SIGSYS too; so is one from Linux's vsyscall page (an
+ *   instruction pointer above the lower canonical half) and every call
+ *   that is not an x86-64 one (the runtime makes none).
  *
  * The SIGSYS handler, the runtime's trusted entry, serves a system call
  * from a domain or the gate as the Maple syscall of that number, exactly as
@@ -84,6 +86,8 @@
 #include <maple/rref_abi.h>
 #include <xheap/rref.h>
 
+#include <asm/hwcap2.h>
+#include <asm/prctl.h>
 #include <cpuid.h>
 #include <errno.h>
 #include <linux/audit.h>
@@ -96,6 +100,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -111,6 +116,7 @@ _Static_assert(offsetof(struct hosted_jump, fn) == JUMP_FN &&
 		       offsetof(struct hosted_jump, selector) == JUMP_SELECTOR,
 	       "jump.h's offsets are struct hosted_jump's");
 _Static_assert(GATE_RO_EXPECTED_PKRU == offsetof(struct gate_thread_ro, expected_pkru) &&
+		       GATE_RO_CLEAR_VECTORS == offsetof(struct gate_thread_ro, clear_vectors) &&
 		       PKRU_DOMAIN_DENIES == (PKRU_AD(PKEY_KERNEL) | PKRU_AD(PKEY_TRUSTED)) &&
 		       (PKRU_DOMAIN(PKEY_FIRST_DOMAIN) & PKRU_DOMAIN_DENIES) == PKRU_DOMAIN_DENIES,
 	       "jump.h's constants for enter.S's check");
@@ -173,6 +179,14 @@ static int keys;
 #define GATE_HI	   ((uint32_t)(MAPLE_GATE_VA >> 32))
 #define DOMAIN_LO  ((uint32_t)(MAPLE_DOMAIN_BASE >> 32))
 #define DOMAIN_END ((uint32_t)((MAPLE_DOMAIN_BASE + PKEY_COUNT * MAPLE_DOMAIN_SLOT) >> 32))
+/* The lower canonical half ends at 2^47: the runtime's code lies below it.
+ * The only instruction pointer above it a system call can have is Linux's
+ * vsyscall page (0xffffffffff600000), whose gettimeofday, time and getcpu
+ * Linux emulates as system calls at that address (and filters with
+ * seccomp) for any caller: a domain's call there must trap like any other
+ * of its system calls (rogue case ROGUE_H_VSYSCALL: Maple syscall 96,
+ * -MAPLE_ENOSYS). */
+#define USER_END_HI ((uint32_t)((1ull << 47) >> 32))
 _Static_assert(MAPLE_DOMAIN_BASE % (1ull << 32) == 0 &&
 		       (PKEY_COUNT * MAPLE_DOMAIN_SLOT) % (1ull << 32) == 0,
 	       "the filter compares only the high half of the instruction pointer");
@@ -193,43 +207,48 @@ _Static_assert(MAPLE_GATE_VA % (1ull << 32) == 0 &&
 #define IF_GE(at, k, yes, no) BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), TO(at, yes), TO(at, no))
 
 /* Whether the filter traps every system call at ip whatever it is: a domain
- * slot or the gate's block, compared as the filter compares them. */
+ * slot, the gate's block or the vsyscall page, compared as the filter
+ * compares them. */
 static int trapped_at(uint64_t ip)
 {
 	uint32_t hi = (uint32_t)(ip >> 32);
-	return hi == GATE_HI || (hi >= DOMAIN_LO && hi < DOMAIN_END);
+	return hi == GATE_HI || hi >= USER_END_HI || (hi >= DOMAIN_LO && hi < DOMAIN_END);
 }
 
 static int install_filter(char *err, size_t errlen)
 {
-	enum { RUNTIME = 4, SIGRETURN = 7, ARCH_CHECK = 15, TRAP = 17, ALLOW = 18, KILL = 19 };
+	enum { RUNTIME = 5, SIGRETURN = 8, ARCH_CHECK = 16, TRAP = 18, ALLOW = 19 };
 	uint64_t ret = (uint64_t)entry_sigreturn_end, token = entry_sigreturn_token;
 	struct sock_filter prog[] = {
 		/* 0 */ LOAD(IP_HI),
 		/* 1 */ IF_EQ(1, GATE_HI, TRAP, 2),
-		/* 2 */ IF_GE(2, DOMAIN_LO, 3, RUNTIME),
-		/* 3 */ IF_GE(3, DOMAIN_END, RUNTIME, TRAP),
+		/* 2 */ IF_GE(2, USER_END_HI, TRAP, 3), /* the vsyscall page */
+		/* 3 */ IF_GE(3, DOMAIN_LO, 4, RUNTIME),
+		/* 4 */ IF_GE(4, DOMAIN_END, RUNTIME, TRAP),
 		/* RUNTIME: anywhere else; the signal return is checked apart */
-		/* 4 */ IF_EQ(4, (uint32_t)(ret >> 32), 5, ARCH_CHECK),
-		/* 5 */ LOAD(IP_LO),
-		/* 6 */ IF_EQ(6, (uint32_t)ret, SIGRETURN, ARCH_CHECK),
+		/* 5 */ IF_EQ(5, (uint32_t)(ret >> 32), 6, ARCH_CHECK),
+		/* 6 */ LOAD(IP_LO),
+		/* 7 */ IF_EQ(7, (uint32_t)ret, SIGRETURN, ARCH_CHECK),
 		/* SIGRETURN: only an rt_sigreturn with the secret in %rdi */
-		/* 7 */ LOAD(ARCH),
-		/* 8 */ IF_EQ(8, AUDIT_ARCH_X86_64, 9, KILL),
-		/* 9 */ LOAD(NR),
-		/* 10 */ IF_EQ(10, __NR_rt_sigreturn, 11, TRAP),
-		/* 11 */ LOAD(ARG0_LO),
-		/* 12 */ IF_EQ(12, (uint32_t)token, 13, TRAP),
-		/* 13 */ LOAD(ARG0_HI),
-		/* 14 */ IF_EQ(14, (uint32_t)(token >> 32), ALLOW, TRAP),
-		/* ARCH_CHECK: the runtime's own calls must be x86-64 ones */
-		/* 15 */ LOAD(ARCH),
-		/* 16 */ IF_EQ(16, AUDIT_ARCH_X86_64, ALLOW, KILL),
-		/* 17 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-		/* 18 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		/* 19 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		/* 8 */ LOAD(ARCH),
+		/* 9 */ IF_EQ(9, AUDIT_ARCH_X86_64, 10, TRAP),
+		/* 10 */ LOAD(NR),
+		/* 11 */ IF_EQ(11, __NR_rt_sigreturn, 12, TRAP),
+		/* 12 */ LOAD(ARG0_LO),
+		/* 13 */ IF_EQ(13, (uint32_t)token, 14, TRAP),
+		/* 14 */ LOAD(ARG0_HI),
+		/* 15 */ IF_EQ(15, (uint32_t)(token >> 32), ALLOW, TRAP),
+		/* ARCH_CHECK: the runtime makes x86-64 calls only, so any other
+		 * is a domain's, whatever its instruction pointer: SYSENTER on an
+		 * Intel CPU enters Linux's 32-bit entry, which reports the vDSO's
+		 * landing pad (rogue case ROGUE_H_SYSENTER). It traps and fails
+		 * the domain; killing the process here let a domain stop it. */
+		/* 16 */ LOAD(ARCH),
+		/* 17 */ IF_EQ(17, AUDIT_ARCH_X86_64, ALLOW, TRAP),
+		/* 18 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		/* 19 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	_Static_assert(sizeof prog / sizeof prog[0] == KILL + 1, "the labels are the indices");
+	_Static_assert(sizeof prog / sizeof prog[0] == ALLOW + 1, "the labels are the indices");
 	struct sock_fprog fprog = {.len = sizeof prog / sizeof prog[0], .filter = prog};
 	int rc = 0;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
@@ -297,14 +316,21 @@ static int frame_set_pkru(ucontext_t *uc, uint32_t pkru)
 	return 0;
 }
 
+/* The runtime's own code and stack segment selectors (entry_init): the
+ * mode a resumed caller runs in, whatever mode its callee failed in. */
+static uint16_t user_cs, user_ss;
+
 /*
  * The current domain failed (u->why says how): unwind as the VM does. To
  * the runtime (siglongjmp) when the call it made is the one that failed;
  * otherwise the caller of the outermost failed call resumes at the gate's
- * gate_resume with -MAPLE_ECALLEE, its own %rsp and rights, and none of
- * the failed callee's scratch registers, as unwind_failed sets them.
+ * gate_resume with -MAPLE_ECALLEE, its own %rsp and rights, in 64-bit mode,
+ * and none of the failed callee's registers (the caller pops its own
+ * callee-saved ones at gate_resume), nor where or how it faulted, as
+ * unwind_failed sets them; si, the signal's siginfo, is zeroed too
+ * (rt_sigreturn reads none).
  */
-static void fail_domain(struct upcall *u, ucontext_t *uc)
+static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 {
 	struct hosted_domain *d = hgate_current();
 	uint64_t rip, rsp;
@@ -331,6 +357,14 @@ static void fail_domain(struct upcall *u, ucontext_t *uc)
 	g[REG_RDI] = g[REG_RSI] = g[REG_RDX] = g[REG_RCX] = 0;
 	g[REG_R8] = g[REG_R9] = g[REG_R10] = g[REG_R11] = 0;
 	g[REG_EFL] = 0x202; /* IF and the always-set bit: not the callee's TF or DF */
+	/* REG_CSGSFS is Linux's sigcontext cs, gs, fs, ss (16 bits each): a
+	 * callee that failed in 32-bit mode (a far jump to __USER32_CS) must
+	 * not resume its caller in that mode (seen: the caller then failed at
+	 * gate_resume). */
+	g[REG_CSGSFS] = (greg_t)((uint64_t)user_cs | (uint64_t)user_ss << 48);
+	g[REG_RBX] = g[REG_RBP] = g[REG_R12] = g[REG_R13] = g[REG_R14] = g[REG_R15] = 0;
+	g[REG_ERR] = g[REG_TRAPNO] = g[REG_CR2] = 0;
+	memset(si, 0, sizeof *si);
 }
 
 /* The pointers a syscall reads must lie in the calling domain's image or
@@ -451,25 +485,26 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 			 "a system call (%d) at %#lx, the runtime's signal return, without its "
 			 "token",
 			 si->si_syscall, (unsigned long)(ip - SYSCALL_LEN));
-		fail_domain(u, ctx);
+		fail_domain(u, si, ctx);
+	} else if (si->si_arch != AUDIT_ARCH_X86_64) {
+		/* Wherever it came from (SYSENTER's lands in the vDSO). */
+		fail_now(u, "a 32-bit system call (%d) at %s", si->si_syscall, at);
+		fail_domain(u, si, ctx);
 	} else if (!trapped_at(ip)) {
 		/* Dispatch blocked a `syscall` of the runtime's own code while
 		 * domain or gate code ran: a domain jumped there. */
 		fail_now(u, "a system call (%d) at %#lx outside the domains and the gate",
 			 si->si_syscall, (unsigned long)(ip - SYSCALL_LEN));
-		fail_domain(u, ctx);
-	} else if (si->si_arch != AUDIT_ARCH_X86_64) {
-		fail_now(u, "a 32-bit system call (%d) at %s", si->si_syscall, at);
-		fail_domain(u, ctx);
+		fail_domain(u, si, ctx);
 	} else if (si->si_syscall == SYS_RETURN && from_gate && hgate_upcall_pop()) {
 		u->result = g[REG_RDI];
 		siglongjmp(u->back, 2);
 	} else if (si->si_syscall == SYS_RETURN) {
 		fail_now(u, "returned through the gate without a call to return from");
-		fail_domain(u, ctx);
+		fail_domain(u, si, ctx);
 	} else if (!d) { /* the gate names no domain: nothing to serve it for */
 		fail_now(u, "a system call outside any domain at %s", at);
-		fail_domain(u, ctx);
+		fail_domain(u, si, ctx);
 	} else if (si->si_syscall == SYS_PANIC) {
 		char msg[LOG_MAX] = "";
 		uint64_t len = (uint64_t)g[REG_RSI];
@@ -477,7 +512,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		if (hgate_owns(d, g[REG_RDI], n))
 			memcpy(msg, (const void *)g[REG_RDI], n);
 		fail_now(u, "panicked: %.*s", (int)n, msg);
-		fail_domain(u, ctx);
+		fail_domain(u, si, ctx);
 	} else {
 		g[REG_RAX] = maple_syscall(d, si->si_syscall, g);
 		/* As the VM's way back to ring 3 (gate_return_to_user): a domain
@@ -486,7 +521,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		 * callee_failed loops on SYS_NULL waiting for exactly this. */
 		if (hgate_state(d) != GATE_DOMAIN_RUNNING) {
 			fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
-			fail_domain(u, ctx);
+			fail_domain(u, si, ctx);
 			return;
 		}
 		/* Back to the caller through rt_sigreturn, with the rights the
@@ -498,7 +533,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 				 "a system call (%d) at %s with a signal frame not of Linux's "
 				 "making",
 				 si->si_syscall, at);
-			fail_domain(u, ctx);
+			fail_domain(u, si, ctx);
 		}
 	}
 }
@@ -567,7 +602,7 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 			 code_name(sig, si->si_code), at, (unsigned long)si->si_addr);
 	else
 		fail_now(u, "SIG%s at %s", sigabbrev_np(sig), at);
-	fail_domain(u, ctx);
+	fail_domain(u, si, ctx);
 }
 
 static uint32_t rdpkru(void)
@@ -734,6 +769,35 @@ static int confine_thread(char *err, size_t errlen)
 /* Install handler for sig with the runtime's own restorer (glibc's
  * sigaction would put its own there: ksigaction.h) and every signal
  * blocked while it runs (see the handlers' comment above). */
+uint64_t entry_fs_base, entry_gs_base;
+
+/* The bases the handler entries write back: this thread's, the one that
+ * enters domains (hgate_init pointed its GS base at its GATE_RO page).
+ * WRFSBASE and WRGSBASE need Linux to have turned FSGSBASE on. */
+static int record_bases(char *err, size_t errlen)
+{
+	uint64_t gs = 0;
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE)) {
+		snprintf(err, errlen,
+			 "the handlers need WRFSBASE and WRGSBASE, which this kernel has not "
+			 "enabled (AT_HWCAP2 lacks FSGSBASE: Linux 5.9 or later on a CPU with it)");
+		return -1;
+	}
+	if (syscall(SYS_arch_prctl, ARCH_GET_GS, &gs) < 0 || !gs) {
+		snprintf(err, errlen, "cannot read the GS base the gate uses: %s",
+			 gs ? strerror(errno) : "0 (hgate_init has not run)");
+		return -1;
+	}
+	uint64_t fs = (uint64_t)__builtin_thread_pointer();
+	if (entry_fs_base && (entry_fs_base != fs || entry_gs_base != gs)) {
+		snprintf(err, errlen, "domains are entered from one thread per process");
+		return -1;
+	}
+	entry_fs_base = fs;
+	entry_gs_base = gs;
+	return 0;
+}
+
 static int handle(int sig, void (*handler)(int, siginfo_t *, void *))
 {
 	struct ksigaction sa = {.handler = (void *)handler,
@@ -750,6 +814,7 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	 * whole process. */
 	static const int faults[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGTRAP};
 	keys = use_keys;
+	__asm__("movw %%cs, %0\n\tmovw %%ss, %1" : "=r"(user_cs), "=r"(user_ss));
 	/* The runtime's own rights: every key (PKRU 0), so it reads and
 	 * writes every domain's memory and its own, as the VM's kernel does.
 	 * It has them without a WRPKRU of its own (pkeys_layout), and keeps
@@ -759,8 +824,9 @@ int entry_init(int use_keys, char *err, size_t errlen)
 			 rdpkru());
 		return -1;
 	}
-	/* The signal stack first: the keyed entries accept no frame outside it. */
-	if (altstack(err, errlen) < 0)
+	/* The signal stack first: the keyed entries accept no frame outside it;
+	 * and the bases every entry writes back. */
+	if (altstack(err, errlen) < 0 || record_bases(err, errlen) < 0)
 		return -1;
 	while (!entry_sigreturn_token)
 		if (getrandom(&entry_sigreturn_token, sizeof entry_sigreturn_token, 0) !=
@@ -770,9 +836,9 @@ int entry_init(int use_keys, char *err, size_t errlen)
 			return -1;
 		}
 	for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
-		if (handle(faults[i], keys ? entry_keyed_fault : entry_on_fault) < 0)
+		if (handle(faults[i], keys ? entry_keyed_fault : entry_plain_fault) < 0)
 			goto fail;
-	if (handle(SIGSYS, keys ? entry_keyed_sigsys : entry_on_sigsys) < 0)
+	if (handle(SIGSYS, keys ? entry_keyed_sigsys : entry_plain_sigsys) < 0)
 		goto fail;
 	if ((keys && rseq_off(err, errlen) < 0) || confine_thread(err, errlen) < 0)
 		return -1;
@@ -843,7 +909,20 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	 * a handler alike; siglongjmp leaves PKRU alone), and the enclosing
 	 * upcall current again, with its signal stack the keyed entries accept.
 	 * That stack is armed again by the rt_sigreturn that ends the handler
-	 * this ran in (the frame's uc_stack), or by the next upcall. */
+	 * this ran in (the frame's uc_stack), or by the next upcall.
+	 *
+	 * This level's signal stack is dead now (the handler that came back
+	 * ran on it), and it is SHARED: the frames and C handler frames left
+	 * there (the domains' registers and vector state, runtime addresses,
+	 * a SYS_LOG line a handler copied) would be there for the next
+	 * upcall's domains to read. Its pages go back to zero fill. What a
+	 * handler leaves there while its upcall still runs stays
+	 * (docs/platform.md, "What it cannot enforce"). */
+	if (madvise(alt[u.level], ALTSTACK, MADV_DONTNEED) < 0) {
+		fprintf(stderr, "hosted: cannot clear signal stack %u: %s\n", u.level,
+			strerror(errno));
+		abort(); /* a stack that keeps another domain's state: stop, not go on */
+	}
 	if (u.outer) {
 		key_sigstack(u.outer->level, PKEY_SHARED);
 		use_sigstack(u.outer->level);

@@ -24,6 +24,20 @@ void hosted_enter(long a0, long a1, long a2, long a3, const struct hosted_jump *
 void entry_keyed_fault(int sig, siginfo_t *si, void *ctx);
 void entry_keyed_sigsys(int sig, siginfo_t *si, void *ctx);
 
+/* The same without keys (sigentry.S): the runtime's FS and GS bases back
+ * and RFLAGS.AC clear, then entry.c's handlers. */
+void entry_plain_fault(int sig, siginfo_t *si, void *ctx);
+void entry_plain_sigsys(int sig, siginfo_t *si, void *ctx);
+
+/* The runtime's FS base (thread pointer) and GS base (the thread's GATE_RO
+ * page) that every handler entry writes back before any C code
+ * (sigentry.S, entry_restore_bases; entry_init records them): plain
+ * globals, as the entries read them before %fs is the runtime's again, so
+ * domains are entered from one thread per process. The two audited base
+ * writes there. */
+extern uint64_t entry_fs_base, entry_gs_base;
+extern const char entry_restore_fsbase[], entry_restore_gsbase[];
+
 /* The ud2 where each of the runtime's PKRU writes traps when its check
  * fails (enter.S): a domain jumped to it. */
 extern const char hosted_pkru_violation[];

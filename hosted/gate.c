@@ -33,6 +33,7 @@
 #include <xheap/rref.h>
 
 #include <asm/prctl.h>
+#include <cpuid.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,6 +81,26 @@ void *hgate_map(uint64_t va, uint64_t bytes, int key, const char *what, char *wh
 	return at;
 }
 
+/*
+ * What the gate and hosted_enter zero on every switch (gate_layout.h,
+ * ZERO_VECTORS): Linux keeps vector state on for every process, so every
+ * register the CPU has and Linux turned on (XCR0: bit 2 AVX, bits 5-7
+ * AVX-512's opmask and upper ZMM state; Intel SDM Vol. 1, 13.3), read with
+ * XGETBV where CPUID.1:ECX.OSXSAVE (bit 27) says it may be. x86-64 always
+ * has x87 and SSE.
+ */
+static uint64_t vector_level(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+		return VECTORS_SSE;
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if ((lo & 0xe0) == 0xe0)
+		return VECTORS_AVX512;
+	return lo & 4 ? VECTORS_AVX : VECTORS_SSE;
+}
+
 int hgate_init(int use_keys, uint64_t gate_resume, char *why, size_t whylen)
 {
 	keys = use_keys;
@@ -102,6 +123,7 @@ int hgate_init(int use_keys, uint64_t gate_resume, char *why, size_t whylen)
 		.trusted = tt_va,
 		.depth_limit = tt_va + offsetof(struct gate_thread_trusted, conts[GATE_MAX_DEPTH]),
 		.gate_stack = SLOT_VA + GATE_SLOT_STACK_OFF + GATE_STACK_SIZE,
+		.clear_vectors = vector_level(), /* no domain's vector registers reach another */
 	};
 	tt->cont_top = tt_va + offsetof(struct gate_thread_trusted, conts);
 	/* The gate reads its pages at %gs; glibc uses only %fs on x86-64. */

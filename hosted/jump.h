@@ -22,6 +22,8 @@
  * wrpkru_pair.S), asserted against their C sources in entry.c: */
 /* struct gate_thread_ro's expected_pkru, at %gs (domain/gate_layout.h). */
 #define GATE_RO_EXPECTED_PKRU 8
+/* Its clear_vectors: what hosted_enter zeroes (ZERO_VECTORS). */
+#define GATE_RO_CLEAR_VECTORS 48
 /* PKRU_AD(0) | PKRU_AD(PKEY_TRUSTED): rights a domain never holds. */
 #define PKRU_DOMAIN_DENIES 0x5
 /* The thread's signal stack, struct entry_sigstack (entry.h): lo, hi. */

@@ -23,15 +23,21 @@
  *   - %rsp lies in this thread's signal stack of the upcall level that
  *     runs (entry_sigstack, set by entry.c's use_sigstack, in the
  *     thread's key-0 TLS, which no domain can write; %fs is the runtime's
- *     thread pointer: no domain can run WRFSBASE, hosted/audit.c and the
- *     loader's scan, nor arch_prctl, entry.c), at least
+ *     thread pointer, written just before from key-0 memory by
+ *     entry_restore_bases: a domain can only load %fs with a selector
+ *     (base 0), no WRFSBASE outside that audited site (hosted/audit.c and
+ *     the loader's scan), nor arch_prctl, entry.c), at least
  *     SIGSTACK_HEADROOM above its bottom, with a whole frame below its top,
  *     and 8 past a 16-byte boundary, as Linux enters a handler;
  *   - %rdx (the ucontext) and %rsi (the siginfo) are exactly where Linux
  *     puts them in that frame (arch/x86/kernel/signal.c: struct
  *     rt_sigframe at %rsp);
  * and otherwise traps at hosted_pkru_violation (a real SIGILL, which fails
- * the domain). It then sets RFLAGS (no DF, TF or AC of the jumper's) and
+ * the domain). Between the WRPKRU's check and the first %fs access, it
+ * writes the runtime's FS and GS bases back (entry_restore_bases, below): a
+ * domain that loaded %fs or %gs with a selector has base 0 there, which
+ * Linux keeps across signal delivery. It then sets RFLAGS (no DF, TF or AC
+ * of the jumper's) and
  * CALLS the C handler, and, should it return, goes to entry_sigreturn
  * itself: the frame's return address is never used, so a forged frame
  * cannot make a handler `ret` into a domain with PKRU 0. A frame forged on
@@ -58,7 +64,9 @@
 	wrpkru
 	testl %eax, %eax
 	jnz hosted_pkru_violation
-	cld
+	leaq 1f(%rip), %r11
+	jmp entry_restore_bases
+1:	cld
 	movq entry_sigstack@gottpoff(%rip), %rax
 	movq %fs:SIGSTACK_LO(%rax), %rcx
 	movq %fs:SIGSTACK_HI(%rax), %r9
@@ -95,6 +103,71 @@
 
 	KEYED entry_keyed_fault, entry_on_fault
 	KEYED entry_keyed_sigsys, entry_on_sigsys
+
+#define RFLAGS_AC (1 << 18)
+
+/*
+ * Without keys (nothing isolates anything, but a domain must still not
+ * stop the process): the handlers' entries write the runtime's FS and GS
+ * bases back, clear RFLAGS.AC (Linux keeps the domain's AC for a handler,
+ * and with CR0.AM set, as Linux runs user code, glibc's misaligned loads
+ * in the handler, or in the runtime after a siglongjmp, would take SIGBUS
+ * and kill the process) and go on to the C handler as if Linux had
+ * called it: its return address is still the restorer.
+ */
+.macro PLAIN name, target
+	.globl \name
+	.type \name, @function
+\name:
+	leaq 1f(%rip), %r11
+	jmp entry_restore_bases
+1:	pushfq
+	andl $~RFLAGS_AC, (%rsp)
+	popfq
+	jmp \target
+	.size \name, . - \name
+.endm
+
+	PLAIN entry_plain_fault, entry_on_fault
+	PLAIN entry_plain_sigsys, entry_on_sigsys
+
+/*
+ * entry_restore_bases: the runtime's FS base (its thread pointer) and GS
+ * base (the thread's GATE_RO page, which the gate reads at %gs) back from
+ * entry_fs_base and entry_gs_base (entry.c: read at entry_init, on the one
+ * thread that enters domains), then on to *%r11. Reached from the entries
+ * above only, after the keyed ones' WRPKRU check (PKRU 0), and before any
+ * %fs or %gs access: a domain can load %fs or %gs with a selector (base
+ * 0), and the handlers' TLS reads and the gate's reads would fault, with
+ * every signal blocked: the process would die.
+ *
+ * THE INVARIANT (hosted/audit.c audits these two sites, the only WRFSBASE
+ * and WRGSBASE in the process): either writes a base the runtime recorded,
+ * or traps. A domain can jump straight to either instruction with a
+ * register of its choosing: each is followed by a compare of what it wrote
+ * with the runtime's value, a read of key-0 memory, which faults under any
+ * domain's rights (SEGV_PKUERR: the fault's handler entry writes both bases
+ * back before anything else) and without keys traps at
+ * hosted_pkru_violation unless the value was the runtime's. A base changes
+ * only what %fs and %gs address, never rights; the wrong one lives only
+ * until that fault's entry rewrites it.
+ */
+	.type entry_restore_bases, @function
+entry_restore_bases:
+	movq entry_fs_base(%rip), %rax
+	.globl entry_restore_fsbase
+entry_restore_fsbase:
+	wrfsbase %rax
+	cmpq entry_fs_base(%rip), %rax
+	jne hosted_pkru_violation
+	movq entry_gs_base(%rip), %rax
+	.globl entry_restore_gsbase
+entry_restore_gsbase:
+	wrgsbase %rax
+	cmpq entry_gs_base(%rip), %rax
+	jne hosted_pkru_violation
+	jmp *%r11
+	.size entry_restore_bases, . - entry_restore_bases
 
 /*
  * entry_sigreturn: the restorer of every handler of entry.c (installed

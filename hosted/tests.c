@@ -32,6 +32,7 @@
 #include <idl/hello_methods.h>
 #include <idl/xa_methods.h>
 #include <maple/abi.h>
+#include <test/rogue/attack4_cases.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/escape_cases.h>
 #include <test/rogue/gadget_cases.h>
@@ -41,10 +42,14 @@
 #include <test/rrefs/rrefs.h>
 #include <xheap/rref.h>
 
+#include <asm/prctl.h>
+#include <cpuid.h>
+#include <errno.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,6 +57,8 @@
 #define TEST_SECONDS 10 /* a test that takes longer has hung */
 #define WHY	     512
 #define DOMAINS	     "out/domains/"
+#define RFLAGS_AC    (1u << 18)
+#define LOW_PAGE     0x10000000ul /* below 4 GiB, where the runtime maps nothing */
 
 /* Where a rogue case aims (its `target` argument). */
 enum target {
@@ -59,6 +66,7 @@ enum target {
 	T_OTHER,   /* hello's first page: another domain's memory */
 	T_RUNTIME, /* a word of the runtime's own data (key 0) */
 	T_GATE,	   /* the gate page */
+	T_LOW,	   /* an address in LOW_PAGE, below 4 GiB (run_sysenter maps it) */
 	/* The `syscall` instruction of glibc's getpid, which the runtime's
 	 * own system calls may use. */
 	T_RUNTIME_SYSCALL,
@@ -157,6 +165,29 @@ static const struct rogue_test rogue_tests[] = {
 	{"rogue-jump-to-the-sigsys-entry-with-a-frame-on-the-signal-stack-keeps-its-rights", 1,
 	 ROGUE_G_SIGSYS_ENTRY, T_SIGSYS_WRPKRU_ON_SIGSTACK,
 	 PKUERR(XSTR(PKEY_TRUSTED), "{TRUSTED}")},
+	/* The runtime's vector and x87 registers do not reach a domain
+	 * (enter.S, ZERO_VECTORS). */
+	{"rogue-finds-no-vector-state-at-entry", 0, ROGUE_H_VECTORS, T_NONE, RETURNED "0"},
+	/* A domain's %fs (base 0 once loaded with a selector) is not the
+	 * handlers' thread pointer: they take the runtime's back first
+	 * (sigentry.S, entry_restore_bases), and serve the syscall. */
+	{"rogue-fs-loaded-then-a-syscall-is-served", 0, ROGUE_H_FS_SYSCALL, T_NONE, RETURNED "0"},
+	/* A domain's %gs (base 0 once loaded with a selector) is not the
+	 * gate's: the gate's first read of %gs faults with rogue's rights
+	 * (GT_DOMAIN, at offset 16 from base 0), not raised, where Linux
+	 * before 6.12 could not deliver the fault. */
+	{"rogue-gs-loaded-then-a-call-faults-at-the-gate-entry", 0, ROGUE_H_GS_XCALL, T_NONE,
+	 FAILED "SIGSEGV \\(SEGV_MAPERR\\) at gate\\+0, address 0x10"},
+	/* RFLAGS.AC, which Linux leaves set for a handler, is the domain's
+	 * alone: the handlers clear it (sigentry.S), so neither they nor the
+	 * runtime after them take alignment faults (runtime_clean checks). */
+	{"rogue-ac-set-at-a-syscall-is-served", 0, ROGUE_H_AC_LOG, T_NONE, RETURNED "41"},
+	{"rogue-ac-set-at-its-return-stays-in-rogue", 0, ROGUE_H_AC_RETURN, T_NONE, RETURNED "0"},
+	/* A fault with %rsp on memory rogue may not touch: the frame goes to
+	 * the signal stack regardless (SA_ONSTACK), and rogue fails alone
+	 * (attack4's case 214, tried and held). */
+	{"rogue-fault-with-rsp-on-trusted-fails-rogue", 0, ROGUE_H_UD2_ON_STACK, T_NONE,
+	 FAILED "SIGILL " AT},
 };
 
 /* The runtime word the T_RUNTIME cases aim at; it must stay as it is. */
@@ -175,11 +206,12 @@ static uint64_t getpid_syscall(void)
 	return 0;
 }
 
-/* The first WRPKRU (0f 01 ef) in the first 128 bytes of fn, or 0. */
+/* The first WRPKRU (0f 01 ef) in the first 512 bytes of fn, or 0
+ * (hosted_enter's comes after ZERO_VECTORS, some 300 bytes). */
 static uint64_t wrpkru_in(const void *fn)
 {
 	const uint8_t *p = fn;
-	for (unsigned i = 0; i + 2 < 128; i++)
+	for (unsigned i = 0; i + 2 < 512; i++)
 		if (p[i] == 0x0f && p[i + 1] == 0x01 && p[i + 2] == 0xef)
 			return (uint64_t)fn + i;
 	return 0;
@@ -261,17 +293,23 @@ static int hello_answers(struct hosted_domain *hello, char *why, size_t len)
 }
 
 /* The runtime's own state after a test's upcalls: no continuation left
- * on the thread, and its own rights (PKRU 0) again. */
+ * on the thread, its own rights (PKRU 0) again, RFLAGS.AC clear (a
+ * domain's alignment checks are not the runtime's) and its own GS base
+ * (the gate's GATE_RO page; a domain's selector load gives base 0). */
 static int runtime_clean(char *why, size_t len)
 {
 	uint32_t pkru = 0;
+	uint64_t flags, gs = 0;
 	if (keys)
 		__asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
-	if (pkru || hgate_depth()) {
+	__asm__ volatile("pushfq\n\tpopq %0" : "=r"(flags));
+	syscall(SYS_arch_prctl, ARCH_GET_GS, &gs);
+	if (pkru || hgate_depth() || flags & RFLAGS_AC || gs != entry_gs_base) {
 		snprintf(why, len,
-			 "after the upcalls the runtime holds PKRU %#x and %u continuations, "
-			 "want 0 and 0",
-			 pkru, hgate_depth());
+			 "after the upcalls the runtime holds PKRU %#x, %u continuations, RFLAGS "
+			 "%#lx and GS base %#lx, want 0, 0, AC (%#x) clear and %#lx",
+			 pkru, hgate_depth(), (unsigned long)flags, (unsigned long)gs, RFLAGS_AC,
+			 (unsigned long)entry_gs_base);
 		return -1;
 	}
 	return 0;
@@ -319,6 +357,7 @@ static int run_rogue(const struct rogue_test *t, char *why, size_t len)
 	uint64_t target = t->target == T_OTHER		     ? hello.base
 			  : t->target == T_RUNTIME	     ? (uint64_t)&runtime_word
 			  : t->target == T_GATE		     ? MAPLE_GATE_VA
+			  : t->target == T_LOW		     ? LOW_PAGE + 4096 - 16
 			  : t->target == T_RUNTIME_SYSCALL   ? getpid_syscall()
 			  : t->target == T_SIGRETURN_SYSCALL ? sigreturn_syscall()
 			  : t->target == T_SIGRETURN	     ? (uint64_t)entry_sigreturn
@@ -539,12 +578,16 @@ static int run_evil(const struct evil_test *t, char *why, size_t len)
 }
 
 /*
- * Every WRPKRU in the gate page, reached by a call with %eax = %ecx = %edx
- * = 0 (ROGUE_JUMP_GATE: a WRPKRU that granted every key and went on), ends
- * at gate_violation's ud2: rogue fails with SIGILL there, and nothing runs
- * on. A fresh rogue for each site (ids 1, 2, ...: one key each).
+ * Every WRPKRU in the gate page, reached by a call with %ecx = %edx = 0
+ * and %eax = pkru (ROGUE_H_JUMP_PKRU), ends at gate_violation's ud2:
+ * rogue fails with SIGILL there, and nothing runs on. With pkru 0 (a
+ * WRPKRU that granted every key and went on) and with pkru 0xfffffffc,
+ * rights that deny SHARED and GATE_RO, under which Linux before 6.12
+ * could not deliver the gate's check faulting (gate.S, CHECK_LOWERED:
+ * the process died). A fresh rogue for each site (ids 1, 2, ...: one key
+ * each).
  */
-static int run_every_wrpkru(char *why, size_t len)
+static int every_wrpkru(uint32_t pkru, char *why, size_t len)
 {
 	const struct gatepage *gp = runtime_gatepage();
 	const uint8_t *p = (const uint8_t *)MAPLE_GATE_VA;
@@ -558,20 +601,30 @@ static int run_every_wrpkru(char *why, size_t len)
 		struct hosted_domain rogue;
 		if (start("rogue", ++sites, &rogue, why, len) < 0)
 			return -1;
-		const long a[4] = {ROGUE_JUMP_GATE, (long)(MAPLE_GATE_VA + off), 0, 0};
+		const long a[4] = {ROGUE_H_JUMP_PKRU, (long)(MAPLE_GATE_VA + off), pkru, 0};
 		char got[WHY];
 		outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
 		if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_FAILED) {
-			snprintf(why, len, "WRPKRU at gate+%#lx: %.300s, want '%s'",
-				 (unsigned long)off, got, want);
+			snprintf(why, len, "WRPKRU at gate+%#lx with %%eax %#x: %.300s, want '%s'",
+				 (unsigned long)off, pkru, got, want);
 			return -1;
 		}
 	}
-	if (sites < 4) { /* raise twice, into the callee, lower */
-		snprintf(why, len, "%u WRPKRUs in the gate page, want at least 4", sites);
+	if (sites < 5) { /* raise twice, into the callee, lower, the violation's */
+		snprintf(why, len, "%u WRPKRUs in the gate page, want at least 5", sites);
 		return -1;
 	}
 	return runtime_clean(why, len);
+}
+
+static int run_every_wrpkru(char *why, size_t len)
+{
+	return every_wrpkru(0, why, len);
+}
+
+static int run_every_wrpkru_denying_shared(char *why, size_t len)
+{
+	return every_wrpkru(0xfffffffc, why, len);
 }
 
 /*
@@ -608,6 +661,49 @@ static int run_every_runtime_wrpkru(char *why, size_t len)
 	return runtime_clean(why, len);
 }
 
+/*
+ * The runtime's WRFSBASE and WRGSBASE (sigentry.S, entry_restore_bases),
+ * reached by a call with %rax = 0 (ROGUE_H_JUMP_PKRU): each compares what
+ * it wrote with the runtime's value in key-0 memory next, and that read
+ * faults under rogue's rights; the fault's own entry writes the runtime's
+ * bases back (runtime_clean checks GS, and hello answers through the gate
+ * after). A fresh rogue for each site.
+ */
+static int run_every_base_write(char *why, size_t len)
+{
+	static const struct {
+		const char *name;
+		const char *site;
+		const uint64_t *value;
+	} sites[] = {{"entry_restore_fsbase", entry_restore_fsbase, &entry_fs_base},
+		     {"entry_restore_gsbase", entry_restore_gsbase, &entry_gs_base}};
+	struct hosted_domain hello;
+	if (start("hello", 3, &hello, why, len) < 0)
+		return -1;
+	for (unsigned i = 0; i < sizeof sites / sizeof sites[0]; i++) {
+		struct hosted_domain rogue;
+		if (start("rogue", i + 1, &rogue, why, len) < 0)
+			return -1;
+		char got[WHY], want[128];
+		/* The compare after the 5-byte WRFSBASE/WRGSBASE (F3 REX.W 0F AE /r). */
+		snprintf(want, sizeof want,
+			 "rogue failed: SIGSEGV (SEGV_PKUERR, key %d) at %#lx, "
+			 "address %#lx",
+			 PKEY_KERNEL, (unsigned long)sites[i].site + 5,
+			 (unsigned long)sites[i].value);
+		const long a[4] = {ROGUE_H_JUMP_PKRU, (long)sites[i].site, 0, 0};
+		outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_FAILED) {
+			snprintf(why, len, "%s jumped to: '%.200s', want '%s'", sites[i].name, got,
+				 want);
+			return -1;
+		}
+		if (hello_answers(&hello, why, len) < 0)
+			return -1;
+	}
+	return runtime_clean(why, len);
+}
+
 /* A chain of calls of rogue into itself past GATE_MAX_DEPTH is refused with
  * -MAPLE_EDEPTH, passed back up every level, and rogue runs on. */
 static int run_depth(char *why, size_t len)
@@ -626,6 +722,172 @@ static int run_depth(char *why, size_t len)
 			 "calls, running",
 			 got, (unsigned long)hgate_calls(&rogue),
 			 (unsigned long)hgate_state(&rogue), want, GATE_MAX_DEPTH);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/*
+ * A call to Linux's vsyscall page reaches Linux as a system call at that
+ * address (seccomp sees it) where the kernel emulates the page, and the
+ * filter traps it like every other system call of a domain (entry.c):
+ * Maple syscall 96, -MAPLE_ENOSYS. Where the kernel has none
+ * (vsyscall=none: no [vsyscall] line in /proc/self/maps, as in the PKU
+ * guest), the call faults there and fails rogue.
+ */
+static int run_vsyscall(char *why, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[256];
+	int emulated = 0;
+	while (f && fgets(line, sizeof line, f))
+		emulated |= strstr(line, "[vsyscall]") != NULL;
+	if (f)
+		fclose(f);
+	const struct rogue_test t = {
+		.name = "rogue-vsyscall-gettimeofday",
+		.number = ROGUE_H_VSYSCALL,
+		.target = T_NONE,
+		.expect = emulated ? RETURNED "-" XSTR(MAPLE_ENOSYS)
+				   : FAILED "SIGSEGV \\(SEGV_MAPERR\\) at 0xffffffffff600000, "
+					    "address 0xffffffffff600000",
+	};
+	return run_rogue(&t, why, len);
+}
+
+/*
+ * SYSENTER from a domain, with %rbp below 4 GiB (tests_rogue.c's
+ * rogue-sysenter-fails-rogue leaves %rbp as it is): on an Intel CPU Linux's
+ * 32-bit entry reads the sixth argument there and makes an i386 call at
+ * its vDSO landing pad, outside every slot, which the filter traps (the
+ * runtime makes none: entry.c) and which fails rogue; the filter killed
+ * the process before. An AMD CPU (and QEMU's TCG) has no SYSENTER in
+ * 64-bit mode: #UD. The page is SHARED under keys: Linux reads it with
+ * rogue's rights.
+ */
+static int run_sysenter(char *why, size_t len)
+{
+	unsigned a, b, c, d;
+	char vendor[13] = "";
+	if (__get_cpuid(0, &a, &b, &c, &d)) {
+		memcpy(vendor, &b, 4);
+		memcpy(vendor + 4, &d, 4);
+		memcpy(vendor + 8, &c, 4);
+	}
+	void *low = mmap((void *)LOW_PAGE, 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (low != (void *)LOW_PAGE ||
+	    (keys && pkey_mprotect(low, 4096, PROT_READ | PROT_WRITE, PKEY_SHARED) < 0)) {
+		snprintf(why, len, "cannot map a SHARED page at %#lx: %s", LOW_PAGE,
+			 low == MAP_FAILED ? strerror(errno) : "placed elsewhere or no key");
+		return -1;
+	}
+	const struct rogue_test t = {
+		.name = "rogue-sysenter",
+		.number = ROGUE_H_SYSENTER,
+		.target = T_LOW,
+		.expect = strcmp(vendor, "GenuineIntel") ? FAILED "SIGILL " AT
+							 : FAILED
+				  "a 32-bit system call \\(20\\) at 0x[0-9a-f]+",
+	};
+	int rc = run_rogue(&t, why, len);
+	munmap(low, 4096);
+	return rc;
+}
+
+/*
+ * Vector state crosses the gate in neither direction (gate.S's
+ * ZERO_VECTORS at the callee's entry and at gate_resume, which the hosted
+ * runtime turns on): rogue 1's %xmm and x87 registers are zero (and the
+ * x87 ones empty) in rogue 2's method, and rogue 2's when rogue 1 is back,
+ * whether rogue 2 returned or failed after loading them.
+ */
+static int run_vectors(char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (start("rogue", 1, &one, why, len) < 0 || start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	static const struct {
+		long number, a2;
+		const char *want;
+	} steps[] = {
+		{ROGUE_H_VECTORS_LEAVE, 0, "rogue returned 0"},
+		{ROGUE_H_VECTORS_CALLBACK, ROGUE_H_VECTORS_SET, "rogue returned 0"},
+		{ROGUE_H_VECTORS_CALLBACK, ROGUE_H_VECTORS_SET_FAIL, "rogue returned 0"},
+	};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		const long a[4] = {steps[i].number, (long)two.id, steps[i].a2, 0};
+		char got[WHY];
+		outcome(&one, one.methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, steps[i].want)) {
+			snprintf(why, len, "rogue 1 run(%ld, rogue 2, %ld): '%.300s', want '%s'",
+				 steps[i].number, steps[i].a2, got, steps[i].want);
+			return -1;
+		}
+	}
+	if (hgate_state(&two) != GATE_DOMAIN_FAILED) {
+		snprintf(why, len, "rogue 2 state %lu after its ud2, want %d",
+			 (unsigned long)hgate_state(&two), GATE_DOMAIN_FAILED);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/*
+ * A callee that fails in 32-bit mode (a far jump to Linux's __USER32_CS,
+ * then a fault at address 0) is unwound to its caller in the caller's own
+ * 64-bit mode: rogue 1 gets -MAPLE_ECALLEE (it ran on to its SYS_RETURN),
+ * rogue 2 stays failed.
+ */
+static int run_compat(char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (start("rogue", 1, &one, why, len) < 0 || start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	char got[WHY], want[64];
+	const long call[4] = {ROGUE_H_CALL, (long)two.id, ROGUE_H_COMPAT, 0};
+	outcome(&one, one.methods[Rogue_run_METHOD], call, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned -%d", MAPLE_ECALLEE);
+	if (strcmp(got, want) || hgate_state(&two) != GATE_DOMAIN_FAILED) {
+		snprintf(why, len,
+			 "rogue 1 calling rogue 2's jump to 32-bit mode: '%.300s', rogue 2 state "
+			 "%lu; want '%s', %d",
+			 got, (unsigned long)hgate_state(&two), want, GATE_DOMAIN_FAILED);
+		return -1;
+	}
+	return runtime_clean(why, len);
+}
+
+/*
+ * Nothing a finished upcall's handlers left stays on the SHARED signal
+ * stack for the next upcall's domain (entry_upcall clears it): rogue 2
+ * makes a SYS_LOG of a line holding ROGUE_H_SECRET, with the secret in its
+ * callee-saved registers too, and returns; rogue 1, in the next upcall,
+ * reads that whole stack (level 0) and does not find those 8 bytes (-1).
+ */
+static int run_sigstack(char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (start("rogue", 1, &one, why, len) < 0 || start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	char got[WHY], want[64];
+	const long log[4] = {ROGUE_H_LOG_SECRET, 0, 0, 0};
+	outcome(&two, two.methods[Rogue_run_METHOD], log, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %zu",
+		 sizeof "attack4: S3CR3T!! in a log line" - 1);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "rogue 2's SYS_LOG of its secret: '%.300s', want '%s'", got,
+			 want);
+		return -1;
+	}
+	uint64_t lo = entry_level_stack(0), hi = entry_sigstack.hi;
+	const long scan[4] = {ROGUE_H_SCAN, (long)lo, (long)(hi - lo), 0};
+	outcome(&one, one.methods[Rogue_run_METHOD], scan, got, sizeof got);
+	if (strcmp(got, "rogue returned -1")) {
+		snprintf(why, len,
+			 "rogue 1 scanning the signal stack (%#lx, %lu bytes) for rogue 2's "
+			 "secret: '%.300s', want 'rogue returned -1'",
+			 (unsigned long)lo, (unsigned long)(hi - lo), got);
 		return -1;
 	}
 	return runtime_clean(why, len);
@@ -674,8 +936,8 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 5 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS + HOSTED_ROGUE_CASES +
-			 HOSTED_ROGUE_TESTS + HOSTED_INJECT_TESTS];
+static struct test tests[1 + NROGUE + 12 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS +
+			 HOSTED_ROGUE_CASES + HOSTED_ROGUE_TESTS + HOSTED_INJECT_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -685,7 +947,17 @@ static void list_tests(void)
 		tests[ntests++] = (struct test){.name = rogue_tests[i].name,
 						.needs = rogue_tests[i].keyed ? "isolation" : NULL,
 						.rogue = &rogue_tests[i]};
+	tests[ntests++] = (struct test){.name = "rogue-vsyscall-gettimeofday-is-enosys-or-faults",
+					.run = run_vsyscall};
+	tests[ntests++] = (struct test){
+		.name = "rogue-sysenter-with-a-stack-below-4-gib-fails-rogue", .run = run_sysenter};
 	tests[ntests++] = (struct test){.name = "xcall-chain-through-the-gate", .run = run_chain};
+	tests[ntests++] = (struct test){
+		.name = "xcall-callee-failing-in-32-bit-mode-unwinds-to-64-bit", .run = run_compat};
+	tests[ntests++] =
+		(struct test){.name = "gate-vector-state-crosses-no-call", .run = run_vectors};
+	tests[ntests++] = (struct test){.name = "signal-stack-keeps-nothing-of-an-earlier-upcall",
+					.run = run_sigstack};
 	tests[ntests++] =
 		(struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = run_unwind};
 	tests[ntests++] =
@@ -694,6 +966,14 @@ static void list_tests(void)
 		.name = "gate-every-wrpkru-jumped-to-with-zero-rights-faults-at-the-violation-site",
 		.needs = "isolation", /* without keys every domain's rights are 0 too */
 		.run = run_every_wrpkru};
+	tests[ntests++] = (struct test){
+		.name = "gate-every-wrpkru-jumped-to-denying-shared-faults-at-the-violation-site",
+		.needs = "isolation",
+		.run = run_every_wrpkru_denying_shared};
+	tests[ntests++] =
+		(struct test){.name = "runtime-every-base-write-jumped-to-faults-at-its-check",
+			      .needs = "isolation", /* without keys the check's read succeeds */
+			      .run = run_every_base_write};
 	tests[ntests++] = (struct test){
 		.name = "runtime-every-wrpkru-jumped-to-with-zero-rights-traps",
 		.needs = "isolation", /* without keys a WRPKRU is #UD where it stands */

@@ -124,17 +124,24 @@ def check_probe(pku):
         raise Failure(f"probe: exit {rc}, said {out} {err.strip()!r}; want [{want!r}]")
 
 
-# The runtime's audited PKRU writes (hosted/audit.c), each checked after its WRPKRU.
-AUDITED = ["hosted_enter_wrpkru", "entry_keyed_fault_wrpkru", "entry_keyed_sigsys_wrpkru",
-           "hosted_wrpkru_pair_first", "hosted_wrpkru_pair_second"]
+# The runtime's audited sites (hosted/audit.c), in address order: its PKRU writes, each
+# checked after its WRPKRU, and the handler entries' base writes, each checked likewise.
+AUDITED = [("WRPKRU (0f 01 ef)", "hosted_enter_wrpkru"),
+           ("WRPKRU (0f 01 ef)", "entry_keyed_fault_wrpkru"),
+           ("WRPKRU (0f 01 ef)", "entry_keyed_sigsys_wrpkru"),
+           ("WRFSBASE (0f ae d0)", "entry_restore_fsbase"),
+           ("WRGSBASE (0f ae d8)", "entry_restore_gsbase"),
+           ("WRPKRU (0f 01 ef)", "hosted_wrpkru_pair_first"),
+           ("WRPKRU (0f 01 ef)", "hosted_wrpkru_pair_second")]
 
 
 def check_audit():
     """`maple-hosted audit`: the process's executable memory (the static binary, the vDSO)
-    holds a WRPKRU at each audited site and no other WRPKRU, XRSTOR, XRSTORS, WRFSBASE or
-    WRGSBASE anywhere: no glibc pkey_set, no ld.so XRSTOR, no unchecked runtime WRPKRU."""
+    holds a WRPKRU, WRFSBASE or WRGSBASE at each audited site and no other WRPKRU, XRSTOR,
+    XRSTORS, WRFSBASE or WRGSBASE anywhere: no glibc pkey_set, no ld.so XRSTOR, no unchecked
+    runtime WRPKRU."""
     rc, out, err = hosted("audit")
-    want = [f"hosted: audit: WRPKRU (0f 01 ef) at {name}, audited" for name in AUDITED]
+    want = [f"hosted: audit: {insn} at {name}, audited" for insn, name in AUDITED]
     summary = (rf"hosted: audit: {len(AUDITED)} of {len(AUDITED)} audited sites and 0 other "
                r"forbidden instructions in \d+ executable mappings \(\d+ KiB\)")
     if rc != 0 or out[:-1] != want or len(out) != len(want) + 1 or not re.fullmatch(summary,

@@ -34,6 +34,7 @@ void gate_asm_offsets(void)
 	FIELD(GT_TRUSTED, struct gate_thread_ro, trusted);
 	FIELD(GT_DEPTH_LIMIT, struct gate_thread_ro, depth_limit);
 	FIELD(GT_GATE_STACK, struct gate_thread_ro, gate_stack);
+	FIELD(GT_CLEAR_VECTORS, struct gate_thread_ro, clear_vectors);
 
 	FIELD(GTT_CONT_TOP, struct gate_thread_trusted, cont_top);
 	FIELD(GTT_DOMAIN_SP, struct gate_thread_trusted, domain_sp);

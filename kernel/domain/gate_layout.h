@@ -76,12 +76,106 @@
  */
 #define PKRU_GATE (PKRU_DENY_ALL & ~PKRU_ALLOW(PKEY_TRUSTED) & ~PKRU_ALLOW(PKEY_GATE_RO))
 
+/*
+ * Vector state between domains, the thread's GATE_RO clear_vectors: what
+ * the gate zeroes on every switch (ZERO_VECTORS, at the callee's entry and
+ * at gate_resume, where every return, refusal and unwinding to a caller
+ * ends) and maple-hosted's hosted_enter before every upcall. The VM turns
+ * vector state off for domains and leaves it VECTORS_KEEP (its GATE_RO page
+ * is zeroed); maple-hosted, where Linux keeps x87, SSE and AVX on for every
+ * process, sets what the CPU and XCR0 have.
+ */
+#define VECTORS_KEEP	  0	 /* nothing to zero */
+#define VECTORS_SSE	  1	 /* the x87 registers, FCW/FSW/tags/pointers, MXCSR, %xmm0-15 */
+#define VECTORS_AVX	  2	 /* and %ymm0-15 whole (VZEROALL) */
+#define VECTORS_AVX512	  3	 /* and %zmm0-31 whole, %k0-7 (XCR0 bits 5-7) */
+#define VECTOR_MXCSR_INIT 0x1f80 /* MXCSR's power-up value (Intel SDM Vol. 1, 10.2.3) */
+
+#ifdef __ASSEMBLY__
+/*
+ * Zero the vector state `level` (an operand holding a VECTORS_* value)
+ * asks for, explicitly, without XRSTOR: an XRSTOR is a PKRU write whenever
+ * %edx:%eax can hold bit 9, and every byte of the gate is a jump target,
+ * so none is used (hosted/audit.c refuses one anywhere in maple-hosted).
+ * FNINIT empties the x87 stack and clears its pointers and opcode (Intel
+ * SDM Vol. 1, 8.1.7-8.1.10), but not the registers' contents, which FXSAVE
+ * still shows: eight FLDZ write +0.0 (all zero bytes) into each first.
+ * MXCSR is loaded from the stack, so %rsp must point at memory the current
+ * rights may write. Touches no general register; clobbers the flags.
+ */
+// clang-format off
+.macro ZERO_VECTORS level
+	cmpq $VECTORS_SSE, \level
+	jb 9f
+	fninit
+	fldz
+	fldz
+	fldz
+	fldz
+	fldz
+	fldz
+	fldz
+	fldz
+	fninit
+	pushq $VECTOR_MXCSR_INIT
+	ldmxcsr (%rsp)
+	leaq 8(%rsp), %rsp
+	pxor %xmm0, %xmm0
+	pxor %xmm1, %xmm1
+	pxor %xmm2, %xmm2
+	pxor %xmm3, %xmm3
+	pxor %xmm4, %xmm4
+	pxor %xmm5, %xmm5
+	pxor %xmm6, %xmm6
+	pxor %xmm7, %xmm7
+	pxor %xmm8, %xmm8
+	pxor %xmm9, %xmm9
+	pxor %xmm10, %xmm10
+	pxor %xmm11, %xmm11
+	pxor %xmm12, %xmm12
+	pxor %xmm13, %xmm13
+	pxor %xmm14, %xmm14
+	pxor %xmm15, %xmm15
+	cmpq $VECTORS_AVX, \level
+	jb 9f
+	vzeroall
+	cmpq $VECTORS_AVX512, \level
+	jb 9f
+	vpxord %zmm16, %zmm16, %zmm16
+	vpxord %zmm17, %zmm17, %zmm17
+	vpxord %zmm18, %zmm18, %zmm18
+	vpxord %zmm19, %zmm19, %zmm19
+	vpxord %zmm20, %zmm20, %zmm20
+	vpxord %zmm21, %zmm21, %zmm21
+	vpxord %zmm22, %zmm22, %zmm22
+	vpxord %zmm23, %zmm23, %zmm23
+	vpxord %zmm24, %zmm24, %zmm24
+	vpxord %zmm25, %zmm25, %zmm25
+	vpxord %zmm26, %zmm26, %zmm26
+	vpxord %zmm27, %zmm27, %zmm27
+	vpxord %zmm28, %zmm28, %zmm28
+	vpxord %zmm29, %zmm29, %zmm29
+	vpxord %zmm30, %zmm30, %zmm30
+	vpxord %zmm31, %zmm31, %zmm31
+	kxorw %k0, %k0, %k0
+	kxorw %k1, %k1, %k1
+	kxorw %k2, %k2, %k2
+	kxorw %k3, %k3, %k3
+	kxorw %k4, %k4, %k4
+	kxorw %k5, %k5, %k5
+	kxorw %k6, %k6, %k6
+	kxorw %k7, %k7, %k7
+9:
+.endm
+// clang-format on
+#endif
+
 #ifndef __ASSEMBLY__
 #include <stddef.h>
 #include <stdint.h>
 
-/* One per domain id in the domain table. */
-struct gate_domain {
+	       /* One per domain id in the domain table. */
+	       struct gate_domain {
 	uint64_t state; /* GATE_DOMAIN_RUNNING or not */
 	uint64_t gen;
 	uint64_t pkru;
@@ -101,6 +195,7 @@ struct gate_thread_ro {
 	uint64_t trusted;	/* VA of this thread's struct gate_thread_trusted */
 	uint64_t depth_limit;	/* VA one past the last continuation slot */
 	uint64_t gate_stack;	/* VA of the top of this thread's gate stack */
+	uint64_t clear_vectors; /* VECTORS_*: what the gate zeroes on each switch */
 };
 
 /*

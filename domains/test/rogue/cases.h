@@ -51,7 +51,8 @@ enum rogue_case {
 	 * 120-139: PCI functions and DMA memory, pci_cases.h; 140-151:
 	 * attack_cases.h; 160-169: attack3_cases.h; 180-189: escape_cases.h
 	 * (maple-hosted's trusted entry); 190-199: gadget_cases.h (its PKRU
-	 * writes) */
+	 * writes); 200-219: attack4_cases.h (the attack4 review of
+	 * maple-hosted) */
 	ROGUE_CASES
 };
 

@@ -5,6 +5,7 @@
  * volatile, so the compiler emits the access rather than a trap of its own.
  */
 #include <test/rogue/attack3_cases.h>
+#include <test/rogue/attack4_cases.h>
 #include <test/rogue/attack_cases.h>
 #include <test/rogue/auth.h>
 #include <test/rogue/cases.h>
@@ -162,6 +163,9 @@ static long run(long number, long target, long a2, long a3)
 		return rogue_escape_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
 	if (number >= ROGUE_G_FIRST && number < ROGUE_G_END)
 		return rogue_gadget_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
+	if (number >= ROGUE_H_FIRST && number < ROGUE_H_END)
+		return rogue_attack4_case(number, (unsigned long)target, (unsigned long)a2,
+					  (unsigned long)a3);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
 		return rogue_pci_case(number, (unsigned long)target);
 	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {

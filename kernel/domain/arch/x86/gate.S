@@ -94,6 +94,8 @@
 #include <kernel/gate_asm.h>
 #include <maple/rref_abi.h>
 
+#define PKRU_VIOLATION (PKRU_DENY_ALL & ~PKRU_ALLOW(PKEY_SHARED))
+
 /*
  * Raise to PKRU_GATE, a constant checked after the WRPKRU, and move to the
  * thread's gate stack before anything else: from here on nothing depends
@@ -105,9 +107,25 @@
 	xorl %edx, %edx
 	wrpkru
 	cmpl $PKRU_GATE, %eax
-	jne gate_violation
+	jne gate_violation_entry
 	movq %gs:GT_GATE_STACK, %rsp
 	cld
+.endm
+
+/*
+ * After a WRPKRU to a domain's rights: %eax must be the thread's expected
+ * PKRU. Every domain's rights allow SHARED and reading GATE_RO, so a value
+ * that does not is refused by a register test first, before the compare
+ * reads the GATE_RO page: under rights a domain chose that deny them,
+ * that read would fault where maple-hosted on Linux before 6.12 cannot
+ * deliver the fault (the signal stack is SHARED), and the process would
+ * die (seen: a jump to a lowering WRPKRU with %eax = 0xfffffffc).
+ */
+.macro CHECK_LOWERED
+	testl $(PKRU_ALLOW(PKEY_SHARED) | PKRU_AD(PKEY_GATE_RO)), %eax
+	jnz gate_violation_entry
+	cmpl %gs:GT_EXPECTED_PKRU, %eax
+	jne gate_violation_entry
 .endm
 
 /*
@@ -118,8 +136,7 @@
 	xorl %ecx, %ecx
 	xorl %edx, %edx
 	wrpkru
-	cmpl %gs:GT_EXPECTED_PKRU, %eax
-	jne gate_violation
+	CHECK_LOWERED
 .endm
 
 	.section .gate, "ax"
@@ -132,7 +149,12 @@
  * at MAPLE_GATE_XCALL_VA.
  */
 gate_start:
-	/* With the caller's rights, on its stack: a bad %rsp faults here. */
+	/* With the caller's rights, on its stack: a bad %rsp faults here, and
+	 * a bad GS base (a domain loaded %gs with a selector: base 0) faults
+	 * at this first read, with rights under which the fault can be
+	 * delivered (maple-hosted: Linux before 6.12 cannot deliver a signal
+	 * while the thread holds PKRU_GATE, docs/platform.md). */
+	movq %gs:GT_DOMAIN, %rax
 	pushq %rbx
 	pushq %rbp
 	pushq %r12
@@ -270,6 +292,9 @@ gate_entry_raise:
 	movq %rdi, %gs:GT_DOMAIN
 	movq %rbp, %gs:GT_EXPECTED_PKRU
 
+	/* None of the caller's vector registers for the callee (on the
+	 * gate stack: ZERO_VECTORS loads MXCSR through it). */
+	ZERO_VECTORS %gs:GT_CLEAR_VECTORS
 	/* Into the callee: its stack, its rights, its method. The stack
 	 * pointer may be one the callee chose (where it called out from), so
 	 * nothing here touches the stack until the WRPKRU has lowered to the
@@ -282,8 +307,7 @@ gate_entry_raise:
 	xorl %edx, %edx
 	wrpkru
 gate_xcall_checked:
-	cmpl %gs:GT_EXPECTED_PKRU, %eax
-	jne gate_violation
+	CHECK_LOWERED
 	movq %r8, %rdx
 	movq %r9, %rcx
 	xorl %ebp, %ebp			/* callee backtraces end here */
@@ -313,13 +337,13 @@ gate_xcall_checked:
 	subq $CONT_SIZE, %r14
 	leaq GTT_CONTS(%rbx), %rcx
 	cmpq %rcx, %r14
-	jb gate_violation
+	jb gate_violation_entry
 	/* Only the callee's own call may end here. */
 	cmpq $CONT_XCALL, CONT_KIND(%r14)
-	jne gate_violation
+	jne gate_violation_entry
 	movq CONT_CALLEE(%r14), %r12
 	cmpq %gs:GT_DOMAIN, %r12
-	jne gate_violation
+	jne gate_violation_entry
 	andl $(GATE_MAX_DOMAINS - 1), %r12d
 	imulq $GD_SIZE, %r12, %r15
 	movabsq $GATE_DOMTAB_VA, %rcx
@@ -358,15 +382,18 @@ gate_xcall_checked:
 	movq %r12, %rsp
 /*
  * With the caller's rights: its registers and its return address, from its
- * own stack. The kernel resumes unwound callers here too (domain/gate.c).
+ * own stack. The kernel resumes unwound callers here too (domain/gate.c),
+ * and every refusal ends here: so here the caller gets none of the
+ * callee's vector registers (on its own stack, which its rights write).
  */
 gate_resume:
-	popq %r15
+	popq %r15			/* first: a bad %rsp faults the caller here */
 	popq %r14
 	popq %r13
 	popq %r12
 	popq %rbp
 	popq %rbx
+	ZERO_VECTORS %gs:GT_CLEAR_VECTORS
 	ret
 
 /* The caller may not move or lend those RRefs: undo the continuation. */
@@ -419,7 +446,22 @@ callee_failed:
 	syscall
 	jmp 1b
 
-/* A check failed: someone jumped into the gate. #UD fails the domain. */
+/*
+ * A check failed: someone jumped into the gate. #UD fails the domain, with
+ * rights that let it be delivered anywhere: SHARED only (maple-hosted on
+ * Linux before 6.12 writes the signal frame on SHARED memory with the
+ * rights the fault happened under; the checks come here with PKRU_GATE or
+ * rights a domain chose). This WRPKRU grants nothing a domain lacks, and
+ * its own check loops back to it until PKRU holds that value, so a jump
+ * straight to it with other rights in %eax ends here too.
+ */
+gate_violation_entry:
+	movl $PKRU_VIOLATION, %eax
+	xorl %ecx, %ecx
+	xorl %edx, %edx
+	wrpkru
+	cmpl $PKRU_VIOLATION, %eax
+	jne gate_violation_entry
 gate_violation:
 	ud2
 
