@@ -180,7 +180,7 @@ void inject_cancel(void)
 
 int inject_strike(const struct hosted_domain *d, int kind, char *why, size_t whylen)
 {
-	if (kind < FAULT_PF || kind > FAULT_KILL) {
+	if ((kind < FAULT_PF || kind > FAULT_KILL) && kind != INJECT_STRIKE_TIMEOUT) {
 		snprintf(why, whylen, "no strike of kind %d", kind);
 		return -1;
 	}
@@ -216,6 +216,11 @@ int inject_strike(const struct hosted_domain *d, int kind, char *why, size_t why
 	}
 	__atomic_store_n(&strike.state, ARMED, __ATOMIC_RELEASE);
 	return 0;
+}
+
+int inject_armed(void)
+{
+	return __atomic_load_n(&strike.state, __ATOMIC_ACQUIRE) == ARMED;
 }
 
 static int in_code(uint64_t va)
@@ -263,6 +268,8 @@ enum inject_take inject_fault(ucontext_t *uc, const siginfo_t *si)
 			return INJECT_RETRY;
 		if (kind == FAULT_KILL)
 			return INJECT_KILL;
+		if (kind == INJECT_STRIKE_TIMEOUT)
+			return INJECT_TIMEOUT;
 		g[REG_RIP] = (greg_t)stub(kind);
 		return INJECT_REDIRECTED;
 	}
