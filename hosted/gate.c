@@ -300,9 +300,9 @@ static void pop_one(void)
 /* Set by hgate_next_upcall_is_thread, taken by the next push. */
 static int next_is_thread;
 
-void hgate_next_upcall_is_thread(void)
+void hgate_next_upcall_is_thread(int yes)
 {
-	next_is_thread = 1;
+	next_is_thread = yes;
 }
 
 uint64_t hgate_upcall_push(struct hosted_domain *d, long *err, uint64_t *refused)

@@ -88,10 +88,11 @@ int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n);
  */
 uint64_t hgate_upcall_push(struct hosted_domain *d, long *err, uint64_t *refused);
 
-/* The next hgate_upcall_push starts a domain's own thread
+/* With yes, the next hgate_upcall_push starts a domain's own thread
  * (SYS_THREAD_CREATE's, syscalls.c): a CONT_THREAD continuation, which has
- * no deadline (the watchdog's rule; the calls it makes do). */
-void hgate_next_upcall_is_thread(void);
+ * no deadline (the watchdog's rule; the calls it makes do). With 0, an
+ * upcall that did not get as far as the push leaves no mark behind. */
+void hgate_next_upcall_is_thread(int yes);
 
 /* SYS_RETURN from the gate page: if the innermost continuation is an
  * upcall or a thread's first frame in the current domain, pop it (1),
