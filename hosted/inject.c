@@ -165,7 +165,9 @@ static void restore_code(void)
 }
 
 /* Leaves the strike IDLE: one not taken is dropped (its pages given
- * back), one being taken is waited for. Only the runtime thread arms. */
+ * back), one being taken is waited for. Only the thread that arms calls
+ * it: the campaign's (faults.c) or the watchdog's (watchdog.c), never both
+ * in one process. */
 void inject_cancel(void)
 {
 	int s = ARMED;
@@ -216,6 +218,23 @@ int inject_strike(const struct hosted_domain *d, int kind, char *why, size_t why
 	}
 	__atomic_store_n(&strike.state, ARMED, __ATOMIC_RELEASE);
 	return 0;
+}
+
+void inject_cancel_for(const struct hosted_domain *d)
+{
+	for (;;) {
+		int s = __atomic_load_n(&strike.state, __ATOMIC_ACQUIRE);
+		if (s == ARMING || s == TAKEN)
+			continue; /* the armer changes the pages: wait for the end */
+		if (s == IDLE || strike.id != d->id)
+			return;
+		if (__atomic_compare_exchange_n(&strike.state, &s, ARMING, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
+			restore_code();
+			__atomic_store_n(&strike.state, IDLE, __ATOMIC_RELEASE);
+			return;
+		}
+	}
 }
 
 int inject_armed(void)

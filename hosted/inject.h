@@ -28,6 +28,12 @@ int inject_strike(const struct hosted_domain *d, int kind, char *why, size_t why
  * the next fetch of d's own code fails d as timed out (INJECT_TIMEOUT). */
 #define INJECT_STRIKE_TIMEOUT FAULT_KINDS
 
+/* From the domain thread, before d's pages are unmapped (domains.c's
+ * teardown): drop a strike on d not yet taken, so giving its pages back
+ * later cannot touch a successor's in the same slot. Safe while another
+ * thread arms (the watchdog): waits out a change in progress. */
+void inject_cancel_for(const struct hosted_domain *d);
+
 /* Whether a strike is armed and not yet taken. */
 int inject_armed(void);
 

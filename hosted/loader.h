@@ -32,9 +32,8 @@ struct hosted_domain {
 	uint64_t refusals;	    /* requests refused (the VM logs the first few) */
 	struct log_share log_share; /* SYS_LOG's share (syscalls.c) */
 	char fail_reason[96];	    /* why hdom_fail failed it (a kill, a destroy) */
-	int fail_errno; /* MAPLE_ETIMEDOUT once the watchdog failed it (its caller hears it), else 0
-			 */
-	int owned;	/* allocated by domains.c, which frees it at destroy */
+	int fail_errno;		    /* MAPLE_ETIMEDOUT: the watchdog failed it; else 0 */
+	int owned;		    /* allocated by domains.c, which frees it at destroy */
 };
 
 /* A whole file, malloc'd (at most 256 MiB), or NULL with err filled. */

@@ -12,6 +12,7 @@
 #include "tests_watch.h"
 
 #include "gate.h"
+#include "inject.h"
 #include "loader.h"
 #include "syscalls.h"
 #include "tests.h"
@@ -222,10 +223,43 @@ static int run_caller_credited(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/* A strike that outlived its call (the callee returned through the gate
+ * before it fetched a struck page) is dropped when its domain is
+ * destroyed: the next domain in the slot, at the same addresses, runs
+ * with no strike left. Before (seen), the strike stayed armed over the
+ * new domain's pages, and giving it back later would have put the old
+ * domain's rights on them. */
+static int run_strike_outlived(char *why, size_t len)
+{
+	struct hosted_domain *r = rogue(why, len);
+	if (!r)
+		return -1;
+	hwatch_set_budget_ms(0); /* this test arms the strike itself */
+	char err[160];
+	if (inject_strike(r, INJECT_STRIKE_TIMEOUT, err, sizeof err) < 0)
+		return fail(why, len, "cannot strike rogue: %s", err);
+	unsigned id = r->id;
+	if (htest_leak_check(why, len) < 0)
+		return -1;
+	struct hosted_domain *next = htest_create("rogue", why, len);
+	if (!next)
+		return -1;
+	char got[WHY], want[64];
+	run(next, ROGUE_W_BUSY, 0, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
+	if (next->id != id || strcmp(got, want) || inject_armed())
+		return fail(why, len,
+			    "the next rogue (id %u, was %u): '%.200s', strike %s; want '%s', "
+			    "none armed",
+			    next->id, id, got, inject_armed() ? "armed" : "gone", want);
+	return htest_leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"rogue-spin-is-failed-by-the-watchdog-with-etimedout", run_spin, NULL},
 	{"watchdog-keeps-the-result-of-a-callee-in-time", run_in_time, NULL},
 	{"watchdog-times-out-a-domain-threads-call-into-a-spinner", run_thread_call, NULL},
 	{"watchdog-gives-a-domain-threads-own-frame-no-deadline", run_thread_busy, NULL},
 	{"watchdog-credits-a-timed-out-call-to-its-caller", run_caller_credited, NULL},
+	{"watchdog-strike-does-not-outlive-its-domain", run_strike_outlived, NULL},
 };
