@@ -31,6 +31,7 @@
 #include "pkeys.h"
 #include "runtime.h"
 #include "syscalls.h"
+#include "watchdog.h"
 
 #include <domain/gate_layout.h>
 #include <domain/names.h>
@@ -249,7 +250,9 @@ int hosted_serve(int n, char **args)
 	int keys = pkeys_available(why, sizeof why);
 	if (!keys)
 		printf("hosted: placing without protection keys: %s\n", why);
-	if (runtime_start(keys, why, sizeof why) < 0) {
+	/* The VM's call watchdog (watchdog.c): a domain that spins fails. */
+	if (runtime_start(keys, why, sizeof why) < 0 ||
+	    hwatch_start(HWATCH_DEFAULT_MS, why, sizeof why) < 0) {
 		fprintf(stderr, "maple-hosted: %s\n", why);
 		return 2;
 	}

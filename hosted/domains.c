@@ -25,6 +25,7 @@
 #include "device.h"
 #include "entry.h"
 #include "gate.h"
+#include "inject.h"
 
 #include <domain/authority.h>
 #include <domain/handle.h>
@@ -62,6 +63,7 @@ static unsigned free_slot(void)
 static void teardown(struct hosted_domain *d)
 {
 	uint64_t pages = d->pages;
+	inject_cancel_for(d); /* a watchdog strike that outlived its call */
 	hdev_release(d);
 	uint64_t rrefs = hgate_remove(d);
 	uint64_t heap = d->base + DOMAIN_HEAP_OFF;

@@ -79,6 +79,7 @@
 #include "pkeys.h"
 #include "runtime.h"
 #include "syscalls.h"
+#include "watchdog.h"
 
 #include <domain/gate_layout.h>
 #include <lib/log_text.h>
@@ -594,6 +595,8 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 	where(hgate_current(), ((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP], at, sizeof at);
 	if (take == INJECT_KILL)
 		fail_now(u, "killed to test recovery"); /* the VM's domain_fail reason */
+	else if (take == INJECT_TIMEOUT)
+		hwatch_fail_current(u->why, u->whylen); /* the watchdog's: ETIMEDOUT */
 	else if (sig == SIGSEGV && si->si_code == SEGV_PKUERR)
 		fail_now(u, "SIGSEGV (SEGV_PKUERR, key %u) at %s, address %#lx", si->si_pkey, at,
 			 (unsigned long)si->si_addr);

@@ -28,6 +28,7 @@
 #include <domain/domain.h>
 #include <domain/gate_layout.h>
 #include <domain/names.h>
+#include <domain/watchdog_rule.h>
 #include <maple/abi.h>
 #include <maple/rref_abi.h>
 #include <xheap/rref.h>
@@ -318,8 +319,18 @@ static void pop_one(void)
 	__atomic_sub_fetch(&domtab[c->callee % GATE_MAX_DOMAINS].active, 1, __ATOMIC_RELEASE);
 }
 
+/* Set by hgate_next_upcall_is_thread, taken by the next push. */
+static int next_is_thread;
+
+void hgate_next_upcall_is_thread(int yes)
+{
+	next_is_thread = yes;
+}
+
 uint64_t hgate_upcall_push(struct hosted_domain *d, long *err, uint64_t *refused)
 {
+	int thread = next_is_thread;
+	next_is_thread = 0;
 	uint64_t n = depth();
 	struct gate_domain *gd = &domtab[d->id];
 	if (n >= GATE_MAX_DEPTH) {
@@ -347,7 +358,7 @@ uint64_t hgate_upcall_push(struct hosted_domain *d, long *err, uint64_t *refused
 		return 0;
 	}
 	tt->conts[n] = (struct continuation){
-		.kind = CONT_UPCALL,
+		.kind = thread ? CONT_THREAD : CONT_UPCALL,
 		.caller = caller,
 		.callee = d->id,
 		.callee_gen = gd->gen,
@@ -356,7 +367,8 @@ uint64_t hgate_upcall_push(struct hosted_domain *d, long *err, uint64_t *refused
 		.caller_sp = tt->domain_sp[caller],
 		.start_tsc = __rdtsc(),
 	};
-	tt->cont_top += sizeof(struct continuation);
+	/* Released: the watchdog thread reads the continuation it names. */
+	__atomic_add_fetch(&tt->cont_top, sizeof(struct continuation), __ATOMIC_RELEASE);
 	__atomic_add_fetch(&gd->calls, 1, __ATOMIC_RELAXED);
 	ro->domain = d->id;
 	ro->expected_pkru = gd->pkru;
@@ -366,7 +378,8 @@ uint64_t hgate_upcall_push(struct hosted_domain *d, long *err, uint64_t *refused
 int hgate_upcall_pop(void)
 {
 	uint64_t n = depth();
-	if (!n || tt->conts[n - 1].kind != CONT_UPCALL || tt->conts[n - 1].callee != ro->domain)
+	uint64_t kind = n ? tt->conts[n - 1].kind : 0;
+	if ((kind != CONT_UPCALL && kind != CONT_THREAD) || tt->conts[n - 1].callee != ro->domain)
 		return 0;
 	pop_one();
 	return 1;
@@ -387,13 +400,20 @@ int hgate_unwind(unsigned floor, uint64_t *rip, uint64_t *rsp, uint32_t *pkru, l
 	if (k == n)
 		k = n - 1; /* the failed domain is always the innermost callee */
 	struct continuation c = tt->conts[k];
+	/* The VM's error for the caller: the failed callee's own errno
+	 * (MAPLE_ETIMEDOUT from the watchdog), else -MAPLE_ECALLEE. */
+	struct hosted_domain *dead = hgate_slot((unsigned)(c.callee % GATE_MAX_DOMAINS));
+	*err = dead && dead->fail_errno ? -dead->fail_errno : -MAPLE_ECALLEE;
 	while (depth() > k)
 		pop_one();
+	/* The time the failed call took is not its callers' (the VM's
+	 * watchdog_credit_failed_call, by the shared rule). */
+	uint64_t now = __rdtsc();
+	watchdog_discount(tt, ro->trusted, now > c.start_tsc ? now - c.start_tsc : 0);
 	if (c.kind != CONT_XCALL)
 		return 1;
 	*rip = resume_va;
 	*rsp = c.caller_rsp;
 	*pkru = (uint32_t)c.caller_pkru;
-	*err = -MAPLE_ECALLEE;
 	return 0;
 }

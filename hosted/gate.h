@@ -88,8 +88,15 @@ int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n);
  */
 uint64_t hgate_upcall_push(struct hosted_domain *d, long *err, uint64_t *refused);
 
+/* With yes, the next hgate_upcall_push starts a domain's own thread
+ * (SYS_THREAD_CREATE's, syscalls.c): a CONT_THREAD continuation, which has
+ * no deadline (the watchdog's rule; the calls it makes do). With 0, an
+ * upcall that did not get as far as the push leaves no mark behind. */
+void hgate_next_upcall_is_thread(int yes);
+
 /* SYS_RETURN from the gate page: if the innermost continuation is an
- * upcall into the current domain, pop it (1), else 0. */
+ * upcall or a thread's first frame in the current domain, pop it (1),
+ * else 0. */
 int hgate_upcall_pop(void);
 
 /*
@@ -100,7 +107,7 @@ int hgate_upcall_pop(void);
  * Returns 1 when that was an upcall (the runtime resumes where it
  * entered: siglongjmp), or 0 with where the caller resumes: at
  * gate_resume, *rsp = its continuation's caller_rsp, *pkru its rights,
- * *err the error (-MAPLE_ECALLEE).
+ * *err the error (the failed callee's fail_errno, else -MAPLE_ECALLEE).
  */
 int hgate_unwind(unsigned floor, uint64_t *rip, uint64_t *rsp, uint32_t *pkru, long *err);
 

@@ -165,7 +165,9 @@ static void restore_code(void)
 }
 
 /* Leaves the strike IDLE: one not taken is dropped (its pages given
- * back), one being taken is waited for. Only the runtime thread arms. */
+ * back), one being taken is waited for. Only the thread that arms calls
+ * it: the campaign's (faults.c) or the watchdog's (watchdog.c), never both
+ * in one process. */
 void inject_cancel(void)
 {
 	int s = ARMED;
@@ -180,7 +182,7 @@ void inject_cancel(void)
 
 int inject_strike(const struct hosted_domain *d, int kind, char *why, size_t whylen)
 {
-	if (kind < FAULT_PF || kind > FAULT_KILL) {
+	if ((kind < FAULT_PF || kind > FAULT_KILL) && kind != INJECT_STRIKE_TIMEOUT) {
 		snprintf(why, whylen, "no strike of kind %d", kind);
 		return -1;
 	}
@@ -216,6 +218,28 @@ int inject_strike(const struct hosted_domain *d, int kind, char *why, size_t why
 	}
 	__atomic_store_n(&strike.state, ARMED, __ATOMIC_RELEASE);
 	return 0;
+}
+
+void inject_cancel_for(const struct hosted_domain *d)
+{
+	for (;;) {
+		int s = __atomic_load_n(&strike.state, __ATOMIC_ACQUIRE);
+		if (s == ARMING || s == TAKEN)
+			continue; /* the armer changes the pages: wait for the end */
+		if (s == IDLE || strike.id != d->id)
+			return;
+		if (__atomic_compare_exchange_n(&strike.state, &s, ARMING, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
+			restore_code();
+			__atomic_store_n(&strike.state, IDLE, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+}
+
+int inject_armed(void)
+{
+	return __atomic_load_n(&strike.state, __ATOMIC_ACQUIRE) == ARMED;
 }
 
 static int in_code(uint64_t va)
@@ -263,6 +287,8 @@ enum inject_take inject_fault(ucontext_t *uc, const siginfo_t *si)
 			return INJECT_RETRY;
 		if (kind == FAULT_KILL)
 			return INJECT_KILL;
+		if (kind == INJECT_STRIKE_TIMEOUT)
+			return INJECT_TIMEOUT;
 		g[REG_RIP] = (greg_t)stub(kind);
 		return INJECT_REDIRECTED;
 	}

@@ -9,6 +9,8 @@
 
 #include "loader.h"
 
+#include <bench/fault_campaign.h>
+
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +24,19 @@
  */
 int inject_strike(const struct hosted_domain *d, int kind, char *why, size_t whylen);
 
+/* The watchdog's strike kind (hosted/watchdog.c), past every campaign kind:
+ * the next fetch of d's own code fails d as timed out (INJECT_TIMEOUT). */
+#define INJECT_STRIKE_TIMEOUT FAULT_KINDS
+
+/* From the domain thread, before d's pages are unmapped (domains.c's
+ * teardown): drop a strike on d not yet taken, so giving its pages back
+ * later cannot touch a successor's in the same slot. Safe while another
+ * thread arms (the watchdog): waits out a change in progress. */
+void inject_cancel_for(const struct hosted_domain *d);
+
+/* Whether a strike is armed and not yet taken. */
+int inject_armed(void);
+
 /* Drop a strike not yet taken, giving the code pages their rights back;
  * before the struck domain is destroyed (its slot may be reused). */
 void inject_cancel(void);
@@ -32,6 +47,7 @@ enum inject_take {
 	INJECT_RETRY,	   /* the page's rights were changing: run the instruction again */
 	INJECT_REDIRECTED, /* the context now runs the stub: return to it */
 	INJECT_KILL,	   /* fail the current domain, killed to test recovery */
+	INJECT_TIMEOUT,	   /* fail the current domain: the watchdog's strike */
 };
 
 /* From the fault handler (entry.c), for a SIGSEGV: whether it is the armed

@@ -32,6 +32,7 @@ struct hosted_domain {
 	uint64_t refusals;	    /* requests refused (the VM logs the first few) */
 	struct log_share log_share; /* SYS_LOG's share (syscalls.c) */
 	char fail_reason[96];	    /* why hdom_fail failed it (a kill, a destroy) */
+	int fail_errno;		    /* MAPLE_ETIMEDOUT: the watchdog failed it; else 0 */
 	int owned;		    /* allocated by domains.c, which frees it at destroy */
 };
 

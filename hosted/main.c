@@ -34,6 +34,7 @@
 #include "pkeys.h"
 #include "runtime.h"
 #include "tests.h"
+#include "watchdog.h"
 
 #include <maple/abi.h>
 
@@ -180,7 +181,9 @@ static int cmd_run(int n, char **args)
 	if (!keys)
 		printf("hosted: placing without protection keys: %s\n", why);
 	struct hosted_domain d = {0};
-	if (runtime_start(keys, why, sizeof why) < 0) {
+	/* The VM's call watchdog (watchdog.c): a domain that spins fails. */
+	if (runtime_start(keys, why, sizeof why) < 0 ||
+	    hwatch_start(HWATCH_DEFAULT_MS, why, sizeof why) < 0) {
 		fprintf(stderr, "maple-hosted: %s\n", why);
 		return 2;
 	}

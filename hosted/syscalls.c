@@ -73,7 +73,10 @@ unsigned hsys_run_threads(void)
 		char why[256];
 		long r;
 		fflush(stdout);
-		if (entry_upcall(d, t.fn, a, &r, why, sizeof why) < 0)
+		hgate_next_upcall_is_thread(1); /* the VM's CONT_THREAD: no deadline */
+		int rc = entry_upcall(d, t.fn, a, &r, why, sizeof why);
+		hgate_next_upcall_is_thread(0);
+		if (rc < 0)
 			printf("hosted: %s failed in a thread: %s\n", d->name, why);
 		ran++;
 	}

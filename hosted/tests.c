@@ -27,6 +27,7 @@
 #include "runtime.h"
 #include "tests_domains.h"
 #include "tests_rogue.h"
+#include "tests_watch.h"
 
 #include <domain/gate_layout.h>
 #include <idl/hello_methods.h>
@@ -937,7 +938,8 @@ static const struct {
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
 static struct test tests[1 + NROGUE + 12 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS +
-			 HOSTED_ROGUE_CASES + HOSTED_ROGUE_TESTS + HOSTED_INJECT_TESTS];
+			 HOSTED_ROGUE_CASES + HOSTED_ROGUE_TESTS + HOSTED_INJECT_TESTS +
+			 HOSTED_WATCH_TESTS];
 static int ntests;
 
 static void list_tests(void)
@@ -1000,6 +1002,10 @@ static void list_tests(void)
 		tests[ntests++] = (struct test){.name = inject_tests[i].name,
 						.needs = inject_tests[i].needs,
 						.run = inject_tests[i].run};
+	for (size_t i = 0; i < HOSTED_WATCH_TESTS; i++)
+		tests[ntests++] = (struct test){.name = hosted_watch_tests[i].name,
+						.needs = hosted_watch_tests[i].needs,
+						.run = hosted_watch_tests[i].run};
 }
 
 int htest_start(const char *name, unsigned id, struct hosted_domain *d, char *why, size_t len)

@@ -59,7 +59,7 @@ static char captured[OUT_MAX];
 
 /* From here on stdout (domains' lines) and stderr (the runtime's klog) go
  * to one memory file, in the order they are written. */
-static int capture_begin(char *why, size_t len)
+int htest_capture_begin(char *why, size_t len)
 {
 	fflush(stdout);
 	fflush(stderr);
@@ -76,7 +76,7 @@ static int capture_begin(char *why, size_t len)
 
 /* Back to the real stdout and stderr; what was written meanwhile is in
  * `captured`, NUL-terminated. */
-static void capture_end(void)
+void htest_capture_end(void)
 {
 	fflush(stdout);
 	fflush(stderr);
@@ -91,7 +91,7 @@ static void capture_end(void)
 
 /* Whether a whole line of `captured` matches the extended regex pattern
  * (anchored at both ends). */
-static int has_line(const char *pattern)
+int htest_has_line(const char *pattern)
 {
 	char full[512];
 	snprintf(full, sizeof full, "^%s$", pattern);
@@ -227,14 +227,14 @@ static int leak_check(char *why, size_t len)
  * ramdisk0; the shadow forwards init to it; the VM's lines say so. */
 static int run_shadow_creates(char *why, size_t len)
 {
-	if (capture_begin(why, len) < 0)
+	if (htest_capture_begin(why, len) < 0)
 		return -1;
 	struct hosted_domain *shadow = create("bdev_shadow", why, len);
 	long r = 0;
 	int bad = !shadow || call(shadow, BlockDevice_init_METHOD, BDC_BLOCKS, BDC_BLOCK_SIZE, 0,
 				  &r, why, len) < 0;
 	struct hosted_domain *driver = by_name("membdev");
-	capture_end();
+	htest_capture_end();
 	if (bad)
 		return -1;
 	if (!driver || driver->creator != hgate_handle(shadow) || hdom_count() != 2)
@@ -255,7 +255,7 @@ static int run_shadow_creates(char *why, size_t len)
 		 driver->id, driver->pkey, (unsigned long)driver->base);
 	snprintf(line[2], sizeof line[2], "device: ramdisk0 mapped by membdev");
 	for (int i = 0; i < 3; i++)
-		if (!has_line(line[i]))
+		if (!htest_has_line(line[i]))
 			return fail(why, len, "no line /%s/ in: %.200s", line[i], captured);
 	return leak_check(why, len);
 }
@@ -291,12 +291,12 @@ static void look_at_stacks(void *arg)
 static int run_nested_seals_creator_stack(char *why, size_t len)
 {
 	struct stack_keys k = {0, -1, -1};
-	if (capture_begin(why, len) < 0)
+	if (htest_capture_begin(why, len) < 0)
 		return -1;
 	hsys_set_tick(look_at_stacks, &k);
 	struct hosted_domain *shadow = create("bdev_shadow", why, len);
 	hsys_set_tick(NULL, NULL);
-	capture_end();
+	htest_capture_end();
 	if (!shadow)
 		return -1;
 	if (!k.seen)
@@ -332,7 +332,7 @@ static int run_destroy_not_created(char *why, size_t len)
 {
 	struct hosted_domain *hello = create("hello", why, len);
 	struct hosted_domain *rogue = hello ? create("rogue", why, len) : NULL;
-	if (!rogue || capture_begin(why, len) < 0)
+	if (!rogue || htest_capture_begin(why, len) < 0)
 		return -1;
 	uint64_t hh = hgate_handle(hello);
 	int bad = 0;
@@ -342,7 +342,7 @@ static int run_destroy_not_created(char *why, size_t len)
 		rogue_run(rogue, ROGUE_DESTROY, hh + (1ull << HANDLE_GEN_SHIFT), why, len, &bad);
 	long greet = 0;
 	bad = bad || call(hello, Hello_greet_METHOD, 5, 0, 0, &greet, why, len) < 0;
-	capture_end();
+	htest_capture_end();
 	if (bad)
 		return -1;
 	if (other != -MAPLE_EPERM || self != -MAPLE_EPERM || stale != -MAPLE_ESRCH)
@@ -359,7 +359,7 @@ static int run_destroy_not_created(char *why, size_t len)
 		 "domain: rogue \\(id %u\\) may not destroy hello \\(id %u\\): not its creator "
 		 "\\(the kernel's\\)",
 		 rogue->id, hello->id);
-	if (!has_line(line))
+	if (!htest_has_line(line))
 		return fail(why, len, "no line /%s/ in: %.200s", line, captured);
 	return leak_check(why, len);
 }
@@ -368,11 +368,11 @@ static int run_destroy_not_created(char *why, size_t len)
 static int run_create_not_allowed(char *why, size_t len)
 {
 	struct hosted_domain *rogue = create("rogue", why, len);
-	if (!rogue || capture_begin(why, len) < 0)
+	if (!rogue || htest_capture_begin(why, len) < 0)
 		return -1;
 	int bad = 0;
 	long r = rogue_run(rogue, ROGUE_CREATE_MEMBDEV, 0, why, len, &bad);
-	capture_end();
+	htest_capture_end();
 	if (bad)
 		return -1;
 	if (r != -MAPLE_EPERM || hdom_count() != 1 || hgate_state(rogue) != GATE_DOMAIN_RUNNING)
@@ -383,7 +383,7 @@ static int run_create_not_allowed(char *why, size_t len)
 		 "domain: rogue \\(id %u\\) may not create membdev: the manifest does not let "
 		 "rogue create it",
 		 rogue->id);
-	if (!has_line(line))
+	if (!htest_has_line(line))
 		return fail(why, len, "no line /%s/ in: %.200s", line, captured);
 	return leak_check(why, len);
 }
@@ -443,11 +443,11 @@ static int run_init_fails(char *why, size_t len)
 		return fail(why, len, "no ramdisk0 to set the schedule in");
 	*runs = 1;   /* the next run is the second */
 	*period = 0; /* only run 0 serves */
-	if (capture_begin(why, len) < 0)
+	if (htest_capture_begin(why, len) < 0)
 		return -1;
 	char err[256];
 	uint64_t h = hdom_create(NULL, "bdev_shadow_initfail", NULL, err, sizeof err);
-	capture_end();
+	htest_capture_end();
 	char want[] = "bdev_shadow_initfail: domain_main returned -22";
 	if (h || strcmp(err, want) || *runs != 2)
 		return fail(why, len,
@@ -464,7 +464,7 @@ static int run_init_fails(char *why, size_t len)
 		"domain: bdev_shadow_initfail \\(id 1\\) failed: init failed",
 	};
 	for (unsigned i = 0; i < sizeof lines / sizeof lines[0]; i++)
-		if (!has_line(lines[i]))
+		if (!htest_has_line(lines[i]))
 			return fail(why, len, "no line /%s/ in: %.300s", lines[i], captured);
 	return leak_check(why, len);
 }
@@ -573,7 +573,7 @@ static int run_recovery(char *why, size_t len)
 {
 	struct hosted_domain *shadow = create("bdev_shadow", why, len);
 	struct hosted_domain *client = shadow ? create("bdclient", why, len) : NULL;
-	if (!client || capture_begin(why, len) < 0)
+	if (!client || htest_capture_begin(why, len) < 0)
 		return -1;
 	struct strikes s = {.want = STRIKES};
 	hsys_set_tick(strike, &s);
@@ -589,7 +589,7 @@ static int run_recovery(char *why, size_t len)
 		}
 	}
 	hsys_set_tick(NULL, NULL);
-	capture_end();
+	htest_capture_end();
 	if (bad)
 		return c[0] ? fail(why, len, "workload: %s", c) : -1;
 	if (s.done != STRIKES)
@@ -603,7 +603,7 @@ static int run_recovery(char *why, size_t len)
 			"\\[bdev_shadow\\] shadow BlockDevice: restarted membdev \\(restart %u\\), "
 			"replayed 1 calls",
 			k);
-		if (!has_line(line))
+		if (!htest_has_line(line))
 			return fail(why, len, "no restart line /%s/", line);
 	}
 	unsigned faults = count_lines("hosted: membdev failed: SIG");
@@ -627,13 +627,13 @@ static int run_kill_inside(char *why, size_t len)
 	struct hosted_domain *shadow = create("bdev_shadow", why, len);
 	struct hosted_domain *client = shadow ? create("bdclient", why, len) : NULL;
 	struct hosted_domain *driver = by_name("membdev");
-	if (!client || !driver || capture_begin(why, len) < 0)
+	if (!client || !driver || htest_capture_begin(why, len) < 0)
 		return -1;
 	struct strikes s = {.want = 1, .inside = 1, .only = driver};
 	hsys_set_tick(strike, &s);
 	int bad = workload(client, 0, why, len) < 0;
 	hsys_set_tick(NULL, NULL);
-	capture_end();
+	htest_capture_end();
 	char c[256];
 	if (bad)
 		return -1;
@@ -652,7 +652,7 @@ static int run_kill_inside(char *why, size_t len)
 	if (s.done != 1)
 		return fail(why, len, "%u kills landed, want 1", s.done);
 	for (unsigned i = 0; i < sizeof lines / sizeof lines[0]; i++)
-		if (!has_line(lines[i]))
+		if (!htest_has_line(lines[i]))
 			return fail(why, len, "no line /%s/ in: %.300s", lines[i], captured);
 	return leak_check(why, len);
 }
@@ -664,20 +664,20 @@ static int run_no_shadow(char *why, size_t len)
 {
 	struct hosted_domain *driver = create("membdev", why, len);
 	struct hosted_domain *client = driver ? create("bdclient", why, len) : NULL;
-	if (!client || capture_begin(why, len) < 0)
+	if (!client || htest_capture_begin(why, len) < 0)
 		return -1;
 	struct strikes s = {.want = 1, .only = driver};
 	hsys_set_tick(strike, &s);
 	int bad = workload(client, (long)hgate_handle(driver), why, len) < 0;
 	hsys_set_tick(NULL, NULL);
-	capture_end();
+	htest_capture_end();
 	if (bad)
 		return -1;
 	long errors = bd_stat(client, BDC_ERRORS), last = bd_stat(client, BDC_LAST_ERROR);
 	char first[80];
 	snprintf(first, sizeof first, "\\[bdclient\\] bdclient: a submit did not succeed: %d",
 		 -MAPLE_ECALLEE);
-	if (s.done != 1 || errors < 2 || last != -MAPLE_EDEAD || !has_line(first))
+	if (s.done != 1 || errors < 2 || last != -MAPLE_EDEAD || !htest_has_line(first))
 		return fail(
 			why, len,
 			"%u strikes; the client saw %ld errors, the last %ld; want 1 strike, the "
@@ -692,7 +692,7 @@ static int run_no_shadow(char *why, size_t len)
  * it and answers its size. */
 static int run_one_holder(char *why, size_t len)
 {
-	if (capture_begin(why, len) < 0)
+	if (htest_capture_begin(why, len) < 0)
 		return -1;
 	struct hosted_domain *first = create("membdev", why, len);
 	struct hosted_domain *second = first ? create("membdev", why, len) : NULL;
@@ -700,7 +700,7 @@ static int run_one_holder(char *why, size_t len)
 	int bad = !second ||
 		  call(first, BlockDevice_capacity_METHOD, 0, 0, 0, &cap1, why, len) < 0 ||
 		  call(second, BlockDevice_capacity_METHOD, 0, 0, 0, &cap2, why, len) < 0;
-	capture_end();
+	htest_capture_end();
 	if (bad)
 		return -1;
 	if (cap1 != hdev_size("ramdisk0") || cap2 != -MAPLE_ENOMEM)
@@ -717,7 +717,7 @@ static int run_one_holder(char *why, size_t len)
 		 second->id, first->id);
 	snprintf(line[2], sizeof line[2], "\\[membdev\\] membdev: cannot map ramdisk0");
 	for (int i = 0; i < 3; i++)
-		if (!has_line(line[i]))
+		if (!htest_has_line(line[i]))
 			return fail(why, len, "no line /%s/ in: %.300s", line[i], captured);
 	return leak_check(why, len);
 }
@@ -735,7 +735,7 @@ static int run_map_while_down(char *why, size_t len)
 	if (!rogue || !driver)
 		return driver ? -1 : fail(why, len, "bdev_shadow made no membdev");
 	uint64_t dh = hgate_handle(driver);
-	if (workload(client, 0, why, len) < 0 || capture_begin(why, len) < 0)
+	if (workload(client, 0, why, len) < 0 || htest_capture_begin(why, len) < 0)
 		return -1;
 	int bad = 0;
 	long destroy = rogue_run(rogue, ROGUE_DESTROY, dh, why, len, &bad);
@@ -744,7 +744,7 @@ static int run_map_while_down(char *why, size_t len)
 	char err[160];
 	int gone_rc = hdom_destroy(dh, err, sizeof err);
 	long gone = rogue_run(rogue, ROGUE_MAP_RAMDISK, 0, why, len, &bad);
-	capture_end();
+	htest_capture_end();
 	if (bad)
 		return -1;
 	if (destroy != -MAPLE_EPERM || crashed != -MAPLE_EPERM || gone_rc || gone != -MAPLE_EPERM)
@@ -766,7 +766,7 @@ static int run_map_while_down(char *why, size_t len)
 		 "kept for the next instance bdev_shadow \\(id %u\\) creates",
 		 rogue->id, shadow->id);
 	for (int i = 0; i < 3; i++)
-		if (!has_line(line[i]))
+		if (!htest_has_line(line[i]))
 			return fail(why, len, "no line /%s/ in: %.300s", line[i], captured);
 	char c[256];
 	if (workload(client, 0, why, len) < 0)
@@ -795,14 +795,14 @@ static int run_map_while_down(char *why, size_t len)
 static int run_log_flood(char *why, size_t len)
 {
 	struct hosted_domain *rogue = create("rogue", why, len);
-	if (!rogue || capture_begin(why, len) < 0)
+	if (!rogue || htest_capture_begin(why, len) < 0)
 		return -1;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int bad = 0;
 	long accepted = rogue_run(rogue, ROGUE_A_LOG_FLOOD, FLOOD_CALLS, why, len, &bad);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	capture_end();
+	htest_capture_end();
 	if (bad)
 		return -1;
 	long s = t1.tv_sec - t0.tv_sec + 1;
@@ -819,7 +819,7 @@ static int run_log_flood(char *why, size_t len)
 		 "domain: rogue \\(id %u\\) logs more than %d lines at once or %d a second: the "
 		 "excess is dropped",
 		 rogue->id, DOMAIN_LOG_BURST, DOMAIN_LOG_PER_S);
-	if (!has_line(line) || count_lines("domain: rogue (id ") != 1)
+	if (!htest_has_line(line) || count_lines("domain: rogue (id ") != 1)
 		return fail(why, len, "want the one line /%s/, in: %.200s", line, captured);
 	if (hgate_state(rogue) != GATE_DOMAIN_RUNNING)
 		return fail(why, len, "rogue failed; want it running on");
@@ -835,13 +835,13 @@ static int run_shared_name(char *why, size_t len)
 	struct hosted_domain *v1 = create("victim", why, len);
 	struct hosted_domain *v2 = v1 ? create("victim", why, len) : NULL;
 	struct hosted_domain *rogue = v2 ? create("rogue", why, len) : NULL;
-	if (!rogue || capture_begin(why, len) < 0)
+	if (!rogue || htest_capture_begin(why, len) < 0)
 		return -1;
 	int bad = 0;
 	long both = rogue_run(rogue, ROGUE_DESTROY, 0, why, len, &bad);
 	hdom_fail(v1, "failed to test names");
 	long one = rogue_run(rogue, ROGUE_DESTROY, 0, why, len, &bad);
-	capture_end();
+	htest_capture_end();
 	if (bad)
 		return -1;
 	if (both != -MAPLE_ENOTUNIQ || one != -MAPLE_EPERM ||
@@ -856,7 +856,7 @@ static int run_shared_name(char *why, size_t len)
 		 "domain: rogue \\(id %u\\) may not destroy victim \\(id %u\\): not its creator "
 		 "\\(the kernel's\\)",
 		 rogue->id, v2->id);
-	if (!has_line(line) || count_lines("domain: rogue (id ") != 1)
+	if (!htest_has_line(line) || count_lines("domain: rogue (id ") != 1)
 		return fail(why, len, "want the one line /%s/, in: %.200s", line, captured);
 	return leak_check(why, len);
 }

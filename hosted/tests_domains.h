@@ -24,4 +24,12 @@ struct hosted_domain *htest_create(const char *module, char *why, size_t len);
  * waiting thread or continuation left; 0, or -1 with why. */
 int htest_leak_check(char *why, size_t len);
 
+/* From htest_capture_begin to htest_capture_end, stdout (domains' lines) and
+ * stderr (the runtime's klog) go to one buffer, in order; 0, or -1 with
+ * why. Then htest_has_line: whether a whole line of it matches the extended
+ * regular expression pattern. */
+int htest_capture_begin(char *why, size_t len);
+void htest_capture_end(void);
+int htest_has_line(const char *pattern);
+
 #endif

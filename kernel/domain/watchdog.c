@@ -11,6 +11,7 @@
 #include <domain/domain.h>
 #include <domain/gate.h>
 #include <domain/watchdog.h>
+#include <domain/watchdog_rule.h>
 #include <lib/cmdline.h>
 #include <lib/fmt.h>
 
@@ -20,12 +21,6 @@ extern const char __gate_start[], __gate_end[];
 
 static uint64_t budget_ms = WATCHDOG_DEFAULT_MS;
 static uint64_t budget_tsc; /* the same in TSC ticks; 0: off */
-
-/* The innermost call on a thread's continuation stack. */
-struct call {
-	uint32_t callee;
-	uint64_t start_tsc;
-};
 
 void watchdog_init(void)
 {
@@ -49,56 +44,24 @@ uint64_t watchdog_set_budget_ms(uint64_t ms)
 	return __atomic_exchange_n(&budget_ms, ms, __ATOMIC_RELAXED);
 }
 
-/*
- * The innermost call on g's continuation stack, if it has a deadline (a
- * domain thread's own CONT_THREAD frame has none). The stack lives in
- * TRUSTED pages no domain can write, yet it is read here from interrupt
- * context and, for parked threads, from another CPU: act on nothing that
- * is not a whole continuation inside the stack, of a call's kind, naming
- * a valid domain id.
- */
-static bool innermost_call(const struct thread_gate *g, struct call *out)
+/* The innermost call on g's continuation stack, by the shared rule. */
+static bool innermost_call(const struct thread_gate *g, struct watchdog_call *out)
 {
-	uint64_t base = g->tt_va + GTT_CONTS;
-	uint64_t top = __atomic_load_n(&g->tt->cont_top, __ATOMIC_ACQUIRE);
-	if (top <= base || top > base + (uint64_t)CONT_SIZE * GATE_MAX_DEPTH ||
-	    (top - base) % CONT_SIZE)
-		return false;
-	const struct continuation *c = &g->tt->conts[(top - base) / CONT_SIZE - 1];
-	uint64_t kind = __atomic_load_n(&c->kind, __ATOMIC_RELAXED);
-	uint64_t callee = __atomic_load_n(&c->callee, __ATOMIC_RELAXED);
-	if ((kind != CONT_XCALL && kind != CONT_UPCALL) || !callee || callee >= GATE_MAX_DOMAINS)
-		return false;
-	out->callee = (uint32_t)callee;
-	out->start_tsc = __atomic_load_n(&c->start_tsc, __ATOMIC_RELAXED);
-	return true;
+	return watchdog_innermost_call(g->tt, g->tt_va, out);
 }
 
 void watchdog_discount_wait(struct thread *t, uint64_t tsc)
 {
 	const struct thread_gate *g = t->gate;
-	if (!g || !tsc)
-		return;
-	/* t is not running: only the kernel writes its continuations now.
-	 * Act on whole slots in range only, as innermost_call does. */
-	uint64_t base = g->tt_va + GTT_CONTS, top = g->tt->cont_top;
-	if (top <= base || top > base + (uint64_t)CONT_SIZE * GATE_MAX_DEPTH ||
-	    (top - base) % CONT_SIZE)
-		return;
-	for (uint64_t i = 0; i < (top - base) / CONT_SIZE; i++)
-		__atomic_add_fetch(&g->tt->conts[i].start_tsc, tsc, __ATOMIC_RELAXED);
+	/* t is not running: only the kernel writes its continuations now. */
+	if (g && tsc)
+		watchdog_discount(g->tt, g->tt_va, tsc);
 }
 
 void watchdog_credit_failed_call(struct thread *t, uint64_t start_tsc)
 {
 	uint64_t now = rdtsc();
 	watchdog_discount_wait(t, now > start_tsc ? now - start_tsc : 0);
-}
-
-/* A start after now (TSCs of two CPUs a hair apart) is not overdue. */
-static bool overdue(const struct call *c, uint64_t now, uint64_t budget)
-{
-	return budget && now > c->start_tsc && now - c->start_tsc > budget;
 }
 
 static void fail_timed_out(struct domain *d, const char *where)
@@ -109,9 +72,11 @@ static void fail_timed_out(struct domain *d, const char *where)
 	if (running)
 		d->fail_errno = MAPLE_ETIMEDOUT;
 	spin_unlock(&d->lock);
-	if (running)
-		domain_fail(d, "watchdog: a call ran longer than %lu ms%s", watchdog_budget_ms(),
-			    where);
+	if (running) {
+		char reason[128]; /* fail_reason's size */
+		watchdog_reason(reason, sizeof reason, watchdog_budget_ms(), where);
+		domain_fail(d, "%s", reason);
+	}
 }
 
 static bool in_gate(uint64_t rip)
@@ -121,7 +86,7 @@ static bool in_gate(uint64_t rip)
 
 void watchdog_check_current(struct thread *t, uint64_t rip)
 {
-	struct call c;
+	struct watchdog_call c;
 	uint64_t budget = __atomic_load_n(&budget_tsc, __ATOMIC_RELAXED);
 	if (!t->gate || !innermost_call(t->gate, &c))
 		return;
@@ -134,7 +99,7 @@ void watchdog_check_current(struct thread *t, uint64_t rip)
 	 */
 	if (in_gate(rip))
 		budget = budget > UINT64_MAX / 2 ? UINT64_MAX : budget * 2;
-	if (!overdue(&c, rdtsc(), budget))
+	if (!watchdog_overdue(&c, rdtsc(), budget))
 		return;
 	/* The call is this thread's own, so it holds the callee (active). */
 	struct domain *d = domain_by_id(c.callee);
@@ -144,7 +109,7 @@ void watchdog_check_current(struct thread *t, uint64_t rip)
 
 uint64_t watchdog_bound_sleep_ns(struct thread *t, uint64_t ns)
 {
-	struct call c;
+	struct watchdog_call c;
 	uint64_t budget = __atomic_load_n(&budget_tsc, __ATOMIC_RELAXED);
 	uint64_t per_us = time_tsc_hz() / 1000000;
 	if (!budget || !per_us || !t->gate || !innermost_call(t->gate, &c))
@@ -162,9 +127,9 @@ uint64_t watchdog_bound_sleep_ns(struct thread *t, uint64_t ns)
 
 void watchdog_judge_parked(struct thread *t, struct watchdog_catch *c)
 {
-	struct call call;
+	struct watchdog_call call;
 	if (!t->gate || !innermost_call(t->gate, &call) ||
-	    !overdue(&call, rdtsc(), __atomic_load_n(&budget_tsc, __ATOMIC_RELAXED)))
+	    !watchdog_overdue(&call, rdtsc(), __atomic_load_n(&budget_tsc, __ATOMIC_RELAXED)))
 		return;
 	for (uint32_t i = 0; i < c->n; i++)
 		if (c->caught[i].id == call.callee)

@@ -65,6 +65,14 @@ static long busy(uint64_t ns)
 	return ROGUE_W_DONE;
 }
 
+static uint64_t thread_busy_ns;
+
+static void busy_thread(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&thread_result, busy(thread_busy_ns), __ATOMIC_RELEASE);
+}
+
 static __attribute__((noreturn)) void enter(const char *loop)
 {
 	((void (*)(void))(uintptr_t)loop)();
@@ -131,6 +139,17 @@ long rogue_watch_case(long number, unsigned long target)
 		long r = maple_xcall(target, Rogue_run_METHOD, ROGUE_W_TF_FAULT, 0, 0, 0);
 		/* Still here and not single-stepped to death: unharmed. */
 		return r == -MAPLE_ECALLEE ? ROGUE_W_SURVIVED : r;
+	}
+	case ROGUE_W_THREAD_BUSY:
+		thread_busy_ns = target;
+		__atomic_store_n(&thread_result, ROGUE_W_PENDING, __ATOMIC_RELEASE);
+		return maple_thread_create(busy_thread, 0);
+	case ROGUE_W_CALL_SPIN_THEN_BUSY: {
+		if (!target)
+			return -MAPLE_EINVAL;
+		long r = maple_xcall(target, Rogue_run_METHOD, ROGUE_SPIN, 0, 0, 0);
+		busy(ROGUE_W_AFTER_NS);
+		return r;
 	}
 	case ROGUE_W_GATE_SPIN:
 		if (!target)

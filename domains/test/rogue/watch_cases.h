@@ -6,9 +6,10 @@
 #ifndef DOMAINS_ROGUE_WATCH_CASES_H
 #define DOMAINS_ROGUE_WATCH_CASES_H
 
-#define ROGUE_W_DONE	 0x5e1f	 /* what a case that ran to its end returns */
-#define ROGUE_W_PENDING	 0x9e4d	 /* ROGUE_W_THREAD_RESULT: the thread has no result yet */
-#define ROGUE_W_SURVIVED 0x5a7ed /* ROGUE_W_CALL_TF_FAULT: back from the call, unharmed */
+#define ROGUE_W_DONE	 0x5e1f	     /* what a case that ran to its end returns */
+#define ROGUE_W_PENDING	 0x9e4d	     /* ROGUE_W_THREAD_RESULT: the thread has no result yet */
+#define ROGUE_W_SURVIVED 0x5a7ed     /* ROGUE_W_CALL_TF_FAULT: back from the call, unharmed */
+#define ROGUE_W_AFTER_NS 100000000UL /* ROGUE_W_CALL_SPIN_THEN_BUSY: half the tests' budget */
 
 enum rogue_watch_case {
 	ROGUE_W_FIRST = 100,
@@ -34,6 +35,14 @@ enum rogue_watch_case {
 	/* Load target into every general register but %rsp and %rbp and jump
 	 * to it: aimed at a `jmp *%reg` inside the gate page, a loop there. */
 	ROGUE_W_GATE_SPIN = 111,
+	/* Start a domain thread that runs for target ns and then makes
+	 * ROGUE_W_THREAD_RESULT ROGUE_W_DONE; returns the thread id. A
+	 * thread's own frame has no deadline, however long it runs. */
+	ROGUE_W_THREAD_BUSY = 112,
+	/* Call run(ROGUE_SPIN) of the domain whose handle is target, then run
+	 * for ROGUE_W_AFTER_NS and return what the call returned: the
+	 * spinning call's time is not the caller's own. */
+	ROGUE_W_CALL_SPIN_THEN_BUSY = 113,
 	ROGUE_W_END
 };
 

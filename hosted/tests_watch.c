@@ -1,0 +1,265 @@
+/*
+ * maple-hosted's ports of the VM's watchdog tests (tests_watch.h): rogue
+ * case 10 (kernel/ktest/domains.c's suite: an endless loop is
+ * -MAPLE_ETIMEDOUT) and kernel/ktest/watchdog.c's callee in time and domain
+ * thread's call into a spinner, under the VM tests' 200 ms budget. Each
+ * asserts the VM's outcome (the error code its caller hears, the reason,
+ * the VM's `domain: ... failed:` line, how long it took) and ends with the
+ * leak check of tests_domains.c. The cases hosted cannot run are listed in
+ * docs/platform.md ("The rogue suite, hosted").
+ */
+#define _GNU_SOURCE
+#include "tests_watch.h"
+
+#include "gate.h"
+#include "inject.h"
+#include "loader.h"
+#include "syscalls.h"
+#include "tests.h"
+#include "watchdog.h"
+
+#include <domain/gate_layout.h>
+#include <idl/rogue_methods.h>
+#include <maple/abi.h>
+#include <test/rogue/cases.h>
+#include <test/rogue/watch_cases.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define WHY	      512
+#define BUDGET_MS     200 /* kernel/ktest/watchdog.c's */
+#define BUDGET_NS     (BUDGET_MS * 1000000ull)
+#define TIMEOUT_BOUND 2000000000ull /* the VM tests' bound on a timeout */
+#define IN_TIME_NS    40000000ull   /* a fifth of the budget */
+#define TIMED_OUT     "watchdog: a call ran longer than 200 ms"
+
+static int fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A rogue, with the watchdog running at the VM tests' budget. */
+static struct hosted_domain *rogue(char *why, size_t len)
+{
+	static int watching;
+	if (!watching && hwatch_start(BUDGET_MS, why, len) < 0)
+		return NULL;
+	watching = 1;
+	return htest_create("rogue", why, len);
+}
+
+/* rogue.run(number, target) as an upcall: its outcome line in out, and
+ * how long it took. */
+static uint64_t run(struct hosted_domain *r, long number, long target, char *out, size_t len)
+{
+	const long a[4] = {number, target, 0, 0};
+	uint64_t start = now_ns();
+	htest_outcome(r, r->methods[Rogue_run_METHOD], a, out, len);
+	return now_ns() - start;
+}
+
+/* The VM's KT_ASSERT_TIMED_OUT for the domain d: failed, its errno
+ * MAPLE_ETIMEDOUT, the VM's line logged, within [budget, bound). */
+static int timed_out(const struct hosted_domain *d, uint64_t ns, char *why, size_t len)
+{
+	char line[128];
+	snprintf(line, sizeof line, "domain: rogue \\(id %u\\) failed: %s", d->id, TIMED_OUT);
+	if (hgate_state(d) != GATE_DOMAIN_FAILED || d->fail_errno != MAPLE_ETIMEDOUT ||
+	    strcmp(d->fail_reason, TIMED_OUT) || !htest_has_line(line))
+		return fail(
+			why, len,
+			"rogue (id %u): state %lu, errno %d, reason '%s', line %s; want failed, "
+			"%d, '%s', the VM's line",
+			d->id, (unsigned long)hgate_state(d), d->fail_errno, d->fail_reason,
+			htest_has_line(line) ? "logged" : "missing", MAPLE_ETIMEDOUT, TIMED_OUT);
+	if (ns < BUDGET_NS || ns >= TIMEOUT_BOUND)
+		return fail(why, len, "timed out after %lu ms; want [%llu ms, %llu ms)",
+			    (unsigned long)(ns / 1000000), BUDGET_NS / 1000000,
+			    TIMEOUT_BOUND / 1000000);
+	return 0;
+}
+
+/* Rogue case 10 (ROGUE_SPIN), the VM's domain_rogue_suite_is_contained_
+ * without_leaks: the endless loop is failed by the watchdog; the upcall
+ * (the VM's domain_call, which returns -MAPLE_ETIMEDOUT) fails with the
+ * reason. Before: the runtime spun for ever (`run rogue.elf 0 10` exited
+ * 124 under timeout 5). */
+static int run_spin(char *why, size_t len)
+{
+	struct hosted_domain *r = rogue(why, len);
+	if (!r || htest_capture_begin(why, len) < 0)
+		return -1;
+	char got[WHY];
+	uint64_t ns = run(r, ROGUE_SPIN, 0, got, sizeof got);
+	htest_capture_end();
+	if (strcmp(got, "rogue failed: " TIMED_OUT))
+		return fail(why, len, "'%.200s'; want 'rogue failed: %s'", got, TIMED_OUT);
+	if (timed_out(r, ns, why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/* watchdog_keeps_the_result_of_a_callee_in_time, its busy half (its
+ * sleeping half needs SYS_SLEEP_NS): three calls of 40 ms each keep their
+ * result, and rogue runs on. */
+static int run_in_time(char *why, size_t len)
+{
+	struct hosted_domain *r = rogue(why, len);
+	if (!r)
+		return -1;
+	char want[64];
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
+	for (int i = 0; i < 3; i++) {
+		char got[WHY];
+		uint64_t ns = run(r, ROGUE_W_BUSY, (long)IN_TIME_NS, got, sizeof got);
+		if (strcmp(got, want) || ns < IN_TIME_NS || hgate_state(r) != GATE_DOMAIN_RUNNING)
+			return fail(why, len,
+				    "call %d: '%.200s' after %lu ms (state %lu); want '%s'", i, got,
+				    (unsigned long)(ns / 1000000), (unsigned long)hgate_state(r),
+				    want);
+	}
+	return htest_leak_check(why, len);
+}
+
+/* watchdog_times_out_a_domain_threads_calls, its spinning half: a domain
+ * thread of a calls spinner's run(ROGUE_SPIN); the call comes back to the
+ * thread with -MAPLE_ETIMEDOUT, spinner fails, a runs on. The thread's own
+ * frame has no deadline, and the failed call's time is not its (else the
+ * watchdog fails a as well: the thread ran 200 ms). */
+static int run_thread_call(char *why, size_t len)
+{
+	struct hosted_domain *a = rogue(why, len);
+	struct hosted_domain *spinner = a ? rogue(why, len) : NULL;
+	if (!spinner)
+		return -1;
+	char got[WHY], want[64];
+	run(a, ROGUE_W_THREAD_CALL_SPIN, (long)hgate_handle(spinner), got, sizeof got);
+	if (strcmp(got, "rogue returned 1"))
+		return fail(why, len, "starting the thread: '%.200s'; want 'rogue returned 1'",
+			    got);
+	if (htest_capture_begin(why, len) < 0)
+		return -1;
+	uint64_t start = now_ns();
+	unsigned ran = hsys_run_threads();
+	uint64_t ns = now_ns() - start;
+	htest_capture_end();
+	if (ran != 1)
+		return fail(why, len, "%u threads ran; want 1", ran);
+	if (timed_out(spinner, ns, why, len) < 0)
+		return -1;
+	run(a, ROGUE_W_THREAD_RESULT, 0, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %d", -MAPLE_ETIMEDOUT);
+	if (strcmp(got, want) || hgate_state(a) != GATE_DOMAIN_RUNNING)
+		return fail(why, len,
+			    "the thread's call: '%.200s' (caller state %lu); want '%s', "
+			    "the caller running",
+			    got, (unsigned long)hgate_state(a), want);
+	return htest_leak_check(why, len);
+}
+
+/* Rogue case 112: a domain thread that runs 300 ms, past the budget,
+ * finishes: its own frame (the VM's CONT_THREAD) has no deadline. */
+static int run_thread_busy(char *why, size_t len)
+{
+	struct hosted_domain *r = rogue(why, len);
+	if (!r)
+		return -1;
+	char got[WHY], want[64];
+	run(r, ROGUE_W_THREAD_BUSY, (long)(3 * BUDGET_NS / 2), got, sizeof got);
+	if (strcmp(got, "rogue returned 1"))
+		return fail(why, len, "starting the thread: '%.200s'; want 'rogue returned 1'",
+			    got);
+	uint64_t start = now_ns();
+	unsigned ran = hsys_run_threads();
+	uint64_t ns = now_ns() - start;
+	run(r, ROGUE_W_THREAD_RESULT, 0, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
+	if (ran != 1 || strcmp(got, want) || ns < 3 * BUDGET_NS / 2 ||
+	    hgate_state(r) != GATE_DOMAIN_RUNNING)
+		return fail(why, len,
+			    "%u threads ran for %lu ms, then '%.200s' (state %lu); want 1 "
+			    "for 300 ms, '%s', rogue running",
+			    ran, (unsigned long)(ns / 1000000), got, (unsigned long)hgate_state(r),
+			    want);
+	return htest_leak_check(why, len);
+}
+
+/* Rogue case 113, the VM's watchdog_credit_failed_call: a calls spinner,
+ * which times out; a then runs 100 ms more and returns the call's
+ * -MAPLE_ETIMEDOUT. The 200 ms and more the spinning call took are not
+ * a's own (else a, at 300 ms, is failed too: bench/faults' finding 3, a
+ * shadow failed while it restarts its driver). */
+static int run_caller_credited(char *why, size_t len)
+{
+	struct hosted_domain *a = rogue(why, len);
+	struct hosted_domain *spinner = a ? rogue(why, len) : NULL;
+	if (!spinner || htest_capture_begin(why, len) < 0)
+		return -1;
+	char got[WHY], want[64];
+	uint64_t ns =
+		run(a, ROGUE_W_CALL_SPIN_THEN_BUSY, (long)hgate_handle(spinner), got, sizeof got);
+	htest_capture_end();
+	snprintf(want, sizeof want, "rogue returned %d", -MAPLE_ETIMEDOUT);
+	if (strcmp(got, want) || hgate_state(a) != GATE_DOMAIN_RUNNING)
+		return fail(why, len, "'%.200s' (caller state %lu); want '%s', the caller running",
+			    got, (unsigned long)hgate_state(a), want);
+	if (timed_out(spinner, ns, why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/* A strike that outlived its call (the callee returned through the gate
+ * before it fetched a struck page) is dropped when its domain is
+ * destroyed: the next domain in the slot, at the same addresses, runs
+ * with no strike left. Before (seen), the strike stayed armed over the
+ * new domain's pages, and giving it back later would have put the old
+ * domain's rights on them. */
+static int run_strike_outlived(char *why, size_t len)
+{
+	struct hosted_domain *r = rogue(why, len);
+	if (!r)
+		return -1;
+	hwatch_set_budget_ms(0); /* this test arms the strike itself */
+	char err[160];
+	if (inject_strike(r, INJECT_STRIKE_TIMEOUT, err, sizeof err) < 0)
+		return fail(why, len, "cannot strike rogue: %s", err);
+	unsigned id = r->id;
+	if (htest_leak_check(why, len) < 0)
+		return -1;
+	struct hosted_domain *next = htest_create("rogue", why, len);
+	if (!next)
+		return -1;
+	char got[WHY], want[64];
+	run(next, ROGUE_W_BUSY, 0, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
+	if (next->id != id || strcmp(got, want) || inject_armed())
+		return fail(why, len,
+			    "the next rogue (id %u, was %u): '%.200s', strike %s; want '%s', "
+			    "none armed",
+			    next->id, id, got, inject_armed() ? "armed" : "gone", want);
+	return htest_leak_check(why, len);
+}
+
+const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
+	{"rogue-spin-is-failed-by-the-watchdog-with-etimedout", run_spin, NULL},
+	{"watchdog-keeps-the-result-of-a-callee-in-time", run_in_time, NULL},
+	{"watchdog-times-out-a-domain-threads-call-into-a-spinner", run_thread_call, NULL},
+	{"watchdog-gives-a-domain-threads-own-frame-no-deadline", run_thread_busy, NULL},
+	{"watchdog-credits-a-timed-out-call-to-its-caller", run_caller_credited, NULL},
+	{"watchdog-strike-does-not-outlive-its-domain", run_strike_outlived, NULL},
+};

@@ -1,0 +1,172 @@
+/*
+ * The call watchdog hosted (watchdog.h), with the VM's rule
+ * (kernel/domain/watchdog_rule.c): the innermost call on the domain
+ * thread's continuation stack has a deadline, its start plus the budget;
+ * its callee, still inside past it, fails with MAPLE_ETIMEDOUT, the VM's
+ * reason and line, and the thread unwinds to the caller (gate.c's
+ * hgate_unwind hands the caller -MAPLE_ETIMEDOUT, an upcall fails with the
+ * reason), the failed call's time credited to the callers below.
+ *
+ * HOW AN OVERDUE CALLEE IS STOPPED. No asynchronous signal: one that lands
+ * while the gate holds PKRU_GATE kills the process on Linux before 6.12
+ * (docs/platform.md). A thread of the runtime's own, which never enters a
+ * domain and holds PKRU 0 (pthread_create copies the runtime's), reads the
+ * domain thread's TRUSTED continuation stack every few ms and strikes the
+ * overdue callee (inject_strike, kind INJECT_STRIKE_TIMEOUT): its code
+ * pages lose execute permission, and the next fetch there by the domain
+ * thread, spinning or not, faults with the callee's rights; the fault
+ * handler (entry.c) fails it.
+ *
+ * WHAT IS KEPT. Only the callee's own code faults: a result that reached
+ * the gate in time goes on to the caller, whose code is not struck, and
+ * the strike is dropped as soon as the call it was aimed at is no longer
+ * the innermost (returned, or calling further: the deeper call is judged
+ * by its own deadline). The VM gives a thread in the gate's code one more
+ * budget for the same reason; here the gate never faults, so it needs none.
+ *
+ * WHAT IT CANNOT CATCH: a callee looping outside its own code pages (in
+ * the gate page, or in another domain's or the runtime's code it jumped
+ * to: fetch is not governed by keys) never fetches a struck page, and
+ * holds the domain thread for ever, as before (docs/platform.md).
+ */
+#define _GNU_SOURCE
+#include "watchdog.h"
+
+#include "domains.h"
+#include "gate.h"
+#include "inject.h"
+
+#include <domain/watchdog_rule.h>
+#include <maple/abi.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#define CALIBRATE_NS  20000000ull /* TSC against CLOCK_MONOTONIC over 20 ms */
+#define PERIOD_MAX_NS 20000000ull
+#define PERIOD_MIN_NS 1000000ull
+
+static uint64_t budget_ms, tsc_per_ms;
+static int started;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t hwatch_set_budget_ms(uint64_t ms)
+{
+	return __atomic_exchange_n(&budget_ms, ms, __ATOMIC_RELAXED);
+}
+
+void hwatch_fail_current(char *why, size_t whylen)
+{
+	struct hosted_domain *d = hgate_current();
+	watchdog_reason(why, whylen, __atomic_load_n(&budget_ms, __ATOMIC_RELAXED), "");
+	/* MAPLE_ETIMEDOUT only for a domain this failure is the first of, as
+	 * the VM's fail_timed_out; its caller hears it (hgate_unwind). */
+	if (d && hgate_state(d) == GATE_DOMAIN_RUNNING) {
+		d->fail_errno = MAPLE_ETIMEDOUT;
+		hdom_fail(d, why);
+	}
+}
+
+/* Whether two reads name the same call. */
+static int same(const struct watchdog_call *a, const struct watchdog_call *b)
+{
+	return a->callee == b->callee && a->start_tsc == b->start_tsc;
+}
+
+/*
+ * Strike the callee of call c. The domain thread may end the call and
+ * destroy the callee meanwhile (a domain with a call in progress is never
+ * destroyed: hdom_destroy): copy what the strike needs, then check that c
+ * is still the innermost call, so the copy is of its live callee.
+ */
+static int strike(const struct gate_thread_trusted *tt, uint64_t tt_va,
+		  const struct watchdog_call *c)
+{
+	struct hosted_domain *live = hgate_slot(c->callee), copy;
+	if (!live)
+		return -1;
+	memcpy(&copy, live, sizeof copy);
+	struct watchdog_call again;
+	if (!watchdog_innermost_call(tt, tt_va, &again) || !same(c, &again))
+		return -1;
+	char why[160];
+	return inject_strike(&copy, INJECT_STRIKE_TIMEOUT, why, sizeof why);
+}
+
+static void *watch(void *arg)
+{
+	(void)arg;
+	uint64_t tt_va;
+	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
+	struct watchdog_call aimed = {0}, c;
+	int have_aim = 0;
+	for (;;) {
+		uint64_t ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
+		/* A few checks a budget: a callee fails within about 1/8 of the
+		 * budget past its deadline. */
+		uint64_t period = ms * 1000000ull / 8;
+		period = period < PERIOD_MIN_NS	  ? PERIOD_MIN_NS
+			 : period > PERIOD_MAX_NS ? PERIOD_MAX_NS
+						  : period;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)period};
+		nanosleep(&ts, NULL);
+		uint64_t budget = ms > UINT64_MAX / tsc_per_ms ? UINT64_MAX : ms * tsc_per_ms;
+		int due = watchdog_innermost_call(tt, tt_va, &c) &&
+			  watchdog_overdue(&c, __rdtsc(), budget);
+		if (have_aim && (!due || !same(&c, &aimed))) {
+			/* The call struck is over, or is not the innermost: give
+			 * its callee's code back (a strike taken is gone). */
+			inject_cancel();
+			have_aim = 0;
+		}
+		/* A strike spent without failing the callee (another domain
+		 * fetched its code) is armed again while the call is overdue. */
+		if (due && (!have_aim || !inject_armed()) && strike(tt, tt_va, &c) == 0) {
+			aimed = c;
+			have_aim = 1;
+		}
+	}
+	return NULL;
+}
+
+int hwatch_start(uint64_t ms, char *why, size_t whylen)
+{
+	if (started) {
+		snprintf(why, whylen, "the watchdog runs already");
+		return -1;
+	}
+	uint64_t t0 = now_ns(), c0 = __rdtsc(), t1;
+	while ((t1 = now_ns()) - t0 < CALIBRATE_NS)
+		;
+	tsc_per_ms = (__rdtsc() - c0) * 1000000ull / (t1 - t0);
+	if (!tsc_per_ms) {
+		snprintf(why, whylen, "cannot calibrate the TSC against CLOCK_MONOTONIC");
+		return -1;
+	}
+	hwatch_set_budget_ms(ms);
+	/* The thread takes no signal: the domain thread's are synchronous,
+	 * and a stray one must not run a handler here. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, watch, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		snprintf(why, whylen, "cannot start the watchdog thread: %s", strerror(rc));
+		return -1;
+	}
+	pthread_detach(t);
+	started = 1;
+	return 0;
+}
