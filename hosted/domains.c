@@ -63,7 +63,9 @@ static unsigned free_slot(void)
 static void teardown(struct hosted_domain *d)
 {
 	uint64_t pages = d->pages;
-	inject_cancel_for(d); /* a watchdog strike that outlived its call */
+	/* No strike outlives d, and none is armed on its pages while they go
+	 * (the watchdog's and the campaign's threads arm them): inject.c. */
+	inject_teardown_begin(d);
 	hdev_release(d);
 	uint64_t rrefs = hgate_remove(d);
 	uint64_t heap = d->base + DOMAIN_HEAP_OFF;
@@ -72,6 +74,7 @@ static void teardown(struct hosted_domain *d)
 	munmap((void *)d->base, d->span);
 	if (d->pkey >= 0)
 		pkey_free(d->pkey);
+	inject_teardown_end();
 	lifecycle_log_destroyed(d->name, d->id, pages, rrefs);
 	if (d->owned)
 		free(d);

@@ -338,7 +338,7 @@ bool faults_strike(uint64_t h, int kind)
 	char why[160];
 	if (hgate_handle(&membdev) != h || inject_failed(h, &ns, NULL, 0))
 		return false;
-	if (inject_strike(&membdev, kind, why, sizeof why) < 0) {
+	if (inject_strike(h, kind, why, sizeof why) < 0) {
 		klog("bench: faults: %s", why);
 		return false;
 	}

@@ -184,6 +184,13 @@ struct hosted_domain *hgate_domain(uint64_t handle)
 	return d && handle_names(handle, d->id, d->gen) ? d : NULL;
 }
 
+uint64_t hgate_slot_handle(unsigned id)
+{
+	return id < GATE_MAX_DOMAINS ? handle_make(id, (uint32_t)__atomic_load_n(&domtab[id].gen,
+										 __ATOMIC_ACQUIRE))
+				     : 0;
+}
+
 struct hosted_domain *hgate_slot(unsigned id)
 {
 	return id < GATE_MAX_DOMAINS ? domains[id] : NULL;

@@ -37,6 +37,7 @@
 #include <maple/abi.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -180,13 +181,33 @@ void inject_cancel(void)
 		;
 }
 
-int inject_strike(const struct hosted_domain *d, int kind, char *why, size_t whylen)
+/*
+ * THE INVARIANT: a strike changes only the pages of the domain its handle
+ * names, for the whole change. Strikes are armed by a thread that does not
+ * destroy domains (the watchdog's, the campaign's), while the domain
+ * thread may end the call, destroy the domain and place the slot's next
+ * one at the same addresses: a strike armed from a stale copy of the
+ * domain read the successor's mappings and took execution from them with
+ * the old key, the same slot id, so the successor's next fetch failed it
+ * (strike-at-a-destroyed-domain-leaves-its-successors-pages). So arming
+ * looks the domain up by handle and changes its pages holding
+ * teardown_lock, which teardown (domains.c) holds from dropping a strike
+ * on the domain until its pages are unmapped and its generation moved on.
+ * The domain thread takes it only there, and a thread holding it waits
+ * for nothing the domain thread does under it (inject_cancel waits out a
+ * TAKEN strike, which inject_fault gives back without the lock).
+ */
+static pthread_mutex_t teardown_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int arm(uint64_t handle, int kind, char *why, size_t whylen)
 {
-	if ((kind < FAULT_PF || kind > FAULT_KILL) && kind != INJECT_STRIKE_TIMEOUT) {
-		snprintf(why, whylen, "no strike of kind %d", kind);
+	inject_cancel(); /* a strike not yet taken is replaced */
+	const struct hosted_domain *d = hgate_domain(handle);
+	if (!d) {
+		snprintf(why, whylen, "no domain has handle %#lx: nothing struck",
+			 (unsigned long)handle);
 		return -1;
 	}
-	inject_cancel(); /* a strike not yet taken is replaced */
 	struct range r[MAX_RANGES];
 	int n = maps_of(d->base, d->base + d->span, r, MAX_RANGES);
 	if (n < 0) {
@@ -220,8 +241,21 @@ int inject_strike(const struct hosted_domain *d, int kind, char *why, size_t why
 	return 0;
 }
 
-void inject_cancel_for(const struct hosted_domain *d)
+int inject_strike(uint64_t handle, int kind, char *why, size_t whylen)
 {
+	if ((kind < FAULT_PF || kind > FAULT_KILL) && kind != INJECT_STRIKE_TIMEOUT) {
+		snprintf(why, whylen, "no strike of kind %d", kind);
+		return -1;
+	}
+	pthread_mutex_lock(&teardown_lock);
+	int rc = arm(handle, kind, why, whylen);
+	pthread_mutex_unlock(&teardown_lock);
+	return rc;
+}
+
+void inject_teardown_begin(const struct hosted_domain *d)
+{
+	pthread_mutex_lock(&teardown_lock);
 	for (;;) {
 		int s = __atomic_load_n(&strike.state, __ATOMIC_ACQUIRE);
 		if (s == ARMING || s == TAKEN)
@@ -235,6 +269,11 @@ void inject_cancel_for(const struct hosted_domain *d)
 			return;
 		}
 	}
+}
+
+void inject_teardown_end(void)
+{
+	pthread_mutex_unlock(&teardown_lock);
 }
 
 int inject_armed(void)

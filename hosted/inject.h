@@ -17,22 +17,27 @@
 #include <ucontext.h>
 
 /*
- * Arm a strike on d: kind FAULT_PF..FAULT_PK (bench/fault_campaign.h) makes
- * the next thread that runs d's own code take that CPU fault, at the gate
- * page's stub for it, with d's rights; FAULT_KILL fails d there ("killed to
- * test recovery"). Replaces a strike not yet taken. 0, or -1 with why.
+ * Arm a strike on the domain handle names (hgate_domain): kind
+ * FAULT_PF..FAULT_PK (bench/fault_campaign.h) makes the next thread that
+ * runs its own code take that CPU fault, at the gate page's stub for it,
+ * with its rights; FAULT_KILL fails it there ("killed to test recovery").
+ * Replaces a strike not yet taken. A handle that names no domain now (it
+ * was destroyed, its slot perhaps reused) strikes nothing. 0, or -1 with
+ * why. Safe from a thread other than the one that destroys domains.
  */
-int inject_strike(const struct hosted_domain *d, int kind, char *why, size_t whylen);
+int inject_strike(uint64_t handle, int kind, char *why, size_t whylen);
 
 /* The watchdog's strike kind (hosted/watchdog.c), past every campaign kind:
  * the next fetch of d's own code fails d as timed out (INJECT_TIMEOUT). */
 #define INJECT_STRIKE_TIMEOUT FAULT_KINDS
 
-/* From the domain thread, before d's pages are unmapped (domains.c's
- * teardown): drop a strike on d not yet taken, so giving its pages back
- * later cannot touch a successor's in the same slot. Safe while another
- * thread arms (the watchdog): waits out a change in progress. */
-void inject_cancel_for(const struct hosted_domain *d);
+/* Around domains.c's teardown of d, from before its pages are unmapped to
+ * after its slot's generation moved on: the begin drops a strike on d not
+ * yet taken (waiting out a change in progress), so giving its pages back
+ * later cannot touch a successor's in the same slot, and no strike is
+ * armed until the end (inject_strike then finds d gone). */
+void inject_teardown_begin(const struct hosted_domain *d);
+void inject_teardown_end(void);
 
 /* Whether a strike is armed and not yet taken. */
 int inject_armed(void);

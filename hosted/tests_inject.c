@@ -81,7 +81,7 @@ static int run_strike(int kind, char *why, size_t len)
 	if (htest_start("xa", 1, &xa, why, len) < 0 || htest_start("xb", 2, &xb, why, len) < 0 ||
 	    htest_start("xc", 3, &xc, why, len) < 0)
 		return -1;
-	if (inject_strike(&xb, kind, why, len) < 0)
+	if (inject_strike(hgate_handle(&xb), kind, why, len) < 0)
 		return -1;
 	const long a[4] = {1, 0, 0, 0};
 	char got[WHY], want[WHY], reason[WHY] = "";
@@ -283,7 +283,7 @@ static int run_refused_fetch(char *why, size_t len)
 			 *code, before, first, second, INJECT_RETRY, INJECT_NOT_OURS);
 		return -1;
 	}
-	if (inject_strike(&xb, FAULT_KILL, why, len) < 0)
+	if (inject_strike(hgate_handle(&xb), FAULT_KILL, why, len) < 0)
 		return -1;
 	inject_cancel();
 	first = refused_fetch(ip);

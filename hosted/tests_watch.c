@@ -236,7 +236,7 @@ static int run_strike_outlived(char *why, size_t len)
 		return -1;
 	hwatch_set_budget_ms(0); /* this test arms the strike itself */
 	char err[160];
-	if (inject_strike(r, INJECT_STRIKE_TIMEOUT, err, sizeof err) < 0)
+	if (inject_strike(hgate_handle(r), INJECT_STRIKE_TIMEOUT, err, sizeof err) < 0)
 		return fail(why, len, "cannot strike rogue: %s", err);
 	unsigned id = r->id;
 	if (htest_leak_check(why, len) < 0)
@@ -255,6 +255,63 @@ static int run_strike_outlived(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/* The lines of /proc/self/maps inside [lo, hi), in out; 0, or -1. */
+static int slot_maps(uint64_t lo, uint64_t hi, char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	char line[512];
+	size_t n = 0;
+	out[0] = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long a, b;
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && b > lo && a < hi && n < len)
+			n += (size_t)snprintf(out + n, len - n, "%s", line);
+	}
+	fclose(f);
+	return n < len ? 0 : -1;
+}
+
+/* A strike aimed at a domain that is destroyed, and its slot given to
+ * the next domain, before the strike is armed (the watchdog thread, or the
+ * campaign's, read the callee while the domain thread ended the call and
+ * destroyed it): nothing is struck, and the successor's pages keep their
+ * rights. Before (seen), the strike was armed on hello's code (the ranges
+ * read then are the successor's, the key the old domain's), and with the
+ * same slot id hello's next fetch there failed hello as timed out. */
+static int run_strike_after_destroy(char *why, size_t len)
+{
+	struct hosted_domain *r = rogue(why, len);
+	if (!r)
+		return -1;
+	hwatch_set_budget_ms(0); /* this test arms the strike itself */
+	uint64_t h = hgate_handle(r);
+	unsigned id = r->id;
+	if (htest_leak_check(why, len) < 0)
+		return -1;
+	struct hosted_domain *next = htest_create("hello", why, len);
+	if (!next)
+		return -1;
+	char before[4096], after[4096], err[160] = "", want[160];
+	if (next->id != id ||
+	    slot_maps(next->base, next->base + next->span, before, sizeof before) < 0)
+		return fail(why, len, "hello is in slot %u, not %u, or its maps are unreadable",
+			    next->id, id);
+	int rc = inject_strike(h, INJECT_STRIKE_TIMEOUT, err, sizeof err);
+	int armed = inject_armed();
+	inject_cancel();
+	if (slot_maps(next->base, next->base + next->span, after, sizeof after) < 0)
+		return fail(why, len, "hello's maps are unreadable");
+	snprintf(want, sizeof want, "no domain has handle %#lx: nothing struck", (unsigned long)h);
+	if (rc != -1 || strcmp(err, want) || armed || strcmp(before, after))
+		return fail(why, len,
+			    "strike %d '%s', %s; hello's maps before:\n%safter:\n%swant -1 '%s', "
+			    "none armed, the maps unchanged",
+			    rc, err, armed ? "armed" : "none armed", before, after, want);
+	return htest_leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"rogue-spin-is-failed-by-the-watchdog-with-etimedout", run_spin, NULL},
 	{"watchdog-keeps-the-result-of-a-callee-in-time", run_in_time, NULL},
@@ -262,4 +319,6 @@ const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"watchdog-gives-a-domain-threads-own-frame-no-deadline", run_thread_busy, NULL},
 	{"watchdog-credits-a-timed-out-call-to-its-caller", run_caller_credited, NULL},
 	{"watchdog-strike-does-not-outlive-its-domain", run_strike_outlived, NULL},
+	{"strike-at-a-destroyed-domain-leaves-its-successors-pages", run_strike_after_destroy,
+	 NULL},
 };

@@ -84,23 +84,24 @@ static int same(const struct watchdog_call *a, const struct watchdog_call *b)
 }
 
 /*
- * Strike the callee of call c. The domain thread may end the call and
- * destroy the callee meanwhile (a domain with a call in progress is never
- * destroyed: hdom_destroy): copy what the strike needs, then check that c
- * is still the innermost call, so the copy is of its live callee.
+ * Strike the callee of call c. The domain thread may end the call,
+ * destroy the callee and free it meanwhile, so nothing of the domain is
+ * read here: its handle comes from the gate's own table, and if c is
+ * still the innermost call after that read, the callee was in a call all
+ * along (hdom_destroy refuses a domain with a call in progress), so the
+ * handle is its own. inject_strike looks it up and strikes under the lock
+ * teardown holds: a callee destroyed after the check is not struck, nor
+ * is its successor in the slot.
  */
 static int strike(const struct gate_thread_trusted *tt, uint64_t tt_va,
 		  const struct watchdog_call *c)
 {
-	struct hosted_domain *live = hgate_slot(c->callee), copy;
-	if (!live)
-		return -1;
-	memcpy(&copy, live, sizeof copy);
+	uint64_t h = hgate_slot_handle(c->callee);
 	struct watchdog_call again;
 	if (!watchdog_innermost_call(tt, tt_va, &again) || !same(c, &again))
 		return -1;
 	char why[160];
-	return inject_strike(&copy, INJECT_STRIKE_TIMEOUT, why, sizeof why);
+	return inject_strike(h, INJECT_STRIKE_TIMEOUT, why, sizeof why);
 }
 
 static void *watch(void *arg)
