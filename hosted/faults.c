@@ -125,7 +125,7 @@ long faults_flip_in(const struct hosted_domain *d, int kind, const struct fault_
 	uint64_t va = fault_place(&img, kind, p, bit);
 	if (!va)
 		return 0;
-	if (inject_flip(d, va, *bit, why, sizeof why) < 0) {
+	if (inject_flip(hgate_handle(d), va, *bit, why, sizeof why) < 0) {
 		klog("bench: faults: %s", why);
 		return 0;
 	}

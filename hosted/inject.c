@@ -349,7 +349,7 @@ enum inject_take inject_fault(ucontext_t *uc, const siginfo_t *si)
 	return INJECT_NOT_OURS;
 }
 
-int inject_flip(const struct hosted_domain *d, uint64_t va, unsigned bit, char *why, size_t whylen)
+static int flip(const struct hosted_domain *d, uint64_t va, unsigned bit, char *why, size_t whylen)
 {
 	uint64_t page = va & ~(PAGE - 1);
 	struct range r;
@@ -379,6 +379,27 @@ int inject_flip(const struct hosted_domain *d, uint64_t va, unsigned bit, char *
 		return -1;
 	}
 	return 0;
+}
+
+/* Under teardown_lock, as a strike (THE INVARIANT above): the campaign's
+ * thread flips while the domain thread may destroy the instance and place
+ * the next in its slot, at the same addresses; a flip from a stale copy
+ * changed the successor's byte, its page made writable with the old key
+ * (flip-at-a-destroyed-domain-leaves-its-successors-pages). */
+int inject_flip(uint64_t handle, uint64_t va, unsigned bit, char *why, size_t whylen)
+{
+	pthread_mutex_lock(&teardown_lock);
+	const struct hosted_domain *d = hgate_domain(handle);
+	int rc = -1;
+	if (!d)
+		snprintf(why, whylen, "no domain has handle %#lx: nothing flipped",
+			 (unsigned long)handle);
+	else if (va - d->base >= MAPLE_DOMAIN_SLOT)
+		snprintf(why, whylen, "%s: %#lx is outside its slot", d->name, (unsigned long)va);
+	else
+		rc = flip(d, va, bit, why, whylen);
+	pthread_mutex_unlock(&teardown_lock);
+	return rc;
 }
 
 /* The first failure of the last instance that failed in each slot. The

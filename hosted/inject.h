@@ -60,11 +60,12 @@ enum inject_take {
 enum inject_take inject_fault(ucontext_t *uc, const siginfo_t *si);
 
 /*
- * Flip bit `bit` of the byte at va, which lies in d's image or its stack;
+ * Flip bit `bit` of the byte at va, which lies in the image or the stack
+ * of the domain handle names (none now, or va outside its slot: -1);
  * a page that is not writable is made writable (and not executable) for
  * the write alone. 0, or -1 with why.
  */
-int inject_flip(const struct hosted_domain *d, uint64_t va, unsigned bit, char *why, size_t whylen);
+int inject_flip(uint64_t handle, uint64_t va, unsigned bit, char *why, size_t whylen);
 
 /* Take a snapshot of the rights of d's image pages (/proc/self/maps) for
  * inject_page_is; 0, or -1 with why. */

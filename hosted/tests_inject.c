@@ -273,7 +273,8 @@ static int run_refused_fetch(char *why, size_t len)
 	uint64_t ip = xb.methods[Xb_null_METHOD];
 	const uint8_t *code = (const uint8_t *)ip;
 	uint8_t before = *code;
-	if (inject_flip(&xb, ip, 0, why, len) < 0 || inject_flip(&xb, ip, 0, why, len) < 0)
+	if (inject_flip(hgate_handle(&xb), ip, 0, why, len) < 0 ||
+	    inject_flip(hgate_handle(&xb), ip, 0, why, len) < 0)
 		return -1;
 	enum inject_take first = refused_fetch(ip), second = refused_fetch(ip);
 	if (*code != before || first != INJECT_RETRY || second != INJECT_NOT_OURS) {

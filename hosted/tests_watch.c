@@ -312,6 +312,35 @@ static int run_strike_after_destroy(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/* The same for a bit flip (the fault campaign's thread flips while the
+ * domain thread may destroy the instance and create the next in the
+ * slot): nothing is flipped in the successor. Before (seen), hello's first
+ * code byte was flipped, its page made writable with the old key. */
+static int run_flip_after_destroy(char *why, size_t len)
+{
+	struct hosted_domain *r = rogue(why, len);
+	if (!r)
+		return -1;
+	hwatch_set_budget_ms(0);
+	uint64_t h = hgate_handle(r);
+	unsigned id = r->id;
+	if (htest_leak_check(why, len) < 0)
+		return -1;
+	struct hosted_domain *next = htest_create("hello", why, len);
+	if (!next)
+		return -1;
+	uint8_t *code = (uint8_t *)next->entry, was = *code;
+	char err[160] = "", want[160];
+	int rc = inject_flip(h, next->entry, 0, err, sizeof err);
+	snprintf(want, sizeof want, "no domain has handle %#lx: nothing flipped", (unsigned long)h);
+	if (next->id != id || rc != -1 || strcmp(err, want) || *code != was)
+		return fail(why, len,
+			    "hello in slot %u (rogue's %u): flip %d '%s', its entry's byte %#x, "
+			    "was %#x; want -1 '%s', the byte kept",
+			    next->id, id, rc, err, *code, was, want);
+	return htest_leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"rogue-spin-is-failed-by-the-watchdog-with-etimedout", run_spin, NULL},
 	{"watchdog-keeps-the-result-of-a-callee-in-time", run_in_time, NULL},
@@ -321,4 +350,5 @@ const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"watchdog-strike-does-not-outlive-its-domain", run_strike_outlived, NULL},
 	{"strike-at-a-destroyed-domain-leaves-its-successors-pages", run_strike_after_destroy,
 	 NULL},
+	{"flip-at-a-destroyed-domain-leaves-its-successors-pages", run_flip_after_destroy, NULL},
 };
