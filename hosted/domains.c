@@ -103,6 +103,13 @@ int hdom_destroy(uint64_t handle, char *err, size_t errlen)
 	 * can help. Nothing is freed: it stays failed, for a later destroy. */
 	uint64_t active = hgate_active(d);
 	if (active) {
+		/* THE INVARIANT (the grant's, dev/grant.c): no domain but the
+		 * holder reaches the device. The grant passes to the next instance
+		 * its creator makes as soon as d is failing, and d may still run:
+		 * the gate's return into it checks only the returning callee, and
+		 * d runs on in its own code until its next system call. So its
+		 * mapping goes now: an access after it faults, d fails again. */
+		hdev_release(d);
 		snprintf(err, errlen,
 			 "%s still has %lu calls in progress; it stays failed, destroy it again",
 			 d->name, (unsigned long)active);

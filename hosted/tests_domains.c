@@ -18,6 +18,7 @@
 #include "domains.h"
 #include "entry.h"
 #include "gate.h"
+#include "inject.h"
 #include "pkeys.h"
 #include "runtime.h"
 #include "syscalls.h"
@@ -861,6 +862,39 @@ static int run_shared_name(char *why, size_t len)
 	return leak_check(why, len);
 }
 
+/* membdev, holding ramdisk0, is destroyed by its creator while a call of
+ * its own is out (a callback into bdev_shadow, modelled by an upcall
+ * pushed and not entered): the destroy is refused with -MAPLE_ETIMEDOUT
+ * and membdev stays failed, and its device mapping goes now. The grant
+ * already passes to the next instance the shadow makes, and the gate's
+ * return into membdev checks only the returning callee: with the mapping
+ * kept, membdev ran on with the device until its next system call.
+ * Before (seen): the ramdisk was still mapped at membdev's device offset. */
+static int run_holder_destroyed_with_call_out(char *why, size_t len)
+{
+	struct hosted_domain *shadow = create("bdev_shadow", why, len);
+	long r = 0, err = 0;
+	if (!shadow ||
+	    call(shadow, BlockDevice_init_METHOD, BDC_BLOCKS, BDC_BLOCK_SIZE, 0, &r, why, len) < 0)
+		return -1;
+	struct hosted_domain *driver = by_name("membdev");
+	if (!driver || !driver->device_va)
+		return fail(why, len, "membdev %s", driver ? "did not map ramdisk0" : "missing");
+	uint64_t va = driver->device_va, refused = 0;
+	if (!hgate_upcall_push(driver, &err, &refused))
+		return fail(why, len, "cannot put a call into membdev: %ld", err);
+	long rc = hdom_destroy_by(shadow, hgate_handle(driver));
+	uint64_t mapped = inject_mapping_end(va);
+	hgate_upcall_pop();
+	if (rc != -MAPLE_ETIMEDOUT || hgate_state(driver) != GATE_DOMAIN_FAILED || mapped)
+		return fail(why, len,
+			    "destroy %ld, membdev state %lu, its device at %#lx %s; want %d, "
+			    "failed, unmapped",
+			    rc, (unsigned long)hgate_state(driver), (unsigned long)va,
+			    mapped ? "still mapped" : "unmapped", -MAPLE_ETIMEDOUT);
+	return leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-shadow-creates-its-driver-in-its-init", run_shadow_creates, NULL},
 	{"domain-nested-init-cannot-write-its-creators-signal-stack",
@@ -879,6 +913,8 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"recovery-without-a-shadow-the-client-sees-the-crash", run_no_shadow, NULL},
 	{"attack-a-domain-cannot-flood-the-log", run_log_flood, NULL},
 	{"domain-name-shared-by-running-domains-addresses-none", run_shared_name, NULL},
+	{"device-holder-destroyed-with-a-call-out-loses-its-mapping",
+	 run_holder_destroyed_with_call_out, NULL},
 };
 
 /* For the other hosted test files (tests_rogue.c): the same creation as
