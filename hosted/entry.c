@@ -589,10 +589,22 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 	}
 	/* The fault campaign's strikes (inject.c) arrive as refused fetches. */
 	enum inject_take take = sig == SIGSEGV ? inject_fault(ctx, si) : INJECT_NOT_OURS;
-	if (take == INJECT_RETRY || take == INJECT_REDIRECTED)
-		return;
 	char at[64];
 	where(hgate_current(), ((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP], at, sizeof at);
+	/* Back into the domain through rt_sigreturn: with the rights the gate
+	 * holds for the thread (a strike or flip refuses fetches of the
+	 * current domain's own code, which runs with them), never the
+	 * frame's PKRU. The frame may be a forgery (sigentry.S) naming a fetch
+	 * in code a strike once changed: with its PKRU 0 restored, rogue case
+	 * 220 had every key (rogue-forged-fault-frame-after-a-strike-keeps-
+	 * its-rights). */
+	if (take == INJECT_RETRY || take == INJECT_REDIRECTED) {
+		if (!keys || frame_set_pkru(ctx, hgate_expected_pkru()) == 0)
+			return;
+		fail_now(u, "a fault at %s with a signal frame not of Linux's making", at);
+		fail_domain(u, si, ctx);
+		return;
+	}
 	if (take == INJECT_KILL)
 		fail_now(u, "killed to test recovery"); /* the VM's domain_fail reason */
 	else if (take == INJECT_TIMEOUT)

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "tests_watch.h"
 
+#include "entry.h"
 #include "gate.h"
 #include "inject.h"
 #include "loader.h"
@@ -21,6 +22,7 @@
 #include <domain/gate_layout.h>
 #include <idl/rogue_methods.h>
 #include <maple/abi.h>
+#include <test/rogue/attack5_cases.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/watch_cases.h>
 
@@ -341,6 +343,44 @@ static int run_flip_after_destroy(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/* The handlers' entry stub's WRPKRU for faults (sigentry.S). */
+extern const char entry_keyed_fault_wrpkru[];
+
+/* Rogue case 220: after a strike took execution from rogue's code and gave
+ * it back (the watchdog's, when the struck call called further; here
+ * armed and cancelled by the test), rogue forges a SIGSEGV frame on the
+ * signal stack for a refused fetch in its own code, with PKRU 0 in the
+ * frame's XSAVE area, and jumps to the fault entry. The handler runs the
+ * "instruction again" through the frame with rogue's own rights, so the
+ * label's store to TRUSTED faults. Before (seen, PKU guest): inject_fault
+ * answered INJECT_RETRY and rt_sigreturn restored the frame's PKRU 0:
+ * 'rogue returned 24589' (ROGUE_NOT_CONTAINED), the TRUSTED word written. */
+static int run_forged_retry(char *why, size_t len)
+{
+	struct hosted_domain *r = rogue(why, len);
+	if (!r)
+		return -1;
+	hwatch_set_budget_ms(0); /* this test arms the strike itself */
+	char err[160];
+	if (inject_strike(hgate_handle(r), FAULT_PF, err, sizeof err) < 0)
+		return fail(why, len, "cannot strike rogue: %s", err);
+	inject_cancel();
+	uint64_t word = *(volatile uint64_t *)MAPLE_TRUSTED_VA;
+	const long a[4] = {ROGUE_A5_FAULT_ENTRY_RETRY, (long)entry_keyed_fault_wrpkru,
+			   (long)MAPLE_TRUSTED_VA, (long)entry_sigstack.hi};
+	char got[WHY], want[WHY];
+	htest_outcome(r, r->methods[Rogue_run_METHOD], a, got, sizeof got);
+	snprintf(want, sizeof want,
+		 "^rogue failed: SIGSEGV \\(SEGV_PKUERR, key %d\\) at rogue\\+0x[0-9a-f]+, "
+		 "address %#lx$",
+		 PKEY_TRUSTED, (unsigned long)MAPLE_TRUSTED_VA);
+	if (!htest_matches(want, got) || *(volatile uint64_t *)MAPLE_TRUSTED_VA != word)
+		return fail(why, len, "'%.300s', TRUSTED word %s; want /%s/, it unchanged", got,
+			    *(volatile uint64_t *)MAPLE_TRUSTED_VA != word ? "written" : "kept",
+			    want);
+	return htest_leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"rogue-spin-is-failed-by-the-watchdog-with-etimedout", run_spin, NULL},
 	{"watchdog-keeps-the-result-of-a-callee-in-time", run_in_time, NULL},
@@ -351,4 +391,5 @@ const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"strike-at-a-destroyed-domain-leaves-its-successors-pages", run_strike_after_destroy,
 	 NULL},
 	{"flip-at-a-destroyed-domain-leaves-its-successors-pages", run_flip_after_destroy, NULL},
+	{"rogue-forged-fault-frame-after-a-strike-keeps-its-rights", run_forged_retry, "isolation"},
 };

@@ -5,6 +5,7 @@
  * returns ROGUE_NOT_CONTAINED: reached with PKRU 0 that store lands (a
  * TRUSTED word), reached with rogue's own rights it faults (SEGV_PKUERR).
  */
+#include <test/rogue/attack5_cases.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/gadget_cases.h>
 #include <test/rogue/sigframe.h>
@@ -21,7 +22,8 @@ static uint8_t own_room[FRAME_ROOM] __attribute__((aligned(64)));
 /*
  * Jump to site with %eax = %ecx = %edx = 0, %r11 = the label, %edi = sig,
  * %rsi = info, %r8 = uc and, if rsp is not 0, %rsp = rsp. A frame's uc
- * (not 0) gets the label as its return address and its resumed %rip.
+ * (not 0) gets the label as its return address and its resumed %rip, and
+ * a SIGSEGV's siginfo the label as its si_addr (a refused fetch there).
  */
 __attribute__((noinline)) static long jump_to(uint64_t site, uint64_t rsp, uint64_t info,
 					      uint64_t uc, uint64_t sig)
@@ -30,45 +32,48 @@ __attribute__((noinline)) static long jump_to(uint64_t site, uint64_t rsp, uint6
 	register uint64_t r9 __asm__("r9") = rsp;
 	register uint64_t r8 __asm__("r8") = uc;
 	long r;
-	__asm__ volatile(
-		"pushq %%rbx\n\t"
-		"pushq %%rbp\n\t"
-		"pushq %%r12\n\t"
-		"pushq %%r13\n\t"
-		"pushq %%r14\n\t"
-		"pushq %%r15\n\t"
-		"movq %%rsp, %[saved]\n\t"
-		"leaq 1f(%%rip), %%r11\n\t"
-		"testq %%r8, %%r8\n\t"
-		"jz 3f\n\t"
-		"movq %%r11, -8(%%r8)\n\t"
-		"movq %%r11, %c[rip](%%r8)\n"
-		"3:\n\t"
-		"testq %%r9, %%r9\n\t"
-		"jz 2f\n\t"
-		"movq %%r9, %%rsp\n"
-		"2:\n\t"
-		"xorl %%eax, %%eax\n\t"
-		"xorl %%ecx, %%ecx\n\t"
-		"xorl %%edx, %%edx\n\t"
-		"jmp *%%r10\n"
-		"1:\n\t"
-		"movq %[saved], %%rsp\n\t"
-		"movq %[at], %%rdi\n\t"
-		"movabsq %[scribble], %%rax\n\t"
-		"movq %%rax, (%%rdi)\n\t"
-		"popq %%r15\n\t"
-		"popq %%r14\n\t"
-		"popq %%r13\n\t"
-		"popq %%r12\n\t"
-		"popq %%rbp\n\t"
-		"popq %%rbx\n\t"
-		"movl %[nc], %%eax"
-		: "=a"(r), "+r"(r10), "+r"(r9), "+r"(r8), "+S"(info),
-		  "+D"(sig), [saved] "=m"(saved_rsp)
-		: [at] "m"(scribble_at), [scribble] "i"(ROGUE_SCRIBBLE),
-		  [rip] "i"(offsetof(struct ucontext64, mc.rip)), [nc] "i"(ROGUE_NOT_CONTAINED)
-		: "rcx", "rdx", "r11", "memory", "cc");
+	__asm__ volatile("pushq %%rbx\n\t"
+			 "pushq %%rbp\n\t"
+			 "pushq %%r12\n\t"
+			 "pushq %%r13\n\t"
+			 "pushq %%r14\n\t"
+			 "pushq %%r15\n\t"
+			 "movq %%rsp, %[saved]\n\t"
+			 "leaq 1f(%%rip), %%r11\n\t"
+			 "testq %%r8, %%r8\n\t"
+			 "jz 3f\n\t"
+			 "movq %%r11, -8(%%r8)\n\t"
+			 "movq %%r11, %c[rip](%%r8)\n\t"
+			 "cmpq %[segv], %%rdi\n\t"
+			 "jne 3f\n\t"
+			 "movq %%r11, 16(%%rsi)\n"
+			 "3:\n\t"
+			 "testq %%r9, %%r9\n\t"
+			 "jz 2f\n\t"
+			 "movq %%r9, %%rsp\n"
+			 "2:\n\t"
+			 "xorl %%eax, %%eax\n\t"
+			 "xorl %%ecx, %%ecx\n\t"
+			 "xorl %%edx, %%edx\n\t"
+			 "jmp *%%r10\n"
+			 "1:\n\t"
+			 "movq %[saved], %%rsp\n\t"
+			 "movq %[at], %%rdi\n\t"
+			 "movabsq %[scribble], %%rax\n\t"
+			 "movq %%rax, (%%rdi)\n\t"
+			 "popq %%r15\n\t"
+			 "popq %%r14\n\t"
+			 "popq %%r13\n\t"
+			 "popq %%r12\n\t"
+			 "popq %%rbp\n\t"
+			 "popq %%rbx\n\t"
+			 "movl %[nc], %%eax"
+			 : "=a"(r), "+r"(r10), "+r"(r9), "+r"(r8), "+S"(info),
+			   "+D"(sig), [saved] "=m"(saved_rsp)
+			 : [at] "m"(scribble_at), [scribble] "i"(ROGUE_SCRIBBLE),
+			   [rip] "i"(offsetof(struct ucontext64, mc.rip)),
+			   [nc] "i"(ROGUE_NOT_CONTAINED), [segv] "i"(ROGUE_LINUX_SIGSEGV)
+			 : "rcx", "rdx", "r11", "memory", "cc");
 	return r;
 }
 
@@ -105,6 +110,22 @@ static long sigsys_entry(uint64_t site, uint64_t top)
 	return jump_to(site, rsp, (uint64_t)info, (uint64_t)&f->uc, ROGUE_LINUX_SIGSYS);
 }
 
+/* A SIGSEGV frame for a refused fetch at the label (jump_to writes
+ * si_addr), laid out as sigsys_entry's. */
+static long fault_entry(uint64_t site, uint64_t top)
+{
+	uint8_t *xsave = (uint8_t *)((top - FRAME_ROOM / 2) & ~63ull);
+	uint64_t rsp = ((uint64_t)(xsave - sizeof(struct sigframe64) - 16) & ~15ull) + 8;
+	struct sigframe64 *f = (struct sigframe64 *)rsp;
+	if (rogue_forge_frame(f, xsave, FRAME_ROOM / 2, 0, 0, scribble_at) < 0)
+		return -MAPLE_EINVAL;	    /* no PKRU to forge: keys are off */
+	int32_t *info = (int32_t *)f->info; /* si_signo, si_errno, si_code */
+	info[0] = ROGUE_LINUX_SIGSEGV;
+	info[1] = 0;
+	info[2] = ROGUE_LINUX_SEGV_ACCERR;
+	return jump_to(site, rsp, (uint64_t)info, (uint64_t)&f->uc, ROGUE_LINUX_SIGSEGV);
+}
+
 long rogue_gadget_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
 {
 	if (!target || !a2)
@@ -115,6 +136,8 @@ long rogue_gadget_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
 		return jump_to(target, 0, 0, 0, 0);
 	case ROGUE_G_SIGSYS_ENTRY:
 		return sigsys_entry(target, a3 ? a3 : (uint64_t)own_room + sizeof own_room);
+	case ROGUE_A5_FAULT_ENTRY_RETRY:
+		return fault_entry(target, a3 ? a3 : (uint64_t)own_room + sizeof own_room);
 	default:
 		return -MAPLE_EINVAL;
 	}

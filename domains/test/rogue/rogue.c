@@ -6,6 +6,7 @@
  */
 #include <test/rogue/attack3_cases.h>
 #include <test/rogue/attack4_cases.h>
+#include <test/rogue/attack5_cases.h>
 #include <test/rogue/attack_cases.h>
 #include <test/rogue/auth.h>
 #include <test/rogue/cases.h>
@@ -161,7 +162,8 @@ static long run(long number, long target, long a2, long a3)
 					  (unsigned long)a3);
 	if (number >= ROGUE_E_FIRST && number < ROGUE_E_END)
 		return rogue_escape_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
-	if (number >= ROGUE_G_FIRST && number < ROGUE_G_END)
+	if ((number >= ROGUE_G_FIRST && number < ROGUE_G_END) ||
+	    (number >= ROGUE_A5_FIRST && number < ROGUE_A5_END))
 		return rogue_gadget_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
 	if (number >= ROGUE_H_FIRST && number < ROGUE_H_END)
 		return rogue_attack4_case(number, (unsigned long)target, (unsigned long)a2,
