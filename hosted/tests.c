@@ -49,6 +49,7 @@
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -937,75 +938,80 @@ static const struct {
 #define NROGUE (sizeof rogue_tests / sizeof rogue_tests[0])
 #define NRREF  (sizeof rref_tests / sizeof rref_tests[0])
 #define NEVIL  (sizeof evil_tests / sizeof evil_tests[0])
-static struct test tests[1 + NROGUE + 12 + NRREF + NEVIL + HOSTED_DOMAIN_TESTS +
-			 HOSTED_ROGUE_CASES + HOSTED_ROGUE_TESTS + HOSTED_INJECT_TESTS +
-			 HOSTED_WATCH_TESTS];
+/* Room for every test; add() refuses to write past it, so a test added in
+ * one file without growing this fails loudly instead of overrunning. */
+#define MAX_TESTS 256
+static struct test tests[MAX_TESTS];
 static int ntests;
+
+static void add(struct test t)
+{
+	if (ntests == MAX_TESTS) {
+		fprintf(stderr, "hosted-test: more than %d tests: %s has no room (MAX_TESTS)\n",
+			MAX_TESTS, t.name);
+		exit(2);
+	}
+	tests[ntests++] = t;
+}
 
 static void list_tests(void)
 {
-	tests[ntests++] = (struct test){.name = "hello-answers", .run = run_hello};
+	add((struct test){.name = "hello-answers", .run = run_hello});
 	for (size_t i = 0; i < NROGUE; i++)
-		tests[ntests++] = (struct test){.name = rogue_tests[i].name,
-						.needs = rogue_tests[i].keyed ? "isolation" : NULL,
-						.rogue = &rogue_tests[i]};
-	tests[ntests++] = (struct test){.name = "rogue-vsyscall-gettimeofday-is-enosys-or-faults",
-					.run = run_vsyscall};
-	tests[ntests++] = (struct test){
-		.name = "rogue-sysenter-with-a-stack-below-4-gib-fails-rogue", .run = run_sysenter};
-	tests[ntests++] = (struct test){.name = "xcall-chain-through-the-gate", .run = run_chain};
-	tests[ntests++] = (struct test){
-		.name = "xcall-callee-failing-in-32-bit-mode-unwinds-to-64-bit", .run = run_compat};
-	tests[ntests++] =
-		(struct test){.name = "gate-vector-state-crosses-no-call", .run = run_vectors};
-	tests[ntests++] = (struct test){.name = "signal-stack-keeps-nothing-of-an-earlier-upcall",
-					.run = run_sigstack};
-	tests[ntests++] =
-		(struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = run_unwind};
-	tests[ntests++] =
-		(struct test){.name = "gate-call-depth-past-the-limit-is-edepth", .run = run_depth};
-	tests[ntests++] = (struct test){
+		add((struct test){.name = rogue_tests[i].name,
+				  .needs = rogue_tests[i].keyed ? "isolation" : NULL,
+				  .rogue = &rogue_tests[i]});
+	add((struct test){.name = "rogue-vsyscall-gettimeofday-is-enosys-or-faults",
+			  .run = run_vsyscall});
+	add((struct test){.name = "rogue-sysenter-with-a-stack-below-4-gib-fails-rogue",
+			  .run = run_sysenter});
+	add((struct test){.name = "xcall-chain-through-the-gate", .run = run_chain});
+	add((struct test){.name = "xcall-callee-failing-in-32-bit-mode-unwinds-to-64-bit",
+			  .run = run_compat});
+	add((struct test){.name = "gate-vector-state-crosses-no-call", .run = run_vectors});
+	add((struct test){.name = "signal-stack-keeps-nothing-of-an-earlier-upcall",
+			  .run = run_sigstack});
+	add((struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = run_unwind});
+	add((struct test){.name = "gate-call-depth-past-the-limit-is-edepth", .run = run_depth});
+	add((struct test){
 		.name = "gate-every-wrpkru-jumped-to-with-zero-rights-faults-at-the-violation-site",
 		.needs = "isolation", /* without keys every domain's rights are 0 too */
-		.run = run_every_wrpkru};
-	tests[ntests++] = (struct test){
+		.run = run_every_wrpkru});
+	add((struct test){
 		.name = "gate-every-wrpkru-jumped-to-denying-shared-faults-at-the-violation-site",
 		.needs = "isolation",
-		.run = run_every_wrpkru_denying_shared};
-	tests[ntests++] =
-		(struct test){.name = "runtime-every-base-write-jumped-to-faults-at-its-check",
-			      .needs = "isolation", /* without keys the check's read succeeds */
-			      .run = run_every_base_write};
-	tests[ntests++] = (struct test){
-		.name = "runtime-every-wrpkru-jumped-to-with-zero-rights-traps",
-		.needs = "isolation", /* without keys a WRPKRU is #UD where it stands */
-		.run = run_every_runtime_wrpkru};
+		.run = run_every_wrpkru_denying_shared});
+	add((struct test){.name = "runtime-every-base-write-jumped-to-faults-at-its-check",
+			  .needs = "isolation", /* without keys the check's read succeeds */
+			  .run = run_every_base_write});
+	add((struct test){.name = "runtime-every-wrpkru-jumped-to-with-zero-rights-traps",
+			  .needs = "isolation", /* without keys a WRPKRU is #UD where it stands */
+			  .run = run_every_runtime_wrpkru});
 	for (size_t i = 0; i < NRREF; i++)
-		tests[ntests++] =
-			(struct test){.name = rref_tests[i].name, .rcase = rref_tests[i].rcase};
+		add((struct test){.name = rref_tests[i].name, .rcase = rref_tests[i].rcase});
 	for (size_t i = 0; i < NEVIL; i++)
-		tests[ntests++] = (struct test){.name = evil_tests[i].name, .evil = (int)i + 1};
+		add((struct test){.name = evil_tests[i].name, .evil = (int)i + 1});
 	for (size_t i = 0; i < HOSTED_DOMAIN_TESTS; i++)
-		tests[ntests++] = (struct test){.name = hosted_domain_tests[i].name,
-						.needs = hosted_domain_tests[i].needs,
-						.run = hosted_domain_tests[i].run};
+		add((struct test){.name = hosted_domain_tests[i].name,
+				  .needs = hosted_domain_tests[i].needs,
+				  .run = hosted_domain_tests[i].run});
 	for (unsigned i = 0; i < HOSTED_ROGUE_CASES; i++) {
 		const char *needs;
 		const char *name = hosted_rogue_case_name(i, &needs);
-		tests[ntests++] = (struct test){.name = name, .needs = needs, .vm = (int)i + 1};
+		add((struct test){.name = name, .needs = needs, .vm = (int)i + 1});
 	}
 	for (size_t i = 0; i < HOSTED_ROGUE_TESTS; i++)
-		tests[ntests++] = (struct test){.name = hosted_rogue_tests[i].name,
-						.needs = hosted_rogue_tests[i].needs,
-						.run = hosted_rogue_tests[i].run};
+		add((struct test){.name = hosted_rogue_tests[i].name,
+				  .needs = hosted_rogue_tests[i].needs,
+				  .run = hosted_rogue_tests[i].run});
 	for (size_t i = 0; i < HOSTED_INJECT_TESTS; i++)
-		tests[ntests++] = (struct test){.name = inject_tests[i].name,
-						.needs = inject_tests[i].needs,
-						.run = inject_tests[i].run};
+		add((struct test){.name = inject_tests[i].name,
+				  .needs = inject_tests[i].needs,
+				  .run = inject_tests[i].run});
 	for (size_t i = 0; i < HOSTED_WATCH_TESTS; i++)
-		tests[ntests++] = (struct test){.name = hosted_watch_tests[i].name,
-						.needs = hosted_watch_tests[i].needs,
-						.run = hosted_watch_tests[i].run};
+		add((struct test){.name = hosted_watch_tests[i].name,
+				  .needs = hosted_watch_tests[i].needs,
+				  .run = hosted_watch_tests[i].run});
 }
 
 int htest_start(const char *name, unsigned id, struct hosted_domain *d, char *why, size_t len)
