@@ -39,35 +39,61 @@ def campaign(i, n=FAULTS, flip_at=None, window_ms=WINDOW_MS, errors_ok_at=None):
                       f"workload {w}: its client had seen {errors} errors and {lost} wrong "
                       f"blocks (-1: could not be asked), and logged "
                       f"{got['wrong_logged'].get(k, 0)} wrong blocks")
+    judge_campaign(f"boot {i}", got, n, errors_ok_at)
+    progress(f"faults: boot {i}: {n} faults contained and recovered in {took:.1f} s, "
+             f"{sum(f[2] == 'latent' for f in got['faults'])} flips latent")
+    return got
+
+
+def judge_campaign(where, got, n, errors_ok_at):
+    """What every campaign of `n` faults must show, on either platform (`where` names the
+    boot or run in messages): the kinds in order, every redirect crashing membdev, every
+    fault recovered, no wrong block logged, no client error or wrong block but at
+    errors_ok_at, the final read-back whole, nothing leaked."""
     kinds = [f[1] for f in got["faults"]]
     want = [fb.KINDS[k % len(fb.KINDS)] for k in range(n)]
     if kinds != want or [f[0] for f in got["faults"]] != list(range(n)):
-        raise Failure(f"boot {i}: faults of kinds {kinds}, want {want}")
+        raise Failure(f"{where}: faults of kinds {kinds}, want {want}")
     for k, kind, outcome, _, _, result, *_ in got["faults"]:
         if kind in REDIRECTS and outcome != "crashed":
-            raise Failure(f"boot {i}: fault {k} ({kind}) was {outcome}: a redirect must crash "
+            raise Failure(f"{where}: fault {k} ({kind}) was {outcome}: a redirect must crash "
                           "membdev within the window")
         if result != "recovered":
-            raise Failure(f"boot {i}: fault {k} ({kind}, {outcome}): {result}")
+            raise Failure(f"{where}: fault {k} ({kind}, {outcome}): {result}")
     if got["wrong_logged"]:
-        raise Failure(f"boot {i}: bdclient logged wrong blocks at faults {got['wrong_logged']}")
+        raise Failure(f"{where}: bdclient logged wrong blocks at faults {got['wrong_logged']}")
     bad = [f for f in got["faults"] if f[8] or (f[7] and f[0] != errors_ok_at)]
     if bad:
-        raise Failure(f"boot {i}: the client saw errors or wrong blocks at faults {bad}")
+        raise Failure(f"{where}: the client saw errors or wrong blocks at faults {bad}")
     end = got["end"]
     errors_ok = sum(f[7] for f in got["faults"] if f[0] == errors_ok_at)
     # A block whose write failed has no known contents: unverifiable, allowed only with
     # the allowed errors.
     if (not end or end[:4] != (n, 1, errors_ok, 0) or (end[5] != 0 and not errors_ok)
             or end[4] == 0):
-        raise Failure(f"boot {i}: final read-back {end}: want {n} faults, 1 workload, "
+        raise Failure(f"{where}: final read-back {end}: want {n} faults, 1 workload, "
                       f"{errors_ok} errors, 0 wrong blocks, reads verified and none "
                       "unverifiable unless errors are allowed")
     if got["leaks"] != "none":
-        raise Failure(f"boot {i}: leaks: {got['leaks']}")
-    progress(f"faults: boot {i}: {n} faults contained and recovered in {took:.1f} s, "
-             f"{sum(f[2] == 'latent' for f in got['faults'])} flips latent")
-    return got
+        raise Failure(f"{where}: leaks: {got['leaks']}")
+
+
+def membdev_loop_step():
+    """The (offset, bit) of membdev's request-loop step that the loop-step cases flip."""
+    elf = os.path.join(ROOT, "out/domains/membdev.elf")
+    step = fb.membdev_loop_step(elf)
+    if step is None:
+        raise Failure(f"{elf}: no `add $0x1,%rNNd; cmp ...,%rNNd` in submit: the loop this "
+                      "case flips is not there (see membdev_loop_step)")
+    return step
+
+
+def check_loop_step_fault(got, flip, step, outcome):
+    """Fault `flip` of got flipped `step` and was `outcome`."""
+    last = got["faults"][flip]
+    if (last[3], last[4], last[2]) != (f"{step[0]:#x}", str(step[1]), outcome):
+        raise Failure(f"fault {flip} flipped {last[3]} bit {last[4]} and was {last[2]}; want "
+                      f"{step[0]:#x} bit {step[1]}, {outcome}")
 
 
 def check_campaign():
@@ -89,11 +115,7 @@ def check_loop_step_flip(boot, window_ms, outcome):
     Left to the watchdog (3000) it must be `crashed` by it and recovered: before the
     watchdog credited a failed call's time to its callers, it failed bdev_shadow too
     (escaped). The other faults before it must recover as in the campaign."""
-    elf = os.path.join(ROOT, "out/domains/membdev.elf")
-    step = fb.membdev_loop_step(elf)
-    if step is None:
-        raise Failure(f"{elf}: no `add $0x1,%rNNd; cmp ...,%rNNd` in submit: the loop this "
-                      "case flips is not there (see membdev_loop_step)")
+    step = membdev_loop_step()
     flip = fb.KINDS.index("flip-code")
     # The flipped loop steps 0, 17, 34, ... and stops only where that meets the batch's
     # length: a batch of 17 requests ends it after its first one, and membdev answers a
@@ -102,10 +124,7 @@ def check_loop_step_flip(boot, window_ms, outcome):
     # long the batch in flight is depends on timing; so at the flip errors are allowed,
     # lost or wrong blocks never.
     got = campaign(boot, n=flip + 1, flip_at=step, window_ms=window_ms, errors_ok_at=flip)
-    last = got["faults"][flip]
-    if (last[3], last[4], last[2]) != (f"{step[0]:#x}", str(step[1]), outcome):
-        raise Failure(f"fault {flip} flipped {last[3]} bit {last[4]} and was {last[2]}; want "
-                      f"{step[0]:#x} bit {step[1]}, {outcome}")
+    check_loop_step_fault(got, flip, step, outcome)
 
 
 def run():
