@@ -118,8 +118,7 @@ static unsigned count_lines(const char *prefix)
 
 /* ---- domains ---- */
 
-static int fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t len, const char *fmt, ...)
+int htest_fail(char *why, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -134,7 +133,7 @@ static struct hosted_domain *create(const char *module, char *why, size_t len)
 	struct hosted_domain *d = NULL;
 	char err[256];
 	if (!hdom_create(NULL, module, &d, err, sizeof err))
-		fail(why, len, "creating %s: %.200s", module, err);
+		htest_fail(why, len, "creating %s: %.200s", module, err);
 	return d;
 }
 
@@ -155,10 +154,10 @@ static int call(struct hosted_domain *d, unsigned m, long a0, long a1, long a2, 
 	const long a[4] = {a0, a1, a2, 0};
 	char failed[256];
 	if (m >= d->nmethods)
-		return fail(why, len, "%s has no method %u", d->name, m);
+		return htest_fail(why, len, "%s has no method %u", d->name, m);
 	fflush(stdout);
 	if (entry_upcall(d, d->methods[m], a, r, failed, sizeof failed) < 0)
-		return fail(why, len, "%s.%u failed: %.200s", d->name, m, failed);
+		return htest_fail(why, len, "%s.%u failed: %.200s", d->name, m, failed);
 	return 0;
 }
 
@@ -214,10 +213,11 @@ static int leak_check(char *why, size_t len)
 	int maps = slot_mappings();
 	unsigned threads = hsys_run_threads();
 	if (doms || rrefs || maps || threads || hgate_depth())
-		return fail(why, len,
-			    "after destroying everything: %u domains, %lu live RRefs, %d mappings "
-			    "in domain slots, %u threads ran, %u continuations; want all 0",
-			    doms, (unsigned long)rrefs, maps, threads, hgate_depth());
+		return htest_fail(
+			why, len,
+			"after destroying everything: %u domains, %lu live RRefs, %d mappings "
+			"in domain slots, %u threads ran, %u continuations; want all 0",
+			doms, (unsigned long)rrefs, maps, threads, hgate_depth());
 	return 0;
 }
 
@@ -239,13 +239,13 @@ static int run_shadow_creates(char *why, size_t len)
 	if (bad)
 		return -1;
 	if (!driver || driver->creator != hgate_handle(shadow) || hdom_count() != 2)
-		return fail(why, len,
-			    "after creating bdev_shadow: membdev %s, %u domains; want "
-			    "membdev created by bdev_shadow and 2 domains",
-			    driver ? "created by another" : "missing", hdom_count());
+		return htest_fail(why, len,
+				  "after creating bdev_shadow: membdev %s, %u domains; want "
+				  "membdev created by bdev_shadow and 2 domains",
+				  driver ? "created by another" : "missing", hdom_count());
 	if (r != (long)BDC_BLOCKS * BDC_BLOCK_SIZE)
-		return fail(why, len, "bdev_shadow.init(%d, %d) returned %ld, want %ld", BDC_BLOCKS,
-			    BDC_BLOCK_SIZE, r, (long)BDC_BLOCKS * BDC_BLOCK_SIZE);
+		return htest_fail(why, len, "bdev_shadow.init(%d, %d) returned %ld, want %ld",
+				  BDC_BLOCKS, BDC_BLOCK_SIZE, r, (long)BDC_BLOCKS * BDC_BLOCK_SIZE);
 	char line[3][200];
 	snprintf(line[0], sizeof line[0],
 		 "device: ramdisk0 granted to membdev \\(id %u\\), created by bdev_shadow",
@@ -257,7 +257,7 @@ static int run_shadow_creates(char *why, size_t len)
 	snprintf(line[2], sizeof line[2], "device: ramdisk0 mapped by membdev");
 	for (int i = 0; i < 3; i++)
 		if (!htest_has_line(line[i]))
-			return fail(why, len, "no line /%s/ in: %.200s", line[i], captured);
+			return htest_fail(why, len, "no line /%s/ in: %.200s", line[i], captured);
 	return leak_check(why, len);
 }
 
@@ -301,28 +301,30 @@ static int run_nested_seals_creator_stack(char *why, size_t len)
 	if (!shadow)
 		return -1;
 	if (!k.seen)
-		return fail(why, len,
-			    "no syscall served while membdev's init ran inside bdev_shadow's "
-			    "create; want at least one");
+		return htest_fail(why, len,
+				  "no syscall served while membdev's init ran inside bdev_shadow's "
+				  "create; want at least one");
 	if (k.outer != 0 || k.own != PKEY_SHARED)
-		return fail(why, len,
-			    "while membdev's init ran inside bdev_shadow's create, bdev_shadow's "
-			    "signal stack had key %d and membdev's %d; want 0 (the runtime's) and "
-			    "%d (SHARED)",
-			    k.outer, k.own, PKEY_SHARED);
+		return htest_fail(
+			why, len,
+			"while membdev's init ran inside bdev_shadow's create, bdev_shadow's "
+			"signal stack had key %d and membdev's %d; want 0 (the runtime's) and "
+			"%d (SHARED)",
+			k.outer, k.own, PKEY_SHARED);
 	/* Open again for the shadow's own signals: its calls run as before. */
 	int again = pkeys_of_mapping(entry_level_stack(0));
 	if (again != PKEY_SHARED)
-		return fail(why, len,
-			    "after membdev's init, bdev_shadow's signal stack has key %d; want %d "
-			    "(SHARED)",
-			    again, PKEY_SHARED);
+		return htest_fail(
+			why, len,
+			"after membdev's init, bdev_shadow's signal stack has key %d; want %d "
+			"(SHARED)",
+			again, PKEY_SHARED);
 	long r = 0;
 	if (call(shadow, BlockDevice_init_METHOD, BDC_BLOCKS, BDC_BLOCK_SIZE, 0, &r, why, len) < 0)
 		return -1;
 	if (r != (long)BDC_BLOCKS * BDC_BLOCK_SIZE)
-		return fail(why, len, "bdev_shadow.init(%d, %d) returned %ld, want %ld", BDC_BLOCKS,
-			    BDC_BLOCK_SIZE, r, (long)BDC_BLOCKS * BDC_BLOCK_SIZE);
+		return htest_fail(why, len, "bdev_shadow.init(%d, %d) returned %ld, want %ld",
+				  BDC_BLOCKS, BDC_BLOCK_SIZE, r, (long)BDC_BLOCKS * BDC_BLOCK_SIZE);
 	return leak_check(why, len);
 }
 
@@ -347,21 +349,21 @@ static int run_destroy_not_created(char *why, size_t len)
 	if (bad)
 		return -1;
 	if (other != -MAPLE_EPERM || self != -MAPLE_EPERM || stale != -MAPLE_ESRCH)
-		return fail(
+		return htest_fail(
 			why, len,
 			"rogue destroying hello: %ld, itself: %ld, a stale handle: %ld; want %d, "
 			"%d, %d",
 			other, self, stale, -MAPLE_EPERM, -MAPLE_EPERM, -MAPLE_ESRCH);
 	if (hgate_domain(hh) != hello || greet != 5 + (long)hh ||
 	    hgate_state(rogue) != GATE_DOMAIN_RUNNING)
-		return fail(why, len, "hello or rogue did not survive the refusals intact");
+		return htest_fail(why, len, "hello or rogue did not survive the refusals intact");
 	char line[200];
 	snprintf(line, sizeof line,
 		 "domain: rogue \\(id %u\\) may not destroy hello \\(id %u\\): not its creator "
 		 "\\(the kernel's\\)",
 		 rogue->id, hello->id);
 	if (!htest_has_line(line))
-		return fail(why, len, "no line /%s/ in: %.200s", line, captured);
+		return htest_fail(why, len, "no line /%s/ in: %.200s", line, captured);
 	return leak_check(why, len);
 }
 
@@ -377,15 +379,16 @@ static int run_create_not_allowed(char *why, size_t len)
 	if (bad)
 		return -1;
 	if (r != -MAPLE_EPERM || hdom_count() != 1 || hgate_state(rogue) != GATE_DOMAIN_RUNNING)
-		return fail(why, len, "rogue creating membdev: %ld, %u domains after; want %d, 1",
-			    r, hdom_count(), -MAPLE_EPERM);
+		return htest_fail(why, len,
+				  "rogue creating membdev: %ld, %u domains after; want %d, 1", r,
+				  hdom_count(), -MAPLE_EPERM);
 	char line[200];
 	snprintf(line, sizeof line,
 		 "domain: rogue \\(id %u\\) may not create membdev: the manifest does not let "
 		 "rogue create it",
 		 rogue->id);
 	if (!htest_has_line(line))
-		return fail(why, len, "no line /%s/ in: %.200s", line, captured);
+		return htest_fail(why, len, "no line /%s/ in: %.200s", line, captured);
 	return leak_check(why, len);
 }
 
@@ -401,16 +404,16 @@ static int run_stale_handle(char *why, size_t len)
 		return -1;
 	uint64_t old = hgate_handle(first);
 	if (hdom_destroy(old, err, sizeof err) < 0)
-		return fail(why, len, "destroying the first: %s", err);
+		return htest_fail(why, len, "destroying the first: %s", err);
 	struct hosted_domain *next = create("rogue", why, len);
 	if (!next)
 		return -1;
 	uint64_t now = hgate_handle(next);
 	if ((now & HANDLE_ID_MASK) != (old & HANDLE_ID_MASK) || now == old)
-		return fail(why, len,
-			    "the next domain has handle %#lx after %#lx: want the same "
-			    "slot, another generation",
-			    (unsigned long)now, (unsigned long)old);
+		return htest_fail(why, len,
+				  "the next domain has handle %#lx after %#lx: want the same "
+				  "slot, another generation",
+				  (unsigned long)now, (unsigned long)old);
 	int bad = 0;
 	uint64_t calls = hgate_calls(next);
 	long via_gate = rogue_run(caller, ROGUE_A_CALL_EXITER, old, why, len, &bad);
@@ -421,12 +424,13 @@ static int run_stale_handle(char *why, size_t len)
 		return -1;
 	if (via_gate != -MAPLE_EDEAD || destroy != -MAPLE_ESRCH || calls_after != calls ||
 	    hgate_calls(next) != calls + 1)
-		return fail(why, len,
-			    "the old handle: a call %ld, a destroy %ld, %lu calls reached the next "
-			    "domain (then %lu with its own handle); want %d, %d, 0 (1)",
-			    via_gate, destroy, (unsigned long)(calls_after - calls),
-			    (unsigned long)(hgate_calls(next) - calls_after), -MAPLE_EDEAD,
-			    -MAPLE_ESRCH);
+		return htest_fail(
+			why, len,
+			"the old handle: a call %ld, a destroy %ld, %lu calls reached the next "
+			"domain (then %lu with its own handle); want %d, %d, 0 (1)",
+			via_gate, destroy, (unsigned long)(calls_after - calls),
+			(unsigned long)(hgate_calls(next) - calls_after), -MAPLE_EDEAD,
+			-MAPLE_ESRCH);
 	return leak_check(why, len);
 }
 
@@ -441,7 +445,7 @@ static int run_init_fails(char *why, size_t len)
 	uint64_t *runs = hdev_word("ramdisk0", page + 8 * MEMBDEV_INITFAIL_RUNS);
 	uint64_t *period = hdev_word("ramdisk0", page + 8 * MEMBDEV_INITFAIL_PERIOD);
 	if (!runs || !period)
-		return fail(why, len, "no ramdisk0 to set the schedule in");
+		return htest_fail(why, len, "no ramdisk0 to set the schedule in");
 	*runs = 1;   /* the next run is the second */
 	*period = 0; /* only run 0 serves */
 	if (htest_capture_begin(why, len) < 0)
@@ -451,10 +455,10 @@ static int run_init_fails(char *why, size_t len)
 	htest_capture_end();
 	char want[] = "bdev_shadow_initfail: domain_main returned -22";
 	if (h || strcmp(err, want) || *runs != 2)
-		return fail(why, len,
-			    "creating bdev_shadow_initfail: %s, %lu runs of the driver; "
-			    "want '%s', 2",
-			    h ? "created" : err, (unsigned long)*runs, want);
+		return htest_fail(why, len,
+				  "creating bdev_shadow_initfail: %s, %lu runs of the driver; "
+				  "want '%s', 2",
+				  h ? "created" : err, (unsigned long)*runs, want);
 	const char *lines[] = {
 		"domain: membdev_initfail \\(id 2\\) failed: SIGSEGV \\(SEGV_MAPERR\\) at "
 		"membdev_initfail\\+0x[0-9a-f]+, address 0x18",
@@ -466,7 +470,7 @@ static int run_init_fails(char *why, size_t len)
 	};
 	for (unsigned i = 0; i < sizeof lines / sizeof lines[0]; i++)
 		if (!htest_has_line(lines[i]))
-			return fail(why, len, "no line /%s/ in: %.300s", lines[i], captured);
+			return htest_fail(why, len, "no line /%s/ in: %.300s", lines[i], captured);
 	return leak_check(why, len);
 }
 
@@ -494,7 +498,7 @@ static int run_heap_limit(char *why, size_t len)
 	if (zero != -MAPLE_EINVAL || first != 0 || grew != -MAPLE_EQUOTA ||
 	    count != 1 + (long)room || hog->heap_next <= heap + (uint64_t)region ||
 	    key != hog->pkey)
-		return fail(
+		return htest_fail(
 			why, len,
 			"grow(0): %ld, grow(16 MiB): %ld, then %ld after %ld regions in all, "
 			"the heap up to slot offset %#lx with key %d; want %d, 0, %d after %ld, "
@@ -551,7 +555,7 @@ static int workload(struct hosted_domain *client, long device, char *why, size_t
 	if (call(client, BdClient_start_METHOD, WORKLOAD_OPS, 50, device, &r, why, len) < 0)
 		return -1;
 	if (r != 0)
-		return fail(why, len, "bdclient.start: %ld", r);
+		return htest_fail(why, len, "bdclient.start: %ld", r);
 	hsys_run_threads();
 	return 0;
 }
@@ -592,10 +596,10 @@ static int run_recovery(char *why, size_t len)
 	hsys_set_tick(NULL, NULL);
 	htest_capture_end();
 	if (bad)
-		return c[0] ? fail(why, len, "workload: %s", c) : -1;
+		return c[0] ? htest_fail(why, len, "workload: %s", c) : -1;
 	if (s.done != STRIKES)
-		return fail(why, len, "%u strikes landed in %d workloads, want %d", s.done,
-			    WORKLOAD_RUNS, STRIKES);
+		return htest_fail(why, len, "%u strikes landed in %d workloads, want %d", s.done,
+				  WORKLOAD_RUNS, STRIKES);
 	/* One crash and one restart line per strike, numbered in turn. */
 	for (unsigned k = 1; k <= STRIKES; k++) {
 		char line[160];
@@ -605,15 +609,16 @@ static int run_recovery(char *why, size_t len)
 			"replayed 1 calls",
 			k);
 		if (!htest_has_line(line))
-			return fail(why, len, "no restart line /%s/", line);
+			return htest_fail(why, len, "no restart line /%s/", line);
 	}
 	unsigned faults = count_lines("hosted: membdev failed: SIG");
 	unsigned kills = count_lines("domain: membdev (id 2) failed: killed to test recovery");
 	unsigned restarts = count_lines("[bdev_shadow] shadow BlockDevice: restarted");
 	if (faults != STRIKES - STRIKES / KINDS || kills != STRIKES / KINDS || restarts != STRIKES)
-		return fail(why, len, "%u faults, %u kills and %u restarts logged, want %d, %d, %d",
-			    faults, kills, restarts, STRIKES - STRIKES / KINDS, STRIKES / KINDS,
-			    STRIKES);
+		return htest_fail(why, len,
+				  "%u faults, %u kills and %u restarts logged, want %d, %d, %d",
+				  faults, kills, restarts, STRIKES - STRIKES / KINDS,
+				  STRIKES / KINDS, STRIKES);
 	return leak_check(why, len);
 }
 
@@ -641,7 +646,7 @@ static int run_kill_inside(char *why, size_t len)
 	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
 	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
 		counters(client, c, sizeof c);
-		return fail(why, len, "workload: %s", c);
+		return htest_fail(why, len, "workload: %s", c);
 	}
 	const char *lines[] = {
 		"domain: membdev \\(id 2\\) failed: killed to test recovery",
@@ -651,10 +656,10 @@ static int run_kill_inside(char *why, size_t len)
 		"calls",
 	};
 	if (s.done != 1)
-		return fail(why, len, "%u kills landed, want 1", s.done);
+		return htest_fail(why, len, "%u kills landed, want 1", s.done);
 	for (unsigned i = 0; i < sizeof lines / sizeof lines[0]; i++)
 		if (!htest_has_line(lines[i]))
-			return fail(why, len, "no line /%s/ in: %.300s", lines[i], captured);
+			return htest_fail(why, len, "no line /%s/ in: %.300s", lines[i], captured);
 	return leak_check(why, len);
 }
 
@@ -679,7 +684,7 @@ static int run_no_shadow(char *why, size_t len)
 	snprintf(first, sizeof first, "\\[bdclient\\] bdclient: a submit did not succeed: %d",
 		 -MAPLE_ECALLEE);
 	if (s.done != 1 || errors < 2 || last != -MAPLE_EDEAD || !htest_has_line(first))
-		return fail(
+		return htest_fail(
 			why, len,
 			"%u strikes; the client saw %ld errors, the last %ld; want 1 strike, the "
 			"first error %d and the last %d",
@@ -705,8 +710,9 @@ static int run_one_holder(char *why, size_t len)
 	if (bad)
 		return -1;
 	if (cap1 != hdev_size("ramdisk0") || cap2 != -MAPLE_ENOMEM)
-		return fail(why, len, "capacity: the holder %ld, the second %ld; want %ld, %d",
-			    cap1, cap2, hdev_size("ramdisk0"), -MAPLE_ENOMEM);
+		return htest_fail(why, len,
+				  "capacity: the holder %ld, the second %ld; want %ld, %d", cap1,
+				  cap2, hdev_size("ramdisk0"), -MAPLE_ENOMEM);
 	char line[3][200];
 	snprintf(line[0], sizeof line[0],
 		 "device: ramdisk0 not granted to membdev \\(id %u\\): its holder runs \\(granted "
@@ -719,7 +725,7 @@ static int run_one_holder(char *why, size_t len)
 	snprintf(line[2], sizeof line[2], "\\[membdev\\] membdev: cannot map ramdisk0");
 	for (int i = 0; i < 3; i++)
 		if (!htest_has_line(line[i]))
-			return fail(why, len, "no line /%s/ in: %.300s", line[i], captured);
+			return htest_fail(why, len, "no line /%s/ in: %.300s", line[i], captured);
 	return leak_check(why, len);
 }
 
@@ -734,7 +740,7 @@ static int run_map_while_down(char *why, size_t len)
 	struct hosted_domain *rogue = client ? create("rogue", why, len) : NULL;
 	struct hosted_domain *driver = by_name("membdev");
 	if (!rogue || !driver)
-		return driver ? -1 : fail(why, len, "bdev_shadow made no membdev");
+		return driver ? -1 : htest_fail(why, len, "bdev_shadow made no membdev");
 	uint64_t dh = hgate_handle(driver);
 	if (workload(client, 0, why, len) < 0 || htest_capture_begin(why, len) < 0)
 		return -1;
@@ -749,10 +755,11 @@ static int run_map_while_down(char *why, size_t len)
 	if (bad)
 		return -1;
 	if (destroy != -MAPLE_EPERM || crashed != -MAPLE_EPERM || gone_rc || gone != -MAPLE_EPERM)
-		return fail(why, len,
-			    "rogue destroying membdev: %ld, mapping ramdisk0 with membdev crashed: "
-			    "%ld, gone (destroy %d): %ld; want %d each",
-			    destroy, crashed, gone_rc, gone, -MAPLE_EPERM);
+		return htest_fail(
+			why, len,
+			"rogue destroying membdev: %ld, mapping ramdisk0 with membdev crashed: "
+			"%ld, gone (destroy %d): %ld; want %d each",
+			destroy, crashed, gone_rc, gone, -MAPLE_EPERM);
 	char line[3][200];
 	snprintf(line[0], sizeof line[0],
 		 "domain: rogue \\(id %u\\) may not destroy membdev \\(id %u\\): not its "
@@ -768,7 +775,7 @@ static int run_map_while_down(char *why, size_t len)
 		 rogue->id, shadow->id);
 	for (int i = 0; i < 3; i++)
 		if (!htest_has_line(line[i]))
-			return fail(why, len, "no line /%s/ in: %.300s", line[i], captured);
+			return htest_fail(why, len, "no line /%s/ in: %.300s", line[i], captured);
 	char c[256];
 	if (workload(client, 0, why, len) < 0)
 		return -1;
@@ -776,14 +783,14 @@ static int run_map_while_down(char *why, size_t len)
 	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
 	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
 		counters(client, c, sizeof c);
-		return fail(why, len, "the workload after the restart: %s", c);
+		return htest_fail(why, len, "the workload after the restart: %s", c);
 	}
 	if (!next || hgate_handle(next) == dh || hgate_state(rogue) != GATE_DOMAIN_RUNNING)
-		return fail(why, len, "after the restart: membdev %s, rogue %s",
-			    !next		       ? "missing"
-			    : hgate_handle(next) == dh ? "not replaced"
-						       : "new",
-			    hgate_state(rogue) == GATE_DOMAIN_RUNNING ? "running" : "failed");
+		return htest_fail(why, len, "after the restart: membdev %s, rogue %s",
+				  !next			     ? "missing"
+				  : hgate_handle(next) == dh ? "not replaced"
+							     : "new",
+				  hgate_state(rogue) == GATE_DOMAIN_RUNNING ? "running" : "failed");
 	return leak_check(why, len);
 }
 
@@ -811,19 +818,20 @@ static int run_log_flood(char *why, size_t len)
 	unsigned lines = count_lines("[rogue] rogue: flood");
 	/* rogue's init logged one line of its burst already, as in the VM. */
 	if (accepted < DOMAIN_LOG_BURST - 1 || accepted > allowed || lines != (unsigned)accepted)
-		return fail(why, len,
-			    "%d SYS_LOG calls: %ld accepted, %u lines; want %d to %ld, one line "
-			    "each",
-			    FLOOD_CALLS, accepted, lines, DOMAIN_LOG_BURST - 1, allowed);
+		return htest_fail(
+			why, len,
+			"%d SYS_LOG calls: %ld accepted, %u lines; want %d to %ld, one line "
+			"each",
+			FLOOD_CALLS, accepted, lines, DOMAIN_LOG_BURST - 1, allowed);
 	char line[200];
 	snprintf(line, sizeof line,
 		 "domain: rogue \\(id %u\\) logs more than %d lines at once or %d a second: the "
 		 "excess is dropped",
 		 rogue->id, DOMAIN_LOG_BURST, DOMAIN_LOG_PER_S);
 	if (!htest_has_line(line) || count_lines("domain: rogue (id ") != 1)
-		return fail(why, len, "want the one line /%s/, in: %.200s", line, captured);
+		return htest_fail(why, len, "want the one line /%s/, in: %.200s", line, captured);
 	if (hgate_state(rogue) != GATE_DOMAIN_RUNNING)
-		return fail(why, len, "rogue failed; want it running on");
+		return htest_fail(why, len, "rogue failed; want it running on");
 	return leak_check(why, len);
 }
 
@@ -847,7 +855,7 @@ static int run_shared_name(char *why, size_t len)
 		return -1;
 	if (both != -MAPLE_ENOTUNIQ || one != -MAPLE_EPERM ||
 	    hgate_state(v2) != GATE_DOMAIN_RUNNING)
-		return fail(
+		return htest_fail(
 			why, len,
 			"rogue destroying \"victim\" with two running: %ld, with one: %ld; want "
 			"%d, %d and the running one untouched",
@@ -858,7 +866,7 @@ static int run_shared_name(char *why, size_t len)
 		 "\\(the kernel's\\)",
 		 rogue->id, v2->id);
 	if (!htest_has_line(line) || count_lines("domain: rogue (id ") != 1)
-		return fail(why, len, "want the one line /%s/, in: %.200s", line, captured);
+		return htest_fail(why, len, "want the one line /%s/, in: %.200s", line, captured);
 	return leak_check(why, len);
 }
 
@@ -879,19 +887,20 @@ static int run_holder_destroyed_with_call_out(char *why, size_t len)
 		return -1;
 	struct hosted_domain *driver = by_name("membdev");
 	if (!driver || !driver->device_va)
-		return fail(why, len, "membdev %s", driver ? "did not map ramdisk0" : "missing");
+		return htest_fail(why, len, "membdev %s",
+				  driver ? "did not map ramdisk0" : "missing");
 	uint64_t va = driver->device_va, refused = 0;
 	if (!hgate_upcall_push(driver, &err, &refused))
-		return fail(why, len, "cannot put a call into membdev: %ld", err);
+		return htest_fail(why, len, "cannot put a call into membdev: %ld", err);
 	long rc = hdom_destroy_by(shadow, hgate_handle(driver));
 	uint64_t mapped = inject_mapping_end(va);
 	hgate_upcall_pop();
 	if (rc != -MAPLE_ETIMEDOUT || hgate_state(driver) != GATE_DOMAIN_FAILED || mapped)
-		return fail(why, len,
-			    "destroy %ld, membdev state %lu, its device at %#lx %s; want %d, "
-			    "failed, unmapped",
-			    rc, (unsigned long)hgate_state(driver), (unsigned long)va,
-			    mapped ? "still mapped" : "unmapped", -MAPLE_ETIMEDOUT);
+		return htest_fail(why, len,
+				  "destroy %ld, membdev state %lu, its device at %#lx %s; want %d, "
+				  "failed, unmapped",
+				  rc, (unsigned long)hgate_state(driver), (unsigned long)va,
+				  mapped ? "still mapped" : "unmapped", -MAPLE_ETIMEDOUT);
 	return leak_check(why, len);
 }
 

@@ -17,6 +17,8 @@ struct hosted_named_test {
 #define HOSTED_DOMAIN_TESTS 15
 extern const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS];
 
+/* Write the printf-style reason into why; -1, what a failed test returns. */
+int htest_fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Create `module` as the runtime does (the VM's kernel): the domain, or NULL
  * with why. */
 struct hosted_domain *htest_create(const char *module, char *why, size_t len);

@@ -43,7 +43,6 @@
 #include <xheap/rref.h>
 
 #include <regex.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,16 +128,6 @@ static const struct vm_case vm_cases[] = {
 
 #define NCASES (sizeof vm_cases / sizeof vm_cases[0])
 
-static int fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* A method's plain result (it must return): 0 with *r, or -1 with why. */
 static int answer(struct hosted_domain *d, unsigned method, const long a[4], long *r, char *why,
 		  size_t len)
@@ -146,7 +135,7 @@ static int answer(struct hosted_domain *d, unsigned method, const long a[4], lon
 	char f[WHY];
 	fflush(stdout);
 	if (entry_upcall(d, d->methods[method], a, r, f, sizeof f) < 0)
-		return fail(why, len, "%s.%u failed: %.300s", d->name, method, f);
+		return htest_fail(why, len, "%s.%u failed: %.300s", d->name, method, f);
 	return 0;
 }
 
@@ -274,23 +263,23 @@ static int run_case(const struct vm_case *c, char *why, size_t len)
 	htest_outcome(rogue, rogue->methods[Rogue_run_METHOD], a, got, sizeof got);
 	expand(c->expect, target, peer->pkey, trap, pattern, sizeof pattern);
 	if (!matches(pattern, got))
-		return fail(why, len, "'%.300s', want /%.180s/", got, pattern);
+		return htest_fail(why, len, "'%.300s', want /%.180s/", got, pattern);
 	uint64_t state = hgate_state(rogue);
 	uint64_t want_state = !strncmp(c->expect, FAILED, strlen(FAILED)) ? GATE_DOMAIN_FAILED
 									  : GATE_DOMAIN_RUNNING;
 	if (state != want_state)
-		return fail(why, len, "rogue's state after the case: %lu, want %lu",
-			    (unsigned long)state, (unsigned long)want_state);
+		return htest_fail(why, len, "rogue's state after the case: %lu, want %lu",
+				  (unsigned long)state, (unsigned long)want_state);
 	struct gate_domain after = entry_of(peer->id);
 	/* A peer rogue is called (its calls count moves); victim never is. */
 	if ((c->aim != AIM_PEER && memcmp(&before, &after, sizeof before)) ||
 	    (c->aim != AIM_PEER && (!intact((uint64_t)heap) || !intact((uint64_t)data))))
-		return fail(why, len, "rogue changed %s's data or its domain-table entry",
-			    peer->name);
+		return htest_fail(why, len, "rogue changed %s's data or its domain-table entry",
+				  peer->name);
 	/* The continuation stack and the expected-PKRU word are the runtime's
 	 * again after the upcall: what was there before rogue ran. */
 	if (watched && *(volatile uint64_t *)watched != watched_word)
-		return fail(why, len, "the word at %#lx changed", (unsigned long)watched);
+		return htest_fail(why, len, "the word at %#lx changed", (unsigned long)watched);
 	return htest_leak_check(why, len);
 }
 
@@ -343,9 +332,10 @@ static int run_pointers(char *why, size_t len)
 			if (answer(rogue, Rogue_run_METHOD, a, &r, why, len) < 0)
 				return -1;
 			if (r != -MAPLE_EFAULT)
-				return fail(why, len, "syscall %lu with pointer %#lx: %ld, want %d",
-					    (unsigned long)nrs[n], (unsigned long)ptrs[p], r,
-					    -MAPLE_EFAULT);
+				return htest_fail(why, len,
+						  "syscall %lu with pointer %#lx: %ld, want %d",
+						  (unsigned long)nrs[n], (unsigned long)ptrs[p], r,
+						  -MAPLE_EFAULT);
 		}
 		const long dma[4] = {ROGUE_X_SYSCALL, SYS_DMA_BUS, (long)ptrs[p], 0};
 		const long info[4] = {ROGUE_X_INFO_INTO, (long)ptrs[p], 0, 0};
@@ -354,13 +344,14 @@ static int run_pointers(char *why, size_t len)
 		    answer(rogue, Rogue_run_METHOD, info, &i, why, len) < 0)
 			return -1;
 		if (r != -MAPLE_ENOSYS || i != -MAPLE_ESRCH)
-			return fail(why, len,
-				    "pointer %#lx: SYS_DMA_BUS %ld, SYS_DEVICE_INFO %ld; want %d "
-				    "and %d",
-				    (unsigned long)ptrs[p], r, i, -MAPLE_ENOSYS, -MAPLE_ESRCH);
+			return htest_fail(
+				why, len,
+				"pointer %#lx: SYS_DMA_BUS %ld, SYS_DEVICE_INFO %ld; want %d "
+				"and %d",
+				(unsigned long)ptrs[p], r, i, -MAPLE_ENOSYS, -MAPLE_ESRCH);
 	}
 	if (hgate_state(rogue) != GATE_DOMAIN_RUNNING)
-		return fail(why, len, "rogue failed; want it running on");
+		return htest_fail(why, len, "rogue failed; want it running on");
 	return htest_leak_check(why, len);
 }
 
@@ -384,13 +375,13 @@ static int run_thirteenth(char *why, size_t len)
 	char err[256] = "";
 	hdom_create(NULL, "hello", &extra, err, sizeof err);
 	if (extra || !strstr(err, "no protection key left (12 domains hold the 12 domain keys)"))
-		return fail(why, len, "the thirteenth: %s, want refused: '%.200s'",
-			    extra ? "created" : "refused", err);
+		return htest_fail(why, len, "the thirteenth: %s, want refused: '%.200s'",
+				  extra ? "created" : "refused", err);
 	if (keys != (0xffffu & ~((1u << PKEY_FIRST_DOMAIN) - 1)))
-		return fail(why, len, "keys handed out %#x, want %#x", keys,
-			    0xffffu & ~((1u << PKEY_FIRST_DOMAIN) - 1));
+		return htest_fail(why, len, "keys handed out %#x, want %#x", keys,
+				  0xffffu & ~((1u << PKEY_FIRST_DOMAIN) - 1));
 	if (hdom_destroy(hgate_handle(held[0]), err, sizeof err) < 0)
-		return fail(why, len, "destroying the first: %.200s", err);
+		return htest_fail(why, len, "destroying the first: %.200s", err);
 	if (!htest_create("hello", why, len))
 		return -1;
 	return htest_leak_check(why, len);
@@ -410,7 +401,7 @@ static uint64_t gate_sym(const char *name, char *why, size_t len)
 		return 0;
 	if (!elf_symbol_value(file, size, "__gate_start", &lo) ||
 	    !elf_symbol_value(file, size, name, &va) || va < lo)
-		fail(why, len, "%s: no %s", GATEPAGE_KERNEL_ELF, name);
+		htest_fail(why, len, "%s: no %s", GATEPAGE_KERNEL_ELF, name);
 	free(file);
 	return va >= lo && lo ? MAPLE_GATE_VA + (va - lo) : 0;
 }
@@ -450,10 +441,12 @@ static int run_jump_stack(char *why, size_t len)
 		PKEY_TRUSTED) "\\) at gate\\+0x[0-9a-f]+, address 0x[0-9a-f]+";
 	if (!matches(want, got) || at < GATE_DOMTAB_VA ||
 	    at >= GATE_DOMTAB_VA + GATE_MAX_DOMAINS * sizeof(struct gate_domain))
-		return fail(why, len, "'%.300s', want /%s/ with an address in the domain table",
-			    got, want);
+		return htest_fail(why, len,
+				  "'%.300s', want /%s/ with an address in the domain table", got,
+				  want);
 	if (memcmp(&before, &after, sizeof before) || hgate_state(rogue) != GATE_DOMAIN_FAILED)
-		return fail(why, len, "victim's domain-table entry changed, or rogue runs on");
+		return htest_fail(why, len,
+				  "victim's domain-table entry changed, or rogue runs on");
 	return htest_leak_check(why, len);
 }
 
@@ -482,11 +475,11 @@ static int run_noncanonical_rsp(char *why, size_t len)
 		 FAILED "SIG(SEGV|BUS) \\(SI_KERNEL\\) at gate\\+%#lx, address 0",
 		 (unsigned long)(runtime_gatepage()->resume - MAPLE_GATE_VA));
 	if (!matches(want, got))
-		return fail(why, len, "'%.300s', want /%s/", got, want);
+		return htest_fail(why, len, "'%.300s', want /%s/", got, want);
 	if (hgate_state(caller) != GATE_DOMAIN_FAILED || hgate_state(callee) != GATE_DOMAIN_FAILED)
-		return fail(why, len, "caller %lu, callee %lu after; want both failed (%d)",
-			    (unsigned long)hgate_state(caller), (unsigned long)hgate_state(callee),
-			    GATE_DOMAIN_FAILED);
+		return htest_fail(why, len, "caller %lu, callee %lu after; want both failed (%d)",
+				  (unsigned long)hgate_state(caller),
+				  (unsigned long)hgate_state(callee), GATE_DOMAIN_FAILED);
 	return htest_leak_check(why, len);
 }
 
@@ -519,9 +512,10 @@ static int run_upcall_sp_outside(char *why, size_t len)
 		 (unsigned long)heap + 8);
 	if (strcmp(got, want) || !intact((uint64_t)heap) ||
 	    hgate_state(victim) != GATE_DOMAIN_FAILED)
-		return fail(why, len, "'%.200s' (heap %s, state %lu); want '%s', intact, failed",
-			    got, intact((uint64_t)heap) ? "intact" : "written",
-			    (unsigned long)hgate_state(victim), want);
+		return htest_fail(why, len,
+				  "'%.200s' (heap %s, state %lu); want '%s', intact, failed", got,
+				  intact((uint64_t)heap) ? "intact" : "written",
+				  (unsigned long)hgate_state(victim), want);
 	return htest_leak_check(why, len);
 }
 
@@ -555,7 +549,7 @@ static int destroy(struct hosted_domain *d, char *why, size_t len)
 {
 	char err[256];
 	if (hdom_destroy(hgate_handle(d), err, sizeof err) < 0)
-		return fail(why, len, "destroying %s: %.200s", d->name, err);
+		return htest_fail(why, len, "destroying %s: %.200s", d->name, err);
 	return 0;
 }
 
@@ -582,13 +576,14 @@ static int run_reclaim_trees(char *why, size_t len)
 	rref_domain_usage(id, &count_after, &bytes_after);
 	if (r != EV_PASSED || held != NESTED_HELD || count != NESTED_HELD ||
 	    bytes != NESTED_HELD * 128 || live_rrefs() != before || count_after || bytes_after)
-		return fail(why, len,
-			    "run %ld, held %lu (charged %lu, %lu bytes), after the destroy %lu "
-			    "more live (charged %lu, %lu bytes); want %d, %d (%d, %d), 0 (0, 0)",
-			    r, (unsigned long)held, (unsigned long)count, (unsigned long)bytes,
-			    (unsigned long)(live_rrefs() - before), (unsigned long)count_after,
-			    (unsigned long)bytes_after, EV_PASSED, NESTED_HELD, NESTED_HELD,
-			    NESTED_HELD * 128);
+		return htest_fail(
+			why, len,
+			"run %ld, held %lu (charged %lu, %lu bytes), after the destroy %lu "
+			"more live (charged %lu, %lu bytes); want %d, %d (%d, %d), 0 (0, 0)",
+			r, (unsigned long)held, (unsigned long)count, (unsigned long)bytes,
+			(unsigned long)(live_rrefs() - before), (unsigned long)count_after,
+			(unsigned long)bytes_after, EV_PASSED, NESTED_HELD, NESTED_HELD,
+			NESTED_HELD * 128);
 	return htest_leak_check(why, len);
 }
 
@@ -615,12 +610,13 @@ static int run_charge_moves(char *why, size_t len)
 	rref_domain_usage(b, &held_c, &held_b);
 	if (r != EV_PASSED || c1 != 1 || b1 != 128 || c2 || gone_c || gone_b || held_c != 1 ||
 	    held_b != 128)
-		return fail(why, len,
-			    "run %ld; charged: one %lu (%lu bytes), two %lu; once one is gone: "
-			    "one %lu (%lu), two %lu (%lu); want %d; 1 (128), 0; 0 (0), 1 (128)",
-			    r, (unsigned long)c1, (unsigned long)b1, (unsigned long)c2,
-			    (unsigned long)gone_c, (unsigned long)gone_b, (unsigned long)held_c,
-			    (unsigned long)held_b, EV_PASSED);
+		return htest_fail(
+			why, len,
+			"run %ld; charged: one %lu (%lu bytes), two %lu; once one is gone: "
+			"one %lu (%lu), two %lu (%lu); want %d; 1 (128), 0; 0 (0), 1 (128)",
+			r, (unsigned long)c1, (unsigned long)b1, (unsigned long)c2,
+			(unsigned long)gone_c, (unsigned long)gone_b, (unsigned long)held_c,
+			(unsigned long)held_b, EV_PASSED);
 	return htest_leak_check(why, len);
 }
 
@@ -641,7 +637,7 @@ static int run_reused_header(char *why, size_t len)
 	const struct rref_limits unlimited = {.headers = RREF_MAX, .bytes = 1UL << 40};
 	long old = rref_alloc(id, &unlimited, EV_TYPE, 64);
 	if (old <= 0 || rref_free(id, (uint64_t)old) != 0)
-		return fail(why, len, "the first alloc and free: %ld", old);
+		return htest_fail(why, len, "the first alloc and free: %ld", old);
 	long n = 0, r = 0, again = 0;
 	while (n < RREF_MAX && (r = rref_alloc(id, &unlimited, EV_TYPE, 64)) > 0) {
 		held_rrefs[n++] = r;
@@ -652,16 +648,17 @@ static int run_reused_header(char *why, size_t len)
 	long new_info = again ? rref_info(id, (uint64_t)again) : 0;
 	for (long i = 0; i < n; i++)
 		if (rref_free(id, (uint64_t)held_rrefs[i]) != 0)
-			return fail(why, len, "freeing RRef %ld of %ld failed", i, n);
+			return htest_fail(why, len, "freeing RRef %ld of %ld failed", i, n);
 	if (r != -MAPLE_ENOMEM || again <= 0 || again == old ||
 	    RREF_HANDLE_GEN((uint64_t)again) !=
 		    ((RREF_HANDLE_GEN((uint64_t)old) + 1) & RREF_GEN_MASK) ||
 	    stale_free != -MAPLE_EINVAL || stale_info != -MAPLE_EINVAL || new_info != (long)id)
-		return fail(why, len,
-			    "after %ld: %ld; header reused as %#lx (old %#lx); stale free %ld, "
-			    "info %ld; new info %ld; want %d, the next generation, %d, %d, %u",
-			    n, r, (unsigned long)again, (unsigned long)old, stale_free, stale_info,
-			    new_info, -MAPLE_ENOMEM, -MAPLE_EINVAL, -MAPLE_EINVAL, id);
+		return htest_fail(
+			why, len,
+			"after %ld: %ld; header reused as %#lx (old %#lx); stale free %ld, "
+			"info %ld; new info %ld; want %d, the next generation, %d, %d, %u",
+			n, r, (unsigned long)again, (unsigned long)old, stale_free, stale_info,
+			new_info, -MAPLE_ENOMEM, -MAPLE_EINVAL, -MAPLE_EINVAL, id);
 	return htest_leak_check(why, len);
 }
 
@@ -710,14 +707,15 @@ static int run_recall_with_junk(char *why, size_t len)
 	if (k <= 0 || r <= 0 || nested != junk + 3 || count_before != 2 || bytes_before != 256 ||
 	    info_r != (long)pid || info_k != (long)pid || unnest_k || count_after != 2 ||
 	    bytes_after != 256 || live_after != 2)
-		return fail(why, len,
-			    "k %ld r %ld, %lu nested (want %lu); payer charged %lu (%lu bytes) "
-			    "before, %lu (%lu) after; info r %ld k %ld, unnest k %ld, %lu more "
-			    "live; want 2 (256) both times, %u, %u, 0, 2",
-			    k, r, (unsigned long)nested, (unsigned long)(junk + 3),
-			    (unsigned long)count_before, (unsigned long)bytes_before,
-			    (unsigned long)count_after, (unsigned long)bytes_after, info_r, info_k,
-			    unnest_k, (unsigned long)live_after, pid, pid);
+		return htest_fail(
+			why, len,
+			"k %ld r %ld, %lu nested (want %lu); payer charged %lu (%lu bytes) "
+			"before, %lu (%lu) after; info r %ld k %ld, unnest k %ld, %lu more "
+			"live; want 2 (256) both times, %u, %u, 0, 2",
+			k, r, (unsigned long)nested, (unsigned long)(junk + 3),
+			(unsigned long)count_before, (unsigned long)bytes_before,
+			(unsigned long)count_after, (unsigned long)bytes_after, info_r, info_k,
+			unnest_k, (unsigned long)live_after, pid, pid);
 	return htest_leak_check(why, len);
 }
 

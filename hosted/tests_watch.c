@@ -26,7 +26,6 @@
 #include <test/rogue/cases.h>
 #include <test/rogue/watch_cases.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,16 +36,6 @@
 #define TIMEOUT_BOUND 2000000000ull /* the VM tests' bound on a timeout */
 #define IN_TIME_NS    40000000ull   /* a fifth of the budget */
 #define TIMED_OUT     "watchdog: a call ran longer than 200 ms"
-
-static int fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static uint64_t now_ns(void)
 {
@@ -83,16 +72,16 @@ static int timed_out(const struct hosted_domain *d, uint64_t ns, char *why, size
 	snprintf(line, sizeof line, "domain: rogue \\(id %u\\) failed: %s", d->id, TIMED_OUT);
 	if (hgate_state(d) != GATE_DOMAIN_FAILED || d->fail_errno != MAPLE_ETIMEDOUT ||
 	    strcmp(d->fail_reason, TIMED_OUT) || !htest_has_line(line))
-		return fail(
+		return htest_fail(
 			why, len,
 			"rogue (id %u): state %lu, errno %d, reason '%s', line %s; want failed, "
 			"%d, '%s', the VM's line",
 			d->id, (unsigned long)hgate_state(d), d->fail_errno, d->fail_reason,
 			htest_has_line(line) ? "logged" : "missing", MAPLE_ETIMEDOUT, TIMED_OUT);
 	if (ns < BUDGET_NS || ns >= TIMEOUT_BOUND)
-		return fail(why, len, "timed out after %lu ms; want [%llu ms, %llu ms)",
-			    (unsigned long)(ns / 1000000), BUDGET_NS / 1000000,
-			    TIMEOUT_BOUND / 1000000);
+		return htest_fail(why, len, "timed out after %lu ms; want [%llu ms, %llu ms)",
+				  (unsigned long)(ns / 1000000), BUDGET_NS / 1000000,
+				  TIMEOUT_BOUND / 1000000);
 	return 0;
 }
 
@@ -110,7 +99,7 @@ static int run_spin(char *why, size_t len)
 	uint64_t ns = run(r, ROGUE_SPIN, 0, got, sizeof got);
 	htest_capture_end();
 	if (strcmp(got, "rogue failed: " TIMED_OUT))
-		return fail(why, len, "'%.200s'; want 'rogue failed: %s'", got, TIMED_OUT);
+		return htest_fail(why, len, "'%.200s'; want 'rogue failed: %s'", got, TIMED_OUT);
 	if (timed_out(r, ns, why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
@@ -130,10 +119,10 @@ static int run_in_time(char *why, size_t len)
 		char got[WHY];
 		uint64_t ns = run(r, ROGUE_W_BUSY, (long)IN_TIME_NS, got, sizeof got);
 		if (strcmp(got, want) || ns < IN_TIME_NS || hgate_state(r) != GATE_DOMAIN_RUNNING)
-			return fail(why, len,
-				    "call %d: '%.200s' after %lu ms (state %lu); want '%s'", i, got,
-				    (unsigned long)(ns / 1000000), (unsigned long)hgate_state(r),
-				    want);
+			return htest_fail(why, len,
+					  "call %d: '%.200s' after %lu ms (state %lu); want '%s'",
+					  i, got, (unsigned long)(ns / 1000000),
+					  (unsigned long)hgate_state(r), want);
 	}
 	return htest_leak_check(why, len);
 }
@@ -152,8 +141,8 @@ static int run_thread_call(char *why, size_t len)
 	char got[WHY], want[64];
 	run(a, ROGUE_W_THREAD_CALL_SPIN, (long)hgate_handle(spinner), got, sizeof got);
 	if (strcmp(got, "rogue returned 1"))
-		return fail(why, len, "starting the thread: '%.200s'; want 'rogue returned 1'",
-			    got);
+		return htest_fail(why, len,
+				  "starting the thread: '%.200s'; want 'rogue returned 1'", got);
 	if (htest_capture_begin(why, len) < 0)
 		return -1;
 	uint64_t start = now_ns();
@@ -161,16 +150,16 @@ static int run_thread_call(char *why, size_t len)
 	uint64_t ns = now_ns() - start;
 	htest_capture_end();
 	if (ran != 1)
-		return fail(why, len, "%u threads ran; want 1", ran);
+		return htest_fail(why, len, "%u threads ran; want 1", ran);
 	if (timed_out(spinner, ns, why, len) < 0)
 		return -1;
 	run(a, ROGUE_W_THREAD_RESULT, 0, got, sizeof got);
 	snprintf(want, sizeof want, "rogue returned %d", -MAPLE_ETIMEDOUT);
 	if (strcmp(got, want) || hgate_state(a) != GATE_DOMAIN_RUNNING)
-		return fail(why, len,
-			    "the thread's call: '%.200s' (caller state %lu); want '%s', "
-			    "the caller running",
-			    got, (unsigned long)hgate_state(a), want);
+		return htest_fail(why, len,
+				  "the thread's call: '%.200s' (caller state %lu); want '%s', "
+				  "the caller running",
+				  got, (unsigned long)hgate_state(a), want);
 	return htest_leak_check(why, len);
 }
 
@@ -184,8 +173,8 @@ static int run_thread_busy(char *why, size_t len)
 	char got[WHY], want[64];
 	run(r, ROGUE_W_THREAD_BUSY, (long)(3 * BUDGET_NS / 2), got, sizeof got);
 	if (strcmp(got, "rogue returned 1"))
-		return fail(why, len, "starting the thread: '%.200s'; want 'rogue returned 1'",
-			    got);
+		return htest_fail(why, len,
+				  "starting the thread: '%.200s'; want 'rogue returned 1'", got);
 	uint64_t start = now_ns();
 	unsigned ran = hsys_run_threads();
 	uint64_t ns = now_ns() - start;
@@ -193,11 +182,11 @@ static int run_thread_busy(char *why, size_t len)
 	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
 	if (ran != 1 || strcmp(got, want) || ns < 3 * BUDGET_NS / 2 ||
 	    hgate_state(r) != GATE_DOMAIN_RUNNING)
-		return fail(why, len,
-			    "%u threads ran for %lu ms, then '%.200s' (state %lu); want 1 "
-			    "for 300 ms, '%s', rogue running",
-			    ran, (unsigned long)(ns / 1000000), got, (unsigned long)hgate_state(r),
-			    want);
+		return htest_fail(why, len,
+				  "%u threads ran for %lu ms, then '%.200s' (state %lu); want 1 "
+				  "for 300 ms, '%s', rogue running",
+				  ran, (unsigned long)(ns / 1000000), got,
+				  (unsigned long)hgate_state(r), want);
 	return htest_leak_check(why, len);
 }
 
@@ -218,8 +207,9 @@ static int run_caller_credited(char *why, size_t len)
 	htest_capture_end();
 	snprintf(want, sizeof want, "rogue returned %d", -MAPLE_ETIMEDOUT);
 	if (strcmp(got, want) || hgate_state(a) != GATE_DOMAIN_RUNNING)
-		return fail(why, len, "'%.200s' (caller state %lu); want '%s', the caller running",
-			    got, (unsigned long)hgate_state(a), want);
+		return htest_fail(why, len,
+				  "'%.200s' (caller state %lu); want '%s', the caller running", got,
+				  (unsigned long)hgate_state(a), want);
 	if (timed_out(spinner, ns, why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
@@ -239,7 +229,7 @@ static int run_strike_outlived(char *why, size_t len)
 	hwatch_set_budget_ms(0); /* this test arms the strike itself */
 	char err[160];
 	if (inject_strike(hgate_handle(r), INJECT_STRIKE_TIMEOUT, err, sizeof err) < 0)
-		return fail(why, len, "cannot strike rogue: %s", err);
+		return htest_fail(why, len, "cannot strike rogue: %s", err);
 	unsigned id = r->id;
 	if (htest_leak_check(why, len) < 0)
 		return -1;
@@ -250,10 +240,10 @@ static int run_strike_outlived(char *why, size_t len)
 	run(next, ROGUE_W_BUSY, 0, got, sizeof got);
 	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
 	if (next->id != id || strcmp(got, want) || inject_armed())
-		return fail(why, len,
-			    "the next rogue (id %u, was %u): '%.200s', strike %s; want '%s', "
-			    "none armed",
-			    next->id, id, got, inject_armed() ? "armed" : "gone", want);
+		return htest_fail(why, len,
+				  "the next rogue (id %u, was %u): '%.200s', strike %s; want '%s', "
+				  "none armed",
+				  next->id, id, got, inject_armed() ? "armed" : "gone", want);
 	return htest_leak_check(why, len);
 }
 
@@ -298,19 +288,21 @@ static int run_strike_after_destroy(char *why, size_t len)
 	char before[4096], after[4096], err[160] = "", want[160];
 	if (next->id != id ||
 	    slot_maps(next->base, next->base + next->span, before, sizeof before) < 0)
-		return fail(why, len, "hello is in slot %u, not %u, or its maps are unreadable",
-			    next->id, id);
+		return htest_fail(why, len,
+				  "hello is in slot %u, not %u, or its maps are unreadable",
+				  next->id, id);
 	int rc = inject_strike(h, INJECT_STRIKE_TIMEOUT, err, sizeof err);
 	int armed = inject_armed();
 	inject_cancel();
 	if (slot_maps(next->base, next->base + next->span, after, sizeof after) < 0)
-		return fail(why, len, "hello's maps are unreadable");
+		return htest_fail(why, len, "hello's maps are unreadable");
 	snprintf(want, sizeof want, "no domain has handle %#lx: nothing struck", (unsigned long)h);
 	if (rc != -1 || strcmp(err, want) || armed || strcmp(before, after))
-		return fail(why, len,
-			    "strike %d '%s', %s; hello's maps before:\n%safter:\n%swant -1 '%s', "
-			    "none armed, the maps unchanged",
-			    rc, err, armed ? "armed" : "none armed", before, after, want);
+		return htest_fail(
+			why, len,
+			"strike %d '%s', %s; hello's maps before:\n%safter:\n%swant -1 '%s', "
+			"none armed, the maps unchanged",
+			rc, err, armed ? "armed" : "none armed", before, after, want);
 	return htest_leak_check(why, len);
 }
 
@@ -336,10 +328,11 @@ static int run_flip_after_destroy(char *why, size_t len)
 	int rc = inject_flip(h, next->entry, 0, err, sizeof err);
 	snprintf(want, sizeof want, "no domain has handle %#lx: nothing flipped", (unsigned long)h);
 	if (next->id != id || rc != -1 || strcmp(err, want) || *code != was)
-		return fail(why, len,
-			    "hello in slot %u (rogue's %u): flip %d '%s', its entry's byte %#x, "
-			    "was %#x; want -1 '%s', the byte kept",
-			    next->id, id, rc, err, *code, was, want);
+		return htest_fail(
+			why, len,
+			"hello in slot %u (rogue's %u): flip %d '%s', its entry's byte %#x, "
+			"was %#x; want -1 '%s', the byte kept",
+			next->id, id, rc, err, *code, was, want);
 	return htest_leak_check(why, len);
 }
 
@@ -363,7 +356,7 @@ static int run_forged_retry(char *why, size_t len)
 	hwatch_set_budget_ms(0); /* this test arms the strike itself */
 	char err[160];
 	if (inject_strike(hgate_handle(r), FAULT_PF, err, sizeof err) < 0)
-		return fail(why, len, "cannot strike rogue: %s", err);
+		return htest_fail(why, len, "cannot strike rogue: %s", err);
 	inject_cancel();
 	uint64_t word = *(volatile uint64_t *)MAPLE_TRUSTED_VA;
 	const long a[4] = {ROGUE_A5_FAULT_ENTRY_RETRY, (long)entry_keyed_fault_wrpkru,
@@ -375,9 +368,9 @@ static int run_forged_retry(char *why, size_t len)
 		 "address %#lx$",
 		 PKEY_TRUSTED, (unsigned long)MAPLE_TRUSTED_VA);
 	if (!htest_matches(want, got) || *(volatile uint64_t *)MAPLE_TRUSTED_VA != word)
-		return fail(why, len, "'%.300s', TRUSTED word %s; want /%s/, it unchanged", got,
-			    *(volatile uint64_t *)MAPLE_TRUSTED_VA != word ? "written" : "kept",
-			    want);
+		return htest_fail(
+			why, len, "'%.300s', TRUSTED word %s; want /%s/, it unchanged", got,
+			*(volatile uint64_t *)MAPLE_TRUSTED_VA != word ? "written" : "kept", want);
 	return htest_leak_check(why, len);
 }
 
