@@ -34,11 +34,36 @@
 #include <domain/slot_layout.h>
 #include <maple/abi.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
+
+/*
+ * THE INVARIANT (domain threads run at once, syscalls.c): `life` orders
+ * every create, destroy, heap grow and device map, so a domain is found,
+ * changed and freed by one thread at a time, and nothing frees a domain
+ * another thread is using: a thread running in d holds a call in it
+ * (`active`), an upcall into it too, and a domain thread about to start
+ * holds it (hgate_hold); a destroy fails d, lets go of `life` while it
+ * waits for those to leave (up to the VM's 2 s), and frees d only once
+ * none is left, with `life` held again. A domain being created (its init
+ * runs without `life`) or destroyed is claimed (creating, destroying), so
+ * a second destroy is refused as the VM's claim() refuses it. Lock order:
+ * life, then inject.c's, then gate.c's table_lock, then the heap's.
+ */
+static pthread_mutex_t life = PTHREAD_MUTEX_INITIALIZER;
+#define DESTROY_WAIT_NS 2000000000ull /* the VM's (kernel/domain/domain.c) */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 struct authority_domain hdom_authority(struct hosted_domain *d)
 {
@@ -91,16 +116,35 @@ int hdom_fail(struct hosted_domain *d, const char *why)
 
 int hdom_destroy(uint64_t handle, char *err, size_t errlen)
 {
+	pthread_mutex_lock(&life);
 	struct hosted_domain *d = hgate_domain(handle);
-	if (!d) {
-		lifecycle_no_such_domain(err, errlen);
-		return -MAPLE_ESRCH;
+	if (!d || d->creating || d->destroying) {
+		if (!d)
+			lifecycle_no_such_domain(err, errlen);
+		else
+			snprintf(err, errlen, "%s is %s", d->name,
+				 d->creating ? "still being created" : "already being destroyed");
+		pthread_mutex_unlock(&life);
+		return d ? -MAPLE_EBUSY : -MAPLE_ESRCH; /* the VM's claim() */
 	}
 	hdom_fail(d, "destroyed");
-	/* One thread enters domains: a call still in d is on this very
-	 * thread, below whoever destroys, and cannot leave before it returns.
-	 * The VM waits 2 s for such calls and then answers this; here no wait
-	 * can help. Nothing is freed: it stays failed, for a later destroy. */
+	d->destroying = 1;
+	pthread_mutex_unlock(&life);
+	/* As the VM: calls in d on other threads get up to 2 s to leave (each
+	 * unwinds at its next system call, d having failed). A call on this
+	 * very thread, below whoever destroys, cannot leave before it returns:
+	 * no wait can help it, and the answer comes at once. */
+	uint64_t deadline = now_ns() + DESTROY_WAIT_NS;
+	while (hgate_active(d) && !hgate_on_my_stack(d) && now_ns() < deadline) {
+		struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+		entry_wait_begin(); /* where threads take turns, theirs */
+		nanosleep(&ms, NULL);
+		entry_wait_end();
+	}
+	pthread_mutex_lock(&life);
+	d->destroying = 0;
+	/* Nothing is freed while calls remain: it stays failed, for a later
+	 * destroy. */
 	uint64_t active = hgate_active(d);
 	if (active) {
 		/* THE INVARIANT (the grant's, dev/grant.c): no domain but the
@@ -113,41 +157,44 @@ int hdom_destroy(uint64_t handle, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "%s still has %lu calls in progress; it stays failed, destroy it again",
 			 d->name, (unsigned long)active);
+		pthread_mutex_unlock(&life);
 		return -MAPLE_ETIMEDOUT;
 	}
 	teardown(d);
+	pthread_mutex_unlock(&life);
 	return 0;
 }
 
 uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
 			  struct hosted_domain **out, char *err, size_t errlen)
 {
+	pthread_mutex_lock(&life);
 	unsigned id = free_slot();
-	if (!id) {
+	struct hosted_domain *d = id ? calloc(1, sizeof *d) : NULL;
+	if (!id)
 		lifecycle_no_slot(err, errlen);
-		return 0;
-	}
-	struct hosted_domain *d = calloc(1, sizeof *d);
-	if (!d) {
+	else if (!d)
 		snprintf(err, errlen, "out of memory");
-		return 0;
-	}
-	if (hosted_load(path, id, hgate_keys(), d, err, errlen) < 0) {
+	if (!d || hosted_load(path, id, hgate_keys(), d, err, errlen) < 0) {
+		pthread_mutex_unlock(&life);
 		free(d);
 		return 0;
 	}
 	d->owned = 1;
 	d->creator = creator ? hgate_handle(creator) : 0;
 	snprintf(d->creator_name, sizeof d->creator_name, "%s", creator ? creator->name : "kernel");
+	d->creating = 1; /* no destroy until its init is over */
 	if (hgate_add(d, err, errlen) < 0) {
 		munmap((void *)d->base, d->span);
 		if (d->pkey >= 0)
 			pkey_free(d->pkey);
 		free(d);
+		pthread_mutex_unlock(&life);
 		return 0;
 	}
 	uint64_t h = hgate_handle(d);
 	hdev_grant(d);
+	pthread_mutex_unlock(&life);
 	static const long none[4];
 	char why[256];
 	long r = 0;
@@ -155,6 +202,9 @@ uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
 	/* A fault unwinds the upcall (entry.c) with d failed in the gate; its
 	 * line is logged here, where the VM's domain_fail logs it. */
 	int failed = entry_upcall(d, d->entry, none, &r, why, sizeof why) < 0;
+	pthread_mutex_lock(&life);
+	d->creating = 0;
+	pthread_mutex_unlock(&life);
 	if (failed)
 		lifecycle_log_failed(d->name, d->id, why);
 	if (!lifecycle_init_failed(d->name, r, failed, why, err, errlen)) {
@@ -210,14 +260,45 @@ long hdom_create_by(struct hosted_domain *d, const char *module)
 
 long hdom_destroy_by(struct hosted_domain *caller, uint64_t handle)
 {
+	/* The target as it is now, copied under `life`: another thread may
+	 * destroy and free it before authority_destroy_by is done with it
+	 * (hdom_destroy looks it up again by handle). */
+	char name[sizeof caller->name], creator_name[sizeof caller->creator_name];
+	uint64_t refusals = 0;
+	pthread_mutex_lock(&life);
 	struct hosted_domain *d = hgate_domain(handle);
 	struct authority_domain who = hdom_authority(caller), target;
-	if (d)
+	if (d) {
 		target = hdom_authority(d);
+		snprintf(name, sizeof name, "%s", d->name);
+		snprintf(creator_name, sizeof creator_name, "%s", d->creator_name);
+		target.name = name;
+		target.creator_name = creator_name;
+		target.refusals = &refusals; /* a target's count is not asked for */
+	}
+	pthread_mutex_unlock(&life);
 	return authority_destroy_by(&who, d ? &target : NULL, handle, hdom_destroy);
 }
 
+static long heap_grow(struct hosted_domain *d, uint64_t bytes);
+
+long hdom_device_map(struct hosted_domain *d, const char *name)
+{
+	pthread_mutex_lock(&life);
+	long rc = hdev_map(d, name);
+	pthread_mutex_unlock(&life);
+	return rc;
+}
+
 long hdom_heap_grow(struct hosted_domain *d, uint64_t bytes)
+{
+	pthread_mutex_lock(&life); /* two threads of d may grow it at once */
+	long rc = heap_grow(d, bytes);
+	pthread_mutex_unlock(&life);
+	return rc;
+}
+
+static long heap_grow(struct hosted_domain *d, uint64_t bytes)
 {
 	/* The VM's rules (domain/quota.h): the region's size, the window,
 	 * then the memory limit, each checked before anything is mapped. */

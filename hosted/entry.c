@@ -81,6 +81,7 @@
 #include "syscalls.h"
 #include "watchdog.h"
 
+#include <core/log.h>
 #include <domain/gate_layout.h>
 #include <lib/log_text.h>
 #include <maple/abi.h>
@@ -94,6 +95,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -146,7 +148,7 @@ uint64_t entry_sigreturn_token;
 __thread struct entry_sigstack entry_sigstack;
 
 #define GATE_SPAN (1u << 20) /* gatepage.c's limit on the gate's size */
-#define ALTSTACK  (128u << 10)
+#define ALTSTACK  ENTRY_SIGSTACK_BYTES
 #define PAGE	  4096u
 /* Upcalls nested in SIGSYS handlers (a domain's SYS_DOMAIN_CREATE runs the
  * new domain's init there, whose own init may create another): one
@@ -154,6 +156,16 @@ __thread struct entry_sigstack entry_sigstack;
 #define ALT_LEVELS GATE_MAX_DEPTH
 #define LOG_MAX	   256
 _Static_assert(ALTSTACK >= 3 * SIGSTACK_HEADROOM, "the signal stack holds the entries' headroom");
+_Static_assert((uint64_t)ALT_LEVELS *(PAGE + ALTSTACK) <= 1ull << SIGSTACKS_SHIFT,
+	       "a thread slot's signal stacks fit its share of SIGSTACKS_VA");
+_Static_assert(SIGSTACKS_VA >= MAPLE_DOMAIN_BASE + PKEY_COUNT * MAPLE_DOMAIN_SLOT &&
+		       SIGSTACKS_VA + ((uint64_t)GATE_MAX_THREADS << SIGSTACKS_SHIFT) <=
+			       1ull << 47 &&
+		       (SIGSTACKS_VA >> SIGSTACKS_SHIFT) < (1ull << 31) &&
+		       sizeof(struct entry_bases) == 1u << BASES_SHIFT &&
+		       offsetof(struct entry_bases, fs) == BASES_FS &&
+		       offsetof(struct entry_bases, gs) == BASES_GS,
+	       "jump.h's signal stack region and entry_bases layout for sigentry.S");
 
 /* The thread's current upcall; NULL while it runs runtime code. The
  * domain a system call or fault comes from is the gate's current domain
@@ -174,6 +186,46 @@ static __thread struct upcall *current;
  * handler can run, and read by the handlers under Linux's PKRU, which
  * allows key 0 (this variable's). */
 static int keys;
+
+/*
+ * Under keys, domain threads take turns (entry_threads_concurrent), in
+ * order of asking (a ticket each): a thread holds the turn from entering a
+ * domain at its outermost upcall until that upcall is over, and gives it up
+ * only while it waits (entry_wait_begin), its signal stacks then all the
+ * runtime's. THE INVARIANT: no domain code runs on one thread while
+ * another thread's handler state lies on a stack a domain can write.
+ */
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t turn_next, turn_serving;
+
+static void turn_take(void)
+{
+	pthread_mutex_lock(&turn_lock);
+	uint64_t mine = turn_next++;
+	while (turn_serving != mine)
+		pthread_cond_wait(&turn_cv, &turn_lock);
+	pthread_mutex_unlock(&turn_lock);
+}
+
+static void turn_give(void)
+{
+	pthread_mutex_lock(&turn_lock);
+	turn_serving++;
+	pthread_cond_broadcast(&turn_cv);
+	pthread_mutex_unlock(&turn_lock);
+}
+
+int entry_threads_concurrent(void)
+{
+	/* Linux before 6.12 writes a signal frame with the interrupted
+	 * rights, so under keys the frames lie on SHARED signal stacks
+	 * (arm_altstack): a domain on another thread could rewrite a live
+	 * handler's frame and C frames, its return addresses among them,
+	 * and have the runtime run code of its choosing with PKRU 0. Without
+	 * keys nothing isolates anything, and threads run at once. */
+	return !keys;
+}
 
 /* The high 32 bits of the addresses whose system calls are trapped:
  * MAPLE_GATE_VA's 4 GiB, and every domain slot (one per key). */
@@ -506,6 +558,20 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 	} else if (!d) { /* the gate names no domain: nothing to serve it for */
 		fail_now(u, "a system call outside any domain at %s", at);
 		fail_domain(u, si, ctx);
+	} else if (si->si_syscall == SYS_THREAD_EXIT) {
+		/* Ends the current upcall (a domain thread's, or the runtime's
+		 * call) with 0, as the VM's upcall_resume(ctx, 0), if every frame
+		 * above it is d's own; else its error, and the VM's line. */
+		long r = hgate_exit_thread(u->floor);
+		if (r == 0) {
+			u->result = 0;
+			siglongjmp(u->back, 2);
+		}
+		if (r == -MAPLE_EPERM && authority_log_refusal(d->name, d->id, &d->refusals))
+			klog("domain: %s may not end its thread: another domain's call is in "
+			     "progress on it",
+			     d->name);
+		g[REG_RAX] = r;
 	} else if (si->si_syscall == SYS_PANIC) {
 		char msg[LOG_MAX] = "";
 		uint64_t len = (uint64_t)g[REG_RSI];
@@ -655,12 +721,26 @@ static uint32_t rdpkru(void)
  * And while a nested upcall runs, the enclosing levels' stacks are the
  * runtime's own (key_sigstack).
  */
-static char *alt[ALT_LEVELS];
 #define AUTODISARM (1u << 31) /* Linux's SS_AUTODISARM (uapi linux/signal.h, 4.7 on) */
+
+/* Which of its levels' stacks each thread slot has mapped, written only by
+ * the slot's thread; a slot's stacks stay for its next thread (each
+ * upcall gives its stack back to zero fill when it ends). */
+static uint8_t alt_mapped[GATE_MAX_THREADS][ALT_LEVELS];
+
+/* The lowest address of this thread's signal stack of `level`: each thread
+ * slot's stacks lie in its own share of SIGSTACKS_VA, one guard page below
+ * each, so the entries find the thread's bases from %rsp (sigentry.S). */
+static char *alt(unsigned level)
+{
+	return (char *)(SIGSTACKS_VA + ((uint64_t)hgate_thread_slot() << SIGSTACKS_SHIFT) +
+			(uint64_t)level * (PAGE + ALTSTACK) + PAGE);
+}
 
 uint64_t entry_level_stack(unsigned level)
 {
-	return level < ALT_LEVELS ? (uint64_t)alt[level] : 0;
+	return level < ALT_LEVELS && alt_mapped[hgate_thread_slot()][level] ? (uint64_t)alt(level)
+									    : 0;
 }
 
 /*
@@ -678,7 +758,7 @@ uint64_t entry_level_stack(unsigned level)
  */
 static void key_sigstack(unsigned level, int pkey)
 {
-	if (keys && pkey_mprotect(alt[level], ALTSTACK, PROT_READ | PROT_WRITE, pkey) < 0) {
+	if (keys && pkey_mprotect(alt(level), ALTSTACK, PROT_READ | PROT_WRITE, pkey) < 0) {
 		fprintf(stderr, "hosted: cannot give signal stack %u key %d: %s\n", level, pkey,
 			strerror(errno));
 		abort();
@@ -688,8 +768,8 @@ static void key_sigstack(unsigned level, int pkey)
 /* The keyed entries and frame_set_pkru accept frames on level's stack only. */
 static void use_sigstack(unsigned level)
 {
-	entry_sigstack = (struct entry_sigstack){.lo = (uint64_t)alt[level],
-						 .hi = (uint64_t)alt[level] + ALTSTACK};
+	entry_sigstack = (struct entry_sigstack){.lo = (uint64_t)alt(level),
+						 .hi = (uint64_t)alt(level) + ALTSTACK};
 }
 
 static int arm_altstack(unsigned level, char *err, size_t errlen)
@@ -698,20 +778,27 @@ static int arm_altstack(unsigned level, char *err, size_t errlen)
 		snprintf(err, errlen, "upcalls nested %u deep", level);
 		return -1;
 	}
-	if (!alt[level]) {
-		uint8_t *at =
-			mmap(NULL, PAGE + ALTSTACK, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (at == MAP_FAILED ||
-		    (keys ? pkey_mprotect(at + PAGE, ALTSTACK, PROT_READ | PROT_WRITE, PKEY_SHARED)
-			  : mprotect(at + PAGE, ALTSTACK, PROT_READ | PROT_WRITE)) < 0) {
-			snprintf(err, errlen, "cannot set up a signal stack: %s", strerror(errno));
+	uint8_t *mapped = &alt_mapped[hgate_thread_slot()][level];
+	if (!*mapped) {
+		uint8_t *at = mmap(alt(level) - PAGE, PAGE + ALTSTACK, PROT_NONE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (at != (uint8_t *)alt(level) - PAGE) {
+			snprintf(err, errlen, "cannot set up signal stack %u at %p: %s", level,
+				 (void *)alt(level),
+				 at == MAP_FAILED ? strerror(errno) : "placed elsewhere");
 			if (at != MAP_FAILED)
 				munmap(at, PAGE + ALTSTACK);
 			return -1;
 		}
-		alt[level] = (char *)at + PAGE;
+		if ((keys ? pkey_mprotect(at + PAGE, ALTSTACK, PROT_READ | PROT_WRITE, PKEY_SHARED)
+			  : mprotect(at + PAGE, ALTSTACK, PROT_READ | PROT_WRITE)) < 0) {
+			snprintf(err, errlen, "cannot set up a signal stack: %s", strerror(errno));
+			munmap(at, PAGE + ALTSTACK);
+			return -1;
+		}
+		*mapped = 1;
 	}
-	stack_t ss = {.ss_sp = alt[level], .ss_size = ALTSTACK, .ss_flags = (int)AUTODISARM};
+	stack_t ss = {.ss_sp = alt(level), .ss_size = ALTSTACK, .ss_flags = (int)AUTODISARM};
 	if (sigaltstack(&ss, NULL) < 0) {
 		snprintf(err, errlen, "cannot arm a signal stack: %s", strerror(errno));
 		return -1;
@@ -727,7 +814,10 @@ static sigset_t domain_mask;
 static int altstack(char *err, size_t errlen)
 {
 	sigprocmask(SIG_SETMASK, NULL, &domain_mask);
-	return arm_altstack(0, err, errlen);
+	if (arm_altstack(0, err, errlen) < 0)
+		return -1;
+	entry_sigstack = (struct entry_sigstack){0, 0}; /* no upcall runs yet */
+	return 0;
 }
 
 /*
@@ -781,14 +871,19 @@ static int confine_thread(char *err, size_t errlen)
 	return 0;
 }
 
-/* Install handler for sig with the runtime's own restorer (glibc's
- * sigaction would put its own there: ksigaction.h) and every signal
- * blocked while it runs (see the handlers' comment above). */
-uint64_t entry_fs_base, entry_gs_base;
+/*
+ * The FS and GS bases every handler entry writes back (sigentry.S,
+ * entry_restore_bases), one pair per thread slot, found by the slot whose
+ * share of SIGSTACKS_VA holds %rsp. Key-0 memory, which no domain's rights
+ * can read or write; a slot's pair is set by its thread before it enters a
+ * domain and zeroed when it leaves its slot (an entry finding 0 traps).
+ */
+struct entry_bases entry_bases[GATE_MAX_THREADS];
+const uint64_t entry_base_slots = GATE_MAX_THREADS;
 
-/* The bases the handler entries write back: this thread's, the one that
- * enters domains (hgate_init pointed its GS base at its GATE_RO page).
- * WRFSBASE and WRGSBASE need Linux to have turned FSGSBASE on. */
+/* This thread's bases (hgate_thread_attach pointed its GS base at its
+ * GATE_RO page). WRFSBASE and WRGSBASE need Linux to have turned FSGSBASE
+ * on. */
 static int record_bases(char *err, size_t errlen)
 {
 	uint64_t gs = 0;
@@ -803,16 +898,14 @@ static int record_bases(char *err, size_t errlen)
 			 gs ? strerror(errno) : "0 (hgate_init has not run)");
 		return -1;
 	}
-	uint64_t fs = (uint64_t)__builtin_thread_pointer();
-	if (entry_fs_base && (entry_fs_base != fs || entry_gs_base != gs)) {
-		snprintf(err, errlen, "domains are entered from one thread per process");
-		return -1;
-	}
-	entry_fs_base = fs;
-	entry_gs_base = gs;
+	entry_bases[hgate_thread_slot()] =
+		(struct entry_bases){.fs = (uint64_t)__builtin_thread_pointer(), .gs = gs};
 	return 0;
 }
 
+/* Install handler for sig with the runtime's own restorer (glibc's
+ * sigaction would put its own there: ksigaction.h) and every signal
+ * blocked while it runs (see the handlers' comment above). */
 static int handle(int sig, void (*handler)(int, siginfo_t *, void *))
 {
 	struct ksigaction sa = {.handler = (void *)handler,
@@ -857,15 +950,79 @@ int entry_init(int use_keys, char *err, size_t errlen)
 		goto fail;
 	if ((keys && rseq_off(err, errlen) < 0) || confine_thread(err, errlen) < 0)
 		return -1;
+	/* For the whole process (TSYNC), and every thread made later inherits
+	 * it: the watchdog's, the campaign's and every domain thread. */
 	return install_filter(err, errlen);
 fail:
 	snprintf(err, errlen, "rt_sigaction: %s", strerror(errno));
 	return -1;
 }
 
+/*
+ * A domain thread's own runtime state, each piece per thread as Linux
+ * keeps it: the signal mask domains run with (the thread was made inside
+ * a SIGSYS handler, every signal blocked: a domain fault then would kill
+ * the process), its gate pages and GS base (hgate_thread_attach), the
+ * bases its handler entries write back, under keys no rseq area (Linux
+ * writes it with the domain's rights), and syscall user dispatch with a
+ * selector of its own (a prctl of the calling thread only). The seccomp
+ * filter it inherited. Its signal stacks come with its first upcall.
+ */
+int entry_thread_begin(unsigned slot, char *err, size_t errlen)
+{
+	sigprocmask(SIG_SETMASK, &domain_mask, NULL);
+	if (hgate_thread_attach(slot, err, errlen) < 0 || record_bases(err, errlen) < 0 ||
+	    (keys && rseq_off(err, errlen) < 0))
+		return -1;
+	return confine_thread(err, errlen);
+}
+
+void entry_thread_end(void)
+{
+	/* Dispatch off before its selector's page goes: Linux reads the
+	 * selector at every system call while it is on. */
+	prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0ul, 0ul, 0ul);
+	munmap((void *)entry_selector, PAGE);
+	entry_selector = NULL;
+	entry_bases[hgate_thread_slot()] = (struct entry_bases){0, 0};
+	hgate_thread_detach();
+}
+
+/* The outermost upcall of a thread leaves: no stack of its is a place a
+ * handler may start from (a jump to an entry with %rsp there traps), and
+ * under keys the next thread may enter domains. */
+static void upcall_over(const struct upcall *u)
+{
+	if (u->outer)
+		return;
+	entry_sigstack = (struct entry_sigstack){0, 0};
+	if (!entry_threads_concurrent())
+		turn_give();
+}
+
+void entry_wait_begin(void)
+{
+	if (entry_threads_concurrent() || !current)
+		return;
+	/* The handler's frame, its C frames and their return addresses stay
+	 * on this level's stack while another thread's domains run. */
+	key_sigstack(current->level, 0);
+	turn_give();
+}
+
+void entry_wait_end(void)
+{
+	if (entry_threads_concurrent() || !current)
+		return;
+	turn_take();
+	key_sigstack(current->level, PKEY_SHARED); /* Linux writes the next frame there */
+}
+
 int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,
 		 size_t whylen)
 {
+	if (!current && !entry_threads_concurrent())
+		turn_take();
 	long err;
 	/* Nested when made from a SIGSYS handler of the current upcall
 	 * (hdom_create for a domain's SYS_DOMAIN_CREATE). */
@@ -875,8 +1032,10 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 			   .d = d,
 			   .why = why,
 			   .whylen = whylen};
-	if (arm_altstack(u.level, why, whylen) < 0)
+	if (arm_altstack(u.level, why, whylen) < 0) {
+		upcall_over(&u);
 		return -1;
+	}
 	uint64_t refused = 0;
 	uint64_t sp = hgate_upcall_push(d, &err, &refused);
 	if (!sp) {
@@ -892,6 +1051,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		}
 		if (u.outer) /* the handler goes on: on its own level's stack */
 			use_sigstack(u.outer->level);
+		upcall_over(&u);
 		return -1;
 	}
 	/* The return address, as gate_upcall pushes it; sp is 16-byte aligned,
@@ -933,7 +1093,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	 * upcall's domains to read. Its pages go back to zero fill. What a
 	 * handler leaves there while its upcall still runs stays
 	 * (docs/platform.md, "What it cannot enforce"). */
-	if (madvise(alt[u.level], ALTSTACK, MADV_DONTNEED) < 0) {
+	if (madvise(alt(u.level), ALTSTACK, MADV_DONTNEED) < 0) {
 		fprintf(stderr, "hosted: cannot clear signal stack %u: %s\n", u.level,
 			strerror(errno));
 		abort(); /* a stack that keeps another domain's state: stop, not go on */
@@ -943,6 +1103,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		use_sigstack(u.outer->level);
 	}
 	current = u.outer;
+	upcall_over(&u);
 	if (how == 2)
 		*result = u.result;
 	return how == 2 ? 0 : -1;

@@ -34,6 +34,7 @@ struct hosted_domain {
 	char fail_reason[96];	    /* why hdom_fail failed it (a kill, a destroy) */
 	int fail_errno;		    /* MAPLE_ETIMEDOUT: the watchdog failed it; else 0 */
 	int owned;		    /* allocated by domains.c, which frees it at destroy */
+	int creating, destroying;   /* claimed by a create or a destroy (domains.c) */
 };
 
 /* A whole file, malloc'd (at most 256 MiB), or NULL with err filled. */

@@ -306,12 +306,13 @@ static int runtime_clean(char *why, size_t len)
 		__asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
 	__asm__ volatile("pushfq\n\tpopq %0" : "=r"(flags));
 	syscall(SYS_arch_prctl, ARCH_GET_GS, &gs);
-	if (pkru || hgate_depth() || flags & RFLAGS_AC || gs != entry_gs_base) {
+	uint64_t want_gs = entry_bases[hgate_thread_slot()].gs;
+	if (pkru || hgate_depth() || flags & RFLAGS_AC || gs != want_gs) {
 		snprintf(why, len,
 			 "after the upcalls the runtime holds PKRU %#x, %u continuations, RFLAGS "
 			 "%#lx and GS base %#lx, want 0, 0, AC (%#x) clear and %#lx",
 			 pkru, hgate_depth(), (unsigned long)flags, (unsigned long)gs, RFLAGS_AC,
-			 (unsigned long)entry_gs_base);
+			 (unsigned long)want_gs);
 		return -1;
 	}
 	return 0;
@@ -666,7 +667,8 @@ static int run_every_runtime_wrpkru(char *why, size_t len)
 /*
  * The runtime's WRFSBASE and WRGSBASE (sigentry.S, entry_restore_bases),
  * reached by a call with %rax = 0 (ROGUE_H_JUMP_PKRU): each compares what
- * it wrote with the runtime's value in key-0 memory next, and that read
+ * it wrote with the runtime's value in key-0 memory next (the read of
+ * entry_base_slots first), and that read
  * faults under rogue's rights; the fault's own entry writes the runtime's
  * bases back (runtime_clean checks GS, and hello answers through the gate
  * after). A fresh rogue for each site.
@@ -677,8 +679,8 @@ static int run_every_base_write(char *why, size_t len)
 		const char *name;
 		const char *site;
 		const uint64_t *value;
-	} sites[] = {{"entry_restore_fsbase", entry_restore_fsbase, &entry_fs_base},
-		     {"entry_restore_gsbase", entry_restore_gsbase, &entry_gs_base}};
+	} sites[] = {{"entry_restore_fsbase", entry_restore_fsbase, &entry_base_slots},
+		     {"entry_restore_gsbase", entry_restore_gsbase, &entry_base_slots}};
 	struct hosted_domain hello;
 	if (start("hello", 3, &hello, why, len) < 0)
 		return -1;
@@ -882,7 +884,7 @@ static int run_sigstack(char *why, size_t len)
 			 want);
 		return -1;
 	}
-	uint64_t lo = entry_level_stack(0), hi = entry_sigstack.hi;
+	uint64_t lo = entry_level_stack(0), hi = lo + ENTRY_SIGSTACK_BYTES;
 	const long scan[4] = {ROGUE_H_SCAN, (long)lo, (long)(hi - lo), 0};
 	outcome(&one, one.methods[Rogue_run_METHOD], scan, got, sizeof got);
 	if (strcmp(got, "rogue returned -1")) {

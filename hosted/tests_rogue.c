@@ -226,10 +226,10 @@ static struct gate_domain entry_of(unsigned id)
  * One case: rogue (and victim, or a second rogue) created as the runtime;
  * the outcome must match; a case that faults leaves rogue failed and one
  * that answers leaves it running; victim's heap and data and its domain-
- * table entry are as before; then the leak check. victim's third buffer
- * lives on its keeper thread's stack, which never runs hosted (a thread
- * that sleeps for ever holds the one thread, docs/platform.md), so its
- * check() is not called: the runtime reads the two buffers itself.
+ * table entry are as before, and so is its third buffer, on the stack of
+ * its keeper thread (a domain thread asleep for ever in SYS_SLEEP_NS,
+ * syscalls.c), whose address stack_addr answers once the thread has run;
+ * then the leak check (its destroy wakes the keeper, which unwinds).
  */
 static int run_case(const struct vm_case *c, char *why, size_t len)
 {
@@ -238,11 +238,12 @@ static int run_case(const struct vm_case *c, char *why, size_t len)
 		rogue ? htest_create(c->aim == AIM_PEER ? "rogue" : "victim", why, len) : NULL;
 	if (!peer)
 		return -1;
-	long heap = 0, data = 0;
+	long heap = 0, data = 0, stack = 0;
 	const long none[4] = {0};
 	if (c->aim != AIM_PEER &&
 	    (answer(peer, Victim_heap_addr_METHOD, none, &heap, why, len) < 0 ||
-	     answer(peer, Victim_data_addr_METHOD, none, &data, why, len) < 0))
+	     answer(peer, Victim_data_addr_METHOD, none, &data, why, len) < 0 ||
+	     answer(peer, Victim_stack_addr_METHOD, none, &stack, why, len) < 0))
 		return -1;
 	uint64_t tt_va = GATE_THREADS_VA + GATE_SLOT_TRUSTED_OFF;
 	uint64_t target = c->aim == AIM_VICTIM_HEAP   ? (uint64_t)heap
@@ -279,7 +280,8 @@ static int run_case(const struct vm_case *c, char *why, size_t len)
 	struct gate_domain after = entry_of(peer->id);
 	/* A peer rogue is called (its calls count moves); victim never is. */
 	if ((c->aim != AIM_PEER && memcmp(&before, &after, sizeof before)) ||
-	    (c->aim != AIM_PEER && (!intact((uint64_t)heap) || !intact((uint64_t)data))))
+	    (c->aim != AIM_PEER &&
+	     (!intact((uint64_t)heap) || !intact((uint64_t)data) || !intact((uint64_t)stack))))
 		return htest_fail(why, len, "rogue changed %s's data or its domain-table entry",
 				  peer->name);
 	/* The continuation stack and the expected-PKRU word are the runtime's
