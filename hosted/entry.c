@@ -830,8 +830,12 @@ static int altstack(char *err, size_t errlen)
  */
 static int rseq_off(char *err, size_t errlen)
 {
-	if (!__rseq_size)
-		return 0; /* glibc registered none (GLIBC_TUNABLES=glibc.pthread.rseq=0) */
+	struct rseq *area = (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+	/* glibc registered none (GLIBC_TUNABLES=glibc.pthread.rseq=0), or none
+	 * for this thread (it made a new thread register only if its creator,
+	 * which unregistered here, still had one: seen in the PKU guest). */
+	if (!__rseq_size || (int32_t)area->cpu_id == RSEQ_CPU_ID_REGISTRATION_FAILED)
+		return 0;
 	/* glibc registers at least 32 bytes, the kernel's original size. */
 	unsigned len = __rseq_size < 32 ? 32 : __rseq_size;
 	if (syscall(SYS_rseq, (char *)__builtin_thread_pointer() + __rseq_offset, len,

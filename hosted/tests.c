@@ -221,10 +221,11 @@ static uint64_t wrpkru_in(const void *fn)
 
 /* The top of the signal stack an upcall at level 0 (the test's into rogue)
  * takes its signals on: entry.c arms it with SS_AUTODISARM at each upcall,
- * so between upcalls sigaltstack reports it disarmed. */
+ * so between upcalls sigaltstack reports it disarmed (and entry_sigstack
+ * names no stack). */
 static uint64_t sigstack_top(void)
 {
-	return entry_sigstack.hi;
+	return entry_level_stack(0) + ENTRY_SIGSTACK_BYTES;
 }
 
 /* The `syscall` of the restorer Linux returns SIGSYS handlers through,

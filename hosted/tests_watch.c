@@ -360,7 +360,7 @@ static int run_forged_retry(char *why, size_t len)
 	inject_cancel();
 	uint64_t word = *(volatile uint64_t *)MAPLE_TRUSTED_VA;
 	const long a[4] = {ROGUE_A5_FAULT_ENTRY_RETRY, (long)entry_keyed_fault_wrpkru,
-			   (long)MAPLE_TRUSTED_VA, (long)entry_sigstack.hi};
+			   (long)MAPLE_TRUSTED_VA, (long)(entry_level_stack(0) + ENTRY_SIGSTACK_BYTES)};
 	char got[WHY], want[WHY];
 	htest_outcome(r, r->methods[Rogue_run_METHOD], a, got, sizeof got);
 	snprintf(want, sizeof want,
