@@ -248,6 +248,14 @@ void hgate_thread_detach(void)
 	tt = NULL;
 }
 
+unsigned hgate_slots_taken(void)
+{
+	unsigned n = 0;
+	for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++)
+		n += __atomic_load_n(&slot_taken[slot], __ATOMIC_ACQUIRE);
+	return n;
+}
+
 unsigned hgate_thread_slot(void)
 {
 	return my_slot;

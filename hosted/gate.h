@@ -44,6 +44,9 @@ void hgate_slot_give_back(unsigned slot);
  * every domain go and the slot is free for another thread. */
 void hgate_thread_detach(void);
 
+/* How many thread slots are taken. */
+unsigned hgate_slots_taken(void);
+
 /* This thread's slot. */
 unsigned hgate_thread_slot(void);
 

@@ -35,6 +35,7 @@ struct hosted_domain {
 	int fail_errno;		    /* MAPLE_ETIMEDOUT: the watchdog failed it; else 0 */
 	int owned;		    /* allocated by domains.c, which frees it at destroy */
 	int creating, destroying;   /* claimed by a create or a destroy (domains.c) */
+	uint32_t threads_max;	    /* its thread limit; 0: DOMAIN_THREADS_DEFAULT */
 };
 
 /* A whole file, malloc'd (at most 256 MiB), or NULL with err filled. */

@@ -68,7 +68,8 @@ static long charge(const struct hosted_domain *d)
 	pthread_mutex_lock(&threads_lock);
 	if (counts[d->id].gen != d->gen)
 		counts[d->id].gen = d->gen, counts[d->id].threads = 0;
-	long rc = quota_thread(counts[d->id].threads, DOMAIN_THREADS_DEFAULT);
+	long rc = quota_thread(counts[d->id].threads,
+			       d->threads_max ? d->threads_max : DOMAIN_THREADS_DEFAULT);
 	if (!rc) {
 		counts[d->id].threads++;
 		alive++;

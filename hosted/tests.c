@@ -27,6 +27,7 @@
 #include "runtime.h"
 #include "tests_domains.h"
 #include "tests_rogue.h"
+#include "tests_threads.h"
 #include "tests_watch.h"
 
 #include <domain/gate_layout.h>
@@ -1015,6 +1016,10 @@ static void list_tests(void)
 		add((struct test){.name = hosted_watch_tests[i].name,
 				  .needs = hosted_watch_tests[i].needs,
 				  .run = hosted_watch_tests[i].run});
+	for (size_t i = 0; i < HOSTED_THREAD_TESTS; i++)
+		add((struct test){.name = hosted_thread_tests[i].name,
+				  .needs = hosted_thread_tests[i].needs,
+				  .run = hosted_thread_tests[i].run});
 }
 
 int htest_start(const char *name, unsigned id, struct hosted_domain *d, char *why, size_t len)

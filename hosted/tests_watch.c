@@ -147,8 +147,8 @@ static int run_in_time(char *why, size_t len)
 	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
 	for (int i = 0; i < 6; i++) {
 		char got[WHY];
-		uint64_t ns =
-			run(r, i % 2 ? ROGUE_W_BUSY : ROGUE_W_SLEEP, (long)IN_TIME_NS, got, sizeof got);
+		uint64_t ns = run(r, i % 2 ? ROGUE_W_BUSY : ROGUE_W_SLEEP, (long)IN_TIME_NS, got,
+				  sizeof got);
 		if (strcmp(got, want) || ns < IN_TIME_NS || hgate_state(r) != GATE_DOMAIN_RUNNING)
 			return htest_fail(why, len,
 					  "call %d: '%.200s' after %lu ms (state %lu); want '%s'",
@@ -402,7 +402,8 @@ static int run_forged_retry(char *why, size_t len)
 	inject_cancel();
 	uint64_t word = *(volatile uint64_t *)MAPLE_TRUSTED_VA;
 	const long a[4] = {ROGUE_A5_FAULT_ENTRY_RETRY, (long)entry_keyed_fault_wrpkru,
-			   (long)MAPLE_TRUSTED_VA, (long)(entry_level_stack(0) + ENTRY_SIGSTACK_BYTES)};
+			   (long)MAPLE_TRUSTED_VA,
+			   (long)(entry_level_stack(0) + ENTRY_SIGSTACK_BYTES)};
 	char got[WHY], want[WHY];
 	htest_outcome(r, r->methods[Rogue_run_METHOD], a, got, sizeof got);
 	snprintf(want, sizeof want,
