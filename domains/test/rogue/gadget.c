@@ -8,6 +8,7 @@
 #include <test/rogue/attack5_cases.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/gadget_cases.h>
+#include <test/rogue/landing.h>
 #include <test/rogue/sigframe.h>
 
 #include <sdk/dom.h>
@@ -32,12 +33,7 @@ __attribute__((noinline)) static long jump_to(uint64_t site, uint64_t rsp, uint6
 	register uint64_t r9 __asm__("r9") = rsp;
 	register uint64_t r8 __asm__("r8") = uc;
 	long r;
-	__asm__ volatile("pushq %%rbx\n\t"
-			 "pushq %%rbp\n\t"
-			 "pushq %%r12\n\t"
-			 "pushq %%r13\n\t"
-			 "pushq %%r14\n\t"
-			 "pushq %%r15\n\t"
+	__asm__ volatile(ROGUE_PUSH_CALLEE_SAVED // the label reloads %rsp from saved_rsp
 			 "movq %%rsp, %[saved]\n\t"
 			 "leaq 1f(%%rip), %%r11\n\t"
 			 "testq %%r8, %%r8\n\t"
@@ -58,16 +54,8 @@ __attribute__((noinline)) static long jump_to(uint64_t site, uint64_t rsp, uint6
 			 "jmp *%%r10\n"
 			 "1:\n\t"
 			 "movq %[saved], %%rsp\n\t"
-			 "movq %[at], %%rdi\n\t"
-			 "movabsq %[scribble], %%rax\n\t"
-			 "movq %%rax, (%%rdi)\n\t"
-			 "popq %%r15\n\t"
-			 "popq %%r14\n\t"
-			 "popq %%r13\n\t"
-			 "popq %%r12\n\t"
-			 "popq %%rbp\n\t"
-			 "popq %%rbx\n\t"
-			 "movl %[nc], %%eax"
+			 "movq %[at], %%rdi\n\t" // the word to scribble
+			 ROGUE_SCRIBBLE_AND_RETURN
 			 : "=a"(r), "+r"(r10), "+r"(r9), "+r"(r8), "+S"(info),
 			   "+D"(sig), [saved] "=m"(saved_rsp)
 			 : [at] "m"(scribble_at), [scribble] "i"(ROGUE_SCRIBBLE),
