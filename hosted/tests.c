@@ -19,9 +19,10 @@
  * new test is a line there, or a row of its file's table): the rogue table
  * and its jumps into the runtime are tests_escape.c, the calls between
  * domains and the RRefs tests_xcall.c, domains creating domains
- * tests_domains.c, membdev's recovery tests_recovery.c, the VM's other
- * rogue ktests tests_rogue.c, fault injection tests_inject.c and the
- * watchdog tests_watch.c. The helpers they share (tests.h) are here too.
+ * tests_domains.c, membdev's recovery and ramdisk0 tests_membdev.c, the
+ * VM's other rogue ktests tests_rogue.c, fault injection tests_inject.c and
+ * the watchdog tests_watch.c. The helpers the harness gives them (tests.h)
+ * are here too; those of domains creating domains are tests_domains.c's.
  */
 #define _GNU_SOURCE
 #include "tests.h"
