@@ -390,6 +390,10 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	uint32_t pkru;
 	long err;
 	inject_note_failed(d, u->why); /* when and why, for the fault campaign */
+	/* Its first failure's reason, for its other threads: one that returns
+	 * or calls into it later fails with it (the SYS_RETURN above). */
+	if (d && hgate_fail(d))
+		snprintf(d->fail_reason, sizeof d->fail_reason, "%s", u->why);
 	if (hgate_unwind(u->floor, &rip, &rsp, &pkru, &err)) {
 		if (d && d != u->d) { /* say who failed: it is not the domain entered */
 			char why[256];
@@ -548,6 +552,13 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		 * domain or gate code ran: a domain jumped there. */
 		fail_now(u, "a system call (%d) at %#lx outside the domains and the gate",
 			 si->si_syscall, (unsigned long)(ip - SYSCALL_LEN));
+		fail_domain(u, si, ctx);
+	} else if (si->si_syscall == SYS_RETURN && from_gate && d &&
+		   hgate_state(d) != GATE_DOMAIN_RUNNING) {
+		/* The VM's gate_return: a domain that failed (a thread of its own
+		 * panicked while this one ran elsewhere) has no result to give;
+		 * the upcall fails with its reason. */
+		fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
 		fail_domain(u, si, ctx);
 	} else if (si->si_syscall == SYS_RETURN && from_gate && hgate_upcall_pop()) {
 		u->result = g[REG_RDI];

@@ -18,6 +18,7 @@
 #include "runtime.h"
 #include "syscalls.h"
 #include "tests.h"
+#include "watchdog.h"
 
 #include <domain/gate_layout.h>
 #include <idl/bdclient_methods.h>
@@ -25,6 +26,7 @@
 #include <idl/rref_evil_methods.h>
 #include <maple/abi.h>
 #include <test/bdclient/bdclient.h>
+#include <test/rogue/attack3_cases.h>
 #include <test/rogue/attack_cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rrefs/evil.h>
@@ -185,6 +187,78 @@ static int run_thread_slots(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/*
+ * kernel/ktest/attack3.c's attack3_a_caller_failing_inside_a_callee_
+ * leaves_the_callee_whole (cases 160-162) and ..._a_failed_middle_domain_
+ * returns_its_caller_an_error (163): a client calls the server's locked
+ * work (200 ms, holding the server's lock) again and again while a thread
+ * of its own sleeps 100 ms and panics it. The thread inside the server is
+ * not unwound (the server is still running): the server finishes and
+ * unlocks, and its next call, under a 500 ms watchdog, runs; the client's
+ * upcall fails with its panic (the VM's domain_call: -MAPLE_ECALLEE), or a
+ * relay that called the client hears -MAPLE_ECALLEE and runs on.
+ */
+#define HOLD_NS	  200000000L
+#define SHORT_NS  1000000L
+#define BUDGET_MS 500
+#define PANIC	  "rogue failed: panicked: attack3: failing while a call of ours runs in the server"
+static int die_inside_server(int relayed, char *why, size_t len)
+{
+	struct hosted_domain *server = htest_create("rogue", why, len);
+	struct hosted_domain *client = server ? htest_create("rogue", why, len) : NULL;
+	struct hosted_domain *relay = client && relayed ? htest_create("rogue", why, len) : NULL;
+	if (!client || (relayed && !relay) || hwatch_start(0, why, len) < 0)
+		return -1;
+	uint64_t calls = hgate_calls(server);
+	char died[WHY], want[WHY];
+	const long direct[4] = {ROGUE_X_CALL_AND_DIE, (long)hgate_handle(server), HOLD_NS, 0};
+	const long relay_args[4] = {ROGUE_X_RELAY, (long)hgate_handle(client),
+				    (long)hgate_handle(server), HOLD_NS};
+	if (relay)
+		htest_outcome(relay, relay->methods[Rogue_run_METHOD], relay_args, died,
+			      sizeof died);
+	else
+		htest_outcome(client, client->methods[Rogue_run_METHOD], direct, died, sizeof died);
+	uint64_t client_calls = hgate_calls(server) - calls;
+	long finished, next;
+	if (call(server, Rogue_run_METHOD, ROGUE_X_LOCKED_RESULT, 0, 0, 0, &finished, why, len) < 0)
+		return -1;
+	hwatch_set_budget_ms(BUDGET_MS);
+	int bad = call(server, Rogue_run_METHOD, ROGUE_X_LOCKED_WORK, SHORT_NS, 0, 0, &next, why,
+		       len);
+	hwatch_set_budget_ms(0);
+	if (bad < 0)
+		return -1;
+	if (relay)
+		snprintf(want, sizeof want, "rogue returned %d", -MAPLE_ECALLEE);
+	else
+		snprintf(want, sizeof want, "%s", PANIC);
+	if (strcmp(died, want) || client_calls != 1 || finished != ROGUE_X_DONE ||
+	    next != ROGUE_X_DONE || hgate_state(client) != GATE_DOMAIN_FAILED ||
+	    hgate_state(server) != GATE_DOMAIN_RUNNING ||
+	    (relay && hgate_state(relay) != GATE_DOMAIN_RUNNING))
+		return htest_fail(why, len,
+				  "'%.200s', %lu calls into the server, then %#lx and %#lx, the "
+				  "client %s, the server %s; want '%s', 1, %#x twice, the client "
+				  "failed and the server%s running",
+				  died, (unsigned long)client_calls, (unsigned long)finished,
+				  (unsigned long)next,
+				  hgate_state(client) == GATE_DOMAIN_FAILED ? "failed" : "running",
+				  hgate_state(server) == GATE_DOMAIN_RUNNING ? "running" : "failed",
+				  want, ROGUE_X_DONE, relay ? " and the relay" : "");
+	return htest_leak_check(why, len);
+}
+
+static int run_die_inside_server(char *why, size_t len)
+{
+	return die_inside_server(0, why, len);
+}
+
+static int run_die_inside_server_relayed(char *why, size_t len)
+{
+	return die_inside_server(1, why, len);
+}
+
 /* membdev as the shadow runs it now, or NULL. */
 static struct hosted_domain *driver(void)
 {
@@ -270,4 +344,8 @@ const struct hosted_named_test hosted_thread_tests[HOSTED_THREAD_TESTS] = {
 	{"gate-thread-slots-run-out-with-eagain-and-come-back", run_thread_slots, NULL},
 	{"recovery-crashes-on-another-thread-beside-the-workload", run_crashes_beside_the_workload,
 	 NULL},
+	{"attack3-a-caller-failing-inside-a-callee-leaves-the-callee-whole", run_die_inside_server,
+	 NULL},
+	{"attack3-a-failed-middle-domain-returns-its-caller-an-error",
+	 run_die_inside_server_relayed, NULL},
 };
