@@ -56,6 +56,7 @@ enum aim {
 	AIM_LIT,	   /* the case's literal */
 	AIM_VICTIM_HEAP,   /* victim's heap buffer (its key) */
 	AIM_VICTIM_DATA,   /* victim's .data array (its key) */
+	AIM_VICTIM_STACK,  /* the buffer on victim's keeper thread's stack (its key) */
 	AIM_CONTS,	   /* the thread's continuation stack: TRUSTED */
 	AIM_EXPECTED_PKRU, /* the thread's GATE_RO page's expected-PKRU word */
 	AIM_PEER,	   /* a second rogue's handle */
@@ -96,6 +97,10 @@ static const struct vm_case vm_cases[] = {
 	{"rogue-write-victim-heap-is-pkuerr", "isolation", ROGUE_WRITE_DOMAIN, AIM_VICTIM_HEAP, 0,
 	 PKUERR("{KEY}")},
 	{"rogue-write-victim-data-is-pkuerr", "isolation", ROGUE_WRITE_DOMAIN, AIM_VICTIM_DATA, 0,
+	 PKUERR("{KEY}")},
+	{"rogue-read-victim-stack-is-pkuerr", "isolation", ROGUE_READ_DOMAIN, AIM_VICTIM_STACK, 0,
+	 PKUERR("{KEY}")},
+	{"rogue-write-victim-stack-is-pkuerr", "isolation", ROGUE_WRITE_DOMAIN, AIM_VICTIM_STACK, 0,
 	 PKUERR("{KEY}")},
 	{"rogue-write-a-continuation-stack-is-pkuerr", "isolation", ROGUE_WRITE_TRUSTED, AIM_CONTS,
 	 0, PKUERR(XSTR(PKEY_TRUSTED))},
@@ -246,9 +251,10 @@ static int run_case(const struct vm_case *c, char *why, size_t len)
 	     answer(peer, Victim_stack_addr_METHOD, none, &stack, why, len) < 0))
 		return -1;
 	uint64_t tt_va = GATE_THREADS_VA + GATE_SLOT_TRUSTED_OFF;
-	uint64_t target = c->aim == AIM_VICTIM_HEAP   ? (uint64_t)heap
-			  : c->aim == AIM_VICTIM_DATA ? (uint64_t)data
-			  : c->aim == AIM_CONTS	      ? tt_va + GTT_CONTS
+	uint64_t target = c->aim == AIM_VICTIM_HEAP    ? (uint64_t)heap
+			  : c->aim == AIM_VICTIM_DATA  ? (uint64_t)data
+			  : c->aim == AIM_VICTIM_STACK ? (uint64_t)stack
+			  : c->aim == AIM_CONTS	       ? tt_va + GTT_CONTS
 			  : c->aim == AIM_EXPECTED_PKRU
 				  ? GATE_THREADS_VA + GATE_SLOT_RO_OFF +
 					    offsetof(struct gate_thread_ro, expected_pkru)
