@@ -216,6 +216,23 @@ static void turn_give(void)
 	pthread_mutex_unlock(&turn_lock);
 }
 
+/* Where threads take turns, one that makes a system call lets the threads
+ * waiting for a turn have theirs first: a domain that never waits (a
+ * client calling a server in a loop) would otherwise hold the others off
+ * for ever, where the VM's scheduler preempts it. */
+static void offer_turn(void)
+{
+	if (entry_threads_concurrent())
+		return;
+	pthread_mutex_lock(&turn_lock);
+	int waiting = turn_next - turn_serving > 1;
+	pthread_mutex_unlock(&turn_lock);
+	if (waiting) {
+		entry_wait_begin();
+		entry_wait_end();
+	}
+}
+
 int entry_threads_concurrent(void)
 {
 	/* Linux before 6.12 writes a signal frame with the interrupted
@@ -593,6 +610,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_domain(u, si, ctx);
 	} else {
 		g[REG_RAX] = maple_syscall(d, si->si_syscall, g);
+		offer_turn();
 		/* As the VM's way back to ring 3 (gate_return_to_user): a domain
 		 * failed while it ran (killed, or destroyed with its call in
 		 * progress) unwinds now rather than running on; the gate's
