@@ -1074,9 +1074,9 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	if (!sp) {
 		if (err == -MAPLE_ECALLEE) { /* the VM's reason and line (domain_fail) */
 			snprintf(why, whylen,
-				 "gate: thread slot 0 would enter it at %#lx, outside its stack "
+				 "gate: thread slot %u would enter it at %#lx, outside its stack "
 				 "there",
-				 (unsigned long)refused);
+				 hgate_thread_slot(), (unsigned long)refused);
 			hdom_fail(d, why);
 		} else {
 			snprintf(why, whylen, "cannot enter %s: %s", d->name,
