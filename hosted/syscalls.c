@@ -37,13 +37,15 @@
  * THE INVARIANT of the counts below (threads_lock): a domain never has
  * more than its limit (DOMAIN_THREADS_DEFAULT, quota_thread) of threads
  * alive, charged from its create until the thread has left its slot, per
- * generation, so a successor in the slot starts at 0; `alive` counts every
- * domain thread not yet ended, which hsys_run_threads waits for.
+ * generation, so a successor in the slot starts at 0; `live` holds the id
+ * of every domain thread not yet ended, which hsys_run_threads and
+ * hsys_wait_threads_since wait for.
  */
 struct start {
 	uint64_t domain; /* its domain's handle: a successor in the slot is not it */
 	uint64_t fn, arg;
 	unsigned slot; /* its thread slot, taken by the creator */
+	long id;       /* its thread id, as SYS_THREAD_CREATE answers it */
 };
 
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -51,7 +53,8 @@ static pthread_cond_t threads_ended = PTHREAD_COND_INITIALIZER;
 static struct {
 	uint32_t gen, threads;
 } counts[GATE_MAX_DOMAINS];
-static unsigned alive, ended;
+static long live[GATE_MAX_THREADS];
+static unsigned nlive, ended;
 static long thread_ids;
 static void (*tick)(void *);
 static void *tick_arg;
@@ -62,7 +65,8 @@ void hsys_set_tick(void (*fn)(void *), void *arg)
 	tick_arg = arg;
 }
 
-/* Charge one thread to d (the VM's domain_thread_charge): 0 or -MAPLE_EAGAIN. */
+/* Charge one thread to d (the VM's domain_thread_charge): its id, or
+ * -MAPLE_EAGAIN (the domain's limit, or every thread slot taken). */
 static long charge(const struct hosted_domain *d)
 {
 	pthread_mutex_lock(&threads_lock);
@@ -70,21 +74,25 @@ static long charge(const struct hosted_domain *d)
 		counts[d->id].gen = d->gen, counts[d->id].threads = 0;
 	long rc = quota_thread(counts[d->id].threads,
 			       d->threads_max ? d->threads_max : DOMAIN_THREADS_DEFAULT);
+	if (!rc && nlive == GATE_MAX_THREADS)
+		rc = -MAPLE_EAGAIN;
 	if (!rc) {
 		counts[d->id].threads++;
-		alive++;
+		rc = live[nlive++] = ++thread_ids;
 	}
 	pthread_mutex_unlock(&threads_lock);
 	return rc;
 }
 
-static void uncharge(uint64_t handle)
+static void uncharge(uint64_t handle, long thread)
 {
 	pthread_mutex_lock(&threads_lock);
 	unsigned id = handle_slot(handle) % GATE_MAX_DOMAINS;
 	if (counts[id].gen == handle >> HANDLE_GEN_SHIFT && counts[id].threads)
 		counts[id].threads--;
-	alive--;
+	for (unsigned i = 0; i < nlive; i++)
+		if (live[i] == thread)
+			live[i] = live[--nlive];
 	ended++;
 	pthread_cond_broadcast(&threads_ended);
 	pthread_mutex_unlock(&threads_lock);
@@ -115,7 +123,7 @@ static void *thread_main(void *p)
 		hgate_release(d);
 	}
 	entry_thread_end();
-	uncharge(s.domain);
+	uncharge(s.domain, s.id);
 	return NULL;
 }
 
@@ -126,9 +134,9 @@ static long thread_create(struct hosted_domain *d, uint64_t fn, uint64_t arg)
 {
 	if (fn < d->base || fn >= d->base + d->span)
 		return -MAPLE_EINVAL;
-	long rc = charge(d);
-	if (rc < 0)
-		return rc;
+	long tid = charge(d);
+	if (tid < 0)
+		return tid;
 	static int said;
 	if (!entry_threads_concurrent() && !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 		klog("hosted: domain threads take turns under protection keys: before Linux 6.12 "
@@ -141,8 +149,11 @@ static long thread_create(struct hosted_domain *d, uint64_t fn, uint64_t arg)
 	pthread_t t;
 	int made = -1;
 	if (s) {
-		*s = (struct start){
-			.domain = hgate_handle(d), .fn = fn, .arg = arg, .slot = (unsigned)slot};
+		*s = (struct start){.domain = hgate_handle(d),
+				    .fn = fn,
+				    .arg = arg,
+				    .slot = (unsigned)slot,
+				    .id = tid};
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		made = pthread_create(&t, &attr, thread_main, s);
@@ -152,16 +163,41 @@ static long thread_create(struct hosted_domain *d, uint64_t fn, uint64_t arg)
 		if (slot >= 0)
 			hgate_slot_give_back((unsigned)slot);
 		free(s);
-		uncharge(hgate_handle(d));
+		uncharge(hgate_handle(d), tid);
 		return slot < 0 ? slot : -MAPLE_ENOMEM;
 	}
-	return __atomic_add_fetch(&thread_ids, 1, __ATOMIC_RELAXED);
+	return tid;
+}
+
+long hsys_thread_mark(void)
+{
+	pthread_mutex_lock(&threads_lock);
+	long mark = thread_ids;
+	pthread_mutex_unlock(&threads_lock);
+	return mark;
+}
+
+/* Whether a domain thread made after mark is alive; threads_lock held. */
+static int alive_since(long mark)
+{
+	for (unsigned i = 0; i < nlive; i++)
+		if (live[i] > mark)
+			return 1;
+	return 0;
+}
+
+void hsys_wait_threads_since(long mark)
+{
+	pthread_mutex_lock(&threads_lock);
+	while (alive_since(mark))
+		pthread_cond_wait(&threads_ended, &threads_lock);
+	pthread_mutex_unlock(&threads_lock);
 }
 
 unsigned hsys_run_threads(void)
 {
 	pthread_mutex_lock(&threads_lock);
-	while (alive)
+	while (nlive)
 		pthread_cond_wait(&threads_ended, &threads_lock);
 	unsigned n = ended;
 	ended = 0;

@@ -24,6 +24,11 @@ long hsys_serve(struct hosted_domain *d, long nr, uint64_t a0, uint64_t a1, uint
  */
 unsigned hsys_run_threads(void);
 
+/* The same for the domain threads made after hsys_thread_mark's answer
+ * only (those made before may never end: victim's keeper sleeps for ever). */
+long hsys_thread_mark(void);
+void hsys_wait_threads_since(long mark);
+
 /* SYS_LOG: whether d may write one more line, by the VM's rule
  * (kernel/domain/log_share.h); its first dropped line is logged. */
 int hsys_may_log(struct hosted_domain *d);
