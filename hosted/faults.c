@@ -105,9 +105,7 @@ static int image_of(const struct hosted_domain *d, struct fault_image *img)
 				    .hi = d->base + d->span,
 				    .methods = d->methods,
 				    .nmethods = d->nmethods};
-	uint64_t top = d->stack ? inject_mapping_end(d->stack) : 0;
-	if (top)
-		img->stack_tops[img->nstacks++] = top;
+	img->nstacks = hgate_stack_tops(d, img->stack_tops, FAULTS_MAX_STACKS);
 	if (inject_snapshot(d, why, sizeof why) < 0) {
 		klog("bench: faults: %s", why);
 		return -1;

@@ -81,6 +81,12 @@ static uint32_t generation[GATE_MAX_DOMAINS];
  * pages there: kept when a thread ends, for the slot's next thread, so
  * the watchdog may read any mapped slot's continuations without a lock). */
 static uint8_t slot_taken[GATE_MAX_THREADS], slot_mapped[GATE_MAX_THREADS];
+/* Which thread slots have a stack in which domain. A slot's stacks stay
+ * when its thread ends, for its next thread (a domain's stack holds only
+ * that domain's data), and go with their domain (hgate_remove, under the
+ * lock inject.c's flips take): a stack the fault campaign aims at stays
+ * mapped while it may flip there. */
+static uint8_t stack_mapped[GATE_MAX_THREADS][GATE_MAX_DOMAINS];
 static uint64_t resume_va;
 static int keys;
 
@@ -150,23 +156,27 @@ static int map_slot(unsigned slot, char *why, size_t whylen)
 	return 0;
 }
 
-/* Unmap slot's stack in the domain in id (if it has one there); lock held. */
-static void unmap_stack(unsigned slot, unsigned id)
+/* Unmap slot's stack in d (if it has one there); lock held. */
+static void unmap_stack(unsigned slot, const struct hosted_domain *d)
 {
-	struct gate_thread_trusted *t = slot_tt(slot);
-	if (t->domain_sp[id]) {
-		munmap((void *)slot_stack_lo(domains[id]->base, slot), STACK_SIZE);
-		t->domain_sp[id] = 0;
-	}
+	if (!slot_mapped[slot])
+		return; /* no gate pages, so no stack either */
+	slot_tt(slot)->domain_sp[d->id] = 0;
+	if (stack_mapped[slot][d->id])
+		munmap((void *)slot_stack_lo(d->base, slot), STACK_SIZE);
+	stack_mapped[slot][d->id] = 0;
 }
 
 /* Give slot a stack in d (thread slot's place in d's slot, as the VM's
- * slot_stack_lo, under d's key); lock held. 0, or -1 with why. */
+ * slot_stack_lo, under d's key), or its old one there; lock held. 0, or
+ * -1 with why. */
 static int map_stack(unsigned slot, const struct hosted_domain *d, char *why, size_t whylen)
 {
 	uint64_t lo = slot_stack_lo(d->base, slot);
-	if (!hgate_map(lo, STACK_SIZE, d->pkey, "a stack in the domain's slot", why, whylen))
+	if (!stack_mapped[slot][d->id] &&
+	    !hgate_map(lo, STACK_SIZE, d->pkey, "a stack in the domain's slot", why, whylen))
 		return -1;
+	stack_mapped[slot][d->id] = 1;
 	slot_tt(slot)->domain_sp[d->id] = lo + STACK_SIZE;
 	return 0;
 }
@@ -191,13 +201,8 @@ long hgate_slot_take(char *why, size_t whylen)
 		for (unsigned id = 1; id < GATE_MAX_DOMAINS && rc >= 0; id++)
 			if (domains[id] && map_stack(slot, domains[id], why, whylen) < 0)
 				rc = -MAPLE_ENOMEM;
-		if (rc < 0) {
-			for (unsigned id = 1; id < GATE_MAX_DOMAINS; id++)
-				if (domains[id])
-					unmap_stack(slot, id);
-		} else {
+		if (rc >= 0) /* else the stacks mapped stay for the slot's next thread */
 			__atomic_store_n(&slot_taken[slot], 1, __ATOMIC_RELEASE);
-		}
 	}
 	pthread_mutex_unlock(&table_lock);
 	return rc;
@@ -229,10 +234,8 @@ int hgate_thread_attach(unsigned slot, char *why, size_t whylen)
 void hgate_slot_give_back(unsigned slot)
 {
 	pthread_mutex_lock(&table_lock);
-	for (unsigned id = 1; id < GATE_MAX_DOMAINS; id++)
-		if (domains[id])
-			unmap_stack(slot, id);
 	struct gate_thread_trusted *t = slot_tt(slot);
+	memset(t->domain_sp, 0, sizeof t->domain_sp); /* the stacks stay (stack_mapped) */
 	__atomic_store_n(&t->cont_top,
 			 slot_va(slot) + GATE_SLOT_TRUSTED_OFF +
 				 offsetof(struct gate_thread_trusted, conts),
@@ -246,6 +249,17 @@ void hgate_thread_detach(void)
 	hgate_slot_give_back(my_slot);
 	ro = NULL;
 	tt = NULL;
+}
+
+unsigned hgate_stack_tops(const struct hosted_domain *d, uint64_t *tops, unsigned max)
+{
+	unsigned n = 0;
+	pthread_mutex_lock(&table_lock);
+	for (unsigned slot = 0; slot < GATE_MAX_THREADS && n < max; slot++)
+		if (domains[d->id] && domains[d->id]->gen == d->gen && stack_mapped[slot][d->id])
+			tops[n++] = slot_stack_lo(d->base, slot) + STACK_SIZE;
+	pthread_mutex_unlock(&table_lock);
+	return n;
 }
 
 unsigned hgate_slots_taken(void)
@@ -287,15 +301,11 @@ int hgate_add(struct hosted_domain *d, char *why, size_t whylen)
 		if (slot_taken[slot] && map_stack(slot, d, why, whylen) < 0)
 			break;
 	if (slot < GATE_MAX_THREADS) {
-		domains[d->id] = d; /* unmap_stack's */
 		while (slot--)
-			if (slot_taken[slot])
-				unmap_stack(slot, d->id);
-		domains[d->id] = NULL;
+			unmap_stack(slot, d);
 		pthread_mutex_unlock(&table_lock);
 		return -1;
 	}
-	d->stack = slot_stack_lo(d->base, 0); /* the runtime's thread's (slot 0) */
 	d->gen = generation[d->id];
 	domains[d->id] = d;
 	struct gate_domain *gd = &domtab[d->id];
@@ -319,12 +329,10 @@ uint64_t hgate_remove(struct hosted_domain *d)
 	}
 	__atomic_store_n(&domtab[d->id].state, GATE_DOMAIN_FREE, __ATOMIC_RELEASE);
 	for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++)
-		if (slot_taken[slot])
-			unmap_stack(slot, d->id);
+		unmap_stack(slot, d);
 	uint64_t n = rref_reclaim(d->id); /* what it owns goes with it, as at the VM's destroy */
 	domains[d->id] = NULL;
 	generation[d->id] = handle_next_gen(generation[d->id]);
-	d->stack = 0;
 	pthread_mutex_unlock(&table_lock);
 	return n;
 }

@@ -44,6 +44,12 @@ void hgate_slot_give_back(unsigned slot);
  * every domain go and the slot is free for another thread. */
 void hgate_thread_detach(void);
 
+/* The tops of d's thread stacks (every slot's that has one in d, as the
+ * VM's fault campaign takes them), at most max; how many (0 if d, or a
+ * copy of it, is no longer in its slot). They stay mapped until d's
+ * teardown. */
+unsigned hgate_stack_tops(const struct hosted_domain *d, uint64_t *tops, unsigned max);
+
 /* How many thread slots are taken. */
 unsigned hgate_slots_taken(void);
 

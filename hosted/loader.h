@@ -20,7 +20,6 @@ struct hosted_domain {
 	int pkey;	      /* its protection key, or -1 where there are none */
 	unsigned nmethods;    /* how many it gave SYS_EXPORT */
 	uint64_t methods[32]; /* their addresses (GATE_MAX_METHODS) */
-	uint64_t stack;	      /* its upcall stack (entry.c), 0 while it has none */
 	/* Set by the loader, the gate (gate.c) and the lifecycle (domains.c): */
 	uint32_t gen;		    /* the slot's generation: handle = id | gen << 16 */
 	uint64_t creator;	    /* its creator's handle; 0: the runtime ("kernel") */

@@ -87,31 +87,10 @@ static int timed_out(const struct hosted_domain *d, uint64_t ns, char *why, size
 	return 0;
 }
 
-/* Rogue case 10 (ROGUE_SPIN), the VM's domain_rogue_suite_is_contained_
- * without_leaks: the endless loop is failed by the watchdog; the upcall
- * (the VM's domain_call, which returns -MAPLE_ETIMEDOUT) fails with the
- * reason. Before: the runtime spun for ever (`run rogue.elf 0 10` exited
- * 124 under timeout 5). */
-static int run_spin(char *why, size_t len)
-{
-	struct hosted_domain *r = rogue(why, len);
-	if (!r || htest_capture_begin(why, len) < 0)
-		return -1;
-	char got[WHY];
-	uint64_t ns = run(r, ROGUE_SPIN, 0, got, sizeof got);
-	htest_capture_end();
-	if (strcmp(got, "rogue failed: " TIMED_OUT))
-		return htest_fail(why, len, "'%.200s'; want 'rogue failed: %s'", got, TIMED_OUT);
-	if (timed_out(r, ns, why, len) < 0)
-		return -1;
-	return htest_leak_check(why, len);
-}
-
-/* watchdog_fails_a_callee_asleep_in_the_kernel (case 100, a 5 s sleep)
- * and watchdog_fails_a_callee_asleep_forever (case 101): the sleep ends
- * just past the deadline (hwatch_bound_sleep_ns) and the callee fails as
- * timed out, the upcall with the reason. */
-static int run_asleep(long number, long target, char *why, size_t len)
+/* rogue.run(number, target) as an upcall fails as timed out: the upcall
+ * (the VM's domain_call, which returns -MAPLE_ETIMEDOUT) with the reason,
+ * and rogue as timed_out says; then the leak check. */
+static int run_timed_out(long number, long target, char *why, size_t len)
 {
 	struct hosted_domain *r = rogue(why, len);
 	if (!r || htest_capture_begin(why, len) < 0)
@@ -126,14 +105,26 @@ static int run_asleep(long number, long target, char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/* Rogue case 10 (ROGUE_SPIN), the VM's domain_rogue_suite_is_contained_
+ * without_leaks: the endless loop is failed by the watchdog. Before: the
+ * runtime spun for ever (`run rogue.elf 0 10` exited 124 under timeout 5). */
+static int run_spin(char *why, size_t len)
+{
+	return run_timed_out(ROGUE_SPIN, 0, why, len);
+}
+
+/* watchdog_fails_a_callee_asleep_in_the_kernel (case 100, a 5 s sleep)
+ * and watchdog_fails_a_callee_asleep_forever (case 101): the sleep ends
+ * just past the deadline (hwatch_bound_sleep_ns) and the callee fails as
+ * timed out. */
 static int run_asleep_in_the_kernel(char *why, size_t len)
 {
-	return run_asleep(ROGUE_W_SLEEP, (long)SLEEP_NS, why, len);
+	return run_timed_out(ROGUE_W_SLEEP, (long)SLEEP_NS, why, len);
 }
 
 static int run_asleep_forever(char *why, size_t len)
 {
-	return run_asleep(ROGUE_W_SLEEP_FOREVER, 0, why, len);
+	return run_timed_out(ROGUE_W_SLEEP_FOREVER, 0, why, len);
 }
 
 /* watchdog_keeps_the_result_of_a_callee_in_time: three sleeps and three
