@@ -31,6 +31,7 @@
 #include <test/rogue/gate_cases.h>
 #include <test/rrefs/evil.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -259,6 +260,92 @@ static int run_die_inside_server_relayed(char *why, size_t len)
 	return die_inside_server(1, why, len);
 }
 
+/*
+ * kernel/ktest/gate.c's chaos_calls_across_destroy_and_recreate (cases 25,
+ * 26): two runtime threads, each with a thread slot of its own, call
+ * rogue's hammer (40 lookups of victim and calls of its check() a round)
+ * while this thread destroys and re-creates victim 300 times, every other
+ * time after victim ran 1 ms. Every call answers 1, -MAPLE_EDEAD,
+ * -MAPLE_ESRCH or -MAPLE_ECALLEE (hammer's rule), every destroy succeeds,
+ * and calls reached a victim from both threads.
+ */
+#define CHAOS_ROUNDS 300
+#define HAMMER_CALLS 40
+#define RUNNING_NS   1000000ull
+
+struct hammer {
+	struct hosted_domain *rogue;
+	long slot;
+	volatile int stop;
+	long bad;     /* the first result hammer did not allow, or 0 */
+	long rounds;  /* HAMMER_CALLS calls each */
+	long reached; /* calls that returned the method's value */
+	char why[WHY];
+};
+
+static void *hammer_thread(void *arg)
+{
+	struct hammer *h = arg;
+	if (entry_thread_begin((unsigned)h->slot, h->why, sizeof h->why) < 0) {
+		h->bad = -1;
+		return NULL;
+	}
+	while (!h->stop && !h->bad) {
+		long r, bad = 0;
+		if (call(h->rogue, Rogue_run_METHOD, ROGUE_GATE_HAMMER, HAMMER_CALLS, 0, 0, &r,
+			 h->why, sizeof h->why) < 0) {
+			h->bad = -1;
+			break;
+		}
+		if (r < 0 && call(h->rogue, Rogue_run_METHOD, ROGUE_GATE_HAMMER_BAD, 0, 0, 0, &bad,
+				  h->why, sizeof h->why) == 0)
+			h->bad = r == -1 && bad ? bad : r; /* else rogue itself failed */
+		else if (r >= 0)
+			h->reached += r;
+		h->rounds++;
+	}
+	entry_thread_end();
+	return NULL;
+}
+
+static int run_calls_across_destroy(char *why, size_t len)
+{
+	struct hosted_domain *rogue = htest_create("rogue", why, len);
+	struct hosted_domain *victim = rogue ? htest_create("victim", why, len) : NULL;
+	if (!victim)
+		return -1;
+	static struct hammer h[2];
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++) {
+		h[i] = (struct hammer){.rogue = rogue, .slot = hgate_slot_take(why, len)};
+		if (h[i].slot < 0 || pthread_create(&t[i], NULL, hammer_thread, &h[i]))
+			return htest_fail(why, len, "cannot start hammer thread %d", i);
+	}
+	int rounds = 0;
+	char err[160] = "";
+	for (; rounds < CHAOS_ROUNDS && !h[0].bad && !h[1].bad; rounds++) {
+		if (hdom_destroy(hgate_handle(victim), err, sizeof err) < 0 ||
+		    !(victim = htest_create("victim", err, sizeof err)))
+			break;
+		/* Every other round it runs a while, so calls reach it; the rest
+		 * destroy it at once, while callers are still entering it. */
+		if (rounds % 2)
+			nap(RUNNING_NS);
+	}
+	h[0].stop = h[1].stop = 1;
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	if (rounds != CHAOS_ROUNDS || h[0].bad || h[1].bad || !h[0].reached || !h[1].reached)
+		return htest_fail(why, len,
+				  "%d re-creations (%s), %ld and %ld rounds, %ld and %ld reached "
+				  "victim, bad %ld (%s) and %ld (%s); want %d, some reached by "
+				  "each, none bad",
+				  rounds, err[0] ? err : "no error", h[0].rounds, h[1].rounds,
+				  h[0].reached, h[1].reached, h[0].bad, h[0].why, h[1].bad,
+				  h[1].why, CHAOS_ROUNDS);
+	return htest_leak_check(why, len);
+}
+
 /* membdev as the shadow runs it now, or NULL. */
 static struct hosted_domain *driver(void)
 {
@@ -348,4 +435,5 @@ const struct hosted_named_test hosted_thread_tests[HOSTED_THREAD_TESTS] = {
 	 NULL},
 	{"attack3-a-failed-middle-domain-returns-its-caller-an-error",
 	 run_die_inside_server_relayed, NULL},
+	{"chaos-calls-across-destroy-and-recreate", run_calls_across_destroy, NULL},
 };
