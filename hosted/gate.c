@@ -81,6 +81,7 @@ static uint32_t generation[GATE_MAX_DOMAINS];
  * pages there: kept when a thread ends, for the slot's next thread, so
  * the watchdog may read any mapped slot's continuations without a lock). */
 static uint8_t slot_taken[GATE_MAX_THREADS], slot_mapped[GATE_MAX_THREADS];
+static pid_t slot_tid[GATE_MAX_THREADS]; /* its thread's, once attached (hgate_busy_slot) */
 /* Which thread slots have a stack in which domain. A slot's stacks stay
  * when its thread ends, for its next thread (a domain's stack holds only
  * that domain's data), and go with their domain (hgate_remove, under the
@@ -214,6 +215,7 @@ int hgate_thread_attach(unsigned slot, char *why, size_t whylen)
 	ro = (struct gate_thread_ro *)(va + GATE_SLOT_RO_OFF);
 	tt = slot_tt(slot);
 	my_slot = slot;
+	__atomic_store_n(&slot_tid[slot], gettid(), __ATOMIC_RELAXED);
 	*ro = (struct gate_thread_ro){
 		.self = va + GATE_SLOT_RO_OFF,
 		.expected_pkru = 0, /* the runtime's rights */
@@ -411,7 +413,24 @@ void hgate_inject(struct hosted_domain *d, uint64_t at)
 
 struct hosted_domain *hgate_current(void)
 {
-	return domains[ro->domain % GATE_MAX_DOMAINS];
+	return ro ? domains[ro->domain % GATE_MAX_DOMAINS] : NULL; /* a thread with no slot: none */
+}
+
+int hgate_busy_slot(pid_t *tid, struct hosted_domain **in)
+{
+	for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++) {
+		const struct gate_thread_ro *r =
+			(const struct gate_thread_ro *)(slot_va(slot) + GATE_SLOT_RO_OFF);
+		uint64_t id = __atomic_load_n(&slot_taken[slot], __ATOMIC_ACQUIRE)
+				      ? __atomic_load_n(&r->domain, __ATOMIC_RELAXED)
+				      : 0;
+		if (id) {
+			*tid = __atomic_load_n(&slot_tid[slot], __ATOMIC_RELAXED);
+			*in = domains[id % GATE_MAX_DOMAINS];
+			return (int)slot;
+		}
+	}
+	return -1;
 }
 
 uint32_t hgate_expected_pkru(void)
@@ -500,6 +519,8 @@ int hgate_keys(void)
 
 const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va)
 {
+	if (!ro)
+		return NULL; /* a thread with no slot has no continuations */
 	*tt_va = ro->trusted;
 	return tt;
 }

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* A fixed, zeroed, read-write mapping of the layout at va, with `key`
  * under keys; NULL with why naming `what` and the reason. */
@@ -101,6 +102,11 @@ void hgate_inject(struct hosted_domain *d, uint64_t at);
 /* The domain the thread runs in (the gate's GT_DOMAIN), or NULL. */
 struct hosted_domain *hgate_current(void);
 
+/* For a diagnosis from another thread: the first thread slot whose thread
+ * is in a domain, its thread's id and that domain (*in, NULL if gone), or
+ * -1 (none is). */
+int hgate_busy_slot(pid_t *tid, struct hosted_domain **in);
+
 /* The rights the gate holds for this thread outside the gate (its
  * GATE_RO page's expected_pkru): the current domain's, 0 in the runtime. */
 uint32_t hgate_expected_pkru(void);
@@ -161,7 +167,8 @@ unsigned hgate_depth(void);
 /* Whether domains run under their keys (hgate_init's use_keys). */
 int hgate_keys(void);
 
-/* This thread's TRUSTED gate pages and their address (*tt_va). */
+/* This thread's TRUSTED gate pages and their address (*tt_va), or NULL
+ * for a thread with no slot (the watchdog's, the campaign's). */
 const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va);
 
 /* Thread slot `slot`'s, or NULL if no thread has it (the watchdog reads

@@ -165,7 +165,7 @@ uint64_t hwatch_bound_sleep_ns(uint64_t ns, int *bounded)
 	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
 	struct watchdog_call c;
 	*bounded = 0;
-	if (!started || !ms || !watchdog_innermost_call(tt, tt_va, &c))
+	if (!started || !ms || !tt || !watchdog_innermost_call(tt, tt_va, &c))
 		return ns;
 	uint64_t budget = ms > UINT64_MAX / tsc_per_ms ? UINT64_MAX : ms * tsc_per_ms;
 	uint64_t now = __rdtsc(), deadline = c.start_tsc + budget;
