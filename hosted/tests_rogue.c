@@ -440,7 +440,11 @@ static int run_jump_stack(char *why, size_t len)
 	struct hosted_domain *victim = htest_create("victim", why, len);
 	struct hosted_domain *rogue = victim ? htest_create("rogue", why, len) : NULL;
 	uint64_t pushed = rogue ? gate_sym("gate_entry_pushed", why, len) : 0;
-	if (!pushed)
+	const long none[4] = {0};
+	long stack;
+	/* Its entry settled: its keeper thread has entered it (stack_addr
+	 * waits for that), so no call of its own moves the counts below. */
+	if (!pushed || answer(victim, Victim_stack_addr_METHOD, none, &stack, why, len) < 0)
 		return -1;
 	uint64_t rsp = GATE_DOMTAB_VA + victim->id * sizeof(struct gate_domain) +
 		       offsetof(struct gate_domain, active) + 8;
