@@ -214,6 +214,18 @@ static void pc_domain_free(void *d)
 	kfree(d);
 }
 
+/* The lifecycle's view of d. */
+static void view(struct domain *d, struct lifecycle_dom *v)
+{
+	*v = (struct lifecycle_dom){.d = d,
+				    .id = d->id,
+				    .gen = d->gen,
+				    .key = d->pkey,
+				    .base = d->base,
+				    .mem_pages = d->limits.mem_pages};
+	fmt_snprintf(v->name, sizeof v->name, "%s", d->name);
+}
+
 /* A free id and key for d, in the table as creating: 0, or -1 with err
  * saying which is missing. */
 static int pc_slot_take(void *dp, struct lifecycle_dom *v, char *err, size_t errlen)
@@ -246,13 +258,7 @@ static int pc_slot_take(void *dp, struct lifecycle_dom *v, char *err, size_t err
 	d->pkru = PKRU_DOMAIN(d->pkey);
 	d->base = slot_base(d->id);
 	d->heap_next = d->base + DOMAIN_HEAP_OFF;
-	*v = (struct lifecycle_dom){.d = d,
-				    .id = d->id,
-				    .gen = d->gen,
-				    .key = d->pkey,
-				    .base = d->base,
-				    .mem_pages = d->limits.mem_pages};
-	fmt_snprintf(v->name, sizeof v->name, "%s", d->name);
+	view(d, v);
 	return 0;
 }
 
@@ -432,18 +438,6 @@ static uint64_t pc_methods(void *dp)
 static void pc_created(void *d)
 {
 	domain_observe(DOMAIN_EV_CREATED, d);
-}
-
-/* The lifecycle's view of d. */
-static void view(struct domain *d, struct lifecycle_dom *v)
-{
-	*v = (struct lifecycle_dom){.d = d,
-				    .id = d->id,
-				    .gen = d->gen,
-				    .key = d->pkey,
-				    .base = d->base,
-				    .mem_pages = d->limits.mem_pages};
-	fmt_snprintf(v->name, sizeof v->name, "%s", d->name);
 }
 
 static void *pc_get(uint32_t id, struct lifecycle_dom *v)
