@@ -1,7 +1,9 @@
 /*
- * The hosted domain lifecycle (domains.h): the counterpart of the VM's
- * kernel/domain/domain.c over the hosted loader (loader.c), gate (gate.c)
- * and entry (entry.c), with the VM's authority and its log lines.
+ * The hosted domain lifecycle (domains.h): the linux platform's mechanism
+ * (struct lifecycle_platform) under the one create and destroy sequence
+ * both platforms run (kernel/domain/lifecycle.c), over the hosted loader
+ * (loader.c), gate (gate.c) and entry (entry.c), with the VM's authority
+ * and its log lines; the VM's side is kernel/domain/domain.c.
  *
  * AUTHORITY, the VM's, decided by the same code (kernel/domain/authority.c,
  * docs/isolation.md "Authority"): a domain creates only the images the
