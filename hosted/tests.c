@@ -26,6 +26,7 @@
 #include "pkeys.h"
 #include "runtime.h"
 #include "tests_domains.h"
+#include "tests_lifecycle.h"
 #include "tests_rogue.h"
 #include "tests_watch.h"
 
@@ -995,6 +996,10 @@ static void list_tests(void)
 		add((struct test){.name = hosted_domain_tests[i].name,
 				  .needs = hosted_domain_tests[i].needs,
 				  .run = hosted_domain_tests[i].run});
+	for (size_t i = 0; i < HOSTED_LIFECYCLE_TESTS; i++)
+		add((struct test){.name = hosted_lifecycle_tests[i].name,
+				  .needs = hosted_lifecycle_tests[i].needs,
+				  .run = hosted_lifecycle_tests[i].run});
 	for (unsigned i = 0; i < HOSTED_ROGUE_CASES; i++) {
 		const char *needs;
 		const char *name = hosted_rogue_case_name(i, &needs);
