@@ -11,8 +11,6 @@
 #include <lib/fmt.h>
 #include <lib/string.h>
 
-#define PAGE 4096ul
-
 int lifecycle_image_check(struct lifecycle_image *img, char *err, size_t errlen)
 {
 	struct elf_error e;
@@ -44,7 +42,7 @@ int lifecycle_image_place(const struct lifecycle_image *img, uint8_t *room, uint
 static int map_image(const struct lifecycle_platform *p, struct lifecycle_dom *v,
 		     const struct lifecycle_image *img, char *err, size_t errlen)
 {
-	uint64_t span = img->info.span_hi - img->info.span_lo, pages = span / PAGE;
+	uint64_t span = img->info.span_hi - img->info.span_lo, pages = span / ELF_PAGE_SIZE;
 	if (pages > v->mem_pages) {
 		fmt_snprintf(err, errlen, "a %lu KiB image is over its memory limit of %lu KiB",
 			     (unsigned long)(span >> 10), (unsigned long)(v->mem_pages * 4));

@@ -80,7 +80,8 @@ struct lifecycle_platform {
 	 * protection key for d, in the table as being created: 0, or -1 with
 	 * err (lifecycle_no_slot's, lifecycle_no_key's) and nothing taken. */
 	int (*slot_take)(void *d, struct lifecycle_dom *v, char *err, size_t errlen);
-	/* Give back what slot_take took, for a domain that never ran. */
+	/* Give back what slot_take took, for a domain that never ran, and free
+	 * the record (as create's and the table's last references). */
 	void (*slot_release)(void *d);
 	/* Writable room for the image's span, for the sequence to copy and
 	 * relocate into for run-time address v->base; NULL with err. */
