@@ -44,9 +44,9 @@ class Cost:
 
 ERIM = ("ERIM (Vahldiek-Oberwagner et al., \"ERIM: Secure, Efficient In-process Isolation with "
         "Protection Keys (MPK)\", USENIX Security 2019), its background on MPK: a WRPKRU takes "
-        "11 to 260 cycles, on the Intel (Skylake-SP) CPUs of its day; the ERIM repository's "
-        "README names Xeon Scalable Silver and Gold 6142 for its evaluation. Read here in a "
-        "stored reading note of the paper that quotes the range; the paper's PDF "
+        "11 to 260 cycles. The quote names no CPU; the ERIM repository's README names the "
+        "paper's evaluation CPUs, Intel Xeon Scalable Silver and Gold 6142 (Skylake-SP). Read "
+        "here in a stored reading note of the paper that quotes the range; the paper's PDF "
         "(people.mpi-sws.org/~druschel/publications/erim.pdf) is not among the stored copies")
 COSTS = [
     Cost("ERIM, lowest", 11, ERIM),
