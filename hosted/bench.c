@@ -18,6 +18,12 @@
  * subtracting one constant commutes with taking order statistics, so this
  * is the median of the bracket-subtracted samples (below zero counts as
  * zero). Each line gives both the subtracted and the raw figures.
+ *
+ * With --nop-wrpkru (a CPU without protection keys only) the runtime starts
+ * through runtime_start_nop_wrpkru, whose gate page has each WRPKRU made a
+ * NOP, and says so: the cross-domain rows then time the gate's other work
+ * natively instead of a SIGILL per WRPKRU. A measurement; nothing is
+ * isolated.
  */
 #define _GNU_SOURCE
 #include "bench.h"

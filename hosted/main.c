@@ -49,11 +49,8 @@
 
 #define USAGE                                                                                      \
 	"usage: maple-hosted probe | audit | load IMAGE... | bench [--nop-wrpkru] [SAMPLES] | "    \
-	"run "                                                                                     \
-	"IMAGE [METHOD "                                                                           \
-	"[A0..A3]] "                                                                               \
-	"| test [NAME...] | serve SOCKET IMAGE... | faults [N [SEED [WINDOW_MS [FLIP_AT "          \
-	"BIT]]]]\n"
+	"run IMAGE [METHOD [A0..A3]] | test [NAME...] | serve SOCKET IMAGE... | "                  \
+	"faults [N [SEED [WINDOW_MS [FLIP_AT BIT]]]]\n"
 
 #define NOP_WRPKRU "--nop-wrpkru"
 
