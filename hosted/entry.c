@@ -1006,10 +1006,16 @@ fail:
 int entry_thread_begin(unsigned slot, char *err, size_t errlen)
 {
 	sigprocmask(SIG_SETMASK, &domain_mask, NULL);
-	if (hgate_thread_attach(slot, err, errlen) < 0 || record_bases(err, errlen) < 0 ||
-	    (keys && rseq_off(err, errlen) < 0))
+	if (hgate_thread_attach(slot, err, errlen) < 0) {
+		hgate_slot_give_back(slot);
 		return -1;
-	return confine_thread(err, errlen);
+	}
+	if (record_bases(err, errlen) < 0 || (keys && rseq_off(err, errlen) < 0) ||
+	    confine_thread(err, errlen) < 0) {
+		entry_thread_end(); /* gives the slot back too */
+		return -1;
+	}
+	return 0;
 }
 
 void entry_thread_end(void)
@@ -1017,7 +1023,8 @@ void entry_thread_end(void)
 	/* Dispatch off before its selector's page goes: Linux reads the
 	 * selector at every system call while it is on. */
 	prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0ul, 0ul, 0ul);
-	munmap((void *)entry_selector, PAGE);
+	if (entry_selector)
+		munmap((void *)entry_selector, PAGE);
 	entry_selector = NULL;
 	entry_bases[hgate_thread_slot()] = (struct entry_bases){0, 0};
 	hgate_thread_detach();

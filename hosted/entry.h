@@ -84,8 +84,9 @@ void entry_wait_end(void);
 
 /* A thread about to enter domains takes thread slot `slot`
  * (hgate_slot_take's) and sets up its own signal mask, gate pages, handler
- * bases, rseq and syscall user dispatch; 0, or -1 with err. Before it
- * ends, entry_thread_end gives them up (no upcall may be in progress). */
+ * bases, rseq and syscall user dispatch; 0, or -1 with err and the slot
+ * given back. Before it ends, entry_thread_end gives them up (no upcall
+ * may be in progress). */
 int entry_thread_begin(unsigned slot, char *err, size_t errlen);
 void entry_thread_end(void);
 

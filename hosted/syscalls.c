@@ -17,10 +17,10 @@
 
 #include <core/log.h>
 #include <domain/gate_layout.h>
+#include <domain/handle.h>
 #include <domain/quota.h>
 #include <maple/abi.h>
 
-#include <domain/handle.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -104,8 +104,11 @@ static void *thread_main(void *p)
 	free(p);
 	char why[256];
 	if (entry_thread_begin(s.slot, why, sizeof why) < 0) {
-		fprintf(stderr, "hosted: a domain thread cannot start: %s\n", why);
-		abort(); /* half a thread's state is no state to go on with */
+		/* Its create already answered: the thread ends without running,
+		 * as one of a domain destroyed meanwhile does. */
+		klog("hosted: domain thread %ld cannot start: %s", s.id, why);
+		uncharge(s.domain, s.id);
+		return NULL;
 	}
 	/* Looked up by handle and held (a destroy waits for it), never
 	 * through a pointer kept since creation: the domain may have been
