@@ -14,6 +14,7 @@
 #include "entry.h"
 #include "gate.h"
 #include "inject.h"
+#include "jump.h"
 #include "loader.h"
 #include "runtime.h"
 #include "syscalls.h"
@@ -28,6 +29,7 @@
 #include <test/bdclient/bdclient.h>
 #include <test/rogue/attack3_cases.h>
 #include <test/rogue/attack_cases.h>
+#include <test/rogue/cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rrefs/evil.h>
 
@@ -349,6 +351,50 @@ static int run_calls_across_destroy(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/*
+ * Under keys, where domain threads take turns: a thread waiting for its
+ * turn or asleep (rogue's 16 sleepers, each a 2 ms SYS_SLEEP_NS in a
+ * loop) has its signal stack keyed the runtime's (0), so the domain that
+ * runs meanwhile on another thread cannot rewrite the frame, C frames and
+ * return addresses its handler left there: another rogue's store near the
+ * top of the first sleeper's level-0 stack is SEGV_PKUERR with key 0, and
+ * the word is unchanged. With the stack left SHARED while its thread
+ * waits, the store landed (key 2 allows it).
+ */
+#define SLEEPERS 16
+static int run_waiting_stack_is_the_runtimes(char *why, size_t len)
+{
+	struct hosted_domain *sleepy = htest_create("rogue", why, len);
+	struct hosted_domain *writer = sleepy ? htest_create("rogue", why, len) : NULL;
+	long made, ended;
+	if (!writer ||
+	    call(sleepy, Rogue_run_METHOD, ROGUE_GATE_THREADS, SLEEPERS, 0, 0, &made, why, len) < 0)
+		return -1;
+	nap(20000000); /* each has entered rogue and slept at least once */
+	/* The first sleeper's slot: the runtime holds slot 0. */
+	uint64_t target =
+		SIGSTACKS_VA + (1ull << SIGSTACKS_SHIFT) + 4096 + ENTRY_SIGSTACK_BYTES - 64;
+	uint64_t word = *(volatile uint64_t *)target;
+	const long a[4] = {ROGUE_WRITE_DOMAIN, (long)target, 0, 0};
+	char got[WHY], want[WHY];
+	htest_outcome(writer, writer->methods[Rogue_run_METHOD], a, got, sizeof got);
+	uint64_t after = *(volatile uint64_t *)target;
+	if (call(sleepy, Rogue_run_METHOD, ROGUE_GATE_THREADS_END, 0, 0, 0, &ended, why, len) < 0)
+		return -1;
+	hsys_run_threads();
+	snprintf(want, sizeof want,
+		 "^rogue failed: SIGSEGV \\(SEGV_PKUERR, key 0\\) at rogue\\+0x[0-9a-f]+, address "
+		 "%#lx$",
+		 (unsigned long)target);
+	if (made != SLEEPERS || !htest_matches(want, got) || after != word)
+		return htest_fail(why, len,
+				  "%ld sleepers; the store into the first one's signal stack: "
+				  "'%.200s', the word %s; want %d, /%s/, unchanged",
+				  made, got, after != word ? "written" : "unchanged", SLEEPERS,
+				  want);
+	return htest_leak_check(why, len);
+}
+
 /* membdev as the shadow runs it now, or NULL. */
 static struct hosted_domain *driver(void)
 {
@@ -439,4 +485,6 @@ const struct hosted_named_test hosted_thread_tests[HOSTED_THREAD_TESTS] = {
 	{"attack3-a-failed-middle-domain-returns-its-caller-an-error",
 	 run_die_inside_server_relayed, NULL},
 	{"chaos-calls-across-destroy-and-recreate", run_calls_across_destroy, NULL},
+	{"threads-a-waiting-threads-signal-stack-is-the-runtimes",
+	 run_waiting_stack_is_the_runtimes, "isolation"},
 };
