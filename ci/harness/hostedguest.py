@@ -119,7 +119,7 @@ def run(commands, progress=print, per_command_s=60, name="hosted-guest", log_pat
     """Run each argument list (maple-hosted's arguments) in one guest boot (its
     console kept in log_path if given); a list of (status, stdout lines, stderr
     text), one per command, and the guest's kernel release."""
-    guest = lg.build(progress=progress)
+    guest = lg.build(progress=progress, flavour=lg.CLOUD612)
     check_static()
     release = lg.manifest(guest)["kernel"]["release"]
     with tempfile.TemporaryDirectory(prefix="maple-hosted-guest-") as tmp:
