@@ -1,5 +1,5 @@
 """The Linux baseline guest: built from Debian packages, booted beside Maple by bench/nvme
-(fio) and bench/net (pktgen).
+(fio) and bench/net (pktgen), and as the PKU guest of maple-hosted (hostedguest.py).
 
 The guest is a Debian cloud kernel (it boots fastest under TCG: an LZ4 image with
 NVMe built in, where the generic one is XZ and decompressing it costs seconds)
@@ -7,9 +7,11 @@ and one initramfs holding busybox-static, fio, the shared objects fio loads, the
 kernel's virtio-net and pktgen modules (NET_MODULES) and bench/linux-guest/init.
 The cloud kernel has no igb driver, so bench/net's igb boots build the same
 guest around the generic kernel (the GENERIC flavour, with IGB_MODULES; fio is
-in it but cannot reach the NVMe disk, whose driver is a module there). Every
-file comes from a .deb fetched with `apt-get download`; nothing else is
-downloaded and no host binary goes in.
+in it but cannot reach the NVMe disk, whose driver is a module there). The PKU
+guest is the CLOUD612 flavour: bookworm-backports' cloud kernel (Linux 6.12),
+whose suite Apt reaches with a sources list, lists and cache of its own (the
+machine's apt is left as it is). Every file comes from a .deb fetched with
+`apt-get download`; nothing else is downloaded and no host binary goes in.
 
 Where it lives: out/linux-guest/debs/ caches the .debs (named by package and
 version, so a newer version is fetched beside an older one), and
