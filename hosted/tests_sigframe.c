@@ -94,8 +94,9 @@ static int run_scan_same_upcall(char *why, size_t len)
  * the upcall's level goes, and then jumps to each handler entry's WRPKRU
  * with %rsp there and %rdx/%rsi where Linux puts them: everything the
  * entry checked before. The frame was consumed (entry_sigreturn zeroed its
- * si_signo), so the entry traps. Before (the PKU guest): the entry served
- * the old frame again and returned through it, with its registers.
+ * si_signo), so the entry traps. Before (the SHARED stacks' entry, 6.12
+ * PKU guest): 'rogue returned -22', rogue running: the entry served the
+ * old frame again and returned through it, with its registers.
  */
 static int run_replay(char *why, size_t len)
 {
