@@ -142,9 +142,10 @@ static long thread_create(struct hosted_domain *d, uint64_t fn, uint64_t arg)
 		return tid;
 	static int said;
 	if (!entry_threads_concurrent() && !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
-		klog("hosted: domain threads take turns under protection keys: before Linux 6.12 "
-		     "a signal frame lies on SHARED memory, which another thread's domain could "
-		     "rewrite while its handler runs");
+		klog("hosted: domain threads take turns under protection keys: a domain could "
+		     "jump to a handler entry with its stack pointer at another thread's live "
+		     "signal "
+		     "frame");
 	char why[160];
 	long slot = hgate_slot_take(why, sizeof why);
 	struct start *s = slot < 0 ? NULL : malloc(sizeof *s);

@@ -354,12 +354,12 @@ static int run_calls_across_destroy(char *why, size_t len)
 /*
  * Under keys, where domain threads take turns: a thread waiting for its
  * turn or asleep (rogue's 16 sleepers, each a 2 ms SYS_SLEEP_NS in a
- * loop) has its signal stack keyed the runtime's (0), so the domain that
+ * loop) keeps its signal stack the runtime's (key 0), so the domain that
  * runs meanwhile on another thread cannot rewrite the frame, C frames and
  * return addresses its handler left there: another rogue's store near the
  * top of the first sleeper's level-0 stack is SEGV_PKUERR with key 0, and
- * the word is unchanged. With the stack left SHARED while its thread
- * waits, the store landed (key 2 allows it).
+ * the word is unchanged. With the SHARED signal stacks before Linux 6.12's
+ * frames (the stack left SHARED while its thread waited), the store landed.
  */
 #define SLEEPERS 16
 static int run_waiting_stack_is_the_runtimes(char *why, size_t len)
