@@ -117,6 +117,11 @@ uint64_t entry_level_stack(unsigned level)
 		       : 0;
 }
 
+uint64_t sigstack_frame(unsigned level)
+{
+	return (uint64_t)alt_at(level) + ALTSTACK - frame_offset;
+}
+
 /* The keyed entries and sigstack_set_pkru accept level's frame only. */
 void sigstack_use(unsigned level)
 {

@@ -25,6 +25,10 @@ int sigstack_bases(char *err, size_t errlen);
  * err filled (too deep, or Linux refused). */
 int sigstack_arm(unsigned level, char *err, size_t errlen);
 
+/* Where Linux puts a frame on this thread's stack of level (between
+ * upcalls entry_sigstack names no stack). */
+uint64_t sigstack_frame(unsigned level);
+
 /* Name level's stack in entry_sigstack again (its upcall runs on). */
 void sigstack_use(unsigned level);
 

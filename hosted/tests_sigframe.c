@@ -20,6 +20,7 @@
 #include "jump.h"
 #include "pkeys.h"
 #include "runtime.h"
+#include "sigstack.h"
 #include "tests.h"
 
 #include <domain/gate_layout.h>
@@ -110,7 +111,7 @@ static int run_replay(char *why, size_t len)
 		 (unsigned long)hosted_pkru_violation);
 	for (unsigned i = 0; i < sizeof sites / sizeof sites[0]; i++) {
 		const long a[4] = {ROGUE_F_REPLAY_FRAME, (long)sites[i].site,
-				   (long)entry_sigstack.frame, 0};
+				   (long)sigstack_frame(0), 0};
 		snprintf(what, sizeof what, "%s's WRPKRU with the level's frame again",
 			 sites[i].name);
 		if (rogue_fails_so(i + 1, a, want, what, why, len) < 0)
