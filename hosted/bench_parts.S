@@ -5,9 +5,10 @@
  * the runtime times between its serialized TSC reads, as it times getppid:
  * the call through a pointer and the return are in every figure (the
  * `part call-return` line is them alone). The vector pieces are
- * ZERO_VECTORS's own sub-macros and the macro itself at each level
- * (domain/gate_layout.h), not copies; the atomics, RDTSC and the pushes are
- * the gate's instructions (gate.S) on runtime memory. None writes PKRU.
+ * ZERO_VECTORS's own sub-macros and the macro itself at each level, and the
+ * pushes and pops are the gate's macros too (domain/gate_layout.h), not
+ * copies; the atomics and RDTSC are the gate's instructions (gate.S) on
+ * runtime memory. None writes PKRU.
  */
 #define __ASSEMBLY__ 1 /* what domain/gate_layout.h tests; the kernel's flags define it */
 #include "bench.h"
@@ -91,18 +92,8 @@ PART rdtsc
 
 /* The caller's callee-saved registers, pushed at gate_start and popped at gate_resume. */
 PART push_pop6
-	pushq %rbx
-	pushq %rbp
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %rbp
-	popq %rbx
+	PUSH_CALLEE_SAVED
+	POP_CALLEE_SAVED
 	ret
 
 	.data

@@ -95,7 +95,7 @@
 
 /* State components (Intel SDM Vol. 1, 13.1): bits of XCR0 and of XINUSE. */
 #define XFEATURE_X87	   0x01
-#define XFEATURE_SSE	   0x02 /* %xmm0-15 (not MXCSR: XINUSE does not track it) */
+#define XFEATURE_SSE	   0x02 /* %xmm0-15 (and MXCSR: ZERO_VECTORS says how) */
 #define XFEATURE_AVX	   0x04 /* %ymm0-15's upper halves */
 #define XFEATURE_OPMASK	   0x20 /* %k0-7 */
 #define XFEATURE_ZMM_HI256 0x40 /* %zmm0-15's upper halves */
@@ -143,6 +143,22 @@
 .endm
 
 /*
+ * The caller's callee-saved registers, which the gate pushes on the
+ * caller's stack with the caller's rights at gate_start and pops there at
+ * gate_resume (gate.S); maple-hosted's bench times the pair (bench_parts.S).
+ */
+.macro PUSH_CALLEE_SAVED
+	.irp r, rbx, rbp, r12, r13, r14, r15
+	pushq %\r
+	.endr
+.endm
+.macro POP_CALLEE_SAVED
+	.irp r, r15, r14, r13, r12, rbp, rbx
+	popq %\r
+	.endr
+.endm
+
+/*
  * Zero the vector state `level` asks for (an operand holding a VECTORS_*
  * value, not %rax, %rcx or %rdx, which the macro uses), explicitly, without
  * XRSTOR: an XRSTOR is a PKRU write whenever %edx:%eax can hold bit 9, and
@@ -157,10 +173,11 @@
  * empty stack, zero pointers and every register zero; each XMM, YMM, ZMM
  * and opmask register zero), so it holds nothing of the domain that left
  * it. And a domain cannot fake the bit: XINUSE is the processor's own
- * tracking, set by every instruction that writes the component and back
- * to 0 only when the component is in its initial configuration again
- * (VZEROALL, an XRSTOR of the initial state); no instruction writes the
- * bitmap. A domain can only make a bit read 1, which costs it zeroing.
+ * tracking, which no instruction writes, and the guarantee (a 0 only in
+ * the initial configuration) holds whatever the domain ran. The most a
+ * domain can do is put a component back in its initial configuration
+ * (VZEROALL), leaving nothing to zero, or keep a bit at 1, which costs it
+ * the zeroing.
  *
  * MXCSR is loaded at every level, XINUSE or not: SSE's initial
  * configuration is defined by %xmm0-15 (SDM Vol. 1, 13.6), so nothing here
