@@ -199,7 +199,8 @@ unsigned hsys_wait_threads_since(long mark, unsigned ms)
 	if (until.tv_nsec >= 1000000000)
 		until.tv_sec++, until.tv_nsec -= 1000000000;
 	pthread_mutex_lock(&threads_lock);
-	while (alive_since(mark) && pthread_cond_timedwait(&threads_ended, &threads_lock, &until) == 0)
+	while (alive_since(mark) &&
+	       pthread_cond_timedwait(&threads_ended, &threads_lock, &until) == 0)
 		;
 	unsigned left = alive_since(mark);
 	pthread_mutex_unlock(&threads_lock);
