@@ -327,8 +327,38 @@ static uint32_t rdpkru(void)
 }
 
 /* The signal mask domains run with (a nested upcall, made from a handler,
- * which blocks every signal, sets it again: entry_upcall). */
+ * which blocks every signal, sets it again: entry_upcall): the thread's
+ * mask at entry_init, less the signals the runtime handles. */
 static sigset_t domain_mask;
+
+/*
+ * THE INVARIANT: a domain's fault or system call reaches its handler here,
+ * never the default action of a blocked signal: Linux forces a synchronous
+ * signal (a fault's; seccomp's and syscall user dispatch's SIGSYS) that the
+ * thread blocks to its default action, a kill of the whole process. A
+ * signal mask survives exec, so a launcher that had blocked SIGSEGV or
+ * SIGSYS let any domain's null dereference or system call kill the runtime
+ * (hosted/inherited-blocked-signals-fail-only-the-domain). The thread that
+ * enters domains unblocks them all before any domain runs; the runtime
+ * blocks none of them again outside a handler, a handler runs domain code
+ * only in a nested upcall, which sets domain_mask, and each upcall's
+ * siglongjmp gives its caller back the mask it had.
+ */
+static int unblock_handled(const int *faults, unsigned n, char *err, size_t errlen)
+{
+	sigset_t handled;
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGSYS);
+	for (unsigned i = 0; i < n; i++)
+		sigaddset(&handled, faults[i]);
+	if (sigprocmask(SIG_UNBLOCK, &handled, NULL) < 0 ||
+	    sigprocmask(SIG_SETMASK, NULL, &domain_mask) < 0) {
+		snprintf(err, errlen, "cannot unblock the signals domains raise: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 int entry_init(int use_keys, char *err, size_t errlen)
 {
@@ -349,7 +379,6 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	}
 	/* The signal stack first: the keyed entries accept no frame but the
 	 * one Linux puts on it; and the bases every entry writes back. */
-	sigprocmask(SIG_SETMASK, NULL, &domain_mask);
 	if (sigstack_init(err, errlen) < 0)
 		return -1;
 	for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
@@ -357,6 +386,8 @@ int entry_init(int use_keys, char *err, size_t errlen)
 			goto fail;
 	if (sigstack_handle(SIGSYS, keys ? entry_keyed_sigsys : entry_plain_sigsys) < 0)
 		goto fail;
+	if (unblock_handled(faults, sizeof faults / sizeof faults[0], err, errlen) < 0)
+		return -1;
 	if ((keys && sigstack_rseq_off(err, errlen) < 0) ||
 	    filter_confine_thread(keys, err, errlen) < 0)
 		return -1;
