@@ -196,6 +196,17 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_now(u, "a system call (%d) at %#lx outside the domains and the gate",
 			 si->si_syscall, (unsigned long)(ip - SYSCALL_LEN));
 		fail_domain(u, si, ctx);
+	} else if (si->si_syscall == SYS_RETURN && from_gate && d &&
+		   hgate_state(d) != GATE_DOMAIN_RUNNING) {
+		/* THE INVARIANT (the VM's gate_return): a callee that failed has
+		 * no result to give; the runtime that called it hears the failure.
+		 * A domain destroyed while its call was out in another (it stays
+		 * failed) runs on in its own code once that call returns, the gate
+		 * checking only the returning callee, and may reach here without
+		 * another system call: its result was taken as the upcall's (and
+		 * its init's, so a domain destroyed during its init was "created"). */
+		fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+		fail_domain(u, si, ctx);
 	} else if (si->si_syscall == SYS_RETURN && from_gate && hgate_upcall_pop()) {
 		u->result = g[REG_RDI];
 		siglongjmp(u->back, 2);
