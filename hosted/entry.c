@@ -152,6 +152,20 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	memset(si, 0, sizeof *si);
 }
 
+/* u fails for the reason d's failure recorded (a destroy's, a kill's). For
+ * an init's upcall u->why is that very buffer (h_run_init), which must not
+ * be formatted onto itself (snprintf's source and destination may not
+ * overlap). */
+static void fail_for_its_reason(struct upcall *u, const struct hosted_domain *d)
+{
+	if (u->why == d->fail_reason) {
+		if (!u->why[0])
+			fail_now(u, "failed");
+		return;
+	}
+	fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+}
+
 /* Where ip is, for a failure line: "rogue+0x124f", "gate+0x40" or the address. */
 static void where(const struct hosted_domain *d, uint64_t ip, char *out, size_t outlen)
 {
@@ -205,7 +219,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		 * checking only the returning callee, and may reach here without
 		 * another system call: its result was taken as the upcall's (and
 		 * its init's, so a domain destroyed during its init was "created"). */
-		fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+		fail_for_its_reason(u, d);
 		fail_domain(u, si, ctx);
 	} else if (si->si_syscall == SYS_RETURN && from_gate && hgate_upcall_pop()) {
 		u->result = g[REG_RDI];
@@ -231,7 +245,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		 * progress) unwinds now rather than running on; the gate's
 		 * callee_failed loops on SYS_NULL waiting for exactly this. */
 		if (hgate_state(d) != GATE_DOMAIN_RUNNING) {
-			fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+			fail_for_its_reason(u, d);
 			fail_domain(u, si, ctx);
 			return;
 		}
