@@ -367,15 +367,31 @@ static sigset_t domain_mask;
  * enters domains unblocks them all before any domain runs; the runtime
  * blocks none of them again outside a handler, a handler runs domain code
  * only in a nested upcall, which sets domain_mask, and each upcall's
- * siglongjmp gives its caller back the mask it had.
+ * siglongjmp gives its caller back the mask it had. Pending signals
+ * survive exec too: one of these queued while blocked (by another process)
+ * reached its handler at the unblock with no upcall to fail, and SIGSYS's
+ * aborted, a fault's reset itself to the default action for the next domain
+ * fault (hosted/inherited-pending-signals-are-discarded). Setting each to
+ * SIG_IGN before its handler discards it (POSIX sigaction).
  */
-static int unblock_handled(const int *faults, unsigned n, char *err, size_t errlen)
+static int take_signals(const int *faults, unsigned n, char *err, size_t errlen)
 {
 	sigset_t handled;
 	sigemptyset(&handled);
 	sigaddset(&handled, SIGSYS);
 	for (unsigned i = 0; i < n; i++)
 		sigaddset(&handled, faults[i]);
+	for (int sig = 1; sig < NSIG; sig++) {
+		void (*handler)(int, siginfo_t *, void *) =
+			sig == SIGSYS ? (keys ? entry_keyed_sigsys : entry_plain_sigsys)
+				      : (keys ? entry_keyed_fault : entry_plain_fault);
+		if (sigismember(&handled, sig) == 1 &&
+		    (signal(sig, SIG_IGN) == SIG_ERR || sigstack_handle(sig, handler) < 0)) {
+			snprintf(err, errlen, "cannot handle SIG%s: %s", sigabbrev_np(sig),
+				 strerror(errno));
+			return -1;
+		}
+	}
 	if (sigprocmask(SIG_UNBLOCK, &handled, NULL) < 0 ||
 	    sigprocmask(SIG_SETMASK, NULL, &domain_mask) < 0) {
 		snprintf(err, errlen, "cannot unblock the signals domains raise: %s",
@@ -404,22 +420,13 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	}
 	/* The signal stack first: the keyed entries accept no frame but the
 	 * one Linux puts on it; and the bases every entry writes back. */
-	if (sigstack_init(err, errlen) < 0)
-		return -1;
-	for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
-		if (sigstack_handle(faults[i], keys ? entry_keyed_fault : entry_plain_fault) < 0)
-			goto fail;
-	if (sigstack_handle(SIGSYS, keys ? entry_keyed_sigsys : entry_plain_sigsys) < 0)
-		goto fail;
-	if (unblock_handled(faults, sizeof faults / sizeof faults[0], err, errlen) < 0)
+	if (sigstack_init(err, errlen) < 0 ||
+	    take_signals(faults, sizeof faults / sizeof faults[0], err, errlen) < 0)
 		return -1;
 	if ((keys && sigstack_rseq_off(err, errlen) < 0) ||
 	    filter_confine_thread(keys, err, errlen) < 0)
 		return -1;
 	return filter_install(err, errlen);
-fail:
-	snprintf(err, errlen, "rt_sigaction: %s", strerror(errno));
-	return -1;
 }
 
 int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,

@@ -106,15 +106,22 @@ class Replay:
 runner = None
 
 
-def hosted(*args, blocked=()):
-    """maple-hosted ARGS, here or in the guest; BLOCKED: signals it inherits blocked (here)."""
+def inherit(blocked, pending):
+    """In the child before exec: block BLOCKED and, with PENDING, queue each of them."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    for sig in blocked if pending else ():
+        os.kill(os.getpid(), sig)
+
+
+def hosted(*args, blocked=(), pending=False):
+    """maple-hosted ARGS, here or in the guest; BLOCKED: signals it inherits blocked (here),
+    PENDING: and queued."""
     if runner is not None:
         return runner(args)
     try:
         r = subprocess.run([HOSTED, *args], cwd=ROOT, capture_output=True, text=True,
                            errors="replace", timeout=TIMEOUT, stdin=subprocess.DEVNULL,
-                           preexec_fn=(lambda: signal.pthread_sigmask(signal.SIG_BLOCK, blocked))
-                           if blocked else None)
+                           preexec_fn=(lambda: inherit(blocked, pending)) if blocked else None)
     except subprocess.TimeoutExpired:
         raise Failure(f"maple-hosted {' '.join(args)} did not finish in {TIMEOUT} s")
     except OSError as e:
@@ -406,6 +413,27 @@ def check_inherited_blocked_signals():
                       f"want exit 0, '{summary}' and each of {RAISES_EACH} ok")
 
 
+def check_inherited_pending_signals(pku):
+    """Started with SIGSEGV and SIGSYS blocked and queued (pending signals survive exec), rogue's
+    null dereference fails rogue alone: each pending one is discarded before its handler is
+    installed. Before, the queued SIGSEGV reached its handler at the unblock with no upcall to
+    fail, which reset it to the default action, and rogue's fault then killed the process
+    (exit -11, no output)."""
+    method = idl_method("rogue", "Rogue", "run")
+    rc, out, err = hosted("run", os.path.join(DOMAINS, "rogue.elf"), str(method), "6",
+                          blocked=(signal.SIGSEGV, signal.SIGSYS), pending=True)
+    head = [] if pku else [f"hosted: placing without protection keys: "
+                           f"{NO_PKU[len('hosted: pku: no: '):]}"]
+    want = [*head, "hosted: rogue initialised: 0, 1 methods",
+            "[rogue] rogue: case 6 (null dereference), target 0x0",
+            re.compile(rf"hosted: rogue failed in method {method}: SIGSEGV \(SEGV_MAPERR\) at "
+                       r"rogue\+0x[0-9a-f]+, address 0"),
+            "hosted: rogue's slot holds its image only"]
+    if rc != 1 or len(out) != len(want) or not all(
+            w.fullmatch(o) if isinstance(w, re.Pattern) else w == o for w, o in zip(want, out)):
+        raise Failure(f"exit {rc}, said {out} {err.strip()!r}; want exit 1 and {want}")
+
+
 def check_usage():
     argvs = ([], ["load"], ["bench", "12"], ["test", "no-such-test"], ["bench", "x"],
              ["frob"], ["run"], ["run", "x.elf", "zero"],
@@ -605,6 +633,7 @@ def run():
     test("hosted/serve-keeps-a-file-at-its-socket-path", check_serve_keeps_a_file)
     test("hosted/usage", check_usage)
     test("hosted/inherited-blocked-signals-fail-only-the-domain", check_inherited_blocked_signals)
+    test("hosted/inherited-pending-signals-are-discarded", check_inherited_pending_signals, pku)
     if pku:
         progress("hosted/keys: the cases above ran with keys: this CPU has PKU")
     else:
