@@ -3,7 +3,9 @@ protection-key probe agrees with /proc/cpuinfo, every built domain image is
 placed at the VM's slot address with the VM's key layout, the images built to
 be refused are refused with the VM loader's exact message, the process holds no
 PKRU-writing instruction but the runtime's audited sites (`maple-hosted audit`),
-hello runs and answers a call through the gate page's return, `maple-hosted bench`
+hello runs and answers a call through the gate page's return (and, started with the
+signals it handles blocked or queued, rogue's system calls are served and its faults fail it
+alone), `maple-hosted bench`
 prints every row of bench/xcall --hosted with numbers (not a performance check; the
 WRPKRU pair without PKU gives the reason it cannot; `bench --nop-wrpkru` makes exactly
 the gate's WRPKRUs that objdump decodes NOPs, prints each of the gate's pieces, `part`,
