@@ -547,17 +547,22 @@ static long bd_stat(struct hosted_domain *client, int which)
 	return r;
 }
 
-/* One workload (bdclient.start, then its thread runs to its verifying
- * read-back); 0, or -1 with why naming every counter. */
-static int workload(struct hosted_domain *client, long device, char *why, size_t len)
+/* One workload of ops random requests (bdclient.start, then its thread
+ * runs to its verifying read-back); 0, or -1 with why naming every counter. */
+static int workload_of(struct hosted_domain *client, long ops, long device, char *why, size_t len)
 {
 	long r = 0;
-	if (call(client, BdClient_start_METHOD, WORKLOAD_OPS, 50, device, &r, why, len) < 0)
+	if (call(client, BdClient_start_METHOD, ops, 50, device, &r, why, len) < 0)
 		return -1;
 	if (r != 0)
 		return htest_fail(why, len, "bdclient.start: %ld", r);
 	hsys_run_threads();
 	return 0;
+}
+
+static int workload(struct hosted_domain *client, long device, char *why, size_t len)
+{
+	return workload_of(client, WORKLOAD_OPS, device, why, len);
 }
 
 static int counters(struct hosted_domain *client, char *out, size_t len)
@@ -660,6 +665,63 @@ static int run_kill_inside(char *why, size_t len)
 	for (unsigned i = 0; i < sizeof lines / sizeof lines[0]; i++)
 		if (!htest_has_line(lines[i]))
 			return htest_fail(why, len, "no line /%s/ in: %.300s", lines[i], captured);
+	return leak_check(why, len);
+}
+
+/* membdev_forgetful acknowledges each instance's 300th write without
+ * storing it: a driver that runs on wrongly, which no crash reveals. The
+ * workload writes every block once and reads them all back (no random
+ * requests, so no later write can cover a forgotten one). The shadow's
+ * end-to-end checks (drivers/block/bdev_shadow/bdev_check.c) read the write
+ * back, find it wrong, restart the driver by the crash path and redo the
+ * batch: the client sees no error and no wrong block, and the shadow's
+ * lines name the block the driver forgot. */
+static int run_forgetful(char *why, size_t len)
+{
+	struct hosted_domain *shadow = create("bdev_shadow_forgetful", why, len);
+	struct hosted_domain *client = shadow ? create("bdclient", why, len) : NULL;
+	if (!client || htest_capture_begin(why, len) < 0)
+		return -1;
+	int bad = workload_of(client, 0, (long)hgate_handle(shadow), why, len) < 0;
+	htest_capture_end();
+	char c[256];
+	if (bad)
+		return -1;
+	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
+	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
+		counters(client, c, sizeof c);
+		return htest_fail(why, len, "workload: %s", c);
+	}
+	const char *forgot = "[membdev_forgetful] membdev: acknowledging the write of block ";
+	const char *at = strstr(captured, forgot);
+	unsigned long block = at ? strtoul(at + strlen(forgot), NULL, 10) : 0;
+	unsigned forgets = count_lines(forgot);
+	unsigned wrong =
+		count_lines("[bdev_shadow_forgetful] shadow BlockDevice: membdev_forgetful "
+			    "(handle ");
+	unsigned restarts = count_lines("[bdev_shadow_forgetful] shadow BlockDevice: restarted "
+					"membdev_forgetful (restart ");
+	if (!at || wrong != forgets || restarts != forgets)
+		return htest_fail(
+			why, len,
+			"%u writes forgotten, %u answers found wrong, %u restarts; want at "
+			"least 1 and the same of each",
+			forgets, wrong, restarts);
+	char lines[3][200];
+	snprintf(lines[0], sizeof lines[0],
+		 "\\[bdev_shadow_forgetful\\] bdev_check: block %lu reads back wrong after the "
+		 "driver acknowledged writing it \\(status 0, checksum 0x[0-9a-f]+, written "
+		 "0x[0-9a-f]+\\)",
+		 block);
+	snprintf(lines[1], sizeof lines[1],
+		 "\\[bdev_shadow_forgetful\\] shadow BlockDevice: membdev_forgetful \\(handle "
+		 "0x[0-9a-f]+\\) answered submit wrongly; restarting it");
+	snprintf(lines[2], sizeof lines[2],
+		 "\\[bdev_shadow_forgetful\\] shadow BlockDevice: restarted membdev_forgetful "
+		 "\\(restart 1\\), replayed 1 calls");
+	for (unsigned i = 0; i < 3; i++)
+		if (!htest_has_line(lines[i]))
+			return htest_fail(why, len, "no line /%s/", lines[i]);
 	return leak_check(why, len);
 }
 
@@ -920,6 +982,7 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"recovery-shadow-hides-driver-crashes-without-losing-data", run_recovery, NULL},
 	{"recovery-killed-inside-its-call-unwinds-to-the-shadow", run_kill_inside, NULL},
 	{"recovery-without-a-shadow-the-client-sees-the-crash", run_no_shadow, NULL},
+	{"recovery-a-write-acknowledged-but-not-stored-is-redone", run_forgetful, NULL},
 	{"attack-a-domain-cannot-flood-the-log", run_log_flood, NULL},
 	{"domain-name-shared-by-running-domains-addresses-none", run_shared_name, NULL},
 	{"device-holder-destroyed-with-a-call-out-loses-its-mapping",

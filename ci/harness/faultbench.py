@@ -23,7 +23,7 @@ KEYS = re.compile(r"hosted: faults (under protection keys|without protection key
 
 KINDS = ("pf", "gp", "ud", "de", "pk", "kill", "flip-code", "flip-entry", "flip-data",
          "flip-stack")
-FAULT = re.compile(r"bench: faults n=(\d+) kind=([\w-]+) outcome=(crashed|latent)"
+FAULT = re.compile(r"bench: faults n=(\d+) kind=([\w-]+) outcome=(crashed|latent|detected)"
                    r"(?: at=\+(0x[0-9a-f]+|0) bit=(\d))? result=(recovered|escaped|unrecovered) "
                    r"serving_us=(\d+) errors=(-?\d+) lost=(-?\d+)$")
 FAILED = re.compile(r"bench: faults (?:n=(\d+) kind=([\w-]+) )?failed: (.*)$")
@@ -182,7 +182,7 @@ def pct(values, q):
 
 def table(got):
     """One row per kind and one for all: (kind, injected, contained, crashed, latent,
-    recovered, median ms, p90, p99, errors, lost, unknown). Contained: the shadow and the
+    detected (the shadow's checks found membdev answering wrongly and replaced it), recovered, median ms, p90, p99, errors, lost, unknown). Contained: the shadow and the
     client came through (result not escaped), and a kernel panic counts against the fault
     after the last one printed (kinds go in turn). Times over the faults that crashed
     membdev and recovered. errors and lost sum what the client could still be asked, and
@@ -197,7 +197,7 @@ def table(got):
         ms = [f[6] / 1000 for f in fs if f[2] == "crashed" and f[5] == "recovered"]
         rows.append((kind, len(fs) + panicked, sum(f[5] != "escaped" for f in fs),
                      sum(f[2] == "crashed" for f in fs), sum(f[2] == "latent" for f in fs),
-                     sum(f[5] == "recovered" for f in fs), pct(ms, 50), pct(ms, 90),
+                     sum(f[2] == "detected" for f in fs), sum(f[5] == "recovered" for f in fs), pct(ms, 50), pct(ms, 90),
                      pct(ms, 99), sum(max(f[7], 0) for f in fs),
                      sum(f[8] if f[8] >= 0 else got["wrong_logged"].get(f[0], 0) for f in fs),
                      sum(f[8] < 0 for f in fs)))

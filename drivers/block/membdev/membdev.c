@@ -86,6 +86,20 @@ static uint8_t *request_bytes(struct BlockReq *req, uint32_t count, uint32_t off
 	return (uint8_t *)rref_ptr(buf) + offset;
 }
 
+#ifdef MEMBDEV_FORGET_NTH
+/* The membdev_forgetful test image: whether to acknowledge this write, the
+ * instance's MEMBDEV_FORGET_NTH-th, without storing it. */
+static bool forget(uint64_t block)
+{
+	static uint32_t writes;
+	if (++writes != MEMBDEV_FORGET_NTH)
+		return false;
+	dom_printf("membdev: acknowledging the write of block %lu without storing it",
+		   (unsigned long)block);
+	return true;
+}
+#endif
+
 /* One request, in place: its status, 0 or -MAPLE_EINVAL. */
 static int32_t serve(struct BlockReq *req)
 {
@@ -98,6 +112,10 @@ static int32_t serve(struct BlockReq *req)
 	uint8_t *where = disk + q.block * block_size;
 	if (q.op == 0)
 		memcpy(bytes, where, q.n * block_size);
+#ifdef MEMBDEV_FORGET_NTH
+	else if (forget(q.block))
+		; /* acknowledged, not stored */
+#endif
 	else
 		memcpy(where, bytes, q.n * block_size);
 	return 0;
