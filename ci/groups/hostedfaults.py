@@ -12,7 +12,9 @@ the campaign's strike (inject.c: execution taken from membdev's code, which reac
 thread spinning there) can end it; it must be latent,
 struck and recovered without a loss. Without protection keys on this machine (it
 says which), nothing in hardware would stop a flip from writing another domain:
-these runs then show only that none did. About half a minute.
+these runs then show only that none did. And the flip of fault 206 of seed 1, which
+leaves membdev running wrongly: the shadow's end-to-end checks must detect it and lose
+nothing. About half a minute.
 """
 import os
 
@@ -81,7 +83,28 @@ def check_loop_step_flip():
                       f"membdev's spin (want under {SPIN_S} s)")
 
 
+def check_block_size_flip():
+    """Fault 206 of seed 1 in this build (fb.membdev_block_size_load: membdev+0x1360 bit 6
+    here): membdev loads its block size from the wrong word and runs on, acknowledging
+    writes it put nowhere and returning reads it never made. The shadow's end-to-end
+    checks (docs/recovery.md, "End-to-end integrity") must find it before the window ends
+    (`detected`), restart it and redo the batch: no client error, no wrong block, the
+    final read-back whole. Before them the same flip was `latent` with 5569 acknowledged
+    writes lost in 10 faults (bench/results/faults-hosted-2026-12-02-131802.md: 4620 at
+    fault 206)."""
+    elf = os.path.join(ROOT, "out/domains/membdev.elf")
+    at = fb.membdev_block_size_load(elf)
+    if at is None:
+        raise Failure(f"{elf}: no `mov 0x...(%rip),%rdx` of block_size in submit: the load "
+                      "this case flips is not there (see membdev_block_size_load)")
+    flip = fb.KINDS.index("flip-code")
+    got = campaign(4, n=flip + 1, flip_at=at)
+    check_loop_step_fault(got, flip, at, "detected")
+
+
 def run():
     test("hostedfaults/campaign-contained-recovered-reproducible", check_campaign)
+    test("hostedfaults/membdev-block-size-flip-running-wrong-is-detected-and-redone",
+         check_block_size_flip)
     test("hostedfaults/membdev-loop-step-flip-spinning-is-struck-and-recovers-without-loss",
          check_loop_step_flip)

@@ -204,6 +204,22 @@ def table(got):
     return rows
 
 
+def membdev_block_size_load(elf):
+    """(offset, bit) of fault 206 of seed 1 in this build (docs/bench-faults.md, finding 6's
+    instruction): bit 6 of the low byte of the displacement of submit's
+    `mov 0x...(%rip),%rdx` that loads block_size, so membdev loads its block size from the
+    word 64 bytes further on and, running on, acknowledges writes it put elsewhere or
+    nowhere. Read from the build with objdump like membdev_loop_step; None if not there."""
+    try:
+        text = subprocess.run(["objdump", "-d", "--disassemble=submit", elf],
+                              capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    m = re.search(r"^\s*([0-9a-f]+):\s+48 8b 15 (?:[0-9a-f]{2} ){4}\s*mov\s+0x[0-9a-f]+\(%rip\),"
+                  r"%rdx\s+# [0-9a-f]+ <block_size>$", text, re.M)
+    return (int(m[1], 16) + 3, 6) if m else None
+
+
 def membdev_loop_step(elf):
     """(offset, bit) of the byte that, flipped, makes membdev's request loop in submit step
     by 17 instead of 1: the immediate of its `add $0x1,%rNNd` that a `cmp ...,%rNNd`

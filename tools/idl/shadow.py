@@ -63,14 +63,22 @@ struct ${I}_shadow_stats {
  * on but answers wrongly looks like is the interface's business, so the
  * shadow domain supplies it. begin runs before a call reaches the driver and
  * may refuse it (the client gets its error; the driver never sees the call);
- * check runs after every attempt the driver survived, with its result in *r,
- * which it may change; end runs once after the last attempt, with the result
- * the client gets (a crash's error too, which check never sees). check's verdict:
+ * check runs after every attempt, with its result in *r, which it may change
+ * (to a crash's error if the driver failed while check asked it something:
+ * the crash path follows); end runs once after the last attempt, with the
+ * result the client gets. check's verdict, for an attempt that did not crash:
  * RIGHT passes *r on; WRONG_REDO makes the shadow log the driver as wrong,
  * restart it exactly as after a crash and, for a call it may send again,
  * send it again; WRONG_FAIL restarts it too but returns *r (check must have
  * made *r safe to return: `last` says no attempt follows).
  */
+/* Whether a call's result says the driver failed (during it, before it, or
+ * stopped by the watchdog): the shadow's crash path, for checks too. */
+static inline bool ${I}_shadow_crashed(long r)
+{
+	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
+}
+
 enum ${I}_shadow_verdict {
 	${I}_SHADOW_RIGHT,
 	${I}_SHADOW_WRONG_REDO,
@@ -105,11 +113,6 @@ static struct ${I}_shadow_state {
 	struct ${I}_shadow_stats stats;
 	struct ${I}_shadow_call log[${I}_SHADOW_LOG_MAX];
 } ${I}_shadow;
-
-static bool ${I}_shadow_crashed(long r)
-{
-	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
-}
 
 /* With the lock held: replace the driver `called` with a new one, unless
  * another thread has already. 0, or why there is no working driver. */
@@ -165,7 +168,7 @@ static enum ${I}_shadow_verdict ${I}_shadow_judge(uint32_t method, void *token, 
 						 bool last, long *r)
 {
 	const struct ${I}_shadow_checks *k = ${I}_shadow.checks;
-	if (!k || ${I}_shadow_crashed(*r))
+	if (!k)
 		return ${I}_SHADOW_RIGHT;
 	enum ${I}_shadow_verdict v = k->check(method, token, called, last, r);
 	if (v != ${I}_SHADOW_RIGHT) {

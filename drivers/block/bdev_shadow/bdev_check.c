@@ -182,9 +182,10 @@ static void poison(uint8_t *bytes, uint64_t want, uint64_t bsize)
  * Read back the acknowledged writes among t's requests [*next, n) through
  * driver, as many as one batch holds (a large request alone, in the buffer),
  * and compare them with what the client wrote. With the lock held. 0 if they
- * all read back right; -1 (logged) if the driver is wrong.
+ * all read back right; -1 if the driver is wrong (logged) or failed (*crash
+ * set to the gate's error).
  */
-static int read_back_round(struct token *t, uint64_t driver, uint32_t *next)
+static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, long *crash)
 {
 	uint64_t bsize = chk.table.block_size;
 	uint32_t used = 0, which[BATCH_MAX];
@@ -214,6 +215,10 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next)
 	if (!used)
 		return 0;
 	long r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+	if (BlockDevice_shadow_crashed(r)) {
+		*crash = r; /* the crash path, not a wrong answer */
+		return -1;
+	}
 	if (r < 0) {
 		dom_printf("bdev_check: reading back %u acknowledged writes failed: error %ld",
 			   used, r);
@@ -357,27 +362,40 @@ static long fail_batch(struct token *t)
 	return 0;
 }
 
+/* Before the batch goes to a driver again: each status must be set anew. */
+static void preset(const struct token *t)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		if (t->p[i].req)
+			__atomic_store_n(&t->p[i].req->status, UNSERVED, __ATOMIC_RELAXED);
+}
+
 static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t driver, bool last,
 						    long *r)
 {
+	if (BlockDevice_shadow_crashed(*r)) {
+		preset(t); /* the crash path sends it again */
+		return BlockDevice_SHADOW_RIGHT;
+	}
 	dom_lock(&chk.lock);
+	long crash = 0;
 	int wrong = *r < 0 ? -1 : judge_batch(t, r);
 	if (*r < 0)
 		dom_printf("bdev_check: submit of a valid batch failed: error %ld", *r);
 	for (uint32_t next = 0; !wrong && next < t->n;)
-		wrong = read_back_round(t, driver, &next);
+		wrong = read_back_round(t, driver, &next, &crash);
 	enum BlockDevice_shadow_verdict v = BlockDevice_SHADOW_RIGHT;
-	if (!wrong) {
+	if (crash) {
+		*r = crash;
+		preset(t);
+	} else if (!wrong) {
 		commit(t);
 	} else if (last) {
 		v = BlockDevice_SHADOW_WRONG_FAIL;
 		*r = fail_batch(t);
 	} else {
-		/* Sent again: each status must be set anew by the next driver. */
 		v = BlockDevice_SHADOW_WRONG_REDO;
-		for (uint32_t i = 0; i < t->n; i++)
-			if (t->p[i].req)
-				__atomic_store_n(&t->p[i].req->status, UNSERVED, __ATOMIC_RELAXED);
+		preset(t);
 	}
 	dom_unlock(&chk.lock);
 	return v;
