@@ -204,20 +204,39 @@ def table(got):
     return rows
 
 
-def membdev_block_size_load(elf):
-    """(offset, bit) of fault 206 of seed 1 in this build (docs/bench-faults.md, finding 6's
-    instruction): bit 6 of the low byte of the displacement of submit's
-    `mov 0x...(%rip),%rdx` that loads block_size, so membdev loads its block size from the
-    word 64 bytes further on and, running on, acknowledges writes it put elsewhere or
-    nowhere. Read from the build with objdump like membdev_loop_step; None if not there."""
+def submit_insn(elf, asm):
+    """(address, length) of the first instruction of membdev's submit whose text matches
+    the regular expression asm, from objdump; None if there is none (or no objdump)."""
     try:
         text = subprocess.run(["objdump", "-d", "--disassemble=submit", elf],
                               capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    m = re.search(r"^\s*([0-9a-f]+):\s+48 8b 15 (?:[0-9a-f]{2} ){4}\s*mov\s+0x[0-9a-f]+\(%rip\),"
-                  r"%rdx\s+# [0-9a-f]+ <block_size>$", text, re.M)
-    return (int(m[1], 16) + 3, 6) if m else None
+    for addr, raw, text_asm in re.findall(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{2} )+)\s*(\S.*)$",
+                                          text, re.M):
+        if re.fullmatch(asm, text_asm.strip()):
+            return int(addr, 16), len(raw.split())
+    return None
+
+
+def membdev_block_size_load(elf):
+    """(offset, bit) of fault 206 of seed 1 in this build (docs/bench-faults.md, finding 6's
+    instruction): bit 6 of the low byte of the displacement of submit's
+    `mov 0x...(%rip),%rdx` that loads block_size (its 4 last bytes), so membdev loads its
+    block size from the word 64 bytes further on and, running on, acknowledges writes it put
+    nowhere. Read from the build like membdev_loop_step; None if not there."""
+    at = submit_insn(elf, r"mov\s+0x[0-9a-f]+\(%rip\),%rdx\s+# [0-9a-f]+ <block_size>")
+    return (at[0] + at[1] - 4, 6) if at else None
+
+
+def membdev_op_load(elf):
+    """(offset, bit) that makes membdev read each request's op 512 MiB past the request:
+    bit 5 of the third displacement byte of submit's `mov 0x1008(%rNN),%rNNd` (BlockReq.op),
+    fault 2456 of seed 1 in this build (membdev+0x128c). membdev then serves writes as reads:
+    it copies the old block over the client's write buffer and acknowledges it. None if
+    not there."""
+    at = submit_insn(elf, r"mov\s+0x1008\(%r\w+\),%r\w+d")
+    return (at[0] + at[1] - 2, 5) if at else None
 
 
 def membdev_loop_step(elf):

@@ -38,17 +38,19 @@ struct pending {
 	struct BlockReq *req; /* NULL: not in the shared heap, nowhere to set a status */
 	struct block_req q;
 	uint8_t *bytes; /* the client's bytes; NULL: the request is invalid */
+	uint8_t *copy;	/* a write's bytes as the client lent them, in the token */
 	uint32_t first; /* its first block's index in the token's sums */
 };
 
 struct token {
 	uint32_t n;		   /* requests in the batch */
+	uint64_t bsize;		   /* the block size they were read with */
 	struct blocksum *new_sums; /* init: a table for the new geometry */
 	uint64_t new_blocks, new_size;
 	struct pending p[BATCH_MAX];
 	/* Per block of every valid request: a write's checksum as the client
 	 * wrote it at begin; a read's wrong checksum on an earlier attempt (a
-	 * different driver instance), or BLOCKSUM_NONE. */
+	 * different driver instance), or BLOCKSUM_NONE. Then the writes' copies. */
 	uint64_t sums[];
 };
 
@@ -120,7 +122,13 @@ static long begin_init(const long a[4], struct token **out)
 	return 0;
 }
 
-/* Read the batch once: each request's fields, its bytes, a write's sums. */
+/*
+ * Read the batch once: each request's fields and bytes, and a copy of each
+ * write's bytes with their checksums. The copy is what a redo sends: a
+ * wrong driver may have overwritten the client's buffer (a write served as
+ * a read copies the old block over it), and the shadow puts it back before
+ * every further attempt (preset).
+ */
 static long begin_submit(const long a[4], struct token **out)
 {
 	rref_t deque = (rref_t)a[0];
@@ -133,6 +141,7 @@ static long begin_submit(const long a[4], struct token **out)
 		return 0; /* nothing to judge: the driver refuses the call */
 	struct pending p[BATCH_MAX];
 	uint32_t n = BlockReq_deque32_len(deque), blocks = 0;
+	uint64_t written = 0; /* bytes of writes */
 	for (uint32_t i = 0; i < n; i++) {
 		p[i] = (struct pending){0};
 		rref_t r = BlockReq_deque32_get(deque, i);
@@ -145,19 +154,29 @@ static long begin_submit(const long a[4], struct token **out)
 		p[i].first = blocks;
 		if (p[i].bytes)
 			blocks += (uint32_t)p[i].q.n;
+		if (p[i].bytes && p[i].q.op)
+			written += p[i].q.n * bsize;
 	}
-	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t));
+	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t) + written);
 	if (!t)
 		return -MAPLE_ENOMEM;
-	*t = (struct token){.n = n};
+	*t = (struct token){.n = n, .bsize = bsize};
 	memcpy(t->p, p, n * sizeof *p);
+	uint8_t *copy = (uint8_t *)&t->sums[blocks];
 	for (uint32_t i = 0; i < n; i++) {
-		const struct pending *q = &t->p[i];
+		struct pending *q = &t->p[i];
 		if (q->req)
 			__atomic_store_n(&q->req->status, UNSERVED, __ATOMIC_RELAXED);
-		for (uint64_t j = 0; q->bytes && j < q->q.n; j++)
+		if (!q->bytes)
+			continue;
+		if (q->q.op) {
+			q->copy = copy;
+			memcpy(copy, q->bytes, q->q.n * bsize);
+			copy += q->q.n * bsize;
+		}
+		for (uint64_t j = 0; j < q->q.n; j++)
 			t->sums[q->first + j] =
-				q->q.op ? blocksum_of(q->bytes + j * bsize, bsize) : BLOCKSUM_NONE;
+				q->copy ? blocksum_of(q->copy + j * bsize, bsize) : BLOCKSUM_NONE;
 	}
 	*out = t;
 	return 0;
@@ -362,12 +381,17 @@ static long fail_batch(struct token *t)
 	return 0;
 }
 
-/* Before the batch goes to a driver again: each status must be set anew. */
+/* Before the batch goes to a driver again: each status must be set anew,
+ * and each write's bytes be what the client lent. */
 static void preset(const struct token *t)
 {
-	for (uint32_t i = 0; i < t->n; i++)
-		if (t->p[i].req)
-			__atomic_store_n(&t->p[i].req->status, UNSERVED, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct pending *q = &t->p[i];
+		if (q->req)
+			__atomic_store_n(&q->req->status, UNSERVED, __ATOMIC_RELAXED);
+		if (q->copy)
+			memcpy(q->bytes, q->copy, q->q.n * t->bsize);
+	}
 }
 
 static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t driver, bool last,
