@@ -58,6 +58,13 @@ struct ${I}_shadow_stats {
 	uint32_t log_len;  /* @replay calls recorded */
 };
 
+/* Whether a call's result says the driver failed (during it, before it, or
+ * stopped by the watchdog): the shadow's crash path, for checks too. */
+static inline bool ${I}_shadow_crashed(long r)
+{
+	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
+}
+
 /*
  * End-to-end checks (docs/idl.md, "Shadow checks"): what a driver that runs
  * on but answers wrongly looks like is the interface's business, so the
@@ -72,13 +79,6 @@ struct ${I}_shadow_stats {
  * send it again; WRONG_FAIL restarts it too but returns *r (check must have
  * made *r safe to return: `last` says no attempt follows).
  */
-/* Whether a call's result says the driver failed (during it, before it, or
- * stopped by the watchdog): the shadow's crash path, for checks too. */
-static inline bool ${I}_shadow_crashed(long r)
-{
-	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
-}
-
 enum ${I}_shadow_verdict {
 	${I}_SHADOW_RIGHT,
 	${I}_SHADOW_WRONG_REDO,

@@ -10,8 +10,10 @@
  * Trust boundary: the driver is not trusted to have done what it says. The
  * shadow keeps, in its own memory (no other domain can write it), the
  * checksum of each block's last write it saw stored (blocksums.h). Before
- * a batch reaches the driver it notes each write's checksums and sets every
- * status to a value the driver must overwrite. After the driver returns, it
+ * a batch reaches the driver it copies each write's bytes and notes their
+ * checksums, and sets every status to a value the driver must overwrite
+ * (before every further attempt it sets them again and puts the copies
+ * back: a wrong driver may have overwritten the client's buffers). After the driver returns, it
  * judges every status and the count, every read's data against the table,
  * and reads every acknowledged write back through the same driver into its
  * own requests, so an acknowledgement reaches the client only for a write
@@ -191,6 +193,31 @@ static long begin(uint32_t method, const long a[4], void **token)
 	return 0;
 }
 
+/*
+ * The read-back queue is the shadow's, but it lies in shared memory, which
+ * a wrong driver can write like any domain: before each use its length and
+ * every request it holds are checked, and a damaged queue is replaced (the
+ * runtime frees what is nested in it by its own records, not the payload).
+ * false (logged) if it was damaged (the driver that last had it is wrong)
+ * or cannot be had.
+ */
+static bool rb_intact(void)
+{
+	if (!chk.rb_queue && rb_alloc() < 0) {
+		dom_printf("bdev_check: no memory for a read-back queue");
+		return false;
+	}
+	bool ok = BlockReq_deque32_len(chk.rb_queue) == BATCH_MAX;
+	for (uint32_t i = 0; ok && i < BATCH_MAX; i++)
+		ok = block_in_shared_heap((uint64_t)rb_req(i), sizeof(struct BlockReq));
+	if (ok)
+		return true;
+	dom_printf("bdev_check: the read-back queue was overwritten; replacing it");
+	BlockReq_deque32_free(chk.rb_queue);
+	chk.rb_queue = chk.rb_buf = RREF_NULL; /* the next round allocates them */
+	return false;
+}
+
 /* Fill a read-back area so that a copy the driver skips cannot match want. */
 static void poison(uint8_t *bytes, uint64_t want, uint64_t bsize)
 {
@@ -208,6 +235,8 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 {
 	uint64_t bsize = chk.table.block_size;
 	uint32_t used = 0, which[BATCH_MAX];
+	if (!rb_intact())
+		return -1;
 	for (; *next < t->n && used < BATCH_MAX; ++*next) {
 		const struct pending *q = &t->p[*next];
 		if (!q->bytes || !q->q.op || q->req->status != 0)
