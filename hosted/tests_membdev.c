@@ -7,7 +7,8 @@
  * unverifiable block, one restart line each) and nothing left behind; a
  * kill inside membdev's own call; the control without a shadow; a membdev
  * that acknowledges a write without storing it (the shadow's end-to-end
- * checks redo it); then
+ * checks redo it), and one that stores a write over another block (they
+ * restore it from their mirror); then
  * ramdisk0's one running holder, kernel/ktest/authority.c's map while
  * membdev is down, and a holder destroyed with a call out. tests.c runs
  * each in a child of its own.
@@ -200,17 +201,13 @@ int htest_membdev_kill_inside(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
-/* membdev_forgetful acknowledges each instance's 300th write without
- * storing it: a driver that runs on wrongly, which no crash reveals. The
- * workload writes every block once and reads them all back (no random
- * requests, so no later write can cover a forgotten one). The shadow's
- * end-to-end checks (drivers/block/bdev_shadow/bdev_check.c) read the write
- * back, find it wrong, restart the driver by the crash path and redo the
- * batch: the client sees no error and no wrong block, and the shadow's
- * lines name the block the driver forgot. */
-int htest_membdev_forgetful(char *why, size_t len)
+/* bdclient through shadow_image: every block written once, then all read
+ * back (no random requests, so no later write covers what a wrong driver
+ * did). 0 if the client saw no error, no wrong and no unverifiable block;
+ * -1 with why. The output is captured for the caller's lines. */
+static int sweep_through(const char *shadow_image, char *why, size_t len)
 {
-	struct hosted_domain *shadow = htest_create("bdev_shadow_forgetful", why, len);
+	struct hosted_domain *shadow = htest_create(shadow_image, why, len);
 	struct hosted_domain *client = shadow ? htest_create("bdclient", why, len) : NULL;
 	if (!client || htest_capture_begin(why, len) < 0)
 		return -1;
@@ -224,6 +221,29 @@ int htest_membdev_forgetful(char *why, size_t len)
 		counters(client, c, sizeof c);
 		return htest_fail(why, len, "workload: %s", c);
 	}
+	return 0;
+}
+
+/* Whether every one of n patterns matches a whole captured line; -1 with
+ * why naming the first that does not. */
+static int has_lines(const char *const *patterns, unsigned n, char *why, size_t len)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!htest_has_line(patterns[i]))
+			return htest_fail(why, len, "no line /%s/", patterns[i]);
+	return 0;
+}
+
+/* membdev_forgetful acknowledges each instance's 300th write without
+ * storing it: a driver that runs on wrongly, which no crash reveals. The
+ * shadow's end-to-end checks (drivers/block/bdev_shadow/bdev_check.c) read
+ * the write back, find it wrong, restart the driver by the crash path and
+ * redo the batch: the client sees no error and no wrong block, and the
+ * shadow's lines name the block the driver forgot. */
+int htest_membdev_forgetful(char *why, size_t len)
+{
+	if (sweep_through("bdev_shadow_forgetful", why, len) < 0)
+		return -1;
 	const char *forgot = "[membdev_forgetful] membdev: acknowledging the write of block ";
 	const char *at = strstr(htest_captured(), forgot);
 	unsigned long block = at ? strtoul(at + strlen(forgot), NULL, 10) : 0;
@@ -238,21 +258,49 @@ int htest_membdev_forgetful(char *why, size_t len)
 			"%u writes forgotten, %u answers found wrong, %u restarts; want at "
 			"least 1 and the same of each",
 			forgets, wrong, restarts);
-	char lines[3][200];
-	snprintf(lines[0], sizeof lines[0],
+	char first[200];
+	snprintf(first, sizeof first,
 		 "\\[bdev_shadow_forgetful\\] bdev_check: block %lu reads back wrong after the "
 		 "driver acknowledged writing it \\(status 0, checksum 0x[0-9a-f]+, written "
 		 "0x[0-9a-f]+\\)",
 		 block);
-	snprintf(lines[1], sizeof lines[1],
-		 "\\[bdev_shadow_forgetful\\] shadow BlockDevice: membdev_forgetful \\(handle "
-		 "0x[0-9a-f]+\\) answered submit wrongly; restarting it");
-	snprintf(lines[2], sizeof lines[2],
-		 "\\[bdev_shadow_forgetful\\] shadow BlockDevice: restarted membdev_forgetful "
-		 "\\(restart 1\\), replayed 1 calls");
-	for (unsigned i = 0; i < 3; i++)
-		if (!htest_has_line(lines[i]))
-			return htest_fail(why, len, "no line /%s/", lines[i]);
+	const char *const lines[] = {
+		first,
+		"\\[bdev_shadow_forgetful\\] shadow BlockDevice: membdev_forgetful \\(handle "
+		"0x[0-9a-f]+\\) answered submit wrongly; restarting it",
+		"\\[bdev_shadow_forgetful\\] shadow BlockDevice: restarted membdev_forgetful "
+		"\\(restart 1\\), replayed 1 calls",
+	};
+	if (has_lines(lines, sizeof lines / sizeof lines[0], why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/* membdev_misplacing stores its 321st write (block 320, the first of its
+ * batch) over block 319, acknowledged a batch before, and acknowledges it.
+ * The read-back finds block 320 unchanged: restart, redo. Block 319 is
+ * then wrong on the device, and the shadow has no batch to redo it from:
+ * the final read finds it wrong, a new instance reads the same, and the
+ * shadow gives the client block 319 from its mirror and writes it back. */
+int htest_membdev_misplacing(char *why, size_t len)
+{
+	if (sweep_through("bdev_shadow_misplacing", why, len) < 0)
+		return -1;
+	const char *const lines[] = {
+		"\\[membdev_misplacing\\] membdev: writing block 320 over block 319",
+		"\\[bdev_shadow_misplacing\\] bdev_check: block 320 reads back wrong after the "
+		"driver acknowledged writing it \\(status 0, checksum 0x[0-9a-f]+, written "
+		"0x[0-9a-f]+\\)",
+		"\\[bdev_shadow_misplacing\\] shadow BlockDevice: membdev_misplacing \\(handle "
+		"0x[0-9a-f]+\\) answered submit wrongly; restarting it",
+		"\\[bdev_shadow_misplacing\\] bdev_check: block 319 reads wrong \\(checksum "
+		"0x[0-9a-f]+, its last stored write 0x[0-9a-f]+\\)",
+		"\\[bdev_shadow_misplacing\\] bdev_check: block 319 was corrupt at rest "
+		"\\(checksum 0x[0-9a-f]+, its last stored write 0x[0-9a-f]+\\): restored from "
+		"the shadow's mirror, written back: 0",
+	};
+	if (has_lines(lines, sizeof lines / sizeof lines[0], why, len) < 0)
+		return -1;
 	return htest_leak_check(why, len);
 }
 

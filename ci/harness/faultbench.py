@@ -204,18 +204,25 @@ def table(got):
     return rows
 
 
-def submit_insn(elf, asm):
-    """(address, length) of the first instruction of membdev's submit whose text matches
-    the regular expression asm, from objdump; None if there is none (or no objdump)."""
+def submit_insns(elf):
+    """membdev's submit as objdump disassembles it: (address, bytes, text) of each
+    instruction, in order (an instruction's continuation line of bytes is not one); [] if
+    objdump cannot read elf."""
     try:
         text = subprocess.run(["objdump", "-d", "--disassemble=submit", elf],
                               capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
-        return None
-    for addr, raw, text_asm in re.findall(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{2} )+)\s*(\S.*)$",
-                                          text, re.M):
-        if re.fullmatch(asm, text_asm.strip()):
-            return int(addr, 16), len(raw.split())
+        return []
+    return [(int(addr, 16), raw.split(), asm.strip()) for addr, raw, asm in
+            re.findall(r"^[ \t]*([0-9a-f]+):[ \t]+((?:[0-9a-f]{2} )+)[ \t]*(\S.*)$", text, re.M)]
+
+
+def submit_insn(elf, asm):
+    """(address, length) of the first instruction of membdev's submit whose text matches
+    the regular expression asm; None if there is none."""
+    for addr, raw, text in submit_insns(elf):
+        if re.fullmatch(asm, text):
+            return addr, len(raw)
     return None
 
 
@@ -239,6 +246,20 @@ def membdev_op_load(elf):
     return (at[0] + at[1] - 2, 5) if at else None
 
 
+def membdev_epilogue_stos(elf):
+    """(offset, bit) that turns the `mov -0x38(%rbp),%rax` just before submit's
+    `add $0x38,%rsp` (its return value reloaded) into `stos %rax,%es:(%rdi)`: bit 5 of its
+    opcode byte (8b, ab). membdev then writes 8 bytes at %rdi, where its last memcpy ended
+    (over the first word of the block after the last one it wrote), and crashes: fault 4046
+    of seed 1 in this build (membdev+0x13aa). None if not there."""
+    insns = submit_insns(elf)
+    for (addr, raw, text), (_, _, following) in zip(insns, insns[1:]):
+        if (re.fullmatch(r"mov\s+-0x38\(%rbp\),%rax", text) and raw[:2] == ["48", "8b"]
+                and re.fullmatch(r"add\s+\$0x38,%rsp", following)):
+            return addr + 1, 5
+    return None
+
+
 def membdev_loop_step(elf):
     """(offset, bit) of the byte that, flipped, makes membdev's request loop in submit step
     by 17 instead of 1: the immediate of its `add $0x1,%rNNd` that a `cmp ...,%rNNd`
@@ -246,15 +267,10 @@ def membdev_loop_step(elf):
     skips a missing request, before the serving one (the build of finding 1 of
     docs/bench-faults.md had both; the flip was in the last). Read from the build with
     objdump, so a new build still hits the same instruction. None if it is not there."""
-    try:
-        text = subprocess.run(["objdump", "-d", "--disassemble=submit", elf],
-                              capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    insns = re.findall(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{2} )+)\s*(\S.*)$", text, re.M)
+    insns = submit_insns(elf)
     found = None
     for (addr, raw, asm), (_, _, following) in zip(insns, insns[1:]):
-        m = re.fullmatch(r"add\s+\$0x1,%(r\w+d)", asm.strip())
-        if m and re.fullmatch(rf"cmp\s+%\w+,%{m[1]}", following.strip()):
-            found = int(addr, 16) + len(raw.split()) - 1, 4
+        m = re.fullmatch(r"add\s+\$0x1,%(r\w+d)", asm)
+        if m and re.fullmatch(rf"cmp\s+%\w+,%{m[1]}", following):
+            found = addr + len(raw) - 1, 4
     return found

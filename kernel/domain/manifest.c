@@ -25,6 +25,9 @@ static const struct manifest_entry manifest[] = {
 	 * (docs/recovery.md, "End-to-end integrity"). */
 	{.image = "bdev_shadow_forgetful", .may_create = {"membdev_forgetful"}},
 	{.image = "membdev_forgetful", .devices = {"ramdisk0"}},
+	/* ... and with one that stores a write over another block. */
+	{.image = "bdev_shadow_misplacing", .may_create = {"membdev_misplacing"}},
+	{.image = "membdev_misplacing", .devices = {"ramdisk0"}},
 	/* The NVMe driver (drivers/block/nvme) owns the first NVMe controller,
 	 * class 01:08:02 (dev/pci.c names it). */
 	{.image = "nvme", .devices = {"nvme0"}},

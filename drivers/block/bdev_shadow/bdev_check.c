@@ -34,6 +34,9 @@
 
 #define UNSERVED  1 /* a status the driver must overwrite: it never sets a positive one */
 #define BATCH_MAX 32
+/* The largest device the shadow mirrors: a copy of every block's last
+ * stored write, to restore a block a wrong driver overwrote at rest. */
+#define MIRROR_MAX (16UL << 20)
 
 /* One request of the batch, as begin read it. */
 struct pending {
@@ -48,6 +51,7 @@ struct token {
 	uint32_t n;		   /* requests in the batch */
 	uint64_t bsize;		   /* the block size they were read with */
 	struct blocksum *new_sums; /* init: a table for the new geometry */
+	uint8_t *new_mirror;	   /* ... and its mirror, or NULL (too large, no memory) */
 	uint64_t new_blocks, new_size;
 	struct pending p[BATCH_MAX];
 	/* Per block of every valid request: a write's checksum as the client
@@ -61,6 +65,7 @@ static struct {
 	struct blocksums table;
 	bool sized;	   /* init succeeded: table holds its geometry */
 	uint64_t zero_sum; /* the checksum of a block of zeros */
+	uint8_t *mirror;   /* each block's last stored write (MIRROR_MAX), or NULL */
 	rref_t rb_queue;   /* the read-back batch, owned here */
 	rref_t rb_buf;	   /* nested in the queue's first request */
 } chk;
@@ -115,6 +120,9 @@ static long begin_init(const long a[4], struct token **out)
 		t->new_sums = malloc(blocks * sizeof(struct blocksum));
 		if (!t->new_sums)
 			e = -MAPLE_ENOMEM;
+		/* Optional: without it a block found corrupt at rest fails with -EIO. */
+		if (blocks <= MIRROR_MAX / size)
+			t->new_mirror = malloc(blocks * size);
 	}
 	if (e < 0) {
 		free(t);
@@ -294,11 +302,47 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 }
 
 /*
- * Judge one read request that the driver served (status 0), block by block.
- * 0: right (or unknowable); 1: corrupt at rest (status set to -MAPLE_EIO);
- * -1: the driver read wrongly (logged).
+ * The device holds wrong contents for block (two driver instances read
+ * them), and a read of it asked for them. With a mirror whose copy still
+ * has the checksum of the block's last stored write, the reader gets that
+ * copy and driver is asked to write it back: 0. Without one: -1, and the
+ * request fails with -MAPLE_EIO. Either way, a line names the block.
  */
-static int judge_read(struct token *t, struct pending *q)
+static int restore(uint64_t driver, struct pending *q, uint64_t j, uint64_t got)
+{
+	uint64_t bsize = chk.table.block_size, block = q->q.block + j;
+	uint64_t want = blocksums_want(&chk.table, block);
+	const uint8_t *good = chk.mirror ? chk.mirror + block * bsize : NULL;
+	if (!good || blocksum_of(good, bsize) != want) {
+		dom_printf("bdev_check: block %lu is corrupt at rest: two driver instances read "
+			   "checksum %#lx, its last stored write has %#lx; -EIO",
+			   (unsigned long)block, (unsigned long)got, (unsigned long)want);
+		return -1;
+	}
+	memcpy(q->bytes + j * bsize, good, bsize);
+	long r = -MAPLE_ENOMEM;
+	if (rb_intact()) {
+		struct BlockReq *w = rb_req(0);
+		*w = (struct BlockReq){.block = block, .op = 1, .status = UNSERVED, .buf = w->buf};
+		memcpy(w->data, good, bsize);
+		for (uint32_t i = 1; i < BATCH_MAX; i++)
+			rb_req(i)->op = 0xffffffffu; /* refused by every driver */
+		r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+		r = r == 1 && w->status == 0 ? 0 : r < 0 ? r : -MAPLE_EIO;
+	}
+	blocksums_stored(&chk.table, block, want); /* the next read judges it again */
+	dom_printf("bdev_check: block %lu was corrupt at rest (checksum %#lx, its last stored "
+		   "write %#lx): restored from the shadow's mirror, written back: %ld",
+		   (unsigned long)block, (unsigned long)got, (unsigned long)want, r);
+	return 0;
+}
+
+/*
+ * Judge one read request that the driver served (status 0), block by block.
+ * 0: right (or unknowable, or restored from the mirror); 1: corrupt at rest
+ * (status set to -MAPLE_EIO); -1: the driver read wrongly (logged).
+ */
+static int judge_read(struct token *t, struct pending *q, uint64_t driver)
 {
 	uint64_t bsize = chk.table.block_size;
 	for (uint64_t j = 0; j < q->q.n; j++) {
@@ -309,11 +353,7 @@ static int judge_read(struct token *t, struct pending *q)
 			blocksums_at_rest(&chk.table, block, got);
 			v = BLOCKSUM_AT_REST;
 		}
-		if (v == BLOCKSUM_AT_REST) {
-			dom_printf("bdev_check: block %lu is corrupt at rest: two driver instances "
-				   "read checksum %#lx, its last stored write has %#lx; -EIO",
-				   (unsigned long)block, (unsigned long)got,
-				   (unsigned long)blocksums_want(&chk.table, block));
+		if (v == BLOCKSUM_AT_REST && restore(driver, q, j, got) < 0) {
 			__atomic_store_n(&q->req->status, -MAPLE_EIO, __ATOMIC_RELAXED);
 			return 1;
 		}
@@ -335,7 +375,7 @@ static int judge_read(struct token *t, struct pending *q)
  * (less those failed as corrupt at rest), or -1 (logged) if the driver is
  * wrong.
  */
-static int judge_batch(struct token *t, long *r)
+static int judge_batch(struct token *t, long *r, uint64_t driver)
 {
 	long done = 0, at_rest = 0;
 	for (uint32_t i = 0; i < t->n; i++) {
@@ -355,7 +395,7 @@ static int judge_batch(struct token *t, long *r)
 		if (status != 0)
 			continue;
 		done++;
-		int v = q->q.op ? 0 : judge_read(t, q);
+		int v = q->q.op ? 0 : judge_read(t, q, driver);
 		if (v < 0)
 			return -1;
 		at_rest += v;
@@ -371,16 +411,21 @@ static int judge_batch(struct token *t, long *r)
 /* The batch's verdict stands: record what its writes stored, or forget them. */
 static void commit(struct token *t)
 {
+	uint64_t bsize = chk.table.block_size;
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct pending *q = &t->p[i];
 		if (!q->bytes || !q->q.op)
 			continue;
 		bool stored = __atomic_load_n(&q->req->status, __ATOMIC_RELAXED) == 0;
 		for (uint64_t j = 0; j < q->q.n; j++) {
-			if (stored)
-				blocksums_stored(&chk.table, q->q.block + j, t->sums[q->first + j]);
-			else
-				blocksums_forget(&chk.table, q->q.block + j);
+			uint64_t block = q->q.block + j;
+			if (!stored) {
+				blocksums_forget(&chk.table, block);
+				continue;
+			}
+			blocksums_stored(&chk.table, block, t->sums[q->first + j]);
+			if (chk.mirror)
+				memcpy(chk.mirror + block * bsize, q->copy + j * bsize, bsize);
 		}
 	}
 }
@@ -432,7 +477,7 @@ static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t dr
 	}
 	dom_lock(&chk.lock);
 	long crash = 0;
-	int wrong = *r < 0 ? -1 : judge_batch(t, r);
+	int wrong = *r < 0 ? -1 : judge_batch(t, r, driver);
 	if (*r < 0)
 		dom_printf("bdev_check: submit of a valid batch failed: error %ld", *r);
 	for (uint32_t next = 0; !wrong && next < t->n;)
@@ -466,8 +511,11 @@ static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint6
 		/* A new geometry: nothing is known of its blocks. */
 		dom_lock(&chk.lock);
 		free(chk.table.sums);
+		free(chk.mirror);
 		blocksums_init(&chk.table, t->new_blocks, t->new_size, t->new_sums);
+		chk.mirror = t->new_mirror;
 		t->new_sums = NULL;
+		t->new_mirror = NULL;
 		static const uint8_t zeros[sizeof(((struct BlockReq *)0)->data)];
 		chk.zero_sum = blocksum_of(zeros, t->new_size);
 		chk.sized = true;
@@ -487,8 +535,10 @@ static void end(uint32_t method, void *token, long r)
 		forget_writes(t);
 		dom_unlock(&chk.lock);
 	}
-	if (t)
+	if (t) {
 		free(t->new_sums);
+		free(t->new_mirror);
+	}
 	free(t);
 }
 

@@ -100,6 +100,20 @@ static bool forget(uint64_t block)
 }
 #endif
 
+#ifdef MEMBDEV_MISPLACE_NTH
+/* The membdev_misplacing test image: whether to store this write, the
+ * instance's MEMBDEV_MISPLACE_NTH-th, over the block before it instead. */
+static bool misplace(uint64_t block)
+{
+	static uint32_t writes;
+	if (++writes != MEMBDEV_MISPLACE_NTH || !block)
+		return false;
+	dom_printf("membdev: writing block %lu over block %lu", (unsigned long)block,
+		   (unsigned long)block - 1);
+	return true;
+}
+#endif
+
 /* One request, in place: its status, 0 or -MAPLE_EINVAL. */
 static int32_t serve(struct BlockReq *req)
 {
@@ -110,6 +124,10 @@ static int32_t serve(struct BlockReq *req)
 	if (!bytes)
 		return -MAPLE_EINVAL;
 	uint8_t *where = disk + q.block * block_size;
+#ifdef MEMBDEV_MISPLACE_NTH
+	if (q.op && misplace(q.block))
+		where -= block_size; /* the block before: acknowledged, and now overwritten */
+#endif
 	if (q.op == 0)
 		memcpy(bytes, where, q.n * block_size);
 #ifdef MEMBDEV_FORGET_NTH
