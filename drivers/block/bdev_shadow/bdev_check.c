@@ -13,13 +13,15 @@
  * a batch reaches the driver it copies each write's bytes and notes their
  * checksums, and sets every status to a value the driver must overwrite
  * (before every further attempt it sets them again and puts the copies
- * back: a wrong driver may have overwritten the client's buffers). After the driver returns, it
- * judges every status and the count, every read's data against the table,
- * and reads every acknowledged write back through the same driver into its
- * own requests, so an acknowledgement reaches the client only for a write
- * that reads back as the client wrote it. Anything else: the driver is
- * wrong. A read whose wrong contents a second driver instance reads again is
- * corrupt at rest: that request fails with -MAPLE_EIO naming the block, and
+ * back: a wrong driver may have overwritten the client's buffers). After
+ * the driver returns, it judges every status and the count, every read's
+ * data against the table, and reads every acknowledged write back through
+ * the same driver into its own requests, so an acknowledgement reaches the
+ * client only for a write that reads back as the client wrote it. Anything
+ * else: the driver is wrong. A read whose wrong contents a second driver
+ * instance reads again is corrupt at rest (a wrong driver wrote over it):
+ * the reader gets the block from the shadow's mirror, which is written
+ * back, or without one the request fails with -MAPLE_EIO naming the block;
  * no wrong data is returned as read.
  *
  * The client's requests are shared memory it may rewrite meanwhile: each
