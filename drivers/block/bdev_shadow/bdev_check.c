@@ -347,6 +347,7 @@ static int restore(uint64_t driver, struct pending *q, uint64_t j, uint64_t got)
 static int judge_read(struct token *t, struct pending *q, uint64_t driver)
 {
 	uint64_t bsize = chk.table.block_size;
+	int wrong = 0;
 	for (uint64_t j = 0; j < q->q.n; j++) {
 		uint64_t block = q->q.block + j, got = blocksum_of(q->bytes + j * bsize, bsize);
 		uint64_t *seen = &t->sums[q->first + j];
@@ -360,16 +361,18 @@ static int judge_read(struct token *t, struct pending *q, uint64_t driver)
 			return 1;
 		}
 		if (v == BLOCKSUM_WRONG) {
+			/* Noted, and the other blocks judged too: a redo then
+			 * tells every block at rest at once, not one a try. */
 			*seen = got;
+			wrong = -1;
 			dom_printf(
 				"bdev_check: block %lu reads wrong (checksum %#lx, its last stored "
 				"write %#lx)",
 				(unsigned long)block, (unsigned long)got,
 				(unsigned long)blocksums_want(&chk.table, block));
-			return -1;
 		}
 	}
-	return 0;
+	return wrong;
 }
 
 /*
@@ -380,6 +383,7 @@ static int judge_read(struct token *t, struct pending *q, uint64_t driver)
 static int judge_batch(struct token *t, long *r, uint64_t driver)
 {
 	long done = 0, at_rest = 0;
+	int wrong = 0;
 	for (uint32_t i = 0; i < t->n; i++) {
 		struct pending *q = &t->p[i];
 		if (!q->req)
@@ -398,10 +402,11 @@ static int judge_batch(struct token *t, long *r, uint64_t driver)
 			continue;
 		done++;
 		int v = q->q.op ? 0 : judge_read(t, q, driver);
-		if (v < 0)
-			return -1;
-		at_rest += v;
+		wrong |= v < 0; /* every read judged: see judge_read */
+		at_rest += v > 0;
 	}
+	if (wrong)
+		return -1;
 	if (*r != done) {
 		dom_printf("bdev_check: submit returned %ld, but %ld requests are done", *r, done);
 		return -1;
@@ -458,13 +463,20 @@ static long fail_batch(struct token *t)
 }
 
 /* Before the batch goes to a driver again: each status must be set anew,
- * and each write's bytes be what the client lent. */
+ * each valid request's fields be those begin read (a wild driver may have
+ * written the shared requests), and each write's bytes what the client lent. */
 static void preset(const struct token *t)
 {
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct pending *q = &t->p[i];
 		if (q->req)
 			__atomic_store_n(&q->req->status, UNSERVED, __ATOMIC_RELAXED);
+		if (q->bytes) {
+			q->req->block = q->q.block;
+			q->req->op = q->q.op;
+			q->req->nblocks = q->q.count;
+			q->req->offset = q->q.offset;
+		}
 		if (q->copy)
 			memcpy(q->bytes, q->copy, q->q.n * t->bsize);
 	}
