@@ -41,11 +41,13 @@
 #include "sigstack.h"
 #include "watchdog.h"
 
+#include <core/log.h>
 #include <domain/gate_layout.h>
 #include <maple/abi.h>
 
 #include <errno.h>
 #include <linux/audit.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -53,6 +55,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <ucontext.h>
 
 _Static_assert(offsetof(struct hosted_jump, fn) == JUMP_FN &&
@@ -89,6 +93,66 @@ static __thread struct upcall *current;
  * allows key 0 (this variable's). */
 static int keys;
 
+/*
+ * Under keys, domain threads take turns (entry_threads_concurrent), in
+ * order of asking (a ticket each): a thread holds the turn from entering a
+ * domain at its outermost upcall until that upcall is over, and gives it
+ * up only while it waits (entry_wait_begin), naming no signal stack
+ * meanwhile. THE INVARIANT: while domain code runs on one thread, no other
+ * thread names a signal stack (entry_sigstack) its handler state lies on,
+ * so a jump to a handler entry with %rsp at another thread's live frame
+ * traps (sigentry.S takes that thread's bases and TLS from the slot %rsp
+ * lies in, and would otherwise run a second handler on its stack).
+ */
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t turn_next, turn_serving;
+
+static void turn_take(void)
+{
+	pthread_mutex_lock(&turn_lock);
+	uint64_t mine = turn_next++;
+	while (turn_serving != mine)
+		pthread_cond_wait(&turn_cv, &turn_lock);
+	pthread_mutex_unlock(&turn_lock);
+}
+
+static void turn_give(void)
+{
+	pthread_mutex_lock(&turn_lock);
+	turn_serving++;
+	pthread_cond_broadcast(&turn_cv);
+	pthread_mutex_unlock(&turn_lock);
+}
+
+/* Where threads take turns, one that makes a system call lets the threads
+ * waiting for a turn have theirs first: a domain that never waits (a
+ * client calling a server in a loop) would otherwise hold the others off
+ * for ever, where the VM's scheduler preempts it. */
+static void offer_turn(void)
+{
+	if (entry_threads_concurrent())
+		return;
+	pthread_mutex_lock(&turn_lock);
+	int waiting = turn_next - turn_serving > 1;
+	pthread_mutex_unlock(&turn_lock);
+	if (waiting) {
+		entry_wait_begin();
+		entry_wait_end();
+	}
+}
+
+int entry_threads_concurrent(void)
+{
+	/* Every signal frame lies in key-0 memory (Linux 6.12, sigstack.c),
+	 * but a domain can still jump to a handler entry with %rsp at another
+	 * thread's live frame, and the entry would run on that thread's stack
+	 * with its TLS (see the turn's invariant): until the entries tell a
+	 * real delivery from a jump, threads under keys take turns. Without
+	 * keys nothing isolates anything, and threads run at once. */
+	return !keys;
+}
+
 static int fail_now(struct upcall *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Record why u's domain failed; the caller then leaves with siglongjmp. */
@@ -122,6 +186,10 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	uint32_t pkru;
 	long err;
 	inject_note_failed(d, u->why); /* when and why, for the fault campaign */
+	/* Its first failure's reason, for its other threads: one that returns
+	 * or calls into it later fails with it (the SYS_RETURN below). */
+	if (d && hgate_fail(d) && u->why != d->fail_reason) /* an init's is that buffer */
+		snprintf(d->fail_reason, sizeof d->fail_reason, "%s", u->why);
 	if (hgate_unwind(u->floor, &rip, &rsp, &pkru, &err)) {
 		if (d && d != u->d) { /* say who failed: it is not the domain entered */
 			char why[256];
@@ -150,6 +218,20 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	g[REG_RBX] = g[REG_RBP] = g[REG_R12] = g[REG_R13] = g[REG_R14] = g[REG_R15] = 0;
 	g[REG_ERR] = g[REG_TRAPNO] = g[REG_CR2] = 0;
 	memset(si, 0, sizeof *si);
+}
+
+/* u fails for the reason d's failure recorded (a destroy's, a kill's). For
+ * an init's upcall u->why is that very buffer (h_run_init), which must not
+ * be formatted onto itself (snprintf's source and destination may not
+ * overlap). */
+static void fail_for_its_reason(struct upcall *u, const struct hosted_domain *d)
+{
+	if (u->why == d->fail_reason) {
+		if (!u->why[0])
+			fail_now(u, "failed");
+		return;
+	}
+	fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
 }
 
 /* Where ip is, for a failure line: "rogue+0x124f", "gate+0x40" or the address. */
@@ -196,6 +278,18 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_now(u, "a system call (%d) at %#lx outside the domains and the gate",
 			 si->si_syscall, (unsigned long)(ip - SYSCALL_LEN));
 		fail_domain(u, si, ctx);
+	} else if (si->si_syscall == SYS_RETURN && from_gate && d &&
+		   hgate_state(d) != GATE_DOMAIN_RUNNING) {
+		/* THE INVARIANT (the VM's gate_return): a callee that failed has
+		 * no result to give; the runtime that called it hears the failure.
+		 * A domain can fail while this call of it runs on: a thread of
+		 * its own panicked meanwhile, or it was destroyed while its call
+		 * was out in another (it stays failed) and runs on in its own code
+		 * once that call returns, the gate checking only the returning
+		 * callee, so it may reach here without another system call (its
+		 * result was taken as the upcall's: attack6). */
+		fail_for_its_reason(u, d);
+		fail_domain(u, si, ctx);
 	} else if (si->si_syscall == SYS_RETURN && from_gate && hgate_upcall_pop()) {
 		u->result = g[REG_RDI];
 		siglongjmp(u->back, 2);
@@ -205,6 +299,20 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 	} else if (!d) { /* the gate names no domain: nothing to serve it for */
 		fail_now(u, "a system call outside any domain at %s", at);
 		fail_domain(u, si, ctx);
+	} else if (si->si_syscall == SYS_THREAD_EXIT) {
+		/* Ends the current upcall (a domain thread's, or the runtime's
+		 * call) with 0, as the VM's upcall_resume(ctx, 0), if every frame
+		 * above it is d's own; else its error, and the VM's line. */
+		long r = hgate_exit_thread(u->floor);
+		if (r == 0) {
+			u->result = 0;
+			siglongjmp(u->back, 2);
+		}
+		if (r == -MAPLE_EPERM && authority_log_refusal(d->name, d->id, &d->refusals))
+			klog("domain: %s may not end its thread: another domain's call is in "
+			     "progress on it",
+			     d->name);
+		g[REG_RAX] = r;
 	} else if (si->si_syscall == SYS_PANIC) {
 		char msg[DISPATCH_LOG_MAX] = "";
 		uint64_t len = (uint64_t)g[REG_RSI];
@@ -215,12 +323,13 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_domain(u, si, ctx);
 	} else {
 		g[REG_RAX] = dispatch_syscall(d, si->si_syscall, g);
+		offer_turn();
 		/* As the VM's way back to ring 3 (gate_return_to_user): a domain
 		 * failed while it ran (killed, or destroyed with its call in
 		 * progress) unwinds now rather than running on; the gate's
 		 * callee_failed loops on SYS_NULL waiting for exactly this. */
 		if (hgate_state(d) != GATE_DOMAIN_RUNNING) {
-			fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+			fail_for_its_reason(u, d);
 			fail_domain(u, si, ctx);
 			return;
 		}
@@ -327,8 +436,56 @@ static uint32_t rdpkru(void)
 }
 
 /* The signal mask domains run with (a nested upcall, made from a handler,
- * which blocks every signal, sets it again: entry_upcall). */
+ * which blocks every signal, sets it again: entry_upcall; so does a domain
+ * thread, made inside one: entry_thread_begin): the thread's mask at
+ * entry_init, less the signals the runtime handles. */
 static sigset_t domain_mask;
+
+/*
+ * THE INVARIANT: a domain's fault or system call reaches its handler here,
+ * never the default action of a blocked signal: Linux forces a synchronous
+ * signal (a fault's; seccomp's and syscall user dispatch's SIGSYS) that the
+ * thread blocks to its default action, a kill of the whole process. A
+ * signal mask survives exec, so a launcher that had blocked SIGSEGV or
+ * SIGSYS let any domain's null dereference or system call kill the runtime
+ * (hosted/inherited-blocked-signals-fail-only-the-domain). The thread that
+ * enters domains unblocks them all before any domain runs; the runtime
+ * blocks none of them again outside a handler, a handler runs domain code
+ * only in a nested upcall, which sets domain_mask, a domain thread starts
+ * with it, and each upcall's siglongjmp gives its caller back the mask it
+ * had. Pending signals
+ * survive exec too: one of these queued while blocked (by another process)
+ * reached its handler at the unblock with no upcall to fail, and SIGSYS's
+ * aborted, a fault's reset itself to the default action for the next domain
+ * fault (hosted/inherited-pending-signals-are-discarded). Setting each to
+ * SIG_IGN before its handler discards it (POSIX sigaction).
+ */
+static int take_signals(const int *faults, unsigned n, char *err, size_t errlen)
+{
+	sigset_t handled;
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGSYS);
+	for (unsigned i = 0; i < n; i++)
+		sigaddset(&handled, faults[i]);
+	for (int sig = 1; sig < NSIG; sig++) {
+		void (*handler)(int, siginfo_t *, void *) =
+			sig == SIGSYS ? (keys ? entry_keyed_sigsys : entry_plain_sigsys)
+				      : (keys ? entry_keyed_fault : entry_plain_fault);
+		if (sigismember(&handled, sig) == 1 &&
+		    (signal(sig, SIG_IGN) == SIG_ERR || sigstack_handle(sig, handler) < 0)) {
+			snprintf(err, errlen, "cannot handle SIG%s: %s", sigabbrev_np(sig),
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (sigprocmask(SIG_UNBLOCK, &handled, NULL) < 0 ||
+	    sigprocmask(SIG_SETMASK, NULL, &domain_mask) < 0) {
+		snprintf(err, errlen, "cannot unblock the signals domains raise: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 int entry_init(int use_keys, char *err, size_t errlen)
 {
@@ -349,26 +506,89 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	}
 	/* The signal stack first: the keyed entries accept no frame but the
 	 * one Linux puts on it; and the bases every entry writes back. */
-	sigprocmask(SIG_SETMASK, NULL, &domain_mask);
-	if (sigstack_init(err, errlen) < 0)
+	if (sigstack_init(err, errlen) < 0 ||
+	    take_signals(faults, sizeof faults / sizeof faults[0], err, errlen) < 0)
 		return -1;
-	for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
-		if (sigstack_handle(faults[i], keys ? entry_keyed_fault : entry_plain_fault) < 0)
-			goto fail;
-	if (sigstack_handle(SIGSYS, keys ? entry_keyed_sigsys : entry_plain_sigsys) < 0)
-		goto fail;
 	if ((keys && sigstack_rseq_off(err, errlen) < 0) ||
 	    filter_confine_thread(keys, err, errlen) < 0)
 		return -1;
 	return filter_install(err, errlen);
-fail:
-	snprintf(err, errlen, "rt_sigaction: %s", strerror(errno));
-	return -1;
+}
+
+/*
+ * A domain thread's own runtime state, each piece per thread as Linux
+ * keeps it: the signal mask domains run with (the thread was made inside
+ * a SIGSYS handler, every signal blocked: a domain fault then would kill
+ * the process), its gate pages and GS base (hgate_thread_attach), the
+ * bases its handler entries write back, under keys no rseq area (Linux
+ * writes it with the domain's rights), and syscall user dispatch with a
+ * selector of its own (a prctl of the calling thread only). The seccomp
+ * filter it inherited. Its signal stacks come with its first upcall.
+ */
+int entry_thread_begin(unsigned slot, char *err, size_t errlen)
+{
+	sigprocmask(SIG_SETMASK, &domain_mask, NULL);
+	if (hgate_thread_attach(slot, err, errlen) < 0) {
+		hgate_slot_give_back(slot);
+		return -1;
+	}
+	if (sigstack_bases(err, errlen) < 0 || (keys && sigstack_rseq_off(err, errlen) < 0) ||
+	    filter_confine_thread(keys, err, errlen) < 0) {
+		entry_thread_end(); /* gives the slot back too */
+		return -1;
+	}
+	return 0;
+}
+
+void entry_thread_end(void)
+{
+	/* Dispatch off before its selector's page goes: Linux reads the
+	 * selector at every system call while it is on. */
+	prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0ul, 0ul, 0ul);
+	if (entry_selector)
+		munmap((void *)entry_selector, 4096);
+	entry_selector = NULL;
+	entry_bases[hgate_thread_slot()] = (struct entry_bases){0, 0};
+	hgate_thread_detach();
+}
+
+/* The outermost upcall of a thread leaves: no stack of its is a place a
+ * handler may start from (a jump to an entry with %rsp there traps), and
+ * under keys the next thread may enter domains. */
+static void upcall_over(const struct upcall *u)
+{
+	if (u->outer)
+		return;
+	entry_sigstack = (struct entry_sigstack){0};
+	if (!entry_threads_concurrent())
+		turn_give();
+}
+
+/* The stack the waiting thread names again when its turn comes back. */
+static __thread struct entry_sigstack waiting_stack;
+
+void entry_wait_begin(void)
+{
+	if (entry_threads_concurrent() || !current)
+		return;
+	waiting_stack = entry_sigstack;
+	entry_sigstack = (struct entry_sigstack){0}; /* the turn's invariant */
+	turn_give();
+}
+
+void entry_wait_end(void)
+{
+	if (entry_threads_concurrent() || !current)
+		return;
+	turn_take();
+	entry_sigstack = waiting_stack;
 }
 
 int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,
 		 size_t whylen)
 {
+	if (!current && !entry_threads_concurrent())
+		turn_take();
 	long err;
 	/* Nested when made from a SIGSYS handler of the current upcall
 	 * (hdom_create for a domain's SYS_DOMAIN_CREATE). */
@@ -378,16 +598,18 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 			   .d = d,
 			   .why = why,
 			   .whylen = whylen};
-	if (sigstack_arm(u.level, why, whylen) < 0)
+	if (sigstack_arm(u.level, why, whylen) < 0) {
+		upcall_over(&u);
 		return -1;
+	}
 	uint64_t refused = 0;
 	uint64_t sp = hgate_upcall_push(d, &err, &refused);
 	if (!sp) {
 		if (err == -MAPLE_ECALLEE) { /* the VM's reason and line (domain_fail) */
 			snprintf(why, whylen,
-				 "gate: thread slot 0 would enter it at %#lx, outside its stack "
+				 "gate: thread slot %u would enter it at %#lx, outside its stack "
 				 "there",
-				 (unsigned long)refused);
+				 hgate_thread_slot(), (unsigned long)refused);
 			hdom_fail(d, why);
 		} else {
 			snprintf(why, whylen, "cannot enter %s: %s", d->name,
@@ -395,6 +617,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		}
 		if (u.outer) /* the handler goes on: on its own level's stack */
 			sigstack_use(u.outer->level);
+		upcall_over(&u);
 		return -1;
 	}
 	/* The return address, as gate_upcall pushes it; sp is 16-byte aligned,
@@ -431,6 +654,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	if (u.outer)
 		sigstack_use(u.outer->level);
 	current = u.outer;
+	upcall_over(&u);
 	if (how == 2)
 		*result = u.result;
 	return how == 2 ? 0 : -1;

@@ -7,7 +7,7 @@
  * handled jumped into again, the faults Linux before 6.12 could not deliver
  * (under the gate's raised rights with a zeroed GS base or the trap flag,
  * and after one of the runtime's WRPKRUs with rights that deny SHARED),
- * and the probe's refusal of such a kernel.
+ * the probe's refusal of such a kernel, and no live frame at start-up.
  */
 #define _GNU_SOURCE
 #include "tests_sigframe.h"
@@ -20,6 +20,7 @@
 #include "jump.h"
 #include "pkeys.h"
 #include "runtime.h"
+#include "sigstack.h"
 #include "tests.h"
 
 #include <domain/gate_layout.h>
@@ -30,6 +31,7 @@
 #include <test/rogue/cases.h>
 #include <test/rogue/frames_cases.h>
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,7 +73,7 @@ static int run_scan_same_upcall(char *why, size_t len)
 	if (htest_start("rogue", 1, &one, why, len) < 0 ||
 	    htest_start("rogue", 2, &two, why, len) < 0)
 		return -1;
-	uint64_t lo = entry_level_stack(0), hi = entry_sigstack.hi;
+	uint64_t lo = entry_level_stack(0), hi = lo + ENTRY_SIGSTACK_BYTES;
 	const long a[4] = {ROGUE_F_CALL_THEN_SCAN, (long)hgate_handle(&two), (long)lo,
 			   (long)(hi - lo)};
 	char got[WHY], want[160];
@@ -110,7 +112,7 @@ static int run_replay(char *why, size_t len)
 		 (unsigned long)hosted_pkru_violation);
 	for (unsigned i = 0; i < sizeof sites / sizeof sites[0]; i++) {
 		const long a[4] = {ROGUE_F_REPLAY_FRAME, (long)sites[i].site,
-				   (long)entry_sigstack.frame, 0};
+				   (long)sigstack_frame(0), 0};
 		snprintf(what, sizeof what, "%s's WRPKRU with the level's frame again",
 			 sites[i].name);
 		if (rogue_fails_so(i + 1, a, want, what, why, len) < 0)
@@ -250,7 +252,8 @@ static int run_runtime_wrpkru_denying_shared(char *why, size_t len)
 		uint64_t addr = 0;
 		if (!strcmp(name, "hosted_enter_wrpkru")) {
 			at = find_after(site, cmp_expected, sizeof cmp_expected);
-			addr = entry_gs_base + offsetof(struct gate_thread_ro, expected_pkru);
+			addr = entry_bases[hgate_thread_slot()].gs +
+			       offsetof(struct gate_thread_ro, expected_pkru);
 		} else if (!strncmp(name, "hosted_wrpkru_pair", 18)) {
 			at = find_after(site, cmp_selector, sizeof cmp_selector);
 			addr = (uint64_t)entry_selector;
@@ -301,6 +304,28 @@ static int run_probe_refusal(char *why, size_t len)
 	return 0;
 }
 
+/*
+ * THE INVARIANT (sigentry.S): a keyed handler entry takes only the frame of
+ * the signal being delivered, so no frame at a level's address is live
+ * while that level's domain code can run: in particular none before any
+ * domain ran. The start-up measurement (sigstack.c) delivers a SIGUSR1
+ * right there, on level 0; before its frame was marked consumed its
+ * si_signo stayed 10 until level 0's first signal.
+ */
+static int run_nothing_live_at_start(char *why, size_t len)
+{
+	sigstack_use(0);
+	const siginfo_t *si = (const siginfo_t *)(entry_sigstack.frame + SIGFRAME_INFO);
+	if (si->si_signo != 0)
+		return htest_fail(
+			why, len,
+			"before any domain ran, level 0's frame at %#lx holds si_signo %d "
+			"(a live frame of SIG%s); want 0 (consumed)",
+			(unsigned long)entry_sigstack.frame, si->si_signo,
+			sigabbrev_np(si->si_signo) ? sigabbrev_np(si->si_signo) : "?");
+	return 0;
+}
+
 const struct hosted_named_test hosted_sigframe_tests[HOSTED_SIGFRAME_TESTS] = {
 	{"sigframe-stack-shows-a-domain-nothing-of-its-callees-syscall", run_scan_same_upcall,
 	 "isolation"},
@@ -311,4 +336,5 @@ const struct hosted_named_test hosted_sigframe_tests[HOSTED_SIGFRAME_TESTS] = {
 	 run_runtime_wrpkru_denying_shared, "isolation"},
 	{"sigframe-probe-refuses-a-kernel-that-writes-frames-with-the-interrupted-rights",
 	 run_probe_refusal, NULL},
+	{"sigframe-no-frame-is-live-before-a-domain-runs", run_nothing_live_at_start, NULL},
 };

@@ -1,7 +1,7 @@
 /*
  * The call watchdog hosted (watchdog.h), with the VM's rule
- * (kernel/domain/watchdog_rule.c): the innermost call on the domain
- * thread's continuation stack has a deadline, its start plus the budget;
+ * (kernel/domain/watchdog_rule.c): the innermost call on each thread's
+ * continuation stack (every thread slot taken, gate.c) has a deadline, its start plus the budget;
  * its callee, still inside past it, fails with MAPLE_ETIMEDOUT, the VM's
  * reason and line, and the thread unwinds to the caller (gate.c's
  * hgate_unwind hands the caller -MAPLE_ETIMEDOUT, an upcall fails with the
@@ -10,12 +10,12 @@
  * HOW AN OVERDUE CALLEE IS STOPPED. No asynchronous signal: one that lands
  * while the gate holds PKRU_GATE kills the process on Linux before 6.12
  * (docs/platform.md). A thread of the runtime's own, which never enters a
- * domain and holds PKRU 0 (pthread_create copies the runtime's), reads the
- * domain thread's TRUSTED continuation stack every few ms and strikes the
- * overdue callee (inject_strike, kind INJECT_STRIKE_TIMEOUT): its code
- * pages lose execute permission, and the next fetch there by the domain
- * thread, spinning or not, faults with the callee's rights; the fault
- * handler (entry.c) fails it.
+ * domain and holds PKRU 0 (pthread_create copies the runtime's), reads
+ * every thread's TRUSTED continuation stack every few ms and strikes the
+ * first overdue callee it finds, one strike at a time (inject_strike,
+ * kind INJECT_STRIKE_TIMEOUT): its code pages lose execute permission,
+ * and the next fetch there by any thread, spinning or not, faults with the callee's rights; the
+ * fault handler (entry.c) fails it.
  *
  * WHAT IS KEPT. Only the callee's own code faults: a result that reached
  * the gate in time goes on to the caller, whose code is not struck, and
@@ -36,6 +36,7 @@
 #include "gate.h"
 #include "inject.h"
 
+#include <domain/gate_layout.h>
 #include <domain/watchdog_rule.h>
 #include <maple/abi.h>
 
@@ -104,13 +105,25 @@ static int strike(const struct gate_thread_trusted *tt, uint64_t tt_va,
 	return inject_strike(h, INJECT_STRIKE_TIMEOUT, why, sizeof why);
 }
 
+/* The first thread slot from `from` on whose innermost call is overdue at
+ * now: its slot (and the call in *c), or -1. */
+static int overdue_slot(unsigned from, uint64_t budget, struct watchdog_call *c)
+{
+	for (unsigned slot = from; slot < GATE_MAX_THREADS; slot++) {
+		uint64_t tt_va;
+		const struct gate_thread_trusted *tt = hgate_slot_conts(slot, &tt_va);
+		if (tt && watchdog_innermost_call(tt, tt_va, c) &&
+		    watchdog_overdue(c, __rdtsc(), budget))
+			return (int)slot;
+	}
+	return -1;
+}
+
 static void *watch(void *arg)
 {
 	(void)arg;
-	uint64_t tt_va;
-	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
 	struct watchdog_call aimed = {0}, c;
-	int have_aim = 0;
+	int aimed_slot = -1;
 	for (;;) {
 		uint64_t ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
 		/* A few checks a budget: a callee fails within about 1/8 of the
@@ -122,22 +135,51 @@ static void *watch(void *arg)
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)period};
 		nanosleep(&ts, NULL);
 		uint64_t budget = ms > UINT64_MAX / tsc_per_ms ? UINT64_MAX : ms * tsc_per_ms;
-		int due = watchdog_innermost_call(tt, tt_va, &c) &&
-			  watchdog_overdue(&c, __rdtsc(), budget);
-		if (have_aim && (!due || !same(&c, &aimed))) {
+		if (aimed_slot >= 0 &&
+		    (overdue_slot((unsigned)aimed_slot, budget, &c) != aimed_slot ||
+		     !same(&c, &aimed))) {
 			/* The call struck is over, or is not the innermost: give
 			 * its callee's code back (a strike taken is gone). */
 			inject_cancel();
-			have_aim = 0;
+			aimed_slot = -1;
 		}
 		/* A strike spent without failing the callee (another domain
 		 * fetched its code) is armed again while the call is overdue. */
-		if (due && (!have_aim || !inject_armed()) && strike(tt, tt_va, &c) == 0) {
+		if (aimed_slot >= 0 && inject_armed())
+			continue;
+		int slot = aimed_slot >= 0 ? aimed_slot : overdue_slot(0, budget, &c);
+		uint64_t tt_va;
+		const struct gate_thread_trusted *tt =
+			slot < 0 ? NULL : hgate_slot_conts((unsigned)slot, &tt_va);
+		if (tt && strike(tt, tt_va, &c) == 0) {
 			aimed = c;
-			have_aim = 1;
+			aimed_slot = slot;
 		}
 	}
 	return NULL;
+}
+
+uint64_t hwatch_bound_sleep_ns(uint64_t ns, int *bounded)
+{
+	uint64_t tt_va, ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
+	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
+	struct watchdog_call c;
+	*bounded = 0;
+	if (!started || !ms || !tt || !watchdog_innermost_call(tt, tt_va, &c))
+		return ns;
+	uint64_t budget = ms > UINT64_MAX / tsc_per_ms ? UINT64_MAX : ms * tsc_per_ms;
+	uint64_t now = __rdtsc(), deadline = c.start_tsc + budget;
+	if (deadline < c.start_tsc)
+		return ns; /* a deadline beyond the TSC's range: none */
+	/* Just past the deadline (whole microseconds, rounded up), so the
+	 * call is overdue when the sleeper wakes, as the VM's bound. */
+	uint64_t per_us = tsc_per_ms / 1000 ? tsc_per_ms / 1000 : 1;
+	uint64_t left_ns =
+		now >= deadline ? 0 : ((deadline - now + per_us - 1) / per_us + 1) * 1000;
+	if (ns < left_ns)
+		return ns;
+	*bounded = 1;
+	return left_ns;
 }
 
 int hwatch_start(uint64_t ms, char *why, size_t whylen)

@@ -20,6 +20,12 @@ int hwatch_start(uint64_t ms, char *why, size_t whylen);
 /* Set the budget in ms (0: off); returns the old one. */
 uint64_t hwatch_set_budget_ms(uint64_t ms);
 
+/* SYS_SLEEP_NS inside a call (the VM's watchdog_bound_sleep_ns): how long
+ * a sleep of ns may last on this thread, no longer than just past its
+ * innermost call's deadline; *bounded says it was cut there (the callee
+ * is then overdue when it wakes, and fails: syscalls.c). */
+uint64_t hwatch_bound_sleep_ns(uint64_t ns, int *bounded);
+
 /* From the fault handler, for an INJECT_TIMEOUT strike: fail the current
  * domain as the VM's watchdog does (its errno MAPLE_ETIMEDOUT, the VM's
  * line), with the reason in why. Async-signal context, domain thread. */
