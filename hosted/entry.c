@@ -134,6 +134,9 @@ _Static_assert(SUD_ALLOW == SYSCALL_DISPATCH_FILTER_ALLOW &&
  * page of its own with key GATE_RO; enter.S and sigentry.S store to it. */
 __thread volatile uint8_t *entry_selector;
 
+/* entry_sigreturn resumes the runtime's own code with ALLOW (entry.h). */
+__thread uint8_t entry_resume_runtime;
+
 /* The secret entry_sigreturn's rt_sigreturn carries in %rdi, which the
  * seccomp filter compares (THE INVARIANT above): random, never 0, set once
  * before the filter is installed. In key-0 memory, which no domain's
@@ -174,6 +177,12 @@ static __thread struct upcall *current;
  * handler can run, and read by the handlers under Linux's PKRU, which
  * allows key 0 (this variable's). */
 static int keys;
+
+/* Without keys: the rights the thread would hold, as the gate's WRPKRUs
+ * (emulated: emulate_wrpkru), the upcalls and the unwinding write them, so
+ * the watchdog's handler can tell a raised pass of the gate (PKRU_GATE)
+ * from the rest, as the VM's tick reads PKRU. */
+static __thread uint32_t gate_rights;
 
 /* The high 32 bits of the addresses whose system calls are trapped:
  * MAPLE_GATE_VA's 4 GiB, and every domain slot (one per key). */
@@ -355,6 +364,7 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	g[REG_RIP] = (greg_t)rip;
 	g[REG_RSP] = (greg_t)rsp;
 	g[REG_RAX] = err;
+	gate_rights = pkru;
 	g[REG_RDI] = g[REG_RSI] = g[REG_RDX] = g[REG_RCX] = 0;
 	g[REG_R8] = g[REG_R9] = g[REG_R10] = g[REG_R11] = 0;
 	g[REG_EFL] = 0x202; /* IF and the always-set bit: not the callee's TF or DF */
@@ -585,6 +595,7 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
 	if (!keys && sig == SIGILL && emulate_wrpkru((uint64_t)g[REG_RIP])) {
 		g[REG_RIP] += 3;
+		gate_rights = (uint32_t)g[REG_RAX];
 		return;
 	}
 	/* The fault campaign's strikes (inject.c) arrive as refused fetches. */
@@ -618,6 +629,36 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 	else
 		fail_now(u, "SIG%s at %s", sigabbrev_np(sig), at);
 	fail_domain(u, si, ctx);
+}
+
+/*
+ * The watchdog's signal (watchdog.c, HWATCH_SIGNAL; without keys), aimed at
+ * this thread. Blocked while the runtime runs here (altstack) and in every
+ * handler (their sa_mask), it can still land in the runtime's few
+ * instructions between opening it for an upcall and entering the domain, or
+ * arrive for a call that has ended since. Where the thread was comes from
+ * the selector, which says BLOCK exactly while domain or gate code runs
+ * (THE INVARIANT above) and lies on a page no domain can write: ALLOW is the
+ * runtime, resumed as it was (entry_sigreturn keeps ALLOW). Otherwise
+ * hwatch_judge decides from the gate's trusted state, and the thread goes
+ * on, or unwinds as from a fault.
+ */
+void entry_on_watchdog(int sig, siginfo_t *si, void *ctx);
+void entry_on_watchdog(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	if (*entry_selector != SUD_BLOCK) {
+		entry_resume_runtime = 1;
+		return;
+	}
+	*entry_selector = SUD_ALLOW; /* the runtime runs: before any system call */
+	struct upcall *u = current;
+	if (!u)
+		abort(); /* domain code runs only inside an upcall: the selector is wrong */
+	uint64_t rip = (uint64_t)((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP];
+	if (hwatch_judge(rip - MAPLE_GATE_VA < runtime_gatepage()->size, gate_rights == PKRU_GATE,
+			 u->why, u->whylen) == HWATCH_UNWIND)
+		fail_domain(u, si, ctx);
 }
 
 static uint32_t rdpkru(void)
@@ -721,12 +762,18 @@ static int arm_altstack(unsigned level, char *err, size_t errlen)
 }
 
 /* The thread's first signal stack (level 0), and the signal mask domains
- * run with (nested_unblock). */
+ * run with (entry_upcall): the thread's own, but the watchdog's signal,
+ * which the runtime's code blocks here (entry_on_watchdog) and domain and
+ * gate code take. */
 static sigset_t domain_mask;
 
 static int altstack(char *err, size_t errlen)
 {
-	sigprocmask(SIG_SETMASK, NULL, &domain_mask);
+	sigset_t watchdog;
+	sigemptyset(&watchdog);
+	sigaddset(&watchdog, HWATCH_SIGNAL);
+	sigprocmask(SIG_BLOCK, &watchdog, &domain_mask);
+	sigdelset(&domain_mask, HWATCH_SIGNAL);
 	return arm_altstack(0, err, errlen);
 }
 
@@ -853,7 +900,8 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
 		if (handle(faults[i], keys ? entry_keyed_fault : entry_plain_fault) < 0)
 			goto fail;
-	if (handle(SIGSYS, keys ? entry_keyed_sigsys : entry_plain_sigsys) < 0)
+	if (handle(SIGSYS, keys ? entry_keyed_sigsys : entry_plain_sigsys) < 0 ||
+	    (!keys && handle(HWATCH_SIGNAL, entry_plain_watchdog) < 0))
 		goto fail;
 	if ((keys && rseq_off(err, errlen) < 0) || confine_thread(err, errlen) < 0)
 		return -1;
@@ -867,6 +915,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		 size_t whylen)
 {
 	long err;
+	uint32_t outer_rights = gate_rights; /* a nested upcall's handler's domain's */
 	/* Nested when made from a SIGSYS handler of the current upcall
 	 * (hdom_create for a domain's SYS_DOMAIN_CREATE). */
 	struct upcall u = {.outer = current,
@@ -905,18 +954,18 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	volatile int how = sigsetjmp(u.back, 1);
 	if (how == 0) {
 		current = &u;
-		/* Nested in a handler: the handler's own code runs with its
-		 * signal blocked (and whatever else its sa_mask blocks), but the
-		 * new domain traps and faults like any other, and Linux forces a
-		 * blocked seccomp SIGSYS or fault signal to its default action, a
-		 * kill of the whole process: it runs with the mask every domain
-		 * runs with, and the handler's comes back with siglongjmp
-		 * (sigsetjmp saved it). The handler's frame stays whole below:
-		 * this level has its own signal stack. */
-		if (u.outer) {
-			sigprocmask(SIG_SETMASK, &domain_mask, NULL);
+		/* The domain runs with the mask every domain runs with: the
+		 * watchdog's signal open (the runtime's is back with siglongjmp:
+		 * sigsetjmp saved it). Nested in a handler, whose own code runs
+		 * with its signal blocked (and whatever else its sa_mask blocks),
+		 * the new domain traps and faults like any other, as Linux forces
+		 * a blocked seccomp SIGSYS or fault signal to its default action,
+		 * a kill of the whole process. The handler's frame stays whole
+		 * below: this level has its own signal stack. */
+		sigprocmask(SIG_SETMASK, &domain_mask, NULL);
+		if (u.outer)
 			key_sigstack(u.outer->level, 0);
-		}
+		gate_rights = j.pkru;
 		hosted_enter(a[0], a[1], a[2], a[3], &j);
 	}
 	/* Back through a handler, whose entry (sigentry.S) wrote PKRU 0: the
@@ -943,6 +992,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		use_sigstack(u.outer->level);
 	}
 	current = u.outer;
+	gate_rights = outer_rights;
 	if (how == 2)
 		*result = u.result;
 	return how == 2 ? 0 : -1;

@@ -28,6 +28,8 @@ void entry_keyed_sigsys(int sig, siginfo_t *si, void *ctx);
  * and RFLAGS.AC clear, then entry.c's handlers. */
 void entry_plain_fault(int sig, siginfo_t *si, void *ctx);
 void entry_plain_sigsys(int sig, siginfo_t *si, void *ctx);
+/* The watchdog's signal (HWATCH_SIGNAL, watchdog.h), without keys only. */
+void entry_plain_watchdog(int sig, siginfo_t *si, void *ctx);
 
 /* The runtime's FS base (thread pointer) and GS base (the thread's GATE_RO
  * page) that every handler entry writes back before any C code
@@ -50,6 +52,10 @@ void entry_sigreturn(void);
 extern const char entry_sigreturn_end[];
 /* Where that secret lies: entry_sigreturn's first instruction loads it. */
 extern uint64_t entry_sigreturn_token;
+/* Set by a handler that interrupted the runtime's own code (the watchdog's,
+ * entry.c): entry_sigreturn then resumes it with the selector left ALLOW,
+ * and clears this. */
+extern __thread uint8_t entry_resume_runtime;
 
 /* The signal stack, [lo, hi), of the upcall level whose domain code this
  * thread runs (entry.c: one per level); zero before entry_init. */

@@ -1047,7 +1047,7 @@ static void child(int fd, const struct test *t)
 		snprintf(why, sizeof why, "failed without a reason");
 	if (write(fd, why, strlen(why)) < 0)
 		_exit(3);
-	_exit(rc == 0 ? 0 : 1);
+	_exit(rc == 0 ? 0 : rc == HTEST_SKIP ? 2 : 1);
 }
 
 struct tally {
@@ -1096,6 +1096,9 @@ static void one(const struct test *test, struct tally *t)
 		printf("hosted-test: %s FAIL the runtime died of SIG%s\n", name,
 		       sigabbrev_np(WTERMSIG(status)));
 		t->failed++;
+	} else if (WEXITSTATUS(status) == 2) {
+		printf("hosted-test: %s SKIP %s\n", name, why);
+		t->skipped++;
 	} else if (WEXITSTATUS(status) != 0) {
 		printf("hosted-test: %s FAIL %s\n", name, why);
 		t->failed++;

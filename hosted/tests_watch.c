@@ -17,6 +17,7 @@
 #include "loader.h"
 #include "syscalls.h"
 #include "tests.h"
+#include "tests_rogue.h"
 #include "watchdog.h"
 
 #include <domain/gate_layout.h>
@@ -24,11 +25,15 @@
 #include <maple/abi.h>
 #include <test/rogue/attack5_cases.h>
 #include <test/rogue/cases.h>
+#include <test/rogue/gate_cases.h>
 #include <test/rogue/watch_cases.h>
+#include <test/rogue/watchsig_cases.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define WHY	      512
 #define BUDGET_MS     200 /* kernel/ktest/watchdog.c's */
@@ -54,19 +59,26 @@ static struct hosted_domain *rogue(char *why, size_t len)
 	return htest_create("rogue", why, len);
 }
 
-/* rogue.run(number, target) as an upcall: its outcome line in out, and
+/* rogue.run(number, target, a2) as an upcall: its outcome line in out, and
  * how long it took. */
-static uint64_t run(struct hosted_domain *r, long number, long target, char *out, size_t len)
+static uint64_t run3(struct hosted_domain *r, long number, long target, long a2, char *out,
+		     size_t len)
 {
-	const long a[4] = {number, target, 0, 0};
+	const long a[4] = {number, target, a2, 0};
 	uint64_t start = now_ns();
 	htest_outcome(r, r->methods[Rogue_run_METHOD], a, out, len);
 	return now_ns() - start;
 }
 
+static uint64_t run(struct hosted_domain *r, long number, long target, char *out, size_t len)
+{
+	return run3(r, number, target, 0, out, len);
+}
+
 /* The VM's KT_ASSERT_TIMED_OUT for the domain d: failed, its errno
- * MAPLE_ETIMEDOUT, the VM's line logged, within [budget, bound). */
-static int timed_out(const struct hosted_domain *d, uint64_t ns, char *why, size_t len)
+ * MAPLE_ETIMEDOUT, the VM's line logged, within [floor, bound). */
+static int timed_out_after(const struct hosted_domain *d, uint64_t ns, uint64_t floor, char *why,
+			   size_t len)
 {
 	char line[128];
 	snprintf(line, sizeof line, "domain: rogue \\(id %u\\) failed: %s", d->id, TIMED_OUT);
@@ -78,11 +90,16 @@ static int timed_out(const struct hosted_domain *d, uint64_t ns, char *why, size
 			"%d, '%s', the VM's line",
 			d->id, (unsigned long)hgate_state(d), d->fail_errno, d->fail_reason,
 			htest_has_line(line) ? "logged" : "missing", MAPLE_ETIMEDOUT, TIMED_OUT);
-	if (ns < BUDGET_NS || ns >= TIMEOUT_BOUND)
-		return htest_fail(why, len, "timed out after %lu ms; want [%llu ms, %llu ms)",
-				  (unsigned long)(ns / 1000000), BUDGET_NS / 1000000,
+	if (ns < floor || ns >= TIMEOUT_BOUND)
+		return htest_fail(why, len, "timed out after %lu ms; want [%lu ms, %llu ms)",
+				  (unsigned long)(ns / 1000000), (unsigned long)(floor / 1000000),
 				  TIMEOUT_BOUND / 1000000);
 	return 0;
+}
+
+static int timed_out(const struct hosted_domain *d, uint64_t ns, char *why, size_t len)
+{
+	return timed_out_after(d, ns, BUDGET_NS, why, len);
 }
 
 /* Rogue case 10 (ROGUE_SPIN), the VM's domain_rogue_suite_is_contained_
@@ -374,6 +391,235 @@ static int run_forged_retry(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/* ---- loops outside the callee's own code: the watchdog's signal ---- */
+
+/* Under keys the watchdog strikes the callee's own code (hwatch_by_signal),
+ * which these loops never fetch, and aims no signal: a SKIP saying so. */
+static int by_signal(char *why, size_t len)
+{
+	if (hwatch_by_signal())
+		return 0;
+	snprintf(why, len,
+		 "under keys the watchdog strikes the callee's own code pages, which a loop "
+		 "outside them never fetches, instead of signalling (a signal while the gate "
+		 "holds PKRU_GATE kills the process before Linux 6.12)");
+	return HTEST_SKIP;
+}
+
+/* The first `jmp *%reg` (not %rsp or %rbp) in the executable mapping that
+ * holds va, as bytes (any such pair decodes as one from there, the VM's
+ * gate_indirect_jump): with every register holding its own address, a loop
+ * of one instruction that touches no memory. 0 if there is none. */
+static uint64_t indirect_jump_near(uint64_t va)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512], perms[5];
+	unsigned long lo = 0, hi = 0;
+	int found = 0;
+	while (f && !found && fgets(line, sizeof line, f))
+		found = sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && va >= lo && va < hi &&
+			perms[2] == 'x';
+	if (f)
+		fclose(f);
+	for (const uint8_t *p = (const uint8_t *)lo; found && (uint64_t)p + 1 < hi; p++)
+		if (p[0] == 0xff && (p[1] & 0xf8) == 0xe0 && p[1] != 0xe4 && p[1] != 0xe5)
+			return (uint64_t)p;
+	return 0;
+}
+
+/* rogue.run(number, target, a2) must time out after at least floor: the
+ * VM's outcome, and rogue destroyed with nothing left counted in it. */
+static int loop_times_out(struct hosted_domain *r, long number, uint64_t target, uint64_t a2,
+			  uint64_t floor, char *why, size_t len)
+{
+	if (!target)
+		return htest_fail(why, len, "no loop to aim rogue at");
+	if (htest_capture_begin(why, len) < 0)
+		return -1;
+	char got[WHY];
+	uint64_t ns = run3(r, number, (long)target, (long)a2, got, sizeof got);
+	htest_capture_end();
+	if (strcmp(got, "rogue failed: " TIMED_OUT))
+		return htest_fail(why, len, "'%.200s'; want 'rogue failed: %s'", got, TIMED_OUT);
+	return timed_out_after(r, ns, floor, why, len);
+}
+
+/* Rogue case 28, the VM's gate_a_loop_through_the_gate_is_unwound_by_the_
+ * watchdog and watchdog_catches_a_loop_inside_the_gate: rogue returns into
+ * the gate's entry (gate_entry_raise) from gate_resume on a frame that
+ * leads back to itself, half of each pass with the gate's rights. The
+ * watchdog fails it at twice the budget (the gate's grace), no sooner, and
+ * unwinds it once a signal finds it lowered. */
+static int run_gate_loop(char *why, size_t len)
+{
+	int skip = by_signal(why, len);
+	if (skip)
+		return skip;
+	struct hosted_domain *r = rogue(why, len);
+	uint64_t raise = r ? htest_gate_sym("gate_entry_raise", why, len) : 0;
+	uint64_t resume = raise ? htest_gate_sym("gate_resume", why, len) : 0;
+	if (!resume)
+		return -1;
+	if (loop_times_out(r, ROGUE_GATE_LOOP, raise, resume, 2 * BUDGET_NS, why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/* A callee that jumps into a loop in another domain's code (fetch is not
+ * governed by keys) still runs as itself: it fails at the budget, and the
+ * domain whose code it ran is untouched. */
+static int run_other_domain_loop(char *why, size_t len, long number)
+{
+	int skip = by_signal(why, len);
+	if (skip)
+		return skip;
+	struct hosted_domain *r = rogue(why, len);
+	struct hosted_domain *other = r ? rogue(why, len) : NULL;
+	if (!other ||
+	    loop_times_out(r, number, indirect_jump_near(other->entry), 0, BUDGET_NS, why, len) < 0)
+		return -1;
+	char got[WHY], want[64];
+	run(other, ROGUE_W_BUSY, 0, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
+	if (strcmp(got, want) || hgate_state(other) != GATE_DOMAIN_RUNNING)
+		return htest_fail(why, len, "the other rogue: '%.200s' (state %lu); want '%s'", got,
+				  (unsigned long)hgate_state(other), want);
+	return htest_leak_check(why, len);
+}
+
+static int run_jump_loop(char *why, size_t len)
+{
+	return run_other_domain_loop(why, len, ROGUE_W_GATE_SPIN);
+}
+
+/* Rogue case 280, bench/faults' finding 8: a far return (`lretq`) into
+ * code not the callee's, which loops there. */
+static int run_far_return_loop(char *why, size_t len)
+{
+	return run_other_domain_loop(why, len, ROGUE_WS_FAR_RETURN_LOOP);
+}
+
+/* A loop in the runtime's own code, jumped to with the callee's rights. */
+static int run_runtime_loop(char *why, size_t len)
+{
+	int skip = by_signal(why, len);
+	if (skip)
+		return skip;
+	struct hosted_domain *r = rogue(why, len);
+	if (!r || loop_times_out(r, ROGUE_W_GATE_SPIN,
+				 indirect_jump_near((uint64_t)(uintptr_t)hwatch_judge), 0,
+				 BUDGET_NS, why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/* The calls the race test's helper saw, and its orders. */
+static struct {
+	struct watchdog_call first, third;
+	int aimed; /* signals aimed during the second call */
+} race;
+
+/* The innermost call now, or a zeroed one between calls. */
+static struct watchdog_call innermost(void)
+{
+	uint64_t tt_va;
+	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
+	struct watchdog_call c = {0};
+	watchdog_innermost_call(tt, tt_va, &c);
+	return c;
+}
+
+/* Wait up to 2 s for a call other than `was` (and `nor`) to be the
+ * innermost; a zeroed one if none came. */
+static struct watchdog_call next_call(const struct watchdog_call *was,
+				      const struct watchdog_call *nor)
+{
+	struct watchdog_call c = {0};
+	for (uint64_t until = now_ns() + TIMEOUT_BOUND; now_ns() < until; usleep(1000)) {
+		c = innermost();
+		if (c.callee && c.start_tsc != was->start_tsc && c.start_tsc != nor->start_tsc)
+			return c;
+	}
+	return (struct watchdog_call){0};
+}
+
+/* The helper: note the first call (200 ms); during the second (500 ms),
+ * aim the watchdog's signal at the first, returned, three times with a
+ * 10 ms budget, past which the second runs; during the third, aim it at
+ * the third itself. The calls are long so that a loaded host leaves the
+ * helper time for all that. */
+static void *race_helper(void *unused)
+{
+	(void)unused;
+
+	const struct watchdog_call none = {0};
+	race.first = next_call(&none, &none);
+	struct watchdog_call second = next_call(&race.first, &none);
+	for (int i = 0; second.callee && i < 3; i++) {
+		usleep(20000);
+		race.aimed += hwatch_aim(&race.first, 10) == 0;
+	}
+	race.third = next_call(&race.first, &second);
+	usleep(20000);
+	if (race.third.callee)
+		hwatch_aim(&race.third, 10);
+	return NULL;
+}
+
+/*
+ * A call that returns just as the watchdog fires is not failed: the signal
+ * aimed at it lands in the runtime (sent after it returned: pending until
+ * the next upcall opens it) or in the next call, which is past the aimed
+ * budget itself, and fails nothing (THE INVARIANT of hwatch_judge: only the
+ * aimed call, still the innermost). The third call, aimed at while it runs,
+ * fails: the same signal does fail the call it names. The watchdog's own
+ * judging is off meanwhile (budget 0); the helper thread aims as it would.
+ */
+static int run_returned_call(char *why, size_t len)
+{
+	int skip = by_signal(why, len);
+	if (skip)
+		return skip;
+	struct hosted_domain *r = rogue(why, len);
+	if (!r)
+		return -1;
+	hwatch_set_budget_ms(0);
+	pthread_t t;
+	if (pthread_create(&t, NULL, race_helper, NULL))
+		return htest_fail(why, len, "cannot start the helper thread");
+	char got[3][WHY], want[64];
+	run(r, ROGUE_W_BUSY, (long)BUDGET_NS, got[0], sizeof got[0]);
+	/* Aimed at the first call, which has returned: pending in the runtime,
+	 * taken where the next upcall opens the signal. */
+	for (uint64_t until = now_ns() + TIMEOUT_BOUND; !race.first.callee && now_ns() < until;)
+		usleep(1000);
+	int pending = hwatch_aim(&race.first, 10);
+	run(r, ROGUE_W_BUSY, (long)(5 * BUDGET_NS / 2), got[1], sizeof got[1]);
+	int aimed = race.aimed;
+	if (htest_capture_begin(why, len) < 0)
+		return -1;
+	run(r, ROGUE_W_BUSY, (long)TIMEOUT_BOUND, got[2], sizeof got[2]);
+	htest_capture_end();
+	pthread_join(t, NULL);
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
+	if (strcmp(got[0], want) || strcmp(got[1], want) || pending || aimed != 3)
+		return htest_fail(why, len,
+				  "'%.200s' then '%.200s' (signals aimed at the first call: %d "
+				  "between, %d during the second); want '%s' twice, 0 and 3",
+				  got[0], got[1], pending, aimed, want);
+	char line[128];
+	snprintf(line, sizeof line,
+		 "domain: rogue \\(id %u\\) failed: watchdog: a call ran longer than 10 ms", r->id);
+	if (strcmp(got[2], "rogue failed: watchdog: a call ran longer than 10 ms") ||
+	    r->fail_errno != MAPLE_ETIMEDOUT || !htest_has_line(line))
+		return htest_fail(why, len,
+				  "the third call: '%.200s', errno %d, the VM's line %s; want "
+				  "'rogue failed: watchdog: a call ran longer than 10 ms', %d",
+				  got[2], r->fail_errno,
+				  htest_has_line(line) ? "logged" : "missing", MAPLE_ETIMEDOUT);
+	return htest_leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"rogue-spin-is-failed-by-the-watchdog-with-etimedout", run_spin, NULL},
 	{"watchdog-keeps-the-result-of-a-callee-in-time", run_in_time, NULL},
@@ -385,4 +631,9 @@ const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	 NULL},
 	{"flip-at-a-destroyed-domain-leaves-its-successors-pages", run_flip_after_destroy, NULL},
 	{"rogue-forged-fault-frame-after-a-strike-keeps-its-rights", run_forged_retry, "isolation"},
+	{"gate-a-loop-through-the-gate-is-unwound-by-the-watchdog", run_gate_loop, NULL},
+	{"watchdog-catches-a-callee-looping-in-another-domains-code", run_jump_loop, NULL},
+	{"watchdog-catches-a-loop-after-a-far-return", run_far_return_loop, NULL},
+	{"watchdog-catches-a-callee-looping-in-the-runtimes-code", run_runtime_loop, NULL},
+	{"watchdog-signal-for-a-call-that-returned-fails-nothing", run_returned_call, NULL},
 };

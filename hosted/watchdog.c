@@ -7,32 +7,35 @@
  * hgate_unwind hands the caller -MAPLE_ETIMEDOUT, an upcall fails with the
  * reason), the failed call's time credited to the callers below.
  *
- * HOW AN OVERDUE CALLEE IS STOPPED. No asynchronous signal: one that lands
- * while the gate holds PKRU_GATE kills the process on Linux before 6.12
- * (docs/platform.md). A thread of the runtime's own, which never enters a
- * domain and holds PKRU 0 (pthread_create copies the runtime's), reads the
- * domain thread's TRUSTED continuation stack every few ms and strikes the
- * overdue callee (inject_strike, kind INJECT_STRIKE_TIMEOUT): its code
- * pages lose execute permission, and the next fetch there by the domain
- * thread, spinning or not, faults with the callee's rights; the fault
- * handler (entry.c) fails it.
+ * WHO JUDGES. A thread of the runtime's own, which never enters a domain
+ * and holds PKRU 0 (pthread_create copies the runtime's), reads the domain
+ * thread's TRUSTED continuation stack every few ms.
  *
- * WHAT IS KEPT. Only the callee's own code faults: a result that reached
- * the gate in time goes on to the caller, whose code is not struck, and
- * the strike is dropped as soon as the call it was aimed at is no longer
- * the innermost (returned, or calling further: the deeper call is judged
- * by its own deadline). The VM gives a thread in the gate's code one more
- * budget for the same reason; here the gate never faults, so it needs none.
+ * HOW AN OVERDUE CALLEE IS STOPPED, without keys: an asynchronous signal
+ * (HWATCH_SIGNAL, tgkill) aimed at the domain thread, wherever it loops: in
+ * the callee's code, the gate page, another domain's or the runtime's code
+ * it jumped to, or after a far return to code it made up. The handler
+ * (entry.c, entry_on_watchdog) asks hwatch_judge, which decides from
+ * trusted state alone, as the VM's tick does, and fails the callee; the
+ * thread then unwinds exactly as from a fault.
  *
- * WHAT IT CANNOT CATCH: a callee looping outside its own code pages (in
- * the gate page, or in another domain's or the runtime's code it jumped
- * to: fetch is not governed by keys) never fetches a struck page, and
- * holds the domain thread for ever, as before (docs/platform.md).
+ * Under keys, a signal that lands while the gate holds PKRU_GATE kills the
+ * process on Linux before 6.12 (its frame goes on the SHARED signal stack,
+ * which PKRU_GATE denies: docs/platform.md), so there the watchdog strikes
+ * instead (inject_strike, kind INJECT_STRIKE_TIMEOUT): the callee's code
+ * pages lose execute permission and the domain thread's next fetch there
+ * faults with the callee's rights; the fault handler fails it
+ * (hwatch_fail_current). A strike reaches a callee looping in its own code
+ * only; the rest holds the domain thread (docs/platform.md, "What it
+ * cannot enforce"). Only the struck callee's code faults, so a result that
+ * reached the gate in time goes on, and the strike is dropped as soon as
+ * the call it was aimed at is no longer the innermost.
  */
 #define _GNU_SOURCE
 #include "watchdog.h"
 
 #include "domains.h"
+#include "entry.h"
 #include "gate.h"
 #include "inject.h"
 
@@ -43,7 +46,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 #include <x86intrin.h>
 
 #define CALIBRATE_NS  20000000ull /* TSC against CLOCK_MONOTONIC over 20 ms */
@@ -52,6 +57,20 @@
 
 static uint64_t budget_ms, tsc_per_ms;
 static int started;
+static int signals;	 /* stop overdue callees with HWATCH_SIGNAL (else strikes) */
+static pid_t domain_tid; /* the thread that enters domains */
+
+/*
+ * The call the last signal was aimed at and the budget it was judged by:
+ * the watchdog thread writes it before each signal, the handler reads it
+ * (a seqlock: seq is odd while it changes; a read that saw it change is
+ * no aim, and the watchdog signals again a period later).
+ */
+static struct {
+	uint64_t seq;
+	uint32_t callee;
+	uint64_t start_tsc, ms;
+} aim;
 
 static uint64_t now_ns(void)
 {
@@ -65,22 +84,102 @@ uint64_t hwatch_set_budget_ms(uint64_t ms)
 	return __atomic_exchange_n(&budget_ms, ms, __ATOMIC_RELAXED);
 }
 
-void hwatch_fail_current(char *why, size_t whylen)
+static uint64_t ticks(uint64_t ms)
 {
-	struct hosted_domain *d = hgate_current();
-	watchdog_reason(why, whylen, __atomic_load_n(&budget_ms, __ATOMIC_RELAXED), "");
-	/* MAPLE_ETIMEDOUT only for a domain this failure is the first of, as
-	 * the VM's fail_timed_out; its caller hears it (hgate_unwind). */
-	if (d && hgate_state(d) == GATE_DOMAIN_RUNNING) {
+	return ms > UINT64_MAX / tsc_per_ms ? UINT64_MAX : ms * tsc_per_ms;
+}
+
+/* Fail d as the VM's fail_timed_out: MAPLE_ETIMEDOUT only for a domain
+ * this failure is the first of; its caller hears it (hgate_unwind). why:
+ * the reason d failed with, this one or its first. */
+static void fail_timed_out(struct hosted_domain *d, uint64_t ms, char *why, size_t whylen)
+{
+	watchdog_reason(why, whylen, ms, "");
+	if (hgate_state(d) == GATE_DOMAIN_RUNNING) {
 		d->fail_errno = MAPLE_ETIMEDOUT;
 		hdom_fail(d, why);
 	}
+	if (d->fail_reason[0])
+		snprintf(why, whylen, "%s", d->fail_reason);
+}
+
+void hwatch_fail_current(char *why, size_t whylen)
+{
+	struct hosted_domain *d = hgate_current();
+	uint64_t ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
+	if (d)
+		fail_timed_out(d, ms, why, whylen);
+	else
+		watchdog_reason(why, whylen, ms, "");
 }
 
 /* Whether two reads name the same call. */
 static int same(const struct watchdog_call *a, const struct watchdog_call *b)
 {
 	return a->callee == b->callee && a->start_tsc == b->start_tsc;
+}
+
+int hwatch_aim(const struct watchdog_call *c, uint64_t ms)
+{
+	if (!signals)
+		return -1;
+	uint64_t seq = __atomic_load_n(&aim.seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&aim.seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&aim.callee, c->callee, __ATOMIC_RELAXED);
+	__atomic_store_n(&aim.start_tsc, c->start_tsc, __ATOMIC_RELAXED);
+	__atomic_store_n(&aim.ms, ms, __ATOMIC_RELAXED);
+	__atomic_store_n(&aim.seq, seq + 2, __ATOMIC_RELEASE);
+	return (int)syscall(SYS_tgkill, getpid(), domain_tid, HWATCH_SIGNAL);
+}
+
+/* The aim, whole, or 0. */
+static int aimed(struct watchdog_call *c, uint64_t *ms)
+{
+	uint64_t seq = __atomic_load_n(&aim.seq, __ATOMIC_ACQUIRE);
+	c->callee = __atomic_load_n(&aim.callee, __ATOMIC_RELAXED);
+	c->start_tsc = __atomic_load_n(&aim.start_tsc, __ATOMIC_RELAXED);
+	*ms = __atomic_load_n(&aim.ms, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return !(seq & 1) && seq && __atomic_load_n(&aim.seq, __ATOMIC_RELAXED) == seq;
+}
+
+/*
+ * THE INVARIANT (a call that returned in time is not failed): the handler
+ * fails a callee only for the call the signal was aimed at, and only if
+ * that call is, when the handler runs on the domain thread, the innermost
+ * on the thread's TRUSTED continuation stack (which no domain can write),
+ * and past its deadline by the handler's own clock. A call is named by its
+ * callee and its start (TSC ticks: two calls on one thread never start at
+ * the same tick), so a signal that arrives after the aimed call returned,
+ * in the runtime or in the next call (even one into the same callee),
+ * finds another call or none and fails nothing. The frame is asked only
+ * where the thread is (in_gate, raised: the VM's tick asks its trap frame
+ * the same), which moves no decision but when.
+ */
+enum hwatch_verdict hwatch_judge(int in_gate, int raised, char *why, size_t whylen)
+{
+	uint64_t tt_va, ms;
+	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
+	struct watchdog_call c, a;
+	if (!aimed(&a, &ms) || !watchdog_innermost_call(tt, tt_va, &c) || !same(&c, &a))
+		return HWATCH_GO_ON;
+	uint64_t budget = ticks(ms);
+	/* The VM's grace: a thread in the gate's code is between a callee's
+	 * return and its caller, or entering a call, and a result that reached
+	 * the gate in time must not be thrown away. One more budget; a domain
+	 * that loops in the gate is caught at twice the budget. */
+	if (in_gate)
+		budget = budget > UINT64_MAX / 2 ? UINT64_MAX : budget * 2;
+	struct hosted_domain *d = hgate_slot(c.callee);
+	if (!d || !watchdog_overdue(&c, __rdtsc(), budget))
+		return HWATCH_GO_ON;
+	fail_timed_out(d, ms, why, whylen);
+	/* As the VM's gate_return_to_user: a thread in a raised pass holds a
+	 * count or a continuation in flight and finishes it; it is unwound at
+	 * a later signal, once it has lowered to a domain's rights, and so to
+	 * the failed callee's (the innermost call's). */
+	return raised || hgate_current() != d ? HWATCH_LATER : HWATCH_UNWIND;
 }
 
 /*
@@ -109,7 +208,7 @@ static void *watch(void *arg)
 	(void)arg;
 	uint64_t tt_va;
 	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
-	struct watchdog_call aimed = {0}, c;
+	struct watchdog_call aimed_at = {0}, c;
 	int have_aim = 0;
 	for (;;) {
 		uint64_t ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
@@ -121,10 +220,17 @@ static void *watch(void *arg)
 						  : period;
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)period};
 		nanosleep(&ts, NULL);
-		uint64_t budget = ms > UINT64_MAX / tsc_per_ms ? UINT64_MAX : ms * tsc_per_ms;
 		int due = watchdog_innermost_call(tt, tt_va, &c) &&
-			  watchdog_overdue(&c, __rdtsc(), budget);
-		if (have_aim && (!due || !same(&c, &aimed))) {
+			  watchdog_overdue(&c, __rdtsc(), ticks(ms));
+		/* Every period while the call is overdue: the handler may find
+		 * the thread in a raised pass of the gate, or in the gate before
+		 * its grace is over, and fail it at a later one. */
+		if (signals) {
+			if (due)
+				hwatch_aim(&c, ms);
+			continue;
+		}
+		if (have_aim && (!due || !same(&c, &aimed_at))) {
 			/* The call struck is over, or is not the innermost: give
 			 * its callee's code back (a strike taken is gone). */
 			inject_cancel();
@@ -133,7 +239,7 @@ static void *watch(void *arg)
 		/* A strike spent without failing the callee (another domain
 		 * fetched its code) is armed again while the call is overdue. */
 		if (due && (!have_aim || !inject_armed()) && strike(tt, tt_va, &c) == 0) {
-			aimed = c;
+			aimed_at = c;
 			have_aim = 1;
 		}
 	}
@@ -146,6 +252,12 @@ int hwatch_start(uint64_t ms, char *why, size_t whylen)
 		snprintf(why, whylen, "the watchdog runs already");
 		return -1;
 	}
+	/* The signal is aimed at this thread: it must be the one that enters
+	 * domains (entry_init recorded its thread pointer). */
+	if ((uint64_t)__builtin_thread_pointer() != entry_fs_base) {
+		snprintf(why, whylen, "the watchdog starts on the thread that enters domains");
+		return -1;
+	}
 	uint64_t t0 = now_ns(), c0 = __rdtsc(), t1;
 	while ((t1 = now_ns()) - t0 < CALIBRATE_NS)
 		;
@@ -155,8 +267,10 @@ int hwatch_start(uint64_t ms, char *why, size_t whylen)
 		return -1;
 	}
 	hwatch_set_budget_ms(ms);
-	/* The thread takes no signal: the domain thread's are synchronous,
-	 * and a stray one must not run a handler here. */
+	domain_tid = gettid();
+	signals = hwatch_by_signal();
+	/* The thread takes no signal: the domain thread's are its own, and a
+	 * stray one must not run a handler here. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -170,4 +284,9 @@ int hwatch_start(uint64_t ms, char *why, size_t whylen)
 	pthread_detach(t);
 	started = 1;
 	return 0;
+}
+
+int hwatch_by_signal(void)
+{
+	return !hgate_keys();
 }
