@@ -53,7 +53,7 @@ int hgate_fail(struct hosted_domain *d);
 /* Calls in progress into d (the gate's count). */
 uint64_t hgate_active(const struct hosted_domain *d);
 
-/* Test-only fault injection (tests_domains.c): point every method of d in
+/* Test-only fault injection (tests_membdev.c): point every method of d in
  * the gate's table at `at`, a fault stub of the gate page, so the next call
  * into d takes a real fault there, in d, with d's rights. */
 void hgate_inject(struct hosted_domain *d, uint64_t at);

@@ -29,7 +29,7 @@ int hsys_may_log(struct hosted_domain *d);
 
 /* Tests and the fault campaign only (faults.c answers its mailbox there):
  * fn(arg) runs at the start of every syscall served here, in
- * the SIGSYS handler (a strike plan: tests_domains.c); NULL: nothing. */
+ * the SIGSYS handler (a strike plan: tests_membdev.c); NULL: nothing. */
 void hsys_set_tick(void (*fn)(void *), void *arg);
 
 #endif

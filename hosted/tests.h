@@ -1,4 +1,5 @@
-/* maple-hosted's test command (tests.c). */
+/* maple-hosted's test command: the harness, the list of tests and the
+ * helpers every test file shares (tests.c). */
 #ifndef HOSTED_TESTS_H
 #define HOSTED_TESTS_H
 
@@ -12,12 +13,15 @@ struct hosted_domain;
  * and a summary. 0 if none failed, 1 if one did, 2 for an unknown name. */
 int hosted_tests(int n, char **names);
 
+/* Room for a test's reason or an upcall's outcome line. */
+#define HTEST_WHY 512
+
 /* Run fn of the initialised domain d with arguments a as an upcall and
  * describe the outcome in out: "NAME returned R" or "NAME failed: WHY". */
 void htest_outcome(struct hosted_domain *d, uint64_t fn, const long a[4], char *out, size_t len);
 /* Whether s matches the extended regular expression pattern (unanchored). */
 int htest_matches(const char *pattern, const char *s);
-/* For the tests in other files (tests_inject.c), the harness's helpers. */
+/* The harness's other helpers, for the tests in every file. */
 #include "loader.h"
 #include "tests_domains.h"
 
@@ -26,7 +30,11 @@ extern const struct hosted_named_test inject_tests[HOSTED_INJECT_TESTS];
 
 /* Load and initialise image `name` as domain id; 0, or -1 with why. */
 int htest_start(const char *name, unsigned id, struct hosted_domain *d, char *why, size_t len);
-/* No continuation left and the runtime's own rights; 0, or -1 with why. */
+/* Hello answers greet(5) with 5 + its id, with its own rights again after
+ * whatever the previous upcall did; 0, or -1 with why. */
+int htest_hello_answers(struct hosted_domain *hello, char *why, size_t len);
+/* No continuation left, the runtime's own rights (PKRU 0), RFLAGS.AC clear
+ * and its own GS base; 0, or -1 with why. */
 int htest_runtime_clean(char *why, size_t len);
 /* Whether the tests run under protection keys. */
 int htest_keys(void);

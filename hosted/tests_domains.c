@@ -4,23 +4,21 @@
  * authority cases (kernel/ktest/authority.c) on the same rogue image, the
  * creator's signal stack closed to the domain whose init it runs, a
  * slot's generation, a domain failing inside its own init, the heap's
- * memory limit, and the membdev recovery test of kernel/ktest/recovery.c:
- * bdclient through the generated bdev_shadow to membdev, membdev crashed
- * during the verified workload, each time after its new instance served,
- * with the VM's outcome (no error, no lost or unverifiable block, one
- * restart line each) and nothing left behind; and kernel/ktest/attack.c's
- * log flood, cut to the VM's share.
+ * memory limit, kernel/ktest/attack.c's log flood, cut to the VM's share,
+ * and a name shared by running domains. The table of these tests lists
+ * membdev's too (tests_membdev.c), in the order they run. Here also the
+ * helpers the hosted test files share: the captured output, creating,
+ * calling and finding domains, and the leak check every test ends with.
  */
 #define _GNU_SOURCE
 #include "tests_domains.h"
+#include "tests_membdev.h"
 
 #include "device.h"
 #include "domains.h"
 #include "entry.h"
 #include "gate.h"
-#include "inject.h"
 #include "pkeys.h"
-#include "runtime.h"
 #include "syscalls.h"
 
 #include <block/membdev/initfail.h>
@@ -45,11 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT_MAX	      (256u << 10) /* what a test's captured output may hold */
-#define STRIKES	      30	   /* membdev crashes in the recovery test */
-#define KINDS	      6		   /* pf gp ud de pk (the gate's stubs), then kill */
-#define WORKLOAD_OPS  4096	   /* random requests after the first full write */
-#define WORKLOAD_RUNS 3		   /* as many workloads; strikes land in each */
+#define OUT_MAX (256u << 10) /* what a test's captured output may hold */
 
 /* ---- what the runtime and its domains print, captured ---- */
 
@@ -508,292 +502,6 @@ static int run_heap_limit(char *why, size_t len)
 	return leak_check(why, len);
 }
 
-/* A strike plan (hsys_set_tick): at each syscall the runtime serves,
- * crash the current membdev by injection unless it has been struck
- * already, and only once it has served since it started: its calls count
- * has risen past the shadow's replayed init and the retried request
- * (kernel/ktest/driver_faults.c's driver_served, for one client thread),
- * so no request sees two crashes and the shadow's retries suffice. */
-struct strikes {
-	unsigned done, want;
-	int inside;    /* 1: only kills, each inside its call (at a syscall it makes) */
-	uint64_t last; /* the handle struck last */
-	struct hosted_domain *only; /* strike this one only (no shadow), or NULL */
-};
-
-static void strike(void *arg)
-{
-	struct strikes *s = arg;
-	struct hosted_domain *d = s->only ? s->only : by_name("membdev");
-	/* Between its calls (none of its calls in progress), or with
-	 * `inside` during one, at a syscall of its own. */
-	if (s->done == s->want || !d || hgate_handle(d) == s->last ||
-	    hgate_state(d) != GATE_DOMAIN_RUNNING || hgate_calls(d) < 3 ||
-	    (hgate_active(d) != 0) != s->inside || (s->inside && hgate_current() != d))
-		return;
-	s->last = hgate_handle(d);
-	if (s->done % KINDS < KINDS - 1 && !s->inside)
-		hgate_inject(d, runtime_gatepage()->fault[s->done % KINDS]);
-	else /* the VM's `kill`: failed between calls, the next one is -MAPLE_EDEAD */
-		hdom_fail(d, "killed to test recovery");
-	s->done++;
-}
-
-static long bd_stat(struct hosted_domain *client, int which)
-{
-	char why[160];
-	long r = -1;
-	call(client, BdClient_stat_METHOD, which, 0, 0, &r, why, sizeof why);
-	return r;
-}
-
-/* One workload (bdclient.start, then its thread runs to its verifying
- * read-back); 0, or -1 with why naming every counter. */
-static int workload(struct hosted_domain *client, long device, char *why, size_t len)
-{
-	long r = 0;
-	if (call(client, BdClient_start_METHOD, WORKLOAD_OPS, 50, device, &r, why, len) < 0)
-		return -1;
-	if (r != 0)
-		return htest_fail(why, len, "bdclient.start: %ld", r);
-	hsys_run_threads();
-	return 0;
-}
-
-static int counters(struct hosted_domain *client, char *out, size_t len)
-{
-	return snprintf(out, len,
-			"%ld errors (last %ld), %ld wrong blocks, %ld unverifiable, %ld verified, "
-			"running %ld",
-			bd_stat(client, BDC_ERRORS), bd_stat(client, BDC_LAST_ERROR),
-			bd_stat(client, BDC_LOST), bd_stat(client, BDC_UNVERIFIED),
-			bd_stat(client, BDC_VERIFIED), bd_stat(client, BDC_RUNNING));
-}
-
-/* kernel/ktest/recovery.c's recovery_shadow_hides_driver_crashes_without_
- * losing_data, hosted: STRIKES crashes (pf gp ud de pk kill in turn, as
- * driver_faults.c cycles them) of the current membdev across
- * WORKLOAD_RUNS verified workloads. */
-static int run_recovery(char *why, size_t len)
-{
-	struct hosted_domain *shadow = create("bdev_shadow", why, len);
-	struct hosted_domain *client = shadow ? create("bdclient", why, len) : NULL;
-	if (!client || htest_capture_begin(why, len) < 0)
-		return -1;
-	struct strikes s = {.want = STRIKES};
-	hsys_set_tick(strike, &s);
-	int bad = 0;
-	char c[256] = "";
-	for (int i = 0; i < WORKLOAD_RUNS && !bad; i++) {
-		bad = workload(client, 0, why, len) < 0;
-		if (!bad && (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
-			     bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_RUNNING) ||
-			     bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS)) {
-			counters(client, c, sizeof c);
-			bad = 1;
-		}
-	}
-	hsys_set_tick(NULL, NULL);
-	htest_capture_end();
-	if (bad)
-		return c[0] ? htest_fail(why, len, "workload: %s", c) : -1;
-	if (s.done != STRIKES)
-		return htest_fail(why, len, "%u strikes landed in %d workloads, want %d", s.done,
-				  WORKLOAD_RUNS, STRIKES);
-	/* One crash and one restart line per strike, numbered in turn. */
-	for (unsigned k = 1; k <= STRIKES; k++) {
-		char line[160];
-		snprintf(
-			line, sizeof line,
-			"\\[bdev_shadow\\] shadow BlockDevice: restarted membdev \\(restart %u\\), "
-			"replayed 1 calls",
-			k);
-		if (!htest_has_line(line))
-			return htest_fail(why, len, "no restart line /%s/", line);
-	}
-	unsigned faults = count_lines("hosted: membdev failed: SIG");
-	unsigned kills = count_lines("domain: membdev (id 2) failed: killed to test recovery");
-	unsigned restarts = count_lines("[bdev_shadow] shadow BlockDevice: restarted");
-	if (faults != STRIKES - STRIKES / KINDS || kills != STRIKES / KINDS || restarts != STRIKES)
-		return htest_fail(why, len,
-				  "%u faults, %u kills and %u restarts logged, want %d, %d, %d",
-				  faults, kills, restarts, STRIKES - STRIKES / KINDS,
-				  STRIKES / KINDS, STRIKES);
-	return leak_check(why, len);
-}
-
-/* membdev killed inside its own call (at the clock syscall it makes for
- * its `serving` line), as the VM's `kill` of a domain a thread is in: it
- * unwinds at that syscall's return, the shadow hears -MAPLE_ECALLEE and
- * restarts it, and the client sees nothing. Before the runtime unwound a
- * domain failed under its own syscall, the gate's callee_failed looped on
- * SYS_NULL for ever (the test hung). */
-static int run_kill_inside(char *why, size_t len)
-{
-	struct hosted_domain *shadow = create("bdev_shadow", why, len);
-	struct hosted_domain *client = shadow ? create("bdclient", why, len) : NULL;
-	struct hosted_domain *driver = by_name("membdev");
-	if (!client || !driver || htest_capture_begin(why, len) < 0)
-		return -1;
-	struct strikes s = {.want = 1, .inside = 1, .only = driver};
-	hsys_set_tick(strike, &s);
-	int bad = workload(client, 0, why, len) < 0;
-	hsys_set_tick(NULL, NULL);
-	htest_capture_end();
-	char c[256];
-	if (bad)
-		return -1;
-	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
-	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
-		counters(client, c, sizeof c);
-		return htest_fail(why, len, "workload: %s", c);
-	}
-	const char *lines[] = {
-		"domain: membdev \\(id 2\\) failed: killed to test recovery",
-		"hosted: membdev failed: killed to test recovery",
-		"\\[bdev_shadow\\] shadow BlockDevice: restarted membdev \\(restart 1\\), replayed "
-		"1 "
-		"calls",
-	};
-	if (s.done != 1)
-		return htest_fail(why, len, "%u kills landed, want 1", s.done);
-	for (unsigned i = 0; i < sizeof lines / sizeof lines[0]; i++)
-		if (!htest_has_line(lines[i]))
-			return htest_fail(why, len, "no line /%s/ in: %.300s", lines[i], captured);
-	return leak_check(why, len);
-}
-
-/* The control (recovery_without_a_shadow_the_client_sees_the_crash):
- * bdclient on membdev itself; one crash reaches it, as -MAPLE_ECALLEE for
- * the submit it hit and -MAPLE_EDEAD for every one after. */
-static int run_no_shadow(char *why, size_t len)
-{
-	struct hosted_domain *driver = create("membdev", why, len);
-	struct hosted_domain *client = driver ? create("bdclient", why, len) : NULL;
-	if (!client || htest_capture_begin(why, len) < 0)
-		return -1;
-	struct strikes s = {.want = 1, .only = driver};
-	hsys_set_tick(strike, &s);
-	int bad = workload(client, (long)hgate_handle(driver), why, len) < 0;
-	hsys_set_tick(NULL, NULL);
-	htest_capture_end();
-	if (bad)
-		return -1;
-	long errors = bd_stat(client, BDC_ERRORS), last = bd_stat(client, BDC_LAST_ERROR);
-	char first[80];
-	snprintf(first, sizeof first, "\\[bdclient\\] bdclient: a submit did not succeed: %d",
-		 -MAPLE_ECALLEE);
-	if (s.done != 1 || errors < 2 || last != -MAPLE_EDEAD || !htest_has_line(first))
-		return htest_fail(
-			why, len,
-			"%u strikes; the client saw %ld errors, the last %ld; want 1 strike, the "
-			"first error %d and the last %d",
-			s.done, errors, last, -MAPLE_ECALLEE, -MAPLE_EDEAD);
-	return leak_check(why, len);
-}
-
-/* ramdisk0 has one running holder: a second membdev is not granted it
- * (the VM's line says why and who holds it), cannot map it (-MAPLE_EPERM
- * inside, so its capacity() answers -MAPLE_ENOMEM), while the first maps
- * it and answers its size. */
-static int run_one_holder(char *why, size_t len)
-{
-	if (htest_capture_begin(why, len) < 0)
-		return -1;
-	struct hosted_domain *first = create("membdev", why, len);
-	struct hosted_domain *second = first ? create("membdev", why, len) : NULL;
-	long cap1 = 0, cap2 = 0;
-	int bad = !second ||
-		  call(first, BlockDevice_capacity_METHOD, 0, 0, 0, &cap1, why, len) < 0 ||
-		  call(second, BlockDevice_capacity_METHOD, 0, 0, 0, &cap2, why, len) < 0;
-	htest_capture_end();
-	if (bad)
-		return -1;
-	if (cap1 != hdev_size("ramdisk0") || cap2 != -MAPLE_ENOMEM)
-		return htest_fail(why, len,
-				  "capacity: the holder %ld, the second %ld; want %ld, %d", cap1,
-				  cap2, hdev_size("ramdisk0"), -MAPLE_ENOMEM);
-	char line[3][200];
-	snprintf(line[0], sizeof line[0],
-		 "device: ramdisk0 not granted to membdev \\(id %u\\): its holder runs \\(granted "
-		 "to membdev \\(id %u\\)\\)",
-		 second->id, first->id);
-	snprintf(line[1], sizeof line[1],
-		 "device: membdev \\(id %u\\) may not map ramdisk0: it is granted to membdev "
-		 "\\(id %u\\)",
-		 second->id, first->id);
-	snprintf(line[2], sizeof line[2], "\\[membdev\\] membdev: cannot map ramdisk0");
-	for (int i = 0; i < 3; i++)
-		if (!htest_has_line(line[i]))
-			return htest_fail(why, len, "no line /%s/ in: %.300s", line[i], captured);
-	return leak_check(why, len);
-}
-
-/* kernel/ktest/authority.c's third case: rogue may not destroy the
- * shadow's membdev, nor map ramdisk0 while membdev is down, crashed
- * (failed, as the VM's `kill`) or destroyed; the shadow's next membdev
- * maps it and finds every acknowledged block. */
-static int run_map_while_down(char *why, size_t len)
-{
-	struct hosted_domain *shadow = create("bdev_shadow", why, len);
-	struct hosted_domain *client = shadow ? create("bdclient", why, len) : NULL;
-	struct hosted_domain *rogue = client ? create("rogue", why, len) : NULL;
-	struct hosted_domain *driver = by_name("membdev");
-	if (!rogue || !driver)
-		return driver ? -1 : htest_fail(why, len, "bdev_shadow made no membdev");
-	uint64_t dh = hgate_handle(driver);
-	if (workload(client, 0, why, len) < 0 || htest_capture_begin(why, len) < 0)
-		return -1;
-	int bad = 0;
-	long destroy = rogue_run(rogue, ROGUE_DESTROY, dh, why, len, &bad);
-	hgate_fail(driver);
-	long crashed = rogue_run(rogue, ROGUE_MAP_RAMDISK, 0, why, len, &bad);
-	char err[160];
-	int gone_rc = hdom_destroy(dh, err, sizeof err);
-	long gone = rogue_run(rogue, ROGUE_MAP_RAMDISK, 0, why, len, &bad);
-	htest_capture_end();
-	if (bad)
-		return -1;
-	if (destroy != -MAPLE_EPERM || crashed != -MAPLE_EPERM || gone_rc || gone != -MAPLE_EPERM)
-		return htest_fail(
-			why, len,
-			"rogue destroying membdev: %ld, mapping ramdisk0 with membdev crashed: "
-			"%ld, gone (destroy %d): %ld; want %d each",
-			destroy, crashed, gone_rc, gone, -MAPLE_EPERM);
-	char line[3][200];
-	snprintf(line[0], sizeof line[0],
-		 "domain: rogue \\(id %u\\) may not destroy membdev \\(id %u\\): not its "
-		 "creator \\(created by bdev_shadow\\)",
-		 rogue->id, driver->id);
-	snprintf(line[1], sizeof line[1],
-		 "device: rogue \\(id %u\\) may not map ramdisk0: it is granted to membdev "
-		 "\\(id %u\\)",
-		 rogue->id, (unsigned)(dh & HANDLE_ID_MASK));
-	snprintf(line[2], sizeof line[2],
-		 "device: rogue \\(id %u\\) may not map ramdisk0: it is granted to nobody: it is "
-		 "kept for the next instance bdev_shadow \\(id %u\\) creates",
-		 rogue->id, shadow->id);
-	for (int i = 0; i < 3; i++)
-		if (!htest_has_line(line[i]))
-			return htest_fail(why, len, "no line /%s/ in: %.300s", line[i], captured);
-	char c[256];
-	if (workload(client, 0, why, len) < 0)
-		return -1;
-	struct hosted_domain *next = by_name("membdev");
-	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
-	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
-		counters(client, c, sizeof c);
-		return htest_fail(why, len, "the workload after the restart: %s", c);
-	}
-	if (!next || hgate_handle(next) == dh || hgate_state(rogue) != GATE_DOMAIN_RUNNING)
-		return htest_fail(why, len, "after the restart: membdev %s, rogue %s",
-				  !next			     ? "missing"
-				  : hgate_handle(next) == dh ? "not replaced"
-							     : "new",
-				  hgate_state(rogue) == GATE_DOMAIN_RUNNING ? "running" : "failed");
-	return leak_check(why, len);
-}
-
 /* kernel/ktest/attack.c's log flood: 5000 SYS_LOG calls in a loop put the
  * burst and the rate over the loop's time on stdout, no more, plus one
  * line saying the rest are dropped (kernel/domain/log_share.c, the VM's
@@ -870,40 +578,6 @@ static int run_shared_name(char *why, size_t len)
 	return leak_check(why, len);
 }
 
-/* membdev, holding ramdisk0, is destroyed by its creator while a call of
- * its own is out (a callback into bdev_shadow, modelled by an upcall
- * pushed and not entered): the destroy is refused with -MAPLE_ETIMEDOUT
- * and membdev stays failed, and its device mapping goes now. The grant
- * already passes to the next instance the shadow makes, and the gate's
- * return into membdev checks only the returning callee: with the mapping
- * kept, membdev ran on with the device until its next system call.
- * Before (seen): the ramdisk was still mapped at membdev's device offset. */
-static int run_holder_destroyed_with_call_out(char *why, size_t len)
-{
-	struct hosted_domain *shadow = create("bdev_shadow", why, len);
-	long r = 0, err = 0;
-	if (!shadow ||
-	    call(shadow, BlockDevice_init_METHOD, BDC_BLOCKS, BDC_BLOCK_SIZE, 0, &r, why, len) < 0)
-		return -1;
-	struct hosted_domain *driver = by_name("membdev");
-	if (!driver || !driver->device_va)
-		return htest_fail(why, len, "membdev %s",
-				  driver ? "did not map ramdisk0" : "missing");
-	uint64_t va = driver->device_va, refused = 0;
-	if (!hgate_upcall_push(driver, &err, &refused))
-		return htest_fail(why, len, "cannot put a call into membdev: %ld", err);
-	long rc = hdom_destroy_by(shadow, hgate_handle(driver));
-	uint64_t mapped = inject_mapping_end(va);
-	hgate_upcall_pop();
-	if (rc != -MAPLE_ETIMEDOUT || hgate_state(driver) != GATE_DOMAIN_FAILED || mapped)
-		return htest_fail(why, len,
-				  "destroy %ld, membdev state %lu, its device at %#lx %s; want %d, "
-				  "failed, unmapped",
-				  rc, (unsigned long)hgate_state(driver), (unsigned long)va,
-				  mapped ? "still mapped" : "unmapped", -MAPLE_ETIMEDOUT);
-	return leak_check(why, len);
-}
-
 const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-shadow-creates-its-driver-in-its-init", run_shadow_creates, NULL},
 	{"domain-nested-init-cannot-write-its-creators-signal-stack",
@@ -915,19 +589,21 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-failing-in-its-init-fails-alone-and-its-creator-hears-einval", run_init_fails,
 	 NULL},
 	{"heap-grow-stops-at-the-memory-limit-with-equota", run_heap_limit, NULL},
-	{"device-ramdisk0-has-one-running-holder", run_one_holder, NULL},
-	{"auth-rogue-may-not-map-ramdisk0-while-membdev-is-down", run_map_while_down, NULL},
-	{"recovery-shadow-hides-driver-crashes-without-losing-data", run_recovery, NULL},
-	{"recovery-killed-inside-its-call-unwinds-to-the-shadow", run_kill_inside, NULL},
-	{"recovery-without-a-shadow-the-client-sees-the-crash", run_no_shadow, NULL},
+	{"device-ramdisk0-has-one-running-holder", htest_membdev_one_holder, NULL},
+	{"auth-rogue-may-not-map-ramdisk0-while-membdev-is-down", htest_membdev_map_while_down,
+	 NULL},
+	{"recovery-shadow-hides-driver-crashes-without-losing-data", htest_membdev_recovery, NULL},
+	{"recovery-killed-inside-its-call-unwinds-to-the-shadow", htest_membdev_kill_inside, NULL},
+	{"recovery-without-a-shadow-the-client-sees-the-crash", htest_membdev_no_shadow, NULL},
 	{"attack-a-domain-cannot-flood-the-log", run_log_flood, NULL},
 	{"domain-name-shared-by-running-domains-addresses-none", run_shared_name, NULL},
 	{"device-holder-destroyed-with-a-call-out-loses-its-mapping",
-	 run_holder_destroyed_with_call_out, NULL},
+	 htest_membdev_holder_destroyed_with_call_out, NULL},
 };
 
-/* For the other hosted test files (tests_rogue.c): the same creation as
- * the runtime and the same leak check as every test here. */
+/* For the other hosted test files (tests_rogue.c, tests_membdev.c): the
+ * same creation as the runtime, the same calls, lookups and captured lines,
+ * and the same leak check as every test here. */
 struct hosted_domain *htest_create(const char *module, char *why, size_t len)
 {
 	return create(module, why, len);
@@ -936,4 +612,30 @@ struct hosted_domain *htest_create(const char *module, char *why, size_t len)
 int htest_leak_check(char *why, size_t len)
 {
 	return leak_check(why, len);
+}
+struct hosted_domain *htest_by_name(const char *name)
+{
+	return by_name(name);
+}
+
+int htest_call(struct hosted_domain *d, unsigned m, long a0, long a1, long a2, long *r, char *why,
+	       size_t len)
+{
+	return call(d, m, a0, a1, a2, r, why, len);
+}
+
+long htest_rogue_run(struct hosted_domain *rogue, long number, uint64_t target, char *why,
+		     size_t len, int *bad)
+{
+	return rogue_run(rogue, number, target, why, len, bad);
+}
+
+unsigned htest_count_lines(const char *prefix)
+{
+	return count_lines(prefix);
+}
+
+const char *htest_captured(void)
+{
+	return captured;
 }

@@ -1,5 +1,5 @@
 /*
- * maple-hosted's ports of the VM's rogue ktests that tests.c's own rogue
+ * maple-hosted's ports of the VM's rogue ktests that tests_escape.c's rogue
  * table did not cover (tests_rogue.h; the inventory of every case, hosted or
  * not and why, is docs/platform.md "The rogue suite, hosted"). A table of
  * rogue.run cases: the rest of kernel/ktest/domains.c's rogue suite
@@ -160,7 +160,7 @@ static const char *icebp_signal(void)
  * no system call is made, and Linux returns in 32-bit mode to its vDSO
  * landing pad, truncated to 32 bits, where nothing is mapped: SIGSEGV at
  * that address, which fails rogue (seen on an Intel Xeon host, Linux 6.18).
- * tests.c's rogue-sysenter-with-a-stack-below-4-gib-fails-rogue takes the
+ * tests_escape.c's rogue-sysenter-with-a-stack-below-4-gib-fails-rogue takes the
  * path where the call is made. */
 static const char *sysenter_outcome(void)
 {

@@ -6,7 +6,7 @@ PKRU-writing instruction but the runtime's audited sites (`maple-hosted audit`),
 hello runs and answers a call through the gate page's return, `maple-hosted bench`
 prints every row of bench/xcall --hosted with numbers (not a performance check; the
 WRPKRU pair without PKU gives the reason it cannot), and `maple-hosted test`
-(hosted/tests.c: rogue's raw Linux system call, 32-bit system call, Linux system
+(hosted/tests_*.c: rogue's raw Linux system call, 32-bit system call, Linux system
 call from the runtime's code, forged rt_sigreturn without the runtime's secret,
 faults and bad log pointers contained and failing rogue alone; under protection
 keys, forged rt_sigreturns that would give PKRU 0,

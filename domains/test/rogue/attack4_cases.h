@@ -5,8 +5,8 @@
  * carried into a domain (from the runtime, or across the gate in either
  * direction), what another domain's system call left on the signal
  * stack, segment registers a domain loads, 32-bit mode, and the alignment
- * check flag. Plain numbers, so hosted/tests.c can
- * include them.
+ * check flag. Plain numbers, so hosted/tests_escape.c and tests_xcall.c
+ * can include them.
  */
 #ifndef DOMAINS_ROGUE_ATTACK4_CASES_H
 #define DOMAINS_ROGUE_ATTACK4_CASES_H

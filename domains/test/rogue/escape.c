@@ -12,6 +12,7 @@
  */
 #include <test/rogue/cases.h>
 #include <test/rogue/escape_cases.h>
+#include <test/rogue/landing.h>
 #include <test/rogue/sigframe.h>
 
 #include <lib/string.h>
@@ -102,28 +103,15 @@ __attribute__((noinline)) static long sigreturn_via(uint64_t site, uint64_t toke
 	struct sigframe64 *f = &frame;
 	long r;
 	__asm__ volatile(
-		"pushq %%rbx\n\t"
-		"pushq %%rbp\n\t"
-		"pushq %%r12\n\t"
-		"pushq %%r13\n\t"
-		"pushq %%r14\n\t"
-		"pushq %%r15\n\t"
+		ROGUE_PUSH_CALLEE_SAVED // the frame resumes with %rsp here
 		"movq %%rsp, %c[rsp](%[f])\n\t"
 		"leaq 1f(%%rip), %%rax\n\t"
 		"movq %%rax, %c[rip](%[f])\n\t"
 		"leaq %c[uc](%[f]), %%rsp\n\t"
 		"movl %[nr], %%eax\n\t"
 		"jmp *%%r11\n"
-		"1:\n\t"
-		"movabsq %[scribble], %%rax\n\t"
-		"movq %%rax, (%%rdi)\n\t"
-		"popq %%r15\n\t"
-		"popq %%r14\n\t"
-		"popq %%r13\n\t"
-		"popq %%r12\n\t"
-		"popq %%rbp\n\t"
-		"popq %%rbx\n\t"
-		"movl %[nc], %%eax"
+		"1:\n\t" // and %rdi the frame's: the word to scribble
+		ROGUE_SCRIBBLE_AND_RETURN
 		: "=a"(r), "+r"(r11), [f] "+S"(f), "+D"(token)
 		: [rsp] "i"(offsetof(struct sigframe64, uc.mc.rsp)),
 		  [rip] "i"(offsetof(struct sigframe64, uc.mc.rip)),

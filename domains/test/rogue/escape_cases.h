@@ -6,7 +6,8 @@
  * make a Linux system call from an address the runtime's own calls use, or
  * an rt_sigreturn through a signal frame it forged. In the VM a `syscall`
  * anywhere is a Maple syscall, so they mean something on the linux platform
- * only (hosted/tests.c). Plain numbers, so hosted/tests.c can include them.
+ * only (hosted/tests_escape.c). Plain numbers, so hosted/tests_escape.c can
+ * include them.
  */
 #ifndef DOMAINS_ROGUE_ESCAPE_CASES_H
 #define DOMAINS_ROGUE_ESCAPE_CASES_H

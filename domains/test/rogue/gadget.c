@@ -8,6 +8,7 @@
 #include <test/rogue/attack5_cases.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/gadget_cases.h>
+#include <test/rogue/landing.h>
 #include <test/rogue/sigframe.h>
 
 #include <sdk/dom.h>
@@ -32,12 +33,7 @@ __attribute__((noinline)) static long jump_to(uint64_t site, uint64_t rsp, uint6
 	register uint64_t r9 __asm__("r9") = rsp;
 	register uint64_t r8 __asm__("r8") = uc;
 	long r;
-	__asm__ volatile("pushq %%rbx\n\t"
-			 "pushq %%rbp\n\t"
-			 "pushq %%r12\n\t"
-			 "pushq %%r13\n\t"
-			 "pushq %%r14\n\t"
-			 "pushq %%r15\n\t"
+	__asm__ volatile(ROGUE_PUSH_CALLEE_SAVED // the label reloads %rsp from saved_rsp
 			 "movq %%rsp, %[saved]\n\t"
 			 "leaq 1f(%%rip), %%r11\n\t"
 			 "testq %%r8, %%r8\n\t"
@@ -58,16 +54,8 @@ __attribute__((noinline)) static long jump_to(uint64_t site, uint64_t rsp, uint6
 			 "jmp *%%r10\n"
 			 "1:\n\t"
 			 "movq %[saved], %%rsp\n\t"
-			 "movq %[at], %%rdi\n\t"
-			 "movabsq %[scribble], %%rax\n\t"
-			 "movq %%rax, (%%rdi)\n\t"
-			 "popq %%r15\n\t"
-			 "popq %%r14\n\t"
-			 "popq %%r13\n\t"
-			 "popq %%r12\n\t"
-			 "popq %%rbp\n\t"
-			 "popq %%rbx\n\t"
-			 "movl %[nc], %%eax"
+			 "movq %[at], %%rdi\n\t" // the word to scribble
+			 ROGUE_SCRIBBLE_AND_RETURN
 			 : "=a"(r), "+r"(r10), "+r"(r9), "+r"(r8), "+S"(info),
 			   "+D"(sig), [saved] "=m"(saved_rsp)
 			 : [at] "m"(scribble_at), [scribble] "i"(ROGUE_SCRIBBLE),
@@ -89,41 +77,47 @@ _Static_assert(sizeof(struct sigsys_info) <= sizeof((struct sigframe64 *)0)->inf
 	       "the siginfo's place in the frame");
 
 /*
- * A SIGSYS frame laid out as Linux lays out a handler's: its XSAVE area at
- * the top of [top - FRAME_ROOM, top), 64-byte aligned, and below it the
- * frame at an %rsp that is 8 past a 16-byte boundary (a call's, as a
- * handler is entered), so %rdx = %rsp + 8 and %rsi = %rsp + 8 + 304.
+ * A frame laid out as Linux lays out a handler's: its XSAVE area at the
+ * top of [top - FRAME_ROOM, top), 64-byte aligned, and below it the frame
+ * at an %rsp that is 8 past a 16-byte boundary (a call's, as a handler is
+ * entered), so %rdx = %rsp + 8 and %rsi = %rsp + 8 + 304. NULL where there
+ * is no PKRU to forge (keys are off).
  */
-static long sigsys_entry(uint64_t site, uint64_t top)
+static struct sigframe64 *handler_frame(uint64_t top)
 {
 	uint8_t *xsave = (uint8_t *)((top - FRAME_ROOM / 2) & ~63ull);
 	uint64_t rsp = ((uint64_t)(xsave - sizeof(struct sigframe64) - 16) & ~15ull) + 8;
 	struct sigframe64 *f = (struct sigframe64 *)rsp;
-	if (rogue_forge_frame(f, xsave, FRAME_ROOM / 2, 0, 0, scribble_at) < 0)
-		return -MAPLE_EINVAL; /* no PKRU to forge: keys are off */
+	return rogue_forge_frame(f, xsave, FRAME_ROOM / 2, 0, 0, scribble_at) < 0 ? NULL : f;
+}
+
+/* A SIGSYS frame from rogue's own code, for a system call it made. */
+static long sigsys_entry(uint64_t site, uint64_t top)
+{
+	struct sigframe64 *f = handler_frame(top);
+	if (!f)
+		return -MAPLE_EINVAL;
 	struct sigsys_info *info = (struct sigsys_info *)f->info;
 	*info = (struct sigsys_info){.signo = ROGUE_LINUX_SIGSYS,
 				     .code = ROGUE_LINUX_SYS_USER_DISPATCH,
 				     .call_addr = (uint64_t)&sigsys_entry, /* rogue's own code */
 				     .syscall = SYS_NULL,
 				     .arch = ROGUE_AUDIT_ARCH_X86_64};
-	return jump_to(site, rsp, (uint64_t)info, (uint64_t)&f->uc, ROGUE_LINUX_SIGSYS);
+	return jump_to(site, (uint64_t)f, (uint64_t)info, (uint64_t)&f->uc, ROGUE_LINUX_SIGSYS);
 }
 
 /* A SIGSEGV frame for a refused fetch at the label (jump_to writes
- * si_addr), laid out as sigsys_entry's. */
+ * si_addr). */
 static long fault_entry(uint64_t site, uint64_t top)
 {
-	uint8_t *xsave = (uint8_t *)((top - FRAME_ROOM / 2) & ~63ull);
-	uint64_t rsp = ((uint64_t)(xsave - sizeof(struct sigframe64) - 16) & ~15ull) + 8;
-	struct sigframe64 *f = (struct sigframe64 *)rsp;
-	if (rogue_forge_frame(f, xsave, FRAME_ROOM / 2, 0, 0, scribble_at) < 0)
-		return -MAPLE_EINVAL;	    /* no PKRU to forge: keys are off */
+	struct sigframe64 *f = handler_frame(top);
+	if (!f)
+		return -MAPLE_EINVAL;
 	int32_t *info = (int32_t *)f->info; /* si_signo, si_errno, si_code */
 	info[0] = ROGUE_LINUX_SIGSEGV;
 	info[1] = 0;
 	info[2] = ROGUE_LINUX_SEGV_ACCERR;
-	return jump_to(site, rsp, (uint64_t)info, (uint64_t)&f->uc, ROGUE_LINUX_SIGSEGV);
+	return jump_to(site, (uint64_t)f, (uint64_t)info, (uint64_t)&f->uc, ROGUE_LINUX_SIGSEGV);
 }
 
 long rogue_gadget_case(long number, uint64_t target, uint64_t a2, uint64_t a3)

@@ -7,8 +7,8 @@
  * and, should the runtime's code go on with those rights and come back to
  * rogue, stores ROGUE_SCRIBBLE at a2 (a TRUSTED word) and returns
  * ROGUE_NOT_CONTAINED. In the VM the only WRPKRUs are the gate's, so they
- * mean something on the linux platform only (hosted/tests.c). Plain numbers,
- * so hosted/tests.c can include them.
+ * mean something on the linux platform only (hosted/tests_escape.c). Plain
+ * numbers, so hosted/tests_escape.c can include them.
  */
 #ifndef DOMAINS_ROGUE_GADGET_CASES_H
 #define DOMAINS_ROGUE_GADGET_CASES_H

@@ -1,0 +1,359 @@
+/*
+ * maple-hosted's tests of the block driver membdev and its device
+ * ramdisk0 (tests_domains.h lists them): the membdev recovery test of
+ * kernel/ktest/recovery.c, bdclient through the generated bdev_shadow to
+ * membdev, membdev crashed during the verified workload, each time after
+ * its new instance served, with the VM's outcome (no error, no lost or
+ * unverifiable block, one restart line each) and nothing left behind; a
+ * kill inside membdev's own call; the control without a shadow; then
+ * ramdisk0's one running holder, kernel/ktest/authority.c's map while
+ * membdev is down, and a holder destroyed with a call out. tests.c runs
+ * each in a child of its own.
+ */
+#define _GNU_SOURCE
+#include "tests_membdev.h"
+
+#include "device.h"
+#include "domains.h"
+#include "gate.h"
+#include "inject.h"
+#include "runtime.h"
+#include "syscalls.h"
+#include "tests_domains.h"
+
+#include <domain/gate_layout.h>
+#include <idl/bdev_methods.h>
+#include <maple/abi.h>
+#include <test/bdclient/bdclient.h>
+#include <test/rogue/cases.h>
+
+#include <stdio.h>
+
+#define STRIKES	      30   /* membdev crashes in the recovery test */
+#define KINDS	      6	   /* pf gp ud de pk (the gate's stubs), then kill */
+#define WORKLOAD_OPS  4096 /* random requests after the first full write */
+#define WORKLOAD_RUNS 3	   /* as many workloads; strikes land in each */
+
+/* A strike plan (hsys_set_tick): at each syscall the runtime serves,
+ * crash the current membdev by injection unless it has been struck
+ * already, and only once it has served since it started: its calls count
+ * has risen past the shadow's replayed init and the retried request
+ * (kernel/ktest/driver_faults.c's driver_served, for one client thread),
+ * so no request sees two crashes and the shadow's retries suffice. */
+struct strikes {
+	unsigned done, want;
+	int inside;    /* 1: only kills, each inside its call (at a syscall it makes) */
+	uint64_t last; /* the handle struck last */
+	struct hosted_domain *only; /* strike this one only (no shadow), or NULL */
+};
+
+static void strike(void *arg)
+{
+	struct strikes *s = arg;
+	struct hosted_domain *d = s->only ? s->only : htest_by_name("membdev");
+	/* Between its calls (none of its calls in progress), or with
+	 * `inside` during one, at a syscall of its own. */
+	if (s->done == s->want || !d || hgate_handle(d) == s->last ||
+	    hgate_state(d) != GATE_DOMAIN_RUNNING || hgate_calls(d) < 3 ||
+	    (hgate_active(d) != 0) != s->inside || (s->inside && hgate_current() != d))
+		return;
+	s->last = hgate_handle(d);
+	if (s->done % KINDS < KINDS - 1 && !s->inside)
+		hgate_inject(d, runtime_gatepage()->fault[s->done % KINDS]);
+	else /* the VM's `kill`: failed between calls, the next one is -MAPLE_EDEAD */
+		hdom_fail(d, "killed to test recovery");
+	s->done++;
+}
+
+static long bd_stat(struct hosted_domain *client, int which)
+{
+	char why[160];
+	long r = -1;
+	htest_call(client, BdClient_stat_METHOD, which, 0, 0, &r, why, sizeof why);
+	return r;
+}
+
+/* One workload (bdclient.start, then its thread runs to its verifying
+ * read-back); 0, or -1 with why naming every counter. */
+static int workload(struct hosted_domain *client, long device, char *why, size_t len)
+{
+	long r = 0;
+	if (htest_call(client, BdClient_start_METHOD, WORKLOAD_OPS, 50, device, &r, why, len) < 0)
+		return -1;
+	if (r != 0)
+		return htest_fail(why, len, "bdclient.start: %ld", r);
+	hsys_run_threads();
+	return 0;
+}
+
+static int counters(struct hosted_domain *client, char *out, size_t len)
+{
+	return snprintf(out, len,
+			"%ld errors (last %ld), %ld wrong blocks, %ld unverifiable, %ld verified, "
+			"running %ld",
+			bd_stat(client, BDC_ERRORS), bd_stat(client, BDC_LAST_ERROR),
+			bd_stat(client, BDC_LOST), bd_stat(client, BDC_UNVERIFIED),
+			bd_stat(client, BDC_VERIFIED), bd_stat(client, BDC_RUNNING));
+}
+
+/* kernel/ktest/recovery.c's recovery_shadow_hides_driver_crashes_without_
+ * losing_data, hosted: STRIKES crashes (pf gp ud de pk kill in turn, as
+ * driver_faults.c cycles them) of the current membdev across
+ * WORKLOAD_RUNS verified workloads. */
+int htest_membdev_recovery(char *why, size_t len)
+{
+	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
+	struct hosted_domain *client = shadow ? htest_create("bdclient", why, len) : NULL;
+	if (!client || htest_capture_begin(why, len) < 0)
+		return -1;
+	struct strikes s = {.want = STRIKES};
+	hsys_set_tick(strike, &s);
+	int bad = 0;
+	char c[256] = "";
+	for (int i = 0; i < WORKLOAD_RUNS && !bad; i++) {
+		bad = workload(client, 0, why, len) < 0;
+		if (!bad && (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
+			     bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_RUNNING) ||
+			     bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS)) {
+			counters(client, c, sizeof c);
+			bad = 1;
+		}
+	}
+	hsys_set_tick(NULL, NULL);
+	htest_capture_end();
+	if (bad)
+		return c[0] ? htest_fail(why, len, "workload: %s", c) : -1;
+	if (s.done != STRIKES)
+		return htest_fail(why, len, "%u strikes landed in %d workloads, want %d", s.done,
+				  WORKLOAD_RUNS, STRIKES);
+	/* One crash and one restart line per strike, numbered in turn. */
+	for (unsigned k = 1; k <= STRIKES; k++) {
+		char line[160];
+		snprintf(
+			line, sizeof line,
+			"\\[bdev_shadow\\] shadow BlockDevice: restarted membdev \\(restart %u\\), "
+			"replayed 1 calls",
+			k);
+		if (!htest_has_line(line))
+			return htest_fail(why, len, "no restart line /%s/", line);
+	}
+	unsigned faults = htest_count_lines("hosted: membdev failed: SIG");
+	unsigned kills =
+		htest_count_lines("domain: membdev (id 2) failed: killed to test recovery");
+	unsigned restarts = htest_count_lines("[bdev_shadow] shadow BlockDevice: restarted");
+	if (faults != STRIKES - STRIKES / KINDS || kills != STRIKES / KINDS || restarts != STRIKES)
+		return htest_fail(why, len,
+				  "%u faults, %u kills and %u restarts logged, want %d, %d, %d",
+				  faults, kills, restarts, STRIKES - STRIKES / KINDS,
+				  STRIKES / KINDS, STRIKES);
+	return htest_leak_check(why, len);
+}
+
+/* membdev killed inside its own call (at the clock syscall it makes for
+ * its `serving` line), as the VM's `kill` of a domain a thread is in: it
+ * unwinds at that syscall's return, the shadow hears -MAPLE_ECALLEE and
+ * restarts it, and the client sees nothing. Before the runtime unwound a
+ * domain failed under its own syscall, the gate's callee_failed looped on
+ * SYS_NULL for ever (the test hung). */
+int htest_membdev_kill_inside(char *why, size_t len)
+{
+	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
+	struct hosted_domain *client = shadow ? htest_create("bdclient", why, len) : NULL;
+	struct hosted_domain *driver = htest_by_name("membdev");
+	if (!client || !driver || htest_capture_begin(why, len) < 0)
+		return -1;
+	struct strikes s = {.want = 1, .inside = 1, .only = driver};
+	hsys_set_tick(strike, &s);
+	int bad = workload(client, 0, why, len) < 0;
+	hsys_set_tick(NULL, NULL);
+	htest_capture_end();
+	char c[256];
+	if (bad)
+		return -1;
+	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
+	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
+		counters(client, c, sizeof c);
+		return htest_fail(why, len, "workload: %s", c);
+	}
+	const char *lines[] = {
+		"domain: membdev \\(id 2\\) failed: killed to test recovery",
+		"hosted: membdev failed: killed to test recovery",
+		"\\[bdev_shadow\\] shadow BlockDevice: restarted membdev \\(restart 1\\), replayed "
+		"1 "
+		"calls",
+	};
+	if (s.done != 1)
+		return htest_fail(why, len, "%u kills landed, want 1", s.done);
+	for (unsigned i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		if (!htest_has_line(lines[i]))
+			return htest_fail(why, len, "no line /%s/ in: %.300s", lines[i],
+					  htest_captured());
+	return htest_leak_check(why, len);
+}
+
+/* The control (recovery_without_a_shadow_the_client_sees_the_crash):
+ * bdclient on membdev itself; one crash reaches it, as -MAPLE_ECALLEE for
+ * the submit it hit and -MAPLE_EDEAD for every one after. */
+int htest_membdev_no_shadow(char *why, size_t len)
+{
+	struct hosted_domain *driver = htest_create("membdev", why, len);
+	struct hosted_domain *client = driver ? htest_create("bdclient", why, len) : NULL;
+	if (!client || htest_capture_begin(why, len) < 0)
+		return -1;
+	struct strikes s = {.want = 1, .only = driver};
+	hsys_set_tick(strike, &s);
+	int bad = workload(client, (long)hgate_handle(driver), why, len) < 0;
+	hsys_set_tick(NULL, NULL);
+	htest_capture_end();
+	if (bad)
+		return -1;
+	long errors = bd_stat(client, BDC_ERRORS), last = bd_stat(client, BDC_LAST_ERROR);
+	char first[80];
+	snprintf(first, sizeof first, "\\[bdclient\\] bdclient: a submit did not succeed: %d",
+		 -MAPLE_ECALLEE);
+	if (s.done != 1 || errors < 2 || last != -MAPLE_EDEAD || !htest_has_line(first))
+		return htest_fail(
+			why, len,
+			"%u strikes; the client saw %ld errors, the last %ld; want 1 strike, the "
+			"first error %d and the last %d",
+			s.done, errors, last, -MAPLE_ECALLEE, -MAPLE_EDEAD);
+	return htest_leak_check(why, len);
+}
+
+/* ramdisk0 has one running holder: a second membdev is not granted it
+ * (the VM's line says why and who holds it), cannot map it (-MAPLE_EPERM
+ * inside, so its capacity() answers -MAPLE_ENOMEM), while the first maps
+ * it and answers its size. */
+int htest_membdev_one_holder(char *why, size_t len)
+{
+	if (htest_capture_begin(why, len) < 0)
+		return -1;
+	struct hosted_domain *first = htest_create("membdev", why, len);
+	struct hosted_domain *second = first ? htest_create("membdev", why, len) : NULL;
+	long cap1 = 0, cap2 = 0;
+	int bad = !second ||
+		  htest_call(first, BlockDevice_capacity_METHOD, 0, 0, 0, &cap1, why, len) < 0 ||
+		  htest_call(second, BlockDevice_capacity_METHOD, 0, 0, 0, &cap2, why, len) < 0;
+	htest_capture_end();
+	if (bad)
+		return -1;
+	if (cap1 != hdev_size("ramdisk0") || cap2 != -MAPLE_ENOMEM)
+		return htest_fail(why, len,
+				  "capacity: the holder %ld, the second %ld; want %ld, %d", cap1,
+				  cap2, hdev_size("ramdisk0"), -MAPLE_ENOMEM);
+	char line[3][200];
+	snprintf(line[0], sizeof line[0],
+		 "device: ramdisk0 not granted to membdev \\(id %u\\): its holder runs \\(granted "
+		 "to membdev \\(id %u\\)\\)",
+		 second->id, first->id);
+	snprintf(line[1], sizeof line[1],
+		 "device: membdev \\(id %u\\) may not map ramdisk0: it is granted to membdev "
+		 "\\(id %u\\)",
+		 second->id, first->id);
+	snprintf(line[2], sizeof line[2], "\\[membdev\\] membdev: cannot map ramdisk0");
+	for (int i = 0; i < 3; i++)
+		if (!htest_has_line(line[i]))
+			return htest_fail(why, len, "no line /%s/ in: %.300s", line[i],
+					  htest_captured());
+	return htest_leak_check(why, len);
+}
+
+/* kernel/ktest/authority.c's third case: rogue may not destroy the
+ * shadow's membdev, nor map ramdisk0 while membdev is down, crashed
+ * (failed, as the VM's `kill`) or destroyed; the shadow's next membdev
+ * maps it and finds every acknowledged block. */
+int htest_membdev_map_while_down(char *why, size_t len)
+{
+	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
+	struct hosted_domain *client = shadow ? htest_create("bdclient", why, len) : NULL;
+	struct hosted_domain *rogue = client ? htest_create("rogue", why, len) : NULL;
+	struct hosted_domain *driver = htest_by_name("membdev");
+	if (!rogue || !driver)
+		return driver ? -1 : htest_fail(why, len, "bdev_shadow made no membdev");
+	uint64_t dh = hgate_handle(driver);
+	if (workload(client, 0, why, len) < 0 || htest_capture_begin(why, len) < 0)
+		return -1;
+	int bad = 0;
+	long destroy = htest_rogue_run(rogue, ROGUE_DESTROY, dh, why, len, &bad);
+	hgate_fail(driver);
+	long crashed = htest_rogue_run(rogue, ROGUE_MAP_RAMDISK, 0, why, len, &bad);
+	char err[160];
+	int gone_rc = hdom_destroy(dh, err, sizeof err);
+	long gone = htest_rogue_run(rogue, ROGUE_MAP_RAMDISK, 0, why, len, &bad);
+	htest_capture_end();
+	if (bad)
+		return -1;
+	if (destroy != -MAPLE_EPERM || crashed != -MAPLE_EPERM || gone_rc || gone != -MAPLE_EPERM)
+		return htest_fail(
+			why, len,
+			"rogue destroying membdev: %ld, mapping ramdisk0 with membdev crashed: "
+			"%ld, gone (destroy %d): %ld; want %d each",
+			destroy, crashed, gone_rc, gone, -MAPLE_EPERM);
+	char line[3][200];
+	snprintf(line[0], sizeof line[0],
+		 "domain: rogue \\(id %u\\) may not destroy membdev \\(id %u\\): not its "
+		 "creator \\(created by bdev_shadow\\)",
+		 rogue->id, driver->id);
+	snprintf(line[1], sizeof line[1],
+		 "device: rogue \\(id %u\\) may not map ramdisk0: it is granted to membdev "
+		 "\\(id %u\\)",
+		 rogue->id, (unsigned)(dh & HANDLE_ID_MASK));
+	snprintf(line[2], sizeof line[2],
+		 "device: rogue \\(id %u\\) may not map ramdisk0: it is granted to nobody: it is "
+		 "kept for the next instance bdev_shadow \\(id %u\\) creates",
+		 rogue->id, shadow->id);
+	for (int i = 0; i < 3; i++)
+		if (!htest_has_line(line[i]))
+			return htest_fail(why, len, "no line /%s/ in: %.300s", line[i],
+					  htest_captured());
+	char c[256];
+	if (workload(client, 0, why, len) < 0)
+		return -1;
+	struct hosted_domain *next = htest_by_name("membdev");
+	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
+	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
+		counters(client, c, sizeof c);
+		return htest_fail(why, len, "the workload after the restart: %s", c);
+	}
+	if (!next || hgate_handle(next) == dh || hgate_state(rogue) != GATE_DOMAIN_RUNNING)
+		return htest_fail(why, len, "after the restart: membdev %s, rogue %s",
+				  !next			     ? "missing"
+				  : hgate_handle(next) == dh ? "not replaced"
+							     : "new",
+				  hgate_state(rogue) == GATE_DOMAIN_RUNNING ? "running" : "failed");
+	return htest_leak_check(why, len);
+}
+
+/* membdev, holding ramdisk0, is destroyed by its creator while a call of
+ * its own is out (a callback into bdev_shadow, modelled by an upcall
+ * pushed and not entered): the destroy is refused with -MAPLE_ETIMEDOUT
+ * and membdev stays failed, and its device mapping goes now. The grant
+ * already passes to the next instance the shadow makes, and the gate's
+ * return into membdev checks only the returning callee: with the mapping
+ * kept, membdev ran on with the device until its next system call.
+ * Before (seen): the ramdisk was still mapped at membdev's device offset. */
+int htest_membdev_holder_destroyed_with_call_out(char *why, size_t len)
+{
+	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
+	long r = 0, err = 0;
+	if (!shadow || htest_call(shadow, BlockDevice_init_METHOD, BDC_BLOCKS, BDC_BLOCK_SIZE, 0,
+				  &r, why, len) < 0)
+		return -1;
+	struct hosted_domain *driver = htest_by_name("membdev");
+	if (!driver || !driver->device_va)
+		return htest_fail(why, len, "membdev %s",
+				  driver ? "did not map ramdisk0" : "missing");
+	uint64_t va = driver->device_va, refused = 0;
+	if (!hgate_upcall_push(driver, &err, &refused))
+		return htest_fail(why, len, "cannot put a call into membdev: %ld", err);
+	long rc = hdom_destroy_by(shadow, hgate_handle(driver));
+	uint64_t mapped = inject_mapping_end(va);
+	hgate_upcall_pop();
+	if (rc != -MAPLE_ETIMEDOUT || hgate_state(driver) != GATE_DOMAIN_FAILED || mapped)
+		return htest_fail(why, len,
+				  "destroy %ld, membdev state %lu, its device at %#lx %s; want %d, "
+				  "failed, unmapped",
+				  rc, (unsigned long)hgate_state(driver), (unsigned long)va,
+				  mapped ? "still mapped" : "unmapped", -MAPLE_ETIMEDOUT);
+	return htest_leak_check(why, len);
+}

@@ -1,0 +1,363 @@
+/*
+ * maple-hosted's tests of calls between domains through the real gate
+ * (tests_xcall.h): hello alone, the VM's nested chain, a callee's fault
+ * or 32-bit mode unwound to its caller, the call depth bound, vector
+ * state and the signal stack keeping nothing across a call or an upcall;
+ * then the RRef cases of the VM's kernel/ktest/rrefs.c and
+ * rref_attacks.c on the same domains. tests.c runs each in a child of
+ * its own.
+ */
+#define _GNU_SOURCE
+#include "tests_xcall.h"
+
+#include "entry.h"
+#include "gate.h"
+#include "loader.h"
+#include "tests.h"
+
+#include <domain/gate_layout.h>
+#include <idl/rogue_methods.h>
+#include <idl/rref_a_methods.h>
+#include <idl/rref_evil_methods.h>
+#include <idl/xa_methods.h>
+#include <maple/abi.h>
+#include <test/rogue/attack4_cases.h>
+#include <test/rogue/gate_cases.h>
+#include <test/rogue/watch_cases.h>
+#include <test/rrefs/evil.h>
+#include <test/rrefs/rrefs.h>
+#include <xheap/rref.h>
+
+#include <stdio.h>
+#include <string.h>
+
+/* hello alone: initialised with one method, greet(5) returns 5 + its id. */
+int htest_hello(char *why, size_t len)
+{
+	struct hosted_domain hello;
+	if (htest_start("hello", 1, &hello, why, len) < 0)
+		return -1;
+	if (hello.nmethods != 1) {
+		snprintf(why, len, "hello exported %u methods, want 1", hello.nmethods);
+		return -1;
+	}
+	return htest_hello_answers(&hello, why, len);
+}
+
+/* The VM's nested chain through the real gate: xa -> xb -> xc -> back into
+ * xa (xa/xa.h): xa.chain(1) = 1118, the thread in xa twice. */
+int htest_chain(char *why, size_t len)
+{
+	struct hosted_domain xa, xb, xc;
+	if (htest_start("xa", 1, &xa, why, len) < 0 || htest_start("xb", 2, &xb, why, len) < 0 ||
+	    htest_start("xc", 3, &xc, why, len) < 0)
+		return -1;
+	const long a[4] = {1, 0, 0, 0};
+	char got[HTEST_WHY];
+	htest_outcome(&xa, xa.methods[Xa_chain_METHOD], a, got, sizeof got);
+	if (strcmp(got, "xa returned 1118")) {
+		snprintf(why, len, "xa.chain(1): %.300s, want 'xa returned 1118'", got);
+		return -1;
+	}
+	return htest_runtime_clean(why, len);
+}
+
+/*
+ * A callee that fails mid-call (rogue 2 takes #UD with the trap flag set,
+ * ROGUE_W_TF_FAULT) is unwound to its caller (rogue 1), which gets
+ * -MAPLE_ECALLEE at gate_resume with its own rights and without the
+ * callee's trap flag, and runs on (ROGUE_W_SURVIVED); the callee stays
+ * failed (a new call gets -MAPLE_EDEAD from the gate) and the caller still
+ * answers.
+ */
+int htest_unwind(char *why, size_t len)
+{
+	struct hosted_domain caller, callee;
+	if (htest_start("rogue", 1, &caller, why, len) < 0 ||
+	    htest_start("rogue", 2, &callee, why, len) < 0)
+		return -1;
+	char got[HTEST_WHY], want[64];
+	const long call[4] = {ROGUE_W_CALL_TF_FAULT, (long)callee.id, 0, 0};
+	uint64_t run = caller.methods[Rogue_run_METHOD];
+	htest_outcome(&caller, run, call, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_SURVIVED);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "rogue 1 calling rogue 2's #UD: %.300s, want '%s'", got, want);
+		return -1;
+	}
+	if (hgate_state(&callee) != GATE_DOMAIN_FAILED ||
+	    hgate_state(&caller) != GATE_DOMAIN_RUNNING) {
+		snprintf(why, len, "states after the fault: caller %lu, callee %lu; want %d and %d",
+			 (unsigned long)hgate_state(&caller), (unsigned long)hgate_state(&callee),
+			 GATE_DOMAIN_RUNNING, GATE_DOMAIN_FAILED);
+		return -1;
+	}
+	htest_outcome(&caller, run, call, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned -%d", MAPLE_EDEAD);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "calling the failed rogue 2 again: %.300s, want '%s'", got,
+			 want);
+		return -1;
+	}
+	return htest_runtime_clean(why, len);
+}
+
+/* A chain of calls of rogue into itself past GATE_MAX_DEPTH is refused with
+ * -MAPLE_EDEPTH, passed back up every level, and rogue runs on. */
+int htest_depth(char *why, size_t len)
+{
+	struct hosted_domain rogue;
+	if (htest_start("rogue", 1, &rogue, why, len) < 0)
+		return -1;
+	const long a[4] = {ROGUE_GATE_DEPTH, 0, 0, 0};
+	char got[HTEST_WHY], want[64];
+	htest_outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned -%d", MAPLE_EDEPTH);
+	if (strcmp(got, want) || hgate_state(&rogue) != GATE_DOMAIN_RUNNING ||
+	    hgate_calls(&rogue) < GATE_MAX_DEPTH) {
+		snprintf(why, len,
+			 "%.300s after %lu calls into rogue, state %lu; want '%s', at least %d "
+			 "calls, running",
+			 got, (unsigned long)hgate_calls(&rogue),
+			 (unsigned long)hgate_state(&rogue), want, GATE_MAX_DEPTH);
+		return -1;
+	}
+	return htest_runtime_clean(why, len);
+}
+
+/*
+ * Vector state crosses the gate in neither direction (gate.S's
+ * ZERO_VECTORS at the callee's entry and at gate_resume, which the hosted
+ * runtime turns on): rogue 1's %xmm and x87 registers are zero (and the
+ * x87 ones empty) in rogue 2's method, and rogue 2's when rogue 1 is back,
+ * whether rogue 2 returned or failed after loading them.
+ */
+int htest_vectors(char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (htest_start("rogue", 1, &one, why, len) < 0 ||
+	    htest_start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	static const struct {
+		long number, a2;
+		const char *want;
+	} steps[] = {
+		{ROGUE_H_VECTORS_LEAVE, 0, "rogue returned 0"},
+		{ROGUE_H_VECTORS_CALLBACK, ROGUE_H_VECTORS_SET, "rogue returned 0"},
+		{ROGUE_H_VECTORS_CALLBACK, ROGUE_H_VECTORS_SET_FAIL, "rogue returned 0"},
+	};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		const long a[4] = {steps[i].number, (long)two.id, steps[i].a2, 0};
+		char got[HTEST_WHY];
+		htest_outcome(&one, one.methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, steps[i].want)) {
+			snprintf(why, len, "rogue 1 run(%ld, rogue 2, %ld): '%.300s', want '%s'",
+				 steps[i].number, steps[i].a2, got, steps[i].want);
+			return -1;
+		}
+	}
+	if (hgate_state(&two) != GATE_DOMAIN_FAILED) {
+		snprintf(why, len, "rogue 2 state %lu after its ud2, want %d",
+			 (unsigned long)hgate_state(&two), GATE_DOMAIN_FAILED);
+		return -1;
+	}
+	return htest_runtime_clean(why, len);
+}
+
+/*
+ * A callee that fails in 32-bit mode (a far jump to Linux's __USER32_CS,
+ * then a fault at address 0) is unwound to its caller in the caller's own
+ * 64-bit mode: rogue 1 gets -MAPLE_ECALLEE (it ran on to its SYS_RETURN),
+ * rogue 2 stays failed.
+ */
+int htest_compat(char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (htest_start("rogue", 1, &one, why, len) < 0 ||
+	    htest_start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	char got[HTEST_WHY], want[64];
+	const long call[4] = {ROGUE_H_CALL, (long)two.id, ROGUE_H_COMPAT, 0};
+	htest_outcome(&one, one.methods[Rogue_run_METHOD], call, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned -%d", MAPLE_ECALLEE);
+	if (strcmp(got, want) || hgate_state(&two) != GATE_DOMAIN_FAILED) {
+		snprintf(why, len,
+			 "rogue 1 calling rogue 2's jump to 32-bit mode: '%.300s', rogue 2 state "
+			 "%lu; want '%s', %d",
+			 got, (unsigned long)hgate_state(&two), want, GATE_DOMAIN_FAILED);
+		return -1;
+	}
+	return htest_runtime_clean(why, len);
+}
+
+/*
+ * Nothing a finished upcall's handlers left stays on the SHARED signal
+ * stack for the next upcall's domain (entry_upcall clears it): rogue 2
+ * makes a SYS_LOG of a line holding ROGUE_H_SECRET, with the secret in its
+ * callee-saved registers too, and returns; rogue 1, in the next upcall,
+ * reads that whole stack (level 0) and does not find those 8 bytes (-1).
+ */
+int htest_sigstack(char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (htest_start("rogue", 1, &one, why, len) < 0 ||
+	    htest_start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	char got[HTEST_WHY], want[64];
+	const long log[4] = {ROGUE_H_LOG_SECRET, 0, 0, 0};
+	htest_outcome(&two, two.methods[Rogue_run_METHOD], log, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %zu",
+		 sizeof "attack4: S3CR3T!! in a log line" - 1);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "rogue 2's SYS_LOG of its secret: '%.300s', want '%s'", got,
+			 want);
+		return -1;
+	}
+	uint64_t lo = entry_level_stack(0), hi = entry_sigstack.hi;
+	const long scan[4] = {ROGUE_H_SCAN, (long)lo, (long)(hi - lo), 0};
+	htest_outcome(&one, one.methods[Rogue_run_METHOD], scan, got, sizeof got);
+	if (strcmp(got, "rogue returned -1")) {
+		snprintf(why, len,
+			 "rogue 1 scanning the signal stack (%#lx, %lu bytes) for rogue 2's "
+			 "secret: '%.300s', want 'rogue returned -1'",
+			 (unsigned long)lo, (unsigned long)(hi - lo), got);
+		return -1;
+	}
+	return htest_runtime_clean(why, len);
+}
+
+/* The RRef cases of the VM's kernel/ktest/rrefs.c, named as its ktests,
+ * through the same domains: rref_a drives rref_b (and through it rref_c). */
+static const struct {
+	const char *name;
+	long rcase;
+} rref_tests[] = {
+	{"rref-move-gives-the-callee-ownership", RCASE_MOVE},
+	{"rref-gate-refuses-an-rref-the-caller-does-not-own", RCASE_NOT_OWNER},
+	{"rref-borrow-keeps-ownership-and-ends-with-the-call", RCASE_BORROW},
+	{"rref-result-moves-to-the-caller", RCASE_RESULT},
+	{"rref-borrowed-rref-returns-when-the-borrower-crashes", RCASE_CRASH_BORROW},
+	{"rref-nested-children-move-with-their-parent", RCASE_NESTED},
+	{"rref-borrowed-rref-can-be-lent-on-but-not-moved", RCASE_LEND_ON},
+	{"rref-borrowed-rref-is-lent-on-across-three-domains", RCASE_LEND_ON_3},
+	{"rref-failed-domain-rrefs-are-reclaimed", RCASE_KEEP_SOME},
+};
+
+/* The cases of kernel/ktest/rref_attacks.c that need neither threads nor
+ * a heap of the domain's own (SYS_HEAP_GROW, which EV_QUOTA's malloc
+ * needs, is the VM's alone), on two rref_evil instances. */
+struct evil_test {
+	const char *name;
+	long ev, a, b;
+};
+static const struct evil_test evil_tests[] = {
+	{"rref-nesting-past-the-bound-is-edepth", EV_NEST_CHAIN, 0, 0},
+	{"rref-nesting-counts-the-childs-whole-subtree", EV_NEST_WHOLE, 0, 0},
+	{"rref-stale-handle-after-free-and-realloc-is-refused", EV_STALE, 0, 0},
+	{"rref-info-on-another-domains-rref-is-eperm", EV_INFO_PERM, 0, 0},
+	/* rref_quota_is_equota_and_the_domain_runs_on: it needs malloc (SYS_HEAP_GROW). */
+	{"rref-quota-is-equota-and-the-domain-runs-on", EV_QUOTA, RREF_DEFAULT_HEADERS,
+	 RREF_DEFAULT_BYTES},
+};
+
+static uint64_t live_rrefs(void)
+{
+	struct rref_stats s;
+	rref_get_stats(&s);
+	return s.live;
+}
+
+/*
+ * rref_a.run(rcase) with rref_b and rref_c loaded returns 1 (every check
+ * it made held), and removing rref_b reclaims whatever it kept (for
+ * RCASE_KEEP_SOME exactly 8: 1, a box of 4 and its box, 2 more), as at the
+ * VM's destroy; once the three are gone no RRef is left.
+ */
+static int run_rref(long rcase, char *why, size_t len)
+{
+	struct hosted_domain a, b, c;
+	if (htest_start("rref_b", 1, &b, why, len) < 0 ||
+	    htest_start("rref_a", 2, &a, why, len) < 0 ||
+	    htest_start("rref_c", 3, &c, why, len) < 0)
+		return -1;
+	const long arg[4] = {rcase, 0, 0, 0};
+	char got[HTEST_WHY];
+	htest_outcome(&a, a.methods[RrefA_run_METHOD], arg, got, sizeof got);
+	if (strcmp(got, "rref_a returned 1")) {
+		snprintf(why, len, "rref_a.run(%ld): %.300s, want 'rref_a returned 1'", rcase, got);
+		return -1;
+	}
+	uint64_t held = live_rrefs();
+	hgate_remove(&b);
+	uint64_t after_b = live_rrefs();
+	hgate_remove(&a);
+	hgate_remove(&c);
+	/* Only rref_b keeps RRefs past a case (RCASE_NOT_OWNER's, the kept 8). */
+	if ((rcase == RCASE_KEEP_SOME && held != 8) || after_b || live_rrefs()) {
+		snprintf(
+			why, len,
+			"live RRefs: %lu after the case%s, %lu once rref_b is gone, %lu at the end "
+			"(want 0 and 0)",
+			(unsigned long)held, rcase == RCASE_KEEP_SOME ? " (want 8)" : "",
+			(unsigned long)after_b, (unsigned long)live_rrefs());
+		return -1;
+	}
+	return htest_runtime_clean(why, len);
+}
+
+/*
+ * rref_evil one's run(case, two's handle, a, b) returns EV_PASSED (every
+ * exact outcome it checked held), one still runs, and when both are gone
+ * no RRef is left.
+ */
+static int run_evil(const struct evil_test *t, char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (htest_start("rref_evil", 1, &one, why, len) < 0 ||
+	    htest_start("rref_evil", 2, &two, why, len) < 0)
+		return -1;
+	const long arg[4] = {t->ev, (long)two.id, t->a, t->b};
+	char got[HTEST_WHY], want[64];
+	htest_outcome(&one, one.methods[RrefEvil_run_METHOD], arg, got, sizeof got);
+	snprintf(want, sizeof want, "rref_evil returned %d", EV_PASSED);
+	if (strcmp(got, want)) {
+		snprintf(why, len, "rref_evil.run(%ld): %.300s, want '%s'", t->ev, got, want);
+		return -1;
+	}
+	uint64_t state = hgate_state(&one);
+	hgate_remove(&one);
+	hgate_remove(&two);
+	if (state != GATE_DOMAIN_RUNNING || live_rrefs()) {
+		snprintf(why, len,
+			 "after the case: state %lu (want %d), %lu RRefs left once both are gone "
+			 "(want 0)",
+			 (unsigned long)state, GATE_DOMAIN_RUNNING, (unsigned long)live_rrefs());
+		return -1;
+	}
+	return htest_runtime_clean(why, len);
+}
+
+#define NRREF (sizeof rref_tests / sizeof rref_tests[0])
+#define NEVIL (sizeof evil_tests / sizeof evil_tests[0])
+
+const char *hosted_rref_case_name(unsigned i, const char **needs)
+{
+	*needs = NULL;
+	return i < NRREF ? rref_tests[i].name : NULL;
+}
+
+int hosted_rref_case(unsigned i, char *why, size_t len)
+{
+	return run_rref(rref_tests[i].rcase, why, len);
+}
+
+const char *hosted_evil_case_name(unsigned i, const char **needs)
+{
+	*needs = NULL;
+	return i < NEVIL ? evil_tests[i].name : NULL;
+}
+
+int hosted_evil_case(unsigned i, char *why, size_t len)
+{
+	return run_evil(&evil_tests[i], why, len);
+}

@@ -1,0 +1,28 @@
+/* maple-hosted's tests of calls between domains and of RRefs
+ * (tests_xcall.c), which tests.c runs each in a child of its own. */
+#ifndef HOSTED_TESTS_XCALL_H
+#define HOSTED_TESTS_XCALL_H
+
+#include <stddef.h>
+
+/* Each 0, or -1 with why (what happened, what was wanted): hello alone,
+ * the xa -> xb -> xc -> xa chain, a callee failing in 32-bit mode, vector
+ * state across calls, the signal stack across upcalls, a callee's fault
+ * unwound to its caller, the call depth bound. */
+int htest_hello(char *why, size_t len);
+int htest_chain(char *why, size_t len);
+int htest_compat(char *why, size_t len);
+int htest_vectors(char *why, size_t len);
+int htest_sigstack(char *why, size_t len);
+int htest_unwind(char *why, size_t len);
+int htest_depth(char *why, size_t len);
+
+/* The RRef cases of kernel/ktest/rrefs.c (rref) and rref_attacks.c
+ * (evil): case i's name, or NULL past the last (*needs: NULL, none needs
+ * keys), and its run: 0, or -1 with why. */
+const char *hosted_rref_case_name(unsigned i, const char **needs);
+int hosted_rref_case(unsigned i, char *why, size_t len);
+const char *hosted_evil_case_name(unsigned i, const char **needs);
+int hosted_evil_case(unsigned i, char *why, size_t len);
+
+#endif
