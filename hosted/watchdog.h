@@ -40,8 +40,9 @@ uint64_t hwatch_set_budget_ms(uint64_t ms);
 
 /* Aim HWATCH_SIGNAL at call c of the domain thread, to be judged with a
  * budget of ms: what the watchdog thread does for an overdue call (tests aim
- * it at a call that has returned). 0, or -1 when the watchdog does not run
- * by signal or tgkill failed. */
+ * it at a call that has returned, with the budget 0 so that the watchdog
+ * thread aims at nothing: one thread aims at a time). 0, or -1 when the
+ * watchdog does not run by signal or tgkill failed. */
 int hwatch_aim(const struct watchdog_call *c, uint64_t ms);
 
 /* What the handler of HWATCH_SIGNAL does (hwatch_judge's answer). */
