@@ -62,11 +62,13 @@
  * interrupted ones exactly (altstack(), entry_upcall, frame_set_pkru).
  * They are entered synchronously from domain or gate code, never from
  * runtime code, so the runtime holds no lock and is inside no stdio call
- * when they run. They run with every signal blocked (their sa_mask): no
- * signal frame is written while one runs, so none can catch the secret in
- * entry_sigreturn's %rdi, and a fault of the runtime's own inside one
- * kills the process (Linux's answer to a blocked synchronous signal)
- * rather than passing for a domain's.
+ * when they run; the one asynchronous signal, the watchdog's, acts only
+ * where domain or gate code was interrupted (entry_on_watchdog) and leaves
+ * the runtime's own code as it found it. They run with every signal
+ * blocked (their sa_mask): no signal frame is written while one runs, so
+ * none can catch the secret in entry_sigreturn's %rdi, and a fault of the
+ * runtime's own inside one kills the process (Linux's answer to a blocked
+ * synchronous signal) rather than passing for a domain's.
  */
 #define _GNU_SOURCE
 #include "entry.h"
