@@ -63,7 +63,7 @@
  * They are entered synchronously from domain or gate code, never from
  * runtime code, so the runtime holds no lock and is inside no stdio call
  * when they run; the one asynchronous signal, the watchdog's, acts only
- * where domain or gate code was interrupted (entry_on_watchdog) and leaves
+ * where domain or gate code was interrupted (on_watchdog) and leaves
  * the runtime's own code as it found it. They run with every signal
  * blocked (their sa_mask): no signal frame is written while one runs, so
  * none can catch the secret in entry_sigreturn's %rdi, and a fault of the
@@ -584,10 +584,40 @@ static int emulate_wrpkru(uint64_t ip)
 	       p[2] == 0xef;
 }
 
+/*
+ * The watchdog's signal (watchdog.c, HWATCH_SIGNAL; without keys), aimed at
+ * this thread, through the fault handlers' entry. Blocked while the runtime runs here (altstack)
+ * and in every handler (their sa_mask), it can still land in the runtime's few instructions between
+ * opening it for an upcall and entering the domain, or arrive for a call that has ended since.
+ * Where the thread was comes from the selector, which says BLOCK exactly while domain or gate code
+ * runs (THE INVARIANT above) and lies on a page no domain can write: ALLOW is the runtime, resumed
+ * as it was (entry_sigreturn keeps ALLOW). Otherwise hwatch_judge decides from the gate's trusted
+ * state, and the thread goes on, or unwinds as from a fault.
+ */
+static void on_watchdog(siginfo_t *si, void *ctx)
+{
+	if (*entry_selector != SUD_BLOCK) {
+		entry_resume_runtime = 1;
+		return;
+	}
+	*entry_selector = SUD_ALLOW; /* the runtime runs: before any system call */
+	struct upcall *u = current;
+	if (!u)
+		abort(); /* domain code runs only inside an upcall: the selector is wrong */
+	uint64_t rip = (uint64_t)((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP];
+	if (hwatch_judge(rip - MAPLE_GATE_VA < runtime_gatepage()->size, gate_rights == PKRU_GATE,
+			 u->why, u->whylen) == HWATCH_UNWIND)
+		fail_domain(u, si, ctx);
+}
+
 /* Reached from entry_keyed_fault (sigentry.S) under keys, else directly. */
 void entry_on_fault(int sig, siginfo_t *si, void *ctx);
 void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 {
+	if (sig == HWATCH_SIGNAL) {
+		on_watchdog(si, ctx); /* before the selector changes: it says where */
+		return;
+	}
 	*entry_selector = SUD_ALLOW; /* the runtime runs: before any system call */
 	struct upcall *u = current;
 	if (!u) { /* the runtime's own fault: die of it as if unhandled */
@@ -631,36 +661,6 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 	else
 		fail_now(u, "SIG%s at %s", sigabbrev_np(sig), at);
 	fail_domain(u, si, ctx);
-}
-
-/*
- * The watchdog's signal (watchdog.c, HWATCH_SIGNAL; without keys), aimed at
- * this thread. Blocked while the runtime runs here (altstack) and in every
- * handler (their sa_mask), it can still land in the runtime's few
- * instructions between opening it for an upcall and entering the domain, or
- * arrive for a call that has ended since. Where the thread was comes from
- * the selector, which says BLOCK exactly while domain or gate code runs
- * (THE INVARIANT above) and lies on a page no domain can write: ALLOW is the
- * runtime, resumed as it was (entry_sigreturn keeps ALLOW). Otherwise
- * hwatch_judge decides from the gate's trusted state, and the thread goes
- * on, or unwinds as from a fault.
- */
-void entry_on_watchdog(int sig, siginfo_t *si, void *ctx);
-void entry_on_watchdog(int sig, siginfo_t *si, void *ctx)
-{
-	(void)sig;
-	if (*entry_selector != SUD_BLOCK) {
-		entry_resume_runtime = 1;
-		return;
-	}
-	*entry_selector = SUD_ALLOW; /* the runtime runs: before any system call */
-	struct upcall *u = current;
-	if (!u)
-		abort(); /* domain code runs only inside an upcall: the selector is wrong */
-	uint64_t rip = (uint64_t)((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP];
-	if (hwatch_judge(rip - MAPLE_GATE_VA < runtime_gatepage()->size, gate_rights == PKRU_GATE,
-			 u->why, u->whylen) == HWATCH_UNWIND)
-		fail_domain(u, si, ctx);
 }
 
 static uint32_t rdpkru(void)
@@ -765,7 +765,7 @@ static int arm_altstack(unsigned level, char *err, size_t errlen)
 
 /* The thread's first signal stack (level 0), and the signal mask domains
  * run with (entry_upcall): the thread's own, but the watchdog's signal,
- * which the runtime's code blocks here (entry_on_watchdog) and domain and
+ * which the runtime's code blocks here (on_watchdog) and domain and
  * gate code take. */
 static sigset_t domain_mask;
 
@@ -903,7 +903,7 @@ int entry_init(int use_keys, char *err, size_t errlen)
 		if (handle(faults[i], keys ? entry_keyed_fault : entry_plain_fault) < 0)
 			goto fail;
 	if (handle(SIGSYS, keys ? entry_keyed_sigsys : entry_plain_sigsys) < 0 ||
-	    (!keys && handle(HWATCH_SIGNAL, entry_plain_watchdog) < 0))
+	    (!keys && handle(HWATCH_SIGNAL, entry_plain_fault) < 0))
 		goto fail;
 	if ((keys && rseq_off(err, errlen) < 0) || confine_thread(err, errlen) < 0)
 		return -1;

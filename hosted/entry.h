@@ -28,8 +28,6 @@ void entry_keyed_sigsys(int sig, siginfo_t *si, void *ctx);
  * and RFLAGS.AC clear, then entry.c's handlers. */
 void entry_plain_fault(int sig, siginfo_t *si, void *ctx);
 void entry_plain_sigsys(int sig, siginfo_t *si, void *ctx);
-/* The watchdog's signal (HWATCH_SIGNAL, watchdog.h), without keys only. */
-void entry_plain_watchdog(int sig, siginfo_t *si, void *ctx);
 
 /* The runtime's FS base (thread pointer) and GS base (the thread's GATE_RO
  * page) that every handler entry writes back before any C code

@@ -130,7 +130,6 @@
 
 	PLAIN entry_plain_fault, entry_on_fault
 	PLAIN entry_plain_sigsys, entry_on_sigsys
-	PLAIN entry_plain_watchdog, entry_on_watchdog
 
 /*
  * entry_restore_bases: the runtime's FS base (its thread pointer) and GS
@@ -178,7 +177,7 @@ entry_restore_gsbase:
  * gate code, so this returns to such code: it sets the thread's syscall
  * user dispatch selector to BLOCK and makes the rt_sigreturn, with the
  * runtime's secret in %rdi. The one exception is the watchdog's signal
- * landing in the runtime's own code (entry.c, entry_on_watchdog), which
+ * landing in the runtime's own code (entry.c, on_watchdog), which
  * sets entry_resume_runtime (key-0 TLS, which no domain can write): then
  * the selector stays ALLOW, as the runtime runs with it, and the flag is
  * cleared.

@@ -15,7 +15,7 @@
  * (HWATCH_SIGNAL, tgkill) aimed at the domain thread, wherever it loops: in
  * the callee's code, the gate page, another domain's or the runtime's code
  * it jumped to, or after a far return to code it made up. The handler
- * (entry.c, entry_on_watchdog) asks hwatch_judge, which decides from
+ * (entry.c, on_watchdog) asks hwatch_judge, which decides from
  * trusted state alone, as the VM's tick does, and fails the callee; the
  * thread then unwinds exactly as from a fault.
  *
