@@ -1,7 +1,9 @@
 /*
- * The hosted domain lifecycle (domains.h): the counterpart of the VM's
- * kernel/domain/domain.c over the hosted loader (loader.c), gate (gate.c)
- * and entry (entry.c), with the VM's authority and its log lines.
+ * The hosted domain lifecycle (domains.h): the linux platform's mechanism
+ * (struct lifecycle_platform) under the one create and destroy sequence
+ * both platforms run (kernel/domain/lifecycle.c), over the hosted loader
+ * (loader.c), gate (gate.c) and entry (entry.c), with the VM's authority
+ * and its log lines; the VM's side is kernel/domain/domain.c.
  *
  * AUTHORITY, the VM's, decided by the same code (kernel/domain/authority.c,
  * docs/isolation.md "Authority"): a domain creates only the images the
@@ -26,9 +28,11 @@
 #include "entry.h"
 #include "gate.h"
 #include "inject.h"
+#include "pkeys.h"
 
 #include <domain/authority.h>
 #include <domain/handle.h>
+#include <domain/lifecycle.h>
 #include <domain/lifecycle_lines.h>
 #include <domain/quota.h>
 #include <domain/slot_layout.h>
@@ -58,118 +62,6 @@ static unsigned free_slot(void)
 	return 0;
 }
 
-/* Everything of d goes: its device mapping, its gate entry, stack and
- * RRefs, its heap, its image and its key; the slot's generation moves on. */
-static void teardown(struct hosted_domain *d)
-{
-	uint64_t pages = d->pages;
-	/* No strike outlives d, and none is armed on its pages while they go
-	 * (the watchdog's and the campaign's threads arm them): inject.c. */
-	inject_teardown_begin(d);
-	hdev_release(d);
-	uint64_t rrefs = hgate_remove(d);
-	uint64_t heap = d->base + DOMAIN_HEAP_OFF;
-	if (d->heap_next > heap)
-		munmap((void *)heap, d->heap_next - heap);
-	munmap((void *)d->base, d->span);
-	if (d->pkey >= 0)
-		pkey_free(d->pkey);
-	inject_teardown_end();
-	lifecycle_log_destroyed(d->name, d->id, pages, rrefs);
-	if (d->owned)
-		free(d);
-}
-
-int hdom_fail(struct hosted_domain *d, const char *why)
-{
-	if (!hgate_fail(d))
-		return 0;
-	snprintf(d->fail_reason, sizeof d->fail_reason, "%s", why);
-	lifecycle_log_failed(d->name, d->id, why);
-	return 1;
-}
-
-int hdom_destroy(uint64_t handle, char *err, size_t errlen)
-{
-	struct hosted_domain *d = hgate_domain(handle);
-	if (!d) {
-		lifecycle_no_such_domain(err, errlen);
-		return -MAPLE_ESRCH;
-	}
-	hdom_fail(d, "destroyed");
-	/* One thread enters domains: a call still in d is on this very
-	 * thread, below whoever destroys, and cannot leave before it returns.
-	 * The VM waits 2 s for such calls and then answers this; here no wait
-	 * can help. Nothing is freed: it stays failed, for a later destroy. */
-	uint64_t active = hgate_active(d);
-	if (active) {
-		/* THE INVARIANT (the grant's, dev/grant.c): no domain but the
-		 * holder reaches the device. The grant passes to the next instance
-		 * its creator makes as soon as d is failing, and d may still run:
-		 * the gate's return into it checks only the returning callee, and
-		 * d runs on in its own code until its next system call. So its
-		 * mapping goes now: an access after it faults, d fails again. */
-		hdev_release(d);
-		snprintf(err, errlen,
-			 "%s still has %lu calls in progress; it stays failed, destroy it again",
-			 d->name, (unsigned long)active);
-		return -MAPLE_ETIMEDOUT;
-	}
-	teardown(d);
-	return 0;
-}
-
-uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
-			  struct hosted_domain **out, char *err, size_t errlen)
-{
-	unsigned id = free_slot();
-	if (!id) {
-		lifecycle_no_slot(err, errlen);
-		return 0;
-	}
-	struct hosted_domain *d = calloc(1, sizeof *d);
-	if (!d) {
-		snprintf(err, errlen, "out of memory");
-		return 0;
-	}
-	if (hosted_load(path, id, hgate_keys(), d, err, errlen) < 0) {
-		free(d);
-		return 0;
-	}
-	d->owned = 1;
-	d->creator = creator ? hgate_handle(creator) : 0;
-	snprintf(d->creator_name, sizeof d->creator_name, "%s", creator ? creator->name : "kernel");
-	if (hgate_add(d, err, errlen) < 0) {
-		munmap((void *)d->base, d->span);
-		if (d->pkey >= 0)
-			pkey_free(d->pkey);
-		free(d);
-		return 0;
-	}
-	uint64_t h = hgate_handle(d);
-	hdev_grant(d);
-	static const long none[4];
-	char why[256];
-	long r = 0;
-	fflush(stdout);
-	/* A fault unwinds the upcall (entry.c) with d failed in the gate; its
-	 * line is logged here, where the VM's domain_fail logs it. */
-	int failed = entry_upcall(d, d->entry, none, &r, why, sizeof why) < 0;
-	if (failed)
-		lifecycle_log_failed(d->name, d->id, why);
-	if (!lifecycle_init_failed(d->name, r, failed, why, err, errlen)) {
-		lifecycle_log_created(d->name, d->creator_name, d->id, d->pkey, d->span, d->base,
-				      d->nmethods);
-		if (out)
-			*out = d;
-		return h;
-	}
-	hdom_fail(d, "init failed"); /* a negative result: it was running */
-	char ignored[160];
-	hdom_destroy(h, ignored, sizeof ignored);
-	return 0;
-}
-
 /* A boot module's name is a plain file name: no path can be smuggled in. */
 static int module_name_ok(const char *m)
 {
@@ -182,18 +74,277 @@ static int module_name_ok(const char *m)
 	return 1;
 }
 
+/* The lifecycle's image_find: with ctx == BY_PATH, `what` is a file (the
+ * runtime's own `serve` and tests); else a boot module by plain name,
+ * HDOM_MODULES/<module>.elf. */
+static const int by_path;
+#define BY_PATH (&by_path)
+
+static int h_image_find(const void *ctx, const char *what, struct lifecycle_image *img, char *err,
+			size_t errlen)
+{
+	if (ctx == BY_PATH)
+		return hosted_read_image(what, img, err, errlen);
+	char path[sizeof HDOM_MODULES + MAPLE_DOMAIN_NAME_MAX + 8];
+	if (strlen(what) >= MAPLE_DOMAIN_NAME_MAX || !module_name_ok(what)) {
+		lifecycle_no_module(what, err, errlen);
+		return -1;
+	}
+	snprintf(path, sizeof path, HDOM_MODULES "%s.elf", what);
+	if (access(path, R_OK) < 0) {
+		lifecycle_no_module(what, err, errlen);
+		return -1;
+	}
+	return hosted_read_image(path, img, err, errlen);
+}
+
+static void h_image_put(struct lifecycle_image *img)
+{
+	free((void *)img->bytes);
+}
+
+static void *h_domain_new(const struct lifecycle_new *n, struct lifecycle_dom *v, char *err,
+			  size_t errlen)
+{
+	struct hosted_domain *d = calloc(1, sizeof *d);
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	d->owned = 1;
+	d->pkey = -1;
+	snprintf(d->name, sizeof d->name, "%s", n->name);
+	d->creator = n->creator;
+	snprintf(d->creator_name, sizeof d->creator_name, "%s", n->creator_name);
+	v->mem_pages = HDOM_MEM_PAGES;
+	return d;
+}
+
+static void h_domain_free(void *d)
+{
+	free(d);
+}
+
+static void view(struct hosted_domain *d, struct lifecycle_dom *v)
+{
+	*v = (struct lifecycle_dom){.d = d,
+				    .id = d->id,
+				    .gen = d->gen,
+				    .key = d->pkey,
+				    .base = d->base,
+				    .mem_pages = HDOM_MEM_PAGES};
+	snprintf(v->name, sizeof v->name, "%s", d->name);
+}
+
+/*
+ * A free slot and a key, and the gate's table entry with the domain's
+ * stack (hgate_add): the slot's generation is the gate's. The entry says
+ * running before the image is mapped; no call can reach it meanwhile, as
+ * one thread enters domains and it is here, creating.
+ */
+static int h_slot_take(void *dp, struct lifecycle_dom *v, char *err, size_t errlen)
+{
+	struct hosted_domain *d = dp;
+	unsigned id = free_slot();
+	if (!id) {
+		lifecycle_no_slot(err, errlen);
+		return -1;
+	}
+	if (hgate_keys() && (d->pkey = pkeys_domain(err, errlen)) < 0)
+		return -1;
+	d->id = id;
+	d->base = slot_base(id);
+	if (hgate_add(d, err, errlen) < 0) {
+		if (d->pkey >= 0)
+			pkey_free(d->pkey);
+		return -1;
+	}
+	view(d, v);
+	return 0;
+}
+
+static void h_slot_release(void *dp)
+{
+	struct hosted_domain *d = dp;
+	hgate_remove(d);
+	if (d->pkey >= 0)
+		pkey_free(d->pkey);
+	free(d);
+}
+
+static uint8_t *h_image_room(void *d, const struct lifecycle_dom *v,
+			     const struct lifecycle_image *img, char *err, size_t errlen)
+{
+	(void)d;
+	return hosted_image_room(img->file, v->base, img->info.span_hi - img->info.span_lo, err,
+				 errlen);
+}
+
+static void h_image_room_free(void *d, const struct lifecycle_image *img, uint8_t *room)
+{
+	(void)d;
+	munmap(room, img->info.span_hi - img->info.span_lo);
+}
+
+static int h_image_map(void *dp, const struct lifecycle_dom *v, const struct lifecycle_image *img,
+		       uint8_t *room, char *err, size_t errlen)
+{
+	struct hosted_domain *d = dp;
+	if (hosted_image_protect(&img->info, room, v->key, err, errlen) < 0) {
+		h_image_room_free(d, img, room);
+		return -1;
+	}
+	hosted_image_placed(d, &img->info);
+	return 0;
+}
+
+static void h_grant(void *d)
+{
+	hdev_grant(d);
+}
+
+/* The init as an upcall of its own. A fault unwinds it (entry.c) with d
+ * failed in the gate; its line is logged here, where the VM's domain_fail
+ * logs it. */
+static enum lifecycle_init h_run_init(void *dp, uint64_t entry, long *r, const char **why)
+{
+	struct hosted_domain *d = dp;
+	static const long none[4];
+	fflush(stdout);
+	if (entry_upcall(d, entry, none, r, d->fail_reason, sizeof d->fail_reason) < 0) {
+		lifecycle_log_failed(d->name, d->id, d->fail_reason);
+		*why = d->fail_reason;
+		return LIFECYCLE_INIT_FAILED;
+	}
+	return LIFECYCLE_INIT_RAN;
+}
+
+static uint64_t h_methods(void *d)
+{
+	return ((struct hosted_domain *)d)->nmethods;
+}
+
+static void *h_get(uint32_t id, struct lifecycle_dom *v)
+{
+	struct hosted_domain *d = hgate_slot(id);
+	if (d)
+		view(d, v);
+	return d;
+}
+
+static void h_fail(void *d, const char *why)
+{
+	hdom_fail(d, why);
+}
+
+/* One thread enters domains: a call still in d is on this very thread,
+ * below whoever destroys, and cannot leave before it returns. The VM waits
+ * 2 s for such calls; here no wait can help. */
+static uint64_t h_drain(void *d, uint64_t *waited_ms)
+{
+	*waited_ms = 0;
+	return hgate_active(d);
+}
+
+/*
+ * THE INVARIANT (the grant's, dev/grant.c): no domain but the holder
+ * reaches the device. The grant passes to the next instance its creator
+ * makes as soon as d is failing, and d may still run: the gate's return
+ * into it checks only the returning callee, and d runs on in its own code
+ * until its next system call. So its mapping goes now: an access after it
+ * faults, d fails again.
+ */
+static void h_stays_failed(void *d)
+{
+	hdev_release(d);
+}
+
+static bool h_release_devices(void *d, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	hdev_release(d); /* a memory file: nothing of it can still be writing */
+	return true;
+}
+
+/* Everything of d goes: its gate entry, stack and RRefs, its heap, its
+ * image and its key; the slot's generation moves on. */
+static void h_teardown(void *dp, uint64_t *pages, uint64_t *rrefs)
+{
+	struct hosted_domain *d = dp;
+	*pages = d->pages;
+	/* No strike outlives d, and none is armed on its pages while they go
+	 * (the watchdog's and the campaign's threads arm them): inject.c. */
+	inject_teardown_begin(d);
+	*rrefs = hgate_remove(d);
+	uint64_t heap = d->base + DOMAIN_HEAP_OFF;
+	if (d->heap_next > heap)
+		munmap((void *)heap, d->heap_next - heap);
+	munmap((void *)d->base, d->span);
+	if (d->pkey >= 0)
+		pkey_free(d->pkey);
+	inject_teardown_end();
+	if (d->owned)
+		free(d);
+}
+
+/* The linux platform's mechanism under the one lifecycle sequence. */
+static const struct lifecycle_platform hosted_platform = {
+	.image_find = h_image_find,
+	.image_put = h_image_put,
+	.domain_new = h_domain_new,
+	.domain_free = h_domain_free,
+	.slot_take = h_slot_take,
+	.slot_release = h_slot_release,
+	.image_room = h_image_room,
+	.image_map = h_image_map,
+	.image_room_free = h_image_room_free,
+	.grant = h_grant,
+	.run_init = h_run_init,
+	.methods = h_methods,
+	.get = h_get,
+	.fail = h_fail,
+	.drain = h_drain,
+	.stays_failed = h_stays_failed,
+	.release_devices = h_release_devices,
+	.teardown = h_teardown,
+};
+
+int hdom_fail(struct hosted_domain *d, const char *why)
+{
+	if (!hgate_fail(d))
+		return 0;
+	snprintf(d->fail_reason, sizeof d->fail_reason, "%s", why);
+	lifecycle_log_failed(d->name, d->id, why);
+	return 1;
+}
+
+int hdom_destroy(uint64_t handle, char *err, size_t errlen)
+{
+	return lifecycle_destroy(&hosted_platform, handle, err, errlen);
+}
+
+static uint64_t create(struct hosted_domain *creator, const void *how, const char *what,
+		       struct hosted_domain **out, char *err, size_t errlen)
+{
+	void *d = NULL;
+	uint64_t h =
+		lifecycle_create(&hosted_platform, how, what, creator ? hgate_handle(creator) : 0,
+				 creator ? creator->name : "kernel", &d, err, errlen);
+	if (h && out)
+		*out = d;
+	return h;
+}
+
+uint64_t hdom_create_path(struct hosted_domain *creator, const char *path,
+			  struct hosted_domain **out, char *err, size_t errlen)
+{
+	return create(creator, BY_PATH, path, out, err, errlen);
+}
+
 uint64_t hdom_create(struct hosted_domain *creator, const char *module, struct hosted_domain **out,
 		     char *err, size_t errlen)
 {
-	char path[sizeof HDOM_MODULES + MAPLE_DOMAIN_NAME_MAX + 8];
-	if (strlen(module) < MAPLE_DOMAIN_NAME_MAX && module_name_ok(module))
-		snprintf(path, sizeof path, HDOM_MODULES "%s.elf", module);
-	if (strlen(module) >= MAPLE_DOMAIN_NAME_MAX || !module_name_ok(module) ||
-	    access(path, R_OK) < 0) {
-		lifecycle_no_module(module, err, errlen);
-		return 0;
-	}
-	return hdom_create_path(creator, path, out, err, errlen);
+	return create(creator, NULL, module, out, err, errlen);
 }
 
 /* authority_create_by's create: hdom_create for `creator`. */

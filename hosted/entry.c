@@ -187,10 +187,12 @@ static int keys;
 static __thread uint32_t gate_rights;
 
 /* The high 32 bits of the addresses whose system calls are trapped:
- * MAPLE_GATE_VA's 4 GiB, and every domain slot (one per key). */
+ * MAPLE_GATE_VA's 4 GiB, and every domain slot the gate's table has (ids
+ * past the keys' 15 are used where there are no keys: a slot outside the
+ * range made its domain's every system call the runtime's, refused). */
 #define GATE_HI	   ((uint32_t)(MAPLE_GATE_VA >> 32))
 #define DOMAIN_LO  ((uint32_t)(MAPLE_DOMAIN_BASE >> 32))
-#define DOMAIN_END ((uint32_t)((MAPLE_DOMAIN_BASE + PKEY_COUNT * MAPLE_DOMAIN_SLOT) >> 32))
+#define DOMAIN_END ((uint32_t)((MAPLE_DOMAIN_BASE + GATE_MAX_DOMAINS * MAPLE_DOMAIN_SLOT) >> 32))
 /* The lower canonical half ends at 2^47: the runtime's code lies below it.
  * The only instruction pointer above it a system call can have is Linux's
  * vsyscall page (0xffffffffff600000), whose gettimeofday, time and getcpu

@@ -14,7 +14,7 @@
 
 #include "pkeys.h"
 
-#include <domain/lifecycle_lines.h>
+#include <domain/lifecycle.h>
 #include <domain/slot_layout.h>
 #include <lib/elf.h>
 #include <maple/abi.h>
@@ -61,7 +61,34 @@ static void module_name(const char *path, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", slash ? slash + 1 : path);
 }
 
-static int protect(const struct elf_info *info, uint8_t *at, int pkey, char *err, size_t errlen)
+int hosted_read_image(const char *path, struct lifecycle_image *img, char *err, size_t errlen)
+{
+	size_t size;
+	uint8_t *file = hosted_read(path, &size, err, errlen);
+	if (!file)
+		return -1;
+	*img = (struct lifecycle_image){.bytes = file, .size = size};
+	module_name(path, img->file, sizeof img->file);
+	return 0;
+}
+
+uint8_t *hosted_image_room(const char *file, uint64_t base, uint64_t span, char *err, size_t errlen)
+{
+	uint8_t *at = mmap((void *)base, span, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (at == MAP_FAILED || (uint64_t)at != base) {
+		snprintf(err, errlen, "%s: cannot map its slot at %#lx: %s", file,
+			 (unsigned long)base,
+			 at == MAP_FAILED ? strerror(errno) : "placed elsewhere");
+		if (at != MAP_FAILED)
+			munmap(at, span);
+		return NULL;
+	}
+	return at;
+}
+
+int hosted_image_protect(const struct elf_info *info, uint8_t *at, int pkey, char *err,
+			 size_t errlen)
 {
 	for (uint64_t off = 0; off < info->span_hi - info->span_lo; off += ELF_PAGE_SIZE) {
 		uint32_t f = elf_page_flags(info, info->span_lo + off);
@@ -77,70 +104,46 @@ static int protect(const struct elf_info *info, uint8_t *at, int pkey, char *err
 	return 0;
 }
 
+void hosted_image_placed(struct hosted_domain *d, const struct elf_info *info)
+{
+	d->span = info->span_hi - info->span_lo;
+	d->entry = d->base + (info->entry - info->span_lo);
+	/* Its memory as the VM's charge counts it: the image and the stack
+	 * (gate.c); the heap window starts empty (domains.c). */
+	d->heap_next = d->base + DOMAIN_HEAP_OFF;
+	d->pages = (d->span + DOMAIN_STACK_SIZE) / ELF_PAGE_SIZE;
+}
+
 int hosted_load(const char *path, unsigned id, int use_keys, struct hosted_domain *out, char *err,
 		size_t errlen)
 {
-	size_t size;
-	uint8_t *file = hosted_read(path, &size, err, errlen);
-	if (!file)
+	struct lifecycle_image img;
+	if (hosted_read_image(path, &img, err, errlen) < 0)
 		return -1;
-	char module[64];
-	module_name(path, module, sizeof module);
-	struct elf_info info;
-	struct elf_error e;
-	int rc = -1;
-	uint8_t *at = MAP_FAILED;
-	uint64_t span = 0;
-	if (elf_check(file, size, ELF_KIND_DOMAIN, &info, &e) < 0) {
-		snprintf(err, errlen, "%s: %s", module, e.msg);
+	int rc = -1, pkey = -1;
+	uint8_t *at = NULL;
+	uint64_t base = slot_base(id), span = 0;
+	if (lifecycle_image_check(&img, err, errlen) < 0)
 		goto out;
-	}
-	span = info.span_hi - info.span_lo;
-	if (!lifecycle_image_fits(module, span, err, errlen))
+	span = img.info.span_hi - img.info.span_lo;
+	if (!(at = hosted_image_room(img.file, base, span, err, errlen)) ||
+	    lifecycle_image_place(&img, at, base, err, errlen) < 0)
 		goto out;
-	uint64_t base = slot_base(id);
-	at = mmap((void *)base, span, PROT_READ | PROT_WRITE,
-		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (at == MAP_FAILED || (uint64_t)at != base) {
-		snprintf(err, errlen, "%s: cannot map its slot at %#lx: %s", module,
-			 (unsigned long)base,
-			 at == MAP_FAILED ? strerror(errno) : "placed elsewhere");
-		if (at != MAP_FAILED)
-			munmap(at, span);
-		at = MAP_FAILED;
-		goto out;
-	}
-	elf_copy_image(file, &info, at);
-	if (elf_apply_relocations(file, &info, at, base, &e) < 0) {
-		snprintf(err, errlen, "%s: %s", module, e.msg);
-		goto out;
-	}
-	int pkey = -1;
 	if (use_keys && (pkey = pkeys_domain(err, errlen)) < 0)
 		goto out;
-	if (protect(&info, at, pkey, err, errlen) < 0) {
+	if (hosted_image_protect(&img.info, at, pkey, err, errlen) < 0) {
 		if (pkey >= 0)
 			pkey_free(pkey);
 		goto out;
 	}
-	size_t n = strlen(module);
-	if (n > 4 && !strcmp(module + n - 4, ".elf"))
-		n -= 4;
-	*out = (struct hosted_domain){.id = id};
-	snprintf(out->name, sizeof out->name, "%.*s", (int)n, module);
-	out->base = base;
-	out->span = span;
-	out->entry = base + (info.entry - info.span_lo);
-	out->pkey = pkey;
-	/* Its memory as the VM's charge counts it: the image and the stack
-	 * (gate.c); the heap window starts empty (domains.c). */
-	out->heap_next = base + DOMAIN_HEAP_OFF;
-	out->pages = (span + DOMAIN_STACK_SIZE) / ELF_PAGE_SIZE;
+	*out = (struct hosted_domain){.id = id, .base = base, .pkey = pkey};
+	lifecycle_image_name(img.file, out->name, sizeof out->name);
+	hosted_image_placed(out, &img.info);
 	rc = 0;
 out:
-	if (rc < 0 && at != MAP_FAILED)
+	if (rc < 0 && at)
 		munmap(at, span);
-	free(file);
+	free((void *)img.bytes);
 	return rc;
 }
 

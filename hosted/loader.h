@@ -7,6 +7,7 @@
 #ifndef HOSTED_LOADER_H
 #define HOSTED_LOADER_H
 
+#include <domain/lifecycle.h>
 #include <domain/log_share.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,13 +32,31 @@ struct hosted_domain {
 	uint64_t device_bytes;	    /* and how many bytes */
 	uint64_t refusals;	    /* requests refused (the VM logs the first few) */
 	struct log_share log_share; /* SYS_LOG's share (syscalls.c) */
-	char fail_reason[96];	    /* why hdom_fail failed it (a kill, a destroy) */
+	char fail_reason[128];	    /* why it failed (a kill, a destroy, its init's fault) */
 	int fail_errno;		    /* MAPLE_ETIMEDOUT: the watchdog failed it; else 0 */
 	int owned;		    /* allocated by domains.c, which frees it at destroy */
 };
 
 /* A whole file, malloc'd (at most 256 MiB), or NULL with err filled. */
 uint8_t *hosted_read(const char *path, size_t *size, char *err, size_t errlen);
+
+/* The image file at `path` for the lifecycle (its bytes malloc'd: free them),
+ * its file name the path's last part; 0, or -1 with err. */
+int hosted_read_image(const char *path, struct lifecycle_image *img, char *err, size_t errlen);
+
+/* The writable room for an image of `span` bytes at its slot's base, fixed
+ * there and nowhere else; NULL with err "FILE: cannot map its slot at ...". */
+uint8_t *hosted_image_room(const char *file, uint64_t base, uint64_t span, char *err,
+			   size_t errlen);
+
+/* Each page of the image at `at` with its segment's rights (elf_page_flags:
+ * never writable and executable) under pkey (-1: none); 0, or -1 with err. */
+int hosted_image_protect(const struct elf_info *info, uint8_t *at, int pkey, char *err,
+			 size_t errlen);
+
+/* d's span, entry, heap window and charged pages once its image is placed
+ * at d->base. */
+void hosted_image_placed(struct hosted_domain *d, const struct elf_info *info);
 
 /*
  * Load `path` as domain `id`, with a key from pkeys_domain() if use_keys.

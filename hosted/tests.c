@@ -34,6 +34,7 @@
 #include "runtime.h"
 #include "tests_domains.h"
 #include "tests_escape.h"
+#include "tests_lifecycle.h"
 #include "tests_rogue.h"
 #include "tests_watch.h"
 #include "tests_xcall.h"
@@ -216,6 +217,7 @@ static void list_tests(void)
 	add_cases(hosted_rref_case_name, hosted_rref_case);
 	add_cases(hosted_evil_case_name, hosted_evil_case);
 	add_named(hosted_domain_tests, HOSTED_DOMAIN_TESTS);
+	add_named(hosted_lifecycle_tests, HOSTED_LIFECYCLE_TESTS);
 	for (unsigned i = 0; i < HOSTED_ROGUE_CASES; i++) {
 		const char *needs;
 		const char *name = hosted_rogue_case_name(i, &needs);

@@ -1,13 +1,14 @@
 /*
- * Domain lifecycle (domain/domain.h). Creating a domain validates its image
- * completely before mapping anything (kernel/lib/elf_check.c), gives it a
- * protection key and a 1 GiB slot, maps each page with its segment's
- * rights (code is never writable), applies its relocations, and runs its
- * `_domain_start` (on the creating kernel thread, or on a thread of its own
- * when a domain creates it: run_init), where it exports its methods.
- * Destroying one is a claimed, single teardown (docs/isolation.md,
- * "Lifecycle"); who may create and destroy which is the authority model
- * ("Authority", domain/manifest.h).
+ * Domain lifecycle (domain/domain.h), the pc platform's side: the domain
+ * table, the slot and key bitmaps, references and the lifecycle states,
+ * and the mechanism under each step of the one create and destroy
+ * sequence (domain/lifecycle.c, shared with maple-hosted): boot modules
+ * as images, contiguous frames mapped with each page's segment rights
+ * under the domain's key (code is never writable), the init on the
+ * creating kernel thread or on a thread of its own when a domain creates
+ * it (run_init), and a destroy that claims the domain and sleeps up to
+ * 2 s for calls to leave (docs/isolation.md, "Lifecycle"); who may create
+ * and destroy which is the authority model ("Authority", domain/manifest.h).
  */
 #include <arch/x86/cpu_features.h>
 #include <arch/x86/percpu.h>
@@ -20,6 +21,7 @@
 #include <domain/domain.h>
 #include <domain/failures.h>
 #include <domain/gate.h>
+#include <domain/lifecycle.h>
 #include <domain/lifecycle_lines.h>
 #include <domain/names.h>
 #include <domain/observer.h>
@@ -159,20 +161,76 @@ void domain_symbolize(const struct domain *d, uint64_t addr, char *buf, uint64_t
 		fmt_snprintf(buf, len, "outside %s's code", d->name);
 }
 
-static const struct bootinfo_module *find_module(const char *name)
+/* The lifecycle's image_find (domain/lifecycle.h): a boot module, by its
+ * file name with or without ".elf". */
+static int pc_image_find(const void *ctx, const char *module, struct lifecycle_image *img,
+			 char *err, size_t errlen)
 {
+	(void)ctx;
+	size_t n = strlen(module);
 	for (uint32_t i = 0; i < boot_info.module_count; i++) {
-		const char *m = boot_info.modules[i].name;
-		size_t n = strlen(name);
-		if (!strcmp(m, name) || (!strncmp(m, name, n) && !strcmp(m + n, ".elf")))
-			return &boot_info.modules[i];
+		const struct bootinfo_module *m = &boot_info.modules[i];
+		if (!strcmp(m->name, module) ||
+		    (!strncmp(m->name, module, n) && !strcmp(m->name + n, ".elf"))) {
+			img->bytes = phys_to_virt(m->base);
+			img->size = m->size;
+			fmt_snprintf(img->file, sizeof img->file, "%s", m->name);
+			return 0;
+		}
 	}
-	return NULL;
+	lifecycle_no_module(module, err, errlen);
+	return -1;
 }
 
-/* A free id and key; 0 when none is left (err says which). */
-static uint32_t reserve_slot(struct domain *d, char *err, uint64_t errlen)
+static bool pc_ready(char *err, size_t errlen)
 {
+	if (!domain_isolation_ready())
+		fmt_snprintf(err, errlen, "no PKU on this CPU: domains need protection keys");
+	return domain_isolation_ready();
+}
+
+static void *pc_domain_new(const struct lifecycle_new *n, struct lifecycle_dom *v, char *err,
+			   size_t errlen)
+{
+	struct domain *d = kzalloc(sizeof *d);
+	if (!d) {
+		fmt_snprintf(err, errlen, "out of kernel memory");
+		return NULL;
+	}
+	d->lock = (struct spinlock)SPINLOCK_INIT("domain");
+	domain_limits_init(d);
+	fmt_snprintf(d->name, sizeof d->name, "%s", n->name);
+	d->image = n->image->bytes;
+	d->image_size = n->image->size;
+	d->creator = n->creator;
+	fmt_snprintf(d->creator_name, sizeof d->creator_name, "%s", n->creator_name);
+	d->rref_limits = (struct rref_limits)RREF_LIMITS_DEFAULT;
+	v->mem_pages = d->limits.mem_pages;
+	return d;
+}
+
+static void pc_domain_free(void *d)
+{
+	kfree(d);
+}
+
+/* The lifecycle's view of d. */
+static void view(struct domain *d, struct lifecycle_dom *v)
+{
+	*v = (struct lifecycle_dom){.d = d,
+				    .id = d->id,
+				    .gen = d->gen,
+				    .key = d->pkey,
+				    .base = d->base,
+				    .mem_pages = d->limits.mem_pages};
+	fmt_snprintf(v->name, sizeof v->name, "%s", d->name);
+}
+
+/* A free id and key for d, in the table as creating: 0, or -1 with err
+ * saying which is missing. */
+static int pc_slot_take(void *dp, struct lifecycle_dom *v, char *err, size_t errlen)
+{
+	struct domain *d = dp;
 	uint32_t id = 0;
 	spin_lock(&domains_lock);
 	for (uint32_t i = 1; i < GATE_MAX_DOMAINS && !id; i++)
@@ -195,7 +253,13 @@ static uint32_t reserve_slot(struct domain *d, char *err, uint64_t errlen)
 		lifecycle_no_slot(err, errlen);
 	else if (key < 0)
 		lifecycle_no_key(err, errlen);
-	return id && key >= 0 ? id : 0;
+	if (!id || key < 0)
+		return -1;
+	d->pkru = PKRU_DOMAIN(d->pkey);
+	d->base = slot_base(d->id);
+	d->heap_next = d->base + DOMAIN_HEAP_OFF;
+	view(d, v);
+	return 0;
 }
 
 static void release_slot(struct domain *d)
@@ -206,6 +270,42 @@ static void release_slot(struct domain *d)
 	spin_unlock(&domains_lock);
 }
 
+static void set_state(struct domain *d, enum domain_state s)
+{
+	spin_lock(&d->lock);
+	__atomic_store_n(&d->state, s, __ATOMIC_RELEASE);
+	spin_unlock(&d->lock);
+}
+
+static void pc_slot_release(void *dp)
+{
+	struct domain *d = dp;
+	set_state(d, DOMAIN_GONE);
+	release_slot(d);
+	domain_put(d); /* the table's */
+	domain_put(d); /* its creator's */
+}
+
+/* The image's room: contiguous frames, reached through the direct map. */
+static uint8_t *pc_image_room(void *d, const struct lifecycle_dom *v,
+			      const struct lifecycle_image *img, char *err, size_t errlen)
+{
+	(void)d, (void)v;
+	uint64_t pages = (img->info.span_hi - img->info.span_lo) / PAGE_SIZE;
+	uint64_t pa = frame_alloc_contig_domain(pages, 1);
+	if (!pa) {
+		fmt_snprintf(err, errlen, "no memory for a %lu KiB image", pages * 4);
+		return NULL;
+	}
+	return phys_to_virt(pa);
+}
+
+static void pc_image_room_free(void *d, const struct lifecycle_image *img, uint8_t *room)
+{
+	(void)d;
+	frame_free(virt_to_phys(room), (img->info.span_hi - img->info.span_lo) / PAGE_SIZE);
+}
+
 /* Rights of image page i: those of its segment (elf_page_flags). */
 static uint64_t page_rights(uint64_t i, const void *arg)
 {
@@ -214,33 +314,18 @@ static uint64_t page_rights(uint64_t i, const void *arg)
 	return (f & PF_W ? PTE_W : 0) | (f & PF_X ? 0 : PTE_NX);
 }
 
-/* Copy, relocate and map the image; returns 0 or -1 with err set. Its
- * frames and page tables count against d's memory limit. */
-static int load_image(struct domain *d, const struct elf_info *info, char *err, uint64_t errlen)
+/* Map the image's frames under d's key. They and the page tables the map
+ * makes count against d's memory limit. */
+static int pc_image_map(void *dp, const struct lifecycle_dom *v, const struct lifecycle_image *img,
+			uint8_t *room, char *err, size_t errlen)
 {
-	uint64_t span = info->span_hi - info->span_lo;
-	uint64_t pages = span / PAGE_SIZE;
-	if (pages > d->limits.mem_pages) {
-		fmt_snprintf(err, errlen, "a %lu KiB image is over its memory limit of %lu KiB",
-			     span >> 10, d->limits.mem_pages * 4);
-		return -1;
-	}
-	uint64_t pa = frame_alloc_contig_domain(pages, 1);
-	if (!pa) {
-		fmt_snprintf(err, errlen, "no memory for a %lu KiB image", span >> 10);
-		return -1;
-	}
-	uint8_t *loaded = phys_to_virt(pa);
-	struct elf_error e;
-	elf_copy_image(d->image, info, loaded);
-	if (elf_apply_relocations(d->image, info, loaded, d->base, &e) < 0) {
-		frame_free(pa, pages);
-		fmt_snprintf(err, errlen, "%s", e.msg);
-		return -1;
-	}
-	long rc = dmem_map_image(d, pa, pages, page_rights, info);
+	(void)v;
+	struct domain *d = dp;
+	const struct elf_info *info = &img->info;
+	uint64_t span = info->span_hi - info->span_lo, pages = span / PAGE_SIZE;
+	long rc = dmem_map_image(d, virt_to_phys(room), pages, page_rights, info);
 	if (rc < 0) {
-		frame_free(pa, pages);
+		pc_image_room_free(d, img, room);
 		fmt_snprintf(err, errlen, "cannot map its %lu KiB image: %s", span >> 10,
 			     rc == -MAPLE_EQUOTA ? "over its memory limit" : "out of memory");
 		return -1;
@@ -249,6 +334,11 @@ static int load_image(struct domain *d, const struct elf_info *info, char *err, 
 	d->image_lo = d->base;
 	d->image_hi = d->base + span;
 	return 0;
+}
+
+static void pc_grant(void *d)
+{
+	device_grant(d);
 }
 
 /*
@@ -268,10 +358,14 @@ static void publish(struct domain *d, uint64_t state)
 	__atomic_store_n(&gd->state, state, __ATOMIC_SEQ_CST);
 }
 
-static void set_state(struct domain *d, enum domain_state s)
+/* Running, in our table and the gate's, in one step: a destroyer that fails
+ * it from here on also finds the gate's entry to fail. */
+static void pc_publish(void *dp)
 {
+	struct domain *d = dp;
 	spin_lock(&d->lock);
-	__atomic_store_n(&d->state, s, __ATOMIC_RELEASE);
+	__atomic_store_n(&d->state, DOMAIN_RUNNING, __ATOMIC_RELEASE);
+	publish(d, GATE_DOMAIN_RUNNING);
 	spin_unlock(&d->lock);
 }
 
@@ -323,91 +417,156 @@ static long run_init(struct domain *d, uint64_t entry)
 	return run.result;
 }
 
+static enum lifecycle_init pc_run_init(void *dp, uint64_t entry, long *r, const char **why)
+{
+	struct domain *d = dp;
+	*r = run_init(d, entry);
+	/* Create's reference kept d; a console `destroy` may still have taken
+	 * the domain during its init. */
+	enum domain_state s = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
+	if (s == DOMAIN_DESTROYING || s == DOMAIN_GONE)
+		return LIFECYCLE_INIT_DESTROYED;
+	*why = d->fail_reason;
+	return s == DOMAIN_RUNNING ? LIFECYCLE_INIT_RAN : LIFECYCLE_INIT_FAILED;
+}
+
+static uint64_t pc_methods(void *dp)
+{
+	return gate_domtab(((struct domain *)dp)->id)->nmethods;
+}
+
+static void pc_created(void *d)
+{
+	domain_observe(DOMAIN_EV_CREATED, d);
+}
+
+static void *pc_get(uint32_t id, struct lifecycle_dom *v)
+{
+	struct domain *d = domain_get(id);
+	if (d)
+		view(d, v);
+	return d;
+}
+
+static void pc_put(void *d)
+{
+	domain_put(d);
+}
+
+static void pc_fail(void *d, const char *why)
+{
+	domain_fail(d, "%s", why);
+}
+
+/* failing -> destroying, for exactly one destroyer: 0, or why not. */
+static int pc_claim(void *dp, char *err, size_t errlen)
+{
+	struct domain *d = dp;
+	spin_lock(&d->lock);
+	enum domain_state s = d->state;
+	if (s == DOMAIN_FAILING)
+		__atomic_store_n(&d->state, DOMAIN_DESTROYING, __ATOMIC_RELEASE);
+	spin_unlock(&d->lock);
+	switch (s) {
+	case DOMAIN_FAILING:
+		return 0;
+	case DOMAIN_CREATING:
+		fmt_snprintf(err, errlen, "%s is still being created", d->name);
+		return -MAPLE_EBUSY;
+	case DOMAIN_DESTROYING:
+		fmt_snprintf(err, errlen, "%s is already being destroyed", d->name);
+		return -MAPLE_EBUSY;
+	default: /* gone; running cannot be, domain_fail came first */
+		lifecycle_no_such_domain(err, errlen);
+		return -MAPLE_ESRCH;
+	}
+}
+
 /*
- * Load `module` and run its init, on behalf of `creator` (a handle; 0: the
- * kernel). The new domain's handle, with *out holding a reference the
- * caller puts; 0 with err set on failure.
+ * Wait up to DESTROY_WAIT_NS for calls to leave d, which this thread has
+ * claimed. Publish its non-running state again (domain_fail may have been
+ * another CPU's, long ago; the store is idempotent), then a full barrier
+ * (the seq_cst store is an XCHG, and the fence an MFENCE) before reading
+ * `active`: the gate increments `active` before it checks the state, so a
+ * caller either sees "failed" and backs out, or is counted here and waited
+ * for. Never both missed.
  */
+static uint64_t pc_drain(void *dp, uint64_t *waited_ms)
+{
+	struct domain *d = dp;
+	publish(d, GATE_DOMAIN_FAILED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	struct gate_domain *gd = gate_domtab(d->id);
+	uint64_t deadline = time_ns() + DESTROY_WAIT_NS;
+	while (__atomic_load_n(&gd->active, __ATOMIC_SEQ_CST) && time_ns() < deadline)
+		thread_sleep_ns(1000000);
+	*waited_ms = DESTROY_WAIT_NS / 1000000;
+	return __atomic_load_n(&gd->active, __ATOMIC_SEQ_CST);
+}
+
+/* Nothing freed: back to failing, for a later destroy. */
+static void pc_stays_failed(void *d)
+{
+	set_state(d, DOMAIN_FAILING);
+}
+
+/* Its PCI functions must have stopped writing into its memory
+ * (dev/device.c, device_release). */
+static bool pc_release_devices(void *d, char *err, size_t errlen)
+{
+	return device_release(d, err, errlen);
+}
+
+/* Unmap and free everything of d, which this thread has claimed. */
+static void pc_teardown(void *dp, uint64_t *pages, uint64_t *rrefs)
+{
+	struct domain *d = dp;
+	publish(d, GATE_DOMAIN_FREE);
+	gate_forget_domain_stacks(d->id);
+	*pages = d->pages;
+	domain_observe(DOMAIN_EV_RECLAIM, d);
+	*rrefs = rref_reclaim(d->id);
+	dmem_free(d, -1, true);
+	set_state(d, DOMAIN_GONE);
+	release_slot(d);
+	domain_observe(DOMAIN_EV_DESTROYED, d);
+	domain_put(d); /* the table's; the destroyer holds its own */
+}
+
+/* The pc platform's mechanism under the one lifecycle sequence. */
+static const struct lifecycle_platform pc_platform = {
+	.ready = pc_ready,
+	.image_find = pc_image_find,
+	.domain_new = pc_domain_new,
+	.domain_free = pc_domain_free,
+	.slot_take = pc_slot_take,
+	.slot_release = pc_slot_release,
+	.image_room = pc_image_room,
+	.image_map = pc_image_map,
+	.image_room_free = pc_image_room_free,
+	.grant = pc_grant,
+	.publish = pc_publish,
+	.run_init = pc_run_init,
+	.methods = pc_methods,
+	.created = pc_created,
+	.get = pc_get,
+	.put = pc_put,
+	.fail = pc_fail,
+	.claim = pc_claim,
+	.drain = pc_drain,
+	.stays_failed = pc_stays_failed,
+	.release_devices = pc_release_devices,
+	.teardown = pc_teardown,
+};
+
+/* The module's domain for `creator` (0: the kernel), by the one sequence:
+ * its handle with *out holding create's reference, which the caller puts. */
 static uint64_t create(uint64_t creator, const char *creator_name, const char *module,
 		       struct domain **out, char *err, uint64_t errlen)
 {
-	if (!domain_isolation_ready()) {
-		fmt_snprintf(err, errlen, "no PKU on this CPU: domains need protection keys");
-		return 0;
-	}
-	const struct bootinfo_module *m = find_module(module);
-	if (!m) {
-		lifecycle_no_module(module, err, errlen);
-		return 0;
-	}
-	struct elf_info info;
-	struct elf_error e;
-	const void *image = phys_to_virt(m->base);
-	if (elf_check(image, m->size, ELF_KIND_DOMAIN, &info, &e) < 0) {
-		fmt_snprintf(err, errlen, "%s: %s", m->name, e.msg);
-		return 0;
-	}
-	if (!lifecycle_image_fits(m->name, info.span_hi - info.span_lo, err, errlen))
-		return 0;
-	struct domain *d = kzalloc(sizeof *d);
-	if (!d) {
-		fmt_snprintf(err, errlen, "out of kernel memory");
-		return 0;
-	}
-	d->lock = (struct spinlock)SPINLOCK_INIT("domain");
-	domain_limits_init(d);
-	size_t n = strlen(m->name);
-	if (n > 4 && !strcmp(m->name + n - 4, ".elf"))
-		n -= 4;
-	fmt_snprintf(d->name, sizeof d->name, "%.*s", (int)n, m->name);
-	d->image = image;
-	d->image_size = m->size;
-	d->creator = creator;
-	fmt_snprintf(d->creator_name, sizeof d->creator_name, "%s", creator_name);
-	d->rref_limits = (struct rref_limits)RREF_LIMITS_DEFAULT;
-	/* In the table from here on, as creating: destroy refuses it (EBUSY)
-	 * until it runs, so only this thread touches its memory. */
-	if (!reserve_slot(d, err, errlen)) {
-		kfree(d);
-		return 0;
-	}
-	d->pkru = PKRU_DOMAIN(d->pkey);
-	d->base = slot_base(d->id);
-	d->heap_next = d->base + DOMAIN_HEAP_OFF;
-	if (load_image(d, &info, err, errlen) < 0) {
-		set_state(d, DOMAIN_GONE);
-		release_slot(d);
-		domain_put(d); /* the table's */
-		domain_put(d); /* ours */
-		return 0;
-	}
-	device_grant(d);
-	uint64_t h = domain_handle(d);
-	/* Running, in our table and the gate's, in one step: a destroyer that
-	 * fails it from here on also finds the gate's entry to fail. */
-	spin_lock(&d->lock);
-	__atomic_store_n(&d->state, DOMAIN_RUNNING, __ATOMIC_RELEASE);
-	publish(d, GATE_DOMAIN_RUNNING);
-	spin_unlock(&d->lock);
-	long r = run_init(d, domain_runtime_addr(d, info.entry));
-	/* Our reference kept d; a console `destroy` may still have taken the
-	 * domain during its init. */
-	if (d->state == DOMAIN_DESTROYING || d->state == DOMAIN_GONE) {
-		fmt_snprintf(err, errlen, "%s: destroyed during its init", d->name);
-		domain_put(d);
-		return 0;
-	}
-	if (lifecycle_init_failed(d->name, r, d->state != DOMAIN_RUNNING, d->fail_reason, err,
-				  errlen)) {
-		char ignored[8];
-		domain_fail(d, "init failed");
-		domain_destroy(h, ignored, sizeof ignored); /* or another destroyer has it */
-		domain_put(d);
-		return 0;
-	}
-	domain_observe(DOMAIN_EV_CREATED, d);
-	lifecycle_log_created(d->name, d->creator_name, d->id, d->pkey, d->image_hi - d->image_lo,
-			      d->base, gate_domtab(d->id)->nmethods);
+	void *d = NULL;
+	uint64_t h = lifecycle_create(&pc_platform, NULL, module, creator, creator_name, &d, err,
+				      errlen);
 	*out = d;
 	return h;
 }
@@ -488,95 +647,9 @@ long domain_call(struct domain *d, uint64_t method, long a0, long a1, long a2, l
 	return gate_upcall(d, gd->methods[method], CONT_UPCALL, a0, a1, a2, a3);
 }
 
-/* failing -> destroying, for exactly one destroyer: 0, or why not. */
-static int claim(struct domain *d, char *err, uint64_t errlen)
-{
-	spin_lock(&d->lock);
-	enum domain_state s = d->state;
-	if (s == DOMAIN_FAILING)
-		__atomic_store_n(&d->state, DOMAIN_DESTROYING, __ATOMIC_RELEASE);
-	spin_unlock(&d->lock);
-	switch (s) {
-	case DOMAIN_FAILING:
-		return 0;
-	case DOMAIN_CREATING:
-		fmt_snprintf(err, errlen, "%s is still being created", d->name);
-		return -MAPLE_EBUSY;
-	case DOMAIN_DESTROYING:
-		fmt_snprintf(err, errlen, "%s is already being destroyed", d->name);
-		return -MAPLE_EBUSY;
-	default: /* gone; running cannot be, domain_fail came first */
-		lifecycle_no_such_domain(err, errlen);
-		return -MAPLE_ESRCH;
-	}
-}
-
-/* Unmap and free everything of d, which this thread has claimed. */
-static void teardown(struct domain *d)
-{
-	publish(d, GATE_DOMAIN_FREE);
-	gate_forget_domain_stacks(d->id);
-	uint64_t pages = d->pages;
-	domain_observe(DOMAIN_EV_RECLAIM, d);
-	uint64_t rrefs = rref_reclaim(d->id);
-	dmem_free(d, -1, true);
-	set_state(d, DOMAIN_GONE);
-	release_slot(d);
-	domain_observe(DOMAIN_EV_DESTROYED, d);
-	lifecycle_log_destroyed(d->name, d->id, pages, rrefs);
-	domain_put(d); /* the table's */
-}
-
 int domain_destroy(uint64_t handle, char *err, uint64_t errlen)
 {
-	/* A reference, so that d outlives a racing destroyer's teardown. */
-	struct domain *d = domain_get(handle_slot(handle));
-	if (!d || !handle_names(handle, d->id, d->gen)) {
-		domain_put(d);
-		lifecycle_no_such_domain(err, errlen);
-		return -MAPLE_ESRCH;
-	}
-	domain_fail(d, "destroyed");
-	int r = claim(d, err, errlen);
-	if (r < 0) {
-		domain_put(d);
-		return r;
-	}
-	/*
-	 * d is ours. Publish its non-running state again (domain_fail may have
-	 * been another CPU's, long ago; the store is idempotent), then a full
-	 * barrier (the seq_cst store is an XCHG, and the fence an MFENCE)
-	 * before reading `active`: the gate increments `active` before it
-	 * checks the state, so a caller either sees "failed" and backs out, or
-	 * is counted here and waited for. Never both missed.
-	 */
-	publish(d, GATE_DOMAIN_FAILED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	struct gate_domain *gd = gate_domtab(d->id);
-	uint64_t deadline = time_ns() + DESTROY_WAIT_NS;
-	while (__atomic_load_n(&gd->active, __ATOMIC_SEQ_CST) && time_ns() < deadline)
-		thread_sleep_ns(1000000);
-	uint64_t active = __atomic_load_n(&gd->active, __ATOMIC_SEQ_CST);
-	if (active) {
-		/* Nothing freed yet: back to failing, for a later destroy. */
-		set_state(d, DOMAIN_FAILING);
-		fmt_snprintf(err, errlen,
-			     "%s still has %lu calls in progress after %lu ms; it stays failed, "
-			     "destroy it again",
-			     d->name, active, DESTROY_WAIT_NS / 1000000);
-		domain_put(d);
-		return -MAPLE_ETIMEDOUT;
-	}
-	/* Before anything of d is freed: its PCI functions must have stopped
-	 * writing into its memory (dev/device.c, device_release). */
-	if (!device_release(d, err, errlen)) {
-		set_state(d, DOMAIN_FAILING);
-		domain_put(d);
-		return -MAPLE_ETIMEDOUT;
-	}
-	teardown(d);
-	domain_put(d);
-	return 0;
+	return lifecycle_destroy(&pc_platform, handle, err, errlen);
 }
 
 int domain_destroy_by(struct domain *caller, uint64_t handle)

@@ -67,3 +67,12 @@ void lifecycle_no_such_domain(char *err, size_t errlen)
 {
 	fmt_snprintf(err, errlen, "no such domain (already destroyed?)");
 }
+
+void lifecycle_calls_remain(const char *name, uint64_t active, uint64_t waited_ms, char *err,
+			    size_t errlen)
+{
+	fmt_snprintf(err, errlen,
+		     "%s still has %lu calls in progress after %lu ms; it stays failed, destroy it "
+		     "again",
+		     name, (unsigned long)active, (unsigned long)waited_ms);
+}

@@ -43,4 +43,9 @@ void lifecycle_no_key(char *err, size_t errlen);
 void lifecycle_no_module(const char *module, char *err, size_t errlen);
 void lifecycle_no_such_domain(char *err, size_t errlen);
 
+/* Why a destroy left `name` failed with its memory: calls into it still in
+ * progress after the platform waited waited_ms for them to leave. */
+void lifecycle_calls_remain(const char *name, uint64_t active, uint64_t waited_ms, char *err,
+			    size_t errlen);
+
 #endif

@@ -1,0 +1,135 @@
+/*
+ * maple-hosted's tests of what it gained by running the VM's create
+ * sequence (kernel/domain/lifecycle.c) rather than its own: an image over
+ * a domain's memory limit is refused before anything is mapped, and an
+ * image is checked before a slot is looked for. tests.c runs each in a
+ * child of its own like every hosted test.
+ */
+#define _GNU_SOURCE
+#include "tests_lifecycle.h"
+
+#include "domains.h"
+#include "gate.h"
+#include "tests_domains.h"
+
+#include <domain/gate_layout.h>
+#include <lib/elf.h>
+#include <maple/abi.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The image file a test writes: `name`.elf in a directory of its own. */
+struct made_image {
+	char dir[64];
+	char path[128];
+};
+
+static void made_image_remove(struct made_image *m)
+{
+	unlink(m->path);
+	rmdir(m->dir);
+}
+
+/*
+ * hello's image with its last loadable segment's memory grown by `more`
+ * bytes of zeros (a larger .bss: the image stays one elf_check accepts),
+ * written as <dir>/<name>.elf; 0, or -1 with why.
+ */
+static int make_grown_hello(const char *name, uint64_t more, struct made_image *m, char *why,
+			    size_t len)
+{
+	size_t size;
+	uint8_t *file = hosted_read(HDOM_MODULES "hello.elf", &size, why, len);
+	if (!file)
+		return -1;
+	const struct elf64_ehdr *eh = (const struct elf64_ehdr *)file;
+	struct elf64_phdr *last = NULL;
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		struct elf64_phdr *ph =
+			(struct elf64_phdr *)(file + eh->e_phoff + i * (uint64_t)eh->e_phentsize);
+		if (ph->p_type == PT_LOAD)
+			last = ph;
+	}
+	if (!last) {
+		free(file);
+		return htest_fail(why, len, "hello.elf has no loadable segment");
+	}
+	last->p_memsz += more;
+	snprintf(m->dir, sizeof m->dir, "/tmp/maple-lifecycle-XXXXXX");
+	int rc = -1;
+	if (!mkdtemp(m->dir)) {
+		htest_fail(why, len, "cannot make a directory for %s.elf", name);
+	} else {
+		snprintf(m->path, sizeof m->path, "%s/%s.elf", m->dir, name);
+		FILE *f = fopen(m->path, "wb");
+		if (f && fwrite(file, 1, size, f) == size && fclose(f) == 0)
+			rc = 0;
+		else
+			htest_fail(why, len, "cannot write %s", m->path);
+	}
+	free(file);
+	return rc;
+}
+
+/*
+ * THE RULE (the VM's, kernel/domain/lifecycle.c): a domain's image counts
+ * against its memory limit, and an image over it is refused before any of
+ * it is mapped. Before maple-hosted ran the shared sequence it mapped and
+ * started such an image (a 200 MiB .bss, past the 128 MiB limit).
+ */
+static int run_image_over_limit(char *why, size_t len)
+{
+	struct made_image m;
+	if (make_grown_hello("big", 200ul << 20, &m, why, len) < 0)
+		return -1;
+	char err[256] = "", want[128];
+	struct hosted_domain *d = NULL;
+	uint64_t h = hdom_create_path(NULL, m.path, &d, err, sizeof err);
+	made_image_remove(&m);
+	if (h)
+		return htest_fail(why, len,
+				  "big (a 200 MiB .bss) was created as id %u, want refused",
+				  d ? d->id : 0);
+	/* hello's span rounded to pages, plus the 200 MiB */
+	unsigned long kib = strtoul(err + 2, NULL, 10);
+	snprintf(want, sizeof want, "a %lu KiB image is over its memory limit of %lu KiB", kib,
+		 (unsigned long)HDOM_MEM_PAGES * 4);
+	if (kib < 200ul << 10 || strcmp(err, want))
+		return htest_fail(why, len, "refused with '%s', want '%s' (over 204800 KiB)", err,
+				  want);
+	return htest_leak_check(why, len);
+}
+
+/*
+ * The image is checked before a slot is looked for (the VM's order): with
+ * every slot or key held, a refused image is refused for its own reason.
+ * Before, maple-hosted looked for a slot first and said "all 63 domain
+ * slots are in use" (without keys; with keys it ran out of keys later).
+ */
+static int run_image_checked_before_slot(char *why, size_t len)
+{
+	char err[256] = "";
+	unsigned made = 0;
+	while (made < GATE_MAX_DOMAINS && hdom_create(NULL, "hello", NULL, err, sizeof err))
+		made++;
+	if (made == 0)
+		return htest_fail(why, len, "creating hello: %s", err);
+	const char *full = "all 63 domain slots are in use";
+	const char *nokey = "no protection key left (12 domains hold the 12 domain keys)";
+	if (strcmp(err, full) && strcmp(err, nokey))
+		return htest_fail(why, len, "after %u hellos: '%s', want '%s' or '%s'", made, err,
+				  full, nokey);
+	if (hdom_create(NULL, "bad_wrpkru", NULL, err, sizeof err))
+		return htest_fail(why, len, "bad_wrpkru was created with every slot held");
+	if (strncmp(err, "bad_wrpkru.elf: forbidden instruction WRPKRU (0f 01 ef) at ", 59))
+		return htest_fail(why, len, "bad_wrpkru refused with '%s', want its WRPKRU", err);
+	return htest_leak_check(why, len);
+}
+
+const struct hosted_named_test hosted_lifecycle_tests[HOSTED_LIFECYCLE_TESTS] = {
+	{"lifecycle-image-over-the-memory-limit-is-refused", run_image_over_limit, NULL},
+	{"lifecycle-image-is-checked-before-a-slot", run_image_checked_before_slot, NULL},
+};
