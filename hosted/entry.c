@@ -3,36 +3,8 @@
  *
  * THE INVARIANT: no system call made by domain or gate code reaches Linux,
  * wherever the instruction lies; only the runtime's own code makes Linux
- * system calls. Two layers hold it:
- *
- * - Syscall user dispatch (Linux 5.11 and later; Documentation/admin-
- *   guide/syscall-user-dispatch.rst), turned on for every thread that
- *   enters domains (confine_thread). Its selector byte says BLOCK whenever
- *   domain or gate code runs (hosted_enter sets it before the jump into a
- *   domain, entry_sigreturn before each rt_sigreturn into one) and ALLOW
- *   while the runtime runs (each handler's first statement). With BLOCK,
- *   Linux turns every system call into a SIGSYS (si_code SYS_USER_DISPATCH)
- *   before seccomp or the call itself runs, whatever the address of the
- *   `syscall`, except the one in entry_sigreturn (sigentry.S). So a domain
- *   that jumps to a `syscall` of the runtime's code (glibc's getpid, say),
- *   to make a Linux system call with registers of its choosing or an
- *   rt_sigreturn through a frame it forged (whose XSAVE area would give it
- *   PKRU 0), gets a SIGSYS from an address outside the domains and the
- *   gate, and fails. The selector lies on a page of key GATE_RO: every
- *   PKRU a domain or the gate holds may read it (Linux reads it with the
- *   caller's rights at each system call and kills the process with SIGSEGV
- *   if it cannot: PKRU_DOMAIN allows reading GATE_RO, PKRU_GATE writing it
- *   too, and the gate checks every other value a WRPKRU of its gives
- *   against GATE_RO memory before it goes on), and only the runtime's
- *   (PKRU 0) and the gate's may write it; the gate never does.
- * - The seccomp filter (install_filter, for the whole process), the layer
- *   under it: a system call whose instruction pointer
- *   (seccomp_data.instruction_pointer) lies in a domain slot or the gate's
- *   block is a SIGSYS (SYS_SECCOMP); one from entry_sigreturn must be an
- *   rt_sigreturn carrying the per-process secret entry_sigreturn_token in
- *   %rdi, or it is a SIGSYS too; so is one from Linux's vsyscall page (an
- *   instruction pointer above the lower canonical half) and every call
- *   that is not an x86-64 one (the runtime makes none).
+ * system calls. filter.c holds it (syscall user dispatch over a seccomp
+ * filter); what reaches the runtime arrives here as a SIGSYS.
  *
  * The SIGSYS handler, the runtime's trusted entry, serves a system call
  * from a domain or the gate as the Maple syscall of that number, exactly as
@@ -44,58 +16,38 @@
  * domain, and the thread is unwound as in the VM (gate.c, hgate_unwind):
  * to the runtime where it entered, or to the failed callee's caller.
  *
- * Both rest on a domain never holding PKRU 0, or PKRU_GATE outside the
- * gate's code. Protection keys do not govern instruction fetch, so a
- * domain can jump to any PKRU-writing instruction of the process: there
- * are none but the gate's and the runtime's audited few (hosted/audit.c
- * scans the whole process at start-up, and maple-hosted is linked
- * statically so that neither glibc's pkey_set nor ld.so's XRSTOR is in
- * it), and each of those checks after its WRPKRU that it gave only what
- * it may (enter.S, sigentry.S, wrpkru_pair.S). The runtime itself holds
- * PKRU 0 without a WRPKRU of its own (pkeys.c: pkey_alloc's rights).
- * Without protection keys nothing here isolates anything (a domain can
- * write the selector and read the secret); the same code runs so that the
- * mechanism is tested on such machines too.
- *
- * Handlers run on an alternate stack (a domain's stack is its own memory),
- * with known rights (sigentry.S writes PKRU 0 first) and restore the
- * interrupted ones exactly (altstack(), entry_upcall, frame_set_pkru).
+ * Handlers run on a signal stack of the runtime's (a domain's stack is
+ * its own memory; sigstack.c), with known rights (sigentry.S writes PKRU 0
+ * first) and restore the interrupted ones exactly (entry_upcall,
+ * sigstack_set_pkru).
  * They are entered synchronously from domain or gate code, never from
  * runtime code, so the runtime holds no lock and is inside no stdio call
  * when they run; the one asynchronous signal, the watchdog's, acts only
- * where domain or gate code was interrupted (on_watchdog) and leaves
- * the runtime's own code as it found it. They run with every signal
- * blocked (their sa_mask): no signal frame is written while one runs, so
- * none can catch the secret in entry_sigreturn's %rdi, and a fault of the
- * runtime's own inside one kills the process (Linux's answer to a blocked
+ * where domain or gate code was interrupted (on_watchdog) and leaves the
+ * runtime's own code as it found it. They run with every signal blocked
+ * (their sa_mask): no signal frame is written while one runs, so none can
+ * catch the secret in entry_sigreturn's %rdi, and a fault of the runtime's
+ * own inside one kills the process (Linux's answer to a blocked
  * synchronous signal) rather than passing for a domain's.
  */
 #define _GNU_SOURCE
 #include "entry.h"
 
+#include "dispatch.h"
 #include "domains.h"
+#include "filter.h"
 #include "gate.h"
 #include "inject.h"
 #include "jump.h"
-#include "ksigaction.h"
-#include "pkeys.h"
 #include "runtime.h"
-#include "syscalls.h"
+#include "sigstack.h"
 #include "watchdog.h"
 
 #include <domain/gate_layout.h>
-#include <lib/log_text.h>
 #include <maple/abi.h>
-#include <maple/rref_abi.h>
-#include <xheap/rref.h>
 
-#include <asm/hwcap2.h>
-#include <asm/prctl.h>
-#include <cpuid.h>
 #include <errno.h>
 #include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -103,14 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/random.h>
-#include <sys/rseq.h>
-#include <sys/syscall.h>
 #include <ucontext.h>
-#include <unistd.h>
 
 _Static_assert(offsetof(struct hosted_jump, fn) == JUMP_FN &&
 		       offsetof(struct hosted_jump, rsp) == JUMP_RSP &&
@@ -123,42 +68,8 @@ _Static_assert(GATE_RO_EXPECTED_PKRU == offsetof(struct gate_thread_ro, expected
 		       PKRU_DOMAIN_DENIES == (PKRU_AD(PKEY_KERNEL) | PKRU_AD(PKEY_TRUSTED)) &&
 		       (PKRU_DOMAIN(PKEY_FIRST_DOMAIN) & PKRU_DOMAIN_DENIES) == PKRU_DOMAIN_DENIES,
 	       "jump.h's constants for enter.S's check");
-_Static_assert(SIGSTACK_LO == offsetof(struct entry_sigstack, lo) &&
-		       SIGSTACK_HI == offsetof(struct entry_sigstack, hi),
-	       "jump.h's offsets are struct entry_sigstack's");
-_Static_assert(SUD_ALLOW == SYSCALL_DISPATCH_FILTER_ALLOW &&
-		       SUD_BLOCK == SYSCALL_DISPATCH_FILTER_BLOCK,
-	       "jump.h's selector values are linux/prctl.h's");
 
 #define SYSCALL_LEN 2 /* `syscall` and `int 0x80`: si_call_addr is the address after */
-
-/* This thread's syscall user dispatch selector (THE INVARIANT above), on a
- * page of its own with key GATE_RO; enter.S and sigentry.S store to it. */
-__thread volatile uint8_t *entry_selector;
-
-/* entry_sigreturn resumes the runtime's own code with ALLOW (entry.h). */
-__thread uint8_t entry_resume_runtime;
-
-/* The secret entry_sigreturn's rt_sigreturn carries in %rdi, which the
- * seccomp filter compares (THE INVARIANT above): random, never 0, set once
- * before the filter is installed. In key-0 memory, which no domain's
- * rights, raised by the gate or not, can read. */
-uint64_t entry_sigreturn_token;
-
-/* The signal stack of the level whose domain code this thread runs
- * (use_sigstack); the keyed entries (sigentry.S) and frame_set_pkru accept
- * only frames that lie in it. */
-__thread struct entry_sigstack entry_sigstack;
-
-#define GATE_SPAN (1u << 20) /* gatepage.c's limit on the gate's size */
-#define ALTSTACK  (128u << 10)
-#define PAGE	  4096u
-/* Upcalls nested in SIGSYS handlers (a domain's SYS_DOMAIN_CREATE runs the
- * new domain's init there, whose own init may create another): one
- * signal stack each, so at most the gate's depth. */
-#define ALT_LEVELS GATE_MAX_DEPTH
-#define LOG_MAX	   256
-_Static_assert(ALTSTACK >= 3 * SIGSTACK_HEADROOM, "the signal stack holds the entries' headroom");
 
 /* The thread's current upcall; NULL while it runs runtime code. The
  * domain a system call or fault comes from is the gate's current domain
@@ -186,94 +97,8 @@ static int keys;
  * from the rest, as the VM's tick reads PKRU. */
 static __thread uint32_t gate_rights;
 
-/* The high 32 bits of the addresses whose system calls are trapped:
- * MAPLE_GATE_VA's 4 GiB, and every domain slot the gate's table has (ids
- * past the keys' 15 are used where there are no keys: a slot outside the
- * range made its domain's every system call the runtime's, refused). */
-#define GATE_HI	   ((uint32_t)(MAPLE_GATE_VA >> 32))
-#define DOMAIN_LO  ((uint32_t)(MAPLE_DOMAIN_BASE >> 32))
-#define DOMAIN_END ((uint32_t)((MAPLE_DOMAIN_BASE + GATE_MAX_DOMAINS * MAPLE_DOMAIN_SLOT) >> 32))
-/* The lower canonical half ends at 2^47: the runtime's code lies below it.
- * The only instruction pointer above it a system call can have is Linux's
- * vsyscall page (0xffffffffff600000), whose gettimeofday, time and getcpu
- * Linux emulates as system calls at that address (and filters with
- * seccomp) for any caller: a domain's call there must trap like any other
- * of its system calls (rogue case ROGUE_H_VSYSCALL: Maple syscall 96,
- * -MAPLE_ENOSYS). */
-#define USER_END_HI ((uint32_t)((1ull << 47) >> 32))
-_Static_assert(MAPLE_DOMAIN_BASE % (1ull << 32) == 0 &&
-		       (PKEY_COUNT * MAPLE_DOMAIN_SLOT) % (1ull << 32) == 0,
-	       "the filter compares only the high half of the instruction pointer");
-_Static_assert(MAPLE_GATE_VA % (1ull << 32) == 0 &&
-		       MAPLE_GATE_VA + GATE_SPAN <= MAPLE_GATE_VA + (1ull << 32),
-	       "the gate lies in one 4 GiB block");
-
-#define IP_LO	  offsetof(struct seccomp_data, instruction_pointer)
-#define IP_HI	  (IP_LO + 4)
-#define ARG0_LO	  offsetof(struct seccomp_data, args[0])
-#define ARG0_HI	  (ARG0_LO + 4)
-#define NR	  offsetof(struct seccomp_data, nr)
-#define ARCH	  offsetof(struct seccomp_data, arch)
-#define LOAD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
-/* Jump offsets count the instructions skipped: to index `to` from `at`. */
-#define TO(at, to)	      ((to) - (at)-1)
-#define IF_EQ(at, k, yes, no) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), TO(at, yes), TO(at, no))
-#define IF_GE(at, k, yes, no) BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), TO(at, yes), TO(at, no))
-
-/* Whether the filter traps every system call at ip whatever it is: a domain
- * slot, the gate's block or the vsyscall page, compared as the filter
- * compares them. */
-static int trapped_at(uint64_t ip)
-{
-	uint32_t hi = (uint32_t)(ip >> 32);
-	return hi == GATE_HI || hi >= USER_END_HI || (hi >= DOMAIN_LO && hi < DOMAIN_END);
-}
-
-static int install_filter(char *err, size_t errlen)
-{
-	enum { RUNTIME = 5, SIGRETURN = 8, ARCH_CHECK = 16, TRAP = 18, ALLOW = 19 };
-	uint64_t ret = (uint64_t)entry_sigreturn_end, token = entry_sigreturn_token;
-	struct sock_filter prog[] = {
-		/* 0 */ LOAD(IP_HI),
-		/* 1 */ IF_EQ(1, GATE_HI, TRAP, 2),
-		/* 2 */ IF_GE(2, USER_END_HI, TRAP, 3), /* the vsyscall page */
-		/* 3 */ IF_GE(3, DOMAIN_LO, 4, RUNTIME),
-		/* 4 */ IF_GE(4, DOMAIN_END, RUNTIME, TRAP),
-		/* RUNTIME: anywhere else; the signal return is checked apart */
-		/* 5 */ IF_EQ(5, (uint32_t)(ret >> 32), 6, ARCH_CHECK),
-		/* 6 */ LOAD(IP_LO),
-		/* 7 */ IF_EQ(7, (uint32_t)ret, SIGRETURN, ARCH_CHECK),
-		/* SIGRETURN: only an rt_sigreturn with the secret in %rdi */
-		/* 8 */ LOAD(ARCH),
-		/* 9 */ IF_EQ(9, AUDIT_ARCH_X86_64, 10, TRAP),
-		/* 10 */ LOAD(NR),
-		/* 11 */ IF_EQ(11, __NR_rt_sigreturn, 12, TRAP),
-		/* 12 */ LOAD(ARG0_LO),
-		/* 13 */ IF_EQ(13, (uint32_t)token, 14, TRAP),
-		/* 14 */ LOAD(ARG0_HI),
-		/* 15 */ IF_EQ(15, (uint32_t)(token >> 32), ALLOW, TRAP),
-		/* ARCH_CHECK: the runtime makes x86-64 calls only, so any other
-		 * is a domain's, whatever its instruction pointer: SYSENTER on an
-		 * Intel CPU enters Linux's 32-bit entry, which reports the vDSO's
-		 * landing pad (rogue case ROGUE_H_SYSENTER). It traps and fails
-		 * the domain; killing the process here let a domain stop it. */
-		/* 16 */ LOAD(ARCH),
-		/* 17 */ IF_EQ(17, AUDIT_ARCH_X86_64, ALLOW, TRAP),
-		/* 18 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-		/* 19 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	_Static_assert(sizeof prog / sizeof prog[0] == ALLOW + 1, "the labels are the indices");
-	struct sock_fprog fprog = {.len = sizeof prog / sizeof prog[0], .filter = prog};
-	int rc = 0;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog) != 0) {
-		snprintf(err, errlen, "cannot install the seccomp filter: %s", strerror(errno));
-		rc = -1;
-	}
-	explicit_bzero(prog, sizeof prog); /* the secret stays in one place */
-	explicit_bzero(&token, sizeof token);
-	return rc;
-}
+/* entry_sigreturn resumes the runtime's own code with ALLOW (entry.h). */
+__thread uint8_t entry_resume_runtime;
 
 static int fail_now(struct upcall *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -285,49 +110,6 @@ static int fail_now(struct upcall *u, const char *fmt, ...)
 	vsnprintf(u->why, u->whylen, fmt, ap);
 	va_end(ap);
 	return 1;
-}
-
-/* The rights rt_sigreturn will give the interrupted code: the PKRU
- * component (XSAVE component 9) of the XSAVE area in the signal frame. Its
- * offset is CPUID.(EAX=0DH,ECX=9):EBX (Intel SDM Vol. 1, 13.2); the frame
- * is in XSAVE format when its software bytes (offset 464 of the legacy
- * area, Linux's struct _fpx_sw_bytes) hold FP_XSTATE_MAGIC1 and name the
- * component; XSTATE_BV (offset 512, SDM 13.4.2) must then have bit 9 set,
- * or XRSTOR would put PKRU in its init state (0: every key) instead.
- *
- * The frame may be a domain's forgery (sigentry.S: a domain that jumps to
- * a handler's entry with a frame it wrote on the SHARED signal stack), so
- * the area's pointer is trusted no further than the signal stack: every
- * byte read or written here must lie in it, or this writes nothing and
- * fails (-1). The PKRU written comes from the caller, out of the gate's
- * TRUSTED state, never from the frame. */
-#define XFEATURE_PKRU 9
-#define XSAVE_HEADER  512 /* XSTATE_BV, then XCOMP_BV */
-static int in_sigstack(const uint8_t *p, uint64_t n)
-{
-	uint64_t lo = entry_sigstack.lo, hi = entry_sigstack.hi;
-	return (uint64_t)p >= lo && n <= hi - lo && (uint64_t)p - lo <= hi - lo - n;
-}
-
-static int frame_set_pkru(ucontext_t *uc, uint32_t pkru)
-{
-	uint8_t *x = (uint8_t *)uc->uc_mcontext.fpregs;
-	uint32_t magic, a, off, c, d;
-	uint64_t features;
-	if (!x || !in_sigstack(x, XSAVE_HEADER + 8))
-		return -1;
-	memcpy(&magic, x + 464, 4);
-	memcpy(&features, x + 464 + 8, 8);
-	if (magic != FP_XSTATE_MAGIC1 || !(features >> XFEATURE_PKRU & 1) ||
-	    !__get_cpuid_count(0xd, XFEATURE_PKRU, &a, &off, &c, &d) || !off ||
-	    !in_sigstack(x, (uint64_t)off + 4))
-		return -1;
-	memcpy(x + off, &pkru, 4);
-	uint64_t bv;
-	memcpy(&bv, x + 512, 8);
-	bv |= 1ull << XFEATURE_PKRU;
-	memcpy(x + 512, &bv, 8);
-	return 0;
 }
 
 /* The runtime's own code and stack segment selectors (entry_init): the
@@ -361,7 +143,7 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	}
 	printf("hosted: %s failed: %s\n", d ? d->name : "?", u->why);
 	fflush(stdout);
-	if (keys && frame_set_pkru(uc, pkru) < 0)
+	if (keys && sigstack_set_pkru(uc, pkru) < 0)
 		abort(); /* cannot resume the caller with its rights (a frame a domain
 			  * forged: sigentry.S): stop, not guess */
 	greg_t *g = uc->uc_mcontext.gregs;
@@ -380,91 +162,6 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	g[REG_RBX] = g[REG_RBP] = g[REG_R12] = g[REG_R13] = g[REG_R14] = g[REG_R15] = 0;
 	g[REG_ERR] = g[REG_TRAPNO] = g[REG_CR2] = 0;
 	memset(si, 0, sizeof *si);
-}
-
-/* The pointers a syscall reads must lie in the calling domain's image or
- * its stack, as the VM's dmem_owns decides (hgate_owns). */
-static long sys_log(struct hosted_domain *d, uint64_t text, uint64_t len)
-{
-	char buf[LOG_MAX];
-	uint64_t n = len < sizeof buf ? len : sizeof buf;
-	if (!hgate_owns(d, text, n))
-		return -MAPLE_EFAULT;
-	if (!hsys_may_log(d))
-		return -MAPLE_EQUOTA;
-	memcpy(buf, (const void *)text, n);
-	n = log_text_clean(buf, n);
-	char line[LOG_MAX + 64];
-	int k = snprintf(line, sizeof line, "[%s] %.*s\n", d->name, (int)n, buf);
-	if (write(STDOUT_FILENO, line, k) < 0)
-		return -MAPLE_EIO;
-	return (long)len;
-}
-
-static long sys_export(struct hosted_domain *d, uint64_t entries, uint64_t n)
-{
-	uint64_t table[sizeof d->methods / sizeof d->methods[0]];
-	if (n > sizeof table / sizeof table[0])
-		return -MAPLE_EINVAL;
-	if (!hgate_owns(d, entries, n * 8))
-		return -MAPLE_EFAULT;
-	memcpy(table, (const void *)entries, n * 8);
-	for (uint64_t i = 0; i < n; i++)
-		if (table[i] < d->base || table[i] >= d->base + d->span)
-			return -MAPLE_EINVAL; /* a method must be the domain's own code */
-	hgate_export(d, table, (unsigned)n);
-	return 0;
-}
-
-static long sys_lookup(struct hosted_domain *d, uint64_t name, uint64_t len)
-{
-	char buf[MAPLE_DOMAIN_NAME_MAX];
-	if (len >= sizeof buf)
-		return -MAPLE_EINVAL;
-	if (!hgate_owns(d, name, len))
-		return -MAPLE_EFAULT;
-	memcpy(buf, (const void *)name, len);
-	buf[len] = 0;
-	return hgate_lookup(buf);
-}
-
-/* The Maple syscalls of the gate and the exchange heap, the latter by the
- * VM's own xheap/rref.c (SYS_RREF_BUS too: no DMA here, but the same rule
- * on who may ask); syscalls.c serves the lifecycle, memory, devices, time
- * and threads, and every other number gets -MAPLE_ENOSYS. */
-static long maple_syscall(struct hosted_domain *d, long nr, const greg_t *g)
-{
-	static const struct rref_limits limits = RREF_LIMITS_DEFAULT;
-	switch (nr) {
-	case SYS_NULL:
-		return 0;
-	case SYS_LOG:
-		return sys_log(d, g[REG_RDI], g[REG_RSI]);
-	case SYS_EXPORT:
-		return sys_export(d, g[REG_RDI], g[REG_RSI]);
-	case SYS_LOOKUP:
-		return sys_lookup(d, g[REG_RDI], g[REG_RSI]);
-	case SYS_DOMAIN_ID:
-		return (long)hgate_handle(d);
-	case SYS_RREF_ALLOC:
-		return rref_alloc(d->id, &limits, (uint32_t)g[REG_RDI], g[REG_RSI]);
-	case SYS_RREF_FREE:
-		return rref_free(d->id, g[REG_RDI]);
-	case SYS_RREF_NEST:
-		return rref_nest(d->id, g[REG_RDI], g[REG_RSI]);
-	case SYS_RREF_UNNEST:
-		return rref_unnest(d->id, g[REG_RDI]);
-	case SYS_RREF_SIZE:
-		return rref_size(d->id, g[REG_RDI]);
-	case SYS_RREF_RECALL:
-		return rref_recall(d->id, g[REG_RDI]);
-	case SYS_RREF_INFO:
-		return rref_info(d->id, g[REG_RDI]);
-	case SYS_RREF_BUS: /* the same authority; the answer is the payload's address */
-		return rref_bus(d->id, g[REG_RDI], g[REG_RSI]);
-	default:
-		return hsys_serve(d, nr, g[REG_RDI], g[REG_RSI], g[REG_RDX]);
-	}
 }
 
 /* Where ip is, for a failure line: "rogue+0x124f", "gate+0x40" or the address. */
@@ -505,7 +202,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		/* Wherever it came from (SYSENTER's lands in the vDSO). */
 		fail_now(u, "a 32-bit system call (%d) at %s", si->si_syscall, at);
 		fail_domain(u, si, ctx);
-	} else if (!trapped_at(ip)) {
+	} else if (!filter_trapped_at(ip)) {
 		/* Dispatch blocked a `syscall` of the runtime's own code while
 		 * domain or gate code ran: a domain jumped there. */
 		fail_now(u, "a system call (%d) at %#lx outside the domains and the gate",
@@ -521,7 +218,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_now(u, "a system call outside any domain at %s", at);
 		fail_domain(u, si, ctx);
 	} else if (si->si_syscall == SYS_PANIC) {
-		char msg[LOG_MAX] = "";
+		char msg[DISPATCH_LOG_MAX] = "";
 		uint64_t len = (uint64_t)g[REG_RSI];
 		uint64_t n = len < sizeof msg - 1 ? len : sizeof msg - 1;
 		if (hgate_owns(d, g[REG_RDI], n))
@@ -529,7 +226,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_now(u, "panicked: %.*s", (int)n, msg);
 		fail_domain(u, si, ctx);
 	} else {
-		g[REG_RAX] = maple_syscall(d, si->si_syscall, g);
+		g[REG_RAX] = dispatch_syscall(d, si->si_syscall, g);
 		/* As the VM's way back to ring 3 (gate_return_to_user): a domain
 		 * failed while it ran (killed, or destroyed with its call in
 		 * progress) unwinds now rather than running on; the gate's
@@ -543,7 +240,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		 * gate holds for this thread (the caller's own: a domain's
 		 * system call interrupts nothing else), whatever PKRU the frame
 		 * says: the frame may be a forgery (sigentry.S). */
-		if (keys && frame_set_pkru(ctx, hgate_expected_pkru()) < 0) {
+		if (keys && sigstack_set_pkru(ctx, hgate_expected_pkru()) < 0) {
 			fail_now(u,
 				 "a system call (%d) at %s with a signal frame not of Linux's "
 				 "making",
@@ -587,14 +284,22 @@ static int emulate_wrpkru(uint64_t ip)
 }
 
 /*
- * The watchdog's signal (watchdog.c, HWATCH_SIGNAL; without keys), aimed at
- * this thread, through the fault handlers' entry. Blocked while the runtime runs here (altstack)
- * and in every handler (their sa_mask), it can still land in the runtime's few instructions between
- * opening it for an upcall and entering the domain, or arrive for a call that has ended since.
- * Where the thread was comes from the selector, which says BLOCK exactly while domain or gate code
- * runs (THE INVARIANT above) and lies on a page no domain can write: ALLOW is the runtime, resumed
- * as it was (entry_sigreturn keeps ALLOW). Otherwise hwatch_judge decides from the gate's trusted
- * state, and the thread goes on, or unwinds as from a fault.
+ * The watchdog's signal (watchdog.c, HWATCH_SIGNAL), aimed at this thread,
+ * through the fault handlers' entry. Blocked while the runtime runs here
+ * (entry_init) and in every handler (their sa_mask), it can still land in
+ * the runtime's few instructions between opening it for an upcall and
+ * entering the domain, or arrive for a call that has ended since. Where the
+ * thread was comes from the selector, which says BLOCK exactly while domain
+ * or gate code runs (THE INVARIANT above) and lies on a page no domain can
+ * write: ALLOW is the runtime, resumed as it was (entry_sigreturn keeps
+ * ALLOW). Otherwise hwatch_judge decides from the gate's trusted state, and
+ * the thread goes on, or unwinds as from a fault. Whether it held the gate's
+ * rights: under keys the PKRU Linux saved in the frame, which lies in the
+ * runtime's key-0 memory and which the keyed entry took only as Linux wrote
+ * it for this delivery (sigentry.S); without keys, what the emulated
+ * WRPKRUs would have given. A thread that goes on is resumed with the
+ * frame's rights as Linux saved them: the interrupted ones, those of a
+ * raised pass included.
  */
 static void on_watchdog(siginfo_t *si, void *ctx)
 {
@@ -607,7 +312,10 @@ static void on_watchdog(siginfo_t *si, void *ctx)
 	if (!u)
 		abort(); /* domain code runs only inside an upcall: the selector is wrong */
 	uint64_t rip = (uint64_t)((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP];
-	if (hwatch_judge(rip - MAPLE_GATE_VA < runtime_gatepage()->size, gate_rights == PKRU_GATE,
+	uint32_t rights = gate_rights;
+	if (keys && sigstack_get_pkru(ctx, &rights) < 0)
+		abort(); /* a frame not of Linux's making passed the entry: stop, not guess */
+	if (hwatch_judge(rip - MAPLE_GATE_VA < runtime_gatepage()->size, rights == PKRU_GATE,
 			 u->why, u->whylen) == HWATCH_UNWIND)
 		fail_domain(u, si, ctx);
 }
@@ -644,7 +352,7 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 	 * 220 had every key (rogue-forged-fault-frame-after-a-strike-keeps-
 	 * its-rights). */
 	if (take == INJECT_RETRY || take == INJECT_REDIRECTED) {
-		if (!keys || frame_set_pkru(ctx, hgate_expected_pkru()) == 0)
+		if (!keys || sigstack_set_pkru(ctx, hgate_expected_pkru()) == 0)
 			return;
 		fail_now(u, "a fault at %s with a signal frame not of Linux's making", at);
 		fail_domain(u, si, ctx);
@@ -652,8 +360,6 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 	}
 	if (take == INJECT_KILL)
 		fail_now(u, "killed to test recovery"); /* the VM's domain_fail reason */
-	else if (take == INJECT_TIMEOUT)
-		hwatch_fail_current(u->why, u->whylen); /* the watchdog's: ETIMEDOUT */
 	else if (sig == SIGSEGV && si->si_code == SEGV_PKUERR)
 		fail_now(u, "SIGSEGV (SEGV_PKUERR, key %u) at %s, address %#lx", si->si_pkey, at,
 			 (unsigned long)si->si_addr);
@@ -672,206 +378,10 @@ static uint32_t rdpkru(void)
 	return eax;
 }
 
-/*
- * Every upcall needs a signal stack of its own. Under keys it carries the
- * SHARED key: kernels before 6.12 write the signal frame with the
- * interrupted code's PKRU, and a domain's rights allow its own key, SHARED
- * and (read-only) GATE_RO, so a frame on runtime memory (key 0) could not
- * be written and Linux would kill the process instead of delivering. The
- * price (docs/platform.md): while a handler runs, another thread in any
- * domain could write this thread's frame; maple-hosted runs one domain
- * thread per process for now. A page below each is mapped with no access,
- * so a handler that ran out of stack faults rather than writing the
- * runtime's memory with PKRU 0 (the keyed entries also start a handler
- * only SIGSTACK_HEADROOM above the bottom).
- *
- * Why one per upcall level: an upcall made from inside a SIGSYS handler
- * (the init of a domain another domain creates) runs domain code while
- * that handler's frame is live on its signal stack, and Linux delivers a
- * signal interrupting code that is not on the armed signal stack at that
- * stack's top: a single stack would be overwritten under the live frame.
- * So each upcall arms the stack of its own level before it enters the
- * domain, with SS_AUTODISARM: delivery disarms it (saving it in the
- * frame's uc_stack, which rt_sigreturn restores), so the handler may arm
- * the next level's for a nested upcall, below which nothing is live.
- * entry_sigstack always names the level whose domain code runs, the one
- * stack a signal can arrive on (use_sigstack): the upcall sets it, and
- * the return from a nested one sets the enclosing level's again.
- * And while a nested upcall runs, the enclosing levels' stacks are the
- * runtime's own (key_sigstack).
- */
-static char *alt[ALT_LEVELS];
-#define AUTODISARM (1u << 31) /* Linux's SS_AUTODISARM (uapi linux/signal.h, 4.7 on) */
-
-uint64_t entry_level_stack(unsigned level)
-{
-	return level < ALT_LEVELS ? (uint64_t)alt[level] : 0;
-}
-
-/*
- * Under keys, level's signal stack with key pkey: the runtime's (0) while
- * an upcall nested above it runs, SHARED otherwise. THE INVARIANT: no
- * domain can write the state of a handler that is still live. A handler
- * that makes a nested upcall (a domain's SYS_DOMAIN_CREATE running the new
- * domain's init) is suspended on its level's stack with the runtime's C
- * frames, their return addresses (followed later with PKRU 0), the nested
- * upcall's sigjmp_buf and the frame rt_sigreturn resumes its domain from;
- * SHARED, the nested domain (or any domain it calls) could rewrite them.
- * No signal needs that stack meanwhile: the nested domain's arrive on the
- * next level's, armed with SS_AUTODISARM. A stack that cannot be keyed
- * either way is a process that cannot go on safely: stop, not guess.
- */
-static void key_sigstack(unsigned level, int pkey)
-{
-	if (keys && pkey_mprotect(alt[level], ALTSTACK, PROT_READ | PROT_WRITE, pkey) < 0) {
-		fprintf(stderr, "hosted: cannot give signal stack %u key %d: %s\n", level, pkey,
-			strerror(errno));
-		abort();
-	}
-}
-
-/* The keyed entries and frame_set_pkru accept frames on level's stack only. */
-static void use_sigstack(unsigned level)
-{
-	entry_sigstack = (struct entry_sigstack){.lo = (uint64_t)alt[level],
-						 .hi = (uint64_t)alt[level] + ALTSTACK};
-}
-
-static int arm_altstack(unsigned level, char *err, size_t errlen)
-{
-	if (level >= ALT_LEVELS) {
-		snprintf(err, errlen, "upcalls nested %u deep", level);
-		return -1;
-	}
-	if (!alt[level]) {
-		uint8_t *at =
-			mmap(NULL, PAGE + ALTSTACK, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (at == MAP_FAILED ||
-		    (keys ? pkey_mprotect(at + PAGE, ALTSTACK, PROT_READ | PROT_WRITE, PKEY_SHARED)
-			  : mprotect(at + PAGE, ALTSTACK, PROT_READ | PROT_WRITE)) < 0) {
-			snprintf(err, errlen, "cannot set up a signal stack: %s", strerror(errno));
-			if (at != MAP_FAILED)
-				munmap(at, PAGE + ALTSTACK);
-			return -1;
-		}
-		alt[level] = (char *)at + PAGE;
-	}
-	stack_t ss = {.ss_sp = alt[level], .ss_size = ALTSTACK, .ss_flags = (int)AUTODISARM};
-	if (sigaltstack(&ss, NULL) < 0) {
-		snprintf(err, errlen, "cannot arm a signal stack: %s", strerror(errno));
-		return -1;
-	}
-	use_sigstack(level);
-	return 0;
-}
-
-/* The thread's first signal stack (level 0), and the signal mask domains
- * run with (entry_upcall): the thread's own, but the watchdog's signal,
- * which the runtime's code blocks here (on_watchdog) and domain and
- * gate code take. */
+/* The signal mask domains run with (entry_upcall): the thread's own, but
+ * the watchdog's signal, which the runtime's code blocks here (on_watchdog)
+ * and domain and gate code take. */
 static sigset_t domain_mask;
-
-static int altstack(char *err, size_t errlen)
-{
-	sigset_t watchdog;
-	sigemptyset(&watchdog);
-	sigaddset(&watchdog, HWATCH_SIGNAL);
-	sigprocmask(SIG_BLOCK, &watchdog, &domain_mask);
-	sigdelset(&domain_mask, HWATCH_SIGNAL);
-	return arm_altstack(0, err, errlen);
-}
-
-/*
- * Under keys, this thread gives up restartable sequences. glibc registers
- * a struct rseq in the thread's TLS (runtime memory, key 0) and Linux
- * writes it on every signal delivery and on returning to user mode after a
- * preemption, with the thread's PKRU at that moment: in a domain, which
- * denies key 0, the write fails and Linux kills the process with SIGSEGV
- * (seen in the PKU guest: every test died so until this was added).
- */
-static int rseq_off(char *err, size_t errlen)
-{
-	if (!__rseq_size)
-		return 0; /* glibc registered none (GLIBC_TUNABLES=glibc.pthread.rseq=0) */
-	/* glibc registers at least 32 bytes, the kernel's original size. */
-	unsigned len = __rseq_size < 32 ? 32 : __rseq_size;
-	if (syscall(SYS_rseq, (char *)__builtin_thread_pointer() + __rseq_offset, len,
-		    RSEQ_FLAG_UNREGISTER, RSEQ_SIG) < 0) {
-		snprintf(err, errlen, "cannot unregister glibc's rseq area: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * This thread's syscall user dispatch (THE INVARIANT above): its selector
- * on a fresh page of key GATE_RO (under keys), ALLOW for now, and Linux's
- * allowed region exactly the address after entry_sigreturn's `syscall`
- * (Linux compares the instruction pointer after the instruction: an
- * allowed region of one byte there admits that `syscall` and nothing
- * else). Each thread that enters domains needs its own.
- */
-static int confine_thread(char *err, size_t errlen)
-{
-	uint8_t *page =
-		mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (page == MAP_FAILED ||
-	    (keys && pkey_mprotect(page, 4096, PROT_READ | PROT_WRITE, PKEY_GATE_RO) < 0)) {
-		snprintf(err, errlen, "cannot map the dispatch selector: %s", strerror(errno));
-		return -1;
-	}
-	entry_selector = page;
-	*entry_selector = SUD_ALLOW;
-	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
-		  (unsigned long)entry_sigreturn_end, 1ul, page) < 0) {
-		snprintf(err, errlen,
-			 "cannot turn on syscall user dispatch (Linux 5.11 or later): %s",
-			 strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Install handler for sig with the runtime's own restorer (glibc's
- * sigaction would put its own there: ksigaction.h) and every signal
- * blocked while it runs (see the handlers' comment above). */
-uint64_t entry_fs_base, entry_gs_base;
-
-/* The bases the handler entries write back: this thread's, the one that
- * enters domains (hgate_init pointed its GS base at its GATE_RO page).
- * WRFSBASE and WRGSBASE need Linux to have turned FSGSBASE on. */
-static int record_bases(char *err, size_t errlen)
-{
-	uint64_t gs = 0;
-	if (!(getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE)) {
-		snprintf(err, errlen,
-			 "the handlers need WRFSBASE and WRGSBASE, which this kernel has not "
-			 "enabled (AT_HWCAP2 lacks FSGSBASE: Linux 5.9 or later on a CPU with it)");
-		return -1;
-	}
-	if (syscall(SYS_arch_prctl, ARCH_GET_GS, &gs) < 0 || !gs) {
-		snprintf(err, errlen, "cannot read the GS base the gate uses: %s",
-			 gs ? strerror(errno) : "0 (hgate_init has not run)");
-		return -1;
-	}
-	uint64_t fs = (uint64_t)__builtin_thread_pointer();
-	if (entry_fs_base && (entry_fs_base != fs || entry_gs_base != gs)) {
-		snprintf(err, errlen, "domains are entered from one thread per process");
-		return -1;
-	}
-	entry_fs_base = fs;
-	entry_gs_base = gs;
-	return 0;
-}
-
-static int handle(int sig, void (*handler)(int, siginfo_t *, void *))
-{
-	struct ksigaction sa = {.handler = (void *)handler,
-				.flags = SA_SIGINFO | SA_ONSTACK | KSA_RESTORER,
-				.restorer = entry_sigreturn,
-				.mask = ~0ull};
-	return (int)syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof sa.mask);
-}
 
 int entry_init(int use_keys, char *err, size_t errlen)
 {
@@ -890,26 +400,25 @@ int entry_init(int use_keys, char *err, size_t errlen)
 			 rdpkru());
 		return -1;
 	}
-	/* The signal stack first: the keyed entries accept no frame outside it;
-	 * and the bases every entry writes back. */
-	if (altstack(err, errlen) < 0 || record_bases(err, errlen) < 0)
+	/* The signal stack first: the keyed entries accept no frame but the
+	 * one Linux puts on it; and the bases every entry writes back. */
+	sigset_t watchdog;
+	sigemptyset(&watchdog);
+	sigaddset(&watchdog, HWATCH_SIGNAL);
+	sigprocmask(SIG_BLOCK, &watchdog, &domain_mask);
+	sigdelset(&domain_mask, HWATCH_SIGNAL);
+	if (sigstack_init(err, errlen) < 0)
 		return -1;
-	while (!entry_sigreturn_token)
-		if (getrandom(&entry_sigreturn_token, sizeof entry_sigreturn_token, 0) !=
-		    sizeof entry_sigreturn_token) {
-			snprintf(err, errlen, "cannot draw the signal return's secret: %s",
-				 strerror(errno));
-			return -1;
-		}
 	for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
-		if (handle(faults[i], keys ? entry_keyed_fault : entry_plain_fault) < 0)
+		if (sigstack_handle(faults[i], keys ? entry_keyed_fault : entry_plain_fault) < 0)
 			goto fail;
-	if (handle(SIGSYS, keys ? entry_keyed_sigsys : entry_plain_sigsys) < 0 ||
-	    (!keys && handle(HWATCH_SIGNAL, entry_plain_fault) < 0))
+	if (sigstack_handle(SIGSYS, keys ? entry_keyed_sigsys : entry_plain_sigsys) < 0 ||
+	    sigstack_handle(HWATCH_SIGNAL, keys ? entry_keyed_fault : entry_plain_fault) < 0)
 		goto fail;
-	if ((keys && rseq_off(err, errlen) < 0) || confine_thread(err, errlen) < 0)
+	if ((keys && sigstack_rseq_off(err, errlen) < 0) ||
+	    filter_confine_thread(keys, err, errlen) < 0)
 		return -1;
-	return install_filter(err, errlen);
+	return filter_install(err, errlen);
 fail:
 	snprintf(err, errlen, "rt_sigaction: %s", strerror(errno));
 	return -1;
@@ -928,7 +437,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 			   .d = d,
 			   .why = why,
 			   .whylen = whylen};
-	if (arm_altstack(u.level, why, whylen) < 0)
+	if (sigstack_arm(u.level, why, whylen) < 0)
 		return -1;
 	uint64_t refused = 0;
 	uint64_t sp = hgate_upcall_push(d, &err, &refused);
@@ -944,7 +453,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 				 err == -MAPLE_EDEAD ? "it does not run" : "too deep");
 		}
 		if (u.outer) /* the handler goes on: on its own level's stack */
-			use_sigstack(u.outer->level);
+			sigstack_use(u.outer->level);
 		return -1;
 	}
 	/* The return address, as gate_upcall pushes it; sp is 16-byte aligned,
@@ -967,8 +476,6 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		 * a kill of the whole process. The handler's frame stays whole
 		 * below: this level has its own signal stack. */
 		sigprocmask(SIG_SETMASK, &domain_mask, NULL);
-		if (u.outer)
-			key_sigstack(u.outer->level, 0);
 		gate_rights = j.pkru;
 		hosted_enter(a[0], a[1], a[2], a[3], &j);
 	}
@@ -977,24 +484,11 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	 * a handler alike; siglongjmp leaves PKRU alone), and the enclosing
 	 * upcall current again, with its signal stack the keyed entries accept.
 	 * That stack is armed again by the rt_sigreturn that ends the handler
-	 * this ran in (the frame's uc_stack), or by the next upcall.
-	 *
-	 * This level's signal stack is dead now (the handler that came back
-	 * ran on it), and it is SHARED: the frames and C handler frames left
-	 * there (the domains' registers and vector state, runtime addresses,
-	 * a SYS_LOG line a handler copied) would be there for the next
-	 * upcall's domains to read. Its pages go back to zero fill. What a
-	 * handler leaves there while its upcall still runs stays
-	 * (docs/platform.md, "What it cannot enforce"). */
-	if (madvise(alt[u.level], ALTSTACK, MADV_DONTNEED) < 0) {
-		fprintf(stderr, "hosted: cannot clear signal stack %u: %s\n", u.level,
-			strerror(errno));
-		abort(); /* a stack that keeps another domain's state: stop, not go on */
-	}
-	if (u.outer) {
-		key_sigstack(u.outer->level, PKEY_SHARED);
-		use_sigstack(u.outer->level);
-	}
+	 * this ran in (the frame's uc_stack), or by the next upcall. What the
+	 * handlers left on this level's stack stays there, in key-0 memory. */
+	sigstack_retire(u.level);
+	if (u.outer)
+		sigstack_use(u.outer->level);
 	current = u.outer;
 	gate_rights = outer_rights;
 	if (how == 2)

@@ -55,10 +55,16 @@ extern uint64_t entry_sigreturn_token;
  * and clears this. */
 extern __thread uint8_t entry_resume_runtime;
 
+/* This thread's syscall user dispatch selector (entry.c: a GATE_RO page of
+ * its own), which enter.S, sigentry.S and wrpkru_pair.S read or store. */
+extern __thread volatile uint8_t *entry_selector;
+
 /* The signal stack, [lo, hi), of the upcall level whose domain code this
- * thread runs (entry.c: one per level); zero before entry_init. */
+ * thread runs (entry.c: one per level, key 0), and the one address Linux
+ * puts a handler's %rsp at there (the keyed entries accept no other);
+ * zero before entry_init. */
 struct entry_sigstack {
-	uint64_t lo, hi;
+	uint64_t lo, hi, frame;
 };
 extern __thread struct entry_sigstack entry_sigstack;
 

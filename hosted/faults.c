@@ -534,11 +534,10 @@ int hosted_faults(int n, char **args)
 	else
 		printf("hosted: faults without protection keys: %s\n", why);
 	fflush(stdout);
-	/* The VM's call watchdog too, where it stops a callee by signal: a
-	 * flipped membdev looping outside its own code (finding 8) is out of
-	 * the strikes' reach. Its strikes would share the campaign's one. */
+	/* The VM's call watchdog too: a flipped membdev looping outside its
+	 * own code (finding 8) is out of the strikes' reach. */
 	if (runtime_start(keys, why, sizeof why) < 0 ||
-	    (hwatch_by_signal() && hwatch_start(HWATCH_DEFAULT_MS, why, sizeof why) < 0)) {
+	    hwatch_start(HWATCH_DEFAULT_MS, why, sizeof why) < 0) {
 		fprintf(stderr, "maple-hosted: %s\n", why);
 		return 2;
 	}

@@ -167,8 +167,7 @@ static void restore_code(void)
 
 /* Leaves the strike IDLE: one not taken is dropped (its pages given
  * back), one being taken is waited for. Only the thread that arms calls
- * it: the campaign's (faults.c) or the watchdog's (watchdog.c), never both
- * in one process. */
+ * it: the campaign's (faults.c), or a test's. */
 void inject_cancel(void)
 {
 	int s = ARMED;
@@ -184,7 +183,7 @@ void inject_cancel(void)
 /*
  * THE INVARIANT: a strike changes only the pages of the domain its handle
  * names, for the whole change. Strikes are armed by a thread that does not
- * destroy domains (the watchdog's, the campaign's), while the domain
+ * destroy domains (the campaign's), while the domain
  * thread may end the call, destroy the domain and place the slot's next
  * one at the same addresses: a strike armed from a stale copy of the
  * domain read the successor's mappings and took execution from them with
@@ -243,7 +242,7 @@ static int arm(uint64_t handle, int kind, char *why, size_t whylen)
 
 int inject_strike(uint64_t handle, int kind, char *why, size_t whylen)
 {
-	if ((kind < FAULT_PF || kind > FAULT_KILL) && kind != INJECT_STRIKE_TIMEOUT) {
+	if (kind < FAULT_PF || kind > FAULT_KILL) {
 		snprintf(why, whylen, "no strike of kind %d", kind);
 		return -1;
 	}
@@ -326,8 +325,6 @@ enum inject_take inject_fault(ucontext_t *uc, const siginfo_t *si)
 			return INJECT_RETRY;
 		if (kind == FAULT_KILL)
 			return INJECT_KILL;
-		if (kind == INJECT_STRIKE_TIMEOUT)
-			return INJECT_TIMEOUT;
 		g[REG_RIP] = (greg_t)stub(kind);
 		return INJECT_REDIRECTED;
 	}

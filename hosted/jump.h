@@ -26,9 +26,11 @@
 #define GATE_RO_CLEAR_VECTORS 48
 /* PKRU_AD(0) | PKRU_AD(PKEY_TRUSTED): rights a domain never holds. */
 #define PKRU_DOMAIN_DENIES 0x5
-/* The thread's signal stack, struct entry_sigstack (entry.h): lo, hi. */
-#define SIGSTACK_LO 0
-#define SIGSTACK_HI 8
+/* The thread's signal stack, struct entry_sigstack (entry.h): lo, hi and
+ * where its frames lie. */
+#define SIGSTACK_LO    0
+#define SIGSTACK_HI    8
+#define SIGSTACK_FRAME 16
 /* Linux's x86-64 struct rt_sigframe above a handler's %rsp: pretcode (8),
  * struct ucontext (304: uapi asm/ucontext.h), siginfo (128). */
 #define SIGFRAME_UC    8
@@ -36,7 +38,7 @@
 #define SIGFRAME_BYTES (8 + 304 + 128)
 /* The stack a handler may need below its frame (an upcall it makes takes
  * its signals on the next level's stack, entry.c): ALTSTACK (entry.c)
- * holds it above the lowest %rsp the entries accept. */
+ * holds it below the frame and its XSAVE area. */
 #define SIGSTACK_HEADROOM (16 << 10)
 
 #ifndef __ASSEMBLER__

@@ -13,9 +13,20 @@
 
 #include <cpuid.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define STR(x)	#x
+#define XSTR(x) STR(x)
+
+static int probe_delivery(char *why, size_t whylen);
 
 /* CPUID leaf 7, subleaf 0, ECX (Intel SDM Vol. 2A, CPUID, Table 3-8). */
 #define CPUID7_ECX_PKU	 (1u << 3)
@@ -38,7 +49,89 @@ bool pkeys_available(char *why, size_t whylen)
 		return false;
 	}
 	pkey_free(k);
-	return true;
+	return pkeys_judge_delivery(probe_delivery(why, whylen), why, whylen);
+}
+
+/*
+ * The delivery probe's handler: it arrives with Linux's default rights
+ * (init_pkru: key 0 only) on a stack of a key those deny, so it touches no
+ * memory at all and leaves with the status that says it arrived.
+ */
+#define ARRIVED 42
+void pkeys_probe_arrived(int sig);
+__asm__(".text\n"
+	".type pkeys_probe_arrived, @function\n"
+	"pkeys_probe_arrived:\n"
+	"\tmovl $" XSTR(SYS_exit_group) ", %eax\n"
+					"\tmovl $" XSTR(ARRIVED) ", %edi\n"
+								 "\tsyscall\n"
+								 "\tud2\n"
+								 ".size pkeys_probe_arrived, . - "
+								 "pkeys_probe_arrived\n");
+
+/*
+ * Whether Linux delivers a signal onto a signal stack whose key the
+ * interrupted code's rights deny: 1 (Linux 6.12 and later write the frame
+ * with every key enabled, "x86/pkeys: Update PKRU to enable all pkeys
+ * before XSAVE"), 0 (before 6.12 the frame is written with the interrupted
+ * rights, the write fails and Linux kills the thread with SIGSEGV), or -1
+ * with why filled when the probe itself could not run. In a child process,
+ * since the answer "no" is a kill: it takes a key with its rights denied
+ * (pkey_alloc's init rights, no WRPKRU: audit.c), puts its signal stack on
+ * it and signals itself.
+ */
+static int probe_delivery(char *why, size_t whylen)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(why, whylen, "cannot fork the signal delivery probe: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		size_t size = 64 << 10;
+		int k = pkey_alloc(0, PKEY_DISABLE_ACCESS);
+		void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				   -1, 0);
+		stack_t ss = {.ss_sp = stack, .ss_size = size};
+		struct sigaction sa = {.sa_handler = pkeys_probe_arrived, .sa_flags = SA_ONSTACK};
+		if (k < 0 || stack == MAP_FAILED ||
+		    pkey_mprotect(stack, size, PROT_READ | PROT_WRITE, k) < 0 ||
+		    sigaltstack(&ss, NULL) < 0 || sigaction(SIGUSR1, &sa, NULL) < 0)
+			_exit(1);
+		raise(SIGUSR1); /* delivered on the way back from tgkill, rights denying k */
+		_exit(2);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(why, whylen, "cannot wait for the signal delivery probe: %s",
+				 strerror(errno));
+			return -1;
+		}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == ARRIVED)
+		return 1;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV)
+		return 0;
+	snprintf(why, whylen, "the signal delivery probe %s %d, want exit %d or SIGSEGV",
+		 WIFEXITED(status) ? "exited with status" : "died of signal",
+		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), ARRIVED);
+	return -1;
+}
+
+bool pkeys_judge_delivery(int arrived, char *why, size_t whylen)
+{
+	struct utsname u;
+	if (arrived < 0)
+		return false; /* why says why */
+	if (arrived)
+		return true;
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof u.release, "(uname: %s)", strerror(errno));
+	snprintf(why, whylen,
+		 "Linux %s writes a signal frame with the interrupted rights (before 6.12): keys "
+		 "need Linux 6.12 or later",
+		 u.release);
+	return false;
 }
 
 static int alloc_expect(int want, const char *name, char *why, size_t whylen)

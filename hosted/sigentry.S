@@ -3,32 +3,37 @@
  * under their keys (entry.c), and the handlers' one way back into a domain
  * or the gate: the restorer entry_sigreturn, below.
  *
- * Linux enters a handler with its default PKRU (init_pkru_value: every key
- * but 0 access-disabled), whatever the interrupted code held. The handlers
- * run on an alternate stack that the interrupted domain's rights can write
- * (SHARED, see entry.c: kernels before 6.12 write the signal frame with the
- * interrupted PKRU), which that default denies: so before anything touches
- * the stack, these entries write the handlers' known rights, PKRU 0 (every
- * key). The interrupted rights are not lost: they are in the signal frame's
- * XSAVE area, which the handler rewrites from the gate's state before
- * rt_sigreturn restores them (entry.c, frame_set_pkru); a handler that
- * leaves with siglongjmp goes on in the runtime, whose rights are PKRU 0.
+ * Linux (6.12 and later: pkeys.c refuses keys on an older one) writes the
+ * signal frame with every key enabled onto the level's signal stack, the
+ * runtime's key-0 memory (sigstack.c), and enters a handler with its default
+ * PKRU (init_pkru: key 0 only), whatever the interrupted code held. The
+ * entries' first memory access is that key-0 stack, after they wrote the
+ * handlers' known rights, PKRU 0 (every key). The interrupted rights are
+ * not lost: they are in the frame's XSAVE area, which the handler rewrites
+ * from the gate's state before rt_sigreturn restores them (entry.c, with
+ * sigstack_set_pkru); rt_sigreturn reads the frame with the handler's rights,
+ * PKRU 0, which reach it. A handler that leaves with siglongjmp goes on in
+ * the runtime, whose rights are PKRU 0.
  *
  * THE INVARIANT (ERIM's rule for a WRPKRU outside the gate): protection
  * keys do not govern instruction fetch, so a domain can jump straight to
  * the WRPKRU below with %eax = 0 and every other register of its choosing.
- * What it can then get is only what a real signal gives it. After the
- * WRPKRU, before any store and before any C code, the entry checks:
+ * It must get nothing: a handler runs only for a frame Linux wrote for the
+ * signal it is delivering now. After the WRPKRU, before any store and
+ * before any C code, the entry checks:
  *   - %eax is 0, the one value this site writes;
- *   - %rsp lies in this thread's signal stack of the upcall level that
- *     runs (entry_sigstack, set by entry.c's use_sigstack, in the
- *     thread's key-0 TLS, which no domain can write; %fs is the runtime's
- *     thread pointer, written just before from key-0 memory by
+ *   - %rsp is exactly where Linux puts a frame on this thread's signal
+ *     stack of the upcall level that runs (entry_sigstack.frame, set by
+ *     sigstack.c's sigstack_use, in the thread's key-0 TLS; %fs is the
+ *     runtime's thread pointer, written just before from key-0 memory by
  *     entry_restore_bases: a domain can only load %fs with a selector
  *     (base 0), no WRFSBASE outside that audited site (hosted/audit.c and
- *     the loader's scan), nor arch_prctl, entry.c), at least
- *     SIGSTACK_HEADROOM above its bottom, with a whole frame below its top,
- *     and 8 past a 16-byte boundary, as Linux enters a handler;
+ *     the loader's scan), nor arch_prctl, filter.c). That is key-0 memory,
+ *     which no domain can write: the frame there is Linux's;
+ *   - its siginfo's si_signo is not 0: entry_sigreturn zeroes it before
+ *     each rt_sigreturn through the frame, and sigstack_retire when
+ *     a handler left it by siglongjmp, so a frame of a signal already
+ *     handled (another domain's registers, say) is never served again;
  *   - %rdx (the ucontext) and %rsi (the siginfo) are exactly where Linux
  *     puts them in that frame (arch/x86/kernel/signal.c: struct
  *     rt_sigframe at %rsp);
@@ -37,14 +42,8 @@
  * writes the runtime's FS and GS bases back (entry_restore_bases, below): a
  * domain that loaded %fs or %gs with a selector has base 0 there, which
  * Linux keeps across signal delivery. It then sets RFLAGS (no DF, TF or AC
- * of the jumper's) and
- * CALLS the C handler, and, should it return, goes to entry_sigreturn
- * itself: the frame's return address is never used, so a forged frame
- * cannot make a handler `ret` into a domain with PKRU 0. A frame forged on
- * the signal stack itself passes the checks; the handler treats it as a
- * domain's system call or fault (what the domain could have made anyway)
- * and writes the rights rt_sigreturn restores from the gate's state,
- * never from the frame (entry.c, frame_set_pkru and its callers).
+ * of the jumper's) and CALLS the C handler, and, should it return, goes to
+ * entry_sigreturn itself: the frame's return address is never used.
  */
 #include "jump.h"
 
@@ -68,23 +67,10 @@
 	jmp entry_restore_bases
 1:	cld
 	movq entry_sigstack@gottpoff(%rip), %rax
-	movq %fs:SIGSTACK_LO(%rax), %rcx
-	movq %fs:SIGSTACK_HI(%rax), %r9
-	cmpq %r9, %rsp			/* below the top */
-	jae hosted_pkru_violation
-	movq %rsp, %r10			/* SIGSTACK_HEADROOM above the bottom */
-	subq %rcx, %r10
-	jb hosted_pkru_violation
-	cmpq $SIGSTACK_HEADROOM, %r10
-	jb hosted_pkru_violation
-	movq %r9, %r10			/* a whole frame below the top */
-	subq %rsp, %r10
-	cmpq $SIGFRAME_BYTES, %r10
-	jb hosted_pkru_violation
-	testq $15, %rsp			/* 8 past a 16-byte boundary */
-	jz hosted_pkru_violation
-	testq $7, %rsp
-	jnz hosted_pkru_violation
+	cmpq %fs:SIGSTACK_FRAME(%rax), %rsp	/* where Linux puts this level's frame */
+	jne hosted_pkru_violation
+	cmpl $0, SIGFRAME_INFO(%rsp)		/* si_signo: 0 once consumed */
+	je hosted_pkru_violation
 	leaq SIGFRAME_UC(%rsp), %rax
 	cmpq %rax, %r8
 	jne hosted_pkru_violation
@@ -134,7 +120,7 @@
 /*
  * entry_restore_bases: the runtime's FS base (its thread pointer) and GS
  * base (the thread's GATE_RO page, which the gate reads at %gs) back from
- * entry_fs_base and entry_gs_base (entry.c: read at entry_init, on the one
+ * entry_fs_base and entry_gs_base (sigstack.c: read at entry_init, on the one
  * thread that enters domains), then on to *%r11. Reached from the entries
  * above only, after the keyed ones' WRPKRU check (PKRU 0), and before any
  * %fs or %gs access: a domain can load %fs or %gs with a selector (base
@@ -182,21 +168,23 @@ entry_restore_gsbase:
  * the selector stays ALLOW, as the runtime runs with it, and the flag is
  * cleared.
  *
- * THE INVARIANT (entry.c): the `syscall` below is the only one Linux lets
+ * THE INVARIANT (filter.c): the `syscall` below is the only one Linux lets
  * through while the selector says BLOCK (its address, entry_sigreturn_end,
  * is the dispatch's whole allowed region), and the seccomp filter lets it
  * through only as an rt_sigreturn whose %rdi is the secret. A domain that
  * jumps to it cannot have loaded the secret: it lies in key-0 memory, which
  * no domain's rights can read, and a domain that jumps to the load faults
  * there, at the first instruction. No signal can arrive between the load
- * and the `syscall` (all are
- * blocked), so no signal frame, on the SHARED signal stack, ever holds it;
- * rt_sigreturn then replaces %rdi with the frame's.
+ * and the `syscall` (all are blocked), so no signal frame ever holds it;
+ * rt_sigreturn then replaces %rdi with the frame's. The frame it returns
+ * through lies at %rsp - 8 (a handler's `ret` popped its return address);
+ * its si_signo is zeroed, so the keyed entries never take it again.
  */
 	.globl entry_sigreturn
 	.type entry_sigreturn, @function
 entry_sigreturn:
 	movq entry_sigreturn_token(%rip), %rdi
+	movl $0, SIGFRAME_INFO - 8(%rsp)	/* si_signo: this frame is consumed */
 	movq entry_resume_runtime@gottpoff(%rip), %rax
 	cmpb $0, %fs:(%rax)
 	movb $0, %fs:(%rax)		/* the flags are the compare's */

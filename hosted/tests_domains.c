@@ -260,13 +260,13 @@ static int run_shadow_creates(char *why, size_t len)
  * state is live on the creator's level's signal stack meanwhile: the
  * runtime's C frames (return addresses it follows with PKRU 0), the
  * sigjmp_buf of the nested upcall and the frame rt_sigreturn resumes the
- * creator from. That stack has the SHARED key so Linux can write frames
- * there with the creator's rights; while the nested domain runs it must be
- * the runtime's (key 0), or the new domain could rewrite them and run the
- * runtime's code of its choosing with every key. Looked at from membdev's
- * syscalls inside its init (SYS_CLOCK_NS, SYS_DEVICE_MAP), nested in
- * bdev_shadow's create: level 0's stack (the shadow's) and level 1's
- * (membdev's own, SHARED).
+ * creator from. Every signal stack is the runtime's (key 0, entry.c), so
+ * the new domain cannot rewrite them and run the runtime's code of its
+ * choosing with every key; no level is re-keyed for it (before, the stacks
+ * were SHARED and the creator's was keyed 0 only while the nested upcall
+ * ran). Looked at from membdev's syscalls inside its init (SYS_CLOCK_NS,
+ * SYS_DEVICE_MAP), nested in bdev_shadow's create: level 0's stack (the
+ * shadow's) and level 1's (membdev's own).
  */
 struct stack_keys {
 	unsigned seen;
@@ -298,21 +298,19 @@ static int run_nested_seals_creator_stack(char *why, size_t len)
 		return htest_fail(why, len,
 				  "no syscall served while membdev's init ran inside bdev_shadow's "
 				  "create; want at least one");
-	if (k.outer != 0 || k.own != PKEY_SHARED)
-		return htest_fail(
-			why, len,
-			"while membdev's init ran inside bdev_shadow's create, bdev_shadow's "
-			"signal stack had key %d and membdev's %d; want 0 (the runtime's) and "
-			"%d (SHARED)",
-			k.outer, k.own, PKEY_SHARED);
-	/* Open again for the shadow's own signals: its calls run as before. */
+	if (k.outer != PKEY_KERNEL || k.own != PKEY_KERNEL)
+		return htest_fail(why, len,
+				  "while membdev's init ran inside bdev_shadow's create, "
+				  "bdev_shadow's signal stack had key %d and membdev's %d; want %d "
+				  "(the runtime's) for both",
+				  k.outer, k.own, PKEY_KERNEL);
+	/* And still the runtime's for the shadow's own signals after. */
 	int again = pkeys_of_mapping(entry_level_stack(0));
-	if (again != PKEY_SHARED)
-		return htest_fail(
-			why, len,
-			"after membdev's init, bdev_shadow's signal stack has key %d; want %d "
-			"(SHARED)",
-			again, PKEY_SHARED);
+	if (again != PKEY_KERNEL)
+		return htest_fail(why, len,
+				  "after membdev's init, bdev_shadow's signal stack has key %d; "
+				  "want %d",
+				  again, PKEY_KERNEL);
 	long r = 0;
 	if (call(shadow, BlockDevice_init_METHOD, BDC_BLOCKS, BDC_BLOCK_SIZE, 0, &r, why, len) < 0)
 		return -1;

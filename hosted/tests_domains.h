@@ -10,14 +10,9 @@
 
 struct hosted_domain;
 
-/* What a test returns when this machine cannot run it, with why naming
- * the reason (its SKIP line says it). */
-#define HTEST_SKIP 1
-
 struct hosted_named_test {
 	const char *name;
-	/* 0, or -1 with why: what happened, what was wanted; or HTEST_SKIP */
-	int (*run)(char *why, size_t len);
+	int (*run)(char *why, size_t len); /* 0, or -1 with why: what happened, what was wanted */
 	const char *needs; /* NULL, or what it needs protection keys for (its SKIP says so) */
 };
 

@@ -190,42 +190,6 @@ int htest_compat(char *why, size_t len)
 	return htest_runtime_clean(why, len);
 }
 
-/*
- * Nothing a finished upcall's handlers left stays on the SHARED signal
- * stack for the next upcall's domain (entry_upcall clears it): rogue 2
- * makes a SYS_LOG of a line holding ROGUE_H_SECRET, with the secret in its
- * callee-saved registers too, and returns; rogue 1, in the next upcall,
- * reads that whole stack (level 0) and does not find those 8 bytes (-1).
- */
-int htest_sigstack(char *why, size_t len)
-{
-	struct hosted_domain one, two;
-	if (htest_start("rogue", 1, &one, why, len) < 0 ||
-	    htest_start("rogue", 2, &two, why, len) < 0)
-		return -1;
-	char got[HTEST_WHY], want[64];
-	const long log[4] = {ROGUE_H_LOG_SECRET, 0, 0, 0};
-	htest_outcome(&two, two.methods[Rogue_run_METHOD], log, got, sizeof got);
-	snprintf(want, sizeof want, "rogue returned %zu",
-		 sizeof "attack4: S3CR3T!! in a log line" - 1);
-	if (strcmp(got, want)) {
-		snprintf(why, len, "rogue 2's SYS_LOG of its secret: '%.300s', want '%s'", got,
-			 want);
-		return -1;
-	}
-	uint64_t lo = entry_level_stack(0), hi = entry_sigstack.hi;
-	const long scan[4] = {ROGUE_H_SCAN, (long)lo, (long)(hi - lo), 0};
-	htest_outcome(&one, one.methods[Rogue_run_METHOD], scan, got, sizeof got);
-	if (strcmp(got, "rogue returned -1")) {
-		snprintf(why, len,
-			 "rogue 1 scanning the signal stack (%#lx, %lu bytes) for rogue 2's "
-			 "secret: '%.300s', want 'rogue returned -1'",
-			 (unsigned long)lo, (unsigned long)(hi - lo), got);
-		return -1;
-	}
-	return htest_runtime_clean(why, len);
-}
-
 /* The RRef cases of the VM's kernel/ktest/rrefs.c, named as its ktests,
  * through the same domains: rref_a drives rref_b (and through it rref_c). */
 static const struct {

@@ -13,7 +13,6 @@ int htest_hello(char *why, size_t len);
 int htest_chain(char *why, size_t len);
 int htest_compat(char *why, size_t len);
 int htest_vectors(char *why, size_t len);
-int htest_sigstack(char *why, size_t len);
 int htest_unwind(char *why, size_t len);
 int htest_depth(char *why, size_t len);
 

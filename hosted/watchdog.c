@@ -11,25 +11,17 @@
  * and holds PKRU 0 (pthread_create copies the runtime's), reads the domain
  * thread's TRUSTED continuation stack every few ms.
  *
- * HOW AN OVERDUE CALLEE IS STOPPED, without keys: an asynchronous signal
- * (HWATCH_SIGNAL, tgkill) aimed at the domain thread, wherever it loops: in
- * the callee's code, the gate page, another domain's or the runtime's code
- * it jumped to, or after a far return to code it made up. The handler
- * (entry.c, on_watchdog) asks hwatch_judge, which decides from
- * trusted state alone, as the VM's tick does, and fails the callee; the
- * thread then unwinds exactly as from a fault.
- *
- * Under keys, a signal that lands while the gate holds PKRU_GATE kills the
- * process on Linux before 6.12 (its frame goes on the SHARED signal stack,
- * which PKRU_GATE denies: docs/platform.md), so there the watchdog strikes
- * instead (inject_strike, kind INJECT_STRIKE_TIMEOUT): the callee's code
- * pages lose execute permission and the domain thread's next fetch there
- * faults with the callee's rights; the fault handler fails it
- * (hwatch_fail_current). A strike reaches a callee looping in its own code
- * only; the rest holds the domain thread (docs/platform.md, "What it
- * cannot enforce"). Only the struck callee's code faults, so a result that
- * reached the gate in time goes on, and the strike is dropped as soon as
- * the call it was aimed at is no longer the innermost.
+ * HOW AN OVERDUE CALLEE IS STOPPED: an asynchronous signal (HWATCH_SIGNAL,
+ * tgkill) aimed at the domain thread, wherever it loops: in the callee's
+ * code, the gate page, another domain's or the runtime's code it jumped
+ * to, or after a far return to code it made up. The handler (entry.c,
+ * on_watchdog) asks hwatch_judge, which decides from trusted state alone,
+ * as the VM's tick does, and fails the callee; the thread then unwinds
+ * exactly as from a fault. Under keys too: maple-hosted takes keys only
+ * from a Linux that delivers a signal whatever rights it interrupts (6.12
+ * and later, pkeys.c), onto the runtime's key-0 signal stacks (sigstack.c).
+ * Before, the watchdog struck the callee's code pages instead, which
+ * reached a callee looping in its own code only.
  */
 #define _GNU_SOURCE
 #include "watchdog.h"
@@ -37,7 +29,6 @@
 #include "domains.h"
 #include "entry.h"
 #include "gate.h"
-#include "inject.h"
 
 #include <domain/watchdog_rule.h>
 #include <maple/abi.h>
@@ -57,7 +48,6 @@
 
 static uint64_t budget_ms, tsc_per_ms;
 static int started;
-static int signals;	 /* stop overdue callees with HWATCH_SIGNAL (else strikes) */
 static pid_t domain_tid; /* the thread that enters domains */
 
 /*
@@ -103,16 +93,6 @@ static void fail_timed_out(struct hosted_domain *d, uint64_t ms, char *why, size
 		snprintf(why, whylen, "%s", d->fail_reason);
 }
 
-void hwatch_fail_current(char *why, size_t whylen)
-{
-	struct hosted_domain *d = hgate_current();
-	uint64_t ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
-	if (d)
-		fail_timed_out(d, ms, why, whylen);
-	else
-		watchdog_reason(why, whylen, ms, "");
-}
-
 /* Whether two reads name the same call. */
 static int same(const struct watchdog_call *a, const struct watchdog_call *b)
 {
@@ -121,7 +101,7 @@ static int same(const struct watchdog_call *a, const struct watchdog_call *b)
 
 int hwatch_aim(const struct watchdog_call *c, uint64_t ms)
 {
-	if (!signals)
+	if (!started)
 		return -1;
 	uint64_t seq = __atomic_load_n(&aim.seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&aim.seq, seq + 1, __ATOMIC_RELAXED);
@@ -182,34 +162,12 @@ enum hwatch_verdict hwatch_judge(int in_gate, int raised, char *why, size_t whyl
 	return raised || hgate_current() != d ? HWATCH_LATER : HWATCH_UNWIND;
 }
 
-/*
- * Strike the callee of call c. The domain thread may end the call,
- * destroy the callee and free it meanwhile, so nothing of the domain is
- * read here: its handle comes from the gate's own table, and if c is
- * still the innermost call after that read, the callee was in a call all
- * along (hdom_destroy refuses a domain with a call in progress), so the
- * handle is its own. inject_strike looks it up and strikes under the lock
- * teardown holds: a callee destroyed after the check is not struck, nor
- * is its successor in the slot.
- */
-static int strike(const struct gate_thread_trusted *tt, uint64_t tt_va,
-		  const struct watchdog_call *c)
-{
-	uint64_t h = hgate_slot_handle(c->callee);
-	struct watchdog_call again;
-	if (!watchdog_innermost_call(tt, tt_va, &again) || !same(c, &again))
-		return -1;
-	char why[160];
-	return inject_strike(h, INJECT_STRIKE_TIMEOUT, why, sizeof why);
-}
-
 static void *watch(void *arg)
 {
 	(void)arg;
 	uint64_t tt_va;
 	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
-	struct watchdog_call aimed_at = {0}, c;
-	int have_aim = 0;
+	struct watchdog_call c;
 	for (;;) {
 		uint64_t ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
 		/* A few checks a budget: a callee fails within about 1/8 of the
@@ -225,23 +183,8 @@ static void *watch(void *arg)
 		/* Every period while the call is overdue: the handler may find
 		 * the thread in a raised pass of the gate, or in the gate before
 		 * its grace is over, and fail it at a later one. */
-		if (signals) {
-			if (due)
-				hwatch_aim(&c, ms);
-			continue;
-		}
-		if (have_aim && (!due || !same(&c, &aimed_at))) {
-			/* The call struck is over, or is not the innermost: give
-			 * its callee's code back (a strike taken is gone). */
-			inject_cancel();
-			have_aim = 0;
-		}
-		/* A strike spent without failing the callee (another domain
-		 * fetched its code) is armed again while the call is overdue. */
-		if (due && (!have_aim || !inject_armed()) && strike(tt, tt_va, &c) == 0) {
-			aimed_at = c;
-			have_aim = 1;
-		}
+		if (due)
+			hwatch_aim(&c, ms);
 	}
 	return NULL;
 }
@@ -268,7 +211,6 @@ int hwatch_start(uint64_t ms, char *why, size_t whylen)
 	}
 	hwatch_set_budget_ms(ms);
 	domain_tid = gettid();
-	signals = hwatch_by_signal();
 	/* The thread takes no signal: the domain thread's are its own, and a
 	 * stray one must not run a handler here. */
 	sigset_t all, old;
@@ -284,9 +226,4 @@ int hwatch_start(uint64_t ms, char *why, size_t whylen)
 	pthread_detach(t);
 	started = 1;
 	return 0;
-}
-
-int hwatch_by_signal(void)
-{
-	return !hgate_keys();
 }

@@ -1,9 +1,8 @@
 /*
  * The call watchdog hosted (watchdog.c): the VM's deadline on every call into
  * a domain (kernel/domain/watchdog_rule.h), judged by a runtime thread and
- * enforced by an asynchronous signal at the domain thread (without keys) or
- * by striking the overdue callee's code pages (inject.c, under keys), so the
- * callee fails with MAPLE_ETIMEDOUT and the thread unwinds as from a fault.
+ * enforced by an asynchronous signal at the domain thread, so the callee
+ * fails with MAPLE_ETIMEDOUT and the thread unwinds as from a fault.
  */
 #ifndef HOSTED_WATCHDOG_H
 #define HOSTED_WATCHDOG_H
@@ -27,14 +26,6 @@
  * why. */
 int hwatch_start(uint64_t ms, char *why, size_t whylen);
 
-/* Whether the watchdog stops an overdue callee with HWATCH_SIGNAL (1),
- * which reaches a callee looping anywhere, or with a strike on its own code
- * pages (0: under keys, where Linux before 6.12 cannot deliver a signal
- * while the gate holds PKRU_GATE). Strikes share inject.c's one strike with
- * the fault campaign, so the campaign runs the watchdog only by signal.
- * After runtime_start. */
-int hwatch_by_signal(void);
-
 /* Set the budget in ms (0: off); returns the old one. */
 uint64_t hwatch_set_budget_ms(uint64_t ms);
 
@@ -42,7 +33,7 @@ uint64_t hwatch_set_budget_ms(uint64_t ms);
  * budget of ms: what the watchdog thread does for an overdue call (tests aim
  * it at a call that has returned, with the budget 0 so that the watchdog
  * thread aims at nothing: one thread aims at a time). 0, or -1 when the
- * watchdog does not run by signal or tgkill failed. */
+ * watchdog does not run or tgkill failed. */
 int hwatch_aim(const struct watchdog_call *c, uint64_t ms);
 
 /* What the handler of HWATCH_SIGNAL does (hwatch_judge's answer). */
@@ -58,10 +49,5 @@ enum hwatch_verdict {
  * callee if that call is still the innermost and overdue (the reason in
  * why). Async-signal context. */
 enum hwatch_verdict hwatch_judge(int in_gate, int raised, char *why, size_t whylen);
-
-/* From the fault handler, for an INJECT_TIMEOUT strike: fail the current
- * domain as the VM's watchdog does (its errno MAPLE_ETIMEDOUT, the VM's
- * line), with the reason in why. Async-signal context, domain thread. */
-void hwatch_fail_current(char *why, size_t whylen);
 
 #endif

@@ -1,5 +1,5 @@
 """The Linux baseline guest: built from Debian packages, booted beside Maple by bench/nvme
-(fio) and bench/net (pktgen).
+(fio) and bench/net (pktgen), and as the PKU guest of maple-hosted (hostedguest.py).
 
 The guest is a Debian cloud kernel (it boots fastest under TCG: an LZ4 image with
 NVMe built in, where the generic one is XZ and decompressing it costs seconds)
@@ -7,9 +7,11 @@ and one initramfs holding busybox-static, fio, the shared objects fio loads, the
 kernel's virtio-net and pktgen modules (NET_MODULES) and bench/linux-guest/init.
 The cloud kernel has no igb driver, so bench/net's igb boots build the same
 guest around the generic kernel (the GENERIC flavour, with IGB_MODULES; fio is
-in it but cannot reach the NVMe disk, whose driver is a module there). Every
-file comes from a .deb fetched with `apt-get download`; nothing else is
-downloaded and no host binary goes in.
+in it but cannot reach the NVMe disk, whose driver is a module there). The PKU
+guest is the CLOUD612 flavour: bookworm-backports' cloud kernel (Linux 6.12),
+whose suite Apt reaches with a sources list, lists and cache of its own (the
+machine's apt is left as it is). Every file comes from a .deb fetched with
+`apt-get download`; nothing else is downloaded and no host binary goes in.
 
 Where it lives: out/linux-guest/debs/ caches the .debs (named by package and
 version, so a newer version is fetched beside an older one), and
@@ -40,6 +42,7 @@ What the guest prints on COM1 (ttyS0) is parsed by parse_line():
     bench: linux failed: REASON
     bench: linux done
 """
+import getpass
 import gzip
 import hashlib
 import json
@@ -49,6 +52,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
 from .qemu import ROOT, VmError, process_alive
 
@@ -89,12 +93,15 @@ IXGBE_MODULES = ("drivers/dca/dca.ko", "net/xfrm/xfrm_algo.ko", "drivers/net/phy
 
 class Flavour:
     """One kernel flavour of the guest: the metapackage whose Depends names the
-    current image, what its config must have built in beyond KERNEL_CONFIG, and
-    the NIC's modules (plus pktgen) that go into the initramfs."""
+    current image, what its config must have built in beyond KERNEL_CONFIG, the
+    NIC's modules (plus pktgen) that go into the initramfs, and the suite the
+    kernel comes from (None: the machine's own apt sources; else a suite of
+    deb.debian.org that Apt below fetches with apt lists of its own)."""
 
-    def __init__(self, name, meta, config, modules, nic):
+    def __init__(self, name, meta, config, modules, nic, suite=None):
         self.name, self.meta, self.config, self.modules, self.nic = (name, meta, config,
                                                                       modules, nic)
+        self.suite = suite
 
 
 # cloud: fio (NVMe built in) and pktgen on virtio-net; generic: pktgen on igb
@@ -104,7 +111,20 @@ CLOUD = Flavour("cloud", "linux-image-cloud-amd64", ("CONFIG_BLK_DEV_NVME=y",), 
 GENERIC = Flavour("generic", "linux-image-amd64", (), IGB_MODULES, "igb")
 # ixgbe: the generic kernel with Linux's 82599 driver, for the model's tests.
 IXGBE = Flavour("ixgbe", "linux-image-amd64", (), IXGBE_MODULES, "ixgbe82599")
-FLAVOURS = {f.name: f for f in (CLOUD, GENERIC, IXGBE)}
+# cloud612: the PKU guest's kernel (ci/harness/hostedguest.py), the cloud kernel
+# of bookworm-backports (6.12), whose signal delivery writes the frame with every
+# key enabled and hands the handler its default PKRU (Linux 6.12, "x86/pkeys:
+# Update PKRU to enable all pkeys before XSAVE"): maple-hosted's keyed mode needs
+# that (docs/platform.md). No NIC: the guest runs maple-hosted only.
+CLOUD612 = Flavour("cloud612", "linux-image-cloud-amd64",
+                   ("CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS=y",), (), None,
+                   suite="bookworm-backports")
+FLAVOURS = {f.name: f for f in (CLOUD, GENERIC, IXGBE, CLOUD612)}
+# Where a flavour with a suite keeps apt's sources list, lists and cache (under
+# the cache directory, beside debs/; ci/qemu10 does the same for QEMU): the
+# machine's apt sources are never changed.
+APT_DIR = "apt-"
+LISTS_MAX_AGE_S = 24 * 3600  # a suite's lists older than this are fetched again
 
 # Where glibc's loader looks when no ld.so.cache exists (the guest has none).
 LIB_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib", "usr/lib")
@@ -182,26 +202,72 @@ def depends(fields):
     return names
 
 
-def show(packages):
+class Apt:
+    """apt restricted to one suite of deb.debian.org through options alone (its own
+    sources list, lists and cache under cache/apt-SUITE/), updated when its lists are
+    missing or a day old. The machine's apt (no options) is Apt(None)."""
+
+    def __init__(self, suite, cache):
+        self.suite = suite
+        self.dir = os.path.join(cache, APT_DIR + suite) if suite else None
+
+    def options(self):
+        if not self.suite:
+            return []
+        return ["-o", f"Dir::Etc::SourceList={self.dir}/sources.list",
+                "-o", "Dir::Etc::SourceParts=/dev/null",
+                "-o", f"Dir::State::Lists={self.dir}/lists",
+                "-o", f"Dir::Cache={self.dir}/cache",
+                "-o", "Debug::NoLocking=1", "-o", f"APT::Sandbox::User={getpass.getuser()}"]
+
+    def update(self, progress):
+        if not self.suite:
+            return
+        lists = os.path.join(self.dir, "lists")
+        stamp = os.path.join(self.dir, "updated")
+        try:
+            fresh = time.time() - os.path.getmtime(stamp) < LISTS_MAX_AGE_S
+        except OSError:
+            fresh = False
+        if fresh:
+            return
+        for d in ("lists/partial", "cache/archives/partial"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        with open(os.path.join(self.dir, "sources.list"), "w") as f:
+            f.write(f"deb http://deb.debian.org/debian {self.suite} main\n")
+        log(progress, f"apt-get update of {self.suite} (lists in {os.path.relpath(lists, ROOT)})")
+        run(["apt-get", *self.options(), "-q", "update"], f"apt-get update of {self.suite}")
+        with open(stamp, "w") as f:
+            f.write(f"{self.suite}\n")
+
+
+MACHINE = Apt(None, None)
+
+
+def show(packages, apt=MACHINE):
     """apt's candidate stanza of each package; BuildError naming those apt does not know."""
-    r = subprocess.run(["apt-cache", "show", "--no-all-versions", *packages],
+    r = subprocess.run(["apt-cache", *apt.options(), "show", "--no-all-versions", *packages],
                        capture_output=True, text=True)
     found = stanzas(r.stdout)
     missing = [p for p in packages if p not in found]
     if missing:
-        raise BuildError(f"apt knows no package {', '.join(missing)} (run `apt-get update`, "
-                         "as ci/setup does)")
+        where = (f"in {apt.suite} (apt lists in {apt.dir})" if apt.suite else
+                 "(run `apt-get update`, as ci/setup does)")
+        raise BuildError(f"apt knows no package {', '.join(missing)} {where}")
     return found
 
 
-def resolve(flavour=CLOUD):
-    """(kernel, busybox, fio) as (package, version) from apt's candidates."""
-    meta = show([flavour.meta])[flavour.meta]
+def resolve(flavour=CLOUD, kapt=MACHINE):
+    """(kernel, busybox, fio) as (package, version) from apt's candidates: the kernel
+    from kapt (the flavour's suite), busybox and fio from the machine's."""
+    meta = show([flavour.meta], kapt)[flavour.meta]
     images = [d for d in depends(meta) if d.startswith("linux-image-")]
     if not images:
         raise BuildError(f"{flavour.meta}: its Depends names no linux-image package")
-    got = show([images[0], BUSYBOX, FIO])
-    return tuple((p, got[p]["Version"]) for p in (images[0], BUSYBOX, FIO))
+    kernel = show([images[0]], kapt)[images[0]]
+    got = show([BUSYBOX, FIO])
+    return ((images[0], kernel["Version"]),) + tuple((p, got[p]["Version"])
+                                                   for p in (BUSYBOX, FIO))
 
 
 def deb_name(package, fields):
@@ -209,14 +275,15 @@ def deb_name(package, fields):
     return f"{package}_{fields['Version'].replace(':', '%3a')}_{fields['Architecture']}.deb"
 
 
-def fetch(packages, debs, progress):
+def fetch(packages, debs, progress, apt=MACHINE):
     """Each package's candidate .deb in debs/ (downloaded if missing); {package: (path, fields)}."""
-    info = show(packages)
+    info = show(packages, apt)
     os.makedirs(debs, exist_ok=True)
     want = [p for p in packages if not os.path.exists(os.path.join(debs, deb_name(p, info[p])))]
     if want:
         log(progress, f"apt-get download {' '.join(want)}")
-        run(["apt-get", "download", *[f"{p}={info[p]['Version']}" for p in want]],
+        run(["apt-get", *apt.options(), "download",
+             *[f"{p}={info[p]['Version']}" for p in want]],
             f"downloading {', '.join(want)}", cwd=debs)
     out = {}
     for p in packages:
@@ -429,8 +496,10 @@ def check_config(config_path, flavour=CLOUD):
 
 def build(cache=CACHE, progress=print, flavour=CLOUD):
     """Build the guest of a flavour if its directory is missing; return the directory."""
+    kapt = Apt(flavour.suite, cache)
+    kapt.update(progress)
     log(progress, f"resolving package versions with apt-cache ({flavour.name} kernel)")
-    versions = resolve(flavour)
+    versions = resolve(flavour, kapt)
     out = guest_dir(versions, cache, flavour)
     if os.path.exists(os.path.join(out, "manifest.json")):
         log(progress, f"up to date: {os.path.relpath(out, ROOT)}")
@@ -444,8 +513,9 @@ def build(cache=CACHE, progress=print, flavour=CLOUD):
             shutil.rmtree(os.path.join(cache, old), ignore_errors=True)
     work = tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=cache)
     try:
-        packages = fetch([p for p, _ in versions], debs, progress)
         kernel_pkg = versions[0][0]
+        packages = fetch([kernel_pkg], debs, progress, kapt)
+        packages.update(fetch([p for p, _ in versions[1:]], debs, progress))
         release = kernel_pkg[len("linux-image-"):]
         log(progress, f"unpacking {kernel_pkg}")
         kroot = unpack(packages[kernel_pkg][0], os.path.join(work, "kernel"))
@@ -517,7 +587,7 @@ def build(cache=CACHE, progress=print, flavour=CLOUD):
         others = tuple(f"{f}-" for f in FLAVOURS if f != flavour.name)
         for old in os.listdir(cache):
             if (old not in ("debs", os.path.basename(out)) and not old.startswith("build-")
-                    and not old.startswith(others)):
+                    and not old.startswith(others) and not old.startswith(APT_DIR)):
                 shutil.rmtree(os.path.join(cache, old), ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

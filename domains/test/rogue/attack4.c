@@ -86,7 +86,7 @@ static long log_secret(void)
 	return r;
 }
 
-static long scan(const volatile uint8_t *p, uint64_t len)
+long rogue_scan(const volatile unsigned char *p, unsigned long len)
 {
 	const uint64_t secret = ROGUE_H_SECRET;
 	const uint8_t *s = (const uint8_t *)&secret;
@@ -106,7 +106,7 @@ static void load_fs(void)
 	__asm__ volatile("movw %%ss, %%ax\n\tmovw %%ax, %%fs" : : : "rax", "memory");
 }
 
-static void load_gs(void)
+void rogue_load_gs(void)
 {
 	__asm__ volatile("movw %%ss, %%ax\n\tmovw %%ax, %%gs" : : : "rax", "memory");
 }
@@ -138,7 +138,7 @@ static void set_ac(void)
 }
 
 /* A call, not a jump: should the gate code return, run() reports it. */
-static long call_with_pkru(uint64_t addr, uint32_t pkru)
+long rogue_call_with_pkru(unsigned long addr, unsigned pkru)
 {
 	__asm__ volatile("xorl %%ecx, %%ecx\n\t"
 			 "xorl %%edx, %%edx\n\t"
@@ -175,12 +175,12 @@ long rogue_attack4_case(long number, unsigned long target, unsigned long a2, uns
 	case ROGUE_H_LOG_SECRET:
 		return log_secret();
 	case ROGUE_H_SCAN:
-		return target ? scan((const volatile uint8_t *)target, a2) : -MAPLE_EINVAL;
+		return target ? rogue_scan((const volatile uint8_t *)target, a2) : -MAPLE_EINVAL;
 	case ROGUE_H_FS_SYSCALL:
 		load_fs();
 		return syscall0(SYS_NULL);
 	case ROGUE_H_GS_XCALL:
-		load_gs();
+		rogue_load_gs();
 		return maple_xcall(target, Rogue_run_METHOD, ROGUE_H_VECTORS, 0, 0, 0);
 	case ROGUE_H_CALL:
 		return maple_xcall(target, Rogue_run_METHOD, (long)a2, (long)a3, 0, 0);
@@ -213,7 +213,7 @@ long rogue_attack4_case(long number, unsigned long target, unsigned long a2, uns
 				 : "rcx", "r11", "memory");
 		return ROGUE_NOT_CONTAINED;
 	case ROGUE_H_JUMP_PKRU:
-		return target ? call_with_pkru(target, (uint32_t)a2) : -MAPLE_EINVAL;
+		return target ? rogue_call_with_pkru(target, (uint32_t)a2) : -MAPLE_EINVAL;
 	default:
 		return -MAPLE_EINVAL;
 	}

@@ -85,4 +85,11 @@ enum rogue_attack4_case {
 /* rogue's own (domains/test/rogue/attack4.c): run() hands it these cases. */
 long rogue_attack4_case(long number, unsigned long target, unsigned long a2, unsigned long a3);
 
+/* Its pieces that frames.c (frames_cases.h) uses too: the first offset of
+ * ROGUE_H_SECRET's 8 bytes in [p, p + len), or -1; a user data selector
+ * into %gs (base 0); a call of addr with %eax = pkru and %ecx = %edx = 0. */
+long rogue_scan(const volatile unsigned char *p, unsigned long len);
+void rogue_load_gs(void);
+long rogue_call_with_pkru(unsigned long addr, unsigned pkru);
+
 #endif

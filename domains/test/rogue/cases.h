@@ -52,7 +52,8 @@ enum rogue_case {
 	 * attack_cases.h; 160-169: attack3_cases.h; 180-189: escape_cases.h
 	 * (maple-hosted's trusted entry); 190-199: gadget_cases.h (its PKRU
 	 * writes); 200-219: attack4_cases.h (the attack4 review of
-	 * maple-hosted) */
+	 * maple-hosted); 220-239: attack5_cases.h; 240-259: frames_cases.h
+	 * (maple-hosted's signal frames) */
 	ROGUE_CASES
 };
 

@@ -11,6 +11,7 @@
 #include <test/rogue/auth.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/escape_cases.h>
+#include <test/rogue/frames_cases.h>
 #include <test/rogue/gadget_cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/pci_cases.h>
@@ -170,6 +171,9 @@ static long run(long number, long target, long a2, long a3)
 	if (number >= ROGUE_H_FIRST && number < ROGUE_H_END)
 		return rogue_attack4_case(number, (unsigned long)target, (unsigned long)a2,
 					  (unsigned long)a3);
+	if (number >= ROGUE_F_FIRST && number < ROGUE_F_END)
+		return rogue_frames_case(number, (unsigned long)target, (unsigned long)a2,
+					 (unsigned long)a3);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
 		return rogue_pci_case(number, (unsigned long)target);
 	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {

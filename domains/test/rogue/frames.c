@@ -1,0 +1,58 @@
+/*
+ * rogue's cases against maple-hosted's signal frames (frames_cases.h):
+ * reading what another domain's system call left on the signal stack in
+ * the same upcall, a fault under the gate's raised rights with a GS base
+ * it zeroed, and a jump into a handler's entry with a frame Linux wrote
+ * for a signal already handled.
+ */
+#include <sdk/dom.h>
+#include <sdk/syscall.h>
+#include <test/rogue/attack4_cases.h>
+#include <test/rogue/cases.h>
+#include <test/rogue/frames_cases.h>
+#include <test/rogue/sigframe.h>
+
+/* Jump to site as Linux enters a handler whose frame is at rsp: %rsp
+ * there, the ucontext in %r8 (the entry stub moved %rdx there before its
+ * WRPKRU), the siginfo in %rsi, %eax = %ecx = %edx = 0. Nothing is
+ * written. Should the handler return through that frame, rogue resumes
+ * wherever the frame says. */
+static long jump_as_handler(uint64_t site, uint64_t rsp)
+{
+	__asm__ volatile("movq %0, %%r10\n\t"
+			 "movq %1, %%rsp\n\t"
+			 "leaq %c2(%%rsp), %%r8\n\t"
+			 "leaq %c3(%%rsp), %%rsi\n\t"
+			 "xorl %%eax, %%eax\n\t"
+			 "xorl %%ecx, %%ecx\n\t"
+			 "xorl %%edx, %%edx\n\t"
+			 "jmp *%%r10"
+			 :
+			 : "r"(site), "r"(rsp), "i"(offsetof(struct sigframe64, uc)),
+			   "i"(offsetof(struct sigframe64, info))
+			 : "memory");
+	__builtin_unreachable();
+}
+
+long rogue_frames_case(long number, unsigned long target, unsigned long a2, unsigned long a3)
+{
+	if (!target)
+		return -MAPLE_EINVAL;
+	switch (number) {
+	case ROGUE_F_CALL_THEN_SCAN: {
+		long r = maple_xcall(target, Rogue_run_METHOD, ROGUE_H_LOG_SECRET, 0, 0, 0);
+		if (r < 0)
+			return r;
+		return rogue_scan((const volatile unsigned char *)a2, a3);
+	}
+	case ROGUE_F_GS_RAISE:
+		rogue_load_gs();
+		return rogue_call_with_pkru(target, (unsigned)a2);
+	case ROGUE_F_REPLAY_FRAME:
+		if (syscall0(SYS_NULL) != 0 || !a2)
+			return -MAPLE_EINVAL;
+		return jump_as_handler(target, a2);
+	default:
+		return -MAPLE_EINVAL;
+	}
+}

@@ -1,0 +1,311 @@
+/*
+ * sigstack: the signal stacks the runtime's handlers run on, the frames
+ * Linux writes there, and what else signal delivery needs of a thread that
+ * enters domains (its FS and GS bases, no rseq area, the handlers'
+ * restorer). entry.c's handlers and upcalls use it; sigentry.S checks the
+ * frames it accepts against entry_sigstack.
+ */
+#define _GNU_SOURCE
+#include "sigstack.h"
+
+#include "entry.h"
+#include "jump.h"
+#include "ksigaction.h"
+
+#include <domain/gate_layout.h>
+
+#include <asm/hwcap2.h>
+#include <asm/prctl.h>
+#include <cpuid.h>
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+_Static_assert(SIGSTACK_LO == offsetof(struct entry_sigstack, lo) &&
+		       SIGSTACK_HI == offsetof(struct entry_sigstack, hi) &&
+		       SIGSTACK_FRAME == offsetof(struct entry_sigstack, frame),
+	       "jump.h's offsets are struct entry_sigstack's");
+
+/* The signal stack of the level whose domain code this thread runs
+ * (sigstack_use); the keyed entries (sigentry.S) accept only the frame
+ * at its .frame, and sigstack_set_pkru only an XSAVE area inside it. */
+__thread struct entry_sigstack entry_sigstack;
+
+#define ALTSTACK (128u << 10)
+#define PAGE	 4096u
+/* Upcalls nested in SIGSYS handlers (a domain's SYS_DOMAIN_CREATE runs the
+ * new domain's init there, whose own init may create another): one
+ * signal stack each, so at most the gate's depth. */
+#define ALT_LEVELS GATE_MAX_DEPTH
+_Static_assert(ALTSTACK >= 3 * SIGSTACK_HEADROOM, "the signal stack holds the handlers' headroom");
+
+/*
+ * Every upcall needs a signal stack of its own, and every one is the
+ * runtime's memory (key 0), which no domain's rights reach, raised by the
+ * gate or not. Linux 6.12 and later write a signal frame with every key
+ * enabled, whatever the interrupted code held, and enter the handler with
+ * their default rights (init_pkru: key 0 only), so a frame on key-0 memory
+ * is delivered from any domain and from the gate (pkeys.c refuses keys on
+ * a kernel that does not: its probe). THE INVARIANT: no domain reads or
+ * writes a signal frame or what a handler leaves on its stack: the frames
+ * of its own signals, of another domain's in the same upcall, of a handler
+ * suspended under a nested upcall, and the runtime's C frames and return
+ * addresses there. A page below each is mapped with no access, so a
+ * handler that ran out of stack faults rather than writing other runtime
+ * memory.
+ *
+ * Why one per upcall level: an upcall made from inside a SIGSYS handler
+ * (the init of a domain another domain creates) runs domain code while
+ * that handler's frame is live on its signal stack, and Linux delivers a
+ * signal interrupting code that is not on the armed signal stack at that
+ * stack's top: a single stack would be overwritten under the live frame.
+ * So each upcall arms the stack of its own level before it enters the
+ * domain, with SS_AUTODISARM: delivery disarms it (saving it in the
+ * frame's uc_stack, which rt_sigreturn restores), so the handler may arm
+ * the next level's for a nested upcall, below which nothing is live. With
+ * SS_AUTODISARM Linux never takes the interrupted %rsp for one on the
+ * signal stack (on_sig_stack is false), so every frame of a level lies at
+ * the same address, frame_offset below its top; the keyed entries accept
+ * that address only (entry_sigstack.frame). entry_sigstack always names
+ * the level whose domain code runs, the one stack a signal can arrive on
+ * (sigstack_use): the upcall sets it, and the return from a nested one
+ * sets the enclosing level's again.
+ */
+static char *alt[ALT_LEVELS];
+#define AUTODISARM (1u << 31) /* Linux's SS_AUTODISARM (uapi linux/signal.h, 4.7 on) */
+
+/* How far below a signal stack's top Linux puts a handler's %rsp (the
+ * struct rt_sigframe under the XSAVE area: its size is the CPU's and the
+ * kernel's), measured once by measure_frame. */
+static uint64_t frame_offset;
+
+uint64_t entry_level_stack(unsigned level)
+{
+	return level < ALT_LEVELS ? (uint64_t)alt[level] : 0;
+}
+
+/* The keyed entries and sigstack_set_pkru accept level's frame only. */
+void sigstack_use(unsigned level)
+{
+	uint64_t hi = (uint64_t)alt[level] + ALTSTACK;
+	entry_sigstack = (struct entry_sigstack){
+		.lo = (uint64_t)alt[level], .hi = hi, .frame = hi - frame_offset};
+}
+
+int sigstack_arm(unsigned level, char *err, size_t errlen)
+{
+	if (level >= ALT_LEVELS) {
+		snprintf(err, errlen, "upcalls nested %u deep", level);
+		return -1;
+	}
+	if (!alt[level]) {
+		uint8_t *at =
+			mmap(NULL, PAGE + ALTSTACK, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (at == MAP_FAILED || mprotect(at + PAGE, ALTSTACK, PROT_READ | PROT_WRITE) < 0) {
+			snprintf(err, errlen, "cannot set up a signal stack: %s", strerror(errno));
+			if (at != MAP_FAILED)
+				munmap(at, PAGE + ALTSTACK);
+			return -1;
+		}
+		alt[level] = (char *)at + PAGE;
+	}
+	stack_t ss = {.ss_sp = alt[level], .ss_size = ALTSTACK, .ss_flags = (int)AUTODISARM};
+	if (sigaltstack(&ss, NULL) < 0) {
+		snprintf(err, errlen, "cannot arm a signal stack: %s", strerror(errno));
+		return -1;
+	}
+	sigstack_use(level);
+	return 0;
+}
+
+/*
+ * A frame a handler left by siglongjmp (a failed domain) was never
+ * returned through, so entry_sigreturn did not mark it consumed: mark it
+ * here, so that no later jump to a handler's entry (sigentry.S) finds a
+ * live-looking frame of a domain that is gone at that address.
+ */
+void sigstack_retire(unsigned level)
+{
+	uint64_t frame = (uint64_t)alt[level] + ALTSTACK - frame_offset;
+	((siginfo_t *)(frame + SIGFRAME_INFO))->si_signo = 0;
+}
+
+/* measure_frame's handler: where Linux put the frame (its ucontext's place). */
+static volatile uint64_t measured_at;
+static void measured(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)si;
+	measured_at = (uint64_t)ctx - SIGFRAME_UC;
+}
+
+/*
+ * frame_offset, from one real delivery onto level 0's signal stack (armed,
+ * SS_AUTODISARM, as every upcall arms it): a SIGUSR1 the thread sends
+ * itself before any handler of the runtime is installed. It must leave a
+ * handler SIGSTACK_HEADROOM below the frame.
+ */
+static int measure_frame(char *err, size_t errlen)
+{
+	struct sigaction sa = {.sa_sigaction = measured, .sa_flags = SA_SIGINFO | SA_ONSTACK}, old;
+	uint64_t top = (uint64_t)alt[0] + ALTSTACK;
+	measured_at = 0;
+	if (sigaction(SIGUSR1, &sa, &old) < 0 || raise(SIGUSR1) != 0 ||
+	    sigaction(SIGUSR1, &old, NULL) < 0) {
+		snprintf(err, errlen, "cannot measure the signal frame: %s", strerror(errno));
+		return -1;
+	}
+	frame_offset = top - measured_at;
+	if (measured_at % 16 != 8 || frame_offset < SIGFRAME_BYTES ||
+	    frame_offset > ALTSTACK - SIGSTACK_HEADROOM) {
+		snprintf(err, errlen,
+			 "Linux put the measuring signal's frame at %#lx, not 8 past a 16-byte "
+			 "boundary between %d bytes and %u KiB below the signal stack's top %#lx",
+			 (unsigned long)measured_at, SIGFRAME_BYTES,
+			 (ALTSTACK - SIGSTACK_HEADROOM) >> 10, (unsigned long)top);
+		return -1;
+	}
+	return sigstack_arm(0, err, errlen); /* delivery disarmed it; entry_sigstack.frame */
+}
+
+/* The rights rt_sigreturn will give the interrupted code: the PKRU
+ * component (XSAVE component 9) of the XSAVE area in the signal frame. Its
+ * offset is CPUID.(EAX=0DH,ECX=9):EBX (Intel SDM Vol. 1, 13.2); the frame
+ * is in XSAVE format when its software bytes (offset 464 of the legacy
+ * area, Linux's struct _fpx_sw_bytes) hold FP_XSTATE_MAGIC1 and name the
+ * component; XSTATE_BV (offset 512, SDM 13.4.2) must then have bit 9 set,
+ * or XRSTOR would put PKRU in its init state (0: every key) instead.
+ *
+ * The keyed entries take only the frame Linux wrote (sigentry.S), and
+ * still its area's pointer is trusted no further than the signal stack:
+ * every byte read or written here with PKRU 0 must lie in it, or this
+ * writes nothing and fails (-1). The PKRU written comes from the caller,
+ * out of the gate's TRUSTED state, never from the frame; the one read is
+ * the watchdog's (entry.c, on_watchdog: which rights it interrupted). */
+#define XFEATURE_PKRU 9
+#define XSAVE_HEADER  512 /* XSTATE_BV, then XCOMP_BV */
+static int in_sigstack(const uint8_t *p, uint64_t n)
+{
+	uint64_t lo = entry_sigstack.lo, hi = entry_sigstack.hi;
+	return (uint64_t)p >= lo && n <= hi - lo && (uint64_t)p - lo <= hi - lo - n;
+}
+
+/* Where the frame's PKRU component lies, or NULL. */
+static uint8_t *pkru_slot(ucontext_t *uc)
+{
+	uint8_t *x = (uint8_t *)uc->uc_mcontext.fpregs;
+	uint32_t magic, a, off, c, d;
+	uint64_t features;
+	if (!x || !in_sigstack(x, XSAVE_HEADER + 8))
+		return NULL;
+	memcpy(&magic, x + 464, 4);
+	memcpy(&features, x + 464 + 8, 8);
+	if (magic != FP_XSTATE_MAGIC1 || !(features >> XFEATURE_PKRU & 1) ||
+	    !__get_cpuid_count(0xd, XFEATURE_PKRU, &a, &off, &c, &d) || !off ||
+	    !in_sigstack(x, (uint64_t)off + 4))
+		return NULL;
+	return x + off;
+}
+
+int sigstack_set_pkru(ucontext_t *uc, uint32_t pkru)
+{
+	uint8_t *at = pkru_slot(uc), *x = (uint8_t *)uc->uc_mcontext.fpregs;
+	if (!at)
+		return -1;
+	memcpy(at, &pkru, 4);
+	uint64_t bv;
+	memcpy(&bv, x + 512, 8);
+	bv |= 1ull << XFEATURE_PKRU;
+	memcpy(x + 512, &bv, 8);
+	return 0;
+}
+
+int sigstack_get_pkru(ucontext_t *uc, uint32_t *pkru)
+{
+	const uint8_t *at = pkru_slot(uc), *x = (const uint8_t *)uc->uc_mcontext.fpregs;
+	if (!at)
+		return -1;
+	uint64_t bv;
+	memcpy(&bv, x + 512, 8);
+	*pkru = 0; /* a component in its init state: PKRU 0 */
+	if (bv >> XFEATURE_PKRU & 1)
+		memcpy(pkru, at, 4);
+	return 0;
+}
+
+/*
+ * Under keys, this thread gives up restartable sequences. glibc registers
+ * a struct rseq in the thread's TLS (runtime memory, key 0) and Linux
+ * writes it on every signal delivery and on returning to user mode after a
+ * preemption, with the thread's PKRU at that moment: in a domain, which
+ * denies key 0, the write fails and Linux kills the process with SIGSEGV
+ * (seen in the PKU guest: every test died so until this was added).
+ */
+int sigstack_rseq_off(char *err, size_t errlen)
+{
+	if (!__rseq_size)
+		return 0; /* glibc registered none (GLIBC_TUNABLES=glibc.pthread.rseq=0) */
+	/* glibc registers at least 32 bytes, the kernel's original size. */
+	unsigned len = __rseq_size < 32 ? 32 : __rseq_size;
+	if (syscall(SYS_rseq, (char *)__builtin_thread_pointer() + __rseq_offset, len,
+		    RSEQ_FLAG_UNREGISTER, RSEQ_SIG) < 0) {
+		snprintf(err, errlen, "cannot unregister glibc's rseq area: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+uint64_t entry_fs_base, entry_gs_base;
+
+/* The bases the handler entries write back: this thread's, the one that
+ * enters domains (hgate_init pointed its GS base at its GATE_RO page).
+ * WRFSBASE and WRGSBASE need Linux to have turned FSGSBASE on. */
+static int record_bases(char *err, size_t errlen)
+{
+	uint64_t gs = 0;
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE)) {
+		snprintf(err, errlen,
+			 "the handlers need WRFSBASE and WRGSBASE, which this kernel has not "
+			 "enabled (AT_HWCAP2 lacks FSGSBASE: Linux 5.9 or later on a CPU with it)");
+		return -1;
+	}
+	if (syscall(SYS_arch_prctl, ARCH_GET_GS, &gs) < 0 || !gs) {
+		snprintf(err, errlen, "cannot read the GS base the gate uses: %s",
+			 gs ? strerror(errno) : "0 (hgate_init has not run)");
+		return -1;
+	}
+	uint64_t fs = (uint64_t)__builtin_thread_pointer();
+	if (entry_fs_base && (entry_fs_base != fs || entry_gs_base != gs)) {
+		snprintf(err, errlen, "domains are entered from one thread per process");
+		return -1;
+	}
+	entry_fs_base = fs;
+	entry_gs_base = gs;
+	return 0;
+}
+
+int sigstack_init(char *err, size_t errlen)
+{
+	return sigstack_arm(0, err, errlen) < 0 || measure_frame(err, errlen) < 0
+		       ? -1
+		       : record_bases(err, errlen);
+}
+
+/* Install handler for sig with the runtime's own restorer (glibc's
+ * sigaction would put its own there: ksigaction.h) and every signal
+ * blocked while it runs (entry.c's header says why). */
+int sigstack_handle(int sig, void (*handler)(int, siginfo_t *, void *))
+{
+	struct ksigaction sa = {.handler = (void *)handler,
+				.flags = SA_SIGINFO | SA_ONSTACK | KSA_RESTORER,
+				.restorer = entry_sigreturn,
+				.mask = ~0ull};
+	return (int)syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof sa.mask);
+}
