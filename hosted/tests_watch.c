@@ -238,10 +238,10 @@ static int run_caller_credited(char *why, size_t len)
 
 /* A strike that outlived its call (the callee returned through the gate
  * before it fetched a struck page; the campaign's, armed as membdev's call
- * ends) is dropped when its domain is destroyed: the next domain in the slot, at the same addresses, runs
- * with no strike left. Before (seen), the strike stayed armed over the
- * new domain's pages, and giving it back later would have put the old
- * domain's rights on them. */
+ * ends) is dropped when its domain is destroyed: the next domain in the
+ * slot, at the same addresses, runs with no strike left. Before (seen),
+ * the strike stayed armed over the new domain's pages, and giving it back
+ * later would have put the old domain's rights on them. */
 static int run_strike_outlived(char *why, size_t len)
 {
 	struct hosted_domain *r = rogue(why, len);
