@@ -4,17 +4,15 @@
  *
  * HOW A STRIKE REACHES THE DOMAIN. The VM's `inject` rewrites the trap
  * frame of the next thread that returns to the domain's own code. Hosted,
- * an asynchronous signal (a timer aimed at the domain's thread) could do
- * that from its handler, but on Linux before 6.12 a signal that lands
- * while the gate holds PKRU_GATE, which denies the SHARED key of the
- * signal stack, kills the process (docs/platform.md): a campaign of
- * thousands of strikes would hit that window. So a strike is synchronous
- * instead: inject_strike takes execute permission away from the domain's
- * code pages (they stay readable, with the domain's key), and the next
- * instruction fetch there, by whichever thread runs the domain's own code,
- * even one spinning in a loop (mprotect's TLB shootdown reaches it), is a
- * SIGSEGV at that instruction with the domain's rights: exactly the
- * VM's "next thread inside". The fault handler (entry.c) asks
+ * a strike is synchronous, where the domain next runs its own code (it
+ * was built when a signal that landed while the gate held PKRU_GATE killed
+ * the process, on Linux before 6.12; the call watchdog, which must reach a
+ * thread anywhere, uses one now): inject_strike takes execute permission
+ * away from the domain's code pages (they stay readable, with the domain's
+ * key), and the next instruction fetch there, by whichever thread runs
+ * the domain's own code, even one spinning in a loop (mprotect's TLB
+ * shootdown reaches it), is a SIGSEGV at that instruction with the
+ * domain's rights: exactly the VM's "next thread inside". The fault handler (entry.c) asks
  * inject_fault, which gives the pages back their rights and either points
  * the context at the gate page's stub for the fault (gate_fault_pf...: it
  * faults there with the domain's rights, which fails the domain as any
