@@ -12,11 +12,11 @@
  * key), and the next instruction fetch there, by whichever thread runs
  * the domain's own code, even one spinning in a loop (mprotect's TLB
  * shootdown reaches it), is a SIGSEGV at that instruction with the
- * domain's rights: exactly the VM's "next thread inside". The fault handler (entry.c) asks
- * inject_fault, which gives the pages back their rights and either points
- * the context at the gate page's stub for the fault (gate_fault_pf...: it
- * faults there with the domain's rights, which fails the domain as any
- * fault does) or has the domain failed now (kill). The gate page and other
+ * domain's rights: exactly the VM's "next thread inside". The fault
+ * handler (entry.c) asks inject_fault, which gives the pages back their
+ * rights and either points the context at the gate page's stub for the
+ * fault (gate_fault_pf...: it faults there with the domain's rights, which
+ * fails the domain as any fault does) or has the domain failed now (kill). The gate page and other
  * domains' code never fault on it: only this domain's pages change.
  *
  * A flip writes the runtime's way (it holds PKRU 0): a page that is not
