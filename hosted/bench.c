@@ -18,6 +18,12 @@
  * subtracting one constant commutes with taking order statistics, so this
  * is the median of the bracket-subtracted samples (below zero counts as
  * zero). Each line gives both the subtracted and the raw figures.
+ *
+ * With --nop-wrpkru (a CPU without protection keys only) the runtime starts
+ * through runtime_start_nop_wrpkru, whose gate page has each WRPKRU made a
+ * NOP, and says so: the cross-domain rows then time the gate's other work
+ * natively instead of a SIGILL per WRPKRU. A measurement; nothing is
+ * isolated.
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -40,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 /* Fault to error needs a fresh rogue per sample: a faulted domain stays
@@ -167,7 +174,7 @@ static void cpuinfo(const char *field, char *out, size_t len)
 {
 	snprintf(out, len, "unknown");
 	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[512];
+	char line[4096]; /* the flags line is long */
 	size_t n = strlen(field);
 	while (f && fgets(line, sizeof line, f)) {
 		char *colon = strchr(line, ':');
@@ -180,6 +187,18 @@ static void cpuinfo(const char *field, char *out, size_t len)
 	}
 	if (f)
 		fclose(f);
+}
+
+/* Whether /proc/cpuinfo's flags list `flag`: "hypervisor" says the CPU
+ * is a virtual machine's, whose cycles a hypervisor may take a share of. */
+static int cpu_flag(const char *flag)
+{
+	char flags[4096];
+	cpuinfo("flags", flags, sizeof flags);
+	for (char *tok = strtok(flags, " "); tok; tok = strtok(NULL, " "))
+		if (!strcmp(tok, flag))
+			return 1;
+	return 0;
 }
 
 /* bench.sample(op, target, n) then bench.p99(): 0 with the raw median and
@@ -311,13 +330,14 @@ static void derived(void)
 		       x ? "no wrpkru-pair row" : "no xcall-null row");
 }
 
-/* The runtime, then bench, xa, xb and xc, created as the VM's kernel
- * creates them for bench=xcall. 0, or -1 with why. */
-static int start_domains(int keys, char *why, size_t len)
+/* The runtime (with nops: its gate's WRPKRUs made NOPs, where: *nops),
+ * then bench, xa, xb and xc, created as the VM's kernel creates them for
+ * bench=xcall. 0, or -1 with why. */
+static int start_domains(int keys, struct gatepage_nops *nops, char *why, size_t len)
 {
 	static const char *const names[] = {"bench", "xa", "xb", "xc"};
 	char err[200];
-	if (runtime_start(keys, why, len) < 0)
+	if ((nops ? runtime_start_nop_wrpkru(nops, why, len) : runtime_start(keys, why, len)) < 0)
 		return -1;
 	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
 		struct hosted_domain *d;
@@ -331,20 +351,46 @@ static int start_domains(int keys, char *why, size_t len)
 	return 0;
 }
 
-int hosted_bench(unsigned samples)
+/* The mode line of --nop-wrpkru: every site changed, and what that means. */
+static void nop_line(const struct gatepage_nops *nops)
 {
+	printf("hosted-bench: nop-wrpkru: the gate page's %u WRPKRUs are NOPs (0f 1f 00) at",
+	       nops->n);
+	for (unsigned i = 0; i < nops->n; i++)
+		printf(" gate+%#lx", (unsigned long)nops->offset[i]);
+	printf("; no WRPKRU executes and nothing is isolated: a measurement, never a run of "
+	       "Maple\n");
+	fflush(stdout);
+}
+
+int hosted_bench(unsigned samples, int nop_wrpkru)
+{
+	char model[160], microcode[64], why[256];
+	int keys = pkeys_available(why, sizeof why);
+	if (keys && nop_wrpkru) {
+		fprintf(stderr, "maple-hosted: bench --nop-wrpkru: refused: %s\n",
+			RUNTIME_NOP_WRPKRU_WITH_KEYS);
+		return 2;
+	}
 	uint64_t *buf = malloc(samples * sizeof *buf);
 	if (!buf) {
 		fprintf(stderr, "maple-hosted: bench: no memory for %u samples\n", samples);
 		return 2;
 	}
-	char model[160], microcode[64], why[256];
 	cpuinfo("model name", model, sizeof model);
 	cpuinfo("microcode", microcode, sizeof microcode);
 	printf("hosted-bench: cpu %s; microcode %s\n", model, microcode);
-	int keys = pkeys_available(why, sizeof why);
+	struct utsname u;
+	if (uname(&u) == 0)
+		printf("hosted-bench: kernel %s %s; hypervisor %s\n", u.sysname, u.release,
+		       cpu_flag("hypervisor") ? "yes (a virtual machine's CPU)" : "no");
 	if (keys)
 		printf("hosted-bench: protection keys: yes\n");
+	else if (nop_wrpkru)
+		printf("hosted-bench: protection keys: no: %s; --nop-wrpkru: the gate's WRPKRUs "
+		       "are made NOPs before any domain runs, so the cross-domain rows time the "
+		       "gate's other work natively\n",
+		       why);
 	else
 		printf("hosted-bench: protection keys: no: %s; the gate's WRPKRUs are skipped "
 		       "by the SIGILL handler, so the cross-domain rows time signals, not the "
@@ -362,10 +408,13 @@ int hosted_bench(unsigned samples)
 	else
 		not_measured("wrpkru-pair", why);
 	int status = 1;
-	if (start_domains(keys, why, sizeof why) < 0) {
+	struct gatepage_nops nops;
+	if (start_domains(keys, nop_wrpkru ? &nops : NULL, why, sizeof why) < 0) {
 		printf("hosted-bench: cannot start the domains: %s\n", why);
 		goto out;
 	}
+	if (nop_wrpkru)
+		nop_line(&nops);
 	/* Once before timing, so op_upcall cannot meet a failure. */
 	static const long none[4];
 	long r;

@@ -97,3 +97,61 @@ out:
 	free(file);
 	return rc;
 }
+
+/* The gate's every WRPKRU follows `xorl %edx, %edx` (gate.S: WRPKRU needs
+ * %ecx = %edx = 0), which tells an instruction from the same three bytes
+ * inside another one. The NOP: Intel SDM Vol. 2B, NOP, the recommended
+ * three-byte sequence (NOP DWORD ptr [EAX]). */
+static const uint8_t xor_edx[2] = {0x31, 0xd2};
+static const uint8_t nop3[3] = {0x0f, 0x1f, 0x00};
+
+/* The offset of the first forbidden instruction at or after `from` in the
+ * page (elf_forbidden_at, at every byte as the audit scans), or -1. */
+static long long next_forbidden(const uint8_t *p, uint64_t size, uint64_t from, const char **name)
+{
+	for (uint64_t i = from; i + 3 <= size; i++)
+		if (p[i] == 0x0f && (*name = elf_forbidden_at(p[i + 1], p[i + 2])))
+			return (long long)i;
+	return -1;
+}
+
+int gatepage_nop_wrpkru(const struct gatepage *g, struct gatepage_nops *out, char *err,
+			size_t errlen)
+{
+	uint8_t *p = (uint8_t *)MAPLE_GATE_VA;
+	const char *name = NULL;
+	out->n = 0;
+	for (long long at = next_forbidden(p, g->size, 0, &name); at >= 0;
+	     at = next_forbidden(p, g->size, (uint64_t)at + 1, &name)) {
+		if (strcmp(name, "WRPKRU") || at < 2 || memcmp(p + at - 2, xor_edx, 2)) {
+			snprintf(err, errlen,
+				 "the gate page has %s at gate+%#llx, not the gate's `xorl %%edx, "
+				 "%%edx; wrpkru`: nothing made a NOP",
+				 name, at);
+			return -1;
+		}
+		if (out->n == GATEPAGE_MAX_NOPS) {
+			snprintf(err, errlen, "the gate page has more than %d WRPKRUs",
+				 GATEPAGE_MAX_NOPS);
+			return -1;
+		}
+		out->offset[out->n++] = (uint64_t)at;
+	}
+	if (!out->n) {
+		snprintf(err, errlen, "the gate page has no WRPKRU to make a NOP");
+		return -1;
+	}
+	if (mprotect(p, g->size, PROT_READ | PROT_WRITE) < 0) {
+		snprintf(err, errlen, "cannot make the gate page writable: %s", strerror(errno));
+		return -1;
+	}
+	/* 0f 1f 00 makes no forbidden sequence with its neighbours: each
+	 * starts with 0f and goes on with 01, ae or c7 (elf_forbidden_at). */
+	for (unsigned i = 0; i < out->n; i++)
+		memcpy(p + out->offset[i], nop3, sizeof nop3);
+	if (mprotect(p, g->size, PROT_READ | PROT_EXEC) < 0) {
+		snprintf(err, errlen, "cannot protect the gate page again: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}

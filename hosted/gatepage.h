@@ -30,4 +30,23 @@ struct gatepage {
 int gatepage_map(const char *kernel_elf, int use_keys, struct gatepage *out, char *err,
 		 size_t errlen);
 
+/* Where the gate page's WRPKRUs were (offsets from MAPLE_GATE_VA), once
+ * gatepage_nop_wrpkru has made each a NOP. The gate has 7 today. */
+#define GATEPAGE_MAX_NOPS 16
+struct gatepage_nops {
+	unsigned n;
+	uint64_t offset[GATEPAGE_MAX_NOPS];
+};
+
+/*
+ * For `maple-hosted bench --nop-wrpkru` only (runtime_start_nop_wrpkru, which
+ * states when it may run): replace each WRPKRU of the gate page mapped at g,
+ * without keys, by a NOP of the same length, so that the gate's other work
+ * runs natively and nothing writes PKRU. Each site must be the gate's own
+ * `xorl %edx, %edx; wrpkru`, and no other forbidden instruction may be in
+ * the page, or nothing is changed. 0, or -1 with err filled.
+ */
+int gatepage_nop_wrpkru(const struct gatepage *g, struct gatepage_nops *out, char *err,
+			size_t errlen);
+
 #endif

@@ -10,7 +10,11 @@
  *   maple-hosted audit                 every PKRU-writing instruction in this
  *                                      process: the audited sites, nothing else
  *   maple-hosted load IMAGE...         check and place each image as the VM would
- *   maple-hosted bench [SAMPLES]       the rows of bench/xcall --hosted
+ *   maple-hosted bench [--nop-wrpkru] [SAMPLES]
+ *                                      the rows of bench/xcall --hosted; with
+ *                                      --nop-wrpkru (no PKU only) the gate's
+ *                                      WRPKRUs are NOPs: a measurement of the
+ *                                      rest, nothing isolated (runtime.c)
  *   maple-hosted test [NAME...]        the hosted tests (tests.c), each in a child
  *   maple-hosted serve SOCKET IMAGE... the control console on SOCKET (console.c)
  *   maple-hosted faults [N [SEED [WINDOW_MS [FLIP_AT BIT]]]]
@@ -44,10 +48,11 @@
 #include <string.h>
 
 #define USAGE                                                                                      \
-	"usage: maple-hosted probe | audit | load IMAGE... | bench [SAMPLES] | run IMAGE [METHOD " \
-	"[A0..A3]] "                                                                               \
-	"| test [NAME...] | serve SOCKET IMAGE... | faults [N [SEED [WINDOW_MS [FLIP_AT "          \
-	"BIT]]]]\n"
+	"usage: maple-hosted probe | audit | load IMAGE... | bench [--nop-wrpkru] [SAMPLES] | "    \
+	"run IMAGE [METHOD [A0..A3]] | test [NAME...] | serve SOCKET IMAGE... | "                  \
+	"faults [N [SEED [WINDOW_MS [FLIP_AT BIT]]]]\n"
+
+#define NOP_WRPKRU "--nop-wrpkru"
 
 /* The VM's domain ids start at 1 (slot 0 is never a domain). */
 #define FIRST_DOMAIN_ID 1
@@ -116,6 +121,9 @@ static int cmd_load(int n, char **paths)
 static int cmd_bench(int n, char **args)
 {
 	unsigned long samples = 20000;
+	int nop_wrpkru = n >= 1 && !strcmp(args[0], NOP_WRPKRU);
+	n -= nop_wrpkru;
+	args += nop_wrpkru;
 	if (n > 1) {
 		fputs(USAGE, stderr);
 		return 2;
@@ -131,7 +139,7 @@ static int cmd_bench(int n, char **args)
 			return 2;
 		}
 	}
-	return hosted_bench(samples);
+	return hosted_bench(samples, nop_wrpkru);
 }
 
 /* The image's initialisation (with argument 0, as the VM's), then the method. */
@@ -203,8 +211,29 @@ static int cmd_run(int n, char **args)
 	return extra ? 1 : status;
 }
 
+/*
+ * --nop-wrpkru runs the gate with no PKRU writes: it is bench's alone. Any
+ * other command that names it anywhere (run, serve, test, faults, ...:
+ * each would run domains, or tests that trust the gate's WRPKRUs) is
+ * refused here, before anything runs, with exit 2.
+ */
+static int nop_wrpkru_elsewhere(int argc, char **argv)
+{
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], NOP_WRPKRU)) {
+			fprintf(stderr,
+				"maple-hosted: %s: %s refused: only `bench` has it (the gate's "
+				"WRPKRUs as NOPs, nothing isolated: a measurement mode)\n",
+				argv[1], NOP_WRPKRU);
+			return 1;
+		}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "bench") && nop_wrpkru_elsewhere(argc, argv))
+		return 2;
 	if (argc >= 2 && !strcmp(argv[1], "probe") && argc == 2)
 		return cmd_probe();
 	if (argc == 2 && !strcmp(argv[1], "audit"))

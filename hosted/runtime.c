@@ -22,6 +22,7 @@
 
 #include <xheap/rref.h>
 
+#include <stdio.h>
 #include <string.h>
 
 static struct gatepage gate;
@@ -42,13 +43,42 @@ int runtime_fault(const char *name)
 	return -1;
 }
 
-int runtime_start(int use_keys, char *why, size_t whylen)
+/* The setup of runtime_start; with nops, the gate page's WRPKRUs become
+ * NOPs between its mapping and the gate's data, before any domain exists. */
+static int start(int use_keys, struct gatepage_nops *nops, char *why, size_t whylen)
 {
 	if (audit_process(0, why, whylen) < 0 || (use_keys && pkeys_layout(why, whylen) < 0))
 		return -1;
 	if (gatepage_map(GATEPAGE_KERNEL_ELF, use_keys, &gate, why, whylen) < 0 ||
+	    (nops && gatepage_nop_wrpkru(&gate, nops, why, whylen) < 0) ||
 	    hgate_init(use_keys, gate.resume, why, whylen) < 0)
 		return -1;
 	rref_init();
 	return entry_init(use_keys, why, whylen);
+}
+
+int runtime_start(int use_keys, char *why, size_t whylen)
+{
+	return start(use_keys, NULL, why, whylen);
+}
+
+/*
+ * THE RULE of the NOP-WRPKRU mode: it is a measurement, never isolation. A
+ * gate without WRPKRUs switches no rights, so it may run only where no
+ * rights could be switched anyway: on a CPU without protection keys (a
+ * machine with them measures the real gate), in a process that never had
+ * keys (no pkeys_layout: use_keys is 0 throughout) and before the gate's
+ * data or any domain exists (start makes the NOPs right after mapping the
+ * page). Only `maple-hosted bench --nop-wrpkru` calls this (bench.c);
+ * main.c refuses --nop-wrpkru for every other command, and bench prints
+ * the sites it changed and that nothing is isolated.
+ */
+int runtime_start_nop_wrpkru(struct gatepage_nops *nops, char *why, size_t whylen)
+{
+	char keys[160];
+	if (pkeys_available(keys, sizeof keys)) {
+		snprintf(why, whylen, "%s", RUNTIME_NOP_WRPKRU_WITH_KEYS);
+		return -1;
+	}
+	return start(0, nops, why, whylen);
 }

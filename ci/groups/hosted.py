@@ -5,7 +5,9 @@ be refused are refused with the VM loader's exact message, the process holds no
 PKRU-writing instruction but the runtime's audited sites (`maple-hosted audit`),
 hello runs and answers a call through the gate page's return, `maple-hosted bench`
 prints every row of bench/xcall --hosted with numbers (not a performance check; the
-WRPKRU pair without PKU gives the reason it cannot), and `maple-hosted test`
+WRPKRU pair without PKU gives the reason it cannot; `bench --nop-wrpkru` makes exactly
+the gate's WRPKRUs that objdump decodes NOPs, and is refused under keys), and
+`maple-hosted test`
 (hosted/tests_*.c: rogue's raw Linux system call, 32-bit system call, Linux system
 call from the runtime's code, forged rt_sigreturn without the runtime's secret,
 faults and bad log pointers contained and failing rogue alone; under protection
@@ -396,13 +398,13 @@ BENCH_SAMPLES = 100
 FAULT_SAMPLES = 64  # hosted/bench.c: a fresh rogue each
 
 
-def check_bench_rows(pku):
+def check_bench_rows(pku, *flags):
     """`maple-hosted bench` prints every row, in order, with numbers (median and p99 with the
     bracket subtracted, and raw), but for the WRPKRU pair without PKU, which must give the
     probe's exact reason; the proxy rows through bdev_shadow and the membdev it creates too;
     then the CPU it ran on and the derived lines. Not a performance check: any number
-    passes."""
-    rc, out, err = hosted("bench", str(BENCH_SAMPLES))
+    passes. Its lines, for more checks of flags' modes."""
+    rc, out, err = hosted("bench", *flags, str(BENCH_SAMPLES))
     lines = [line for line in out if line.startswith("hosted-bench: ")]
     reason = NO_PKU[len("hosted: pku: no: "):]
     rows = [line.split()[1] for line in lines
@@ -429,6 +431,45 @@ def check_bench_rows(pku):
     for want in derived:
         if not any(re.fullmatch(want, line) for line in lines):
             raise Failure(f"bench: no line /{want}/ in {lines[-3:]}")
+    return lines
+
+
+def gate_wrpkru_offsets():
+    """Where objdump finds a WRPKRU in the gate pages of out/kernel/kernel.elf, as offsets
+    from __gate_start: a decoder's view, not the byte scan maple-hosted makes."""
+    kernel = os.path.join(ROOT, "out/kernel/kernel.elf")
+    syms = dict(line.split()[::-2] for line in subprocess.run(
+        ["nm", kernel], capture_output=True, text=True, check=True).stdout.splitlines()
+        if len(line.split()) == 3)
+    lo, hi = int(syms["__gate_start"], 16), int(syms["__gate_end"], 16)
+    dis = subprocess.run(["objdump", "-d", f"--start-address={lo:#x}",
+                          f"--stop-address={hi:#x}", kernel], capture_output=True, text=True,
+                         check=True).stdout
+    return [int(m[1], 16) - lo for m in re.finditer(r"^\s*([0-9a-f]+):[^\n]*\twrpkru\s*$", dis,
+                                                     re.M)]
+
+
+def check_bench_nop_wrpkru(pku):
+    """`maple-hosted bench --nop-wrpkru`: on a CPU with PKU refused (exit 2, the reason on
+    stderr, nothing on stdout); without, every row as `bench` prints it, and the line naming
+    each WRPKRU of the gate page made a NOP, at exactly the offsets objdump decodes."""
+    if pku:
+        rc, out, err = hosted("bench", "--nop-wrpkru", str(BENCH_SAMPLES))
+        want = ("maple-hosted: bench --nop-wrpkru: refused: this CPU has protection keys: the "
+                "NOP-WRPKRU mode is only for a CPU without them (measure the real gate: "
+                "maple-hosted bench)")
+        if rc != 2 or out or err.strip() != want:
+            raise Failure(f"bench --nop-wrpkru under keys: exit {rc}, stdout {out[:2]}, stderr "
+                          f"{err.strip()!r}; want exit 2 and {want!r} alone")
+        return
+    lines = check_bench_rows(False, "--nop-wrpkru")
+    sites = gate_wrpkru_offsets()
+    want = (f"hosted-bench: nop-wrpkru: the gate page's {len(sites)} WRPKRUs are NOPs (0f 1f 00) "
+            f"at {' '.join(f'gate+{o:#x}' for o in sites)}; no WRPKRU executes and nothing is "
+            "isolated: a measurement, never a run of Maple")
+    if want not in lines:
+        raise Failure(f"bench --nop-wrpkru: no line {want!r}; said "
+                      f"{[line for line in lines if 'nop-wrpkru' in line]}")
 
 
 def key_cases():
@@ -437,6 +478,7 @@ def key_cases():
              ("places-every-image", check_places_every_image, True)]
             + [(f"refuses-{name}", check_refuses, name, True) for name in REFUSED]
             + [("runs-hello", check_runs_hello, True), ("bench-rows", check_bench_rows, True),
+               ("bench-nop-wrpkru-refused-under-keys", check_bench_nop_wrpkru, True),
                ("test", run_tests, "hosted/keys/test")])
 
 
@@ -493,6 +535,9 @@ def run():
         test(f"hosted/refuses-{name}", check_refuses, name, pku)
     test("hosted/runs-hello", check_runs_hello, pku)
     test("hosted/bench-rows", check_bench_rows, pku)
+    test("hosted/bench-nop-wrpkru-" + ("refused-under-keys" if pku
+                                        else "makes-every-gate-wrpkru-a-nop"),
+         check_bench_nop_wrpkru, pku)
     test("hosted/test", run_tests, report_pass=False)
     test("hosted/console-speaks-ci-ctl", check_console, pku)
     test("hosted/console-lists-created-domains-and-recovers-membdev", check_console_recovery, pku)

@@ -76,6 +76,16 @@ REFUSALS = [
     (["bench/xcall", "--hosted", "--firmware", "uefi"],
      "bench/xcall: error: --hosted runs no VM and compares no baseline: drop --baseline and "
      "--firmware"),
+    (["bench/xcall", "--native-no-keys"],
+     "bench/xcall: error: --native-no-keys is a mode of --hosted: add --hosted"),
+] + [
+    # The gate with its WRPKRUs as NOPs is bench's measurement mode alone (hosted/main.c).
+    (["out/hosted/maple-hosted", cmd, *args, "--nop-wrpkru"],
+     f"maple-hosted: {cmd}: --nop-wrpkru refused: only `bench` has it (the gate's WRPKRUs as "
+     "NOPs, nothing isolated: a measurement mode)")
+    for cmd, args in (("run", ["out/domains/hello.elf"]), ("serve", ["x.sock"]), ("test", []),
+                      ("faults", []), ("load", ["out/domains/hello.elf"]))
+] + [
     (["bench/recovery", "--runs", "-3"],
      "bench/recovery: error: argument --runs: -3 is less than 1"),
     (["bench/recovery", "--bogus"], "bench/recovery: error: unknown option --bogus"),

@@ -28,6 +28,22 @@ remember_owner = 0
 """
 
 
+def on_one_cpu():
+    """A preexec_fn that keeps a virsh (and the driver inside it) on one CPU.
+
+    libvirt 9.0 keeps the host's CPUID beside each QEMU capability cache file
+    and probes QEMU again whenever the CPUID it reads differs ("Outdated
+    capabilities ...: host cpuid changed" in its debug log). On some virtual
+    machines the vCPUs answer CPUID differently (seen here: an Intel Xeon guest
+    whose two vCPUs disagree), so a virsh that lands on the other CPU threw the
+    cache away, and every call probed both QEMU binaries again (5-25 s each on
+    a busy TCG host). Always the lowest CPU this process may run on. QEMU itself
+    is not held there: libvirt sets the affinity of the QEMU it starts to every
+    online CPU unless the domain XML pins it (qemuProcessInitCpuAffinity)."""
+    cpu = min(os.sched_getaffinity(0))
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 def embedded_driver(root, writer):
     """Write root/etc/qemu.conf (QEMU runs as this process's user) and return
     the driver's URI. root must be an absolute path."""
