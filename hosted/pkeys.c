@@ -3,7 +3,9 @@
  * the lowest free key (mm/mprotect.c, mm_pkey_alloc), so a fresh process
  * that allocates in order gets 1, 2, 3, ... and the VM's numbers hold; the
  * check below refuses to go on if another allocation got there first,
- * because the gate compares PKRU values built from those numbers.
+ * because the gate compares PKRU values built from those numbers. Whether
+ * the process gets keys at all also asks Linux how it delivers a signal
+ * (probe_delivery: keys need 6.12's delivery, sigstack.c).
  */
 #define _GNU_SOURCE
 #include "pkeys.h"
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -57,7 +60,9 @@ bool pkeys_available(char *why, size_t whylen)
  * (init_pkru: key 0 only) on a stack of a key those deny, so it touches no
  * memory at all and leaves with the status that says it arrived.
  */
-#define ARRIVED 42
+#define ARRIVED	      42
+#define SETUP_FAILED  1
+#define NOT_DELIVERED 2 /* the signal came back without running the handler */
 void pkeys_probe_arrived(int sig);
 __asm__(".text\n"
 	".type pkeys_probe_arrived, @function\n"
@@ -94,12 +99,18 @@ static int probe_delivery(char *why, size_t whylen)
 				   -1, 0);
 		stack_t ss = {.ss_sp = stack, .ss_size = size};
 		struct sigaction sa = {.sa_handler = pkeys_probe_arrived, .sa_flags = SA_ONSTACK};
+		sigset_t usr1;
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		/* Its SIGSEGV (before 6.12) is the answer, not a crash to keep a core of. */
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		if (k < 0 || stack == MAP_FAILED ||
 		    pkey_mprotect(stack, size, PROT_READ | PROT_WRITE, k) < 0 ||
-		    sigaltstack(&ss, NULL) < 0 || sigaction(SIGUSR1, &sa, NULL) < 0)
-			_exit(1);
+		    sigaltstack(&ss, NULL) < 0 || sigaction(SIGUSR1, &sa, NULL) < 0 ||
+		    sigprocmask(SIG_UNBLOCK, &usr1, NULL) < 0)
+			_exit(SETUP_FAILED);
 		raise(SIGUSR1); /* delivered on the way back from tgkill, rights denying k */
-		_exit(2);
+		_exit(NOT_DELIVERED);
 	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
@@ -112,9 +123,14 @@ static int probe_delivery(char *why, size_t whylen)
 		return 1;
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV)
 		return 0;
-	snprintf(why, whylen, "the signal delivery probe %s %d, want exit %d or SIGSEGV",
-		 WIFEXITED(status) ? "exited with status" : "died of signal",
-		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), ARRIVED);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SETUP_FAILED)
+		snprintf(why, whylen,
+			 "the signal delivery probe could not take a key and put its signal stack "
+			 "there");
+	else
+		snprintf(why, whylen, "the signal delivery probe %s %d, want exit %d or SIGSEGV",
+			 WIFEXITED(status) ? "exited with status" : "died of signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), ARRIVED);
 	return -1;
 }
 

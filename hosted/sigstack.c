@@ -156,8 +156,13 @@ static int measure_frame(char *err, size_t errlen)
 {
 	struct sigaction sa = {.sa_sigaction = measured, .sa_flags = SA_SIGINFO | SA_ONSTACK}, old;
 	uint64_t top = (uint64_t)alt[0] + ALTSTACK;
+	sigset_t usr1, mask;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
 	measured_at = 0;
-	if (sigaction(SIGUSR1, &sa, &old) < 0 || raise(SIGUSR1) != 0 ||
+	/* Unblocked for the raise only: a caller may have blocked it. */
+	if (sigaction(SIGUSR1, &sa, &old) < 0 || sigprocmask(SIG_UNBLOCK, &usr1, &mask) < 0 ||
+	    raise(SIGUSR1) != 0 || sigprocmask(SIG_SETMASK, &mask, NULL) < 0 ||
 	    sigaction(SIGUSR1, &old, NULL) < 0) {
 		snprintf(err, errlen, "cannot measure the signal frame: %s", strerror(errno));
 		return -1;

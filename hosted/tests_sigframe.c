@@ -5,9 +5,9 @@
  * of `maple-hosted test`: what a domain finds of another domain's system
  * call on the signal stack of the same upcall, a frame of a signal already
  * handled jumped into again, the faults Linux before 6.12 could not deliver
- * (under the gate's raised rights with a zeroed GS base, and after one of
- * the runtime's WRPKRUs with rights that deny SHARED), and the probe's
- * refusal of such a kernel.
+ * (under the gate's raised rights with a zeroed GS base or the trap flag,
+ * and after one of the runtime's WRPKRUs with rights that deny SHARED),
+ * and the probe's refusal of such a kernel.
  */
 #define _GNU_SOURCE
 #include "tests_sigframe.h"
@@ -94,8 +94,9 @@ static int run_scan_same_upcall(char *why, size_t len)
  * the upcall's level goes, and then jumps to each handler entry's WRPKRU
  * with %rsp there and %rdx/%rsi where Linux puts them: everything the
  * entry checked before. The frame was consumed (entry_sigreturn zeroed its
- * si_signo), so the entry traps. Before (the PKU guest): the entry served
- * the old frame again and returned through it, with its registers.
+ * si_signo), so the entry traps. Before (the SHARED stacks' entry, 6.12
+ * PKU guest): 'rogue returned -22', rogue running: the entry served the
+ * old frame again and returned through it, with its registers.
  */
 static int run_replay(char *why, size_t len)
 {
@@ -129,16 +130,14 @@ static const uint8_t *find_after(const uint8_t *p, const uint8_t *bytes, size_t 
 
 /*
  * Every WRPKRU of the gate that raises (RAISE_TO_GATE: movl $PKRU_GATE,
- * %eax; xorl %ecx, %ecx; xorl %edx, %edx; wrpkru), jumped to with %eax =
- * PKRU_GATE after rogue loaded %gs with a selector (base 0): the check
- * passes, and the next instruction, movq %gs:GT_GATE_STACK, %rsp, faults
- * with PKRU_GATE, which denies SHARED and every domain key. That fault is
- * delivered (key-0 signal stack, Linux 6.12) and fails rogue alone; the
- * process goes on (hello answers through the gate after). Before (Linux
- * 6.1 in the PKU guest, the stack SHARED): Linux could not write the frame
- * and killed the process ('the runtime died of SIGSEGV').
+ * %eax; xorl %ecx, %ecx; xorl %edx, %edx; wrpkru), entered by a fresh
+ * rogue as `how` says with %eax = PKRU_GATE, must fail rogue alone with the
+ * line `outcome` gives for that site (0, or -1 with why filled), and hello
+ * answer through the gate after: the process goes on.
  */
-static int run_gs_raise(char *why, size_t len)
+typedef int outcome_fn(const uint8_t *site, char *want, size_t wantlen, char *why, size_t len);
+
+static int each_raise(long how, const char *as, outcome_fn *outcome, char *why, size_t len)
 {
 	const struct gatepage *gp = runtime_gatepage();
 	const uint8_t *gate = (const uint8_t *)MAPLE_GATE_VA;
@@ -146,7 +145,6 @@ static int run_gs_raise(char *why, size_t len)
 	/* Its first 9 bytes; the WRPKRU (0f 01 ef) is compared byte by byte,
 	 * so that this code holds no such sequence itself (audit.c). */
 	uint8_t raise[9] = {0xb8, 0, 0, 0, 0, 0x31, 0xc9, 0x31, 0xd2};
-	const uint8_t load[] = {0x65, 0x48, 0x8b, 0x24, 0x25}; /* movq %gs:disp32, %rsp */
 	memcpy(raise + 1, &pkru, 4);
 	struct hosted_domain hello;
 	unsigned sites = 0;
@@ -157,20 +155,12 @@ static int run_gs_raise(char *why, size_t len)
 		if (memcmp(gate + off, raise, sizeof raise) || w[0] != 0x0f || w[1] != 0x01 ||
 		    w[2] != 0xef)
 			continue;
-		const uint8_t *site = gate + off + 9, *fault = find_after(site, load, sizeof load);
-		if (!fault)
-			return htest_fail(why, len,
-					  "no movq %%gs:..., %%rsp within 64 bytes of the raise at "
-					  "gate+%#lx",
-					  (unsigned long)(site - gate));
-		char want[128], what[64];
-		snprintf(want, sizeof want,
-			 "rogue failed: SIGSEGV (SEGV_MAPERR) at gate+%#lx, address %#lx",
-			 (unsigned long)(fault - gate),
-			 (unsigned long)offsetof(struct gate_thread_ro, gate_stack));
-		snprintf(what, sizeof what, "the raise at gate+%#lx with a zeroed GS base",
-			 (unsigned long)(site - gate));
-		const long a[4] = {ROGUE_F_GS_RAISE, (long)site, (long)pkru, 0};
+		char want[128], what[96];
+		if (outcome(w, want, sizeof want, why, len) < 0)
+			return -1;
+		snprintf(what, sizeof what, "the raise at gate+%#lx %s", (unsigned long)(w - gate),
+			 as);
+		const long a[4] = {how, (long)w, (long)pkru, 0};
 		if (rogue_fails_so(++sites, a, want, what, why, len) < 0)
 			return -1;
 		const long greet[4] = {5, 0, 0, 0};
@@ -185,6 +175,56 @@ static int run_gs_raise(char *why, size_t len)
 		return htest_fail(why, len, "%u raising WRPKRUs in the gate page, want at least 2",
 				  sites);
 	return htest_runtime_clean(why, len);
+}
+
+/* With a zeroed GS base the check after the WRPKRU passes, and the next
+ * instruction, movq %gs:GT_GATE_STACK, %rsp, faults at that offset. */
+static int zeroed_gs_outcome(const uint8_t *site, char *want, size_t wantlen, char *why, size_t len)
+{
+	const uint8_t load[] = {0x65, 0x48, 0x8b, 0x24, 0x25}; /* movq %gs:disp32, %rsp */
+	const uint8_t *fault = find_after(site, load, sizeof load);
+	if (!fault)
+		return htest_fail(why, len,
+				  "no movq %%gs:..., %%rsp within 64 bytes of the raise at %#lx",
+				  (unsigned long)site);
+	snprintf(want, wantlen, "rogue failed: SIGSEGV (SEGV_MAPERR) at gate+%#lx, address %#lx",
+		 (unsigned long)(fault - (const uint8_t *)MAPLE_GATE_VA),
+		 (unsigned long)offsetof(struct gate_thread_ro, gate_stack));
+	return 0;
+}
+
+/* With the trap flag the single-step #DB comes right after the WRPKRU. */
+static int trap_flag_outcome(const uint8_t *site, char *want, size_t wantlen, char *why, size_t len)
+{
+	(void)why;
+	(void)len;
+	snprintf(want, wantlen, "rogue failed: SIGTRAP at gate+%#lx",
+		 (unsigned long)(site + 3 - (const uint8_t *)MAPLE_GATE_VA));
+	return 0;
+}
+
+/*
+ * Each raise jumped to after rogue loaded %gs with a selector (base 0):
+ * the fault comes with PKRU_GATE, which denies SHARED and every domain
+ * key; it is delivered (key-0 signal stack, Linux 6.12) and fails rogue
+ * alone. Before (Linux 6.1 in the PKU guest, the stack SHARED): Linux
+ * could not write the frame and killed the process ('the runtime died of
+ * SIGSEGV').
+ */
+static int run_gs_raise(char *why, size_t len)
+{
+	return each_raise(ROGUE_F_GS_RAISE, "with a zeroed GS base", zeroed_gs_outcome, why, len);
+}
+
+/*
+ * Each raise entered by iretq with the trap flag set: the #DB after the
+ * WRPKRU comes with PKRU_GATE, and is delivered as a SIGTRAP that fails
+ * rogue alone. Before (Linux 6.1 in the PKU guest, the stack SHARED): the
+ * process was killed.
+ */
+static int run_tf_raise(char *why, size_t len)
+{
+	return each_raise(ROGUE_F_TF_RAISE, "with the trap flag", trap_flag_outcome, why, len);
 }
 
 /*
@@ -266,6 +306,7 @@ const struct hosted_named_test hosted_sigframe_tests[HOSTED_SIGFRAME_TESTS] = {
 	 "isolation"},
 	{"sigframe-consumed-frame-jumped-into-again-traps", run_replay, "isolation"},
 	{"sigframe-gate-raise-with-a-zeroed-gs-base-fails-the-domain", run_gs_raise, "isolation"},
+	{"sigframe-gate-raise-with-the-trap-flag-fails-the-domain", run_tf_raise, "isolation"},
 	{"sigframe-runtime-wrpkru-denying-shared-fails-the-domain",
 	 run_runtime_wrpkru_denying_shared, "isolation"},
 	{"sigframe-probe-refuses-a-kernel-that-writes-frames-with-the-interrupted-rights",

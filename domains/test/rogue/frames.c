@@ -2,8 +2,8 @@
  * rogue's cases against maple-hosted's signal frames (frames_cases.h):
  * reading what another domain's system call left on the signal stack in
  * the same upcall, a fault under the gate's raised rights with a GS base
- * it zeroed, and a jump into a handler's entry with a frame Linux wrote
- * for a signal already handled.
+ * it zeroed or with the trap flag set, and a jump into a handler's entry
+ * with a frame Linux wrote for a signal already handled.
  */
 #include <sdk/dom.h>
 #include <sdk/syscall.h>
@@ -34,6 +34,29 @@ static long jump_as_handler(uint64_t site, uint64_t rsp)
 	__builtin_unreachable();
 }
 
+/* iretq to site with RFLAGS.TF set (the trap comes after site's first
+ * instruction), %eax = pkru and %ecx = %edx = 0, on this stack. */
+static long iretq_with_trap_flag(uint64_t site, uint32_t pkru)
+{
+	__asm__ volatile("movq %%rsp, %%r8\n\t"
+			 "xorl %%r9d, %%r9d\n\t"
+			 "movw %%ss, %%r9w\n\t"
+			 "pushq %%r9\n\t"
+			 "pushq %%r8\n\t"
+			 "pushfq\n\t"
+			 "orq $0x100, (%%rsp)\n\t"
+			 "movw %%cs, %%r9w\n\t"
+			 "pushq %%r9\n\t"
+			 "pushq %0\n\t"
+			 "xorl %%ecx, %%ecx\n\t"
+			 "xorl %%edx, %%edx\n\t"
+			 "iretq"
+			 :
+			 : "r"(site), "a"(pkru)
+			 : "rcx", "rdx", "r8", "r9", "memory", "cc");
+	__builtin_unreachable();
+}
+
 long rogue_frames_case(long number, unsigned long target, unsigned long a2, unsigned long a3)
 {
 	if (!target)
@@ -48,6 +71,8 @@ long rogue_frames_case(long number, unsigned long target, unsigned long a2, unsi
 	case ROGUE_F_GS_RAISE:
 		rogue_load_gs();
 		return rogue_call_with_pkru(target, (unsigned)a2);
+	case ROGUE_F_TF_RAISE:
+		return iretq_with_trap_flag(target, (uint32_t)a2);
 	case ROGUE_F_REPLAY_FRAME:
 		if (syscall0(SYS_NULL) != 0 || !a2)
 			return -MAPLE_EINVAL;

@@ -28,6 +28,10 @@ enum rogue_frames_case {
 	 * the siginfo in %rsi where Linux puts them: that frame again, never
 	 * written by rogue. */
 	ROGUE_F_REPLAY_FRAME = 242,
+	/* Enter target (a WRPKRU of the gate's that raises) by iretq with
+	 * RFLAGS.TF set and %eax = a2 (PKRU_GATE): the single-step #DB comes
+	 * right after that WRPKRU, with the gate's raised rights. */
+	ROGUE_F_TF_RAISE = 243,
 	ROGUE_F_END
 };
 
