@@ -31,6 +31,7 @@
 #include "domains.h"
 #include "entry.h"
 #include "gate.h"
+#include "jump.h"
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
@@ -42,6 +43,8 @@
 #include <test/bench/bench.h>
 #include <test/rogue/cases.h>
 
+#include <cpuid.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,14 +82,20 @@ static uint64_t minus_bracket(uint64_t raw)
 	return raw > bracket ? raw - bracket : 0;
 }
 
+/* One line of figures: a row's (label its name) or a part's ("part NAME"). */
+static void figures(const char *label, uint64_t median, uint64_t p99, unsigned n)
+{
+	printf("hosted-bench: %s median %lu p99 %lu raw-median %lu raw-p99 %lu samples %u\n", label,
+	       (unsigned long)minus_bracket(median), (unsigned long)minus_bracket(p99),
+	       (unsigned long)median, (unsigned long)p99, n);
+	fflush(stdout); /* before the next upcall's domain writes its own lines */
+}
+
 static void row(const char *name, uint64_t median, uint64_t p99, unsigned n)
 {
 	if (nresults < NROWS)
 		results[nresults++] = (struct result){name, 1, median, p99};
-	printf("hosted-bench: %s median %lu p99 %lu raw-median %lu raw-p99 %lu samples %u\n", name,
-	       (unsigned long)minus_bracket(median), (unsigned long)minus_bracket(p99),
-	       (unsigned long)median, (unsigned long)p99, n);
-	fflush(stdout); /* before the next upcall's domain writes its own lines */
+	figures(name, median, p99, n);
 }
 
 static void not_measured(const char *name, const char *why)
@@ -330,6 +339,131 @@ static void derived(void)
 		       x ? "no wrpkru-pair row" : "no xcall-null row");
 }
 
+/*
+ * Where the gate's cycles go (docs/bench-xcall.md), --nop-wrpkru only: its
+ * pieces each alone (bench_parts.S), and the null call again with the
+ * thread's clear_vectors at each level the CPU can run, from none to the
+ * runtime's own. That writes the GATE_RO page at %gs, which only a process
+ * without keys can (hgate_init maps it read-write there), and which a run
+ * with keys never reaches: hosted_bench refuses --nop-wrpkru under keys.
+ * The runtime's level is written back after each.
+ */
+#define NEEDS_AVX    1u
+#define NEEDS_AVX512 2u
+#define NEEDS_INUSE  4u
+#define PARTS(X)                                                                                   \
+	X("call-return", call_return, 0)                                                           \
+	X("zero-vectors-sse", zero_vectors_sse, 0)                                                 \
+	X("zero-vectors-avx", zero_vectors_avx, NEEDS_AVX)                                         \
+	X("zero-vectors-avx512", zero_vectors_avx512, NEEDS_AVX | NEEDS_AVX512)                    \
+	X("zero-vectors-inuse", zero_vectors_inuse, NEEDS_AVX | NEEDS_INUSE)                       \
+	X("x87", x87, 0)                                                                           \
+	X("mxcsr", mxcsr, 0)                                                                       \
+	X("xmm", xmm, 0)                                                                           \
+	X("vzeroall", vzeroall, NEEDS_AVX)                                                         \
+	X("hi16-zmm", hi16_zmm, NEEDS_AVX512)                                                      \
+	X("opmask", opmask, NEEDS_AVX512)                                                          \
+	X("xgetbv1", xgetbv1, NEEDS_INUSE)                                                         \
+	X("locked-rmw4", locked_rmw4, 0)                                                           \
+	X("plain-rmw4", plain_rmw4, 0)                                                             \
+	X("rdtsc", rdtsc, 0)                                                                       \
+	X("push-pop6", push_pop6, 0)
+#define PART_DECLARE(name, fn, needs) void bench_part_##fn(void);
+PARTS(PART_DECLARE)
+
+_Static_assert(PART_GD_ACTIVE == offsetof(struct gate_domain, active) &&
+		       PART_GD_CALLS == offsetof(struct gate_domain, calls) &&
+		       PART_GD_CALLS_OUT == offsetof(struct gate_domain, calls_out) &&
+		       PART_GD_SIZE == sizeof(struct gate_domain),
+	       "bench.h's PART_GD_* are struct gate_domain's");
+
+/* Which NEEDS_* this CPU and XCR0 allow (as hgate_init's level reads them). */
+static unsigned parts_allowed(void)
+{
+	unsigned a, b, c, d, have = 0;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+		return 0;
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if (lo & XFEATURE_AVX)
+		have |= NEEDS_AVX;
+	if ((lo & XFEATURES_AVX512) == XFEATURES_AVX512)
+		have |= NEEDS_AVX512;
+	if (__get_cpuid_count(0xd, 1, &a, &b, &c, &d) && (a & 4))
+		have |= NEEDS_INUSE;
+	return have;
+}
+
+static uint64_t clear_vectors(void)
+{
+	uint64_t level;
+	__asm__ volatile("movq %%gs:%c1, %0" : "=r"(level) : "i"(GATE_RO_CLEAR_VECTORS));
+	return level;
+}
+
+static void set_clear_vectors(uint64_t level)
+{
+	__asm__ volatile("movq %0, %%gs:%c1" : : "r"(level), "i"(GATE_RO_CLEAR_VECTORS) : "memory");
+}
+
+/* The part lines; 0, or -1 after a failed line. */
+static int parts(uint64_t *buf, unsigned samples)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+		unsigned needs;
+	} pieces[] = {
+#define PART_ENTRY(name, fn, needs) {name, bench_part_##fn, needs},
+		PARTS(PART_ENTRY)
+#undef PART_ENTRY
+	};
+	static const char *const levels[] = {"keep", "sse", "avx", "avx512", "inuse"};
+	static const unsigned level_needs[] = {0, 0, NEEDS_AVX, NEEDS_AVX | NEEDS_AVX512,
+					       NEEDS_AVX | NEEDS_INUSE};
+	_Static_assert(sizeof levels / sizeof levels[0] == VECTORS_INUSE + 1 &&
+			       sizeof level_needs / sizeof level_needs[0] == VECTORS_INUSE + 1,
+		       "a name and needs per VECTORS_* level");
+	unsigned have = parts_allowed();
+	char label[64], why[256];
+	/* xcall-null's operation and callee (BENCH_XCALL_ROWS), which domain_rows found. */
+	long n = samples < BENCH_SAMPLES_MAX ? (long)samples : BENCH_SAMPLES_MAX;
+	long xb = hgate_lookup("xb");
+	/* The runtime's own level first: the others (and the pieces after them)
+	 * run ZERO_X87, which leaves x87 in use (XINUSE[0]) for the thread. */
+	uint64_t own = clear_vectors();
+	for (uint64_t k = 0; k <= own && own <= VECTORS_INUSE; k++) {
+		uint64_t level = k ? k - 1 : own;
+		snprintf(label, sizeof label, "part xcall-null-vectors-%s", levels[level]);
+		if ((level_needs[level] & have) != level_needs[level]) {
+			printf("hosted-bench: %s not measured: this CPU or XCR0 lacks it\n", label);
+			continue;
+		}
+		uint64_t median, p99;
+		set_clear_vectors(level);
+		int r = bench_sample(BENCH_OP_XCALL_NULL, xb, n / 10 + 1, &median, &p99, why,
+				     sizeof why) < 0 ||
+			bench_sample(BENCH_OP_XCALL_NULL, xb, n, &median, &p99, why, sizeof why) <
+				0;
+		set_clear_vectors(own);
+		if (r) {
+			printf("hosted-bench: %s failed: %s\n", label, why);
+			return -1;
+		}
+		figures(label, median, p99, (unsigned)n);
+	}
+	for (unsigned i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+		snprintf(label, sizeof label, "part %s", pieces[i].name);
+		if ((pieces[i].needs & have) != pieces[i].needs) {
+			printf("hosted-bench: %s not measured: this CPU or XCR0 lacks it\n", label);
+			continue;
+		}
+		sample(pieces[i].fn, buf, samples);
+		figures(label, buf[samples / 2], buf[(uint64_t)samples * 99 / 100], samples);
+	}
+	return 0;
+}
+
 /* The runtime (with nops: its gate's WRPKRUs made NOPs, where: *nops),
  * then bench, xa, xb and xc, created as the VM's kernel creates them for
  * bench=xcall. 0, or -1 with why. */
@@ -428,7 +562,8 @@ int hosted_bench(unsigned samples, int nop_wrpkru)
 	 * where it cannot, the proxy rows say why (domain_rows). */
 	char no_proxy[256] = "bdev_shadow started without it";
 	hdom_create(NULL, "bdev_shadow", NULL, no_proxy, sizeof no_proxy);
-	if (domain_rows(samples, no_proxy) < 0 || fault_row() < 0)
+	if (domain_rows(samples, no_proxy) < 0 || fault_row() < 0 ||
+	    (nop_wrpkru && parts(buf, samples) < 0))
 		goto out;
 	derived();
 	status = 0;

@@ -1,10 +1,21 @@
-/* The hosted half of bench/xcall --hosted (bench.c). */
+/* The hosted half of bench/xcall --hosted (bench.c), and what its gate
+ * pieces (bench_parts.S) need of struct gate_domain, which assembly outside
+ * the kernel's build cannot take from the generated offsets: bench.c
+ * asserts each against domain/gate_layout.h. */
 #ifndef HOSTED_BENCH_H
 #define HOSTED_BENCH_H
 
+#define PART_GD_ACTIVE	  32
+#define PART_GD_CALLS	  40
+#define PART_GD_CALLS_OUT 48
+#define PART_GD_SIZE	  320
+
+#ifndef __ASSEMBLY__
 /* Print one "hosted-bench:" line per operation; returns the exit status.
  * With nop_wrpkru (`bench --nop-wrpkru`, a CPU without protection keys
- * only), the gate's WRPKRUs are NOPs: runtime_start_nop_wrpkru. */
+ * only), the gate's WRPKRUs are NOPs: runtime_start_nop_wrpkru; the gate's
+ * pieces are timed too (the `part` lines). */
 int hosted_bench(unsigned samples, int nop_wrpkru);
+#endif
 
 #endif

@@ -87,8 +87,10 @@ void *hgate_map(uint64_t va, uint64_t bytes, int key, const char *what, char *wh
  * ZERO_VECTORS): Linux keeps vector state on for every process, so every
  * register the CPU has and Linux turned on (XCR0: bit 2 AVX, bits 5-7
  * AVX-512's opmask and upper ZMM state; Intel SDM Vol. 1, 13.3), read with
- * XGETBV where CPUID.1:ECX.OSXSAVE (bit 27) says it may be. x86-64 always
- * has x87 and SSE.
+ * XGETBV where CPUID.1:ECX.OSXSAVE (bit 27) says it may be. Where
+ * CPUID.(EAX=0DH,ECX=1):EAX bit 2 says XGETBV reads XINUSE too, and AVX is
+ * on (VZEROALL), only what is in use: VECTORS_INUSE. x86-64 always has x87
+ * and SSE.
  */
 static uint64_t vector_level(void)
 {
@@ -97,9 +99,11 @@ static uint64_t vector_level(void)
 		return VECTORS_SSE;
 	uint32_t lo, hi;
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	if ((lo & 0xe0) == 0xe0)
+	if ((lo & XFEATURE_AVX) && __get_cpuid_count(0xd, 1, &a, &b, &c, &d) && (a & 4))
+		return VECTORS_INUSE;
+	if ((lo & XFEATURES_AVX512) == XFEATURES_AVX512)
 		return VECTORS_AVX512;
-	return lo & 4 ? VECTORS_AVX : VECTORS_SSE;
+	return lo & XFEATURE_AVX ? VECTORS_AVX : VECTORS_SSE;
 }
 
 int hgate_init(int use_keys, uint64_t gate_resume, char *why, size_t whylen)

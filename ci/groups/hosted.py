@@ -6,7 +6,8 @@ PKRU-writing instruction but the runtime's audited sites (`maple-hosted audit`),
 hello runs and answers a call through the gate page's return, `maple-hosted bench`
 prints every row of bench/xcall --hosted with numbers (not a performance check; the
 WRPKRU pair without PKU gives the reason it cannot; `bench --nop-wrpkru` makes exactly
-the gate's WRPKRUs that objdump decodes NOPs, and is refused under keys), and
+the gate's WRPKRUs that objdump decodes NOPs, prints each of the gate's pieces, `part`,
+with numbers or why not, and is refused under keys), and
 `maple-hosted test`
 (hosted/tests_*.c: rogue's raw Linux system call, 32-bit system call, Linux system
 call from the runtime's code, forged rt_sigreturn without the runtime's secret,
@@ -470,6 +471,37 @@ def check_bench_nop_wrpkru(pku):
     if want not in lines:
         raise Failure(f"bench --nop-wrpkru: no line {want!r}; said "
                       f"{[line for line in lines if 'nop-wrpkru' in line]}")
+    check_bench_parts(lines)
+
+
+# `bench --nop-wrpkru`'s pieces of the gate (hosted/bench.c, parts): the null call at the
+# runtime's own clear_vectors level, then at each level from none up, then each piece alone.
+BENCH_PIECES = ["call-return", "zero-vectors-sse", "zero-vectors-avx", "zero-vectors-avx512",
+                "zero-vectors-inuse", "x87", "mxcsr", "xmm", "vzeroall", "hi16-zmm", "opmask",
+                "xgetbv1", "locked-rmw4", "plain-rmw4", "rdtsc", "push-pop6"]
+BENCH_LEVELS = ["keep", "sse", "avx", "avx512", "inuse"]
+
+
+def check_bench_parts(lines):
+    """Every `part` line has numbers, or says the CPU lacks what it needs; the pieces come in
+    order after the levels, and the levels are the runtime's own, then none up to below it
+    (x86-64 always runs keep and sse, so the runtime's level is at least sse)."""
+    part = re.compile(r"hosted-bench: part (\S+) (median \d+ p99 \d+ raw-median \d+ raw-p99 \d+ "
+                      rf"samples (\d+)|not measured: this CPU or XCR0 lacks it)")
+    found = [m for m in map(part.fullmatch, lines) if m]
+    names = [m[1] for m in found]
+    levels = [n[len("xcall-null-vectors-"):] for n in names if n.startswith("xcall-null-vectors-")]
+    own = BENCH_LEVELS.index(levels[0]) if levels and levels[0] in BENCH_LEVELS else -1
+    want = ([f"xcall-null-vectors-{v}" for v in [BENCH_LEVELS[own]] + BENCH_LEVELS[:own]]
+            + BENCH_PIECES)
+    odd = [line for line in lines if line.startswith("hosted-bench: part ") and
+           not part.fullmatch(line)]
+    if own < 1 or names != want or odd:
+        raise Failure(f"bench --nop-wrpkru: part lines {names}, want {want}; malformed: {odd}")
+    unmeasured = [m[1] for m in found if m[1] in ("xcall-null-vectors-keep", "call-return", "x87")
+                  and m[2].startswith("not measured")]
+    if unmeasured:
+        raise Failure(f"bench --nop-wrpkru: {unmeasured} not measured; every x86-64 CPU runs them")
 
 
 def key_cases():

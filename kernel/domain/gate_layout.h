@@ -83,89 +83,156 @@
  * ends) and maple-hosted's hosted_enter before every upcall. The VM turns
  * vector state off for domains and leaves it VECTORS_KEEP (its GATE_RO page
  * is zeroed); maple-hosted, where Linux keeps x87, SSE and AVX on for every
- * process, sets what the CPU and XCR0 have.
+ * process, sets what the CPU and XCR0 have: VECTORS_INUSE where the CPU
+ * reports XINUSE and XCR0 enables AVX, else the fixed level.
  */
 #define VECTORS_KEEP	  0	 /* nothing to zero */
 #define VECTORS_SSE	  1	 /* the x87 registers, FCW/FSW/tags/pointers, MXCSR, %xmm0-15 */
-#define VECTORS_AVX	  2	 /* and %ymm0-15 whole (VZEROALL) */
+#define VECTORS_AVX	  2	 /* and %ymm0-15 whole (VZEROALL, which covers %xmm0-15) */
 #define VECTORS_AVX512	  3	 /* and %zmm0-31 whole, %k0-7 (XCR0 bits 5-7) */
+#define VECTORS_INUSE	  4	 /* MXCSR, and of the above what XGETBV(1) reports in use */
 #define VECTOR_MXCSR_INIT 0x1f80 /* MXCSR's power-up value (Intel SDM Vol. 1, 10.2.3) */
 
+/* State components (Intel SDM Vol. 1, 13.1): bits of XCR0 and of XINUSE. */
+#define XFEATURE_X87	   0x01
+#define XFEATURE_SSE	   0x02 /* %xmm0-15 (and MXCSR: ZERO_VECTORS says how) */
+#define XFEATURE_AVX	   0x04 /* %ymm0-15's upper halves */
+#define XFEATURE_OPMASK	   0x20 /* %k0-7 */
+#define XFEATURE_ZMM_HI256 0x40 /* %zmm0-15's upper halves */
+#define XFEATURE_HI16_ZMM  0x80 /* %zmm16-31 */
+#define XFEATURES_AVX512   (XFEATURE_OPMASK | XFEATURE_ZMM_HI256 | XFEATURE_HI16_ZMM)
+#define XFEATURES_ZMM0_15  (XFEATURE_SSE | XFEATURE_AVX | XFEATURE_ZMM_HI256) /* VZEROALL's */
+
 #ifdef __ASSEMBLY__
-/*
- * Zero the vector state `level` (an operand holding a VECTORS_* value)
- * asks for, explicitly, without XRSTOR: an XRSTOR is a PKRU write whenever
- * %edx:%eax can hold bit 9, and every byte of the gate is a jump target,
- * so none is used (hosted/audit.c refuses one anywhere in maple-hosted).
- * FNINIT empties the x87 stack and clears its pointers and opcode (Intel
- * SDM Vol. 1, 8.1.7-8.1.10), but not the registers' contents, which FXSAVE
- * still shows: eight FLDZ write +0.0 (all zero bytes) into each first.
- * MXCSR is loaded from the stack, so %rsp must point at memory the current
- * rights may write. Touches no general register; clobbers the flags.
- */
 // clang-format off
-.macro ZERO_VECTORS level
-	cmpq $VECTORS_SSE, \level
-	jb 9f
+/*
+ * The pieces of ZERO_VECTORS, one state component each (bench_parts.S in
+ * maple-hosted times each alone). FNINIT empties the x87 stack and clears
+ * its pointers and opcode (Intel SDM Vol. 1, 8.1.7-8.1.10), but not the
+ * registers' contents, which FXSAVE still shows: eight FLDZ write +0.0 (all
+ * zero bytes) into each first; the first FNINIT makes room for them and
+ * drops any exception a domain left pending, so no FLDZ can fault.
+ */
+.macro ZERO_X87
 	fninit
+	.rept 8
 	fldz
-	fldz
-	fldz
-	fldz
-	fldz
-	fldz
-	fldz
-	fldz
+	.endr
 	fninit
+.endm
+/* MXCSR through the stack: %rsp must point at memory the current rights may write. */
+.macro ZERO_MXCSR
 	pushq $VECTOR_MXCSR_INIT
 	ldmxcsr (%rsp)
 	leaq 8(%rsp), %rsp
-	pxor %xmm0, %xmm0
-	pxor %xmm1, %xmm1
-	pxor %xmm2, %xmm2
-	pxor %xmm3, %xmm3
-	pxor %xmm4, %xmm4
-	pxor %xmm5, %xmm5
-	pxor %xmm6, %xmm6
-	pxor %xmm7, %xmm7
-	pxor %xmm8, %xmm8
-	pxor %xmm9, %xmm9
-	pxor %xmm10, %xmm10
-	pxor %xmm11, %xmm11
-	pxor %xmm12, %xmm12
-	pxor %xmm13, %xmm13
-	pxor %xmm14, %xmm14
-	pxor %xmm15, %xmm15
+.endm
+.macro ZERO_XMM
+	.irp r, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	pxor %xmm\r, %xmm\r
+	.endr
+.endm
+.macro ZERO_HI16_ZMM
+	.irp r, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+	vpxord %zmm\r, %zmm\r, %zmm\r
+	.endr
+.endm
+.macro ZERO_OPMASK
+	.irp r, 0, 1, 2, 3, 4, 5, 6, 7
+	kxorw %k\r, %k\r, %k\r
+	.endr
+.endm
+
+/*
+ * The caller's callee-saved registers, which the gate pushes on the
+ * caller's stack with the caller's rights at gate_start and pops there at
+ * gate_resume (gate.S); maple-hosted's bench times the pair (bench_parts.S).
+ */
+.macro PUSH_CALLEE_SAVED
+	.irp r, rbx, rbp, r12, r13, r14, r15
+	pushq %\r
+	.endr
+.endm
+.macro POP_CALLEE_SAVED
+	.irp r, r15, r14, r13, r12, rbp, rbx
+	popq %\r
+	.endr
+.endm
+
+/*
+ * Zero the vector state `level` asks for (an operand holding a VECTORS_*
+ * value, not %rax, %rcx or %rdx, which the macro uses), explicitly, without
+ * XRSTOR: an XRSTOR is a PKRU write whenever %edx:%eax can hold bit 9, and
+ * every byte of the gate is a jump target, so none is used (hosted/audit.c
+ * refuses one anywhere in maple-hosted).
+ *
+ * The components to zero go in %eax as a state-component bitmap: at the
+ * fixed levels every component the level names; at VECTORS_INUSE what
+ * XGETBV with %ecx = 1 returns, XCR0 AND XINUSE (Intel SDM Vol. 2,
+ * XGETBV). That is sound because a component whose XINUSE bit is 0 is in
+ * its initial configuration (SDM Vol. 1, 13.6: x87 with FCW 037FH, an
+ * empty stack, zero pointers and every register zero; each XMM, YMM, ZMM
+ * and opmask register zero), so it holds nothing of the domain that left
+ * it. And a domain cannot fake the bit: XINUSE is the processor's own
+ * tracking, which no instruction writes, and the guarantee (a 0 only in
+ * the initial configuration) holds whatever the domain ran. The most a
+ * domain can do is put a component back in its initial configuration
+ * (VZEROALL), leaving nothing to zero, or keep a bit at 1, which costs it
+ * the zeroing.
+ *
+ * MXCSR is loaded at every level, XINUSE or not: SSE's initial
+ * configuration is defined by %xmm0-15 (SDM Vol. 1, 13.6), so nothing here
+ * relies on XINUSE[1] covering MXCSR (this CPU keeps XINUSE[1] at 1 while
+ * MXCSR is not 1F80H, even after VZEROALL; another need not).
+ * VECTORS_INUSE requires AVX enabled in XCR0 (hgate_init), for VZEROALL.
+ * XGETBV's bitmap never reaches a domain: %rax, %rcx and %rdx are pushed
+ * first and popped after, so the macro touches no general register and
+ * leaves below %rsp only what they held. It clobbers the flags; %rsp must
+ * point at memory the current rights may write (those pushes and MXCSR's).
+ */
+.macro ZERO_VECTORS level
+	cmpq $VECTORS_SSE, \level
+	jb .Lzv_done\@
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	movl $(XFEATURE_X87 | XFEATURE_SSE), %eax
 	cmpq $VECTORS_AVX, \level
-	jb 9f
-	vzeroall
+	jb .Lzv_bitmap\@
+	movl $(XFEATURE_X87 | XFEATURES_ZMM0_15), %eax
 	cmpq $VECTORS_AVX512, \level
-	jb 9f
-	vpxord %zmm16, %zmm16, %zmm16
-	vpxord %zmm17, %zmm17, %zmm17
-	vpxord %zmm18, %zmm18, %zmm18
-	vpxord %zmm19, %zmm19, %zmm19
-	vpxord %zmm20, %zmm20, %zmm20
-	vpxord %zmm21, %zmm21, %zmm21
-	vpxord %zmm22, %zmm22, %zmm22
-	vpxord %zmm23, %zmm23, %zmm23
-	vpxord %zmm24, %zmm24, %zmm24
-	vpxord %zmm25, %zmm25, %zmm25
-	vpxord %zmm26, %zmm26, %zmm26
-	vpxord %zmm27, %zmm27, %zmm27
-	vpxord %zmm28, %zmm28, %zmm28
-	vpxord %zmm29, %zmm29, %zmm29
-	vpxord %zmm30, %zmm30, %zmm30
-	vpxord %zmm31, %zmm31, %zmm31
-	kxorw %k0, %k0, %k0
-	kxorw %k1, %k1, %k1
-	kxorw %k2, %k2, %k2
-	kxorw %k3, %k3, %k3
-	kxorw %k4, %k4, %k4
-	kxorw %k5, %k5, %k5
-	kxorw %k6, %k6, %k6
-	kxorw %k7, %k7, %k7
-9:
+	jb .Lzv_bitmap\@
+	movl $(XFEATURE_X87 | XFEATURES_ZMM0_15 | XFEATURES_AVX512), %eax
+	cmpq $VECTORS_INUSE, \level
+	jb .Lzv_bitmap\@
+	movl $1, %ecx
+	xgetbv
+.Lzv_bitmap\@:
+	testb $XFEATURE_X87, %al
+	jz .Lzv_x87_done\@
+	ZERO_X87
+.Lzv_x87_done\@:
+	testb $XFEATURES_ZMM0_15, %al
+	jz .Lzv_zmm0_done\@
+	cmpq $VECTORS_AVX, \level
+	jae .Lzv_vzeroall\@
+	ZERO_XMM
+	jmp .Lzv_zmm0_done\@
+.Lzv_vzeroall\@:
+	vzeroall
+.Lzv_zmm0_done\@:
+	testb $XFEATURE_HI16_ZMM, %al
+	jz .Lzv_zmm16_done\@
+	ZERO_HI16_ZMM
+.Lzv_zmm16_done\@:
+	testb $XFEATURE_OPMASK, %al
+	jz .Lzv_opmask_done\@
+	ZERO_OPMASK
+.Lzv_opmask_done\@:
+	popq %rdx
+	popq %rcx
+	popq %rax
+	ZERO_MXCSR
+.Lzv_done\@:
 .endm
 // clang-format on
 #endif

@@ -155,12 +155,7 @@ gate_start:
 	 * delivered (maple-hosted: Linux before 6.12 cannot deliver a signal
 	 * while the thread holds PKRU_GATE, docs/platform.md). */
 	movq %gs:GT_DOMAIN, %rax
-	pushq %rbx
-	pushq %rbp
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	PUSH_CALLEE_SAVED
 gate_entry_pushed:
 	movq %rsp, %r12			/* caller_rsp: a value from here on */
 	movq %rdx, %r10			/* a0, a1: WRPKRU needs %ecx = %edx = 0 */
@@ -387,12 +382,7 @@ gate_xcall_checked:
  * callee's vector registers (on its own stack, which its rights write).
  */
 gate_resume:
-	popq %r15			/* first: a bad %rsp faults the caller here */
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %rbp
-	popq %rbx
+	POP_CALLEE_SAVED		/* first: a bad %rsp faults the caller here */
 	ZERO_VECTORS %gs:GT_CLEAR_VECTORS
 	ret
 

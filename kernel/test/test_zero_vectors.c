@@ -1,0 +1,185 @@
+/*
+ * Host tests for ZERO_VECTORS (domain/gate_layout.h), what the gate and
+ * maple-hosted's hosted_enter zero between domains: at each level this CPU
+ * runs, a secret loaded into the x87 registers, %xmm, %ymm, %zmm, %k and
+ * MXCSR is gone by the time XSAVE looks, and the x87 control state is back
+ * at FNINIT's. At VECTORS_INUSE, which zeroes only the components XINUSE
+ * reports in use, MXCSR is reset even when every register is in its initial
+ * configuration, which the SDM defines by the registers alone.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cpuid.h>
+
+#include <domain/gate_layout.h>
+
+#include "support/zero_vectors.h"
+
+#define XSAVE_HEADER 512 /* XSTATE_BV (Intel SDM Vol. 1, 13.4.2) */
+#define FXSAVE_MXCSR 24
+#define FXSAVE_ST    32	 /* ST0-7, 16 bytes a slot, 10 of them the register */
+#define FXSAVE_XMM   160 /* %xmm0-15, 256 bytes */
+
+static uint64_t xcr0;  /* what XSAVE can save here (x87, SSE, AVX, AVX-512) */
+static uint32_t xsize; /* CPUID.(EAX=0DH,ECX=0):EBX, the area XCR0 needs */
+static int xinuse;     /* CPUID.(EAX=0DH,ECX=1):EAX bit 2: XGETBV(1) */
+static uint8_t *area;  /* 64-byte aligned, xsize bytes */
+
+static int setup(void **state)
+{
+	(void)state;
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+		return 0; /* no OSXSAVE: every test says SKIP */
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	xcr0 = lo & (XFEATURE_X87 | XFEATURE_SSE | XFEATURE_AVX | XFEATURES_AVX512);
+	__get_cpuid_count(0xd, 0, &a, &b, &c, &d);
+	xsize = b;
+	xinuse = __get_cpuid_count(0xd, 1, &a, &b, &c, &d) && (a & 4);
+	area = aligned_alloc(64, (xsize + 63) & ~63u);
+	return area ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(area);
+	return 0;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/* Fill `fill`, ZERO_VECTORS at `level`, XSAVE: nothing in any component
+ * the level covers (`covered`, a state-component bitmap) that XSAVE wrote
+ * (XSTATE_BV; one it did not write is in its initial configuration, SDM
+ * Vol. 1, 13.6), MXCSR and the x87 control state at their defaults. A
+ * component the level does not cover (AVX-512's below VECTORS_AVX512) may
+ * hold what glibc left there. */
+static void check(uint64_t level, uint64_t covered, uint64_t fill)
+{
+	memset(area, 0, xsize);
+	zero_vectors_after(level, area, xcr0, fill);
+	uint64_t bv;
+	uint32_t mxcsr;
+	memcpy(&bv, area + XSAVE_HEADER, sizeof bv);
+	bv &= covered;
+	memcpy(&mxcsr, area + FXSAVE_MXCSR, sizeof mxcsr);
+	assert_int_equal(mxcsr, VECTOR_MXCSR_INIT);
+	if (bv & XFEATURE_X87) {
+		uint16_t fcw, fsw;
+		memcpy(&fcw, area, 2);
+		memcpy(&fsw, area + 2, 2);
+		assert_int_equal(fcw, 0x37f); /* FNINIT's (SDM Vol. 1, 8.1.5) */
+		assert_int_equal(fsw, 0);
+		assert_int_equal(area[4], 0); /* the abridged tag word: every register empty */
+		assert_true(all_zero(area + 6, FXSAVE_MXCSR - 6)); /* FOP, FIP, FDP */
+		for (unsigned i = 0; i < 8; i++)
+			assert_true(all_zero(area + FXSAVE_ST + 16 * i, 10));
+	}
+	if (bv & XFEATURE_SSE)
+		assert_true(all_zero(area + FXSAVE_XMM, 256));
+	for (unsigned i = 2; i < 8; i++) {
+		unsigned size, off, c, d;
+		if (!(bv >> i & 1) || !__get_cpuid_count(0xd, i, &size, &off, &c, &d))
+			continue;
+		if (!all_zero(area + off, size))
+			fail_msg("state component %u holds the secret after ZERO_VECTORS at level "
+				 "%lu",
+				 i, (unsigned long)level);
+	}
+}
+
+static int runs(uint64_t need)
+{
+	if ((xcr0 & need) == need)
+		return 1;
+	printf("SKIP: XCR0 %#lx lacks %#lx on this CPU\n", (unsigned long)xcr0,
+	       (unsigned long)need);
+	return 0;
+}
+
+static void test_level_sse(void **state)
+{
+	(void)state;
+	if (!runs(XFEATURE_X87 | XFEATURE_SSE))
+		skip();
+	check(VECTORS_SSE, XFEATURE_X87 | XFEATURE_SSE, ZV_FILL_X87 | ZV_FILL_XMM | ZV_FILL_MXCSR);
+}
+
+static void test_level_avx(void **state)
+{
+	(void)state;
+	if (!runs(XFEATURE_AVX))
+		skip();
+	check(VECTORS_AVX, XFEATURE_X87 | XFEATURE_SSE | XFEATURE_AVX,
+	      ZV_FILL_X87 | ZV_FILL_XMM | ZV_FILL_YMM | ZV_FILL_MXCSR);
+}
+
+static void test_level_avx512(void **state)
+{
+	(void)state;
+	if (!runs(XFEATURE_AVX | XFEATURES_AVX512))
+		skip();
+	check(VECTORS_AVX512, xcr0,
+	      ZV_FILL_X87 | ZV_FILL_XMM | ZV_FILL_YMM | ZV_FILL_ZMM | ZV_FILL_MXCSR);
+}
+
+/* Every component the CPU has, filled: XINUSE reports each in use. */
+static void test_level_inuse(void **state)
+{
+	(void)state;
+	if (!xinuse || !runs(XFEATURE_AVX))
+		skip();
+	uint64_t fill = ZV_FILL_X87 | ZV_FILL_XMM | ZV_FILL_YMM | ZV_FILL_MXCSR;
+	check(VECTORS_INUSE, xcr0,
+	      (xcr0 & XFEATURES_AVX512) == XFEATURES_AVX512 ? fill | ZV_FILL_ZMM : fill);
+}
+
+/* Every register zero (VZEROALL) but MXCSR, which ZERO_VECTORS must reset
+ * whatever XINUSE[1] says. This CPU (Intel Xeon, XINUSE) keeps XINUSE[1]
+ * at 1 while MXCSR is not 1F80H, so here the case would also pass with
+ * MXCSR reset only under that bit (tried); it guards a CPU that tracks
+ * SSE by the registers alone. */
+static void test_inuse_resets_mxcsr_of_registers_in_init_state(void **state)
+{
+	(void)state;
+	if (!xinuse || !runs(XFEATURE_AVX))
+		skip();
+	check(VECTORS_INUSE, xcr0, ZV_FILL_VZEROALL | ZV_FILL_MXCSR);
+}
+
+/* Only x87 in use: it is zeroed, the rest (initial) needs nothing. */
+static void test_inuse_zeroes_x87_alone(void **state)
+{
+	(void)state;
+	if (!xinuse || !runs(XFEATURE_AVX))
+		skip();
+	check(VECTORS_INUSE, xcr0, ZV_FILL_VZEROALL | ZV_FILL_X87);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_level_sse),
+		cmocka_unit_test(test_level_avx),
+		cmocka_unit_test(test_level_avx512),
+		cmocka_unit_test(test_level_inuse),
+		cmocka_unit_test(test_inuse_resets_mxcsr_of_registers_in_init_state),
+		cmocka_unit_test(test_inuse_zeroes_x87_alone),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
