@@ -35,10 +35,28 @@ __attribute__((noreturn)) static void jump_with_stack(uint64_t rsp, uint64_t ent
 enum { POP_R15, POP_R14, POP_R13, POP_R12, POP_RBP, POP_RBX, POP_RET, POP_WORDS };
 static uint64_t loop_frame[POP_WORDS];
 
+/*
+ * Each pass returns here from gate_resume, %r12 still the frame: the
+ * gate's ZERO_VECTORS pushes three words below the return slot (the
+ * saved %rbx, %rbp and %r12 it has just popped), so the saved %r12 is put
+ * back before the pass goes on into the gate's raise. Two instructions of
+ * rogue's own a pass; the rest is the gate's.
+ */
+extern const char rogue_gate_loop_again[];
+extern uint64_t rogue_gate_loop_raise;
+uint64_t rogue_gate_loop_raise;
+_Static_assert(POP_R12 * 8 == 24, "the trampoline's offset of the saved %r12");
+__asm__(".pushsection .text\n"
+	"rogue_gate_loop_again:\n\t"
+	"movq %r12, 24(%r12)\n\t"
+	"jmp *rogue_gate_loop_raise(%rip)\n"
+	".popsection");
+
 __attribute__((noreturn)) static void loop_through_gate(uint64_t raise, uint64_t resume)
 {
 	loop_frame[POP_R12] = (uint64_t)(uintptr_t)loop_frame;
-	loop_frame[POP_RET] = raise;
+	rogue_gate_loop_raise = raise;
+	loop_frame[POP_RET] = (uint64_t)(uintptr_t)rogue_gate_loop_again;
 	__asm__ volatile("movq %0, %%rsp\n\t"
 			 "jmp *%1"
 			 :
