@@ -436,7 +436,8 @@ static int loop_times_out(struct hosted_domain *r, long number, uint64_t target,
 /* Rogue case 28, the VM's gate_a_loop_through_the_gate_is_unwound_by_the_
  * watchdog and watchdog_catches_a_loop_inside_the_gate: rogue returns into
  * the gate's entry (gate_entry_raise) from gate_resume on a frame that
- * leads back to itself, half of each pass with the gate's rights. The
+ * leads back to itself (through two instructions of its own a pass), half
+ * of each pass with the gate's rights. The
  * watchdog fails it at twice the budget (the gate's grace), no sooner, and
  * unwinds it once a signal finds it lowered. */
 static int run_gate_loop(char *why, size_t len)
