@@ -434,12 +434,14 @@ static int loop_times_out(struct hosted_domain *r, long number, uint64_t target,
 }
 
 /* Rogue case 28, the VM's gate_a_loop_through_the_gate_is_unwound_by_the_
- * watchdog and watchdog_catches_a_loop_inside_the_gate: rogue returns into
- * the gate's entry (gate_entry_raise) from gate_resume on a frame that
- * leads back to itself (through two instructions of its own a pass), half
- * of each pass with the gate's rights. The
- * watchdog fails it at twice the budget (the gate's grace), no sooner, and
- * unwinds it once a signal finds it lowered. */
+ * watchdog: rogue returns into the gate's entry (gate_entry_raise) from
+ * gate_resume on a frame that leads back to itself (through two
+ * instructions of its own a pass), half of each pass with the gate's
+ * rights. The watchdog fails it and unwinds it once a signal finds it
+ * lowered. At the budget: a signal in rogue's two instructions gets no
+ * gate grace (seen once in the PKU guest, at 250 ms), so the VM's
+ * watchdog_catches_a_loop_inside_the_gate (twice the budget) is not
+ * asserted of this loop. */
 static int run_gate_loop(char *why, size_t len)
 {
 	struct hosted_domain *r = rogue(why, len);
@@ -447,7 +449,7 @@ static int run_gate_loop(char *why, size_t len)
 	uint64_t resume = raise ? htest_gate_sym("gate_resume", why, len) : 0;
 	if (!resume)
 		return -1;
-	if (loop_times_out(r, ROGUE_GATE_LOOP, raise, resume, 2 * BUDGET_NS, why, len) < 0)
+	if (loop_times_out(r, ROGUE_GATE_LOOP, raise, resume, BUDGET_NS, why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
 }
