@@ -109,8 +109,9 @@ static int cmd_call(struct ctl_reply *r, int argc, char **argv)
 			return ctl_fail(r, "argument '%s' is not a number", argv[i]);
 	char why[160];
 	fflush(stdout);
+	long mark = hsys_thread_mark();
 	int failed = entry_upcall(d, d->methods[method], a, &result, why, sizeof why) < 0;
-	hsys_run_threads();
+	hsys_wait_threads_since(mark); /* the threads this call made (bdclient's workload) */
 	if (failed)
 		return ctl_fail(r, "%s failed: %s", d->name, why);
 	ctl_print(r, "%ld", result);

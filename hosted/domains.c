@@ -38,11 +38,45 @@
 #include <domain/slot_layout.h>
 #include <maple/abi.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
+
+/*
+ * THE INVARIANT (domain threads run at once, syscalls.c): `life` orders
+ * taking a slot, the claims, the references, heap grows and device maps,
+ * so a domain is found, changed and freed by one thread at a time, and
+ * nothing frees a domain another thread is using. A thread running in d
+ * holds a call in it (`active`), and a domain thread about to start holds
+ * it (hgate_hold): a destroy's drain waits for those; a thread that found
+ * d by slot (get) holds a reference (refs), and d's record is freed only
+ * when the table's and the last such reference are gone (drop). A domain
+ * being created (its init runs without `life`) or destroyed is claimed
+ * (creating, destroying), so a second destroyer is refused as the VM's
+ * claim refuses it. Lock order: life, then inject.c's, then gate.c's
+ * table_lock, then the heap's.
+ */
+static pthread_mutex_t life = PTHREAD_MUTEX_INITIALIZER;
+#define DESTROY_WAIT_NS 2000000000ull /* the VM's (kernel/domain/domain.c) */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One reference less (life held); the record goes with the last, once it
+ * has left the table (gone). */
+static void drop(struct hosted_domain *d)
+{
+	if (--d->refs == 0 && d->gone && d->owned)
+		free(d);
+}
 
 struct authority_domain hdom_authority(struct hosted_domain *d)
 {
@@ -112,6 +146,8 @@ static void *h_domain_new(const struct lifecycle_new *n, struct lifecycle_dom *v
 		return NULL;
 	}
 	d->owned = 1;
+	d->refs = 1; /* the table's, once it has a slot */
+	d->creating = 1;
 	d->pkey = -1;
 	snprintf(d->name, sizeof d->name, "%s", n->name);
 	d->creator = n->creator;
@@ -137,39 +173,43 @@ static void view(struct hosted_domain *d, struct lifecycle_dom *v)
 }
 
 /*
- * A free slot and a key, and the gate's table entry with the domain's
- * stack (hgate_add): the slot's generation is the gate's. The entry says
- * running before the image is mapped; no call can reach it meanwhile, as
- * one thread enters domains and it is here, creating.
+ * A free slot and a key, and the gate's table entry with a stack for every
+ * thread (hgate_add): the slot's generation is the gate's. The entry says
+ * running before the image is mapped; no call can reach it meanwhile: no
+ * domain has its handle yet (lookups by name see it, and a call then
+ * faults in its empty slot, failing the caller alone).
  */
 static int h_slot_take(void *dp, struct lifecycle_dom *v, char *err, size_t errlen)
 {
 	struct hosted_domain *d = dp;
+	pthread_mutex_lock(&life);
 	unsigned id = free_slot();
-	if (!id) {
+	int rc = -1;
+	if (!id)
 		lifecycle_no_slot(err, errlen);
-		return -1;
-	}
-	if (hgate_keys() && (d->pkey = pkeys_domain(err, errlen)) < 0)
-		return -1;
-	d->id = id;
-	d->base = slot_base(id);
-	if (hgate_add(d, err, errlen) < 0) {
-		if (d->pkey >= 0)
+	else if (!hgate_keys() || (d->pkey = pkeys_domain(err, errlen)) >= 0) {
+		d->id = id;
+		d->base = slot_base(id);
+		rc = hgate_add(d, err, errlen);
+		if (rc < 0 && d->pkey >= 0)
 			pkey_free(d->pkey);
-		return -1;
 	}
-	view(d, v);
-	return 0;
+	pthread_mutex_unlock(&life);
+	if (rc == 0)
+		view(d, v);
+	return rc;
 }
 
 static void h_slot_release(void *dp)
 {
 	struct hosted_domain *d = dp;
+	pthread_mutex_lock(&life);
 	hgate_remove(d);
 	if (d->pkey >= 0)
 		pkey_free(d->pkey);
-	free(d);
+	d->gone = 1;
+	drop(d);
+	pthread_mutex_unlock(&life);
 }
 
 static uint8_t *h_image_room(void *d, const struct lifecycle_dom *v,
@@ -211,7 +251,11 @@ static enum lifecycle_init h_run_init(void *dp, uint64_t entry, long *r, const c
 	struct hosted_domain *d = dp;
 	static const long none[4];
 	fflush(stdout);
-	if (entry_upcall(d, entry, none, r, d->fail_reason, sizeof d->fail_reason) < 0) {
+	int failed = entry_upcall(d, entry, none, r, d->fail_reason, sizeof d->fail_reason) < 0;
+	pthread_mutex_lock(&life);
+	d->creating = 0; /* a destroyer may claim it from here on */
+	pthread_mutex_unlock(&life);
+	if (failed) {
 		lifecycle_log_failed(d->name, d->id, d->fail_reason);
 		*why = d->fail_reason;
 		return LIFECYCLE_INIT_FAILED;
@@ -226,10 +270,36 @@ static uint64_t h_methods(void *d)
 
 static void *h_get(uint32_t id, struct lifecycle_dom *v)
 {
+	pthread_mutex_lock(&life);
 	struct hosted_domain *d = hgate_slot(id);
-	if (d)
+	if (d) {
+		d->refs++;
 		view(d, v);
+	}
+	pthread_mutex_unlock(&life);
 	return d;
+}
+
+static void h_put(void *d)
+{
+	pthread_mutex_lock(&life);
+	drop(d);
+	pthread_mutex_unlock(&life);
+}
+
+/* The VM's claim: failed d becomes this destroyer's alone. */
+static int h_claim(void *dp, char *err, size_t errlen)
+{
+	struct hosted_domain *d = dp;
+	pthread_mutex_lock(&life);
+	int rc = d->creating || d->destroying ? -MAPLE_EBUSY : 0;
+	if (rc)
+		snprintf(err, errlen, "%s is %s", d->name,
+			 d->creating ? "still being created" : "already being destroyed");
+	else
+		d->destroying = 1;
+	pthread_mutex_unlock(&life);
+	return rc;
 }
 
 static void h_fail(void *d, const char *why)
@@ -237,12 +307,20 @@ static void h_fail(void *d, const char *why)
 	hdom_fail(d, why);
 }
 
-/* One thread enters domains: a call still in d is on this very thread,
- * below whoever destroys, and cannot leave before it returns. The VM waits
- * 2 s for such calls; here no wait can help. */
+/* As the VM: calls in d on other threads get up to 2 s to leave (each
+ * unwinds at its next system call, d having failed). A call on this very
+ * thread, below whoever destroys, cannot leave before it returns: no wait
+ * can help it, and the answer comes at once. */
 static uint64_t h_drain(void *d, uint64_t *waited_ms)
 {
-	*waited_ms = 0;
+	uint64_t start = now_ns(), deadline = start + DESTROY_WAIT_NS;
+	while (hgate_active(d) && !hgate_on_my_stack(d) && now_ns() < deadline) {
+		struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+		entry_wait_begin(); /* where threads take turns, theirs */
+		nanosleep(&ms, NULL);
+		entry_wait_end();
+	}
+	*waited_ms = (now_ns() - start) / 1000000;
 	return hgate_active(d);
 }
 
@@ -254,9 +332,13 @@ static uint64_t h_drain(void *d, uint64_t *waited_ms)
  * until its next system call. So its mapping goes now: an access after it
  * faults, d fails again.
  */
-static void h_stays_failed(void *d)
+static void h_stays_failed(void *dp)
 {
+	struct hosted_domain *d = dp;
+	pthread_mutex_lock(&life);
 	hdev_release(d);
+	d->destroying = 0; /* for a later destroy */
+	pthread_mutex_unlock(&life);
 }
 
 static bool h_release_devices(void *d, char *err, size_t errlen)
@@ -274,6 +356,7 @@ static void h_teardown(void *dp, uint64_t *pages, uint64_t *rrefs)
 	*pages = d->pages;
 	/* No strike outlives d, and none is armed on its pages while they go
 	 * (the watchdog's and the campaign's threads arm them): inject.c. */
+	pthread_mutex_lock(&life);
 	inject_teardown_begin(d);
 	*rrefs = hgate_remove(d);
 	uint64_t heap = d->base + DOMAIN_HEAP_OFF;
@@ -283,8 +366,9 @@ static void h_teardown(void *dp, uint64_t *pages, uint64_t *rrefs)
 	if (d->pkey >= 0)
 		pkey_free(d->pkey);
 	inject_teardown_end();
-	if (d->owned)
-		free(d);
+	d->gone = 1;
+	drop(d); /* the table's; the destroyer's get holds its own until put */
+	pthread_mutex_unlock(&life);
 }
 
 /* The linux platform's mechanism under the one lifecycle sequence. */
@@ -302,7 +386,9 @@ static const struct lifecycle_platform hosted_platform = {
 	.run_init = h_run_init,
 	.methods = h_methods,
 	.get = h_get,
+	.put = h_put,
 	.fail = h_fail,
+	.claim = h_claim,
 	.drain = h_drain,
 	.stays_failed = h_stays_failed,
 	.release_devices = h_release_devices,
@@ -361,14 +447,45 @@ long hdom_create_by(struct hosted_domain *d, const char *module)
 
 long hdom_destroy_by(struct hosted_domain *caller, uint64_t handle)
 {
+	/* The target as it is now, copied under `life`: another thread may
+	 * destroy and free it before authority_destroy_by is done with it
+	 * (hdom_destroy looks it up again by handle). */
+	char name[sizeof caller->name], creator_name[sizeof caller->creator_name];
+	uint64_t refusals = 0;
+	pthread_mutex_lock(&life);
 	struct hosted_domain *d = hgate_domain(handle);
 	struct authority_domain who = hdom_authority(caller), target;
-	if (d)
+	if (d) {
 		target = hdom_authority(d);
+		snprintf(name, sizeof name, "%s", d->name);
+		snprintf(creator_name, sizeof creator_name, "%s", d->creator_name);
+		target.name = name;
+		target.creator_name = creator_name;
+		target.refusals = &refusals; /* a target's count is not asked for */
+	}
+	pthread_mutex_unlock(&life);
 	return authority_destroy_by(&who, d ? &target : NULL, handle, hdom_destroy);
 }
 
+static long heap_grow(struct hosted_domain *d, uint64_t bytes);
+
+long hdom_device_map(struct hosted_domain *d, const char *name)
+{
+	pthread_mutex_lock(&life);
+	long rc = hdev_map(d, name);
+	pthread_mutex_unlock(&life);
+	return rc;
+}
+
 long hdom_heap_grow(struct hosted_domain *d, uint64_t bytes)
+{
+	pthread_mutex_lock(&life); /* two threads of d may grow it at once */
+	long rc = heap_grow(d, bytes);
+	pthread_mutex_unlock(&life);
+	return rc;
+}
+
+static long heap_grow(struct hosted_domain *d, uint64_t bytes)
 {
 	/* The VM's rules (domain/quota.h): the region's size, the window,
 	 * then the memory limit, each checked before anything is mapped. */

@@ -50,9 +50,12 @@ uint64_t hdom_create(struct hosted_domain *creator, const char *module, struct h
 int hdom_fail(struct hosted_domain *d, const char *why);
 
 /* Destroy a domain by handle with the runtime's authority: fail it if it
- * runs, then unmap and free everything of it. 0, or -MAPLE_ESRCH (no such
- * domain) / -MAPLE_ETIMEDOUT (calls into it are still in progress on this
- * thread, below the caller: it stays failed) with err. */
+ * runs, wait up to 2 s for calls into it on other threads to leave (the
+ * VM's wait), then unmap and free everything of it. 0, or -MAPLE_ESRCH (no
+ * such domain), -MAPLE_EBUSY (still being created, or already being
+ * destroyed) or -MAPLE_ETIMEDOUT (calls into it still in progress: one on
+ * this thread below the caller at once, others after the wait; it stays
+ * failed) with err. */
 int hdom_destroy(uint64_t handle, char *err, size_t errlen);
 
 /* SYS_DOMAIN_CREATE and SYS_DOMAIN_DESTROY of domain d: the shared
@@ -68,6 +71,9 @@ long hdom_heap_grow(struct hosted_domain *d, uint64_t bytes);
 /* d as the shared authority rules see it (kernel/domain/authority.h,
  * kernel/dev/grant.h): its refusals count and are logged as the VM's. */
 struct authority_domain hdom_authority(struct hosted_domain *d);
+
+/* SYS_DEVICE_MAP of d (device.c's hdev_map), ordered with the lifecycle. */
+long hdom_device_map(struct hosted_domain *d, const char *name);
 
 /* Domains in the gate's table (running or failed). */
 unsigned hdom_count(void);

@@ -43,11 +43,13 @@
 #include "sigstack.h"
 #include "watchdog.h"
 
+#include <core/log.h>
 #include <domain/gate_layout.h>
 #include <maple/abi.h>
 
 #include <errno.h>
 #include <linux/audit.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -55,6 +57,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <ucontext.h>
 
 _Static_assert(offsetof(struct hosted_jump, fn) == JUMP_FN &&
@@ -100,6 +104,66 @@ static __thread uint32_t gate_rights;
 /* entry_sigreturn resumes the runtime's own code with ALLOW (entry.h). */
 __thread uint8_t entry_resume_runtime;
 
+/*
+ * Under keys, domain threads take turns (entry_threads_concurrent), in
+ * order of asking (a ticket each): a thread holds the turn from entering a
+ * domain at its outermost upcall until that upcall is over, and gives it
+ * up only while it waits (entry_wait_begin), naming no signal stack
+ * meanwhile. THE INVARIANT: while domain code runs on one thread, no other
+ * thread names a signal stack (entry_sigstack) its handler state lies on,
+ * so a jump to a handler entry with %rsp at another thread's live frame
+ * traps (sigentry.S takes that thread's bases and TLS from the slot %rsp
+ * lies in, and would otherwise run a second handler on its stack).
+ */
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t turn_next, turn_serving;
+
+static void turn_take(void)
+{
+	pthread_mutex_lock(&turn_lock);
+	uint64_t mine = turn_next++;
+	while (turn_serving != mine)
+		pthread_cond_wait(&turn_cv, &turn_lock);
+	pthread_mutex_unlock(&turn_lock);
+}
+
+static void turn_give(void)
+{
+	pthread_mutex_lock(&turn_lock);
+	turn_serving++;
+	pthread_cond_broadcast(&turn_cv);
+	pthread_mutex_unlock(&turn_lock);
+}
+
+/* Where threads take turns, one that makes a system call lets the threads
+ * waiting for a turn have theirs first: a domain that never waits (a
+ * client calling a server in a loop) would otherwise hold the others off
+ * for ever, where the VM's scheduler preempts it. */
+static void offer_turn(void)
+{
+	if (entry_threads_concurrent())
+		return;
+	pthread_mutex_lock(&turn_lock);
+	int waiting = turn_next - turn_serving > 1;
+	pthread_mutex_unlock(&turn_lock);
+	if (waiting) {
+		entry_wait_begin();
+		entry_wait_end();
+	}
+}
+
+int entry_threads_concurrent(void)
+{
+	/* Every signal frame lies in key-0 memory (Linux 6.12, sigstack.c),
+	 * but a domain can still jump to a handler entry with %rsp at another
+	 * thread's live frame, and the entry would run on that thread's stack
+	 * with its TLS (see the turn's invariant): until the entries tell a
+	 * real delivery from a jump, threads under keys take turns. Without
+	 * keys nothing isolates anything, and threads run at once. */
+	return !keys;
+}
+
 static int fail_now(struct upcall *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Record why u's domain failed; the caller then leaves with siglongjmp. */
@@ -133,6 +197,10 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	uint32_t pkru;
 	long err;
 	inject_note_failed(d, u->why); /* when and why, for the fault campaign */
+	/* Its first failure's reason, for its other threads: one that returns
+	 * or calls into it later fails with it (the SYS_RETURN below). */
+	if (d && hgate_fail(d) && u->why != d->fail_reason) /* an init's is that buffer */
+		snprintf(d->fail_reason, sizeof d->fail_reason, "%s", u->why);
 	if (hgate_unwind(u->floor, &rip, &rsp, &pkru, &err)) {
 		if (d && d != u->d) { /* say who failed: it is not the domain entered */
 			char why[256];
@@ -208,6 +276,13 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_now(u, "a system call (%d) at %#lx outside the domains and the gate",
 			 si->si_syscall, (unsigned long)(ip - SYSCALL_LEN));
 		fail_domain(u, si, ctx);
+	} else if (si->si_syscall == SYS_RETURN && from_gate && d &&
+		   hgate_state(d) != GATE_DOMAIN_RUNNING) {
+		/* The VM's gate_return: a domain that failed (a thread of its own
+		 * panicked while this one ran elsewhere) has no result to give;
+		 * the upcall fails with its reason. */
+		fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+		fail_domain(u, si, ctx);
 	} else if (si->si_syscall == SYS_RETURN && from_gate && hgate_upcall_pop()) {
 		u->result = g[REG_RDI];
 		siglongjmp(u->back, 2);
@@ -217,6 +292,20 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 	} else if (!d) { /* the gate names no domain: nothing to serve it for */
 		fail_now(u, "a system call outside any domain at %s", at);
 		fail_domain(u, si, ctx);
+	} else if (si->si_syscall == SYS_THREAD_EXIT) {
+		/* Ends the current upcall (a domain thread's, or the runtime's
+		 * call) with 0, as the VM's upcall_resume(ctx, 0), if every frame
+		 * above it is d's own; else its error, and the VM's line. */
+		long r = hgate_exit_thread(u->floor);
+		if (r == 0) {
+			u->result = 0;
+			siglongjmp(u->back, 2);
+		}
+		if (r == -MAPLE_EPERM && authority_log_refusal(d->name, d->id, &d->refusals))
+			klog("domain: %s may not end its thread: another domain's call is in "
+			     "progress on it",
+			     d->name);
+		g[REG_RAX] = r;
 	} else if (si->si_syscall == SYS_PANIC) {
 		char msg[DISPATCH_LOG_MAX] = "";
 		uint64_t len = (uint64_t)g[REG_RSI];
@@ -227,6 +316,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_domain(u, si, ctx);
 	} else {
 		g[REG_RAX] = dispatch_syscall(d, si->si_syscall, g);
+		offer_turn();
 		/* As the VM's way back to ring 3 (gate_return_to_user): a domain
 		 * failed while it ran (killed, or destroyed with its call in
 		 * progress) unwinds now rather than running on; the gate's
@@ -284,9 +374,9 @@ static int emulate_wrpkru(uint64_t ip)
 }
 
 /*
- * The watchdog's signal (watchdog.c, HWATCH_SIGNAL), aimed at this thread,
- * through the fault handlers' entry. Blocked while the runtime runs here
- * (entry_init) and in every handler (their sa_mask), it can still land in
+ * The watchdog's signal (watchdog.c, HWATCH_SIGNAL), aimed at this thread's
+ * slot, through the fault handlers' entry. Blocked while the runtime runs
+ * here (runtime_mask) and in every handler (their sa_mask), it can still land in
  * the runtime's few instructions between opening it for an upcall and
  * entering the domain, or arrive for a call that has ended since. Where the
  * thread was comes from the selector, which says BLOCK exactly while domain
@@ -378,10 +468,11 @@ static uint32_t rdpkru(void)
 	return eax;
 }
 
-/* The signal mask domains run with (entry_upcall): the thread's own, but
- * the watchdog's signal, which the runtime's code blocks here (on_watchdog)
- * and domain and gate code take. */
-static sigset_t domain_mask;
+/* The signal masks of every thread that enters domains: the runtime's
+ * code runs with runtime_mask, which blocks the watchdog's signal
+ * (on_watchdog), and domains with domain_mask (entry_upcall), which opens
+ * it; else both are the runtime thread's mask at entry_init. */
+static sigset_t runtime_mask, domain_mask;
 
 int entry_init(int use_keys, char *err, size_t errlen)
 {
@@ -407,6 +498,8 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	sigaddset(&watchdog, HWATCH_SIGNAL);
 	sigprocmask(SIG_BLOCK, &watchdog, &domain_mask);
 	sigdelset(&domain_mask, HWATCH_SIGNAL);
+	runtime_mask = domain_mask;
+	sigaddset(&runtime_mask, HWATCH_SIGNAL);
 	if (sigstack_init(err, errlen) < 0)
 		return -1;
 	for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
@@ -424,9 +517,80 @@ fail:
 	return -1;
 }
 
+/*
+ * A domain thread's own runtime state, each piece per thread as Linux
+ * keeps it: the runtime's signal mask (the thread was made inside a SIGSYS
+ * handler, every signal blocked: a domain fault then would kill the
+ * process; its upcalls open the watchdog's signal), its gate pages and GS base (hgate_thread_attach), the
+ * bases its handler entries write back, under keys no rseq area (Linux
+ * writes it with the domain's rights), and syscall user dispatch with a
+ * selector of its own (a prctl of the calling thread only). The seccomp
+ * filter it inherited. Its signal stacks come with its first upcall.
+ */
+int entry_thread_begin(unsigned slot, char *err, size_t errlen)
+{
+	sigprocmask(SIG_SETMASK, &runtime_mask, NULL);
+	if (hgate_thread_attach(slot, err, errlen) < 0) {
+		hgate_slot_give_back(slot);
+		return -1;
+	}
+	if (sigstack_bases(err, errlen) < 0 || (keys && sigstack_rseq_off(err, errlen) < 0) ||
+	    filter_confine_thread(keys, err, errlen) < 0) {
+		entry_thread_end(); /* gives the slot back too */
+		return -1;
+	}
+	return 0;
+}
+
+void entry_thread_end(void)
+{
+	/* Dispatch off before its selector's page goes: Linux reads the
+	 * selector at every system call while it is on. */
+	prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0ul, 0ul, 0ul);
+	if (entry_selector)
+		munmap((void *)entry_selector, 4096);
+	entry_selector = NULL;
+	entry_bases[hgate_thread_slot()] = (struct entry_bases){0, 0};
+	hgate_thread_detach();
+}
+
+/* The outermost upcall of a thread leaves: no stack of its is a place a
+ * handler may start from (a jump to an entry with %rsp there traps), and
+ * under keys the next thread may enter domains. */
+static void upcall_over(const struct upcall *u)
+{
+	if (u->outer)
+		return;
+	entry_sigstack = (struct entry_sigstack){0};
+	if (!entry_threads_concurrent())
+		turn_give();
+}
+
+/* The stack the waiting thread names again when its turn comes back. */
+static __thread struct entry_sigstack waiting_stack;
+
+void entry_wait_begin(void)
+{
+	if (entry_threads_concurrent() || !current)
+		return;
+	waiting_stack = entry_sigstack;
+	entry_sigstack = (struct entry_sigstack){0}; /* the turn's invariant */
+	turn_give();
+}
+
+void entry_wait_end(void)
+{
+	if (entry_threads_concurrent() || !current)
+		return;
+	turn_take();
+	entry_sigstack = waiting_stack;
+}
+
 int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,
 		 size_t whylen)
 {
+	if (!current && !entry_threads_concurrent())
+		turn_take();
 	long err;
 	uint32_t outer_rights = gate_rights; /* a nested upcall's handler's domain's */
 	/* Nested when made from a SIGSYS handler of the current upcall
@@ -437,16 +601,18 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 			   .d = d,
 			   .why = why,
 			   .whylen = whylen};
-	if (sigstack_arm(u.level, why, whylen) < 0)
+	if (sigstack_arm(u.level, why, whylen) < 0) {
+		upcall_over(&u);
 		return -1;
+	}
 	uint64_t refused = 0;
 	uint64_t sp = hgate_upcall_push(d, &err, &refused);
 	if (!sp) {
 		if (err == -MAPLE_ECALLEE) { /* the VM's reason and line (domain_fail) */
 			snprintf(why, whylen,
-				 "gate: thread slot 0 would enter it at %#lx, outside its stack "
+				 "gate: thread slot %u would enter it at %#lx, outside its stack "
 				 "there",
-				 (unsigned long)refused);
+				 hgate_thread_slot(), (unsigned long)refused);
 			hdom_fail(d, why);
 		} else {
 			snprintf(why, whylen, "cannot enter %s: %s", d->name,
@@ -454,6 +620,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		}
 		if (u.outer) /* the handler goes on: on its own level's stack */
 			sigstack_use(u.outer->level);
+		upcall_over(&u);
 		return -1;
 	}
 	/* The return address, as gate_upcall pushes it; sp is 16-byte aligned,
@@ -491,6 +658,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 		sigstack_use(u.outer->level);
 	current = u.outer;
 	gate_rights = outer_rights;
+	upcall_over(&u);
 	if (how == 2)
 		*result = u.result;
 	return how == 2 ? 0 : -1;

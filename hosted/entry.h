@@ -29,13 +29,18 @@ void entry_keyed_sigsys(int sig, siginfo_t *si, void *ctx);
 void entry_plain_fault(int sig, siginfo_t *si, void *ctx);
 void entry_plain_sigsys(int sig, siginfo_t *si, void *ctx);
 
-/* The runtime's FS base (thread pointer) and GS base (the thread's GATE_RO
- * page) that every handler entry writes back before any C code
- * (sigentry.S, entry_restore_bases; entry_init records them): plain
- * globals, as the entries read them before %fs is the runtime's again, so
- * domains are entered from one thread per process. The two audited base
- * writes there. */
-extern uint64_t entry_fs_base, entry_gs_base;
+/* The FS base (thread pointer) and GS base (the thread's GATE_RO page)
+ * that every handler entry writes back before any C code (sigentry.S,
+ * entry_restore_bases), one pair per thread slot, in key-0 memory: the
+ * entries find the slot from %rsp (its signal stacks lie in its share of
+ * SIGSTACKS_VA, jump.h) before %fs is the runtime's again. A slot's pair is
+ * 0 while no thread has it. entry_base_slots is their count, which each
+ * base write's check reads first. The two audited base writes there. */
+struct entry_bases {
+	uint64_t fs, gs;
+};
+extern struct entry_bases entry_bases[];
+extern const uint64_t entry_base_slots;
 extern const char entry_restore_fsbase[], entry_restore_gsbase[];
 
 /* The ud2 where each of the runtime's PKRU writes traps when its check
@@ -68,10 +73,32 @@ struct entry_sigstack {
 };
 extern __thread struct entry_sigstack entry_sigstack;
 
-/* The lowest address of the signal stack of upcall nesting level `level`
+/* The bytes of each signal stack. */
+#define ENTRY_SIGSTACK_BYTES (128u << 10)
+
+/* The lowest address of this thread's signal stack of upcall nesting level `level`
  * (0: an upcall the runtime makes; n + 1: one made from a handler of level
  * n), or 0 if that level has none yet. */
 uint64_t entry_level_stack(unsigned level);
+
+/* Whether domain threads run domain code at once (without keys), or take
+ * turns (under keys: a signal frame lies on SHARED memory before Linux
+ * 6.12, entry.c), each holding the turn for its whole outermost upcall. */
+int entry_threads_concurrent(void);
+
+/* Around a wait in a SIGSYS handler (SYS_SLEEP_NS, SYS_YIELD): where
+ * threads take turns, the thread gives its turn up meanwhile, its signal
+ * stack keyed the runtime's (0) so no domain writes the handler's state. */
+void entry_wait_begin(void);
+void entry_wait_end(void);
+
+/* A thread about to enter domains takes thread slot `slot`
+ * (hgate_slot_take's) and sets up its own signal mask, gate pages, handler
+ * bases, rseq and syscall user dispatch; 0, or -1 with err and the slot
+ * given back. Before it ends, entry_thread_end gives them up (no upcall
+ * may be in progress). */
+int entry_thread_begin(unsigned slot, char *err, size_t errlen);
+void entry_thread_end(void);
 
 /* Install the signal handlers and then the seccomp filter, for the whole
  * process (every later thread inherits both); with use_keys, domains are

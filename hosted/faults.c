@@ -106,9 +106,7 @@ static int image_of(const struct hosted_domain *d, struct fault_image *img)
 				    .hi = d->base + d->span,
 				    .methods = d->methods,
 				    .nmethods = d->nmethods};
-	uint64_t top = d->stack ? inject_mapping_end(d->stack) : 0;
-	if (top)
-		img->stack_tops[img->nstacks++] = top;
+	img->nstacks = hgate_stack_tops(d, img->stack_tops, FAULTS_MAX_STACKS);
 	if (inject_snapshot(d, why, sizeof why) < 0) {
 		klog("bench: faults: %s", why);
 		return -1;
@@ -246,9 +244,13 @@ static pid_t domain_tid; /* the domain thread's, for stuck_where */
  */
 static void stuck_where(char *out, size_t len)
 {
-	struct hosted_domain *cur = hgate_current();
+	/* The thread in a domain (bdclient's worker runs on its own), else
+	 * the domain thread. */
+	struct hosted_domain *cur = NULL;
+	pid_t tid = domain_tid;
+	hgate_busy_slot(&tid, &cur);
 	char path[64], line[256] = "";
-	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)domain_tid);
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
 	FILE *f = fopen(path, "r");
 	if (!f || !fgets(line, sizeof line, f))
 		snprintf(line, sizeof line, "unreadable");

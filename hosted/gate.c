@@ -36,6 +36,7 @@
 #include <asm/prctl.h>
 #include <cpuid.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -49,19 +50,56 @@
  * half is guard), clear of the heap window SYS_HEAP_GROW takes from. */
 #define STACK_SIZE    DOMAIN_STACK_SIZE
 #define DOMTAB_BYTES  ((sizeof(struct gate_domain) * GATE_MAX_DOMAINS + PAGE - 1) & ~(PAGE - 1))
-#define SLOT_VA	      GATE_THREADS_VA				   /* thread slot 0 */
 #define SLOT_TT_BYTES (GATE_STACK_SIZE + GATE_THREAD_TRUSTED_SIZE) /* gate stack + TRUSTED */
 
 static struct gate_domain *domtab;
-static struct gate_thread_ro *ro;
-static struct gate_thread_trusted *tt;
+/* This thread's gate pages (hgate_thread_attach): every thread that enters
+ * domains has a thread slot of its own, as in the VM. */
+static __thread struct gate_thread_ro *ro;
+static __thread struct gate_thread_trusted *tt;
+static __thread unsigned my_slot;
+/*
+ * THE INVARIANT of the tables below (domain threads run concurrently,
+ * syscalls.c): table_lock orders every change to domains[], generation[]
+ * and the thread slots (which are taken, and the stack each taken slot
+ * has in each domain), so a domain is added with a stack for every thread
+ * that may call it and removed with none left, and a thread slot is taken
+ * with a stack in every domain. It is never held across an upcall or
+ * while a domain runs, and nothing under it takes another lock but the
+ * exchange heap's (rref_reclaim: table_lock, then rref's heap_lock).
+ * Readers that hold no lock read only what cannot go while they look: a
+ * thread's own gate pages, the domain it is in (its call holds `active`,
+ * which a destroy waits for), and the domain table's words, atomically.
+ */
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hosted_domain *domains[GATE_MAX_DOMAINS];
 /* Each slot's generation: a slot's first domain has 0 (its handle is its
  * id), and every removal moves it on, so a handle of a destroyed domain
  * never names the next one in its slot (the gate compares GD_GEN). */
 static uint32_t generation[GATE_MAX_DOMAINS];
+/* Thread slots taken (their threads' gate pages in use) and mapped (gate
+ * pages there: kept when a thread ends, for the slot's next thread, so
+ * the watchdog may read any mapped slot's continuations without a lock). */
+static uint8_t slot_taken[GATE_MAX_THREADS], slot_mapped[GATE_MAX_THREADS];
+static pid_t slot_tid[GATE_MAX_THREADS]; /* its thread's, once attached (hgate_busy_slot) */
+/* Which thread slots have a stack in which domain. A slot's stacks stay
+ * when its thread ends, for its next thread (a domain's stack holds only
+ * that domain's data), and go with their domain (hgate_remove, under the
+ * lock inject.c's flips take): a stack the fault campaign aims at stays
+ * mapped while it may flip there. */
+static uint8_t stack_mapped[GATE_MAX_THREADS][GATE_MAX_DOMAINS];
 static uint64_t resume_va;
 static int keys;
+
+static uint64_t slot_va(unsigned slot)
+{
+	return GATE_THREADS_VA + (uint64_t)slot * GATE_THREAD_SLOT;
+}
+
+static struct gate_thread_trusted *slot_tt(unsigned slot)
+{
+	return (struct gate_thread_trusted *)(slot_va(slot) + GATE_SLOT_TRUSTED_OFF);
+}
 
 void *hgate_map(uint64_t va, uint64_t bytes, int key, const char *what, char *why, size_t whylen)
 {
@@ -106,31 +144,91 @@ static uint64_t vector_level(void)
 	return lo & XFEATURE_AVX ? VECTORS_AVX : VECTORS_SSE;
 }
 
-int hgate_init(int use_keys, uint64_t gate_resume, char *why, size_t whylen)
+/* Map thread slot `slot`'s gate pages if they never were; table_lock held. */
+static int map_slot(unsigned slot, char *why, size_t whylen)
 {
-	keys = use_keys;
-	resume_va = gate_resume;
-	if (!(domtab = hgate_map(GATE_DOMTAB_VA, DOMTAB_BYTES, PKEY_TRUSTED, "the domain table",
-				 why, whylen)) ||
-	    !(ro = hgate_map(SLOT_VA + GATE_SLOT_RO_OFF, PAGE, PKEY_GATE_RO, "the GATE_RO page",
-			     why, whylen)))
+	if (slot_mapped[slot])
+		return 0;
+	uint64_t va = slot_va(slot);
+	if (!hgate_map(va + GATE_SLOT_RO_OFF, PAGE, PKEY_GATE_RO, "a GATE_RO page", why, whylen))
 		return -1;
-	uint8_t *stack = hgate_map(SLOT_VA + GATE_SLOT_STACK_OFF, SLOT_TT_BYTES, PKEY_TRUSTED,
-				   "the gate stack", why, whylen);
-	if (!stack)
+	if (!hgate_map(va + GATE_SLOT_STACK_OFF, SLOT_TT_BYTES, PKEY_TRUSTED, "a gate stack", why,
+		       whylen)) {
+		munmap((void *)(va + GATE_SLOT_RO_OFF), PAGE);
 		return -1;
-	tt = (struct gate_thread_trusted *)(stack + GATE_STACK_SIZE);
-	uint64_t tt_va = SLOT_VA + GATE_SLOT_TRUSTED_OFF;
+	}
+	slot_mapped[slot] = 1;
+	return 0;
+}
+
+/* Unmap slot's stack in d (if it has one there); lock held. */
+static void unmap_stack(unsigned slot, const struct hosted_domain *d)
+{
+	if (!slot_mapped[slot])
+		return; /* no gate pages, so no stack either */
+	slot_tt(slot)->domain_sp[d->id] = 0;
+	if (stack_mapped[slot][d->id])
+		munmap((void *)slot_stack_lo(d->base, slot), STACK_SIZE);
+	stack_mapped[slot][d->id] = 0;
+}
+
+/* Give slot a stack in d (thread slot's place in d's slot, as the VM's
+ * slot_stack_lo, under d's key), or its old one there; lock held. 0, or
+ * -1 with why. */
+static int map_stack(unsigned slot, const struct hosted_domain *d, char *why, size_t whylen)
+{
+	uint64_t lo = slot_stack_lo(d->base, slot);
+	if (!stack_mapped[slot][d->id] &&
+	    !hgate_map(lo, STACK_SIZE, d->pkey, "a stack in the domain's slot", why, whylen))
+		return -1;
+	stack_mapped[slot][d->id] = 1;
+	slot_tt(slot)->domain_sp[d->id] = lo + STACK_SIZE;
+	return 0;
+}
+
+long hgate_slot_take(char *why, size_t whylen)
+{
+	pthread_mutex_lock(&table_lock);
+	unsigned slot = 0;
+	while (slot < GATE_MAX_THREADS && slot_taken[slot])
+		slot++;
+	long rc = slot;
+	if (slot == GATE_MAX_THREADS) {
+		snprintf(why, whylen, "all %d thread slots are taken", GATE_MAX_THREADS);
+		rc = -MAPLE_EAGAIN; /* the VM's gate_thread_alloc */
+	} else if (map_slot(slot, why, whylen) < 0) {
+		rc = -MAPLE_ENOMEM;
+	} else {
+		struct gate_thread_trusted *t = slot_tt(slot);
+		memset(t, 0, sizeof *t);
+		t->cont_top = slot_va(slot) + GATE_SLOT_TRUSTED_OFF +
+			      offsetof(struct gate_thread_trusted, conts);
+		for (unsigned id = 1; id < GATE_MAX_DOMAINS && rc >= 0; id++)
+			if (domains[id] && map_stack(slot, domains[id], why, whylen) < 0)
+				rc = -MAPLE_ENOMEM;
+		if (rc >= 0) /* else the stacks mapped stay for the slot's next thread */
+			__atomic_store_n(&slot_taken[slot], 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&table_lock);
+	return rc;
+}
+
+int hgate_thread_attach(unsigned slot, char *why, size_t whylen)
+{
+	uint64_t va = slot_va(slot), tt_va = va + GATE_SLOT_TRUSTED_OFF;
+	ro = (struct gate_thread_ro *)(va + GATE_SLOT_RO_OFF);
+	tt = slot_tt(slot);
+	my_slot = slot;
+	__atomic_store_n(&slot_tid[slot], gettid(), __ATOMIC_RELAXED);
 	*ro = (struct gate_thread_ro){
-		.self = SLOT_VA + GATE_SLOT_RO_OFF,
+		.self = va + GATE_SLOT_RO_OFF,
 		.expected_pkru = 0, /* the runtime's rights */
 		.domain = 0,
 		.trusted = tt_va,
 		.depth_limit = tt_va + offsetof(struct gate_thread_trusted, conts[GATE_MAX_DEPTH]),
-		.gate_stack = SLOT_VA + GATE_SLOT_STACK_OFF + GATE_STACK_SIZE,
+		.gate_stack = va + GATE_SLOT_STACK_OFF + GATE_STACK_SIZE,
 		.clear_vectors = vector_level(), /* no domain's vector registers reach another */
 	};
-	tt->cont_top = tt_va + offsetof(struct gate_thread_trusted, conts);
 	/* The gate reads its pages at %gs; glibc uses only %fs on x86-64. */
 	if (syscall(SYS_arch_prctl, ARCH_SET_GS, ro->self) < 0) {
 		snprintf(why, whylen, "cannot set the GS base: %s", strerror(errno));
@@ -139,16 +237,86 @@ int hgate_init(int use_keys, uint64_t gate_resume, char *why, size_t whylen)
 	return 0;
 }
 
+void hgate_slot_give_back(unsigned slot)
+{
+	pthread_mutex_lock(&table_lock);
+	struct gate_thread_trusted *t = slot_tt(slot);
+	memset(t->domain_sp, 0, sizeof t->domain_sp); /* the stacks stay (stack_mapped) */
+	__atomic_store_n(&t->cont_top,
+			 slot_va(slot) + GATE_SLOT_TRUSTED_OFF +
+				 offsetof(struct gate_thread_trusted, conts),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&slot_taken[slot], 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&table_lock);
+}
+
+void hgate_thread_detach(void)
+{
+	hgate_slot_give_back(my_slot);
+	ro = NULL;
+	tt = NULL;
+}
+
+unsigned hgate_stack_tops(const struct hosted_domain *d, uint64_t *tops, unsigned max)
+{
+	unsigned n = 0;
+	pthread_mutex_lock(&table_lock);
+	for (unsigned slot = 0; slot < GATE_MAX_THREADS && n < max; slot++)
+		if (domains[d->id] && domains[d->id]->gen == d->gen && stack_mapped[slot][d->id])
+			tops[n++] = slot_stack_lo(d->base, slot) + STACK_SIZE;
+	pthread_mutex_unlock(&table_lock);
+	return n;
+}
+
+unsigned hgate_slots_taken(void)
+{
+	unsigned n = 0;
+	for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++)
+		n += __atomic_load_n(&slot_taken[slot], __ATOMIC_ACQUIRE);
+	return n;
+}
+
+unsigned hgate_thread_slot(void)
+{
+	return my_slot;
+}
+
+pid_t hgate_slot_tid(unsigned slot)
+{
+	return slot < GATE_MAX_THREADS ? __atomic_load_n(&slot_tid[slot], __ATOMIC_RELAXED) : 0;
+}
+
+int hgate_init(int use_keys, uint64_t gate_resume, char *why, size_t whylen)
+{
+	keys = use_keys;
+	resume_va = gate_resume;
+	if (!(domtab = hgate_map(GATE_DOMTAB_VA, DOMTAB_BYTES, PKEY_TRUSTED, "the domain table",
+				 why, whylen)))
+		return -1;
+	/* The runtime's own thread: slot 0, the first taken. */
+	long slot = hgate_slot_take(why, whylen);
+	return slot < 0 ? -1 : hgate_thread_attach((unsigned)slot, why, whylen);
+}
+
 int hgate_add(struct hosted_domain *d, char *why, size_t whylen)
 {
+	pthread_mutex_lock(&table_lock);
 	if (!d->id || d->id >= GATE_MAX_DOMAINS || domains[d->id]) {
+		pthread_mutex_unlock(&table_lock);
 		snprintf(why, whylen, "%s: domain id %u is not free", d->name, d->id);
 		return -1;
 	}
-	uint64_t lo = slot_stack_lo(d->base, 0); /* thread slot 0: the one that enters */
-	if (!hgate_map(lo, STACK_SIZE, d->pkey, "a stack in the domain's slot", why, whylen))
+	/* A stack for every thread that may call it, before anyone can. */
+	unsigned slot = 0;
+	for (; slot < GATE_MAX_THREADS; slot++)
+		if (slot_taken[slot] && map_stack(slot, d, why, whylen) < 0)
+			break;
+	if (slot < GATE_MAX_THREADS) {
+		while (slot--)
+			unmap_stack(slot, d);
+		pthread_mutex_unlock(&table_lock);
 		return -1;
-	d->stack = lo;
+	}
 	d->gen = generation[d->id];
 	domains[d->id] = d;
 	struct gate_domain *gd = &domtab[d->id];
@@ -158,22 +326,25 @@ int hgate_add(struct hosted_domain *d, char *why, size_t whylen)
 	gd->calls = gd->calls_out = 0;
 	gd->pkru = d->pkey >= 0 ? PKRU_DOMAIN(d->pkey) : 0;
 	gd->nmethods = 0;
-	tt->domain_sp[d->id] = lo + STACK_SIZE;
 	__atomic_store_n(&gd->state, GATE_DOMAIN_RUNNING, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&table_lock);
 	return 0;
 }
 
 uint64_t hgate_remove(struct hosted_domain *d)
 {
-	if (d->id >= GATE_MAX_DOMAINS || domains[d->id] != d)
+	pthread_mutex_lock(&table_lock);
+	if (d->id >= GATE_MAX_DOMAINS || domains[d->id] != d) {
+		pthread_mutex_unlock(&table_lock);
 		return 0;
+	}
 	__atomic_store_n(&domtab[d->id].state, GATE_DOMAIN_FREE, __ATOMIC_RELEASE);
-	tt->domain_sp[d->id] = 0;
+	for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++)
+		unmap_stack(slot, d);
 	uint64_t n = rref_reclaim(d->id); /* what it owns goes with it, as at the VM's destroy */
 	domains[d->id] = NULL;
 	generation[d->id] = handle_next_gen(generation[d->id]);
-	munmap((void *)d->stack, STACK_SIZE);
-	d->stack = 0;
+	pthread_mutex_unlock(&table_lock);
 	return n;
 }
 
@@ -184,8 +355,37 @@ uint64_t hgate_handle(const struct hosted_domain *d)
 
 struct hosted_domain *hgate_domain(uint64_t handle)
 {
+	pthread_mutex_lock(&table_lock);
 	struct hosted_domain *d = domains[handle_slot(handle)];
-	return d && handle_names(handle, d->id, d->gen) ? d : NULL;
+	if (d && !handle_names(handle, d->id, d->gen))
+		d = NULL;
+	pthread_mutex_unlock(&table_lock);
+	return d;
+}
+
+struct hosted_domain *hgate_hold(uint64_t handle)
+{
+	pthread_mutex_lock(&table_lock);
+	struct hosted_domain *d = domains[handle_slot(handle)];
+	if (d && handle_names(handle, d->id, d->gen)) {
+		/* The gate's order (gate.S) against a destroy's: count first,
+		 * then see it run; a destroy publishes first, then counts. */
+		struct gate_domain *gd = &domtab[d->id];
+		__atomic_add_fetch(&gd->active, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&gd->state, __ATOMIC_SEQ_CST) != GATE_DOMAIN_RUNNING) {
+			__atomic_sub_fetch(&gd->active, 1, __ATOMIC_RELEASE);
+			d = NULL;
+		}
+	} else {
+		d = NULL;
+	}
+	pthread_mutex_unlock(&table_lock);
+	return d;
+}
+
+void hgate_release(struct hosted_domain *d)
+{
+	__atomic_sub_fetch(&domtab[d->id].active, 1, __ATOMIC_RELEASE);
 }
 
 uint64_t hgate_slot_handle(unsigned id)
@@ -202,11 +402,10 @@ struct hosted_domain *hgate_slot(unsigned id)
 
 int hgate_fail(struct hosted_domain *d)
 {
-	struct gate_domain *gd = &domtab[d->id];
-	if (__atomic_load_n(&gd->state, __ATOMIC_SEQ_CST) != GATE_DOMAIN_RUNNING)
-		return 0;
-	__atomic_store_n(&gd->state, GATE_DOMAIN_FAILED, __ATOMIC_SEQ_CST);
-	return 1;
+	/* One winner when threads fail d at once (a fault and a kill). */
+	uint64_t running = GATE_DOMAIN_RUNNING;
+	return __atomic_compare_exchange_n(&domtab[d->id].state, &running, GATE_DOMAIN_FAILED, 0,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 uint64_t hgate_active(const struct hosted_domain *d)
@@ -223,7 +422,24 @@ void hgate_inject(struct hosted_domain *d, uint64_t at)
 
 struct hosted_domain *hgate_current(void)
 {
-	return domains[ro->domain % GATE_MAX_DOMAINS];
+	return ro ? domains[ro->domain % GATE_MAX_DOMAINS] : NULL; /* a thread with no slot: none */
+}
+
+int hgate_busy_slot(pid_t *tid, struct hosted_domain **in)
+{
+	for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++) {
+		const struct gate_thread_ro *r =
+			(const struct gate_thread_ro *)(slot_va(slot) + GATE_SLOT_RO_OFF);
+		uint64_t id = __atomic_load_n(&slot_taken[slot], __ATOMIC_ACQUIRE)
+				      ? __atomic_load_n(&r->domain, __ATOMIC_RELAXED)
+				      : 0;
+		if (id) {
+			*tid = __atomic_load_n(&slot_tid[slot], __ATOMIC_RELAXED);
+			*in = domains[id % GATE_MAX_DOMAINS];
+			return (int)slot;
+		}
+	}
+	return -1;
 }
 
 uint32_t hgate_expected_pkru(void)
@@ -233,12 +449,14 @@ uint32_t hgate_expected_pkru(void)
 
 void hgate_export(struct hosted_domain *d, const uint64_t *methods, unsigned n)
 {
+	pthread_mutex_lock(&table_lock); /* two threads of d may export at once */
 	struct gate_domain *gd = &domtab[d->id];
 	__atomic_store_n(&gd->nmethods, 0, __ATOMIC_RELEASE);
 	memcpy(gd->methods, methods, n * sizeof *methods);
 	memcpy(d->methods, methods, n * sizeof *methods);
 	d->nmethods = n;
 	__atomic_store_n(&gd->nmethods, n, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&table_lock);
 }
 
 /* names_resolve's view of the table: a domain in it runs or has failed. */
@@ -260,10 +478,15 @@ struct hosted_domain *hgate_find(const char *name_or_id, long *why, unsigned *co
 long hgate_lookup(const char *name)
 {
 	long why;
+	/* Under the lock: the names read are of domains another thread may
+	 * be destroying (it frees them only after hgate_remove). */
+	pthread_mutex_lock(&table_lock);
 	struct hosted_domain *d = hgate_find(name, &why, NULL);
-	if (!d)
-		return why;
-	return hgate_state(d) == GATE_DOMAIN_RUNNING ? (long)hgate_handle(d) : -MAPLE_ESRCH;
+	long h = !d					 ? why
+		 : hgate_state(d) == GATE_DOMAIN_RUNNING ? (long)hgate_handle(d)
+							 : -MAPLE_ESRCH;
+	pthread_mutex_unlock(&table_lock);
+	return h;
 }
 
 int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n)
@@ -271,8 +494,10 @@ int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n)
 	/* Each length is compared before it is subtracted, so nothing wraps. */
 	uint64_t heap = d->base + DOMAIN_HEAP_OFF,
 		 heap_len = d->heap_next ? d->heap_next - heap : 0;
+	uint64_t stack = slot_stack_lo(d->base, my_slot); /* this thread's: the caller's */
 	return (n <= d->span && p >= d->base && p - d->base <= d->span - n) ||
-	       (d->stack && n <= STACK_SIZE && p >= d->stack && p - d->stack <= STACK_SIZE - n) ||
+	       (tt->domain_sp[d->id % GATE_MAX_DOMAINS] && n <= STACK_SIZE && p >= stack &&
+		p - stack <= STACK_SIZE - n) ||
 	       (n <= heap_len && p >= heap && p - heap <= heap_len - n) ||
 	       (d->device_va && n <= d->device_bytes && p >= d->device_va &&
 		p - d->device_va <= d->device_bytes - n);
@@ -303,8 +528,26 @@ int hgate_keys(void)
 
 const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va)
 {
+	if (!ro)
+		return NULL; /* a thread with no slot has no continuations */
 	*tt_va = ro->trusted;
 	return tt;
+}
+
+const struct gate_thread_trusted *hgate_slot_conts(unsigned slot, uint64_t *tt_va)
+{
+	if (slot >= GATE_MAX_THREADS || !__atomic_load_n(&slot_taken[slot], __ATOMIC_ACQUIRE))
+		return NULL;
+	*tt_va = slot_va(slot) + GATE_SLOT_TRUSTED_OFF;
+	return slot_tt(slot);
+}
+
+int hgate_on_my_stack(const struct hosted_domain *d)
+{
+	for (uint64_t k = 0; k < depth(); k++)
+		if (tt->conts[k].callee == d->id)
+			return 1;
+	return 0;
 }
 
 unsigned hgate_depth(void)
@@ -331,7 +574,7 @@ static void pop_one(void)
 }
 
 /* Set by hgate_next_upcall_is_thread, taken by the next push. */
-static int next_is_thread;
+static __thread int next_is_thread;
 
 void hgate_next_upcall_is_thread(int yes)
 {
@@ -362,7 +605,8 @@ uint64_t hgate_upcall_push(struct hosted_domain *d, long *err, uint64_t *refused
 	 * a domain that called with %rsp aimed elsewhere has the runtime write
 	 * there (another domain's heap: seen in
 	 * gate-upcall-refuses-a-domain-stack-pointer-outside-the-thread-stack). */
-	if (sp - 8 < d->stack || sp > d->stack + STACK_SIZE || sp % 8) {
+	uint64_t stack = slot_stack_lo(d->base, my_slot);
+	if (sp - 8 < stack || sp > stack + STACK_SIZE || sp % 8) {
 		__atomic_sub_fetch(&gd->active, 1, __ATOMIC_RELEASE);
 		*err = -MAPLE_ECALLEE;
 		*refused = sp;
@@ -426,5 +670,22 @@ int hgate_unwind(unsigned floor, uint64_t *rip, uint64_t *rsp, uint32_t *pkru, l
 	*rip = resume_va;
 	*rsp = c.caller_rsp;
 	*pkru = (uint32_t)c.caller_pkru;
+	return 0;
+}
+
+long hgate_exit_thread(unsigned floor)
+{
+	uint64_t n = depth(), self = ro->domain;
+	if (floor >= n)
+		return -MAPLE_EINVAL;
+	/* The VM's gate_exit_thread: ending the thread abandons every frame
+	 * above the upcall, so they must all be the exiting domain's own; a
+	 * callee that could end the thread its caller called it on would cut
+	 * the caller's call short without failing (attack.c's case 140). */
+	for (uint64_t i = floor; i < n; i++)
+		if (tt->conts[i].callee != self || (i > floor && tt->conts[i].caller != self))
+			return -MAPLE_EPERM;
+	while (depth() > floor)
+		pop_one();
 	return 0;
 }

@@ -3,8 +3,9 @@
  * the VM kernel's: the gate's TRUSTED data in this process (the domain
  * table, the thread's GATE_RO page, gate stack and continuation stack at
  * %gs), the continuations of upcalls, and unwinding a
- * thread out of a failed domain. One thread enters domains for now
- * (thread slot 0).
+ * thread out of a failed domain. Every thread that enters domains has a
+ * thread slot of its own (the runtime's own thread slot 0, each domain
+ * thread made by SYS_THREAD_CREATE another, syscalls.c), as in the VM.
  */
 #ifndef HOSTED_GATE_H
 #define HOSTED_GATE_H
@@ -13,22 +14,59 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* A fixed, zeroed, read-write mapping of the layout at va, with `key`
  * under keys; NULL with why naming `what` and the reason. */
 void *hgate_map(uint64_t va, uint64_t bytes, int key, const char *what, char *why, size_t whylen);
 
-/* Map the domain table (key TRUSTED with keys) and this thread's gate
- * pages, and point its GS base at its GATE_RO
- * page; resume_va is where the gate page's gate_resume runs (gatepage.c),
- * for unwinding. 0, or -1 with why filled. */
+/* Map the domain table (key TRUSTED with keys) and take thread slot 0 for
+ * this thread (hgate_slot_take, hgate_thread_attach); resume_va is where
+ * the gate page's gate_resume runs (gatepage.c), for unwinding. 0, or -1
+ * with why filled. */
 int hgate_init(int use_keys, uint64_t resume_va, char *why, size_t whylen);
 
+/* Take a free thread slot for a thread about to enter domains: its gate
+ * pages (GATE_RO page, gate stack, TRUSTED continuation stack, mapped once
+ * and kept for the slot's later threads) cleared, and a stack in every
+ * domain (hgate_add gives it one in each later domain). The slot, or
+ * -MAPLE_EAGAIN when all GATE_MAX_THREADS are taken (the VM's answer) or
+ * -MAPLE_ENOMEM, with why. */
+long hgate_slot_take(char *why, size_t whylen);
+
+/* Make slot (hgate_slot_take's) this thread's: its GATE_RO page at the GS
+ * base, where the gate finds it. 0, or -1 with why. */
+int hgate_thread_attach(unsigned slot, char *why, size_t whylen);
+
+/* Give back a slot taken for a thread that never attached. */
+void hgate_slot_give_back(unsigned slot);
+
+/* This thread leaves its slot (no continuation left on it): its stacks in
+ * every domain go and the slot is free for another thread. */
+void hgate_thread_detach(void);
+
+/* The tops of d's thread stacks (every slot's that has one in d, as the
+ * VM's fault campaign takes them), at most max; how many (0 if d, or a
+ * copy of it, is no longer in its slot). They stay mapped until d's
+ * teardown. */
+unsigned hgate_stack_tops(const struct hosted_domain *d, uint64_t *tops, unsigned max);
+
+/* How many thread slots are taken. */
+unsigned hgate_slots_taken(void);
+
+/* This thread's slot. */
+unsigned hgate_thread_slot(void);
+
+/* The thread id of the thread that last attached to slot (maybe ended
+ * since), or 0 if none ever did (the watchdog's signal, watchdog.c). */
+pid_t hgate_slot_tid(unsigned slot);
+
 /* Publish d (loaded, not yet initialised) as a running domain: its rights
- * in the domain table and this thread's stack in it. 0, or -1 with why. */
+ * in the domain table and a stack in it for every thread slot taken. 0, or
+ * -1 with why. */
 int hgate_add(struct hosted_domain *d, char *why, size_t whylen);
 
-/* Unmap this thread's stack in d, forget d's entry (nothing may run in it),
+/* Unmap every thread's stack in d, forget d's entry (nothing may run in it),
  * reclaim the RRefs it owns (how many: the return value) and move its
  * slot's generation on, so no handle of d names a later domain there. */
 uint64_t hgate_remove(struct hosted_domain *d);
@@ -36,8 +74,15 @@ uint64_t hgate_remove(struct hosted_domain *d);
 /* d's handle: its id and its slot's generation (HANDLE_GEN_SHIFT). */
 uint64_t hgate_handle(const struct hosted_domain *d);
 
-/* The domain a handle names (its generation too), or NULL. */
+/* The domain a handle names (its generation too), or NULL. The pointer
+ * stays good only while nothing can destroy it: the caller is in it, or
+ * holds domains.c's lifecycle lock, or holds it (hgate_hold). */
 struct hosted_domain *hgate_domain(uint64_t handle);
+
+/* The running domain a handle names, held: counted in its `active`, which
+ * a destroy waits for, until hgate_release; NULL if none runs so. */
+struct hosted_domain *hgate_hold(uint64_t handle);
+void hgate_release(struct hosted_domain *d);
 
 /* Whatever domain is in slot id, or NULL. */
 struct hosted_domain *hgate_slot(unsigned id);
@@ -61,6 +106,11 @@ void hgate_inject(struct hosted_domain *d, uint64_t at);
 /* The domain the thread runs in (the gate's GT_DOMAIN), or NULL. */
 struct hosted_domain *hgate_current(void);
 
+/* For a diagnosis from another thread: the first thread slot whose thread
+ * is in a domain, its thread's id and that domain (*in, NULL if gone), or
+ * -1 (none is). */
+int hgate_busy_slot(pid_t *tid, struct hosted_domain **in);
+
 /* The rights the gate holds for this thread outside the gate (its
  * GATE_RO page's expected_pkru): the current domain's, 0 in the runtime. */
 uint32_t hgate_expected_pkru(void);
@@ -78,7 +128,7 @@ struct hosted_domain *hgate_find(const char *name_or_id, long *why, unsigned *co
  * -MAPLE_ENOTUNIQ, as the VM's. */
 long hgate_lookup(const char *name);
 
-/* Whether [p, p + n) lies in d's image, this thread's stack in d, the heap
+/* Whether [p, p + n) lies in d's image, the calling thread's stack in d, the heap
  * it grew (SYS_HEAP_GROW) or its mapped device: dmem_owns's regions. */
 int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n);
 
@@ -121,8 +171,24 @@ unsigned hgate_depth(void);
 /* Whether domains run under their keys (hgate_init's use_keys). */
 int hgate_keys(void);
 
-/* This thread's TRUSTED gate pages and their address (*tt_va). */
+/* This thread's TRUSTED gate pages and their address (*tt_va), or NULL
+ * for a thread with no slot (the watchdog's, the campaign's). */
 const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va);
+
+/* Thread slot `slot`'s, or NULL if no thread has it (the watchdog reads
+ * every thread's: the pages stay mapped, so a read races only with the
+ * continuations' contents, which watchdog_rule.c checks). */
+const struct gate_thread_trusted *hgate_slot_conts(unsigned slot, uint64_t *tt_va);
+
+/* Whether a call into d is on this thread's continuation stack (below
+ * whoever asks: it cannot leave before they return). */
+int hgate_on_my_stack(const struct hosted_domain *d);
+
+/* SYS_THREAD_EXIT, as the VM's gate_exit_thread: pop every continuation
+ * from index floor (the current upcall's) and 0, or -MAPLE_EINVAL (no
+ * upcall to end) or -MAPLE_EPERM (a frame there is not the current
+ * domain's own), with nothing popped. */
+long hgate_exit_thread(unsigned floor);
 
 /* Calls ever made into d (the gate's count and the runtime's upcalls). */
 uint64_t hgate_calls(const struct hosted_domain *d);

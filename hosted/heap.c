@@ -4,6 +4,13 @@
  * with the layout's keys where the process has them. The runtime holds PKRU
  * 0, so it writes payloads and headers at their own addresses. There are
  * no devices, so a chunk's platform address is its address.
+ *
+ * THE INVARIANT with domain threads running at once: rref.c calls these
+ * under its heap_lock (a lock between threads hosted too,
+ * kernel/test/support/spinlock_host.c), except heap_chunk_unmap, which it
+ * calls for a chunk it already took out of use under that lock; so no two
+ * threads map one chunk. heap_thread_conts answers the calling thread's
+ * own continuations (what it lent on its own calls), never another's.
  */
 #define _GNU_SOURCE
 #include "gate.h"

@@ -21,7 +21,6 @@ struct hosted_domain {
 	int pkey;	      /* its protection key, or -1 where there are none */
 	unsigned nmethods;    /* how many it gave SYS_EXPORT */
 	uint64_t methods[32]; /* their addresses (GATE_MAX_METHODS) */
-	uint64_t stack;	      /* its upcall stack (entry.c), 0 while it has none */
 	/* Set by the loader, the gate (gate.c) and the lifecycle (domains.c): */
 	uint32_t gen;		    /* the slot's generation: handle = id | gen << 16 */
 	uint64_t creator;	    /* its creator's handle; 0: the runtime ("kernel") */
@@ -35,6 +34,10 @@ struct hosted_domain {
 	char fail_reason[128];	    /* why it failed (a kill, a destroy, its init's fault) */
 	int fail_errno;		    /* MAPLE_ETIMEDOUT: the watchdog failed it; else 0 */
 	int owned;		    /* allocated by domains.c, which frees it at destroy */
+	int creating, destroying;   /* claimed by a create or a destroy (domains.c) */
+	unsigned refs;		    /* the table's and each lookup's (domains.c) */
+	int gone;		    /* out of the table: freed with the last reference */
+	uint32_t threads_max;	    /* its thread limit; 0: DOMAIN_THREADS_DEFAULT */
 };
 
 /* A whole file, malloc'd (at most 256 MiB), or NULL with err filled. */

@@ -37,6 +37,7 @@
 #include "loader.h"
 #include "pkeys.h"
 #include "runtime.h"
+#include "syscalls.h"
 #include "tests.h"
 #include "watchdog.h"
 
@@ -201,6 +202,11 @@ static int cmd_run(int n, char **args)
 		return 1;
 	}
 	int status = upcalls(&d, method, a);
+	/* Its threads (SYS_THREAD_CREATE) leave it before it goes: failed, each
+	 * unwinds at its next system call (a sleeper within a few ms). */
+	if (hgate_fail(&d))
+		snprintf(d.fail_reason, sizeof d.fail_reason, "destroyed");
+	hsys_run_threads();
 	hgate_remove(&d);
 	/* The leak check: every upcall's stack is gone again. */
 	int extra = hosted_slot_extra(&d);

@@ -26,7 +26,9 @@
  *     stack of the upcall level that runs (entry_sigstack.frame, set by
  *     sigstack.c's sigstack_use, in the thread's key-0 TLS; %fs is the
  *     runtime's thread pointer, written just before from key-0 memory by
- *     entry_restore_bases: a domain can only load %fs with a selector
+ *     entry_restore_bases, the thread's own by the slot %rsp lies in
+ *     (another thread's idle or waiting slot names no stack there): a
+ *     domain can only load %fs with a selector
  *     (base 0), no WRFSBASE outside that audited site (hosted/audit.c and
  *     the loader's scan), nor arch_prctl, filter.c). That is key-0 memory,
  *     which no domain can write: the frame there is Linux's;
@@ -118,39 +120,62 @@
 	PLAIN entry_plain_sigsys, entry_on_sigsys
 
 /*
- * entry_restore_bases: the runtime's FS base (its thread pointer) and GS
+ * entry_restore_bases: the runtime's FS base (the thread pointer) and GS
  * base (the thread's GATE_RO page, which the gate reads at %gs) back from
- * entry_fs_base and entry_gs_base (sigstack.c: read at entry_init, on the one
- * thread that enters domains), then on to *%r11. Reached from the entries
- * above only, after the keyed ones' WRPKRU check (PKRU 0), and before any
- * %fs or %gs access: a domain can load %fs or %gs with a selector (base
- * 0), and the handlers' TLS reads and the gate's reads would fault, with
- * every signal blocked: the process would die.
+ * entry_bases[slot] (entry.c), slot being the thread slot whose share of
+ * SIGSTACKS_VA holds %rsp (each thread's signal stacks lie in its own;
+ * jump.h), then on to *%r11. Reached from the entries above only, after
+ * the keyed ones' WRPKRU check (PKRU 0), and before any %fs or %gs access:
+ * a domain can load %fs or %gs with a selector (base 0), and the
+ * handlers' TLS reads and the gate's reads would fault, with every signal
+ * blocked: the process would die. Clobbers %rax, %rcx and %r10 only (the
+ * plain entries keep the handler's arguments).
  *
  * THE INVARIANT (hosted/audit.c audits these two sites, the only WRFSBASE
- * and WRGSBASE in the process): either writes a base the runtime recorded,
- * or traps. A domain can jump straight to either instruction with a
- * register of its choosing: each is followed by a compare of what it wrote
- * with the runtime's value, a read of key-0 memory, which faults under any
- * domain's rights (SEGV_PKUERR: the fault's handler entry writes both bases
- * back before anything else) and without keys traps at
- * hosted_pkru_violation unless the value was the runtime's. A base changes
- * only what %fs and %gs address, never rights; the wrong one lives only
- * until that fault's entry rewrites it.
+ * and WRGSBASE in the process): either writes a base the runtime recorded
+ * for a thread slot, or traps. A domain can jump straight to either
+ * instruction with registers of its choosing: each is followed by a read
+ * of key-0 memory (entry_base_slots), which faults under any domain's
+ * rights (SEGV_PKUERR: the fault's handler entry writes both bases back
+ * before anything else), then by a compare of what it wrote with the
+ * recorded value of the slot %rsp names, bounds-checked so the compare too
+ * reads entry_bases (key 0) or traps at hosted_pkru_violation; without
+ * keys it traps there unless the value was a slot's. A base changes only
+ * what %fs and %gs address, never rights; the wrong one lives only until
+ * that fault's entry rewrites it. A slot with no thread has 0: traps.
  */
+.macro SLOT_BASES reg
+	movq entry_base_slots(%rip), %rcx
+	movq %rsp, \reg
+	shrq $SIGSTACKS_SHIFT, \reg
+	subq $(SIGSTACKS_VA >> SIGSTACKS_SHIFT), \reg
+	cmpq %rcx, \reg
+	jae hosted_pkru_violation
+	shlq $BASES_SHIFT, \reg
+	leaq entry_bases(%rip), %rcx
+	addq %rcx, \reg
+.endm
+
 	.type entry_restore_bases, @function
 entry_restore_bases:
-	movq entry_fs_base(%rip), %rax
+	SLOT_BASES %r10
+	movq BASES_FS(%r10), %rax
+	testq %rax, %rax
+	jz hosted_pkru_violation
 	.globl entry_restore_fsbase
 entry_restore_fsbase:
 	wrfsbase %rax
-	cmpq entry_fs_base(%rip), %rax
+	SLOT_BASES %r10
+	cmpq BASES_FS(%r10), %rax
 	jne hosted_pkru_violation
-	movq entry_gs_base(%rip), %rax
+	movq BASES_GS(%r10), %rax
+	testq %rax, %rax
+	jz hosted_pkru_violation
 	.globl entry_restore_gsbase
 entry_restore_gsbase:
 	wrgsbase %rax
-	cmpq entry_gs_base(%rip), %rax
+	SLOT_BASES %r10
+	cmpq BASES_GS(%r10), %rax
 	jne hosted_pkru_violation
 	jmp *%r11
 	.size entry_restore_bases, . - entry_restore_bases

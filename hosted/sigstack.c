@@ -9,10 +9,12 @@
 #include "sigstack.h"
 
 #include "entry.h"
+#include "gate.h"
 #include "jump.h"
 #include "ksigaction.h"
 
 #include <domain/gate_layout.h>
+#include <maple/abi.h>
 
 #include <asm/hwcap2.h>
 #include <asm/prctl.h>
@@ -38,13 +40,23 @@ _Static_assert(SIGSTACK_LO == offsetof(struct entry_sigstack, lo) &&
  * at its .frame, and sigstack_set_pkru only an XSAVE area inside it. */
 __thread struct entry_sigstack entry_sigstack;
 
-#define ALTSTACK (128u << 10)
+#define ALTSTACK ENTRY_SIGSTACK_BYTES
 #define PAGE	 4096u
 /* Upcalls nested in SIGSYS handlers (a domain's SYS_DOMAIN_CREATE runs the
  * new domain's init there, whose own init may create another): one
  * signal stack each, so at most the gate's depth. */
 #define ALT_LEVELS GATE_MAX_DEPTH
 _Static_assert(ALTSTACK >= 3 * SIGSTACK_HEADROOM, "the signal stack holds the handlers' headroom");
+_Static_assert((uint64_t)ALT_LEVELS *(PAGE + ALTSTACK) <= 1ull << SIGSTACKS_SHIFT,
+	       "a thread slot's signal stacks fit its share of SIGSTACKS_VA");
+_Static_assert(SIGSTACKS_VA >= MAPLE_DOMAIN_BASE + PKEY_COUNT * MAPLE_DOMAIN_SLOT &&
+		       SIGSTACKS_VA + ((uint64_t)GATE_MAX_THREADS << SIGSTACKS_SHIFT) <=
+			       1ull << 47 &&
+		       (SIGSTACKS_VA >> SIGSTACKS_SHIFT) < (1ull << 31) &&
+		       sizeof(struct entry_bases) == 1u << BASES_SHIFT &&
+		       offsetof(struct entry_bases, fs) == BASES_FS &&
+		       offsetof(struct entry_bases, gs) == BASES_GS,
+	       "jump.h's signal stack region and entry_bases layout for sigentry.S");
 
 /*
  * Every upcall needs a signal stack of its own, and every one is the
@@ -78,8 +90,20 @@ _Static_assert(ALTSTACK >= 3 * SIGSTACK_HEADROOM, "the signal stack holds the ha
  * (sigstack_use): the upcall sets it, and the return from a nested one
  * sets the enclosing level's again.
  */
-static char *alt[ALT_LEVELS];
 #define AUTODISARM (1u << 31) /* Linux's SS_AUTODISARM (uapi linux/signal.h, 4.7 on) */
+
+/* Which of its levels' stacks each thread slot has mapped, written only by
+ * the slot's thread; a slot's stacks stay for its next thread. */
+static uint8_t alt_mapped[GATE_MAX_THREADS][ALT_LEVELS];
+
+/* The lowest address of this thread's signal stack of `level`: each thread
+ * slot's stacks lie in its own share of SIGSTACKS_VA (jump.h), one guard
+ * page below each, so the entries find the thread's bases from %rsp. */
+static char *alt_at(unsigned level)
+{
+	return (char *)(SIGSTACKS_VA + ((uint64_t)hgate_thread_slot() << SIGSTACKS_SHIFT) +
+			(uint64_t)level * (PAGE + ALTSTACK) + PAGE);
+}
 
 /* How far below a signal stack's top Linux puts a handler's %rsp (the
  * struct rt_sigframe under the XSAVE area: its size is the CPU's and the
@@ -88,15 +112,22 @@ static uint64_t frame_offset;
 
 uint64_t entry_level_stack(unsigned level)
 {
-	return level < ALT_LEVELS ? (uint64_t)alt[level] : 0;
+	return level < ALT_LEVELS && alt_mapped[hgate_thread_slot()][level]
+		       ? (uint64_t)alt_at(level)
+		       : 0;
+}
+
+uint64_t sigstack_frame(unsigned level)
+{
+	return (uint64_t)alt_at(level) + ALTSTACK - frame_offset;
 }
 
 /* The keyed entries and sigstack_set_pkru accept level's frame only. */
 void sigstack_use(unsigned level)
 {
-	uint64_t hi = (uint64_t)alt[level] + ALTSTACK;
+	uint64_t hi = (uint64_t)alt_at(level) + ALTSTACK;
 	entry_sigstack = (struct entry_sigstack){
-		.lo = (uint64_t)alt[level], .hi = hi, .frame = hi - frame_offset};
+		.lo = (uint64_t)alt_at(level), .hi = hi, .frame = hi - frame_offset};
 }
 
 int sigstack_arm(unsigned level, char *err, size_t errlen)
@@ -105,18 +136,24 @@ int sigstack_arm(unsigned level, char *err, size_t errlen)
 		snprintf(err, errlen, "upcalls nested %u deep", level);
 		return -1;
 	}
-	if (!alt[level]) {
-		uint8_t *at =
-			mmap(NULL, PAGE + ALTSTACK, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (at == MAP_FAILED || mprotect(at + PAGE, ALTSTACK, PROT_READ | PROT_WRITE) < 0) {
-			snprintf(err, errlen, "cannot set up a signal stack: %s", strerror(errno));
+	uint8_t *mapped = &alt_mapped[hgate_thread_slot()][level];
+	if (!*mapped) {
+		uint8_t *want = (uint8_t *)alt_at(level) - PAGE;
+		uint8_t *at = mmap(want, PAGE + ALTSTACK, PROT_NONE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (at != want || mprotect(at + PAGE, ALTSTACK, PROT_READ | PROT_WRITE) < 0) {
+			snprintf(err, errlen, "cannot set up signal stack %u at %p: %s", level,
+				 (void *)(want + PAGE),
+				 at == MAP_FAILED ? strerror(errno)
+				 : at != want	  ? "placed elsewhere"
+						  : strerror(errno));
 			if (at != MAP_FAILED)
 				munmap(at, PAGE + ALTSTACK);
 			return -1;
 		}
-		alt[level] = (char *)at + PAGE;
+		*mapped = 1;
 	}
-	stack_t ss = {.ss_sp = alt[level], .ss_size = ALTSTACK, .ss_flags = (int)AUTODISARM};
+	stack_t ss = {.ss_sp = alt_at(level), .ss_size = ALTSTACK, .ss_flags = (int)AUTODISARM};
 	if (sigaltstack(&ss, NULL) < 0) {
 		snprintf(err, errlen, "cannot arm a signal stack: %s", strerror(errno));
 		return -1;
@@ -133,7 +170,7 @@ int sigstack_arm(unsigned level, char *err, size_t errlen)
  */
 void sigstack_retire(unsigned level)
 {
-	uint64_t frame = (uint64_t)alt[level] + ALTSTACK - frame_offset;
+	uint64_t frame = (uint64_t)alt_at(level) + ALTSTACK - frame_offset;
 	((siginfo_t *)(frame + SIGFRAME_INFO))->si_signo = 0;
 }
 
@@ -155,7 +192,7 @@ static void measured(int sig, siginfo_t *si, void *ctx)
 static int measure_frame(char *err, size_t errlen)
 {
 	struct sigaction sa = {.sa_sigaction = measured, .sa_flags = SA_SIGINFO | SA_ONSTACK}, old;
-	uint64_t top = (uint64_t)alt[0] + ALTSTACK;
+	uint64_t top = (uint64_t)alt_at(0) + ALTSTACK;
 	sigset_t usr1, mask;
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
@@ -255,8 +292,12 @@ int sigstack_get_pkru(ucontext_t *uc, uint32_t *pkru)
  */
 int sigstack_rseq_off(char *err, size_t errlen)
 {
-	if (!__rseq_size)
-		return 0; /* glibc registered none (GLIBC_TUNABLES=glibc.pthread.rseq=0) */
+	struct rseq *area = (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+	/* glibc registered none (GLIBC_TUNABLES=glibc.pthread.rseq=0), or none
+	 * for this thread (it made a new thread register only if its creator,
+	 * which unregistered here, still had one: seen in the PKU guest). */
+	if (!__rseq_size || (int32_t)area->cpu_id == RSEQ_CPU_ID_REGISTRATION_FAILED)
+		return 0;
 	/* glibc registers at least 32 bytes, the kernel's original size. */
 	unsigned len = __rseq_size < 32 ? 32 : __rseq_size;
 	if (syscall(SYS_rseq, (char *)__builtin_thread_pointer() + __rseq_offset, len,
@@ -267,12 +308,17 @@ int sigstack_rseq_off(char *err, size_t errlen)
 	return 0;
 }
 
-uint64_t entry_fs_base, entry_gs_base;
+/*
+ * The FS and GS bases every handler entry writes back (sigentry.S,
+ * entry_restore_bases), one pair per thread slot, found by the slot whose
+ * share of SIGSTACKS_VA holds %rsp. Key-0 memory, which no domain's rights
+ * can read or write; a slot's pair is set by its thread before it enters a
+ * domain and zeroed when it leaves its slot (an entry finding 0 traps).
+ */
+struct entry_bases entry_bases[GATE_MAX_THREADS];
+const uint64_t entry_base_slots = GATE_MAX_THREADS;
 
-/* The bases the handler entries write back: this thread's, the one that
- * enters domains (hgate_init pointed its GS base at its GATE_RO page).
- * WRFSBASE and WRGSBASE need Linux to have turned FSGSBASE on. */
-static int record_bases(char *err, size_t errlen)
+int sigstack_bases(char *err, size_t errlen)
 {
 	uint64_t gs = 0;
 	if (!(getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE)) {
@@ -286,13 +332,8 @@ static int record_bases(char *err, size_t errlen)
 			 gs ? strerror(errno) : "0 (hgate_init has not run)");
 		return -1;
 	}
-	uint64_t fs = (uint64_t)__builtin_thread_pointer();
-	if (entry_fs_base && (entry_fs_base != fs || entry_gs_base != gs)) {
-		snprintf(err, errlen, "domains are entered from one thread per process");
-		return -1;
-	}
-	entry_fs_base = fs;
-	entry_gs_base = gs;
+	entry_bases[hgate_thread_slot()] =
+		(struct entry_bases){.fs = (uint64_t)__builtin_thread_pointer(), .gs = gs};
 	return 0;
 }
 
@@ -300,7 +341,7 @@ int sigstack_init(char *err, size_t errlen)
 {
 	return sigstack_arm(0, err, errlen) < 0 || measure_frame(err, errlen) < 0
 		       ? -1
-		       : record_bases(err, errlen);
+		       : sigstack_bases(err, errlen);
 }
 
 /* Install handler for sig with the runtime's own restorer (glibc's

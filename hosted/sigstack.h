@@ -16,10 +16,18 @@
  * with err filled. */
 int sigstack_init(char *err, size_t errlen);
 
+/* This thread's FS and GS bases for its slot's entry_bases (entry.h),
+ * which the handler entries write back. 0, or -1 with err filled. */
+int sigstack_bases(char *err, size_t errlen);
+
 /* Arm level's stack for the domain code an upcall at that level runs
  * (mapped the first time), and name it in entry_sigstack. 0, or -1 with
  * err filled (too deep, or Linux refused). */
 int sigstack_arm(unsigned level, char *err, size_t errlen);
+
+/* Where Linux puts a frame on this thread's stack of level (between
+ * upcalls entry_sigstack names no stack). */
+uint64_t sigstack_frame(unsigned level);
 
 /* Name level's stack in entry_sigstack again (its upcall runs on). */
 void sigstack_use(unsigned level);

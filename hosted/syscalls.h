@@ -15,13 +15,19 @@
 long hsys_serve(struct hosted_domain *d, long nr, uint64_t a0, uint64_t a1, uint64_t a2);
 
 /*
- * Domain threads (SYS_THREAD_CREATE). One thread enters domains in
- * maple-hosted, so a domain's thread runs later, on it, to completion:
- * hsys_run_threads runs every thread made so far (and those they make),
- * each as an upcall of its own, when the runtime has no upcall in
- * progress. How many ran.
+ * Domain threads (SYS_THREAD_CREATE): each a pthread that enters its
+ * domain's function through the gate, concurrently with the others where
+ * entry_threads_concurrent says so, else in turns (entry.c).
+ * hsys_run_threads waits until every domain thread made so far (and those
+ * they made) has ended; how many ended since its last call. The caller
+ * must have no upcall in progress (under keys a thread waits for its turn).
  */
 unsigned hsys_run_threads(void);
+
+/* The same for the domain threads made after hsys_thread_mark's answer
+ * only (those made before may never end: victim's keeper sleeps for ever). */
+long hsys_thread_mark(void);
+void hsys_wait_threads_since(long mark);
 
 /* SYS_LOG: whether d may write one more line, by the VM's rule
  * (kernel/domain/log_share.h); its first dropped line is logged. */

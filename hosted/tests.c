@@ -37,6 +37,7 @@
 #include "tests_lifecycle.h"
 #include "tests_rogue.h"
 #include "tests_sigframe.h"
+#include "tests_threads.h"
 #include "tests_watch.h"
 #include "tests_xcall.h"
 
@@ -127,12 +128,13 @@ int htest_runtime_clean(char *why, size_t len)
 		__asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
 	__asm__ volatile("pushfq\n\tpopq %0" : "=r"(flags));
 	syscall(SYS_arch_prctl, ARCH_GET_GS, &gs);
-	if (pkru || hgate_depth() || flags & RFLAGS_AC || gs != entry_gs_base) {
+	uint64_t want_gs = entry_bases[hgate_thread_slot()].gs;
+	if (pkru || hgate_depth() || flags & RFLAGS_AC || gs != want_gs) {
 		snprintf(why, len,
 			 "after the upcalls the runtime holds PKRU %#x, %u continuations, RFLAGS "
 			 "%#lx and GS base %#lx, want 0, 0, AC (%#x) clear and %#lx",
 			 pkru, hgate_depth(), (unsigned long)flags, (unsigned long)gs, RFLAGS_AC,
-			 (unsigned long)entry_gs_base);
+			 (unsigned long)want_gs);
 		return -1;
 	}
 	return 0;
@@ -226,6 +228,7 @@ static void list_tests(void)
 	add_named(hosted_rogue_tests, HOSTED_ROGUE_TESTS);
 	add_named(inject_tests, HOSTED_INJECT_TESTS);
 	add_named(hosted_watch_tests, HOSTED_WATCH_TESTS);
+	add_named(hosted_thread_tests, HOSTED_THREAD_TESTS);
 	add_named(hosted_sigframe_tests, HOSTED_SIGFRAME_TESTS);
 }
 

@@ -197,10 +197,11 @@ static uint64_t wrpkru_in(const void *fn)
 
 /* The top of the signal stack an upcall at level 0 (the test's into rogue)
  * takes its signals on: entry.c arms it with SS_AUTODISARM at each upcall,
- * so between upcalls sigaltstack reports it disarmed. */
+ * so between upcalls sigaltstack reports it disarmed (and entry_sigstack
+ * names no stack). */
 static uint64_t sigstack_top(void)
 {
-	return entry_sigstack.hi;
+	return entry_level_stack(0) + ENTRY_SIGSTACK_BYTES;
 }
 
 /* The `syscall` of the restorer Linux returns SIGSYS handlers through,
@@ -398,7 +399,8 @@ int htest_every_runtime_wrpkru(char *why, size_t len)
 /*
  * The runtime's WRFSBASE and WRGSBASE (sigentry.S, entry_restore_bases),
  * reached by a call with %rax = 0 (ROGUE_H_JUMP_PKRU): each compares what
- * it wrote with the runtime's value in key-0 memory next, and that read
+ * it wrote with the runtime's value in key-0 memory next (the read of
+ * entry_base_slots first), and that read
  * faults under rogue's rights; the fault's own entry writes the runtime's
  * bases back (runtime_clean checks GS, and hello answers through the gate
  * after). A fresh rogue for each site.
@@ -409,8 +411,8 @@ int htest_every_base_write(char *why, size_t len)
 		const char *name;
 		const char *site;
 		const uint64_t *value;
-	} sites[] = {{"entry_restore_fsbase", entry_restore_fsbase, &entry_fs_base},
-		     {"entry_restore_gsbase", entry_restore_gsbase, &entry_gs_base}};
+	} sites[] = {{"entry_restore_fsbase", entry_restore_fsbase, &entry_base_slots},
+		     {"entry_restore_gsbase", entry_restore_gsbase, &entry_base_slots}};
 	struct hosted_domain hello;
 	if (htest_start("hello", 3, &hello, why, len) < 0)
 		return -1;

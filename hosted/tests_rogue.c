@@ -56,6 +56,7 @@ enum aim {
 	AIM_LIT,	   /* the case's literal */
 	AIM_VICTIM_HEAP,   /* victim's heap buffer (its key) */
 	AIM_VICTIM_DATA,   /* victim's .data array (its key) */
+	AIM_VICTIM_STACK,  /* the buffer on victim's keeper thread's stack (its key) */
 	AIM_CONTS,	   /* the thread's continuation stack: TRUSTED */
 	AIM_EXPECTED_PKRU, /* the thread's GATE_RO page's expected-PKRU word */
 	AIM_PEER,	   /* a second rogue's handle */
@@ -95,6 +96,10 @@ static const struct vm_case vm_cases[] = {
 	{"rogue-write-victim-heap-is-pkuerr", "isolation", ROGUE_WRITE_DOMAIN, AIM_VICTIM_HEAP, 0,
 	 PKUERR("{KEY}")},
 	{"rogue-write-victim-data-is-pkuerr", "isolation", ROGUE_WRITE_DOMAIN, AIM_VICTIM_DATA, 0,
+	 PKUERR("{KEY}")},
+	{"rogue-read-victim-stack-is-pkuerr", "isolation", ROGUE_READ_DOMAIN, AIM_VICTIM_STACK, 0,
+	 PKUERR("{KEY}")},
+	{"rogue-write-victim-stack-is-pkuerr", "isolation", ROGUE_WRITE_DOMAIN, AIM_VICTIM_STACK, 0,
 	 PKUERR("{KEY}")},
 	{"rogue-write-a-continuation-stack-is-pkuerr", "isolation", ROGUE_WRITE_TRUSTED, AIM_CONTS,
 	 0, PKUERR(XSTR(PKEY_TRUSTED))},
@@ -211,10 +216,10 @@ static struct gate_domain entry_of(unsigned id)
  * One case: rogue (and victim, or a second rogue) created as the runtime;
  * the outcome must match; a case that faults leaves rogue failed and one
  * that answers leaves it running; victim's heap and data and its domain-
- * table entry are as before; then the leak check. victim's third buffer
- * lives on its keeper thread's stack, which never runs hosted (a thread
- * that sleeps for ever holds the one thread, docs/platform.md), so its
- * check() is not called: the runtime reads the two buffers itself.
+ * table entry are as before, and so is its third buffer, on the stack of
+ * its keeper thread (a domain thread asleep for ever in SYS_SLEEP_NS,
+ * syscalls.c), whose address stack_addr answers once the thread has run;
+ * then the leak check (its destroy wakes the keeper, which unwinds).
  */
 static int run_case(const struct vm_case *c, char *why, size_t len)
 {
@@ -223,16 +228,18 @@ static int run_case(const struct vm_case *c, char *why, size_t len)
 		rogue ? htest_create(c->aim == AIM_PEER ? "rogue" : "victim", why, len) : NULL;
 	if (!peer)
 		return -1;
-	long heap = 0, data = 0;
+	long heap = 0, data = 0, stack = 0;
 	const long none[4] = {0};
 	if (c->aim != AIM_PEER &&
 	    (answer(peer, Victim_heap_addr_METHOD, none, &heap, why, len) < 0 ||
-	     answer(peer, Victim_data_addr_METHOD, none, &data, why, len) < 0))
+	     answer(peer, Victim_data_addr_METHOD, none, &data, why, len) < 0 ||
+	     answer(peer, Victim_stack_addr_METHOD, none, &stack, why, len) < 0))
 		return -1;
 	uint64_t tt_va = GATE_THREADS_VA + GATE_SLOT_TRUSTED_OFF;
-	uint64_t target = c->aim == AIM_VICTIM_HEAP   ? (uint64_t)heap
-			  : c->aim == AIM_VICTIM_DATA ? (uint64_t)data
-			  : c->aim == AIM_CONTS	      ? tt_va + GTT_CONTS
+	uint64_t target = c->aim == AIM_VICTIM_HEAP    ? (uint64_t)heap
+			  : c->aim == AIM_VICTIM_DATA  ? (uint64_t)data
+			  : c->aim == AIM_VICTIM_STACK ? (uint64_t)stack
+			  : c->aim == AIM_CONTS	       ? tt_va + GTT_CONTS
 			  : c->aim == AIM_EXPECTED_PKRU
 				  ? GATE_THREADS_VA + GATE_SLOT_RO_OFF +
 					    offsetof(struct gate_thread_ro, expected_pkru)
@@ -264,7 +271,8 @@ static int run_case(const struct vm_case *c, char *why, size_t len)
 	struct gate_domain after = entry_of(peer->id);
 	/* A peer rogue is called (its calls count moves); victim never is. */
 	if ((c->aim != AIM_PEER && memcmp(&before, &after, sizeof before)) ||
-	    (c->aim != AIM_PEER && (!intact((uint64_t)heap) || !intact((uint64_t)data))))
+	    (c->aim != AIM_PEER &&
+	     (!intact((uint64_t)heap) || !intact((uint64_t)data) || !intact((uint64_t)stack))))
 		return htest_fail(why, len, "rogue changed %s's data or its domain-table entry",
 				  peer->name);
 	/* The continuation stack and the expected-PKRU word are the runtime's
@@ -415,7 +423,11 @@ static int run_jump_stack(char *why, size_t len)
 	struct hosted_domain *victim = htest_create("victim", why, len);
 	struct hosted_domain *rogue = victim ? htest_create("rogue", why, len) : NULL;
 	uint64_t pushed = rogue ? htest_gate_sym("gate_entry_pushed", why, len) : 0;
-	if (!pushed)
+	const long none[4] = {0};
+	long stack;
+	/* Its entry settled: its keeper thread has entered it (stack_addr
+	 * waits for that), so no call of its own moves the counts below. */
+	if (!pushed || answer(victim, Victim_stack_addr_METHOD, none, &stack, why, len) < 0)
 		return -1;
 	uint64_t rsp = GATE_DOMTAB_VA + victim->id * sizeof(struct gate_domain) +
 		       offsetof(struct gate_domain, active) + 8;

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HOSTED_ROGUE_CASES 13
+#define HOSTED_ROGUE_CASES 15
 /* Case i's test name; *needs: NULL, or what it needs protection keys for. */
 const char *hosted_rogue_case_name(unsigned i, const char **needs);
 /* Run case i: 0, or -1 with why (what happened, what was wanted). */

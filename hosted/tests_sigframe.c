@@ -20,6 +20,7 @@
 #include "jump.h"
 #include "pkeys.h"
 #include "runtime.h"
+#include "sigstack.h"
 #include "tests.h"
 
 #include <domain/gate_layout.h>
@@ -71,7 +72,7 @@ static int run_scan_same_upcall(char *why, size_t len)
 	if (htest_start("rogue", 1, &one, why, len) < 0 ||
 	    htest_start("rogue", 2, &two, why, len) < 0)
 		return -1;
-	uint64_t lo = entry_level_stack(0), hi = entry_sigstack.hi;
+	uint64_t lo = entry_level_stack(0), hi = lo + ENTRY_SIGSTACK_BYTES;
 	const long a[4] = {ROGUE_F_CALL_THEN_SCAN, (long)hgate_handle(&two), (long)lo,
 			   (long)(hi - lo)};
 	char got[WHY], want[160];
@@ -110,7 +111,7 @@ static int run_replay(char *why, size_t len)
 		 (unsigned long)hosted_pkru_violation);
 	for (unsigned i = 0; i < sizeof sites / sizeof sites[0]; i++) {
 		const long a[4] = {ROGUE_F_REPLAY_FRAME, (long)sites[i].site,
-				   (long)entry_sigstack.frame, 0};
+				   (long)sigstack_frame(0), 0};
 		snprintf(what, sizeof what, "%s's WRPKRU with the level's frame again",
 			 sites[i].name);
 		if (rogue_fails_so(i + 1, a, want, what, why, len) < 0)
@@ -250,7 +251,8 @@ static int run_runtime_wrpkru_denying_shared(char *why, size_t len)
 		uint64_t addr = 0;
 		if (!strcmp(name, "hosted_enter_wrpkru")) {
 			at = find_after(site, cmp_expected, sizeof cmp_expected);
-			addr = entry_gs_base + offsetof(struct gate_thread_ro, expected_pkru);
+			addr = entry_bases[hgate_thread_slot()].gs +
+			       offsetof(struct gate_thread_ro, expected_pkru);
 		} else if (!strncmp(name, "hosted_wrpkru_pair", 18)) {
 			at = find_after(site, cmp_selector, sizeof cmp_selector);
 			addr = (uint64_t)entry_selector;

@@ -5,12 +5,11 @@
  * thread's call into a spinner, under the VM tests' 200 ms budget. Each
  * asserts the VM's outcome (the error code its caller hears, the reason,
  * the VM's `domain: ... failed:` line, how long it took) and ends with the
- * leak check of tests_domains.c. The cases hosted cannot run are listed in
+ * leak check of tests_domains.c. The sleeping cases (100, 101, 104) sleep
+ * in SYS_SLEEP_NS (syscalls.c). The cases hosted cannot run are listed in
  * docs/platform.md ("The rogue suite, hosted"). Then the loops the
  * watchdog's signal reaches outside the callee's code, and a signal for a
- * call that returned; and the teardown rules of inject.c's strikes, which
- * the watchdog's strikes (before its signal) needed first and the fault
- * campaign's still do.
+ * call that returned.
  */
 #define _GNU_SOURCE
 #include "tests_watch.h"
@@ -44,6 +43,7 @@
 #define BUDGET_NS     (BUDGET_MS * 1000000ull)
 #define TIMEOUT_BOUND 2000000000ull /* the VM tests' bound on a timeout */
 #define IN_TIME_NS    40000000ull   /* a fifth of the budget */
+#define SLEEP_NS      5000000000ull /* kernel/ktest/watchdog.c's: far past the bound */
 #define TIMED_OUT     "watchdog: a call ran longer than 200 ms"
 
 static uint64_t now_ns(void)
@@ -106,18 +106,16 @@ static int timed_out(const struct hosted_domain *d, uint64_t ns, char *why, size
 	return timed_out_after(d, ns, BUDGET_NS, why, len);
 }
 
-/* Rogue case 10 (ROGUE_SPIN), the VM's domain_rogue_suite_is_contained_
- * without_leaks: the endless loop is failed by the watchdog; the upcall
- * (the VM's domain_call, which returns -MAPLE_ETIMEDOUT) fails with the
- * reason. Before: the runtime spun for ever (`run rogue.elf 0 10` exited
- * 124 under timeout 5). */
-static int run_spin(char *why, size_t len)
+/* rogue.run(number, target) as an upcall fails as timed out: the upcall
+ * (the VM's domain_call, which returns -MAPLE_ETIMEDOUT) with the reason,
+ * and rogue as timed_out says; then the leak check. */
+static int run_timed_out(long number, long target, char *why, size_t len)
 {
 	struct hosted_domain *r = rogue(why, len);
 	if (!r || htest_capture_begin(why, len) < 0)
 		return -1;
 	char got[WHY];
-	uint64_t ns = run(r, ROGUE_SPIN, 0, got, sizeof got);
+	uint64_t ns = run(r, number, target, got, sizeof got);
 	htest_capture_end();
 	if (strcmp(got, "rogue failed: " TIMED_OUT))
 		return htest_fail(why, len, "'%.200s'; want 'rogue failed: %s'", got, TIMED_OUT);
@@ -126,9 +124,30 @@ static int run_spin(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
-/* watchdog_keeps_the_result_of_a_callee_in_time, its busy half (its
- * sleeping half needs SYS_SLEEP_NS): three calls of 40 ms each keep their
- * result, and rogue runs on. */
+/* Rogue case 10 (ROGUE_SPIN), the VM's domain_rogue_suite_is_contained_
+ * without_leaks: the endless loop is failed by the watchdog. Before: the
+ * runtime spun for ever (`run rogue.elf 0 10` exited 124 under timeout 5). */
+static int run_spin(char *why, size_t len)
+{
+	return run_timed_out(ROGUE_SPIN, 0, why, len);
+}
+
+/* watchdog_fails_a_callee_asleep_in_the_kernel (case 100, a 5 s sleep)
+ * and watchdog_fails_a_callee_asleep_forever (case 101): the sleep ends
+ * just past the deadline (hwatch_bound_sleep_ns) and the callee fails as
+ * timed out. */
+static int run_asleep_in_the_kernel(char *why, size_t len)
+{
+	return run_timed_out(ROGUE_W_SLEEP, (long)SLEEP_NS, why, len);
+}
+
+static int run_asleep_forever(char *why, size_t len)
+{
+	return run_timed_out(ROGUE_W_SLEEP_FOREVER, 0, why, len);
+}
+
+/* watchdog_keeps_the_result_of_a_callee_in_time: three sleeps and three
+ * busy runs of 40 ms each, in turn, keep their result, and rogue runs on. */
 static int run_in_time(char *why, size_t len)
 {
 	struct hosted_domain *r = rogue(why, len);
@@ -136,9 +155,10 @@ static int run_in_time(char *why, size_t len)
 		return -1;
 	char want[64];
 	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 6; i++) {
 		char got[WHY];
-		uint64_t ns = run(r, ROGUE_W_BUSY, (long)IN_TIME_NS, got, sizeof got);
+		uint64_t ns = run(r, i % 2 ? ROGUE_W_BUSY : ROGUE_W_SLEEP, (long)IN_TIME_NS, got,
+				  sizeof got);
 		if (strcmp(got, want) || ns < IN_TIME_NS || hgate_state(r) != GATE_DOMAIN_RUNNING)
 			return htest_fail(why, len,
 					  "call %d: '%.200s' after %lu ms (state %lu); want '%s'",
@@ -148,28 +168,30 @@ static int run_in_time(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
-/* watchdog_times_out_a_domain_threads_calls, its spinning half: a domain
- * thread of a calls spinner's run(ROGUE_SPIN); the call comes back to the
- * thread with -MAPLE_ETIMEDOUT, spinner fails, a runs on. The thread's own
- * frame has no deadline, and the failed call's time is not its (else the
- * watchdog fails a as well: the thread ran 200 ms). */
-static int run_thread_call(char *why, size_t len)
+/* watchdog_times_out_a_domain_threads_calls: a domain thread of a calls
+ * the callee's run(ROGUE_SPIN) (case 103) or its endless sleep (case 104);
+ * the call comes back to the thread with -MAPLE_ETIMEDOUT, the callee
+ * fails, a runs on. The thread's own frame has no deadline, and the
+ * failed call's time is not its (else the watchdog fails a as well: the
+ * thread ran 200 ms). */
+static int run_thread_call(long start_case, char *why, size_t len)
 {
 	struct hosted_domain *a = rogue(why, len);
 	struct hosted_domain *spinner = a ? rogue(why, len) : NULL;
 	if (!spinner)
 		return -1;
 	char got[WHY], want[64];
-	run(a, ROGUE_W_THREAD_CALL_SPIN, (long)hgate_handle(spinner), got, sizeof got);
-	if (strcmp(got, "rogue returned 1"))
-		return htest_fail(why, len,
-				  "starting the thread: '%.200s'; want 'rogue returned 1'", got);
+	/* Timed and captured from before the thread starts: it runs at once. */
 	if (htest_capture_begin(why, len) < 0)
 		return -1;
 	uint64_t start = now_ns();
+	run(a, start_case, (long)hgate_handle(spinner), got, sizeof got);
 	unsigned ran = hsys_run_threads();
 	uint64_t ns = now_ns() - start;
 	htest_capture_end();
+	if (strcmp(got, "rogue returned 1"))
+		return htest_fail(why, len,
+				  "starting the thread: '%.200s'; want 'rogue returned 1'", got);
 	if (ran != 1)
 		return htest_fail(why, len, "%u threads ran; want 1", ran);
 	if (timed_out(spinner, ns, why, len) < 0)
@@ -184,6 +206,16 @@ static int run_thread_call(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+static int run_thread_call_spin(char *why, size_t len)
+{
+	return run_thread_call(ROGUE_W_THREAD_CALL_SPIN, why, len);
+}
+
+static int run_thread_call_sleeper(char *why, size_t len)
+{
+	return run_thread_call(ROGUE_W_THREAD_CALL_SLEEPER, why, len);
+}
+
 /* Rogue case 112: a domain thread that runs 300 ms, past the budget,
  * finishes: its own frame (the VM's CONT_THREAD) has no deadline. */
 static int run_thread_busy(char *why, size_t len)
@@ -192,11 +224,11 @@ static int run_thread_busy(char *why, size_t len)
 	if (!r)
 		return -1;
 	char got[WHY], want[64];
+	uint64_t start = now_ns(); /* from before the thread starts: it runs at once */
 	run(r, ROGUE_W_THREAD_BUSY, (long)(3 * BUDGET_NS / 2), got, sizeof got);
 	if (strcmp(got, "rogue returned 1"))
 		return htest_fail(why, len,
 				  "starting the thread: '%.200s'; want 'rogue returned 1'", got);
-	uint64_t start = now_ns();
 	unsigned ran = hsys_run_threads();
 	uint64_t ns = now_ns() - start;
 	run(r, ROGUE_W_THREAD_RESULT, 0, got, sizeof got);
@@ -379,7 +411,8 @@ static int run_forged_retry(char *why, size_t len)
 	inject_cancel();
 	uint64_t word = *(volatile uint64_t *)MAPLE_TRUSTED_VA;
 	const long a[4] = {ROGUE_A5_FAULT_ENTRY_RETRY, (long)entry_keyed_fault_wrpkru,
-			   (long)MAPLE_TRUSTED_VA, (long)entry_sigstack.hi};
+			   (long)MAPLE_TRUSTED_VA,
+			   (long)(entry_level_stack(0) + ENTRY_SIGSTACK_BYTES)};
 	char got[WHY], want[WHY];
 	htest_outcome(r, r->methods[Rogue_run_METHOD], a, got, sizeof got);
 	snprintf(want, sizeof want,
@@ -498,17 +531,20 @@ static int run_runtime_loop(char *why, size_t len)
 
 /* The calls the race test's helper saw, and its orders. */
 static struct {
+	unsigned slot; /* the test's thread's */
 	struct watchdog_call first, third;
 	int aimed; /* signals aimed during the second call */
 } race;
 
-/* The innermost call now, or a zeroed one between calls. */
+/* The innermost call of the test's thread now, or a zeroed one between
+ * calls. */
 static struct watchdog_call innermost(void)
 {
 	uint64_t tt_va;
-	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
+	const struct gate_thread_trusted *tt = hgate_slot_conts(race.slot, &tt_va);
 	struct watchdog_call c = {0};
-	watchdog_innermost_call(tt, tt_va, &c);
+	if (tt)
+		watchdog_innermost_call(tt, tt_va, &c);
 	return c;
 }
 
@@ -540,12 +576,12 @@ static void *race_helper(void *unused)
 	struct watchdog_call second = next_call(&race.first, &none);
 	for (int i = 0; second.callee && i < 3; i++) {
 		usleep(20000);
-		race.aimed += hwatch_aim(&race.first, 10) == 0;
+		race.aimed += hwatch_aim(race.slot, &race.first, 10) == 0;
 	}
 	race.third = next_call(&race.first, &second);
 	usleep(20000);
 	if (race.third.callee)
-		hwatch_aim(&race.third, 10);
+		hwatch_aim(race.slot, &race.third, 10);
 	return NULL;
 }
 
@@ -564,6 +600,7 @@ static int run_returned_call(char *why, size_t len)
 	if (!r)
 		return -1;
 	hwatch_set_budget_ms(0);
+	race.slot = hgate_thread_slot();
 	pthread_t t;
 	if (pthread_create(&t, NULL, race_helper, NULL))
 		return htest_fail(why, len, "cannot start the helper thread");
@@ -573,7 +610,7 @@ static int run_returned_call(char *why, size_t len)
 	 * taken where the next upcall opens the signal. */
 	for (uint64_t until = now_ns() + TIMEOUT_BOUND; !race.first.callee && now_ns() < until;)
 		usleep(1000);
-	int pending = hwatch_aim(&race.first, 10);
+	int pending = hwatch_aim(race.slot, &race.first, 10);
 	run(r, ROGUE_W_BUSY, (long)(5 * BUDGET_NS / 2), got[1], sizeof got[1]);
 	int aimed = race.aimed;
 	if (htest_capture_begin(why, len) < 0)
@@ -603,7 +640,10 @@ static int run_returned_call(char *why, size_t len)
 const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"rogue-spin-is-failed-by-the-watchdog-with-etimedout", run_spin, NULL},
 	{"watchdog-keeps-the-result-of-a-callee-in-time", run_in_time, NULL},
-	{"watchdog-times-out-a-domain-threads-call-into-a-spinner", run_thread_call, NULL},
+	{"watchdog-times-out-a-domain-threads-call-into-a-spinner", run_thread_call_spin, NULL},
+	{"watchdog-times-out-a-domain-threads-call-into-a-sleeper", run_thread_call_sleeper, NULL},
+	{"watchdog-fails-a-callee-asleep-in-the-kernel", run_asleep_in_the_kernel, NULL},
+	{"watchdog-fails-a-callee-asleep-forever", run_asleep_forever, NULL},
 	{"watchdog-gives-a-domain-threads-own-frame-no-deadline", run_thread_busy, NULL},
 	{"watchdog-credits-a-timed-out-call-to-its-caller", run_caller_credited, NULL},
 	{"strike-does-not-outlive-its-domain", run_strike_outlived, NULL},

@@ -1,18 +1,19 @@
 /*
  * The call watchdog hosted (watchdog.h), with the VM's rule
- * (kernel/domain/watchdog_rule.c): the innermost call on the domain
- * thread's continuation stack has a deadline, its start plus the budget;
- * its callee, still inside past it, fails with MAPLE_ETIMEDOUT, the VM's
+ * (kernel/domain/watchdog_rule.c): the innermost call on each thread's
+ * continuation stack (every thread slot taken, gate.c) has a deadline, its
+ * start plus the budget; its callee, still inside past it, fails with MAPLE_ETIMEDOUT, the VM's
  * reason and line, and the thread unwinds to the caller (gate.c's
  * hgate_unwind hands the caller -MAPLE_ETIMEDOUT, an upcall fails with the
  * reason), the failed call's time credited to the callers below.
  *
  * WHO JUDGES. A thread of the runtime's own, which never enters a domain
- * and holds PKRU 0 (pthread_create copies the runtime's), reads the domain
- * thread's TRUSTED continuation stack every few ms.
+ * and holds PKRU 0 (pthread_create copies the runtime's), reads every
+ * thread slot's TRUSTED continuation stack every few ms.
  *
  * HOW AN OVERDUE CALLEE IS STOPPED: an asynchronous signal (HWATCH_SIGNAL,
- * tgkill) aimed at the domain thread, wherever it loops: in the callee's
+ * tgkill) aimed at the thread of the slot whose call is overdue, one aim
+ * per slot, wherever it loops: in the callee's
  * code, the gate page, another domain's or the runtime's code it jumped
  * to, or after a far return to code it made up. The handler (entry.c,
  * on_watchdog) asks hwatch_judge, which decides from trusted state alone,
@@ -27,9 +28,9 @@
 #include "watchdog.h"
 
 #include "domains.h"
-#include "entry.h"
 #include "gate.h"
 
+#include <domain/gate_layout.h>
 #include <domain/watchdog_rule.h>
 #include <maple/abi.h>
 
@@ -48,19 +49,19 @@
 
 static uint64_t budget_ms, tsc_per_ms;
 static int started;
-static pid_t domain_tid; /* the thread that enters domains */
 
 /*
- * The call the last signal was aimed at and the budget it was judged by:
- * the watchdog thread writes it before each signal, the handler reads it
- * (a seqlock: seq is odd while it changes; a read that saw it change is
- * no aim, and the watchdog signals again a period later).
+ * Per thread slot, the call the last signal at its thread was aimed at and
+ * the budget it was judged by: the watchdog thread writes a slot's before
+ * each signal at that slot's thread, the handler on that thread reads its
+ * own slot's (a seqlock: seq is odd while it changes; a read that saw it
+ * change is no aim, and the watchdog signals again a period later).
  */
 static struct {
 	uint64_t seq;
 	uint32_t callee;
 	uint64_t start_tsc, ms;
-} aim;
+} aims[GATE_MAX_THREADS];
 
 static uint64_t now_ns(void)
 {
@@ -99,37 +100,46 @@ static int same(const struct watchdog_call *a, const struct watchdog_call *b)
 	return a->callee == b->callee && a->start_tsc == b->start_tsc;
 }
 
-int hwatch_aim(const struct watchdog_call *c, uint64_t ms)
+int hwatch_aim(unsigned slot, const struct watchdog_call *c, uint64_t ms)
 {
-	if (!started)
+	pid_t tid = hgate_slot_tid(slot); /* 0 for a slot out of range */
+	if (!started || !tid)
 		return -1;
-	uint64_t seq = __atomic_load_n(&aim.seq, __ATOMIC_RELAXED);
-	__atomic_store_n(&aim.seq, seq + 1, __ATOMIC_RELAXED);
+	uint64_t seq = __atomic_load_n(&aims[slot].seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&aims[slot].seq, seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	__atomic_store_n(&aim.callee, c->callee, __ATOMIC_RELAXED);
-	__atomic_store_n(&aim.start_tsc, c->start_tsc, __ATOMIC_RELAXED);
-	__atomic_store_n(&aim.ms, ms, __ATOMIC_RELAXED);
-	__atomic_store_n(&aim.seq, seq + 2, __ATOMIC_RELEASE);
-	return (int)syscall(SYS_tgkill, getpid(), domain_tid, HWATCH_SIGNAL);
+	__atomic_store_n(&aims[slot].callee, c->callee, __ATOMIC_RELAXED);
+	__atomic_store_n(&aims[slot].start_tsc, c->start_tsc, __ATOMIC_RELAXED);
+	__atomic_store_n(&aims[slot].ms, ms, __ATOMIC_RELAXED);
+	__atomic_store_n(&aims[slot].seq, seq + 2, __ATOMIC_RELEASE);
+	/* The slot's thread may have ended since (ESRCH), or its tid gone to
+	 * another thread of this process: that thread judges its own slot's
+	 * aim against its own continuations (hwatch_judge), not this one. */
+	return (int)syscall(SYS_tgkill, getpid(), tid, HWATCH_SIGNAL);
 }
 
-/* The aim, whole, or 0. */
-static int aimed(struct watchdog_call *c, uint64_t *ms)
+/* Slot `slot`'s aim, whole, or 0. */
+static int aimed(unsigned slot, struct watchdog_call *c, uint64_t *ms)
 {
-	uint64_t seq = __atomic_load_n(&aim.seq, __ATOMIC_ACQUIRE);
-	c->callee = __atomic_load_n(&aim.callee, __ATOMIC_RELAXED);
-	c->start_tsc = __atomic_load_n(&aim.start_tsc, __ATOMIC_RELAXED);
-	*ms = __atomic_load_n(&aim.ms, __ATOMIC_RELAXED);
+	uint64_t seq = __atomic_load_n(&aims[slot].seq, __ATOMIC_ACQUIRE);
+	c->callee = __atomic_load_n(&aims[slot].callee, __ATOMIC_RELAXED);
+	c->start_tsc = __atomic_load_n(&aims[slot].start_tsc, __ATOMIC_RELAXED);
+	*ms = __atomic_load_n(&aims[slot].ms, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	return !(seq & 1) && seq && __atomic_load_n(&aim.seq, __ATOMIC_RELAXED) == seq;
+	return !(seq & 1) && seq && __atomic_load_n(&aims[slot].seq, __ATOMIC_RELAXED) == seq;
 }
 
 /*
- * THE INVARIANT (a call that returned in time is not failed): the handler
- * fails a callee only for the call the signal was aimed at, and only if
- * that call is, when the handler runs on the domain thread, the innermost
- * on the thread's TRUSTED continuation stack (which no domain can write),
- * and past its deadline by the handler's own clock. A call is named by its
+ * THE INVARIANT (a call that returned in time is not failed, nor another
+ * thread's): the handler fails a callee only for the call the signal at
+ * its own thread slot was aimed at, and only if that call is, when the
+ * handler runs, the innermost on that slot's TRUSTED continuation stack
+ * (which no domain can write), and past its deadline by the handler's own
+ * clock. The slot is the thread's own (hgate_thread_slot, the runtime's
+ * TLS the handler entry restored), never read from the frame; a signal
+ * that reaches another thread than the one aimed at (a tid reused, a
+ * turn taken under keys) is judged by that thread's own slot's aim and
+ * stack, so it fails no call of the slot it was aimed at. A call is named by its
  * callee and its start (TSC ticks: two calls on one thread never start at
  * the same tick), so a signal that arrives after the aimed call returned,
  * in the runtime or in the next call (even one into the same callee),
@@ -142,7 +152,8 @@ enum hwatch_verdict hwatch_judge(int in_gate, int raised, char *why, size_t whyl
 	uint64_t tt_va, ms;
 	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
 	struct watchdog_call c, a;
-	if (!aimed(&a, &ms) || !watchdog_innermost_call(tt, tt_va, &c) || !same(&c, &a))
+	if (!tt || !aimed(hgate_thread_slot(), &a, &ms) ||
+	    !watchdog_innermost_call(tt, tt_va, &c) || !same(&c, &a))
 		return HWATCH_GO_ON;
 	uint64_t budget = ticks(ms);
 	/* The VM's grace: a thread in the gate's code is between a callee's
@@ -165,40 +176,70 @@ enum hwatch_verdict hwatch_judge(int in_gate, int raised, char *why, size_t whyl
 static void *watch(void *arg)
 {
 	(void)arg;
-	uint64_t tt_va;
-	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
-	struct watchdog_call c;
 	for (;;) {
 		uint64_t ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
 		/* A few checks a budget: a callee fails within about 1/8 of the
-		 * budget past its deadline. */
-		uint64_t period = ms * 1000000ull / 8;
+		 * budget after its deadline. */
+		uint64_t period = ms ? ms * 1000000ull / 8 : PERIOD_MAX_NS;
 		period = period < PERIOD_MIN_NS	  ? PERIOD_MIN_NS
 			 : period > PERIOD_MAX_NS ? PERIOD_MAX_NS
 						  : period;
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)period};
 		nanosleep(&ts, NULL);
-		int due = watchdog_innermost_call(tt, tt_va, &c) &&
-			  watchdog_overdue(&c, __rdtsc(), ticks(ms));
-		/* Every period while the call is overdue: the handler may find
-		 * the thread in a raised pass of the gate, or in the gate before
-		 * its grace is over, and fail it at a later one. */
-		if (due)
-			hwatch_aim(&c, ms);
+		/* Every period, at each slot whose innermost call is overdue:
+		 * the handler may find the thread in a raised pass of the gate,
+		 * in the gate before its grace is over, or waiting for its turn
+		 * (the signal pending), and fail it at a later one. */
+		for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++) {
+			uint64_t tt_va;
+			const struct gate_thread_trusted *tt = hgate_slot_conts(slot, &tt_va);
+			struct watchdog_call c;
+			if (tt && watchdog_innermost_call(tt, tt_va, &c) &&
+			    watchdog_overdue(&c, __rdtsc(), ticks(ms)))
+				hwatch_aim(slot, &c, ms);
+		}
 	}
 	return NULL;
+}
+
+uint64_t hwatch_bound_sleep_ns(uint64_t ns, int *bounded)
+{
+	uint64_t tt_va, ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
+	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
+	struct watchdog_call c;
+	*bounded = 0;
+	if (!started || !ms || !tt || !watchdog_innermost_call(tt, tt_va, &c))
+		return ns;
+	uint64_t now = __rdtsc(), deadline = c.start_tsc + ticks(ms);
+	if (deadline < c.start_tsc)
+		return ns; /* a deadline beyond the TSC's range: none */
+	/* Just past the deadline (whole microseconds, rounded up), so the
+	 * call is overdue when the sleeper wakes, as the VM's bound. */
+	uint64_t per_us = tsc_per_ms / 1000 ? tsc_per_ms / 1000 : 1;
+	uint64_t left_ns =
+		now >= deadline ? 0 : ((deadline - now + per_us - 1) / per_us + 1) * 1000;
+	if (ns < left_ns)
+		return ns;
+	*bounded = 1;
+	return left_ns;
+}
+
+void hwatch_fail_overdue(char *why, size_t whylen)
+{
+	uint64_t tt_va, ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
+	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
+	struct watchdog_call c;
+	struct hosted_domain *d;
+	/* The call is this thread's own, so it holds the callee (active). */
+	if (started && ms && tt && watchdog_innermost_call(tt, tt_va, &c) &&
+	    watchdog_overdue(&c, __rdtsc(), ticks(ms)) && (d = hgate_slot(c.callee)))
+		fail_timed_out(d, ms, why, whylen);
 }
 
 int hwatch_start(uint64_t ms, char *why, size_t whylen)
 {
 	if (started) {
 		snprintf(why, whylen, "the watchdog runs already");
-		return -1;
-	}
-	/* The signal is aimed at this thread: it must be the one that enters
-	 * domains (entry_init recorded its thread pointer). */
-	if ((uint64_t)__builtin_thread_pointer() != entry_fs_base) {
-		snprintf(why, whylen, "the watchdog starts on the thread that enters domains");
 		return -1;
 	}
 	uint64_t t0 = now_ns(), c0 = __rdtsc(), t1;
@@ -210,8 +251,7 @@ int hwatch_start(uint64_t ms, char *why, size_t whylen)
 		return -1;
 	}
 	hwatch_set_budget_ms(ms);
-	domain_tid = gettid();
-	/* The thread takes no signal: the domain thread's are its own, and a
+	/* The thread takes no signal: the domain threads' are their own, and a
 	 * stray one must not run a handler here. */
 	sigset_t all, old;
 	sigfillset(&all);

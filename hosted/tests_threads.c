@@ -1,0 +1,490 @@
+/*
+ * maple-hosted's tests that need domain threads running at once
+ * (tests_threads.h): the VM's ktests whose cases a domain's own threads
+ * drive (kernel/ktest/rref_attacks.c's free-versus-move race, attack.c's
+ * thread exit, gate.c's thread slots) and membdev's recovery while its
+ * crashes are made on another thread than the workload's. Each asserts
+ * the VM's outcome and ends with the leak check of tests_domains.c, which
+ * waits for every domain thread to end.
+ */
+#define _GNU_SOURCE
+#include "tests_threads.h"
+
+#include "domains.h"
+#include "entry.h"
+#include "gate.h"
+#include "inject.h"
+#include "jump.h"
+#include "loader.h"
+#include "runtime.h"
+#include "syscalls.h"
+#include "tests.h"
+#include "watchdog.h"
+
+#include <domain/gate_layout.h>
+#include <idl/bdclient_methods.h>
+#include <idl/rogue_methods.h>
+#include <idl/rref_evil_methods.h>
+#include <maple/abi.h>
+#include <test/bdclient/bdclient.h>
+#include <test/rogue/attack3_cases.h>
+#include <test/rogue/attack_cases.h>
+#include <test/rogue/cases.h>
+#include <test/rogue/gate_cases.h>
+#include <test/rrefs/evil.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define WHY	     512
+#define RACE_ROUNDS  5000	   /* rref_attacks.c's */
+#define RACE_NS	     2000000000L   /* rref_attacks.c's: 5000 rounds or 2 s */
+#define RACE_WAIT_NS 8000000000ull /* inside the hosted test's 10 s */
+#define POLL_NS	     10000000ull   /* rref_attacks.c's RACE_POLL_NS */
+#define THREAD_STEP  16		   /* gate.c's: each call well inside the watchdog */
+#define CRASHES	     6		   /* pf gp ud de pk by console inject, then a strike */
+#define WAIT_CRASH   5000000000ull /* for membdev to serve before each crash */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void nap(uint64_t ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
+			      .tv_nsec = (long)(ns % 1000000000ull)};
+	nanosleep(&ts, NULL);
+}
+
+/* d's method m(a0..a3) as an upcall: 0 with *r, or -1 with why. */
+static int call(struct hosted_domain *d, unsigned m, long a0, long a1, long a2, long a3, long *r,
+		char *why, size_t len)
+{
+	const long a[4] = {a0, a1, a2, a3};
+	char f[WHY];
+	fflush(stdout);
+	if (entry_upcall(d, d->methods[m], a, r, f, sizeof f) < 0)
+		return htest_fail(why, len, "%s.%u failed: %.300s", d->name, m, f);
+	return 0;
+}
+
+/*
+ * kernel/ktest/rref_attacks.c's chaos_free_versus_move: two threads of
+ * rref_evil one race, one moving an RRef to two while the other frees it
+ * and allocates again, for 5000 rounds or 2 s; every round exactly one
+ * wins, the reallocation is one's own, nothing faults in the gate:
+ * race_result is EV_PASSED and one runs on. The runtime polls race_result
+ * meanwhile, an upcall into one beside its two threads.
+ */
+static int run_free_versus_move(char *why, size_t len)
+{
+	struct hosted_domain *one = htest_create("rref_evil", why, len);
+	struct hosted_domain *two = one ? htest_create("rref_evil", why, len) : NULL;
+	long started, r = 0;
+	if (!two || call(one, RrefEvil_run_METHOD, EV_FREE_VS_MOVE, (long)hgate_handle(two),
+			 RACE_ROUNDS, RACE_NS, &started, why, len) < 0)
+		return -1;
+	uint64_t deadline = now_ns() + RACE_WAIT_NS;
+	while (started == 0 && !r && now_ns() < deadline) {
+		nap(POLL_NS);
+		if (call(one, RrefEvil_race_result_METHOD, 0, 0, 0, 0, &r, why, len) < 0)
+			return -1;
+	}
+	if (started != 0 || r != EV_PASSED || hgate_state(one) != GATE_DOMAIN_RUNNING)
+		return htest_fail(why, len,
+				  "run(free versus move) %ld, race_result %ld, one %s; want 0, %d, "
+				  "one running",
+				  started, r,
+				  hgate_state(one) == GATE_DOMAIN_RUNNING ? "running" : "failed",
+				  EV_PASSED);
+	return htest_leak_check(why, len);
+}
+
+/*
+ * kernel/ktest/attack.c's attack_callee_cannot_end_its_callers_thread
+ * (cases 140, 141): a callee's SYS_THREAD_EXIT on the thread its caller
+ * called it on is -MAPLE_EPERM (the callee hands it back, the caller's
+ * call returns normally, the VM's line is logged); a domain ending its
+ * own upcall, no other domain's call on the thread, may (0). Before:
+ * SYS_THREAD_EXIT was -MAPLE_ENOSYS hosted ('rogue returned -38' both).
+ */
+static int run_thread_exit(char *why, size_t len)
+{
+	struct hosted_domain *caller = htest_create("rogue", why, len);
+	struct hosted_domain *callee = caller ? htest_create("rogue", why, len) : NULL;
+	long nested, own;
+	if (!callee || htest_capture_begin(why, len) < 0)
+		return -1;
+	int bad = call(caller, Rogue_run_METHOD, ROGUE_A_CALL_EXITER, (long)hgate_handle(callee), 0,
+		       0, &nested, why, len) < 0 ||
+		  call(callee, Rogue_run_METHOD, ROGUE_A_EXIT_CALLERS_THREAD, 0, 0, 0, &own, why,
+		       len) < 0;
+	htest_capture_end();
+	if (bad)
+		return -1;
+	const char *line =
+		"domain: rogue may not end its thread: another domain's call is in progress on it";
+	if (nested != -MAPLE_EPERM || own != 0 || hgate_state(caller) != GATE_DOMAIN_RUNNING ||
+	    hgate_state(callee) != GATE_DOMAIN_RUNNING || !htest_has_line(line))
+		return htest_fail(why, len,
+				  "nested exit %ld, own exit %ld, the line %s; want %d, 0, both "
+				  "running and '%s'",
+				  nested, own, htest_has_line(line) ? "logged" : "missing",
+				  -MAPLE_EPERM, line);
+	return htest_leak_check(why, len);
+}
+
+/*
+ * kernel/ktest/gate.c's gate_thread_slots_run_out_with_eagain_and_come_back
+ * (cases 22, 23, 24): rogue, its own thread limit lifted past the gate's
+ * as the VM's test lifts it, creates sleeping threads until the thread
+ * slots run out: every free slot becomes a live domain thread, the next
+ * create is -MAPLE_EAGAIN, the runtime runs on, and every slot comes back
+ * once they end. Before: each create made a thread that ran later, never
+ * a slot, so none was refused. Under keys, where domain threads take
+ * turns, the runtime holds all but KEYED_FREE slots itself first: 255
+ * sleepers each taking its turn every 2 ms do not fit the test's 10 s
+ * under the PKU guest's TCG.
+ */
+#define KEYED_FREE 32
+static int run_thread_slots(char *why, size_t len)
+{
+	struct hosted_domain *rogue = htest_create("rogue", why, len);
+	if (!rogue)
+		return -1;
+	rogue->threads_max = 2 * GATE_MAX_THREADS;
+	long held[GATE_MAX_THREADS];
+	unsigned nheld = 0;
+	while (htest_keys() && GATE_MAX_THREADS - hgate_slots_taken() > KEYED_FREE)
+		if ((held[nheld++] = hgate_slot_take(why, len)) < 0)
+			return -1;
+	unsigned free_before = GATE_MAX_THREADS - hgate_slots_taken();
+	long made = 0, step, err = 0, ended;
+	do {
+		if (call(rogue, Rogue_run_METHOD, ROGUE_GATE_THREADS, THREAD_STEP, 0, 0, &step, why,
+			 len) < 0 ||
+		    call(rogue, Rogue_run_METHOD, ROGUE_GATE_THREADS_ERR, 0, 0, 0, &err, why, len) <
+			    0)
+			return -1;
+		made += step > 0 ? step : 0;
+	} while (step == THREAD_STEP && !err && made <= GATE_MAX_THREADS);
+	unsigned free_full = GATE_MAX_THREADS - hgate_slots_taken();
+	if (call(rogue, Rogue_run_METHOD, ROGUE_GATE_THREADS_END, 0, 0, 0, &ended, why, len) < 0)
+		return -1;
+	hsys_run_threads();
+	unsigned free_after = GATE_MAX_THREADS - hgate_slots_taken();
+	while (nheld)
+		hgate_slot_give_back((unsigned)held[--nheld]);
+	if (made != (long)free_before || err != -MAPLE_EAGAIN || free_full || ended ||
+	    free_after != free_before)
+		return htest_fail(why, len,
+				  "%u slots free, rogue made %ld threads, then %ld; %u free when "
+				  "full, %u after; want %u made, %d, 0 free, %u after",
+				  free_before, made, err, free_full, free_after, free_before,
+				  -MAPLE_EAGAIN, free_before);
+	return htest_leak_check(why, len);
+}
+
+/*
+ * kernel/ktest/attack3.c's attack3_a_caller_failing_inside_a_callee_
+ * leaves_the_callee_whole (cases 160-162) and ..._a_failed_middle_domain_
+ * returns_its_caller_an_error (163): a client calls the server's locked
+ * work (200 ms, holding the server's lock) again and again while a thread
+ * of its own sleeps 100 ms and panics it. The thread inside the server is
+ * not unwound (the server is still running): the server finishes and
+ * unlocks, and its next call, under a 500 ms watchdog, runs; the client's
+ * upcall fails with its panic (the VM's domain_call: -MAPLE_ECALLEE), or a
+ * relay that called the client hears -MAPLE_ECALLEE and runs on.
+ */
+#define HOLD_NS	  200000000L
+#define SHORT_NS  1000000L
+#define BUDGET_MS 500
+#define PANIC	  "rogue failed: panicked: attack3: failing while a call of ours runs in the server"
+static int die_inside_server(int relayed, char *why, size_t len)
+{
+	struct hosted_domain *server = htest_create("rogue", why, len);
+	struct hosted_domain *client = server ? htest_create("rogue", why, len) : NULL;
+	struct hosted_domain *relay = client && relayed ? htest_create("rogue", why, len) : NULL;
+	if (!client || (relayed && !relay) || hwatch_start(0, why, len) < 0)
+		return -1;
+	uint64_t calls = hgate_calls(server);
+	char died[WHY], want[WHY];
+	const long direct[4] = {ROGUE_X_CALL_AND_DIE, (long)hgate_handle(server), HOLD_NS, 0};
+	const long relay_args[4] = {ROGUE_X_RELAY, (long)hgate_handle(client),
+				    (long)hgate_handle(server), HOLD_NS};
+	if (relay)
+		htest_outcome(relay, relay->methods[Rogue_run_METHOD], relay_args, died,
+			      sizeof died);
+	else
+		htest_outcome(client, client->methods[Rogue_run_METHOD], direct, died, sizeof died);
+	uint64_t client_calls = hgate_calls(server) - calls;
+	long finished, next;
+	if (call(server, Rogue_run_METHOD, ROGUE_X_LOCKED_RESULT, 0, 0, 0, &finished, why, len) < 0)
+		return -1;
+	hwatch_set_budget_ms(BUDGET_MS);
+	int bad = call(server, Rogue_run_METHOD, ROGUE_X_LOCKED_WORK, SHORT_NS, 0, 0, &next, why,
+		       len);
+	hwatch_set_budget_ms(0);
+	if (bad < 0)
+		return -1;
+	if (relay)
+		snprintf(want, sizeof want, "rogue returned %d", -MAPLE_ECALLEE);
+	else
+		snprintf(want, sizeof want, "%s", PANIC);
+	if (strcmp(died, want) || client_calls != 1 || finished != ROGUE_X_DONE ||
+	    next != ROGUE_X_DONE || hgate_state(client) != GATE_DOMAIN_FAILED ||
+	    hgate_state(server) != GATE_DOMAIN_RUNNING ||
+	    (relay && hgate_state(relay) != GATE_DOMAIN_RUNNING))
+		return htest_fail(why, len,
+				  "'%.200s', %lu calls into the server, then %#lx and %#lx, the "
+				  "client %s, the server %s; want '%s', 1, %#x twice, the client "
+				  "failed and the server%s running",
+				  died, (unsigned long)client_calls, (unsigned long)finished,
+				  (unsigned long)next,
+				  hgate_state(client) == GATE_DOMAIN_FAILED ? "failed" : "running",
+				  hgate_state(server) == GATE_DOMAIN_RUNNING ? "running" : "failed",
+				  want, ROGUE_X_DONE, relay ? " and the relay" : "");
+	return htest_leak_check(why, len);
+}
+
+static int run_die_inside_server(char *why, size_t len)
+{
+	return die_inside_server(0, why, len);
+}
+
+static int run_die_inside_server_relayed(char *why, size_t len)
+{
+	return die_inside_server(1, why, len);
+}
+
+/*
+ * kernel/ktest/gate.c's chaos_calls_across_destroy_and_recreate (cases 25,
+ * 26): two runtime threads, each with a thread slot of its own, call
+ * rogue's hammer (40 lookups of victim and calls of its check() a round)
+ * while this thread destroys and re-creates victim 300 times, every other
+ * time after victim ran 1 ms. Every call answers 1, -MAPLE_EDEAD,
+ * -MAPLE_ESRCH or -MAPLE_ECALLEE (hammer's rule), every destroy succeeds,
+ * and calls reached a victim from both threads. Under keys, where the
+ * threads take turns, 50 rounds: 300 did not finish in the test's 10 s in
+ * the PKU guest's TCG beside a loaded host.
+ */
+#define CHAOS_ROUNDS	   300
+#define CHAOS_ROUNDS_KEYED 50
+#define HAMMER_CALLS	   40
+#define RUNNING_NS	   1000000ull
+
+struct hammer {
+	struct hosted_domain *rogue;
+	long slot;
+	volatile int stop;
+	long bad;     /* the first result hammer did not allow, or 0 */
+	long rounds;  /* HAMMER_CALLS calls each */
+	long reached; /* calls that returned the method's value */
+	char why[WHY];
+};
+
+static void *hammer_thread(void *arg)
+{
+	struct hammer *h = arg;
+	if (entry_thread_begin((unsigned)h->slot, h->why, sizeof h->why) < 0) {
+		h->bad = -1;
+		return NULL;
+	}
+	while (!h->stop && !h->bad) {
+		long r, bad = 0;
+		if (call(h->rogue, Rogue_run_METHOD, ROGUE_GATE_HAMMER, HAMMER_CALLS, 0, 0, &r,
+			 h->why, sizeof h->why) < 0) {
+			h->bad = -1;
+			break;
+		}
+		if (r < 0 && call(h->rogue, Rogue_run_METHOD, ROGUE_GATE_HAMMER_BAD, 0, 0, 0, &bad,
+				  h->why, sizeof h->why) == 0)
+			h->bad = r == -1 && bad ? bad : r; /* else rogue itself failed */
+		else if (r >= 0)
+			h->reached += r;
+		h->rounds++;
+	}
+	entry_thread_end();
+	return NULL;
+}
+
+static int run_calls_across_destroy(char *why, size_t len)
+{
+	struct hosted_domain *rogue = htest_create("rogue", why, len);
+	struct hosted_domain *victim = rogue ? htest_create("victim", why, len) : NULL;
+	if (!victim)
+		return -1;
+	static struct hammer h[2];
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++) {
+		h[i] = (struct hammer){.rogue = rogue, .slot = hgate_slot_take(why, len)};
+		if (h[i].slot < 0 || pthread_create(&t[i], NULL, hammer_thread, &h[i]))
+			return htest_fail(why, len, "cannot start hammer thread %d", i);
+	}
+	int rounds = 0, want = htest_keys() ? CHAOS_ROUNDS_KEYED : CHAOS_ROUNDS;
+	char err[160] = "";
+	for (; rounds < want && !h[0].bad && !h[1].bad; rounds++) {
+		if (hdom_destroy(hgate_handle(victim), err, sizeof err) < 0 ||
+		    !(victim = htest_create("victim", err, sizeof err)))
+			break;
+		/* Every other round it runs a while, so calls reach it; the rest
+		 * destroy it at once, while callers are still entering it. */
+		if (rounds % 2)
+			nap(RUNNING_NS);
+	}
+	h[0].stop = h[1].stop = 1;
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	if (rounds != want || h[0].bad || h[1].bad || !h[0].reached || !h[1].reached)
+		return htest_fail(why, len,
+				  "%d re-creations (%s), %ld and %ld rounds, %ld and %ld reached "
+				  "victim, bad %ld (%s) and %ld (%s); want %d, some reached by "
+				  "each, none bad",
+				  rounds, err[0] ? err : "no error", h[0].rounds, h[1].rounds,
+				  h[0].reached, h[1].reached, h[0].bad, h[0].why, h[1].bad,
+				  h[1].why, want);
+	return htest_leak_check(why, len);
+}
+
+/*
+ * Under keys, where domain threads take turns: a thread waiting for its
+ * turn or asleep (rogue's 16 sleepers, each a 2 ms SYS_SLEEP_NS in a
+ * loop) keeps its signal stack the runtime's (key 0), so the domain that
+ * runs meanwhile on another thread cannot rewrite the frame, C frames and
+ * return addresses its handler left there: another rogue's store near the
+ * top of the first sleeper's level-0 stack is SEGV_PKUERR with key 0, and
+ * the word is unchanged. With the SHARED signal stacks before Linux 6.12's
+ * frames (the stack left SHARED while its thread waited), the store landed.
+ */
+#define SLEEPERS 16
+static int run_waiting_stack_is_the_runtimes(char *why, size_t len)
+{
+	struct hosted_domain *sleepy = htest_create("rogue", why, len);
+	struct hosted_domain *writer = sleepy ? htest_create("rogue", why, len) : NULL;
+	long made, ended;
+	if (!writer ||
+	    call(sleepy, Rogue_run_METHOD, ROGUE_GATE_THREADS, SLEEPERS, 0, 0, &made, why, len) < 0)
+		return -1;
+	nap(20000000); /* each has entered rogue and slept at least once */
+	/* The first sleeper's slot: the runtime holds slot 0. */
+	uint64_t target =
+		SIGSTACKS_VA + (1ull << SIGSTACKS_SHIFT) + 4096 + ENTRY_SIGSTACK_BYTES - 64;
+	uint64_t word = *(volatile uint64_t *)target;
+	const long a[4] = {ROGUE_WRITE_DOMAIN, (long)target, 0, 0};
+	char got[WHY], want[WHY];
+	htest_outcome(writer, writer->methods[Rogue_run_METHOD], a, got, sizeof got);
+	uint64_t after = *(volatile uint64_t *)target;
+	if (call(sleepy, Rogue_run_METHOD, ROGUE_GATE_THREADS_END, 0, 0, 0, &ended, why, len) < 0)
+		return -1;
+	hsys_run_threads();
+	snprintf(want, sizeof want,
+		 "^rogue failed: SIGSEGV \\(SEGV_PKUERR, key 0\\) at rogue\\+0x[0-9a-f]+, address "
+		 "%#lx$",
+		 (unsigned long)target);
+	if (made != SLEEPERS || !htest_matches(want, got) || after != word)
+		return htest_fail(why, len,
+				  "%ld sleepers; the store into the first one's signal stack: "
+				  "'%.200s', the word %s; want %d, /%s/, unchanged",
+				  made, got, after != word ? "written" : "unchanged", SLEEPERS,
+				  want);
+	return htest_leak_check(why, len);
+}
+
+/* membdev as the shadow runs it now, or NULL. */
+static struct hosted_domain *driver(void)
+{
+	long ignored;
+	return hgate_find("membdev", &ignored, NULL);
+}
+
+static long stat_of(struct hosted_domain *client, int which)
+{
+	char why[160];
+	long r = -1;
+	call(client, BdClient_stat_METHOD, which, 0, 0, 0, &r, why, sizeof why);
+	return r;
+}
+
+/*
+ * membdev's recovery (kernel/ktest/recovery.c) with its crashes made on
+ * the runtime's thread while bdclient's workload runs on its own: the
+ * console's inject (the gate's table sends membdev's next call to a fault
+ * stub) for pf gp ud de pk, then a strike (inject_strike, the watchdog's
+ * and the campaign's way: its code loses execute permission under the
+ * running workload); each on a membdev that has served since it started.
+ * The shadow restarts it each time and the workload sees nothing: 0
+ * errors, 0 wrong, 0 unverifiable blocks, every block verified. Before,
+ * no crash could land while the workload ran: it ran to completion on the
+ * one thread, inside the call that started it.
+ */
+static int run_crashes_beside_the_workload(char *why, size_t len)
+{
+	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
+	struct hosted_domain *client = shadow ? htest_create("bdclient", why, len) : NULL;
+	long r;
+	if (!client || htest_capture_begin(why, len) < 0)
+		return -1;
+	if (call(client, BdClient_start_METHOD, 4096, 50, 0, 0, &r, why, len) < 0 || r != 0) {
+		htest_capture_end();
+		return r ? htest_fail(why, len, "bdclient.start: %ld", r) : -1;
+	}
+	unsigned done = 0;
+	uint64_t last = 0;
+	char err[160] = "";
+	for (uint64_t deadline = now_ns() + WAIT_CRASH; done < CRASHES && now_ns() < deadline;) {
+		struct hosted_domain *d = driver();
+		/* Served since it started: past the replayed init and the
+		 * retried request (driver_faults.c's driver_served). */
+		if (!d || hgate_handle(d) == last || hgate_state(d) != GATE_DOMAIN_RUNNING ||
+		    hgate_calls(d) < 3) {
+			nap(100000);
+			continue;
+		}
+		last = hgate_handle(d);
+		if (done < CRASHES - 1)
+			hgate_inject(d, runtime_gatepage()->fault[done]);
+		else if (inject_strike(last, FAULT_PF, err, sizeof err) < 0)
+			break;
+		done++;
+		deadline = now_ns() + WAIT_CRASH;
+	}
+	hsys_run_threads();
+	htest_capture_end();
+	long errors = stat_of(client, BDC_ERRORS), lost = stat_of(client, BDC_LOST),
+	     unverified = stat_of(client, BDC_UNVERIFIED), verified = stat_of(client, BDC_VERIFIED);
+	char line[160];
+	snprintf(line, sizeof line,
+		 "\\[bdev_shadow\\] shadow BlockDevice: restarted membdev \\(restart %d\\), "
+		 "replayed 1 calls",
+		 CRASHES);
+	if (done != CRASHES || errors || lost || unverified || verified < BDC_BLOCKS ||
+	    !htest_has_line(line))
+		return htest_fail(why, len,
+				  "%u crashes (%s), the workload: %ld errors, %ld wrong, %ld "
+				  "unverifiable, %ld verified, restart %d %s; want %d crashes, 0, "
+				  "0, 0, %d verified and the restart line",
+				  done, err[0] ? err : "armed", errors, lost, unverified, verified,
+				  CRASHES, htest_has_line(line) ? "logged" : "missing", CRASHES,
+				  BDC_BLOCKS);
+	return htest_leak_check(why, len);
+}
+
+const struct hosted_named_test hosted_thread_tests[HOSTED_THREAD_TESTS] = {
+	{"rref-free-versus-move-between-two-threads-of-one-domain", run_free_versus_move, NULL},
+	{"attack-callee-cannot-end-its-callers-thread", run_thread_exit, NULL},
+	{"gate-thread-slots-run-out-with-eagain-and-come-back", run_thread_slots, NULL},
+	{"recovery-crashes-on-another-thread-beside-the-workload", run_crashes_beside_the_workload,
+	 NULL},
+	{"attack3-a-caller-failing-inside-a-callee-leaves-the-callee-whole", run_die_inside_server,
+	 NULL},
+	{"attack3-a-failed-middle-domain-returns-its-caller-an-error",
+	 run_die_inside_server_relayed, NULL},
+	{"chaos-calls-across-destroy-and-recreate", run_calls_across_destroy, NULL},
+	{"threads-a-waiting-threads-signal-stack-is-the-runtimes",
+	 run_waiting_stack_is_the_runtimes, "isolation"},
+};
