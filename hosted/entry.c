@@ -521,11 +521,12 @@ fail:
  * A domain thread's own runtime state, each piece per thread as Linux
  * keeps it: the runtime's signal mask (the thread was made inside a SIGSYS
  * handler, every signal blocked: a domain fault then would kill the
- * process; its upcalls open the watchdog's signal), its gate pages and GS base (hgate_thread_attach), the
- * bases its handler entries write back, under keys no rseq area (Linux
- * writes it with the domain's rights), and syscall user dispatch with a
- * selector of its own (a prctl of the calling thread only). The seccomp
- * filter it inherited. Its signal stacks come with its first upcall.
+ * process; its upcalls open the watchdog's signal), its gate pages and GS
+ * base (hgate_thread_attach), the bases its handler entries write back,
+ * under keys no rseq area (Linux writes it with the domain's rights), and
+ * syscall user dispatch with a selector of its own (a prctl of the calling
+ * thread only). The seccomp filter it inherited. Its signal stacks come
+ * with its first upcall.
  */
 int entry_thread_begin(unsigned slot, char *err, size_t errlen)
 {

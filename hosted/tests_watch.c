@@ -268,125 +268,6 @@ static int run_caller_credited(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
-/* A strike that outlived its call (the callee returned through the gate
- * before it fetched a struck page; the campaign's, armed as membdev's call
- * ends) is dropped when its domain is destroyed: the next domain in the
- * slot, at the same addresses, runs with no strike left. Before (seen),
- * the strike stayed armed over the new domain's pages, and giving it back
- * later would have put the old domain's rights on them. */
-static int run_strike_outlived(char *why, size_t len)
-{
-	struct hosted_domain *r = rogue(why, len);
-	if (!r)
-		return -1;
-	char err[160];
-	if (inject_strike(hgate_handle(r), FAULT_KILL, err, sizeof err) < 0)
-		return htest_fail(why, len, "cannot strike rogue: %s", err);
-	unsigned id = r->id;
-	if (htest_leak_check(why, len) < 0)
-		return -1;
-	struct hosted_domain *next = htest_create("rogue", why, len);
-	if (!next)
-		return -1;
-	char got[WHY], want[64];
-	run(next, ROGUE_W_BUSY, 0, got, sizeof got);
-	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
-	if (next->id != id || strcmp(got, want) || inject_armed())
-		return htest_fail(why, len,
-				  "the next rogue (id %u, was %u): '%.200s', strike %s; want '%s', "
-				  "none armed",
-				  next->id, id, got, inject_armed() ? "armed" : "gone", want);
-	return htest_leak_check(why, len);
-}
-
-/* The lines of /proc/self/maps inside [lo, hi), in out; 0, or -1. */
-static int slot_maps(uint64_t lo, uint64_t hi, char *out, size_t len)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	if (!f)
-		return -1;
-	char line[512];
-	size_t n = 0;
-	out[0] = 0;
-	while (fgets(line, sizeof line, f)) {
-		unsigned long a, b;
-		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && b > lo && a < hi && n < len)
-			n += (size_t)snprintf(out + n, len - n, "%s", line);
-	}
-	fclose(f);
-	return n < len ? 0 : -1;
-}
-
-/* A strike aimed at a domain that is destroyed, and its slot given to
- * the next domain, before the strike is armed (the campaign's thread, or
- * the watchdog's when it struck, read the callee while the domain thread
- * ended the call and destroyed it): nothing is struck, and the successor's
- * pages keep their rights. Before (seen, the watchdog's strike), the strike
- * was armed on hello's code (the ranges read then are the successor's, the
- * key the old domain's), and with the same slot id hello's next fetch there
- * failed hello as timed out. */
-static int run_strike_after_destroy(char *why, size_t len)
-{
-	struct hosted_domain *r = rogue(why, len);
-	if (!r)
-		return -1;
-	uint64_t h = hgate_handle(r);
-	unsigned id = r->id;
-	if (htest_leak_check(why, len) < 0)
-		return -1;
-	struct hosted_domain *next = htest_create("hello", why, len);
-	if (!next)
-		return -1;
-	char before[4096], after[4096], err[160] = "", want[160];
-	if (next->id != id ||
-	    slot_maps(next->base, next->base + next->span, before, sizeof before) < 0)
-		return htest_fail(why, len,
-				  "hello is in slot %u, not %u, or its maps are unreadable",
-				  next->id, id);
-	int rc = inject_strike(h, FAULT_KILL, err, sizeof err);
-	int armed = inject_armed();
-	inject_cancel();
-	if (slot_maps(next->base, next->base + next->span, after, sizeof after) < 0)
-		return htest_fail(why, len, "hello's maps are unreadable");
-	snprintf(want, sizeof want, "no domain has handle %#lx: nothing struck", (unsigned long)h);
-	if (rc != -1 || strcmp(err, want) || armed || strcmp(before, after))
-		return htest_fail(
-			why, len,
-			"strike %d '%s', %s; hello's maps before:\n%safter:\n%swant -1 '%s', "
-			"none armed, the maps unchanged",
-			rc, err, armed ? "armed" : "none armed", before, after, want);
-	return htest_leak_check(why, len);
-}
-
-/* The same for a bit flip (the fault campaign's thread flips while the
- * domain thread may destroy the instance and create the next in the
- * slot): nothing is flipped in the successor. Before (seen), hello's first
- * code byte was flipped, its page made writable with the old key. */
-static int run_flip_after_destroy(char *why, size_t len)
-{
-	struct hosted_domain *r = rogue(why, len);
-	if (!r)
-		return -1;
-	uint64_t h = hgate_handle(r);
-	unsigned id = r->id;
-	if (htest_leak_check(why, len) < 0)
-		return -1;
-	struct hosted_domain *next = htest_create("hello", why, len);
-	if (!next)
-		return -1;
-	uint8_t *code = (uint8_t *)next->entry, was = *code;
-	char err[160] = "", want[160];
-	int rc = inject_flip(h, next->entry, 0, err, sizeof err);
-	snprintf(want, sizeof want, "no domain has handle %#lx: nothing flipped", (unsigned long)h);
-	if (next->id != id || rc != -1 || strcmp(err, want) || *code != was)
-		return htest_fail(
-			why, len,
-			"hello in slot %u (rogue's %u): flip %d '%s', its entry's byte %#x, "
-			"was %#x; want -1 '%s', the byte kept",
-			next->id, id, rc, err, *code, was, want);
-	return htest_leak_check(why, len);
-}
-
 /* The handlers' entry stub's WRPKRU for faults (sigentry.S). */
 extern const char entry_keyed_fault_wrpkru[];
 
@@ -637,6 +518,105 @@ static int run_returned_call(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/* What the next test's helper saw: the domain thread's call and slot, the
+ * signals aimed, the callee's state after them. */
+static struct {
+	const struct hosted_domain *callee;
+	struct watchdog_call call;
+	unsigned slot; /* the domain thread's */
+	int aimed;
+	uint64_t state;
+} cross;
+
+/* Once a domain thread (a slot not the test's) is in a call, aim at its
+ * thread a call that is not its own (its call's start a tick earlier) and
+ * then at the test's thread its call, three times, 20 ms apart, each with
+ * a 10 ms budget, past which its call runs; 100 ms later, note the
+ * callee's state and give the watchdog its budget back. */
+static void *cross_helper(void *unused)
+{
+	(void)unused;
+	for (uint64_t until = now_ns() + TIMEOUT_BOUND; !cross.call.callee && now_ns() < until;
+	     usleep(1000))
+		for (unsigned slot = 0; slot < GATE_MAX_THREADS && !cross.call.callee; slot++) {
+			uint64_t tt_va;
+			const struct gate_thread_trusted *tt = hgate_slot_conts(slot, &tt_va);
+			struct watchdog_call c;
+			if (slot != race.slot && tt && watchdog_innermost_call(tt, tt_va, &c)) {
+				cross.call = c;
+				cross.slot = slot;
+			}
+		}
+	struct watchdog_call not_its = {cross.call.callee, cross.call.start_tsc - 1};
+	for (int i = 0; cross.call.callee && i < 3; i++) {
+		usleep(20000);
+		cross.aimed += hwatch_aim(cross.slot, &not_its, 10) == 0;
+		cross.aimed += hwatch_aim(race.slot, &cross.call, 10) == 0;
+	}
+	usleep(100000);
+	cross.state = hgate_state(cross.callee);
+	hwatch_set_budget_ms(BUDGET_MS);
+	return NULL;
+}
+
+/*
+ * A signal aimed at one thread slot fails no call of another: a domain
+ * thread of a calls the spinner's run(ROGUE_SPIN) (case 103) while the
+ * watchdog's own judging is off (budget 0), and the test's thread calls
+ * b's run(ROGUE_W_BUSY) for half the budget. The helper aims the signal at
+ * the test's thread naming the domain thread's call, and at the domain
+ * thread naming a call not its own, with a 10 ms budget the spinning call
+ * is past: the spinner runs on, and b's call keeps its result (THE
+ * INVARIANT of hwatch_judge: each thread judges its own slot's aim against
+ * its own continuations). Without keys the test's thread takes its signals
+ * in b's code; under keys, where the spinning thread holds the turn, b's
+ * call waits for it and takes them once the spinner has failed. With the
+ * budget back, the watchdog fails the spinner as the VM's (in [200 ms, 2 s)
+ * of its start), and a hears -MAPLE_ETIMEDOUT from its thread's call.
+ */
+static int run_other_slots_call(char *why, size_t len)
+{
+	struct hosted_domain *a = rogue(why, len);
+	struct hosted_domain *spinner = a ? rogue(why, len) : NULL;
+	struct hosted_domain *b = spinner ? rogue(why, len) : NULL;
+	if (!b || htest_capture_begin(why, len) < 0)
+		return -1;
+	hwatch_set_budget_ms(0);
+	race.slot = hgate_thread_slot();
+	cross.callee = spinner;
+	pthread_t t;
+	if (pthread_create(&t, NULL, cross_helper, NULL))
+		return htest_fail(why, len, "cannot start the helper thread");
+	char got[WHY], busy[WHY], want[64];
+	uint64_t start = now_ns(); /* from before the thread starts: it runs at once */
+	run(a, ROGUE_W_THREAD_CALL_SPIN, (long)hgate_handle(spinner), got, sizeof got);
+	run(b, ROGUE_W_BUSY, (long)(BUDGET_NS / 2), busy, sizeof busy);
+	unsigned ran = hsys_run_threads();
+	uint64_t ns = now_ns() - start;
+	htest_capture_end();
+	pthread_join(t, NULL);
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
+	if (strcmp(got, "rogue returned 1") || ran != 1 || cross.slot == race.slot ||
+	    cross.aimed != 6 || cross.state != GATE_DOMAIN_RUNNING || strcmp(busy, want))
+		return htest_fail(why, len,
+				  "starting the thread: '%.200s', %u threads ran, its slot %u, %d "
+				  "signals aimed, the spinner's state after them %lu, b's call "
+				  "'%.200s'; want 'rogue returned 1', 1, not %u, 6, %d (running), "
+				  "'%s'",
+				  got, ran, cross.slot, cross.aimed, (unsigned long)cross.state,
+				  busy, race.slot, GATE_DOMAIN_RUNNING, want);
+	if (timed_out(spinner, ns, why, len) < 0)
+		return -1;
+	run(a, ROGUE_W_THREAD_RESULT, 0, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %d", -MAPLE_ETIMEDOUT);
+	if (strcmp(got, want) || hgate_state(a) != GATE_DOMAIN_RUNNING)
+		return htest_fail(why, len,
+				  "the thread's call: '%.200s' (caller state %lu); want '%s', "
+				  "the caller running",
+				  got, (unsigned long)hgate_state(a), want);
+	return htest_leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"rogue-spin-is-failed-by-the-watchdog-with-etimedout", run_spin, NULL},
 	{"watchdog-keeps-the-result-of-a-callee-in-time", run_in_time, NULL},
@@ -646,14 +626,12 @@ const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"watchdog-fails-a-callee-asleep-forever", run_asleep_forever, NULL},
 	{"watchdog-gives-a-domain-threads-own-frame-no-deadline", run_thread_busy, NULL},
 	{"watchdog-credits-a-timed-out-call-to-its-caller", run_caller_credited, NULL},
-	{"strike-does-not-outlive-its-domain", run_strike_outlived, NULL},
-	{"strike-at-a-destroyed-domain-leaves-its-successors-pages", run_strike_after_destroy,
-	 NULL},
-	{"flip-at-a-destroyed-domain-leaves-its-successors-pages", run_flip_after_destroy, NULL},
 	{"rogue-forged-fault-frame-after-a-strike-keeps-its-rights", run_forged_retry, "isolation"},
 	{"gate-a-loop-through-the-gate-is-unwound-by-the-watchdog", run_gate_loop, NULL},
 	{"watchdog-catches-a-callee-looping-in-another-domains-code", run_jump_loop, NULL},
 	{"watchdog-catches-a-loop-after-a-far-return", run_far_return_loop, NULL},
 	{"watchdog-catches-a-callee-looping-in-the-runtimes-code", run_runtime_loop, NULL},
 	{"watchdog-signal-for-a-call-that-returned-fails-nothing", run_returned_call, NULL},
+	{"watchdog-signal-aimed-at-one-thread-fails-no-other-threads-call", run_other_slots_call,
+	 NULL},
 };
