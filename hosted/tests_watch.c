@@ -63,12 +63,12 @@ static struct hosted_domain *rogue(char *why, size_t len)
 	return htest_create("rogue", why, len);
 }
 
-/* rogue.run(number, target, a2) as an upcall: its outcome line in out, and
- * how long it took. */
-static uint64_t run3(struct hosted_domain *r, long number, long target, long a2, char *out,
+/* rogue.run(number, target, a2, a3) as an upcall: its outcome line in out,
+ * and how long it took. */
+static uint64_t run4(struct hosted_domain *r, long number, long target, long a2, long a3, char *out,
 		     size_t len)
 {
-	const long a[4] = {number, target, a2, 0};
+	const long a[4] = {number, target, a2, a3};
 	uint64_t start = now_ns();
 	htest_outcome(r, r->methods[Rogue_run_METHOD], a, out, len);
 	return now_ns() - start;
@@ -76,7 +76,7 @@ static uint64_t run3(struct hosted_domain *r, long number, long target, long a2,
 
 static uint64_t run(struct hosted_domain *r, long number, long target, char *out, size_t len)
 {
-	return run3(r, number, target, 0, out, len);
+	return run4(r, number, target, 0, 0, out, len);
 }
 
 /* The VM's KT_ASSERT_TIMED_OUT for the domain d: failed, its errno
@@ -330,17 +330,17 @@ static uint64_t indirect_jump_near(uint64_t va)
 	return 0;
 }
 
-/* rogue.run(number, target, a2) must time out after at least floor: the
- * VM's outcome, and rogue destroyed with nothing left counted in it. */
+/* rogue.run(number, target, a2, a3) must time out after at least floor:
+ * the VM's outcome, and rogue destroyed with nothing left counted in it. */
 static int loop_times_out(struct hosted_domain *r, long number, uint64_t target, uint64_t a2,
-			  uint64_t floor, char *why, size_t len)
+			  long a3, uint64_t floor, char *why, size_t len)
 {
 	if (!target)
 		return htest_fail(why, len, "no loop to aim rogue at");
 	if (htest_capture_begin(why, len) < 0)
 		return -1;
 	char got[WHY];
-	uint64_t ns = run3(r, number, (long)target, (long)a2, got, sizeof got);
+	uint64_t ns = run4(r, number, (long)target, (long)a2, a3, got, sizeof got);
 	htest_capture_end();
 	if (strcmp(got, "rogue failed: " TIMED_OUT))
 		return htest_fail(why, len, "'%.200s'; want 'rogue failed: %s'", got, TIMED_OUT);
@@ -350,12 +350,11 @@ static int loop_times_out(struct hosted_domain *r, long number, uint64_t target,
 /* Rogue case 28, the VM's gate_a_loop_through_the_gate_is_unwound_by_the_
  * watchdog: rogue returns into the gate's entry (gate_entry_raise) from
  * gate_resume on a frame that leads back to itself (through two
- * instructions of its own a pass), half of each pass with the gate's
- * rights. The watchdog fails it and unwinds it once a signal finds it
- * lowered. At the budget: a signal in rogue's two instructions gets no
- * gate grace (seen once in the PKU guest, at 250 ms), so the VM's
- * watchdog_catches_a_loop_inside_the_gate (twice the budget) is not
- * asserted of this loop. */
+ * instructions of its own a pass, a3: the gate clears vector state here),
+ * half of each pass with the gate's rights. The watchdog fails it and unwinds it once a signal
+ * finds it lowered. At the budget: a signal in rogue's two instructions gets no gate grace (seen
+ * once in the PKU guest, at 250 ms), so the VM's watchdog_catches_a_loop_inside_the_gate (twice the
+ * budget) is not asserted of this loop. */
 static int run_gate_loop(char *why, size_t len)
 {
 	struct hosted_domain *r = rogue(why, len);
@@ -363,7 +362,7 @@ static int run_gate_loop(char *why, size_t len)
 	uint64_t resume = raise ? htest_gate_sym("gate_resume", why, len) : 0;
 	if (!resume)
 		return -1;
-	if (loop_times_out(r, ROGUE_GATE_LOOP, raise, resume, BUDGET_NS, why, len) < 0)
+	if (loop_times_out(r, ROGUE_GATE_LOOP, raise, resume, 1, BUDGET_NS, why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
 }
@@ -375,8 +374,8 @@ static int run_other_domain_loop(char *why, size_t len, long number)
 {
 	struct hosted_domain *r = rogue(why, len);
 	struct hosted_domain *other = r ? rogue(why, len) : NULL;
-	if (!other ||
-	    loop_times_out(r, number, indirect_jump_near(other->entry), 0, BUDGET_NS, why, len) < 0)
+	if (!other || loop_times_out(r, number, indirect_jump_near(other->entry), 0, 0, BUDGET_NS,
+				     why, len) < 0)
 		return -1;
 	char got[WHY], want[64];
 	run(other, ROGUE_W_BUSY, 0, got, sizeof got);
@@ -404,7 +403,7 @@ static int run_runtime_loop(char *why, size_t len)
 {
 	struct hosted_domain *r = rogue(why, len);
 	if (!r || loop_times_out(r, ROGUE_W_GATE_SPIN,
-				 indirect_jump_near((uint64_t)(uintptr_t)hwatch_judge), 0,
+				 indirect_jump_near((uint64_t)(uintptr_t)hwatch_judge), 0, 0,
 				 BUDGET_NS, why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
