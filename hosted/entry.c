@@ -232,6 +232,20 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	memset(si, 0, sizeof *si);
 }
 
+/* u fails for the reason d's failure recorded (a destroy's, a kill's). For
+ * an init's upcall u->why is that very buffer (h_run_init), which must not
+ * be formatted onto itself (snprintf's source and destination may not
+ * overlap). */
+static void fail_for_its_reason(struct upcall *u, const struct hosted_domain *d)
+{
+	if (u->why == d->fail_reason) {
+		if (!u->why[0])
+			fail_now(u, "failed");
+		return;
+	}
+	fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+}
+
 /* Where ip is, for a failure line: "rogue+0x124f", "gate+0x40" or the address. */
 static void where(const struct hosted_domain *d, uint64_t ip, char *out, size_t outlen)
 {
@@ -278,10 +292,15 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_domain(u, si, ctx);
 	} else if (si->si_syscall == SYS_RETURN && from_gate && d &&
 		   hgate_state(d) != GATE_DOMAIN_RUNNING) {
-		/* The VM's gate_return: a domain that failed (a thread of its own
-		 * panicked while this one ran elsewhere) has no result to give;
-		 * the upcall fails with its reason. */
-		fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+		/* THE INVARIANT (the VM's gate_return): a callee that failed has
+		 * no result to give; the runtime that called it hears the failure.
+		 * A domain can fail while this call of it runs on: a thread of
+		 * its own panicked meanwhile, or it was destroyed while its call
+		 * was out in another (it stays failed) and runs on in its own code
+		 * once that call returns, the gate checking only the returning
+		 * callee, so it may reach here without another system call (its
+		 * result was taken as the upcall's: attack6). */
+		fail_for_its_reason(u, d);
 		fail_domain(u, si, ctx);
 	} else if (si->si_syscall == SYS_RETURN && from_gate && hgate_upcall_pop()) {
 		u->result = g[REG_RDI];
@@ -322,7 +341,7 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		 * progress) unwinds now rather than running on; the gate's
 		 * callee_failed loops on SYS_NULL waiting for exactly this. */
 		if (hgate_state(d) != GATE_DOMAIN_RUNNING) {
-			fail_now(u, "%s", d->fail_reason[0] ? d->fail_reason : "failed");
+			fail_for_its_reason(u, d);
 			fail_domain(u, si, ctx);
 			return;
 		}
@@ -468,11 +487,68 @@ static uint32_t rdpkru(void)
 	return eax;
 }
 
-/* The signal masks of every thread that enters domains: the runtime's
- * code runs with runtime_mask, which blocks the watchdog's signal
- * (on_watchdog), and domains with domain_mask (entry_upcall), which opens
- * it; else both are the runtime thread's mask at entry_init. */
+/* The signal masks of every thread that enters domains (take_signals):
+ * the runtime's code runs with runtime_mask, which blocks the watchdog's
+ * signal (on_watchdog), and domains with domain_mask, which opens it (a
+ * nested upcall, made from a handler, which blocks every signal, sets it
+ * again: entry_upcall). Else both are the thread's mask at entry_init, less
+ * the signals the runtime handles. */
 static sigset_t runtime_mask, domain_mask;
+
+/*
+ * THE INVARIANT: a domain's fault or system call reaches its handler here,
+ * never the default action of a blocked signal: Linux forces a synchronous
+ * signal (a fault's; seccomp's and syscall user dispatch's SIGSYS) that the
+ * thread blocks to its default action, a kill of the whole process. A
+ * signal mask survives exec, so a launcher that had blocked SIGSEGV or
+ * SIGSYS let any domain's null dereference or system call kill the runtime
+ * (hosted/inherited-blocked-signals-fail-only-the-domain). The thread that
+ * enters domains unblocks them all before any domain runs; the runtime
+ * blocks none of them again outside a handler (runtime_mask blocks only
+ * the watchdog's, which is asynchronous: blocked, it waits), a handler
+ * runs domain code only in a nested upcall, which sets domain_mask, a
+ * domain thread starts with runtime_mask, and each upcall's siglongjmp
+ * gives its caller back the mask it had. Pending signals
+ * survive exec too: one of these queued while blocked (by another process)
+ * reached its handler at the unblock with no upcall to fail, and SIGSYS's
+ * aborted, a fault's reset itself to the default action for the next domain
+ * fault (hosted/inherited-pending-signals-are-discarded). Setting each to
+ * SIG_IGN before its handler discards it (POSIX sigaction).
+ */
+static int take_signals(const int *faults, unsigned n, char *err, size_t errlen)
+{
+	sigset_t handled;
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGSYS);
+	sigaddset(&handled, HWATCH_SIGNAL); /* through the fault entry: on_watchdog */
+	for (unsigned i = 0; i < n; i++)
+		sigaddset(&handled, faults[i]);
+	for (int sig = 1; sig < NSIG; sig++) {
+		void (*handler)(int, siginfo_t *, void *) =
+			sig == SIGSYS ? (keys ? entry_keyed_sigsys : entry_plain_sigsys)
+				      : (keys ? entry_keyed_fault : entry_plain_fault);
+		if (sigismember(&handled, sig) == 1 &&
+		    (signal(sig, SIG_IGN) == SIG_ERR || sigstack_handle(sig, handler) < 0)) {
+			snprintf(err, errlen, "cannot handle SIG%s: %s", sigabbrev_np(sig),
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (sigprocmask(SIG_UNBLOCK, &handled, NULL) < 0 ||
+	    sigprocmask(SIG_SETMASK, NULL, &domain_mask) < 0) {
+		snprintf(err, errlen, "cannot unblock the signals domains raise: %s",
+			 strerror(errno));
+		return -1;
+	}
+	runtime_mask = domain_mask;
+	sigaddset(&runtime_mask, HWATCH_SIGNAL);
+	if (sigprocmask(SIG_SETMASK, &runtime_mask, NULL) < 0) {
+		snprintf(err, errlen, "cannot block the watchdog's signal in the runtime: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 int entry_init(int use_keys, char *err, size_t errlen)
 {
@@ -493,28 +569,13 @@ int entry_init(int use_keys, char *err, size_t errlen)
 	}
 	/* The signal stack first: the keyed entries accept no frame but the
 	 * one Linux puts on it; and the bases every entry writes back. */
-	sigset_t watchdog;
-	sigemptyset(&watchdog);
-	sigaddset(&watchdog, HWATCH_SIGNAL);
-	sigprocmask(SIG_BLOCK, &watchdog, &domain_mask);
-	sigdelset(&domain_mask, HWATCH_SIGNAL);
-	runtime_mask = domain_mask;
-	sigaddset(&runtime_mask, HWATCH_SIGNAL);
-	if (sigstack_init(err, errlen) < 0)
+	if (sigstack_init(err, errlen) < 0 ||
+	    take_signals(faults, sizeof faults / sizeof faults[0], err, errlen) < 0)
 		return -1;
-	for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
-		if (sigstack_handle(faults[i], keys ? entry_keyed_fault : entry_plain_fault) < 0)
-			goto fail;
-	if (sigstack_handle(SIGSYS, keys ? entry_keyed_sigsys : entry_plain_sigsys) < 0 ||
-	    sigstack_handle(HWATCH_SIGNAL, keys ? entry_keyed_fault : entry_plain_fault) < 0)
-		goto fail;
 	if ((keys && sigstack_rseq_off(err, errlen) < 0) ||
 	    filter_confine_thread(keys, err, errlen) < 0)
 		return -1;
 	return filter_install(err, errlen);
-fail:
-	snprintf(err, errlen, "rt_sigaction: %s", strerror(errno));
-	return -1;
 }
 
 /*

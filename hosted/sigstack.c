@@ -214,6 +214,13 @@ static int measure_frame(char *err, size_t errlen)
 			 (ALTSTACK - SIGSTACK_HEADROOM) >> 10, (unsigned long)top);
 		return -1;
 	}
+	/* The measuring frame lies where every frame of level 0 goes, and its
+	 * signal was handled (by glibc's restorer, which marks nothing): it is
+	 * marked consumed like any other, or the keyed entries took it for a
+	 * live frame until level 0's first signal (a domain jumping to one as
+	 * its init's first act had a handler run on the runtime's start-up
+	 * registers: sigframe-no-frame-is-live-before-a-domain-runs). */
+	sigstack_retire(0);
 	return sigstack_arm(0, err, errlen); /* delivery disarmed it; entry_sigstack.frame */
 }
 

@@ -2,19 +2,26 @@
  * maple-hosted's tests of what it gained by running the VM's create
  * sequence (kernel/domain/lifecycle.c) rather than its own: an image over
  * a domain's memory limit is refused before anything is mapped, and an
- * image is checked before a slot is looked for. tests.c runs each in a
- * child of its own like every hosted test.
+ * image is checked before a slot is looked for; and of the VM's destroy
+ * semantics: a domain destroyed with its call still out in another domain
+ * gives that call no result. tests.c runs each in a child of its own like
+ * every hosted test.
  */
 #define _GNU_SOURCE
 #include "tests_lifecycle.h"
 
 #include "domains.h"
 #include "gate.h"
+#include "syscalls.h"
+#include "tests.h"
 #include "tests_domains.h"
 
 #include <domain/gate_layout.h>
+#include <idl/rogue_methods.h>
 #include <lib/elf.h>
 #include <maple/abi.h>
+#include <test/rogue/attack4_cases.h>
+#include <test/rogue/watch_cases.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,7 +136,69 @@ static int run_image_checked_before_slot(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/* The tick of run_destroyed_callee: the first system call served for a
+ * domain other than the target while the target's call is out destroys the
+ * target, as its creator (the runtime) may. */
+struct destroy_midcall {
+	struct hosted_domain *target;
+	int tried;
+	long rc;
+	char err[160];
+};
+
+static void destroy_midcall(void *arg)
+{
+	struct destroy_midcall *m = arg;
+	if (m->tried || hgate_current() == m->target || !hgate_active(m->target))
+		return;
+	m->tried = 1;
+	m->rc = hdom_destroy(hgate_handle(m->target), m->err, sizeof m->err);
+}
+
+/*
+ * THE RULE (the VM's gate_return): a callee that failed has no result to
+ * give. Rogue 1 calls rogue 2 (ROGUE_H_CALL), whose SYS_SLEEP_NS destroys
+ * rogue 1: its call is still out, so it stays failed (-MAPLE_ETIMEDOUT),
+ * and once rogue 2 returns into it rogue 1 runs on and returns through the
+ * gate without another system call. Before, maple-hosted took that return
+ * as the upcall's result ("rogue.run(ROGUE_H_CALL) returned 0x...": rogue
+ * 2's ROGUE_W_DONE), and a domain destroyed so during its init was logged
+ * created; the VM unwinds such a callee and its caller hears the failure.
+ */
+static int run_destroyed_callee(char *why, size_t len)
+{
+	struct hosted_domain *caller = htest_create("rogue", why, len);
+	struct hosted_domain *callee = caller ? htest_create("rogue", why, len) : NULL;
+	if (!callee)
+		return -1;
+	struct destroy_midcall m = {.target = caller};
+	long r = 0;
+	char failed[HTEST_WHY] = "", want[64];
+	hsys_set_tick(destroy_midcall, &m);
+	int rc = htest_call(caller, Rogue_run_METHOD, ROGUE_H_CALL, (long)hgate_handle(callee),
+			    ROGUE_W_SLEEP, &r, failed, sizeof failed);
+	hsys_set_tick(NULL, NULL);
+	if (!m.tried || m.rc != -MAPLE_ETIMEDOUT)
+		return htest_fail(why, len,
+				  "destroying rogue 1 with its call out in rogue 2: %s %ld (%s); "
+				  "want -MAPLE_ETIMEDOUT (-%d)",
+				  m.tried ? "returned" : "never tried,", m.rc, m.err,
+				  MAPLE_ETIMEDOUT);
+	snprintf(want, sizeof want, "rogue.%d failed: destroyed", Rogue_run_METHOD);
+	if (rc == 0)
+		return htest_fail(
+			why, len,
+			"rogue.run(ROGUE_H_CALL) returned %#lx after rogue 1 was destroyed "
+			"mid-call; want '%s'",
+			r, want);
+	if (strcmp(failed, want))
+		return htest_fail(why, len, "rogue.run(ROGUE_H_CALL): '%s'; want '%s'", failed,
+				  want);
+	return htest_leak_check(why, len); /* rogue 1's second destroy: no call out now */
+}
+
 const struct hosted_named_test hosted_lifecycle_tests[HOSTED_LIFECYCLE_TESTS] = {
 	{"lifecycle-image-over-the-memory-limit-is-refused", run_image_over_limit, NULL},
 	{"lifecycle-image-is-checked-before-a-slot", run_image_checked_before_slot, NULL},
+	{"lifecycle-callee-destroyed-mid-call-gives-no-result", run_destroyed_callee, NULL},
 };

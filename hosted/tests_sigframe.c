@@ -7,7 +7,7 @@
  * handled jumped into again, the faults Linux before 6.12 could not deliver
  * (under the gate's raised rights with a zeroed GS base or the trap flag,
  * and after one of the runtime's WRPKRUs with rights that deny SHARED),
- * and the probe's refusal of such a kernel.
+ * the probe's refusal of such a kernel, and no live frame at start-up.
  */
 #define _GNU_SOURCE
 #include "tests_sigframe.h"
@@ -31,6 +31,7 @@
 #include <test/rogue/cases.h>
 #include <test/rogue/frames_cases.h>
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -303,6 +304,28 @@ static int run_probe_refusal(char *why, size_t len)
 	return 0;
 }
 
+/*
+ * THE INVARIANT (sigentry.S): a keyed handler entry takes only the frame of
+ * the signal being delivered, so no frame at a level's address is live
+ * while that level's domain code can run: in particular none before any
+ * domain ran. The start-up measurement (sigstack.c) delivers a SIGUSR1
+ * right there, on level 0; before its frame was marked consumed its
+ * si_signo stayed 10 until level 0's first signal.
+ */
+static int run_nothing_live_at_start(char *why, size_t len)
+{
+	sigstack_use(0);
+	const siginfo_t *si = (const siginfo_t *)(entry_sigstack.frame + SIGFRAME_INFO);
+	if (si->si_signo != 0)
+		return htest_fail(
+			why, len,
+			"before any domain ran, level 0's frame at %#lx holds si_signo %d "
+			"(a live frame of SIG%s); want 0 (consumed)",
+			(unsigned long)entry_sigstack.frame, si->si_signo,
+			sigabbrev_np(si->si_signo) ? sigabbrev_np(si->si_signo) : "?");
+	return 0;
+}
+
 const struct hosted_named_test hosted_sigframe_tests[HOSTED_SIGFRAME_TESTS] = {
 	{"sigframe-stack-shows-a-domain-nothing-of-its-callees-syscall", run_scan_same_upcall,
 	 "isolation"},
@@ -313,4 +336,5 @@ const struct hosted_named_test hosted_sigframe_tests[HOSTED_SIGFRAME_TESTS] = {
 	 run_runtime_wrpkru_denying_shared, "isolation"},
 	{"sigframe-probe-refuses-a-kernel-that-writes-frames-with-the-interrupted-rights",
 	 run_probe_refusal, NULL},
+	{"sigframe-no-frame-is-live-before-a-domain-runs", run_nothing_live_at_start, NULL},
 };

@@ -7,7 +7,7 @@
 
 #include "tests_domains.h"
 
-#define HOSTED_SIGFRAME_TESTS 6
+#define HOSTED_SIGFRAME_TESTS 7
 extern const struct hosted_named_test hosted_sigframe_tests[HOSTED_SIGFRAME_TESTS];
 
 #endif

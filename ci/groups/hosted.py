@@ -3,7 +3,9 @@ protection-key probe agrees with /proc/cpuinfo, every built domain image is
 placed at the VM's slot address with the VM's key layout, the images built to
 be refused are refused with the VM loader's exact message, the process holds no
 PKRU-writing instruction but the runtime's audited sites (`maple-hosted audit`),
-hello runs and answers a call through the gate page's return, `maple-hosted bench`
+hello runs and answers a call through the gate page's return (and, started with the
+signals it handles blocked or queued, rogue's system calls are served and its faults fail it
+alone), `maple-hosted bench`
 prints every row of bench/xcall --hosted with numbers (not a performance check; the
 WRPKRU pair without PKU gives the reason it cannot; `bench --nop-wrpkru` makes exactly
 the gate's WRPKRUs that objdump decodes NOPs, prints each of the gate's pieces, `part`,
@@ -35,6 +37,7 @@ boot, and then judge the outputs (replay).
 import glob
 import os
 import re
+import signal
 import subprocess
 import tempfile
 
@@ -105,12 +108,22 @@ class Replay:
 runner = None
 
 
-def hosted(*args):
+def inherit(blocked, pending):
+    """In the child before exec: block BLOCKED and, with PENDING, queue each of them."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    for sig in blocked if pending else ():
+        os.kill(os.getpid(), sig)
+
+
+def hosted(*args, blocked=(), pending=False):
+    """maple-hosted ARGS, here or in the guest; BLOCKED: signals it inherits blocked (here),
+    PENDING: and queued."""
     if runner is not None:
         return runner(args)
     try:
         r = subprocess.run([HOSTED, *args], cwd=ROOT, capture_output=True, text=True,
-                           errors="replace", timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+                           errors="replace", timeout=TIMEOUT, stdin=subprocess.DEVNULL,
+                           preexec_fn=(lambda: inherit(blocked, pending)) if blocked else None)
     except subprocess.TimeoutExpired:
         raise Failure(f"maple-hosted {' '.join(args)} did not finish in {TIMEOUT} s")
     except OSError as e:
@@ -379,6 +392,50 @@ def check_serve_keeps_a_file():
                           " want exit 2, the file unchanged, 'cannot listen'")
 
 
+# The signals maple-hosted handles for a domain (hosted/entry.c): its faults' and SIGSYS, and
+# a test that raises each (hello's and rogue's system calls, a nested create's).
+HANDLED = (signal.SIGSEGV, signal.SIGILL, signal.SIGFPE, signal.SIGBUS, signal.SIGTRAP,
+           signal.SIGSYS)
+RAISES_EACH = ["hello-answers", "rogue-raw-linux-syscall-is-enosys", "rogue-null-deref-fails-rogue",
+               "rogue-div-zero-fails-rogue", "rogue-ud2-fails-rogue",
+               "rogue-int3-fails-rogue-at-the-trap", "domain-shadow-creates-its-driver-in-its-init"]
+
+
+def check_inherited_blocked_signals():
+    """Started with every signal it handles blocked (a mask survives exec), maple-hosted still
+    serves a domain's system calls and fails only the domain at its fault: Linux forces a
+    blocked synchronous signal to its default action, a kill of the whole process (before
+    entry_init unblocked them, every test here said 'the runtime died of SIGSYS', at its
+    domain's first system call)."""
+    rc, out, err = hosted("test", *RAISES_EACH, blocked=HANDLED)
+    ok = {m[1] for m in map(TEST_LINE.fullmatch, out) if m and m[2] == "ok"}
+    summary = f"hosted-test: {len(RAISES_EACH)} passed, 0 failed, 0 skipped"
+    if rc != 0 or ok != set(RAISES_EACH) or summary not in out:
+        raise Failure(f"exit {rc}, said {[line for line in out if 'hosted-test' in line]}; "
+                      f"want exit 0, '{summary}' and each of {RAISES_EACH} ok")
+
+
+def check_inherited_pending_signals(pku):
+    """Started with SIGSEGV and SIGSYS blocked and queued (pending signals survive exec), rogue's
+    null dereference fails rogue alone: each pending one is discarded before its handler is
+    installed. Before, the queued SIGSEGV reached its handler at the unblock with no upcall to
+    fail, which reset it to the default action, and rogue's fault then killed the process
+    (exit -11, no output)."""
+    method = idl_method("rogue", "Rogue", "run")
+    rc, out, err = hosted("run", os.path.join(DOMAINS, "rogue.elf"), str(method), "6",
+                          blocked=(signal.SIGSEGV, signal.SIGSYS), pending=True)
+    head = [] if pku else [f"hosted: placing without protection keys: "
+                           f"{NO_PKU[len('hosted: pku: no: '):]}"]
+    want = [*head, "hosted: rogue initialised: 0, 1 methods",
+            "[rogue] rogue: case 6 (null dereference), target 0x0",
+            re.compile(rf"hosted: rogue failed in method {method}: SIGSEGV \(SEGV_MAPERR\) at "
+                       r"rogue\+0x[0-9a-f]+, address 0"),
+            "hosted: rogue's slot holds its image only"]
+    if rc != 1 or len(out) != len(want) or not all(
+            w.fullmatch(o) if isinstance(w, re.Pattern) else w == o for w, o in zip(want, out)):
+        raise Failure(f"exit {rc}, said {out} {err.strip()!r}; want exit 1 and {want}")
+
+
 def check_usage():
     argvs = ([], ["load"], ["bench", "12"], ["test", "no-such-test"], ["bench", "x"],
              ["frob"], ["run"], ["run", "x.elf", "zero"],
@@ -577,6 +634,8 @@ def run():
          check_console_shared_name, pku)
     test("hosted/serve-keeps-a-file-at-its-socket-path", check_serve_keeps_a_file)
     test("hosted/usage", check_usage)
+    test("hosted/inherited-blocked-signals-fail-only-the-domain", check_inherited_blocked_signals)
+    test("hosted/inherited-pending-signals-are-discarded", check_inherited_pending_signals, pku)
     if pku:
         progress("hosted/keys: the cases above ran with keys: this CPU has PKU")
     else:
