@@ -388,13 +388,6 @@ void hgate_release(struct hosted_domain *d)
 	__atomic_sub_fetch(&domtab[d->id].active, 1, __ATOMIC_RELEASE);
 }
 
-uint64_t hgate_slot_handle(unsigned id)
-{
-	return id < GATE_MAX_DOMAINS ? handle_make(id, (uint32_t)__atomic_load_n(&domtab[id].gen,
-										 __ATOMIC_ACQUIRE))
-				     : 0;
-}
-
 struct hosted_domain *hgate_slot(unsigned id)
 {
 	return id < GATE_MAX_DOMAINS ? domains[id] : NULL;

@@ -523,6 +523,7 @@ static struct {
 	const struct hosted_domain *callee;
 	struct watchdog_call call;
 	unsigned slot; /* the domain thread's */
+	int found;     /* call and slot are set */
 	int aimed;
 	uint64_t state;
 } cross;
@@ -544,6 +545,7 @@ static void *cross_helper(void *unused)
 			if (slot != race.slot && tt && watchdog_innermost_call(tt, tt_va, &c)) {
 				cross.call = c;
 				cross.slot = slot;
+				__atomic_store_n(&cross.found, 1, __ATOMIC_RELEASE);
 			}
 		}
 	struct watchdog_call not_its = {cross.call.callee, cross.call.start_tsc - 1};
@@ -589,6 +591,12 @@ static int run_other_slots_call(char *why, size_t len)
 	char got[WHY], busy[WHY], want[64];
 	uint64_t start = now_ns(); /* from before the thread starts: it runs at once */
 	run(a, ROGUE_W_THREAD_CALL_SPIN, (long)hgate_handle(spinner), got, sizeof got);
+	/* b's call once the thread's is in progress: under keys it then waits
+	 * for the turn before it starts, not inside, where the wait would be
+	 * the call's time (hosted times calls by the wall clock). */
+	for (uint64_t until = now_ns() + TIMEOUT_BOUND;
+	     !__atomic_load_n(&cross.found, __ATOMIC_ACQUIRE) && now_ns() < until;)
+		usleep(1000);
 	run(b, ROGUE_W_BUSY, (long)(BUDGET_NS / 2), busy, sizeof busy);
 	unsigned ran = hsys_run_threads();
 	uint64_t ns = now_ns() - start;

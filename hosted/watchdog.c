@@ -2,10 +2,11 @@
  * The call watchdog hosted (watchdog.h), with the VM's rule
  * (kernel/domain/watchdog_rule.c): the innermost call on each thread's
  * continuation stack (every thread slot taken, gate.c) has a deadline, its
- * start plus the budget; its callee, still inside past it, fails with MAPLE_ETIMEDOUT, the VM's
- * reason and line, and the thread unwinds to the caller (gate.c's
- * hgate_unwind hands the caller -MAPLE_ETIMEDOUT, an upcall fails with the
- * reason), the failed call's time credited to the callers below.
+ * start plus the budget; its callee, still inside past it, fails with
+ * MAPLE_ETIMEDOUT, the VM's reason and line, and the thread unwinds to the
+ * caller (gate.c's hgate_unwind hands the caller -MAPLE_ETIMEDOUT, an
+ * upcall fails with the reason), the failed call's time credited to the
+ * callers below.
  *
  * WHO JUDGES. A thread of the runtime's own, which never enters a domain
  * and holds PKRU 0 (pthread_create copies the runtime's), reads every
@@ -13,9 +14,9 @@
  *
  * HOW AN OVERDUE CALLEE IS STOPPED: an asynchronous signal (HWATCH_SIGNAL,
  * tgkill) aimed at the thread of the slot whose call is overdue, one aim
- * per slot, wherever it loops: in the callee's
- * code, the gate page, another domain's or the runtime's code it jumped
- * to, or after a far return to code it made up. The handler (entry.c,
+ * per slot, wherever that thread loops: in the callee's code, the gate
+ * page, another domain's or the runtime's code it jumped to, or after a
+ * far return to code it made up. The handler (entry.c,
  * on_watchdog) asks hwatch_judge, which decides from trusted state alone,
  * as the VM's tick does, and fails the callee; the thread then unwinds
  * exactly as from a fault. Under keys too: maple-hosted takes keys only
@@ -136,12 +137,14 @@ static int aimed(unsigned slot, struct watchdog_call *c, uint64_t *ms)
  * handler runs, the innermost on that slot's TRUSTED continuation stack
  * (which no domain can write), and past its deadline by the handler's own
  * clock. The slot is the thread's own (hgate_thread_slot, the runtime's
- * TLS the handler entry restored), never read from the frame; a signal
- * that reaches another thread than the one aimed at (a tid reused, a
- * turn taken under keys) is judged by that thread's own slot's aim and
- * stack, so it fails no call of the slot it was aimed at. A call is named by its
- * callee and its start (TSC ticks: two calls on one thread never start at
- * the same tick), so a signal that arrives after the aimed call returned,
+ * TLS the handler entry restored), never read from the frame: a signal
+ * that reaches a thread it was not aimed at (a tid reused after the slot's
+ * thread ended) is judged by that thread's own slot's aim and stack, and
+ * one at a thread waiting for its turn under keys stays pending until that
+ * thread runs domain code again, where it is judged the same way: no
+ * signal fails a call of a slot it was not aimed at. A call is named by
+ * its callee and its start (TSC ticks: two calls on one thread never start
+ * at the same tick), so a signal that arrives after the aimed call returned,
  * in the runtime or in the next call (even one into the same callee),
  * finds another call or none and fails nothing. The frame is asked only
  * where the thread is (in_gate, raised: the VM's tick asks its trap frame
