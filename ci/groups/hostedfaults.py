@@ -7,10 +7,10 @@ wrong block, the final read-back too; domains, live RRefs and the domain slots'
 mappings must be back where they were; and the two runs must flip the same bytes of
 membdev's code, method entries, data and stack (the placement is seeded). And the
 flip of docs/bench-faults.md's finding 1, which makes membdev's request loop spin:
-the campaign runs without maple-hosted's call watchdog (both would strike), so only
-the campaign's strike (inject.c: execution taken from membdev's code, which reaches a
-thread spinning there) can end it; it must be latent,
-struck and recovered without a loss. Without protection keys on this machine (it
+the campaign's strike after the window (inject.c: execution taken from membdev's code,
+which reaches a thread spinning there) must end it long before the call watchdog's
+1000 ms (the campaign runs it by signal without keys); it must be latent, struck and
+recovered without a loss. Without protection keys on this machine (it
 says which), nothing in hardware would stop a flip from writing another domain:
 these runs then show only that none did. And two flips of seed 1 that leave membdev
 running wrongly (faults 206 and 2456): the shadow's end-to-end checks must detect them and
@@ -66,10 +66,10 @@ def check_campaign():
 
 def check_loop_step_flip():
     """membdev's request loop made to step by 17 (docs/bench-faults.md, finding 1) runs
-    past the batch and spins in membdev's own code. The campaign runs without the call
-    watchdog: the campaign's kill after the window is a strike, which takes execution from membdev's
-    code and so reaches the spinning thread; it must be `latent` (nothing failed in the
-    window) or, where the stepped loop returned with requests skipped (the flip landed
+    past the batch and spins in membdev's own code. The campaign's kill after the window
+    is a strike, which takes execution from membdev's code and so reaches the spinning
+    thread well before the call watchdog's 1000 ms; it must be `latent` (nothing failed in
+    the window) or, where the stepped loop returned with requests skipped (the flip landed
     mid-batch, or the shadow's read-back found its write unserved), `detected` by the
     shadow's end-to-end checks; recovered, with no lost or wrong block and, since those
     checks redo a batch the driver skipped requests of, no client error (before them a
