@@ -22,11 +22,13 @@
  * sigstack_set_pkru).
  * They are entered synchronously from domain or gate code, never from
  * runtime code, so the runtime holds no lock and is inside no stdio call
- * when they run. They run with every signal blocked (their sa_mask): no
- * signal frame is written while one runs, so none can catch the secret in
- * entry_sigreturn's %rdi, and a fault of the runtime's own inside one
- * kills the process (Linux's answer to a blocked synchronous signal)
- * rather than passing for a domain's.
+ * when they run; the one asynchronous signal, the watchdog's, acts only
+ * where domain or gate code was interrupted (on_watchdog) and leaves the
+ * runtime's own code as it found it. They run with every signal blocked
+ * (their sa_mask): no signal frame is written while one runs, so none can
+ * catch the secret in entry_sigreturn's %rdi, and a fault of the runtime's
+ * own inside one kills the process (Linux's answer to a blocked
+ * synchronous signal) rather than passing for a domain's.
  */
 #define _GNU_SOURCE
 #include "entry.h"
@@ -92,6 +94,15 @@ static __thread struct upcall *current;
  * handler can run, and read by the handlers under Linux's PKRU, which
  * allows key 0 (this variable's). */
 static int keys;
+
+/* Without keys: the rights the thread would hold, as the gate's WRPKRUs
+ * (emulated: emulate_wrpkru), the upcalls and the unwinding write them, so
+ * the watchdog's handler can tell a raised pass of the gate (PKRU_GATE)
+ * from the rest, as the VM's tick reads PKRU. */
+static __thread uint32_t gate_rights;
+
+/* entry_sigreturn resumes the runtime's own code with ALLOW (entry.h). */
+__thread uint8_t entry_resume_runtime;
 
 /*
  * Under keys, domain threads take turns (entry_threads_concurrent), in
@@ -207,6 +218,7 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	g[REG_RIP] = (greg_t)rip;
 	g[REG_RSP] = (greg_t)rsp;
 	g[REG_RAX] = err;
+	gate_rights = pkru;
 	g[REG_RDI] = g[REG_RSI] = g[REG_RDX] = g[REG_RCX] = 0;
 	g[REG_R8] = g[REG_R9] = g[REG_R10] = g[REG_R11] = 0;
 	g[REG_EFL] = 0x202; /* IF and the always-set bit: not the callee's TF or DF */
@@ -380,10 +392,51 @@ static int emulate_wrpkru(uint64_t ip)
 	       p[2] == 0xef;
 }
 
+/*
+ * The watchdog's signal (watchdog.c, HWATCH_SIGNAL), aimed at this thread's
+ * slot, through the fault handlers' entry. Blocked while the runtime runs
+ * here (runtime_mask) and in every handler (their sa_mask), it can still land in
+ * the runtime's few instructions between opening it for an upcall and
+ * entering the domain, or arrive for a call that has ended since. Where the
+ * thread was comes from the selector, which says BLOCK exactly while domain
+ * or gate code runs (THE INVARIANT above) and lies on a page no domain can
+ * write: ALLOW is the runtime, resumed as it was (entry_sigreturn keeps
+ * ALLOW). Otherwise hwatch_judge decides from the gate's trusted state, and
+ * the thread goes on, or unwinds as from a fault. Whether it held the gate's
+ * rights: under keys the PKRU Linux saved in the frame, which lies in the
+ * runtime's key-0 memory and which the keyed entry took only as Linux wrote
+ * it for this delivery (sigentry.S); without keys, what the emulated
+ * WRPKRUs would have given. A thread that goes on is resumed with the
+ * frame's rights as Linux saved them: the interrupted ones, those of a
+ * raised pass included.
+ */
+static void on_watchdog(siginfo_t *si, void *ctx)
+{
+	if (*entry_selector != SUD_BLOCK) {
+		entry_resume_runtime = 1;
+		return;
+	}
+	*entry_selector = SUD_ALLOW; /* the runtime runs: before any system call */
+	struct upcall *u = current;
+	if (!u)
+		abort(); /* domain code runs only inside an upcall: the selector is wrong */
+	uint64_t rip = (uint64_t)((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP];
+	uint32_t rights = gate_rights;
+	if (keys && sigstack_get_pkru(ctx, &rights) < 0)
+		abort(); /* a frame not of Linux's making passed the entry: stop, not guess */
+	if (hwatch_judge(rip - MAPLE_GATE_VA < runtime_gatepage()->size, rights == PKRU_GATE,
+			 u->why, u->whylen) == HWATCH_UNWIND)
+		fail_domain(u, si, ctx);
+}
+
 /* Reached from entry_keyed_fault (sigentry.S) under keys, else directly. */
 void entry_on_fault(int sig, siginfo_t *si, void *ctx);
 void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 {
+	if (sig == HWATCH_SIGNAL) {
+		on_watchdog(si, ctx); /* before the selector changes: it says where */
+		return;
+	}
 	*entry_selector = SUD_ALLOW; /* the runtime runs: before any system call */
 	struct upcall *u = current;
 	if (!u) { /* the runtime's own fault: die of it as if unhandled */
@@ -393,6 +446,7 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
 	if (!keys && sig == SIGILL && emulate_wrpkru((uint64_t)g[REG_RIP])) {
 		g[REG_RIP] += 3;
+		gate_rights = (uint32_t)g[REG_RAX];
 		return;
 	}
 	/* The fault campaign's strikes (inject.c) arrive as refused fetches. */
@@ -415,8 +469,6 @@ void entry_on_fault(int sig, siginfo_t *si, void *ctx)
 	}
 	if (take == INJECT_KILL)
 		fail_now(u, "killed to test recovery"); /* the VM's domain_fail reason */
-	else if (take == INJECT_TIMEOUT)
-		hwatch_fail_current(u->why, u->whylen); /* the watchdog's: ETIMEDOUT */
 	else if (sig == SIGSEGV && si->si_code == SEGV_PKUERR)
 		fail_now(u, "SIGSEGV (SEGV_PKUERR, key %u) at %s, address %#lx", si->si_pkey, at,
 			 (unsigned long)si->si_addr);
@@ -435,11 +487,13 @@ static uint32_t rdpkru(void)
 	return eax;
 }
 
-/* The signal mask domains run with (a nested upcall, made from a handler,
- * which blocks every signal, sets it again: entry_upcall; so does a domain
- * thread, made inside one: entry_thread_begin): the thread's mask at
- * entry_init, less the signals the runtime handles. */
-static sigset_t domain_mask;
+/* The signal masks of every thread that enters domains (take_signals):
+ * the runtime's code runs with runtime_mask, which blocks the watchdog's
+ * signal (on_watchdog), and domains with domain_mask, which opens it (a
+ * nested upcall, made from a handler, which blocks every signal, sets it
+ * again: entry_upcall). Else both are the thread's mask at entry_init, less
+ * the signals the runtime handles. */
+static sigset_t runtime_mask, domain_mask;
 
 /*
  * THE INVARIANT: a domain's fault or system call reaches its handler here,
@@ -450,10 +504,11 @@ static sigset_t domain_mask;
  * SIGSYS let any domain's null dereference or system call kill the runtime
  * (hosted/inherited-blocked-signals-fail-only-the-domain). The thread that
  * enters domains unblocks them all before any domain runs; the runtime
- * blocks none of them again outside a handler, a handler runs domain code
- * only in a nested upcall, which sets domain_mask, a domain thread starts
- * with it, and each upcall's siglongjmp gives its caller back the mask it
- * had. Pending signals
+ * blocks none of them again outside a handler (runtime_mask blocks only
+ * the watchdog's, which is asynchronous: blocked, it waits), a handler
+ * runs domain code only in a nested upcall, which sets domain_mask, a
+ * domain thread starts with runtime_mask, and each upcall's siglongjmp
+ * gives its caller back the mask it had. Pending signals
  * survive exec too: one of these queued while blocked (by another process)
  * reached its handler at the unblock with no upcall to fail, and SIGSYS's
  * aborted, a fault's reset itself to the default action for the next domain
@@ -465,6 +520,7 @@ static int take_signals(const int *faults, unsigned n, char *err, size_t errlen)
 	sigset_t handled;
 	sigemptyset(&handled);
 	sigaddset(&handled, SIGSYS);
+	sigaddset(&handled, HWATCH_SIGNAL); /* through the fault entry: on_watchdog */
 	for (unsigned i = 0; i < n; i++)
 		sigaddset(&handled, faults[i]);
 	for (int sig = 1; sig < NSIG; sig++) {
@@ -481,6 +537,13 @@ static int take_signals(const int *faults, unsigned n, char *err, size_t errlen)
 	if (sigprocmask(SIG_UNBLOCK, &handled, NULL) < 0 ||
 	    sigprocmask(SIG_SETMASK, NULL, &domain_mask) < 0) {
 		snprintf(err, errlen, "cannot unblock the signals domains raise: %s",
+			 strerror(errno));
+		return -1;
+	}
+	runtime_mask = domain_mask;
+	sigaddset(&runtime_mask, HWATCH_SIGNAL);
+	if (sigprocmask(SIG_SETMASK, &runtime_mask, NULL) < 0) {
+		snprintf(err, errlen, "cannot block the watchdog's signal in the runtime: %s",
 			 strerror(errno));
 		return -1;
 	}
@@ -517,17 +580,18 @@ int entry_init(int use_keys, char *err, size_t errlen)
 
 /*
  * A domain thread's own runtime state, each piece per thread as Linux
- * keeps it: the signal mask domains run with (the thread was made inside
- * a SIGSYS handler, every signal blocked: a domain fault then would kill
- * the process), its gate pages and GS base (hgate_thread_attach), the
- * bases its handler entries write back, under keys no rseq area (Linux
- * writes it with the domain's rights), and syscall user dispatch with a
- * selector of its own (a prctl of the calling thread only). The seccomp
- * filter it inherited. Its signal stacks come with its first upcall.
+ * keeps it: the runtime's signal mask (the thread was made inside a SIGSYS
+ * handler, every signal blocked: a domain fault then would kill the
+ * process; its upcalls open the watchdog's signal), its gate pages and GS
+ * base (hgate_thread_attach), the bases its handler entries write back,
+ * under keys no rseq area (Linux writes it with the domain's rights), and
+ * syscall user dispatch with a selector of its own (a prctl of the calling
+ * thread only). The seccomp filter it inherited. Its signal stacks come
+ * with its first upcall.
  */
 int entry_thread_begin(unsigned slot, char *err, size_t errlen)
 {
-	sigprocmask(SIG_SETMASK, &domain_mask, NULL);
+	sigprocmask(SIG_SETMASK, &runtime_mask, NULL);
 	if (hgate_thread_attach(slot, err, errlen) < 0) {
 		hgate_slot_give_back(slot);
 		return -1;
@@ -590,6 +654,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	if (!current && !entry_threads_concurrent())
 		turn_take();
 	long err;
+	uint32_t outer_rights = gate_rights; /* a nested upcall's handler's domain's */
 	/* Nested when made from a SIGSYS handler of the current upcall
 	 * (hdom_create for a domain's SYS_DOMAIN_CREATE). */
 	struct upcall u = {.outer = current,
@@ -631,16 +696,16 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	volatile int how = sigsetjmp(u.back, 1);
 	if (how == 0) {
 		current = &u;
-		/* Nested in a handler: the handler's own code runs with its
-		 * signal blocked (and whatever else its sa_mask blocks), but the
-		 * new domain traps and faults like any other, and Linux forces a
-		 * blocked seccomp SIGSYS or fault signal to its default action, a
-		 * kill of the whole process: it runs with the mask every domain
-		 * runs with, and the handler's comes back with siglongjmp
-		 * (sigsetjmp saved it). The handler's frame stays whole below:
-		 * this level has its own signal stack. */
-		if (u.outer)
-			sigprocmask(SIG_SETMASK, &domain_mask, NULL);
+		/* The domain runs with the mask every domain runs with: the
+		 * watchdog's signal open (the runtime's is back with siglongjmp:
+		 * sigsetjmp saved it). Nested in a handler, whose own code runs
+		 * with its signal blocked (and whatever else its sa_mask blocks),
+		 * the new domain traps and faults like any other, as Linux forces
+		 * a blocked seccomp SIGSYS or fault signal to its default action,
+		 * a kill of the whole process. The handler's frame stays whole
+		 * below: this level has its own signal stack. */
+		sigprocmask(SIG_SETMASK, &domain_mask, NULL);
+		gate_rights = j.pkru;
 		hosted_enter(a[0], a[1], a[2], a[3], &j);
 	}
 	/* Back through a handler, whose entry (sigentry.S) wrote PKRU 0: the
@@ -654,6 +719,7 @@ int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *re
 	if (u.outer)
 		sigstack_use(u.outer->level);
 	current = u.outer;
+	gate_rights = outer_rights;
 	upcall_over(&u);
 	if (how == 2)
 		*result = u.result;

@@ -55,6 +55,10 @@ void entry_sigreturn(void);
 extern const char entry_sigreturn_end[];
 /* Where that secret lies: entry_sigreturn's first instruction loads it. */
 extern uint64_t entry_sigreturn_token;
+/* Set by a handler that interrupted the runtime's own code (the watchdog's,
+ * entry.c): entry_sigreturn then resumes it with the selector left ALLOW,
+ * and clears this. */
+extern __thread uint8_t entry_resume_runtime;
 
 /* This thread's syscall user dispatch selector (entry.c: a GATE_RO page of
  * its own), which enter.S, sigentry.S and wrpkru_pair.S read or store. */

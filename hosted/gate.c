@@ -290,6 +290,11 @@ unsigned hgate_thread_slot(void)
 	return my_slot;
 }
 
+pid_t hgate_slot_tid(unsigned slot)
+{
+	return slot < GATE_MAX_THREADS ? __atomic_load_n(&slot_tid[slot], __ATOMIC_RELAXED) : 0;
+}
+
 int hgate_init(int use_keys, uint64_t gate_resume, char *why, size_t whylen)
 {
 	keys = use_keys;
@@ -401,13 +406,6 @@ struct hosted_domain *hgate_hold(uint64_t handle)
 void hgate_release(struct hosted_domain *d)
 {
 	__atomic_sub_fetch(&domtab[d->id].active, 1, __ATOMIC_RELEASE);
-}
-
-uint64_t hgate_slot_handle(unsigned id)
-{
-	return id < GATE_MAX_DOMAINS ? handle_make(id, (uint32_t)__atomic_load_n(&domtab[id].gen,
-										 __ATOMIC_ACQUIRE))
-				     : 0;
 }
 
 struct hosted_domain *hgate_slot(unsigned id)

@@ -60,6 +60,10 @@ unsigned hgate_slots_taken(void);
 /* This thread's slot. */
 unsigned hgate_thread_slot(void);
 
+/* The thread id of the thread that last attached to slot (maybe ended
+ * since), or 0 if none ever did (the watchdog's signal, watchdog.c). */
+pid_t hgate_slot_tid(unsigned slot);
+
 /* Publish d (loaded, not yet initialised) as a running domain: its rights
  * in the domain table and a stack in it for every thread slot taken. 0, or
  * -1 with why. */
@@ -85,10 +89,6 @@ void hgate_release(struct hosted_domain *d);
 
 /* Whatever domain is in slot id, or NULL. */
 struct hosted_domain *hgate_slot(unsigned id);
-/* The handle of slot id's domain (or of its last one, which names nothing
- * now), from the gate's own table: for a thread that must not read a
- * domain the domain thread may free meanwhile (watchdog.c). */
-uint64_t hgate_slot_handle(unsigned id);
 
 /* Mark d failed in the gate's table, as the VM's domain_fail publishes it;
  * 1 if it was running, 0 if it had failed already. */

@@ -4,21 +4,19 @@
  *
  * HOW A STRIKE REACHES THE DOMAIN. The VM's `inject` rewrites the trap
  * frame of the next thread that returns to the domain's own code. Hosted,
- * an asynchronous signal (a timer aimed at the domain's thread) could do
- * that from its handler, but on Linux before 6.12 a signal that lands
- * while the gate holds PKRU_GATE, which denies the SHARED key of the
- * signal stack, kills the process (docs/platform.md): a campaign of
- * thousands of strikes would hit that window. So a strike is synchronous
- * instead: inject_strike takes execute permission away from the domain's
- * code pages (they stay readable, with the domain's key), and the next
- * instruction fetch there, by whichever thread runs the domain's own code,
- * even one spinning in a loop (mprotect's TLB shootdown reaches it), is a
- * SIGSEGV at that instruction with the domain's rights: exactly the
- * VM's "next thread inside". The fault handler (entry.c) asks
- * inject_fault, which gives the pages back their rights and either points
- * the context at the gate page's stub for the fault (gate_fault_pf...: it
- * faults there with the domain's rights, which fails the domain as any
- * fault does) or has the domain failed now (kill). The gate page and other
+ * a strike is synchronous, where the domain next runs its own code (it
+ * was built when a signal that landed while the gate held PKRU_GATE killed
+ * the process, on Linux before 6.12; the call watchdog, which must reach a
+ * thread anywhere, uses one now): inject_strike takes execute permission
+ * away from the domain's code pages (they stay readable, with the domain's
+ * key), and the next instruction fetch there, by whichever thread runs
+ * the domain's own code, even one spinning in a loop (mprotect's TLB
+ * shootdown reaches it), is a SIGSEGV at that instruction with the
+ * domain's rights: exactly the VM's "next thread inside". The fault
+ * handler (entry.c) asks inject_fault, which gives the pages back their
+ * rights and either points the context at the gate page's stub for the
+ * fault (gate_fault_pf...: it faults there with the domain's rights, which
+ * fails the domain as any fault does) or has the domain failed now (kill). The gate page and other
  * domains' code never fault on it: only this domain's pages change.
  *
  * A flip writes the runtime's way (it holds PKRU 0): a page that is not
@@ -167,8 +165,7 @@ static void restore_code(void)
 
 /* Leaves the strike IDLE: one not taken is dropped (its pages given
  * back), one being taken is waited for. Only the thread that arms calls
- * it: the campaign's (faults.c) or the watchdog's (watchdog.c), never both
- * in one process. */
+ * it: the campaign's (faults.c), or a test's. */
 void inject_cancel(void)
 {
 	int s = ARMED;
@@ -184,7 +181,7 @@ void inject_cancel(void)
 /*
  * THE INVARIANT: a strike changes only the pages of the domain its handle
  * names, for the whole change. Strikes are armed by a thread that does not
- * destroy domains (the watchdog's, the campaign's), while the domain
+ * destroy domains (the campaign's), while the domain
  * thread may end the call, destroy the domain and place the slot's next
  * one at the same addresses: a strike armed from a stale copy of the
  * domain read the successor's mappings and took execution from them with
@@ -243,7 +240,7 @@ static int arm(uint64_t handle, int kind, char *why, size_t whylen)
 
 int inject_strike(uint64_t handle, int kind, char *why, size_t whylen)
 {
-	if ((kind < FAULT_PF || kind > FAULT_KILL) && kind != INJECT_STRIKE_TIMEOUT) {
+	if (kind < FAULT_PF || kind > FAULT_KILL) {
 		snprintf(why, whylen, "no strike of kind %d", kind);
 		return -1;
 	}
@@ -326,8 +323,6 @@ enum inject_take inject_fault(ucontext_t *uc, const siginfo_t *si)
 			return INJECT_RETRY;
 		if (kind == FAULT_KILL)
 			return INJECT_KILL;
-		if (kind == INJECT_STRIKE_TIMEOUT)
-			return INJECT_TIMEOUT;
 		g[REG_RIP] = (greg_t)stub(kind);
 		return INJECT_REDIRECTED;
 	}

@@ -27,10 +27,6 @@
  */
 int inject_strike(uint64_t handle, int kind, char *why, size_t whylen);
 
-/* The watchdog's strike kind (hosted/watchdog.c), past every campaign kind:
- * the next fetch of d's own code fails d as timed out (INJECT_TIMEOUT). */
-#define INJECT_STRIKE_TIMEOUT FAULT_KINDS
-
 /* Around domains.c's teardown of d, from before its pages are unmapped to
  * after its slot's generation moved on: the begin drops a strike on d not
  * yet taken (waiting out a change in progress), so giving its pages back
@@ -52,7 +48,6 @@ enum inject_take {
 	INJECT_RETRY,	   /* the page's rights were changing: run the instruction again */
 	INJECT_REDIRECTED, /* the context now runs the stub: return to it */
 	INJECT_KILL,	   /* fail the current domain, killed to test recovery */
-	INJECT_TIMEOUT,	   /* fail the current domain: the watchdog's strike */
 };
 
 /* From the fault handler (entry.c), for a SIGSEGV: whether it is the armed

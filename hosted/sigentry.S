@@ -185,9 +185,13 @@ entry_restore_gsbase:
  * with SA_RESTORER; under keys the entries above come here themselves):
  * reached still with the handler's rights (PKRU 0) and every signal
  * blocked (the handlers' sa_mask). The handlers are entered from domain or
- * gate code only, so this always returns to such code: it sets the
- * thread's syscall user dispatch selector to BLOCK and makes the
- * rt_sigreturn, with the runtime's secret in %rdi.
+ * gate code, so this returns to such code: it sets the thread's syscall
+ * user dispatch selector to BLOCK and makes the rt_sigreturn, with the
+ * runtime's secret in %rdi. The one exception is the watchdog's signal
+ * landing in the runtime's own code (entry.c, on_watchdog), which
+ * sets entry_resume_runtime (key-0 TLS, which no domain can write): then
+ * the selector stays ALLOW, as the runtime runs with it, and the flag is
+ * cleared.
  *
  * THE INVARIANT (filter.c): the `syscall` below is the only one Linux lets
  * through while the selector says BLOCK (its address, entry_sigreturn_end,
@@ -206,10 +210,14 @@ entry_restore_gsbase:
 entry_sigreturn:
 	movq entry_sigreturn_token(%rip), %rdi
 	movl $0, SIGFRAME_INFO - 8(%rsp)	/* si_signo: this frame is consumed */
+	movq entry_resume_runtime@gottpoff(%rip), %rax
+	cmpb $0, %fs:(%rax)
+	movb $0, %fs:(%rax)		/* the flags are the compare's */
+	jne 1f
 	movq entry_selector@gottpoff(%rip), %rax
 	movq %fs:(%rax), %rax
 	movb $SUD_BLOCK, (%rax)
-	movl $__NR_rt_sigreturn, %eax
+1:	movl $__NR_rt_sigreturn, %eax
 	syscall
 	.globl entry_sigreturn_end
 entry_sigreturn_end:			/* Linux answers a bad frame with SIGSEGV first */

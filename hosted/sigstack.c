@@ -236,7 +236,8 @@ static int measure_frame(char *err, size_t errlen)
  * still its area's pointer is trusted no further than the signal stack:
  * every byte read or written here with PKRU 0 must lie in it, or this
  * writes nothing and fails (-1). The PKRU written comes from the caller,
- * out of the gate's TRUSTED state, never from the frame. */
+ * out of the gate's TRUSTED state, never from the frame; the one read is
+ * the watchdog's (entry.c, on_watchdog: which rights it interrupted). */
 #define XFEATURE_PKRU 9
 #define XSAVE_HEADER  512 /* XSTATE_BV, then XCOMP_BV */
 static int in_sigstack(const uint8_t *p, uint64_t n)
@@ -245,24 +246,46 @@ static int in_sigstack(const uint8_t *p, uint64_t n)
 	return (uint64_t)p >= lo && n <= hi - lo && (uint64_t)p - lo <= hi - lo - n;
 }
 
-int sigstack_set_pkru(ucontext_t *uc, uint32_t pkru)
+/* Where the frame's PKRU component lies, or NULL. */
+static uint8_t *pkru_slot(ucontext_t *uc)
 {
 	uint8_t *x = (uint8_t *)uc->uc_mcontext.fpregs;
 	uint32_t magic, a, off, c, d;
 	uint64_t features;
 	if (!x || !in_sigstack(x, XSAVE_HEADER + 8))
-		return -1;
+		return NULL;
 	memcpy(&magic, x + 464, 4);
 	memcpy(&features, x + 464 + 8, 8);
 	if (magic != FP_XSTATE_MAGIC1 || !(features >> XFEATURE_PKRU & 1) ||
 	    !__get_cpuid_count(0xd, XFEATURE_PKRU, &a, &off, &c, &d) || !off ||
 	    !in_sigstack(x, (uint64_t)off + 4))
+		return NULL;
+	return x + off;
+}
+
+int sigstack_set_pkru(ucontext_t *uc, uint32_t pkru)
+{
+	uint8_t *at = pkru_slot(uc), *x = (uint8_t *)uc->uc_mcontext.fpregs;
+	if (!at)
 		return -1;
-	memcpy(x + off, &pkru, 4);
+	memcpy(at, &pkru, 4);
 	uint64_t bv;
 	memcpy(&bv, x + 512, 8);
 	bv |= 1ull << XFEATURE_PKRU;
 	memcpy(x + 512, &bv, 8);
+	return 0;
+}
+
+int sigstack_get_pkru(ucontext_t *uc, uint32_t *pkru)
+{
+	const uint8_t *at = pkru_slot(uc), *x = (const uint8_t *)uc->uc_mcontext.fpregs;
+	if (!at)
+		return -1;
+	uint64_t bv;
+	memcpy(&bv, x + 512, 8);
+	*pkru = 0; /* a component in its init state: PKRU 0 */
+	if (bv >> XFEATURE_PKRU & 1)
+		memcpy(pkru, at, 4);
 	return 0;
 }
 

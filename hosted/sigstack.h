@@ -39,6 +39,10 @@ void sigstack_retire(unsigned level);
  * the area is not Linux's (not in the signal stack, no PKRU component). */
 int sigstack_set_pkru(ucontext_t *uc, uint32_t pkru);
 
+/* The PKRU rt_sigreturn would restore: the interrupted rights Linux saved
+ * in the frame's XSAVE area; 0, or -1 as sigstack_set_pkru. */
+int sigstack_get_pkru(ucontext_t *uc, uint32_t *pkru);
+
 /* Install handler for sig: on the signal stack, every signal blocked,
  * entry_sigreturn its restorer. 0, or -1 with errno. */
 int sigstack_handle(int sig, void (*handler)(int, siginfo_t *, void *));

@@ -275,7 +275,7 @@ static long sleep_ns(struct hosted_domain *d, uint64_t ns)
 	}
 	if (bounded && hgate_state(d) == GATE_DOMAIN_RUNNING) {
 		char why[128];
-		hwatch_fail_current(why, sizeof why);
+		hwatch_fail_overdue(why, sizeof why);
 	}
 	return 0;
 }

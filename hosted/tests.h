@@ -28,7 +28,7 @@ int htest_matches(const char *pattern, const char *s);
 #include "loader.h"
 #include "tests_domains.h"
 
-#define HOSTED_INJECT_TESTS 8
+#define HOSTED_INJECT_TESTS 11
 extern const struct hosted_named_test inject_tests[HOSTED_INJECT_TESTS];
 
 /* Load and initialise image `name` as domain id; 0, or -1 with why. */

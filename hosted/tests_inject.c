@@ -5,6 +5,8 @@
  * would, its caller gets -MAPLE_ECALLEE and runs on; and the flips land
  * where the seed says, one bit each, without leaving a page writable.
  * On xa -> xb -> xc (test/xa/xa.h), the domains that run hosted today.
+ * Then teardown's rules on rogue: a strike or flip aimed at a domain never
+ * reaches the next one in its slot.
  */
 #define _GNU_SOURCE
 #include "faults.h"
@@ -16,9 +18,11 @@
 
 #include <bench/fault_campaign.h>
 #include <domain/gate_layout.h>
+#include <idl/rogue_methods.h>
 #include <idl/xa_methods.h>
 #include <idl/xb_methods.h>
 #include <maple/abi.h>
+#include <test/rogue/watch_cases.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -310,6 +314,128 @@ static int run_refused_fetch(char *why, size_t len)
 	return htest_runtime_clean(why, len);
 }
 
+/* ---- teardown: a strike or flip never reaches a successor in the slot ---- */
+
+/* A strike that outlived its call (the callee returned through the gate
+ * before it fetched a struck page; the campaign's, armed as membdev's call
+ * ends) is dropped when its domain is destroyed: the next domain in the
+ * slot, at the same addresses, runs with no strike left. Before (seen),
+ * the strike stayed armed over the new domain's pages, and giving it back
+ * later would have put the old domain's rights on them. */
+static int run_strike_outlived(char *why, size_t len)
+{
+	struct hosted_domain *r = htest_create("rogue", why, len);
+	if (!r)
+		return -1;
+	char err[160];
+	if (inject_strike(hgate_handle(r), FAULT_KILL, err, sizeof err) < 0)
+		return htest_fail(why, len, "cannot strike rogue: %s", err);
+	unsigned id = r->id;
+	if (htest_leak_check(why, len) < 0)
+		return -1;
+	struct hosted_domain *next = htest_create("rogue", why, len);
+	if (!next)
+		return -1;
+	char got[WHY], want[64];
+	const long busy[4] = {ROGUE_W_BUSY, 0, 0, 0};
+	htest_outcome(next, next->methods[Rogue_run_METHOD], busy, got, sizeof got);
+	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
+	if (next->id != id || strcmp(got, want) || inject_armed())
+		return htest_fail(why, len,
+				  "the next rogue (id %u, was %u): '%.200s', strike %s; want '%s', "
+				  "none armed",
+				  next->id, id, got, inject_armed() ? "armed" : "gone", want);
+	return htest_leak_check(why, len);
+}
+
+/* The lines of /proc/self/maps inside [lo, hi), in out; 0, or -1. */
+static int slot_maps(uint64_t lo, uint64_t hi, char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	char line[512];
+	size_t n = 0;
+	out[0] = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long a, b;
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && b > lo && a < hi && n < len)
+			n += (size_t)snprintf(out + n, len - n, "%s", line);
+	}
+	fclose(f);
+	return n < len ? 0 : -1;
+}
+
+/* A strike aimed at a domain that is destroyed, and its slot given to
+ * the next domain, before the strike is armed (the campaign's thread, or
+ * the call watchdog's when it struck, read the callee while the domain thread
+ * ended the call and destroyed it): nothing is struck, and the successor's
+ * pages keep their rights. Before (seen, the watchdog's strike), the strike
+ * was armed on hello's code (the ranges read then are the successor's, the
+ * key the old domain's), and with the same slot id hello's next fetch there
+ * failed hello as timed out. */
+static int run_strike_after_destroy(char *why, size_t len)
+{
+	struct hosted_domain *r = htest_create("rogue", why, len);
+	if (!r)
+		return -1;
+	uint64_t h = hgate_handle(r);
+	unsigned id = r->id;
+	if (htest_leak_check(why, len) < 0)
+		return -1;
+	struct hosted_domain *next = htest_create("hello", why, len);
+	if (!next)
+		return -1;
+	char before[4096], after[4096], err[160] = "", want[160];
+	if (next->id != id ||
+	    slot_maps(next->base, next->base + next->span, before, sizeof before) < 0)
+		return htest_fail(why, len,
+				  "hello is in slot %u, not %u, or its maps are unreadable",
+				  next->id, id);
+	int rc = inject_strike(h, FAULT_KILL, err, sizeof err);
+	int armed = inject_armed();
+	inject_cancel();
+	if (slot_maps(next->base, next->base + next->span, after, sizeof after) < 0)
+		return htest_fail(why, len, "hello's maps are unreadable");
+	snprintf(want, sizeof want, "no domain has handle %#lx: nothing struck", (unsigned long)h);
+	if (rc != -1 || strcmp(err, want) || armed || strcmp(before, after))
+		return htest_fail(
+			why, len,
+			"strike %d '%s', %s; hello's maps before:\n%safter:\n%swant -1 '%s', "
+			"none armed, the maps unchanged",
+			rc, err, armed ? "armed" : "none armed", before, after, want);
+	return htest_leak_check(why, len);
+}
+
+/* The same for a bit flip (the fault campaign's thread flips while the
+ * domain thread may destroy the instance and create the next in the
+ * slot): nothing is flipped in the successor. Before (seen), hello's first
+ * code byte was flipped, its page made writable with the old key. */
+static int run_flip_after_destroy(char *why, size_t len)
+{
+	struct hosted_domain *r = htest_create("rogue", why, len);
+	if (!r)
+		return -1;
+	uint64_t h = hgate_handle(r);
+	unsigned id = r->id;
+	if (htest_leak_check(why, len) < 0)
+		return -1;
+	struct hosted_domain *next = htest_create("hello", why, len);
+	if (!next)
+		return -1;
+	uint8_t *code = (uint8_t *)next->entry, was = *code;
+	char err[160] = "", want[160];
+	int rc = inject_flip(h, next->entry, 0, err, sizeof err);
+	snprintf(want, sizeof want, "no domain has handle %#lx: nothing flipped", (unsigned long)h);
+	if (next->id != id || rc != -1 || strcmp(err, want) || *code != was)
+		return htest_fail(
+			why, len,
+			"hello in slot %u (rogue's %u): flip %d '%s', its entry's byte %#x, "
+			"was %#x; want -1 '%s', the byte kept",
+			next->id, id, rc, err, *code, was, want);
+	return htest_leak_check(why, len);
+}
+
 const struct hosted_named_test inject_tests[HOSTED_INJECT_TESTS] = {
 	{"inject-pf-fails-the-struck-callee-and-its-caller-gets-ecallee", strike_pf, NULL},
 	{"inject-gp-fails-the-struck-callee-and-its-caller-gets-ecallee", strike_gp, NULL},
@@ -320,4 +446,8 @@ const struct hosted_named_test inject_tests[HOSTED_INJECT_TESTS] = {
 	{"inject-flips-land-where-the-seed-says-one-bit-each", run_flips, NULL},
 	{"inject-a-fetch-refused-while-the-runtime-changed-rights-runs-again-once",
 	 run_refused_fetch, NULL},
+	{"strike-does-not-outlive-its-domain", run_strike_outlived, NULL},
+	{"strike-at-a-destroyed-domain-leaves-its-successors-pages", run_strike_after_destroy,
+	 NULL},
+	{"flip-at-a-destroyed-domain-leaves-its-successors-pages", run_flip_after_destroy, NULL},
 };

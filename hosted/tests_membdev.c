@@ -5,7 +5,10 @@
  * membdev, membdev crashed during the verified workload, each time after
  * its new instance served, with the VM's outcome (no error, no lost or
  * unverifiable block, one restart line each) and nothing left behind; a
- * kill inside membdev's own call; the control without a shadow; then
+ * kill inside membdev's own call; the control without a shadow; a membdev
+ * that acknowledges a write without storing it (the shadow's end-to-end
+ * checks redo it), and one that stores a write over another block (they
+ * restore it from their mirror); then
  * ramdisk0's one running holder, kernel/ktest/authority.c's map while
  * membdev is down, and a holder destroyed with a call out. tests.c runs
  * each in a child of its own.
@@ -28,6 +31,8 @@
 #include <test/rogue/cases.h>
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define STRIKES	      30   /* membdev crashes in the recovery test */
 #define KINDS	      6	   /* pf gp ud de pk (the gate's stubs), then kill */
@@ -73,17 +78,22 @@ static long bd_stat(struct hosted_domain *client, int which)
 	return r;
 }
 
-/* One workload (bdclient.start, then its thread runs to its verifying
- * read-back); 0, or -1 with why naming every counter. */
-static int workload(struct hosted_domain *client, long device, char *why, size_t len)
+/* One workload of ops random requests (bdclient.start, then its thread
+ * runs to its verifying read-back); 0, or -1 with why naming every counter. */
+static int workload_of(struct hosted_domain *client, long ops, long device, char *why, size_t len)
 {
 	long r = 0;
-	if (htest_call(client, BdClient_start_METHOD, WORKLOAD_OPS, 50, device, &r, why, len) < 0)
+	if (htest_call(client, BdClient_start_METHOD, ops, 50, device, &r, why, len) < 0)
 		return -1;
 	if (r != 0)
 		return htest_fail(why, len, "bdclient.start: %ld", r);
 	hsys_run_threads();
 	return 0;
+}
+
+static int workload(struct hosted_domain *client, long device, char *why, size_t len)
+{
+	return workload_of(client, WORKLOAD_OPS, device, why, len);
 }
 
 static int counters(struct hosted_domain *client, char *out, size_t len)
@@ -188,6 +198,109 @@ int htest_membdev_kill_inside(char *why, size_t len)
 		if (!htest_has_line(lines[i]))
 			return htest_fail(why, len, "no line /%s/ in: %.300s", lines[i],
 					  htest_captured());
+	return htest_leak_check(why, len);
+}
+
+/* bdclient through shadow_image: every block written once, then all read
+ * back (no random requests, so no later write covers what a wrong driver
+ * did). 0 if the client saw no error, no wrong and no unverifiable block;
+ * -1 with why. The output is captured for the caller's lines. */
+static int sweep_through(const char *shadow_image, char *why, size_t len)
+{
+	struct hosted_domain *shadow = htest_create(shadow_image, why, len);
+	struct hosted_domain *client = shadow ? htest_create("bdclient", why, len) : NULL;
+	if (!client || htest_capture_begin(why, len) < 0)
+		return -1;
+	int bad = workload_of(client, 0, (long)hgate_handle(shadow), why, len) < 0;
+	htest_capture_end();
+	char c[256];
+	if (bad)
+		return -1;
+	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
+	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
+		counters(client, c, sizeof c);
+		return htest_fail(why, len, "workload: %s", c);
+	}
+	return 0;
+}
+
+/* Whether every one of n patterns matches a whole captured line; -1 with
+ * why naming the first that does not. */
+static int has_lines(const char *const *patterns, unsigned n, char *why, size_t len)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!htest_has_line(patterns[i]))
+			return htest_fail(why, len, "no line /%s/", patterns[i]);
+	return 0;
+}
+
+/* membdev_forgetful acknowledges each instance's 300th write without
+ * storing it: a driver that runs on wrongly, which no crash reveals. The
+ * shadow's end-to-end checks (drivers/block/bdev_shadow/bdev_check.c) read
+ * the write back, find it wrong, restart the driver by the crash path and
+ * redo the batch: the client sees no error and no wrong block, and the
+ * shadow's lines name the block the driver forgot. */
+int htest_membdev_forgetful(char *why, size_t len)
+{
+	if (sweep_through("bdev_shadow_forgetful", why, len) < 0)
+		return -1;
+	const char *forgot = "[membdev_forgetful] membdev: acknowledging the write of block ";
+	const char *at = strstr(htest_captured(), forgot);
+	unsigned long block = at ? strtoul(at + strlen(forgot), NULL, 10) : 0;
+	unsigned forgets = htest_count_lines(forgot);
+	unsigned wrong = htest_count_lines("[bdev_shadow_forgetful] shadow BlockDevice: "
+					   "membdev_forgetful (handle ");
+	unsigned restarts = htest_count_lines("[bdev_shadow_forgetful] shadow BlockDevice: "
+					      "restarted membdev_forgetful (restart ");
+	if (!at || wrong != forgets || restarts != forgets)
+		return htest_fail(
+			why, len,
+			"%u writes forgotten, %u answers found wrong, %u restarts; want at "
+			"least 1 and the same of each",
+			forgets, wrong, restarts);
+	char first[200];
+	snprintf(first, sizeof first,
+		 "\\[bdev_shadow_forgetful\\] bdev_check: block %lu reads back wrong after the "
+		 "driver acknowledged writing it \\(status 0, checksum 0x[0-9a-f]+, written "
+		 "0x[0-9a-f]+\\)",
+		 block);
+	const char *const lines[] = {
+		first,
+		"\\[bdev_shadow_forgetful\\] shadow BlockDevice: membdev_forgetful \\(handle "
+		"0x[0-9a-f]+\\) answered submit wrongly; restarting it",
+		"\\[bdev_shadow_forgetful\\] shadow BlockDevice: restarted membdev_forgetful "
+		"\\(restart 1\\), replayed 1 calls",
+	};
+	if (has_lines(lines, sizeof lines / sizeof lines[0], why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/* membdev_misplacing stores its 321st write (block 320, the first of its
+ * batch) over block 319, acknowledged a batch before, and acknowledges it.
+ * The read-back finds block 320 unchanged: restart, redo. Block 319 is
+ * then wrong on the device, and the shadow has no batch to redo it from:
+ * the final read finds it wrong, a new instance reads the same, and the
+ * shadow gives the client block 319 from its mirror and writes it back. */
+int htest_membdev_misplacing(char *why, size_t len)
+{
+	if (sweep_through("bdev_shadow_misplacing", why, len) < 0)
+		return -1;
+	const char *const lines[] = {
+		"\\[membdev_misplacing\\] membdev: writing block 320 over block 319",
+		"\\[bdev_shadow_misplacing\\] bdev_check: block 320 reads back wrong after the "
+		"driver acknowledged writing it \\(status 0, checksum 0x[0-9a-f]+, written "
+		"0x[0-9a-f]+\\)",
+		"\\[bdev_shadow_misplacing\\] shadow BlockDevice: membdev_misplacing \\(handle "
+		"0x[0-9a-f]+\\) answered submit wrongly; restarting it",
+		"\\[bdev_shadow_misplacing\\] bdev_check: block 319 reads wrong \\(checksum "
+		"0x[0-9a-f]+, its last stored write 0x[0-9a-f]+\\)",
+		"\\[bdev_shadow_misplacing\\] bdev_check: block 319 was corrupt at rest "
+		"\\(checksum 0x[0-9a-f]+, its last stored write 0x[0-9a-f]+\\): restored from "
+		"the shadow's mirror, written back: 0",
+	};
+	if (has_lines(lines, sizeof lines / sizeof lines[0], why, len) < 0)
+		return -1;
 	return htest_leak_check(why, len);
 }
 

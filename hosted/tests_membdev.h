@@ -11,6 +11,12 @@
 int htest_membdev_recovery(char *why, size_t len);
 int htest_membdev_kill_inside(char *why, size_t len);
 int htest_membdev_no_shadow(char *why, size_t len);
+/* A membdev that acknowledges a write without storing it, found by the
+ * shadow's end-to-end checks, restarted and the write redone. */
+int htest_membdev_forgetful(char *why, size_t len);
+/* ... and one that stores a write over another block, restored from the
+ * shadow's mirror. */
+int htest_membdev_misplacing(char *why, size_t len);
 /* ramdisk0's one running holder, no map of it while membdev is down, and
  * its holder destroyed with a call out. */
 int htest_membdev_one_holder(char *why, size_t len);

@@ -389,9 +389,7 @@ static int run_thirteenth(char *why, size_t len)
 /* ---- kernel/ktest/gate.c and attack3.c: jumps into the gate past its
  * entry ---- */
 
-/* Where the gate's symbol `name` runs here: the gate page is the kernel
- * image's gate pages copied to MAPLE_GATE_VA (gatepage.c); 0 with why. */
-static uint64_t gate_sym(const char *name, char *why, size_t len)
+uint64_t htest_gate_sym(const char *name, char *why, size_t len)
 {
 	size_t size;
 	uint64_t lo = 0, va = 0;
@@ -424,7 +422,7 @@ static int run_jump_stack(char *why, size_t len)
 {
 	struct hosted_domain *victim = htest_create("victim", why, len);
 	struct hosted_domain *rogue = victim ? htest_create("rogue", why, len) : NULL;
-	uint64_t pushed = rogue ? gate_sym("gate_entry_pushed", why, len) : 0;
+	uint64_t pushed = rogue ? htest_gate_sym("gate_entry_pushed", why, len) : 0;
 	const long none[4] = {0};
 	long stack;
 	/* Its entry settled: its keeper thread has entered it (stack_addr
@@ -467,7 +465,7 @@ static int run_noncanonical_rsp(char *why, size_t len)
 {
 	struct hosted_domain *caller = htest_create("rogue", why, len);
 	struct hosted_domain *callee = caller ? htest_create("rogue", why, len) : NULL;
-	uint64_t raise = callee ? gate_sym("gate_entry_raise", why, len) : 0;
+	uint64_t raise = callee ? htest_gate_sym("gate_entry_raise", why, len) : 0;
 	if (!raise)
 		return -1;
 	const long a[4] = {ROGUE_X_RAISE_WITH_RSP, (long)hgate_handle(callee), (long)raise,

@@ -439,9 +439,11 @@ static int run_crashes_beside_the_workload(char *why, size_t len)
 	for (uint64_t deadline = now_ns() + WAIT_CRASH; done < CRASHES && now_ns() < deadline;) {
 		struct hosted_domain *d = driver();
 		/* Served since it started: past the replayed init and the
-		 * retried request (driver_faults.c's driver_served). */
+		 * retried request (driver_faults.c's driver_served), which is
+		 * two calls when it writes: the submit and the shadow's
+		 * read-back of it (docs/recovery.md, "End-to-end integrity"). */
 		if (!d || hgate_handle(d) == last || hgate_state(d) != GATE_DOMAIN_RUNNING ||
-		    hgate_calls(d) < 3) {
+		    hgate_calls(d) < 4) {
 			nap(100000);
 			continue;
 		}

@@ -6,7 +6,7 @@
 
 #include "tests_domains.h"
 
-#define HOSTED_WATCH_TESTS 12
+#define HOSTED_WATCH_TESTS 15
 extern const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS];
 
 #endif

@@ -619,6 +619,8 @@ class GeneratedC(unittest.TestCase):
             "\tlong (*capacity)(void);\n\tlong (*block_size)(void);\n};",
             "long BlockDevice_export(const struct BlockDevice_impl *impl);",
             "long BlockDevice_shadow_start(const char *driver_image);",
+            "long BlockDevice_shadow_start_checked(const char *driver_image,\n\t\t\t\t      "
+            "const struct BlockDevice_shadow_checks *checks);",
             "void BlockDevice_shadow_get_stats(struct BlockDevice_shadow_stats *out);",
             "long create_membdev(struct BlockDevice_ref *out);",
         ]:
@@ -658,6 +660,11 @@ class GeneratedC(unittest.TestCase):
 
     def test_run_shadow_log_full(self):
         self.run_host("shadow_log_full")
+
+    def test_run_shadow_checks(self):
+        out = self.run_host("shadow_checks")
+        self.assertIn("shadow BlockDevice: membdev (handle 0x", out)
+        self.assertIn(") answered submit wrongly; restarting it", out)
 
 
 class Command(unittest.TestCase):

@@ -468,7 +468,8 @@ def check_usage():
 BENCH_ROWS = ["getppid", "wrpkru-pair", "upcall-null", "direct-call", "null-syscall",
               "xcall-null", "xcall-4-args", "xcall-nested-a-b-c-a", "xcall-move-rref",
               "xcall-move-deque-32", "rref-alloc-free", "proxy-call-membdev",
-              "proxy-call-via-shadow", "fault-to-caller-error"]
+              "proxy-call-via-shadow", "submit-32-reads-membdev", "submit-32-reads-via-shadow",
+              "submit-32-writes-membdev", "submit-32-writes-via-shadow", "fault-to-caller-error"]
 BENCH_SAMPLES = 100
 FAULT_SAMPLES = 64  # hosted/bench.c: a fresh rogue each
 

@@ -7,12 +7,15 @@ wrong block, the final read-back too; domains, live RRefs and the domain slots'
 mappings must be back where they were; and the two runs must flip the same bytes of
 membdev's code, method entries, data and stack (the placement is seeded). And the
 flip of docs/bench-faults.md's finding 1, which makes membdev's request loop spin:
-the campaign runs without maple-hosted's call watchdog (both would strike), so only
-the campaign's strike (inject.c: execution taken from membdev's code, which reaches a
-thread spinning there) can end it; it must be latent,
-struck and recovered without a loss. Without protection keys on this machine (it
+the campaign's strike after the window (inject.c: execution taken from membdev's code,
+which reaches a thread spinning there) must end it long before the call watchdog's
+1000 ms (the campaign runs it by signal without keys); it must be latent, struck and
+recovered without a loss. Without protection keys on this machine (it
 says which), nothing in hardware would stop a flip from writing another domain:
-these runs then show only that none did. About half a minute.
+these runs then show only that none did. And two flips of seed 1 that leave membdev
+running wrongly (faults 206 and 2456): the shadow's end-to-end checks must detect them and
+lose nothing; and one that writes over another block before crashing (fault 4046), which
+the shadow must restore from its mirror. About half a minute.
 """
 import os
 
@@ -63,15 +66,20 @@ def check_campaign():
 
 def check_loop_step_flip():
     """membdev's request loop made to step by 17 (docs/bench-faults.md, finding 1) runs
-    past the batch and spins in membdev's own code. The campaign runs without the call
-    watchdog: the campaign's kill after the window is a strike, which takes execution from membdev's
-    code and so reaches the spinning thread; it must be `latent` (nothing failed in the
-    window) and recovered, with no lost or wrong block. At the flip, errors are allowed
-    as in the VM's replay (a batch of 17 ends the stepped loop after one request)."""
+    past the batch and spins in membdev's own code. The campaign's kill after the window
+    is a strike, which takes execution from membdev's code and so reaches the spinning
+    thread well before the call watchdog's 1000 ms; it must be `latent` (nothing failed in
+    the window) or, where the stepped loop returned with requests skipped (the flip landed
+    mid-batch, or the shadow's read-back found its write unserved), `detected` by the
+    shadow's end-to-end checks; recovered, with no lost or wrong block and, since those
+    checks redo a batch the driver skipped requests of, no client error (before them a
+    short batch reached the client as errors, allowed at the flip as in the VM's replay)."""
     step = membdev_loop_step()
     flip = fb.KINDS.index("flip-code")
-    got = campaign(3, n=flip + 1, flip_at=step, errors_ok_at=flip)
-    check_loop_step_fault(got, flip, step, "latent")
+    got = campaign(3, n=flip + 1, flip_at=step)
+    outcome = got["faults"][flip][2] if len(got["faults"]) > flip else None
+    check_loop_step_fault(got, flip, step, outcome if outcome in ("latent", "detected")
+                          else "latent or detected")
     # Left alone, the stepped loop's `!=` meets the batch's length only after its counter
     # wraps: about 4 billion steps, 0.7 to 1.8 s of spinning here (seen with an 8 s
     # window). Ended by the strike, the flip's fault takes the window and a restart.
@@ -81,7 +89,66 @@ def check_loop_step_flip():
                       f"membdev's spin (want under {SPIN_S} s)")
 
 
+def check_running_wrong_flip(run_no, finder, what):
+    """Flip what finder finds in membdev (a flip that leaves it running wrongly) at the
+    campaign's first flip-code fault: the shadow's end-to-end checks (docs/recovery.md,
+    "End-to-end integrity") must find it within the window (`detected`), restart it and
+    redo the batch: no client error, no wrong block, the final read-back whole."""
+    elf = os.path.join(ROOT, "out/domains/membdev.elf")
+    at = finder(elf)
+    if at is None:
+        raise Failure(f"{elf}: no {what} in submit: the instruction this case flips is not "
+                      "there")
+    flip = fb.KINDS.index("flip-code")
+    got = campaign(run_no, n=flip + 1, flip_at=at)
+    check_loop_step_fault(got, flip, at, "detected")
+
+
+def check_block_size_flip():
+    """Fault 206 of seed 1 in this build (membdev+0x1360 bit 6): membdev loads its block
+    size from the wrong word and acknowledges writes it stored nowhere. Before the checks:
+    `latent`, and 21 such flips (`maple-hosted faults 207 1 20 0x1360 6`) lost 67,032
+    acknowledged writes."""
+    check_running_wrong_flip(4, fb.membdev_block_size_load, "block_size load")
+
+
+def check_op_flip():
+    """Fault 2456 of seed 1 in this build (membdev+0x128c bit 5): membdev reads each
+    request's op from the wrong place, serves writes as reads (the old block copied over
+    the client's write buffer) and acknowledges them. The shadow must put the client's
+    bytes back before the redo: before it kept a copy, every redo wrote the overwritten
+    buffer, and the batch ended as -EIO (errors=1 at the flip, 3 of 3 runs)."""
+    check_running_wrong_flip(5, fb.membdev_op_load, "load of BlockReq.op")
+
+
+def check_stray_write_flip():
+    """Fault 4046 of seed 1 in this build (fb.membdev_epilogue_stos: membdev+0x13aa bit 5):
+    membdev writes 8 zero bytes over the block after the last one it wrote, then crashes.
+    The shadow restarts it (`crashed`) and the batch is redone, but the other block's
+    acknowledged contents are gone from the device; when read, two instances read the same
+    wrong contents, and the shadow must give the reader the block from its mirror and
+    write it back: no client error, no wrong block (before the mirror: the read failed with
+    -EIO, errors=1 in 3 of 3 replays). Where the 8 bytes land depends on the last request
+    of the batch (after a read, in the client's buffer, which the redo rewrites), so the
+    restore's exact line is the hosted test
+    recovery-a-write-stored-over-another-block-is-redone-and-that-block-restored's."""
+    elf = os.path.join(ROOT, "out/domains/membdev.elf")
+    at = fb.membdev_epilogue_stos(elf)
+    if at is None:
+        raise Failure(f"{elf}: no `mov -0x38(%rbp),%rax; add $0x38,%rsp` in submit: the "
+                      "instruction this case flips is not there")
+    flip = fb.KINDS.index("flip-code")
+    got = campaign(6, n=flip + 1, flip_at=at)
+    check_loop_step_fault(got, flip, at, "crashed")
+
+
 def run():
     test("hostedfaults/campaign-contained-recovered-reproducible", check_campaign)
+    test("hostedfaults/membdev-block-size-flip-running-wrong-is-detected-and-redone",
+         check_block_size_flip)
+    test("hostedfaults/membdev-op-flip-overwriting-the-clients-write-is-redone-from-a-copy",
+         check_op_flip)
+    test("hostedfaults/membdev-stray-write-flip-block-is-restored-from-the-mirror",
+         check_stray_write_flip)
     test("hostedfaults/membdev-loop-step-flip-spinning-is-struck-and-recovers-without-loss",
          check_loop_step_flip)

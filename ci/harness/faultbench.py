@@ -23,7 +23,7 @@ KEYS = re.compile(r"hosted: faults (under protection keys|without protection key
 
 KINDS = ("pf", "gp", "ud", "de", "pk", "kill", "flip-code", "flip-entry", "flip-data",
          "flip-stack")
-FAULT = re.compile(r"bench: faults n=(\d+) kind=([\w-]+) outcome=(crashed|latent)"
+FAULT = re.compile(r"bench: faults n=(\d+) kind=([\w-]+) outcome=(crashed|latent|detected)"
                    r"(?: at=\+(0x[0-9a-f]+|0) bit=(\d))? result=(recovered|escaped|unrecovered) "
                    r"serving_us=(\d+) errors=(-?\d+) lost=(-?\d+)$")
 FAILED = re.compile(r"bench: faults (?:n=(\d+) kind=([\w-]+) )?failed: (.*)$")
@@ -182,7 +182,7 @@ def pct(values, q):
 
 def table(got):
     """One row per kind and one for all: (kind, injected, contained, crashed, latent,
-    recovered, median ms, p90, p99, errors, lost, unknown). Contained: the shadow and the
+    detected (the shadow's checks found membdev answering wrongly and replaced it), recovered, median ms, p90, p99, errors, lost, unknown). Contained: the shadow and the
     client came through (result not escaped), and a kernel panic counts against the fault
     after the last one printed (kinds go in turn). Times over the faults that crashed
     membdev and recovered. errors and lost sum what the client could still be asked, and
@@ -197,11 +197,67 @@ def table(got):
         ms = [f[6] / 1000 for f in fs if f[2] == "crashed" and f[5] == "recovered"]
         rows.append((kind, len(fs) + panicked, sum(f[5] != "escaped" for f in fs),
                      sum(f[2] == "crashed" for f in fs), sum(f[2] == "latent" for f in fs),
-                     sum(f[5] == "recovered" for f in fs), pct(ms, 50), pct(ms, 90),
+                     sum(f[2] == "detected" for f in fs), sum(f[5] == "recovered" for f in fs), pct(ms, 50), pct(ms, 90),
                      pct(ms, 99), sum(max(f[7], 0) for f in fs),
                      sum(f[8] if f[8] >= 0 else got["wrong_logged"].get(f[0], 0) for f in fs),
                      sum(f[8] < 0 for f in fs)))
     return rows
+
+
+def submit_insns(elf):
+    """membdev's submit as objdump disassembles it: (address, bytes, text) of each
+    instruction, in order (an instruction's continuation line of bytes is not one); [] if
+    objdump cannot read elf."""
+    try:
+        text = subprocess.run(["objdump", "-d", "--disassemble=submit", elf],
+                              capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [(int(addr, 16), raw.split(), asm.strip()) for addr, raw, asm in
+            re.findall(r"^[ \t]*([0-9a-f]+):[ \t]+((?:[0-9a-f]{2} )+)[ \t]*(\S.*)$", text, re.M)]
+
+
+def submit_insn(elf, asm):
+    """(address, length) of the first instruction of membdev's submit whose text matches
+    the regular expression asm; None if there is none."""
+    for addr, raw, text in submit_insns(elf):
+        if re.fullmatch(asm, text):
+            return addr, len(raw)
+    return None
+
+
+def membdev_block_size_load(elf):
+    """(offset, bit) of fault 206 of seed 1 in this build (docs/bench-faults.md, finding 6's
+    instruction): bit 6 of the low byte of the displacement of submit's
+    `mov 0x...(%rip),%rdx` that loads block_size (its 4 last bytes), so membdev loads its
+    block size from the word 64 bytes further on and, running on, acknowledges writes it put
+    nowhere. Read from the build like membdev_loop_step; None if not there."""
+    at = submit_insn(elf, r"mov\s+0x[0-9a-f]+\(%rip\),%rdx\s+# [0-9a-f]+ <block_size>")
+    return (at[0] + at[1] - 4, 6) if at else None
+
+
+def membdev_op_load(elf):
+    """(offset, bit) that makes membdev read each request's op 512 MiB past the request:
+    bit 5 of the third displacement byte of submit's `mov 0x1008(%rNN),%rNNd` (BlockReq.op),
+    fault 2456 of seed 1 in this build (membdev+0x128c). membdev then serves writes as reads:
+    it copies the old block over the client's write buffer and acknowledges it. None if
+    not there."""
+    at = submit_insn(elf, r"mov\s+0x1008\(%r\w+\),%r\w+d")
+    return (at[0] + at[1] - 2, 5) if at else None
+
+
+def membdev_epilogue_stos(elf):
+    """(offset, bit) that turns the `mov -0x38(%rbp),%rax` just before submit's
+    `add $0x38,%rsp` (its return value reloaded) into `stos %rax,%es:(%rdi)`: bit 5 of its
+    opcode byte (8b, ab). membdev then writes 8 bytes at %rdi, where its last memcpy ended
+    (over the first word of the block after the last one it wrote), and crashes: fault 4046
+    of seed 1 in this build (membdev+0x13aa). None if not there."""
+    insns = submit_insns(elf)
+    for (addr, raw, text), (_, _, following) in zip(insns, insns[1:]):
+        if (re.fullmatch(r"mov\s+-0x38\(%rbp\),%rax", text) and raw[:2] == ["48", "8b"]
+                and re.fullmatch(r"add\s+\$0x38,%rsp", following)):
+            return addr + 1, 5
+    return None
 
 
 def membdev_loop_step(elf):
@@ -211,15 +267,10 @@ def membdev_loop_step(elf):
     skips a missing request, before the serving one (the build of finding 1 of
     docs/bench-faults.md had both; the flip was in the last). Read from the build with
     objdump, so a new build still hits the same instruction. None if it is not there."""
-    try:
-        text = subprocess.run(["objdump", "-d", "--disassemble=submit", elf],
-                              capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    insns = re.findall(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{2} )+)\s*(\S.*)$", text, re.M)
+    insns = submit_insns(elf)
     found = None
     for (addr, raw, asm), (_, _, following) in zip(insns, insns[1:]):
-        m = re.fullmatch(r"add\s+\$0x1,%(r\w+d)", asm.strip())
-        if m and re.fullmatch(rf"cmp\s+%\w+,%{m[1]}", following.strip()):
-            found = int(addr, 16) + len(raw.split()) - 1, 4
+        m = re.fullmatch(r"add\s+\$0x1,%(r\w+d)", asm)
+        if m and re.fullmatch(rf"cmp\s+%\w+,%{m[1]}", following):
+            found = addr + len(raw) - 1, 4
     return found

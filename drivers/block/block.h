@@ -4,8 +4,10 @@
  * request's bytes in its buffer. The alignment is the strictest a device
  * here needs: NVMe's first PRP entry may carry any dword-aligned offset
  * (NVMe 1.4, 4.3), so membdev refuses what nvme must refuse and a client
- * sees the same errors from either. And the one check of a request's
- * fields that both make before they touch a byte (block_req_read).
+ * sees the same errors from either. And the checks of a request that
+ * every party serving one makes before it touches a byte (block_req_read,
+ * block_in_shared_heap, block_req_bytes): the drivers, and the shadow that
+ * checks their answers (bdev_shadow/bdev_check.c).
  */
 #ifndef DRIVERS_BLOCK_BLOCK_H
 #define DRIVERS_BLOCK_BLOCK_H
@@ -44,6 +46,37 @@ static inline long block_req_read(const struct BlockReq *req, uint64_t nblocks, 
 	    out->n > nblocks - out->block)
 		return -MAPLE_EINVAL;
 	return 0;
+}
+
+/*
+ * Whether [va, va + len) lies in the shared heap. The gate has checked a
+ * lent deque's handle; the RRefs nested in it are plain numbers in shared
+ * memory, so whoever serves a request checks that they point where RRef
+ * payloads live before touching them: a bad one fails the request, not the
+ * domain.
+ */
+static inline bool block_in_shared_heap(uint64_t va, uint64_t len)
+{
+	const uint64_t end = SHARED_HEAP_VA + (uint64_t)SHARED_CHUNKS * SHARED_CHUNK;
+	return va >= SHARED_HEAP_VA && va < end && len <= end - va;
+}
+
+/*
+ * Where a request's bytes are: data for one block, else buf from offset.
+ * buf is a plain number in shared memory: the kernel confirms (rref_bus)
+ * that it is an RRef lent to this call with at least offset + bytes of
+ * payload, so a small or foreign RRef fails the request, not the memcpy.
+ */
+static inline uint8_t *block_req_bytes(struct BlockReq *req, uint32_t count, uint32_t offset,
+				       uint64_t block_size)
+{
+	if (count <= 1)
+		return req->data;
+	rref_t buf = __atomic_load_n(&req->buf, __ATOMIC_RELAXED);
+	uint64_t bytes = (uint64_t)count * block_size;
+	if (offset % BLOCK_BUF_ALIGN || !buf || rref_bus(buf, offset + bytes) < 0)
+		return NULL;
+	return (uint8_t *)rref_ptr(buf) + offset;
 }
 
 #endif

@@ -21,6 +21,13 @@ static const struct manifest_entry manifest[] = {
 	 * schedule the chaos test sets (kernel/ktest/chaos_initfail.c). */
 	{.image = "bdev_shadow_initfail", .may_create = {"membdev_initfail"}},
 	{.image = "membdev_initfail", .devices = {"ramdisk0"}},
+	/* ... and with a driver that acknowledges a write without storing it
+	 * (docs/recovery.md, "End-to-end integrity"). */
+	{.image = "bdev_shadow_forgetful", .may_create = {"membdev_forgetful"}},
+	{.image = "membdev_forgetful", .devices = {"ramdisk0"}},
+	/* ... and with one that stores a write over another block. */
+	{.image = "bdev_shadow_misplacing", .may_create = {"membdev_misplacing"}},
+	{.image = "membdev_misplacing", .devices = {"ramdisk0"}},
 	/* The NVMe driver (drivers/block/nvme) owns the first NVMe controller,
 	 * class 01:08:02 (dev/pci.c names it). */
 	{.image = "nvme", .devices = {"nvme0"}},

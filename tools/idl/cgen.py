@@ -357,6 +357,8 @@ class Header:
             self.emit(line)
         self.api(f"  interface {i.name} (shadow side)")
         self.api(f"    long {i.name}_shadow_start(const char *driver_image);")
+        self.api(f"    long {i.name}_shadow_start_checked(const char *driver_image, "
+                 f"const struct {i.name}_shadow_checks *checks);")
         self.api(f"    void {i.name}_shadow_get_stats(struct {i.name}_shadow_stats *out);")
 
     def proxy(self, i, m):

@@ -15,6 +15,13 @@ restarts only if the handle it called is still the current one; otherwise
 another thread has already restarted and it just retries. @replay calls
 hold the lock across the call and the record, so a restart never replays a
 log that misses a call the new driver did not see.
+
+Checks: a shadow can also judge the answers of a driver that did not fail.
+Whatever is specific to an interface (a block device's checksums) is
+hand-written beside the shadow domain and handed to I_shadow_start_checked
+as a table of three hooks; the generated code only calls them around each
+forwarded call and, when the checker finds an answer wrong, takes the same
+restart path as for a crash, then sends the call again if it may be.
 """
 from string import Template
 
@@ -47,10 +54,46 @@ struct ${I}_shadow_stats {
 	uint64_t restarts; /* drivers created after the first */
 	uint64_t replayed; /* calls replayed into them */
 	uint64_t retries;  /* calls sent again: @idempotent ones, and any that found the driver dead */
+	uint64_t wrong;    /* answers the checks found wrong (each restarted its driver) */
 	uint32_t log_len;  /* @replay calls recorded */
 };
 
+/* Whether a call's result says the driver failed (during it, before it, or
+ * stopped by the watchdog): the shadow's crash path, for checks too. */
+static inline bool ${I}_shadow_crashed(long r)
+{
+	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
+}
+
+/*
+ * End-to-end checks (docs/idl.md, "Shadow checks"): what a driver that runs
+ * on but answers wrongly looks like is the interface's business, so the
+ * shadow domain supplies it. begin runs before a call reaches the driver and
+ * may refuse it (the client gets its error; the driver never sees the call);
+ * check runs after every attempt, with its result in *r, which it may change
+ * (to a crash's error if the driver failed while check asked it something:
+ * the crash path follows); end runs once after the last attempt, with the
+ * result the client gets. check's verdict, for an attempt that did not crash:
+ * RIGHT passes *r on; WRONG_REDO makes the shadow log the driver as wrong,
+ * restart it exactly as after a crash and, for a call it may send again,
+ * send it again; WRONG_FAIL restarts it too but returns *r (check must have
+ * made *r safe to return: `last` says no attempt follows).
+ */
+enum ${I}_shadow_verdict {
+	${I}_SHADOW_RIGHT,
+	${I}_SHADOW_WRONG_REDO,
+	${I}_SHADOW_WRONG_FAIL,
+};
+
+struct ${I}_shadow_checks {
+	long (*begin)(uint32_t method, const long a[4], void **token);
+	enum ${I}_shadow_verdict (*check)(uint32_t method, void *token, uint64_t driver,
+					  bool last, long *r);
+	void (*end)(uint32_t method, void *token, long r);
+};
+
 long ${I}_shadow_start(const char *driver_image);
+long ${I}_shadow_start_checked(const char *driver_image, const struct ${I}_shadow_checks *checks);
 void ${I}_shadow_get_stats(struct ${I}_shadow_stats *out);
 """)
 
@@ -65,15 +108,11 @@ struct ${I}_shadow_call {
 static struct ${I}_shadow_state {
 	struct dom_lock lock; /* restarts, the log, @replay calls */
 	const char *image;
+	const struct ${I}_shadow_checks *checks; /* NULL: fail-stop recovery only */
 	uint64_t driver; /* read without the lock: atomic */
 	struct ${I}_shadow_stats stats;
 	struct ${I}_shadow_call log[${I}_SHADOW_LOG_MAX];
 } ${I}_shadow;
-
-static bool ${I}_shadow_crashed(long r)
-{
-	return r == -MAPLE_ECALLEE || r == -MAPLE_EDEAD || r == -MAPLE_ETIMEDOUT;
-}
 
 /* With the lock held: replace the driver `called` with a new one, unless
  * another thread has already. 0, or why there is no working driver. */
@@ -120,10 +159,33 @@ static long ${I}_shadow_restart_locked(uint64_t called)
 	return r;
 }
 
+static const char *const ${I}_shadow_method_names[] = {
+${NAMES}};
+
+/* The checks' verdict on an attempt the driver returned from (*r); a wrong
+ * answer is logged, naming the driver and the method, as the restart is. */
+static enum ${I}_shadow_verdict ${I}_shadow_judge(uint32_t method, void *token, uint64_t called,
+						 bool last, long *r)
+{
+	const struct ${I}_shadow_checks *k = ${I}_shadow.checks;
+	if (!k)
+		return ${I}_SHADOW_RIGHT;
+	enum ${I}_shadow_verdict v = k->check(method, token, called, last, r);
+	if (v != ${I}_SHADOW_RIGHT) {
+		__atomic_add_fetch(&${I}_shadow.stats.wrong, 1, __ATOMIC_RELAXED);
+		dom_printf("shadow ${I}: %s (handle %#lx) answered %s wrongly; restarting it",
+			   ${I}_shadow.image, (unsigned long)called, ${I}_shadow_method_names[method]);
+	}
+	return v;
+}
+
 static long ${I}_shadow_forward(uint64_t word, bool replay, bool idempotent, long a0, long a1,
 				long a2, long a3)
 {
 	struct ${I}_shadow_state *s = &${I}_shadow;
+	const uint32_t method = (uint32_t)(word & XCALL_METHOD_MASK);
+	const long a[4] = {a0, a1, a2, a3};
+	void *token = NULL;
 	if (replay) {
 		dom_lock(&s->lock);
 		if (s->stats.log_len == ${I}_SHADOW_LOG_MAX) {
@@ -131,21 +193,37 @@ static long ${I}_shadow_forward(uint64_t word, bool replay, bool idempotent, lon
 			return -MAPLE_ENOMEM;
 		}
 	}
-	long r;
-	for (int tries = 0;; tries++) {
+	long r = s->checks ? s->checks->begin(method, a, &token) : 0;
+	for (int tries = 0; r >= 0 || tries > 0; tries++) {
 		uint64_t called = __atomic_load_n(&s->driver, __ATOMIC_ACQUIRE);
 		r = maple_xcall(called, word, a0, a1, a2, a3);
-		if (!${I}_shadow_crashed(r))
+		/* Whether this is the last attempt, if the driver fails it or the
+		 * checks find it wrong: then nothing is sent again. */
+		bool last = !idempotent || tries == ${I}_SHADOW_RETRIES;
+		enum ${I}_shadow_verdict v = ${I}_shadow_judge(method, token, called, last, &r);
+		if (!${I}_shadow_crashed(r) && v == ${I}_SHADOW_RIGHT)
 			break;
 		if (!replay)
 			dom_lock(&s->lock);
 		long e = ${I}_shadow_restart_locked(called);
 		if (!replay)
 			dom_unlock(&s->lock);
+		if (v != ${I}_SHADOW_RIGHT) {
+			/* No working driver: the client gets why, not the wrong
+			 * driver's answer. */
+			if (e < 0)
+				r = e;
+			if (e < 0 || v == ${I}_SHADOW_WRONG_FAIL || last)
+				break;
+			__atomic_add_fetch(&s->stats.retries, 1, __ATOMIC_RELAXED);
+			continue;
+		}
 		if (e < 0 || (!idempotent && r != -MAPLE_EDEAD) || tries == ${I}_SHADOW_RETRIES)
 			break;
 		__atomic_add_fetch(&s->stats.retries, 1, __ATOMIC_RELAXED);
 	}
+	if (s->checks)
+		s->checks->end(method, token, r);
 	if (replay) {
 		if (r >= 0) {
 			struct ${I}_shadow_call *c = &s->log[s->stats.log_len++];
@@ -163,7 +241,15 @@ static long ${I}_shadow_forward(uint64_t word, bool replay, bool idempotent, lon
 ${ENTRIES}
 long ${I}_shadow_start(const char *driver_image)
 {
+	return ${I}_shadow_start_checked(driver_image, NULL);
+}
+
+long ${I}_shadow_start_checked(const char *driver_image, const struct ${I}_shadow_checks *checks)
+{
+	if (checks && (!checks->begin || !checks->check || !checks->end))
+		return -MAPLE_EINVAL;
 	${I}_shadow.image = driver_image;
+	${I}_shadow.checks = checks;
 	long h = maple_domain_create(driver_image);
 	if (h < 0)
 		return h;
@@ -180,6 +266,7 @@ void ${I}_shadow_get_stats(struct ${I}_shadow_stats *out)
 	*out = s->stats;
 	out->driver = __atomic_load_n(&s->driver, __ATOMIC_ACQUIRE);
 	out->retries = __atomic_load_n(&s->stats.retries, __ATOMIC_RELAXED);
+	out->wrong = __atomic_load_n(&s->stats.wrong, __ATOMIC_RELAXED);
 	dom_unlock(&s->lock);
 }
 """)
@@ -206,4 +293,5 @@ def shadow_source(iface):
                         for m in iface.methods)
     table = "".join(f"\t\t[{iface.name}_{m.name}_METHOD] = "
                     f"MAPLE_METHOD({iface.name}_shadow_entry_{m.name}),\n" for m in iface.methods)
-    return SOURCE.substitute(I=iface.name, ENTRIES=entries, TABLE=table).split("\n")
+    names = "".join(f'\t[{iface.name}_{m.name}_METHOD] = "{m.name}",\n' for m in iface.methods)
+    return SOURCE.substitute(I=iface.name, ENTRIES=entries, TABLE=table, NAMES=names).split("\n")

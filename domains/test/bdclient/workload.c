@@ -138,6 +138,8 @@ static void submit_checked(struct bdc *c, uint32_t n)
 		struct BlockReq *req = req_at(c, i);
 		req->block = s->block;
 		req->op = s->op;
+		req->nblocks = 0; /* one block, in data: whatever a wild driver left there */
+		req->offset = 0;
 		req->status = STATUS_UNSET;
 		if (s->op == BDC_OP_WRITE) {
 			s->gen = c->next_gen++;

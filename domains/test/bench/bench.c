@@ -67,6 +67,51 @@ static long bounce(uint64_t target, rref_t *r)
 	return 0;
 }
 
+#define BATCH	    32
+#define BLOCKS	    1024 /* the geometry every block benchmark sizes its device to */
+#define BLOCK_BYTES 4096
+
+static rref_t batches[2]; /* BATCH one-block requests: [0] reads, [1] writes */
+static uint64_t sized[4]; /* the block devices sized so far */
+
+/* BATCH requests of op on distinct blocks, the writes' bytes filled. */
+static rref_t make_batch(uint32_t op)
+{
+	rref_t q = BlockReq_deque32_alloc();
+	for (uint32_t i = 0; q && i < BATCH; i++) {
+		rref_t r = BlockReq_alloc();
+		if (!r || BlockReq_deque32_push(q, r) < 0)
+			return RREF_NULL;
+		struct BlockReq *req = BlockReq_ptr(r);
+		req->block = op * BATCH + i;
+		req->op = op;
+		for (uint32_t w = 0; w < BLOCK_BYTES / 8; w++)
+			((uint64_t *)req->data)[w] = ((uint64_t)req->block << 32) + w;
+	}
+	return q;
+}
+
+/* One submit of the op batch to target, sized first if it is new here. */
+static long submit_batch(uint64_t target, uint32_t op)
+{
+	struct BlockDevice_ref ref = {.domain = target};
+	unsigned i = 0;
+	while (i < DOM_ARRAY_LEN(sized) && sized[i] && sized[i] != target)
+		i++;
+	if (i == DOM_ARRAY_LEN(sized))
+		return -MAPLE_ENOMEM;
+	if (!sized[i]) {
+		long r = BlockDevice_init(&ref, BLOCKS, BLOCK_BYTES);
+		if (r < 0)
+			return r;
+		sized[i] = target;
+	}
+	if (!batches[op] && !(batches[op] = make_batch(op)))
+		return -MAPLE_ENOMEM;
+	long r = BlockDevice_submit(&ref, batches[op]);
+	return r == BATCH ? 0 : r < 0 ? r : -MAPLE_EINVAL;
+}
+
 static long run_op(long op, uint64_t target)
 {
 	switch (op) {
@@ -93,6 +138,10 @@ static long run_op(long op, uint64_t target)
 		long r = BlockDevice_stats(&ref);
 		return r < 0 ? r : 0;
 	}
+	case BENCH_OP_SUBMIT_READS:
+		return submit_batch(target, 0);
+	case BENCH_OP_SUBMIT_WRITES:
+		return submit_batch(target, 1);
 	case BENCH_OP_ALLOC_FREE: {
 		rref_t r = rref_alloc(BENCH_TYPE, 64);
 		return r && rref_free(r) == 0 ? 0 : -MAPLE_ENOMEM;

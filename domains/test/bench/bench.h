@@ -22,6 +22,8 @@ enum bench_op {
 	BENCH_OP_DEQUE32 = 7,	 /* xb.echo of a deque holding 32 nested RRefs, there and back */
 	BENCH_OP_ALLOC_FREE = 8, /* rref_alloc + rref_free of a 64-byte object */
 	BENCH_OP_PROXY = 9,	 /* BlockDevice_stats(target) through the generated proxy */
+	BENCH_OP_SUBMIT_READS = 10,  /* BlockDevice_submit(target) of 32 one-block reads */
+	BENCH_OP_SUBMIT_WRITES = 11, /* ... of 32 one-block writes */
 };
 
 /*
@@ -40,6 +42,10 @@ enum bench_op {
 	X("xcall-move-deque-32", BENCH_OP_DEQUE32, "xb")                                           \
 	X("rref-alloc-free", BENCH_OP_ALLOC_FREE, NULL)                                            \
 	X("proxy-call-membdev", BENCH_OP_PROXY, "membdev")                                         \
-	X("proxy-call-via-shadow", BENCH_OP_PROXY, "bdev_shadow")
+	X("proxy-call-via-shadow", BENCH_OP_PROXY, "bdev_shadow")                                  \
+	X("submit-32-reads-membdev", BENCH_OP_SUBMIT_READS, "membdev")                             \
+	X("submit-32-reads-via-shadow", BENCH_OP_SUBMIT_READS, "bdev_shadow")                      \
+	X("submit-32-writes-membdev", BENCH_OP_SUBMIT_WRITES, "membdev")                           \
+	X("submit-32-writes-via-shadow", BENCH_OP_SUBMIT_WRITES, "bdev_shadow")
 
 #endif

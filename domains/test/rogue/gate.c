@@ -35,10 +35,32 @@ __attribute__((noreturn)) static void jump_with_stack(uint64_t rsp, uint64_t ent
 enum { POP_R15, POP_R14, POP_R13, POP_R12, POP_RBP, POP_RBX, POP_RET, POP_WORDS };
 static uint64_t loop_frame[POP_WORDS];
 
-__attribute__((noreturn)) static void loop_through_gate(uint64_t raise, uint64_t resume)
+/*
+ * Where the gate clears vector state between domains (maple-hosted), its
+ * ZERO_VECTORS at gate_resume pushes its scratch %rax, %rcx and %rdx below
+ * the return slot, over the saved %rbx, %rbp and %r12 it has just popped:
+ * each pass then returns here, %r12 still the frame, and the saved %r12 is
+ * put back before the pass goes on into the gate's raise. Two instructions
+ * of rogue's own a pass, in which the VM's grace for a thread in the gate
+ * does not apply; the VM's gate pushes nothing there (VECTORS_KEEP), and
+ * its loop is the gate's alone.
+ */
+extern const char rogue_gate_loop_again[];
+extern uint64_t rogue_gate_loop_raise;
+uint64_t rogue_gate_loop_raise;
+_Static_assert(POP_R12 * 8 == 24, "the trampoline's offset of the saved %r12");
+__asm__(".pushsection .text\n"
+	"rogue_gate_loop_again:\n\t"
+	"movq %r12, 24(%r12)\n\t"
+	"jmp *rogue_gate_loop_raise(%rip)\n"
+	".popsection");
+
+__attribute__((noreturn)) static void loop_through_gate(uint64_t raise, uint64_t resume,
+							int put_back)
 {
 	loop_frame[POP_R12] = (uint64_t)(uintptr_t)loop_frame;
-	loop_frame[POP_RET] = raise;
+	rogue_gate_loop_raise = raise;
+	loop_frame[POP_RET] = put_back ? (uint64_t)(uintptr_t)rogue_gate_loop_again : raise;
 	__asm__ volatile("movq %0, %%rsp\n\t"
 			 "jmp *%1"
 			 :
@@ -201,7 +223,7 @@ long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
 	case ROGUE_GATE_HAMMER_BAD:
 		return hammer_bad;
 	case ROGUE_GATE_LOOP:
-		loop_through_gate(target, a2);
+		loop_through_gate(target, a2, a3 != 0);
 	case ROGUE_GATE_DEPTH:
 		return maple_xcall((uint64_t)maple_domain_id(), Rogue_run_METHOD, ROGUE_GATE_DEPTH,
 				   0, 0, 0);

@@ -40,7 +40,10 @@ enum rogue_gate_case {
 	/* Loop through the gate for ever: return into it at target (the raise
 	 * of its entry) from a2 (gate_resume) on a frame whose saved %r12
 	 * points back at the frame itself, with a handle the gate refuses, so
-	 * every refusal returns into the next pass. Never returns. */
+	 * every refusal returns into the next pass. With a3 nonzero (a gate
+	 * that clears vector state, which pushes below its return slot: gate.c),
+	 * two instructions of rogue's put the saved %r12 back each pass; with 0
+	 * the loop is the gate's alone. Never returns. */
 	ROGUE_GATE_LOOP = 28,
 	ROGUE_GATE_LAST = 28,
 };

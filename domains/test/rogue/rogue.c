@@ -17,6 +17,7 @@
 #include <test/rogue/pci_cases.h>
 #include <test/rogue/tiles_cases.h>
 #include <test/rogue/watch_cases.h>
+#include <test/rogue/watchsig_cases.h>
 
 #include <sdk/dom.h>
 
@@ -157,7 +158,8 @@ static long run(long number, long target, long a2, long a3)
 		return rogue_gate_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
 	if (number >= ROGUE_A_FIRST && number < ROGUE_A_END)
 		return rogue_attack_case(number, (unsigned long)target, (unsigned long)a2);
-	if (number >= ROGUE_W_FIRST && number < ROGUE_W_END)
+	if ((number >= ROGUE_W_FIRST && number < ROGUE_W_END) ||
+	    (number >= ROGUE_WS_FIRST && number < ROGUE_WS_END))
 		return rogue_watch_case(number, (unsigned long)target);
 	if (number >= ROGUE_X_FIRST && number < ROGUE_X_END)
 		return rogue_attack3_case(number, (unsigned long)target, (unsigned long)a2,

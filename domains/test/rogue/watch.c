@@ -2,10 +2,12 @@
  * rogue's watchdog and debug-trap cases (watch_cases.h): callees that sleep
  * in the kernel, sleep forever or finish in time, a domain thread calling
  * a spinning or sleeping domain, single-stepping and int3 loops, a trap
- * flag left set for the caller, and a loop inside the gate page.
+ * flag left set for the caller, a loop inside the gate page, and a far
+ * return into a loop outside rogue's code (watchsig_cases.h).
  */
 #include <test/rogue/cases.h>
 #include <test/rogue/watch_cases.h>
+#include <test/rogue/watchsig_cases.h>
 
 #include <sdk/dom.h>
 
@@ -79,29 +81,49 @@ static __attribute__((noreturn)) void enter(const char *loop)
 	__builtin_unreachable();
 }
 
-/* Every register a `jmp *%reg` may name, but the stack and frame pointers. */
+/* Every register a `jmp *%reg` may name, but the stack and frame pointers,
+ * loaded with %rax. */
+#define LOAD_ALL_WITH_RAX                                                                          \
+	"movq %%rax, %%rbx\n\t"                                                                    \
+	"movq %%rax, %%rcx\n\t"                                                                    \
+	"movq %%rax, %%rdx\n\t"                                                                    \
+	"movq %%rax, %%rsi\n\t"                                                                    \
+	"movq %%rax, %%rdi\n\t"                                                                    \
+	"movq %%rax, %%r8\n\t"                                                                     \
+	"movq %%rax, %%r9\n\t"                                                                     \
+	"movq %%rax, %%r10\n\t"                                                                    \
+	"movq %%rax, %%r11\n\t"                                                                    \
+	"movq %%rax, %%r12\n\t"                                                                    \
+	"movq %%rax, %%r13\n\t"                                                                    \
+	"movq %%rax, %%r14\n\t"                                                                    \
+	"movq %%rax, %%r15\n\t"
+#define ALL_REGISTERS                                                                              \
+	"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14",   \
+		"r15", "memory"
+
 static __attribute__((noreturn)) void jump_with_all_registers(uint64_t target)
 {
 	gate_target = target;
-	__asm__ volatile("movq %0, %%rax\n\t"
-			 "movq %%rax, %%rbx\n\t"
-			 "movq %%rax, %%rcx\n\t"
-			 "movq %%rax, %%rdx\n\t"
-			 "movq %%rax, %%rsi\n\t"
-			 "movq %%rax, %%rdi\n\t"
-			 "movq %%rax, %%r8\n\t"
-			 "movq %%rax, %%r9\n\t"
-			 "movq %%rax, %%r10\n\t"
-			 "movq %%rax, %%r11\n\t"
-			 "movq %%rax, %%r12\n\t"
-			 "movq %%rax, %%r13\n\t"
-			 "movq %%rax, %%r14\n\t"
-			 "movq %%rax, %%r15\n\t"
-			 "jmp *%%rax"
+	__asm__ volatile("movq %0, %%rax\n\t" LOAD_ALL_WITH_RAX "jmp *%%rax"
 			 :
 			 : "m"(gate_target)
-			 : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
-			   "r12", "r13", "r14", "r15", "memory");
+			 : ALL_REGISTERS);
+	__builtin_unreachable();
+}
+
+/* The same through a far return in 64-bit mode (this code segment), the
+ * shape of bench/faults' finding 8: a flip made an instruction `lret`. */
+static __attribute__((noreturn)) void far_return_with_all_registers(uint64_t target)
+{
+	gate_target = target;
+	__asm__ volatile("xorl %%ecx, %%ecx\n\t"
+			 "movw %%cs, %%cx\n\t"
+			 "movq %0, %%rax\n\t"
+			 "pushq %%rcx\n\t"
+			 "pushq %%rax\n\t" LOAD_ALL_WITH_RAX "lretq"
+			 :
+			 : "m"(gate_target)
+			 : ALL_REGISTERS);
 	__builtin_unreachable();
 }
 
@@ -155,6 +177,10 @@ long rogue_watch_case(long number, unsigned long target)
 		if (!target)
 			return -MAPLE_EINVAL;
 		jump_with_all_registers(target);
+	case ROGUE_WS_FAR_RETURN_LOOP:
+		if (!target)
+			return -MAPLE_EINVAL;
+		far_return_with_all_registers(target);
 	}
 	return -MAPLE_EINVAL;
 }

@@ -5,10 +5,10 @@
  * records init() and replays it into a new membdev after a crash, and
  * retries submit(), which the IDL marks @idempotent.
  */
-#include <idl/bdev.h>
+#include <block/bdev_shadow/bdev_check.h>
 
 long domain_main(long arg)
 {
 	(void)arg;
-	return BlockDevice_shadow_start("membdev");
+	return BlockDevice_shadow_start_checked("membdev", &bdev_checks);
 }

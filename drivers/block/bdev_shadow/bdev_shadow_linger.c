@@ -3,10 +3,10 @@
  * driving membdev_linger instead of membdev, for the recovery ktest that
  * holds the retried request inside each new driver instance.
  */
-#include <idl/bdev.h>
+#include <block/bdev_shadow/bdev_check.h>
 
 long domain_main(long arg)
 {
 	(void)arg;
-	return BlockDevice_shadow_start("membdev_linger");
+	return BlockDevice_shadow_start_checked("membdev_linger", &bdev_checks);
 }

@@ -86,6 +86,34 @@ static uint8_t *request_bytes(struct BlockReq *req, uint32_t count, uint32_t off
 	return (uint8_t *)rref_ptr(buf) + offset;
 }
 
+#ifdef MEMBDEV_FORGET_NTH
+/* The membdev_forgetful test image: whether to acknowledge this write, the
+ * instance's MEMBDEV_FORGET_NTH-th, without storing it. */
+static bool forget(uint64_t block)
+{
+	static uint32_t writes;
+	if (++writes != MEMBDEV_FORGET_NTH)
+		return false;
+	dom_printf("membdev: acknowledging the write of block %lu without storing it",
+		   (unsigned long)block);
+	return true;
+}
+#endif
+
+#ifdef MEMBDEV_MISPLACE_NTH
+/* The membdev_misplacing test image: whether to store this write, the
+ * instance's MEMBDEV_MISPLACE_NTH-th, over the block before it instead. */
+static bool misplace(uint64_t block)
+{
+	static uint32_t writes;
+	if (++writes != MEMBDEV_MISPLACE_NTH || !block)
+		return false;
+	dom_printf("membdev: writing block %lu over block %lu", (unsigned long)block,
+		   (unsigned long)block - 1);
+	return true;
+}
+#endif
+
 /* One request, in place: its status, 0 or -MAPLE_EINVAL. */
 static int32_t serve(struct BlockReq *req)
 {
@@ -96,8 +124,16 @@ static int32_t serve(struct BlockReq *req)
 	if (!bytes)
 		return -MAPLE_EINVAL;
 	uint8_t *where = disk + q.block * block_size;
+#ifdef MEMBDEV_MISPLACE_NTH
+	if (q.op && misplace(q.block))
+		where -= block_size; /* the block before: acknowledged, and now overwritten */
+#endif
 	if (q.op == 0)
 		memcpy(bytes, where, q.n * block_size);
+#ifdef MEMBDEV_FORGET_NTH
+	else if (forget(q.block))
+		; /* acknowledged, not stored */
+#endif
 	else
 		memcpy(where, bytes, q.n * block_size);
 	return 0;

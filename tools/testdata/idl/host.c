@@ -365,6 +365,51 @@ static long shadow_main(void)
 	return BlockDevice_shadow_start("membdev");
 }
 
+/* ---- shadow checks: a checker whose verdicts the case sets ---- */
+
+static enum BlockDevice_shadow_verdict verdicts[4]; /* for submit, used from the last */
+static int nverdicts, checked, ended;
+static long begin_error, end_result, token_word;
+
+static long k_begin(uint32_t method, const long a[4], void **token)
+{
+	(void)a;
+	*token = &token_word;
+	return method == BlockDevice_submit_METHOD ? begin_error : 0;
+}
+
+static enum BlockDevice_shadow_verdict k_check(uint32_t method, void *token, uint64_t driver,
+					       bool last, long *r)
+{
+	(void)driver;
+	CHECK(token == &token_word);
+	checked++;
+	if (method != BlockDevice_submit_METHOD || BlockDevice_shadow_crashed(*r) || !nverdicts)
+		return BlockDevice_SHADOW_RIGHT;
+	enum BlockDevice_shadow_verdict v = verdicts[--nverdicts];
+	if (v == BlockDevice_SHADOW_WRONG_REDO && last)
+		v = BlockDevice_SHADOW_WRONG_FAIL; /* the contract: nothing follows the last */
+	if (v == BlockDevice_SHADOW_WRONG_FAIL)
+		*r = -MAPLE_EIO;
+	return v;
+}
+
+static void k_end(uint32_t method, void *token, long r)
+{
+	(void)method;
+	CHECK(token == &token_word);
+	ended++;
+	end_result = r;
+}
+
+static const struct BlockDevice_shadow_checks host_checks = {
+	.begin = k_begin, .check = k_check, .end = k_end};
+
+static long checked_shadow_main(void)
+{
+	return BlockDevice_shadow_start_checked("membdev", &host_checks);
+}
+
 static long bad_main(void)
 {
 	struct BlockDevice_impl impl = {.init = dev_init, .submit = dev_submit};
@@ -374,6 +419,7 @@ static long bad_main(void)
 static const struct image bdev_images[] = {
 	{"membdev", membdev_main},
 	{"bdev_shadow", shadow_main},
+	{"bdev_shadow_checked", checked_shadow_main},
 	{"bad", bad_main},
 	{NULL, NULL},
 };
@@ -696,6 +742,56 @@ static void case_shadow_log_full(void)
 	CHECK(BlockDevice_init(&dev, 99, 512) == -MAPLE_ENOMEM);
 }
 
+/* A checked shadow: an answer found wrong takes the crash path (destroy,
+ * create, replay) and the call is sent again; WRONG_FAIL restarts but
+ * returns what check made of the result; begin's error never reaches the
+ * driver; end sees the client's result. */
+static void case_shadow_checks(void)
+{
+	struct BlockDevice_ref dev = client_setup("bdev_shadow_checked");
+	CHECK(BlockDevice_init(&dev, 8, 4096) == 8 * 4096);
+	uint64_t driver = (uint64_t)maple_lookup("membdev");
+	rref_t q = requests(3, 1);
+	verdicts[0] = BlockDevice_SHADOW_WRONG_REDO;
+	nverdicts = 1;
+	checked = ended = 0;
+	CHECK(BlockDevice_submit(&dev, q) == 3);
+	uint64_t now = (uint64_t)maple_lookup("membdev");
+	CHECK(now != driver && !doms[driver].alive && destroys == 1 && dev_inits == 2);
+	CHECK(checked == 2 && ended == 1 && end_result == 3);
+	struct BlockDevice_shadow_stats st;
+	BlockDevice_shadow_get_stats(&st);
+	CHECK(st.wrong == 1 && st.restarts == 1 && st.retries == 1 && st.replayed == 1);
+
+	verdicts[0] = BlockDevice_SHADOW_WRONG_FAIL;
+	nverdicts = 1;
+	CHECK(BlockDevice_submit(&dev, q) == -MAPLE_EIO); /* restarted, not sent again */
+	CHECK((uint64_t)maple_lookup("membdev") != now && destroys == 2 &&
+	      end_result == -MAPLE_EIO);
+	BlockDevice_shadow_get_stats(&st);
+	CHECK(st.wrong == 2 && st.restarts == 2 && st.retries == 1);
+
+	for (int i = 0; i < 4; i++) /* wrong every time: the last attempt fails */
+		verdicts[i] = BlockDevice_SHADOW_WRONG_REDO;
+	nverdicts = 4;
+	CHECK(BlockDevice_submit(&dev, q) == -MAPLE_EIO);
+	BlockDevice_shadow_get_stats(&st);
+	CHECK(st.wrong == 6 && st.retries == 1 + BlockDevice_SHADOW_RETRIES && nverdicts == 0);
+
+	uint64_t done = dev_done;
+	begin_error = -MAPLE_ENOMEM;
+	CHECK(BlockDevice_submit(&dev, q) == -MAPLE_ENOMEM && dev_done == done);
+	CHECK(end_result == -MAPLE_ENOMEM);
+	begin_error = 0;
+
+	now = (uint64_t)maple_lookup("membdev");
+	doms[now].crash_at = BlockDevice_submit_METHOD; /* a crash: check sees it, RIGHT */
+	checked = 0;
+	CHECK(BlockDevice_submit(&dev, q) == 3 && checked == 2);
+	BlockDevice_shadow_get_stats(&st);
+	CHECK(st.wrong == 6);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -709,6 +805,7 @@ static const struct {
 	{"shadow_retries_bounded", case_shadow_retries_bounded},
 	{"shadow_start_fails", case_shadow_start_fails},
 	{"shadow_log_full", case_shadow_log_full},
+	{"shadow_checks", case_shadow_checks},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,559 @@
+/*
+ * bdev_check: the BlockDevice shadow's end-to-end checks (docs/recovery.md,
+ * "End-to-end integrity"), the hooks the generated shadow calls around each
+ * forwarded call (docs/idl.md, "Shadow checks"). A block driver can run on
+ * while wrong: acknowledge a write it did not store, store it in the wrong
+ * place, return wrong data, skip a request. Recovery that waits for a crash
+ * never sees that; this finds it and has the shadow restart the driver and
+ * redo the batch, as after a crash.
+ *
+ * Trust boundary: the driver is not trusted to have done what it says. The
+ * shadow keeps, in its own memory (no other domain can write it), the
+ * checksum of each block's last write it saw stored (blocksums.h). Before
+ * a batch reaches the driver it copies each write's bytes and notes their
+ * checksums, and sets every status to a value the driver must overwrite
+ * (before every further attempt it sets them again and puts the copies
+ * back: a wrong driver may have overwritten the client's buffers). After
+ * the driver returns, it judges every status and the count, every read's
+ * data against the table, and reads every acknowledged write back through
+ * the same driver into its own requests, so an acknowledgement reaches the
+ * client only for a write that reads back as the client wrote it. Anything
+ * else: the driver is wrong. A read whose wrong contents a second driver
+ * instance reads again is corrupt at rest (a wrong driver wrote over it):
+ * the reader gets the block from the shadow's mirror, which is written
+ * back, or without one the request fails with -MAPLE_EIO naming the block;
+ * no wrong data is returned as read.
+ *
+ * The client's requests are shared memory it may rewrite meanwhile: each
+ * request's fields are read once (block_req_read) into the call's token,
+ * and only that copy is used. A client racing its own requests can make its
+ * own batch look wrong (a restart, then -MAPLE_EIO): its own loss.
+ */
+#include <block/bdev_shadow/bdev_check.h>
+#include <block/bdev_shadow/blocksums.h>
+#include <block/block.h>
+#include <lib/string.h>
+
+#define UNSERVED  1 /* a status the driver must overwrite: it never sets a positive one */
+#define BATCH_MAX 32
+/* The largest device the shadow mirrors: a copy of every block's last
+ * stored write, to restore a block a wrong driver overwrote at rest. */
+#define MIRROR_MAX (16UL << 20)
+
+/* One request of the batch, as begin read it. */
+struct pending {
+	struct BlockReq *req; /* NULL: not in the shared heap, nowhere to set a status */
+	struct block_req q;
+	uint8_t *bytes; /* the client's bytes; NULL: the request is invalid */
+	uint8_t *copy;	/* a write's bytes as the client lent them, in the token */
+	uint32_t first; /* its first block's index in the token's sums */
+};
+
+struct token {
+	uint32_t n;		   /* requests in the batch */
+	uint64_t bsize;		   /* the block size they were read with */
+	struct blocksum *new_sums; /* init: a table for the new geometry */
+	uint8_t *new_mirror;	   /* ... and its mirror, or NULL (too large, no memory) */
+	uint64_t new_blocks, new_size;
+	struct pending p[BATCH_MAX];
+	/* Per block of every valid request: a write's checksum as the client
+	 * wrote it at begin; a read's wrong checksum on an earlier attempt (a
+	 * different driver instance), or BLOCKSUM_NONE. Then the writes' copies. */
+	uint64_t sums[];
+};
+
+static struct {
+	struct dom_lock lock; /* everything below, and each call's judging */
+	struct blocksums table;
+	bool sized;	   /* init succeeded: table holds its geometry */
+	uint64_t zero_sum; /* the checksum of a block of zeros */
+	uint8_t *mirror;   /* each block's last stored write (MIRROR_MAX), or NULL */
+	rref_t rb_queue;   /* the read-back batch, owned here */
+	rref_t rb_buf;	   /* nested in the queue's first request */
+} chk;
+
+static struct BlockReq *rb_req(uint32_t i)
+{
+	return BlockReq_ptr(BlockReq_deque32_get(chk.rb_queue, i));
+}
+
+/* The read-back requests: a deque of BATCH_MAX, the first with a large buffer. */
+static long rb_alloc(void)
+{
+	if (chk.rb_queue)
+		return 0;
+	rref_t q = BlockReq_deque32_alloc(), buf = BlockBuf_alloc();
+	long e = q && buf ? 0 : -MAPLE_ENOMEM;
+	for (uint32_t i = 0; i < BATCH_MAX && e >= 0; i++) {
+		rref_t r = BlockReq_alloc();
+		e = r ? BlockReq_deque32_push(q, r) : -MAPLE_ENOMEM;
+		if (e < 0 && r)
+			BlockReq_free(r);
+	}
+	if (e >= 0)
+		e = BlockReq_set_buf(BlockReq_deque32_get(q, 0), buf);
+	if (e < 0) {
+		if (q)
+			BlockReq_deque32_free(q);
+		if (buf)
+			BlockBuf_free(buf);
+		return e;
+	}
+	chk.rb_queue = q;
+	chk.rb_buf = buf;
+	return 0;
+}
+
+static long begin_init(const long a[4], struct token **out)
+{
+	uint64_t blocks = (uint64_t)a[0], size = (uint64_t)a[1];
+	if (!blocks || !size || size > sizeof(((struct BlockReq *)0)->data) ||
+	    blocks > SIZE_MAX / sizeof(struct blocksum))
+		return 0; /* every driver refuses it (or it cannot be tracked): no table */
+	struct token *t = malloc(sizeof *t);
+	if (!t)
+		return -MAPLE_ENOMEM;
+	*t = (struct token){.new_blocks = blocks, .new_size = size};
+	dom_lock(&chk.lock);
+	long e = rb_alloc();
+	bool same = chk.sized && chk.table.nblocks == blocks && chk.table.block_size == size;
+	dom_unlock(&chk.lock);
+	if (e >= 0 && !same) {
+		t->new_sums = malloc(blocks * sizeof(struct blocksum));
+		if (!t->new_sums)
+			e = -MAPLE_ENOMEM;
+		/* Optional: without it a block found corrupt at rest fails with -EIO. */
+		if (blocks <= MIRROR_MAX / size)
+			t->new_mirror = malloc(blocks * size);
+	}
+	if (e < 0) {
+		free(t);
+		return e;
+	}
+	*out = t;
+	return 0;
+}
+
+/*
+ * Read the batch once: each request's fields and bytes, and a copy of each
+ * write's bytes with their checksums. The copy is what a redo sends: a
+ * wrong driver may have overwritten the client's buffer (a write served as
+ * a read copies the old block over it), and the shadow puts it back before
+ * every further attempt (preset).
+ */
+static long begin_submit(const long a[4], struct token **out)
+{
+	rref_t deque = (rref_t)a[0];
+	dom_lock(&chk.lock);
+	bool sized = chk.sized;
+	uint64_t nblocks = chk.table.nblocks, bsize = chk.table.block_size;
+	dom_unlock(&chk.lock);
+	if (!sized ||
+	    !block_in_shared_heap((uint64_t)rref_ptr(deque), sizeof(struct BlockReq_deque32)))
+		return 0; /* nothing to judge: the driver refuses the call */
+	struct pending p[BATCH_MAX];
+	uint32_t n = BlockReq_deque32_len(deque), blocks = 0;
+	uint64_t written = 0; /* bytes of writes */
+	for (uint32_t i = 0; i < n; i++) {
+		p[i] = (struct pending){0};
+		rref_t r = BlockReq_deque32_get(deque, i);
+		if (!block_in_shared_heap((uint64_t)rref_ptr(r), sizeof(struct BlockReq)))
+			continue;
+		p[i].req = BlockReq_ptr(r);
+		if (block_req_read(p[i].req, nblocks, bsize, &p[i].q) < 0)
+			continue;
+		p[i].bytes = block_req_bytes(p[i].req, p[i].q.count, p[i].q.offset, bsize);
+		p[i].first = blocks;
+		if (p[i].bytes)
+			blocks += (uint32_t)p[i].q.n;
+		if (p[i].bytes && p[i].q.op)
+			written += p[i].q.n * bsize;
+	}
+	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t) + written);
+	if (!t)
+		return -MAPLE_ENOMEM;
+	*t = (struct token){.n = n, .bsize = bsize};
+	memcpy(t->p, p, n * sizeof *p);
+	uint8_t *copy = (uint8_t *)&t->sums[blocks];
+	for (uint32_t i = 0; i < n; i++) {
+		struct pending *q = &t->p[i];
+		if (q->req)
+			__atomic_store_n(&q->req->status, UNSERVED, __ATOMIC_RELAXED);
+		if (!q->bytes)
+			continue;
+		if (q->q.op) {
+			q->copy = copy;
+			memcpy(copy, q->bytes, q->q.n * bsize);
+			copy += q->q.n * bsize;
+		}
+		for (uint64_t j = 0; j < q->q.n; j++)
+			t->sums[q->first + j] =
+				q->copy ? blocksum_of(q->copy + j * bsize, bsize) : BLOCKSUM_NONE;
+	}
+	*out = t;
+	return 0;
+}
+
+static long begin(uint32_t method, const long a[4], void **token)
+{
+	if (method == BlockDevice_init_METHOD)
+		return begin_init(a, (struct token **)token);
+	if (method == BlockDevice_submit_METHOD)
+		return begin_submit(a, (struct token **)token);
+	return 0;
+}
+
+/*
+ * The read-back queue is the shadow's, but it lies in shared memory, which
+ * a wrong driver can write like any domain: before each use its length and
+ * every request it holds are checked, and a damaged queue is replaced (the
+ * runtime frees what is nested in it by its own records, not the payload).
+ * false (logged) if it was damaged (the driver that last had it is wrong)
+ * or cannot be had.
+ */
+static bool rb_intact(void)
+{
+	if (!chk.rb_queue && rb_alloc() < 0) {
+		dom_printf("bdev_check: no memory for a read-back queue");
+		return false;
+	}
+	bool ok = BlockReq_deque32_len(chk.rb_queue) == BATCH_MAX;
+	for (uint32_t i = 0; ok && i < BATCH_MAX; i++)
+		ok = block_in_shared_heap((uint64_t)rb_req(i), sizeof(struct BlockReq));
+	if (ok)
+		return true;
+	dom_printf("bdev_check: the read-back queue was overwritten; replacing it");
+	BlockReq_deque32_free(chk.rb_queue);
+	chk.rb_queue = chk.rb_buf = RREF_NULL; /* the next round allocates them */
+	return false;
+}
+
+/* Fill a read-back area so that a copy the driver skips cannot match want. */
+static void poison(uint8_t *bytes, uint64_t want, uint64_t bsize)
+{
+	memset(bytes, want == chk.zero_sum ? 0xff : 0, bsize);
+}
+
+/*
+ * Read back the acknowledged writes among t's requests [*next, n) through
+ * driver, as many as one batch holds (a large request alone, in the buffer),
+ * and compare them with what the client wrote. With the lock held. 0 if they
+ * all read back right; -1 if the driver is wrong (logged) or failed (*crash
+ * set to the gate's error).
+ */
+static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, long *crash)
+{
+	uint64_t bsize = chk.table.block_size;
+	uint32_t used = 0, which[BATCH_MAX];
+	if (!rb_intact())
+		return -1;
+	for (; *next < t->n && used < BATCH_MAX; ++*next) {
+		const struct pending *q = &t->p[*next];
+		if (!q->bytes || !q->q.op || q->req->status != 0)
+			continue;
+		if (q->q.n > 1 && used)
+			break; /* the next round has the buffer for it */
+		struct BlockReq *rb = rb_req(used);
+		rb->block = q->q.block;
+		rb->op = 0;
+		rb->nblocks = q->q.n > 1 ? (uint32_t)q->q.n : 0;
+		rb->offset = 0;
+		rb->status = UNSERVED;
+		uint8_t *area = q->q.n > 1 ? BlockBuf_ptr(chk.rb_buf)->data : rb->data;
+		for (uint64_t j = 0; j < q->q.n; j++)
+			poison(area + j * bsize, t->sums[q->first + j], bsize);
+		which[used++] = *next;
+		if (q->q.n > 1) {
+			++*next;
+			break;
+		}
+	}
+	for (uint32_t i = used; i < BATCH_MAX; i++)
+		rb_req(i)->op = 0xffffffffu; /* refused by every driver: block_req_read */
+	if (!used)
+		return 0;
+	long r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+	if (BlockDevice_shadow_crashed(r)) {
+		*crash = r; /* the crash path, not a wrong answer */
+		return -1;
+	}
+	if (r < 0) {
+		dom_printf("bdev_check: reading back %u acknowledged writes failed: error %ld",
+			   used, r);
+		return -1;
+	}
+	for (uint32_t i = 0; i < used; i++) {
+		const struct pending *q = &t->p[which[i]];
+		struct BlockReq *rb = rb_req(i);
+		const uint8_t *area = q->q.n > 1 ? BlockBuf_ptr(chk.rb_buf)->data : rb->data;
+		for (uint64_t j = 0; j < q->q.n; j++) {
+			uint64_t got =
+				rb->status ? BLOCKSUM_NONE : blocksum_of(area + j * bsize, bsize);
+			if (got != t->sums[q->first + j]) {
+				dom_printf(
+					"bdev_check: block %lu reads back wrong after the driver "
+					"acknowledged writing it (status %d, checksum %#lx, "
+					"written %#lx)",
+					(unsigned long)(q->q.block + j), rb->status,
+					(unsigned long)got, (unsigned long)t->sums[q->first + j]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * The device holds wrong contents for block (two driver instances read
+ * them), and a read of it asked for them. With a mirror whose copy still
+ * has the checksum of the block's last stored write, the reader gets that
+ * copy and driver is asked to write it back: 0. Without one: -1, and the
+ * request fails with -MAPLE_EIO. Either way, a line names the block.
+ */
+static int restore(uint64_t driver, struct pending *q, uint64_t j, uint64_t got)
+{
+	uint64_t bsize = chk.table.block_size, block = q->q.block + j;
+	uint64_t want = blocksums_want(&chk.table, block);
+	const uint8_t *good = chk.mirror ? chk.mirror + block * bsize : NULL;
+	if (!good || blocksum_of(good, bsize) != want) {
+		dom_printf("bdev_check: block %lu is corrupt at rest: two driver instances read "
+			   "checksum %#lx, its last stored write has %#lx; -EIO",
+			   (unsigned long)block, (unsigned long)got, (unsigned long)want);
+		return -1;
+	}
+	memcpy(q->bytes + j * bsize, good, bsize);
+	long r = -MAPLE_ENOMEM;
+	if (rb_intact()) {
+		struct BlockReq *w = rb_req(0);
+		*w = (struct BlockReq){.block = block, .op = 1, .status = UNSERVED, .buf = w->buf};
+		memcpy(w->data, good, bsize);
+		for (uint32_t i = 1; i < BATCH_MAX; i++)
+			rb_req(i)->op = 0xffffffffu; /* refused by every driver */
+		r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+		r = r == 1 && w->status == 0 ? 0 : r < 0 ? r : -MAPLE_EIO;
+	}
+	blocksums_stored(&chk.table, block, want); /* the next read judges it again */
+	dom_printf("bdev_check: block %lu was corrupt at rest (checksum %#lx, its last stored "
+		   "write %#lx): restored from the shadow's mirror, written back: %ld",
+		   (unsigned long)block, (unsigned long)got, (unsigned long)want, r);
+	return 0;
+}
+
+/*
+ * Judge one read request that the driver served (status 0), block by block.
+ * 0: right (or unknowable, or restored from the mirror); 1: corrupt at rest
+ * (status set to -MAPLE_EIO); -1: the driver read wrongly (logged).
+ */
+static int judge_read(struct token *t, struct pending *q, uint64_t driver)
+{
+	uint64_t bsize = chk.table.block_size;
+	int wrong = 0;
+	for (uint64_t j = 0; j < q->q.n; j++) {
+		uint64_t block = q->q.block + j, got = blocksum_of(q->bytes + j * bsize, bsize);
+		uint64_t *seen = &t->sums[q->first + j];
+		enum blocksum_verdict v = blocksums_judge(&chk.table, block, got);
+		if (v == BLOCKSUM_WRONG && got == *seen) {
+			blocksums_at_rest(&chk.table, block, got);
+			v = BLOCKSUM_AT_REST;
+		}
+		if (v == BLOCKSUM_AT_REST && restore(driver, q, j, got) < 0) {
+			__atomic_store_n(&q->req->status, -MAPLE_EIO, __ATOMIC_RELAXED);
+			return 1;
+		}
+		if (v == BLOCKSUM_WRONG) {
+			/* Noted, and the other blocks judged too: a redo then
+			 * tells every block at rest at once, not one a try. */
+			*seen = got;
+			wrong = -1;
+			dom_printf(
+				"bdev_check: block %lu reads wrong (checksum %#lx, its last stored "
+				"write %#lx)",
+				(unsigned long)block, (unsigned long)got,
+				(unsigned long)blocksums_want(&chk.table, block));
+		}
+	}
+	return wrong;
+}
+
+/*
+ * Every status, the count and every read. 0, with *r the requests done
+ * (less those failed as corrupt at rest), or -1 (logged) if the driver is
+ * wrong.
+ */
+static int judge_batch(struct token *t, long *r, uint64_t driver)
+{
+	long done = 0, at_rest = 0;
+	int wrong = 0;
+	for (uint32_t i = 0; i < t->n; i++) {
+		struct pending *q = &t->p[i];
+		if (!q->req)
+			continue;
+		int32_t status = __atomic_load_n(&q->req->status, __ATOMIC_RELAXED);
+		if (!q->bytes && status == 0) {
+			dom_printf("bdev_check: request %u is invalid but was done", i);
+			return -1;
+		}
+		if (q->bytes && (status == UNSERVED || status == -MAPLE_EINVAL)) {
+			dom_printf("bdev_check: request %u (block %lu) is valid but got status %d",
+				   i, (unsigned long)q->q.block, status);
+			return -1;
+		}
+		if (status != 0)
+			continue;
+		done++;
+		int v = q->q.op ? 0 : judge_read(t, q, driver);
+		wrong |= v < 0; /* every read judged: see judge_read */
+		at_rest += v > 0;
+	}
+	if (wrong)
+		return -1;
+	if (*r != done) {
+		dom_printf("bdev_check: submit returned %ld, but %ld requests are done", *r, done);
+		return -1;
+	}
+	*r = done - at_rest;
+	return 0;
+}
+
+/* The batch's verdict stands: record what its writes stored, or forget them. */
+static void commit(struct token *t)
+{
+	uint64_t bsize = chk.table.block_size;
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct pending *q = &t->p[i];
+		if (!q->bytes || !q->q.op)
+			continue;
+		bool stored = __atomic_load_n(&q->req->status, __ATOMIC_RELAXED) == 0;
+		for (uint64_t j = 0; j < q->q.n; j++) {
+			uint64_t block = q->q.block + j;
+			if (!stored) {
+				blocksums_forget(&chk.table, block);
+				continue;
+			}
+			blocksums_stored(&chk.table, block, t->sums[q->first + j]);
+			if (chk.mirror)
+				memcpy(chk.mirror + block * bsize, q->copy + j * bsize, bsize);
+		}
+	}
+}
+
+/* The batch's writes may have stored anything, in whole or in part: their
+ * blocks are unknown, as they are to the client. With the lock held. */
+static void forget_writes(const struct token *t)
+{
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct pending *q = &t->p[i];
+		for (uint64_t j = 0; q->bytes && q->q.op && j < q->q.n; j++)
+			blocksums_forget(&chk.table, q->q.block + j);
+	}
+}
+
+/*
+ * The last attempt was wrong and none follows: nothing of it may reach the
+ * client as done. Every request the driver could see fails with -MAPLE_EIO,
+ * and the blocks written are unknown. The call's result: 0 done.
+ */
+static long fail_batch(struct token *t)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		if (t->p[i].req)
+			__atomic_store_n(&t->p[i].req->status, -MAPLE_EIO, __ATOMIC_RELAXED);
+	forget_writes(t);
+	return 0;
+}
+
+/* Before the batch goes to a driver again: each status must be set anew,
+ * each valid request's fields be those begin read (a wild driver may have
+ * written the shared requests), and each write's bytes what the client lent. */
+static void preset(const struct token *t)
+{
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct pending *q = &t->p[i];
+		if (q->req)
+			__atomic_store_n(&q->req->status, UNSERVED, __ATOMIC_RELAXED);
+		if (q->bytes) {
+			q->req->block = q->q.block;
+			q->req->op = q->q.op;
+			q->req->nblocks = q->q.count;
+			q->req->offset = q->q.offset;
+		}
+		if (q->copy)
+			memcpy(q->bytes, q->copy, q->q.n * t->bsize);
+	}
+}
+
+static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t driver, bool last,
+						    long *r)
+{
+	if (BlockDevice_shadow_crashed(*r)) {
+		preset(t); /* the crash path sends it again */
+		return BlockDevice_SHADOW_RIGHT;
+	}
+	dom_lock(&chk.lock);
+	long crash = 0;
+	int wrong = *r < 0 ? -1 : judge_batch(t, r, driver);
+	if (*r < 0)
+		dom_printf("bdev_check: submit of a valid batch failed: error %ld", *r);
+	for (uint32_t next = 0; !wrong && next < t->n;)
+		wrong = read_back_round(t, driver, &next, &crash);
+	enum BlockDevice_shadow_verdict v = BlockDevice_SHADOW_RIGHT;
+	if (crash) {
+		*r = crash;
+		preset(t);
+	} else if (!wrong) {
+		commit(t);
+	} else if (last) {
+		v = BlockDevice_SHADOW_WRONG_FAIL;
+		*r = fail_batch(t);
+	} else {
+		v = BlockDevice_SHADOW_WRONG_REDO;
+		preset(t);
+	}
+	dom_unlock(&chk.lock);
+	return v;
+}
+
+static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint64_t driver,
+					     bool last, long *r)
+{
+	struct token *t = token;
+	if (!t)
+		return BlockDevice_SHADOW_RIGHT;
+	if (method == BlockDevice_submit_METHOD)
+		return check_submit(t, driver, last, r);
+	if (*r >= 0 && t->new_sums) {
+		/* A new geometry: nothing is known of its blocks. */
+		dom_lock(&chk.lock);
+		free(chk.table.sums);
+		free(chk.mirror);
+		blocksums_init(&chk.table, t->new_blocks, t->new_size, t->new_sums);
+		chk.mirror = t->new_mirror;
+		t->new_sums = NULL;
+		t->new_mirror = NULL;
+		static const uint8_t zeros[sizeof(((struct BlockReq *)0)->data)];
+		chk.zero_sum = blocksum_of(zeros, t->new_size);
+		chk.sized = true;
+		dom_unlock(&chk.lock);
+	}
+	return BlockDevice_SHADOW_RIGHT;
+}
+
+/* The call is over with result r: a batch that failed as a whole (the
+ * driver crashed in every attempt, or none could be restarted) forgets its
+ * writes. */
+static void end(uint32_t method, void *token, long r)
+{
+	struct token *t = token;
+	if (t && method == BlockDevice_submit_METHOD && r < 0) {
+		dom_lock(&chk.lock);
+		forget_writes(t);
+		dom_unlock(&chk.lock);
+	}
+	if (t) {
+		free(t->new_sums);
+		free(t->new_mirror);
+	}
+	free(t);
+}
+
+const struct BlockDevice_shadow_checks bdev_checks = {.begin = begin, .check = check, .end = end};
