@@ -120,23 +120,32 @@ void *hgate_map(uint64_t va, uint64_t bytes, int key, const char *what, char *wh
 	return at;
 }
 
+/* The state components Linux turned on (XCR0's low half; Intel SDM Vol. 1,
+ * 13.3), read with XGETBV where CPUID.1:ECX.OSXSAVE (bit 27) says it may
+ * be; else x87 and SSE, which x86-64 always has. */
+uint32_t hgate_xcr0(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+		return XFEATURE_X87 | XFEATURE_SSE;
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo;
+}
+
 /*
  * What the gate and hosted_enter zero on every switch (gate_layout.h,
  * ZERO_VECTORS): Linux keeps vector state on for every process, so every
  * register the CPU has and Linux turned on (XCR0: bit 2 AVX, bits 5-7
- * AVX-512's opmask and upper ZMM state; Intel SDM Vol. 1, 13.3), read with
- * XGETBV where CPUID.1:ECX.OSXSAVE (bit 27) says it may be. Where
+ * AVX-512's opmask and upper ZMM state, bits 17-18 AMX). Where
  * CPUID.(EAX=0DH,ECX=1):EAX bit 2 says XGETBV reads XINUSE too, and AVX is
- * on (VZEROALL), only what is in use: VECTORS_INUSE. x86-64 always has x87
- * and SSE.
+ * on (VZEROALL), only what is in use: VECTORS_INUSE, the one level that
+ * releases AMX's tile state (hgate_init refuses AMX without it).
  */
 static uint64_t vector_level(void)
 {
 	unsigned a, b, c, d;
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
-		return VECTORS_SSE;
-	uint32_t lo, hi;
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	uint32_t lo = hgate_xcr0();
 	if ((lo & XFEATURE_AVX) && __get_cpuid_count(0xd, 1, &a, &b, &c, &d) && (a & 4))
 		return VECTORS_INUSE;
 	if ((lo & XFEATURES_AVX512) == XFEATURES_AVX512)
@@ -290,6 +299,17 @@ int hgate_init(int use_keys, uint64_t gate_resume, char *why, size_t whylen)
 {
 	keys = use_keys;
 	resume_va = gate_resume;
+	/* THE INVARIANT (ZERO_VECTORS): no domain's tile configuration reaches
+	 * another. Only VECTORS_INUSE releases AMX's tile state, so a CPU that
+	 * enables AMX in XCR0 without XGETBV(1) is refused, not run with
+	 * TILECFG crossing every call. */
+	if ((hgate_xcr0() & XFEATURES_AMX) && vector_level() != VECTORS_INUSE) {
+		snprintf(why, whylen,
+			 "XCR0 enables AMX (%#x) but XGETBV cannot read XINUSE: the gate could "
+			 "not release a domain's tile configuration",
+			 hgate_xcr0());
+		return -1;
+	}
 	if (!(domtab = hgate_map(GATE_DOMTAB_VA, DOMTAB_BYTES, PKEY_TRUSTED, "the domain table",
 				 why, whylen)))
 		return -1;

@@ -181,21 +181,30 @@ long hsys_thread_mark(void)
 	return mark;
 }
 
-/* Whether a domain thread made after mark is alive; threads_lock held. */
-static int alive_since(long mark)
+/* How many domain threads made after mark are alive; threads_lock held. */
+static unsigned alive_since(long mark)
 {
+	unsigned n = 0;
 	for (unsigned i = 0; i < nlive; i++)
-		if (live[i] > mark)
-			return 1;
-	return 0;
+		n += live[i] > mark;
+	return n;
 }
 
-void hsys_wait_threads_since(long mark)
+unsigned hsys_wait_threads_since(long mark, unsigned ms)
 {
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until); /* threads_ended's clock */
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000)
+		until.tv_sec++, until.tv_nsec -= 1000000000;
 	pthread_mutex_lock(&threads_lock);
-	while (alive_since(mark))
-		pthread_cond_wait(&threads_ended, &threads_lock);
+	while (alive_since(mark) &&
+	       pthread_cond_timedwait(&threads_ended, &threads_lock, &until) == 0)
+		;
+	unsigned left = alive_since(mark);
 	pthread_mutex_unlock(&threads_lock);
+	return left;
 }
 
 unsigned hsys_run_threads(void)

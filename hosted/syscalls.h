@@ -25,9 +25,11 @@ long hsys_serve(struct hosted_domain *d, long nr, uint64_t a0, uint64_t a1, uint
 unsigned hsys_run_threads(void);
 
 /* The same for the domain threads made after hsys_thread_mark's answer
- * only (those made before may never end: victim's keeper sleeps for ever). */
+ * only (those made before may never end: victim's keeper sleeps for ever),
+ * for at most ms milliseconds (a domain's thread may never end either):
+ * how many of them still run. */
 long hsys_thread_mark(void);
-void hsys_wait_threads_since(long mark);
+unsigned hsys_wait_threads_since(long mark, unsigned ms);
 
 /* SYS_LOG: whether d may write one more line, by the VM's rule
  * (kernel/domain/log_share.h); its first dropped line is logged. */

@@ -199,6 +199,7 @@ static void list_tests(void)
 	add((struct test){.name = "xcall-callee-failing-in-32-bit-mode-unwinds-to-64-bit",
 			  .run = htest_compat});
 	add((struct test){.name = "gate-vector-state-crosses-no-call", .run = htest_vectors});
+	add((struct test){.name = "gate-amx-tile-config-crosses-no-call", .run = htest_tiles});
 	add((struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = htest_unwind});
 	add((struct test){.name = "gate-call-depth-past-the-limit-is-edepth", .run = htest_depth});
 	add((struct test){
@@ -232,6 +233,8 @@ static void list_tests(void)
 	add_named(hosted_sigframe_tests, HOSTED_SIGFRAME_TESTS);
 }
 
+#define CHILD_SKIPPED 4 /* the child's exit status for HTEST_SKIP */
+
 /* The child: set the runtime up, run one test, report on the pipe. */
 static void child(int fd, const struct test *t)
 {
@@ -246,7 +249,7 @@ static void child(int fd, const struct test *t)
 		snprintf(why, sizeof why, "failed without a reason");
 	if (write(fd, why, strlen(why)) < 0)
 		_exit(3);
-	_exit(rc == 0 ? 0 : 1);
+	_exit(rc == 0 ? 0 : rc == HTEST_SKIP ? CHILD_SKIPPED : 1);
 }
 
 struct tally {
@@ -295,6 +298,9 @@ static void one(const struct test *test, struct tally *t)
 		printf("hosted-test: %s FAIL the runtime died of SIG%s\n", name,
 		       sigabbrev_np(WTERMSIG(status)));
 		t->failed++;
+	} else if (WEXITSTATUS(status) == CHILD_SKIPPED) {
+		printf("hosted-test: %s SKIP %s\n", name, why);
+		t->skipped++;
 	} else if (WEXITSTATUS(status) != 0) {
 		printf("hosted-test: %s FAIL %s\n", name, why);
 		t->failed++;

@@ -15,6 +15,9 @@ int hosted_tests(int n, char **names);
 
 /* Room for a test's reason or an upcall's outcome line. */
 #define HTEST_WHY 512
+/* What a test returns when this machine cannot run it (a CPU feature it
+ * lacks), its reason in why: its line is SKIP with that reason. */
+#define HTEST_SKIP 2
 
 /* Run fn of the initialised domain d with arguments a as an upcall and
  * describe the outcome in out: "NAME returned R" or "NAME failed: WHY". */

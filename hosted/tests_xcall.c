@@ -23,11 +23,13 @@
 #include <maple/abi.h>
 #include <test/rogue/attack4_cases.h>
 #include <test/rogue/gate_cases.h>
+#include <test/rogue/tiles_cases.h>
 #include <test/rogue/watch_cases.h>
 #include <test/rrefs/evil.h>
 #include <test/rrefs/rrefs.h>
 #include <xheap/rref.h>
 
+#include <cpuid.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -160,6 +162,42 @@ int htest_vectors(char *why, size_t len)
 		snprintf(why, len, "rogue 2 state %lu after its ud2, want %d",
 			 (unsigned long)hgate_state(&two), GATE_DOMAIN_FAILED);
 		return -1;
+	}
+	return htest_runtime_clean(why, len);
+}
+
+/*
+ * AMX's tile configuration crosses no call: rogue 1 loads one (LDTILECFG,
+ * which Linux lets any thread run) and calls rogue 2, which finds the
+ * initial configuration (STTILECFG: 0); and rogue 2 loads one and returns,
+ * and rogue 1 finds none. Before, ZERO_VECTORS left TILECFG alone: `rogue
+ * returned 4503651167502340` (ROGUE_T_SECRET, tiles_cases.h) both ways.
+ * SKIP where the CPU or Linux has no AMX (the PKU guest's TCG).
+ */
+int htest_tiles(char *why, size_t len)
+{
+	unsigned a = 0, b = 0, c = 0, d = 0;
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) ||
+	    !(hgate_xcr0() & XFEATURE_TILECFG)) {
+		snprintf(why, len, "no AMX here: CPUID.7.0:EDX bit 24 %s, XCR0 %#x",
+			 d & (1u << 24) ? "set" : "clear", hgate_xcr0());
+		return HTEST_SKIP;
+	}
+	struct hosted_domain one, two;
+	if (htest_start("rogue", 1, &one, why, len) < 0 ||
+	    htest_start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	static const long cases[] = {ROGUE_T_LEAVE, ROGUE_T_CALLBACK};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const long args[4] = {cases[i], (long)two.id, 0, 0};
+		char got[HTEST_WHY];
+		htest_outcome(&one, one.methods[Rogue_run_METHOD], args, got, sizeof got);
+		if (strcmp(got, "rogue returned 0")) {
+			snprintf(why, len,
+				 "rogue 1 run(%ld, rogue 2): '%.300s', want 'rogue returned 0'",
+				 cases[i], got);
+			return -1;
+		}
 	}
 	return htest_runtime_clean(why, len);
 }

@@ -323,6 +323,23 @@ def check_console(pku):
     ])
 
 
+def check_console_thread_never_ends(pku):
+    """A domain thread that never ends does not hold the console: rogue's call starts one
+    (ROGUE_W_THREAD_BUSY for 2^62 ns, in its own frame, which has no deadline) and is answered
+    with its thread id after the wait for the threads a call made (8 s, under ci/ctl's 10 s);
+    `kill rogue` is then heard and the thread unwinds at its next system call, and `shutdown`
+    ends the process. Before, the call was never answered, and neither was anything after it."""
+    rogue_run = str(idl_method("rogue", "Rogue", "run"))
+    busy = c_constant(os.path.join(ROOT, "domains/test/rogue/watch_cases.h"),
+                      "ROGUE_W_THREAD_BUSY")
+    console_session(("rogue",), [
+        (("call", "rogue", rogue_run, str(busy), str(1 << 62)), 0,
+         [re.compile(r"  [1-9][0-9]*"), "OK"]),
+        (("kill", "rogue"), 0, ["  rogue failed; its next caller gets an error", "OK"]),
+        (("shutdown",), 0, ["OK"]),
+    ])
+
+
 def check_console_shared_name(pku):
     """A name two running domains share addresses neither, as on the VM's console
     (kernel/domain/names.c: `kill hello` must not fail whichever hello comes first); with the
@@ -633,6 +650,8 @@ def run():
     test("hosted/console-lists-created-domains-and-recovers-membdev", check_console_recovery, pku)
     test("hosted/console-name-shared-by-running-domains-addresses-none",
          check_console_shared_name, pku)
+    test("hosted/console-answers-a-call-whose-thread-never-ends",
+         check_console_thread_never_ends, pku)
     test("hosted/serve-keeps-a-file-at-its-socket-path", check_serve_keeps_a_file)
     test("hosted/usage", check_usage)
     test("hosted/inherited-blocked-signals-fail-only-the-domain", check_inherited_blocked_signals)

@@ -90,7 +90,7 @@
 #define VECTORS_SSE	  1	 /* the x87 registers, FCW/FSW/tags/pointers, MXCSR, %xmm0-15 */
 #define VECTORS_AVX	  2	 /* and %ymm0-15 whole (VZEROALL, which covers %xmm0-15) */
 #define VECTORS_AVX512	  3	 /* and %zmm0-31 whole, %k0-7 (XCR0 bits 5-7) */
-#define VECTORS_INUSE	  4	 /* MXCSR, and of the above what XGETBV(1) reports in use */
+#define VECTORS_INUSE	  4	 /* MXCSR, and of the above and AMX what XGETBV(1) reports in use */
 #define VECTOR_MXCSR_INIT 0x1f80 /* MXCSR's power-up value (Intel SDM Vol. 1, 10.2.3) */
 
 /* State components (Intel SDM Vol. 1, 13.1): bits of XCR0 and of XINUSE. */
@@ -101,6 +101,9 @@
 #define XFEATURE_ZMM_HI256 0x40 /* %zmm0-15's upper halves */
 #define XFEATURE_HI16_ZMM  0x80 /* %zmm16-31 */
 #define XFEATURES_AVX512   (XFEATURE_OPMASK | XFEATURE_ZMM_HI256 | XFEATURE_HI16_ZMM)
+#define XFEATURE_TILECFG   0x20000 /* AMX's tile configuration */
+#define XFEATURE_TILEDATA  0x40000 /* AMX's tiles */
+#define XFEATURES_AMX	   (XFEATURE_TILECFG | XFEATURE_TILEDATA)
 #define XFEATURES_ZMM0_15  (XFEATURE_SSE | XFEATURE_AVX | XFEATURE_ZMM_HI256) /* VZEROALL's */
 
 #ifdef __ASSEMBLY__
@@ -179,6 +182,14 @@
  * (VZEROALL), leaving nothing to zero, or keep a bit at 1, which costs it
  * the zeroing.
  *
+ * AMX's tile state is released (TILERELEASE) at VECTORS_INUSE alone: the
+ * fixed levels' bitmaps never name it, so the instruction (#UD without
+ * AMX) runs only where XCR0 enables AMX, and maple-hosted refuses a fixed
+ * level where it does (hgate_init). Linux gates only the tiles' data
+ * behind XFD; LDTILECFG needs no permission, so without this a domain's
+ * tile configuration (palette, start row, every tile's shape: 64 bytes)
+ * reached the next domain's STTILECFG (test_zero_vectors, component 17).
+ *
  * MXCSR is loaded at every level, XINUSE or not: SSE's initial
  * configuration is defined by %xmm0-15 (SDM Vol. 1, 13.6), so nothing here
  * relies on XINUSE[1] covering MXCSR (this CPU keeps XINUSE[1] at 1 while
@@ -228,6 +239,10 @@
 	jz .Lzv_opmask_done\@
 	ZERO_OPMASK
 .Lzv_opmask_done\@:
+	testl $XFEATURES_AMX, %eax
+	jz .Lzv_amx_done\@
+	tilerelease
+.Lzv_amx_done\@:
 	popq %rdx
 	popq %rcx
 	popq %rax

@@ -22,12 +22,11 @@
 
 #include "support/zero_vectors.h"
 
-#define XSAVE_HEADER 512 /* XSTATE_BV (Intel SDM Vol. 1, 13.4.2) */
 #define FXSAVE_MXCSR 24
 #define FXSAVE_ST    32	 /* ST0-7, 16 bytes a slot, 10 of them the register */
 #define FXSAVE_XMM   160 /* %xmm0-15, 256 bytes */
 
-static uint64_t xcr0;  /* what XSAVE can save here (x87, SSE, AVX, AVX-512) */
+static uint64_t xcr0;  /* what XSAVE can save here (x87, SSE, AVX, AVX-512, AMX's TILECFG) */
 static uint32_t xsize; /* CPUID.(EAX=0DH,ECX=0):EBX, the area XCR0 needs */
 static int xinuse;     /* CPUID.(EAX=0DH,ECX=1):EAX bit 2: XGETBV(1) */
 static uint8_t *area;  /* 64-byte aligned, xsize bytes */
@@ -40,7 +39,11 @@ static int setup(void **state)
 		return 0; /* no OSXSAVE: every test says SKIP */
 	uint32_t lo, hi;
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	xcr0 = lo & (XFEATURE_X87 | XFEATURE_SSE | XFEATURE_AVX | XFEATURES_AVX512);
+	/* Not TILEDATA: Linux arms XFD for it, and the tiles stay in their
+	 * initial configuration (a tile instruction is SIGILL without
+	 * ARCH_REQ_XCOMP_PERM, which no domain can ask for). */
+	xcr0 = lo &
+	       (XFEATURE_X87 | XFEATURE_SSE | XFEATURE_AVX | XFEATURES_AVX512 | XFEATURE_TILECFG);
 	__get_cpuid_count(0xd, 0, &a, &b, &c, &d);
 	xsize = b;
 	xinuse = __get_cpuid_count(0xd, 1, &a, &b, &c, &d) && (a & 4);
@@ -64,19 +67,21 @@ static int all_zero(const uint8_t *p, size_t n)
 }
 
 /* Fill `fill`, ZERO_VECTORS at `level`, XSAVE: nothing in any component
- * the level covers (`covered`, a state-component bitmap) that XSAVE wrote
- * (XSTATE_BV; one it did not write is in its initial configuration, SDM
- * Vol. 1, 13.6), MXCSR and the x87 control state at their defaults. A
- * component the level does not cover (AVX-512's below VECTORS_AVX512) may
- * hold what glibc left there. */
+ * the level covers (`covered`, a state-component bitmap), MXCSR and the
+ * x87 control state at their defaults. XSAVE (not XSAVEOPT, XSAVEC or
+ * XSAVES) writes every component RFBM names, in use or not (Intel SDM
+ * Vol. 1, 13.7), so the registers are read whatever XSTATE_BV (XINUSE)
+ * says: a CPU that reported a component not in use while it held
+ * something, which VECTORS_INUSE would then leave, fails here (before,
+ * only components with their XSTATE_BV bit set were looked at, so such a
+ * CPU passed). A component the level does not cover (AVX-512's below
+ * VECTORS_AVX512) may hold what glibc left there. */
 static void check(uint64_t level, uint64_t covered, uint64_t fill)
 {
-	memset(area, 0, xsize);
+	memset(area, 0xa5, xsize); /* not zero: a component XSAVE left unwritten shows */
 	zero_vectors_after(level, area, xcr0, fill);
-	uint64_t bv;
+	uint64_t bv = covered;
 	uint32_t mxcsr;
-	memcpy(&bv, area + XSAVE_HEADER, sizeof bv);
-	bv &= covered;
 	memcpy(&mxcsr, area + FXSAVE_MXCSR, sizeof mxcsr);
 	assert_int_equal(mxcsr, VECTOR_MXCSR_INIT);
 	if (bv & XFEATURE_X87) {
@@ -92,7 +97,7 @@ static void check(uint64_t level, uint64_t covered, uint64_t fill)
 	}
 	if (bv & XFEATURE_SSE)
 		assert_true(all_zero(area + FXSAVE_XMM, 256));
-	for (unsigned i = 2; i < 8; i++) {
+	for (unsigned i = 2; i < 64; i++) {
 		unsigned size, off, c, d;
 		if (!(bv >> i & 1) || !__get_cpuid_count(0xd, i, &size, &off, &c, &d))
 			continue;
@@ -134,7 +139,7 @@ static void test_level_avx512(void **state)
 	(void)state;
 	if (!runs(XFEATURE_AVX | XFEATURES_AVX512))
 		skip();
-	check(VECTORS_AVX512, xcr0,
+	check(VECTORS_AVX512, xcr0 & ~XFEATURES_AMX,
 	      ZV_FILL_X87 | ZV_FILL_XMM | ZV_FILL_YMM | ZV_FILL_ZMM | ZV_FILL_MXCSR);
 }
 
@@ -171,6 +176,18 @@ static void test_inuse_zeroes_x87_alone(void **state)
 	check(VECTORS_INUSE, xcr0, ZV_FILL_VZEROALL | ZV_FILL_X87);
 }
 
+/* AMX's tile configuration, which LDTILECFG loads with no permission from
+ * Linux (only the tiles' data is behind XFD): a domain's shapes are gone
+ * (TILERELEASE). Before, ZERO_VECTORS left TILECFG alone and the next
+ * domain read them with STTILECFG: state component 17 held the secret. */
+static void test_inuse_releases_tile_config(void **state)
+{
+	(void)state;
+	if (!xinuse || !runs(XFEATURE_AVX | XFEATURE_TILECFG))
+		skip();
+	check(VECTORS_INUSE, xcr0, ZV_FILL_VZEROALL | ZV_FILL_TILECFG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_level_inuse),
 		cmocka_unit_test(test_inuse_resets_mxcsr_of_registers_in_init_state),
 		cmocka_unit_test(test_inuse_zeroes_x87_alone),
+		cmocka_unit_test(test_inuse_releases_tile_config),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

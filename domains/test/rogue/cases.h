@@ -53,7 +53,8 @@ enum rogue_case {
 	 * (maple-hosted's trusted entry); 190-199: gadget_cases.h (its PKRU
 	 * writes); 200-219: attack4_cases.h (the attack4 review of
 	 * maple-hosted); 220-239: attack5_cases.h; 240-259: frames_cases.h
-	 * (maple-hosted's signal frames) */
+	 * (maple-hosted's signal frames); 320-339: tiles_cases.h (AMX's tile
+	 * configuration across the gate) */
 	ROGUE_CASES
 };
 

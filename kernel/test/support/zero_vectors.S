@@ -24,6 +24,9 @@ zero_vectors_after:
 	pushq $ZV_MXCSR_SECRET
 	ldmxcsr (%rsp)
 	popq %rax
+1:	testq $ZV_FILL_TILECFG, %rcx
+	jz 1f
+	ldtilecfg zv_tilecfg(%rip)
 1:	movabsq $ZV_SECRET, %rax
 	testq $ZV_FILL_VZEROALL, %rcx
 	jz 1f
@@ -64,5 +67,18 @@ zero_vectors_after:
 	xsave (%r9)
 	ret
 	.size zero_vectors_after, . - zero_vectors_after
+
+/* A valid palette-1 configuration (Intel SDM Vol. 2, LDTILECFG: each tile's
+ * bytes per row at most 64 and rows at most 16, both zero or neither):
+ * the shapes a domain could leave for the next one to read with STTILECFG. */
+	.section .rodata
+	.balign 64
+zv_tilecfg:
+	.byte 1, 0			/* palette 1, start_row 0 */
+	.fill 14, 1, 0
+	.short 4, 8, 12, 16, 20, 24, 28, 32	/* colsb of tmm0-7 */
+	.fill 16, 1, 0
+	.byte 1, 2, 3, 4, 5, 6, 7, 8	/* rows of tmm0-7 */
+	.fill 8, 1, 0
 
 	.section .note.GNU-stack, "", @progbits

@@ -11,6 +11,7 @@
 #define ZV_FILL_ZMM	 0x08	/* %zmm0-31 whole and %k0-7 (AVX-512F) */
 #define ZV_FILL_MXCSR	 0x10
 #define ZV_FILL_VZEROALL 0x20 /* first: SSE and AVX state back to their initial configuration */
+#define ZV_FILL_TILECFG	 0x40 /* AMX's tile configuration (LDTILECFG: no permission needed) */
 
 #ifndef __ASSEMBLY__
 #include <stdint.h>
