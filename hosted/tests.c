@@ -35,6 +35,7 @@
 #include "tests_domains.h"
 #include "tests_escape.h"
 #include "tests_lifecycle.h"
+#include "tests_prove.h"
 #include "tests_rogue.h"
 #include "tests_sigframe.h"
 #include "tests_threads.h"
@@ -230,6 +231,7 @@ static void list_tests(void)
 	add_named(inject_tests, HOSTED_INJECT_TESTS);
 	add_named(hosted_watch_tests, HOSTED_WATCH_TESTS);
 	add_named(hosted_thread_tests, HOSTED_THREAD_TESTS);
+	add_named(hosted_prove_tests, HOSTED_PROVE_TESTS);
 	add_named(hosted_sigframe_tests, HOSTED_SIGFRAME_TESTS);
 }
 

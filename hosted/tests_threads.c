@@ -31,6 +31,7 @@
 #include <test/rogue/attack_cases.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/gate_cases.h>
+#include <test/rogue/watch_cases.h>
 #include <test/rrefs/evil.h>
 
 #include <pthread.h>
@@ -395,6 +396,70 @@ static int run_waiting_stack_is_the_runtimes(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/*
+ * A domain thread spinning in its own frame (no deadline, no system call:
+ * rogue's ROGUE_A_SPINNERS) holds nothing up: beside it, under a 200 ms
+ * budget, an honest call on this thread and one on a second runtime
+ * thread with a slot of its own each run 40 ms of ROGUE_W_BUSY (a
+ * SYS_CLOCK_NS each pass) and return its result, and the runtime's upcall
+ * that ends the spinner answers. Before, under keys, where domain threads
+ * took turns: 'did not finish in 10 s' (the runtime's first upcall waited
+ * for the spinner's turn for ever), and a call that gave its turn up at a
+ * system call spent its budget waiting for it.
+ */
+#define SPIN_BUDGET_MS 200
+#define HONEST_NS      40000000L
+struct honest {
+	struct hosted_domain *rogue;
+	long slot;
+	long r;
+	char why[WHY];
+};
+
+static void *honest_thread(void *arg)
+{
+	struct honest *h = arg;
+	if (entry_thread_begin((unsigned)h->slot, h->why, sizeof h->why) < 0)
+		return NULL;
+	call(h->rogue, Rogue_run_METHOD, ROGUE_W_BUSY, HONEST_NS, 0, 0, &h->r, h->why,
+	     sizeof h->why);
+	entry_thread_end();
+	return NULL;
+}
+
+static int run_spinner_holds_off_nothing(char *why, size_t len)
+{
+	struct hosted_domain *spinner = htest_create("rogue", why, len);
+	struct hosted_domain *honest = spinner ? htest_create("rogue", why, len) : NULL;
+	long started, mine = 0, ended = -1;
+	if (!honest || hwatch_start(0, why, len) < 0 ||
+	    call(spinner, Rogue_run_METHOD, ROGUE_A_SPINNERS, 1, 0, 0, &started, why, len) < 0)
+		return -1;
+	nap(20000000); /* the spinner has entered rogue */
+	static struct honest other;
+	other = (struct honest){.rogue = honest, .slot = hgate_slot_take(why, len), .r = -1};
+	pthread_t t;
+	if (other.slot < 0 || pthread_create(&t, NULL, honest_thread, &other))
+		return htest_fail(why, len, "cannot start the second honest thread");
+	hwatch_set_budget_ms(SPIN_BUDGET_MS);
+	int bad = call(honest, Rogue_run_METHOD, ROGUE_W_BUSY, HONEST_NS, 0, 0, &mine, why, len);
+	pthread_join(t, NULL);
+	hwatch_set_budget_ms(0);
+	if (bad < 0 ||
+	    call(spinner, Rogue_run_METHOD, ROGUE_A_SPINNERS_END, 0, 0, 0, &ended, why, len) < 0)
+		return -1;
+	hsys_run_threads();
+	if (started != 1 || mine != ROGUE_W_DONE || other.r != ROGUE_W_DONE || ended != 0 ||
+	    hgate_state(honest) != GATE_DOMAIN_RUNNING)
+		return htest_fail(why, len,
+				  "%ld spinners; beside them %#lx here and %#lx (%s) on another "
+				  "thread, then %ld from ending them; want 1, %#x twice, 0, honest "
+				  "running",
+				  started, (unsigned long)mine, (unsigned long)other.r,
+				  other.why[0] ? other.why : "no error", ended, ROGUE_W_DONE);
+	return htest_leak_check(why, len);
+}
+
 /* membdev as the shadow runs it now, or NULL. */
 static struct hosted_domain *driver(void)
 {
@@ -489,4 +554,5 @@ const struct hosted_named_test hosted_thread_tests[HOSTED_THREAD_TESTS] = {
 	{"chaos-calls-across-destroy-and-recreate", run_calls_across_destroy, NULL},
 	{"threads-a-waiting-threads-signal-stack-is-the-runtimes",
 	 run_waiting_stack_is_the_runtimes, "isolation"},
+	{"threads-a-spinning-domain-thread-holds-off-no-call", run_spinner_holds_off_nothing, NULL},
 };

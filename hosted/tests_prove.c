@@ -1,0 +1,177 @@
+/*
+ * tests_prove: the hosted tests of how a handler entry proves which thread
+ * runs it (sigentry.S, entry_prove_thread), which is what lets domain
+ * threads run at once under protection keys: a domain jumping to an entry
+ * with its stack pointer at another thread's live signal frame, with its
+ * own segment bases and with both zeroed, traps and leaves that frame and
+ * that thread alone; a real delivery with both bases zeroed (a fault, a
+ * system call, the watchdog's signal) is served or fails the domain alone,
+ * never the process. Each is a line of `maple-hosted test`.
+ */
+#define _GNU_SOURCE
+#include "tests_prove.h"
+
+#include "entry.h"
+#include "gate.h"
+#include "jump.h"
+#include "sigstack.h"
+#include "tests.h"
+#include "watchdog.h"
+
+#include <idl/rogue_methods.h>
+#include <maple/abi.h>
+#include <test/rogue/threads_cases.h>
+#include <test/rogue/watch_cases.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define WHY 512
+
+/* The entry stubs' WRPKRUs (sigentry.S). */
+extern const char entry_keyed_fault_wrpkru[], entry_keyed_sigsys_wrpkru[];
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The sleeper: a runtime thread with a thread slot of its own whose
+ * upcall into a rogue sleeps SLEEPER_NS in SYS_SLEEP_NS, its SIGSYS frame
+ * live on its slot's level-0 signal stack meanwhile. */
+#define SLEEPER_NS 3000000000ull
+struct sleeper {
+	struct hosted_domain *rogue;
+	long slot;
+	char got[WHY];
+};
+
+static void *sleeper_thread(void *arg)
+{
+	struct sleeper *s = arg;
+	if (entry_thread_begin((unsigned)s->slot, s->got, sizeof s->got) < 0)
+		return NULL;
+	const long a[4] = {ROGUE_W_SLEEP, (long)SLEEPER_NS, 0, 0};
+	htest_outcome(s->rogue, s->rogue->methods[Rogue_run_METHOD], a, s->got, sizeof s->got);
+	entry_thread_end();
+	return NULL;
+}
+
+/*
+ * A domain on this thread jumps to each keyed entry's WRPKRU with %rsp at
+ * the sleeper's live SIGSYS frame (and the ucontext and siginfo where
+ * Linux puts them), once with its own FS and GS bases and once with both
+ * zeroed by selector loads: each jumper fails with the trap at
+ * hosted_pkru_violation, the frame's bytes are unchanged, and the sleeper's
+ * call ends as it would have (ROGUE_W_DONE after its sleep).
+ */
+static int run_jump_at_another_threads_frame(char *why, size_t len)
+{
+	static struct sleeper s;
+	struct hosted_domain *sleepy = htest_create("rogue", why, len);
+	if (!sleepy)
+		return -1;
+	s = (struct sleeper){.rogue = sleepy, .slot = hgate_slot_take(why, len)};
+	pthread_t t;
+	if (s.slot < 0 || pthread_create(&t, NULL, sleeper_thread, &s))
+		return htest_fail(why, len, "cannot start the sleeper: %s", why);
+	/* Its stack is mapped at its first upcall, and its frame live once
+	 * Linux delivered its SYS_SLEEP_NS's SIGSYS. */
+	uint64_t frame = 0;
+	for (uint64_t until = now_ns() + SLEEPER_NS / 3;
+	     !(frame = sigstack_frame_of((unsigned)s.slot, 0)) ||
+	     ((const volatile siginfo_t *)(frame + SIGFRAME_INFO))->si_signo != SIGSYS;)
+		if (now_ns() > until) {
+			pthread_join(t, NULL);
+			return htest_fail(why, len,
+					  "the sleeper's frame at %#lx never went live: %s",
+					  (unsigned long)frame, s.got);
+		}
+	uint8_t before[SIGFRAME_BYTES];
+	memcpy(before, (const void *)frame, sizeof before);
+	static const struct {
+		const char *name, *site;
+	} sites[] = {{"entry_keyed_sigsys", entry_keyed_sigsys_wrpkru},
+		     {"entry_keyed_fault", entry_keyed_fault_wrpkru}};
+	char want[64], got[WHY];
+	snprintf(want, sizeof want, "rogue failed: SIGILL at %#lx",
+		 (unsigned long)hosted_pkru_violation);
+	int bad = 0;
+	for (unsigned i = 0; i < 4 && !bad; i++) {
+		struct hosted_domain *jumper = htest_create("rogue", why, len);
+		if (!jumper)
+			return -1;
+		const long a[4] = {ROGUE_TH_JUMP_AT_FRAME, (long)sites[i / 2].site, (long)frame,
+				   (long)(i % 2)};
+		htest_outcome(jumper, jumper->methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, want) || memcmp(before, (const void *)frame, sizeof before))
+			bad = htest_fail(
+				why, len,
+				"a jump to %s's WRPKRU at the sleeper's frame %#lx with %s: "
+				"'%.200s', the frame %s; want '%s', unchanged",
+				sites[i / 2].name, (unsigned long)frame,
+				i % 2 ? "both bases zeroed" : "its own bases", got,
+				memcmp(before, (const void *)frame, sizeof before) ? "rewritten"
+										   : "unchanged",
+				want);
+	}
+	pthread_join(t, NULL);
+	char done[64];
+	snprintf(done, sizeof done, "rogue returned %d", ROGUE_W_DONE);
+	if (bad)
+		return -1;
+	if (strcmp(s.got, done))
+		return htest_fail(why, len, "the sleeper's call: '%.200s'; want '%s'", s.got, done);
+	return htest_leak_check(why, len);
+}
+
+/*
+ * Real deliveries on a thread whose domain zeroed both its FS and GS bases
+ * by selector loads, so the entry proves the thread by its slow path (a
+ * gettid): a null read fails rogue with the VM's reason, a SYS_NULL is
+ * served, and a loop is failed by the watchdog's signal; the runtime goes
+ * on each time with its own bases.
+ */
+#define BUDGET_MS 200
+static int run_zeroed_bases(char *why, size_t len)
+{
+	static const struct {
+		long then;
+		const char *want;
+	} cases[] = {
+		{ROGUE_TH_NULL, "^rogue failed: SIGSEGV \\(SEGV_MAPERR\\) at rogue\\+0x[0-9a-f]+, "
+				"address 0$"},
+		{ROGUE_TH_SYSCALL, "^rogue returned 0$"},
+		{ROGUE_TH_SPIN, "^rogue failed: watchdog: a call ran longer than 200 ms$"},
+	};
+	if (hwatch_start(0, why, len) < 0)
+		return -1;
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct hosted_domain *rogue = htest_create("rogue", why, len);
+		if (!rogue)
+			return -1;
+		const long a[4] = {ROGUE_TH_ZEROED_BASES, cases[i].then, 0, 0};
+		char got[WHY];
+		hwatch_set_budget_ms(cases[i].then == ROGUE_TH_SPIN ? BUDGET_MS : 0);
+		htest_outcome(rogue, rogue->methods[Rogue_run_METHOD], a, got, sizeof got);
+		hwatch_set_budget_ms(0);
+		if (!htest_matches(cases[i].want, got))
+			return htest_fail(why, len,
+					  "zeroed bases, then case %ld: '%.200s'; want /%s/",
+					  cases[i].then, got, cases[i].want);
+		if (htest_runtime_clean(why, len) < 0)
+			return -1;
+	}
+	return htest_leak_check(why, len);
+}
+
+const struct hosted_named_test hosted_prove_tests[HOSTED_PROVE_TESTS] = {
+	{"threads-a-jump-at-another-threads-live-frame-traps", run_jump_at_another_threads_frame,
+	 "isolation"},
+	{"threads-a-delivery-with-both-bases-zeroed-is-handled", run_zeroed_bases, NULL},
+};
