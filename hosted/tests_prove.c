@@ -81,11 +81,13 @@ static int run_jump_at_another_threads_frame(char *why, size_t len)
 	if (s.slot < 0 || pthread_create(&t, NULL, sleeper_thread, &s))
 		return htest_fail(why, len, "cannot start the sleeper: %s", why);
 	/* Its stack is mapped at its first upcall, and its frame live once
-	 * Linux delivered its SYS_SLEEP_NS's SIGSYS. */
+	 * Linux delivered its SYS_SLEEP_NS's SIGSYS (before, its SYS_LOG's
+	 * frame lies there a while, served and then rewritten). */
 	uint64_t frame = 0;
 	for (uint64_t until = now_ns() + SLEEPER_NS / 3;
 	     !(frame = sigstack_frame_of((unsigned)s.slot, 0)) ||
-	     ((const volatile siginfo_t *)(frame + SIGFRAME_INFO))->si_signo != SIGSYS;)
+	     ((const volatile siginfo_t *)(frame + SIGFRAME_INFO))->si_signo != SIGSYS ||
+	     ((const volatile siginfo_t *)(frame + SIGFRAME_INFO))->si_syscall != SYS_SLEEP_NS;)
 		if (now_ns() > until) {
 			pthread_join(t, NULL);
 			return htest_fail(why, len,

@@ -25,6 +25,7 @@
 #include <idl/bdclient_methods.h>
 #include <idl/rogue_methods.h>
 #include <idl/rref_evil_methods.h>
+#include <idl/victim_methods.h>
 #include <maple/abi.h>
 #include <test/bdclient/bdclient.h>
 #include <test/rogue/attack3_cases.h>
@@ -397,6 +398,52 @@ static int run_waiting_stack_is_the_runtimes(char *why, size_t len)
 }
 
 /*
+ * kernel/ktest/gate.c's gate_second_thread_rewriting_the_callers_stack_
+ * gains_nothing (case 21): a second rogue thread, spinning in its own
+ * frame, rewrites the eight words below the first's stack pointer at the
+ * gate with the address of rogue_gate_hijacked (which, reached with raised
+ * rights, would write victim's domain-table PKRU word and panic "hijacked")
+ * while the first moves an RRef to xb and back RACE_CALLS times. Whatever
+ * it hits is the caller's own: victim's domain-table entry is unchanged,
+ * victim answers check() with 1, and rogue either returns how many calls
+ * brought the RRef back or fails, never hijacked. Before, under keys, the
+ * racer took the turn at the caller's first yield and never gave it back:
+ * 'did not finish in 10 s' (so the case was not ported).
+ */
+#define RACE_CALLS 3000 /* gate.c's */
+static int run_stack_race(char *why, size_t len)
+{
+	struct hosted_domain *victim = htest_create("victim", why, len);
+	struct hosted_domain *xb = victim ? htest_create("xb", why, len) : NULL;
+	struct hosted_domain *rogue = xb ? htest_create("rogue", why, len) : NULL;
+	if (!rogue)
+		return -1;
+	const volatile struct gate_domain *v =
+		(const volatile struct gate_domain *)GATE_DOMTAB_VA + victim->id;
+	/* What the VM's test compares of the entry (its counts move with the
+	 * keeper thread's calls). */
+	const uint64_t before[3] = {v->state, v->gen, v->pkru};
+	const long a[4] = {ROGUE_GATE_STACK_RACE, (long)hgate_handle(xb), RACE_CALLS,
+			   (long)&v->pkru};
+	char got[WHY], want[64];
+	long back = -1, intact = 0;
+	htest_outcome(rogue, rogue->methods[Rogue_run_METHOD], a, got, sizeof got);
+	const uint64_t after[3] = {v->state, v->gen, v->pkru};
+	if (call(victim, Victim_check_METHOD, 0, 0, 0, 0, &intact, why, len) < 0)
+		return -1;
+	snprintf(want, sizeof want, "rogue returned %d", -MAPLE_ECALLEE);
+	int returned = sscanf(got, "rogue returned %ld", &back) == 1;
+	int same = !memcmp(before, after, sizeof before);
+	if (!same || intact != 1 || strstr(got, "hijacked") ||
+	    (strcmp(got, want) && (!returned || back < 0 || back > RACE_CALLS)))
+		return htest_fail(why, len,
+				  "'%.200s', victim's state, generation and PKRU %s, check() %ld; "
+				  "want 0..%d calls back or '%s', them unchanged, 1",
+				  got, same ? "unchanged" : "changed", intact, RACE_CALLS, want);
+	return htest_leak_check(why, len);
+}
+
+/*
  * A domain thread spinning in its own frame (no deadline, no system call:
  * rogue's ROGUE_A_SPINNERS) holds nothing up: beside it, under a 200 ms
  * budget, an honest call on this thread and one on a second runtime
@@ -555,4 +602,5 @@ const struct hosted_named_test hosted_thread_tests[HOSTED_THREAD_TESTS] = {
 	{"threads-a-waiting-threads-signal-stack-is-the-runtimes",
 	 run_waiting_stack_is_the_runtimes, "isolation"},
 	{"threads-a-spinning-domain-thread-holds-off-no-call", run_spinner_holds_off_nothing, NULL},
+	{"gate-second-thread-rewriting-the-callers-stack-gains-nothing", run_stack_race, NULL},
 };
