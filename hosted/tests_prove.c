@@ -5,8 +5,9 @@
  * with its stack pointer at another thread's live signal frame, with its
  * own segment bases and with both zeroed, traps and leaves that frame and
  * that thread alone; a real delivery with both bases zeroed (a fault, a
- * system call, the watchdog's signal) is served or fails the domain alone,
- * never the process. Each is a line of `maple-hosted test`.
+ * system call, the watchdog's signal), or with one written wrong by a
+ * jump to the runtime's own base writes, is served or fails the domain
+ * alone, never the process. Each is a line of `maple-hosted test`.
  */
 #define _GNU_SOURCE
 #include "tests_prove.h"
@@ -172,8 +173,57 @@ static int run_zeroed_bases(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/*
+ * A domain that jumps to one of the runtime's audited base writes
+ * (entry_restore_fsbase, entry_restore_gsbase) writes a base of its
+ * choosing, nonzero and not its thread's, until the key-0 read right after
+ * faults: a real delivery with that wrong base, so the entry must not trap
+ * on a wrong nonzero base but prove the thread by the other base or by
+ * gettid. For each write, with the other base kept and with it zeroed
+ * first: rogue fails at that read (SEGV_PKUERR, key 0, at the write plus
+ * its 5 bytes), and the runtime goes on with its own bases. With a wrong
+ * nonzero FS base trapped at once (the rule "nonzero must equal the
+ * slot's"), the process died of it: 'the runtime died of SIGILL'.
+ */
+#define WRONG_BASE 0x5ec2e7000ull /* mapped or not, no thread's TLS or GATE_RO page */
+static int run_wrong_base(char *why, size_t len)
+{
+	static const struct {
+		const char *name, *site;
+		unsigned zero; /* the other base's */
+	} cases[] = {
+		{"entry_restore_fsbase", entry_restore_fsbase, 0},
+		{"entry_restore_fsbase", entry_restore_fsbase, ROGUE_TH_ZERO_GS},
+		{"entry_restore_gsbase", entry_restore_gsbase, 0},
+		{"entry_restore_gsbase", entry_restore_gsbase, ROGUE_TH_ZERO_FS},
+	};
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct hosted_domain *rogue = htest_create("rogue", why, len);
+		if (!rogue)
+			return -1;
+		char got[WHY], want[128];
+		/* The read after the 5-byte WRFSBASE/WRGSBASE (F3 REX.W 0F AE /r). */
+		snprintf(want, sizeof want,
+			 "rogue failed: SIGSEGV (SEGV_PKUERR, key %d) at %#lx, address %#lx",
+			 PKEY_KERNEL, (unsigned long)cases[i].site + 5,
+			 (unsigned long)&entry_base_slots);
+		const long a[4] = {ROGUE_TH_BASE_WRITE, (long)cases[i].site, (long)WRONG_BASE,
+				   (long)cases[i].zero};
+		htest_outcome(rogue, rogue->methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, want))
+			return htest_fail(why, len, "%s with %#llx%s: '%.200s'; want '%s'",
+					  cases[i].name, WRONG_BASE,
+					  cases[i].zero ? ", the other base zeroed" : "", got,
+					  want);
+		if (htest_runtime_clean(why, len) < 0)
+			return -1;
+	}
+	return htest_leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_prove_tests[HOSTED_PROVE_TESTS] = {
 	{"threads-a-jump-at-another-threads-live-frame-traps", run_jump_at_another_threads_frame,
 	 "isolation"},
 	{"threads-a-delivery-with-both-bases-zeroed-is-handled", run_zeroed_bases, NULL},
+	{"threads-a-delivery-after-a-wrong-base-write-is-handled", run_wrong_base, "isolation"},
 };

@@ -2,8 +2,10 @@
  * maple-hosted's tests that need domain threads running at once
  * (tests_threads.h): the VM's ktests whose cases a domain's own threads
  * drive (kernel/ktest/rref_attacks.c's free-versus-move race, attack.c's
- * thread exit, gate.c's thread slots) and membdev's recovery while its
- * crashes are made on another thread than the workload's. Each asserts
+ * thread exit, gate.c's thread slots and second-thread stack race),
+ * membdev's recovery while its crashes are made on another thread than
+ * the workload's, and a domain thread spinning in its own frame beside
+ * honest calls. Each asserts
  * the VM's outcome and ends with the leak check of tests_domains.c, which
  * waits for every domain thread to end.
  */
@@ -148,10 +150,10 @@ static int run_thread_exit(char *why, size_t len)
  * slots run out: every free slot becomes a live domain thread, the next
  * create is -MAPLE_EAGAIN, the runtime runs on, and every slot comes back
  * once they end. Before: each create made a thread that ran later, never
- * a slot, so none was refused. Under keys, where domain threads take
- * turns, the runtime holds all but KEYED_FREE slots itself first: 255
- * sleepers each taking its turn every 2 ms do not fit the test's 10 s
- * under the PKU guest's TCG.
+ * a slot, so none was refused. Under keys (here: in the PKU guest's
+ * TCG), the runtime holds all but KEYED_FREE slots itself first: 255
+ * sleepers each waking every 2 ms did not finish in the test's 10 s there,
+ * with the threads at once too.
  */
 #define KEYED_FREE 32
 static int run_thread_slots(char *why, size_t len)
@@ -271,9 +273,9 @@ static int run_die_inside_server_relayed(char *why, size_t len)
  * while this thread destroys and re-creates victim 300 times, every other
  * time after victim ran 1 ms. Every call answers 1, -MAPLE_EDEAD,
  * -MAPLE_ESRCH or -MAPLE_ECALLEE (hammer's rule), every destroy succeeds,
- * and calls reached a victim from both threads. Under keys, where the
- * threads take turns, 50 rounds: 300 did not finish in the test's 10 s in
- * the PKU guest's TCG beside a loaded host.
+ * and calls reached a victim from both threads. Under keys (here: in the
+ * PKU guest's TCG), 50 rounds: 300 did not finish in the test's 10 s
+ * there, with the threads at once too.
  */
 #define CHAOS_ROUNDS	   300
 #define CHAOS_ROUNDS_KEYED 50
@@ -354,14 +356,14 @@ static int run_calls_across_destroy(char *why, size_t len)
 }
 
 /*
- * Under keys, where domain threads take turns: a thread waiting for its
- * turn or asleep (rogue's 16 sleepers, each a 2 ms SYS_SLEEP_NS in a
- * loop) keeps its signal stack the runtime's (key 0), so the domain that
- * runs meanwhile on another thread cannot rewrite the frame, C frames and
- * return addresses its handler left there: another rogue's store near the
+ * Under keys: a thread asleep (rogue's 16 sleepers, each a 2 ms
+ * SYS_SLEEP_NS in a loop) keeps its signal stack the runtime's (key 0), so
+ * a domain running meanwhile on another thread cannot rewrite the frame, C
+ * frames and return addresses its handler left there: another rogue's store near the
  * top of the first sleeper's level-0 stack is SEGV_PKUERR with key 0, and
  * the word is unchanged. With the SHARED signal stacks before Linux 6.12's
  * frames (the stack left SHARED while its thread waited), the store landed.
+ * (A jump at such a frame: tests_prove.c.)
  */
 #define SLEEPERS 16
 static int run_waiting_stack_is_the_runtimes(char *why, size_t len)

@@ -5,7 +5,8 @@
  * it zeroed or with the trap flag set, and a jump into a handler's entry
  * with a frame Linux wrote for a signal already handled; and the cases of
  * threads_cases.h: a jump into a handler's entry with another thread's
- * live frame, and real deliveries with both segment bases zeroed.
+ * live frame, and real deliveries with both segment bases zeroed or one
+ * written wrong by a jump to the runtime's base writes.
  */
 #include <sdk/dom.h>
 #include <sdk/syscall.h>
@@ -85,15 +86,26 @@ long rogue_frames_case(long number, unsigned long target, unsigned long a2, unsi
 	}
 }
 
-/* %fs and %gs loaded with the selector in %ss (a user data segment):
- * base 0 both, where the runtime's thread pointer and the thread's
- * GATE_RO page were. */
-static void zero_bases(void)
+/* %fs (which & ROGUE_TH_ZERO_FS) and %gs (which & ROGUE_TH_ZERO_GS)
+ * loaded with the selector in %ss (a user data segment): base 0, where
+ * the runtime's thread pointer and the thread's GATE_RO page were. */
+static void zero_bases(unsigned which)
 {
-	__asm__ volatile("movw %%ss, %%ax\n\tmovw %%ax, %%fs\n\tmovw %%ax, %%gs"
+	if (which & ROGUE_TH_ZERO_FS)
+		__asm__ volatile("movw %%ss, %%ax\n\tmovw %%ax, %%fs" : : : "rax", "memory");
+	if (which & ROGUE_TH_ZERO_GS)
+		__asm__ volatile("movw %%ss, %%ax\n\tmovw %%ax, %%gs" : : : "rax", "memory");
+}
+
+/* Call site with %rax = value: nothing else it may need (an audited base
+ * write takes its value there). */
+static long call_with_rax(uint64_t site, uint64_t value)
+{
+	__asm__ volatile("call *%0"
 			 :
-			 :
-			 : "rax", "memory");
+			 : "r"(site), "a"(value)
+			 : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
+	return -MAPLE_EINVAL; /* the write's check let it come back */
 }
 
 long rogue_threads_case(long number, unsigned long target, unsigned long a2, unsigned long a3)
@@ -103,16 +115,21 @@ long rogue_threads_case(long number, unsigned long target, unsigned long a2, uns
 		if (!target || !a2)
 			return -MAPLE_EINVAL;
 		if (a3)
-			zero_bases();
+			zero_bases(ROGUE_TH_ZERO_FS | ROGUE_TH_ZERO_GS);
 		return jump_as_handler(target, a2);
 	case ROGUE_TH_ZEROED_BASES:
-		zero_bases();
+		zero_bases(ROGUE_TH_ZERO_FS | ROGUE_TH_ZERO_GS);
 		if (target == ROGUE_TH_NULL)
 			return *(volatile long *)0;
 		if (target == ROGUE_TH_SYSCALL)
 			return syscall0(SYS_NULL);
 		for (;;)
 			__asm__ volatile("pause");
+	case ROGUE_TH_BASE_WRITE:
+		if (!target)
+			return -MAPLE_EINVAL;
+		zero_bases((unsigned)a3);
+		return call_with_rax(target, a2);
 	default:
 		return -MAPLE_EINVAL;
 	}

@@ -24,8 +24,16 @@ enum rogue_threads_case {
 	 * a SYS_NULL (what it returned), ROGUE_TH_SPIN a loop without end
 	 * (the watchdog's signal). */
 	ROGUE_TH_ZEROED_BASES = 341,
+	/* Load %fs (a3 bit 0) and %gs (a3 bit 1) with the selector in %ss
+	 * (base 0), then call target (one of the runtime's audited base
+	 * writes) with %rax = a2: the base it writes is a2 until the key-0
+	 * read right after it faults, a real delivery with that base. */
+	ROGUE_TH_BASE_WRITE = 342,
 	ROGUE_TH_END
 };
+
+#define ROGUE_TH_ZERO_FS 1
+#define ROGUE_TH_ZERO_GS 2
 
 enum rogue_threads_then {
 	ROGUE_TH_NULL = 0,
