@@ -24,7 +24,6 @@
 #include <test/rogue/threads_cases.h>
 #include <test/rogue/watch_cases.h>
 
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,26 +41,9 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The sleeper: a runtime thread with a thread slot of its own whose
- * upcall into a rogue sleeps SLEEPER_NS in SYS_SLEEP_NS, its SIGSYS frame
+/* How long the sleeper's upcall sleeps in SYS_SLEEP_NS, its SIGSYS frame
  * live on its slot's level-0 signal stack meanwhile. */
 #define SLEEPER_NS 3000000000ull
-struct sleeper {
-	struct hosted_domain *rogue;
-	long slot;
-	char got[WHY];
-};
-
-static void *sleeper_thread(void *arg)
-{
-	struct sleeper *s = arg;
-	if (entry_thread_begin((unsigned)s->slot, s->got, sizeof s->got) < 0)
-		return NULL;
-	const long a[4] = {ROGUE_W_SLEEP, (long)SLEEPER_NS, 0, 0};
-	htest_outcome(s->rogue, s->rogue->methods[Rogue_run_METHOD], a, s->got, sizeof s->got);
-	entry_thread_end();
-	return NULL;
-}
 
 /*
  * A domain on this thread jumps to each keyed entry's WRPKRU with %rsp at
@@ -73,14 +55,15 @@ static void *sleeper_thread(void *arg)
  */
 static int run_jump_at_another_threads_frame(char *why, size_t len)
 {
-	static struct sleeper s;
+	static struct htest_thread s;
 	struct hosted_domain *sleepy = htest_create("rogue", why, len);
 	if (!sleepy)
 		return -1;
-	s = (struct sleeper){.rogue = sleepy, .slot = hgate_slot_take(why, len)};
-	pthread_t t;
-	if (s.slot < 0 || pthread_create(&t, NULL, sleeper_thread, &s))
-		return htest_fail(why, len, "cannot start the sleeper: %s", why);
+	s = (struct htest_thread){.d = sleepy,
+				  .fn = sleepy->methods[Rogue_run_METHOD],
+				  .a = {ROGUE_W_SLEEP, (long)SLEEPER_NS}};
+	if (htest_thread_start(&s, why, len) < 0)
+		return -1;
 	/* Its stack is mapped at its first upcall, and its frame live once
 	 * Linux delivered its SYS_SLEEP_NS's SIGSYS (before, its SYS_LOG's
 	 * frame lies there a while, served and then rewritten). */
@@ -90,7 +73,7 @@ static int run_jump_at_another_threads_frame(char *why, size_t len)
 	     ((const volatile siginfo_t *)(frame + SIGFRAME_INFO))->si_signo != SIGSYS ||
 	     ((const volatile siginfo_t *)(frame + SIGFRAME_INFO))->si_syscall != SYS_SLEEP_NS;)
 		if (now_ns() > until) {
-			pthread_join(t, NULL);
+			htest_thread_join(&s);
 			return htest_fail(why, len,
 					  "the sleeper's frame at %#lx never went live: %s",
 					  (unsigned long)frame, s.got);
@@ -123,7 +106,7 @@ static int run_jump_at_another_threads_frame(char *why, size_t len)
 										   : "unchanged",
 				want);
 	}
-	pthread_join(t, NULL);
+	htest_thread_join(&s);
 	char done[64];
 	snprintf(done, sizeof done, "rogue returned %d", ROGUE_W_DONE);
 	if (bad)

@@ -458,24 +458,6 @@ static int run_stack_race(char *why, size_t len)
  */
 #define SPIN_BUDGET_MS 200
 #define HONEST_NS      40000000L
-struct honest {
-	struct hosted_domain *rogue;
-	long slot;
-	long r;
-	char why[WHY];
-};
-
-static void *honest_thread(void *arg)
-{
-	struct honest *h = arg;
-	if (entry_thread_begin((unsigned)h->slot, h->why, sizeof h->why) < 0)
-		return NULL;
-	call(h->rogue, Rogue_run_METHOD, ROGUE_W_BUSY, HONEST_NS, 0, 0, &h->r, h->why,
-	     sizeof h->why);
-	entry_thread_end();
-	return NULL;
-}
-
 static int run_spinner_holds_off_nothing(char *why, size_t len)
 {
 	struct hosted_domain *spinner = htest_create("rogue", why, len);
@@ -485,27 +467,30 @@ static int run_spinner_holds_off_nothing(char *why, size_t len)
 	    call(spinner, Rogue_run_METHOD, ROGUE_A_SPINNERS, 1, 0, 0, &started, why, len) < 0)
 		return -1;
 	nap(20000000); /* the spinner has entered rogue */
-	static struct honest other;
-	other = (struct honest){.rogue = honest, .slot = hgate_slot_take(why, len), .r = -1};
-	pthread_t t;
-	if (other.slot < 0 || pthread_create(&t, NULL, honest_thread, &other))
-		return htest_fail(why, len, "cannot start the second honest thread");
+	static struct htest_thread other;
+	other = (struct htest_thread){.d = honest,
+				      .fn = honest->methods[Rogue_run_METHOD],
+				      .a = {ROGUE_W_BUSY, HONEST_NS}};
+	if (htest_thread_start(&other, why, len) < 0)
+		return -1;
 	hwatch_set_budget_ms(SPIN_BUDGET_MS);
 	int bad = call(honest, Rogue_run_METHOD, ROGUE_W_BUSY, HONEST_NS, 0, 0, &mine, why, len);
-	pthread_join(t, NULL);
+	htest_thread_join(&other);
 	hwatch_set_budget_ms(0);
 	if (bad < 0 ||
 	    call(spinner, Rogue_run_METHOD, ROGUE_A_SPINNERS_END, 0, 0, 0, &ended, why, len) < 0)
 		return -1;
 	hsys_run_threads();
-	if (started != 1 || mine != ROGUE_W_DONE || other.r != ROGUE_W_DONE || ended != 0 ||
+	char done[64];
+	snprintf(done, sizeof done, "rogue returned %d", ROGUE_W_DONE);
+	if (started != 1 || mine != ROGUE_W_DONE || strcmp(other.got, done) || ended != 0 ||
 	    hgate_state(honest) != GATE_DOMAIN_RUNNING)
 		return htest_fail(why, len,
-				  "%ld spinners; beside them %#lx here and %#lx (%s) on another "
-				  "thread, then %ld from ending them; want 1, %#x twice, 0, honest "
+				  "%ld spinners; beside them %#lx here and '%.200s' on another "
+				  "thread, then %ld from ending them; want 1, %#x, '%s', 0, honest "
 				  "running",
-				  started, (unsigned long)mine, (unsigned long)other.r,
-				  other.why[0] ? other.why : "no error", ended, ROGUE_W_DONE);
+				  started, (unsigned long)mine, other.got, ended, ROGUE_W_DONE,
+				  done);
 	return htest_leak_check(why, len);
 }
 
