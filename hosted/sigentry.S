@@ -126,9 +126,10 @@
  * base (the thread's GATE_RO page, which the gate reads at %gs) back from
  * entry_bases[slot] (entry.c), slot being the thread slot whose share of
  * SIGSTACKS_VA holds %rsp (each thread's signal stacks lie in its own;
- * jump.h), then on to *%r11. Reached from the entries above only, after
- * the keyed ones' WRPKRU check (PKRU 0), and before any %fs or %gs access:
- * a domain can load %fs or %gs with a selector (base 0), and the
+ * jump.h), then on to *%r11. Reached from the entries above only (the
+ * keyed ones' after their WRPKRU check, PKRU 0, and entry_prove_thread,
+ * below, which proved the thread the slot's), and before any %fs or %gs
+ * access: a domain can load %fs or %gs with a selector (base 0), and the
  * handlers' TLS reads and the gate's reads would fault, with every signal
  * blocked: the process would die. Clobbers %rax, %rcx and %r10 only (the
  * plain entries keep the handler's arguments).
@@ -138,7 +139,8 @@
  * for a thread slot, or traps. A domain can jump straight to either
  * instruction with registers of its choosing: each is followed by a read
  * of key-0 memory (entry_base_slots), which faults under any domain's
- * rights (SEGV_PKUERR: the fault's handler entry writes both bases back
+ * rights (SEGV_PKUERR: the fault's handler entry proves its thread
+ * without the wrong base, entry_prove_thread, and writes both bases back
  * before anything else), then by a compare of what it wrote with the
  * recorded value of the slot %rsp names, bounds-checked so the compare too
  * reads entry_bases (key 0) or traps at hosted_pkru_violation; without
@@ -195,8 +197,8 @@ entry_restore_gsbase:
  * that thread (entry_bases[slot]: its TLS, its slot's GATE_RO page), or
  * 0, or, until the very next instruction faults, whatever a domain wrote
  * by jumping to an audited base write below (each is followed by a read
- * of key-0 memory); nothing else. A domain cannot write either base:
- * WRFSBASE and WRGSBASE exist in the process only in entry_restore_bases
+ * of key-0 memory); nothing else. A domain cannot otherwise write either
+ * base: WRFSBASE and WRGSBASE exist in the process only in entry_restore_bases
  * (hosted/audit.c, and the loader's scan of every image), arch_prctl is a
  * system call and no system call of a domain reaches Linux (filter.c),
  * and loading a selector gives base 0: every descriptor a domain can load
@@ -204,7 +206,7 @@ entry_restore_gsbase:
  * 0; its TLS slots are empty, as the runtime never calls
  * set_thread_area, and loading an empty one faults; the LDT is empty, as
  * the runtime never calls modify_ldt) has base 0, and a null selector
- * leaves 0 on Intel and the old base on AMD. Distinct live threads have
+ * leaves 0 (on older AMD CPUs, the old base: its own). Distinct live threads have
  * distinct TLS pointers and distinct slots. So:
  *   - a nonzero FS base equal to the slot's proves the thread;
  *   - else a nonzero GS base equal to the slot's proves it;

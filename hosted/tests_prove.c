@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "tests_prove.h"
 
+#include "domains.h"
 #include "entry.h"
 #include "gate.h"
 #include "jump.h"
@@ -41,17 +42,17 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* How long the sleeper's upcall sleeps in SYS_SLEEP_NS, its SIGSYS frame
- * live on its slot's level-0 signal stack meanwhile. */
-#define SLEEPER_NS 3000000000ull
+/* How long the test waits for the sleeper to go to sleep. */
+#define SLEEPER_WAIT_NS 2000000000ull
 
 /*
  * A domain on this thread jumps to each keyed entry's WRPKRU with %rsp at
  * the sleeper's live SIGSYS frame (and the ucontext and siginfo where
  * Linux puts them), once with its own FS and GS bases and once with both
  * zeroed by selector loads: each jumper fails with the trap at
- * hosted_pkru_violation, the frame's bytes are unchanged, and the sleeper's
- * call ends as it would have (ROGUE_W_DONE after its sleep).
+ * hosted_pkru_violation, the frame's bytes are unchanged, and the sleeper,
+ * asleep for ever in its own upcall meanwhile, is still there to be
+ * destroyed: its sleep is cut short and its upcall fails with the reason.
  */
 static int run_jump_at_another_threads_frame(char *why, size_t len)
 {
@@ -59,20 +60,21 @@ static int run_jump_at_another_threads_frame(char *why, size_t len)
 	struct hosted_domain *sleepy = htest_create("rogue", why, len);
 	if (!sleepy)
 		return -1;
-	s = (struct htest_thread){.d = sleepy,
-				  .fn = sleepy->methods[Rogue_run_METHOD],
-				  .a = {ROGUE_W_SLEEP, (long)SLEEPER_NS}};
+	s = (struct htest_thread){
+		.d = sleepy, .fn = sleepy->methods[Rogue_run_METHOD], .a = {ROGUE_W_SLEEP_FOREVER}};
 	if (htest_thread_start(&s, why, len) < 0)
 		return -1;
 	/* Its stack is mapped at its first upcall, and its frame live once
 	 * Linux delivered its SYS_SLEEP_NS's SIGSYS (before, its SYS_LOG's
 	 * frame lies there a while, served and then rewritten). */
 	uint64_t frame = 0;
-	for (uint64_t until = now_ns() + SLEEPER_NS / 3;
+	for (uint64_t until = now_ns() + SLEEPER_WAIT_NS;
 	     !(frame = sigstack_frame_of((unsigned)s.slot, 0)) ||
 	     ((const volatile siginfo_t *)(frame + SIGFRAME_INFO))->si_signo != SIGSYS ||
 	     ((const volatile siginfo_t *)(frame + SIGFRAME_INFO))->si_syscall != SYS_SLEEP_NS;)
 		if (now_ns() > until) {
+			char err[160];
+			hdom_destroy(hgate_handle(sleepy), err, sizeof err);
 			htest_thread_join(&s);
 			return htest_fail(why, len,
 					  "the sleeper's frame at %#lx never went live: %s",
@@ -106,13 +108,16 @@ static int run_jump_at_another_threads_frame(char *why, size_t len)
 										   : "unchanged",
 				want);
 	}
+	char err[160] = "";
+	int destroyed = hdom_destroy(hgate_handle(sleepy), err, sizeof err);
 	htest_thread_join(&s);
-	char done[64];
-	snprintf(done, sizeof done, "rogue returned %d", ROGUE_W_DONE);
 	if (bad)
 		return -1;
-	if (strcmp(s.got, done))
-		return htest_fail(why, len, "the sleeper's call: '%.200s'; want '%s'", s.got, done);
+	if (destroyed < 0 || strcmp(s.got, "rogue failed: destroyed"))
+		return htest_fail(why, len,
+				  "destroying the sleeper: %d (%s), its call '%.200s'; want 0, "
+				  "'rogue failed: destroyed'",
+				  destroyed, err[0] ? err : "no error", s.got);
 	return htest_leak_check(why, len);
 }
 
