@@ -7,7 +7,8 @@
  * that thread alone; a real delivery with both bases zeroed (a fault, a
  * system call, the watchdog's signal), or with one written wrong by a
  * jump to the runtime's own base writes, is served or fails the domain
- * alone, never the process. Each is a line of `maple-hosted test`.
+ * alone, never the process; and the slow path's gettid site serves no
+ * domain that calls it. Each is a line of `maple-hosted test`.
  */
 #define _GNU_SOURCE
 #include "tests_prove.h"
@@ -22,12 +23,14 @@
 
 #include <idl/rogue_methods.h>
 #include <maple/abi.h>
+#include <test/rogue/escape_cases.h>
 #include <test/rogue/threads_cases.h>
 #include <test/rogue/watch_cases.h>
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #define WHY 512
@@ -209,9 +212,50 @@ static int run_wrong_base(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/*
+ * The entries' slow path's `syscall` (entry_gettid), the one a domain can
+ * reach Linux through, called by rogue: with getpid's number the filter
+ * traps it (rogue fails: a system call outside the domains and the gate);
+ * with gettid's, Linux answers and the next instruction's key-0 read
+ * faults (without keys, where that read succeeds, the slot check traps):
+ * rogue fails either way, the id unseen, and the runtime goes on.
+ */
+static int run_gettid_site(char *why, size_t len)
+{
+	char want[2][160];
+	snprintf(want[0], sizeof want[0],
+		 "rogue failed: a system call (%d) at %#lx outside the domains and the gate",
+		 SYS_getpid, (unsigned long)entry_gettid);
+	if (htest_keys())
+		snprintf(want[1], sizeof want[1],
+			 "rogue failed: SIGSEGV (SEGV_PKUERR, key %d) at %#lx, address %#lx",
+			 PKEY_KERNEL, (unsigned long)entry_gettid_end,
+			 (unsigned long)&entry_base_slots);
+	else
+		snprintf(want[1], sizeof want[1], "rogue failed: SIGILL at %#lx",
+			 (unsigned long)hosted_pkru_violation);
+	static const long nr[2] = {SYS_getpid, SYS_gettid};
+	for (unsigned i = 0; i < 2; i++) {
+		struct hosted_domain *rogue = htest_create("rogue", why, len);
+		if (!rogue)
+			return -1;
+		const long a[4] = {ROGUE_E_CALL_SYSCALL, (long)entry_gettid, nr[i], 0};
+		char got[WHY];
+		htest_outcome(rogue, rogue->methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, want[i]))
+			return htest_fail(why, len,
+					  "entry_gettid called with %ld: '%.200s'; want '%s'",
+					  nr[i], got, want[i]);
+		if (htest_runtime_clean(why, len) < 0)
+			return -1;
+	}
+	return htest_leak_check(why, len);
+}
+
 const struct hosted_named_test hosted_prove_tests[HOSTED_PROVE_TESTS] = {
 	{"threads-a-jump-at-another-threads-live-frame-traps", run_jump_at_another_threads_frame,
 	 "isolation"},
 	{"threads-a-delivery-with-both-bases-zeroed-is-handled", run_zeroed_bases, NULL},
 	{"threads-a-delivery-after-a-wrong-base-write-is-handled", run_wrong_base, "isolation"},
+	{"threads-the-entries-gettid-site-serves-no-domain", run_gettid_site, NULL},
 };
