@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "tests_domains.h"
+#include "tests_bdev_rules.h"
 #include "tests_membdev.h"
 
 #include "device.h"
@@ -600,6 +601,10 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-name-shared-by-running-domains-addresses-none", run_shared_name, NULL},
 	{"device-holder-destroyed-with-a-call-out-loses-its-mapping",
 	 htest_membdev_holder_destroyed_with_call_out, NULL},
+	{"attack-a-request-handle-into-an-unmapped-heap-chunk-is-skipped",
+	 htest_bdev_unmapped_request, NULL},
+	{"attack-a-batch-naming-a-block-twice-is-refused-and-no-driver-blamed",
+	 htest_bdev_block_twice, NULL},
 };
 
 /* For the other hosted test files (tests_rogue.c, tests_membdev.c): the

@@ -6,7 +6,7 @@
  * (NVMe 1.4, 4.3), so membdev refuses what nvme must refuse and a client
  * sees the same errors from either. And the checks of a request that
  * every party serving one makes before it touches a byte (block_req_read,
- * block_in_shared_heap, block_req_bytes): the drivers, and the shadow that
+ * block_in_shared_heap, block_req_at, block_req_bytes): the drivers, and the shadow that
  * checks their answers (bdev_shadow/bdev_check.c).
  */
 #ifndef DRIVERS_BLOCK_BLOCK_H
@@ -59,6 +59,21 @@ static inline bool block_in_shared_heap(uint64_t va, uint64_t len)
 {
 	const uint64_t end = SHARED_HEAP_VA + (uint64_t)SHARED_CHUNKS * SHARED_CHUNK;
 	return va >= SHARED_HEAP_VA && va < end && len <= end - va;
+}
+
+/*
+ * The request that a handle nested in a lent deque names, or NULL. The
+ * handle is a plain number in shared memory that anyone may have written:
+ * pointing into the shared heap's window is not enough, since most of the
+ * window is chunks no RRef uses, unmapped, where the first read faults the
+ * reader (a client would crash the driver or the shadow with one number).
+ * The kernel confirms (rref_bus) that it is a live RRef lent to this call
+ * with a BlockReq's payload; nested in a borrowed deque, no one can unnest
+ * or free it until the call returns, so the pointer stays good till then.
+ */
+static inline struct BlockReq *block_req_at(rref_t r)
+{
+	return r && rref_bus(r, sizeof(struct BlockReq)) >= 0 ? BlockReq_ptr(r) : NULL;
 }
 
 /*

@@ -42,7 +42,7 @@
 
 /* One request of the batch, as begin read it. */
 struct pending {
-	struct BlockReq *req; /* NULL: not in the shared heap, nowhere to set a status */
+	struct BlockReq *req; /* NULL: no request lent to the call (block_req_at) */
 	struct block_req q;
 	uint8_t *bytes; /* the client's bytes; NULL: the request is invalid */
 	uint8_t *copy;	/* a write's bytes as the client lent them, in the token */
@@ -135,6 +135,33 @@ static long begin_init(const long a[4], struct token **out)
 }
 
 /*
+ * A batch names each block at most once where a write is concerned
+ * (domains/idl/bdev.idl): a driver may run a batch's requests in any order
+ * (NVMe does), so a write beside another request of its block leaves
+ * either result, and the checks, which judge each request against the
+ * batch's start, would take the honest driver for a wrong one and restart
+ * it. Two reads of one block read the same in any order: allowed. -1
+ * (logged, naming both requests) if valid requests i and j (i < j) break
+ * the rule.
+ */
+static int named_twice(const struct pending *p, uint32_t n)
+{
+	for (uint32_t j = 1; j < n; j++)
+		for (uint32_t i = 0; p[j].bytes && i < j; i++) {
+			const struct block_req *a = &p[i].q, *b = &p[j].q;
+			if (!p[i].bytes || (!a->op && !b->op) || a->block >= b->block + b->n ||
+			    b->block >= a->block + a->n)
+				continue;
+			dom_printf("bdev_check: requests %u and %u both name block %lu, and one "
+				   "writes it: the batch is refused (-EINVAL)",
+				   i, j,
+				   (unsigned long)(a->block > b->block ? a->block : b->block));
+			return -1;
+		}
+	return 0;
+}
+
+/*
  * Read the batch once: each request's fields and bytes, and a copy of each
  * write's bytes with their checksums. The copy is what a redo sends: a
  * wrong driver may have overwritten the client's buffer (a write served as
@@ -156,10 +183,9 @@ static long begin_submit(const long a[4], struct token **out)
 	uint64_t written = 0; /* bytes of writes */
 	for (uint32_t i = 0; i < n; i++) {
 		p[i] = (struct pending){0};
-		rref_t r = BlockReq_deque32_get(deque, i);
-		if (!block_in_shared_heap((uint64_t)rref_ptr(r), sizeof(struct BlockReq)))
+		p[i].req = block_req_at(BlockReq_deque32_get(deque, i));
+		if (!p[i].req)
 			continue;
-		p[i].req = BlockReq_ptr(r);
 		if (block_req_read(p[i].req, nblocks, bsize, &p[i].q) < 0)
 			continue;
 		p[i].bytes = block_req_bytes(p[i].req, p[i].q.count, p[i].q.offset, bsize);
@@ -169,6 +195,8 @@ static long begin_submit(const long a[4], struct token **out)
 		if (p[i].bytes && p[i].q.op)
 			written += p[i].q.n * bsize;
 	}
+	if (named_twice(p, n) < 0)
+		return -MAPLE_EINVAL; /* before any driver sees it: none is blamed */
 	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t) + written);
 	if (!t)
 		return -MAPLE_ENOMEM;

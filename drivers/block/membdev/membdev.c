@@ -148,10 +148,9 @@ static long submit(rref_t reqs)
 	uint32_t n = BlockReq_deque32_len(reqs);
 	long done = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		rref_t r = BlockReq_deque32_get(reqs, i);
-		if (!in_shared_heap((uint64_t)rref_ptr(r), sizeof(struct BlockReq)))
+		struct BlockReq *req = block_req_at(BlockReq_deque32_get(reqs, i));
+		if (!req)
 			continue; /* no request to set a status in */
-		struct BlockReq *req = BlockReq_ptr(r);
 		int32_t status = serve(req);
 		__atomic_store_n(&req->status, status, __ATOMIC_RELAXED);
 		done += status == 0;

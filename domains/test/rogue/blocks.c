@@ -1,0 +1,76 @@
+/*
+ * rogue's cases against a BlockDevice shadow (blocks_cases.h): batches
+ * that break the rules a client must keep, sent to the shadow as any
+ * client would.
+ */
+#include <test/rogue/blocks_cases.h>
+#include <test/rogue/cases.h>
+
+#include <idl/bdev.h>
+#include <lib/string.h>
+#include <sdk/dom.h>
+
+/* A request of the batch q: op on ROGUE_B_BLOCK, its bytes `fill`. */
+static long push(rref_t q, uint32_t op, uint8_t fill)
+{
+	rref_t r = BlockReq_alloc();
+	if (!r)
+		return -MAPLE_ENOMEM;
+	struct BlockReq *req = BlockReq_ptr(r);
+	req->block = ROGUE_B_BLOCK;
+	req->op = op;
+	memset(req->data, fill, ROGUE_B_BSIZE);
+	long e = BlockReq_deque32_push(q, r);
+	if (e < 0)
+		BlockReq_free(r);
+	return e;
+}
+
+/* The shadow's handle does not move, so a forged one is the only lie:
+ * index 1 and generation 0 name no live RRef of this payload. */
+static rref_t unmapped_handle(void)
+{
+	uint64_t last = SHARED_HEAP_VA + (SHARED_CHUNKS - 1) * SHARED_CHUNK;
+	return RREF_HANDLE(1, 0, last);
+}
+
+long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
+{
+	struct BlockDevice_ref dev = {.domain = target};
+	long r = BlockDevice_init(&dev, ROGUE_B_BLOCKS, ROGUE_B_BSIZE);
+	if (r < 0)
+		return r;
+	rref_t q = BlockReq_deque32_alloc();
+	if (!q)
+		return -MAPLE_ENOMEM;
+	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(q);
+	switch (number) {
+	case ROGUE_B_UNMAPPED:
+		r = push(q, 0, 0);
+		if (r >= 0) {
+			d->slots[(d->head + 1) % BlockReq_deque32_CAP] = unmapped_handle();
+			d->len = 2;
+			r = BlockDevice_submit(&dev, q);
+		}
+		if (r >= 0 && BlockReq_ptr(BlockReq_deque32_get(q, 0))->status)
+			r = 1L << 20 | -(long)BlockReq_ptr(BlockReq_deque32_get(q, 0))->status;
+		break;
+	case ROGUE_B_TWICE:
+		/* First a batch of its own, so the shadow knows the block. */
+		r = push(q, 1, 0x11);
+		if (r >= 0)
+			r = BlockDevice_submit(&dev, q);
+		if (r == 1)
+			BlockReq_free(BlockReq_deque32_pop(q));
+		r = r == 1 ? push(q, 1, 0xaa) : r < 0 ? r : -MAPLE_EIO;
+		if (r >= 0)
+			r = push(q, a2 ? 1 : 0, 0xbb);
+		if (r >= 0)
+			r = BlockDevice_submit(&dev, q);
+		break;
+	default:
+		r = -MAPLE_EINVAL;
+	}
+	BlockReq_deque32_free(q);
+	return r;
+}

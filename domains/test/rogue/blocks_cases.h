@@ -1,0 +1,36 @@
+/*
+ * rogue's cases against a BlockDevice shadow's end-to-end checks (numbers
+ * 370-389 of its run(case, target, a2, a3) method, cases.h;
+ * domains/test/rogue/blocks.c): a client that breaks the rules of a batch
+ * (domains/idl/bdev.idl) must get a clean error, and must neither crash
+ * the shadow nor make it blame and restart an honest driver. target is
+ * the shadow's handle; each case first sizes the device ROGUE_B_BLOCKS
+ * blocks of ROGUE_B_BSIZE bytes. Plain numbers, so hosted tests can
+ * include them.
+ */
+#ifndef DOMAINS_ROGUE_BLOCKS_CASES_H
+#define DOMAINS_ROGUE_BLOCKS_CASES_H
+
+#define ROGUE_B_BLOCKS 64
+#define ROGUE_B_BSIZE  512
+#define ROGUE_B_BLOCK  5 /* the block the cases name */
+
+enum rogue_blocks_case {
+	ROGUE_B_FIRST = 370,
+	/* A batch of a read of ROGUE_B_BLOCK and, in the deque's second
+	 * slot, a handle whose payload address lies in the shared heap's
+	 * last chunk, which no RRef uses: submit's result, or the bits
+	 * (1 << 20) | -status of the read if it did not succeed. */
+	ROGUE_B_UNMAPPED = 370,
+	/* A write of ROGUE_B_BLOCK (bytes 0x11) in a batch of its own, which
+	 * must be done (else -MAPLE_EIO); then a batch that names the block
+	 * twice: a write of 0xaa, then a2 = 1 a write of 0xbb, 0 a read. The
+	 * second submit's result. */
+	ROGUE_B_TWICE = 371,
+	ROGUE_B_END
+};
+
+/* rogue's own (domains/test/rogue/blocks.c): run() hands it these cases. */
+long rogue_blocks_case(long number, unsigned long target, unsigned long a2);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * maple-hosted's tests of a client breaking a batch's rules
+ * (domains/idl/bdev.idl) against bdev_shadow and its end-to-end checks
+ * (drivers/block/bdev_shadow/bdev_check.c): rogue, as a client, sends the
+ * batch (domains/test/rogue/blocks.c). The client gets a clean answer;
+ * the shadow and membdev stay up, and no honest membdev is blamed or
+ * restarted.
+ */
+#include "tests_bdev_rules.h"
+
+#include "gate.h"
+#include "tests_domains.h"
+
+#include <domain/gate_layout.h>
+#include <idl/rogue_methods.h>
+#include <maple/abi.h>
+#include <test/rogue/blocks_cases.h>
+
+#include <stdio.h>
+
+/* bdev_shadow (with its membdev) and a rogue; -1 with why. */
+static int start(struct hosted_domain **shadow, struct hosted_domain **rogue, char *why, size_t len)
+{
+	*shadow = htest_create("bdev_shadow", why, len);
+	*rogue = *shadow ? htest_create("rogue", why, len) : NULL;
+	return *rogue ? 0 : -1;
+}
+
+/* Both domains of the shadow still running, and no line saying the shadow
+ * judged its driver wrong or restarted it; -1 with why. */
+static int nobody_blamed(char *why, size_t len)
+{
+	const char *const names[] = {"bdev_shadow", "membdev"};
+	for (unsigned i = 0; i < 2; i++) {
+		struct hosted_domain *d = htest_by_name(names[i]);
+		if (!d || hgate_state(d) != GATE_DOMAIN_RUNNING)
+			return htest_fail(why, len, "%s is %s, want running, in: %.300s", names[i],
+					  d ? "not running" : "gone", htest_captured());
+	}
+	unsigned wrong = htest_count_lines("[bdev_shadow] shadow BlockDevice: ");
+	if (wrong)
+		return htest_fail(why, len,
+				  "%u lines of the shadow judging or restarting membdev, want 0: "
+				  "%.300s",
+				  wrong, htest_captured());
+	return 0;
+}
+
+/*
+ * The second slot of rogue's batch holds a handle whose payload address
+ * is in the shared heap's window but in a chunk no RRef uses: a number
+ * that merely points into the window. The read beside it is done (1), the
+ * forged one skipped. Before, the shadow took the window for the heap and
+ * read the request there: `bdev_shadow failed: page fault`, and rogue's
+ * call -MAPLE_ECALLEE.
+ */
+int htest_bdev_unmapped_request(char *why, size_t len)
+{
+	struct hosted_domain *shadow, *rogue;
+	if (start(&shadow, &rogue, why, len) < 0 || htest_capture_begin(why, len) < 0)
+		return -1;
+	long r = 0;
+	int bad = htest_call(rogue, Rogue_run_METHOD, ROGUE_B_UNMAPPED, (long)hgate_handle(shadow),
+			     0, &r, why, len);
+	htest_capture_end();
+	if (bad < 0)
+		return -1;
+	if (r != 1)
+		return htest_fail(why, len, "rogue's batch returned %ld, want 1, in: %.300s", r,
+				  htest_captured());
+	if (nobody_blamed(why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/*
+ * A batch may name each block once (bdev.idl; NVMe runs a queue's
+ * commands in any order): a write of block 5, then a second write of it,
+ * or a read of it. The shadow refuses the batch, -MAPLE_EINVAL, naming
+ * both requests, before any driver sees it. Before, the honest membdev
+ * did both in order, and the read's judging (or the read-back) against
+ * the block's last write found it wrong: `bdev_check: block 5 reads wrong`,
+ * `membdev (handle 0x2) answered submit wrongly; restarting it`, and both
+ * batches came back 0 done, every request -EIO.
+ */
+int htest_bdev_block_twice(char *why, size_t len)
+{
+	struct hosted_domain *shadow, *rogue;
+	if (start(&shadow, &rogue, why, len) < 0 || htest_capture_begin(why, len) < 0)
+		return -1;
+	long r[2] = {0, 0};
+	int bad = 0;
+	for (long second = 0; second < 2 && !bad; second++)
+		bad = htest_call(rogue, Rogue_run_METHOD, ROGUE_B_TWICE, (long)hgate_handle(shadow),
+				 second, &r[second], why, len) < 0;
+	htest_capture_end();
+	if (bad)
+		return -1;
+	if (r[0] != -MAPLE_EINVAL || r[1] != -MAPLE_EINVAL)
+		return htest_fail(
+			why, len,
+			"a batch writing block %d then reading it returned %ld, writing it "
+			"twice %ld; want -%d both, in: %.300s",
+			ROGUE_B_BLOCK, r[0], r[1], MAPLE_EINVAL, htest_captured());
+	unsigned refused = htest_count_lines(
+		"[bdev_shadow] bdev_check: requests 0 and 1 both name block 5, and one writes it: "
+		"the batch is refused (-EINVAL)");
+	if (refused != 2)
+		return htest_fail(why, len, "%u lines refusing the batches, want 2, in: %.300s",
+				  refused, htest_captured());
+	if (nobody_blamed(why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
