@@ -70,11 +70,18 @@ static struct {
 	uint8_t *mirror;   /* each block's last stored write (MIRROR_MAX), or NULL */
 	rref_t rb_queue;   /* the read-back batch, owned here */
 	rref_t rb_buf;	   /* nested in the queue's first request */
+	/* The queue's requests as rb_alloc pushed them: their handles, to
+	 * find the queue rewritten, and their payloads, the only pointers to
+	 * them used. The queue's slots are shared memory a driver can rewrite
+	 * at any time, even after its call returned (another of its threads):
+	 * a pointer read from them could aim at an unmapped chunk. */
+	rref_t rb_handle[BATCH_MAX];
+	struct BlockReq *rb[BATCH_MAX];
 } chk;
 
 static struct BlockReq *rb_req(uint32_t i)
 {
-	return BlockReq_ptr(BlockReq_deque32_get(chk.rb_queue, i));
+	return chk.rb[i];
 }
 
 /* The read-back requests: a deque of BATCH_MAX, the first with a large buffer. */
@@ -82,10 +89,10 @@ static long rb_alloc(void)
 {
 	if (chk.rb_queue)
 		return 0;
-	rref_t q = BlockReq_deque32_alloc(), buf = BlockBuf_alloc();
+	rref_t q = BlockReq_deque32_alloc(), buf = BlockBuf_alloc(), reqs[BATCH_MAX];
 	long e = q && buf ? 0 : -MAPLE_ENOMEM;
 	for (uint32_t i = 0; i < BATCH_MAX && e >= 0; i++) {
-		rref_t r = BlockReq_alloc();
+		rref_t r = reqs[i] = BlockReq_alloc();
 		e = r ? BlockReq_deque32_push(q, r) : -MAPLE_ENOMEM;
 		if (e < 0 && r)
 			BlockReq_free(r);
@@ -101,6 +108,10 @@ static long rb_alloc(void)
 	}
 	chk.rb_queue = q;
 	chk.rb_buf = buf;
+	for (uint32_t i = 0; i < BATCH_MAX; i++) {
+		chk.rb_handle[i] = reqs[i];
+		chk.rb[i] = BlockReq_ptr(reqs[i]);
+	}
 	return 0;
 }
 
@@ -234,10 +245,11 @@ static long begin(uint32_t method, const long a[4], void **token)
 /*
  * The read-back queue is the shadow's, but it lies in shared memory, which
  * a wrong driver can write like any domain: before each use its length and
- * every request it holds are checked, and a damaged queue is replaced (the
- * runtime frees what is nested in it by its own records, not the payload).
- * false (logged) if it was damaged (the driver that last had it is wrong)
- * or cannot be had.
+ * every slot are compared with the handles rb_alloc pushed, and a damaged
+ * queue is replaced (the runtime frees what is nested in it by its own
+ * records, not the payload). Its requests are reached only through
+ * chk.rb, never through a slot (rb_req). false (logged) if it was damaged
+ * (the driver that last had it is wrong) or cannot be had.
  */
 static bool rb_intact(void)
 {
@@ -247,7 +259,7 @@ static bool rb_intact(void)
 	}
 	bool ok = BlockReq_deque32_len(chk.rb_queue) == BATCH_MAX;
 	for (uint32_t i = 0; ok && i < BATCH_MAX; i++)
-		ok = block_in_shared_heap((uint64_t)rb_req(i), sizeof(struct BlockReq));
+		ok = BlockReq_deque32_get(chk.rb_queue, i) == chk.rb_handle[i];
 	if (ok)
 		return true;
 	dom_printf("bdev_check: the read-back queue was overwritten; replacing it");
@@ -353,7 +365,8 @@ static int restore(uint64_t driver, struct pending *q, uint64_t j, uint64_t got)
 	long r = -MAPLE_ENOMEM;
 	if (rb_intact()) {
 		struct BlockReq *w = rb_req(0);
-		*w = (struct BlockReq){.block = block, .op = 1, .status = UNSERVED, .buf = w->buf};
+		*w = (struct BlockReq){
+			.block = block, .op = 1, .status = UNSERVED, .buf = chk.rb_buf};
 		memcpy(w->data, good, bsize);
 		for (uint32_t i = 1; i < BATCH_MAX; i++)
 			rb_req(i)->op = 0xffffffffu; /* refused by every driver */
