@@ -11,5 +11,7 @@
 int htest_bdev_unmapped_request(char *why, size_t len);
 /* A batch that names one block twice (two writes; a write and a read). */
 int htest_bdev_block_twice(char *why, size_t len);
+/* The device sized anew by one thread while another submits. */
+int htest_bdev_resize_race(char *why, size_t len);
 
 #endif

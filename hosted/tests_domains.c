@@ -607,6 +607,8 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	 htest_bdev_unmapped_request, NULL},
 	{"attack-a-batch-naming-a-block-twice-is-refused-and-no-driver-blamed",
 	 htest_bdev_block_twice, NULL},
+	{"attack-a-device-sized-anew-during-a-batch-leaves-the-shadow-whole",
+	 htest_bdev_resize_race, NULL},
 };
 
 /* For the other hosted test files (tests_rogue.c, tests_membdev.c): the

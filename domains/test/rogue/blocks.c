@@ -34,6 +34,74 @@ static rref_t unmapped_handle(void)
 	return RREF_HANDLE(1, 0, last);
 }
 
+/* ROGUE_B_RESIZE's thread and the submitting thread, what they share. */
+static struct {
+	struct BlockDevice_ref dev;
+	uint32_t done; /* the resizing thread has finished */
+	long odd;      /* its first result that is no device's answer, or 0 */
+} resize;
+
+/* What a device may answer a submit or an init with here. */
+static bool an_answer(long r)
+{
+	return r >= 0 || r == -MAPLE_EINVAL || r == -MAPLE_EIO;
+}
+
+static void resizer(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < ROGUE_B_RESIZES; i++) {
+		long r = BlockDevice_init(&resize.dev, i % 2 ? ROGUE_B_MANY : ROGUE_B_FEW,
+					  ROGUE_B_BSIZE);
+		if (!an_answer(r) && !resize.odd)
+			resize.odd = r;
+		/* Apart, at various points in the batches. */
+		maple_sleep_ns(300000 + (uint64_t)(i % 7) * 150000);
+	}
+	__atomic_store_n(&resize.done, 1, __ATOMIC_RELEASE);
+}
+
+/* 32 writes of 256 blocks each, with their buffers: all ROGUE_B_MANY. */
+static long fill_batch(rref_t q)
+{
+	const uint32_t per = ROGUE_B_MANY / BlockReq_deque32_CAP;
+	for (uint32_t i = 0; i < BlockReq_deque32_CAP; i++) {
+		rref_t r = BlockReq_alloc(), buf = BlockBuf_alloc();
+		long e = r && buf ? BlockReq_set_buf(r, buf) : -MAPLE_ENOMEM;
+		if (e >= 0) {
+			buf = RREF_NULL; /* the request's now */
+			struct BlockReq *req = BlockReq_ptr(r);
+			*req = (struct BlockReq){
+				.block = i * per, .op = 1, .nblocks = per, .buf = req->buf};
+			e = BlockReq_deque32_push(q, r);
+		}
+		if (e < 0) {
+			if (r)
+				BlockReq_free(r);
+			if (buf)
+				BlockBuf_free(buf);
+			return e;
+		}
+	}
+	return 0;
+}
+
+static long resize_race(rref_t q)
+{
+	long r = fill_batch(q);
+	if (r < 0)
+		return r;
+	long t = maple_thread_create(resizer, NULL);
+	if (t < 0)
+		return t;
+	while (!__atomic_load_n(&resize.done, __ATOMIC_ACQUIRE)) {
+		long n = BlockDevice_submit(&resize.dev, q);
+		if (!an_answer(n))
+			return n; /* the thread ends on its own: resize is static */
+	}
+	return resize.odd;
+}
+
 long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 {
 	struct BlockDevice_ref dev = {.domain = target};
@@ -67,6 +135,10 @@ long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 			r = push(q, a2 ? 1 : 0, 0xbb);
 		if (r >= 0)
 			r = BlockDevice_submit(&dev, q);
+		break;
+	case ROGUE_B_RESIZE:
+		resize.dev = dev;
+		r = resize_race(q);
 		break;
 	default:
 		r = -MAPLE_EINVAL;

@@ -11,9 +11,12 @@
 #ifndef DOMAINS_ROGUE_BLOCKS_CASES_H
 #define DOMAINS_ROGUE_BLOCKS_CASES_H
 
-#define ROGUE_B_BLOCKS 64
-#define ROGUE_B_BSIZE  512
-#define ROGUE_B_BLOCK  5 /* the block the cases name */
+#define ROGUE_B_BLOCKS	64
+#define ROGUE_B_BSIZE	512
+#define ROGUE_B_BLOCK	5 /* the block the cases name */
+#define ROGUE_B_FEW	16
+#define ROGUE_B_MANY	8192
+#define ROGUE_B_RESIZES 40
 
 enum rogue_blocks_case {
 	ROGUE_B_FIRST = 370,
@@ -27,6 +30,13 @@ enum rogue_blocks_case {
 	 * twice: a write of 0xaa, then a2 = 1 a write of 0xbb, 0 a read. The
 	 * second submit's result. */
 	ROGUE_B_TWICE = 371,
+	/* A thread of rogue sizes the device ROGUE_B_RESIZES times, in turn
+	 * ROGUE_B_FEW blocks and ROGUE_B_MANY (of ROGUE_B_BSIZE bytes), while
+	 * rogue submits batches that write all of ROGUE_B_MANY blocks, 32
+	 * requests of 256 blocks, until the thread is done: 0 if every
+	 * submit and init returned a result (a count or a MAPLE_E* of the
+	 * device: -MAPLE_EINVAL, -MAPLE_EIO), else the first other one. */
+	ROGUE_B_RESIZE = 372,
 	ROGUE_B_END
 };
 

@@ -52,6 +52,7 @@ struct pending {
 struct token {
 	uint32_t n;		   /* requests in the batch */
 	uint64_t bsize;		   /* the block size they were read with */
+	uint64_t gen;		   /* ... and chk.gen then: the table they index */
 	struct blocksum *new_sums; /* init: a table for the new geometry */
 	uint8_t *new_mirror;	   /* ... and its mirror, or NULL (too large, no memory) */
 	uint64_t new_blocks, new_size;
@@ -65,7 +66,15 @@ struct token {
 static struct {
 	struct dom_lock lock; /* everything below, and each call's judging */
 	struct blocksums table;
-	bool sized;	   /* init succeeded: table holds its geometry */
+	bool sized; /* init succeeded: table holds its geometry */
+	/* A batch's blocks index the table of the geometry it was read with:
+	 * each new table has a new gen, and while an init is on its way to
+	 * the driver (resizing: begin_init to end) the driver's geometry may
+	 * already differ from the table's. A batch judged then, or read under
+	 * another gen, is not judged at all (stale): no driver is blamed and
+	 * no table entry touched, which its block numbers may lie beyond. */
+	uint64_t gen;
+	uint32_t resizing;
 	uint64_t zero_sum; /* the checksum of a block of zeros */
 	uint8_t *mirror;   /* each block's last stored write (MIRROR_MAX), or NULL */
 	rref_t rb_queue;   /* the read-back batch, owned here */
@@ -141,6 +150,11 @@ static long begin_init(const long a[4], struct token **out)
 		free(t);
 		return e;
 	}
+	/* The shadow's generated code runs one init at a time (@replay), so
+	 * `same` still holds; end() counts this init out. */
+	dom_lock(&chk.lock);
+	chk.resizing++;
+	dom_unlock(&chk.lock);
 	*out = t;
 	return 0;
 }
@@ -184,7 +198,7 @@ static long begin_submit(const long a[4], struct token **out)
 	rref_t deque = (rref_t)a[0];
 	dom_lock(&chk.lock);
 	bool sized = chk.sized;
-	uint64_t nblocks = chk.table.nblocks, bsize = chk.table.block_size;
+	uint64_t nblocks = chk.table.nblocks, bsize = chk.table.block_size, gen = chk.gen;
 	dom_unlock(&chk.lock);
 	if (!sized ||
 	    !block_in_shared_heap((uint64_t)rref_ptr(deque), sizeof(struct BlockReq_deque32)))
@@ -211,7 +225,7 @@ static long begin_submit(const long a[4], struct token **out)
 	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t) + written);
 	if (!t)
 		return -MAPLE_ENOMEM;
-	*t = (struct token){.n = n, .bsize = bsize};
+	*t = (struct token){.n = n, .bsize = bsize, .gen = gen};
 	memcpy(t->p, p, n * sizeof *p);
 	uint8_t *copy = (uint8_t *)&t->sums[blocks];
 	for (uint32_t i = 0; i < n; i++) {
@@ -482,6 +496,8 @@ static void commit(struct token *t)
  * blocks are unknown, as they are to the client. With the lock held. */
 static void forget_writes(const struct token *t)
 {
+	if (t->gen != chk.gen)
+		return; /* a new table, which knows nothing of them */
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct pending *q = &t->p[i];
 		for (uint64_t j = 0; q->bytes && q->q.op && j < q->q.n; j++)
@@ -501,6 +517,12 @@ static long fail_batch(struct token *t)
 			__atomic_store_n(&t->p[i].req->status, -MAPLE_EIO, __ATOMIC_RELAXED);
 	forget_writes(t);
 	return 0;
+}
+
+/* Whether t's batch cannot be judged (chk.gen). With the lock held. */
+static bool stale(const struct token *t)
+{
+	return chk.resizing || t->gen != chk.gen;
 }
 
 /* Before the batch goes to a driver again: each status must be set anew,
@@ -531,6 +553,14 @@ static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t dr
 		return BlockDevice_SHADOW_RIGHT;
 	}
 	dom_lock(&chk.lock);
+	if (stale(t)) {
+		dom_printf("bdev_check: the device was sized anew during a batch of %u requests: "
+			   "they fail (-EIO), unjudged",
+			   t->n);
+		*r = fail_batch(t);
+		dom_unlock(&chk.lock);
+		return BlockDevice_SHADOW_RIGHT;
+	}
 	long crash = 0;
 	int wrong = *r < 0 ? -1 : judge_batch(t, r, driver);
 	if (*r < 0)
@@ -574,6 +604,7 @@ static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint6
 		static const uint8_t zeros[sizeof(((struct BlockReq *)0)->data)];
 		chk.zero_sum = blocksum_of(zeros, t->new_size);
 		chk.sized = true;
+		chk.gen++;
 		dom_unlock(&chk.lock);
 	}
 	return BlockDevice_SHADOW_RIGHT;
@@ -588,6 +619,11 @@ static void end(uint32_t method, void *token, long r)
 	if (t && method == BlockDevice_submit_METHOD && r < 0) {
 		dom_lock(&chk.lock);
 		forget_writes(t);
+		dom_unlock(&chk.lock);
+	}
+	if (t && method == BlockDevice_init_METHOD) {
+		dom_lock(&chk.lock);
+		chk.resizing--;
 		dom_unlock(&chk.lock);
 	}
 	if (t) {
