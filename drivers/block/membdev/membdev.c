@@ -137,7 +137,8 @@ static void scribble(rref_t reqs, uint32_t n)
 	dom_printf("membdev: pointing the slots of the deque it served at an unmapped chunk");
 	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(reqs);
 	for (uint32_t i = 0; i < BlockReq_deque32_CAP; i++)
-		d->slots[i] = RREF_HANDLE(1, 0, SHARED_HEAP_VA + (SHARED_CHUNKS - 1) * SHARED_CHUNK);
+		d->slots[i] =
+			RREF_HANDLE(1, 0, SHARED_HEAP_VA + (SHARED_CHUNKS - 1) * SHARED_CHUNK);
 }
 #endif
 
