@@ -61,19 +61,51 @@ static inline bool block_in_shared_heap(uint64_t va, uint64_t len)
 	return va >= SHARED_HEAP_VA && va < end && len <= end - va;
 }
 
+/* The shared heap's chunks (their index from SHARED_HEAP_VA) that hold a
+ * request block_req_at confirmed during one call: mapped for the rest of
+ * it. Zeroed at the call's start. */
+struct block_mapped {
+	uint32_t n;
+	uint32_t chunk[32]; /* one per confirmed request at most: a batch's */
+};
+
+static inline bool block_chunk_mapped(const struct block_mapped *m, uint64_t va)
+{
+	uint32_t c = (uint32_t)((va - SHARED_HEAP_VA) / SHARED_CHUNK);
+	for (uint32_t i = 0; i < m->n; i++)
+		if (m->chunk[i] == c)
+			return true;
+	return false;
+}
+
 /*
  * The request that a handle nested in a lent deque names, or NULL. The
  * handle is a plain number in shared memory that anyone may have written:
  * pointing into the shared heap's window is not enough, since most of the
  * window is chunks no RRef uses, unmapped, where the first read faults the
  * reader (a client would crash the driver or the shadow with one number).
- * The kernel confirms (rref_bus) that it is a live RRef lent to this call
- * with a BlockReq's payload; nested in a borrowed deque, no one can unnest
- * or free it until the call returns, so the pointer stays good till then.
+ * THE INVARIANT: a request is read only in a chunk known mapped for the
+ * whole call. The kernel confirms (rref_bus) that a handle is a live RRef
+ * lent to this call with a BlockReq's payload; nested in a borrowed deque,
+ * no one can unnest or free it until the call returns, so its chunk (a
+ * payload never crosses one) stays mapped till then, and a later request
+ * that lies wholly in such a chunk (m) is read without asking again, a
+ * system call saved per request. Such a one need not be a request lent to
+ * the call, but it is shared memory the client could write itself, and
+ * block_req_read refuses what is no request.
  */
-static inline struct BlockReq *block_req_at(rref_t r)
+static inline struct BlockReq *block_req_at(rref_t r, struct block_mapped *m)
 {
-	return r && rref_bus(r, sizeof(struct BlockReq)) >= 0 ? BlockReq_ptr(r) : NULL;
+	uint64_t va = (uint64_t)BlockReq_ptr(r);
+	if (!r || !block_in_shared_heap(va, sizeof(struct BlockReq)))
+		return NULL;
+	if (block_chunk_mapped(m, va) && block_chunk_mapped(m, va + sizeof(struct BlockReq) - 1))
+		return (struct BlockReq *)va;
+	if (rref_bus(r, sizeof(struct BlockReq)) < 0)
+		return NULL;
+	if (!block_chunk_mapped(m, va) && m->n < sizeof m->chunk / sizeof m->chunk[0])
+		m->chunk[m->n++] = (uint32_t)((va - SHARED_HEAP_VA) / SHARED_CHUNK);
+	return (struct BlockReq *)va;
 }
 
 /*

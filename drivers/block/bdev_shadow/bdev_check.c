@@ -206,9 +206,10 @@ static long begin_submit(const long a[4], struct token **out)
 	struct pending p[BATCH_MAX];
 	uint32_t n = BlockReq_deque32_len(deque), blocks = 0;
 	uint64_t written = 0; /* bytes of writes */
+	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
 		p[i] = (struct pending){0};
-		p[i].req = block_req_at(BlockReq_deque32_get(deque, i));
+		p[i].req = block_req_at(BlockReq_deque32_get(deque, i), &mapped);
 		if (!p[i].req)
 			continue;
 		if (block_req_read(p[i].req, nblocks, bsize, &p[i].q) < 0)
@@ -258,12 +259,13 @@ static long begin(uint32_t method, const long a[4], void **token)
 
 /*
  * The read-back queue is the shadow's, but it lies in shared memory, which
- * a wrong driver can write like any domain: before each use its length and
- * every slot are compared with the handles rb_alloc pushed, and a damaged
- * queue is replaced (the runtime frees what is nested in it by its own
- * records, not the payload). Its requests are reached only through
- * chk.rb, never through a slot (rb_req). false (logged) if it was damaged
- * (the driver that last had it is wrong) or cannot be had.
+ * a wrong driver can write like any domain: before each use its head and
+ * every slot are compared with the handles rb_alloc pushed (its length is
+ * set for each batch, rb_send), and a damaged queue is replaced (the
+ * runtime frees what is nested in it by its own records, not the payload).
+ * Its requests are reached only through chk.rb, never through a slot
+ * (rb_req). false (logged) if it was damaged (the driver that last had it
+ * is wrong) or cannot be had.
  */
 static bool rb_intact(void)
 {
@@ -271,15 +273,25 @@ static bool rb_intact(void)
 		dom_printf("bdev_check: no memory for a read-back queue");
 		return false;
 	}
-	bool ok = BlockReq_deque32_len(chk.rb_queue) == BATCH_MAX;
+	const struct BlockReq_deque32 *d = BlockReq_deque32_ptr(chk.rb_queue);
+	bool ok = __atomic_load_n(&d->head, __ATOMIC_RELAXED) == 0;
 	for (uint32_t i = 0; ok && i < BATCH_MAX; i++)
-		ok = BlockReq_deque32_get(chk.rb_queue, i) == chk.rb_handle[i];
+		ok = __atomic_load_n(&d->slots[i], __ATOMIC_RELAXED) == chk.rb_handle[i];
 	if (ok)
 		return true;
 	dom_printf("bdev_check: the read-back queue was overwritten; replacing it");
 	BlockReq_deque32_free(chk.rb_queue);
 	chk.rb_queue = chk.rb_buf = RREF_NULL; /* the next round allocates them */
 	return false;
+}
+
+/* Send the queue's first n requests to driver: the batch, and no request
+ * the driver must read only to refuse it. With the lock held, after
+ * rb_intact. */
+static long rb_send(uint64_t driver, uint32_t n)
+{
+	__atomic_store_n(&BlockReq_deque32_ptr(chk.rb_queue)->len, n, __ATOMIC_RELAXED);
+	return maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
 }
 
 /* Fill a read-back area so that a copy the driver skips cannot match want. */
@@ -322,11 +334,9 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 			break;
 		}
 	}
-	for (uint32_t i = used; i < BATCH_MAX; i++)
-		rb_req(i)->op = 0xffffffffu; /* refused by every driver: block_req_read */
 	if (!used)
 		return 0;
-	long r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+	long r = rb_send(driver, used);
 	if (BlockDevice_shadow_crashed(r)) {
 		*crash = r; /* the crash path, not a wrong answer */
 		return -1;
@@ -382,9 +392,7 @@ static int restore(uint64_t driver, struct pending *q, uint64_t j, uint64_t got)
 		*w = (struct BlockReq){
 			.block = block, .op = 1, .status = UNSERVED, .buf = chk.rb_buf};
 		memcpy(w->data, good, bsize);
-		for (uint32_t i = 1; i < BATCH_MAX; i++)
-			rb_req(i)->op = 0xffffffffu; /* refused by every driver */
-		r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+		r = rb_send(driver, 1);
 		r = r == 1 && w->status == 0 ? 0 : r < 0 ? r : -MAPLE_EIO;
 	}
 	blocksums_stored(&chk.table, block, want); /* the next read judges it again */

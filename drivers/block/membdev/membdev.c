@@ -126,8 +126,9 @@ static void scribble(rref_t reqs, uint32_t n)
 	static uint32_t batches;
 	static bool wrote; /* the batch before had a write */
 	bool writes = false;
+	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
-		struct BlockReq *req = block_req_at(BlockReq_deque32_get(reqs, i));
+		struct BlockReq *req = block_req_at(BlockReq_deque32_get(reqs, i), &mapped);
 		writes |= req && req->op == 1;
 	}
 	bool now = !writes && wrote && ++batches == MEMBDEV_SCRIBBLE_NTH;
@@ -175,8 +176,9 @@ static long submit(rref_t reqs)
 		return -MAPLE_EINVAL;
 	uint32_t n = BlockReq_deque32_len(reqs);
 	long done = 0;
+	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
-		struct BlockReq *req = block_req_at(BlockReq_deque32_get(reqs, i));
+		struct BlockReq *req = block_req_at(BlockReq_deque32_get(reqs, i), &mapped);
 		if (!req)
 			continue; /* no request to set a status in */
 		int32_t status = serve(req);
