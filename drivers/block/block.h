@@ -84,6 +84,9 @@ static inline bool block_chunk_mapped(const struct block_mapped *m, uint64_t va)
  * pointing into the shared heap's window is not enough, since most of the
  * window is chunks no RRef uses, unmapped, where the first read faults the
  * reader (a client would crash the driver or the shadow with one number).
+ * The shadow's checks read requests only through it; membdev and nvme
+ * still take the window's word (the shadow clears a slot it refuses before
+ * membdev sees it, bdev_check.c), and should move onto it.
  * THE INVARIANT: a request is read only in a chunk known mapped for the
  * whole call. The kernel confirms (rref_bus) that a handle is a live RRef
  * lent to this call with a BlockReq's payload; nested in a borrowed deque,

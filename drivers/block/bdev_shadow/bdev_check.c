@@ -187,6 +187,23 @@ static int named_twice(const struct pending *p, uint32_t n)
 }
 
 /*
+ * Handle r, the i-th of the client's deque, names no request lent to the
+ * call (block_req_at): take it out of the deque before the driver sees
+ * it. A driver that takes any handle into the shared heap's window for a
+ * request (membdev does) would fault on one into an unmapped chunk, and
+ * the client would have the shared driver restarted for nothing. Only
+ * that number is cleared (a client that rewrote the slot meanwhile races
+ * its own call, and may cost the driver a restart: its batch is redone).
+ */
+static void clear_slot(rref_t deque, uint32_t i, rref_t r)
+{
+	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(deque);
+	uint32_t at = (__atomic_load_n(&d->head, __ATOMIC_RELAXED) + i) % BlockReq_deque32_CAP;
+	__atomic_compare_exchange_n(&d->slots[at], &r, RREF_NULL, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+}
+
+/*
  * Read the batch once: each request's fields and bytes, and a copy of each
  * write's bytes with their checksums. The copy is what a redo sends: a
  * wrong driver may have overwritten the client's buffer (a write served as
@@ -209,9 +226,12 @@ static long begin_submit(const long a[4], struct token **out)
 	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
 		p[i] = (struct pending){0};
-		p[i].req = block_req_at(BlockReq_deque32_get(deque, i), &mapped);
-		if (!p[i].req)
+		rref_t r = BlockReq_deque32_get(deque, i);
+		p[i].req = block_req_at(r, &mapped);
+		if (!p[i].req) {
+			clear_slot(deque, i, r);
 			continue;
+		}
 		if (block_req_read(p[i].req, nblocks, bsize, &p[i].q) < 0)
 			continue;
 		p[i].bytes = block_req_bytes(p[i].req, p[i].q.count, p[i].q.offset, bsize);

@@ -126,10 +126,9 @@ static void scribble(rref_t reqs, uint32_t n)
 	static uint32_t batches;
 	static bool wrote; /* the batch before had a write */
 	bool writes = false;
-	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
-		struct BlockReq *req = block_req_at(BlockReq_deque32_get(reqs, i), &mapped);
-		writes |= req && req->op == 1;
+		struct BlockReq *req = BlockReq_ptr(BlockReq_deque32_get(reqs, i));
+		writes |= in_shared_heap((uint64_t)req, sizeof *req) && req->op == 1;
 	}
 	bool now = !writes && wrote && ++batches == MEMBDEV_SCRIBBLE_NTH;
 	wrote = writes;
@@ -176,11 +175,11 @@ static long submit(rref_t reqs)
 		return -MAPLE_EINVAL;
 	uint32_t n = BlockReq_deque32_len(reqs);
 	long done = 0;
-	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
-		struct BlockReq *req = block_req_at(BlockReq_deque32_get(reqs, i), &mapped);
-		if (!req)
+		rref_t r = BlockReq_deque32_get(reqs, i);
+		if (!in_shared_heap((uint64_t)rref_ptr(r), sizeof(struct BlockReq)))
 			continue; /* no request to set a status in */
+		struct BlockReq *req = BlockReq_ptr(r);
 		int32_t status = serve(req);
 		__atomic_store_n(&req->status, status, __ATOMIC_RELAXED);
 		done += status == 0;
