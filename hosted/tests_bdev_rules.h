@@ -13,5 +13,7 @@ int htest_bdev_unmapped_request(char *why, size_t len);
 int htest_bdev_block_twice(char *why, size_t len);
 /* The device sized anew by one thread while another submits. */
 int htest_bdev_resize_race(char *why, size_t len);
+/* ... and sized again as it is, which must fail no batch. */
+int htest_bdev_same_size_again(char *why, size_t len);
 
 #endif

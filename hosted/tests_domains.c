@@ -609,6 +609,7 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	 htest_bdev_block_twice, NULL},
 	{"attack-a-device-sized-anew-during-a-batch-leaves-the-shadow-whole",
 	 htest_bdev_resize_race, NULL},
+	{"attack-a-device-sized-again-as-it-is-fails-no-batch", htest_bdev_same_size_again, NULL},
 };
 
 /* For the other hosted test files (tests_rogue.c, tests_membdev.c): the

@@ -34,9 +34,11 @@ static rref_t unmapped_handle(void)
 	return RREF_HANDLE(1, 0, last);
 }
 
-/* ROGUE_B_RESIZE's thread and the submitting thread, what they share. */
+/* ROGUE_B_RESIZE's and ROGUE_B_REINIT's thread and the submitting thread,
+ * what they share. */
 static struct {
 	struct BlockDevice_ref dev;
+	bool same;     /* ROGUE_B_REINIT: the thread gives the same size each time */
 	uint32_t done; /* the resizing thread has finished */
 	long odd;      /* its first result that is no device's answer, or 0 */
 } resize;
@@ -51,12 +53,15 @@ static void resizer(void *arg)
 {
 	(void)arg;
 	for (int i = 0; i < ROGUE_B_RESIZES; i++) {
-		long r = BlockDevice_init(&resize.dev, i % 2 ? ROGUE_B_MANY : ROGUE_B_FEW,
+		long r = BlockDevice_init(&resize.dev,
+					  i % 2 || resize.same ? ROGUE_B_MANY : ROGUE_B_FEW,
 					  ROGUE_B_BSIZE);
 		if (!an_answer(r) && !resize.odd)
 			resize.odd = r;
-		/* Apart, at various points in the batches. */
-		maple_sleep_ns(300000 + (uint64_t)(i % 7) * 150000);
+		/* New sizes apart, at various points in the batches; the same
+		 * one back to back. */
+		if (!resize.same)
+			maple_sleep_ns(300000 + (uint64_t)(i % 7) * 150000);
 	}
 	__atomic_store_n(&resize.done, 1, __ATOMIC_RELEASE);
 }
@@ -98,6 +103,8 @@ static long resize_race(rref_t q)
 		long n = BlockDevice_submit(&resize.dev, q);
 		if (!an_answer(n))
 			return n; /* the thread ends on its own: resize is static */
+		if (resize.same && n != BlockReq_deque32_CAP)
+			return 1L << 20 | n;
 	}
 	return resize.odd;
 }
@@ -137,8 +144,12 @@ long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 			r = BlockDevice_submit(&dev, q);
 		break;
 	case ROGUE_B_RESIZE:
+	case ROGUE_B_REINIT:
 		resize.dev = dev;
-		r = resize_race(q);
+		resize.same = number == ROGUE_B_REINIT;
+		if (resize.same)
+			r = BlockDevice_init(&dev, ROGUE_B_MANY, ROGUE_B_BSIZE);
+		r = r < 0 ? r : resize_race(q);
 		break;
 	default:
 		r = -MAPLE_EINVAL;

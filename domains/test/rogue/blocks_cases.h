@@ -16,7 +16,7 @@
 #define ROGUE_B_BLOCK	5 /* the block the cases name */
 #define ROGUE_B_FEW	16
 #define ROGUE_B_MANY	8192
-#define ROGUE_B_RESIZES 40
+#define ROGUE_B_RESIZES 60 /* the shadow's @replay log holds 64 inits */
 
 enum rogue_blocks_case {
 	ROGUE_B_FIRST = 370,
@@ -37,6 +37,10 @@ enum rogue_blocks_case {
 	 * submit and init returned a result (a count or a MAPLE_E* of the
 	 * device: -MAPLE_EINVAL, -MAPLE_EIO), else the first other one. */
 	ROGUE_B_RESIZE = 372,
+	/* ROGUE_B_RESIZE with every size ROGUE_B_MANY (the first before the
+	 * batches): 0 if every submit did all 32 requests, else the first
+	 * other result, a count c as (1 << 20) | c. */
+	ROGUE_B_REINIT = 373,
 	ROGUE_B_END
 };
 

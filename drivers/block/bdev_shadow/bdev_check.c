@@ -55,6 +55,7 @@ struct token {
 	uint64_t gen;		   /* ... and chk.gen then: the table they index */
 	struct blocksum *new_sums; /* init: a table for the new geometry */
 	uint8_t *new_mirror;	   /* ... and its mirror, or NULL (too large, no memory) */
+	bool resizing;		   /* init: counted in chk.resizing */
 	uint64_t new_blocks, new_size;
 	struct pending p[BATCH_MAX];
 	/* Per block of every valid request: a write's checksum as the client
@@ -151,9 +152,12 @@ static long begin_init(const long a[4], struct token **out)
 		return e;
 	}
 	/* The shadow's generated code runs one init at a time (@replay), so
-	 * `same` still holds; end() counts this init out. */
+	 * `same` still holds; end() counts this init out. The same geometry
+	 * again changes nothing a batch was read under: not counted, so that
+	 * a client repeating init fails no other client's batch. */
+	t->resizing = !same;
 	dom_lock(&chk.lock);
-	chk.resizing++;
+	chk.resizing += t->resizing;
 	dom_unlock(&chk.lock);
 	*out = t;
 	return 0;
@@ -649,7 +653,7 @@ static void end(uint32_t method, void *token, long r)
 		forget_writes(t);
 		dom_unlock(&chk.lock);
 	}
-	if (t && method == BlockDevice_init_METHOD) {
+	if (t && method == BlockDevice_init_METHOD && t->resizing) {
 		dom_lock(&chk.lock);
 		chk.resizing--;
 		dom_unlock(&chk.lock);
