@@ -18,12 +18,21 @@
 
 #include <stdio.h>
 
-/* bdev_shadow (with its membdev) and a rogue; -1 with why. */
-static int start(struct hosted_domain **shadow, struct hosted_domain **rogue, char *why, size_t len)
+/* bdev_shadow (with its membdev) and a rogue, which runs case `number`
+ * against the shadow once per entry of a2 (its third argument), results in
+ * r, with the output captured; -1 with why. */
+static int run_case(long number, const long *a2, unsigned n, long *r, char *why, size_t len)
 {
-	*shadow = htest_create("bdev_shadow", why, len);
-	*rogue = *shadow ? htest_create("rogue", why, len) : NULL;
-	return *rogue ? 0 : -1;
+	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
+	struct hosted_domain *rogue = shadow ? htest_create("rogue", why, len) : NULL;
+	if (!rogue || htest_capture_begin(why, len) < 0)
+		return -1;
+	int bad = 0;
+	for (unsigned i = 0; i < n && !bad; i++)
+		bad = htest_call(rogue, Rogue_run_METHOD, number, (long)hgate_handle(shadow), a2[i],
+				 &r[i], why, len) < 0;
+	htest_capture_end();
+	return bad ? -1 : 0;
 }
 
 /* Both domains of the shadow still running, and no line saying the shadow
@@ -56,14 +65,8 @@ static int nobody_blamed(char *why, size_t len)
  */
 int htest_bdev_unmapped_request(char *why, size_t len)
 {
-	struct hosted_domain *shadow, *rogue;
-	if (start(&shadow, &rogue, why, len) < 0 || htest_capture_begin(why, len) < 0)
-		return -1;
 	long r = 0;
-	int bad = htest_call(rogue, Rogue_run_METHOD, ROGUE_B_UNMAPPED, (long)hgate_handle(shadow),
-			     0, &r, why, len);
-	htest_capture_end();
-	if (bad < 0)
+	if (run_case(ROGUE_B_UNMAPPED, (const long[]){0}, 1, &r, why, len) < 0)
 		return -1;
 	if (r != 1)
 		return htest_fail(why, len, "rogue's batch returned %ld, want 1, in: %.300s", r,
@@ -85,16 +88,8 @@ int htest_bdev_unmapped_request(char *why, size_t len)
  */
 int htest_bdev_block_twice(char *why, size_t len)
 {
-	struct hosted_domain *shadow, *rogue;
-	if (start(&shadow, &rogue, why, len) < 0 || htest_capture_begin(why, len) < 0)
-		return -1;
 	long r[2] = {0, 0};
-	int bad = 0;
-	for (long second = 0; second < 2 && !bad; second++)
-		bad = htest_call(rogue, Rogue_run_METHOD, ROGUE_B_TWICE, (long)hgate_handle(shadow),
-				 second, &r[second], why, len) < 0;
-	htest_capture_end();
-	if (bad)
+	if (run_case(ROGUE_B_TWICE, (const long[]){0, 1}, 2, r, why, len) < 0)
 		return -1;
 	if (r[0] != -MAPLE_EINVAL || r[1] != -MAPLE_EINVAL)
 		return htest_fail(
@@ -126,14 +121,8 @@ int htest_bdev_block_twice(char *why, size_t len)
  */
 int htest_bdev_resize_race(char *why, size_t len)
 {
-	struct hosted_domain *shadow, *rogue;
-	if (start(&shadow, &rogue, why, len) < 0 || htest_capture_begin(why, len) < 0)
-		return -1;
 	long r = 0;
-	int bad = htest_call(rogue, Rogue_run_METHOD, ROGUE_B_RESIZE, (long)hgate_handle(shadow), 0,
-			     &r, why, len);
-	htest_capture_end();
-	if (bad < 0)
+	if (run_case(ROGUE_B_RESIZE, (const long[]){0}, 1, &r, why, len) < 0)
 		return -1;
 	if (r)
 		return htest_fail(why, len, "rogue returned %ld, want 0, in: %.300s", r,
@@ -158,14 +147,8 @@ int htest_bdev_resize_race(char *why, size_t len)
  */
 int htest_bdev_same_size_again(char *why, size_t len)
 {
-	struct hosted_domain *shadow, *rogue;
-	if (start(&shadow, &rogue, why, len) < 0 || htest_capture_begin(why, len) < 0)
-		return -1;
 	long r = 0;
-	int bad = htest_call(rogue, Rogue_run_METHOD, ROGUE_B_REINIT, (long)hgate_handle(shadow), 0,
-			     &r, why, len);
-	htest_capture_end();
-	if (bad < 0)
+	if (run_case(ROGUE_B_REINIT, (const long[]){0}, 1, &r, why, len) < 0)
 		return -1;
 	if (r)
 		return htest_fail(why, len, "rogue returned %ld, want 0, in: %.300s", r,
