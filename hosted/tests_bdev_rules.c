@@ -55,6 +55,19 @@ static int nobody_blamed(char *why, size_t len)
 	return 0;
 }
 
+/* run_case once (a2 0): it must return want, and nobody_blamed; -1 with
+ * why. */
+static int case_answers(long number, long want, char *why, size_t len)
+{
+	long r = 0;
+	if (run_case(number, (const long[]){0}, 1, &r, why, len) < 0)
+		return -1;
+	if (r != want)
+		return htest_fail(why, len, "rogue's case %ld returned %ld, want %ld, in: %.300s",
+				  number, r, want, htest_captured());
+	return nobody_blamed(why, len);
+}
+
 /*
  * The second slot of rogue's batch holds a handle whose payload address
  * is in the shared heap's window but in a chunk no RRef uses: a number
@@ -65,13 +78,7 @@ static int nobody_blamed(char *why, size_t len)
  */
 int htest_bdev_unmapped_request(char *why, size_t len)
 {
-	long r = 0;
-	if (run_case(ROGUE_B_UNMAPPED, (const long[]){0}, 1, &r, why, len) < 0)
-		return -1;
-	if (r != 1)
-		return htest_fail(why, len, "rogue's batch returned %ld, want 1, in: %.300s", r,
-				  htest_captured());
-	if (nobody_blamed(why, len) < 0)
+	if (case_answers(ROGUE_B_UNMAPPED, 1, why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
 }
@@ -121,13 +128,7 @@ int htest_bdev_block_twice(char *why, size_t len)
  */
 int htest_bdev_resize_race(char *why, size_t len)
 {
-	long r = 0;
-	if (run_case(ROGUE_B_RESIZE, (const long[]){0}, 1, &r, why, len) < 0)
-		return -1;
-	if (r)
-		return htest_fail(why, len, "rogue returned %ld, want 0, in: %.300s", r,
-				  htest_captured());
-	if (nobody_blamed(why, len) < 0)
+	if (case_answers(ROGUE_B_RESIZE, 0, why, len) < 0)
 		return -1;
 	if (!htest_count_lines("[bdev_shadow] bdev_check: the device was sized anew during a "
 			       "batch of 32 requests: they fail (-EIO), unjudged"))
@@ -147,13 +148,7 @@ int htest_bdev_resize_race(char *why, size_t len)
  */
 int htest_bdev_same_size_again(char *why, size_t len)
 {
-	long r = 0;
-	if (run_case(ROGUE_B_REINIT, (const long[]){0}, 1, &r, why, len) < 0)
-		return -1;
-	if (r)
-		return htest_fail(why, len, "rogue returned %ld, want 0, in: %.300s", r,
-				  htest_captured());
-	if (nobody_blamed(why, len) < 0)
+	if (case_answers(ROGUE_B_REINIT, 0, why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
 }
