@@ -28,6 +28,7 @@
 #include <idl/rogue_methods.h>
 #include <idl/rref_evil_methods.h>
 #include <idl/victim_methods.h>
+#include <lib/elf.h>
 #include <maple/abi.h>
 #include <test/bdclient/bdclient.h>
 #include <test/rogue/attack3_cases.h>
@@ -39,6 +40,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -435,12 +437,40 @@ static int run_waiting_stack_is_the_runtimes(char *why, size_t len)
  * the gate with rogue's rights, as it would loading that value itself. So
  * that failure is allowed at that instruction alone, found in the gate
  * page: the first `ldmxcsr (%rsp)` (0F AE 14 24) from gate_resume on. It
- * came once in about 30 runs beside two busy loops. Before, under keys,
+ * came once in about 30 runs beside two busy loops.
+ *
+ * Then rogue's racer spins on in its own frame of a failed domain, and
+ * maple-hosted has nothing that ends it: a thread of a failed domain
+ * unwinds at its next system call (domains.c's h_drain), and the racer
+ * makes none, so destroy gives up after 2 s and the leak check waited
+ * for the thread for ever ('did not finish in 10 s', 3 of 40 runs). The
+ * VM's timer tick unwinds such a thread; hosted has no tick for a thread
+ * without a deadline (CONT_THREAD): left open (docs/platform.md). Here
+ * the test ends the racer as rogue would have, by its flag in rogue's
+ * image (stop_racer), and the leak check then asserts the rest.
+ * Before, under keys,
  * where domain threads took turns, the racer took the turn at the caller's
  * first yield and never gave it back: 'did not finish in 10 s' (so the
  * case was not ported).
  */
 #define RACE_CALLS 3000 /* gate.c's */
+
+/* Set rogue's race_stop (its .bss, by rogue.elf's symbols), which its
+ * racer polls; 0, or -1 with why. */
+static int stop_racer(const struct hosted_domain *rogue, char *why, size_t len)
+{
+	size_t size;
+	uint64_t va = 0;
+	uint8_t *file = hosted_read("out/domains/rogue.elf", &size, why, len);
+	if (!file)
+		return -1;
+	int found = elf_symbol_value(file, size, "race_stop", &va) && va + 4 <= rogue->span;
+	free(file);
+	if (!found)
+		return htest_fail(why, len, "out/domains/rogue.elf: no race_stop inside its image");
+	__atomic_store_n((int *)(uintptr_t)(rogue->base + va), 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
 
 /* The offset in the gate page of gate_resume's LDMXCSR, or 0 if none. */
 static uint64_t resume_ldmxcsr(void)
@@ -486,6 +516,8 @@ static int run_stack_race(char *why, size_t len)
 				  "want 0..%d calls back or '%s', them unchanged, 1",
 				  got, same ? "unchanged" : "changed", intact, RACE_CALLS,
 				  at ? own : "(no ldmxcsr (%rsp) after gate_resume)");
+	if (!returned && stop_racer(rogue, why, len) < 0)
+		return -1;
 	return htest_leak_check(why, len);
 }
 
