@@ -448,10 +448,10 @@ static int run_waiting_stack_is_the_runtimes(char *why, size_t len)
  * without a deadline (CONT_THREAD): left open (docs/platform.md). Here
  * the test ends the racer as rogue would have, by its flag in rogue's
  * image (stop_racer), and the leak check then asserts the rest.
- * Before, under keys,
- * where domain threads took turns, the racer took the turn at the caller's
- * first yield and never gave it back: 'did not finish in 10 s' (so the
- * case was not ported).
+ *
+ * Before, under keys, where domain threads took turns, the racer took the
+ * turn at the caller's first yield and never gave it back: 'did not
+ * finish in 10 s' (so the case was not ported).
  */
 #define RACE_CALLS 3000 /* gate.c's */
 
