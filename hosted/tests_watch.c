@@ -2,7 +2,9 @@
  * maple-hosted's ports of the VM's watchdog tests (tests_watch.h): rogue
  * case 10 (kernel/ktest/domains.c's suite: an endless loop is
  * -MAPLE_ETIMEDOUT) and kernel/ktest/watchdog.c's callee in time and domain
- * thread's call into a spinner, under the VM tests' 200 ms budget. Each
+ * thread's call into a spinner, under the VM tests' 200 ms budget (the
+ * callee in time and the caller's credit under the VM's default 1 s: a
+ * call's wall time on a loaded host, run_in_time says why). Each
  * asserts the VM's outcome (the error code its caller hears, the reason,
  * the VM's `domain: ... failed:` line, how long it took) and ends with the
  * leak check of tests_domains.c. The sleeping cases (100, 101, 104) sleep
