@@ -33,6 +33,7 @@ SEED = 12
 # 100 ms leaves room for a loaded host, and is each latent flip's wait.
 WINDOW_MS = 100
 SPIN_S = 0.5  # the loop-step flip's fault, if the strike ends the spin (see there)
+DEQUE_FLIPS = 41  # the deque-length flip's repeats (see there)
 
 
 def campaign(i, n=FAULTS, flip_at=None, errors_ok_at=None):
@@ -150,13 +151,27 @@ def check_stray_write_flip():
 def check_deque_len_flip():
     """fb.membdev_deque_len_store (membdev+0x119e bit 1 in this build: fault 7156 of seed 1,
     docs/bench-faults.md's finding 9): membdev writes the low half of an address over the
-    lent deque's length and serves nothing. The shadow's checks find the batch unserved;
-    it must put the deque back before the redo and when the call ends: `detected`, redone,
-    no client error, no wrong block. Before it did: every redo found the length invalid
-    and served nothing, the batch failed, and bdclient, reading its deque, followed a null
-    request (`bdclient failed in a thread: SIGSEGV (SEGV_MAPERR) at bdclient+0x190f, address
-    0x100c`): `escaped`, in 3 of 3 runs."""
-    check_running_wrong_flip(7, fb.membdev_deque_len_store, "load of the deque's length")
+    length of the deque it was lent and serves nothing. The next call into the flipped
+    instance decides whose deque that is: the client's batch or the shadow's read-back
+    queue. So the flip is made at each of the first DEQUE_FLIPS flip-code faults (both
+    cases reached: 9 of 41 met the read-back queue in one run), and every one must be
+    `detected` and redone, no client error, no wrong block, no leak. Before the shadow put
+    the client's deque back: the batch failed, and bdclient, reading its deque, followed a
+    null request (`bdclient failed in a thread: SIGSEGV (SEGV_MAPERR) at bdclient+0x190f,
+    address 0x100c`), 3 of 3 single flips escaped. Before it checked its read-back queue
+    after each read-back and took its requests by the handles it pushed: 6 of 41 escaped,
+    `bdev_shadow failed: SIGSEGV (SEGV_MAPERR) at bdev_shadow+0x2658, address 0x100c`."""
+    elf = os.path.join(ROOT, "out/domains/membdev.elf")
+    at = fb.membdev_deque_len_store(elf)
+    if at is None:
+        raise Failure(f"{elf}: no load of the deque's length in submit: the instruction this "
+                      "case flips is not there")
+    got = campaign(7, n=(DEQUE_FLIPS - 1) * len(fb.KINDS) + fb.KINDS.index("flip-code") + 1,
+                   flip_at=at)
+    flips = [f for f in got["faults"] if f[1] == "flip-code"]
+    bad = [f for f in flips if (f[3], f[4], f[2]) != (f"{at[0]:#x}", str(at[1]), "detected")]
+    if len(flips) != DEQUE_FLIPS or bad:
+        raise Failure(f"{len(flips)} flips of {at[0]:#x} bit {at[1]}; not detected: {bad}")
 
 
 def run():

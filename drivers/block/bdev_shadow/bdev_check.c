@@ -76,16 +76,19 @@ struct token {
 static struct {
 	struct dom_lock lock; /* everything below, and each call's judging */
 	struct blocksums table;
-	bool sized;	   /* init succeeded: table holds its geometry */
-	uint64_t zero_sum; /* the checksum of a block of zeros */
-	uint8_t *mirror;   /* each block's last stored write (MIRROR_MAX), or NULL */
-	rref_t rb_queue;   /* the read-back batch, owned here */
-	rref_t rb_buf;	   /* nested in the queue's first request */
+	bool sized;		   /* init succeeded: table holds its geometry */
+	uint64_t zero_sum;	   /* the checksum of a block of zeros */
+	uint8_t *mirror;	   /* each block's last stored write (MIRROR_MAX), or NULL */
+	rref_t rb_queue;	   /* the read-back batch, owned here */
+	rref_t rb_buf;		   /* nested in the queue's first request */
+	rref_t rb_reqs[BATCH_MAX]; /* the requests nested in the queue, as pushed */
 } chk;
 
+/* The i-th read-back request, by the handle the shadow pushed: never read
+ * from the queue, which a driver it was lent to can rewrite. */
 static struct BlockReq *rb_req(uint32_t i)
 {
-	return BlockReq_ptr(BlockReq_deque32_get(chk.rb_queue, i));
+	return BlockReq_ptr(chk.rb_reqs[i]);
 }
 
 /* The read-back requests: a deque of BATCH_MAX, the first with a large buffer. */
@@ -100,6 +103,7 @@ static long rb_alloc(void)
 		e = r ? BlockReq_deque32_push(q, r) : -MAPLE_ENOMEM;
 		if (e < 0 && r)
 			BlockReq_free(r);
+		chk.rb_reqs[i] = e < 0 ? RREF_NULL : r;
 	}
 	if (e >= 0)
 		e = BlockReq_set_buf(BlockReq_deque32_get(q, 0), buf);
@@ -226,11 +230,12 @@ static long begin(uint32_t method, const long a[4], void **token)
 
 /*
  * The read-back queue is the shadow's, but it lies in shared memory, which
- * a wrong driver can write like any domain: before each use its length and
- * every request it holds are checked, and a damaged queue is replaced (the
- * runtime frees what is nested in it by its own records, not the payload).
- * false (logged) if it was damaged (the driver that last had it is wrong)
- * or cannot be had.
+ * a wrong driver can write like any domain: before each use and after each
+ * read-back its length and every handle it holds (each the one the shadow
+ * pushed) are checked, and a damaged queue is replaced (the runtime frees
+ * what is nested in it by its own records, not the payload). false
+ * (logged) if it was damaged (the driver that last had it is wrong) or
+ * cannot be had.
  */
 static bool rb_intact(void)
 {
@@ -240,7 +245,7 @@ static bool rb_intact(void)
 	}
 	bool ok = BlockReq_deque32_len(chk.rb_queue) == BATCH_MAX;
 	for (uint32_t i = 0; ok && i < BATCH_MAX; i++)
-		ok = block_in_shared_heap((uint64_t)rb_req(i), sizeof(struct BlockReq));
+		ok = BlockReq_deque32_get(chk.rb_queue, i) == chk.rb_reqs[i];
 	if (ok)
 		return true;
 	dom_printf("bdev_check: the read-back queue was overwritten; replacing it");
@@ -303,6 +308,10 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 			   used, r);
 		return -1;
 	}
+	/* The driver had the queue: one that wrote over its length or handles
+	 * is wrong (and the queue is replaced, its requests freed with it). */
+	if (!rb_intact())
+		return -1;
 	for (uint32_t i = 0; i < used; i++) {
 		const struct pending *q = &t->p[which[i]];
 		struct BlockReq *rb = rb_req(i);
