@@ -17,7 +17,8 @@ these runs then show only that none did. And two flips that leave membdev runnin
 checks must detect them and lose nothing; one that writes over another block before
 crashing (fault 4046's shape), which the shadow must restore from its mirror; and one that
 writes over the lent deque's length (fault 7156), which the shadow must put back before the
-redo and before the client reads its deque. About half a minute.
+redo and before the client reads its deque (at 41 faults: the shadow's own read-back queue must
+survive it too). About 40 s.
 """
 import os
 
