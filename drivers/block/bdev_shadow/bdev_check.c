@@ -15,14 +15,19 @@
  * (before every further attempt it sets them again and puts the copies
  * back: a wrong driver may have overwritten the client's buffers). After
  * the driver returns, it judges every status and the count, every read's
- * data against the table, and reads every acknowledged write back through
- * the same driver into its own requests, so an acknowledgement reaches the
+ * data against the table, and (the instance's policy, on by default:
+ * bdev_check_read_back) reads every acknowledged write back through the
+ * same driver into its own requests, so an acknowledgement reaches the
  * client only for a write that reads back as the client wrote it. Anything
- * else: the driver is wrong. A read whose wrong contents a second driver
- * instance reads again is corrupt at rest (a wrong driver wrote over it):
- * the reader gets the block from the shadow's mirror, which is written
- * back, or without one the request fails with -MAPLE_EIO naming the block;
- * no wrong data is returned as read.
+ * else: the driver is wrong. With the read-back off, a write acknowledged
+ * but not stored is found by the next read of its block instead. The table
+ * covers BDEV_CHECK_TRACK_MAX blocks: reads past it are not judged (logged
+ * at init), never judged against a checksum the shadow does not have. A
+ * read whose wrong contents a second driver instance reads again is
+ * corrupt at rest (a wrong driver wrote over it): the reader gets the
+ * block from the shadow's mirror, which is written back, or without one
+ * the request fails with -MAPLE_EIO naming the block; no wrong data is
+ * returned as read.
  *
  * The client's requests are shared memory it may rewrite meanwhile: each
  * request's fields are read once (block_req_read) into the call's token,
@@ -63,13 +68,15 @@ struct token {
 };
 
 static struct {
-	struct dom_lock lock; /* everything below, and each call's judging */
-	struct blocksums table;
-	bool sized;	   /* init succeeded: table holds its geometry */
-	uint64_t zero_sum; /* the checksum of a block of zeros */
-	uint8_t *mirror;   /* each block's last stored write (MIRROR_MAX), or NULL */
-	rref_t rb_queue;   /* the read-back batch, owned here */
-	rref_t rb_buf;	   /* nested in the queue's first request */
+	struct dom_lock lock;	/* everything below, and each call's judging */
+	struct blocksums table; /* the first BDEV_CHECK_TRACK_MAX blocks at most */
+	uint64_t nblocks;	/* the device's blocks, as init set them */
+	bool sized;		/* init succeeded: nblocks and table hold its geometry */
+	bool no_read_back;	/* the instance's policy: bdev_check_read_back(false) */
+	uint64_t zero_sum;	/* the checksum of a block of zeros */
+	uint8_t *mirror;	/* each block's last stored write (MIRROR_MAX), or NULL */
+	rref_t rb_queue;	/* the read-back batch, owned here */
+	rref_t rb_buf;		/* nested in the queue's first request */
 } chk;
 
 static struct BlockReq *rb_req(uint32_t i)
@@ -104,22 +111,27 @@ static long rb_alloc(void)
 	return 0;
 }
 
+/* The blocks of a device of `blocks` whose checksums the table keeps. */
+static uint64_t tracked(uint64_t blocks)
+{
+	return blocks < BDEV_CHECK_TRACK_MAX ? blocks : BDEV_CHECK_TRACK_MAX;
+}
+
 static long begin_init(const long a[4], struct token **out)
 {
 	uint64_t blocks = (uint64_t)a[0], size = (uint64_t)a[1];
-	if (!blocks || !size || size > sizeof(((struct BlockReq *)0)->data) ||
-	    blocks > SIZE_MAX / sizeof(struct blocksum))
-		return 0; /* every driver refuses it (or it cannot be tracked): no table */
+	if (!blocks || !size || size > sizeof(((struct BlockReq *)0)->data))
+		return 0; /* every driver refuses it: no table */
 	struct token *t = malloc(sizeof *t);
 	if (!t)
 		return -MAPLE_ENOMEM;
 	*t = (struct token){.new_blocks = blocks, .new_size = size};
 	dom_lock(&chk.lock);
 	long e = rb_alloc();
-	bool same = chk.sized && chk.table.nblocks == blocks && chk.table.block_size == size;
+	bool same = chk.sized && chk.nblocks == blocks && chk.table.block_size == size;
 	dom_unlock(&chk.lock);
 	if (e >= 0 && !same) {
-		t->new_sums = malloc(blocks * sizeof(struct blocksum));
+		t->new_sums = malloc(tracked(blocks) * sizeof(struct blocksum));
 		if (!t->new_sums)
 			e = -MAPLE_ENOMEM;
 		/* Optional: without it a block found corrupt at rest fails with -EIO. */
@@ -146,7 +158,7 @@ static long begin_submit(const long a[4], struct token **out)
 	rref_t deque = (rref_t)a[0];
 	dom_lock(&chk.lock);
 	bool sized = chk.sized;
-	uint64_t nblocks = chk.table.nblocks, bsize = chk.table.block_size;
+	uint64_t nblocks = chk.nblocks, bsize = chk.table.block_size;
 	dom_unlock(&chk.lock);
 	if (!sized ||
 	    !block_in_shared_heap((uint64_t)rref_ptr(deque), sizeof(struct BlockReq_deque32)))
@@ -494,7 +506,7 @@ static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t dr
 	int wrong = *r < 0 ? -1 : judge_batch(t, r, driver);
 	if (*r < 0)
 		dom_printf("bdev_check: submit of a valid batch failed: error %ld", *r);
-	for (uint32_t next = 0; !wrong && next < t->n;)
+	for (uint32_t next = 0; !wrong && !chk.no_read_back && next < t->n;)
 		wrong = read_back_round(t, driver, &next, &crash);
 	enum BlockDevice_shadow_verdict v = BlockDevice_SHADOW_RIGHT;
 	if (crash) {
@@ -526,8 +538,15 @@ static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint6
 		dom_lock(&chk.lock);
 		free(chk.table.sums);
 		free(chk.mirror);
-		blocksums_init(&chk.table, t->new_blocks, t->new_size, t->new_sums);
+		blocksums_init(&chk.table, tracked(t->new_blocks), t->new_size, t->new_sums);
+		chk.nblocks = t->new_blocks;
 		chk.mirror = t->new_mirror;
+		if (chk.table.nblocks < t->new_blocks)
+			dom_printf(
+				"bdev_check: checksums kept for blocks 0 to %lu of %lu; reads of "
+				"blocks %lu on are not judged (the table's limit)",
+				(unsigned long)chk.table.nblocks - 1, (unsigned long)t->new_blocks,
+				(unsigned long)chk.table.nblocks);
 		t->new_sums = NULL;
 		t->new_mirror = NULL;
 		static const uint8_t zeros[sizeof(((struct BlockReq *)0)->data)];
@@ -554,6 +573,14 @@ static void end(uint32_t method, void *token, long r)
 		free(t->new_mirror);
 	}
 	free(t);
+}
+
+void bdev_check_read_back(bool on)
+{
+	chk.no_read_back = !on;
+	if (!on)
+		dom_printf("bdev_check: acknowledged writes are not read back (this shadow's "
+			   "policy); reads are checked");
 }
 
 const struct BlockDevice_shadow_checks bdev_checks = {.begin = begin, .check = check, .end = end};
