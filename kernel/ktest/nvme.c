@@ -23,17 +23,23 @@
 #define ROUNDS	     10 /* of every fault: 60 crashes, as with membdev */
 #define WORKLOAD_OPS 3000
 
-static void workload_on(struct ktest_ctx *t, const char *image)
+/*
+ * bdclient's workload through device (of image `image`): every block written,
+ * ops random requests half writes, every block read back. Fails t unless the
+ * client saw no error, no wrong block and no unverifiable read, and wrote and
+ * verified every block.
+ */
+static void verified_run(struct ktest_ctx *t, struct domain *device, const char *image, long ops)
 {
-	struct domain *driver = ktest_create(t, image);
-	struct domain *client = driver ? ktest_create(t, "bdclient") : NULL;
-	if (!client)
-		goto out;
-	long r = domain_call(client, BdClient_start_METHOD, WORKLOAD_OPS, SHADOWED_WRITE_PERCENT,
-			     (long)domain_handle(driver), 0);
-	if (r != 0) {
-		ktest_fail(t, __FILE__, __LINE__, "bdclient.start on nvme: %ld", r);
-		goto out;
+	struct domain *client = ktest_create(t, "bdclient");
+	long r = client ? domain_call(client, BdClient_start_METHOD, ops, SHADOWED_WRITE_PERCENT,
+				      (long)domain_handle(device), 0)
+			: 0;
+	if (r != 0)
+		ktest_fail(t, __FILE__, __LINE__, "bdclient.start on %s: %ld", image, r);
+	if (!client || r != 0) {
+		ktest_destroy(client);
+		return;
 	}
 	uint64_t deadline = time_ns() + SHADOWED_RUN_WAIT_NS;
 	while (shadowed_stat(client, BDC_RUNNING) == 1 && time_ns() < deadline)
@@ -42,19 +48,25 @@ static void workload_on(struct ktest_ctx *t, const char *image)
 	long verified = shadowed_stat(client, BDC_VERIFIED);
 	long unverified = shadowed_stat(client, BDC_UNVERIFIED);
 	if (shadowed_stat(client, BDC_RUNNING) != 0)
-		ktest_fail(t, __FILE__, __LINE__, "the workload on nvme did not end");
+		ktest_fail(t, __FILE__, __LINE__, "the workload on %s did not end", image);
 	else if (errors || lost || unverified)
 		ktest_fail(t, __FILE__, __LINE__,
-			   "nvme: %ld errors (last %ld), %ld wrong blocks, %ld unverifiable reads",
-			   errors, shadowed_stat(client, BDC_LAST_ERROR), lost, unverified);
+			   "%s: %ld errors (last %ld), %ld wrong blocks, %ld unverifiable reads",
+			   image, errors, shadowed_stat(client, BDC_LAST_ERROR), lost, unverified);
 	else if (verified < BDC_BLOCKS || shadowed_stat(client, BDC_WRITES) < BDC_BLOCKS)
 		ktest_fail(t, __FILE__, __LINE__, "too little checked: %ld reads verified",
 			   verified);
 	else
 		klog("ktest: %s: %ld requests, %ld reads verified, %ld writes", image,
 		     shadowed_stat(client, BDC_OPS), verified, shadowed_stat(client, BDC_WRITES));
-out:
 	ktest_destroy(client);
+}
+
+static void workload_on(struct ktest_ctx *t, const char *image)
+{
+	struct domain *driver = ktest_create(t, image);
+	if (driver)
+		verified_run(t, driver, image, WORKLOAD_OPS);
 	ktest_destroy(driver);
 }
 
@@ -192,30 +204,8 @@ KTEST(nvme_refuses_a_fatal_or_never_ready_controller)
 static void checked_sweep(struct ktest_ctx *t, const char *shadow_image, const char *driver)
 {
 	struct domain *shadow = ktest_create(t, shadow_image);
-	struct domain *client = shadow ? ktest_create(t, "bdclient") : NULL;
-	long r = client ? domain_call(client, BdClient_start_METHOD, 0, SHADOWED_WRITE_PERCENT,
-				      (long)domain_handle(shadow), 0)
-			: 0;
-	if (r != 0)
-		ktest_fail(t, __FILE__, __LINE__, "bdclient.start on %s: %ld", shadow_image, r);
-	if (!client || r != 0)
-		goto out;
-	uint64_t deadline = time_ns() + SHADOWED_RUN_WAIT_NS;
-	while (shadowed_stat(client, BDC_RUNNING) == 1 && time_ns() < deadline)
-		thread_sleep_ns(10000000);
-	long errors = shadowed_stat(client, BDC_ERRORS), lost = shadowed_stat(client, BDC_LOST);
-	long verified = shadowed_stat(client, BDC_VERIFIED);
-	if (shadowed_stat(client, BDC_RUNNING) != 0)
-		ktest_fail(t, __FILE__, __LINE__, "the sweep through %s did not end", shadow_image);
-	else if (errors || lost || verified != BDC_BLOCKS)
-		ktest_fail(t, __FILE__, __LINE__,
-			   "%s: %ld errors (last %ld), %ld wrong blocks, %ld of %d verified",
-			   shadow_image, errors, shadowed_stat(client, BDC_LAST_ERROR), lost,
-			   verified, BDC_BLOCKS);
-	else
-		klog("ktest: %s: %ld reads verified, no error", shadow_image, verified);
-out:
-	ktest_destroy(client);
+	if (shadow)
+		verified_run(t, shadow, shadow_image, 0);
 	ktest_destroy(shadow);
 	ktest_destroy_handle(driver_current(driver));
 }

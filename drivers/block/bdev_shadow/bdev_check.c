@@ -41,6 +41,9 @@
 
 #define UNSERVED  1 /* a status the driver must overwrite: it never sets a positive one */
 #define BATCH_MAX 32
+/* Read-back requests with a 128 KiB buffer (1 MiB of the shared heap): a
+ * batch of large writes is read back in BATCH_MAX / RB_BUFS submits. */
+#define RB_BUFS 8
 /* The largest device the shadow mirrors: a copy of every block's last
  * stored write, to restore a block a wrong driver overwrote at rest. */
 #define MIRROR_MAX (16UL << 20)
@@ -68,15 +71,15 @@ struct token {
 };
 
 static struct {
-	struct dom_lock lock;	/* everything below, and each call's judging */
-	struct blocksums table; /* the first BDEV_CHECK_TRACK_MAX blocks at most */
-	uint64_t nblocks;	/* the device's blocks, as init set them */
-	bool sized;		/* init succeeded: nblocks and table hold its geometry */
-	bool no_read_back;	/* the instance's policy: bdev_check_read_back(false) */
-	uint64_t zero_sum;	/* the checksum of a block of zeros */
-	uint8_t *mirror;	/* each block's last stored write (MIRROR_MAX), or NULL */
-	rref_t rb_queue;	/* the read-back batch, owned here */
-	rref_t rb_buf;		/* nested in the queue's first request */
+	struct dom_lock lock;	 /* everything below, and each call's judging */
+	struct blocksums table;	 /* the first BDEV_CHECK_TRACK_MAX blocks at most */
+	uint64_t nblocks;	 /* the device's blocks, as init set them */
+	bool sized;		 /* init succeeded: nblocks and table hold its geometry */
+	bool no_read_back;	 /* the instance's policy: bdev_check_read_back(false) */
+	uint64_t zero_sum;	 /* the checksum of a block of zeros */
+	uint8_t *mirror;	 /* each block's last stored write (MIRROR_MAX), or NULL */
+	rref_t rb_queue;	 /* the read-back batch, owned here */
+	rref_t rb_bufs[RB_BUFS]; /* nested in the queue's first RB_BUFS requests */
 } chk;
 
 static struct BlockReq *rb_req(uint32_t i)
@@ -84,30 +87,33 @@ static struct BlockReq *rb_req(uint32_t i)
 	return BlockReq_ptr(BlockReq_deque32_get(chk.rb_queue, i));
 }
 
-/* The read-back requests: a deque of BATCH_MAX, the first with a large buffer. */
+/* The read-back requests: a deque of BATCH_MAX, the first RB_BUFS each with
+ * a large buffer nested (the deque's free frees them). */
 static long rb_alloc(void)
 {
 	if (chk.rb_queue)
 		return 0;
-	rref_t q = BlockReq_deque32_alloc(), buf = BlockBuf_alloc();
-	long e = q && buf ? 0 : -MAPLE_ENOMEM;
+	rref_t q = BlockReq_deque32_alloc(), bufs[RB_BUFS] = {0};
+	long e = q ? 0 : -MAPLE_ENOMEM;
 	for (uint32_t i = 0; i < BATCH_MAX && e >= 0; i++) {
 		rref_t r = BlockReq_alloc();
 		e = r ? BlockReq_deque32_push(q, r) : -MAPLE_ENOMEM;
 		if (e < 0 && r)
 			BlockReq_free(r);
 	}
-	if (e >= 0)
-		e = BlockReq_set_buf(BlockReq_deque32_get(q, 0), buf);
+	for (uint32_t i = 0; i < RB_BUFS && e >= 0; i++) {
+		bufs[i] = BlockBuf_alloc();
+		e = bufs[i] ? BlockReq_set_buf(BlockReq_deque32_get(q, i), bufs[i]) : -MAPLE_ENOMEM;
+		if (e < 0 && bufs[i])
+			BlockBuf_free(bufs[i]);
+	}
 	if (e < 0) {
 		if (q)
 			BlockReq_deque32_free(q);
-		if (buf)
-			BlockBuf_free(buf);
 		return e;
 	}
 	chk.rb_queue = q;
-	chk.rb_buf = buf;
+	memcpy(chk.rb_bufs, bufs, sizeof bufs);
 	return 0;
 }
 
@@ -236,8 +242,30 @@ static bool rb_intact(void)
 		return true;
 	dom_printf("bdev_check: the read-back queue was overwritten; replacing it");
 	BlockReq_deque32_free(chk.rb_queue);
-	chk.rb_queue = chk.rb_buf = RREF_NULL; /* the next round allocates them */
+	chk.rb_queue = RREF_NULL; /* the next round allocates it and its buffers */
+	memset(chk.rb_bufs, 0, sizeof chk.rb_bufs);
 	return false;
+}
+
+/*
+ * Lend the first n read-back requests to driver's submit: the deque goes
+ * with length n, so the driver sees (and checks, a kernel call each) only
+ * those; it is BATCH_MAX again after, for rb_intact's next look.
+ */
+static long rb_submit(uint64_t driver, uint32_t n)
+{
+	struct BlockReq_deque32 *dq = BlockReq_deque32_ptr(chk.rb_queue);
+	__atomic_store_n(&dq->len, n, __ATOMIC_RELAXED);
+	long r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+	__atomic_store_n(&dq->len, BATCH_MAX, __ATOMIC_RELAXED);
+	return r;
+}
+
+/* Where read-back request i puts what it reads for the write q: its own
+ * data for one block, else its buffer (i < RB_BUFS). */
+static uint8_t *rb_area(uint32_t i, const struct pending *q)
+{
+	return q->q.n > 1 ? BlockBuf_ptr(chk.rb_bufs[i])->data : rb_req(i)->data;
 }
 
 /* Fill a read-back area so that a copy the driver skips cannot match want. */
@@ -248,10 +276,10 @@ static void poison(uint8_t *bytes, uint64_t want, uint64_t bsize)
 
 /*
  * Read back the acknowledged writes among t's requests [*next, n) through
- * driver, as many as one batch holds (a large request alone, in the buffer),
- * and compare them with what the client wrote. With the lock held. 0 if they
- * all read back right; -1 if the driver is wrong (logged) or failed (*crash
- * set to the gate's error).
+ * driver, as many as one batch holds (large requests in the first RB_BUFS
+ * requests, whose buffers they use), and compare them with what the client wrote. With the lock
+ * held. 0 if they all read back right; -1 if the driver is wrong (logged) or failed (*crash set to
+ * the gate's error).
  */
 static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, long *crash)
 {
@@ -263,28 +291,21 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 		const struct pending *q = &t->p[*next];
 		if (!q->bytes || !q->q.op || q->req->status != 0)
 			continue;
-		if (q->q.n > 1 && used)
-			break; /* the next round has the buffer for it */
+		if (q->q.n > 1 && used >= RB_BUFS)
+			break; /* the next round has a buffer for it */
 		struct BlockReq *rb = rb_req(used);
 		rb->block = q->q.block;
 		rb->op = 0;
 		rb->nblocks = q->q.n > 1 ? (uint32_t)q->q.n : 0;
 		rb->offset = 0;
 		rb->status = UNSERVED;
-		uint8_t *area = q->q.n > 1 ? BlockBuf_ptr(chk.rb_buf)->data : rb->data;
 		for (uint64_t j = 0; j < q->q.n; j++)
-			poison(area + j * bsize, t->sums[q->first + j], bsize);
+			poison(rb_area(used, q) + j * bsize, t->sums[q->first + j], bsize);
 		which[used++] = *next;
-		if (q->q.n > 1) {
-			++*next;
-			break;
-		}
 	}
-	for (uint32_t i = used; i < BATCH_MAX; i++)
-		rb_req(i)->op = 0xffffffffu; /* refused by every driver: block_req_read */
 	if (!used)
 		return 0;
-	long r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+	long r = rb_submit(driver, used);
 	if (BlockDevice_shadow_crashed(r)) {
 		*crash = r; /* the crash path, not a wrong answer */
 		return -1;
@@ -297,7 +318,7 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 	for (uint32_t i = 0; i < used; i++) {
 		const struct pending *q = &t->p[which[i]];
 		struct BlockReq *rb = rb_req(i);
-		const uint8_t *area = q->q.n > 1 ? BlockBuf_ptr(chk.rb_buf)->data : rb->data;
+		const uint8_t *area = rb_area(i, q);
 		for (uint64_t j = 0; j < q->q.n; j++) {
 			uint64_t got =
 				rb->status ? BLOCKSUM_NONE : blocksum_of(area + j * bsize, bsize);
@@ -339,9 +360,7 @@ static int restore(uint64_t driver, struct pending *q, uint64_t j, uint64_t got)
 		struct BlockReq *w = rb_req(0);
 		*w = (struct BlockReq){.block = block, .op = 1, .status = UNSERVED, .buf = w->buf};
 		memcpy(w->data, good, bsize);
-		for (uint32_t i = 1; i < BATCH_MAX; i++)
-			rb_req(i)->op = 0xffffffffu; /* refused by every driver */
-		r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+		r = rb_submit(driver, 1);
 		r = r == 1 && w->status == 0 ? 0 : r < 0 ? r : -MAPLE_EIO;
 	}
 	blocksums_stored(&chk.table, block, want); /* the next read judges it again */
