@@ -9,12 +9,14 @@
 #include <test/rogue/attack5_cases.h>
 #include <test/rogue/attack_cases.h>
 #include <test/rogue/auth.h>
+#include <test/rogue/blocks_cases.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/escape_cases.h>
 #include <test/rogue/frames_cases.h>
 #include <test/rogue/gadget_cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/pci_cases.h>
+#include <test/rogue/threads_cases.h>
 #include <test/rogue/tiles_cases.h>
 #include <test/rogue/watch_cases.h>
 #include <test/rogue/watchsig_cases.h>
@@ -175,8 +177,13 @@ static long run(long number, long target, long a2, long a3)
 	if (number >= ROGUE_F_FIRST && number < ROGUE_F_END)
 		return rogue_frames_case(number, (unsigned long)target, (unsigned long)a2,
 					 (unsigned long)a3);
+	if (number >= ROGUE_TH_FIRST && number < ROGUE_TH_END)
+		return rogue_threads_case(number, (unsigned long)target, (unsigned long)a2,
+					  (unsigned long)a3);
 	if (number >= ROGUE_T_FIRST && number < ROGUE_T_END)
 		return rogue_tiles_case(number, (unsigned long)target);
+	if (number >= ROGUE_B_FIRST && number < ROGUE_B_END)
+		return rogue_blocks_case(number, (unsigned long)target, (unsigned long)a2);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
 		return rogue_pci_case(number, (unsigned long)target);
 	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {

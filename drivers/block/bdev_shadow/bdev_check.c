@@ -50,7 +50,7 @@
 
 /* One request of the batch, as begin read it. */
 struct pending {
-	struct BlockReq *req; /* NULL: not in the shared heap, nowhere to set a status */
+	struct BlockReq *req; /* NULL: no request lent to the call (block_req_at) */
 	struct block_req q;
 	uint8_t *bytes; /* the client's bytes; NULL: the request is invalid */
 	uint8_t *copy;	/* a write's bytes as the client lent them, in the token */
@@ -60,8 +60,10 @@ struct pending {
 struct token {
 	uint32_t n;		   /* requests in the batch */
 	uint64_t bsize;		   /* the block size they were read with */
+	uint64_t gen;		   /* ... and chk.gen then: the table they index */
 	struct blocksum *new_sums; /* init: a table for the new geometry */
 	uint8_t *new_mirror;	   /* ... and its mirror, or NULL (too large, no memory) */
+	bool resizing;		   /* init: counted in chk.resizing */
 	uint64_t new_blocks, new_size;
 	struct pending p[BATCH_MAX];
 	/* Per block of every valid request: a write's checksum as the client
@@ -71,20 +73,35 @@ struct token {
 };
 
 static struct {
-	struct dom_lock lock;	 /* everything below, and each call's judging */
-	struct blocksums table;	 /* the first BDEV_CHECK_TRACK_MAX blocks at most */
-	uint64_t nblocks;	 /* the device's blocks, as init set them */
-	bool sized;		 /* init succeeded: nblocks and table hold its geometry */
-	bool no_read_back;	 /* the instance's policy: bdev_check_read_back(false) */
+	struct dom_lock lock;	/* everything below, and each call's judging */
+	struct blocksums table; /* the first BDEV_CHECK_TRACK_MAX blocks at most */
+	uint64_t nblocks;	/* the device's blocks, as init set them */
+	bool sized;		/* init succeeded: nblocks and table hold its geometry */
+	bool no_read_back;	/* the instance's policy: bdev_check_read_back(false) */
+	/* A batch's blocks index the table of the geometry it was read with:
+	 * each new table has a new gen, and while an init is on its way to
+	 * the driver (resizing: begin_init to end) the driver's geometry may
+	 * already differ from the table's. A batch judged then, or read under
+	 * another gen, is not judged at all (stale): no driver is blamed and
+	 * no table entry touched, which its block numbers may lie beyond. */
+	uint64_t gen;
+	uint32_t resizing;
 	uint64_t zero_sum;	 /* the checksum of a block of zeros */
 	uint8_t *mirror;	 /* each block's last stored write (MIRROR_MAX), or NULL */
 	rref_t rb_queue;	 /* the read-back batch, owned here */
 	rref_t rb_bufs[RB_BUFS]; /* nested in the queue's first RB_BUFS requests */
+	/* The queue's requests as rb_alloc pushed them: their handles, to
+	 * find the queue rewritten, and their payloads, the only pointers to
+	 * them used. The queue's slots are shared memory a driver can rewrite
+	 * at any time, even after its call returned (another of its threads):
+	 * a pointer read from them could aim at an unmapped chunk. */
+	rref_t rb_handle[BATCH_MAX];
+	struct BlockReq *rb[BATCH_MAX];
 } chk;
 
 static struct BlockReq *rb_req(uint32_t i)
 {
-	return BlockReq_ptr(BlockReq_deque32_get(chk.rb_queue, i));
+	return chk.rb[i];
 }
 
 /* The read-back requests: a deque of BATCH_MAX, the first RB_BUFS each with
@@ -93,17 +110,17 @@ static long rb_alloc(void)
 {
 	if (chk.rb_queue)
 		return 0;
-	rref_t q = BlockReq_deque32_alloc(), bufs[RB_BUFS] = {0};
+	rref_t q = BlockReq_deque32_alloc(), reqs[BATCH_MAX], bufs[RB_BUFS] = {0};
 	long e = q ? 0 : -MAPLE_ENOMEM;
 	for (uint32_t i = 0; i < BATCH_MAX && e >= 0; i++) {
-		rref_t r = BlockReq_alloc();
+		rref_t r = reqs[i] = BlockReq_alloc();
 		e = r ? BlockReq_deque32_push(q, r) : -MAPLE_ENOMEM;
 		if (e < 0 && r)
 			BlockReq_free(r);
 	}
 	for (uint32_t i = 0; i < RB_BUFS && e >= 0; i++) {
 		bufs[i] = BlockBuf_alloc();
-		e = bufs[i] ? BlockReq_set_buf(BlockReq_deque32_get(q, i), bufs[i]) : -MAPLE_ENOMEM;
+		e = bufs[i] ? BlockReq_set_buf(reqs[i], bufs[i]) : -MAPLE_ENOMEM;
 		if (e < 0 && bufs[i])
 			BlockBuf_free(bufs[i]);
 	}
@@ -114,6 +131,10 @@ static long rb_alloc(void)
 	}
 	chk.rb_queue = q;
 	memcpy(chk.rb_bufs, bufs, sizeof bufs);
+	for (uint32_t i = 0; i < BATCH_MAX; i++) {
+		chk.rb_handle[i] = reqs[i];
+		chk.rb[i] = BlockReq_ptr(reqs[i]);
+	}
 	return 0;
 }
 
@@ -148,8 +169,60 @@ static long begin_init(const long a[4], struct token **out)
 		free(t);
 		return e;
 	}
+	/* The shadow's generated code runs one init at a time (@replay), so
+	 * `same` still holds; end() counts this init out. The same geometry
+	 * again changes nothing a batch was read under: not counted, so that
+	 * a client repeating init fails no other client's batch. */
+	t->resizing = !same;
+	dom_lock(&chk.lock);
+	chk.resizing += t->resizing;
+	dom_unlock(&chk.lock);
 	*out = t;
 	return 0;
+}
+
+/*
+ * A batch names each block at most once where a write is concerned
+ * (domains/idl/bdev.idl): a driver may run a batch's requests in any order
+ * (NVMe does), so a write beside another request of its block leaves
+ * either result, and the checks, which judge each request against the
+ * batch's start, would take the honest driver for a wrong one and restart
+ * it. Two reads of one block read the same in any order: allowed. -1
+ * (logged, naming both requests) if valid requests i and j (i < j) break
+ * the rule.
+ */
+static int named_twice(const struct pending *p, uint32_t n)
+{
+	for (uint32_t j = 1; j < n; j++)
+		for (uint32_t i = 0; p[j].bytes && i < j; i++) {
+			const struct block_req *a = &p[i].q, *b = &p[j].q;
+			if (!p[i].bytes || (!a->op && !b->op) || a->block >= b->block + b->n ||
+			    b->block >= a->block + a->n)
+				continue;
+			dom_printf("bdev_check: requests %u and %u both name block %lu, and one "
+				   "writes it: the batch is refused (-EINVAL)",
+				   i, j,
+				   (unsigned long)(a->block > b->block ? a->block : b->block));
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Handle r, the i-th of the client's deque, names no request lent to the
+ * call (block_req_at): take it out of the deque before the driver sees
+ * it. A driver that takes any handle into the shared heap's window for a
+ * request (membdev does) would fault on one into an unmapped chunk, and
+ * the client would have the shared driver restarted for nothing. Only
+ * that number is cleared (a client that rewrote the slot meanwhile races
+ * its own call, and may cost the driver a restart: its batch is redone).
+ */
+static void clear_slot(rref_t deque, uint32_t i, rref_t r)
+{
+	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(deque);
+	uint32_t at = (__atomic_load_n(&d->head, __ATOMIC_RELAXED) + i) % BlockReq_deque32_CAP;
+	__atomic_compare_exchange_n(&d->slots[at], &r, RREF_NULL, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
 }
 
 /*
@@ -164,7 +237,7 @@ static long begin_submit(const long a[4], struct token **out)
 	rref_t deque = (rref_t)a[0];
 	dom_lock(&chk.lock);
 	bool sized = chk.sized;
-	uint64_t nblocks = chk.nblocks, bsize = chk.table.block_size;
+	uint64_t nblocks = chk.nblocks, bsize = chk.table.block_size, gen = chk.gen;
 	dom_unlock(&chk.lock);
 	if (!sized ||
 	    !block_in_shared_heap((uint64_t)rref_ptr(deque), sizeof(struct BlockReq_deque32)))
@@ -172,12 +245,15 @@ static long begin_submit(const long a[4], struct token **out)
 	struct pending p[BATCH_MAX];
 	uint32_t n = BlockReq_deque32_len(deque), blocks = 0;
 	uint64_t written = 0; /* bytes of writes */
+	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
 		p[i] = (struct pending){0};
 		rref_t r = BlockReq_deque32_get(deque, i);
-		if (!block_in_shared_heap((uint64_t)rref_ptr(r), sizeof(struct BlockReq)))
+		p[i].req = block_req_at(r, &mapped);
+		if (!p[i].req) {
+			clear_slot(deque, i, r);
 			continue;
-		p[i].req = BlockReq_ptr(r);
+		}
 		if (block_req_read(p[i].req, nblocks, bsize, &p[i].q) < 0)
 			continue;
 		p[i].bytes = block_req_bytes(p[i].req, p[i].q.count, p[i].q.offset, bsize);
@@ -187,10 +263,12 @@ static long begin_submit(const long a[4], struct token **out)
 		if (p[i].bytes && p[i].q.op)
 			written += p[i].q.n * bsize;
 	}
+	if (named_twice(p, n) < 0)
+		return -MAPLE_EINVAL; /* before any driver sees it: none is blamed */
 	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t) + written);
 	if (!t)
 		return -MAPLE_ENOMEM;
-	*t = (struct token){.n = n, .bsize = bsize};
+	*t = (struct token){.n = n, .bsize = bsize, .gen = gen};
 	memcpy(t->p, p, n * sizeof *p);
 	uint8_t *copy = (uint8_t *)&t->sums[blocks];
 	for (uint32_t i = 0; i < n; i++) {
@@ -223,11 +301,13 @@ static long begin(uint32_t method, const long a[4], void **token)
 
 /*
  * The read-back queue is the shadow's, but it lies in shared memory, which
- * a wrong driver can write like any domain: before each use its length and
- * every request it holds are checked, and a damaged queue is replaced (the
+ * a wrong driver can write like any domain: before each use its head and
+ * every slot are compared with the handles rb_alloc pushed (its length is
+ * set for each batch, rb_send), and a damaged queue is replaced (the
  * runtime frees what is nested in it by its own records, not the payload).
- * false (logged) if it was damaged (the driver that last had it is wrong)
- * or cannot be had.
+ * Its requests are reached only through chk.rb, never through a slot
+ * (rb_req). false (logged) if it was damaged (the driver that last had it
+ * is wrong) or cannot be had.
  */
 static bool rb_intact(void)
 {
@@ -235,9 +315,10 @@ static bool rb_intact(void)
 		dom_printf("bdev_check: no memory for a read-back queue");
 		return false;
 	}
-	bool ok = BlockReq_deque32_len(chk.rb_queue) == BATCH_MAX;
+	const struct BlockReq_deque32 *d = BlockReq_deque32_ptr(chk.rb_queue);
+	bool ok = __atomic_load_n(&d->head, __ATOMIC_RELAXED) == 0;
 	for (uint32_t i = 0; ok && i < BATCH_MAX; i++)
-		ok = block_in_shared_heap((uint64_t)rb_req(i), sizeof(struct BlockReq));
+		ok = __atomic_load_n(&d->slots[i], __ATOMIC_RELAXED) == chk.rb_handle[i];
 	if (ok)
 		return true;
 	dom_printf("bdev_check: the read-back queue was overwritten; replacing it");
@@ -247,18 +328,13 @@ static bool rb_intact(void)
 	return false;
 }
 
-/*
- * Lend the first n read-back requests to driver's submit: the deque goes
- * with length n, so the driver sees (and checks, a kernel call each) only
- * those; it is BATCH_MAX again after, for rb_intact's next look.
- */
-static long rb_submit(uint64_t driver, uint32_t n)
+/* Send the queue's first n requests to driver: the batch, and no request
+ * the driver must read only to refuse it. With the lock held, after
+ * rb_intact. */
+static long rb_send(uint64_t driver, uint32_t n)
 {
-	struct BlockReq_deque32 *dq = BlockReq_deque32_ptr(chk.rb_queue);
-	__atomic_store_n(&dq->len, n, __ATOMIC_RELAXED);
-	long r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
-	__atomic_store_n(&dq->len, BATCH_MAX, __ATOMIC_RELAXED);
-	return r;
+	__atomic_store_n(&BlockReq_deque32_ptr(chk.rb_queue)->len, n, __ATOMIC_RELAXED);
+	return maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
 }
 
 /* Where read-back request i puts what it reads for the write q: its own
@@ -277,9 +353,10 @@ static void poison(uint8_t *bytes, uint64_t want, uint64_t bsize)
 /*
  * Read back the acknowledged writes among t's requests [*next, n) through
  * driver, as many as one batch holds (large requests in the first RB_BUFS
- * requests, whose buffers they use), and compare them with what the client wrote. With the lock
- * held. 0 if they all read back right; -1 if the driver is wrong (logged) or failed (*crash set to
- * the gate's error).
+ * requests, whose buffers they use),
+ * and compare them with what the client wrote. With the lock held. 0 if they
+ * all read back right; -1 if the driver is wrong (logged) or failed (*crash
+ * set to the gate's error).
  */
 static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, long *crash)
 {
@@ -299,13 +376,15 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 		rb->nblocks = q->q.n > 1 ? (uint32_t)q->q.n : 0;
 		rb->offset = 0;
 		rb->status = UNSERVED;
+		if (used < RB_BUFS)
+			rb->buf = chk.rb_bufs[used]; /* as nested, whatever a driver wrote */
 		for (uint64_t j = 0; j < q->q.n; j++)
 			poison(rb_area(used, q) + j * bsize, t->sums[q->first + j], bsize);
 		which[used++] = *next;
 	}
 	if (!used)
 		return 0;
-	long r = rb_submit(driver, used);
+	long r = rb_send(driver, used);
 	if (BlockDevice_shadow_crashed(r)) {
 		*crash = r; /* the crash path, not a wrong answer */
 		return -1;
@@ -358,9 +437,10 @@ static int restore(uint64_t driver, struct pending *q, uint64_t j, uint64_t got)
 	long r = -MAPLE_ENOMEM;
 	if (rb_intact()) {
 		struct BlockReq *w = rb_req(0);
-		*w = (struct BlockReq){.block = block, .op = 1, .status = UNSERVED, .buf = w->buf};
+		*w = (struct BlockReq){
+			.block = block, .op = 1, .status = UNSERVED, .buf = chk.rb_bufs[0]};
 		memcpy(w->data, good, bsize);
-		r = rb_submit(driver, 1);
+		r = rb_send(driver, 1);
 		r = r == 1 && w->status == 0 ? 0 : r < 0 ? r : -MAPLE_EIO;
 	}
 	blocksums_stored(&chk.table, block, want); /* the next read judges it again */
@@ -472,6 +552,8 @@ static void commit(struct token *t)
  * blocks are unknown, as they are to the client. With the lock held. */
 static void forget_writes(const struct token *t)
 {
+	if (t->gen != chk.gen)
+		return; /* a new table, which knows nothing of them */
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct pending *q = &t->p[i];
 		for (uint64_t j = 0; q->bytes && q->q.op && j < q->q.n; j++)
@@ -491,6 +573,12 @@ static long fail_batch(struct token *t)
 			__atomic_store_n(&t->p[i].req->status, -MAPLE_EIO, __ATOMIC_RELAXED);
 	forget_writes(t);
 	return 0;
+}
+
+/* Whether t's batch cannot be judged (chk.gen). With the lock held. */
+static bool stale(const struct token *t)
+{
+	return chk.resizing || t->gen != chk.gen;
 }
 
 /* Before the batch goes to a driver again: each status must be set anew,
@@ -521,6 +609,14 @@ static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t dr
 		return BlockDevice_SHADOW_RIGHT;
 	}
 	dom_lock(&chk.lock);
+	if (stale(t)) {
+		dom_printf("bdev_check: the device was sized anew during a batch of %u requests: "
+			   "they fail (-EIO), unjudged",
+			   t->n);
+		*r = fail_batch(t);
+		dom_unlock(&chk.lock);
+		return BlockDevice_SHADOW_RIGHT;
+	}
 	long crash = 0;
 	int wrong = *r < 0 ? -1 : judge_batch(t, r, driver);
 	if (*r < 0)
@@ -571,6 +667,7 @@ static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint6
 		static const uint8_t zeros[sizeof(((struct BlockReq *)0)->data)];
 		chk.zero_sum = blocksum_of(zeros, t->new_size);
 		chk.sized = true;
+		chk.gen++;
 		dom_unlock(&chk.lock);
 	}
 	return BlockDevice_SHADOW_RIGHT;
@@ -585,6 +682,11 @@ static void end(uint32_t method, void *token, long r)
 	if (t && method == BlockDevice_submit_METHOD && r < 0) {
 		dom_lock(&chk.lock);
 		forget_writes(t);
+		dom_unlock(&chk.lock);
+	}
+	if (t && method == BlockDevice_init_METHOD && t->resizing) {
+		dom_lock(&chk.lock);
+		chk.resizing--;
 		dom_unlock(&chk.lock);
 	}
 	if (t) {
