@@ -189,8 +189,11 @@ int hgate_on_my_stack(const struct hosted_domain *d);
  * domain's own), with nothing popped. */
 long hgate_exit_thread(unsigned floor);
 
-/* Calls ever made into d (the gate's count and the runtime's upcalls). */
+/* Calls ever made into d (the gate's count and the runtime's upcalls),
+ * and out of d to other domains: each thread slot counts its own
+ * (gate_layout.h), summed here under the table's lock. */
 uint64_t hgate_calls(const struct hosted_domain *d);
+uint64_t hgate_calls_out(const struct hosted_domain *d);
 
 /* The state of domain d in the gate's table (GATE_DOMAIN_RUNNING, ...). */
 uint64_t hgate_state(const struct hosted_domain *d);

@@ -2,7 +2,8 @@
  * maple-hosted's tests of calls between domains through the real gate
  * (tests_xcall.h): hello alone, the VM's nested chain, a callee's fault
  * or 32-bit mode unwound to its caller, the call depth bound, vector
- * state and the signal stack keeping nothing across a call or an upcall;
+ * state and the signal stack keeping nothing across a call or an upcall,
+ * calls from two threads at once each counted;
  * then the RRef cases of the VM's kernel/ktest/rrefs.c and
  * rref_attacks.c on the same domains. tests.c runs each in a child of
  * its own.
@@ -14,8 +15,10 @@
 #include "gate.h"
 #include "loader.h"
 #include "tests.h"
+#include "tests_domains.h"
 
 #include <domain/gate_layout.h>
+#include <idl/hello_methods.h>
 #include <idl/rogue_methods.h>
 #include <idl/rref_a_methods.h>
 #include <idl/rref_evil_methods.h>
@@ -30,6 +33,7 @@
 #include <xheap/rref.h>
 
 #include <cpuid.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -124,6 +128,81 @@ int htest_depth(char *why, size_t len)
 			 (unsigned long)hgate_state(&rogue), want, GATE_MAX_DEPTH);
 		return -1;
 	}
+	return htest_runtime_clean(why, len);
+}
+
+/*
+ * Calls counted from two threads at once: two runtime threads, each in a
+ * thread slot of its own, start together and each has rogue call hello's
+ * greet() COUNT_CALLS times through the gate (ROGUE_GATE_COUNT). Every
+ * call is counted: hello's calls and rogue's calls out grow by exactly
+ * 2 * COUNT_CALLS, rogue's calls by the two upcalls. Each thread counts
+ * its own calls in its own TRUSTED page (gate_layout.h), summed by
+ * hgate_calls; the shared domain-table counters the gate incremented with
+ * LOCK lose counts without it (a run of this test without the LOCK on
+ * them: gatecost2's commit message).
+ */
+#define COUNT_CALLS 20000
+struct counter {
+	struct hosted_domain *rogue;
+	uint64_t hello;
+	long slot, r;
+	int ok;
+	char why[HTEST_WHY];
+};
+static int counters_go;
+
+static void *count_calls(void *arg)
+{
+	struct counter *c = arg;
+	if (entry_thread_begin((unsigned)c->slot, c->why, sizeof c->why) < 0)
+		return NULL;
+	while (!__atomic_load_n(&counters_go, __ATOMIC_ACQUIRE))
+		;
+	const long a[4] = {ROGUE_GATE_COUNT, COUNT_CALLS, (long)c->hello, Hello_greet_METHOD};
+	c->ok = entry_upcall(c->rogue, c->rogue->methods[Rogue_run_METHOD], a, &c->r, c->why,
+			     sizeof c->why) == 0;
+	entry_thread_end();
+	return NULL;
+}
+
+int htest_counts(char *why, size_t len)
+{
+	struct hosted_domain rogue, hello;
+	if (htest_start("rogue", 1, &rogue, why, len) < 0 ||
+	    htest_start("hello", 2, &hello, why, len) < 0)
+		return -1;
+	uint64_t in = hgate_calls(&hello), out = hgate_calls_out(&rogue),
+		 upcalls = hgate_calls(&rogue);
+	static struct counter c[2];
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++) {
+		c[i] = (struct counter){.rogue = &rogue,
+					.hello = hgate_handle(&hello),
+					.slot = hgate_slot_take(why, len)};
+		if (c[i].slot < 0 || pthread_create(&t[i], NULL, count_calls, &c[i])) {
+			__atomic_store_n(&counters_go, 1, __ATOMIC_RELEASE);
+			while (i--)
+				pthread_join(t[i], NULL);
+			return htest_fail(why, len, "cannot start counting thread %d", i);
+		}
+	}
+	__atomic_store_n(&counters_go, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	in = hgate_calls(&hello) - in;
+	out = hgate_calls_out(&rogue) - out;
+	upcalls = hgate_calls(&rogue) - upcalls;
+	if (!c[0].ok || !c[1].ok || c[0].r != COUNT_CALLS || c[1].r != COUNT_CALLS ||
+	    in != 2 * COUNT_CALLS || out != 2 * COUNT_CALLS || upcalls != 2)
+		return htest_fail(why, len,
+				  "two threads of %d calls each: rogue returned %ld (%.100s) and "
+				  "%ld (%.100s); hello counted %lu calls in, rogue %lu out and "
+				  "%lu upcalls in; want %d each, %d, %d and 2",
+				  COUNT_CALLS, c[0].r, c[0].ok ? "ok" : c[0].why, c[1].r,
+				  c[1].ok ? "ok" : c[1].why, (unsigned long)in, (unsigned long)out,
+				  (unsigned long)upcalls, COUNT_CALLS, 2 * COUNT_CALLS,
+				  2 * COUNT_CALLS);
 	return htest_runtime_clean(why, len);
 }
 

@@ -18,7 +18,9 @@
  *     the instruction right after the raising WRPKRU and its check;
  *   - the thread's TRUSTED pages, at addresses read from that page or
  *     computed from them with bounded indices (domain ids below
- *     GATE_MAX_DOMAINS, the continuation top checked against the page);
+ *     GATE_MAX_DOMAINS, the continuation top checked against the page):
+ *     its continuations, its stack pointers in each domain and its own
+ *     counts of the calls it made into and out of each domain;
  *   - the domain table at a constant address with a checked id;
  *   - and, in rref.gate.c, the RRef header table at a constant address
  *     with a checked index (it runs on the gate stack).
@@ -274,14 +276,17 @@ gate_entry_raise:
 	movq CONT_ARGS+16(%r14), %r8
 	movq CONT_ARGS+24(%r14), %r9
 2:
+	/* Counted in this thread's own TRUSTED page (%rbx: %gs:GT_TRUSTED,
+	 * kept across gate_rref_in), at ids in range: the caller's masked
+	 * above, the callee's checked against GATE_MAX_DOMAINS (both stored in
+	 * the continuation only by this pass). No other thread writes these
+	 * words, so a plain increment loses no count (gate_layout.h). */
 	movq CONT_CALLER(%r14), %rax
-	imulq $GD_SIZE, %rax, %rax
-	movabsq $GATE_DOMTAB_VA, %rcx
-	lock incq GD_CALLS_OUT(%rax, %rcx)
+	incq GTT_CALLS_OUT(%rbx, %rax, 8)
 	leaq CONT_SIZE(%r14), %rax
 	movq %rax, GTT_CONT_TOP(%rbx)
 
-	lock incq GD_CALLS(%r15)
+	incq GTT_CALLS(%rbx, %rdi, 8)
 	movq GD_METHODS(%r15, %rsi, 8), %rbx	/* target */
 	movq GD_PKRU(%r15), %rbp
 	movq %rdi, %gs:GT_DOMAIN
