@@ -144,7 +144,7 @@
 	.section .gate, "ax"
 	.balign 4096
 	.globl gate_start, gate_entry_pushed, gate_entry_raise, gate_xcall_checked, gate_resume
-	.globl gate_violation
+	.globl gate_violation, gate_failed_wait
 
 /*
  * long maple_xcall(handle %rdi, method %rsi, a0 %rdx, a1 %rcx, a2 %r8, a3 %r9)
@@ -437,9 +437,10 @@ refuse:
 callee_failed:
 	movq %gs:GT_EXPECTED_PKRU, %rax
 	LOWER_TO_EXPECTED
-1:	movl $SYS_NULL, %eax
+gate_failed_wait:		/* a name for maple-hosted's test of the in-gate grace */
+	movl $SYS_NULL, %eax
 	syscall
-	jmp 1b
+	jmp gate_failed_wait
 
 /*
  * A check failed: someone jumped into the gate. #UD fails the domain, with
