@@ -381,8 +381,7 @@ static int run_gate_grace(char *why, size_t len)
 {
 	struct hosted_domain *r = rogue(why, len);
 	uint64_t wait = r ? htest_gate_sym("gate_failed_wait", why, len) : 0;
-	if (!wait ||
-	    loop_times_out(r, ROGUE_W_GATE_SPIN, wait, 0, 0, 2 * BUDGET_NS, why, len) < 0)
+	if (!wait || loop_times_out(r, ROGUE_W_GATE_SPIN, wait, 0, 0, 2 * BUDGET_NS, why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
 }

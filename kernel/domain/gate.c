@@ -270,7 +270,8 @@ struct gate_calls gate_domain_calls(uint32_t id)
 	for (int i = 0; i < GATE_MAX_THREADS; i++)
 		if (slot_owner[i]) {
 			c.in += __atomic_load_n(&slot_owner[i]->tt->calls[id], __ATOMIC_RELAXED);
-			c.out += __atomic_load_n(&slot_owner[i]->tt->calls_out[id], __ATOMIC_RELAXED);
+			c.out += __atomic_load_n(&slot_owner[i]->tt->calls_out[id],
+						 __ATOMIC_RELAXED);
 		}
 	spin_unlock(&slot_lock);
 	return c;
