@@ -575,6 +575,11 @@ int hgate_keys(void)
 	return keys;
 }
 
+int hgate_stamp_call(void)
+{
+	return tt && watchdog_stamp(tt, ro->trusted, __rdtsc(), NULL);
+}
+
 const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va)
 {
 	if (!ro)
@@ -713,8 +718,7 @@ int hgate_unwind(unsigned floor, uint64_t *rip, uint64_t *rsp, uint32_t *pkru, l
 		pop_one();
 	/* The time the failed call took is not its callers' (the VM's
 	 * watchdog_credit_failed_call, by the shared rule). */
-	uint64_t now = __rdtsc();
-	watchdog_discount(tt, ro->trusted, now > c.start_tsc ? now - c.start_tsc : 0);
+	watchdog_discount(tt, ro->trusted, watchdog_failed_call_ticks(c.start_tsc, __rdtsc()));
 	if (c.kind != CONT_XCALL)
 		return 1;
 	*rip = resume_va;

@@ -174,6 +174,12 @@ int hgate_keys(void);
  * for a thread with no slot (the watchdog's, the campaign's). */
 const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va);
 
+/* Stamp this thread's innermost call now if the gate left it unstamped
+ * (domain/watchdog_rule.h): 1 if it did. Only the thread itself stamps its
+ * calls (its watchdog signal's handler, its SYS_SLEEP_NS), so nothing races
+ * the stamp. */
+int hgate_stamp_call(void);
+
 /* Thread slot `slot`'s, or NULL if no thread has it (the watchdog reads
  * every thread's: the pages stay mapped, so a read races only with the
  * continuations' contents, which watchdog_rule.c checks). */

@@ -250,10 +250,9 @@ gate_entry_raise:
 	movq %rcx, GTT_DOMAIN_SP(%rbx, %rax, 8)
 	movq GTT_DOMAIN_SP(%rbx, %rdi, 8), %rcx
 	movq %rcx, CONT_CALLEE_SP(%r14)
-	rdtsc
-	shlq $32, %rdx
-	orq %rdx, %rax
-	movq %rax, CONT_START_TSC(%r14)
+	/* No clock read: the watchdog stamps the call the first time it finds
+	 * it the innermost (domain/watchdog_rule.h, WATCHDOG_UNSTAMPED). */
+	movq $0, CONT_START_TSC(%r14)
 
 	/* The method word and arguments, for RRef transfers both ways: the
 	 * caller must own what it moves or lends (rref.gate.c). */
