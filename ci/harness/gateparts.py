@@ -40,7 +40,7 @@ ALONE = [
     ("hi16-zmm", "ZERO_HI16_ZMM: 16 VPXORD of %zmm16-31", 2),
     ("opmask", "ZERO_OPMASK: 8 KXORW of %k0-7", 2),
     ("xgetbv1", "XGETBV with ECX = 1 (XINUSE), new", 2),
-    ("rdtsc", "RDTSC and the store of the watchdog's start time", 1),
+    ("rdtsc", "RDTSC and the store of the watchdog's start time (the gate before; none now)", 1),
     ("push-pop6", "six pushes and pops of callee-saved registers", 1),
     ("plain-rmw4", "the gate's four RMWs without LOCK", 1),
     ("gate-rmw4", "the gate's four RMWs as it makes them: `active` LOCKed, the counts plain", 1),

@@ -298,7 +298,7 @@ struct continuation {
 	uint64_t caller_rsp;  /* where the gate pushed the caller's registers (a value only) */
 	uint64_t callee_sp;   /* domain_sp[callee] before the call */
 	uint64_t caller_sp;   /* domain_sp[caller] before the call */
-	uint64_t start_tsc;   /* for the watchdog */
+	uint64_t start_tsc;   /* the watchdog's stamp (watchdog_rule.h); the gate stores 0 */
 	uint64_t word;	      /* the method word, with its RRef transfer bits */
 	uint64_t args[4];     /* the four arguments, for RRef transfers on return */
 };
