@@ -316,9 +316,7 @@ static uint64_t h_drain(void *d, uint64_t *waited_ms)
 	uint64_t start = now_ns(), deadline = start + DESTROY_WAIT_NS;
 	while (hgate_active(d) && !hgate_on_my_stack(d) && now_ns() < deadline) {
 		struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
-		entry_wait_begin(); /* where threads take turns, theirs */
 		nanosleep(&ms, NULL);
-		entry_wait_end();
 	}
 	*waited_ms = (now_ns() - start) / 1000000;
 	return hgate_active(d);

@@ -104,66 +104,6 @@ static __thread uint32_t gate_rights;
 /* entry_sigreturn resumes the runtime's own code with ALLOW (entry.h). */
 __thread uint8_t entry_resume_runtime;
 
-/*
- * Under keys, domain threads take turns (entry_threads_concurrent), in
- * order of asking (a ticket each): a thread holds the turn from entering a
- * domain at its outermost upcall until that upcall is over, and gives it
- * up only while it waits (entry_wait_begin), naming no signal stack
- * meanwhile. THE INVARIANT: while domain code runs on one thread, no other
- * thread names a signal stack (entry_sigstack) its handler state lies on,
- * so a jump to a handler entry with %rsp at another thread's live frame
- * traps (sigentry.S takes that thread's bases and TLS from the slot %rsp
- * lies in, and would otherwise run a second handler on its stack).
- */
-static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t turn_cv = PTHREAD_COND_INITIALIZER;
-static uint64_t turn_next, turn_serving;
-
-static void turn_take(void)
-{
-	pthread_mutex_lock(&turn_lock);
-	uint64_t mine = turn_next++;
-	while (turn_serving != mine)
-		pthread_cond_wait(&turn_cv, &turn_lock);
-	pthread_mutex_unlock(&turn_lock);
-}
-
-static void turn_give(void)
-{
-	pthread_mutex_lock(&turn_lock);
-	turn_serving++;
-	pthread_cond_broadcast(&turn_cv);
-	pthread_mutex_unlock(&turn_lock);
-}
-
-/* Where threads take turns, one that makes a system call lets the threads
- * waiting for a turn have theirs first: a domain that never waits (a
- * client calling a server in a loop) would otherwise hold the others off
- * for ever, where the VM's scheduler preempts it. */
-static void offer_turn(void)
-{
-	if (entry_threads_concurrent())
-		return;
-	pthread_mutex_lock(&turn_lock);
-	int waiting = turn_next - turn_serving > 1;
-	pthread_mutex_unlock(&turn_lock);
-	if (waiting) {
-		entry_wait_begin();
-		entry_wait_end();
-	}
-}
-
-int entry_threads_concurrent(void)
-{
-	/* Every signal frame lies in key-0 memory (Linux 6.12, sigstack.c),
-	 * but a domain can still jump to a handler entry with %rsp at another
-	 * thread's live frame, and the entry would run on that thread's stack
-	 * with its TLS (see the turn's invariant): until the entries tell a
-	 * real delivery from a jump, threads under keys take turns. Without
-	 * keys nothing isolates anything, and threads run at once. */
-	return !keys;
-}
-
 static int fail_now(struct upcall *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Record why u's domain failed; the caller then leaves with siglongjmp. */
@@ -335,7 +275,6 @@ void entry_on_sigsys(int sig, siginfo_t *si, void *ctx)
 		fail_domain(u, si, ctx);
 	} else {
 		g[REG_RAX] = dispatch_syscall(d, si->si_syscall, g);
-		offer_turn();
 		/* As the VM's way back to ring 3 (gate_return_to_user): a domain
 		 * failed while it ran (killed, or destroyed with its call in
 		 * progress) unwinds now rather than running on; the gate's
@@ -612,47 +551,21 @@ void entry_thread_end(void)
 	if (entry_selector)
 		munmap((void *)entry_selector, 4096);
 	entry_selector = NULL;
-	entry_bases[hgate_thread_slot()] = (struct entry_bases){0, 0};
+	entry_bases[hgate_thread_slot()] = (struct entry_bases){0};
 	hgate_thread_detach();
 }
 
 /* The outermost upcall of a thread leaves: no stack of its is a place a
- * handler may start from (a jump to an entry with %rsp there traps), and
- * under keys the next thread may enter domains. */
+ * handler may start from (a jump to an entry with %rsp there traps). */
 static void upcall_over(const struct upcall *u)
 {
-	if (u->outer)
-		return;
-	entry_sigstack = (struct entry_sigstack){0};
-	if (!entry_threads_concurrent())
-		turn_give();
-}
-
-/* The stack the waiting thread names again when its turn comes back. */
-static __thread struct entry_sigstack waiting_stack;
-
-void entry_wait_begin(void)
-{
-	if (entry_threads_concurrent() || !current)
-		return;
-	waiting_stack = entry_sigstack;
-	entry_sigstack = (struct entry_sigstack){0}; /* the turn's invariant */
-	turn_give();
-}
-
-void entry_wait_end(void)
-{
-	if (entry_threads_concurrent() || !current)
-		return;
-	turn_take();
-	entry_sigstack = waiting_stack;
+	if (!u->outer)
+		entry_sigstack = (struct entry_sigstack){0};
 }
 
 int entry_upcall(struct hosted_domain *d, uint64_t fn, const long a[4], long *result, char *why,
 		 size_t whylen)
 {
-	if (!current && !entry_threads_concurrent())
-		turn_take();
 	long err;
 	uint32_t outer_rights = gate_rights; /* a nested upcall's handler's domain's */
 	/* Nested when made from a SIGSYS handler of the current upcall

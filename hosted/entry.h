@@ -31,14 +31,16 @@ void entry_plain_sigsys(int sig, siginfo_t *si, void *ctx);
 
 /* The FS base (thread pointer) and GS base (the thread's GATE_RO page)
  * that every handler entry writes back before any C code (sigentry.S,
- * entry_restore_bases), one pair per thread slot, in key-0 memory: the
- * entries find the slot from %rsp (its signal stacks lie in its share of
- * SIGSTACKS_VA, jump.h) before %fs is the runtime's again. A slot's pair is
- * 0 while no thread has it. entry_base_slots is their count, which each
- * base write's check reads first. The two audited base writes there. */
+ * entry_restore_bases), and the thread's Linux id, one set per thread
+ * slot, in key-0 memory: the entries find the slot from %rsp (its signal
+ * stacks lie in its share of SIGSTACKS_VA, jump.h) and, under keys, prove
+ * that the thread running is that slot's by them (entry_prove_thread)
+ * before %fs is the runtime's again. A slot's set is 0 while no thread
+ * has it. entry_base_slots is their count, which each base write's check
+ * reads first. The two audited base writes there. */
 struct entry_bases {
-	uint64_t fs, gs;
-};
+	uint64_t fs, gs, tid;
+} __attribute__((aligned(32)));
 extern struct entry_bases entry_bases[];
 extern const uint64_t entry_base_slots;
 extern const char entry_restore_fsbase[], entry_restore_gsbase[];
@@ -53,6 +55,10 @@ extern const char hosted_pkru_violation[];
  * (THE INVARIANT in entry.c). */
 void entry_sigreturn(void);
 extern const char entry_sigreturn_end[];
+/* The entries' slow proof of their thread (sigentry.S): its gettid
+ * `syscall`, 4 bytes after entry_sigreturn's, and the address after it,
+ * which the filter lets through as a gettid only (filter.c). */
+extern const char entry_gettid[], entry_gettid_end[];
 /* Where that secret lies: entry_sigreturn's first instruction loads it. */
 extern uint64_t entry_sigreturn_token;
 /* Set by a handler that interrupted the runtime's own code (the watchdog's,
@@ -80,17 +86,6 @@ extern __thread struct entry_sigstack entry_sigstack;
  * (0: an upcall the runtime makes; n + 1: one made from a handler of level
  * n), or 0 if that level has none yet. */
 uint64_t entry_level_stack(unsigned level);
-
-/* Whether domain threads run domain code at once (without keys), or take
- * turns (under keys: a signal frame lies on SHARED memory before Linux
- * 6.12, entry.c), each holding the turn for its whole outermost upcall. */
-int entry_threads_concurrent(void);
-
-/* Around a wait in a SIGSYS handler (SYS_SLEEP_NS, SYS_YIELD): where
- * threads take turns, the thread gives its turn up meanwhile, its signal
- * stack keyed the runtime's (0) so no domain writes the handler's state. */
-void entry_wait_begin(void);
-void entry_wait_end(void);
 
 /* A thread about to enter domains takes thread slot `slot`
  * (hgate_slot_take's) and sets up its own signal mask, gate pages, handler

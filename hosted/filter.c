@@ -14,7 +14,8 @@
  *   while the runtime runs (each handler's first statement). With BLOCK,
  *   Linux turns every system call into a SIGSYS (si_code SYS_USER_DISPATCH)
  *   before seccomp or the call itself runs, whatever the address of the
- *   `syscall`, except the one in entry_sigreturn (sigentry.S). So a domain
+ *   `syscall`, except the two of the handler entries' allowed region
+ *   (sigentry.S: entry_sigreturn's and entry_gettid's). So a domain
  *   that jumps to a `syscall` of the runtime's code (glibc's getpid, say),
  *   to make a Linux system call with registers of its choosing or an
  *   rt_sigreturn through a frame it forged (whose XSAVE area would give it
@@ -31,7 +32,8 @@
  *   (seccomp_data.instruction_pointer) lies in a domain slot or the gate's
  *   block is a SIGSYS (SYS_SECCOMP); one from entry_sigreturn must be an
  *   rt_sigreturn carrying the per-process secret entry_sigreturn_token in
- *   %rdi, or it is a SIGSYS too; so is one from Linux's vsyscall page (an
+ *   %rdi, and one from entry_gettid a gettid, or it is a SIGSYS too; so is
+ *   one from Linux's vsyscall page (an
  *   instruction pointer above the lower canonical half) and every call
  *   that is not an x86-64 one (the runtime makes none).
  *
@@ -44,6 +46,11 @@
  * it), and each of those checks after its WRPKRU that it gave only what
  * it may (enter.S, sigentry.S, wrpkru_pair.S). The runtime itself holds
  * PKRU 0 without a WRPKRU of its own (pkeys.c: pkey_alloc's rights).
+ * The one Linux system call a domain can reach: jumping to entry_gettid's
+ * `syscall` with gettid's number, which answers its own thread's id and
+ * changes nothing; the next instruction reads key-0 memory, so the domain
+ * faults there and fails with the id unseen (sigentry.S).
+ *
  * Without protection keys nothing here isolates anything (a domain can
  * write the selector and read the secret); the same code runs so that the
  * mechanism is tested on such machines too.
@@ -130,36 +137,50 @@ int filter_trapped_at(uint64_t ip)
 
 static int install(char *err, size_t errlen)
 {
-	enum { RUNTIME = 5, SIGRETURN = 8, ARCH_CHECK = 16, TRAP = 18, ALLOW = 19 };
+	enum { RUNTIME = 5, SIGRETURN = 9, GETTID = 17, ARCH_CHECK = 21, TRAP = 23, ALLOW = 24 };
 	uint64_t ret = (uint64_t)entry_sigreturn_end, token = entry_sigreturn_token;
+	uint64_t tid = (uint64_t)entry_gettid_end;
+	if (tid >> 32 != ret >> 32) {
+		snprintf(err, errlen,
+			 "entry_sigreturn_end %#lx and entry_gettid_end %#lx lie in two 4 GiB "
+			 "blocks: the filter compares one high half",
+			 (unsigned long)ret, (unsigned long)tid);
+		return -1;
+	}
 	struct sock_filter prog[] = {
 		/* 0 */ LOAD(IP_HI),
 		/* 1 */ IF_EQ(1, GATE_HI, TRAP, 2),
 		/* 2 */ IF_GE(2, USER_END_HI, TRAP, 3), /* the vsyscall page */
 		/* 3 */ IF_GE(3, DOMAIN_LO, 4, RUNTIME),
 		/* 4 */ IF_GE(4, DOMAIN_END, RUNTIME, TRAP),
-		/* RUNTIME: anywhere else; the signal return is checked apart */
+		/* RUNTIME: anywhere else; the entries' two sites are checked apart */
 		/* 5 */ IF_EQ(5, (uint32_t)(ret >> 32), 6, ARCH_CHECK),
 		/* 6 */ LOAD(IP_LO),
-		/* 7 */ IF_EQ(7, (uint32_t)ret, SIGRETURN, ARCH_CHECK),
+		/* 7 */ IF_EQ(7, (uint32_t)ret, SIGRETURN, 8),
+		/* 8 */ IF_EQ(8, (uint32_t)tid, GETTID, ARCH_CHECK),
 		/* SIGRETURN: only an rt_sigreturn with the secret in %rdi */
-		/* 8 */ LOAD(ARCH),
-		/* 9 */ IF_EQ(9, AUDIT_ARCH_X86_64, 10, TRAP),
-		/* 10 */ LOAD(NR),
-		/* 11 */ IF_EQ(11, __NR_rt_sigreturn, 12, TRAP),
-		/* 12 */ LOAD(ARG0_LO),
-		/* 13 */ IF_EQ(13, (uint32_t)token, 14, TRAP),
-		/* 14 */ LOAD(ARG0_HI),
-		/* 15 */ IF_EQ(15, (uint32_t)(token >> 32), ALLOW, TRAP),
+		/* 9 */ LOAD(ARCH),
+		/* 10 */ IF_EQ(10, AUDIT_ARCH_X86_64, 11, TRAP),
+		/* 11 */ LOAD(NR),
+		/* 12 */ IF_EQ(12, __NR_rt_sigreturn, 13, TRAP),
+		/* 13 */ LOAD(ARG0_LO),
+		/* 14 */ IF_EQ(14, (uint32_t)token, 15, TRAP),
+		/* 15 */ LOAD(ARG0_HI),
+		/* 16 */ IF_EQ(16, (uint32_t)(token >> 32), ALLOW, TRAP),
+		/* GETTID: only a gettid (the entries' proof of their thread) */
+		/* 17 */ LOAD(ARCH),
+		/* 18 */ IF_EQ(18, AUDIT_ARCH_X86_64, 19, TRAP),
+		/* 19 */ LOAD(NR),
+		/* 20 */ IF_EQ(20, __NR_gettid, ALLOW, TRAP),
 		/* ARCH_CHECK: the runtime makes x86-64 calls only, so any other
 		 * is a domain's, whatever its instruction pointer: SYSENTER on an
 		 * Intel CPU enters Linux's 32-bit entry, which reports the vDSO's
 		 * landing pad (rogue case ROGUE_H_SYSENTER). It traps and fails
 		 * the domain; killing the process here let a domain stop it. */
-		/* 16 */ LOAD(ARCH),
-		/* 17 */ IF_EQ(17, AUDIT_ARCH_X86_64, ALLOW, TRAP),
-		/* 18 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-		/* 19 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 21 */ LOAD(ARCH),
+		/* 22 */ IF_EQ(22, AUDIT_ARCH_X86_64, ALLOW, TRAP),
+		/* 23 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		/* 24 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	_Static_assert(sizeof prog / sizeof prog[0] == ALLOW + 1, "the labels are the indices");
 	struct sock_fprog fprog = {.len = sizeof prog / sizeof prog[0], .filter = prog};
@@ -189,10 +210,12 @@ int filter_install(char *err, size_t errlen)
 /*
  * This thread's syscall user dispatch (THE INVARIANT above): its selector
  * on a fresh page of key GATE_RO (under keys), ALLOW for now, and Linux's
- * allowed region exactly the address after entry_sigreturn's `syscall`
- * (Linux compares the instruction pointer after the instruction: an
- * allowed region of one byte there admits that `syscall` and nothing
- * else). Each thread that enters domains needs its own.
+ * allowed region from the address after entry_sigreturn's `syscall` to
+ * the address after entry_gettid's, 4 bytes on (Linux compares the
+ * instruction pointer after the instruction: the region's 5 bytes, 0f 0b
+ * 0f 05 and the first of what follows, admit those two `syscall`s and
+ * nothing else, as no system call instruction ends at the three addresses
+ * between: sigentry.S). Each thread that enters domains needs its own.
  */
 int filter_confine_thread(int keys, char *err, size_t errlen)
 {
@@ -206,7 +229,8 @@ int filter_confine_thread(int keys, char *err, size_t errlen)
 	entry_selector = page;
 	*entry_selector = SUD_ALLOW;
 	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
-		  (unsigned long)entry_sigreturn_end, 1ul, page) < 0) {
+		  (unsigned long)entry_sigreturn_end,
+		  (unsigned long)(entry_gettid_end - entry_sigreturn_end) + 1, page) < 0) {
 		snprintf(err, errlen,
 			 "cannot turn on syscall user dispatch (Linux 5.11 or later): %s",
 			 strerror(errno));

@@ -42,13 +42,15 @@
 #define SIGSTACK_HEADROOM (16 << 10)
 /* Every thread slot's signal stacks (entry.c): slot s's lie in
  * [SIGSTACKS_VA + (s << SIGSTACKS_SHIFT), + 1 << SIGSTACKS_SHIFT), so a
- * handler entry finds its thread's struct entry_bases (entry.h: fs, gs; 16
- * bytes) from %rsp alone, before any %fs access. Asserted in entry.c. */
+ * handler entry finds its thread slot's struct entry_bases (entry.h: fs,
+ * gs, tid; 32 bytes) from %rsp alone, before any %fs access. Asserted in
+ * sigstack.c. */
 #define SIGSTACKS_VA	0x0000020000000000
 #define SIGSTACKS_SHIFT 23
-#define BASES_SHIFT	4
+#define BASES_SHIFT	5
 #define BASES_FS	0
 #define BASES_GS	8
+#define BASES_TID	16
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -55,7 +55,8 @@ _Static_assert(SIGSTACKS_VA >= MAPLE_DOMAIN_BASE + PKEY_COUNT * MAPLE_DOMAIN_SLO
 		       (SIGSTACKS_VA >> SIGSTACKS_SHIFT) < (1ull << 31) &&
 		       sizeof(struct entry_bases) == 1u << BASES_SHIFT &&
 		       offsetof(struct entry_bases, fs) == BASES_FS &&
-		       offsetof(struct entry_bases, gs) == BASES_GS,
+		       offsetof(struct entry_bases, gs) == BASES_GS &&
+		       offsetof(struct entry_bases, tid) == BASES_TID,
 	       "jump.h's signal stack region and entry_bases layout for sigentry.S");
 
 /*
@@ -93,7 +94,8 @@ _Static_assert(SIGSTACKS_VA >= MAPLE_DOMAIN_BASE + PKEY_COUNT * MAPLE_DOMAIN_SLO
 #define AUTODISARM (1u << 31) /* Linux's SS_AUTODISARM (uapi linux/signal.h, 4.7 on) */
 
 /* Which of its levels' stacks each thread slot has mapped, written only by
- * the slot's thread; a slot's stacks stay for its next thread. */
+ * the slot's thread (and read by the tests' sigstack_frame_of); a slot's
+ * stacks stay for its next thread. */
 static uint8_t alt_mapped[GATE_MAX_THREADS][ALT_LEVELS];
 
 /* The lowest address of this thread's signal stack of `level`: each thread
@@ -120,6 +122,15 @@ uint64_t entry_level_stack(unsigned level)
 uint64_t sigstack_frame(unsigned level)
 {
 	return (uint64_t)alt_at(level) + ALTSTACK - frame_offset;
+}
+
+uint64_t sigstack_frame_of(unsigned slot, unsigned level)
+{
+	if (slot >= GATE_MAX_THREADS || level >= ALT_LEVELS ||
+	    !__atomic_load_n(&alt_mapped[slot][level], __ATOMIC_ACQUIRE))
+		return 0;
+	return sigstack_frame(level) +
+	       (((uint64_t)slot - hgate_thread_slot()) << SIGSTACKS_SHIFT); /* its share */
 }
 
 /* The keyed entries and sigstack_set_pkru accept level's frame only. */
@@ -151,7 +162,7 @@ int sigstack_arm(unsigned level, char *err, size_t errlen)
 				munmap(at, PAGE + ALTSTACK);
 			return -1;
 		}
-		*mapped = 1;
+		__atomic_store_n(mapped, 1, __ATOMIC_RELEASE); /* sigstack_frame_of reads it */
 	}
 	stack_t ss = {.ss_sp = alt_at(level), .ss_size = ALTSTACK, .ss_flags = (int)AUTODISARM};
 	if (sigaltstack(&ss, NULL) < 0) {
@@ -317,9 +328,11 @@ int sigstack_rseq_off(char *err, size_t errlen)
 
 /*
  * The FS and GS bases every handler entry writes back (sigentry.S,
- * entry_restore_bases), one pair per thread slot, found by the slot whose
- * share of SIGSTACKS_VA holds %rsp. Key-0 memory, which no domain's rights
- * can read or write; a slot's pair is set by its thread before it enters a
+ * entry_restore_bases), and the thread's id, one set per thread slot,
+ * found by the slot whose share of SIGSTACKS_VA holds %rsp; under keys
+ * the entries prove by them that the thread running is the slot's
+ * (entry_prove_thread). Key-0 memory, which no domain's rights can read
+ * or write; a slot's set is written by its thread before it enters a
  * domain and zeroed when it leaves its slot (an entry finding 0 traps).
  */
 struct entry_bases entry_bases[GATE_MAX_THREADS];
@@ -339,8 +352,8 @@ int sigstack_bases(char *err, size_t errlen)
 			 gs ? strerror(errno) : "0 (hgate_init has not run)");
 		return -1;
 	}
-	entry_bases[hgate_thread_slot()] =
-		(struct entry_bases){.fs = (uint64_t)__builtin_thread_pointer(), .gs = gs};
+	entry_bases[hgate_thread_slot()] = (struct entry_bases){
+		.fs = (uint64_t)__builtin_thread_pointer(), .gs = gs, .tid = (uint64_t)gettid()};
 	return 0;
 }
 

@@ -28,6 +28,9 @@ int sigstack_arm(unsigned level, char *err, size_t errlen);
 /* Where Linux puts a frame on this thread's stack of level (between
  * upcalls entry_sigstack names no stack). */
 uint64_t sigstack_frame(unsigned level);
+/* The same on thread slot slot's stack of level, once that slot's thread
+ * has mapped it, else 0 (for tests that aim at another thread's frame). */
+uint64_t sigstack_frame_of(unsigned slot, unsigned level);
 
 /* Name level's stack in entry_sigstack again (its upcall runs on). */
 void sigstack_use(unsigned level);

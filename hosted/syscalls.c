@@ -140,12 +140,6 @@ static long thread_create(struct hosted_domain *d, uint64_t fn, uint64_t arg)
 	long tid = charge(d);
 	if (tid < 0)
 		return tid;
-	static int said;
-	if (!entry_threads_concurrent() && !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
-		klog("hosted: domain threads take turns under protection keys: a domain could "
-		     "jump to a handler entry with its stack pointer at another thread's live "
-		     "signal "
-		     "frame");
 	char why[160];
 	long slot = hgate_slot_take(why, sizeof why);
 	struct start *s = slot < 0 ? NULL : malloc(sizeof *s);
@@ -269,9 +263,7 @@ static long sleep_ns(struct hosted_domain *d, uint64_t ns)
 	for (uint64_t now; hgate_state(d) == GATE_DOMAIN_RUNNING && (now = clock_ns()) < end;) {
 		uint64_t left = end - now < SLEEP_SLICE_NS ? end - now : SLEEP_SLICE_NS;
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)left};
-		entry_wait_begin();
 		nanosleep(&ts, NULL);
-		entry_wait_end();
 	}
 	if (bounded && hgate_state(d) == GATE_DOMAIN_RUNNING) {
 		char why[128];
@@ -289,9 +281,7 @@ long hsys_serve(struct hosted_domain *d, long nr, uint64_t a0, uint64_t a1, uint
 	long rc;
 	switch (nr) {
 	case SYS_YIELD:
-		entry_wait_begin();
 		sched_yield();
-		entry_wait_end();
 		return 0;
 	case SYS_SLEEP_NS:
 		return sleep_ns(d, a0);

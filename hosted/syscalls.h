@@ -16,11 +16,10 @@ long hsys_serve(struct hosted_domain *d, long nr, uint64_t a0, uint64_t a1, uint
 
 /*
  * Domain threads (SYS_THREAD_CREATE): each a pthread that enters its
- * domain's function through the gate, concurrently with the others where
- * entry_threads_concurrent says so, else in turns (entry.c).
+ * domain's function through the gate, at once with the others, with and
+ * without keys (entry.c, sigentry.S: each handler entry proves its thread).
  * hsys_run_threads waits until every domain thread made so far (and those
- * they made) has ended; how many ended since its last call. The caller
- * must have no upcall in progress (under keys a thread waits for its turn).
+ * they made) has ended; how many ended since its last call.
  */
 unsigned hsys_run_threads(void);
 

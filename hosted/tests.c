@@ -35,6 +35,7 @@
 #include "tests_domains.h"
 #include "tests_escape.h"
 #include "tests_lifecycle.h"
+#include "tests_prove.h"
 #include "tests_rogue.h"
 #include "tests_sigframe.h"
 #include "tests_threads.h"
@@ -44,6 +45,7 @@
 #include <idl/hello_methods.h>
 
 #include <asm/prctl.h>
+#include <pthread.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,6 +73,36 @@ void htest_outcome(struct hosted_domain *d, uint64_t fn, const long a[4], char *
 		snprintf(out, len, "%s failed: %.400s", d->name, why);
 	else
 		snprintf(out, len, "%s returned %ld", d->name, r);
+}
+
+static void *upcall_thread(void *arg)
+{
+	struct htest_thread *t = arg;
+	if (entry_thread_begin((unsigned)t->slot, t->got, sizeof t->got) == 0) {
+		htest_outcome(t->d, t->fn, t->a, t->got, sizeof t->got);
+		entry_thread_end();
+	}
+	return NULL;
+}
+
+int htest_thread_start(struct htest_thread *t, char *why, size_t len)
+{
+	pthread_t id;
+	t->got[0] = 0;
+	if ((t->slot = hgate_slot_take(why, len)) < 0)
+		return -1;
+	if (pthread_create(&id, NULL, upcall_thread, t)) {
+		hgate_slot_give_back((unsigned)t->slot);
+		snprintf(why, len, "cannot start a thread for %s", t->d->name);
+		return -1;
+	}
+	t->id = id;
+	return 0;
+}
+
+void htest_thread_join(struct htest_thread *t)
+{
+	pthread_join(t->id, NULL);
 }
 
 /* Load and initialise image `name` as domain id; 0, or -1 with why. */
@@ -232,6 +264,7 @@ static void list_tests(void)
 	add_named(inject_tests, HOSTED_INJECT_TESTS);
 	add_named(hosted_watch_tests, HOSTED_WATCH_TESTS);
 	add_named(hosted_thread_tests, HOSTED_THREAD_TESTS);
+	add_named(hosted_prove_tests, HOSTED_PROVE_TESTS);
 	add_named(hosted_sigframe_tests, HOSTED_SIGFRAME_TESTS);
 }
 

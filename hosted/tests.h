@@ -3,6 +3,7 @@
 #ifndef HOSTED_TESTS_H
 #define HOSTED_TESTS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,20 @@ int hosted_tests(int n, char **names);
 /* Run fn of the initialised domain d with arguments a as an upcall and
  * describe the outcome in out: "NAME returned R" or "NAME failed: WHY". */
 void htest_outcome(struct hosted_domain *d, uint64_t fn, const long a[4], char *out, size_t len);
+/* A runtime thread with a thread slot of its own that makes one upcall,
+ * fn(a) in d, and describes its outcome in got as htest_outcome does (or
+ * why the thread could not set up). htest_thread_start takes the slot and
+ * starts it (0, or -1 with why); htest_thread_join waits for it to end. */
+struct htest_thread {
+	struct hosted_domain *d;
+	uint64_t fn;
+	long a[4];
+	long slot;
+	pthread_t id;
+	char got[HTEST_WHY];
+};
+int htest_thread_start(struct htest_thread *t, char *why, size_t len);
+void htest_thread_join(struct htest_thread *t);
 /* Whether s matches the extended regular expression pattern (unanchored). */
 int htest_matches(const char *pattern, const char *s);
 /* The harness's other helpers, for the tests in every file. */

@@ -2,8 +2,10 @@
  * maple-hosted's tests that need domain threads running at once
  * (tests_threads.h): the VM's ktests whose cases a domain's own threads
  * drive (kernel/ktest/rref_attacks.c's free-versus-move race, attack.c's
- * thread exit, gate.c's thread slots) and membdev's recovery while its
- * crashes are made on another thread than the workload's. Each asserts
+ * thread exit, gate.c's thread slots and second-thread stack race),
+ * membdev's recovery while its crashes are made on another thread than
+ * the workload's, and a domain thread spinning in its own frame beside
+ * honest calls. Each asserts
  * the VM's outcome and ends with the leak check of tests_domains.c, which
  * waits for every domain thread to end.
  */
@@ -25,12 +27,14 @@
 #include <idl/bdclient_methods.h>
 #include <idl/rogue_methods.h>
 #include <idl/rref_evil_methods.h>
+#include <idl/victim_methods.h>
 #include <maple/abi.h>
 #include <test/bdclient/bdclient.h>
 #include <test/rogue/attack3_cases.h>
 #include <test/rogue/attack_cases.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/gate_cases.h>
+#include <test/rogue/watch_cases.h>
 #include <test/rrefs/evil.h>
 
 #include <pthread.h>
@@ -146,10 +150,10 @@ static int run_thread_exit(char *why, size_t len)
  * slots run out: every free slot becomes a live domain thread, the next
  * create is -MAPLE_EAGAIN, the runtime runs on, and every slot comes back
  * once they end. Before: each create made a thread that ran later, never
- * a slot, so none was refused. Under keys, where domain threads take
- * turns, the runtime holds all but KEYED_FREE slots itself first: 255
- * sleepers each taking its turn every 2 ms do not fit the test's 10 s
- * under the PKU guest's TCG.
+ * a slot, so none was refused. Under keys (here: in the PKU guest's
+ * TCG), the runtime holds all but KEYED_FREE slots itself first: 255
+ * sleepers each waking every 2 ms did not finish in the test's 10 s there,
+ * with the threads at once too.
  */
 #define KEYED_FREE 32
 static int run_thread_slots(char *why, size_t len)
@@ -269,12 +273,13 @@ static int run_die_inside_server_relayed(char *why, size_t len)
  * while this thread destroys and re-creates victim 300 times, every other
  * time after victim ran 1 ms. Every call answers 1, -MAPLE_EDEAD,
  * -MAPLE_ESRCH or -MAPLE_ECALLEE (hammer's rule), every destroy succeeds,
- * and calls reached a victim from both threads. Under keys, where the
- * threads take turns, 50 rounds: 300 did not finish in the test's 10 s in
- * the PKU guest's TCG beside a loaded host.
+ * and calls reached a victim from both threads. Under keys (here: in the
+ * PKU guest's TCG), 25 rounds: 300 did not finish in the test's 10 s
+ * there, and 50, with the hammer threads at once beside the destroyer,
+ * took 2.8 to 4.9 s alone and once did not finish beside a loaded host.
  */
 #define CHAOS_ROUNDS	   300
-#define CHAOS_ROUNDS_KEYED 50
+#define CHAOS_ROUNDS_KEYED 25
 #define HAMMER_CALLS	   40
 #define RUNNING_NS	   1000000ull
 
@@ -352,14 +357,14 @@ static int run_calls_across_destroy(char *why, size_t len)
 }
 
 /*
- * Under keys, where domain threads take turns: a thread waiting for its
- * turn or asleep (rogue's 16 sleepers, each a 2 ms SYS_SLEEP_NS in a
- * loop) keeps its signal stack the runtime's (key 0), so the domain that
- * runs meanwhile on another thread cannot rewrite the frame, C frames and
- * return addresses its handler left there: another rogue's store near the
+ * Under keys: a thread asleep (rogue's 16 sleepers, each a 2 ms
+ * SYS_SLEEP_NS in a loop) keeps its signal stack the runtime's (key 0), so
+ * a domain running meanwhile on another thread cannot rewrite the frame, C
+ * frames and return addresses its handler left there: another rogue's store near the
  * top of the first sleeper's level-0 stack is SEGV_PKUERR with key 0, and
  * the word is unchanged. With the SHARED signal stacks before Linux 6.12's
  * frames (the stack left SHARED while its thread waited), the store landed.
+ * (A jump at such a frame: tests_prove.c.)
  */
 #define SLEEPERS 16
 static int run_waiting_stack_is_the_runtimes(char *why, size_t len)
@@ -392,6 +397,101 @@ static int run_waiting_stack_is_the_runtimes(char *why, size_t len)
 				  "'%.200s', the word %s; want %d, /%s/, unchanged",
 				  made, got, after != word ? "written" : "unchanged", SLEEPERS,
 				  want);
+	return htest_leak_check(why, len);
+}
+
+/*
+ * kernel/ktest/gate.c's gate_second_thread_rewriting_the_callers_stack_
+ * gains_nothing (case 21): a second rogue thread, spinning in its own
+ * frame, rewrites the eight words below the first's stack pointer at the
+ * gate with the address of rogue_gate_hijacked (which, reached with raised
+ * rights, would write victim's domain-table PKRU word and panic "hijacked")
+ * while the first moves an RRef to xb and back RACE_CALLS times. Whatever
+ * it hits is the caller's own: victim's domain-table entry is unchanged,
+ * victim answers check() with 1, and rogue either returns how many calls
+ * brought the RRef back or fails, never hijacked. Before, under keys, the
+ * racer took the turn at the caller's first yield and never gave it back:
+ * 'did not finish in 10 s' (so the case was not ported).
+ */
+#define RACE_CALLS 3000 /* gate.c's */
+static int run_stack_race(char *why, size_t len)
+{
+	struct hosted_domain *victim = htest_create("victim", why, len);
+	struct hosted_domain *xb = victim ? htest_create("xb", why, len) : NULL;
+	struct hosted_domain *rogue = xb ? htest_create("rogue", why, len) : NULL;
+	if (!rogue)
+		return -1;
+	const volatile struct gate_domain *v =
+		(const volatile struct gate_domain *)GATE_DOMTAB_VA + victim->id;
+	/* What the VM's test compares of the entry (its counts move with the
+	 * keeper thread's calls). */
+	const uint64_t before[3] = {v->state, v->gen, v->pkru};
+	const long a[4] = {ROGUE_GATE_STACK_RACE, (long)hgate_handle(xb), RACE_CALLS,
+			   (long)&v->pkru};
+	char got[WHY], want[64];
+	long back = -1, intact = 0;
+	htest_outcome(rogue, rogue->methods[Rogue_run_METHOD], a, got, sizeof got);
+	const uint64_t after[3] = {v->state, v->gen, v->pkru};
+	if (call(victim, Victim_check_METHOD, 0, 0, 0, 0, &intact, why, len) < 0)
+		return -1;
+	snprintf(want, sizeof want, "rogue returned %d", -MAPLE_ECALLEE);
+	int returned = sscanf(got, "rogue returned %ld", &back) == 1;
+	int same = !memcmp(before, after, sizeof before);
+	if (!same || intact != 1 || strstr(got, "hijacked") ||
+	    (strcmp(got, want) && (!returned || back < 0 || back > RACE_CALLS)))
+		return htest_fail(why, len,
+				  "'%.200s', victim's state, generation and PKRU %s, check() %ld; "
+				  "want 0..%d calls back or '%s', them unchanged, 1",
+				  got, same ? "unchanged" : "changed", intact, RACE_CALLS, want);
+	return htest_leak_check(why, len);
+}
+
+/*
+ * A domain thread spinning in its own frame (no deadline, no system call:
+ * rogue's ROGUE_A_SPINNERS) holds nothing up: beside it, under a 200 ms
+ * budget, an honest call on this thread and one on a second runtime
+ * thread with a slot of its own each run 40 ms of ROGUE_W_BUSY (a
+ * SYS_CLOCK_NS each pass) and return its result, and the runtime's upcall
+ * that ends the spinner answers. Before, under keys, where domain threads
+ * took turns: 'did not finish in 10 s' (the runtime's first upcall waited
+ * for the spinner's turn for ever), and a call that gave its turn up at a
+ * system call spent its budget waiting for it.
+ */
+#define SPIN_BUDGET_MS 200
+#define HONEST_NS      40000000L
+static int run_spinner_holds_off_nothing(char *why, size_t len)
+{
+	struct hosted_domain *spinner = htest_create("rogue", why, len);
+	struct hosted_domain *honest = spinner ? htest_create("rogue", why, len) : NULL;
+	long started, mine = 0, ended = -1;
+	if (!honest || hwatch_start(0, why, len) < 0 ||
+	    call(spinner, Rogue_run_METHOD, ROGUE_A_SPINNERS, 1, 0, 0, &started, why, len) < 0)
+		return -1;
+	nap(20000000); /* the spinner has entered rogue */
+	static struct htest_thread other;
+	other = (struct htest_thread){.d = honest,
+				      .fn = honest->methods[Rogue_run_METHOD],
+				      .a = {ROGUE_W_BUSY, HONEST_NS}};
+	if (htest_thread_start(&other, why, len) < 0)
+		return -1;
+	hwatch_set_budget_ms(SPIN_BUDGET_MS);
+	int bad = call(honest, Rogue_run_METHOD, ROGUE_W_BUSY, HONEST_NS, 0, 0, &mine, why, len);
+	htest_thread_join(&other);
+	hwatch_set_budget_ms(0);
+	if (bad < 0 ||
+	    call(spinner, Rogue_run_METHOD, ROGUE_A_SPINNERS_END, 0, 0, 0, &ended, why, len) < 0)
+		return -1;
+	hsys_run_threads();
+	char done[64];
+	snprintf(done, sizeof done, "rogue returned %d", ROGUE_W_DONE);
+	if (started != 1 || mine != ROGUE_W_DONE || strcmp(other.got, done) || ended != 0 ||
+	    hgate_state(honest) != GATE_DOMAIN_RUNNING)
+		return htest_fail(why, len,
+				  "%ld spinners; beside them %#lx here and '%.200s' on another "
+				  "thread, then %ld from ending them; want 1, %#x, '%s', 0, honest "
+				  "running",
+				  started, (unsigned long)mine, other.got, ended, ROGUE_W_DONE,
+				  done);
 	return htest_leak_check(why, len);
 }
 
@@ -489,4 +589,6 @@ const struct hosted_named_test hosted_thread_tests[HOSTED_THREAD_TESTS] = {
 	{"chaos-calls-across-destroy-and-recreate", run_calls_across_destroy, NULL},
 	{"threads-a-waiting-threads-signal-stack-is-the-runtimes",
 	 run_waiting_stack_is_the_runtimes, "isolation"},
+	{"threads-a-spinning-domain-thread-holds-off-no-call", run_spinner_holds_off_nothing, NULL},
+	{"gate-second-thread-rewriting-the-callers-stack-gains-nothing", run_stack_race, NULL},
 };

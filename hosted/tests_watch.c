@@ -588,11 +588,9 @@ static void *cross_helper(void *unused)
  * thread naming a call not its own, with a 10 ms budget the spinning call
  * is past: the spinner runs on, and b's call keeps its result (THE
  * INVARIANT of hwatch_judge: each thread judges its own slot's aim against
- * its own continuations). Without keys the test's thread takes its signals
- * in b's code; under keys, where the spinning thread holds the turn, b's
- * call is made once the helper is done, waits for the turn until the
- * spinner has failed, and takes them, pending, as it starts. With the
- * budget back, the watchdog fails the spinner as the VM's (in [200 ms, 2 s)
+ * its own continuations). The test's thread takes its signals in b's
+ * code, beside the spinning call, with and without keys. With the budget
+ * back, the watchdog fails the spinner as the VM's (in [200 ms, 2 s)
  * of its start), and a hears -MAPLE_ETIMEDOUT from its thread's call.
  */
 static int run_other_slots_call(char *why, size_t len)
@@ -611,23 +609,15 @@ static int run_other_slots_call(char *why, size_t len)
 	char got[WHY], busy[WHY], want[64];
 	uint64_t start = now_ns(); /* from before the thread starts: it runs at once */
 	run(a, ROGUE_W_THREAD_CALL_SPIN, (long)hgate_handle(spinner), got, sizeof got);
-	/* b's call: without keys beside the spinning call, once that is in
-	 * progress; under keys after the helper's signals. There it cannot run
-	 * beside it: a turn given up at one of its system calls goes to the
-	 * spinning thread, and the wait would be b's call's time (hosted times
-	 * calls by the wall clock). */
-	if (hgate_keys())
-		pthread_join(t, NULL);
-	else
-		for (uint64_t until = now_ns() + TIMEOUT_BOUND;
-		     !__atomic_load_n(&cross.found, __ATOMIC_ACQUIRE) && now_ns() < until;)
-			usleep(1000);
+	/* b's call, beside the spinning call once that is in progress. */
+	for (uint64_t until = now_ns() + TIMEOUT_BOUND;
+	     !__atomic_load_n(&cross.found, __ATOMIC_ACQUIRE) && now_ns() < until;)
+		usleep(1000);
 	run(b, ROGUE_W_BUSY, (long)(BUDGET_NS / 2), busy, sizeof busy);
 	unsigned ran = hsys_run_threads();
 	uint64_t ns = now_ns() - start;
 	htest_capture_end();
-	if (!hgate_keys())
-		pthread_join(t, NULL);
+	pthread_join(t, NULL);
 	snprintf(want, sizeof want, "rogue returned %d", ROGUE_W_DONE);
 	if (strcmp(got, "rogue returned 1") || ran != 1 || cross.slot == race.slot ||
 	    cross.aimed != 6 || cross.state != GATE_DOMAIN_RUNNING || strcmp(busy, want))

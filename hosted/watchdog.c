@@ -141,16 +141,16 @@ static int aimed(unsigned slot, struct watchdog_call *c, uint64_t *ms)
  * TLS the handler entry restored), never read from the frame: a signal
  * that reaches a thread it was not aimed at (a tid reused after the slot's
  * thread ended) is judged by that thread's own slot's aim and stack, and
- * one at a thread waiting for its turn under keys stays pending until that
- * thread runs domain code again, where it is judged the same way: no
- * signal fails a call of a slot it was not aimed at. A call is named by
- * its callee and its stamp (TSC ticks: no two stamps or upcall starts on
- * one thread are the same tick; watchdog_rule.h), so a signal that arrives
- * after the aimed call returned, in the runtime or in the next call (even
- * one into the same callee), finds another call or none and fails nothing.
- * A call the gate left unstamped is stamped by the first signal that finds
- * it innermost, and judged only by later ones: its stamp is never before
- * its start, so it is never failed early. The frame is asked only
+ * one at a thread in the runtime's code (which blocks it) stays pending
+ * until that thread runs domain code again, where it is judged the same
+ * way: no signal fails a call of a slot it was not aimed at. A call is
+ * named by its callee and its stamp (TSC ticks: no two stamps or upcall
+ * starts on one thread are the same tick; watchdog_rule.h), so a signal
+ * that arrives after the aimed call returned, in the runtime or in the next
+ * call (even one into the same callee), finds another call or none and
+ * fails nothing. A call the gate left unstamped is stamped by the first
+ * signal that finds it innermost, and judged only by later ones: its stamp
+ * is never before its start, so it is never failed early. The frame is asked only
  * where the thread is (in_gate, raised: the VM's tick asks its trap frame
  * the same), which moves no decision but when.
  */
@@ -199,7 +199,7 @@ static void *watch(void *arg)
 		 * or unstamped (the gate reads no clock: the thread's handler
 		 * stamps it, hwatch_judge; the watchdog off, none is): the
 		 * handler may find the thread in a raised pass of the gate,
-		 * in the gate before its grace is over, or waiting for its turn
+		 * in the gate before its grace is over, or in the runtime's code
 		 * (the signal pending), and fail it at a later one. */
 		for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++) {
 			uint64_t tt_va;

@@ -54,7 +54,8 @@ enum rogue_case {
 	 * writes); 200-219: attack4_cases.h (the attack4 review of
 	 * maple-hosted); 220-239: attack5_cases.h; 240-259: frames_cases.h
 	 * (maple-hosted's signal frames); 320-339: tiles_cases.h (AMX's tile
-	 * configuration across the gate) */
+	 * configuration across the gate); 340-359: threads_cases.h
+	 * (maple-hosted's handler entries with domain threads at once) */
 	ROGUE_CASES
 };
 

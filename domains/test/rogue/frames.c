@@ -3,7 +3,10 @@
  * reading what another domain's system call left on the signal stack in
  * the same upcall, a fault under the gate's raised rights with a GS base
  * it zeroed or with the trap flag set, and a jump into a handler's entry
- * with a frame Linux wrote for a signal already handled.
+ * with a frame Linux wrote for a signal already handled; and the cases of
+ * threads_cases.h: a jump into a handler's entry with another thread's
+ * live frame, and real deliveries with both segment bases zeroed or one
+ * written wrong by a jump to the runtime's base writes.
  */
 #include <sdk/dom.h>
 #include <sdk/syscall.h>
@@ -11,6 +14,7 @@
 #include <test/rogue/cases.h>
 #include <test/rogue/frames_cases.h>
 #include <test/rogue/sigframe.h>
+#include <test/rogue/threads_cases.h>
 
 /* Jump to site as Linux enters a handler whose frame is at rsp: %rsp
  * there, the ucontext in %r8 (the entry stub moved %rdx there before its
@@ -77,6 +81,55 @@ long rogue_frames_case(long number, unsigned long target, unsigned long a2, unsi
 		if (syscall0(SYS_NULL) != 0 || !a2)
 			return -MAPLE_EINVAL;
 		return jump_as_handler(target, a2);
+	default:
+		return -MAPLE_EINVAL;
+	}
+}
+
+/* %fs (which & ROGUE_TH_ZERO_FS) and %gs (which & ROGUE_TH_ZERO_GS)
+ * loaded with the selector in %ss (a user data segment): base 0, where
+ * the runtime's thread pointer and the thread's GATE_RO page were. */
+static void zero_bases(unsigned which)
+{
+	if (which & ROGUE_TH_ZERO_FS)
+		__asm__ volatile("movw %%ss, %%ax\n\tmovw %%ax, %%fs" : : : "rax", "memory");
+	if (which & ROGUE_TH_ZERO_GS)
+		__asm__ volatile("movw %%ss, %%ax\n\tmovw %%ax, %%gs" : : : "rax", "memory");
+}
+
+/* Call site with %rax = value: nothing else it may need (an audited base
+ * write takes its value there). */
+static long call_with_rax(uint64_t site, uint64_t value)
+{
+	__asm__ volatile("call *%0"
+			 :
+			 : "r"(site), "a"(value)
+			 : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
+	return -MAPLE_EINVAL; /* the write's check let it come back */
+}
+
+long rogue_threads_case(long number, unsigned long target, unsigned long a2, unsigned long a3)
+{
+	switch (number) {
+	case ROGUE_TH_JUMP_AT_FRAME:
+		if (!target || !a2)
+			return -MAPLE_EINVAL;
+		if (a3)
+			zero_bases(ROGUE_TH_ZERO_FS | ROGUE_TH_ZERO_GS);
+		return jump_as_handler(target, a2);
+	case ROGUE_TH_ZEROED_BASES:
+		zero_bases(ROGUE_TH_ZERO_FS | ROGUE_TH_ZERO_GS);
+		if (target == ROGUE_TH_NULL)
+			return *(volatile long *)0;
+		if (target == ROGUE_TH_SYSCALL)
+			return syscall0(SYS_NULL);
+		for (;;)
+			__asm__ volatile("pause");
+	case ROGUE_TH_BASE_WRITE:
+		if (!target)
+			return -MAPLE_EINVAL;
+		zero_bases((unsigned)a3);
+		return call_with_rax(target, a2);
 	default:
 		return -MAPLE_EINVAL;
 	}

@@ -15,6 +15,7 @@
 #include <test/rogue/gadget_cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/pci_cases.h>
+#include <test/rogue/threads_cases.h>
 #include <test/rogue/tiles_cases.h>
 #include <test/rogue/watch_cases.h>
 #include <test/rogue/watchsig_cases.h>
@@ -176,6 +177,9 @@ static long run(long number, long target, long a2, long a3)
 	if (number >= ROGUE_F_FIRST && number < ROGUE_F_END)
 		return rogue_frames_case(number, (unsigned long)target, (unsigned long)a2,
 					 (unsigned long)a3);
+	if (number >= ROGUE_TH_FIRST && number < ROGUE_TH_END)
+		return rogue_threads_case(number, (unsigned long)target, (unsigned long)a2,
+					  (unsigned long)a3);
 	if (number >= ROGUE_T_FIRST && number < ROGUE_T_END)
 		return rogue_tiles_case(number, (unsigned long)target);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
