@@ -195,6 +195,11 @@ static void *watch(void *arg)
 						  : period;
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)period};
 		nanosleep(&ts, NULL);
+		/* Judged by the budget now, not the one the period came from:
+		 * a budget turned off or changed while this thread slept (or
+		 * waited for a CPU, on a loaded host) judges nothing by the old
+		 * one. */
+		ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
 		/* Every period, at each slot whose innermost call is overdue,
 		 * or unstamped (the gate reads no clock: the thread's handler
 		 * stamps it, hwatch_judge; the watchdog off, none is): the
