@@ -28,6 +28,9 @@ static const struct manifest_entry manifest[] = {
 	/* ... and with one that stores a write over another block. */
 	{.image = "bdev_shadow_misplacing", .may_create = {"membdev_misplacing"}},
 	{.image = "membdev_misplacing", .devices = {"ramdisk0"}},
+	/* ... and with one that rewrites the slots of the shadow's read-back queue. */
+	{.image = "bdev_shadow_scribbling", .may_create = {"membdev_scribbling"}},
+	{.image = "membdev_scribbling", .devices = {"ramdisk0"}},
 	/* The NVMe driver (drivers/block/nvme) owns the first NVMe controller,
 	 * class 01:08:02 (dev/pci.c names it). */
 	{.image = "nvme", .devices = {"nvme0"}},

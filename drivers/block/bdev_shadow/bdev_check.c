@@ -42,7 +42,7 @@
 
 /* One request of the batch, as begin read it. */
 struct pending {
-	struct BlockReq *req; /* NULL: not in the shared heap, nowhere to set a status */
+	struct BlockReq *req; /* NULL: no request lent to the call (block_req_at) */
 	struct block_req q;
 	uint8_t *bytes; /* the client's bytes; NULL: the request is invalid */
 	uint8_t *copy;	/* a write's bytes as the client lent them, in the token */
@@ -52,8 +52,10 @@ struct pending {
 struct token {
 	uint32_t n;		   /* requests in the batch */
 	uint64_t bsize;		   /* the block size they were read with */
+	uint64_t gen;		   /* ... and chk.gen then: the table they index */
 	struct blocksum *new_sums; /* init: a table for the new geometry */
 	uint8_t *new_mirror;	   /* ... and its mirror, or NULL (too large, no memory) */
+	bool resizing;		   /* init: counted in chk.resizing */
 	uint64_t new_blocks, new_size;
 	struct pending p[BATCH_MAX];
 	/* Per block of every valid request: a write's checksum as the client
@@ -65,16 +67,31 @@ struct token {
 static struct {
 	struct dom_lock lock; /* everything below, and each call's judging */
 	struct blocksums table;
-	bool sized;	   /* init succeeded: table holds its geometry */
+	bool sized; /* init succeeded: table holds its geometry */
+	/* A batch's blocks index the table of the geometry it was read with:
+	 * each new table has a new gen, and while an init is on its way to
+	 * the driver (resizing: begin_init to end) the driver's geometry may
+	 * already differ from the table's. A batch judged then, or read under
+	 * another gen, is not judged at all (stale): no driver is blamed and
+	 * no table entry touched, which its block numbers may lie beyond. */
+	uint64_t gen;
+	uint32_t resizing;
 	uint64_t zero_sum; /* the checksum of a block of zeros */
 	uint8_t *mirror;   /* each block's last stored write (MIRROR_MAX), or NULL */
 	rref_t rb_queue;   /* the read-back batch, owned here */
 	rref_t rb_buf;	   /* nested in the queue's first request */
+	/* The queue's requests as rb_alloc pushed them: their handles, to
+	 * find the queue rewritten, and their payloads, the only pointers to
+	 * them used. The queue's slots are shared memory a driver can rewrite
+	 * at any time, even after its call returned (another of its threads):
+	 * a pointer read from them could aim at an unmapped chunk. */
+	rref_t rb_handle[BATCH_MAX];
+	struct BlockReq *rb[BATCH_MAX];
 } chk;
 
 static struct BlockReq *rb_req(uint32_t i)
 {
-	return BlockReq_ptr(BlockReq_deque32_get(chk.rb_queue, i));
+	return chk.rb[i];
 }
 
 /* The read-back requests: a deque of BATCH_MAX, the first with a large buffer. */
@@ -82,10 +99,10 @@ static long rb_alloc(void)
 {
 	if (chk.rb_queue)
 		return 0;
-	rref_t q = BlockReq_deque32_alloc(), buf = BlockBuf_alloc();
+	rref_t q = BlockReq_deque32_alloc(), buf = BlockBuf_alloc(), reqs[BATCH_MAX];
 	long e = q && buf ? 0 : -MAPLE_ENOMEM;
 	for (uint32_t i = 0; i < BATCH_MAX && e >= 0; i++) {
-		rref_t r = BlockReq_alloc();
+		rref_t r = reqs[i] = BlockReq_alloc();
 		e = r ? BlockReq_deque32_push(q, r) : -MAPLE_ENOMEM;
 		if (e < 0 && r)
 			BlockReq_free(r);
@@ -101,6 +118,10 @@ static long rb_alloc(void)
 	}
 	chk.rb_queue = q;
 	chk.rb_buf = buf;
+	for (uint32_t i = 0; i < BATCH_MAX; i++) {
+		chk.rb_handle[i] = reqs[i];
+		chk.rb[i] = BlockReq_ptr(reqs[i]);
+	}
 	return 0;
 }
 
@@ -130,8 +151,60 @@ static long begin_init(const long a[4], struct token **out)
 		free(t);
 		return e;
 	}
+	/* The shadow's generated code runs one init at a time (@replay), so
+	 * `same` still holds; end() counts this init out. The same geometry
+	 * again changes nothing a batch was read under: not counted, so that
+	 * a client repeating init fails no other client's batch. */
+	t->resizing = !same;
+	dom_lock(&chk.lock);
+	chk.resizing += t->resizing;
+	dom_unlock(&chk.lock);
 	*out = t;
 	return 0;
+}
+
+/*
+ * A batch names each block at most once where a write is concerned
+ * (domains/idl/bdev.idl): a driver may run a batch's requests in any order
+ * (NVMe does), so a write beside another request of its block leaves
+ * either result, and the checks, which judge each request against the
+ * batch's start, would take the honest driver for a wrong one and restart
+ * it. Two reads of one block read the same in any order: allowed. -1
+ * (logged, naming both requests) if valid requests i and j (i < j) break
+ * the rule.
+ */
+static int named_twice(const struct pending *p, uint32_t n)
+{
+	for (uint32_t j = 1; j < n; j++)
+		for (uint32_t i = 0; p[j].bytes && i < j; i++) {
+			const struct block_req *a = &p[i].q, *b = &p[j].q;
+			if (!p[i].bytes || (!a->op && !b->op) || a->block >= b->block + b->n ||
+			    b->block >= a->block + a->n)
+				continue;
+			dom_printf("bdev_check: requests %u and %u both name block %lu, and one "
+				   "writes it: the batch is refused (-EINVAL)",
+				   i, j,
+				   (unsigned long)(a->block > b->block ? a->block : b->block));
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Handle r, the i-th of the client's deque, names no request lent to the
+ * call (block_req_at): take it out of the deque before the driver sees
+ * it. A driver that takes any handle into the shared heap's window for a
+ * request (membdev does) would fault on one into an unmapped chunk, and
+ * the client would have the shared driver restarted for nothing. Only
+ * that number is cleared (a client that rewrote the slot meanwhile races
+ * its own call, and may cost the driver a restart: its batch is redone).
+ */
+static void clear_slot(rref_t deque, uint32_t i, rref_t r)
+{
+	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(deque);
+	uint32_t at = (__atomic_load_n(&d->head, __ATOMIC_RELAXED) + i) % BlockReq_deque32_CAP;
+	__atomic_compare_exchange_n(&d->slots[at], &r, RREF_NULL, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
 }
 
 /*
@@ -146,7 +219,7 @@ static long begin_submit(const long a[4], struct token **out)
 	rref_t deque = (rref_t)a[0];
 	dom_lock(&chk.lock);
 	bool sized = chk.sized;
-	uint64_t nblocks = chk.table.nblocks, bsize = chk.table.block_size;
+	uint64_t nblocks = chk.table.nblocks, bsize = chk.table.block_size, gen = chk.gen;
 	dom_unlock(&chk.lock);
 	if (!sized ||
 	    !block_in_shared_heap((uint64_t)rref_ptr(deque), sizeof(struct BlockReq_deque32)))
@@ -154,12 +227,15 @@ static long begin_submit(const long a[4], struct token **out)
 	struct pending p[BATCH_MAX];
 	uint32_t n = BlockReq_deque32_len(deque), blocks = 0;
 	uint64_t written = 0; /* bytes of writes */
+	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
 		p[i] = (struct pending){0};
 		rref_t r = BlockReq_deque32_get(deque, i);
-		if (!block_in_shared_heap((uint64_t)rref_ptr(r), sizeof(struct BlockReq)))
+		p[i].req = block_req_at(r, &mapped);
+		if (!p[i].req) {
+			clear_slot(deque, i, r);
 			continue;
-		p[i].req = BlockReq_ptr(r);
+		}
 		if (block_req_read(p[i].req, nblocks, bsize, &p[i].q) < 0)
 			continue;
 		p[i].bytes = block_req_bytes(p[i].req, p[i].q.count, p[i].q.offset, bsize);
@@ -169,10 +245,12 @@ static long begin_submit(const long a[4], struct token **out)
 		if (p[i].bytes && p[i].q.op)
 			written += p[i].q.n * bsize;
 	}
+	if (named_twice(p, n) < 0)
+		return -MAPLE_EINVAL; /* before any driver sees it: none is blamed */
 	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t) + written);
 	if (!t)
 		return -MAPLE_ENOMEM;
-	*t = (struct token){.n = n, .bsize = bsize};
+	*t = (struct token){.n = n, .bsize = bsize, .gen = gen};
 	memcpy(t->p, p, n * sizeof *p);
 	uint8_t *copy = (uint8_t *)&t->sums[blocks];
 	for (uint32_t i = 0; i < n; i++) {
@@ -205,11 +283,13 @@ static long begin(uint32_t method, const long a[4], void **token)
 
 /*
  * The read-back queue is the shadow's, but it lies in shared memory, which
- * a wrong driver can write like any domain: before each use its length and
- * every request it holds are checked, and a damaged queue is replaced (the
+ * a wrong driver can write like any domain: before each use its head and
+ * every slot are compared with the handles rb_alloc pushed (its length is
+ * set for each batch, rb_send), and a damaged queue is replaced (the
  * runtime frees what is nested in it by its own records, not the payload).
- * false (logged) if it was damaged (the driver that last had it is wrong)
- * or cannot be had.
+ * Its requests are reached only through chk.rb, never through a slot
+ * (rb_req). false (logged) if it was damaged (the driver that last had it
+ * is wrong) or cannot be had.
  */
 static bool rb_intact(void)
 {
@@ -217,15 +297,25 @@ static bool rb_intact(void)
 		dom_printf("bdev_check: no memory for a read-back queue");
 		return false;
 	}
-	bool ok = BlockReq_deque32_len(chk.rb_queue) == BATCH_MAX;
+	const struct BlockReq_deque32 *d = BlockReq_deque32_ptr(chk.rb_queue);
+	bool ok = __atomic_load_n(&d->head, __ATOMIC_RELAXED) == 0;
 	for (uint32_t i = 0; ok && i < BATCH_MAX; i++)
-		ok = block_in_shared_heap((uint64_t)rb_req(i), sizeof(struct BlockReq));
+		ok = __atomic_load_n(&d->slots[i], __ATOMIC_RELAXED) == chk.rb_handle[i];
 	if (ok)
 		return true;
 	dom_printf("bdev_check: the read-back queue was overwritten; replacing it");
 	BlockReq_deque32_free(chk.rb_queue);
 	chk.rb_queue = chk.rb_buf = RREF_NULL; /* the next round allocates them */
 	return false;
+}
+
+/* Send the queue's first n requests to driver: the batch, and no request
+ * the driver must read only to refuse it. With the lock held, after
+ * rb_intact. */
+static long rb_send(uint64_t driver, uint32_t n)
+{
+	__atomic_store_n(&BlockReq_deque32_ptr(chk.rb_queue)->len, n, __ATOMIC_RELAXED);
+	return maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
 }
 
 /* Fill a read-back area so that a copy the driver skips cannot match want. */
@@ -268,11 +358,9 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 			break;
 		}
 	}
-	for (uint32_t i = used; i < BATCH_MAX; i++)
-		rb_req(i)->op = 0xffffffffu; /* refused by every driver: block_req_read */
 	if (!used)
 		return 0;
-	long r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+	long r = rb_send(driver, used);
 	if (BlockDevice_shadow_crashed(r)) {
 		*crash = r; /* the crash path, not a wrong answer */
 		return -1;
@@ -325,11 +413,10 @@ static int restore(uint64_t driver, struct pending *q, uint64_t j, uint64_t got)
 	long r = -MAPLE_ENOMEM;
 	if (rb_intact()) {
 		struct BlockReq *w = rb_req(0);
-		*w = (struct BlockReq){.block = block, .op = 1, .status = UNSERVED, .buf = w->buf};
+		*w = (struct BlockReq){
+			.block = block, .op = 1, .status = UNSERVED, .buf = chk.rb_buf};
 		memcpy(w->data, good, bsize);
-		for (uint32_t i = 1; i < BATCH_MAX; i++)
-			rb_req(i)->op = 0xffffffffu; /* refused by every driver */
-		r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+		r = rb_send(driver, 1);
 		r = r == 1 && w->status == 0 ? 0 : r < 0 ? r : -MAPLE_EIO;
 	}
 	blocksums_stored(&chk.table, block, want); /* the next read judges it again */
@@ -441,6 +528,8 @@ static void commit(struct token *t)
  * blocks are unknown, as they are to the client. With the lock held. */
 static void forget_writes(const struct token *t)
 {
+	if (t->gen != chk.gen)
+		return; /* a new table, which knows nothing of them */
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct pending *q = &t->p[i];
 		for (uint64_t j = 0; q->bytes && q->q.op && j < q->q.n; j++)
@@ -460,6 +549,12 @@ static long fail_batch(struct token *t)
 			__atomic_store_n(&t->p[i].req->status, -MAPLE_EIO, __ATOMIC_RELAXED);
 	forget_writes(t);
 	return 0;
+}
+
+/* Whether t's batch cannot be judged (chk.gen). With the lock held. */
+static bool stale(const struct token *t)
+{
+	return chk.resizing || t->gen != chk.gen;
 }
 
 /* Before the batch goes to a driver again: each status must be set anew,
@@ -490,6 +585,14 @@ static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t dr
 		return BlockDevice_SHADOW_RIGHT;
 	}
 	dom_lock(&chk.lock);
+	if (stale(t)) {
+		dom_printf("bdev_check: the device was sized anew during a batch of %u requests: "
+			   "they fail (-EIO), unjudged",
+			   t->n);
+		*r = fail_batch(t);
+		dom_unlock(&chk.lock);
+		return BlockDevice_SHADOW_RIGHT;
+	}
 	long crash = 0;
 	int wrong = *r < 0 ? -1 : judge_batch(t, r, driver);
 	if (*r < 0)
@@ -533,6 +636,7 @@ static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint6
 		static const uint8_t zeros[sizeof(((struct BlockReq *)0)->data)];
 		chk.zero_sum = blocksum_of(zeros, t->new_size);
 		chk.sized = true;
+		chk.gen++;
 		dom_unlock(&chk.lock);
 	}
 	return BlockDevice_SHADOW_RIGHT;
@@ -547,6 +651,11 @@ static void end(uint32_t method, void *token, long r)
 	if (t && method == BlockDevice_submit_METHOD && r < 0) {
 		dom_lock(&chk.lock);
 		forget_writes(t);
+		dom_unlock(&chk.lock);
+	}
+	if (t && method == BlockDevice_init_METHOD && t->resizing) {
+		dom_lock(&chk.lock);
+		chk.resizing--;
 		dom_unlock(&chk.lock);
 	}
 	if (t) {
