@@ -3,7 +3,8 @@
  * (kernel/lib/ctl.c, docs/console.md: framing, ids, OK/ERR) on a unix
  * socket, so ci/ctl talks to a hosted process as to a VM
  * (`ci/ctl --socket SOCKET domains`). One client at a time, as QEMU's
- * serial socket; the commands are the hosted runtime's own:
+ * serial socket, which must end each line within 5 s (serve_client); the
+ * commands are the hosted runtime's own:
  *
  *   domains                    every domain, those domains created too: id, name,
  *                              state, key, calls
@@ -40,18 +41,23 @@
 #include <xheap/rref.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_DOMAINS (PKEY_COUNT - PKEY_FIRST_DOMAIN)
 /* How long a `call` waits for the domain threads it made: under the 10 s
  * the tests give ci/ctl, over the workloads they start (bdclient's). */
 #define CALL_THREADS_WAIT_MS 8000
+/* How long a client may take to end a line: ci/ctl sends its request whole
+ * as it connects. */
+#define CONSOLE_LINE_MS 5000
 
 static int done;
 
@@ -232,6 +238,49 @@ static void reply(void *ctx, const char *s, size_t len)
 	}
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Serve one client until it leaves, says shutdown, or ends no line within
+ * CONSOLE_LINE_MS of its connect or its last line end. THE INVARIANT: one
+ * client is served at a time, so a client that stops mid-line (or never
+ * starts one) must not hold the console: ci/ctl behind it, a `kill` or a
+ * `shutdown` included, would wait for ever. The time a command takes to
+ * run is not the client's: the deadline starts again after it.
+ */
+static void serve_client(int fd)
+{
+	static struct ctl_session s;
+	ctl_session_init(&s, cmds, sizeof cmds / sizeof cmds[0], reply, &fd);
+	uint64_t deadline = now_ms() + CONSOLE_LINE_MS;
+	while (!done) {
+		uint64_t now = now_ms();
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int ready = now < deadline ? poll(&p, 1, (int)(deadline - now)) : 0;
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready == 0) {
+			klog("hosted: console: a client ended no line within %d ms; closed",
+			     CONSOLE_LINE_MS);
+			return;
+		}
+		uint8_t buf[256];
+		ssize_t k = ready < 0 ? -1 : read(fd, buf, sizeof buf);
+		if (k <= 0)
+			return;
+		for (ssize_t i = 0; i < k && !done; i++) {
+			ctl_session_byte(&s, buf[i]);
+			if (buf[i] == '\n' || buf[i] == '\r')
+				deadline = now_ms() + CONSOLE_LINE_MS;
+		}
+	}
+}
+
 static int listen_on(const char *path, char *why, size_t whylen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -293,13 +342,7 @@ int hosted_serve(int n, char **args)
 			fprintf(stderr, "maple-hosted: %s: accept: %s\n", args[0], strerror(errno));
 			return 2;
 		}
-		static struct ctl_session s;
-		ctl_session_init(&s, cmds, sizeof cmds / sizeof cmds[0], reply, &fd);
-		uint8_t buf[256];
-		ssize_t k;
-		while (!done && (k = read(fd, buf, sizeof buf)) > 0)
-			for (ssize_t i = 0; i < k && !done; i++)
-				ctl_session_byte(&s, buf[i]);
+		serve_client(fd);
 		close(fd);
 	}
 	close(lfd);

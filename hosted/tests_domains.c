@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "tests_domains.h"
+#include "tests_bdev_rules.h"
 #include "tests_membdev.h"
 
 #include "device.h"
@@ -596,10 +597,19 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"recovery-a-write-acknowledged-but-not-stored-is-redone", htest_membdev_forgetful, NULL},
 	{"recovery-a-write-stored-over-another-block-is-redone-and-that-block-restored",
 	 htest_membdev_misplacing, NULL},
+	{"recovery-a-driver-rewriting-the-read-back-queue-is-restarted-and-the-shadow-lives",
+	 htest_membdev_scribbling, NULL},
 	{"attack-a-domain-cannot-flood-the-log", run_log_flood, NULL},
 	{"domain-name-shared-by-running-domains-addresses-none", run_shared_name, NULL},
 	{"device-holder-destroyed-with-a-call-out-loses-its-mapping",
 	 htest_membdev_holder_destroyed_with_call_out, NULL},
+	{"attack-a-request-handle-into-an-unmapped-heap-chunk-is-skipped",
+	 htest_bdev_unmapped_request, NULL},
+	{"attack-a-batch-naming-a-block-twice-is-refused-and-no-driver-blamed",
+	 htest_bdev_block_twice, NULL},
+	{"attack-a-device-sized-anew-during-a-batch-leaves-the-shadow-whole",
+	 htest_bdev_resize_race, NULL},
+	{"attack-a-device-sized-again-as-it-is-fails-no-batch", htest_bdev_same_size_again, NULL},
 };
 
 /* For the other hosted test files (tests_rogue.c, tests_membdev.c): the

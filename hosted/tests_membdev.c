@@ -304,6 +304,33 @@ int htest_membdev_misplacing(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/* membdev_scribbling, as it returns from each instance's 10th read-back
+ * batch, points every slot of the shadow's read-back queue at an unmapped
+ * chunk of the shared heap. The shadow takes no pointer from those slots:
+ * it judges the read-back by its own, finds the queue rewritten at its
+ * next use, replaces it and restarts the driver, and redoes the batch: the
+ * client sees no error. Before, it read the requests through the rewritten
+ * slots: `bdev_shadow_scribbling failed: SIGSEGV (SEGV_MAPERR)`. */
+int htest_membdev_scribbling(char *why, size_t len)
+{
+	if (sweep_through("bdev_shadow_scribbling", why, len) < 0)
+		return -1;
+	unsigned scribbles = htest_count_lines("[membdev_scribbling] membdev: pointing the slots "
+					       "of the deque it served at an unmapped chunk");
+	unsigned found = htest_count_lines("[bdev_shadow_scribbling] bdev_check: the read-back "
+					   "queue was overwritten; replacing it");
+	unsigned restarts = htest_count_lines("[bdev_shadow_scribbling] shadow BlockDevice: "
+					      "restarted membdev_scribbling (restart ");
+	/* The last scribble may come after the workload's last read-back. */
+	if (!scribbles || found != restarts || found + 1 < scribbles || found > scribbles)
+		return htest_fail(
+			why, len,
+			"%u queues rewritten, %u found, %u restarts; want at least 1, and "
+			"each found but maybe the last, with a restart",
+			scribbles, found, restarts);
+	return htest_leak_check(why, len);
+}
+
 /* The control (recovery_without_a_shadow_the_client_sees_the_crash):
  * bdclient on membdev itself; one crash reaches it, as -MAPLE_ECALLEE for
  * the submit it hit and -MAPLE_EDEAD for every one after. */

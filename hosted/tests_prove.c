@@ -7,7 +7,8 @@
  * that thread alone; a real delivery with both bases zeroed (a fault, a
  * system call, the watchdog's signal), or with one written wrong by a
  * jump to the runtime's own base writes, is served or fails the domain
- * alone, never the process; and the slow path's gettid site serves no
+ * alone, never the process; another live thread's own bases written on
+ * a thread prove nothing; and the slow path's gettid site serves no
  * domain that calls it. Each is a line of `maple-hosted test`.
  */
 #define _GNU_SOURCE
@@ -49,6 +50,58 @@ static uint64_t now_ns(void)
 #define SLEEPER_WAIT_NS 2000000000ull
 
 /*
+ * The sleeper the attacks on another thread's live frame aim at: rogue on
+ * a runtime thread of its own, asleep for ever in its SYS_SLEEP_NS, whose
+ * SIGSYS frame on that thread's level-0 signal stack is live meanwhile.
+ * 0 with *frame its address, or -1 with why (the sleeper destroyed).
+ */
+/* The one sleeper of the tests below (each runs in a process of its own),
+ * out of the stack: its result buffer is large. */
+static struct htest_thread sleeper;
+
+static int sleeper_start(struct htest_thread *s, uint64_t *frame, char *why, size_t len)
+{
+	struct hosted_domain *sleepy = htest_create("rogue", why, len);
+	if (!sleepy)
+		return -1;
+	*s = (struct htest_thread){
+		.d = sleepy, .fn = sleepy->methods[Rogue_run_METHOD], .a = {ROGUE_W_SLEEP_FOREVER}};
+	if (htest_thread_start(s, why, len) < 0)
+		return -1;
+	/* Its stack is mapped at its first upcall, and its frame live once
+	 * Linux delivered its SYS_SLEEP_NS's SIGSYS (before, its SYS_LOG's
+	 * frame lies there a while, served and then rewritten). */
+	for (uint64_t until = now_ns() + SLEEPER_WAIT_NS;
+	     !(*frame = sigstack_frame_of((unsigned)s->slot, 0)) ||
+	     ((const volatile siginfo_t *)(*frame + SIGFRAME_INFO))->si_signo != SIGSYS ||
+	     ((const volatile siginfo_t *)(*frame + SIGFRAME_INFO))->si_syscall != SYS_SLEEP_NS;)
+		if (now_ns() > until) {
+			char err[160];
+			hdom_destroy(hgate_handle(sleepy), err, sizeof err);
+			htest_thread_join(s);
+			return htest_fail(why, len,
+					  "the sleeper's frame at %#lx never went live: %s",
+					  (unsigned long)*frame, s->got);
+		}
+	return 0;
+}
+
+/* The sleeper destroyed: its sleep cut short and its upcall failed with
+ * the reason, so nothing of the attacks reached it. 0, or -1 with why. */
+static int sleeper_end(struct htest_thread *s, char *why, size_t len)
+{
+	char err[160] = "";
+	int destroyed = hdom_destroy(hgate_handle(s->d), err, sizeof err);
+	htest_thread_join(s);
+	if (destroyed < 0 || strcmp(s->got, "rogue failed: destroyed"))
+		return htest_fail(why, len,
+				  "destroying the sleeper: %d (%s), its call '%.200s'; want 0, "
+				  "'rogue failed: destroyed'",
+				  destroyed, err[0] ? err : "no error", s->got);
+	return 0;
+}
+
+/*
  * A domain on this thread jumps to each keyed entry's WRPKRU with %rsp at
  * the sleeper's live SIGSYS frame (and the ucontext and siginfo where
  * Linux puts them), once with its own FS and GS bases and once with both
@@ -59,30 +112,10 @@ static uint64_t now_ns(void)
  */
 static int run_jump_at_another_threads_frame(char *why, size_t len)
 {
-	static struct htest_thread s;
-	struct hosted_domain *sleepy = htest_create("rogue", why, len);
-	if (!sleepy)
+	struct htest_thread *const s = &sleeper;
+	uint64_t frame;
+	if (sleeper_start(s, &frame, why, len) < 0)
 		return -1;
-	s = (struct htest_thread){
-		.d = sleepy, .fn = sleepy->methods[Rogue_run_METHOD], .a = {ROGUE_W_SLEEP_FOREVER}};
-	if (htest_thread_start(&s, why, len) < 0)
-		return -1;
-	/* Its stack is mapped at its first upcall, and its frame live once
-	 * Linux delivered its SYS_SLEEP_NS's SIGSYS (before, its SYS_LOG's
-	 * frame lies there a while, served and then rewritten). */
-	uint64_t frame = 0;
-	for (uint64_t until = now_ns() + SLEEPER_WAIT_NS;
-	     !(frame = sigstack_frame_of((unsigned)s.slot, 0)) ||
-	     ((const volatile siginfo_t *)(frame + SIGFRAME_INFO))->si_signo != SIGSYS ||
-	     ((const volatile siginfo_t *)(frame + SIGFRAME_INFO))->si_syscall != SYS_SLEEP_NS;)
-		if (now_ns() > until) {
-			char err[160];
-			hdom_destroy(hgate_handle(sleepy), err, sizeof err);
-			htest_thread_join(&s);
-			return htest_fail(why, len,
-					  "the sleeper's frame at %#lx never went live: %s",
-					  (unsigned long)frame, s.got);
-		}
 	uint8_t before[SIGFRAME_BYTES];
 	memcpy(before, (const void *)frame, sizeof before);
 	static const struct {
@@ -111,16 +144,9 @@ static int run_jump_at_another_threads_frame(char *why, size_t len)
 										   : "unchanged",
 				want);
 	}
-	char err[160] = "";
-	int destroyed = hdom_destroy(hgate_handle(sleepy), err, sizeof err);
-	htest_thread_join(&s);
-	if (bad)
+	char quiet[WHY]; /* the jump's failure is the one to report */
+	if (sleeper_end(s, bad ? quiet : why, bad ? sizeof quiet : len) < 0 || bad)
 		return -1;
-	if (destroyed < 0 || strcmp(s.got, "rogue failed: destroyed"))
-		return htest_fail(why, len,
-				  "destroying the sleeper: %d (%s), its call '%.200s'; want 0, "
-				  "'rogue failed: destroyed'",
-				  destroyed, err[0] ? err : "no error", s.got);
 	return htest_leak_check(why, len);
 }
 
@@ -213,29 +239,102 @@ static int run_wrong_base(char *why, size_t len)
 }
 
 /*
- * The entries' slow path's `syscall` (entry_gettid), the one a domain can
- * reach Linux through, called by rogue: with getpid's number the filter
- * traps it (rogue fails: a system call outside the domains and the gate);
- * with gettid's, Linux answers and the next instruction's key-0 read
- * faults (without keys, where that read succeeds, the slot check traps):
- * rogue fails either way, the id unseen, and the runtime goes on.
+ * Two threads cooperating against the proof (attack9): the sleeper's own
+ * FS and GS bases, which any domain on its thread reads with RDFSBASE and
+ * RDGSBASE (the loader forbids only the writes), written on this thread
+ * by a jump to the audited base write, the other base kept or zeroed
+ * first. The write's key-0 read faults, a real delivery on this thread
+ * with a live thread's base: the entry must judge it against the slot of
+ * the frame Linux wrote (this thread's), never against whichever slot
+ * the base matches, so it proves this thread by the other base or gettid
+ * and rogue fails at that read alone; the sleeper's live frame is
+ * untouched and it is destroyed as it would be without the attack.
  */
+static int run_another_threads_bases(char *why, size_t len)
+{
+	struct htest_thread *const s = &sleeper;
+	uint64_t frame;
+	if (sleeper_start(s, &frame, why, len) < 0)
+		return -1;
+	const struct entry_bases theirs = entry_bases[s->slot];
+	uint8_t before[SIGFRAME_BYTES];
+	memcpy(before, (const void *)frame, sizeof before);
+	const struct {
+		const char *name, *site;
+		uint64_t value;
+		unsigned zero; /* the other base's */
+	} cases[] = {
+		{"entry_restore_fsbase", entry_restore_fsbase, theirs.fs, 0},
+		{"entry_restore_fsbase", entry_restore_fsbase, theirs.fs, ROGUE_TH_ZERO_GS},
+		{"entry_restore_gsbase", entry_restore_gsbase, theirs.gs, 0},
+		{"entry_restore_gsbase", entry_restore_gsbase, theirs.gs, ROGUE_TH_ZERO_FS},
+	};
+	int bad = !theirs.fs || !theirs.gs
+			  ? htest_fail(why, len, "the sleeper's slot %ld has no bases recorded",
+				       s->slot)
+			  : 0;
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0] && !bad; i++) {
+		struct hosted_domain *rogue = htest_create("rogue", why, len);
+		if (!rogue) {
+			bad = -1;
+			break;
+		}
+		char got[WHY], want[128];
+		snprintf(want, sizeof want,
+			 "rogue failed: SIGSEGV (SEGV_PKUERR, key %d) at %#lx, address %#lx",
+			 PKEY_KERNEL, (unsigned long)cases[i].site + 5,
+			 (unsigned long)&entry_base_slots);
+		const long a[4] = {ROGUE_TH_BASE_WRITE, (long)cases[i].site, (long)cases[i].value,
+				   (long)cases[i].zero};
+		htest_outcome(rogue, rogue->methods[Rogue_run_METHOD], a, got, sizeof got);
+		int rewritten = memcmp(before, (const void *)frame, sizeof before) != 0;
+		if (strcmp(got, want) || rewritten)
+			bad = htest_fail(
+				why, len,
+				"%s with the sleeper's base %#lx%s: '%.200s', its frame %s; "
+				"want '%s', unchanged",
+				cases[i].name, (unsigned long)cases[i].value,
+				cases[i].zero ? ", the other base zeroed" : "", got,
+				rewritten ? "rewritten" : "unchanged", want);
+		else if (htest_runtime_clean(why, len) < 0)
+			bad = -1;
+	}
+	char quiet[WHY]; /* the attack's failure is the one to report */
+	if (sleeper_end(s, bad ? quiet : why, bad ? sizeof quiet : len) < 0 || bad)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/*
+ * The entries' slow path's `syscall` (entry_gettid), the one a domain can
+ * reach Linux through, called by rogue: with getpid's number, or with
+ * gettid's as an x32 call (the same number with __X32_SYSCALL_BIT, which
+ * seccomp reports under AUDIT_ARCH_X86_64 and Linux would run as gettid;
+ * attack9), the filter traps it (rogue fails: a system call outside the
+ * domains and the gate); with gettid's, Linux answers and the next
+ * instruction's key-0 read faults (without keys, where that read
+ * succeeds, the slot check traps): rogue fails either way, the id unseen,
+ * and the runtime goes on.
+ */
+#define X32_SYSCALL_BIT 0x40000000L /* uapi asm/unistd.h's __X32_SYSCALL_BIT */
 static int run_gettid_site(char *why, size_t len)
 {
-	char want[2][160];
-	snprintf(want[0], sizeof want[0],
-		 "rogue failed: a system call (%d) at %#lx outside the domains and the gate",
-		 SYS_getpid, (unsigned long)entry_gettid);
+	static const long nr[3] = {SYS_getpid, X32_SYSCALL_BIT | SYS_gettid, SYS_gettid};
+	char want[3][160];
+	for (unsigned i = 0; i < 2; i++)
+		snprintf(
+			want[i], sizeof want[i],
+			"rogue failed: a system call (%d) at %#lx outside the domains and the gate",
+			(int)nr[i], (unsigned long)entry_gettid);
 	if (htest_keys())
-		snprintf(want[1], sizeof want[1],
+		snprintf(want[2], sizeof want[2],
 			 "rogue failed: SIGSEGV (SEGV_PKUERR, key %d) at %#lx, address %#lx",
 			 PKEY_KERNEL, (unsigned long)entry_gettid_end,
 			 (unsigned long)&entry_base_slots);
 	else
-		snprintf(want[1], sizeof want[1], "rogue failed: SIGILL at %#lx",
+		snprintf(want[2], sizeof want[2], "rogue failed: SIGILL at %#lx",
 			 (unsigned long)hosted_pkru_violation);
-	static const long nr[2] = {SYS_getpid, SYS_gettid};
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned i = 0; i < sizeof nr / sizeof nr[0]; i++) {
 		struct hosted_domain *rogue = htest_create("rogue", why, len);
 		if (!rogue)
 			return -1;
@@ -244,7 +343,7 @@ static int run_gettid_site(char *why, size_t len)
 		htest_outcome(rogue, rogue->methods[Rogue_run_METHOD], a, got, sizeof got);
 		if (strcmp(got, want[i]))
 			return htest_fail(why, len,
-					  "entry_gettid called with %ld: '%.200s'; want '%s'",
+					  "entry_gettid called with %#lx: '%.200s'; want '%s'",
 					  nr[i], got, want[i]);
 		if (htest_runtime_clean(why, len) < 0)
 			return -1;
@@ -258,4 +357,6 @@ const struct hosted_named_test hosted_prove_tests[HOSTED_PROVE_TESTS] = {
 	{"threads-a-delivery-with-both-bases-zeroed-is-handled", run_zeroed_bases, NULL},
 	{"threads-a-delivery-after-a-wrong-base-write-is-handled", run_wrong_base, "isolation"},
 	{"threads-the-entries-gettid-site-serves-no-domain", run_gettid_site, NULL},
+	{"threads-another-live-threads-bases-prove-nothing", run_another_threads_bases,
+	 "isolation"},
 };

@@ -38,6 +38,7 @@ import glob
 import os
 import re
 import signal
+import socket
 import subprocess
 import tempfile
 
@@ -268,10 +269,11 @@ def ctl(sock, *args):
     return r.returncode, r.stdout.splitlines()
 
 
-def console_session(images, steps):
-    """`maple-hosted serve` on IMAGES (under out/domains), then ci/ctl for each step (args,
-    wanted exit, wanted lines: a str literally, a compiled pattern in full), then the process
-    must have exited 0 with its socket gone (the last step being `shutdown`)."""
+def console_session(images, steps, before=None):
+    """`maple-hosted serve` on IMAGES (under out/domains), then before(socket) if given, then
+    ci/ctl for each step (args, wanted exit, wanted lines: a str literally, a compiled pattern
+    in full), then the process must have exited 0 with its socket gone (the last step being
+    `shutdown`)."""
     with tempfile.TemporaryDirectory(prefix="maple-hosted-ctl-") as tmp:
         sock = os.path.join(tmp, "ctl.sock")
         p = subprocess.Popen([HOSTED, "serve", sock] +
@@ -286,6 +288,8 @@ def console_session(images, steps):
                     break
             if lines[-1:] != [f"hosted: console at {sock}"]:
                 raise Failure(f"serve said {lines}, never 'hosted: console at {sock}'")
+            if before:
+                before(sock)
             for args, want_rc, want in steps:
                 rc, out = ctl(sock, *args)
                 if rc != want_rc or len(out) != len(want) or not all(
@@ -338,6 +342,28 @@ def check_console_thread_never_ends(pku):
         (("kill", "rogue"), 0, ["  rogue failed; its next caller gets an error", "OK"]),
         (("shutdown",), 0, ["OK"]),
     ])
+
+
+def check_console_idle_client(pku):
+    """A client that connects and never ends a line does not hold the console: it sends `dom`
+    and waits; after 5 s without a line end (CONSOLE_LINE_MS) the console drops it and answers
+    ci/ctl's `domains`, waiting behind it, within ci/ctl's 10 s. Before, the console read the
+    first client for ever: ci/ctl 'no complete reply ... within 20 s (nothing came back at
+    all ...)', exit 2."""
+    idle = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def hold(sock):
+        idle.connect(sock)
+        idle.sendall(b"dom")
+
+    key = abi("PKEY_FIRST_DOMAIN") if pku else -1
+    try:
+        console_session(("hello",), [
+            (("domains",), 0, [f"  1 hello running key {key} calls 1", "OK"]),
+            (("shutdown",), 0, ["OK"]),
+        ], before=hold)
+    finally:
+        idle.close()
 
 
 def check_console_shared_name(pku):
@@ -553,7 +579,7 @@ def check_bench_nop_wrpkru(pku):
 # runtime's own clear_vectors level, then at each level from none up, then each piece alone.
 BENCH_PIECES = ["call-return", "zero-vectors-sse", "zero-vectors-avx", "zero-vectors-avx512",
                 "zero-vectors-inuse", "x87", "mxcsr", "xmm", "vzeroall", "hi16-zmm", "opmask",
-                "xgetbv1", "locked-rmw4", "plain-rmw4", "rdtsc", "push-pop6"]
+                "xgetbv1", "gate-rmw4", "locked-rmw4", "plain-rmw4", "rdtsc", "push-pop6"]
 BENCH_LEVELS = ["keep", "sse", "avx", "avx512", "inuse"]
 
 
@@ -652,6 +678,7 @@ def run():
          check_console_shared_name, pku)
     test("hosted/console-answers-a-call-whose-thread-never-ends",
          check_console_thread_never_ends, pku)
+    test("hosted/console-drops-a-client-that-ends-no-line", check_console_idle_client, pku)
     test("hosted/serve-keeps-a-file-at-its-socket-path", check_serve_keeps_a_file)
     test("hosted/usage", check_usage)
     test("hosted/inherited-blocked-signals-fail-only-the-domain", check_inherited_blocked_signals)

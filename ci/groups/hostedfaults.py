@@ -23,7 +23,7 @@ survive it too). About 40 s.
 import os
 
 from harness import faultbench as fb
-from harness.qemu import ROOT
+from harness.qemu import ROOT, TIMEOUT_SCALE
 
 from .common import Failure, log_path, progress, test
 from .faults import check_loop_step_fault, judge_campaign, membdev_loop_step
@@ -31,8 +31,10 @@ from .faults import check_loop_step_fault, judge_campaign, membdev_loop_step
 FAULTS = 200
 SEED = 12
 # Native time: a redirect is taken by the next call into membdev, within microseconds;
-# 100 ms leaves room for a loaded host, and is each latent flip's wait.
-WINDOW_MS = 100
+# 100 ms leaves room for a loaded host, and is each latent flip's wait; scaled with
+# every timeout (MAPLE_TIMEOUT_SCALE), since on a host loaded to 13 the next call into
+# membdev once came after it (fault 0, pf: latent).
+WINDOW_MS = round(100 * TIMEOUT_SCALE)
 SPIN_S = 0.5  # the loop-step flip's fault, if the strike ends the spin (see there)
 DEQUE_FLIPS = 41  # the deque-length flip's repeats (see there)
 

@@ -1,11 +1,15 @@
 """tools: every host tool refuses a bad invocation with a usage error (exit 2,
-the exact message, nothing else done), and a benchmark whose boots fail
-writes no results file. No VM boots: each bad invocation must stop before
-setup, build or QEMU; one that does not is killed and fails its test.
+the exact message, nothing else done), a benchmark whose boots fail
+writes no results file, and tools/hosted-link relinks a maple-hosted whose
+layout alone spells a forbidden instruction. No VM boots: each bad
+invocation must stop before setup, build or QEMU; one that does not is
+killed and fails its test.
 """
 import os
+import re
 import signal
 import subprocess
+import tempfile
 
 from harness.qemu import MIN_MEMORY_MIB, ROOT
 
@@ -17,7 +21,8 @@ from .common import Failure, test
 REFUSAL_TIMEOUT = 30
 BENCH_TIMEOUT = 120
 # The tools that run ci/setup and ci/build first unless told not to.
-SETS_UP = ("ci/run-vm", "ci/test", "bench/boot", "bench/xcall", "bench/recovery", "bench/nvme")
+SETS_UP = ("ci/run-vm", "ci/test", "bench/boot", "bench/xcall", "bench/recovery", "bench/nvme",
+           "bench/nvme-checks")
 SIZE_HINT = "is not a size (a whole number with an optional K, M, G or T; no suffix means MiB)"
 GROUPS = ", ".join(ORDER)
 
@@ -93,6 +98,10 @@ REFUSALS = [
     (["bench/nvme", "--ru", "2"], "bench/nvme: error: unknown option --ru"),
     (["bench/nvme", "--ms", "5"], "bench/nvme: error: --ms 5: must be from 100 to 60000"),
     (["bench/nvme", "--note", ""], "bench/nvme: error: --note: must be one non-empty line"),
+    (["bench/nvme-checks", "--runs", "0"],
+     "bench/nvme-checks: error: argument --runs: 0 is less than 1"),
+    (["bench/nvme-checks", "--ms", "99"],
+     "bench/nvme-checks: error: --ms 99: must be from 100 to 60000"),
     (["images/mkesp", "--bogus", "a", "b", "c", "d"],
      "images/mkesp: error: unknown option --bogus"),
     (["images/mkesp", "a", "b", "c"], "images/mkesp: error: expected at least 4 arguments, got 3"),
@@ -113,6 +122,10 @@ REFUSALS = [
     (["tools/asm-offsets", "in.s"],
      "tools/asm-offsets: error: the following arguments are required: dst"),
     (["tools/ksyms"], "tools/ksyms: error: expected one ELF file"),
+    (["tools/hosted-link"],
+     "tools/hosted-link: error: the following arguments are required: out, linker"),
+    (["tools/hosted-link", "out/x"],
+     "tools/hosted-link: error: the following arguments are required: linker"),
     (["tools/qemu-82599/fuzz.py", "--seconds", "0"],
      "tools/qemu-82599/fuzz.py: error: argument --seconds: 0 is not above 0 seconds"),
     (["tools/qemu-82599/fuzz.py", "--iterations", "0"],
@@ -178,6 +191,75 @@ def failed_boot_writes_nothing(tool, args, expected):
         raise Failure(f"exit {rc}, last stderr line {last!r}; expected exit 1 and {expected!r}")
 
 
+# An object whose one instruction, `lea layout_target(%rip), %rax` (48 8d 05 and the
+# displacement), is placed SKIP bytes of .bss before its target.
+PROBE = ("\t.text\n\t.globl layout_probe\nlayout_probe:\n\tlea layout_target(%rip), %rax\n"
+         "\tret\n\t.bss\n\t.skip {skip}\n\t.globl layout_target\nlayout_target:\n\t.byte 0\n"
+         "\t.section .note.GNU-stack, \"\", @progbits\n")
+
+
+def xrstor_disp(least):
+    """The least displacement from least on whose bytes are 0f ae M, M a memory operand of reg
+    field 5: XRSTOR, one byte into it."""
+    high = least >> 16
+    while not ((high & 0xff) < 0xc0 and (high & 0x38) == 0x28 and (high << 16 | 0xae0f) >= least):
+        high += 1
+    return high << 16 | 0xae0f
+
+
+def hosted_objects():
+    with open(os.path.join(ROOT, "hosted/build.ninja")) as f:
+        link = next(line for line in f if line.startswith("build $builddir/hosted/maple-hosted:"))
+    objs = link.split(" xlink ", 1)[1].split(" | ")[0].split()
+    return [os.path.join(ROOT, o.replace("$builddir", "out")) for o in objs]
+
+
+def probe_link(d, skip, linker):
+    """maple-hosted's objects and the probe with skip, linked by linker; its path."""
+    src, obj, out = (os.path.join(d, n) for n in ("probe.S", "probe.o", "maple-hosted"))
+    with open(src, "w") as f:
+        f.write(PROBE.format(skip=skip))
+    subprocess.run(["gcc", "-c", src, "-o", obj], check=True)
+    r = subprocess.run(linker + [out, "gcc", "-static-pie", *hosted_objects(), obj],
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise Failure(f"{' '.join(linker) or 'gcc'} failed: {(r.stdout + r.stderr).strip()}")
+    return out, r.stdout
+
+
+def plain_link(d, skip):
+    """The probe linked as gcc alone links it: the symbols' addresses and the audit's say."""
+    out, _ = probe_link(d, skip, ["sh", "-c", 'exec "$@" -o "$0"'])
+    syms = dict(line.split()[2::-2] for line in subprocess.run(
+        ["nm", out], capture_output=True, text=True, check=True).stdout.splitlines()
+        if len(line.split()) == 3)
+    return int(syms["layout_probe"], 16), int(syms["layout_target"], 16), out
+
+
+def hosted_link_relinks_a_spelled_xrstor():
+    with tempfile.TemporaryDirectory() as d:
+        at, target, _ = plain_link(d, 16)
+        disp = xrstor_disp(target - (at + 7))
+        skip = 16 + disp - (target - (at + 7))
+        at, target, out = plain_link(d, skip)
+        spelled = f"XRSTOR (0f ae {disp >> 16 & 0xff:02x}) at"
+        want = f"forbidden instruction {spelled} {os.path.realpath(out)} offset {at + 3:#x}"
+        r = subprocess.run([out, "audit"], capture_output=True, text=True)
+        if r.returncode != 1 or want not in r.stdout:
+            raise Failure(f"gcc's link alone: audit exit {r.returncode}, want 1 with '{want}': "
+                          f"{r.stdout.strip().splitlines()[-1:]}")
+        out, said = probe_link(d, skip, [os.path.join(ROOT, "tools/hosted-link")])
+        # 64 bytes, unless that layout spells another (the probe's skip moved glibc's too).
+        if not re.fullmatch(rf"hosted-link: {re.escape(out)}: \d+ bytes of padding in \.data, as "
+                            rf"the layout without it spelled (.*, )?{re.escape(spelled)} offset "
+                            rf"{at + 3:#x}(, .*)?\n", said):
+            raise Failure(f"tools/hosted-link said {said!r}")
+        r = subprocess.run([out, "audit"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise Failure(f"after tools/hosted-link: audit exit {r.returncode}: "
+                          f"{r.stdout.strip().splitlines()[-1:]}")
+
+
 def run():
     for case in REFUSALS:
         argv, expected = case[0], case[1]
@@ -190,6 +272,11 @@ def run():
     test("tools/bench-boot-failed-run-writes-no-results", failed_boot_writes_nothing,
          "bench/boot", ["--firmware", "bios"],
          "bench/boot: 1 of 1 boots failed; no results file written")
+    test("tools/bench-nvme-checks-failed-run-writes-no-results", failed_boot_writes_nothing,
+         "bench/nvme-checks", [],
+         "bench/nvme-checks: 1 of 1 boots failed, 0 guest errors; no results file written")
     test("tools/bench-xcall-failed-run-writes-no-results", failed_boot_writes_nothing,
          "bench/xcall", [], "bench/xcall: a benchmark boot failed: QEMU stopped before "
          "`bench: xcall done`: exit status 1")
+    test("tools/hosted-link-relinks-a-layout-that-spells-xrstor",
+         hosted_link_relinks_a_spelled_xrstor)

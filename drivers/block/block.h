@@ -6,7 +6,7 @@
  * (NVMe 1.4, 4.3), so membdev refuses what nvme must refuse and a client
  * sees the same errors from either. And the checks of a request that
  * every party serving one makes before it touches a byte (block_req_read,
- * block_in_shared_heap, block_req_bytes): the drivers, and the shadow that
+ * block_in_shared_heap, block_req_at, block_req_bytes): the drivers, and the shadow that
  * checks their answers (bdev_shadow/bdev_check.c).
  */
 #ifndef DRIVERS_BLOCK_BLOCK_H
@@ -59,6 +59,56 @@ static inline bool block_in_shared_heap(uint64_t va, uint64_t len)
 {
 	const uint64_t end = SHARED_HEAP_VA + (uint64_t)SHARED_CHUNKS * SHARED_CHUNK;
 	return va >= SHARED_HEAP_VA && va < end && len <= end - va;
+}
+
+/* The shared heap's chunks (their index from SHARED_HEAP_VA) that hold a
+ * request block_req_at confirmed during one call: mapped for the rest of
+ * it. Zeroed at the call's start. */
+struct block_mapped {
+	uint32_t n;
+	uint32_t chunk[32]; /* one per confirmed request at most: a batch's */
+};
+
+static inline bool block_chunk_mapped(const struct block_mapped *m, uint64_t va)
+{
+	uint32_t c = (uint32_t)((va - SHARED_HEAP_VA) / SHARED_CHUNK);
+	for (uint32_t i = 0; i < m->n; i++)
+		if (m->chunk[i] == c)
+			return true;
+	return false;
+}
+
+/*
+ * The request that a handle nested in a lent deque names, or NULL. The
+ * handle is a plain number in shared memory that anyone may have written:
+ * pointing into the shared heap's window is not enough, since most of the
+ * window is chunks no RRef uses, unmapped, where the first read faults the
+ * reader (a client would crash the driver or the shadow with one number).
+ * The shadow's checks read requests only through it; membdev and nvme
+ * still take the window's word (the shadow clears a slot it refuses before
+ * membdev sees it, bdev_check.c), and should move onto it.
+ * THE INVARIANT: a request is read only in a chunk known mapped for the
+ * whole call. The kernel confirms (rref_bus) that a handle is a live RRef
+ * lent to this call with a BlockReq's payload; nested in a borrowed deque,
+ * no one can unnest or free it until the call returns, so its chunk (a
+ * payload never crosses one) stays mapped till then, and a later request
+ * that lies wholly in such a chunk (m) is read without asking again, a
+ * system call saved per request. Such a one need not be a request lent to
+ * the call, but it is shared memory the client could write itself, and
+ * block_req_read refuses what is no request.
+ */
+static inline struct BlockReq *block_req_at(rref_t r, struct block_mapped *m)
+{
+	uint64_t va = (uint64_t)BlockReq_ptr(r);
+	if (!r || !block_in_shared_heap(va, sizeof(struct BlockReq)))
+		return NULL;
+	if (block_chunk_mapped(m, va) && block_chunk_mapped(m, va + sizeof(struct BlockReq) - 1))
+		return (struct BlockReq *)va;
+	if (rref_bus(r, sizeof(struct BlockReq)) < 0)
+		return NULL;
+	if (!block_chunk_mapped(m, va) && m->n < sizeof m->chunk / sizeof m->chunk[0])
+		m->chunk[m->n++] = (uint32_t)((va - SHARED_HEAP_VA) / SHARED_CHUNK);
+	return (struct BlockReq *)va;
 }
 
 /*

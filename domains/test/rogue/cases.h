@@ -55,7 +55,8 @@ enum rogue_case {
 	 * maple-hosted); 220-239: attack5_cases.h; 240-259: frames_cases.h
 	 * (maple-hosted's signal frames); 320-339: tiles_cases.h (AMX's tile
 	 * configuration across the gate); 340-359: threads_cases.h
-	 * (maple-hosted's handler entries with domain threads at once) */
+	 * (maple-hosted's handler entries with domain threads at once);
+	 * 370-389: blocks_cases.h (a BlockDevice shadow's checks) */
 	ROGUE_CASES
 };
 

@@ -9,6 +9,7 @@
 #include <test/rogue/attack5_cases.h>
 #include <test/rogue/attack_cases.h>
 #include <test/rogue/auth.h>
+#include <test/rogue/blocks_cases.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/escape_cases.h>
 #include <test/rogue/frames_cases.h>
@@ -155,7 +156,8 @@ long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3); /*
 
 static long run(long number, long target, long a2, long a3)
 {
-	if (number >= ROGUE_GATE_JUMP_STACK && number <= ROGUE_GATE_LAST)
+	if ((number >= ROGUE_GATE_JUMP_STACK && number <= ROGUE_GATE_LAST) ||
+	    number == ROGUE_GATE_COUNT)
 		return rogue_gate_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
 	if (number >= ROGUE_A_FIRST && number < ROGUE_A_END)
 		return rogue_attack_case(number, (unsigned long)target, (unsigned long)a2);
@@ -181,6 +183,8 @@ static long run(long number, long target, long a2, long a3)
 					  (unsigned long)a3);
 	if (number >= ROGUE_T_FIRST && number < ROGUE_T_END)
 		return rogue_tiles_case(number, (unsigned long)target);
+	if (number >= ROGUE_B_FIRST && number < ROGUE_B_END)
+		return rogue_blocks_case(number, (unsigned long)target, (unsigned long)a2);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
 		return rogue_pci_case(number, (unsigned long)target);
 	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {

@@ -15,14 +15,19 @@
  * (before every further attempt it sets them again and puts the copies
  * back: a wrong driver may have overwritten the client's buffers). After
  * the driver returns, it judges every status and the count, every read's
- * data against the table, and reads every acknowledged write back through
- * the same driver into its own requests, so an acknowledgement reaches the
+ * data against the table, and (the instance's policy, on by default:
+ * bdev_check_read_back) reads every acknowledged write back through the
+ * same driver into its own requests, so an acknowledgement reaches the
  * client only for a write that reads back as the client wrote it. Anything
- * else: the driver is wrong. A read whose wrong contents a second driver
- * instance reads again is corrupt at rest (a wrong driver wrote over it):
- * the reader gets the block from the shadow's mirror, which is written
- * back, or without one the request fails with -MAPLE_EIO naming the block;
- * no wrong data is returned as read.
+ * else: the driver is wrong. With the read-back off, a write acknowledged
+ * but not stored is found by the next read of its block instead. The table
+ * covers BDEV_CHECK_TRACK_MAX blocks: reads past it are not judged (logged
+ * at init), never judged against a checksum the shadow does not have. A
+ * read whose wrong contents a second driver instance reads again is
+ * corrupt at rest (a wrong driver wrote over it): the reader gets the
+ * block from the shadow's mirror, which is written back, or without one
+ * the request fails with -MAPLE_EIO naming the block; no wrong data is
+ * returned as read.
  *
  * The client's requests are shared memory it may rewrite meanwhile: each
  * request's fields are read once (block_req_read) into the call's token,
@@ -44,13 +49,16 @@
 
 #define UNSERVED  1 /* a status the driver must overwrite: it never sets a positive one */
 #define BATCH_MAX 32
+/* Read-back requests with a 128 KiB buffer (1 MiB of the shared heap): a
+ * batch of large writes is read back in BATCH_MAX / RB_BUFS submits. */
+#define RB_BUFS 8
 /* The largest device the shadow mirrors: a copy of every block's last
  * stored write, to restore a block a wrong driver overwrote at rest. */
 #define MIRROR_MAX (16UL << 20)
 
 /* One request of the batch, as begin read it. */
 struct pending {
-	struct BlockReq *req; /* NULL: not in the shared heap, nowhere to set a status */
+	struct BlockReq *req; /* NULL: no request lent to the call (block_req_at) */
 	struct block_req q;
 	uint8_t *bytes; /* the client's bytes; NULL: the request is invalid */
 	uint8_t *copy;	/* a write's bytes as the client lent them, in the token */
@@ -61,10 +69,12 @@ struct token {
 	uint32_t n;			/* requests in the batch */
 	uint32_t head;			/* the deque's head as begin read it */
 	struct BlockReq_deque32 *deque; /* NULL: it was not valid, nothing to put back */
-	rref_t handle[BATCH_MAX];	/* its handles, front first */
+	rref_t handle[BATCH_MAX];	/* its slots as the driver is to find them */
 	uint64_t bsize;			/* the block size they were read with */
+	uint64_t gen;			/* ... and chk.gen then: the table they index */
 	struct blocksum *new_sums;	/* init: a table for the new geometry */
 	uint8_t *new_mirror;		/* ... and its mirror, or NULL (too large, no memory) */
+	bool resizing;			/* init: counted in chk.resizing */
 	uint64_t new_blocks, new_size;
 	struct pending p[BATCH_MAX];
 	/* Per block of every valid request: a write's checksum as the client
@@ -74,67 +84,92 @@ struct token {
 };
 
 static struct {
-	struct dom_lock lock; /* everything below, and each call's judging */
-	struct blocksums table;
-	bool sized;		   /* init succeeded: table holds its geometry */
-	uint64_t zero_sum;	   /* the checksum of a block of zeros */
-	uint8_t *mirror;	   /* each block's last stored write (MIRROR_MAX), or NULL */
-	rref_t rb_queue;	   /* the read-back batch, owned here */
-	rref_t rb_buf;		   /* nested in the queue's first request */
-	rref_t rb_reqs[BATCH_MAX]; /* the requests nested in the queue, as pushed */
+	struct dom_lock lock;	/* everything below, and each call's judging */
+	struct blocksums table; /* the first BDEV_CHECK_TRACK_MAX blocks at most */
+	uint64_t nblocks;	/* the device's blocks, as init set them */
+	bool sized;		/* init succeeded: nblocks and table hold its geometry */
+	bool no_read_back;	/* the instance's policy: bdev_check_read_back(false) */
+	/* A batch's blocks index the table of the geometry it was read with:
+	 * each new table has a new gen, and while an init is on its way to
+	 * the driver (resizing: begin_init to end) the driver's geometry may
+	 * already differ from the table's. A batch judged then, or read under
+	 * another gen, is not judged at all (stale): no driver is blamed and
+	 * no table entry touched, which its block numbers may lie beyond. */
+	uint64_t gen;
+	uint32_t resizing;
+	uint64_t zero_sum;	 /* the checksum of a block of zeros */
+	uint8_t *mirror;	 /* each block's last stored write (MIRROR_MAX), or NULL */
+	rref_t rb_queue;	 /* the read-back batch, owned here */
+	rref_t rb_bufs[RB_BUFS]; /* nested in the queue's first RB_BUFS requests */
+	/* The queue's requests as rb_alloc pushed them: their handles, to
+	 * find the queue rewritten, and their payloads, the only pointers to
+	 * them used. The queue's slots are shared memory a driver can rewrite
+	 * at any time, even after its call returned (another of its threads):
+	 * a pointer read from them could aim at an unmapped chunk. */
+	rref_t rb_handle[BATCH_MAX];
+	struct BlockReq *rb[BATCH_MAX];
 } chk;
 
-/* The i-th read-back request, by the handle the shadow pushed: never read
- * from the queue, which a driver it was lent to can rewrite. */
 static struct BlockReq *rb_req(uint32_t i)
 {
-	return BlockReq_ptr(chk.rb_reqs[i]);
+	return chk.rb[i];
 }
 
-/* The read-back requests: a deque of BATCH_MAX, the first with a large buffer. */
+/* The read-back requests: a deque of BATCH_MAX, the first RB_BUFS each with
+ * a large buffer nested (the deque's free frees them). */
 static long rb_alloc(void)
 {
 	if (chk.rb_queue)
 		return 0;
-	rref_t q = BlockReq_deque32_alloc(), buf = BlockBuf_alloc();
-	long e = q && buf ? 0 : -MAPLE_ENOMEM;
+	rref_t q = BlockReq_deque32_alloc(), reqs[BATCH_MAX], bufs[RB_BUFS] = {0};
+	long e = q ? 0 : -MAPLE_ENOMEM;
 	for (uint32_t i = 0; i < BATCH_MAX && e >= 0; i++) {
-		rref_t r = BlockReq_alloc();
+		rref_t r = reqs[i] = BlockReq_alloc();
 		e = r ? BlockReq_deque32_push(q, r) : -MAPLE_ENOMEM;
 		if (e < 0 && r)
 			BlockReq_free(r);
-		chk.rb_reqs[i] = e < 0 ? RREF_NULL : r;
 	}
-	if (e >= 0)
-		e = BlockReq_set_buf(BlockReq_deque32_get(q, 0), buf);
+	for (uint32_t i = 0; i < RB_BUFS && e >= 0; i++) {
+		bufs[i] = BlockBuf_alloc();
+		e = bufs[i] ? BlockReq_set_buf(reqs[i], bufs[i]) : -MAPLE_ENOMEM;
+		if (e < 0 && bufs[i])
+			BlockBuf_free(bufs[i]);
+	}
 	if (e < 0) {
 		if (q)
 			BlockReq_deque32_free(q);
-		if (buf)
-			BlockBuf_free(buf);
 		return e;
 	}
 	chk.rb_queue = q;
-	chk.rb_buf = buf;
+	memcpy(chk.rb_bufs, bufs, sizeof bufs);
+	for (uint32_t i = 0; i < BATCH_MAX; i++) {
+		chk.rb_handle[i] = reqs[i];
+		chk.rb[i] = BlockReq_ptr(reqs[i]);
+	}
 	return 0;
+}
+
+/* The blocks of a device of `blocks` whose checksums the table keeps. */
+static uint64_t tracked(uint64_t blocks)
+{
+	return blocks < BDEV_CHECK_TRACK_MAX ? blocks : BDEV_CHECK_TRACK_MAX;
 }
 
 static long begin_init(const long a[4], struct token **out)
 {
 	uint64_t blocks = (uint64_t)a[0], size = (uint64_t)a[1];
-	if (!blocks || !size || size > sizeof(((struct BlockReq *)0)->data) ||
-	    blocks > SIZE_MAX / sizeof(struct blocksum))
-		return 0; /* every driver refuses it (or it cannot be tracked): no table */
+	if (!blocks || !size || size > sizeof(((struct BlockReq *)0)->data))
+		return 0; /* every driver refuses it: no table */
 	struct token *t = malloc(sizeof *t);
 	if (!t)
 		return -MAPLE_ENOMEM;
 	*t = (struct token){.new_blocks = blocks, .new_size = size};
 	dom_lock(&chk.lock);
 	long e = rb_alloc();
-	bool same = chk.sized && chk.table.nblocks == blocks && chk.table.block_size == size;
+	bool same = chk.sized && chk.nblocks == blocks && chk.table.block_size == size;
 	dom_unlock(&chk.lock);
 	if (e >= 0 && !same) {
-		t->new_sums = malloc(blocks * sizeof(struct blocksum));
+		t->new_sums = malloc(tracked(blocks) * sizeof(struct blocksum));
 		if (!t->new_sums)
 			e = -MAPLE_ENOMEM;
 		/* Optional: without it a block found corrupt at rest fails with -EIO. */
@@ -145,8 +180,60 @@ static long begin_init(const long a[4], struct token **out)
 		free(t);
 		return e;
 	}
+	/* The shadow's generated code runs one init at a time (@replay), so
+	 * `same` still holds; end() counts this init out. The same geometry
+	 * again changes nothing a batch was read under: not counted, so that
+	 * a client repeating init fails no other client's batch. */
+	t->resizing = !same;
+	dom_lock(&chk.lock);
+	chk.resizing += t->resizing;
+	dom_unlock(&chk.lock);
 	*out = t;
 	return 0;
+}
+
+/*
+ * A batch names each block at most once where a write is concerned
+ * (domains/idl/bdev.idl): a driver may run a batch's requests in any order
+ * (NVMe does), so a write beside another request of its block leaves
+ * either result, and the checks, which judge each request against the
+ * batch's start, would take the honest driver for a wrong one and restart
+ * it. Two reads of one block read the same in any order: allowed. -1
+ * (logged, naming both requests) if valid requests i and j (i < j) break
+ * the rule.
+ */
+static int named_twice(const struct pending *p, uint32_t n)
+{
+	for (uint32_t j = 1; j < n; j++)
+		for (uint32_t i = 0; p[j].bytes && i < j; i++) {
+			const struct block_req *a = &p[i].q, *b = &p[j].q;
+			if (!p[i].bytes || (!a->op && !b->op) || a->block >= b->block + b->n ||
+			    b->block >= a->block + a->n)
+				continue;
+			dom_printf("bdev_check: requests %u and %u both name block %lu, and one "
+				   "writes it: the batch is refused (-EINVAL)",
+				   i, j,
+				   (unsigned long)(a->block > b->block ? a->block : b->block));
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Handle r, the i-th of the client's deque, names no request lent to the
+ * call (block_req_at): take it out of the deque before the driver sees
+ * it. A driver that takes any handle into the shared heap's window for a
+ * request (membdev does) would fault on one into an unmapped chunk, and
+ * the client would have the shared driver restarted for nothing. Only
+ * that number is cleared (a client that rewrote the slot meanwhile races
+ * its own call, and may cost the driver a restart: its batch is redone).
+ */
+static void clear_slot(rref_t deque, uint32_t i, rref_t r)
+{
+	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(deque);
+	uint32_t at = (__atomic_load_n(&d->head, __ATOMIC_RELAXED) + i) % BlockReq_deque32_CAP;
+	__atomic_compare_exchange_n(&d->slots[at], &r, RREF_NULL, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
 }
 
 /*
@@ -161,7 +248,7 @@ static long begin_submit(const long a[4], struct token **out)
 	rref_t deque = (rref_t)a[0];
 	dom_lock(&chk.lock);
 	bool sized = chk.sized;
-	uint64_t nblocks = chk.table.nblocks, bsize = chk.table.block_size;
+	uint64_t nblocks = chk.nblocks, bsize = chk.table.block_size, gen = chk.gen;
 	dom_unlock(&chk.lock);
 	if (!sized ||
 	    !block_in_shared_heap((uint64_t)rref_ptr(deque), sizeof(struct BlockReq_deque32)))
@@ -176,14 +263,17 @@ static long begin_submit(const long a[4], struct token **out)
 	rref_t handle[BATCH_MAX];
 	uint32_t n = valid ? len : 0, blocks = 0;
 	uint64_t written = 0; /* bytes of writes */
+	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
 		p[i] = (struct pending){0};
 		rref_t r = __atomic_load_n(&d->slots[(head + i) % BlockReq_deque32_CAP],
 					   __ATOMIC_RELAXED);
-		handle[i] = r;
-		if (!block_in_shared_heap((uint64_t)rref_ptr(r), sizeof(struct BlockReq)))
+		p[i].req = block_req_at(r, &mapped);
+		handle[i] = p[i].req ? r : RREF_NULL; /* as clear_slot leaves it */
+		if (!p[i].req) {
+			clear_slot(deque, i, r);
 			continue;
-		p[i].req = BlockReq_ptr(r);
+		}
 		if (block_req_read(p[i].req, nblocks, bsize, &p[i].q) < 0)
 			continue;
 		p[i].bytes = block_req_bytes(p[i].req, p[i].q.count, p[i].q.offset, bsize);
@@ -193,10 +283,13 @@ static long begin_submit(const long a[4], struct token **out)
 		if (p[i].bytes && p[i].q.op)
 			written += p[i].q.n * bsize;
 	}
+	if (named_twice(p, n) < 0)
+		return -MAPLE_EINVAL; /* before any driver sees it: none is blamed */
 	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t) + written);
 	if (!t)
 		return -MAPLE_ENOMEM;
-	*t = (struct token){.n = n, .head = head, .deque = valid ? d : NULL, .bsize = bsize};
+	*t = (struct token){
+		.n = n, .head = head, .deque = valid ? d : NULL, .bsize = bsize, .gen = gen};
 	memcpy(t->p, p, n * sizeof *p);
 	memcpy(t->handle, handle, n * sizeof *handle);
 	uint8_t *copy = (uint8_t *)&t->sums[blocks];
@@ -230,12 +323,13 @@ static long begin(uint32_t method, const long a[4], void **token)
 
 /*
  * The read-back queue is the shadow's, but it lies in shared memory, which
- * a wrong driver can write like any domain: before each use and after each
- * read-back its length and every handle it holds (each the one the shadow
- * pushed) are checked, and a damaged queue is replaced (the runtime frees
- * what is nested in it by its own records, not the payload). false
- * (logged) if it was damaged (the driver that last had it is wrong) or
- * cannot be had.
+ * a wrong driver can write like any domain: before each use its head and
+ * every slot are compared with the handles rb_alloc pushed (its length is
+ * set for each batch, rb_send), and a damaged queue is replaced (the
+ * runtime frees what is nested in it by its own records, not the payload).
+ * Its requests are reached only through chk.rb, never through a slot
+ * (rb_req). false (logged) if it was damaged (the driver that last had it
+ * is wrong) or cannot be had.
  */
 static bool rb_intact(void)
 {
@@ -243,15 +337,33 @@ static bool rb_intact(void)
 		dom_printf("bdev_check: no memory for a read-back queue");
 		return false;
 	}
-	bool ok = BlockReq_deque32_len(chk.rb_queue) == BATCH_MAX;
+	const struct BlockReq_deque32 *d = BlockReq_deque32_ptr(chk.rb_queue);
+	bool ok = __atomic_load_n(&d->head, __ATOMIC_RELAXED) == 0;
 	for (uint32_t i = 0; ok && i < BATCH_MAX; i++)
-		ok = BlockReq_deque32_get(chk.rb_queue, i) == chk.rb_reqs[i];
+		ok = __atomic_load_n(&d->slots[i], __ATOMIC_RELAXED) == chk.rb_handle[i];
 	if (ok)
 		return true;
 	dom_printf("bdev_check: the read-back queue was overwritten; replacing it");
 	BlockReq_deque32_free(chk.rb_queue);
-	chk.rb_queue = chk.rb_buf = RREF_NULL; /* the next round allocates them */
+	chk.rb_queue = RREF_NULL; /* the next round allocates it and its buffers */
+	memset(chk.rb_bufs, 0, sizeof chk.rb_bufs);
 	return false;
+}
+
+/* Send the queue's first n requests to driver: the batch, and no request
+ * the driver must read only to refuse it. With the lock held, after
+ * rb_intact. */
+static long rb_send(uint64_t driver, uint32_t n)
+{
+	__atomic_store_n(&BlockReq_deque32_ptr(chk.rb_queue)->len, n, __ATOMIC_RELAXED);
+	return maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+}
+
+/* Where read-back request i puts what it reads for the write q: its own
+ * data for one block, else its buffer (i < RB_BUFS). */
+static uint8_t *rb_area(uint32_t i, const struct pending *q)
+{
+	return q->q.n > 1 ? BlockBuf_ptr(chk.rb_bufs[i])->data : rb_req(i)->data;
 }
 
 /* Fill a read-back area so that a copy the driver skips cannot match want. */
@@ -262,7 +374,8 @@ static void poison(uint8_t *bytes, uint64_t want, uint64_t bsize)
 
 /*
  * Read back the acknowledged writes among t's requests [*next, n) through
- * driver, as many as one batch holds (a large request alone, in the buffer),
+ * driver, as many as one batch holds (large requests in the first RB_BUFS
+ * requests, whose buffers they use),
  * and compare them with what the client wrote. With the lock held. 0 if they
  * all read back right; -1 if the driver is wrong (logged) or failed (*crash
  * set to the gate's error).
@@ -277,28 +390,23 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 		const struct pending *q = &t->p[*next];
 		if (!q->bytes || !q->q.op || q->req->status != 0)
 			continue;
-		if (q->q.n > 1 && used)
-			break; /* the next round has the buffer for it */
+		if (q->q.n > 1 && used >= RB_BUFS)
+			break; /* the next round has a buffer for it */
 		struct BlockReq *rb = rb_req(used);
 		rb->block = q->q.block;
 		rb->op = 0;
 		rb->nblocks = q->q.n > 1 ? (uint32_t)q->q.n : 0;
 		rb->offset = 0;
 		rb->status = UNSERVED;
-		uint8_t *area = q->q.n > 1 ? BlockBuf_ptr(chk.rb_buf)->data : rb->data;
+		if (used < RB_BUFS)
+			rb->buf = chk.rb_bufs[used]; /* as nested, whatever a driver wrote */
 		for (uint64_t j = 0; j < q->q.n; j++)
-			poison(area + j * bsize, t->sums[q->first + j], bsize);
+			poison(rb_area(used, q) + j * bsize, t->sums[q->first + j], bsize);
 		which[used++] = *next;
-		if (q->q.n > 1) {
-			++*next;
-			break;
-		}
 	}
-	for (uint32_t i = used; i < BATCH_MAX; i++)
-		rb_req(i)->op = 0xffffffffu; /* refused by every driver: block_req_read */
 	if (!used)
 		return 0;
-	long r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+	long r = rb_send(driver, used);
 	if (BlockDevice_shadow_crashed(r)) {
 		*crash = r; /* the crash path, not a wrong answer */
 		return -1;
@@ -308,14 +416,10 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 			   used, r);
 		return -1;
 	}
-	/* The driver had the queue: one that wrote over its length or handles
-	 * is wrong (and the queue is replaced, its requests freed with it). */
-	if (!rb_intact())
-		return -1;
 	for (uint32_t i = 0; i < used; i++) {
 		const struct pending *q = &t->p[which[i]];
 		struct BlockReq *rb = rb_req(i);
-		const uint8_t *area = q->q.n > 1 ? BlockBuf_ptr(chk.rb_buf)->data : rb->data;
+		const uint8_t *area = rb_area(i, q);
 		for (uint64_t j = 0; j < q->q.n; j++) {
 			uint64_t got =
 				rb->status ? BLOCKSUM_NONE : blocksum_of(area + j * bsize, bsize);
@@ -355,11 +459,10 @@ static int restore(uint64_t driver, struct pending *q, uint64_t j, uint64_t got)
 	long r = -MAPLE_ENOMEM;
 	if (rb_intact()) {
 		struct BlockReq *w = rb_req(0);
-		*w = (struct BlockReq){.block = block, .op = 1, .status = UNSERVED, .buf = w->buf};
+		*w = (struct BlockReq){
+			.block = block, .op = 1, .status = UNSERVED, .buf = chk.rb_bufs[0]};
 		memcpy(w->data, good, bsize);
-		for (uint32_t i = 1; i < BATCH_MAX; i++)
-			rb_req(i)->op = 0xffffffffu; /* refused by every driver */
-		r = maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+		r = rb_send(driver, 1);
 		r = r == 1 && w->status == 0 ? 0 : r < 0 ? r : -MAPLE_EIO;
 	}
 	blocksums_stored(&chk.table, block, want); /* the next read judges it again */
@@ -471,6 +574,8 @@ static void commit(struct token *t)
  * blocks are unknown, as they are to the client. With the lock held. */
 static void forget_writes(const struct token *t)
 {
+	if (t->gen != chk.gen)
+		return; /* a new table, which knows nothing of them */
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct pending *q = &t->p[i];
 		for (uint64_t j = 0; q->bytes && q->q.op && j < q->q.n; j++)
@@ -505,6 +610,12 @@ static void put_back_deque(const struct token *t)
 				 t->handle[i], __ATOMIC_RELAXED);
 }
 
+/* Whether t's batch cannot be judged (chk.gen). With the lock held. */
+static bool stale(const struct token *t)
+{
+	return chk.resizing || t->gen != chk.gen;
+}
+
 /* Before the batch goes to a driver again: the deque must be the one the
  * client lent, each status be set anew, each valid request's fields be
  * those begin read (a wild driver may have written the shared requests),
@@ -535,11 +646,19 @@ static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t dr
 		return BlockDevice_SHADOW_RIGHT;
 	}
 	dom_lock(&chk.lock);
+	if (stale(t)) {
+		dom_printf("bdev_check: the device was sized anew during a batch of %u requests: "
+			   "they fail (-EIO), unjudged",
+			   t->n);
+		*r = fail_batch(t);
+		dom_unlock(&chk.lock);
+		return BlockDevice_SHADOW_RIGHT;
+	}
 	long crash = 0;
 	int wrong = *r < 0 ? -1 : judge_batch(t, r, driver);
 	if (*r < 0)
 		dom_printf("bdev_check: submit of a valid batch failed: error %ld", *r);
-	for (uint32_t next = 0; !wrong && next < t->n;)
+	for (uint32_t next = 0; !wrong && !chk.no_read_back && next < t->n;)
 		wrong = read_back_round(t, driver, &next, &crash);
 	enum BlockDevice_shadow_verdict v = BlockDevice_SHADOW_RIGHT;
 	if (crash) {
@@ -571,13 +690,21 @@ static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint6
 		dom_lock(&chk.lock);
 		free(chk.table.sums);
 		free(chk.mirror);
-		blocksums_init(&chk.table, t->new_blocks, t->new_size, t->new_sums);
+		blocksums_init(&chk.table, tracked(t->new_blocks), t->new_size, t->new_sums);
+		chk.nblocks = t->new_blocks;
 		chk.mirror = t->new_mirror;
+		if (chk.table.nblocks < t->new_blocks)
+			dom_printf(
+				"bdev_check: checksums kept for blocks 0 to %lu of %lu; reads of "
+				"blocks %lu on are not judged (the table's limit)",
+				(unsigned long)chk.table.nblocks - 1, (unsigned long)t->new_blocks,
+				(unsigned long)chk.table.nblocks);
 		t->new_sums = NULL;
 		t->new_mirror = NULL;
 		static const uint8_t zeros[sizeof(((struct BlockReq *)0)->data)];
 		chk.zero_sum = blocksum_of(zeros, t->new_size);
 		chk.sized = true;
+		chk.gen++;
 		dom_unlock(&chk.lock);
 	}
 	return BlockDevice_SHADOW_RIGHT;
@@ -597,11 +724,24 @@ static void end(uint32_t method, void *token, long r)
 			dom_unlock(&chk.lock);
 		}
 	}
+	if (t && method == BlockDevice_init_METHOD && t->resizing) {
+		dom_lock(&chk.lock);
+		chk.resizing--;
+		dom_unlock(&chk.lock);
+	}
 	if (t) {
 		free(t->new_sums);
 		free(t->new_mirror);
 	}
 	free(t);
+}
+
+void bdev_check_read_back(bool on)
+{
+	chk.no_read_back = !on;
+	if (!on)
+		dom_printf("bdev_check: acknowledged writes are not read back (this shadow's "
+			   "policy); reads are checked");
 }
 
 const struct BlockDevice_shadow_checks bdev_checks = {.begin = begin, .check = check, .end = end};

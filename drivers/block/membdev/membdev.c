@@ -84,6 +84,34 @@ static bool misplace(uint64_t block)
 }
 #endif
 
+#ifdef MEMBDEV_SCRIBBLE_NTH
+/* The membdev_scribbling test image: after serving its
+ * MEMBDEV_SCRIBBLE_NTH-th batch without a write that follows one with a
+ * write (the shadow's read-back of that batch, bdev_check.c), point every
+ * slot of the deque at the shared heap's last chunk, which no RRef uses: a
+ * wrong driver's stray writes into a deque it was lent, landing as its
+ * call returns. */
+static void scribble(rref_t reqs, uint32_t n)
+{
+	static uint32_t batches;
+	static bool wrote; /* the batch before had a write */
+	bool writes = false;
+	for (uint32_t i = 0; i < n; i++) {
+		struct BlockReq *req = BlockReq_ptr(BlockReq_deque32_get(reqs, i));
+		writes |= block_in_shared_heap((uint64_t)req, sizeof *req) && req->op == 1;
+	}
+	bool now = !writes && wrote && ++batches == MEMBDEV_SCRIBBLE_NTH;
+	wrote = writes;
+	if (!now)
+		return;
+	dom_printf("membdev: pointing the slots of the deque it served at an unmapped chunk");
+	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(reqs);
+	for (uint32_t i = 0; i < BlockReq_deque32_CAP; i++)
+		d->slots[i] =
+			RREF_HANDLE(1, 0, SHARED_HEAP_VA + (SHARED_CHUNKS - 1) * SHARED_CHUNK);
+}
+#endif
+
 /* One request, in place: its status, 0 or -MAPLE_EINVAL. */
 static int32_t serve(struct BlockReq *req)
 {
@@ -130,6 +158,9 @@ static long submit(rref_t reqs)
 		__atomic_store_n(&req->status, status, __ATOMIC_RELAXED);
 		done += status == 0;
 	}
+#ifdef MEMBDEV_SCRIBBLE_NTH
+	scribble(reqs, n);
+#endif
 	__atomic_add_fetch(&completed, (uint64_t)done, __ATOMIC_RELAXED);
 	/* One line per driver instance: with the kernel's line for a crash it
 	 * times a restart, crash to serving again (bench/recovery). */

@@ -1,0 +1,154 @@
+/*
+ * maple-hosted's tests of a client breaking a batch's rules
+ * (domains/idl/bdev.idl) against bdev_shadow and its end-to-end checks
+ * (drivers/block/bdev_shadow/bdev_check.c): rogue, as a client, sends the
+ * batch (domains/test/rogue/blocks.c). The client gets a clean answer;
+ * the shadow and membdev stay up, and no honest membdev is blamed or
+ * restarted.
+ */
+#include "tests_bdev_rules.h"
+
+#include "gate.h"
+#include "tests_domains.h"
+
+#include <domain/gate_layout.h>
+#include <idl/rogue_methods.h>
+#include <maple/abi.h>
+#include <test/rogue/blocks_cases.h>
+
+#include <stdio.h>
+
+/* bdev_shadow (with its membdev) and a rogue, which runs case `number`
+ * against the shadow once per entry of a2 (its third argument), results in
+ * r, with the output captured; -1 with why. */
+static int run_case(long number, const long *a2, unsigned n, long *r, char *why, size_t len)
+{
+	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
+	struct hosted_domain *rogue = shadow ? htest_create("rogue", why, len) : NULL;
+	if (!rogue || htest_capture_begin(why, len) < 0)
+		return -1;
+	int bad = 0;
+	for (unsigned i = 0; i < n && !bad; i++)
+		bad = htest_call(rogue, Rogue_run_METHOD, number, (long)hgate_handle(shadow), a2[i],
+				 &r[i], why, len) < 0;
+	htest_capture_end();
+	return bad ? -1 : 0;
+}
+
+/* Both domains of the shadow still running, and no line saying the shadow
+ * judged its driver wrong or restarted it; -1 with why. */
+static int nobody_blamed(char *why, size_t len)
+{
+	const char *const names[] = {"bdev_shadow", "membdev"};
+	for (unsigned i = 0; i < 2; i++) {
+		struct hosted_domain *d = htest_by_name(names[i]);
+		if (!d || hgate_state(d) != GATE_DOMAIN_RUNNING)
+			return htest_fail(why, len, "%s is %s, want running, in: %.300s", names[i],
+					  d ? "not running" : "gone", htest_captured());
+	}
+	unsigned wrong = htest_count_lines("[bdev_shadow] shadow BlockDevice: ");
+	if (wrong)
+		return htest_fail(why, len,
+				  "%u lines of the shadow judging or restarting membdev, want 0: "
+				  "%.300s",
+				  wrong, htest_captured());
+	return 0;
+}
+
+/* run_case once (a2 0): it must return want, and nobody_blamed; -1 with
+ * why. */
+static int case_answers(long number, long want, char *why, size_t len)
+{
+	long r = 0;
+	if (run_case(number, (const long[]){0}, 1, &r, why, len) < 0)
+		return -1;
+	if (r != want)
+		return htest_fail(why, len, "rogue's case %ld returned %ld, want %ld, in: %.300s",
+				  number, r, want, htest_captured());
+	return nobody_blamed(why, len);
+}
+
+/*
+ * The second slot of rogue's batch holds a handle whose payload address
+ * is in the shared heap's window but in a chunk no RRef uses: a number
+ * that merely points into the window. The read beside it is done (1), the
+ * forged one skipped. Before, the shadow took the window for the heap and
+ * read the request there: `bdev_shadow failed: page fault`, and rogue's
+ * call -MAPLE_ECALLEE.
+ */
+int htest_bdev_unmapped_request(char *why, size_t len)
+{
+	if (case_answers(ROGUE_B_UNMAPPED, 1, why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/*
+ * A batch may name each block once (bdev.idl; NVMe runs a queue's
+ * commands in any order): a write of block 5, then a second write of it,
+ * or a read of it. The shadow refuses the batch, -MAPLE_EINVAL, naming
+ * both requests, before any driver sees it. Before, the honest membdev
+ * did both in order, and the read's judging (or the read-back) against
+ * the block's last write found it wrong: `bdev_check: block 5 reads wrong`,
+ * `membdev (handle 0x2) answered submit wrongly; restarting it`, and both
+ * batches came back 0 done, every request -EIO.
+ */
+int htest_bdev_block_twice(char *why, size_t len)
+{
+	long r[2] = {0, 0};
+	if (run_case(ROGUE_B_TWICE, (const long[]){0, 1}, 2, r, why, len) < 0)
+		return -1;
+	if (r[0] != -MAPLE_EINVAL || r[1] != -MAPLE_EINVAL)
+		return htest_fail(
+			why, len,
+			"a batch writing block %d then reading it returned %ld, writing it "
+			"twice %ld; want -%d both, in: %.300s",
+			ROGUE_B_BLOCK, r[0], r[1], MAPLE_EINVAL, htest_captured());
+	unsigned refused = htest_count_lines(
+		"[bdev_shadow] bdev_check: requests 0 and 1 both name block 5, and one writes it: "
+		"the batch is refused (-EINVAL)");
+	if (refused != 2)
+		return htest_fail(why, len, "%u lines refusing the batches, want 2, in: %.300s",
+				  refused, htest_captured());
+	if (nobody_blamed(why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/*
+ * A thread of rogue sizes the device anew, 60 times, between 16 blocks and
+ * 8192, while rogue submits batches writing all 8192 (blocks_cases.h): a
+ * batch the shadow read under one size is judged after another took its
+ * place, or while the driver may have it. Every call gets an answer, the
+ * shadow fails such a batch unjudged (at least once here), and blames no
+ * one. Before, it judged the batch's blocks against the new table, past
+ * its end: `hosted: bdev_shadow failed: panicked: free(0x10050000960): not
+ * a heap block (foreign pointer or corrupt header)` (3 runs of 3), after
+ * `request 0 (block 0) is valid but got status -22` and restarts.
+ */
+int htest_bdev_resize_race(char *why, size_t len)
+{
+	if (case_answers(ROGUE_B_RESIZE, 0, why, len) < 0)
+		return -1;
+	if (!htest_count_lines("[bdev_shadow] bdev_check: the device was sized anew during a "
+			       "batch of 32 requests: they fail (-EIO), unjudged"))
+		return htest_fail(why, len, "no batch met a new size, in: %.300s",
+				  htest_captured());
+	return htest_leak_check(why, len);
+}
+
+/*
+ * A thread of rogue sizes the device 60 times, each time as it is, while
+ * rogue writes all of it in batches (ROGUE_B_REINIT): the size never
+ * changes, so every batch is done and judged, and no other client's batch
+ * would fail for it. Before the count of inits on their way left out those
+ * of the same size, batches judged meanwhile failed unjudged: rogue
+ * returned 1048576 (a submit with 0 done, every request -EIO) in 1 run of
+ * 4 (the window is the driver's init, microseconds): a guard, not proof.
+ */
+int htest_bdev_same_size_again(char *why, size_t len)
+{
+	if (case_answers(ROGUE_B_REINIT, 0, why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
