@@ -33,6 +33,14 @@
  * request's fields are read once (block_req_read) into the call's token,
  * and only that copy is used. A client racing its own requests can make its
  * own batch look wrong (a restart, then -MAPLE_EIO): its own loss.
+ *
+ * The deque is shared memory the driver can write too: a wrong driver may
+ * rewrite its head, length or handles, and a client that reads its own
+ * deque after the call would then follow them (bench/faults found one
+ * failing bdclient so: docs/bench-faults.md, finding 9). So begin reads the
+ * deque's words once, and before every further attempt and when the call
+ * ends the shadow writes them back: the client gets its deque as it lent
+ * it, whatever any attempt did to it.
  */
 #include <block/bdev_shadow/bdev_check.h>
 #include <block/bdev_shadow/blocksums.h>
@@ -58,12 +66,15 @@ struct pending {
 };
 
 struct token {
-	uint32_t n;		   /* requests in the batch */
-	uint64_t bsize;		   /* the block size they were read with */
-	uint64_t gen;		   /* ... and chk.gen then: the table they index */
-	struct blocksum *new_sums; /* init: a table for the new geometry */
-	uint8_t *new_mirror;	   /* ... and its mirror, or NULL (too large, no memory) */
-	bool resizing;		   /* init: counted in chk.resizing */
+	uint32_t n;			/* requests in the batch */
+	uint32_t head;			/* the deque's head as begin read it */
+	struct BlockReq_deque32 *deque; /* NULL: it was not valid, nothing to put back */
+	rref_t handle[BATCH_MAX];	/* its slots as the driver is to find them */
+	uint64_t bsize;			/* the block size they were read with */
+	uint64_t gen;			/* ... and chk.gen then: the table they index */
+	struct blocksum *new_sums;	/* init: a table for the new geometry */
+	uint8_t *new_mirror;		/* ... and its mirror, or NULL (too large, no memory) */
+	bool resizing;			/* init: counted in chk.resizing */
 	uint64_t new_blocks, new_size;
 	struct pending p[BATCH_MAX];
 	/* Per block of every valid request: a write's checksum as the client
@@ -242,14 +253,23 @@ static long begin_submit(const long a[4], struct token **out)
 	if (!sized ||
 	    !block_in_shared_heap((uint64_t)rref_ptr(deque), sizeof(struct BlockReq_deque32)))
 		return 0; /* nothing to judge: the driver refuses the call */
+	/* Each word of the deque read once, as BlockReq_deque32_len and _get
+	 * judge them: an invalid deque holds nothing (and is left as it is). */
+	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(deque);
+	uint32_t head = __atomic_load_n(&d->head, __ATOMIC_RELAXED);
+	uint32_t len = __atomic_load_n(&d->len, __ATOMIC_RELAXED);
+	bool valid = head < BlockReq_deque32_CAP && len <= BlockReq_deque32_CAP;
 	struct pending p[BATCH_MAX];
-	uint32_t n = BlockReq_deque32_len(deque), blocks = 0;
+	rref_t handle[BATCH_MAX];
+	uint32_t n = valid ? len : 0, blocks = 0;
 	uint64_t written = 0; /* bytes of writes */
 	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
 		p[i] = (struct pending){0};
-		rref_t r = BlockReq_deque32_get(deque, i);
+		rref_t r = __atomic_load_n(&d->slots[(head + i) % BlockReq_deque32_CAP],
+					   __ATOMIC_RELAXED);
 		p[i].req = block_req_at(r, &mapped);
+		handle[i] = p[i].req ? r : RREF_NULL; /* as clear_slot leaves it */
 		if (!p[i].req) {
 			clear_slot(deque, i, r);
 			continue;
@@ -268,8 +288,10 @@ static long begin_submit(const long a[4], struct token **out)
 	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t) + written);
 	if (!t)
 		return -MAPLE_ENOMEM;
-	*t = (struct token){.n = n, .bsize = bsize, .gen = gen};
+	*t = (struct token){
+		.n = n, .head = head, .deque = valid ? d : NULL, .bsize = bsize, .gen = gen};
 	memcpy(t->p, p, n * sizeof *p);
+	memcpy(t->handle, handle, n * sizeof *handle);
 	uint8_t *copy = (uint8_t *)&t->sums[blocks];
 	for (uint32_t i = 0; i < n; i++) {
 		struct pending *q = &t->p[i];
@@ -575,17 +597,32 @@ static long fail_batch(struct token *t)
 	return 0;
 }
 
+/* The deque's words as begin read them (a wrong driver may have written
+ * them): the head, the length and each handle. */
+static void put_back_deque(const struct token *t)
+{
+	if (!t->deque)
+		return;
+	__atomic_store_n(&t->deque->head, t->head, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->deque->len, t->n, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < t->n; i++)
+		__atomic_store_n(&t->deque->slots[(t->head + i) % BlockReq_deque32_CAP],
+				 t->handle[i], __ATOMIC_RELAXED);
+}
+
 /* Whether t's batch cannot be judged (chk.gen). With the lock held. */
 static bool stale(const struct token *t)
 {
 	return chk.resizing || t->gen != chk.gen;
 }
 
-/* Before the batch goes to a driver again: each status must be set anew,
- * each valid request's fields be those begin read (a wild driver may have
- * written the shared requests), and each write's bytes what the client lent. */
+/* Before the batch goes to a driver again: the deque must be the one the
+ * client lent, each status be set anew, each valid request's fields be
+ * those begin read (a wild driver may have written the shared requests),
+ * and each write's bytes what the client lent. */
 static void preset(const struct token *t)
 {
+	put_back_deque(t);
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct pending *q = &t->p[i];
 		if (q->req)
@@ -673,16 +710,19 @@ static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint6
 	return BlockDevice_SHADOW_RIGHT;
 }
 
-/* The call is over with result r: a batch that failed as a whole (the
- * driver crashed in every attempt, or none could be restarted) forgets its
- * writes. */
+/* The call is over with result r: the client gets its deque back as it
+ * lent it, and a batch that failed as a whole (the driver crashed in every
+ * attempt, or none could be restarted) forgets its writes. */
 static void end(uint32_t method, void *token, long r)
 {
 	struct token *t = token;
-	if (t && method == BlockDevice_submit_METHOD && r < 0) {
-		dom_lock(&chk.lock);
-		forget_writes(t);
-		dom_unlock(&chk.lock);
+	if (t && method == BlockDevice_submit_METHOD) {
+		put_back_deque(t);
+		if (r < 0) {
+			dom_lock(&chk.lock);
+			forget_writes(t);
+			dom_unlock(&chk.lock);
+		}
 	}
 	if (t && method == BlockDevice_init_METHOD && t->resizing) {
 		dom_lock(&chk.lock);

@@ -26,13 +26,6 @@ struct batch {
 	int32_t status[BlockReq_deque32_CAP];
 };
 
-/* Whether [va, va + len) lies in the shared heap (see membdev.c). */
-static bool in_shared_heap(uint64_t va, uint64_t len)
-{
-	const uint64_t end = SHARED_HEAP_VA + (uint64_t)SHARED_CHUNKS * SHARED_CHUNK;
-	return va >= SHARED_HEAP_VA && va < end && len <= end - va;
-}
-
 static long init(uint64_t blocks, uint64_t bsize)
 {
 	uint64_t lba = 1ull << nvme.lba_shift;
@@ -160,7 +153,7 @@ static long submit(rref_t reqs)
 {
 	if (!nblocks)
 		return -MAPLE_EINVAL; /* init first */
-	if (!in_shared_heap((uint64_t)rref_ptr(reqs), sizeof(struct BlockReq_deque32)))
+	if (!block_in_shared_heap((uint64_t)rref_ptr(reqs), sizeof(struct BlockReq_deque32)))
 		return -MAPLE_EINVAL;
 	struct batch b;
 	rref_t handle[BlockReq_deque32_CAP];
@@ -173,7 +166,7 @@ static long submit(rref_t reqs)
 		handle[i] = BlockReq_deque32_get(reqs, i);
 		b.status[i] = 0;
 		/* Only a request lent to this call gets a status written. */
-		if (!in_shared_heap((uint64_t)rref_ptr(handle[i]), sizeof(struct BlockReq)) ||
+		if (!block_in_shared_heap((uint64_t)rref_ptr(handle[i]), sizeof(struct BlockReq)) ||
 		    rref_bus(handle[i], sizeof(struct BlockReq)) < 0) {
 			b.req[i] = NULL;
 			continue;
