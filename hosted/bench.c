@@ -364,6 +364,7 @@ static void derived(void)
 	X("hi16-zmm", hi16_zmm, NEEDS_AVX512)                                                      \
 	X("opmask", opmask, NEEDS_AVX512)                                                          \
 	X("xgetbv1", xgetbv1, NEEDS_INUSE)                                                         \
+	X("gate-rmw4", gate_rmw4, 0)                                                               \
 	X("locked-rmw4", locked_rmw4, 0)                                                           \
 	X("plain-rmw4", plain_rmw4, 0)                                                             \
 	X("rdtsc", rdtsc, 0)                                                                       \
@@ -372,10 +373,11 @@ static void derived(void)
 PARTS(PART_DECLARE)
 
 _Static_assert(PART_GD_ACTIVE == offsetof(struct gate_domain, active) &&
-		       PART_GD_CALLS == offsetof(struct gate_domain, calls) &&
-		       PART_GD_CALLS_OUT == offsetof(struct gate_domain, calls_out) &&
-		       PART_GD_SIZE == sizeof(struct gate_domain),
-	       "bench.h's PART_GD_* are struct gate_domain's");
+		       PART_GD_SIZE == sizeof(struct gate_domain) &&
+		       PART_GTT_CALLS == offsetof(struct gate_thread_trusted, calls) &&
+		       PART_GTT_CALLS_OUT == offsetof(struct gate_thread_trusted, calls_out),
+	       "bench.h's PART_GD_* and PART_GTT_* are struct gate_domain's and "
+	       "gate_thread_trusted's");
 
 /* Which NEEDS_* this CPU and XCR0 allow (as hgate_init's level reads them). */
 static unsigned parts_allowed(void)

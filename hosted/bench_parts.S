@@ -62,23 +62,37 @@ PART xgetbv1
 	ret
 
 /*
- * The gate's four read-modify-writes of the domain table per call: the
- * callee's `active` up, the caller's `calls_out`, the callee's `calls`,
- * `active` down; on two entries of bench_part_domtab, as the gate's are on
- * two of the domain table.
+ * The gate's four read-modify-writes per call: the callee's `active` up
+ * and down (LOCKed: every thread entering the domain writes it), the
+ * caller's `calls_out` and the callee's `calls` in the calling thread's
+ * own TRUSTED page (plain: only that thread writes them, gate_layout.h),
+ * on two entries of bench_part_domtab and of bench_part_trusted as the
+ * gate's are on two of the domain table and of the thread's page. gate-rmw4
+ * is the gate now, locked-rmw4 the gate before (every one LOCKed),
+ * plain-rmw4 none.
  */
+PART gate_rmw4
+	leaq bench_part_domtab(%rip), %rcx
+	leaq bench_part_trusted(%rip), %rdx
+	lock incq PART_GD_ACTIVE+PART_GD_SIZE(%rcx)
+	incq PART_GTT_CALLS_OUT(%rdx)
+	incq PART_GTT_CALLS+8(%rdx)
+	lock decq PART_GD_ACTIVE+PART_GD_SIZE(%rcx)
+	ret
 PART locked_rmw4
 	leaq bench_part_domtab(%rip), %rcx
+	leaq bench_part_trusted(%rip), %rdx
 	lock incq PART_GD_ACTIVE+PART_GD_SIZE(%rcx)
-	lock incq PART_GD_CALLS_OUT(%rcx)
-	lock incq PART_GD_CALLS+PART_GD_SIZE(%rcx)
+	lock incq PART_GTT_CALLS_OUT(%rdx)
+	lock incq PART_GTT_CALLS+8(%rdx)
 	lock decq PART_GD_ACTIVE+PART_GD_SIZE(%rcx)
 	ret
 PART plain_rmw4
 	leaq bench_part_domtab(%rip), %rcx
+	leaq bench_part_trusted(%rip), %rdx
 	incq PART_GD_ACTIVE+PART_GD_SIZE(%rcx)
-	incq PART_GD_CALLS_OUT(%rcx)
-	incq PART_GD_CALLS+PART_GD_SIZE(%rcx)
+	incq PART_GTT_CALLS_OUT(%rdx)
+	incq PART_GTT_CALLS+8(%rdx)
 	decq PART_GD_ACTIVE+PART_GD_SIZE(%rcx)
 	ret
 
@@ -100,5 +114,8 @@ PART push_pop6
 	.balign 64
 bench_part_domtab:
 	.fill 2 * PART_GD_SIZE, 1, 0
+	.balign 64
+bench_part_trusted:
+	.fill PART_GTT_CALLS_OUT + 8 * GATE_MAX_DOMAINS, 1, 0
 
 	.section .note.GNU-stack, "", @progbits

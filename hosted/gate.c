@@ -250,6 +250,15 @@ void hgate_slot_give_back(unsigned slot)
 {
 	pthread_mutex_lock(&table_lock);
 	struct gate_thread_trusted *t = slot_tt(slot);
+	/* Its thread enters no domain any more: its counts go to the domain
+	 * table, under the lock hgate_calls sums under, so each call is summed
+	 * once, from the slot or from the table. */
+	for (unsigned id = 1; id < GATE_MAX_DOMAINS; id++) {
+		domtab[id].ended_calls += t->calls[id];
+		domtab[id].ended_calls_out += t->calls_out[id];
+	}
+	memset(t->calls, 0, sizeof t->calls);
+	memset(t->calls_out, 0, sizeof t->calls_out);
 	memset(t->domain_sp, 0, sizeof t->domain_sp); /* the stacks stay (stack_mapped) */
 	__atomic_store_n(&t->cont_top,
 			 slot_va(slot) + GATE_SLOT_TRUSTED_OFF +
@@ -342,8 +351,14 @@ int hgate_add(struct hosted_domain *d, char *why, size_t whylen)
 	struct gate_domain *gd = &domtab[d->id];
 	gd->gen = d->gen;
 	/* A new domain has made and taken no calls, whatever its slot's last
-	 * domain did (the console's `domains` and the strike plans count them). */
-	gd->calls = gd->calls_out = 0;
+	 * domain did (the console's `domains` and the strike plans count
+	 * them): no thread counts into or out of it before its state below
+	 * says it runs, so every slot's counts of it are zeroed here, under
+	 * the lock hgate_calls sums under. */
+	gd->ended_calls = gd->ended_calls_out = 0;
+	for (slot = 0; slot < GATE_MAX_THREADS; slot++)
+		if (slot_mapped[slot])
+			slot_tt(slot)->calls[d->id] = slot_tt(slot)->calls_out[d->id] = 0;
 	gd->pkru = d->pkey >= 0 ? PKRU_DOMAIN(d->pkey) : 0;
 	gd->nmethods = 0;
 	__atomic_store_n(&gd->state, GATE_DOMAIN_RUNNING, __ATOMIC_RELEASE);
@@ -516,9 +531,30 @@ int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n)
 		p - d->device_va <= d->device_bytes - n);
 }
 
+/* Calls into d (out: out of d), every slot's summed with the table's. */
+static uint64_t calls_of(const struct hosted_domain *d, int out)
+{
+	if (d->id >= GATE_MAX_DOMAINS)
+		return 0;
+	pthread_mutex_lock(&table_lock);
+	uint64_t n = out ? domtab[d->id].ended_calls_out : domtab[d->id].ended_calls;
+	for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++)
+		if (slot_taken[slot])
+			n += __atomic_load_n(out ? &slot_tt(slot)->calls_out[d->id]
+						 : &slot_tt(slot)->calls[d->id],
+					     __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&table_lock);
+	return n;
+}
+
 uint64_t hgate_calls(const struct hosted_domain *d)
 {
-	return __atomic_load_n(&domtab[d->id].calls, __ATOMIC_ACQUIRE);
+	return calls_of(d, 0);
+}
+
+uint64_t hgate_calls_out(const struct hosted_domain *d)
+{
+	return calls_of(d, 1);
 }
 
 uint64_t hgate_state(const struct hosted_domain *d)
@@ -537,6 +573,11 @@ static uint64_t depth(void)
 int hgate_keys(void)
 {
 	return keys;
+}
+
+int hgate_stamp_call(void)
+{
+	return tt && watchdog_stamp(tt, ro->trusted, __rdtsc(), NULL);
 }
 
 const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va)
@@ -637,7 +678,8 @@ uint64_t hgate_upcall_push(struct hosted_domain *d, long *err, uint64_t *refused
 	};
 	/* Released: the watchdog thread reads the continuation it names. */
 	__atomic_add_fetch(&tt->cont_top, sizeof(struct continuation), __ATOMIC_RELEASE);
-	__atomic_add_fetch(&gd->calls, 1, __ATOMIC_RELAXED);
+	/* The thread's own count (gate_layout.h), as the gate keeps it. */
+	__atomic_store_n(&tt->calls[d->id], tt->calls[d->id] + 1, __ATOMIC_RELAXED);
 	ro->domain = d->id;
 	ro->expected_pkru = gd->pkru;
 	return sp;
@@ -676,8 +718,7 @@ int hgate_unwind(unsigned floor, uint64_t *rip, uint64_t *rsp, uint32_t *pkru, l
 		pop_one();
 	/* The time the failed call took is not its callers' (the VM's
 	 * watchdog_credit_failed_call, by the shared rule). */
-	uint64_t now = __rdtsc();
-	watchdog_discount(tt, ro->trusted, now > c.start_tsc ? now - c.start_tsc : 0);
+	watchdog_discount(tt, ro->trusted, watchdog_failed_call_ticks(c.start_tsc, __rdtsc()));
 	if (c.kind != CONT_XCALL)
 		return 1;
 	*rip = resume_va;

@@ -174,6 +174,12 @@ int hgate_keys(void);
  * for a thread with no slot (the watchdog's, the campaign's). */
 const struct gate_thread_trusted *hgate_thread_conts(uint64_t *tt_va);
 
+/* Stamp this thread's innermost call now if the gate left it unstamped
+ * (domain/watchdog_rule.h): 1 if it did. Only the thread itself stamps its
+ * calls (its watchdog signal's handler, its SYS_SLEEP_NS), so nothing races
+ * the stamp. */
+int hgate_stamp_call(void);
+
 /* Thread slot `slot`'s, or NULL if no thread has it (the watchdog reads
  * every thread's: the pages stay mapped, so a read races only with the
  * continuations' contents, which watchdog_rule.c checks). */
@@ -189,8 +195,11 @@ int hgate_on_my_stack(const struct hosted_domain *d);
  * domain's own), with nothing popped. */
 long hgate_exit_thread(unsigned floor);
 
-/* Calls ever made into d (the gate's count and the runtime's upcalls). */
+/* Calls ever made into d (the gate's count and the runtime's upcalls),
+ * and out of d to other domains: each thread slot counts its own
+ * (gate_layout.h), summed here under the table's lock. */
 uint64_t hgate_calls(const struct hosted_domain *d);
+uint64_t hgate_calls_out(const struct hosted_domain *d);
 
 /* The state of domain d in the gate's table (GATE_DOMAIN_RUNNING, ...). */
 uint64_t hgate_state(const struct hosted_domain *d);

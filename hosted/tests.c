@@ -234,6 +234,8 @@ static void list_tests(void)
 	add((struct test){.name = "gate-amx-tile-config-crosses-no-call", .run = htest_tiles});
 	add((struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = htest_unwind});
 	add((struct test){.name = "gate-call-depth-past-the-limit-is-edepth", .run = htest_depth});
+	add((struct test){.name = "gate-counts-every-call-from-two-threads-at-once",
+			  .run = htest_counts});
 	add((struct test){
 		.name = "gate-every-wrpkru-jumped-to-with-zero-rights-faults-at-the-violation-site",
 		.needs = "isolation", /* without keys every domain's rights are 0 too */

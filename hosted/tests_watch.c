@@ -400,6 +400,25 @@ static int run_gate_loop(char *why, size_t len)
 	return htest_leak_check(why, len);
 }
 
+/*
+ * The gate's grace, the VM's watchdog_catches_a_loop_inside_the_gate
+ * (watchdog.c's hwatch_judge: a thread in the gate page gets twice the
+ * budget): rogue jumps, with its own rights and every register the
+ * target, to gate_failed_wait, the gate's own loop for a failed callee
+ * (SYS_NULL, again and again), so it never leaves the gate page: the
+ * watchdog's signal, blocked in the SIGSYS handler, lands on the gate's
+ * next instruction each time. It fails as timed out in [400 ms, 2 s), not
+ * at the budget, and is unwound (it holds its own rights there).
+ */
+static int run_gate_grace(char *why, size_t len)
+{
+	struct hosted_domain *r = rogue(why, len);
+	uint64_t wait = r ? htest_gate_sym("gate_failed_wait", why, len) : 0;
+	if (!wait || loop_times_out(r, ROGUE_W_GATE_SPIN, wait, 0, 0, 2 * BUDGET_NS, why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
 /* A callee that jumps into a loop in another domain's code (fetch is not
  * governed by keys) still runs as itself: it fails at the budget, and the
  * domain whose code it ran is untouched. */
@@ -675,6 +694,7 @@ const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS] = {
 	{"watchdog-credits-a-timed-out-call-to-its-caller", run_caller_credited, NULL},
 	{"rogue-forged-fault-frame-after-a-strike-keeps-its-rights", run_forged_retry, "isolation"},
 	{"gate-a-loop-through-the-gate-is-unwound-by-the-watchdog", run_gate_loop, NULL},
+	{"watchdog-gives-a-callee-looping-in-the-gate-twice-the-budget", run_gate_grace, NULL},
 	{"watchdog-catches-a-callee-looping-in-another-domains-code", run_jump_loop, NULL},
 	{"watchdog-catches-a-loop-after-a-far-return", run_far_return_loop, NULL},
 	{"watchdog-catches-a-callee-looping-in-the-runtimes-code", run_runtime_loop, NULL},

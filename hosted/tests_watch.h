@@ -6,7 +6,7 @@
 
 #include "tests_domains.h"
 
-#define HOSTED_WATCH_TESTS 15
+#define HOSTED_WATCH_TESTS 16
 extern const struct hosted_named_test hosted_watch_tests[HOSTED_WATCH_TESTS];
 
 #endif

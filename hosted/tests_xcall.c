@@ -2,7 +2,8 @@
  * maple-hosted's tests of calls between domains through the real gate
  * (tests_xcall.h): hello alone, the VM's nested chain, a callee's fault
  * or 32-bit mode unwound to its caller, the call depth bound, vector
- * state and the signal stack keeping nothing across a call or an upcall;
+ * state and the signal stack keeping nothing across a call or an upcall,
+ * calls from two threads at once each counted;
  * then the RRef cases of the VM's kernel/ktest/rrefs.c and
  * rref_attacks.c on the same domains. tests.c runs each in a child of
  * its own.
@@ -14,8 +15,10 @@
 #include "gate.h"
 #include "loader.h"
 #include "tests.h"
+#include "tests_domains.h"
 
 #include <domain/gate_layout.h>
+#include <idl/hello_methods.h>
 #include <idl/rogue_methods.h>
 #include <idl/rref_a_methods.h>
 #include <idl/rref_evil_methods.h>
@@ -30,8 +33,10 @@
 #include <xheap/rref.h>
 
 #include <cpuid.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* hello alone: initialised with one method, greet(5) returns 5 + its id. */
 int htest_hello(char *why, size_t len)
@@ -124,6 +129,103 @@ int htest_depth(char *why, size_t len)
 			 (unsigned long)hgate_state(&rogue), want, GATE_MAX_DEPTH);
 		return -1;
 	}
+	return htest_runtime_clean(why, len);
+}
+
+/*
+ * Calls counted from two threads at once: two runtime threads, each in a
+ * thread slot of its own, start together and each has rogue call hello's
+ * greet() through the gate, COUNT_CHUNK calls an upcall (ROGUE_GATE_COUNT),
+ * until it has made COUNT_CALLS or COUNT_NS has passed. Every call is counted: hello's calls and
+ * rogue's calls out grow by exactly the calls both threads made, rogue's calls by their upcalls.
+ * Each thread counts its own calls in its own TRUSTED page (gate_layout.h), summed by hgate_calls;
+ * the shared domain-table counters the gate incremented with LOCK lose counts without it (a run of
+ * this test without the LOCK on them: gatecost2's commit message). Bounded by time too: each call
+ * traps four times without keys (about 35 us each on an idle host here, 285 us at a load of 12),
+ * and a loaded host must not make the test overrun its 10 s.
+ */
+#define COUNT_CHUNK 1000
+#define COUNT_CALLS 20000
+#define COUNT_NS    5000000000ull
+struct counter {
+	struct hosted_domain *rogue;
+	uint64_t hello;
+	long slot, made, upcalls, bad;
+	char why[HTEST_WHY];
+};
+static int counters_go;
+
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void *count_calls(void *arg)
+{
+	struct counter *c = arg;
+	if (entry_thread_begin((unsigned)c->slot, c->why, sizeof c->why) < 0) {
+		c->bad = -1;
+		return NULL;
+	}
+	while (!__atomic_load_n(&counters_go, __ATOMIC_ACQUIRE))
+		;
+	const long a[4] = {ROGUE_GATE_COUNT, COUNT_CHUNK, (long)c->hello, Hello_greet_METHOD};
+	for (uint64_t end = clock_ns() + COUNT_NS;
+	     !c->bad && c->made < COUNT_CALLS && clock_ns() < end; c->upcalls++) {
+		long r;
+		if (entry_upcall(c->rogue, c->rogue->methods[Rogue_run_METHOD], a, &r, c->why,
+				 sizeof c->why) < 0)
+			c->bad = -1;
+		else if (r != COUNT_CHUNK)
+			c->bad = r;
+		else
+			c->made += r;
+	}
+	entry_thread_end();
+	return NULL;
+}
+
+int htest_counts(char *why, size_t len)
+{
+	struct hosted_domain rogue, hello;
+	if (htest_start("rogue", 1, &rogue, why, len) < 0 ||
+	    htest_start("hello", 2, &hello, why, len) < 0)
+		return -1;
+	uint64_t in = hgate_calls(&hello), out = hgate_calls_out(&rogue),
+		 upcalls = hgate_calls(&rogue);
+	static struct counter c[2];
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++) {
+		c[i] = (struct counter){.rogue = &rogue,
+					.hello = hgate_handle(&hello),
+					.slot = hgate_slot_take(why, len)};
+		if (c[i].slot < 0 || pthread_create(&t[i], NULL, count_calls, &c[i])) {
+			__atomic_store_n(&counters_go, 1, __ATOMIC_RELEASE);
+			while (i--)
+				pthread_join(t[i], NULL);
+			return htest_fail(why, len, "cannot start counting thread %d", i);
+		}
+	}
+	__atomic_store_n(&counters_go, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	in = hgate_calls(&hello) - in;
+	out = hgate_calls_out(&rogue) - out;
+	upcalls = hgate_calls(&rogue) - upcalls;
+	uint64_t made = (uint64_t)(c[0].made + c[1].made);
+	if (c[0].bad || c[1].bad || !c[0].made || !c[1].made || in != made || out != made ||
+	    upcalls != (uint64_t)(c[0].upcalls + c[1].upcalls))
+		return htest_fail(
+			why, len,
+			"two threads made %ld and %ld calls in %ld and %ld upcalls "
+			"(bad %ld: %.100s; %ld: %.100s); hello counted %lu calls in, "
+			"rogue %lu out and %lu upcalls in; want %lu, %lu and %ld, none bad",
+			c[0].made, c[1].made, c[0].upcalls, c[1].upcalls, c[0].bad,
+			c[0].bad ? c[0].why : "", c[1].bad, c[1].bad ? c[1].why : "",
+			(unsigned long)in, (unsigned long)out, (unsigned long)upcalls,
+			(unsigned long)made, (unsigned long)made, c[0].upcalls + c[1].upcalls);
 	return htest_runtime_clean(why, len);
 }
 

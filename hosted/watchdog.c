@@ -2,8 +2,9 @@
  * The call watchdog hosted (watchdog.h), with the VM's rule
  * (kernel/domain/watchdog_rule.c): the innermost call on each thread's
  * continuation stack (every thread slot taken, gate.c) has a deadline, its
- * start plus the budget; its callee, still inside past it, fails with
- * MAPLE_ETIMEDOUT, the VM's reason and line, and the thread unwinds to the
+ * stamp (its start, at most a watch period late: watchdog_rule.h) plus the
+ * budget; its callee, still inside past it, fails with MAPLE_ETIMEDOUT,
+ * the VM's reason and line, and the thread unwinds to the
  * caller (gate.c's hgate_unwind hands the caller -MAPLE_ETIMEDOUT, an
  * upcall fails with the reason), the failed call's time credited to the
  * callers below.
@@ -142,11 +143,14 @@ static int aimed(unsigned slot, struct watchdog_call *c, uint64_t *ms)
  * thread ended) is judged by that thread's own slot's aim and stack, and
  * one at a thread in the runtime's code (which blocks it) stays pending
  * until that thread runs domain code again, where it is judged the same
- * way: no signal fails a call of a slot it was not aimed at. A call is named by
- * its callee and its start (TSC ticks: two calls on one thread never start
- * at the same tick), so a signal that arrives after the aimed call returned,
- * in the runtime or in the next call (even one into the same callee),
- * finds another call or none and fails nothing. The frame is asked only
+ * way: no signal fails a call of a slot it was not aimed at. A call is
+ * named by its callee and its stamp (TSC ticks: no two stamps or upcall
+ * starts on one thread are the same tick; watchdog_rule.h), so a signal
+ * that arrives after the aimed call returned, in the runtime or in the next
+ * call (even one into the same callee), finds another call or none and
+ * fails nothing. A call the gate left unstamped is stamped by the first
+ * signal that finds it innermost, and judged only by later ones: its stamp
+ * is never before its start, so it is never failed early. The frame is asked only
  * where the thread is (in_gate, raised: the VM's tick asks its trap frame
  * the same), which moves no decision but when.
  */
@@ -155,7 +159,9 @@ enum hwatch_verdict hwatch_judge(int in_gate, int raised, char *why, size_t whyl
 	uint64_t tt_va, ms;
 	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
 	struct watchdog_call c, a;
-	if (!tt || !aimed(hgate_thread_slot(), &a, &ms) ||
+	/* A call the gate left unstamped is stamped now, on its own thread,
+	 * and is not overdue: its deadline runs from here. */
+	if (!tt || hgate_stamp_call() || !aimed(hgate_thread_slot(), &a, &ms) ||
 	    !watchdog_innermost_call(tt, tt_va, &c) || !same(&c, &a))
 		return HWATCH_GO_ON;
 	uint64_t budget = ticks(ms);
@@ -189,16 +195,24 @@ static void *watch(void *arg)
 						  : period;
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)period};
 		nanosleep(&ts, NULL);
-		/* Every period, at each slot whose innermost call is overdue:
-		 * the handler may find the thread in a raised pass of the gate,
+		/* Judged by the budget now, not the one the period came from:
+		 * a budget turned off or changed while this thread slept (or
+		 * waited for a CPU, on a loaded host) judges nothing by the old
+		 * one. */
+		ms = __atomic_load_n(&budget_ms, __ATOMIC_RELAXED);
+		/* Every period, at each slot whose innermost call is overdue,
+		 * or unstamped (the gate reads no clock: the thread's handler
+		 * stamps it, hwatch_judge; the watchdog off, none is): the
+		 * handler may find the thread in a raised pass of the gate,
 		 * in the gate before its grace is over, or in the runtime's code
 		 * (the signal pending), and fail it at a later one. */
 		for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++) {
 			uint64_t tt_va;
 			const struct gate_thread_trusted *tt = hgate_slot_conts(slot, &tt_va);
 			struct watchdog_call c;
-			if (tt && watchdog_innermost_call(tt, tt_va, &c) &&
-			    watchdog_overdue(&c, __rdtsc(), ticks(ms)))
+			if (tt && watchdog_innermost_call(tt, tt_va, &c) && ms &&
+			    (c.start_tsc == WATCHDOG_UNSTAMPED ||
+			     watchdog_overdue(&c, __rdtsc(), ticks(ms))))
 				hwatch_aim(slot, &c, ms);
 		}
 	}
@@ -211,6 +225,7 @@ uint64_t hwatch_bound_sleep_ns(uint64_t ns, int *bounded)
 	const struct gate_thread_trusted *tt = hgate_thread_conts(&tt_va);
 	struct watchdog_call c;
 	*bounded = 0;
+	hgate_stamp_call(); /* a call not stamped yet: its deadline runs from now */
 	if (!started || !ms || !tt || !watchdog_innermost_call(tt, tt_va, &c))
 		return ns;
 	uint64_t now = __rdtsc(), deadline = c.start_tsc + ticks(ms);

@@ -579,7 +579,7 @@ def check_bench_nop_wrpkru(pku):
 # runtime's own clear_vectors level, then at each level from none up, then each piece alone.
 BENCH_PIECES = ["call-return", "zero-vectors-sse", "zero-vectors-avx", "zero-vectors-avx512",
                 "zero-vectors-inuse", "x87", "mxcsr", "xmm", "vzeroall", "hi16-zmm", "opmask",
-                "xgetbv1", "locked-rmw4", "plain-rmw4", "rdtsc", "push-pop6"]
+                "xgetbv1", "gate-rmw4", "locked-rmw4", "plain-rmw4", "rdtsc", "push-pop6"]
 BENCH_LEVELS = ["keep", "sse", "avx", "avx512", "inuse"]
 
 

@@ -12,10 +12,13 @@ which reaches a thread spinning there) must end it long before the call watchdog
 1000 ms (the campaign runs it by signal without keys); it must be latent, struck and
 recovered without a loss. Without protection keys on this machine (it
 says which), nothing in hardware would stop a flip from writing another domain:
-these runs then show only that none did. And two flips of seed 1 that leave membdev
-running wrongly (faults 206 and 2456): the shadow's end-to-end checks must detect them and
-lose nothing; and one that writes over another block before crashing (fault 4046), which
-the shadow must restore from its mirror. About half a minute.
+these runs then show only that none did. And two flips that leave membdev running wrongly
+(faults 206 and 2456 of seed 1 in the builds they were found in): the shadow's end-to-end
+checks must detect them and lose nothing; one that writes over another block before
+crashing (fault 4046's shape), which the shadow must restore from its mirror; and one that
+writes over the lent deque's length (fault 7156), which the shadow must put back before the
+redo and before the client reads its deque (at 41 faults: the shadow's own read-back queue must
+survive it too). About 40 s.
 """
 import os
 
@@ -33,6 +36,7 @@ SEED = 12
 # membdev once came after it (fault 0, pf: latent).
 WINDOW_MS = round(100 * TIMEOUT_SCALE)
 SPIN_S = 0.5  # the loop-step flip's fault, if the strike ends the spin (see there)
+DEQUE_FLIPS = 41  # the deque-length flip's repeats (see there)
 
 
 def campaign(i, n=FAULTS, flip_at=None, errors_ok_at=None):
@@ -107,16 +111,18 @@ def check_running_wrong_flip(run_no, finder, what):
 
 
 def check_block_size_flip():
-    """Fault 206 of seed 1 in this build (membdev+0x1360 bit 6): membdev loads its block
-    size from the wrong word and acknowledges writes it stored nowhere. Before the checks:
-    `latent`, and 21 such flips (`maple-hosted faults 207 1 20 0x1360 6`) lost 67,032
-    acknowledged writes."""
+    """Finding 6's flip (fb.membdev_block_size_load: membdev+0x1364 bit 6 in this build,
+    +0x1360 as fault 206 of seed 1 before membdev used block.h's helpers): membdev loads its
+    block size from the wrong word and acknowledges writes it stored nowhere. Before the
+    checks: `latent`, and 21 such flips (`maple-hosted faults 207 1 20 0x1360 6`) lost
+    67,032 acknowledged writes."""
     check_running_wrong_flip(4, fb.membdev_block_size_load, "block_size load")
 
 
 def check_op_flip():
-    """Fault 2456 of seed 1 in this build (membdev+0x128c bit 5): membdev reads each
-    request's op from the wrong place, serves writes as reads (the old block copied over
+    """fb.membdev_op_load (membdev+0x1297 bit 5 in this build, +0x128c as fault 2456 of
+    seed 1 before membdev used block.h's helpers): membdev reads each request's op from the
+    wrong place, serves writes as reads (the old block copied over
     the client's write buffer) and acknowledges them. The shadow must put the client's
     bytes back before the redo: before it kept a copy, every redo wrote the overwritten
     buffer, and the batch ended as -EIO (errors=1 at the flip, 3 of 3 runs)."""
@@ -124,8 +130,9 @@ def check_op_flip():
 
 
 def check_stray_write_flip():
-    """Fault 4046 of seed 1 in this build (fb.membdev_epilogue_stos: membdev+0x13aa bit 5):
-    membdev writes 8 zero bytes over the block after the last one it wrote, then crashes.
+    """fb.membdev_done_reload_stos (membdev+0x1399 bit 5 in this build; fault 4046 of seed 1
+    made the same flip at +0x13aa, in an epilogue this build no longer has): membdev writes 8
+    bytes over the block after the last one it wrote, then crashes.
     The shadow restarts it (`crashed`) and the batch is redone, but the other block's
     acknowledged contents are gone from the device; when read, two instances read the same
     wrong contents, and the shadow must give the reader the block from its mirror and
@@ -135,13 +142,39 @@ def check_stray_write_flip():
     restore's exact line is the hosted test
     recovery-a-write-stored-over-another-block-is-redone-and-that-block-restored's."""
     elf = os.path.join(ROOT, "out/domains/membdev.elf")
-    at = fb.membdev_epilogue_stos(elf)
+    at = fb.membdev_done_reload_stos(elf)
     if at is None:
-        raise Failure(f"{elf}: no `mov -0x38(%rbp),%rax; add $0x38,%rsp` in submit: the "
-                      "instruction this case flips is not there")
+        raise Failure(f"{elf}: no `mov -0xNN(%rbp),%REG; lock add %REG,...<completed>` in "
+                      "submit: the instruction this case flips is not there")
     flip = fb.KINDS.index("flip-code")
     got = campaign(6, n=flip + 1, flip_at=at)
     check_loop_step_fault(got, flip, at, "crashed")
+
+
+def check_deque_len_flip():
+    """fb.membdev_deque_len_store (membdev+0x119e bit 1 in this build: fault 7156 of seed 1,
+    docs/bench-faults.md's finding 9): membdev writes the low half of an address over the
+    length of the deque it was lent and serves nothing. The next call into the flipped
+    instance decides whose deque that is: the client's batch or the shadow's read-back
+    queue. So the flip is made at each of the first DEQUE_FLIPS flip-code faults (both
+    cases reached: 9 of 41 met the read-back queue in one run), and every one must be
+    `detected` and redone, no client error, no wrong block, no leak. Before the shadow put
+    the client's deque back: the batch failed, and bdclient, reading its deque, followed a
+    null request (`bdclient failed in a thread: SIGSEGV (SEGV_MAPERR) at bdclient+0x190f,
+    address 0x100c`), 3 of 3 single flips escaped. Before it checked its read-back queue
+    after each read-back and took its requests by the handles it pushed: 6 of 41 escaped,
+    `bdev_shadow failed: SIGSEGV (SEGV_MAPERR) at bdev_shadow+0x2658, address 0x100c`."""
+    elf = os.path.join(ROOT, "out/domains/membdev.elf")
+    at = fb.membdev_deque_len_store(elf)
+    if at is None:
+        raise Failure(f"{elf}: no load of the deque's length in submit: the instruction this "
+                      "case flips is not there")
+    got = campaign(7, n=(DEQUE_FLIPS - 1) * len(fb.KINDS) + fb.KINDS.index("flip-code") + 1,
+                   flip_at=at)
+    flips = [f for f in got["faults"] if f[1] == "flip-code"]
+    bad = [f for f in flips if (f[3], f[4], f[2]) != (f"{at[0]:#x}", str(at[1]), "detected")]
+    if len(flips) != DEQUE_FLIPS or bad:
+        raise Failure(f"{len(flips)} flips of {at[0]:#x} bit {at[1]}; not detected: {bad}")
 
 
 def run():
@@ -152,5 +185,7 @@ def run():
          check_op_flip)
     test("hostedfaults/membdev-stray-write-flip-block-is-restored-from-the-mirror",
          check_stray_write_flip)
+    test("hostedfaults/membdev-deque-length-flip-is-put-back-before-the-redo-and-the-client",
+         check_deque_len_flip)
     test("hostedfaults/membdev-loop-step-flip-spinning-is-struck-and-recovers-without-loss",
          check_loop_step_flip)

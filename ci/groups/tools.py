@@ -21,7 +21,8 @@ from .common import Failure, test
 REFUSAL_TIMEOUT = 30
 BENCH_TIMEOUT = 120
 # The tools that run ci/setup and ci/build first unless told not to.
-SETS_UP = ("ci/run-vm", "ci/test", "bench/boot", "bench/xcall", "bench/recovery", "bench/nvme")
+SETS_UP = ("ci/run-vm", "ci/test", "bench/boot", "bench/xcall", "bench/recovery", "bench/nvme",
+           "bench/nvme-checks")
 SIZE_HINT = "is not a size (a whole number with an optional K, M, G or T; no suffix means MiB)"
 GROUPS = ", ".join(ORDER)
 
@@ -97,6 +98,10 @@ REFUSALS = [
     (["bench/nvme", "--ru", "2"], "bench/nvme: error: unknown option --ru"),
     (["bench/nvme", "--ms", "5"], "bench/nvme: error: --ms 5: must be from 100 to 60000"),
     (["bench/nvme", "--note", ""], "bench/nvme: error: --note: must be one non-empty line"),
+    (["bench/nvme-checks", "--runs", "0"],
+     "bench/nvme-checks: error: argument --runs: 0 is less than 1"),
+    (["bench/nvme-checks", "--ms", "99"],
+     "bench/nvme-checks: error: --ms 99: must be from 100 to 60000"),
     (["images/mkesp", "--bogus", "a", "b", "c", "d"],
      "images/mkesp: error: unknown option --bogus"),
     (["images/mkesp", "a", "b", "c"], "images/mkesp: error: expected at least 4 arguments, got 3"),
@@ -267,6 +272,9 @@ def run():
     test("tools/bench-boot-failed-run-writes-no-results", failed_boot_writes_nothing,
          "bench/boot", ["--firmware", "bios"],
          "bench/boot: 1 of 1 boots failed; no results file written")
+    test("tools/bench-nvme-checks-failed-run-writes-no-results", failed_boot_writes_nothing,
+         "bench/nvme-checks", [],
+         "bench/nvme-checks: 1 of 1 boots failed, 0 guest errors; no results file written")
     test("tools/bench-xcall-failed-run-writes-no-results", failed_boot_writes_nothing,
          "bench/xcall", [], "bench/xcall: a benchmark boot failed: QEMU stopped before "
          "`bench: xcall done`: exit status 1")

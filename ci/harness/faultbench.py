@@ -227,35 +227,54 @@ def submit_insn(elf, asm):
 
 
 def membdev_block_size_load(elf):
-    """(offset, bit) of fault 206 of seed 1 in this build (docs/bench-faults.md, finding 6's
-    instruction): bit 6 of the low byte of the displacement of submit's
-    `mov 0x...(%rip),%rdx` that loads block_size (its 4 last bytes), so membdev loads its
-    block size from the word 64 bytes further on and, running on, acknowledges writes it put
-    nowhere. Read from the build like membdev_loop_step; None if not there."""
+    """(offset, bit) of finding 6's instruction (docs/bench-faults.md): bit 6 of the low byte
+    of the displacement of submit's `mov 0x...(%rip),%rdx` that loads block_size (its 4 last
+    bytes), so membdev loads its block size from the word 64 bytes further on and, running
+    on, acknowledges writes it put nowhere. Fault 206 of seed 1 before membdev used
+    block.h's helpers (membdev+0x1360; +0x1364 since). Read from the build like
+    membdev_loop_step; None if not there."""
     at = submit_insn(elf, r"mov\s+0x[0-9a-f]+\(%rip\),%rdx\s+# [0-9a-f]+ <block_size>")
     return (at[0] + at[1] - 4, 6) if at else None
 
 
 def membdev_op_load(elf):
-    """(offset, bit) that makes membdev read each request's op 512 MiB past the request:
-    bit 5 of the third displacement byte of submit's `mov 0x1008(%rNN),%rNNd` (BlockReq.op),
-    fault 2456 of seed 1 in this build (membdev+0x128c). membdev then serves writes as reads:
-    it copies the old block over the client's write buffer and acknowledges it. None if
-    not there."""
+    """(offset, bit) that makes membdev read each request's op 2 MiB past the request: bit 5
+    of the third displacement byte of submit's `mov 0x1008(%rNN),%rNNd` (BlockReq.op). Fault
+    2456 of seed 1 before membdev used block.h's helpers (membdev+0x128c; +0x1297 since).
+    membdev then serves writes as reads: it copies the old block over the client's write
+    buffer and acknowledges it. None if not there."""
     at = submit_insn(elf, r"mov\s+0x1008\(%r\w+\),%r\w+d")
     return (at[0] + at[1] - 2, 5) if at else None
 
 
-def membdev_epilogue_stos(elf):
-    """(offset, bit) that turns the `mov -0x38(%rbp),%rax` just before submit's
-    `add $0x38,%rsp` (its return value reloaded) into `stos %rax,%es:(%rdi)`: bit 5 of its
-    opcode byte (8b, ab). membdev then writes 8 bytes at %rdi, where its last memcpy ended
-    (over the first word of the block after the last one it wrote), and crashes: fault 4046
-    of seed 1 in this build (membdev+0x13aa). None if not there."""
+def membdev_deque_len_store(elf):
+    """(offset, bit) that turns submit's first load of the lent deque's length (the first
+    `mov 0x4(%rNN),%eNN` or `%rNNd` in submit: BlockReq_deque32.len, at offset 4) into a
+    store of that register over it: bit 1 of its opcode byte (8b, 89). membdev then writes
+    the low half of an address over the client's deque length and serves nothing. Fault
+    7156 of seed 1 since membdev uses block.h's helpers (membdev+0x119e;
+    docs/bench-faults.md, finding 9). None if not there."""
+    for addr, raw, text in submit_insns(elf):
+        if re.fullmatch(r"mov\s+0x4\(%r\w+\),%(?:e\w\w|r\d+d)", text) and "8b" in raw:
+            return addr + raw.index("8b"), 1
+    return None
+
+
+def membdev_done_reload_stos(elf):
+    """(offset, bit) that turns submit's reload of its count of requests done from its
+    frame, the REX.W `mov -0xNN(%rbp),%REG` that the count's `lock add %REG,...<completed>`
+    follows, into a REX.W `stos %rax,%es:(%rdi)`: bit 5 of its opcode byte (8b, ab).
+    membdev then writes 8 bytes at %rdi, where its last memcpy ended (over the first word
+    of the block after the last one it wrote), and, its frame now popped once too often,
+    crashes on the way out. Fault 4046 of seed 1 made the same flip in submit's epilogue
+    (membdev+0x13aa: `mov -0x38(%rbp),%rax`, the return value reloaded), which the build
+    since membdev uses block.h's helpers no longer has; this reload is membdev+0x1399
+    there. None if not there."""
     insns = submit_insns(elf)
     for (addr, raw, text), (_, _, following) in zip(insns, insns[1:]):
-        if (re.fullmatch(r"mov\s+-0x38\(%rbp\),%rax", text) and raw[:2] == ["48", "8b"]
-                and re.fullmatch(r"add\s+\$0x38,%rsp", following)):
+        m = re.fullmatch(r"mov\s+-0x[0-9a-f]+\(%rbp\),%(r\w+)", text)
+        adds = rf"lock add\s+%{m[1]},0x[0-9a-f]+\(%rip\)\s+# [0-9a-f]+ <completed>" if m else None
+        if m and raw[0] in ("48", "4c") and raw[1] == "8b" and re.fullmatch(adds, following):
             return addr + 1, 5
     return None
 

@@ -40,10 +40,11 @@ ALONE = [
     ("hi16-zmm", "ZERO_HI16_ZMM: 16 VPXORD of %zmm16-31", 2),
     ("opmask", "ZERO_OPMASK: 8 KXORW of %k0-7", 2),
     ("xgetbv1", "XGETBV with ECX = 1 (XINUSE), new", 2),
-    ("rdtsc", "RDTSC and the store of the watchdog's start time", 1),
+    ("rdtsc", "RDTSC and the store of the watchdog's start time (the gate before; none now)", 1),
     ("push-pop6", "six pushes and pops of callee-saved registers", 1),
-    ("plain-rmw4", "the four domain-table RMWs without LOCK", 1),
-    ("locked-rmw4", "the four domain-table RMWs as the gate makes them, LOCKed", 1),
+    ("plain-rmw4", "the gate's four RMWs without LOCK", 1),
+    ("gate-rmw4", "the gate's four RMWs as it makes them: `active` LOCKed, the counts plain", 1),
+    ("locked-rmw4", "the four RMWs all LOCKed, as the gate made them before", 1),
 ]
 
 
@@ -91,6 +92,8 @@ def table(parts_per_run):
     for part, what, times in ALONE:
         add(f"{what}" + (f", x{times}" if times > 1 else ""), "alone, minus call-return",
             lambda p, part=part, times=times: times * (p[part] - p["call-return"]))
-    add("LOCK on the four RMWs", "alone: locked minus plain",
+    add("LOCK on the gate's RMWs (the two of `active`)", "alone: gate minus plain",
+        lambda p: p["gate-rmw4"] - p["plain-rmw4"])
+    add("LOCK on all four RMWs (the gate before)", "alone: locked minus plain",
         lambda p: p["locked-rmw4"] - p["plain-rmw4"])
     return out

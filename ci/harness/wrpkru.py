@@ -31,6 +31,11 @@ WRPKRUS = {
     "proxy-call-membdev": (4, 0),
     "proxy-call-via-shadow": (8, 0),  # bench->bdev_shadow->membdev
     "fault-to-caller-error": (2, 1),  # raise, lower to rogue; the SIGILL entry
+    "submit-32-reads-membdev": (4, 0),
+    "submit-32-reads-via-shadow": (8, 0),  # bench->bdev_shadow->membdev
+    "submit-32-writes-membdev": (4, 0),
+    # bench->bdev_shadow->membdev, then the shadow's read-back of the writes
+    "submit-32-writes-via-shadow": (12, 0),
 }
 
 

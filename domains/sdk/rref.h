@@ -56,7 +56,7 @@ static inline void *rref_ptr(rref_t r)
 	uintptr_t p = r == RREF_NULL ? 0 : (uintptr_t)RREF_HANDLE_PTR(r);
 	/* Opaque to the optimiser: code that has already tested the handle
 	 * must not get "may be NULL" warnings on every use, and no check of
-	 * the pointer (membdev's in_shared_heap) may be folded away. */
+	 * the pointer (block_in_shared_heap, drivers/block/block.h) may be folded away. */
 	__asm__("" : "+r"(p));
 	return (void *)p;
 }

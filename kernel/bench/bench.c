@@ -18,9 +18,13 @@ static const struct {
 	const char *name;
 	void (*thread)(void *);
 } benchmarks[] = {
-	{"xcall", bench_xcall_thread},	 {"recovery", bench_recovery_thread},
-	{"nvme", bench_nvme_thread},	 {"nvme_crash", bench_nvme_crash_thread},
-	{"net", bench_net_thread},	 {"net_crash", bench_net_crash_thread},
+	{"xcall", bench_xcall_thread},
+	{"recovery", bench_recovery_thread},
+	{"nvme", bench_nvme_thread},
+	{"nvme_crash", bench_nvme_crash_thread},
+	{"nvme_checks", bench_nvme_checks_thread},
+	{"net", bench_net_thread},
+	{"net_crash", bench_net_crash_thread},
 	{"faults", bench_faults_thread},
 };
 
@@ -53,7 +57,7 @@ static void bench_start(const char *cmdline)
 	char which[16];
 	if (!cmdline_get(cmdline, "bench", which, sizeof which)) {
 		klog("bench: benchmark name too long (known: xcall, recovery, nvme, nvme_crash, "
-		     "net, net_crash, faults)");
+		     "nvme_checks, net, net_crash, faults)");
 		return;
 	}
 	for (unsigned i = 0; i < sizeof benchmarks / sizeof benchmarks[0]; i++) {
@@ -65,8 +69,8 @@ static void bench_start(const char *cmdline)
 			klog("bench: cannot create the benchmark thread");
 		return;
 	}
-	klog("bench: unknown benchmark '%s' (known: xcall, recovery, nvme, nvme_crash, net, "
-	     "net_crash, faults)",
+	klog("bench: unknown benchmark '%s' (known: xcall, recovery, nvme, nvme_crash, "
+	     "nvme_checks, net, net_crash, faults)",
 	     which);
 }
 BOOT_RUNNER(bench, "bench", bench_start);

@@ -12,8 +12,10 @@ struct domain;
 /* The benchmarks' threads (kernel/bench/). */
 void bench_xcall_thread(void *unused);
 void bench_recovery_thread(void *unused);
-/* bench=nvme and bench=nvme_crash (kernel/bench/nvme.c); arg: the command line. */
+/* bench=nvme, bench=nvme_checks and bench=nvme_crash (kernel/bench/nvme.c);
+ * arg: the command line. */
 void bench_nvme_thread(void *cmdline);
+void bench_nvme_checks_thread(void *cmdline);
 void bench_nvme_crash_thread(void *cmdline);
 
 /* bench=net and bench=net_crash (kernel/bench/net.c); arg: the command line. */

@@ -17,6 +17,11 @@
  * NVME_MS_DEFAULT). A measurement that went wrong says so on a line of its
  * own, `bench: nvme failure path=P mix=M qd=Q: why`.
  *
+ * bench=nvme_checks: the same mixes through nvme_shadow without its
+ * end-to-end checks (path=unchecked), with them but no read-back of writes
+ * (sums) and as it runs (checked: every acknowledged write read back), in
+ * the same lines (bench/nvme-checks).
+ *
  * bench=nvme_crash: bdclient's verified workload (half writes, every read
  * checked) through nvme_shadow for CRASH_PHASE_MS without crashes (calm_ops),
  * then as long again while the driver is struck every CRASH_MS with the
@@ -38,6 +43,7 @@
 #include <ktest/shadowed.h>
 #include <lib/cmdline.h>
 #include <lib/fmt.h>
+#include <lib/string.h>
 #include <platform/pc/power.h>
 #include <test/bdclient/bdclient.h>
 #include <test/nvmetest/nvmetest.h>
@@ -62,8 +68,23 @@ static const uint64_t mix_bytes[NvmeMix_COUNT] = {
 	[NVM_SEQWRITE128K] = 128 * 1024,
 };
 
-enum path { INDOMAIN, CROSSING, SHADOW, PATHS };
-static const char *const path_names[PATHS] = {"indomain", "crossing", "shadow"};
+/* A path: the client's image and the device it submits to (NULL: itself). */
+struct path {
+	const char *name, *client, *device;
+};
+static const struct path paths[] = {
+	{"indomain", "nvme_bench", NULL},
+	{"crossing", "nvmetest", "nvme"},
+	{"shadow", "nvmetest", "nvme_shadow"},
+};
+/* bench=nvme_checks: the shadow without its end-to-end checks, with them
+ * but no read-back, and as nvme_shadow runs (every write read back). */
+static const struct path check_paths[] = {
+	{"unchecked", "nvmetest", "nvme_shadow_unchecked"},
+	{"sums", "nvmetest", "nvme_shadow_sums"},
+	{"checked", "nvmetest", "nvme_shadow"},
+};
+#define NPATHS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A value in hundredths as "N.NN": the kernel's printf has no %f. */
 static void hundredths(char *out, size_t len, uint64_t v)
@@ -71,21 +92,21 @@ static void hundredths(char *out, size_t len, uint64_t v)
 	fmt_snprintf(out, len, "%lu.%02lu", v / 100, v % 100);
 }
 
-static void measure(enum path p, long mix, long qd, uint64_t ms)
+static void measure(const struct path *p, long mix, long qd, uint64_t ms)
 {
 	/* client runs the loop; device is what it submits to (0: itself). */
 	struct domain *client = NULL, *device = NULL, *driver = NULL;
-	if (p == INDOMAIN) {
-		client = bench_create("nvme", "nvme_bench");
+	if (!p->device) {
+		client = bench_create("nvme", p->client);
 	} else {
-		device = bench_create("nvme", p == SHADOW ? "nvme_shadow" : "nvme");
-		client = device ? bench_create("nvme", "nvmetest") : NULL;
+		device = bench_create("nvme", p->device);
+		client = device ? bench_create("nvme", p->client) : NULL;
 	}
 	long r = client ? domain_call(client, NvmeTest_bench_METHOD,
 				      device ? (long)domain_handle(device) : 0, mix, qd, (long)ms)
 			: -MAPLE_ESRCH;
 	if (r < 0) {
-		klog("bench: nvme failure path=%s mix=%s qd=%ld: bench returned %ld", path_names[p],
+		klog("bench: nvme failure path=%s mix=%s qd=%ld: bench returned %ld", p->name,
 		     mix_names[mix], qd, r);
 	} else {
 		bench_wait_run(client, NvmeTest_result_METHOD, NVB_RUNNING, ms);
@@ -101,12 +122,12 @@ static void measure(enum path p, long mix, long qd, uint64_t ms)
 		if (errors)
 			klog("bench: nvme failure path=%s mix=%s qd=%ld: %ld submits did not "
 			     "fully succeed",
-			     path_names[p], mix_names[mix], qd, errors);
-		klog("bench: nvme path=%s mix=%s qd=%ld ops=%lu ns=%lu iops=%s mbps=%s",
-		     path_names[p], mix_names[mix], qd, ops, ns, iops, mbps);
+			     p->name, mix_names[mix], qd, errors);
+		klog("bench: nvme path=%s mix=%s qd=%ld ops=%lu ns=%lu iops=%s mbps=%s", p->name,
+		     mix_names[mix], qd, ops, ns, iops, mbps);
 	}
 	bench_destroy("nvme", client);
-	if (p == SHADOW)
+	if (p->device && strcmp(p->device, "nvme"))
 		driver = domain_get_by_name("nvme", NULL); /* the shadow's driver */
 	bench_destroy("nvme", device);
 	if (driver) {
@@ -117,9 +138,10 @@ static void measure(enum path p, long mix, long qd, uint64_t ms)
 	}
 }
 
-void bench_nvme_thread(void *arg)
+/* Every mix at queue depth 1 and 32 through each of n paths in turn (in
+ * reverse order if rev), then `bench: nvme done` and power off. */
+static void run_paths(const char *cmdline, const struct path *ps, unsigned n, bool rev)
 {
-	const char *cmdline = arg;
 	uint64_t ms = NVME_MS_DEFAULT;
 	if (cmdline_get_u64(cmdline, "nvme_ms", &ms) && (ms == 0 || ms > NVME_MS_MAX)) {
 		klog("bench: nvme nvme_ms=%lu out of range (1 to %u); using %u", ms, NVME_MS_MAX,
@@ -128,10 +150,26 @@ void bench_nvme_thread(void *arg)
 	}
 	for (long mix = 0; mix < NvmeMix_COUNT; mix++)
 		for (long qd = 1; qd <= 32; qd += 31)
-			for (int p = 0; p < PATHS; p++)
-				measure((enum path)p, mix, qd, ms);
+			for (unsigned i = 0; i < n; i++)
+				measure(&ps[rev ? n - 1 - i : i], mix, qd, ms);
 	klog("bench: nvme done");
 	power_off();
+}
+
+void bench_nvme_thread(void *arg)
+{
+	run_paths(arg, paths, NPATHS(paths), false);
+}
+
+/* bench=nvme_checks: what the shadow's end-to-end checks cost, each
+ * measurement of the three check_paths one after another so that drift hits
+ * all alike; `nvme_rev=1` takes them in reverse, so that boots alternate
+ * which goes first (bench/nvme-checks). */
+void bench_nvme_checks_thread(void *arg)
+{
+	uint64_t rev = 0;
+	cmdline_get_u64(arg, "nvme_rev", &rev);
+	run_paths(arg, check_paths, NPATHS(check_paths), rev != 0);
 }
 
 /* Requests done per 10 ms bin of the crashed phase, and in its window. */

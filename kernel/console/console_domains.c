@@ -39,6 +39,7 @@ static void list_one(struct domain *d, void *arg)
 {
 	struct listing *l = arg;
 	const struct gate_domain *gd = gate_domtab(d->id);
+	struct gate_calls calls = gate_domain_calls(d->id);
 	char mem[40], threads[24], rrefs[24];
 	uint64_t rref_count, rref_bytes;
 	/* Use against limit (domain.h, struct domain_limits; xheap/rref.h,
@@ -49,7 +50,7 @@ static void list_one(struct domain *d, void *arg)
 	fmt_snprintf(threads, sizeof threads, "%u/%u", domain_threads(d), d->limits.threads);
 	fmt_snprintf(rrefs, sizeof rrefs, "%lu/%lu", rref_count, d->rref_limits.headers);
 	ctl_print(l->r, "%3u %-12s %-10s %3d %8lu %9lu %9lu %6lu %9lu %8lu %17s %7s %11s %-12s  %s",
-		  d->id, d->name, state_name(d), d->pkey, d->pages * 4, gd->calls, gd->calls_out,
+		  d->id, d->name, state_name(d), d->pkey, d->pages * 4, calls.in, calls.out,
 		  gd->active, d->syscalls, d->failures, mem, threads, rrefs, d->creator_name,
 		  d->state == DOMAIN_RUNNING ? "" : d->fail_reason);
 	l->count++;

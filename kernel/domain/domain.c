@@ -522,7 +522,7 @@ static void pc_teardown(void *dp, uint64_t *pages, uint64_t *rrefs)
 {
 	struct domain *d = dp;
 	publish(d, GATE_DOMAIN_FREE);
-	gate_forget_domain_stacks(d->id);
+	gate_forget_domain(d->id);
 	*pages = d->pages;
 	domain_observe(DOMAIN_EV_RECLAIM, d);
 	*rrefs = rref_reclaim(d->id);

@@ -204,6 +204,17 @@ struct thread_gate *gate_thread(struct thread *t)
 
 void gate_thread_free(struct thread_gate *g)
 {
+	/* Its counts go to the domain table as it leaves the slot owners,
+	 * under the lock gate_domain_calls sums under: each call is summed
+	 * once, from the thread's page or from the table. The thread enters
+	 * no domain any more, so its counts are final. */
+	spin_lock(&slot_lock);
+	for (uint32_t id = 1; id < GATE_MAX_DOMAINS; id++) {
+		domtab[id].ended_calls += g->tt->calls[id];
+		domtab[id].ended_calls_out += g->tt->calls_out[id];
+	}
+	slot_owner[g->slot] = NULL;
+	spin_unlock(&slot_lock);
 	/* The RO page, the guard, the gate stack and the TRUSTED pages. */
 	unmap_region(g->ro_va, GATE_SLOT_TRUSTED_OFF / PAGE_SIZE + THREAD_TRUSTED_PAGES, true);
 	slot_put(g->slot);
@@ -229,13 +240,41 @@ void gate_thread_release(struct thread *t)
 	gate_thread_free(g);
 }
 
-void gate_forget_domain_stacks(uint32_t id)
+/*
+ * Every thread's stack in domain id, and its counts of calls into id and
+ * out of it, so the next domain in the slot starts with none. Only after
+ * destroy's drain: no call into id is in progress, and none can start (its
+ * state is not running), so no thread counts into or out of id while its
+ * counts are zeroed here.
+ */
+void gate_forget_domain(uint32_t id)
 {
 	spin_lock(&slot_lock);
+	domtab[id].ended_calls = domtab[id].ended_calls_out = 0;
 	for (int i = 0; i < GATE_MAX_THREADS; i++)
-		if (slot_owner[i])
+		if (slot_owner[i]) {
 			slot_owner[i]->tt->domain_sp[id] = 0;
+			slot_owner[i]->tt->calls[id] = slot_owner[i]->tt->calls_out[id] = 0;
+		}
 	spin_unlock(&slot_lock);
+}
+
+struct gate_calls gate_domain_calls(uint32_t id)
+{
+	struct gate_calls c = {0, 0};
+	if (id >= GATE_MAX_DOMAINS)
+		return c;
+	spin_lock(&slot_lock);
+	c.in = domtab[id].ended_calls;
+	c.out = domtab[id].ended_calls_out;
+	for (int i = 0; i < GATE_MAX_THREADS; i++)
+		if (slot_owner[i]) {
+			c.in += __atomic_load_n(&slot_owner[i]->tt->calls[id], __ATOMIC_RELAXED);
+			c.out += __atomic_load_n(&slot_owner[i]->tt->calls_out[id],
+						 __ATOMIC_RELAXED);
+		}
+	spin_unlock(&slot_lock);
+	return c;
 }
 
 /*
@@ -373,7 +412,8 @@ long gate_upcall(struct domain *d, uint64_t entry, int kind, long a0, long a1, l
 	struct upcall_ctx ctx;
 	g->ctx[n] = &ctx;
 	g->tt->cont_top += sizeof(struct continuation);
-	__atomic_add_fetch(&gd->calls, 1, __ATOMIC_RELAXED);
+	/* The thread's own count (gate_layout.h), as the gate keeps it. */
+	__atomic_store_n(&g->tt->calls[d->id], g->tt->calls[d->id] + 1, __ATOMIC_RELAXED);
 	g->ro->domain = d->id;
 	g->ro->expected_pkru = d->pkru;
 

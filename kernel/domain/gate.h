@@ -47,8 +47,15 @@ void gate_thread_free(struct thread_gate *g);
 int gate_threads_free(void);
 /* Free a thread's gate pages and its stacks in every domain (thread exit). */
 void gate_thread_release(struct thread *t);
-/* Forget every thread's stack in domain id (the domain is going away). */
-void gate_forget_domain_stacks(uint32_t id);
+/* Forget every thread's stack in domain id and its counts of calls into
+ * id and out of it (the domain is going away; its calls are drained). */
+void gate_forget_domain(uint32_t id);
+/* The calls made into domain id and out of it, every thread's summed (each
+ * counts its own, gate_layout.h): the console's `domains`, the ktests. */
+struct gate_calls {
+	uint64_t in, out;
+};
+struct gate_calls gate_domain_calls(uint32_t id);
 /* The domain a thread runs in now (0: the kernel). */
 uint32_t gate_current_domain(struct thread *t);
 

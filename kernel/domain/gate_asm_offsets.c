@@ -24,8 +24,6 @@ void gate_asm_offsets(void)
 	FIELD(GD_PKRU, struct gate_domain, pkru);
 	FIELD(GD_NMETHODS, struct gate_domain, nmethods);
 	FIELD(GD_ACTIVE, struct gate_domain, active);
-	FIELD(GD_CALLS, struct gate_domain, calls);
-	FIELD(GD_CALLS_OUT, struct gate_domain, calls_out);
 	FIELD(GD_METHODS, struct gate_domain, methods);
 	GATE_ASM_OFFSET(GD_SIZE, sizeof(struct gate_domain));
 
@@ -38,6 +36,8 @@ void gate_asm_offsets(void)
 
 	FIELD(GTT_CONT_TOP, struct gate_thread_trusted, cont_top);
 	FIELD(GTT_DOMAIN_SP, struct gate_thread_trusted, domain_sp);
+	FIELD(GTT_CALLS, struct gate_thread_trusted, calls);
+	FIELD(GTT_CALLS_OUT, struct gate_thread_trusted, calls_out);
 	FIELD(GTT_CONTS, struct gate_thread_trusted, conts);
 
 	FIELD(CONT_KIND, struct continuation, kind);

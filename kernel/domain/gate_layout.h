@@ -262,9 +262,12 @@
 	uint64_t gen;
 	uint64_t pkru;
 	uint64_t nmethods;
-	uint64_t active;    /* calls in progress into the domain (atomic) */
-	uint64_t calls;	    /* calls ever made into it (atomic) */
-	uint64_t calls_out; /* calls it made to other domains (atomic) */
+	uint64_t active; /* calls in progress into the domain (atomic) */
+	/* Calls into it and out of it by threads whose gate pages are gone:
+	 * each thread counts its own (gate_thread_trusted.calls), and its
+	 * counts are added here when its slot is freed. */
+	uint64_t ended_calls;
+	uint64_t ended_calls_out;
 	uint64_t reserved;
 	uint64_t methods[GATE_MAX_METHODS];
 };
@@ -295,16 +298,26 @@ struct continuation {
 	uint64_t caller_rsp;  /* where the gate pushed the caller's registers (a value only) */
 	uint64_t callee_sp;   /* domain_sp[callee] before the call */
 	uint64_t caller_sp;   /* domain_sp[caller] before the call */
-	uint64_t start_tsc;   /* for the watchdog */
+	uint64_t start_tsc;   /* the watchdog's stamp (watchdog_rule.h); the gate stores 0 */
 	uint64_t word;	      /* the method word, with its RRef transfer bits */
 	uint64_t args[4];     /* the four arguments, for RRef transfers on return */
 };
 
-/* Per-thread TRUSTED pages. */
+/*
+ * Per-thread TRUSTED pages. calls and calls_out are this thread's own
+ * counts of the calls it made into each domain and out of each: only the
+ * thread writes them (the gate, with a plain increment, or the kernel or
+ * runtime on the thread's behalf for its upcalls), so no count is lost
+ * without a LOCK; their readers sum every thread's and the domain table's
+ * ended_calls (the kernel's gate_domain_calls, maple-hosted's
+ * hgate_calls).
+ */
 struct gate_thread_trusted {
 	uint64_t cont_top; /* VA of the next free continuation */
 	uint64_t reserved[7];
 	uint64_t domain_sp[GATE_MAX_DOMAINS]; /* stack to enter each domain on */
+	uint64_t calls[GATE_MAX_DOMAINS];     /* calls into each domain */
+	uint64_t calls_out[GATE_MAX_DOMAINS]; /* calls out of each domain */
 	struct continuation conts[GATE_MAX_DEPTH];
 };
 

@@ -36,6 +36,17 @@ static const struct manifest_entry manifest[] = {
 	{.image = "nvme", .devices = {"nvme0"}},
 	/* The NVMe driver's shadow restarts it (docs/drivers.md, "NVMe recovery"). */
 	{.image = "nvme_shadow", .may_create = {"nvme"}},
+	/* The same shadow with its checks' read-back off, and without checks:
+	 * the benchmark of their cost (kernel/bench/nvme.c). */
+	{.image = "nvme_shadow_sums", .may_create = {"nvme"}},
+	{.image = "nvme_shadow_unchecked", .may_create = {"nvme"}},
+	/* Test images: the checked shadow with an NVMe driver that acknowledges
+	 * a write without storing it, and one that returns a wrong read
+	 * (kernel/ktest/nvme.c; docs/recovery.md, "End-to-end integrity"). */
+	{.image = "nvme_shadow_forgetful", .may_create = {"nvme_forgetful"}},
+	{.image = "nvme_forgetful", .devices = {"nvme0"}},
+	{.image = "nvme_shadow_wrongread", .may_create = {"nvme_wrongread"}},
+	{.image = "nvme_wrongread", .devices = {"nvme0"}},
 	/* Test image: the NVMe driver that floods its controller with reads
 	 * (kernel/ktest/nvme_quiesce.c). */
 	{.image = "nvme_quiesce", .devices = {"nvme0"}},

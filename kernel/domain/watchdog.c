@@ -44,10 +44,18 @@ uint64_t watchdog_set_budget_ms(uint64_t ms)
 	return __atomic_exchange_n(&budget_ms, ms, __ATOMIC_RELAXED);
 }
 
-/* The innermost call on g's continuation stack, by the shared rule. */
+/*
+ * The innermost call on g's continuation stack, by the shared rule, stamped
+ * now if the gate left it unstamped (watchdog_rule.h; a call stamped now is
+ * not overdue): every caller runs on g's own thread, or while it is parked
+ * under the scheduler lock, so nothing else writes the stamp meanwhile.
+ */
 static bool innermost_call(const struct thread_gate *g, struct watchdog_call *out)
 {
-	return watchdog_innermost_call(g->tt, g->tt_va, out);
+	if (!watchdog_innermost_call(g->tt, g->tt_va, out))
+		return false;
+	watchdog_stamp(g->tt, g->tt_va, rdtsc(), out);
+	return true;
 }
 
 void watchdog_discount_wait(struct thread *t, uint64_t tsc)
@@ -60,8 +68,7 @@ void watchdog_discount_wait(struct thread *t, uint64_t tsc)
 
 void watchdog_credit_failed_call(struct thread *t, uint64_t start_tsc)
 {
-	uint64_t now = rdtsc();
-	watchdog_discount_wait(t, now > start_tsc ? now - start_tsc : 0);
+	watchdog_discount_wait(t, watchdog_failed_call_ticks(start_tsc, rdtsc()));
 }
 
 static void fail_timed_out(struct domain *d, const char *where)

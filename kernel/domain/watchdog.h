@@ -1,7 +1,10 @@
 /*
  * The call watchdog: every call into a domain (a continuation on the
  * calling thread's gate stack) has a deadline, its start plus the budget
- * (`watchdog_ms=`, default 1000 ms; 0 turns it off). A callee still inside
+ * (`watchdog_ms=`, default 1000 ms; 0 turns it off); a call through the
+ * gate, which reads no clock, starts when one of the checks below first
+ * finds it the innermost (watchdog_rule.h: at most a tick after its real
+ * start, never before it). A callee still inside
  * its call past the deadline fails with MAPLE_ETIMEDOUT, and the thread
  * unwinds to the caller. A domain thread's own life (its CONT_THREAD
  * continuation) has no deadline; the calls it makes do.

@@ -34,14 +34,36 @@ bool watchdog_innermost_call(const struct gate_thread_trusted *tt, uint64_t tt_v
 
 bool watchdog_overdue(const struct watchdog_call *c, uint64_t now, uint64_t budget)
 {
-	return budget && now > c->start_tsc && now - c->start_tsc > budget;
+	return budget && c->start_tsc != WATCHDOG_UNSTAMPED && now > c->start_tsc &&
+	       now - c->start_tsc > budget;
+}
+
+bool watchdog_stamp(struct gate_thread_trusted *tt, uint64_t tt_va, uint64_t now,
+		    struct watchdog_call *c)
+{
+	struct watchdog_call call;
+	if (!watchdog_innermost_call(tt, tt_va, &call) || call.start_tsc != WATCHDOG_UNSTAMPED ||
+	    now == WATCHDOG_UNSTAMPED)
+		return false;
+	uint64_t n = slots(tt->cont_top, tt_va);
+	__atomic_store_n(&tt->conts[n - 1].start_tsc, now, __ATOMIC_RELAXED);
+	call.start_tsc = now;
+	if (c)
+		*c = call;
+	return true;
 }
 
 void watchdog_discount(struct gate_thread_trusted *tt, uint64_t tt_va, uint64_t tsc)
 {
 	uint64_t n = slots(tt->cont_top, tt_va);
 	for (uint64_t i = 0; i < n; i++)
-		__atomic_add_fetch(&tt->conts[i].start_tsc, tsc, __ATOMIC_RELAXED);
+		if (tt->conts[i].start_tsc != WATCHDOG_UNSTAMPED)
+			__atomic_add_fetch(&tt->conts[i].start_tsc, tsc, __ATOMIC_RELAXED);
+}
+
+uint64_t watchdog_failed_call_ticks(uint64_t start_tsc, uint64_t now)
+{
+	return start_tsc != WATCHDOG_UNSTAMPED && now > start_tsc ? now - start_tsc : 0;
 }
 
 void watchdog_reason(char *out, size_t outlen, uint64_t budget_ms, const char *where)

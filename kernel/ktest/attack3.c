@@ -29,7 +29,7 @@
 
 static uint64_t calls_into(const struct domain *d)
 {
-	return __atomic_load_n(&gate_domtab(d->id)->calls, __ATOMIC_ACQUIRE);
+	return gate_domain_calls(d->id).in;
 }
 
 /*

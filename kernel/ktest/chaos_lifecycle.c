@@ -99,8 +99,7 @@ static bool wait_until(bool (*cond)(void))
  * its state check and its stack: a destroy there refuses it with EDEAD.) */
 static bool call_inside(void)
 {
-	return __atomic_load_n(&gate_domtab(race.handle & HANDLE_ID_MASK)->calls,
-			       __ATOMIC_ACQUIRE) > race.calls_before;
+	return gate_domain_calls((uint32_t)(race.handle & HANDLE_ID_MASK)).in > race.calls_before;
 }
 
 static unsigned want_done;
@@ -136,7 +135,7 @@ static void concurrent_destroys(struct ktest_ctx *t)
 		race = (struct race){.handle = domain_handle(rogue),
 				     .method = Rogue_run_METHOD,
 				     .a0 = ROGUE_SPIN,
-				     .calls_before = gate_domtab(rogue->id)->calls};
+				     .calls_before = gate_domain_calls(rogue->id).in};
 		want_done = n + 1;
 		if (!start_call(t))
 			return;

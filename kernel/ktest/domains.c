@@ -60,9 +60,9 @@ KTEST(domain_loads_runs_and_is_destroyed_once)
 	uint64_t handle = domain_handle(d);
 	uint32_t id = d->id;
 	KT_ASSERT(d->pkey >= PKEY_FIRST_DOMAIN);
-	uint64_t calls_before = gate_domtab(id)->calls;
+	uint64_t calls_before = gate_domain_calls(id).in;
 	long greeting = domain_call(d, Hello_greet_METHOD, HELLO_GREET_ARG, 0, 0, 0);
-	uint64_t calls = gate_domtab(id)->calls - calls_before;
+	uint64_t calls = gate_domain_calls(id).in - calls_before;
 	char err[96];
 	int first = domain_destroy(handle, err, sizeof err);
 	int second = domain_destroy(handle, err, sizeof err); /* twice: a clean refusal */
@@ -93,7 +93,7 @@ KTEST(domain_calls_nest_across_three_domains_and_back)
 	CREATE(xc, "xc");
 	long r = domain_call(xa, Xa_chain_METHOD, 1, 0, 0, 0);
 	long again = domain_call(xa, Xa_chain_METHOD, 1, 0, 0, 0);
-	uint64_t calls_b = gate_domtab(xb->id)->calls;
+	uint64_t calls_b = gate_domain_calls(xb->id).in;
 	DESTROY(xc);
 	/* xb's call into the destroyed xc fails cleanly, and xa hears of it. */
 	long dead = domain_call(xa, Xa_chain_METHOD, 1, 0, 0, 0);

@@ -32,13 +32,15 @@ const char *driver_fault_name(int fault)
 
 struct lookup {
 	const char *name;
+	bool failed_too;
 	uint64_t handle;
 };
 
 static void match(struct domain *d, void *arg)
 {
 	struct lookup *l = arg;
-	if (d->state == DOMAIN_RUNNING && !strcmp(d->name, l->name))
+	bool state = d->state == DOMAIN_RUNNING || (l->failed_too && d->state == DOMAIN_FAILING);
+	if (state && !strcmp(d->name, l->name))
 		l->handle = domain_handle(d);
 }
 
@@ -47,6 +49,25 @@ uint64_t driver_current(const char *name)
 	struct lookup l = {.name = name};
 	domain_foreach(match, &l);
 	return l.handle;
+}
+
+/* Bounded: each pass destroys one instance; one whose destroy fails (a call
+ * that never leaves it: -MAPLE_ETIMEDOUT) would otherwise be found again. */
+#define DESTROY_ALL_MAX 8
+
+int driver_destroy_all(const char *name)
+{
+	for (int i = 0; i < DESTROY_ALL_MAX; i++) {
+		struct lookup l = {.name = name, .failed_too = true};
+		domain_foreach(match, &l);
+		if (!l.handle)
+			return 0;
+		char err[96];
+		int r = domain_destroy(l.handle, err, sizeof err);
+		if (r < 0 && r != -MAPLE_ESRCH) /* ESRCH: its shadow destroyed it meanwhile */
+			return r;
+	}
+	return -MAPLE_EBUSY;
 }
 
 bool driver_strike(uint64_t handle, int fault)

@@ -20,6 +20,15 @@ const char *driver_fault_name(int fault);
 uint64_t driver_current(const char *name);
 
 /*
+ * Destroy every domain called name, running or failed: a failed instance
+ * whose shadow failed before it could destroy it keeps its device from
+ * every later instance (docs/bench-faults.md, finding 10), and
+ * driver_current never names it. 0; or the first destroy's error, or
+ * -MAPLE_EBUSY if instances are still found after a bounded number.
+ */
+int driver_destroy_all(const char *name);
+
+/*
  * Make the driver with this handle fail: arm a CPU fault for the next
  * thread that returns to it, or kill it now. False if it is not the
  * running instance any more. The caller must be the only one that makes it

@@ -379,7 +379,7 @@ static void call_depth(struct ktest_ctx *t)
 		return;
 	long r = rogue_run(rogue, ROGUE_GATE_DEPTH, 0, 0, 0);
 	bool running = rogue->state == DOMAIN_RUNNING;
-	uint64_t calls = gate_domtab(rogue->id)->calls;
+	uint64_t calls = gate_domain_calls(rogue->id).in;
 	KT_ASSERT_EQ(ktest_destroy(rogue), 0);
 	KT_ASSERT_EQ(r, -MAPLE_EDEPTH);
 	KT_ASSERT(running);

@@ -4,8 +4,9 @@
  * workload; it refuses a controller in fatal status or never ready (test
  * images that see a copy of the registers); a bad request in a batch fails alone with -MAPLE_EINVAL
  * while its neighbour succeeds; and the recovery test of the membdev work (shadowed.c) runs
- * unchanged through nvme_shadow, crashing the driver with every fault kind while the workload runs.
- * Each checks for leaks.
+ * unchanged through nvme_shadow, crashing the driver with every fault kind while the workload runs;
+ * and a driver that acknowledges a write it did not store, or returns a wrong read, is found by
+ * the shadow's end-to-end checks and redone. Each checks for leaks.
  */
 #include <core/log.h>
 #include <core/sched.h>
@@ -22,17 +23,23 @@
 #define ROUNDS	     10 /* of every fault: 60 crashes, as with membdev */
 #define WORKLOAD_OPS 3000
 
-static void workload_on(struct ktest_ctx *t, const char *image)
+/*
+ * bdclient's workload through device (of image `image`): every block written,
+ * ops random requests half writes, every block read back. Fails t unless the
+ * client saw no error, no wrong block and no unverifiable read, and wrote and
+ * verified every block.
+ */
+static void verified_run(struct ktest_ctx *t, struct domain *device, const char *image, long ops)
 {
-	struct domain *driver = ktest_create(t, image);
-	struct domain *client = driver ? ktest_create(t, "bdclient") : NULL;
-	if (!client)
-		goto out;
-	long r = domain_call(client, BdClient_start_METHOD, WORKLOAD_OPS, SHADOWED_WRITE_PERCENT,
-			     (long)domain_handle(driver), 0);
-	if (r != 0) {
-		ktest_fail(t, __FILE__, __LINE__, "bdclient.start on nvme: %ld", r);
-		goto out;
+	struct domain *client = ktest_create(t, "bdclient");
+	long r = client ? domain_call(client, BdClient_start_METHOD, ops, SHADOWED_WRITE_PERCENT,
+				      (long)domain_handle(device), 0)
+			: 0;
+	if (r != 0)
+		ktest_fail(t, __FILE__, __LINE__, "bdclient.start on %s: %ld", image, r);
+	if (!client || r != 0) {
+		ktest_destroy(client);
+		return;
 	}
 	uint64_t deadline = time_ns() + SHADOWED_RUN_WAIT_NS;
 	while (shadowed_stat(client, BDC_RUNNING) == 1 && time_ns() < deadline)
@@ -41,19 +48,25 @@ static void workload_on(struct ktest_ctx *t, const char *image)
 	long verified = shadowed_stat(client, BDC_VERIFIED);
 	long unverified = shadowed_stat(client, BDC_UNVERIFIED);
 	if (shadowed_stat(client, BDC_RUNNING) != 0)
-		ktest_fail(t, __FILE__, __LINE__, "the workload on nvme did not end");
+		ktest_fail(t, __FILE__, __LINE__, "the workload on %s did not end", image);
 	else if (errors || lost || unverified)
 		ktest_fail(t, __FILE__, __LINE__,
-			   "nvme: %ld errors (last %ld), %ld wrong blocks, %ld unverifiable reads",
-			   errors, shadowed_stat(client, BDC_LAST_ERROR), lost, unverified);
+			   "%s: %ld errors (last %ld), %ld wrong blocks, %ld unverifiable reads",
+			   image, errors, shadowed_stat(client, BDC_LAST_ERROR), lost, unverified);
 	else if (verified < BDC_BLOCKS || shadowed_stat(client, BDC_WRITES) < BDC_BLOCKS)
 		ktest_fail(t, __FILE__, __LINE__, "too little checked: %ld reads verified",
 			   verified);
 	else
 		klog("ktest: %s: %ld requests, %ld reads verified, %ld writes", image,
 		     shadowed_stat(client, BDC_OPS), verified, shadowed_stat(client, BDC_WRITES));
-out:
 	ktest_destroy(client);
+}
+
+static void workload_on(struct ktest_ctx *t, const char *image)
+{
+	struct domain *driver = ktest_create(t, image);
+	if (driver)
+		verified_run(t, driver, image, WORKLOAD_OPS);
 	ktest_destroy(driver);
 }
 
@@ -177,6 +190,48 @@ static void refusals(struct ktest_ctx *t)
 KTEST(nvme_refuses_a_fatal_or_never_ready_controller)
 {
 	ktest_run_counted(t, "kt-nvme-refuse", refusals, SHADOWED_RUN_WAIT_NS);
+}
+
+/*
+ * bdclient's sweep (every block written once, then every block read) through
+ * shadow_image, whose driver answers one request per instance wrongly (a
+ * write acknowledged but not stored, a read with a byte changed): the
+ * shadow's end-to-end checks must find each, restart the driver and redo the
+ * batch, so the client sees no error and no wrong block. The lines (which
+ * block, the check's verdict, one restart per wrong answer) are checked by
+ * ci/groups/nvme.py. Without checks the client counted the wrong block.
+ */
+static void checked_sweep(struct ktest_ctx *t, const char *shadow_image, const char *driver)
+{
+	struct domain *shadow = ktest_create(t, shadow_image);
+	if (shadow)
+		verified_run(t, shadow, shadow_image, 0);
+	ktest_destroy(shadow);
+	ktest_destroy_handle(driver_current(driver));
+}
+
+static void forgotten_write(struct ktest_ctx *t)
+{
+	checked_sweep(t, "nvme_shadow_forgetful", "nvme_forgetful");
+}
+
+/* nvme_forgetful acknowledges each instance's 300th write without issuing
+ * it: nvme_shadow's read-back (its default policy) finds it. */
+KTEST(nvme_shadow_redoes_a_write_acknowledged_but_not_stored)
+{
+	ktest_run_counted(t, "kt-nvme-forgot", forgotten_write, SHADOWED_RUN_WAIT_NS);
+}
+
+static void wrong_read(struct ktest_ctx *t)
+{
+	checked_sweep(t, "nvme_shadow_wrongread", "nvme_wrongread");
+}
+
+/* nvme_wrongread inverts a byte of each instance's 300th read: the shadow's
+ * checksums find it with the read-back off (nvme_shadow_wrongread). */
+KTEST(nvme_shadow_redoes_a_read_that_returned_wrong_data)
+{
+	ktest_run_counted(t, "kt-nvme-wrongread", wrong_read, SHADOWED_RUN_WAIT_NS);
 }
 
 static void with_shadow(struct ktest_ctx *t)

@@ -91,9 +91,9 @@ KTEST(rref_borrowed_rref_is_lent_on_across_three_domains)
 		ktest_destroy(c);
 		return;
 	}
-	uint64_t calls_before = gate_domtab(c->id)->calls;
+	uint64_t calls_before = gate_domain_calls(c->id).in;
 	long r = domain_call(p.a, RrefA_run_METHOD, RCASE_LEND_ON_3, 0, 0, 0);
-	uint64_t calls_c = gate_domtab(c->id)->calls - calls_before;
+	uint64_t calls_c = gate_domain_calls(c->id).in - calls_before;
 	pair_destroy(&p);
 	KT_ASSERT_EQ(ktest_destroy(c), 0);
 	if (r != 1) {

@@ -3,7 +3,8 @@
  * shadow's per-block checksums (docs/recovery.md, "End-to-end integrity"):
  * the checksum sees every single-bit change and every length, never gives
  * BLOCKSUM_NONE, and the table judges reads as unknown, right, wrong, or
- * wrong at rest, and forgets and relearns blocks.
+ * wrong at rest, and forgets and relearns blocks; blocks past the table
+ * are untracked.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -115,6 +116,27 @@ static void test_at_rest_until_written(void **state)
 	assert_int_equal(blocksums_judge(&t, 0, 44), BLOCKSUM_RIGHT);
 }
 
+/* Blocks past the table (a device larger than it tracks) are untracked:
+ * a write there records nothing and any read of one is unknown, never
+ * wrong; the tracked blocks below are unaffected. */
+static void test_blocks_past_the_table_are_untracked(void **state)
+{
+	(void)state;
+	struct blocksum sums[3] = {{0}}; /* the third: where an unguarded write of block 2 lands */
+	struct blocksums t;
+	blocksums_init(&t, 2, BS, sums);
+	blocksums_stored(&t, 1, 11);
+	blocksums_stored(&t, 2, 22);
+	blocksums_at_rest(&t, 2, 33);
+	assert_int_equal(blocksums_want(&t, 2), BLOCKSUM_NONE);
+	assert_int_equal(blocksums_judge(&t, 2, 22), BLOCKSUM_UNKNOWN);
+	assert_int_equal(blocksums_judge(&t, 2, 33), BLOCKSUM_UNKNOWN);
+	assert_int_equal(blocksums_judge(&t, 1 << 30, 11), BLOCKSUM_UNKNOWN);
+	blocksums_forget(&t, 5);
+	assert_int_equal(blocksums_judge(&t, 1, 11), BLOCKSUM_RIGHT);
+	assert_int_equal(blocksums_judge(&t, 1, 22), BLOCKSUM_WRONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_empty_data_is_not_none),
 		cmocka_unit_test(test_table_learns_judges_and_forgets),
 		cmocka_unit_test(test_at_rest_until_written),
+		cmocka_unit_test(test_blocks_past_the_table_are_untracked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,6 +92,42 @@ static void test_discount_moves_every_deadline(void **state)
 	assert_int_equal(tt.conts[0].start_tsc, 1500);
 }
 
+/* The gate leaves a call unstamped: never overdue, stamped once by the
+ * first look, then judged from that stamp; discounts and credits pass it. */
+static void test_unstamped_call_is_stamped_at_first_look(void **state)
+{
+	(void)state;
+	const uint64_t kinds[] = {CONT_UPCALL, CONT_XCALL, CONT_THREAD};
+	struct watchdog_call c = {.callee = 1, .start_tsc = WATCHDOG_UNSTAMPED};
+	assert_false(watchdog_overdue(&c, UINT64_MAX, 100));
+	stack_of(2, kinds);
+	tt.conts[1].start_tsc = WATCHDOG_UNSTAMPED;
+	watchdog_discount(&tt, TT_VA, 500); /* the stamped one moves, not the other */
+	assert_int_equal(tt.conts[0].start_tsc, 1500);
+	assert_int_equal(tt.conts[1].start_tsc, WATCHDOG_UNSTAMPED);
+	assert_true(watchdog_stamp(&tt, TT_VA, 7000, &c));
+	assert_int_equal(c.callee, 2);
+	assert_int_equal(c.start_tsc, 7000);
+	assert_int_equal(tt.conts[1].start_tsc, 7000);
+	assert_false(watchdog_stamp(&tt, TT_VA, 9000, &c)); /* once only */
+	assert_int_equal(tt.conts[1].start_tsc, 7000);
+	assert_true(watchdog_innermost_call(&tt, TT_VA, &c));
+	assert_false(watchdog_overdue(&c, 7100, 100));
+	assert_true(watchdog_overdue(&c, 7101, 100));
+	/* Only the innermost call, and only one with a deadline. */
+	tt.conts[0].start_tsc = WATCHDOG_UNSTAMPED;
+	assert_false(watchdog_stamp(&tt, TT_VA, 9000, NULL));
+	assert_int_equal(tt.conts[0].start_tsc, WATCHDOG_UNSTAMPED);
+	stack_of(3, kinds);
+	tt.conts[2].start_tsc = WATCHDOG_UNSTAMPED;
+	assert_false(watchdog_stamp(&tt, TT_VA, 9000, NULL)); /* a thread's own frame */
+	assert_int_equal(tt.conts[2].start_tsc, WATCHDOG_UNSTAMPED);
+	/* A failed call's length for its callers: none if never stamped. */
+	assert_int_equal(watchdog_failed_call_ticks(1000, 1600), 600);
+	assert_int_equal(watchdog_failed_call_ticks(WATCHDOG_UNSTAMPED, 1600), 0);
+	assert_int_equal(watchdog_failed_call_ticks(2000, 1600), 0);
+}
+
 static void test_reason_line(void **state)
 {
 	(void)state;
@@ -110,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_stack_yields_nothing),
 		cmocka_unit_test(test_overdue_past_the_budget_only),
 		cmocka_unit_test(test_discount_moves_every_deadline),
+		cmocka_unit_test(test_unstamped_call_is_stamped_at_first_look),
 		cmocka_unit_test(test_reason_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

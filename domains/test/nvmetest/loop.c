@@ -2,8 +2,8 @@
  * The NVMe benchmark's loop (loop.h). Requests are allocated once and
  * reused: 4 KiB requests carry their data inline, 128 KiB ones a nested
  * BlockBuf. Random 4 KiB requests pick blocks at random in the first
- * NVT_BLOCKS; sequential 128 KiB ones walk them in order, wrapping. A batch
- * is qd requests and one submit call.
+ * NVT_BLOCKS, distinct within a batch; sequential 128 KiB ones walk them in order, wrapping. A
+ * batch is qd requests and one submit call.
  */
 #include <test/lib/bench_run.h>
 #include <test/nvmetest/loop.h>
@@ -26,6 +26,21 @@ static uint64_t xorshift(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return rng;
+}
+
+/* A random block that none of the batch's first i requests names: a batch
+ * names each block at most once (domains/idl/bdev.idl), which the shadow's
+ * checks enforce for writes. */
+static uint64_t distinct_block(rref_t queue, uint32_t i)
+{
+	for (;;) {
+		uint64_t b = xorshift() % NVT_BLOCKS;
+		uint32_t j = 0;
+		while (j < i && BlockReq_ptr(BlockReq_deque32_get(queue, j))->block != b)
+			j++;
+		if (j == i)
+			return b;
+	}
 }
 
 /* The deque and its BATCH requests, each with a BlockBuf nested: once. */
@@ -80,7 +95,7 @@ static void worker(void *arg)
 				r->block = next;
 				next = (next + per) % NVT_BLOCKS;
 			} else {
-				r->block = xorshift() % NVT_BLOCKS;
+				r->block = distinct_block(run.queue, i);
 			}
 			r->op = op;
 			r->nblocks = per;

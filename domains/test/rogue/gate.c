@@ -1,8 +1,8 @@
 /*
  * rogue's attacks on the cross-domain gate (gate_cases.h): entering it by
  * a jump with a stack pointer aimed at TRUSTED memory, racing the gate
- * from a second thread, running out of thread slots, and calling a domain
- * that is being destroyed and recreated.
+ * from a second thread, running out of thread slots, calling a domain
+ * that is being destroyed and recreated, and calling one in a loop.
  */
 #include <test/rogue/cases.h>
 #include <test/rogue/gate_cases.h>
@@ -204,6 +204,16 @@ static long hammer(uint64_t times)
 	return reached;
 }
 
+static long count_calls(uint64_t times, uint64_t handle, uint64_t method)
+{
+	for (uint64_t i = 0; i < times; i++) {
+		long r = maple_xcall(handle, method, 0, 0, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	return (long)times;
+}
+
 long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
 {
 	switch (number) {
@@ -224,6 +234,8 @@ long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3)
 		return hammer_bad;
 	case ROGUE_GATE_LOOP:
 		loop_through_gate(target, a2, a3 != 0);
+	case ROGUE_GATE_COUNT:
+		return count_calls(target, a2, a3);
 	case ROGUE_GATE_DEPTH:
 		return maple_xcall((uint64_t)maple_domain_id(), Rogue_run_METHOD, ROGUE_GATE_DEPTH,
 				   0, 0, 0);

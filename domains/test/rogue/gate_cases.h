@@ -46,6 +46,11 @@ enum rogue_gate_case {
 	 * the loop is the gate's alone. Never returns. */
 	ROGUE_GATE_LOOP = 28,
 	ROGUE_GATE_LAST = 28,
+	/* target calls of method a3 of handle a2 with no arguments, nothing
+	 * else in the loop (the tests that count calls from two threads at
+	 * once): returns target if none returned an error, else the first
+	 * error. Numbered in gatecost2's range. */
+	ROGUE_GATE_COUNT = 360,
 };
 
 /* What ROGUE_GATE_STACK_RACE's hijack writes: PKRU 0, every key. */

@@ -156,7 +156,8 @@ long rogue_gate_case(long number, uint64_t target, uint64_t a2, uint64_t a3); /*
 
 static long run(long number, long target, long a2, long a3)
 {
-	if (number >= ROGUE_GATE_JUMP_STACK && number <= ROGUE_GATE_LAST)
+	if ((number >= ROGUE_GATE_JUMP_STACK && number <= ROGUE_GATE_LAST) ||
+	    number == ROGUE_GATE_COUNT)
 		return rogue_gate_case(number, (uint64_t)target, (uint64_t)a2, (uint64_t)a3);
 	if (number >= ROGUE_A_FIRST && number < ROGUE_A_END)
 		return rogue_attack_case(number, (unsigned long)target, (unsigned long)a2);

@@ -15,19 +15,32 @@
  * (before every further attempt it sets them again and puts the copies
  * back: a wrong driver may have overwritten the client's buffers). After
  * the driver returns, it judges every status and the count, every read's
- * data against the table, and reads every acknowledged write back through
- * the same driver into its own requests, so an acknowledgement reaches the
+ * data against the table, and (the instance's policy, on by default:
+ * bdev_check_read_back) reads every acknowledged write back through the
+ * same driver into its own requests, so an acknowledgement reaches the
  * client only for a write that reads back as the client wrote it. Anything
- * else: the driver is wrong. A read whose wrong contents a second driver
- * instance reads again is corrupt at rest (a wrong driver wrote over it):
- * the reader gets the block from the shadow's mirror, which is written
- * back, or without one the request fails with -MAPLE_EIO naming the block;
- * no wrong data is returned as read.
+ * else: the driver is wrong. With the read-back off, a write acknowledged
+ * but not stored is found by the next read of its block instead. The table
+ * covers BDEV_CHECK_TRACK_MAX blocks: reads past it are not judged (logged
+ * at init), never judged against a checksum the shadow does not have. A
+ * read whose wrong contents a second driver instance reads again is
+ * corrupt at rest (a wrong driver wrote over it): the reader gets the
+ * block from the shadow's mirror, which is written back, or without one
+ * the request fails with -MAPLE_EIO naming the block; no wrong data is
+ * returned as read.
  *
  * The client's requests are shared memory it may rewrite meanwhile: each
  * request's fields are read once (block_req_read) into the call's token,
  * and only that copy is used. A client racing its own requests can make its
  * own batch look wrong (a restart, then -MAPLE_EIO): its own loss.
+ *
+ * The deque is shared memory the driver can write too: a wrong driver may
+ * rewrite its head, length or handles, and a client that reads its own
+ * deque after the call would then follow them (bench/faults found one
+ * failing bdclient so: docs/bench-faults.md, finding 9). So begin reads the
+ * deque's words once, and before every further attempt and when the call
+ * ends the shadow writes them back: the client gets its deque as it lent
+ * it, whatever any attempt did to it.
  */
 #include <block/bdev_shadow/bdev_check.h>
 #include <block/bdev_shadow/blocksums.h>
@@ -36,6 +49,9 @@
 
 #define UNSERVED  1 /* a status the driver must overwrite: it never sets a positive one */
 #define BATCH_MAX 32
+/* Read-back requests with a 128 KiB buffer (1 MiB of the shared heap): a
+ * batch of large writes is read back in BATCH_MAX / RB_BUFS submits. */
+#define RB_BUFS 8
 /* The largest device the shadow mirrors: a copy of every block's last
  * stored write, to restore a block a wrong driver overwrote at rest. */
 #define MIRROR_MAX (16UL << 20)
@@ -50,12 +66,15 @@ struct pending {
 };
 
 struct token {
-	uint32_t n;		   /* requests in the batch */
-	uint64_t bsize;		   /* the block size they were read with */
-	uint64_t gen;		   /* ... and chk.gen then: the table they index */
-	struct blocksum *new_sums; /* init: a table for the new geometry */
-	uint8_t *new_mirror;	   /* ... and its mirror, or NULL (too large, no memory) */
-	bool resizing;		   /* init: counted in chk.resizing */
+	uint32_t n;			/* requests in the batch */
+	uint32_t head;			/* the deque's head as begin read it */
+	struct BlockReq_deque32 *deque; /* NULL: it was not valid, nothing to put back */
+	rref_t handle[BATCH_MAX];	/* its slots as the driver is to find them */
+	uint64_t bsize;			/* the block size they were read with */
+	uint64_t gen;			/* ... and chk.gen then: the table they index */
+	struct blocksum *new_sums;	/* init: a table for the new geometry */
+	uint8_t *new_mirror;		/* ... and its mirror, or NULL (too large, no memory) */
+	bool resizing;			/* init: counted in chk.resizing */
 	uint64_t new_blocks, new_size;
 	struct pending p[BATCH_MAX];
 	/* Per block of every valid request: a write's checksum as the client
@@ -65,9 +84,11 @@ struct token {
 };
 
 static struct {
-	struct dom_lock lock; /* everything below, and each call's judging */
-	struct blocksums table;
-	bool sized; /* init succeeded: table holds its geometry */
+	struct dom_lock lock;	/* everything below, and each call's judging */
+	struct blocksums table; /* the first BDEV_CHECK_TRACK_MAX blocks at most */
+	uint64_t nblocks;	/* the device's blocks, as init set them */
+	bool sized;		/* init succeeded: nblocks and table hold its geometry */
+	bool no_read_back;	/* the instance's policy: bdev_check_read_back(false) */
 	/* A batch's blocks index the table of the geometry it was read with:
 	 * each new table has a new gen, and while an init is on its way to
 	 * the driver (resizing: begin_init to end) the driver's geometry may
@@ -76,10 +97,10 @@ static struct {
 	 * no table entry touched, which its block numbers may lie beyond. */
 	uint64_t gen;
 	uint32_t resizing;
-	uint64_t zero_sum; /* the checksum of a block of zeros */
-	uint8_t *mirror;   /* each block's last stored write (MIRROR_MAX), or NULL */
-	rref_t rb_queue;   /* the read-back batch, owned here */
-	rref_t rb_buf;	   /* nested in the queue's first request */
+	uint64_t zero_sum;	 /* the checksum of a block of zeros */
+	uint8_t *mirror;	 /* each block's last stored write (MIRROR_MAX), or NULL */
+	rref_t rb_queue;	 /* the read-back batch, owned here */
+	rref_t rb_bufs[RB_BUFS]; /* nested in the queue's first RB_BUFS requests */
 	/* The queue's requests as rb_alloc pushed them: their handles, to
 	 * find the queue rewritten, and their payloads, the only pointers to
 	 * them used. The queue's slots are shared memory a driver can rewrite
@@ -94,30 +115,33 @@ static struct BlockReq *rb_req(uint32_t i)
 	return chk.rb[i];
 }
 
-/* The read-back requests: a deque of BATCH_MAX, the first with a large buffer. */
+/* The read-back requests: a deque of BATCH_MAX, the first RB_BUFS each with
+ * a large buffer nested (the deque's free frees them). */
 static long rb_alloc(void)
 {
 	if (chk.rb_queue)
 		return 0;
-	rref_t q = BlockReq_deque32_alloc(), buf = BlockBuf_alloc(), reqs[BATCH_MAX];
-	long e = q && buf ? 0 : -MAPLE_ENOMEM;
+	rref_t q = BlockReq_deque32_alloc(), reqs[BATCH_MAX], bufs[RB_BUFS] = {0};
+	long e = q ? 0 : -MAPLE_ENOMEM;
 	for (uint32_t i = 0; i < BATCH_MAX && e >= 0; i++) {
 		rref_t r = reqs[i] = BlockReq_alloc();
 		e = r ? BlockReq_deque32_push(q, r) : -MAPLE_ENOMEM;
 		if (e < 0 && r)
 			BlockReq_free(r);
 	}
-	if (e >= 0)
-		e = BlockReq_set_buf(BlockReq_deque32_get(q, 0), buf);
+	for (uint32_t i = 0; i < RB_BUFS && e >= 0; i++) {
+		bufs[i] = BlockBuf_alloc();
+		e = bufs[i] ? BlockReq_set_buf(reqs[i], bufs[i]) : -MAPLE_ENOMEM;
+		if (e < 0 && bufs[i])
+			BlockBuf_free(bufs[i]);
+	}
 	if (e < 0) {
 		if (q)
 			BlockReq_deque32_free(q);
-		if (buf)
-			BlockBuf_free(buf);
 		return e;
 	}
 	chk.rb_queue = q;
-	chk.rb_buf = buf;
+	memcpy(chk.rb_bufs, bufs, sizeof bufs);
 	for (uint32_t i = 0; i < BATCH_MAX; i++) {
 		chk.rb_handle[i] = reqs[i];
 		chk.rb[i] = BlockReq_ptr(reqs[i]);
@@ -125,22 +149,27 @@ static long rb_alloc(void)
 	return 0;
 }
 
+/* The blocks of a device of `blocks` whose checksums the table keeps. */
+static uint64_t tracked(uint64_t blocks)
+{
+	return blocks < BDEV_CHECK_TRACK_MAX ? blocks : BDEV_CHECK_TRACK_MAX;
+}
+
 static long begin_init(const long a[4], struct token **out)
 {
 	uint64_t blocks = (uint64_t)a[0], size = (uint64_t)a[1];
-	if (!blocks || !size || size > sizeof(((struct BlockReq *)0)->data) ||
-	    blocks > SIZE_MAX / sizeof(struct blocksum))
-		return 0; /* every driver refuses it (or it cannot be tracked): no table */
+	if (!blocks || !size || size > sizeof(((struct BlockReq *)0)->data))
+		return 0; /* every driver refuses it: no table */
 	struct token *t = malloc(sizeof *t);
 	if (!t)
 		return -MAPLE_ENOMEM;
 	*t = (struct token){.new_blocks = blocks, .new_size = size};
 	dom_lock(&chk.lock);
 	long e = rb_alloc();
-	bool same = chk.sized && chk.table.nblocks == blocks && chk.table.block_size == size;
+	bool same = chk.sized && chk.nblocks == blocks && chk.table.block_size == size;
 	dom_unlock(&chk.lock);
 	if (e >= 0 && !same) {
-		t->new_sums = malloc(blocks * sizeof(struct blocksum));
+		t->new_sums = malloc(tracked(blocks) * sizeof(struct blocksum));
 		if (!t->new_sums)
 			e = -MAPLE_ENOMEM;
 		/* Optional: without it a block found corrupt at rest fails with -EIO. */
@@ -219,19 +248,28 @@ static long begin_submit(const long a[4], struct token **out)
 	rref_t deque = (rref_t)a[0];
 	dom_lock(&chk.lock);
 	bool sized = chk.sized;
-	uint64_t nblocks = chk.table.nblocks, bsize = chk.table.block_size, gen = chk.gen;
+	uint64_t nblocks = chk.nblocks, bsize = chk.table.block_size, gen = chk.gen;
 	dom_unlock(&chk.lock);
 	if (!sized ||
 	    !block_in_shared_heap((uint64_t)rref_ptr(deque), sizeof(struct BlockReq_deque32)))
 		return 0; /* nothing to judge: the driver refuses the call */
+	/* Each word of the deque read once, as BlockReq_deque32_len and _get
+	 * judge them: an invalid deque holds nothing (and is left as it is). */
+	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(deque);
+	uint32_t head = __atomic_load_n(&d->head, __ATOMIC_RELAXED);
+	uint32_t len = __atomic_load_n(&d->len, __ATOMIC_RELAXED);
+	bool valid = head < BlockReq_deque32_CAP && len <= BlockReq_deque32_CAP;
 	struct pending p[BATCH_MAX];
-	uint32_t n = BlockReq_deque32_len(deque), blocks = 0;
+	rref_t handle[BATCH_MAX];
+	uint32_t n = valid ? len : 0, blocks = 0;
 	uint64_t written = 0; /* bytes of writes */
 	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
 		p[i] = (struct pending){0};
-		rref_t r = BlockReq_deque32_get(deque, i);
+		rref_t r = __atomic_load_n(&d->slots[(head + i) % BlockReq_deque32_CAP],
+					   __ATOMIC_RELAXED);
 		p[i].req = block_req_at(r, &mapped);
+		handle[i] = p[i].req ? r : RREF_NULL; /* as clear_slot leaves it */
 		if (!p[i].req) {
 			clear_slot(deque, i, r);
 			continue;
@@ -250,8 +288,10 @@ static long begin_submit(const long a[4], struct token **out)
 	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t) + written);
 	if (!t)
 		return -MAPLE_ENOMEM;
-	*t = (struct token){.n = n, .bsize = bsize, .gen = gen};
+	*t = (struct token){
+		.n = n, .head = head, .deque = valid ? d : NULL, .bsize = bsize, .gen = gen};
 	memcpy(t->p, p, n * sizeof *p);
+	memcpy(t->handle, handle, n * sizeof *handle);
 	uint8_t *copy = (uint8_t *)&t->sums[blocks];
 	for (uint32_t i = 0; i < n; i++) {
 		struct pending *q = &t->p[i];
@@ -305,7 +345,8 @@ static bool rb_intact(void)
 		return true;
 	dom_printf("bdev_check: the read-back queue was overwritten; replacing it");
 	BlockReq_deque32_free(chk.rb_queue);
-	chk.rb_queue = chk.rb_buf = RREF_NULL; /* the next round allocates them */
+	chk.rb_queue = RREF_NULL; /* the next round allocates it and its buffers */
+	memset(chk.rb_bufs, 0, sizeof chk.rb_bufs);
 	return false;
 }
 
@@ -318,6 +359,13 @@ static long rb_send(uint64_t driver, uint32_t n)
 	return maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
 }
 
+/* Where read-back request i puts what it reads for the write q: its own
+ * data for one block, else its buffer (i < RB_BUFS). */
+static uint8_t *rb_area(uint32_t i, const struct pending *q)
+{
+	return q->q.n > 1 ? BlockBuf_ptr(chk.rb_bufs[i])->data : rb_req(i)->data;
+}
+
 /* Fill a read-back area so that a copy the driver skips cannot match want. */
 static void poison(uint8_t *bytes, uint64_t want, uint64_t bsize)
 {
@@ -326,7 +374,8 @@ static void poison(uint8_t *bytes, uint64_t want, uint64_t bsize)
 
 /*
  * Read back the acknowledged writes among t's requests [*next, n) through
- * driver, as many as one batch holds (a large request alone, in the buffer),
+ * driver, as many as one batch holds (large requests in the first RB_BUFS
+ * requests, whose buffers they use),
  * and compare them with what the client wrote. With the lock held. 0 if they
  * all read back right; -1 if the driver is wrong (logged) or failed (*crash
  * set to the gate's error).
@@ -341,22 +390,19 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 		const struct pending *q = &t->p[*next];
 		if (!q->bytes || !q->q.op || q->req->status != 0)
 			continue;
-		if (q->q.n > 1 && used)
-			break; /* the next round has the buffer for it */
+		if (q->q.n > 1 && used >= RB_BUFS)
+			break; /* the next round has a buffer for it */
 		struct BlockReq *rb = rb_req(used);
 		rb->block = q->q.block;
 		rb->op = 0;
 		rb->nblocks = q->q.n > 1 ? (uint32_t)q->q.n : 0;
 		rb->offset = 0;
 		rb->status = UNSERVED;
-		uint8_t *area = q->q.n > 1 ? BlockBuf_ptr(chk.rb_buf)->data : rb->data;
+		if (used < RB_BUFS)
+			rb->buf = chk.rb_bufs[used]; /* as nested, whatever a driver wrote */
 		for (uint64_t j = 0; j < q->q.n; j++)
-			poison(area + j * bsize, t->sums[q->first + j], bsize);
+			poison(rb_area(used, q) + j * bsize, t->sums[q->first + j], bsize);
 		which[used++] = *next;
-		if (q->q.n > 1) {
-			++*next;
-			break;
-		}
 	}
 	if (!used)
 		return 0;
@@ -373,7 +419,7 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 	for (uint32_t i = 0; i < used; i++) {
 		const struct pending *q = &t->p[which[i]];
 		struct BlockReq *rb = rb_req(i);
-		const uint8_t *area = q->q.n > 1 ? BlockBuf_ptr(chk.rb_buf)->data : rb->data;
+		const uint8_t *area = rb_area(i, q);
 		for (uint64_t j = 0; j < q->q.n; j++) {
 			uint64_t got =
 				rb->status ? BLOCKSUM_NONE : blocksum_of(area + j * bsize, bsize);
@@ -414,7 +460,7 @@ static int restore(uint64_t driver, struct pending *q, uint64_t j, uint64_t got)
 	if (rb_intact()) {
 		struct BlockReq *w = rb_req(0);
 		*w = (struct BlockReq){
-			.block = block, .op = 1, .status = UNSERVED, .buf = chk.rb_buf};
+			.block = block, .op = 1, .status = UNSERVED, .buf = chk.rb_bufs[0]};
 		memcpy(w->data, good, bsize);
 		r = rb_send(driver, 1);
 		r = r == 1 && w->status == 0 ? 0 : r < 0 ? r : -MAPLE_EIO;
@@ -551,17 +597,32 @@ static long fail_batch(struct token *t)
 	return 0;
 }
 
+/* The deque's words as begin read them (a wrong driver may have written
+ * them): the head, the length and each handle. */
+static void put_back_deque(const struct token *t)
+{
+	if (!t->deque)
+		return;
+	__atomic_store_n(&t->deque->head, t->head, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->deque->len, t->n, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < t->n; i++)
+		__atomic_store_n(&t->deque->slots[(t->head + i) % BlockReq_deque32_CAP],
+				 t->handle[i], __ATOMIC_RELAXED);
+}
+
 /* Whether t's batch cannot be judged (chk.gen). With the lock held. */
 static bool stale(const struct token *t)
 {
 	return chk.resizing || t->gen != chk.gen;
 }
 
-/* Before the batch goes to a driver again: each status must be set anew,
- * each valid request's fields be those begin read (a wild driver may have
- * written the shared requests), and each write's bytes what the client lent. */
+/* Before the batch goes to a driver again: the deque must be the one the
+ * client lent, each status be set anew, each valid request's fields be
+ * those begin read (a wild driver may have written the shared requests),
+ * and each write's bytes what the client lent. */
 static void preset(const struct token *t)
 {
+	put_back_deque(t);
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct pending *q = &t->p[i];
 		if (q->req)
@@ -597,7 +658,7 @@ static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t dr
 	int wrong = *r < 0 ? -1 : judge_batch(t, r, driver);
 	if (*r < 0)
 		dom_printf("bdev_check: submit of a valid batch failed: error %ld", *r);
-	for (uint32_t next = 0; !wrong && next < t->n;)
+	for (uint32_t next = 0; !wrong && !chk.no_read_back && next < t->n;)
 		wrong = read_back_round(t, driver, &next, &crash);
 	enum BlockDevice_shadow_verdict v = BlockDevice_SHADOW_RIGHT;
 	if (crash) {
@@ -629,8 +690,15 @@ static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint6
 		dom_lock(&chk.lock);
 		free(chk.table.sums);
 		free(chk.mirror);
-		blocksums_init(&chk.table, t->new_blocks, t->new_size, t->new_sums);
+		blocksums_init(&chk.table, tracked(t->new_blocks), t->new_size, t->new_sums);
+		chk.nblocks = t->new_blocks;
 		chk.mirror = t->new_mirror;
+		if (chk.table.nblocks < t->new_blocks)
+			dom_printf(
+				"bdev_check: checksums kept for blocks 0 to %lu of %lu; reads of "
+				"blocks %lu on are not judged (the table's limit)",
+				(unsigned long)chk.table.nblocks - 1, (unsigned long)t->new_blocks,
+				(unsigned long)chk.table.nblocks);
 		t->new_sums = NULL;
 		t->new_mirror = NULL;
 		static const uint8_t zeros[sizeof(((struct BlockReq *)0)->data)];
@@ -642,16 +710,19 @@ static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint6
 	return BlockDevice_SHADOW_RIGHT;
 }
 
-/* The call is over with result r: a batch that failed as a whole (the
- * driver crashed in every attempt, or none could be restarted) forgets its
- * writes. */
+/* The call is over with result r: the client gets its deque back as it
+ * lent it, and a batch that failed as a whole (the driver crashed in every
+ * attempt, or none could be restarted) forgets its writes. */
 static void end(uint32_t method, void *token, long r)
 {
 	struct token *t = token;
-	if (t && method == BlockDevice_submit_METHOD && r < 0) {
-		dom_lock(&chk.lock);
-		forget_writes(t);
-		dom_unlock(&chk.lock);
+	if (t && method == BlockDevice_submit_METHOD) {
+		put_back_deque(t);
+		if (r < 0) {
+			dom_lock(&chk.lock);
+			forget_writes(t);
+			dom_unlock(&chk.lock);
+		}
 	}
 	if (t && method == BlockDevice_init_METHOD && t->resizing) {
 		dom_lock(&chk.lock);
@@ -663,6 +734,14 @@ static void end(uint32_t method, void *token, long r)
 		free(t->new_mirror);
 	}
 	free(t);
+}
+
+void bdev_check_read_back(bool on)
+{
+	chk.no_read_back = !on;
+	if (!on)
+		dom_printf("bdev_check: acknowledged writes are not read back (this shadow's "
+			   "policy); reads are checked");
 }
 
 const struct BlockDevice_shadow_checks bdev_checks = {.begin = begin, .check = check, .end = end};

@@ -54,6 +54,8 @@ void blocksums_init(struct blocksums *t, uint64_t nblocks, uint64_t block_size,
 
 void blocksums_stored(struct blocksums *t, uint64_t block, uint64_t sum)
 {
+	if (block >= t->nblocks)
+		return; /* untracked */
 	__atomic_store_n(&t->sums[block].bad, BLOCKSUM_NONE, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->sums[block].want, sum, __ATOMIC_RELAXED);
 }
@@ -65,6 +67,8 @@ void blocksums_forget(struct blocksums *t, uint64_t block)
 
 enum blocksum_verdict blocksums_judge(const struct blocksums *t, uint64_t block, uint64_t sum)
 {
+	if (block >= t->nblocks)
+		return BLOCKSUM_UNKNOWN; /* untracked */
 	uint64_t want = __atomic_load_n(&t->sums[block].want, __ATOMIC_RELAXED);
 	if (want == BLOCKSUM_NONE)
 		return BLOCKSUM_UNKNOWN;
@@ -77,10 +81,14 @@ enum blocksum_verdict blocksums_judge(const struct blocksums *t, uint64_t block,
 
 void blocksums_at_rest(struct blocksums *t, uint64_t block, uint64_t sum)
 {
+	if (block >= t->nblocks)
+		return; /* untracked: never judged wrong, so never called for it */
 	__atomic_store_n(&t->sums[block].bad, sum, __ATOMIC_RELAXED);
 }
 
 uint64_t blocksums_want(const struct blocksums *t, uint64_t block)
 {
+	if (block >= t->nblocks)
+		return BLOCKSUM_NONE; /* untracked */
 	return __atomic_load_n(&t->sums[block].want, __ATOMIC_RELAXED);
 }

@@ -21,6 +21,10 @@ struct blocksum {
 	uint64_t bad;  /* contents found wrong at rest under want, or BLOCKSUM_NONE */
 };
 
+/* A table covers blocks [0, nblocks): a device larger than the memory the
+ * shadow gives the table has its later blocks untracked, which every
+ * function below treats as never written (nothing recorded, reads judged
+ * BLOCKSUM_UNKNOWN). Explicit, never a wrong verdict: the shadow says so. */
 struct blocksums {
 	uint64_t nblocks;
 	uint64_t block_size;
@@ -44,7 +48,7 @@ uint64_t blocksum_of(const void *data, size_t len);
 void blocksums_init(struct blocksums *t, uint64_t nblocks, uint64_t block_size,
 		    struct blocksum *sums);
 
-/* A write of block (below t->nblocks) was stored with checksum sum. */
+/* A write of block was stored with checksum sum. */
 void blocksums_stored(struct blocksums *t, uint64_t block, uint64_t sum);
 /* A write of block may or may not have reached the device. */
 void blocksums_forget(struct blocksums *t, uint64_t block);

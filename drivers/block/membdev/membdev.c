@@ -23,19 +23,6 @@ static uint64_t completed;  /* requests done since init */
 static uint64_t started_ns; /* when this instance started */
 static uint32_t served;	    /* its first request is done */
 
-/*
- * Whether [va, va + len) lies in the shared heap. The gate has checked the
- * deque's handle when it was lent with the borrow bit; the RRefs nested in
- * it are plain numbers in shared memory, so the driver checks that they
- * point where RRef payloads live before it touches them: a bad one makes
- * the request fail, not the driver.
- */
-static bool in_shared_heap(uint64_t va, uint64_t len)
-{
-	const uint64_t end = SHARED_HEAP_VA + (uint64_t)SHARED_CHUNKS * SHARED_CHUNK;
-	return va >= SHARED_HEAP_VA && va < end && len <= end - va;
-}
-
 /* Map the device once: false if it cannot be. */
 static bool map_device(void)
 {
@@ -67,23 +54,6 @@ static long init(uint64_t blocks, uint64_t bsize)
 	block_size = bsize;
 	completed = 0;
 	return (long)(blocks * bsize);
-}
-
-/*
- * Where a request's bytes are: data for one block, else buf from offset.
- * buf is a plain number in shared memory: the kernel confirms (rref_bus)
- * that it is an RRef lent to this call with at least offset + bytes of
- * payload, so a small or foreign RRef fails the request, not the memcpy.
- */
-static uint8_t *request_bytes(struct BlockReq *req, uint32_t count, uint32_t offset)
-{
-	if (count <= 1)
-		return req->data;
-	rref_t buf = __atomic_load_n(&req->buf, __ATOMIC_RELAXED);
-	uint64_t bytes = (uint64_t)count * block_size;
-	if (offset % BLOCK_BUF_ALIGN || !buf || rref_bus(buf, offset + bytes) < 0)
-		return NULL;
-	return (uint8_t *)rref_ptr(buf) + offset;
 }
 
 #ifdef MEMBDEV_FORGET_NTH
@@ -128,7 +98,7 @@ static void scribble(rref_t reqs, uint32_t n)
 	bool writes = false;
 	for (uint32_t i = 0; i < n; i++) {
 		struct BlockReq *req = BlockReq_ptr(BlockReq_deque32_get(reqs, i));
-		writes |= in_shared_heap((uint64_t)req, sizeof *req) && req->op == 1;
+		writes |= block_in_shared_heap((uint64_t)req, sizeof *req) && req->op == 1;
 	}
 	bool now = !writes && wrote && ++batches == MEMBDEV_SCRIBBLE_NTH;
 	wrote = writes;
@@ -148,7 +118,7 @@ static int32_t serve(struct BlockReq *req)
 	struct block_req q;
 	if (block_req_read(req, nblocks, block_size, &q) < 0)
 		return -MAPLE_EINVAL;
-	uint8_t *bytes = request_bytes(req, q.count, q.offset);
+	uint8_t *bytes = block_req_bytes(req, q.count, q.offset, block_size);
 	if (!bytes)
 		return -MAPLE_EINVAL;
 	uint8_t *where = disk + q.block * block_size;
@@ -171,13 +141,17 @@ static long submit(rref_t reqs)
 {
 	if (!disk || !nblocks)
 		return -MAPLE_EINVAL; /* init first */
-	if (!in_shared_heap((uint64_t)rref_ptr(reqs), sizeof(struct BlockReq_deque32)))
+	/* The trust boundary (drivers/block/block.h): the deque and each request
+	 * RRef in it are the client's numbers in shared memory, touched only
+	 * once block_in_shared_heap places them in the shared heap, and each
+	 * request only through block_req_read's one copy of its fields. */
+	if (!block_in_shared_heap((uint64_t)rref_ptr(reqs), sizeof(struct BlockReq_deque32)))
 		return -MAPLE_EINVAL;
 	uint32_t n = BlockReq_deque32_len(reqs);
 	long done = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		rref_t r = BlockReq_deque32_get(reqs, i);
-		if (!in_shared_heap((uint64_t)rref_ptr(r), sizeof(struct BlockReq)))
+		if (!block_in_shared_heap((uint64_t)rref_ptr(r), sizeof(struct BlockReq)))
 			continue; /* no request to set a status in */
 		struct BlockReq *req = BlockReq_ptr(r);
 		int32_t status = serve(req);

@@ -26,13 +26,6 @@ struct batch {
 	int32_t status[BlockReq_deque32_CAP];
 };
 
-/* Whether [va, va + len) lies in the shared heap (see membdev.c). */
-static bool in_shared_heap(uint64_t va, uint64_t len)
-{
-	const uint64_t end = SHARED_HEAP_VA + (uint64_t)SHARED_CHUNKS * SHARED_CHUNK;
-	return va >= SHARED_HEAP_VA && va < end && len <= end - va;
-}
-
 static long init(uint64_t blocks, uint64_t bsize)
 {
 	uint64_t lba = 1ull << nvme.lba_shift;
@@ -90,6 +83,15 @@ static long issue(struct nvme_queue *q, struct batch *b, uint16_t i, rref_t r)
 	if (bus < 0)
 		return bus;
 	uint64_t lba = rq.block * block_size >> nvme.lba_shift;
+#ifdef NVME_FORGET_NTH
+	/* nvme_forgetful: this write is acknowledged (status 0) but never issued. */
+	static uint32_t writes;
+	if (rq.op && __atomic_add_fetch(&writes, 1, __ATOMIC_RELAXED) == NVME_FORGET_NTH) {
+		dom_printf("nvme: acknowledging the write of block %lu without storing it",
+			   (unsigned long)rq.block);
+		return 0;
+	}
+#endif
 	for (uint64_t done = 0; done < bytes;) {
 		uint64_t len = bytes - done < nvme.max_xfer ? bytes - done : nvme.max_xfer;
 		/* 6.9/6.15: SLBA in CDW10-11, NLB (0's based) in CDW12. */
@@ -128,11 +130,30 @@ static void stray(struct nvme_queue *q)
 }
 #endif
 
+#ifdef NVME_WRONG_READ_NTH
+/* nvme_wrongread: invert the first byte of the NVME_WRONG_READ_NTH-th read
+ * request this instance completes, leaving its status 0. */
+static void wrong_read(struct BlockReq *req)
+{
+	static uint32_t reads;
+	struct block_req rq;
+	if (block_req_read(req, nblocks, block_size, &rq) < 0 || rq.op ||
+	    __atomic_add_fetch(&reads, 1, __ATOMIC_RELAXED) != NVME_WRONG_READ_NTH)
+		return;
+	uint8_t *bytes = block_req_bytes(req, rq.count, rq.offset, block_size);
+	if (!bytes)
+		return;
+	bytes[0] ^= 0xff;
+	dom_printf("nvme: returning block %lu with its first byte inverted",
+		   (unsigned long)rq.block);
+}
+#endif
+
 static long submit(rref_t reqs)
 {
 	if (!nblocks)
 		return -MAPLE_EINVAL; /* init first */
-	if (!in_shared_heap((uint64_t)rref_ptr(reqs), sizeof(struct BlockReq_deque32)))
+	if (!block_in_shared_heap((uint64_t)rref_ptr(reqs), sizeof(struct BlockReq_deque32)))
 		return -MAPLE_EINVAL;
 	struct batch b;
 	rref_t handle[BlockReq_deque32_CAP];
@@ -145,7 +166,7 @@ static long submit(rref_t reqs)
 		handle[i] = BlockReq_deque32_get(reqs, i);
 		b.status[i] = 0;
 		/* Only a request lent to this call gets a status written. */
-		if (!in_shared_heap((uint64_t)rref_ptr(handle[i]), sizeof(struct BlockReq)) ||
+		if (!block_in_shared_heap((uint64_t)rref_ptr(handle[i]), sizeof(struct BlockReq)) ||
 		    rref_bus(handle[i], sizeof(struct BlockReq)) < 0) {
 			b.req[i] = NULL;
 			continue;
@@ -159,6 +180,10 @@ static long submit(rref_t reqs)
 	for (uint32_t i = 0; i < n; i++) {
 		if (!b.req[i])
 			continue;
+#ifdef NVME_WRONG_READ_NTH
+		if (b.status[i] == 0)
+			wrong_read(b.req[i]);
+#endif
 		__atomic_store_n(&b.req[i]->status, b.status[i], __ATOMIC_RELAXED);
 		done += b.status[i] == 0;
 	}

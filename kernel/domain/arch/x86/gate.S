@@ -18,7 +18,9 @@
  *     the instruction right after the raising WRPKRU and its check;
  *   - the thread's TRUSTED pages, at addresses read from that page or
  *     computed from them with bounded indices (domain ids below
- *     GATE_MAX_DOMAINS, the continuation top checked against the page);
+ *     GATE_MAX_DOMAINS, the continuation top checked against the page):
+ *     its continuations, its stack pointers in each domain and its own
+ *     counts of the calls it made into and out of each domain;
  *   - the domain table at a constant address with a checked id;
  *   - and, in rref.gate.c, the RRef header table at a constant address
  *     with a checked index (it runs on the gate stack).
@@ -142,7 +144,7 @@
 	.section .gate, "ax"
 	.balign 4096
 	.globl gate_start, gate_entry_pushed, gate_entry_raise, gate_xcall_checked, gate_resume
-	.globl gate_violation
+	.globl gate_violation, gate_failed_wait
 
 /*
  * long maple_xcall(handle %rdi, method %rsi, a0 %rdx, a1 %rcx, a2 %r8, a3 %r9)
@@ -248,10 +250,9 @@ gate_entry_raise:
 	movq %rcx, GTT_DOMAIN_SP(%rbx, %rax, 8)
 	movq GTT_DOMAIN_SP(%rbx, %rdi, 8), %rcx
 	movq %rcx, CONT_CALLEE_SP(%r14)
-	rdtsc
-	shlq $32, %rdx
-	orq %rdx, %rax
-	movq %rax, CONT_START_TSC(%r14)
+	/* No clock read: the watchdog stamps the call the first time it finds
+	 * it the innermost (domain/watchdog_rule.h, WATCHDOG_UNSTAMPED). */
+	movq $0, CONT_START_TSC(%r14)
 
 	/* The method word and arguments, for RRef transfers both ways: the
 	 * caller must own what it moves or lends (rref.gate.c). */
@@ -274,14 +275,17 @@ gate_entry_raise:
 	movq CONT_ARGS+16(%r14), %r8
 	movq CONT_ARGS+24(%r14), %r9
 2:
+	/* Counted in this thread's own TRUSTED page (%rbx: %gs:GT_TRUSTED,
+	 * kept across gate_rref_in), at ids in range: the caller's masked
+	 * above, the callee's checked against GATE_MAX_DOMAINS (both stored in
+	 * the continuation only by this pass). No other thread writes these
+	 * words, so a plain increment loses no count (gate_layout.h). */
 	movq CONT_CALLER(%r14), %rax
-	imulq $GD_SIZE, %rax, %rax
-	movabsq $GATE_DOMTAB_VA, %rcx
-	lock incq GD_CALLS_OUT(%rax, %rcx)
+	incq GTT_CALLS_OUT(%rbx, %rax, 8)
 	leaq CONT_SIZE(%r14), %rax
 	movq %rax, GTT_CONT_TOP(%rbx)
 
-	lock incq GD_CALLS(%r15)
+	incq GTT_CALLS(%rbx, %rdi, 8)
 	movq GD_METHODS(%r15, %rsi, 8), %rbx	/* target */
 	movq GD_PKRU(%r15), %rbp
 	movq %rdi, %gs:GT_DOMAIN
@@ -432,9 +436,10 @@ refuse:
 callee_failed:
 	movq %gs:GT_EXPECTED_PKRU, %rax
 	LOWER_TO_EXPECTED
-1:	movl $SYS_NULL, %eax
+gate_failed_wait:		/* a name for maple-hosted's test of the in-gate grace */
+	movl $SYS_NULL, %eax
 	syscall
-	jmp 1b
+	jmp gate_failed_wait
 
 /*
  * A check failed: someone jumped into the gate. #UD fails the domain, with
