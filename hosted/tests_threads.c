@@ -4,8 +4,8 @@
  * drive (kernel/ktest/rref_attacks.c's free-versus-move race, attack.c's
  * thread exit, gate.c's thread slots and second-thread stack race),
  * membdev's recovery while its crashes are made on another thread than
- * the workload's, and a domain thread spinning in its own frame beside
- * honest calls. Each asserts
+ * the workload's, a domain thread spinning in its own frame beside
+ * honest calls, and one kicked out of its failed domain. Each asserts
  * the VM's outcome and ends with the leak check of tests_domains.c, which
  * waits for every domain thread to end.
  */
