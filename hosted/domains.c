@@ -402,6 +402,7 @@ int hdom_fail(struct hosted_domain *d, const char *why)
 	if (!hgate_fail(d))
 		return 0;
 	snprintf(d->fail_reason, sizeof d->fail_reason, "%s", why);
+	hgate_kick(d); /* its threads unwind with that reason (the VM's kick) */
 	lifecycle_log_failed(d->name, d->id, why);
 	return 1;
 }

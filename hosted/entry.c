@@ -139,8 +139,11 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	inject_note_failed(d, u->why); /* when and why, for the fault campaign */
 	/* Its first failure's reason, for its other threads: one that returns
 	 * or calls into it later fails with it (the SYS_RETURN below). */
-	if (d && hgate_fail(d) && u->why != d->fail_reason) /* an init's is that buffer */
-		snprintf(d->fail_reason, sizeof d->fail_reason, "%s", u->why);
+	if (d && hgate_fail(d)) {
+		if (u->why != d->fail_reason) /* an init's is that buffer */
+			snprintf(d->fail_reason, sizeof d->fail_reason, "%s", u->why);
+		hgate_kick(d); /* its threads elsewhere unwind with that reason */
+	}
 	if (hgate_unwind(u->floor, &rip, &rsp, &pkru, &err)) {
 		if (d && d != u->d) { /* say who failed: it is not the domain entered */
 			char why[256];

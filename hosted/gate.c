@@ -433,11 +433,8 @@ int hgate_fail(struct hosted_domain *d)
 {
 	/* One winner when threads fail d at once (a fault and a kill). */
 	uint64_t running = GATE_DOMAIN_RUNNING;
-	if (!__atomic_compare_exchange_n(&domtab[d->id].state, &running, GATE_DOMAIN_FAILED, 0,
-					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		return 0;
-	hgate_kick(d); /* after the store: a kicked thread must see d failed */
-	return 1;
+	return __atomic_compare_exchange_n(&domtab[d->id].state, &running, GATE_DOMAIN_FAILED, 0,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 /*
