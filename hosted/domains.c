@@ -308,14 +308,18 @@ static void h_fail(void *d, const char *why)
 }
 
 /* As the VM: calls in d on other threads get up to 2 s to leave (each
- * unwinds at its next system call, d having failed). A call on this very
- * thread, below whoever destroys, cannot leave before it returns: no wait
- * can help it, and the answer comes at once. */
+ * unwinds at its next system call, d having failed, or at the kick: each
+ * millisecond the threads in d are kicked, as the VM's tick comes back to
+ * one, so a thread that was in a raised pass at the last is unwound at a
+ * later one). A call on this very thread, below whoever destroys, cannot
+ * leave before it returns: no wait can help it, and the answer comes at
+ * once. */
 static uint64_t h_drain(void *d, uint64_t *waited_ms)
 {
 	uint64_t start = now_ns(), deadline = start + DESTROY_WAIT_NS;
 	while (hgate_active(d) && !hgate_on_my_stack(d) && now_ns() < deadline) {
 		struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+		hgate_kick(d);
 		nanosleep(&ms, NULL);
 	}
 	*waited_ms = (now_ns() - start) / 1000000;
@@ -398,6 +402,7 @@ int hdom_fail(struct hosted_domain *d, const char *why)
 	if (!hgate_fail(d))
 		return 0;
 	snprintf(d->fail_reason, sizeof d->fail_reason, "%s", why);
+	hgate_kick(d); /* its threads unwind with that reason (the VM's kick) */
 	lifecycle_log_failed(d->name, d->id, why);
 	return 1;
 }

@@ -139,8 +139,11 @@ static void fail_domain(struct upcall *u, siginfo_t *si, ucontext_t *uc)
 	inject_note_failed(d, u->why); /* when and why, for the fault campaign */
 	/* Its first failure's reason, for its other threads: one that returns
 	 * or calls into it later fails with it (the SYS_RETURN below). */
-	if (d && hgate_fail(d) && u->why != d->fail_reason) /* an init's is that buffer */
-		snprintf(d->fail_reason, sizeof d->fail_reason, "%s", u->why);
+	if (d && hgate_fail(d)) {
+		if (u->why != d->fail_reason) /* an init's is that buffer */
+			snprintf(d->fail_reason, sizeof d->fail_reason, "%s", u->why);
+		hgate_kick(d); /* its threads elsewhere unwind with that reason */
+	}
 	if (hgate_unwind(u->floor, &rip, &rsp, &pkru, &err)) {
 		if (d && d != u->d) { /* say who failed: it is not the domain entered */
 			char why[256];
@@ -363,8 +366,25 @@ static void on_watchdog(siginfo_t *si, void *ctx)
 	uint32_t rights = gate_rights;
 	if (keys && sigstack_get_pkru(ctx, &rights) < 0)
 		abort(); /* a frame not of Linux's making passed the entry: stop, not guess */
-	if (hwatch_judge(rip - MAPLE_GATE_VA < runtime_gatepage()->size, rights == PKRU_GATE,
-			 u->why, u->whylen) == HWATCH_UNWIND)
+	int raised = rights == PKRU_GATE;
+	enum hwatch_verdict v = hwatch_judge(rip - MAPLE_GATE_VA < runtime_gatepage()->size, raised,
+					     u->why, u->whylen);
+	/* THE INVARIANT (the VM's tick on its way back to ring 3, the kick's
+	 * answer: hgate_kick): a thread whose current domain failed unwinds
+	 * here exactly as at its next system call (entry_on_sigsys, after
+	 * dispatch), with the failure's first reason, so one spinning in the
+	 * failed domain's code without a system call is not left there. The
+	 * current domain is the gate's trusted word for this thread, never the
+	 * frame; a thread in another, running domain (its callee's call runs
+	 * on: unwind_failed's callee_running) goes on, and one in a raised
+	 * pass finishes it and unwinds at a later signal (a destroy's drain
+	 * kicks again), as hwatch_judge's LATER. */
+	struct hosted_domain *d = hgate_current();
+	if (v == HWATCH_GO_ON && !raised && d && hgate_state(d) != GATE_DOMAIN_RUNNING) {
+		fail_for_its_reason(u, d);
+		v = HWATCH_UNWIND;
+	}
+	if (v == HWATCH_UNWIND)
 		fail_domain(u, si, ctx);
 }
 

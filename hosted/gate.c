@@ -24,6 +24,7 @@
 #include "gate.h"
 
 #include "pkeys.h"
+#include "watchdog.h"
 
 #include <domain/domain.h>
 #include <domain/gate_layout.h>
@@ -434,6 +435,31 @@ int hgate_fail(struct hosted_domain *d)
 	uint64_t running = GATE_DOMAIN_RUNNING;
 	return __atomic_compare_exchange_n(&domtab[d->id].state, &running, GATE_DOMAIN_FAILED, 0,
 					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The VM's kick (domain_fail's sched_kick_all_cpus: each CPU's way back to
+ * ring 3 unwinds a thread whose current domain failed). The signal goes to
+ * the thread of every slot whose current domain (its gate_thread_ro, which
+ * no domain writes) is d, this thread's own excepted (it unwinds on its
+ * own way out). It only makes the thread look: the handler (entry.c,
+ * on_watchdog) decides from that thread's own trusted state when it runs,
+ * so a thread that left d meanwhile, a slot's tid since reused, or a
+ * thread in the runtime (which blocks the signal until it enters a domain
+ * again) goes on untouched. Async-signal-safe: called from the handlers.
+ */
+void hgate_kick(const struct hosted_domain *d)
+{
+	for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++) {
+		const struct gate_thread_ro *r =
+			(const struct gate_thread_ro *)(slot_va(slot) + GATE_SLOT_RO_OFF);
+		pid_t tid = __atomic_load_n(&slot_tid[slot], __ATOMIC_RELAXED);
+		if ((ro && slot == my_slot) || !tid ||
+		    !__atomic_load_n(&slot_taken[slot], __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&r->domain, __ATOMIC_RELAXED) % GATE_MAX_DOMAINS != d->id)
+			continue;
+		syscall(SYS_tgkill, getpid(), tid, HWATCH_SIGNAL); /* ESRCH: it ended */
+	}
 }
 
 uint64_t hgate_active(const struct hosted_domain *d)

@@ -164,6 +164,12 @@ int hgate_upcall_pop(void);
  */
 int hgate_unwind(unsigned floor, uint64_t *rip, uint64_t *rsp, uint32_t *pkru, long *err);
 
+/* Signal HWATCH_SIGNAL at the thread of every other slot whose current
+ * domain is d (failed: the VM's kick), so it unwinds without waiting for
+ * its next system call (entry.c, on_watchdog). Only once d's failure and
+ * its reason are stored: a kicked thread unwinds with that reason. */
+void hgate_kick(const struct hosted_domain *d);
+
 /* Continuations on the thread's stack (0 between upcalls). */
 unsigned hgate_depth(void);
 

@@ -4,8 +4,8 @@
  * drive (kernel/ktest/rref_attacks.c's free-versus-move race, attack.c's
  * thread exit, gate.c's thread slots and second-thread stack race),
  * membdev's recovery while its crashes are made on another thread than
- * the workload's, and a domain thread spinning in its own frame beside
- * honest calls. Each asserts
+ * the workload's, a domain thread spinning in its own frame beside
+ * honest calls, and one kicked out of its failed domain. Each asserts
  * the VM's outcome and ends with the leak check of tests_domains.c, which
  * waits for every domain thread to end.
  */
@@ -28,7 +28,6 @@
 #include <idl/rogue_methods.h>
 #include <idl/rref_evil_methods.h>
 #include <idl/victim_methods.h>
-#include <lib/elf.h>
 #include <maple/abi.h>
 #include <test/bdclient/bdclient.h>
 #include <test/rogue/attack3_cases.h>
@@ -42,7 +41,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define WHY	     512
 #define RACE_ROUNDS  5000	   /* rref_attacks.c's */
@@ -439,38 +440,18 @@ static int run_waiting_stack_is_the_runtimes(char *why, size_t len)
  * page: the first `ldmxcsr (%rsp)` (0F AE 14 24) from gate_resume on. It
  * came once in about 30 runs beside two busy loops.
  *
- * Then rogue's racer spins on in its own frame of a failed domain, and
- * maple-hosted has nothing that ends it: a thread of a failed domain
- * unwinds at its next system call (domains.c's h_drain), and the racer
- * makes none, so destroy gives up after 2 s and the leak check waited
- * for the thread for ever ('did not finish in 10 s', 3 of 40 runs). The
- * VM's timer tick unwinds such a thread; hosted has no tick for a thread
- * without a deadline (CONT_THREAD): left open (docs/platform.md). Here
- * the test ends the racer as rogue would have, by its flag in rogue's
- * image (stop_racer), and the leak check then asserts the rest.
+ * Then rogue's racer spins on in its own frame of a failed domain, with
+ * no system call: the failure kicks it (hgate_kick, as the VM's tick) and
+ * it unwinds, so the leak check's destroy answers. Before the kick, the
+ * destroy gave up after 2 s and the leak check waited for the thread for
+ * ever ('did not finish in 10 s', 3 of 40 runs), so the test ended the
+ * racer by its flag in rogue's image.
  *
  * Before, under keys, where domain threads took turns, the racer took the
  * turn at the caller's first yield and never gave it back: 'did not
  * finish in 10 s' (so the case was not ported).
  */
 #define RACE_CALLS 3000 /* gate.c's */
-
-/* Set rogue's race_stop (its .bss, by rogue.elf's symbols), which its
- * racer polls; 0, or -1 with why. */
-static int stop_racer(const struct hosted_domain *rogue, char *why, size_t len)
-{
-	size_t size;
-	uint64_t va = 0;
-	uint8_t *file = hosted_read("out/domains/rogue.elf", &size, why, len);
-	if (!file)
-		return -1;
-	int found = elf_symbol_value(file, size, "race_stop", &va) && va + 4 <= rogue->span;
-	free(file);
-	if (!found)
-		return htest_fail(why, len, "out/domains/rogue.elf: no race_stop inside its image");
-	__atomic_store_n((int *)(uintptr_t)(rogue->base + va), 1, __ATOMIC_SEQ_CST);
-	return 0;
-}
 
 /* The offset in the gate page of gate_resume's LDMXCSR, or 0 if none. */
 static uint64_t resume_ldmxcsr(void)
@@ -516,8 +497,6 @@ static int run_stack_race(char *why, size_t len)
 				  "want 0..%d calls back or '%s', them unchanged, 1",
 				  got, same ? "unchanged" : "changed", intact, RACE_CALLS,
 				  at ? own : "(no ldmxcsr (%rsp) after gate_resume)");
-	if (!returned && stop_racer(rogue, why, len) < 0)
-		return -1;
 	return htest_leak_check(why, len);
 }
 
@@ -538,20 +517,29 @@ static int run_stack_race(char *why, size_t len)
  */
 #define SPIN_BUDGET_MS 2000
 #define HONEST_NS      40000000L
+/* One spinner in rogue `spinner` (*started: how many began), then, once it
+ * has entered rogue, `other` running HONEST_NS of ROGUE_W_BUSY in rogue
+ * `honest` on a thread of its own; 0, or -1 with why. */
+static int spin_beside(struct hosted_domain *spinner, struct hosted_domain *honest, long *started,
+		       struct htest_thread *other, char *why, size_t len)
+{
+	if (call(spinner, Rogue_run_METHOD, ROGUE_A_SPINNERS, 1, 0, 0, started, why, len) < 0)
+		return -1;
+	nap(20000000); /* the spinner has entered rogue */
+	*other = (struct htest_thread){.d = honest,
+				       .fn = honest->methods[Rogue_run_METHOD],
+				       .a = {ROGUE_W_BUSY, HONEST_NS}};
+	return htest_thread_start(other, why, len);
+}
+
 static int run_spinner_holds_off_nothing(char *why, size_t len)
 {
 	struct hosted_domain *spinner = htest_create("rogue", why, len);
 	struct hosted_domain *honest = spinner ? htest_create("rogue", why, len) : NULL;
 	long started, mine = 0, ended = -1;
-	if (!honest || hwatch_start(0, why, len) < 0 ||
-	    call(spinner, Rogue_run_METHOD, ROGUE_A_SPINNERS, 1, 0, 0, &started, why, len) < 0)
-		return -1;
-	nap(20000000); /* the spinner has entered rogue */
 	static struct htest_thread other;
-	other = (struct htest_thread){.d = honest,
-				      .fn = honest->methods[Rogue_run_METHOD],
-				      .a = {ROGUE_W_BUSY, HONEST_NS}};
-	if (htest_thread_start(&other, why, len) < 0)
+	if (!honest || hwatch_start(0, why, len) < 0 ||
+	    spin_beside(spinner, honest, &started, &other, why, len) < 0)
 		return -1;
 	hwatch_set_budget_ms(SPIN_BUDGET_MS);
 	int bad = call(honest, Rogue_run_METHOD, ROGUE_W_BUSY, HONEST_NS, 0, 0, &mine, why, len);
@@ -571,6 +559,84 @@ static int run_spinner_holds_off_nothing(char *why, size_t len)
 				  "running",
 				  started, (unsigned long)mine, other.got, ended, ROGUE_W_DONE,
 				  done);
+	return htest_leak_check(why, len);
+}
+
+/* Signal HWATCH_SIGNAL, as hgate_kick does, at every taken slot's thread. */
+static void kick_every_slot(void)
+{
+	for (unsigned slot = 0; slot < GATE_MAX_THREADS; slot++) {
+		uint64_t tt_va;
+		pid_t tid = hgate_slot_tid(slot);
+		if (tid && hgate_slot_conts(slot, &tt_va))
+			syscall(SYS_tgkill, getpid(), tid, HWATCH_SIGNAL);
+	}
+}
+
+/*
+ * A domain thread spinning in its own code without a system call (rogue's
+ * ROGUE_A_SPINNERS, no deadline) is unwound when its domain fails on
+ * another thread, as the VM's kick and tick unwind it (hgate_kick,
+ * entry.c's on_watchdog): the thread ends with the domain's first failure
+ * reason, the line its next system call would have given ('hosted: rogue
+ * failed in a thread: ...'), and the destroy that follows answers 0 at
+ * once. The kick never unwinds an honest thread: while every slot's
+ * thread is signalled for KICKS ms (the spinner's while its rogue still
+ * runs, this one's in the runtime, where the signal waits for its next
+ * upcall) an honest thread in another rogue runs ROGUE_W_BUSY to its end
+ * and that rogue stays running. Before: the spinner never unwound, and
+ * the destroy returned -110 (-MAPLE_ETIMEDOUT) after 2 s, rogue still
+ * failed and the spinner still in it.
+ */
+#define KICKS	      20
+#define KICK_BOUND_NS 1000000000ull /* well under the destroy's 2 s wait */
+static int run_failed_spinner_is_kicked(char *why, size_t len)
+{
+	struct hosted_domain *spinner = htest_create("rogue", why, len);
+	struct hosted_domain *honest = spinner ? htest_create("rogue", why, len) : NULL;
+	long started = 0;
+	static struct htest_thread other;
+	if (!honest || htest_capture_begin(why, len) < 0)
+		return -1;
+	if (spin_beside(spinner, honest, &started, &other, why, len) < 0) {
+		htest_capture_end();
+		return -1;
+	}
+	for (int i = 0; i < KICKS; i++, nap(1000000))
+		kick_every_slot();
+	const long a[4] = {ROGUE_NULL_DEREF, 0, 0, 0};
+	char got[WHY], err[160] = "", line[200];
+	htest_outcome(spinner, spinner->methods[Rogue_run_METHOD], a, got, sizeof got);
+	uint64_t t0 = now_ns();
+	int rc = hdom_destroy(hgate_handle(spinner), err, sizeof err);
+	uint64_t took = now_ns() - t0;
+	htest_thread_join(&other);
+	if (rc != 0) { /* the spinner is still in rogue: no thread end to wait for */
+		htest_capture_end();
+		return htest_fail(why, len, "destroy %d (%s) after %lu ms; want 0", rc, err,
+				  (unsigned long)(took / 1000000));
+	}
+	hsys_run_threads();
+	htest_capture_end();
+	unsigned long at = 0;
+	int n = 0;
+	sscanf(got, "rogue failed: SIGSEGV (SEGV_MAPERR) at rogue+%lx, address 0%n", &at, &n);
+	snprintf(line, sizeof line,
+		 "hosted: rogue failed in a thread: SIGSEGV \\(SEGV_MAPERR\\) at rogue\\+%#lx, "
+		 "address 0",
+		 at);
+	char done[64];
+	snprintf(done, sizeof done, "rogue returned %d", ROGUE_W_DONE);
+	if (started != 1 || !n || got[n] || took >= KICK_BOUND_NS || !htest_has_line(line) ||
+	    strcmp(other.got, done) || hgate_state(honest) != GATE_DOMAIN_RUNNING)
+		return htest_fail(
+			why, len,
+			"%ld spinners, '%.120s', destroy %d (%s) in %lu ms, the "
+			"spinner's line %s, the honest thread '%.100s'; want 1, rogue's "
+			"null dereference, 0 in under %llu ms, '%s', '%s', honest running",
+			started, got, rc, err, (unsigned long)(took / 1000000),
+			htest_has_line(line) ? "logged" : "missing", other.got,
+			KICK_BOUND_NS / 1000000, line, done);
 	return htest_leak_check(why, len);
 }
 
@@ -670,4 +736,6 @@ const struct hosted_named_test hosted_thread_tests[HOSTED_THREAD_TESTS] = {
 	 run_waiting_stack_is_the_runtimes, "isolation"},
 	{"threads-a-spinning-domain-thread-holds-off-no-call", run_spinner_holds_off_nothing, NULL},
 	{"gate-second-thread-rewriting-the-callers-stack-gains-nothing", run_stack_race, NULL},
+	{"threads-a-failed-domains-spinning-thread-is-kicked-out", run_failed_spinner_is_kicked,
+	 NULL},
 };

@@ -6,7 +6,7 @@
 
 #include "tests_domains.h"
 
-#define HOSTED_THREAD_TESTS 10
+#define HOSTED_THREAD_TESTS 11
 extern const struct hosted_named_test hosted_thread_tests[HOSTED_THREAD_TESTS];
 
 #endif
