@@ -7,6 +7,7 @@
 #include <core/time.h>
 #include <domain/domain.h>
 #include <domain/gate.h>
+#include <ktest/counted.h>
 #include <ktest/driver_faults.h>
 #include <lib/string.h>
 
@@ -62,8 +63,7 @@ int driver_destroy_all(const char *name)
 		domain_foreach(match, &l);
 		if (!l.handle)
 			return 0;
-		char err[96];
-		int r = domain_destroy(l.handle, err, sizeof err);
+		int r = ktest_destroy_handle(l.handle);
 		if (r < 0 && r != -MAPLE_ESRCH) /* ESRCH: its shadow destroyed it meanwhile */
 			return r;
 	}
