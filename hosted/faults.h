@@ -18,6 +18,10 @@
 long faults_flip_in(const struct hosted_domain *d, int kind, const struct fault_params *p,
 		    uint64_t *off, unsigned *bit);
 
+/* The campaign teardown's last step: destroy the workload's membdev,
+ * after its shadow and client (the VM's faults_workload_destroy). */
+void faults_destroy_drivers(void);
+
 /* maple-hosted faults [N [SEED [WINDOW_MS [FLIP_AT BIT]]]]: the campaign,
  * its lines on stderr (bench/fault_campaign.h); 0 if every fault was
  * injected and nothing leaked, 1 if not, 2 bad usage or a host error. */

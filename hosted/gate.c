@@ -543,6 +543,17 @@ long hgate_lookup(const char *name)
 	return h;
 }
 
+long hgate_lookup_any(const char *name)
+{
+	long h = -MAPLE_ESRCH;
+	pthread_mutex_lock(&table_lock);
+	for (uint32_t id = 1; id < GATE_MAX_DOMAINS && h < 0; id++)
+		if (domains[id] && !strcmp(domains[id]->name, name))
+			h = (long)hgate_handle(domains[id]);
+	pthread_mutex_unlock(&table_lock);
+	return h;
+}
+
 int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n)
 {
 	/* Each length is compared before it is subtracted, so nothing wraps. */

@@ -127,6 +127,10 @@ struct hosted_domain *hgate_find(const char *name_or_id, long *why, unsigned *co
  * -MAPLE_ENOTUNIQ, as the VM's. */
 long hgate_lookup(const char *name);
 
+/* The handle of the first domain called `name`, running or failed (the
+ * fault campaign's teardown), or -MAPLE_ESRCH. */
+long hgate_lookup_any(const char *name);
+
 /* Whether [p, p + n) lies in d's image, the calling thread's stack in d, the heap
  * it grew (SYS_HEAP_GROW) or its mapped device: dmem_owns's regions. */
 int hgate_owns(const struct hosted_domain *d, uint64_t p, uint64_t n);

@@ -603,6 +603,8 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"domain-name-shared-by-running-domains-addresses-none", run_shared_name, NULL},
 	{"device-holder-destroyed-with-a-call-out-loses-its-mapping",
 	 htest_membdev_holder_destroyed_with_call_out, NULL},
+	{"faults-teardown-destroys-the-failed-driver-a-failed-shadow-left",
+	 htest_membdev_teardown_destroys_a_failed_driver, NULL},
 	{"attack-a-request-handle-into-an-unmapped-heap-chunk-is-skipped",
 	 htest_bdev_unmapped_request, NULL},
 	{"attack-a-batch-naming-a-block-twice-is-refused-and-no-driver-blamed",

@@ -18,6 +18,7 @@
 
 #include "device.h"
 #include "domains.h"
+#include "faults.h"
 #include "gate.h"
 #include "inject.h"
 #include "runtime.h"
@@ -495,5 +496,47 @@ int htest_membdev_holder_destroyed_with_call_out(char *why, size_t len)
 				  "failed, unmapped",
 				  rc, (unsigned long)hgate_state(driver), (unsigned long)va,
 				  mapped ? "still mapped" : "unmapped", -MAPLE_ETIMEDOUT);
+	return htest_leak_check(why, len);
+}
+
+/* The fault campaign's teardown (faults.c, faults_destroy_drivers) leaves
+ * no membdev behind, failed ones included: kernel/ktest/faults_teardown.c,
+ * hosted. When the watchdog fails the shadow while its membdev is failed
+ * and not yet replaced, that instance keeps ramdisk0 (a failed holder's
+ * device goes on only to its creator, the shadow the teardown destroys),
+ * and every later workload's membdev could not map it. */
+int htest_membdev_teardown_destroys_a_failed_driver(char *why, size_t len)
+{
+	char err[160] = "";
+	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
+	long r = 0;
+	if (!shadow || htest_call(shadow, BlockDevice_init_METHOD, BDC_BLOCKS, BDC_BLOCK_SIZE, 0,
+				  &r, why, len) < 0)
+		return -1;
+	struct hosted_domain *driver = htest_by_name("membdev");
+	if (!driver || !driver->device_va)
+		return htest_fail(why, len, "membdev %s",
+				  driver ? "did not map ramdisk0" : "missing");
+	uint64_t killed = hgate_handle(driver);
+	/* Its membdev failed and not yet replaced (the shadow restarts it at
+	 * its next call), the shadow fails as the watchdog fails it. */
+	hdom_fail(driver, "killed to test the fault campaign's teardown");
+	hdom_fail(shadow, "failed to test the fault campaign's teardown");
+	if (hdom_destroy(hgate_handle(shadow), err, sizeof err) < 0)
+		return htest_fail(why, len, "destroying the failed shadow: %s", err);
+	faults_destroy_drivers();
+	struct hosted_domain *next = htest_create("bdev_shadow", why, len);
+	if (!next || htest_call(next, BlockDevice_init_METHOD, BDC_BLOCKS, BDC_BLOCK_SIZE, 0, &r,
+				why, len) < 0)
+		return -1;
+	struct hosted_domain *again = htest_by_name("membdev");
+	if (r != (long)BDC_BLOCKS * BDC_BLOCK_SIZE || !again || hgate_handle(again) == killed)
+		return htest_fail(
+			why, len,
+			"after the teardown: the next shadow's init %ld, its membdev %#lx "
+			"(the killed one %#lx, %s); want %ld from a new instance",
+			r, again ? (unsigned long)hgate_handle(again) : 0ul, (unsigned long)killed,
+			hgate_domain(killed) ? "still there" : "destroyed",
+			(long)BDC_BLOCKS * BDC_BLOCK_SIZE);
 	return htest_leak_check(why, len);
 }

@@ -24,5 +24,8 @@ int htest_membdev_scribbling(char *why, size_t len);
 int htest_membdev_one_holder(char *why, size_t len);
 int htest_membdev_map_while_down(char *why, size_t len);
 int htest_membdev_holder_destroyed_with_call_out(char *why, size_t len);
+/* The fault campaign's teardown destroys a failed membdev its failed
+ * shadow left. */
+int htest_membdev_teardown_destroys_a_failed_driver(char *why, size_t len);
 
 #endif
