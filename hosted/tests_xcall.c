@@ -28,6 +28,7 @@
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/tiles_cases.h>
 #include <test/rogue/watch_cases.h>
+#include <test/rogue/wide_cases.h>
 #include <test/rrefs/evil.h>
 #include <test/rrefs/rrefs.h>
 #include <xheap/rref.h>
@@ -300,6 +301,50 @@ int htest_tiles(char *why, size_t len)
 				 cases[i], got);
 			return -1;
 		}
+	}
+	return htest_runtime_clean(why, len);
+}
+
+/*
+ * AVX-512 state crosses no call and no upcall: rogue 1 finds nothing in
+ * %zmm0-31 or %k0-7 as an upcall (the runtime's glibc keeps copies in
+ * %ymm16-31 on such CPUs); rogue 1 fills them with ROGUE_Z_SECRET and
+ * calls rogue 2, which finds nothing; rogue 2 fills them and returns, or
+ * fails, and rogue 1 finds nothing. The vector test above reads only
+ * what FXSAVE shows (%xmm and x87). SKIP where XCR0 enables no AVX-512.
+ */
+int htest_wide(char *why, size_t len)
+{
+	if ((hgate_xcr0() & XFEATURES_AVX512) != XFEATURES_AVX512) {
+		snprintf(why, len, "no AVX-512 here: XCR0 %#x", hgate_xcr0());
+		return HTEST_SKIP;
+	}
+	struct hosted_domain one, two;
+	if (htest_start("rogue", 1, &one, why, len) < 0 ||
+	    htest_start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	static const long steps[][2] = {
+		{ROGUE_Z_PEEK, 0},
+		{ROGUE_Z_LEAVE, 0},
+		{ROGUE_Z_CALLBACK, ROGUE_Z_SET},
+		{ROGUE_Z_CALLBACK, ROGUE_Z_SET_FAIL},
+	};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		const long a[4] = {steps[i][0], (long)two.id, steps[i][1], 0};
+		char got[HTEST_WHY];
+		htest_outcome(&one, one.methods[Rogue_run_METHOD], a, got, sizeof got);
+		if (strcmp(got, "rogue returned 0")) {
+			snprintf(
+				why, len,
+				"rogue 1 run(%ld, rogue 2, %ld): '%.300s', want 'rogue returned 0'",
+				steps[i][0], steps[i][1], got);
+			return -1;
+		}
+	}
+	if (hgate_state(&two) != GATE_DOMAIN_FAILED) {
+		snprintf(why, len, "rogue 2 state %lu after its ud2, want %d",
+			 (unsigned long)hgate_state(&two), GATE_DOMAIN_FAILED);
+		return -1;
 	}
 	return htest_runtime_clean(why, len);
 }
