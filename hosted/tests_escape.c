@@ -28,6 +28,7 @@
 #include <test/rogue/cases.h>
 #include <test/rogue/escape_cases.h>
 #include <test/rogue/gadget_cases.h>
+#include <test/rogue/wide_cases.h>
 
 #include <cpuid.h>
 #include <errno.h>
@@ -97,6 +98,10 @@ static const struct rogue_test rogue_tests[] = {
 	 FAILED "SIGSEGV \\(SEGV_MAPERR\\) " AT ", address 0"},
 	{"rogue-div-zero-fails-rogue", 0, ROGUE_DIV_ZERO, T_NONE, FAILED "SIGFPE " AT},
 	{"rogue-ud2-fails-rogue", 0, ROGUE_UD2, T_NONE, FAILED "SIGILL " AT},
+	/* Tile data is behind XFD until the process asks Linux for it: the
+	 * #NM is Linux's SIGILL (#UD where there is no AMX). */
+	{"rogue-amx-tile-data-without-permission-fails-rogue", 0, ROGUE_Z_TILEZERO, T_NONE,
+	 FAILED "SIGILL " AT},
 	{"rogue-recurse-fails-rogue", 0, ROGUE_RECURSE, T_NONE,
 	 FAILED "SIGSEGV \\(SEGV_MAPERR\\) " AT ", address 0x[0-9a-f]+"},
 	{"rogue-log-of-a-kernel-address-is-efault", 0, ROGUE_LOG_KERNEL, T_NONE,

@@ -273,7 +273,9 @@ int htest_vectors(char *why, size_t len)
  * AMX's tile configuration crosses no call: rogue 1 loads one (LDTILECFG,
  * which Linux lets any thread run) and calls rogue 2, which finds the
  * initial configuration (STTILECFG: 0); and rogue 2 loads one and returns,
- * and rogue 1 finds none. Before, ZERO_VECTORS left TILECFG alone: `rogue
+ * and rogue 1 finds none, also when rogue 2 fails after loading it (the
+ * unwinding restores rogue 2's state from its signal frame, gate_resume
+ * releases it). Before, ZERO_VECTORS left TILECFG alone: `rogue
  * returned 4503651167502340` (ROGUE_T_SECRET, tiles_cases.h) both ways.
  * SKIP where the CPU or Linux has no AMX (the PKU guest's TCG).
  */
@@ -290,7 +292,7 @@ int htest_tiles(char *why, size_t len)
 	if (htest_start("rogue", 1, &one, why, len) < 0 ||
 	    htest_start("rogue", 2, &two, why, len) < 0)
 		return -1;
-	static const long cases[] = {ROGUE_T_LEAVE, ROGUE_T_CALLBACK};
+	static const long cases[] = {ROGUE_T_LEAVE, ROGUE_T_CALLBACK, ROGUE_Z_TILES_CALLBACK_FAIL};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const long args[4] = {cases[i], (long)two.id, 0, 0};
 		char got[HTEST_WHY];

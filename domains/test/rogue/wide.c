@@ -1,9 +1,12 @@
 /*
  * rogue's AVX-512 cases (wide_cases.h): what one domain leaves in %zmm0-31
  * and %k0-7 must not reach the next domain it calls or returns to, nor an
- * upcall the runtime makes.
+ * upcall the runtime makes; nor AMX's tile configuration a callee left
+ * before it failed; and a tile instruction without Linux's permission
+ * fails its domain.
  */
 #include <test/rogue/cases.h>
+#include <test/rogue/tiles_cases.h>
 #include <test/rogue/wide_cases.h>
 
 #include <maple/abi.h>
@@ -70,6 +73,18 @@ long rogue_wide_case(long number, unsigned long target, unsigned long a2)
 	case ROGUE_Z_LEAVE:
 		set();
 		return maple_xcall(target, Rogue_run_METHOD, ROGUE_Z_PEEK, 0, 0, 0);
+	case ROGUE_Z_TILES_SET_FAIL:
+		rogue_tiles_set();
+		__asm__ volatile("ud2");
+		return ROGUE_NOT_CONTAINED;
+	case ROGUE_Z_TILES_CALLBACK_FAIL: {
+		long r = maple_xcall(target, Rogue_run_METHOD, ROGUE_Z_TILES_SET_FAIL, 0, 0, 0);
+		return r != -MAPLE_ECALLEE ? r : rogue_tiles_peek();
+	}
+	case ROGUE_Z_TILEZERO:
+		rogue_tiles_set();
+		__asm__ volatile("tilezero %%tmm0" : : : "memory");
+		return ROGUE_NOT_CONTAINED;
 	case ROGUE_Z_CALLBACK: {
 		if (a2 != ROGUE_Z_SET && a2 != ROGUE_Z_SET_FAIL)
 			return -MAPLE_EINVAL;

@@ -28,6 +28,16 @@ enum rogue_wide_case {
 	 * callee left. What the call returned if neither 0 nor
 	 * -MAPLE_ECALLEE. */
 	ROGUE_Z_CALLBACK = 424,
+	/* ROGUE_T_SET's tile configuration, then ud2: the domain fails. */
+	ROGUE_Z_TILES_SET_FAIL = 425,
+	/* Call run(ROGUE_Z_TILES_SET_FAIL) of the domain whose handle is
+	 * target, then ROGUE_T_PEEK: what the failed callee left (the
+	 * call's result if not -MAPLE_ECALLEE). */
+	ROGUE_Z_TILES_CALLBACK_FAIL = 426,
+	/* ROGUE_T_SET's configuration, then TILEZERO %tmm0: tile data, which
+	 * Linux keeps behind XFD until a process asks (ARCH_REQ_XCOMP_PERM,
+	 * a system call no domain reaches). The domain fails (SIGILL). */
+	ROGUE_Z_TILEZERO = 427,
 	ROGUE_Z_END
 };
 
