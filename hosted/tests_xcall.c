@@ -352,6 +352,39 @@ int htest_wide(char *why, size_t len)
 }
 
 /*
+ * A domain's floating-point exception masks stay in the domain: rogue
+ * unmasks every exception in MXCSR and the x87 control word and returns;
+ * the runtime then divides by zero in SSE and in x87 (with every
+ * exception masked, as Linux starts a process: infinity, no signal). Had
+ * it taken the domain's masks over, the division would fault in the
+ * runtime's own code, which ends the process (an MXCSR of 0 loaded here
+ * by hand: `FAIL the runtime died of SIGILL`, the fault handler's trap
+ * for a fault outside domain code). An upcall ends
+ * in a signal handler (its SYS_RETURN), which Linux enters with the
+ * initial floating-point state and leaves by siglongjmp, which keeps it.
+ */
+int htest_unmasked_fp(char *why, size_t len)
+{
+	struct hosted_domain rogue;
+	if (htest_start("rogue", 1, &rogue, why, len) < 0)
+		return -1;
+	const long a[4] = {ROGUE_Z_UNMASK, 0, 0, 0};
+	char got[HTEST_WHY];
+	htest_outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+	if (strcmp(got, "rogue returned 0"))
+		return htest_fail(why, len, "rogue run(%d): '%.300s', want 'rogue returned 0'",
+				  ROGUE_Z_UNMASK, got);
+	volatile double zero = 0.0;
+	volatile long double x87_zero = 0.0L;
+	volatile double sse = 1.0 / zero;
+	volatile long double x87 = 1.0L / x87_zero;
+	if (sse != __builtin_inf() || x87 != __builtin_infl())
+		return htest_fail(why, len, "1/0 is %g in SSE and %Lg in x87 after rogue, want inf",
+				  (double)sse, (long double)x87);
+	return htest_runtime_clean(why, len);
+}
+
+/*
  * A callee that fails in 32-bit mode (a far jump to Linux's __USER32_CS,
  * then a fault at address 0) is unwound to its caller in the caller's own
  * 64-bit mode: rogue 1 gets -MAPLE_ECALLEE (it ran on to its SYS_RETURN),

@@ -85,6 +85,12 @@ long rogue_wide_case(long number, unsigned long target, unsigned long a2)
 		rogue_tiles_set();
 		__asm__ volatile("tilezero %%tmm0" : : : "memory");
 		return ROGUE_NOT_CONTAINED;
+	case ROGUE_Z_UNMASK: {
+		static const volatile uint32_t mxcsr = 0;	     /* every exception unmasked */
+		static const volatile uint16_t fcw = 0x037f & ~0x3f; /* likewise */
+		__asm__ volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
+		return 0;
+	}
 	case ROGUE_Z_CALLBACK: {
 		if (a2 != ROGUE_Z_SET && a2 != ROGUE_Z_SET_FAIL)
 			return -MAPLE_EINVAL;

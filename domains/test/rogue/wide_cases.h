@@ -38,6 +38,11 @@ enum rogue_wide_case {
 	 * Linux keeps behind XFD until a process asks (ARCH_REQ_XCOMP_PERM,
 	 * a system call no domain reaches). The domain fails (SIGILL). */
 	ROGUE_Z_TILEZERO = 427,
+	/* MXCSR and the x87 control word with every floating-point exception
+	 * unmasked, then return 0: whoever runs next on the thread (the
+	 * runtime after an upcall, a caller after the gate) must not take
+	 * them over and fault on its next division by zero. */
+	ROGUE_Z_UNMASK = 428,
 	ROGUE_Z_END
 };
 
