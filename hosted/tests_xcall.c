@@ -284,8 +284,8 @@ int htest_tiles(char *why, size_t len)
 	unsigned a = 0, b = 0, c = 0, d = 0;
 	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) ||
 	    !(hgate_xcr0() & XFEATURE_TILECFG)) {
-		snprintf(why, len, "no AMX here: CPUID.7.0:EDX bit 24 %s, XCR0 %#x",
-			 d & (1u << 24) ? "set" : "clear", hgate_xcr0());
+		snprintf(why, len, "no AMX here: CPUID.7.0:EDX bit 24 %s, XCR0 %#lx",
+			 d & (1u << 24) ? "set" : "clear", (unsigned long)hgate_xcr0());
 		return HTEST_SKIP;
 	}
 	struct hosted_domain one, two;
@@ -318,7 +318,7 @@ int htest_tiles(char *why, size_t len)
 int htest_wide(char *why, size_t len)
 {
 	if ((hgate_xcr0() & XFEATURES_AVX512) != XFEATURES_AVX512) {
-		snprintf(why, len, "no AVX-512 here: XCR0 %#x", hgate_xcr0());
+		snprintf(why, len, "no AVX-512 here: XCR0 %#lx", (unsigned long)hgate_xcr0());
 		return HTEST_SKIP;
 	}
 	struct hosted_domain one, two;
@@ -349,6 +349,55 @@ int htest_wide(char *why, size_t len)
 		return -1;
 	}
 	return htest_runtime_clean(why, len);
+}
+
+/*
+ * The runtime refuses a CPU whose XCR0 enables a state component
+ * ZERO_VECTORS does not zero (hgate_vectors_covered): APX's %r16-31 (bit
+ * 19, which Linux 6.16 and later turn on where the CPU has it) and any
+ * component above bit 31, added to this CPU's XCR0; AMX without
+ * VECTORS_INUSE as before; and it accepts this CPU's XCR0 and MPX's and
+ * PKRU's bits, which carry nothing (MPX's instructions are NOPs while
+ * BNDCFGU.EN is 0). Before, hgate_init checked only AMX: an XCR0 with
+ * APX passed, and its registers would have crossed every call.
+ */
+#define XFEATURE_APX  0x80000ull
+#define XFEATURE_HIGH (1ull << 40)
+int htest_xcr0_refused(char *why, size_t len)
+{
+	const uint64_t here = hgate_xcr0();
+	static const char unknown[] = "XCR0 %#lx enables state components %#lx that the gate "
+				      "does not zero (gate_layout.h, ZERO_VECTORS): a domain's "
+				      "registers there would cross every call";
+	const struct {
+		uint64_t xcr0, level;
+		uint64_t left; /* the components named, 0 for AMX's refusal */
+		int want;
+	} cases[] = {
+		{here, VECTORS_INUSE, 0, 0},
+		{XFEATURE_X87 | XFEATURE_SSE | XFEATURE_AVX | 0x18 | 0x200, VECTORS_AVX, 0, 0},
+		{here | XFEATURE_APX, VECTORS_INUSE, XFEATURE_APX, -1},
+		{here | XFEATURE_HIGH, VECTORS_INUSE, XFEATURE_HIGH, -1},
+		{XFEATURE_X87 | XFEATURE_SSE | XFEATURES_AMX, VECTORS_AVX512, 0, -1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char got[HTEST_WHY] = "", want[HTEST_WHY] = "";
+		int rc = hgate_vectors_covered(cases[i].xcr0, cases[i].level, got, sizeof got);
+		if (cases[i].want && cases[i].left)
+			snprintf(want, sizeof want, unknown, (unsigned long)cases[i].xcr0,
+				 (unsigned long)cases[i].left);
+		else if (cases[i].want)
+			snprintf(want, sizeof want,
+				 "XCR0 enables AMX (%#lx) but XGETBV cannot read XINUSE: the gate "
+				 "could not release a domain's tile configuration",
+				 (unsigned long)cases[i].xcr0);
+		if (rc != cases[i].want || strcmp(got, want))
+			return htest_fail(
+				why, len, "XCR0 %#lx at level %lu: %d '%.200s'; want %d '%.200s'",
+				(unsigned long)cases[i].xcr0, (unsigned long)cases[i].level, rc,
+				got, cases[i].want, want);
+	}
+	return 0;
 }
 
 /*
