@@ -102,6 +102,11 @@ static const struct rogue_test rogue_tests[] = {
 	 * #NM is Linux's SIGILL (#UD where there is no AMX). */
 	{"rogue-amx-tile-data-without-permission-fails-rogue", 0, ROGUE_Z_TILEZERO, T_NONE,
 	 FAILED "SIGILL " AT},
+	/* Bus locks: a delay of rogue's own under Linux's default (warn), a
+	 * SIGBUS with split_lock_detect=fatal; never the SIGTRAP that would
+	 * blame the #DB on a debugger's trap. */
+	{"rogue-split-locks-delay-or-fail-only-rogue", 0, ROGUE_Z_SPLIT_LOCK, T_NONE,
+	 "(" RETURNED XSTR(ROGUE_Z_SPLIT_LOCKS) "|" FAILED "SIGBUS " AT ".*)"},
 	{"rogue-recurse-fails-rogue", 0, ROGUE_RECURSE, T_NONE,
 	 FAILED "SIGSEGV \\(SEGV_MAPERR\\) " AT ", address 0x[0-9a-f]+"},
 	{"rogue-log-of-a-kernel-address-is-efault", 0, ROGUE_LOG_KERNEL, T_NONE,

@@ -3,7 +3,8 @@
  * and %k0-7 must not reach the next domain it calls or returns to, nor an
  * upcall the runtime makes; nor AMX's tile configuration a callee left
  * before it failed; and a tile instruction without Linux's permission
- * fails its domain.
+ * fails its domain; nor do a domain's unmasked floating-point exceptions
+ * or bus locks reach the runtime.
  */
 #include <test/rogue/cases.h>
 #include <test/rogue/tiles_cases.h>
@@ -90,6 +91,14 @@ long rogue_wide_case(long number, unsigned long target, unsigned long a2)
 		static const volatile uint16_t fcw = 0x037f & ~0x3f; /* likewise */
 		__asm__ volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
 		return 0;
+	}
+	case ROGUE_Z_SPLIT_LOCK: {
+		static uint8_t line[128] __attribute__((aligned(64)));
+		volatile uint32_t *word = (volatile uint32_t *)(line + 62);
+		*word = 0;
+		for (unsigned i = 0; i < ROGUE_Z_SPLIT_LOCKS; i++)
+			__asm__ volatile("lock incl %0" : "+m"(*word));
+		return (long)*word;
 	}
 	case ROGUE_Z_CALLBACK: {
 		if (a2 != ROGUE_Z_SET && a2 != ROGUE_Z_SET_FAIL)

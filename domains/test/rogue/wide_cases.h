@@ -12,6 +12,8 @@
 /* What ROGUE_Z_SET writes into every 64-bit lane of %zmm0-31 and into
  * %k0-7. */
 #define ROGUE_Z_SECRET 0x5ec2e75ec2e75ec2
+/* How many bus locks ROGUE_Z_SPLIT_LOCK takes. */
+#define ROGUE_Z_SPLIT_LOCKS 20
 
 enum rogue_wide_case {
 	ROGUE_Z_FIRST = 420,
@@ -43,6 +45,13 @@ enum rogue_wide_case {
 	 * runtime after an upcall, a caller after the gate) must not take
 	 * them over and fault on its next division by zero. */
 	ROGUE_Z_UNMASK = 428,
+	/* ROGUE_Z_SPLIT_LOCKS LOCKed increments of a word that straddles a
+	 * cache line in rogue's own memory, then the word: real Intel CPUs
+	 * report each such bus lock (a #DB after it, where Linux has bus
+	 * lock detection), which Linux answers by delaying the thread (its
+	 * default, warn) or with SIGBUS (split_lock_detect=fatal), never a
+	 * SIGTRAP: rogue returns ROGUE_Z_SPLIT_LOCKS, or fails alone. */
+	ROGUE_Z_SPLIT_LOCK = 429,
 	ROGUE_Z_END
 };
 
