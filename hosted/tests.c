@@ -233,6 +233,8 @@ static void list_tests(void)
 	add((struct test){.name = "gate-vector-state-crosses-no-call", .run = htest_vectors});
 	add((struct test){.name = "gate-amx-tile-config-crosses-no-call", .run = htest_tiles});
 	add((struct test){.name = "gate-avx512-state-crosses-no-call", .run = htest_wide});
+	add((struct test){.name = "gate-x87-and-sse-control-state-crosses-no-call",
+			  .run = htest_control});
 	add((struct test){.name = "gate-an-xcr0-component-the-gate-does-not-zero-is-refused",
 			  .run = htest_xcr0_refused});
 	add((struct test){.name = "upcall-a-domains-unmasked-fp-exceptions-stay-in-it",

@@ -16,6 +16,7 @@ int htest_compat(char *why, size_t len);
 int htest_vectors(char *why, size_t len);
 int htest_tiles(char *why, size_t len);
 int htest_wide(char *why, size_t len);
+int htest_control(char *why, size_t len);
 int htest_unmasked_fp(char *why, size_t len);
 int htest_xcr0_refused(char *why, size_t len);
 int htest_unwind(char *why, size_t len);

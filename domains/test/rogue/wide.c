@@ -1,10 +1,11 @@
 /*
- * rogue's AVX-512 cases (wide_cases.h): what one domain leaves in %zmm0-31
- * and %k0-7 must not reach the next domain it calls or returns to, nor an
- * upcall the runtime makes; nor AMX's tile configuration a callee left
- * before it failed; and a tile instruction without Linux's permission
- * fails its domain; nor do a domain's unmasked floating-point exceptions
- * or bus locks reach the runtime.
+ * rogue's register-state cases (wide_cases.h): what one domain leaves in
+ * %zmm0-31 and %k0-7, in the x87 and SSE control and status words and
+ * the x87 pointers, or in AMX's tile configuration before it fails, must
+ * not reach the next domain it calls or returns to, nor an upcall the
+ * runtime makes; a tile instruction without Linux's permission fails its
+ * domain; and a domain's unmasked floating-point exceptions and bus
+ * locks do not reach the runtime.
  */
 #include <test/rogue/cases.h>
 #include <test/rogue/tiles_cases.h>
@@ -16,7 +17,7 @@
 #include <stdint.h>
 
 /* Every %zmm register's 64 bytes, then %k0-7 as 64-bit words. */
-static long peek(void)
+static long zmm_peek(void)
 {
 	static uint64_t zmm[32][8] __attribute__((aligned(64)));
 	static uint64_t k[8];
@@ -43,7 +44,7 @@ static long peek(void)
 	return (long)acc;
 }
 
-static void set(void)
+static long zmm_set(void)
 {
 	static const volatile uint64_t secret = ROGUE_Z_SECRET;
 	__asm__ volatile("vpbroadcastq %0, %%zmm0\n\t"
@@ -57,38 +58,82 @@ static void set(void)
 			 ".endr"
 			 :
 			 : "m"(secret));
+	return 0;
 }
 
-long rogue_wide_case(long number, unsigned long target, unsigned long a2)
+#define FCW_INIT   0x037f /* Intel SDM Vol. 1, 8.1.5: FNINIT's */
+#define MXCSR_INIT 0x1f80
+
+/* The first 32 bytes of FXSAVE's area: FCW, FSW, the abridged tag word,
+ * FOP, FIP, FDP and MXCSR (Intel SDM Vol. 1, 10.5.1), each against its
+ * initial value. */
+static long control_peek(void)
 {
+	static uint8_t area[512] __attribute__((aligned(16)));
+	__asm__ volatile("fxsave %0" : "=m"(area));
+	uint16_t fcw, fsw, fop;
+	uint32_t mxcsr;
+	uint64_t fip, fdp;
+	__builtin_memcpy(&fcw, area, 2);
+	__builtin_memcpy(&fsw, area + 2, 2);
+	__builtin_memcpy(&fop, area + 6, 2);
+	__builtin_memcpy(&fip, area + 8, 8);
+	__builtin_memcpy(&fdp, area + 16, 8);
+	__builtin_memcpy(&mxcsr, area + 24, 4);
+	return (long)((uint64_t)(fcw ^ FCW_INIT) | fsw | area[4] | fop | fip | fdp |
+		      (mxcsr ^ MXCSR_INIT));
+}
+
+/* Round toward zero in both, every exception flag of MXCSR raised (all
+ * still masked), and an x87 load that leaves its opcode, its instruction
+ * and data pointers (rogue's addresses) and a full register. */
+static long control_set(void)
+{
+	static const volatile uint32_t mxcsr = MXCSR_INIT | 0x6000 | 0x3f;
+	static const volatile uint16_t fcw = FCW_INIT | 0x0c00;
+	static const volatile double one = 1.0;
+	__asm__ volatile("ldmxcsr %0\n\tfldcw %1\n\tfldl %2" : : "m"(mxcsr), "m"(fcw), "m"(one));
+	return 0;
+}
+
+static const struct {
+	long (*peek)(void);
+	long (*set)(void);
+} kinds[ROGUE_Z_KINDS] = {
+	[ROGUE_Z_ZMM] = {zmm_peek, zmm_set},
+	[ROGUE_Z_CONTROL] = {control_peek, control_set},
+	[ROGUE_Z_TILES] = {rogue_tiles_peek, rogue_tiles_set},
+};
+
+long rogue_wide_case(long number, unsigned long target, unsigned long a2, unsigned long a3)
+{
+	if (number >= ROGUE_Z_PEEK && number <= ROGUE_Z_LEAVE && a2 >= ROGUE_Z_KINDS)
+		return -MAPLE_EINVAL;
 	switch (number) {
 	case ROGUE_Z_PEEK:
-		return peek();
+		return kinds[a2].peek();
 	case ROGUE_Z_SET:
-		set();
-		return 0;
+		return kinds[a2].set();
 	case ROGUE_Z_SET_FAIL:
-		set();
+		kinds[a2].set();
 		__asm__ volatile("ud2");
 		return ROGUE_NOT_CONTAINED;
 	case ROGUE_Z_LEAVE:
-		set();
-		return maple_xcall(target, Rogue_run_METHOD, ROGUE_Z_PEEK, 0, 0, 0);
-	case ROGUE_Z_TILES_SET_FAIL:
-		rogue_tiles_set();
-		__asm__ volatile("ud2");
-		return ROGUE_NOT_CONTAINED;
-	case ROGUE_Z_TILES_CALLBACK_FAIL: {
-		long r = maple_xcall(target, Rogue_run_METHOD, ROGUE_Z_TILES_SET_FAIL, 0, 0, 0);
-		return r != -MAPLE_ECALLEE ? r : rogue_tiles_peek();
+		kinds[a2].set();
+		return maple_xcall(target, Rogue_run_METHOD, ROGUE_Z_PEEK, 0, (long)a2, 0);
+	case ROGUE_Z_CALLBACK: {
+		if ((a2 != ROGUE_Z_SET && a2 != ROGUE_Z_SET_FAIL) || a3 >= ROGUE_Z_KINDS)
+			return -MAPLE_EINVAL;
+		long r = maple_xcall(target, Rogue_run_METHOD, (long)a2, 0, (long)a3, 0);
+		return r && r != -MAPLE_ECALLEE ? r : kinds[a3].peek();
 	}
 	case ROGUE_Z_TILEZERO:
 		rogue_tiles_set();
 		__asm__ volatile("tilezero %%tmm0" : : : "memory");
 		return ROGUE_NOT_CONTAINED;
 	case ROGUE_Z_UNMASK: {
-		static const volatile uint32_t mxcsr = 0;	     /* every exception unmasked */
-		static const volatile uint16_t fcw = 0x037f & ~0x3f; /* likewise */
+		static const volatile uint32_t mxcsr = 0; /* every exception unmasked */
+		static const volatile uint16_t fcw = FCW_INIT & ~0x3f; /* likewise */
 		__asm__ volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
 		return 0;
 	}
@@ -99,12 +144,6 @@ long rogue_wide_case(long number, unsigned long target, unsigned long a2)
 		for (unsigned i = 0; i < ROGUE_Z_SPLIT_LOCKS; i++)
 			__asm__ volatile("lock incl %0" : "+m"(*word));
 		return (long)*word;
-	}
-	case ROGUE_Z_CALLBACK: {
-		if (a2 != ROGUE_Z_SET && a2 != ROGUE_Z_SET_FAIL)
-			return -MAPLE_EINVAL;
-		long r = maple_xcall(target, Rogue_run_METHOD, (long)a2, 0, 0, 0);
-		return r && r != -MAPLE_ECALLEE ? r : peek();
 	}
 	}
 	return -MAPLE_EINVAL;

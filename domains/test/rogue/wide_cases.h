@@ -1,41 +1,52 @@
 /*
- * rogue's cases against AVX-512 state crossing the gate (numbers 420-439
- * of its run(case, target, a2, a3) method, cases.h;
- * domains/test/rogue/wide.c), for CPUs that have it (this machine's
- * Xeon): %zmm0-31 whole, the upper halves above the %xmm and %ymm the
- * attack4 cases read, and the opmask registers %k0-7. Plain numbers, so
- * hosted/tests_xcall.c can include them.
+ * rogue's cases against register state crossing the gate on real
+ * hardware (numbers 420-439 of its run(case, target, a2, a3) method,
+ * cases.h; domains/test/rogue/wide.c), where attack4's cases read only
+ * what FXSAVE shows of x87 and %xmm: AVX-512's %zmm0-31 whole and %k0-7,
+ * the x87 and SSE control and status words and the x87 pointers, and
+ * AMX's tile configuration where the callee fails (tiles_cases.h has the
+ * calls that return); and what a domain can do to the runtime with tile
+ * data, unmasked floating-point exceptions and bus locks. Plain numbers,
+ * so the hosted tests can include them.
  */
 #ifndef DOMAINS_ROGUE_WIDE_CASES_H
 #define DOMAINS_ROGUE_WIDE_CASES_H
 
-/* What ROGUE_Z_SET writes into every 64-bit lane of %zmm0-31 and into
- * %k0-7. */
+/* What ROGUE_Z_SET of ROGUE_Z_ZMM writes into every 64-bit lane of
+ * %zmm0-31 and into %k0-7. */
 #define ROGUE_Z_SECRET 0x5ec2e75ec2e75ec2
 /* How many bus locks ROGUE_Z_SPLIT_LOCK takes. */
 #define ROGUE_Z_SPLIT_LOCKS 20
 
+/* The state a case's a2 (ROGUE_Z_CALLBACK: a3) names. */
+enum rogue_wide_kind {
+	/* %zmm0-31 and %k0-7: the OR of every 64-bit lane as found, and
+	 * ROGUE_Z_SECRET in each. */
+	ROGUE_Z_ZMM = 0,
+	/* The x87 control, status and tag words, its last opcode and
+	 * instruction and data pointers, and MXCSR: the OR of each one's
+	 * difference from its initial value (FCW 037FH, MXCSR 1F80H, the
+	 * rest 0) as FXSAVE shows them; and a rounding mode and every
+	 * exception flag in both, an x87 load (its pointers) left. */
+	ROGUE_Z_CONTROL = 1,
+	/* AMX's tile configuration: ROGUE_T_PEEK and ROGUE_T_SET. */
+	ROGUE_Z_TILES = 2,
+	ROGUE_Z_KINDS
+};
+
 enum rogue_wide_case {
 	ROGUE_Z_FIRST = 420,
-	/* The OR of every 64-bit lane of %zmm0-31 and of %k0-7 as the
-	 * method found them: 0 where nothing crossed. */
-	ROGUE_Z_PEEK = 420,
-	ROGUE_Z_SET = 421,	/* ROGUE_Z_SECRET everywhere ROGUE_Z_PEEK looks, return 0 */
-	ROGUE_Z_SET_FAIL = 422, /* ROGUE_Z_SET, then ud2: the domain fails */
-	/* ROGUE_Z_SET, then call run(ROGUE_Z_PEEK) of the domain whose handle
-	 * is target: what it returned. */
+	ROGUE_Z_PEEK = 420,	/* what state a2 holds: 0 where nothing crossed */
+	ROGUE_Z_SET = 421,	/* fill state a2, return 0 */
+	ROGUE_Z_SET_FAIL = 422, /* fill state a2, then ud2: the domain fails */
+	/* Fill state a2, then call run(ROGUE_Z_PEEK, 0, a2) of the domain
+	 * whose handle is target: what it returned. */
 	ROGUE_Z_LEAVE = 423,
-	/* Call run(a2) of the domain whose handle is target (a2
-	 * ROGUE_Z_SET or ROGUE_Z_SET_FAIL), then ROGUE_Z_PEEK: what the
-	 * callee left. What the call returned if neither 0 nor
+	/* Call run(a2, 0, a3) of the domain whose handle is target (a2
+	 * ROGUE_Z_SET or ROGUE_Z_SET_FAIL), then ROGUE_Z_PEEK of state a3:
+	 * what the callee left. What the call returned if neither 0 nor
 	 * -MAPLE_ECALLEE. */
 	ROGUE_Z_CALLBACK = 424,
-	/* ROGUE_T_SET's tile configuration, then ud2: the domain fails. */
-	ROGUE_Z_TILES_SET_FAIL = 425,
-	/* Call run(ROGUE_Z_TILES_SET_FAIL) of the domain whose handle is
-	 * target, then ROGUE_T_PEEK: what the failed callee left (the
-	 * call's result if not -MAPLE_ECALLEE). */
-	ROGUE_Z_TILES_CALLBACK_FAIL = 426,
 	/* ROGUE_T_SET's configuration, then TILEZERO %tmm0: tile data, which
 	 * Linux keeps behind XFD until a process asks (ARCH_REQ_XCOMP_PERM,
 	 * a system call no domain reaches). The domain fails (SIGILL). */
@@ -56,6 +67,6 @@ enum rogue_wide_case {
 };
 
 /* rogue's own (domains/test/rogue/wide.c): run() hands it these cases. */
-long rogue_wide_case(long number, unsigned long target, unsigned long a2);
+long rogue_wide_case(long number, unsigned long target, unsigned long a2, unsigned long a3);
 
 #endif
