@@ -254,6 +254,9 @@ static void list_tests(void)
 	add((struct test){.name = "runtime-every-base-write-jumped-to-faults-at-its-check",
 			  .needs = "isolation", /* without keys the check's read succeeds */
 			  .run = htest_every_base_write});
+	add((struct test){.name = "runtime-every-kind-of-load-and-store-is-a-protection-key-fault",
+			  .needs = "isolation", /* without keys every access succeeds */
+			  .run = htest_every_access_kind});
 	add((struct test){.name = "runtime-every-wrpkru-jumped-to-with-zero-rights-traps",
 			  .needs = "isolation", /* without keys a WRPKRU is #UD where it stands */
 			  .run = htest_every_runtime_wrpkru});

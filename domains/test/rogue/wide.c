@@ -4,8 +4,10 @@
  * the x87 pointers, or in AMX's tile configuration before it fails, must
  * not reach the next domain it calls or returns to, nor an upcall the
  * runtime makes; a tile instruction without Linux's permission fails its
- * domain; and a domain's unmasked floating-point exceptions and bus
- * locks do not reach the runtime.
+ * domain; a domain's unmasked floating-point exceptions and bus locks
+ * do not reach the runtime; and the odd loads and stores (direct,
+ * non-temporal, masked, scatter and gather, XSAVE, string, 16-byte
+ * atomic, compress and expand) are protection keys' like any other.
  */
 #include <test/rogue/cases.h>
 #include <test/rogue/tiles_cases.h>
@@ -105,6 +107,128 @@ static const struct {
 	[ROGUE_Z_TILES] = {rogue_tiles_peek, rogue_tiles_set},
 };
 
+/* ROGUE_Z_STORE: the 64 bytes at `at`, by instruction `by`. */
+static long store(uint8_t *at, unsigned long by)
+{
+	static uint8_t src[512] __attribute__((aligned(64))) = {[0 ... 511] = 0x5e};
+	static const uint64_t lanes[8] = {0, 8, 16, 24, 32, 40, 48, 56};
+	switch (by) {
+	case ROGUE_Z_BY_MOVDIR64B:
+		__asm__ volatile("movdir64b (%1), %0" : : "r"(at), "r"(src) : "memory");
+		return 0;
+	case ROGUE_Z_BY_MOVDIRI:
+		__asm__ volatile("movdiri %1, (%0)" : : "r"(at), "r"(~0ull) : "memory");
+		return 0;
+	case ROGUE_Z_BY_MASKMOVDQU:
+		__asm__ volatile("movdqu (%1), %%xmm0\n\tpcmpeqb %%xmm1, %%xmm1\n\t"
+				 "maskmovdqu %%xmm1, %%xmm0"
+				 :
+				 : "D"(at), "r"(src)
+				 : "memory");
+		return 0;
+	case ROGUE_Z_BY_SCATTER:
+		__asm__ volatile("vmovdqu64 (%1), %%zmm1\n\tvmovdqu64 (%2), %%zmm2\n\t"
+				 "kxnorb %%k1, %%k1, %%k1\n\t"
+				 "vpscatterqq %%zmm2, (%0, %%zmm1, 1) %{%%k1%}"
+				 :
+				 : "r"(at), "r"(lanes), "r"(src)
+				 : "memory");
+		return 0;
+	case ROGUE_Z_BY_XSAVE:
+		__asm__ volatile("xsave (%0)" : : "r"(at), "a"(3), "d"(0) : "memory");
+		return 0;
+	case ROGUE_Z_BY_REP_MOVSB: {
+		void *d = at;
+		const void *sp = src;
+		unsigned long n = 64;
+		__asm__ volatile("rep movsb" : "+D"(d), "+S"(sp), "+c"(n) : : "memory");
+		return 0;
+	}
+	case ROGUE_Z_BY_CMPXCHG16B:
+		__asm__ volatile("lock cmpxchg16b (%0)"
+				 :
+				 : "r"(at), "a"(0), "d"(0), "b"(1), "c"(1)
+				 : "memory", "cc");
+		return 0;
+	case ROGUE_Z_BY_COMPRESS:
+		__asm__ volatile("vmovdqu64 (%1), %%zmm1\n\tkxnorb %%k1, %%k1, %%k1\n\t"
+				 "vpcompressq %%zmm1, (%0) %{%%k1%}"
+				 :
+				 : "r"(at), "r"(src)
+				 : "memory");
+		return 0;
+	}
+	return -MAPLE_EINVAL;
+}
+
+/* ROGUE_Z_LOAD: the OR of the 64 bytes at `at`, read by instruction `by`. */
+static long load(const uint8_t *at, unsigned long by)
+{
+	static uint64_t got[64] __attribute__((aligned(64)));
+	static const uint64_t lanes[8] = {0, 8, 16, 24, 32, 40, 48, 56};
+	switch (by) {
+	case ROGUE_Z_BY_MOVDIR64B:
+		__asm__ volatile("vmovdqu64 (%1), %%zmm1\n\tvmovdqu64 %%zmm1, (%0)"
+				 :
+				 : "r"(got), "r"(at)
+				 : "memory");
+		break;
+	case ROGUE_Z_BY_MOVDIRI:
+		__asm__ volatile("movntdqa (%1), %%xmm1\n\tmovdqa %%xmm1, (%0)"
+				 :
+				 : "r"(got), "r"(at)
+				 : "memory");
+		break;
+	case ROGUE_Z_BY_MASKMOVDQU:
+		__asm__ volatile("lddqu (%1), %%xmm1\n\tmovdqa %%xmm1, (%0)"
+				 :
+				 : "r"(got), "r"(at)
+				 : "memory");
+		break;
+	case ROGUE_Z_BY_SCATTER:
+		__asm__ volatile("vmovdqu64 (%2), %%zmm1\n\tkxnorb %%k1, %%k1, %%k1\n\t"
+				 "vpxorq %%zmm2, %%zmm2, %%zmm2\n\t"
+				 "vpgatherqq (%1, %%zmm1, 1), %%zmm2 %{%%k1%}\n\t"
+				 "vmovdqu64 %%zmm2, (%0)"
+				 :
+				 : "r"(got), "r"(at), "r"(lanes)
+				 : "memory");
+		break;
+	case ROGUE_Z_BY_XSAVE:
+		__asm__ volatile("fxrstor (%0)" : : "r"(at) : "memory");
+		break;
+	case ROGUE_Z_BY_REP_MOVSB: {
+		void *d = got;
+		const void *sp = at;
+		unsigned long n = 64;
+		__asm__ volatile("rep movsb" : "+D"(d), "+S"(sp), "+c"(n) : : "memory");
+		break;
+	}
+	case ROGUE_Z_BY_CMPXCHG16B: {
+		uint64_t lo = 0, hi = 0;
+		__asm__ volatile("lock cmpxchg16b (%2)"
+				 : "+a"(lo), "+d"(hi)
+				 : "r"(at), "b"(0), "c"(0)
+				 : "memory", "cc");
+		got[0] = lo | hi;
+		break;
+	}
+	case ROGUE_Z_BY_COMPRESS:
+		__asm__ volatile("kxnorb %%k1, %%k1, %%k1\n\t"
+				 "vpexpandq (%1), %%zmm1 %{%%k1%}\n\tvmovdqu64 %%zmm1, (%0)"
+				 :
+				 : "r"(got), "r"(at)
+				 : "memory");
+		break;
+	default:
+		return -MAPLE_EINVAL;
+	}
+	uint64_t acc = 0;
+	for (unsigned i = 0; i < 8; i++)
+		acc |= got[i];
+	return (long)acc;
+}
+
 long rogue_wide_case(long number, unsigned long target, unsigned long a2, unsigned long a3)
 {
 	if (number >= ROGUE_Z_PEEK && number <= ROGUE_Z_LEAVE && a2 >= ROGUE_Z_KINDS)
@@ -127,6 +251,10 @@ long rogue_wide_case(long number, unsigned long target, unsigned long a2, unsign
 		long r = maple_xcall(target, Rogue_run_METHOD, (long)a2, 0, (long)a3, 0);
 		return r && r != -MAPLE_ECALLEE ? r : kinds[a3].peek();
 	}
+	case ROGUE_Z_STORE:
+		return target ? store((uint8_t *)target, a2) : -MAPLE_EINVAL;
+	case ROGUE_Z_LOAD:
+		return target ? load((const uint8_t *)target, a2) : -MAPLE_EINVAL;
 	case ROGUE_Z_TILEZERO:
 		rogue_tiles_set();
 		__asm__ volatile("tilezero %%tmm0" : : : "memory");

@@ -34,6 +34,19 @@ enum rogue_wide_kind {
 	ROGUE_Z_KINDS
 };
 
+/* The instructions ROGUE_Z_STORE and ROGUE_Z_LOAD use (a2). */
+enum rogue_wide_access {
+	ROGUE_Z_BY_MOVDIR64B,  /* a direct store of 64 bytes (load: VMOVDQU64) */
+	ROGUE_Z_BY_MOVDIRI,    /* a direct store of 8 bytes (load: MOVNTDQA) */
+	ROGUE_Z_BY_MASKMOVDQU, /* a byte-masked non-temporal store (load: LDDQU) */
+	ROGUE_Z_BY_SCATTER,    /* VPSCATTERQQ of 8 lanes (load: VPGATHERQQ) */
+	ROGUE_Z_BY_XSAVE,      /* XSAVE of x87 and SSE, 512 bytes (load: FXRSTOR) */
+	ROGUE_Z_BY_REP_MOVSB,  /* a fast string copy (load: the same, reversed) */
+	ROGUE_Z_BY_CMPXCHG16B, /* a locked 16-byte compare-exchange (load: the same) */
+	ROGUE_Z_BY_COMPRESS,   /* VPCOMPRESSQ to memory (load: VPEXPANDQ) */
+	ROGUE_Z_ACCESSES
+};
+
 enum rogue_wide_case {
 	ROGUE_Z_FIRST = 420,
 	ROGUE_Z_PEEK = 420,	/* what state a2 holds: 0 where nothing crossed */
@@ -63,6 +76,14 @@ enum rogue_wide_case {
 	 * default, warn) or with SIGBUS (split_lock_detect=fatal), never a
 	 * SIGTRAP: rogue returns ROGUE_Z_SPLIT_LOCKS, or fails alone. */
 	ROGUE_Z_SPLIT_LOCK = 429,
+	/* Write the 64 bytes at target with the instruction a2 names
+	 * (enum rogue_wide_access), then return 0: protection keys govern
+	 * every data access, the odd ones too, so at memory rogue's rights
+	 * deny the domain fails with SEGV_PKUERR and nothing is written. */
+	ROGUE_Z_STORE = 430,
+	/* Read the 64 bytes at target with the instruction a2 names and
+	 * return their OR. */
+	ROGUE_Z_LOAD = 431,
 	ROGUE_Z_END
 };
 
