@@ -2,8 +2,11 @@
  * maple-hosted's tests of calls between domains through the real gate
  * (tests_xcall.h): hello alone, the VM's nested chain, a callee's fault
  * or 32-bit mode unwound to its caller, the call depth bound, vector
- * state and the signal stack keeping nothing across a call or an upcall,
- * calls from two threads at once each counted;
+ * state (x87, SSE and AVX-512 registers, their control words, AMX's tile
+ * configuration) and the signal stack keeping nothing across a call or an
+ * upcall, the XCR0 the runtime refuses for it, a domain's unmasked
+ * floating-point exceptions staying in it, calls from two threads at once
+ * each counted;
  * then the RRef cases of the VM's kernel/ktest/rrefs.c and
  * rref_attacks.c on the same domains. tests.c runs each in a child of
  * its own.
