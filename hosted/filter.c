@@ -46,10 +46,16 @@
  * it), and each of those checks after its WRPKRU that it gave only what
  * it may (enter.S, sigentry.S, wrpkru_pair.S). The runtime itself holds
  * PKRU 0 without a WRPKRU of its own (pkeys.c: pkey_alloc's rights).
- * The one Linux system call a domain can reach: jumping to entry_gettid's
+ * The Linux system calls a domain can reach: jumping to entry_gettid's
  * `syscall` with gettid's number, which answers its own thread's id and
  * changes nothing; the next instruction reads key-0 memory, so the domain
- * faults there and fails with the id unseen (sigentry.S).
+ * faults there and fails with the id unseen (sigentry.S). And, at either
+ * `syscall` of the allowed region, uretprobe and uprobe, which Linux 6.13
+ * and later run without asking any seccomp filter (only uprobes'
+ * trampolines make them): from anywhere else uretprobe answers SIGILL
+ * and uprobe -ENXIO, changing nothing, and the next instruction
+ * (entry_sigreturn's ud2, entry_gettid's key-0 read) fails the domain
+ * (`filter-the-uprobe-calls-linux-runs-past-seccomp-fail-the-domain`).
  *
  * Without protection keys nothing here isolates anything (a domain can
  * write the selector and read the secret); the same code runs so that the

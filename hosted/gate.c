@@ -121,17 +121,60 @@ void *hgate_map(uint64_t va, uint64_t bytes, int key, const char *what, char *wh
 	return at;
 }
 
-/* The state components Linux turned on (XCR0's low half; Intel SDM Vol. 1,
- * 13.3), read with XGETBV where CPUID.1:ECX.OSXSAVE (bit 27) says it may
- * be; else x87 and SSE, which x86-64 always has. */
-uint32_t hgate_xcr0(void)
+/* The state components Linux turned on (XCR0; Intel SDM Vol. 1, 13.3),
+ * read with XGETBV where CPUID.1:ECX.OSXSAVE (bit 27) says it may be; else
+ * x87 and SSE, which x86-64 always has. */
+uint64_t hgate_xcr0(void)
 {
 	unsigned a, b, c, d;
 	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
 		return XFEATURE_X87 | XFEATURE_SSE;
 	uint32_t lo, hi;
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return lo;
+	return (uint64_t)hi << 32 | lo;
+}
+
+/*
+ * The XCR0 components no domain can carry anything in across a call
+ * without ZERO_VECTORS: PKRU (9), which the gate writes itself, and MPX's
+ * bound registers and configuration (3, 4), which Linux may leave on in
+ * XCR0 for its guests: with BNDCFGU.EN 0 every MPX instruction is a NOP
+ * (Intel SDM Vol. 1, 17.3), and only XRSTOR writes BNDCFGU, which nothing
+ * a domain can run contains (the loader's scan, hosted/audit.c).
+ */
+#define XFEATURES_INERT (0x08 | 0x10 | 0x200)
+/* What ZERO_VECTORS zeroes at some level (gate_layout.h). */
+#define XFEATURES_ZEROED                                                                           \
+	(XFEATURE_X87 | XFEATURE_SSE | XFEATURE_AVX | XFEATURES_AVX512 | XFEATURES_AMX)
+
+int hgate_vectors_covered(uint64_t xcr0, uint64_t level, char *why, size_t whylen)
+{
+	/* THE INVARIANT (ZERO_VECTORS): no domain's register state reaches
+	 * another. A state component the macro does not know (APX's %r16-31,
+	 * bit 19, which Linux 6.16 and later turn on where the CPU has it:
+	 * the gate zeroes only the sixteen legacy registers) would cross every
+	 * call and return, so a CPU whose XCR0 enables one is refused rather
+	 * than run. */
+	uint64_t unknown = xcr0 & ~(uint64_t)(XFEATURES_ZEROED | XFEATURES_INERT);
+	if (unknown) {
+		snprintf(why, whylen,
+			 "XCR0 %#lx enables state components %#lx that the gate does not zero "
+			 "(gate_layout.h, ZERO_VECTORS): a domain's registers there would cross "
+			 "every call",
+			 (unsigned long)xcr0, (unsigned long)unknown);
+		return -1;
+	}
+	/* Only VECTORS_INUSE releases AMX's tile state, so a CPU that enables
+	 * AMX in XCR0 without XGETBV(1) is refused, not run with TILECFG
+	 * crossing every call. */
+	if ((xcr0 & XFEATURES_AMX) && level != VECTORS_INUSE) {
+		snprintf(why, whylen,
+			 "XCR0 enables AMX (%#lx) but XGETBV cannot read XINUSE: the gate could "
+			 "not release a domain's tile configuration",
+			 (unsigned long)xcr0);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -146,7 +189,7 @@ uint32_t hgate_xcr0(void)
 static uint64_t vector_level(void)
 {
 	unsigned a, b, c, d;
-	uint32_t lo = hgate_xcr0();
+	uint64_t lo = hgate_xcr0();
 	if ((lo & XFEATURE_AVX) && __get_cpuid_count(0xd, 1, &a, &b, &c, &d) && (a & 4))
 		return VECTORS_INUSE;
 	if ((lo & XFEATURES_AVX512) == XFEATURES_AVX512)
@@ -309,17 +352,8 @@ int hgate_init(int use_keys, uint64_t gate_resume, char *why, size_t whylen)
 {
 	keys = use_keys;
 	resume_va = gate_resume;
-	/* THE INVARIANT (ZERO_VECTORS): no domain's tile configuration reaches
-	 * another. Only VECTORS_INUSE releases AMX's tile state, so a CPU that
-	 * enables AMX in XCR0 without XGETBV(1) is refused, not run with
-	 * TILECFG crossing every call. */
-	if ((hgate_xcr0() & XFEATURES_AMX) && vector_level() != VECTORS_INUSE) {
-		snprintf(why, whylen,
-			 "XCR0 enables AMX (%#x) but XGETBV cannot read XINUSE: the gate could "
-			 "not release a domain's tile configuration",
-			 hgate_xcr0());
+	if (hgate_vectors_covered(hgate_xcr0(), vector_level(), why, whylen) < 0)
 		return -1;
-	}
 	if (!(domtab = hgate_map(GATE_DOMTAB_VA, DOMTAB_BYTES, PKEY_TRUSTED, "the domain table",
 				 why, whylen)))
 		return -1;

@@ -25,9 +25,13 @@ void *hgate_map(uint64_t va, uint64_t bytes, int key, const char *what, char *wh
  * the gate page's gate_resume runs (gatepage.c), for unwinding. 0, or -1
  * with why filled. */
 int hgate_init(int use_keys, uint64_t resume_va, char *why, size_t whylen);
-/* XCR0's low half: the state components Linux turned on (x87 and SSE
- * where the CPU lacks OSXSAVE). */
-uint32_t hgate_xcr0(void);
+/* XCR0: the state components Linux turned on (x87 and SSE where the CPU
+ * lacks OSXSAVE). */
+uint64_t hgate_xcr0(void);
+/* Whether ZERO_VECTORS at `level` keeps every state component `xcr0`
+ * enables from crossing the gate (hgate_init's check): 0, or -1 with why
+ * naming the components it would leave. */
+int hgate_vectors_covered(uint64_t xcr0, uint64_t level, char *why, size_t whylen);
 
 /* Take a free thread slot for a thread about to enter domains: its gate
  * pages (GATE_RO page, gate stack, TRUSTED continuation stack, mapped once

@@ -232,6 +232,13 @@ static void list_tests(void)
 			  .run = htest_compat});
 	add((struct test){.name = "gate-vector-state-crosses-no-call", .run = htest_vectors});
 	add((struct test){.name = "gate-amx-tile-config-crosses-no-call", .run = htest_tiles});
+	add((struct test){.name = "gate-avx512-state-crosses-no-call", .run = htest_wide});
+	add((struct test){.name = "gate-x87-and-sse-control-state-crosses-no-call",
+			  .run = htest_control});
+	add((struct test){.name = "gate-an-xcr0-component-the-gate-does-not-zero-is-refused",
+			  .run = htest_xcr0_refused});
+	add((struct test){.name = "upcall-a-domains-unmasked-fp-exceptions-stay-in-it",
+			  .run = htest_unmasked_fp});
 	add((struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = htest_unwind});
 	add((struct test){.name = "gate-call-depth-past-the-limit-is-edepth", .run = htest_depth});
 	add((struct test){.name = "gate-counts-every-call-from-two-threads-at-once",
@@ -247,6 +254,9 @@ static void list_tests(void)
 	add((struct test){.name = "runtime-every-base-write-jumped-to-faults-at-its-check",
 			  .needs = "isolation", /* without keys the check's read succeeds */
 			  .run = htest_every_base_write});
+	add((struct test){.name = "runtime-every-kind-of-load-and-store-is-a-protection-key-fault",
+			  .needs = "isolation", /* without keys every access succeeds */
+			  .run = htest_every_access_kind});
 	add((struct test){.name = "runtime-every-wrpkru-jumped-to-with-zero-rights-traps",
 			  .needs = "isolation", /* without keys a WRPKRU is #UD where it stands */
 			  .run = htest_every_runtime_wrpkru});

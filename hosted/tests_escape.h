@@ -20,6 +20,7 @@ int htest_sysenter(char *why, size_t len);
 int htest_every_gate_wrpkru(char *why, size_t len);
 int htest_every_gate_wrpkru_denying_shared(char *why, size_t len);
 int htest_every_base_write(char *why, size_t len);
+int htest_every_access_kind(char *why, size_t len);
 int htest_every_runtime_wrpkru(char *why, size_t len);
 
 #endif

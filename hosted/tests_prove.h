@@ -6,7 +6,7 @@
 
 #include "tests_domains.h"
 
-#define HOSTED_PROVE_TESTS 5
+#define HOSTED_PROVE_TESTS 6
 extern const struct hosted_named_test hosted_prove_tests[HOSTED_PROVE_TESTS];
 
 #endif

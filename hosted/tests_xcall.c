@@ -2,8 +2,11 @@
  * maple-hosted's tests of calls between domains through the real gate
  * (tests_xcall.h): hello alone, the VM's nested chain, a callee's fault
  * or 32-bit mode unwound to its caller, the call depth bound, vector
- * state and the signal stack keeping nothing across a call or an upcall,
- * calls from two threads at once each counted;
+ * state (x87, SSE and AVX-512 registers, their control words, AMX's tile
+ * configuration) and the signal stack keeping nothing across a call or an
+ * upcall, the XCR0 the runtime refuses for it, a domain's unmasked
+ * floating-point exceptions staying in it, calls from two threads at once
+ * each counted;
  * then the RRef cases of the VM's kernel/ktest/rrefs.c and
  * rref_attacks.c on the same domains. tests.c runs each in a child of
  * its own.
@@ -28,6 +31,7 @@
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/tiles_cases.h>
 #include <test/rogue/watch_cases.h>
+#include <test/rogue/wide_cases.h>
 #include <test/rrefs/evil.h>
 #include <test/rrefs/rrefs.h>
 #include <xheap/rref.h>
@@ -268,11 +272,55 @@ int htest_vectors(char *why, size_t len)
 	return htest_runtime_clean(why, len);
 }
 
+/* One step of rogue 1's (a), which must give `rogue returned 0`: 0, or -1
+ * with why. */
+static int state_step(struct hosted_domain *one, struct hosted_domain *two, const long a[4],
+		      char *why, size_t len)
+{
+	char got[HTEST_WHY];
+	htest_outcome(one, one->methods[Rogue_run_METHOD], a, got, sizeof got);
+	if (!strcmp(got, "rogue returned 0"))
+		return 0;
+	snprintf(why, len,
+		 "rogue 1 run(%ld, rogue 2, %ld, %ld): '%.300s', want 'rogue returned 0' "
+		 "(rogue 2 is id %u)",
+		 a[0], a[2], a[3], got, two->id);
+	return -1;
+}
+
+/* State `kind` (wide_cases.h) crosses nothing: rogue 1 finds none as an
+ * upcall, rogue 2 none of rogue 1's, rogue 1 none of what rogue 2 left
+ * returning or failing; rogue 2 failed after. */
+static int state_crosses_nothing(long kind, char *why, size_t len)
+{
+	struct hosted_domain one, two;
+	if (htest_start("rogue", 1, &one, why, len) < 0 ||
+	    htest_start("rogue", 2, &two, why, len) < 0)
+		return -1;
+	const long steps[][4] = {
+		{ROGUE_Z_PEEK, 0, kind, 0},
+		{ROGUE_Z_LEAVE, (long)two.id, kind, 0},
+		{ROGUE_Z_CALLBACK, (long)two.id, ROGUE_Z_SET, kind},
+		{ROGUE_Z_CALLBACK, (long)two.id, ROGUE_Z_SET_FAIL, kind},
+	};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		if (state_step(&one, &two, steps[i], why, len) < 0)
+			return -1;
+	if (hgate_state(&two) != GATE_DOMAIN_FAILED) {
+		snprintf(why, len, "rogue 2 state %lu after its ud2, want %d",
+			 (unsigned long)hgate_state(&two), GATE_DOMAIN_FAILED);
+		return -1;
+	}
+	return htest_runtime_clean(why, len);
+}
+
 /*
  * AMX's tile configuration crosses no call: rogue 1 loads one (LDTILECFG,
  * which Linux lets any thread run) and calls rogue 2, which finds the
  * initial configuration (STTILECFG: 0); and rogue 2 loads one and returns,
- * and rogue 1 finds none. Before, ZERO_VECTORS left TILECFG alone: `rogue
+ * and rogue 1 finds none, also when rogue 2 fails after loading it (the
+ * unwinding restores rogue 2's state from its signal frame, gate_resume
+ * releases it). Before, ZERO_VECTORS left TILECFG alone: `rogue
  * returned 4503651167502340` (ROGUE_T_SECRET, tiles_cases.h) both ways.
  * SKIP where the CPU or Linux has no AMX (the PKU guest's TCG).
  */
@@ -281,8 +329,8 @@ int htest_tiles(char *why, size_t len)
 	unsigned a = 0, b = 0, c = 0, d = 0;
 	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) ||
 	    !(hgate_xcr0() & XFEATURE_TILECFG)) {
-		snprintf(why, len, "no AMX here: CPUID.7.0:EDX bit 24 %s, XCR0 %#x",
-			 d & (1u << 24) ? "set" : "clear", hgate_xcr0());
+		snprintf(why, len, "no AMX here: CPUID.7.0:EDX bit 24 %s, XCR0 %#lx",
+			 d & (1u << 24) ? "set" : "clear", (unsigned long)hgate_xcr0());
 		return HTEST_SKIP;
 	}
 	struct hosted_domain one, two;
@@ -301,6 +349,120 @@ int htest_tiles(char *why, size_t len)
 			return -1;
 		}
 	}
+	const long fail[4] = {ROGUE_Z_CALLBACK, (long)two.id, ROGUE_Z_SET_FAIL, ROGUE_Z_TILES};
+	return state_step(&one, &two, fail, why, len) < 0 ? -1 : htest_runtime_clean(why, len);
+}
+
+/*
+ * AVX-512 state crosses no call and no upcall: rogue 1 finds nothing in
+ * %zmm0-31 or %k0-7 as an upcall (the runtime's glibc keeps copies in
+ * %ymm16-31 on such CPUs; at VECTORS_AVX: `rogue returned
+ * 9187193145752289279`, 0x7f7f7f7f7f7f7f7f); rogue 1 fills them with
+ * ROGUE_Z_SECRET and calls rogue 2, which finds nothing; rogue 2 fills
+ * them and returns, or fails, and rogue 1 finds nothing. The vector test
+ * above reads only what FXSAVE shows (%xmm and x87). SKIP where XCR0
+ * enables no AVX-512.
+ */
+int htest_wide(char *why, size_t len)
+{
+	if ((hgate_xcr0() & XFEATURES_AVX512) != XFEATURES_AVX512) {
+		snprintf(why, len, "no AVX-512 here: XCR0 %#lx", (unsigned long)hgate_xcr0());
+		return HTEST_SKIP;
+	}
+	return state_crosses_nothing(ROGUE_Z_ZMM, why, len);
+}
+
+/*
+ * The x87 and SSE control and status words and the x87 pointers cross no
+ * call and no upcall, as the same steps with ROGUE_Z_CONTROL: a rounding
+ * mode, MXCSR's sticky exception flags (whether the other side divided by
+ * zero) and the address of the other side's last x87 load and of its
+ * data. The vector test above reads none of them.
+ */
+int htest_control(char *why, size_t len)
+{
+	return state_crosses_nothing(ROGUE_Z_CONTROL, why, len);
+}
+
+/*
+ * The runtime refuses a CPU whose XCR0 enables a state component
+ * ZERO_VECTORS does not zero (hgate_vectors_covered): APX's %r16-31 (bit
+ * 19, which Linux 6.16 and later turn on where the CPU has it) and any
+ * component above bit 31, added to this CPU's XCR0; AMX without
+ * VECTORS_INUSE as before; and it accepts this CPU's XCR0 and MPX's and
+ * PKRU's bits, which carry nothing (MPX's instructions are NOPs while
+ * BNDCFGU.EN is 0). Before, hgate_init checked only AMX: an XCR0 with
+ * APX passed, and its registers would have crossed every call.
+ */
+#define XFEATURE_APX  0x80000ull
+#define XFEATURE_HIGH (1ull << 40)
+int htest_xcr0_refused(char *why, size_t len)
+{
+	const uint64_t here = hgate_xcr0();
+	static const char unknown[] = "XCR0 %#lx enables state components %#lx that the gate "
+				      "does not zero (gate_layout.h, ZERO_VECTORS): a domain's "
+				      "registers there would cross every call";
+	const struct {
+		uint64_t xcr0, level;
+		uint64_t left; /* the components named, 0 for AMX's refusal */
+		int want;
+	} cases[] = {
+		{here, VECTORS_INUSE, 0, 0},
+		{XFEATURE_X87 | XFEATURE_SSE | XFEATURE_AVX | 0x18 | 0x200, VECTORS_AVX, 0, 0},
+		{here | XFEATURE_APX, VECTORS_INUSE, XFEATURE_APX, -1},
+		{here | XFEATURE_HIGH, VECTORS_INUSE, XFEATURE_HIGH, -1},
+		{XFEATURE_X87 | XFEATURE_SSE | XFEATURES_AMX, VECTORS_AVX512, 0, -1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char got[HTEST_WHY] = "", want[HTEST_WHY] = "";
+		int rc = hgate_vectors_covered(cases[i].xcr0, cases[i].level, got, sizeof got);
+		if (cases[i].want && cases[i].left)
+			snprintf(want, sizeof want, unknown, (unsigned long)cases[i].xcr0,
+				 (unsigned long)cases[i].left);
+		else if (cases[i].want)
+			snprintf(want, sizeof want,
+				 "XCR0 enables AMX (%#lx) but XGETBV cannot read XINUSE: the gate "
+				 "could not release a domain's tile configuration",
+				 (unsigned long)cases[i].xcr0);
+		if (rc != cases[i].want || strcmp(got, want))
+			return htest_fail(
+				why, len, "XCR0 %#lx at level %lu: %d '%.200s'; want %d '%.200s'",
+				(unsigned long)cases[i].xcr0, (unsigned long)cases[i].level, rc,
+				got, cases[i].want, want);
+	}
+	return 0;
+}
+
+/*
+ * A domain's floating-point exception masks stay in the domain: rogue
+ * unmasks every exception in MXCSR and the x87 control word and returns;
+ * the runtime then divides by zero in SSE and in x87 (with every
+ * exception masked, as Linux starts a process: infinity, no signal). Had
+ * it taken the domain's masks over, the division would fault in the
+ * runtime's own code, which ends the process (an MXCSR of 0 loaded here
+ * by hand: `FAIL the runtime died of SIGILL`, the fault handler's trap
+ * for a fault outside domain code). An upcall ends
+ * in a signal handler (its SYS_RETURN), which Linux enters with the
+ * initial floating-point state and leaves by siglongjmp, which keeps it.
+ */
+int htest_unmasked_fp(char *why, size_t len)
+{
+	struct hosted_domain rogue;
+	if (htest_start("rogue", 1, &rogue, why, len) < 0)
+		return -1;
+	const long a[4] = {ROGUE_Z_UNMASK, 0, 0, 0};
+	char got[HTEST_WHY];
+	htest_outcome(&rogue, rogue.methods[Rogue_run_METHOD], a, got, sizeof got);
+	if (strcmp(got, "rogue returned 0"))
+		return htest_fail(why, len, "rogue run(%d): '%.300s', want 'rogue returned 0'",
+				  ROGUE_Z_UNMASK, got);
+	volatile double zero = 0.0;
+	volatile long double x87_zero = 0.0L;
+	volatile double sse = 1.0 / zero;
+	volatile long double x87 = 1.0L / x87_zero;
+	if (sse != __builtin_inf() || x87 != __builtin_infl())
+		return htest_fail(why, len, "1/0 is %g in SSE and %Lg in x87 after rogue, want inf",
+				  (double)sse, (long double)x87);
 	return htest_runtime_clean(why, len);
 }
 

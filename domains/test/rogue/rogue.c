@@ -20,6 +20,7 @@
 #include <test/rogue/tiles_cases.h>
 #include <test/rogue/watch_cases.h>
 #include <test/rogue/watchsig_cases.h>
+#include <test/rogue/wide_cases.h>
 
 #include <sdk/dom.h>
 
@@ -183,6 +184,9 @@ static long run(long number, long target, long a2, long a3)
 					  (unsigned long)a3);
 	if (number >= ROGUE_T_FIRST && number < ROGUE_T_END)
 		return rogue_tiles_case(number, (unsigned long)target);
+	if (number >= ROGUE_Z_FIRST && number < ROGUE_Z_END)
+		return rogue_wide_case(number, (unsigned long)target, (unsigned long)a2,
+				       (unsigned long)a3);
 	if (number >= ROGUE_B_FIRST && number < ROGUE_B_END)
 		return rogue_blocks_case(number, (unsigned long)target, (unsigned long)a2);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-static long peek(void)
+long rogue_tiles_peek(void)
 {
 	uint8_t cfg[64] __attribute__((aligned(64)));
 	uint64_t word;
@@ -19,7 +19,7 @@ static long peek(void)
 	return (long)word;
 }
 
-static long set(void)
+long rogue_tiles_set(void)
 {
 	/* Palette 1; tiles 0-3 of 1-4 rows of 4, 8, 12, 16 bytes (each at
 	 * most 16 rows of 64 bytes, Intel SDM Vol. 2, LDTILECFG). */
@@ -34,15 +34,15 @@ long rogue_tiles_case(long number, unsigned long target)
 {
 	switch (number) {
 	case ROGUE_T_PEEK:
-		return peek();
+		return rogue_tiles_peek();
 	case ROGUE_T_SET:
-		return set();
+		return rogue_tiles_set();
 	case ROGUE_T_LEAVE:
-		set();
+		rogue_tiles_set();
 		return maple_xcall(target, Rogue_run_METHOD, ROGUE_T_PEEK, 0, 0, 0);
 	case ROGUE_T_CALLBACK: {
 		long r = maple_xcall(target, Rogue_run_METHOD, ROGUE_T_SET, 0, 0, 0);
-		return r ? r : peek();
+		return r ? r : rogue_tiles_peek();
 	}
 	}
 	return -MAPLE_EINVAL;

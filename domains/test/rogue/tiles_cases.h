@@ -32,5 +32,8 @@ enum rogue_tiles_case {
 
 /* rogue's own (domains/test/rogue/tiles.c): run() hands it these cases. */
 long rogue_tiles_case(long number, unsigned long target);
+/* ROGUE_T_PEEK's and ROGUE_T_SET's own, for wide.c's ROGUE_Z_TILES. */
+long rogue_tiles_peek(void);
+long rogue_tiles_set(void);
 
 #endif
