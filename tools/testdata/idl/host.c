@@ -370,12 +370,21 @@ static long shadow_main(void)
 static enum BlockDevice_shadow_verdict verdicts[4]; /* for submit, used from the last */
 static int nverdicts, checked, ended;
 static long begin_error, end_result, token_word;
+static uint32_t swap_n; /* nonzero: begin hands the driver a deque of its own of swap_n */
+static rref_t swapped;	/* ... which it allocates once, as the shadow */
 
-static long k_begin(uint32_t method, const long a[4], void **token)
+static rref_t requests(uint32_t n, uint32_t op);
+
+static long k_begin(uint32_t method, long a[4], void **token)
 {
-	(void)a;
 	*token = &token_word;
-	return method == BlockDevice_submit_METHOD ? begin_error : 0;
+	if (method != BlockDevice_submit_METHOD)
+		return 0;
+	if (swap_n && !swapped)
+		swapped = requests(swap_n, 0);
+	if (swap_n)
+		a[0] = (long)swapped;
+	return begin_error;
 }
 
 static enum BlockDevice_shadow_verdict k_check(uint32_t method, void *token, uint64_t driver,
@@ -790,6 +799,18 @@ static void case_shadow_checks(void)
 	CHECK(BlockDevice_submit(&dev, q) == 3 && checked == 2);
 	BlockDevice_shadow_get_stats(&st);
 	CHECK(st.wrong == 6);
+
+	/* begin replaces the deque: the driver serves the shadow's 5 requests,
+	 * on every attempt (a crash, then the retry), never the client's 3. */
+	swap_n = 5;
+	now = (uint64_t)maple_lookup("membdev");
+	doms[now].crash_at = BlockDevice_submit_METHOD;
+	checked = 0;
+	BlockReq_ptr(BlockReq_deque32_get(q, 0))->status = 7;
+	CHECK(BlockDevice_submit(&dev, q) == 5 && checked == 2);
+	CHECK(BlockReq_ptr(BlockReq_deque32_get(swapped, 4))->status == 0);
+	CHECK(BlockReq_ptr(BlockReq_deque32_get(q, 0))->status == 7); /* the client's untouched */
+	swap_n = 0;
 }
 
 static const struct {
