@@ -326,11 +326,14 @@ static void set_fill(const struct token *t)
 		const struct pending *q = &t->p[i];
 		if (!q->bytes)
 			continue;
-		*s->req[q->mine] = (struct BlockReq){.block = q->q.block,
-						     .op = q->q.op,
-						     .status = UNSERVED,
-						     .nblocks = q->q.n > 1 ? (uint32_t)q->q.n : 0,
-						     .buf = s->buf[q->mine]};
+		/* Field by field: the bytes are the write's copy or the read's poison. */
+		struct BlockReq *r = s->req[q->mine];
+		r->block = q->q.block;
+		r->op = q->q.op;
+		r->status = UNSERVED;
+		r->nblocks = q->q.n > 1 ? (uint32_t)q->q.n : 0;
+		r->offset = 0;
+		r->buf = s->buf[q->mine];
 		if (q->copy)
 			memcpy(q->area, q->copy, q->q.n * t->bsize);
 	}
