@@ -196,3 +196,18 @@ int htest_bdev_rewritten_requests(char *why, size_t len)
 		return -1;
 	return htest_leak_check(why, len);
 }
+
+/*
+ * A client sizes the device 200 times, in turn 64 blocks and 16 (rogue
+ * case 441), then writes a block: init is @resets, so each one that
+ * succeeds takes the shadow's replay log in place of what it held, and
+ * every init and the write succeed. Before, the log of 64 filled: rogue's
+ * case returned -12 (the 64th init's -MAPLE_ENOMEM, and every later init
+ * of any client failed the same way).
+ */
+int htest_bdev_inits_many(char *why, size_t len)
+{
+	if (case_answers(ROGUE_B_INITS_MANY, 0, why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}

@@ -43,7 +43,9 @@ DECLS = Template("""\
  * sent to the new driver like an idempotent call (else a batch moved to the
  * shadow would stay with it). The replay log
  * holds ${I}_SHADOW_LOG_MAX calls; a @replay call that finds it full fails
- * with -MAPLE_ENOMEM without reaching the driver.
+ * with -MAPLE_ENOMEM without reaching the driver, unless it is @resets: one
+ * that succeeds sets the driver's whole configuration afresh, so the log
+ * then holds it alone, and no client can fill the log with it.
  */
 #define ${I}_SHADOW_LOG_MAX  ${LOG_MAX}
 #define ${I}_SHADOW_RETRIES  ${RETRIES}
@@ -183,8 +185,8 @@ static enum ${I}_shadow_verdict ${I}_shadow_judge(uint32_t method, void *token, 
 	return v;
 }
 
-static long ${I}_shadow_forward(uint64_t word, bool replay, bool idempotent, long a0, long a1,
-				long a2, long a3)
+static long ${I}_shadow_forward(uint64_t word, bool replay, bool resets, bool idempotent,
+				long a0, long a1, long a2, long a3)
 {
 	struct ${I}_shadow_state *s = &${I}_shadow;
 	const uint32_t method = (uint32_t)(word & XCALL_METHOD_MASK);
@@ -192,7 +194,7 @@ static long ${I}_shadow_forward(uint64_t word, bool replay, bool idempotent, lon
 	void *token = NULL;
 	if (replay) {
 		dom_lock(&s->lock);
-		if (s->stats.log_len == ${I}_SHADOW_LOG_MAX) {
+		if (!resets && s->stats.log_len == ${I}_SHADOW_LOG_MAX) {
 			dom_unlock(&s->lock);
 			return -MAPLE_ENOMEM;
 		}
@@ -230,6 +232,9 @@ static long ${I}_shadow_forward(uint64_t word, bool replay, bool idempotent, lon
 		s->checks->end(method, token, r);
 	if (replay) {
 		if (r >= 0) {
+			/* What the earlier calls set, this one has set again. */
+			if (resets)
+				s->stats.log_len = 0;
 			struct ${I}_shadow_call *c = &s->log[s->stats.log_len++];
 			c->word = word;
 			for (int i = 0; i < 4; i++)
@@ -276,7 +281,8 @@ void ${I}_shadow_get_stats(struct ${I}_shadow_stats *out)
 ENTRY = Template("""\
 static long ${I}_shadow_entry_${M}(long a0, long a1, long a2, long a3)
 {
-	return ${I}_shadow_forward(${I}_${M}_WORD, ${REPLAY}, ${IDEMPOTENT}, a0, a1, a2, a3);
+	return ${I}_shadow_forward(${I}_${M}_WORD, ${REPLAY}, ${RESETS}, ${IDEMPOTENT}, a0, a1, a2,
+				   a3);
 }
 """)
 
@@ -291,6 +297,7 @@ def shadow_source(iface):
     """Source lines: the whole shadow of one interface."""
     entries = "\n".join(ENTRY.substitute(I=iface.name, M=m.name,
                                          REPLAY="true" if m.replay else "false",
+                                         RESETS="true" if m.resets else "false",
                                          IDEMPOTENT="true" if m.idempotent else "false")
                         for m in iface.methods)
     table = "".join(f"\t\t[{iface.name}_{m.name}_METHOD] = "

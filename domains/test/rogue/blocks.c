@@ -259,6 +259,23 @@ static long rewrite_race(struct BlockDevice_ref dev)
 	return rw.good ? rw.good : rw.batches ? 0 : 3L << 20;
 }
 
+static long inits_many(struct BlockDevice_ref dev)
+{
+	for (int i = 0; i < ROGUE_B_INITS; i++) {
+		uint64_t blocks = i % 2 ? ROGUE_B_FEW : ROGUE_B_BLOCKS;
+		long r = BlockDevice_init(&dev, blocks, ROGUE_B_BSIZE);
+		if (r != (long)(blocks * ROGUE_B_BSIZE))
+			return r;
+	}
+	rref_t q = BlockReq_deque32_alloc();
+	long r = q ? push(q, 1, 0x22) : -MAPLE_ENOMEM;
+	if (r >= 0)
+		r = BlockDevice_submit(&dev, q);
+	if (q)
+		BlockReq_deque32_free(q);
+	return r == 1 ? 0 : r < 0 ? r : 1L << 20 | r;
+}
+
 long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 {
 	struct BlockDevice_ref dev = {.domain = target};
@@ -267,6 +284,8 @@ long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 		return r;
 	if (number == ROGUE_B_REWRITE)
 		return rewrite_race(dev);
+	if (number == ROGUE_B_INITS_MANY)
+		return inits_many(dev);
 	rref_t q = BlockReq_deque32_alloc();
 	if (!q)
 		return -MAPLE_ENOMEM;

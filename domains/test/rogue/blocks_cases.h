@@ -16,7 +16,7 @@
 #define ROGUE_B_BLOCK	5 /* the block the cases name */
 #define ROGUE_B_FEW	16
 #define ROGUE_B_MANY	8192
-#define ROGUE_B_RESIZES 60 /* the shadow's @replay log holds 64 inits */
+#define ROGUE_B_RESIZES 60
 
 enum rogue_blocks_case {
 	ROGUE_B_FIRST = 370,
@@ -44,6 +44,7 @@ enum rogue_blocks_case {
 	ROGUE_B_END
 };
 
+#define ROGUE_B_INITS		200 /* ROGUE_B_INITS_MANY's inits */
 #define ROGUE_B_RW_REQS		8   /* the attacker's batch: blocks 0-7, the good client's 32-39 */
 #define ROGUE_B_RW_GOOD		32  /* the good client's first block */
 #define ROGUE_B_RW_REWRITERS	2   /* threads rewriting the attacker's requests */
@@ -70,6 +71,12 @@ enum rogue_blocks_shared_case {
 	 * its error, (1 << 20) | a count short of 8, (2 << 20) | a block read
 	 * back wrong or failed, (3 << 20) if it ran no batch. */
 	ROGUE_B_REWRITE = 440,
+	/* The device sized ROGUE_B_INITS times, in turn ROGUE_B_BLOCKS blocks
+	 * and ROGUE_B_FEW, then a write of ROGUE_B_BLOCK: 0 if every init
+	 * returned the device's size and the write was done, else the first
+	 * other result (a count c as (1 << 20) | c). The shadow's @replay log
+	 * holds 64 calls. */
+	ROGUE_B_INITS_MANY = 441,
 	ROGUE_B_SHARED_END
 };
 
