@@ -11,9 +11,9 @@
  * shadow keeps, in its own memory (no other domain can write it), the
  * checksum of each block's last write it saw stored (blocksums.h). Before
  * a batch reaches the driver it copies each write's bytes and notes their
- * checksums, and sets every status to a value the driver must overwrite
- * (before every further attempt it sets them again and puts the copies
- * back: a wrong driver may have overwritten the client's buffers). After
+ * checksums, and sets every status of the driver's copy of the batch (below)
+ * to a value the driver must overwrite (before every further attempt it
+ * writes the copy again: a wrong driver may have overwritten it). After
  * the driver returns, it judges every status and the count, every read's
  * data against the table, and (the instance's policy, on by default:
  * bdev_check_read_back) reads every acknowledged write back through the
@@ -202,9 +202,23 @@ static struct reqset *set_get(void)
 	return s ? s : set_alloc(0);
 }
 
-/* The call is done with s: kept for the next (IDLE_MAX), else freed. */
+/* The call is done with s: kept for the next (IDLE_MAX), else freed. A
+ * kept set keeps RB_BUFS buffers at most: what a batch of many large
+ * requests needed beyond them (up to 3 MiB more) goes back to the heap,
+ * which the shadow's RRef quota counts. Trimmed before any other call can
+ * take it from the list. */
 static void set_put(struct reqset *s)
 {
+	for (uint32_t i = RB_BUFS; i < BATCH_MAX; i++) {
+		if (!s->buf[i])
+			continue;
+		s->req[i]->buf = s->buf[i]; /* as nested, whatever a driver wrote */
+		rref_t b = BlockReq_take_buf(s->handle[i]);
+		if (b) { /* else it stays nested, and is used again */
+			BlockBuf_free(b);
+			s->buf[i] = RREF_NULL;
+		}
+	}
 	dom_lock(&chk.lock);
 	bool keep = chk.nidle < IDLE_MAX;
 	if (keep) {
