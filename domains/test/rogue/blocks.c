@@ -109,8 +109,8 @@ static long resize_race(rref_t q)
 	return resize.odd;
 }
 
-/* ROGUE_B_REWRITE's three threads: the attacker submitting, its
- * rewriter, and the good client; what they share. */
+/* ROGUE_B_REWRITE's threads: the attacker submitting, its rewriters, and
+ * the good client; what they share. */
 static struct {
 	struct BlockDevice_ref dev;
 	struct BlockReq *req[ROGUE_B_RW_REQS]; /* the attacker's requests */
