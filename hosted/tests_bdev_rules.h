@@ -15,5 +15,9 @@ int htest_bdev_block_twice(char *why, size_t len);
 int htest_bdev_resize_race(char *why, size_t len);
 /* ... and sized again as it is, which must fail no batch. */
 int htest_bdev_same_size_again(char *why, size_t len);
+/* A client rewriting its lent requests during submit, beside a good one. */
+int htest_bdev_rewritten_requests(char *why, size_t len);
+/* A client repeating init more times than the shadow's replay log holds. */
+int htest_bdev_inits_many(char *why, size_t len);
 
 #endif

@@ -612,6 +612,9 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"attack-a-device-sized-anew-during-a-batch-leaves-the-shadow-whole",
 	 htest_bdev_resize_race, NULL},
 	{"attack-a-device-sized-again-as-it-is-fails-no-batch", htest_bdev_same_size_again, NULL},
+	{"attack-a-client-rewriting-its-requests-during-submit-blames-no-driver",
+	 htest_bdev_rewritten_requests, NULL},
+	{"attack-a-client-repeating-init-cannot-fill-the-shadows-log", htest_bdev_inits_many, NULL},
 };
 
 /* For the other hosted test files (tests_rogue.c, tests_membdev.c): the

@@ -233,7 +233,10 @@ REJECTS = [
      ["t.idl:1:1: error: @replay applies to interface methods, not to a function outside an "
       "interface"]),
     ("unknown_annotation", "interface I { @fast fn f() -> Result<()>; }",
-     ["t.idl:1:15: error: unknown annotation '@fast' (known: @replay, @idempotent)"]),
+     ["t.idl:1:15: error: unknown annotation '@fast' (known: @replay, @idempotent, @resets)"]),
+    ("resets_without_replay", "interface I { @resets fn f() -> Result<()>; }",
+     ["t.idl:1:15: error: @resets method 'f' is not @replay: only a recorded call can restart "
+      "the record"]),
     ("duplicate_annotation", "interface I { @replay @replay fn f() -> Result<()>; }",
      ["t.idl:1:23: error: duplicate annotation '@replay'"]),
     ("replay_with_rref", "struct T { u8 a; }\n"
@@ -658,8 +661,8 @@ class GeneratedC(unittest.TestCase):
     def test_run_shadow_start_fails(self):
         self.run_host("shadow_start_fails")
 
-    def test_run_shadow_log_full(self):
-        self.run_host("shadow_log_full")
+    def test_run_shadow_log_resets(self):
+        self.run_host("shadow_log_resets")
 
     def test_run_shadow_checks(self):
         out = self.run_host("shadow_checks")

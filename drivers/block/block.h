@@ -85,8 +85,8 @@ static inline bool block_chunk_mapped(const struct block_mapped *m, uint64_t va)
  * window is chunks no RRef uses, unmapped, where the first read faults the
  * reader (a client would crash the driver or the shadow with one number).
  * The shadow's checks read requests only through it; membdev and nvme
- * still take the window's word (the shadow clears a slot it refuses before
- * membdev sees it, bdev_check.c), and should move onto it.
+ * still take the window's word (behind a checked shadow they get only the
+ * shadow's own copy of a batch, bdev_check.c), and should move onto it.
  * THE INVARIANT: a request is read only in a chunk known mapped for the
  * whole call. The kernel confirms (rref_bus) that a handle is a live RRef
  * lent to this call with a BlockReq's payload; nested in a borrowed deque,

@@ -446,6 +446,10 @@ class Checker:
             if m.idempotent and p.transfer == "move":
                 self.error(p.loc, f"@idempotent method '{m.name}' moves RRef parameter "
                            f"'{p.name}': a shadow cannot retry it after a crash")
+        if m.resets and not m.replay:
+            self.error(next(a.loc for a in m.annots if a.name == "resets"),
+                       f"@resets method '{m.name}' is not @replay: only a recorded call can "
+                       "restart the record")
         if m.replay and m.result is not None and is_rref(m.result):
             self.error(m.spelled_result.loc, f"@replay method '{m.name}' returns an RRef: a "
                        "shadow cannot replay it after a restart")

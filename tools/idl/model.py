@@ -147,6 +147,10 @@ class Method:
     def idempotent(self):
         return self.has("idempotent")
 
+    @property
+    def resets(self):
+        return self.has("resets")
+
 
 class Interface:
     def __init__(self, name, loc, methods, docs):

@@ -43,7 +43,9 @@ DECLS = Template("""\
  * sent to the new driver like an idempotent call (else a batch moved to the
  * shadow would stay with it). The replay log
  * holds ${I}_SHADOW_LOG_MAX calls; a @replay call that finds it full fails
- * with -MAPLE_ENOMEM without reaching the driver.
+ * with -MAPLE_ENOMEM without reaching the driver, unless it is @resets: one
+ * that succeeds sets the driver's whole configuration afresh, so the log
+ * then holds it alone, and no client can fill the log with it.
  */
 #define ${I}_SHADOW_LOG_MAX  ${LOG_MAX}
 #define ${I}_SHADOW_RETRIES  ${RETRIES}
@@ -69,7 +71,11 @@ static inline bool ${I}_shadow_crashed(long r)
  * End-to-end checks (docs/idl.md, "Shadow checks"): what a driver that runs
  * on but answers wrongly looks like is the interface's business, so the
  * shadow domain supplies it. begin runs before a call reaches the driver and
- * may refuse it (the client gets its error; the driver never sees the call);
+ * may refuse it (the client gets its error; the driver never sees the call),
+ * and may replace its arguments a[]: every attempt sends the driver those
+ * (the shadow's own copy of what a client lends, so that nothing the client
+ * writes during the call reaches what the driver is judged on), and a
+ * @replay call records them;
  * check runs after every attempt, with its result in *r, which it may change
  * (to a crash's error if the driver failed while check asked it something:
  * the crash path follows); end runs once after the last attempt, with the
@@ -86,7 +92,7 @@ enum ${I}_shadow_verdict {
 };
 
 struct ${I}_shadow_checks {
-	long (*begin)(uint32_t method, const long a[4], void **token);
+	long (*begin)(uint32_t method, long a[4], void **token);
 	enum ${I}_shadow_verdict (*check)(uint32_t method, void *token, uint64_t driver,
 					  bool last, long *r);
 	void (*end)(uint32_t method, void *token, long r);
@@ -179,16 +185,16 @@ static enum ${I}_shadow_verdict ${I}_shadow_judge(uint32_t method, void *token, 
 	return v;
 }
 
-static long ${I}_shadow_forward(uint64_t word, bool replay, bool idempotent, long a0, long a1,
-				long a2, long a3)
+static long ${I}_shadow_forward(uint64_t word, bool replay, bool resets, bool idempotent,
+				long a0, long a1, long a2, long a3)
 {
 	struct ${I}_shadow_state *s = &${I}_shadow;
 	const uint32_t method = (uint32_t)(word & XCALL_METHOD_MASK);
-	const long a[4] = {a0, a1, a2, a3};
+	long a[4] = {a0, a1, a2, a3}; /* what the driver gets: begin may replace them */
 	void *token = NULL;
 	if (replay) {
 		dom_lock(&s->lock);
-		if (s->stats.log_len == ${I}_SHADOW_LOG_MAX) {
+		if (!resets && s->stats.log_len == ${I}_SHADOW_LOG_MAX) {
 			dom_unlock(&s->lock);
 			return -MAPLE_ENOMEM;
 		}
@@ -196,7 +202,7 @@ static long ${I}_shadow_forward(uint64_t word, bool replay, bool idempotent, lon
 	long r = s->checks ? s->checks->begin(method, a, &token) : 0;
 	for (int tries = 0; r >= 0 || tries > 0; tries++) {
 		uint64_t called = __atomic_load_n(&s->driver, __ATOMIC_ACQUIRE);
-		r = maple_xcall(called, word, a0, a1, a2, a3);
+		r = maple_xcall(called, word, a[0], a[1], a[2], a[3]);
 		/* Whether this is the last attempt, if the driver fails it or the
 		 * checks find it wrong: then nothing is sent again. */
 		bool last = !idempotent || tries == ${I}_SHADOW_RETRIES;
@@ -226,12 +232,13 @@ static long ${I}_shadow_forward(uint64_t word, bool replay, bool idempotent, lon
 		s->checks->end(method, token, r);
 	if (replay) {
 		if (r >= 0) {
+			/* What the earlier calls set, this one has set again. */
+			if (resets)
+				s->stats.log_len = 0;
 			struct ${I}_shadow_call *c = &s->log[s->stats.log_len++];
 			c->word = word;
-			c->a[0] = a0;
-			c->a[1] = a1;
-			c->a[2] = a2;
-			c->a[3] = a3;
+			for (int i = 0; i < 4; i++)
+				c->a[i] = a[i];
 		}
 		dom_unlock(&s->lock);
 	}
@@ -274,7 +281,8 @@ void ${I}_shadow_get_stats(struct ${I}_shadow_stats *out)
 ENTRY = Template("""\
 static long ${I}_shadow_entry_${M}(long a0, long a1, long a2, long a3)
 {
-	return ${I}_shadow_forward(${I}_${M}_WORD, ${REPLAY}, ${IDEMPOTENT}, a0, a1, a2, a3);
+	return ${I}_shadow_forward(${I}_${M}_WORD, ${REPLAY}, ${RESETS}, ${IDEMPOTENT}, a0, a1, a2,
+				   a3);
 }
 """)
 
@@ -289,6 +297,7 @@ def shadow_source(iface):
     """Source lines: the whole shadow of one interface."""
     entries = "\n".join(ENTRY.substitute(I=iface.name, M=m.name,
                                          REPLAY="true" if m.replay else "false",
+                                         RESETS="true" if m.resets else "false",
                                          IDEMPOTENT="true" if m.idempotent else "false")
                         for m in iface.methods)
     table = "".join(f"\t\t[{iface.name}_{m.name}_METHOD] = "

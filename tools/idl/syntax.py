@@ -19,7 +19,7 @@ import re
 from idl.model import (Annot, Create, Enum, EnumMember, Field, FnPtr, IdlError, Interface, Loc, Method, Named,
                        Param, Ptr, Ref, SizedArray, Struct, Unit, UnboundedArray)
 
-ANNOTATIONS = ("replay", "idempotent")
+ANNOTATIONS = ("replay", "idempotent", "resets")
 KEYWORDS = {"struct", "interface", "enum", "create", "fn", "move", "borrow"}
 NUMBER_MAX = 0xffffffff
 # Levels of one type expression: each RRef<...> (any <...>), &, *, [N] and []

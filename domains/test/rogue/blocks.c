@@ -109,12 +109,183 @@ static long resize_race(rref_t q)
 	return resize.odd;
 }
 
+/* ROGUE_B_REWRITE's threads: the attacker submitting, its rewriters, and
+ * the good client; what they share. */
+static struct {
+	struct BlockDevice_ref dev;
+	struct BlockReq *req[ROGUE_B_RW_REQS]; /* the attacker's requests */
+	uint32_t stop;			       /* the attacker's submits are done */
+	uint32_t ended;			       /* threads ended */
+	long good;			       /* the good client's first failure, or 0 */
+	long batches;			       /* ... and its batches */
+	uint32_t started;		       /* threads running */
+	uint32_t good_ended;		       /* the good client stopped */
+} rw;
+
+/* A deque of ROGUE_B_RW_REQS one-block requests of blocks first on, each
+ * `op`; RREF_NULL if the heap has no room. */
+static rref_t rw_batch(uint64_t first, uint32_t op)
+{
+	rref_t q = BlockReq_deque32_alloc();
+	for (uint32_t i = 0; q && i < ROGUE_B_RW_REQS; i++) {
+		rref_t r = BlockReq_alloc();
+		if (!r || BlockReq_deque32_push(q, r) < 0) {
+			if (r)
+				BlockReq_free(r);
+			BlockReq_deque32_free(q);
+			return RREF_NULL;
+		}
+		*BlockReq_ptr(r) = (struct BlockReq){.block = first + i, .op = op};
+	}
+	return q;
+}
+
+/* The attacker's rewriters (ROGUE_B_RW_REWRITERS threads, so that one is
+ * likely running while the shadow has the batch on a loaded host): the
+ * requests are rogue's own shared memory, which it may write while the
+ * shadow has them; they do, without pause. Each store changes the byte,
+ * so a read's bytes, all 0, differ after any store that follows the
+ * driver's, and a write's after any between the shadow's copy and the
+ * driver's. */
+static void rw_rewriter(void *arg)
+{
+	(void)arg;
+	__atomic_add_fetch(&rw.started, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&rw.stop, __ATOMIC_ACQUIRE))
+		for (uint32_t i = 0; i < ROGUE_B_RW_REQS; i++) {
+			uint8_t *b = &rw.req[i]->data[0];
+			__atomic_store_n(&rw.req[i]->status, 1, __ATOMIC_RELAXED);
+			__atomic_store_n(b, (uint8_t)(__atomic_load_n(b, __ATOMIC_RELAXED) + 1),
+					 __ATOMIC_RELAXED);
+		}
+	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+}
+
+/* One batch of the good client: 0, or its failure as ROGUE_B_REWRITE says. */
+static long rw_good_batch(rref_t q, bool write, uint8_t fill)
+{
+	for (uint32_t i = 0; i < ROGUE_B_RW_REQS; i++) {
+		struct BlockReq *req = BlockReq_ptr(BlockReq_deque32_get(q, i));
+		req->op = write;
+		memset(req->data, write ? fill + i : 0, ROGUE_B_BSIZE);
+	}
+	long n = BlockDevice_submit(&rw.dev, q);
+	if (n != ROGUE_B_RW_REQS)
+		return n < 0 ? n : 1L << 20 | n;
+	for (uint32_t i = 0; i < ROGUE_B_RW_REQS; i++) {
+		const struct BlockReq *req = BlockReq_ptr(BlockReq_deque32_get(q, i));
+		for (uint32_t j = 0; req->status == 0 && !write && j < ROGUE_B_BSIZE; j++)
+			if (req->data[j] != (uint8_t)(fill + i))
+				return 2L << 20 | (long)req->block;
+		if (req->status)
+			return 2L << 20 | (long)req->block;
+	}
+	return 0;
+}
+
+/* The good client: writes its blocks and reads them back, in turn, until
+ * the attacker is done or a batch fails. */
+static void rw_good(void *arg)
+{
+	(void)arg;
+	rref_t q = rw_batch(ROGUE_B_RW_GOOD, 1);
+	long e = q ? 0 : -MAPLE_ENOMEM;
+	__atomic_add_fetch(&rw.started, 1, __ATOMIC_RELEASE);
+	for (uint8_t fill = 1; !e && !__atomic_load_n(&rw.stop, __ATOMIC_ACQUIRE); fill += 16) {
+		e = rw_good_batch(q, true, fill);
+		if (!e)
+			e = rw_good_batch(q, false, fill);
+		__atomic_add_fetch(&rw.batches, 2, __ATOMIC_RELEASE);
+	}
+	if (q)
+		BlockReq_deque32_free(q);
+	rw.good = e;
+	__atomic_store_n(&rw.good_ended, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+}
+
+/* Whether the attacker submits again after i rounds: its rounds, for its
+ * time (a loaded host runs the threads beside it in slices of
+ * milliseconds), and until the good client has done its batches or
+ * stopped. */
+static bool rw_more(int i, uint64_t until)
+{
+	return i < ROGUE_B_RW_ROUNDS || maple_clock_ns() < until ||
+	       (__atomic_load_n(&rw.batches, __ATOMIC_ACQUIRE) < ROGUE_B_RW_GOOD_BATCHES &&
+		!__atomic_load_n(&rw.good_ended, __ATOMIC_ACQUIRE));
+}
+
+static long rewrite_race(struct BlockDevice_ref dev)
+{
+	memset(&rw, 0, sizeof rw);
+	rw.dev = dev;
+	rref_t q = rw_batch(0, 1); /* blocks 0-7 written once: their reads are judged */
+	if (!q)
+		return -MAPLE_ENOMEM;
+	long r = BlockDevice_submit(&dev, q);
+	r = r == ROGUE_B_RW_REQS ? 0 : r < 0 ? r : -MAPLE_EIO;
+	for (uint32_t i = 0; i < ROGUE_B_RW_REQS; i++) {
+		rw.req[i] = BlockReq_ptr(BlockReq_deque32_get(q, i));
+		rw.req[i]->op = i < ROGUE_B_RW_REQS / 2; /* writes of 0-3, reads of 4-7 */
+	}
+	uint32_t threads = 0;
+	for (int i = 0; i <= ROGUE_B_RW_REWRITERS && r >= 0; i++) {
+		r = maple_thread_create(i ? rw_rewriter : rw_good, NULL);
+		threads += r >= 0;
+	}
+	long odd = r < 0 ? r : 0;
+	/* Every thread at work first (a thread starts after a while). */
+	for (int ms = 0; !odd && __atomic_load_n(&rw.started, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			odd = -MAPLE_ETIMEDOUT;
+		maple_sleep_ns(1000000);
+	}
+	uint64_t until = maple_clock_ns() + ROGUE_B_RW_MS * 1000000UL;
+	for (int i = 0; !odd && rw_more(i, until); i++) {
+		long n = BlockDevice_submit(&dev, q);
+		if (!an_answer(n))
+			odd = n;
+	}
+	__atomic_store_n(&rw.stop, 1, __ATOMIC_RELEASE);
+	/* The threads end at their next look at stop (a submit at most). */
+	for (int ms = 0; __atomic_load_n(&rw.ended, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			return -MAPLE_ETIMEDOUT; /* q stays: a thread may still use it */
+		maple_sleep_ns(1000000);
+	}
+	BlockReq_deque32_free(q);
+	if (odd)
+		return odd;
+	return rw.good ? rw.good : rw.batches ? 0 : 3L << 20;
+}
+
+static long inits_many(struct BlockDevice_ref dev)
+{
+	for (int i = 0; i < ROGUE_B_INITS; i++) {
+		uint64_t blocks = i % 2 ? ROGUE_B_FEW : ROGUE_B_BLOCKS;
+		long r = BlockDevice_init(&dev, blocks, ROGUE_B_BSIZE);
+		if (r != (long)(blocks * ROGUE_B_BSIZE))
+			return r;
+	}
+	rref_t q = BlockReq_deque32_alloc();
+	long r = q ? push(q, 1, 0x22) : -MAPLE_ENOMEM;
+	if (r >= 0)
+		r = BlockDevice_submit(&dev, q);
+	if (q)
+		BlockReq_deque32_free(q);
+	return r == 1 ? 0 : r < 0 ? r : 1L << 20 | r;
+}
+
 long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 {
 	struct BlockDevice_ref dev = {.domain = target};
 	long r = BlockDevice_init(&dev, ROGUE_B_BLOCKS, ROGUE_B_BSIZE);
 	if (r < 0)
 		return r;
+	if (number == ROGUE_B_REWRITE)
+		return rewrite_race(dev);
+	if (number == ROGUE_B_INITS_MANY)
+		return inits_many(dev);
 	rref_t q = BlockReq_deque32_alloc();
 	if (!q)
 		return -MAPLE_ENOMEM;

@@ -1,6 +1,6 @@
 /*
  * rogue's cases against a BlockDevice shadow's end-to-end checks (numbers
- * 370-389 of its run(case, target, a2, a3) method, cases.h;
+ * 370-389 and 440-449 of its run(case, target, a2, a3) method, cases.h;
  * domains/test/rogue/blocks.c): a client that breaks the rules of a batch
  * (domains/idl/bdev.idl) must get a clean error, and must neither crash
  * the shadow nor make it blame and restart an honest driver. target is
@@ -16,7 +16,7 @@
 #define ROGUE_B_BLOCK	5 /* the block the cases name */
 #define ROGUE_B_FEW	16
 #define ROGUE_B_MANY	8192
-#define ROGUE_B_RESIZES 60 /* the shadow's @replay log holds 64 inits */
+#define ROGUE_B_RESIZES 60
 
 enum rogue_blocks_case {
 	ROGUE_B_FIRST = 370,
@@ -42,6 +42,42 @@ enum rogue_blocks_case {
 	 * other result, a count c as (1 << 20) | c. */
 	ROGUE_B_REINIT = 373,
 	ROGUE_B_END
+};
+
+#define ROGUE_B_INITS		200 /* ROGUE_B_INITS_MANY's inits */
+#define ROGUE_B_RW_REQS		8   /* the attacker's batch: blocks 0-7, the good client's 32-39 */
+#define ROGUE_B_RW_GOOD		32  /* the good client's first block */
+#define ROGUE_B_RW_REWRITERS	2   /* threads rewriting the attacker's requests */
+#define ROGUE_B_RW_MS		300 /* the attacker's time, at least */
+#define ROGUE_B_RW_ROUNDS	200 /* the attacker's submits, at least */
+#define ROGUE_B_RW_GOOD_BATCHES 100 /* ... and on until the good client has done as many */
+
+enum rogue_blocks_shared_case {
+	ROGUE_B_SHARED_FIRST = 440,
+	/* The client's lent requests are its own shared memory: rogue writes
+	 * blocks 0-7 in a batch of its own, then submits ROGUE_B_RW_ROUNDS
+	 * batches of writes of blocks 0-3 and reads of 4-7 while
+	 * ROGUE_B_RW_REWRITERS threads of its own rewrite those requests
+	 * without pause (each status set back to 1, the first byte of each
+	 * read's and each write's bytes changed),
+	 * and a third thread, a well-behaved client with a deque of its own,
+	 * writes blocks 32-39 and reads them back, batch by batch, until the
+	 * attacker is done; the attacker starts once every thread runs and
+	 * goes on past its rounds for ROGUE_B_RW_MS at least, and until the
+	 * good client has done ROGUE_B_RW_GOOD_BATCHES batches (or failed). 0 if every attacker's
+	 * submit got a device's answer (a count, -MAPLE_EINVAL, -MAPLE_EIO) and every batch of the
+	 * good client was done whole and read back what it wrote; else the
+	 * first other attacker's result, or the good client's first failure:
+	 * its error, (1 << 20) | a count short of 8, (2 << 20) | a block read
+	 * back wrong or failed, (3 << 20) if it ran no batch. */
+	ROGUE_B_REWRITE = 440,
+	/* The device sized ROGUE_B_INITS times, in turn ROGUE_B_BLOCKS blocks
+	 * and ROGUE_B_FEW, then a write of ROGUE_B_BLOCK: 0 if every init
+	 * returned the device's size and the write was done, else the first
+	 * other result (a count c as (1 << 20) | c). The shadow's @replay log
+	 * holds 64 calls. */
+	ROGUE_B_INITS_MANY = 441,
+	ROGUE_B_SHARED_END
 };
 
 /* rogue's own (domains/test/rogue/blocks.c): run() hands it these cases. */

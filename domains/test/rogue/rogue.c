@@ -187,7 +187,8 @@ static long run(long number, long target, long a2, long a3)
 	if (number >= ROGUE_Z_FIRST && number < ROGUE_Z_END)
 		return rogue_wide_case(number, (unsigned long)target, (unsigned long)a2,
 				       (unsigned long)a3);
-	if (number >= ROGUE_B_FIRST && number < ROGUE_B_END)
+	if ((number >= ROGUE_B_FIRST && number < ROGUE_B_END) ||
+	    (number >= ROGUE_B_SHARED_FIRST && number < ROGUE_B_SHARED_END))
 		return rogue_blocks_case(number, (unsigned long)target, (unsigned long)a2);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
 		return rogue_pci_case(number, (unsigned long)target);

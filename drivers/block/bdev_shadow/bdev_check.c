@@ -11,9 +11,9 @@
  * shadow keeps, in its own memory (no other domain can write it), the
  * checksum of each block's last write it saw stored (blocksums.h). Before
  * a batch reaches the driver it copies each write's bytes and notes their
- * checksums, and sets every status to a value the driver must overwrite
- * (before every further attempt it sets them again and puts the copies
- * back: a wrong driver may have overwritten the client's buffers). After
+ * checksums, and sets every status of the driver's copy of the batch (below)
+ * to a value the driver must overwrite (before every further attempt it
+ * writes the copy again: a wrong driver may have overwritten it). After
  * the driver returns, it judges every status and the count, every read's
  * data against the table, and (the instance's policy, on by default:
  * bdev_check_read_back) reads every acknowledged write back through the
@@ -29,18 +29,26 @@
  * the request fails with -MAPLE_EIO naming the block; no wrong data is
  * returned as read.
  *
- * The client's requests are shared memory it may rewrite meanwhile: each
- * request's fields are read once (block_req_read) into the call's token,
- * and only that copy is used. A client racing its own requests can make its
- * own batch look wrong (a restart, then -MAPLE_EIO): its own loss.
+ * The client's deque and requests are shared memory it may rewrite at any
+ * time, the driver's call included: so each request's fields are read once
+ * (block_req_read) into the call's token, and the driver never sees the
+ * client's requests at all. It gets the shadow's own copy of the batch
+ * (struct reqset: a deque of requests and buffers the shadow owns, on the
+ * shared heap), which begin fills from the token, the checks judge, and
+ * end copies back into the client's requests (statuses, and the bytes of
+ * each read done) only once the verdict stands. A client that rewrites its
+ * requests during the call spoils only its own result, never the driver's
+ * answer: it cannot have an honest driver blamed and restarted under the
+ * other clients of the shadow. (The shared heap is one protection key, so
+ * a domain could still write the shadow's copies if it found them:
+ * docs/exchange-heap.md's limit, docs/isolation.md.) A request the shadow
+ * finds invalid never reaches the driver: the shadow answers it
+ * -MAPLE_EINVAL, as every driver does (block.h's one block_req_read).
  *
- * The deque is shared memory the driver can write too: a wrong driver may
- * rewrite its head, length or handles, and a client that reads its own
- * deque after the call would then follow them (bench/faults found one
- * failing bdclient so: docs/bench-faults.md, finding 9). So begin reads the
- * deque's words once, and before every further attempt and when the call
- * ends the shadow writes them back: the client gets its deque as it lent
- * it, whatever any attempt did to it.
+ * The copies are shared memory a wrong driver can write too (its head,
+ * length, handles, fields): before every attempt the shadow writes each
+ * word it relies on again, and reaches its requests only through its own
+ * pointers.
  */
 #include <block/bdev_shadow/bdev_check.h>
 #include <block/bdev_shadow/blocksums.h>
@@ -56,25 +64,44 @@
  * stored write, to restore a block a wrong driver overwrote at rest. */
 #define MIRROR_MAX (16UL << 20)
 
+/*
+ * The shadow's own batch of requests, handed to a driver in place of a
+ * client's (a call's copy) or to read back writes (chk.rb): a deque of
+ * BATCH_MAX requests, each with a 128 KiB buffer nested once one was
+ * needed. All of it lies on the shared heap, which a wrong driver can write
+ * like any domain, even after its call returned: its requests and buffers
+ * are reached only through the pointers kept here, never through a slot or
+ * a buf field.
+ */
+struct reqset {
+	rref_t deque;
+	rref_t handle[BATCH_MAX]; /* the requests as pushed, in slot order */
+	struct BlockReq *req[BATCH_MAX];
+	rref_t buf[BATCH_MAX]; /* nested in request i, or RREF_NULL */
+	struct reqset *next;   /* chk.idle's list */
+};
+
 /* One request of the batch, as begin read it. */
 struct pending {
-	struct BlockReq *req; /* NULL: no request lent to the call (block_req_at) */
+	struct BlockReq *req; /* the client's; NULL: no request lent to the call (block_req_at) */
 	struct block_req q;
 	uint8_t *bytes; /* the client's bytes; NULL: the request is invalid */
 	uint8_t *copy;	/* a write's bytes as the client lent them, in the token */
+	uint8_t *area;	/* the driver's copy of the request's bytes (valid requests) */
+	uint32_t mine;	/* the driver's copy: its index in the token's set */
+	int32_t status; /* the verdict's status, what end gives the client */
 	uint32_t first; /* its first block's index in the token's sums */
 };
 
 struct token {
-	uint32_t n;			/* requests in the batch */
-	uint32_t head;			/* the deque's head as begin read it */
-	struct BlockReq_deque32 *deque; /* NULL: it was not valid, nothing to put back */
-	rref_t handle[BATCH_MAX];	/* its slots as the driver is to find them */
-	uint64_t bsize;			/* the block size they were read with */
-	uint64_t gen;			/* ... and chk.gen then: the table they index */
-	struct blocksum *new_sums;	/* init: a table for the new geometry */
-	uint8_t *new_mirror;		/* ... and its mirror, or NULL (too large, no memory) */
-	bool resizing;			/* init: counted in chk.resizing */
+	uint32_t n;		   /* requests in the batch */
+	uint32_t valid;		   /* ... of them valid: the set's first, in order */
+	struct reqset *set;	   /* the driver's copy of the batch */
+	uint64_t bsize;		   /* the block size they were read with */
+	uint64_t gen;		   /* ... and chk.gen then: the table they index */
+	struct blocksum *new_sums; /* init: a table for the new geometry */
+	uint8_t *new_mirror;	   /* ... and its mirror, or NULL (too large, no memory) */
+	bool resizing;		   /* init: counted in chk.resizing */
 	uint64_t new_blocks, new_size;
 	struct pending p[BATCH_MAX];
 	/* Per block of every valid request: a write's checksum as the client
@@ -82,6 +109,9 @@ struct token {
 	 * different driver instance), or BLOCKSUM_NONE. Then the writes' copies. */
 	uint64_t sums[];
 };
+
+/* Call copies kept for the next calls when idle; more are freed. */
+#define IDLE_MAX 4
 
 static struct {
 	struct dom_lock lock;	/* everything below, and each call's judging */
@@ -97,56 +127,122 @@ static struct {
 	 * no table entry touched, which its block numbers may lie beyond. */
 	uint64_t gen;
 	uint32_t resizing;
-	uint64_t zero_sum;	 /* the checksum of a block of zeros */
-	uint8_t *mirror;	 /* each block's last stored write (MIRROR_MAX), or NULL */
-	rref_t rb_queue;	 /* the read-back batch, owned here */
-	rref_t rb_bufs[RB_BUFS]; /* nested in the queue's first RB_BUFS requests */
-	/* The queue's requests as rb_alloc pushed them: their handles, to
-	 * find the queue rewritten, and their payloads, the only pointers to
-	 * them used. The queue's slots are shared memory a driver can rewrite
-	 * at any time, even after its call returned (another of its threads):
-	 * a pointer read from them could aim at an unmapped chunk. */
-	rref_t rb_handle[BATCH_MAX];
-	struct BlockReq *rb[BATCH_MAX];
+	uint64_t zero_sum; /* the checksum of a block of zeros */
+	uint8_t *mirror;   /* each block's last stored write (MIRROR_MAX), or NULL */
+	/* The read-back batch, its first RB_BUFS requests with a buffer.
+	 * Before each use its head and slots are compared with what was
+	 * pushed (rb_intact): a driver that rewrote them is found wrong. */
+	struct reqset *rb;
+	struct reqset *idle; /* call copies not in use (IDLE_MAX at most) */
+	uint32_t nidle;
 } chk;
+
+static void set_free(struct reqset *s)
+{
+	if (s->deque)
+		BlockReq_deque32_free(s->deque); /* and what is nested, by the kernel's records */
+	free(s);
+}
+
+/* Request i's buffer, nested in it now if it has none: its bytes, or NULL
+ * if the heap has no room. */
+static uint8_t *set_buf(struct reqset *s, uint32_t i)
+{
+	if (!s->buf[i]) {
+		rref_t b = BlockBuf_alloc();
+		s->req[i]->buf = RREF_NULL; /* nothing is nested, whatever a driver wrote */
+		if (!b)
+			return NULL;
+		if (BlockReq_set_buf(s->handle[i], b) < 0) {
+			BlockBuf_free(b);
+			return NULL;
+		}
+		s->buf[i] = b;
+	}
+	return BlockBuf_ptr(s->buf[i])->data;
+}
+
+/* A new set of BATCH_MAX requests, a buffer nested in each of the first
+ * `bufs`; NULL if the heap has no room. */
+static struct reqset *set_alloc(uint32_t bufs)
+{
+	struct reqset *s = malloc(sizeof *s);
+	if (!s)
+		return NULL;
+	*s = (struct reqset){.deque = BlockReq_deque32_alloc()};
+	long e = s->deque ? 0 : -MAPLE_ENOMEM;
+	for (uint32_t i = 0; i < BATCH_MAX && e >= 0; i++) {
+		rref_t r = BlockReq_alloc();
+		e = r ? BlockReq_deque32_push(s->deque, r) : -MAPLE_ENOMEM;
+		if (e < 0 && r)
+			BlockReq_free(r);
+		s->handle[i] = e < 0 ? RREF_NULL : r;
+		s->req[i] = e < 0 ? NULL : BlockReq_ptr(r);
+	}
+	for (uint32_t i = 0; i < bufs && e >= 0; i++)
+		e = set_buf(s, i) ? 0 : -MAPLE_ENOMEM;
+	if (e < 0) {
+		set_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* A call's copy of its batch: an idle set, else a new one; NULL if none
+ * can be had. Each set serves one call at a time. */
+static struct reqset *set_get(void)
+{
+	dom_lock(&chk.lock);
+	struct reqset *s = chk.idle;
+	if (s) {
+		chk.idle = s->next;
+		chk.nidle--;
+	}
+	dom_unlock(&chk.lock);
+	return s ? s : set_alloc(0);
+}
+
+/* The call is done with s: kept for the next (IDLE_MAX), else freed. A
+ * kept set keeps RB_BUFS buffers at most: what a batch of many large
+ * requests needed beyond them (up to 3 MiB more) goes back to the heap,
+ * which the shadow's RRef quota counts. Trimmed before any other call can
+ * take it from the list. */
+static void set_put(struct reqset *s)
+{
+	for (uint32_t i = RB_BUFS; i < BATCH_MAX; i++) {
+		if (!s->buf[i])
+			continue;
+		s->req[i]->buf = s->buf[i]; /* as nested, whatever a driver wrote */
+		rref_t b = BlockReq_take_buf(s->handle[i]);
+		if (b) { /* else it stays nested, and is used again */
+			BlockBuf_free(b);
+			s->buf[i] = RREF_NULL;
+		}
+	}
+	dom_lock(&chk.lock);
+	bool keep = chk.nidle < IDLE_MAX;
+	if (keep) {
+		s->next = chk.idle;
+		chk.idle = s;
+		chk.nidle++;
+	}
+	dom_unlock(&chk.lock);
+	if (!keep)
+		set_free(s);
+}
 
 static struct BlockReq *rb_req(uint32_t i)
 {
-	return chk.rb[i];
+	return chk.rb->req[i];
 }
 
-/* The read-back requests: a deque of BATCH_MAX, the first RB_BUFS each with
- * a large buffer nested (the deque's free frees them). */
+/* The read-back requests: a set whose first RB_BUFS requests have their
+ * buffer. With the lock held. */
 static long rb_alloc(void)
 {
-	if (chk.rb_queue)
-		return 0;
-	rref_t q = BlockReq_deque32_alloc(), reqs[BATCH_MAX], bufs[RB_BUFS] = {0};
-	long e = q ? 0 : -MAPLE_ENOMEM;
-	for (uint32_t i = 0; i < BATCH_MAX && e >= 0; i++) {
-		rref_t r = reqs[i] = BlockReq_alloc();
-		e = r ? BlockReq_deque32_push(q, r) : -MAPLE_ENOMEM;
-		if (e < 0 && r)
-			BlockReq_free(r);
-	}
-	for (uint32_t i = 0; i < RB_BUFS && e >= 0; i++) {
-		bufs[i] = BlockBuf_alloc();
-		e = bufs[i] ? BlockReq_set_buf(reqs[i], bufs[i]) : -MAPLE_ENOMEM;
-		if (e < 0 && bufs[i])
-			BlockBuf_free(bufs[i]);
-	}
-	if (e < 0) {
-		if (q)
-			BlockReq_deque32_free(q);
-		return e;
-	}
-	chk.rb_queue = q;
-	memcpy(chk.rb_bufs, bufs, sizeof bufs);
-	for (uint32_t i = 0; i < BATCH_MAX; i++) {
-		chk.rb_handle[i] = reqs[i];
-		chk.rb[i] = BlockReq_ptr(reqs[i]);
-	}
-	return 0;
+	if (!chk.rb)
+		chk.rb = set_alloc(RB_BUFS);
+	return chk.rb ? 0 : -MAPLE_ENOMEM;
 }
 
 /* The blocks of a device of `blocks` whose checksums the table keeps. */
@@ -219,49 +315,85 @@ static int named_twice(const struct pending *p, uint32_t n)
 	return 0;
 }
 
-/*
- * Handle r, the i-th of the client's deque, names no request lent to the
- * call (block_req_at): take it out of the deque before the driver sees
- * it. A driver that takes any handle into the shared heap's window for a
- * request (membdev does) would fault on one into an unmapped chunk, and
- * the client would have the shared driver restarted for nothing. Only
- * that number is cleared (a client that rewrote the slot meanwhile races
- * its own call, and may cost the driver a restart: its batch is redone).
- */
-static void clear_slot(rref_t deque, uint32_t i, rref_t r)
+/* Fill a read-back area so that a copy the driver skips cannot match want. */
+static void poison(uint8_t *bytes, uint64_t want, uint64_t bsize)
 {
-	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(deque);
-	uint32_t at = (__atomic_load_n(&d->head, __ATOMIC_RELAXED) + i) % BlockReq_deque32_CAP;
-	__atomic_compare_exchange_n(&d->slots[at], &r, RREF_NULL, false, __ATOMIC_RELAXED,
-				    __ATOMIC_RELAXED);
+	memset(bytes, want == chk.zero_sum ? 0xff : 0, bsize);
+}
+
+/*
+ * Before an attempt: the driver's copy of the batch (t->set) as begin made
+ * it, whatever an earlier attempt or a wild driver wrote there: the deque's
+ * head, length and slots, each valid request's fields as begin read them,
+ * its status UNSERVED, its buffer as nested, and each write's bytes as the
+ * client lent them (the token's copy).
+ */
+static void set_fill(const struct token *t)
+{
+	struct reqset *s = t->set;
+	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(s->deque);
+	__atomic_store_n(&d->head, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->len, t->valid, __ATOMIC_RELAXED);
+	for (uint32_t c = 0; c < t->valid; c++)
+		__atomic_store_n(&d->slots[c], s->handle[c], __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct pending *q = &t->p[i];
+		if (!q->bytes)
+			continue;
+		/* Field by field: the bytes are the write's copy or the read's poison. */
+		struct BlockReq *r = s->req[q->mine];
+		r->block = q->q.block;
+		r->op = q->q.op;
+		r->status = UNSERVED;
+		r->nblocks = q->q.n > 1 ? (uint32_t)q->q.n : 0;
+		r->offset = 0;
+		r->buf = s->buf[q->mine];
+		if (q->copy)
+			memcpy(q->area, q->copy, q->q.n * t->bsize);
+	}
+}
+
+/* And each read's area filled so that bytes the driver leaves as they are
+ * (a read it skips but says it did) cannot pass: the set may hold the same
+ * block from an earlier call. With the lock held (the table). */
+static void set_poison_reads(const struct token *t)
+{
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct pending *q = &t->p[i];
+		for (uint64_t j = 0; q->bytes && !q->q.op && j < q->q.n; j++)
+			poison(q->area + j * t->bsize, blocksums_want(&chk.table, q->q.block + j),
+			       t->bsize);
+	}
 }
 
 /*
  * Read the batch once: each request's fields and bytes, and a copy of each
- * write's bytes with their checksums. The copy is what a redo sends: a
- * wrong driver may have overwritten the client's buffer (a write served as
- * a read copies the old block over it), and the shadow puts it back before
- * every further attempt (preset).
+ * write's bytes with their checksums. The copy is what every attempt sends
+ * (set_fill): the client may rewrite its bytes meanwhile, and a wrong
+ * driver may overwrite the set's (a write served as a read copies the old
+ * block over it). The driver gets the set, never the client's deque (the
+ * call's first argument is replaced): an honest driver's answer is then
+ * what the checks judge, whatever the client writes during the call.
  */
-static long begin_submit(const long a[4], struct token **out)
+static long begin_submit(long a[4], struct token **out)
 {
 	rref_t deque = (rref_t)a[0];
 	dom_lock(&chk.lock);
 	bool sized = chk.sized;
 	uint64_t nblocks = chk.nblocks, bsize = chk.table.block_size, gen = chk.gen;
 	dom_unlock(&chk.lock);
+	/* What every driver answers (block.h), without showing it the deque. */
 	if (!sized ||
 	    !block_in_shared_heap((uint64_t)rref_ptr(deque), sizeof(struct BlockReq_deque32)))
-		return 0; /* nothing to judge: the driver refuses the call */
+		return -MAPLE_EINVAL;
 	/* Each word of the deque read once, as BlockReq_deque32_len and _get
-	 * judge them: an invalid deque holds nothing (and is left as it is). */
+	 * judge them: an invalid deque holds nothing. */
 	struct BlockReq_deque32 *d = BlockReq_deque32_ptr(deque);
 	uint32_t head = __atomic_load_n(&d->head, __ATOMIC_RELAXED);
 	uint32_t len = __atomic_load_n(&d->len, __ATOMIC_RELAXED);
 	bool valid = head < BlockReq_deque32_CAP && len <= BlockReq_deque32_CAP;
 	struct pending p[BATCH_MAX];
-	rref_t handle[BATCH_MAX];
-	uint32_t n = valid ? len : 0, blocks = 0;
+	uint32_t n = valid ? len : 0, blocks = 0, mine = 0;
 	uint64_t written = 0; /* bytes of writes */
 	struct block_mapped mapped = {0};
 	for (uint32_t i = 0; i < n; i++) {
@@ -269,36 +401,39 @@ static long begin_submit(const long a[4], struct token **out)
 		rref_t r = __atomic_load_n(&d->slots[(head + i) % BlockReq_deque32_CAP],
 					   __ATOMIC_RELAXED);
 		p[i].req = block_req_at(r, &mapped);
-		handle[i] = p[i].req ? r : RREF_NULL; /* as clear_slot leaves it */
-		if (!p[i].req) {
-			clear_slot(deque, i, r);
-			continue;
-		}
-		if (block_req_read(p[i].req, nblocks, bsize, &p[i].q) < 0)
+		if (!p[i].req || block_req_read(p[i].req, nblocks, bsize, &p[i].q) < 0)
 			continue;
 		p[i].bytes = block_req_bytes(p[i].req, p[i].q.count, p[i].q.offset, bsize);
+		if (!p[i].bytes)
+			continue;
 		p[i].first = blocks;
-		if (p[i].bytes)
-			blocks += (uint32_t)p[i].q.n;
-		if (p[i].bytes && p[i].q.op)
+		p[i].mine = mine++;
+		blocks += (uint32_t)p[i].q.n;
+		if (p[i].q.op)
 			written += p[i].q.n * bsize;
 	}
 	if (named_twice(p, n) < 0)
 		return -MAPLE_EINVAL; /* before any driver sees it: none is blamed */
 	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t) + written);
-	if (!t)
+	struct reqset *set = t ? set_get() : NULL;
+	if (!set) {
+		free(t);
 		return -MAPLE_ENOMEM;
-	*t = (struct token){
-		.n = n, .head = head, .deque = valid ? d : NULL, .bsize = bsize, .gen = gen};
+	}
+	*t = (struct token){.n = n, .valid = mine, .set = set, .bsize = bsize, .gen = gen};
 	memcpy(t->p, p, n * sizeof *p);
-	memcpy(t->handle, handle, n * sizeof *handle);
 	uint8_t *copy = (uint8_t *)&t->sums[blocks];
 	for (uint32_t i = 0; i < n; i++) {
 		struct pending *q = &t->p[i];
-		if (q->req)
-			__atomic_store_n(&q->req->status, UNSERVED, __ATOMIC_RELAXED);
+		q->status = q->req && !q->bytes ? -MAPLE_EINVAL : UNSERVED;
 		if (!q->bytes)
 			continue;
+		q->area = q->q.n > 1 ? set_buf(set, q->mine) : set->req[q->mine]->data;
+		if (!q->area) {
+			set_put(set);
+			free(t);
+			return -MAPLE_ENOMEM;
+		}
 		if (q->q.op) {
 			q->copy = copy;
 			memcpy(copy, q->bytes, q->q.n * bsize);
@@ -308,11 +443,16 @@ static long begin_submit(const long a[4], struct token **out)
 			t->sums[q->first + j] =
 				q->copy ? blocksum_of(q->copy + j * bsize, bsize) : BLOCKSUM_NONE;
 	}
+	set_fill(t);
+	dom_lock(&chk.lock);
+	set_poison_reads(t);
+	dom_unlock(&chk.lock);
+	a[0] = (long)set->deque;
 	*out = t;
 	return 0;
 }
 
-static long begin(uint32_t method, const long a[4], void **token)
+static long begin(uint32_t method, long a[4], void **token)
 {
 	if (method == BlockDevice_init_METHOD)
 		return begin_init(a, (struct token **)token);
@@ -324,29 +464,28 @@ static long begin(uint32_t method, const long a[4], void **token)
 /*
  * The read-back queue is the shadow's, but it lies in shared memory, which
  * a wrong driver can write like any domain: before each use its head and
- * every slot are compared with the handles rb_alloc pushed (its length is
+ * every slot are compared with the handles set_alloc pushed (its length is
  * set for each batch, rb_send), and a damaged queue is replaced (the
  * runtime frees what is nested in it by its own records, not the payload).
- * Its requests are reached only through chk.rb, never through a slot
- * (rb_req). false (logged) if it was damaged (the driver that last had it
+ * Its requests are reached only through chk.rb's pointers, never through a
+ * slot (rb_req). false (logged) if it was damaged (the driver that last had it
  * is wrong) or cannot be had.
  */
 static bool rb_intact(void)
 {
-	if (!chk.rb_queue && rb_alloc() < 0) {
+	if (rb_alloc() < 0) {
 		dom_printf("bdev_check: no memory for a read-back queue");
 		return false;
 	}
-	const struct BlockReq_deque32 *d = BlockReq_deque32_ptr(chk.rb_queue);
+	const struct BlockReq_deque32 *d = BlockReq_deque32_ptr(chk.rb->deque);
 	bool ok = __atomic_load_n(&d->head, __ATOMIC_RELAXED) == 0;
 	for (uint32_t i = 0; ok && i < BATCH_MAX; i++)
-		ok = __atomic_load_n(&d->slots[i], __ATOMIC_RELAXED) == chk.rb_handle[i];
+		ok = __atomic_load_n(&d->slots[i], __ATOMIC_RELAXED) == chk.rb->handle[i];
 	if (ok)
 		return true;
 	dom_printf("bdev_check: the read-back queue was overwritten; replacing it");
-	BlockReq_deque32_free(chk.rb_queue);
-	chk.rb_queue = RREF_NULL; /* the next round allocates it and its buffers */
-	memset(chk.rb_bufs, 0, sizeof chk.rb_bufs);
+	set_free(chk.rb);
+	chk.rb = NULL; /* the next round allocates it and its buffers */
 	return false;
 }
 
@@ -355,21 +494,15 @@ static bool rb_intact(void)
  * rb_intact. */
 static long rb_send(uint64_t driver, uint32_t n)
 {
-	__atomic_store_n(&BlockReq_deque32_ptr(chk.rb_queue)->len, n, __ATOMIC_RELAXED);
-	return maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb_queue, 0, 0, 0);
+	__atomic_store_n(&BlockReq_deque32_ptr(chk.rb->deque)->len, n, __ATOMIC_RELAXED);
+	return maple_xcall(driver, BlockDevice_submit_WORD, (long)chk.rb->deque, 0, 0, 0);
 }
 
 /* Where read-back request i puts what it reads for the write q: its own
  * data for one block, else its buffer (i < RB_BUFS). */
 static uint8_t *rb_area(uint32_t i, const struct pending *q)
 {
-	return q->q.n > 1 ? BlockBuf_ptr(chk.rb_bufs[i])->data : rb_req(i)->data;
-}
-
-/* Fill a read-back area so that a copy the driver skips cannot match want. */
-static void poison(uint8_t *bytes, uint64_t want, uint64_t bsize)
-{
-	memset(bytes, want == chk.zero_sum ? 0xff : 0, bsize);
+	return q->q.n > 1 ? BlockBuf_ptr(chk.rb->buf[i])->data : rb_req(i)->data;
 }
 
 /*
@@ -388,7 +521,7 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 		return -1;
 	for (; *next < t->n && used < BATCH_MAX; ++*next) {
 		const struct pending *q = &t->p[*next];
-		if (!q->bytes || !q->q.op || q->req->status != 0)
+		if (!q->bytes || !q->q.op || q->status != 0)
 			continue;
 		if (q->q.n > 1 && used >= RB_BUFS)
 			break; /* the next round has a buffer for it */
@@ -399,7 +532,7 @@ static int read_back_round(struct token *t, uint64_t driver, uint32_t *next, lon
 		rb->offset = 0;
 		rb->status = UNSERVED;
 		if (used < RB_BUFS)
-			rb->buf = chk.rb_bufs[used]; /* as nested, whatever a driver wrote */
+			rb->buf = chk.rb->buf[used]; /* as nested, whatever a driver wrote */
 		for (uint64_t j = 0; j < q->q.n; j++)
 			poison(rb_area(used, q) + j * bsize, t->sums[q->first + j], bsize);
 		which[used++] = *next;
@@ -455,12 +588,12 @@ static int restore(uint64_t driver, struct pending *q, uint64_t j, uint64_t got)
 			   (unsigned long)block, (unsigned long)got, (unsigned long)want);
 		return -1;
 	}
-	memcpy(q->bytes + j * bsize, good, bsize);
+	memcpy(q->area + j * bsize, good, bsize);
 	long r = -MAPLE_ENOMEM;
 	if (rb_intact()) {
 		struct BlockReq *w = rb_req(0);
 		*w = (struct BlockReq){
-			.block = block, .op = 1, .status = UNSERVED, .buf = chk.rb_bufs[0]};
+			.block = block, .op = 1, .status = UNSERVED, .buf = chk.rb->buf[0]};
 		memcpy(w->data, good, bsize);
 		r = rb_send(driver, 1);
 		r = r == 1 && w->status == 0 ? 0 : r < 0 ? r : -MAPLE_EIO;
@@ -482,7 +615,7 @@ static int judge_read(struct token *t, struct pending *q, uint64_t driver)
 	uint64_t bsize = chk.table.block_size;
 	int wrong = 0;
 	for (uint64_t j = 0; j < q->q.n; j++) {
-		uint64_t block = q->q.block + j, got = blocksum_of(q->bytes + j * bsize, bsize);
+		uint64_t block = q->q.block + j, got = blocksum_of(q->area + j * bsize, bsize);
 		uint64_t *seen = &t->sums[q->first + j];
 		enum blocksum_verdict v = blocksums_judge(&chk.table, block, got);
 		if (v == BLOCKSUM_WRONG && got == *seen) {
@@ -490,7 +623,7 @@ static int judge_read(struct token *t, struct pending *q, uint64_t driver)
 			v = BLOCKSUM_AT_REST;
 		}
 		if (v == BLOCKSUM_AT_REST && restore(driver, q, j, got) < 0) {
-			__atomic_store_n(&q->req->status, -MAPLE_EIO, __ATOMIC_RELAXED);
+			q->status = -MAPLE_EIO;
 			return 1;
 		}
 		if (v == BLOCKSUM_WRONG) {
@@ -509,9 +642,10 @@ static int judge_read(struct token *t, struct pending *q, uint64_t driver)
 }
 
 /*
- * Every status, the count and every read. 0, with *r the requests done
- * (less those failed as corrupt at rest), or -1 (logged) if the driver is
- * wrong.
+ * Every status of the driver's copy (each read once, into the token: what
+ * the client will get), the count and every read. 0, with *r the requests
+ * done (less those failed as corrupt at rest), or -1 (logged) if the driver
+ * is wrong.
  */
 static int judge_batch(struct token *t, long *r, uint64_t driver)
 {
@@ -519,14 +653,11 @@ static int judge_batch(struct token *t, long *r, uint64_t driver)
 	int wrong = 0;
 	for (uint32_t i = 0; i < t->n; i++) {
 		struct pending *q = &t->p[i];
-		if (!q->req)
-			continue;
-		int32_t status = __atomic_load_n(&q->req->status, __ATOMIC_RELAXED);
-		if (!q->bytes && status == 0) {
-			dom_printf("bdev_check: request %u is invalid but was done", i);
-			return -1;
-		}
-		if (q->bytes && (status == UNSERVED || status == -MAPLE_EINVAL)) {
+		if (!q->bytes)
+			continue; /* the shadow's to answer, not the driver's */
+		int32_t status = __atomic_load_n(&t->set->req[q->mine]->status, __ATOMIC_RELAXED);
+		q->status = status;
+		if (status == UNSERVED || status == -MAPLE_EINVAL) {
 			dom_printf("bdev_check: request %u (block %lu) is valid but got status %d",
 				   i, (unsigned long)q->q.block, status);
 			return -1;
@@ -556,7 +687,7 @@ static void commit(struct token *t)
 		const struct pending *q = &t->p[i];
 		if (!q->bytes || !q->q.op)
 			continue;
-		bool stored = __atomic_load_n(&q->req->status, __ATOMIC_RELAXED) == 0;
+		bool stored = q->status == 0;
 		for (uint64_t j = 0; j < q->q.n; j++) {
 			uint64_t block = q->q.block + j;
 			if (!stored) {
@@ -585,29 +716,16 @@ static void forget_writes(const struct token *t)
 
 /*
  * The last attempt was wrong and none follows: nothing of it may reach the
- * client as done. Every request the driver could see fails with -MAPLE_EIO,
- * and the blocks written are unknown. The call's result: 0 done.
+ * client as done. Every request the driver saw fails with -MAPLE_EIO, and
+ * the blocks written are unknown. The call's result: 0 done.
  */
 static long fail_batch(struct token *t)
 {
 	for (uint32_t i = 0; i < t->n; i++)
-		if (t->p[i].req)
-			__atomic_store_n(&t->p[i].req->status, -MAPLE_EIO, __ATOMIC_RELAXED);
+		if (t->p[i].bytes)
+			t->p[i].status = -MAPLE_EIO;
 	forget_writes(t);
 	return 0;
-}
-
-/* The deque's words as begin read them (a wrong driver may have written
- * them): the head, the length and each handle. */
-static void put_back_deque(const struct token *t)
-{
-	if (!t->deque)
-		return;
-	__atomic_store_n(&t->deque->head, t->head, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->deque->len, t->n, __ATOMIC_RELAXED);
-	for (uint32_t i = 0; i < t->n; i++)
-		__atomic_store_n(&t->deque->slots[(t->head + i) % BlockReq_deque32_CAP],
-				 t->handle[i], __ATOMIC_RELAXED);
 }
 
 /* Whether t's batch cannot be judged (chk.gen). With the lock held. */
@@ -616,36 +734,23 @@ static bool stale(const struct token *t)
 	return chk.resizing || t->gen != chk.gen;
 }
 
-/* Before the batch goes to a driver again: the deque must be the one the
- * client lent, each status be set anew, each valid request's fields be
- * those begin read (a wild driver may have written the shared requests),
- * and each write's bytes what the client lent. */
+/* Before the batch goes to a driver again: its copy as begin made it (a
+ * wild driver may have written any of it). With the lock held. */
 static void preset(const struct token *t)
 {
-	put_back_deque(t);
-	for (uint32_t i = 0; i < t->n; i++) {
-		const struct pending *q = &t->p[i];
-		if (q->req)
-			__atomic_store_n(&q->req->status, UNSERVED, __ATOMIC_RELAXED);
-		if (q->bytes) {
-			q->req->block = q->q.block;
-			q->req->op = q->q.op;
-			q->req->nblocks = q->q.count;
-			q->req->offset = q->q.offset;
-		}
-		if (q->copy)
-			memcpy(q->bytes, q->copy, q->q.n * t->bsize);
-	}
+	set_fill(t);
+	set_poison_reads(t);
 }
 
 static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t driver, bool last,
 						    long *r)
 {
+	dom_lock(&chk.lock);
 	if (BlockDevice_shadow_crashed(*r)) {
 		preset(t); /* the crash path sends it again */
+		dom_unlock(&chk.lock);
 		return BlockDevice_SHADOW_RIGHT;
 	}
-	dom_lock(&chk.lock);
 	if (stale(t)) {
 		dom_printf("bdev_check: the device was sized anew during a batch of %u requests: "
 			   "they fail (-EIO), unjudged",
@@ -710,14 +815,37 @@ static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint6
 	return BlockDevice_SHADOW_RIGHT;
 }
 
-/* The call is over with result r: the client gets its deque back as it
- * lent it, and a batch that failed as a whole (the driver crashed in every
- * attempt, or none could be restarted) forgets its writes. */
+/*
+ * The verdict stands: the client's requests get what the checks judged,
+ * each status and each done read's bytes, copied from the token and the
+ * driver's copy into the memory the client lent (confirmed at begin, and
+ * lent until the call returns). Only now, so that nothing the client
+ * writes during the call can reach what the driver is judged on. A call
+ * that failed as a whole (r < 0) did nothing as far as the client knows:
+ * every valid request UNSERVED, as the driver found it.
+ */
+static void give_back(const struct token *t, long r)
+{
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct pending *q = &t->p[i];
+		if (!q->req)
+			continue;
+		int32_t status = r < 0 && q->bytes ? UNSERVED : q->status;
+		if (status == 0 && !q->q.op)
+			memcpy(q->bytes, q->area, q->q.n * t->bsize);
+		__atomic_store_n(&q->req->status, status, __ATOMIC_RELAXED);
+	}
+}
+
+/* The call is over with result r: the client gets its results, and a
+ * batch that failed as a whole (the driver crashed in every attempt, or
+ * none could be restarted) forgets its writes. */
 static void end(uint32_t method, void *token, long r)
 {
 	struct token *t = token;
 	if (t && method == BlockDevice_submit_METHOD) {
-		put_back_deque(t);
+		give_back(t, r);
+		set_put(t->set);
 		if (r < 0) {
 			dom_lock(&chk.lock);
 			forget_writes(t);

@@ -370,12 +370,21 @@ static long shadow_main(void)
 static enum BlockDevice_shadow_verdict verdicts[4]; /* for submit, used from the last */
 static int nverdicts, checked, ended;
 static long begin_error, end_result, token_word;
+static uint32_t swap_n; /* nonzero: begin hands the driver a deque of its own of swap_n */
+static rref_t swapped;	/* ... which it allocates once, as the shadow */
 
-static long k_begin(uint32_t method, const long a[4], void **token)
+static rref_t requests(uint32_t n, uint32_t op);
+
+static long k_begin(uint32_t method, long a[4], void **token)
 {
-	(void)a;
 	*token = &token_word;
-	return method == BlockDevice_submit_METHOD ? begin_error : 0;
+	if (method != BlockDevice_submit_METHOD)
+		return 0;
+	if (swap_n && !swapped)
+		swapped = requests(swap_n, 0);
+	if (swap_n)
+		a[0] = (long)swapped;
+	return begin_error;
 }
 
 static enum BlockDevice_shadow_verdict k_check(uint32_t method, void *token, uint64_t driver,
@@ -684,9 +693,9 @@ static void case_shadow_dead_driver(void)
 	struct BlockDevice_shadow_stats st;
 	BlockDevice_shadow_get_stats(&st);
 	CHECK(st.restarts == 3 && st.replayed == 2 && st.log_len == 1 && st.retries == 2);
-	CHECK(BlockDevice_init(&dev, 4, 512) == 4 * 512); /* forwarded and recorded */
+	CHECK(BlockDevice_init(&dev, 4, 512) == 4 * 512); /* forwarded and recorded, */
 	BlockDevice_shadow_get_stats(&st);
-	CHECK(st.log_len == 2);
+	CHECK(st.log_len == 1 && st.replayed == 2); /* in the first init's place (@resets) */
 }
 
 static void case_shadow_retries_bounded(void)
@@ -731,15 +740,24 @@ static void case_shadow_start_fails(void)
 	CHECK(BlockDevice_submit(&dev, q) == 2); /* the next call starts one again */
 }
 
-static void case_shadow_log_full(void)
+/* init is @resets: one that succeeds takes the whole log's place, so no
+ * number of them fills it (before, the 64th and every later one failed
+ * -MAPLE_ENOMEM without reaching the driver), a failed one leaves the log
+ * as it was, and a restart replays the last that succeeded. */
+static void case_shadow_log_resets(void)
 {
 	uint64_t driver;
 	struct BlockDevice_ref dev = shadowed(&driver);
-	for (int i = 1; i < BlockDevice_SHADOW_LOG_MAX; i++)
-		CHECK(BlockDevice_init(&dev, 1, 512) == 512);
-	CHECK(BlockDevice_init(&dev, 2, 512) == -MAPLE_ENOMEM);
-	CHECK(dev_blocks == 1); /* refused before it reached the driver */
-	CHECK(BlockDevice_init(&dev, 99, 512) == -MAPLE_ENOMEM);
+	for (int i = 0; i < 2 * BlockDevice_SHADOW_LOG_MAX; i++)
+		CHECK(BlockDevice_init(&dev, 1 + (uint64_t)i % 3, 512) == (1 + i % 3) * 512);
+	CHECK(BlockDevice_init(&dev, 99, 512) == -MAPLE_EINVAL); /* refused: not recorded */
+	struct BlockDevice_shadow_stats st;
+	BlockDevice_shadow_get_stats(&st);
+	CHECK(st.log_len == 1 && dev_blocks == 2);
+	doms[driver].crash_at = BlockDevice_stats_METHOD;
+	CHECK(BlockDevice_stats(&dev) == -MAPLE_ECALLEE);
+	BlockDevice_shadow_get_stats(&st);
+	CHECK(st.restarts == 1 && st.replayed == 1 && dev_blocks == 2 && dev_block_size == 512);
 }
 
 /* A checked shadow: an answer found wrong takes the crash path (destroy,
@@ -790,6 +808,18 @@ static void case_shadow_checks(void)
 	CHECK(BlockDevice_submit(&dev, q) == 3 && checked == 2);
 	BlockDevice_shadow_get_stats(&st);
 	CHECK(st.wrong == 6);
+
+	/* begin replaces the deque: the driver serves the shadow's 5 requests,
+	 * on every attempt (a crash, then the retry), never the client's 3. */
+	swap_n = 5;
+	now = (uint64_t)maple_lookup("membdev");
+	doms[now].crash_at = BlockDevice_submit_METHOD;
+	checked = 0;
+	BlockReq_ptr(BlockReq_deque32_get(q, 0))->status = 7;
+	CHECK(BlockDevice_submit(&dev, q) == 5 && checked == 2);
+	CHECK(BlockReq_ptr(BlockReq_deque32_get(swapped, 4))->status == 0);
+	CHECK(BlockReq_ptr(BlockReq_deque32_get(q, 0))->status == 7); /* the client's untouched */
+	swap_n = 0;
 }
 
 static const struct {
@@ -804,7 +834,7 @@ static const struct {
 	{"shadow_dead_driver", case_shadow_dead_driver},
 	{"shadow_retries_bounded", case_shadow_retries_bounded},
 	{"shadow_start_fails", case_shadow_start_fails},
-	{"shadow_log_full", case_shadow_log_full},
+	{"shadow_log_resets", case_shadow_log_resets},
 	{"shadow_checks", case_shadow_checks},
 };
 
