@@ -232,6 +232,7 @@ static void list_tests(void)
 			  .run = htest_compat});
 	add((struct test){.name = "gate-vector-state-crosses-no-call", .run = htest_vectors});
 	add((struct test){.name = "gate-amx-tile-config-crosses-no-call", .run = htest_tiles});
+	add((struct test){.name = "runtime-leaves-no-avx512-state-in-use", .run = htest_no_avx512});
 	add((struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = htest_unwind});
 	add((struct test){.name = "gate-call-depth-past-the-limit-is-edepth", .run = htest_depth});
 	add((struct test){.name = "gate-counts-every-call-from-two-threads-at-once",
