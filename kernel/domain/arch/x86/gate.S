@@ -292,8 +292,9 @@ gate_entry_raise:
 	movq %rbp, %gs:GT_EXPECTED_PKRU
 
 	/* None of the caller's vector registers for the callee (on the
-	 * gate stack: ZERO_VECTORS loads MXCSR through it). */
-	ZERO_VECTORS %gs:GT_CLEAR_VECTORS
+	 * gate stack: ZERO_VECTORS resets MXCSR through it, and since no
+	 * domain reads or writes that stack, only where it differs). */
+	ZERO_VECTORS %gs:GT_CLEAR_VECTORS, ZERO_MXCSR_PRIVATE
 	/* Into the callee: its stack, its rights, its method. The stack
 	 * pointer may be one the callee chose (where it called out from), so
 	 * nothing here touches the stack until the WRPKRU has lowered to the
