@@ -280,8 +280,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-	       /* One per domain id in the domain table. */
-	       struct gate_domain {
+		      /* One per domain id in the domain table. */
+		      struct gate_domain {
 	uint64_t state; /* GATE_DOMAIN_RUNNING or not */
 	uint64_t gen;
 	uint64_t pkru;
