@@ -47,14 +47,14 @@
  *
  * Every path, and how it keeps the invariant:
  *   call (gate_start): push callee-saved registers, caller's rights;
- *     raise; gate stack; the caller's vector state zeroed (on the gate
- *     stack: gate_zero_vectors); the caller still running (a constant-address
+ *     raise; gate stack; the caller still running (a constant-address
  *     table entry, its id masked); check the callee (counted first, see the
  *     interleavings below); lazy stack (SYS_GATE_STACK, made on the gate
  *     stack: the kernel checks its RIP lies in this page); continuation in
- *     TRUSTED; RRef checks (rref.gate.c on the gate stack); WRPKRU to the
- *     callee's rights (from the domain table, checked against GATE_RO);
- *     `call` the method on the callee's stack.
+ *     TRUSTED; RRef checks (rref.gate.c on the gate stack); the caller's
+ *     vector state zeroed (gate_zero_vectors, on the gate stack); WRPKRU
+ *     to the callee's rights (from the domain table, checked against
+ *     GATE_RO); `call` the method on the callee's stack.
  *   return: raise; gate stack; the callee's vector state zeroed (there
  *     too); a callee that failed goes no further
  *     (callee_failed: it lowers to its own rights and enters the kernel,
