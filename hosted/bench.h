@@ -13,9 +13,9 @@
 
 #ifndef __ASSEMBLY__
 /* Print one "hosted-bench:" line per operation; returns the exit status.
- * With nop_wrpkru (`bench --nop-wrpkru`, a CPU without protection keys
- * only), the gate's WRPKRUs are NOPs: runtime_start_nop_wrpkru; the gate's
- * pieces are timed too (the `part` lines). */
+ * With nop_wrpkru (`bench --nop-wrpkru`, a process that allocates no key),
+ * the gate's WRPKRUs are NOPs: runtime_start_nop_wrpkru; the gate's pieces
+ * are timed too (the `part` lines). */
 int hosted_bench(unsigned samples, int nop_wrpkru);
 #endif
 

@@ -12,9 +12,9 @@
  *   maple-hosted load IMAGE...         check and place each image as the VM would
  *   maple-hosted bench [--nop-wrpkru] [SAMPLES]
  *                                      the rows of bench/xcall --hosted; with
- *                                      --nop-wrpkru (no PKU only) the gate's
- *                                      WRPKRUs are NOPs: a measurement of the
- *                                      rest, nothing isolated (runtime.c)
+ *                                      --nop-wrpkru (no key allocated) the
+ *                                      gate's WRPKRUs are NOPs: a measurement
+ *                                      of the rest, nothing isolated (runtime.c)
  *   maple-hosted test [NAME...]        the hosted tests (tests.c), each in a child
  *   maple-hosted serve SOCKET IMAGE... the control console on SOCKET (console.c)
  *   maple-hosted faults [N [SEED [WINDOW_MS [FLIP_AT BIT]]]]
@@ -35,6 +35,7 @@
 #include "faults.h"
 #include "gate.h"
 #include "loader.h"
+#include "noavx512.h"
 #include "pkeys.h"
 #include "runtime.h"
 #include "syscalls.h"
@@ -238,6 +239,7 @@ static int nop_wrpkru_elsewhere(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	noavx512_reexec(argv); /* glibc off AVX-512 state, for the gate's sake */
 	if (argc >= 2 && strcmp(argv[1], "bench") && nop_wrpkru_elsewhere(argc, argv))
 		return 2;
 	if (argc >= 2 && !strcmp(argv[1], "probe") && argc == 2)

@@ -65,20 +65,19 @@ int runtime_start(int use_keys, char *why, size_t whylen)
 /*
  * THE RULE of the NOP-WRPKRU mode: it is a measurement, never isolation. A
  * gate without WRPKRUs switches no rights, so it may run only where no
- * rights could be switched anyway: on a CPU without protection keys (a
- * machine with them measures the real gate), in a process that never had
- * keys (no pkeys_layout: use_keys is 0 throughout) and before the gate's
- * data or any domain exists (start makes the NOPs right after mapping the
- * page). Only `maple-hosted bench --nop-wrpkru` calls this (bench.c);
- * main.c refuses --nop-wrpkru for every other command, and bench prints
- * the sites it changed and that nothing is isolated.
+ * rights are there to switch: in a process that never allocates a key (no
+ * pkeys_layout: use_keys is 0 throughout, so every page keeps key 0, which
+ * every PKRU Linux gives a thread allows, and the GATE_RO pages are plain
+ * read-write memory), and before the gate's data or any domain exists
+ * (start makes the NOPs right after mapping the page). On a CPU with
+ * protection keys that is the same process as on one without: no WRPKRU
+ * of the gate executes, so which PKRU the CPU holds never changes, and the
+ * keyed run the figures are compared with is another process
+ * (docs/bench-xcall.md). Only `maple-hosted bench --nop-wrpkru` calls this
+ * (bench.c); main.c refuses --nop-wrpkru for every other command, and
+ * bench prints the sites it changed and that nothing is isolated.
  */
 int runtime_start_nop_wrpkru(struct gatepage_nops *nops, char *why, size_t whylen)
 {
-	char keys[160];
-	if (pkeys_available(keys, sizeof keys)) {
-		snprintf(why, whylen, "%s", RUNTIME_NOP_WRPKRU_WITH_KEYS);
-		return -1;
-	}
 	return start(0, nops, why, whylen);
 }

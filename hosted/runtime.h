@@ -16,11 +16,8 @@ int runtime_start(int use_keys, char *why, size_t whylen);
 
 /* runtime_start without keys, the gate page's WRPKRUs made NOPs (where:
  * *nops) before anything can enter a domain: `maple-hosted bench
- * --nop-wrpkru`'s measurement mode, refused on a CPU with protection keys
- * (runtime.c states the rule). 0, or -1 with why filled. */
-#define RUNTIME_NOP_WRPKRU_WITH_KEYS                                                               \
-	"this CPU has protection keys: the NOP-WRPKRU mode is only for a CPU without them "        \
-	"(measure the real gate: maple-hosted bench)"
+ * --nop-wrpkru`'s measurement mode, on any CPU, in a process that never
+ * allocates a key (runtime.c states the rule). 0, or -1 with why filled. */
 int runtime_start_nop_wrpkru(struct gatepage_nops *nops, char *why, size_t whylen);
 
 /* Where the gate page lies and its symbols the runtime uses (gatepage.h). */

@@ -430,8 +430,9 @@ static int run_waiting_stack_is_the_runtimes(char *why, size_t len)
  *
  * The one failure the racer can cause here: where the gate clears vector
  * state (maple-hosted; the VM's gate keeps it and pushes nothing),
- * gate_resume's ZERO_VECTORS runs after the WRPKRU back to rogue's rights
- * and on rogue's own stack, where it pushes %rax, %rcx, %rdx (popped back:
+ * gate_resume's ZERO_VECTORS (a refused or unwound call's; one that
+ * returns zeroes on the gate stack) runs after the WRPKRU back to rogue's
+ * rights and on rogue's own stack, where it pushes %rax, %rcx, %rdx (popped back:
  * a rewritten %rax is a wrong result, not counted) and then MXCSR's 0x1f80
  * for its `ldmxcsr (%rsp)`. A racer that rewrites that word in between
  * makes the LDMXCSR load reserved bits: #GP, rogue's own thread fails in

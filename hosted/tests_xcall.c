@@ -17,6 +17,7 @@
 #include "entry.h"
 #include "gate.h"
 #include "loader.h"
+#include "noavx512.h"
 #include "tests.h"
 #include "tests_domains.h"
 
@@ -231,6 +232,47 @@ int htest_counts(char *why, size_t len)
 			(unsigned long)in, (unsigned long)out, (unsigned long)upcalls,
 			(unsigned long)made, (unsigned long)made, c[0].upcalls + c[1].upcalls);
 	return htest_runtime_clean(why, len);
+}
+
+/*
+ * The runtime leaves no AVX-512 state in use (noavx512.c), so the gate
+ * finds none to zero: after glibc's string functions have run (the EVEX
+ * ones, where glibc picks them, use %ymm16-31 and the opmask registers)
+ * and the xa -> xb -> xc -> xa chain has crossed the gate, XINUSE's opmask and
+ * %zmm16-31 bits are 0. Before noavx512.c they read 0xa0 on this host.
+ */
+int htest_no_avx512(char *why, size_t len)
+{
+	uint32_t xcr0 = hgate_xcr0();
+	unsigned a, b, c, d;
+	if ((xcr0 & XFEATURES_AVX512) != XFEATURES_AVX512 ||
+	    !__get_cpuid_count(0xd, 1, &a, &b, &c, &d) || !(a & 4)) {
+		snprintf(why, len, "this CPU or XCR0 (%#x) has no AVX-512 state or no XGETBV(1)",
+			 xcr0);
+		return HTEST_SKIP;
+	}
+	static char src[4096], dst[4096];
+	volatile size_t n = sizeof src;
+	memset(src, 'x', n - 1);
+	memcpy(dst, src, n);
+	size_t l = strlen(dst);
+	struct hosted_domain xa, xb, xc;
+	if (htest_start("xa", 1, &xa, why, len) < 0 || htest_start("xb", 2, &xb, why, len) < 0 ||
+	    htest_start("xc", 3, &xc, why, len) < 0)
+		return -1;
+	const long one[4] = {1, 0, 0, 0};
+	char out[HTEST_WHY];
+	htest_outcome(&xa, xa.methods[Xa_chain_METHOD], one, out, sizeof out);
+	uint32_t used = noavx512_in_use();
+	if (used || l != n - 1 || strcmp(out, "xa returned 1118")) {
+		snprintf(why, len,
+			 "XINUSE's opmask and %%zmm16-31 bits read %#x after glibc's memset, "
+			 "memcpy and strlen (%zu bytes) and xa.chain(1) through the gate (%.200s); "
+			 "want 0, 4095 bytes and 'xa returned 1118'",
+			 used, l, out);
+		return -1;
+	}
+	return 0;
 }
 
 /*

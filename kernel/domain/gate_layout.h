@@ -123,10 +123,32 @@
 	.endr
 	fninit
 .endm
-/* MXCSR through the stack: %rsp must point at memory the current rights may write. */
+/*
+ * MXCSR to its power-up value through the stack: %rsp must point at
+ * memory the current rights may write. ZERO_MXCSR writes 1F80H there and
+ * loads it, for a stack a domain's other threads may read and write
+ * (gate_resume runs on the caller's own): that word never holds anything
+ * but the constant. ZERO_MXCSR_PRIVATE is for a stack no domain reads or
+ * writes (the thread's gate stack, TRUSTED): it stores MXCSR there first
+ * and loads 1F80H only where MXCSR differs, since under keys an LDMXCSR
+ * before the WRPKRU into the callee costs more than STMXCSR and a compare
+ * (docs/bench-xcall.md). MXCSR is 1F80H after either; on the caller's
+ * stack the stored value would be the callee's, readable by the caller's
+ * other threads (and a racer rewriting it to 1F80H would skip the load).
+ */
 .macro ZERO_MXCSR
 	pushq $VECTOR_MXCSR_INIT
 	ldmxcsr (%rsp)
+	leaq 8(%rsp), %rsp
+.endm
+.macro ZERO_MXCSR_PRIVATE
+	leaq -8(%rsp), %rsp
+	stmxcsr (%rsp)
+	cmpl $VECTOR_MXCSR_INIT, (%rsp)
+	je .Lzmp_done\@
+	movl $VECTOR_MXCSR_INIT, (%rsp)
+	ldmxcsr (%rsp)
+.Lzmp_done\@:
 	leaq 8(%rsp), %rsp
 .endm
 .macro ZERO_XMM
@@ -199,8 +221,10 @@
  * first and popped after, so the macro touches no general register and
  * leaves below %rsp only what they held. It clobbers the flags; %rsp must
  * point at memory the current rights may write (those pushes and MXCSR's).
+ * `mxcsr` is how MXCSR is reset: ZERO_MXCSR, or ZERO_MXCSR_PRIVATE where
+ * %rsp is the gate stack (which says why).
  */
-.macro ZERO_VECTORS level
+.macro ZERO_VECTORS level, mxcsr=ZERO_MXCSR
 	cmpq $VECTORS_SSE, \level
 	jb .Lzv_done\@
 	pushq %rax
@@ -246,7 +270,7 @@
 	popq %rdx
 	popq %rcx
 	popq %rax
-	ZERO_MXCSR
+	\mxcsr
 .Lzv_done\@:
 .endm
 // clang-format on
@@ -256,8 +280,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-	       /* One per domain id in the domain table. */
-	       struct gate_domain {
+		      /* One per domain id in the domain table. */
+		      struct gate_domain {
 	uint64_t state; /* GATE_DOMAIN_RUNNING or not */
 	uint64_t gen;
 	uint64_t pkru;

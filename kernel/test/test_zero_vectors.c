@@ -76,10 +76,11 @@ static int all_zero(const uint8_t *p, size_t n)
  * only components with their XSTATE_BV bit set were looked at, so such a
  * CPU passed). A component the level does not cover (AVX-512's below
  * VECTORS_AVX512) may hold what glibc left there. */
-static void check(uint64_t level, uint64_t covered, uint64_t fill)
+static void check_with(void (*zero_after)(uint64_t, void *, uint64_t, uint64_t), uint64_t level,
+		       uint64_t covered, uint64_t fill)
 {
 	memset(area, 0xa5, xsize); /* not zero: a component XSAVE left unwritten shows */
-	zero_vectors_after(level, area, xcr0, fill);
+	zero_after(level, area, xcr0, fill);
 	uint64_t bv = covered;
 	uint32_t mxcsr;
 	memcpy(&mxcsr, area + FXSAVE_MXCSR, sizeof mxcsr);
@@ -106,6 +107,11 @@ static void check(uint64_t level, uint64_t covered, uint64_t fill)
 				 "%lu",
 				 i, (unsigned long)level);
 	}
+}
+
+static void check(uint64_t level, uint64_t covered, uint64_t fill)
+{
+	check_with(zero_vectors_after, level, covered, fill);
 }
 
 static int runs(uint64_t need)
@@ -167,6 +173,25 @@ static void test_inuse_resets_mxcsr_of_registers_in_init_state(void **state)
 	check(VECTORS_INUSE, xcr0, ZV_FILL_VZEROALL | ZV_FILL_MXCSR);
 }
 
+/* ZERO_MXCSR_PRIVATE, the gate's at the callee's entry (on its own
+ * stack), which loads MXCSR only where it differs: reset from the secret,
+ * with every component the CPU has filled, and left at 1F80H where it
+ * already is. */
+static void test_private_mxcsr_resets_it(void **state)
+{
+	(void)state;
+	if (!xinuse || !runs(XFEATURE_AVX))
+		skip();
+	uint64_t fill = ZV_FILL_X87 | ZV_FILL_XMM | ZV_FILL_YMM | ZV_FILL_MXCSR;
+	check_with(zero_vectors_private_after, VECTORS_INUSE, xcr0,
+		   (xcr0 & XFEATURES_AVX512) == XFEATURES_AVX512 ? fill | ZV_FILL_ZMM : fill);
+	check_with(zero_vectors_private_after, VECTORS_INUSE, xcr0,
+		   ZV_FILL_VZEROALL | ZV_FILL_MXCSR);
+	check_with(zero_vectors_private_after, VECTORS_SSE, XFEATURE_X87 | XFEATURE_SSE,
+		   ZV_FILL_X87 | ZV_FILL_XMM | ZV_FILL_MXCSR);
+	check_with(zero_vectors_private_after, VECTORS_INUSE, xcr0, ZV_FILL_VZEROALL);
+}
+
 /* Only x87 in use: it is zeroed, the rest (initial) needs nothing. */
 static void test_inuse_zeroes_x87_alone(void **state)
 {
@@ -197,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_level_inuse),
 		cmocka_unit_test(test_inuse_resets_mxcsr_of_registers_in_init_state),
 		cmocka_unit_test(test_inuse_zeroes_x87_alone),
+		cmocka_unit_test(test_private_mxcsr_resets_it),
 		cmocka_unit_test(test_inuse_releases_tile_config),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -6,17 +6,19 @@
  * caller), all in one function so that no compiled code touches a vector
  * register between them. Clobbers only what the SysV ABI lets a callee
  * clobber; ZERO_VECTORS leaves MXCSR and the x87 control word at their
- * defaults.
+ * defaults. zero_vectors_private_after is the same with ZERO_MXCSR_PRIVATE,
+ * as the gate runs it on its own stack at the callee's entry.
  */
 #define __ASSEMBLY__ 1 /* what domain/gate_layout.h tests */
 #include "zero_vectors.h"
 
 #include <domain/gate_layout.h>
 
+.macro ZERO_VECTORS_AFTER name, mxcsr
 	.text
-	.globl zero_vectors_after
-	.type zero_vectors_after, @function
-zero_vectors_after:
+	.globl \name
+	.type \name, @function
+\name:
 	movq %rdx, %r8			/* rfbm */
 	movq %rsi, %r9			/* area */
 	testq $ZV_FILL_MXCSR, %rcx	/* first: VZEROALL leaves it (XINUSE does not track it) */
@@ -60,13 +62,17 @@ zero_vectors_after:
 	.irp r, 0, 1, 2, 3, 4, 5, 6, 7
 	kmovw %eax, %k\r
 	.endr
-1:	ZERO_VECTORS %rdi
+1:	ZERO_VECTORS %rdi, \mxcsr
 	movl %r8d, %eax
 	movq %r8, %rdx
 	shrq $32, %rdx
 	xsave (%r9)
 	ret
-	.size zero_vectors_after, . - zero_vectors_after
+	.size \name, . - \name
+.endm
+
+	ZERO_VECTORS_AFTER zero_vectors_after, ZERO_MXCSR
+	ZERO_VECTORS_AFTER zero_vectors_private_after, ZERO_MXCSR_PRIVATE
 
 /* A valid palette-1 configuration (Intel SDM Vol. 2, LDTILECFG: each tile's
  * bytes per row at most 64 and rows at most 16, both zero or neither):

@@ -16,6 +16,7 @@
 #ifndef __ASSEMBLY__
 #include <stdint.h>
 void zero_vectors_after(uint64_t level, void *area, uint64_t rfbm, uint64_t fill);
+void zero_vectors_private_after(uint64_t level, void *area, uint64_t rfbm, uint64_t fill);
 #endif
 
 #endif

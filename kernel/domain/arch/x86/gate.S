@@ -51,15 +51,18 @@
  *     table entry, its id masked); check the callee (counted first, see the
  *     interleavings below); lazy stack (SYS_GATE_STACK, made on the gate
  *     stack: the kernel checks its RIP lies in this page); continuation in
- *     TRUSTED; RRef checks (rref.gate.c on the gate stack); WRPKRU to the
- *     callee's rights (from the domain table, checked against GATE_RO);
- *     `call` the method on the callee's stack.
- *   return: raise; gate stack; a callee that failed goes no further
+ *     TRUSTED; RRef checks (rref.gate.c on the gate stack); the caller's
+ *     vector state zeroed (gate_zero_vectors, on the gate stack); WRPKRU
+ *     to the callee's rights (from the domain table, checked against
+ *     GATE_RO); `call` the method on the callee's stack.
+ *   return: raise; gate stack; the callee's vector state zeroed (there
+ *     too); a callee that failed goes no further
  *     (callee_failed: it lowers to its own rights and enters the kernel,
  *     which unwinds it); pop the continuation (it must be an XCALL
  *     into the current domain); RRef transfers (gate stack); restore; WRPKRU
  *     to the caller's expected rights (checked); then, with those rights,
- *     the caller's %rsp, pops and `ret` (gate_resume).
+ *     the caller's %rsp, pops and `ret` (as gate_resume, whose zeroing
+ *     the return has done raised).
  *   refusals: the same lowering and gate_resume, with the error in %rax.
  *   upcalls (domain/gate.c gate_upcall): the kernel enters the domain with
  *     iretq on a stack it checked lies in the thread's stack region of that
@@ -291,9 +294,8 @@ gate_entry_raise:
 	movq %rdi, %gs:GT_DOMAIN
 	movq %rbp, %gs:GT_EXPECTED_PKRU
 
-	/* None of the caller's vector registers for the callee (on the
-	 * gate stack: ZERO_VECTORS loads MXCSR through it). */
-	ZERO_VECTORS %gs:GT_CLEAR_VECTORS
+	/* None of the caller's vector registers for the callee. */
+	call gate_zero_vectors
 	/* Into the callee: its stack, its rights, its method. The stack
 	 * pointer may be one the callee chose (where it called out from), so
 	 * nothing here touches the stack until the WRPKRU has lowered to the
@@ -323,6 +325,10 @@ gate_xcall_checked:
 	/* Back from the callee, result in %rax, still with its rights. */
 	movq %rax, %r10
 	RAISE_TO_GATE
+	/* None of the callee's vector registers for the caller: zeroed here,
+	 * raised, so the return below skips gate_resume's zeroing (a failed
+	 * callee is unwound to gate_resume, which zeroes). */
+	call gate_zero_vectors
 	/* A callee that failed has no result to give: its caller hears the
 	 * failure, from the kernel's unwinding (callee_failed). */
 	movq %gs:GT_DOMAIN, %rcx
@@ -379,11 +385,26 @@ gate_xcall_checked:
 	LOWER_TO_EXPECTED
 	movq %r10, %rax
 	movq %r12, %rsp
+	POP_CALLEE_SAVED		/* with the caller's rights, as at gate_resume */
+	ret
+
+/*
+ * ZERO_VECTORS on the gate stack, raised, at the callee's entry and at
+ * its return: MXCSR through that stack, which no domain reads or writes,
+ * so loaded only where it differs (ZERO_MXCSR_PRIVATE). One copy for both,
+ * so the page keeps room below MAPLE_GATE_RETURN_VA.
+ */
+gate_zero_vectors:
+	ZERO_VECTORS %gs:GT_CLEAR_VECTORS, ZERO_MXCSR_PRIVATE
+	ret
+
 /*
  * With the caller's rights: its registers and its return address, from its
- * own stack. The kernel resumes unwound callers here too (domain/gate.c),
- * and every refusal ends here: so here the caller gets none of the
- * callee's vector registers (on its own stack, which its rights write).
+ * own stack. The kernel resumes unwound callers here (domain/gate.c), and
+ * every refusal ends here: so here the caller gets none of the callee's
+ * vector registers (on its own stack, which its rights write, so MXCSR's
+ * word there is only ever the constant: ZERO_MXCSR). A call that returns
+ * has zeroed them raised and pops on its own.
  */
 gate_resume:
 	POP_CALLEE_SAVED		/* first: a bad %rsp faults the caller here */
