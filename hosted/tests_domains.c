@@ -597,6 +597,8 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"recovery-a-write-acknowledged-but-not-stored-is-redone", htest_membdev_forgetful, NULL},
 	{"recovery-a-write-stored-over-another-block-is-redone-and-that-block-restored",
 	 htest_membdev_misplacing, NULL},
+	{"recovery-without-the-mirror-a-block-overwritten-at-rest-reads-as-eio",
+	 htest_membdev_nomirror, NULL},
 	{"recovery-a-driver-rewriting-the-read-back-queue-is-restarted-and-the-shadow-lives",
 	 htest_membdev_scribbling, NULL},
 	{"attack-a-domain-cannot-flood-the-log", run_log_flood, NULL},

@@ -8,7 +8,8 @@
  * kill inside membdev's own call; the control without a shadow; a membdev
  * that acknowledges a write without storing it (the shadow's end-to-end
  * checks redo it), and one that stores a write over another block (they
- * restore it from their mirror); then
+ * restore it from their mirror, or without one fail its read with
+ * -MAPLE_EIO); then
  * ramdisk0's one running holder, kernel/ktest/authority.c's map while
  * membdev is down, and a holder destroyed with a call out. tests.c runs
  * each in a child of its own.
@@ -204,18 +205,26 @@ int htest_membdev_kill_inside(char *why, size_t len)
 
 /* bdclient through shadow_image: every block written once, then all read
  * back (no random requests, so no later write covers what a wrong driver
- * did). 0 if the client saw no error, no wrong and no unverifiable block;
- * -1 with why. The output is captured for the caller's lines. */
-static int sweep_through(const char *shadow_image, char *why, size_t len)
+ * did). The client, its counters for the caller to judge, or NULL with
+ * why. The output is captured for the caller's lines. */
+static struct hosted_domain *sweep_of(const char *shadow_image, char *why, size_t len)
 {
 	struct hosted_domain *shadow = htest_create(shadow_image, why, len);
 	struct hosted_domain *client = shadow ? htest_create("bdclient", why, len) : NULL;
 	if (!client || htest_capture_begin(why, len) < 0)
-		return -1;
+		return NULL;
 	int bad = workload_of(client, 0, (long)hgate_handle(shadow), why, len) < 0;
 	htest_capture_end();
+	return bad ? NULL : client;
+}
+
+/* sweep_of, and 0 if the client saw no error, no wrong and no
+ * unverifiable block; -1 with why. */
+static int sweep_through(const char *shadow_image, char *why, size_t len)
+{
+	struct hosted_domain *client = sweep_of(shadow_image, why, len);
 	char c[256];
-	if (bad)
+	if (!client)
 		return -1;
 	if (bd_stat(client, BDC_ERRORS) || bd_stat(client, BDC_LOST) ||
 	    bd_stat(client, BDC_UNVERIFIED) || bd_stat(client, BDC_VERIFIED) < BDC_BLOCKS) {
@@ -302,6 +311,77 @@ int htest_membdev_misplacing(char *why, size_t len)
 	};
 	if (has_lines(lines, sizeof lines / sizeof lines[0], why, len) < 0)
 		return -1;
+	return htest_leak_check(why, len);
+}
+
+/* membdev_misplacing as above, behind a shadow without its mirror
+ * (bdev_shadow_nomirror), as on a device larger than the 16 MiB the shadow
+ * mirrors. Each instance stores its 321st write over the block before it:
+ * the first 320 over 319, its successor (restarted there) 640 over 639, the
+ * next 960 over 959. Each write is redone as above, but each block written
+ * over, found corrupt at rest by the final read, cannot be restored: its
+ * read fails with -MAPLE_EIO, one error per block, and the client never
+ * gets its wrong contents. Every other block verifies; each block costs
+ * two restarts (the write's read-back, then its first wrong read). */
+int htest_membdev_nomirror(char *why, size_t len)
+{
+	static const unsigned long lost[] = {319, 639, 959};
+	const long nlost = sizeof lost / sizeof lost[0];
+	struct hosted_domain *client = sweep_of("bdev_shadow_nomirror", why, len);
+	if (!client)
+		return -1;
+	char c[256];
+	if (bd_stat(client, BDC_ERRORS) != nlost || bd_stat(client, BDC_LAST_ERROR) != -MAPLE_EIO ||
+	    bd_stat(client, BDC_LOST) || bd_stat(client, BDC_UNVERIFIED) ||
+	    bd_stat(client, BDC_VERIFIED) != BDC_BLOCKS - nlost) {
+		counters(client, c, sizeof c);
+		return htest_fail(why, len,
+				  "workload: %s; want %ld errors (last %d), 0 wrong, 0 "
+				  "unverifiable, %ld verified",
+				  c, nlost, -MAPLE_EIO, BDC_BLOCKS - nlost);
+	}
+	if (!htest_has_line("\\[bdev_shadow_nomirror\\] bdev_check: no mirror of the 1024 blocks "
+			    "of 4096 bytes \\(this shadow's policy\\): a block found corrupt at "
+			    "rest fails with -EIO"))
+		return htest_fail(why, len, "no line saying the shadow has no mirror");
+	for (long i = 0; i < nlost; i++) {
+		unsigned long b = lost[i];
+		char p[4][240];
+		snprintf(p[0], sizeof p[0],
+			 "\\[membdev_misplacing\\] membdev: writing block %lu over block %lu",
+			 b + 1, b);
+		snprintf(p[1], sizeof p[1],
+			 "\\[bdev_shadow_nomirror\\] bdev_check: block %lu reads back wrong after "
+			 "the driver acknowledged writing it \\(status 0, checksum 0x[0-9a-f]+, "
+			 "written 0x[0-9a-f]+\\)",
+			 b + 1);
+		snprintf(p[2], sizeof p[2],
+			 "\\[bdev_shadow_nomirror\\] bdev_check: block %lu reads wrong \\(checksum "
+			 "0x[0-9a-f]+, its last stored write 0x[0-9a-f]+\\)",
+			 b);
+		snprintf(p[3], sizeof p[3],
+			 "\\[bdev_shadow_nomirror\\] bdev_check: block %lu is corrupt at rest: two "
+			 "driver instances read checksum 0x[0-9a-f]+, its last stored write has "
+			 "0x[0-9a-f]+; -EIO",
+			 b);
+		const char *const lines[] = {p[0], p[1], p[2], p[3]};
+		if (has_lines(lines, 4, why, len) < 0)
+			return -1;
+	}
+	unsigned wrong = htest_count_lines("[bdev_shadow_nomirror] shadow BlockDevice: "
+					   "membdev_misplacing (handle ");
+	unsigned restarts = htest_count_lines("[bdev_shadow_nomirror] shadow BlockDevice: "
+					      "restarted membdev_misplacing (restart ");
+	unsigned eio = htest_count_lines("[bdclient] bdclient: a submit did not succeed: -5");
+	/* The three lines above per block and no other (none restores one). */
+	unsigned blocks = htest_count_lines("[bdev_shadow_nomirror] bdev_check: block ");
+	if (wrong != 2 * nlost || restarts != 2 * nlost || eio != (unsigned)nlost ||
+	    blocks != 3 * nlost)
+		return htest_fail(why, len,
+				  "%u answers found wrong, %u restarts, %u client errors of -5, "
+				  "%u bdev_check lines naming a block; want %ld, %ld, %ld, %ld",
+				  wrong, restarts, eio, blocks, 2 * nlost, 2 * nlost, nlost,
+				  3 * nlost);
 	return htest_leak_check(why, len);
 }
 

@@ -17,6 +17,7 @@ int htest_membdev_forgetful(char *why, size_t len);
 /* ... and one that stores a write over another block, restored from the
  * shadow's mirror. */
 int htest_membdev_misplacing(char *why, size_t len);
+int htest_membdev_nomirror(char *why, size_t len);
 /* ... and one that rewrites the slots of the shadow's read-back queue. */
 int htest_membdev_scribbling(char *why, size_t len);
 /* ramdisk0's one running holder, no map of it while membdev is down, and

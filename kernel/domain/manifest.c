@@ -28,6 +28,8 @@ static const struct manifest_entry manifest[] = {
 	/* ... and with one that stores a write over another block. */
 	{.image = "bdev_shadow_misplacing", .may_create = {"membdev_misplacing"}},
 	{.image = "membdev_misplacing", .devices = {"ramdisk0"}},
+	/* ... the same behind a shadow without its mirror (bdev_check_mirror). */
+	{.image = "bdev_shadow_nomirror", .may_create = {"membdev_misplacing"}},
 	/* ... and with one that rewrites the slots of the shadow's read-back queue. */
 	{.image = "bdev_shadow_scribbling", .may_create = {"membdev_scribbling"}},
 	{.image = "membdev_scribbling", .devices = {"ramdisk0"}},

@@ -9,7 +9,9 @@
  * shadow retries inside each new instance, so a strike timed too early
  * would crash it again. The control runs the same client against membdev
  * with no shadow and requires that it does see the crash: the faults reach
- * the client unless the shadow hides them.
+ * the client unless the shadow hides them. And a driver that stores a write
+ * over another block, behind a shadow without its mirror: that block reads
+ * as -MAPLE_EIO, never as its wrong contents (hosted/tests_membdev.c's twin).
  */
 #include <core/sched.h>
 #include <core/time.h>
@@ -78,6 +80,51 @@ out:
 	ktest_destroy(driver);
 }
 
+/*
+ * membdev_misplacing stores each instance's 321st write over the block
+ * before it, behind bdev_shadow_nomirror (its checks' mirror refused, as on
+ * a device over 16 MiB): in bdclient's sweep, blocks 319, 639 and 959. Each
+ * write is redone; each block written over can only fail its read with
+ * -MAPLE_EIO. The client must count exactly those 3 errors, no wrong and no
+ * unverifiable block, every other block verified. The lines are checked by
+ * the hosted twin (recovery-without-the-mirror-a-block-overwritten-at-rest-
+ * reads-as-eio), the same images.
+ */
+static void without_mirror(struct ktest_ctx *t)
+{
+	enum { LOST = 3 };
+	struct domain *shadow = ktest_create(t, "bdev_shadow_nomirror");
+	struct domain *client = shadow ? ktest_create(t, "bdclient") : NULL;
+	long r = client ? domain_call(client, BdClient_start_METHOD, 0, SHADOWED_WRITE_PERCENT,
+				      (long)domain_handle(shadow), 0)
+			: 0;
+	if (r != 0)
+		ktest_fail(t, __FILE__, __LINE__, "bdclient.start: %ld", r);
+	if (!client || r != 0)
+		goto out;
+	uint64_t deadline = time_ns() + SHADOWED_RUN_WAIT_NS;
+	while (shadowed_stat(client, BDC_RUNNING) == 1 && time_ns() < deadline)
+		thread_sleep_ns(10000000);
+	long errors = shadowed_stat(client, BDC_ERRORS),
+	     last = shadowed_stat(client, BDC_LAST_ERROR);
+	long lost = shadowed_stat(client, BDC_LOST),
+	     unverified = shadowed_stat(client, BDC_UNVERIFIED);
+	long verified = shadowed_stat(client, BDC_VERIFIED);
+	if (shadowed_stat(client, BDC_RUNNING) != 0)
+		ktest_fail(t, __FILE__, __LINE__, "the sweep did not end");
+	else if (errors != LOST || last != -MAPLE_EIO || lost || unverified ||
+		 verified != BDC_BLOCKS - LOST)
+		ktest_fail(t, __FILE__, __LINE__,
+			   "%ld errors (last %ld), %ld wrong blocks, %ld unverifiable, %ld "
+			   "verified; want %d errors (last %d), 0, 0, %d",
+			   errors, last, lost, unverified, verified, LOST, -MAPLE_EIO,
+			   BDC_BLOCKS - LOST);
+out:
+	ktest_destroy(client);
+	ktest_destroy(shadow);
+	ktest_destroy_handle(driver_current("membdev_misplacing"));
+}
+
 /* The body in its own thread, checked for leaks (ktest/counted.h), once the
  * ramdisk exists: its memory is the device's for good, not a leak. */
 static void run_counted(struct ktest_ctx *t, void (*fn)(struct ktest_ctx *t))
@@ -107,4 +154,9 @@ KTEST(recovery_strikes_spare_the_request_being_retried)
 KTEST(recovery_without_a_shadow_the_client_sees_the_crash)
 {
 	run_counted(t, without_shadow);
+}
+
+KTEST(recovery_without_the_mirror_a_block_overwritten_at_rest_reads_as_eio)
+{
+	run_counted(t, without_mirror);
 }

@@ -62,7 +62,10 @@
 #define RB_BUFS 8
 /* The largest device the shadow mirrors: a copy of every block's last
  * stored write, to restore a block a wrong driver overwrote at rest. */
-#define MIRROR_MAX (16UL << 20)
+#define MIRROR_MIB 16
+#define MIRROR_MAX ((uint64_t)MIRROR_MIB << 20)
+#define TEXT_(x)   #x
+#define TEXT(x)	   TEXT_(x)
 
 /*
  * The shadow's own batch of requests, handed to a driver in place of a
@@ -119,6 +122,7 @@ static struct {
 	uint64_t nblocks;	/* the device's blocks, as init set them */
 	bool sized;		/* init succeeded: nblocks and table hold its geometry */
 	bool no_read_back;	/* the instance's policy: bdev_check_read_back(false) */
+	bool no_mirror;		/* ... and bdev_check_mirror(false) */
 	/* A batch's blocks index the table of the geometry it was read with:
 	 * each new table has a new gen, and while an init is on its way to
 	 * the driver (resizing: begin_init to end) the driver's geometry may
@@ -268,8 +272,9 @@ static long begin_init(const long a[4], struct token **out)
 		t->new_sums = malloc(tracked(blocks) * sizeof(struct blocksum));
 		if (!t->new_sums)
 			e = -MAPLE_ENOMEM;
-		/* Optional: without it a block found corrupt at rest fails with -EIO. */
-		if (blocks <= MIRROR_MAX / size)
+		/* Optional: without it a block found corrupt at rest fails with
+		 * -EIO (check logs which geometry has none, and why). */
+		if (!chk.no_mirror && blocks <= MIRROR_MAX / size)
 			t->new_mirror = malloc(blocks * size);
 	}
 	if (e < 0) {
@@ -782,6 +787,16 @@ static enum BlockDevice_shadow_verdict check_submit(struct token *t, uint64_t dr
 	return v;
 }
 
+/* Why an init's new geometry t has no mirror. */
+static const char *no_mirror_why(const struct token *t)
+{
+	if (chk.no_mirror)
+		return "this shadow's policy";
+	if (t->new_blocks > MIRROR_MAX / t->new_size)
+		return "more than the " TEXT(MIRROR_MIB) " MiB mirrored";
+	return "no memory for it";
+}
+
 static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint64_t driver,
 					     bool last, long *r)
 {
@@ -804,6 +819,11 @@ static enum BlockDevice_shadow_verdict check(uint32_t method, void *token, uint6
 				"blocks %lu on are not judged (the table's limit)",
 				(unsigned long)chk.table.nblocks - 1, (unsigned long)t->new_blocks,
 				(unsigned long)chk.table.nblocks);
+		if (!chk.mirror)
+			dom_printf("bdev_check: no mirror of the %lu blocks of %lu bytes (%s): a "
+				   "block found corrupt at rest fails with -EIO",
+				   (unsigned long)t->new_blocks, (unsigned long)t->new_size,
+				   no_mirror_why(t));
 		t->new_sums = NULL;
 		t->new_mirror = NULL;
 		static const uint8_t zeros[sizeof(((struct BlockReq *)0)->data)];
@@ -870,6 +890,11 @@ void bdev_check_read_back(bool on)
 	if (!on)
 		dom_printf("bdev_check: acknowledged writes are not read back (this shadow's "
 			   "policy); reads are checked");
+}
+
+void bdev_check_mirror(bool on)
+{
+	chk.no_mirror = !on;
 }
 
 const struct BlockDevice_shadow_checks bdev_checks = {.begin = begin, .check = check, .end = end};

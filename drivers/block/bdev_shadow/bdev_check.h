@@ -25,4 +25,11 @@ extern const struct BlockDevice_shadow_checks bdev_checks;
  * block is next read. Called by domain_main before the shadow starts. */
 void bdev_check_read_back(bool on);
 
+/* Whether this shadow keeps its mirror of each block's last stored write
+ * (default true, for a device of at most 16 MiB), from which it restores a
+ * block a wrong driver overwrote at rest. Without it such a block's read
+ * fails with -MAPLE_EIO, as on a larger device; each init without one says
+ * so, and why. Called by domain_main before the shadow starts. */
+void bdev_check_mirror(bool on);
+
 #endif
