@@ -113,8 +113,22 @@ struct token {
 	uint64_t sums[];
 };
 
-/* Call copies kept for the next calls when idle; more are freed. */
-#define IDLE_MAX 4
+/*
+ * THE INVARIANT (the shadow's RRef quota and heap are every client's): what
+ * the shadow holds for its clients' batches is bounded whatever they send.
+ * At most SETS_MAX submits are past begin at once (turn_take; more wait
+ * their turn), each with one set and one token
+ * (its writes' copy, 4 MiB at most, on the shadow's own heap). A set is
+ * made only when none is idle, so every set there is is held by one of
+ * them or idle: SETS_MAX sets at most, each BATCH_MAX requests and at most
+ * BATCH_MAX buffers of 128 KiB (4.3 MiB), 18.3 MiB of the 32 MiB a domain
+ * may hold with the read-back set. Before, every call had a set of its
+ * own: a client whose threads each lent a batch of 32 two-block reads
+ * naming one 1 KiB buffer (rogue case 450) paid 1 KiB and 33 requests a
+ * thread, the shadow 4 MiB, and twelve of them ran its quota out under
+ * every other client's batch (-MAPLE_ENOMEM).
+ */
+#define SETS_MAX 4
 
 static struct {
 	struct dom_lock lock;	/* everything below, and each call's judging */
@@ -137,9 +151,35 @@ static struct {
 	 * Before each use its head and slots are compared with what was
 	 * pushed (rb_intact): a driver that rewrote them is found wrong. */
 	struct reqset *rb;
-	struct reqset *idle; /* call copies not in use (IDLE_MAX at most) */
-	uint32_t nidle;
+	struct reqset *idle; /* call copies not in use (SETS_MAX in all, at most) */
+	/* Tickets taken for a turn (turn_take), and turns ended. */
+	uint32_t turns, turns_done;
 } chk;
+
+/*
+ * Wait for a turn: ticket `mine` may go once fewer than SETS_MAX tickets
+ * before it are unended, i.e. turns_done + SETS_MAX > mine, so at most
+ * SETS_MAX are past here and unended (turns_done counts ends of any
+ * ticket). The difference is taken signed: turns_done passes a waiting
+ * ticket when later ones end first, and it must then go (unsigned, the
+ * difference wrapped and the waiter slept for ever: seen at 12 threads).
+ * Polled every 100 us: a turn waits for whole calls (milliseconds), and a
+ * shorter sleep spent the host's time on the waiters' system calls. A
+ * turn is held from begin to end, which every call reaches: a thread in a
+ * running shadow is not unwound (domain/gate.c).
+ */
+static void turn_take(void)
+{
+	uint32_t mine = __atomic_fetch_add(&chk.turns, 1, __ATOMIC_RELAXED);
+	while ((int32_t)(mine - __atomic_load_n(&chk.turns_done, __ATOMIC_ACQUIRE)) >= SETS_MAX)
+		maple_sleep_ns(100000);
+}
+
+/* After the call's set is idle again (set_put), so the next turn finds it. */
+static void turn_end(void)
+{
+	__atomic_add_fetch(&chk.turns_done, 1, __ATOMIC_RELEASE);
+}
 
 static void set_free(struct reqset *s)
 {
@@ -192,25 +232,23 @@ static struct reqset *set_alloc(uint32_t bufs)
 	return s;
 }
 
-/* A call's copy of its batch: an idle set, else a new one; NULL if none
- * can be had. Each set serves one call at a time. */
+/* A call's copy of its batch, during its turn: an idle set, else a new one
+ * (SETS_MAX: then every set is held by another turn); NULL if none can be
+ * had. Each set serves one call at a time. */
 static struct reqset *set_get(void)
 {
 	dom_lock(&chk.lock);
 	struct reqset *s = chk.idle;
-	if (s) {
+	if (s)
 		chk.idle = s->next;
-		chk.nidle--;
-	}
 	dom_unlock(&chk.lock);
 	return s ? s : set_alloc(0);
 }
 
-/* The call is done with s: kept for the next (IDLE_MAX), else freed. A
- * kept set keeps RB_BUFS buffers at most: what a batch of many large
- * requests needed beyond them (up to 3 MiB more) goes back to the heap,
- * which the shadow's RRef quota counts. Trimmed before any other call can
- * take it from the list. */
+/* The call is done with s: kept for the next. An idle set keeps RB_BUFS
+ * buffers at most: what a batch of many large requests needed beyond them
+ * (up to 3 MiB more) goes back to the heap, which the shadow's RRef quota
+ * counts. Trimmed before any other call can take it from the list. */
 static void set_put(struct reqset *s)
 {
 	for (uint32_t i = RB_BUFS; i < BATCH_MAX; i++) {
@@ -224,15 +262,9 @@ static void set_put(struct reqset *s)
 		}
 	}
 	dom_lock(&chk.lock);
-	bool keep = chk.nidle < IDLE_MAX;
-	if (keep) {
-		s->next = chk.idle;
-		chk.idle = s;
-		chk.nidle++;
-	}
+	s->next = chk.idle;
+	chk.idle = s;
 	dom_unlock(&chk.lock);
-	if (!keep)
-		set_free(s);
 }
 
 static struct BlockReq *rb_req(uint32_t i)
@@ -419,10 +451,12 @@ static long begin_submit(long a[4], struct token **out)
 	}
 	if (named_twice(p, n) < 0)
 		return -MAPLE_EINVAL; /* before any driver sees it: none is blamed */
+	turn_take();		      /* the set and the token are bounded by the turns */
 	struct token *t = malloc(sizeof *t + blocks * sizeof(uint64_t) + written);
 	struct reqset *set = t ? set_get() : NULL;
 	if (!set) {
 		free(t);
+		turn_end();
 		return -MAPLE_ENOMEM;
 	}
 	*t = (struct token){.n = n, .valid = mine, .set = set, .bsize = bsize, .gen = gen};
@@ -437,6 +471,7 @@ static long begin_submit(long a[4], struct token **out)
 		if (!q->area) {
 			set_put(set);
 			free(t);
+			turn_end();
 			return -MAPLE_ENOMEM;
 		}
 		if (q->q.op) {
@@ -871,6 +906,9 @@ static void end(uint32_t method, void *token, long r)
 			forget_writes(t);
 			dom_unlock(&chk.lock);
 		}
+		free(t);
+		turn_end(); /* after the token too: the turn bounds it */
+		return;
 	}
 	if (t && method == BlockDevice_init_METHOD && t->resizing) {
 		dom_lock(&chk.lock);
