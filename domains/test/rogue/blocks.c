@@ -418,6 +418,56 @@ static long hoard(struct BlockDevice_ref dev)
 	return hoard_odd ? hoard_odd : rw.batches ? 0 : 3L << 20;
 }
 
+/* ROGUE_B_RACE's writer (arg non-NULL) or reader of block ROGUE_B_RW_GOOD. */
+static void racer(void *arg)
+{
+	rref_t q = BlockReq_deque32_alloc(), r = BlockReq_alloc();
+	long odd = q && r && BlockReq_deque32_push(q, r) == 0 ? 0 : -MAPLE_ENOMEM;
+	if (odd && r)
+		BlockReq_free(r);
+	__atomic_add_fetch(&rw.started, 1, __ATOMIC_RELEASE);
+	for (uint8_t fill = 1; !odd && !__atomic_load_n(&rw.stop, __ATOMIC_ACQUIRE); fill++) {
+		struct BlockReq *req = BlockReq_ptr(r);
+		*req = (struct BlockReq){.block = ROGUE_B_RW_GOOD, .op = arg != NULL};
+		memset(req->data, fill, ROGUE_B_BSIZE);
+		long n = BlockDevice_submit(&rw.dev, q);
+		if (!an_answer(n))
+			odd = n;
+	}
+	if (q)
+		BlockReq_deque32_free(q);
+	long none = 0;
+	__atomic_compare_exchange_n(&hoard_odd, &none, odd, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+}
+
+static long race(struct BlockDevice_ref dev)
+{
+	memset(&rw, 0, sizeof rw);
+	hoard_odd = 0;
+	rw.dev = dev;
+	long r = maple_thread_create(racer, &rw);
+	uint32_t threads = r >= 0;
+	if (r >= 0)
+		r = maple_thread_create(racer, NULL);
+	threads += r >= 0;
+	long odd = r < 0 ? r : 0;
+	for (int ms = 0; !odd && __atomic_load_n(&rw.started, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			odd = -MAPLE_ETIMEDOUT;
+		maple_sleep_ns(1000000);
+	}
+	maple_sleep_ns(ROGUE_B_HOARD_MS * 1000000UL);
+	__atomic_store_n(&rw.stop, 1, __ATOMIC_RELEASE);
+	for (int ms = 0; __atomic_load_n(&rw.ended, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			return -MAPLE_ETIMEDOUT;
+		maple_sleep_ns(1000000);
+	}
+	return odd ? odd : hoard_odd;
+}
+
 static long inits_many(struct BlockDevice_ref dev)
 {
 	for (int i = 0; i < ROGUE_B_INITS; i++) {
@@ -447,6 +497,8 @@ long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 		return inits_many(dev);
 	if (number == ROGUE_B_HOARD)
 		return hoard(dev);
+	if (number == ROGUE_B_RACE)
+		return race(dev);
 	rref_t q = BlockReq_deque32_alloc();
 	if (!q)
 		return -MAPLE_ENOMEM;

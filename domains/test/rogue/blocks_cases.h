@@ -104,6 +104,11 @@ enum rogue_blocks_hoard_case {
 	 * block read back wrong or failed, (3 << 20) if it ran no batch), or
 	 * a hoarder's first other result. */
 	ROGUE_B_HOARD = 450,
+	/* One thread of rogue writes block ROGUE_B_RW_GOOD without pause, a
+	 * new fill each time, while another reads it, for ROGUE_B_HOARD_MS:
+	 * two clients racing on one block, each batch within the rules. 0 if
+	 * every submit of both got a device's answer, else the first other. */
+	ROGUE_B_RACE = 451,
 	ROGUE_B_HOARD_END
 };
 
