@@ -1,7 +1,8 @@
 /*
  * rogue's cases against a BlockDevice shadow (blocks_cases.h): batches
- * that break the rules a client must keep, sent to the shadow as any
- * client would.
+ * that break the rules a client must keep, or keep them from many threads
+ * at once (hoarding the shadow's copies, racing on one block), sent to the
+ * shadow as any client would.
  */
 #include <test/rogue/blocks_cases.h>
 #include <test/rogue/cases.h>

@@ -2,8 +2,9 @@
  * rogue's cases against a BlockDevice shadow's end-to-end checks (numbers
  * 370-389, 440-449 and 450-459 of its run(case, target, a2, a3) method, cases.h;
  * domains/test/rogue/blocks.c): a client that breaks the rules of a batch
- * (domains/idl/bdev.idl) must get a clean error, and must neither crash
- * the shadow nor make it blame and restart an honest driver. target is
+ * (domains/idl/bdev.idl), or keeps them from many threads at once, must
+ * get a clean answer, and must neither crash the shadow, nor fail another
+ * client's batch, nor make it blame and restart an honest driver. target is
  * the shadow's handle; each case first sizes the device ROGUE_B_BLOCKS
  * blocks of ROGUE_B_BSIZE bytes. Plain numbers, so hosted tests can
  * include them.
