@@ -19,5 +19,7 @@ int htest_bdev_same_size_again(char *why, size_t len);
 int htest_bdev_rewritten_requests(char *why, size_t len);
 /* A client repeating init more times than the shadow's replay log holds. */
 int htest_bdev_inits_many(char *why, size_t len);
+int htest_bdev_hoarded_copies(char *why, size_t len);
+int htest_bdev_read_write_race(char *why, size_t len);
 
 #endif

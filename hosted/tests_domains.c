@@ -617,6 +617,10 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	{"attack-a-client-rewriting-its-requests-during-submit-blames-no-driver",
 	 htest_bdev_rewritten_requests, NULL},
 	{"attack-a-client-repeating-init-cannot-fill-the-shadows-log", htest_bdev_inits_many, NULL},
+	{"attack-clients-holding-the-shadows-copies-fail-no-other-clients-batch",
+	 htest_bdev_hoarded_copies, NULL},
+	{"attack-a-client-reading-a-block-another-writes-blames-no-driver",
+	 htest_bdev_read_write_race, NULL},
 };
 
 /* For the other hosted test files (tests_rogue.c, tests_membdev.c): the

@@ -1,7 +1,8 @@
 /*
  * rogue's cases against a BlockDevice shadow (blocks_cases.h): batches
- * that break the rules a client must keep, sent to the shadow as any
- * client would.
+ * that break the rules a client must keep, or keep them from many threads
+ * at once (hoarding the shadow's copies, racing on one block), sent to the
+ * shadow as any client would.
  */
 #include <test/rogue/blocks_cases.h>
 #include <test/rogue/cases.h>
@@ -259,6 +260,215 @@ static long rewrite_race(struct BlockDevice_ref dev)
 	return rw.good ? rw.good : rw.batches ? 0 : 3L << 20;
 }
 
+/* ROGUE_B_HOARD's hoarders: their first submit that got no device's answer. */
+static long hoard_odd;
+
+/* A deque of 32 two-block reads of blocks 0-31 whose buf fields all name
+ * one small RRef nested in the first (the client lends it, so each
+ * request's bytes are confirmed); RREF_NULL if the heap has no room. */
+static rref_t hoard_batch(void)
+{
+	rref_t q = BlockReq_deque32_alloc(), small = rref_alloc(BlockBuf_TYPE, ROGUE_B_HOARD_SMALL);
+	bool nested = false;
+	for (uint32_t i = 0; q && small && i < BlockReq_deque32_CAP; i++) {
+		rref_t r = BlockReq_alloc();
+		if (!r || BlockReq_deque32_push(q, r) < 0) {
+			if (r)
+				BlockReq_free(r);
+			break;
+		}
+		*BlockReq_ptr(r) = (struct BlockReq){.block = (i % 16) * 2, .nblocks = 2};
+		if (!i && BlockReq_set_buf(r, small) < 0)
+			break;
+		nested = true; /* freed with the deque */
+		BlockReq_ptr(r)->buf = small;
+	}
+	if (q && BlockReq_deque32_len(q) == BlockReq_deque32_CAP)
+		return q;
+	if (small && !nested)
+		BlockBuf_free(small);
+	if (q)
+		BlockReq_deque32_free(q);
+	return RREF_NULL;
+}
+
+static void hoarder(void *arg)
+{
+	(void)arg;
+	rref_t q = hoard_batch();
+	long odd = q ? 0 : -MAPLE_ENOMEM;
+	__atomic_add_fetch(&rw.started, 1, __ATOMIC_RELEASE);
+	while (!odd && !__atomic_load_n(&rw.stop, __ATOMIC_ACQUIRE)) {
+		long n = BlockDevice_submit(&rw.dev, q);
+		if (!an_answer(n))
+			odd = n;
+	}
+	if (q)
+		BlockReq_deque32_free(q);
+	long none = 0;
+	__atomic_compare_exchange_n(&hoard_odd, &none, odd, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+}
+
+/* ROGUE_B_HOARD's good client: 16 two-block requests of blocks 32-63, their
+ * bytes in one buffer of its own; RREF_NULL if the heap has no room. */
+static rref_t hoard_good_batch(rref_t *buf)
+{
+	rref_t q = BlockReq_deque32_alloc();
+	*buf = BlockBuf_alloc();
+	bool nested = false; /* *buf in the first request: freed with it */
+	uint32_t i = 0;
+	for (; q && *buf && i < ROGUE_B_HOARD_GOOD_REQS; i++) {
+		rref_t r = BlockReq_alloc();
+		if (!r)
+			break;
+		*BlockReq_ptr(r) = (struct BlockReq){.block = ROGUE_B_RW_GOOD + 2 * i,
+						     .nblocks = 2,
+						     .offset = 2 * ROGUE_B_BSIZE * i};
+		nested = nested || BlockReq_set_buf(r, *buf) == 0;
+		BlockReq_ptr(r)->buf = *buf;
+		if (!nested || BlockReq_deque32_push(q, r) < 0) {
+			BlockReq_free(r);
+			break;
+		}
+	}
+	if (i == ROGUE_B_HOARD_GOOD_REQS)
+		return q;
+	if (*buf && !nested)
+		BlockBuf_free(*buf);
+	if (q)
+		BlockReq_deque32_free(q);
+	return RREF_NULL;
+}
+
+/* One batch of the good client, writes of `fill` or reads checking it: 0,
+ * or its failure as ROGUE_B_HOARD says. */
+static long hoard_good_round(rref_t q, uint8_t *bytes, bool write, uint8_t fill)
+{
+	const uint64_t span = 2 * ROGUE_B_BSIZE * ROGUE_B_HOARD_GOOD_REQS;
+	memset(bytes, write ? fill : 0, span);
+	for (uint32_t i = 0; i < ROGUE_B_HOARD_GOOD_REQS; i++)
+		BlockReq_ptr(BlockReq_deque32_get(q, i))->op = write;
+	long n = BlockDevice_submit(&rw.dev, q);
+	if (n != ROGUE_B_HOARD_GOOD_REQS)
+		return n < 0 ? n : 1L << 20 | n;
+	for (uint32_t i = 0; i < ROGUE_B_HOARD_GOOD_REQS; i++) {
+		const struct BlockReq *req = BlockReq_ptr(BlockReq_deque32_get(q, i));
+		if (req->status)
+			return 2L << 20 | (long)req->block;
+	}
+	for (uint64_t j = 0; !write && j < span; j++)
+		if (bytes[j] != fill)
+			return 2L << 20 | (long)(ROGUE_B_RW_GOOD + j / ROGUE_B_BSIZE);
+	return 0;
+}
+
+static void hoard_good(void *arg)
+{
+	(void)arg;
+	rref_t buf, q = hoard_good_batch(&buf);
+	long e = q ? 0 : -MAPLE_ENOMEM;
+	__atomic_add_fetch(&rw.started, 1, __ATOMIC_RELEASE);
+	for (uint8_t fill = 1; !e && !__atomic_load_n(&rw.stop, __ATOMIC_ACQUIRE); fill += 16) {
+		e = hoard_good_round(q, BlockBuf_ptr(buf)->data, true, fill);
+		if (!e)
+			e = hoard_good_round(q, BlockBuf_ptr(buf)->data, false, fill);
+		__atomic_add_fetch(&rw.batches, 2, __ATOMIC_RELEASE);
+	}
+	if (q)
+		BlockReq_deque32_free(q);
+	rw.good = e;
+	__atomic_store_n(&rw.good_ended, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+}
+
+static long hoard(struct BlockDevice_ref dev)
+{
+	memset(&rw, 0, sizeof rw);
+	hoard_odd = 0;
+	rw.dev = dev;
+	long r = 0;
+	uint32_t threads = 0;
+	for (int i = 0; i <= ROGUE_B_HOARDERS && r >= 0; i++) {
+		r = maple_thread_create(i ? hoarder : hoard_good, NULL);
+		threads += r >= 0;
+	}
+	long odd = r < 0 ? r : 0;
+	for (int ms = 0; !odd && __atomic_load_n(&rw.started, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			odd = -MAPLE_ETIMEDOUT;
+		maple_sleep_ns(1000000);
+	}
+	uint64_t until = maple_clock_ns() + ROGUE_B_HOARD_MS * 1000000UL;
+	while (!odd &&
+	       (maple_clock_ns() < until ||
+		(__atomic_load_n(&rw.batches, __ATOMIC_ACQUIRE) < ROGUE_B_HOARD_GOOD_BATCHES &&
+		 !__atomic_load_n(&rw.good_ended, __ATOMIC_ACQUIRE))))
+		maple_sleep_ns(1000000);
+	__atomic_store_n(&rw.stop, 1, __ATOMIC_RELEASE);
+	for (int ms = 0; __atomic_load_n(&rw.ended, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			return -MAPLE_ETIMEDOUT;
+		maple_sleep_ns(1000000);
+	}
+	if (odd)
+		return odd;
+	if (rw.good)
+		return rw.good;
+	return hoard_odd ? hoard_odd : rw.batches ? 0 : 3L << 20;
+}
+
+/* ROGUE_B_RACE's writer (arg non-NULL) or reader of block ROGUE_B_RW_GOOD. */
+static void racer(void *arg)
+{
+	rref_t q = BlockReq_deque32_alloc(), r = BlockReq_alloc();
+	long odd = q && r && BlockReq_deque32_push(q, r) == 0 ? 0 : -MAPLE_ENOMEM;
+	if (odd && r)
+		BlockReq_free(r);
+	__atomic_add_fetch(&rw.started, 1, __ATOMIC_RELEASE);
+	for (uint8_t fill = 1; !odd && !__atomic_load_n(&rw.stop, __ATOMIC_ACQUIRE); fill++) {
+		struct BlockReq *req = BlockReq_ptr(r);
+		*req = (struct BlockReq){.block = ROGUE_B_RW_GOOD, .op = arg != NULL};
+		memset(req->data, fill, ROGUE_B_BSIZE);
+		long n = BlockDevice_submit(&rw.dev, q);
+		if (!an_answer(n))
+			odd = n;
+	}
+	if (q)
+		BlockReq_deque32_free(q);
+	long none = 0;
+	__atomic_compare_exchange_n(&hoard_odd, &none, odd, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+}
+
+static long race(struct BlockDevice_ref dev)
+{
+	memset(&rw, 0, sizeof rw);
+	hoard_odd = 0;
+	rw.dev = dev;
+	long r = maple_thread_create(racer, &rw);
+	uint32_t threads = r >= 0;
+	if (r >= 0)
+		r = maple_thread_create(racer, NULL);
+	threads += r >= 0;
+	long odd = r < 0 ? r : 0;
+	for (int ms = 0; !odd && __atomic_load_n(&rw.started, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			odd = -MAPLE_ETIMEDOUT;
+		maple_sleep_ns(1000000);
+	}
+	maple_sleep_ns(ROGUE_B_HOARD_MS * 1000000UL);
+	__atomic_store_n(&rw.stop, 1, __ATOMIC_RELEASE);
+	for (int ms = 0; __atomic_load_n(&rw.ended, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			return -MAPLE_ETIMEDOUT;
+		maple_sleep_ns(1000000);
+	}
+	return odd ? odd : hoard_odd;
+}
+
 static long inits_many(struct BlockDevice_ref dev)
 {
 	for (int i = 0; i < ROGUE_B_INITS; i++) {
@@ -286,6 +496,10 @@ long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 		return rewrite_race(dev);
 	if (number == ROGUE_B_INITS_MANY)
 		return inits_many(dev);
+	if (number == ROGUE_B_HOARD)
+		return hoard(dev);
+	if (number == ROGUE_B_RACE)
+		return race(dev);
 	rref_t q = BlockReq_deque32_alloc();
 	if (!q)
 		return -MAPLE_ENOMEM;

@@ -1,9 +1,10 @@
 /*
  * rogue's cases against a BlockDevice shadow's end-to-end checks (numbers
- * 370-389 and 440-449 of its run(case, target, a2, a3) method, cases.h;
+ * 370-389, 440-449 and 450-459 of its run(case, target, a2, a3) method, cases.h;
  * domains/test/rogue/blocks.c): a client that breaks the rules of a batch
- * (domains/idl/bdev.idl) must get a clean error, and must neither crash
- * the shadow nor make it blame and restart an honest driver. target is
+ * (domains/idl/bdev.idl), or keeps them from many threads at once, must
+ * get a clean answer, and must neither crash the shadow, nor fail another
+ * client's batch, nor make it blame and restart an honest driver. target is
  * the shadow's handle; each case first sizes the device ROGUE_B_BLOCKS
  * blocks of ROGUE_B_BSIZE bytes. Plain numbers, so hosted tests can
  * include them.
@@ -78,6 +79,38 @@ enum rogue_blocks_shared_case {
 	 * holds 64 calls. */
 	ROGUE_B_INITS_MANY = 441,
 	ROGUE_B_SHARED_END
+};
+
+#define ROGUE_B_HOARDERS	   12	/* ROGUE_B_HOARD's threads holding the shadow's copies */
+#define ROGUE_B_HOARD_SMALL	   1024 /* ... and the one buffer each names in all 32 requests */
+#define ROGUE_B_HOARD_GOOD_REQS	   16	/* the good client's two-block requests */
+#define ROGUE_B_HOARD_MS	   300	/* the hoarders' time, at least */
+#define ROGUE_B_HOARD_GOOD_BATCHES 60	/* ... and on until the good client has done as many */
+
+enum rogue_blocks_hoard_case {
+	ROGUE_B_HOARD_FIRST = 450,
+	/* The shadow's RRef quota held through its copies: ROGUE_B_HOARDERS
+	 * threads of rogue each submit, without pause, a batch of 32 two-block
+	 * reads (blocks 0-31) whose buf fields all name one RRef of
+	 * ROGUE_B_HOARD_SMALL bytes nested in the first request (rogue pays
+	 * 33 requests and 1 KiB a thread; the shadow's copy of the batch holds
+	 * 32 buffers of 128 KiB), while a well-behaved thread writes blocks
+	 * 32-63 in ROGUE_B_HOARD_GOOD_REQS two-block requests (their bytes in
+	 * one buffer of its own) and reads them back, batch by batch,
+	 * for ROGUE_B_HOARD_MS at least and until it has done
+	 * ROGUE_B_HOARD_GOOD_BATCHES batches (or failed). 0 if every batch of
+	 * the good client was done whole and read back what it wrote and every
+	 * hoarder's submit got a device's answer; else the good client's first
+	 * failure (its error, (1 << 20) | a count short of 16, (2 << 20) | a
+	 * block read back wrong or failed, (3 << 20) if it ran no batch), or
+	 * a hoarder's first other result. */
+	ROGUE_B_HOARD = 450,
+	/* One thread of rogue writes block ROGUE_B_RW_GOOD without pause, a
+	 * new fill each time, while another reads it, for ROGUE_B_HOARD_MS:
+	 * two clients racing on one block, each batch within the rules. 0 if
+	 * every submit of both got a device's answer, else the first other. */
+	ROGUE_B_RACE = 451,
+	ROGUE_B_HOARD_END
 };
 
 /* rogue's own (domains/test/rogue/blocks.c): run() hands it these cases. */

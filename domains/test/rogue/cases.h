@@ -56,7 +56,7 @@ enum rogue_case {
 	 * (maple-hosted's signal frames); 320-339: tiles_cases.h (AMX's tile
 	 * configuration across the gate); 340-359: threads_cases.h
 	 * (maple-hosted's handler entries with domain threads at once);
-	 * 370-389 and 440-449: blocks_cases.h (a BlockDevice shadow's checks); 420-439:
+	 * 370-389, 440-449 and 450-459: blocks_cases.h (a BlockDevice shadow's checks); 420-439:
 	 * wide_cases.h (AVX-512 state across the gate) */
 	ROGUE_CASES
 };

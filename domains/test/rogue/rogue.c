@@ -188,7 +188,8 @@ static long run(long number, long target, long a2, long a3)
 		return rogue_wide_case(number, (unsigned long)target, (unsigned long)a2,
 				       (unsigned long)a3);
 	if ((number >= ROGUE_B_FIRST && number < ROGUE_B_END) ||
-	    (number >= ROGUE_B_SHARED_FIRST && number < ROGUE_B_SHARED_END))
+	    (number >= ROGUE_B_SHARED_FIRST && number < ROGUE_B_SHARED_END) ||
+	    (number >= ROGUE_B_HOARD_FIRST && number < ROGUE_B_HOARD_END))
 		return rogue_blocks_case(number, (unsigned long)target, (unsigned long)a2);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
 		return rogue_pci_case(number, (unsigned long)target);
