@@ -251,18 +251,18 @@ static struct reqset *set_get(void)
 /* The call is done with s: kept for the next. An idle set keeps RB_BUFS
  * buffers at most: what a batch of many large requests needed beyond them
  * (up to 3 MiB more) goes back to the heap, which the shadow's RRef quota
- * counts. Trimmed before any other call can take it from the list. */
+ * counts. Trimmed before any other call can take it from the list.
+ * The buffer to unnest is named by s->buf[i], the shadow's own memory, not
+ * by the request's buf word (BlockReq_take_buf reads that): the request is
+ * on the shared heap, where any domain can write another of the shadow's
+ * nested RRefs in between, and the shadow would free a buffer it still uses. */
 static void set_put(struct reqset *s)
 {
 	for (uint32_t i = RB_BUFS; i < BATCH_MAX; i++) {
-		if (!s->buf[i])
-			continue;
-		s->req[i]->buf = s->buf[i]; /* as nested, whatever a driver wrote */
-		rref_t b = BlockReq_take_buf(s->handle[i]);
-		if (b) { /* else it stays nested, and is used again */
-			BlockBuf_free(b);
-			s->buf[i] = RREF_NULL;
-		}
+		if (!s->buf[i] || rref_unnest(s->buf[i]) < 0)
+			continue; /* it stays nested, and is used again */
+		BlockBuf_free(s->buf[i]);
+		s->buf[i] = RREF_NULL;
 	}
 	dom_lock(&chk.lock);
 	s->next = chk.idle;
