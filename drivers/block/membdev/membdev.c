@@ -115,17 +115,17 @@ static void scribble(rref_t reqs, uint32_t n)
 #ifdef MEMBDEV_BUFSWAP
 /*
  * The membdev_bufswap test image. After each submit of more than
- * BUFSWAP_FIRST requests (the shadow's copy of a client's batch: its
- * read-back batches are no larger), a thread of the driver keeps writing
- * the handle of the first request's buffer into the buf word of each
- * request from BUFSWAP_FIRST on that names another buffer, until the
- * driver's next submit: a wrong driver's stray writes into requests it was
- * lent, landing after its call returned, while the shadow gives those
- * requests' buffers back (bdev_check.c's set_put, which keeps the first
- * RB_BUFS). Each write is a compare-and-exchange that keeps the word it
- * replaced, and each submit first parks the thread and puts those words
- * back, so the driver serves every request with the buffer the shadow
- * nested in it: only the shadow can be hurt. One client at a time.
+ * BUFSWAP_FIRST requests (the shadow's copy of a client's batch: rogue's
+ * case 452 sends only reads, so the shadow reads nothing back), a thread of
+ * the driver keeps writing the handle of the first request's buffer into
+ * the buf word of each request from BUFSWAP_FIRST on that names another
+ * buffer, until the driver's next submit: a wrong driver's stray writes
+ * into requests it was lent, landing after its call returned, while the
+ * shadow gives those requests' buffers back (bdev_check.c's set_put, which
+ * keeps the first RB_BUFS). Each write is a compare-and-exchange that keeps
+ * the word it replaced, and each submit first parks the thread and puts
+ * those words back, so the driver serves every request with the buffer the
+ * shadow nested in it: only the shadow can be hurt. One client at a time.
  */
 #define BUFSWAP_FIRST	8	     /* bdev_check.c's RB_BUFS */
 #define BUFSWAP_IDLE_NS 200000000ULL /* the thread ends this long after the last submit */
