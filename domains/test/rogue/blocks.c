@@ -469,15 +469,15 @@ static long race(struct BlockDevice_ref dev)
 	return odd ? odd : hoard_odd;
 }
 
-/* ROGUE_B_BUFSWAP: ROGUE_B_HOARD's batch, submitted alone for
- * ROGUE_B_BUFSWAP_MS. */
-static long bufswap(struct BlockDevice_ref dev)
+/* ROGUE_B_BUFSWAP: ROGUE_B_HOARD's batch, submitted alone for ms
+ * milliseconds (0: ROGUE_B_BUFSWAP_MS). */
+static long bufswap(struct BlockDevice_ref dev, unsigned long ms)
 {
 	rref_t q = hoard_batch();
 	if (!q)
 		return -MAPLE_ENOMEM;
 	long odd = 0;
-	uint64_t until = maple_clock_ns() + ROGUE_B_BUFSWAP_MS * 1000000UL;
+	uint64_t until = maple_clock_ns() + (ms ? ms : ROGUE_B_BUFSWAP_MS) * 1000000UL;
 	while (!odd && maple_clock_ns() < until) {
 		long n = BlockDevice_submit(&dev, q);
 		if (n != BlockReq_deque32_CAP)
@@ -524,7 +524,7 @@ long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 	if (number == ROGUE_B_RACE)
 		return race(dev);
 	if (number == ROGUE_B_BUFSWAP)
-		return bufswap(dev);
+		return bufswap(dev, a2);
 	rref_t q = BlockReq_deque32_alloc();
 	if (!q)
 		return -MAPLE_ENOMEM;
