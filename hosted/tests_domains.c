@@ -621,6 +621,8 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	 htest_bdev_hoarded_copies, NULL},
 	{"attack-a-client-reading-a-block-another-writes-blames-no-driver",
 	 htest_bdev_read_write_race, NULL},
+	{"attack-a-driver-swapping-the-buf-words-of-the-shadows-copies-frees-no-buffer-in-use",
+	 htest_bdev_swapped_buffers, NULL},
 };
 
 /* For the other hosted test files (tests_rogue.c, tests_membdev.c): the

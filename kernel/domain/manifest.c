@@ -33,6 +33,9 @@ static const struct manifest_entry manifest[] = {
 	/* ... and with one that rewrites the slots of the shadow's read-back queue. */
 	{.image = "bdev_shadow_scribbling", .may_create = {"membdev_scribbling"}},
 	{.image = "membdev_scribbling", .devices = {"ramdisk0"}},
+	/* ... and with one that rewrites the buf words of the shadow's copies. */
+	{.image = "bdev_shadow_bufswap", .may_create = {"membdev_bufswap"}},
+	{.image = "membdev_bufswap", .devices = {"ramdisk0"}},
 	/* The NVMe driver (drivers/block/nvme) owns the first NVMe controller,
 	 * class 01:08:02 (dev/pci.c names it). */
 	{.image = "nvme", .devices = {"nvme0"}},

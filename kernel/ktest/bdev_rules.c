@@ -18,9 +18,11 @@
 
 #define RUN_WAIT_NS 120000000000ULL /* the case runs 300 ms at least; TCG is slow */
 /* The watchdog's budget for rogue's call meanwhile: the case is one call
- * of 300 ms at least (700 ms under TCG here), longer than the default
- * 1000 ms on a loaded host; a hang still ends. */
+ * of 300 ms at least (700 ms under TCG here; ROGUE_B_BUFSWAP's BUFSWAP_MS),
+ * longer than the default 1000 ms on a loaded host; a hang still ends. */
 #define BUDGET_MS 30000
+/* ROGUE_B_BUFSWAP's time here: the race is hit more slowly under TCG. */
+#define BUFSWAP_MS 15000
 
 /*
  * Rogue rewrites its own lent requests from two threads during each of its
@@ -60,4 +62,55 @@ KTEST(recovery_a_client_rewriting_its_requests_blames_no_driver)
 {
 	if (shadowed_populate_ramdisk(t))
 		ktest_run_counted(t, "kt-bdev-rules", rewriting_client, RUN_WAIT_NS);
+}
+
+/*
+ * membdev_bufswap serves every request honestly and keeps a thread writing
+ * the first request's buffer into the buf words of the later requests of
+ * the shadow's copy of a batch between its calls, while rogue submits
+ * batches of 32 two-block reads for BUFSWAP_MS (ROGUE_B_BUFSWAP; the
+ * hosted test attack-a-driver-swapping-the-buf-words-of-the-shadows-
+ * copies-frees-no-buffer-in-use, hosted/tests_bdev_rules.c, runs it 5 s).
+ * The shadow gives those requests' buffers back by its own record
+ * (bdev_check.c, set_put): the case returns 0 and the membdev_bufswap that
+ * served the first batch serves the last. Its thread, still running when
+ * the shadow is destroyed, may fault on the freed copies then (logged as
+ * its own failure). Before (set_put unnested what the request's buf word
+ * named, after writing it), the write landed between the two, the shadow
+ * freed the first request's buffer and lent the freed handle:
+ * `bdev_check: request 0 (block 0) is valid but got status -22`,
+ * membdev_bufswap restarted, `rogue's case 452 returned 1048576
+ * (0x100000)`: 3 of 5 runs of 5 s here (TCG, 2 CPUs, a loaded 2-core
+ * host), and at BUFSWAP_MS 5 of 5, after 0.6 to 10.4 s. A race: a run
+ * that missed the window would pass.
+ */
+static void swapping_driver(struct ktest_ctx *t)
+{
+	struct domain *shadow = ktest_create(t, "bdev_shadow_bufswap");
+	struct domain *rogue = shadow ? ktest_create(t, "rogue") : NULL;
+	if (!rogue)
+		goto out;
+	uint64_t first = driver_current("membdev_bufswap");
+	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
+	long r = domain_call(rogue, Rogue_run_METHOD, ROGUE_B_BUFSWAP, (long)domain_handle(shadow),
+			     BUFSWAP_MS, 0);
+	watchdog_set_budget_ms(old);
+	uint64_t now = driver_current("membdev_bufswap");
+	if (r != 0)
+		ktest_fail(t, __FILE__, __LINE__, "rogue's case %d returned %ld (%#lx), want 0",
+			   ROGUE_B_BUFSWAP, r, (unsigned long)r);
+	else if (!first || now != first)
+		ktest_fail(t, __FILE__, __LINE__,
+			   "membdev_bufswap is handle %#lx after the case, want %#lx (no restart)",
+			   (unsigned long)now, (unsigned long)first);
+out:
+	ktest_destroy(rogue);
+	ktest_destroy(shadow);
+	KT_ASSERT_EQ(driver_destroy_all("membdev_bufswap"), 0);
+}
+
+KTEST(recovery_a_driver_swapping_the_buf_words_of_the_shadows_copies_frees_no_buffer_in_use)
+{
+	if (shadowed_populate_ramdisk(t))
+		ktest_run_counted(t, "kt-bdev-bufswap", swapping_driver, RUN_WAIT_NS);
 }

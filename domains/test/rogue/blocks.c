@@ -469,6 +469,29 @@ static long race(struct BlockDevice_ref dev)
 	return odd ? odd : hoard_odd;
 }
 
+/* ROGUE_B_BUFSWAP: ROGUE_B_HOARD's batch, submitted alone for ms
+ * milliseconds (0: ROGUE_B_BUFSWAP_MS). */
+static long bufswap(struct BlockDevice_ref dev, unsigned long ms)
+{
+	rref_t q = hoard_batch();
+	if (!q)
+		return -MAPLE_ENOMEM;
+	long odd = 0;
+	uint64_t until = maple_clock_ns() + (ms ? ms : ROGUE_B_BUFSWAP_MS) * 1000000UL;
+	while (!odd && maple_clock_ns() < until) {
+		long n = BlockDevice_submit(&dev, q);
+		if (n != BlockReq_deque32_CAP)
+			odd = n < 0 ? n : 1L << 20 | n;
+		for (uint32_t i = 0; !odd && i < BlockReq_deque32_CAP; i++) {
+			int32_t status = BlockReq_ptr(BlockReq_deque32_get(q, i))->status;
+			if (status)
+				odd = (long)-status << 32 | 2L << 20 | i;
+		}
+	}
+	BlockReq_deque32_free(q);
+	return odd;
+}
+
 static long inits_many(struct BlockDevice_ref dev)
 {
 	for (int i = 0; i < ROGUE_B_INITS; i++) {
@@ -500,6 +523,8 @@ long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 		return hoard(dev);
 	if (number == ROGUE_B_RACE)
 		return race(dev);
+	if (number == ROGUE_B_BUFSWAP)
+		return bufswap(dev, a2);
 	rref_t q = BlockReq_deque32_alloc();
 	if (!q)
 		return -MAPLE_ENOMEM;

@@ -86,6 +86,7 @@ enum rogue_blocks_shared_case {
 #define ROGUE_B_HOARD_GOOD_REQS	   16	/* the good client's two-block requests */
 #define ROGUE_B_HOARD_MS	   300	/* the hoarders' time, at least */
 #define ROGUE_B_HOARD_GOOD_BATCHES 60	/* ... and on until the good client has done as many */
+#define ROGUE_B_BUFSWAP_MS	   5000 /* ROGUE_B_BUFSWAP's time, unless a2 gives one */
 
 enum rogue_blocks_hoard_case {
 	ROGUE_B_HOARD_FIRST = 450,
@@ -110,6 +111,15 @@ enum rogue_blocks_hoard_case {
 	 * two clients racing on one block, each batch within the rules. 0 if
 	 * every submit of both got a device's answer, else the first other. */
 	ROGUE_B_RACE = 451,
+	/* One thread of rogue submits, for a2 ms (0: ROGUE_B_BUFSWAP_MS),
+	 * batches of 32 two-block reads (ROGUE_B_HOARD's) to
+	 * bdev_shadow_bufswap, whose driver keeps writing one buffer's handle
+	 * into the buf words of the shadow's copy of the batch between its
+	 * calls. 0 if every submit
+	 * did all 32 with status 0; else the first other: the submit's error,
+	 * (1 << 20) | a count short of 32, or (2 << 20) | the index of a
+	 * request whose status is not 0, minus its status in bits 32 and up. */
+	ROGUE_B_BUFSWAP = 452,
 	ROGUE_B_HOARD_END
 };
 

@@ -112,6 +112,110 @@ static void scribble(rref_t reqs, uint32_t n)
 }
 #endif
 
+#ifdef MEMBDEV_BUFSWAP
+/*
+ * The membdev_bufswap test image. After each submit of more than
+ * BUFSWAP_FIRST requests (the shadow's copy of a client's batch: rogue's
+ * case 452 sends only reads, so the shadow reads nothing back), a thread of
+ * the driver keeps writing the handle of the first request's buffer into
+ * the buf word of each request from BUFSWAP_FIRST on that names another
+ * buffer, until the driver's next submit: a wrong driver's stray writes
+ * into requests it was lent, landing after its call returned, while the
+ * shadow gives those requests' buffers back (bdev_check.c's set_put, which
+ * keeps the first RB_BUFS). Each write is a compare-and-exchange that keeps
+ * the word it replaced, and each submit first parks the thread and puts
+ * those words back, so the driver serves every request with the buffer the
+ * shadow nested in it: only the shadow can be hurt. One client at a time.
+ */
+#define BUFSWAP_FIRST	8	     /* bdev_check.c's RB_BUFS */
+#define BUFSWAP_IDLE_NS 200000000ULL /* the thread ends this long after the last submit */
+#define BUFSWAP_PASSES	4096	     /* passes between its looks at the clock */
+
+static struct {
+	struct BlockReq *req[BlockReq_deque32_CAP]; /* the last large batch's */
+	rref_t saved[BlockReq_deque32_CAP];	    /* the word each swap replaced */
+	rref_t first;				    /* its first request's buffer */
+	uint32_t n;
+	uint32_t serving; /* a submit runs: the thread parks */
+	uint32_t parked;
+	uint32_t running; /* the thread exists */
+	bool said;	  /* the instance's first swap is logged */
+	uint64_t last_ns; /* the last submit's end */
+} swap;
+
+static void swapper(void *arg)
+{
+	(void)arg;
+	for (uint64_t pass = 1;; pass++) {
+		if (__atomic_load_n(&swap.serving, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&swap.parked, 1, __ATOMIC_SEQ_CST);
+			while (__atomic_load_n(&swap.serving, __ATOMIC_SEQ_CST))
+				__builtin_ia32_pause();
+			__atomic_store_n(&swap.parked, 0, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		if (pass % BUFSWAP_PASSES == 0 &&
+		    maple_clock_ns() - __atomic_load_n(&swap.last_ns, __ATOMIC_SEQ_CST) >
+			    BUFSWAP_IDLE_NS)
+			break;
+		for (uint32_t i = BUFSWAP_FIRST; i < swap.n; i++) {
+			rref_t was = __atomic_load_n(&swap.req[i]->buf, __ATOMIC_RELAXED);
+			if (!was || was == swap.first ||
+			    !__atomic_compare_exchange_n(&swap.req[i]->buf, &was, swap.first, false,
+							 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+				continue;
+			swap.saved[i] = was;
+			if (!swap.said) {
+				swap.said = true;
+				dom_printf("membdev: writing request 0's buffer into the buf word "
+					   "of each later request of the shadow's copy after its "
+					   "calls (request %u: %#lx over %#lx)",
+					   i, (unsigned long)swap.first, (unsigned long)was);
+			}
+		}
+	}
+	__atomic_store_n(&swap.running, 0, __ATOMIC_SEQ_CST);
+}
+
+/* At a submit's start: the thread parked (or ended), every word it swapped
+ * put back. */
+static void swap_park(void)
+{
+	__atomic_store_n(&swap.serving, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&swap.running, __ATOMIC_SEQ_CST) &&
+	       !__atomic_load_n(&swap.parked, __ATOMIC_SEQ_CST))
+		__builtin_ia32_pause();
+	for (uint32_t i = BUFSWAP_FIRST; i < swap.n; i++)
+		if (__atomic_load_n(&swap.req[i]->buf, __ATOMIC_RELAXED) == swap.first)
+			swap.req[i]->buf = swap.saved[i];
+}
+
+/* At its end: the batch it served is the thread's next target if it is
+ * large, and the thread runs. */
+static void swap_arm(rref_t reqs, uint32_t n)
+{
+	if (n > BUFSWAP_FIRST && n <= BlockReq_deque32_CAP) {
+		uint32_t c = 0;
+		for (; c < n; c++) {
+			struct BlockReq *req = BlockReq_ptr(BlockReq_deque32_get(reqs, c));
+			if (!block_in_shared_heap((uint64_t)req, sizeof *req))
+				break;
+			swap.req[c] = req;
+		}
+		swap.n = c == n ? n : 0;
+		swap.first = swap.n ? __atomic_load_n(&swap.req[0]->buf, __ATOMIC_RELAXED) : 0;
+	}
+	__atomic_store_n(&swap.last_ns, maple_clock_ns(), __ATOMIC_SEQ_CST);
+	uint32_t idle = 0;
+	if (swap.n &&
+	    __atomic_compare_exchange_n(&swap.running, &idle, 1, false, __ATOMIC_SEQ_CST,
+					__ATOMIC_SEQ_CST) &&
+	    maple_thread_create(swapper, NULL) < 0)
+		__atomic_store_n(&swap.running, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&swap.serving, 0, __ATOMIC_SEQ_CST);
+}
+#endif
+
 /* One request, in place: its status, 0 or -MAPLE_EINVAL. */
 static int32_t serve(struct BlockReq *req)
 {
@@ -147,6 +251,9 @@ static long submit(rref_t reqs)
 	 * request only through block_req_read's one copy of its fields. */
 	if (!block_in_shared_heap((uint64_t)rref_ptr(reqs), sizeof(struct BlockReq_deque32)))
 		return -MAPLE_EINVAL;
+#ifdef MEMBDEV_BUFSWAP
+	swap_park();
+#endif
 	uint32_t n = BlockReq_deque32_len(reqs);
 	long done = 0;
 	for (uint32_t i = 0; i < n; i++) {
@@ -160,6 +267,9 @@ static long submit(rref_t reqs)
 	}
 #ifdef MEMBDEV_SCRIBBLE_NTH
 	scribble(reqs, n);
+#endif
+#ifdef MEMBDEV_BUFSWAP
+	swap_arm(reqs, n);
 #endif
 	__atomic_add_fetch(&completed, (uint64_t)done, __ATOMIC_RELAXED);
 	/* One line per driver instance: with the kernel's line for a crash it
