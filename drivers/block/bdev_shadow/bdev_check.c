@@ -192,15 +192,20 @@ static void set_free(struct reqset *s)
 }
 
 /* Request i's buffer, nested in it now if it has none: its bytes, or NULL
- * if the heap has no room. */
+ * if the heap has no room. Nested by the kernel's call, not the generated
+ * BlockReq_set_buf, which first reads the request's buf word: that word is
+ * on the shared heap, and a driver rewriting it meanwhile would have the
+ * shadow refuse its own buffer and fail a client's batch unblamed. The
+ * shadow's record (s->buf) says whether one is nested; the word is written
+ * only for the driver to see, before each lending (set_fill,
+ * read_back_round). */
 static uint8_t *set_buf(struct reqset *s, uint32_t i)
 {
 	if (!s->buf[i]) {
 		rref_t b = BlockBuf_alloc();
-		s->req[i]->buf = RREF_NULL; /* nothing is nested, whatever a driver wrote */
 		if (!b)
 			return NULL;
-		if (BlockReq_set_buf(s->handle[i], b) < 0) {
+		if (rref_nest(b, s->handle[i]) < 0) {
 			BlockBuf_free(b);
 			return NULL;
 		}
