@@ -272,3 +272,24 @@ int htest_bdev_read_write_race(char *why, size_t len)
 		return -1;
 	return htest_leak_check(why, len);
 }
+
+/*
+ * Rogue case 460: clients naming, in their requests, buffers of the
+ * shadow's own copies of other calls' batches (read from the shared heap,
+ * where those copies lie among rogue's requests), while twelve threads
+ * keep the shadow making and freeing such copies: each such request is
+ * refused -MAPLE_EINVAL (the shadow serves only RRefs lent to the call,
+ * block.h's block_rref_lent), the shadow and membdev stay up, nobody is
+ * blamed. Before, the shadow served them: rogue's case returned
+ * (4 << 20) | 43 to 171 (reads done into buffers rogue never lent) in 11
+ * runs of 15, and -200 in the other 4, after `bdev_shadow failed: SIGSEGV
+ * (SEGV_MAPERR) at bdev_shadow+0x5b56, address 0x9001800000` (memcpy into
+ * a buffer another call had freed, its chunk unmapped): every client of
+ * the shadow lost the device.
+ */
+int htest_bdev_names_own_buffers(char *why, size_t len)
+{
+	if (case_answers(ROGUE_B_NAME_OWN, 0, why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}

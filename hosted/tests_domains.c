@@ -621,6 +621,8 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	 htest_bdev_hoarded_copies, NULL},
 	{"attack-a-client-reading-a-block-another-writes-blames-no-driver",
 	 htest_bdev_read_write_race, NULL},
+	{"attack-a-client-naming-the-shadows-own-buffers-gets-einval-and-the-shadow-lives",
+	 htest_bdev_names_own_buffers, NULL},
 };
 
 /* For the other hosted test files (tests_rogue.c, tests_membdev.c): the

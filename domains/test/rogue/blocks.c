@@ -469,6 +469,93 @@ static long race(struct BlockDevice_ref dev)
 	return odd ? odd : hoard_odd;
 }
 
+/* ROGUE_B_NAME_OWN's reads into buffers rogue did not lend: sent, and done. */
+static long named_sent, named_done;
+
+/* A 128 KiB payload (a BlockBuf's size class, each aligned to it) that is
+ * not rogue's own: what a request's buf word names, read from the heap. */
+static bool anothers_buffer(rref_t h)
+{
+	uint64_t va = (uint64_t)rref_ptr(h);
+	return h && h >> 63 == 0 && va >= SHARED_HEAP_VA &&
+	       va < SHARED_HEAP_VA + (uint64_t)SHARED_CHUNKS * SHARED_CHUNK &&
+	       va % sizeof(struct BlockBuf) == 0 && rref_info(h) < 0;
+}
+
+/* A namer: each request's buf word in the chunk of rogue's own requests
+ * (the shadow's copies are requests of that size class too), and a
+ * two-block read into each buffer named there that rogue does not own. */
+static void namer(void *arg)
+{
+	(void)arg;
+	rref_t q = BlockReq_deque32_alloc(), r = BlockReq_alloc();
+	long odd = q && r && BlockReq_deque32_push(q, r) == 0 ? 0 : -MAPLE_ENOMEM;
+	if (odd && r)
+		BlockReq_free(r);
+	__atomic_add_fetch(&rw.started, 1, __ATOMIC_RELEASE);
+	/* Mapped while r lives: a chunk holds one size class, payloads aligned to it. */
+	uint64_t chunk = odd ? 0 : (uint64_t)BlockReq_ptr(r) & ~(uint64_t)(SHARED_CHUNK - 1);
+	const uint64_t slot = 8192; /* a BlockReq's size class */
+	long sent = 0, done = 0;
+	while (!odd && !__atomic_load_n(&rw.stop, __ATOMIC_ACQUIRE)) {
+		for (uint64_t off = 0; !odd && off < SHARED_CHUNK; off += slot) {
+			const struct BlockReq *other = (const struct BlockReq *)(chunk + off);
+			rref_t h = __atomic_load_n(&other->buf, __ATOMIC_RELAXED);
+			if (!anothers_buffer(h))
+				continue;
+			struct BlockReq *req = BlockReq_ptr(r);
+			*req = (struct BlockReq){.nblocks = 2, .status = 1, .buf = h};
+			long n = BlockDevice_submit(&rw.dev, q);
+			if (!an_answer(n))
+				odd = n;
+			sent++;
+			done += n == 1 && req->status == 0;
+		}
+	}
+	if (q)
+		BlockReq_deque32_free(q);
+	__atomic_add_fetch(&named_sent, sent, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&named_done, done, __ATOMIC_RELAXED);
+	long none = 0;
+	__atomic_compare_exchange_n(&hoard_odd, &none, odd, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+}
+
+static long name_own(struct BlockDevice_ref dev)
+{
+	memset(&rw, 0, sizeof rw);
+	hoard_odd = 0;
+	named_sent = named_done = 0;
+	rw.dev = dev;
+	long r = 0;
+	uint32_t threads = 0;
+	for (int i = 0; i < ROGUE_B_HOARDERS + ROGUE_B_NAMERS && r >= 0; i++) {
+		r = maple_thread_create(i < ROGUE_B_HOARDERS ? hoarder : namer, NULL);
+		threads += r >= 0;
+	}
+	long odd = r < 0 ? r : 0;
+	for (int ms = 0; !odd && __atomic_load_n(&rw.started, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			odd = -MAPLE_ETIMEDOUT;
+		maple_sleep_ns(1000000);
+	}
+	uint64_t until = maple_clock_ns() + ROGUE_B_HOARD_MS * 1000000UL;
+	while (!odd && maple_clock_ns() < until && !__atomic_load_n(&rw.ended, __ATOMIC_ACQUIRE))
+		maple_sleep_ns(1000000);
+	__atomic_store_n(&rw.stop, 1, __ATOMIC_RELEASE);
+	for (int ms = 0; __atomic_load_n(&rw.ended, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			return -MAPLE_ETIMEDOUT;
+		maple_sleep_ns(1000000);
+	}
+	if (odd || hoard_odd)
+		return odd ? odd : hoard_odd;
+	if (named_done)
+		return 4L << 20 | named_done;
+	return named_sent ? 0 : 5L << 20; /* no buffer found: the case proved nothing */
+}
+
 static long inits_many(struct BlockDevice_ref dev)
 {
 	for (int i = 0; i < ROGUE_B_INITS; i++) {
@@ -500,6 +587,8 @@ long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 		return hoard(dev);
 	if (number == ROGUE_B_RACE)
 		return race(dev);
+	if (number == ROGUE_B_NAME_OWN)
+		return name_own(dev);
 	rref_t q = BlockReq_deque32_alloc();
 	if (!q)
 		return -MAPLE_ENOMEM;
