@@ -8,6 +8,7 @@
  */
 #include "tests_bdev_rules.h"
 
+#include "domains.h"
 #include "gate.h"
 #include "tests_domains.h"
 
@@ -17,6 +18,7 @@
 #include <test/rogue/blocks_cases.h>
 
 #include <stdio.h>
+#include <string.h>
 
 /* Rogue runs case `number` against shadow (bdev_shadow, with its membdev)
  * once per entry of a2 (its third argument), results in r, with the output
@@ -290,6 +292,56 @@ int htest_bdev_read_write_race(char *why, size_t len)
 int htest_bdev_names_own_buffers(char *why, size_t len)
 {
 	if (case_answers(ROGUE_B_NAME_OWN, 0, why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/*
+ * Rogue case 461: rogue fails (a write to address 0) while twelve threads
+ * of its own are inside the shadow, some holding a turn and their copy of
+ * a batch (bdev_check.c, turn_take), the rest waiting for one. Its
+ * threads finish their calls in the running shadow and unwind on their
+ * way back into rogue; destroying rogue then ends every turn it held and
+ * frees every RRef: a new client writes and reads through the same shadow
+ * and membdev (rogue case 441's inits and write), nobody is blamed, and
+ * nothing leaks.
+ */
+int htest_bdev_client_dies_inside(char *why, size_t len)
+{
+	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
+	struct hosted_domain *driver = shadow ? htest_by_name("membdev") : NULL;
+	struct hosted_domain *rogue = driver ? htest_create("rogue", why, len) : NULL;
+	if (!rogue || htest_capture_begin(why, len) < 0)
+		return shadow && !driver ? htest_fail(why, len, "bdev_shadow made no membdev") : -1;
+	uint64_t first = hgate_handle(driver);
+	long r = 0;
+	char died[256];
+	/* The runtime's upcall into rogue fails: that is the case. */
+	int bad = htest_call(rogue, Rogue_run_METHOD, ROGUE_B_DIE_INSIDE,
+			     (long)hgate_handle(shadow), 0, &r, died, sizeof died) < 0;
+	htest_capture_end();
+	if (!bad || !strstr(died, "failed: SIGSEGV (SEGV_MAPERR) at rogue+") ||
+	    !strstr(died, ", address 0"))
+		return htest_fail(why, len,
+				  "rogue's case %d returned %ld (%s), want its fault at address 0, "
+				  "in: %.300s",
+				  ROGUE_B_DIE_INSIDE, r, bad ? died : "no failure",
+				  htest_captured());
+	char err[160];
+	if (hdom_destroy(hgate_handle(rogue), err, sizeof err) < 0)
+		return htest_fail(why, len, "destroying the failed rogue: %s", err);
+	if (run_case_on(shadow, ROGUE_B_INITS_MANY, (const long[]){0}, 1, &r, why, len) < 0)
+		return -1;
+	struct hosted_domain *now = htest_by_name("membdev");
+	if (r != 0 || !now || hgate_handle(now) != first)
+		return htest_fail(why, len,
+				  "after rogue died inside the shadow, a new client's case %d "
+				  "returned %ld (want 0), membdev is handle %#lx (want %#lx), in: "
+				  "%.300s",
+				  ROGUE_B_INITS_MANY, r,
+				  now ? (unsigned long)hgate_handle(now) : 0UL,
+				  (unsigned long)first, htest_captured());
+	if (nobody_blamed(why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
 }

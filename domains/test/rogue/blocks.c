@@ -556,6 +556,23 @@ static long name_own(struct BlockDevice_ref dev)
 	return named_sent ? 0 : 5L << 20; /* no buffer found: the case proved nothing */
 }
 
+/* Read as an address to write: 0, so rogue faults (volatile, so the
+ * write is emitted as written). */
+static volatile uint64_t die_at;
+
+static long die_inside(struct BlockDevice_ref dev)
+{
+	memset(&rw, 0, sizeof rw);
+	hoard_odd = 0;
+	rw.dev = dev;
+	for (int i = 0; i < ROGUE_B_HOARDERS; i++)
+		if (maple_thread_create(hoarder, NULL) < 0)
+			return -MAPLE_EAGAIN;
+	maple_sleep_ns(ROGUE_B_HOARD_MS * 1000000UL);
+	*(volatile uint64_t *)die_at = 1;
+	return -MAPLE_EINVAL;
+}
+
 static long inits_many(struct BlockDevice_ref dev)
 {
 	for (int i = 0; i < ROGUE_B_INITS; i++) {
@@ -589,6 +606,8 @@ long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 		return race(dev);
 	if (number == ROGUE_B_NAME_OWN)
 		return name_own(dev);
+	if (number == ROGUE_B_DIE_INSIDE)
+		return die_inside(dev);
 	rref_t q = BlockReq_deque32_alloc();
 	if (!q)
 		return -MAPLE_ENOMEM;

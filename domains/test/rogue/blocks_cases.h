@@ -131,6 +131,12 @@ enum rogue_blocks_own_case {
 	 * buffers rogue did not lend, or (5 << 20) if no namer found a buffer
 	 * to name. */
 	ROGUE_B_NAME_OWN = 460,
+	/* A client failing with calls in the shadow: ROGUE_B_HOARDERS threads
+	 * submit ROGUE_B_HOARD's batches without pause (turns held, more
+	 * waiting for theirs) and, after ROGUE_B_HOARD_MS, rogue's calling
+	 * thread writes to address 0: rogue fails with its threads inside the
+	 * shadow. Returns only if the write did not fault (-MAPLE_EINVAL). */
+	ROGUE_B_DIE_INSIDE = 461,
 	ROGUE_B_OWN_END
 };
 
