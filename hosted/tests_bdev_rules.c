@@ -282,17 +282,36 @@ int htest_bdev_read_write_race(char *why, size_t len)
  * keep the shadow making and freeing such copies: each such request is
  * refused -MAPLE_EINVAL (the shadow serves only RRefs lent to the call,
  * block.h's block_rref_lent), the shadow and membdev stay up, nobody is
- * blamed. Before, the shadow served them: rogue's case returned
- * (4 << 20) | 43 to 171 (reads done into buffers rogue never lent) in 11
- * runs of 15, and -200 in the other 4, after `bdev_shadow failed: SIGSEGV
- * (SEGV_MAPERR) at bdev_shadow+0x5b56, address 0x9001800000` (memcpy into
- * a buffer another call had freed, its chunk unmapped): every client of
- * the shadow lost the device.
+ * blamed. Before, the shadow served them: every run failed (20 of 20),
+ * rogue's case returning (4 << 20) | about 750 to 1150 (reads done into
+ * buffers rogue never lent), or -200 (2 runs) after `bdev_shadow failed:
+ * SIGSEGV (SEGV_MAPERR) at bdev_shadow+0x5b56, address 0x9001260000`
+ * (memcpy into a buffer another call had freed, its chunk unmapped):
+ * every client of the shadow lost the device. The shadow's slot is used
+ * once first, so its handle has a generation above its id: the fix's
+ * first form compared rref_info's owner id with the whole handle and let
+ * every buffer through in the VM, where the handle had one (16 reads,
+ * ktest recovery_a_client_naming_the_shadows_own_buffers_gets_einval),
+ * while this test, whose shadow had generation 0, passed.
  */
 int htest_bdev_names_own_buffers(char *why, size_t len)
 {
+	/* A domain in the shadow's slot first, so that the shadow's handle
+	 * (SYS_DOMAIN_ID) has a generation above its id, as in the VM. */
+	struct hosted_domain *first = htest_create("rogue", why, len);
+	char err[160];
+	if (!first)
+		return -1;
+	if (hdom_destroy(hgate_handle(first), err, sizeof err) < 0)
+		return htest_fail(why, len, "destroying the first rogue: %s", err);
 	if (case_answers(ROGUE_B_NAME_OWN, 0, why, len) < 0)
 		return -1;
+	struct hosted_domain *shadow = htest_by_name("bdev_shadow");
+	if (!shadow || hgate_handle(shadow) == shadow->id)
+		return htest_fail(why, len,
+				  "bdev_shadow's handle is %#lx, want a generation above "
+				  "its id",
+				  shadow ? (unsigned long)hgate_handle(shadow) : 0UL);
 	return htest_leak_check(why, len);
 }
 

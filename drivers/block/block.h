@@ -90,21 +90,23 @@ static inline bool block_chunk_mapped(const struct block_mapped *m, uint64_t va)
  * into it after another call freed it, into a chunk the heap had unmapped
  * meanwhile. Rogue case 460 (twelve threads making the shadow copy and
  * free batches, two naming the buffers they found in the heap): before,
- * `bdev_shadow failed: SIGSEGV (SEGV_MAPERR) at bdev_shadow+0x5b56`
- * (memcpy) in 4 runs of 15, and in every run 43 to 171 reads into
- * buffers the client did not lend were done. The drivers own no RRef, so rref_bus alone
- * means lent for them. One more system call per confirmed RRef.
+ * every run failed, 2 of 20 with `bdev_shadow failed: SIGSEGV
+ * (SEGV_MAPERR) at bdev_shadow+0x5b56` (memcpy), the rest with about 750
+ * to 1150 reads done into buffers the client did not lend. The drivers own no RRef, so rref_bus
+ * alone means lent for them. One more system call per confirmed RRef.
  */
 static inline bool block_rref_lent(rref_t r)
 {
-	static long self; /* this domain's id, asked once */
-	long id = __atomic_load_n(&self, __ATOMIC_RELAXED);
-	if (!id) {
-		id = maple_domain_id();
-		__atomic_store_n(&self, id, __ATOMIC_RELAXED);
+	static long self; /* this domain's handle, asked once */
+	long h = __atomic_load_n(&self, __ATOMIC_RELAXED);
+	if (!h) {
+		h = maple_domain_id();
+		__atomic_store_n(&self, h, __ATOMIC_RELAXED);
 	}
-	long info = rref_info(r); /* its owner in bits 15:0 */
-	return id > 0 && info >= 0 && (info & 0xffff) != id;
+	/* The owner's id, bits 15:0 of both: the handle's bits above are
+	 * its slot's generation, which rref_info does not give. */
+	long info = rref_info(r);
+	return h > 0 && info >= 0 && (info & 0xffff) != (h & 0xffff);
 }
 
 /*
