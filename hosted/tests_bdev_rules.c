@@ -8,6 +8,7 @@
  */
 #include "tests_bdev_rules.h"
 
+#include "domains.h"
 #include "gate.h"
 #include "tests_domains.h"
 
@@ -17,6 +18,7 @@
 #include <test/rogue/blocks_cases.h>
 
 #include <stdio.h>
+#include <string.h>
 
 /* Rogue runs case `number` against shadow (bdev_shadow, with its membdev)
  * once per entry of a2 (its third argument), results in r, with the output
@@ -328,6 +330,96 @@ int htest_bdev_swapped_buffers(char *why, size_t len)
 				  now ? (unsigned long)hgate_handle(now) : 0UL,
 				  (unsigned long)first, htest_captured());
 	if (nobody_blamed_in("bdev_shadow_bufswap", "membdev_bufswap", why, len) < 0)
+		return -1;
+	return htest_leak_check(why, len);
+}
+
+/*
+ * Rogue case 460: clients naming, in their requests, buffers of the
+ * shadow's own copies of other calls' batches (read from the shared heap,
+ * where those copies lie among rogue's requests), while twelve threads
+ * keep the shadow making and freeing such copies: each such request is
+ * refused -MAPLE_EINVAL (the shadow serves only RRefs lent to the call,
+ * block.h's block_rref_lent), the shadow and membdev stay up, nobody is
+ * blamed. Before, the shadow served them: every run failed (20 of 20),
+ * rogue's case returning (4 << 20) | about 750 to 1150 (reads done into
+ * buffers rogue never lent), or -200 (2 runs) after `bdev_shadow failed:
+ * SIGSEGV (SEGV_MAPERR) at bdev_shadow+0x5b56, address 0x9001260000`
+ * (memcpy into a buffer another call had freed, its chunk unmapped):
+ * every client of the shadow lost the device. The shadow's slot is used
+ * once first, so its handle has a generation above its id: the fix's
+ * first form compared rref_info's owner id with the whole handle and let
+ * every buffer through in the VM, where the handle had one (16 reads,
+ * ktest recovery_a_client_naming_the_shadows_own_buffers_gets_einval),
+ * while this test, whose shadow had generation 0, passed.
+ */
+int htest_bdev_names_own_buffers(char *why, size_t len)
+{
+	/* A domain in the shadow's slot first, so that the shadow's handle
+	 * (SYS_DOMAIN_ID) has a generation above its id, as in the VM. */
+	struct hosted_domain *first = htest_create("rogue", why, len);
+	char err[160];
+	if (!first)
+		return -1;
+	if (hdom_destroy(hgate_handle(first), err, sizeof err) < 0)
+		return htest_fail(why, len, "destroying the first rogue: %s", err);
+	if (case_answers(ROGUE_B_NAME_OWN, 0, why, len) < 0)
+		return -1;
+	struct hosted_domain *shadow = htest_by_name("bdev_shadow");
+	if (!shadow || hgate_handle(shadow) == shadow->id)
+		return htest_fail(why, len,
+				  "bdev_shadow's handle is %#lx, want a generation above "
+				  "its id",
+				  shadow ? (unsigned long)hgate_handle(shadow) : 0UL);
+	return htest_leak_check(why, len);
+}
+
+/*
+ * Rogue case 461: rogue fails (a write to address 0) while twelve threads
+ * of its own are inside the shadow, some holding a turn and their copy of
+ * a batch (bdev_check.c, turn_take), the rest waiting for one. Its
+ * threads finish their calls in the running shadow and unwind on their
+ * way back into rogue; destroying rogue then ends every turn it held and
+ * frees every RRef: a new client writes and reads through the same shadow
+ * and membdev (rogue case 441's inits and write), nobody is blamed, and
+ * nothing leaks.
+ */
+int htest_bdev_client_dies_inside(char *why, size_t len)
+{
+	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
+	struct hosted_domain *driver = shadow ? htest_by_name("membdev") : NULL;
+	struct hosted_domain *rogue = driver ? htest_create("rogue", why, len) : NULL;
+	if (!rogue || htest_capture_begin(why, len) < 0)
+		return shadow && !driver ? htest_fail(why, len, "bdev_shadow made no membdev") : -1;
+	uint64_t first = hgate_handle(driver);
+	long r = 0;
+	char died[256];
+	/* The runtime's upcall into rogue fails: that is the case. */
+	int bad = htest_call(rogue, Rogue_run_METHOD, ROGUE_B_DIE_INSIDE,
+			     (long)hgate_handle(shadow), 0, &r, died, sizeof died) < 0;
+	htest_capture_end();
+	if (!bad || !strstr(died, "failed: SIGSEGV (SEGV_MAPERR) at rogue+") ||
+	    !strstr(died, ", address 0"))
+		return htest_fail(why, len,
+				  "rogue's case %d returned %ld (%s), want its fault at address 0, "
+				  "in: %.300s",
+				  ROGUE_B_DIE_INSIDE, r, bad ? died : "no failure",
+				  htest_captured());
+	char err[160];
+	if (hdom_destroy(hgate_handle(rogue), err, sizeof err) < 0)
+		return htest_fail(why, len, "destroying the failed rogue: %s", err);
+	if (run_case_on(shadow, ROGUE_B_INITS_MANY, (const long[]){0}, 1, &r, why, len) < 0)
+		return -1;
+	struct hosted_domain *now = htest_by_name("membdev");
+	if (r != 0 || !now || hgate_handle(now) != first)
+		return htest_fail(why, len,
+				  "after rogue died inside the shadow, a new client's case %d "
+				  "returned %ld (want 0), membdev is handle %#lx (want %#lx), in: "
+				  "%.300s",
+				  ROGUE_B_INITS_MANY, r,
+				  now ? (unsigned long)hgate_handle(now) : 0UL,
+				  (unsigned long)first, htest_captured());
+	if (nobody_blamed(why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
 }

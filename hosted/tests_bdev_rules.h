@@ -23,5 +23,9 @@ int htest_bdev_hoarded_copies(char *why, size_t len);
 int htest_bdev_read_write_race(char *why, size_t len);
 /* A driver rewriting the buf words of the shadow's copies after its calls. */
 int htest_bdev_swapped_buffers(char *why, size_t len);
+/* Clients naming the shadow's own buffers in their requests. */
+int htest_bdev_names_own_buffers(char *why, size_t len);
+/* A client failing while its threads are inside the shadow. */
+int htest_bdev_client_dies_inside(char *why, size_t len);
 
 #endif

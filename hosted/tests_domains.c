@@ -623,6 +623,10 @@ const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS] = {
 	 htest_bdev_read_write_race, NULL},
 	{"attack-a-driver-swapping-the-buf-words-of-the-shadows-copies-frees-no-buffer-in-use",
 	 htest_bdev_swapped_buffers, NULL},
+	{"attack-a-client-naming-the-shadows-own-buffers-gets-einval-and-the-shadow-lives",
+	 htest_bdev_names_own_buffers, NULL},
+	{"attack-a-client-failing-with-calls-in-the-shadow-leaves-no-turn-held",
+	 htest_bdev_client_dies_inside, NULL},
 };
 
 /* For the other hosted test files (tests_rogue.c, tests_membdev.c): the

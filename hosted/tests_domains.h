@@ -16,7 +16,7 @@ struct hosted_named_test {
 	const char *needs; /* NULL, or what it needs protection keys for (its SKIP says so) */
 };
 
-#define HOSTED_DOMAIN_TESTS 29
+#define HOSTED_DOMAIN_TESTS 31
 extern const struct hosted_named_test hosted_domain_tests[HOSTED_DOMAIN_TESTS];
 
 /* Write the printf-style reason into why; -1, what a failed test returns. */

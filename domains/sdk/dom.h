@@ -63,7 +63,7 @@ long maple_device_config(const char *name, uint64_t off);
 long maple_dma_alloc(uint64_t bytes);
 long maple_dma_bus(const void *addr);
 long maple_lookup(const char *name); /* SYS_LOOKUP: a domain's id by name */
-long maple_domain_id(void);	     /* SYS_DOMAIN_ID: the caller's id */
+long maple_domain_id(void);	     /* SYS_DOMAIN_ID: the caller's handle (id in bits 15:0) */
 
 /*
  * A thread created by maple_thread_create starts in `fn(arg)` on a fresh

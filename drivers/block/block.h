@@ -79,6 +79,37 @@ static inline bool block_chunk_mapped(const struct block_mapped *m, uint64_t va)
 }
 
 /*
+ * Whether r, which rref_bus accepted, is lent to the call being served,
+ * not the server's own: rref_bus answers for both. THE INVARIANT (what a
+ * request names stays allocated, and its chunk mapped, until the call
+ * returns): an RRef lent to the call is borrowed, so no one can free or
+ * unnest it before then; a server's own RRefs it frees on its own
+ * schedule. The block shadow frees its copies' extra buffers as each call
+ * ends (bdev_check.c, set_put), and any domain can read their handles in
+ * the shared heap: a client naming one had the shadow write a read's bytes
+ * into it after another call freed it, into a chunk the heap had unmapped
+ * meanwhile. Rogue case 460 (twelve threads making the shadow copy and
+ * free batches, two naming the buffers they found in the heap): before,
+ * every run failed, 2 of 20 with `bdev_shadow failed: SIGSEGV
+ * (SEGV_MAPERR) at bdev_shadow+0x5b56` (memcpy), the rest with about 750
+ * to 1150 reads done into buffers the client did not lend. The drivers own no RRef, so rref_bus
+ * alone means lent for them. One more system call per confirmed RRef.
+ */
+static inline bool block_rref_lent(rref_t r)
+{
+	static long self; /* this domain's handle, asked once */
+	long h = __atomic_load_n(&self, __ATOMIC_RELAXED);
+	if (!h) {
+		h = maple_domain_id();
+		__atomic_store_n(&self, h, __ATOMIC_RELAXED);
+	}
+	/* The owner's id, bits 15:0 of both: the handle's bits above are
+	 * its slot's generation, which rref_info does not give. */
+	long info = rref_info(r);
+	return h > 0 && info >= 0 && (info & 0xffff) != (h & 0xffff);
+}
+
+/*
  * The request that a handle nested in a lent deque names, or NULL. The
  * handle is a plain number in shared memory that anyone may have written:
  * pointing into the shared heap's window is not enough, since most of the
@@ -89,7 +120,8 @@ static inline bool block_chunk_mapped(const struct block_mapped *m, uint64_t va)
  * shadow's own copy of a batch, bdev_check.c), and should move onto it.
  * THE INVARIANT: a request is read only in a chunk known mapped for the
  * whole call. The kernel confirms (rref_bus) that a handle is a live RRef
- * lent to this call with a BlockReq's payload; nested in a borrowed deque,
+ * with a BlockReq's payload, and block_rref_lent that it is lent to this
+ * call (a server's own it may free meanwhile); nested in a borrowed deque,
  * no one can unnest or free it until the call returns, so its chunk (a
  * payload never crosses one) stays mapped till then, and a later request
  * that lies wholly in such a chunk (m) is read without asking again, a
@@ -104,7 +136,7 @@ static inline struct BlockReq *block_req_at(rref_t r, struct block_mapped *m)
 		return NULL;
 	if (block_chunk_mapped(m, va) && block_chunk_mapped(m, va + sizeof(struct BlockReq) - 1))
 		return (struct BlockReq *)va;
-	if (rref_bus(r, sizeof(struct BlockReq)) < 0)
+	if (rref_bus(r, sizeof(struct BlockReq)) < 0 || !block_rref_lent(r))
 		return NULL;
 	if (!block_chunk_mapped(m, va) && m->n < sizeof m->chunk / sizeof m->chunk[0])
 		m->chunk[m->n++] = (uint32_t)((va - SHARED_HEAP_VA) / SHARED_CHUNK);
@@ -114,17 +146,20 @@ static inline struct BlockReq *block_req_at(rref_t r, struct block_mapped *m)
 /*
  * Where a request's bytes are: data for one block, else buf from offset.
  * buf is a plain number in shared memory: the kernel confirms (rref_bus)
- * that it is an RRef lent to this call with at least offset + bytes of
- * payload, so a small or foreign RRef fails the request, not the memcpy.
+ * that it is an RRef lent to this call, or the caller's own, with at least
+ * offset + bytes of payload, so a small or foreign RRef fails the request,
+ * not the memcpy. lent_only refuses the caller's own too (block_rref_lent):
+ * for a server that owns RRefs of its own, the shadow.
  */
 static inline uint8_t *block_req_bytes(struct BlockReq *req, uint32_t count, uint32_t offset,
-				       uint64_t block_size)
+				       uint64_t block_size, bool lent_only)
 {
 	if (count <= 1)
 		return req->data;
 	rref_t buf = __atomic_load_n(&req->buf, __ATOMIC_RELAXED);
 	uint64_t bytes = (uint64_t)count * block_size;
-	if (offset % BLOCK_BUF_ALIGN || !buf || rref_bus(buf, offset + bytes) < 0)
+	if (offset % BLOCK_BUF_ALIGN || !buf || rref_bus(buf, offset + bytes) < 0 ||
+	    (lent_only && !block_rref_lent(buf)))
 		return NULL;
 	return (uint8_t *)rref_ptr(buf) + offset;
 }

@@ -292,17 +292,39 @@ static rref_t hoard_batch(void)
 	return RREF_NULL;
 }
 
+/* ROGUE_B_NAME_OWN: the heap chunks the hoarders' requests lie in (their
+ * first and last of each batch), which the namers read, and the namers
+ * that may still read them: the hoarders keep their batches, so the chunks
+ * stay mapped, until none may. */
+static struct {
+	uint64_t chunk[2 * ROGUE_B_HOARDERS];
+	uint32_t n;
+	uint32_t reading;
+} named;
+
+static uint64_t chunk_of(const void *p)
+{
+	return (uint64_t)p & ~(uint64_t)(SHARED_CHUNK - 1);
+}
+
 static void hoarder(void *arg)
 {
 	(void)arg;
 	rref_t q = hoard_batch();
 	long odd = q ? 0 : -MAPLE_ENOMEM;
+	for (uint32_t i = 0; q && i < BlockReq_deque32_CAP; i += BlockReq_deque32_CAP - 1) {
+		uint32_t k = __atomic_fetch_add(&named.n, 1, __ATOMIC_RELAXED);
+		if (k < 2 * ROGUE_B_HOARDERS) /* ROGUE_B_HOARD's hoarders note them too */
+			named.chunk[k] = chunk_of(BlockReq_ptr(BlockReq_deque32_get(q, i)));
+	}
 	__atomic_add_fetch(&rw.started, 1, __ATOMIC_RELEASE);
-	while (!odd && !__atomic_load_n(&rw.stop, __ATOMIC_ACQUIRE)) {
+	while (!odd && !__atomic_load_n(&rw.stop, __ATOMIC_SEQ_CST)) {
 		long n = BlockDevice_submit(&rw.dev, q);
 		if (!an_answer(n))
 			odd = n;
 	}
+	for (int ms = 0; __atomic_load_n(&named.reading, __ATOMIC_SEQ_CST) && ms < 10000; ms++)
+		maple_sleep_ns(1000000);
 	if (q)
 		BlockReq_deque32_free(q);
 	long none = 0;
@@ -469,6 +491,123 @@ static long race(struct BlockDevice_ref dev)
 	return odd ? odd : hoard_odd;
 }
 
+/* ROGUE_B_NAME_OWN's reads into buffers rogue did not lend: sent, and done. */
+static long named_sent, named_done;
+
+/* A 128 KiB payload (a BlockBuf's size class, each aligned to it) that is
+ * not rogue's own: what a request's buf word names, read from the heap. */
+static bool anothers_buffer(rref_t h)
+{
+	uint64_t va = (uint64_t)rref_ptr(h);
+	return h && h >> 63 == 0 && va >= SHARED_HEAP_VA &&
+	       va < SHARED_HEAP_VA + (uint64_t)SHARED_CHUNKS * SHARED_CHUNK &&
+	       va % sizeof(struct BlockBuf) == 0 && rref_info(h) < 0;
+}
+
+/* A namer: each request's buf word in the chunks of rogue's hoarders'
+ * requests (the shadow's copies are requests of that size class too,
+ * made after them), and a two-block read into each buffer named there
+ * that rogue does not own. */
+static void namer(void *arg)
+{
+	uint32_t threads = (uint32_t)(uint64_t)arg;
+	/* Counted before stop is read: a hoarder that saw stop and then no
+	 * reader frees its batch, and this namer, seeing stop, reads nothing. */
+	__atomic_add_fetch(&named.reading, 1, __ATOMIC_SEQ_CST);
+	rref_t q = BlockReq_deque32_alloc(), r = BlockReq_alloc();
+	long odd = q && r && BlockReq_deque32_push(q, r) == 0 ? 0 : -MAPLE_ENOMEM;
+	if (odd && r)
+		BlockReq_free(r);
+	__atomic_add_fetch(&rw.started, 1, __ATOMIC_RELEASE);
+	/* Every hoarder's chunks noted (each notes them before it counts). */
+	while (__atomic_load_n(&rw.started, __ATOMIC_ACQUIRE) < threads &&
+	       !__atomic_load_n(&rw.stop, __ATOMIC_SEQ_CST))
+		maple_sleep_ns(1000000);
+	const uint64_t slot = 8192; /* a BlockReq's size class: payloads aligned to it */
+	long sent = 0, done = 0;
+	while (!odd && !__atomic_load_n(&rw.stop, __ATOMIC_SEQ_CST)) {
+		for (uint32_t c = 0;
+		     c < __atomic_load_n(&named.n, __ATOMIC_RELAXED) && c < 2 * ROGUE_B_HOARDERS;
+		     c++)
+			for (uint64_t off = 0; !odd && off < SHARED_CHUNK; off += slot) {
+				const struct BlockReq *other =
+					(const struct BlockReq *)(named.chunk[c] + off);
+				rref_t h = __atomic_load_n(&other->buf, __ATOMIC_RELAXED);
+				if (!anothers_buffer(h))
+					continue;
+				struct BlockReq *req = BlockReq_ptr(r);
+				*req = (struct BlockReq){.nblocks = 2, .status = 1, .buf = h};
+				long n = BlockDevice_submit(&rw.dev, q);
+				if (!an_answer(n))
+					odd = n;
+				sent++;
+				done += n == 1 && req->status == 0;
+			}
+	}
+	__atomic_sub_fetch(&named.reading, 1, __ATOMIC_SEQ_CST);
+	if (q)
+		BlockReq_deque32_free(q);
+	__atomic_add_fetch(&named_sent, sent, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&named_done, done, __ATOMIC_RELAXED);
+	long none = 0;
+	__atomic_compare_exchange_n(&hoard_odd, &none, odd, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+}
+
+static long name_own(struct BlockDevice_ref dev)
+{
+	memset(&rw, 0, sizeof rw);
+	hoard_odd = 0;
+	named_sent = named_done = 0;
+	memset(&named, 0, sizeof named);
+	rw.dev = dev;
+	long r = 0;
+	uint32_t threads = 0;
+	const uint64_t all = ROGUE_B_HOARDERS + ROGUE_B_NAMERS;
+	for (uint64_t i = 0; i < all && r >= 0; i++) {
+		r = maple_thread_create(i < ROGUE_B_HOARDERS ? hoarder : namer, (void *)all);
+		threads += r >= 0;
+	}
+	long odd = r < 0 ? r : 0;
+	for (int ms = 0; !odd && __atomic_load_n(&rw.started, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			odd = -MAPLE_ETIMEDOUT;
+		maple_sleep_ns(1000000);
+	}
+	uint64_t until = maple_clock_ns() + ROGUE_B_HOARD_MS * 1000000UL;
+	while (!odd && maple_clock_ns() < until && !__atomic_load_n(&rw.ended, __ATOMIC_ACQUIRE))
+		maple_sleep_ns(1000000);
+	__atomic_store_n(&rw.stop, 1, __ATOMIC_SEQ_CST); /* against named.reading */
+	for (int ms = 0; __atomic_load_n(&rw.ended, __ATOMIC_ACQUIRE) < threads; ms++) {
+		if (ms == 10000)
+			return -MAPLE_ETIMEDOUT;
+		maple_sleep_ns(1000000);
+	}
+	if (odd || hoard_odd)
+		return odd ? odd : hoard_odd;
+	if (named_done)
+		return 4L << 20 | named_done;
+	return named_sent ? 0 : 5L << 20; /* no buffer found: the case proved nothing */
+}
+
+/* Read as an address to write: 0, so rogue faults (volatile, so the
+ * write is emitted as written). */
+static volatile uint64_t die_at;
+
+static long die_inside(struct BlockDevice_ref dev)
+{
+	memset(&rw, 0, sizeof rw);
+	hoard_odd = 0;
+	rw.dev = dev;
+	for (int i = 0; i < ROGUE_B_HOARDERS; i++)
+		if (maple_thread_create(hoarder, NULL) < 0)
+			return -MAPLE_EAGAIN;
+	maple_sleep_ns(ROGUE_B_HOARD_MS * 1000000UL);
+	*(volatile uint64_t *)die_at = 1;
+	return -MAPLE_EINVAL;
+}
+
 /* ROGUE_B_BUFSWAP: ROGUE_B_HOARD's batch, submitted alone for ms
  * milliseconds (0: ROGUE_B_BUFSWAP_MS). */
 static long bufswap(struct BlockDevice_ref dev, unsigned long ms)
@@ -525,6 +664,10 @@ long rogue_blocks_case(long number, unsigned long target, unsigned long a2)
 		return race(dev);
 	if (number == ROGUE_B_BUFSWAP)
 		return bufswap(dev, a2);
+	if (number == ROGUE_B_NAME_OWN)
+		return name_own(dev);
+	if (number == ROGUE_B_DIE_INSIDE)
+		return die_inside(dev);
 	rref_t q = BlockReq_deque32_alloc();
 	if (!q)
 		return -MAPLE_ENOMEM;

@@ -1,6 +1,7 @@
 /*
  * rogue's cases against a BlockDevice shadow's end-to-end checks (numbers
- * 370-389, 440-449 and 450-459 of its run(case, target, a2, a3) method, cases.h;
+ * 370-389, 440-449, 450-459 and 460-469 of its run(case, target, a2, a3) method,
+ * cases.h;
  * domains/test/rogue/blocks.c): a client that breaks the rules of a batch
  * (domains/idl/bdev.idl), or keeps them from many threads at once, must
  * get a clean answer, and must neither crash the shadow, nor fail another
@@ -121,6 +122,32 @@ enum rogue_blocks_hoard_case {
 	 * request whose status is not 0, minus its status in bits 32 and up. */
 	ROGUE_B_BUFSWAP = 452,
 	ROGUE_B_HOARD_END
+};
+
+#define ROGUE_B_NAMERS 2 /* ROGUE_B_NAME_OWN's threads naming the shadow's buffers */
+
+enum rogue_blocks_own_case {
+	ROGUE_B_OWN_FIRST = 460,
+	/* The shadow's own RRefs named by a client: ROGUE_B_HOARDERS threads
+	 * submit ROGUE_B_HOARD's batches without pause (the shadow's copy of
+	 * each nests 32 buffers of 128 KiB, and frees 24 of them when the
+	 * call ends), while ROGUE_B_NAMERS threads read the buf words of
+	 * every request in the shared heap's chunk that holds rogue's own
+	 * requests (the shadow's copies lie among them) and submit, for each
+	 * 128 KiB buffer named there that is not rogue's, a two-block read
+	 * into it, for ROGUE_B_HOARD_MS at least: rogue lends no such buffer.
+	 * 0 if every submit got a device's answer and no such read was done;
+	 * else the first other result, (4 << 20) | the reads done into
+	 * buffers rogue did not lend, or (5 << 20) if no namer found a buffer
+	 * to name. */
+	ROGUE_B_NAME_OWN = 460,
+	/* A client failing with calls in the shadow: ROGUE_B_HOARDERS threads
+	 * submit ROGUE_B_HOARD's batches without pause (turns held, more
+	 * waiting for theirs) and, after ROGUE_B_HOARD_MS, rogue's calling
+	 * thread writes to address 0: rogue fails with its threads inside the
+	 * shadow. Returns only if the write did not fault (-MAPLE_EINVAL). */
+	ROGUE_B_DIE_INSIDE = 461,
+	ROGUE_B_OWN_END
 };
 
 /* rogue's own (domains/test/rogue/blocks.c): run() hands it these cases. */

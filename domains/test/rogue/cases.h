@@ -56,8 +56,8 @@ enum rogue_case {
 	 * (maple-hosted's signal frames); 320-339: tiles_cases.h (AMX's tile
 	 * configuration across the gate); 340-359: threads_cases.h
 	 * (maple-hosted's handler entries with domain threads at once);
-	 * 370-389, 440-449 and 450-459: blocks_cases.h (a BlockDevice shadow's checks); 420-439:
-	 * wide_cases.h (AVX-512 state across the gate) */
+	 * 370-389, 440-449, 450-459 and 460-469: blocks_cases.h (a BlockDevice shadow's checks);
+	 * 420-439: wide_cases.h (AVX-512 state across the gate) */
 	ROGUE_CASES
 };
 

@@ -189,7 +189,8 @@ static long run(long number, long target, long a2, long a3)
 				       (unsigned long)a3);
 	if ((number >= ROGUE_B_FIRST && number < ROGUE_B_END) ||
 	    (number >= ROGUE_B_SHARED_FIRST && number < ROGUE_B_SHARED_END) ||
-	    (number >= ROGUE_B_HOARD_FIRST && number < ROGUE_B_HOARD_END))
+	    (number >= ROGUE_B_HOARD_FIRST && number < ROGUE_B_HOARD_END) ||
+	    (number >= ROGUE_B_OWN_FIRST && number < ROGUE_B_OWN_END))
 		return rogue_blocks_case(number, (unsigned long)target, (unsigned long)a2);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
 		return rogue_pci_case(number, (unsigned long)target);

@@ -448,7 +448,7 @@ static long begin_submit(long a[4], struct token **out)
 		p[i].req = block_req_at(r, &mapped);
 		if (!p[i].req || block_req_read(p[i].req, nblocks, bsize, &p[i].q) < 0)
 			continue;
-		p[i].bytes = block_req_bytes(p[i].req, p[i].q.count, p[i].q.offset, bsize);
+		p[i].bytes = block_req_bytes(p[i].req, p[i].q.count, p[i].q.offset, bsize, true);
 		if (!p[i].bytes)
 			continue;
 		p[i].first = blocks;

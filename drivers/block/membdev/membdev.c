@@ -222,7 +222,8 @@ static int32_t serve(struct BlockReq *req)
 	struct block_req q;
 	if (block_req_read(req, nblocks, block_size, &q) < 0)
 		return -MAPLE_EINVAL;
-	uint8_t *bytes = block_req_bytes(req, q.count, q.offset, block_size);
+	/* membdev owns no RRef: what rref_bus accepts is lent (block.h) */
+	uint8_t *bytes = block_req_bytes(req, q.count, q.offset, block_size, false);
 	if (!bytes)
 		return -MAPLE_EINVAL;
 	uint8_t *where = disk + q.block * block_size;

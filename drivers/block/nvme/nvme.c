@@ -140,7 +140,8 @@ static void wrong_read(struct BlockReq *req)
 	if (block_req_read(req, nblocks, block_size, &rq) < 0 || rq.op ||
 	    __atomic_add_fetch(&reads, 1, __ATOMIC_RELAXED) != NVME_WRONG_READ_NTH)
 		return;
-	uint8_t *bytes = block_req_bytes(req, rq.count, rq.offset, block_size);
+	/* nvme owns no RRef: what rref_bus accepts is lent (block.h) */
+	uint8_t *bytes = block_req_bytes(req, rq.count, rq.offset, block_size, false);
 	if (!bytes)
 		return;
 	bytes[0] ^= 0xff;

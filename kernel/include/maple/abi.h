@@ -25,7 +25,7 @@
 #define SYS_PANIC	  8  /* (const char *msg, uint64_t len) -> the domain fails */
 #define SYS_EXPORT	  9  /* (const uint64_t *entries, uint64_t n) -> 0; the domain's methods */
 #define SYS_LOOKUP	  10 /* (const char *name, uint64_t len) -> domain id */
-#define SYS_DOMAIN_ID	  11 /* () -> the calling domain's id */
+#define SYS_DOMAIN_ID	  11 /* () -> the calling domain's handle (id in bits 15:0) */
 #define SYS_RETURN	  12 /* (long value): the gate's end of a thread or kernel call */
 #define SYS_GATE_STACK	  13 /* (uint64_t domain): the gate asks for this thread's stack there */
 /* 14-19: the shared heap, see maple/rref_abi.h */
