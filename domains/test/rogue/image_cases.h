@@ -1,6 +1,6 @@
 /*
  * rogue's cases against the rights its own image's pages are mapped with
- * (numbers 480-499 of its run(case, target, a2, a3) method, cases.h;
+ * (number 480 of its run(case, target, a2, a3) method, cases.h;
  * domains/test/rogue/image.c). The loader scans only executable segments'
  * bytes for WRPKRU (kernel/lib/elf_check.c), so no other byte of an image
  * may ever be executable. Plain numbers, so hosted/tests_lifecycle.c can
