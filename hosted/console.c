@@ -226,15 +226,45 @@ static const struct ctl_cmd cmds[] = {
 	{"shutdown", "", 0, 0, "stop maple-hosted", cmd_shutdown},
 };
 
+static uint64_t now_ms(void);
+
+/* The client being served: its socket, and whether it was dropped. */
+struct client {
+	int fd;
+	int dropped;
+};
+
+/*
+ * THE INVARIANT (serve_client's, below) on the way out: a client that
+ * reads no replies must not hold the console either. Its replies fill the
+ * socket, and a send that waited for room would wait for ever; so each
+ * waits at most CONSOLE_LINE_MS for room, then the client is dropped and
+ * nothing more it sent is run (attack12: 64 KiB of `help` lines, none of
+ * their replies read, held it until killed).
+ */
 static void reply(void *ctx, const char *s, size_t len)
 {
-	int fd = *(int *)ctx;
-	while (len) { /* a client that left loses its reply, nothing else */
-		ssize_t k = send(fd, s, len, MSG_NOSIGNAL);
-		if (k <= 0)
-			return;
-		s += k;
-		len -= (size_t)k;
+	struct client *c = ctx;
+	uint64_t deadline = now_ms() + CONSOLE_LINE_MS;
+	while (len && !c->dropped) { /* a client that left loses its reply, nothing else */
+		ssize_t k = send(c->fd, s, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0) {
+			s += k;
+			len -= (size_t)k;
+			deadline = now_ms() + CONSOLE_LINE_MS;
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		uint64_t now = now_ms();
+		struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && now < deadline &&
+		    (poll(&p, 1, (int)(deadline - now)) > 0 || errno == EINTR))
+			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			klog("hosted: console: a client read no reply within %d ms; closed",
+			     CONSOLE_LINE_MS);
+		c->dropped = 1;
 	}
 }
 
@@ -247,18 +277,20 @@ static uint64_t now_ms(void)
 
 /*
  * Serve one client until it leaves, says shutdown, or ends no line within
- * CONSOLE_LINE_MS of its connect or its last line end. THE INVARIANT: one
- * client is served at a time, so a client that stops mid-line (or never
- * starts one) must not hold the console: ci/ctl behind it, a `kill` or a
+ * CONSOLE_LINE_MS of its connect or its last line end, or leaves no room
+ * for a reply for as long (reply). THE INVARIANT: one client is served at
+ * a time, so a client that stops mid-line (or never starts one), or stops
+ * reading, must not hold the console: ci/ctl behind it, a `kill` or a
  * `shutdown` included, would wait for ever. The time a command takes to
  * run is not the client's: the deadline starts again after it.
  */
 static void serve_client(int fd)
 {
 	static struct ctl_session s;
-	ctl_session_init(&s, cmds, sizeof cmds / sizeof cmds[0], reply, &fd);
+	struct client c = {.fd = fd};
+	ctl_session_init(&s, cmds, sizeof cmds / sizeof cmds[0], reply, &c);
 	uint64_t deadline = now_ms() + CONSOLE_LINE_MS;
-	while (!done) {
+	while (!done && !c.dropped) {
 		uint64_t now = now_ms();
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int ready = now < deadline ? poll(&p, 1, (int)(deadline - now)) : 0;
@@ -273,7 +305,7 @@ static void serve_client(int fd)
 		ssize_t k = ready < 0 ? -1 : read(fd, buf, sizeof buf);
 		if (k <= 0)
 			return;
-		for (ssize_t i = 0; i < k && !done; i++) {
+		for (ssize_t i = 0; i < k && !done && !c.dropped; i++) {
 			ctl_session_byte(&s, buf[i]);
 			if (buf[i] == '\n' || buf[i] == '\r')
 				deadline = now_ms() + CONSOLE_LINE_MS;

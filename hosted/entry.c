@@ -314,6 +314,9 @@ static const char *code_name(int sig, int code)
 	 * 0)" or "#SS". */
 	if ((sig == SIGSEGV || sig == SIGBUS) && code == SI_KERNEL)
 		return "SI_KERNEL";
+	/* #AC: a misaligned access with RFLAGS.AC set (Linux sets CR0.AM). */
+	if (sig == SIGBUS && code == BUS_ADRALN)
+		return "BUS_ADRALN";
 	return "";
 }
 

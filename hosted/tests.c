@@ -241,6 +241,7 @@ static void list_tests(void)
 			  .run = htest_unmasked_fp});
 	add((struct test){.name = "runtime-leaves-no-avx512-state-in-use", .run = htest_no_avx512});
 	add((struct test){.name = "xcall-callee-fault-unwinds-to-caller", .run = htest_unwind});
+	add((struct test){.name = "gate-alignment-checks-cross-no-call", .run = htest_flags});
 	add((struct test){.name = "gate-call-depth-past-the-limit-is-edepth", .run = htest_depth});
 	add((struct test){.name = "gate-counts-every-call-from-two-threads-at-once",
 			  .run = htest_counts});

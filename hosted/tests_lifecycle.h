@@ -5,7 +5,7 @@
 
 #include "tests_domains.h"
 
-#define HOSTED_LIFECYCLE_TESTS 3
+#define HOSTED_LIFECYCLE_TESTS 4
 extern const struct hosted_named_test hosted_lifecycle_tests[HOSTED_LIFECYCLE_TESTS];
 
 #endif

@@ -29,6 +29,7 @@
 #include <idl/xa_methods.h>
 #include <maple/abi.h>
 #include <test/rogue/attack4_cases.h>
+#include <test/rogue/flags_cases.h>
 #include <test/rogue/gate_cases.h>
 #include <test/rogue/tiles_cases.h>
 #include <test/rogue/watch_cases.h>
@@ -112,6 +113,46 @@ int htest_unwind(char *why, size_t len)
 		return -1;
 	}
 	return htest_runtime_clean(why, len);
+}
+
+/*
+ * THE RULE (gate.S, RAISE_TO_GATE): no RFLAGS.AC crosses a call, either
+ * way. Linux sets CR0.AM, so a domain's AC makes its misaligned accesses
+ * SIGBUS. Rogue 1 sets AC and calls rogue 2, whose 8-byte load at an odd
+ * address must read its value; and rogue 2 sets AC and returns, after
+ * which rogue 1's own such load must too. Before (attack12) the gate left
+ * RFLAGS alone: the caller's AC failed the callee (`rogue failed: SIGBUS ()
+ * at rogue+0x5e60, address 0`, and rogue.run(481) returned -200,
+ * -MAPLE_ECALLEE), and the callee's failed the caller (`rogue.0 failed:
+ * SIGBUS () at rogue+0x5ea4, address 0`); the code is BUS_ADRALN, which
+ * the runtime now names.
+ */
+int htest_flags(char *why, size_t len)
+{
+	static const struct {
+		long number;
+		const char *what;
+	} cases[] = {{ROGUE_FL_CALL_WITH_AC, "a caller's AC reached its callee"},
+		     {ROGUE_FL_CALL_GETS_AC, "a callee's AC reached its caller"}};
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct hosted_domain *caller = htest_create("rogue", why, len);
+		struct hosted_domain *callee = caller ? htest_create("rogue", why, len) : NULL;
+		if (!callee)
+			return -1;
+		long r = 0;
+		if (htest_call(caller, Rogue_run_METHOD, cases[i].number,
+			       (long)hgate_handle(callee), 0, &r, why, len) < 0)
+			return -1;
+		if ((uint64_t)r != ROGUE_FL_VALUE)
+			return htest_fail(why, len, "rogue.run(%ld) returned %#lx, want %#llx: %s",
+					  cases[i].number, r, ROGUE_FL_VALUE, cases[i].what);
+		if (hgate_state(callee) != GATE_DOMAIN_RUNNING)
+			return htest_fail(why, len, "rogue.run(%ld): the callee failed",
+					  cases[i].number);
+		if (htest_leak_check(why, len) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* A chain of calls of rogue into itself past GATE_MAX_DEPTH is refused with

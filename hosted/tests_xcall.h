@@ -9,8 +9,8 @@
  * the xa -> xb -> xc -> xa chain, a callee failing in 32-bit mode, vector
  * state across calls, none of AVX-512's left in use by the runtime, the
  * signal stack across upcalls, a callee's fault
- * unwound to its caller, the call depth bound, calls from two threads at
- * once each counted. */
+ * unwound to its caller, RFLAGS.AC across calls, the call depth bound,
+ * calls from two threads at once each counted. */
 int htest_hello(char *why, size_t len);
 int htest_chain(char *why, size_t len);
 int htest_compat(char *why, size_t len);
@@ -22,6 +22,7 @@ int htest_unmasked_fp(char *why, size_t len);
 int htest_xcr0_refused(char *why, size_t len);
 int htest_no_avx512(char *why, size_t len);
 int htest_unwind(char *why, size_t len);
+int htest_flags(char *why, size_t len);
 int htest_depth(char *why, size_t len);
 int htest_counts(char *why, size_t len);
 

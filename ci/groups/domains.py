@@ -1,13 +1,17 @@
 """domains: `domains`, `inject`, `kill`, `destroy`, `create` through the console
 (production kernel); the authority case drives rogue with `call` (test
-kernel); the isolation modes without PKU or with isolation=off.
+kernel), and so does the empty-segment case, on a rogue.elf made with an empty
+executable segment; the isolation modes without PKU or with isolation=off.
 """
+import os
 import re
+import struct
+import tempfile
 
 from harness.qemu import TEST_KERNEL, Config, default_cmdline, domain_images
 
-from .common import (INJECTED, Failure, boot_ready, checks_on_one_boot, expect_reply, expect_state,
-                     idl_method, test, vm)
+from .common import (INJECTED, ROOT, Failure, boot_ready, checks_on_one_boot, expect_reply,
+                     expect_state, idl_method, test, vm)
 
 
 def dom_listed(v):
@@ -88,6 +92,74 @@ def dom_authority():
         expect_reply(v, "destroy rogue", True)
 
 
+PT_LOAD, PT_GNU_STACK, PF_X, PF_R, PAGE = 1, 0x6474e551, 1, 4, 4096
+
+
+def header_define(path, name):
+    """A #define's value, a string literal's or a number's, as the C header has it (read,
+    never copied)."""
+    with open(os.path.join(ROOT, path)) as f:
+        m = re.search(rf'^#define\s+{name}\s+(?:"([^"]*)"|(0x[0-9a-fA-F]+)U?L?\b)', f.read(), re.M)
+    if not m:
+        raise Failure(f"{path} defines no {name}")
+    return m[1] if m[1] is not None else int(m[2], 0)
+PHDR = struct.Struct("<IIQQQQQQ")  # type, flags, offset, vaddr, paddr, filesz, memsz, align
+
+
+def rogue_with_empty_exec(path, out):
+    """rogue.elf with an empty (p_memsz 0) readable and executable PT_LOAD listed first, just
+    below the end of the page holding case 480's WRPKRU; RET in its read-only data (the
+    PT_GNU_STACK header's place takes the PT_LOAD it displaces): the VM's twin of
+    hosted/tests_lifecycle.c's image, made from the same bytes."""
+    data = bytearray(open(path, "rb").read())
+    mark = header_define("domains/test/rogue/image_cases.h", "ROGUE_I_MARK")
+    at = data.find(mark.encode() + b"\x0f\x01\xef\xc3")
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phnum, = struct.unpack_from("<H", data, 56)
+    heads = [PHDR.unpack_from(data, phoff + i * PHDR.size) for i in range(phnum)]
+    loads = [i for i, h in enumerate(heads) if h[0] == PT_LOAD]
+    stack = [i for i, h in enumerate(heads) if h[0] == PT_GNU_STACK]
+    code = [h[3] + at - h[2] + len(mark) for h in heads
+            if h[0] == PT_LOAD and not h[1] & PF_X and h[2] <= at < h[2] + h[5]]
+    if at < 0 or not loads or not stack or not code:
+        raise Failure(f"rogue.elf: case 480's bytes at {at}, PT_LOADs {loads}, PT_GNU_STACK "
+                      f"{stack}, in a segment without execute rights: {code}")
+    vaddr = code[0] // PAGE * PAGE + PAGE - 1
+    PHDR.pack_into(data, phoff + stack[0] * PHDR.size, *heads[loads[0]])
+    PHDR.pack_into(data, phoff + loads[0] * PHDR.size, PT_LOAD, PF_R | PF_X, vaddr % PAGE, vaddr,
+                   vaddr, 0, 0, PAGE)
+    with open(out, "wb") as f:
+        f.write(data)
+
+
+def dom_empty_segment():
+    """An empty executable segment makes no data page executable (kernel/lib/elf_reloc.c,
+    elf_page_flags; rogue case 480): rogue, from the image above, calls the WRPKRU; RET in its
+    read-only data with %eax 0 and fails at the fetch, #PF with error 0x15 (present, user,
+    instruction fetch), its rip the faulting address, and the console's call hears -200
+    (-MAPLE_ECALLEE). Before (attack12), the page was executable: `returned 24589`
+    (ROGUE_NOT_CONTAINED: PKRU 0, every key, and the TRUSTED word written)."""
+    with tempfile.TemporaryDirectory(prefix="maple-empty-segment-") as tmp:
+        made = os.path.join(tmp, "rogue.elf")
+        images = domain_images()
+        rogue_with_empty_exec(next(f for f in images if os.path.basename(f) == "rogue.elf"),
+                              made)
+        cfg = Config(firmware="bios", smp=2, kernel=TEST_KERNEL,
+                     modules=[made if os.path.basename(f) == "rogue.elf" else f for f in images])
+        with vm("domains/empty-segment", cfg) as v:
+            boot_ready(v, "bios")
+            expect_reply(v, "create rogue", True)
+            mark = v.mark()
+            r = v.command(f"call rogue {idl_method('rogue', 'Rogue', 'run')} 480 "
+                          f"{header_define('kernel/include/maple/abi.h', 'MAPLE_TRUSTED_VA')}")
+            if not re.search(r"returned -200$", " ".join(r.lines)):  # -MAPLE_ECALLEE
+                raise Failure(f"rogue's case 480 answered {r.status} {r.lines}; want it failed "
+                              "at the fetch (-200)", v.tail())
+            v.wait_for(r"domain: rogue \(id \d+\) failed: #PF at (0x[0-9a-f]+) \(error 0x15\), "
+                       r"rip \1 ", 10, since=mark, what="the fetch's fault")
+            expect_reply(v, "destroy rogue", True)
+
+
 def isolation_mode(name, cpu, cmdline, check):
     """Boot the BIOS path with `-cpu cpu` and cmdline, then run check(v)."""
     cfg = Config(firmware="bios", smp=2, cmdline=f"{default_cmdline()} {cmdline}".strip(),
@@ -141,5 +213,6 @@ def run():
                  modules=domain_images())
     checks_on_one_boot("domains", cfg, DOMAIN_TESTS)
     test("domains/authority", dom_authority)
+    test("domains/empty-segment-makes-no-data-executable", dom_empty_segment)
     for name, cpu, cmdline, check in ISOLATION_MODES:
         test(f"domains/{name}", isolation_mode, name, cpu, cmdline, check)

@@ -366,6 +366,30 @@ def check_console_idle_client(pku):
         idle.close()
 
 
+def check_console_unread_client(pku):
+    """A client that sends commands and never reads their replies does not hold the console:
+    it sends 64 KiB of `help` lines at once and reads nothing, so the console's replies fill
+    the socket; after 5 s without room for a reply (CONSOLE_LINE_MS) the console drops it,
+    runs none of its commands still buffered, and answers ci/ctl's `domains`, waiting behind
+    it, within ci/ctl's 10 s. Before (attack12), the console waited in its reply's send for
+    ever: ci/ctl 'no complete reply ... (nothing came back at all ...)', exit 2."""
+    deaf = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def hold(sock):
+        deaf.connect(sock)
+        deaf.settimeout(5)
+        deaf.sendall(b"help\n" * (64 * 1024 // 5))
+
+    key = abi("PKEY_FIRST_DOMAIN") if pku else -1
+    try:
+        console_session(("hello",), [
+            (("domains",), 0, [f"  1 hello running key {key} calls 1", "OK"]),
+            (("shutdown",), 0, ["OK"]),
+        ], before=hold)
+    finally:
+        deaf.close()
+
+
 def check_console_shared_name(pku):
     """A name two running domains share addresses neither, as on the VM's console
     (kernel/domain/names.c: `kill hello` must not fail whichever hello comes first); with the
@@ -678,6 +702,7 @@ def run():
     test("hosted/console-answers-a-call-whose-thread-never-ends",
          check_console_thread_never_ends, pku)
     test("hosted/console-drops-a-client-that-ends-no-line", check_console_idle_client, pku)
+    test("hosted/console-drops-a-client-that-reads-no-reply", check_console_unread_client, pku)
     test("hosted/serve-keeps-a-file-at-its-socket-path", check_serve_keeps_a_file)
     test("hosted/usage", check_usage)
     test("hosted/inherited-blocked-signals-fail-only-the-domain", check_inherited_blocked_signals)

@@ -23,10 +23,22 @@ void elf_copy_image(const void *file, const struct elf_info *info, uint8_t *load
 	}
 }
 
+/*
+ * THE INVARIANT (the ERIM rule's other half): no byte of an image is
+ * executable unless elf_check's scan read it, and it reads only executable
+ * segments' file bytes. So a page gets rights only from the one segment
+ * whose memory covers it (elf_check refuses two non-empty segments sharing
+ * a page). A segment with no memory (p_memsz 0) covers nothing, wherever
+ * it claims to be, as elf_check's span and page-sharing checks already
+ * take it: listed first at an address inside a data page, it made that
+ * page's unscanned bytes executable (a WRPKRU there, rogue case 480).
+ */
 uint32_t elf_page_flags(const struct elf_info *info, uint64_t va)
 {
 	for (unsigned k = 0; k < info->nsegs; k++) {
 		const struct elf_segment *s = &info->seg[k];
+		if (s->memsz == 0)
+			continue;
 		uint64_t lo = s->vaddr & ~(ELF_PAGE_SIZE - 1), hi = s->vaddr + s->memsz;
 		if (va >= lo && va < hi)
 			return s->flags & (PF_W | PF_X);

@@ -124,6 +124,34 @@ static void test_bases(void **state)
 	free(loaded);
 }
 
+/*
+ * A loadable segment that occupies no memory (p_memsz 0) gives no page its
+ * rights: elf_check takes no bytes of it into the span and skips it when it
+ * checks that segments share no page, so it may claim any address. Listed
+ * first, an empty executable one at 0x2800 made data's page [0x2000, 0x3000)
+ * read and execute, although check_code scans only executable segments'
+ * file bytes and data's were never scanned (a domain could run a WRPKRU
+ * stored there: rogue case 480, hosted/tests_lifecycle.c).
+ */
+static void test_empty_segment_lends_no_rights(void **state)
+{
+	(void)state;
+	struct elf_info info;
+	make_domain();
+	ehdr()->e_phnum = 4;
+	*phdr(3) = *phdr(0); /* text, now after the empty one */
+	set_phdr(0, PT_LOAD, PF_R | PF_X, 0x800, 0x2800, 0x2800, 0, 0);
+	expect_domain_accept(&info);
+	assert_int_equal(elf_page_flags(&info, 0x1000), PF_X);
+	assert_int_equal(elf_page_flags(&info, 0x2000), PF_W);
+	assert_int_equal(elf_page_flags(&info, 0x3000), PF_W);
+	/* An empty writable one inside text's page made text writable and
+	 * not executable: harmless to others, but not text's rights. */
+	set_phdr(0, PT_LOAD, PF_R | PF_W, 0x800, 0x1800, 0x1800, 0, 0);
+	expect_domain_accept(&info);
+	assert_int_equal(elf_page_flags(&info, 0x1000), PF_X);
+}
+
 /* Reads out/test/fixtures/<name>.elf into a malloc'd buffer. */
 static uint8_t *read_fixture(const char *name, size_t *size)
 {
@@ -256,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_negative_addend),
 		cmocka_unit_test(test_table_read_from_file),
 		cmocka_unit_test(test_bases),
+		cmocka_unit_test(test_empty_segment_lends_no_rights),
 		cmocka_unit_test(test_fixture_clean_runs),
 		cmocka_unit_test(test_fixture_lookalikes_pass),
 		cmocka_unit_test(test_fixture_forbidden),

@@ -57,7 +57,9 @@ enum rogue_case {
 	 * configuration across the gate); 340-359: threads_cases.h
 	 * (maple-hosted's handler entries with domain threads at once);
 	 * 370-389, 440-449, 450-459 and 460-469: blocks_cases.h (a BlockDevice shadow's checks);
-	 * 420-439: wide_cases.h (AVX-512 state across the gate) */
+	 * 420-439: wide_cases.h (AVX-512 state across the gate); 480:
+	 * image_cases.h (the rights of rogue's own image pages); 481-489:
+	 * flags_cases.h (RFLAGS.AC across the gate) */
 	ROGUE_CASES
 };
 

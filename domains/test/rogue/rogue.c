@@ -12,9 +12,11 @@
 #include <test/rogue/blocks_cases.h>
 #include <test/rogue/cases.h>
 #include <test/rogue/escape_cases.h>
+#include <test/rogue/flags_cases.h>
 #include <test/rogue/frames_cases.h>
 #include <test/rogue/gadget_cases.h>
 #include <test/rogue/gate_cases.h>
+#include <test/rogue/image_cases.h>
 #include <test/rogue/pci_cases.h>
 #include <test/rogue/threads_cases.h>
 #include <test/rogue/tiles_cases.h>
@@ -192,6 +194,10 @@ static long run(long number, long target, long a2, long a3)
 	    (number >= ROGUE_B_HOARD_FIRST && number < ROGUE_B_HOARD_END) ||
 	    (number >= ROGUE_B_OWN_FIRST && number < ROGUE_B_OWN_END))
 		return rogue_blocks_case(number, (unsigned long)target, (unsigned long)a2);
+	if (number >= ROGUE_FL_FIRST && number < ROGUE_FL_END)
+		return rogue_flags_case(number, (unsigned long)target);
+	if (number >= ROGUE_I_FIRST && number < ROGUE_I_END)
+		return rogue_image_case(number, (unsigned long)target);
 	if (number >= ROGUE_PCI_FIRST && number < ROGUE_PCI_END)
 		return rogue_pci_case(number, (unsigned long)target);
 	if (number >= ROGUE_AUTH_FIRST && number < ROGUE_AUTH_END) {

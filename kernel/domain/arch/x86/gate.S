@@ -101,10 +101,20 @@
 
 #define PKRU_VIOLATION (PKRU_DENY_ALL & ~PKRU_ALLOW(PKEY_SHARED))
 
+#define RFLAGS_AC (1 << 18)
+
 /*
  * Raise to PKRU_GATE, a constant checked after the WRPKRU, and move to the
  * thread's gate stack before anything else: from here on nothing depends
  * on the %rsp the domain left. cld: rref.gate.c is C and assumes DF = 0.
+ * Every switch between domains passes here, so here too no RFLAGS.AC
+ * crosses: where CR0.AM is set (Linux sets it: maple-hosted) a domain's AC
+ * makes every misaligned access fault, and one left by a caller failed its
+ * callee at its first, or one left by a callee its caller (attack12,
+ * gate-alignment-checks-cross-no-call). The VM leaves CR0.AM clear, where
+ * AC checks nothing. POPF only when AC is set: it is slow, and the gate
+ * stack, TRUSTED, is what it reads. TF needs nothing: its trap comes at the
+ * gate's first instruction, with the caller's rights.
  */
 .macro RAISE_TO_GATE
 	movl $PKRU_GATE, %eax
@@ -115,6 +125,14 @@
 	jne gate_violation_entry
 	movq %gs:GT_GATE_STACK, %rsp
 	cld
+	pushfq
+	testl $RFLAGS_AC, (%rsp)
+	jz 1f
+	andl $~RFLAGS_AC, (%rsp)
+	popfq
+	jmp 2f
+1:	addq $8, %rsp
+2:
 .endm
 
 /*
