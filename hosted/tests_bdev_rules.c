@@ -72,6 +72,36 @@ static int nobody_blamed(char *why, size_t len)
 	return nobody_blamed_in("bdev_shadow", "membdev", why, len);
 }
 
+/* A new shadow_image, and the handle of the driver it made in *first;
+ * NULL, with why, if either is missing. */
+static struct hosted_domain *shadow_with_driver(const char *shadow_image, const char *driver,
+						uint64_t *first, char *why, size_t len)
+{
+	struct hosted_domain *shadow = htest_create(shadow_image, why, len);
+	struct hosted_domain *d = shadow ? htest_by_name(driver) : NULL;
+	if (!d) {
+		if (shadow)
+			htest_fail(why, len, "%s made no %s", shadow_image, driver);
+		return NULL;
+	}
+	*first = hgate_handle(d);
+	return shadow;
+}
+
+/* 0 if driver is still the instance whose handle was first (no restart);
+ * else -1 with why. */
+static int driver_unchanged(const char *driver, uint64_t first, char *why, size_t len)
+{
+	struct hosted_domain *now = htest_by_name(driver);
+	if (!now || hgate_handle(now) != first)
+		return htest_fail(why, len,
+				  "%s is handle %#lx after the case, want %#lx (no restart), "
+				  "in: %.300s",
+				  driver, now ? (unsigned long)hgate_handle(now) : 0UL,
+				  (unsigned long)first, htest_captured());
+	return 0;
+}
+
 /* run_case once (a2 0): it must return want, and nobody_blamed; -1 with
  * why. */
 static int case_answers(long number, long want, char *why, size_t len)
@@ -185,11 +215,11 @@ int htest_bdev_same_size_again(char *why, size_t len)
  */
 int htest_bdev_rewritten_requests(char *why, size_t len)
 {
-	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
-	struct hosted_domain *driver = shadow ? htest_by_name("membdev") : NULL;
-	if (!driver)
-		return shadow ? htest_fail(why, len, "bdev_shadow made no membdev") : -1;
-	uint64_t first = hgate_handle(driver);
+	uint64_t first = 0;
+	struct hosted_domain *shadow =
+		shadow_with_driver("bdev_shadow", "membdev", &first, why, len);
+	if (!shadow)
+		return -1;
 	long r = 0;
 	if (run_case_on(shadow, ROGUE_B_REWRITE, (const long[]){0}, 1, &r, why, len) < 0)
 		return -1;
@@ -197,14 +227,7 @@ int htest_bdev_rewritten_requests(char *why, size_t len)
 		return htest_fail(why, len,
 				  "rogue's case %d returned %ld (%#lx), want 0, in: %.300s",
 				  ROGUE_B_REWRITE, r, (unsigned long)r, htest_captured());
-	struct hosted_domain *now = htest_by_name("membdev");
-	if (!now || hgate_handle(now) != first)
-		return htest_fail(why, len,
-				  "membdev is handle %#lx after the case, want %#lx (no restart), "
-				  "in: %.300s",
-				  now ? (unsigned long)hgate_handle(now) : 0UL,
-				  (unsigned long)first, htest_captured());
-	if (nobody_blamed(why, len) < 0)
+	if (driver_unchanged("membdev", first, why, len) < 0 || nobody_blamed(why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
 }
@@ -260,25 +283,18 @@ int htest_bdev_hoarded_copies(char *why, size_t len)
  */
 int htest_bdev_read_write_race(char *why, size_t len)
 {
-	struct hosted_domain *shadow = htest_create("bdev_shadow", why, len);
-	struct hosted_domain *driver = shadow ? htest_by_name("membdev") : NULL;
-	if (!driver)
-		return shadow ? htest_fail(why, len, "bdev_shadow made no membdev") : -1;
-	uint64_t first = hgate_handle(driver);
+	uint64_t first = 0;
+	struct hosted_domain *shadow =
+		shadow_with_driver("bdev_shadow", "membdev", &first, why, len);
+	if (!shadow)
+		return -1;
 	long r = 0;
 	if (run_case_on(shadow, ROGUE_B_RACE, (const long[]){0}, 1, &r, why, len) < 0)
 		return -1;
 	if (r != 0)
 		return htest_fail(why, len, "rogue's case %d returned %ld, want 0, in: %.300s",
 				  ROGUE_B_RACE, r, htest_captured());
-	struct hosted_domain *now = htest_by_name("membdev");
-	if (!now || hgate_handle(now) != first)
-		return htest_fail(why, len,
-				  "membdev is handle %#lx after the case, want %#lx (no restart), "
-				  "in: %.300s",
-				  now ? (unsigned long)hgate_handle(now) : 0UL,
-				  (unsigned long)first, htest_captured());
-	if (nobody_blamed(why, len) < 0)
+	if (driver_unchanged("membdev", first, why, len) < 0 || nobody_blamed(why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
 }
@@ -304,12 +320,11 @@ int htest_bdev_read_write_race(char *why, size_t len)
  */
 int htest_bdev_swapped_buffers(char *why, size_t len)
 {
-	struct hosted_domain *shadow = htest_create("bdev_shadow_bufswap", why, len);
-	struct hosted_domain *driver = shadow ? htest_by_name("membdev_bufswap") : NULL;
-	if (!driver)
-		return shadow ? htest_fail(why, len, "bdev_shadow_bufswap made no membdev_bufswap")
-			      : -1;
-	uint64_t first = hgate_handle(driver);
+	uint64_t first = 0;
+	struct hosted_domain *shadow =
+		shadow_with_driver("bdev_shadow_bufswap", "membdev_bufswap", &first, why, len);
+	if (!shadow)
+		return -1;
 	long r = 0;
 	if (run_case_on(shadow, ROGUE_B_BUFSWAP, (const long[]){0}, 1, &r, why, len) < 0)
 		return -1;
@@ -322,14 +337,8 @@ int htest_bdev_swapped_buffers(char *why, size_t len)
 			      "buf word of each later request") != 1)
 		return htest_fail(why, len, "no line of membdev_bufswap's first swap, in: %.300s",
 				  htest_captured());
-	struct hosted_domain *now = htest_by_name("membdev_bufswap");
-	if (!now || hgate_handle(now) != first)
-		return htest_fail(why, len,
-				  "membdev_bufswap is handle %#lx after the case, want %#lx (no "
-				  "restart), in: %.300s",
-				  now ? (unsigned long)hgate_handle(now) : 0UL,
-				  (unsigned long)first, htest_captured());
-	if (nobody_blamed_in("bdev_shadow_bufswap", "membdev_bufswap", why, len) < 0)
+	if (driver_unchanged("membdev_bufswap", first, why, len) < 0 ||
+	    nobody_blamed_in("bdev_shadow_bufswap", "membdev_bufswap", why, len) < 0)
 		return -1;
 	return htest_leak_check(why, len);
 }

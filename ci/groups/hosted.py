@@ -344,26 +344,35 @@ def check_console_thread_never_ends(pku):
     ])
 
 
-def check_console_idle_client(pku):
-    """A client that connects and never ends a line does not hold the console: it sends `dom`
-    and waits; after 5 s without a line end (CONSOLE_LINE_MS) the console drops it and answers
-    ci/ctl's `domains`, waiting behind it, within ci/ctl's 10 s. Before, the console read the
-    first client for ever: ci/ctl 'no complete reply ... within 20 s (nothing came back at
-    all ...)', exit 2."""
-    idle = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def console_behind_client(pku, hold):
+    """ci/ctl's `domains` and `shutdown` answered while another client, connected first and
+    given to hold(client), misbehaves: the console must drop that client in time."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 
-    def hold(sock):
-        idle.connect(sock)
-        idle.sendall(b"dom")
+    def connect_and_hold(sock):
+        client.connect(sock)
+        hold(client)
 
     key = abi("PKEY_FIRST_DOMAIN") if pku else -1
     try:
         console_session(("hello",), [
             (("domains",), 0, [f"  1 hello running key {key} calls 1", "OK"]),
             (("shutdown",), 0, ["OK"]),
-        ], before=hold)
+        ], before=connect_and_hold)
     finally:
-        idle.close()
+        client.close()
+
+
+def check_console_idle_client(pku):
+    """A client that connects and never ends a line does not hold the console: it sends `dom`
+    and waits; after 5 s without a line end (CONSOLE_LINE_MS) the console drops it and answers
+    ci/ctl's `domains`, waiting behind it, within ci/ctl's 10 s. Before, the console read the
+    first client for ever: ci/ctl 'no complete reply ... within 20 s (nothing came back at
+    all ...)', exit 2."""
+    def hold(client):
+        client.sendall(b"dom")
+
+    console_behind_client(pku, hold)
 
 
 def check_console_unread_client(pku):
@@ -373,21 +382,11 @@ def check_console_unread_client(pku):
     runs none of its commands still buffered, and answers ci/ctl's `domains`, waiting behind
     it, within ci/ctl's 10 s. Before (attack12), the console waited in its reply's send for
     ever: ci/ctl 'no complete reply ... (nothing came back at all ...)', exit 2."""
-    deaf = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    def hold(client):
+        client.settimeout(5)
+        client.sendall(b"help\n" * (64 * 1024 // 5))
 
-    def hold(sock):
-        deaf.connect(sock)
-        deaf.settimeout(5)
-        deaf.sendall(b"help\n" * (64 * 1024 // 5))
-
-    key = abi("PKEY_FIRST_DOMAIN") if pku else -1
-    try:
-        console_session(("hello",), [
-            (("domains",), 0, [f"  1 hello running key {key} calls 1", "OK"]),
-            (("shutdown",), 0, ["OK"]),
-        ], before=hold)
-    finally:
-        deaf.close()
+    console_behind_client(pku, hold)
 
 
 def check_console_shared_name(pku):

@@ -25,35 +25,53 @@
 #define BUFSWAP_MS 15000
 
 /* The case client_case runs: ktest_run_counted takes the test alone. */
-static long case_number;
+static struct {
+	const char *shadow; /* the shadow's image */
+	const char *driver; /* the driver it creates */
+	long number;	    /* rogue's case */
+	long a2;	    /* its third argument */
+} run;
 
 /*
- * Rogue runs case_number against a new shadow; it must return 0, and the
- * membdev that served the first batch must be the one serving at the end.
+ * Rogue runs case run.number against a new run.shadow; it must return 0,
+ * and the run.driver that served the first batch must be the one serving
+ * at the end.
  */
 static void client_case(struct ktest_ctx *t)
 {
-	struct domain *shadow = ktest_create(t, "bdev_shadow");
+	struct domain *shadow = ktest_create(t, run.shadow);
 	struct domain *rogue = shadow ? ktest_create(t, "rogue") : NULL;
 	if (!rogue)
 		goto out;
-	uint64_t first = driver_current("membdev");
+	uint64_t first = driver_current(run.driver);
 	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
-	long r = domain_call(rogue, Rogue_run_METHOD, case_number, (long)domain_handle(shadow), 0,
-			     0);
+	long r = domain_call(rogue, Rogue_run_METHOD, run.number, (long)domain_handle(shadow),
+			     run.a2, 0);
 	watchdog_set_budget_ms(old);
-	uint64_t now = driver_current("membdev");
+	uint64_t now = driver_current(run.driver);
 	if (r != 0)
 		ktest_fail(t, __FILE__, __LINE__, "rogue's case %ld returned %ld (%#lx), want 0",
-			   case_number, r, (unsigned long)r);
+			   run.number, r, (unsigned long)r);
 	else if (!first || now != first)
 		ktest_fail(t, __FILE__, __LINE__,
-			   "membdev is handle %#lx after the case, want %#lx (no restart)",
+			   "%s is handle %#lx after the case, want %#lx (no restart)", run.driver,
 			   (unsigned long)now, (unsigned long)first);
 out:
 	ktest_destroy(rogue);
 	ktest_destroy(shadow);
-	KT_ASSERT_EQ(driver_destroy_all("membdev"), 0);
+	KT_ASSERT_EQ(driver_destroy_all(run.driver), 0);
+}
+
+/* client_case with case number (a2 its third argument) against shadow and driver. */
+static void run_case(struct ktest_ctx *t, const char *shadow, const char *driver, long number,
+		     long a2)
+{
+	run.shadow = shadow;
+	run.driver = driver;
+	run.number = number;
+	run.a2 = a2;
+	if (shadowed_populate_ramdisk(t))
+		ktest_run_counted(t, "kt-bdev-rules", client_case, RUN_WAIT_NS);
 }
 
 /*
@@ -67,9 +85,7 @@ out:
  */
 KTEST(recovery_a_client_rewriting_its_requests_blames_no_driver)
 {
-	case_number = ROGUE_B_REWRITE;
-	if (shadowed_populate_ramdisk(t))
-		ktest_run_counted(t, "kt-bdev-rules", client_case, RUN_WAIT_NS);
+	run_case(t, "bdev_shadow", "membdev", ROGUE_B_REWRITE, 0);
 }
 
 /*
@@ -84,9 +100,7 @@ KTEST(recovery_a_client_rewriting_its_requests_blames_no_driver)
  */
 KTEST(recovery_a_client_naming_the_shadows_own_buffers_gets_einval)
 {
-	case_number = ROGUE_B_NAME_OWN;
-	if (shadowed_populate_ramdisk(t))
-		ktest_run_counted(t, "kt-bdev-rules", client_case, RUN_WAIT_NS);
+	run_case(t, "bdev_shadow", "membdev", ROGUE_B_NAME_OWN, 0);
 }
 
 /*
@@ -109,33 +123,7 @@ KTEST(recovery_a_client_naming_the_shadows_own_buffers_gets_einval)
  * host), and at BUFSWAP_MS 5 of 5, after 0.6 to 10.4 s. A race: a run
  * that missed the window would pass.
  */
-static void swapping_driver(struct ktest_ctx *t)
-{
-	struct domain *shadow = ktest_create(t, "bdev_shadow_bufswap");
-	struct domain *rogue = shadow ? ktest_create(t, "rogue") : NULL;
-	if (!rogue)
-		goto out;
-	uint64_t first = driver_current("membdev_bufswap");
-	uint64_t old = watchdog_set_budget_ms(BUDGET_MS);
-	long r = domain_call(rogue, Rogue_run_METHOD, ROGUE_B_BUFSWAP, (long)domain_handle(shadow),
-			     BUFSWAP_MS, 0);
-	watchdog_set_budget_ms(old);
-	uint64_t now = driver_current("membdev_bufswap");
-	if (r != 0)
-		ktest_fail(t, __FILE__, __LINE__, "rogue's case %d returned %ld (%#lx), want 0",
-			   ROGUE_B_BUFSWAP, r, (unsigned long)r);
-	else if (!first || now != first)
-		ktest_fail(t, __FILE__, __LINE__,
-			   "membdev_bufswap is handle %#lx after the case, want %#lx (no restart)",
-			   (unsigned long)now, (unsigned long)first);
-out:
-	ktest_destroy(rogue);
-	ktest_destroy(shadow);
-	KT_ASSERT_EQ(driver_destroy_all("membdev_bufswap"), 0);
-}
-
 KTEST(recovery_a_driver_swapping_the_buf_words_of_the_shadows_copies_frees_no_buffer_in_use)
 {
-	if (shadowed_populate_ramdisk(t))
-		ktest_run_counted(t, "kt-bdev-bufswap", swapping_driver, RUN_WAIT_NS);
+	run_case(t, "bdev_shadow_bufswap", "membdev_bufswap", ROGUE_B_BUFSWAP, BUFSWAP_MS);
 }

@@ -263,6 +263,16 @@ static long rewrite_race(struct BlockDevice_ref dev)
 /* ROGUE_B_HOARD's hoarders: their first submit that got no device's answer. */
 static long hoard_odd;
 
+/* A case's thread is done: its first odd result, if no other thread's came
+ * first, is the case's (hoard_odd), and it counts as ended. */
+static void thread_ends(long odd)
+{
+	long none = 0;
+	__atomic_compare_exchange_n(&hoard_odd, &none, odd, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+}
+
 /* A deque of 32 two-block reads of blocks 0-31 whose buf fields all name
  * one small RRef nested in the first (the client lends it, so each
  * request's bytes are confirmed); RREF_NULL if the heap has no room. */
@@ -327,10 +337,7 @@ static void hoarder(void *arg)
 		maple_sleep_ns(1000000);
 	if (q)
 		BlockReq_deque32_free(q);
-	long none = 0;
-	__atomic_compare_exchange_n(&hoard_odd, &none, odd, false, __ATOMIC_RELAXED,
-				    __ATOMIC_RELAXED);
-	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+	thread_ends(odd);
 }
 
 /* ROGUE_B_HOARD's good client: 16 two-block requests of blocks 32-63, their
@@ -459,10 +466,7 @@ static void racer(void *arg)
 	}
 	if (q)
 		BlockReq_deque32_free(q);
-	long none = 0;
-	__atomic_compare_exchange_n(&hoard_odd, &none, odd, false, __ATOMIC_RELAXED,
-				    __ATOMIC_RELAXED);
-	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+	thread_ends(odd);
 }
 
 static long race(struct BlockDevice_ref dev)
@@ -549,10 +553,7 @@ static void namer(void *arg)
 		BlockReq_deque32_free(q);
 	__atomic_add_fetch(&named_sent, sent, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&named_done, done, __ATOMIC_RELAXED);
-	long none = 0;
-	__atomic_compare_exchange_n(&hoard_odd, &none, odd, false, __ATOMIC_RELAXED,
-				    __ATOMIC_RELAXED);
-	__atomic_add_fetch(&rw.ended, 1, __ATOMIC_RELEASE);
+	thread_ends(odd);
 }
 
 static long name_own(struct BlockDevice_ref dev)
